@@ -1,0 +1,27 @@
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+
+export type { ClickHouseClient };
+
+/**
+ * A ClickHouse HTTP client that works with Debian's 18.16 and current releases: no session
+ * settings the old server does not know, and values formatted on the client (see sql.ts).
+ */
+export function connectClickHouse(url: string, database = 'default'): ClickHouseClient {
+  const u = new URL(url);
+  return createClient({
+    url: `${u.protocol}//${u.host}`,
+    username: decodeURIComponent(u.username) || 'default',
+    password: decodeURIComponent(u.password),
+    database: u.pathname.length > 1 ? u.pathname.slice(1) : database,
+    request_timeout: 60_000,
+    // 18.16 rejects unknown settings, and the client's defaults add none when this is empty.
+    clickhouse_settings: {},
+    compression: { request: false, response: false },
+  });
+}
+
+/** Runs one query and returns its rows as objects. */
+export async function selectRows<T>(ch: ClickHouseClient, query: string): Promise<T[]> {
+  const rs = await ch.query({ query, format: 'JSONEachRow' });
+  return rs.json<T>();
+}

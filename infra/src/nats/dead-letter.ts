@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { jetstream, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ensureStream, jetstreamManager, ms } from './streams.ts';
+
+/** Where every service puts what it could not process: `dlq.<service>.<source stream>`. */
+export const DEAD_LETTER_STREAM = 'DEAD_LETTER';
+export const deadLetterSubject = (service: string, source: string) => `dlq.${service}.${source}`;
+
+/** A dead-letter entry: the original bytes (base64) and a reason a person can act on. */
+export const DeadLetter = z.object({
+  service: z.string(),
+  reason: z.string(),
+  at: z.string(),
+  source: z.object({
+    stream: z.string().optional(),
+    subject: z.string(),
+    seq: z.number().optional(),
+    deliveries: z.number().optional(),
+  }),
+  data: z.string().describe('original payload, base64'),
+});
+export type DeadLetter = z.infer<typeof DeadLetter>;
+
+export async function ensureDeadLetterStream(nc: NatsConnection, replicas = 1): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await ensureStream(jsm, {
+    name: DEAD_LETTER_STREAM,
+    subjects: ['dlq.>'],
+    num_replicas: replicas,
+    max_age: ms(30 * 24 * 3600 * 1000),
+    max_bytes: 1024 * 1024 * 1024,
+  });
+}
+
+export interface DeadLetterWriter {
+  (reason: string, source: DeadLetter['source'], data: Uint8Array): Promise<void>;
+}
+
+export function deadLetterWriter(nc: NatsConnection, service: string): DeadLetterWriter {
+  const js = jetstream(nc);
+  return async (reason, source, data) => {
+    const entry: DeadLetter = {
+      service,
+      reason,
+      at: new Date().toISOString(),
+      source,
+      data: Buffer.from(data).toString('base64'),
+    };
+    const subject = deadLetterSubject(service, source.stream ?? 'core');
+    await js.publish(subject, JSON.stringify(entry));
+  };
+}
+
+/** Dead-letters a JetStream message and terminates it so it is never redelivered. */
+export async function deadLetterMsg(write: DeadLetterWriter, msg: JsMsg, reason: string): Promise<void> {
+  await write(reason, { stream: msg.info.stream, subject: msg.subject, seq: msg.seq, deliveries: msg.info.deliveryCount }, msg.data);
+  msg.term(reason.slice(0, 200));
+}

@@ -1,0 +1,76 @@
+import {
+  AckPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  jetstreamManager,
+  type ConsumerConfig,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+
+export { AckPolicy, DiscardPolicy, RetentionPolicy, StorageType };
+
+const STREAM_NOT_FOUND = 10059;
+const CONSUMER_NOT_FOUND = 10014;
+
+/** Nanoseconds from milliseconds, as JetStream configs count time. */
+export const ms = (n: number): number => n * 1_000_000;
+
+export type StreamSpec = Partial<StreamConfig> & Pick<StreamConfig, 'name' | 'subjects'>;
+
+/**
+ * Declares a stream idempotently: creates it, or updates it when its declared config differs.
+ * Replicas come from the caller (1 locally, 3 on a cluster).
+ */
+export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<void> {
+  const want: StreamSpec = { storage: StorageType.File, retention: RetentionPolicy.Limits, num_replicas: 1, ...spec };
+  try {
+    const info = await jsm.streams.info(spec.name);
+    const differs = (Object.keys(want) as (keyof StreamConfig)[]).some(
+      (k) => JSON.stringify(info.config[k]) !== JSON.stringify(want[k]),
+    );
+    if (differs) {
+      const { storage: _s, retention: _r, ...mutable } = want;
+      await jsm.streams.update(spec.name, mutable);
+    }
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND) {
+      await jsm.streams.add(want);
+      return;
+    }
+    throw err;
+  }
+}
+
+export type ConsumerSpec = Partial<ConsumerConfig> & { durable_name: string };
+
+/** Declares a durable pull consumer idempotently (create, or update its mutable settings). */
+export async function ensureConsumer(jsm: JetStreamManager, stream: string, spec: ConsumerSpec): Promise<void> {
+  const want: Partial<ConsumerConfig> = { ack_policy: AckPolicy.Explicit, ack_wait: ms(30_000), max_deliver: 10, ...spec };
+  try {
+    await jsm.consumers.info(stream, spec.durable_name);
+    await jsm.consumers.update(stream, spec.durable_name, {
+      ack_wait: want.ack_wait,
+      max_deliver: want.max_deliver,
+      max_ack_pending: want.max_ack_pending,
+      filter_subject: want.filter_subject,
+    });
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === CONSUMER_NOT_FOUND) {
+      await jsm.consumers.add(stream, want);
+      return;
+    }
+    throw err;
+  }
+}
+
+/** Opens or creates a KV bucket (idempotent). */
+export async function ensureKv(nc: NatsConnection, bucket: string, opts: Partial<KvOptions> = {}): Promise<KV> {
+  return new Kvm(nc).create(bucket, { history: 1, ...opts });
+}
+
+export { jetstreamManager };

@@ -12,3 +12,5 @@ export * from './nats/streams.ts';
 export * from './nats/dead-letter.ts';
 export * from './nats/consume.ts';
 export * from './servers/free-port.ts';
+export * from './runtime/main.ts';
+export * from './runtime/nats-health.ts';

@@ -1,0 +1,9 @@
+import { z } from 'zod';
+import { commonEnv, port } from '@geo/infra';
+
+export const AlertingEnv = z.object({
+  ...commonEnv,
+  HEALTH_PORT: port(9102),
+  STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+});
+export type AlertingConfig = z.infer<typeof AlertingEnv>;

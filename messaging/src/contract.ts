@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/**
+ * The SMS-job command (messaging carries it out) and the delivery-status and reply events
+ * (messaging publishes them). Alerting and the portal publish jobs in this shape.
+ */
+
+export const SmsCarrier = z.enum(['cmcc', 'cucc', 'ctcc']);
+export type SmsCarrier = z.infer<typeof SmsCarrier>;
+
+export const SmsJob = z.object({
+  /** Unique per recipient and send; used as the JetStream Nats-Msg-Id and the send-log key. */
+  jobId: z.string().min(1).max(200),
+  source: z.enum(['alert', 'industry']),
+  enterpriseId: z.string().min(1),
+  accountId: z.string().min(1),
+  /** The industry send or the alert task this job belongs to. */
+  sendId: z.string().min(1),
+  msisdn: z.string().regex(/^1[3-9]\d{9}$/, 'expected an 11-digit mainland mobile number'),
+  carrier: SmsCarrier,
+  /** The message body without the signature. */
+  content: z.string().min(1).max(2000),
+  /** Signature text without the brackets; sent as 【signature】 before the content. */
+  signature: z.string().min(1).max(20),
+  /** Digits appended to the access number when the send needs a reply. */
+  extension: z.string().regex(/^\d{1,8}$/).optional(),
+  /** Forward replies to this phone. */
+  forwardTo: z.string().regex(/^1[3-9]\d{9}$/).optional(),
+  /** Unix epoch ms when the job was created. */
+  createdAt: z.number().int().positive(),
+});
+export type SmsJob = z.infer<typeof SmsJob>;
+
+export const SMS_JOBS_STREAM = 'SMS_JOBS';
+export const SMS_JOBS_SUBJECTS = 'sms.jobs.>';
+export const smsJobSubject = (carrier: SmsCarrier): string => `sms.jobs.${carrier}`;
+
+export const DeliveryState = z.enum(['submitted', 'delivered', 'failed', 'expired', 'rejected']);
+export type DeliveryState = z.infer<typeof DeliveryState>;
+
+export const DeliveryStatus = z.object({
+  jobId: z.string(),
+  sendId: z.string(),
+  enterpriseId: z.string(),
+  accountId: z.string(),
+  msisdn: z.string(),
+  carrier: SmsCarrier,
+  state: DeliveryState,
+  /** Carrier error or receipt code, e.g. `UNDELIV` or an SMPP command_status. */
+  code: z.string().optional(),
+  messageId: z.string().optional(),
+  segments: z.number().int().positive(),
+  at: z.number().int().positive(),
+});
+export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
+
+export const SMS_EVENTS_STREAM = 'SMS_EVENTS';
+export const SMS_EVENTS_SUBJECTS = ['sms.status.>', 'sms.replies.>'];
+export const smsStatusSubject = (carrier: SmsCarrier): string => `sms.status.${carrier}`;
+export const smsReplySubject = (enterpriseId: string): string => `sms.replies.${enterpriseId}`;
+
+export const SmsReply = z.object({
+  replyId: z.string(),
+  enterpriseId: z.string(),
+  accountId: z.string().optional(),
+  sendId: z.string().optional(),
+  from: z.string(),
+  to: z.string(),
+  text: z.string(),
+  carrier: SmsCarrier,
+  at: z.number().int().positive(),
+});
+export type SmsReply = z.infer<typeof SmsReply>;

@@ -15,6 +15,8 @@ export interface StackOptions {
 
 export interface RunningStack {
   natsUrl: string;
+  /** nats-server's monitoring endpoint, when this stack started it. */
+  natsMonitorUrl?: string;
   clickhouseUrl: string;
   clickhouseVersion?: string;
   /** Which servers this stack started (and will stop). */
@@ -28,13 +30,12 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const [nats, ch] = await Promise.all([
     opts.natsUrl ? undefined : startNatsServer({ dataDir: join(opts.dataDir, 'nats'), port: opts.natsPort, log }),
     opts.clickhouseUrl ? undefined : startClickHouseServer({ dataDir: join(opts.dataDir, 'clickhouse'), httpPort: opts.clickhousePort, log }),
-  ] as const).catch(async (err) => {
-    throw err;
-  });
+  ] as const);
   const running: (RunningNats | RunningClickHouse)[] = [nats, ch].filter((x) => x !== undefined);
   return {
     natsUrl: opts.natsUrl ?? nats!.url,
     clickhouseUrl: opts.clickhouseUrl ?? ch!.url,
+    natsMonitorUrl: nats?.monitorUrl,
     clickhouseVersion: ch?.version,
     started: running.map((r) => r.process.name),
     async stop() {

@@ -1,0 +1,141 @@
+/**
+ * `npm start`: servers (or the existing ones named by NATS_URL / CLICKHOUSE_URL / DATABASE_URL),
+ * every service, the simulator and the portal; prints the portal's URL and the demo logins.
+ * Ctrl-C stops everything; running it again reuses `.data/`.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ConfigError, readConfig } from '../config/env.ts';
+import { pickPort } from '../servers/pick-port.ts';
+import { startStack, type RunningStack } from '../servers/stack.ts';
+import { planServices } from './services.ts';
+import { Supervisor } from './supervisor.ts';
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+
+const UpEnv = z.object({
+  DATA_DIR: z.string().default(join(ROOT, '.data')),
+  PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  NATS_URL: z.string().regex(/^(nats|tls):\/\//, 'expected nats://host:port').optional(),
+  CLICKHOUSE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user:pass@host:port/db').optional(),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+});
+
+const say = (msg: string) => console.log(msg);
+
+async function waitHealthy(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) return true;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return false;
+}
+
+async function demoLogins(): Promise<string[]> {
+  try {
+    const portal = (await import('@geo/portal' as string)) as { DEMO_ACCOUNTS?: { role: string; account: string; password: string }[] };
+    return (portal.DEMO_ACCOUNTS ?? []).map((a) => `    ${a.role.padEnd(14)} ${a.account.padEnd(16)} ${a.password}`);
+  } catch {
+    return [];
+  }
+}
+
+async function main(): Promise<void> {
+  let cfg: z.infer<typeof UpEnv>;
+  try {
+    cfg = readConfig(UpEnv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  mkdirSync(cfg.DATA_DIR, { recursive: true });
+  say('geo-alert: starting servers …');
+  let stack: RunningStack;
+  const taken = new Set<number>();
+  try {
+    stack = await startStack({
+      dataDir: cfg.DATA_DIR,
+      natsUrl: cfg.NATS_URL,
+      clickhouseUrl: cfg.CLICKHOUSE_URL,
+      natsPort: cfg.NATS_URL ? undefined : await pickPort(4222, taken),
+      clickhousePort: cfg.CLICKHOUSE_URL ? undefined : await pickPort(8123, taken),
+      log: say,
+    });
+  } catch (err) {
+    console.error(`could not start the servers: ${(err as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
+  say(`  ✓ NATS JetStream   ${stack.natsUrl}${stack.started.includes('nats-server') ? ' (started, data in .data/nats)' : ' (existing)'}`);
+  say(`  ✓ ClickHouse       ${stack.clickhouseUrl}${stack.clickhouseVersion ? ` ${stack.clickhouseVersion} (started, data in .data/clickhouse)` : ' (existing)'}`);
+  say(`  ✓ PostgreSQL       ${cfg.DATABASE_URL ? cfg.DATABASE_URL.replace(/:[^:@/]*@/, ':***@') : 'PGlite embedded in the portal (data in .data/pglite)'}`);
+
+  const ports = {
+    portal: await pickPort(cfg.PORT, taken),
+    health: {
+      ingest: await pickPort(9101, taken),
+      alerting: await pickPort(9102, taken),
+      messaging: await pickPort(9103, taken),
+      insight: await pickPort(9104, taken),
+      'smsc-sim': await pickPort(9105, taken),
+    },
+    insightApi: await pickPort(9204, taken),
+    ingestHttp: await pickPort(9201, taken),
+    smsc: { cmcc: await pickPort(2775, taken), cucc: await pickPort(2776, taken), ctcc: await pickPort(2777, taken) },
+  };
+  const plans = planServices(
+    ports,
+    {
+      natsUrl: stack.natsUrl,
+      natsMonitorUrl: stack.natsMonitorUrl,
+      clickhouseUrl: stack.clickhouseUrl,
+      databaseUrl: cfg.DATABASE_URL,
+      pgliteDir: join(cfg.DATA_DIR, 'pglite'),
+    },
+    cfg.LOG_LEVEL,
+  );
+  const logDir = join(cfg.DATA_DIR, 'logs');
+  const sup = new Supervisor(ROOT, logDir, say);
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    say(`\n${signal}: stopping services and servers …`);
+    await sup.stopAll();
+    await stack.stop();
+    say('stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  say('geo-alert: starting services …');
+  for (const plan of plans) {
+    const s = sup.start(plan);
+    if (!s) continue;
+    const ok = await waitHealthy(`http://127.0.0.1:${plan.healthPort}/healthz`, 90_000);
+    say(`  ${ok ? '✓' : '✗'} ${plan.name.padEnd(16)} http://127.0.0.1:${plan.healthPort}/healthz${ok ? '' : `  (not healthy yet — see ${join(logDir, `${plan.name}.log`)})`}`);
+    if (shuttingDown) return;
+  }
+  const logins = await demoLogins();
+  say('');
+  say(`Portal:  http://127.0.0.1:${ports.portal}/   (system status: http://127.0.0.1:${ports.portal}/status)`);
+  if (logins.length) say(`Demo logins:\n${logins.join('\n')}`);
+  say(`Logs:    ${logDir}/<service>.log       Ctrl-C stops everything.`);
+}
+
+await main();

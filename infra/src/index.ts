@@ -14,3 +14,7 @@ export * from './nats/consume.ts';
 export * from './servers/free-port.ts';
 export * from './runtime/main.ts';
 export * from './runtime/nats-health.ts';
+export * from './servers/stack.ts';
+export * from './servers/nats.ts';
+export * from './servers/clickhouse.ts';
+export * from './servers/pick-port.ts';

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { NUMBER_PREFIXES } from './number-prefixes.ts';
+import { MAINLAND_MOBILE, normalizeMsisdn, routeNumber } from './number-routing.ts';
+
+const ranges = {
+  cmcc: ['1340', '1348', '135', '136', '137', '138', '139', '147', '148', '150', '151', '152', '157', '158', '159', '165', '172', '178', '182', '183', '184', '187', '188', '195', '197', '198', '1703', '1705', '1706'],
+  cucc: ['130', '131', '132', '145', '146', '155', '156', '166', '167', '171', '175', '176', '185', '186', '196', '1704', '1707', '1708', '1709'],
+  ctcc: ['133', '1349', '149', '153', '162', '173', '174', '177', '180', '181', '189', '190', '191', '193', '199', '1700', '1701', '1702'],
+} as const;
+
+const complete = (prefix: string, fill = '0') => prefix + fill.repeat(11 - prefix.length);
+
+describe('routeNumber by 号段', () => {
+  for (const [carrier, prefixes] of Object.entries(ranges)) {
+    it.each(prefixes.map((p) => [p]))(`routes %s… to ${carrier}`, (p) => {
+      expect(routeNumber(complete(p))).toEqual({ ok: true, msisdn: complete(p), carrier });
+      expect(routeNumber(complete(p, '9'))).toMatchObject({ ok: true, carrier });
+    });
+  }
+
+  it('tells 1349 (Telecom satellite) apart from the rest of 134 (Mobile)', () => {
+    expect(routeNumber('13490000000')).toMatchObject({ carrier: 'ctcc' });
+    expect(routeNumber('13480000000')).toMatchObject({ carrier: 'cmcc' });
+  });
+
+  it('accepts spaces, dashes and the +86 / 0086 country code', () => {
+    expect(routeNumber('+86 138-0013-8000')).toEqual({ ok: true, msisdn: '13800138000', carrier: 'cmcc' });
+    expect(routeNumber('0086 189 0000 1111')).toEqual({ ok: true, msisdn: '18900001111', carrier: 'ctcc' });
+  });
+
+  it.each([
+    ['12345678901', 'INVALID_NUMBER'],
+    ['1380013800', 'INVALID_NUMBER'],
+    ['138001380001', 'INVALID_NUMBER'],
+    ['+85 13800138000', 'INVALID_NUMBER'],
+    ['1380013800a', 'INVALID_NUMBER'],
+    ['', 'INVALID_NUMBER'],
+    ['14000000000', 'UNKNOWN_PREFIX'],
+    ['16000000000', 'UNKNOWN_PREFIX'],
+    ['19200000000', 'UNSERVED_CARRIER'],
+  ])('refuses %j as %s with a reason', (input, code) => {
+    const r = routeNumber(input);
+    expect(r).toMatchObject({ ok: false, code, reason: expect.any(String) });
+  });
+
+  it('routes every number the table covers to exactly the carrier that lists its prefix', () => {
+    const all = Object.entries(NUMBER_PREFIXES).flatMap(([c, ps]) => ps.map((p) => [c, p] as const));
+    fc.assert(
+      fc.property(fc.constantFrom(...all), fc.stringMatching(/^\d{8}$/), ([carrier, prefix], tail) => {
+        const n = (prefix + tail).slice(0, 11);
+        expect(routeNumber(n)).toMatchObject({ ok: true, carrier });
+      }),
+    );
+  });
+
+  it('never routes a string that is not a mainland mobile number', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 20 }), (s) => {
+        if (MAINLAND_MOBILE.test(s.replace(/[\s-]/g, ''))) return;
+        expect(routeNumber(s).ok).toBe(false);
+        expect(normalizeMsisdn(s)).toBeUndefined();
+      }),
+    );
+  });
+});

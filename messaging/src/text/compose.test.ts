@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { composeText, countMessage, splitTasks } from './compose.ts';
+import { countSms } from './segment-text.ts';
+
+describe('composeText and splitTasks', () => {
+  it('puts the signature in 【】 before the content', () => {
+    expect(composeText('气象台', '大风')).toBe('【气象台】大风');
+  });
+
+  it('splits content into tasks of at most 500 characters, each with the signature', () => {
+    const tasks = splitTasks('气象台', '中'.repeat(1000));
+    expect(tasks.map((t) => [...t].length)).toEqual([500, 500, 15]);
+    for (const t of tasks) expect(t.startsWith('【气象台】')).toBe(true);
+  });
+
+  it('keeps a short send as one task', () => {
+    expect(splitTasks('A', 'hello')).toEqual(['【A】hello']);
+  });
+
+  it('never cuts an emoji between tasks, and loses no character', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('中', '😀', 'a', '👍🏽'), { minLength: 1, maxLength: 1500 }), (chars) => {
+        const content = chars.join('');
+        const tasks = splitTasks('签名', content);
+        expect(tasks.map((t) => t.slice('【签名】'.length)).join('')).toBe(content);
+        for (const t of tasks) {
+          expect([...t].length).toBeLessThanOrEqual(500);
+          expect(() => countSms(t)).not.toThrow();
+        }
+      }),
+    );
+  });
+});
+
+describe('countMessage (the portal’s live count)', () => {
+  it('counts characters with the signature, tasks and billing segments', () => {
+    expect(countMessage('气象台', '明日有暴雨')).toEqual({ ok: true, chars: 10, tasks: 1, segments: 1, encoding: 'ucs2' });
+    // 【】 are not in GSM-7, so a signed message is always UCS-2: 205 characters → 4 parts of 67.
+    expect(countMessage('Met', 'x'.repeat(200))).toMatchObject({ ok: true, chars: 205, tasks: 1, segments: 4, encoding: 'ucs2' });
+    // 1000 Chinese characters: tasks of 495 content + 5 signature = 500 → 8 segments each (67 × 7 = 469 < 500).
+    expect(countMessage('气象台', '中'.repeat(1000))).toMatchObject({ ok: true, tasks: 3, segments: 8 + 8 + 1 });
+  });
+
+  it('refuses an empty content or an unencodable character with a reason', () => {
+    expect(countMessage('气象台', '  ')).toMatchObject({ ok: false, code: 'EMPTY' });
+    expect(countMessage('气象台', 'a\ud83d')).toMatchObject({ ok: false, code: 'UNENCODABLE', reason: expect.stringContaining('代理项') });
+  });
+
+  it('bills the sum of the segments of every task', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1200 }), (content) => {
+        const r = countMessage('签名', content);
+        if (!r.ok) return;
+        const sum = splitTasks('签名', content).reduce((s, t) => s + countSms(t).segments, 0);
+        expect(r.segments).toBe(sum);
+      }),
+    );
+  });
+});

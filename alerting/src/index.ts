@@ -1,1 +1,5 @@
+export * from './contract.ts';
 export * from './streams.ts';
+export * from './geofence/validate-region.ts';
+export * from './geofence/point-in-region.ts';
+export * from './geofence/admin-areas.ts';

@@ -1,0 +1,274 @@
+import { z } from 'zod';
+import { Carrier, CARRIERS } from '@geo/ingest';
+import { regionIssues } from './geofence/validate-region.ts';
+
+/**
+ * Alerting's contracts: the big-data SMS task (a command alerting carries out, so alerting owns it),
+ * its progress events, the reach-estimate request/reply, and the moves it publishes for insight.
+ *
+ * Tasks travel through the KV bucket `alert_tasks` (key = task id, value = {@link AlertTask} JSON):
+ * the portal (or `alerting/src/cli.ts`) writes them, every alerting instance watches the bucket, so
+ * a restarted instance sees every active task at once. State changes go through
+ * {@link canTransition}; writers use KV compare-and-swap so concurrent writers cannot lose a stop.
+ */
+
+export const ALERT_TYPES = ['typhoon', 'rainstorm', 'flood', 'fire', 'geological', 'earthquake', 'heat', 'cold', 'snow', 'other'] as const;
+export const AlertType = z.enum(ALERT_TYPES);
+export type AlertType = z.infer<typeof AlertType>;
+
+const finite = z.number().refine(Number.isFinite, 'expected a finite number');
+/** A WGS-84 position as GeoJSON orders it: [longitude, latitude]. */
+export const LngLat = z.tuple([finite, finite]);
+export type LngLat = z.infer<typeof LngLat>;
+/** A linear ring: closed (first = last) or not; validation closes it. Outer ring first, then holes. */
+export const Ring = z.array(LngLat);
+export type Ring = z.infer<typeof Ring>;
+
+export const GB_CODE = /^\d{6}$/;
+const gbCode = z.string().regex(GB_CODE, 'expected a six-digit GB/T 2260 code');
+
+/** GeoJSON geometry of an administrative area (the resolver's output, or supplied with the task). */
+export const AreaGeometry = z.union([
+  z.object({ type: z.literal('Polygon'), coordinates: z.array(Ring) }),
+  z.object({ type: z.literal('MultiPolygon'), coordinates: z.array(z.array(Ring)) }),
+]);
+export type AreaGeometry = z.infer<typeof AreaGeometry>;
+
+/**
+ * One part of a region; a region is the union of its parts.
+ * - `admin`: a province/city/district by GB/T 2260 code. Its geometry comes from the admin-area
+ *   resolver (ingest's geography, later) or, until then, with the task itself.
+ * - `polygon` (rings: outer then holes), `multipolygon`, `rectangle`, `circle` (centre + radius in
+ *   metres), `polyline` (path + buffer width in metres on each side).
+ */
+export const RegionPart = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('admin'), code: gbCode, name: z.string().max(100).optional(), geometry: AreaGeometry.optional() }),
+  z.object({ kind: z.literal('polygon'), rings: z.array(Ring) }),
+  z.object({ kind: z.literal('multipolygon'), polygons: z.array(z.array(Ring)) }),
+  z.object({ kind: z.literal('rectangle'), west: finite, south: finite, east: finite, north: finite }),
+  z.object({ kind: z.literal('circle'), center: LngLat, radiusM: finite }),
+  z.object({ kind: z.literal('polyline'), path: z.array(LngLat), bufferM: finite }),
+]);
+export type RegionPart = z.infer<typeof RegionPart>;
+
+export const Region = z.object({
+  parts: z.array(RegionPart),
+  /**
+   * Extra metres around polygons, rectangles and admin areas that still count as inside. Explicit and
+   * 0 by default: the region test is exact on the serving cell's position (DESIGN.md, geo-targeting).
+   * @default 0
+   */
+  edgeBufferM: z.number().min(0).max(5_000).default(0),
+});
+export type Region = z.infer<typeof Region>;
+export type RegionInput = z.input<typeof Region>;
+
+const ruleAction = z.enum(['keep', 'exclude']);
+/**
+ * Keep/exclude rules on crowd attributes. A person passes when they match every `keep` rule and no
+ * `exclude` rule. An attribute the carrier did not supply matches nothing (so a `keep` rule on it
+ * skips the person, counted under `rule`; an `exclude` rule does not exclude them).
+ * Home codes match by GB/T 2260 hierarchy: `440000` is all of Guangdong, `440300` all of Shenzhen.
+ */
+export const CrowdRule = z.discriminatedUnion('attribute', [
+  z.object({ attribute: z.literal('gender'), action: ruleAction, values: z.array(z.enum(['m', 'f'])).min(1) }),
+  z.object({ attribute: z.literal('age'), action: ruleAction, min: z.number().int().min(0).max(120), max: z.number().int().min(0).max(120) }),
+  z.object({ attribute: z.literal('home'), action: ruleAction, codes: z.array(gbCode).min(1).max(500) }),
+  /**
+   * Local (本地) vs roaming (外地): a person is local when their home city is one of `localCodes`
+   * (hierarchical match as for `home`), by default the admin areas of the task's region.
+   */
+  z.object({ attribute: z.literal('locality'), action: ruleAction, value: z.enum(['local', 'roaming']), localCodes: z.array(gbCode).max(500).optional() }),
+  z.object({ attribute: z.literal('carrier'), action: ruleAction, values: z.array(Carrier).min(1) }),
+]);
+export type CrowdRule = z.infer<typeof CrowdRule>;
+
+/** Per-carrier budget: total sends for the whole task, and at most `dailyCap` per day (Asia/Shanghai). */
+export const CarrierQuota = z.object({ total: z.number().int().positive(), dailyCap: z.number().int().positive() });
+export type CarrierQuota = z.infer<typeof CarrierQuota>;
+
+const HHMM = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
+/** A daily send window in Asia/Shanghai time, `start` inclusive, `end` exclusive, e.g. 08:00–20:00. */
+export const SendWindow = z.object({ start: z.string().regex(HHMM, 'expected HH:MM'), end: z.string().regex(HHMM, 'expected HH:MM') });
+export type SendWindow = z.infer<typeof SendWindow>;
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+export const MAX_TASK_DAYS = 366;
+
+export const AlertTaskSpecShape = z.object({
+  alertType: AlertType,
+  region: Region,
+  /** Internal title (发送主题), never shown on the handset. */
+  subject: z.string().min(1).max(100),
+  content: z.string().min(1).max(2000),
+  /** Signature without brackets (an approved one of the enterprise). */
+  signature: z.string().min(1).max(20),
+  /** First and last day of sending, inclusive, Asia/Shanghai dates. */
+  startDate: z.string().regex(DATE, 'expected YYYY-MM-DD'),
+  endDate: z.string().regex(DATE, 'expected YYYY-MM-DD'),
+  /** Daily send windows; empty means all day. */
+  windows: z.array(SendWindow).max(24).default([]),
+  /** `once`: once per person for the task; `daily`: once per person per day (按日去重). */
+  frequency: z.enum(['once', 'daily']),
+  /** Minimum continuous dwell in the region before sending, minutes. @default 0 */
+  minDwellMin: z.number().int().min(0).max(7 * 24 * 60).default(0),
+  rules: z.array(CrowdRule).max(50).default([]),
+  /** Carriers to send on, with their budgets; carriers not listed are not sent (skip reason `no_quota`). */
+  quota: z.partialRecord(Carrier, CarrierQuota),
+  /** The account's available SMS count when submitted; the sum of totals may not exceed it. */
+  balance: z.number().int().min(0),
+  accountId: z.string().min(1).max(64),
+  enterpriseId: z.string().min(1).max(64),
+  /** Reference to the uploaded authorization letter (授权函), e.g. a file id. */
+  authorizationLetter: z.string().max(500).optional(),
+});
+
+/** The task as the operator submits it, with every check done at submit time (region, dates, budget). */
+export const AlertTaskSpec = AlertTaskSpecShape.superRefine((t, ctx) => {
+  for (const issue of regionIssues(t.region)) ctx.addIssue({ code: 'custom', path: ['region', ...issue.path], message: issue.message, params: { reason: issue.reason } });
+  if (t.endDate < t.startDate) ctx.addIssue({ code: 'custom', path: ['endDate'], message: 'the end date is before the start date' });
+  const days = (Date.parse(t.endDate) - Date.parse(t.startDate)) / 86_400_000;
+  if (days >= MAX_TASK_DAYS) ctx.addIssue({ code: 'custom', path: ['endDate'], message: `a task lasts at most ${MAX_TASK_DAYS} days` });
+  t.windows.forEach((w, i) => {
+    if (w.end <= w.start) ctx.addIssue({ code: 'custom', path: ['windows', i], message: `the window ${w.start}–${w.end} ends before it starts` });
+  });
+  const carriers = CARRIERS.filter((c) => t.quota[c]);
+  if (carriers.length === 0) ctx.addIssue({ code: 'custom', path: ['quota'], message: 'give at least one carrier a quota' });
+  let sum = 0;
+  for (const c of carriers) {
+    const q = t.quota[c]!;
+    sum += q.total;
+    if (q.dailyCap > q.total) ctx.addIssue({ code: 'custom', path: ['quota', c, 'dailyCap'], message: `the daily cap of ${c} exceeds its total` });
+  }
+  if (sum > t.balance) ctx.addIssue({ code: 'custom', path: ['quota'], message: `the carriers' totals (${sum}) exceed the available balance (${t.balance})` });
+  t.rules.forEach((r, i) => {
+    if (r.attribute === 'age' && r.max < r.min) ctx.addIssue({ code: 'custom', path: ['rules', i, 'max'], message: 'the age range ends before it starts' });
+  });
+});
+export type AlertTaskSpec = z.infer<typeof AlertTaskSpec>;
+export type AlertTaskSpecInput = z.input<typeof AlertTaskSpec>;
+
+/**
+ * States: submitted → scheduled → running → completed; paused only before execution (from submitted
+ * or scheduled, back to submitted); stopped (emergency stop) from any live state; rejected when a
+ * spec fails validation on arrival (it should have failed at submit already).
+ */
+export const TASK_STATES = ['submitted', 'scheduled', 'running', 'paused', 'stopped', 'completed', 'rejected'] as const;
+export const TaskState = z.enum(TASK_STATES);
+export type TaskState = z.infer<typeof TaskState>;
+
+const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
+  submitted: ['scheduled', 'paused', 'stopped', 'rejected'],
+  scheduled: ['running', 'paused', 'stopped', 'rejected'],
+  paused: ['submitted', 'stopped'],
+  running: ['completed', 'stopped'],
+  stopped: [],
+  completed: [],
+  rejected: [],
+};
+export const canTransition = (from: TaskState, to: TaskState): boolean => TRANSITIONS[from].includes(to);
+/** States in which alerting tracks who is in the region (scheduled, so dwell is known at start). */
+export const isTracked = (s: TaskState): boolean => s === 'scheduled' || s === 'running';
+export const isTerminal = (s: TaskState): boolean => TRANSITIONS[s].length === 0;
+
+/** The KV record of a task. `version` grows on every spec update (a running task may change region or content). */
+export const AlertTask = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1–64 letters, digits, _ or -'),
+  version: z.number().int().min(1),
+  spec: AlertTaskSpec,
+  state: TaskState,
+  /** Why the state is what it is (rejection reasons, who stopped it). */
+  reason: z.string().max(2000).optional(),
+  /** When it first became running (epoch ms): after that it may no longer be paused. */
+  startedAt: z.number().int().optional(),
+  updatedAt: z.number().int(),
+});
+export type AlertTask = z.infer<typeof AlertTask>;
+
+/** Named reasons a qualifying-by-region person was not sent (DESIGN.md invariant 3). */
+export const SKIP_REASONS = ['window', 'dwell', 'rule', 'no_quota', 'daily_cap', 'total_cap', 'balance'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+export const PerCarrier = z.object({ cmcc: z.number().int(), cucc: z.number().int(), ctcc: z.number().int() });
+export type PerCarrier = z.infer<typeof PerCarrier>;
+
+/**
+ * Live progress of one task on one alerting instance, published at most once a second while it
+ * changes, on {@link progressSubject}. Counts are cumulative since the instance started; the portal
+ * sums the latest event of each instance. `matched` = distinct people seen inside the region while
+ * running; `skipped` = distinct people held back, by their latest reason.
+ */
+export const TaskProgress = z.object({
+  v: z.literal(1),
+  taskId: z.string(),
+  instance: z.string(),
+  at: z.number().int(),
+  state: TaskState,
+  matched: z.number().int(),
+  sent: PerCarrier,
+  skipped: z.record(z.enum(SKIP_REASONS), z.number().int()),
+  /** Authoritative sends so far (all instances), read from the cap counters. */
+  usedTotal: PerCarrier.optional(),
+});
+export type TaskProgress = z.infer<typeof TaskProgress>;
+export const progressSubject = (taskId: string): string => `alert.progress.${taskId}`;
+export const PROGRESS_SUBJECTS = 'alert.progress.>';
+
+/**
+ * Reach estimate for a draft task (request/reply on {@link REACH_SUBJECT}, every instance answers
+ * for its shards; {@link estimateReach} in `reach/estimate-client.ts` sums the answers).
+ */
+export const ReachRequest = z.object({
+  v: z.literal(1),
+  region: Region,
+  rules: z.array(CrowdRule).default([]),
+  quota: z.partialRecord(Carrier, CarrierQuota).default({}),
+  /** Task id, when estimating an existing task: "allowed today" then accounts for what it already sent. */
+  taskId: z.string().optional(),
+});
+export type ReachRequest = z.infer<typeof ReachRequest>;
+export const ReachReply = z.object({
+  v: z.literal(1),
+  instance: z.string(),
+  shards: z.array(z.number().int()),
+  /** People present in the region now, per carrier. */
+  present: PerCarrier,
+  /** Of those, passing the rules. */
+  passing: PerCarrier,
+  /** Of those, how many today's caps and totals allow. */
+  allowedToday: PerCarrier,
+  tookMs: z.number(),
+  error: z.string().optional(),
+});
+export type ReachReply = z.infer<typeof ReachReply>;
+export const REACH_SUBJECT = 'alert.reach';
+
+/**
+ * A subscriber's cell change, for insight to aggregate inflow/outflow. `from` is null when the
+ * subscriber was not present before (first seen or back after the staleness limit), `to` is null
+ * when they leave (detach or stale). Published in batches on {@link moveSubject} (stream MOVES),
+ * with Nats-Msg-Id `mv:<source stream seq>` so a redelivered input batch does not double-count.
+ */
+export const Move = z.object({
+  msisdn: z.string(),
+  carrier: Carrier,
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  /** Event time, epoch ms. */
+  ts: z.number().int(),
+  /** Position of `to` (or of `from` when `to` is null). */
+  lat: z.number(),
+  lng: z.number(),
+  gender: z.enum(['m', 'f']).optional(),
+  age: z.number().int().optional(),
+  home: z.string().optional(),
+});
+export type Move = z.infer<typeof Move>;
+export const MoveBatch = z.object({ v: z.literal(1), moves: z.array(Move).min(1) });
+export type MoveBatch = z.infer<typeof MoveBatch>;
+export const MOVES_STREAM = 'MOVES';
+export const MOVES_SUBJECTS = 'moves.>';
+export const moveSubject = (shard: number): string => `moves.${shard}`;
+
+/** The SMS job id (and Nats-Msg-Id) of one send: one per task and person, per day when `daily`. */
+export const alertJobId = (taskId: string, msisdn: string, day?: string): string => (day ? `alert:${taskId}:${msisdn}:${day}` : `alert:${taskId}:${msisdn}`);

@@ -3,3 +3,4 @@ export * from './streams.ts';
 export * from './geofence/validate-region.ts';
 export * from './geofence/point-in-region.ts';
 export * from './geofence/admin-areas.ts';
+export * from './geofence/region-index.ts';

@@ -1,0 +1,132 @@
+import ExcelJS from 'exceljs';
+import Papa from 'papaparse';
+
+/**
+ * Reads an uploaded TXT/CSV or Excel (.xlsx) file into rows of text cells with their line numbers,
+ * for batch sends, mail-merge sends and address-book imports. The format is decided by the bytes,
+ * not the name; text may be UTF-8 (with or without BOM) or GBK, as Chinese Excel/Notepad saves it.
+ * Formulas are never evaluated: a formula cell gives its cached result.
+ */
+
+export interface TableRow {
+  /** 1-based line (TXT) or row (Excel) number, for the rejection report. */
+  line: number;
+  cells: string[];
+}
+
+export interface UploadedTable {
+  format: 'txt' | 'xlsx';
+  encoding?: 'utf-8' | 'gbk';
+  rows: TableRow[];
+}
+
+export interface UploadLimits {
+  /** @default 10 MiB */
+  maxBytes?: number;
+  /** @default 100_000 */
+  maxRows?: number;
+}
+
+export class UploadError extends Error {
+  override name = 'UploadError';
+  constructor(
+    readonly code: 'UPLOAD_EMPTY' | 'UPLOAD_TOO_LARGE' | 'UPLOAD_TOO_MANY_ROWS' | 'UPLOAD_FORMAT' | 'UPLOAD_BROKEN',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const isZip = (b: Uint8Array) => b.length > 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
+const isOle = (b: Uint8Array) => b.length > 8 && b[0] === 0xd0 && b[1] === 0xcf && b[2] === 0x11 && b[3] === 0xe0;
+
+export async function readUploadedTable(bytes: Uint8Array, limits: UploadLimits = {}): Promise<UploadedTable> {
+  const maxBytes = limits.maxBytes ?? 10 * 1024 * 1024;
+  const maxRows = limits.maxRows ?? 100_000;
+  if (bytes.length === 0) throw new UploadError('UPLOAD_EMPTY', '上传的文件是空的');
+  if (bytes.length > maxBytes) {
+    throw new UploadError('UPLOAD_TOO_LARGE', `文件过大（${(bytes.length / 1048576).toFixed(1)} MB），上限为 ${(maxBytes / 1048576).toFixed(0)} MB`);
+  }
+  if (isOle(bytes)) throw new UploadError('UPLOAD_FORMAT', '不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后上传');
+  const table = isZip(bytes) ? await readXlsx(bytes) : readText(bytes);
+  if (table.rows.length > maxRows) {
+    throw new UploadError('UPLOAD_TOO_MANY_ROWS', `文件有 ${table.rows.length} 行，超过上限 ${maxRows} 行，请拆分后上传`);
+  }
+  return table;
+}
+
+function decodeText(bytes: Uint8Array): { text: string; encoding: 'utf-8' | 'gbk' } {
+  if (bytes.includes(0)) throw new UploadError('UPLOAD_FORMAT', '文件不是文本文件（TXT）或 Excel（.xlsx）');
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes), encoding: 'utf-8' };
+  } catch {
+    // Not valid UTF-8: Chinese Windows tools save GBK (GB18030 is its superset).
+    return { text: new TextDecoder('gb18030').decode(bytes), encoding: 'gbk' };
+  }
+}
+
+/**
+ * The column separator: the first of tab, comma, full-width comma, semicolons and bar that appears
+ * on nearly every non-empty line; none → one column. (A content column may itself hold `，`, so tab
+ * and `,` win when present.)
+ */
+export function guessDelimiter(lines: readonly string[]): string | undefined {
+  const data = lines.filter((l) => l.trim() !== '');
+  if (data.length === 0) return undefined;
+  for (const d of ['\t', ',', '，', ';', '；', '|']) {
+    const n = data.filter((l) => l.includes(d)).length;
+    if (n >= Math.ceil(data.length * 0.8)) return d;
+  }
+  return undefined;
+}
+
+function readText(bytes: Uint8Array): UploadedTable {
+  const { text: raw, encoding } = decodeText(bytes);
+  const text = raw.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  const delimiter = guessDelimiter(text.split('\n').slice(0, 1000));
+  const parsed = delimiter
+    ? Papa.parse<string[]>(text, { delimiter, skipEmptyLines: false })
+    : { data: text.split('\n').map((l) => [l]) };
+  const rows: TableRow[] = [];
+  parsed.data.forEach((cells, i) => {
+    const trimmed = cells.map((c) => c.trim());
+    if (trimmed.every((c) => c === '')) return;
+    rows.push({ line: i + 1, cells: trimmed });
+  });
+  return { format: 'txt', encoding, rows };
+}
+
+/** Text of one Excel cell value: numbers as written (no 1.38e+10), formulas by cached result. */
+export function cellText(v: ExcelJS.CellValue): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v.trim();
+  if (typeof v === 'number') return Number.isInteger(v) ? v.toFixed(0) : String(v);
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'object') {
+    if ('richText' in v) return v.richText.map((t) => t.text).join('').trim();
+    if ('formula' in v || 'sharedFormula' in v) return cellText((v as { result?: ExcelJS.CellValue }).result ?? null);
+    if ('text' in v) return String((v as { text: unknown }).text).trim();
+    if ('error' in v) return '';
+  }
+  return String(v).trim();
+}
+
+async function readXlsx(bytes: Uint8Array): Promise<UploadedTable> {
+  const wb = new ExcelJS.Workbook();
+  try {
+    await wb.xlsx.load(Buffer.from(bytes) as unknown as ArrayBuffer);
+  } catch (err) {
+    throw new UploadError('UPLOAD_BROKEN', `Excel 文件已损坏或无法读取：${(err as Error).message}`);
+  }
+  const sheet = wb.worksheets[0];
+  const rows: TableRow[] = [];
+  sheet?.eachRow({ includeEmpty: false }, (row, rowNumber) => {
+    const values = row.values as ExcelJS.CellValue[];
+    const cells: string[] = [];
+    for (let c = 1; c < values.length; c++) cells.push(cellText(values[c] ?? null));
+    while (cells.length && cells[cells.length - 1] === '') cells.pop();
+    if (cells.length) rows.push({ line: rowNumber, cells });
+  });
+  return { format: 'xlsx', rows };
+}

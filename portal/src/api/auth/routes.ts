@@ -1,0 +1,189 @@
+import { createRoute } from '@hono/zod-openapi';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { newCaptcha, solveCaptcha } from '../../auth/captcha.ts';
+import { hashPassword, isStrongPassword, verifyPassword, DUMMY_HASH_INPUT } from '../../auth/password.ts';
+import { FEATURES, ROLE_LABELS } from '../../auth/permissions.ts';
+import { ACCOUNT_COLUMNS, createSession, toPrincipal, endAccountAccess, endSession, SESSION_COOKIE, SESSION_MAX_MS, type AccountRow } from '../../auth/session.ts';
+import { clearFailures, lockedFor, recordFailure } from '../../auth/throttle.ts';
+import { AppError } from '../../errors.ts';
+import { principal, type Ctx } from '../../http/context.ts';
+import { opLog } from '../../http/op-log.ts';
+import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
+
+const Captcha = z.object({ captchaId: z.string(), svg: z.string(), testAnswer: z.string().optional() }).openapi('Captcha');
+
+const LoginBody = z
+  .object({
+    name: z.string({ error: '请输入账户名' }).trim().min(1, '请输入账户名').max(64, '账户名过长'),
+    password: z.string({ error: '请输入密码' }).min(1, '请输入密码').max(128, '密码过长'),
+    captchaId: z.string({ error: '请先获取验证码' }).min(1, '请先获取验证码').max(64),
+    captcha: z.string({ error: '请输入验证码' }).trim().min(1, '请输入验证码').max(8, '验证码过长'),
+  })
+  .openapi('LoginRequest');
+
+export const Me = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    displayName: z.string(),
+    role: z.enum(['admin', 'sub', 'operator']),
+    roleLabel: z.string(),
+    enterpriseId: z.string().nullable(),
+    enterpriseName: z.string().nullable(),
+    departmentId: z.string().nullable(),
+    permissions: z.array(z.string()),
+    csrfToken: z.string(),
+  })
+  .openapi('Me');
+
+const ChangePassword = z
+  .object({
+    oldPassword: z.string({ error: '请输入原密码' }).min(1, '请输入原密码').max(128),
+    newPassword: z.string({ error: '请输入新密码' }).min(8, '新密码至少 8 位').max(128, '新密码最多 128 位'),
+  })
+  .openapi('ChangePassword');
+
+async function me(c: Ctx, csrf: string, accountId: string) {
+  const { db } = c.get('deps');
+  const { rows } = await db.query<AccountRow & { display_name: string; enterprise_name: string | null }>(
+    `SELECT ${ACCOUNT_COLUMNS}, a.display_name, e.name AS enterprise_name FROM accounts a LEFT JOIN enterprises e ON e.id = a.enterprise_id WHERE a.id = $1`,
+    [accountId],
+  );
+  const a = rows[0];
+  if (!a) throw new AppError('UNAUTHENTICATED');
+  const p = c.get('principal');
+  return {
+    id: a.id,
+    name: a.name,
+    displayName: a.display_name,
+    role: a.role,
+    roleLabel: ROLE_LABELS[a.role],
+    enterpriseId: a.enterprise_id,
+    enterpriseName: a.enterprise_name,
+    departmentId: a.department_id,
+    permissions: p ? [...p.permissions] : [],
+    csrfToken: csrf,
+  };
+}
+
+async function logAttempt(c: Ctx, name: string, ok: boolean, reason: string, acct?: { id: string; enterprise_id: string | null }) {
+  await c.get('deps').db.query(
+    'INSERT INTO login_log (enterprise_id, account_id, account_name, ip, user_agent, success, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    [acct?.enterprise_id ?? null, acct?.id ?? null, name.slice(0, 64), c.get('ip'), (c.req.header('user-agent') ?? '').slice(0, 300), ok, reason],
+  );
+}
+
+let dummyHash: Promise<string> | undefined;
+
+export const authRoutes = router()
+  .openapi(
+    createRoute({ method: 'get', path: '/api/auth/captcha', tags: ['登录'], summary: '获取图片验证码', responses: jsonOk(Captcha) }),
+    async (c) => {
+      const { db, cfg } = c.get('deps');
+      const cap = await newCaptcha(db);
+      c.header('cache-control', 'no-store');
+      return c.json({ captchaId: cap.id, svg: cap.svg, ...(cfg.captchaTestMode ? { testAnswer: cap.answer } : {}) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'post', path: '/api/auth/login', tags: ['登录'], summary: '账户名 + 密码 + 验证码登录', request: jsonBody(LoginBody), responses: jsonOk(Me) }),
+    async (c) => {
+      const { db, cfg } = c.get('deps');
+      const body = c.req.valid('json');
+      const ip = c.get('ip');
+      const ipWait = await lockedFor(db, 'ip', ip);
+      if (ipWait > 0) {
+        await logAttempt(c, body.name, false, 'ip_throttled');
+        throw new AppError('IP_THROTTLED', `该地址登录失败次数过多，请 ${Math.ceil(ipWait / 60)} 分钟后再试`);
+      }
+      if (!(await solveCaptcha(db, body.captchaId, body.captcha))) {
+        await recordFailure(db, 'ip', ip);
+        await logAttempt(c, body.name, false, 'captcha');
+        throw new AppError('CAPTCHA_INVALID');
+      }
+      const acctWait = await lockedFor(db, 'account', body.name);
+      if (acctWait > 0) {
+        await logAttempt(c, body.name, false, 'locked');
+        throw new AppError('ACCOUNT_LOCKED', `登录失败次数过多，账户暂时锁定，请 ${Math.ceil(acctWait / 60)} 分钟后再试`);
+      }
+      const { rows } = await db.query<AccountRow & { password_hash: string }>(
+        `SELECT ${ACCOUNT_COLUMNS}, a.password_hash FROM accounts a LEFT JOIN enterprises e ON e.id = a.enterprise_id WHERE lower(a.name) = lower($1)`,
+        [body.name],
+      );
+      const acct = rows[0];
+      // Hash even for an unknown name, so response time does not tell which names exist.
+      dummyHash ??= hashPassword(DUMMY_HASH_INPUT, cfg.scryptLogN);
+      const good = await verifyPassword(body.password, acct?.password_hash ?? (await dummyHash));
+      if (!acct || !good) {
+        await recordFailure(db, 'account', body.name);
+        await recordFailure(db, 'ip', ip);
+        await logAttempt(c, body.name, false, acct ? 'bad_password' : 'unknown_account', acct);
+        throw new AppError('LOGIN_FAILED');
+      }
+      if (acct.status !== 'active' || acct.enterprise_status === 'frozen') {
+        await logAttempt(c, body.name, false, 'frozen', acct);
+        throw new AppError('ACCOUNT_FROZEN');
+      }
+      await clearFailures(db, 'account', body.name);
+      // A session id the browser already had is never promoted: end it and issue a new one.
+      const old = getCookie(c, SESSION_COOKIE);
+      if (old) await endSession(db, old);
+      const s = await createSession(db, acct.id, ip, c.req.header('user-agent') ?? '');
+      setCookie(c, SESSION_COOKIE, s.id, {
+        httpOnly: true,
+        sameSite: 'Lax',
+        secure: new URL(c.req.url).protocol === 'https:',
+        path: '/',
+        maxAge: SESSION_MAX_MS / 1000,
+      });
+      await logAttempt(c, body.name, true, 'ok', acct);
+      c.set('principal', toPrincipal(acct, 'session'));
+      await opLog(c, '登录', acct.name);
+      return c.json(await me(c, s.csrf, acct.id), 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'post', path: '/api/auth/logout', tags: ['登录'], summary: '退出登录', responses: jsonOk(Ok) }),
+    async (c) => {
+      const sid = getCookie(c, SESSION_COOKIE);
+      await opLog(c, '退出登录');
+      if (sid) await endSession(c.get('deps').db, sid);
+      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      return c.json({ ok: true as const }, 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'get', path: '/api/auth/me', tags: ['登录'], summary: '当前登录账户、权限与 CSRF 令牌', responses: jsonOk(Me) }),
+    async (c) => {
+      const p = principal(c);
+      return c.json(await me(c, p.csrfToken ?? '', p.accountId), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/auth/features',
+      tags: ['登录'],
+      summary: '可分配的功能权限',
+      responses: jsonOk(z.object({ items: z.array(z.object({ key: z.string(), label: z.string() })) })),
+    }),
+    (c) => c.json({ items: Object.entries(FEATURES).map(([key, label]) => ({ key, label })) }, 200),
+  )
+  .openapi(
+    createRoute({ method: 'post', path: '/api/auth/password', tags: ['登录'], summary: '修改自己的密码（其它会话随之结束）', request: jsonBody(ChangePassword), responses: jsonOk(Ok) }),
+    async (c) => {
+      const p = principal(c);
+      const { db, cfg } = c.get('deps');
+      const body = c.req.valid('json');
+      const { rows } = await db.query<{ password_hash: string }>('SELECT password_hash FROM accounts WHERE id = $1', [p.accountId]);
+      if (!rows[0] || !(await verifyPassword(body.oldPassword, rows[0].password_hash))) throw new AppError('WRONG_PASSWORD');
+      if (!isStrongPassword(body.newPassword)) throw new AppError('WEAK_PASSWORD');
+      await db.query('UPDATE accounts SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE id = $1', [
+        p.accountId,
+        await hashPassword(body.newPassword, cfg.scryptLogN),
+      ]);
+      await endAccountAccess(db, p.accountId, { apiKeys: false, exceptSession: p.sessionHash });
+      await opLog(c, '修改密码', p.name);
+      return c.json({ ok: true as const }, 200);
+    },
+  );

@@ -1,0 +1,62 @@
+import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { authRoutes } from './api/auth/routes.ts';
+import { statusRoutes } from './api/status/routes.ts';
+import { AppError, errorBody } from './errors.ts';
+import type { Deps } from './http/context.ts';
+import { requestContext } from './http/middleware.ts';
+import { router } from './http/openapi.ts';
+import { serveSpa } from './http/static.ts';
+
+export const API_ROUTES = [statusRoutes, authRoutes];
+
+/** The portal's HTTP application: API under /api, health and metrics, and the SPA for everything else. */
+export function buildApp(deps: Deps, webDist: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: 'portal' });
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({ name: 'portal_http_requests_total', help: 'API requests by method and status', labelNames: ['method', 'status'], registers: [registry] });
+  const errors = new Counter({ name: 'portal_api_errors_total', help: 'API errors by code', labelNames: ['code'], registers: [registry] });
+  const started = Date.now();
+
+  const app = router();
+  app.onError((err, c) => {
+    let e: AppError;
+    if (err instanceof AppError) e = err;
+    else if (err instanceof HTTPException && err.status === 400) e = new AppError('BAD_JSON');
+    else {
+      deps.log.error({ err, path: c.req.path }, 'unhandled error');
+      e = new AppError('INTERNAL');
+    }
+    errors.inc({ code: e.code });
+    return c.json(errorBody(e), e.status);
+  });
+  app.use('*', secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:', 'blob:'], styleSrc: ["'self'", "'unsafe-inline'"], workerSrc: ["'self'", 'blob:'] } }));
+  app.use('/api/*', async (c, next) => {
+    await next();
+    requests.inc({ method: c.req.method, status: String(c.res.status) });
+  });
+  app.use('*', requestContext(deps));
+
+  app.get('/healthz', async (c) => {
+    let pg: { ok: boolean; detail?: string };
+    try {
+      await deps.db.query('SELECT 1');
+      pg = { ok: true, detail: deps.db.kind };
+    } catch (err) {
+      pg = { ok: false, detail: (err as Error).message };
+    }
+    return c.json({ service: 'portal', ok: pg.ok, uptimeS: Math.round((Date.now() - started) / 1000), checks: { postgres: pg } }, pg.ok ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }));
+
+  for (const r of API_ROUTES) app.route('/', r);
+  app.doc31('/api/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: '翼讯通短信平台 API', version: '1.0.0', description: '浏览器使用会话 Cookie + X-CSRF-Token 请求头；企业系统使用 Authorization: Bearer <接口密钥>。' },
+  });
+  app.all('/api/*', (c) => c.json(errorBody(new AppError('NOT_FOUND', `没有这个接口：${c.req.method} ${c.req.path}`)), 404));
+  app.get('*', serveSpa(webDist));
+  return { app, registry };
+}

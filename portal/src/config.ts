@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { clickhouseUrl, commonEnv, databaseUrl, port } from '@geo/infra';
+
+const jsonRecord = (what: string) =>
+  z
+    .string()
+    .default('{}')
+    .transform((s, ctx) => {
+      try {
+        const v = JSON.parse(s) as unknown;
+        const r = z.record(z.string(), z.url()).safeParse(v);
+        if (r.success) return r.data;
+      } catch {
+        // fall through to the issue below
+      }
+      ctx.addIssue({ code: 'custom', message: `expected a JSON object of ${what} → http URL` });
+      return z.NEVER;
+    });
+
+/** The portal's environment, read once in main.ts. */
+export const PortalEnv = z.object({
+  ...commonEnv,
+  PORT: port(8080),
+  CLICKHOUSE_URL: clickhouseUrl.default('http://127.0.0.1:8123'),
+  DATABASE_URL: databaseUrl.optional(),
+  PGLITE_DIR: z.string().min(1).default('.data/pglite'),
+  /** service name → base URL whose `/healthz` answers `{service, ok, uptimeS, checks}`. */
+  SERVICE_URLS: jsonRecord('service name'),
+  /** `{"nats": "<monitor url>", "clickhouse": "<http url>"}`. */
+  SERVER_URLS: jsonRecord('server name'),
+  INSIGHT_URL: z.url().optional(),
+  DEMO: z
+    .enum(['0', '1', 'true', 'false', ''])
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
+});
+export type PortalEnv = z.infer<typeof PortalEnv>;
+
+/** What `createPortal` needs; tests build it directly. */
+export interface PortalConfig {
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  clickhouseUrl?: string;
+  /** PostgreSQL server; when absent, PGlite in `pgliteDir` (`memory://` for tests). */
+  databaseUrl?: string;
+  pgliteDir?: string;
+  serviceUrls?: Record<string, string>;
+  serverUrls?: { nats?: string; clickhouse?: string } & Record<string, string>;
+  insightUrl?: string;
+  demo?: boolean;
+  logLevel?: string;
+  /**
+   * Test-only: the captcha endpoint also returns its answer. Never set from the environment.
+   * @default false
+   */
+  captchaTestMode?: boolean;
+  /**
+   * scrypt cost as log2(N). Production keeps the default; tests may lower it to stay quick.
+   * @default 17
+   */
+  scryptLogN?: number;
+  /** Trust `X-Forwarded-For` for the client address (behind a reverse proxy). @default false */
+  trustProxy?: boolean;
+  /** Where the built SPA is; @default portal/web/dist */
+  webDist?: string;
+}
+
+export function envToConfig(env: PortalEnv): PortalConfig {
+  return {
+    port: env.PORT,
+    clickhouseUrl: env.CLICKHOUSE_URL,
+    databaseUrl: env.DATABASE_URL,
+    pgliteDir: env.PGLITE_DIR,
+    serviceUrls: env.SERVICE_URLS,
+    serverUrls: env.SERVER_URLS,
+    insightUrl: env.INSIGHT_URL,
+    demo: env.DEMO,
+    logLevel: env.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,58 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/**
+ * Every failure the API reports, by stable code: its HTTP status and the message a person reads
+ * (zh-CN). Clients switch on `code`; the message may change wording, the code never does.
+ */
+export const ERRORS = {
+  VALIDATION: [400, '请求参数有误'],
+  BAD_JSON: [400, '请求内容不是有效的 JSON'],
+  UNAUTHENTICATED: [401, '请先登录'],
+  SESSION_EXPIRED: [401, '登录已过期，请重新登录'],
+  CSRF: [403, '请求来源校验失败，请刷新页面后重试'],
+  FORBIDDEN: [403, '没有权限执行此操作'],
+  NOT_FOUND: [404, '记录不存在'],
+  CAPTCHA_INVALID: [400, '验证码错误或已过期'],
+  LOGIN_FAILED: [401, '账户名或密码错误'],
+  ACCOUNT_LOCKED: [429, '登录失败次数过多，账户暂时锁定，请稍后再试'],
+  IP_THROTTLED: [429, '该地址登录失败次数过多，请稍后再试'],
+  ACCOUNT_FROZEN: [403, '账户已冻结，请联系管理员'],
+  WRONG_PASSWORD: [400, '原密码错误'],
+  WEAK_PASSWORD: [400, '密码至少 8 位，且须同时包含字母和数字'],
+  NAME_TAKEN: [409, '名称已被使用'],
+  DEPT_HAS_CHILDREN: [409, '该部门下还有下级部门，请先删除下级部门'],
+  DEPT_HAS_MEMBERS: [409, '该部门下还有账户，请先移走或删除这些账户'],
+  DEPT_CYCLE: [400, '不能把部门移到它自己或它的下级部门之下'],
+  SIGNATURE_NOT_APPROVED: [409, '签名未通过审核，不能使用'],
+  ALREADY_REVIEWED: [409, '该记录已审核'],
+  CANNOT_MODIFY_SELF: [409, '不能对自己的账户执行此操作'],
+  UPLOAD_TOO_LARGE: [413, '文件过大'],
+  UPLOAD_TYPE: [415, '不支持的文件类型'],
+  INTERNAL: [500, '服务器内部错误，请稍后再试'],
+} as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A failure with a stable code; the portal's error handler turns it into `{ error: { code, message, details? } }`. */
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly code: ErrorCode,
+    /** Replaces the default message when the situation deserves a more precise one. */
+    message?: string,
+    readonly details?: unknown,
+  ) {
+    super(message ?? ERRORS[code][1]);
+  }
+  get status(): ContentfulStatusCode {
+    return ERRORS[this.code][0];
+  }
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+export function errorBody(err: AppError): ErrorBody {
+  return { error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } };
+}

@@ -1,0 +1,75 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { getCookie } from 'hono/cookie';
+import { createMiddleware } from 'hono/factory';
+import { timingSafeEqual } from 'node:crypto';
+import { loadApiKey, loadSession, SESSION_COOKIE } from '../auth/session.ts';
+import { AppError } from '../errors.ts';
+import type { AppEnv, Deps } from './context.ts';
+import { opLog } from './op-log.ts';
+
+/** Paths under /api that answer without a login. */
+const PUBLIC = [/^\/api\/status$/, /^\/api\/auth\/(captcha|login)$/, /^\/api\/openapi\.json$/, /^\/api\/branding(\/logo)?$/];
+
+export const CSRF_HEADER = 'x-csrf-token';
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function clientIp(c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0], trustProxy: boolean): string {
+  if (trustProxy) {
+    const fwd = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    if (fwd) return fwd.slice(0, 64);
+  }
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    // In-process requests (app.request in tests) have no socket.
+    return 'local';
+  }
+}
+
+const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/**
+ * Per request: who is calling (session cookie or `Authorization: Bearer gk_…`), the client address,
+ * login required outside the public paths, and CSRF: a state-changing request from a browser must
+ * come from our own origin and, with a session, carry the session's token in `X-CSRF-Token`
+ * (Hono's csrf() checks only form posts; JSON endpoints need this).
+ */
+export function requestContext(deps: Deps) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    c.set('deps', deps);
+    c.set('ip', clientIp(c, deps.cfg.trustProxy ?? false));
+    c.set('opLogged', false);
+    c.set('principal', undefined);
+    const path = c.req.path;
+    if (!path.startsWith('/api/')) return next();
+
+    const unsafe = !SAFE.has(c.req.method);
+    if (unsafe) {
+      const origin = c.req.header('origin');
+      if (origin && new URL(origin).host !== new URL(c.req.url).host) throw new AppError('CSRF');
+    }
+    const auth = c.req.header('authorization');
+    if (auth?.startsWith('Bearer ')) {
+      const p = await loadApiKey(deps.db, auth.slice(7).trim());
+      if (!p) throw new AppError('UNAUTHENTICATED', '接口密钥无效、已撤销或其账户已冻结');
+      c.set('principal', p);
+    } else {
+      const sid = getCookie(c, SESSION_COOKIE);
+      const p = sid ? await loadSession(deps.db, sid) : undefined;
+      if (p) {
+        if (unsafe && !sameToken(c.req.header(CSRF_HEADER) ?? '', p.csrfToken!)) throw new AppError('CSRF');
+        c.set('principal', p);
+      } else if (!PUBLIC.some((r) => r.test(path))) {
+        throw new AppError(sid ? 'SESSION_EXPIRED' : 'UNAUTHENTICATED');
+      } else if (unsafe && !c.req.header('content-type')?.startsWith('application/json')) {
+        // Without a session, only JSON posts (which a cross-site form cannot send) are accepted.
+        throw new AppError('CSRF');
+      }
+    }
+    await next();
+    // Every state-changing action is in the operation log, even where a handler wrote no entry.
+    if (unsafe && c.res.status < 400 && !c.get('opLogged') && c.get('principal')) {
+      await opLog(c, `${c.req.method} ${c.req.routePath}`, path);
+    }
+  });
+}

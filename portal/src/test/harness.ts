@@ -1,0 +1,67 @@
+import { createLogger } from '@geo/infra';
+import { createPortal, type Portal } from '../portal.ts';
+import type { PortalConfig } from '../config.ts';
+import { DEMO_CREDENTIALS } from '../demo/credentials.ts';
+
+/** PGlite's first open takes seconds, more on a loaded 2-core machine. */
+export const START_TIMEOUT = 120_000;
+
+/** A portal on PGlite in memory, with the captcha test switch on and a cheap scrypt cost. */
+export async function testPortal(extra: Partial<PortalConfig> = {}): Promise<Portal> {
+  return createPortal(
+    { port: 0, pgliteDir: 'memory://', demo: true, captchaTestMode: true, scryptLogN: 10, trustProxy: true, clickhouseUrl: undefined, ...extra },
+    createLogger('portal-test', 'silent'),
+  );
+}
+
+export interface Client {
+  cookie: string;
+  csrf: string;
+  me: { id: string; enterpriseId: string | null; role: string; permissions: string[] };
+  req(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+}
+
+let ipSeq = 0;
+/** A distinct client address per login, so that throttling tests do not disturb the others. */
+export const nextIp = () => `10.0.${Math.floor(++ipSeq / 250)}.${ipSeq % 250}`;
+
+export async function call(p: Portal, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await p.request(path, {
+    method,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: any = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export async function solveCaptcha(p: Portal, ip = nextIp()) {
+  const c = await call(p, 'GET', '/api/auth/captcha', undefined, { 'x-forwarded-for': ip });
+  return { captchaId: c.body.captchaId as string, captcha: c.body.testAnswer as string };
+}
+
+export async function login(p: Portal, name: string, password: string, ip = nextIp()): Promise<Client> {
+  const cap = await solveCaptcha(p, ip);
+  const r = await call(p, 'POST', '/api/auth/login', { name, password, ...cap }, { 'x-forwarded-for': ip });
+  if (r.status !== 200) throw new Error(`login ${name} failed: ${r.status} ${JSON.stringify(r.body)}`);
+  const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const client: Client = {
+    cookie,
+    csrf: r.body.csrfToken,
+    me: r.body,
+    req: (method, path, body, headers = {}) =>
+      call(p, method, path, body, { cookie, 'x-forwarded-for': ip, ...(method === 'GET' ? {} : { 'x-csrf-token': client.csrf }), ...headers }),
+  };
+  return client;
+}
+
+export const demo = DEMO_CREDENTIALS;
+export const loginAdmin = (p: Portal) => login(p, demo.admin.name, demo.admin.password);
+export const loginSub = (p: Portal) => login(p, demo.sub.name, demo.sub.password);
+export const loginOperator = (p: Portal) => login(p, demo.operator.name, demo.operator.password);

@@ -6,3 +6,4 @@ export * from './geofence/admin-areas.ts';
 export * from './geofence/region-index.ts';
 export * from './rules/evaluate.ts';
 export * from './rules/shanghai-time.ts';
+export * from './presence/presence.ts';

@@ -1,0 +1,220 @@
+import type { Carrier } from '@geo/ingest';
+import { CARRIERS } from '@geo/ingest';
+import { SubscriberIndex } from './subscriber-index.ts';
+
+/** The slice of a location event presence needs. */
+export interface PresenceEvent {
+  msisdn: string;
+  carrier: Carrier;
+  ts: number;
+  cell: string;
+  lat: number;
+  lng: number;
+  kind: string;
+  gender?: 'm' | 'f';
+  age?: number;
+  home?: string;
+}
+
+export const NO_CELL = -1;
+const GENDERS = [undefined, 'm', 'f'] as const;
+const AGE_UNKNOWN = 255;
+
+function growTo<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T, n: number): T {
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  return b;
+}
+
+/**
+ * Interned cells: id ↔ dense index, position, and how many present subscribers each holds now.
+ */
+export class CellTable {
+  private readonly byId = new Map<string, number>();
+  readonly ids: string[] = [];
+  lng = new Float64Array(1024);
+  lat = new Float64Array(1024);
+  count = new Int32Array(1024);
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  /** The index of a cell, interning it (with its position) the first time. */
+  intern(id: string, lng: number, lat: number): number {
+    let c = this.byId.get(id);
+    if (c !== undefined) return c;
+    c = this.ids.length;
+    if (c === this.lng.length) {
+      this.lng = growTo(this.lng, c * 2);
+      this.lat = growTo(this.lat, c * 2);
+      this.count = growTo(this.count, c * 2);
+    }
+    this.ids.push(id);
+    this.byId.set(id, c);
+    this.lng[c] = lng;
+    this.lat[c] = lat;
+    return c;
+  }
+
+  indexOf(id: string): number {
+    return this.byId.get(id) ?? NO_CELL;
+  }
+}
+
+export interface PresenceOptions {
+  /** A subscriber is present while their last event is younger than this. @default 2 h */
+  stalenessMs?: number;
+  /** Initial capacity (grows by doubling). */
+  capacity?: number;
+}
+
+/**
+ * The last known cell of every subscriber, in typed arrays keyed by a dense subscriber index
+ * (≈ 50 bytes per subscriber, no per-subscriber objects). Times are whole seconds.
+ */
+export class Presence {
+  readonly stalenessMs: number;
+  readonly cells = new CellTable();
+  private readonly index: SubscriberIndex;
+  private n = 0;
+  msisdn: Float64Array;
+  /** Current cell, or NO_CELL when absent (never seen, detached or stale). */
+  cell: Int32Array;
+  /** Last event time, epoch seconds. */
+  lastSec: Uint32Array;
+  /** When they arrived in their current cell, epoch seconds. */
+  sinceSec: Uint32Array;
+  carrier: Uint8Array;
+  gender: Uint8Array;
+  age: Uint8Array;
+  home: Int32Array;
+
+  constructor(opts: PresenceOptions = {}) {
+    this.stalenessMs = opts.stalenessMs ?? 2 * 3600_000;
+    const cap = Math.max(16, opts.capacity ?? 1 << 16);
+    this.index = new SubscriberIndex(cap);
+    this.msisdn = new Float64Array(cap);
+    this.cell = new Int32Array(cap).fill(NO_CELL);
+    this.lastSec = new Uint32Array(cap);
+    this.sinceSec = new Uint32Array(cap);
+    this.carrier = new Uint8Array(cap);
+    this.gender = new Uint8Array(cap);
+    this.age = new Uint8Array(cap).fill(AGE_UNKNOWN);
+    this.home = new Int32Array(cap);
+  }
+
+  /** Subscribers ever seen (present or not). */
+  get size(): number {
+    return this.n;
+  }
+
+  /** Bytes held per tracked subscriber (arrays at their current capacity, plus the hash table). */
+  get bytesPerSubscriber(): number {
+    const perSlot = 8 + 4 + 4 + 4 + 1 + 1 + 1 + 4;
+    return (this.msisdn.length * perSlot + this.index.bytes) / Math.max(1, this.n);
+  }
+
+  /** The subscriber's index, or -1. */
+  indexOf(msisdn: string): number {
+    return this.index.get(Number(msisdn));
+  }
+
+  /** The subscriber's index, allocating an absent one when new. */
+  ensure(msisdn: string, carrier: Carrier): number {
+    const key = Number(msisdn);
+    let i = this.index.get(key);
+    if (i >= 0) return i;
+    i = this.n++;
+    if (i === this.msisdn.length) this.grow(i * 2);
+    this.index.set(key, i);
+    this.msisdn[i] = key;
+    this.carrier[i] = CARRIERS.indexOf(carrier);
+    return i;
+  }
+
+  private grow(cap: number): void {
+    this.msisdn = growTo(this.msisdn, cap);
+    const cell = growTo(this.cell, cap);
+    cell.fill(NO_CELL, this.cell.length);
+    this.cell = cell;
+    this.lastSec = growTo(this.lastSec, cap);
+    this.sinceSec = growTo(this.sinceSec, cap);
+    this.carrier = growTo(this.carrier, cap);
+    this.gender = growTo(this.gender, cap);
+    const age = growTo(this.age, cap);
+    age.fill(AGE_UNKNOWN, this.age.length);
+    this.age = age;
+    this.home = growTo(this.home, cap);
+  }
+
+  /** The previous cell of the subscriber touched by the last {@link apply} (NO_CELL if absent). */
+  lastPrevCell = NO_CELL;
+
+  /**
+   * Applies one event; returns the subscriber's index. An event older than the one already applied
+   * changes nothing (so a replayed or redelivered event is harmless). A `detach` makes them absent.
+   * Sets {@link lastPrevCell}; the caller compares it with `cell[i]` to see a move.
+   */
+  apply(e: PresenceEvent): number {
+    const i = this.ensure(e.msisdn, e.carrier);
+    const prev = this.cell[i];
+    this.lastPrevCell = prev;
+    const sec = Math.floor(e.ts / 1000);
+    if (sec < this.lastSec[i]) return i;
+    this.lastSec[i] = sec;
+    if (e.gender) this.gender[i] = e.gender === 'm' ? 1 : 2;
+    if (e.age !== undefined) this.age[i] = e.age;
+    if (e.home) this.home[i] = Number(e.home);
+    const next = e.kind === 'detach' ? NO_CELL : this.cells.intern(e.cell, e.lng, e.lat);
+    if (next !== prev) {
+      if (prev !== NO_CELL) this.cells.count[prev]--;
+      if (next !== NO_CELL) this.cells.count[next]++;
+      this.cell[i] = next;
+      this.sinceSec[i] = sec;
+    }
+    return i;
+  }
+
+  isPresent(i: number, now: number): boolean {
+    return this.cell[i] !== NO_CELL && now - this.lastSec[i] * 1000 < this.stalenessMs;
+  }
+
+  /**
+   * Marks subscribers whose last event is older than the staleness limit absent; calls `onLeave`
+   * for each with the cell they left. Linear over all subscribers (~20 ms per 10 M).
+   */
+  sweep(now: number, onLeave?: (i: number, fromCell: number) => void): number {
+    const limit = Math.floor((now - this.stalenessMs) / 1000);
+    let n = 0;
+    for (let i = 0; i < this.n; i++) {
+      const c = this.cell[i];
+      if (c !== NO_CELL && this.lastSec[i] <= limit) {
+        this.cell[i] = NO_CELL;
+        this.cells.count[c]--;
+        n++;
+        onLeave?.(i, c);
+      }
+    }
+    return n;
+  }
+
+  /** People present per cell now (cells with at least one). */
+  countsPerCell(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (let c = 0; c < this.cells.size; c++) if (this.cells.count[c] > 0) out.set(this.cells.ids[c], this.cells.count[c]);
+    return out;
+  }
+
+  /** The profile of a subscriber, as evaluation sees it. */
+  profile(i: number): { carrier: Carrier; gender?: 'm' | 'f'; age?: number; home?: string } {
+    const g = GENDERS[this.gender[i]];
+    const a = this.age[i];
+    const h = this.home[i];
+    return { carrier: CARRIERS[this.carrier[i]], gender: g, age: a === AGE_UNKNOWN ? undefined : a, home: h ? String(h).padStart(6, '0') : undefined };
+  }
+
+  msisdnOf(i: number): string {
+    return String(this.msisdn[i]);
+  }
+}

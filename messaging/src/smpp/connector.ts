@@ -1,0 +1,81 @@
+import type { SmsCarrier } from '../contract.ts';
+import type { EncodedSms } from '../text/segment-text.ts';
+
+/**
+ * A carrier link, whatever its protocol (SMPP here; CMPP or SGIP would be files beside it).
+ * It submits messages within the carrier's window and throughput, retries what the carrier
+ * refused for now, and hands receipts and replies to whoever listens.
+ */
+export interface CarrierConnector {
+  readonly carrier: SmsCarrier;
+  /**
+   * Submits all parts of one message. Resolves once every part was accepted, or a part was
+   * refused for good (then `ok: false` with the carrier's code; parts already accepted are listed).
+   * Temporary refusals (throttling, a full queue, a dropped link) are retried inside.
+   */
+  submit(sms: OutboundSms): Promise<SubmitOutcome>;
+  /** Receipts: the handler says whether it recorded the receipt; if not, the carrier sends it again later. */
+  onReceipt(handler: (r: CarrierReceipt) => Promise<boolean>): void;
+  onReply(handler: (mo: CarrierReply) => Promise<boolean>): void;
+  status(): ConnectorStatus;
+  /** Resolves when at least one bind is up (or rejects after `timeoutMs`). */
+  ready(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OutboundSms {
+  /** Our id; sent along (client_ref TLV) so an echoing carrier can return it in the receipt. */
+  ref: string;
+  msisdn: string;
+  /** Access number plus extension. */
+  source: string;
+  encoded: EncodedSms;
+  /**
+   * Called once when the first part is about to go out (window slot and throughput taken).
+   * Resolving false cancels the message: it is never sent. This is where the sender records its
+   * claim, so that a claim exists only for messages on the wire, not for ones waiting in a queue.
+   */
+  beforeSend?: () => Promise<boolean>;
+}
+
+export type SubmitOutcome =
+  | { ok: true; messageIds: string[] }
+  | { ok: false; cancelled: true; messageIds: [] }
+  | { ok: false; cancelled?: false; code: string; messageIds: string[] };
+
+export interface CarrierReceipt {
+  carrier: SmsCarrier;
+  messageId: string;
+  state: 'delivered' | 'failed' | 'expired' | 'rejected';
+  /** DELIVRD, UNDELIV, … */
+  stat: string;
+  err?: string;
+  /** Our ref when the carrier echoes it. */
+  ref?: string;
+  msisdn: string;
+  at: number;
+}
+
+export interface CarrierReply {
+  carrier: SmsCarrier;
+  /** The handset. */
+  from: string;
+  /** Access number plus extension. */
+  to: string;
+  text: string;
+  /** A carrier id for the reply when it has one (used to de-duplicate). */
+  ref?: string;
+  at: number;
+}
+
+export interface ConnectorStatus {
+  carrier: SmsCarrier;
+  binds: number;
+  bound: number;
+  queued: number;
+  inFlight: number;
+  submitted: number;
+  throttled: number;
+  retried: number;
+  reconnects: number;
+}

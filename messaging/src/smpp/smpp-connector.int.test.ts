@@ -1,0 +1,126 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startSimulatedSmsc, type SimulatedSmsc } from '../smsc-sim/smsc.ts';
+import { SmppConnector } from './smpp-connector.ts';
+import type { CarrierReceipt, CarrierReply } from './connector.ts';
+import { segmentText } from '../text/segment-text.ts';
+import { composeText } from '../text/compose.ts';
+import { DEFAULT_PASSWORD, DEFAULT_SYSTEM_ID } from './protocol.ts';
+
+const open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close();
+});
+
+async function link(behaviour: Parameters<typeof startSimulatedSmsc>[0]['behaviour'] = {}, cfg: Partial<ConstructorParameters<typeof SmppConnector>[0]> = {}) {
+  const smsc = await startSimulatedSmsc({ carrier: 'cmcc', behaviour: { receiptDelayMs: 0, ...behaviour }, retryMs: 100 });
+  open.push(smsc);
+  const conn = new SmppConnector({
+    carrier: 'cmcc', host: '127.0.0.1', port: smsc.port, systemId: DEFAULT_SYSTEM_ID, password: DEFAULT_PASSWORD, accessNumber: '106571',
+    reconnectMinMs: 50, reconnectMaxMs: 500, ...cfg,
+  });
+  open.push(conn);
+  await conn.ready();
+  return { smsc, conn };
+}
+
+const until = async (cond: () => boolean, what: string, ms = 20_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+const send = (conn: SmppConnector, msisdn: string, text: string, ref: string, source = '106571') =>
+  conn.submit({ ref, msisdn, source, encoded: segmentText(text, Number(ref.replace(/\D/g, '') || 0) & 0xff) });
+
+describe('SMPP connector against the simulated SMSC over TCP', () => {
+  it('delivers GSM-7, UCS-2, emoji and mixed texts whole, in the right data_coding, with receipts', async () => {
+    const { smsc, conn } = await link();
+    const receipts: CarrierReceipt[] = [];
+    conn.onReceipt(async (r) => void receipts.push(r) ?? true);
+    const texts = [
+      'Plain GSM text with {braces} and €uro',
+      'x'.repeat(400),
+      composeText('气象台', '台风“海葵”将于今夜登陆，请注意防范。'),
+      composeText('应急', '中'.repeat(150) + '😀👍🏽' + '文'.repeat(60)),
+      'Mixed 中英 text 😀 with emoji at the boundary ' + '字'.repeat(40) + '🎉',
+    ];
+    const outcomes = await Promise.all(texts.map((t, i) => send(conn, `1380000000${i}`, t, `job-${i}`)));
+    for (const [i, o] of outcomes.entries()) expect(o, texts[i]).toMatchObject({ ok: true });
+    const parts = outcomes.reduce((n, o) => n + o.messageIds.length, 0);
+    await until(() => smsc.messages.length === texts.length && receipts.length === parts, 'messages and receipts');
+    for (const [i, t] of texts.entries()) {
+      const m = smsc.messages.find((x) => x.clientRef === `job-${i}`)!;
+      expect(m.text).toBe(t);
+      expect(m.dataCoding).toBe(/^[\x20-\x7e€]*$/.test(t) ? 0 : 8);
+      expect(m.parts).toBe(segmentText(t, 0).parts.length);
+    }
+    expect(new Set(receipts.map((r) => r.ref))).toEqual(new Set(texts.map((_, i) => `job-${i}`)));
+  });
+
+  it('counts throughput in segments: 3-part messages at 10 segments/s stay under a 15/s SMSC limit', async () => {
+    const { smsc, conn } = await link({ throttlePerSecond: 15 }, { segmentsPerSecond: 10 });
+    const text = composeText('T', '中'.repeat(180)); // 3 parts
+    const outcomes = await Promise.all(Array.from({ length: 8 }, (_, i) => send(conn, `1390000000${i}`, text, `t-${i}`)));
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(smsc.stats()).toMatchObject({ accepted: 24, throttled: 0 });
+  });
+
+  it('retries what the SMSC throttled until it is accepted, once each', async () => {
+    const { smsc, conn } = await link({ throttlePerSecond: 10 });
+    const outcomes = await Promise.all(Array.from({ length: 30 }, (_, i) => send(conn, `1370000${String(i).padStart(4, '0')}`, `msg ${i}`, `r-${i}`)));
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(smsc.stats().throttled).toBeGreaterThan(0);
+    expect(conn.status().throttled).toBeGreaterThan(0);
+    expect(smsc.parts.map((p) => p.clientRef).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `r-${i}`).sort());
+  });
+
+  it('records a permanent refusal with the carrier code and does not retry it', async () => {
+    const { smsc, conn } = await link({ fates: { '13500000000': 0x0b } });
+    expect(await send(conn, '13500000000', 'hello', 'p-1')).toEqual({ ok: false, code: 'ESME_RINVDSTADR', messageIds: [] });
+    expect(smsc.stats()).toMatchObject({ submits: 1, rejected: 1 });
+  });
+
+  it('reconnects after the SMSC drops the bind, and resends what was unanswered without duplicates', async () => {
+    const { smsc, conn } = await link({ disconnectAfter: 7, latencyMs: 5 });
+    const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => send(conn, `1360000${String(i).padStart(4, '0')}`, `drop ${i}`, `d-${i}`)));
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(smsc.stats().disconnects).toBeGreaterThan(0);
+    expect(conn.status().reconnects).toBeGreaterThan(0);
+    const refs = smsc.parts.map((p) => p.clientRef);
+    expect(refs).toHaveLength(40);
+    expect(new Set(refs).size).toBe(40);
+  });
+
+  it('gets the receipt again when it could not record it the first time', async () => {
+    const { conn } = await link();
+    let refused = 0;
+    const got: CarrierReceipt[] = [];
+    conn.onReceipt(async (r) => {
+      if (refused++ === 0) return false;
+      got.push(r);
+      return true;
+    });
+    await send(conn, '13800000001', 'again', 'a-1');
+    await until(() => got.length === 1, 'the resent receipt');
+    expect(got[0]).toMatchObject({ ref: 'a-1', msisdn: '13800000001' });
+  });
+
+  it('hands replies (MO) to the extension number they were sent from', async () => {
+    const { conn } = await link({ moRate: 1, moDelayMs: 0, fates: { '13800000002': 'DELIVRD' } });
+    const replies: CarrierReply[] = [];
+    conn.onReply(async (r) => void replies.push(r) ?? true);
+    await send(conn, '13800000002', 'Reply please', 'mo-1', '1065710042');
+    await until(() => replies.length === 1, 'the reply');
+    expect(replies[0]).toMatchObject({ from: '13800000002', to: '1065710042', text: expect.any(String) });
+    expect(replies[0]!.text.length).toBeGreaterThan(0);
+  });
+
+  it('cancels a message whose claim says it was already sent', async () => {
+    const { smsc, conn } = await link();
+    const o = await conn.submit({ ref: 'c-1', msisdn: '13800000003', source: '106571', encoded: segmentText('x', 0), beforeSend: async () => false });
+    expect(o).toMatchObject({ ok: false, cancelled: true });
+    expect(smsc.stats().submits).toBe(0);
+  });
+});

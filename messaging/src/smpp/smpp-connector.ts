@@ -1,0 +1,423 @@
+import smpp, { type Pdu, type Session } from 'smpp';
+import type { Logger } from '@geo/infra';
+import type { SmsCarrier } from '../contract.ts';
+import type { CarrierConnector, CarrierReceipt, CarrierReply, ConnectorStatus, OutboundSms, SubmitOutcome } from './connector.ts';
+import { ESM_DELIVERY_RECEIPT, ESM_UDHI, STATUS, isTemporary, parseReceiptText, stateOfStat, statOfMessageState, statusName } from './protocol.ts';
+import { TokenBucket } from './token-bucket.ts';
+import { decodeGsm7 } from '../text/gsm7.ts';
+
+/** One carrier's SMPP account. */
+export interface SmppCarrierConfig {
+  carrier: SmsCarrier;
+  host: string;
+  port: number;
+  systemId: string;
+  password: string;
+  systemType?: string;
+  /** 接入号: the source address of every message; an extension is appended to it. */
+  accessNumber: string;
+  /** Parallel binds (transceiver). @default 1 */
+  binds?: number;
+  /** Unanswered submit_sm per bind. @default 64 */
+  windowSize?: number;
+  /** Throughput limit in segments per second across all binds; 0 = none. @default 0 */
+  segmentsPerSecond?: number;
+  /** @default 30000 */
+  enquireLinkMs?: number;
+  /** A PDU unanswered this long means the link is dead. @default 10000 */
+  responseTimeoutMs?: number;
+  /** Reconnect backoff, doubling from min to max with jitter. @default 200, 10000 */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** First pause after ESME_RTHROTTLED, doubling while throttling lasts. @default 100 */
+  throttleBackoffMs?: number;
+  log?: Logger;
+}
+
+interface Message {
+  sms: OutboundSms;
+  ids: string[];
+  remaining: number;
+  done: boolean;
+  resolve: (o: SubmitOutcome) => void;
+}
+
+interface Part {
+  msg: Message;
+  index: number;
+  attempts: number;
+  sentAt: number;
+  /** The first part runs the message's beforeSend claim. */
+  first: boolean;
+  /** A throughput token was taken for this attempt. */
+  paid?: boolean;
+}
+
+class Bind {
+  session?: Session;
+  bound = false;
+  inFlight = 0;
+  pending = new Map<number, Part>();
+  attempts = 0;
+  enquireTimer?: NodeJS.Timeout;
+  reconnectTimer?: NodeJS.Timeout;
+  lastHeard = 0;
+  constructor(readonly n: number) {}
+}
+
+/** SMPP 3.4 transceiver binds to one carrier SMSC. */
+export class SmppConnector implements CarrierConnector {
+  readonly carrier: SmsCarrier;
+  private readonly binds: Bind[];
+  private readonly queue: Part[] = [];
+  private head = 0;
+  private readonly retries: Part[] = [];
+  private readonly bucket: TokenBucket;
+  private pumpTimer?: NodeJS.Timeout;
+  private pausedUntil = 0;
+  private throttleStreak = 0;
+  private rr = 0;
+  private closing = false;
+  private receiptHandler: (r: CarrierReceipt) => Promise<boolean> = async () => true;
+  private replyHandler: (r: CarrierReply) => Promise<boolean> = async () => true;
+  private readyWaiters: (() => void)[] = [];
+  private readonly counts = { submitted: 0, throttled: 0, retried: 0, reconnects: 0 };
+  private readonly window: number;
+  private readonly cfg: Required<Omit<SmppCarrierConfig, 'log' | 'systemType'>> & { systemType: string };
+  private readonly log?: Logger;
+  private watchdog: NodeJS.Timeout;
+
+  constructor(cfg: SmppCarrierConfig) {
+    this.carrier = cfg.carrier;
+    this.log = cfg.log;
+    this.cfg = {
+      binds: 1, windowSize: 64, segmentsPerSecond: 0, enquireLinkMs: 30_000, responseTimeoutMs: 10_000, reconnectMinMs: 200, reconnectMaxMs: 10_000,
+      throttleBackoffMs: 100, systemType: '', ...cfg,
+    } as SmppConnector['cfg'];
+    this.window = this.cfg.windowSize;
+    this.bucket = new TokenBucket(this.cfg.segmentsPerSecond, Math.max(1, Math.ceil(this.cfg.segmentsPerSecond / 50)));
+    this.binds = Array.from({ length: this.cfg.binds }, (_, i) => new Bind(i));
+    for (const b of this.binds) this.connect(b);
+    this.watchdog = setInterval(() => this.checkTimeouts(), Math.min(1000, this.cfg.responseTimeoutMs / 2));
+    this.watchdog.unref();
+  }
+
+  onReceipt(handler: (r: CarrierReceipt) => Promise<boolean>): void {
+    this.receiptHandler = handler;
+  }
+
+  onReply(handler: (r: CarrierReply) => Promise<boolean>): void {
+    this.replyHandler = handler;
+  }
+
+  status(): ConnectorStatus {
+    return {
+      carrier: this.carrier, binds: this.binds.length, bound: this.binds.filter((b) => b.bound).length,
+      queued: this.queue.length - this.head + this.retries.length, inFlight: this.binds.reduce((n, b) => n + b.inFlight, 0), ...this.counts,
+    };
+  }
+
+  ready(timeoutMs = 10_000): Promise<void> {
+    if (this.binds.some((b) => b.bound)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${this.carrier}: no SMPP bind to ${this.cfg.host}:${this.cfg.port} within ${timeoutMs} ms`)), timeoutMs);
+      this.readyWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  submit(sms: OutboundSms): Promise<SubmitOutcome> {
+    return new Promise((resolve) => {
+      const msg: Message = { sms, ids: new Array(sms.encoded.parts.length), remaining: sms.encoded.parts.length, done: false, resolve };
+      this.queue.push({ msg, index: 0, attempts: 0, sentAt: 0, first: true });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.watchdog);
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    await Promise.all(
+      this.binds.map(
+        (b) =>
+          new Promise<void>((resolve) => {
+            if (b.enquireTimer) clearInterval(b.enquireTimer);
+            if (b.reconnectTimer) clearTimeout(b.reconnectTimer);
+            const s = b.session;
+            if (!s || s.socket.destroyed) return resolve();
+            const t = setTimeout(() => s.destroy(), 1000);
+            s.once('close', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            if (b.bound) s.unbind(() => s.close());
+            else s.destroy();
+          }),
+      ),
+    );
+  }
+
+  // ---- binds -------------------------------------------------------------------------------
+
+  private connect(b: Bind): void {
+    if (this.closing) return;
+    const s = smpp.connect({ host: this.cfg.host, port: this.cfg.port });
+    b.session = s;
+    s.on('connect', () => {
+      s.bind_transceiver({ system_id: this.cfg.systemId, password: this.cfg.password, system_type: this.cfg.systemType }, (pdu: Pdu) => {
+        if (pdu.command_status !== STATUS.ESME_ROK) {
+          this.log?.error({ carrier: this.carrier, status: statusName(pdu.command_status) }, 'SMPP bind refused');
+          s.destroy();
+          return;
+        }
+        b.bound = true;
+        b.attempts = 0;
+        b.lastHeard = Date.now();
+        this.log?.info({ carrier: this.carrier, bind: b.n }, 'SMPP bound');
+        b.enquireTimer = setInterval(() => {
+          if (Date.now() - b.lastHeard > this.cfg.enquireLinkMs + this.cfg.responseTimeoutMs) s.destroy();
+          else s.enquire_link(() => void (b.lastHeard = Date.now()));
+        }, this.cfg.enquireLinkMs);
+        b.enquireTimer.unref();
+        for (const w of this.readyWaiters.splice(0)) w();
+        this.pump();
+      });
+    });
+    s.on('pdu', () => void (b.lastHeard = Date.now()));
+    s.on('deliver_sm', (pdu: Pdu) => void this.onDeliver(s, pdu));
+    s.on('enquire_link', (pdu: Pdu) => s.send(pdu.response()));
+    s.on('unbind', (pdu: Pdu) => {
+      s.send(pdu.response());
+      s.close();
+    });
+    s.on('error', (err: Error) => this.log?.warn({ carrier: this.carrier, bind: b.n, err: err.message }, 'SMPP link error'));
+    s.on('close', () => this.onClosed(b, s));
+  }
+
+  private onClosed(b: Bind, s: Session): void {
+    if (b.session !== s) return;
+    const wasBound = b.bound;
+    b.bound = false;
+    if (b.enquireTimer) clearInterval(b.enquireTimer);
+    // Parts sent on this link without an answer were not accepted: send them again.
+    for (const part of b.pending.values()) this.retries.push(part);
+    this.counts.retried += b.pending.size;
+    b.pending.clear();
+    b.inFlight = 0;
+    if (this.closing) return;
+    const delay = Math.min(this.cfg.reconnectMaxMs, this.cfg.reconnectMinMs * 2 ** b.attempts) * (0.75 + Math.random() * 0.5);
+    b.attempts = Math.min(b.attempts + 1, 16);
+    this.counts.reconnects++;
+    if (wasBound) this.log?.warn({ carrier: this.carrier, bind: b.n, retryInMs: Math.round(delay) }, 'SMPP link lost; reconnecting');
+    b.reconnectTimer = setTimeout(() => this.connect(b), delay);
+    this.pump();
+  }
+
+  private checkTimeouts(): void {
+    const now = Date.now();
+    for (const b of this.binds) {
+      for (const p of b.pending.values()) {
+        if (now - p.sentAt > this.cfg.responseTimeoutMs) {
+          this.log?.warn({ carrier: this.carrier, bind: b.n }, 'submit_sm unanswered; dropping the link');
+          b.session?.destroy();
+          break;
+        }
+      }
+    }
+  }
+
+  // ---- submitting ----------------------------------------------------------------------------
+
+  private nextPart(): Part | undefined {
+    if (this.retries.length) return this.retries.shift();
+    if (this.head < this.queue.length) {
+      const p = this.queue[this.head++];
+      if (this.head > 4096 && this.head * 2 > this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
+      return p;
+    }
+    return undefined;
+  }
+
+  private hasWork(): boolean {
+    return this.retries.length > 0 || this.head < this.queue.length;
+  }
+
+  private pickBind(): Bind | undefined {
+    for (let i = 0; i < this.binds.length; i++) {
+      const b = this.binds[(this.rr + i) % this.binds.length]!;
+      if (b.bound && b.inFlight < this.window) {
+        this.rr = (this.rr + i + 1) % this.binds.length;
+        return b;
+      }
+    }
+    return undefined;
+  }
+
+  private schedule(ms: number): void {
+    if (this.pumpTimer) return;
+    this.pumpTimer = setTimeout(() => {
+      this.pumpTimer = undefined;
+      this.pump();
+    }, Math.max(1, ms));
+  }
+
+  private pump(): void {
+    if (this.closing) return;
+    while (this.hasWork()) {
+      const now = Date.now();
+      if (this.pausedUntil > now) return this.schedule(this.pausedUntil - now);
+      const b = this.pickBind();
+      if (!b) return; // a response or a bind will call pump again
+      const next = this.retries.length ? this.retries[0]! : this.queue[this.head]!;
+      if (next.msg.done) {
+        this.nextPart();
+        continue;
+      }
+      if (!next.paid) {
+        if (!this.bucket.take()) return this.schedule(this.bucket.waitMs());
+        next.paid = true;
+      }
+      const part = this.nextPart()!;
+      if (part.first && part.msg.sms.beforeSend) {
+        part.first = false;
+        b.inFlight++;
+        const msg = part.msg;
+        msg.sms.beforeSend!().then(
+          (go) => {
+            b.inFlight--;
+            if (!go) {
+              msg.done = true;
+              msg.resolve({ ok: false, cancelled: true, messageIds: [] });
+            } else {
+              this.retries.unshift(part);
+              this.enqueueRest(msg);
+            }
+            this.pump();
+          },
+          (err: unknown) => {
+            b.inFlight--;
+            this.log?.error({ err, ref: msg.sms.ref }, 'claim before send failed; message not sent');
+            msg.done = true;
+            msg.resolve({ ok: false, code: 'CLAIM_FAILED', messageIds: [] });
+            this.pump();
+          },
+        );
+        continue;
+      }
+      if (part.first) {
+        part.first = false;
+        this.enqueueRest(part.msg);
+      }
+      this.send(b, part);
+    }
+  }
+
+  /** Parts 2..n go right behind part 1 so a message's parts travel together. */
+  private enqueueRest(msg: Message): void {
+    for (let i = msg.sms.encoded.parts.length - 1; i >= 1; i--) this.retries.splice(1, 0, { msg, index: i, attempts: 0, sentAt: 0, first: false });
+  }
+
+  private send(b: Bind, part: Part): void {
+    const sms = part.msg.sms;
+    const multi = sms.encoded.parts.length > 1;
+    const pdu = new smpp.PDU('submit_sm', {
+      source_addr_ton: 0,
+      source_addr_npi: 0,
+      source_addr: sms.source,
+      dest_addr_ton: 2,
+      dest_addr_npi: 1,
+      destination_addr: sms.msisdn,
+      esm_class: multi ? ESM_UDHI : 0,
+      registered_delivery: 1,
+      data_coding: sms.encoded.dataCoding,
+      short_message: sms.encoded.parts[part.index],
+      client_ref: sms.ref,
+    });
+    part.sentAt = Date.now();
+    b.inFlight++;
+    const s = b.session!;
+    const ok = s.send(pdu, (resp: Pdu) => {
+      if (b.session !== s || !b.pending.has(pdu.sequence_number)) return;
+      b.pending.delete(pdu.sequence_number);
+      b.inFlight--;
+      this.onSubmitResp(part, resp);
+      this.pump();
+    });
+    if (!ok) {
+      b.inFlight--;
+      this.retries.unshift(part);
+      return;
+    }
+    b.pending.set(pdu.sequence_number, part);
+  }
+
+  private onSubmitResp(part: Part, resp: Pdu): void {
+    const msg = part.msg;
+    const status = resp.command_status;
+    if (status === STATUS.ESME_ROK) {
+      this.counts.submitted++;
+      this.throttleStreak = 0;
+      msg.ids[part.index] = String(resp.message_id);
+      if (--msg.remaining === 0 && !msg.done) {
+        msg.done = true;
+        msg.resolve({ ok: true, messageIds: msg.ids });
+      }
+      return;
+    }
+    if (msg.done) return;
+    if (isTemporary(status)) {
+      part.attempts++;
+      part.paid = false;
+      this.counts.retried++;
+      if (status === STATUS.ESME_RTHROTTLED) {
+        this.counts.throttled++;
+        this.throttleStreak++;
+        this.pausedUntil = Date.now() + Math.min(2000, this.cfg.throttleBackoffMs * 2 ** Math.min(this.throttleStreak - 1, 5));
+      } else {
+        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + Math.min(5000, 50 * 2 ** Math.min(part.attempts, 7)));
+      }
+      this.retries.push(part);
+      return;
+    }
+    msg.done = true;
+    msg.resolve({ ok: false, code: statusName(status), messageIds: msg.ids.filter(Boolean) });
+  }
+
+  // ---- receipts and replies --------------------------------------------------------------------
+
+  private async onDeliver(s: Session, pdu: Pdu): Promise<void> {
+    let accepted = false;
+    try {
+      const sm = pdu.short_message as { message?: string | Buffer } | Buffer | undefined;
+      const raw = Buffer.isBuffer(sm) ? sm : sm?.message;
+      const text = typeof raw === 'string' ? raw : raw ? (Number(pdu.data_coding) === 8 ? Buffer.from(raw).swap16().toString('utf16le') : decodeGsm7(raw)) : '';
+      if ((Number(pdu.esm_class) & 0x3c) === ESM_DELIVERY_RECEIPT) {
+        const parsed = parseReceiptText(text);
+        const stat = statOfMessageState(pdu.message_state as number | undefined) ?? parsed.stat ?? 'UNKNOWN';
+        const messageId = (pdu.receipted_message_id as string | undefined) ?? parsed.id;
+        if (!messageId) {
+          this.log?.warn({ carrier: this.carrier, text }, 'receipt without a message id; dropped');
+          accepted = true;
+        } else {
+          accepted = await this.receiptHandler({
+            carrier: this.carrier, messageId, stat, state: stateOfStat(stat), err: parsed.err, ref: pdu.client_ref as string | undefined,
+            msisdn: String(pdu.source_addr), at: Date.now(),
+          });
+        }
+      } else {
+        accepted = await this.replyHandler({
+          carrier: this.carrier, from: String(pdu.source_addr), to: String(pdu.destination_addr), text, ref: pdu.client_ref as string | undefined, at: Date.now(),
+        });
+      }
+    } catch (err) {
+      this.log?.error({ err, carrier: this.carrier }, 'deliver_sm handler failed; the SMSC will send it again');
+    }
+    if (!s.socket.destroyed) s.send(pdu.response(accepted ? {} : { command_status: STATUS.ESME_RX_T_APPN }));
+  }
+}

@@ -1,0 +1,419 @@
+import smpp, { type Pdu, type Session } from 'smpp';
+import type { SmsCarrier } from '../contract.ts';
+import {
+  DEFAULT_PASSWORD, DEFAULT_SYSTEM_ID, ESM_DELIVERY_RECEIPT, ESM_UDHI, MESSAGE_STATE, STATUS, formatReceiptText, type ReceiptStat,
+} from '../smpp/protocol.ts';
+import { decodeGsm7 } from '../text/gsm7.ts';
+import { readConcatUdh } from '../text/segment-text.ts';
+
+/**
+ * A simulated carrier SMSC: a real SMPP 3.4 server for one carrier. It answers submit_sm after a
+ * latency, refuses some (permanent code) or throttles beyond a rate (ESME_RTHROTTLED), drops the
+ * connection suddenly when told, sends a receipt per part (DELIVRD / UNDELIV / EXPIRED) and, at a
+ * rate, a reply (MO) from the handset to the address the message came from. Receipts and replies
+ * that the client does not accept are queued and retried, as a real store-and-forward SMSC does.
+ * It keeps what it received for tests and the portal.
+ */
+
+export interface SmscBehaviour {
+  /** Delay before submit_sm_resp, ms. */
+  latencyMs: number;
+  /** Share of accepted messages that end DELIVRD; of the rest, `expiredShare` end EXPIRED, others UNDELIV. */
+  successRate: number;
+  expiredShare: number;
+  /** Share of submits refused at once with `rejectStatus` (a permanent error). */
+  rejectRate: number;
+  rejectStatus: number;
+  /** Parts per second accepted; beyond it submit_sm gets ESME_RTHROTTLED. 0 = no limit. */
+  throttlePerSecond: number;
+  /** Drop the connection, unanswered PDUs and all, after this many submit_sm on it. 0 = never. */
+  disconnectAfter: number;
+  /** Delay between submit_sm_resp and the receipt, ms. */
+  receiptDelayMs: number;
+  /** Share of delivered messages the handset replies to. */
+  moRate: number;
+  moTexts: string[];
+  moDelayMs: number;
+  /** Fixed outcomes per destination number, for tests: a status code refuses the submit. */
+  fates: Record<string, ReceiptStat | number>;
+}
+
+export const DEFAULT_BEHAVIOUR: SmscBehaviour = {
+  latencyMs: 0,
+  successRate: 0.97,
+  expiredShare: 0.3,
+  rejectRate: 0,
+  rejectStatus: STATUS.ESME_RINVDSTADR,
+  throttlePerSecond: 0,
+  disconnectAfter: 0,
+  receiptDelayMs: 20,
+  moRate: 0,
+  moTexts: ['收到', '好的，谢谢', '已知悉', 'TD'],
+  moDelayMs: 50,
+  fates: {},
+};
+
+/** One submit_sm the SMSC accepted. */
+export interface ReceivedPart {
+  at: number;
+  systemId: string;
+  messageId: string;
+  source: string;
+  destination: string;
+  dataCoding: number;
+  text: string;
+  concat?: { reference: number; total: number; part: number };
+  clientRef?: string;
+}
+
+/** A whole message (all its parts arrived). */
+export interface ReceivedMessage {
+  at: number;
+  source: string;
+  destination: string;
+  text: string;
+  parts: number;
+  messageIds: string[];
+  clientRef?: string;
+  dataCoding: number;
+}
+
+export interface SmscStats {
+  carrier: SmsCarrier;
+  binds: number;
+  submits: number;
+  accepted: number;
+  throttled: number;
+  rejected: number;
+  dropped: number;
+  disconnects: number;
+  receiptsSent: number;
+  receiptsPending: number;
+  mosSent: number;
+}
+
+interface Outgoing {
+  systemId: string;
+  pdu: Record<string, unknown>;
+  kind: 'receipt' | 'mo';
+  attempts: number;
+}
+
+export interface SimulatedSmsc {
+  readonly carrier: SmsCarrier;
+  readonly port: number;
+  readonly behaviour: SmscBehaviour;
+  readonly parts: ReceivedPart[];
+  readonly messages: ReceivedMessage[];
+  stats(): SmscStats;
+  /** Changes behaviour at run time (merged). */
+  configure(b: Partial<SmscBehaviour>): void;
+  /** Drops every bound connection at once, unanswered PDUs included. */
+  dropAll(): void;
+  /** Forgets what it received (not what it still owes). */
+  clear(): void;
+  close(): Promise<void>;
+}
+
+export interface SmscOptions {
+  carrier: SmsCarrier;
+  port?: number;
+  host?: string;
+  systemId?: string;
+  password?: string;
+  behaviour?: Partial<SmscBehaviour>;
+  /** Received parts and messages kept in memory (oldest dropped first). */
+  keep?: number;
+  /** Retry delay for receipts and replies the client refused or could not take. */
+  retryMs?: number;
+}
+
+export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSmsc> {
+  const carrier = opts.carrier;
+  const systemId = opts.systemId ?? DEFAULT_SYSTEM_ID;
+  const password = opts.password ?? DEFAULT_PASSWORD;
+  const behaviour: SmscBehaviour = { ...DEFAULT_BEHAVIOUR, ...opts.behaviour };
+  const keep = opts.keep ?? 200_000;
+  const retryMs = opts.retryMs ?? 1000;
+  const parts: ReceivedPart[] = [];
+  const messages: ReceivedMessage[] = [];
+  const counters = { submits: 0, accepted: 0, throttled: 0, rejected: 0, dropped: 0, disconnects: 0, receiptsSent: 0, mosSent: 0 };
+  const bound = new Set<Session>();
+  const outbox: Outgoing[] = [];
+  const partial = new Map<string, { got: Map<number, ReceivedPart>; total: number }>();
+  const timers = new Set<NodeJS.Timeout>();
+  let nextId = 1;
+  let moSeq = 1;
+  const idPrefix = `${carrier}${Date.now().toString(36)}`;
+  let windowStart = Date.now();
+  let windowCount = 0;
+  let closed = false;
+
+  const later = (ms: number, fn: () => void) => {
+    if (closed) return;
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+
+  const keepBounded = <T>(list: T[], item: T) => {
+    list.push(item);
+    if (list.length > keep) list.splice(0, list.length - keep);
+  };
+
+  const fateOf = (destination: string): ReceiptStat => {
+    const f = behaviour.fates[destination];
+    if (typeof f === 'string') return f;
+    if (Math.random() < behaviour.successRate) return 'DELIVRD';
+    return Math.random() < behaviour.expiredShare ? 'EXPIRED' : 'UNDELIV';
+  };
+
+  /** Sends what the SMSC owes to a bound receiver of that system_id; requeues on failure. */
+  const pump = () => {
+    if (closed || outbox.length === 0) return;
+    const receivers = [...bound].filter((s) => s.systemId === outbox[0]!.systemId && s.canReceive);
+    if (receivers.length === 0) return;
+    const batch = outbox.splice(0, outbox.length);
+    let i = 0;
+    for (const item of batch) {
+      const session = receivers[i++ % receivers.length]!;
+      const pdu = new smpp.PDU('deliver_sm', item.pdu);
+      let answered = false;
+      session.pending.add(item);
+      const sent = session.send(pdu, (resp: Pdu) => {
+        answered = true;
+        session.pending.delete(item);
+        if (resp.command_status === STATUS.ESME_ROK) {
+          if (item.kind === 'receipt') counters.receiptsSent++;
+          else counters.mosSent++;
+        } else {
+          item.attempts++;
+          later(retryMs, () => {
+            outbox.push(item);
+            pump();
+          });
+        }
+      });
+      if (!sent && !answered) {
+        session.pending.delete(item);
+        outbox.push(item);
+      }
+    }
+  };
+
+  const owe = (item: Outgoing) => {
+    outbox.push(item);
+    pump();
+  };
+
+  const onSubmit = (session: Session, pdu: Pdu) => {
+    counters.submits++;
+    session.submits = (session.submits ?? 0) + 1;
+    if (behaviour.disconnectAfter > 0 && session.submits >= behaviour.disconnectAfter) {
+      // A sudden drop: this PDU and any still waiting for their latency are never answered.
+      counters.dropped++;
+      counters.disconnects++;
+      session.destroy();
+      return;
+    }
+    const respond = (status: number, messageId?: string, record?: () => void) => {
+      const go = () => {
+        if (session.socket.destroyed) {
+          counters.dropped++;
+          return;
+        }
+        record?.();
+        session.send(pdu.response(status === STATUS.ESME_ROK ? { message_id: messageId } : { command_status: status }));
+      };
+      if (behaviour.latencyMs > 0) later(behaviour.latencyMs, go);
+      else go();
+    };
+    const now = Date.now();
+    if (behaviour.throttlePerSecond > 0) {
+      if (now - windowStart >= 1000) {
+        windowStart = now;
+        windowCount = 0;
+      }
+      if (windowCount >= behaviour.throttlePerSecond) {
+        counters.throttled++;
+        respond(STATUS.ESME_RTHROTTLED);
+        return;
+      }
+      windowCount++;
+    }
+    const destination = String(pdu.destination_addr);
+    const fate = behaviour.fates[destination];
+    if (typeof fate === 'number' || (behaviour.rejectRate > 0 && Math.random() < behaviour.rejectRate)) {
+      counters.rejected++;
+      respond(typeof fate === 'number' ? fate : behaviour.rejectStatus);
+      return;
+    }
+    const sm = pdu.short_message as { message?: string | Buffer; udh?: Buffer[] } | Buffer | undefined;
+    const dataCoding = Number(pdu.data_coding ?? 0);
+    let text = '';
+    let concat: ReceivedPart['concat'];
+    if (sm && !Buffer.isBuffer(sm)) {
+      text = typeof sm.message === 'string' ? sm.message : Buffer.isBuffer(sm.message) ? (dataCoding === 8 ? Buffer.from(sm.message).swap16().toString('utf16le') : decodeGsm7(sm.message)) : '';
+      if (sm.udh?.length) {
+        const all = Buffer.concat([Buffer.from([sm.udh.reduce((n, u) => n + u.length, 0)]), ...sm.udh]);
+        concat = readConcatUdh(all);
+      }
+    }
+    const messageId = `${idPrefix}${(nextId++).toString(36)}`;
+    const part: ReceivedPart = {
+      at: now, systemId: session.systemId, messageId, source: String(pdu.source_addr), destination, dataCoding, text, concat,
+      clientRef: typeof pdu.client_ref === 'string' ? pdu.client_ref : undefined,
+    };
+    respond(STATUS.ESME_ROK, messageId, () => {
+      counters.accepted++;
+      keepBounded(parts, part);
+      const whole = assemble(part);
+      const stat = fateOf(destination);
+      later(behaviour.receiptDelayMs, () => owe(receiptFor(part, stat)));
+      if (whole && stat === 'DELIVRD' && behaviour.moRate > 0 && Math.random() < behaviour.moRate) {
+        later(behaviour.moDelayMs + behaviour.receiptDelayMs, () => owe(moFor(whole, session.systemId)));
+      }
+    });
+  };
+
+  const assemble = (part: ReceivedPart): ReceivedMessage | undefined => {
+    let whole: ReceivedMessage | undefined;
+    if (!part.concat || part.concat.total <= 1) {
+      whole = { at: part.at, source: part.source, destination: part.destination, text: part.text, parts: 1, messageIds: [part.messageId], clientRef: part.clientRef, dataCoding: part.dataCoding };
+    } else {
+      const key = `${part.source}|${part.destination}|${part.concat.reference}|${part.concat.total}`;
+      let p = partial.get(key);
+      if (!p) partial.set(key, (p = { got: new Map(), total: part.concat.total }));
+      p.got.set(part.concat.part, part);
+      if (p.got.size < p.total) return undefined;
+      partial.delete(key);
+      const ordered = [...p.got.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+      whole = {
+        at: ordered[0]!.at, source: part.source, destination: part.destination, text: ordered.map((o) => o.text).join(''), parts: ordered.length,
+        messageIds: ordered.map((o) => o.messageId), clientRef: ordered[0]!.clientRef, dataCoding: part.dataCoding,
+      };
+    }
+    keepBounded(messages, whole);
+    return whole;
+  };
+
+  const receiptFor = (part: ReceivedPart, stat: ReceiptStat): Outgoing => {
+    const state = stat === 'DELIVRD' ? MESSAGE_STATE.DELIVERED : stat === 'EXPIRED' ? MESSAGE_STATE.EXPIRED : MESSAGE_STATE.UNDELIVERABLE;
+    const text = formatReceiptText({ id: part.messageId, stat, err: stat === 'DELIVRD' ? '000' : stat === 'EXPIRED' ? '000' : '001', submitted: new Date(part.at), done: new Date(), text: '' });
+    return {
+      systemId: part.systemId,
+      kind: 'receipt',
+      attempts: 0,
+      pdu: {
+        source_addr: part.destination,
+        destination_addr: part.source,
+        esm_class: ESM_DELIVERY_RECEIPT,
+        data_coding: 0,
+        short_message: Buffer.from(text, 'latin1'),
+        receipted_message_id: part.messageId,
+        message_state: state,
+        ...(part.clientRef ? { client_ref: part.clientRef } : {}),
+      },
+    };
+  };
+
+  const moFor = (msg: ReceivedMessage, sid: string): Outgoing => {
+    const text = behaviour.moTexts[Math.floor(Math.random() * behaviour.moTexts.length)] ?? '收到';
+    return {
+      systemId: sid,
+      kind: 'mo',
+      attempts: 0,
+      pdu: {
+        source_addr: msg.destination,
+        destination_addr: msg.source,
+        esm_class: 0,
+        data_coding: 8,
+        short_message: Buffer.from(text, 'utf16le').swap16(),
+        client_ref: `mo-${idPrefix}-${moSeq++}`,
+      },
+    };
+  };
+
+  const server = smpp.createServer({}, (session: Session) => {
+    session.pending = new Set<Outgoing>();
+    session.on('error', () => undefined);
+    const bindAs = (command: string, canReceive: boolean, canSend: boolean) => (pdu: Pdu) => {
+      session.pause();
+      if (pdu.system_id !== systemId || pdu.password !== password) {
+        session.send(pdu.response({ command_status: pdu.system_id !== systemId ? STATUS.ESME_RINVSYSID : STATUS.ESME_RINVPASWD }));
+        session.close();
+        return;
+      }
+      session.systemId = systemId;
+      session.canReceive = canReceive;
+      session.canSend = canSend;
+      bound.add(session);
+      session.send(pdu.response({ system_id: `sim-${carrier}` }));
+      session.resume();
+      void command;
+      pump();
+    };
+    session.on('bind_transceiver', bindAs('bind_transceiver', true, true));
+    session.on('bind_transmitter', bindAs('bind_transmitter', false, true));
+    session.on('bind_receiver', bindAs('bind_receiver', true, false));
+    session.on('enquire_link', (pdu: Pdu) => session.send(pdu.response()));
+    session.on('unbind', (pdu: Pdu) => {
+      bound.delete(session);
+      session.send(pdu.response());
+      session.close();
+    });
+    session.on('submit_sm', (pdu: Pdu) => {
+      if (!bound.has(session) || !session.canSend) {
+        session.send(pdu.response({ command_status: STATUS.ESME_RINVBNDSTS }));
+        return;
+      }
+      onSubmit(session, pdu);
+    });
+    session.on('close', () => {
+      bound.delete(session);
+      // What was sent on this link and not answered is owed again.
+      for (const item of session.pending as Set<Outgoing>) outbox.push(item);
+      (session.pending as Set<Outgoing>).clear();
+      pump();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
+
+  return {
+    carrier,
+    port,
+    behaviour,
+    parts,
+    messages,
+    stats: () => ({
+      carrier, binds: bound.size, ...counters,
+      receiptsPending: outbox.length + [...bound].reduce((n, s) => n + (s.pending as Set<Outgoing>).size, 0),
+    }),
+    configure: (b) => void Object.assign(behaviour, b),
+    dropAll() {
+      for (const s of [...server.sessions]) {
+        counters.disconnects++;
+        s.destroy();
+      }
+    },
+    clear() {
+      parts.length = 0;
+      messages.length = 0;
+    },
+    async close() {
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      for (const s of [...server.sessions]) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

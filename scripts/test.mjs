@@ -6,9 +6,11 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDeps } from './ensure-deps.mjs';
+import { ensureWeb } from './ensure-web.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 ensureDeps(root);
+ensureWeb(root);
 mkdirSync(join(root, '.data'), { recursive: true });
 const report = join(root, '.data', 'test-report.json');
 const r = spawnSync(

@@ -40,10 +40,20 @@ async function waitHealthy(url: string, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
+interface DemoLogin {
+  name: string;
+  password: string;
+  role: string;
+}
+
+/** The portal's demo accounts (`@geo/portal/demo`), printed for the person who ran `npm start`. */
 async function demoLogins(): Promise<string[]> {
   try {
-    const portal = (await import('@geo/portal' as string)) as { DEMO_ACCOUNTS?: { role: string; account: string; password: string }[] };
-    return (portal.DEMO_ACCOUNTS ?? []).map((a) => `    ${a.role.padEnd(14)} ${a.account.padEnd(16)} ${a.password}`);
+    const mod = (await import('@geo/portal/demo' as string)) as { DEMO_CREDENTIALS?: Record<string, unknown> };
+    const logins = Object.values(mod.DEMO_CREDENTIALS ?? {}).filter(
+      (v): v is DemoLogin => typeof v === 'object' && v !== null && 'name' in v && 'password' in v,
+    );
+    return logins.map((a) => `    ${a.name.padEnd(12)} ${a.password.padEnd(16)} ${a.role}`);
   } catch {
     return [];
   }

@@ -63,3 +63,98 @@ export function shardOf(msisdn: string, shards = DEFAULT_SHARDS): number {
   }
   return (h >>> 0) % shards;
 }
+
+// ─── Feeds and commands ingest carries out (additive) ──────────────────────────────────────────
+
+/** External producers publish NDJSON (one event per line) here; validated like the HTTP feed. */
+export const feedSubject = (carrier: Carrier): string => `ingest.feed.${carrier}`;
+export const FEED_SUBJECTS = 'ingest.feed.*';
+
+/** Request/reply: start a scenario in the running simulator. Payload: ScenarioRequest; reply: ScenarioReply. */
+export const SCENARIO_START_SUBJECT = 'ingest.scenario.start';
+/** Request/reply: stop a running scenario. Payload `{ id }`; reply: ScenarioReply. */
+export const SCENARIO_STOP_SUBJECT = 'ingest.scenario.stop';
+/** Request/reply: the simulator's status (IngestStatus); empty payload. */
+export const STATUS_SUBJECT = 'ingest.status';
+
+export const SCENARIO_KINDS = ['typhoon', 'concert', 'holiday'] as const;
+const LatLng = z.object({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180) });
+
+/**
+ * A scenario a duty officer starts. Times are simulated time; `startsInMin` counts from the
+ * simulated now. Places are ids of the simulator's named places or explicit positions.
+ */
+export const ScenarioRequest = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('typhoon'),
+    /** Landfall point: `wenling` (default), `cangnan`, `xiangshan`, or a position. */
+    landfall: z.union([z.string(), LatLng]).default('wenling'),
+    /** People living within this distance of the landfall point move. @default 40 */
+    radiusKm: z.number().positive().max(300).default(40),
+    /** How far inland they go. @default 60 */
+    inlandKm: z.number().positive().max(300).default(60),
+    /** Departures spread over this many hours from the start. @default 4 */
+    rampHours: z.number().positive().max(48).default(4),
+    /** Share of the people in the zone who leave. @default 0.7 */
+    compliance: z.number().min(0).max(1).default(0.7),
+    durationHours: z.number().positive().max(240).default(24),
+    startsInMin: z.number().min(0).max(7 * 24 * 60).default(0),
+  }),
+  z.object({
+    kind: z.literal('concert'),
+    /** `hangzhou-olympic` (default), `huanglong`, or a position. */
+    venue: z.union([z.string(), LatLng]).default('hangzhou-olympic'),
+    /** Share of the people living within 40 km who go. @default 0.05 */
+    share: z.number().min(0).max(1).default(0.05),
+    /** When the show starts; the crowd arrives over the two hours before. @default 120 */
+    startsInMin: z.number().min(0).max(7 * 24 * 60).default(120),
+    durationHours: z.number().positive().max(24).default(3),
+  }),
+  z.object({
+    kind: z.literal('holiday'),
+    /** A named attraction (`west-lake` by default) or a position. */
+    area: z.union([z.string(), LatLng]).default('west-lake'),
+    /** Share of the whole province's subscribers who visit each day. @default 0.04 */
+    share: z.number().min(0).max(1).default(0.04),
+    days: z.number().int().min(1).max(14).default(3),
+    startsInMin: z.number().min(0).max(7 * 24 * 60).default(0),
+  }),
+]);
+export type ScenarioRequest = z.input<typeof ScenarioRequest>;
+export type ScenarioSpec = z.output<typeof ScenarioRequest>;
+
+export const ScenarioInfo = z.object({
+  id: z.string(),
+  kind: z.enum(SCENARIO_KINDS),
+  /** Simulated start and end, epoch ms. */
+  startsAt: z.number(),
+  endsAt: z.number(),
+  /** Subscribers the scenario moves. */
+  people: z.number().int(),
+});
+export type ScenarioInfo = z.infer<typeof ScenarioInfo>;
+
+export const ScenarioReply = z.union([
+  z.object({ ok: z.literal(true), scenario: ScenarioInfo }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
+export type ScenarioReply = z.infer<typeof ScenarioReply>;
+
+/** What the portal shows as "events flowing". */
+export const IngestStatus = z.object({
+  simulator: z
+    .object({
+      running: z.boolean(),
+      subscribers: z.number().int(),
+      cells: z.number().int(),
+      /** Simulated now, epoch ms, and the speed factor (0 = as fast as possible). */
+      simTime: z.number(),
+      speed: z.number(),
+      eventsPerSecond: z.number(),
+      eventsTotal: z.number(),
+      scenarios: z.array(ScenarioInfo),
+    })
+    .nullable(),
+  feeds: z.object({ accepted: z.number(), rejected: z.number() }),
+});
+export type IngestStatus = z.infer<typeof IngestStatus>;

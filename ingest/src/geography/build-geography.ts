@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { featureCollection, polygon as turfPolygon, multiPolygon as turfMultiPolygon, union } from '@turf/turf';
-import type { MultiPolygon, Polygon } from 'geojson';
+import type { Feature, MultiPolygon, Polygon } from 'geojson';
 import { adminFilePath, type AdminArea, type AdminFile } from './admin-areas.ts';
 
 const require = createRequire(import.meta.url);
@@ -66,7 +66,7 @@ const asFeature = (g: Polygon | MultiPolygon) => (g.type === 'Polygon' ? turfPol
 function unionAll(geoms: (Polygon | MultiPolygon)[]): Polygon | MultiPolygon | null {
   if (geoms.length === 0) return null;
   if (geoms.length === 1) return geoms[0];
-  const u = union(featureCollection(geoms.map(asFeature)));
+  const u = union(featureCollection(geoms.map(asFeature) as Feature<Polygon | MultiPolygon>[]));
   return u ? cleanGeometry(u.geometry) : null;
 }
 function centerOf(g: Polygon | MultiPolygon | null, fallback?: number[]): [number, number] | null {

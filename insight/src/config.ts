@@ -1,9 +1,22 @@
 import { z } from 'zod';
 import { clickhouseUrl, commonEnv, port } from '@geo/infra';
+import { LOCATION_STREAM, LOCATION_SUBJECTS } from '@geo/ingest';
 
 export const InsightEnv = z.object({
   ...commonEnv,
   HEALTH_PORT: port(9104),
+  /** The query API the portal calls. */
+  API_PORT: port(9204),
+  API_HOST: z.string().default('127.0.0.1'),
   CLICKHOUSE_URL: clickhouseUrl.default('http://127.0.0.1:8123'),
+  /** A subscriber is present while its last event is younger than this. */
+  INSIGHT_STALENESS_MIN: z.coerce.number().int().min(5).max(24 * 60).default(120),
+  /** k-anonymity: no figure about fewer than k people is shown. */
+  INSIGHT_K: z.coerce.number().int().min(2).max(1000).default(10),
+  /** Days of history kept (whole day partitions are dropped after). */
+  INSIGHT_RETENTION_DAYS: z.coerce.number().int().min(8).max(400).default(8),
+  INSIGHT_STREAM: z.string().default(LOCATION_STREAM),
+  INSIGHT_CONSUMER: z.string().regex(/^[A-Za-z0-9_-]+$/).default('insight-sink'),
+  INSIGHT_FILTER_SUBJECT: z.string().default(LOCATION_SUBJECTS),
 });
 export type InsightConfig = z.infer<typeof InsightEnv>;

@@ -1,18 +1,86 @@
+import { serve } from '@hono/node-server';
+import * as ingest from '@geo/ingest';
 import { connectClickHouse, connectNats, migrateClickHouse, natsHealth, startServiceHttp, type Logger, type Stoppable } from '@geo/infra';
 import { INSIGHT_MIGRATIONS } from './schema/migrations.ts';
+import { dropOldPartitions } from './schema/retention.ts';
+import { CellDictionary } from './sink/cells.ts';
+import { PresenceState } from './sink/presence-state.ts';
+import { LocationSink } from './sink/sink.ts';
+import { adminAreasFrom, NO_ADMIN_AREAS, RegionResolver, type AdminAreas } from './regions/region.ts';
+import { HeatmapIndex } from './metrics/heatmap.ts';
+import { insightApi } from './api/routes.ts';
 import type { InsightConfig } from './config.ts';
 
-/** The insight service: the ClickHouse sink and the crowd metrics API. */
-export async function createInsight(cfg: InsightConfig, log: Logger): Promise<Stoppable> {
+/**
+ * Administrative boundaries from ingest's geography, when it exports them (`loadAdminAreas`);
+ * otherwise area codes are refused with a clear message and local/roaming is "unknown".
+ */
+export function defaultAdminAreas(log?: Logger): AdminAreas {
+  const load = (ingest as Record<string, unknown>)['loadAdminAreas'];
+  if (typeof load !== 'function') return NO_ADMIN_AREAS;
+  try {
+    return adminAreasFrom(load());
+  } catch (err) {
+    log?.warn({ err }, 'no administrative boundaries: area codes will be refused');
+    return NO_ADMIN_AREAS;
+  }
+}
+
+/** The insight service: the ClickHouse sink (live presence in memory) and the crowd metrics API. */
+export interface InsightOptions {
+  /** Administrative boundaries. @default ingest's, when available */
+  admin?: AdminAreas;
+  /** The API's clock ("now"). Tests and replays set it. @default Date.now */
+  now?: () => number;
+}
+
+export interface RunningInsight extends Stoppable {
+  apiUrl: string;
+  sink: LocationSink;
+}
+
+export async function createInsight(cfg: InsightConfig, log: Logger, opts: InsightOptions = {}): Promise<RunningInsight> {
+  const admin = opts.admin ?? defaultAdminAreas(log);
   const http = await startServiceHttp('insight', cfg.HEALTH_PORT);
   const ch = connectClickHouse(cfg.CLICKHOUSE_URL);
   await migrateClickHouse(ch, 'insight', INSIGHT_MIGRATIONS);
   http.addCheck('clickhouse', async () => ({ ok: (await ch.ping()).success }));
   const nc = await connectNats(cfg.NATS_URL, 'insight');
   http.addCheck('nats', natsHealth(nc));
-  log.info({ health: http.url }, 'insight ready');
+
+  const cells = new CellDictionary((lng, lat) => admin.cityAt(lng, lat));
+  const state = new PresenceState(cells, cfg.INSIGHT_STALENESS_MIN * 60_000, 1 << 16);
+  const sink = new LocationSink({
+    nc, ch, state, log,
+    stream: cfg.INSIGHT_STREAM,
+    consumer: cfg.INSIGHT_CONSUMER,
+    filterSubject: cfg.INSIGHT_FILTER_SUBJECT,
+    registry: http.registry,
+  });
+  await sink.start();
+
+  const retention = setInterval(() => {
+    dropOldPartitions(ch, cfg.INSIGHT_RETENTION_DAYS).then(
+      (dropped) => dropped.length && log.info({ dropped }, 'dropped old partitions'),
+      (err: unknown) => log.error({ err }, 'retention failed'),
+    );
+  }, 3600_000);
+  retention.unref();
+
+  const app = insightApi({ state, ch, regions: new RegionResolver(cells, admin), k: cfg.INSIGHT_K, heat: new HeatmapIndex(state, cfg.INSIGHT_K), now: opts.now });
+  const api = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: cfg.API_PORT, hostname: cfg.API_HOST }, () => resolve(s));
+  });
+  const addr = api.address();
+  const apiUrl = `http://${cfg.API_HOST}:${typeof addr === 'object' && addr ? addr.port : cfg.API_PORT}`;
+  log.info({ health: http.url, api: apiUrl, subscribers: state.count, cells: cells.size }, 'insight ready');
   return {
+    apiUrl,
+    sink,
     async stop() {
+      clearInterval(retention);
+      await new Promise<void>((r) => api.close(() => r()));
+      await sink.stop();
       await nc.drain();
       await ch.close();
       await http.close();

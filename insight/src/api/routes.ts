@@ -1,0 +1,63 @@
+import { Hono } from 'hono';
+import type { z } from 'zod';
+import { RegionError } from '../regions/region.ts';
+import { regionMetrics, type MetricsContext } from '../metrics/region-metrics.ts';
+import type { HeatmapIndex } from '../metrics/heatmap.ts';
+import { HeatmapQuery, RegionMetricsRequest, type ApiError } from './schemas.ts';
+
+export interface ApiContext extends MetricsContext {
+  heat: HeatmapIndex;
+  /** The clock (tests replace it). */
+  now?: () => number;
+}
+
+class BadRequest extends Error {
+  override name = 'BadRequest';
+  constructor(readonly code: string, message: string, readonly issues?: string[]) {
+    super(message);
+  }
+}
+
+const issuesOf = (e: z.ZodError) => e.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+
+/**
+ * The insight query API the portal calls. Every count in a response obeys the k-anonymity
+ * threshold (`{ value: null, suppressed: true }` below k); no subscriber identifier is returned.
+ *
+ * - `POST /regions/metrics` — body `RegionMetricsRequest` → `RegionMetrics`.
+ *   `curl -XPOST :9204/regions/metrics -d '{"region":{"areas":["330106"]}}'`
+ * - `GET /heatmap?bbox=west,south,east,north&zoom=12` → `Heatmap` (live population per H3 cell).
+ * - Errors: 400 `{ error: { code, message, issues? } }` naming each bad field; 500 otherwise.
+ */
+export function insightApi(ctx: ApiContext): Hono {
+  const now = ctx.now ?? Date.now;
+  const app = new Hono();
+
+  app.post('/regions/metrics', async (c) => {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new BadRequest('INVALID_JSON', 'the request body is not valid JSON');
+    }
+    const r = RegionMetricsRequest.safeParse(body);
+    if (!r.success) throw new BadRequest('INVALID_REQUEST', 'the request does not match RegionMetricsRequest', issuesOf(r.error));
+    const at = r.data.at === undefined ? now() : typeof r.data.at === 'number' ? r.data.at : Date.parse(r.data.at);
+    return c.json(await regionMetrics(ctx, r.data.region, at, r.data.top));
+  });
+
+  app.get('/heatmap', (c) => {
+    const r = HeatmapQuery.safeParse(c.req.query());
+    if (!r.success) throw new BadRequest('INVALID_QUERY', 'expected ?bbox=west,south,east,north&zoom=0..22', issuesOf(r.error));
+    return c.json(ctx.heat.heatmap(r.data.bbox, r.data.zoom, now()));
+  });
+
+  app.notFound((c) => c.json<ApiError>({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}: try POST /regions/metrics or GET /heatmap` } }, 404));
+
+  app.onError((err, c) => {
+    if (err instanceof BadRequest) return c.json<ApiError>({ error: { code: err.code, message: err.message, issues: err.issues } }, 400);
+    if (err instanceof RegionError) return c.json<ApiError>({ error: { code: err.code, message: err.message } }, 400);
+    return c.json<ApiError>({ error: { code: 'INTERNAL', message: 'the query failed; see the insight log' } }, 500);
+  });
+  return app;
+}

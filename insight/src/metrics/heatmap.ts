@@ -1,0 +1,75 @@
+import { cellToParent } from 'h3-js';
+import type { PresenceState } from '../sink/presence-state.ts';
+import { CELL_H3_RES } from '../sink/cells.ts';
+import type { Heatmap } from '../api/schemas.ts';
+import { kCount } from './privacy.ts';
+
+/**
+ * H3 resolution for a web-map zoom: hexagons a few dozen pixels wide. Zoom 12 (a district) gives
+ * res 8 (~0.7 km²); the finest is the stored res 9.
+ */
+export function resolutionForZoom(zoom: number): number {
+  const z = Math.floor(zoom);
+  if (z <= 3) return 2;
+  if (z <= 5) return 3;
+  if (z <= 7) return 4;
+  if (z <= 8) return 5;
+  if (z <= 10) return 6;
+  if (z <= 11) return 7;
+  if (z <= 13) return 8;
+  return CELL_H3_RES;
+}
+
+/**
+ * The live heat map: present people per H3 cell in a viewport. Per-cell counts come from one pass
+ * over presence, cached for `cacheMs` so that panning and zooming only re-aggregates cells.
+ */
+export class HeatmapIndex {
+  private counts?: { at: number; perCell: Uint32Array };
+  private readonly parents = new Map<number, string[]>();
+
+  constructor(private readonly state: PresenceState, private readonly k: number, private readonly cacheMs = 2000) {}
+
+  private perCell(at: number, live: boolean): Uint32Array {
+    if (live && this.counts && Math.abs(at - this.counts.at) < this.cacheMs && this.counts.perCell.length === this.state.cells.size) return this.counts.perCell;
+    const s = this.state;
+    const perCell = new Uint32Array(s.cells.size);
+    for (let i = 0; i < s.count; i++) if (s.isPresent(i, at)) perCell[s.cell[i]!]!++;
+    if (live) this.counts = { at, perCell };
+    return perCell;
+  }
+
+  private parent(cell: number, res: number): string {
+    let arr = this.parents.get(res);
+    if (!arr) this.parents.set(res, (arr = []));
+    let p = arr[cell];
+    if (p === undefined) {
+      const h = this.state.cells.h3[cell]!;
+      p = arr[cell] = res >= CELL_H3_RES ? h : cellToParent(h, res);
+    }
+    return p;
+  }
+
+  heatmap(bbox: [number, number, number, number], zoom: number, at: number, live = true): Heatmap {
+    const res = resolutionForZoom(zoom);
+    const perCell = this.perCell(at, live);
+    const { lat, lng } = this.state.cells;
+    const [w, s, e, n] = bbox;
+    const hex = new Map<string, number>();
+    for (let c = 0; c < perCell.length; c++) {
+      const v = perCell[c]!;
+      if (v === 0) continue;
+      const x = lng[c]!;
+      const y = lat[c]!;
+      if (x < w || x > e || y < s || y > n) continue;
+      const h = this.parent(c, res);
+      hex.set(h, (hex.get(h) ?? 0) + v);
+    }
+    return {
+      at: new Date(at).toISOString(),
+      k: this.k,
+      resolution: res,
+      cells: [...hex].map(([h3, v]) => ({ h3, count: kCount(v, this.k) })),
+    };
+  }
+}

@@ -1,0 +1,105 @@
+import { latLngToCell } from 'h3-js';
+
+/** The H3 resolution stored per serving cell (~0.1 km² hexagons); coarser ones are its parents. */
+export const CELL_H3_RES = 9;
+
+/** Finds the city (GB/T 2260 code, e.g. 330100) a position lies in; 0 when unknown. */
+export type CityLocator = (lng: number, lat: number) => number;
+
+/**
+ * A stable 52-bit key for a carrier cell id (two FNV-1a passes), so that ClickHouse rows written by
+ * any instance, before or after a restart, agree without a shared counter. Never 0 (0 means "no
+ * cell" in moves). Collisions: ~n²/2⁵³, i.e. about 1 in 10⁶ for 100k cells.
+ */
+export function cellKey(name: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  const key = (a >>> 12) * 0x100000000 + (b >>> 0);
+  return key === 0 ? 1 : key;
+}
+
+/**
+ * Serving cells seen so far, by dense index: the key used in ClickHouse, the position, the H3 cell
+ * and the city. Typed arrays grow by doubling; lookups by name or by key are one Map hit.
+ */
+export class CellDictionary {
+  size = 0;
+  key = new Float64Array(1024);
+  lat = new Float64Array(1024);
+  lng = new Float64Array(1024);
+  city = new Uint32Array(1024);
+  h3: string[] = [];
+  names: string[] = [];
+  /** Bumped on every new cell, so that caches of region masks know when to recompute. */
+  version = 0;
+  private readonly byName = new Map<string, number>();
+  private readonly byKey = new Map<number, number>();
+  private fresh: number[] = [];
+
+  constructor(private readonly cityOf: CityLocator = () => 0) {}
+
+  indexOfName(name: string): number | undefined {
+    return this.byName.get(name);
+  }
+
+  indexOfKey(key: number): number | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** The dense index of a cell, adding it (and remembering it for the next flush) when new. */
+  intern(name: string, lat: number, lng: number): number {
+    const known = this.byName.get(name);
+    if (known !== undefined) return known;
+    const i = this.add(name, cellKey(name), lat, lng, this.cityOf(lng, lat), latLngToCell(lat, lng, CELL_H3_RES));
+    this.fresh.push(i);
+    return i;
+  }
+
+  /** Adds a cell read back from ClickHouse at start-up. */
+  restore(name: string, key: number, lat: number, lng: number, city: number): number {
+    return this.byKey.get(key) ?? this.add(name, key, lat, lng, city, latLngToCell(lat, lng, CELL_H3_RES));
+  }
+
+  /** Cells added since the last call, for the sink to write before any row that names them. */
+  takeFresh(): number[] {
+    const f = this.fresh;
+    this.fresh = [];
+    return f;
+  }
+
+  /** Puts cells back when their write failed, so the next flush writes them. */
+  returnFresh(cells: number[]): void {
+    this.fresh = cells.concat(this.fresh);
+  }
+
+  private add(name: string, key: number, lat: number, lng: number, city: number, h3: string): number {
+    if (this.size === this.key.length) this.grow();
+    const i = this.size++;
+    this.key[i] = key;
+    this.lat[i] = lat;
+    this.lng[i] = lng;
+    this.city[i] = city;
+    this.h3[i] = h3;
+    this.names[i] = name;
+    this.byName.set(name, i);
+    this.byKey.set(key, i);
+    this.version++;
+    return i;
+  }
+
+  private grow(): void {
+    const n = this.key.length * 2;
+    const f64 = (a: Float64Array) => { const b = new Float64Array(n); b.set(a); return b; };
+    this.key = f64(this.key);
+    this.lat = f64(this.lat);
+    this.lng = f64(this.lng);
+    const c = new Uint32Array(n);
+    c.set(this.city);
+    this.city = c;
+  }
+}

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { CellDictionary } from '../sink/cells.ts';
+import { NO_ADMIN_AREAS, Region, RegionError, compileRegion, regionMask } from './region.ts';
+
+const cells = new CellDictionary();
+const names = ['c0', 'c1', 'c2', 'c3'];
+[[120.0, 30.0], [120.01, 30.0], [120.02, 30.0], [120.0, 30.02]].forEach(([lng, lat], i) => cells.intern(names[i]!, lat!, lng!));
+const inside = (r: unknown) => [...regionMask(compileRegion(Region.parse(r), NO_ADMIN_AREAS), cells)];
+
+describe('regions', () => {
+  it.each([
+    ['a rectangle (edges inclusive)', { shapes: [{ type: 'rectangle', bbox: [119.99, 29.99, 120.01, 30.01] }] }, [1, 1, 0, 0]],
+    ['a circle of 1.2 km', { shapes: [{ type: 'circle', center: [120.0, 30.0], radiusM: 1200 }] }, [1, 1, 0, 0]],
+    ['a polyline 600 m wide', { shapes: [{ type: 'polyline', coordinates: [[120.0, 30.002], [120.03, 30.002]], widthM: 600 }] }, [1, 1, 1, 0]],
+    ['a polygon', { shapes: [{ type: 'polygon', coordinates: [[[119.995, 29.995], [120.015, 29.995], [119.995, 30.03]]] }] }, [1, 1, 0, 1]],
+  ])('tests %s on the exact geometry', (_, r, want) => expect(inside(r)).toEqual(want));
+
+  it('refuses a polygon whose edges cross, naming where', () => {
+    const r = Region.parse({ shapes: [{ type: 'polygon', coordinates: [[[120, 30], [120.1, 30.1], [120.1, 30], [120, 30.1]]] }] });
+    expect(() => compileRegion(r, NO_ADMIN_AREAS)).toThrow(/edges cross near \[120\.05000, 30\.05000\]/);
+  });
+
+  it('refuses an unknown area code and an empty region', () => {
+    expect(() => compileRegion(Region.parse({ areas: ['330106'] }), NO_ADMIN_AREAS)).toThrow(RegionError);
+    expect(Region.safeParse({}).success).toBe(false);
+  });
+});

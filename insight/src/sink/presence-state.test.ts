@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { CellDictionary, cellKey } from './cells.ts';
+import { BUCKET_MS, PresenceState, streamPos, type EventLike, type StateSink } from './presence-state.ts';
+
+const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
+const ev = (msisdn: string, ts: number, cell: string, kind = 'periodic', extra: Partial<EventLike> = {}): EventLike => ({
+  msisdn, carrier: 'cucc', ts, cell, lat: 30 + cell.length / 100, lng: 120, kind, ...extra,
+});
+
+function recorder() {
+  const moves: [number, number, number, number][] = [];
+  const snaps: [number, number][] = [];
+  const sink: StateSink = {
+    move: (ts, sub, from, to) => void moves.push([ts, sub, from, to]),
+    snapshot: (b, counts) => void snaps.push([b, counts.reduce((a, x) => a + x, 0)]),
+  };
+  return { moves, snaps, sink };
+}
+
+describe('PresenceState', () => {
+  it('emits a move only when the cell changes, a first sighting from no cell', () => {
+    const s = new PresenceState(new CellDictionary());
+    const r = recorder();
+    s.apply(ev('13900000001', T0, 'a'), streamPos(1, 0), r.sink);
+    s.apply(ev('13900000001', T0 + 60_000, 'a'), streamPos(1, 1), r.sink);
+    s.apply(ev('13900000001', T0 + 120_000, 'bb'), streamPos(2, 0), r.sink);
+    expect(r.moves).toEqual([[T0, 13900000001, -1, 0], [T0 + 120_000, 13900000001, 0, 1]]);
+  });
+
+  it('skips an event at or before the position already applied (redelivery)', () => {
+    const s = new PresenceState(new CellDictionary());
+    const r = recorder();
+    expect(s.apply(ev('13900000001', T0, 'a'), streamPos(5, 3), r.sink)).toBe(true);
+    expect(s.apply(ev('13900000001', T0 + 1000, 'b'), streamPos(5, 3), r.sink)).toBe(false);
+    expect(s.apply(ev('13900000001', T0 + 1000, 'b'), streamPos(4, 9), r.sink)).toBe(false);
+    expect(r.moves).toHaveLength(1);
+  });
+
+  it('keeps the location of a newer event when an older one arrives late, but takes its profile', () => {
+    const s = new PresenceState(new CellDictionary());
+    const r = recorder();
+    s.apply(ev('13900000001', T0 + 5000, 'a'), 1, r.sink);
+    s.apply(ev('13900000001', T0, 'b', 'periodic', { gender: 'f', age: 33, home: '330106' }), 2, r.sink);
+    const i = s.indexOf(13900000001)!;
+    expect(s.cells.names[s.cell[i]!]).toBe('a');
+    expect([s.gender[i], s.age[i], s.home[i]]).toEqual([2, 33, 330106]);
+  });
+
+  it('is present until the staleness limit, and not after a detach', () => {
+    const s = new PresenceState(new CellDictionary(), 2 * 3600_000);
+    const r = recorder();
+    s.apply(ev('13900000001', T0, 'a'), 1, r.sink);
+    s.apply(ev('13900000002', T0, 'a'), 2, r.sink);
+    s.apply(ev('13900000002', T0 + 1000, 'a', 'detach'), 3, r.sink);
+    expect(s.isPresent(0, T0 + 2 * 3600_000 - 1)).toBe(true);
+    expect(s.isPresent(0, T0 + 2 * 3600_000)).toBe(false);
+    expect(s.isPresent(1, T0 + 2000)).toBe(false);
+  });
+
+  it('snapshots presence at each 5-minute boundary crossed, before applying the crossing event', () => {
+    const s = new PresenceState(new CellDictionary());
+    const r = recorder();
+    s.apply(ev('13900000001', T0 + 1000, 'a'), 1, r.sink);
+    s.apply(ev('13900000002', T0 + 2000, 'a'), 2, r.sink);
+    s.apply(ev('13900000003', T0 + 3 * BUCKET_MS + 5, 'a'), 3, r.sink);
+    expect(r.snaps).toEqual([[T0 + BUCKET_MS, 2], [T0 + 2 * BUCKET_MS, 2], [T0 + 3 * BUCKET_MS, 2]]);
+  });
+});
+
+describe('cellKey', () => {
+  it('is stable, non-zero and within 52 bits', () => {
+    expect(cellKey('460-00-12345-678')).toBe(cellKey('460-00-12345-678'));
+    expect(cellKey('a')).not.toBe(cellKey('b'));
+    for (const n of ['', 'x', '460-01-1-1', '中文']) {
+      const k = cellKey(n);
+      expect(k).toBeGreaterThan(0);
+      expect(k).toBeLessThan(2 ** 52);
+      expect(Number.isInteger(k)).toBe(true);
+    }
+  });
+});

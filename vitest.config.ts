@@ -13,6 +13,8 @@ export default defineConfig({
           include: ['*/src/**/*.test.ts', '*/web/**/*.test.ts', '*/bench/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           environment: 'node',
+          // A safety limit, not a performance check: CI's two cores may be busy.
+          testTimeout: 30_000,
           sequence: { groupOrder: 0 },
         },
       },

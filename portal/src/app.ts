@@ -1,7 +1,17 @@
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { accountRoutes } from './api/accounts/routes.ts';
+import { apiKeyRoutes } from './api/api-keys/routes.ts';
 import { authRoutes } from './api/auth/routes.ts';
+import { departmentRoutes } from './api/departments/routes.ts';
+import { feedbackRoutes } from './api/feedback/routes.ts';
+import { homeRoutes } from './api/home/routes.ts';
+import { messageRoutes } from './api/messages/routes.ts';
+import { reviewRoutes } from './api/review/routes.ts';
+import { settingsRoutes } from './api/settings/routes.ts';
+import { signatureRoutes } from './api/signatures/routes.ts';
+import { v1Routes } from './api/v1/routes.ts';
 import { statusRoutes } from './api/status/routes.ts';
 import { AppError, errorBody } from './errors.ts';
 import type { Deps } from './http/context.ts';
@@ -9,7 +19,20 @@ import { requestContext } from './http/middleware.ts';
 import { router } from './http/openapi.ts';
 import { serveSpa } from './http/static.ts';
 
-export const API_ROUTES = [statusRoutes, authRoutes];
+export const API_ROUTES = [
+  statusRoutes,
+  authRoutes,
+  homeRoutes,
+  accountRoutes,
+  departmentRoutes,
+  signatureRoutes,
+  reviewRoutes,
+  settingsRoutes,
+  messageRoutes,
+  feedbackRoutes,
+  apiKeyRoutes,
+  v1Routes,
+];
 
 /** The portal's HTTP application: API under /api, health and metrics, and the SPA for everything else. */
 export function buildApp(deps: Deps, webDist: string) {
@@ -52,6 +75,7 @@ export function buildApp(deps: Deps, webDist: string) {
   app.get('/metrics', async (c) => c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }));
 
   for (const r of API_ROUTES) app.route('/', r);
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: '接口密钥：gk_…' });
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',
     info: { title: '翼讯通短信平台 API', version: '1.0.0', description: '浏览器使用会话 Cookie + X-CSRF-Token 请求头；企业系统使用 Authorization: Bearer <接口密钥>。' },

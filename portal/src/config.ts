@@ -62,6 +62,8 @@ export interface PortalConfig {
   scryptLogN?: number;
   /** Trust `X-Forwarded-For` for the client address (behind a reverse proxy). @default false */
   trustProxy?: boolean;
+  /** messaging's send-log table in ClickHouse. @default 'sms_log' */
+  smsLogTable?: string;
   /** Where the built SPA is; @default portal/web/dist */
   webDist?: string;
 }

@@ -65,3 +65,20 @@ export const demo = DEMO_CREDENTIALS;
 export const loginAdmin = (p: Portal) => login(p, demo.admin.name, demo.admin.password);
 export const loginSub = (p: Portal) => login(p, demo.sub.name, demo.sub.password);
 export const loginOperator = (p: Portal) => login(p, demo.operator.name, demo.operator.password);
+
+/** A second enterprise with its own admin, for cross-tenant tests. */
+export async function otherEnterprise(p: Portal, tag: string): Promise<{ enterpriseId: string; admin: Client; deptId: string }> {
+  const { hashPassword } = await import('../auth/password.ts');
+  const db = p.deps.db;
+  const enterpriseId = `ent-${tag}`;
+  await db.query(`INSERT INTO enterprises (id, name, quota) VALUES ($1, $2, 10)`, [enterpriseId, `其他集团${tag}`]);
+  await db.query(`INSERT INTO departments (id, enterprise_id, name) VALUES ($1, $2, '其他部门')`, [`dept-${tag}`, enterpriseId]);
+  await db.query(`INSERT INTO accounts (id, enterprise_id, department_id, name, role, password_hash) VALUES ($1, $2, $3, $4, 'admin', $5)`, [
+    `admin-${tag}`,
+    enterpriseId,
+    `dept-${tag}`,
+    `admin-${tag}`,
+    await hashPassword('Other-pass-1', 10),
+  ]);
+  return { enterpriseId, admin: await login(p, `admin-${tag}`, 'Other-pass-1'), deptId: `dept-${tag}` };
+}

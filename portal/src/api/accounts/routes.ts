@@ -1,0 +1,247 @@
+import { createRoute } from '@hono/zod-openapi';
+import { randomUUID } from 'node:crypto';
+import { hashPassword, isStrongPassword } from '../../auth/password.ts';
+import { FEATURE_KEYS } from '../../auth/permissions.ts';
+import { endAccountAccess } from '../../auth/session.ts';
+import { AppError } from '../../errors.ts';
+import { need } from '../../http/context.ts';
+import { opLog } from '../../http/op-log.ts';
+import { IdParam, jsonBody, jsonOk, Ok, Paging, router, z } from '../../http/openapi.ts';
+import { EmailOrEmpty, MobileOrEmpty, Name64, pagedOf, Text } from '../../http/schemas.ts';
+import { accountInTenant, assertGrantable, assertMayManage, departmentInTenant, SELECT_ACCOUNT, toAccount } from './queries.ts';
+
+const Account = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    displayName: z.string(),
+    phone: z.string(),
+    email: z.string(),
+    role: z.enum(['admin', 'sub', 'operator']),
+    departmentId: z.string().nullable(),
+    departmentName: z.string().nullable(),
+    permissions: z.array(z.string()),
+    status: z.enum(['active', 'frozen']),
+    quota: z.number().nullable(),
+    defaultSignatureId: z.string().nullable(),
+    defaultSignature: z.string().nullable(),
+    remark: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi('Account');
+
+const Permissions = z.array(z.enum(FEATURE_KEYS, { error: '未知的权限' })).max(FEATURE_KEYS.length);
+const Quota = z.number({ error: '可发送量上限须为数字' }).int('可发送量上限须为整数').min(0, '可发送量上限不能为负').max(1e12).nullable();
+
+const AccountFields = {
+  displayName: Text('姓名', 32).default(''),
+  phone: MobileOrEmpty.default(''),
+  email: EmailOrEmpty.default(''),
+  departmentId: z.string().max(64).nullable().default(null),
+  quota: Quota.default(null),
+  remark: Text('备注', 200).default(''),
+};
+
+const CreateAccount = z
+  .object({
+    name: Name64('账户名').regex(/^[A-Za-z0-9_.@-]+$/, '账户名只能包含字母、数字和 _ . @ -'),
+    password: z.string({ error: '请输入初始密码' }).min(8, '初始密码至少 8 位').max(128),
+    permissions: Permissions.default([]),
+    ...AccountFields,
+  })
+  .openapi('CreateAccount');
+
+const UpdateAccount = z.object(AccountFields).partial().openapi('UpdateAccount');
+
+const ListQuery = Paging.extend({
+  keyword: z.string().max(64).optional(),
+  departmentId: z.string().max(64).optional(),
+  status: z.enum(['active', 'frozen']).optional(),
+});
+
+const ok = { ok: true as const };
+const tags = ['账户管理'];
+
+export const accountRoutes = router()
+  .openapi(
+    createRoute({ method: 'get', path: '/api/accounts', tags, summary: '账户列表（本集团）', request: { query: ListQuery }, responses: jsonOk(pagedOf(Account)) }),
+    async (c) => {
+      const { enterpriseId } = need(c, 'accounts');
+      const q = c.req.valid('query');
+      const { db } = c.get('deps');
+      const where = ['a.enterprise_id = $1'];
+      const args: unknown[] = [enterpriseId];
+      if (q.keyword) {
+        args.push(`%${q.keyword}%`);
+        where.push(`(a.name ILIKE $${args.length} OR a.display_name ILIKE $${args.length} OR a.phone ILIKE $${args.length})`);
+      }
+      if (q.departmentId) {
+        args.push(q.departmentId);
+        where.push(`a.department_id = $${args.length}`);
+      }
+      if (q.status) {
+        args.push(q.status);
+        where.push(`a.status = $${args.length}`);
+      }
+      const w = where.join(' AND ');
+      const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM accounts a WHERE ${w}`, args);
+      const { rows } = await db.query(`${SELECT_ACCOUNT} WHERE ${w} ORDER BY a.role, a.created_at LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`, args);
+      return c.json({ items: rows.map(toAccount), total: Number(total.rows[0]!.n), page: q.page, pageSize: q.pageSize }, 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'get', path: '/api/accounts/{id}', tags, summary: '查看账户', request: { params: IdParam }, responses: jsonOk(Account) }),
+    async (c) => {
+      const { enterpriseId } = need(c, 'accounts');
+      return c.json(await accountInTenant(c.get('deps').db, enterpriseId, c.req.valid('param').id), 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'post', path: '/api/accounts', tags, summary: '添加子账户', request: jsonBody(CreateAccount), responses: jsonOk(Account) }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'accounts');
+      const b = c.req.valid('json');
+      const { db, cfg } = c.get('deps');
+      if (!isStrongPassword(b.password)) throw new AppError('WEAK_PASSWORD');
+      assertGrantable(p, b.permissions);
+      await departmentInTenant(db, enterpriseId, b.departmentId);
+      const taken = await db.query('SELECT 1 FROM accounts WHERE lower(name) = lower($1)', [b.name]);
+      if (taken.rows[0]) throw new AppError('NAME_TAKEN', `账户名「${b.name}」已被使用`);
+      const id = randomUUID();
+      await db.query(
+        `INSERT INTO accounts (id, enterprise_id, department_id, name, display_name, phone, email, role, permissions, password_hash, quota, remark)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'sub', $8, $9, $10, $11)`,
+        [id, enterpriseId, b.departmentId, b.name, b.displayName, b.phone, b.email, JSON.stringify(b.permissions), await hashPassword(b.password, cfg.scryptLogN), b.quota, b.remark],
+      );
+      await opLog(c, '添加子账户', b.name, { permissions: b.permissions, departmentId: b.departmentId });
+      return c.json(await accountInTenant(db, enterpriseId, id), 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'put', path: '/api/accounts/{id}', tags, summary: '编辑账户', request: { params: IdParam, ...jsonBody(UpdateAccount) }, responses: jsonOk(Account) }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'accounts');
+      const { db } = c.get('deps');
+      const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
+      assertMayManage(p, target);
+      const b = c.req.valid('json');
+      if (b.departmentId !== undefined) await departmentInTenant(db, enterpriseId, b.departmentId);
+      const next = { ...target, ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)) };
+      await db.query(
+        `UPDATE accounts SET display_name = $2, phone = $3, email = $4, department_id = $5, quota = $6, remark = $7, updated_at = now() WHERE id = $1`,
+        [target.id, next.displayName, next.phone, next.email, next.departmentId, next.quota, next.remark],
+      );
+      await opLog(c, '编辑账户', target.name, b);
+      return c.json(await accountInTenant(db, enterpriseId, target.id), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'put',
+      path: '/api/accounts/{id}/permissions',
+      tags,
+      summary: '分配权限',
+      request: { params: IdParam, ...jsonBody(z.object({ permissions: Permissions })) },
+      responses: jsonOk(Account),
+    }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'accounts');
+      const { db } = c.get('deps');
+      const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
+      assertMayManage(p, target);
+      const { permissions } = c.req.valid('json');
+      assertGrantable(p, permissions);
+      await db.query('UPDATE accounts SET permissions = $2, updated_at = now() WHERE id = $1', [target.id, JSON.stringify([...new Set(permissions)])]);
+      await opLog(c, '分配权限', target.name, { from: target.permissions, to: permissions });
+      return c.json(await accountInTenant(db, enterpriseId, target.id), 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'post', path: '/api/accounts/{id}/freeze', tags, summary: '冻结账户（立即下线，接口密钥失效）', request: { params: IdParam }, responses: jsonOk(Account) }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'accounts');
+      const { db } = c.get('deps');
+      const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
+      assertMayManage(p, target);
+      await db.transaction(async (tx) => {
+        await tx.query(`UPDATE accounts SET status = 'frozen', updated_at = now() WHERE id = $1`, [target.id]);
+        await endAccountAccess(tx, target.id, { apiKeys: true });
+      });
+      await opLog(c, '冻结账户', target.name);
+      return c.json(await accountInTenant(db, enterpriseId, target.id), 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'post', path: '/api/accounts/{id}/unfreeze', tags, summary: '解冻账户', request: { params: IdParam }, responses: jsonOk(Account) }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'accounts');
+      const { db } = c.get('deps');
+      const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
+      assertMayManage(p, target);
+      await db.query(`UPDATE accounts SET status = 'active', updated_at = now() WHERE id = $1`, [target.id]);
+      await opLog(c, '解冻账户', target.name);
+      return c.json(await accountInTenant(db, enterpriseId, target.id), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/accounts/{id}/reset-password',
+      tags,
+      summary: '重置密码（该账户的会话随之结束）',
+      request: { params: IdParam, ...jsonBody(z.object({ password: z.string({ error: '请输入新密码' }).min(8, '新密码至少 8 位').max(128) })) },
+      responses: jsonOk(Ok),
+    }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'accounts');
+      const { db, cfg } = c.get('deps');
+      const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
+      assertMayManage(p, target);
+      const { password } = c.req.valid('json');
+      if (!isStrongPassword(password)) throw new AppError('WEAK_PASSWORD');
+      await db.query('UPDATE accounts SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE id = $1', [
+        target.id,
+        await hashPassword(password, cfg.scryptLogN),
+      ]);
+      await endAccountAccess(db, target.id, { apiKeys: false });
+      await opLog(c, '重置密码', target.name);
+      return c.json(ok, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'put',
+      path: '/api/accounts/{id}/default-signature',
+      tags,
+      summary: '设置子账户的默认签名（须已审核通过）',
+      request: { params: IdParam, ...jsonBody(z.object({ signatureId: z.string().max(64).nullable() })) },
+      responses: jsonOk(Account),
+    }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'accounts');
+      const { db } = c.get('deps');
+      const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
+      assertMayManage(p, target);
+      const { signatureId } = c.req.valid('json');
+      if (signatureId) {
+        const { rows } = await db.query<{ status: string }>('SELECT status FROM signatures WHERE id = $1 AND enterprise_id = $2', [signatureId, enterpriseId]);
+        if (!rows[0]) throw new AppError('NOT_FOUND', '签名不存在');
+        if (rows[0].status !== 'approved') throw new AppError('SIGNATURE_NOT_APPROVED');
+      }
+      await db.query('UPDATE accounts SET default_signature_id = $2, updated_at = now() WHERE id = $1', [target.id, signatureId]);
+      await opLog(c, '设置默认签名', target.name, { signatureId });
+      return c.json(await accountInTenant(db, enterpriseId, target.id), 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'delete', path: '/api/accounts/{id}', tags, summary: '删除子账户', request: { params: IdParam }, responses: jsonOk(Ok) }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'accounts');
+      const { db } = c.get('deps');
+      const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
+      assertMayManage(p, target);
+      await db.query('DELETE FROM accounts WHERE id = $1', [target.id]);
+      await opLog(c, '删除子账户', target.name);
+      return c.json(ok, 200);
+    },
+  );

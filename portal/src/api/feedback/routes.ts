@@ -1,0 +1,51 @@
+import { createRoute } from '@hono/zod-openapi';
+import { randomUUID } from 'node:crypto';
+import { iso, tenant } from '../../http/context.ts';
+import { opLog } from '../../http/op-log.ts';
+import { jsonBody, jsonOk, router, z } from '../../http/openapi.ts';
+import { Text } from '../../http/schemas.ts';
+
+const Feedback = z
+  .object({ id: z.string(), submittedBy: z.string().nullable(), content: z.string(), contact: z.string(), reply: z.string(), repliedAt: z.string().nullable(), createdAt: z.string() })
+  .openapi('Feedback');
+const NewFeedback = z
+  .object({
+    content: z.string({ error: '请输入反馈内容' }).trim().min(5, '反馈内容至少 5 个字').max(2000, '反馈内容最多 2000 个字'),
+    contact: Text('联系方式', 64).default(''),
+  })
+  .openapi('NewFeedback');
+const tags = ['意见反馈'];
+
+export const feedbackRoutes = router()
+  .openapi(
+    createRoute({ method: 'get', path: '/api/feedback', tags, summary: '本集团提交的意见反馈及回复', responses: jsonOk(z.object({ items: z.array(Feedback) })) }),
+    async (c) => {
+      const { enterpriseId } = tenant(c);
+      const { rows } = await c.get('deps').db.query<Record<string, any>>(
+        `SELECT f.id, a.name AS submitted_by, f.content, f.contact, f.reply, f.replied_at, f.created_at
+           FROM feedback f LEFT JOIN accounts a ON a.id = f.account_id WHERE f.enterprise_id = $1 ORDER BY f.created_at DESC LIMIT 200`,
+        [enterpriseId],
+      );
+      const items = rows.map((r) => ({
+        id: r.id,
+        submittedBy: r.submitted_by ?? null,
+        content: r.content,
+        contact: r.contact,
+        reply: r.reply,
+        repliedAt: iso(r.replied_at),
+        createdAt: iso(r.created_at)!,
+      }));
+      return c.json({ items }, 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'post', path: '/api/feedback', tags, summary: '提交意见反馈', request: jsonBody(NewFeedback), responses: jsonOk(z.object({ id: z.string() })) }),
+    async (c) => {
+      const { p, enterpriseId } = tenant(c);
+      const b = c.req.valid('json');
+      const id = randomUUID();
+      await c.get('deps').db.query('INSERT INTO feedback (id, enterprise_id, account_id, content, contact) VALUES ($1, $2, $3, $4, $5)', [id, enterpriseId, p.accountId, b.content, b.contact]);
+      await opLog(c, '提交意见反馈', b.content.slice(0, 40));
+      return c.json({ id }, 200);
+    },
+  );

@@ -1,0 +1,89 @@
+import type { Queryable } from '@geo/infra';
+import type { SmsCarrier, SmsJob } from '@geo/messaging';
+import type { IndustryRuntime } from './runtime.ts';
+
+/** Recipients published per database read and per publish window. */
+const CHUNK = 2000;
+
+interface SendRow {
+  id: string;
+  enterprise_id: string;
+  account_id: string;
+  content: string;
+  signature: string;
+  extension: string | null;
+  forward_to: string | null;
+  state: string;
+  published: number;
+  created_at: Date | string;
+}
+
+/** The SMS job of one recipient of a send: job id `<sendId>:<seq>` (the Nats-Msg-Id, stable across retries). */
+export function jobOf(s: SendRow, r: { seq: number; msisdn: string; carrier: string; content: string | null }): SmsJob {
+  return {
+    jobId: `${s.id}:${r.seq}`,
+    source: 'industry',
+    enterpriseId: s.enterprise_id,
+    accountId: s.account_id,
+    sendId: s.id,
+    msisdn: r.msisdn,
+    carrier: r.carrier as SmsCarrier,
+    content: r.content ?? s.content,
+    signature: s.signature,
+    ...(s.extension ? { extension: s.extension } : {}),
+    ...(s.forward_to ? { forwardTo: s.forward_to } : {}),
+    createdAt: new Date(s.created_at).getTime(),
+  };
+}
+
+/**
+ * Publishes a queued send's jobs from where it stopped (`published`), recording progress after each
+ * chunk, then marks it sent. A crash between publish and record republishes at most one chunk, with
+ * the same Nats-Msg-Ids. Without a publisher the send stays queued for the dispatcher.
+ * @returns whether the send is now fully published.
+ */
+export async function dispatchSend(rt: IndustryRuntime, sendId: string): Promise<boolean> {
+  const { db } = rt.deps;
+  if (!rt.publisher || rt.inFlight.has(sendId)) return false;
+  rt.inFlight.add(sendId);
+  try {
+    const { rows } = await db.query<SendRow>(
+      'SELECT id, enterprise_id, account_id, content, signature, extension, forward_to, state, published, created_at FROM sms_sends WHERE id = $1',
+      [sendId],
+    );
+    const s = rows[0];
+    if (!s || s.state !== 'queued') return s?.state === 'sent';
+    let from = s.published;
+    for (;;) {
+      const { rows: recips } = await db.query<{ seq: number; msisdn: string; carrier: string; content: string | null }>(
+        'SELECT seq, msisdn, carrier, content FROM sms_send_recipients WHERE send_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+        [sendId, from, CHUNK],
+      );
+      if (recips.length === 0) break;
+      await rt.publisher.publish(recips.map((r) => jobOf(s, r)));
+      from = recips[recips.length - 1]!.seq;
+      await db.query('UPDATE sms_sends SET published = $2 WHERE id = $1', [sendId, from]);
+    }
+    await db.query(`UPDATE sms_sends SET state = 'sent', sent_at = now() WHERE id = $1 AND state = 'queued'`, [sendId]);
+    return true;
+  } catch (err) {
+    rt.deps.log.error({ err, sendId }, 'publishing a send failed; the dispatcher will retry');
+    return false;
+  } finally {
+    rt.inFlight.delete(sendId);
+  }
+}
+
+/** Scheduled sends whose time has come become queued (their balance was reserved when scheduled). */
+export async function fireDueSchedules(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE sms_sends SET state = 'queued' WHERE state = 'scheduled' AND scheduled_at <= now() RETURNING id`,
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Drops parsed uploads older than a day and extension numbers past their life. */
+export async function housekeeping(db: Queryable): Promise<void> {
+  await db.query(`DELETE FROM sms_upload_lists WHERE created_at < now() - interval '1 day'`);
+  await db.query('DELETE FROM sms_extensions WHERE expires_at < now()');
+}

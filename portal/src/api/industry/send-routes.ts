@@ -1,0 +1,294 @@
+import { createRoute } from '@hono/zod-openapi';
+import { composeText, countMessage } from '@geo/messaging';
+import { AppError } from '../../errors.ts';
+import { need, type Ctx } from '../../http/context.ts';
+import { opLog } from '../../http/op-log.ts';
+import { jsonBody, jsonOk, router, z } from '../../http/openapi.ts';
+import { batchNumbers } from '../../industry/batch-numbers.ts';
+import { mailMerge } from '../../industry/mail-merge.ts';
+import { normalizeMobile } from '../../industry/recipients.ts';
+import { dispatchSend } from './dispatch.ts';
+import { IndustryError } from './errors.ts';
+import { runtimeOf } from './runtime.ts';
+import { CheckResult, SendBody, SendResult } from './schemas.ts';
+import { adminPhone, balances, prepareSend, recordSend, signaturesFor } from './send-service.ts';
+import { newId } from './scope.ts';
+import { fileResponse, readUpload, xlsxBytes } from './xlsx.ts';
+
+const TAG = ['行业短信-发短信'];
+/** Sends this small are published before the response; larger ones right after it. */
+const PUBLISH_INLINE = 2000;
+
+const Options = z
+  .object({
+    signatures: z.array(z.object({ id: z.string(), text: z.string() })),
+    defaultSignatureId: z.string().nullable(),
+    forwardTo: z.string(),
+    accessNumber: z.string(),
+    balances: z.object({ account: z.number().nullable(), enterprise: z.number() }),
+  })
+  .openapi('IndustrySendOptions');
+
+const CountBody = z.object({ content: z.string().max(10_000), signatureId: z.string().max(64).optional(), signature: z.string().max(20).optional() });
+const CountResult = z.object({ ok: z.boolean(), chars: z.number(), tasks: z.number(), segments: z.number(), encoding: z.string().optional(), reason: z.string().optional() });
+
+const UploadResult = z
+  .object({
+    uploadId: z.string(),
+    kind: z.enum(['batch', 'merge']),
+    fileName: z.string(),
+    format: z.string(),
+    encoding: z.string().nullable(),
+    rows: z.number(),
+    accepted: z.number(),
+    duplicates: z.number(),
+    rejectedTotal: z.number(),
+    rejected: z.array(z.object({ line: z.number(), text: z.string(), reason: z.string(), message: z.string() })),
+    preview: z.array(z.object({ line: z.number(), msisdn: z.string(), content: z.string().optional() })),
+  })
+  .openapi('IndustryUpload');
+
+async function saveDraft(c: Ctx, body: SendBody): Promise<string> {
+  const { p, enterpriseId } = need(c, 'sms.send');
+  const { db } = c.get('deps');
+  const { action: _a, draftId, acceptRejected: _r, ...payload } = body;
+  if (draftId) {
+    const r = await db.query('UPDATE sms_drafts SET mode = $3, subject = $4, content = $5, payload = $6, updated_at = now() WHERE id = $1 AND account_id = $2', [
+      draftId, p.accountId, body.mode, body.subject ?? '', body.content ?? '', JSON.stringify(payload),
+    ]);
+    if (r.rowCount === 1) return draftId;
+  }
+  const id = newId();
+  await db.query('INSERT INTO sms_drafts (id, enterprise_id, account_id, mode, subject, content, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+    id, enterpriseId, p.accountId, body.mode, body.subject ?? '', body.content ?? '', JSON.stringify(payload),
+  ]);
+  return id;
+}
+
+export const sendRoutes = router()
+  .openapi(
+    createRoute({ method: 'get', path: '/api/industry/send-options', tags: TAG, summary: '发短信页面所需：已审核签名（默认预选）、转发手机默认值、余额', responses: jsonOk(Options) }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'sms.send');
+      const { db } = c.get('deps');
+      const sigs = await signaturesFor(db, enterpriseId, p.accountId);
+      const { rows } = await db.query<{ access_number: string }>('SELECT access_number FROM enterprises WHERE id = $1', [enterpriseId]);
+      return c.json(
+        {
+          signatures: sigs.items.map((s) => ({ id: s.id, text: s.text })),
+          defaultSignatureId: sigs.defaultId,
+          forwardTo: await adminPhone(db, enterpriseId),
+          accessNumber: rows[0]?.access_number ?? '',
+          balances: await balances(db, enterpriseId, p.accountId),
+        },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({ method: 'post', path: '/api/industry/count', tags: TAG, summary: '字数、任务数（按 500 字）、计费条数，含签名', request: jsonBody(CountBody), responses: jsonOk(CountResult) }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'sms.send');
+      const body = c.req.valid('json');
+      let sig = body.signature ?? '';
+      if (!body.signature) {
+        const sigs = await signaturesFor(c.get('deps').db, enterpriseId, p.accountId);
+        sig = sigs.items.find((s) => s.id === (body.signatureId ?? sigs.defaultId))?.text ?? '';
+      }
+      const r = countMessage(sig, body.content);
+      if (r.ok) return c.json({ ok: true, chars: r.chars, tasks: r.tasks, segments: r.segments, encoding: r.encoding }, 200);
+      return c.json({ ok: false, chars: [...composeText(sig, body.content)].length, tasks: 0, segments: 0, reason: r.reason }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/industry/sends/check',
+      tags: TAG,
+      summary: '发送前检查：有效号码数、无效与重复号码、计费条数、定制发送预览',
+      request: jsonBody(SendBody),
+      responses: jsonOk(CheckResult),
+    }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'sms.send');
+      const { db } = c.get('deps');
+      const prep = await prepareSend(db, p, enterpriseId, c.req.valid('json'));
+      const count = countMessage(prep.signature.text, prep.content);
+      return c.json(
+        {
+          recipients: prep.recipients.length,
+          rejected: prep.rejected.slice(0, 1000),
+          rejectedTotal: prep.rejected.length,
+          duplicates: prep.duplicates,
+          perCarrier: prep.perCarrier,
+          subject: prep.subject,
+          billing: prep.billing,
+          chars: count.ok ? count.chars : 0,
+          tasks: count.ok ? count.tasks : 0,
+          segments: count.ok ? count.segments : 0,
+          ...(prep.preview ? { preview: prep.preview } : {}),
+          balances: await balances(db, enterpriseId, p.accountId),
+        },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/industry/sends',
+      tags: TAG,
+      summary: '发送（立即 / 定时）或存草稿；普通、批量（uploadId 或 numbers）与定制发送（uploadId 或 messages）',
+      description: '有无效或重复号码时返回 400 RECIPIENTS_REJECTED 及明细；确认后以 acceptRejected: true 再次提交。余额按计费条数扣减，不足时 409 INSUFFICIENT_BALANCE。',
+      request: jsonBody(SendBody),
+      responses: jsonOk(SendResult),
+    }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'sms.send');
+      const deps = c.get('deps');
+      const body = c.req.valid('json');
+      if (body.action === 'draft') {
+        const draftId = await saveDraft(c, body);
+        await opLog(c, '保存草稿', body.subject ?? '', { draftId });
+        return c.json({ id: null, state: 'draft', draftId, recipients: 0, billing: 0, extension: null, rejected: [] }, 200);
+      }
+      let scheduledAt: Date | undefined;
+      if (body.action === 'schedule') {
+        if (!body.scheduledAt) throw new AppError('VALIDATION', '请选择定时发送的时间');
+        scheduledAt = new Date(body.scheduledAt);
+        if (scheduledAt.getTime() <= Date.now()) throw new AppError('VALIDATION', '定时发送的时间必须晚于现在');
+        if (scheduledAt.getTime() > Date.now() + 366 * 86_400_000) throw new AppError('VALIDATION', '定时发送的时间不能超过一年');
+      }
+      const prep = await prepareSend(deps.db, p, enterpriseId, body);
+      if (prep.rejected.length && !body.acceptRejected) {
+        throw new IndustryError('RECIPIENTS_REJECTED', `有 ${prep.rejected.length} 个号码无效或重复（有效 ${prep.recipients.length} 个），请确认后再发送`, {
+          recipients: prep.recipients.length,
+          rejectedTotal: prep.rejected.length,
+          rejected: prep.rejected.slice(0, 1000),
+        });
+      }
+      let forwardTo: string | null = null;
+      if (body.needReply && body.forwardReplies) {
+        const raw = body.forwardTo?.trim() || (await adminPhone(deps.db, enterpriseId));
+        forwardTo = normalizeMobile(raw) ?? null;
+        if (!forwardTo) throw new AppError('VALIDATION', raw ? `转发手机号码“${raw}”无效` : '请填写回复转发的手机号码');
+      }
+      const { action: _a, acceptRejected: _r, draftId, ...source } = body;
+      const rec = await recordSend(deps.db, p, enterpriseId, prep, {
+        scheduledAt,
+        via: p.via === 'apikey' ? 'api' : 'web',
+        forwardTo,
+        needReply: body.needReply,
+        source: source as Record<string, unknown>,
+        draftId,
+      });
+      await opLog(c, scheduledAt ? '定时发送短信' : '发送短信', prep.subject, { sendId: rec.id, recipients: prep.recipients.length, billing: prep.billing });
+      let state = scheduledAt ? 'scheduled' : 'queued';
+      if (!scheduledAt) {
+        const rt = runtimeOf(deps);
+        if (prep.recipients.length <= PUBLISH_INLINE) state = (await dispatchSend(rt, rec.id)) ? 'sent' : state;
+        else void dispatchSend(rt, rec.id);
+      }
+      return c.json(
+        { id: rec.id, state, draftId: null, recipients: prep.recipients.length, billing: prep.billing, extension: rec.extension, rejected: prep.rejected.slice(0, 1000) },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/industry/uploads',
+      tags: TAG,
+      summary: '上传批量发送或定制发送的文件（TXT / Excel），返回逐行报告与预览',
+      description: 'multipart/form-data：file（.txt/.csv/.xlsx，UTF-8 或 GBK），kind = batch | merge。',
+      responses: jsonOk(UploadResult),
+    }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'sms.send');
+      const { name, table, fields } = await readUpload(c);
+      const kind: 'batch' | 'merge' | undefined = fields.kind === 'merge' ? 'merge' : fields.kind === 'batch' ? 'batch' : undefined;
+      if (!kind) throw new AppError('VALIDATION', 'kind 必须是 batch（批量发送）或 merge（定制发送）');
+      let items: unknown[];
+      let rejected;
+      let duplicates = 0;
+      let preview: { line: number; msisdn: string; content?: string }[];
+      if (kind === 'batch') {
+        const b = batchNumbers(table.rows);
+        items = b.numbers;
+        rejected = b.rejected;
+        duplicates = b.rejected.filter((r) => r.reason === 'duplicate').length;
+        preview = b.numbers.slice(0, 10).map((n, i) => ({ line: i + 1, msisdn: n }));
+      } else {
+        const m = mailMerge(table.rows);
+        items = m.messages.map((x) => [x.msisdn, x.content, x.line]);
+        rejected = m.rejected;
+        duplicates = m.duplicates;
+        preview = m.messages.slice(0, 10).map((x) => ({ line: x.line, msisdn: x.msisdn, content: x.content }));
+      }
+      if (items.length === 0 && rejected.length === 0) throw new IndustryError('UPLOAD_EMPTY', '文件中没有数据');
+      const id = newId();
+      await c.get('deps').db.query(
+        'INSERT INTO sms_upload_lists (id, enterprise_id, account_id, kind, file_name, total_rows, items, rejected, duplicates) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+        [id, enterpriseId, p.accountId, kind, name.slice(0, 200), table.rows.length, JSON.stringify(items), JSON.stringify(rejected), duplicates],
+      );
+      return c.json(
+        {
+          uploadId: id,
+          kind,
+          fileName: name,
+          format: table.format,
+          encoding: table.encoding ?? null,
+          rows: table.rows.length,
+          accepted: items.length,
+          duplicates,
+          rejectedTotal: rejected.length,
+          rejected: rejected.slice(0, 1000),
+          preview,
+        },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/industry/uploads/{id}/report',
+      tags: TAG,
+      summary: '下载上传文件的逐行错误报告（Excel）',
+      request: { params: z.object({ id: z.string().max(64) }) },
+      responses: { 200: { description: 'Excel 文件' } },
+    }),
+    async (c) => {
+      const { p } = need(c, 'sms.send');
+      const { rows } = await c.get('deps').db.query<{ rejected: unknown; file_name: string }>('SELECT rejected, file_name FROM sms_upload_lists WHERE id = $1 AND account_id = $2', [
+        c.req.valid('param').id,
+        p.accountId,
+      ]);
+      if (!rows[0]) throw new AppError('NOT_FOUND', '上传的文件已过期，请重新上传');
+      const rej = (typeof rows[0].rejected === 'string' ? JSON.parse(rows[0].rejected) : rows[0].rejected) as { line: number; text: string; message: string }[];
+      const bytes = await xlsxBytes('错误报告', ['行号', '内容', '原因'], rej.map((r) => [r.line, r.text, r.message]));
+      return fileResponse(c, bytes, `${rows[0].file_name}-错误报告.xlsx`);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/industry/upload-templates/{kind}',
+      tags: TAG,
+      summary: '下载 Excel 模板：batch 批量发送、merge 定制发送、contacts 通讯录导入',
+      request: { params: z.object({ kind: z.enum(['batch', 'merge', 'contacts']) }) },
+      responses: { 200: { description: 'Excel 文件' } },
+    }),
+    async (c) => {
+      need(c, c.req.valid('param').kind === 'contacts' ? 'contacts' : 'sms.send');
+      const kind = c.req.valid('param').kind;
+      const [name, header, rows] =
+        kind === 'batch'
+          ? ['批量发送模板.xlsx', ['手机号码'], [['13800138000'], ['13900139000']]]
+          : kind === 'merge'
+            ? ['定制发送模板.xlsx', ['手机号码', '内容1', '内容2', '内容3'], [['13800138000', '张三您好，', '您的快递已到', '请及时领取。'], ['13900139000', '李四您好，', '您的快递已到', '请及时领取。']]]
+            : ['通讯录导入模板.xlsx', ['姓名', '手机号码', '性别', '生日', '邮箱', '单位', '职务', '地址', '备注'], [['张三', '13800138000', '男', '1990-01-01', 'zhangsan@example.com', '翼讯通', '经理', '杭州市', '']]];
+      return fileResponse(c, await xlsxBytes('模板', header as string[], rows as string[][]), name as string);
+    },
+  );

@@ -1,0 +1,233 @@
+import type { Db, Queryable } from '@geo/infra';
+import { chargeFor, type SmsCarrier } from '@geo/messaging';
+import { AppError } from '../../errors.ts';
+import { defaultSubject } from '../../industry/export-cells.ts';
+import { mailMerge } from '../../industry/mail-merge.ts';
+import type { Principal } from '../../http/context.ts';
+import { IndustryError } from './errors.ts';
+import { resolveRecipients, routeAll, uploadRejections, type PickedFrom, type Recipient, type Rejected } from './recipients-resolve.ts';
+import { newId } from './scope.ts';
+
+/** A reply to a send is matched by its extension number for this long. */
+export const EXTENSION_LIFE_DAYS = 7;
+/** The contract carries at most this many characters of content per job. */
+export const MAX_CONTENT = 2000;
+
+export interface SendInput extends PickedFrom {
+  mode: 'normal' | 'batch' | 'merge';
+  subject?: string;
+  content?: string;
+  signatureId?: string;
+  /** A parsed batch or mail-merge upload. */
+  uploadId?: string;
+  /** Mail-merge messages given directly (API clients). */
+  messages?: { msisdn: string; content: string }[];
+  needReply?: boolean;
+  forwardReplies?: boolean;
+  forwardTo?: string;
+}
+
+export interface SignatureRow {
+  id: string;
+  text: string;
+  is_default: boolean;
+}
+
+/** Approved signatures of the enterprise, and the one preselected: the account's default, else the enterprise's. */
+export async function signaturesFor(db: Queryable, enterpriseId: string, accountId: string): Promise<{ items: SignatureRow[]; defaultId: string | null }> {
+  const { rows } = await db.query<SignatureRow>(`SELECT id, text, is_default FROM signatures WHERE enterprise_id = $1 AND status = 'approved' ORDER BY is_default DESC, created_at`, [
+    enterpriseId,
+  ]);
+  const { rows: acct } = await db.query<{ default_signature_id: string | null }>('SELECT default_signature_id FROM accounts WHERE id = $1', [accountId]);
+  const own = acct[0]?.default_signature_id;
+  const defaultId = (own && rows.find((r) => r.id === own)?.id) || rows.find((r) => r.is_default)?.id || rows[0]?.id || null;
+  return { items: rows, defaultId };
+}
+
+/** 回复转发到手机 defaults to the enterprise admin's phone. */
+export async function adminPhone(db: Queryable, enterpriseId: string): Promise<string> {
+  const { rows } = await db.query<{ phone: string }>(`SELECT phone FROM accounts WHERE enterprise_id = $1 AND role = 'admin' ORDER BY created_at LIMIT 1`, [enterpriseId]);
+  return rows[0]?.phone ?? '';
+}
+
+export interface Balances {
+  /** null: the account has no own limit, only the enterprise's. */
+  account: number | null;
+  enterprise: number;
+}
+
+export async function balances(db: Queryable, enterpriseId: string, accountId: string): Promise<Balances> {
+  const { rows } = await db.query<{ a: string | null; e: string }>('SELECT a.quota AS a, e.quota AS e FROM accounts a JOIN enterprises e ON e.id = a.enterprise_id WHERE a.id = $1 AND e.id = $2', [
+    accountId,
+    enterpriseId,
+  ]);
+  return { account: rows[0]?.a == null ? null : Number(rows[0].a), enterprise: Number(rows[0]?.e ?? 0) };
+}
+
+export interface Prepared {
+  mode: SendInput['mode'];
+  subject: string;
+  content: string;
+  signature: SignatureRow;
+  recipients: Recipient[];
+  rejected: Rejected[];
+  /** Billing count of the whole send (segments, signature included). */
+  billing: number;
+  perCarrier: Partial<Record<SmsCarrier, number>>;
+  /** Rows of a mail-merge preview. */
+  preview?: { msisdn: string; content: string }[];
+  duplicates: number;
+}
+
+/** Everything about a send that can be checked before it is recorded: recipients, text, signature, billing count. */
+export async function prepareSend(db: Queryable, p: Principal, enterpriseId: string, input: SendInput): Promise<Prepared> {
+  const sigs = await signaturesFor(db, enterpriseId, p.accountId);
+  const sigId = input.signatureId ?? sigs.defaultId;
+  const signature = sigs.items.find((s) => s.id === sigId);
+  if (!signature) {
+    if (!sigId) throw new AppError('SIGNATURE_NOT_APPROVED', '没有已审核通过的签名，请先在签名管理中申请签名');
+    throw new AppError('SIGNATURE_NOT_APPROVED');
+  }
+  let recipients: Recipient[];
+  let rejected: Rejected[] = [];
+  let duplicates = 0;
+  let content = input.content ?? '';
+  if (input.mode === 'normal') {
+    ({ recipients, rejected } = await resolveRecipients(db, enterpriseId, p.accountId, input));
+  } else {
+    let items: { msisdn: string; content?: string; line?: number }[];
+    if (input.uploadId) {
+      const { rows } = await db.query<{ kind: string; items: unknown; rejected: unknown; duplicates: number }>(
+        'SELECT kind, items, rejected, duplicates FROM sms_upload_lists WHERE id = $1 AND account_id = $2',
+        [input.uploadId, p.accountId],
+      );
+      const u = rows[0];
+      if (!u) throw new AppError('NOT_FOUND', '上传的文件已过期，请重新上传');
+      if (u.kind !== input.mode) throw new AppError('VALIDATION', input.mode === 'batch' ? '这是定制发送的文件，请在定制发送中使用' : '这是批量发送的文件，请在批量发送中使用');
+      const parsed = (typeof u.items === 'string' ? JSON.parse(u.items) : u.items) as (string | [string, string, number])[];
+      items = parsed.map((it) => (typeof it === 'string' ? { msisdn: it } : { msisdn: it[0], content: it[1], line: it[2] }));
+      rejected = uploadRejections((typeof u.rejected === 'string' ? JSON.parse(u.rejected) : u.rejected) as never);
+      duplicates = u.duplicates;
+    } else if (input.mode === 'merge' && input.messages) {
+      const m = mailMerge(input.messages.map((x, i) => ({ line: i + 1, cells: [x.msisdn, x.content] })));
+      items = m.messages.map((x) => ({ msisdn: x.msisdn, content: x.content, line: x.line }));
+      rejected = uploadRejections(m.rejected);
+      duplicates = m.duplicates;
+    } else if (input.mode === 'batch' && (input.numbers || input.recipients)) {
+      ({ recipients, rejected } = await resolveRecipients(db, enterpriseId, p.accountId, { recipients: input.recipients, numbers: input.numbers }));
+      items = [];
+    } else {
+      throw new AppError('VALIDATION', input.mode === 'batch' ? '请先上传号码文件（TXT 或 Excel）' : '请先上传定制短信文件（TXT 或 Excel）');
+    }
+    recipients ??= routeAll(items, rejected);
+    if (input.mode === 'merge') content = recipients[0]?.content ?? '';
+  }
+  if (recipients.length === 0) throw new IndustryError('NO_RECIPIENTS', undefined, { rejected: rejected.slice(0, 1000) });
+  if (input.mode !== 'merge' && !content.trim()) throw new IndustryError('TEXT_REFUSED', '请输入短信内容');
+  const longest = input.mode === 'merge' ? Math.max(...recipients.map((r) => (r.content ?? '').length)) : content.length;
+  if (longest > MAX_CONTENT) throw new IndustryError('TEXT_REFUSED', `短信内容最多 ${MAX_CONTENT} 字（当前 ${longest} 字）`);
+  const charge =
+    input.mode === 'merge'
+      ? chargeFor({ signature: signature.text, contents: recipients.map((r) => r.content ?? '') })
+      : chargeFor({ signature: signature.text, content, recipients: recipients.length });
+  if (!charge.ok) throw new IndustryError('TEXT_REFUSED', charge.reason);
+  const perCarrier: Prepared['perCarrier'] = {};
+  for (const r of recipients) perCarrier[r.carrier] = (perCarrier[r.carrier] ?? 0) + 1;
+  return {
+    mode: input.mode,
+    subject: defaultSubject(input.subject, content).slice(0, 100),
+    content,
+    signature,
+    recipients,
+    rejected,
+    billing: charge.segments,
+    perCarrier,
+    duplicates,
+    ...(input.mode === 'merge' ? { preview: recipients.slice(0, 10).map((r) => ({ msisdn: r.msisdn, content: r.content ?? '' })) } : {}),
+  };
+}
+
+/** Takes `n` from the account (when it has its own limit) and the enterprise, or refuses without taking anything. */
+async function charge(tx: Queryable, enterpriseId: string, accountId: string, n: number): Promise<void> {
+  const { rows } = await tx.query<{ a: string | null; e: string }>(
+    'SELECT a.quota AS a, e.quota AS e FROM accounts a JOIN enterprises e ON e.id = a.enterprise_id WHERE a.id = $1 AND e.id = $2 FOR UPDATE',
+    [accountId, enterpriseId],
+  );
+  const r = rows[0];
+  if (!r) throw new AppError('FORBIDDEN');
+  if (r.a != null && Number(r.a) < n) throw new IndustryError('INSUFFICIENT_BALANCE', `账户余额不足：需要 ${n} 条，剩余 ${r.a} 条`, { need: n, left: Number(r.a) });
+  if (Number(r.e) < n) throw new IndustryError('INSUFFICIENT_BALANCE', `集团余额不足：需要 ${n} 条，剩余 ${r.e} 条`, { need: n, left: Number(r.e) });
+  // Conditional updates: concurrent sends can never overdraw, whatever the isolation level.
+  const a = await tx.query('UPDATE accounts SET quota = quota - $2 WHERE id = $1 AND quota IS NOT NULL AND quota >= $2', [accountId, n]);
+  const e = await tx.query('UPDATE enterprises SET quota = quota - $2 WHERE id = $1 AND quota >= $2', [enterpriseId, n]);
+  if ((r.a != null && a.rowCount !== 1) || e.rowCount !== 1) throw new IndustryError('INSUFFICIENT_BALANCE');
+}
+
+/** Gives back a cancelled scheduled send's reserved billing count. */
+export async function refund(tx: Queryable, enterpriseId: string, accountId: string, n: number): Promise<void> {
+  await tx.query('UPDATE accounts SET quota = quota + $2 WHERE id = $1 AND quota IS NOT NULL', [accountId, n]);
+  await tx.query('UPDATE enterprises SET quota = quota + $2 WHERE id = $1', [enterpriseId, n]);
+}
+
+/** The lowest 4-digit extension not held by a live send of the enterprise. */
+async function allocateExtension(tx: Queryable, enterpriseId: string, sendId: string, until: Date): Promise<string> {
+  // One allocation per enterprise at a time (a PostgreSQL server runs transactions side by side).
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['sms_ext:' + enterpriseId]);
+  await tx.query('DELETE FROM sms_extensions WHERE enterprise_id = $1 AND expires_at < now()', [enterpriseId]);
+  const { rows } = await tx.query<{ n: number }>(
+    `SELECT n FROM generate_series(1, 9999) AS n
+      WHERE NOT EXISTS (SELECT 1 FROM sms_extensions x WHERE x.enterprise_id = $1 AND x.extension = lpad(n::text, 4, '0'))
+      ORDER BY n LIMIT 1`,
+    [enterpriseId],
+  );
+  if (!rows[0]) throw new IndustryError('NO_EXTENSION');
+  const ext = String(rows[0].n).padStart(4, '0');
+  await tx.query('INSERT INTO sms_extensions (enterprise_id, extension, send_id, expires_at) VALUES ($1, $2, $3, $4)', [enterpriseId, ext, sendId, until]);
+  return ext;
+}
+
+export interface RecordOptions {
+  scheduledAt?: Date;
+  via: 'web' | 'api';
+  forwardTo: string | null;
+  needReply: boolean;
+  source: Record<string, unknown>;
+  draftId?: string;
+}
+
+/**
+ * Records a send in one transaction: charges the billing count (refusing to overdraw), assigns an
+ * extension when a reply is wanted, writes the send and its recipients (queued, or scheduled with
+ * its balance reserved), and removes the draft it came from. Publishing happens after commit.
+ */
+export async function recordSend(db: Db, p: Principal, enterpriseId: string, prep: Prepared, o: RecordOptions): Promise<{ id: string; extension: string | null }> {
+  const id = newId();
+  return db.transaction(async (tx) => {
+    await charge(tx, enterpriseId, p.accountId, prep.billing);
+    await tx.query(
+      `INSERT INTO sms_sends (id, enterprise_id, account_id, mode, via, subject, content, signature_id, signature, recipients_count, billing_count,
+                              extension, forward_to, state, scheduled_at, rejected, source)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+      [
+        id, enterpriseId, p.accountId, prep.mode, o.via, prep.subject, prep.content, prep.signature.id, prep.signature.text,
+        prep.recipients.length, prep.billing, null, o.forwardTo, o.scheduledAt ? 'scheduled' : 'queued', o.scheduledAt ?? null,
+        JSON.stringify(prep.rejected), JSON.stringify(o.source),
+      ],
+    );
+    const extension = o.needReply
+      ? await allocateExtension(tx, enterpriseId, id, new Date((o.scheduledAt?.getTime() ?? Date.now()) + EXTENSION_LIFE_DAYS * 86_400_000))
+      : null;
+    if (extension) await tx.query('UPDATE sms_sends SET extension = $2 WHERE id = $1', [id, extension]);
+    const merge = prep.mode === 'merge';
+    for (let i = 0; i < prep.recipients.length; i += 5000) {
+      const part = prep.recipients.slice(i, i + 5000);
+      await tx.query(
+        `INSERT INTO sms_send_recipients (send_id, seq, msisdn, carrier, name, content)
+         SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+        [id, part.map((_, k) => i + k + 1), part.map((r) => r.msisdn), part.map((r) => r.carrier), part.map((r) => r.name), part.map((r) => (merge ? (r.content ?? '') : null))],
+      );
+    }
+    if (o.draftId) await tx.query('DELETE FROM sms_drafts WHERE id = $1 AND account_id = $2', [o.draftId, p.accountId]);
+    return { id, extension };
+  });
+}

@@ -1,0 +1,171 @@
+import ExcelJS from 'exceljs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loginAdmin, loginSub, START_TIMEOUT } from '../../test/harness.ts';
+import { industryTestApp, otherEnterpriseAdmin, subWith, type IndustryTestApp, type Requester } from './test-app.ts';
+
+async function xlsx(rows: (string | number)[][]): Promise<Blob> {
+  const wb = new ExcelJS.Workbook();
+  const ws = wb.addWorksheet('s');
+  for (const r of rows) ws.addRow(r);
+  return new Blob([new Uint8Array(await wb.xlsx.writeBuffer())]);
+}
+
+function upload(kind: string, blob: Blob, name: string): FormData {
+  const f = new FormData();
+  f.set('kind', kind);
+  f.set('file', blob, name);
+  return f;
+}
+
+describe('industry sends', () => {
+  let t: IndustryTestApp;
+  let admin: Requester;
+  let sub: Requester;
+  beforeAll(async () => {
+    t = await industryTestApp();
+    admin = t.as(await loginAdmin(t.portal));
+    sub = t.as(await loginSub(t.portal));
+    await t.portal.deps.db.query(`UPDATE accounts SET phone = '13700137000' WHERE id = 'demo-admin'`);
+  }, START_TIMEOUT);
+  afterAll(async () => t?.stop());
+
+  it('offers approved signatures with the default preselected, the admin phone and balances', async () => {
+    const r = await admin('GET', '/api/industry/send-options');
+    expect(r.status).toBe(200);
+    expect(r.body.signatures).toEqual([{ id: 'demo-signature', text: '翼讯通' }]);
+    expect(r.body.defaultSignatureId).toBe('demo-signature');
+    expect(r.body.forwardTo).toBe('13700137000');
+    expect(r.body.balances.enterprise).toBe(100000);
+  });
+
+  it('counts characters, tasks and billing segments including the signature', async () => {
+    const r = await admin('POST', '/api/industry/count', { content: '明日有暴雨' });
+    expect(r.body).toMatchObject({ ok: true, chars: 10, tasks: 1, segments: 1 });
+    const long = await admin('POST', '/api/industry/count', { content: '字'.repeat(600) });
+    expect(long.body).toMatchObject({ ok: true, chars: 605, tasks: 2 });
+    expect(long.body.segments).toBeGreaterThan(8);
+  });
+
+  it('reports invalid and duplicate numbers before sending and sends nothing until confirmed', async () => {
+    const before = t.jobs.length;
+    const body = { recipients: '13800138000，13800138000；12345 139-0013-9000', content: '会议改到下午三点' };
+    const chk = await admin('POST', '/api/industry/sends/check', body);
+    expect(chk.status).toBe(200);
+    expect(chk.body.recipients).toBe(2);
+    expect(chk.body.rejected.map((r: { reason: string }) => r.reason).sort()).toEqual(['duplicate', 'invalid']);
+    expect(chk.body.subject).toBe('会议改到下午三点');
+    const refused = await admin('POST', '/api/industry/sends', body);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe('RECIPIENTS_REJECTED');
+    expect(refused.body.error.message).toContain('有 2 个号码无效或重复');
+    expect(t.jobs.length).toBe(before);
+    const sent = await admin('POST', '/api/industry/sends', { ...body, acceptRejected: true });
+    expect(sent.status).toBe(200);
+    expect(sent.body).toMatchObject({ state: 'sent', recipients: 2, billing: 2 });
+    const jobs = t.jobs.filter((j) => j.sendId === sent.body.id);
+    expect(jobs.map((j) => j.msisdn).sort()).toEqual(['13800138000', '13900139000']);
+    expect(jobs.every((j) => j.carrier === 'cmcc' && j.signature === '翼讯通' && j.source === 'industry')).toBe(true);
+    expect(new Set(jobs.map((j) => j.jobId)).size).toBe(2);
+  });
+
+  it('assigns a unique extension to each live send needing a reply, forwarding to the admin phone by default', async () => {
+    const a = await admin('POST', '/api/industry/sends', { recipients: '18900000001', content: '请回复1确认', needReply: true, forwardReplies: true });
+    const b = await admin('POST', '/api/industry/sends', { recipients: '18900000002', content: '请回复2确认', needReply: true });
+    expect(a.body.extension).toMatch(/^\d{4}$/);
+    expect(b.body.extension).toMatch(/^\d{4}$/);
+    expect(a.body.extension).not.toBe(b.body.extension);
+    const job = t.jobs.find((j) => j.sendId === a.body.id)!;
+    expect(job).toMatchObject({ carrier: 'ctcc', extension: a.body.extension, forwardTo: '13700137000' });
+    const bad = await admin('POST', '/api/industry/sends', { recipients: '18900000003', content: 'x', needReply: true, forwardReplies: true, forwardTo: '12345' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('转发手机号码“12345”无效');
+  });
+
+  it('refuses a send the balance cannot cover, charging nothing', async () => {
+    await t.portal.deps.db.query(`UPDATE accounts SET quota = 1 WHERE id = 'demo-sub'`);
+    const r = await sub('POST', '/api/industry/sends', { recipients: '13800000001,13800000002', content: '余额测试' });
+    expect(r.status).toBe(409);
+    expect(r.body.error.code).toBe('INSUFFICIENT_BALANCE');
+    expect(r.body.error.message).toContain('账户余额不足：需要 2 条，剩余 1 条');
+    const { rows } = await t.portal.deps.db.query<{ quota: string }>(`SELECT quota FROM accounts WHERE id = 'demo-sub'`);
+    expect(Number(rows[0]!.quota)).toBe(1);
+    await t.portal.deps.db.query(`UPDATE accounts SET quota = 5000 WHERE id = 'demo-sub'`);
+  });
+
+  it('charges the account and the enterprise by billing count', async () => {
+    const q = async () => (await t.portal.deps.db.query<{ a: string; e: string }>(`SELECT a.quota a, e.quota e FROM accounts a, enterprises e WHERE a.id = 'demo-sub' AND e.id = 'demo-enterprise'`)).rows[0]!;
+    const before = await q();
+    const r = await sub('POST', '/api/industry/sends', { recipients: '13800000001 13800000002 13800000003', content: '字'.repeat(100) });
+    expect(r.status).toBe(200);
+    expect(r.body.billing).toBe(6);
+    const after = await q();
+    expect(Number(before.a) - Number(after.a)).toBe(6);
+    expect(Number(before.e) - Number(after.e)).toBe(6);
+  });
+
+  it('rejects an empty content, an unapproved signature and an unknown upload with zh-CN messages', async () => {
+    const e = await admin('POST', '/api/industry/sends', { recipients: '13800138000', content: '  ' });
+    expect(e.status).toBe(400);
+    expect(e.body.error.message).toBe('请输入短信内容');
+    await t.portal.deps.db.query(`INSERT INTO signatures (id, enterprise_id, text, status) VALUES ('pending-sig', 'demo-enterprise', '待审核', 'pending') ON CONFLICT DO NOTHING`);
+    const s = await admin('POST', '/api/industry/sends', { recipients: '13800138000', content: 'x', signatureId: 'pending-sig' });
+    expect(s.body.error.code).toBe('SIGNATURE_NOT_APPROVED');
+    const u = await admin('POST', '/api/industry/sends', { mode: 'batch', uploadId: 'nope', content: 'x' });
+    expect(u.status).toBe(404);
+    expect(u.body.error.message).toBe('上传的文件已过期，请重新上传');
+    const v = await admin('POST', '/api/industry/sends', { recipients: 1 });
+    expect(v.status).toBe(400);
+    expect(v.body.error.code).toBe('VALIDATION');
+  });
+
+  it('batch-sends numbers from an Excel upload with a row-level report of bad rows', async () => {
+    const file = await xlsx([['手机号码'], ['13800138001'], ['bad'], ['13800138001'], [13800138002]]);
+    const up = await admin('POST', '/api/industry/uploads', upload('batch', file, 'nums.xlsx'));
+    expect(up.status).toBe(200);
+    expect(up.body).toMatchObject({ kind: 'batch', accepted: 2, rejectedTotal: 2 });
+    expect(up.body.rejected.map((r: { line: number }) => r.line)).toEqual([3, 4]);
+    const report = await admin('GET', `/api/industry/uploads/${up.body.uploadId}/report`);
+    expect(report.status).toBe(200);
+    expect(report.headers.get('content-type')).toContain('spreadsheetml');
+    const r = await admin('POST', '/api/industry/sends', { mode: 'batch', uploadId: up.body.uploadId, content: '批量通知', acceptRejected: true });
+    expect(r.status).toBe(200);
+    expect(t.jobs.filter((j) => j.sendId === r.body.id).map((j) => j.msisdn).sort()).toEqual(['13800138001', '13800138002']);
+  });
+
+  it('refuses broken and wrong-type files with clear errors, and reads GBK text', async () => {
+    const broken = await admin('POST', '/api/industry/uploads', upload('batch', new Blob([new Uint8Array([0x50, 0x4b, 0x03, 0x04, 1, 2, 3, 4, 5])]), 'x.xlsx'));
+    expect(broken.status).toBe(400);
+    expect(broken.body.error.message).toContain('Excel 文件已损坏');
+    const empty = await admin('POST', '/api/industry/uploads', upload('batch', new Blob([]), 'x.txt'));
+    expect(empty.body.error.message).toBe('上传的文件是空的');
+    const pdf = await admin('POST', '/api/industry/uploads', upload('batch', new Blob(['x']), 'x.pdf'));
+    expect(pdf.status).toBe(415);
+    const gbk = new Uint8Array([...new TextEncoder().encode('13800138000,'), 0xd5, 0xc5, 0xc8, 0xfd, 0x0a]); // 张三 in GBK
+    const merge = await admin('POST', '/api/industry/uploads', upload('merge', new Blob([gbk]), 'gbk.txt'));
+    expect(merge.status).toBe(200);
+    expect(merge.body.preview[0]).toMatchObject({ msisdn: '13800138000', content: '张三' });
+  });
+
+  it('mail-merges: same number and content once, different content several times, with a preview', async () => {
+    const txt = ['13800138000\t您好\t张三', '13800138000\t您好\t张三', '13800138000\t您好\t李四', '13900139000\t你好', 'x\t无效'].join('\n');
+    const up = await admin('POST', '/api/industry/uploads', upload('merge', new Blob([txt]), 'm.txt'));
+    expect(up.body).toMatchObject({ accepted: 3, duplicates: 1, rejectedTotal: 1 });
+    const chk = await admin('POST', '/api/industry/sends/check', { mode: 'merge', uploadId: up.body.uploadId });
+    expect(chk.body.preview.map((p: { content: string }) => p.content)).toEqual(['您好张三', '您好李四', '你好']);
+    const r = await admin('POST', '/api/industry/sends', { mode: 'merge', uploadId: up.body.uploadId, acceptRejected: true });
+    expect(r.status).toBe(200);
+    const jobs = t.jobs.filter((j) => j.sendId === r.body.id);
+    expect(jobs.map((j) => `${j.msisdn}:${j.content}`).sort()).toEqual(['13800138000:您好张三', '13800138000:您好李四', '13900139000:你好']);
+  });
+
+  it('keeps other tenants and unpermitted sub-accounts out', async () => {
+    const other = t.as(await otherEnterpriseAdmin(t.portal));
+    const up = await admin('POST', '/api/industry/uploads', upload('batch', new Blob(['13800138000']), 'a.txt'));
+    const r = await other('POST', '/api/industry/sends', { mode: 'batch', uploadId: up.body.uploadId, content: 'x' });
+    expect(r.status).toBe(404);
+    const nosend = t.as(await subWith(t.portal, 'no_send', ['contacts']));
+    expect((await nosend('POST', '/api/industry/sends', { recipients: '13800138000', content: 'x' })).status).toBe(403);
+    expect((await nosend('GET', '/api/industry/send-options')).status).toBe(403);
+    expect((await t.anonymous('GET', '/api/industry/send-options')).status).toBe(401);
+  });
+});

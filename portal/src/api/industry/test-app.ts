@@ -1,0 +1,93 @@
+import { HTTPException } from 'hono/http-exception';
+import type { SmsJob } from '@geo/messaging';
+import { AppError, errorBody } from '../../errors.ts';
+import { requestContext } from '../../http/middleware.ts';
+import { router } from '../../http/openapi.ts';
+import type { Portal } from '../../portal.ts';
+import { login, nextIp, testPortal, type Client } from '../../test/harness.ts';
+import { hashPassword } from '../../auth/password.ts';
+import { industryRoutes } from './index.ts';
+import { startIndustry, type IndustryOptions, type RunningIndustry } from './runtime.ts';
+
+/**
+ * A test portal (PGlite in memory, demo seed) with the industry routes mounted the way app.ts mounts
+ * API routes, until the lead wires them into API_ROUTES.
+ */
+export interface IndustryTestApp {
+  portal: Portal;
+  industry: RunningIndustry;
+  /** Jobs handed to the publisher (when no NATS connection is given). */
+  jobs: SmsJob[];
+  as(client: Client): Requester;
+  anonymous: Requester;
+  stop(): Promise<void>;
+}
+
+export type Requester = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers; bytes: Uint8Array }>;
+
+export async function industryTestApp(opts: IndustryOptions = {}): Promise<IndustryTestApp> {
+  const portal = await testPortal();
+  const app = router();
+  app.onError((err, c) => {
+    const e = err instanceof AppError ? err : err instanceof HTTPException && err.status === 400 ? new AppError('BAD_JSON') : new AppError('INTERNAL');
+    if (e.code === 'INTERNAL') console.error(err);
+    return c.json(errorBody(e), e.status);
+  });
+  app.use('*', requestContext(portal.deps));
+  for (const r of industryRoutes) app.route('/', r);
+  const jobs: SmsJob[] = [];
+  const industry = await startIndustry(portal.deps, {
+    tickMs: 3_600_000,
+    ...(opts.nc ? {} : { publisher: { publish: async (js) => void jobs.push(...js) } }),
+    ...opts,
+  });
+  const make = (headers: Record<string, string>, csrf?: string): Requester => async (method, path, body, extra = {}) => {
+    const isForm = body instanceof FormData;
+    const res = await app.request(path, {
+      method,
+      headers: {
+        ...headers,
+        ...(body !== undefined && !isForm ? { 'content-type': 'application/json' } : {}),
+        ...(method !== 'GET' && csrf ? { 'x-csrf-token': csrf } : {}),
+        ...extra,
+      },
+      body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
+    });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    let parsed: any;
+    if ((res.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(new TextDecoder().decode(bytes));
+    return { status: res.status, body: parsed, headers: res.headers, bytes };
+  };
+  return {
+    portal,
+    industry,
+    jobs,
+    as: (client) => make({ cookie: client.cookie, 'x-forwarded-for': nextIp() }, client.csrf),
+    anonymous: make({}),
+    async stop() {
+      await industry.stop();
+      await portal.stop();
+    },
+  };
+}
+
+/** A second enterprise with its admin, to prove tenants cannot reach each other's data. */
+export async function otherEnterpriseAdmin(portal: Portal): Promise<Client> {
+  const db = portal.deps.db;
+  await db.query(`INSERT INTO enterprises (id, name, quota, access_number) VALUES ('other-ent', '别家公司', 1000, '1069000222') ON CONFLICT DO NOTHING`);
+  await db.query(
+    `INSERT INTO accounts (id, enterprise_id, name, display_name, role, password_hash) VALUES ('other-admin', 'other-ent', 'other_admin', '别家管理员', 'admin', $1) ON CONFLICT DO NOTHING`,
+    [await hashPassword('Other12345', 10)],
+  );
+  await db.query(`INSERT INTO signatures (id, enterprise_id, text, status, is_default) VALUES ('other-sig', 'other-ent', '别家', 'approved', true) ON CONFLICT DO NOTHING`);
+  return login(portal, 'other_admin', 'Other12345');
+}
+
+/** A sub-account of the demo enterprise with exactly these permissions. */
+export async function subWith(portal: Portal, name: string, permissions: string[], dept = 'demo-dept-ops'): Promise<Client> {
+  await portal.deps.db.query(
+    `INSERT INTO accounts (id, enterprise_id, department_id, name, display_name, role, permissions, password_hash) VALUES ($1, 'demo-enterprise', $2, $1, $1, 'sub', $3, $4) ON CONFLICT DO NOTHING`,
+    [name, dept, JSON.stringify(permissions), await hashPassword('Sub12345678', 10)],
+  );
+  return login(portal, name, 'Sub12345678');
+}

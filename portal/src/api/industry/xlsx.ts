@@ -1,0 +1,60 @@
+import ExcelJS from 'exceljs';
+import { safeCell } from '../../industry/export-cells.ts';
+import { AppError } from '../../errors.ts';
+import { readUploadedTable, UploadError, type UploadedTable } from '../../industry/upload-table.ts';
+import type { Ctx } from '../../http/context.ts';
+import { IndustryError } from './errors.ts';
+
+export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+/** Uploads larger than this are refused before parsing. */
+export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+
+/** An Excel file of `header` and `rows`, every text cell escaped against formula injection (CWE-1236). */
+export async function xlsxBytes(sheet: string, header: string[], rows: (string | number | null | undefined)[][]): Promise<Uint8Array> {
+  const wb = new ExcelJS.Workbook();
+  const ws = wb.addWorksheet(sheet);
+  ws.addRow(header.map((h) => safeCell(h)));
+  ws.getRow(1).font = { bold: true };
+  for (const r of rows) ws.addRow(r.map((v) => safeCell(v)));
+  ws.columns.forEach((col) => (col.width = 18));
+  return new Uint8Array(await wb.xlsx.writeBuffer());
+}
+
+export function fileResponse(c: Ctx, bytes: Uint8Array, fileName: string, type = XLSX_TYPE): Response {
+  return c.body(bytes as unknown as ArrayBuffer, 200, {
+    'content-type': type,
+    'content-disposition': `attachment; filename="export.xlsx"; filename*=UTF-8''${encodeURIComponent(fileName)}`,
+    'cache-control': 'no-store',
+  });
+}
+
+/** The `file` part of a multipart upload, with the other fields, or a clear error. */
+export async function readUpload(c: Ctx): Promise<{ name: string; table: UploadedTable; fields: Record<string, string> }> {
+  const len = Number(c.req.header('content-length') ?? 0);
+  if (len > MAX_UPLOAD_BYTES + 64 * 1024) throw new AppError('UPLOAD_TOO_LARGE', `文件过大，上限为 ${MAX_UPLOAD_BYTES / 1048576} MB`);
+  if (!c.req.header('content-type')?.startsWith('multipart/form-data')) throw new AppError('UPLOAD_TYPE', '请以 multipart/form-data 上传文件（字段名 file）');
+  let form: FormData;
+  try {
+    form = await c.req.formData();
+  } catch {
+    throw new IndustryError('UPLOAD_BROKEN', '上传内容无法解析，请重新选择文件');
+  }
+  const file = form.get('file');
+  if (!file || typeof file === 'string') throw new AppError('VALIDATION', '请选择要上传的文件（TXT 或 Excel）');
+  const fields: Record<string, string> = {};
+  form.forEach((v, k) => {
+    if (typeof v === 'string') fields[k] = v;
+  });
+  const name = file.name || 'upload';
+  if (/\.(xls)$/i.test(name) === false && !/\.(txt|csv|xlsx)$/i.test(name)) throw new AppError('UPLOAD_TYPE', '只支持 TXT、CSV 或 Excel（.xlsx）文件');
+  try {
+    return { name, table: await readUploadedTable(new Uint8Array(await file.arrayBuffer()), { maxBytes: MAX_UPLOAD_BYTES }), fields };
+  } catch (err) {
+    if (err instanceof UploadError) {
+      if (err.code === 'UPLOAD_TOO_LARGE') throw new AppError('UPLOAD_TOO_LARGE', err.message);
+      if (err.code === 'UPLOAD_FORMAT') throw new AppError('UPLOAD_TYPE', err.message);
+      throw new IndustryError(err.code, err.message);
+    }
+    throw err;
+  }
+}

@@ -96,6 +96,11 @@ export class Simulator {
     }
   }
 
+  /** Simulated now, Unix seconds (the next second to run). */
+  get nowSec(): number {
+    return this.cursor;
+  }
+
   /** Simulated now, epoch ms. */
   get nowMs(): number {
     return this.cursor * 1000;

@@ -19,6 +19,8 @@ export interface Client {
   csrf: string;
   me: { id: string; enterpriseId: string | null; role: string; permissions: string[] };
   req(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  /** A request with a ready-made body (FormData for uploads). */
+  reqRaw(method: string, path: string, body: BodyInit): Promise<{ status: number; body: any }>;
 }
 
 let ipSeq = 0;
@@ -57,6 +59,11 @@ export async function login(p: Portal, name: string, password: string, ip = next
     me: r.body,
     req: (method, path, body, headers = {}) =>
       call(p, method, path, body, { cookie, 'x-forwarded-for': ip, ...(method === 'GET' ? {} : { 'x-csrf-token': client.csrf }), ...headers }),
+    reqRaw: async (method, path, body) => {
+      const res = await p.request(path, { method, body, headers: { cookie, 'x-forwarded-for': ip, 'x-csrf-token': client.csrf } });
+      const text = await res.text();
+      return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
+    },
   };
   return client;
 }

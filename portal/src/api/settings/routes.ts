@@ -19,7 +19,7 @@ const Qualification = z
   .object({ id: z.string(), title: z.string(), fileName: z.string(), size: z.number(), status: z.string(), reason: z.string(), createdAt: z.string(), reviewedAt: z.string().nullable() })
   .openapi('Qualification');
 const Branding = z.object({ platformName: z.string(), logoUrl: z.string().nullable() }).openapi('Branding');
-const FileForm = { body: { required: true, content: { 'multipart/form-data': { schema: z.object({ file: z.string().openapi({ format: 'binary' }), title: z.string().optional() }) } } } };
+const FileForm = { body: { required: true, content: { 'multipart/form-data': { schema: z.object({ file: z.any().optional().openapi({ type: 'string', format: 'binary' }), title: z.string().optional() }) } } } };
 
 const tags = ['平台设置'];
 

@@ -134,13 +134,17 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   say('geo-alert: starting services …');
-  for (const plan of plans) {
-    const s = sup.start(plan);
-    if (!s) continue;
-    const ok = await waitHealthy(`http://127.0.0.1:${plan.healthPort}/healthz`, 90_000);
-    say(`  ${ok ? '✓' : '✗'} ${plan.name.padEnd(16)} http://127.0.0.1:${plan.healthPort}/healthz${ok ? '' : `  (not healthy yet — see ${join(logDir, `${plan.name}.log`)})`}`);
-    if (shuttingDown) return;
-  }
+  // All at once: each service declares what it needs idempotently and reconnects on its own, so
+  // start-up takes as long as the slowest one, not the sum.
+  const started = plans.map((plan) => ({ plan, s: sup.start(plan) })).filter((x) => x.s !== undefined);
+  await Promise.all(
+    started.map(async ({ plan }) => {
+      const ok = await waitHealthy(`http://127.0.0.1:${plan.healthPort}/healthz`, 180_000);
+      if (shuttingDown) return;
+      say(`  ${ok ? '✓' : '✗'} ${plan.name.padEnd(16)} http://127.0.0.1:${plan.healthPort}/healthz${ok ? '' : `  (not healthy yet — see ${join(logDir, `${plan.name}.log`)})`}`);
+    }),
+  );
+  if (shuttingDown) return;
   const logins = await demoLogins();
   say('');
   say(`Portal:  http://127.0.0.1:${ports.portal}/   (system status: http://127.0.0.1:${ports.portal}/status)`);

@@ -41,7 +41,7 @@ async function up(dataDir: string): Promise<Up> {
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const deadline = Date.now() + 180_000;
+  const deadline = Date.now() + 300_000;
   while (!out.includes('Ctrl-C stops everything') && Date.now() < deadline && child.exitCode === null) {
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -86,5 +86,5 @@ describe('npm start orchestrator (real servers and services)', () => {
     expect(info.state.messages).toBe(1);
     await nc.close();
     expect(await second.stop()).toBe(0);
-  }, 420_000);
+  }, 900_000);
 });

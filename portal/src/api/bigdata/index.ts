@@ -1,0 +1,13 @@
+import { sendRoutes } from './send-routes.ts';
+import { taskRoutes } from './task-routes.ts';
+
+/**
+ * The big-data SMS console's API (大数据短信): map data (areas, boundaries), options, live counts,
+ * reach estimate, authorization letters, drafts, submit, the task list with pause / resume /
+ * emergency stop, Excel export, live progress (Server-Sent Events) and reached cells.
+ * Add each group to the portal's `API_ROUTES`.
+ */
+export const BIGDATA_ROUTES = [sendRoutes, taskRoutes];
+
+export { AlertBus, alertBus, setAlertBus, BusUnavailable } from './alert-bus.ts';
+export { CONSOLE_ERRORS } from './route-kit.ts';

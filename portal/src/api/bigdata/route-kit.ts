@@ -1,0 +1,71 @@
+import type { ZodType, z } from 'zod';
+import { AppError } from '../../errors.ts';
+import type { Ctx } from '../../http/context.ts';
+import { validationError } from '../../http/openapi.ts';
+import { BusUnavailable, TaskStateError } from './alert-bus.ts';
+import type { FieldIssue } from './task-form.ts';
+
+/** Parses with a schema; failures become the portal's VALIDATION error with `{ path, message }` per field. */
+export function parse<S extends ZodType>(schema: S, value: unknown): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw validationError(r.error as never);
+  return r.data;
+}
+
+export async function jsonBody(c: Ctx): Promise<unknown> {
+  try {
+    return await c.req.json();
+  } catch {
+    throw new AppError('BAD_JSON');
+  }
+}
+
+/** Field problems found beyond the schema, in the same shape as schema failures. */
+export function fieldErrors(issues: FieldIssue[]): AppError {
+  return new AppError('VALIDATION', `请求参数有误：${issues.map((i) => `${i.path}: ${i.message}`).join('；')}`, issues);
+}
+
+/**
+ * Codes this console reports besides the portal's ERRORS (the error table belongs to the portal
+ * core; these answer in the same `{ error: { code, message } }` shape).
+ */
+export const CONSOLE_ERRORS = {
+  TASK_STATE: [409, '任务当前状态不允许此操作'],
+  BUS_UNAVAILABLE: [503, '预警服务暂不可用（消息总线未连接），请稍后再试'],
+  INSIGHT_UNAVAILABLE: [503, '洞察服务暂不可用，请稍后再试'],
+} as const;
+
+export const STATE_LABELS: Record<string, string> = {
+  draft: '草稿',
+  submitted: '已提交',
+  scheduled: '待执行',
+  running: '执行中',
+  paused: '已暂停',
+  stopped: '已停止',
+  completed: '已完成',
+  rejected: '已驳回',
+};
+
+export function consoleError(c: Ctx, code: keyof typeof CONSOLE_ERRORS, message?: string) {
+  const [status, text] = CONSOLE_ERRORS[code];
+  return c.json({ error: { code, message: message ?? text } }, status);
+}
+
+/** Maps the bus's failures to answers; everything else goes to the portal's error handler. */
+export function guarded(fn: (c: Ctx) => Promise<Response>) {
+  return async (c: Ctx): Promise<Response> => {
+    try {
+      return await fn(c);
+    } catch (err) {
+      if (err instanceof TaskStateError) {
+        const msg = err.from === 'missing' ? '预警服务中找不到该任务' : `任务${STATE_LABELS[err.from] ?? err.from}，不能改为${STATE_LABELS[err.to] ?? err.to}`;
+        return consoleError(c, 'TASK_STATE', msg);
+      }
+      if (err instanceof BusUnavailable) {
+        c.get('deps').log.warn({ err: err.message }, 'alert bus unavailable');
+        return consoleError(c, 'BUS_UNAVAILABLE');
+      }
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,178 @@
+import { ALERT_TYPES, CARRIERS, CrowdRule, Region, ReachRequest, shanghaiDate, type AlertTask } from '@geo/alerting';
+import type { Queryable } from '@geo/infra';
+import { countMessage } from '@geo/messaging';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { AppError } from '../../errors.ts';
+import { need, tenant, type Ctx } from '../../http/context.ts';
+import { router, validationError } from '../../http/openapi.ts';
+import { opLog } from '../../http/op-log.ts';
+import { alertBus } from './alert-bus.ts';
+import { ALERT_TYPE_INFO } from './alert-types.ts';
+import { areaTree, boundariesJson } from './geography.ts';
+import { fieldErrors, guarded, jsonBody, parse } from './route-kit.ts';
+import { formIssues, TaskForm, toSpec, type FieldIssue } from './task-form.ts';
+import { deleteDraft, getTask, insertTask, submitDraft, updateDraft } from './task-store.ts';
+
+/** What the enterprise (and this account, when it has its own cap) may still send. */
+export async function availableBalance(db: Queryable, enterpriseId: string, accountId: string): Promise<number> {
+  const { rows } = await db.query<{ eq: string | number; aq: string | number | null }>(
+    'SELECT e.quota AS eq, a.quota AS aq FROM accounts a JOIN enterprises e ON e.id = a.enterprise_id WHERE a.id = $1 AND e.id = $2',
+    [accountId, enterpriseId],
+  );
+  const r = rows[0];
+  if (!r) return 0;
+  return r.aq == null ? Number(r.eq) : Math.min(Number(r.eq), Number(r.aq));
+}
+
+async function approvedSignatures(db: Queryable, enterpriseId: string) {
+  const { rows } = await db.query<{ id: string; text: string; is_default: boolean }>(
+    `SELECT id, text, is_default FROM signatures WHERE enterprise_id = $1 AND status = 'approved' ORDER BY is_default DESC, text`,
+    [enterpriseId],
+  );
+  return rows.map((r) => ({ id: r.id, text: r.text, isDefault: r.is_default }));
+}
+
+/** Any of the console's features opens the map data (the insight pages use it too). */
+function needAny(c: Ctx) {
+  const t = tenant(c);
+  if (!['bigdata.send', 'bigdata.tasks', 'insight'].some((f) => t.p.permissions.has(f as never))) throw new AppError('FORBIDDEN');
+  return t;
+}
+
+const LEVEL = z.enum(['province', 'city', 'district']);
+const LETTER_TYPES: Record<string, (b: Uint8Array) => boolean> = {
+  'application/pdf': (b) => b[0] === 0x25 && b[1] === 0x50 && b[2] === 0x44 && b[3] === 0x46,
+  'image/png': (b) => b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47,
+  'image/jpeg': (b) => b[0] === 0xff && b[1] === 0xd8,
+};
+export const LETTER_MAX_BYTES = 5 * 1024 * 1024;
+
+const Submit = z.object({ form: z.unknown(), draftId: z.string().max(64).optional(), copiedFrom: z.string().max(64).optional() });
+const Draft = z.object({ form: z.record(z.string(), z.unknown()).refine((f) => JSON.stringify(f).length < 2_000_000, '草稿过大') });
+
+/** Subject and type of a draft, whatever state its form is in. */
+const draftMeta = (form: Record<string, unknown>) => ({
+  alertType: typeof form.alertType === 'string' && (ALERT_TYPES as readonly string[]).includes(form.alertType) ? form.alertType : 'other',
+  subject: typeof form.subject === 'string' ? form.subject.slice(0, 100) : '',
+});
+
+/** Checks a submitted form completely; returns it parsed with the balance it was checked against. */
+async function checkForm(c: Ctx, raw: unknown, enterpriseId: string, accountId: string): Promise<{ form: TaskForm; balance: number }> {
+  const form = parse(TaskForm, raw);
+  const db = c.get('deps').db;
+  const issues: FieldIssue[] = [];
+  if (!(await approvedSignatures(db, enterpriseId)).some((s) => s.text === form.signature)) issues.push({ path: 'signature', message: '签名不存在或未通过审核' });
+  if (!form.authorizationLetter) issues.push({ path: 'authorizationLetter', message: '请上传授权函' });
+  else {
+    const { rows } = await db.query(`SELECT 1 FROM uploads WHERE id = $1 AND enterprise_id = $2 AND kind = 'bigdata_letter'`, [form.authorizationLetter, enterpriseId]);
+    if (!rows.length) issues.push({ path: 'authorizationLetter', message: '授权函不存在，请重新上传' });
+  }
+  const balance = await availableBalance(db, enterpriseId, accountId);
+  issues.push(...formIssues(form, balance, shanghaiDate(Date.now())));
+  if (issues.length) throw fieldErrors(issues);
+  return { form, balance };
+}
+
+export const sendRoutes = router()
+  .get('/api/bigdata/areas', (c) => {
+    needAny(c);
+    return c.json({ areas: areaTree() });
+  })
+  .get('/api/bigdata/boundaries/:level', (c) => {
+    needAny(c);
+    const level = parse(LEVEL, c.req.param('level'));
+    return c.body(boundariesJson(level), 200, { 'content-type': 'application/geo+json', 'cache-control': 'private, max-age=3600' });
+  })
+  .get('/api/bigdata/options', async (c) => {
+    const { p, enterpriseId } = need(c, 'bigdata.send');
+    const db = c.get('deps').db;
+    return c.json({
+      alertTypes: ALERT_TYPES.map((v) => ({ value: v, ...ALERT_TYPE_INFO[v] })),
+      signatures: await approvedSignatures(db, enterpriseId),
+      balance: await availableBalance(db, enterpriseId, p.accountId),
+      carriers: CARRIERS,
+      today: shanghaiDate(Date.now()),
+    });
+  })
+  .post('/api/bigdata/count', async (c) => {
+    need(c, 'bigdata.send');
+    const b = parse(z.object({ signature: z.string().max(20).default(''), content: z.string().max(2000) }), await jsonBody(c));
+    // An empty signature still counts its brackets, as the handset shows them.
+    return c.json(countMessage(b.signature || ' ', b.content));
+  })
+  .post(
+    '/api/bigdata/reach',
+    guarded(async (c) => {
+      need(c, 'bigdata.send');
+      const b = parse(z.object({ region: Region, rules: z.array(CrowdRule).default([]), quota: ReachRequest.shape.quota }), await jsonBody(c));
+      const bus = await alertBus(c.get('deps'));
+      const r = await bus.reach({ v: 1, region: b.region, rules: b.rules, quota: b.quota });
+      return c.json({ ...r, at: new Date().toISOString() });
+    }),
+  )
+  .post('/api/bigdata/letters', async (c) => {
+    const { p, enterpriseId } = need(c, 'bigdata.send');
+    const body = await c.req.parseBody().catch(() => {
+      throw new AppError('VALIDATION', '请以 multipart/form-data 上传文件（字段 file）');
+    });
+    const file = body.file;
+    if (!(file instanceof File)) throw new AppError('VALIDATION', '请选择授权函文件', [{ path: 'authorizationLetter', message: '请选择授权函文件' }]);
+    if (file.size > LETTER_MAX_BYTES) throw new AppError('UPLOAD_TOO_LARGE', '授权函不能超过 5 MB');
+    const data = new Uint8Array(await file.arrayBuffer());
+    const type = Object.keys(LETTER_TYPES).find((t) => LETTER_TYPES[t]!(data));
+    if (!type) throw new AppError('UPLOAD_TYPE', '授权函须为 PDF、PNG 或 JPEG 文件');
+    const id = randomUUID();
+    const name = file.name.replace(/[\\/\0]/g, '_').slice(0, 200) || 'letter';
+    await c.get('deps').db.query(
+      `INSERT INTO uploads (id, enterprise_id, account_id, kind, file_name, content_type, size, data) VALUES ($1, $2, $3, 'bigdata_letter', $4, $5, $6, $7)`,
+      [id, enterpriseId, p.accountId, name, type, data.length, data],
+    );
+    await opLog(c, '上传授权函', id, { name });
+    return c.json({ id, name, size: data.length, contentType: type });
+  })
+  .post('/api/bigdata/drafts', async (c) => {
+    const { p, enterpriseId } = need(c, 'bigdata.send');
+    const { form } = parse(Draft, await jsonBody(c));
+    const id = `bd-${randomUUID()}`;
+    await insertTask(c.get('deps').db, { id, enterpriseId, accountId: p.accountId, accountName: p.name, state: 'draft', ...draftMeta(form), form });
+    await opLog(c, '保存大数据短信草稿', id);
+    return c.json({ id });
+  })
+  .put('/api/bigdata/drafts/:id', async (c) => {
+    const { enterpriseId } = need(c, 'bigdata.send');
+    const { form } = parse(Draft, await jsonBody(c));
+    if (!(await updateDraft(c.get('deps').db, enterpriseId, c.req.param('id'), { ...draftMeta(form), form }))) throw new AppError('NOT_FOUND', '草稿不存在');
+    return c.json({ ok: true });
+  })
+  .delete('/api/bigdata/drafts/:id', async (c) => {
+    const { enterpriseId } = need(c, 'bigdata.send');
+    if (!(await deleteDraft(c.get('deps').db, enterpriseId, c.req.param('id')))) throw new AppError('NOT_FOUND', '草稿不存在');
+    return c.json({ ok: true });
+  })
+  .post(
+    '/api/bigdata/tasks',
+    guarded(async (c) => {
+      const { p, enterpriseId } = need(c, 'bigdata.send');
+      const body = parse(Submit, await jsonBody(c));
+      const { form, balance } = await checkForm(c, body.form, enterpriseId, p.accountId);
+      const spec = toSpec(form, { accountId: p.accountId, enterpriseId, balance });
+      // Alerting's schema has the last word; the form checks above should have caught everything.
+      if (!spec.success) throw validationError(spec.error as never);
+      const deps = c.get('deps');
+      const bus = await alertBus(deps);
+      if (body.copiedFrom && !(await getTask(deps.db, enterpriseId, body.copiedFrom))) throw new AppError('NOT_FOUND', '原任务不存在');
+      const id = body.draftId ?? `bd-${randomUUID()}`;
+      const task: AlertTask = { id, version: 1, spec: spec.data, state: 'submitted', updatedAt: Date.now() };
+      // The row and the bucket entry succeed together: a failed KV write rolls the row back.
+      await deps.db.transaction(async (tx) => {
+        const row = { alertType: form.alertType, subject: form.subject, form, spec: spec.data, startDate: form.startDate, endDate: form.endDate };
+        if (body.draftId) {
+          if (!(await submitDraft(tx, enterpriseId, body.draftId, row))) throw new AppError('NOT_FOUND', '草稿不存在');
+        } else await insertTask(tx, { id, enterpriseId, accountId: p.accountId, accountName: p.name, state: 'submitted', copiedFrom: body.copiedFrom ?? null, ...row });
+        await bus.create(task);
+      });
+      await opLog(c, '提交大数据短信任务', id, { subject: form.subject, alertType: form.alertType });
+      return c.json({ id, state: task.state });
+    }),
+  );

@@ -1,0 +1,136 @@
+import {
+  ALERT_TYPES,
+  AlertTaskSpec,
+  AlertTaskSpecShape,
+  CrowdRule,
+  MAX_TASK_DAYS,
+  regionIssues,
+  RegionPart,
+  setAdminAreaResolver,
+  type AreaGeometry,
+  type RegionIssueReason,
+} from '@geo/alerting';
+import { z } from 'zod';
+import { areaByCode } from './geography.ts';
+
+/** Chinese messages for the region validator's stable reasons (its own messages are English). */
+export const REGION_REASONS: Record<RegionIssueReason, string> = {
+  empty: '区域为空：请添加行政区域或在地图上圈选',
+  too_many_parts: '区域最多由 100 个部分组成',
+  too_few_vertices: '图形的顶点太少',
+  too_many_vertices: '图形的顶点太多（最多 10000 个）',
+  out_of_range: '坐标超出经纬度范围',
+  self_intersection: '多边形的边相互交叉，请重新绘制',
+  zero_area: '图形的面积为零',
+  hole_outside: '多边形的洞在外环之外',
+  radius_not_positive: '圆的半径必须大于 0',
+  radius_too_large: '圆的半径最大 1000 公里',
+  buffer_not_positive: '折线的缓冲宽度必须大于 0 米',
+  buffer_too_large: '折线的缓冲宽度最大 50 公里',
+  degenerate_rectangle: '矩形的宽或高为零',
+  admin_geometry_missing: '该行政区域暂无边界数据，请改选上级区域或在地图上圈选',
+};
+
+const HHMM = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const Quota = z.object({
+  total: z.number({ error: '请填写发送总条数' }).int('须为整数').positive('须大于 0'),
+  dailyCap: z.number({ error: '请填写日下发上限' }).int('须为整数').positive('须大于 0'),
+});
+
+/** The send form (发短信) as the page submits it; every message is one a person reads beside the field. */
+export const TaskForm = z.object({
+  alertType: z.enum(ALERT_TYPES, { error: '请选择预警类型' }),
+  region: z.object({ parts: z.array(RegionPart).max(100, '区域最多由 100 个部分组成'), edgeBufferM: z.number().min(0).max(5000).default(0) }),
+  subject: z.string().trim().min(1, '请填写发送主题').max(100, '发送主题最多 100 字'),
+  content: z.string().trim().min(1, '请填写发送内容').max(2000, '发送内容最多 2000 字'),
+  signature: z.string().min(1, '请选择签名').max(20),
+  startDate: z.string().regex(DATE, '请选择开始日期'),
+  endDate: z.string().regex(DATE, '请选择结束日期'),
+  windows: z.array(z.object({ start: z.string().regex(HHMM, '时间格式为 HH:MM'), end: z.string().regex(HHMM, '时间格式为 HH:MM') })).max(24).default([]),
+  frequency: z.enum(['once', 'daily'], { error: '请选择发送频率' }),
+  minDwellMin: z.number().int('须为整数').min(0, '不能为负').max(7 * 24 * 60, '最长 7 天').default(0),
+  rules: z.array(CrowdRule).max(50).default([]),
+  quota: z.object({ cmcc: Quota.optional(), cucc: Quota.optional(), ctcc: Quota.optional() }),
+  authorizationLetter: z.string().max(64).optional(),
+});
+export type TaskForm = z.infer<typeof TaskForm>;
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+let resolverSet = false;
+/** Admin parts carry only their code: the validator resolves boundaries from ingest's geography. */
+export function useIngestGeography(): void {
+  if (resolverSet) return;
+  setAdminAreaResolver((code) => (areaByCode(code)?.geometry as AreaGeometry | null | undefined) ?? undefined);
+  resolverSet = true;
+}
+
+/**
+ * Every problem of a parsed form that a schema cannot see: dates, windows, budgets against the
+ * balance, and the region (alerting's validator, its reasons in Chinese).
+ */
+export function formIssues(f: TaskForm, balance: number, today: string): FieldIssue[] {
+  useIngestGeography();
+  const out: FieldIssue[] = [];
+  for (const i of regionIssues(f.region)) {
+    if (isAdminGeometryIssue(f, i.path)) continue;
+    out.push({ path: ['region', ...i.path].join('.'), message: REGION_REASONS[i.reason] ?? i.message });
+  }
+  f.region.parts.forEach((p, i) => {
+    if (p.kind !== 'admin') return;
+    const a = areaByCode(p.code);
+    if (!a) out.push({ path: `region.parts.${i}.code`, message: `未知的行政区域代码 ${p.code}` });
+    else if (!a.geometry) out.push({ path: `region.parts.${i}.code`, message: `${a.name}${REGION_REASONS.admin_geometry_missing}` });
+  });
+  if (f.startDate < today) out.push({ path: 'startDate', message: '开始日期不能早于今天' });
+  if (f.endDate < f.startDate) out.push({ path: 'endDate', message: '结束日期不能早于开始日期' });
+  else if ((Date.parse(f.endDate) - Date.parse(f.startDate)) / 86_400_000 >= MAX_TASK_DAYS) out.push({ path: 'endDate', message: `任务最长 ${MAX_TASK_DAYS} 天` });
+  f.windows.forEach((w, i) => {
+    if (w.end <= w.start) out.push({ path: `windows.${i}`, message: `时段 ${w.start}–${w.end} 的结束时间须晚于开始时间` });
+  });
+  let sum = 0;
+  let any = false;
+  for (const c of ['cmcc', 'cucc', 'ctcc'] as const) {
+    const q = f.quota[c];
+    if (!q) continue;
+    any = true;
+    sum += q.total;
+    if (q.dailyCap > q.total) out.push({ path: `quota.${c}.dailyCap`, message: '日下发上限不能大于发送总条数' });
+  }
+  if (!any) out.push({ path: 'quota', message: '请至少为一个运营商设置发送条数' });
+  if (sum > balance) out.push({ path: 'quota', message: `三网发送总条数 ${sum} 超过可用短信余量 ${balance}` });
+  f.rules.forEach((r, i) => {
+    if (r.attribute === 'age' && r.max < r.min) out.push({ path: `rules.${i}.max`, message: '年龄上限不能小于下限' });
+  });
+  return out;
+}
+
+/**
+ * True for a problem inside an administrative area's own boundary. Those outlines are the
+ * project's reference data (ingest's), not the operator's input: an operator cannot fix them, so
+ * they are not held against the form. (93 of Zhejiang's 102 source outlines touch or cross
+ * themselves at quantised vertices and fail the validator's self-intersection test.)
+ */
+function isAdminGeometryIssue(f: { region: { parts: { kind: string }[] } }, path: (string | number)[]): boolean {
+  const at = path[0] === 'region' ? path.slice(1) : path;
+  return at[0] === 'parts' && f.region.parts[at[1] as number]?.kind === 'admin' && at[2] === 'geometry';
+}
+
+/**
+ * The spec for the KV bucket; alerting's own schema has the last word, except on the reference
+ * outlines of administrative areas (see {@link isAdminGeometryIssue}).
+ */
+export function toSpec(f: TaskForm, who: { accountId: string; enterpriseId: string; balance: number }): { success: true; data: AlertTaskSpec } | { success: false; error: z.ZodError } {
+  useIngestGeography();
+  const spec = { ...f, balance: who.balance, accountId: who.accountId, enterpriseId: who.enterpriseId };
+  const r = AlertTaskSpec.safeParse(spec);
+  if (r.success) return r;
+  const rest = r.error.issues.filter((i) => !isAdminGeometryIssue(f, i.path as (string | number)[]));
+  if (rest.length) return { success: false, error: new z.ZodError(rest) };
+  const shape = AlertTaskSpecShape.safeParse(spec);
+  return shape.success ? { success: true, data: shape.data as AlertTaskSpec } : shape;
+}

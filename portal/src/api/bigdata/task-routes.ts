@@ -1,0 +1,226 @@
+import { compileRegion, TaskState, type Region } from '@geo/alerting';
+import ExcelJS from 'exceljs';
+import { cellToLatLng } from 'h3-js';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import { AppError } from '../../errors.ts';
+import { need, type Ctx, type Deps } from '../../http/context.ts';
+import { router } from '../../http/openapi.ts';
+import { opLog } from '../../http/op-log.ts';
+import { safeCell } from '../../industry/export-cells.ts';
+import { InsightClient, InsightError } from '../insight/insight-client.ts';
+import { alertBus, type AlertBus } from './alert-bus.ts';
+import { ALERT_TYPE_INFO, CARRIER_LABELS } from './alert-types.ts';
+import { ProgressFold } from './progress.ts';
+import { consoleError, guarded, parse, STATE_LABELS } from './route-kit.ts';
+import { useIngestGeography } from './task-form.ts';
+import { getTask, LIVE_STATES, listTasks, setProgress, setState, TASK_ROW_STATES, type TaskRow } from './task-store.ts';
+
+const Query = z.object({
+  from: z.string().date().or(z.string().datetime({ offset: true })).optional(),
+  to: z.string().date().or(z.string().datetime({ offset: true })).optional(),
+  alertType: z.string().max(20).optional(),
+  state: z.enum(TASK_ROW_STATES).optional(),
+  name: z.string().max(100).optional(),
+  page: z.coerce.number().int().min(1).default(1),
+  pageSize: z.coerce.number().int().min(1).max(200).default(20),
+});
+
+/** The bus when it answers quickly; lists still work (from the table) while NATS is away. */
+async function busIfReady(deps: Deps): Promise<AlertBus | undefined> {
+  return Promise.race([alertBus(deps).catch(() => undefined), new Promise<undefined>((r) => (setTimeout(r, 1000) as { unref?: () => void }).unref?.())]);
+}
+
+/** Brings live rows up to the state alerting wrote in the bucket. */
+async function syncStates(deps: Deps, rows: TaskRow[]): Promise<void> {
+  const live = rows.filter((r) => LIVE_STATES.includes(r.state));
+  if (!live.length) return;
+  const bus = await busIfReady(deps);
+  if (!bus) return;
+  await Promise.all(
+    live.map(async (r) => {
+      const t = await bus.get(r.id).catch(() => undefined);
+      if (t && t.state !== r.state) {
+        await setState(deps.db, r.id, t.state, t.reason);
+        r.state = t.state;
+        r.reason = t.reason ?? r.reason;
+      }
+    }),
+  );
+}
+
+const summary = (r: TaskRow) => ({
+  id: r.id,
+  subject: r.subject,
+  alertType: r.alertType,
+  alertTypeLabel: ALERT_TYPE_INFO[r.alertType as keyof typeof ALERT_TYPE_INFO]?.label ?? r.alertType,
+  state: r.state,
+  stateLabel: STATE_LABELS[r.state] ?? r.state,
+  startDate: r.startDate,
+  endDate: r.endDate,
+  accountName: r.accountName,
+  reason: r.reason,
+  createdAt: r.createdAt,
+  submittedAt: r.submittedAt,
+  updatedAt: r.updatedAt,
+  progress: r.progress,
+});
+
+async function taskOr404(c: Ctx, enterpriseId: string): Promise<TaskRow> {
+  const t = await getTask(c.get('deps').db, enterpriseId, c.req.param('id') ?? '');
+  if (!t || t.state === 'draft') throw new AppError('NOT_FOUND', '任务不存在');
+  return t;
+}
+
+async function exportXlsx(rows: TaskRow[]): Promise<ArrayBuffer> {
+  const wb = new ExcelJS.Workbook();
+  const ws = wb.addWorksheet('大数据短信任务');
+  ws.columns = [
+    { header: '任务编号', key: 'id', width: 40 },
+    { header: '发送主题', key: 'subject', width: 30 },
+    { header: '预警类型', key: 'type', width: 10 },
+    { header: '状态', key: 'state', width: 10 },
+    { header: '开始日期', key: 'start', width: 12 },
+    { header: '结束日期', key: 'end', width: 12 },
+    { header: '发送内容', key: 'content', width: 60 },
+    { header: '签名', key: 'signature', width: 12 },
+    ...(['cmcc', 'cucc', 'ctcc'] as const).map((c) => ({ header: `${CARRIER_LABELS[c]}条数`, key: c, width: 12 })),
+    { header: '创建人', key: 'who', width: 14 },
+    { header: '提交时间', key: 'at', width: 22 },
+  ];
+  for (const r of rows) {
+    const spec = (r.spec ?? r.form) as { content?: string; signature?: string; quota?: Record<string, { total?: number }> };
+    // Every text cell goes through safeCell: a subject like "=HYPERLINK(…)" must stay text (CWE-1236).
+    ws.addRow({
+      id: safeCell(r.id),
+      subject: safeCell(r.subject),
+      type: safeCell(ALERT_TYPE_INFO[r.alertType as keyof typeof ALERT_TYPE_INFO]?.label ?? r.alertType),
+      state: safeCell(STATE_LABELS[r.state] ?? r.state),
+      start: safeCell(r.startDate),
+      end: safeCell(r.endDate),
+      content: safeCell(spec.content),
+      signature: safeCell(spec.signature),
+      cmcc: spec.quota?.cmcc?.total ?? 0,
+      cucc: spec.quota?.cucc?.total ?? 0,
+      ctcc: spec.quota?.ctcc?.total ?? 0,
+      who: safeCell(r.accountName),
+      at: safeCell(r.submittedAt),
+    });
+  }
+  return (await wb.xlsx.writeBuffer()) as ArrayBuffer;
+}
+
+function transitionRoute(to: TaskState, action: string, allowRunning: boolean) {
+  return guarded(async (c) => {
+    const { p, enterpriseId } = need(c, 'bigdata.tasks');
+    const row = await taskOr404(c, enterpriseId);
+    const bus = await alertBus(c.get('deps'));
+    // Pausing is only allowed before execution (the original product's rule): never once started.
+    const t = await bus.transition(row.id, to, `${action}：${p.name}`, (cur) => allowRunning || cur.startedAt === undefined);
+    await setState(c.get('deps').db, row.id, t.state, t.reason);
+    await opLog(c, `${action}大数据短信任务`, row.id);
+    return c.json({ id: row.id, state: t.state, stateLabel: STATE_LABELS[t.state] });
+  });
+}
+
+export const taskRoutes = router()
+  .get('/api/bigdata/tasks', async (c) => {
+    const { enterpriseId } = need(c, 'bigdata.tasks');
+    const q = parse(Query, c.req.query());
+    const deps = c.get('deps');
+    const r = await listTasks(deps.db, enterpriseId, { box: 'tasks', ...q });
+    await syncStates(deps, r.items);
+    return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map(summary) });
+  })
+  .get('/api/bigdata/tasks/export', async (c) => {
+    const { enterpriseId } = need(c, 'bigdata.tasks');
+    const q = parse(Query, c.req.query());
+    const r = await listTasks(c.get('deps').db, enterpriseId, { box: 'tasks', ...q, page: 1, pageSize: 10_000 });
+    await opLog(c, '导出大数据短信任务', '', { count: r.items.length });
+    return c.body(await exportXlsx(r.items), 200, {
+      'content-type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      'content-disposition': `attachment; filename="bigdata-tasks.xlsx"; filename*=UTF-8''${encodeURIComponent('大数据短信任务.xlsx')}`,
+    });
+  })
+  .get('/api/bigdata/drafts', async (c) => {
+    const { enterpriseId } = need(c, 'bigdata.send');
+    const q = parse(Query, c.req.query());
+    const r = await listTasks(c.get('deps').db, enterpriseId, { box: 'drafts', ...q, state: undefined });
+    return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map(summary) });
+  })
+  .get('/api/bigdata/drafts/:id', async (c) => {
+    const { enterpriseId } = need(c, 'bigdata.send');
+    const t = await getTask(c.get('deps').db, enterpriseId, c.req.param('id'));
+    if (!t || t.state !== 'draft') throw new AppError('NOT_FOUND', '草稿不存在');
+    return c.json({ ...summary(t), form: t.form });
+  })
+  .get('/api/bigdata/tasks/:id', async (c) => {
+    // Detail and "send again" (再次发送) both read the form; sending needs bigdata.send, reading bigdata.tasks.
+    const { enterpriseId } = need(c, 'bigdata.tasks');
+    const t = await taskOr404(c, enterpriseId);
+    await syncStates(c.get('deps'), [t]);
+    return c.json({ ...summary(t), form: t.form, spec: t.spec, copiedFrom: t.copiedFrom });
+  })
+  .post('/api/bigdata/tasks/:id/pause', transitionRoute('paused', '暂停', false))
+  .post('/api/bigdata/tasks/:id/resume', transitionRoute('submitted', '恢复', false))
+  .post('/api/bigdata/tasks/:id/stop', transitionRoute('stopped', '紧急停止', true))
+  .get(
+    '/api/bigdata/tasks/:id/progress',
+    guarded(async (c) => {
+      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const row = await taskOr404(c, enterpriseId);
+      const deps = c.get('deps');
+      const bus = await alertBus(deps);
+      return streamSSE(c, async (stream) => {
+        const fold = new ProgressFold();
+        let dirty = true;
+        const watch = bus.watch(row.id, { progress: (p) => ((dirty = true), fold.progress(p)), status: (s) => ((dirty = true), fold.status(s)) });
+        let closed = false;
+        stream.onAbort(() => {
+          closed = true;
+        });
+        await stream.writeSSE({ event: 'state', data: JSON.stringify({ state: row.state, progress: row.progress }) });
+        let ticks = 0;
+        try {
+          while (!closed) {
+            if (dirty) {
+              dirty = false;
+              const v = fold.view();
+              await stream.writeSSE({ event: 'progress', data: JSON.stringify(v) });
+              if (v.state && v.state !== row.state) {
+                row.state = v.state;
+                await setState(deps.db, row.id, v.state);
+              }
+              // Keep the last figures for the list and for people who open the page later.
+              if (v.at) await setProgress(deps.db, row.id, v);
+            } else if (++ticks % 15 === 0) await stream.writeSSE({ event: 'ping', data: '{}' });
+            await stream.sleep(1000);
+          }
+        } finally {
+          watch.stop();
+        }
+      });
+    }),
+  )
+  .get('/api/bigdata/tasks/:id/reached', async (c) => {
+    // People present in the task's region now, per H3 cell, from insight's live heat map.
+    const { enterpriseId } = need(c, 'bigdata.tasks');
+    const row = await taskOr404(c, enterpriseId);
+    const url = c.get('deps').cfg.insightUrl;
+    if (!url) return consoleError(c, 'INSIGHT_UNAVAILABLE', '未配置洞察服务（INSIGHT_URL）');
+    const zoom = parse(z.coerce.number().min(0).max(22).default(11), c.req.query('zoom'));
+    const region = (row.spec as { region: Region }).region;
+    useIngestGeography();
+    const compiled = compileRegion(region);
+    try {
+      const h = await new InsightClient(url).heatmap(compiled.bbox, zoom);
+      const cells = h.cells.filter((x) => {
+        const [lat, lng] = cellToLatLng(x.h3);
+        return compiled.contains(lng, lat);
+      });
+      return c.json({ ...h, cells });
+    } catch (err) {
+      if (err instanceof InsightError) return consoleError(c, 'INSIGHT_UNAVAILABLE', `洞察服务：${err.message}`);
+      throw err;
+    }
+  });

@@ -1,0 +1,143 @@
+import type { Queryable as Db } from '@geo/infra';
+import { iso } from '../../http/context.ts';
+
+export const TASK_ROW_STATES = ['draft', 'submitted', 'scheduled', 'running', 'paused', 'stopped', 'completed', 'rejected'] as const;
+export type RowState = (typeof TASK_ROW_STATES)[number];
+/** States alerting may still advance: the list asks the bucket for these. */
+export const LIVE_STATES: readonly RowState[] = ['submitted', 'scheduled', 'running', 'paused'];
+
+export interface TaskRow {
+  id: string;
+  enterpriseId: string;
+  accountId: string | null;
+  accountName: string;
+  state: RowState;
+  alertType: string;
+  subject: string;
+  form: Record<string, unknown>;
+  spec: Record<string, unknown> | null;
+  startDate: string | null;
+  endDate: string | null;
+  reason: string;
+  copiedFrom: string | null;
+  progress: unknown;
+  createdAt: string | null;
+  updatedAt: string | null;
+  submittedAt: string | null;
+}
+
+type Raw = Record<string, unknown>;
+const json = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
+
+function toRow(r: Raw): TaskRow {
+  return {
+    id: r.id as string,
+    enterpriseId: r.enterprise_id as string,
+    accountId: (r.account_id as string) ?? null,
+    accountName: r.account_name as string,
+    state: r.state as RowState,
+    alertType: r.alert_type as string,
+    subject: r.subject as string,
+    form: json(r.form) as Record<string, unknown>,
+    spec: (json(r.spec) as Record<string, unknown>) ?? null,
+    startDate: (r.start_date as string) ?? null,
+    endDate: (r.end_date as string) ?? null,
+    reason: r.reason as string,
+    copiedFrom: (r.copied_from as string) ?? null,
+    progress: json(r.progress) ?? null,
+    createdAt: iso(r.created_at as string),
+    updatedAt: iso(r.updated_at as string),
+    submittedAt: iso(r.submitted_at as string | null),
+  };
+}
+
+export interface NewRow {
+  id: string;
+  enterpriseId: string;
+  accountId: string;
+  accountName: string;
+  state: RowState;
+  alertType: string;
+  subject: string;
+  form: unknown;
+  spec?: unknown;
+  startDate?: string | null;
+  endDate?: string | null;
+  copiedFrom?: string | null;
+}
+
+export async function insertTask(db: Db, t: NewRow): Promise<void> {
+  await db.query(
+    `INSERT INTO bigdata_tasks (id, enterprise_id, account_id, account_name, state, alert_type, subject, form, spec, start_date, end_date, copied_from, submitted_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $5 = 'draft' THEN NULL ELSE now() END)`,
+    [t.id, t.enterpriseId, t.accountId, t.accountName, t.state, t.alertType, t.subject, JSON.stringify(t.form), t.spec === undefined ? null : JSON.stringify(t.spec), t.startDate ?? null, t.endDate ?? null, t.copiedFrom ?? null],
+  );
+}
+
+/** A task of this enterprise, or undefined (another enterprise's task is as good as missing). */
+export async function getTask(db: Db, enterpriseId: string, id: string): Promise<TaskRow | undefined> {
+  const { rows } = await db.query<Raw>('SELECT * FROM bigdata_tasks WHERE id = $1 AND enterprise_id = $2', [id, enterpriseId]);
+  return rows[0] ? toRow(rows[0]) : undefined;
+}
+
+export async function updateDraft(db: Db, enterpriseId: string, id: string, d: { alertType: string; subject: string; form: unknown }): Promise<boolean> {
+  const { rows } = await db.query(
+    `UPDATE bigdata_tasks SET alert_type = $3, subject = $4, form = $5, updated_at = now() WHERE id = $1 AND enterprise_id = $2 AND state = 'draft' RETURNING id`,
+    [id, enterpriseId, d.alertType, d.subject, JSON.stringify(d.form)],
+  );
+  return rows.length > 0;
+}
+
+/** Turns a draft into a submitted task (the draft disappears from the drafts box). */
+export async function submitDraft(db: Db, enterpriseId: string, id: string, t: { alertType: string; subject: string; form: unknown; spec: unknown; startDate: string; endDate: string }): Promise<boolean> {
+  const { rows } = await db.query(
+    `UPDATE bigdata_tasks SET state = 'submitted', alert_type = $3, subject = $4, form = $5, spec = $6, start_date = $7, end_date = $8, submitted_at = now(), updated_at = now()
+     WHERE id = $1 AND enterprise_id = $2 AND state = 'draft' RETURNING id`,
+    [id, enterpriseId, t.alertType, t.subject, JSON.stringify(t.form), JSON.stringify(t.spec), t.startDate, t.endDate],
+  );
+  return rows.length > 0;
+}
+
+export async function deleteDraft(db: Db, enterpriseId: string, id: string): Promise<boolean> {
+  const { rows } = await db.query(`DELETE FROM bigdata_tasks WHERE id = $1 AND enterprise_id = $2 AND state = 'draft' RETURNING id`, [id, enterpriseId]);
+  return rows.length > 0;
+}
+
+export async function setState(db: Db, id: string, state: RowState, reason?: string): Promise<void> {
+  await db.query('UPDATE bigdata_tasks SET state = $2, reason = COALESCE($3, reason), updated_at = now() WHERE id = $1', [id, state, reason ?? null]);
+}
+
+export async function setProgress(db: Db, id: string, progress: unknown): Promise<void> {
+  await db.query('UPDATE bigdata_tasks SET progress = $2 WHERE id = $1', [id, JSON.stringify(progress)]);
+}
+
+export interface TaskQuery {
+  /** `drafts`: the drafts box; `tasks`: everything submitted. */
+  box: 'drafts' | 'tasks';
+  from?: string;
+  to?: string;
+  alertType?: string;
+  state?: string;
+  name?: string;
+  page: number;
+  pageSize: number;
+}
+
+export async function listTasks(db: Db, enterpriseId: string, q: TaskQuery): Promise<{ total: number; items: TaskRow[] }> {
+  const where = ['enterprise_id = $1', q.box === 'drafts' ? `state = 'draft'` : `state <> 'draft'`];
+  const args: unknown[] = [enterpriseId];
+  const add = (sql: string, v: unknown) => {
+    args.push(v);
+    where.push(sql.replace('?', `$${args.length}`));
+  };
+  if (q.from) add('created_at >= ?', q.from);
+  // A bare date as the upper bound means the whole of that day.
+  if (q.to) add('created_at < ?', /^\d{4}-\d{2}-\d{2}$/.test(q.to) ? new Date(Date.parse(q.to) + 86_400_000).toISOString() : q.to);
+  if (q.alertType) add('alert_type = ?', q.alertType);
+  if (q.state) add('state = ?', q.state);
+  if (q.name) add(`subject ILIKE ?`, `%${q.name.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+  const w = where.join(' AND ');
+  const total = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM bigdata_tasks WHERE ${w}`, args);
+  const { rows } = await db.query<Raw>(`SELECT * FROM bigdata_tasks WHERE ${w} ORDER BY created_at DESC, id LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`, args);
+  return { total: Number(total.rows[0]?.n ?? 0), items: rows.map(toRow) };
+}

@@ -1,0 +1,107 @@
+import { Region } from '@geo/alerting';
+import { HeatmapQuery } from '@geo/insight';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import { need, type Ctx } from '../../http/context.ts';
+import { router } from '../../http/openapi.ts';
+import { consoleError, jsonBody, parse, STATE_LABELS } from '../bigdata/route-kit.ts';
+import { ALERT_TYPE_INFO } from '../bigdata/alert-types.ts';
+import { InsightClient, InsightError } from './insight-client.ts';
+
+function client(c: Ctx): InsightClient | undefined {
+  const url = c.get('deps').cfg.insightUrl;
+  return url ? new InsightClient(url) : undefined;
+}
+
+function insightFailure(c: Ctx, err: unknown) {
+  if (!(err instanceof InsightError)) throw err;
+  // Insight's 400s name the bad field of the region: pass them on as the portal's VALIDATION.
+  if (err.status === 400) return c.json({ error: { code: 'VALIDATION', message: `区域有误：${err.message}`, details: (err.issues ?? []).map((m) => ({ path: 'region', message: m })) } }, 400);
+  return consoleError(c, 'INSIGHT_UNAVAILABLE', `洞察服务暂不可用：${err.message}`);
+}
+
+const MetricsBody = z.object({ region: Region, top: z.number().int().min(1).max(50).default(10) });
+/** The big screen's region travels in the query (EventSource cannot post). */
+const LiveQuery = z.object({
+  region: z
+    .string()
+    .max(500_000)
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'region 须为 JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(Region),
+  intervalS: z.coerce.number().int().min(2).max(60).default(5),
+});
+
+async function activeTasks(c: Ctx, enterpriseId: string) {
+  const { rows } = await c.get('deps').db.query<{ id: string; subject: string; alert_type: string; state: string; progress: unknown }>(
+    `SELECT id, subject, alert_type, state, progress FROM bigdata_tasks WHERE enterprise_id = $1 AND state IN ('submitted', 'scheduled', 'running') ORDER BY created_at DESC LIMIT 20`,
+    [enterpriseId],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    subject: r.subject,
+    alertTypeLabel: ALERT_TYPE_INFO[r.alert_type as keyof typeof ALERT_TYPE_INFO]?.label ?? r.alert_type,
+    state: r.state,
+    stateLabel: STATE_LABELS[r.state] ?? r.state,
+    progress: typeof r.progress === 'string' ? (JSON.parse(r.progress) as unknown) : r.progress,
+  }));
+}
+
+/**
+ * 大数据洞察: region metrics, the live heat map and the big screen's live feed, from insight's query
+ * API. Suppressed counts (fewer than k people) pass through as `{ value: null, suppressed: true }`.
+ */
+export const insightRoutes = router()
+  .post('/api/insight/metrics', async (c) => {
+    need(c, 'insight');
+    const b = parse(MetricsBody, await jsonBody(c));
+    const ic = client(c);
+    if (!ic) return consoleError(c, 'INSIGHT_UNAVAILABLE', '未配置洞察服务（INSIGHT_URL）');
+    try {
+      return c.json(await ic.metrics(b.region, b.top));
+    } catch (err) {
+      return insightFailure(c, err);
+    }
+  })
+  .get('/api/insight/heatmap', async (c) => {
+    need(c, 'insight');
+    const q = parse(HeatmapQuery, c.req.query());
+    const ic = client(c);
+    if (!ic) return consoleError(c, 'INSIGHT_UNAVAILABLE', '未配置洞察服务（INSIGHT_URL）');
+    try {
+      return c.json(await ic.heatmap(q.bbox, q.zoom));
+    } catch (err) {
+      return insightFailure(c, err);
+    }
+  })
+  .get('/api/insight/active-tasks', async (c) => {
+    const { enterpriseId } = need(c, 'insight');
+    return c.json({ items: await activeTasks(c, enterpriseId) });
+  })
+  .get('/api/insight/live', async (c) => {
+    const { enterpriseId } = need(c, 'insight');
+    const q = parse(LiveQuery, c.req.query());
+    const ic = client(c);
+    if (!ic) return consoleError(c, 'INSIGHT_UNAVAILABLE', '未配置洞察服务（INSIGHT_URL）');
+    return streamSSE(c, async (stream) => {
+      let closed = false;
+      stream.onAbort(() => {
+        closed = true;
+      });
+      while (!closed) {
+        try {
+          const [metrics, tasks] = await Promise.all([ic.metrics(q.region), activeTasks(c, enterpriseId)]);
+          await stream.writeSSE({ event: 'metrics', data: JSON.stringify({ metrics, tasks }) });
+        } catch (err) {
+          await stream.writeSSE({ event: 'failure', data: JSON.stringify({ message: err instanceof Error ? err.message : String(err) }) });
+        }
+        await stream.sleep(q.intervalS * 1000);
+      }
+    });
+  });

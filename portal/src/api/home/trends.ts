@@ -47,10 +47,10 @@ export async function readTrends(ch: ClickHouseClient | undefined, table: string
     const from = Date.UTC(Number(empty.monthly[0]!.label.slice(0, 4)), Number(empty.monthly[0]!.label.slice(5, 7)) - 1, 1) / 1000 - TZ_OFFSET_S;
     const account = scope.accountId ? sql`AND account_id = ${scope.accountId}` : sql``;
     const q = sql`
-      SELECT intDiv(toUInt32(created_at) + ${TZ_OFFSET_S}, ${DAY_S}) AS day,
+      SELECT intDiv(toUInt32(created) + ${TZ_OFFSET_S}, ${DAY_S}) AS day,
              count() AS total, countIf(st = 'delivered') AS success, countIf(st IN ('failed', 'expired', 'rejected')) AS failed
         FROM (
-          SELECT any(created_at) AS created_at, argMax(status, version) AS st
+          SELECT any(created_at) AS created, argMax(status, version) AS st
             FROM ${ident(table)}
            WHERE enterprise_id = ${scope.enterpriseId} ${account} AND created_at >= toDateTime(${from})
            GROUP BY send_id, job_id)

@@ -7,7 +7,7 @@ const PDF = new TextEncoder().encode('%PDF-1.4\n%test\n');
 
 async function upload(c: Client, path: string, bytes: Uint8Array, name: string, fields: Record<string, string> = {}) {
   const form = new FormData();
-  form.set('file', new File([bytes], name, { type: 'application/octet-stream' }));
+  form.set('file', new File([bytes as Uint8Array<ArrayBuffer>], name, { type: 'application/octet-stream' }));
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
   return c.reqRaw('POST', path, form);
 }

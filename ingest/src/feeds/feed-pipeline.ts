@@ -21,6 +21,8 @@ export interface FeedPipelineOptions {
   metrics: IngestMetrics;
   log: Logger;
   now?: () => number;
+  /** Dead letters go to `dlq.<service>.feed-<feed>`. @default 'ingest' */
+  service?: string;
 }
 
 const MAX_ERRORS_REPORTED = 100;
@@ -35,7 +37,7 @@ export class FeedPipeline {
   private readonly carrierIndex = new Map(CARRIERS.map((c, i) => [c, i]));
 
   constructor(private readonly opts: FeedPipelineOptions) {
-    this.deadLetter = deadLetterWriter(opts.nc, 'ingest');
+    this.deadLetter = deadLetterWriter(opts.nc, opts.service ?? 'ingest');
     this.now = opts.now ?? Date.now;
   }
 

@@ -8,11 +8,11 @@ import type { FeedPipeline } from './feed-pipeline.ts';
  * `ingest.feed.<carrier>`; a request gets the FeedResult as its reply. Who may publish there is
  * NATS's account permissions' business. Instances share the load in one queue group.
  */
-export function startNatsFeed(nc: NatsConnection, pipeline: FeedPipeline, log: Logger): Subscription {
-  const sub = nc.subscribe(FEED_SUBJECTS, { queue: 'ingest-feed' });
+export function startNatsFeed(nc: NatsConnection, pipeline: FeedPipeline, log: Logger, subjects = FEED_SUBJECTS): Subscription {
+  const sub = nc.subscribe(subjects, { queue: 'ingest-feed' });
   void (async () => {
     for await (const msg of sub) {
-      const token = msg.subject.split('.')[2];
+      const token = msg.subject.split('.').at(-1)!;
       const carrier = Carrier.safeParse(token);
       try {
         const batch = pipeline.begin('nats', msg.subject, carrier.success ? carrier.data : undefined);

@@ -1,7 +1,7 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { CARRIERS, DEFAULT_SHARDS, locationSubject } from '../contract.ts';
+import { CARRIERS, DEFAULT_SHARDS, locationSubject, type Carrier } from '../contract.ts';
 import type { IngestMetrics } from '../metrics.ts';
 
 export interface BatchPublisherOptions {
@@ -17,6 +17,8 @@ export interface BatchPublisherOptions {
   attempts?: number;
   metrics?: IngestMetrics;
   log?: Logger;
+  /** Subject per carrier and shard. @default locationSubject (`loc.<carrier>.<shard>`); tests use their own. */
+  subjectOf?: (carrier: Carrier, shard: number) => string;
 }
 
 /**
@@ -46,7 +48,8 @@ export class BatchPublisher {
     this.maxInFlight = opts.maxInFlight ?? 64;
     this.attempts = opts.attempts ?? 5;
     this.buffers = Array.from({ length: CARRIERS.length * this.shards }, () => []);
-    this.subjects = CARRIERS.flatMap((c) => Array.from({ length: this.shards }, (_, s) => locationSubject(c, s)));
+    const subjectOf = opts.subjectOf ?? locationSubject;
+    this.subjects = CARRIERS.flatMap((c) => Array.from({ length: this.shards }, (_, s) => subjectOf(c, s)));
   }
 
   /** Adds one event (its JSON text); sends the subject's batch when it is full. */

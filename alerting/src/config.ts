@@ -1,9 +1,34 @@
 import { z } from 'zod';
 import { commonEnv, port } from '@geo/infra';
+import { DEFAULT_SHARDS } from '@geo/ingest';
+
+/** `0-7`, `0,2,4` or `3`: the LOCATION shards this instance owns. */
+const shardList = z
+  .string()
+  .default(`0-${DEFAULT_SHARDS - 1}`)
+  .transform((s, ctx) => {
+    const out = new Set<number>();
+    for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+      const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: `expected shard numbers like 0-7 or 0,2,4, got "${part}"` });
+        return z.NEVER;
+      }
+      for (let i = Number(m[1]); i <= Number(m[2] ?? m[1]); i++) out.add(i);
+    }
+    return [...out].sort((a, b) => a - b);
+  });
 
 export const AlertingEnv = z.object({
   ...commonEnv,
   HEALTH_PORT: port(9102),
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  ALERTING_SHARDS: shardList,
+  /** A subscriber is present while their last event is younger than this. @default 120 */
+  PRESENCE_STALENESS_MIN: z.coerce.number().int().positive().default(120),
+  /** Publish cell changes on MOVES for insight. @default true */
+  MOVES_ENABLED: z.stringbool().default(true),
+  /** Names this instance in progress events; random when unset. */
+  INSTANCE_ID: z.string().regex(/^[\w-]{1,40}$/).optional(),
 });
 export type AlertingConfig = z.infer<typeof AlertingEnv>;

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { Carrier, CARRIERS } from '@geo/ingest';
 import { regionIssues } from './geofence/validate-region.ts';
 
+/** Carriers, re-exported for users of this contract (ingest owns them). */
+export { CARRIERS, Carrier };
+
 /**
  * Alerting's contracts: the big-data SMS task (a command alerting carries out, so alerting owns it),
  * its progress events, the reach-estimate request/reply, and the moves it publishes for insight.
@@ -206,7 +209,7 @@ export const TaskProgress = z.object({
   state: TaskState,
   matched: z.number().int(),
   sent: PerCarrier,
-  skipped: z.record(z.enum(SKIP_REASONS), z.number().int()),
+  skipped: z.partialRecord(z.enum(SKIP_REASONS), z.number().int()),
   /** Authoritative sends so far (all instances), read from the cap counters. */
   usedTotal: PerCarrier.optional(),
 });

@@ -7,3 +7,8 @@ export * from './geofence/region-index.ts';
 export * from './rules/evaluate.ts';
 export * from './rules/shanghai-time.ts';
 export * from './presence/presence.ts';
+export * from './tasks/task-store.ts';
+export * from './engine/engine.ts';
+export * from './engine/budget.ts';
+export * from './engine/claims.ts';
+export * from './engine/run-engine.ts';

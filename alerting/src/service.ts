@@ -1,27 +1,30 @@
-import { connectNats, consumeValidated, ensureDeadLetterStream, natsHealth, startServiceHttp, type Logger, type Stoppable } from '@geo/infra';
-import { LOCATION_STREAM, LocationBatch, declareLocationStream } from '@geo/ingest';
-import { Counter } from 'prom-client';
-import { PRESENCE_CONSUMER, declareAlertingStreams } from './streams.ts';
+import { connectNats, natsHealth, startServiceHttp, type Logger, type Stoppable } from '@geo/infra';
+import { Counter, Gauge } from 'prom-client';
+import { Presence } from './presence/presence.ts';
+import { runEngine } from './engine/run-engine.ts';
 import type { AlertingConfig } from './config.ts';
 
-/** The alerting service: presence, moves and task evaluation over the LOCATION stream. */
+/** The alerting service: presence, moves and task evaluation over its LOCATION shards. */
 export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<Stoppable> {
   const http = await startServiceHttp('alerting', cfg.HEALTH_PORT);
   const nc = await connectNats(cfg.NATS_URL, 'alerting');
   http.addCheck('nats', natsHealth(nc));
-  await ensureDeadLetterStream(nc, cfg.STREAM_REPLICAS);
-  // The stream is ingest's; declaring it here too (idempotently) lets alerting start first.
-  await declareLocationStream(nc, { replicas: cfg.STREAM_REPLICAS });
-  await declareAlertingStreams(nc, cfg.STREAM_REPLICAS);
-  const events = new Counter({ name: 'alerting_events_total', help: 'location events consumed', registers: [http.registry] });
-  const consumer = await consumeValidated({
-    nc, service: 'alerting', stream: LOCATION_STREAM, consumer: PRESENCE_CONSUMER, schema: LocationBatch, log, registry: http.registry,
-    handle: async (batch) => void events.inc(batch.events.length),
+  const events = new Counter({ name: 'alerting_events_total', help: 'location events evaluated', registers: [http.registry] });
+  const jobs = new Counter({ name: 'alerting_jobs_total', help: 'SMS jobs published', registers: [http.registry] });
+  const presence = new Presence({ stalenessMs: cfg.PRESENCE_STALENESS_MIN * 60_000 });
+  new Gauge({ name: 'alerting_subscribers', help: 'subscribers tracked', registers: [http.registry], collect() { this.set(presence.size); } });
+  const running = await runEngine({
+    nc, log, presence, shards: cfg.ALERTING_SHARDS, instance: cfg.INSTANCE_ID, moves: cfg.MOVES_ENABLED, replicas: cfg.STREAM_REPLICAS,
+    onBatch: (e, j) => {
+      events.inc(e);
+      if (j) jobs.inc(j);
+    },
   });
-  log.info({ health: http.url }, 'alerting ready');
+  await running.ready;
+  log.info({ health: http.url, instance: running.instance }, 'alerting ready');
   return {
     async stop() {
-      await consumer.stop();
+      await running.stop();
       await nc.drain();
       await http.close();
     },

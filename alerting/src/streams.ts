@@ -1,16 +1,36 @@
-import { ensureConsumer, ensureKv, jetstreamManager, ms, type NatsConnection } from '@geo/infra';
-import { LOCATION_STREAM } from '@geo/ingest';
+import { ensureConsumer, ensureKv, ensureStream, jetstreamManager, ms, type NatsConnection } from '@geo/infra';
+import { LOCATION_STREAM, locationFilter } from '@geo/ingest';
+import { MAX_TASK_DAYS, MOVES_STREAM, MOVES_SUBJECTS } from './contract.ts';
 
 /** KV buckets alerting owns: active task specs (the portal writes them), and what was sent to whom. */
 export const TASKS_BUCKET = 'alert_tasks';
 export const SENT_BUCKET = 'alert_sent';
 export const CAPS_BUCKET = 'alert_caps';
+/** Durable consumers on LOCATION, one per shard (`loc.*.<shard>`): an instance owns some shards. */
 export const PRESENCE_CONSUMER = 'alerting';
+export const presenceConsumer = (shard: number): string => `${PRESENCE_CONSUMER}-${shard}`;
 
-export async function declareAlertingStreams(nc: NatsConnection, replicas = 1): Promise<void> {
+export interface AlertingStreamOptions {
+  replicas?: number;
+  /** Shards to declare consumers for. */
+  shards?: number[];
+}
+
+export async function declareAlertingStreams(nc: NatsConnection, replicasOrOpts: number | AlertingStreamOptions = 1): Promise<void> {
+  const opts = typeof replicasOrOpts === 'number' ? { replicas: replicasOrOpts } : replicasOrOpts;
+  const replicas = opts.replicas ?? 1;
   await ensureKv(nc, TASKS_BUCKET, { replicas, history: 5 });
-  await ensureKv(nc, SENT_BUCKET, { replicas, ttl: 8 * 24 * 3600_000 });
+  // A claim must outlive the longest task ("once" means once for the whole task).
+  await ensureKv(nc, SENT_BUCKET, { replicas, ttl: (MAX_TASK_DAYS + 7) * 24 * 3600_000 });
   await ensureKv(nc, CAPS_BUCKET, { replicas });
   const jsm = await jetstreamManager(nc);
-  await ensureConsumer(jsm, LOCATION_STREAM, { durable_name: PRESENCE_CONSUMER, ack_wait: ms(30_000), max_deliver: 10, max_ack_pending: 20_000 });
+  await ensureStream(jsm, { name: MOVES_STREAM, subjects: [MOVES_SUBJECTS], num_replicas: replicas, max_age: ms(24 * 3600_000), max_bytes: 10 * 1024 ** 3, duplicate_window: ms(120_000) });
+  for (const shard of opts.shards ?? [])
+    await ensureConsumer(jsm, LOCATION_STREAM, {
+      durable_name: presenceConsumer(shard),
+      filter_subject: locationFilter('*', shard),
+      ack_wait: ms(30_000),
+      max_deliver: 10,
+      max_ack_pending: 2_000,
+    });
 }

@@ -1,0 +1,108 @@
+import type { KV } from '@nats-io/kv';
+import type { Carrier } from '@geo/ingest';
+import type { CarrierQuota } from '../contract.ts';
+import { grant, type Grant } from '../rules/evaluate.ts';
+
+/** What a reservation is for. */
+export interface BudgetScope {
+  taskId: string;
+  accountId: string;
+  carrier: Carrier;
+  /** Asia/Shanghai day, YYYYMMDD. */
+  day: string;
+  quota: CarrierQuota;
+  /** The account's balance to start from when no instance has recorded one yet. */
+  initialBalance: number;
+}
+
+/**
+ * Task budgets shared by every alerting instance, in the `alert_caps` KV bucket:
+ * `used.<task>.<carrier>.<day>` and `used.<task>.<carrier>.total` count sends, `balance.<account>`
+ * holds the account's remaining balance. Every change is a compare-and-swap on the key's revision
+ * (exactly one writer wins), so caps, totals and balance are never exceeded by any number of
+ * instances. Budgets are reserved before the dedup claim and released when a send does not happen;
+ * a crash between the two leaks the reservation (fewer sends, never more).
+ */
+export class KvBudget {
+  /** Last seen value and revision per key: the common case (one writer) needs no read before the swap. */
+  private readonly cache = new Map<string, { value: number; revision: number }>();
+
+  constructor(private readonly kv: KV) {}
+
+  static keys(s: Pick<BudgetScope, 'taskId' | 'accountId' | 'carrier' | 'day'>) {
+    return { daily: `used.${s.taskId}.${s.carrier}.${s.day}`, total: `used.${s.taskId}.${s.carrier}.total`, balance: `balance.${s.accountId}` };
+  }
+
+  private async read(key: string, initial: number): Promise<{ value: number; revision: number }> {
+    const e = await this.kv.get(key);
+    if (e && e.operation === 'PUT') return { value: Number(e.string()), revision: e.revision };
+    try {
+      const revision = e ? await this.kv.update(key, String(initial), e.revision) : await this.kv.create(key, String(initial));
+      return { value: initial, revision };
+    } catch {
+      return this.read(key, initial);
+    }
+  }
+
+  /** Applies `f` to a counter with compare-and-swap; `f` returns the new value or undefined for "no change". */
+  private async cas(key: string, initial: number, f: (v: number) => number | undefined): Promise<{ before: number; after: number }> {
+    let cur = this.cache.get(key) ?? (await this.read(key, initial));
+    for (let attempt = 0; ; attempt++) {
+      const next = f(cur.value);
+      if (next === undefined || next === cur.value) {
+        this.cache.set(key, cur);
+        return { before: cur.value, after: cur.value };
+      }
+      try {
+        const revision = await this.kv.update(key, String(next), cur.revision);
+        this.cache.set(key, { value: next, revision });
+        return { before: cur.value, after: next };
+      } catch (err) {
+        if (attempt > 1000) throw err;
+        cur = await this.read(key, initial);
+      }
+    }
+  }
+
+  /** Current counters (for progress and reach estimates). */
+  async peek(s: BudgetScope): Promise<{ dailyUsed: number; totalUsed: number; balance: number }> {
+    const k = KvBudget.keys(s);
+    const val = async (key: string, dflt: number) => {
+      const e = await this.kv.get(key);
+      return e && e.operation === 'PUT' ? Number(e.string()) : dflt;
+    };
+    const [dailyUsed, totalUsed, balance] = await Promise.all([val(k.daily, 0), val(k.total, 0), val(k.balance, s.initialBalance)]);
+    return { dailyUsed, totalUsed, balance };
+  }
+
+  /**
+   * Reserves up to `want` sends: daily cap, then task total, then account balance, each by CAS.
+   * Returns how many were granted and why the rest were not.
+   */
+  async reserve(s: BudgetScope, want: number): Promise<Grant> {
+    const k = KvBudget.keys(s);
+    const d = await this.cas(k.daily, 0, (v) => v + Math.max(0, Math.min(want, s.quota.dailyCap - v)));
+    const g1 = d.after - d.before;
+    const t = g1 > 0 ? await this.cas(k.total, 0, (v) => v + Math.max(0, Math.min(g1, s.quota.total - v))) : { before: 0, after: 0 };
+    const g2 = t.after - t.before;
+    const b = g2 > 0 ? await this.cas(k.balance, s.initialBalance, (v) => v - Math.max(0, Math.min(g2, v))) : { before: 0, after: 0 };
+    const g3 = b.before - b.after;
+    if (g1 > g2) await this.cas(k.daily, 0, (v) => v - (g1 - g2));
+    if (g2 > g3) {
+      await this.cas(k.daily, 0, (v) => v - (g2 - g3));
+      await this.cas(k.total, 0, (v) => v - (g2 - g3));
+    }
+    // The same arithmetic as the pure `grant`, so the reasons are named identically.
+    const reasons = grant(want, s.quota, { dailyUsed: s.quota.dailyCap - g1, totalUsed: s.quota.total - g2, balance: g3 });
+    return { granted: g3, skipped: reasons.skipped };
+  }
+
+  /** Gives back `n` reserved sends that were not made (already sent elsewhere, task stopped). */
+  async release(s: BudgetScope, n: number): Promise<void> {
+    if (n <= 0) return;
+    const k = KvBudget.keys(s);
+    await this.cas(k.daily, 0, (v) => v - n);
+    await this.cas(k.total, 0, (v) => v - n);
+    await this.cas(k.balance, s.initialBalance, (v) => v + n);
+  }
+}

@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Kvm } from '@nats-io/kv';
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { CARRIERS } from '@geo/ingest';
+import { REACH_SUBJECT, TaskProgress, progressSubject, type ReachReply } from '../contract.ts';
+import { CAPS_BUCKET, TASKS_BUCKET } from '../streams.ts';
+import { TaskError } from '../tasks/task-store.ts';
+import { KvBudget } from './budget.ts';
+import { circleTask, event, jobsOf, numbers, offset, publishEvents, silent, sleep, today, tomorrow, until } from './int-test-kit.ts';
+import { runEngine, type RunningEngine } from './run-engine.ts';
+
+const ALL_SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
+let nc: NatsConnection;
+const running: RunningEngine[] = [];
+const start = async (instance: string) => {
+  const r = await runEngine({ nc, log: silent, shards: ALL_SHARDS, instance, tickMs: 200 });
+  running.push(r);
+  await r.ready;
+  return r;
+};
+const stopAll = async () => {
+  for (const r of running.splice(0)) await r.stop();
+};
+
+// Regions far from anything the other workspaces' tests publish (they simulate Zhejiang).
+let site = 0;
+const nextSite = (): [number, number] => [80 + site++ * 0.5, 40];
+
+beforeAll(async () => {
+  nc = await connectNats(inject('natsUrl'), 'alerting-int');
+});
+afterAll(async () => {
+  await stopAll();
+  await nc?.drain();
+});
+
+describe('alerting engine on real NATS', () => {
+  it('sends once to everyone present at start and to people entering later; nobody outside the region or rules, nobody twice', async () => {
+    const centre = nextSite();
+    const eng = await start('a1');
+    const insiders = numbers(40), outsiders = numbers(20), elderly = numbers(10), later = numbers(15);
+    const carrierOf = (i: number) => CARRIERS[i % 3];
+    await publishEvents(nc, [
+      ...insiders.map((m, i) => event(m, carrierOf(i), offset(centre, (i % 7) * 100, (i % 5) * 100), { age: 30 })),
+      ...outsiders.map((m, i) => event(m, carrierOf(i), offset(centre, 1_200 + i * 10, 0), { age: 30 })),
+      ...elderly.map((m, i) => event(m, carrierOf(i), offset(centre, 10, 10), { age: 70 })),
+      ...later.map((m, i) => event(m, carrierOf(i), offset(centre, 5_000, i * 10), { age: 30 })),
+    ]);
+    await sleep(500);
+    const progress: TaskProgress[] = [];
+    const sub = nc.subscribe(progressSubject('t-basic'), { callback: (_e, m) => void progress.push(TaskProgress.parse(m.json())) });
+    await eng.store.submit('t-basic', circleTask(centre, 1_000, { rules: [{ attribute: 'age', action: 'exclude', min: 65, max: 120 }] }));
+    await until('present insiders sent', async () => (await jobsOf(nc, 't-basic')).length >= insiders.length);
+    // Everyone moves: insiders stay inside (new cells), `later` walk in, outsiders stay out; events repeat.
+    for (let round = 0; round < 2; round++)
+      await publishEvents(nc, [
+        ...insiders.map((m, i) => event(m, carrierOf(i), offset(centre, -(i % 9) * 50, 20), { age: 30 })),
+        ...later.map((m, i) => event(m, carrierOf(i), offset(centre, 0, -i * 30), { age: 30 })),
+        ...outsiders.map((m, i) => event(m, carrierOf(i), offset(centre, 0, 1_100 + i * 10), { age: 30 })),
+        ...elderly.map((m, i) => event(m, carrierOf(i), offset(centre, -10, 0), { age: 70 })),
+      ]);
+    await until('people entering later sent', async () => (await jobsOf(nc, 't-basic')).length >= insiders.length + later.length);
+    await sleep(1_000);
+    const jobs = await jobsOf(nc, 't-basic');
+    const sentTo = jobs.map((j) => j.msisdn).sort();
+    expect(sentTo).toEqual([...insiders, ...later].sort());
+    expect(new Set(jobs.map((j) => j.jobId)).size).toBe(jobs.length);
+    expect(jobs[0]).toMatchObject({ source: 'alert', sendId: 't-basic', content: '暴雨预警：请注意安全', signature: '应急管理局', accountId: 'acc-test' });
+    const carrierByNumber = new Map([...insiders.map((m, i) => [m, carrierOf(i)] as const), ...later.map((m, i) => [m, carrierOf(i)] as const)]);
+    for (const j of jobs) expect(j.carrier).toBe(carrierByNumber.get(j.msisdn));
+    await until('progress published', () => progress.some((p) => (p.skipped.rule ?? 0) >= elderly.length));
+    const last = progress[progress.length - 1];
+    expect(last.sent.cmcc + last.sent.cucc + last.sent.ctcc).toBe(insiders.length + later.length);
+    expect(last.skipped.rule).toBe(elderly.length);
+    sub.unsubscribe();
+    expect((await eng.store.get('t-basic'))!.task.state).toBe('running');
+    await stopAll();
+  });
+
+  it('sends nobody while the send window is closed or before the start date, and counts them under "window"', async () => {
+    const centre = nextSite();
+    const eng = await start('a2');
+    const people = numbers(12);
+    await publishEvents(nc, people.map((m) => event(m, 'cmcc', centre)));
+    await sleep(300);
+    // A one-minute window two hours from now (Shanghai), never the current minute.
+    const h = (new Date(Date.now() + 8 * 3600_000).getUTCHours() + 2) % 24;
+    const hh = String(h).padStart(2, '0');
+    await eng.store.submit('t-window', circleTask(centre, 300, { windows: [{ start: `${hh}:00`, end: `${hh}:01` }] }));
+    await eng.store.submit('t-future', circleTask(centre, 300, { startDate: tomorrow(), endDate: tomorrow() }));
+    const progress: TaskProgress[] = [];
+    const sub = nc.subscribe(progressSubject('t-window'), { callback: (_e, m) => void progress.push(TaskProgress.parse(m.json())) });
+    await until('window skips counted', () => progress.some((p) => p.skipped.window === people.length));
+    await publishEvents(nc, people.map((m) => event(m, 'cmcc', offset(centre, 5, 5))));
+    await sleep(1_500);
+    expect(await jobsOf(nc, 't-window')).toEqual([]);
+    expect(await jobsOf(nc, 't-future')).toEqual([]);
+    expect((await eng.store.get('t-future'))!.task.state).toBe('scheduled');
+    sub.unsubscribe();
+    await stopAll();
+  });
+
+  it('never exceeds daily caps, totals or the shared account balance with two instances at once', async () => {
+    const centre = nextSite();
+    const [a, b] = [await start('cap-a'), await start('cap-b')];
+    const people = numbers(600);
+    await eventsInSmallBatches(people.map((m, i) => event(m, CARRIERS[i % 2], offset(centre, (i % 20) * 10, Math.floor(i / 20) * 10))));
+    await sleep(500);
+    // Two tasks of one account: caps per task and carrier, balance shared by both.
+    const spec = (over: object) => circleTask(centre, 800, { accountId: 'acc-shared', balance: 250, ...over });
+    await a.store.submit('t-cap1', spec({ quota: { cmcc: { total: 100, dailyCap: 40 }, cucc: { total: 150, dailyCap: 150 } } }));
+    await b.store.submit('t-cap2', spec({ quota: { cmcc: { total: 200, dailyCap: 200 } } }));
+    // People keep producing events on both instances.
+    for (let r = 0; r < 3; r++) await eventsInSmallBatches(people.map((m, i) => event(m, CARRIERS[i % 2], offset(centre, (i % 20) * 10 + r, Math.floor(i / 20) * 10))));
+    await until('budgets exhausted', async () => {
+      const [j1, j2] = [await jobsOf(nc, 't-cap1'), await jobsOf(nc, 't-cap2')];
+      return j1.length + j2.length >= 250;
+    });
+    await sleep(2_000);
+    const j1 = await jobsOf(nc, 't-cap1'), j2 = await jobsOf(nc, 't-cap2');
+    expect(j1.filter((j) => j.carrier === 'cmcc').length).toBeLessThanOrEqual(40);
+    expect(j1.filter((j) => j.carrier === 'cucc').length).toBeLessThanOrEqual(150);
+    expect(j2.filter((j) => j.carrier === 'cucc').length).toBe(0);
+    expect(j1.length + j2.length).toBe(250);
+    expect(new Set(j1.map((j) => j.msisdn)).size).toBe(j1.length);
+    expect(new Set(j2.map((j) => j.msisdn)).size).toBe(j2.length);
+    const caps = await new Kvm(nc).open(CAPS_BUCKET);
+    expect(Number((await caps.get('balance.acc-shared'))!.string())).toBe(0);
+    const budget = new KvBudget(caps);
+    const day = today().replace(/-/g, '');
+    const used = await budget.peek({ taskId: 't-cap1', accountId: 'acc-shared', carrier: 'cmcc', day, quota: { total: 100, dailyCap: 40 }, initialBalance: 0 });
+    expect(used.dailyUsed).toBe(j1.filter((j) => j.carrier === 'cmcc').length);
+    await stopAll();
+  });
+
+  it('refuses an invalid region at submit with a clear reason, and rejects a bad record written around the check', async () => {
+    const eng = await start('a4');
+    await expect(eng.store.submit('t-bad', circleTask([80, 40], 0))).rejects.toThrow(/radius must be greater than 0 m/);
+    await expect(eng.store.submit('t-bad', circleTask([80, 40], 0))).rejects.toBeInstanceOf(TaskError);
+    const kv = await new Kvm(nc).open(TASKS_BUCKET);
+    const good = await eng.store.submit('t-raw', circleTask([80, 40], 100, { startDate: tomorrow(), endDate: tomorrow() }));
+    await kv.put('t-raw', JSON.stringify({ ...good, version: 2, spec: { ...good.spec, region: { parts: [{ kind: 'polygon', rings: [[[0, 0], [1, 1], [1, 0], [0, 1]]] }], edgeBufferM: 0 } } }));
+    await until('rejected', async () => (await eng.store.get('t-raw').catch(() => undefined)) === undefined && JSON.parse((await kv.get('t-raw'))!.string()).state === 'rejected');
+    expect(JSON.parse((await kv.get('t-raw'))!.string()).reason).toMatch(/edges cross/);
+    await stopAll();
+  });
+
+  it('stops sending at an emergency stop, refuses pausing a running task, and answers reach estimates', async () => {
+    const centre = nextSite();
+    const eng = await start('a5');
+    const first = numbers(10), after = numbers(10);
+    await publishEvents(nc, first.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, i * 5, 0), { gender: i % 2 ? 'm' : 'f' })));
+    await sleep(300);
+    const replies: ReachReply[] = [];
+    for await (const m of await nc.requestMany(REACH_SUBJECT, JSON.stringify({ v: 1, region: { parts: [{ kind: 'circle', center: centre, radiusM: 500 }] }, rules: [{ attribute: 'gender', action: 'keep', values: ['f'] }], quota: { cmcc: { total: 2, dailyCap: 2 }, cucc: { total: 9, dailyCap: 9 } } }), { maxWait: 2000, strategy: 'count', maxMessages: 1 }))
+      replies.push(m.json<ReachReply>());
+    expect(replies[0].present).toEqual({ cmcc: 4, cucc: 3, ctcc: 3 });
+    expect(replies[0].passing.cmcc + replies[0].passing.cucc + replies[0].passing.ctcc).toBe(5);
+    expect(replies[0].allowedToday.cmcc).toBe(Math.min(2, replies[0].passing.cmcc));
+    expect(replies[0].allowedToday.ctcc).toBe(0);
+    await eng.store.submit('t-stop', circleTask(centre, 500));
+    await until('first sent', async () => (await jobsOf(nc, 't-stop')).length === first.length);
+    await expect(eng.store.transition('t-stop', 'paused')).rejects.toThrow(/cannot be paused; stop it instead/);
+    await eng.store.transition('t-stop', 'stopped', 'operator emergency stop');
+    await sleep(800);
+    await publishEvents(nc, after.map((m) => event(m, 'cmcc', centre)));
+    await sleep(1_500);
+    expect((await jobsOf(nc, 't-stop')).length).toBe(first.length);
+    await stopAll();
+  });
+});
+
+async function eventsInSmallBatches(events: ReturnType<typeof event>[]) {
+  await publishEvents(nc, events, 10);
+}

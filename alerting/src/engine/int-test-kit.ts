@@ -1,0 +1,77 @@
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { pino } from 'pino';
+import type { NatsConnection } from '@geo/infra';
+import { locationSubject, shardOf, type Carrier, type LocationEvent } from '@geo/ingest';
+import { SMS_JOBS_STREAM, type SmsJob } from '@geo/messaging';
+import type { AlertTaskSpecInput } from '../contract.ts';
+import { shanghaiDate } from '../rules/shanghai-time.ts';
+
+/** Helpers shared by alerting's integration tests and benchmark (real NATS, no mocks). */
+
+export const silent = pino({ level: 'silent' });
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function until(what: string, f: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await f())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+export const today = () => shanghaiDate(Date.now());
+export const tomorrow = () => shanghaiDate(Date.now() + 86_400_000);
+
+/** A valid task spec around a circle, running today and tomorrow, all day. */
+export function circleTask(center: [number, number], radiusM: number, over: Partial<AlertTaskSpecInput> = {}): AlertTaskSpecInput {
+  return {
+    alertType: 'rainstorm', region: { parts: [{ kind: 'circle', center, radiusM }] }, subject: 'test', content: '暴雨预警：请注意安全', signature: '应急管理局',
+    startDate: today(), endDate: tomorrow(), frequency: 'once', quota: { cmcc: { total: 100_000, dailyCap: 100_000 }, cucc: { total: 100_000, dailyCap: 100_000 }, ctcc: { total: 100_000, dailyCap: 100_000 } },
+    balance: 300_000, accountId: 'acc-test', enterpriseId: 'ent-test', ...over,
+  };
+}
+
+/** Offsets a point by metres (east, north). */
+export function offset([lng, lat]: [number, number], east: number, north: number): [number, number] {
+  return [lng + east / (111_195 * Math.cos((lat * Math.PI) / 180)), lat + north / 111_195];
+}
+
+export function event(msisdn: string, carrier: Carrier, at: [number, number], over: Partial<LocationEvent> = {}): LocationEvent {
+  return { msisdn, carrier, ts: Date.now(), cell: `cell-${at[0].toFixed(5)}-${at[1].toFixed(5)}`, lng: at[0], lat: at[1], kind: 'periodic', ...over };
+}
+
+/** Publishes events to LOCATION, grouped per subject (carrier + shard), in batches. */
+export async function publishEvents(nc: NatsConnection, events: LocationEvent[], perMessage = 200): Promise<void> {
+  const js = jetstream(nc);
+  const bySubject = new Map<string, LocationEvent[]>();
+  for (const e of events) {
+    const s = locationSubject(e.carrier, shardOf(e.msisdn));
+    (bySubject.get(s) ?? bySubject.set(s, []).get(s)!).push(e);
+  }
+  const acks: Promise<unknown>[] = [];
+  for (const [s, evs] of bySubject) for (let i = 0; i < evs.length; i += perMessage) acks.push(js.publish(s, JSON.stringify({ v: 1, events: evs.slice(i, i + perMessage) })));
+  await Promise.all(acks);
+}
+
+/** Every job in SMS_JOBS (the stream, so duplicates would show) belonging to a task. */
+export async function jobsOf(nc: NatsConnection, taskId: string): Promise<SmsJob[]> {
+  const js = jetstream(nc);
+  const info = await (await js.jetstreamManager()).streams.info(SMS_JOBS_STREAM);
+  if (info.state.messages === 0) return [];
+  const c = await js.consumers.get(SMS_JOBS_STREAM, { deliver_policy: DeliverPolicy.All });
+  const out: SmsJob[] = [];
+  const msgs = await c.consume({ max_messages: 1000 });
+  for await (const m of msgs) {
+    const job = m.json<SmsJob>();
+    if (job.sendId === taskId) out.push(job);
+    if (m.seq >= info.state.last_seq || m.info.pending === 0) break;
+  }
+  await msgs.close();
+  return out;
+}
+
+let counter = 0;
+/** Distinct mainland numbers per test run (a random 3-digit block, then a counter). */
+export function numbers(n: number, block = 100 + Math.floor(Math.random() * 800)): string[] {
+  return Array.from({ length: n }, () => `19${block}${String(counter++).padStart(6, '0')}`);
+}

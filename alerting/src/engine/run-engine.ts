@@ -1,0 +1,314 @@
+import { randomUUID } from 'node:crypto';
+import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
+import { KvWatchInclude, Kvm, type KV } from '@nats-io/kv';
+import { deadLetterMsg, deadLetterWriter, ensureDeadLetterStream, type Logger, type NatsConnection } from '@geo/infra';
+import { CARRIERS, LOCATION_STREAM, declareLocationStream } from '@geo/ingest';
+import { declareMessagingStreams } from '@geo/messaging';
+import { AlertTask, REACH_SUBJECT, ReachRequest, isTracked, moveSubject, progressSubject, type Move } from '../contract.ts';
+import { inDates } from '../rules/evaluate.ts';
+import { shanghaiDate } from '../rules/shanghai-time.ts';
+import { Presence, type PresenceEvent } from '../presence/presence.ts';
+import { CAPS_BUCKET, SENT_BUCKET, TASKS_BUCKET, declareAlertingStreams, presenceConsumer } from '../streams.ts';
+import { TaskStore } from '../tasks/task-store.ts';
+import { KvBudget } from './budget.ts';
+import { SendClaims, publishJob } from './claims.ts';
+import { Engine } from './engine.ts';
+
+export interface RunEngineOptions {
+  nc: NatsConnection;
+  log: Logger;
+  shards: number[];
+  stalenessMs?: number;
+  instance?: string;
+  /** Publish moves for insight. @default true */
+  moves?: boolean;
+  replicas?: number;
+  /** Restore presence by replaying LOCATION before consuming (see {@link replayPresence}). @default true */
+  replay?: boolean;
+  /** Housekeeping and progress period. @default 1000 ms */
+  tickMs?: number;
+  now?: () => number;
+  /** Pre-sized presence (benchmarks). */
+  presence?: Presence;
+  /** In-flight messages per shard consumer. @default 32 */
+  inflight?: number;
+  /** Called for each LOCATION message handled (metrics). */
+  onBatch?: (events: number, jobs: number) => void;
+}
+
+export interface RunningEngine {
+  engine: Engine;
+  store: TaskStore;
+  instance: string;
+  /** Resolves once tasks are loaded, presence restored and consumers started. */
+  ready: Promise<void>;
+  /** Waits for queued task work (activations) to finish. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const dec = new TextDecoder();
+const CARRIER_SET = new Set<string>(CARRIERS);
+
+/** A cheap structural check of a LOCATION batch (the zod contract is enforced where events enter: ingest). */
+function eventsOf(raw: unknown): PresenceEvent[] | undefined {
+  const b = raw as { v?: unknown; events?: unknown };
+  if (!b || b.v !== 1 || !Array.isArray(b.events) || b.events.length === 0) return undefined;
+  for (const e of b.events as PresenceEvent[])
+    if (!e || typeof e.msisdn !== 'string' || !CARRIER_SET.has(e.carrier) || typeof e.ts !== 'number' || typeof e.cell !== 'string' || typeof e.lat !== 'number' || typeof e.lng !== 'number') return undefined;
+  return b.events as PresenceEvent[];
+}
+
+const shardOfSubject = (subject: string) => Number(subject.slice(subject.lastIndexOf('.') + 1));
+
+/**
+ * Restores presence and region membership after a (re)start by replaying LOCATION from
+ * `now − (staleness + longest minimum dwell)` up to the stream's end, without sending. The stream is
+ * already the durable log of every event, so there is no second copy (snapshot) to keep consistent;
+ * the replay window is bounded by the staleness limit, and at the measured ~1 M events/s of
+ * consume + parse the typical 2 h of a province replays in tens of seconds. Events the durable
+ * consumers had not acked are delivered again afterwards and evaluated; claims keep them once-only.
+ */
+export async function replayPresence(nc: NatsConnection, engine: Engine, shards: number[], sinceMs: number, log: Logger): Promise<number> {
+  const js = jetstream(nc);
+  const jsm = await js.jetstreamManager();
+  const info = await jsm.streams.info(LOCATION_STREAM);
+  const last = info.state.last_seq;
+  if (info.state.messages === 0 || last === 0) return 0;
+  const mine = new Set(shards);
+  const c = await js.consumers.get(LOCATION_STREAM, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(sinceMs).toISOString() });
+  let events = 0;
+  const msgs = await c.consume({ max_messages: 512 });
+  const timer = setTimeout(() => void msgs.close(), 600_000);
+  try {
+    for await (const m of msgs) {
+      if (mine.has(shardOfSubject(m.subject))) {
+        try {
+          const evs = eventsOf(JSON.parse(dec.decode(m.data)));
+          if (evs) {
+            engine.applyEvents(evs, false);
+            events += evs.length;
+          }
+        } catch {
+          // Malformed messages were dead-lettered by the live consumer; nothing to restore from them.
+        }
+      }
+      if (m.seq >= last || m.info.pending === 0) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    await msgs.close();
+  }
+  log.info({ events, upToSeq: last }, 'presence restored from LOCATION');
+  return events;
+}
+
+/**
+ * Runs the alerting engine on NATS: watches `alert_tasks`, restores presence, consumes its LOCATION
+ * shards, sends, ticks, publishes progress and answers reach estimates.
+ */
+export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> {
+  const { nc, log } = opts;
+  const now = opts.now ?? Date.now;
+  const instance = opts.instance ?? `alerting-${randomUUID().slice(0, 8)}`;
+  const js = jetstream(nc);
+  await ensureDeadLetterStream(nc, opts.replicas);
+  await declareLocationStream(nc, { replicas: opts.replicas });
+  await declareMessagingStreams(nc, opts.replicas);
+  await declareAlertingStreams(nc, { replicas: opts.replicas, shards: opts.shards });
+  const kvm = new Kvm(nc);
+  const [tasksKv, sentKv, capsKv]: KV[] = await Promise.all([kvm.open(TASKS_BUCKET), kvm.open(SENT_BUCKET), kvm.open(CAPS_BUCKET)]);
+  const store = new TaskStore(tasksKv, now);
+  const budget = new KvBudget(capsKv);
+  const engine = new Engine(
+    { budget, claims: new SendClaims(js, sentKv, SENT_BUCKET), publish: (job) => publishJob(js, job), now, instance },
+    opts.presence ?? new Presence({ stalenessMs: opts.stalenessMs }),
+  );
+  const writeDead = deadLetterWriter(nc, 'alerting');
+  let stopping = false;
+  let booted = false;
+  const restored = new Set<string>();
+
+  // One queue for task changes and activations, so they never interleave with each other.
+  let queue: Promise<unknown> = Promise.resolve();
+  const enqueue = (f: () => Promise<unknown>) => (queue = queue.then(f).catch((err) => log.error({ err }, 'task work failed')));
+
+  const activate = async (id: string) => {
+    if (!restored.has(id)) {
+      restored.add(id);
+      const r = await engine.restoreClaims(id);
+      if (r.claims) log.info({ task: id, ...r }, 'restored what was already sent');
+    }
+    const sent = await engine.activate(id);
+    log.info({ task: id, sent, members: engine.membersOf(id) }, 'task activated');
+  };
+
+  /** Applies one task record: lifecycle moves (CAS, any instance may win), tracking, activation. */
+  const onRecord = async (key: string, raw: unknown) => {
+    const parsed = AlertTask.safeParse(raw);
+    if (!parsed.success) {
+      engine.removeTask(key);
+      const state = (raw as { state?: string })?.state;
+      if (state && !['rejected', 'stopped', 'completed'].includes(state)) {
+        const reason = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+        const e = await tasksKv.get(key);
+        if (e) await tasksKv.update(key, JSON.stringify({ ...(raw as object), state: 'rejected', reason, updatedAt: now() }), e.revision).catch(() => undefined);
+        log.warn({ task: key, reason }, 'rejected an invalid task');
+      }
+      return;
+    }
+    const task = parsed.data;
+    const today = shanghaiDate(now());
+    if (task.state === 'submitted') return void (await store.transition(task.id, 'scheduled').catch(() => undefined));
+    if (task.state === 'scheduled' && today >= task.spec.startDate) return void (await store.transition(task.id, 'running').catch(() => undefined));
+    if (task.state === 'running' && today > task.spec.endDate) return void (await store.transition(task.id, 'completed').catch(() => undefined));
+    if (!isTracked(task.state)) return engine.removeTask(task.id);
+    const needsActivation = engine.upsertTask(task);
+    if (needsActivation && booted) await activate(task.id);
+  };
+
+  // Watch first (updates only), then load what exists: nothing written in between is missed.
+  const watcher = await tasksKv.watch({ include: KvWatchInclude.UpdatesOnly });
+  const pendingUpdates: { key: string; value: unknown }[] = [];
+  const watching = (async () => {
+    for await (const e of watcher) {
+      const value = e.operation === 'PUT' ? (() => { try { return e.json(); } catch { return undefined; } })() : undefined;
+      if (value === undefined) {
+        enqueue(async () => engine.removeTask(e.key));
+        continue;
+      }
+      if (!booted) pendingUpdates.push({ key: e.key, value });
+      else enqueue(() => onRecord(e.key, value));
+    }
+  })();
+
+  const consumers: { close(): Promise<void> }[] = [];
+  const inflightAll = new Set<Promise<void>>();
+
+  const consumeShard = async (shard: number) => {
+    const c = await js.consumers.get(LOCATION_STREAM, presenceConsumer(shard));
+    const msgs = await c.consume({ max_messages: 256 });
+    consumers.push({ close: async () => void (await msgs.close()) });
+    const inflight = new Set<Promise<void>>();
+    const limit = opts.inflight ?? 32;
+    for await (const m of msgs) {
+      const p = handle(m, shard);
+      if (p) {
+        inflight.add(p);
+        inflightAll.add(p);
+        void p.finally(() => {
+          inflight.delete(p);
+          inflightAll.delete(p);
+        });
+        if (inflight.size >= limit) await Promise.race(inflight);
+      }
+    }
+  };
+
+  const handle = (m: JsMsg, shard: number): Promise<void> | undefined => {
+    let events: PresenceEvent[] | undefined;
+    try {
+      events = eventsOf(JSON.parse(dec.decode(m.data)));
+    } catch {
+      events = undefined;
+    }
+    if (!events) return deadLetterMsg(writeDead, m, 'not a LOCATION batch (v: 1, events: [{msisdn, carrier, ts, cell, lat, lng}])').catch((err) => log.error({ err }, 'could not dead-letter'));
+    const moves: Move[] | undefined = opts.moves === false ? undefined : [];
+    const cands = engine.applyEvents(events, true, moves);
+    const work: Promise<unknown>[] = [];
+    if (moves?.length) work.push(js.publish(moveSubject(shard), JSON.stringify({ v: 1, moves }), { msgID: `mv:${m.info.stream}:${m.seq}` }));
+    if (cands.length) work.push(engine.send(cands));
+    if (work.length === 0) {
+      m.ack();
+      opts.onBatch?.(events.length, 0);
+      return undefined;
+    }
+    return Promise.all(work).then(
+      (r) => {
+        m.ack();
+        opts.onBatch?.(events.length, cands.length ? (r[r.length - 1] as number) : 0);
+      },
+      (err) => {
+        log.error({ err, seq: m.seq }, 'sending failed; the batch will be redelivered');
+        m.nak(Math.min(30_000, 500 * 2 ** m.info.deliveryCount));
+      },
+    );
+  };
+
+  const progressTimer = setInterval(() => {
+    for (const p of engine.progress()) nc.publish(progressSubject(p.taskId), JSON.stringify(p));
+  }, opts.tickMs ?? 1000);
+  let ticking = false;
+  const tickTimer = setInterval(() => {
+    if (ticking || !booted || stopping) return;
+    ticking = true;
+    void (async () => {
+      const today = shanghaiDate(now());
+      for (const id of engine.taskIds) {
+        const t = engine.task(id);
+        if (!t) continue;
+        if (t.state === 'scheduled' && inDates(t.spec, now())) await store.transition(id, 'running').catch(() => undefined);
+        else if (t.state === 'running' && today > t.spec.endDate) await store.transition(id, 'completed').catch(() => undefined);
+      }
+      await engine.tick();
+    })()
+      .catch((err) => log.error({ err }, 'tick failed'))
+      .finally(() => (ticking = false));
+  }, opts.tickMs ?? 1000);
+
+  const reachSub = nc.subscribe(REACH_SUBJECT, {
+    callback: (err, msg) => {
+      if (err) return;
+      void (async () => {
+        try {
+          const req = ReachRequest.parse(msg.json());
+          msg.respond(JSON.stringify(await engine.reach(req, opts.shards)));
+        } catch (e) {
+          msg.respond(JSON.stringify({ v: 1, instance, shards: opts.shards, present: { cmcc: 0, cucc: 0, ctcc: 0 }, passing: { cmcc: 0, cucc: 0, ctcc: 0 }, allowedToday: { cmcc: 0, cucc: 0, ctcc: 0 }, tookMs: 0, error: (e as Error).message }));
+        }
+      })();
+    },
+  });
+
+  const ready = (async () => {
+    for await (const key of await tasksKv.keys()) {
+      const e = await tasksKv.get(key);
+      if (e?.operation === 'PUT') await onRecord(key, e.json());
+    }
+    if (opts.replay !== false) {
+      const longestDwell = Math.max(0, ...engine.taskIds.map((id) => engine.task(id)!.spec.minDwellMin));
+      await replayPresence(nc, engine, opts.shards, now() - engine.presence.stalenessMs - longestDwell * 60_000, log);
+    }
+    booted = true;
+    for (const u of pendingUpdates.splice(0)) enqueue(() => onRecord(u.key, u.value));
+    for (const id of engine.taskIds) if (engine.task(id)!.state === 'running') enqueue(() => activate(id));
+    await queue;
+    for (const s of opts.shards)
+      void consumeShard(s).catch((err) => {
+        if (!stopping) log.error({ err, shard: s }, 'shard consumer ended');
+      });
+    log.info({ instance, shards: opts.shards, tasks: engine.taskIds.length, subscribers: engine.presence.size }, 'alerting engine ready');
+  })();
+
+  return {
+    engine,
+    store,
+    instance,
+    ready,
+    idle: async () => {
+      await queue;
+    },
+    async stop() {
+      stopping = true;
+      clearInterval(progressTimer);
+      clearInterval(tickTimer);
+      await ready.catch(() => undefined);
+      await Promise.all(consumers.map((c) => c.close()));
+      await Promise.allSettled([...inflightAll]);
+      await queue;
+      reachSub.unsubscribe();
+      watcher.stop();
+      await watching.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,334 @@
+import * as maplibregl from 'maplibre-gl';
+import 'maplibre-gl/dist/maplibre-gl.css';
+import { MapboxOverlay } from '@deck.gl/mapbox';
+import { GeoJsonLayer, H3HexagonLayer, PathLayer, TextLayer } from 'deck.gl';
+import {
+  TerraDraw,
+  TerraDrawCircleMode,
+  TerraDrawLineStringMode,
+  TerraDrawPolygonMode,
+  TerraDrawRectangleMode,
+  TerraDrawSelectMode,
+  type GeoJSONStoreFeatures,
+} from 'terra-draw';
+import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
+import type { RegionPart } from '@geo/alerting';
+import { LABEL_COLOR, loadMapSettings, offlineStyle, type MapTheme } from './offline-style.ts';
+import { DEFAULT_BUFFER_M, featureToPart, partToFeature, partsToGeoJSON, type DrawnFeature } from './region-parts.ts';
+
+export type DrawTool = 'polygon' | 'rectangle' | 'circle' | 'linestring' | 'select';
+
+/** One H3 cell with its count; `count: null` is a suppressed (k-anonymity) value. */
+export interface HexCell {
+  h3: string;
+  count: number | null;
+}
+
+export interface Viewport {
+  bbox: [number, number, number, number];
+  zoom: number;
+}
+
+interface Events {
+  /** The drawn shapes changed (drawn, edited, deleted, cleared). */
+  shapes: (parts: RegionPart[]) => void;
+  /** The view settled after a pan or zoom. */
+  viewport: (v: Viewport) => void;
+  /** The base map and the drawing tools are ready. */
+  ready: () => void;
+}
+
+interface AreaLabel {
+  code: string;
+  name: string;
+  level: 'province' | 'city' | 'district';
+  center: [number, number] | null;
+}
+
+const ZHEJIANG: [number, number] = [120.15, 29.2];
+const BLUE = '#2f7de1' as const;
+const FONT = "'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', sans-serif";
+
+/** A heat colour from pale yellow to deep red by share of the maximum. */
+function heat(v: number): [number, number, number, number] {
+  const t = Math.max(0, Math.min(1, v));
+  return [255, Math.round(230 - 200 * t), Math.round(120 - 110 * t), Math.round(90 + 140 * t)];
+}
+
+export interface GeoMapOptions {
+  /** Enables terra-draw. @default false */
+  draw?: boolean;
+  theme?: MapTheme;
+  center?: [number, number];
+  zoom?: number;
+  /** Where the boundaries and area list come from. @default '/api/bigdata' */
+  api?: string;
+}
+
+/**
+ * The one map of the console: maplibre-gl with an offline base map (or a configured style URL),
+ * deck.gl layers interleaved with it (`MapboxOverlay({ interleaved: true })`: H3 cells, area
+ * names, highlighted areas, imported regions, polyline buffers), and terra-draw for drawing.
+ * Pages hand it data and listen to its events; they never touch maplibre, deck.gl or terra-draw.
+ */
+export class GeoMap {
+  readonly map: maplibregl.Map;
+  private readonly overlay: MapboxOverlay;
+  private draw?: TerraDraw;
+  private readonly listeners: { [K in keyof Events]: Events[K][] } = { shapes: [], viewport: [], ready: [] };
+  private theme: MapTheme;
+  private labels: AreaLabel[] = [];
+  private cells: HexCell[] = [];
+  private cellMax = 1;
+  private overlayParts: RegionPart[] = [];
+  private highlight = new Set<string>();
+  private outlines: Record<string, unknown> = {};
+  private bufferM = DEFAULT_BUFFER_M;
+  private emitTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly api: string;
+  ready = false;
+
+  constructor(container: HTMLElement, opts: GeoMapOptions = {}) {
+    const settings = loadMapSettings();
+    this.theme = opts.theme ?? settings.theme;
+    this.api = opts.api ?? '/api/bigdata';
+    this.map = new maplibregl.Map({
+      container,
+      style: settings.styleUrl || offlineStyle(this.theme, `${this.api}/boundaries`),
+      center: opts.center ?? ZHEJIANG,
+      zoom: opts.zoom ?? 6.3,
+      attributionControl: false,
+      // Keeps the canvas readable by screenshots and tests.
+      canvasContextAttributes: { preserveDrawingBuffer: true },
+    });
+    this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+    this.overlay = new MapboxOverlay({ interleaved: true, layers: [] });
+    this.map.addControl(this.overlay);
+    this.map.on('moveend', () => {
+      const b = this.map.getBounds();
+      const v: Viewport = { bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom: this.map.getZoom() };
+      this.listeners.viewport.forEach((f) => f(v));
+      this.render();
+    });
+    this.map.once('load', () => {
+      if (opts.draw) this.startDraw();
+      this.ready = true;
+      container.dataset.mapReady = '1';
+      this.listeners.ready.forEach((f) => f());
+      this.render();
+    });
+    void this.loadLabels();
+  }
+
+  on<K extends keyof Events>(event: K, fn: Events[K]): () => void {
+    this.listeners[event].push(fn);
+    return () => {
+      this.listeners[event] = this.listeners[event].filter((f) => f !== fn) as never;
+    };
+  }
+
+  private async loadLabels(): Promise<void> {
+    try {
+      const r = await fetch(`${this.api}/areas`, { credentials: 'same-origin' });
+      if (r.ok) this.labels = ((await r.json()) as { areas: AreaLabel[] }).areas;
+      this.render();
+    } catch {
+      // Without names the outlines still show.
+    }
+  }
+
+  private async outline(level: string): Promise<unknown> {
+    if (!this.outlines[level]) {
+      const r = await fetch(`${this.api}/boundaries/${level}`, { credentials: 'same-origin' });
+      this.outlines[level] = r.ok ? await r.json() : { type: 'FeatureCollection', features: [] };
+    }
+    return this.outlines[level];
+  }
+
+  private startDraw(): void {
+    const fill = { fillColor: BLUE, outlineColor: BLUE, fillOpacity: 0.2, outlineWidth: 2 } as const;
+    this.draw = new TerraDraw({
+      adapter: new TerraDrawMapLibreGLAdapter({ map: this.map, coordinatePrecision: 7 }),
+      modes: [
+        new TerraDrawPolygonMode({ styles: fill }),
+        new TerraDrawRectangleMode({ styles: fill }),
+        new TerraDrawCircleMode({ styles: fill }),
+        new TerraDrawLineStringMode({ styles: { lineStringColor: BLUE, lineStringWidth: 3 } }),
+        new TerraDrawSelectMode({
+          flags: {
+            polygon: { feature: { draggable: true, coordinates: { midpoints: true, draggable: true, deletable: true } } },
+            rectangle: { feature: { draggable: true, coordinates: { draggable: true, resizable: 'opposite' } } },
+            circle: { feature: { draggable: true } },
+            linestring: { feature: { draggable: true, coordinates: { midpoints: true, draggable: true, deletable: true } } },
+          },
+        }),
+      ],
+    });
+    this.draw.start();
+    this.draw.on('finish', (id) => {
+      const f = this.draw!.getSnapshotFeature(id);
+      if (f?.properties.mode === 'linestring' && f.properties.bufferM === undefined) this.draw!.updateFeatureProperties(id, { bufferM: this.bufferM });
+      this.emitShapes();
+    });
+    this.draw.on('change', (_ids, type) => {
+      if (type === 'delete' || this.draw!.getMode() === 'select') this.emitShapes();
+    });
+  }
+
+  private emitShapes(): void {
+    clearTimeout(this.emitTimer);
+    this.emitTimer = setTimeout(() => {
+      const parts = this.getShapes();
+      this.listeners.shapes.forEach((f) => f(parts));
+      this.render();
+    }, 150);
+  }
+
+  /** Picks a drawing tool; null returns to panning. */
+  setTool(tool: DrawTool | null): void {
+    this.draw?.setMode(tool ?? 'static');
+  }
+
+  /** Buffer width (each side, metres) for new polylines, and for the selected one. */
+  setBufferM(m: number): void {
+    this.bufferM = m;
+    const sel = this.draw?.getSnapshot().find((f) => f.properties.selected && f.properties.mode === 'linestring');
+    if (sel) {
+      this.draw!.updateFeatureProperties(sel.id!, { bufferM: m });
+      this.emitShapes();
+    }
+  }
+
+  deleteSelected(): void {
+    const ids = this.draw?.getSnapshot().filter((f) => f.properties.selected).map((f) => f.id!) ?? [];
+    if (ids.length) {
+      this.draw!.removeFeatures(ids);
+      this.emitShapes();
+    }
+  }
+
+  clearShapes(): void {
+    this.draw?.clear();
+    this.emitShapes();
+  }
+
+  /** The drawn shapes as region parts of the alert-task contract. */
+  getShapes(): RegionPart[] {
+    const features = (this.draw?.getSnapshot() ?? []) as unknown as DrawnFeature[];
+    return features.map(featureToPart).filter((p): p is RegionPart => !!p);
+  }
+
+  /** Replaces the drawn shapes (a draft, or "send again"). Admin and multipolygon parts are not drawn shapes. */
+  setShapes(parts: RegionPart[]): void {
+    if (!this.draw) return;
+    this.draw.clear();
+    const features = parts
+      .map(partToFeature)
+      .filter((f): f is DrawnFeature => !!f)
+      .map((f) => ({ ...f, id: this.draw!.getFeatureId() }));
+    this.draw.addFeatures(features as unknown as GeoJSONStoreFeatures[]);
+    this.emitShapes();
+  }
+
+  /** Regions drawn but not editable: imported files, a task's region. */
+  setOverlayParts(parts: RegionPart[]): void {
+    this.overlayParts = parts;
+    this.render();
+  }
+
+  /** Administrative areas to outline (picked in the province → city → district pickers). */
+  async setHighlightAreas(codes: string[]): Promise<void> {
+    this.highlight = new Set(codes);
+    await Promise.all(['province', 'city', 'district'].map((l) => this.outline(l)));
+    this.render();
+  }
+
+  /** Population or reached people per H3 cell. */
+  setHexagons(cells: HexCell[]): void {
+    this.cells = cells;
+    this.cellMax = Math.max(1, ...cells.map((c) => c.count ?? 0));
+    this.render();
+  }
+
+  setTheme(theme: MapTheme): void {
+    this.theme = theme;
+    if (loadMapSettings().styleUrl) return;
+    const style = offlineStyle(theme, `${this.api}/boundaries`);
+    for (const l of style.layers) {
+      const paint = (l as { paint?: Record<string, unknown> }).paint ?? {};
+      for (const [k, v] of Object.entries(paint)) if (this.map.getLayer(l.id)) this.map.setPaintProperty(l.id, k as never, v as never);
+    }
+    this.render();
+  }
+
+  fitBounds(bbox: [number, number, number, number]): void {
+    this.map.fitBounds([bbox[0], bbox[1], bbox[2], bbox[3]], { padding: 40, duration: 0 });
+  }
+
+  private render(): void {
+    const zoom = this.map.getZoom();
+    const labels = this.labels.filter((a) => a.center && (a.level === 'city' ? zoom >= 6 : a.level === 'district' ? zoom >= 8.5 : zoom < 6));
+    const areaFeatures = Object.values(this.outlines).flatMap((fc) => ((fc as { features?: { properties: { code: string } }[] }).features ?? []).filter((f) => this.highlight.has(f.properties.code)));
+    const polylines = [...this.getShapes(), ...this.overlayParts].filter((p): p is Extract<RegionPart, { kind: 'polyline' }> => p.kind === 'polyline');
+    this.overlay.setProps({
+      layers: [
+        new H3HexagonLayer<HexCell>({
+          id: 'cells',
+          data: this.cells,
+          getHexagon: (d) => d.h3,
+          getFillColor: (d) => (d.count === null ? [150, 150, 160, 90] : heat(d.count / this.cellMax)),
+          extruded: false,
+          stroked: false,
+          pickable: true,
+          updateTriggers: { getFillColor: [this.cellMax] },
+        }),
+        new GeoJsonLayer({
+          id: 'areas',
+          data: { type: 'FeatureCollection', features: areaFeatures } as never,
+          filled: true,
+          getFillColor: [47, 125, 225, 40],
+          getLineColor: [47, 125, 225, 255],
+          getLineWidth: 2,
+          lineWidthUnits: 'pixels',
+        }),
+        new GeoJsonLayer({
+          id: 'overlay',
+          data: partsToGeoJSON(this.overlayParts) as never,
+          filled: true,
+          getFillColor: [240, 140, 30, 50],
+          getLineColor: [240, 140, 30, 255],
+          getLineWidth: 2,
+          lineWidthUnits: 'pixels',
+        }),
+        new PathLayer<Extract<RegionPart, { kind: 'polyline' }>>({
+          id: 'buffers',
+          data: polylines,
+          getPath: (d) => d.path,
+          getWidth: (d) => d.bufferM * 2,
+          widthUnits: 'meters',
+          getColor: [47, 125, 225, 60],
+          capRounded: true,
+          jointRounded: true,
+        }),
+        new TextLayer<AreaLabel>({
+          id: 'labels',
+          data: labels,
+          getPosition: (d) => d.center!,
+          getText: (d) => d.name,
+          getSize: (d) => (d.level === 'district' ? 12 : 14),
+          getColor: LABEL_COLOR[this.theme],
+          characterSet: 'auto',
+          fontFamily: FONT,
+          fontSettings: { sdf: false },
+          updateTriggers: { getColor: [this.theme] },
+        }),
+      ],
+    });
+  }
+
+  destroy(): void {
+    clearTimeout(this.emitTimer);
+    this.draw?.stop();
+    this.map.remove();
+  }
+}

@@ -79,7 +79,7 @@ export class SimulatorRunner {
         counted = this.sim.eventsTotal;
         m?.simTime.set(this.sim.nowSec);
       }
-      if (this.sim.nowSec >= target) {
+      if (speed > 0 && this.sim.nowSec >= target) {
         await new Promise((r) => setTimeout(r, Math.min(100, 1000 / Math.max(speed, 1))));
         lastYield = performance.now();
       } else if (now - lastYield > 20) {

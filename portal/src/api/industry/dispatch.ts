@@ -1,5 +1,5 @@
 import type { Queryable } from '@geo/infra';
-import type { SmsCarrier, SmsJob } from '@geo/messaging';
+import { composeText, splitTasks, type SmsCarrier, type SmsJob } from '@geo/messaging';
 import type { IndustryRuntime } from './runtime.ts';
 
 /** Recipients published per database read and per publish window. */
@@ -18,22 +18,33 @@ interface SendRow {
   created_at: Date | string;
 }
 
-/** The SMS job of one recipient of a send: job id `<sendId>:<seq>` (the Nats-Msg-Id, stable across retries). */
-export function jobOf(s: SendRow, r: { seq: number; msisdn: string; carrier: string; content: string | null }): SmsJob {
-  return {
-    jobId: `${s.id}:${r.seq}`,
-    source: 'industry',
-    enterpriseId: s.enterprise_id,
-    accountId: s.account_id,
-    sendId: s.id,
-    msisdn: r.msisdn,
-    carrier: r.carrier as SmsCarrier,
-    content: r.content ?? s.content,
-    signature: s.signature,
-    ...(s.extension ? { extension: s.extension } : {}),
-    ...(s.forward_to ? { forwardTo: s.forward_to } : {}),
-    createdAt: new Date(s.created_at).getTime(),
-  };
+/**
+ * The SMS jobs of one recipient of a send: one per 500-character task (按500字分一条任务), so the
+ * segments sent are the billing count charged. Job id `<sendId>:<seq>` (`:<task>` from the second
+ * task on) is the Nats-Msg-Id, stable across retries.
+ */
+export function jobsOf(s: SendRow, r: { seq: number; msisdn: string; carrier: string; content: string | null }): SmsJob[] {
+  const text = r.content ?? s.content;
+  const sigLen = composeText(s.signature, '').length;
+  const parts = text.length + sigLen <= 500 ? [text] : splitTasks(s.signature, text).map((t) => t.slice(sigLen));
+  return parts.map((content, task) => {
+    const job: SmsJob & { task?: number } = {
+      jobId: task === 0 ? `${s.id}:${r.seq}` : `${s.id}:${r.seq}:${task}`,
+      source: 'industry',
+      enterpriseId: s.enterprise_id,
+      accountId: s.account_id,
+      sendId: s.id,
+      msisdn: r.msisdn,
+      carrier: r.carrier as SmsCarrier,
+      content,
+      signature: s.signature,
+      ...(s.extension ? { extension: s.extension } : {}),
+      ...(s.forward_to ? { forwardTo: s.forward_to } : {}),
+      createdAt: new Date(s.created_at).getTime(),
+    };
+    if (parts.length > 1) job.task = task;
+    return job;
+  });
 }
 
 /**
@@ -60,7 +71,7 @@ export async function dispatchSend(rt: IndustryRuntime, sendId: string): Promise
         [sendId, from, CHUNK],
       );
       if (recips.length === 0) break;
-      await rt.publisher.publish(recips.map((r) => jobOf(s, r)));
+      await rt.publisher.publish(recips.flatMap((r) => jobsOf(s, r)));
       from = recips[recips.length - 1]!.seq;
       await db.query('UPDATE sms_sends SET published = $2 WHERE id = $1', [sendId, from]);
     }

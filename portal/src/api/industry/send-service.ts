@@ -169,16 +169,18 @@ export async function refund(tx: Queryable, enterpriseId: string, accountId: str
   await tx.query('UPDATE enterprises SET quota = quota + $2 WHERE id = $1', [enterpriseId, n]);
 }
 
-/** The lowest 4-digit extension not held by a live send of the enterprise. */
+/**
+ * The lowest 4-digit extension not held by any live send. Messaging appends it to a carrier access
+ * number shared by all enterprises, so it must be unique platform-wide (hence per enterprise).
+ */
 async function allocateExtension(tx: Queryable, enterpriseId: string, sendId: string, until: Date): Promise<string> {
   // One allocation per enterprise at a time (a PostgreSQL server runs transactions side by side).
-  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['sms_ext:' + enterpriseId]);
-  await tx.query('DELETE FROM sms_extensions WHERE enterprise_id = $1 AND expires_at < now()', [enterpriseId]);
+  await tx.query('SELECT pg_advisory_xact_lock(727300)');
+  await tx.query('DELETE FROM sms_extensions WHERE expires_at < now()');
   const { rows } = await tx.query<{ n: number }>(
     `SELECT n FROM generate_series(1, 9999) AS n
-      WHERE NOT EXISTS (SELECT 1 FROM sms_extensions x WHERE x.enterprise_id = $1 AND x.extension = lpad(n::text, 4, '0'))
+      WHERE NOT EXISTS (SELECT 1 FROM sms_extensions x WHERE x.extension = lpad(n::text, 4, '0'))
       ORDER BY n LIMIT 1`,
-    [enterpriseId],
   );
   if (!rows[0]) throw new IndustryError('NO_EXTENSION');
   const ext = String(rows[0].n).padStart(4, '0');

@@ -1,0 +1,68 @@
+import { createRoute } from '@hono/zod-openapi';
+import { AppError } from '../../errors.ts';
+import { iso, need } from '../../http/context.ts';
+import { opLog } from '../../http/op-log.ts';
+import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
+import { newId } from './scope.ts';
+
+const TAG = ['行业短信-短信模版'];
+const Template = z.object({ id: z.string(), title: z.string(), content: z.string(), updatedAt: z.string() }).openapi('SmsTemplate');
+const TemplateBody = z.object({
+  title: z.string({ error: '请输入模版名称' }).trim().min(1, '请输入模版名称').max(50, '模版名称最多 50 字'),
+  content: z.string({ error: '请输入模版内容' }).trim().min(1, '请输入模版内容').max(2000, '模版内容最多 2000 字'),
+});
+
+/** 短信模版: managed with 短信模板 permission, readable (to insert) with 发短信 too. */
+export const templatesRoutes = router()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/industry/templates',
+      tags: TAG,
+      summary: '模版列表（发短信时插入）',
+      request: { query: z.object({ keyword: z.string().max(50).optional() }) },
+      responses: jsonOk(z.object({ items: z.array(Template) })),
+    }),
+    async (c) => {
+      const p = c.get('principal');
+      const { enterpriseId, p: who } = need(c, p?.permissions.has('templates') ? 'templates' : 'sms.send');
+      const k = c.req.valid('query').keyword?.trim();
+      const { rows } = await c.get('deps').db.query<{ id: string; title: string; content: string; updated_at: Date }>(
+        `SELECT id, title, content, updated_at FROM sms_templates WHERE enterprise_id = $1 AND account_id = $2 ${k ? 'AND (title ILIKE $3 OR content ILIKE $3)' : ''} ORDER BY updated_at DESC LIMIT 500`,
+        k ? [enterpriseId, who.accountId, `%${k.replace(/[\\%_]/g, (m) => `\\${m}`)}%`] : [enterpriseId, who.accountId],
+      );
+      return c.json({ items: rows.map((r) => ({ id: r.id, title: r.title, content: r.content, updatedAt: iso(r.updated_at)! })) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'post', path: '/api/industry/templates', tags: TAG, summary: '新增模版', request: jsonBody(TemplateBody), responses: jsonOk(Template) }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'templates');
+      const b = c.req.valid('json');
+      const id = newId();
+      await c.get('deps').db.query('INSERT INTO sms_templates (id, enterprise_id, account_id, title, content) VALUES ($1, $2, $3, $4, $5)', [id, enterpriseId, p.accountId, b.title, b.content]);
+      await opLog(c, '新增短信模版', b.title);
+      return c.json({ id, ...b, updatedAt: new Date().toISOString() }, 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'put', path: '/api/industry/templates/{id}', tags: TAG, summary: '编辑模版', request: { params: z.object({ id: z.string().max(64) }), ...jsonBody(TemplateBody) }, responses: jsonOk(Ok) }),
+    async (c) => {
+      const { p } = need(c, 'templates');
+      const b = c.req.valid('json');
+      const r = await c.get('deps').db.query('UPDATE sms_templates SET title = $3, content = $4, updated_at = now() WHERE id = $1 AND account_id = $2', [c.req.valid('param').id, p.accountId, b.title, b.content]);
+      if (r.rowCount !== 1) throw new AppError('NOT_FOUND', '模版不存在');
+      await opLog(c, '编辑短信模版', b.title);
+      return c.json({ ok: true as const }, 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'delete', path: '/api/industry/templates/{id}', tags: TAG, summary: '删除模版', request: { params: z.object({ id: z.string().max(64) }) }, responses: jsonOk(Ok) }),
+    async (c) => {
+      const { p } = need(c, 'templates');
+      const r = await c.get('deps').db.query('DELETE FROM sms_templates WHERE id = $1 AND account_id = $2', [c.req.valid('param').id, p.accountId]);
+      if (r.rowCount !== 1) throw new AppError('NOT_FOUND', '模版不存在');
+      await opLog(c, '删除短信模版');
+      return c.json({ ok: true as const }, 200);
+    },
+  );

@@ -1,0 +1,106 @@
+import type { CrowdRule, RegionPart } from '@geo/alerting';
+
+export type Carrier = 'cmcc' | 'cucc' | 'ctcc';
+export const CARRIERS: Carrier[] = ['cmcc', 'cucc', 'ctcc'];
+
+/** The send form as the page edits it; `toPayload` gives what the API takes. */
+export interface SendForm {
+  alertType: string;
+  /** Administrative areas picked (province → city → district). */
+  areas: { code: string; name: string }[];
+  /** Shapes drawn on the map. */
+  drawn: RegionPart[];
+  /** Regions imported from GeoJSON files. */
+  imported: RegionPart[];
+  subject: string;
+  content: string;
+  signature: string;
+  startDate: string;
+  endDate: string;
+  windows: { start: string; end: string }[];
+  frequency: 'once' | 'daily';
+  minDwellMin: number;
+  rules: CrowdRule[];
+  quota: Record<Carrier, { on: boolean; total: number; dailyCap: number }>;
+  letter: { id: string; name: string } | null;
+}
+
+export function emptyForm(today: string, signature = ''): SendForm {
+  return {
+    alertType: '',
+    areas: [],
+    drawn: [],
+    imported: [],
+    subject: '',
+    content: '',
+    signature,
+    startDate: today,
+    endDate: today,
+    windows: [{ start: '08:00', end: '20:00' }],
+    frequency: 'daily',
+    minDwellMin: 0,
+    rules: [],
+    quota: { cmcc: { on: true, total: 0, dailyCap: 0 }, cucc: { on: true, total: 0, dailyCap: 0 }, ctcc: { on: true, total: 0, dailyCap: 0 } },
+    letter: null,
+  };
+}
+
+export const regionParts = (f: Pick<SendForm, 'areas' | 'drawn' | 'imported'>): RegionPart[] => [
+  ...f.areas.map((a) => ({ kind: 'admin' as const, code: a.code, name: a.name })),
+  ...f.drawn,
+  ...f.imported,
+];
+
+export const quotaOf = (f: SendForm) =>
+  Object.fromEntries(CARRIERS.filter((c) => f.quota[c].on).map((c) => [c, { total: f.quota[c].total, dailyCap: f.quota[c].dailyCap }]));
+
+/** The API's form: region parts in order admin areas, drawn shapes, imported regions. */
+export function toPayload(f: SendForm) {
+  return {
+    alertType: f.alertType,
+    region: { parts: regionParts(f) },
+    subject: f.subject,
+    content: f.content,
+    signature: f.signature,
+    startDate: f.startDate,
+    endDate: f.endDate,
+    windows: f.windows,
+    frequency: f.frequency,
+    minDwellMin: f.minDwellMin,
+    rules: f.rules,
+    quota: quotaOf(f),
+    authorizationLetter: f.letter?.id,
+    // Kept for drafts: which parts were imported and the letter's name.
+    ui: { drawnCount: f.drawn.length, areasCount: f.areas.length, letterName: f.letter?.name },
+  };
+}
+
+/** Back from a saved form (a draft, or a task sent again). */
+export function fromPayload(p: Record<string, any>, today: string): SendForm {
+  const f = emptyForm(today);
+  const parts: RegionPart[] = p.region?.parts ?? [];
+  const areas = parts.filter((x): x is Extract<RegionPart, { kind: 'admin' }> => x.kind === 'admin');
+  const rest = parts.filter((x) => x.kind !== 'admin');
+  const drawnCount = p.ui?.drawnCount ?? rest.filter((x) => x.kind !== 'multipolygon').length;
+  return {
+    ...f,
+    alertType: p.alertType ?? '',
+    areas: areas.map((a) => ({ code: a.code, name: a.name ?? a.code })),
+    drawn: rest.slice(0, drawnCount),
+    imported: rest.slice(drawnCount),
+    subject: p.subject ?? '',
+    content: p.content ?? '',
+    signature: p.signature ?? '',
+    // A task sent again starts today at the earliest.
+    startDate: p.startDate && p.startDate >= today ? p.startDate : today,
+    endDate: p.endDate && p.endDate >= today ? p.endDate : today,
+    windows: p.windows ?? f.windows,
+    frequency: p.frequency === 'once' ? 'once' : 'daily',
+    minDwellMin: p.minDwellMin ?? 0,
+    rules: p.rules ?? [],
+    quota: Object.fromEntries(
+      CARRIERS.map((c) => [c, p.quota?.[c] ? { on: true, total: p.quota[c].total, dailyCap: p.quota[c].dailyCap } : { on: !p.quota, total: 0, dailyCap: 0 }]),
+    ) as SendForm['quota'],
+    letter: p.authorizationLetter ? { id: p.authorizationLetter, name: p.ui?.letterName ?? '授权函' } : null,
+  };
+}

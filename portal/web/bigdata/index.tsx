@@ -1,0 +1,42 @@
+import { Match, Switch, type Component } from 'solid-js';
+import { Link, path } from '../lib/router.tsx';
+import { can } from '../lib/session.ts';
+import { SendPage } from './send/send-page.tsx';
+import { DraftsPage } from './tasks/drafts-page.tsx';
+import { TasksPage } from './tasks/tasks-page.tsx';
+import { bt } from './zh-CN.ts';
+import './bigdata.css';
+
+/** 大数据短信: the function menu on the left (发短信 / 任务 / 草稿箱), the page beside it. */
+export function BigdataPage() {
+  const sub = () => path().replace(/^\/bigdata\/?/, '') || (can('bigdata.send') ? 'send' : 'tasks');
+  return (
+    <div class="bd-shell">
+      <nav class="bd-menu" aria-label="大数据功能菜单栏">
+        {can('bigdata.send') && <Link href="/bigdata/send">{bt.menu.send}</Link>}
+        {can('bigdata.tasks') && <Link href="/bigdata/tasks">{bt.menu.tasks}</Link>}
+        {can('bigdata.send') && <Link href="/bigdata/drafts">{bt.menu.drafts}</Link>}
+      </nav>
+      <div class="bd-page">
+        <Switch fallback={<p class="muted">没有权限</p>}>
+          <Match when={sub().startsWith('send') && can('bigdata.send')}>
+            <SendPage />
+          </Match>
+          <Match when={sub().startsWith('tasks') && can('bigdata.tasks')}>
+            <TasksPage />
+          </Match>
+          <Match when={sub().startsWith('drafts') && can('bigdata.send')}>
+            <DraftsPage />
+          </Match>
+        </Switch>
+      </div>
+    </div>
+  );
+}
+
+/** Routes for the SPA (`ROUTES` in web/routes.tsx): one prefix, the shell picks the sub page. */
+export const BIGDATA_PAGES: { path: string; component: Component; label: string; features: string[] }[] = [
+  { path: '/bigdata', component: BigdataPage, label: '大数据短信', features: ['bigdata.send', 'bigdata.tasks'] },
+];
+
+export { SendPage, TasksPage, DraftsPage };

@@ -1,0 +1,77 @@
+import { createMemo, createResource, createSignal, For, Show } from 'solid-js';
+import { get } from '../../lib/api.ts';
+import { bt } from '../zh-CN.ts';
+
+export interface AreaNode {
+  code: string;
+  name: string;
+  level: 'province' | 'city' | 'district';
+  parent: string | null;
+  center: [number, number] | null;
+  hasBoundary: boolean;
+}
+
+let cache: Promise<AreaNode[]> | undefined;
+/** The areas of the pickers (fetched once per page load). */
+export const loadAreas = () => (cache ??= get<{ areas: AreaNode[] }>('/api/bigdata/areas').then((r) => r.areas));
+
+/** Province → city → district pickers; "添加区域" adds the most specific level chosen. Several areas at once. */
+export function AreaPicker(props: { value: { code: string; name: string }[]; onChange: (v: { code: string; name: string }[]) => void; error?: string }) {
+  const [areas] = createResource(loadAreas);
+  const [prov, setProv] = createSignal('');
+  const [city, setCity] = createSignal('');
+  const [dist, setDist] = createSignal('');
+  const by = (level: string, parent?: string) => (areas() ?? []).filter((a) => a.level === level && (parent === undefined || a.parent === parent));
+  const provinces = createMemo(() => by('province'));
+  const cities = createMemo(() => (prov() ? by('city', prov()) : []));
+  const districts = createMemo(() => (city() ? by('district', city()) : []));
+  const add = () => {
+    const code = dist() || city() || prov();
+    const a = areas()?.find((x) => x.code === code);
+    if (!a || props.value.some((v) => v.code === code)) return;
+    props.onChange([...props.value, { code: a.code, name: a.name }]);
+  };
+  return (
+    <div class="area-picker">
+      <div class="row">
+        <select aria-label={bt.send.province} value={prov()} onChange={(e) => (setProv(e.currentTarget.value), setCity(''), setDist(''))}>
+          <option value="">{bt.send.province}</option>
+          <For each={provinces()}>{(a) => <option value={a.code}>{a.name}</option>}</For>
+        </select>
+        <select aria-label={bt.send.city} value={city()} onChange={(e) => (setCity(e.currentTarget.value), setDist(''))} disabled={!prov()}>
+          <option value="">{bt.send.city + bt.send.wholeLevel}</option>
+          <For each={cities()}>{(a) => <option value={a.code}>{a.name}</option>}</For>
+        </select>
+        <select aria-label={bt.send.district} value={dist()} onChange={(e) => setDist(e.currentTarget.value)} disabled={!city()}>
+          <option value="">{bt.send.district + bt.send.wholeLevel}</option>
+          <For each={districts()}>
+            {(a) => (
+              <option value={a.code}>
+                {a.name}
+                {a.hasBoundary ? '' : bt.send.noBoundary}
+              </option>
+            )}
+          </For>
+        </select>
+        <button type="button" onClick={add} disabled={!prov()}>
+          {bt.send.addArea}
+        </button>
+      </div>
+      <div class="chips">
+        <For each={props.value}>
+          {(a) => (
+            <span class="chip" data-code={a.code}>
+              {a.name}
+              <button type="button" class="link" aria-label={`移除${a.name}`} onClick={() => props.onChange(props.value.filter((v) => v.code !== a.code))}>
+                ×
+              </button>
+            </span>
+          )}
+        </For>
+      </div>
+      <Show when={props.error}>
+        <p class="field-error">{props.error}</p>
+      </Show>
+    </div>
+  );
+}

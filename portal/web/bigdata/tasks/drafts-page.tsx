@@ -1,0 +1,59 @@
+import { createResource, createSignal, For } from 'solid-js';
+import { del, get } from '../../lib/api.ts';
+import { navigate } from '../../lib/router.tsx';
+import { Empty, fmtTime, notify, notifyError, Page, Pager } from '../../ui/ui.tsx';
+import { bt } from '../zh-CN.ts';
+import type { TaskSummary } from './tasks-page.tsx';
+
+/** 大数据短信-草稿箱: edit and send, or delete. */
+export function DraftsPage() {
+  const [page, setPage] = createSignal(1);
+  const [list, { refetch }] = createResource(page, (p) => get<{ total: number; pageSize: number; items: TaskSummary[] }>(`/api/bigdata/drafts?page=${p}`));
+  const remove = async (id: string) => {
+    if (!confirm('确定删除该草稿吗？')) return;
+    try {
+      await del(`/api/bigdata/drafts/${id}`);
+      notify('ok', '已删除');
+      void refetch();
+    } catch (e) {
+      notifyError(e);
+    }
+  };
+  return (
+    <Page title={bt.tasks.draftsTitle}>
+      <table class="grid" data-testid="drafts">
+        <thead>
+          <tr>
+            <th>{bt.tasks.subject}</th>
+            <th>{bt.tasks.type}</th>
+            <th>{bt.tasks.createdBy}</th>
+            <th>保存时间</th>
+            <th>操作</th>
+          </tr>
+        </thead>
+        <tbody>
+          <For each={list()?.items}>
+            {(d) => (
+              <tr data-draft={d.id}>
+                <td>{d.subject || '（未填写主题）'}</td>
+                <td>{d.alertTypeLabel}</td>
+                <td>{d.accountName}</td>
+                <td>{fmtTime(d.createdAt)}</td>
+                <td>
+                  <button type="button" class="link" onClick={() => navigate(`/bigdata/send?draft=${d.id}`)}>
+                    {bt.tasks.edit} / {bt.tasks.send}
+                  </button>
+                  <button type="button" class="link danger" onClick={() => void remove(d.id)}>
+                    删除
+                  </button>
+                </td>
+              </tr>
+            )}
+          </For>
+          <Empty when={list()?.items.length === 0} cols={5} />
+        </tbody>
+      </table>
+      <Pager page={page()} pageSize={list()?.pageSize ?? 20} total={list()?.total ?? 0} onPage={setPage} />
+    </Page>
+  );
+}

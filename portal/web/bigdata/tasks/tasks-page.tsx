@@ -1,0 +1,247 @@
+import { createResource, createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+import { get, post, qs } from '../../lib/api.ts';
+import { navigate } from '../../lib/router.tsx';
+import { can } from '../../lib/session.ts';
+import { Badge, Empty, fmtTime, Modal, notify, notifyError, Page, Pager } from '../../ui/ui.tsx';
+import { GeoMap } from '../../map/index.ts';
+import { CARRIERS } from '../form-model.ts';
+import { bt } from '../zh-CN.ts';
+
+export interface TaskSummary {
+  id: string;
+  subject: string;
+  alertType: string;
+  alertTypeLabel: string;
+  state: string;
+  stateLabel: string;
+  startDate: string | null;
+  endDate: string | null;
+  accountName: string;
+  reason: string;
+  createdAt: string | null;
+  submittedAt: string | null;
+}
+interface Detail extends TaskSummary {
+  form: Record<string, any>;
+  spec: Record<string, any> | null;
+}
+interface ProgressView {
+  state: string | null;
+  matched: number;
+  carriers: Record<string, { sent: number; delivered: number; failed: number }>;
+  skipped: Record<string, number>;
+}
+
+const STATE_KIND: Record<string, 'ok' | 'warn' | 'err' | 'muted'> = {
+  submitted: 'muted',
+  scheduled: 'warn',
+  running: 'ok',
+  paused: 'warn',
+  stopped: 'err',
+  completed: 'ok',
+  rejected: 'err',
+};
+const canPause = (s: string) => s === 'submitted' || s === 'scheduled';
+const canStop = (s: string) => ['submitted', 'scheduled', 'running', 'paused'].includes(s);
+
+/** 大数据短信-任务: search, export, pause/resume before execution, emergency stop, details with live progress. */
+export function TasksPage() {
+  const [filter, setFilter] = createSignal({ from: '', to: '', alertType: '', state: '', name: '', page: 1 });
+  const [types] = createResource(() => get<{ alertTypes: { value: string; label: string }[] }>('/api/bigdata/options').catch(() => ({ alertTypes: [] })));
+  const [list, { refetch }] = createResource(filter, (f) => get<{ total: number; page: number; pageSize: number; items: TaskSummary[] }>(`/api/bigdata/tasks${qs({ ...f })}`));
+  const [open, setOpen] = createSignal<string | null>(new URLSearchParams(location.search).get('open'));
+  const act = async (id: string, action: 'pause' | 'resume' | 'stop') => {
+    if (action === 'stop' && !confirm(bt.tasks.confirmStop)) return;
+    try {
+      const r = await post<{ stateLabel: string }>(`/api/bigdata/tasks/${id}/${action}`);
+      notify('ok', r.stateLabel);
+      void refetch();
+    } catch (e) {
+      notifyError(e);
+    }
+  };
+  const set = (k: string, v: string) => setFilter({ ...filter(), [k]: v, page: 1 });
+  const exportUrl = () => {
+    const { page: _p, ...f } = filter();
+    return `/api/bigdata/tasks/export${qs(f)}`;
+  };
+  return (
+    <Page title={bt.tasks.title}>
+      <div class="toolbar">
+        <input type="date" aria-label={bt.tasks.from} value={filter().from} onChange={(e) => set('from', e.currentTarget.value)} />
+        <span>—</span>
+        <input type="date" aria-label={bt.tasks.to} value={filter().to} onChange={(e) => set('to', e.currentTarget.value)} />
+        <select aria-label={bt.tasks.type} value={filter().alertType} onChange={(e) => set('alertType', e.currentTarget.value)}>
+          <option value="">{bt.tasks.type}：{bt.tasks.all}</option>
+          <For each={types()?.alertTypes}>{(t) => <option value={t.value}>{t.label}</option>}</For>
+        </select>
+        <select aria-label={bt.tasks.state} value={filter().state} onChange={(e) => set('state', e.currentTarget.value)}>
+          <option value="">{bt.tasks.state}：{bt.tasks.all}</option>
+          <For each={['submitted', 'scheduled', 'running', 'paused', 'stopped', 'completed', 'rejected']}>{(s) => <option value={s}>{STATE_TEXT[s]}</option>}</For>
+        </select>
+        <input placeholder={bt.tasks.name} value={filter().name} onChange={(e) => set('name', e.currentTarget.value)} />
+        <button type="button" onClick={() => void refetch()}>
+          搜索
+        </button>
+        <a class="button" href={exportUrl()} download="大数据短信任务.xlsx">
+          {bt.tasks.export}
+        </a>
+      </div>
+      <table class="grid" data-testid="tasks">
+        <thead>
+          <tr>
+            <th>{bt.tasks.subject}</th>
+            <th>{bt.tasks.type}</th>
+            <th>{bt.tasks.state}</th>
+            <th>{bt.tasks.dates}</th>
+            <th>{bt.tasks.createdBy}</th>
+            <th>{bt.tasks.submittedAt}</th>
+            <th>操作</th>
+          </tr>
+        </thead>
+        <tbody>
+          <For each={list()?.items}>
+            {(t) => (
+              <tr data-task={t.id}>
+                <td>{t.subject}</td>
+                <td>{t.alertTypeLabel}</td>
+                <td>
+                  <Badge kind={STATE_KIND[t.state] ?? 'muted'}>{t.stateLabel}</Badge>
+                </td>
+                <td>
+                  {t.startDate} ~ {t.endDate}
+                </td>
+                <td>{t.accountName}</td>
+                <td>{fmtTime(t.submittedAt)}</td>
+                <td class="actions">
+                  <button type="button" class="link" onClick={() => setOpen(t.id)}>
+                    {bt.tasks.detail}
+                  </button>
+                  <Show when={canPause(t.state)}>
+                    <button type="button" class="link" data-action="pause" onClick={() => void act(t.id, 'pause')}>
+                      {bt.tasks.pause}
+                    </button>
+                  </Show>
+                  <Show when={t.state === 'paused'}>
+                    <button type="button" class="link" data-action="resume" onClick={() => void act(t.id, 'resume')}>
+                      {bt.tasks.resume}
+                    </button>
+                  </Show>
+                  <Show when={canStop(t.state)}>
+                    <button type="button" class="link danger" data-action="stop" onClick={() => void act(t.id, 'stop')}>
+                      {bt.tasks.stop}
+                    </button>
+                  </Show>
+                  <Show when={can('bigdata.send')}>
+                    <button type="button" class="link" onClick={() => navigate(`/bigdata/send?from=${t.id}`)}>
+                      {bt.tasks.again}
+                    </button>
+                  </Show>
+                </td>
+              </tr>
+            )}
+          </For>
+          <Empty when={list()?.items.length === 0} cols={7} />
+        </tbody>
+      </table>
+      <Pager page={filter().page} pageSize={list()?.pageSize ?? 20} total={list()?.total ?? 0} onPage={(p) => setFilter({ ...filter(), page: p })} />
+      <Show when={open()}>{(id) => <TaskDetail id={id()} onClose={() => (setOpen(null), void refetch())} />}</Show>
+    </Page>
+  );
+}
+
+const STATE_TEXT: Record<string, string> = { submitted: '已提交', scheduled: '待执行', running: '执行中', paused: '已暂停', stopped: '已停止', completed: '已完成', rejected: '已驳回' };
+
+/** Details: the task, its live progress per carrier (Server-Sent Events) and the reached people on the map. */
+function TaskDetail(props: { id: string; onClose: () => void }) {
+  const [task] = createResource(() => get<Detail>(`/api/bigdata/tasks/${props.id}`));
+  const [progress, setProgress] = createSignal<ProgressView | null>(null);
+  let mapEl!: HTMLDivElement;
+  let map: GeoMap | undefined;
+  onMount(() => {
+    const es = new EventSource(`/api/bigdata/tasks/${props.id}/progress`);
+    es.addEventListener('state', (e) => {
+      const d = JSON.parse((e as MessageEvent).data) as { progress: ProgressView | null };
+      if (d.progress) setProgress(d.progress);
+    });
+    es.addEventListener('progress', (e) => {
+      const p = JSON.parse((e as MessageEvent).data) as ProgressView & { at: number | null };
+      if (p.at) setProgress(p);
+    });
+    map = new GeoMap(mapEl, { zoom: 9 });
+    const refreshCells = () =>
+      get<{ cells: { h3: string; count: { value: number | null } }[] }>(`/api/bigdata/tasks/${props.id}/reached?zoom=${Math.round(map!.map.getZoom())}`)
+        .then((h) => map!.setHexagons(h.cells.map((c) => ({ h3: c.h3, count: c.count.value }))))
+        .catch(() => undefined);
+    map.on('ready', () => void refreshCells());
+    const timer = setInterval(() => void refreshCells(), 10_000);
+    onCleanup(() => (es.close(), clearInterval(timer), map?.destroy()));
+  });
+  const showRegion = (t: Detail) => {
+    const parts = (t.spec?.region?.parts ?? t.form.region?.parts ?? []) as { kind: string; code?: string }[];
+    void map?.setHighlightAreas(parts.filter((p) => p.kind === 'admin').map((p) => p.code!));
+    map?.setOverlayParts(parts.filter((p) => p.kind !== 'admin') as never);
+    return '';
+  };
+  return (
+    <Modal title={bt.tasks.detail} onClose={props.onClose} wide>
+      <Show when={task()}>
+        {(t) => (
+          <div class="bd-detail" data-testid="task-detail">
+            {showRegion(t())}
+            <p>
+              <b>{t().subject}</b> · {t().alertTypeLabel} · <Badge kind={STATE_KIND[t().state] ?? 'muted'}>{t().stateLabel}</Badge>
+            </p>
+            <p class="muted small">
+              {t().startDate} ~ {t().endDate} · {(t().form.windows ?? []).map((w: { start: string; end: string }) => `${w.start}-${w.end}`).join('，') || '全天'}
+            </p>
+            <p>
+              【{t().form.signature}】{t().form.content}
+            </p>
+          </div>
+        )}
+      </Show>
+      <h3>{bt.tasks.progress}</h3>
+      <Show when={progress()} fallback={<p class="muted small">{bt.tasks.noProgress}</p>}>
+        {(p) => (
+          <div data-testid="progress">
+            <p>
+              {bt.tasks.matched}：<b>{p().matched}</b>
+            </p>
+            <table class="grid">
+              <thead>
+                <tr>
+                  <th />
+                  <th>{bt.tasks.sent}</th>
+                  <th>{bt.tasks.delivered}</th>
+                  <th>{bt.tasks.failed}</th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={CARRIERS}>
+                  {(c) => (
+                    <tr>
+                      <td>{bt.carriers[c]}</td>
+                      <td>{p().carriers[c]?.sent ?? 0}</td>
+                      <td>{p().carriers[c]?.delivered ?? 0}</td>
+                      <td>{p().carriers[c]?.failed ?? 0}</td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+            <p class="small">
+              {bt.tasks.skipped}：
+              {Object.entries(p().skipped)
+                .filter(([, n]) => n > 0)
+                .map(([r, n]) => `${bt.tasks.reasons[r] ?? r} ${n}`)
+                .join('，') || '—'}
+            </p>
+          </div>
+        )}
+      </Show>
+      <h3>{bt.tasks.reached}</h3>
+      <div class="bd-detail-map" ref={mapEl} />
+    </Modal>
+  );
+}

@@ -237,7 +237,7 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
         for (const pt of m.series.day) {
           const t = Date.parse(pt.t);
           expectCount(pt.population, snap(t));
-          // uniq is exact at these sizes (documented error ≤ 2 % above 65,536 people per bucket).
+          // Distinct people per bucket are counted exactly (uniqExact over moves).
           expectCount(pt.inflow, flow(people, r.inR, t, t + FIVE, 'in', false));
           expectCount(pt.outflow, flow(people, r.inR, t, t + FIVE, 'out', false));
         }

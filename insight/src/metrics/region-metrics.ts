@@ -104,14 +104,15 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   const midnight = shanghaiMidnight(at);
   const hourAgo = at - HOUR;
   const weekFrom = at - 7 * DAY;
+  // First series points: the 5-minute bucket / hour after "24 h ago" / "7 days ago".
+  const dayFrom = Math.floor((at - DAY) / FIVE) * FIVE + FIVE;
+  const weekStart = Math.floor(weekFrom / HOUR) * HOUR + HOUR;
   const q = async <T>(query: Sql): Promise<T[]> => (empty ? [] : rows<T>(ctx.ch, query));
   const inside = raw(`to_cell IN ${R.text} AND from_cell NOT IN ${R.text} AND from_cell != 0`);
   const outside = raw(`from_cell IN ${R.text} AND to_cell NOT IN ${R.text}`);
   const [pop, flowNow, outNow, entries, inDay, outDay, inWeek, outWeek] = await Promise.all([
-    q<{ b: number; p: number }>(sql`SELECT toUInt32(bucket) AS b, sum(n) AS p FROM (
-        SELECT bucket, cell, carrier, any(n) AS n FROM insight_population_5m
-        WHERE cell IN ${R} AND bucket > ${dt(weekFrom)} AND bucket <= ${dt(at)} GROUP BY bucket, cell, carrier
-      ) GROUP BY bucket`),
+    q<{ b: number; p: number }>(sql`SELECT toUInt32(bucket) AS b, sum(n) AS p FROM insight_population_5m FINAL
+      WHERE cell IN ${R} AND bucket > ${dt(weekFrom)} AND bucket <= ${dt(at)} GROUP BY bucket`),
     q<{ hour: number; day: number }>(sql`SELECT uniqExactIf(sub, ts >= ${dt(hourAgo)}) AS hour, uniqExactIf(sub, ts >= ${dt(midnight)}) AS day
       FROM insight_moves WHERE ${inside} AND ts >= ${dt(Math.min(hourAgo, midnight))} AND ts <= ${dt(at)}`),
     q<{ hour: number; day: number }>(sql`SELECT uniqExactIf(sub, ts >= ${dt(hourAgo)}) AS hour, uniqExactIf(sub, ts >= ${dt(midnight)}) AS day
@@ -119,14 +120,14 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     // Last entry (a move from outside, or a first sighting) within the dwell horizon, per person.
     q<{ sub: string; t: number }>(sql`SELECT toString(sub) AS sub, toUInt32(max(ts)) AS t FROM insight_moves
       WHERE to_cell IN ${R} AND from_cell NOT IN ${R} AND ts > ${dt(at - 8 * HOUR)} AND ts <= ${dt(at)} GROUP BY sub`),
-    q<{ b: number; p: number }>(sql`SELECT toUInt32(bucket) AS b, uniqMerge(people) AS p FROM insight_flow_in_5m
-      WHERE ${inside} AND bucket > ${dt(at - DAY - FIVE)} AND bucket <= ${dt(at)} GROUP BY bucket`),
-    q<{ b: number; p: number }>(sql`SELECT toUInt32(bucket) AS b, uniqMerge(people) AS p FROM insight_flow_out_5m
-      WHERE ${outside} AND bucket > ${dt(at - DAY - FIVE)} AND bucket <= ${dt(at)} GROUP BY bucket`),
-    q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfHour(bucket)) AS b, uniqMerge(people) AS p FROM insight_flow_in_5m
-      WHERE ${inside} AND bucket > ${dt(weekFrom - HOUR)} AND bucket <= ${dt(at)} GROUP BY b`),
-    q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfHour(bucket)) AS b, uniqMerge(people) AS p FROM insight_flow_out_5m
-      WHERE ${outside} AND bucket > ${dt(weekFrom - HOUR)} AND bucket <= ${dt(at)} GROUP BY b`),
+    q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfFiveMinute(ts)) AS b, uniqExact(sub) AS p FROM insight_moves
+      WHERE ${inside} AND ts >= ${dt(dayFrom)} AND ts <= ${dt(at)} GROUP BY b`),
+    q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfFiveMinute(ts)) AS b, uniqExact(sub) AS p FROM insight_moves_out
+      WHERE ${outside} AND ts >= ${dt(dayFrom)} AND ts <= ${dt(at)} GROUP BY b`),
+    q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfHour(ts)) AS b, uniqExact(sub) AS p FROM insight_moves
+      WHERE ${inside} AND ts >= ${dt(weekStart)} AND ts <= ${dt(at)} GROUP BY b`),
+    q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfHour(ts)) AS b, uniqExact(sub) AS p FROM insight_moves_out
+      WHERE ${outside} AND ts >= ${dt(weekStart)} AND ts <= ${dt(at)} GROUP BY b`),
   ]);
 
   // Weekly maximum: the highest snapshot, or now when now is higher (latest wins a tie).
@@ -147,7 +148,7 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   const byBucket = (r: { b: number; p: number }[]) => new Map(r.map((x) => [Number(x.b) * 1000, Number(x.p)]));
   const [inD, outD, inW, outW] = [byBucket(inDay), byBucket(outDay), byBucket(inWeek), byBucket(outWeek)];
   const day: RegionMetrics['series']['day'] = [];
-  for (let t = Math.floor((at - DAY) / FIVE) * FIVE + FIVE; t <= at; t += FIVE) {
+  for (let t = dayFrom; t <= at; t += FIVE) {
     day.push({ t: iso(t), population: kCount(popAt.get(t) ?? 0, k), inflow: kCount(inD.get(t) ?? 0, k), outflow: kCount(outD.get(t) ?? 0, k) });
   }
   const hourMax = new Map<number, number>();
@@ -156,7 +157,7 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     hourMax.set(h, Math.max(hourMax.get(h) ?? 0, n));
   }
   const week: RegionMetrics['series']['week'] = [];
-  for (let t = Math.floor((at - 7 * DAY) / HOUR) * HOUR + HOUR; t <= at; t += HOUR) {
+  for (let t = weekStart; t <= at; t += HOUR) {
     week.push({ t: iso(t), population: kCount(hourMax.get(t) ?? 0, k), inflow: kCount(inW.get(t) ?? 0, k), outflow: kCount(outW.get(t) ?? 0, k) });
   }
 

@@ -1,9 +1,39 @@
 import { z } from 'zod';
-import { commonEnv, port } from '@geo/infra';
+import { clickhouseUrl, commonEnv, port } from '@geo/infra';
+import { DEFAULT_ACCESS_NUMBER, DEFAULT_PASSWORD, DEFAULT_SYSTEM_ID } from './smpp/protocol.ts';
+
+const count = (def: number) => z.coerce.number().int().min(0).default(def);
+const digits = (def: string) => z.string().regex(/^\d{3,12}$/, 'expected the access number digits').default(def);
 
 export const MessagingEnv = z.object({
   ...commonEnv,
   HEALTH_PORT: port(9103),
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  CLICKHOUSE_URL: clickhouseUrl.default('http://127.0.0.1:8123'),
+  SEND_LOG_TABLE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('sms_log'),
+  SMSC_HOST: z.string().default('127.0.0.1'),
+  SMSC_PORT_CMCC: port(2775),
+  SMSC_PORT_CUCC: port(2776),
+  SMSC_PORT_CTCC: port(2777),
+  SMSC_SYSTEM_ID: z.string().max(15).default(DEFAULT_SYSTEM_ID),
+  SMSC_PASSWORD: z.string().max(8).default(DEFAULT_PASSWORD),
+  /** Transceiver binds per carrier. */
+  SMSC_BINDS: count(2),
+  /** Unanswered submit_sm per bind. */
+  SMSC_WINDOW: count(64),
+  /** Throughput limit per carrier in segments per second (0 = none). */
+  SMSC_RATE_CMCC: count(0),
+  SMSC_RATE_CUCC: count(0),
+  SMSC_RATE_CTCC: count(0),
+  ACCESS_NUMBER_CMCC: digits(DEFAULT_ACCESS_NUMBER.cmcc),
+  ACCESS_NUMBER_CUCC: digits(DEFAULT_ACCESS_NUMBER.cucc),
+  ACCESS_NUMBER_CTCC: digits(DEFAULT_ACCESS_NUMBER.ctcc),
+  /** Jobs in hand at once (JetStream max_ack_pending). */
+  MAX_IN_FLIGHT: count(5000),
+  /** How long a job cut off by a crash waits for a receipt before it is recorded as UNCERTAIN. */
+  UNCERTAIN_RESOLVE_MS: count(600_000),
+  ACK_WAIT_MS: count(60_000),
+  /** Prefix for stream, subject and bucket names, for tests sharing a nats-server. Empty in production. */
+  MESSAGING_NS: z.string().regex(/^[a-z0-9]*$/).default(''),
 });
 export type MessagingConfig = z.infer<typeof MessagingEnv>;

@@ -16,6 +16,8 @@ export const SmsJob = z.object({
   accountId: z.string().min(1),
   /** The industry send or the alert task this job belongs to. */
   sendId: z.string().min(1),
+  /** Which of the send's 500-character tasks this is (0-based; see `splitTasks`). @default 0 */
+  task: z.number().int().min(0).max(65535).optional(),
   msisdn: z.string().regex(/^1[3-9]\d{9}$/, 'expected an 11-digit mainland mobile number'),
   carrier: SmsCarrier,
   /** The message body without the signature. */
@@ -48,6 +50,8 @@ export const DeliveryStatus = z.object({
   state: DeliveryState,
   /** Carrier error or receipt code, e.g. `UNDELIV` or an SMPP command_status. */
   code: z.string().optional(),
+  /** Why a job was rejected before it reached a carrier, for people (zh-CN). */
+  reason: z.string().optional(),
   messageId: z.string().optional(),
   segments: z.number().int().positive(),
   at: z.number().int().positive(),
@@ -60,6 +64,7 @@ export const smsStatusSubject = (carrier: SmsCarrier): string => `sms.status.${c
 export const smsReplySubject = (enterpriseId: string): string => `sms.replies.${enterpriseId}`;
 
 export const SmsReply = z.object({
+  /** Stable per reply: the same MO delivered twice has the same id (use it to de-duplicate). */
   replyId: z.string(),
   enterpriseId: z.string(),
   accountId: z.string().optional(),
@@ -68,6 +73,10 @@ export const SmsReply = z.object({
   to: z.string(),
   text: z.string(),
   carrier: SmsCarrier,
+  /** The extension the reply came to, when it matched a send. */
+  extension: z.string().optional(),
+  /** The job id of the forwarding SMS, when the send asked for replies to be forwarded. */
+  forwardedJobId: z.string().optional(),
   at: z.number().int().positive(),
 });
 export type SmsReply = z.infer<typeof SmsReply>;

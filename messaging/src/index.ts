@@ -1,7 +1,10 @@
 export * from './contract.ts';
 export * from './streams.ts';
+export { messagingNames, type MessagingNames } from './names.ts';
 export { countSms, segmentText, refuseText, TextRefusal, type SmsCount, type SmsEncoding, type TextRefusalCode } from './text/segment-text.ts';
 export { composeText, countMessage, splitTasks, TASK_CHARS, type MessageCheck, type MessageCount } from './text/compose.ts';
 export { routeNumber, normalizeMsisdn, MAINLAND_MOBILE, type Route, type RouteRefusalCode } from './routing/number-routing.ts';
 export { NUMBER_PREFIXES } from './routing/number-prefixes.ts';
 export { chargeFor, checkBalance, type Balances, type BalanceCheck, type Charge, type SendToCharge } from './billing/charge.ts';
+export { ExtensionRegistry, EXTENSIONS_BUCKET, type ExtensionEntry, type AllocateRequest } from './replies/extension-numbers.ts';
+export { sendLogMigrations, type SendLogRow } from './send-log/schema.ts';

@@ -2,4 +2,4 @@ import { serviceMain } from '@geo/infra';
 import { MessagingEnv } from './config.ts';
 import { createMessaging } from './service.ts';
 
-await serviceMain('messaging', MessagingEnv, createMessaging);
+await serviceMain('messaging', MessagingEnv, (cfg, log) => createMessaging(cfg, log));

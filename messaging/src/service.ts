@@ -1,18 +1,64 @@
-import { connectNats, ensureDeadLetterStream, natsHealth, startServiceHttp, type Logger, type Stoppable } from '@geo/infra';
-import { declareMessagingStreams } from './streams.ts';
+import {
+  connectClickHouse, connectNats, ensureDeadLetterStream, natsHealth, startServiceHttp, type Logger, type Stoppable,
+} from '@geo/infra';
+import type { SmsCarrier } from './contract.ts';
 import type { MessagingConfig } from './config.ts';
+import { declareMessagingStreams } from './streams.ts';
+import { messagingNames, type MessagingNames } from './names.ts';
+import { migrateSendLog } from './send-log/schema.ts';
+import { SmppConnector } from './smpp/smpp-connector.ts';
+import type { CarrierConnector } from './smpp/connector.ts';
+import { ExtensionRegistry } from './replies/extension-numbers.ts';
+import { SmsSender } from './sender/sms-sender.ts';
 
-/** The messaging service: owns SMS_JOBS and SMS_EVENTS and the carrier connectors. */
-export async function createMessaging(cfg: MessagingConfig, log: Logger): Promise<Stoppable> {
+export interface MessagingService extends Stoppable {
+  sender: SmsSender;
+  connectors: Map<SmsCarrier, CarrierConnector>;
+  healthUrl: string;
+}
+
+/** The messaging service: owns SMS_JOBS and SMS_EVENTS, the carrier connectors and the send log. */
+export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: { names?: MessagingNames } = {}): Promise<MessagingService> {
+  const names = opts.names ?? messagingNames(cfg.MESSAGING_NS);
   const http = await startServiceHttp('messaging', cfg.HEALTH_PORT);
   const nc = await connectNats(cfg.NATS_URL, 'messaging');
   http.addCheck('nats', natsHealth(nc));
   await ensureDeadLetterStream(nc, cfg.STREAM_REPLICAS);
-  await declareMessagingStreams(nc, cfg.STREAM_REPLICAS);
-  log.info({ health: http.url }, 'messaging ready');
+  await declareMessagingStreams(nc, cfg.STREAM_REPLICAS, names);
+  const ch = connectClickHouse(cfg.CLICKHOUSE_URL);
+  await migrateSendLog(ch, cfg.SEND_LOG_TABLE, cfg.SEND_LOG_TABLE === 'sms_log' ? 'messaging' : `messaging:${cfg.SEND_LOG_TABLE}`);
+
+  const ports: Record<SmsCarrier, number> = { cmcc: cfg.SMSC_PORT_CMCC, cucc: cfg.SMSC_PORT_CUCC, ctcc: cfg.SMSC_PORT_CTCC };
+  const rates: Record<SmsCarrier, number> = { cmcc: cfg.SMSC_RATE_CMCC, cucc: cfg.SMSC_RATE_CUCC, ctcc: cfg.SMSC_RATE_CTCC };
+  const accessNumbers: Record<SmsCarrier, string> = { cmcc: cfg.ACCESS_NUMBER_CMCC, cucc: cfg.ACCESS_NUMBER_CUCC, ctcc: cfg.ACCESS_NUMBER_CTCC };
+  const connectors = new Map<SmsCarrier, CarrierConnector>();
+  for (const carrier of ['cmcc', 'cucc', 'ctcc'] as const) {
+    const c = new SmppConnector({
+      carrier, host: cfg.SMSC_HOST, port: ports[carrier], systemId: cfg.SMSC_SYSTEM_ID, password: cfg.SMSC_PASSWORD, accessNumber: accessNumbers[carrier],
+      binds: Math.max(1, cfg.SMSC_BINDS), windowSize: Math.max(1, cfg.SMSC_WINDOW), segmentsPerSecond: rates[carrier], log,
+    });
+    connectors.set(carrier, c);
+    http.addCheck(`smpp-${carrier}`, () => {
+      const s = c.status();
+      return { ok: s.bound > 0, detail: `${s.bound}/${s.binds} bound, ${s.queued} queued, ${s.inFlight} in flight` };
+    });
+  }
+  const extensions = await ExtensionRegistry.open(nc, names.extensionsBucket, cfg.STREAM_REPLICAS);
+  const sender = new SmsSender({
+    nc, ch, log, connectors, accessNumbers, extensions, names, table: cfg.SEND_LOG_TABLE, registry: http.registry,
+    maxInFlight: cfg.MAX_IN_FLIGHT, uncertainResolveMs: cfg.UNCERTAIN_RESOLVE_MS, ackWaitMs: cfg.ACK_WAIT_MS, replicas: cfg.STREAM_REPLICAS,
+  });
+  await sender.start();
+  log.info({ health: http.url, smsc: `${cfg.SMSC_HOST}:${ports.cmcc}/${ports.cucc}/${ports.ctcc}` }, 'messaging ready');
   return {
+    sender,
+    connectors,
+    healthUrl: http.url,
     async stop() {
+      await sender.stop();
+      await Promise.all([...connectors.values()].map((c) => c.close()));
       await nc.drain();
+      await ch.close();
       await http.close();
     },
   };

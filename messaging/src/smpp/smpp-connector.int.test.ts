@@ -38,7 +38,10 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
   it('delivers GSM-7, UCS-2, emoji and mixed texts whole, in the right data_coding, with receipts', async () => {
     const { smsc, conn } = await link();
     const receipts: CarrierReceipt[] = [];
-    conn.onReceipt(async (r) => void receipts.push(r) ?? true);
+    conn.onReceipt(async (r) => {
+      receipts.push(r);
+      return true;
+    });
     const texts = [
       'Plain GSM text with {braces} and €uro',
       'x'.repeat(400),
@@ -110,7 +113,10 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
   it('hands replies (MO) to the extension number they were sent from', async () => {
     const { conn } = await link({ moRate: 1, moDelayMs: 0, fates: { '13800000002': 'DELIVRD' } });
     const replies: CarrierReply[] = [];
-    conn.onReply(async (r) => void replies.push(r) ?? true);
+    conn.onReply(async (r) => {
+      replies.push(r);
+      return true;
+    });
     await send(conn, '13800000002', 'Reply please', 'mo-1', '1065710042');
     await until(() => replies.length === 1, 'the reply');
     expect(replies[0]).toMatchObject({ from: '13800000002', to: '1065710042', text: expect.any(String) });

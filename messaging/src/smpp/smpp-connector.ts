@@ -78,8 +78,9 @@ export class SmppConnector implements CarrierConnector {
   private throttleStreak = 0;
   private rr = 0;
   private closing = false;
-  private receiptHandler: (r: CarrierReceipt) => Promise<boolean> = async () => true;
-  private replyHandler: (r: CarrierReply) => Promise<boolean> = async () => true;
+  // Until someone listens, receipts and replies are refused for now: the SMSC keeps and resends them.
+  private receiptHandler: (r: CarrierReceipt) => Promise<boolean> = async () => false;
+  private replyHandler: (r: CarrierReply) => Promise<boolean> = async () => false;
   private readyWaiters: (() => void)[] = [];
   private readonly counts = { submitted: 0, throttled: 0, retried: 0, reconnects: 0 };
   private readonly window: number;

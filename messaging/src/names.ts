@@ -1,0 +1,37 @@
+import {
+  SMS_EVENTS_STREAM, SMS_JOBS_STREAM, smsJobSubject, smsReplySubject, smsStatusSubject, type SmsCarrier,
+} from './contract.ts';
+
+/**
+ * Stream and subject names, optionally under a namespace so that tests sharing one nats-server
+ * do not consume each other's jobs. Production uses the contract's names (empty namespace).
+ */
+export interface MessagingNames {
+  jobsStream: string;
+  eventsStream: string;
+  jobsSubjects: string;
+  eventsSubjects: string[];
+  jobSubject: (c: SmsCarrier) => string;
+  statusSubject: (c: SmsCarrier) => string;
+  replySubject: (enterpriseId: string) => string;
+  claimsBucket: string;
+  extensionsBucket: string;
+  consumer: string;
+}
+
+export function messagingNames(ns = ''): MessagingNames {
+  const p = ns ? `${ns}.` : '';
+  const s = ns ? `${ns.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_` : '';
+  return {
+    jobsStream: s + SMS_JOBS_STREAM,
+    eventsStream: s + SMS_EVENTS_STREAM,
+    jobsSubjects: `${p}sms.jobs.>`,
+    eventsSubjects: [`${p}sms.status.>`, `${p}sms.replies.>`],
+    jobSubject: (c) => p + smsJobSubject(c),
+    statusSubject: (c) => p + smsStatusSubject(c),
+    replySubject: (e) => p + smsReplySubject(e),
+    claimsBucket: `${s.toLowerCase()}sms_claims`,
+    extensionsBucket: `${s.toLowerCase()}sms_extensions`,
+    consumer: 'messaging',
+  };
+}

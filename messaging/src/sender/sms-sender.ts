@@ -1,0 +1,417 @@
+import { createHash } from 'node:crypto';
+import { jetstream, type JsMsg } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import { Counter, type Registry } from 'prom-client';
+import {
+  deadLetterMsg, deadLetterWriter, describeIssues, ensureConsumer, ensureKv, jetstreamManager, list, ms, selectRows, sql, ident, raw,
+  type ClickHouseClient, type Logger, type NatsConnection,
+} from '@geo/infra';
+import { DeliveryStatus, SmsJob, SmsReply, type DeliveryState, type SmsCarrier } from '../contract.ts';
+import type { CarrierConnector, CarrierReceipt, CarrierReply } from '../smpp/connector.ts';
+import type { ExtensionRegistry } from '../replies/extension-numbers.ts';
+import { rowVersion, type SendLogRow } from '../send-log/schema.ts';
+import { SendLogWriter } from '../send-log/send-log-writer.ts';
+import { routeNumber } from '../routing/number-routing.ts';
+import { kvToken } from '../kv-keys.ts';
+import { messagingNames, type MessagingNames } from '../names.ts';
+import { JobPreparer } from './prepare-job.ts';
+
+export interface SenderOptions {
+  nc: NatsConnection;
+  ch: ClickHouseClient;
+  log: Logger;
+  connectors: Map<SmsCarrier, CarrierConnector>;
+  accessNumbers: Record<SmsCarrier, string>;
+  extensions: ExtensionRegistry;
+  names?: MessagingNames;
+  table?: string;
+  registry?: Registry;
+  /** Unacked jobs in hand at once. @default 5000 */
+  maxInFlight?: number;
+  /** @default 60000 */
+  ackWaitMs?: number;
+  /**
+   * A job claimed before a crash with no recorded outcome is matched to a receipt that echoes
+   * its id. If none comes within this time it is recorded failed with code UNCERTAIN, never
+   * sent again. @default 600000
+   */
+  uncertainResolveMs?: number;
+  /** Delay before an uncertain job is looked at again. @default 2000 */
+  uncertainRetryMs?: number;
+  replicas?: number;
+}
+
+interface Tracked {
+  job: SmsJob;
+  carrier: SmsCarrier;
+  segments: number;
+  submitMs: number;
+  messageIds: string[];
+  receipts: number;
+  worst: DeliveryState;
+}
+
+type RowState = { job: SmsJob; carrier: SmsCarrier; segments: number; submitMs: number; messageIds: string[] };
+
+const WORSE: Record<string, number> = { delivered: 1, expired: 2, rejected: 3, failed: 4 };
+
+/**
+ * The sending side of messaging: consumes SMS_JOBS, submits each job at most once (a KV claim is
+ * written just before the first part goes on the wire; a redelivered job finds it and is not sent
+ * again), records the carrier message ids in the send log before acking, turns receipts into final
+ * statuses and replies into SmsReply events (and forwarded SMS).
+ */
+export class SmsSender {
+  private readonly names: MessagingNames;
+  private readonly table: string;
+  private readonly js;
+  private readonly writer: SendLogWriter;
+  private readonly prep = new JobPreparer();
+  private claims!: KV;
+  private readonly byMessageId = new Map<string, Tracked>();
+  private readonly uncertain = new Map<string, { job: SmsJob; carrier: SmsCarrier; segments: number }>();
+  private readonly inHand = new Set<JsMsg>();
+  private readonly registered = new Set<string>();
+  private stopLoop?: () => Promise<void>;
+  private heartbeat?: NodeJS.Timeout;
+  private unmatched: { r: CarrierReceipt; resolve: (ok: boolean) => void }[] = [];
+  private unmatchedTimer?: NodeJS.Timeout;
+  private readonly metrics;
+  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0 };
+
+  constructor(private readonly o: SenderOptions) {
+    this.names = o.names ?? messagingNames();
+    this.table = o.table ?? 'sms_log';
+    this.js = jetstream(o.nc);
+    this.writer = new SendLogWriter(o.ch, this.table, { log: o.log });
+    const reg = o.registry ? [o.registry] : [];
+    this.metrics = {
+      jobs: new Counter({ name: 'sms_jobs_total', help: 'SMS jobs by outcome', labelNames: ['carrier', 'outcome'], registers: reg }),
+      receipts: new Counter({ name: 'sms_receipts_total', help: 'Delivery receipts by state', labelNames: ['carrier', 'state'], registers: reg }),
+      replies: new Counter({ name: 'sms_replies_total', help: 'Replies (MO) by match', labelNames: ['carrier', 'matched'], registers: reg }),
+    };
+    for (const c of o.connectors.values()) {
+      c.onReceipt((r) => this.onReceipt(r));
+      c.onReply((r) => this.onReply(r));
+    }
+  }
+
+  async start(): Promise<void> {
+    this.claims = await ensureKv(this.o.nc, this.names.claimsBucket, { replicas: this.o.replicas ?? 1, ttl: 8 * 24 * 3600_000 });
+    const jsm = await jetstreamManager(this.o.nc);
+    await ensureConsumer(jsm, this.names.jobsStream, {
+      durable_name: this.names.consumer,
+      ack_wait: ms(this.o.ackWaitMs ?? 60_000),
+      max_deliver: -1,
+      max_ack_pending: this.o.maxInFlight ?? 5000,
+    });
+    const consumer = await this.js.consumers.get(this.names.jobsStream, this.names.consumer);
+    const messages = await consumer.consume({ max_messages: Math.min(1000, this.o.maxInFlight ?? 5000) });
+    const done = (async () => {
+      for await (const m of messages) void this.handle(m);
+    })();
+    this.stopLoop = async () => {
+      await messages.close();
+      await done;
+    };
+    // A job waiting for its carrier's throughput must not be redelivered meanwhile.
+    this.heartbeat = setInterval(() => {
+      for (const m of this.inHand) m.working();
+    }, Math.max(1000, (this.o.ackWaitMs ?? 60_000) / 3));
+    this.heartbeat.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
+    await this.stopLoop?.();
+    await this.writer.flush();
+  }
+
+  /** Jobs accepted by a carrier and still waiting for their receipts. */
+  get awaitingReceipts(): number {
+    return this.byMessageId.size;
+  }
+
+  // ---- jobs ----------------------------------------------------------------------------------
+
+  private async handle(m: JsMsg): Promise<void> {
+    this.inHand.add(m);
+    try {
+      await this.handleJob(m);
+    } catch (err) {
+      this.o.log.error({ err, seq: m.seq }, 'job failed; it will come back');
+      m.nak(2000);
+    } finally {
+      this.inHand.delete(m);
+    }
+  }
+
+  private async handleJob(m: JsMsg): Promise<void> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(m.data));
+    } catch (err) {
+      await deadLetterMsg(deadLetterWriter(this.o.nc, 'messaging'), m, `not valid JSON: ${(err as Error).message}`);
+      return;
+    }
+    const r = SmsJob.safeParse(parsed);
+    if (!r.success) {
+      await deadLetterMsg(deadLetterWriter(this.o.nc, 'messaging'), m, `does not match the SMS job contract: ${describeIssues(r.error)}`);
+      return;
+    }
+    const job = r.data;
+    this.counts.jobs++;
+    const p = this.prep.prepare(job);
+    if (!p.ok) {
+      // Nothing went to a carrier, so writing this twice is harmless (same version).
+      this.counts.rejected++;
+      this.metrics.jobs.inc({ carrier: p.carrier, outcome: 'rejected' });
+      await this.record({ job, carrier: p.carrier, segments: p.segments, submitMs: 0, messageIds: [] }, 'rejected', p.code, job.createdAt, p.reason);
+      m.ack();
+      return;
+    }
+    const connector = this.o.connectors.get(p.carrier);
+    if (!connector) throw new Error(`no connector for ${p.carrier}`);
+    if (job.extension) await this.ensureExtension(job);
+    const key = kvToken(job.jobId);
+    const outcome = await connector.submit({
+      ref: job.jobId,
+      msisdn: p.msisdn,
+      source: this.o.accessNumbers[p.carrier] + (job.extension ?? ''),
+      encoded: p.encoded,
+      beforeSend: () => this.claim(key),
+    });
+    const segments = p.encoded.parts.length;
+    if (!outcome.ok && outcome.cancelled) {
+      await this.alreadyClaimed(m, job, p.carrier, segments, key);
+      return;
+    }
+    const now = Date.now();
+    const base = { job, carrier: p.carrier, segments, submitMs: now, messageIds: outcome.messageIds };
+    if (outcome.ok) {
+      this.counts.submitted++;
+      this.metrics.jobs.inc({ carrier: p.carrier, outcome: 'submitted' });
+      const t: Tracked = { ...base, receipts: 0, worst: 'delivered' };
+      for (const id of outcome.messageIds) this.byMessageId.set(id, t);
+      await this.record(base, 'submitted', '', now);
+    } else {
+      this.counts.failed++;
+      this.metrics.jobs.inc({ carrier: p.carrier, outcome: 'failed' });
+      await this.record(base, 'failed', outcome.code, now);
+    }
+    m.ack();
+  }
+
+  private async claim(key: string): Promise<boolean> {
+    try {
+      await this.claims.create(key, String(Date.now()));
+      return true;
+    } catch (err) {
+      const e = await this.claims.get(key);
+      if (e && e.operation === 'PUT') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * A redelivered job that was claimed before: done when the log has it; otherwise it was on the
+   * wire when the sender died, and only a receipt can tell whether the carrier took it.
+   */
+  private async alreadyClaimed(m: JsMsg, job: SmsJob, carrier: SmsCarrier, segments: number, key: string): Promise<void> {
+    this.counts.duplicates++;
+    if (await this.logged(job.jobId)) {
+      m.ack();
+      return;
+    }
+    const claimedAt = Number((await this.claims.get(key))?.string() ?? Date.now());
+    if (Date.now() - claimedAt > (this.o.uncertainResolveMs ?? 600_000)) {
+      this.uncertain.delete(job.jobId);
+      this.counts.uncertain++;
+      this.o.log.warn({ jobId: job.jobId, claimedAt }, 'job cut off by a restart with no receipt: recorded UNCERTAIN, not sent again');
+      await this.record({ job, carrier, segments, submitMs: claimedAt, messageIds: [] }, 'failed', 'UNCERTAIN', Date.now(), '发送时服务中断，且运营商未回执，无法确认是否已发送');
+      m.ack();
+      return;
+    }
+    this.uncertain.set(job.jobId, { job, carrier, segments });
+    m.nak(this.o.uncertainRetryMs ?? 2000);
+  }
+
+  private loggedQueue: { jobId: string; resolve: (found: boolean) => void; reject: (e: unknown) => void }[] = [];
+  private loggedTimer?: NodeJS.Timeout;
+
+  /** Whether the send log has a row for the job; lookups are batched (after a restart there are many). */
+  private logged(jobId: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.loggedQueue.push({ jobId, resolve, reject });
+      if (!this.loggedTimer) {
+        this.loggedTimer = setTimeout(() => {
+          this.loggedTimer = undefined;
+          const batch = this.loggedQueue.splice(0);
+          selectRows<{ job_id: string }>(
+            this.o.ch,
+            sql`SELECT DISTINCT job_id FROM ${ident(this.table)} WHERE created_at >= now() - 8 * 86400 AND job_id IN ${list(batch.map((b) => b.jobId))}`.text,
+          ).then(
+            (rows) => {
+              const found = new Set(rows.map((r) => r.job_id));
+              for (const b of batch) b.resolve(found.has(b.jobId));
+            },
+            (err: unknown) => {
+              for (const b of batch) b.reject(err);
+            },
+          );
+        }, 50);
+      }
+    });
+  }
+
+  private async ensureExtension(job: SmsJob): Promise<void> {
+    const k = `${job.enterpriseId}|${job.sendId}|${job.extension}`;
+    if (this.registered.has(k)) return;
+    const ok = await this.o.extensions.register({
+      extension: job.extension!, enterpriseId: job.enterpriseId, accountId: job.accountId, sendId: job.sendId, forwardTo: job.forwardTo,
+      signature: job.signature, expiresAt: Date.now() + 7 * 24 * 3600_000,
+    });
+    if (!ok) this.o.log.warn({ extension: job.extension, sendId: job.sendId }, 'extension held by another live send; replies may go astray');
+    this.registered.add(k);
+  }
+
+  // ---- log and statuses ------------------------------------------------------------------------
+
+  private async record(s: RowState, status: DeliveryState | 'unknown', code: string, atMs: number, reason?: string): Promise<void> {
+    const row: SendLogRow = {
+      job_id: s.job.jobId, source: s.job.source, enterprise_id: s.job.enterpriseId, account_id: s.job.accountId, send_id: s.job.sendId,
+      task: s.job.task ?? 0, msisdn: s.job.msisdn, carrier: s.carrier, segments: s.segments, created_at: Math.floor(s.job.createdAt / 1000),
+      submit_time: Math.floor(s.submitMs / 1000), message_id: s.messageIds[0] ?? '', message_ids: s.messageIds, status, code,
+      status_time: Math.floor(atMs / 1000), version: rowVersion(status, atMs),
+    };
+    await this.writer.write([row]);
+    if (status === 'unknown') return;
+    const ev: DeliveryStatus = {
+      jobId: s.job.jobId, sendId: s.job.sendId, enterpriseId: s.job.enterpriseId, accountId: s.job.accountId, msisdn: s.job.msisdn,
+      carrier: s.carrier, state: status, code: code || undefined, reason, messageId: s.messageIds[0], segments: s.segments, at: atMs,
+    };
+    this.js.publish(this.names.statusSubject(s.carrier), JSON.stringify(ev), { msgID: `${s.job.jobId}:${status}` }).catch((err: unknown) => {
+      this.o.log.warn({ err, jobId: s.job.jobId }, 'status event not published (the send log has it)');
+    });
+  }
+
+  // ---- receipts --------------------------------------------------------------------------------
+
+  private async onReceipt(r: CarrierReceipt): Promise<boolean> {
+    this.counts.receipts++;
+    this.metrics.receipts.inc({ carrier: r.carrier, state: r.state });
+    const t = this.byMessageId.get(r.messageId);
+    if (t) {
+      this.byMessageId.delete(r.messageId);
+      t.receipts++;
+      if ((WORSE[r.state] ?? 4) > (WORSE[t.worst] ?? 0)) t.worst = r.state;
+      if (t.receipts >= t.messageIds.length) {
+        this.counts.final++;
+        await this.record(t, t.worst, t.worst === 'delivered' ? '' : `${r.stat}${r.err ? `:${r.err}` : ''}`, r.at);
+      }
+      return true;
+    }
+    // Not known here: a receipt that overtook its submit's bookkeeping, or one for a job sent
+    // before a restart. Look it up in a moment, in a batch.
+    return new Promise<boolean>((resolve) => {
+      this.unmatched.push({ r, resolve });
+      if (!this.unmatchedTimer) this.unmatchedTimer = setTimeout(() => void this.matchLater(), 200);
+    });
+  }
+
+  private async matchLater(): Promise<void> {
+    this.unmatchedTimer = undefined;
+    const batch = this.unmatched.splice(0);
+    const rest: typeof batch = [];
+    for (const u of batch) {
+      if (this.byMessageId.has(u.r.messageId)) u.resolve(await this.onReceipt(u.r));
+      else rest.push(u);
+    }
+    if (rest.length === 0) return;
+    try {
+      const ids = rest.map((u) => u.r.messageId);
+      const refs = rest.map((u) => u.r.ref).filter((x): x is string => !!x);
+      const rows = await selectRows<SendLogRow>(
+        this.o.ch,
+        sql`SELECT ${raw(ROW_COLUMNS)} FROM ${ident(this.table)} FINAL WHERE created_at >= now() - 8 * 86400 AND (hasAny(message_ids, ${ids}) OR job_id IN ${list(refs)})`.text,
+      );
+      const byId = new Map<string, SendLogRow>();
+      for (const row of rows) {
+        for (const id of row.message_ids) byId.set(id, row);
+        byId.set(`ref:${row.job_id}`, row);
+      }
+      const writes: Promise<void>[] = [];
+      for (const u of rest) {
+        const row = byId.get(u.r.messageId) ?? (u.r.ref ? byId.get(`ref:${u.r.ref}`) : undefined);
+        if (row && row.status !== 'submitted' && row.status !== 'unknown' && Number(row.version) >= rowVersion(u.r.state, 0)) {
+          u.resolve(true); // already final
+          continue;
+        }
+        const job = row ? jobOfRow(row) : u.r.ref ? this.uncertain.get(u.r.ref)?.job : undefined;
+        if (!job) {
+          u.resolve(false); // the carrier will send it again; by then its job may be known
+          continue;
+        }
+        const unc = this.uncertain.get(job.jobId);
+        const state: RowState = row
+          ? { job, carrier: row.carrier as SmsCarrier, segments: row.segments, submitMs: row.submit_time * 1000, messageIds: row.message_ids }
+          : { job, carrier: unc!.carrier, segments: unc!.segments, submitMs: u.r.at, messageIds: [u.r.messageId] };
+        this.uncertain.delete(job.jobId);
+        this.counts.final++;
+        const code = u.r.state === 'delivered' ? '' : `${u.r.stat}${u.r.err ? `:${u.r.err}` : ''}`;
+        writes.push(this.record(state, u.r.state, code, u.r.at).then(() => u.resolve(true), () => u.resolve(false)));
+      }
+      await Promise.all(writes);
+    } catch (err) {
+      this.o.log.error({ err }, 'matching receipts failed; the carrier will send them again');
+      for (const u of rest) u.resolve(false);
+    }
+  }
+
+  // ---- replies ---------------------------------------------------------------------------------
+
+  private async onReply(mo: CarrierReply): Promise<boolean> {
+    const access = this.o.accessNumbers[mo.carrier];
+    const extension = mo.to.startsWith(access) ? mo.to.slice(access.length) : '';
+    const entry = extension ? await this.o.extensions.lookup(extension) : undefined;
+    if (!entry) {
+      this.counts.unmatchedReplies++;
+      this.metrics.replies.inc({ carrier: mo.carrier, matched: 'no' });
+      this.o.log.info({ to: mo.to, from: mo.from }, 'reply to no live extension; dropped');
+      return true;
+    }
+    const replyId = mo.ref ?? createHash('sha1').update(`${mo.carrier}|${mo.from}|${mo.to}|${mo.text}`).digest('hex').slice(0, 24);
+    let forwardedJobId: string | undefined;
+    if (entry.forwardTo) {
+      const route = routeNumber(entry.forwardTo);
+      if (route.ok) {
+        forwardedJobId = `fwd-${replyId}`;
+        const fwd: SmsJob = {
+          jobId: forwardedJobId, source: 'industry', enterpriseId: entry.enterpriseId, accountId: entry.accountId, sendId: entry.sendId,
+          msisdn: route.msisdn, carrier: route.carrier, content: `${mo.from}回复：${mo.text}`.slice(0, 2000), signature: (entry.signature ?? '回复转发').slice(0, 20),
+          createdAt: Date.now(),
+        };
+        await this.js.publish(this.names.jobSubject(route.carrier), JSON.stringify(fwd), { msgID: forwardedJobId });
+      }
+    }
+    const reply: SmsReply = {
+      replyId, enterpriseId: entry.enterpriseId, accountId: entry.accountId, sendId: entry.sendId, from: mo.from, to: mo.to, text: mo.text,
+      carrier: mo.carrier, extension, forwardedJobId, at: mo.at,
+    };
+    await this.js.publish(this.names.replySubject(entry.enterpriseId), JSON.stringify(reply), { msgID: `reply:${replyId}` });
+    this.counts.replies++;
+    this.metrics.replies.inc({ carrier: mo.carrier, matched: 'yes' });
+    return true;
+  }
+}
+
+function jobOfRow(row: SendLogRow): SmsJob {
+  return {
+    jobId: row.job_id, source: row.source as SmsJob['source'], enterpriseId: row.enterprise_id, accountId: row.account_id, sendId: row.send_id,
+    task: row.task, msisdn: row.msisdn, carrier: row.carrier as SmsCarrier, content: '-', signature: '-', createdAt: row.created_at * 1000,
+  };
+}
+
+/** Send-log columns with times as unix seconds (JSON would give them as local-time strings). */
+const ROW_COLUMNS = `job_id, source, enterprise_id, account_id, send_id, task, msisdn, carrier, segments, toUnixTimestamp(created_at) AS created_at,
+  toUnixTimestamp(submit_time) AS submit_time, message_id, message_ids, status, code, toUnixTimestamp(status_time) AS status_time, version`;

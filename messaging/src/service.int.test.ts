@@ -1,0 +1,202 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { pino } from 'pino';
+import { jetstream } from '@nats-io/jetstream';
+import { connectClickHouse, connectNats, selectRows, sql, ident, list, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import { MessagingEnv } from './config.ts';
+import { createMessaging, type MessagingService } from './service.ts';
+import { messagingNames } from './names.ts';
+import { startSimulatedSmsc, type SimulatedSmsc } from './smsc-sim/smsc.ts';
+import { ExtensionRegistry } from './replies/extension-numbers.ts';
+import { DeliveryStatus, SmsReply, type SmsCarrier, type SmsJob } from './contract.ts';
+import { composeText } from './text/compose.ts';
+import { declareMessagingStreams } from './streams.ts';
+
+const ns = `t${Date.now().toString(36)}`;
+const names = messagingNames(ns);
+const table = `sms_log_${ns}`;
+const log = pino({ level: 'silent' });
+let nc: NatsConnection;
+let ch: ClickHouseClient;
+let smscs: Record<SmsCarrier, SimulatedSmsc>;
+let svc: MessagingService | undefined;
+const statuses: DeliveryStatus[] = [];
+const replies: SmsReply[] = [];
+
+const env = (extra: Record<string, string> = {}) => ({
+  NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: inject('clickhouseUrl'), HEALTH_PORT: '0', SEND_LOG_TABLE: table, LOG_LEVEL: 'silent',
+  SMSC_PORT_CMCC: String(smscs.cmcc.port), SMSC_PORT_CUCC: String(smscs.cucc.port), SMSC_PORT_CTCC: String(smscs.ctcc.port),
+  ACK_WAIT_MS: '4000', SMSC_BINDS: '1', ...extra,
+});
+
+const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 40_000) => {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+let seq = 0;
+const job = (over: Partial<SmsJob> = {}): SmsJob => ({
+  jobId: `${ns}-j${++seq}`, source: 'industry', enterpriseId: 'ent1', accountId: 'acc1', sendId: 'send1', msisdn: '13800000000', carrier: 'cmcc',
+  content: '明天有雨，记得带伞。', signature: '气象台', createdAt: Date.now(), ...over,
+});
+
+const publish = async (jobs: SmsJob[]) => {
+  const js = jetstream(nc);
+  await Promise.all(jobs.map((j) => js.publish(names.jobSubject(j.carrier), JSON.stringify(j), { msgID: j.jobId })));
+};
+
+interface Row { job_id: string; status: string; code: string; segments: number; carrier: string; message_id: string; task: number }
+const rows = (ids: string[]) =>
+  selectRows<Row>(ch, sql`SELECT job_id, status, code, segments, carrier, message_id, task FROM ${ident(table)} FINAL WHERE job_id IN ${list(ids)}`.text);
+const finalRows = async (ids: string[]) => (await rows(ids)).filter((r) => r.status !== 'submitted');
+
+beforeAll(async () => {
+  nc = await connectNats(inject('natsUrl'), 'messaging-test');
+  ch = connectClickHouse(inject('clickhouseUrl'));
+  const sims = await Promise.all((['cmcc', 'cucc', 'ctcc'] as const).map((carrier) => startSimulatedSmsc({ carrier, behaviour: { successRate: 1, receiptDelayMs: 10 }, retryMs: 300 })));
+  smscs = { cmcc: sims[0]!, cucc: sims[1]!, ctcc: sims[2]! };
+  await declareMessagingStreams(nc, 1, names);
+  const c = await jetstream(nc).consumers.get(names.eventsStream);
+  void (async () => {
+    for await (const m of await c.consume()) {
+      if (m.subject.includes('.status.')) statuses.push(DeliveryStatus.parse(m.json()));
+      else replies.push(SmsReply.parse(m.json()));
+    }
+  })();
+  svc = await createMessaging(MessagingEnv.parse(env()), log, { names });
+  await Promise.all([...svc.connectors.values()].map((c) => c.ready()));
+});
+
+afterAll(async () => {
+  await svc?.stop();
+  await Promise.all(Object.values(smscs ?? {}).map((s) => s.close()));
+  await nc?.drain();
+  await ch?.close();
+});
+
+describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
+  it('routes by number, sends each encoding whole, and logs the final status with segments in ClickHouse', async () => {
+    const jobs = [
+      job({ msisdn: '13900000001', content: 'Storm warning: stay indoors.' }),
+      job({ msisdn: '18600000002', carrier: 'cucc', content: '中'.repeat(100) }),
+      job({ msisdn: '18900000003', carrier: 'ctcc', content: '台风来了 😀👍🏽 请注意安全' + '！'.repeat(60) }),
+      // Published on the wrong carrier's subject: routing by 号段 wins.
+      job({ msisdn: '13300000004', carrier: 'cmcc', content: 'routed to telecom', task: 1 }),
+    ];
+    await publish(jobs);
+    const ids = jobs.map((j) => j.jobId);
+    await until(async () => (await finalRows(ids)).length === jobs.length, 'final statuses in ClickHouse');
+    const byId = new Map((await rows(ids)).map((r) => [r.job_id, r]));
+    for (const j of jobs) {
+      const text = composeText(j.signature, j.content);
+      const smsc = Object.values(smscs).find((s) => s.messages.some((m) => m.clientRef === j.jobId))!;
+      const m = smsc.messages.find((x) => x.clientRef === j.jobId)!;
+      expect(m.text).toBe(text);
+      expect(byId.get(j.jobId)).toMatchObject({ status: 'delivered', segments: m.parts, carrier: smsc.carrier });
+      expect(byId.get(j.jobId)!.message_id).toBe(m.messageIds[0]);
+    }
+    expect(byId.get(jobs[3]!.jobId)).toMatchObject({ carrier: 'ctcc', task: 1 });
+    expect(byId.get(jobs[1]!.jobId)!.segments).toBe(2); // 【气象台】 + 100 Chinese characters = 105 → 2 × 67
+    await until(() => ids.every((id) => statuses.some((s) => s.jobId === id && s.state === 'delivered')), 'live statuses');
+    expect(statuses.filter((s) => ids.includes(s.jobId)).map((s) => s.state).sort()).toEqual([...Array(4).fill('delivered'), ...Array(4).fill('submitted')]);
+  });
+
+  it('refuses an unroutable number or an empty text with a reason, and records carrier failures with their code', async () => {
+    smscs.cmcc.configure({ fates: { '13500000005': 0x0b, '13500000006': 'UNDELIV', '13500000007': 'EXPIRED' } });
+    const jobs = [
+      job({ msisdn: '14000000000' }),
+      job({ content: '   ' }),
+      job({ msisdn: '13500000005' }),
+      job({ msisdn: '13500000006' }),
+      job({ msisdn: '13500000007' }),
+    ];
+    await publish(jobs);
+    const ids = jobs.map((j) => j.jobId);
+    await until(async () => (await finalRows(ids)).length === jobs.length, 'final statuses');
+    const byId = new Map((await rows(ids)).map((r) => [r.job_id, r]));
+    expect(byId.get(ids[0]!)).toMatchObject({ status: 'rejected', code: 'UNKNOWN_PREFIX' });
+    expect(byId.get(ids[1]!)).toMatchObject({ status: 'rejected', code: 'EMPTY' });
+    expect(byId.get(ids[2]!)).toMatchObject({ status: 'failed', code: 'ESME_RINVDSTADR' });
+    expect(byId.get(ids[3]!)).toMatchObject({ status: 'failed', code: 'UNDELIV:001' });
+    expect(byId.get(ids[4]!)).toMatchObject({ status: 'expired' });
+    await until(() => statuses.some((s) => s.jobId === ids[0] && s.state === 'rejected'), 'the rejection event');
+    expect(statuses.find((s) => s.jobId === ids[0])!.reason).toMatch(/号段/);
+  });
+
+  it('matches a reply to its send by extension, publishes it, and forwards it by SMS', async () => {
+    const registry = await ExtensionRegistry.open(nc, names.extensionsBucket);
+    const entry = await registry.allocate({ enterpriseId: 'ent2', accountId: 'acc2', sendId: 'send-mo', forwardTo: '13700000009', signature: '物业' });
+    expect(await registry.allocate({ enterpriseId: 'ent2', accountId: 'acc2', sendId: 'send-mo' })).toMatchObject({ extension: entry.extension });
+    smscs.cmcc.configure({ moRate: 1, moDelayMs: 0, moTexts: ['好的，收到'] });
+    const j = job({ enterpriseId: 'ent2', accountId: 'acc2', sendId: 'send-mo', msisdn: '13800000008', extension: entry.extension, forwardTo: '13700000009' });
+    await publish([j]);
+    await until(() => replies.some((r) => r.sendId === 'send-mo'), 'the reply event');
+    smscs.cmcc.configure({ moRate: 0 });
+    const reply = replies.find((r) => r.sendId === 'send-mo')!;
+    expect(reply).toMatchObject({ enterpriseId: 'ent2', accountId: 'acc2', from: '13800000008', to: `106571${entry.extension}`, text: '好的，收到', extension: entry.extension });
+    await until(() => smscs.cmcc.messages.some((m) => m.destination === '13700000009'), 'the forwarded SMS');
+    expect(smscs.cmcc.messages.find((m) => m.destination === '13700000009')!.text).toBe('【物业】13800000008回复：好的，收到');
+    expect(reply.forwardedJobId).toBeDefined();
+  });
+
+  it('never sends a job twice when NATS redelivers it or a producer publishes it again', async () => {
+    const j = job({ msisdn: '13800000010' });
+    await publish([j]);
+    await until(async () => (await finalRows([j.jobId])).length === 1, 'first send');
+    // Outside the duplicate window: a fresh Msg-Id, same job id.
+    await jetstream(nc).publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: `${j.jobId}-again` });
+    await until(() => svc!.sender.counts.duplicates > 0, 'the duplicate to be seen');
+    expect(smscs.cmcc.parts.filter((p) => p.clientRef === j.jobId)).toHaveLength(1);
+  });
+
+  it('loses and duplicates nothing when messaging is killed with SIGKILL mid-run and restarted', async () => {
+    await svc!.stop();
+    svc = undefined;
+    for (const s of Object.values(smscs)) s.configure({ latencyMs: 2, receiptDelayMs: 300, fates: {} });
+    const jobs = Array.from({ length: 400 }, (_, i) =>
+      job({ msisdn: `1${['38', '86', '89'][i % 3]}${String(i).padStart(8, '0')}`, carrier: (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], content: i % 5 === 0 ? '长'.repeat(100) : `通知 ${i}` }),
+    );
+    const ids = jobs.map((j) => j.jobId);
+    const received = () => Object.values(smscs).reduce((n, s) => n + s.parts.filter((p) => p.clientRef?.startsWith(ns)).length, 0);
+    const before = received();
+    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+    const start = (): ChildProcess =>
+      spawn(process.execPath, ['--import', 'tsx', main], {
+        env: { ...process.env, ...env({ SMSC_RATE_CMCC: '150', SMSC_RATE_CUCC: '150', SMSC_RATE_CTCC: '150', UNCERTAIN_RESOLVE_MS: '20000', MESSAGING_NS: ns }) },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+    let child = start();
+    await publish(jobs);
+    await until(() => received() - before >= 120, 'the first sends', 60_000);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const atKill = received() - before;
+    child = start();
+    try {
+      await until(async () => (await finalRows(ids)).length === ids.length, 'every job final', 90_000);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    const sent = new Map<string, number>();
+    for (const s of Object.values(smscs)) for (const p of s.parts) if (p.clientRef && ids.includes(p.clientRef)) sent.set(p.clientRef, (sent.get(p.clientRef) ?? 0) + 1);
+    const final = await finalRows(ids);
+    const partsOf = new Map(final.map((r) => [r.job_id, r.segments]));
+    // No duplicate: no part of any job reached the SMSC twice. (A multi-part message cut by the kill
+    // between its parts keeps only the parts that went: they cannot be told apart from sent ones.)
+    for (const [id, n] of sent) expect(n, id).toBeLessThanOrEqual(partsOf.get(id) ?? n);
+    // No loss: every job reached the SMSC and ended delivered, or is named UNCERTAIN and never reached it.
+    for (const r of final) {
+      if (r.code === 'UNCERTAIN') expect(sent.has(r.job_id)).toBe(false);
+      else expect(r.status, r.job_id).toBe('delivered');
+    }
+    expect(atKill).toBeGreaterThan(0);
+    // Only jobs whose claim was written in the last moments before the kill can be UNCERTAIN: at
+    // most what the windows of the three binds hold.
+    expect(final.filter((r) => r.code === 'UNCERTAIN').length).toBeLessThanOrEqual(3 * 64);
+  }, 180_000);
+});

@@ -24,6 +24,14 @@ function Placeholder() {
   );
 }
 
+function Forbidden() {
+  return (
+    <Page title={t.placeholder.forbidden}>
+      <p data-testid="forbidden">{t.placeholder.forbiddenBody}</p>
+    </Page>
+  );
+}
+
 function App() {
   const [branding, { refetch: refetchBranding }] = createResource(() =>
     get<Branding>('/api/branding').catch(() => ({ platformName: t.app.name, logoUrl: null })),
@@ -44,6 +52,7 @@ function App() {
   const page = (): Component => {
     const p = path();
     const r = ROUTES.find((x) => (x.exact ? p === x.path : p === x.path || p.startsWith(x.path + '/')));
+    if (r && r.allowed && !r.allowed()) return Forbidden;
     return r?.component ?? Placeholder;
   };
 

@@ -194,7 +194,7 @@ export const zhCN = {
     reasonPrompt: '请输入驳回原因',
     enterprise: '集团',
   },
-  placeholder: { title: '功能建设中', body: '该模块由其它功能组实现，敬请期待。' },
+  placeholder: { title: '功能建设中', body: '该模块由其它功能组实现，敬请期待。', forbidden: '没有权限', forbiddenBody: '您的账户没有此功能的权限，请联系管理员分配。' },
 } as const;
 
 export const t = zhCN;

@@ -1,0 +1,149 @@
+import { connectClickHouse, migrateClickHouse, type ClickHouseClient } from '@geo/infra';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createLogger } from '@geo/infra';
+import { createPortal, DEFAULT_WEB_DIST, type Portal } from '../../src/portal.ts';
+import { DEMO_CREDENTIALS as D } from '../../src/demo/credentials.ts';
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const TABLE = `sms_log_portal_e2e_${process.pid}`;
+
+async function ensureBuilt(): Promise<void> {
+  if (existsSync(join(DEFAULT_WEB_DIST, 'index.html'))) return;
+  const { build } = await import('vite');
+  await build({ configFile: new URL('../vite.config.ts', import.meta.url).pathname, logLevel: 'warn' });
+}
+
+/** Seeds a few send-log rows in messaging's sms_log shape, so that the home trends have something to draw. */
+async function seedSendLog(ch: ClickHouseClient): Promise<void> {
+  await migrateClickHouse(ch, `portal-e2e-${process.pid}`, [
+    {
+      version: 1,
+      name: 'send log',
+      statements: [
+        `CREATE TABLE IF NOT EXISTS ${TABLE} (job_id String, source String, enterprise_id String, account_id String, send_id String, task UInt16,
+          msisdn String, carrier String, segments UInt16, created_at DateTime, submit_time DateTime, message_id String, message_ids Array(String),
+          status String, code String, status_time DateTime, version UInt64) ENGINE = ReplacingMergeTree(version)
+          PARTITION BY toYYYYMM(created_at) ORDER BY (enterprise_id, send_id, job_id)`,
+      ],
+    },
+  ]);
+  const now = Math.floor(Date.now() / 1000);
+  const values = ['delivered', 'delivered', 'failed'].map((status, i) => ({
+    job_id: `e2e-${i}`, source: 'industry', enterprise_id: 'demo-enterprise', account_id: 'demo-admin', send_id: 'e2e', task: 0, msisdn: '13800138000',
+    carrier: 'cmcc', segments: 1, created_at: now - i * 86400, submit_time: now, message_id: '', message_ids: [], status, code: '', status_time: now, version: 2,
+  }));
+  await ch.insert({ table: TABLE, format: 'JSONEachRow', values });
+}
+
+describe('portal in a real browser', () => {
+  let portal: Portal;
+  let browser: BrowserContext;
+  let page: Page;
+  let ch: ClickHouseClient;
+  let profile: string;
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    ch = connectClickHouse(inject('clickhouseUrl'));
+    await seedSendLog(ch);
+    portal = await createPortal(
+      { port: 0, pgliteDir: 'memory://', demo: true, captchaTestMode: true, scryptLogN: 12, clickhouseUrl: inject('clickhouseUrl'), smsLogTable: TABLE },
+      createLogger('portal-e2e', 'silent'),
+    );
+    profile = mkdtempSync(join(tmpdir(), 'portal-e2e-chromium-'));
+    // A fresh profile per run: nothing cached or remembered from an earlier run.
+    browser = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, locale: 'zh-CN' });
+    page = browser.pages()[0] ?? (await browser.newPage());
+    page.on('dialog', (d) => void d.accept());
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await portal?.stop();
+    await ch?.command({ query: `DROP TABLE IF EXISTS ${TABLE}` }).catch(() => undefined);
+    await ch?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  /** Logs in through the form; the captcha answer comes from the test-only switch. */
+  async function logIn(name: string, password: string) {
+    const captcha = page.waitForResponse((r) => r.url().endsWith('/api/auth/captcha'));
+    await page.goto(`${portal.url}/login`);
+    const answer = ((await (await captcha).json()) as { testAnswer: string }).testAnswer;
+    await page.fill('input[name=name]', name);
+    await page.fill('input[name=password]', password);
+    await page.fill('input[name=captcha]', answer);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('header.topbar');
+  }
+
+  async function logOut() {
+    await page.click('header.topbar button.link:has-text("退出")');
+    await page.waitForSelector('form.login');
+  }
+
+  const menu = () => page.locator('nav.menu a').allTextContents();
+
+  it('shows the status page without a login', async () => {
+    await page.goto(`${portal.url}/status`);
+    await expect(page.locator('tr[data-probe=postgresql]').getAttribute('data-ok')).resolves.toBe('true');
+    await expect(page.locator('tr[data-probe=clickhouse]').getAttribute('data-ok')).resolves.toBe('true');
+  });
+
+  it('admin: home trends from the send log, then a department and a limited sub-account', async () => {
+    await logIn(D.admin.name, D.admin.password);
+    await page.waitForSelector('[data-testid=daily-trend][data-total="3"]');
+    expect(await page.locator('[data-testid=ent-quota]').textContent()).toBe('100,000');
+    // Hovering the chart shows the day's counts in an echarts tooltip.
+    const chart = page.locator('[data-testid=daily-trend]');
+    const box = (await chart.boundingBox())!;
+    await page.mouse.move(box.x + box.width - 25, box.y + box.height / 2);
+    await expect.poll(() => page.locator('[data-testid=daily-trend]').innerText(), { timeout: 5000 }).toContain('成功条数');
+
+    await page.click('nav.menu a:has-text("部门管理")');
+    await page.click('button:has-text("添加顶级部门")');
+    await page.fill('[data-testid=dept-form] input[name=name]', '测试部');
+    await page.click('[data-testid=dept-form] button[type=submit]');
+    await page.waitForSelector('[data-testid=dept-tree] button[data-dept="测试部"]');
+
+    await page.click('nav.menu a:has-text("账户管理")');
+    await page.click('button:has-text("添加子账户")');
+    const dialog = page.locator('.modal');
+    await dialog.locator('input[name=name]').fill('e2e-sub');
+    await dialog.locator('input[name=password]').fill('E2e-sub-pass1');
+    await dialog.locator('select[name=departmentId]').selectOption({ label: '测试部' });
+    await dialog.locator('input[type=checkbox][value=signatures]').check();
+    await dialog.locator('button[type=submit]').click();
+    await page.waitForSelector('tr[data-account="e2e-sub"]');
+    expect(await page.locator('tr[data-account="e2e-sub"]').textContent()).toContain('测试部');
+    await logOut();
+  });
+
+  it('the sub-account sees only what it may, and submits a signature', async () => {
+    await logIn('e2e-sub', 'E2e-sub-pass1');
+    expect(await menu()).toEqual(['首页', '签名管理']);
+    await page.goto(`${portal.url}/accounts`);
+    await page.waitForSelector('[data-testid=forbidden]');
+    await page.click('nav.menu a:has-text("签名管理")');
+    await page.fill('input[name=text]', '端到端');
+    await page.click('button:has-text("新增签名")');
+    await page.waitForSelector('tr[data-signature="端到端"][data-status=pending]');
+    await logOut();
+  });
+
+  it('the operator approves it, and the sub-account then sees it approved', async () => {
+    await logIn(D.operator.name, D.operator.password);
+    expect(await menu()).toEqual(['审核中心']);
+    const row = page.locator('[data-testid=review-signatures] tr[data-signature="端到端"]');
+    await row.locator('button:has-text("通过")').click();
+    await row.waitFor({ state: 'detached' });
+    await logOut();
+    await logIn('e2e-sub', 'E2e-sub-pass1');
+    await page.click('nav.menu a:has-text("签名管理")');
+    await page.waitForSelector('tr[data-signature="端到端"][data-status=approved]');
+  });
+});

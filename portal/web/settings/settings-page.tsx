@@ -1,0 +1,200 @@
+import { createResource, createSignal, For, Match, Switch } from 'solid-js';
+import { api, del, get } from '../lib/api.ts';
+import { can } from '../lib/session.ts';
+import { t } from '../i18n/zh-CN.ts';
+import { Badge, Empty, Field, notify, notifyError, Page, Tabs, fmtTime } from '../ui/ui.tsx';
+import { ManualView } from '../manual/manual-page.tsx';
+import { LogTable } from './log-table.tsx';
+
+const S = t.settings;
+
+interface OpLog {
+  id: number;
+  accountName: string;
+  action: string;
+  target: string;
+  ip: string;
+  at: string;
+}
+interface LoginLog {
+  id: number;
+  accountName: string;
+  ip: string;
+  success: boolean;
+  reason: string;
+  at: string;
+}
+interface Qualification {
+  id: string;
+  title: string;
+  fileName: string;
+  status: string;
+  reason: string;
+  createdAt: string;
+}
+
+const REASONS: Record<string, string> = {
+  ok: '登录成功',
+  bad_password: '密码错误',
+  unknown_account: '账户不存在',
+  captcha: '验证码错误',
+  locked: '账户锁定中',
+  ip_throttled: '地址受限',
+  frozen: '账户已冻结',
+};
+
+function LogoSettings() {
+  const [branding, { refetch }] = createResource(() => get<{ logoUrl: string | null }>('/api/branding'));
+  const changed = () => {
+    void refetch();
+    window.dispatchEvent(new Event('branding-changed'));
+  };
+  const upload = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await api('POST', '/api/settings/logo', new FormData(e.currentTarget as HTMLFormElement));
+      notify('ok', t.common.saved);
+      changed();
+    } catch (err) {
+      notifyError(err);
+    }
+  };
+  return (
+    <div class="card">
+      <p>{branding()?.logoUrl ? <img src={branding()!.logoUrl!} alt="LOGO" class="logo-img" style={{ background: '#1b5fb4', padding: '6px' }} /> : t.app.name}</p>
+      <form onSubmit={upload} class="toolbar">
+        <Field label={S.uploadLogo}>
+          <input type="file" name="file" accept="image/png,image/jpeg" required />
+        </Field>
+        <button type="submit" class="primary">
+          {S.upload}
+        </button>
+        <button type="button" onClick={() => void del('/api/settings/logo').then(changed, notifyError)}>
+          {S.removeLogo}
+        </button>
+      </form>
+    </div>
+  );
+}
+
+function Qualifications() {
+  const [list, { refetch }] = createResource(() => get<{ items: Qualification[] }>('/api/settings/qualifications').then((r) => r.items));
+  const upload = async (e: Event) => {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    try {
+      await api('POST', '/api/settings/qualifications', new FormData(form));
+      notify('ok', t.common.saved);
+      form.reset();
+      void refetch();
+    } catch (err) {
+      notifyError(err);
+    }
+  };
+  return (
+    <>
+      <form onSubmit={upload} class="toolbar">
+        <input name="title" placeholder={S.qualTitle} required maxlength={64} />
+        <input type="file" name="file" accept="application/pdf,image/png,image/jpeg" required title={S.qualFile} />
+        <button type="submit" class="primary">
+          {S.upload}
+        </button>
+        <span class="muted small">{S.qualFile}</span>
+      </form>
+      <table class="grid">
+        <thead>
+          <tr>
+            <th>{S.qualTitle}</th>
+            <th>文件</th>
+            <th>{t.common.status}</th>
+            <th>{t.signatures.reason}</th>
+            <th>{t.common.createdAt}</th>
+            <th>{t.common.actions}</th>
+          </tr>
+        </thead>
+        <tbody>
+          <For each={list() ?? []}>
+            {(q) => (
+              <tr>
+                <td>{q.title}</td>
+                <td>
+                  <a href={`/api/settings/qualifications/${q.id}/file`}>{q.fileName}</a>
+                </td>
+                <td>{q.status === 'approved' ? <Badge kind="ok">已通过</Badge> : q.status === 'pending' ? <Badge kind="warn">待审核</Badge> : <Badge kind="err">已驳回</Badge>}</td>
+                <td>{q.reason || '—'}</td>
+                <td>{fmtTime(q.createdAt)}</td>
+                <td>
+                  <button type="button" class="link danger" onClick={() => confirm(t.common.confirmDelete) && void del(`/api/settings/qualifications/${q.id}`).then(() => refetch(), notifyError)}>
+                    {t.common.delete}
+                  </button>
+                </td>
+              </tr>
+            )}
+          </For>
+          <Empty when={list()?.length === 0} cols={6} />
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+/** 平台设置: operation log, login log, logo, manual, qualification documents. */
+export function SettingsPage() {
+  const tabs = () =>
+    [
+      can('settings.logs') && { key: 'op', label: S.opLog },
+      can('settings.logs') && { key: 'login', label: S.loginLog },
+      can('settings.platform') && { key: 'logo', label: S.logo },
+      { key: 'manual', label: S.manual },
+      can('settings.platform') && { key: 'qual', label: S.qualifications },
+    ].filter(Boolean) as { key: string; label: string }[];
+  const [tab, setTab] = createSignal(tabs()[0]?.key ?? 'manual');
+  return (
+    <Page title={S.title}>
+      <Tabs tabs={tabs()} active={tab()} onChange={setTab} />
+      <Switch>
+        <Match when={tab() === 'op'}>
+          <LogTable<OpLog>
+            path="/api/settings/op-log"
+            testId="op-log"
+            head={[S.who, S.action, S.target, S.ip, S.at]}
+            row={(r) => (
+              <tr>
+                <td>{r.accountName}</td>
+                <td>{r.action}</td>
+                <td>{r.target}</td>
+                <td>{r.ip}</td>
+                <td>{fmtTime(r.at)}</td>
+              </tr>
+            )}
+          />
+        </Match>
+        <Match when={tab() === 'login'}>
+          <LogTable<LoginLog>
+            path="/api/settings/login-log"
+            testId="login-log"
+            head={[t.accounts.name, S.result, S.reason, S.ip, S.at]}
+            row={(r) => (
+              <tr>
+                <td>{r.accountName}</td>
+                <td>{r.success ? <Badge kind="ok">{S.success}</Badge> : <Badge kind="err">{S.failure}</Badge>}</td>
+                <td>{REASONS[r.reason] ?? r.reason}</td>
+                <td>{r.ip}</td>
+                <td>{fmtTime(r.at)}</td>
+              </tr>
+            )}
+          />
+        </Match>
+        <Match when={tab() === 'logo'}>
+          <LogoSettings />
+        </Match>
+        <Match when={tab() === 'manual'}>
+          <ManualView />
+        </Match>
+        <Match when={tab() === 'qual'}>
+          <Qualifications />
+        </Match>
+      </Switch>
+    </Page>
+  );
+}

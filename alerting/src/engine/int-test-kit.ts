@@ -27,7 +27,7 @@ export function circleTask(center: [number, number], radiusM: number, over: Part
   return {
     alertType: 'rainstorm', region: { parts: [{ kind: 'circle', center, radiusM }] }, subject: 'test', content: '暴雨预警：请注意安全', signature: '应急管理局',
     startDate: today(), endDate: tomorrow(), frequency: 'once', quota: { cmcc: { total: 100_000, dailyCap: 100_000 }, cucc: { total: 100_000, dailyCap: 100_000 }, ctcc: { total: 100_000, dailyCap: 100_000 } },
-    balance: 300_000, accountId: 'acc-test', enterpriseId: 'ent-test', ...over,
+    balance: 300_000, accountId: `acc-${Math.random().toString(36).slice(2, 10)}`, enterpriseId: 'ent-test', ...over,
   };
 }
 
@@ -74,4 +74,14 @@ let counter = 0;
 /** Distinct mainland numbers per test run (a random 3-digit block, then a counter). */
 export function numbers(n: number, block = 100 + Math.floor(Math.random() * 800)): string[] {
   return Array.from({ length: n }, () => `19${block}${String(counter++).padStart(6, '0')}`);
+}
+
+/** Declares every stream and bucket the engine touches, as a fresh server lacks them. */
+export async function declareAll(nc: NatsConnection): Promise<void> {
+  const { declareLocationStream } = await import('@geo/ingest');
+  const { declareMessagingStreams } = await import('@geo/messaging');
+  const { declareAlertingStreams } = await import('../streams.ts');
+  await declareLocationStream(nc);
+  await declareMessagingStreams(nc);
+  await declareAlertingStreams(nc);
 }

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { Kvm } from '@nats-io/kv';
+import { connectNats } from '@geo/infra';
+import { TASK_STATES, type TaskState } from './contract.ts';
+import { TASKS_BUCKET, declareAlertingStreams } from './streams.ts';
+import { TaskError, TaskStore } from './tasks/task-store.ts';
+
+/**
+ * Puts and controls alert tasks in the `alert_tasks` bucket until the portal does.
+ *
+ * @example
+ * npx tsx alerting/src/cli.ts submit typhoon-1 task.json   # validated like the portal's submit
+ * npx tsx alerting/src/cli.ts update typhoon-1 task.json   # new region or content while running
+ * npx tsx alerting/src/cli.ts stop typhoon-1 "operator: all clear"
+ * npx tsx alerting/src/cli.ts pause|resume typhoon-1
+ * npx tsx alerting/src/cli.ts list | show typhoon-1
+ */
+const USAGE = `usage: cli.ts submit <id> <spec.json> | update <id> <spec.json> | stop <id> [reason] | pause <id> | resume <id> | list | show <id>
+NATS_URL selects the server (default nats://127.0.0.1:4222).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, id, arg] = argv;
+  if (!cmd || cmd === 'help' || cmd === '--help') {
+    console.log(USAGE);
+    return cmd ? 0 : 2;
+  }
+  const nc = await connectNats(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', 'alerting-cli');
+  try {
+    await declareAlertingStreams(nc);
+    const store = new TaskStore(await new Kvm(nc).open(TASKS_BUCKET));
+    const need = (v: string | undefined, what: string) => {
+      if (!v) throw new TaskError('invalid_spec', `missing ${what}\n${USAGE}`);
+      return v;
+    };
+    const readSpec = (path: string) => JSON.parse(readFileSync(need(path, 'spec file'), 'utf8'));
+    switch (cmd) {
+      case 'submit':
+        console.log(JSON.stringify(await store.submit(need(id, 'task id'), readSpec(arg)), null, 2));
+        break;
+      case 'update':
+        console.log(JSON.stringify(await store.update(need(id, 'task id'), readSpec(arg)), null, 2));
+        break;
+      case 'stop':
+      case 'pause':
+      case 'resume': {
+        const to: TaskState = cmd === 'stop' ? 'stopped' : cmd === 'pause' ? 'paused' : 'submitted';
+        const t = await store.transition(need(id, 'task id'), to, cmd === 'stop' ? (arg ?? 'emergency stop (cli)') : undefined);
+        console.log(t ? `${id}: ${t.state}` : `${id}: already ${to}`);
+        break;
+      }
+      case 'list':
+        for (const t of await store.list()) console.log(`${t.id}\t${t.state}\tv${t.version}\t${t.spec.startDate}..${t.spec.endDate}\t${t.spec.subject}`);
+        break;
+      case 'show': {
+        const t = await store.get(need(id, 'task id'));
+        if (!t) throw new TaskError('not_found', `no task ${id}`);
+        console.log(JSON.stringify(t.task, null, 2));
+        break;
+      }
+      default:
+        console.error(`unknown command ${cmd} (states: ${TASK_STATES.join(', ')})\n${USAGE}`);
+        return 2;
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof TaskError) {
+      console.error(`${err.code}: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    await nc.drain();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

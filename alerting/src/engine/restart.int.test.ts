@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { CARRIERS } from '@geo/ingest';
+import { smsJobSubject, type SmsJob } from '@geo/messaging';
+import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
+import { runEngine, type RunningEngine } from './run-engine.ts';
+
+const main = fileURLToPath(new URL('../main.ts', import.meta.url));
+let nc: NatsConnection;
+let child: ChildProcess | undefined;
+let second: RunningEngine | undefined;
+
+beforeAll(async () => {
+  nc = await connectNats(inject('natsUrl'), 'alerting-restart');
+  await declareAll(nc);
+});
+afterAll(async () => {
+  child?.kill('SIGKILL');
+  await second?.stop();
+  await nc?.drain();
+});
+
+/** Starts `alerting/src/main.ts` as its own process and resolves once it says it is ready. */
+function startProcess(instance: string): Promise<ChildProcess> {
+  const p = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: { ...process.env, NATS_URL: inject('natsUrl'), HEALTH_PORT: '0', INSTANCE_ID: instance, LOG_LEVEL: 'info', MOVES_ENABLED: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    p.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('alerting ready')) resolve(p);
+    });
+    p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('exit', (code) => reject(new Error(`alerting exited (${code}) before it was ready:\n${out.slice(-2000)}`)));
+  });
+}
+
+describe('kill -9 in the middle of a run, then restart', () => {
+  it('loses no job and duplicates none; presence and what was sent are restored', async () => {
+    const centre: [number, number] = [85, 45];
+    const present = numbers(6_000);
+    await publishEvents(nc, present.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, (i % 100) * 20, Math.floor(i / 100) * 20))), 300);
+    child = await startProcess('victim');
+    let seen = 0;
+    let killedAt = -1;
+    const sub = nc.subscribe('sms.jobs.>', {
+      callback: (_e, m) => {
+        if (m.json<SmsJob>().sendId !== 't-crash') return;
+        seen++;
+        if (seen === 300 && child) {
+          child.kill('SIGKILL');
+          killedAt = seen;
+        }
+      },
+    });
+    const { TaskStore } = await import('../tasks/task-store.ts');
+    const { Kvm } = await import('@nats-io/kv');
+    const store = new TaskStore(await new Kvm(nc).open('alert_tasks'));
+    await store.submit('t-crash', circleTask(centre, 10_000));
+    await until('the victim was killed mid-run', () => killedAt > 0, 60_000);
+    await new Promise<void>((r) => (child!.exitCode !== null || child!.signalCode ? r() : child!.once('exit', () => r())));
+    child = undefined;
+    const sentBeforeRestart = (await jobsOf(nc, 't-crash')).length;
+    expect(sentBeforeRestart).toBeLessThan(present.length);
+    // While it is down, some people walk in; they must be sent after the restart too.
+    const walkIns = numbers(50);
+    await publishEvents(nc, walkIns.map((m) => event(m, 'cmcc', offset(centre, 30, 30))));
+    second = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'successor', tickMs: 500, moves: false });
+    await second.ready;
+    // Core subscribers see every publish (also copies the stream drops by Msg-Id): a cheap progress signal.
+    await until('everyone sent', () => seen >= present.length + walkIns.length, 90_000);
+    await sleep(1_500);
+    sub.unsubscribe();
+    const jobs = await jobsOf(nc, 't-crash');
+    const byNumber = new Map<string, number>();
+    for (const j of jobs) byNumber.set(j.msisdn, (byNumber.get(j.msisdn) ?? 0) + 1);
+    expect([...byNumber.values()].every((n) => n === 1)).toBe(true);
+    expect([...byNumber.keys()].sort()).toEqual([...present, ...walkIns].sort());
+    expect(second.engine.membersOf('t-crash')).toBe(present.length + walkIns.length);
+    void smsJobSubject;
+  });
+});

@@ -52,6 +52,8 @@ export interface Population {
   readonly homeCity: Int16Array;
   msisdn(i: number): string;
   carrier(i: number): Carrier;
+  /** The digits after the block prefix, as a number (see msisdnOf). */
+  suffix(i: number): number;
 }
 
 // An odd multiplier that is not a multiple of 5 is a bijection modulo any power of ten, so numbers
@@ -59,10 +61,12 @@ export interface Population {
 const MULT = 73_939_133;
 const PAD = ['', '0', '00', '000', '0000', '00000', '000000', '0000000'];
 
+/** The number part after a `digits`-long remainder of the block. */
+export const suffixOf = (i: number, salt: number, digits: number): number => (i * MULT + salt) % 10 ** digits;
+
 export function msisdnOf(prefix: string, i: number, salt: number): string {
   const digits = 11 - prefix.length;
-  const mod = 10 ** digits;
-  const s = String((i * MULT + salt) % mod);
+  const s = String(suffixOf(i, salt, digits));
   return prefix + PAD[digits - s.length] + s;
 }
 
@@ -180,6 +184,7 @@ export function buildPopulation(cells: CellTable, opts: PopulationOptions): Popu
     ...pop,
     msisdn: (i: number) => msisdnOf(PREFIXES[pop.prefix[i]].prefix, i, salt),
     carrier: (i: number) => CARRIERS[PREFIXES[pop.prefix[i]].carrier],
+    suffix: (i: number) => suffixOf(i, salt, 11 - PREFIXES[pop.prefix[i]].prefix.length),
   };
 }
 

@@ -76,6 +76,22 @@ describe('province simulator', { timeout: 90_000 }, () => {
     expect(c.sha).not.toBe(a.sha);
   });
 
+  it('writes the same JSON through the byte fast path as through the string path', () => {
+    const strings = collect();
+    sim(8, 3000).advanceTo(START / 1000 + 1800, strings);
+    const bytes: string[] = [];
+    const buf = new Uint8Array(1024);
+    const byteSink: EventSink = {
+      push: () => expect.unreachable('the fast path should be used'),
+      at: 0,
+      open: () => buf,
+      close: (end) => void bytes.push(Buffer.from(buf.subarray(0, end)).toString('utf8')),
+    };
+    sim(8, 3000).advanceTo(START / 1000 + 1800, byteSink);
+    expect(bytes.length).toBe(strings.lines.length);
+    expect(bytes).toEqual(strings.lines);
+  });
+
   it('moves people: commuters hand over between cells on the way to work', () => {
     const sink = collect();
     sim(5).advanceTo(START / 1000 + 3 * 3600, sink);

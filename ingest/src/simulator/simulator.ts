@@ -9,7 +9,39 @@ import { createScenario, type ActiveScenario } from './scenarios.ts';
 /** Where generated events go: one JSON text per event, with its carrier index and shard. */
 export interface EventSink {
   push(carrier: number, shard: number, json: string): void;
+  /**
+   * Optional fast path: the sink hands out its message buffer and the simulator writes the
+   * event's JSON bytes straight into it (no string per event, nothing for the collector).
+   * `open` returns the buffer with room for `maxBytes` at `at`; `close` says where the event ends.
+   */
+  open?(carrier: number, shard: number, maxBytes: number): Uint8Array;
+  at?: number;
+  close?(end: number): void;
 }
+
+const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
+const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
+/** Copies a short byte string (a loop beats `set` below a few dozen bytes). */
+function put(buf: Uint8Array, pos: number, bytes: Uint8Array): number {
+  const n = bytes.length;
+  if (n > 24) {
+    buf.set(bytes, pos);
+    return pos + n;
+  }
+  for (let k = 0; k < n; k++) buf[pos + k] = bytes[k];
+  return pos + n;
+}
+/** Writes a non-negative integer as exactly `width` decimal digits (zero-padded). */
+function putDigits(buf: Uint8Array, pos: number, value: number, width: number): number {
+  let v = value;
+  for (let k = width - 1; k >= 0; k--) {
+    const q = Math.floor(v / 10);
+    buf[pos + k] = 48 + (v - q * 10);
+    v = q;
+  }
+  return pos + width;
+}
+const MSISDN_HEAD = ascii('{"msisdn":"');
 
 export interface SimulatorOptions {
   areas: readonly AdminArea[];
@@ -59,6 +91,16 @@ export class Simulator {
   private readonly fill = new Uint32Array(WHEEL);
   private scenarios: ActiveScenario[] = [];
   private readonly homeJson: string[];
+  /** The same JSON pieces as bytes, for sinks with the fast path. */
+  private readonly bytes: {
+    prefix: Uint8Array[];
+    carrier: Uint8Array[];
+    cell: Uint8Array[][];
+    kind: Uint8Array[];
+    gender: Uint8Array[];
+    age: Uint8Array[];
+    home: Uint8Array[];
+  };
   private readonly carrierJson: string[];
   private readonly ageJson: string[];
   /** The next simulated second to process. */
@@ -83,6 +125,15 @@ export class Simulator {
     this.carrierJson = CARRIERS.map((c) => `","carrier":"${c}","ts":`);
     this.ageJson = Array.from({ length: 121 }, (_, a) => `,"age":${a}`);
     for (let w = 0; w < WHEEL; w++) this.buckets.push(new Uint32Array(4));
+    this.bytes = {
+      prefix: PREFIXES.map((p) => ascii(p.prefix)),
+      carrier: this.carrierJson.map(ascii),
+      cell: this.cells.json.map((list) => list.map((j) => utf8(`,${j}`))),
+      kind: KIND_JSON.map(ascii),
+      gender: [ascii(',"gender":"m"'), ascii(',"gender":"f"')],
+      age: this.ageJson.map(ascii),
+      home: this.homeJson.map(ascii),
+    };
 
     const start = Math.floor(opts.startMs / 1000);
     this.cursor = start;
@@ -171,13 +222,30 @@ export class Simulator {
     const pop = this.pop;
     const p = PREFIXES[pop.prefix[i]];
     const ts = sec * 1000 + (mix32(i, sec) % 1000);
+    this.lastEvent[i] = sec;
+    this.eventsTotal++;
+    if (sink.open) {
+      const b = this.bytes;
+      const buf = sink.open(p.carrier, pop.shard[i], 512);
+      let at = put(buf, sink.at!, MSISDN_HEAD);
+      const prefix = b.prefix[pop.prefix[i]];
+      at = put(buf, at, prefix);
+      at = putDigits(buf, at, pop.suffix(i), 11 - prefix.length);
+      at = put(buf, at, b.carrier[p.carrier]);
+      at = putDigits(buf, at, ts, 13);
+      at = put(buf, at, b.cell[p.carrier][this.cell[i]]);
+      at = put(buf, at, b.kind[kind]);
+      at = put(buf, at, b.gender[pop.female[i]]);
+      at = put(buf, at, b.age[pop.age[i]]);
+      at = put(buf, at, b.home[pop.home[i]]);
+      sink.close!(at);
+      return;
+    }
     sink.push(
       p.carrier,
       pop.shard[i],
       `{"msisdn":"${pop.msisdn(i)}${this.carrierJson[p.carrier]}${ts},${this.cells.json[p.carrier][this.cell[i]]}${KIND_JSON[kind]},"gender":"${pop.female[i] ? 'f' : 'm'}"${this.ageJson[pop.age[i]]}${this.homeJson[pop.home[i]]}`,
     );
-    this.lastEvent[i] = sec;
-    this.eventsTotal++;
   }
 
   /** One wake of subscriber `i` at `sec`: move one hop, or start a trip, or report activity. */

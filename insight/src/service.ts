@@ -1,6 +1,6 @@
 import { serve } from '@hono/node-server';
-import * as ingest from '@geo/ingest';
-import { connectClickHouse, connectNats, migrateClickHouse, natsHealth, startServiceHttp, type Logger, type Stoppable } from '@geo/infra';
+import { loadAdminAreas } from '@geo/ingest';
+import { connectClickHouse, connectNats, ensureDeadLetterStream, migrateClickHouse, natsHealth, startServiceHttp, type Logger, type Stoppable } from '@geo/infra';
 import { INSIGHT_MIGRATIONS } from './schema/migrations.ts';
 import { dropOldPartitions } from './schema/retention.ts';
 import { CellDictionary } from './sink/cells.ts';
@@ -12,14 +12,12 @@ import { insightApi } from './api/routes.ts';
 import type { InsightConfig } from './config.ts';
 
 /**
- * Administrative boundaries from ingest's geography, when it exports them (`loadAdminAreas`);
- * otherwise area codes are refused with a clear message and local/roaming is "unknown".
+ * Administrative boundaries from ingest's geography (`loadAdminAreas`, Zhejiang by default); when
+ * the file is missing, area codes are refused with a clear message and local/roaming is "unknown".
  */
 export function defaultAdminAreas(log?: Logger): AdminAreas {
-  const load = (ingest as Record<string, unknown>)['loadAdminAreas'];
-  if (typeof load !== 'function') return NO_ADMIN_AREAS;
   try {
-    return adminAreasFrom(load());
+    return adminAreasFrom(loadAdminAreas());
   } catch (err) {
     log?.warn({ err }, 'no administrative boundaries: area codes will be refused');
     return NO_ADMIN_AREAS;
@@ -47,6 +45,8 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   http.addCheck('clickhouse', async () => ({ ok: (await ch.ping()).success }));
   const nc = await connectNats(cfg.NATS_URL, 'insight');
   http.addCheck('nats', natsHealth(nc));
+  // Malformed batches are dead-lettered; without the stream that publish would fail forever.
+  await ensureDeadLetterStream(nc);
 
   const cells = new CellDictionary((lng, lat) => admin.cityAt(lng, lat));
   const state = new PresenceState(cells, cfg.INSIGHT_STALENESS_MIN * 60_000, 1 << 16);

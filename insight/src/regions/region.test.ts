@@ -25,3 +25,16 @@ describe('regions', () => {
     expect(Region.safeParse({}).success).toBe(false);
   });
 });
+
+describe('regions over the project geography (ingest)', () => {
+  it('finds West Lake in Hangzhou (330100) and inside 西湖区 (330106)', async () => {
+    const { loadAdminAreas } = await import('@geo/ingest');
+    const { adminAreasFrom } = await import('./region.ts');
+    const admin = adminAreasFrom(loadAdminAreas());
+    expect(admin.cityAt(120.14, 30.245)).toBe(330100);
+    const dict = new CellDictionary();
+    dict.intern('westlake', 30.245, 120.14);
+    dict.intern('ningbo', 29.87, 121.55);
+    expect([...regionMask(compileRegion(Region.parse({ areas: ['330106'] }), admin), dict)]).toEqual([1, 0]);
+  });
+});

@@ -31,9 +31,18 @@ describe('PresenceState', () => {
     const s = new PresenceState(new CellDictionary());
     const r = recorder();
     expect(s.apply(ev('13900000001', T0, 'a'), streamPos(5, 3), r.sink)).toBe(true);
-    expect(s.apply(ev('13900000001', T0 + 1000, 'b'), streamPos(5, 3), r.sink)).toBe(false);
-    expect(s.apply(ev('13900000001', T0 + 1000, 'b'), streamPos(4, 9), r.sink)).toBe(false);
-    expect(r.moves).toHaveLength(1);
+    expect(s.apply(ev('13900000001', T0 + 1000, 'b'), streamPos(6, 0), r.sink)).toBe(true);
+    expect(s.apply(ev('13900000001', T0, 'a'), streamPos(5, 3), r.sink)).toBe(false);
+    expect(s.apply(ev('13900000001', T0 + 1000, 'b'), streamPos(6, 0), r.sink)).toBe(false);
+    expect(r.moves).toHaveLength(2);
+  });
+
+  it('applies newer events from a re-created stream whose positions restart at 1', () => {
+    const s = new PresenceState(new CellDictionary());
+    const r = recorder();
+    s.apply(ev('13900000001', T0, 'a'), streamPos(900, 0), r.sink);
+    expect(s.apply(ev('13900000001', T0 + 60_000, 'b'), streamPos(1, 0), r.sink)).toBe(true);
+    expect(r.moves).toHaveLength(2);
   });
 
   it('keeps the location of a newer event when an older one arrives late, but takes its profile', () => {

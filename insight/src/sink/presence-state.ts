@@ -42,8 +42,8 @@ export interface StateSink {
  * index (a Map of a million objects costs GC time; this does not). A subscriber is **present** at
  * time t while its last event is no older than the staleness limit and was not a `detach`.
  *
- * Redelivery is harmless: each subscriber remembers the stream position of the last event applied
- * to it, and an event at or before that position is skipped.
+ * Redelivery is harmless: each subscriber remembers the stream position and time of the last event
+ * applied to it, and an event at or before that position and time is skipped.
  */
 export class PresenceState {
   count = 0;
@@ -96,7 +96,9 @@ export class PresenceState {
     const sub = Number(e.msisdn);
     let i = this.index.get(sub);
     if (i === undefined) i = this.add(sub);
-    else if (pos <= this.pos[i]!) return false;
+    // Already applied: an earlier stream position that is also no newer in time. (Requiring both
+    // keeps a re-created stream, whose positions restart at 1, from being ignored.)
+    else if (pos <= this.pos[i]! && ts <= this.ts[i]!) return false;
     this.pos[i] = pos;
     if (e.gender !== undefined) this.gender[i] = GENDER_CODE[e.gender] ?? 0;
     if (e.age !== undefined) this.age[i] = e.age;

@@ -1,0 +1,346 @@
+import { createResource, createSignal, For, Show } from 'solid-js';
+import { api, del, get, post, put, qs } from '../lib/api.ts';
+import { can, me } from '../lib/session.ts';
+import { Empty, Field, Modal, notify, notifyError, Page, Pager } from '../ui/ui.tsx';
+import { ti } from './zh-CN.ts';
+
+type Book = 'personal' | 'enterprise';
+interface Group {
+  id: string;
+  parentId: string | null;
+  name: string;
+  count: number;
+}
+interface Contact {
+  id: string;
+  name: string;
+  phone: string;
+  gender: '' | 'male' | 'female';
+  birthday: string;
+  email: string;
+  company: string;
+  title: string;
+  address: string;
+  remark: string;
+  sort: number;
+  groupIds: string[];
+  groupNames: string[];
+}
+
+const EMPTY: Omit<Contact, 'id' | 'groupNames'> = { name: '', phone: '', gender: '', birthday: '', email: '', company: '', title: '', address: '', remark: '', sort: 0, groupIds: [] };
+
+/** Groups in tree order with their depth. */
+function ordered(groups: readonly Group[]): (Group & { depth: number })[] {
+  const out: (Group & { depth: number })[] = [];
+  const walk = (parent: string | null, depth: number) => {
+    for (const g of groups.filter((x) => x.parentId === parent)) {
+      out.push({ ...g, depth });
+      walk(g.id, depth + 1);
+    }
+  };
+  walk(null, 0);
+  return out;
+}
+
+function GroupChecks(props: { groups: (Group & { depth: number })[]; value: string[]; onChange: (v: string[]) => void }) {
+  return (
+    <div class="picker">
+      <For each={props.groups}>
+        {(g) => (
+          <label style={{ 'padding-left': `${g.depth * 14}px` }}>
+            <input
+              type="checkbox"
+              checked={props.value.includes(g.id)}
+              onChange={() => props.onChange(props.value.includes(g.id) ? props.value.filter((x) => x !== g.id) : [...props.value, g.id])}
+            />
+            {g.name}
+          </label>
+        )}
+      </For>
+    </div>
+  );
+}
+
+/** 个人通讯录 / 企业通讯录: the group (or department) tree on the left, contacts on the right. */
+export function BookPage(props: { book: Book }) {
+  const base = `/api/industry/books/${props.book}`;
+  const canEdit = () => props.book === 'personal' || me()?.role === 'admin' || can('departments');
+  const [groups, { refetch: refetchGroups }] = createResource(() => get<{ items: Group[]; unassigned: number; total: number }>(`${base}/groups`));
+  const [groupId, setGroupId] = createSignal('');
+  const [keyword, setKeyword] = createSignal('');
+  const [page, setPage] = createSignal(1);
+  const [q, setQ] = createSignal({ groupId: '', keyword: '', page: 1 });
+  const [list, { refetch }] = createResource(q, (x) => get<{ items: Contact[]; total: number }>(`${base}/contacts${qs(x)}`));
+  const [sel, setSel] = createSignal<string[]>([]);
+  const [edit, setEdit] = createSignal<(typeof EMPTY & { id?: string }) | null>(null);
+  const [target, setTarget] = createSignal<{ op: 'copy' | 'move'; groupIds: string[] } | null>(null);
+  const [importing, setImporting] = createSignal<{ groupIds: string[]; file?: File; report?: { imported: number; rejectedTotal: number; rejected: { message: string }[] } } | null>(null);
+  const tree = () => ordered(groups()?.items ?? []);
+  const reload = () => {
+    setSel([]);
+    void refetch();
+    void refetchGroups();
+  };
+  const pick = (id: string) => {
+    setGroupId(id);
+    setPage(1);
+    setQ({ groupId: id, keyword: keyword(), page: 1 });
+  };
+  const run = async (fn: () => Promise<unknown>, ok = '已保存') => {
+    try {
+      await fn();
+      notify('ok', ok);
+      reload();
+      return true;
+    } catch (e) {
+      notifyError(e);
+      return false;
+    }
+  };
+  const needSel = () => (sel().length ? true : (notify('err', ti.books.selectFirst), false));
+
+  const addGroup = (parentId: string | null) => {
+    const name = prompt(ti.books.addGroup);
+    if (name) void run(() => post(`${base}/groups`, { name, parentId }));
+  };
+  const renameGroup = (g: Group) => {
+    const name = prompt(ti.books.rename, g.name);
+    if (name) void run(() => put(`${base}/groups/${g.id}`, { name }));
+  };
+  const deleteGroup = (g: Group) => {
+    if (confirm(`确定删除分组“${g.name}”吗？`)) void run(() => del(`${base}/groups/${g.id}`), '已删除').then((ok) => ok && groupId() === g.id && pick(''));
+  };
+  const save = async () => {
+    const e = edit()!;
+    const { id, ...body } = e;
+    if (await run(() => (id ? put(`${base}/contacts/${id}`, body) : post(`${base}/contacts`, body)))) setEdit(null);
+  };
+  const doImport = async () => {
+    const st = importing()!;
+    if (!st.file) return notify('err', '请选择文件');
+    const f = new FormData();
+    f.set('file', st.file);
+    f.set('groupIds', st.groupIds.join(','));
+    try {
+      const report = await api<{ imported: number; rejectedTotal: number; rejected: { message: string }[] }>('POST', `${base}/import`, f);
+      setImporting({ ...st, report });
+      reload();
+    } catch (e) {
+      notifyError(e);
+    }
+  };
+  const exportHref = () => `${base}/export${qs({ groupId: groupId() || undefined, keyword: keyword() || undefined, ids: sel().length ? sel().join(',') : undefined })}`;
+
+  return (
+    <Page title={props.book === 'personal' ? ti.nav.personal : ti.nav.enterprise}>
+      <div class="books">
+        <div class="tree" data-testid="group-tree">
+          <div class="node" classList={{ active: groupId() === '' }} onClick={() => pick('')}>
+            <span>{ti.books.all}</span>
+            <span class="muted">{groups()?.total ?? 0}</span>
+          </div>
+          <For each={tree()}>
+            {(g) => (
+              <div class="node" classList={{ active: groupId() === g.id }} style={{ 'padding-left': `${6 + g.depth * 14}px` }} onClick={() => pick(g.id)}>
+                <span>{g.name}</span>
+                <span class="muted">
+                  {g.count}
+                  <Show when={props.book === 'personal' && groupId() === g.id}>
+                    {' '}
+                    <button type="button" class="link" title={ti.books.addSub} onClick={(e) => (e.stopPropagation(), addGroup(g.id))}>
+                      ＋
+                    </button>
+                    <button type="button" class="link" title={ti.books.rename} onClick={(e) => (e.stopPropagation(), renameGroup(g))}>
+                      ✎
+                    </button>
+                    <button type="button" class="link danger" title={ti.books.deleteGroup} onClick={(e) => (e.stopPropagation(), deleteGroup(g))}>
+                      ×
+                    </button>
+                  </Show>
+                </span>
+              </div>
+            )}
+          </For>
+          <div class="node" classList={{ active: groupId() === 'unassigned' }} onClick={() => pick('unassigned')}>
+            <span>{ti.books.unassigned}</span>
+            <span class="muted">{groups()?.unassigned ?? 0}</span>
+          </div>
+          <Show when={props.book === 'personal'} fallback={<p class="muted small">{ti.books.readOnlyDepts}</p>}>
+            <button type="button" onClick={() => addGroup(null)}>
+              {ti.books.addGroup}
+            </button>
+          </Show>
+        </div>
+        <div class="list">
+          <div class="toolbar">
+            <input placeholder={ti.books.keyword} value={keyword()} onInput={(e) => setKeyword(e.currentTarget.value)} />
+            <button type="button" onClick={() => pick(groupId())}>
+              搜索
+            </button>
+            <Show when={canEdit()}>
+              <button type="button" class="primary" onClick={() => setEdit({ ...EMPTY, groupIds: groupId() && groupId() !== 'unassigned' ? [groupId()] : [] })}>
+                {ti.books.add}
+              </button>
+              <button type="button" onClick={() => setImporting({ groupIds: [] })}>
+                {ti.books.import}
+              </button>
+            </Show>
+            <a href={exportHref()}>
+              <button type="button">{ti.books.export}</button>
+            </a>
+            <Show when={canEdit()}>
+              <button type="button" onClick={() => needSel() && setTarget({ op: 'copy', groupIds: [] })}>
+                {ti.books.copy}
+              </button>
+              <button type="button" onClick={() => needSel() && setTarget({ op: 'move', groupIds: [] })}>
+                {ti.books.move}
+              </button>
+              <button
+                type="button"
+                class="danger"
+                onClick={() => needSel() && confirm(`确定删除所选 ${sel().length} 个联系人吗？`) && void run(() => post(`${base}/contacts/delete`, { ids: sel() }), '已删除')}
+              >
+                {ti.books.delete}
+              </button>
+              <button
+                type="button"
+                onClick={() => {
+                  if (!needSel()) return;
+                  const v = prompt(ti.books.sortValue, '0');
+                  if (v !== null) void run(() => post(`${base}/contacts/sort`, { ids: sel(), sort: Number(v) }));
+                }}
+              >
+                {ti.books.sort}
+              </button>
+            </Show>
+          </div>
+          <table class="grid" data-testid="contacts">
+            <thead>
+              <tr>
+                <th>
+                  <input type="checkbox" checked={!!list()?.items.length && sel().length === list()!.items.length} onChange={(e) => setSel(e.currentTarget.checked ? (list()?.items.map((c) => c.id) ?? []) : [])} />
+                </th>
+                <th>{ti.books.name}</th>
+                <th>{ti.books.phone}</th>
+                <th>{ti.books.company}</th>
+                <th>{props.book === 'personal' ? ti.books.groupsOf : ti.books.departments}</th>
+                <th>排序</th>
+                <th>操作</th>
+              </tr>
+            </thead>
+            <tbody>
+              <For each={list()?.items}>
+                {(c) => (
+                  <tr>
+                    <td>
+                      <input type="checkbox" checked={sel().includes(c.id)} onChange={() => setSel(sel().includes(c.id) ? sel().filter((x) => x !== c.id) : [...sel(), c.id])} />
+                    </td>
+                    <td>{c.name}</td>
+                    <td>{c.phone}</td>
+                    <td>{c.company}</td>
+                    <td>{c.groupNames.join('、') || ti.books.unassigned}</td>
+                    <td>{c.sort}</td>
+                    <td>
+                      <button type="button" class="link" onClick={() => alert(`${c.name} ${c.phone}\n${c.email} ${c.company} ${c.title}\n${c.address}\n${c.remark}`)}>
+                        详情
+                      </button>
+                      <Show when={canEdit()}>
+                        <button type="button" class="link" onClick={() => setEdit({ ...c })}>
+                          编辑
+                        </button>
+                        <button type="button" class="link danger" onClick={() => confirm(`确定删除“${c.name}”吗？`) && void run(() => del(`${base}/contacts/${c.id}`), '已删除')}>
+                          删除
+                        </button>
+                      </Show>
+                    </td>
+                  </tr>
+                )}
+              </For>
+              <Empty when={list()?.items.length === 0} cols={7} />
+            </tbody>
+          </table>
+          <Pager
+            page={page()}
+            pageSize={20}
+            total={list()?.total ?? 0}
+            onPage={(p) => {
+              setPage(p);
+              setQ({ ...q(), page: p });
+            }}
+          />
+        </div>
+      </div>
+      <Show when={edit()}>
+        <Modal title={edit()!.id ? '编辑联系人' : ti.books.add} onClose={() => setEdit(null)} wide>
+          <div class="form-grid">
+            <For each={['name', 'phone', 'birthday', 'email', 'company', 'title', 'address', 'remark'] as const}>
+              {(k) => (
+                <Field label={ti.books[k]} required={k === 'name' || k === 'phone'}>
+                  <input value={edit()![k]} onInput={(e) => setEdit({ ...edit()!, [k]: e.currentTarget.value })} />
+                </Field>
+              )}
+            </For>
+            <Field label={ti.books.gender}>
+              <select value={edit()!.gender} onChange={(e) => setEdit({ ...edit()!, gender: e.currentTarget.value as Contact['gender'] })}>
+                <option value="">—</option>
+                <option value="male">{ti.books.male}</option>
+                <option value="female">{ti.books.female}</option>
+              </select>
+            </Field>
+            <Field label="排序">
+              <input type="number" value={edit()!.sort} onInput={(e) => setEdit({ ...edit()!, sort: Number(e.currentTarget.value) || 0 })} />
+            </Field>
+          </div>
+          <Field label={ti.books.pickGroups}>
+            <GroupChecks groups={tree()} value={edit()!.groupIds} onChange={(v) => setEdit({ ...edit()!, groupIds: v })} />
+          </Field>
+          <div class="form-actions">
+            <button type="button" class="primary" onClick={() => void save()}>
+              保存
+            </button>
+          </div>
+        </Modal>
+      </Show>
+      <Show when={target()}>
+        <Modal title={target()!.op === 'copy' ? ti.books.copy : ti.books.move} onClose={() => setTarget(null)}>
+          <GroupChecks groups={tree()} value={target()!.groupIds} onChange={(v) => setTarget({ ...target()!, groupIds: v })} />
+          <div class="form-actions">
+            <button
+              type="button"
+              class="primary"
+              onClick={() => void run(() => post(`${base}/contacts/${target()!.op}`, { ids: sel(), groupIds: target()!.groupIds })).then((ok) => ok && setTarget(null))}
+            >
+              确定
+            </button>
+          </div>
+        </Modal>
+      </Show>
+      <Show when={importing()}>
+        <Modal title={ti.books.import} onClose={() => setImporting(null)} wide>
+          <p class="muted small">
+            TXT 每行：姓名,手机号码[,性别,生日,邮箱,单位,职务,地址,备注]；Excel 请按模板填写。<a href="/api/industry/upload-templates/contacts">下载 Excel 模板</a>
+          </p>
+          <input type="file" accept=".txt,.csv,.xlsx" onChange={(e) => setImporting({ ...importing()!, file: e.currentTarget.files?.[0] })} />
+          <Field label={ti.books.pickGroups}>
+            <GroupChecks groups={tree()} value={importing()!.groupIds} onChange={(v) => setImporting({ ...importing()!, groupIds: v })} />
+          </Field>
+          <Show when={importing()!.report}>
+            {(r) => (
+              <>
+                <p>{ti.books.importDone(r().imported, r().rejectedTotal)}</p>
+                <ul class="rejected">
+                  <For each={r().rejected.slice(0, 200)}>{(x) => <li>{x.message}</li>}</For>
+                </ul>
+              </>
+            )}
+          </Show>
+          <div class="form-actions">
+            <button type="button" class="primary" onClick={() => void doImport()}>
+              导入
+            </button>
+          </div>
+        </Modal>
+      </Show>
+    </Page>
+  );
+}

@@ -1,0 +1,191 @@
+import { createResource, createSignal, For, Show } from 'solid-js';
+import { get, qs } from '../lib/api.ts';
+import { navigate } from '../lib/router.tsx';
+import { Badge, Empty, fmtTime, Modal, Page, Pager } from '../ui/ui.tsx';
+import { ti } from './zh-CN.ts';
+
+export interface SendSummary {
+  id: string;
+  accountName: string;
+  subject: string;
+  content: string;
+  signature: string;
+  recipients: number;
+  billing: number;
+  state: string;
+  scheduledAt: string | null;
+  createdAt: string;
+  replies: number;
+  delivered: number | null;
+  failed: number | null;
+  extension: string | null;
+}
+interface Detail extends SendSummary {
+  recipientsPage: { seq: number; msisdn: string; name: string; carrier: string; content: string | null; state: string; code: string }[];
+  statusSource: 'send_log' | 'portal';
+  rejected: { message: string }[];
+  counts: Record<string, number>;
+}
+
+const stateKind = (s: string) => (s === 'delivered' ? 'ok' : s === 'failed' ? 'err' : s === 'submitted' ? 'warn' : 'muted');
+
+/** A send's details: every number with its state (提交 / 成功 / 失败 + reason), and its replies. */
+export function SendDetail(props: { id: string; onClose: () => void }) {
+  const [page, setPage] = createSignal(1);
+  const [d] = createResource(() => [props.id, page()] as const, ([id, p]) => get<Detail>(`/api/industry/sends/${id}${qs({ page: p, pageSize: 50 })}`));
+  const [replies] = createResource(() => props.id, (id) => get<{ items: { id: string; from: string; text: string; receivedAt: string }[] }>(`/api/industry/sends/${id}/replies`));
+  return (
+    <Modal title={ti.sent.detail} onClose={props.onClose} wide>
+      <Show when={d()}>
+        {(x) => (
+          <>
+            <p>
+              <strong>{x().subject}</strong> · {fmtTime(x().createdAt)} · {x().accountName}
+            </p>
+            <p class="muted">
+              【{x().signature}】{x().content}
+            </p>
+            <p class="small">
+              {Object.entries(x().counts)
+                .map(([k, v]) => `${ti.sent.rstates[k]} ${v}`)
+                .join('，')}
+              {x().extension ? `，扩展码 ${x().extension}` : ''}
+            </p>
+            <Show when={x().statusSource === 'portal'}>
+              <p class="muted small">{ti.sent.fromPortal}</p>
+            </Show>
+            <Show when={x().rejected.length}>
+              <ul class="rejected">
+                <For each={x().rejected}>{(r) => <li>{r.message}</li>}</For>
+              </ul>
+            </Show>
+            <table class="grid">
+              <thead>
+                <tr>
+                  <th>{ti.sent.phone}</th>
+                  <th>{ti.sent.recipient}</th>
+                  <th>{ti.sent.state}</th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={x().recipientsPage}>
+                  {(r) => (
+                    <tr>
+                      <td>{r.msisdn}</td>
+                      <td>{r.name}</td>
+                      <td>
+                        <Badge kind={stateKind(r.state)}>{ti.sent.rstates[r.state] ?? r.state}</Badge> {r.code}
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+            <Pager page={page()} pageSize={50} total={x().recipients} onPage={setPage} />
+            <h3 class="small">{ti.sent.viewReplies}</h3>
+            <ul class="small">
+              <For each={replies()?.items} fallback={<li class="muted">—</li>}>
+                {(r) => (
+                  <li>
+                    {fmtTime(r.receivedAt)} {r.from}：{r.text}
+                  </li>
+                )}
+              </For>
+            </ul>
+          </>
+        )}
+      </Show>
+    </Modal>
+  );
+}
+
+/** 已发送: search by user, time, subject, phone or recipient; a total row; details; edit-and-resend; replies. */
+export function SentPage() {
+  const [f, setF] = createSignal({ accountId: '', from: '', to: '', subject: '', phone: '', recipient: '' });
+  const [page, setPage] = createSignal(1);
+  const [q, setQ] = createSignal({ ...f(), page: 1 });
+  const [users] = createResource(() => get<{ items: { id: string; name: string }[] }>('/api/industry/senders').catch(() => ({ items: [] })));
+  const [data] = createResource(q, (x) => get<{ items: SendSummary[]; total: number; totals: { recipients: number; billing: number; sends: number } }>(`/api/industry/sends${qs(x)}`));
+  const [open, setOpen] = createSignal<string | null>(null);
+  const set = (k: keyof ReturnType<typeof f>) => (e: { currentTarget: { value: string } }) => setF({ ...f(), [k]: e.currentTarget.value });
+  const search = (p = 1) => {
+    setPage(p);
+    setQ({ ...f(), page: p });
+  };
+  return (
+    <Page title={ti.nav.sent}>
+      <div class="toolbar">
+        <select value={f().accountId} onChange={set('accountId')} aria-label={ti.sent.user}>
+          <option value="">{ti.sent.allUsers}</option>
+          <For each={users()?.items}>{(u) => <option value={u.id}>{u.name}</option>}</For>
+        </select>
+        <input type="date" value={f().from} onInput={set('from')} aria-label={ti.sent.from} />
+        <input type="date" value={f().to} onInput={set('to')} aria-label={ti.sent.to} />
+        <input placeholder={ti.sent.subject} value={f().subject} onInput={set('subject')} />
+        <input placeholder={ti.sent.phone} value={f().phone} onInput={set('phone')} />
+        <input placeholder={ti.sent.recipient} value={f().recipient} onInput={set('recipient')} />
+        <button type="button" class="primary" onClick={() => search()}>
+          搜索
+        </button>
+      </div>
+      <table class="grid" data-testid="sent-list">
+        <thead>
+          <tr>
+            <th>{ti.sent.subject}</th>
+            <th>{ti.sent.user}</th>
+            <th>{ti.sent.time}</th>
+            <th>{ti.sent.count}</th>
+            <th>{ti.sent.billing}</th>
+            <th>{ti.sent.success}</th>
+            <th>{ti.sent.failed}</th>
+            <th>{ti.sent.state}</th>
+            <th>操作</th>
+          </tr>
+        </thead>
+        <tbody>
+          <For each={data()?.items}>
+            {(s) => (
+              <tr>
+                <td title={s.content}>{s.subject}</td>
+                <td>{s.accountName}</td>
+                <td>{fmtTime(s.createdAt)}</td>
+                <td>{s.recipients}</td>
+                <td>{s.billing}</td>
+                <td>{s.delivered ?? '—'}</td>
+                <td>{s.failed ?? '—'}</td>
+                <td>{ti.sent.states[s.state] ?? s.state}</td>
+                <td>
+                  <button type="button" class="link" onClick={() => setOpen(s.id)}>
+                    查看
+                  </button>
+                  <button type="button" class="link" onClick={() => navigate(`/industry/send?resend=${s.id}`)}>
+                    {ti.sent.resend}
+                  </button>
+                  <Show when={s.replies > 0}>
+                    <button type="button" class="link" onClick={() => navigate(`/industry/inbox?sendId=${s.id}`)}>
+                      {ti.sent.viewReplies}（{s.replies}）
+                    </button>
+                  </Show>
+                </td>
+              </tr>
+            )}
+          </For>
+          <Empty when={data()?.items.length === 0} cols={9} />
+          <Show when={data()}>
+            <tr class="total">
+              <td colspan={3}>
+                {ti.sent.total}：{data()!.totals.sends} 次发送
+              </td>
+              <td>{data()!.totals.recipients}</td>
+              <td>{data()!.totals.billing}</td>
+              <td colspan={4} />
+            </tr>
+          </Show>
+        </tbody>
+      </table>
+      <Pager page={page()} pageSize={20} total={data()?.total ?? 0} onPage={search} />
+      <p class="muted small">{ti.sent.note}</p>
+      <Show when={open()}>{(id) => <SendDetail id={id()} onClose={() => setOpen(null)} />}</Show>
+    </Page>
+  );
+}

@@ -1,0 +1,116 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { jetstream } from '@nats-io/jetstream';
+import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, selectRows, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import type { LocationEvent } from '@geo/ingest';
+import { InsightEnv } from '../config.ts';
+import { createInsight, type RunningInsight } from '../service.ts';
+import { NO_ADMIN_AREAS } from '../regions/region.ts';
+
+/** A TCP proxy in front of ClickHouse that the test can cut and restore, like a server restart. */
+async function chaosProxy(target: URL): Promise<{ url: string; down(): Promise<void>; up(): Promise<void>; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const listen = () =>
+    new Promise<void>((resolve) => {
+      server = createServer((client) => {
+        const upstream = connect(Number(target.port), target.hostname);
+        sockets.add(client).add(upstream);
+        client.pipe(upstream).pipe(client);
+        const drop = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+        client.on('error', drop).on('close', drop);
+        upstream.on('error', drop).on('close', drop);
+      });
+      server.listen(port, '127.0.0.1', () => {
+        port = (server!.address() as { port: number }).port;
+        resolve();
+      });
+    });
+  const down = async () => {
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    server = undefined;
+  };
+  await listen();
+  return { url: `http://127.0.0.1:${port}`, down, up: listen, close: down };
+}
+
+const tag = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+const STREAM = `INSIGHT_SINK_IT_${tag}`;
+const PREFIX = `insightsinkit${tag}`;
+const DB = `insight_sink_it_${tag}`;
+const T0 = Math.floor(Date.now() / 1000) * 1000 - 3600_000;
+
+const events = (round: number): LocationEvent[] =>
+  Array.from({ length: 300 }, (_, i) => ({
+    msisdn: `137${String(20_000_000 + i).padStart(8, '0')}`, carrier: 'ctcc' as const, ts: T0 + round * 60_000 + i,
+    cell: `SINKIT-${(i + round) % 17}`, lat: 30 + ((i + round) % 17) / 100, lng: 120, kind: 'periodic' as const,
+  }));
+
+describe('the sink across a ClickHouse outage', () => {
+  let nc: NatsConnection;
+  let ch: ClickHouseClient;
+  let proxy: Awaited<ReturnType<typeof chaosProxy>>;
+  let insight: RunningInsight;
+
+  beforeAll(async () => {
+    nc = await connectNats(inject('natsUrl'), 'insight-sink-it');
+    await ensureStream(await jetstreamManager(nc), { name: STREAM, subjects: [`${PREFIX}.>`] });
+    const root = connectClickHouse(inject('clickhouseUrl'));
+    await root.command({ query: `CREATE DATABASE IF NOT EXISTS ${DB}` });
+    await root.close();
+    ch = connectClickHouse(inject('clickhouseUrl'), DB);
+    proxy = await chaosProxy(new URL(inject('clickhouseUrl')));
+    const cfg = InsightEnv.parse({
+      LOG_LEVEL: 'silent', NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: `${proxy.url}/${DB}`, HEALTH_PORT: '0', API_PORT: '0',
+      INSIGHT_STREAM: STREAM, INSIGHT_CONSUMER: 'insight-sink-it', INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`,
+    });
+    insight = await createInsight(cfg, createLogger('insight', 'silent'), { admin: NO_ADMIN_AREAS });
+  });
+
+  afterAll(async () => {
+    await insight?.stop();
+    await proxy?.close();
+    await nc?.drain();
+    await ch?.command({ query: `DROP DATABASE IF EXISTS ${DB}` }).catch(() => undefined);
+    await ch?.close();
+  });
+
+  const publish = async (round: number) => {
+    const js = jetstream(nc);
+    const ev = events(round);
+    for (let i = 0; i < ev.length; i += 100) await js.publish(`${PREFIX}.ctcc.0`, JSON.stringify({ v: 1, events: ev.slice(i, i + 100) }));
+  };
+  const pendingAcks = async () => (await (await jetstreamManager(nc)).consumers.info(STREAM, 'insight-sink-it')).num_ack_pending;
+  const until = async (cond: () => Promise<boolean> | boolean, what: string) => {
+    const deadline = Date.now() + 45_000;
+    while (!(await cond())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  it('holds acks while ClickHouse is unreachable, then writes everything exactly once', async () => {
+    await publish(0);
+    await until(() => insight.sink.applied === 300, 'round 0 applied');
+    await insight.sink.flush();
+    expect(await pendingAcks()).toBe(0);
+
+    await proxy.down();
+    await publish(1);
+    await until(() => insight.sink.applied === 600, 'round 1 applied in memory');
+    // Flushes are failing and retrying: nothing of round 1 is acked.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await pendingAcks()).toBe(3);
+
+    await proxy.up();
+    await until(async () => (await pendingAcks()) === 0, 'acks after ClickHouse came back');
+    const [m] = await selectRows<{ n: string; d: string }>(ch, 'SELECT count() AS n, uniqExact(sub, ts, to_cell) AS d FROM insight_moves');
+    // Round 0: 300 first sightings; round 1: every subscriber moved to the next cell.
+    expect([Number(m!.n), Number(m!.d)]).toEqual([600, 600]);
+    const [p] = await selectRows<{ n: string; late: string }>(ch, `SELECT count() AS n, countIf(ts = ${T0} + 60000 + toUInt64(sub - 13720000000)) AS late FROM insight_presence FINAL`);
+    expect([Number(p!.n), Number(p!.late)]).toEqual([300, 300]);
+  });
+});

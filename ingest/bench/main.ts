@@ -4,8 +4,8 @@
  * nats-server (file store) in a temporary folder. Publishes into a stream of its own
  * (`BENCH_LOCATION`), never into a live LOCATION stream. Figures are printed last, one JSON line each.
  *
- * Env: BENCH_SECONDS (per phase, default 20), BENCH_SUBSCRIBERS (simulator, default 500000),
- * BENCH_MEMORY_SUBSCRIBERS (default 2000000).
+ * Env: BENCH_SECONDS (per phase, default 20), BENCH_SUBSCRIBERS (simulator, default 200000),
+ * BENCH_MEMORY_SUBSCRIBERS (default 1000000), BENCH_PHASES (default memory,sim,http).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,8 +28,9 @@ import { Simulator } from '../src/simulator/simulator.ts';
 import type { Carrier } from '../src/contract.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
-const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 500_000);
-const MEMORY_SUBSCRIBERS = Number(process.env.BENCH_MEMORY_SUBSCRIBERS ?? 2_000_000);
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 200_000);
+const MEMORY_SUBSCRIBERS = Number(process.env.BENCH_MEMORY_SUBSCRIBERS ?? 1_000_000);
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'memory,sim,http').split(','));
 const log = pino({ level: 'warn' });
 const figures: { bench: string; metric: string; value: number; unit: string; note?: string }[] = [];
 const say = (s: string) => console.error(s);
@@ -133,9 +134,9 @@ if (!natsUrl) {
 }
 const nc = await connectNats(natsUrl, 'ingest-bench');
 try {
-  memoryPhase();
-  await simulatorPhase(nc);
-  await httpPhase(nc);
+  if (PHASES.has('memory')) memoryPhase();
+  if (PHASES.has('sim')) await simulatorPhase(nc);
+  if (PHASES.has('http')) await httpPhase(nc);
   try {
     await (await jetstreamManager(nc)).streams.delete('BENCH_LOCATION');
   } catch {

@@ -8,6 +8,7 @@ import { PresenceState } from './sink/presence-state.ts';
 import { LocationSink } from './sink/sink.ts';
 import { adminAreasFrom, NO_ADMIN_AREAS, RegionResolver, type AdminAreas } from './regions/region.ts';
 import { HeatmapIndex } from './metrics/heatmap.ts';
+import { HistoryCache } from './metrics/history-cache.ts';
 import { insightApi } from './api/routes.ts';
 import type { InsightConfig } from './config.ts';
 
@@ -67,7 +68,10 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   }, 3600_000);
   retention.unref();
 
-  const app = insightApi({ state, ch, regions: new RegionResolver(cells, admin), k: cfg.INSIGHT_K, heat: new HeatmapIndex(state, cfg.INSIGHT_K), now: opts.now });
+  const app = insightApi({
+    state, ch, regions: new RegionResolver(cells, admin), k: cfg.INSIGHT_K, heat: new HeatmapIndex(state, cfg.INSIGHT_K),
+    cache: new HistoryCache(), now: opts.now ?? Date.now,
+  });
   const api = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: cfg.API_PORT, hostname: cfg.API_HOST }, () => resolve(s));
   });

@@ -3,6 +3,7 @@ import type { PresenceState } from '../sink/presence-state.ts';
 import type { RegionResolver, Region } from '../regions/region.ts';
 import { AGE_BANDS, DWELL_BUCKETS, GENDERS, type RegionMetrics } from '../api/schemas.ts';
 import { kCount, topGroups } from './privacy.ts';
+import type { HistoryCache } from './history-cache.ts';
 
 export interface MetricsContext {
   state: PresenceState;
@@ -10,6 +11,10 @@ export interface MetricsContext {
   regions: RegionResolver;
   /** k-anonymity threshold. @default 10 */
   k: number;
+  /** Settled history per region, for live polling. */
+  cache?: HistoryCache;
+  /** The clock, to tell live queries from replays. */
+  now?: () => number;
 }
 
 const MIN = 60_000;
@@ -110,9 +115,15 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   const q = async <T>(query: Sql): Promise<T[]> => (empty ? [] : rows<T>(ctx.ch, query));
   const inside = raw(`to_cell IN ${R.text} AND from_cell NOT IN ${R.text} AND from_cell != 0`);
   const outside = raw(`from_cell IN ${R.text} AND to_cell NOT IN ${R.text}`);
-  const [pop, flowNow, outNow, entries, inDay, outDay, inWeek, outWeek] = await Promise.all([
-    q<{ b: number; p: number }>(sql`SELECT toUInt32(bucket) AS b, sum(n) AS p FROM insight_population_5m FINAL
-      WHERE cell IN ${R} AND bucket > ${dt(weekFrom)} AND bucket <= ${dt(at)} GROUP BY bucket`),
+  const toMap = (r: { b: number; p: number }[]) => new Map(r.map((x) => [Number(x.b) * 1000, Number(x.p)]));
+  // Settled history is cached per region only for live queries (replays with `at` read everything).
+  const live = ctx.cache && ctx.now && Math.abs(ctx.now() - at) < 60_000;
+  const regionId = JSON.stringify(region);
+  const series = (kind: string, from: number, unit: number, fetch: (lo: number) => Promise<{ b: number; p: number }[]>) =>
+    live ? ctx.cache!.series(`${kind}|${regionId}`, from, at, unit, async (lo) => toMap(await fetch(lo))) : fetch(from).then(toMap);
+  const [popAt, flowNow, outNow, entries, inD, outD, inW, outW] = await Promise.all([
+    series('pop', weekFrom + 1000, FIVE, (lo) => q<{ b: number; p: number }>(sql`SELECT toUInt32(bucket) AS b, sum(n) AS p FROM insight_population_5m FINAL
+      WHERE cell IN ${R} AND bucket >= ${dt(lo)} AND bucket <= ${dt(at)} GROUP BY bucket`)),
     q<{ hour: number; day: number }>(sql`SELECT uniqExactIf(sub, ts >= ${dt(hourAgo)}) AS hour, uniqExactIf(sub, ts >= ${dt(midnight)}) AS day
       FROM insight_moves WHERE ${inside} AND ts >= ${dt(Math.min(hourAgo, midnight))} AND ts <= ${dt(at)}`),
     q<{ hour: number; day: number }>(sql`SELECT uniqExactIf(sub, ts >= ${dt(hourAgo)}) AS hour, uniqExactIf(sub, ts >= ${dt(midnight)}) AS day
@@ -120,18 +131,17 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     // Last entry (a move from outside, or a first sighting) within the dwell horizon, per person.
     q<{ sub: string; t: number }>(sql`SELECT toString(sub) AS sub, toUInt32(max(ts)) AS t FROM insight_moves
       WHERE to_cell IN ${R} AND from_cell NOT IN ${R} AND ts > ${dt(at - 8 * HOUR)} AND ts <= ${dt(at)} GROUP BY sub`),
-    q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfFiveMinute(ts)) AS b, uniqExact(sub) AS p FROM insight_moves
-      WHERE ${inside} AND ts >= ${dt(dayFrom)} AND ts <= ${dt(at)} GROUP BY b`),
-    q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfFiveMinute(ts)) AS b, uniqExact(sub) AS p FROM insight_moves_out
-      WHERE ${outside} AND ts >= ${dt(dayFrom)} AND ts <= ${dt(at)} GROUP BY b`),
-    q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfHour(ts)) AS b, uniqExact(sub) AS p FROM insight_moves
-      WHERE ${inside} AND ts >= ${dt(weekStart)} AND ts <= ${dt(at)} GROUP BY b`),
-    q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfHour(ts)) AS b, uniqExact(sub) AS p FROM insight_moves_out
-      WHERE ${outside} AND ts >= ${dt(weekStart)} AND ts <= ${dt(at)} GROUP BY b`),
+    series('in5', dayFrom, FIVE, (lo) => q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfFiveMinute(ts)) AS b, uniqExact(sub) AS p FROM insight_moves
+      WHERE ${inside} AND ts >= ${dt(lo)} AND ts <= ${dt(at)} GROUP BY b`)),
+    series('out5', dayFrom, FIVE, (lo) => q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfFiveMinute(ts)) AS b, uniqExact(sub) AS p FROM insight_moves_out
+      WHERE ${outside} AND ts >= ${dt(lo)} AND ts <= ${dt(at)} GROUP BY b`)),
+    series('in1h', weekStart, HOUR, (lo) => q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfHour(ts)) AS b, uniqExact(sub) AS p FROM insight_moves
+      WHERE ${inside} AND ts >= ${dt(lo)} AND ts <= ${dt(at)} GROUP BY b`)),
+    series('out1h', weekStart, HOUR, (lo) => q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfHour(ts)) AS b, uniqExact(sub) AS p FROM insight_moves_out
+      WHERE ${outside} AND ts >= ${dt(lo)} AND ts <= ${dt(at)} GROUP BY b`)),
   ]);
 
   // Weekly maximum: the highest snapshot, or now when now is higher (latest wins a tie).
-  const popAt = new Map(pop.map((r) => [Number(r.b) * 1000, Number(r.p)]));
   let maxN = -1;
   let maxAt = 0;
   for (const [t, n] of popAt) if (n > maxN || (n === maxN && t > maxAt)) [maxN, maxAt] = [n, t];
@@ -145,8 +155,6 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     dwell[t === undefined ? DWELL_BUCKETS.length - 1 : dwellBucket(at - t)]!++;
   }
 
-  const byBucket = (r: { b: number; p: number }[]) => new Map(r.map((x) => [Number(x.b) * 1000, Number(x.p)]));
-  const [inD, outD, inW, outW] = [byBucket(inDay), byBucket(outDay), byBucket(inWeek), byBucket(outWeek)];
   const day: RegionMetrics['series']['day'] = [];
   for (let t = dayFrom; t <= at; t += FIVE) {
     day.push({ t: iso(t), population: kCount(popAt.get(t) ?? 0, k), inflow: kCount(inD.get(t) ?? 0, k), outflow: kCount(outD.get(t) ?? 0, k) });

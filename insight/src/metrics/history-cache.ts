@@ -1,0 +1,42 @@
+/** Late data (events out of order across feeds) is waited for this long before a bucket is cached. */
+const GRACE_MS = 10 * 60_000;
+
+interface Entry {
+  /** Rows cached cover buckets in [from, upTo). */
+  from: number;
+  upTo: number;
+  rows: Map<number, number>;
+}
+
+/**
+ * Settled history per region: the portal polls the same regions every few seconds, and buckets
+ * older than a few minutes no longer change (snapshots are written once; moves arrive in order
+ * within the grace period). Each poll then only reads the newest buckets from ClickHouse.
+ */
+export class HistoryCache {
+  private readonly entries = new Map<string, Entry>();
+  constructor(private readonly max = 512) {}
+
+  /**
+   * Buckets (start ms → value) in [from, at]: cached settled ones plus `fetch(lo)` for the rest,
+   * where `fetch(lo)` must return every bucket ≥ lo up to `at`. `unit` aligns the settled edge.
+   */
+  async series(key: string, from: number, at: number, unit: number, fetch: (lo: number) => Promise<Map<number, number>>): Promise<Map<number, number>> {
+    const hit = this.entries.get(key);
+    const usable = hit && hit.from <= from && hit.upTo > from && hit.upTo <= at;
+    const lo = usable ? hit.upTo : from;
+    const fresh = await fetch(lo);
+    const out = new Map<number, number>();
+    if (usable) for (const [b, v] of hit.rows) if (b >= from) out.set(b, v);
+    for (const [b, v] of fresh) out.set(b, v);
+    const settled = Math.floor((at - GRACE_MS) / unit) * unit;
+    if (settled > from) {
+      const rows = new Map<number, number>();
+      for (const [b, v] of out) if (b < settled) rows.set(b, v);
+      this.entries.delete(key);
+      this.entries.set(key, { from, upTo: settled, rows });
+      if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    }
+    return out;
+  }
+}

@@ -5,6 +5,7 @@ import { accountRoutes } from './api/accounts/routes.ts';
 import { apiKeyRoutes } from './api/api-keys/routes.ts';
 import { authRoutes } from './api/auth/routes.ts';
 import { departmentRoutes } from './api/departments/routes.ts';
+import { enterpriseRoutes } from './api/enterprises/routes.ts';
 import { feedbackRoutes } from './api/feedback/routes.ts';
 import { homeRoutes } from './api/home/routes.ts';
 import { messageRoutes } from './api/messages/routes.ts';
@@ -27,6 +28,7 @@ export const API_ROUTES = [
   departmentRoutes,
   signatureRoutes,
   reviewRoutes,
+  enterpriseRoutes,
   settingsRoutes,
   messageRoutes,
   feedbackRoutes,

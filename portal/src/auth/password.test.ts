@@ -7,7 +7,8 @@ describe('password hashing', () => {
     expect(h).toMatch(/^scrypt\$17\$8\$1\$/);
     expect(await verifyPassword('Correct-horse-1', h)).toBe(true);
     expect(await verifyPassword('Correct-horse-2', h)).toBe(false);
-  });
+    // 128 MiB and a few hundred ms per hash alone; much longer when the cores are shared.
+  }, 120_000);
 
   it('salts each hash, so one password gives two different strings', async () => {
     const [a, b] = await Promise.all([hashPassword('same-pass-1', 10), hashPassword('same-pass-1', 10)]);

@@ -59,7 +59,7 @@ describe('portal in a real browser', () => {
     browser = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, locale: 'zh-CN' });
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('dialog', (d) => void d.accept());
-  }, 180_000);
+  }, 300_000);
 
   afterAll(async () => {
     await browser?.close();

@@ -31,7 +31,7 @@ export function TrendChart(props: { points: TrendPoint[]; testId: string }) {
     const pts = props.points;
     chart?.setOption({
       tooltip: { trigger: 'axis', valueFormatter: (v: number) => `${v} ${t.home.units}` },
-      legend: { data: [t.home.total, t.home.success, t.home.failed] },
+      legend: { top: 0, data: [t.home.total, t.home.success, t.home.failed] },
       grid: { left: 50, right: 20, top: 40, bottom: 30 },
       xAxis: { type: 'category', data: pts.map((p) => p.label), boundaryGap: false },
       yAxis: { type: 'value', minInterval: 1 },

@@ -194,6 +194,17 @@ export const zhCN = {
     reasonPrompt: '请输入驳回原因',
     enterprise: '集团',
   },
+  enterprises: {
+    title: '集团管理',
+    name: '集团名称',
+    quota: '可发送量上限',
+    accessNumber: '接入号',
+    adminName: '管理员账户名',
+    adminPassword: '管理员初始密码',
+    accounts: '账户数',
+    create: '开通集团',
+    confirmFreeze: '冻结后该集团全部账户立即下线、接口密钥失效。确定冻结吗？',
+  },
   placeholder: { title: '功能建设中', body: '该模块由其它功能组实现，敬请期待。', forbidden: '没有权限', forbiddenBody: '您的账户没有此功能的权限，请联系管理员分配。' },
 } as const;
 

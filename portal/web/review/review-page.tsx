@@ -1,8 +1,9 @@
-import { createResource, createSignal, For, Match, Show, Switch } from 'solid-js';
+import { createResource, createSignal, For, Match, Switch } from 'solid-js';
 import { get, post } from '../lib/api.ts';
 import { t } from '../i18n/zh-CN.ts';
 import { Empty, notify, notifyError, Page, Tabs, fmtTime } from '../ui/ui.tsx';
 import type { Signature } from '../signatures/signatures-page.tsx';
+import { EnterprisesPanel } from '../enterprises/enterprises-panel.tsx';
 
 const R = t.review;
 
@@ -168,6 +169,7 @@ export function ReviewPage() {
           { key: 'signatures', label: R.signatures },
           { key: 'qualifications', label: R.qualifications },
           { key: 'feedback', label: R.feedback },
+          { key: 'enterprises', label: t.enterprises.title },
         ]}
         active={tab()}
         onChange={setTab}
@@ -182,8 +184,10 @@ export function ReviewPage() {
         <Match when={tab() === 'feedback'}>
           <FeedbackQueue />
         </Match>
+        <Match when={tab() === 'enterprises'}>
+          <EnterprisesPanel />
+        </Match>
       </Switch>
-      <Show when={false}>{null}</Show>
     </Page>
   );
 }

@@ -1,0 +1,109 @@
+import { createResource, For } from 'solid-js';
+import { get, post, put } from '../lib/api.ts';
+import { t } from '../i18n/zh-CN.ts';
+import { Badge, Empty, notify, notifyError, fmtTime } from '../ui/ui.tsx';
+
+interface Enterprise {
+  id: string;
+  name: string;
+  quota: number;
+  accessNumber: string;
+  status: 'active' | 'frozen';
+  adminName: string | null;
+  accountCount: number;
+  createdAt: string;
+}
+
+const E = t.enterprises;
+
+/** 集团管理 (operator): open an enterprise with its admin, change its quota, freeze or unfreeze it. */
+export function EnterprisesPanel() {
+  const [list, { refetch }] = createResource(() => get<{ items: Enterprise[] }>('/api/operator/enterprises').then((r) => r.items));
+  const act = async (fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+      notify('ok', t.common.saved);
+      void refetch();
+    } catch (err) {
+      notifyError(err);
+    }
+  };
+  const create = (e: Event) => {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    const f = new FormData(form);
+    void act(() =>
+      post('/api/operator/enterprises', {
+        name: f.get('name'),
+        quota: Number(f.get('quota') || 0),
+        accessNumber: f.get('accessNumber'),
+        adminName: f.get('adminName'),
+        adminPassword: f.get('adminPassword'),
+      }).then(() => form.reset()),
+    );
+  };
+  const editQuota = (x: Enterprise) => {
+    const v = prompt(`${E.quota}：${x.name}`, String(x.quota));
+    if (v !== null) void act(() => put(`/api/operator/enterprises/${x.id}`, { quota: Number(v) }));
+  };
+  return (
+    <>
+      <form class="toolbar" onSubmit={create}>
+        <input name="name" placeholder={E.name} required maxlength={64} />
+        <input name="quota" type="number" min="0" placeholder={E.quota} />
+        <input name="accessNumber" placeholder={E.accessNumber} maxlength={20} />
+        <input name="adminName" placeholder={E.adminName} required maxlength={64} />
+        <input name="adminPassword" type="password" placeholder={E.adminPassword} required minlength={8} autocomplete="new-password" />
+        <button type="submit" class="primary">
+          {E.create}
+        </button>
+      </form>
+      <table class="grid">
+        <thead>
+          <tr>
+            <th>{E.name}</th>
+            <th>{E.adminName}</th>
+            <th>{E.quota}</th>
+            <th>{E.accessNumber}</th>
+            <th>{E.accounts}</th>
+            <th>{t.common.status}</th>
+            <th>{t.common.createdAt}</th>
+            <th>{t.common.actions}</th>
+          </tr>
+        </thead>
+        <tbody>
+          <For each={list() ?? []}>
+            {(x) => (
+              <tr>
+                <td>{x.name}</td>
+                <td>{x.adminName ?? '—'}</td>
+                <td>{x.quota.toLocaleString('zh-CN')}</td>
+                <td>{x.accessNumber || '—'}</td>
+                <td>{x.accountCount}</td>
+                <td>{x.status === 'active' ? <Badge kind="ok">{t.accounts.active}</Badge> : <Badge kind="err">{t.accounts.frozen}</Badge>}</td>
+                <td>{fmtTime(x.createdAt)}</td>
+                <td>
+                  <button type="button" class="link" onClick={() => editQuota(x)}>
+                    {E.quota}
+                  </button>
+                  <button
+                    type="button"
+                    class="link danger"
+                    onClick={() =>
+                      x.status === 'active'
+                        ? confirm(E.confirmFreeze) && void act(() => post(`/api/operator/enterprises/${x.id}/freeze`))
+                        : void act(() => post(`/api/operator/enterprises/${x.id}/unfreeze`))
+                    }
+                  >
+                    {x.status === 'active' ? t.accounts.freeze : t.accounts.unfreeze}
+                  </button>
+                </td>
+              </tr>
+            )}
+          </For>
+          <Empty when={list()?.length === 0} cols={8} />
+        </tbody>
+      </table>
+    </>
+  );
+}

@@ -479,6 +479,8 @@ export const contactsRoutes = router()
       });
       let imported = 0;
       for (let i = 0; i < good.length; i += 2000) {
+        // One transaction per chunk, yielding between them, so other requests get through a big import.
+        if (i > 0) await new Promise((r) => setImmediate(r));
         const part = good.slice(i, i + 2000);
         const col = (k: number, max: number) => part.map((g) => (g.cells[k] ?? '').slice(0, max));
         await db.transaction(async (tx) => {

@@ -9,7 +9,9 @@
  *   message) pre-published to JetStream, then consumed → presence → batched ClickHouse inserts
  *   (moves + 3 materialized views, snapshots, checkpoint) → acks, end to end.
  * - region_metrics_p95_ms: POST /regions/metrics over HTTP (every metric of the issue in one
- *   response) for circles, polygons and rectangles of 1–8 km, on top of 7 days of history.
+ *   response) for circles, polygons and rectangles of 1–8 km, on top of 7 days of history; the
+ *   value is the first query per region, `polling_p95_ms` the same regions asked again (cached
+ *   settled history, as when the portal polls).
  * - heatmap_p95_ms: GET /heatmap for random viewports at zoom 9–15.
  * - clickhouse_bytes_per_day: bytes on disk of the day-partitioned history tables / 7.
  *
@@ -194,7 +196,14 @@ try {
     regionMs.push(performance.now() - s);
     sample ||= `${m.cells} cells, population ${m.population.total.value}`;
   }
-  log(`region metrics: ${regions.length} queries, e.g. ${sample}`);
+  // The portal polls: the same regions again, now with settled history cached.
+  const warmMs: number[] = [];
+  for (const r of regions) {
+    const s = performance.now();
+    await post(r);
+    warmMs.push(performance.now() - s);
+  }
+  log(`region metrics: ${regions.length} regions cold then polled again, e.g. ${sample}`);
 
   // --- heat map ---
   const heatMs: number[] = [];
@@ -223,7 +232,7 @@ try {
   const out = (metric: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
     console.log(JSON.stringify({ bench: 'insight', metric, value: Math.round(value * 100) / 100, unit, ...extra }));
   const scale = { subscribers: SUBS, cells: CELLS, days: DAYS, scale: SCALE };
-  out('region_metrics_p95_ms', p95(regionMs), 'ms', scale);
+  out('region_metrics_p95_ms', p95(regionMs), 'ms', { ...scale, first_query: true, polling_p95_ms: Math.round(p95(warmMs)) });
   out('heatmap_p95_ms', p95(heatMs), 'ms', scale);
   out('sink_events_per_s', sinkRate, '1/s', { events: published });
   out('clickhouse_bytes_per_day', bytesPerDay, 'B', { ...scale, per_million_subscribers: Math.round(bytesPerDay / SCALE) });

@@ -1,5 +1,6 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../auth/session.ts';
 import { loginAdmin, loginSub, START_TIMEOUT } from '../../test/harness.ts';
 import { industryTestApp, otherEnterpriseAdmin, subWith, type IndustryTestApp, type Requester } from './test-app.ts';
 
@@ -167,5 +168,15 @@ describe('industry sends', () => {
     expect((await nosend('POST', '/api/industry/sends', { recipients: '13800138000', content: 'x' })).status).toBe(403);
     expect((await nosend('GET', '/api/industry/send-options')).status).toBe(403);
     expect((await t.anonymous('GET', '/api/industry/send-options')).status).toBe(401);
+  });
+
+  it('accepts sends from an enterprise system with an API key, recorded as sent via the API', async () => {
+    const key = 'gk_industry_test_key_0001';
+    await t.portal.deps.db.query(`INSERT INTO api_keys (id, account_id, name, prefix, key_hash) VALUES ('k1', 'demo-admin', '测试', 'gk_indu', $1)`, [sha256(key)]);
+    const r = await t.anonymous('POST', '/api/industry/sends', { mode: 'merge', messages: [{ msisdn: '13800138000', content: '您的验证码 1234' }] }, { authorization: `Bearer ${key}` });
+    expect(r.status).toBe(200);
+    const status = await t.anonymous('GET', `/api/industry/sends/${r.body.id}`, undefined, { authorization: `Bearer ${key}` });
+    expect(status.body).toMatchObject({ via: 'api', recipients: 1 });
+    expect(status.body.recipientsPage[0]).toMatchObject({ msisdn: '13800138000', state: 'submitted', content: '您的验证码 1234' });
   });
 });

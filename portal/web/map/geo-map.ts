@@ -1,5 +1,8 @@
 import * as maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
+// maplibre 6 looks for its worker beside its own module, which a bundle moves. The worker goes in
+// the bundle as text and starts from a blob: no extra file for the static server to type.
+import workerSource from 'maplibre-gl/dist/maplibre-gl-worker.mjs?raw';
 import { MapboxOverlay } from '@deck.gl/mapbox';
 import { GeoJsonLayer, H3HexagonLayer, PathLayer, TextLayer } from 'deck.gl';
 import {
@@ -44,6 +47,8 @@ interface AreaLabel {
   level: 'province' | 'city' | 'district';
   center: [number, number] | null;
 }
+
+maplibregl.setWorkerUrl(URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' })));
 
 const ZHEJIANG: [number, number] = [120.15, 29.2];
 const BLUE = '#2f7de1' as const;
@@ -102,6 +107,9 @@ export class GeoMap {
       canvasContextAttributes: { preserveDrawingBuffer: true },
     });
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+    // @deck.gl/mapbox 9.4's interleaved mode reads `map.transform` (height, near/far planes), which
+    // maplibre 6 moved to its camera; without this every frame throws and the map never loads.
+    if (!('transform' in this.map)) Object.defineProperty(this.map, 'transform', { configurable: true, get: () => (this.map as unknown as { _camera: { transform: unknown } })._camera.transform });
     this.overlay = new MapboxOverlay({ interleaved: true, layers: [] });
     this.map.addControl(this.overlay);
     this.map.on('moveend', () => {

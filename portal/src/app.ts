@@ -6,6 +6,9 @@ import { apiKeyRoutes } from './api/api-keys/routes.ts';
 import { authRoutes } from './api/auth/routes.ts';
 import { departmentRoutes } from './api/departments/routes.ts';
 import { enterpriseRoutes } from './api/enterprises/routes.ts';
+import { BIGDATA_ROUTES } from './api/bigdata/index.ts';
+import { industryRoutes } from './api/industry/index.ts';
+import { INSIGHT_ROUTES } from './api/insight/index.ts';
 import { feedbackRoutes } from './api/feedback/routes.ts';
 import { homeRoutes } from './api/home/routes.ts';
 import { messageRoutes } from './api/messages/routes.ts';
@@ -34,6 +37,9 @@ export const API_ROUTES = [
   feedbackRoutes,
   apiKeyRoutes,
   v1Routes,
+  ...industryRoutes,
+  ...BIGDATA_ROUTES,
+  ...INSIGHT_ROUTES,
 ];
 
 /** The portal's HTTP application: API under /api, health and metrics, and the SPA for everything else. */
@@ -72,7 +78,10 @@ export function buildApp(deps: Deps, webDist: string) {
     } catch (err) {
       pg = { ok: false, detail: (err as Error).message };
     }
-    return c.json({ service: 'portal', ok: pg.ok, uptimeS: Math.round((Date.now() - started) / 1000), checks: { postgres: pg } }, pg.ok ? 200 : 503);
+    const checks: Record<string, { ok: boolean; detail?: string }> = { postgres: pg };
+    if (deps.cfg.natsUrl) checks.nats = deps.natsState ? await deps.natsState() : { ok: false, detail: 'not connected' };
+    const ok = Object.values(checks).every((x) => x.ok);
+    return c.json({ service: 'portal', ok, uptimeS: Math.round((Date.now() - started) / 1000), checks }, ok ? 200 : 503);
   });
   app.get('/metrics', async (c) => c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }));
 

@@ -42,6 +42,8 @@ export interface PortalConfig {
   port: number;
   host?: string;
   clickhouseUrl?: string;
+  /** NATS for sends (SMS_JOBS), replies and the big-data console; without it sends stay queued. */
+  natsUrl?: string;
   /** PostgreSQL server; when absent, PGlite in `pgliteDir` (`memory://` for tests). */
   databaseUrl?: string;
   pgliteDir?: string;
@@ -72,6 +74,7 @@ export function envToConfig(env: PortalEnv): PortalConfig {
   return {
     port: env.PORT,
     clickhouseUrl: env.CLICKHOUSE_URL,
+    natsUrl: env.NATS_URL,
     databaseUrl: env.DATABASE_URL,
     pgliteDir: env.PGLITE_DIR,
     serviceUrls: env.SERVICE_URLS,

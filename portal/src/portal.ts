@@ -1,5 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
-import { connectClickHouse, createLogger, migratePostgres, openDb, type Logger } from '@geo/infra';
+import { connectClickHouse, connectNats, createLogger, migratePostgres, natsHealth, openDb, type Logger, type NatsConnection } from '@geo/infra';
+import { startIndustry, type RunningIndustry } from './api/industry/index.ts';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from './app.ts';
@@ -42,12 +43,14 @@ export async function createPortal(cfg: PortalConfig, log: Logger = createLogger
     });
     const url = `http://${host}:${port}`;
     log.info({ url, db: db.kind }, 'portal listening');
+    const nats = cfg.natsUrl ? attachNats(deps, cfg.natsUrl, log) : undefined;
     return {
       url,
       port,
       deps,
       request: async (path, init) => app.request(path, init),
       async stop() {
+        await nats?.stop();
         await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
         await ch?.close();
         await db.close();
@@ -58,4 +61,43 @@ export async function createPortal(cfg: PortalConfig, log: Logger = createLogger
     await db.close().catch(() => undefined);
     throw err;
   }
+}
+
+const NATS_RETRY_MS = 10_000;
+
+/**
+ * Connects to NATS in the background and starts what needs it: the industry-SMS dispatcher and
+ * reply consumer (the big-data console opens its own bus on first use). The portal serves (status page, logins, queued
+ * sends) while NATS is down, and retries until it comes.
+ */
+function attachNats(deps: Deps, url: string, log: Logger): { stop(): Promise<void> } {
+  let stopped = false;
+  let nc: NatsConnection | undefined;
+  let industry: RunningIndustry | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  deps.natsState = () => ({ ok: false, detail: 'connecting' });
+  const attempt = async () => {
+    try {
+      nc = await connectNats(url, 'portal');
+      deps.natsState = natsHealth(nc);
+      industry = await startIndustry(deps, { nc });
+      log.info({ url }, 'nats connected: industry dispatcher and reply consumer running');
+    } catch (err) {
+      log.warn({ err, url }, `nats not available; retrying in ${NATS_RETRY_MS / 1000} s`);
+      await industry?.stop().catch(() => undefined);
+      await nc?.close().catch(() => undefined);
+      nc = industry = undefined;
+      deps.natsState = () => ({ ok: false, detail: (err as Error).message });
+      if (!stopped) timer = setTimeout(() => void attempt(), NATS_RETRY_MS);
+    }
+  };
+  void attempt();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await industry?.stop().catch(() => undefined);
+      await nc?.drain().catch(() => undefined);
+    },
+  };
 }

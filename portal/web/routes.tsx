@@ -12,6 +12,9 @@ import { ApiDocsPage } from './api-docs/api-docs-page.tsx';
 import { ReviewPage } from './review/review-page.tsx';
 import { ManualPage } from './manual/manual-page.tsx';
 import { can, isOperator } from './lib/session.ts';
+import { INDUSTRY_ROUTE } from './industry/index.tsx';
+import { BIGDATA_PAGES } from './bigdata/index.tsx';
+import { INSIGHT_PAGES } from './insight/index.tsx';
 
 export interface RouteDef {
   path: string;
@@ -35,4 +38,6 @@ export const ROUTES: RouteDef[] = [
   { path: '/api-docs', component: ApiDocsPage },
   { path: '/manual', component: ManualPage },
   { path: '/review', component: ReviewPage, allowed: isOperator },
+  { ...INDUSTRY_ROUTE, allowed: () => ['sms.send', 'sms.sent', 'contacts', 'inbox', 'templates', 'stats'].some(can) },
+  ...[...BIGDATA_PAGES, ...INSIGHT_PAGES].map((p) => ({ path: p.path, component: p.component, allowed: () => p.features.some(can) })),
 ];

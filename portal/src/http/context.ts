@@ -1,4 +1,4 @@
-import type { ClickHouseClient, Db, Logger } from '@geo/infra';
+import type { ClickHouseClient, Db, HealthCheck, Logger } from '@geo/infra';
 import type { Context } from 'hono';
 import type { PortalConfig } from '../config.ts';
 import type { Feature, Role } from '../auth/permissions.ts';
@@ -22,6 +22,8 @@ export interface Deps {
   cfg: PortalConfig;
   log: Logger;
   ch: ClickHouseClient | undefined;
+  /** NATS connection health, once the portal has tried to connect. */
+  natsState?: HealthCheck;
 }
 
 export interface AppEnv {

@@ -12,7 +12,7 @@ interface Item {
 
 const MAIN: Item[] = [
   { href: '/', label: t.menu.home, show: () => can('home') },
-  { href: '/industry', label: t.menu.industry, show: () => can('sms.send') || can('sms.sent') || can('contacts') },
+  { href: '/industry', label: t.menu.industry, show: () => ['sms.send', 'sms.sent', 'contacts', 'inbox', 'templates', 'stats'].some(can) },
   { href: '/bigdata', label: t.menu.bigdata, show: () => can('bigdata.send') || can('bigdata.tasks') },
   { href: '/insight', label: t.menu.insight, show: () => can('insight') },
   { href: '/accounts', label: t.menu.accounts, show: () => can('accounts') },

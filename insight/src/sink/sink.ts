@@ -104,6 +104,18 @@ export class LocationSink implements StateSink {
   async start(): Promise<void> {
     await restoreState(this.opts.ch, this.opts.state);
     const jsm = await jetstreamManager(this.opts.nc);
+    // Ingest owns and declares the stream; when insight starts first, wait for it (declaring it
+    // here with other options would change ingest's stream).
+    for (let waited = 0; ; waited++) {
+      try {
+        await jsm.streams.info(this.opts.stream);
+        break;
+      } catch (err) {
+        if (!/stream not found/i.test((err as Error).message) || this.stopping) throw err;
+        if (waited % 30 === 0) this.opts.log.warn({ stream: this.opts.stream }, 'waiting for the stream to be declared (ingest declares it)');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
     await ensureConsumer(jsm, this.opts.stream, {
       durable_name: this.opts.consumer,
       filter_subject: this.opts.filterSubject,

@@ -25,7 +25,7 @@ function digest(s: Simulator, hours: number): { count: number; sha: string } {
   return { count, sha: h.digest('hex') };
 }
 
-describe('province simulator', { timeout: 90_000 }, () => {
+describe('province simulator', { timeout: 180_000 }, () => {
   it('gives every subscriber a number of its own carrier block, in shares close to 60/20/20, each event valid', () => {
     const s = sim(3, 20_000);
     const sink = collect();
@@ -114,10 +114,10 @@ describe('province simulator', { timeout: 90_000 }, () => {
       }
       return n;
     };
-    const calm = sim(6, 30_000);
-    const storm = sim(6, 30_000);
+    const calm = sim(6, 15_000);
+    const storm = sim(6, 15_000);
     const info = storm.startScenario({ kind: 'typhoon', landfall: 'wenling', radiusKm: 40, rampHours: 3, compliance: 0.8 });
-    expect(info.people).toBeGreaterThan(500);
+    expect(info.people).toBeGreaterThan(300);
     const before = near(storm);
     const until = START / 1000 + 8 * 3600;
     const none = { push() {} };
@@ -140,7 +140,7 @@ describe('province simulator', { timeout: 90_000 }, () => {
   });
 
   it('gathers a crowd at the stadium for a concert and lets it go afterwards', () => {
-    const s = sim(7, 30_000);
+    const s = sim(7, 15_000);
     s.advanceTo(START / 1000 + 11 * 3600, { push() {} }); // 18:00
     const info = s.startScenario({ kind: 'concert', venue: 'hangzhou-olympic', share: 0.1, startsInMin: 120, durationHours: 2 });
     const venue = s.cells.within(30.2299, 120.2334, 0.8);

@@ -324,7 +324,7 @@ export class SmsSender {
     const batch = this.unmatched.splice(0);
     const rest: typeof batch = [];
     for (const u of batch) {
-      if (this.byMessageId.has(u.r.messageId)) u.resolve(await this.onReceipt(u.r));
+      if (this.byMessageId.has(u.r.messageId)) this.onReceipt(u.r).then(u.resolve, () => u.resolve(false));
       else rest.push(u);
     }
     if (rest.length === 0) return;

@@ -1,0 +1,152 @@
+/**
+ * Messaging benchmark: jobs from SMS_JOBS through the SMPP connectors to the simulated SMSCs
+ * (a separate process, over TCP), receipts back, send log in ClickHouse.
+ *
+ *   sms_per_s                 sustained jobs/s with per-carrier limits off: from the first job taken
+ *                             to the last final status written to the send log.
+ *   alert_100k_vs_limits_pct  100,000 recipients split 50/30/20 over cmcc/cucc/ctcc with per-carrier
+ *                             limits in segments/s: (time to submit them all − the time the limits
+ *                             allow) / the time the limits allow × 100.
+ *
+ * NATS_URL / CLICKHOUSE_URL from the environment, or servers started here. Figures last, as JSON lines.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { jetstream } from '@nats-io/jetstream';
+import { connectClickHouse, connectNats, freePort, selectRows, type NatsConnection } from '@geo/infra';
+import { startStack, type RunningStack } from '../../infra/src/servers/stack.ts';
+import { MessagingEnv } from '../src/config.ts';
+import { createMessaging } from '../src/service.ts';
+import { messagingNames } from '../src/names.ts';
+import type { SmsCarrier, SmsJob } from '../src/contract.ts';
+
+const SUSTAINED_JOBS = Number(process.env.BENCH_JOBS ?? 10_000);
+// 100,000 is the figure asked for; at the rates this machine sustains (a few hundred jobs/s with
+// every server on 2 cores) it would not finish within the 3-minute budget, so the default is 10,000
+// with the limits scaled to match. BENCH_ALERT_JOBS=100000 runs the full size.
+const ALERT_JOBS = Number(process.env.BENCH_ALERT_JOBS ?? 10_000);
+const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+const say = (s: string) => process.stderr.write(`${s}\n`);
+
+let stack: RunningStack | undefined;
+let dir: string | undefined;
+let natsUrl = process.env.NATS_URL;
+let chUrl = process.env.CLICKHOUSE_URL;
+if (!natsUrl || !chUrl) {
+  dir = mkdtempSync(join(tmpdir(), 'messaging-bench-'));
+  stack = await startStack({ dataDir: dir, natsUrl, clickhouseUrl: chUrl, log: () => undefined });
+  natsUrl = stack.natsUrl;
+  chUrl = stack.clickhouseUrl;
+}
+
+// The simulated SMSCs run in their own process, as under `npm start`.
+const ports = { cmcc: await freePort(), cucc: await freePort(), ctcc: await freePort() };
+const simHttp = await freePort();
+const sim = spawn(process.execPath, [...(process.env.BENCH_SIM_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_SIM_PROF] : []), '--import', 'tsx', fileURLToPath(new URL('../src/smsc-sim/main.ts', import.meta.url))], {
+  env: {
+    ...process.env, LOG_LEVEL: 'warn', HEALTH_PORT: String(simHttp), SMSC_PORT_CMCC: String(ports.cmcc), SMSC_PORT_CUCC: String(ports.cucc), SMSC_PORT_CTCC: String(ports.ctcc),
+    SMSC_LATENCY_MS: '0', SMSC_RECEIPT_DELAY_MS: '0', SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_KEEP: '1000',
+  },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`http://127.0.0.1:${simHttp}/healthz`)).ok) break;
+  } catch {
+    if (i > 200) throw new Error('simulated SMSC did not start');
+  }
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const nc: NatsConnection = await connectNats(natsUrl, 'messaging-bench');
+const ch = connectClickHouse(chUrl);
+const carriers: SmsCarrier[] = ['cmcc', 'cucc', 'ctcc'];
+const prefixes: Record<SmsCarrier, string> = { cmcc: '138', cucc: '186', ctcc: '189' };
+
+async function publishJobs(ns: string, n: number, share: Record<SmsCarrier, number>): Promise<Record<SmsCarrier, number>> {
+  const names = messagingNames(ns);
+  const { declareMessagingStreams } = await import('../src/streams.ts');
+  await declareMessagingStreams(nc, 1, names);
+  const js = jetstream(nc);
+  const counts: Record<SmsCarrier, number> = { cmcc: 0, cucc: 0, ctcc: 0 };
+  const now = Date.now();
+  const content = '【市应急管理局】台风红色预警：请立即停止户外活动，远离危险区域。'.slice(9);
+  for (let i = 0; i < n; i += 1000) {
+    const batch: Promise<unknown>[] = [];
+    for (let k = i; k < Math.min(n, i + 1000); k++) {
+      const f = (k % 100) / 100;
+      const carrier: SmsCarrier = f < share.cmcc ? 'cmcc' : f < share.cmcc + share.cucc ? 'cucc' : 'ctcc';
+      counts[carrier]++;
+      const job: SmsJob = {
+        jobId: `${ns}-${k}`, source: 'alert', enterpriseId: 'bench', accountId: 'bench', sendId: ns, msisdn: `${prefixes[carrier]}${String(k).padStart(8, '0')}`,
+        carrier, content, signature: '市应急管理局', createdAt: now,
+      };
+      batch.push(js.publish(names.jobSubject(carrier), JSON.stringify(job), { msgID: job.jobId }));
+    }
+    await Promise.all(batch);
+  }
+  return counts;
+}
+
+async function run(ns: string, n: number, rates: Record<SmsCarrier, number>) {
+  const table = `sms_log_${ns}`;
+  const cfg = MessagingEnv.parse({
+    NATS_URL: natsUrl, CLICKHOUSE_URL: chUrl, HEALTH_PORT: '0', SEND_LOG_TABLE: table, MESSAGING_NS: ns, LOG_LEVEL: 'warn',
+    SMSC_PORT_CMCC: String(ports.cmcc), SMSC_PORT_CUCC: String(ports.cucc), SMSC_PORT_CTCC: String(ports.ctcc),
+    SMSC_RATE_CMCC: String(rates.cmcc), SMSC_RATE_CUCC: String(rates.cucc), SMSC_RATE_CTCC: String(rates.ctcc),
+    SMSC_BINDS: process.env.BENCH_BINDS ?? '1', SMSC_WINDOW: process.env.BENCH_WINDOW ?? '64', MAX_IN_FLIGHT: '20000',
+  });
+  const svc = await createMessaging(cfg, log);
+  const t0 = performance.now();
+  let submittedAt = 0;
+  let lastReport = t0;
+  const s = svc.sender.counts;
+  while (s.final + s.failed + s.rejected < n) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (!submittedAt && s.submitted + s.failed + s.rejected >= n) submittedAt = performance.now();
+    if (performance.now() - lastReport > 10_000) {
+      lastReport = performance.now();
+      say(`  ${ns}: ${s.submitted} submitted, ${s.final} final after ${((lastReport - t0) / 1000).toFixed(1)} s`);
+    }
+    if (performance.now() - t0 > 120_000) throw new Error(`${ns}: only ${s.final} of ${n} final after 150 s`);
+  }
+  const t1 = performance.now();
+  await svc.stop();
+  const rows = await selectRows<{ n: string }>(ch, `SELECT count() AS n FROM ${table} FINAL WHERE status = 'delivered'`);
+  return { seconds: (t1 - t0) / 1000, submitSeconds: ((submittedAt || t1) - t0) / 1000, delivered: Number(rows[0]!.n) };
+}
+
+const figures: { bench: string; metric: string; value: number; unit: string }[] = [];
+try {
+  const ns1 = `bench${Date.now().toString(36)}a`;
+  say(`publishing ${SUSTAINED_JOBS} jobs (limits off)…`);
+  await publishJobs(ns1, SUSTAINED_JOBS, { cmcc: 0.5, cucc: 0.3, ctcc: 0.2 });
+  const r1 = await run(ns1, SUSTAINED_JOBS, { cmcc: 0, cucc: 0, ctcc: 0 });
+  const perS = SUSTAINED_JOBS / r1.seconds;
+  say(`sustained: ${SUSTAINED_JOBS} jobs final in ${r1.seconds.toFixed(1)} s (${Math.round(perS)}/s), ${r1.delivered} delivered rows in ClickHouse`);
+  if (r1.delivered !== SUSTAINED_JOBS) throw new Error(`send log has ${r1.delivered} delivered rows, expected ${SUSTAINED_JOBS}`);
+  figures.push({ bench: 'messaging', metric: 'sms_per_s', value: Math.round(perS), unit: '1/s' });
+
+  // Realistic limits: well inside what the machine sustains, so the carriers' limits govern.
+  const total = Number(process.env.BENCH_ALERT_RATE ?? Math.max(100, Math.min(6000, Math.floor((perS * 0.6) / 50) * 50)));
+  const rates: Record<SmsCarrier, number> = { cmcc: total * 0.5, cucc: total * 0.3, ctcc: total * 0.2 };
+  const ns2 = `bench${Date.now().toString(36)}b`;
+  say(`publishing ${ALERT_JOBS} alert jobs; limits ${JSON.stringify(rates)} segments/s…`);
+  const counts = await publishJobs(ns2, ALERT_JOBS, { cmcc: 0.5, cucc: 0.3, ctcc: 0.2 });
+  const expected = Math.max(...carriers.map((c) => counts[c] / rates[c]));
+  const r2 = await run(ns2, ALERT_JOBS, rates);
+  const pct = ((r2.submitSeconds - expected) / expected) * 100;
+  say(`alert: ${ALERT_JOBS} submitted in ${r2.submitSeconds.toFixed(1)} s vs ${expected.toFixed(1)} s allowed by the limits (${pct.toFixed(1)} %); all final in ${r2.seconds.toFixed(1)} s`);
+  figures.push({ bench: 'messaging', metric: 'alert_100k_vs_limits_pct', value: Number(pct.toFixed(2)), unit: '%' });
+} finally {
+  sim.kill('SIGTERM');
+  await nc.drain();
+  await ch.close();
+  await stack?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+for (const f of figures) console.log(JSON.stringify(f));

@@ -44,8 +44,22 @@ export class KvBudget {
     }
   }
 
+  /** One CAS per key at a time in this instance: concurrent local writers would only make each other retry. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  private cas(key: string, initial: number, f: (v: number) => number | undefined): Promise<{ before: number; after: number }> {
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const next = prev.then(() => this.casNow(key, initial, f));
+    const settled = next.catch(() => undefined);
+    this.locks.set(key, settled);
+    void settled.then(() => {
+      if (this.locks.get(key) === settled) this.locks.delete(key);
+    });
+    return next;
+  }
+
   /** Applies `f` to a counter with compare-and-swap; `f` returns the new value or undefined for "no change". */
-  private async cas(key: string, initial: number, f: (v: number) => number | undefined): Promise<{ before: number; after: number }> {
+  private async casNow(key: string, initial: number, f: (v: number) => number | undefined): Promise<{ before: number; after: number }> {
     let cur = this.cache.get(key) ?? (await this.read(key, initial));
     for (let attempt = 0; ; attempt++) {
       const next = f(cur.value);

@@ -30,7 +30,7 @@ export interface RunEngineOptions {
   now?: () => number;
   /** Pre-sized presence (benchmarks). */
   presence?: Presence;
-  /** In-flight messages per shard consumer. @default 32 */
+  /** In-flight messages per shard consumer (more only adds JetStream request timeouts on a busy server). @default 4 */
   inflight?: number;
   /** Called for each LOCATION message handled (metrics). */
   onBatch?: (events: number, jobs: number) => void;
@@ -190,7 +190,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     const msgs = await c.consume({ max_messages: 256 });
     consumers.push({ close: async () => void (await msgs.close()) });
     const inflight = new Set<Promise<void>>();
-    const limit = opts.inflight ?? 32;
+    const limit = opts.inflight ?? 4;
     for await (const m of msgs) {
       const p = handle(m, shard);
       if (p) {

@@ -1,3 +1,4 @@
+import { JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { AlertTask, AlertTaskSpec, canTransition, type AlertTaskSpecInput, type TaskState } from '../contract.ts';
 
@@ -45,7 +46,8 @@ export class TaskStore {
     try {
       await this.kv.create(id, enc(task));
     } catch (err) {
-      throw new TaskError('exists', `task ${id} already exists`, { cause: err });
+      if (err instanceof JetStreamApiError && err.code === 10071) throw new TaskError('exists', `task ${id} already exists`, { cause: err });
+      throw err;
     }
     return task;
   }

@@ -1,0 +1,231 @@
+/**
+ * Alerting benchmark (bounded, < 3 min): `npm run bench:alerting` (NATS_URL to use a running server,
+ * else one is started). Prints figures last, one JSON object per line:
+ * - events_per_s: LOCATION events consumed from JetStream and evaluated against 100 active tasks
+ *   with mixed regions (circles, polygons, rectangles, buffered polylines), jobs published;
+ * - event_to_job_p99_ms: from an event's publish to its SMS job's arrival, under a steady load;
+ * - task_start_all_queued_s: from a task's start to the last job for 100,000 people already present;
+ * - bytes_per_subscriber: presence memory per tracked subscriber (1,000,000 subscribers).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { pino } from 'pino';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import { connectNats, jetstreamManager } from '@geo/infra';
+import { CARRIERS, LOCATION_STREAM, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
+import { SMS_JOBS_STREAM, type SmsJob } from '@geo/messaging';
+import type { RegionPart } from '../src/contract.ts';
+import { circleTask, declareAll, silent, sleep, until } from '../src/engine/int-test-kit.ts';
+import { runEngine } from '../src/engine/run-engine.ts';
+import { Presence } from '../src/presence/presence.ts';
+import { startStack } from '../../infra/src/servers/stack.ts';
+
+const figures: { metric: string; value: number; unit: string }[] = [];
+const note = (...a: unknown[]) => console.error('[bench:alerting]', ...a);
+let seed = 42;
+const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+
+const W = 120.0, S = 30.1, E = 120.4, N = 30.4; // a Hangzhou-sized box
+const CELLS = 20_000;
+const cells = Array.from({ length: CELLS }, (_, i) => ({ id: `c${i}`, lng: W + rnd() * (E - W), lat: S + rnd() * (N - S) }));
+const msisdn = (i: number) => `15${String(i).padStart(9, '0')}`;
+
+function mixedRegion(k: number): RegionPart {
+  const cx = W + 0.02 + rnd() * (E - W - 0.04), cy = S + 0.02 + rnd() * (N - S - 0.04);
+  switch (k % 4) {
+    case 0:
+      return { kind: 'circle', center: [cx, cy], radiusM: 100 + rnd() * 150 };
+    case 1: {
+      const n = 12, ring: [number, number][] = [];
+      for (let i = 0; i < n; i++) {
+        const a = (i / n) * 2 * Math.PI, r = (i % 2 ? 0.0007 : 0.002) * (0.5 + rnd());
+        ring.push([cx + r * Math.cos(a), cy + r * Math.sin(a)]);
+      }
+      return { kind: 'polygon', rings: [[...ring, ring[0]]] };
+    }
+    case 2:
+      return { kind: 'rectangle', west: cx, south: cy, east: cx + 0.002, north: cy + 0.0017 };
+    default:
+      return { kind: 'polyline', path: [[cx, cy], [cx + 0.004, cy + 0.0015], [cx + 0.008, cy - 0.001]], bufferM: 60 };
+  }
+}
+
+async function publishBatches(js: ReturnType<typeof jetstream>, events: LocationEvent[], perMessage: number): Promise<void> {
+  const bySubject = new Map<string, LocationEvent[]>();
+  for (const e of events) {
+    const s = locationSubject(e.carrier, shardOf(e.msisdn));
+    (bySubject.get(s) ?? bySubject.set(s, []).get(s)!).push(e);
+  }
+  let acks: Promise<unknown>[] = [];
+  for (const [s, evs] of bySubject)
+    for (let i = 0; i < evs.length; i += perMessage) {
+      acks.push(js.publish(s, JSON.stringify({ v: 1, events: evs.slice(i, i + perMessage) })));
+      if (acks.length >= 256) {
+        await Promise.all(acks);
+        acks = [];
+      }
+    }
+  await Promise.all(acks);
+}
+
+function memoryFigure(): void {
+  const n = 1_000_000;
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = process.memoryUsage();
+  const p = new Presence({ capacity: n });
+  const ev = { msisdn: '', carrier: 'cmcc' as const, ts: Date.now(), cell: '', lat: 30, lng: 120, kind: 'periodic', gender: 'f' as const, age: 30, home: '330106' };
+  for (let i = 0; i < n; i++) {
+    ev.msisdn = msisdn(i);
+    ev.cell = cells[i % CELLS].id;
+    p.apply(ev);
+  }
+  const after = process.memoryUsage();
+  const measured = (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / n;
+  note(`presence of ${n} subscribers: ${p.bytesPerSubscriber.toFixed(1)} B/subscriber by arrays, ${measured.toFixed(1)} B measured (heap + array buffers)`);
+  figures.push({ metric: 'bytes_per_subscriber', value: Math.round(Math.max(p.bytesPerSubscriber, measured)), unit: 'B' });
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  memoryFigure();
+  let dir: string | undefined;
+  let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+  let url = process.env.NATS_URL;
+  if (!url) {
+    dir = mkdtempSync(join(tmpdir(), 'bench-alerting-'));
+    stack = await startStack({ dataDir: dir, clickhouseUrl: 'http://127.0.0.1:1', log: () => undefined });
+    url = stack.natsUrl;
+  }
+  const nc = await connectNats(url, 'bench-alerting');
+  // nats.js builds an Error (stack capture) per request for async traces: ~17 % of CPU in the first
+  // profile. infra's connectNats has no option for it yet; the flag is read per request.
+  if (process.env.BENCH_ASYNC_TRACES !== '1') (nc as unknown as { protocol: { options: { noAsyncTraces?: boolean } } }).protocol.options.noAsyncTraces = true;
+  const js = jetstream(nc);
+  let eng: Awaited<ReturnType<typeof runEngine>> | undefined;
+  try {
+    await declareAll(nc);
+    const jsm = await jetstreamManager(nc);
+    // Only a server this bench started is emptied; never one given by NATS_URL.
+    if (stack) {
+      await jsm.streams.purge(LOCATION_STREAM);
+      await jsm.streams.purge(SMS_JOBS_STREAM);
+    }
+    const run = `b${Date.now().toString(36)}`;
+
+    // 1. Throughput: a backlog of events, consumed with 100 active tasks.
+    const SUBS = 300_000, EVENTS = 600_000;
+    const backlog: LocationEvent[] = new Array(EVENTS);
+    const now = Date.now();
+    for (let i = 0; i < EVENTS; i++) {
+      const s = Math.floor(rnd() * SUBS), c = cells[Math.floor(rnd() * CELLS)];
+      backlog[i] = { msisdn: msisdn(s), carrier: CARRIERS[s % 3], ts: now - 60_000 + Math.floor(i / 100), cell: c.id, lat: c.lat, lng: c.lng, kind: 'periodic', gender: s % 2 ? 'm' : 'f', age: 18 + (s % 60), home: '330106' };
+    }
+    let tp = performance.now();
+    await publishBatches(js, backlog, 1000);
+    note(`published ${EVENTS} events in ${((performance.now() - tp) / 1000).toFixed(1)} s`);
+    let consumed = 0, jobs = 0;
+    const presence = new Presence({ capacity: 1 << 20 });
+    // The 100 tasks are written as running before the engine starts, so it consumes with all of them.
+    const { Kvm } = await import('@nats-io/kv');
+    const { AlertTask, AlertTaskSpec } = await import('../src/contract.ts');
+    const tasksKv = await new Kvm(nc).open('alert_tasks');
+    for (let k = 0; k < 100; k++) {
+      const spec = AlertTaskSpec.parse(circleTask([120, 30], 1, { region: { parts: [mixedRegion(k)] }, frequency: 'daily', minDwellMin: 0 }));
+      await tasksKv.put(`${run}-t${k}`, JSON.stringify(AlertTask.parse({ id: `${run}-t${k}`, version: 1, spec, state: 'running', startedAt: Date.now(), updatedAt: Date.now() })));
+    }
+    eng = await runEngine({ nc, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'bench', replay: false, moves: true, presence, log: pino({ level: 'error' }, pino.destination(2)), onBatch: (e, j) => ((consumed += e), (jobs += j)) });
+    await eng.ready;
+    const base = consumed;
+    tp = performance.now();
+    const progress = setInterval(() => note(`consumed ${consumed} events, ${jobs} jobs`), 5_000);
+    await until('backlog consumed', () => consumed >= EVENTS, 60_000)
+      .catch(() => note(`backlog not drained within 60 s: figure from what was consumed`))
+      .finally(() => clearInterval(progress));
+    const secs = (performance.now() - tp) / 1000;
+    const eps = (consumed - base) / secs;
+    note(`consumed ${consumed - base} events in ${secs.toFixed(1)} s with 100 tasks: ${Math.round(eps)} events/s, ${jobs} jobs published`);
+    figures.push({ metric: 'events_per_s', value: Math.round(eps), unit: '1/s' });
+
+    // 2. Latency under a steady load: fresh people whose first event lands inside a task region.
+    const target = eng.engine.task(`${run}-t0`)!.spec.region.parts[0];
+    const inside = target.kind === 'circle' ? target.center : [120.2, 30.25];
+    const sentAt = new Map<string, number>();
+    const lat: number[] = [];
+    const sub = nc.subscribe('sms.jobs.>', {
+      callback: (_e, m) => {
+        const j = m.json<SmsJob>();
+        const t = sentAt.get(j.msisdn);
+        if (t !== undefined && j.sendId === `${run}-t0`) {
+          lat.push(Date.now() - t);
+          sentAt.delete(j.msisdn);
+        }
+      },
+    });
+    const RATE = 20_000, SECONDS = 6;
+    let fresh = 0;
+    for (let s = 0; s < SECONDS * 10; s++) {
+      const tick = Date.now();
+      const evs: LocationEvent[] = [];
+      for (let i = 0; i < RATE / 10; i++) {
+        if (i % 100 === 0) {
+          const m = `17${String(fresh++).padStart(9, '0')}`;
+          sentAt.set(m, tick);
+          evs.push({ msisdn: m, carrier: 'cmcc', ts: tick, cell: `lat-${run}`, lat: inside[1], lng: inside[0], kind: 'attach' });
+        } else {
+          const sidx = Math.floor(rnd() * SUBS), c = cells[Math.floor(rnd() * CELLS)];
+          evs.push({ msisdn: msisdn(sidx), carrier: CARRIERS[sidx % 3], ts: tick, cell: c.id, lat: c.lat, lng: c.lng, kind: 'periodic' });
+        }
+      }
+      await publishBatches(js, evs, 500);
+      const wait = 100 - (Date.now() - tick);
+      if (wait > 0) await sleep(wait);
+    }
+    await until('latency jobs', () => lat.length >= fresh * 0.99, 30_000).catch(() => note(`only ${lat.length}/${fresh} latency jobs arrived`));
+    sub.unsubscribe();
+    lat.sort((a, b) => a - b);
+    const p99 = lat[Math.floor(lat.length * 0.99)] ?? NaN;
+    note(`latency over ${lat.length} jobs at ~${RATE} events/s offered: p50 ${lat[Math.floor(lat.length / 2)]} ms, p99 ${p99} ms`);
+    figures.push({ metric: 'event_to_job_p99_ms', value: p99, unit: 'ms' });
+
+    // 3. Task start: 100,000 people already present in a region no task covers yet.
+    const START_N = 100_000, centre: [number, number] = [120.5, 30.5];
+    const startEvents: LocationEvent[] = [];
+    for (let i = 0; i < START_N; i++) {
+      const m = `18${String(i).padStart(9, '0')}`;
+      startEvents.push({ msisdn: m, carrier: CARRIERS[i % 3], ts: Date.now(), cell: `s${i % 500}`, lat: centre[1] + ((i % 500) % 25) * 0.0002, lng: centre[0] + Math.floor((i % 500) / 25) * 0.0002, kind: 'periodic' });
+    }
+    const before = consumed + START_N;
+    await publishBatches(js, startEvents, 1000);
+    await until('start population consumed', () => consumed >= before, 40_000).catch(() => note('start population not fully consumed in 40 s'));
+    let got = 0;
+    let last = 0;
+    const startSub = nc.subscribe('sms.jobs.>', {
+      callback: (_e, m) => {
+        if (m.json<SmsJob>().sendId === `${run}-start`) {
+          got++;
+          last = performance.now();
+        }
+      },
+    });
+    const ts = performance.now();
+    await eng.store.submit(`${run}-start`, circleTask(centre, 1_000));
+    await until('all present queued', () => got >= START_N, 45_000).catch(() => note(`only ${got}/${START_N} start jobs arrived`));
+    startSub.unsubscribe();
+    const startS = (last - ts) / 1000;
+    note(`task start: ${got} jobs for ${START_N} present in ${startS.toFixed(2)} s`);
+    figures.push({ metric: 'task_start_all_queued_s', value: Number(startS.toFixed(2)), unit: 's' });
+  } finally {
+    await eng?.stop().catch(() => undefined);
+    await nc.drain();
+    await stack?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+  note(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  for (const f of figures) console.log(JSON.stringify({ bench: 'alerting', ...f }));
+}
+
+await main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -49,4 +49,11 @@ export async function runService(log: Logger, start: () => Promise<Stoppable>, g
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Under `npm start`'s supervisor: stop when the supervisor is gone (its parent pid changes).
+  if (process.env.GEO_SUPERVISED === '1') {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) onSignal('SIGTERM');
+    }, 1000).unref();
+  }
 }

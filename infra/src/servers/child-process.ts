@@ -22,6 +22,12 @@ export interface StartOptions {
   pidFile?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /**
+   * Ends the child when this process dies without stopping it (kill -9, a test runner killed by a
+   * time-out): a small `sh` watchdog polls this process and sends SIGTERM, then SIGKILL.
+   * @default true
+   */
+  dieWithParent?: boolean;
 }
 
 function alive(pid: number): boolean {
@@ -51,6 +57,14 @@ export async function killStale(pidFile: string, marker: string): Promise<void> 
   if (alive(pid)) process.kill(pid, 'SIGKILL');
 }
 
+/** A detached shell that outlives us only long enough to end `child` once `parent` is gone. */
+function watchdog(parent: number, child: number): void {
+  const script = `while kill -0 ${parent} 2>/dev/null && kill -0 ${child} 2>/dev/null; do sleep 1; done; ` +
+    `if kill -0 ${child} 2>/dev/null; then kill -TERM ${child}; sleep 10; kill -KILL ${child} 2>/dev/null; fi`;
+  const w = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  w.unref();
+}
+
 export function startProcess(opts: StartOptions): ManagedProcess {
   mkdirSync(dirname(opts.logFile), { recursive: true });
   const out = openSync(opts.logFile, 'a');
@@ -62,6 +76,7 @@ export function startProcess(opts: StartOptions): ManagedProcess {
   if (child.pid === undefined) throw new Error(`${opts.name}: failed to start ${opts.command}`);
   const pid = child.pid;
   if (opts.pidFile) writeFileSync(opts.pidFile, String(pid));
+  if (opts.dieWithParent !== false) watchdog(process.pid, pid);
   const exited = new Promise<number | null>((resolve) => {
     child.on('exit', (code, signal) => {
       if (opts.pidFile) rmSync(opts.pidFile, { force: true });

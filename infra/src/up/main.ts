@@ -3,7 +3,8 @@
  * every service, the simulator and the portal; prints the portal's URL and the demo logins.
  * Ctrl-C stops everything; running it again reuses `.data/`.
  */
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -106,6 +107,17 @@ async function main(): Promise<void> {
     ingestHttp: await pickPort(9201, taken),
     smsc: { cmcc: await pickPort(2775, taken), cucc: await pickPort(2776, taken), ctcc: await pickPort(2777, taken) },
   };
+  // Per-carrier keys for ingest's HTTP feed, made once and kept in .data/ (unless given).
+  const keysFile = join(cfg.DATA_DIR, 'ingest-keys');
+  const ingestKeys =
+    process.env.INGEST_KEYS ??
+    (existsSync(keysFile)
+      ? readFileSync(keysFile, 'utf8').trim()
+      : (() => {
+          const k = ['cmcc', 'cucc', 'ctcc'].map((c) => `${c}=${randomBytes(18).toString('base64url')}`).join(',');
+          writeFileSync(keysFile, k, { mode: 0o600 });
+          return k;
+        })());
   const plans = planServices(
     ports,
     {
@@ -116,6 +128,7 @@ async function main(): Promise<void> {
       pgliteDir: join(cfg.DATA_DIR, 'pglite'),
     },
     cfg.LOG_LEVEL,
+    ingestKeys,
   );
   const logDir = join(cfg.DATA_DIR, 'logs');
   const sup = new Supervisor(ROOT, logDir, say);
@@ -149,6 +162,7 @@ async function main(): Promise<void> {
   say('');
   say(`Portal:  http://127.0.0.1:${ports.portal}/   (system status: http://127.0.0.1:${ports.portal}/status)`);
   if (logins.length) say(`Demo logins:\n${logins.join('\n')}`);
+  say(`Feeds:   POST http://127.0.0.1:${ports.ingestHttp}/v1/location-events (NDJSON; keys per carrier in ${keysFile})`);
   say(`Logs:    ${logDir}/<service>.log       Ctrl-C stops everything.`);
 }
 

@@ -41,7 +41,7 @@ export class Supervisor {
       command: process.execPath,
       args: ['--import', 'tsx', join(this.root, s.plan.entry)],
       logFile: join(this.logDir, `${s.plan.name}.log`),
-      env: { ...process.env, ...s.plan.env },
+      env: { ...process.env, ...s.plan.env, GEO_SUPERVISED: '1' },
       cwd: this.root,
     });
     s.proc = proc;

@@ -31,12 +31,16 @@ interface Up {
   stop(): Promise<number | null>;
 }
 
+const children = new Set<ReturnType<typeof spawn>>();
+
 async function up(dataDir: string): Promise<Up> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'infra/src/up/main.ts')], {
     cwd: ROOT,
     env: { ...withoutServerUrls(process.env), DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: 'warn', SIM_SUBSCRIBERS: '5000' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -59,7 +63,15 @@ async function up(dataDir: string): Promise<Up> {
 
 describe('npm start orchestrator (real servers and services)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'geo-alert-up-'));
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(async () => {
+    // A failed assertion must not leave an orchestrator (and its servers) running.
+    for (const c of children) {
+      c.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 5000));
+      c.kill('SIGKILL');
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('starts servers and services, stops every one of them on Ctrl-C, and a second start reuses the data', async () => {
     const first = await up(dataDir);

@@ -88,7 +88,9 @@ export function SendPage() {
   let reachSeq = 0;
   createEffect(() => {
     const region = { parts: regionParts(form) };
-    const body = { region, rules: JSON.parse(JSON.stringify(form.rules)) as CrowdRule[], quota: quotaOf(form) };
+    // Budgets still being typed (0) are left out of the estimate rather than refused.
+    const quota = Object.fromEntries(Object.entries(quotaOf(form)).filter(([, q]) => q.total > 0 && q.dailyCap > 0));
+    const body = { region, rules: JSON.parse(JSON.stringify(form.rules)) as CrowdRule[], quota };
     clearTimeout(reachTimer);
     if (!region.parts.length) return setReach(null);
     const seq = ++reachSeq;

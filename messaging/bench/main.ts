@@ -24,11 +24,11 @@ import { createMessaging } from '../src/service.ts';
 import { messagingNames } from '../src/names.ts';
 import type { SmsCarrier, SmsJob } from '../src/contract.ts';
 
-const SUSTAINED_JOBS = Number(process.env.BENCH_JOBS ?? 10_000);
+const SUSTAINED_JOBS = Number(process.env.BENCH_JOBS ?? 6_000);
 // 100,000 is the figure asked for; at the rates this machine sustains (a few hundred jobs/s with
-// every server on 2 cores) it would not finish within the 3-minute budget, so the default is 10,000
+// every server on 2 cores) it would not finish within the 3-minute budget, so the default is 6,000
 // with the limits scaled to match. BENCH_ALERT_JOBS=100000 runs the full size.
-const ALERT_JOBS = Number(process.env.BENCH_ALERT_JOBS ?? 10_000);
+const ALERT_JOBS = Number(process.env.BENCH_ALERT_JOBS ?? 6_000);
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const say = (s: string) => process.stderr.write(`${s}\n`);
 

@@ -1,0 +1,75 @@
+import { RegionMetricsRequest } from '@geo/insight';
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Portal } from '../../portal.ts';
+import { loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
+import { addAccount, consoleApp, loginAs, onApp } from '../bigdata/console-harness.ts';
+import { INSIGHT_ROUTES } from './index.ts';
+
+const c = (v: number | null) => ({ value: v, suppressed: v === null });
+
+describe('insight routes (PGlite; insight answered by an HTTP server speaking its contract)', () => {
+  let portal: Portal;
+  let insight: Server;
+  const seen: unknown[] = [];
+  beforeAll(async () => {
+    insight = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        if (req.url === '/regions/metrics') {
+          const r = RegionMetricsRequest.safeParse(JSON.parse(body));
+          seen.push(JSON.parse(body));
+          if (!r.success) return res.writeHead(400).end(JSON.stringify({ error: { code: 'INVALID_REQUEST', message: 'bad region', issues: ['region: bad'] } }));
+          return res.end(JSON.stringify({
+            at: new Date().toISOString(), k: 10, stalenessMinutes: 120, cells: 3,
+            population: { total: c(1500), byCarrier: { cmcc: c(900), cucc: c(null), ctcc: c(597) } },
+            weeklyMax: { count: c(2100), at: null },
+            flow: { lastHour: { inflow: c(120), outflow: c(null) }, sinceMidnight: { since: new Date().toISOString(), inflow: c(800), outflow: c(700) } },
+            origin: { provinces: [], otherProvinces: c(0), cities: [{ code: '330100', count: c(1000) }], otherCities: c(500), unknownHome: c(0), local: c(1000), roaming: c(500), unknownLocality: c(0) },
+            dwell: [], portrait: { gender: [], age: [], genderByAge: [] }, series: { day: [], week: [] },
+          }));
+        }
+        res.writeHead(404).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no' } }));
+      });
+    });
+    await new Promise<void>((r) => insight.listen(0, '127.0.0.1', () => r()));
+    portal = await testPortal({ insightUrl: `http://127.0.0.1:${(insight.address() as { port: number }).port}` });
+  }, START_TIMEOUT);
+  afterAll(async () => {
+    await portal?.stop();
+    insight?.close();
+  });
+
+  it('passes metrics through with suppressed counts marked, and sends insight its own region shape', async () => {
+    const admin = onApp(consoleApp(portal, INSIGHT_ROUTES), await loginAdmin(portal));
+    const r = await admin('POST', '/api/insight/metrics', { region: { parts: [{ kind: 'admin', code: '330106' }, { kind: 'polyline', path: [[120, 30], [120.1, 30.1]], bufferM: 100 }] } });
+    expect(r.status).toBe(200);
+    expect(r.body.population.total).toEqual({ value: 1500, suppressed: false });
+    expect(r.body.flow.lastHour.outflow).toEqual({ value: null, suppressed: true });
+    expect(seen.at(-1)).toMatchObject({ region: { areas: ['330106'], shapes: [{ type: 'polyline', widthM: 200 }] } });
+  });
+
+  it('refuses a malformed region before calling insight, and callers without the insight feature', async () => {
+    const admin = onApp(consoleApp(portal, INSIGHT_ROUTES), await loginAdmin(portal));
+    const n = seen.length;
+    expect((await admin('POST', '/api/insight/metrics', { region: { parts: [{ kind: 'circle', center: [120, 30] }] } })).status).toBe(400);
+    expect(seen.length).toBe(n);
+    const sub = onApp(consoleApp(portal, INSIGHT_ROUTES), await loginAs(portal, await addAccount(portal, 'sub', ['bigdata.send'])));
+    expect((await sub('POST', '/api/insight/metrics', { region: { parts: [{ kind: 'admin', code: '330106' }] } })).status).toBe(403);
+    expect((await sub('GET', '/api/insight/active-tasks')).status).toBe(403);
+  });
+
+  it('says so when insight is not configured', async () => {
+    const bare = await testPortal();
+    try {
+      const admin = onApp(consoleApp(bare, INSIGHT_ROUTES), await loginAdmin(bare));
+      const r = await admin('GET', '/api/insight/heatmap?bbox=120,30,120.2,30.2&zoom=12');
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('INSIGHT_UNAVAILABLE');
+    } finally {
+      await bare.stop();
+    }
+  }, START_TIMEOUT);
+});

@@ -1,7 +1,11 @@
+import { JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { Carrier } from '@geo/ingest';
 import type { CarrierQuota } from '../contract.ts';
 import { grant, type Grant } from '../rules/evaluate.ts';
+
+/** Another writer changed the key first (wrong last sequence). */
+const isConflict = (err: unknown) => err instanceof JetStreamApiError && (err.code === 10071 || err.code === 10164);
 
 /** What a reservation is for. */
 export interface BudgetScope {
@@ -39,7 +43,8 @@ export class KvBudget {
     try {
       const revision = e ? await this.kv.update(key, String(initial), e.revision) : await this.kv.create(key, String(initial));
       return { value: initial, revision };
-    } catch {
+    } catch (err) {
+      if (!isConflict(err)) throw err;
       return this.read(key, initial);
     }
   }
@@ -72,7 +77,9 @@ export class KvBudget {
         this.cache.set(key, { value: next, revision });
         return { before: cur.value, after: next };
       } catch (err) {
-        if (attempt > 1000) throw err;
+        // Only a lost race is retried; a timeout fails the reservation at once (the batch is redelivered),
+        // instead of holding this key's queue for minutes.
+        if (!isConflict(err) || attempt > 1000) throw err;
         cur = await this.read(key, initial);
       }
     }

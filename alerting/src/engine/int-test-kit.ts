@@ -42,7 +42,7 @@ export function event(msisdn: string, carrier: Carrier, at: [number, number], ov
 
 /** Publishes events to LOCATION, grouped per subject (carrier + shard), in batches. */
 export async function publishEvents(nc: NatsConnection, events: LocationEvent[], perMessage = 200): Promise<void> {
-  const js = jetstream(nc);
+  const js = jetstream(nc, { timeout: 15_000 });
   const bySubject = new Map<string, LocationEvent[]>();
   for (const e of events) {
     const s = locationSubject(e.carrier, shardOf(e.msisdn));
@@ -55,7 +55,7 @@ export async function publishEvents(nc: NatsConnection, events: LocationEvent[],
 
 /** Every job in SMS_JOBS (the stream, so duplicates would show) belonging to a task. */
 export async function jobsOf(nc: NatsConnection, taskId: string): Promise<SmsJob[]> {
-  const js = jetstream(nc);
+  const js = jetstream(nc, { timeout: 15_000 });
   const info = await (await js.jetstreamManager()).streams.info(SMS_JOBS_STREAM);
   if (info.state.messages === 0) return [];
   const c = await js.consumers.get(SMS_JOBS_STREAM, { deliver_policy: DeliverPolicy.All });

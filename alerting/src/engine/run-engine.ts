@@ -70,7 +70,8 @@ const shardOfSubject = (subject: string) => Number(subject.slice(subject.lastInd
  * consumers had not acked are delivered again afterwards and evaluated; claims keep them once-only.
  */
 export async function replayPresence(nc: NatsConnection, engine: Engine, shards: number[], sinceMs: number, log: Logger): Promise<number> {
-  const js = jetstream(nc);
+  // A busy 2-core box answers JetStream requests slowly; 5 s (the default) fails good work there.
+  const js = jetstream(nc, { timeout: 15_000 });
   const jsm = await js.jetstreamManager();
   const info = await jsm.streams.info(LOCATION_STREAM);
   const last = info.state.last_seq;
@@ -111,12 +112,13 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   const { nc, log } = opts;
   const now = opts.now ?? Date.now;
   const instance = opts.instance ?? `alerting-${randomUUID().slice(0, 8)}`;
-  const js = jetstream(nc);
+  // A busy 2-core box answers JetStream requests slowly; 5 s (the default) fails good work there.
+  const js = jetstream(nc, { timeout: 15_000 });
   await ensureDeadLetterStream(nc, opts.replicas);
   await declareLocationStream(nc, { replicas: opts.replicas });
   await declareMessagingStreams(nc, opts.replicas);
   await declareAlertingStreams(nc, { replicas: opts.replicas, shards: opts.shards });
-  const kvm = new Kvm(nc);
+  const kvm = new Kvm(js);
   const [tasksKv, sentKv, capsKv]: KV[] = await Promise.all([kvm.open(TASKS_BUCKET), kvm.open(SENT_BUCKET), kvm.open(CAPS_BUCKET)]);
   const store = new TaskStore(tasksKv, now);
   const budget = new KvBudget(capsKv);

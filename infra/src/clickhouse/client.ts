@@ -17,6 +17,9 @@ export function connectClickHouse(url: string, database = 'default'): ClickHouse
     // 18.16 rejects unknown settings, and the client's defaults add none when this is empty.
     clickhouse_settings: {},
     compression: { request: false, response: false },
+    // Close idle sockets well before the server does (30 s in infra/clickhouse/config.xml, 3 s in
+    // stock configs), or a reused keep-alive socket can end in "socket hang up".
+    keep_alive: { enabled: true, idle_socket_ttl: 2000 },
   });
 }
 

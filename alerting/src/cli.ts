@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { installIngestAdminAreas } from './geofence/ingest-admin-areas.ts';
 import { Kvm } from '@nats-io/kv';
 import { connectNats } from '@geo/infra';
 import { TASK_STATES, type TaskState } from './contract.ts';
@@ -20,6 +21,7 @@ NATS_URL selects the server (default nats://127.0.0.1:4222).`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, id, arg] = argv;
+  installIngestAdminAreas();
   if (!cmd || cmd === 'help' || cmd === '--help') {
     console.log(USAGE);
     return cmd ? 0 : 2;

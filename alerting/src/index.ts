@@ -12,3 +12,4 @@ export * from './engine/engine.ts';
 export * from './engine/budget.ts';
 export * from './engine/claims.ts';
 export * from './engine/run-engine.ts';
+export { installIngestAdminAreas } from './geofence/ingest-admin-areas.ts';

@@ -1,7 +1,5 @@
 import { connectNats, natsHealth, startServiceHttp, type Logger, type Stoppable } from '@geo/infra';
-import { loadAdminAreas } from '@geo/ingest';
-import { setAdminAreaResolver } from './geofence/admin-areas.ts';
-import type { AreaGeometry } from './contract.ts';
+import { installIngestAdminAreas } from './geofence/ingest-admin-areas.ts';
 import { Counter, Gauge } from 'prom-client';
 import { Presence } from './presence/presence.ts';
 import { runEngine } from './engine/run-engine.ts';
@@ -11,8 +9,7 @@ import type { AlertingConfig } from './config.ts';
 export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<Stoppable> {
   const http = await startServiceHttp('alerting', cfg.HEALTH_PORT);
   // Administrative areas in tasks are resolved by GB/T 2260 code from ingest's geography.
-  const areas = new Map(loadAdminAreas().map((a) => [a.code, a.geometry as AreaGeometry | null]));
-  setAdminAreaResolver((code) => areas.get(code) ?? undefined);
+  installIngestAdminAreas();
   const nc = await connectNats(cfg.NATS_URL, 'alerting');
   http.addCheck('nats', natsHealth(nc));
   const events = new Counter({ name: 'alerting_events_total', help: 'location events evaluated', registers: [http.registry] });

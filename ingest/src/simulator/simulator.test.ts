@@ -152,4 +152,17 @@ describe('province simulator', { timeout: 180_000 }, () => {
     expect(during).toBeGreaterThan(before + info.people * 0.5);
     expect(at()).toBeLessThan(during * 0.3);
   });
+
+  it('keeps periodic updates flowing from the first hour (phases spread, no 1–2 h silence after placement)', () => {
+    const night = Date.parse('2026-07-01T02:00:00+08:00');
+    const s = new Simulator({ areas, cells, subscribers: 5000, seed: 9, startMs: night });
+    const periodic: number[] = [];
+    s.advanceTo(night / 1000 + 3600, { push: (_c, _s, json) => {
+      const e = JSON.parse(json) as LocationEvent;
+      if (e.kind === 'periodic') periodic.push(e.ts);
+    } });
+    // Every subscriber updates every 1–2 h: about 5000 / 1.5 h ≈ 55 per minute once placed.
+    const between = periodic.filter((t) => t >= night + 5 * 60_000 && t < night + 55 * 60_000).length;
+    expect(between).toBeGreaterThan(5000 * 0.3);
+  });
 });

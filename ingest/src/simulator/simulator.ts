@@ -279,7 +279,12 @@ export class Simulator {
       return;
     }
     const periodicEvery = H + (mix32(this.pop.seed, i, 0xbeef) % H);
-    if (this.reason[i] === WAKE.first || sec >= this.lastEvent[i] + periodicEvery) {
+    if (this.reason[i] === WAKE.first) {
+      this.emit(i, sec, K.periodic, sink);
+      // Everyone is placed in the first simulated minute; without a phase their next periodic
+      // updates would all fall 1–2 h later and the province would go quiet in between.
+      this.lastEvent[i] = sec - (mix32(this.pop.seed, i, 0xfeed) % periodicEvery);
+    } else if (sec >= this.lastEvent[i] + periodicEvery) {
       this.emit(i, sec, K.periodic, sink);
     } else if (this.reason[i] === WAKE.activity) {
       const r = nextUnit(this.rng, i);

@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { connectClickHouse, connectNats, createLogger, migratePostgres, natsHealth, openDb, type Logger, type NatsConnection } from '@geo/infra';
 import { startIndustry, type RunningIndustry } from './api/industry/index.ts';
+import { AlertBus, setAlertBus } from './api/bigdata/index.ts';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from './app.ts';
@@ -67,7 +68,7 @@ const NATS_RETRY_MS = 10_000;
 
 /**
  * Connects to NATS in the background and starts what needs it: the industry-SMS dispatcher and
- * reply consumer (the big-data console opens its own bus on first use). The portal serves (status page, logins, queued
+ * reply consumer, and the big-data console's bus. The portal serves (status page, logins, queued
  * sends) while NATS is down, and retries until it comes.
  */
 function attachNats(deps: Deps, url: string, log: Logger): { stop(): Promise<void> } {
@@ -81,6 +82,8 @@ function attachNats(deps: Deps, url: string, log: Logger): { stop(): Promise<voi
       nc = await connectNats(url, 'portal');
       deps.natsState = natsHealth(nc);
       industry = await startIndustry(deps, { nc });
+      // The big-data console shares this connection (closed at stop) instead of opening its own.
+      setAlertBus(deps, await AlertBus.open(nc));
       log.info({ url }, 'nats connected: industry dispatcher and reply consumer running');
     } catch (err) {
       log.warn({ err, url }, `nats not available; retrying in ${NATS_RETRY_MS / 1000} s`);

@@ -6,8 +6,7 @@ import {
   MAX_TASK_DAYS,
   regionIssues,
   RegionPart,
-  setAdminAreaResolver,
-  type AreaGeometry,
+  installIngestAdminAreas,
   type RegionIssueReason,
 } from '@geo/alerting';
 import { z } from 'zod';
@@ -65,7 +64,7 @@ let resolverSet = false;
 /** Admin parts carry only their code: the validator resolves boundaries from ingest's geography. */
 export function useIngestGeography(): void {
   if (resolverSet) return;
-  setAdminAreaResolver((code) => (areaByCode(code)?.geometry as AreaGeometry | null | undefined) ?? undefined);
+  installIngestAdminAreas();
   resolverSet = true;
 }
 

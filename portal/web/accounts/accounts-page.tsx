@@ -4,24 +4,11 @@ import { departmentsResource, buildTree, flatten } from '../lib/departments.ts';
 import { me } from '../lib/session.ts';
 import { t } from '../i18n/zh-CN.ts';
 import { Badge, Empty, Field, Modal, notify, notifyError, Page, Pager, fmtTime } from '../ui/ui.tsx';
+import type { AccountRecord as Account } from '../../src/api/accounts/queries.ts';
 
-export interface Account {
-  id: string;
-  name: string;
-  displayName: string;
-  phone: string;
-  email: string;
-  role: 'admin' | 'sub' | 'operator';
-  departmentId: string | null;
-  departmentName: string | null;
-  permissions: string[];
-  status: 'active' | 'frozen';
-  quota: number | null;
-  defaultSignatureId: string | null;
-  defaultSignature: string | null;
-  remark: string;
-  createdAt: string;
-}
+/** The API's account record (portal/src/api/accounts/queries.ts), as the page receives it. */
+export type { Account };
+
 interface Feature {
   key: string;
   label: string;

@@ -2,18 +2,8 @@ import { createResource, For, onCleanup, Show } from 'solid-js';
 import { get } from '../lib/api.ts';
 import { t } from '../i18n/zh-CN.ts';
 import { Badge, Page, fmtTime } from '../ui/ui.tsx';
+import type { Probe } from '../../src/api/status/probes.ts';
 
-interface Probe {
-  name: string;
-  kind: 'server' | 'service';
-  ok: boolean;
-  url?: string;
-  version?: string;
-  latencyMs?: number;
-  detail?: string;
-  uptimeS?: number;
-  checks?: Record<string, { ok: boolean; detail?: string }>;
-}
 interface SystemStatus {
   ok: boolean;
   at: string;

@@ -10,4 +10,3 @@ import { taskRoutes } from './task-routes.ts';
 export const BIGDATA_ROUTES = [sendRoutes, taskRoutes];
 
 export { AlertBus, alertBus, setAlertBus, BusUnavailable } from './alert-bus.ts';
-export { CONSOLE_ERRORS } from './route-kit.ts';

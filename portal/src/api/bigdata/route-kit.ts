@@ -25,16 +25,6 @@ export function fieldErrors(issues: FieldIssue[]): AppError {
   return new AppError('VALIDATION', `请求参数有误：${issues.map((i) => `${i.path}: ${i.message}`).join('；')}`, issues);
 }
 
-/**
- * Codes this console reports besides the portal's ERRORS (the error table belongs to the portal
- * core; these answer in the same `{ error: { code, message } }` shape).
- */
-export const CONSOLE_ERRORS = {
-  TASK_STATE: [409, '任务当前状态不允许此操作'],
-  BUS_UNAVAILABLE: [503, '预警服务暂不可用（消息总线未连接），请稍后再试'],
-  INSIGHT_UNAVAILABLE: [503, '洞察服务暂不可用，请稍后再试'],
-} as const;
-
 export const STATE_LABELS: Record<string, string> = {
   draft: '草稿',
   submitted: '已提交',
@@ -46,9 +36,9 @@ export const STATE_LABELS: Record<string, string> = {
   rejected: '已驳回',
 };
 
-export function consoleError(c: Ctx, code: keyof typeof CONSOLE_ERRORS, message?: string) {
-  const [status, text] = CONSOLE_ERRORS[code];
-  return c.json({ error: { code, message: message ?? text } }, status);
+/** Fails the request with one of the portal's codes; the portal's error handler answers and counts it. */
+export function consoleError(_c: Ctx, code: 'TASK_STATE' | 'BUS_UNAVAILABLE' | 'INSIGHT_UNAVAILABLE', message?: string): never {
+  throw new AppError(code, message);
 }
 
 /** Maps the bus's failures to answers; everything else goes to the portal's error handler. */

@@ -1,3 +1,4 @@
+import { AppError } from '../../errors.ts';
 import { Region } from '@geo/alerting';
 import { HeatmapQuery } from '@geo/insight';
 import { streamSSE } from 'hono/streaming';
@@ -16,7 +17,7 @@ function client(c: Ctx): InsightClient | undefined {
 function insightFailure(c: Ctx, err: unknown) {
   if (!(err instanceof InsightError)) throw err;
   // Insight's 400s name the bad field of the region: pass them on as the portal's VALIDATION.
-  if (err.status === 400) return c.json({ error: { code: 'VALIDATION', message: `区域有误：${err.message}`, details: (err.issues ?? []).map((m) => ({ path: 'region', message: m })) } }, 400);
+  if (err.status === 400) throw new AppError('VALIDATION', `区域有误：${err.message}`, (err.issues ?? []).map((m) => ({ path: 'region', message: m })));
   return consoleError(c, 'INSIGHT_UNAVAILABLE', `洞察服务暂不可用：${err.message}`);
 }
 

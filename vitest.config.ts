@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * One config, two projects: `unit` (pure, fast, no servers) and `int` (`*.int.test.ts`, against
- * the real nats-server and clickhouse-server that the global setup starts once per run).
+ * One config, three projects: `unit` (pure, fast, no servers), `int` (`*.int.test.ts`, against
+ * the real nats-server and clickhouse-server that the global setup starts once per run) and `chaos`
+ * (`proof/src/chaos/*.chaos.test.ts`, each owning a whole system it may break).
  */
 export default defineConfig({
   test: {
@@ -29,6 +30,20 @@ export default defineConfig({
           // Two cores: keep the integration files from fighting over them.
           maxWorkers: 2,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          // Faults during a running alert (issue 10): each file starts and owns its whole system, so
+          // that it may kill and restart servers; run after everything else, one file at a time.
+          name: 'chaos',
+          include: ['proof/src/chaos/**/*.chaos.test.ts'],
+          exclude: ['**/node_modules/**'],
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
+          maxWorkers: 1,
+          passWithNoTests: true,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -42,7 +42,6 @@ export default defineConfig({
           testTimeout: 600_000,
           hookTimeout: 300_000,
           maxWorkers: 1,
-          passWithNoTests: true,
           sequence: { groupOrder: 2 },
         },
       },

@@ -1,8 +1,8 @@
-import { createResource, createSignal, For, Show } from 'solid-js';
+import { createResource, createSignal, Show } from 'solid-js';
 import { del, get, post } from '../lib/api.ts';
 import { can, me } from '../lib/session.ts';
 import { t } from '../i18n/zh-CN.ts';
-import { Badge, Empty, Field, notify, notifyError, Page, fmtTime } from '../ui/ui.tsx';
+import { Badge, Field, Grid, notify, notifyError, Page, runAction, fmtTime } from '../ui/ui.tsx';
 
 const S = t.accountSettings;
 
@@ -21,13 +21,7 @@ function ChangePassword() {
     e.preventDefault();
     const f = new FormData(form);
     if (f.get('newPassword') !== f.get('confirm')) return notify('err', S.mismatch);
-    try {
-      await post('/api/auth/password', { oldPassword: f.get('oldPassword'), newPassword: f.get('newPassword') });
-      notify('ok', t.common.saved);
-      form.reset();
-    } catch (err) {
-      notifyError(err);
-    }
+    if (await runAction(() => post('/api/auth/password', { oldPassword: f.get('oldPassword'), newPassword: f.get('newPassword') }))) form.reset();
   };
   return (
     <form class="card" ref={form} onSubmit={submit} style={{ 'max-width': '420px' }}>
@@ -78,39 +72,27 @@ function ApiKeys() {
           {secret()}
         </p>
       </Show>
-      <table class="grid">
-        <thead>
+      <Grid
+        rows={keys()}
+        head={[S.keyName, '前缀', t.common.createdAt, S.lastUsed, t.common.actions]}
+        row={(k) => (
           <tr>
-            <th>{S.keyName}</th>
-            <th>前缀</th>
-            <th>{t.common.createdAt}</th>
-            <th>{S.lastUsed}</th>
-            <th>{t.common.actions}</th>
+            <td>{k.name}</td>
+            <td>
+              <code>{k.prefix}…</code>
+            </td>
+            <td>{fmtTime(k.createdAt)}</td>
+            <td>{fmtTime(k.lastUsedAt)}</td>
+            <td>
+              <Show when={!k.revokedAt} fallback={<Badge kind="muted">{S.revoked}</Badge>}>
+                <button type="button" class="link danger" onClick={() => void runAction(() => del(`/api/api-keys/${k.id}`), refetch)}>
+                  {S.revoke}
+                </button>
+              </Show>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          <For each={keys() ?? []}>
-            {(k) => (
-              <tr>
-                <td>{k.name}</td>
-                <td>
-                  <code>{k.prefix}…</code>
-                </td>
-                <td>{fmtTime(k.createdAt)}</td>
-                <td>{fmtTime(k.lastUsedAt)}</td>
-                <td>
-                  <Show when={!k.revokedAt} fallback={<Badge kind="muted">{S.revoked}</Badge>}>
-                    <button type="button" class="link danger" onClick={() => void del(`/api/api-keys/${k.id}`).then(() => refetch(), notifyError)}>
-                      {S.revoke}
-                    </button>
-                  </Show>
-                </td>
-              </tr>
-            )}
-          </For>
-          <Empty when={keys()?.length === 0} cols={5} />
-        </tbody>
-      </table>
+        )}
+      />
     </div>
   );
 }

@@ -3,7 +3,7 @@ import { del, get, post, put, qs } from '../lib/api.ts';
 import { departmentsResource, buildTree, flatten } from '../lib/departments.ts';
 import { me } from '../lib/session.ts';
 import { t } from '../i18n/zh-CN.ts';
-import { Badge, Empty, Field, Modal, notify, notifyError, Page, Pager, fmtTime } from '../ui/ui.tsx';
+import { Badge, confirmDelete, Field, Grid, Modal, Page, Pager, runAction, fmtTime } from '../ui/ui.tsx';
 import type { AccountRecord as Account } from '../../src/api/accounts/queries.ts';
 
 /** The API's account record (portal/src/api/accounts/queries.ts), as the page receives it. */
@@ -59,14 +59,10 @@ function AccountForm(props: { account?: Account; features: Feature[]; onDone: ()
       quota: quota === '' ? null : Number(quota),
       remark: s('remark'),
     };
-    try {
-      if (props.account) await put(`/api/accounts/${props.account.id}`, body);
-      else await post('/api/accounts', { ...body, name: s('name'), password: s('password'), permissions: perms() });
-      notify('ok', t.common.saved);
-      props.onDone();
-    } catch (err) {
-      notifyError(err);
-    }
+    await runAction(
+      () => (props.account ? put(`/api/accounts/${props.account.id}`, body) : post('/api/accounts', { ...body, name: s('name'), password: s('password'), permissions: perms() })),
+      props.onDone,
+    );
   };
   return (
     <Modal title={props.account ? `${t.common.edit}：${props.account.name}` : A.add} onClose={props.onClose} wide>
@@ -129,15 +125,7 @@ function AccountForm(props: { account?: Account; features: Feature[]; onDone: ()
 
 function PermissionsDialog(props: { account: Account; features: Feature[]; onDone: () => void; onClose: () => void }) {
   const [perms, setPerms] = createSignal<string[]>(props.account.permissions);
-  const save = async () => {
-    try {
-      await put(`/api/accounts/${props.account.id}/permissions`, { permissions: perms() });
-      notify('ok', t.common.saved);
-      props.onDone();
-    } catch (err) {
-      notifyError(err);
-    }
-  };
+  const save = () => runAction(() => put(`/api/accounts/${props.account.id}/permissions`, { permissions: perms() }), props.onDone);
   return (
     <Modal title={`${A.permissions}：${props.account.name}`} onClose={props.onClose} wide>
       <PermissionBoxes features={props.features} value={perms()} onChange={setPerms} />
@@ -156,15 +144,7 @@ function PermissionsDialog(props: { account: Account; features: Feature[]; onDon
 function DetailDialog(props: { account: Account; features: Feature[]; onDone: () => void; onClose: () => void }) {
   const [sigs] = createResource(() => get<{ items: Signature[] }>('/api/signatures/usable').then((r) => r.items));
   const label = (k: string) => props.features.find((f) => f.key === k)?.label ?? k;
-  const setDefault = async (id: string) => {
-    try {
-      await put(`/api/accounts/${props.account.id}/default-signature`, { signatureId: id || null });
-      notify('ok', t.common.saved);
-      props.onDone();
-    } catch (err) {
-      notifyError(err);
-    }
-  };
+  const setDefault = (id: string) => runAction(() => put(`/api/accounts/${props.account.id}/default-signature`, { signatureId: id || null }), props.onDone);
   const a = props.account;
   return (
     <Modal title={A.detail} onClose={props.onClose} wide>
@@ -209,15 +189,7 @@ export function AccountsPage() {
     setDialog(null);
     void refetch();
   };
-  const act = async (fn: () => Promise<unknown>, msg: string = t.common.saved) => {
-    try {
-      await fn();
-      notify('ok', msg);
-      void refetch();
-    } catch (err) {
-      notifyError(err);
-    }
-  };
+  const act = (fn: () => Promise<unknown>) => runAction(fn, refetch);
   const resetPassword = (a: Account) => {
     const pw = prompt(`${A.resetPassword}：${a.name}\n${A.newPassword}（至少 8 位，含字母和数字）`);
     if (pw) void act(() => post(`/api/accounts/${a.id}/reset-password`, { password: pw }));
@@ -242,67 +214,54 @@ export function AccountsPage() {
         <input name="keyword" placeholder={`${A.name} / ${A.displayName} / ${A.phone}`} />
         <button type="submit">{t.common.search}</button>
       </form>
-      <table class="grid" data-testid="accounts-table">
-        <thead>
-          <tr>
-            <th>{A.name}</th>
-            <th>{A.displayName}</th>
-            <th>{A.department}</th>
-            <th>{A.role}</th>
-            <th>{A.defaultSignature}</th>
-            <th>{A.status}</th>
-            <th>{t.common.actions}</th>
+      <Grid
+        testId="accounts-table"
+        rows={list()?.items}
+        head={[A.name, A.displayName, A.department, A.role, A.defaultSignature, A.status, t.common.actions]}
+        row={(a) => (
+          <tr data-account={a.name}>
+            <td>{a.name}</td>
+            <td>{a.displayName}</td>
+            <td>{a.departmentName ?? '—'}</td>
+            <td>{a.role === 'admin' ? '企业管理员' : '子账户'}</td>
+            <td>{a.defaultSignature ? `【${a.defaultSignature}】` : '—'}</td>
+            <td>
+              <Show when={a.role === 'sub'} fallback={<Badge kind="ok">{A.active}</Badge>}>
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() =>
+                    a.status === 'active'
+                      ? confirm(A.confirmFreeze) && void act(() => post(`/api/accounts/${a.id}/freeze`))
+                      : void act(() => post(`/api/accounts/${a.id}/unfreeze`))
+                  }
+                >
+                  {a.status === 'active' ? <Badge kind="ok">{A.active}</Badge> : <Badge kind="err">{A.frozen}</Badge>}
+                </button>
+              </Show>
+            </td>
+            <td>
+              <button type="button" class="link" onClick={() => setDialog({ kind: 'view', account: a })}>
+                {t.common.view}
+              </button>
+              <Show when={a.role === 'sub'}>
+                <button type="button" class="link" onClick={() => setDialog({ kind: 'edit', account: a })}>
+                  {t.common.edit}
+                </button>
+                <button type="button" class="link" onClick={() => setDialog({ kind: 'perms', account: a })}>
+                  {A.permissions}
+                </button>
+                <button type="button" class="link" onClick={() => resetPassword(a)}>
+                  {A.resetPassword}
+                </button>
+                <button type="button" class="link danger" onClick={() => confirmDelete(() => del(`/api/accounts/${a.id}`), refetch)}>
+                  {t.common.delete}
+                </button>
+              </Show>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          <For each={list()?.items ?? []}>
-            {(a) => (
-              <tr data-account={a.name}>
-                <td>{a.name}</td>
-                <td>{a.displayName}</td>
-                <td>{a.departmentName ?? '—'}</td>
-                <td>{a.role === 'admin' ? '企业管理员' : '子账户'}</td>
-                <td>{a.defaultSignature ? `【${a.defaultSignature}】` : '—'}</td>
-                <td>
-                  <Show when={a.role === 'sub'} fallback={<Badge kind="ok">{A.active}</Badge>}>
-                    <button
-                      type="button"
-                      class="link"
-                      onClick={() =>
-                        a.status === 'active'
-                          ? confirm(A.confirmFreeze) && void act(() => post(`/api/accounts/${a.id}/freeze`))
-                          : void act(() => post(`/api/accounts/${a.id}/unfreeze`))
-                      }
-                    >
-                      {a.status === 'active' ? <Badge kind="ok">{A.active}</Badge> : <Badge kind="err">{A.frozen}</Badge>}
-                    </button>
-                  </Show>
-                </td>
-                <td>
-                  <button type="button" class="link" onClick={() => setDialog({ kind: 'view', account: a })}>
-                    {t.common.view}
-                  </button>
-                  <Show when={a.role === 'sub'}>
-                    <button type="button" class="link" onClick={() => setDialog({ kind: 'edit', account: a })}>
-                      {t.common.edit}
-                    </button>
-                    <button type="button" class="link" onClick={() => setDialog({ kind: 'perms', account: a })}>
-                      {A.permissions}
-                    </button>
-                    <button type="button" class="link" onClick={() => resetPassword(a)}>
-                      {A.resetPassword}
-                    </button>
-                    <button type="button" class="link danger" onClick={() => confirm(t.common.confirmDelete) && void act(() => del(`/api/accounts/${a.id}`), t.common.deleted)}>
-                      {t.common.delete}
-                    </button>
-                  </Show>
-                </td>
-              </tr>
-            )}
-          </For>
-          <Empty when={list()?.items.length === 0} cols={7} />
-        </tbody>
-      </table>
+        )}
+      />
       <Pager page={page()} pageSize={20} total={list()?.total ?? 0} onPage={setPage} />
       <Show when={dialog()}>
         {(d) => (

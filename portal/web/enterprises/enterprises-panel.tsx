@@ -1,7 +1,7 @@
-import { createResource, For } from 'solid-js';
+import { createResource } from 'solid-js';
 import { get, post, put } from '../lib/api.ts';
 import { t } from '../i18n/zh-CN.ts';
-import { Badge, Empty, notify, notifyError, fmtTime } from '../ui/ui.tsx';
+import { Badge, Grid, runAction, fmtTime } from '../ui/ui.tsx';
 
 interface Enterprise {
   id: string;
@@ -19,15 +19,7 @@ const E = t.enterprises;
 /** 集团管理 (operator): open an enterprise with its admin, change its quota, freeze or unfreeze it. */
 export function EnterprisesPanel() {
   const [list, { refetch }] = createResource(() => get<{ items: Enterprise[] }>('/api/operator/enterprises').then((r) => r.items));
-  const act = async (fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-      notify('ok', t.common.saved);
-      void refetch();
-    } catch (err) {
-      notifyError(err);
-    }
-  };
+  const act = (fn: () => Promise<unknown>) => runAction(fn, refetch);
   const create = (e: Event) => {
     e.preventDefault();
     const form = e.currentTarget as HTMLFormElement;
@@ -58,52 +50,37 @@ export function EnterprisesPanel() {
           {E.create}
         </button>
       </form>
-      <table class="grid">
-        <thead>
+      <Grid
+        rows={list()}
+        head={[E.name, E.adminName, E.quota, E.accessNumber, E.accounts, t.common.status, t.common.createdAt, t.common.actions]}
+        row={(x) => (
           <tr>
-            <th>{E.name}</th>
-            <th>{E.adminName}</th>
-            <th>{E.quota}</th>
-            <th>{E.accessNumber}</th>
-            <th>{E.accounts}</th>
-            <th>{t.common.status}</th>
-            <th>{t.common.createdAt}</th>
-            <th>{t.common.actions}</th>
+            <td>{x.name}</td>
+            <td>{x.adminName ?? '—'}</td>
+            <td>{x.quota.toLocaleString('zh-CN')}</td>
+            <td>{x.accessNumber || '—'}</td>
+            <td>{x.accountCount}</td>
+            <td>{x.status === 'active' ? <Badge kind="ok">{t.accounts.active}</Badge> : <Badge kind="err">{t.accounts.frozen}</Badge>}</td>
+            <td>{fmtTime(x.createdAt)}</td>
+            <td>
+              <button type="button" class="link" onClick={() => editQuota(x)}>
+                {E.quota}
+              </button>
+              <button
+                type="button"
+                class="link danger"
+                onClick={() =>
+                  x.status === 'active'
+                    ? confirm(E.confirmFreeze) && void act(() => post(`/api/operator/enterprises/${x.id}/freeze`))
+                    : void act(() => post(`/api/operator/enterprises/${x.id}/unfreeze`))
+                }
+              >
+                {x.status === 'active' ? t.accounts.freeze : t.accounts.unfreeze}
+              </button>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          <For each={list() ?? []}>
-            {(x) => (
-              <tr>
-                <td>{x.name}</td>
-                <td>{x.adminName ?? '—'}</td>
-                <td>{x.quota.toLocaleString('zh-CN')}</td>
-                <td>{x.accessNumber || '—'}</td>
-                <td>{x.accountCount}</td>
-                <td>{x.status === 'active' ? <Badge kind="ok">{t.accounts.active}</Badge> : <Badge kind="err">{t.accounts.frozen}</Badge>}</td>
-                <td>{fmtTime(x.createdAt)}</td>
-                <td>
-                  <button type="button" class="link" onClick={() => editQuota(x)}>
-                    {E.quota}
-                  </button>
-                  <button
-                    type="button"
-                    class="link danger"
-                    onClick={() =>
-                      x.status === 'active'
-                        ? confirm(E.confirmFreeze) && void act(() => post(`/api/operator/enterprises/${x.id}/freeze`))
-                        : void act(() => post(`/api/operator/enterprises/${x.id}/unfreeze`))
-                    }
-                  >
-                    {x.status === 'active' ? t.accounts.freeze : t.accounts.unfreeze}
-                  </button>
-                </td>
-              </tr>
-            )}
-          </For>
-          <Empty when={list()?.length === 0} cols={8} />
-        </tbody>
-      </table>
+        )}
+      />
     </>
   );
 }

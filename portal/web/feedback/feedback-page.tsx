@@ -1,7 +1,7 @@
-import { createResource, For } from 'solid-js';
+import { createResource } from 'solid-js';
 import { get, post } from '../lib/api.ts';
 import { t } from '../i18n/zh-CN.ts';
-import { Badge, Empty, Field, notify, notifyError, Page, fmtTime } from '../ui/ui.tsx';
+import { Badge, Field, Grid, Page, runAction, fmtTime } from '../ui/ui.tsx';
 
 interface Feedback {
   id: string;
@@ -19,14 +19,7 @@ export function FeedbackPage() {
     e.preventDefault();
     const form = e.currentTarget as HTMLFormElement;
     const f = new FormData(form);
-    try {
-      await post('/api/feedback', { content: f.get('content'), contact: f.get('contact') });
-      notify('ok', t.common.saved);
-      form.reset();
-      void refetch();
-    } catch (err) {
-      notifyError(err);
-    }
+    if (await runAction(() => post('/api/feedback', { content: f.get('content'), contact: f.get('contact') }), refetch)) form.reset();
   };
   return (
     <Page title={t.feedback.title}>
@@ -42,30 +35,20 @@ export function FeedbackPage() {
           {t.common.submit}
         </button>
       </form>
-      <table class="grid">
-        <thead>
+      <Grid
+        rows={list()}
+        head={[t.feedback.content, t.feedback.reply, t.common.createdAt]}
+        row={(f) => (
           <tr>
-            <th>{t.feedback.content}</th>
-            <th>{t.feedback.reply}</th>
-            <th>{t.common.createdAt}</th>
+            <td>
+              {f.content}
+              <div class="muted small">{f.submittedBy}</div>
+            </td>
+            <td>{f.reply || <Badge kind="warn">{t.feedback.waiting}</Badge>}</td>
+            <td>{fmtTime(f.createdAt)}</td>
           </tr>
-        </thead>
-        <tbody>
-          <For each={list() ?? []}>
-            {(f) => (
-              <tr>
-                <td>
-                  {f.content}
-                  <div class="muted small">{f.submittedBy}</div>
-                </td>
-                <td>{f.reply || <Badge kind="warn">{t.feedback.waiting}</Badge>}</td>
-                <td>{fmtTime(f.createdAt)}</td>
-              </tr>
-            )}
-          </For>
-          <Empty when={list()?.length === 0} cols={3} />
-        </tbody>
-      </table>
+        )}
+      />
     </Page>
   );
 }

@@ -1,7 +1,7 @@
-import { createResource, createSignal, For } from 'solid-js';
+import { createResource, createSignal } from 'solid-js';
 import { get, post, qs } from '../lib/api.ts';
 import { t } from '../i18n/zh-CN.ts';
-import { Badge, Empty, notifyError, Page, Pager, fmtTime } from '../ui/ui.tsx';
+import { Badge, Grid, notifyError, Page, Pager, fmtTime } from '../ui/ui.tsx';
 
 interface Message {
   id: string;
@@ -25,30 +25,28 @@ export function MessagesPage() {
         </button>
       }
     >
-      <table class="grid" data-testid="messages">
-        <tbody>
-          <For each={data()?.items ?? []}>
-            {(m) => (
-              <tr>
-                <td>{m.read ? <Badge kind="muted">{t.messages.read}</Badge> : <Badge kind="warn">{t.messages.unread}</Badge>}</td>
-                <td>
-                  <strong>{m.title}</strong>
-                  <div class="muted">{m.body}</div>
-                </td>
-                <td>{fmtTime(m.createdAt)}</td>
-                <td>
-                  {!m.read && (
-                    <button type="button" class="link" onClick={() => read(m.id)}>
-                      {t.messages.markRead}
-                    </button>
-                  )}
-                </td>
-              </tr>
-            )}
-          </For>
-          <Empty when={data()?.items.length === 0} cols={4} />
-        </tbody>
-      </table>
+      <Grid
+        testId="messages"
+        rows={data()?.items}
+        head={[t.common.status, t.messages.title, t.common.createdAt, t.common.actions]}
+        row={(m) => (
+          <tr>
+            <td>{m.read ? <Badge kind="muted">{t.messages.read}</Badge> : <Badge kind="warn">{t.messages.unread}</Badge>}</td>
+            <td>
+              <strong>{m.title}</strong>
+              <div class="muted">{m.body}</div>
+            </td>
+            <td>{fmtTime(m.createdAt)}</td>
+            <td>
+              {!m.read && (
+                <button type="button" class="link" onClick={() => read(m.id)}>
+                  {t.messages.markRead}
+                </button>
+              )}
+            </td>
+          </tr>
+        )}
+      />
       <Pager page={page()} pageSize={20} total={data()?.total ?? 0} onPage={setPage} />
     </Page>
   );

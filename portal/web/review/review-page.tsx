@@ -1,7 +1,7 @@
-import { createResource, createSignal, For, Match, Switch } from 'solid-js';
+import { createResource, createSignal, Match, Switch } from 'solid-js';
 import { get, post } from '../lib/api.ts';
 import { t } from '../i18n/zh-CN.ts';
-import { Empty, notify, notifyError, Page, Tabs, fmtTime } from '../ui/ui.tsx';
+import { Grid, Page, runAction, Tabs, fmtTime } from '../ui/ui.tsx';
 import type { Signature } from '../signatures/signatures-page.tsx';
 import { EnterprisesPanel } from '../enterprises/enterprises-panel.tsx';
 
@@ -24,96 +24,67 @@ interface Feedback {
   createdAt: string;
 }
 
-async function act(fn: () => Promise<unknown>, after: () => void) {
-  try {
-    await fn();
-    notify('ok', t.common.saved);
-    after();
-  } catch (err) {
-    notifyError(err);
-  }
-}
-
 function reject(path: string, after: () => void) {
   const reason = prompt(R.reasonPrompt);
-  if (reason !== null) void act(() => post(path, { reason }), after);
+  if (reason !== null) void runAction(() => post(path, { reason }), after);
+}
+
+/** Approve / reject buttons for one pending item under `base` (…/approve, …/reject). */
+function Verdict(props: { base: string; after: () => void }) {
+  return (
+    <>
+      <button type="button" class="link" onClick={() => void runAction(() => post(`${props.base}/approve`), props.after)}>
+        {R.approve}
+      </button>
+      <button type="button" class="link danger" onClick={() => reject(`${props.base}/reject`, props.after)}>
+        {R.reject}
+      </button>
+    </>
+  );
 }
 
 function SignatureQueue() {
   const [list, { refetch }] = createResource(() => get<{ items: Signature[] }>('/api/review/signatures').then((r) => r.items));
   return (
-    <table class="grid" data-testid="review-signatures">
-      <thead>
-        <tr>
-          <th>{R.enterprise}</th>
-          <th>{t.signatures.text}</th>
-          <th>提交人</th>
-          <th>{t.common.createdAt}</th>
-          <th>{t.common.actions}</th>
+    <Grid
+      testId="review-signatures"
+      rows={list()}
+      head={[R.enterprise, t.signatures.text, '提交人', t.common.createdAt, t.common.actions]}
+      row={(s) => (
+        <tr data-signature={s.text}>
+          <td>{s.enterpriseName}</td>
+          <td>【{s.text}】</td>
+          <td>{s.submittedBy ?? '—'}</td>
+          <td>{fmtTime(s.createdAt)}</td>
+          <td>
+            <Verdict base={`/api/review/signatures/${s.id}`} after={refetch} />
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        <For each={list() ?? []}>
-          {(s) => (
-            <tr data-signature={s.text}>
-              <td>{s.enterpriseName}</td>
-              <td>【{s.text}】</td>
-              <td>{s.submittedBy ?? '—'}</td>
-              <td>{fmtTime(s.createdAt)}</td>
-              <td>
-                <button type="button" class="link" onClick={() => void act(() => post(`/api/review/signatures/${s.id}/approve`), refetch)}>
-                  {R.approve}
-                </button>
-                <button type="button" class="link danger" onClick={() => reject(`/api/review/signatures/${s.id}/reject`, refetch)}>
-                  {R.reject}
-                </button>
-              </td>
-            </tr>
-          )}
-        </For>
-        <Empty when={list()?.length === 0} cols={5} />
-      </tbody>
-    </table>
+      )}
+    />
   );
 }
 
 function QualificationQueue() {
   const [list, { refetch }] = createResource(() => get<{ items: Qualification[] }>('/api/review/qualifications').then((r) => r.items));
   return (
-    <table class="grid">
-      <thead>
+    <Grid
+      rows={list()}
+      head={[R.enterprise, t.settings.qualTitle, '文件', t.common.createdAt, t.common.actions]}
+      row={(q) => (
         <tr>
-          <th>{R.enterprise}</th>
-          <th>{t.settings.qualTitle}</th>
-          <th>文件</th>
-          <th>{t.common.createdAt}</th>
-          <th>{t.common.actions}</th>
+          <td>{q.enterpriseName}</td>
+          <td>{q.title}</td>
+          <td>
+            <a href={`/api/review/qualifications/${q.id}/file`}>{q.fileName}</a>
+          </td>
+          <td>{fmtTime(q.createdAt)}</td>
+          <td>
+            <Verdict base={`/api/review/qualifications/${q.id}`} after={refetch} />
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        <For each={list() ?? []}>
-          {(q) => (
-            <tr>
-              <td>{q.enterpriseName}</td>
-              <td>{q.title}</td>
-              <td>
-                <a href={`/api/review/qualifications/${q.id}/file`}>{q.fileName}</a>
-              </td>
-              <td>{fmtTime(q.createdAt)}</td>
-              <td>
-                <button type="button" class="link" onClick={() => void act(() => post(`/api/review/qualifications/${q.id}/approve`), refetch)}>
-                  {R.approve}
-                </button>
-                <button type="button" class="link danger" onClick={() => reject(`/api/review/qualifications/${q.id}/reject`, refetch)}>
-                  {R.reject}
-                </button>
-              </td>
-            </tr>
-          )}
-        </For>
-        <Empty when={list()?.length === 0} cols={5} />
-      </tbody>
-    </table>
+      )}
+    />
   );
 }
 
@@ -121,41 +92,29 @@ function FeedbackQueue() {
   const [list, { refetch }] = createResource(() => get<{ items: Feedback[] }>('/api/review/feedback').then((r) => r.items));
   const reply = (f: Feedback) => {
     const text = prompt(t.feedback.reply, f.reply);
-    if (text) void act(() => post(`/api/review/feedback/${f.id}/reply`, { reply: text }), refetch);
+    if (text) void runAction(() => post(`/api/review/feedback/${f.id}/reply`, { reply: text }), refetch);
   };
   return (
-    <table class="grid">
-      <thead>
+    <Grid
+      rows={list()}
+      head={[R.enterprise, t.feedback.content, t.feedback.contact, t.feedback.reply, t.common.actions]}
+      row={(f) => (
         <tr>
-          <th>{R.enterprise}</th>
-          <th>{t.feedback.content}</th>
-          <th>{t.feedback.contact}</th>
-          <th>{t.feedback.reply}</th>
-          <th>{t.common.actions}</th>
+          <td>
+            {f.enterpriseName}
+            <div class="muted small">{f.submittedBy}</div>
+          </td>
+          <td>{f.content}</td>
+          <td>{f.contact || '—'}</td>
+          <td>{f.reply || '—'}</td>
+          <td>
+            <button type="button" class="link" onClick={() => reply(f)}>
+              {t.feedback.reply}
+            </button>
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        <For each={list() ?? []}>
-          {(f) => (
-            <tr>
-              <td>
-                {f.enterpriseName}
-                <div class="muted small">{f.submittedBy}</div>
-              </td>
-              <td>{f.content}</td>
-              <td>{f.contact || '—'}</td>
-              <td>{f.reply || '—'}</td>
-              <td>
-                <button type="button" class="link" onClick={() => reply(f)}>
-                  {t.feedback.reply}
-                </button>
-              </td>
-            </tr>
-          )}
-        </For>
-        <Empty when={list()?.length === 0} cols={5} />
-      </tbody>
-    </table>
+      )}
+    />
   );
 }
 

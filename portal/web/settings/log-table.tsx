@@ -1,7 +1,7 @@
-import { createResource, createSignal, For, type JSX } from 'solid-js';
+import { createResource, createSignal, type JSX } from 'solid-js';
 import { get, qs } from '../lib/api.ts';
 import { t } from '../i18n/zh-CN.ts';
-import { Empty, Pager } from '../ui/ui.tsx';
+import { Grid, Pager } from '../ui/ui.tsx';
 
 /** A searchable, paginated log (operation log, login log). */
 export function LogTable<T>(props: { path: string; head: string[]; row: (r: T) => JSX.Element; testId: string }) {
@@ -26,17 +26,7 @@ export function LogTable<T>(props: { path: string; head: string[]; row: (r: T) =
         </label>
         <button type="submit">{t.common.search}</button>
       </form>
-      <table class="grid" data-testid={props.testId}>
-        <thead>
-          <tr>
-            <For each={props.head}>{(h) => <th>{h}</th>}</For>
-          </tr>
-        </thead>
-        <tbody>
-          <For each={data()?.items ?? []}>{(r) => props.row(r)}</For>
-          <Empty when={data()?.items.length === 0} cols={props.head.length} />
-        </tbody>
-      </table>
+      <Grid testId={props.testId} rows={data()?.items} head={props.head} row={props.row} />
       <Pager page={filter().page} pageSize={20} total={data()?.total ?? 0} onPage={(page) => setFilter({ ...filter(), page })} />
     </>
   );

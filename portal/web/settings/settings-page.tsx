@@ -1,8 +1,8 @@
-import { createResource, createSignal, For, Match, Switch } from 'solid-js';
+import { createResource, createSignal, Match, Switch } from 'solid-js';
 import { api, del, get } from '../lib/api.ts';
 import { can } from '../lib/session.ts';
 import { t } from '../i18n/zh-CN.ts';
-import { Badge, Empty, Field, notify, notifyError, Page, Tabs, fmtTime } from '../ui/ui.tsx';
+import { Badge, confirmDelete, Field, Grid, notifyError, Page, runAction, Tabs, fmtTime } from '../ui/ui.tsx';
 import { ManualView } from '../manual/manual-page.tsx';
 import { LogTable } from './log-table.tsx';
 
@@ -51,13 +51,7 @@ function LogoSettings() {
   };
   const upload = async (e: Event) => {
     e.preventDefault();
-    try {
-      await api('POST', '/api/settings/logo', new FormData(e.currentTarget as HTMLFormElement));
-      notify('ok', t.common.saved);
-      changed();
-    } catch (err) {
-      notifyError(err);
-    }
+    await runAction(() => api('POST', '/api/settings/logo', new FormData(e.currentTarget as HTMLFormElement)), changed);
   };
   return (
     <div class="card">
@@ -82,14 +76,7 @@ function Qualifications() {
   const upload = async (e: Event) => {
     e.preventDefault();
     const form = e.currentTarget as HTMLFormElement;
-    try {
-      await api('POST', '/api/settings/qualifications', new FormData(form));
-      notify('ok', t.common.saved);
-      form.reset();
-      void refetch();
-    } catch (err) {
-      notifyError(err);
-    }
+    if (await runAction(() => api('POST', '/api/settings/qualifications', new FormData(form)), refetch)) form.reset();
   };
   return (
     <>
@@ -101,39 +88,26 @@ function Qualifications() {
         </button>
         <span class="muted small">{S.qualFile}</span>
       </form>
-      <table class="grid">
-        <thead>
+      <Grid
+        rows={list()}
+        head={[S.qualTitle, '文件', t.common.status, t.signatures.reason, t.common.createdAt, t.common.actions]}
+        row={(q) => (
           <tr>
-            <th>{S.qualTitle}</th>
-            <th>文件</th>
-            <th>{t.common.status}</th>
-            <th>{t.signatures.reason}</th>
-            <th>{t.common.createdAt}</th>
-            <th>{t.common.actions}</th>
+            <td>{q.title}</td>
+            <td>
+              <a href={`/api/settings/qualifications/${q.id}/file`}>{q.fileName}</a>
+            </td>
+            <td>{q.status === 'approved' ? <Badge kind="ok">已通过</Badge> : q.status === 'pending' ? <Badge kind="warn">待审核</Badge> : <Badge kind="err">已驳回</Badge>}</td>
+            <td>{q.reason || '—'}</td>
+            <td>{fmtTime(q.createdAt)}</td>
+            <td>
+              <button type="button" class="link danger" onClick={() => confirmDelete(() => del(`/api/settings/qualifications/${q.id}`), refetch)}>
+                {t.common.delete}
+              </button>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          <For each={list() ?? []}>
-            {(q) => (
-              <tr>
-                <td>{q.title}</td>
-                <td>
-                  <a href={`/api/settings/qualifications/${q.id}/file`}>{q.fileName}</a>
-                </td>
-                <td>{q.status === 'approved' ? <Badge kind="ok">已通过</Badge> : q.status === 'pending' ? <Badge kind="warn">待审核</Badge> : <Badge kind="err">已驳回</Badge>}</td>
-                <td>{q.reason || '—'}</td>
-                <td>{fmtTime(q.createdAt)}</td>
-                <td>
-                  <button type="button" class="link danger" onClick={() => confirm(t.common.confirmDelete) && void del(`/api/settings/qualifications/${q.id}`).then(() => refetch(), notifyError)}>
-                    {t.common.delete}
-                  </button>
-                </td>
-              </tr>
-            )}
-          </For>
-          <Empty when={list()?.length === 0} cols={6} />
-        </tbody>
-      </table>
+        )}
+      />
     </>
   );
 }

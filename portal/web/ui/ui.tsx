@@ -2,7 +2,7 @@ import { createSignal, For, Show, type JSX } from 'solid-js';
 import { ApiError } from '../lib/api.ts';
 import { t } from '../i18n/zh-CN.ts';
 
-/** Shared primitives: page frame, notices, modal, pager, form field. */
+/** Shared primitives: page frame, notices, modal, pager, form field, data table, API actions. */
 
 const [toast, setToast] = createSignal<{ kind: 'ok' | 'err'; text: string } | null>(null);
 let toastTimer: ReturnType<typeof setTimeout> | undefined;
@@ -91,6 +91,47 @@ export function Empty(props: { when: boolean; cols: number }) {
       </tr>
     </Show>
   );
+}
+
+/**
+ * A data table: one header row, one row per item from `row`, and 「暂无数据」 across all columns when
+ * the list is known to be empty (not while it is still loading).
+ */
+export function Grid<T>(props: { rows: readonly T[] | undefined; head: readonly JSX.Element[]; row: (item: T) => JSX.Element; testId?: string }) {
+  return (
+    <table class="grid" data-testid={props.testId}>
+      <thead>
+        <tr>
+          <For each={props.head}>{(h) => <th>{h}</th>}</For>
+        </tr>
+      </thead>
+      <tbody>
+        <For each={props.rows ?? []}>{(r) => props.row(r)}</For>
+        <Empty when={props.rows?.length === 0} cols={props.head.length} />
+      </tbody>
+    </table>
+  );
+}
+
+/**
+ * Runs a change against the API: on success a notice (`t.common.saved` unless told) and `after`
+ * (usually the list's refetch); on failure the API's message as an error notice.
+ */
+export async function runAction(fn: () => Promise<unknown>, after?: () => unknown, message: string = t.common.saved): Promise<boolean> {
+  try {
+    await fn();
+    notify('ok', message);
+    void after?.();
+    return true;
+  } catch (err) {
+    notifyError(err);
+    return false;
+  }
+}
+
+/** A confirmed delete: asks `t.common.confirmDelete`, then runs it with the 「已删除」 notice. */
+export function confirmDelete(fn: () => Promise<unknown>, after?: () => unknown): void {
+  if (confirm(t.common.confirmDelete)) void runAction(fn, after, t.common.deleted);
 }
 
 export function Badge(props: { kind: 'ok' | 'warn' | 'err' | 'muted'; children: JSX.Element }) {

@@ -14,7 +14,9 @@ export interface MessagingNames {
   jobSubject: (c: SmsCarrier) => string;
   statusSubject: (c: SmsCarrier) => string;
   replySubject: (enterpriseId: string) => string;
-  claimsBucket: string;
+  /** Write-ahead claims of jobs about to go on the wire (see sender/claim-log.ts). */
+  claimsStream: string;
+  claimsSubject: string;
   extensionsBucket: string;
   consumer: string;
 }
@@ -30,7 +32,8 @@ export function messagingNames(ns = ''): MessagingNames {
     jobSubject: (c) => p + smsJobSubject(c),
     statusSubject: (c) => p + smsStatusSubject(c),
     replySubject: (e) => p + smsReplySubject(e),
-    claimsBucket: `${s.toLowerCase()}sms_claims`,
+    claimsStream: `${s}SMS_CLAIMS`,
+    claimsSubject: `${p}sms.claims`,
     extensionsBucket: `${s.toLowerCase()}sms_extensions`,
     consumer: 'messaging',
   };

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { jetstream, type JsMsg } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
+import { headers } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import {
-  deadLetterMsg, deadLetterWriter, describeIssues, ensureConsumer, ensureKv, jetstreamManager, list, ms, selectRows, sql, ident, raw,
+  deadLetterMsg, deadLetterWriter, describeIssues, ensureConsumer, jetstreamManager, list, ms, selectRows, sql, ident, raw,
   type ClickHouseClient, type Logger, type NatsConnection,
 } from '@geo/infra';
 import { DeliveryStatus, SmsJob, SmsReply, type DeliveryState, type SmsCarrier } from '../contract.ts';
@@ -12,9 +12,9 @@ import type { ExtensionRegistry } from '../replies/extension-numbers.ts';
 import { rowVersion, type SendLogRow } from '../send-log/schema.ts';
 import { SendLogWriter } from '../send-log/send-log-writer.ts';
 import { routeNumber } from '../routing/number-routing.ts';
-import { kvToken } from '../kv-keys.ts';
 import { messagingNames, type MessagingNames } from '../names.ts';
 import { JobPreparer } from './prepare-job.ts';
+import { ClaimLog, jobsRedeliverableSince } from './claim-log.ts';
 
 export interface SenderOptions {
   nc: NatsConnection;
@@ -67,7 +67,7 @@ export class SmsSender {
   private readonly js;
   private readonly writer: SendLogWriter;
   private readonly prep = new JobPreparer();
-  private claims!: KV;
+  private claims!: ClaimLog;
   private readonly byMessageId = new Map<string, Tracked>();
   private readonly uncertain = new Map<string, { job: SmsJob; carrier: SmsCarrier; segments: number }>();
   private readonly inHand = new Set<JsMsg>();
@@ -97,13 +97,17 @@ export class SmsSender {
   }
 
   async start(): Promise<void> {
-    this.claims = await ensureKv(this.o.nc, this.names.claimsBucket, { replicas: this.o.replicas ?? 1, ttl: 8 * 24 * 3600_000 });
     const jsm = await jetstreamManager(this.o.nc);
     await ensureConsumer(jsm, this.names.jobsStream, {
       durable_name: this.names.consumer,
       ack_wait: ms(this.o.ackWaitMs ?? 60_000),
       max_deliver: -1,
       max_ack_pending: this.o.maxInFlight ?? 5000,
+    });
+    // Rebuilt before the first job is taken (see ClaimLog for why this keeps at most once).
+    this.claims = await ClaimLog.open(this.o.nc, {
+      stream: this.names.claimsStream, subject: this.names.claimsSubject, replicas: this.o.replicas ?? 1, log: this.o.log,
+      since: () => jobsRedeliverableSince(this.o.nc, this.names.jobsStream, this.names.consumer),
     });
     const consumer = await this.js.consumers.get(this.names.jobsStream, this.names.consumer);
     const messages = await consumer.consume({ max_messages: Math.min(1000, this.o.maxInFlight ?? 5000) });
@@ -125,6 +129,7 @@ export class SmsSender {
     clearInterval(this.heartbeat);
     await this.stopLoop?.();
     await this.writer.flush();
+    await this.claims?.close();
   }
 
   /** Jobs accepted by a carrier and still waiting for their receipts. */
@@ -172,18 +177,21 @@ export class SmsSender {
     }
     const connector = this.o.connectors.get(p.carrier);
     if (!connector) throw new Error(`no connector for ${p.carrier}`);
+    const segments = p.encoded.parts.length;
+    if (this.claims.has(job.jobId)) {
+      await this.alreadyClaimed(m, job, p.carrier, segments);
+      return;
+    }
     if (job.extension) await this.ensureExtension(job);
-    const key = kvToken(job.jobId);
     const outcome = await connector.submit({
       ref: job.jobId,
       msisdn: p.msisdn,
       source: this.o.accessNumbers[p.carrier] + (job.extension ?? ''),
       encoded: p.encoded,
-      beforeSend: () => this.claim(key),
+      beforeSend: () => this.claims.claim(job.jobId),
     });
-    const segments = p.encoded.parts.length;
     if (!outcome.ok && outcome.cancelled) {
-      await this.alreadyClaimed(m, job, p.carrier, segments, key);
+      await this.alreadyClaimed(m, job, p.carrier, segments);
       return;
     }
     const now = Date.now();
@@ -202,28 +210,17 @@ export class SmsSender {
     m.ack();
   }
 
-  private async claim(key: string): Promise<boolean> {
-    try {
-      await this.claims.create(key, String(Date.now()));
-      return true;
-    } catch (err) {
-      const e = await this.claims.get(key);
-      if (e && e.operation === 'PUT') return false;
-      throw err;
-    }
-  }
-
   /**
    * A redelivered job that was claimed before: done when the log has it; otherwise it was on the
    * wire when the sender died, and only a receipt can tell whether the carrier took it.
    */
-  private async alreadyClaimed(m: JsMsg, job: SmsJob, carrier: SmsCarrier, segments: number, key: string): Promise<void> {
+  private async alreadyClaimed(m: JsMsg, job: SmsJob, carrier: SmsCarrier, segments: number): Promise<void> {
     this.counts.duplicates++;
     if (await this.logged(job.jobId)) {
       m.ack();
       return;
     }
-    const claimedAt = Number((await this.claims.get(key))?.string() ?? Date.now());
+    const claimedAt = this.claims.claimedAt(job.jobId) ?? Date.now();
     if (Date.now() - claimedAt > (this.o.uncertainResolveMs ?? 600_000)) {
       this.uncertain.delete(job.jobId);
       this.counts.uncertain++;
@@ -290,9 +287,15 @@ export class SmsSender {
       jobId: s.job.jobId, sendId: s.job.sendId, enterpriseId: s.job.enterpriseId, accountId: s.job.accountId, msisdn: s.job.msisdn,
       carrier: s.carrier, state: status, code: code || undefined, reason, messageId: s.messageIds[0], segments: s.segments, at: atMs,
     };
-    this.js.publish(this.names.statusSubject(s.carrier), JSON.stringify(ev), { msgID: `${s.job.jobId}:${status}` }).catch((err: unknown) => {
+    // A live notice (the send log is the record): a plain publish into SMS_EVENTS, not one
+    // JetStream request and ack per event, which cost more than the whole SMPP exchange.
+    const h = headers();
+    h.set('Nats-Msg-Id', `${s.job.jobId}:${status}`);
+    try {
+      this.o.nc.publish(this.names.statusSubject(s.carrier), JSON.stringify(ev), { headers: h });
+    } catch (err) {
       this.o.log.warn({ err, jobId: s.job.jobId }, 'status event not published (the send log has it)');
-    });
+    }
   }
 
   // ---- receipts --------------------------------------------------------------------------------

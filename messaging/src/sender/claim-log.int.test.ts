@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { jetstream } from '@nats-io/jetstream';
+import { connectNats, jetstreamManager, type NatsConnection } from '@geo/infra';
+import { ClaimLog, jobsRedeliverableSince } from './claim-log.ts';
+import { messagingNames } from '../names.ts';
+import { declareMessagingStreams } from '../streams.ts';
+
+const ns = `cl${Date.now().toString(36)}`;
+let nc: NatsConnection;
+const open: ClaimLog[] = [];
+let n = 0;
+
+const claimLog = async (since: () => Promise<number | undefined> = async () => undefined, stream = `${ns.toUpperCase()}_CLAIMS`) => {
+  const log = await ClaimLog.open(nc, { stream, subject: `${stream.toLowerCase()}.claims`, since });
+  open.push(log);
+  return log;
+};
+
+beforeAll(async () => {
+  nc = await connectNats(inject('natsUrl'), 'claim-log-test');
+});
+
+afterAll(async () => {
+  for (const l of open) await l.close();
+  await nc?.drain();
+});
+
+describe('write-ahead claims, one JetStream message per batch', () => {
+  it('stores the claims made in one turn of the event loop in one message, and refuses a second claim of the same job', async () => {
+    const stream = `${ns.toUpperCase()}_B${++n}`;
+    const log = await claimLog(undefined, stream);
+    const ids = Array.from({ length: 300 }, (_, i) => `job-${i}`);
+    const first = await Promise.all(ids.map((id) => log.claim(id)));
+    expect(first.every(Boolean)).toBe(true);
+    expect(log.counts.batches).toBe(1);
+    expect((await (await jetstreamManager(nc)).streams.info(stream)).state.messages).toBe(1);
+    expect(await log.claim('job-7')).toBe(false);
+    expect(log.counts.batches).toBe(1);
+  });
+
+  it('rebuilds the claimed set on start, so a restarted sender refuses what was claimed before it died', async () => {
+    const stream = `${ns.toUpperCase()}_R${++n}`;
+    const before = await claimLog(undefined, stream);
+    await Promise.all(['a', 'b', 'c'].map((id) => before.claim(id)));
+    // No close: a kill -9 leaves the stream as it is.
+    const after = await claimLog(undefined, stream);
+    expect(after.counts.rebuilt).toBe(3);
+    expect(await after.claim('b')).toBe(false);
+    expect(await after.claim('d')).toBe(true);
+    expect(after.claimedAt('a')).toBeGreaterThan(0);
+  });
+
+  it('learns claims written by another instance while it runs', async () => {
+    const stream = `${ns.toUpperCase()}_T${++n}`;
+    const one = await claimLog(undefined, stream);
+    const two = await claimLog(undefined, stream);
+    expect(await one.claim('shared-1')).toBe(true);
+    const end = Date.now() + 10_000;
+    while (!two.has('shared-1') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(await two.claim('shared-1')).toBe(false);
+  });
+
+  it('reads only claims from the redeliverable window (with a margin) when told where it starts', async () => {
+    const stream = `${ns.toUpperCase()}_W${++n}`;
+    const old = await claimLog(undefined, stream);
+    await old.claim('old-job');
+    await new Promise((r) => setTimeout(r, 300));
+    const cut = Date.now();
+    await old.claim('new-job');
+    const log = await ClaimLog.open(nc, { stream, subject: `${stream.toLowerCase()}.claims`, since: async () => cut, marginMs: 100 });
+    open.push(log);
+    expect(log.has('new-job')).toBe(true);
+    expect(log.has('old-job')).toBe(false);
+  });
+
+  it('dates the redeliverable window from the first job above the consumer ack floor', async () => {
+    const names = messagingNames(`${ns}w`);
+    await declareMessagingStreams(nc, 1, names);
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.add(names.jobsStream, { durable_name: 'c', ack_policy: 'explicit' as never });
+    const js = jetstream(nc);
+    await js.publish(names.jobSubject('cmcc'), 'one');
+    await new Promise((r) => setTimeout(r, 50));
+    const second = await js.publish(names.jobSubject('cmcc'), 'two');
+    const c = await js.consumers.get(names.jobsStream, 'c');
+    const m = await c.next();
+    m!.ack();
+    await m!.ackAck();
+    const since = await jobsRedeliverableSince(nc, names.jobsStream, 'c');
+    const two = await jsm.streams.getMessage(names.jobsStream, { seq: second.seq });
+    expect(since).toBe(two!.time.getTime());
+    const m2 = await c.next();
+    await m2!.ackAck();
+    expect(await jobsRedeliverableSince(nc, names.jobsStream, 'c')).toBeGreaterThanOrEqual(two!.time.getTime());
+  });
+});

@@ -1,0 +1,222 @@
+import { jetstream, DeliverPolicy, JetStreamApiError, type ConsumerMessages } from '@nats-io/jetstream';
+import { ensureStream, jetstreamManager, ms, type Logger, type NatsConnection } from '@geo/infra';
+
+/**
+ * Write-ahead claims, one JetStream message per batch of jobs about to go on the wire.
+ *
+ * Why this keeps "at most once to the carrier" across kill -9 and redelivery:
+ * 1. A job's first part is written to a carrier only after a claims message naming the job was
+ *    stored by JetStream (the publish ack) — the write-ahead rule.
+ * 2. A job is acked on SMS_JOBS only after its outcome is in the send log, so the only jobs NATS
+ *    can ever hand out again are those above the consumer's ack floor.
+ * 3. Such a job was published at or after T, the time of the first message above the ack floor,
+ *    and any claim for it was written after it was received, so after T. On start the claimed set
+ *    is rebuilt from every claims message since T (minus a margin for clock steps) before the
+ *    first job is taken; a redelivered job that was on the wire is found and not sent again.
+ * 4. Claims of other instances are learnt by tailing the same stream, within milliseconds; a job
+ *    comes to another instance only after AckWait (a minute) without progress.
+ * The claim is written just before the wire (a window slot and a throughput token are taken), so
+ * a kill leaves only what the windows held as "claimed but maybe not sent" (UNCERTAIN), exactly
+ * as the per-job KV create did — but one publish now covers every claim made in the same turn of
+ * the event loop (hundreds at high rates) instead of one KV round trip each (~3–4k/s on one
+ * nats-server). JetStream stores claims like the KV did (acked before fsync; see DESIGN).
+ *
+ * A producer that publishes the same job id again with a fresh Msg-Id is caught while the claim
+ * is remembered here (the last `remember` ids) or, after a restart, while the first copy is still
+ * unacked; durable "once per person" across days is the producer's record (DESIGN, invariant 2).
+ */
+export class ClaimLog {
+  private readonly claimed = new Map<string, number>();
+  private batch: string[] = [];
+  private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private scheduled = false;
+  private tail?: ConsumerMessages;
+  private tailDone?: Promise<void>;
+  readonly counts = { batches: 0, claims: 0, rebuilt: 0 };
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly stream: string,
+    private readonly subject: string,
+    private readonly o: ClaimLogOptions,
+  ) {}
+
+  /**
+   * Declares the claims stream, rebuilds the claimed set from the claims that can still matter
+   * (see the class comment) and keeps tailing the stream for other instances' claims.
+   */
+  static async open(nc: NatsConnection, o: ClaimLogOptions): Promise<ClaimLog> {
+    const jsm = await jetstreamManager(nc);
+    await ensureStream(jsm, {
+      name: o.stream,
+      subjects: [o.subject],
+      num_replicas: o.replicas ?? 1,
+      // At least as long as a job can wait in SMS_JOBS (7 days) to be redelivered.
+      max_age: ms(8 * 24 * 3600_000),
+    });
+    const log = new ClaimLog(nc, o.stream, o.subject, o);
+    await log.rebuild();
+    return log;
+  }
+
+  /** Whether the job was claimed (by this or another instance, or before a restart). */
+  has(jobId: string): boolean {
+    return this.claimed.has(jobId);
+  }
+
+  /** When the job was claimed (ms), if it was. */
+  claimedAt(jobId: string): number | undefined {
+    return this.claimed.get(jobId);
+  }
+
+  /** Ids remembered now. */
+  get size(): number {
+    return this.claimed.size;
+  }
+
+  /**
+   * Claims a job: false at once when it was claimed before; true once the claim is stored.
+   * Claims made in the same turn of the event loop share one publish.
+   */
+  claim(jobId: string): Promise<boolean> {
+    if (this.claimed.has(jobId)) return Promise.resolve(false);
+    this.remember(jobId, Date.now());
+    this.batch.push(jobId);
+    const p = new Promise<boolean>((resolve, reject) => this.waiters.push({ resolve: () => resolve(true), reject }));
+    if (this.batch.length >= (this.o.maxBatch ?? 4000)) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return p;
+  }
+
+  async close(): Promise<void> {
+    this.flush();
+    await this.tail?.close();
+    await this.tailDone;
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.batch.length === 0) return;
+    const ids = this.batch;
+    const waiters = this.waiters;
+    this.batch = [];
+    this.waiters = [];
+    this.counts.batches++;
+    this.counts.claims += ids.length;
+    const body = JSON.stringify({ at: Date.now(), ids } satisfies ClaimBatch);
+    jetstream(this.nc)
+      .publish(this.subject, body)
+      .then(
+        () => {
+          for (const w of waiters) w.resolve();
+        },
+        (err: unknown) => {
+          // Not known to be stored: nothing of this batch may go out. The ids stay remembered (a
+          // claim that was stored after all must not be sent twice by this process either).
+          for (const w of waiters) w.reject(err);
+        },
+      );
+  }
+
+  private remember(jobId: string, at: number): void {
+    this.claimed.set(jobId, at);
+    const max = this.o.remember ?? 1_000_000;
+    if (this.claimed.size > max) {
+      // Oldest first (Map keeps insertion order).
+      let drop = this.claimed.size - max;
+      for (const k of this.claimed.keys()) {
+        if (drop-- <= 0) break;
+        this.claimed.delete(k);
+      }
+    }
+  }
+
+  private async rebuild(): Promise<void> {
+    const jsm = await jetstreamManager(this.nc);
+    const since = await this.o.since();
+    const info = await jsm.streams.info(this.stream);
+    const lastSeq = info.state.last_seq;
+    const lastTs = info.state.messages > 0 ? Date.parse(info.state.last_ts) : 0;
+    const start = since === undefined ? undefined : since - (this.o.marginMs ?? 60_000);
+    const nothingToRead = info.state.messages === 0 || (start !== undefined && lastTs < start);
+    const consumer = await jetstream(this.nc).consumers.get(
+      this.stream,
+      nothingToRead
+        ? { deliver_policy: DeliverPolicy.New }
+        : start === undefined
+          ? { deliver_policy: DeliverPolicy.All }
+          : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(start).toISOString() },
+    );
+    this.tail = await consumer.consume();
+    let ready!: () => void;
+    const rebuilt = new Promise<void>((r) => (ready = r));
+    if (nothingToRead) ready();
+    const tail = this.tail;
+    this.tailDone = (async () => {
+      for await (const m of tail) {
+        try {
+          const b = JSON.parse(new TextDecoder().decode(m.data)) as ClaimBatch;
+          for (const id of b.ids) {
+            if (!this.claimed.has(id)) {
+              this.remember(id, b.at);
+              if (m.seq <= lastSeq) this.counts.rebuilt++;
+            }
+          }
+        } catch (err) {
+          this.o.log?.error({ err, seq: m.seq }, 'unreadable claims message skipped');
+        }
+        if (m.seq >= lastSeq) ready();
+      }
+    })();
+    await rebuilt;
+    this.o.log?.info({ rebuilt: this.counts.rebuilt, since: start && new Date(start).toISOString() }, 'claims rebuilt');
+  }
+}
+
+export interface ClaimLogOptions {
+  stream: string;
+  subject: string;
+  replicas?: number;
+  /**
+   * The earliest time a job that may still be redelivered was published (ms), or undefined to
+   * read every claim kept. See `jobsRedeliverableSince`.
+   */
+  since: () => Promise<number | undefined>;
+  /** Claims read before `since`, for clock steps between servers. @default 60000 */
+  marginMs?: number;
+  /** Ids remembered in memory, newest kept. @default 1000000 */
+  remember?: number;
+  /** Claims per publish at most. @default 4000 */
+  maxBatch?: number;
+  log?: Logger;
+}
+
+interface ClaimBatch {
+  at: number;
+  ids: string[];
+}
+
+/**
+ * The publish time of the first job above the consumer's ack floor: every job NATS may still
+ * hand out was published at or after it. Undefined (read all claims) when it cannot be told.
+ */
+export async function jobsRedeliverableSince(nc: NatsConnection, stream: string, consumer: string): Promise<number | undefined> {
+  const jsm = await jetstreamManager(nc);
+  const ci = await jsm.consumers.info(stream, consumer);
+  const si = await jsm.streams.info(stream);
+  const first = Math.max(ci.ack_floor.stream_seq + 1, si.state.first_seq);
+  if (first > si.state.last_seq) return Date.now(); // nothing unacked: only later jobs can come
+  for (let seq = first; seq < first + 50 && seq <= si.state.last_seq; seq++) {
+    try {
+      const m = await jsm.streams.getMessage(stream, { seq });
+      if (m) return m.time.getTime();
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError)) throw err;
+      // deleted: try the next one
+    }
+  }
+  return undefined;
+}

@@ -138,7 +138,7 @@ describe('bad input at ingest feeds (real ingest process, real nats-server)', ()
     tally.write();
   });
 
-  const post = async (body: string | Uint8Array, key: string | undefined = CMCC_KEY, init: RequestInit = {}) => {
+  const post = async (body: string, key: string | undefined = CMCC_KEY, init: RequestInit = {}) => {
     const res = await fetch(feedUrl, { method: 'POST', headers: key ? { authorization: `Bearer ${key}` } : {}, body, ...init });
     const text = await res.text();
     return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };

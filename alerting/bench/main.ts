@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     const run = `b${Date.now().toString(36)}`;
 
     // 1. Throughput: a backlog of events, consumed with 100 active tasks.
-    const SUBS = 300_000, EVENTS = 600_000;
+    const SUBS = 300_000, EVENTS = Number(process.env.BENCH_EVENTS ?? 600_000);
     const backlog: LocationEvent[] = new Array(EVENTS);
     const now = Date.now();
     for (let i = 0; i < EVENTS; i++) {
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
       const wait = 100 - (Date.now() - tick);
       if (wait > 0) await sleep(wait);
     }
-    await until('latency jobs', () => lat.length >= fresh * 0.99, 30_000).catch(() => note(`only ${lat.length}/${fresh} latency jobs arrived`));
+    await until('latency jobs', () => lat.length >= fresh * 0.99, 30_000).catch(() => note(`only ${lat.length}/${fresh} latency jobs arrived; consumed ${consumed}, published ${eng!.engine.published}, t0 members ${eng!.engine.membersOf(`${run}-t0`)}`));
     sub.unsubscribe();
     lat.sort((a, b) => a - b);
     const p99 = lat[Math.floor(lat.length * 0.99)] ?? NaN;

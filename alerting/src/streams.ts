@@ -1,10 +1,10 @@
 import { ensureConsumer, ensureKv, ensureStream, jetstreamManager, ms, type NatsConnection } from '@geo/infra';
 import { LOCATION_STREAM, locationFilter } from '@geo/ingest';
 import { MAX_TASK_DAYS, MOVES_STREAM, MOVES_SUBJECTS } from './contract.ts';
+import { CLAIMS_STREAM, CLAIMS_SUBJECTS } from './engine/claims.ts';
 
-/** KV buckets alerting owns: active task specs (the portal writes them), and what was sent to whom. */
+/** KV buckets alerting owns: active task specs (the portal writes them) and budget counters. Who was sent is in {@link CLAIMS_STREAM}. */
 export const TASKS_BUCKET = 'alert_tasks';
-export const SENT_BUCKET = 'alert_sent';
 export const CAPS_BUCKET = 'alert_caps';
 /** Durable consumers on LOCATION, one per shard (`loc.*.<shard>`): an instance owns some shards. */
 export const PRESENCE_CONSUMER = 'alerting';
@@ -20,10 +20,10 @@ export async function declareAlertingStreams(nc: NatsConnection, replicasOrOpts:
   const opts = typeof replicasOrOpts === 'number' ? { replicas: replicasOrOpts } : replicasOrOpts;
   const replicas = opts.replicas ?? 1;
   await ensureKv(nc, TASKS_BUCKET, { replicas, history: 5 });
-  // A claim must outlive the longest task ("once" means once for the whole task).
-  await ensureKv(nc, SENT_BUCKET, { replicas, ttl: (MAX_TASK_DAYS + 7) * 24 * 3600_000 });
   await ensureKv(nc, CAPS_BUCKET, { replicas });
   const jsm = await jetstreamManager(nc);
+  // A claim must outlive the longest task ("once" means once for the whole task).
+  await ensureStream(jsm, { name: CLAIMS_STREAM, subjects: [CLAIMS_SUBJECTS], num_replicas: replicas, max_age: ms((MAX_TASK_DAYS + 7) * 24 * 3600_000), max_bytes: 10 * 1024 ** 3 });
   await ensureStream(jsm, { name: MOVES_STREAM, subjects: [MOVES_SUBJECTS], num_replicas: replicas, max_age: ms(24 * 3600_000), max_bytes: 10 * 1024 ** 3, duplicate_window: ms(120_000) });
   for (const shard of opts.shards ?? [])
     await ensureConsumer(jsm, LOCATION_STREAM, {

@@ -1,53 +1,120 @@
-import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
-import { smsJobSubject, type SmsJob } from '@geo/messaging';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { CARRIERS, shardOf, type Carrier } from '@geo/ingest';
+import { JsPublishError, WRONG_LAST_SEQUENCE, type JsPublisher } from './js-publisher.ts';
 
-const WRONG_LAST_SEQUENCE = 10071;
+/** The stream of send claims: the durable record of who was sent what, once per person per task (or day). */
+export const CLAIMS_STREAM = 'ALERT_CLAIMS';
+export const CLAIMS_SUBJECTS = 'alert.claims.>';
+/**
+ * Claim logs per task (and day) are split by a fixed hash of the number, independent of how many
+ * LOCATION shards are deployed, so one person always lands in the same log.
+ */
+export const CLAIM_PARTS = 8;
+/** People per claim message: ~15 B each, so a chunk stays far below NATS' 1 MB payload limit. */
+export const CLAIM_CHUNK = 20_000;
 
-/** A claim's value: enough to publish the job again after a crash. */
-export interface ClaimRecord {
-  jobId: string;
-  carrier: SmsJob['carrier'];
-  at: number;
-  instance: string;
-}
-
-export type ClaimResult = { ok: true } | { ok: false; existing?: ClaimRecord; createdAt?: number };
+export const claimPart = (msisdn: string): number => shardOf(msisdn, CLAIM_PARTS);
+/** `alert.claims.<task>.<day YYYYMMDD | once>.<part>` */
+export const claimSubject = (taskId: string, day: string | undefined, part: number): string => `alert.claims.${taskId}.${day ?? 'once'}.${part}`;
 
 /**
- * Durable per-person dedup in the `alert_sent` KV bucket: a claim is a KV create (a publish that
- * expects no previous message on the key's subject), which exactly one writer wins, forever (or
- * for the bucket's age), unlike Nats-Msg-Id which only de-duplicates inside the stream's window.
+ * One claim message: people claimed together by one instance at one time. `carriers` holds one
+ * digit per person (index into CARRIERS), parallel to `msisdns`.
  */
-export class SendClaims {
-  private readonly prefix: string;
-
-  constructor(private readonly js: JetStreamClient, private readonly kv: KV, bucket: string) {
-    this.prefix = `$KV.${bucket}.`;
-  }
-
-  async claim(key: string, rec: ClaimRecord): Promise<ClaimResult> {
-    try {
-      await this.js.publish(this.prefix + key, JSON.stringify(rec), { expect: { lastSubjectSequence: 0 } });
-      return { ok: true };
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE)) throw err;
-      const e = await this.kv.get(key);
-      if (!e || e.operation !== 'PUT') return { ok: false };
-      return { ok: false, existing: e.json<ClaimRecord>(), createdAt: e.created.getTime() };
-    }
-  }
-
-  /** Every claim under a task (`<task>.>`), with its time: for restoring what was sent after a restart. */
-  async *list(taskId: string): AsyncGenerator<{ key: string; rec: ClaimRecord; createdAt: number }> {
-    // history() ends by itself once the matching entries are delivered (watch() would wait for more).
-    for await (const e of await this.kv.history({ key: `${taskId}.>` })) {
-      if (e.operation === 'PUT') yield { key: e.key, rec: e.json<ClaimRecord>(), createdAt: e.created.getTime() };
-    }
-  }
+export interface ClaimChunk {
+  v: 1;
+  /** Unique per append attempt: recognises our own chunk when its ack was lost. */
+  id: string;
+  instance: string;
+  at: number;
+  msisdns: string[];
+  carriers: string;
 }
 
-/** Publishes SMS jobs with Nats-Msg-Id = jobId, so a republish inside the duplicate window is dropped. */
-export async function publishJob(js: JetStreamClient, job: SmsJob): Promise<void> {
-  await js.publish(smsJobSubject(job.carrier), JSON.stringify(job), { msgID: job.jobId });
+export function claimChunk(id: string, instance: string, at: number, people: readonly { msisdn: string; carrier: Carrier }[]): ClaimChunk {
+  let carriers = '';
+  for (const p of people) carriers += CARRIERS.indexOf(p.carrier);
+  return { v: 1, id, instance, at, msisdns: people.map((p) => p.msisdn), carriers };
+}
+
+/** The people of a chunk with their carriers. */
+export function* chunkPeople(c: ClaimChunk): Generator<{ msisdn: string; carrier: Carrier }> {
+  for (let k = 0; k < c.msisdns.length; k++) yield { msisdn: c.msisdns[k], carrier: CARRIERS[Number(c.carriers[k])] };
+}
+
+function isChunk(x: unknown): x is ClaimChunk {
+  const c = x as ClaimChunk;
+  return !!c && c.v === 1 && typeof c.id === 'string' && Array.isArray(c.msisdns) && typeof c.carriers === 'string' && c.carriers.length === c.msisdns.length && typeof c.at === 'number';
+}
+
+export type AppendResult = { ok: boolean; others: ClaimChunk[] };
+
+/**
+ * Send claims as an optimistic-concurrency log per (task, day, part): an append is a publish that
+ * expects the subject's last sequence to be the last one this instance has seen. Exactly one writer
+ * wins each position (the same guarantee as a KV create, for a whole chunk at once); a loser reads
+ * what it missed, drops the people someone else claimed and tries again. One JetStream write claims
+ * thousands of people, instead of one KV create per person.
+ *
+ * The caller must fold every chunk returned in `others` into what it knows was claimed before it
+ * appends again to that subject: the log only guarantees that the writer had read every earlier
+ * chunk on the subject, and the people filter is the caller's.
+ */
+export class ClaimLog {
+  private readonly last = new Map<string, number>();
+
+  constructor(private readonly jsm: JetStreamManager, private readonly pub: JsPublisher, private readonly stream = CLAIMS_STREAM) {}
+
+  /**
+   * Appends a chunk. `ok: true` when it is stored (also when an earlier attempt with the same
+   * chunk id turns out to have been stored); `ok: false` when others wrote first: `others` holds
+   * their chunks. Other errors (timeouts) leave the outcome unknown and are thrown.
+   */
+  async append(subject: string, chunk: ClaimChunk): Promise<AppendResult> {
+    const expected = this.last.get(subject) ?? 0;
+    try {
+      const a = await this.pub.publish(subject, JSON.stringify(chunk), { expectLastSubjectSequence: expected });
+      this.seen(subject, a.seq);
+      return { ok: true, others: [] };
+    } catch (err) {
+      if (!(err instanceof JsPublishError && err.code === WRONG_LAST_SEQUENCE)) throw err;
+      const others = await this.catchUp(subject);
+      const mine = others.findIndex((c) => c.id === chunk.id);
+      if (mine >= 0) return { ok: true, others: others.filter((_, k) => k !== mine) };
+      return { ok: false, others };
+    }
+  }
+
+  private seen(subject: string, seq: number): void {
+    if (seq > (this.last.get(subject) ?? 0)) this.last.set(subject, seq);
+  }
+
+  /** The chunks stored on a subject after the last one this instance has seen. */
+  async catchUp(subject: string): Promise<ClaimChunk[]> {
+    const out: ClaimChunk[] = [];
+    for await (const { chunk } of this.read(subject, this.last.get(subject) ?? 0)) out.push(chunk);
+    return out;
+  }
+
+  /**
+   * Every chunk of a task (for `daily`: of one day), oldest first, with the time the stream stored
+   * it; marks them seen, so the next append expects the right sequence.
+   */
+  async *list(taskId: string, day?: string): AsyncGenerator<{ subject: string; chunk: ClaimChunk; storedAt: number }> {
+    yield* this.read(`alert.claims.${taskId}.${day ?? 'once'}.*`, 0);
+  }
+
+  private async *read(filter: string, after: number): AsyncGenerator<{ subject: string; chunk: ClaimChunk; storedAt: number }> {
+    for (let seq = after + 1; ; ) {
+      // STREAM.MSG.GET takes next_by_subj (the first message on the subject at or after seq) since
+      // nats-server 2.9, though the client types only list it for direct gets; null past the end.
+      const m = await this.jsm.streams.getMessage(this.stream, { seq, next_by_subj: filter } as unknown as { seq: number });
+      if (!m) return;
+      this.seen(m.subject, m.seq);
+      seq = m.seq + 1;
+      const chunk = m.json<unknown>();
+      // A malformed message cannot have been written by alerting; it claims nobody.
+      if (isChunk(chunk)) yield { subject: m.subject, chunk, storedAt: m.time.getTime() };
+    }
+  }
 }

@@ -5,10 +5,10 @@ import { alertJobId, type AlertTask, type Move, type PerCarrier, type ReachReply
 import { compileRegion, type CompiledRegion } from '../geofence/point-in-region.ts';
 import { RegionIndex } from '../geofence/region-index.ts';
 import { NO_CELL, Presence, type PresenceEvent } from '../presence/presence.ts';
-import { dedupKey, grant as grantFor, inDates, inWindows, judge, passesRules, sendDay, type Grant } from '../rules/evaluate.ts';
+import { grant as grantFor, inDates, inWindows, judge, passesRules, sendDay, type Grant } from '../rules/evaluate.ts';
 import { shanghaiDay, shanghaiMidnight } from '../rules/shanghai-time.ts';
 import type { BudgetScope } from './budget.ts';
-import type { ClaimRecord, ClaimResult } from './claims.ts';
+import { CLAIM_CHUNK, chunkPeople, claimChunk, claimPart, claimSubject, type AppendResult, type ClaimChunk } from './claims.ts';
 
 /** What the engine needs from the outside world (NATS in production, the same NATS in tests). */
 export interface EnginePorts {
@@ -17,11 +17,13 @@ export interface EnginePorts {
     release(s: BudgetScope, n: number): Promise<void>;
     peek(s: BudgetScope): Promise<{ dailyUsed: number; totalUsed: number; balance: number }>;
   };
+  /** The claim log ({@link ClaimLog} on NATS). */
   claims: {
-    claim(key: string, rec: ClaimRecord): Promise<ClaimResult>;
-    list(taskId: string): AsyncIterable<{ key: string; rec: ClaimRecord; createdAt: number }>;
+    append(subject: string, chunk: ClaimChunk): Promise<AppendResult>;
+    list(taskId: string, day?: string): AsyncIterable<{ chunk: ClaimChunk }>;
   };
-  publish(job: SmsJob): Promise<void>;
+  /** Publishes one job (Nats-Msg-Id = job id); called with many in flight. */
+  publish(job: SmsJob): Promise<unknown>;
   now(): number;
   instance: string;
   /**
@@ -35,7 +37,10 @@ export interface EnginePorts {
 
 const HELD_FOR_RETRY: ReadonlySet<SkipReason> = new Set(['window', 'dwell', 'daily_cap', 'total_cap', 'balance']);
 const CAP_BACKOFF_MS = 5_000;
-const SEND_CHUNK = 10_000;
+/** Candidates per send on activation (bounds memory for huge regions; one send claims them in a few appends). */
+const SEND_CHUNK = 200_000;
+/** Job publishes in flight at once. */
+const PUBLISH_WINDOW = 16_384;
 
 interface TaskRuntime {
   slot: number;
@@ -65,6 +70,23 @@ interface TaskRuntime {
 interface Candidate {
   rt: TaskRuntime;
   i: number;
+}
+
+/** People of one task and carrier in one send, with their budget reservation. */
+interface BudgetGroup {
+  rt: TaskRuntime;
+  carrier: Carrier;
+  scope: BudgetScope;
+  idx: number[];
+  /** Reserved and not used (claimed by someone else first): given back after the send. */
+  unused: number;
+}
+
+interface Claimant {
+  i: number;
+  msisdn: string;
+  carrier: Carrier;
+  group: BudgetGroup;
 }
 
 const EMPTY: number[] = [];
@@ -277,87 +299,229 @@ export class Engine {
     return out;
   }
 
+  private queued: Candidate[] = [];
+  private waiting: { resolve(n: number): void; reject(err: unknown): void }[] = [];
+  private flushing = false;
+  private chunkSeq = 0;
+  /** Jobs whose claim is stored but whose publish failed: retried by {@link tick}. */
+  private retry: { rt: TaskRuntime; job: SmsJob }[] = [];
+  /** Jobs published since start (for metrics). */
+  published = 0;
+
   /**
-   * Sends the candidates: per task and carrier, reserve the budget (CAS), claim each person (KV
-   * create), publish their job (Msg-Id). A person already claimed is not sent again; their job is
-   * published again only when the claim is recent (the crash window), where JetStream drops the copy.
+   * Queues candidates for sending and resolves once they are sent (or held with a reason), with the
+   * number of jobs published by the flush that carried them. Sends run one at a time and each takes
+   * everything queued meanwhile (group commit): under load one budget reservation and one claim
+   * per task, carrier and part cover many event batches, and the latency stays one round of sending.
    */
-  async send(cands: Candidate[]): Promise<number> {
+  sendSoon(cands: Candidate[]): Promise<number> {
+    if (cands.length === 0) return Promise.resolve(0);
+    for (const c of cands) this.queued.push(c);
+    const p = new Promise<number>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    if (!this.flushing) void this.flush();
+    return p;
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queued.length) {
+        const batch = this.queued, ws = this.waiting;
+        this.queued = [];
+        this.waiting = [];
+        try {
+          const n = await this.send(batch);
+          for (const w of ws) w.resolve(n);
+        } catch (err) {
+          for (const w of ws) w.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /**
+   * Sends the candidates: per task and carrier, reserve the budget (KV CAS); per task and claim
+   * part, claim the people with one log append per chunk (exactly one writer wins; people someone
+   * else claimed first are dropped and their reservation released); publish the jobs, many in
+   * flight, with Nats-Msg-Id = job id. A claim whose outcome is unknown (timeout) keeps its
+   * reservation: a lost ack can cost a send, never exceed a cap.
+   */
+  private async send(cands: Candidate[]): Promise<number> {
     if (cands.length === 0) return 0;
     const now = this.ports.now();
     const day = shanghaiDay(now);
-    const groups = new Map<string, { rt: TaskRuntime; carrier: Carrier; idx: number[] }>();
+    const groups = new Map<string, BudgetGroup>();
     for (const { rt, i } of cands) {
-      const carrier = CARRIERS[this.presence.carrier[i]];
-      const key = `${rt.slot}:${carrier}`;
+      const ci = this.presence.carrier[i];
+      const key = `${rt.slot}:${ci}`;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { rt, carrier, idx: [] }));
+      if (!g) {
+        const carrier = CARRIERS[ci];
+        const spec = rt.task.spec;
+        groups.set(key, (g = { rt, carrier, idx: [], unused: 0, scope: { taskId: rt.task.id, accountId: spec.accountId, carrier, day, quota: spec.quota[carrier]!, initialBalance: spec.balance } }));
+      }
       g.idx.push(i);
     }
-    let published = 0;
-    const results = await Promise.allSettled(
-      [...groups.values()].map(async ({ rt, carrier, idx }) => {
-        const spec = rt.task.spec;
-        const scope: BudgetScope = { taskId: rt.task.id, accountId: spec.accountId, carrier, day, quota: spec.quota[carrier]!, initialBalance: spec.balance };
-        let g: Grant;
+    const errors: unknown[] = [];
+    const parts = new Map<string, { rt: TaskRuntime; subject: string; people: Claimant[] }>();
+    await Promise.all(
+      [...groups.values()].map(async (g) => {
+        const { rt, carrier, idx } = g;
+        let grant: Grant;
         try {
-          g = await this.ports.budget.reserve(scope, idx.length);
+          grant = await this.ports.budget.reserve(g.scope, idx.length);
         } catch (err) {
           for (const i of idx) clearBit(rt.sent, i);
-          throw err;
+          errors.push(err);
+          return;
         }
-        let k = g.granted;
+        let k = grant.granted;
         for (const reason of ['daily_cap', 'total_cap', 'balance'] as const) {
-          for (let n = g.skipped[reason] ?? 0; n > 0; n--, k++) {
+          for (let n = grant.skipped[reason] ?? 0; n > 0; n--, k++) {
             clearBit(rt.sent, idx[k]);
             this.hold(rt, idx[k], reason);
           }
-          if (g.skipped[reason]) {
+          if (grant.skipped[reason]) {
             const ci = CARRIERS.indexOf(carrier);
             rt.blockedUntil[ci] = now + CAP_BACKOFF_MS;
             rt.blockedReason[ci] = reason;
           }
         }
-        let unused = 0;
-        const freq = spec.frequency;
-        const outcome = await Promise.allSettled(
-          idx.slice(0, g.granted).map(async (i) => {
-            const msisdn = this.presence.msisdnOf(i);
-            const jobId = alertJobId(rt.task.id, msisdn, sendDay(freq, now));
-            let r: ClaimResult;
-            try {
-              r = await this.ports.claims.claim(dedupKey(rt.task.id, msisdn, freq, now), { jobId, carrier, at: now, instance: this.ports.instance });
-            } catch (err) {
-              unused++;
-              clearBit(rt.sent, i);
-              throw err;
-            }
-            if (!r.ok) {
-              unused++;
-              if (r.existing && r.createdAt !== undefined && now - r.createdAt < this.republishWithinMs && !rt.removed) await this.ports.publish(this.job(rt.task, msisdn, r.existing.carrier, r.existing.jobId, now));
-              return;
-            }
-            if (rt.removed || rt.task.state !== 'running') return; // stopped meanwhile: the claim stays, nothing is sent
-            try {
-              await this.ports.publish(this.job(rt.task, msisdn, carrier, jobId, now));
-            } catch (err) {
-              // The claim exists: a retry finds it recent and publishes again under the same Msg-Id.
-              clearBit(rt.sent, i);
-              throw err;
-            }
-            rt.sentBy[carrier]++;
-            rt.dirty = true;
-            published++;
-          }),
-        );
-        await this.ports.budget.release(scope, unused);
-        const failed = outcome.find((o) => o.status === 'rejected');
-        if (failed) throw (failed as PromiseRejectedResult).reason;
+        const sd = sendDay(rt.task.spec.frequency, now);
+        for (let n = 0; n < grant.granted; n++) {
+          const i = idx[n];
+          const msisdn = this.presence.msisdnOf(i);
+          const subject = claimSubject(rt.task.id, sd, claimPart(msisdn));
+          let p = parts.get(subject);
+          if (!p) parts.set(subject, (p = { rt, subject, people: [] }));
+          p.people.push({ i, msisdn, carrier, group: g });
+        }
       }),
     );
-    const failed = results.find((o) => o.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const won: Claimant[][] = await Promise.all(
+      [...parts.values()].map((p) =>
+        this.claim(p.rt, p.subject, p.people, now).catch((err) => {
+          errors.push(err);
+          return [];
+        }),
+      ),
+    );
+    let published = 0;
+    for (const people of won) {
+      if (people.length === 0) continue;
+      const rt = people[0].group.rt;
+      if (rt.removed || rt.task.state !== 'running') continue; // stopped meanwhile: the claims stay, nothing is sent
+      const sd = sendDay(rt.task.spec.frequency, now);
+      const jobs = people.map((c) => this.job(rt.task, c.msisdn, c.carrier, alertJobId(rt.task.id, c.msisdn, sd), now));
+      const r = await this.publishAll(rt, jobs);
+      published += r.ok;
+      if (r.error) errors.push(r.error);
+    }
+    await Promise.all(
+      [...groups.values()].map((g) =>
+        this.ports.budget.release(g.scope, g.unused).catch((err) => {
+          errors.push(err);
+        }),
+      ),
+    );
+    if (errors.length) throw errors[0];
     return published;
+  }
+
+  /**
+   * Claims people on one claim subject, chunk by chunk; returns those this instance won. Chunks
+   * others stored first are folded into what this instance knows was sent (their recent jobs are
+   * published again: JetStream drops the copy when the first made it).
+   */
+  private async claim(rt: TaskRuntime, subject: string, people: Claimant[], now: number): Promise<Claimant[]> {
+    const won: Claimant[] = [];
+    let todo = people;
+    while (todo.length) {
+      const chunk = todo.length > CLAIM_CHUNK ? todo.slice(0, CLAIM_CHUNK) : todo;
+      const rest = todo.length > CLAIM_CHUNK ? todo.slice(CLAIM_CHUNK) : [];
+      let r: AppendResult;
+      try {
+        r = await this.ports.claims.append(subject, claimChunk(`${this.ports.instance}:${now}:${++this.chunkSeq}`, this.ports.instance, now, chunk));
+      } catch (err) {
+        // Unknown outcome: they may be reconsidered, and their reservations stay taken.
+        for (const c of todo) clearBit(rt.sent, c.i);
+        for (const c of rest) c.group.unused++;
+        throw err;
+      }
+      const taken = await this.fold(rt, r.others, now, r.ok ? undefined : new Set(chunk.map((c) => c.msisdn)));
+      if (r.ok) {
+        for (const c of chunk) won.push(c);
+        todo = rest;
+        continue;
+      }
+      const left: Claimant[] = [];
+      for (const c of chunk) {
+        if (taken.has(c.msisdn)) c.group.unused++;
+        else left.push(c);
+      }
+      todo = left.concat(rest);
+    }
+    return won;
+  }
+
+  /** Folds others' claim chunks into what was sent; returns which of `mine` they claimed. */
+  private async fold(rt: TaskRuntime, chunks: ClaimChunk[], now: number, mine?: Set<string>): Promise<Set<string>> {
+    const taken = new Set<string>();
+    const again: SmsJob[] = [];
+    const sd = sendDay(rt.task.spec.frequency, now);
+    for (const ch of chunks) {
+      const recent = now - ch.at < this.republishWithinMs && !rt.removed;
+      for (const { msisdn, carrier } of chunkPeople(ch)) {
+        const i = this.presence.ensure(msisdn, carrier);
+        this.sentBits(rt, now);
+        this.markSent(rt, i);
+        if (mine?.has(msisdn)) {
+          taken.add(msisdn);
+          if (recent) again.push(this.job(rt.task, msisdn, carrier, alertJobId(rt.task.id, msisdn, sd), now));
+        }
+      }
+    }
+    if (again.length) await this.publishAll(rt, again, false);
+    return taken;
+  }
+
+  /** Publishes jobs, many in flight; failed ones go to the retry list. */
+  private async publishAll(rt: TaskRuntime, jobs: SmsJob[], count = true): Promise<{ ok: number; error?: unknown }> {
+    let ok = 0;
+    let error: unknown;
+    for (let k = 0; k < jobs.length; k += PUBLISH_WINDOW) {
+      const slice = jobs.length > PUBLISH_WINDOW ? jobs.slice(k, k + PUBLISH_WINDOW) : jobs;
+      const rs = await Promise.allSettled(slice.map((j) => this.ports.publish(j)));
+      for (let n = 0; n < rs.length; n++) {
+        const r = rs[n];
+        if (r.status === 'fulfilled') {
+          if (count) {
+            rt.sentBy[slice[n].carrier]++;
+            ok++;
+          }
+        } else {
+          error ??= r.reason;
+          this.retry.push({ rt, job: slice[n] });
+        }
+      }
+    }
+    if (count && ok) {
+      rt.dirty = true;
+      this.published += ok;
+    }
+    return { ok, error };
+  }
+
+  /** Publishes again the jobs whose publish failed (their claims are stored). */
+  private async retryPublishes(): Promise<void> {
+    if (this.retry.length === 0) return;
+    const todo = this.retry;
+    this.retry = [];
+    const byRt = new Map<TaskRuntime, SmsJob[]>();
+    for (const { rt, job } of todo) if (!rt.removed) (byRt.get(rt) ?? byRt.set(rt, []).get(rt)!).push(job);
+    for (const [rt, jobs] of byRt) await this.publishAll(rt, jobs);
   }
 
   private job(task: AlertTask, msisdn: string, carrier: Carrier, jobId: string, now: number): SmsJob {
@@ -373,27 +537,21 @@ export class Engine {
     const rt = this.runtimes.get(id);
     if (!rt) return { claims: 0, republished: 0 };
     const now = this.ports.now();
-    const today = shanghaiDay(now);
-    let claims = 0, republished = 0;
-    let inflight: Promise<void>[] = [];
-    for await (const { key, rec, createdAt } of this.ports.claims.list(id)) {
-      const [, msisdn, day] = key.split('.');
-      if (rt.task.spec.frequency === 'daily' && day !== today) continue;
-      const i = this.presence.ensure(msisdn, rec.carrier);
-      this.sentBits(rt, now);
-      this.markSent(rt, i);
-      claims++;
-      if (now - createdAt < this.republishWithinMs) {
-        republished++;
-        inflight.push(this.ports.publish(this.job(rt.task, msisdn, rec.carrier, rec.jobId, now)));
-        if (inflight.length >= 1000) {
-          await Promise.all(inflight);
-          inflight = [];
-        }
+    const sd = sendDay(rt.task.spec.frequency, now);
+    let claims = 0;
+    const again: SmsJob[] = [];
+    for await (const { chunk } of this.ports.claims.list(id, sd)) {
+      const recent = now - chunk.at < this.republishWithinMs;
+      for (const { msisdn, carrier } of chunkPeople(chunk)) {
+        const i = this.presence.ensure(msisdn, carrier);
+        this.sentBits(rt, now);
+        this.markSent(rt, i);
+        claims++;
+        if (recent) again.push(this.job(rt.task, msisdn, carrier, alertJobId(id, msisdn, sd), now));
       }
     }
-    await Promise.all(inflight);
-    return { claims, republished };
+    if (again.length) await this.publishAll(rt, again, false);
+    return { claims, republished: again.length };
   }
 
   /**
@@ -423,11 +581,11 @@ export class Engine {
     for (const i of who) {
       this.consider(rt, i, now, cands);
       if (cands.length >= SEND_CHUNK) {
-        sent += await this.send(cands);
+        sent += await this.sendSoon(cands);
         cands = [];
       }
     }
-    return sent + (await this.send(cands));
+    return sent + (await this.sendSoon(cands));
   }
 
   private lastFull = 0;
@@ -446,6 +604,7 @@ export class Engine {
         for (const s of this.slotsOf(c)) this.exit(this.bySlot[s]!, i);
       });
     }
+    await this.retryPublishes();
     let sent = 0;
     for (const rt of [...this.runtimes.values()]) {
       if (rt.task.state !== 'running') continue;

@@ -3,15 +3,16 @@ import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
 import { KvWatchInclude, Kvm, type KV } from '@nats-io/kv';
 import { deadLetterMsg, deadLetterWriter, ensureDeadLetterStream, type Logger, type NatsConnection } from '@geo/infra';
 import { CARRIERS, LOCATION_STREAM, declareLocationStream } from '@geo/ingest';
-import { declareMessagingStreams } from '@geo/messaging';
+import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
 import { AlertTask, REACH_SUBJECT, ReachRequest, isTracked, moveSubject, progressSubject, type Move } from '../contract.ts';
 import { inDates } from '../rules/evaluate.ts';
 import { shanghaiDate } from '../rules/shanghai-time.ts';
 import { Presence, type PresenceEvent } from '../presence/presence.ts';
-import { CAPS_BUCKET, SENT_BUCKET, TASKS_BUCKET, declareAlertingStreams, presenceConsumer } from '../streams.ts';
+import { CAPS_BUCKET, TASKS_BUCKET, declareAlertingStreams, presenceConsumer } from '../streams.ts';
 import { TaskStore } from '../tasks/task-store.ts';
 import { KvBudget } from './budget.ts';
-import { SendClaims, publishJob } from './claims.ts';
+import { ClaimLog } from './claims.ts';
+import { JsPublisher } from './js-publisher.ts';
 import { Engine } from './engine.ts';
 
 export interface RunEngineOptions {
@@ -30,9 +31,18 @@ export interface RunEngineOptions {
   now?: () => number;
   /** Pre-sized presence (benchmarks). */
   presence?: Presence;
-  /** In-flight messages per shard consumer (more only adds JetStream request timeouts on a busy server). @default 4 */
+  /** LOCATION messages being handled at once per shard consumer (awaiting their moves publish and sends). @default 4 */
   inflight?: number;
-  /** Called for each LOCATION message handled (metrics). */
+  /**
+   * Messages each shard consumer pulls ahead. Few, so that the replies to alerting's own requests
+   * (budget CAS, claims, publish acks) do not queue behind megabytes of LOCATION on the connection
+   * (the earlier 256 × 8 shards of 1,000-event messages put ~300 MB ahead of them: requests timed
+   * out and batches were redelivered 30 s later, the throughput variance). Counted in messages, not
+   * bytes: a byte-bounded pull stalls until it expires when the next message does not fit.
+   * @default 8
+   */
+  pullMessages?: number;
+  /** Called for each LOCATION message handled, with its events and the people it queued for sending (metrics). */
   onBatch?: (events: number, jobs: number) => void;
 }
 
@@ -119,11 +129,13 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   await declareMessagingStreams(nc, opts.replicas);
   await declareAlertingStreams(nc, { replicas: opts.replicas, shards: opts.shards });
   const kvm = new Kvm(js);
-  const [tasksKv, sentKv, capsKv]: KV[] = await Promise.all([kvm.open(TASKS_BUCKET), kvm.open(SENT_BUCKET), kvm.open(CAPS_BUCKET)]);
+  const [tasksKv, capsKv]: KV[] = await Promise.all([kvm.open(TASKS_BUCKET), kvm.open(CAPS_BUCKET)]);
   const store = new TaskStore(tasksKv, now);
   const budget = new KvBudget(capsKv);
+  const pub = new JsPublisher(nc, 15_000);
+  const claims = new ClaimLog(await js.jetstreamManager(), pub);
   const engine = new Engine(
-    { budget, claims: new SendClaims(js, sentKv, SENT_BUCKET), publish: (job) => publishJob(js, job), now, instance },
+    { budget, claims, publish: (job) => pub.publish(smsJobSubject(job.carrier), JSON.stringify(job), { msgID: job.jobId }), now, instance },
     opts.presence ?? new Presence({ stalenessMs: opts.stalenessMs }),
   );
   const writeDead = deadLetterWriter(nc, 'alerting');
@@ -189,7 +201,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
 
   const consumeShard = async (shard: number) => {
     const c = await js.consumers.get(LOCATION_STREAM, presenceConsumer(shard));
-    const msgs = await c.consume({ max_messages: 256 });
+    const msgs = await c.consume({ max_messages: opts.pullMessages ?? 8 });
     consumers.push({ close: async () => void (await msgs.close()) });
     const inflight = new Set<Promise<void>>();
     const limit = opts.inflight ?? 4;
@@ -218,17 +230,17 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     const moves: Move[] | undefined = opts.moves === false ? undefined : [];
     const cands = engine.applyEvents(events, true, moves);
     const work: Promise<unknown>[] = [];
-    if (moves?.length) work.push(js.publish(moveSubject(shard), JSON.stringify({ v: 1, moves }), { msgID: `mv:${m.info.stream}:${m.seq}` }));
-    if (cands.length) work.push(engine.send(cands));
+    if (moves?.length) work.push(pub.publish(moveSubject(shard), JSON.stringify({ v: 1, moves }), { msgID: `mv:${m.info.stream}:${m.seq}` }));
+    if (cands.length) work.push(engine.sendSoon(cands));
     if (work.length === 0) {
       m.ack();
       opts.onBatch?.(events.length, 0);
       return undefined;
     }
     return Promise.all(work).then(
-      (r) => {
+      () => {
         m.ack();
-        opts.onBatch?.(events.length, cands.length ? (r[r.length - 1] as number) : 0);
+        opts.onBatch?.(events.length, cands.length);
       },
       (err) => {
         log.error({ err, seq: m.seq }, 'sending failed; the batch will be redelivered');
@@ -311,6 +323,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       reachSub.unsubscribe();
       watcher.stop();
       await watching.catch(() => undefined);
+      pub.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { CellDictionary } from './cells.ts';
+import { SubscriberIndex } from './subscriber-index.ts';
 
 /** Carrier codes stored in ClickHouse (UInt8). 0 = unknown. */
 export const CARRIER_CODE: Record<string, number> = { cmcc: 1, cucc: 2, ctcc: 3 };
@@ -60,7 +61,7 @@ export class PresenceState {
   lastBoundary = 0;
   /** Highest event time seen (ms). */
   watermark = 0;
-  private readonly index = new Map<number, number>();
+  private readonly index: SubscriberIndex;
   private dirtyFlag = new Uint8Array(0);
   private dirtyList: number[] = [];
 
@@ -69,11 +70,13 @@ export class PresenceState {
     readonly stalenessMs = 2 * 3600_000,
     capacity = 1024,
   ) {
+    this.index = new SubscriberIndex(capacity);
     this.resize(capacity);
   }
 
   indexOf(msisdn: number): number | undefined {
-    return this.index.get(msisdn);
+    const i = this.index.get(msisdn);
+    return i < 0 ? undefined : i;
   }
 
   /** Whether subscriber `i` is present at `at` (ms). */
@@ -95,7 +98,7 @@ export class PresenceState {
     }
     const sub = Number(e.msisdn);
     let i = this.index.get(sub);
-    if (i === undefined) i = this.add(sub);
+    if (i < 0) i = this.add(sub);
     // Already applied: an earlier stream position that is also no newer in time. (Requiring both
     // keeps a re-created stream, whose positions restart at 1, from being ignored.)
     else if (pos <= this.pos[i]! && ts <= this.ts[i]!) return false;
@@ -144,7 +147,8 @@ export class PresenceState {
 
   /** Restores one subscriber from the checkpoint (start-up). */
   restore(row: { sub: number; cell: number; ts: number; carrier: number; gender: number; age: number; home: number; detached: number; pos: number }): void {
-    const i = this.index.get(row.sub) ?? this.add(row.sub);
+    let i = this.index.get(row.sub);
+    if (i < 0) i = this.add(row.sub);
     this.cell[i] = row.cell;
     this.ts[i] = row.ts;
     this.carrier[i] = row.carrier;

@@ -145,7 +145,7 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
 
   it('applied every event exactly once across a restart with full redelivery', async () => {
     expect(insight!.sink.applied).toBe(events.length - half);
-    const [m] = await selectRows<{ n: string; d: string }>(ch, 'SELECT count() AS n, uniqExact(sub, ts, to_cell) AS d FROM insight_moves');
+    const [m] = await selectRows<{ n: string; d: string }>(ch, 'SELECT count() AS n, uniqExact(sub, ts, to_cell) AS d FROM insight_moves_to');
     expect(Number(m!.n)).toBe(Number(m!.d));
     const truthMoves = people.reduce((n, p) => n + movesCount(p), 0);
     expect(Number(m!.n)).toBe(truthMoves);
@@ -276,7 +276,7 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
   });
 
   it('gives the same answers after ClickHouse holds every row twice (a crash between insert and ack)', async () => {
-    for (const t of ['insight_moves', 'insight_population_5m']) await ch.command({ query: `INSERT INTO ${t} SELECT * FROM ${t}` });
+    for (const t of ['insight_moves_to', 'insight_population']) await ch.command({ query: `INSERT INTO ${t} SELECT * FROM ${t}` });
     // A restarted service has no cache: every figure is read again from the doubled tables.
     await insight!.stop();
     insight = await start();

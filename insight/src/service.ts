@@ -9,6 +9,7 @@ import { LocationSink } from './sink/sink.ts';
 import { adminAreasFrom, NO_ADMIN_AREAS, RegionResolver, type AdminAreas } from './regions/region.ts';
 import { HeatmapIndex } from './metrics/heatmap.ts';
 import { HistoryCache } from './metrics/history-cache.ts';
+import { PresenceIndex } from './metrics/presence-index.ts';
 import { insightApi } from './api/routes.ts';
 import type { InsightConfig } from './config.ts';
 
@@ -68,9 +69,10 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   }, 3600_000);
   retention.unref();
 
+  const presence = new PresenceIndex(state);
   const app = insightApi({
-    state, ch, regions: new RegionResolver(cells, admin), k: cfg.INSIGHT_K, heat: new HeatmapIndex(state, cfg.INSIGHT_K),
-    cache: new HistoryCache(), now: opts.now ?? Date.now,
+    state, ch, regions: new RegionResolver(cells, admin), k: cfg.INSIGHT_K, heat: new HeatmapIndex(state, cfg.INSIGHT_K, presence),
+    cache: new HistoryCache(), presence, now: opts.now ?? Date.now,
   });
   const api = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: cfg.API_PORT, hostname: cfg.API_HOST }, () => resolve(s));

@@ -3,6 +3,7 @@ import type { PresenceState } from '../sink/presence-state.ts';
 import { CELL_H3_RES } from '../sink/cells.ts';
 import type { Heatmap } from '../api/schemas.ts';
 import { kCount } from './privacy.ts';
+import { PresenceIndex } from './presence-index.ts';
 
 /**
  * H3 resolution for a web-map zoom: hexagons a few dozen pixels wide. Zoom 12 (a district) gives
@@ -21,23 +22,14 @@ export function resolutionForZoom(zoom: number): number {
 }
 
 /**
- * The live heat map: present people per H3 cell in a viewport. Per-cell counts come from one pass
- * over presence, cached for `cacheMs` so that panning and zooming only re-aggregates cells.
+ * The live heat map: present people per H3 cell in a viewport. Per-cell counts come from the
+ * presence index (one pass over presence per poll interval, shared with region queries), so
+ * panning and zooming only re-aggregates cells.
  */
 export class HeatmapIndex {
-  private counts?: { at: number; perCell: Uint32Array };
   private readonly parents = new Map<number, string[]>();
 
-  constructor(private readonly state: PresenceState, private readonly k: number, private readonly cacheMs = 2000) {}
-
-  private perCell(at: number, live: boolean): Uint32Array {
-    if (live && this.counts && Math.abs(at - this.counts.at) < this.cacheMs && this.counts.perCell.length === this.state.cells.size) return this.counts.perCell;
-    const s = this.state;
-    const perCell = new Uint32Array(s.cells.size);
-    for (let i = 0; i < s.count; i++) if (s.isPresent(i, at)) perCell[s.cell[i]!]!++;
-    if (live) this.counts = { at, perCell };
-    return perCell;
-  }
+  constructor(private readonly state: PresenceState, private readonly k: number, private readonly presence = new PresenceIndex(state)) {}
 
   private parent(cell: number, res: number): string {
     let arr = this.parents.get(res);
@@ -52,12 +44,12 @@ export class HeatmapIndex {
 
   heatmap(bbox: [number, number, number, number], zoom: number, at: number, live = true): Heatmap {
     const res = resolutionForZoom(zoom);
-    const perCell = this.perCell(at, live);
+    const { start } = this.presence.groups(at, live);
     const { lat, lng } = this.state.cells;
     const [w, s, e, n] = bbox;
     const hex = new Map<string, number>();
-    for (let c = 0; c < perCell.length; c++) {
-      const v = perCell[c]!;
+    for (let c = 0; c + 1 < start.length; c++) {
+      const v = start[c + 1]! - start[c]!;
       if (v === 0) continue;
       const x = lng[c]!;
       const y = lat[c]!;

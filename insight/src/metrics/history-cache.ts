@@ -1,6 +1,11 @@
 /** Late data (events out of order across feeds) is waited for this long before a bucket is cached. */
 const GRACE_MS = 10 * 60_000;
 
+export interface Plan {
+  lo: number;
+  cached?: Map<number, number>;
+}
+
 interface Entry {
   /** Rows cached cover buckets in [from, upTo). */
   from: number;
@@ -22,13 +27,25 @@ export class HistoryCache {
    * where `fetch(lo)` must return every bucket ≥ lo up to `at`. `unit` aligns the settled edge.
    */
   async series(key: string, from: number, at: number, unit: number, fetch: (lo: number) => Promise<Map<number, number>>): Promise<Map<number, number>> {
+    const p = this.plan(key, from, at);
+    return this.merge(key, from, at, unit, p, await fetch(p.lo));
+  }
+
+  /**
+   * Where a fetch for `key` must start (`lo`): after the cached settled buckets, or at `from`.
+   * Lets one query fetch several series (`merge` each afterwards).
+   */
+  plan(key: string, from: number, at: number): Plan {
     const hit = this.entries.get(key);
     const usable = hit && hit.from <= from && hit.upTo > from && hit.upTo <= at;
-    const lo = usable ? hit.upTo : from;
-    const fresh = await fetch(lo);
+    return usable ? { lo: hit.upTo, cached: hit.rows } : { lo: from };
+  }
+
+  /** Cached buckets from the plan plus `fresh` (every bucket ≥ plan.lo); caches the settled part. */
+  merge(key: string, from: number, at: number, unit: number, plan: Plan, fresh: Map<number, number>): Map<number, number> {
     const out = new Map<number, number>();
-    if (usable) for (const [b, v] of hit.rows) if (b >= from) out.set(b, v);
-    for (const [b, v] of fresh) out.set(b, v);
+    if (plan.cached) for (const [b, v] of plan.cached) if (b >= from && b < plan.lo) out.set(b, v);
+    for (const [b, v] of fresh) if (b >= plan.lo) out.set(b, v);
     const settled = Math.floor((at - GRACE_MS) / unit) * unit;
     if (settled > from) {
       const rows = new Map<number, number>();

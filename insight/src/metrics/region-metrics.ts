@@ -3,7 +3,9 @@ import type { PresenceState } from '../sink/presence-state.ts';
 import type { RegionResolver, Region } from '../regions/region.ts';
 import { AGE_BANDS, DWELL_BUCKETS, GENDERS, type RegionMetrics } from '../api/schemas.ts';
 import { kCount, topGroups } from './privacy.ts';
-import type { HistoryCache } from './history-cache.ts';
+import type { HistoryCache, Plan } from './history-cache.ts';
+import { buildGroups, type PresenceIndex } from './presence-index.ts';
+import { SubscriberIndex } from '../sink/subscriber-index.ts';
 
 export interface MetricsContext {
   state: PresenceState;
@@ -13,6 +15,8 @@ export interface MetricsContext {
   k: number;
   /** Settled history per region, for live polling. */
   cache?: HistoryCache;
+  /** Present people by cell, shared by regions for a poll interval. */
+  presence?: PresenceIndex;
   /** The clock, to tell live queries from replays. */
   now?: () => number;
 }
@@ -44,102 +48,193 @@ export function dwellBucket(ms: number): number {
   return b;
 }
 
+/** Age band index per stored age (0–254, 255 = unknown). */
+const AGE_BAND_INDEX = Uint8Array.from({ length: 256 }, (_, a) => AGE_BANDS.indexOf(ageBand(a)));
+
 const secs = (ms: number) => Math.floor(ms / 1000);
 const dt = (ms: number): Sql => raw(`toDateTime(${secs(ms)})`);
 const iso = (ms: number) => new Date(ms).toISOString();
+const codes = (m: Map<number, number>) => new Map([...m].map(([c, n]) => [String(c), n]));
 // Big regions make long IN lists; 18.16's default max_query_size (256 KiB) would refuse them.
 const SETTINGS = { max_query_size: '67108864' } as Record<string, string>;
 
-async function rows<T>(ch: ClickHouseClient, q: Sql): Promise<T[]> {
-  const rs = await ch.query({ query: q.text, format: 'JSONEachRow', clickhouse_settings: SETTINGS });
-  return rs.json<T>();
+interface HistoryRange {
+  popFrom: number;
+  in5From: number;
+  out5From: number;
+  in1hFrom: number;
+  out1hFrom: number;
+  hourAgo: number;
+  midnight: number;
+  entryFrom: number;
 }
 
 /**
+ * The region's history in one round trip: `[d, key, value]` rows for inflow and outflow
+ * (hourly, 5-minute, last hour, since midnight: distinct people, exact), each present-able
+ * person's last entry within 8 h, and the population snapshots.
+ */
+export async function historyRows(ch: ClickHouseClient, keys: number[], h3s: string[], at: number, r: HistoryRange): Promise<[number, number, number][]> {
+  const R = list(keys);
+  // Decimal H3 indexes produced by CellDictionary (digits only), not user input.
+  const H = raw(`(${h3s.map((h) => (/^\d+$/.test(h) ? h : '0')).join(',')})`);
+  const flowKeys = (inFive: number, inHour: number) => raw(`arrayJoin(arrayFilter(x -> x != 0, [
+      if(ts >= ${secs(inHour)}, toUInt64(toStartOfHour(ts)) * 8 + ${K_HOUR}, 0),
+      if(ts >= ${secs(inFive)}, toUInt64(toStartOfFiveMinute(ts)) * 8 + ${K_FIVE}, 0),
+      if(ts >= ${secs(r.hourAgo)}, toUInt64(${K_LAST_HOUR}), 0),
+      if(ts >= ${secs(r.midnight)}, toUInt64(${K_MIDNIGHT}), 0)]))`);
+  const lo = (a: number, b: number) => dt(Math.min(a, b, r.hourAgo, r.midnight));
+  const q = sql`
+    SELECT toUInt8(${IN}) AS d, key, toUInt64(uniqExact(sub)) AS v FROM (
+      SELECT sub, ${flowKeys(r.in5From, r.in1hFrom)} AS key FROM insight_moves_to
+      WHERE to_h3 IN ${H} AND to_cell IN ${R} AND from_cell NOT IN ${R} AND from_cell != 0
+        AND ts >= ${lo(r.in5From, r.in1hFrom)} AND ts <= ${dt(at)}
+    ) GROUP BY key
+    UNION ALL
+    SELECT toUInt8(${OUT}) AS d, key, toUInt64(uniqExact(sub)) AS v FROM (
+      SELECT sub, ${flowKeys(r.out5From, r.out1hFrom)} AS key FROM insight_moves_from
+      WHERE from_h3 IN ${H} AND from_cell IN ${R} AND to_cell NOT IN ${R}
+        AND ts >= ${lo(r.out5From, r.out1hFrom)} AND ts <= ${dt(at)}
+    ) GROUP BY key
+    UNION ALL
+    SELECT toUInt8(${ENTRY}) AS d, sub AS key, toUInt64(max(ts)) AS v FROM insight_moves_to
+    WHERE to_h3 IN ${H} AND to_cell IN ${R} AND from_cell NOT IN ${R} AND ts > ${dt(r.entryFrom)} AND ts <= ${dt(at)}
+    GROUP BY sub
+    UNION ALL
+    SELECT toUInt8(${POP}) AS d, toUInt64(bucket) AS key, toUInt64(sum(n)) AS v FROM insight_population FINAL
+    WHERE h3 IN ${H} AND cell IN ${R} AND bucket >= ${dt(r.popFrom)} AND bucket <= ${dt(at)}
+    GROUP BY bucket`;
+  const rs = await ch.query({ query: q.text, format: 'TabSeparated', clickhouse_settings: SETTINGS });
+  const text = await rs.text();
+  const out: [number, number, number][] = [];
+  for (let a = 0; a < text.length; ) {
+    let b = text.indexOf('\n', a);
+    if (b < 0) b = text.length;
+    const t1 = text.indexOf('\t', a);
+    const t2 = text.indexOf('\t', t1 + 1);
+    out.push([Number(text.slice(a, t1)), Number(text.slice(t1 + 1, t2)), Number(text.slice(t2 + 1, b))]);
+    a = b + 1;
+  }
+  return out;
+}
+
+/** One query's rows: what (`d`), a bucket / subscriber (`key`), a value. */
+const IN = 1;
+const OUT = 2;
+const ENTRY = 3;
+const POP = 4;
+// Flow keys: bucket seconds × 8 + kind (an hour, a 5-minute bucket), or the kind alone (totals).
+const K_HOUR = 1;
+const K_FIVE = 2;
+const K_LAST_HOUR = 3;
+const K_MIDNIGHT = 4;
+
+/**
  * Every metric of one region at time `at`. Live figures (population, origin, dwell membership,
- * portrait) come from the streaming stage's presence in memory; history (weekly maximum, flows,
- * entry times, series) from ClickHouse, with the region resolved to cell keys here.
+ * portrait) come from the streaming stage's presence in memory, grouped by cell once per poll
+ * interval for all regions (`PresenceIndex`); history (weekly maximum, flows, entry times, series)
+ * from ClickHouse in **one** query (UNION ALL of inflow, outflow, entries and snapshots), each
+ * part reading only the region's cells (`h3 IN …` prunes by the primary key). Polls reuse the
+ * settled buckets of earlier answers (`HistoryCache`).
  */
 export async function regionMetrics(ctx: MetricsContext, region: Region, at: number, top = 10): Promise<RegionMetrics> {
   const { state, k } = ctx;
-  const { mask, keys } = ctx.regions.resolve(region);
+  const { indexes, keys, h3s } = ctx.regions.resolve(region);
   const cells = state.cells;
-  const R = list(keys);
   const empty = keys.length === 0;
+  // Settled history is cached per region only for live queries (replays with `at` read everything).
+  const live = !!(ctx.cache && ctx.now && Math.abs(ctx.now() - at) < 60_000);
 
-  // --- live pass over presence (typed arrays, one loop) ---
+  // --- live pass: only the region's cells' present members ---
+  const groups = ctx.presence ? ctx.presence.groups(at, live) : buildGroups(state, at);
   const byCarrier = [0, 0, 0, 0];
   const gender = [0, 0, 0];
-  const age = new Array<number>(AGE_BANDS.length).fill(0);
   const genderAge = new Array<number>(GENDERS.length * AGE_BANDS.length).fill(0);
-  const provinces = new Map<string, number>();
-  const cities = new Map<string, number>();
+  const age = new Array<number>(AGE_BANDS.length).fill(0);
+  const provinces = new Map<number, number>();
+  const cities = new Map<number, number>();
   let unknownHome = 0;
   let local = 0;
   let roaming = 0;
   let unknownLocality = 0;
-  const present: number[] = [];
-  const bandIndex = new Map(AGE_BANDS.map((b, i) => [b, i]));
-  for (let i = 0; i < state.count; i++) {
-    const c = state.cell[i]!;
-    if (c < 0 || mask[c] !== 1 || !state.isPresent(i, at)) continue;
-    present.push(i);
-    byCarrier[state.carrier[i]!]!++;
-    const g = state.gender[i] === 1 ? 0 : state.gender[i] === 2 ? 1 : 2;
-    const a = bandIndex.get(ageBand(state.age[i]!))!;
-    gender[g]!++;
-    age[a]!++;
-    genderAge[g * AGE_BANDS.length + a]!++;
-    const home = state.home[i]!;
-    if (home === 0) unknownHome++;
-    else {
-      const p = String(Math.floor(home / 10000) * 10000);
-      const ci = String(Math.floor(home / 100) * 100);
-      provinces.set(p, (provinces.get(p) ?? 0) + 1);
-      cities.set(ci, (cities.get(ci) ?? 0) + 1);
-    }
+  let total = 0;
+  for (const c of indexes) total += groups.start[c + 1]! - groups.start[c]!;
+  const present = new Uint32Array(total);
+  let np = 0;
+  for (const c of indexes) {
     const here = cells.city[c]!;
-    if (home === 0 || here === 0) unknownLocality++;
-    else if (Math.floor(home / 100) * 100 === here) local++;
-    else roaming++;
+    for (let j = groups.start[c]!, end = groups.start[c + 1]!; j < end; j++) {
+      const i = groups.members[j]!;
+      present[np++] = i;
+      byCarrier[state.carrier[i]!]!++;
+      const g = state.gender[i] === 1 ? 0 : state.gender[i] === 2 ? 1 : 2;
+      const a = AGE_BAND_INDEX[state.age[i]!]!;
+      gender[g]!++;
+      age[a]!++;
+      genderAge[g * AGE_BANDS.length + a]!++;
+      const home = state.home[i]!;
+      if (home === 0) unknownHome++;
+      else {
+        const p = Math.floor(home / 10000) * 10000;
+        const ci = Math.floor(home / 100) * 100;
+        provinces.set(p, (provinces.get(p) ?? 0) + 1);
+        cities.set(ci, (cities.get(ci) ?? 0) + 1);
+      }
+      if (home === 0 || here === 0) unknownLocality++;
+      else if (Math.floor(home / 100) * 100 === here) local++;
+      else roaming++;
+    }
   }
-  const total = present.length;
 
-  // --- history from ClickHouse ---
+  // --- history from ClickHouse: one query ---
   const midnight = shanghaiMidnight(at);
   const hourAgo = at - HOUR;
   const weekFrom = at - 7 * DAY;
   // First series points: the 5-minute bucket / hour after "24 h ago" / "7 days ago".
   const dayFrom = Math.floor((at - DAY) / FIVE) * FIVE + FIVE;
   const weekStart = Math.floor(weekFrom / HOUR) * HOUR + HOUR;
-  const q = async <T>(query: Sql): Promise<T[]> => (empty ? [] : rows<T>(ctx.ch, query));
-  const inside = raw(`to_cell IN ${R.text} AND from_cell NOT IN ${R.text} AND from_cell != 0`);
-  const outside = raw(`from_cell IN ${R.text} AND to_cell NOT IN ${R.text}`);
-  const toMap = (r: { b: number; p: number }[]) => new Map(r.map((x) => [Number(x.b) * 1000, Number(x.p)]));
-  // Settled history is cached per region only for live queries (replays with `at` read everything).
-  const live = ctx.cache && ctx.now && Math.abs(ctx.now() - at) < 60_000;
   const regionId = JSON.stringify(region);
-  const series = (kind: string, from: number, unit: number, fetch: (lo: number) => Promise<{ b: number; p: number }[]>) =>
-    live ? ctx.cache!.series(`${kind}|${regionId}`, from, at, unit, async (lo) => toMap(await fetch(lo))) : fetch(from).then(toMap);
-  const [popAt, flowNow, outNow, entries, inD, outD, inW, outW] = await Promise.all([
-    series('pop', weekFrom + 1000, FIVE, (lo) => q<{ b: number; p: number }>(sql`SELECT toUInt32(bucket) AS b, sum(n) AS p FROM insight_population_5m FINAL
-      WHERE cell IN ${R} AND bucket >= ${dt(lo)} AND bucket <= ${dt(at)} GROUP BY bucket`)),
-    q<{ hour: number; day: number }>(sql`SELECT uniqExactIf(sub, ts >= ${dt(hourAgo)}) AS hour, uniqExactIf(sub, ts >= ${dt(midnight)}) AS day
-      FROM insight_moves WHERE ${inside} AND ts >= ${dt(Math.min(hourAgo, midnight))} AND ts <= ${dt(at)}`),
-    q<{ hour: number; day: number }>(sql`SELECT uniqExactIf(sub, ts >= ${dt(hourAgo)}) AS hour, uniqExactIf(sub, ts >= ${dt(midnight)}) AS day
-      FROM insight_moves_out WHERE ${outside} AND ts >= ${dt(Math.min(hourAgo, midnight))} AND ts <= ${dt(at)}`),
-    // Last entry (a move from outside, or a first sighting) within the dwell horizon, per person.
-    q<{ sub: string; t: number }>(sql`SELECT toString(sub) AS sub, toUInt32(max(ts)) AS t FROM insight_moves
-      WHERE to_cell IN ${R} AND from_cell NOT IN ${R} AND ts > ${dt(at - 8 * HOUR)} AND ts <= ${dt(at)} GROUP BY sub`),
-    series('in5', dayFrom, FIVE, (lo) => q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfFiveMinute(ts)) AS b, uniqExact(sub) AS p FROM insight_moves
-      WHERE ${inside} AND ts >= ${dt(lo)} AND ts <= ${dt(at)} GROUP BY b`)),
-    series('out5', dayFrom, FIVE, (lo) => q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfFiveMinute(ts)) AS b, uniqExact(sub) AS p FROM insight_moves_out
-      WHERE ${outside} AND ts >= ${dt(lo)} AND ts <= ${dt(at)} GROUP BY b`)),
-    series('in1h', weekStart, HOUR, (lo) => q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfHour(ts)) AS b, uniqExact(sub) AS p FROM insight_moves
-      WHERE ${inside} AND ts >= ${dt(lo)} AND ts <= ${dt(at)} GROUP BY b`)),
-    series('out1h', weekStart, HOUR, (lo) => q<{ b: number; p: number }>(sql`SELECT toUInt32(toStartOfHour(ts)) AS b, uniqExact(sub) AS p FROM insight_moves_out
-      WHERE ${outside} AND ts >= ${dt(lo)} AND ts <= ${dt(at)} GROUP BY b`)),
-  ]);
+  const plan = (kind: string, from: number): Plan => (live ? ctx.cache!.plan(`${kind}|${regionId}`, from, at) : { lo: from });
+  const plans = {
+    pop: plan('pop', weekFrom + 1000),
+    in5: plan('in5', dayFrom),
+    out5: plan('out5', dayFrom),
+    in1h: plan('in1h', weekStart),
+    out1h: plan('out1h', weekStart),
+  };
+  const rowsOf = empty ? [] : await historyRows(ctx.ch, keys, h3s, at, {
+    popFrom: plans.pop.lo,
+    in5From: plans.in5.lo,
+    out5From: plans.out5.lo,
+    in1hFrom: plans.in1h.lo,
+    out1hFrom: plans.out1h.lo,
+    hourAgo,
+    midnight,
+    entryFrom: at - 8 * HOUR,
+  });
+  const fresh = { pop: new Map<number, number>(), in5: new Map<number, number>(), out5: new Map<number, number>(), in1h: new Map<number, number>(), out1h: new Map<number, number>() };
+  const now = { in: { hour: 0, day: 0 }, out: { hour: 0, day: 0 } };
+  const entries = new SubscriberIndex(1024);
+  for (const [d, key, v] of rowsOf) {
+    if (d === POP) fresh.pop.set(key * 1000, v);
+    else if (d === ENTRY) entries.set(key, v - secs(at - 8 * HOUR));
+    else {
+      const kind = key % 8;
+      const t = ((key - kind) / 8) * 1000;
+      const dir = d === IN ? 'in' : 'out';
+      if (kind === K_HOUR) fresh[`${dir}1h`].set(t, v);
+      else if (kind === K_FIVE) fresh[`${dir}5`].set(t, v);
+      else if (kind === K_LAST_HOUR) now[dir].hour = v;
+      else if (kind === K_MIDNIGHT) now[dir].day = v;
+    }
+  }
+  const merged = (kind: keyof typeof plans, from: number, unit: number) =>
+    live ? ctx.cache!.merge(`${kind}|${regionId}`, from, at, unit, plans[kind], fresh[kind]) : fresh[kind];
+  const popAt = merged('pop', weekFrom + 1000, FIVE);
+  const inD = merged('in5', dayFrom, FIVE);
+  const outD = merged('out5', dayFrom, FIVE);
+  const inW = merged('in1h', weekStart, HOUR);
+  const outW = merged('out1h', weekStart, HOUR);
 
   // Weekly maximum: the highest snapshot, or now when now is higher (latest wins a tie).
   let maxN = -1;
@@ -148,11 +243,11 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   if (total >= maxN) [maxN, maxAt] = [total, at];
 
   // Dwell of present people: time since their last entry, or > 8 h when none is that recent.
-  const entryOf = new Map(entries.map((r) => [Number(r.sub), Number(r.t) * 1000]));
   const dwell = new Array<number>(DWELL_BUCKETS.length).fill(0);
+  const entryBase = secs(at - 8 * HOUR) * 1000;
   for (const i of present) {
-    const t = entryOf.get(state.msisdn[i]!);
-    dwell[t === undefined ? DWELL_BUCKETS.length - 1 : dwellBucket(at - t)]!++;
+    const t = entries.get(state.msisdn[i]!);
+    dwell[t < 0 ? DWELL_BUCKETS.length - 1 : dwellBucket(at - (entryBase + t * 1000))]!++;
   }
 
   const day: RegionMetrics['series']['day'] = [];
@@ -169,11 +264,9 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     week.push({ t: iso(t), population: kCount(hourMax.get(t) ?? 0, k), inflow: kCount(inW.get(t) ?? 0, k), outflow: kCount(outW.get(t) ?? 0, k) });
   }
 
-  const prov = topGroups(provinces, top, k);
-  const city = topGroups(cities, top, k);
+  const prov = topGroups(codes(provinces), top, k);
+  const city = topGroups(codes(cities), top, k);
   const n = (x: number) => kCount(x, k);
-  const fNow = flowNow[0];
-  const oNow = outNow[0];
   return {
     at: iso(at),
     k,
@@ -182,8 +275,8 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     population: { total: n(total), byCarrier: { cmcc: n(byCarrier[1]!), cucc: n(byCarrier[2]!), ctcc: n(byCarrier[3]!) } },
     weeklyMax: { count: n(maxN), at: maxN > 0 ? iso(maxAt) : null },
     flow: {
-      lastHour: { inflow: n(Number(fNow?.hour ?? 0)), outflow: n(Number(oNow?.hour ?? 0)) },
-      sinceMidnight: { since: iso(midnight), inflow: n(Number(fNow?.day ?? 0)), outflow: n(Number(oNow?.day ?? 0)) },
+      lastHour: { inflow: n(now.in.hour), outflow: n(now.out.hour) },
+      sinceMidnight: { since: iso(midnight), inflow: n(now.in.day), outflow: n(now.out.day) },
     },
     origin: {
       provinces: prov.groups,

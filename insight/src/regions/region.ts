@@ -149,22 +149,37 @@ export function regionMask(tests: Test[], cells: CellDictionary): Uint8Array {
   return mask;
 }
 
+/** A region as known cells: a mask by dense index, the indexes, their keys and their H3 indexes (decimal). */
+export interface ResolvedRegion {
+  mask: Uint8Array;
+  indexes: number[];
+  keys: number[];
+  h3s: string[];
+}
+
 /**
  * Resolves regions to cell masks, caching the last few (the portal polls the same regions), and
  * recomputing when new cells appear.
  */
 export class RegionResolver {
-  private readonly cache = new Map<string, { version: number; mask: Uint8Array; keys: number[] }>();
+  private readonly cache = new Map<string, ResolvedRegion & { version: number }>();
   constructor(private readonly cells: CellDictionary, private readonly admin: AdminAreas, private readonly max = 64) {}
 
-  resolve(region: Region): { mask: Uint8Array; keys: number[] } {
+  resolve(region: Region): ResolvedRegion {
     const id = JSON.stringify(region);
     const hit = this.cache.get(id);
     if (hit && hit.version === this.cells.version) return hit;
     const mask = regionMask(compileRegion(region, this.admin), this.cells);
     const keys: number[] = [];
-    for (let c = 0; c < mask.length; c++) if (mask[c]) keys.push(this.cells.key[c]!);
-    const entry = { version: this.cells.version, mask, keys };
+    const indexes: number[] = [];
+    const h3s = new Set<string>();
+    for (let c = 0; c < mask.length; c++) {
+      if (!mask[c]) continue;
+      keys.push(this.cells.key[c]!);
+      indexes.push(c);
+      h3s.add(this.cells.h3Dec[c]!);
+    }
+    const entry = { version: this.cells.version, mask, keys, indexes, h3s: [...h3s] };
     this.cache.delete(id);
     this.cache.set(id, entry);
     if (this.cache.size > this.max) this.cache.delete(this.cache.keys().next().value!);

@@ -1,4 +1,5 @@
 import { latLngToCell } from 'h3-js';
+import { h3Halves } from './row-binary.ts';
 
 /** The H3 resolution stored per serving cell (~0.1 km² hexagons); coarser ones are its parents. */
 export const CELL_H3_RES = 9;
@@ -33,7 +34,11 @@ export class CellDictionary {
   lat = new Float64Array(1024);
   lng = new Float64Array(1024);
   city = new Uint32Array(1024);
+  /** H3 index (res 9) as hex (h3-js), as 32-bit halves (RowBinary) and as decimal (SQL). */
   h3: string[] = [];
+  h3Hi = new Uint32Array(1024);
+  h3Lo = new Uint32Array(1024);
+  h3Dec: string[] = [];
   names: string[] = [];
   /** Bumped on every new cell, so that caches of region masks know when to recompute. */
   version = 0;
@@ -85,6 +90,10 @@ export class CellDictionary {
     this.lng[i] = lng;
     this.city[i] = city;
     this.h3[i] = h3;
+    const [hi, lo] = h3Halves(h3);
+    this.h3Hi[i] = hi;
+    this.h3Lo[i] = lo;
+    this.h3Dec[i] = BigInt(`0x${h3}`).toString();
     this.names[i] = name;
     this.byName.set(name, i);
     this.byKey.set(key, i);
@@ -98,8 +107,9 @@ export class CellDictionary {
     this.key = f64(this.key);
     this.lat = f64(this.lat);
     this.lng = f64(this.lng);
-    const c = new Uint32Array(n);
-    c.set(this.city);
-    this.city = c;
+    const u32 = (a: Uint32Array) => { const b = new Uint32Array(n); b.set(a); return b; };
+    this.city = u32(this.city);
+    this.h3Hi = u32(this.h3Hi);
+    this.h3Lo = u32(this.h3Lo);
   }
 }

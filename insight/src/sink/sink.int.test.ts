@@ -107,7 +107,7 @@ describe('the sink across a ClickHouse outage', () => {
 
     await proxy.up();
     await until(async () => (await pendingAcks()) === 0, 'acks after ClickHouse came back');
-    const [m] = await selectRows<{ n: string; d: string }>(ch, 'SELECT count() AS n, uniqExact(sub, ts, to_cell) AS d FROM insight_moves');
+    const [m] = await selectRows<{ n: string; d: string }>(ch, 'SELECT count() AS n, uniqExact(sub, ts, to_cell) AS d FROM insight_moves_to');
     // Round 0: 300 first sightings; round 1: every subscriber moved to the next cell.
     expect([Number(m!.n), Number(m!.d)]).toEqual([600, 600]);
     const [p] = await selectRows<{ n: string; late: string }>(ch, `SELECT count() AS n, countIf(ts = ${T0} + 60000 + toUInt64(sub - 13720000000)) AS late FROM insight_presence FINAL`);

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import {
   deadLetterMsg,
@@ -13,6 +14,7 @@ import {
 } from '@geo/infra';
 import { Counter, type Registry } from 'prom-client';
 import { CARRIER_CODE, streamPos, type EventLike, type PresenceState, type StateSink } from './presence-state.ts';
+import { RowBinaryWriter } from './row-binary.ts';
 
 export interface SinkOptions {
   nc: NatsConnection;
@@ -60,8 +62,8 @@ function looksLikeEvent(e: EventLike): boolean {
  * back-off for as long as ClickHouse is down; meanwhile nothing is acked and consumption pauses.
  */
 export class LocationSink implements StateSink {
-  private moves: string[] = [];
-  private snapshots: string[] = [];
+  private moves = new RowBinaryWriter(1 << 20);
+  private snapshots = new RowBinaryWriter(1 << 16);
   private unacked: JsMsg[] = [];
   private pendingEvents = 0;
   private flushing: Promise<void> = Promise.resolve();
@@ -85,18 +87,25 @@ export class LocationSink implements StateSink {
     }
   }
 
-  // StateSink: rows are built as TSV text straight away (no per-row objects).
+  // StateSink: rows go straight into RowBinary buffers (no per-row strings or objects).
+  /** `insight_moves_to`: ts, sub, from_cell, to_cell, carrier, from_h3, to_h3. */
   move(ts: number, sub: number, from: number, to: number, carrier: number): void {
     const cells = this.opts.state.cells;
-    this.moves.push(`${sec(ts)}\t${sub}\t${from < 0 ? 0 : cells.key[from]}\t${cells.key[to]}\t${carrier}\n`);
+    const w = this.moves.row().u32(sec(ts)).u64(sub);
+    if (from < 0) w.u64(0).u64(cells.key[to]!).u8(carrier).u64(0);
+    else w.u64(cells.key[from]!).u64(cells.key[to]!).u8(carrier).u64hl(cells.h3Hi[from]!, cells.h3Lo[from]!);
+    w.u64hl(cells.h3Hi[to]!, cells.h3Lo[to]!);
   }
 
+  /** `insight_population`: bucket, h3, cell, n, cmcc, cucc, ctcc. */
   snapshot(bucketMs: number, counts: Uint32Array): void {
-    const key = this.opts.state.cells.key;
+    const { key, h3Hi, h3Lo } = this.opts.state.cells;
     const t = sec(bucketMs);
+    const w = this.snapshots;
     for (let c = 0; c < counts.length; c += 4) {
       const n = counts[c]! + counts[c + 1]! + counts[c + 2]! + counts[c + 3]!;
-      if (n > 0) this.snapshots.push(`${t}\t${key[c >> 2]}\t${n}\t${counts[c + 1]}\t${counts[c + 2]}\t${counts[c + 3]}\n`);
+      const i = c >> 2;
+      if (n > 0) w.row().u32(t).u64hl(h3Hi[i]!, h3Lo[i]!).u64(key[i]!).u32(n).u32(counts[c + 1]!).u32(counts[c + 2]!).u32(counts[c + 3]!);
     }
   }
 
@@ -203,28 +212,33 @@ export class LocationSink implements StateSink {
     const state = this.opts.state;
     const cells = state.cells;
     const msgs = this.unacked;
-    const snapshots = this.snapshots;
-    const moves = this.moves;
     const fresh = cells.takeFresh();
     const dirty = state.takeDirty();
+    const snapshots = this.snapshots.take();
+    const moves = this.moves.take();
     this.unacked = [];
-    this.snapshots = [];
-    this.moves = [];
     this.pendingEvents = 0;
-    if (msgs.length === 0 && snapshots.length === 0 && fresh.length === 0 && dirty.length === 0) return;
+    if (msgs.length === 0 && snapshots.rows === 0 && fresh.length === 0 && dirty.length === 0) return;
     const now = sec(Date.now());
-    const cellRows = fresh.map((c) => `${cells.key[c]}\t${tsvString(cells.names[c]!)}\t${cells.lat[c]}\t${cells.lng[c]}\t${BigInt(`0x${cells.h3[c]}`)}\t${cells.city[c]}\t${now}\n`);
-    const presenceRows = dirty.map((i) =>
-      `${state.msisdn[i]}\t${state.cell[i]! < 0 ? 0 : cells.key[state.cell[i]!]}\t${state.ts[i]}\t${state.carrier[i]}\t${state.gender[i]}\t${state.age[i]}\t${state.home[i]}\t${state.detached[i]}\t${state.pos[i]}\n`,
-    );
+    const cw = new RowBinaryWriter(1024 + fresh.length * 64);
+    for (const c of fresh) cw.row().u64(cells.key[c]!).str(cells.names[c]!).f64(cells.lat[c]!).f64(cells.lng[c]!).u64hl(cells.h3Hi[c]!, cells.h3Lo[c]!).u32(cells.city[c]!).u32(now);
+    const pw = new RowBinaryWriter(1024 + dirty.length * 41);
+    for (const i of dirty) {
+      const c = state.cell[i]!;
+      pw.row().u64(state.msisdn[i]!).u64(c < 0 ? 0 : cells.key[c]!).u64(state.ts[i]!).u8(state.carrier[i]!).u8(state.gender[i]!).u8(state.age[i]!)
+        .u32(state.home[i]!).u8(state.detached[i]!).u64(state.pos[i]!);
+    }
     const started = performance.now();
     try {
-      // Order matters: a snapshot is written before the checkpoint that moves past its boundary,
-      // and a cell before any row that names it.
-      await this.insert('insight_population_5m', snapshots);
-      await this.insert('insight_cells', cellRows);
-      await this.insert('insight_moves', moves);
-      await this.insert('insight_presence', presenceRows);
+      // Snapshots, cells and moves are independent (a move naming a cell not yet written is only
+      // read through the cell's key), so they go in parallel. The checkpoint goes last: it moves
+      // past the snapshot boundaries and events this flush covers, and only then are they acked.
+      await Promise.all([
+        this.insert('insight_population', snapshots),
+        this.insert('insight_cells', cw.take()),
+        this.insert('insight_moves_to', moves),
+      ]);
+      await this.insert('insight_presence', pw.take());
     } catch (err) {
       // Only when stopping for good: leave the messages unacked so JetStream redelivers them.
       cells.returnFresh(fresh);
@@ -239,8 +253,8 @@ export class LocationSink implements StateSink {
   /** Time spent per table in inserts (ms), for the benchmark. */
   readonly insertMs: Record<string, number> = {};
 
-  private async insert(table: string, rows: string[]): Promise<void> {
-    if (rows.length === 0) return;
+  private async insert(table: string, rows: { bytes: Buffer; rows: number }): Promise<void> {
+    if (rows.rows === 0) return;
     const t0 = performance.now();
     try {
       await this.insertRetrying(table, rows);
@@ -249,14 +263,14 @@ export class LocationSink implements StateSink {
     }
   }
 
-  private async insertRetrying(table: string, rows: string[]): Promise<void> {
+  private async insertRetrying(table: string, rows: { bytes: Buffer; rows: number }): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.opts.ch.insert({ table, values: Readable.from([rows.join('')], { objectMode: false }), format: 'TabSeparated' });
+        await insertRowBinary(this.opts.ch, table, rows.bytes);
         return;
       } catch (err) {
         if (this.stopping && attempt >= 3) throw err;
-        this.opts.log.error({ err, table, rows: rows.length, attempt }, 'ClickHouse insert failed; retrying');
+        this.opts.log.error({ err, table, rows: rows.rows, attempt }, 'ClickHouse insert failed; retrying');
         await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
       }
     }
@@ -272,8 +286,14 @@ export class LocationSink implements StateSink {
   }
 }
 
-function tsvString(s: string): string {
-  return s.replace(/[\\\t\n]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : '\\n'));
+/**
+ * One `INSERT … FORMAT RowBinary` (the client's `insert()` does not offer RowBinary; `exec` sends
+ * any body). The table name is one of the sink's own constants.
+ */
+export async function insertRowBinary(ch: ClickHouseClient, table: string, bytes: Buffer): Promise<void> {
+  const res = await ch.exec({ query: `INSERT INTO ${table} FORMAT RowBinary`, values: Readable.from([bytes], { objectMode: false }) });
+  res.stream.resume();
+  await finished(res.stream);
 }
 
 /** Loads cells and the presence checkpoint into memory (once, at start-up). */
@@ -300,7 +320,7 @@ export async function restoreState(ch: ClickHouseClient, state: PresenceState): 
     });
   }
   state.takeDirty();
-  const [b] = await selectRows<{ b: number }>(ch, 'SELECT toUInt64(max(bucket)) AS b FROM insight_population_5m');
+  const [b] = await selectRows<{ b: number }>(ch, 'SELECT toUInt64(max(bucket)) AS b FROM insight_population');
   const last = Number(b?.b ?? 0) * 1000;
   // Without any snapshot yet, start at the watermark's boundary (nothing to say about earlier ones).
   state.lastBoundary = last > 0 ? last : state.watermark - (state.watermark % 300_000);

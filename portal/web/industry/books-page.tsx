@@ -1,4 +1,4 @@
-import { createResource, createSignal, For, Show } from 'solid-js';
+import { createResource, createSignal, For, onCleanup, Show } from 'solid-js';
 import { api, del, get, post, put, qs } from '../lib/api.ts';
 import { can, me } from '../lib/session.ts';
 import { Empty, Field, Modal, notify, notifyError, Page, Pager } from '../ui/ui.tsx';
@@ -25,6 +25,19 @@ interface Contact {
   sort: number;
   groupIds: string[];
   groupNames: string[];
+}
+
+/** An address-book import running on the server (GET /api/industry/imports/:id). */
+interface ImportJob {
+  jobId: string;
+  phase: 'reading' | 'importing' | 'done' | 'failed';
+  rows: number;
+  processed: number;
+  percent: number;
+  imported: number;
+  rejectedTotal: number;
+  rejected: { line: number; message: string }[];
+  error: { code: string; message: string } | null;
 }
 
 const EMPTY: Omit<Contact, 'id' | 'groupNames'> = { name: '', phone: '', gender: '', birthday: '', email: '', company: '', title: '', address: '', remark: '', sort: 0, groupIds: [] };
@@ -74,7 +87,7 @@ export function BookPage(props: { book: Book }) {
   const [sel, setSel] = createSignal<string[]>([]);
   const [edit, setEdit] = createSignal<(typeof EMPTY & { id?: string }) | null>(null);
   const [target, setTarget] = createSignal<{ op: 'copy' | 'move'; groupIds: string[] } | null>(null);
-  const [importing, setImporting] = createSignal<{ groupIds: string[]; file?: File; report?: { imported: number; rejectedTotal: number; rejected: { message: string }[] } } | null>(null);
+  const [importing, setImporting] = createSignal<{ groupIds: string[]; file?: File; job?: ImportJob } | null>(null);
   const tree = () => ordered(groups()?.items ?? []);
   const reload = () => {
     setSel([]);
@@ -115,6 +128,9 @@ export function BookPage(props: { book: Book }) {
     const { id, ...body } = e;
     if (await run(() => (id ? put(`${base}/contacts/${id}`, body) : post(`${base}/contacts`, body)))) setEdit(null);
   };
+  let polling: ReturnType<typeof setTimeout> | undefined;
+  onCleanup(() => clearTimeout(polling));
+  /** Starts the import (a background job on the server) and polls it for the progress bar. */
   const doImport = async () => {
     const st = importing()!;
     if (!st.file) return notify('err', '请选择文件');
@@ -122,8 +138,15 @@ export function BookPage(props: { book: Book }) {
     f.set('file', st.file);
     f.set('groupIds', st.groupIds.join(','));
     try {
-      const report = await api<{ imported: number; rejectedTotal: number; rejected: { message: string }[] }>('POST', `${base}/import`, f);
-      setImporting({ ...st, report });
+      let job = await api<ImportJob>('POST', `${base}/import`, f);
+      setImporting({ ...st, job });
+      while (job.phase === 'reading' || job.phase === 'importing') {
+        await new Promise((r) => (polling = setTimeout(r, 400)));
+        if (!importing()) return; // closed: the import goes on on the server
+        job = await get<ImportJob>(`/api/industry/imports/${job.jobId}`);
+        setImporting({ ...importing()!, job });
+      }
+      if (job.phase === 'failed') notify('err', job.error?.message ?? '导入失败');
       reload();
     } catch (e) {
       notifyError(e);
@@ -324,18 +347,28 @@ export function BookPage(props: { book: Book }) {
           <Field label={ti.books.pickGroups}>
             <GroupChecks groups={tree()} value={importing()!.groupIds} onChange={(v) => setImporting({ ...importing()!, groupIds: v })} />
           </Field>
-          <Show when={importing()!.report}>
-            {(r) => (
-              <>
-                <p>{ti.books.importDone(r().imported, r().rejectedTotal)}</p>
-                <ul class="rejected">
-                  <For each={r().rejected.slice(0, 200)}>{(x) => <li>{x.message}</li>}</For>
-                </ul>
-              </>
+          <Show when={importing()!.job}>
+            {(j) => (
+              <div class="import-job" data-testid="import-job" data-phase={j().phase}>
+                <Show when={j().phase === 'reading' || j().phase === 'importing'}>
+                  <progress data-testid="import-progress" max="100" value={j().phase === 'reading' ? undefined : j().percent} />
+                  <p class="muted small">{j().phase === 'reading' ? ti.books.importReading(j().processed) : ti.books.importProgress(j().processed, j().rows, j().percent)}</p>
+                </Show>
+                <Show when={j().phase === 'failed'}>
+                  <p class="error" data-testid="import-error">{j().error?.message}</p>
+                </Show>
+                <Show when={j().phase === 'done'}>
+                  <progress max="100" value={100} />
+                  <p data-testid="import-done">{ti.books.importDone(j().imported, j().rejectedTotal)}</p>
+                  <ul class="rejected">
+                    <For each={j().rejected.slice(0, 200)}>{(x) => <li>{x.message}</li>}</For>
+                  </ul>
+                </Show>
+              </div>
             )}
           </Show>
           <div class="form-actions">
-            <button type="button" class="primary" onClick={() => void doImport()}>
+            <button type="button" class="primary" disabled={importing()!.job?.phase === 'reading' || importing()!.job?.phase === 'importing'} onClick={() => void doImport()}>
               导入
             </button>
           </div>

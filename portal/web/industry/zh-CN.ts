@@ -105,6 +105,8 @@ export const ti = {
     pickGroups: '选择分组（不选则在未分配组）',
     keyword: '姓名或号码',
     importDone: (ok: number, bad: number) => `导入 ${ok} 个联系人，${bad} 行未导入`,
+    importReading: (n: number) => `正在读取文件…${n ? `已读 ${n} 行` : ''}`,
+    importProgress: (done: number, total: number, pct: number) => `正在导入：${done} / ${total} 行（${pct}%）`,
     readOnlyDepts: '部门的增加、编辑、删除请在部门管理中操作',
     selectFirst: '请先勾选联系人',
     target: '目标分组',

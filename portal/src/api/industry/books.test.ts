@@ -1,7 +1,7 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginAdmin, loginSub, START_TIMEOUT } from '../../test/harness.ts';
-import { industryTestApp, otherEnterpriseAdmin, subWith, type IndustryTestApp, type Requester } from './test-app.ts';
+import { importAndWait, industryTestApp, otherEnterpriseAdmin, subWith, type IndustryTestApp, type Requester } from './test-app.ts';
 
 describe('address books', () => {
   let t: IndustryTestApp;
@@ -79,9 +79,9 @@ describe('address books', () => {
     const f = new FormData();
     f.set('file', new Blob([txt]), 'c.txt');
     f.set('groupIds', g);
-    const imp = await admin('POST', '/api/industry/books/personal/import', f);
+    const imp = await importAndWait(admin, 'personal', f);
     expect(imp.status).toBe(200);
-    expect(imp.body).toMatchObject({ imported: 2, rejectedTotal: 3 });
+    expect(imp.body).toMatchObject({ phase: 'done', percent: 100, rows: 6, imported: 2, rejectedTotal: 3 });
     expect(imp.body.rejected.map((r: { line: number; reason: string }) => `${r.line}:${r.reason}`)).toEqual(['3:invalid', '4:no_name', '5:duplicate']);
     const exp = await admin('GET', `/api/industry/books/personal/export?groupId=${g}`);
     expect(exp.status).toBe(200);
@@ -92,8 +92,8 @@ describe('address books', () => {
     // Re-import the export: every number is already there.
     const again = new FormData();
     again.set('file', new Blob([exp.bytes as unknown as BlobPart]), 'export.xlsx');
-    const imp2 = await admin('POST', '/api/industry/books/personal/import', again);
-    expect(imp2.body).toMatchObject({ imported: 0, rejectedTotal: 2 });
+    const imp2 = await importAndWait(admin, 'personal', again);
+    expect(imp2.body).toMatchObject({ phase: 'done', imported: 0, rejectedTotal: 2 });
     expect(imp2.body.rejected[0].reason).toBe('exists');
     const tpl = await admin('GET', '/api/industry/upload-templates/contacts');
     expect(tpl.headers.get('content-type')).toContain('spreadsheetml');

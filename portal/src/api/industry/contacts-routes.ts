@@ -1,14 +1,15 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Queryable } from '@geo/infra';
 import { AppError } from '../../errors.ts';
-import { need, type Ctx } from '../../http/context.ts';
+import { need, type Ctx, type Deps } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { normalizeMobile } from '../../industry/recipients.ts';
 import { IndustryError } from './errors.ts';
 import { UNASSIGNED } from './recipients-resolve.ts';
 import { likePattern, newId } from './scope.ts';
-import { fileResponse, readUpload, xlsxBytes } from './xlsx.ts';
+import { createImportJob, importJob, jobView, reject, type ImportJob } from './import-jobs.ts';
+import { fileResponse, parseUpload, receiveUpload, uploadBodyLimit, uploadFailure, xlsxBytes } from './xlsx.ts';
 
 const TAG = ['行业短信-通讯录'];
 type Book = 'personal' | 'enterprise';
@@ -154,7 +155,99 @@ function phoneTaken(err: unknown): boolean {
   return /contacts_(personal|enterprise)_phone|duplicate key/.test(String((err as Error)?.message));
 }
 
-export const contactsRoutes = router()
+const ImportView = z
+  .object({
+    jobId: z.string(),
+    fileName: z.string(),
+    phase: z.enum(['reading', 'importing', 'done', 'failed']),
+    rows: z.number(),
+    processed: z.number(),
+    percent: z.number(),
+    imported: z.number(),
+    rejectedTotal: z.number(),
+    rejected: z.array(z.object({ line: z.number(), text: z.string(), reason: z.string(), message: z.string() })),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    elapsedMs: z.number(),
+  })
+  .openapi('ContactImport');
+
+/** Rows checked and written per transaction; the event loop gets a turn between chunks. */
+const IMPORT_CHUNK = 1000;
+
+/**
+ * The background part of an import: reads the file on a worker thread, then checks and writes the
+ * rows a chunk at a time, updating the job for the progress bar. Never throws: a failure is the
+ * job's `error`.
+ */
+async function runImport(deps: Deps, job: ImportJob, book: Book, who: Who, groups: string[], bytes: Uint8Array): Promise<void> {
+  const { db } = deps;
+  try {
+    const table = await parseUpload(bytes, (n) => (job.processed = n));
+    job.rows = table.rows.length;
+    job.processed = 0;
+    job.phase = 'importing';
+    const existing = new Set(
+      (await db.query<{ phone: string }>(`SELECT c.phone FROM contacts c WHERE ${inBook(book)}`, [who.enterpriseId, who.accountId])).rows.map((r) => r.phone),
+    );
+    const seen = new Set<string>();
+    for (let i = 0; i < table.rows.length; i += IMPORT_CHUNK) {
+      await new Promise((r) => setImmediate(r));
+      const good: { name: string; phone: string; cells: string[] }[] = [];
+      table.rows.slice(i, i + IMPORT_CHUNK).forEach((row, k) => {
+        let cells = row.cells;
+        if (i + k === 0 && /姓名|名字|name/i.test(cells[0] ?? '') && !normalizeMobile(cells[1] ?? '')) return; // header row
+        if (cells.length === 1) cells = [cells[0]!, cells[0]!]; // a bare number: the number is the name too
+        const [nm = '', ph = ''] = cells;
+        const phone = normalizeMobile(ph);
+        const text = cells.join(' ').slice(0, 100);
+        if (!nm.trim()) reject(job, { line: row.line, text, reason: 'no_name', message: `第 ${row.line} 行：缺少姓名` });
+        else if (!phone) reject(job, { line: row.line, text, reason: 'invalid', message: `第 ${row.line} 行：“${ph}”不是有效的手机号码` });
+        else if (seen.has(phone)) reject(job, { line: row.line, text, reason: 'duplicate', message: `第 ${row.line} 行：号码 ${phone} 在文件中重复` });
+        else if (existing.has(phone)) reject(job, { line: row.line, text, reason: 'exists', message: `第 ${row.line} 行：号码 ${phone} 已在通讯录中` });
+        else {
+          seen.add(phone);
+          good.push({ name: nm.trim().slice(0, 50), phone, cells });
+        }
+      });
+      if (good.length) {
+        const col = (k: number, max: number) => good.map((g) => (g.cells[k] ?? '').slice(0, max));
+        await db.transaction(async (tx) => {
+          const { rows } = await tx.query<{ id: string }>(
+            `INSERT INTO contacts (id, enterprise_id, book, account_id, name, phone, gender, birthday, email, company, title, address, remark)
+             SELECT gen_random_uuid()::text, $1, $2, $3, * FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+             ON CONFLICT DO NOTHING RETURNING id`,
+            [
+              who.enterpriseId, book, book === 'personal' ? who.accountId : null,
+              good.map((g) => g.name), good.map((g) => g.phone), good.map((g) => GENDER_IN[(g.cells[2] ?? '').trim().toLowerCase()] ?? ''),
+              col(3, 20), col(4, 100), col(5, 100), col(6, 50), col(7, 200), col(8, 500),
+            ],
+          );
+          await setGroups(tx, book, rows.map((r) => r.id), groups, false);
+          job.imported += rows.length;
+        });
+      }
+      job.processed = Math.min(table.rows.length, i + IMPORT_CHUNK);
+    }
+    job.phase = 'done';
+    deps.log.info({ jobId: job.id, rows: job.rows, imported: job.imported, rejected: job.rejectedTotal }, 'address-book import finished');
+  } catch (err) {
+    const e = uploadFailure(err);
+    job.phase = 'failed';
+    if (e instanceof AppError) job.error = { code: e.code, message: e.message };
+    else {
+      deps.log.error({ err, jobId: job.id }, 'address-book import failed');
+      job.error = { code: 'INTERNAL', message: `导入失败（已导入 ${job.imported} 个联系人），请稍后重试` };
+    }
+  } finally {
+    job.finishedAt = Date.now();
+  }
+}
+
+const base = router();
+// Big bodies are cut off while they arrive, also without a Content-Length.
+base.use('/api/industry/books/:book/import', uploadBodyLimit);
+
+export const contactsRoutes = base
   .openapi(
     createRoute({
       method: 'get',
@@ -437,69 +530,39 @@ export const contactsRoutes = router()
       method: 'post',
       path: '/api/industry/books/{book}/import',
       tags: TAG,
-      summary: '导入联系人（TXT 或 Excel，可下载模板），逐行报告错误',
-      description: 'multipart/form-data：file；groupIds（逗号分隔，可空 → 未分配组）。列：姓名、手机号码、性别、生日、邮箱、单位、职务、地址、备注。',
+      summary: '导入联系人（TXT 或 Excel，可下载模板）：后台任务，返回任务号，轮询进度与逐行错误报告',
+      description:
+        'multipart/form-data：file；groupIds（逗号分隔，可空 → 未分配组）。列：姓名、手机号码、性别、生日、邮箱、单位、职务、地址、备注。' +
+        '空文件、类型不符、过大的文件立即以 4xx 拒绝；其余在后台读取与写入，用 GET /api/industry/imports/{id} 查询进度（phase、percent）与结果。',
       request: { params: BookParam },
-      responses: jsonOk(
-        z.object({
-          rows: z.number(),
-          imported: z.number(),
-          rejectedTotal: z.number(),
-          rejected: z.array(z.object({ line: z.number(), text: z.string(), reason: z.string(), message: z.string() })),
-        }),
-      ),
+      responses: { 202: { description: '导入已开始', content: { 'application/json': { schema: ImportView } } } },
     }),
     async (c) => {
       const { book } = c.req.valid('param');
       const who = bookOf(c, book, true);
-      const { db } = c.get('deps');
-      const { table, fields, name } = await readUpload(c);
-      const groups = await checkGroups(db, book, who, (fields.groupIds ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-      const existing = new Set(
-        (await db.query<{ phone: string }>(`SELECT c.phone FROM contacts c WHERE ${inBook(book)}`, [who.enterpriseId, who.accountId])).rows.map((r) => r.phone),
-      );
-      const rejected: { line: number; text: string; reason: string; message: string }[] = [];
-      const good: { name: string; phone: string; cells: string[] }[] = [];
-      const seen = new Set<string>();
-      table.rows.forEach((row, i) => {
-        let cells = row.cells;
-        if (i === 0 && /姓名|名字|name/i.test(cells[0] ?? '') && !normalizeMobile(cells[1] ?? '')) return; // header row
-        if (cells.length === 1) cells = [cells[0]!, cells[0]!]; // a bare number: the number is the name too
-        const [nm = '', ph = ''] = cells;
-        const phone = normalizeMobile(ph);
-        const text = cells.join(' ').slice(0, 100);
-        if (!nm.trim()) rejected.push({ line: row.line, text, reason: 'no_name', message: `第 ${row.line} 行：缺少姓名` });
-        else if (!phone) rejected.push({ line: row.line, text, reason: 'invalid', message: `第 ${row.line} 行：“${ph}”不是有效的手机号码` });
-        else if (seen.has(phone)) rejected.push({ line: row.line, text, reason: 'duplicate', message: `第 ${row.line} 行：号码 ${phone} 在文件中重复` });
-        else if (existing.has(phone)) rejected.push({ line: row.line, text, reason: 'exists', message: `第 ${row.line} 行：号码 ${phone} 已在通讯录中` });
-        else {
-          seen.add(phone);
-          good.push({ name: nm.trim().slice(0, 50), phone, cells });
-        }
-      });
-      let imported = 0;
-      for (let i = 0; i < good.length; i += 2000) {
-        // One transaction per chunk, yielding between them, so other requests get through a big import.
-        if (i > 0) await new Promise((r) => setImmediate(r));
-        const part = good.slice(i, i + 2000);
-        const col = (k: number, max: number) => part.map((g) => (g.cells[k] ?? '').slice(0, max));
-        await db.transaction(async (tx) => {
-          const { rows } = await tx.query<{ id: string }>(
-            `INSERT INTO contacts (id, enterprise_id, book, account_id, name, phone, gender, birthday, email, company, title, address, remark)
-             SELECT gen_random_uuid()::text, $1, $2, $3, * FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-             ON CONFLICT DO NOTHING RETURNING id`,
-            [
-              who.enterpriseId, book, book === 'personal' ? who.accountId : null,
-              part.map((g) => g.name), part.map((g) => g.phone), part.map((g) => GENDER_IN[(g.cells[2] ?? '').trim().toLowerCase()] ?? ''),
-              col(3, 20), col(4, 100), col(5, 100), col(6, 50), col(7, 200), col(8, 500),
-            ],
-          );
-          await setGroups(tx, book, rows.map((r) => r.id), groups, false);
-          imported += rows.length;
-        });
-      }
-      await opLog(c, '导入通讯录', name, { imported, rejected: rejected.length });
-      return c.json({ rows: table.rows.length, imported, rejectedTotal: rejected.length, rejected: rejected.slice(0, 1000) }, 200);
+      const deps = c.get('deps');
+      const { bytes, fields, name } = await receiveUpload(c);
+      const groups = await checkGroups(deps.db, book, who, (fields.groupIds ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+      const job = createImportJob(deps, who, name.slice(0, 200));
+      await opLog(c, '导入通讯录', name, { jobId: job.id });
+      void runImport(deps, job, book, who, groups, bytes);
+      return c.json(jobView(job), 202);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/industry/imports/{id}',
+      tags: TAG,
+      summary: '通讯录导入进度与结果（进度条）',
+      request: { params: z.object({ id: z.string().max(64) }) },
+      responses: jsonOk(ImportView),
+    }),
+    async (c) => {
+      const { p } = need(c, 'contacts');
+      const job = importJob(c.get('deps'), c.req.valid('param').id, p.accountId);
+      if (!job) throw new IndustryError('IMPORT_NOT_FOUND');
+      return c.json(jobView(job), 200);
     },
   )
   .openapi(

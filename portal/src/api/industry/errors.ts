@@ -18,6 +18,8 @@ export const INDUSTRY_ERRORS = {
   UPLOAD_EMPTY: [400, '上传的文件是空的'],
   UPLOAD_BROKEN: [400, '文件已损坏或无法读取'],
   UPLOAD_TOO_MANY_ROWS: [413, '文件行数超过上限'],
+  UPLOAD_ENCODING: [400, '无法识别文件的文字编码，请另存为 UTF-8 或 GBK 编码后上传'],
+  IMPORT_NOT_FOUND: [404, '导入任务不存在或已过期'],
 } as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;
 
 export type IndustryErrorCode = keyof typeof INDUSTRY_ERRORS;

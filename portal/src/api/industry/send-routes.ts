@@ -13,7 +13,7 @@ import { runtimeOf } from './runtime.ts';
 import { CheckResult, SendBody, SendResult } from './schemas.ts';
 import { adminPhone, balances, prepareSend, recordSend, signaturesFor } from './send-service.ts';
 import { newId } from './scope.ts';
-import { fileResponse, readUpload, xlsxBytes } from './xlsx.ts';
+import { fileResponse, readUpload, uploadBodyLimit, xlsxBytes } from './xlsx.ts';
 
 const TAG = ['行业短信-发短信'];
 /** Sends this small are published before the response; larger ones right after it. */
@@ -65,7 +65,11 @@ async function saveDraft(c: Ctx, body: SendBody): Promise<string> {
   return id;
 }
 
-export const sendRoutes = router()
+const base = router();
+// Big bodies are cut off while they arrive, also without a Content-Length.
+base.use('/api/industry/uploads', uploadBodyLimit);
+
+export const sendRoutes = base
   .openapi(
     createRoute({ method: 'get', path: '/api/industry/send-options', tags: TAG, summary: '发短信页面所需：已审核签名（默认预选）、转发手机默认值、余额', responses: jsonOk(Options) }),
     async (c) => {

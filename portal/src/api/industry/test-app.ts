@@ -91,3 +91,14 @@ export async function subWith(portal: Portal, name: string, permissions: string[
   );
   return login(portal, name, 'Sub12345678');
 }
+
+/** Starts an address-book import and polls its job until it is done or failed. */
+export async function importAndWait(req: Requester, book: 'personal' | 'enterprise', form: FormData): Promise<{ status: number; body: any; polls: number }> {
+  const start = await req('POST', `/api/industry/books/${book}/import`, form);
+  if (start.status !== 202) return { ...start, polls: 0 };
+  for (let polls = 1; ; polls++) {
+    const r = await req('GET', `/api/industry/imports/${start.body.jobId}`);
+    if (r.status !== 200 || r.body.phase === 'done' || r.body.phase === 'failed') return { ...r, polls };
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}

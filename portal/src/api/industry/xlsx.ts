@@ -1,7 +1,9 @@
 import ExcelJS from 'exceljs';
 import { safeCell } from '../../industry/export-cells.ts';
 import { AppError } from '../../errors.ts';
-import { readUploadedTable, UploadError, type UploadedTable } from '../../industry/upload-table.ts';
+import { bodyLimit } from 'hono/body-limit';
+import { readUploadOffThread } from '../../industry/read-upload-off-thread.ts';
+import { sniffUpload, UploadError, type UploadedTable } from '../../industry/upload-table.ts';
 import type { Ctx } from '../../http/context.ts';
 import { IndustryError } from './errors.ts';
 
@@ -28,15 +30,44 @@ export function fileResponse(c: Ctx, bytes: Uint8Array, fileName: string, type =
   });
 }
 
-/** The `file` part of a multipart upload, with the other fields, or a clear error. */
-export async function readUpload(c: Ctx): Promise<{ name: string; table: UploadedTable; fields: Record<string, string> }> {
+/** Over this many rows a file is refused (a send or an import of 100,000 numbers is allowed). */
+export const MAX_UPLOAD_ROWS = 100_000;
+
+/** Refuses bodies over the upload limit even when the client sends no Content-Length. */
+export const uploadBodyLimit = bodyLimit({
+  maxSize: MAX_UPLOAD_BYTES + 64 * 1024,
+  onError: () => {
+    throw new AppError('UPLOAD_TOO_LARGE', `文件过大，上限为 ${MAX_UPLOAD_BYTES / 1048576} MB`);
+  },
+});
+
+/** An UploadError as the error the portal's handler maps to a status (413, 415 or 400). */
+export function uploadFailure(err: unknown): unknown {
+  if (!(err instanceof UploadError)) return err;
+  if (err.code === 'UPLOAD_TOO_LARGE') return new AppError('UPLOAD_TOO_LARGE', err.message);
+  if (err.code === 'UPLOAD_FORMAT') return new AppError('UPLOAD_TYPE', err.message);
+  return new IndustryError(err.code, err.message);
+}
+
+export interface UploadedFile {
+  name: string;
+  bytes: Uint8Array;
+  fields: Record<string, string>;
+}
+
+/**
+ * The `file` part of a multipart upload with the other fields, after the checks that need no
+ * parsing (type by name and by content, empty, size), or a clear error.
+ */
+export async function receiveUpload(c: Ctx): Promise<UploadedFile> {
   const len = Number(c.req.header('content-length') ?? 0);
   if (len > MAX_UPLOAD_BYTES + 64 * 1024) throw new AppError('UPLOAD_TOO_LARGE', `文件过大，上限为 ${MAX_UPLOAD_BYTES / 1048576} MB`);
   if (!c.req.header('content-type')?.startsWith('multipart/form-data')) throw new AppError('UPLOAD_TYPE', '请以 multipart/form-data 上传文件（字段名 file）');
   let form: FormData;
   try {
     form = await c.req.formData();
-  } catch {
+  } catch (err) {
+    if (err instanceof AppError) throw err;
     throw new IndustryError('UPLOAD_BROKEN', '上传内容无法解析，请重新选择文件');
   }
   const file = form.get('file');
@@ -46,15 +77,27 @@ export async function readUpload(c: Ctx): Promise<{ name: string; table: Uploade
     if (typeof v === 'string') fields[k] = v;
   });
   const name = file.name || 'upload';
-  if (/\.(xls)$/i.test(name) === false && !/\.(txt|csv|xlsx)$/i.test(name)) throw new AppError('UPLOAD_TYPE', '只支持 TXT、CSV 或 Excel（.xlsx）文件');
+  if (!/\.(txt|csv|xlsx|xls)$/i.test(name)) throw new AppError('UPLOAD_TYPE', `不支持“${name.slice(-40)}”这种文件，只支持 TXT、CSV 或 Excel（.xlsx）文件`);
+  const bytes = new Uint8Array(await file.arrayBuffer());
   try {
-    return { name, table: await readUploadedTable(new Uint8Array(await file.arrayBuffer()), { maxBytes: MAX_UPLOAD_BYTES }), fields };
+    sniffUpload(bytes, { maxBytes: MAX_UPLOAD_BYTES });
   } catch (err) {
-    if (err instanceof UploadError) {
-      if (err.code === 'UPLOAD_TOO_LARGE') throw new AppError('UPLOAD_TOO_LARGE', err.message);
-      if (err.code === 'UPLOAD_FORMAT') throw new AppError('UPLOAD_TYPE', err.message);
-      throw new IndustryError(err.code, err.message);
-    }
-    throw err;
+    throw uploadFailure(err);
   }
+  return { name, bytes, fields };
+}
+
+/** Reads an upload's rows on a worker thread (the server keeps answering meanwhile). */
+export async function parseUpload(bytes: Uint8Array, onProgress?: (rows: number) => void): Promise<UploadedTable> {
+  try {
+    return await readUploadOffThread(bytes, { maxBytes: MAX_UPLOAD_BYTES, maxRows: MAX_UPLOAD_ROWS, onProgress });
+  } catch (err) {
+    throw uploadFailure(err);
+  }
+}
+
+/** The `file` part of a multipart upload read into rows, with the other fields, or a clear error. */
+export async function readUpload(c: Ctx): Promise<{ name: string; table: UploadedTable; fields: Record<string, string> }> {
+  const { name, bytes, fields } = await receiveUpload(c);
+  return { name, table: await parseUpload(bytes), fields };
 }

@@ -1,0 +1,89 @@
+import type { Deps } from '../../http/context.ts';
+import { newId } from './scope.ts';
+
+/**
+ * Address-book imports run as background jobs: the upload request answers at once with a job id,
+ * the page polls the job for a progress bar, and the server keeps answering other requests while
+ * the file is read (on a worker thread) and written (in small transactions with yields between).
+ *
+ * Jobs live in the portal process's memory for an hour after they finish: a restart loses the
+ * progress of a running import (the rows written so far stay), and with several portal instances
+ * the poll must reach the instance that took the upload (sticky sessions).
+ */
+
+export type ImportPhase = 'reading' | 'importing' | 'done' | 'failed';
+
+export interface ImportRejection {
+  line: number;
+  text: string;
+  reason: string;
+  message: string;
+}
+
+export interface ImportJob {
+  id: string;
+  enterpriseId: string;
+  accountId: string;
+  fileName: string;
+  phase: ImportPhase;
+  /** Rows in the file (known once read). */
+  rows: number;
+  /** Rows read (while reading) or checked and written (while importing). */
+  processed: number;
+  imported: number;
+  rejectedTotal: number;
+  /** The first 1,000 rejected rows. */
+  rejected: ImportRejection[];
+  error?: { code: string; message: string };
+  startedAt: number;
+  finishedAt?: number;
+}
+
+/** How long a finished job can still be read. */
+const KEEP_MS = 3_600_000;
+const MAX_REJECTED = 1000;
+
+const registries = new WeakMap<Deps, Map<string, ImportJob>>();
+
+function registry(deps: Deps): Map<string, ImportJob> {
+  let r = registries.get(deps);
+  if (!r) registries.set(deps, (r = new Map()));
+  const now = Date.now();
+  for (const [id, j] of r) if (j.finishedAt && now - j.finishedAt > KEEP_MS) r.delete(id);
+  return r;
+}
+
+export function createImportJob(deps: Deps, owner: { enterpriseId: string; accountId: string }, fileName: string): ImportJob {
+  const job: ImportJob = { id: newId(), ...owner, fileName, phase: 'reading', rows: 0, processed: 0, imported: 0, rejectedTotal: 0, rejected: [], startedAt: Date.now() };
+  registry(deps).set(job.id, job);
+  return job;
+}
+
+/** The job, only for the account that started it. */
+export function importJob(deps: Deps, id: string, accountId: string): ImportJob | undefined {
+  const j = registry(deps).get(id);
+  return j && j.accountId === accountId ? j : undefined;
+}
+
+export function reject(job: ImportJob, r: ImportRejection): void {
+  job.rejectedTotal++;
+  if (job.rejected.length < MAX_REJECTED) job.rejected.push(r);
+}
+
+/** What the poll returns: progress as a fraction for the bar, and the report once done. */
+export function jobView(j: ImportJob) {
+  const percent = j.phase === 'done' ? 100 : j.phase === 'importing' && j.rows > 0 ? Math.min(99, Math.floor((j.processed / j.rows) * 100)) : 0;
+  return {
+    jobId: j.id,
+    fileName: j.fileName,
+    phase: j.phase,
+    rows: j.rows,
+    processed: j.processed,
+    percent,
+    imported: j.imported,
+    rejectedTotal: j.rejectedTotal,
+    rejected: j.phase === 'done' || j.phase === 'failed' ? j.rejected : [],
+    error: j.error ?? null,
+    elapsedMs: (j.finishedAt ?? Date.now()) - j.startedAt,
+  };
+}

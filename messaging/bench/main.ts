@@ -2,11 +2,14 @@
  * Messaging benchmark: jobs from SMS_JOBS through the SMPP connectors to the simulated SMSCs
  * (a separate process, over TCP), receipts back, send log in ClickHouse.
  *
- *   sms_per_s                 sustained jobs/s with per-carrier limits off: from the first job taken
- *                             to the last final status written to the send log.
- *   alert_100k_vs_limits_pct  100,000 recipients split 50/30/20 over cmcc/cucc/ctcc with per-carrier
- *                             limits in segments/s: (time to submit them all − the time the limits
- *                             allow) / the time the limits allow × 100.
+ *   sms_per_s                 sustained jobs/s with per-carrier limits off: a backlog of BENCH_JOBS jobs
+ *                             (default 50,000) drained from the first job taken to the last final
+ *                             status (receipt processed) written to the send log.
+ *   alert_100k_vs_limits_pct  a real 100,000-recipient alert split 50/30/20 over cmcc/cucc/ctcc at
+ *                             realistic per-carrier limits of 750/450/300 segments/s (1,500/s in all;
+ *                             BENCH_ALERT_RATE sets the total): (time until every recipient's receipt
+ *                             is in the send log − the time the limits allow) / the time the limits
+ *                             allow × 100. The limits allow 50,000 / 750 = 66.7 s.
  *
  * NATS_URL / CLICKHOUSE_URL from the environment, or servers started here. Figures last, as JSON lines.
  */
@@ -24,11 +27,8 @@ import { createMessaging } from '../src/service.ts';
 import { messagingNames } from '../src/names.ts';
 import type { SmsCarrier, SmsJob } from '../src/contract.ts';
 
-const SUSTAINED_JOBS = Number(process.env.BENCH_JOBS ?? 6_000);
-// 100,000 is the figure asked for; at the rates this machine sustains (a few hundred jobs/s with
-// every server on 2 cores) it would not finish within the 3-minute budget, so the default is 6,000
-// with the limits scaled to match. BENCH_ALERT_JOBS=100000 runs the full size.
-const ALERT_JOBS = Number(process.env.BENCH_ALERT_JOBS ?? 6_000);
+const SUSTAINED_JOBS = Number(process.env.BENCH_JOBS ?? 50_000);
+const ALERT_JOBS = Number(process.env.BENCH_ALERT_JOBS ?? 100_000);
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const say = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -112,7 +112,7 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>) {
       lastReport = performance.now();
       say(`  ${ns}: ${s.submitted} submitted, ${s.final} final after ${((lastReport - t0) / 1000).toFixed(1)} s`);
     }
-    if (performance.now() - t0 > 120_000) throw new Error(`${ns}: only ${s.final} of ${n} final after 150 s`);
+    if (performance.now() - t0 > 120_000) throw new Error(`${ns}: only ${s.final} of ${n} final after 120 s`);
   }
   const t1 = performance.now();
   await svc.stop();
@@ -131,16 +131,18 @@ try {
   if (r1.delivered !== SUSTAINED_JOBS) throw new Error(`send log has ${r1.delivered} delivered rows, expected ${SUSTAINED_JOBS}`);
   figures.push({ bench: 'messaging', metric: 'sms_per_s', value: Math.round(perS), unit: '1/s' });
 
-  // Realistic limits: well inside what the machine sustains, so the carriers' limits govern.
-  const total = Number(process.env.BENCH_ALERT_RATE ?? Math.max(100, Math.min(6000, Math.floor((perS * 0.6) / 50) * 50)));
+  // Realistic limits for an SMPP account per carrier (hundreds of segments/s), well inside what
+  // the machine sustains, so the carriers' limits govern.
+  const total = Number(process.env.BENCH_ALERT_RATE ?? 1500);
   const rates: Record<SmsCarrier, number> = { cmcc: total * 0.5, cucc: total * 0.3, ctcc: total * 0.2 };
   const ns2 = `bench${Date.now().toString(36)}b`;
   say(`publishing ${ALERT_JOBS} alert jobs; limits ${JSON.stringify(rates)} segments/s…`);
   const counts = await publishJobs(ns2, ALERT_JOBS, { cmcc: 0.5, cucc: 0.3, ctcc: 0.2 });
   const expected = Math.max(...carriers.map((c) => counts[c] / rates[c]));
   const r2 = await run(ns2, ALERT_JOBS, rates);
-  const pct = ((r2.submitSeconds - expected) / expected) * 100;
-  say(`alert: ${ALERT_JOBS} submitted in ${r2.submitSeconds.toFixed(1)} s vs ${expected.toFixed(1)} s allowed by the limits (${pct.toFixed(1)} %); all final in ${r2.seconds.toFixed(1)} s`);
+  const pct = ((r2.seconds - expected) / expected) * 100;
+  say(`alert: ${ALERT_JOBS} submitted in ${r2.submitSeconds.toFixed(1)} s, all final (receipts in the send log) in ${r2.seconds.toFixed(1)} s vs ${expected.toFixed(1)} s allowed by the limits (${pct.toFixed(1)} %); ${r2.delivered} delivered rows`);
+  if (r2.delivered !== ALERT_JOBS) throw new Error(`send log has ${r2.delivered} delivered rows, expected ${ALERT_JOBS}`);
   figures.push({ bench: 'messaging', metric: 'alert_100k_vs_limits_pct', value: Number(pct.toFixed(2)), unit: '%' });
 } finally {
   sim.kill('SIGTERM');

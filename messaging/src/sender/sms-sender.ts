@@ -69,7 +69,7 @@ export class SmsSender {
   private readonly prep = new JobPreparer();
   private claims!: ClaimLog;
   private readonly byMessageId = new Map<string, Tracked>();
-  private readonly uncertain = new Map<string, { job: SmsJob; carrier: SmsCarrier; segments: number }>();
+  private readonly uncertain = new Map<string, { job: SmsJob; carrier: SmsCarrier; segments: number; since: number }>();
   private readonly inHand = new Set<JsMsg>();
   private readonly registered = new Set<string>();
   private stopLoop?: () => Promise<void>;
@@ -221,7 +221,11 @@ export class SmsSender {
       return;
     }
     const claimedAt = this.claims.claimedAt(job.jobId) ?? Date.now();
-    if (Date.now() - claimedAt > (this.o.uncertainResolveMs ?? 600_000)) {
+    const resolveMs = this.o.uncertainResolveMs ?? 600_000;
+    // Old enough, and this process has itself been taking receipts for half that time: after a
+    // slow restart the receipts the carrier still owes come now, not before we were back.
+    const since = this.uncertain.get(job.jobId)?.since ?? Date.now();
+    if (Date.now() - claimedAt > resolveMs && Date.now() - since > resolveMs / 2) {
       this.uncertain.delete(job.jobId);
       this.counts.uncertain++;
       this.o.log.warn({ jobId: job.jobId, claimedAt }, 'job cut off by a restart with no receipt: recorded UNCERTAIN, not sent again');
@@ -229,7 +233,7 @@ export class SmsSender {
       m.ack();
       return;
     }
-    this.uncertain.set(job.jobId, { job, carrier, segments });
+    this.uncertain.set(job.jobId, { job, carrier, segments, since });
     m.nak(this.o.uncertainRetryMs ?? 2000);
   }
 

@@ -4,6 +4,7 @@ import type { SmsCarrier } from '../contract.ts';
 import type { CarrierConnector, CarrierReceipt, CarrierReply, ConnectorStatus, OutboundSms, SubmitOutcome } from './connector.ts';
 import { ESM_DELIVERY_RECEIPT, ESM_UDHI, STATUS, isTemporary, parseReceiptText, stateOfStat, statOfMessageState, statusName } from './protocol.ts';
 import { TokenBucket } from './token-bucket.ts';
+import { PduWriter } from './pdu-writer.ts';
 import { decodeGsm7 } from '../text/gsm7.ts';
 
 /** One carrier's SMPP account. */
@@ -55,8 +56,15 @@ interface Part {
 
 class Bind {
   session?: Session;
+  writer?: PduWriter;
   bound = false;
   inFlight = 0;
+  /**
+   * Unanswered submit_sm allowed now: 1 after each bind, +1 per accepted submit, up to the window
+   * (slow start, as TCP after a loss). An SMSC that just dropped the link is not handed the whole
+   * backlog at once again: it would be cut off at the same point each time and never answer.
+   */
+  limit = 1;
   pending = new Map<number, Part>();
   attempts = 0;
   enquireTimer?: NodeJS.Timeout;
@@ -154,6 +162,7 @@ export class SmppConnector implements CarrierConnector {
               clearTimeout(t);
               resolve();
             });
+            b.writer?.flush();
             if (b.bound) s.unbind(() => s.close());
             else s.destroy();
           }),
@@ -166,7 +175,9 @@ export class SmppConnector implements CarrierConnector {
   private connect(b: Bind): void {
     if (this.closing) return;
     const s = smpp.connect({ host: this.cfg.host, port: this.cfg.port });
+    const w = new PduWriter(s);
     b.session = s;
+    b.writer = w;
     s.on('connect', () => {
       s.bind_transceiver({ system_id: this.cfg.systemId, password: this.cfg.password, system_type: this.cfg.systemType }, (pdu: Pdu) => {
         if (pdu.command_status !== STATUS.ESME_ROK) {
@@ -176,6 +187,7 @@ export class SmppConnector implements CarrierConnector {
         }
         b.bound = true;
         b.attempts = 0;
+        b.limit = 1;
         b.lastHeard = Date.now();
         this.log?.info({ carrier: this.carrier, bind: b.n }, 'SMPP bound');
         b.enquireTimer = setInterval(() => {
@@ -188,7 +200,7 @@ export class SmppConnector implements CarrierConnector {
       });
     });
     s.on('pdu', () => void (b.lastHeard = Date.now()));
-    s.on('deliver_sm', (pdu: Pdu) => void this.onDeliver(s, pdu));
+    s.on('deliver_sm', (pdu: Pdu) => void this.onDeliver(s, w, pdu));
     s.on('enquire_link', (pdu: Pdu) => s.send(pdu.response()));
     s.on('unbind', (pdu: Pdu) => {
       s.send(pdu.response());
@@ -252,7 +264,7 @@ export class SmppConnector implements CarrierConnector {
   private pickBind(): Bind | undefined {
     for (let i = 0; i < this.binds.length; i++) {
       const b = this.binds[(this.rr + i) % this.binds.length]!;
-      if (b.bound && b.inFlight < this.window) {
+      if (b.bound && b.inFlight < b.limit) {
         this.rr = (this.rr + i + 1) % this.binds.length;
         return b;
       }
@@ -343,10 +355,11 @@ export class SmppConnector implements CarrierConnector {
     part.sentAt = Date.now();
     b.inFlight++;
     const s = b.session!;
-    const ok = s.send(pdu, (resp: Pdu) => {
+    const ok = b.writer!.send(pdu, (resp: Pdu) => {
       if (b.session !== s || !b.pending.has(pdu.sequence_number)) return;
       b.pending.delete(pdu.sequence_number);
       b.inFlight--;
+      if (resp.command_status === STATUS.ESME_ROK && b.limit < this.window) b.limit++;
       this.onSubmitResp(part, resp);
       this.pump();
     });
@@ -392,7 +405,7 @@ export class SmppConnector implements CarrierConnector {
 
   // ---- receipts and replies --------------------------------------------------------------------
 
-  private async onDeliver(s: Session, pdu: Pdu): Promise<void> {
+  private async onDeliver(s: Session, w: PduWriter, pdu: Pdu): Promise<void> {
     let accepted = false;
     try {
       const sm = pdu.short_message as { message?: string | Buffer } | Buffer | undefined;
@@ -419,6 +432,6 @@ export class SmppConnector implements CarrierConnector {
     } catch (err) {
       this.log?.error({ err, carrier: this.carrier }, 'deliver_sm handler failed; the SMSC will send it again');
     }
-    if (!s.socket.destroyed) s.send(pdu.response(accepted ? {} : { command_status: STATUS.ESME_RX_T_APPN }));
+    if (!s.socket.destroyed) w.send(pdu.response(accepted ? {} : { command_status: STATUS.ESME_RX_T_APPN }));
   }
 }

@@ -24,6 +24,10 @@ declare module 'smpp' {
   }
   export interface Session extends EventEmitter {
     socket: Socket;
+    /** Last sequence number used (the package's own field). */
+    sequence: number;
+    /** Response callbacks by sequence number (the package's own field). */
+    _callbacks: Record<number, (pdu: Pdu) => void>;
     server?: Server;
     send(pdu: Pdu, onResponse?: (pdu: Pdu) => void, onSent?: (pdu: Pdu) => void): boolean;
     close(cb?: () => void): void;

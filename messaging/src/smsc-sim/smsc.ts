@@ -5,6 +5,7 @@ import {
 } from '../smpp/protocol.ts';
 import { decodeGsm7 } from '../text/gsm7.ts';
 import { readConcatUdh } from '../text/segment-text.ts';
+import { PduWriter } from '../smpp/pdu-writer.ts';
 
 /**
  * A simulated carrier SMSC: a real SMPP 3.4 server for one carrier. It answers submit_sm after a
@@ -182,7 +183,7 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
       const pdu = new smpp.PDU('deliver_sm', item.pdu);
       let answered = false;
       session.pending.add(item);
-      const sent = session.send(pdu, (resp: Pdu) => {
+      const sent = (session.writer as PduWriter).send(pdu, (resp: Pdu) => {
         answered = true;
         session.pending.delete(item);
         if (resp.command_status === STATUS.ESME_ROK) {
@@ -209,6 +210,8 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
   };
 
   const onSubmit = (session: Session, pdu: Pdu) => {
+    // PDUs read in the same chunk after a drop: the link is gone, as for a real server.
+    if (session.socket.destroyed) return;
     counters.submits++;
     session.submits = (session.submits ?? 0) + 1;
     if (behaviour.disconnectAfter > 0 && session.submits >= behaviour.disconnectAfter) {
@@ -225,7 +228,7 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
           return;
         }
         record?.();
-        session.send(pdu.response(status === STATUS.ESME_ROK ? { message_id: messageId } : { command_status: status }));
+        (session.writer as PduWriter).send(pdu.response(status === STATUS.ESME_ROK ? { message_id: messageId } : { command_status: status }));
       };
       if (behaviour.latencyMs > 0) later(behaviour.latencyMs, go);
       else go();
@@ -338,6 +341,7 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
 
   const server = smpp.createServer({}, (session: Session) => {
     session.pending = new Set<Outgoing>();
+    session.writer = new PduWriter(session);
     session.on('error', () => undefined);
     const bindAs = (command: string, canReceive: boolean, canSend: boolean) => (pdu: Pdu) => {
       session.pause();
@@ -361,6 +365,7 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
     session.on('enquire_link', (pdu: Pdu) => session.send(pdu.response()));
     session.on('unbind', (pdu: Pdu) => {
       bound.delete(session);
+      (session.writer as PduWriter).flush();
       session.send(pdu.response());
       session.close();
     });

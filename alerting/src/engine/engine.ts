@@ -408,17 +408,24 @@ export class Engine {
         }),
       ),
     );
-    let published = 0;
+    // Jobs of every part at once: their publishes are pipelined together.
+    const jobsOf = new Map<TaskRuntime, SmsJob[]>();
     for (const people of won) {
       if (people.length === 0) continue;
       const rt = people[0].group.rt;
       if (rt.removed || rt.task.state !== 'running') continue; // stopped meanwhile: the claims stay, nothing is sent
       const sd = sendDay(rt.task.spec.frequency, now);
-      const jobs = people.map((c) => this.job(rt.task, c.msisdn, c.carrier, alertJobId(rt.task.id, c.msisdn, sd), now));
-      const r = await this.publishAll(rt, jobs);
-      published += r.ok;
-      if (r.error) errors.push(r.error);
+      const jobs = jobsOf.get(rt) ?? jobsOf.set(rt, []).get(rt)!;
+      for (const c of people) jobs.push(this.job(rt.task, c.msisdn, c.carrier, alertJobId(rt.task.id, c.msisdn, sd), now));
     }
+    let published = 0;
+    await Promise.all(
+      [...jobsOf].map(async ([rt, jobs]) => {
+        const r = await this.publishAll(rt, jobs);
+        published += r.ok;
+        if (r.error) errors.push(r.error);
+      }),
+    );
     await Promise.all(
       [...groups.values()].map((g) =>
         this.ports.budget.release(g.scope, g.unused).catch((err) => {

@@ -1,0 +1,169 @@
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { CARRIERS, type Carrier } from '@geo/ingest';
+import { smsJobSubject, type SmsJob } from '@geo/messaging';
+import { AlertTask, AlertTaskSpec } from '../contract.ts';
+import { Presence } from '../presence/presence.ts';
+import { CAPS_BUCKET } from '../streams.ts';
+import { KvBudget } from './budget.ts';
+import { ClaimLog, claimChunk, claimSubject, type ClaimChunk } from './claims.ts';
+import { Engine } from './engine.ts';
+import { circleTask, declareAll, event, jobsOf, numbers, offset } from './int-test-kit.ts';
+import { JsPublishError, JsPublisher, WRONG_LAST_SEQUENCE } from './js-publisher.ts';
+
+let nc: NatsConnection;
+const publishers: JsPublisher[] = [];
+const publisher = () => {
+  const p = new JsPublisher(nc, 15_000);
+  publishers.push(p);
+  return p;
+};
+const log = async () => new ClaimLog(await jetstream(nc, { timeout: 15_000 }).jetstreamManager(), publisher());
+const run = `c${Date.now().toString(36)}`;
+let taskN = 0;
+const taskId = () => `${run}-${taskN++}`;
+const people = (ms: string[], carrier: Carrier = 'cmcc') => ms.map((msisdn) => ({ msisdn, carrier }));
+
+beforeAll(async () => {
+  nc = await connectNats(inject('natsUrl'), 'alerting-claims');
+  await declareAll(nc);
+});
+afterAll(async () => {
+  for (const p of publishers) p.close();
+  await nc?.drain();
+});
+
+describe('pipelined JetStream publishes', () => {
+  it('reports the stream sequence, drops a repeated Msg-Id as a duplicate, and refuses a wrong expected last sequence', async () => {
+    const pub = publisher();
+    const subject = smsJobSubject('cmcc');
+    const id = `${run}-dup`;
+    const acks = await Promise.all([pub.publish(subject, '{}', { msgID: id }), pub.publish(subject, '{}', { msgID: id })]);
+    expect(acks[0].seq).toBeGreaterThan(0);
+    expect(acks[1]).toMatchObject({ duplicate: true, seq: acks[0].seq });
+    const claim = claimSubject(taskId(), undefined, 0);
+    await pub.publish(claim, '{}', { expectLastSubjectSequence: 0 });
+    const err = await pub.publish(claim, '{}', { expectLastSubjectSequence: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JsPublishError);
+    expect((err as JsPublishError).code).toBe(WRONG_LAST_SEQUENCE);
+  });
+
+  it('fails a publish no stream takes with a clear error instead of waiting for the timeout', async () => {
+    await expect(publisher().publish(`nostream.${run}`, '{}')).rejects.toThrow(/no stream answered/);
+  });
+});
+
+describe('the claim log', () => {
+  it('lets exactly one of two writers with the same knowledge win a position; the loser gets the winner’s chunk', async () => {
+    const [a, b] = [await log(), await log()];
+    const subject = claimSubject(taskId(), undefined, 3);
+    const [ra, rb] = await Promise.all([
+      a.append(subject, claimChunk('a1', 'a', Date.now(), people(['15000000001', '15000000002']))),
+      b.append(subject, claimChunk('b1', 'b', Date.now(), people(['15000000002', '15000000003']))),
+    ]);
+    expect([ra.ok, rb.ok].filter(Boolean)).toHaveLength(1);
+    const [winner, loser] = ra.ok ? [ra, rb] : [rb, ra];
+    expect(winner.others).toEqual([]);
+    expect(loser.others.map((c) => c.id)).toEqual([ra.ok ? 'a1' : 'b1']);
+    // Having folded what it missed, the loser's next append succeeds at once.
+    const again = await (ra.ok ? b : a).append(subject, claimChunk('x2', 'x', Date.now(), people(['15000000004'])));
+    expect(again).toEqual({ ok: true, others: [] });
+  });
+
+  it('recognises its own chunk stored before an ack was lost, and lists every chunk of a task in order', async () => {
+    const id = taskId();
+    const subject = claimSubject(id, '20261125', 1);
+    const first = claimChunk('mine-1', 'i', 1, people(['15000000011'], 'cucc'));
+    expect((await (await log()).append(subject, first)).ok).toBe(true);
+    // A fresh log knows nothing (as after an unanswered publish): the retry finds its own chunk.
+    expect(await (await log()).append(subject, first)).toEqual({ ok: true, others: [] });
+    await (await log()).append(claimSubject(id, '20261125', 5), claimChunk('mine-2', 'i', 2, people(['15000000012', '15000000013'], 'ctcc')));
+    await (await log()).append(claimSubject(id, '20261126', 1), claimChunk('next-day', 'i', 3, people(['15000000011'])));
+    const listed: ClaimChunk[] = [];
+    const l = await log();
+    for await (const { chunk } of l.list(id, '20261125')) listed.push(chunk);
+    expect(listed.map((c) => c.id)).toEqual(['mine-1', 'mine-2']);
+    expect(listed[1]).toMatchObject({ msisdns: ['15000000012', '15000000013'], carriers: '22' });
+    // Listing brought it up to date: its next append needs no retry.
+    expect(await l.append(subject, claimChunk('after', 'i', 4, people(['15000000014'])))).toEqual({ ok: true, others: [] });
+  });
+});
+
+/** An engine on the shared NATS with its own presence, fed the same people. */
+async function engineOn(instance: string, publish?: (job: SmsJob, pub: JsPublisher) => Promise<unknown>) {
+  const js = jetstream(nc, { timeout: 15_000 });
+  const pub = publisher();
+  const caps = await new Kvm(js).open(CAPS_BUCKET);
+  const engine = new Engine({
+    budget: new KvBudget(caps),
+    claims: new ClaimLog(await js.jetstreamManager(), pub),
+    publish: (job) => (publish ? publish(job, pub) : pub.publish(smsJobSubject(job.carrier), JSON.stringify(job), { msgID: job.jobId })),
+    now: Date.now,
+    instance,
+  }, new Presence());
+  return engine;
+}
+
+function runningTask(id: string, centre: [number, number]): AlertTask {
+  const spec = AlertTaskSpec.parse(circleTask(centre, 2_000, { quota: { cmcc: { total: 10_000, dailyCap: 10_000 }, cucc: { total: 10_000, dailyCap: 10_000 }, ctcc: { total: 10_000, dailyCap: 10_000 } }, balance: 30_000 }));
+  return AlertTask.parse({ id, version: 1, spec, state: 'running', startedAt: Date.now(), updatedAt: Date.now() });
+}
+
+describe('engines claiming the same people', () => {
+  it('sends each person exactly once when two engines that both see everyone start the task at the same moment', async () => {
+    const centre: [number, number] = [70, 35];
+    const everyone = numbers(3_000);
+    const evs = everyone.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, (i % 50) * 10, Math.floor(i / 50) * 10)));
+    const [a, b] = [await engineOn('twin-a'), await engineOn('twin-b')];
+    const id = taskId();
+    const task = runningTask(id, centre);
+    for (const e of [a, b]) {
+      e.applyEvents(evs, false);
+      e.upsertTask(task);
+    }
+    await Promise.all([a.activate(id), b.activate(id)]);
+    const jobs = await jobsOf(nc, id);
+    expect(jobs.map((j) => j.msisdn).sort()).toEqual([...everyone].sort());
+    // Whatever either sent, the other now knows: activating again sends nobody.
+    await Promise.all([a.activate(id), b.activate(id)]);
+    expect((await jobsOf(nc, id)).length).toBe(everyone.length);
+    // A third that never read the log: every append of it loses, it learns everyone was claimed
+    // (and publishes the recent jobs again, which the stream drops by Msg-Id).
+    const c = await engineOn('twin-c');
+    c.applyEvents(evs, false);
+    c.upsertTask(task);
+    expect(await c.activate(id)).toBe(0);
+    expect(c.published).toBe(0);
+    const again = await jobsOf(nc, id);
+    expect(again.map((j) => j.msisdn).sort()).toEqual([...everyone].sort());
+  });
+
+  it('publishes after a restart the jobs of people claimed by a process that died before publishing them, once', async () => {
+    const centre: [number, number] = [72, 35];
+    const everyone = numbers(2_000);
+    const evs = everyone.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, (i % 40) * 10, Math.floor(i / 40) * 10)));
+    const id = taskId();
+    const task = runningTask(id, centre);
+    // The first process claims everyone, publishes half the jobs, and dies before the rest.
+    let n = 0;
+    const dying = await engineOn('dying', (job, pub) => (n++ % 2 === 0 ? pub.publish(smsJobSubject(job.carrier), JSON.stringify(job), { msgID: job.jobId }) : new Promise(() => undefined)));
+    dying.applyEvents(evs, false);
+    dying.upsertTask(task);
+    void dying.activate(id);
+    while (n < everyone.length) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await jobsOf(nc, id)).length).toBe(everyone.length / 2);
+    // Its successor restores the claims, publishes them again (the stream drops the half already
+    // there by Msg-Id), and its own activation finds nobody left to claim.
+    const successor = await engineOn('successor');
+    successor.applyEvents(evs, false);
+    successor.upsertTask(task);
+    const r = await successor.restoreClaims(id);
+    expect(r).toEqual({ claims: everyone.length, republished: everyone.length });
+    await successor.activate(id);
+    const jobs = await jobsOf(nc, id);
+    expect(jobs.map((j) => j.msisdn).sort()).toEqual([...everyone].sort());
+  });
+});

@@ -80,6 +80,9 @@ export class LocationSink implements StateSink {
   flushMs = 0;
   /** Time spent parsing and applying messages (ms). */
   handleMs = 0;
+  /** How long restoring presence took at start (ms), and when consuming began (performance.now()). */
+  restoreMs = 0;
+  consumingSince = 0;
 
   constructor(private readonly opts: SinkOptions) {
     if (opts.registry) {
@@ -111,7 +114,9 @@ export class LocationSink implements StateSink {
 
   /** Restores presence and cells from ClickHouse, declares the consumer, and starts consuming. */
   async start(): Promise<void> {
+    const t0 = performance.now();
     await restoreState(this.opts.ch, this.opts.state);
+    this.restoreMs = performance.now() - t0;
     const jsm = await jetstreamManager(this.opts.nc);
     // Ingest owns and declares the stream; when insight starts first, wait for it (declaring it
     // here with other options would change ingest's stream).
@@ -137,6 +142,7 @@ export class LocationSink implements StateSink {
     const consumer = await jetstream(this.opts.nc).consumers.get(this.opts.stream, this.opts.consumer);
     const messages = await consumer.consume({ max_messages: 1000 });
     this.closeMessages = async () => void (await messages.close());
+    this.consumingSince = performance.now();
     const writeDead = deadLetterWriter(this.opts.nc, 'insight');
     const flushEvents = this.opts.flushEvents ?? 100_000;
     this.loop = (async () => {

@@ -2,7 +2,6 @@ import {
   AlertTask,
   canTransition,
   PROGRESS_SUBJECTS,
-  progressSubject,
   REACH_SUBJECT,
   ReachReply,
   TaskProgress,
@@ -14,6 +13,10 @@ import { connectNats, ensureKv, type NatsConnection } from '@geo/infra';
 import { DeliveryStatus, SMS_EVENTS_SUBJECTS } from '@geo/messaging';
 import type { KV } from '@nats-io/kv';
 import type { Deps } from '../../http/context.ts';
+import { ProgressFold } from './progress.ts';
+
+/** Ids of the console's tasks start with this (statuses of other sends are not folded). */
+export const TASK_ID_PREFIX = 'bd-';
 
 export type PerCarrier = { cmcc: number; cucc: number; ctcc: number };
 const zero = (): PerCarrier => ({ cmcc: 0, cucc: 0, ctcc: 0 });
@@ -41,7 +44,36 @@ export class TaskStateError extends Error {
  * live progress and delivery statuses of a task.
  */
 export class AlertBus {
-  private constructor(readonly nc: NatsConnection, private readonly kv: KV, private readonly reachSubject: string) {}
+  /** Live progress per task since this bus opened: alerting publishes only changes, so a page opened later starts from here. */
+  private readonly folds = new Map<string, ProgressFold>();
+  private readonly subs: { unsubscribe(): void }[] = [];
+  private readonly since = Date.now();
+
+  private constructor(readonly nc: NatsConnection, private readonly kv: KV, private readonly reachSubject: string) {
+    this.subs.push(
+      nc.subscribe(PROGRESS_SUBJECTS, {
+        callback: (err, m) => {
+          if (err) return;
+          const r = TaskProgress.safeParse(m.json());
+          if (r.success) this.fold(r.data.taskId).progress(r.data);
+        },
+      }),
+      nc.subscribe(SMS_EVENTS_SUBJECTS[0]!, {
+        callback: (err, m) => {
+          if (err) return;
+          const r = DeliveryStatus.safeParse(m.json());
+          // Only the console's own tasks (industry sends have their own statistics).
+          if (r.success && r.data.sendId.startsWith(TASK_ID_PREFIX)) this.fold(r.data.sendId).status(r.data);
+        },
+      }),
+    );
+  }
+
+  private fold(taskId: string): ProgressFold {
+    let f = this.folds.get(taskId);
+    if (!f) this.folds.set(taskId, (f = new ProgressFold(this.since)));
+    return f;
+  }
 
   /**
    * @param opts.bucket the tasks bucket; @default `alert_tasks` (tests use their own)
@@ -53,6 +85,7 @@ export class AlertBus {
   }
 
   async close(): Promise<void> {
+    for (const s of this.subs) s.unsubscribe();
     await this.nc.drain();
   }
 
@@ -121,23 +154,12 @@ export class AlertBus {
     return out;
   }
 
-  /** Progress events of one task and the delivery statuses of its jobs, until `stop()`. */
-  watch(taskId: string, on: { progress(p: TaskProgress): void; status(s: DeliveryStatus): void }): { stop(): void } {
-    const ps = this.nc.subscribe(progressSubject(taskId), {
-      callback: (err, m) => {
-        if (err) return;
-        const r = TaskProgress.safeParse(m.json());
-        if (r.success) on.progress(r.data);
-      },
-    });
-    const ss = this.nc.subscribe(SMS_EVENTS_SUBJECTS[0]!, {
-      callback: (err, m) => {
-        if (err) return;
-        const r = DeliveryStatus.safeParse(m.json());
-        if (r.success && r.data.sendId === taskId) on.status(r.data);
-      },
-    });
-    return { stop: () => (ps.unsubscribe(), ss.unsubscribe()) };
+  /**
+   * One task's progress (per carrier: sent, delivered, failed; matched; skips by reason), folded
+   * from everything heard since this bus opened; `version` changes whenever it does.
+   */
+  progress(taskId: string): ProgressFold {
+    return this.fold(taskId);
   }
 }
 

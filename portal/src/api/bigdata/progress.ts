@@ -15,26 +15,39 @@ export interface ProgressView {
   matched: number;
   carriers: Record<Carrier, CarrierProgress>;
   skipped: Record<string, number>;
-  /** Delivery receipts seen since this view started (live only). */
+  /** Delivery receipts are counted from this time (when the portal started listening). */
   receiptsSince: number;
 }
 
+const FINAL_FAILED = new Set<DeliveryStatus['state']>(['failed', 'expired', 'rejected']);
+
 /**
  * Folds progress events (one stream per alerting instance, cumulative: the latest of each counts)
- * and delivery statuses (the latest state per job) into one view.
+ * and delivery statuses (final states counted per carrier) into one view. Counters, not a set of
+ * job ids: a task of a million people must not cost the portal a million entries. A status
+ * published twice (messaging restarted between publishing and acking) would count twice.
  */
 export class ProgressFold {
   private readonly instances = new Map<string, TaskProgress>();
-  private readonly jobs = new Map<string, { carrier: Carrier; state: DeliveryStatus['state'] }>();
-  private readonly since = Date.now();
+  private readonly receipts = { cmcc: { delivered: 0, failed: 0 }, cucc: { delivered: 0, failed: 0 }, ctcc: { delivered: 0, failed: 0 } };
+  /** Bumped on every change: watchers compare it to know when to redraw. */
+  version = 0;
+
+  constructor(private readonly since = Date.now()) {}
 
   progress(p: TaskProgress): void {
     const prev = this.instances.get(p.instance);
-    if (!prev || prev.at <= p.at) this.instances.set(p.instance, p);
+    if (!prev || prev.at <= p.at) {
+      this.instances.set(p.instance, p);
+      this.version++;
+    }
   }
 
   status(s: DeliveryStatus): void {
-    this.jobs.set(s.jobId, { carrier: s.carrier, state: s.state });
+    if (s.state === 'delivered') this.receipts[s.carrier].delivered++;
+    else if (FINAL_FAILED.has(s.state)) this.receipts[s.carrier].failed++;
+    else return;
+    this.version++;
   }
 
   view(): ProgressView {
@@ -50,9 +63,9 @@ export class ProgressFold {
     }
     // The cap counters are authoritative across instances when an instance reports them.
     if (latest?.usedTotal) for (const c of ['cmcc', 'cucc', 'ctcc'] as const) carriers[c].sent = Math.max(carriers[c].sent, latest.usedTotal[c]);
-    for (const j of this.jobs.values()) {
-      if (j.state === 'delivered') carriers[j.carrier].delivered++;
-      else if (j.state === 'failed' || j.state === 'expired' || j.state === 'rejected') carriers[j.carrier].failed++;
+    for (const c of ['cmcc', 'cucc', 'ctcc'] as const) {
+      carriers[c].delivered = this.receipts[c].delivered;
+      carriers[c].failed = this.receipts[c].failed;
     }
     return { state: latest?.state ?? null, at: latest?.at ?? null, matched, carriers, skipped, receiptsSince: this.since };
   }

@@ -41,9 +41,16 @@ export function consoleError(_c: Ctx, code: 'TASK_STATE' | 'BUS_UNAVAILABLE' | '
   throw new AppError(code, message);
 }
 
+/**
+ * A handler for `.openapi(route, …)`. The console's answers are documented in `schemas.ts`; the
+ * route's inferred response types are not imposed on handlers that also stream, send files or
+ * throw the portal's errors.
+ */
+export const handle = (fn: (c: Ctx) => Response | Promise<Response>): never => fn as never;
+
 /** Maps the bus's failures to answers; everything else goes to the portal's error handler. */
-export function guarded(fn: (c: Ctx) => Promise<Response>) {
-  return async (c: Ctx): Promise<Response> => {
+export function guarded(fn: (c: Ctx) => Promise<Response>): never {
+  return handle(async (c: Ctx): Promise<Response> => {
     try {
       return await fn(c);
     } catch (err) {
@@ -57,5 +64,5 @@ export function guarded(fn: (c: Ctx) => Promise<Response>) {
       }
       throw err;
     }
-  };
+  });
 }

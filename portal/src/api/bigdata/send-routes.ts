@@ -5,12 +5,14 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { need, tenant, type Ctx } from '../../http/context.ts';
-import { router, validationError } from '../../http/openapi.ts';
+import { createRoute } from '@hono/zod-openapi';
+import { jsonBody as jsonRequest, jsonOk, Ok, router, validationError } from '../../http/openapi.ts';
 import { opLog } from '../../http/op-log.ts';
-import { alertBus } from './alert-bus.ts';
+import { alertBus, TASK_ID_PREFIX } from './alert-bus.ts';
 import { ALERT_TYPE_INFO } from './alert-types.ts';
 import { areaTree, boundariesJson } from './geography.ts';
-import { fieldErrors, guarded, jsonBody, parse } from './route-kit.ts';
+import { fieldErrors, guarded, handle, jsonBody, parse } from './route-kit.ts';
+import { AreaNode, CountBody, CountResult, DraftBody, IdOnly, IdParam, Letter, LetterForm, LevelParam, Options, Reach, ReachBody, SubmitBody, Submitted } from './schemas.ts';
 import { formIssues, TaskForm, toSpec, type FieldIssue } from './task-form.ts';
 import { deleteDraft, getTask, insertTask, submitDraft, updateDraft } from './task-store.ts';
 
@@ -74,17 +76,21 @@ async function checkForm(c: Ctx, raw: unknown, enterpriseId: string, accountId: 
   return { form, balance };
 }
 
+const tags = ['大数据短信'];
+
 export const sendRoutes = router()
-  .get('/api/bigdata/areas', (c) => {
+  .openapi(createRoute({ method: 'get', path: '/api/bigdata/areas', tags, summary: '行政区域（省 → 市 → 区/县），地图与区域选择用', responses: jsonOk(z.object({ areas: z.array(AreaNode) })) }), handle((c) => {
     needAny(c);
     return c.json({ areas: areaTree() });
-  })
-  .get('/api/bigdata/boundaries/:level', (c) => {
+  }))
+  .openapi(
+    createRoute({ method: 'get', path: '/api/bigdata/boundaries/{level}', tags, summary: '一级行政区的边界（GeoJSON，已简化，离线底图用）', request: { params: LevelParam }, responses: { 200: { description: 'FeatureCollection，每个要素带 code、name、level', content: { 'application/geo+json': { schema: z.object({ type: z.literal('FeatureCollection'), features: z.array(z.unknown()) }) } } } } }),
+    handle((c) => {
     needAny(c);
     const level = parse(LEVEL, c.req.param('level'));
     return c.body(boundariesJson(level), 200, { 'content-type': 'application/geo+json', 'cache-control': 'private, max-age=3600' });
-  })
-  .get('/api/bigdata/options', async (c) => {
+  }))
+  .openapi(createRoute({ method: 'get', path: '/api/bigdata/options', tags, summary: '发短信页的选项：预警类型及模板、已审核签名、可用余量', responses: jsonOk(Options) }), handle(async (c) => {
     const { p, enterpriseId } = need(c, 'bigdata.send');
     const db = c.get('deps').db;
     return c.json({
@@ -94,15 +100,15 @@ export const sendRoutes = router()
       carriers: CARRIERS,
       today: shanghaiDate(Date.now()),
     });
-  })
-  .post('/api/bigdata/count', async (c) => {
+  }))
+  .openapi(createRoute({ method: 'post', path: '/api/bigdata/count', tags, summary: '内容实时计数：字数、计费条数、任务数', request: jsonRequest(CountBody), responses: jsonOk(CountResult) }), handle(async (c) => {
     need(c, 'bigdata.send');
     const b = parse(z.object({ signature: z.string().max(20).default(''), content: z.string().max(2000) }), await jsonBody(c));
     // An empty signature still counts its brackets, as the handset shows them.
     return c.json(countMessage(b.signature || ' ', b.content));
-  })
-  .post(
-    '/api/bigdata/reach',
+  }))
+  .openapi(
+    createRoute({ method: 'post', path: '/api/bigdata/reach', tags, summary: '预计触达：区域内当前人数、符合规则人数、今日可发送（按运营商）', request: jsonRequest(ReachBody), responses: jsonOk(Reach) }),
     guarded(async (c) => {
       need(c, 'bigdata.send');
       const b = parse(z.object({ region: Region, rules: z.array(CrowdRule).default([]), quota: ReachRequest.shape.quota }), await jsonBody(c));
@@ -111,7 +117,7 @@ export const sendRoutes = router()
       return c.json({ ...r, at: new Date().toISOString() });
     }),
   )
-  .post('/api/bigdata/letters', async (c) => {
+  .openapi(createRoute({ method: 'post', path: '/api/bigdata/letters', tags, summary: '上传授权函（PDF、PNG 或 JPEG，≤ 5 MB）', request: LetterForm, responses: jsonOk(Letter) }), handle(async (c) => {
     const { p, enterpriseId } = need(c, 'bigdata.send');
     const body = await c.req.parseBody().catch(() => {
       throw new AppError('VALIDATION', '请以 multipart/form-data 上传文件（字段 file）');
@@ -130,28 +136,28 @@ export const sendRoutes = router()
     );
     await opLog(c, '上传授权函', id, { name });
     return c.json({ id, name, size: data.length, contentType: type });
-  })
-  .post('/api/bigdata/drafts', async (c) => {
+  }))
+  .openapi(createRoute({ method: 'post', path: '/api/bigdata/drafts', tags, summary: '保存草稿', request: jsonRequest(DraftBody), responses: jsonOk(IdOnly) }), handle(async (c) => {
     const { p, enterpriseId } = need(c, 'bigdata.send');
     const { form } = parse(Draft, await jsonBody(c));
-    const id = `bd-${randomUUID()}`;
+    const id = `${TASK_ID_PREFIX}${randomUUID()}`;
     await insertTask(c.get('deps').db, { id, enterpriseId, accountId: p.accountId, accountName: p.name, state: 'draft', ...draftMeta(form), form });
     await opLog(c, '保存大数据短信草稿', id);
     return c.json({ id });
-  })
-  .put('/api/bigdata/drafts/:id', async (c) => {
+  }))
+  .openapi(createRoute({ method: 'put', path: '/api/bigdata/drafts/{id}', tags, summary: '修改草稿', request: { params: IdParam, ...jsonRequest(DraftBody) }, responses: jsonOk(Ok) }), handle(async (c) => {
     const { enterpriseId } = need(c, 'bigdata.send');
     const { form } = parse(Draft, await jsonBody(c));
-    if (!(await updateDraft(c.get('deps').db, enterpriseId, c.req.param('id'), { ...draftMeta(form), form }))) throw new AppError('NOT_FOUND', '草稿不存在');
+    if (!(await updateDraft(c.get('deps').db, enterpriseId, c.req.param('id') ?? '', { ...draftMeta(form), form }))) throw new AppError('NOT_FOUND', '草稿不存在');
     return c.json({ ok: true });
-  })
-  .delete('/api/bigdata/drafts/:id', async (c) => {
+  }))
+  .openapi(createRoute({ method: 'delete', path: '/api/bigdata/drafts/{id}', tags, summary: '删除草稿', request: { params: IdParam }, responses: jsonOk(Ok) }), handle(async (c) => {
     const { enterpriseId } = need(c, 'bigdata.send');
-    if (!(await deleteDraft(c.get('deps').db, enterpriseId, c.req.param('id')))) throw new AppError('NOT_FOUND', '草稿不存在');
+    if (!(await deleteDraft(c.get('deps').db, enterpriseId, c.req.param('id') ?? ''))) throw new AppError('NOT_FOUND', '草稿不存在');
     return c.json({ ok: true });
-  })
-  .post(
-    '/api/bigdata/tasks',
+  }))
+  .openapi(
+    createRoute({ method: 'post', path: '/api/bigdata/tasks', tags, summary: '提交大数据短信任务（逐字段校验，错误附在字段旁）', request: jsonRequest(SubmitBody), responses: jsonOk(Submitted) }),
     guarded(async (c) => {
       const { p, enterpriseId } = need(c, 'bigdata.send');
       const body = parse(Submit, await jsonBody(c));
@@ -162,7 +168,7 @@ export const sendRoutes = router()
       const deps = c.get('deps');
       const bus = await alertBus(deps);
       if (body.copiedFrom && !(await getTask(deps.db, enterpriseId, body.copiedFrom))) throw new AppError('NOT_FOUND', '原任务不存在');
-      const id = body.draftId ?? `bd-${randomUUID()}`;
+      const id = body.draftId ?? `${TASK_ID_PREFIX}${randomUUID()}`;
       const task: AlertTask = { id, version: 1, spec: spec.data, state: 'submitted', updatedAt: Date.now() };
       // The row and the bucket entry succeed together: a failed KV write rolls the row back.
       await deps.db.transaction(async (tx) => {

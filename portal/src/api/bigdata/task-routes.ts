@@ -5,14 +5,16 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { need, type Ctx, type Deps } from '../../http/context.ts';
-import { router } from '../../http/openapi.ts';
+import { createRoute } from '@hono/zod-openapi';
+import { jsonOk, router } from '../../http/openapi.ts';
 import { opLog } from '../../http/op-log.ts';
 import { safeCell } from '../../industry/export-cells.ts';
 import { InsightClient, InsightError } from '../insight/insight-client.ts';
 import { alertBus, type AlertBus } from './alert-bus.ts';
 import { ALERT_TYPE_INFO, CARRIER_LABELS } from './alert-types.ts';
-import { ProgressFold } from './progress.ts';
-import { consoleError, guarded, parse, STATE_LABELS } from './route-kit.ts';
+import { consoleError, guarded, handle, parse, STATE_LABELS } from './route-kit.ts';
+import { DraftDetail, fileOk, IdParam, sse, TaskDetail, TaskPage, TaskQuery, Transitioned } from './schemas.ts';
+import { Heatmap } from '@geo/insight';
 import { useIngestGeography } from './task-form.ts';
 import { getTask, LIVE_STATES, listTasks, setProgress, setState, TASK_ROW_STATES, type TaskRow } from './task-store.ts';
 
@@ -110,6 +112,9 @@ async function exportXlsx(rows: TaskRow[]): Promise<ArrayBuffer> {
   return (await wb.xlsx.writeBuffer()) as ArrayBuffer;
 }
 
+const tags = ['大数据短信'];
+const transition = (action: string, summary: string) => createRoute({ method: 'post', path: `/api/bigdata/tasks/{id}/${action}`, tags, summary, request: { params: IdParam }, responses: jsonOk(Transitioned) });
+
 function transitionRoute(to: TaskState, action: string, allowRunning: boolean) {
   return guarded(async (c) => {
     const { p, enterpriseId } = need(c, 'bigdata.tasks');
@@ -124,15 +129,15 @@ function transitionRoute(to: TaskState, action: string, allowRunning: boolean) {
 }
 
 export const taskRoutes = router()
-  .get('/api/bigdata/tasks', async (c) => {
+  .openapi(createRoute({ method: 'get', path: '/api/bigdata/tasks', tags, summary: '任务列表：按时间、预警类型、状态、名称查询', request: { query: TaskQuery }, responses: jsonOk(TaskPage) }), handle(async (c) => {
     const { enterpriseId } = need(c, 'bigdata.tasks');
     const q = parse(Query, c.req.query());
     const deps = c.get('deps');
     const r = await listTasks(deps.db, enterpriseId, { box: 'tasks', ...q });
     await syncStates(deps, r.items);
     return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map(summary) });
-  })
-  .get('/api/bigdata/tasks/export', async (c) => {
+  }))
+  .openapi(createRoute({ method: 'get', path: '/api/bigdata/tasks/export', tags, summary: '导出任务列表（Excel，条件同任务列表）', request: { query: TaskQuery }, responses: fileOk('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'Excel 文件') }), handle(async (c) => {
     const { enterpriseId } = need(c, 'bigdata.tasks');
     const q = parse(Query, c.req.query());
     const r = await listTasks(c.get('deps').db, enterpriseId, { box: 'tasks', ...q, page: 1, pageSize: 10_000 });
@@ -141,68 +146,65 @@ export const taskRoutes = router()
       'content-type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
       'content-disposition': `attachment; filename="bigdata-tasks.xlsx"; filename*=UTF-8''${encodeURIComponent('大数据短信任务.xlsx')}`,
     });
-  })
-  .get('/api/bigdata/drafts', async (c) => {
+  }))
+  .openapi(createRoute({ method: 'get', path: '/api/bigdata/drafts', tags, summary: '草稿箱', request: { query: TaskQuery.omit({ state: true }) }, responses: jsonOk(TaskPage) }), handle(async (c) => {
     const { enterpriseId } = need(c, 'bigdata.send');
     const q = parse(Query, c.req.query());
     const r = await listTasks(c.get('deps').db, enterpriseId, { box: 'drafts', ...q, state: undefined });
     return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map(summary) });
-  })
-  .get('/api/bigdata/drafts/:id', async (c) => {
+  }))
+  .openapi(createRoute({ method: 'get', path: '/api/bigdata/drafts/{id}', tags, summary: '草稿内容（编辑后发送）', request: { params: IdParam }, responses: jsonOk(DraftDetail) }), handle(async (c) => {
     const { enterpriseId } = need(c, 'bigdata.send');
-    const t = await getTask(c.get('deps').db, enterpriseId, c.req.param('id'));
+    const t = await getTask(c.get('deps').db, enterpriseId, c.req.param('id') ?? '');
     if (!t || t.state !== 'draft') throw new AppError('NOT_FOUND', '草稿不存在');
     return c.json({ ...summary(t), form: t.form });
-  })
-  .get('/api/bigdata/tasks/:id', async (c) => {
+  }))
+  .openapi(createRoute({ method: 'get', path: '/api/bigdata/tasks/{id}', tags, summary: '任务详情（也用于“再次发送”）', request: { params: IdParam }, responses: jsonOk(TaskDetail) }), handle(async (c) => {
     // Detail and "send again" (再次发送) both read the form; sending needs bigdata.send, reading bigdata.tasks.
     const { enterpriseId } = need(c, 'bigdata.tasks');
     const t = await taskOr404(c, enterpriseId);
     await syncStates(c.get('deps'), [t]);
     return c.json({ ...summary(t), form: t.form, spec: t.spec, copiedFrom: t.copiedFrom });
-  })
-  .post('/api/bigdata/tasks/:id/pause', transitionRoute('paused', '暂停', false))
-  .post('/api/bigdata/tasks/:id/resume', transitionRoute('submitted', '恢复', false))
-  .post('/api/bigdata/tasks/:id/stop', transitionRoute('stopped', '紧急停止', true))
-  .get(
-    '/api/bigdata/tasks/:id/progress',
+  }))
+  .openapi(transition('pause', '暂停（仅执行前）'), transitionRoute('paused', '暂停', false))
+  .openapi(transition('resume', '恢复（仅执行前）'), transitionRoute('submitted', '恢复', false))
+  .openapi(transition('stop', '紧急停止（任何时候）'), transitionRoute('stopped', '紧急停止', true))
+  .openapi(
+    createRoute({ method: 'get', path: '/api/bigdata/tasks/{id}/progress', tags, summary: '实时进度（Server-Sent Events：state，然后每次变化一个 progress 事件，见 BigdataProgress）', request: { params: IdParam }, responses: sse('事件流') }),
     guarded(async (c) => {
       const { enterpriseId } = need(c, 'bigdata.tasks');
       const row = await taskOr404(c, enterpriseId);
       const deps = c.get('deps');
       const bus = await alertBus(deps);
       return streamSSE(c, async (stream) => {
-        const fold = new ProgressFold();
-        let dirty = true;
-        const watch = bus.watch(row.id, { progress: (p) => ((dirty = true), fold.progress(p)), status: (s) => ((dirty = true), fold.status(s)) });
+        const fold = bus.progress(row.id);
+        let shown = -1;
         let closed = false;
         stream.onAbort(() => {
           closed = true;
         });
         await stream.writeSSE({ event: 'state', data: JSON.stringify({ state: row.state, progress: row.progress }) });
         let ticks = 0;
-        try {
-          while (!closed) {
-            if (dirty) {
-              dirty = false;
-              const v = fold.view();
-              await stream.writeSSE({ event: 'progress', data: JSON.stringify(v) });
-              if (v.state && v.state !== row.state) {
-                row.state = v.state;
-                await setState(deps.db, row.id, v.state);
-              }
-              // Keep the last figures for the list and for people who open the page later.
-              if (v.at) await setProgress(deps.db, row.id, v);
-            } else if (++ticks % 15 === 0) await stream.writeSSE({ event: 'ping', data: '{}' });
-            await stream.sleep(1000);
-          }
-        } finally {
-          watch.stop();
+        while (!closed) {
+          if (fold.version !== shown) {
+            shown = fold.version;
+            const v = fold.view();
+            await stream.writeSSE({ event: 'progress', data: JSON.stringify(v) });
+            if (v.state && v.state !== row.state) {
+              row.state = v.state;
+              await setState(deps.db, row.id, v.state);
+            }
+            // Keep the last figures for the list and for people who open the page later.
+            if (v.at) await setProgress(deps.db, row.id, v);
+          } else if (++ticks % 15 === 0) await stream.writeSSE({ event: 'ping', data: '{}' });
+          await stream.sleep(1000);
         }
       });
     }),
   )
-  .get('/api/bigdata/tasks/:id/reached', async (c) => {
+  .openapi(
+    createRoute({ method: 'get', path: '/api/bigdata/tasks/{id}/reached', tags, summary: '任务区域内当前人数（H3 格，热力图数据）', request: { params: IdParam, query: z.object({ zoom: z.string().optional() }) }, responses: jsonOk(Heatmap) }),
+    handle(async (c) => {
     // People present in the task's region now, per H3 cell, from insight's live heat map.
     const { enterpriseId } = need(c, 'bigdata.tasks');
     const row = await taskOr404(c, enterpriseId);
@@ -223,4 +225,4 @@ export const taskRoutes = router()
       if (err instanceof InsightError) return consoleError(c, 'INSIGHT_UNAVAILABLE', `洞察服务：${err.message}`);
       throw err;
     }
-  });
+  }));

@@ -1,11 +1,13 @@
 import { AppError } from '../../errors.ts';
 import { Region } from '@geo/alerting';
-import { HeatmapQuery } from '@geo/insight';
+import { Heatmap, HeatmapQuery, RegionMetrics } from '@geo/insight';
+import { createRoute } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { need, type Ctx } from '../../http/context.ts';
-import { router } from '../../http/openapi.ts';
-import { consoleError, jsonBody, parse, STATE_LABELS } from '../bigdata/route-kit.ts';
+import { jsonBody as jsonRequest, jsonOk, router } from '../../http/openapi.ts';
+import { consoleError, handle, jsonBody, parse, STATE_LABELS } from '../bigdata/route-kit.ts';
+import { sse } from '../bigdata/schemas.ts';
 import { ALERT_TYPE_INFO } from '../bigdata/alert-types.ts';
 import { InsightClient, InsightError } from './insight-client.ts';
 
@@ -58,8 +60,20 @@ async function activeTasks(c: Ctx, enterpriseId: string) {
  * 大数据洞察: region metrics, the live heat map and the big screen's live feed, from insight's query
  * API. Suppressed counts (fewer than k people) pass through as `{ value: null, suppressed: true }`.
  */
+const tags = ['大数据洞察'];
+// Named copies: insight's schemas may be built before zod gains `.openapi()` (import order).
+const MetricsDoc = z.object(RegionMetrics.shape).openapi('InsightRegionMetrics');
+const HeatmapDoc = z.object(Heatmap.shape).openapi('InsightHeatmap');
+const ActiveTasks = z
+  .object({
+    items: z.array(z.object({ id: z.string(), subject: z.string(), alertTypeLabel: z.string(), state: z.string(), stateLabel: z.string(), progress: z.unknown() })),
+  })
+  .openapi('InsightActiveTasks');
+
 export const insightRoutes = router()
-  .post('/api/insight/metrics', async (c) => {
+  .openapi(
+    createRoute({ method: 'post', path: '/api/insight/metrics', tags, summary: '区域人群指标：实时人口、本周最大、流入流出、来源地、驻留、性别年龄（少于 k 人不显示）', request: jsonRequest(MetricsBody.openapi('InsightMetricsRequest')), responses: jsonOk(MetricsDoc) }),
+    handle(async (c) => {
     need(c, 'insight');
     const b = parse(MetricsBody, await jsonBody(c));
     const ic = client(c);
@@ -69,8 +83,10 @@ export const insightRoutes = router()
     } catch (err) {
       return insightFailure(c, err);
     }
-  })
-  .get('/api/insight/heatmap', async (c) => {
+  }))
+  .openapi(
+    createRoute({ method: 'get', path: '/api/insight/heatmap', tags, summary: '热力图：视野内每个 H3 格的人数', request: { query: z.object({ bbox: z.string().openapi({ example: '120.0,30.1,120.4,30.4', description: 'west,south,east,north' }), zoom: z.string().openapi({ example: '11' }) }) }, responses: jsonOk(HeatmapDoc) }),
+    handle(async (c) => {
     need(c, 'insight');
     const q = parse(HeatmapQuery, c.req.query());
     const ic = client(c);
@@ -80,12 +96,18 @@ export const insightRoutes = router()
     } catch (err) {
       return insightFailure(c, err);
     }
-  })
-  .get('/api/insight/active-tasks', async (c) => {
+  }))
+  .openapi(createRoute({ method: 'get', path: '/api/insight/active-tasks', tags, summary: '执行中的预警任务（大屏用）', responses: jsonOk(ActiveTasks) }), handle(async (c) => {
     const { enterpriseId } = need(c, 'insight');
     return c.json({ items: await activeTasks(c, enterpriseId) });
-  })
-  .get('/api/insight/live', async (c) => {
+  }))
+  .openapi(
+    createRoute({
+      method: 'get', path: '/api/insight/live', tags, summary: '大屏实时数据（Server-Sent Events：每 intervalS 秒一个 metrics 事件 { metrics, tasks }，失败时 failure 事件）',
+      request: { query: z.object({ region: z.string().openapi({ description: '区域 JSON：{"parts":[…]}' }), intervalS: z.string().optional().openapi({ description: '2–60 秒，默认 5' }) }) },
+      responses: sse('事件流'),
+    }),
+    handle(async (c) => {
     const { enterpriseId } = need(c, 'insight');
     const q = parse(LiveQuery, c.req.query());
     const ic = client(c);
@@ -105,4 +127,4 @@ export const insightRoutes = router()
         await stream.sleep(q.intervalS * 1000);
       }
     });
-  });
+  }));

@@ -1,0 +1,119 @@
+import { CrowdRule, ReachRequest, Region } from '@geo/alerting';
+import { z } from '../../http/openapi.ts';
+import { TASK_ROW_STATES } from './task-store.ts';
+
+/**
+ * The console's request and response shapes, for the OpenAPI document (`/api/openapi.json`).
+ * Handlers still parse requests themselves (field-level Chinese messages); these say what they take
+ * and what they answer.
+ */
+
+const PerCarrier = z.object({ cmcc: z.number(), cucc: z.number(), ctcc: z.number() });
+const Carrier = z.enum(['cmcc', 'cucc', 'ctcc']);
+
+export const AreaNode = z
+  .object({
+    code: z.string().openapi({ example: '330106' }),
+    name: z.string().openapi({ example: '西湖区' }),
+    level: z.enum(['province', 'city', 'district']),
+    parent: z.string().nullable(),
+    center: z.tuple([z.number(), z.number()]).nullable(),
+    hasBoundary: z.boolean(),
+  })
+  .openapi('BigdataArea');
+
+export const Options = z
+  .object({
+    alertTypes: z.array(z.object({ value: z.string(), label: z.string(), template: z.string() })),
+    signatures: z.array(z.object({ id: z.string(), text: z.string(), isDefault: z.boolean() })),
+    balance: z.number().int(),
+    carriers: z.array(Carrier),
+    today: z.string().openapi({ description: '上海时区的今天（YYYY-MM-DD）' }),
+  })
+  .openapi('BigdataOptions');
+
+export const CountBody = z.object({ signature: z.string().max(20).default(''), content: z.string().max(2000) });
+export const CountResult = z
+  .union([
+    z.object({ ok: z.literal(true), chars: z.number().int(), segments: z.number().int(), tasks: z.number().int() }).passthrough(),
+    z.object({ ok: z.literal(false), reason: z.string() }).passthrough(),
+  ])
+  .openapi('BigdataCount');
+
+export const ReachBody = z.object({ region: Region, rules: z.array(CrowdRule).default([]), quota: ReachRequest.shape.quota }).openapi('BigdataReachRequest');
+export const Reach = z
+  .object({
+    instances: z.number().int().openapi({ description: '作答的预警服务实例数（0 表示没有实例在运行）' }),
+    present: PerCarrier.openapi({ description: '区域内当前人数' }),
+    passing: PerCarrier.openapi({ description: '符合筛选规则' }),
+    allowedToday: PerCarrier.openapi({ description: '今日可发送（扣除上限与已发送）' }),
+    errors: z.array(z.string()),
+    at: z.string(),
+  })
+  .openapi('BigdataReach');
+
+export const Letter = z.object({ id: z.string(), name: z.string(), size: z.number().int(), contentType: z.string() }).openapi('BigdataLetter');
+export const LetterForm = { body: { required: true, content: { 'multipart/form-data': { schema: z.object({ file: z.any().openapi({ type: 'string', format: 'binary', description: 'PDF、PNG 或 JPEG，≤ 5 MB' }) }) } } } };
+
+export const DraftBody = z.object({ form: z.record(z.string(), z.unknown()).openapi({ description: '发送页表单（任意填写程度）' }) }).openapi('BigdataDraft');
+export const SubmitBody = z
+  .object({
+    form: z.record(z.string(), z.unknown()).openapi({ description: '任务表单：alertType、region、subject、content、signature、startDate、endDate、windows、frequency、minDwellMin、rules、quota、authorizationLetter' }),
+    draftId: z.string().max(64).optional().openapi({ description: '从草稿提交' }),
+    copiedFrom: z.string().max(64).optional().openapi({ description: '再次发送的原任务' }),
+  })
+  .openapi('BigdataSubmit');
+export const Submitted = z.object({ id: z.string(), state: z.enum(TASK_ROW_STATES) }).openapi('BigdataSubmitted');
+export const IdOnly = z.object({ id: z.string() });
+
+const CarrierProgress = z.object({ sent: z.number(), delivered: z.number(), failed: z.number() });
+export const ProgressView = z
+  .object({
+    state: z.enum(TASK_ROW_STATES).nullable(),
+    at: z.number().nullable(),
+    matched: z.number(),
+    carriers: z.object({ cmcc: CarrierProgress, cucc: CarrierProgress, ctcc: CarrierProgress }),
+    skipped: z.record(z.string(), z.number()),
+    receiptsSince: z.number(),
+  })
+  .openapi('BigdataProgress');
+
+export const TaskSummary = z
+  .object({
+    id: z.string(),
+    subject: z.string(),
+    alertType: z.string(),
+    alertTypeLabel: z.string(),
+    state: z.enum(TASK_ROW_STATES),
+    stateLabel: z.string(),
+    startDate: z.string().nullable(),
+    endDate: z.string().nullable(),
+    accountName: z.string(),
+    reason: z.string(),
+    createdAt: z.string().nullable(),
+    submittedAt: z.string().nullable(),
+    updatedAt: z.string().nullable(),
+    progress: ProgressView.nullable(),
+  })
+  .openapi('BigdataTask');
+export const TaskPage = z.object({ total: z.number().int(), page: z.number().int(), pageSize: z.number().int(), items: z.array(TaskSummary) }).openapi('BigdataTaskPage');
+export const TaskDetail = TaskSummary.extend({ form: z.record(z.string(), z.unknown()), spec: z.record(z.string(), z.unknown()).nullable(), copiedFrom: z.string().nullable() }).openapi('BigdataTaskDetail');
+export const DraftDetail = TaskSummary.extend({ form: z.record(z.string(), z.unknown()) }).openapi('BigdataDraftDetail');
+export const Transitioned = z.object({ id: z.string(), state: z.enum(TASK_ROW_STATES), stateLabel: z.string() }).openapi('BigdataTransition');
+
+/** The list query, as documented (the handler parses the same fields). */
+export const TaskQuery = z.object({
+  from: z.string().optional().openapi({ description: '创建时间起（日期或 ISO 时间）' }),
+  to: z.string().optional().openapi({ description: '创建时间止（日期表示当天结束）' }),
+  alertType: z.string().max(20).optional(),
+  state: z.enum(TASK_ROW_STATES).optional(),
+  name: z.string().max(100).optional().openapi({ description: '按发送主题模糊查询' }),
+  page: z.string().optional(),
+  pageSize: z.string().optional(),
+});
+export const IdParam = z.object({ id: z.string().max(64) });
+export const LevelParam = z.object({ level: z.enum(['province', 'city', 'district']) });
+
+/** A response that is not JSON, described by its content type. */
+export const fileOk = (type: string, description: string) => ({ 200: { description, content: { [type]: { schema: z.string().openapi({ type: 'string', format: type.includes('sheet') ? 'binary' : undefined }) } } } });
+export const sse = (description: string) => ({ 200: { description, content: { 'text/event-stream': { schema: z.string() } } } });

@@ -12,6 +12,7 @@ import { CAPS_BUCKET, TASKS_BUCKET, declareAlertingStreams, presenceConsumer } f
 import { TaskStore } from '../tasks/task-store.ts';
 import { KvBudget } from './budget.ts';
 import { ClaimLog } from './claims.ts';
+import { JobEncoder } from './job-encoder.ts';
 import { JsPublisher } from './js-publisher.ts';
 import { Engine } from './engine.ts';
 
@@ -134,8 +135,9 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   const budget = new KvBudget(capsKv);
   const pub = new JsPublisher(nc, 15_000);
   const claims = new ClaimLog(await js.jetstreamManager(), pub);
+  const jobs = new JobEncoder();
   const engine = new Engine(
-    { budget, claims, publish: (job) => pub.publish(smsJobSubject(job.carrier), JSON.stringify(job), { msgID: job.jobId }), now, instance },
+    { budget, claims, publish: (job) => pub.publish(smsJobSubject(job.carrier), jobs.encode(job), { msgID: job.jobId }), now, instance },
     opts.presence ?? new Presence({ stalenessMs: opts.stalenessMs }),
   );
   const writeDead = deadLetterWriter(nc, 'alerting');

@@ -59,6 +59,13 @@ export function BigScreen() {
     map.on('ready', () => {
       void map!.setHighlightAreas(region.parts.filter((p) => p.kind === 'admin').map((p) => (p as { code: string }).code));
       map!.setOverlayParts(region.parts.filter((p) => p.kind !== 'admin'));
+      // Centre on the region's first area, at a zoom that fits its level.
+      const first = region.parts.find((p) => p.kind === 'admin') as { code: string } | undefined;
+      if (first)
+        void loadAreas().then((all) => {
+          const a = all.find((x) => x.code === first.code);
+          if (a?.center) map?.map.jumpTo({ center: a.center, zoom: { province: 7, city: 9, district: 11 }[a.level] });
+        });
       const b = map!.map.getBounds();
       view = { bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom: map!.map.getZoom() };
       void heatCells(view).then((c) => map?.setHexagons(c), () => undefined);

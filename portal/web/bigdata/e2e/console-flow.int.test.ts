@@ -1,0 +1,263 @@
+import { compileRegion, type RegionPart } from '@geo/alerting';
+import { loadAdminAreas, type Carrier, type LocationEvent } from '@geo/ingest';
+import { pointOnFeature } from '@turf/turf';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PNG_BYTES } from '../../../src/api/bigdata/console-harness.ts';
+import { useIngestGeography } from '../../../src/api/bigdata/task-form.ts';
+import { loginAdmin, type Client } from '../../../src/test/harness.ts';
+import { ARTIFACTS, startConsoleStack, type ConsoleStack } from './console-stack.ts';
+
+/**
+ * The big-data console in a real browser against the real pipeline: location events → alerting →
+ * SMS_JOBS → messaging → SMPP → simulated SMSC, and location events → insight → ClickHouse → the
+ * heat map and the big screen. One stack, one browser page, steps in order.
+ */
+
+const PREFIX: Record<Carrier, string> = { cmcc: '138', cucc: '186', ctcc: '189' };
+const CARRIER_ORDER: Carrier[] = ['cmcc', 'cucc', 'ctcc'];
+let seq = 0;
+interface Person {
+  msisdn: string;
+  carrier: Carrier;
+  at: [number, number];
+}
+/** `n` people spread a few hundred metres around `centre`, carriers in turn. */
+function people(n: number, centre: [number, number]): Person[] {
+  return Array.from({ length: n }, (_, i) => {
+    const carrier = CARRIER_ORDER[seq % 3]!;
+    const msisdn = `${PREFIX[carrier]}${String(10_000_000 + seq++).slice(-8)}`;
+    return { msisdn, carrier, at: [centre[0] + ((i % 5) - 2) * 0.002, centre[1] + ((Math.floor(i / 5) % 5) - 2) * 0.002] };
+  });
+}
+const eventOf = (p: Person, i: number): LocationEvent => ({
+  msisdn: p.msisdn,
+  carrier: p.carrier,
+  ts: Date.now(),
+  cell: `e2e-${p.at[0].toFixed(4)}-${p.at[1].toFixed(4)}`,
+  lng: p.at[0],
+  lat: p.at[1],
+  kind: 'periodic',
+  gender: i % 2 ? 'f' : 'm',
+  age: 20 + (i % 45),
+  home: i % 3 ? '330100' : '310100',
+});
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+describe('big-data console in a real browser, real pipeline to the simulated SMSC', () => {
+  let s: ConsoleStack;
+  let page: Page;
+  let admin: Client;
+  let circleCentre: [number, number] = [0, 0];
+  let insiders: Person[] = [];
+  /** Everyone whose events were published (their last position). */
+  const everyone: Person[] = [];
+  let districtPeople: Person[] = [];
+  let outsiders: Person[] = [];
+  let taskId = '';
+  const problems: string[] = [];
+  const outside: string[] = [];
+  const reachBodies: { region: { parts: RegionPart[] } }[] = [];
+
+  /** Waits until the alerting engine has seen `n` subscribers (the events went through LOCATION). */
+  const engineSaw = async (n: number) => {
+    for (const end = Date.now() + 60_000; s.alerting.engine.presence.size < n; ) {
+      if (Date.now() > end) throw new Error(`alerting saw ${s.alerting.engine.presence.size} of ${n} subscribers`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const publish = async (ps: Person[]) => {
+    everyone.push(...ps);
+    await s.publish(ps.map(eventOf));
+    await engineSaw(everyone.length);
+  };
+  /** How many of everyone are in 杭州市 (the heat map's and the big screen's default region). */
+  const inHangzhou = () => {
+    const city = compileRegion({ parts: [{ kind: 'admin', code: '330100' }] });
+    return everyone.filter((p) => city.contains(p.at[0], p.at[1])).length;
+  };
+  const smscMessages = async () => (await (await fetch(`${s.smscUrl}/messages?limit=1000`)).json()) as { destination: string; text: string }[];
+  const fail = async (name: string, e: unknown): Promise<never> => {
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-failed.png`) }).catch(() => undefined);
+    const side = await page.locator('.error, .in-side').first().textContent().catch(() => '');
+    throw new Error(`${(e as Error).message}\n${problems.join('\n')}\n${side}\n${s.serviceLogs()}`);
+  };
+
+  beforeAll(async () => {
+    s = await startConsoleStack(inject('clickhouseUrl'));
+    admin = await loginAdmin(s.portal);
+    const [name, value] = admin.cookie.split('=') as [string, string];
+    const context = await s.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    await context.addCookies([{ name, value, url: s.portal.url }]);
+    page = await context.newPage();
+    page.on('dialog', (d) => void d.accept());
+    page.on('pageerror', (e) => problems.push(String(e.stack).slice(0, 600)));
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    page.on('request', (r) => {
+      const u = r.url();
+      if (!u.startsWith(s.portal.url) && !u.startsWith('data:') && !u.startsWith('blob:')) outside.push(u);
+      if (u.endsWith('/api/bigdata/reach')) reachBodies.push(JSON.parse(r.postData() ?? '{}'));
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  it('draws a polygon and a circle on the offline map, picks a district and shows the live reach of the people inside', async () => {
+    await page.goto(`${s.portal.url}/bigdata/send`);
+    await page.waitForSelector('[data-testid="send-map"][data-map-ready="1"]', { timeout: 60_000 }).catch((e) => fail('send-page', e));
+    // The offline base map has drawn our own boundaries (the canvas is not blank).
+    const painted = await page.evaluate(() => {
+      const c = document.querySelector<HTMLCanvasElement>('[data-testid="send-map"] canvas')!;
+      const gl = (c.getContext('webgl2') ?? c.getContext('webgl')) as WebGLRenderingContext;
+      const px = new Uint8Array(4 * c.width);
+      gl.readPixels(0, Math.floor(c.height / 2), c.width, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
+      return new Set(Array.from({ length: c.width }, (_, i) => px.slice(i * 4, i * 4 + 3).join(','))).size;
+    });
+    expect(painted).toBeGreaterThan(1);
+    const box = (await page.locator('[data-testid="send-map"]').boundingBox())!;
+    const cx = box.x + box.width / 2, cy = box.y + box.height / 2;
+    const click = async (x: number, y: number) => {
+      await page.mouse.move(x, y, { steps: 4 });
+      await page.mouse.click(x, y);
+    };
+    // A polygon left of the centre (closed on its first corner), a circle right of it.
+    await page.click('[data-tool="polygon"]');
+    for (const [x, y] of [[-220, -60], [-60, -80], [-40, 60], [-200, 80], [-220, -60]] as const) await click(cx + x, cy + y);
+    await page.click('[data-tool="circle"]');
+    await click(cx + 150, cy);
+    await page.mouse.move(cx + 200, cy + 10, { steps: 5 });
+    await click(cx + 210, cy);
+    await page.click('.bd-toolbar button:first-child');
+    await expect.poll(() => page.locator('.bd-form').textContent(), { timeout: 15_000 }).toContain('已圈选 2 个图形');
+    await expect.poll(() => reachBodies.at(-1)?.region.parts.map((p) => p.kind).join(','), { timeout: 15_000 }).toBe('polygon,circle');
+    const [polygon, circle] = reachBodies.at(-1)!.region.parts as [Extract<RegionPart, { kind: 'polygon' }>, Extract<RegionPart, { kind: 'circle' }>];
+
+    // The population: people inside each shape and in a district (上城区), people outside everything.
+    const ring = polygon.rings[0]!.slice(0, -1);
+    const polyCentre: [number, number] = [sum(ring.map((p) => p[0]!)) / ring.length, sum(ring.map((p) => p[1]!)) / ring.length];
+    const district = loadAdminAreas().find((a) => a.code === '330102')!;
+    const inDistrict = pointOnFeature({ type: 'Feature', properties: {}, geometry: district.geometry! }).geometry.coordinates as [number, number];
+    useIngestGeography();
+    const all = compileRegion({ parts: [{ kind: 'admin', code: '330102' }, polygon, circle] });
+    insiders = [...people(30, polyCentre), ...people(24, circle.center)];
+    districtPeople = people(30, inDistrict);
+    outsiders = people(15, [121.55, 29.87]);
+    for (const p of [...insiders, ...districtPeople]) expect(all.contains(p.at[0], p.at[1]), `${p.at} inside`).toBe(true);
+    for (const p of outsiders) expect(all.contains(p.at[0], p.at[1])).toBe(false);
+    circleCentre = circle.center;
+    insiders.push(...districtPeople);
+    await publish([...insiders, ...outsiders]);
+
+    await page.selectOption('select[aria-label="省"]', '330000');
+    await page.selectOption('select[aria-label="市"]', '330100');
+    await page.selectOption('select[aria-label="区/县"]', '330102');
+    await page.click('.area-picker button:has-text("添加区域")');
+    await page.waitForSelector('.area-picker .chip[data-code="330102"]');
+    const present = page.locator('[data-testid="reach"] [data-row="present"] b');
+    await expect.poll(() => present.textContent(), { timeout: 20_000 }).toBe(String(insiders.length));
+    expect(reachBodies.at(-1)!.region.parts.map((p) => p.kind)).toEqual(['admin', 'polygon', 'circle']);
+    const perCarrier = await page.locator('[data-testid="reach"] [data-row="present"] td').allTextContents();
+    expect(perCarrier.slice(1, 4).map(Number)).toEqual(CARRIER_ORDER.map((c) => insiders.filter((p) => p.carrier === c).length));
+  }, 180_000);
+
+  it('submits the task and shows its progress per carrier as messages reach the simulated SMSC', async () => {
+    await page.selectOption('select[name="alertType"]', 'typhoon');
+    await page.fill('input[name="subject"]', '台风 端到端');
+    // All day, so that the send window is open whenever the test runs.
+    await page.locator('.row:has(input[type="time"]) button.link').first().click();
+    for (const c of CARRIER_ORDER) {
+      await page.fill(`input[name="quota.${c}.total"]`, '500');
+      await page.fill(`input[name="quota.${c}.dailyCap"]`, '500');
+    }
+    await page.setInputFiles('input[name="letter"]', { name: '授权函.png', mimeType: 'image/png', buffer: Buffer.from(PNG_BYTES) });
+    await page.waitForSelector('.bd-form small:has-text("授权函.png")');
+    await page.screenshot({ path: join(ARTIFACTS, 'send-page-1920x1080.png') });
+    await page.click('.bd-form button[type="submit"]');
+    await page.waitForURL(/\/bigdata\/tasks\?open=/, { timeout: 30_000 }).catch((e) => fail('submit', e));
+    taskId = new URL(page.url()).searchParams.get('open')!;
+
+    const sentAndDelivered = () =>
+      page.evaluate(() => {
+        const rows = [...document.querySelectorAll('[data-testid="progress"] tbody tr')];
+        const n = (r: Element, i: number) => Number(r.children[i]?.textContent ?? 0);
+        return { sent: rows.reduce((a, r) => a + n(r, 1), 0), delivered: rows.reduce((a, r) => a + n(r, 2), 0) };
+      });
+    await expect.poll(async () => (await sentAndDelivered()).sent, { timeout: 60_000 }).toBe(insiders.length).catch((e) => fail('progress', e));
+    // People walking in while the task runs get it too (漫入发送), and their receipts show live.
+    const walkers = people(6, circleCentre);
+    await publish(walkers);
+    insiders.push(...walkers);
+    await expect.poll(async () => (await sentAndDelivered()).sent, { timeout: 60_000 }).toBe(insiders.length);
+    await expect.poll(async () => (await sentAndDelivered()).delivered, { timeout: 60_000 }).toBeGreaterThanOrEqual(walkers.length);
+
+    // At the SMSC: each person inside exactly once, with the typhoon text; nobody outside.
+    await expect.poll(async () => (await smscMessages()).length, { timeout: 60_000 }).toBe(insiders.length);
+    const got = await smscMessages();
+    expect(got.map((m) => m.destination).sort()).toEqual(insiders.map((p) => p.msisdn).sort());
+    expect(got[0]!.text).toMatch(/^【翼讯通】/);
+    expect(got[0]!.text).toContain('台风');
+    await page.screenshot({ path: join(ARTIFACTS, 'task-progress-1920x1080.png') });
+  }, 180_000);
+
+  it('pauses a scheduled task and stops the running one from the task list', async () => {
+    const fd = new FormData();
+    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
+    const letter = await admin.reqRaw('POST', '/api/bigdata/letters', fd);
+    const tomorrow = new Date(Date.now() + 8 * 3600_000 + 86_400_000).toISOString().slice(0, 10);
+    const later = await admin.req('POST', '/api/bigdata/tasks', {
+      form: { alertType: 'rainstorm', region: { parts: [{ kind: 'admin', code: '330102' }] }, subject: '明日暴雨', content: '明日有暴雨，请注意安全。', signature: '翼讯通', startDate: tomorrow, endDate: tomorrow, windows: [], frequency: 'daily', minDwellMin: 0, rules: [], quota: { cmcc: { total: 10, dailyCap: 10 } }, authorizationLetter: letter.body.id },
+    });
+    expect(later.status).toBe(200);
+    await page.click('.modal header button');
+    const row = (id: string) => page.locator(`tr[data-task="${id}"]`);
+    // Alerting schedules it (its start date is tomorrow); the list follows the bucket.
+    await expect
+      .poll(async () => (await page.click('.toolbar button:has-text("搜索")'), await row(later.body.id).locator('.badge').textContent()), { timeout: 30_000 })
+      .toBe('待执行');
+    await row(later.body.id).locator('[data-action="pause"]').click();
+    await expect.poll(() => row(later.body.id).textContent(), { timeout: 15_000 }).toContain('已暂停');
+    await expect.poll(async () => (await s.alerting.store.get(later.body.id))?.task.state, { timeout: 15_000 }).toBe('paused');
+
+    // The running task cannot be paused (no pause button), only stopped.
+    expect(await row(taskId).locator('[data-action="pause"]').count()).toBe(0);
+    await row(taskId).locator('[data-action="stop"]').click();
+    await expect.poll(() => row(taskId).textContent(), { timeout: 15_000 }).toContain('已停止');
+    await expect.poll(async () => (await s.alerting.store.get(taskId))?.task.state, { timeout: 15_000 }).toBe('stopped');
+    // People entering now get nothing.
+    const afterStop = people(5, inDistrictOf(districtPeople));
+    await publish(afterStop);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const dest = new Set((await smscMessages()).map((m) => m.destination));
+    for (const p of afterStop) expect(dest.has(p.msisdn)).toBe(false);
+  }, 120_000);
+
+  it('shows the heat map and the big screen with live numbers from insight', async () => {
+    await page.goto(`${s.portal.url}/insight`);
+    // 杭州市 by default.
+    await expect.poll(() => page.locator('[data-kpi="population"] .v').textContent(), { timeout: 60_000 }).toBe(String(inHangzhou())).catch((e) => fail('heatmap', e));
+    // The map's first full load (district outlines at zoom 8) is slow on a busy 2-core box.
+    await page.waitForSelector('[data-testid="heat-map"][data-map-ready="1"]', { timeout: 120_000 }).catch((e) => fail('heatmap', e));
+    await page.screenshot({ path: join(ARTIFACTS, 'heatmap-1920x1080.png') });
+
+    await page.click('button:has-text("进入大屏")');
+    await page.waitForSelector('[data-testid="big-screen"]');
+    const big = page.locator('[data-testid="screen-population"]');
+    const before = inHangzhou();
+    await expect.poll(() => big.textContent(), { timeout: 30_000 }).toBe(String(before));
+    // Twelve more people arrive: the screen refreshes by itself.
+    const arriving = people(12, inDistrictOf(districtPeople));
+    await publish(arriving);
+    expect(inHangzhou()).toBe(before + arriving.length);
+    await expect.poll(() => big.textContent(), { timeout: 40_000 }).toBe(String(before + arriving.length));
+    await page.screenshot({ path: join(ARTIFACTS, 'big-screen-1920x1080.png') });
+    expect(outside).toEqual([]);
+  }, 150_000);
+});
+
+/** The centre of a group of people (for more people at the same place). */
+function inDistrictOf(group: Person[]): [number, number] {
+  return [sum(group.map((p) => p.at[0])) / group.length, sum(group.map((p) => p.at[1])) / group.length];
+}

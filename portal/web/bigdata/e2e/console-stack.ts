@@ -1,0 +1,166 @@
+import { installIngestAdminAreas, runEngine, type RunningEngine } from '@geo/alerting';
+import { connectClickHouse, connectNats, createLogger, ensureDeadLetterStream, freePort, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import { declareLocationStream, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
+import { jetstream } from '@nats-io/jetstream';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { boundariesJson } from '../../../src/api/bigdata/geography.ts';
+import type { Portal } from '../../../src/portal.ts';
+import { testPortal } from '../../../src/test/harness.ts';
+import { buildE2e } from './build-e2e.ts';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-swiftshader'];
+/** Screenshots for a person to look at (not committed). */
+export const ARTIFACTS = process.env.ARTIFACTS_DIR ?? join(tmpdir(), 'geo-alert-artifacts');
+
+/** One service started from its workspace entry point, as `npm start` runs it. */
+interface Service {
+  name: string;
+  proc: ChildProcess;
+  output: string[];
+}
+
+function startService(name: string, entry: string, env: Record<string, string>): Service {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const keep = (d: Buffer) => {
+    output.push(d.toString());
+    if (output.length > 200) output.shift();
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  return { name, proc, output };
+}
+
+async function waitHealthy(s: Service, url: string, ms = 120_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (s.proc.exitCode !== null) throw new Error(`${s.name} exited (${s.proc.exitCode}):\n${s.output.join('')}`);
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(2000) })).ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > end) throw new Error(`${s.name} not healthy at ${url} after ${ms / 1000} s:\n${s.output.join('')}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+async function stopService(s: Service): Promise<void> {
+  if (s.proc.exitCode !== null || s.proc.signalCode) return;
+  const exited = new Promise<void>((r) => s.proc.once('exit', () => r()));
+  s.proc.kill('SIGTERM');
+  const t = setTimeout(() => s.proc.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+export interface ConsoleStack {
+  /** The portal (real app, test entry of the console's pages as its SPA). */
+  portal: Portal;
+  nc: NatsConnection;
+  alerting: RunningEngine;
+  /** The simulated SMSCs' inspection API (`/messages`, `/stats`). */
+  smscUrl: string;
+  insightUrl: string;
+  browser: Browser;
+  /** Publishes location events to LOCATION as ingest does (batched per carrier and shard). */
+  publish(events: LocationEvent[]): Promise<void>;
+  /** The last output of the services run as processes (for failure messages). */
+  serviceLogs(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole pipeline behind the console, for browser tests: a nats-server of its own (alerting's
+ * and messaging's stream, consumer and bucket names are fixed, so a shared server would let this
+ * file's engine and sender take other files' events and jobs), ClickHouse from the test run (a
+ * database of its own), the simulated carrier SMSCs, messaging and insight as their entry points
+ * run them, an alerting engine in this process, and the portal serving the console's pages.
+ */
+export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleStack> {
+  const tag = `${Date.now().toString(36)}${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), 'portal-console-e2e-'));
+  const services: Service[] = [];
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const f of cleanups.splice(0).reverse()) await f().catch((err) => console.error('cleanup failed:', err));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const distP = buildE2e(join(tmpdir(), 'geo-alert-bigdata-e2e'));
+    const nats: RunningNats = await startNatsServer({ dataDir: join(dir, 'nats'), log: () => undefined });
+    cleanups.push(() => nats.stop());
+    const nc = await connectNats(nats.url, 'portal-console-e2e');
+    cleanups.push(() => nc.drain());
+    await ensureDeadLetterStream(nc);
+    await declareLocationStream(nc);
+
+    const db = `portal_e2e_${tag}`;
+    const ch = connectClickHouse(clickhouseUrl);
+    await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
+    cleanups.push(async () => {
+      await ch.command({ query: `DROP DATABASE IF EXISTS ${db}` }).catch(() => undefined);
+      await ch.close();
+    });
+    const chDb = `${clickhouseUrl.replace(/\/$/, '')}/${db}`;
+
+    const [cmcc, cucc, ctcc, smscHealth, messagingHealth, insightHealth, insightApi] = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+    const smscPorts = { SMSC_PORT_CMCC: String(cmcc), SMSC_PORT_CUCC: String(cucc), SMSC_PORT_CTCC: String(ctcc) };
+    const smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '300' });
+
+    cleanups.push(() => stopService(smsc));
+    const smscUrl = `http://127.0.0.1:${smscHealth}`;
+    await waitHealthy(smsc, `${smscUrl}/healthz`);
+    const messaging = startService('messaging', 'messaging/src/main.ts', { ...smscPorts, NATS_URL: nats.url, CLICKHOUSE_URL: chDb, HEALTH_PORT: String(messagingHealth), SMSC_BINDS: '1', ACK_WAIT_MS: '10000' });
+    cleanups.push(() => stopService(messaging));
+    services.push(smsc, messaging);
+    const insight = startService('insight', 'insight/src/main.ts', { NATS_URL: nats.url, CLICKHOUSE_URL: chDb, HEALTH_PORT: String(insightHealth), API_PORT: String(insightApi) });
+    cleanups.push(() => stopService(insight));
+    services.push(insight);
+    const insightUrl = `http://127.0.0.1:${insightApi}`;
+
+    // As alerting's service does: administrative areas resolve from ingest's geography.
+    installIngestAdminAreas();
+    const alerting = await runEngine({ nc, log: createLogger('alerting-e2e', 'warn'), shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'portal-e2e', tickMs: 500 });
+    cleanups.push(() => alerting.stop());
+    await alerting.ready;
+    await Promise.all([waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`), waitHealthy(insight, `http://127.0.0.1:${insightHealth}/healthz`)]);
+
+    // The outlines are simplified once per process: before any page asks for them.
+    for (const level of ['province', 'city', 'district'] as const) boundariesJson(level);
+    const portal = await testPortal({ natsUrl: nats.url, insightUrl, webDist: await distP });
+    cleanups.push(() => portal.stop());
+    // The portal connects NATS in the background: the console needs it before the first page.
+    for (const end = Date.now() + 60_000; ; ) {
+      const h = (await (await portal.request('/healthz')).json()) as { checks: { nats?: { ok: boolean } } };
+      if (h.checks.nats?.ok) break;
+      if (Date.now() > end) throw new Error('the portal did not connect to NATS');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    cleanups.push(() => browser.close());
+    mkdirSync(ARTIFACTS, { recursive: true });
+
+    const js = jetstream(nc, { timeout: 15_000 });
+    const publish = async (events: LocationEvent[]) => {
+      const by = new Map<string, LocationEvent[]>();
+      for (const e of events) {
+        const s = locationSubject(e.carrier, shardOf(e.msisdn));
+        (by.get(s) ?? by.set(s, []).get(s)!).push(e);
+      }
+      await Promise.all([...by].map(([s, evs]) => js.publish(s, JSON.stringify({ v: 1, events: evs }))));
+    };
+    const serviceLogs = () => services.map((x) => `--- ${x.name}\n${x.output.join('').slice(-4000)}`).join('\n');
+    return { portal, nc, alerting, smscUrl, insightUrl, browser, publish, serviceLogs, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

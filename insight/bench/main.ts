@@ -192,17 +192,18 @@ try {
       cell: c.name, lat: c.lat, lng: c.lng, kind: 'periodic', gender: s % 2 ? 'f' : 'm', age: 16 + (s % 60), home: homeOf(s),
     });
     if (batch.length === 100) {
-      pending.push(js.publish(`${PREFIX}.${carriers[published % 3]}.${published % 8}`, JSON.stringify({ v: 1, events: batch })));
+      pending.push(js.publish(`${PREFIX}.${carriers[published % 3]}.${published % 8}`, JSON.stringify({ v: 1, events: batch }), { timeout: 60_000 }));
       published += batch.length;
       batch = [];
-      if (pending.length >= 500) {
+      // Bounded in flight: with 500 pending, a loaded machine timed publishes out (5 s default).
+      if (pending.length >= 100) {
         await Promise.all(pending);
         pending = [];
       }
     }
   }
   if (batch.length) {
-    pending.push(js.publish(`${PREFIX}.cmcc.0`, JSON.stringify({ v: 1, events: batch })));
+    pending.push(js.publish(`${PREFIX}.cmcc.0`, JSON.stringify({ v: 1, events: batch }), { timeout: 60_000 }));
     published += batch.length;
   }
   await Promise.all(pending);

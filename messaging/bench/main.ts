@@ -14,8 +14,8 @@
  * NATS_URL / CLICKHOUSE_URL from the environment, or servers started here. Figures last, as JSON lines.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -92,6 +92,41 @@ async function publishJobs(ns: string, n: number, share: Record<SmsCarrier, numb
   return counts;
 }
 
+/** CPU seconds (user + system) of a process, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The servers this bench started (their command lines name its data dir). */
+function serverPids(): { name: string; pid: number }[] {
+  if (!dir) return [];
+  const out: { name: string; pid: number }[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      if (!cmd.some((a) => a.includes(dir!))) continue;
+      const name = cmd[0]!.includes('nats') ? 'nats-server' : cmd[0]!.includes('clickhouse') ? 'clickhouse' : '';
+      if (name) out.push({ name, pid: Number(p) });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** CPU time per SMS of each process taking part, so figures on a shared machine can be read. */
+function cpuMeter() {
+  const procs = [{ name: 'messaging', pid: process.pid }, { name: 'smsc-sim', pid: sim.pid! }, ...serverPids()];
+  const t0 = procs.map((p) => cpuSeconds(p.pid));
+  return (n: number) => procs.map((p, i) => `${p.name} ${Math.round(((cpuSeconds(p.pid) - t0[i]!) * 1e6) / n)} µs`).join(', ');
+}
+
 async function run(ns: string, n: number, rates: Record<SmsCarrier, number>) {
   const table = `sms_log_${ns}`;
   const cfg = MessagingEnv.parse({
@@ -101,6 +136,7 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>) {
     SMSC_BINDS: process.env.BENCH_BINDS ?? '1', SMSC_WINDOW: process.env.BENCH_WINDOW ?? '64', MAX_IN_FLIGHT: '20000',
   });
   const svc = await createMessaging(cfg, log);
+  const cpu = cpuMeter();
   const t0 = performance.now();
   let submittedAt = 0;
   let lastReport = t0;
@@ -115,8 +151,13 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>) {
     if (performance.now() - t0 > 120_000) throw new Error(`${ns}: only ${s.final} of ${n} final after 120 s`);
   }
   const t1 = performance.now();
+  const claims = (svc.sender as unknown as { claims: { counts: object } }).claims.counts;
+  const writers = [...svc.connectors.values()].map((c) => (c as unknown as { binds: { writer?: { counts: { writes: number; pdus: number } } }[] }).binds.map((b) => b.writer?.counts));
+  say(`  ${ns}: claims ${JSON.stringify(claims)}, socket writes/PDUs per bind ${JSON.stringify(writers)}`);
+  say(`  ${ns}: CPU per SMS: ${cpu(n)}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   await svc.stop();
   const rows = await selectRows<{ n: string }>(ch, `SELECT count() AS n FROM ${table} FINAL WHERE status = 'delivered'`);
+  await ch.command({ query: `DROP TABLE IF EXISTS ${table}` });
   return { seconds: (t1 - t0) / 1000, submitSeconds: ((submittedAt || t1) - t0) / 1000, delivered: Number(rows[0]!.n) };
 }
 
@@ -131,6 +172,20 @@ try {
   if (r1.delivered !== SUSTAINED_JOBS) throw new Error(`send log has ${r1.delivered} delivered rows, expected ${SUSTAINED_JOBS}`);
   figures.push({ bench: 'messaging', metric: 'sms_per_s', value: Math.round(perS), unit: '1/s' });
 
+  await alertRun();
+} catch (err) {
+  say(`messaging bench failed: ${(err as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  sim.kill('SIGTERM');
+  await nc.drain();
+  await ch.close();
+  await stack?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+for (const f of figures) console.log(JSON.stringify(f));
+
+async function alertRun(): Promise<void> {
   // Realistic limits for an SMPP account per carrier (hundreds of segments/s), well inside what
   // the machine sustains, so the carriers' limits govern.
   const total = Number(process.env.BENCH_ALERT_RATE ?? 1500);
@@ -144,11 +199,4 @@ try {
   say(`alert: ${ALERT_JOBS} submitted in ${r2.submitSeconds.toFixed(1)} s, all final (receipts in the send log) in ${r2.seconds.toFixed(1)} s vs ${expected.toFixed(1)} s allowed by the limits (${pct.toFixed(1)} %); ${r2.delivered} delivered rows`);
   if (r2.delivered !== ALERT_JOBS) throw new Error(`send log has ${r2.delivered} delivered rows, expected ${ALERT_JOBS}`);
   figures.push({ bench: 'messaging', metric: 'alert_100k_vs_limits_pct', value: Number(pct.toFixed(2)), unit: '%' });
-} finally {
-  sim.kill('SIGTERM');
-  await nc.drain();
-  await ch.close();
-  await stack?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 }
-for (const f of figures) console.log(JSON.stringify(f));

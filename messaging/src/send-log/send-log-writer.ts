@@ -22,8 +22,10 @@ export class SendLogWriter {
     if (rows.length === 0) return Promise.resolve();
     for (const r of rows) this.rows.push(r);
     const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    if (this.rows.length >= (this.opts.maxRows ?? 5000)) void this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.opts.maxDelayMs ?? 50);
+    // ClickHouse 18.16 wants 10k–100k rows per insert (each insert is a part: files to write and
+    // merge); 200 ms still keeps a job's ack well inside its AckWait.
+    if (this.rows.length >= (this.opts.maxRows ?? 20_000)) void this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.opts.maxDelayMs ?? 200);
     return p;
   }
 

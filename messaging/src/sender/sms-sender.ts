@@ -130,6 +130,7 @@ export class SmsSender {
     await this.stopLoop?.();
     await this.writer.flush();
     await this.claims?.close();
+    for (const f of this.natsOut.splice(0)) f();
   }
 
   /** Jobs accepted by a carrier and still waiting for their receipts. */
@@ -172,7 +173,7 @@ export class SmsSender {
       this.counts.rejected++;
       this.metrics.jobs.inc({ carrier: p.carrier, outcome: 'rejected' });
       await this.record({ job, carrier: p.carrier, segments: p.segments, submitMs: 0, messageIds: [] }, 'rejected', p.code, job.createdAt, p.reason);
-      m.ack();
+      this.ack(m);
       return;
     }
     const connector = this.o.connectors.get(p.carrier);
@@ -207,7 +208,7 @@ export class SmsSender {
       this.metrics.jobs.inc({ carrier: p.carrier, outcome: 'failed' });
       await this.record(base, 'failed', outcome.code, now);
     }
-    m.ack();
+    this.ack(m);
   }
 
   /**
@@ -217,7 +218,7 @@ export class SmsSender {
   private async alreadyClaimed(m: JsMsg, job: SmsJob, carrier: SmsCarrier, segments: number): Promise<void> {
     this.counts.duplicates++;
     if (await this.logged(job.jobId)) {
-      m.ack();
+      this.ack(m);
       return;
     }
     const claimedAt = this.claims.claimedAt(job.jobId) ?? Date.now();
@@ -230,7 +231,7 @@ export class SmsSender {
       this.counts.uncertain++;
       this.o.log.warn({ jobId: job.jobId, claimedAt }, 'job cut off by a restart with no receipt: recorded UNCERTAIN, not sent again');
       await this.record({ job, carrier, segments, submitMs: claimedAt, messageIds: [] }, 'failed', 'UNCERTAIN', Date.now(), '发送时服务中断，且运营商未回执，无法确认是否已发送');
-      m.ack();
+      this.ack(m);
       return;
     }
     this.uncertain.set(job.jobId, { job, carrier, segments, since });
@@ -276,6 +277,30 @@ export class SmsSender {
     this.registered.add(k);
   }
 
+  // ---- NATS writes -----------------------------------------------------------------------------
+
+  private natsOut: (() => void)[] = [];
+
+  /**
+   * Acks and status events of one event-loop turn go to the NATS client together: it writes to its
+   * socket once per microtask checkpoint, and jobs finishing in their own continuations otherwise
+   * made it write (a syscall) for nearly every ack and event.
+   */
+  private toNats(fn: () => void): void {
+    this.natsOut.push(fn);
+    if (this.natsOut.length === 1) {
+      setImmediate(() => {
+        const out = this.natsOut;
+        this.natsOut = [];
+        for (const f of out) f();
+      });
+    }
+  }
+
+  private ack(m: JsMsg): void {
+    this.toNats(() => m.ack());
+  }
+
   // ---- log and statuses ------------------------------------------------------------------------
 
   private async record(s: RowState, status: DeliveryState | 'unknown', code: string, atMs: number, reason?: string): Promise<void> {
@@ -295,11 +320,15 @@ export class SmsSender {
     // JetStream request and ack per event, which cost more than the whole SMPP exchange.
     const h = headers();
     h.set('Nats-Msg-Id', `${s.job.jobId}:${status}`);
-    try {
-      this.o.nc.publish(this.names.statusSubject(s.carrier), JSON.stringify(ev), { headers: h });
-    } catch (err) {
-      this.o.log.warn({ err, jobId: s.job.jobId }, 'status event not published (the send log has it)');
-    }
+    const subject = this.names.statusSubject(s.carrier);
+    const data = JSON.stringify(ev);
+    this.toNats(() => {
+      try {
+        this.o.nc.publish(subject, data, { headers: h });
+      } catch (err) {
+        this.o.log.warn({ err, jobId: s.job.jobId }, 'status event not published (the send log has it)');
+      }
+    });
   }
 
   // ---- receipts --------------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstream } from '@nats-io/jetstream';
+import { connectClickHouse, connectNats, selectRows } from '@geo/infra';
+import { smsJobSubject, type SmsJob } from '@geo/messaging';
+import { startSystem, type RunningSystem } from '../system/system.ts';
+import { waitQuiet } from '../system/quiesce.ts';
+import type { ReceivedMessage } from '../system/smsc-control.ts';
+
+/**
+ * Messaging alone against a simulated SMSC that keeps dropping its SMPP binds (each link is cut
+ * after 20 submits, unanswered PDUs and all) while 1,500 jobs are queued: every job must reach the
+ * SMSC exactly once, and the service must stay responsive.
+ */
+
+const JOBS = 1500;
+const say = (msg: string) => console.log(`[binds ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const numbers = Array.from({ length: JOBS }, (_, i) => `1380000${String(i).padStart(4, '0')}`);
+
+describe('messaging while the SMSC drops its binds', () => {
+  let sys: RunningSystem | undefined;
+  let received: Map<string, ReceivedMessage[]>;
+
+  beforeAll(async () => {
+    sys = await startSystem({ services: ['smsc-sim', 'messaging'], smscEnv: { SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_LATENCY_MS: '2' }, env: { messaging: { ACK_WAIT_MS: '15000', UNCERTAIN_RESOLVE_MS: '30000' } }, say });
+    await sys.smsc.configure({ disconnectAfter: 20 });
+    const nc = await connectNats(sys.natsUrl, 'proof-binds');
+    const js = jetstream(nc, { timeout: 30_000 });
+    const now = Date.now();
+    await Promise.all(
+      numbers.map((msisdn, i) => {
+        const job: SmsJob = { jobId: `binds-${i}`, source: 'industry', enterpriseId: 'proof', accountId: 'proof', sendId: 'binds', msisdn, carrier: 'cmcc', content: '绑定断开测试', signature: '测试', createdAt: now };
+        return js.publish(smsJobSubject('cmcc'), JSON.stringify(job), { msgID: job.jobId });
+      }),
+    );
+    await nc.close();
+    say(`${JOBS} jobs queued; the SMSC cuts every link after 20 submits for 8 s`);
+    await new Promise((r) => setTimeout(r, 8000));
+    await sys.smsc.configure({ disconnectAfter: 0 });
+    await waitQuiet(sys.natsUrl, ['SMS_JOBS'], { stableMs: 5000, timeoutMs: 240_000, say, extra: async () => JSON.stringify((await sys!.smsc.stats()).map((x) => x.accepted)) });
+    received = await sys.smsc.countsFor(numbers);
+    const ch = connectClickHouse(sys.clickhouseUrl);
+    const statuses = await selectRows<{ status: string; n: string }>(ch, "SELECT status, count() AS n FROM sms_log FINAL WHERE send_id = 'binds' GROUP BY status").catch((e: Error) => [{ status: e.message, n: '' }]);
+    await ch.close();
+    say(`sms_log statuses: ${JSON.stringify(statuses)}`);
+    say(`SMSC: ${JSON.stringify(await sys.smsc.stats())}; liveness restarts: ${sys.hangs.length}`);
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const h of sys?.hangs ?? []) say(`hung ${h.service}; its log ended:\n${h.logTail}`);
+    await sys?.stop({ keep: process.env.PROOF_KEEP === '1' });
+  }, 120_000);
+
+  // Known failure, a consequence of the hang below: the jobs the hung process had claimed
+  // (`beforeSend`, the claim before submit) but never submitted are, after the restart, held as
+  // "uncertain" for UNCERTAIN_RESOLVE_MS and then given up, never submitted: 128–157 of 1,500 were
+  // never delivered in two runs. A claim whose submit never left the process is lost, not retried.
+  it.fails('delivers every job to the SMSC exactly once', () => {
+    const wrong = numbers.filter((m) => (received.get(m) ?? []).length !== 1).map((m) => `${m}: ${(received.get(m) ?? []).length}`);
+    expect(wrong).toEqual([]);
+  });
+
+  // Known bug (messaging/src/smpp/smpp-connector.ts, SmppConnector.pump/send): when the SMSC cuts a
+  // link, node-smpp's `session.send` returns false (socket no longer writable) before the 'close'
+  // event has marked the bind unbound; `send` puts the part back at the head of `retries` and
+  // `pump`'s while loop picks the same still-"bound" bind again — forever, synchronously. The event
+  // loop is blocked: /healthz stops answering, no carrier sends anything, and only a kill -9
+  // (here: the harness's liveness probe) gets the service back.
+  it.fails('stays responsive: its /healthz never stops answering (no liveness restart needed)', () => {
+    expect(sys!.hangs.map((h) => h.service)).toEqual([]);
+  });
+});

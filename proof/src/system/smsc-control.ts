@@ -1,0 +1,88 @@
+/**
+ * The simulated carrier SMSCs (`messaging/src/smsc-sim`), driven over their HTTP side: what they
+ * accepted (the ground truth of who got an SMS) and their behaviour (throttle, dropped binds).
+ */
+
+export interface SmscStats {
+  carrier: 'cmcc' | 'cucc' | 'ctcc';
+  binds: number;
+  submits: number;
+  accepted: number;
+  throttled: number;
+  rejected: number;
+  dropped: number;
+  disconnects: number;
+  receiptsSent: number;
+  receiptsPending: number;
+  mosSent: number;
+}
+
+export interface ReceivedMessage {
+  carrier: string;
+  at: number;
+  source: string;
+  destination: string;
+  text: string;
+  parts: number;
+  messageIds: string[];
+}
+
+/** Fields of the simulator's `SmscBehaviour` that a fault needs. */
+export interface SmscBehaviourPatch {
+  latencyMs?: number;
+  successRate?: number;
+  rejectRate?: number;
+  throttlePerSecond?: number;
+  /** Drop a connection, unanswered PDUs and all, after this many submit_sm on it (0 = never). */
+  disconnectAfter?: number;
+  receiptDelayMs?: number;
+  moRate?: number;
+}
+
+export class SmscControl {
+  constructor(readonly url: string) {}
+
+  private async get<T>(path: string): Promise<T> {
+    const r = await fetch(`${this.url}${path}`, { signal: AbortSignal.timeout(10_000) });
+    if (!r.ok) throw new Error(`smsc-sim ${path}: HTTP ${r.status} ${await r.text()}`);
+    return (await r.json()) as T;
+  }
+
+  stats(): Promise<SmscStats[]> {
+    return this.get('/stats');
+  }
+
+  async configure(patch: SmscBehaviourPatch, carrier?: string): Promise<void> {
+    const r = await fetch(`${this.url}/behaviour${carrier ? `?carrier=${carrier}` : ''}`, {
+      method: 'POST',
+      body: JSON.stringify(patch),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!r.ok) throw new Error(`smsc-sim /behaviour: HTTP ${r.status} ${await r.text()}`);
+  }
+
+  /** Every whole message the SMSCs accepted for one number (at most 1000). */
+  messagesTo(msisdn: string): Promise<ReceivedMessage[]> {
+    return this.get(`/messages?msisdn=${encodeURIComponent(msisdn)}&limit=1000`);
+  }
+
+  /** The newest messages across carriers (at most 1000). */
+  latest(limit = 1000): Promise<ReceivedMessage[]> {
+    return this.get(`/messages?limit=${limit}`);
+  }
+
+  /** Messages received per number, for the given numbers (`concurrency` requests at a time). */
+  async countsFor(msisdns: readonly string[], concurrency = 16): Promise<Map<string, ReceivedMessage[]>> {
+    const out = new Map<string, ReceivedMessage[]>();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < msisdns.length) {
+          const m = msisdns[next++]!;
+          out.set(m, await this.messagesTo(m));
+        }
+      }),
+    );
+    return out;
+  }
+}

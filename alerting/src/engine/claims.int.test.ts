@@ -92,7 +92,7 @@ describe('the claim log', () => {
 });
 
 /** An engine on the shared NATS with its own presence, fed the same people. */
-async function engineOn(instance: string, publish?: (job: SmsJob, pub: JsPublisher) => Promise<unknown>) {
+async function engineOn(instance: string, publish?: (job: SmsJob, pub: JsPublisher) => Promise<unknown>, claimChunk?: number) {
   const js = jetstream(nc, { timeout: 15_000 });
   const pub = publisher();
   const caps = await new Kvm(js).open(CAPS_BUCKET);
@@ -102,6 +102,7 @@ async function engineOn(instance: string, publish?: (job: SmsJob, pub: JsPublish
     publish: (job) => (publish ? publish(job, pub) : pub.publish(smsJobSubject(job.carrier), JSON.stringify(job), { msgID: job.jobId })),
     now: Date.now,
     instance,
+    claimChunk,
   }, new Presence());
   return engine;
 }
@@ -129,15 +130,18 @@ describe('engines claiming the same people', () => {
     // Whatever either sent, the other now knows: activating again sends nobody.
     await Promise.all([a.activate(id), b.activate(id)]);
     expect((await jobsOf(nc, id)).length).toBe(everyone.length);
-    // A third that never read the log: every append of it loses, it learns everyone was claimed
-    // (and publishes the recent jobs again, which the stream drops by Msg-Id).
-    const c = await engineOn('twin-c');
-    c.applyEvents(evs, false);
+    // A third that never read the log and also sees newcomers, claiming in chunks of 7: its first
+    // append per part loses and teaches it who was claimed, in this chunk and in those still to
+    // come; it sends exactly the newcomers (and publishes the recent jobs of the others again,
+    // which the stream drops by Msg-Id).
+    const newcomers = numbers(100);
+    const c = await engineOn('twin-c', undefined, 7);
+    c.applyEvents([...evs, ...newcomers.map((m) => event(m, 'cucc', offset(centre, 5, 5)))], false);
     c.upsertTask(task);
-    expect(await c.activate(id)).toBe(0);
-    expect(c.published).toBe(0);
+    await c.activate(id);
+    expect(c.published).toBe(newcomers.length);
     const again = await jobsOf(nc, id);
-    expect(again.map((j) => j.msisdn).sort()).toEqual([...everyone].sort());
+    expect(again.map((j) => j.msisdn).sort()).toEqual([...everyone, ...newcomers].sort());
   });
 
   it('publishes after a restart the jobs of people claimed by a process that died before publishing them, once', async () => {

@@ -69,10 +69,23 @@ describe('alerting engine on real NATS', () => {
     expect(jobs[0]).toMatchObject({ source: 'alert', sendId: 't-basic', content: '暴雨预警：请注意安全', signature: '应急管理局', });
     const carrierByNumber = new Map([...insiders.map((m, i) => [m, carrierOf(i)] as const), ...later.map((m, i) => [m, carrierOf(i)] as const)]);
     for (const j of jobs) expect(j.carrier).toBe(carrierByNumber.get(j.msisdn));
-    await until('progress published', () => progress.some((p) => (p.skipped.rule ?? 0) >= elderly.length));
-    const last = progress[progress.length - 1];
-    expect(last.sent.cmcc + last.sent.cucc + last.sent.ctcc).toBe(insiders.length + later.length);
-    expect(last.skipped.rule).toBe(elderly.length);
+    // Progress is per instance (another test file's engine may share the durable consumers and
+    // handle some of these people): the reader sums the latest report of each instance.
+    const summed = () => {
+      const latest = new Map<string, TaskProgress>();
+      for (const p of progress) latest.set(p.instance, p);
+      let sent = 0, rule = 0;
+      for (const p of latest.values()) {
+        sent += p.sent.cmcc + p.sent.cucc + p.sent.ctcc;
+        rule += p.skipped.rule ?? 0;
+      }
+      return { sent, rule };
+    };
+    await until('progress published', () => summed().rule >= elderly.length && summed().sent >= insiders.length + later.length);
+    // Sends are claimed by one instance each, so their sum is exact; a skip is counted by every
+    // instance that saw the person (at least once in all).
+    expect(summed().sent).toBe(insiders.length + later.length);
+    expect(summed().rule).toBeGreaterThanOrEqual(elderly.length);
     sub.unsubscribe();
     expect((await eng.store.get('t-basic'))!.task.state).toBe('running');
     await stopAll();
@@ -152,13 +165,18 @@ describe('alerting engine on real NATS', () => {
     const first = numbers(10), after = numbers(10);
     await publishEvents(nc, first.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, i * 5, 0), { gender: i % 2 ? 'm' : 'f' })));
     await sleep(300);
+    // Every instance answers for its own subscribers (another test file's engine may hold some of
+    // these people through the shared durable consumers): the reader sums the answers.
     const replies: ReachReply[] = [];
-    for await (const m of await nc.requestMany(REACH_SUBJECT, JSON.stringify({ v: 1, region: { parts: [{ kind: 'circle', center: centre, radiusM: 500 }] }, rules: [{ attribute: 'gender', action: 'keep', values: ['f'] }], quota: { cmcc: { total: 2, dailyCap: 2 }, cucc: { total: 9, dailyCap: 9 } } }), { maxWait: 2000, strategy: 'count', maxMessages: 1 }))
+    for await (const m of await nc.requestMany(REACH_SUBJECT, JSON.stringify({ v: 1, region: { parts: [{ kind: 'circle', center: centre, radiusM: 500 }] }, rules: [{ attribute: 'gender', action: 'keep', values: ['f'] }], quota: { cmcc: { total: 2, dailyCap: 2 }, cucc: { total: 9, dailyCap: 9 } } }), { maxWait: 2000, strategy: 'timer' }))
       replies.push(m.json<ReachReply>());
-    expect(replies[0].present).toEqual({ cmcc: 4, cucc: 3, ctcc: 3 });
-    expect(replies[0].passing.cmcc + replies[0].passing.cucc + replies[0].passing.ctcc).toBe(5);
-    expect(replies[0].allowedToday.cmcc).toBe(Math.min(2, replies[0].passing.cmcc));
-    expect(replies[0].allowedToday.ctcc).toBe(0);
+    const sum = (k: 'present' | 'passing') => ({ cmcc: replies.reduce((n, r) => n + r[k].cmcc, 0), cucc: replies.reduce((n, r) => n + r[k].cucc, 0), ctcc: replies.reduce((n, r) => n + r[k].ctcc, 0) });
+    expect(sum('present')).toEqual({ cmcc: 4, cucc: 3, ctcc: 3 });
+    expect(sum('passing').cmcc + sum('passing').cucc + sum('passing').ctcc).toBe(5);
+    for (const r of replies) {
+      expect(r.allowedToday.cmcc).toBe(Math.min(2, r.passing.cmcc));
+      expect(r.allowedToday.ctcc).toBe(0);
+    }
     await eng.store.submit('t-stop', circleTask(centre, 500));
     await until('first sent', async () => (await jobsOf(nc, 't-stop')).length === first.length);
     await expect(eng.store.transition('t-stop', 'paused')).rejects.toThrow(/cannot be paused; stop it instead/);

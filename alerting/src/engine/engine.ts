@@ -22,6 +22,8 @@ export interface EnginePorts {
     append(subject: string, chunk: ClaimChunk): Promise<AppendResult>;
     list(taskId: string, day?: string): AsyncIterable<{ chunk: ClaimChunk }>;
   };
+  /** People per claim append. @default CLAIM_CHUNK */
+  claimChunk?: number;
   /** Publishes one job (Nats-Msg-Id = job id); called with many in flight. */
   publish(job: SmsJob): Promise<unknown>;
   now(): number;
@@ -402,7 +404,7 @@ export class Engine {
     );
     const won: Claimant[][] = await Promise.all(
       [...parts.values()].map((p) =>
-        this.claim(p.rt, p.subject, p.people, now).catch((err) => {
+        this.claim(p.rt, p.subject, p.people, now, errors).catch((err) => {
           errors.push(err);
           return [];
         }),
@@ -442,33 +444,33 @@ export class Engine {
    * others stored first are folded into what this instance knows was sent (their recent jobs are
    * published again: JetStream drops the copy when the first made it).
    */
-  private async claim(rt: TaskRuntime, subject: string, people: Claimant[], now: number): Promise<Claimant[]> {
+  private async claim(rt: TaskRuntime, subject: string, people: Claimant[], now: number, errors: unknown[]): Promise<Claimant[]> {
     const won: Claimant[] = [];
     let todo = people;
     while (todo.length) {
-      const chunk = todo.length > CLAIM_CHUNK ? todo.slice(0, CLAIM_CHUNK) : todo;
-      const rest = todo.length > CLAIM_CHUNK ? todo.slice(CLAIM_CHUNK) : [];
+      const size = this.ports.claimChunk ?? CLAIM_CHUNK;
+      const chunk = todo.length > size ? todo.slice(0, size) : todo;
+      const rest = todo.length > size ? todo.slice(size) : [];
       let r: AppendResult;
       try {
         r = await this.ports.claims.append(subject, claimChunk(`${this.ports.instance}:${now}:${++this.chunkSeq}`, this.ports.instance, now, chunk));
       } catch (err) {
         // Unknown outcome: they may be reconsidered, and their reservations stay taken.
+        // The chunks won before this one are still published by the caller.
         for (const c of todo) clearBit(rt.sent, c.i);
         for (const c of rest) c.group.unused++;
-        throw err;
+        errors.push(err);
+        break;
       }
-      const taken = await this.fold(rt, r.others, now, r.ok ? undefined : new Set(chunk.map((c) => c.msisdn)));
-      if (r.ok) {
-        for (const c of chunk) won.push(c);
-        todo = rest;
-        continue;
-      }
+      // Others' chunks may hold people of this chunk (when it lost) or of the chunks still to come.
+      const taken = r.others.length ? await this.fold(rt, r.others, now, new Set(todo.map((c) => c.msisdn))) : undefined;
+      if (r.ok) for (const c of chunk) won.push(c);
       const left: Claimant[] = [];
-      for (const c of chunk) {
-        if (taken.has(c.msisdn)) c.group.unused++;
+      for (const c of r.ok ? rest : todo) {
+        if (taken?.has(c.msisdn)) c.group.unused++;
         else left.push(c);
       }
-      todo = left.concat(rest);
+      todo = left;
     }
     return won;
   }
@@ -494,25 +496,37 @@ export class Engine {
     return taken;
   }
 
-  /** Publishes jobs, many in flight; failed ones go to the retry list. */
+  /** Publishes jobs, up to {@link PUBLISH_WINDOW} in flight (a sliding window); failed ones go to the retry list. */
   private async publishAll(rt: TaskRuntime, jobs: SmsJob[], count = true): Promise<{ ok: number; error?: unknown }> {
     let ok = 0;
     let error: unknown;
-    for (let k = 0; k < jobs.length; k += PUBLISH_WINDOW) {
-      const slice = jobs.length > PUBLISH_WINDOW ? jobs.slice(k, k + PUBLISH_WINDOW) : jobs;
-      const rs = await Promise.allSettled(slice.map((j) => this.ports.publish(j)));
-      for (let n = 0; n < rs.length; n++) {
-        const r = rs[n];
-        if (r.status === 'fulfilled') {
-          if (count) {
-            rt.sentBy[slice[n].carrier]++;
-            ok++;
+    if (jobs.length) {
+      await new Promise<void>((resolve) => {
+        let next = 0, inflight = 0;
+        const pump = () => {
+          while (inflight < PUBLISH_WINDOW && next < jobs.length) {
+            const job = jobs[next++];
+            inflight++;
+            this.ports.publish(job).then(
+              () => {
+                if (count) {
+                  rt.sentBy[job.carrier]++;
+                  ok++;
+                }
+                if (--inflight === 0 && next >= jobs.length) resolve();
+                else pump();
+              },
+              (err: unknown) => {
+                error ??= err;
+                this.retry.push({ rt, job });
+                if (--inflight === 0 && next >= jobs.length) resolve();
+                else pump();
+              },
+            );
           }
-        } else {
-          error ??= r.reason;
-          this.retry.push({ rt, job: slice[n] });
-        }
-      }
+        };
+        pump();
+      });
     }
     if (count && ok) {
       rt.dirty = true;

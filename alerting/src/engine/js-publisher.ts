@@ -88,7 +88,8 @@ export class JsPublisher {
     if (m.data.length === 0) return p.reject(new JsPublishError(m.headers?.code ?? 503, `no stream answered for this subject (${m.headers?.description ?? 'no responders'})`));
     let a: { stream?: string; seq?: number; duplicate?: boolean; error?: { code: number; err_code?: number; description?: string } };
     try {
-      a = m.json();
+      // Acks are ASCII: a latin1 view skips the UTF-8 decoder's fixed cost on 40-byte messages.
+      a = JSON.parse(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('latin1'));
     } catch (err) {
       return p.reject(new JsPublishError(0, `unreadable publish ack: ${(err as Error).message}`));
     }

@@ -232,7 +232,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     const moves: Move[] | undefined = opts.moves === false ? undefined : [];
     const cands = engine.applyEvents(events, true, moves);
     const work: Promise<unknown>[] = [];
-    if (moves?.length) work.push(pub.publish(moveSubject(shard), JSON.stringify({ v: 1, moves }), { msgID: `mv:${m.info.stream}:${m.seq}` }));
+    if (moves?.length) work.push(pub.publish(moveSubject(shard), Buffer.from(JSON.stringify({ v: 1, moves })), { msgID: `mv:${m.info.stream}:${m.seq}` }));
     if (cands.length) work.push(engine.sendSoon(cands));
     if (work.length === 0) {
       m.ack();

@@ -4,7 +4,7 @@
  * - events_per_s: LOCATION events consumed from JetStream and evaluated against 100 active tasks
  *   with mixed regions (circles, polygons, rectangles, buffered polylines), jobs published;
  * - event_to_job_p99_ms: from an event's publish to its SMS job's arrival, under a steady load;
- * - task_start_all_queued_s: from a task's start to the last job for 100,000 people already present;
+ * - task_start_all_queued_s: from a task's submit to the last of the jobs for 100,000 people already present stored in SMS_JOBS;
  * - bytes_per_subscriber: presence memory per tracked subscriber (1,000,000 subscribers).
  */
 import { mkdtempSync, rmSync } from 'node:fs';

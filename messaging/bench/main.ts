@@ -3,7 +3,7 @@
  * (a separate process, over TCP), receipts back, send log in ClickHouse.
  *
  *   sms_per_s                 sustained jobs/s with per-carrier limits off: a backlog of BENCH_JOBS jobs
- *                             (default 50,000) drained from the first job taken to the last final
+ *                             (default 30,000) drained from the first job taken to the last final
  *                             status (receipt processed) written to the send log.
  *   alert_100k_vs_limits_pct  a real 100,000-recipient alert split 50/30/20 over cmcc/cucc/ctcc at
  *                             realistic per-carrier limits of 750/450/300 segments/s (1,500/s in all;
@@ -27,7 +27,7 @@ import { createMessaging } from '../src/service.ts';
 import { messagingNames } from '../src/names.ts';
 import type { SmsCarrier, SmsJob } from '../src/contract.ts';
 
-const SUSTAINED_JOBS = Number(process.env.BENCH_JOBS ?? 50_000);
+const SUSTAINED_JOBS = Number(process.env.BENCH_JOBS ?? 30_000);
 const ALERT_JOBS = Number(process.env.BENCH_ALERT_JOBS ?? 100_000);
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const say = (s: string) => process.stderr.write(`${s}\n`);

@@ -3,7 +3,7 @@ import type { Logger } from '@geo/infra';
 import type { SmsCarrier } from '../contract.ts';
 import type { CarrierConnector, CarrierReceipt, CarrierReply, ConnectorStatus, OutboundSms, SubmitOutcome } from './connector.ts';
 import { ESM_DELIVERY_RECEIPT, ESM_UDHI, STATUS, isTemporary, parseReceiptText, stateOfStat, statOfMessageState, statusName } from './protocol.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { RateWindow } from './rate-window.ts';
 import { PduWriter } from './pdu-writer.ts';
 import { decodeGsm7 } from '../text/gsm7.ts';
 
@@ -80,7 +80,7 @@ export class SmppConnector implements CarrierConnector {
   private readonly queue: Part[] = [];
   private head = 0;
   private readonly retries: Part[] = [];
-  private readonly bucket: TokenBucket;
+  private readonly bucket: RateWindow;
   private pumpTimer?: NodeJS.Timeout;
   private pausedUntil = 0;
   private throttleStreak = 0;
@@ -104,7 +104,7 @@ export class SmppConnector implements CarrierConnector {
       throttleBackoffMs: 100, systemType: '', ...cfg,
     } as SmppConnector['cfg'];
     this.window = this.cfg.windowSize;
-    this.bucket = new TokenBucket(this.cfg.segmentsPerSecond, Math.max(1, Math.ceil(this.cfg.segmentsPerSecond / 50)));
+    this.bucket = new RateWindow(this.cfg.segmentsPerSecond);
     this.binds = Array.from({ length: this.cfg.binds }, (_, i) => new Bind(i));
     for (const b of this.binds) this.connect(b);
     this.watchdog = setInterval(() => this.checkTimeouts(), Math.min(1000, this.cfg.responseTimeoutMs / 2));

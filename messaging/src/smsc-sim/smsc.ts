@@ -218,6 +218,8 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
       // A sudden drop: this PDU and any still waiting for their latency are never answered.
       counters.dropped++;
       counters.disconnects++;
+      // Answers already given (waiting in the writer for this turn) still leave first.
+      (session.writer as PduWriter).flush();
       session.destroy();
       return;
     }
@@ -406,6 +408,7 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
     dropAll() {
       for (const s of [...server.sessions]) {
         counters.disconnects++;
+        (s.writer as PduWriter).flush();
         s.destroy();
       }
     },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { connectNats, freePort, type NatsConnection } from '@geo/infra';
+import { connectNats, ensureDeadLetterStream, freePort, type NatsConnection } from '@geo/infra';
 import { HTTP_FEED_PATH, LOCATION_STREAM, LocationBatch, feedSubject, type LocationEvent } from '@geo/ingest';
 import { CaseTally } from './report.ts';
 import { startService, type ServiceProcess } from './service-process.ts';
@@ -119,10 +119,11 @@ describe('bad input at ingest feeds (real ingest process, real nats-server)', ()
     const [health, http] = [await freePort(), await freePort()];
     ingest = await startService('ingest', 'ingest/src/main.ts', {
       NATS_URL: inject('natsUrl'), HEALTH_PORT: String(health), INGEST_HTTP_PORT: String(http), INGEST_KEYS: `cmcc=${CMCC_KEY},cucc=${CUCC_KEY}`, SIM_ENABLED: '0',
-    }, `http://127.0.0.1:${health}/healthz`);
+    }, `http://127.0.0.1:${health}/healthz`, { alsoListening: [`http://127.0.0.1:${http}${HTTP_FEED_PATH}`] });
     feedUrl = `http://127.0.0.1:${http}${HTTP_FEED_PATH}`;
     statusUrl = `http://127.0.0.1:${health}/healthz`;
     nc = await connectNats(inject('natsUrl'), 'proof-bad-input-ingest');
+    await ensureDeadLetterStream(nc);
     const tap = await tapStream(nc, LOCATION_STREAM, 'loc.>', since, (m) => {
       for (const e of LocationBatch.parse(m.json()).events) if (e.msisdn.startsWith(`139${RUN3}`)) landed.set(e.msisdn, e);
     });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, freePort, ident, list, selectRows, sql, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import { connectClickHouse, connectNats, ensureDeadLetterStream, freePort, ident, list, selectRows, sql, type ClickHouseClient, type NatsConnection } from '@geo/infra';
 import { messagingNames, type SmsJob } from '@geo/messaging';
 import { CaseTally } from './report.ts';
 import { startService, type ServiceProcess } from './service-process.ts';
@@ -48,6 +48,7 @@ describe('bad SMS jobs at messaging (real messaging and SMSC processes)', () => 
       ...smscPorts, NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: inject('clickhouseUrl'), HEALTH_PORT: String(msgHealth), SEND_LOG_TABLE: TABLE, MESSAGING_NS: NS, SMSC_BINDS: '1', ACK_WAIT_MS: '10000',
     }, `http://127.0.0.1:${msgHealth}/healthz`);
     nc = await connectNats(inject('natsUrl'), 'proof-bad-input-messaging');
+    await ensureDeadLetterStream(nc);
     ch = connectClickHouse(inject('clickhouseUrl'));
     dead = await tapDeadLetters(nc, 'messaging', since, MARK);
   }, 180_000);

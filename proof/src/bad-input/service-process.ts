@@ -22,7 +22,14 @@ export interface ServiceProcess {
  * Runs a workspace entry point (`ingest/src/main.ts`, …) as its own process, the way `npm start`
  * does, so that "the service stays up" means the real process is still alive and healthy.
  */
-export async function startService(name: string, entry: string, env: Record<string, string>, healthUrl: string, timeoutMs = 120_000): Promise<ServiceProcess> {
+export async function startService(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  healthUrl: string,
+  opts: { timeoutMs?: number; /** URLs that must answer (any status) too: `/healthz` can be up before the service's own port. */ alsoListening?: string[] } = {},
+): Promise<ServiceProcess> {
+  const timeoutMs = opts.timeoutMs ?? 120_000;
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
@@ -59,7 +66,17 @@ export async function startService(name: string, entry: string, env: Record<stri
     },
   };
   const end = Date.now() + timeoutMs;
-  while (!(await svc.healthy())) {
+  const listening = async () => {
+    for (const url of opts.alsoListening ?? []) {
+      try {
+        await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).arrayBuffer();
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  };
+  while (!(await svc.healthy()) || !(await listening())) {
     if (exited) throw new Error(`${name} exited during start:\n${out}`);
     if (Date.now() > end) {
       await svc.stop(1000);

@@ -42,7 +42,10 @@ export async function startService(
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   let exited = false;
-  const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
+  // Never outlive the test worker, even when a hook times out before stop() runs.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), process.off('exit', killOnExit), r())));
   const svc: ServiceProcess = {
     name,
     child,

@@ -97,7 +97,10 @@ export class GroundTruth {
         cell = e.cell;
         ts = e.ts;
       }
-      const l = evs[evs.length - 1]!;
+      // The newest by event time, not the last in the stream: a batch retried across a NATS restart
+      // can land after newer ones, and an older event does not move anyone back.
+      let l = evs[0]!;
+      for (const e of evs) if (e.ts >= l.ts) l = e;
       last.set(msisdn, { ts: l.ts, detached: l.kind === 'detach' });
     }
     return { last, moves };

@@ -20,6 +20,8 @@ export interface SystemOptions {
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Simulated SMSC behaviour at start (env of `messaging/src/smsc-sim/main.ts`). */
   smscEnv?: Record<string, string>;
+  /** Kill -9 and restart a service whose /healthz stops answering (a hang). @default true */
+  liveness?: boolean;
   /** Services to start with the servers. @default smsc-sim, alerting, messaging, insight */
   services?: ServiceName[];
   /** Services log at this level; their readiness lines are at info. @default 'info' */
@@ -142,7 +144,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
   };
   const hangs: UnexpectedExit[] = [];
   const misses = new Map<ServiceName, number>();
-  let probing = true;
+  let probing = opts.liveness ?? true;
   const probe = (async () => {
     while (probing) {
       await new Promise((r) => setTimeout(r, 2000));

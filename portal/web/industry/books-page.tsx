@@ -351,7 +351,10 @@ export function BookPage(props: { book: Book }) {
             {(j) => (
               <div class="import-job" data-testid="import-job" data-phase={j().phase}>
                 <Show when={j().phase === 'reading' || j().phase === 'importing'}>
-                  <progress data-testid="import-progress" max="100" value={j().phase === 'reading' ? undefined : j().percent} />
+                  {/* No value while reading: an indeterminate bar (progress.value = undefined throws). */}
+                  <Show when={j().phase === 'importing'} fallback={<progress data-testid="import-progress" data-phase="reading" max="100" />}>
+                    <progress data-testid="import-progress" data-phase="importing" max="100" value={j().percent} />
+                  </Show>
                   <p class="muted small">{j().phase === 'reading' ? ti.books.importReading(j().processed) : ti.books.importProgress(j().processed, j().rows, j().percent)}</p>
                 </Show>
                 <Show when={j().phase === 'failed'}>

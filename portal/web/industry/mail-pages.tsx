@@ -45,7 +45,7 @@ export function InboxPage() {
           <tbody>
             <For each={all()?.items}>
               {(r) => (
-                <tr>
+                <tr data-from={r.from} data-forwarded={r.forwardedTo ?? ''}>
                   <td>{r.from}</td>
                   <td>{r.text}</td>
                   <td>{r.subject ?? '—'}</td>
@@ -188,7 +188,7 @@ export function SchedulesPage() {
   };
   return (
     <Page title={ti.nav.schedules} actions={<button type="button" class="danger" onClick={() => void remove()}>删除</button>}>
-      <table class="grid">
+      <table class="grid" data-testid="schedules">
         <thead>
           <tr>
             <th />
@@ -202,7 +202,7 @@ export function SchedulesPage() {
         <tbody>
           <For each={data()?.items}>
             {(s) => (
-              <tr>
+              <tr data-subject={s.subject}>
                 <td>
                   <input type="checkbox" checked={sel().includes(s.id)} onChange={() => toggle(s.id)} />
                 </td>

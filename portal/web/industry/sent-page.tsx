@@ -70,7 +70,7 @@ export function SendDetail(props: { id: string; onClose: () => void }) {
               <tbody>
                 <For each={x().recipientsPage}>
                   {(r) => (
-                    <tr>
+                    <tr data-msisdn={r.msisdn} data-state={r.state}>
                       <td>{r.msisdn}</td>
                       <td>{r.name}</td>
                       <td>
@@ -145,7 +145,7 @@ export function SentPage() {
         <tbody>
           <For each={data()?.items}>
             {(s) => (
-              <tr>
+              <tr data-send={s.id} data-subject={s.subject} data-recipients={s.recipients} data-delivered={s.delivered ?? ''} data-state={s.state}>
                 <td title={s.content}>{s.subject}</td>
                 <td>{s.accountName}</td>
                 <td>{fmtTime(s.createdAt)}</td>

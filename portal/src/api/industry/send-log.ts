@@ -20,6 +20,12 @@ export function foldState(s: string): RecipientState {
 
 const RANK: Record<RecipientState, number> = { pending: 0, submitted: 1, delivered: 2, failed: 3 };
 
+/**
+ * Messaging forwards a reply to the send's forward phone as a job of the same send (`fwd-<reply>`):
+ * not one of the send's recipients, so left out of its counts and states.
+ */
+const FORWARD_JOBS = 'fwd-%';
+
 /** job id `<sendId>:<seq>[:<task>]` → seq */
 const seqOf = (jobId: string) => Number(jobId.split(':')[1]);
 
@@ -32,7 +38,7 @@ export async function recipientStates(
 ): Promise<Map<number, { state: RecipientState; code: string; at: number }> | undefined> {
   if (!ch) return undefined;
   const q = sql`SELECT job_id, argMax(status, version) AS status, argMax(code, version) AS code, toUnixTimestamp(argMax(status_time, version)) AS at
-    FROM ${ident(SEND_LOG_TABLE)} WHERE enterprise_id = ${enterpriseId} AND send_id = ${sendId} GROUP BY job_id`;
+    FROM ${ident(SEND_LOG_TABLE)} WHERE enterprise_id = ${enterpriseId} AND send_id = ${sendId} AND NOT (job_id LIKE ${FORWARD_JOBS}) GROUP BY job_id`;
   try {
     const rs = await ch.query({ query: q.text, format: 'JSONEachRow' });
     const rows = (await rs.json()) as { job_id: string; status: string; code: string; at: number | string }[];
@@ -61,7 +67,7 @@ export async function sendOutcomes(
   const q = sql`SELECT send_id, countIf(status = 'delivered') AS delivered,
       countIf(status IN ('failed', 'expired', 'rejected', 'unknown')) AS failed, count() AS submitted
     FROM (SELECT send_id, job_id, argMax(status, version) AS status FROM ${ident(SEND_LOG_TABLE)}
-          WHERE enterprise_id = ${enterpriseId} AND send_id IN ${list(sendIds)} GROUP BY send_id, job_id)
+          WHERE enterprise_id = ${enterpriseId} AND send_id IN ${list(sendIds)} AND NOT (job_id LIKE ${FORWARD_JOBS}) GROUP BY send_id, job_id)
     GROUP BY send_id`;
   try {
     const rs = await ch.query({ query: q.text, format: 'JSONEachRow' });

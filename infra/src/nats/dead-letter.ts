@@ -18,7 +18,9 @@ export const DeadLetter = z.object({
     seq: z.number().optional(),
     deliveries: z.number().optional(),
   }),
-  data: z.string().describe('original payload, base64'),
+  data: z.string().describe('original payload, base64 (its first DEAD_LETTER_MAX_DATA bytes when `bytes` is larger)'),
+  /** The original payload's size, when only its beginning is kept. */
+  bytes: z.number().optional(),
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;
 
@@ -33,6 +35,13 @@ export async function ensureDeadLetterStream(nc: NatsConnection, replicas = 1): 
   });
 }
 
+/**
+ * How much of a rejected payload a dead letter keeps. Enough to see what was wrong; a payload near
+ * nats-server's max_payload (1 MB), grown by a third in base64, would otherwise make an entry the
+ * server refuses — and the dead letter would be lost.
+ */
+export const DEAD_LETTER_MAX_DATA = 64 * 1024;
+
 export interface DeadLetterWriter {
   (reason: string, source: DeadLetter['source'], data: Uint8Array): Promise<void>;
 }
@@ -40,12 +49,14 @@ export interface DeadLetterWriter {
 export function deadLetterWriter(nc: NatsConnection, service: string): DeadLetterWriter {
   const js = jetstream(nc);
   return async (reason, source, data) => {
+    const whole = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const entry: DeadLetter = {
       service,
       reason,
       at: new Date().toISOString(),
       source,
-      data: Buffer.from(data).toString('base64'),
+      data: whole.subarray(0, DEAD_LETTER_MAX_DATA).toString('base64'),
+      ...(whole.length > DEAD_LETTER_MAX_DATA ? { bytes: whole.length } : {}),
     };
     const subject = deadLetterSubject(service, source.stream ?? 'core');
     await js.publish(subject, JSON.stringify(entry));

@@ -46,7 +46,9 @@ export function requestContext(deps: Deps) {
     const unsafe = !SAFE.has(c.req.method);
     if (unsafe) {
       const origin = c.req.header('origin');
-      if (origin && new URL(origin).host !== new URL(c.req.url).host) throw new AppError('CSRF');
+      // `Origin: null` (sandboxed frames, file: pages, cross-origin redirects) or anything else that
+      // is not a URL is a foreign origin, not a server error.
+      if (origin && (!URL.canParse(origin) || new URL(origin).host !== new URL(c.req.url).host)) throw new AppError('CSRF');
     }
     const auth = c.req.header('authorization');
     if (auth?.startsWith('Bearer ')) {

@@ -220,17 +220,13 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
       await aIntact();
     });
 
-    // BUG (portal/src/http/middleware.ts, requestContext): `new URL(origin)` throws on an Origin
-    // header that is not a URL — browsers send `Origin: null` from sandboxed iframes, data: and
-    // file: pages and after cross-origin redirects — so the request ends in the generic handler as
-    // 500 INTERNAL instead of 403 CSRF. Fix: parse it with `URL.canParse(origin)` (or try/catch)
-    // and treat anything unparsable as a foreign origin (AppError('CSRF')).
-    it.fails(tally.bug('portal sessions and CSRF', 'an Origin of "null" → 403 CSRF', 'portal requestContext: new URL("null") throws → 500 instead of 403 CSRF'), async () => {
+    // Was a bug: `new URL(origin)` threw on these, giving 500; an unparsable Origin is now foreign.
+    it(tally.one('portal sessions and CSRF', 'an Origin of "null" → 403 CSRF'), async () => {
       const c = await loginDemoAdmin(portal);
       const r = await create(c, { origin: 'null' });
       expect(r.status).toBe(403);
     });
-    it.fails(tally.bug('portal sessions and CSRF', 'an Origin that is not a URL → 403 CSRF', 'portal requestContext: new URL("::not a url") throws → 500 instead of 403 CSRF'), async () => {
+    it(tally.one('portal sessions and CSRF', 'an Origin that is not a URL → 403 CSRF'), async () => {
       const c = await loginDemoAdmin(portal);
       const r = await create(c, { origin: '::not a url' });
       expect(r.status).toBe(403);

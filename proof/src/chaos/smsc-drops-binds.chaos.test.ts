@@ -64,8 +64,10 @@ describe('messaging while the SMSC drops its binds', () => {
   // event has marked the bind unbound; `send` puts the part back at the head of `retries` and
   // `pump`'s while loop picks the same still-"bound" bind again — forever, synchronously. The event
   // loop is blocked: /healthz stops answering, no carrier sends anything, and only a kill -9
-  // (here: the harness's liveness probe) gets the service back.
-  it.fails('stays responsive: its /healthz never stops answering (no liveness restart needed)', () => {
+  // (here: the harness's liveness probe) gets the service back. Skipped, not `it.fails`: whether the
+  // loop spins depends on when the socket stops being writable, so a run without the hang would turn
+  // an `it.fails` red. Unskip with the fix.
+  it.skip('stays responsive: its /healthz never stops answering (no liveness restart needed)', () => {
     expect(sys!.hangs.map((h) => h.service)).toEqual([]);
   });
 });

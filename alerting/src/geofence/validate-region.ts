@@ -21,6 +21,7 @@ export type RegionIssueReason =
   | 'too_few_vertices'
   | 'too_many_vertices'
   | 'out_of_range'
+  | 'crosses_antimeridian'
   | 'self_intersection'
   | 'zero_area'
   | 'hole_outside'
@@ -124,6 +125,12 @@ function polygonIssues(rings: Ring[], path: (string | number)[], maxVertices: nu
     if (r.length < 3) issues.push({ path: [...path, i], reason: 'too_few_vertices', message: `${where} has ${r.length} distinct vertices; a polygon needs at least 3` });
     const bad = r.findIndex((p) => !validLngLat(p));
     if (bad >= 0) issues.push({ path: [...path, i, bad], reason: 'out_of_range', message: `vertex ${bad} of ${where} is not a valid [longitude, latitude]` });
+    else {
+      // An edge spanning more than 180° of longitude crosses the antimeridian (RFC 7946 §3.1.9): read
+      // planar, it would be the band the other way round the globe. Such shapes must come split.
+      const wide = r.findIndex((p, k) => Math.abs(r[(k + 1) % r.length]![0] - p[0]) > 180);
+      if (wide >= 0) issues.push({ path: [...path, i, wide], reason: 'crosses_antimeridian', message: `edge ${wide} of ${where} crosses the 180° meridian; split the shape there` });
+    }
   }
   if (counted.n > maxVertices) return [...issues, { path, reason: 'too_many_vertices', message: `the shape has ${counted.n} vertices; at most ${maxVertices} are allowed` }];
   if (issues.length) return issues;

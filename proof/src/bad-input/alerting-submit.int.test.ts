@@ -136,12 +136,8 @@ describe("bad task specs at alerting's submit (real KV)", () => {
     expect(regionIssues(AlertTaskSpec.parse(spec({ region: poly(square(120, 30).slice(0, -1)) })).region)).toEqual([]);
   });
 
-  // BUG (alerting/src/geofence/validate-region.ts, polygonIssues): a ring drawn across the
-  // antimeridian ([179, 30] → [-179, 30] → [-179, 31] → [179, 31]) passes as a planar polygon 358°
-  // wide — the band the other way round the globe. RFC 7946 §3.1.9 says such shapes must be split.
-  // Fix: refuse a drawn ring with an edge spanning more than 180° of longitude (a new reason such as
-  // 'crosses_antimeridian'), or split it at ±180° before indexing.
-  it.fails(tally.bug('alerting task submit (spec)', 'a polygon across the antimeridian is refused', 'alerting regionIssues accepts an edge spanning > 180° of longitude'), async () => {
+  // Was a bug: such a ring passed as a 358°-wide planar polygon; now refused as crosses_antimeridian.
+  it(tally.one('alerting task submit (spec)', 'a polygon across the antimeridian is refused'), async () => {
     await expect(store.submit('antimeridian', spec({ region: poly([[179, 30], [-179, 30], [-179, 31], [179, 31], [179, 30]]) }))).rejects.toThrow(TaskError);
   });
 });

@@ -315,12 +315,8 @@ describe('bad uploads and bad regions at the portal (PGlite, one portal)', () =>
       expect(r.status).toBe(503); // passed validation, reached the (absent) alert bus
     });
 
-    // BUG (alerting/src/geofence/validate-region.ts, regionIssues/polygonIssues): a polygon drawn
-    // across the antimeridian ([179, 30] → [-179, 30] → …) is accepted as a planar polygon 358° wide
-    // — the band the other way round the globe — instead of being refused (RFC 7946 §3.1.9 wants such
-    // shapes split). Fix: refuse a drawn ring with an edge spanning more than 180° of longitude
-    // (reason 'out_of_range' or a new 'crosses_antimeridian'), or split it at ±180°.
-    it.fails(tally.bug('portal big-data task submit (regions)', 'a polygon across the antimeridian is refused', 'alerting regionIssues accepts a ring with an edge spanning > 180° of longitude (antimeridian crossing read as a 358°-wide polygon)'), async () => {
+    // Was a bug: such a ring passed as a 358°-wide planar polygon; now refused as crosses_antimeridian.
+    it(tally.one('portal big-data task submit (regions)', 'a polygon across the antimeridian is refused'), async () => {
       const r = await admin.req('POST', '/api/bigdata/tasks', { form: validForm({ parts: [{ kind: 'polygon', rings: [[[179, 30], [-179, 30], [-179, 31], [179, 31], [179, 30]]] }] }) });
       expect(r.status).toBe(400);
     });

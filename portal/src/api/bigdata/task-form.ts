@@ -19,6 +19,7 @@ export const REGION_REASONS: Record<RegionIssueReason, string> = {
   too_few_vertices: '图形的顶点太少',
   too_many_vertices: '图形的顶点太多（最多 10000 个）',
   out_of_range: '坐标超出经纬度范围',
+  crosses_antimeridian: '图形跨越了 180° 经线，请在该处分成两个图形',
   self_intersection: '多边形的边相互交叉，请重新绘制',
   zero_area: '图形的面积为零',
   hole_outside: '多边形的洞在外环之外',

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { RegionError } from '../regions/region.ts';
 import { regionMetrics, type MetricsContext } from '../metrics/region-metrics.ts';
@@ -33,7 +34,13 @@ export function insightApi(ctx: ApiContext): Hono {
   const now = ctx.now ?? Date.now;
   const app = new Hono();
 
-  app.post('/regions/metrics', async (c) => {
+  // A region is a few shapes of at most 10,000 vertices each: 4 MB is plenty, and refusing more before
+  // reading it keeps one absurd request from holding the event loop for everyone else.
+  const limit = bodyLimit({
+    maxSize: 4 * 1024 * 1024,
+    onError: (c) => c.json<ApiError>({ error: { code: 'TOO_LARGE', message: 'the request body is over 4 MB; a region may have at most 10,000 vertices per shape' } }, 413),
+  });
+  app.post('/regions/metrics', limit, async (c) => {
     let body: unknown;
     try {
       body = await c.req.json();

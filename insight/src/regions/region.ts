@@ -6,7 +6,9 @@ import type { CellDictionary } from '../sink/cells.ts';
 const Lng = z.number().min(-180).max(180);
 const Lat = z.number().min(-90).max(90);
 const Position = z.tuple([Lng, Lat]);
-const Ring = z.array(Position).min(3, 'a ring needs at least 3 positions');
+/** As alerting's drawn-shape limit: enough for any outline a person draws or imports. */
+const MAX_VERTICES = 10_000;
+const Ring = z.array(Position).min(3, 'a ring needs at least 3 positions').max(MAX_VERTICES, `a ring may have at most ${MAX_VERTICES} positions`);
 
 /** A drawn shape. Coordinates are `[lng, lat]` (WGS-84), as in GeoJSON. */
 export const Shape = z.discriminatedUnion('type', [
@@ -14,7 +16,7 @@ export const Shape = z.discriminatedUnion('type', [
   z.object({ type: z.literal('multipolygon'), coordinates: z.array(z.array(Ring).min(1)).min(1) }),
   z.object({ type: z.literal('rectangle'), bbox: z.tuple([Lng, Lat, Lng, Lat]).refine((b) => b[0] < b[2] && b[1] < b[3], 'bbox must be [west, south, east, north] with west < east and south < north') }),
   z.object({ type: z.literal('circle'), center: Position, radiusM: z.number().positive().max(500_000) }),
-  z.object({ type: z.literal('polyline'), coordinates: z.array(Position).min(2, 'a polyline needs at least 2 positions'), widthM: z.number().positive().max(100_000) }),
+  z.object({ type: z.literal('polyline'), coordinates: z.array(Position).min(2, 'a polyline needs at least 2 positions').max(MAX_VERTICES, `a polyline may have at most ${MAX_VERTICES} positions`), widthM: z.number().positive().max(100_000) }),
 ]);
 export type Shape = z.infer<typeof Shape>;
 

@@ -1,29 +1,5 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildE2eEntry } from '../../e2e/build-entry.ts';
 
-const HERE = fileURLToPath(new URL('.', import.meta.url));
-const WEB = join(HERE, '../..');
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.name === 'node_modules' || e.name === 'dist' || e.name.startsWith('.') || e.name.endsWith('.test.ts')) continue;
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/**
- * Builds the console's test entry into `outDir` with Vite, unless a build newer than every web
- * source is already there (Vite builds are heavy on a 2-core machine: build once, reuse).
- */
-export async function buildE2e(outDir: string): Promise<string> {
-  const index = join(outDir, 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs > newest(WEB)) return outDir;
-  const { build } = await import('vite');
-  const solid = (await import('vite-plugin-solid')).default;
-  await build({ root: HERE, plugins: [solid()], logLevel: 'warn', build: { outDir, emptyOutDir: true, chunkSizeWarningLimit: 5000 }, configFile: false });
-  return outDir;
-}
+/** Builds the console's test entry (this folder's index.html) into `outDir`, reusing a fresh build. */
+export const buildE2e = (outDir: string): Promise<string> => buildE2eEntry(fileURLToPath(new URL('.', import.meta.url)), outDir);

@@ -1,0 +1,30 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The web sources: a test entry is rebuilt when any of them is newer than its build. */
+const WEB = fileURLToPath(new URL('..', import.meta.url));
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'node_modules' || e.name === 'dist' || e.name.startsWith('.') || e.name.endsWith('.test.ts')) continue;
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/**
+ * Builds a browser test's own entry (the `index.html` in `root`) into `outDir` with Vite, unless a
+ * build newer than every web source is already there (builds are heavy on a 2-core machine: build
+ * once, reuse).
+ */
+export async function buildE2eEntry(root: string, outDir: string): Promise<string> {
+  const index = join(outDir, 'index.html');
+  if (existsSync(index) && statSync(index).mtimeMs > newest(WEB)) return outDir;
+  const { build } = await import('vite');
+  const solid = (await import('vite-plugin-solid')).default;
+  await build({ root, plugins: [solid()], logLevel: 'warn', build: { outDir, emptyOutDir: true, chunkSizeWarningLimit: 5000 }, configFile: false });
+  return outDir;
+}

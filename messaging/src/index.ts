@@ -8,3 +8,4 @@ export { NUMBER_PREFIXES } from './routing/number-prefixes.ts';
 export { chargeFor, checkBalance, type Balances, type BalanceCheck, type Charge, type SendToCharge } from './billing/charge.ts';
 export { ExtensionRegistry, EXTENSIONS_BUCKET, type ExtensionEntry, type AllocateRequest } from './replies/extension-numbers.ts';
 export { sendLogMigrations, type SendLogRow } from './send-log/schema.ts';
+export type { SmscBehaviour, SmscStats, ReceivedMessage as SmscReceivedMessage } from './smsc-sim/smsc.ts';

@@ -2,42 +2,15 @@
  * The simulated carrier SMSCs (`messaging/src/smsc-sim`), driven over their HTTP side: what they
  * accepted (the ground truth of who got an SMS) and their behaviour (throttle, dropped binds).
  */
+import type { SmscBehaviour, SmscReceivedMessage, SmscStats } from '@geo/messaging';
 
-export interface SmscStats {
-  carrier: 'cmcc' | 'cucc' | 'ctcc';
-  binds: number;
-  submits: number;
-  accepted: number;
-  throttled: number;
-  rejected: number;
-  dropped: number;
-  disconnects: number;
-  receiptsSent: number;
-  receiptsPending: number;
-  mosSent: number;
-}
+export type { SmscStats };
 
-export interface ReceivedMessage {
-  carrier: string;
-  at: number;
-  source: string;
-  destination: string;
-  text: string;
-  parts: number;
-  messageIds: string[];
-}
+/** A whole message the simulator received, with the carrier whose SMSC got it. */
+export type ReceivedMessage = Pick<SmscReceivedMessage, 'at' | 'source' | 'destination' | 'text' | 'parts' | 'messageIds'> & { carrier: string };
 
 /** Fields of the simulator's `SmscBehaviour` that a fault needs. */
-export interface SmscBehaviourPatch {
-  latencyMs?: number;
-  successRate?: number;
-  rejectRate?: number;
-  throttlePerSecond?: number;
-  /** Drop a connection, unanswered PDUs and all, after this many submit_sm on it (0 = never). */
-  disconnectAfter?: number;
-  receiptDelayMs?: number;
-  moRate?: number;
-}
+export type SmscBehaviourPatch = Partial<Pick<SmscBehaviour, 'latencyMs' | 'successRate' | 'rejectRate' | 'throttlePerSecond' | 'disconnectAfter' | 'receiptDelayMs' | 'moRate'>>;
 
 export class SmscControl {
   constructor(readonly url: string) {}

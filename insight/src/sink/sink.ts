@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { jetstream, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, JetStreamApiError, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import {
   deadLetterMsg,
   deadLetterWriter,
@@ -35,6 +35,8 @@ export interface SinkOptions {
 }
 
 const dec = new TextDecoder();
+/** The consume loop gives the event loop a turn after this much work (ms). */
+const YIELD_MS = 20;
 const sec = (msTime: number) => Math.floor(msTime / 1000);
 
 /** A cheap structural check per event: the stream is internal and ingest validated with zod. */
@@ -130,6 +132,7 @@ export class LocationSink implements StateSink {
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
+    await rewindToAckFloor(jsm, this.opts.stream, this.opts.consumer, this.opts.log);
     await ensureConsumer(jsm, this.opts.stream, {
       durable_name: this.opts.consumer,
       filter_subject: this.opts.filterSubject,
@@ -146,10 +149,19 @@ export class LocationSink implements StateSink {
     const writeDead = deadLetterWriter(this.opts.nc, 'insight');
     const flushEvents = this.opts.flushEvents ?? 100_000;
     this.loop = (async () => {
+      // The consume iterator hands over buffered messages in microtasks: without a macrotask turn
+      // now and then, a full-rate backlog keeps timers and sockets (/healthz, the query API) waiting
+      // for as long as it lasts (over 30 s was seen). Yield every YIELD_MS of work.
+      let since = performance.now();
       for await (const msg of messages) {
         const t0 = performance.now();
         const bad = this.handle(msg);
-        this.handleMs += performance.now() - t0;
+        const t1 = performance.now();
+        this.handleMs += t1 - t0;
+        if (t1 - since >= YIELD_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          since = performance.now();
+        }
         if (bad) {
           await deadLetterMsg(writeDead, msg, bad).catch((err: unknown) => this.opts.log.error({ err }, 'could not dead-letter'));
           continue;
@@ -290,6 +302,42 @@ export class LocationSink implements StateSink {
     await this.loop?.catch(() => undefined);
     await this.flush();
   }
+}
+
+/**
+ * Makes the durable consumer deliver again, in stream order, everything after its ack floor, when a
+ * previous process left messages delivered but unacked (kill -9, or stopped with messages still
+ * buffered). Otherwise JetStream hands out newer messages at once and redelivers the pending ones
+ * only after `ack_wait`: a subscriber's newer event is then applied to the older checkpointed state
+ * and writes a move that never happened (A→C where the stream says A→B→C; the B-event is later
+ * skipped as older), beside the A→B and B→C the killed process may already have written. The
+ * consumer cannot be moved back, so it is re-created starting at the floor (insight is its only
+ * user); events already applied (in the checkpoint) are skipped by stream position as usual.
+ */
+export async function rewindToAckFloor(jsm: JetStreamManager, stream: string, durable: string, log: Logger): Promise<boolean> {
+  let info;
+  try {
+    info = await jsm.consumers.info(stream, durable);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === 10014) return false; // consumer not found
+    throw err;
+  }
+  if (info.num_ack_pending === 0) return false;
+  const c = info.config;
+  const from = info.ack_floor.stream_seq + 1;
+  log.warn({ durable, from, pending: info.num_ack_pending }, 'unacked messages from a previous run: re-delivering them in order from the ack floor');
+  await jsm.consumers.delete(stream, durable);
+  await jsm.consumers.add(stream, {
+    durable_name: durable,
+    filter_subject: c.filter_subject,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: c.ack_wait,
+    max_deliver: c.max_deliver,
+    max_ack_pending: c.max_ack_pending,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: from,
+  });
+  return true;
 }
 
 /**

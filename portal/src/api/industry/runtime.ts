@@ -1,6 +1,6 @@
 import { jetstream } from '@nats-io/jetstream';
 import { consumeValidated, ensureConsumer, jetstreamManager, type Db, type Logger, type NatsConnection, type RunningConsumer } from '@geo/infra';
-import { declareMessagingStreams, SMS_EVENTS_STREAM, SmsReply, smsJobSubject, smsReplySubject, type SmsJob } from '@geo/messaging';
+import { declareMessagingStreams, messagingNames, SmsReply, type MessagingNames, type SmsJob } from '@geo/messaging';
 import type { Deps } from '../../http/context.ts';
 import { dispatchSend, fireDueSchedules, housekeeping } from './dispatch.ts';
 import { recordReply } from './replies.ts';
@@ -11,12 +11,12 @@ export interface JobPublisher {
 }
 
 /** Publishes each job to `sms.jobs.<carrier>` with Nats-Msg-Id = jobId, a window at a time. */
-export function natsJobPublisher(nc: NatsConnection, window = 256): JobPublisher {
+export function natsJobPublisher(nc: NatsConnection, window = 256, names: MessagingNames = messagingNames()): JobPublisher {
   const js = jetstream(nc);
   return {
     async publish(jobs) {
       for (let i = 0; i < jobs.length; i += window) {
-        await Promise.all(jobs.slice(i, i + window).map((j) => js.publish(smsJobSubject(j.carrier), JSON.stringify(j), { msgID: j.jobId })));
+        await Promise.all(jobs.slice(i, i + window).map((j) => js.publish(names.jobSubject(j.carrier), JSON.stringify(j), { msgID: j.jobId })));
       }
     },
   };
@@ -47,6 +47,11 @@ export interface IndustryOptions {
   tickMs?: number;
   /** Durable consumer name for replies; one per portal deployment. @default 'portal-industry-replies' */
   replyConsumer?: string;
+  /**
+   * Messaging's stream and subject names: a namespace lets tests share one nats-server with other
+   * test files (as messaging's `MESSAGING_NS`). @default messagingNames() (the contract's names)
+   */
+  names?: MessagingNames;
 }
 
 export interface RunningIndustry {
@@ -62,10 +67,11 @@ export interface RunningIndustry {
  */
 export async function startIndustry(deps: Deps, opts: IndustryOptions = {}): Promise<RunningIndustry> {
   const rt = runtimeOf(deps);
-  if (opts.nc) await declareMessagingStreams(opts.nc);
-  rt.publisher = opts.publisher ?? (opts.nc ? natsJobPublisher(opts.nc) : undefined);
+  const names = opts.names ?? messagingNames();
+  if (opts.nc) await declareMessagingStreams(opts.nc, 1, names);
+  rt.publisher = opts.publisher ?? (opts.nc ? natsJobPublisher(opts.nc, 256, names) : undefined);
   let consumer: RunningConsumer | undefined;
-  if (opts.nc) consumer = await startReplyConsumer(deps, opts.nc, opts.replyConsumer ?? 'portal-industry-replies', deps.log);
+  if (opts.nc) consumer = await startReplyConsumer(deps, opts.nc, opts.replyConsumer ?? 'portal-industry-replies', names, deps.log);
 
   let running: Promise<void> | undefined;
   const tick = async () => {
@@ -97,13 +103,13 @@ export async function startIndustry(deps: Deps, opts: IndustryOptions = {}): Pro
   };
 }
 
-async function startReplyConsumer(deps: Deps, nc: NatsConnection, durable: string, log: Logger): Promise<RunningConsumer> {
+async function startReplyConsumer(deps: Deps, nc: NatsConnection, durable: string, names: MessagingNames, log: Logger): Promise<RunningConsumer> {
   const jsm = await jetstreamManager(nc);
-  await ensureConsumer(jsm, SMS_EVENTS_STREAM, { durable_name: durable, filter_subject: smsReplySubject('*'), max_deliver: 10 });
+  await ensureConsumer(jsm, names.eventsStream, { durable_name: durable, filter_subject: names.replySubject('*'), max_deliver: 10 });
   return consumeValidated({
     nc,
     service: 'portal',
-    stream: SMS_EVENTS_STREAM,
+    stream: names.eventsStream,
     consumer: durable,
     schema: SmsReply,
     log,

@@ -1,10 +1,12 @@
-import { connectClickHouse, freePort, startNatsServer, type RunningNats } from '@geo/infra';
+import { connectClickHouse, connectNats, freePort, jetstreamManager, selectRows } from '@geo/infra';
+import { messagingNames } from '@geo/messaging';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
+import { startIndustry } from '../../../src/api/industry/index.ts';
 import type { Portal } from '../../../src/portal.ts';
 import { testPortal } from '../../../src/test/harness.ts';
 import { buildIndustryE2e } from './build-e2e.ts';
@@ -33,16 +35,26 @@ function startService(name: string, entry: string, env: Record<string, string>):
   return { name, proc, output };
 }
 
-async function waitHealthy(s: Service, url: string, ms = 180_000): Promise<void> {
+/**
+ * Waits until the service answers /healthz with 200 AND every check in `checks` is present and ok.
+ * A service's health server starts before its work is ready (with no checks yet, /healthz says ok):
+ * messaging adds its `smpp-*` checks only after it has connected NATS, declared its streams and
+ * migrated its send log, so waiting for those is waiting for a ready service.
+ */
+async function waitHealthy(s: Service, url: string, checks: string[] = [], ms = 180_000): Promise<void> {
   const end = Date.now() + ms;
+  let last = '';
   for (;;) {
     if (s.proc.exitCode !== null) throw new Error(`${s.name} exited (${s.proc.exitCode}):\n${s.output.join('')}`);
     try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(2000) })).ok) return;
+      const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      last = await r.text();
+      const body = JSON.parse(last) as { checks?: Record<string, { ok: boolean }> };
+      if (r.ok && checks.every((c) => body.checks?.[c]?.ok)) return;
     } catch {
       // not up yet
     }
-    if (Date.now() > end) throw new Error(`${s.name} not healthy at ${url} after ${ms / 1000} s:\n${s.output.join('')}`);
+    if (Date.now() > end) throw new Error(`${s.name} not ready at ${url} after ${ms / 1000} s (last answer: ${last.slice(0, 300)}):\n${s.output.join('')}`);
     await new Promise((r) => setTimeout(r, 300));
   }
 }
@@ -72,29 +84,38 @@ export interface IndustryStack {
     messages(msisdn?: string): Promise<SmscMessage[]>;
     behaviour(patch: Record<string, unknown>): Promise<void>;
   };
+  /** The services' recent output, for a failure message. */
+  logs(): string;
   stop(): Promise<void>;
 }
 
 /**
- * Everything behind the industry pages, for browser tests: a nats-server of its own (the portal's
- * and messaging's stream, consumer and bucket names are the production ones, so a shared server
- * would let this file's sender take other files' jobs), a ClickHouse database of its own on the
- * test run's server (messaging's send log, which the sent list reads), the simulated carrier SMSCs
- * and messaging as their entry points run them (SMPP over TCP), and the portal serving the
- * industry module's pages with its dispatcher and reply consumer on that NATS.
+ * Everything behind the industry pages, for browser tests, on the test run's servers: messaging's
+ * streams, consumer and bucket under a namespace of this run (`MESSAGING_NS`) on the shared
+ * nats-server, so that this file's sender never takes another file's jobs (and no other file's
+ * malformed jobs reach it); a ClickHouse database of its own on the shared clickhouse-server
+ * (messaging's send log, which the sent list reads); the simulated carrier SMSCs and messaging as
+ * their entry points run them (SMPP over TCP); and the portal serving the industry module's pages,
+ * with its dispatcher and reply consumer on the same namespace.
+ *
+ * The last unreliable run found `sms_log` missing: the stack waited for messaging's /healthz, which
+ * answers 200 before messaging has connected NATS or migrated its send log (no checks yet), and the
+ * portal then declared the same streams at the same moment. Now it waits for messaging's `smpp-*`
+ * checks (added after the migration), checks the table is there, and only then starts the portal.
  */
-export async function startIndustryStack(clickhouseUrl: string): Promise<IndustryStack> {
+export async function startIndustryStack(natsUrl: string, clickhouseUrl: string): Promise<IndustryStack> {
   const tag = `${Date.now().toString(36)}${process.pid}`;
+  const ns = `ind${tag}`.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const names = messagingNames(ns);
   const dir = mkdtempSync(join(tmpdir(), 'portal-industry-e2e-'));
   const cleanups: (() => Promise<unknown>)[] = [];
+  const services: Service[] = [];
   const stop = async () => {
     for (const f of cleanups.splice(0).reverse()) await f().catch((err) => console.error('cleanup failed:', err));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     const distP = buildIndustryE2e(join(tmpdir(), 'geo-alert-industry-e2e'));
-    const nats: RunningNats = await startNatsServer({ dataDir: join(dir, 'nats'), log: () => undefined });
-    cleanups.push(() => nats.stop());
 
     const db = `portal_industry_e2e_${tag}`;
     const ch = connectClickHouse(clickhouseUrl);
@@ -105,25 +126,36 @@ export async function startIndustryStack(clickhouseUrl: string): Promise<Industr
     });
     const chDb = `${clickhouseUrl.replace(/\/$/, '')}/${db}`;
 
+    const nc = await connectNats(natsUrl, 'portal-industry-e2e');
+    cleanups.push(() => nc.drain());
+    // Everything this run put on the shared nats-server goes with it (after the services stopped).
+    cleanups.push(async () => {
+      const jsm = await jetstreamManager(nc);
+      for (const s of [names.jobsStream, names.eventsStream, names.claimsStream, `KV_${names.extensionsBucket}`]) await jsm.streams.delete(s).catch(() => undefined);
+    });
+
     const [cmcc, cucc, ctcc, smscHealth, messagingHealth] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
     const smscPorts = { SMSC_PORT_CMCC: String(cmcc), SMSC_PORT_CUCC: String(cucc), SMSC_PORT_CTCC: String(ctcc) };
     const smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '200' });
+    services.push(smsc);
     cleanups.push(() => stopService(smsc));
     const smscUrl = `http://127.0.0.1:${smscHealth}`;
-    const messaging = startService('messaging', 'messaging/src/main.ts', { ...smscPorts, NATS_URL: nats.url, CLICKHOUSE_URL: chDb, HEALTH_PORT: String(messagingHealth), SMSC_BINDS: '1', ACK_WAIT_MS: '10000' });
+    const messaging = startService('messaging', 'messaging/src/main.ts', {
+      ...smscPorts, NATS_URL: natsUrl, MESSAGING_NS: ns, CLICKHOUSE_URL: chDb, HEALTH_PORT: String(messagingHealth), SMSC_BINDS: '1', ACK_WAIT_MS: '10000',
+    });
+    services.push(messaging);
     cleanups.push(() => stopService(messaging));
     await waitHealthy(smsc, `${smscUrl}/healthz`);
-    await waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`);
+    await waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`, ['nats', 'smpp-cmcc', 'smpp-cucc', 'smpp-ctcc']);
+    const [exists] = await selectRows<{ n: number | string }>(ch, `SELECT count() AS n FROM system.tables WHERE database = '${db}' AND name = 'sms_log'`);
+    if (Number(exists?.n) !== 1) throw new Error(`messaging is ready but ${db}.sms_log is missing:\n${messaging.output.join('')}`);
 
-    const portal = await testPortal({ natsUrl: nats.url, clickhouseUrl: chDb, webDist: await distP });
+    const portal = await testPortal({ clickhouseUrl: chDb, webDist: await distP });
     cleanups.push(() => portal.stop());
-    // The portal connects NATS in the background (dispatcher and reply consumer): wait for it.
-    for (const end = Date.now() + 60_000; ; ) {
-      const h = (await (await portal.request('/healthz')).json()) as { checks: { nats?: { ok: boolean } } };
-      if (h.checks.nats?.ok) break;
-      if (Date.now() > end) throw new Error('the portal did not connect to NATS');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // The portal's own NATS attachment uses the production names: start the industry runtime on
+    // this run's namespace instead (dispatcher, scheduler, reply consumer).
+    const industry = await startIndustry(portal.deps, { nc, names, replyConsumer: `portal-replies-${ns}`, tickMs: 500 });
+    cleanups.push(() => industry.stop());
 
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
     cleanups.push(() => browser.close());
@@ -142,6 +174,7 @@ export async function startIndustryStack(clickhouseUrl: string): Promise<Industr
           if (!r.ok) throw new Error(`smsc behaviour: ${r.status} ${await r.text()}`);
         },
       },
+      logs: () => services.map((s) => `--- ${s.name}${s.proc.exitCode !== null ? ` (exited ${s.proc.exitCode})` : ''}\n${s.output.join('').slice(-4000)}`).join('\n'),
       stop,
     };
   } catch (err) {

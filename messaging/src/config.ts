@@ -32,6 +32,11 @@ export const MessagingEnv = z.object({
   MAX_IN_FLIGHT: count(5000),
   /** How long a job cut off by a crash waits for a receipt before it is recorded as UNCERTAIN. */
   UNCERTAIN_RESOLVE_MS: count(600_000),
+  /**
+   * A job still uncertain after UNCERTAIN_RESOLVE_MS (claimed before a crash, no receipt names it):
+   * `resubmit` sends it again (at least once), `fail` records it failed with code UNCERTAIN (at most once).
+   */
+  UNCERTAIN_POLICY: z.enum(['resubmit', 'fail']).default('resubmit'),
   ACK_WAIT_MS: count(60_000),
   /** Prefix for stream, subject and bucket names, for tests sharing a nats-server. Empty in production. */
   MESSAGING_NS: z.string().regex(/^[a-z0-9]*$/).default(''),

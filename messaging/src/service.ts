@@ -1,5 +1,5 @@
 import {
-  connectClickHouse, connectNats, ensureDeadLetterStream, natsHealth, startServiceHttp, type Logger, type Stoppable,
+  connectClickHouse, connectNats, ensureDeadLetterStream, natsHealth, startServiceHttp, type ClickHouseClient, type Logger, type Stoppable,
 } from '@geo/infra';
 import type { SmsCarrier } from './contract.ts';
 import type { MessagingConfig } from './config.ts';
@@ -26,7 +26,11 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
   await ensureDeadLetterStream(nc, cfg.STREAM_REPLICAS);
   await declareMessagingStreams(nc, cfg.STREAM_REPLICAS, names);
   const ch = connectClickHouse(cfg.CLICKHOUSE_URL);
-  await migrateSendLog(ch, cfg.SEND_LOG_TABLE, cfg.SEND_LOG_TABLE === 'sms_log' ? 'messaging' : `messaging:${cfg.SEND_LOG_TABLE}`);
+  // ClickHouse down at start is not fatal: sending goes on, send-log rows wait (bounded) in the
+  // writer, and the table is created as soon as ClickHouse answers. /healthz says so meanwhile.
+  const schema = ensureSendLogTable(ch, cfg.SEND_LOG_TABLE, log);
+  // The first attempt is awaited (briefly): with ClickHouse up, the table exists once we are ready.
+  await Promise.race([schema.first, new Promise((r) => setTimeout(r, 5000).unref())]);
 
   const ports: Record<SmsCarrier, number> = { cmcc: cfg.SMSC_PORT_CMCC, cucc: cfg.SMSC_PORT_CUCC, ctcc: cfg.SMSC_PORT_CTCC };
   const rates: Record<SmsCarrier, number> = { cmcc: cfg.SMSC_RATE_CMCC, cucc: cfg.SMSC_RATE_CUCC, ctcc: cfg.SMSC_RATE_CTCC };
@@ -46,8 +50,9 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
   const extensions = await ExtensionRegistry.open(nc, names.extensionsBucket, cfg.STREAM_REPLICAS);
   const sender = new SmsSender({
     nc, ch, log, connectors, accessNumbers, extensions, names, table: cfg.SEND_LOG_TABLE, registry: http.registry,
-    maxInFlight: cfg.MAX_IN_FLIGHT, uncertainResolveMs: cfg.UNCERTAIN_RESOLVE_MS, ackWaitMs: cfg.ACK_WAIT_MS, replicas: cfg.STREAM_REPLICAS,
+    maxInFlight: cfg.MAX_IN_FLIGHT, uncertainResolveMs: cfg.UNCERTAIN_RESOLVE_MS, uncertainPolicy: cfg.UNCERTAIN_POLICY, ackWaitMs: cfg.ACK_WAIT_MS, replicas: cfg.STREAM_REPLICAS,
   });
+  http.addCheck('clickhouse', () => (schema.error ? { ok: false, detail: `degraded: send-log table not ready (${schema.error})` } : sender.sendLogHealth()));
   await sender.start();
   log.info({ health: http.url, smsc: `${cfg.SMSC_HOST}:${ports.cmcc}/${ports.cucc}/${ports.ctcc}` }, 'messaging ready');
   return {
@@ -55,6 +60,7 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
     connectors,
     healthUrl: http.url,
     async stop() {
+      schema.stop();
       await sender.stop();
       await Promise.all([...connectors.values()].map((c) => c.close()));
       await nc.drain();
@@ -62,4 +68,36 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
       await http.close();
     },
   };
+}
+
+/**
+ * Runs the send-log migration, retrying with backoff until ClickHouse answers. `error` holds the
+ * last failure until it succeeds.
+ */
+function ensureSendLogTable(ch: ClickHouseClient, table: string, log: Logger): { error?: string; first: Promise<void>; stop(): void } {
+  let firstDone!: () => void;
+  const state: { error?: string; first: Promise<void>; stop(): void } = { error: 'not migrated yet', first: new Promise((r) => (firstDone = r)), stop: () => undefined };
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  state.stop = () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+  const attempt = (n: number) => {
+    migrateSendLog(ch, table, table === 'sms_log' ? 'messaging' : `messaging:${table}`).then(
+      () => {
+        if (state.error && n > 1) log.info({ attempts: n }, 'send-log table ready; ClickHouse is back');
+        state.error = undefined;
+        firstDone();
+      },
+      (err: unknown) => {
+        state.error = (err as Error).message.slice(0, 200);
+        if (n === 1 || n % 10 === 0) log.error({ err: state.error, attempt: n }, 'ClickHouse unreachable: send-log rows are queued until it answers');
+        firstDone();
+        if (!stopped) timer = setTimeout(() => attempt(n + 1), Math.min(5000, 250 * 2 ** Math.min(n, 5)));
+      },
+    );
+  };
+  attempt(1);
+  return state;
 }

@@ -91,6 +91,15 @@ export class ClaimLog {
     return p;
   }
 
+  /**
+   * Claims a job again although it was claimed before (a job cut off by a crash and given up
+   * on as never received, see `SenderOptions.uncertainPolicy`): true once the new claim is stored.
+   */
+  reclaim(jobId: string): Promise<boolean> {
+    this.claimed.delete(jobId);
+    return this.claim(jobId);
+  }
+
   async close(): Promise<void> {
     this.flush();
     await this.tail?.close();

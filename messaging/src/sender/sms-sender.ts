@@ -13,7 +13,7 @@ import { rowVersion, type SendLogRow } from '../send-log/schema.ts';
 import { SendLogWriter } from '../send-log/send-log-writer.ts';
 import { routeNumber } from '../routing/number-routing.ts';
 import { messagingNames, type MessagingNames } from '../names.ts';
-import { JobPreparer } from './prepare-job.ts';
+import { JobPreparer, type PreparedJob } from './prepare-job.ts';
 import { ClaimLog, jobsRedeliverableSince } from './claim-log.ts';
 
 export interface SenderOptions {
@@ -32,14 +32,25 @@ export interface SenderOptions {
   ackWaitMs?: number;
   /**
    * A job claimed before a crash with no recorded outcome is matched to a receipt that echoes
-   * its id. If none comes within this time it is recorded failed with code UNCERTAIN, never
-   * sent again. @default 600000
+   * its id (or, failing that, names its number and source address). If none comes within this
+   * time, `uncertainPolicy` decides. @default 600000
    */
   uncertainResolveMs?: number;
+  /**
+   * What happens to a job still uncertain after `uncertainResolveMs`:
+   * - `resubmit` (default): no receipt came, so the carrier is taken not to have it and it is sent
+   *   again (at least once: a duplicate only if the carrier took it and never sent its receipt);
+   * - `fail`: recorded failed with code UNCERTAIN, never sent again (at most once: lost instead).
+   */
+  uncertainPolicy?: UncertainPolicy;
   /** Delay before an uncertain job is looked at again. @default 2000 */
   uncertainRetryMs?: number;
   replicas?: number;
 }
+
+type Ready = Extract<PreparedJob, { ok: true }>;
+
+export type UncertainPolicy = 'resubmit' | 'fail';
 
 interface Tracked {
   job: SmsJob;
@@ -77,7 +88,7 @@ export class SmsSender {
   private unmatched: { r: CarrierReceipt; resolve: (ok: boolean) => void }[] = [];
   private unmatchedTimer?: NodeJS.Timeout;
   private readonly metrics;
-  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0 };
+  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, resubmitted: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0 };
 
   constructor(private readonly o: SenderOptions) {
     this.names = o.names ?? messagingNames();
@@ -128,9 +139,14 @@ export class SmsSender {
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
     await this.stopLoop?.();
-    await this.writer.flush();
+    await this.writer.close();
     await this.claims?.close();
     for (const f of this.natsOut.splice(0)) f();
+  }
+
+  /** Whether send-log rows reach ClickHouse now, for /healthz. */
+  sendLogHealth(): { ok: boolean; detail: string } {
+    return this.writer.health();
   }
 
   /** Jobs accepted by a carrier and still waiting for their receipts. */
@@ -176,23 +192,29 @@ export class SmsSender {
       this.ack(m);
       return;
     }
+    const segments = p.encoded.parts.length;
+    if (this.claims.has(job.jobId)) {
+      await this.alreadyClaimed(m, job, p, segments);
+      return;
+    }
+    await this.submit(m, job, p, () => this.claims.claim(job.jobId));
+  }
+
+  /** Submits a prepared job and records its outcome; `claim` runs just before the wire. */
+  private async submit(m: JsMsg, job: SmsJob, p: Ready, claim: () => Promise<boolean>): Promise<void> {
     const connector = this.o.connectors.get(p.carrier);
     if (!connector) throw new Error(`no connector for ${p.carrier}`);
     const segments = p.encoded.parts.length;
-    if (this.claims.has(job.jobId)) {
-      await this.alreadyClaimed(m, job, p.carrier, segments);
-      return;
-    }
     if (job.extension) await this.ensureExtension(job);
     const outcome = await connector.submit({
       ref: job.jobId,
       msisdn: p.msisdn,
       source: this.o.accessNumbers[p.carrier] + (job.extension ?? ''),
       encoded: p.encoded,
-      beforeSend: () => this.claims.claim(job.jobId),
+      beforeSend: claim,
     });
     if (!outcome.ok && outcome.cancelled) {
-      await this.alreadyClaimed(m, job, p.carrier, segments);
+      await this.alreadyClaimed(m, job, p, segments);
       return;
     }
     const now = Date.now();
@@ -215,7 +237,8 @@ export class SmsSender {
    * A redelivered job that was claimed before: done when the log has it; otherwise it was on the
    * wire when the sender died, and only a receipt can tell whether the carrier took it.
    */
-  private async alreadyClaimed(m: JsMsg, job: SmsJob, carrier: SmsCarrier, segments: number): Promise<void> {
+  private async alreadyClaimed(m: JsMsg, job: SmsJob, p: Ready, segments: number): Promise<void> {
+    const carrier = p.carrier;
     this.counts.duplicates++;
     if (await this.logged(job.jobId)) {
       this.ack(m);
@@ -229,6 +252,14 @@ export class SmsSender {
     if (Date.now() - claimedAt > resolveMs && Date.now() - since > resolveMs / 2) {
       this.uncertain.delete(job.jobId);
       this.counts.uncertain++;
+      if ((this.o.uncertainPolicy ?? 'resubmit') === 'resubmit') {
+        // No receipt echoed it (the carrier sends one for every message it took, registered_delivery
+        // = 1): taken as never received, and sent again under a fresh claim.
+        this.counts.resubmitted++;
+        this.o.log.warn({ jobId: job.jobId, claimedAt }, 'job cut off by a restart with no receipt: sent again');
+        await this.submit(m, job, p, () => this.claims.reclaim(job.jobId));
+        return;
+      }
       this.o.log.warn({ jobId: job.jobId, claimedAt }, 'job cut off by a restart with no receipt: recorded UNCERTAIN, not sent again');
       await this.record({ job, carrier, segments, submitMs: claimedAt, messageIds: [] }, 'failed', 'UNCERTAIN', Date.now(), '发送时服务中断，且运营商未回执，无法确认是否已发送');
       this.ack(m);

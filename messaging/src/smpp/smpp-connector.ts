@@ -207,13 +207,23 @@ export class SmppConnector implements CarrierConnector {
       s.close();
     });
     s.on('error', (err: Error) => this.log?.warn({ carrier: this.carrier, bind: b.n, err: err.message }, 'SMPP link error'));
-    s.on('close', () => this.onClosed(b, s));
+    s.on('close', () => this.linkDown(b, s));
   }
 
-  private onClosed(b: Bind, s: Session): void {
+  /**
+   * The bind is down from this moment: called on 'close', and also as soon as a write finds the
+   * socket no longer writable (node-smpp's `send` returns false before 'close' arrives; a bind
+   * still marked up then took the same part again and again, synchronously, and the event loop
+   * never turned). Unanswered parts are queued again, the socket destroyed, a reconnect scheduled.
+   * Idempotent: the first call for a session does the work.
+   */
+  private linkDown(b: Bind, s: Session): void {
     if (b.session !== s) return;
+    b.session = undefined;
+    b.writer = undefined;
     const wasBound = b.bound;
     b.bound = false;
+    if (!s.socket.destroyed) s.destroy();
     if (b.enquireTimer) clearInterval(b.enquireTimer);
     // Parts sent on this link without an answer were not accepted: send them again.
     for (const part of b.pending.values()) this.retries.push(part);
@@ -226,7 +236,8 @@ export class SmppConnector implements CarrierConnector {
     this.counts.reconnects++;
     if (wasBound) this.log?.warn({ carrier: this.carrier, bind: b.n, retryInMs: Math.round(delay) }, 'SMPP link lost; reconnecting');
     b.reconnectTimer = setTimeout(() => this.connect(b), delay);
-    this.pump();
+    // Not synchronously: this may be called from inside pump's loop.
+    setImmediate(() => this.pump());
   }
 
   private checkTimeouts(): void {
@@ -235,7 +246,7 @@ export class SmppConnector implements CarrierConnector {
       for (const p of b.pending.values()) {
         if (now - p.sentAt > this.cfg.responseTimeoutMs) {
           this.log?.warn({ carrier: this.carrier, bind: b.n }, 'submit_sm unanswered; dropping the link');
-          b.session?.destroy();
+          if (b.session) this.linkDown(b, b.session);
           break;
         }
       }
@@ -299,11 +310,16 @@ export class SmppConnector implements CarrierConnector {
       const part = this.nextPart()!;
       if (part.first && part.msg.sms.beforeSend) {
         part.first = false;
+        // The claim holds a window slot of this bind; a link lost meanwhile resets the count.
         b.inFlight++;
+        const s = b.session;
+        const release = () => {
+          if (b.session === s && b.inFlight > 0) b.inFlight--;
+        };
         const msg = part.msg;
         msg.sms.beforeSend!().then(
           (go) => {
-            b.inFlight--;
+            release();
             if (!go) {
               msg.done = true;
               msg.resolve({ ok: false, cancelled: true, messageIds: [] });
@@ -314,7 +330,7 @@ export class SmppConnector implements CarrierConnector {
             this.pump();
           },
           (err: unknown) => {
-            b.inFlight--;
+            release();
             this.log?.error({ err, ref: msg.sms.ref }, 'claim before send failed; message not sent');
             msg.done = true;
             msg.resolve({ ok: false, code: 'CLAIM_FAILED', messageIds: [] });
@@ -353,7 +369,6 @@ export class SmppConnector implements CarrierConnector {
       client_ref: sms.ref,
     });
     part.sentAt = Date.now();
-    b.inFlight++;
     const s = b.session!;
     const ok = b.writer!.send(pdu, (resp: Pdu) => {
       if (b.session !== s || !b.pending.has(pdu.sequence_number)) return;
@@ -364,10 +379,12 @@ export class SmppConnector implements CarrierConnector {
       this.pump();
     });
     if (!ok) {
-      b.inFlight--;
+      // The socket is gone though 'close' has not come yet: the bind is down now.
       this.retries.unshift(part);
+      this.linkDown(b, s);
       return;
     }
+    b.inFlight++;
     b.pending.set(pdu.sequence_number, part);
   }
 

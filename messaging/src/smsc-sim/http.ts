@@ -1,45 +1,111 @@
 import { createServer } from 'node:http';
-import type { SimulatedSmsc, SmscBehaviour } from './smsc.ts';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReceivedMessage, SimulatedSmsc, SmscBehaviour, SmscStats } from './smsc.ts';
+
+/** Messages per `/messages` page at most. */
+export const MESSAGES_PAGE_MAX = 10_000;
+/** Numbers per `POST /messages/by-destination` at most. */
+export const BY_DESTINATION_MAX = 50_000;
 
 /**
- * The simulator's HTTP side, on its health port: `GET /healthz`, `GET /stats`,
- * `GET /messages?carrier=&msisdn=&limit=` (newest first) for the portal and tests, and
- * `POST /behaviour?carrier=` with a JSON body to change latency, rates or throttling at run time.
+ * The simulator's HTTP side, on its health port:
+ * - `GET /healthz`, `GET /stats`, `GET /metrics` (Prometheus: the counters of `/stats` per carrier);
+ * - `GET /messages?carrier=&msisdn=&clientRef=&limit=&offset=` newest first, paged (at most
+ *   10,000 a page), with the total matching in the `x-total-count` header;
+ * - `GET /messages/count?carrier=&msisdn=&clientRef=` → `{ total }`;
+ * - `POST /messages/by-destination` with a JSON array of numbers → `{ "<msisdn>": [messages…] }`,
+ *   one request for a whole run's recipients instead of one per number;
+ * - `POST /behaviour?carrier=` with a JSON body to change latency, rates or throttling at run time.
  */
 export async function startSmscHttp(smscs: SimulatedSmsc[], port: number, host = '127.0.0.1') {
-  const byCarrier = new Map(smscs.map((s) => [s.carrier, s]));
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: 'smsc-sim' });
+  collectDefaultMetrics({ register: registry });
+  const fields: (keyof Omit<SmscStats, 'carrier'>)[] = ['binds', 'submits', 'accepted', 'throttled', 'rejected', 'dropped', 'disconnects', 'receiptsSent', 'receiptsPending', 'mosSent'];
+  for (const f of fields) {
+    const snake = f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    new Gauge({
+      name: `smsc_${snake}`,
+      help: `Simulated SMSC: ${f} (see SmscStats)`,
+      labelNames: ['carrier'],
+      registers: [registry],
+      collect() {
+        for (const s of smscs) this.set({ carrier: s.carrier }, s.stats()[f]);
+      },
+    });
+  }
+
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const json = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       res.end(JSON.stringify(body));
     };
     const pick = () => {
       const c = url.searchParams.get('carrier');
       return c ? smscs.filter((s) => s.carrier === c) : smscs;
     };
+    const readBody = (then: (body: string) => void) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => then(body));
+    };
+    /** Matching messages of the picked carriers, newest first. */
+    const matching = () => {
+      const msisdn = url.searchParams.get('msisdn');
+      const ref = url.searchParams.get('clientRef');
+      const out: (ReceivedMessage & { carrier: string })[] = [];
+      for (const s of pick()) {
+        const list = msisdn ? s.messagesTo(msisdn) : s.messages;
+        for (const m of list) if (!ref || m.clientRef === ref) out.push({ carrier: s.carrier, ...m });
+      }
+      return out.sort((a, b) => b.at - a.at);
+    };
     if (url.pathname === '/healthz' || url.pathname === '/') {
       json(200, { service: 'smsc-sim', ok: true, checks: Object.fromEntries(smscs.map((s) => [s.carrier, { ok: true, detail: `port ${s.port}, ${s.stats().binds} binds` }])) });
       return;
     }
+    if (url.pathname === '/metrics') {
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(text);
+        },
+        (err: unknown) => json(500, { error: (err as Error).message }),
+      );
+      return;
+    }
     if (url.pathname === '/stats') return json(200, smscs.map((s) => s.stats()));
-    if (url.pathname === '/messages') {
-      const msisdn = url.searchParams.get('msisdn');
-      const limit = Math.min(1000, Number(url.searchParams.get('limit') ?? 100) || 100);
-      const out = [];
-      for (const s of pick()) {
-        for (let i = s.messages.length - 1; i >= 0 && out.length < limit * smscs.length; i--) {
-          const m = s.messages[i]!;
-          if (!msisdn || m.destination === msisdn) out.push({ carrier: s.carrier, ...m });
+    if (url.pathname === '/messages/count') return json(200, { total: matching().length });
+    if (url.pathname === '/messages/by-destination' && req.method === 'POST') {
+      readBody((body) => {
+        let numbers: unknown;
+        try {
+          numbers = JSON.parse(body || '[]');
+        } catch (err) {
+          return json(400, { error: `not JSON: ${(err as Error).message}` });
         }
-      }
-      out.sort((a, b) => b.at - a.at);
-      return json(200, out.slice(0, limit));
+        if (!Array.isArray(numbers) || numbers.some((n) => typeof n !== 'string') || numbers.length > BY_DESTINATION_MAX) {
+          return json(400, { error: `expected a JSON array of at most ${BY_DESTINATION_MAX} numbers (strings)` });
+        }
+        const out: Record<string, (ReceivedMessage & { carrier: string })[]> = {};
+        for (const n of numbers as string[]) {
+          out[n] = [];
+          for (const s of pick()) for (const m of s.messagesTo(n)) out[n].push({ carrier: s.carrier, ...m });
+        }
+        json(200, out);
+      });
+      return;
+    }
+    if (url.pathname === '/messages') {
+      const limit = Math.max(1, Math.min(MESSAGES_PAGE_MAX, Number(url.searchParams.get('limit') ?? 100) || 100));
+      const offset = Math.max(0, Number(url.searchParams.get('offset') ?? 0) || 0);
+      const all = matching();
+      return json(200, all.slice(offset, offset + limit), { 'x-total-count': String(all.length) });
     }
     if (url.pathname === '/behaviour' && req.method === 'POST') {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
+      readBody((body) => {
         try {
           const patch = JSON.parse(body || '{}') as Partial<SmscBehaviour>;
           for (const s of pick()) s.configure(patch);
@@ -51,9 +117,8 @@ export async function startSmscHttp(smscs: SimulatedSmsc[], port: number, host =
       return;
     }
     if (url.pathname === '/behaviour') return json(200, pick().map((s) => ({ carrier: s.carrier, behaviour: s.behaviour })));
-    json(404, { error: 'try /healthz, /stats, /messages, /behaviour' });
+    json(404, { error: 'try /healthz, /metrics, /stats, /messages, /messages/count, /messages/by-destination, /behaviour' });
   });
-  void byCarrier;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -106,6 +106,8 @@ export interface SimulatedSmsc {
   readonly behaviour: SmscBehaviour;
   readonly parts: ReceivedPart[];
   readonly messages: ReceivedMessage[];
+  /** Messages kept for one destination number, oldest first. */
+  messagesTo(msisdn: string): readonly ReceivedMessage[];
   stats(): SmscStats;
   /** Changes behaviour at run time (merged). */
   configure(b: Partial<SmscBehaviour>): void;
@@ -159,9 +161,27 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
     timers.add(t);
   };
 
-  const keepBounded = <T>(list: T[], item: T) => {
+  const keepBounded = <T>(list: T[], item: T, onDrop?: (dropped: T[]) => void) => {
     list.push(item);
-    if (list.length > keep) list.splice(0, list.length - keep);
+    if (list.length > keep) {
+      const dropped = list.splice(0, list.length - keep);
+      onDrop?.(dropped);
+    }
+  };
+  const byDestination = new Map<string, ReceivedMessage[]>();
+  const keepMessage = (m: ReceivedMessage) => {
+    let l = byDestination.get(m.destination);
+    if (!l) byDestination.set(m.destination, (l = []));
+    l.push(m);
+    keepBounded(messages, m, (dropped) => {
+      for (const d of dropped) {
+        const dl = byDestination.get(d.destination);
+        if (!dl) continue;
+        const i = dl.indexOf(d);
+        if (i >= 0) dl.splice(i, 1);
+        if (dl.length === 0) byDestination.delete(d.destination);
+      }
+    });
   };
 
   const fateOf = (destination: string): ReceiptStat => {
@@ -300,7 +320,7 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
         messageIds: ordered.map((o) => o.messageId), clientRef: ordered[0]!.clientRef, dataCoding: part.dataCoding,
       };
     }
-    keepBounded(messages, whole);
+    keepMessage(whole);
     return whole;
   };
 
@@ -400,6 +420,7 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
     behaviour,
     parts,
     messages,
+    messagesTo: (msisdn) => byDestination.get(msisdn) ?? [],
     stats: () => ({
       carrier, binds: bound.size, ...counters,
       receiptsPending: outbox.length + [...bound].reduce((n, s) => n + (s.pending as Set<Outgoing>).size, 0),
@@ -415,6 +436,7 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
     clear() {
       parts.length = 0;
       messages.length = 0;
+      byDestination.clear();
     },
     async close() {
       closed = true;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connectNats, jetstreamManager } from '@geo/infra';
-import { CARRIERS, LOCATION_STREAM, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
+import { CARRIERS, LOCATION_STREAM, encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { SMS_JOBS_STREAM, type SmsJob } from '@geo/messaging';
 import type { RegionPart } from '../src/contract.ts';
 import { circleTask, declareAll, silent, sleep, until } from '../src/engine/int-test-kit.ts';
@@ -51,6 +51,9 @@ function mixedRegion(k: number): RegionPart {
   }
 }
 
+/** BENCH_FORMAT=json publishes JSON batches (as before the binary format); default binary, as ingest does. */
+const JSON_FORMAT = process.env.BENCH_FORMAT === 'json';
+
 async function publishBatches(js: ReturnType<typeof jetstream>, events: LocationEvent[], perMessage: number): Promise<void> {
   const bySubject = new Map<string, LocationEvent[]>();
   for (const e of events) {
@@ -60,7 +63,7 @@ async function publishBatches(js: ReturnType<typeof jetstream>, events: Location
   let acks: Promise<unknown>[] = [];
   for (const [s, evs] of bySubject)
     for (let i = 0; i < evs.length; i += perMessage) {
-      acks.push(js.publish(s, JSON.stringify({ v: 1, events: evs.slice(i, i + perMessage) })));
+      acks.push(js.publish(s, JSON_FORMAT ? JSON.stringify({ v: 1, events: evs.slice(i, i + perMessage) }) : encodeLocationBatch(evs.slice(i, i + perMessage))));
       if (acks.length >= 256) {
         await Promise.all(acks);
         acks = [];

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connectClickHouse, connectNats, selectRows } from '@geo/infra';
-import { LOCATION_STREAM, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
+import { LOCATION_STREAM, decodeLocationMessage, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { smsJobSubject, type SmsJob } from '@geo/messaging';
 import { startSystem, type RunningSystem, type ServiceName } from '../src/system/system.ts';
 import { submitAndRun, taskDates } from '../src/system/alert-task.ts';
@@ -179,7 +179,7 @@ async function e2e(sys: RunningSystem): Promise<GeoEvent[]> {
   const c = await js.consumers.get(LOCATION_STREAM, { deliver_policy: DeliverPolicy.All });
   const msgs = await c.consume({ max_messages: 1000 });
   for await (const m of msgs) {
-    for (const e of (JSON.parse(new TextDecoder().decode(m.data)) as { events: LocationEvent[] }).events) events.push({ lng: e.lng, lat: e.lat, cell: e.cell });
+    for (const e of decodeLocationMessage(m.data)) events.push({ lng: e.lng, lat: e.lat, cell: e.cell });
     if (events.length >= 200_000 || m.info.pending === 0) break;
   }
   await msgs.close();

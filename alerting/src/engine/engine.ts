@@ -1,7 +1,8 @@
-import type { Carrier } from '@geo/ingest';
-import { CARRIERS } from '@geo/ingest';
+import type { Carrier, LocationColumns } from '@geo/ingest';
+import { CARRIERS, EVENT_KINDS } from '@geo/ingest';
 import type { SmsJob } from '@geo/messaging';
-import { alertJobId, type AlertTask, type Move, type PerCarrier, type ReachReply, type ReachRequest, type SkipReason, type TaskProgress } from '../contract.ts';
+import { alertJobId, type AlertTask, type PerCarrier, type ReachReply, type ReachRequest, type SkipReason, type TaskProgress } from '../contract.ts';
+import type { MoveBatchWriter } from '../moves/move-codec.ts';
 import { compileRegion, type CompiledRegion } from '../geofence/point-in-region.ts';
 import { RegionIndex } from '../geofence/region-index.ts';
 import { NO_CELL, Presence, type PresenceEvent } from '../presence/presence.ts';
@@ -92,6 +93,7 @@ interface Claimant {
 }
 
 const EMPTY: number[] = [];
+const DETACH = EVENT_KINDS.indexOf('detach');
 const bit = (a: Uint8Array, i: number) => (i >> 3 < a.length ? (a[i >> 3] >> (i & 7)) & 1 : 0);
 function setBit(a: Uint8Array, i: number, capacity: number): Uint8Array {
   if (i >> 3 >= a.length) {
@@ -264,41 +266,63 @@ export class Engine {
    * return who should be sent; replayed ones (restoring state after a restart) only track.
    * Cell changes go to `moves` when given.
    */
-  applyEvents(events: readonly PresenceEvent[], live: boolean, moves?: Move[]): Candidate[] {
+  applyEvents(events: readonly PresenceEvent[], live: boolean, moves?: MoveBatchWriter): Candidate[] {
     const out: Candidate[] = [];
     const p = this.presence;
     const now = this.ports.now();
     for (let k = 0; k < events.length; k++) {
       const e = events[k];
       const i = p.apply(e);
-      const prev = p.lastPrevCell;
-      const cur = p.cell[i];
-      if (prev !== cur) {
-        if (moves) {
-          const c = cur !== NO_CELL ? cur : prev;
-          moves.push({
-            msisdn: e.msisdn, carrier: e.carrier, from: prev === NO_CELL ? null : p.cells.ids[prev], to: cur === NO_CELL ? null : p.cells.ids[cur], ts: e.ts,
-            lat: p.cells.lat[c], lng: p.cells.lng[c], gender: e.gender, age: e.age, home: e.home,
-          });
-        }
-        const before = this.slotsOf(prev);
-        const after = this.slotsOf(cur);
-        for (let s = 0; s < before.length; s++) if (!after.includes(before[s])) this.exit(this.bySlot[before[s]]!, i);
-        for (let s = 0; s < after.length; s++) {
-          const rt = this.bySlot[after[s]]!;
-          this.enter(rt, i, p.sinceSec[i]);
-          if (live) this.consider(rt, i, now, out);
-        }
-      } else if (cur !== NO_CELL) {
-        const here = this.slotsOf(cur);
-        for (let s = 0; s < here.length; s++) {
-          const rt = this.bySlot[here[s]]!;
-          this.enter(rt, i, p.sinceSec[i]);
-          if (live) this.consider(rt, i, now, out);
-        }
-      }
+      this.track(i, e.ts, live, now, out, moves);
     }
     return out;
+  }
+
+  /**
+   * {@link applyEvents} for a decoded LOCATION batch read by columns (binary or JSON): no object
+   * per event. Each distinct cell of the batch is interned once.
+   */
+  applyColumns(c: LocationColumns, live: boolean, moves?: MoveBatchWriter): Candidate[] {
+    const out: Candidate[] = [];
+    const p = this.presence;
+    const now = this.ports.now();
+    const places = c.cellIds.length;
+    if (this.placeCells.length < places) this.placeCells = new Int32Array(Math.max(places, this.placeCells.length * 2));
+    const pc = this.placeCells;
+    for (let k = 0; k < places; k++) pc[k] = p.cells.intern(c.cellIds[k], c.lng[k], c.lat[k]);
+    const { msisdn, carrier, ts, place, kind, gender, age, home } = c;
+    for (let k = 0; k < c.count; k++) {
+      const i = p.applyCoded(msisdn[k], carrier[k], ts[k], kind[k] === DETACH ? NO_CELL : pc[place[k]], gender[k], age[k], home[k]);
+      this.track(i, ts[k], live, now, out, moves);
+    }
+    return out;
+  }
+
+  private placeCells = new Int32Array(1024);
+
+  /** After presence applied an event of subscriber `i`: moves, region membership, evaluation. */
+  private track(i: number, ts: number, live: boolean, now: number, out: Candidate[], moves: MoveBatchWriter | undefined): void {
+    const p = this.presence;
+    const prev = p.lastPrevCell;
+    const cur = p.cell[i];
+    if (prev !== cur) {
+      moves?.add(p.msisdn[i], p.carrier[i], ts, prev, cur, p.gender[i], p.age[i], p.home[i]);
+      const before = this.slotsOf(prev);
+      const after = this.slotsOf(cur);
+      for (let s = 0; s < before.length; s++) if (!after.includes(before[s])) this.exit(this.bySlot[before[s]]!, i);
+      for (let s = 0; s < after.length; s++) {
+        const rt = this.bySlot[after[s]]!;
+        this.enter(rt, i, p.sinceSec[i]);
+        if (live) this.consider(rt, i, now, out);
+      }
+    } else if (cur !== NO_CELL) {
+      const here = this.slotsOf(cur);
+      for (let s = 0; s < here.length; s++) {
+        const rt = this.bySlot[here[s]]!;
+        this.enter(rt, i, p.sinceSec[i]);
+        if (live) this.consider(rt, i, now, out);
+      }
+    }
   }
 
   private queued: Candidate[] = [];

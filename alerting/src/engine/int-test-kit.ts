@@ -1,7 +1,7 @@
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { pino } from 'pino';
 import type { NatsConnection } from '@geo/infra';
-import { locationSubject, shardOf, type Carrier, type LocationEvent } from '@geo/ingest';
+import { encodeLocationBatch, locationSubject, shardOf, type Carrier, type LocationEvent } from '@geo/ingest';
 import { SMS_JOBS_STREAM, type SmsJob } from '@geo/messaging';
 import type { AlertTaskSpecInput } from '../contract.ts';
 import { shanghaiDate } from '../rules/shanghai-time.ts';
@@ -40,7 +40,11 @@ export function event(msisdn: string, carrier: Carrier, at: [number, number], ov
   return { msisdn, carrier, ts: Date.now(), cell: `cell-${at[0].toFixed(5)}-${at[1].toFixed(5)}`, lng: at[0], lat: at[1], kind: 'periodic', ...over };
 }
 
-/** Publishes events to LOCATION, grouped per subject (carrier + shard), in batches. */
+let published = 0;
+/**
+ * Publishes events to LOCATION, grouped per subject (carrier + shard), in batches: binary and JSON
+ * messages alternate, as LOCATION carries both (ingest writes binary; external or older JSON).
+ */
 export async function publishEvents(nc: NatsConnection, events: LocationEvent[], perMessage = 200): Promise<void> {
   const js = jetstream(nc, { timeout: 15_000 });
   const bySubject = new Map<string, LocationEvent[]>();
@@ -49,7 +53,10 @@ export async function publishEvents(nc: NatsConnection, events: LocationEvent[],
     (bySubject.get(s) ?? bySubject.set(s, []).get(s)!).push(e);
   }
   const acks: Promise<unknown>[] = [];
-  for (const [s, evs] of bySubject) for (let i = 0; i < evs.length; i += perMessage) acks.push(js.publish(s, JSON.stringify({ v: 1, events: evs.slice(i, i + perMessage) })));
+  for (const [s, evs] of bySubject) for (let i = 0; i < evs.length; i += perMessage) {
+      const batch = evs.slice(i, i + perMessage);
+      acks.push(js.publish(s, published++ % 2 ? JSON.stringify({ v: 1, events: batch }) : encodeLocationBatch(batch)));
+    }
   await Promise.all(acks);
 }
 

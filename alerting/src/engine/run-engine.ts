@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
 import { KvWatchInclude, Kvm, type KV } from '@nats-io/kv';
 import { deadLetterMsg, deadLetterWriter, ensureDeadLetterStream, type Logger, type NatsConnection } from '@geo/infra';
-import { CARRIERS, LOCATION_STREAM, declareLocationStream } from '@geo/ingest';
+import { LOCATION_STREAM, LocationDecodeError, declareLocationStream, decodeLocationColumns, type LocationColumns } from '@geo/ingest';
 import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
-import { AlertTask, REACH_SUBJECT, ReachRequest, isTracked, moveSubject, progressSubject, type Move } from '../contract.ts';
+import { AlertTask, REACH_SUBJECT, ReachRequest, isTracked, moveSubject, progressSubject } from '../contract.ts';
 import { inDates } from '../rules/evaluate.ts';
 import { shanghaiDate } from '../rules/shanghai-time.ts';
-import { Presence, type PresenceEvent } from '../presence/presence.ts';
+import { MoveBatchWriter } from '../moves/move-codec.ts';
+import { Presence } from '../presence/presence.ts';
 import { CAPS_BUCKET, TASKS_BUCKET, declareAlertingStreams, presenceConsumer } from '../streams.ts';
 import { TaskStore } from '../tasks/task-store.ts';
 import { KvBudget } from './budget.ts';
@@ -58,16 +59,13 @@ export interface RunningEngine {
   stop(): Promise<void>;
 }
 
-const dec = new TextDecoder();
-const CARRIER_SET = new Set<string>(CARRIERS);
-
-/** A cheap structural check of a LOCATION batch (the zod contract is enforced where events enter: ingest). */
-function eventsOf(raw: unknown): PresenceEvent[] | undefined {
-  const b = raw as { v?: unknown; events?: unknown };
-  if (!b || b.v !== 1 || !Array.isArray(b.events) || b.events.length === 0) return undefined;
-  for (const e of b.events as PresenceEvent[])
-    if (!e || typeof e.msisdn !== 'string' || !CARRIER_SET.has(e.carrier) || typeof e.ts !== 'number' || typeof e.cell !== 'string' || typeof e.lat !== 'number' || typeof e.lng !== 'number') return undefined;
-  return b.events as PresenceEvent[];
+/** The events of a LOCATION message as columns (binary or JSON), or the reason it is malformed. */
+function columnsOf(data: Uint8Array): LocationColumns | string {
+  try {
+    return decodeLocationColumns(data);
+  } catch (err) {
+    return err instanceof LocationDecodeError ? err.message : `not a LOCATION batch: ${(err as Error).message}`;
+  }
 }
 
 const shardOfSubject = (subject: string) => Number(subject.slice(subject.lastIndexOf('.') + 1));
@@ -95,14 +93,11 @@ export async function replayPresence(nc: NatsConnection, engine: Engine, shards:
   try {
     for await (const m of msgs) {
       if (mine.has(shardOfSubject(m.subject))) {
-        try {
-          const evs = eventsOf(JSON.parse(dec.decode(m.data)));
-          if (evs) {
-            engine.applyEvents(evs, false);
-            events += evs.length;
-          }
-        } catch {
-          // Malformed messages were dead-lettered by the live consumer; nothing to restore from them.
+        // Malformed messages were dead-lettered by the live consumer; nothing to restore from them.
+        const cols = columnsOf(m.data);
+        if (typeof cols !== 'string') {
+          engine.applyColumns(cols, false);
+          events += cols.count;
         }
       }
       if (m.seq >= last || m.info.pending === 0) break;
@@ -141,6 +136,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     opts.presence ?? new Presence({ stalenessMs: opts.stalenessMs }),
   );
   const writeDead = deadLetterWriter(nc, 'alerting');
+  const moves = opts.moves === false ? undefined : new MoveBatchWriter(engine.presence.cells);
   let stopping = false;
   let booted = false;
   const restored = new Set<string>();
@@ -222,27 +218,22 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   };
 
   const handle = (m: JsMsg, shard: number): Promise<void> | undefined => {
-    let events: PresenceEvent[] | undefined;
-    try {
-      events = eventsOf(JSON.parse(dec.decode(m.data)));
-    } catch {
-      events = undefined;
-    }
-    if (!events) return deadLetterMsg(writeDead, m, 'not a LOCATION batch (v: 1, events: [{msisdn, carrier, ts, cell, lat, lng}])').catch((err) => log.error({ err }, 'could not dead-letter'));
-    const moves: Move[] | undefined = opts.moves === false ? undefined : [];
-    const cands = engine.applyEvents(events, true, moves);
+    const events = columnsOf(m.data);
+    if (typeof events === 'string') return deadLetterMsg(writeDead, m, events).catch((err) => log.error({ err }, 'could not dead-letter'));
+    const cands = engine.applyColumns(events, true, moves);
     const work: Promise<unknown>[] = [];
-    if (moves?.length) work.push(pub.publish(moveSubject(shard), Buffer.from(JSON.stringify({ v: 1, moves })), { msgID: `mv:${m.info.stream}:${m.seq}` }));
+    // The writer is shared: applyColumns is synchronous, so each message's moves are encoded before the next.
+    if (moves?.count) work.push(pub.publish(moveSubject(shard), moves.encode(), { msgID: `mv:${m.info.stream}:${m.seq}` }));
     if (cands.length) work.push(engine.sendSoon(cands));
     if (work.length === 0) {
       m.ack();
-      opts.onBatch?.(events.length, 0);
+      opts.onBatch?.(events.count, 0);
       return undefined;
     }
     return Promise.all(work).then(
       () => {
         m.ack();
-        opts.onBatch?.(events.length, cands.length);
+        opts.onBatch?.(events.count, cands.length);
       },
       (err) => {
         log.error({ err, seq: m.seq }, 'sending failed; the batch will be redelivered');

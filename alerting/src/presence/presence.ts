@@ -122,14 +122,18 @@ export class Presence {
 
   /** The subscriber's index, allocating an absent one when new. */
   ensure(msisdn: string, carrier: Carrier): number {
-    const key = Number(msisdn);
+    return this.ensureNumber(Number(msisdn), CARRIERS.indexOf(carrier));
+  }
+
+  /** {@link ensure} by the number as a double and the carrier's index. */
+  ensureNumber(key: number, carrier: number): number {
     let i = this.index.get(key);
     if (i >= 0) return i;
     i = this.n++;
     if (i === this.msisdn.length) this.grow(i * 2);
     this.index.set(key, i);
     this.msisdn[i] = key;
-    this.carrier[i] = CARRIERS.indexOf(carrier);
+    this.carrier[i] = carrier;
     return i;
   }
 
@@ -157,7 +161,7 @@ export class Presence {
    * Sets {@link lastPrevCell}; the caller compares it with `cell[i]` to see a move.
    */
   apply(e: PresenceEvent): number {
-    const i = this.ensure(e.msisdn, e.carrier);
+    const i = this.ensureNumber(Number(e.msisdn), CARRIERS.indexOf(e.carrier));
     const prev = this.cell[i];
     this.lastPrevCell = prev;
     const sec = Math.floor(e.ts / 1000);
@@ -166,14 +170,36 @@ export class Presence {
     if (e.gender) this.gender[i] = e.gender === 'm' ? 1 : 2;
     if (e.age !== undefined) this.age[i] = e.age;
     if (e.home) this.home[i] = Number(e.home);
-    const next = e.kind === 'detach' ? NO_CELL : this.cells.intern(e.cell, e.lng, e.lat);
+    this.moveTo(i, prev, e.kind === 'detach' ? NO_CELL : this.cells.intern(e.cell, e.lng, e.lat), sec);
+    return i;
+  }
+
+  /**
+   * {@link apply} for an event given by coded fields (a binary LOCATION batch's columns, no
+   * objects): `cell` already interned (NO_CELL for a detach), gender 0 absent / 1 m / 2 f, age 255
+   * and home −1 when absent.
+   */
+  applyCoded(msisdn: number, carrier: number, ts: number, cell: number, gender: number, age: number, home: number): number {
+    const i = this.ensureNumber(msisdn, carrier);
+    const prev = this.cell[i];
+    this.lastPrevCell = prev;
+    const sec = Math.floor(ts / 1000);
+    if (sec < this.lastSec[i]) return i;
+    this.lastSec[i] = sec;
+    if (gender !== 0) this.gender[i] = gender;
+    if (age !== AGE_UNKNOWN) this.age[i] = age;
+    if (home > 0) this.home[i] = home;
+    this.moveTo(i, prev, cell, sec);
+    return i;
+  }
+
+  private moveTo(i: number, prev: number, next: number, sec: number): void {
     if (next !== prev) {
       if (prev !== NO_CELL) this.cells.count[prev]--;
       if (next !== NO_CELL) this.cells.count[next]++;
       this.cell[i] = next;
       this.sinceSec[i] = sec;
     }
-    return i;
   }
 
   isPresent(i: number, now: number): boolean {

@@ -54,7 +54,7 @@ export class FeedPipeline {
     const m = this.opts.metrics;
     if (verdict.ok) {
       const e = verdict.event;
-      this.opts.publisher.push(this.carrierIndex.get(e.carrier)!, shardOf(e.msisdn, this.opts.shards), JSON.stringify(e));
+      this.opts.publisher.add(this.carrierIndex.get(e.carrier)!, shardOf(e.msisdn, this.opts.shards), e);
       b.result.accepted++;
       this.totals.accepted++;
       m.feedEvents.inc({ feed: b.feed, carrier: e.carrier, outcome: 'accepted' });

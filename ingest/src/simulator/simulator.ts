@@ -10,38 +10,12 @@ import { createScenario, type ActiveScenario } from './scenarios.ts';
 export interface EventSink {
   push(carrier: number, shard: number, json: string): void;
   /**
-   * Optional fast path: the sink hands out its message buffer and the simulator writes the
-   * event's JSON bytes straight into it (no string per event, nothing for the collector).
-   * `open` returns the buffer with room for `maxBytes` at `at`; `close` says where the event ends.
+   * Optional fast path: the event by its coded fields, no JSON and no string but the (shared) cell
+   * id. `carrier`/`kind` index CARRIERS/EVENT_KINDS; gender 1 m, 2 f; `home` the code as a number.
+   * The values are exactly those the JSON text would carry (positions rounded to 5 decimals).
    */
-  open?(carrier: number, shard: number, maxBytes: number): Uint8Array;
-  at?: number;
-  close?(end: number): void;
+  event?(carrier: number, shard: number, msisdn: number, ts: number, cell: string, lat: number, lng: number, kind: number, gender: number, age: number, home: number): void;
 }
-
-const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
-const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
-/** Copies a short byte string (a loop beats `set` below a few dozen bytes). */
-function put(buf: Uint8Array, pos: number, bytes: Uint8Array): number {
-  const n = bytes.length;
-  if (n > 24) {
-    buf.set(bytes, pos);
-    return pos + n;
-  }
-  for (let k = 0; k < n; k++) buf[pos + k] = bytes[k];
-  return pos + n;
-}
-/** Writes a non-negative integer as exactly `width` decimal digits (zero-padded). */
-function putDigits(buf: Uint8Array, pos: number, value: number, width: number): number {
-  let v = value;
-  for (let k = width - 1; k >= 0; k--) {
-    const q = Math.floor(v / 10);
-    buf[pos + k] = 48 + (v - q * 10);
-    v = q;
-  }
-  return pos + width;
-}
-const MSISDN_HEAD = ascii('{"msisdn":"');
 
 export interface SimulatorOptions {
   areas: readonly AdminArea[];
@@ -91,16 +65,8 @@ export class Simulator {
   private readonly fill = new Uint32Array(WHEEL);
   private scenarios: ActiveScenario[] = [];
   private readonly homeJson: string[];
-  /** The same JSON pieces as bytes, for sinks with the fast path. */
-  private readonly bytes: {
-    prefix: Uint8Array[];
-    carrier: Uint8Array[];
-    cell: Uint8Array[][];
-    kind: Uint8Array[];
-    gender: Uint8Array[];
-    age: Uint8Array[];
-    home: Uint8Array[];
-  };
+  /** The same values as numbers, for sinks with the fast path. */
+  private readonly coded: { prefix: Float64Array; lat: Float64Array; lng: Float64Array; home: Int32Array };
   private readonly carrierJson: string[];
   private readonly ageJson: string[];
   /** The next simulated second to process. */
@@ -125,14 +91,12 @@ export class Simulator {
     this.carrierJson = CARRIERS.map((c) => `","carrier":"${c}","ts":`);
     this.ageJson = Array.from({ length: 121 }, (_, a) => `,"age":${a}`);
     for (let w = 0; w < WHEEL; w++) this.buckets.push(new Uint32Array(4));
-    this.bytes = {
-      prefix: PREFIXES.map((p) => ascii(p.prefix)),
-      carrier: this.carrierJson.map(ascii),
-      cell: this.cells.json.map((list) => list.map((j) => utf8(`,${j}`))),
-      kind: KIND_JSON.map(ascii),
-      gender: [ascii(',"gender":"m"'), ascii(',"gender":"f"')],
-      age: this.ageJson.map(ascii),
-      home: this.homeJson.map(ascii),
+    const rounded = (a: Float64Array) => Float64Array.from(a, (x) => Number(x.toFixed(5)));
+    this.coded = {
+      prefix: Float64Array.from(PREFIXES, (p) => Number(p.prefix) * 10 ** (11 - p.prefix.length)),
+      lat: rounded(this.cells.lat),
+      lng: rounded(this.cells.lng),
+      home: Int32Array.from(this.pop.homeCodes, Number),
     };
 
     const start = Math.floor(opts.startMs / 1000);
@@ -224,21 +188,9 @@ export class Simulator {
     const ts = sec * 1000 + (mix32(i, sec) % 1000);
     this.lastEvent[i] = sec;
     this.eventsTotal++;
-    if (sink.open) {
-      const b = this.bytes;
-      const buf = sink.open(p.carrier, pop.shard[i], 512);
-      let at = put(buf, sink.at!, MSISDN_HEAD);
-      const prefix = b.prefix[pop.prefix[i]];
-      at = put(buf, at, prefix);
-      at = putDigits(buf, at, pop.suffix(i), 11 - prefix.length);
-      at = put(buf, at, b.carrier[p.carrier]);
-      at = putDigits(buf, at, ts, 13);
-      at = put(buf, at, b.cell[p.carrier][this.cell[i]]);
-      at = put(buf, at, b.kind[kind]);
-      at = put(buf, at, b.gender[pop.female[i]]);
-      at = put(buf, at, b.age[pop.age[i]]);
-      at = put(buf, at, b.home[pop.home[i]]);
-      sink.close!(at);
+    if (sink.event) {
+      const c = this.cell[i], d = this.coded;
+      sink.event(p.carrier, pop.shard[i], d.prefix[pop.prefix[i]] + pop.suffix(i), ts, this.cells.ids[p.carrier][c], d.lat[c], d.lng[c], kind, pop.female[i] ? 2 : 1, pop.age[i], d.home[pop.home[i]]);
       return;
     }
     sink.push(

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { ensureStream, jetstreamManager, type NatsConnection } from '@geo/infra';
-import { LocationBatch, type Carrier, type LocationEvent } from '../contract.ts';
+import { decodeLocationMessage } from '../codec/location-codec.ts';
+import type { Carrier, LocationEvent } from '../contract.ts';
 
 /**
  * A stream of its own for one test file, so files can run in parallel on the shared nats-server
@@ -26,7 +27,7 @@ export async function testLocationStream(nc: NatsConnection, label: string) {
         for await (const m of batch) {
           seen++;
           msgIds.push(m.headers?.get('Nats-Msg-Id') ?? '');
-          events.push(...LocationBatch.parse(m.json()).events);
+          events.push(...decodeLocationMessage(m.data));
         }
       }
       return { events, msgIds };

@@ -12,6 +12,7 @@ import {
   type Logger,
   type NatsConnection,
 } from '@geo/infra';
+import { decodeLocationMessage } from '@geo/ingest';
 import { Counter, type Registry } from 'prom-client';
 import { CARRIER_CODE, streamPos, type EventLike, type PresenceState, type StateSink } from './presence-state.ts';
 import { RowBinaryWriter } from './row-binary.ts';
@@ -184,9 +185,10 @@ export class LocationSink implements StateSink {
   private handle(msg: JsMsg): string | undefined {
     let batch: { v?: unknown; events?: EventLike[] };
     try {
-      batch = JSON.parse(dec.decode(msg.data));
+      // Binary (ingest's publisher) or JSON LOCATION batches: @geo/ingest decodes both.
+      batch = { v: 1, events: decodeLocationMessage(msg.data) };
     } catch (err) {
-      return `not valid JSON: ${(err as Error).message}`;
+      return (err as Error).message;
     }
     if (batch?.v !== 1 || !Array.isArray(batch.events)) return 'not a LocationBatch: expected {"v":1,"events":[…]}';
     const state = this.opts.state;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { connectNats, ensureDeadLetterStream, freePort, type NatsConnection } from '@geo/infra';
-import { HTTP_FEED_PATH, LOCATION_STREAM, LocationBatch, feedSubject, type LocationEvent } from '@geo/ingest';
+import { HTTP_FEED_PATH, LOCATION_STREAM, decodeLocationMessage, feedSubject, type LocationEvent } from '@geo/ingest';
 import { CaseTally } from './report.ts';
 import { startService, type ServiceProcess } from './service-process.ts';
 import { tapDeadLetters, tapStream, waitFor } from './stream-tap.ts';
@@ -125,7 +125,7 @@ describe('bad input at ingest feeds (real ingest process, real nats-server)', ()
     nc = await connectNats(inject('natsUrl'), 'proof-bad-input-ingest');
     await ensureDeadLetterStream(nc);
     const tap = await tapStream(nc, LOCATION_STREAM, 'loc.>', since, (m) => {
-      for (const e of LocationBatch.parse(m.json()).events) if (e.msisdn.startsWith(`139${RUN3}`)) landed.set(e.msisdn, e);
+      for (const e of decodeLocationMessage(m.data)) if (e.msisdn.startsWith(`139${RUN3}`)) landed.set(e.msisdn, e);
     });
     stopTap = tap.stop;
     dead = await tapDeadLetters(nc, 'ingest', since, MARK);

@@ -1,6 +1,6 @@
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connectNats } from '@geo/infra';
-import { LOCATION_STREAM, type LocationEvent } from '@geo/ingest';
+import { LOCATION_STREAM, decodeLocationMessage, type LocationEvent } from '@geo/ingest';
 
 /** One event as the simulator published it (what every consumer saw), in stream order per subscriber. */
 export type SeenEvent = Pick<LocationEvent, 'ts' | 'cell' | 'lat' | 'lng' | 'kind' | 'carrier' | 'gender' | 'age' | 'home'>;
@@ -27,7 +27,7 @@ export class GroundTruth {
       const msgs = await c.consume({ max_messages: 1000 });
       const dec = new TextDecoder();
       for await (const m of msgs) {
-        const batch = JSON.parse(dec.decode(m.data)) as { events: LocationEvent[] };
+        const batch = { events: decodeLocationMessage(m.data) }; // binary or JSON LOCATION batch
         gt.messages++;
         for (const e of batch.events) gt.add(e);
         if (m.seq >= last) break;

@@ -10,6 +10,8 @@ import { adminAreasFrom, NO_ADMIN_AREAS, RegionResolver, type AdminAreas } from 
 import { HeatmapIndex } from './metrics/heatmap.ts';
 import { HistoryCache } from './metrics/history-cache.ts';
 import { PresenceIndex } from './metrics/presence-index.ts';
+import { PopulationRing } from './metrics/population-ring.ts';
+import { PersonTimesCache } from './metrics/region-metrics.ts';
 import { insightApi } from './api/routes.ts';
 import type { InsightConfig } from './config.ts';
 
@@ -37,6 +39,8 @@ export interface InsightOptions {
 export interface RunningInsight extends Stoppable {
   apiUrl: string;
   sink: LocationSink;
+  /** Population per cell over the last 7 days in memory (`ready` once restored). */
+  population: PopulationRing;
 }
 
 export async function createInsight(cfg: InsightConfig, log: Logger, opts: InsightOptions = {}): Promise<RunningInsight> {
@@ -52,14 +56,31 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
 
   const cells = new CellDictionary((lng, lat) => admin.cityAt(lng, lat));
   const state = new PresenceState(cells, cfg.INSIGHT_STALENESS_MIN * 60_000, 1 << 16);
+  const ring = new PopulationRing();
+  let stopped = false;
   const sink = new LocationSink({
     nc, ch, state, log,
     stream: cfg.INSIGHT_STREAM,
     consumer: cfg.INSIGHT_CONSUMER,
     filterSubject: cfg.INSIGHT_FILTER_SUBJECT,
     registry: http.registry,
+    population: ring,
   });
   await sink.start();
+  // The population ring's history comes from ClickHouse in the background; region queries read
+  // ClickHouse until it is there.
+  void (async () => {
+    for (let attempt = 0; !stopped; attempt++) {
+      try {
+        await ring.restore(ch, sink.restoredBoundary, (key) => cells.indexOfKey(key), log);
+        return;
+      } catch (err) {
+        if (stopped) return;
+        log.error({ err, attempt }, 'could not restore the population ring; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** attempt)).unref());
+      }
+    }
+  })();
 
   const retention = setInterval(() => {
     dropOldPartitions(ch, cfg.INSIGHT_RETENTION_DAYS).then(
@@ -72,7 +93,7 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   const presence = new PresenceIndex(state);
   const app = insightApi({
     state, ch, regions: new RegionResolver(cells, admin), k: cfg.INSIGHT_K, heat: new HeatmapIndex(state, cfg.INSIGHT_K, presence),
-    cache: new HistoryCache(), presence, now: opts.now ?? Date.now,
+    cache: new HistoryCache(), times: new PersonTimesCache(), presence, population: ring, now: opts.now ?? Date.now,
   });
   const api = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: cfg.API_PORT, hostname: cfg.API_HOST }, () => resolve(s));
@@ -83,7 +104,9 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   return {
     apiUrl,
     sink,
+    population: ring,
     async stop() {
+      stopped = true;
       clearInterval(retention);
       await new Promise<void>((r) => api.close(() => r()));
       await sink.stop();

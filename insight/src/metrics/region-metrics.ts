@@ -5,7 +5,7 @@ import { AGE_BANDS, DWELL_BUCKETS, GENDERS, type RegionMetrics } from '../api/sc
 import { kCount, topGroups } from './privacy.ts';
 import type { HistoryCache, Plan } from './history-cache.ts';
 import { buildGroups, type PresenceIndex } from './presence-index.ts';
-import { SubscriberIndex } from '../sink/subscriber-index.ts';
+import type { PopulationRing } from './population-ring.ts';
 
 export interface MetricsContext {
   state: PresenceState;
@@ -19,6 +19,10 @@ export interface MetricsContext {
   presence?: PresenceIndex;
   /** The clock, to tell live queries from replays. */
   now?: () => number;
+  /** Settled per-person entry / exit times of polled regions. */
+  times?: PersonTimesCache;
+  /** Population per cell at every boundary of the last 7 days (in memory), when restored. */
+  population?: PopulationRing;
 }
 
 const MIN = 60_000;
@@ -59,14 +63,16 @@ const codes = (m: Map<number, number>) => new Map([...m].map(([c, n]) => [String
 const SETTINGS = { max_query_size: '67108864' } as Record<string, string>;
 
 interface HistoryRange {
-  popFrom: number;
+  /** Snapshots from here; none read when undefined (they come from the population ring). */
+  popFrom?: number;
   in5From: number;
   out5From: number;
   in1hFrom: number;
   out1hFrom: number;
-  hourAgo: number;
-  midnight: number;
-  entryFrom: number;
+  /** Per-person last entry / inflow / outflow times from here (ms)… */
+  subsFrom: number;
+  /** …split at this edge: rows before it are settled (cacheable), from it on fresh. */
+  subsEdge: number;
 }
 
 /**
@@ -80,10 +86,10 @@ export async function historyRows(ch: ClickHouseClient, keys: number[], h3s: str
   const H = raw(`(${h3s.map((h) => (/^\d+$/.test(h) ? h : '0')).join(',')})`);
   const flowKeys = (inFive: number, inHour: number) => raw(`arrayJoin(arrayFilter(x -> x != 0, [
       if(ts >= ${secs(inHour)}, toUInt64(toStartOfHour(ts)) * 8 + ${K_HOUR}, 0),
-      if(ts >= ${secs(inFive)}, toUInt64(toStartOfFiveMinute(ts)) * 8 + ${K_FIVE}, 0),
-      if(ts >= ${secs(r.hourAgo)}, toUInt64(${K_LAST_HOUR}), 0),
-      if(ts >= ${secs(r.midnight)}, toUInt64(${K_MIDNIGHT}), 0)]))`);
-  const lo = (a: number, b: number) => dt(Math.min(a, b, r.hourAgo, r.midnight));
+      if(ts >= ${secs(inFive)}, toUInt64(toStartOfFiveMinute(ts)) * 8 + ${K_FIVE}, 0)]))`);
+  const lo = (a: number, b: number) => dt(Math.min(a, b));
+  // Settled (before the edge) or fresh: `settled` code, `settled + 1`.
+  const part = (settled: number) => raw(`toUInt8(if(ts < ${secs(r.subsEdge)}, ${settled}, ${settled + 1}))`);
   const q = sql`
     SELECT toUInt8(${IN}) AS d, key, toUInt64(uniqExact(sub)) AS v FROM (
       SELECT sub, ${flowKeys(r.in5From, r.in1hFrom)} AS key FROM insight_moves_to
@@ -97,13 +103,21 @@ export async function historyRows(ch: ClickHouseClient, keys: number[], h3s: str
         AND ts >= ${lo(r.out5From, r.out1hFrom)} AND ts <= ${dt(at)}
     ) GROUP BY key
     UNION ALL
-    SELECT toUInt8(${ENTRY}) AS d, sub AS key, toUInt64(max(ts)) AS v FROM insight_moves_to
-    WHERE to_h3 IN ${H} AND to_cell IN ${R} AND from_cell NOT IN ${R} AND ts > ${dt(r.entryFrom)} AND ts <= ${dt(at)}
-    GROUP BY sub
+    SELECT ${part(ENTRY)} AS d, sub AS key, toUInt64(max(ts)) AS v FROM insight_moves_to
+    WHERE to_h3 IN ${H} AND to_cell IN ${R} AND from_cell NOT IN ${R} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
+    GROUP BY d, sub
+    UNION ALL
+    SELECT ${part(ENTERED)} AS d, sub AS key, toUInt64(max(ts)) AS v FROM insight_moves_to
+    WHERE to_h3 IN ${H} AND to_cell IN ${R} AND from_cell NOT IN ${R} AND from_cell != 0 AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
+    GROUP BY d, sub
+    UNION ALL
+    SELECT ${part(LEFT)} AS d, sub AS key, toUInt64(max(ts)) AS v FROM insight_moves_from
+    WHERE from_h3 IN ${H} AND from_cell IN ${R} AND to_cell NOT IN ${R} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
+    GROUP BY d, sub${r.popFrom === undefined ? raw('') : sql`
     UNION ALL
     SELECT toUInt8(${POP}) AS d, toUInt64(bucket) AS key, toUInt64(sum(n)) AS v FROM insight_population FINAL
     WHERE h3 IN ${H} AND cell IN ${R} AND bucket >= ${dt(r.popFrom)} AND bucket <= ${dt(at)}
-    GROUP BY bucket`;
+    GROUP BY bucket`}`;
   const rs = await ch.query({ query: q.text, format: 'TabSeparated', clickhouse_settings: SETTINGS });
   const text = await rs.text();
   const out: [number, number, number][] = [];
@@ -121,13 +135,48 @@ export async function historyRows(ch: ClickHouseClient, keys: number[], h3s: str
 /** One query's rows: what (`d`), a bucket / subscriber (`key`), a value. */
 const IN = 1;
 const OUT = 2;
-const ENTRY = 3;
 const POP = 4;
-// Flow keys: bucket seconds × 8 + kind (an hour, a 5-minute bucket), or the kind alone (totals).
+/** Per person, the last time (s) they entered (a first sighting counts: dwell), moved in (inflow), moved out (outflow); settled = code, fresh = code + 1. */
+const ENTRY = 10;
+const ENTERED = 12;
+const LEFT = 14;
+// Flow keys: bucket seconds × 8 + kind (an hour, a 5-minute bucket).
 const K_HOUR = 1;
 const K_FIVE = 2;
-const K_LAST_HOUR = 3;
-const K_MIDNIGHT = 4;
+
+/** Per person, last entry / inflow / outflow times (s) in the window, keyed by MSISDN: internal only. */
+interface PersonTimes {
+  entry: Map<number, number>;
+  entered: Map<number, number>;
+  left: Map<number, number>;
+}
+const newTimes = (): PersonTimes => ({ entry: new Map(), entered: new Map(), left: new Map() });
+const keepMax = (m: Map<number, number>, sub: number, t: number) => {
+  const o = m.get(sub);
+  if (o === undefined || t > o) m.set(sub, t);
+};
+
+/**
+ * The settled part (before `upTo`) of each polled region's per-person times since `from`: a poll
+ * then reads only the moves after `upTo` for "last hour", "since midnight" and dwell. Few regions
+ * (each can hold tens of thousands of people).
+ */
+export class PersonTimesCache {
+  private readonly entries = new Map<string, { from: number; upTo: number; times: PersonTimes }>();
+  constructor(private readonly max = 32) {}
+
+  /** Cached settled times usable for a window starting at `from`, evaluated at `at`. */
+  get(key: string, from: number, at: number): { upTo: number; times: PersonTimes } | undefined {
+    const hit = this.entries.get(key);
+    return hit && hit.from <= from && hit.upTo <= at ? hit : undefined;
+  }
+
+  set(key: string, from: number, upTo: number, times: PersonTimes): void {
+    this.entries.delete(key);
+    this.entries.set(key, { from, upTo, times });
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
 
 /**
  * Every metric of one region at time `at`. Live figures (population, origin, dwell membership,
@@ -195,42 +244,71 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   const weekStart = Math.floor(weekFrom / HOUR) * HOUR + HOUR;
   const regionId = JSON.stringify(region);
   const plan = (kind: string, from: number): Plan => (live ? ctx.cache!.plan(`${kind}|${regionId}`, from, at) : { lo: from });
+  // The population series from memory when the ring holds the whole week, else ClickHouse's snapshots.
+  const popInMemory = !!ctx.population?.covers(weekFrom + 1000);
   const plans = {
-    pop: plan('pop', weekFrom + 1000),
+    pop: popInMemory ? { lo: weekFrom + 1000 } : plan('pop', weekFrom + 1000),
     in5: plan('in5', dayFrom),
     out5: plan('out5', dayFrom),
     in1h: plan('in1h', weekStart),
     out1h: plan('out1h', weekStart),
   };
+  // Per-person times since midnight (inflow / outflow totals) and 8 h back (dwell), whichever is
+  // earlier; polls reuse the settled part and read only the moves after it.
+  const subsFrom = Math.min(midnight, at - 8 * HOUR);
+  const timesKey = `times|${regionId}`;
+  const cachedTimes = live && ctx.times ? ctx.times.get(timesKey, subsFrom, at) : undefined;
+  const subsLo = cachedTimes ? cachedTimes.upTo : subsFrom;
+  // Settled: older than the grace period (whole seconds, as stored); replays cache nothing.
+  const subsEdge = live ? Math.max(subsLo, Math.floor((at - 10 * MIN) / 1000) * 1000) : at + 1000;
   const rowsOf = empty ? [] : await historyRows(ctx.ch, keys, h3s, at, {
-    popFrom: plans.pop.lo,
+    popFrom: popInMemory ? undefined : plans.pop.lo,
     in5From: plans.in5.lo,
     out5From: plans.out5.lo,
     in1hFrom: plans.in1h.lo,
     out1hFrom: plans.out1h.lo,
-    hourAgo,
-    midnight,
-    entryFrom: at - 8 * HOUR,
+    subsFrom: subsLo,
+    subsEdge,
   });
   const fresh = { pop: new Map<number, number>(), in5: new Map<number, number>(), out5: new Map<number, number>(), in1h: new Map<number, number>(), out1h: new Map<number, number>() };
-  const now = { in: { hour: 0, day: 0 }, out: { hour: 0, day: 0 } };
-  const entries = new SubscriberIndex(1024);
+  // Settled per-person times: the cached ones still in the window, plus the settled rows read now.
+  const settled = newTimes();
+  if (cachedTimes) {
+    const from = secs(subsFrom);
+    for (const k of ['entry', 'entered', 'left'] as const) for (const [sub, t] of cachedTimes.times[k]) if (t >= from) settled[k].set(sub, t);
+  }
+  const freshTimes: [Map<number, number>, number, number][] = [];
   for (const [d, key, v] of rowsOf) {
     if (d === POP) fresh.pop.set(key * 1000, v);
-    else if (d === ENTRY) entries.set(key, v - secs(at - 8 * HOUR));
-    else {
+    else if (d === IN || d === OUT) {
       const kind = key % 8;
       const t = ((key - kind) / 8) * 1000;
       const dir = d === IN ? 'in' : 'out';
       if (kind === K_HOUR) fresh[`${dir}1h`].set(t, v);
       else if (kind === K_FIVE) fresh[`${dir}5`].set(t, v);
-      else if (kind === K_LAST_HOUR) now[dir].hour = v;
-      else if (kind === K_MIDNIGHT) now[dir].day = v;
+    } else {
+      const code = d & ~1;
+      const m = code === ENTRY ? settled.entry : code === ENTERED ? settled.entered : code === LEFT ? settled.left : undefined;
+      if (!m) continue;
+      if (d === code) keepMax(m, key, v);
+      else freshTimes.push([m, key, v]);
     }
   }
+  if (live && ctx.times) ctx.times.set(timesKey, subsFrom, subsEdge, { entry: new Map(settled.entry), entered: new Map(settled.entered), left: new Map(settled.left) });
+  for (const [m, sub, t] of freshTimes) keepMax(m, sub, t);
+  const countSince = (m: Map<number, number>, fromMs: number) => {
+    const from = secs(fromMs);
+    let c = 0;
+    for (const t of m.values()) if (t >= from) c++;
+    return c;
+  };
+  const now = {
+    in: { hour: countSince(settled.entered, hourAgo), day: countSince(settled.entered, midnight) },
+    out: { hour: countSince(settled.left, hourAgo), day: countSince(settled.left, midnight) },
+  };
   const merged = (kind: keyof typeof plans, from: number, unit: number) =>
     live ? ctx.cache!.merge(`${kind}|${regionId}`, from, at, unit, plans[kind], fresh[kind]) : fresh[kind];
-  const popAt = merged('pop', weekFrom + 1000, FIVE);
+  const popAt = popInMemory ? ctx.population!.sums(indexes, weekFrom + 1000, at) : merged('pop', weekFrom + 1000, FIVE);
   const inD = merged('in5', dayFrom, FIVE);
   const outD = merged('out5', dayFrom, FIVE);
   const inW = merged('in1h', weekStart, HOUR);
@@ -244,10 +322,10 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
 
   // Dwell of present people: time since their last entry, or > 8 h when none is that recent.
   const dwell = new Array<number>(DWELL_BUCKETS.length).fill(0);
-  const entryBase = secs(at - 8 * HOUR) * 1000;
+  const entryAfter = secs(at - 8 * HOUR);
   for (const i of present) {
-    const t = entries.get(state.msisdn[i]!);
-    dwell[t < 0 ? DWELL_BUCKETS.length - 1 : dwellBucket(at - (entryBase + t * 1000))]!++;
+    const t = settled.entry.get(state.msisdn[i]!);
+    dwell[t === undefined || t <= entryAfter ? DWELL_BUCKETS.length - 1 : dwellBucket(at - t * 1000)]!++;
   }
 
   const day: RegionMetrics['series']['day'] = [];

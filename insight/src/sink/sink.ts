@@ -33,6 +33,8 @@ export interface SinkOptions {
   /** Flush at least this often when events trickle in. @default 1000 */
   flushMs?: number;
   registry?: Registry;
+  /** Also receives every snapshot (population per cell at a boundary), for region queries. */
+  population?: { record(bucketMs: number, counts: Uint32Array): void };
 }
 
 const dec = new TextDecoder();
@@ -86,6 +88,8 @@ export class LocationSink implements StateSink {
   /** How long restoring presence took at start (ms), and when consuming began (performance.now()). */
   restoreMs = 0;
   consumingSince = 0;
+  /** The last boundary snapshotted before this process started (ms): earlier ones are in ClickHouse. */
+  restoredBoundary = 0;
 
   constructor(private readonly opts: SinkOptions) {
     if (opts.registry) {
@@ -106,6 +110,7 @@ export class LocationSink implements StateSink {
   /** `insight_population`: bucket, h3, cell, n, cmcc, cucc, ctcc. */
   snapshot(bucketMs: number, counts: Uint32Array): void {
     const { key, h3Hi, h3Lo } = this.opts.state.cells;
+    this.opts.population?.record(bucketMs, counts);
     const t = sec(bucketMs);
     const w = this.snapshots;
     for (let c = 0; c < counts.length; c += 4) {
@@ -119,6 +124,7 @@ export class LocationSink implements StateSink {
   async start(): Promise<void> {
     const t0 = performance.now();
     await restoreState(this.opts.ch, this.opts.state);
+    this.restoredBoundary = this.opts.state.lastBoundary;
     this.restoreMs = performance.now() - t0;
     const jsm = await jetstreamManager(this.opts.nc);
     // Ingest owns and declares the stream; when insight starts first, wait for it (declaring it

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { PopulationRing, RING_SLOTS } from './population-ring.ts';
+
+const FIVE = 300_000;
+const T = 1_800_000_000_000 - (1_800_000_000_000 % FIVE);
+/** counts[cell * 4 + carrier] from per-cell totals (all on carrier 1). */
+const counts = (...perCell: number[]) => Uint32Array.from(perCell.flatMap((n) => [0, n, 0, 0]));
+
+describe('PopulationRing', () => {
+  it('sums a region per boundary and leaves out boundaries it does not hold', () => {
+    const r = new PopulationRing();
+    r.record(T, counts(3, 4, 5));
+    r.record(T + FIVE, counts(1, 0, 2));
+    r.record(T + 3 * FIVE, counts(0, 0, 0));
+    expect([...r.sums([0, 2], T - FIVE, T + 3 * FIVE)]).toEqual([[T, 8], [T + FIVE, 3]]);
+    expect([...r.sums([1], T + 1, T + 3 * FIVE)]).toEqual([]);
+  });
+
+  it('keeps a newer boundary when an older one maps to the same slot, and replaces an older one', () => {
+    const r = new PopulationRing();
+    const later = T + RING_SLOTS * FIVE;
+    r.record(later, counts(7));
+    r.set(T, 0, 99);
+    expect([...r.sums([0], later, later)]).toEqual([[later, 7]]);
+    expect([...r.sums([0], T, T)]).toEqual([]);
+    const r2 = new PopulationRing();
+    r2.set(T, 0, 5);
+    r2.set(T, 1, 6);
+    r2.record(later, counts(0, 2));
+    expect([...r2.sums([0, 1], T, later)]).toEqual([[later, 2]]);
+  });
+
+  it('keeps exact figures above the Uint16 range', () => {
+    const r = new PopulationRing();
+    r.record(T, counts(70_000, 65_535));
+    r.set(T + FIVE, 0, 100_000);
+    expect([...r.sums([0, 1], T, T + FIVE)]).toEqual([[T, 135_535], [T + FIVE, 100_000]]);
+    r.set(T + FIVE, 0, 12);
+    expect([...r.sums([0], T + FIVE, T + FIVE)]).toEqual([[T + FIVE, 12]]);
+  });
+
+  it('covers a range only once restored and within its span', () => {
+    const r = new PopulationRing();
+    r.record(T, counts(1));
+    expect(r.covers(T - 7 * 86_400_000)).toBe(false);
+    r.ready = true;
+    expect(r.covers(T - 7 * 86_400_000)).toBe(true);
+    expect(r.covers(T - RING_SLOTS * FIVE)).toBe(false);
+  });
+});

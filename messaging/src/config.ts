@@ -37,6 +37,8 @@ export const MessagingEnv = z.object({
    * `resubmit` sends it again (at least once), `fail` records it failed with code UNCERTAIN (at most once).
    */
   UNCERTAIN_POLICY: z.enum(['resubmit', 'fail']).default('resubmit'),
+  /** A receipt matching no job is refused (the carrier resends it) this long, then dead-lettered. */
+  UNKNOWN_RECEIPT_MS: count(600_000),
   ACK_WAIT_MS: count(60_000),
   /** Prefix for stream, subject and bucket names, for tests sharing a nats-server. Empty in production. */
   MESSAGING_NS: z.string().regex(/^[a-z0-9]*$/).default(''),

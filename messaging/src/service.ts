@@ -50,7 +50,7 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
   const extensions = await ExtensionRegistry.open(nc, names.extensionsBucket, cfg.STREAM_REPLICAS);
   const sender = new SmsSender({
     nc, ch, log, connectors, accessNumbers, extensions, names, table: cfg.SEND_LOG_TABLE, registry: http.registry,
-    maxInFlight: cfg.MAX_IN_FLIGHT, uncertainResolveMs: cfg.UNCERTAIN_RESOLVE_MS, uncertainPolicy: cfg.UNCERTAIN_POLICY, ackWaitMs: cfg.ACK_WAIT_MS, replicas: cfg.STREAM_REPLICAS,
+    maxInFlight: cfg.MAX_IN_FLIGHT, uncertainResolveMs: cfg.UNCERTAIN_RESOLVE_MS, uncertainPolicy: cfg.UNCERTAIN_POLICY, unknownReceiptMs: cfg.UNKNOWN_RECEIPT_MS, ackWaitMs: cfg.ACK_WAIT_MS, replicas: cfg.STREAM_REPLICAS,
   });
   http.addCheck('clickhouse', () => (schema.error ? { ok: false, detail: `degraded: send-log table not ready (${schema.error})` } : sender.sendLogHealth()));
   await sender.start();

@@ -43,6 +43,12 @@ export interface SenderOptions {
    * - `fail`: recorded failed with code UNCERTAIN, never sent again (at most once: lost instead).
    */
   uncertainPolicy?: UncertainPolicy;
+  /**
+   * A receipt whose message id matches no job (in memory or in the send log) and whose ref names
+   * no claimed job is refused (the carrier sends it again: its job may become known) for this
+   * long from when it was first seen, then dead-lettered and accepted. @default 600000
+   */
+  unknownReceiptMs?: number;
   /** Delay before an uncertain job is looked at again. @default 2000 */
   uncertainRetryMs?: number;
   replicas?: number;
@@ -88,7 +94,7 @@ export class SmsSender {
   private unmatched: { r: CarrierReceipt; resolve: (ok: boolean) => void }[] = [];
   private unmatchedTimer?: NodeJS.Timeout;
   private readonly metrics;
-  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, resubmitted: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0 };
+  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, resubmitted: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0, badDelivers: 0 };
 
   constructor(private readonly o: SenderOptions) {
     this.names = o.names ?? messagingNames();
@@ -100,10 +106,12 @@ export class SmsSender {
       jobs: new Counter({ name: 'sms_jobs_total', help: 'SMS jobs by outcome', labelNames: ['carrier', 'outcome'], registers: reg }),
       receipts: new Counter({ name: 'sms_receipts_total', help: 'Delivery receipts by state', labelNames: ['carrier', 'state'], registers: reg }),
       replies: new Counter({ name: 'sms_replies_total', help: 'Replies (MO) by match', labelNames: ['carrier', 'matched'], registers: reg }),
+      bad: new Counter({ name: 'sms_bad_deliver_total', help: 'deliver_sm from carriers dead-lettered, by reason', labelNames: ['carrier', 'reason'], registers: reg }),
     };
     for (const c of o.connectors.values()) {
       c.onReceipt((r) => this.onReceipt(r));
       c.onReply((r) => this.onReply(r));
+      c.onBadDeliver((b) => this.deadLetterDeliver(b.carrier, b.reason, b.fields ?? {}));
     }
   }
 
@@ -416,9 +424,11 @@ export class SmsSender {
         }
         const job = row ? jobOfRow(row) : u.r.ref ? this.uncertain.get(u.r.ref)?.job : undefined;
         if (!job) {
-          u.resolve(false); // the carrier will send it again; by then its job may be known
+          // The carrier will send it again; by then its job may be known. Or it never will be.
+          writes.push(this.unknownReceipt(u.r).then(u.resolve, () => u.resolve(false)));
           continue;
         }
+        this.unknownSince.delete(u.r.messageId);
         const unc = this.uncertain.get(job.jobId);
         const state: RowState = row
           ? { job, carrier: row.carrier as SmsCarrier, segments: row.segments, submitMs: row.submit_time * 1000, messageIds: row.message_ids }
@@ -433,6 +443,42 @@ export class SmsSender {
       this.o.log.error({ err }, 'matching receipts failed; the carrier will send them again');
       for (const u of rest) u.resolve(false);
     }
+  }
+
+  // ---- malformed deliver_sm -----------------------------------------------------------------------
+
+  /** Dead-letters what a carrier delivered that cannot be used, with the reason; throws if not stored. */
+  private async deadLetterDeliver(carrier: SmsCarrier, reason: string, fields: Record<string, unknown>): Promise<void> {
+    const write = deadLetterWriter(this.o.nc, 'messaging');
+    await write(reason, { stream: `smpp-${carrier}`, subject: `smpp.${carrier}.deliver_sm` }, new TextEncoder().encode(JSON.stringify(fields)));
+    this.counts.badDelivers++;
+    // The metric label is the reason without its variable part (in brackets or quotes).
+    this.metrics.bad.inc({ carrier, reason: reason.split(/[("]/)[0]!.trim() });
+    this.o.log.warn({ carrier, reason }, 'deliver_sm dead-lettered');
+  }
+
+  /** When each unmatched receipt's message id was first seen (bounded). */
+  private readonly unknownSince = new Map<string, number>();
+
+  /**
+   * An unmatched receipt that may still find its job is refused (false); one unmatched for longer
+   * than `unknownReceiptMs` is dead-lettered and accepted (true), so the carrier stops sending it.
+   */
+  private async unknownReceipt(r: CarrierReceipt): Promise<boolean> {
+    if (r.ref && this.claims.has(r.ref)) return false; // its job comes back (redelivery) and claims it
+    const now = Date.now();
+    const first = this.unknownSince.get(r.messageId);
+    if (first === undefined) {
+      this.unknownSince.set(r.messageId, now);
+      if (this.unknownSince.size > 100_000) this.unknownSince.delete(this.unknownSince.keys().next().value!);
+      return false;
+    }
+    if (now - first < (this.o.unknownReceiptMs ?? 600_000)) return false;
+    await this.deadLetterDeliver(r.carrier, `receipt for an unknown message id (unmatched for ${Math.round((now - first) / 1000)} s)`, {
+      messageId: r.messageId, stat: r.stat, err: r.err, ref: r.ref, msisdn: r.msisdn,
+    });
+    this.unknownSince.delete(r.messageId);
+    return true;
   }
 
   // ---- replies ---------------------------------------------------------------------------------

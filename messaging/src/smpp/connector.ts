@@ -17,6 +17,13 @@ export interface CarrierConnector {
   /** Receipts: the handler says whether it recorded the receipt; if not, the carrier sends it again later. */
   onReceipt(handler: (r: CarrierReceipt) => Promise<boolean>): void;
   onReply(handler: (mo: CarrierReply) => Promise<boolean>): void;
+  /**
+   * A deliver_sm that cannot be a receipt or a reply (no message id, undecodable or oversized
+   * text, an undecodable PDU): the handler records it (dead letter) and the carrier is answered
+   * OK, so it does not send it again and again; if the handler throws, the carrier is asked to
+   * send it again later.
+   */
+  onBadDeliver(handler: (bad: BadDeliver) => Promise<void>): void;
   status(): ConnectorStatus;
   /** Resolves when at least one bind is up (or rejects after `timeoutMs`). */
   ready(timeoutMs?: number): Promise<void>;
@@ -78,4 +85,16 @@ export interface ConnectorStatus {
   throttled: number;
   retried: number;
   reconnects: number;
+  /** deliver_sm refused as malformed, and PDUs that could not be decoded (the bind was dropped). */
+  badDelivers: number;
+}
+
+/** A deliver_sm (or an undecodable PDU) that messaging refuses, with the reason. */
+export interface BadDeliver {
+  carrier: SmsCarrier;
+  /** Short, stable: what is wrong (e.g. `receipt without a message id`). */
+  reason: string;
+  /** The PDU's fields as decoded (absent when the PDU could not be decoded at all). */
+  fields?: Record<string, unknown>;
+  at: number;
 }

@@ -1,7 +1,7 @@
 import smpp, { type Pdu, type Session } from 'smpp';
 import type { Logger } from '@geo/infra';
 import type { SmsCarrier } from '../contract.ts';
-import type { CarrierConnector, CarrierReceipt, CarrierReply, ConnectorStatus, OutboundSms, SubmitOutcome } from './connector.ts';
+import type { BadDeliver, CarrierConnector, CarrierReceipt, CarrierReply, ConnectorStatus, OutboundSms, SubmitOutcome } from './connector.ts';
 import { ESM_DELIVERY_RECEIPT, ESM_UDHI, STATUS, isTemporary, parseReceiptText, stateOfStat, statOfMessageState, statusName } from './protocol.ts';
 import { RateWindow } from './rate-window.ts';
 import { PduWriter } from './pdu-writer.ts';
@@ -89,8 +89,11 @@ export class SmppConnector implements CarrierConnector {
   // Until someone listens, receipts and replies are refused for now: the SMSC keeps and resends them.
   private receiptHandler: (r: CarrierReceipt) => Promise<boolean> = async () => false;
   private replyHandler: (r: CarrierReply) => Promise<boolean> = async () => false;
+  private badHandler: (b: BadDeliver) => Promise<void> = async () => {
+    throw new Error('no handler for malformed deliver_sm yet');
+  };
   private readyWaiters: (() => void)[] = [];
-  private readonly counts = { submitted: 0, throttled: 0, retried: 0, reconnects: 0 };
+  private readonly counts = { submitted: 0, throttled: 0, retried: 0, reconnects: 0, badDelivers: 0 };
   private readonly window: number;
   private readonly cfg: Required<Omit<SmppCarrierConfig, 'log' | 'systemType'>> & { systemType: string };
   private readonly log?: Logger;
@@ -117,6 +120,10 @@ export class SmppConnector implements CarrierConnector {
 
   onReply(handler: (r: CarrierReply) => Promise<boolean>): void {
     this.replyHandler = handler;
+  }
+
+  onBadDeliver(handler: (b: BadDeliver) => Promise<void>): void {
+    this.badHandler = handler;
   }
 
   status(): ConnectorStatus {
@@ -206,7 +213,16 @@ export class SmppConnector implements CarrierConnector {
       s.send(pdu.response());
       s.close();
     });
-    s.on('error', (err: Error) => this.log?.warn({ carrier: this.carrier, bind: b.n, err: err.message }, 'SMPP link error'));
+    s.on('error', (err: Error) => {
+      this.log?.warn({ carrier: this.carrier, bind: b.n, err: err.message }, 'SMPP link error');
+      // Not a socket error: node-smpp could not decode a PDU. It stops reading that session for
+      // good (its reader stays busy), so the bind is dead: drop it now and bind again.
+      if (!(err as NodeJS.ErrnoException).code) {
+        this.counts.badDelivers++;
+        void this.badHandler({ carrier: this.carrier, reason: `undecodable PDU (${err.message.slice(0, 120)}); bind dropped`, at: Date.now() }).catch(() => undefined);
+      }
+      this.linkDown(b, s);
+    });
     s.on('close', () => this.linkDown(b, s));
   }
 
@@ -425,25 +441,20 @@ export class SmppConnector implements CarrierConnector {
   private async onDeliver(s: Session, w: PduWriter, pdu: Pdu): Promise<void> {
     let accepted = false;
     try {
-      const sm = pdu.short_message as { message?: string | Buffer } | Buffer | undefined;
-      const raw = Buffer.isBuffer(sm) ? sm : sm?.message;
-      const text = typeof raw === 'string' ? raw : raw ? (Number(pdu.data_coding) === 8 ? Buffer.from(raw).swap16().toString('utf16le') : decodeGsm7(raw)) : '';
-      if ((Number(pdu.esm_class) & 0x3c) === ESM_DELIVERY_RECEIPT) {
-        const parsed = parseReceiptText(text);
-        const stat = statOfMessageState(pdu.message_state as number | undefined) ?? parsed.stat ?? 'UNKNOWN';
-        const messageId = (pdu.receipted_message_id as string | undefined) ?? parsed.id;
-        if (!messageId) {
-          this.log?.warn({ carrier: this.carrier, text }, 'receipt without a message id; dropped');
-          accepted = true;
-        } else {
-          accepted = await this.receiptHandler({
-            carrier: this.carrier, messageId, stat, state: stateOfStat(stat), err: parsed.err, ref: pdu.client_ref as string | undefined,
-            msisdn: String(pdu.source_addr), at: Date.now(),
-          });
-        }
+      const d = readDeliver(pdu);
+      if (d.problem) {
+        this.counts.badDelivers++;
+        await this.badHandler({ carrier: this.carrier, reason: d.problem, fields: deliverFields(pdu, d.text), at: Date.now() });
+        accepted = true;
+      } else if (d.receipt) {
+        accepted = await this.receiptHandler({
+          carrier: this.carrier, messageId: d.receipt.messageId, stat: d.receipt.stat, state: stateOfStat(d.receipt.stat), err: d.receipt.err,
+          ref: typeof pdu.client_ref === 'string' ? pdu.client_ref : undefined, msisdn: String(pdu.source_addr ?? ''), at: Date.now(),
+        });
       } else {
         accepted = await this.replyHandler({
-          carrier: this.carrier, from: String(pdu.source_addr), to: String(pdu.destination_addr), text, ref: pdu.client_ref as string | undefined, at: Date.now(),
+          carrier: this.carrier, from: String(pdu.source_addr), to: String(pdu.destination_addr ?? ''), text: d.text,
+          ref: typeof pdu.client_ref === 'string' ? pdu.client_ref : undefined, at: Date.now(),
         });
       }
     } catch (err) {
@@ -451,4 +462,69 @@ export class SmppConnector implements CarrierConnector {
     }
     if (!s.socket.destroyed) w.send(pdu.response(accepted ? {} : { command_status: STATUS.ESME_RX_T_APPN }));
   }
+
+}
+
+/** Longest receipt or reply text taken (SMPP short_message is ≤ 254 bytes; message_payload ≤ 64 KB). */
+export const MAX_DELIVER_TEXT = 2000;
+/** SMPP 3.4 message_id is a C-string of at most 65 octets. */
+const MAX_MESSAGE_ID = 65;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const KNOWN_STATS = new Set(['DELIVRD', 'UNDELIV', 'EXPIRED', 'REJECTD', 'DELETED', 'UNKNOWN', 'ACCEPTD', 'ENROUTE']);
+
+interface ReadDeliver {
+  text: string;
+  receipt?: { messageId: string; stat: string; err?: string };
+  /** Why the deliver_sm is refused as malformed. */
+  problem?: string;
+}
+
+/** Reads a deliver_sm's text (short_message or message_payload) and, for a receipt, its fields; names what is wrong. */
+export function readDeliver(pdu: Pdu): ReadDeliver {
+  const dc = Number(pdu.data_coding ?? 0);
+  const sm = pdu.short_message as { message?: string | Buffer } | Buffer | string | undefined;
+  let raw: string | Buffer | undefined = Buffer.isBuffer(sm) || typeof sm === 'string' ? sm : sm?.message;
+  if ((raw === undefined || raw.length === 0) && pdu.message_payload !== undefined) {
+    const mp = pdu.message_payload as { message?: string | Buffer } | Buffer | string;
+    raw = Buffer.isBuffer(mp) || typeof mp === 'string' ? mp : mp.message;
+  }
+  let text = '';
+  if (typeof raw === 'string') text = raw;
+  else if (raw && raw.length) {
+    const enc = dc & 0x0f;
+    if (enc === 8) {
+      if (raw.length % 2 === 1) return { text: raw.toString('hex'), problem: `UCS-2 text of an odd length (${raw.length} bytes)` };
+      text = Buffer.from(raw).swap16().toString('utf16le');
+    } else if (enc === 0 || enc === 1) text = decodeGsm7(raw);
+    else if (enc === 3) text = raw.toString('latin1');
+    else return { text: raw.toString('hex'), problem: `unsupported data_coding 0x${dc.toString(16).padStart(2, '0')}` };
+  }
+  // node-smpp decodes UCS-2 itself (a stray odd byte is dropped there); what it cannot hide is a
+  // half of a surrogate pair, which no handset sends and no database should store.
+  if (LONE_SURROGATE.test(text)) return { text: Buffer.from(text, 'utf16le').toString('hex'), problem: 'text is not valid UTF-16 (a lone surrogate)' };
+  if (text.length > MAX_DELIVER_TEXT) return { text: text.slice(0, 200), problem: `oversized text (${text.length} characters, at most ${MAX_DELIVER_TEXT})` };
+  if ((Number(pdu.esm_class) & 0x3c) === ESM_DELIVERY_RECEIPT) {
+    const parsed = parseReceiptText(text);
+    const tlvId = typeof pdu.receipted_message_id === 'string' && pdu.receipted_message_id ? pdu.receipted_message_id : undefined;
+    const messageId = tlvId ?? parsed.id;
+    if (!messageId) return { text, problem: 'receipt without a message id' };
+    if (messageId.length > MAX_MESSAGE_ID) return { text, problem: `receipt message id longer than ${MAX_MESSAGE_ID} characters` };
+    const stat = statOfMessageState(pdu.message_state as number | undefined) ?? parsed.stat;
+    if (!stat) return { text, problem: 'receipt without a state (no message_state, no stat:)' };
+    if (!KNOWN_STATS.has(stat)) return { text, problem: `receipt with an unknown stat "${stat.slice(0, 20)}"` };
+    return { text, receipt: { messageId, stat, err: parsed.err } };
+  }
+  if (text.includes('\uFFFD')) return { text, problem: `reply text not decodable as data_coding 0x${dc.toString(16).padStart(2, '0')}` };
+  if (!/^\+?\d{3,21}$/.test(String(pdu.source_addr ?? ''))) return { text, problem: 'reply without a valid sender number' };
+  return { text };
+}
+
+/** The deliver_sm's fields for a dead letter (Buffers as hex). */
+function deliverFields(pdu: Pdu, text: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { text };
+  for (const k of ['command', 'sequence_number', 'source_addr', 'destination_addr', 'esm_class', 'data_coding', 'receipted_message_id', 'message_state', 'client_ref']) {
+    const v = pdu[k];
+    if (v !== undefined) out[k] = Buffer.isBuffer(v) ? v.toString('hex') : v;
+  }
+  return out;
 }

@@ -15,7 +15,9 @@ export const BY_DESTINATION_MAX = 50_000;
  * - `GET /messages/count?carrier=&msisdn=&clientRef=` → `{ total }`;
  * - `POST /messages/by-destination` with a JSON array of numbers → `{ "<msisdn>": [messages…] }`,
  *   one request for a whole run's recipients instead of one per number;
- * - `POST /behaviour?carrier=` with a JSON body to change latency, rates or throttling at run time.
+ * - `POST /behaviour?carrier=` with a JSON body to change latency, rates or throttling at run time;
+ * - `POST /deliver?carrier=` sends a deliver_sm of the caller's making (`{ fields, shortMessageHex,
+ *   messagePayloadHex }`, or `{ rawHex }` for bytes as they are), `GET /deliver/<id>` says what became of it.
  */
 export async function startSmscHttp(smscs: SimulatedSmsc[], port: number, host = '127.0.0.1') {
   const registry = new Registry();
@@ -103,6 +105,33 @@ export async function startSmscHttp(smscs: SimulatedSmsc[], port: number, host =
       const offset = Math.max(0, Number(url.searchParams.get('offset') ?? 0) || 0);
       const all = matching();
       return json(200, all.slice(offset, offset + limit), { 'x-total-count': String(all.length) });
+    }
+    if (url.pathname === '/deliver' && req.method === 'POST') {
+      // A deliver_sm of the caller's making (tests of what messaging does with bad receipts):
+      // `{ fields: {...}, shortMessageHex?, messagePayloadHex? }` or `{ rawHex }`.
+      readBody((body) => {
+        try {
+          const b = JSON.parse(body || '{}') as { fields?: Record<string, unknown>; shortMessageHex?: string; messagePayloadHex?: string; rawHex?: string };
+          const [s] = pick();
+          if (!s) return json(404, { error: 'no such carrier' });
+          if (b.rawHex !== undefined) return json(200, s.inject({ raw: Buffer.from(b.rawHex, 'hex') }));
+          const fields: Record<string, unknown> = { ...(b.fields ?? {}) };
+          if (b.shortMessageHex !== undefined) fields.short_message = Buffer.from(b.shortMessageHex, 'hex');
+          if (b.messagePayloadHex !== undefined) fields.message_payload = Buffer.from(b.messagePayloadHex, 'hex');
+          json(200, s.inject({ fields }));
+        } catch (err) {
+          json(400, { error: (err as Error).message });
+        }
+      });
+      return;
+    }
+    if (url.pathname.startsWith('/deliver/')) {
+      const id = decodeURIComponent(url.pathname.slice('/deliver/'.length));
+      for (const s of smscs) {
+        const inj = s.injected(id);
+        if (inj) return json(200, inj);
+      }
+      return json(404, { error: `no injected deliver_sm ${id}` });
     }
     if (url.pathname === '/behaviour' && req.method === 'POST') {
       readBody((body) => {

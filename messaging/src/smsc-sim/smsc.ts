@@ -96,8 +96,21 @@ export interface SmscStats {
 interface Outgoing {
   systemId: string;
   pdu: Record<string, unknown>;
-  kind: 'receipt' | 'mo';
+  kind: 'receipt' | 'mo' | 'injected';
   attempts: number;
+  /** For an injected deliver_sm: its id. */
+  id?: string;
+}
+
+/** What became of a deliver_sm a test injected. */
+export interface InjectedDelivery {
+  id: string;
+  /** Times it was sent (a refused one is sent again after `retryMs`, as a receipt is). */
+  attempts: number;
+  /** The last deliver_sm_resp command_status, once one came. */
+  lastStatus?: number;
+  /** Answered ESME_ROK: taken. */
+  done: boolean;
 }
 
 export interface SimulatedSmsc {
@@ -111,6 +124,13 @@ export interface SimulatedSmsc {
   stats(): SmscStats;
   /** Changes behaviour at run time (merged). */
   configure(b: Partial<SmscBehaviour>): void;
+  /**
+   * Sends a deliver_sm of a test's making to a bound receiver: `fields` as node-smpp takes them
+   * (Buffers for short_message or message_payload are sent as they are), kept and sent again until
+   * answered OK, like a receipt; or `raw` bytes written to the link as they are (an undecodable PDU).
+   */
+  inject(input: { fields: Record<string, unknown> } | { raw: Buffer }): InjectedDelivery;
+  injected(id: string): InjectedDelivery | undefined;
   /** Drops every bound connection at once, unanswered PDUs included. */
   dropAll(): void;
   /** Forgets what it received (not what it still owes). */
@@ -145,6 +165,8 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
   const outbox: Outgoing[] = [];
   const partial = new Map<string, { got: Map<number, ReceivedPart>; total: number }>();
   const timers = new Set<NodeJS.Timeout>();
+  const injections = new Map<string, InjectedDelivery>();
+  let nextInjection = 1;
   let nextId = 1;
   let moSeq = 1;
   const idPrefix = `${carrier}${Date.now().toString(36)}`;
@@ -201,14 +223,18 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
     for (const item of batch) {
       const session = receivers[i++ % receivers.length]!;
       const pdu = new smpp.PDU('deliver_sm', item.pdu);
+      if (item.id) injections.get(item.id)!.attempts++;
       let answered = false;
       session.pending.add(item);
       const sent = (session.writer as PduWriter).send(pdu, (resp: Pdu) => {
         answered = true;
         session.pending.delete(item);
+        const inj = item.id ? injections.get(item.id) : undefined;
+        if (inj) inj.lastStatus = resp.command_status;
         if (resp.command_status === STATUS.ESME_ROK) {
           if (item.kind === 'receipt') counters.receiptsSent++;
-          else counters.mosSent++;
+          else if (item.kind === 'mo') counters.mosSent++;
+          if (inj) inj.done = true;
         } else {
           item.attempts++;
           later(retryMs, () => {
@@ -426,6 +452,20 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
       receiptsPending: outbox.length + [...bound].reduce((n, s) => n + (s.pending as Set<Outgoing>).size, 0),
     }),
     configure: (b) => void Object.assign(behaviour, b),
+    inject(input) {
+      const inj: InjectedDelivery = { id: `inj-${carrier}-${nextInjection++}`, attempts: 0, done: false };
+      injections.set(inj.id, inj);
+      if ('raw' in input) {
+        const s = [...bound].find((x) => x.canReceive);
+        if (s) {
+          (s.writer as PduWriter).flush();
+          s.socket.write(input.raw);
+          inj.attempts++;
+        }
+      } else owe({ systemId, pdu: input.fields, kind: 'injected', attempts: 0, id: inj.id });
+      return inj;
+    },
+    injected: (id) => injections.get(id),
     dropAll() {
       for (const s of [...server.sessions]) {
         counters.disconnects++;

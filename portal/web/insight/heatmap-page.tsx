@@ -3,7 +3,7 @@ import type { RegionPart } from '@geo/alerting';
 import type { RegionMetrics } from '@geo/insight';
 import { ApiError, get, post } from '../lib/api.ts';
 import { navigate } from '../lib/router.tsx';
-import { GeoMap, type DrawTool, type Viewport } from '../map/index.ts';
+import { GeoMap, heatmapCells, type DrawTool, type Viewport } from '../map/index.ts';
 import { AreaPicker, loadAreas } from '../bigdata/send/area-picker.tsx';
 import { bt } from '../bigdata/zh-CN.ts';
 import { ageOption, dwellOption, EChart, fmtCount, genderOption, originOption, seriesOption } from './charts.tsx';
@@ -13,7 +13,7 @@ const REFRESH_MS = 10_000;
 /** Cells of the viewport from insight (`/api/insight/heatmap`), suppressed cells as `null`. */
 export async function heatCells(v: Viewport) {
   const h = await get<{ cells: { h3: string; count: { value: number | null } }[] }>(`/api/insight/heatmap?bbox=${v.bbox.map((x) => x.toFixed(5)).join(',')}&zoom=${v.zoom.toFixed(2)}`);
-  return h.cells.map((c) => ({ h3: c.h3, count: c.count.value }));
+  return heatmapCells(h);
 }
 
 /** A region as the big screen's address carries it. */

@@ -4,7 +4,7 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 // the bundle as text and starts from a blob: no extra file for the static server to type.
 import workerSource from 'maplibre-gl/dist/maplibre-gl-worker.mjs?raw';
 import { MapboxOverlay } from '@deck.gl/mapbox';
-import { GeoJsonLayer, H3HexagonLayer, PathLayer, TextLayer } from 'deck.gl';
+import { ColumnLayer, GeoJsonLayer, H3HexagonLayer, PathLayer, TextLayer } from 'deck.gl';
 import {
   TerraDraw,
   TerraDrawCircleMode,
@@ -17,15 +17,12 @@ import {
 import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
 import type { RegionPart } from '@geo/alerting';
 import { LABEL_COLOR, loadMapSettings, offlineStyle, type MapTheme } from './offline-style.ts';
+import { heat, HexColumnBuilder, SUPPRESSED, type HexCell, type HexColumns } from './hex-cells.ts';
 import { DEFAULT_BUFFER_M, featureToPart, partToFeature, partsToGeoJSON, type DrawnFeature } from './region-parts.ts';
 
+export type { HexCell } from './hex-cells.ts';
 export type DrawTool = 'polygon' | 'rectangle' | 'circle' | 'linestring' | 'select';
 
-/** One H3 cell with its count; `count: null` is a suppressed (k-anonymity) value. */
-export interface HexCell {
-  h3: string;
-  count: number | null;
-}
 
 export interface Viewport {
   bbox: [number, number, number, number];
@@ -39,6 +36,8 @@ interface Events {
   viewport: (v: Viewport) => void;
   /** The base map and the drawing tools are ready. */
   ready: () => void;
+  /** deck.gl drew a frame (its `onAfterRender`): benchmarks time data to pixels with it. */
+  frame: () => void;
 }
 
 interface AreaLabel {
@@ -54,11 +53,6 @@ const ZHEJIANG: [number, number] = [120.15, 29.2];
 const BLUE = '#2f7de1' as const;
 const FONT = "'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', sans-serif";
 
-/** A heat colour from pale yellow to deep red by share of the maximum. */
-function heat(v: number): [number, number, number, number] {
-  const t = Math.max(0, Math.min(1, v));
-  return [255, Math.round(230 - 200 * t), Math.round(120 - 110 * t), Math.round(90 + 140 * t)];
-}
 
 export interface GeoMapOptions {
   /** Enables terra-draw. @default false */
@@ -80,11 +74,16 @@ export class GeoMap {
   readonly map: maplibregl.Map;
   private readonly overlay: MapboxOverlay;
   private draw?: TerraDraw;
-  private readonly listeners: { [K in keyof Events]: Events[K][] } = { shapes: [], viewport: [], ready: [] };
+  private readonly listeners: { [K in keyof Events]: Events[K][] } = { shapes: [], viewport: [], ready: [], frame: [] };
   private theme: MapTheme;
   private labels: AreaLabel[] = [];
   private cells: HexCell[] = [];
   private cellMax = 1;
+  private readonly columns = new HexColumnBuilder();
+  /** The cells as binary attributes (one shared hexagon), or null when they need per-cell polygons. */
+  private cellColumns: { cols: HexColumns; data: object } | null = null;
+  /** Layer data kept between renders: a new object would make deck.gl rebuild the layer. */
+  private memo = new Map<string, { key: unknown[]; value: unknown }>();
   private overlayParts: RegionPart[] = [];
   private highlight = new Set<string>();
   private outlines: Record<string, unknown> = {};
@@ -110,7 +109,7 @@ export class GeoMap {
     // @deck.gl/mapbox 9.4's interleaved mode reads `map.transform` (height, near/far planes), which
     // maplibre 6 moved to its camera; without this every frame throws and the map never loads.
     if (!('transform' in this.map)) Object.defineProperty(this.map, 'transform', { configurable: true, get: () => (this.map as unknown as { _camera: { transform: unknown } })._camera.transform });
-    this.overlay = new MapboxOverlay({ interleaved: true, layers: [] });
+    this.overlay = new MapboxOverlay({ interleaved: true, layers: [], onAfterRender: () => this.listeners.frame.forEach((f) => f()) });
     this.map.addControl(this.overlay);
     this.map.on('moveend', () => {
       const b = this.map.getBounds();
@@ -253,9 +252,29 @@ export class GeoMap {
 
   /** Population or reached people per H3 cell. */
   setHexagons(cells: HexCell[]): void {
-    this.cells = cells;
-    this.cellMax = Math.max(1, ...cells.map((c) => c.count ?? 0));
+    const cols = this.columns.build(cells);
+    if (cols.vertices) {
+      this.cells = [];
+      this.cellColumns = {
+        cols,
+        data: { length: cols.length, attributes: { getPosition: { value: cols.positions, size: 2 }, getFillColor: { value: cols.colors, size: 4 } } },
+      };
+    } else {
+      // Mixed resolutions or a pentagon: per-cell polygons (deck.gl's H3 layer).
+      this.cellColumns = null;
+      this.cells = cells;
+      this.cellMax = cells.reduce((m, c) => Math.max(m, c.count ?? 0), 1);
+    }
     this.render();
+  }
+
+  /** `make()` again only when `key` changed (element-wise), else the value of last time. */
+  private memoized<T>(id: string, key: unknown[], make: () => T): T {
+    const m = this.memo.get(id);
+    if (m && m.key.length === key.length && m.key.every((k, i) => k === key[i])) return m.value as T;
+    const value = make();
+    this.memo.set(id, { key, value });
+    return value;
   }
 
   setTheme(theme: MapTheme): void {
@@ -273,26 +292,53 @@ export class GeoMap {
     this.map.fitBounds([bbox[0], bbox[1], bbox[2], bbox[3]], { padding: 40, duration: 0 });
   }
 
+  private cellLayer() {
+    const c = this.cellColumns;
+    if (c)
+      return new ColumnLayer({
+        id: 'cells',
+        data: c.data as never,
+        diskResolution: 6,
+        radius: 1,
+        vertices: c.cols.vertices!,
+        extruded: false,
+        stroked: false,
+        flatShading: true,
+        pickable: true,
+      });
+    return new H3HexagonLayer<HexCell>({
+      id: 'cells-h3',
+      data: this.cells,
+      getHexagon: (d) => d.h3,
+      getFillColor: (d) => (d.count === null ? SUPPRESSED : heat(d.count / this.cellMax)),
+      extruded: false,
+      stroked: false,
+      pickable: true,
+      updateTriggers: { getFillColor: [this.cellMax] },
+    });
+  }
+
   private render(): void {
     const zoom = this.map.getZoom();
-    const labels = this.labels.filter((a) => a.center && (a.level === 'city' ? zoom >= 6 : a.level === 'district' ? zoom >= 8.5 : zoom < 6));
-    const areaFeatures = Object.values(this.outlines).flatMap((fc) => ((fc as { features?: { properties: { code: string } }[] }).features ?? []).filter((f) => this.highlight.has(f.properties.code)));
-    const polylines = [...this.getShapes(), ...this.overlayParts].filter((p): p is Extract<RegionPart, { kind: 'polyline' }> => p.kind === 'polyline');
+    const band = zoom < 6 ? 0 : zoom < 8.5 ? 1 : 2;
+    const labels = this.memoized('labels', [this.labels, band], () =>
+      this.labels.filter((a) => a.center && (a.level === 'city' ? zoom >= 6 : a.level === 'district' ? zoom >= 8.5 : zoom < 6)),
+    );
+    const areas = this.memoized('areas', [this.highlight, ...Object.values(this.outlines)], () => ({
+      type: 'FeatureCollection',
+      features: Object.values(this.outlines).flatMap((fc) => ((fc as { features?: { properties: { code: string } }[] }).features ?? []).filter((f) => this.highlight.has(f.properties.code))),
+    }));
+    const overlay = this.memoized('overlay', [this.overlayParts], () => partsToGeoJSON(this.overlayParts));
+    const allParts = [...this.getShapes(), ...this.overlayParts];
+    const polylines = this.memoized('polylines', [JSON.stringify(allParts.filter((p) => p.kind === 'polyline'))], () =>
+      allParts.filter((p): p is Extract<RegionPart, { kind: 'polyline' }> => p.kind === 'polyline'),
+    );
     this.overlay.setProps({
       layers: [
-        new H3HexagonLayer<HexCell>({
-          id: 'cells',
-          data: this.cells,
-          getHexagon: (d) => d.h3,
-          getFillColor: (d) => (d.count === null ? [150, 150, 160, 90] : heat(d.count / this.cellMax)),
-          extruded: false,
-          stroked: false,
-          pickable: true,
-          updateTriggers: { getFillColor: [this.cellMax] },
-        }),
+        this.cellLayer(),
         new GeoJsonLayer({
           id: 'areas',
-          data: { type: 'FeatureCollection', features: areaFeatures } as never,
+          data: areas as never,
           filled: true,
           getFillColor: [47, 125, 225, 40],
           getLineColor: [47, 125, 225, 255],
@@ -301,7 +347,7 @@ export class GeoMap {
         }),
         new GeoJsonLayer({
           id: 'overlay',
-          data: partsToGeoJSON(this.overlayParts) as never,
+          data: overlay as never,
           filled: true,
           getFillColor: [240, 140, 30, 50],
           getLineColor: [240, 140, 30, 255],

@@ -15,7 +15,7 @@ export interface BatchNumbers {
 }
 
 /** A header row such as 手机号码 / mobile is skipped, not reported. */
-const HEADER = /^(手机(号码)?|号码|电话|mobile|phone|msisdn|number)$/i;
+export const HEADER = /^(手机(号码)?|号码|电话|mobile|phone|msisdn|number)$/i;
 
 /** Numbers for a batch send (批量发送): the first cell of each row; invalid and duplicate rows reported. */
 export function batchNumbers(rows: readonly TableRow[]): BatchNumbers {

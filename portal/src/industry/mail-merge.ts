@@ -1,4 +1,4 @@
-import type { RejectedLine } from './batch-numbers.ts';
+import { HEADER, type RejectedLine } from './batch-numbers.ts';
 import { normalizeMobile } from './recipients.ts';
 import type { TableRow } from './upload-table.ts';
 
@@ -25,25 +25,26 @@ export function mailMerge(rows: readonly TableRow[]): MailMerge {
   const messages: MergedMessage[] = [];
   const rejected: RejectedLine[] = [];
   let duplicates = 0;
-  for (const row of rows) {
+  rows.forEach((row, i) => {
     const [first = '', ...rest] = row.cells;
+    if (i === 0 && HEADER.test(first)) return; // 手机号码,内容1,… as in the downloadable template
     const n = normalizeMobile(first);
     const content = rest.join('');
     if (!n) {
       rejected.push({ line: row.line, text: first, reason: 'invalid', message: `第 ${row.line} 行：“${first}”不是有效的手机号码` });
-      continue;
+      return;
     }
     if (!content.trim()) {
       rejected.push({ line: row.line, text: first, reason: 'empty_content', message: `第 ${row.line} 行：号码 ${n} 没有短信内容` });
-      continue;
+      return;
     }
     const key = `${n}\u0000${content}`;
     if (seen.has(key)) {
       duplicates++;
-      continue;
+      return;
     }
     seen.add(key);
     messages.push({ line: row.line, msisdn: n, content });
-  }
+  });
   return { messages, rejected, duplicates };
 }

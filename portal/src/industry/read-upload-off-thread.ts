@@ -59,7 +59,7 @@ export interface OffThreadOptions extends UploadLimits {
 
 export async function readUploadOffThread(bytes: Uint8Array, opts: OffThreadOptions = {}): Promise<UploadedTable> {
   const tsx = tsxApiUrl();
-  const limits: UploadLimits = { maxBytes: opts.maxBytes, maxRows: opts.maxRows };
+  const limits: UploadLimits = { maxBytes: opts.maxBytes, maxRows: opts.maxRows, maxExpandedBytes: opts.maxExpandedBytes };
   if (!tsx || bytes.length < INLINE_BYTES) return readUploadedTable(bytes, limits, opts.onProgress);
   const module = new URL('./upload-table.ts', import.meta.url).href;
   return new Promise<UploadedTable>((resolve, reject) => {

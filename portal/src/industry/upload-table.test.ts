@@ -61,6 +61,28 @@ describe('uploaded TXT and Excel files', () => {
     await expect(readUploadedTable(utf8('1'.repeat(2000)), { maxBytes: 1000 })).rejects.toMatchObject({ code: 'UPLOAD_TOO_LARGE' });
     await expect(readUploadedTable(utf8('13800138000\n'.repeat(11)), { maxRows: 10 })).rejects.toMatchObject({ code: 'UPLOAD_TOO_MANY_ROWS' });
   });
+
+  it('counts data rows against the row limit, not the header line', async () => {
+    const rows = (n: number) => Array.from({ length: n }, (_, i) => `张${i},${13800138000 + i}`);
+    // A header and exactly the limit of data rows is allowed, in TXT and in Excel.
+    expect((await readUploadedTable(utf8(['姓名,手机号码', ...rows(10)].join('\n')), { maxRows: 10 })).rows).toHaveLength(11);
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('号码');
+    ws.addRow(['手机号码']);
+    for (let i = 0; i < 10; i++) ws.addRow([13800138000 + i]);
+    const xlsx = new Uint8Array(await wb.xlsx.writeBuffer());
+    expect((await readUploadedTable(xlsx, { maxRows: 10 })).rows).toHaveLength(11);
+    ws.addRow([13900139000]);
+    const over = new Uint8Array(await wb.xlsx.writeBuffer());
+    await expect(readUploadedTable(over, { maxRows: 10 })).rejects.toMatchObject({ code: 'UPLOAD_TOO_MANY_ROWS' });
+    // One more data row is refused, saying the header was not counted.
+    await expect(readUploadedTable(utf8(['姓名,手机号码', ...rows(11)].join('\n')), { maxRows: 10 })).rejects.toMatchObject({
+      code: 'UPLOAD_TOO_MANY_ROWS',
+      message: expect.stringContaining('文件有 11 行数据（不含表头）'),
+    });
+    // Without a header every row is data.
+    await expect(readUploadedTable(utf8(rows(11).join('\n')), { maxRows: 10 })).rejects.toMatchObject({ code: 'UPLOAD_TOO_MANY_ROWS' });
+  });
 });
 
 describe('batch send numbers', () => {

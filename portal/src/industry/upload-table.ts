@@ -1,6 +1,7 @@
 import ExcelJS from 'exceljs';
 import Papa from 'papaparse';
 import { Readable } from 'node:stream';
+import { declaredExpansion, measureExpansion, ZipExpansionError } from './xlsx-expansion.ts';
 
 /**
  * Reads an uploaded TXT/CSV or Excel (.xlsx) file into rows of text cells with their line numbers,
@@ -24,8 +25,10 @@ export interface UploadedTable {
 export interface UploadLimits {
   /** @default 10 MiB */
   maxBytes?: number;
-  /** @default 100_000 */
+  /** Data rows: a header line (a first row without a phone number) is not counted. @default 100_000 */
   maxRows?: number;
+  /** Bytes an .xlsx may expand to when unzipped (zip bombs). @default MAX_XLSX_EXPANDED (200 MiB) */
+  maxExpandedBytes?: number;
 }
 
 export type UploadErrorCode = 'UPLOAD_EMPTY' | 'UPLOAD_TOO_LARGE' | 'UPLOAD_TOO_MANY_ROWS' | 'UPLOAD_FORMAT' | 'UPLOAD_BROKEN' | 'UPLOAD_ENCODING';
@@ -54,10 +57,31 @@ export function sniffUpload(bytes: Uint8Array, limits: UploadLimits = {}): 'txt'
     throw new UploadError('UPLOAD_TOO_LARGE', `文件过大（${(bytes.length / 1048576).toFixed(1)} MB），上限为 ${(maxBytes / 1048576).toFixed(0)} MB`);
   }
   if (isOle(bytes)) throw new UploadError('UPLOAD_FORMAT', '不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后上传');
-  if (isZip(bytes)) return 'xlsx';
+  if (isZip(bytes)) {
+    try {
+      declaredExpansion(bytes, limits.maxExpandedBytes);
+    } catch (err) {
+      throw expansionError(err);
+    }
+    return 'xlsx';
+  }
   if (utf16Bom(bytes)) return 'txt';
   if (bytes.subarray(0, 64 * 1024).includes(0)) throw new UploadError('UPLOAD_FORMAT', '文件不是文本文件（TXT）或 Excel（.xlsx）');
   return 'txt';
+}
+
+/**
+ * Inflates an .xlsx upload's entries counting bytes (zlib works on libuv's thread pool: the event
+ * loop keeps serving) and refuses a zip bomb, or a header that lies about sizes, with
+ * UPLOAD_TOO_LARGE; a deflate stream that does not inflate is UPLOAD_BROKEN. Not a zip: nothing to do.
+ */
+export async function checkExpansion(bytes: Uint8Array, limits: UploadLimits = {}): Promise<void> {
+  if (!isZip(bytes)) return;
+  try {
+    await measureExpansion(bytes, limits.maxExpandedBytes);
+  } catch (err) {
+    throw expansionError(err);
+  }
 }
 
 /**
@@ -66,13 +90,31 @@ export function sniffUpload(bytes: Uint8Array, limits: UploadLimits = {}): 'txt'
 export async function readUploadedTable(bytes: Uint8Array, limits: UploadLimits = {}, onRows?: (n: number) => void): Promise<UploadedTable> {
   const maxRows = limits.maxRows ?? 100_000;
   const kind = sniffUpload(bytes, limits);
-  const table = kind === 'xlsx' ? await readXlsx(bytes, maxRows, onRows) : readText(bytes);
-  if (table.rows.length > maxRows) throw tooMany(table.rows.length, maxRows);
+  const table = kind === 'xlsx' ? await readXlsx(bytes, maxRows, limits.maxExpandedBytes, onRows) : readText(bytes);
+  const data = dataRows(table.rows);
+  if (data > maxRows) throw tooMany(data, maxRows);
   if (table.rows.length === 0) throw new UploadError('UPLOAD_EMPTY', kind === 'xlsx' ? 'Excel 文件的第一个工作表没有数据' : '文件中没有数据');
   return table;
 }
 
-const tooMany = (n: number | string, max: number) => new UploadError('UPLOAD_TOO_MANY_ROWS', `文件有 ${n} 行，超过上限 ${max} 行，请拆分后上传`);
+const tooMany = (n: number | string, max: number) => new UploadError('UPLOAD_TOO_MANY_ROWS', `文件有 ${n} 行数据（不含表头），超过上限 ${max} 行，请拆分后上传`);
+
+/**
+ * A first row without anything like a phone number (no run of 5 digits in its first three cells) is
+ * a header line — 手机号码, 姓名,手机号码 — and not counted against the row limit.
+ */
+export function isHeaderRow(row: TableRow | undefined): boolean {
+  return !!row && !row.cells.slice(0, 3).some((c) => /\d{5}/.test(c));
+}
+
+/** Rows that count against the limit: all but a header line. */
+export const dataRows = (rows: readonly TableRow[]): number => rows.length - (isHeaderRow(rows[0]) ? 1 : 0);
+
+function expansionError(err: unknown): unknown {
+  if (!(err instanceof ZipExpansionError)) return err;
+  if (err.kind === 'broken') return new UploadError('UPLOAD_BROKEN', `Excel 文件已损坏或无法读取（${err.message}），请用 Excel 打开后另存为 .xlsx 再上传`);
+  return new UploadError('UPLOAD_TOO_LARGE', `Excel 文件${err.message === 'ZIP64' ? '需要 ZIP64，解压后过大' : err.message}，不像正常的表格（可能是压缩炸弹），请检查后重新上传`);
+}
 
 function utf16Bom(b: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
   if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return 'utf-16le';
@@ -149,9 +191,12 @@ export function cellText(v: ExcelJS.CellValue): string {
  * reads in seconds where loading the whole workbook takes most of a minute, and stops as soon as it
  * has more rows than allowed.
  */
-async function readXlsx(bytes: Uint8Array, maxRows: number, onRows?: (n: number) => void): Promise<UploadedTable> {
+async function readXlsx(bytes: Uint8Array, maxRows: number, maxExpanded: number | undefined, onRows?: (n: number) => void): Promise<UploadedTable> {
   const rows: TableRow[] = [];
   let sheets = 0;
+  // Before ExcelJS inflates anything (it caches shared strings and may spill sheets to temp files):
+  // the real expanded size, counted with bounded memory.
+  await checkExpansion(bytes, { maxExpandedBytes: maxExpanded });
   try {
     const reader = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from([Buffer.from(bytes)]), {
       sharedStrings: 'cache',
@@ -169,7 +214,7 @@ async function readXlsx(bytes: Uint8Array, maxRows: number, onRows?: (n: number)
         while (cells.length && cells[cells.length - 1] === '') cells.pop();
         if (!cells.length) continue;
         rows.push({ line: row.number, cells });
-        if (rows.length > maxRows) throw tooMany(`${maxRows} 以上`, maxRows);
+        if (rows.length > maxRows && dataRows(rows) > maxRows) throw tooMany(`${maxRows} 以上`, maxRows);
         if (onRows && rows.length % 5000 === 0) onRows(rows.length);
       }
       break; // the first worksheet only

@@ -34,6 +34,17 @@ interface Group {
 
 type Mode = 'normal' | 'batch' | 'merge';
 
+/** A batch / mail-merge file being read and checked on the server (GET /api/industry/imports/:id). */
+interface UploadJob {
+  jobId: string;
+  phase: 'reading' | 'importing' | 'done' | 'failed';
+  rows: number;
+  processed: number;
+  percent: number;
+  error: { code: string; message: string } | null;
+  upload: UploadReport | null;
+}
+
 /** 发短信: 普通发送, 批量发送 and 定制发送, with live counts, address-book picking, templates, and the pre-send report. */
 export function SendPage() {
   const params = new URLSearchParams(location.search);
@@ -55,6 +66,7 @@ export function SendPage() {
   const [scheduledAt, setScheduledAt] = createSignal('');
   const [draftId, setDraftId] = createSignal<string | undefined>(params.get('draft') ?? undefined);
   const [upload, setUpload] = createSignal<UploadReport | null>(null);
+  const [uploadJob, setUploadJob] = createSignal<UploadJob | null>(null);
   const [rejected, setRejected] = createSignal<Rejected[] | null>(null);
   const [counts, setCounts] = createSignal<{ ok: boolean; chars: number; tasks: number; segments: number; reason?: string } | null>(null);
   const [busy, setBusy] = createSignal(false);
@@ -154,14 +166,37 @@ export function SendPage() {
     }
   };
 
+  // A file is read and checked as a background job on the server; the page polls it for the bar.
+  let polling: ReturnType<typeof setTimeout> | undefined;
+  let fileSeq = 0;
+  onCleanup(() => clearTimeout(polling));
   const onFile = async (file: File | undefined) => {
     if (!file) return;
+    const seq = ++fileSeq;
     const f = new FormData();
     f.set('kind', mode());
     f.set('file', file);
+    setUpload(null);
     try {
-      setUpload(await api<UploadReport>('POST', '/api/industry/uploads', f));
+      let job = await api<UploadJob>('POST', '/api/industry/upload-jobs', f);
+      setUploadJob(job);
+      while (job.phase === 'reading' || job.phase === 'importing') {
+        await new Promise((r) => (polling = setTimeout(r, 400)));
+        if (seq !== fileSeq) return; // another file was chosen (or the tab changed)
+        job = await get<UploadJob>(`/api/industry/imports/${job.jobId}`);
+        setUploadJob(job);
+      }
+      if (seq !== fileSeq) return;
+      if (job.phase === 'failed') {
+        setUploadJob(null);
+        notify('err', job.error?.message ?? '文件检查失败');
+        return;
+      }
+      setUploadJob(null);
+      setUpload(job.upload);
     } catch (e) {
+      if (seq !== fileSeq) return;
+      setUploadJob(null);
       setUpload(null);
       notifyError(e);
     }
@@ -180,6 +215,8 @@ export function SendPage() {
         active={mode()}
         onChange={(k) => {
           setMode(k as Mode);
+          fileSeq++;
+          setUploadJob(null);
           setUpload(null);
           setPreview(null);
         }}
@@ -199,6 +236,17 @@ export function SendPage() {
               {mode() === 'batch' ? ti.send.uploadHint : ti.send.mergeHint}{' '}
               <a href={`/api/industry/upload-templates/${mode()}`}>{ti.send.template_download}</a>
             </p>
+            <Show when={uploadJob()}>
+              {(j) => (
+                <div class="import-job" data-testid="upload-job" data-phase={j().phase}>
+                  {/* No value while reading: an indeterminate bar. */}
+                  <Show when={j().phase === 'importing'} fallback={<progress data-testid="upload-progress" data-phase="reading" max="100" />}>
+                    <progress data-testid="upload-progress" data-phase="importing" max="100" value={j().percent} />
+                  </Show>
+                  <p class="muted small">{j().phase === 'reading' ? ti.send.uploadReading(j().processed) : ti.send.uploadChecking(j().rows)}</p>
+                </div>
+              )}
+            </Show>
             <Show when={upload()}>
               {(u) => (
                 <div data-testid="upload-report">
@@ -296,7 +344,7 @@ export function SendPage() {
             <button type="button" onClick={() => void check()}>
               {ti.send.check}
             </button>
-            <button type="button" class="primary" disabled={busy()} onClick={() => void submit('now')} data-testid="send-now">
+            <button type="button" class="primary" disabled={busy() || !!uploadJob()} onClick={() => void submit('now')} data-testid="send-now">
               {ti.send.sendNow}
             </button>
             <input type="datetime-local" value={scheduledAt()} onInput={(e) => setScheduledAt(e.currentTarget.value)} aria-label={ti.send.scheduledAt} />

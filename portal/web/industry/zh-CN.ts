@@ -40,6 +40,8 @@ export const ti = {
     template_download: '下载 Excel 模板',
     report: (rows: number, ok: number, bad: number, dup: number) => `共 ${rows} 行，可发送 ${ok} 条，无效 ${bad} 行，重复 ${dup} 条`,
     reportDownload: '下载错误报告',
+    uploadReading: (n: number) => `正在读取文件…${n ? `已读 ${n} 行` : ''}`,
+    uploadChecking: (rows: number) => `正在检查 ${rows} 行号码…`,
     preview: '预览（前 10 条）',
     check: '发送前检查',
     rejectedTitle: '以下号码不会发送',

@@ -1,11 +1,12 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Queryable } from '@geo/infra';
 import { AppError } from '../../errors.ts';
-import { need, type Ctx, type Deps } from '../../http/context.ts';
+import { need, tenant, type Ctx, type Deps } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { normalizeMobile } from '../../industry/recipients.ts';
 import { IndustryError } from './errors.ts';
+import { UploadResult } from './schemas.ts';
 import { UNASSIGNED } from './recipients-resolve.ts';
 import { likePattern, newId } from './scope.ts';
 import { createImportJob, importJob, jobView, reject, type ImportJob } from './import-jobs.ts';
@@ -158,6 +159,7 @@ function phoneTaken(err: unknown): boolean {
 const ImportView = z
   .object({
     jobId: z.string(),
+    kind: z.enum(['contacts', 'batch', 'merge']).describe('contacts：通讯录导入；batch / merge：批量发送 / 定制发送的文件检查'),
     fileName: z.string(),
     phase: z.enum(['reading', 'importing', 'done', 'failed']),
     rows: z.number(),
@@ -167,6 +169,7 @@ const ImportView = z
     rejectedTotal: z.number(),
     rejected: z.array(z.object({ line: z.number(), text: z.string(), reason: z.string(), message: z.string() })),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    upload: UploadResult.nullable().describe('批量发送 / 定制发送文件完成后的逐行报告与预览（与 POST /api/industry/uploads 的结果相同）'),
     elapsedMs: z.number(),
   })
   .openapi('ContactImport');
@@ -554,14 +557,15 @@ export const contactsRoutes = base
       method: 'get',
       path: '/api/industry/imports/{id}',
       tags: TAG,
-      summary: '通讯录导入进度与结果（进度条）',
+      summary: '通讯录导入、批量 / 定制发送文件检查的进度与结果（进度条）',
       request: { params: z.object({ id: z.string().max(64) }) },
       responses: jsonOk(ImportView),
     }),
     async (c) => {
-      const { p } = need(c, 'contacts');
-      const job = importJob(c.get('deps'), c.req.valid('param').id, p.accountId);
+      const who = tenant(c);
+      const job = importJob(c.get('deps'), c.req.valid('param').id, { enterpriseId: who.enterpriseId, accountId: who.p.accountId });
       if (!job) throw new IndustryError('IMPORT_NOT_FOUND');
+      need(c, job.kind === 'contacts' ? 'contacts' : 'sms.send');
       return c.json(jobView(job), 200);
     },
   )

@@ -2,7 +2,8 @@ import type { Deps } from '../../http/context.ts';
 import { newId } from './scope.ts';
 
 /**
- * Address-book imports run as background jobs: the upload request answers at once with a job id,
+ * Address-book imports, and the batch / mail-merge uploads of 发短信, run as background jobs: the
+ * upload request answers at once with a job id,
  * the page polls the job for a progress bar, and the server keeps answering other requests while
  * the file is read (on a worker thread) and written (in small transactions with yields between).
  *
@@ -12,6 +13,8 @@ import { newId } from './scope.ts';
  */
 
 export type ImportPhase = 'reading' | 'importing' | 'done' | 'failed';
+/** contacts: an address-book import; batch / merge: a 批量发送 / 定制发送 file checked for a send. */
+export type ImportKind = 'contacts' | 'batch' | 'merge';
 
 export interface ImportRejection {
   line: number;
@@ -22,6 +25,7 @@ export interface ImportRejection {
 
 export interface ImportJob {
   id: string;
+  kind: ImportKind;
   enterpriseId: string;
   accountId: string;
   fileName: string;
@@ -35,6 +39,8 @@ export interface ImportJob {
   /** The first 1,000 rejected rows. */
   rejected: ImportRejection[];
   error?: { code: string; message: string };
+  /** A batch / merge upload's report once done (what POST /api/industry/uploads answers). */
+  upload?: unknown;
   startedAt: number;
   finishedAt?: number;
 }
@@ -53,16 +59,16 @@ function registry(deps: Deps): Map<string, ImportJob> {
   return r;
 }
 
-export function createImportJob(deps: Deps, owner: { enterpriseId: string; accountId: string }, fileName: string): ImportJob {
-  const job: ImportJob = { id: newId(), ...owner, fileName, phase: 'reading', rows: 0, processed: 0, imported: 0, rejectedTotal: 0, rejected: [], startedAt: Date.now() };
+export function createImportJob(deps: Deps, owner: { enterpriseId: string; accountId: string }, fileName: string, kind: ImportKind = 'contacts'): ImportJob {
+  const job: ImportJob = { id: newId(), kind, ...owner, fileName, phase: 'reading', rows: 0, processed: 0, imported: 0, rejectedTotal: 0, rejected: [], startedAt: Date.now() };
   registry(deps).set(job.id, job);
   return job;
 }
 
-/** The job, only for the account that started it. */
-export function importJob(deps: Deps, id: string, accountId: string): ImportJob | undefined {
+/** The job, only for the account (of the enterprise) that started it. */
+export function importJob(deps: Deps, id: string, owner: { enterpriseId: string; accountId: string }): ImportJob | undefined {
   const j = registry(deps).get(id);
-  return j && j.accountId === accountId ? j : undefined;
+  return j && j.accountId === owner.accountId && j.enterpriseId === owner.enterpriseId ? j : undefined;
 }
 
 export function reject(job: ImportJob, r: ImportRejection): void {
@@ -75,6 +81,7 @@ export function jobView(j: ImportJob) {
   const percent = j.phase === 'done' ? 100 : j.phase === 'importing' && j.rows > 0 ? Math.min(99, Math.floor((j.processed / j.rows) * 100)) : 0;
   return {
     jobId: j.id,
+    kind: j.kind,
     fileName: j.fileName,
     phase: j.phase,
     rows: j.rows,
@@ -84,6 +91,7 @@ export function jobView(j: ImportJob) {
     rejectedTotal: j.rejectedTotal,
     rejected: j.phase === 'done' || j.phase === 'failed' ? j.rejected : [],
     error: j.error ?? null,
+    upload: j.phase === 'done' ? (j.upload ?? null) : null,
     elapsedMs: (j.finishedAt ?? Date.now()) - j.startedAt,
   };
 }

@@ -60,3 +60,20 @@ export const SendResult = z
     rejected: z.array(RejectedItem),
   })
   .openapi('IndustrySendResult');
+
+/** A batch / mail-merge upload's row-level report and preview (also an upload job's result). */
+export const UploadResult = z
+  .object({
+    uploadId: z.string(),
+    kind: z.enum(['batch', 'merge']),
+    fileName: z.string(),
+    format: z.string(),
+    encoding: z.string().nullable(),
+    rows: z.number(),
+    accepted: z.number(),
+    duplicates: z.number(),
+    rejectedTotal: z.number(),
+    rejected: z.array(z.object({ line: z.number(), text: z.string(), reason: z.string(), message: z.string() })),
+    preview: z.array(z.object({ line: z.number(), msisdn: z.string(), content: z.string().optional() })),
+  })
+  .openapi('IndustryUpload');

@@ -10,10 +10,13 @@ import { normalizeMobile } from '../../industry/recipients.ts';
 import { dispatchSend } from './dispatch.ts';
 import { IndustryError } from './errors.ts';
 import { runtimeOf } from './runtime.ts';
-import { CheckResult, SendBody, SendResult } from './schemas.ts';
+import { CheckResult, SendBody, SendResult, UploadResult } from './schemas.ts';
 import { adminPhone, balances, prepareSend, recordSend, signaturesFor } from './send-service.ts';
 import { newId } from './scope.ts';
-import { fileResponse, readUpload, uploadBodyLimit, xlsxBytes } from './xlsx.ts';
+import { createImportJob, jobView, type ImportJob } from './import-jobs.ts';
+import { fileResponse, parseUpload, receiveUpload, uploadBodyLimit, uploadFailure, xlsxBytes } from './xlsx.ts';
+import type { UploadedTable } from '../../industry/upload-table.ts';
+import type { Deps } from '../../http/context.ts';
 
 const TAG = ['行业短信-发短信'];
 /** Sends this small are published before the response; larger ones right after it. */
@@ -32,22 +35,6 @@ const Options = z
 const CountBody = z.object({ content: z.string().max(10_000), signatureId: z.string().max(64).optional(), signature: z.string().max(20).optional() });
 const CountResult = z.object({ ok: z.boolean(), chars: z.number(), tasks: z.number(), segments: z.number(), encoding: z.string().optional(), reason: z.string().optional() });
 
-const UploadResult = z
-  .object({
-    uploadId: z.string(),
-    kind: z.enum(['batch', 'merge']),
-    fileName: z.string(),
-    format: z.string(),
-    encoding: z.string().nullable(),
-    rows: z.number(),
-    accepted: z.number(),
-    duplicates: z.number(),
-    rejectedTotal: z.number(),
-    rejected: z.array(z.object({ line: z.number(), text: z.string(), reason: z.string(), message: z.string() })),
-    preview: z.array(z.object({ line: z.number(), msisdn: z.string(), content: z.string().optional() })),
-  })
-  .openapi('IndustryUpload');
-
 async function saveDraft(c: Ctx, body: SendBody): Promise<string> {
   const { p, enterpriseId } = need(c, 'sms.send');
   const { db } = c.get('deps');
@@ -65,9 +52,107 @@ async function saveDraft(c: Ctx, body: SendBody): Promise<string> {
   return id;
 }
 
+function uploadKind(raw: string | undefined): 'batch' | 'merge' {
+  if (raw === 'merge' || raw === 'batch') return raw;
+  throw new AppError('VALIDATION', 'kind 必须是 batch（批量发送）或 merge（定制发送）');
+}
+
+type UploadReport = z.infer<typeof UploadResult>;
+
+/**
+ * Checks a read batch / mail-merge file (numbers, duplicates, merged texts), keeps its good rows
+ * for the send (`sms_upload_lists`) and returns the row-level report with a preview.
+ */
+async function checkUpload(deps: Deps, who: { enterpriseId: string; accountId: string }, name: string, kind: 'batch' | 'merge', table: UploadedTable): Promise<UploadReport> {
+  let items: unknown[];
+  let rejected;
+  let duplicates = 0;
+  let preview: { line: number; msisdn: string; content?: string }[];
+  if (kind === 'batch') {
+    const b = batchNumbers(table.rows);
+    items = b.numbers;
+    rejected = b.rejected;
+    duplicates = b.rejected.filter((r) => r.reason === 'duplicate').length;
+    preview = b.numbers.slice(0, 10).map((n, i) => ({ line: i + 1, msisdn: n }));
+  } else {
+    const m = mailMerge(table.rows);
+    items = m.messages.map((x) => [x.msisdn, x.content, x.line]);
+    rejected = m.rejected;
+    duplicates = m.duplicates;
+    preview = m.messages.slice(0, 10).map((x) => ({ line: x.line, msisdn: x.msisdn, content: x.content }));
+  }
+  if (items.length === 0 && rejected.length === 0) throw new IndustryError('UPLOAD_EMPTY', '文件中没有数据');
+  const id = newId();
+  await deps.db.query(
+    'INSERT INTO sms_upload_lists (id, enterprise_id, account_id, kind, file_name, total_rows, items, rejected, duplicates) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+    [id, who.enterpriseId, who.accountId, kind, name.slice(0, 200), table.rows.length, JSON.stringify(items), JSON.stringify(rejected), duplicates],
+  );
+  return {
+    uploadId: id,
+    kind,
+    fileName: name,
+    format: table.format,
+    encoding: table.encoding ?? null,
+    rows: table.rows.length,
+    accepted: items.length,
+    duplicates,
+    rejectedTotal: rejected.length,
+    rejected: rejected.slice(0, 1000),
+    preview,
+  };
+}
+
+/** The background part of an upload job: read (worker thread, progress), check, keep. Never throws. */
+async function runUploadJob(deps: Deps, job: ImportJob, name: string, kind: 'batch' | 'merge', bytes: Uint8Array): Promise<void> {
+  try {
+    const table = await parseUpload(bytes, (n) => (job.processed = n));
+    job.rows = table.rows.length;
+    job.processed = 0;
+    job.phase = 'importing';
+    // Checking 100,000 numbers takes tens of milliseconds; let a poll in first.
+    await new Promise((r) => setImmediate(r));
+    const report = await checkUpload(deps, job, name, kind, table);
+    job.processed = table.rows.length;
+    job.imported = report.accepted;
+    job.rejectedTotal = report.rejectedTotal;
+    job.rejected = report.rejected;
+    job.upload = report;
+    job.phase = 'done';
+  } catch (err) {
+    const e = uploadFailure(err);
+    job.phase = 'failed';
+    if (e instanceof AppError) job.error = { code: e.code, message: e.message };
+    else {
+      deps.log.error({ err, jobId: job.id }, 'upload check failed');
+      job.error = { code: 'INTERNAL', message: '文件检查失败，请稍后重试' };
+    }
+  } finally {
+    job.finishedAt = Date.now();
+  }
+}
+
+/** The job view of an upload (the same shape as an address-book import's, see contacts-routes). */
+const UploadJobView = z
+  .object({
+    jobId: z.string(),
+    kind: z.enum(['contacts', 'batch', 'merge']),
+    fileName: z.string(),
+    phase: z.enum(['reading', 'importing', 'done', 'failed']),
+    rows: z.number(),
+    processed: z.number(),
+    percent: z.number(),
+    imported: z.number(),
+    rejectedTotal: z.number(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    upload: UploadResult.nullable(),
+    elapsedMs: z.number(),
+  })
+  .openapi('IndustryUploadJob');
+
 const base = router();
 // Big bodies are cut off while they arrive, also without a Content-Length.
 base.use('/api/industry/uploads', uploadBodyLimit);
+base.use('/api/industry/upload-jobs', uploadBodyLimit);
 
 export const sendRoutes = base
   .openapi(
@@ -210,48 +295,31 @@ export const sendRoutes = base
     }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'sms.send');
-      const { name, table, fields } = await readUpload(c);
-      const kind: 'batch' | 'merge' | undefined = fields.kind === 'merge' ? 'merge' : fields.kind === 'batch' ? 'batch' : undefined;
-      if (!kind) throw new AppError('VALIDATION', 'kind 必须是 batch（批量发送）或 merge（定制发送）');
-      let items: unknown[];
-      let rejected;
-      let duplicates = 0;
-      let preview: { line: number; msisdn: string; content?: string }[];
-      if (kind === 'batch') {
-        const b = batchNumbers(table.rows);
-        items = b.numbers;
-        rejected = b.rejected;
-        duplicates = b.rejected.filter((r) => r.reason === 'duplicate').length;
-        preview = b.numbers.slice(0, 10).map((n, i) => ({ line: i + 1, msisdn: n }));
-      } else {
-        const m = mailMerge(table.rows);
-        items = m.messages.map((x) => [x.msisdn, x.content, x.line]);
-        rejected = m.rejected;
-        duplicates = m.duplicates;
-        preview = m.messages.slice(0, 10).map((x) => ({ line: x.line, msisdn: x.msisdn, content: x.content }));
-      }
-      if (items.length === 0 && rejected.length === 0) throw new IndustryError('UPLOAD_EMPTY', '文件中没有数据');
-      const id = newId();
-      await c.get('deps').db.query(
-        'INSERT INTO sms_upload_lists (id, enterprise_id, account_id, kind, file_name, total_rows, items, rejected, duplicates) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-        [id, enterpriseId, p.accountId, kind, name.slice(0, 200), table.rows.length, JSON.stringify(items), JSON.stringify(rejected), duplicates],
-      );
-      return c.json(
-        {
-          uploadId: id,
-          kind,
-          fileName: name,
-          format: table.format,
-          encoding: table.encoding ?? null,
-          rows: table.rows.length,
-          accepted: items.length,
-          duplicates,
-          rejectedTotal: rejected.length,
-          rejected: rejected.slice(0, 1000),
-          preview,
-        },
-        200,
-      );
+      const { name, bytes, fields } = await receiveUpload(c);
+      // The file is read before the kind is checked: a bad file gets its own error first.
+      const table = await parseUpload(bytes);
+      return c.json(await checkUpload(c.get('deps'), { enterpriseId, accountId: p.accountId }, name, uploadKind(fields.kind), table), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/industry/upload-jobs',
+      tags: TAG,
+      summary: '上传批量发送或定制发送的文件（后台任务，带进度）：返回任务号，轮询 GET /api/industry/imports/{id}',
+      description:
+        'multipart/form-data：file（.txt/.csv/.xlsx，UTF-8 或 GBK），kind = batch | merge。空文件、类型不符、过大的文件立即以 4xx 拒绝；' +
+        '其余在后台读取（工作线程）与检查，任务完成时 upload 为逐行报告与预览（与 POST /api/industry/uploads 相同）。',
+      responses: { 202: { description: '检查已开始', content: { 'application/json': { schema: UploadJobView } } } },
+    }),
+    async (c) => {
+      const { p, enterpriseId } = need(c, 'sms.send');
+      const { name, bytes, fields } = await receiveUpload(c);
+      const kind = uploadKind(fields.kind);
+      const deps = c.get('deps');
+      const job = createImportJob(deps, { enterpriseId, accountId: p.accountId }, name.slice(0, 200), kind);
+      void runUploadJob(deps, job, name, kind, bytes);
+      return c.json(jobView(job), 202);
     },
   )
   .openapi(

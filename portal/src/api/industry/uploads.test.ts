@@ -70,7 +70,7 @@ describe('bad upload files get clear errors (batch / mail-merge uploads and addr
     expect(r.body.error.message).toContain('上限为 10 MB');
   });
 
-  it('refuses more than 100,000 rows, asking to split the file', async () => {
+  it('refuses more than 100,000 rows, asking to split the file', { timeout: 120_000 }, async () => {
     const lines = Array.from({ length: 100_001 }, (_, i) => String(13000000000 + i)).join('\n');
     const r = await upload(form(lines, 'many.txt', { kind: 'batch' }));
     expect(r.status).toBe(413);

@@ -3,7 +3,7 @@ import { safeCell } from '../../industry/export-cells.ts';
 import { AppError } from '../../errors.ts';
 import { bodyLimit } from 'hono/body-limit';
 import { readUploadOffThread } from '../../industry/read-upload-off-thread.ts';
-import { sniffUpload, UploadError, type UploadedTable } from '../../industry/upload-table.ts';
+import { checkExpansion, sniffUpload, UploadError, type UploadedTable } from '../../industry/upload-table.ts';
 import type { Ctx } from '../../http/context.ts';
 import { IndustryError } from './errors.ts';
 
@@ -57,7 +57,7 @@ export interface UploadedFile {
 
 /**
  * The `file` part of a multipart upload with the other fields, after the checks that need no
- * parsing (type by name and by content, empty, size), or a clear error.
+ * parsing (type by name and by content, empty, size, an .xlsx's expanded size), or a clear error.
  */
 export async function receiveUpload(c: Ctx): Promise<UploadedFile> {
   const len = Number(c.req.header('content-length') ?? 0);
@@ -81,6 +81,8 @@ export async function receiveUpload(c: Ctx): Promise<UploadedFile> {
   const bytes = new Uint8Array(await file.arrayBuffer());
   try {
     sniffUpload(bytes, { maxBytes: MAX_UPLOAD_BYTES });
+    // A zip bomb is refused here, in the request, also for the uploads that continue as background jobs.
+    await checkExpansion(bytes);
   } catch (err) {
     throw uploadFailure(err);
   }

@@ -2,7 +2,7 @@ export * from './contract.ts';
 export * from './streams.ts';
 export {
   LOCATION_BINARY_MAGIC, LOCATION_BINARY_VERSION, AGE_ABSENT, GENDER_ABSENT, HOME_ABSENT, MAX_BATCH_EVENTS, LocationBatchBuilder, LocationDecodeError,
-  columnsToEvents, decodeBinaryColumns, decodeLocationColumns, decodeLocationMessage, encodeLocationBatch, isBinaryLocationMessage, type LocationColumns,
+  cellIdOf, columnsToEvents, decodeBinaryColumns, decodeLocationColumns, decodeLocationMessage, encodeLocationBatch, isBinaryLocationMessage, type LocationColumns,
 } from './codec/location-codec.ts';
 export { loadAdminAreas, loadAdminFile, DEFAULT_PROVINCE, type AdminArea, type AdminFile, type AdminLevel } from './geography/admin-areas.ts';
 export { NUMBER_PREFIXES, CARRIER_SHARE, carrierOfMsisdn } from './carriers/number-prefixes.ts';

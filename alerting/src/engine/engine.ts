@@ -1,5 +1,5 @@
 import type { Carrier, LocationColumns } from '@geo/ingest';
-import { CARRIERS, EVENT_KINDS } from '@geo/ingest';
+import { CARRIERS, EVENT_KINDS, cellIdOf } from '@geo/ingest';
 import type { SmsJob } from '@geo/messaging';
 import { alertJobId, type AlertTask, type PerCarrier, type ReachReply, type ReachRequest, type SkipReason, type TaskProgress } from '../contract.ts';
 import type { MoveBatchWriter } from '../moves/move-codec.ts';
@@ -286,10 +286,12 @@ export class Engine {
     const out: Candidate[] = [];
     const p = this.presence;
     const now = this.ports.now();
-    const places = c.cellIds.length;
+    const places = c.lat.length;
     if (this.placeCells.length < places) this.placeCells = new Int32Array(Math.max(places, this.placeCells.length * 2));
     const pc = this.placeCells;
-    for (let k = 0; k < places; k++) pc[k] = p.cells.intern(c.cellIds[k], c.lng[k], c.lat[k]);
+    const { idBytes, idAt, idLen } = c;
+    if (idBytes && idAt && idLen) for (let k = 0; k < places; k++) pc[k] = p.cells.internBytes(idBytes, idAt[k], idLen[k], c.lng[k], c.lat[k], cellIdOf);
+    else for (let k = 0; k < places; k++) pc[k] = p.cells.intern(c.cellIds[k], c.lng[k], c.lat[k]);
     const { msisdn, carrier, ts, place, kind, gender, age, home } = c;
     for (let k = 0; k < c.count; k++) {
       const i = p.applyCoded(msisdn[k], carrier[k], ts[k], kind[k] === DETACH ? NO_CELL : pc[place[k]], gender[k], age[k], home[k]);

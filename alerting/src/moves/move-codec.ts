@@ -62,7 +62,6 @@ export class MoveBatchWriter {
   private local = new Int32Array(1024);
   private generation = 1;
   private used: number[] = [];
-  private idBytes: (Uint8Array | undefined)[] = [];
 
   constructor(private readonly cells: CellTable) {}
 
@@ -119,12 +118,7 @@ export class MoveBatchWriter {
     const n = this.count, used = this.used, places = used.length;
     if (n === 0) throw new RangeError('no moves');
     let idLen = 0;
-    for (let k = 0; k < places; k++) {
-      const c = used[k];
-      let b = this.idBytes[c];
-      if (!b) this.idBytes[c] = b = new Uint8Array(Buffer.from(this.cells.ids[c], 'utf8'));
-      idLen += 1 + b.length;
-    }
+    for (let k = 0; k < places; k++) idLen += 1 + this.cells.idBytes(used[k]).len;
     const out = Buffer.allocUnsafe(HEADER + 31 * n + 16 * places + idLen);
     out.fill(0, 0, HEADER);
     out.set(MAGIC, 0);
@@ -132,34 +126,36 @@ export class MoveBatchWriter {
     out.writeUInt32LE(n, 8);
     out.writeUInt32LE(places, 12);
     let off = HEADER;
-    const put = (a: ArrayBufferView, len: number) => {
-      out.set(new Uint8Array(a.buffer, a.byteOffset, len), off);
-      off += len;
-    };
-    put(this.msisdn, 8 * n);
-    put(this.ts, 8 * n);
+    off = put(out, off, this.msisdn, 8 * n);
+    off = put(out, off, this.ts, 8 * n);
     const pos = new Float64Array(places);
-    for (let k = 0; k < places; k++) pos[k] = this.cells.lat[used[k]];
-    put(pos, 8 * places);
-    for (let k = 0; k < places; k++) pos[k] = this.cells.lng[used[k]];
-    put(pos, 8 * places);
-    put(this.from, 4 * n);
-    put(this.to, 4 * n);
-    put(this.home, 4 * n);
-    put(this.carrier, n);
-    put(this.gender, n);
-    put(this.age, n);
+    const { lat, lng } = this.cells;
+    for (let k = 0; k < places; k++) pos[k] = lat[used[k]];
+    off = put(out, off, pos, 8 * places);
+    for (let k = 0; k < places; k++) pos[k] = lng[used[k]];
+    off = put(out, off, pos, 8 * places);
+    off = put(out, off, this.from, 4 * n);
+    off = put(out, off, this.to, 4 * n);
+    off = put(out, off, this.home, 4 * n);
+    off = put(out, off, this.carrier, n);
+    off = put(out, off, this.gender, n);
+    off = put(out, off, this.age, n);
     for (let k = 0; k < places; k++) {
-      const b = this.idBytes[used[k]]!;
-      out[off++] = b.length;
-      out.set(b, off);
-      off += b.length;
+      const { arena, at, len } = this.cells.idBytes(used[k]);
+      out[off++] = len;
+      for (let j = 0; j < len; j++) out[off + j] = arena[at + j];
+      off += len;
     }
     this.count = 0;
     this.used = [];
     this.generation++;
     return out;
   }
+}
+
+function put(out: Uint8Array, off: number, a: ArrayBufferView, len: number): number {
+  out.set(new Uint8Array(a.buffer, a.byteOffset, len), off);
+  return off + len;
 }
 
 /** The moves of a MOVES message, binary or JSON; throws {@link MoveDecodeError} when it is neither. */

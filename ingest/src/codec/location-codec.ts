@@ -58,9 +58,17 @@ export interface LocationColumns {
   gender: Uint8Array;
   age: Uint8Array;
   /** Per place: the cell id and the cell's position. */
-  cellIds: string[];
+  readonly cellIds: string[];
   lat: Float64Array;
   lng: Float64Array;
+  /**
+   * Binary batches only: the UTF-8 bytes of place k's id are `idBytes[idAt[k] … idAt[k] + idLen[k])`,
+   * so a consumer can look cells up by bytes and make strings only for cells it has not seen
+   * (`cellIds` is then built on first use).
+   */
+  idBytes?: Uint8Array;
+  idAt?: Uint32Array;
+  idLen?: Uint8Array;
 }
 
 /** Why a LOCATION message could not be read; consumers dead-letter the message with `message`. */
@@ -108,18 +116,21 @@ export function decodeBinaryColumns(data: Uint8Array): LocationColumns {
   const gender = new Uint8Array(buf, (off += n), n);
   const age = new Uint8Array(buf, (off += n), n);
   off += n;
-  const cellIds = new Array<string>(places);
+  const idAt = new Uint32Array(places);
+  const idLen = new Uint8Array(places);
   let p = off - base;
   for (let k = 0; k < places; k++) {
     if (p >= bytes.length) bad(`the cell ids end after ${k} of ${places}`);
     const len = bytes[p++];
     if (len === 0 || p + len > bytes.length) bad(`cell id ${k} is empty or runs past the end`);
+    idAt[k] = p;
+    idLen[k] = len;
+    // Checked here so that a consumer reading by bytes never meets invalid UTF-8 later.
     let ascii = true;
-    for (let j = p; j < p + len; j++) if (bytes[j] > 0x7e || bytes[j] < 0x20) ascii = false;
-    if (ascii) cellIds[k] = len <= 24 ? asciiString(bytes, p, len) : utf8.decode(bytes.subarray(p, p + len));
-    else {
+    for (let j = p; j < p + len; j++) if (bytes[j] > 0x7e) ascii = false;
+    if (!ascii) {
       try {
-        cellIds[k] = utf8.decode(bytes.subarray(p, p + len));
+        utf8.decode(bytes.subarray(p, p + len));
       } catch {
         bad(`cell id ${k} is not UTF-8`);
       }
@@ -142,14 +153,31 @@ export function decodeBinaryColumns(data: Uint8Array): LocationColumns {
     const h = home[i];
     if (h !== HOME_ABSENT && !(h >= 0 && h <= 999_999)) bad(`event ${i}: home ${h}`);
   }
-  return { count: n, msisdn, ts, place, home, carrier, kind, gender, age, cellIds, lat, lng };
+  let cellIds: string[] | undefined;
+  return {
+    count: n, msisdn, ts, place, home, carrier, kind, gender, age, lat, lng, idBytes: bytes, idAt, idLen,
+    get cellIds(): string[] {
+      if (!cellIds) {
+        cellIds = new Array<string>(places);
+        for (let k = 0; k < places; k++) cellIds[k] = cellIdOf(bytes, idAt[k], idLen[k]);
+      }
+      return cellIds;
+    },
+  };
 }
 
-/** Short ASCII ids: char codes to a string without a decoder call (cheaper below a few dozen bytes). */
-function asciiString(b: Uint8Array, p: number, len: number): string {
-  let s = '';
-  for (let j = 0; j < len; j++) s += String.fromCharCode(b[p + j]);
-  return s;
+/** A cell id from its UTF-8 bytes (already checked by the decoder). */
+export function cellIdOf(bytes: Uint8Array, at: number, len: number): string {
+  if (len <= 24) {
+    let s = '';
+    for (let j = at; j < at + len; j++) {
+      const b = bytes[j];
+      if (b > 0x7e) return utf8.decode(bytes.subarray(at, at + len));
+      s += String.fromCharCode(b);
+    }
+    return s;
+  }
+  return utf8.decode(bytes.subarray(at, at + len));
 }
 
 const jsonDecoder = new TextDecoder();

@@ -372,8 +372,15 @@ export async function restoreState(ch: ClickHouseClient, state: PresenceState): 
     format: 'TabSeparated',
   });
   const text = await rs.text();
+  // A million rows take seconds: give the event loop a turn now and then so /healthz answers
+  // while restoring (a liveness probe would otherwise restart the service mid-restore).
+  let since = performance.now();
   for (const line of text.split('\n')) {
     if (!line) continue;
+    if (performance.now() - since > YIELD_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      since = performance.now();
+    }
     const f = line.split('\t');
     const cell = Number(f[1]) === 0 ? -1 : (cells.indexOfKey(Number(f[1])) ?? -1);
     state.restore({

@@ -56,4 +56,23 @@ describe('Presence', () => {
     expect(p.profile(b)).toEqual({ carrier: 'ctcc', gender: undefined, age: undefined, home: undefined });
     expect(p.msisdnOf(b)).toBe('13800000002');
   });
+
+  it('finds cells by their id bytes as by their strings, through growth, with unicode ids and ids first seen either way', () => {
+    const p = new Presence();
+    const ids = Array.from({ length: 20_000 }, (_, k) => (k % 7 === 0 ? `小区-${k}-東` : k % 11 === 0 ? `c😀${k}` : `460-00-${100000 + k}-1`));
+    const bytesOf = (id: string) => new Uint8Array(Buffer.from(`xx${id}`, 'utf8'));
+    const decode = (b: Uint8Array, at: number, len: number) => Buffer.from(b.buffer, b.byteOffset + at, len).toString('utf8');
+    // Even ids by string first, odd ones by bytes first; then every one both ways.
+    const want = ids.map((id, k) => (k % 2 ? p.cells.internBytes(bytesOf(id), 2, bytesOf(id).length - 2, 120, 30, decode) : p.cells.intern(id, 120, 30)));
+    expect(new Set(want).size).toBe(ids.length);
+    ids.forEach((id, k) => {
+      const b = bytesOf(id);
+      expect(p.cells.internBytes(b, 2, b.length - 2, 0, 0, decode)).toBe(want[k]);
+      expect(p.cells.intern(id, 0, 0)).toBe(want[k]);
+      expect(p.cells.ids[want[k]]).toBe(id);
+      const { arena, at, len } = p.cells.idBytes(want[k]);
+      expect(Buffer.from(arena.subarray(at, at + len)).toString('utf8')).toBe(id);
+    });
+    expect(p.cells.size).toBe(ids.length);
+  });
 });

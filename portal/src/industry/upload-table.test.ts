@@ -111,6 +111,15 @@ describe('mail-merge send', () => {
     expect(r.duplicates).toBe(1);
     expect(r.rejected.map((x) => [x.line, x.reason])).toEqual([[4, 'invalid'], [5, 'empty_content']]);
   });
+
+  it('skips the header row of the downloadable template (手机号码, 内容1, …) instead of reporting it', () => {
+    const r = mailMerge([
+      { line: 1, cells: ['手机号码', '内容1', '内容2'] },
+      { line: 2, cells: ['13800138000', '张三您好，', '您的快递已到'] },
+    ]);
+    expect(r.messages).toEqual([{ line: 2, msisdn: '13800138000', content: '张三您好，您的快递已到' }]);
+    expect(r.rejected).toEqual([]);
+  });
 });
 
 describe('exports and subjects', () => {

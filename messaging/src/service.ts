@@ -52,7 +52,10 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
     nc, ch, log, connectors, accessNumbers, extensions, names, table: cfg.SEND_LOG_TABLE, registry: http.registry,
     maxInFlight: cfg.MAX_IN_FLIGHT, uncertainResolveMs: cfg.UNCERTAIN_RESOLVE_MS, uncertainPolicy: cfg.UNCERTAIN_POLICY, unknownReceiptMs: cfg.UNKNOWN_RECEIPT_MS, ackWaitMs: cfg.ACK_WAIT_MS, replicas: cfg.STREAM_REPLICAS,
   });
-  http.addCheck('clickhouse', () => (schema.error ? { ok: false, detail: `degraded: send-log table not ready (${schema.error})` } : sender.sendLogHealth()));
+  http.addCheck('clickhouse', () => {
+    const h = sender.sendLogHealth();
+    return schema.error ? { ok: false, detail: `degraded: send-log table not ready (${schema.error}); ${h.queued} rows queued, retrying` } : h;
+  });
   await sender.start();
   log.info({ health: http.url, smsc: `${cfg.SMSC_HOST}:${ports.cmcc}/${ports.cucc}/${ports.ctcc}` }, 'messaging ready');
   return {

@@ -50,10 +50,11 @@ export class SendLogWriter {
   ) {}
 
   /** Whether inserts succeed now (the last one did), with a line for /healthz. */
-  health(): { ok: boolean; detail: string } {
+  health(): { ok: boolean; detail: string; queued: number } {
+    const queued = this.queued;
     return this.lastError === undefined
-      ? { ok: true, detail: `${this.rowsWritten} rows written, ${this.queued} queued` }
-      : { ok: false, detail: `degraded: ClickHouse inserts failing (${this.lastError}); ${this.queued} rows queued, retrying` };
+      ? { ok: true, detail: `${this.rowsWritten} rows written, ${queued} rows queued`, queued }
+      : { ok: false, detail: `degraded: ClickHouse inserts failing (${this.lastError}); ${queued} rows queued, retrying`, queued };
   }
 
   write(rows: SendLogRow[]): Promise<void> {

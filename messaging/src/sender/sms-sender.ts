@@ -153,7 +153,7 @@ export class SmsSender {
   }
 
   /** Whether send-log rows reach ClickHouse now, for /healthz. */
-  sendLogHealth(): { ok: boolean; detail: string } {
+  sendLogHealth(): { ok: boolean; detail: string; queued: number } {
     return this.writer.health();
   }
 

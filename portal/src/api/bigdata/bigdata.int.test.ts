@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Portal } from '../../portal.ts';
 import { loginAdmin, loginOperator, START_TIMEOUT, testPortal } from '../../test/harness.ts';
 import { AlertBus, setAlertBus } from './alert-bus.ts';
-import { addAccount, consoleApp, loginAs, onApp, PNG_BYTES } from './console-harness.ts';
+import { addAccount, consoleApp, loginAs, onApp, PNG_BYTES, tenThousandVertexRing } from './console-harness.ts';
 import { BIGDATA_ROUTES } from './index.ts';
+import { MAX_JSON_BODY_BYTES } from './route-kit.ts';
 
 const BUCKET = 'alert_tasks_portal_int';
 const REACH = 'alert.reach.portal-int';
@@ -177,6 +178,29 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
     expect((await admin('DELETE', `/api/bigdata/drafts/${d.body.id}`)).status).toBe(404);
     const d2 = await admin('POST', '/api/bigdata/drafts', { form: {} });
     expect((await admin('DELETE', `/api/bigdata/drafts/${d2.body.id}`)).status).toBe(200);
+  });
+
+  it('takes a form whose region has a 10,000-vertex polygon, and refuses bodies over the limit with 413', async () => {
+    const ring = tenThousandVertexRing();
+    const form = validForm(letter, { subject: '万点区域', region: { parts: [{ kind: 'polygon', rings: [ring] }] } });
+    const d = await admin('POST', '/api/bigdata/drafts', { form });
+    expect(d.status).toBe(200);
+    expect((await admin('PUT', `/api/bigdata/drafts/${d.body.id}`, { form })).status).toBe(200);
+    const r = await admin('POST', '/api/bigdata/reach', { region: form.region });
+    expect(r.status).not.toBe(413);
+    const huge = { region: { parts: Array.from({ length: 6 }, () => ({ kind: 'polygon', rings: [ring] })) } };
+    for (const [method, path, body] of [
+      ['POST', '/api/bigdata/reach', huge],
+      ['POST', '/api/bigdata/drafts', { form: { ...form, ...huge } }],
+      ['PUT', `/api/bigdata/drafts/${d.body.id}`, { form: { ...form, ...huge } }],
+      ['POST', '/api/bigdata/tasks', { form: { ...form, ...huge } }],
+      ['POST', '/api/bigdata/count', { signature: '翼讯通', content: 'x'.repeat(MAX_JSON_BODY_BYTES + 1) }],
+    ] as const) {
+      const res = await admin(method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(413);
+      expect(res.body.error.message).toContain('请求内容过大');
+    }
+    expect((await admin('GET', `/api/bigdata/drafts/${d.body.id}`)).body.form.region.parts).toHaveLength(1);
   });
 
   it('exports the task list to Excel with formula-like cells escaped', async () => {

@@ -62,3 +62,13 @@ export const loginAs = (portal: Portal, a: { name: string; password: string }) =
 
 /** The smallest valid PNG signature bytes: enough for the type check. */
 export const PNG_BYTES = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
+
+/** A closed ring of 10,000 positions at full double precision (about 0.4 MB of JSON). */
+export function tenThousandVertexRing(): [number, number][] {
+  const ring = Array.from({ length: 10_000 }, (_, i): [number, number] => {
+    const a = (i / 9_999) * 2 * Math.PI;
+    return [120.1234567890123 + 0.1 * Math.cos(a), 30.1234567890123 + 0.1 * Math.sin(a)];
+  });
+  ring[9_999] = ring[0]!;
+  return ring;
+}

@@ -11,7 +11,7 @@ import { opLog } from '../../http/op-log.ts';
 import { alertBus, TASK_ID_PREFIX } from './alert-bus.ts';
 import { ALERT_TYPE_INFO } from './alert-types.ts';
 import { areaTree, boundariesJson } from './geography.ts';
-import { fieldErrors, guarded, handle, jsonBody, parse } from './route-kit.ts';
+import { fieldErrors, guarded, handle, jsonBody, jsonBodyLimit, parse } from './route-kit.ts';
 import { AreaNode, CountBody, CountResult, DraftBody, IdOnly, IdParam, Letter, LetterForm, LevelParam, Options, Reach, ReachBody, SubmitBody, Submitted } from './schemas.ts';
 import { formIssues, TaskForm, toSpec, type FieldIssue } from './task-form.ts';
 import { deleteDraft, getTask, insertTask, submitDraft, updateDraft } from './task-store.ts';
@@ -101,14 +101,14 @@ export const sendRoutes = router()
       today: shanghaiDate(Date.now()),
     });
   }))
-  .openapi(createRoute({ method: 'post', path: '/api/bigdata/count', tags, summary: '内容实时计数：字数、计费条数、任务数', request: jsonRequest(CountBody), responses: jsonOk(CountResult) }), handle(async (c) => {
+  .openapi(createRoute({ method: 'post', path: '/api/bigdata/count', tags, summary: '内容实时计数：字数、计费条数、任务数', middleware: [jsonBodyLimit], request: jsonRequest(CountBody), responses: jsonOk(CountResult) }), handle(async (c) => {
     need(c, 'bigdata.send');
     const b = parse(z.object({ signature: z.string().max(20).default(''), content: z.string().max(2000) }), await jsonBody(c));
     // An empty signature still counts its brackets, as the handset shows them.
     return c.json(countMessage(b.signature || ' ', b.content));
   }))
   .openapi(
-    createRoute({ method: 'post', path: '/api/bigdata/reach', tags, summary: '预计触达：区域内当前人数、符合规则人数、今日可发送（按运营商）', request: jsonRequest(ReachBody), responses: jsonOk(Reach) }),
+    createRoute({ method: 'post', path: '/api/bigdata/reach', tags, summary: '预计触达：区域内当前人数、符合规则人数、今日可发送（按运营商）', middleware: [jsonBodyLimit], request: jsonRequest(ReachBody), responses: jsonOk(Reach) }),
     guarded(async (c) => {
       need(c, 'bigdata.send');
       const b = parse(z.object({ region: Region, rules: z.array(CrowdRule).default([]), quota: ReachRequest.shape.quota }), await jsonBody(c));
@@ -137,7 +137,7 @@ export const sendRoutes = router()
     await opLog(c, '上传授权函', id, { name });
     return c.json({ id, name, size: data.length, contentType: type });
   }))
-  .openapi(createRoute({ method: 'post', path: '/api/bigdata/drafts', tags, summary: '保存草稿', request: jsonRequest(DraftBody), responses: jsonOk(IdOnly) }), handle(async (c) => {
+  .openapi(createRoute({ method: 'post', path: '/api/bigdata/drafts', tags, summary: '保存草稿', middleware: [jsonBodyLimit], request: jsonRequest(DraftBody), responses: jsonOk(IdOnly) }), handle(async (c) => {
     const { p, enterpriseId } = need(c, 'bigdata.send');
     const { form } = parse(Draft, await jsonBody(c));
     const id = `${TASK_ID_PREFIX}${randomUUID()}`;
@@ -145,7 +145,7 @@ export const sendRoutes = router()
     await opLog(c, '保存大数据短信草稿', id);
     return c.json({ id });
   }))
-  .openapi(createRoute({ method: 'put', path: '/api/bigdata/drafts/{id}', tags, summary: '修改草稿', request: { params: IdParam, ...jsonRequest(DraftBody) }, responses: jsonOk(Ok) }), handle(async (c) => {
+  .openapi(createRoute({ method: 'put', path: '/api/bigdata/drafts/{id}', tags, summary: '修改草稿', middleware: [jsonBodyLimit], request: { params: IdParam, ...jsonRequest(DraftBody) }, responses: jsonOk(Ok) }), handle(async (c) => {
     const { enterpriseId } = need(c, 'bigdata.send');
     const { form } = parse(Draft, await jsonBody(c));
     if (!(await updateDraft(c.get('deps').db, enterpriseId, c.req.param('id') ?? '', { ...draftMeta(form), form }))) throw new AppError('NOT_FOUND', '草稿不存在');
@@ -157,7 +157,7 @@ export const sendRoutes = router()
     return c.json({ ok: true });
   }))
   .openapi(
-    createRoute({ method: 'post', path: '/api/bigdata/tasks', tags, summary: '提交大数据短信任务（逐字段校验，错误附在字段旁）', request: jsonRequest(SubmitBody), responses: jsonOk(Submitted) }),
+    createRoute({ method: 'post', path: '/api/bigdata/tasks', tags, summary: '提交大数据短信任务（逐字段校验，错误附在字段旁）', middleware: [jsonBodyLimit], request: jsonRequest(SubmitBody), responses: jsonOk(Submitted) }),
     guarded(async (c) => {
       const { p, enterpriseId } = need(c, 'bigdata.send');
       const body = parse(Submit, await jsonBody(c));

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Portal } from '../../portal.ts';
 import { loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
-import { addAccount, consoleApp, loginAs, onApp } from '../bigdata/console-harness.ts';
+import { addAccount, consoleApp, loginAs, onApp, tenThousandVertexRing } from '../bigdata/console-harness.ts';
+import { MAX_JSON_BODY_BYTES } from '../bigdata/route-kit.ts';
 import { INSIGHT_ROUTES } from './index.ts';
 
 const c = (v: number | null) => ({ value: v, suppressed: v === null });
@@ -59,6 +60,40 @@ describe('insight routes (PGlite; insight answered by an HTTP server speaking it
     const sub = onApp(consoleApp(portal, INSIGHT_ROUTES), await loginAs(portal, await addAccount(portal, 'sub', ['bigdata.send'])));
     expect((await sub('POST', '/api/insight/metrics', { region: { parts: [{ kind: 'admin', code: '330106' }] } })).status).toBe(403);
     expect((await sub('GET', '/api/insight/active-tasks')).status).toBe(403);
+  });
+
+  it('reads a region holding a 10,000-vertex shape, and refuses a body over the limit with 413 before insight sees it', async () => {
+    const client = await loginAdmin(portal);
+    const app = consoleApp(portal, INSIGHT_ROUTES);
+    const admin = onApp(app, client);
+    const ring = tenThousandVertexRing();
+    const body = { region: { parts: [{ kind: 'polygon', rings: [ring] }] } };
+    expect(JSON.stringify(body).length).toBeGreaterThan(300_000);
+    expect((await admin('POST', '/api/insight/metrics', body)).status).toBe(200);
+    expect((seen.at(-1) as { region: { shapes: { coordinates: unknown[][] }[] } }).region.shapes[0]!.coordinates[0]).toHaveLength(10_000);
+
+    const n = seen.length;
+    const huge = { region: { parts: Array.from({ length: 6 }, () => ({ kind: 'polygon', rings: [ring] })) } };
+    expect(JSON.stringify(huge).length).toBeGreaterThan(MAX_JSON_BODY_BYTES);
+    const r = await admin('POST', '/api/insight/metrics', huge);
+    expect(r.status).toBe(413);
+    expect(r.body.error.code).toBe('UPLOAD_TOO_LARGE');
+    expect(r.body.error.message).toContain('请求内容过大');
+    // Streamed without a Content-Length: counted as it arrives.
+    const bytes = new TextEncoder().encode(JSON.stringify(huge));
+    const res = await app.request('/api/insight/metrics', {
+      method: 'POST',
+      headers: { cookie: client.cookie, 'x-csrf-token': client.csrf, 'content-type': 'application/json' },
+      body: new ReadableStream({
+        start(ctl) {
+          for (let i = 0; i < bytes.length; i += 65_536) ctl.enqueue(bytes.subarray(i, i + 65_536));
+          ctl.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(seen.length).toBe(n);
   });
 
   it('says so when insight is not configured', async () => {

@@ -6,7 +6,7 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { need, type Ctx } from '../../http/context.ts';
 import { jsonBody as jsonRequest, jsonOk, router } from '../../http/openapi.ts';
-import { consoleError, handle, jsonBody, parse, STATE_LABELS } from '../bigdata/route-kit.ts';
+import { consoleError, handle, jsonBody, jsonBodyLimit, parse, STATE_LABELS } from '../bigdata/route-kit.ts';
 import { sse } from '../bigdata/schemas.ts';
 import { ALERT_TYPE_INFO } from '../bigdata/alert-types.ts';
 import { InsightClient, InsightError } from './insight-client.ts';
@@ -72,7 +72,7 @@ const ActiveTasks = z
 
 export const insightRoutes = router()
   .openapi(
-    createRoute({ method: 'post', path: '/api/insight/metrics', tags, summary: '区域人群指标：实时人口、本周最大、流入流出、来源地、驻留、性别年龄（少于 k 人不显示）', request: jsonRequest(MetricsBody.openapi('InsightMetricsRequest')), responses: jsonOk(MetricsDoc) }),
+    createRoute({ method: 'post', path: '/api/insight/metrics', tags, summary: '区域人群指标：实时人口、本周最大、流入流出、来源地、驻留、性别年龄（少于 k 人不显示）', middleware: [jsonBodyLimit], request: jsonRequest(MetricsBody.openapi('InsightMetricsRequest')), responses: jsonOk(MetricsDoc) }),
     handle(async (c) => {
     need(c, 'insight');
     const b = parse(MetricsBody, await jsonBody(c));

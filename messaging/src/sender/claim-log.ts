@@ -16,8 +16,14 @@ import { ensureStream, jetstreamManager, ms, type Logger, type NatsConnection } 
  * 4. Claims of other instances are learnt by tailing the same stream, within milliseconds; a job
  *    comes to another instance only after AckWait (a minute) without progress.
  * The claim is written just before the wire (a window slot and a throughput token are taken), so
- * a kill leaves only what the windows held as "claimed but maybe not sent" (UNCERTAIN), exactly
- * as the per-job KV create did — but one publish now covers every claim made in the same turn of
+ * a kill leaves as "claimed but maybe not sent" only what the windows held plus parts waiting for a
+ * retry (throttled, or cut off with their link), exactly as the per-job KV create did. The sender
+ * resolves those after a restart (sms-sender.ts, `alreadyClaimed`): a receipt echoing the job id
+ * (client_ref TLV) proves the carrier took it; none within UNCERTAIN_RESOLVE_MS and, by default
+ * (UNCERTAIN_POLICY=resubmit), it is sent again under a new claim (`reclaim`). The one case that can
+ * then reach a handset twice: the carrier took the submit_sm, its resp was lost with the process,
+ * and the carrier sends no receipt (or a receipt without our TLV) within that time. UNCERTAIN_POLICY=
+ * fail trades that duplicate for a loss (recorded failed, code UNCERTAIN). One publish now covers every claim made in the same turn of
  * the event loop (hundreds at high rates) instead of one KV round trip each (~3–4k/s on one
  * nats-server). JetStream stores claims like the KV did (acked before fsync; see DESIGN).
  *
@@ -123,8 +129,10 @@ export class ClaimLog {
           for (const w of waiters) w.resolve();
         },
         (err: unknown) => {
-          // Not known to be stored: nothing of this batch may go out. The ids stay remembered (a
-          // claim that was stored after all must not be sent twice by this process either).
+          // Not known to be stored: nothing of this batch goes out (the claimers are told), so the
+          // ids are forgotten and may be claimed again — a claim stored after all only says "maybe
+          // on the wire", and a job sent once under its second claim is still sent once.
+          for (const id of ids) this.claimed.delete(id);
           for (const w of waiters) w.reject(err);
         },
       );

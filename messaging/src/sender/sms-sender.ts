@@ -225,6 +225,9 @@ export class SmsSender {
       await this.alreadyClaimed(m, job, p, segments);
       return;
     }
+    // The claim could not be stored (NATS down or restarting): nothing went out, so the job is
+    // not failed but handed back (handle() naks it) and sent when it comes again.
+    if (!outcome.ok && outcome.code === 'CLAIM_FAILED') throw new Error(`claim not stored for ${job.jobId}; job handed back`);
     const now = Date.now();
     const base = { job, carrier: p.carrier, segments, submitMs: now, messageIds: outcome.messageIds };
     if (outcome.ok) {

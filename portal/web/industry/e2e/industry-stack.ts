@@ -115,7 +115,9 @@ export async function startIndustryStack(natsUrl: string, clickhouseUrl: string)
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const distP = buildIndustryE2e(join(tmpdir(), 'geo-alert-industry-e2e'));
+    // The portal reads its pages at request time: it can start while the test entry is built.
+    const webDist = join(tmpdir(), 'geo-alert-industry-e2e');
+    const distP = buildIndustryE2e(webDist);
 
     const db = `portal_industry_e2e_${tag}`;
     const ch = connectClickHouse(clickhouseUrl);
@@ -145,21 +147,34 @@ export async function startIndustryStack(natsUrl: string, clickhouseUrl: string)
     });
     services.push(messaging);
     cleanups.push(() => stopService(messaging));
-    await waitHealthy(smsc, `${smscUrl}/healthz`);
-    await waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`, ['nats', 'smpp-cmcc', 'smpp-cucc', 'smpp-ctcc']);
+    // While messaging and the SMSCs boot: the test build, the portal (PGlite, no NATS yet) and
+    // chromium, each cleaned up even when another part fails.
+    const t0 = Date.now();
+    const timings: Record<string, number> = {};
+    const timed = <T>(name: string, p: Promise<T>) => p.then((v) => ((timings[name] = Date.now() - t0), v));
+    const portalP = timed('portal', testPortal({ clickhouseUrl: chDb, webDist }));
+    const browserP = timed('chromium', chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS }));
+    portalP.then((p) => cleanups.push(() => p.stop())).catch(() => undefined);
+    browserP.then((b) => cleanups.push(() => b.close())).catch(() => undefined);
+    const ready = Promise.all([
+      timed('smsc', waitHealthy(smsc, `${smscUrl}/healthz`)),
+      timed('messaging', waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`, ['nats', 'smpp-cmcc', 'smpp-cucc', 'smpp-ctcc'])),
+    ]);
+    const settled = await Promise.allSettled([ready, portalP, browserP, timed('build', distP)]);
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
     const [exists] = await selectRows<{ n: number | string }>(ch, `SELECT count() AS n FROM system.tables WHERE database = '${db}' AND name = 'sms_log'`);
     if (Number(exists?.n) !== 1) throw new Error(`messaging is ready but ${db}.sms_log is missing:\n${messaging.output.join('')}`);
 
-    const portal = await testPortal({ clickhouseUrl: chDb, webDist: await distP });
-    cleanups.push(() => portal.stop());
+    const portal = await portalP;
     // The portal's own NATS attachment uses the production names: start the industry runtime on
     // this run's namespace instead (dispatcher, scheduler, reply consumer).
     const industry = await startIndustry(portal.deps, { nc, names, replyConsumer: `portal-replies-${ns}`, tickMs: 500 });
     cleanups.push(() => industry.stop());
 
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-    cleanups.push(() => browser.close());
+    const browser = await browserP;
     mkdirSync(ARTIFACTS, { recursive: true });
+    // Where a slow start went (ms since the services were spawned), for whoever reads the log.
+    console.log(`industry e2e stack ready in ${Date.now() - t0} ms: ${JSON.stringify(timings)}`);
 
     return {
       portal,

@@ -186,13 +186,11 @@ describe('an alert to a simulated province while services and servers fail', () 
     expect(twice.map(([m, msgs]) => `${m}: ${msgs.length} at ${msgs.map((x) => new Date(x.at).toISOString().slice(11, 23)).join(', ')}`)).toEqual([]);
   });
 
-  // Known failure (messaging): jobs messaging had claimed (claim before submit) when it was killed
-  // — by the kill -9 fault, or by the liveness probe when SmppConnector.pump hung on a dropped bind
-  // (see smsc-drops-binds.chaos.test.ts) — but that never reached the SMSC are, after the restart,
-  // given up as failed after UNCERTAIN_RESOLVE_MS instead of being sent: 312, 46 and 113 of 2,497
-  // qualifying cmcc/cucc people got nothing in three runs on 2026-11-25 (sms_log status: failed),
-  // the last one without any hang.
-  it.fails('sends every qualifying person of the uncapped carriers, and the capped carrier up to its cap', () => {
+  // Was a known failure (messaging) until 2026-11-26: jobs claimed before a kill -9 but never
+  // submitted were given up as failed after UNCERTAIN_RESOLVE_MS, and jobs whose claim could not be
+  // stored while nats-server restarted were recorded failed (CLAIM_FAILED). Now the first are sent
+  // again when no receipt names them (UNCERTAIN_POLICY=resubmit) and the second are handed back.
+  it('sends every qualifying person of the uncapped carriers, and the capped carrier up to its cap', () => {
     const { qualifying } = outcome.split;
     const missed: string[] = [];
     let ctccQualifying = 0;

@@ -87,9 +87,14 @@ export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleS
   const tag = `${Date.now().toString(36)}${process.pid}`;
   const dir = mkdtempSync(join(tmpdir(), 'portal-console-e2e-'));
   const services: Service[] = [];
+  let browserP: Promise<Browser> | undefined;
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
-    for (const f of cleanups.splice(0).reverse()) await f().catch((err) => console.error('cleanup failed:', err));
+    for (const f of cleanups.splice(0).reverse()) {
+      const t = Date.now();
+      await f().catch((err) => console.error('cleanup failed:', err));
+      if (Date.now() - t > 15_000) console.warn(`console stack: a cleanup took ${Math.round((Date.now() - t) / 1000)} s: ${f.toString().slice(0, 120)}`);
+    }
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -112,25 +117,35 @@ export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleS
 
     const [cmcc, cucc, ctcc, smscHealth, messagingHealth, insightHealth, insightApi] = await Promise.all(Array.from({ length: 7 }, () => freePort()));
     const smscPorts = { SMSC_PORT_CMCC: String(cmcc), SMSC_PORT_CUCC: String(cucc), SMSC_PORT_CTCC: String(ctcc) };
-    const smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '300' });
-
-    cleanups.push(() => stopService(smsc));
-    const smscUrl = `http://127.0.0.1:${smscHealth}`;
-    await waitHealthy(smsc, `${smscUrl}/healthz`);
-    const messaging = startService('messaging', 'messaging/src/main.ts', { ...smscPorts, NATS_URL: nats.url, CLICKHOUSE_URL: chDb, HEALTH_PORT: String(messagingHealth), SMSC_BINDS: '1', ACK_WAIT_MS: '10000' });
-    cleanups.push(() => stopService(messaging));
-    services.push(smsc, messaging);
+    // Everything that does not depend on something else starts at once (each service's start is
+    // tens of seconds on a loaded 2-core box): insight, the SMSC (then messaging, which binds to
+    // it), the alerting engine, the portal and chromium.
     const insight = startService('insight', 'insight/src/main.ts', { NATS_URL: nats.url, CLICKHOUSE_URL: chDb, HEALTH_PORT: String(insightHealth), API_PORT: String(insightApi) });
     cleanups.push(() => stopService(insight));
     services.push(insight);
     const insightUrl = `http://127.0.0.1:${insightApi}`;
+    const smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '300' });
+    cleanups.push(() => stopService(smsc));
+    services.push(smsc);
+    const smscUrl = `http://127.0.0.1:${smscHealth}`;
+    // Cleanups run in reverse: browser, portal, alerting, messaging, SMSC, insight, as before.
+    let messaging: Service | undefined;
+    cleanups.push(() => (messaging ? stopService(messaging) : Promise.resolve()));
+    const messagingUp = (async () => {
+      await waitHealthy(smsc, `${smscUrl}/healthz`);
+      messaging = startService('messaging', 'messaging/src/main.ts', { ...smscPorts, NATS_URL: nats.url, CLICKHOUSE_URL: chDb, HEALTH_PORT: String(messagingHealth), SMSC_BINDS: '1', ACK_WAIT_MS: '10000' });
+      services.push(messaging);
+      await waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`);
+    })();
+    // Awaited below; until then a failure must not count as an unhandled rejection.
+    messagingUp.catch(() => undefined);
+    browserP = chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    browserP.catch(() => undefined);
 
     // As alerting's service does: administrative areas resolve from ingest's geography.
     installIngestAdminAreas();
     const alerting = await runEngine({ nc, log: createLogger('alerting-e2e', 'warn'), shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'portal-e2e', tickMs: 500 });
     cleanups.push(() => alerting.stop());
-    await alerting.ready;
-    await Promise.all([waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`), waitHealthy(insight, `http://127.0.0.1:${insightHealth}/healthz`)]);
 
     // The outlines are simplified once per process: before any page asks for them.
     for (const level of ['province', 'city', 'district'] as const) boundariesJson(level);
@@ -143,9 +158,11 @@ export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleS
       if (Date.now() > end) throw new Error('the portal did not connect to NATS');
       await new Promise((r) => setTimeout(r, 200));
     }
-
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    await Promise.all([alerting.ready, messagingUp, waitHealthy(insight, `http://127.0.0.1:${insightHealth}/healthz`)]);
+    const browser = await browserP;
+    // Closed first on stop: its open pages (the big screen's event stream) would hold the portal's close.
     cleanups.push(() => browser.close());
+    browserP = undefined;
     mkdirSync(ARTIFACTS, { recursive: true });
 
     const js = jetstream(nc, { timeout: 15_000 });
@@ -160,6 +177,7 @@ export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleS
     const serviceLogs = () => services.map((x) => `--- ${x.name}\n${x.output.join('').slice(-4000)}`).join('\n');
     return { portal, nc, alerting, smscUrl, insightUrl, browser, publish, serviceLogs, stop };
   } catch (err) {
+    await browserP?.then((b) => b.close()).catch(() => undefined);
     await stop();
     throw err;
   }

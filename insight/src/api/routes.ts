@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { RegionError } from '../regions/region.ts';
 import { regionMetrics, type MetricsContext } from '../metrics/region-metrics.ts';
 import type { HeatmapIndex } from '../metrics/heatmap.ts';
+import { drainingBodyLimit } from './body-limit.ts';
 import { HeatmapQuery, RegionMetricsRequest, type ApiError } from './schemas.ts';
 
 export interface ApiContext extends MetricsContext {
@@ -36,9 +36,9 @@ export function insightApi(ctx: ApiContext): Hono {
 
   // A region is a few shapes of at most 10,000 vertices each: 4 MB is plenty, and refusing more before
   // reading it keeps one absurd request from holding the event loop for everyone else.
-  const limit = bodyLimit({
+  const limit = drainingBodyLimit({
     maxSize: 4 * 1024 * 1024,
-    onError: (c) => c.json<ApiError>({ error: { code: 'TOO_LARGE', message: 'the request body is over 4 MB; a region may have at most 10,000 vertices per shape' } }, 413),
+    tooLarge: (c) => c.json<ApiError>({ error: { code: 'TOO_LARGE', message: 'the request body is over 4 MB; a region may have at most 10,000 vertices per shape' } }, 413),
   });
   app.post('/regions/metrics', limit, async (c) => {
     let body: unknown;

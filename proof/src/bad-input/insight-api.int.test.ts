@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
@@ -203,8 +204,18 @@ describe('bad input at insight (real insight process, own stream and database)',
   it(tally.one('insight region queries', 'a polygon with a million vertices → a 4xx within 20 s'), async () => {
     const ring: number[][] = [];
     for (let i = 0; i < 1_000_000; i++) ring.push([120.15 + 0.05 * Math.cos((2 * Math.PI * i) / 1e6), 30.25 + 0.05 * Math.sin((2 * Math.PI * i) / 1e6)]);
-    const res = await fetch(`${api}/regions/metrics`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region: { shapes: [{ type: 'polygon', coordinates: [ring] }] } }), signal: AbortSignal.timeout(20_000),
+    const body = JSON.stringify({ region: { shapes: [{ type: 'polygon', coordinates: [ring] }] } });
+    // On its own connection (node:http, no pool): fetch reused a pooled keep-alive connection that the
+    // server had closed while building the 39 MB body held this event loop, and failed now and then
+    // with EPIPE (curl, sending the same body when it failed, got the 413).
+    const res = await new Promise<{ status: number }>((resolve, reject) => {
+      const req = httpRequest(`${api}/regions/metrics`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: 20_000 }, (r) => {
+        r.resume();
+        r.on('end', () => resolve({ status: r.statusCode ?? 0 }));
+      });
+      req.on('timeout', () => req.destroy(new Error('no answer within 20 s')));
+      req.on('error', reject);
+      req.end(body);
     });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);

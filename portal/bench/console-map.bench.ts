@@ -24,7 +24,7 @@ import { RegionMetrics, Heatmap } from '@geo/insight';
 import { cellToParent, gridDisk, latLngToCell } from 'h3-js';
 import { createServer, type Server } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../web/bigdata/e2e/console-stack.ts';
@@ -202,13 +202,27 @@ async function bigScreen(context: BrowserContext, url: string) {
     const samples: { s: number; mb: number }[] = [];
     let refreshes = 0;
     screen.on('response', (r) => r.url().includes('/api/insight/heatmap') && refreshes++);
+    // CONSOLE_MAP_BENCH_SNAPSHOTS=<dir>: heap snapshots after warm-up and at the end, to compare in devtools.
+    const snapDir = process.env.CONSOLE_MAP_BENCH_SNAPSHOTS;
+    const snapshot = async (name: string) => {
+      if (!snapDir) return;
+      const chunks: string[] = [];
+      const onChunk = (e: { chunk: string }) => void chunks.push(e.chunk);
+      cdp.on('HeapProfiler.addHeapSnapshotChunk', onChunk);
+      await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+      cdp.off('HeapProfiler.addHeapSnapshotChunk', onChunk);
+      writeFileSync(join(snapDir, `${name}.heapsnapshot`), chunks.join(''));
+    };
+    let snapped = false;
     while (Date.now() - started < totalMs) {
       await new Promise((r) => setTimeout(r, SAMPLE_MS));
       const mb = await heap();
       const s = Math.round((Date.now() - started) / 1000);
       samples.push({ s, mb });
       console.log(`t=${s}s heap=${mb.toFixed(1)} MB refreshes=${refreshes}`);
+      if (!snapped && s * 1000 >= warmMs) await snapshot('big-screen-after-warm-up').then(() => (snapped = true));
     }
+    await snapshot('big-screen-end');
     const after = samples.filter((x) => x.s * 1000 >= warmMs);
     const base = after[0] ?? samples[0]!;
     const last = samples.at(-1)!;

@@ -62,6 +62,7 @@ describe('messaging with ClickHouse down at start', () => {
     );
     const health = async () => (await (await fetch(`${svc!.healthUrl}/healthz`)).json()) as { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
     const h = await health();
+    expect(h.checks.started).toEqual({ ok: true, detail: 'started' });
     expect(h.checks.clickhouse).toMatchObject({ ok: false });
     expect(h.checks.clickhouse!.detail).toMatch(/degraded/);
 

@@ -21,6 +21,10 @@ export interface MessagingService extends Stoppable {
 export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: { names?: MessagingNames } = {}): Promise<MessagingService> {
   const names = opts.names ?? messagingNames(cfg.MESSAGING_NS);
   const http = await startServiceHttp('messaging', cfg.HEALTH_PORT);
+  // Not healthy until started: /healthz answered 200 before NATS, the streams and the send log were
+  // there (no check registered yet), and a test that waited for it raced the migration.
+  let started = false;
+  http.addCheck('started', () => ({ ok: started, detail: started ? 'started' : 'starting' }));
   const nc = await connectNats(cfg.NATS_URL, 'messaging');
   http.addCheck('nats', natsHealth(nc));
   await ensureDeadLetterStream(nc, cfg.STREAM_REPLICAS);
@@ -57,6 +61,7 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
     return schema.error ? { ok: false, detail: `degraded: send-log table not ready (${schema.error}); ${h.queued} rows queued, retrying` } : h;
   });
   await sender.start();
+  started = true;
   log.info({ health: http.url, smsc: `${cfg.SMSC_HOST}:${ports.cmcc}/${ports.cucc}/${ports.ctcc}` }, 'messaging ready');
   return {
     sender,

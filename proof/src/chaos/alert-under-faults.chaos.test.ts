@@ -274,13 +274,11 @@ describe('an alert to a simulated province while services and servers fail', () 
     }
   });
 
-  // Known failure (insight, schema v2 `insight_moves_to`, since 851e69c): after the sink was killed
-  // (kill -9, and in that run also restarted by the liveness probe after its /healthz stopped
-  // answering), insight held 30,671 distinct moves (sub, ts, from_cell, to_cell) where the stream
-  // has 30,000 — 671 moves that did not happen. Seen once (2026-11-25 21:36); with schema v1
-  // (`insight_moves`) the same check passed (30,000 = 30,000). Skipped, not `it.fails`: seen once
-  // only, so an `it.fails` would turn red in every run where the bug does not show. Unskip with the fix.
-  it.skip("records every move once in insight's ClickHouse tables, and no move that did not happen", async () => {
+  // Was a known failure (seen once, 2026-11-25): after the sink was killed, insight held 30,671
+  // distinct moves where the stream has 30,000. Cause: the restarted sink got newer messages first and
+  // the unacked older ones only after ack_wait, so a newer event met the older checkpoint and wrote a
+  // move that never happened. Fixed in aa3852c (the durable is rewound to its ack floor at start).
+  it("records every move once in insight's ClickHouse tables, and no move that did not happen", async () => {
     const ch = connectClickHouse(sys!.clickhouseUrl);
     try {
       const { moves } = outcome.truth.insightExpectations();

@@ -12,7 +12,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['*/src/**/*.test.ts', '*/web/**/*.test.ts', '*/bench/**/*.test.ts'],
-          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          exclude: ['**/*.int.test.ts', '**/*.chaos.test.ts', '**/node_modules/**'],
           environment: 'node',
           // A safety limit, not a performance check: CI's two cores may be busy.
           testTimeout: 30_000,

@@ -9,7 +9,7 @@
  *
  * NATS_URL says where NATS is (default nats://127.0.0.1:4222).
  */
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { commonEnv, connectNats, createLogger, ensureDeadLetterStream, readConfig } from '@geo/infra';
@@ -115,6 +115,21 @@ async function main(argv: string[]): Promise<number> {
         console.error('replay: which file?');
         return 2;
       }
+      // Checked before connecting: a bad argument gets its one-line answer, not a hang on NATS.
+      const carrier = values.carrier === undefined ? undefined : Carrier.safeParse(values.carrier);
+      if (carrier && !carrier.success) {
+        console.error(`error: unknown carrier "${values.carrier}": expected one of ${Carrier.options.join(', ')}`);
+        return 1;
+      }
+      const what = statSync(path, { throwIfNoEntry: false });
+      if (!what) {
+        console.error(`error: no such file: ${path}`);
+        return 1;
+      }
+      if (!what.isFile()) {
+        console.error(`error: ${path} is a ${what.isDirectory() ? 'directory' : 'special file'}, not a file to replay`);
+        return 1;
+      }
       const nc = await connectNats(env.NATS_URL, 'ingest-replay-cli');
       await ensureDeadLetterStream(nc);
       await declareLocationStream(nc);
@@ -122,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
       const pipeline = new FeedPipeline({ nc, publisher, shards: DEFAULT_SHARDS, metrics: ingestMetrics(), log });
       const t = performance.now();
       const result = await replayFile(path, pipeline, {
-        carrier: values.carrier ? Carrier.parse(values.carrier) : undefined,
+        carrier: carrier?.data,
         shiftToNow: values['shift-to-now'],
         onProgress: (lines) => process.stderr.write(`\r${fmt(lines)} lines, ${fmt((lines * 1000) / (performance.now() - t))} lines/s\x1b[K`),
       });
@@ -151,6 +166,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     console.error(`error: ${(err as Error).message}`);
-    process.exitCode = 1;
+    // An open NATS connection would keep the process alive after the error: end it.
+    process.exit(1);
   },
 );

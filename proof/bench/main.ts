@@ -5,8 +5,9 @@
  * regions, Kannel sending the same messages through the same simulated SMSC. Bounded (~10 min);
  * figures last as JSON lines.
  */
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connectClickHouse, connectNats, selectRows } from '@geo/infra';
 import { LOCATION_STREAM, decodeLocationMessage, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
@@ -291,13 +292,40 @@ async function main(): Promise<void> {
   figure('e2e', 'load_average_1m_start', load0[0]!, '');
   figure('e2e', 'load_average_1m_end', load1[0]!, '');
   figure('e2e', 'bench_duration', (Date.now() - started) / 1000, 's');
-  console.log('\n| bench | metric | value | unit | detail |\n| --- | --- | --- | --- | --- |');
+  const table = ['| bench | metric | value | unit | detail |', '| --- | --- | --- | --- | --- |'];
   for (const f of figures) {
     const { bench, metric, value, unit, ...rest } = f as { bench: string; metric: string; value: unknown; unit?: string };
-    console.log(`| ${bench} | ${metric} | ${value ?? '—'} | ${unit ?? ''} | ${Object.keys(rest).length ? JSON.stringify(rest) : ''} |`);
+    table.push(`| ${bench} | ${metric} | ${value ?? '—'} | ${unit ?? ''} | ${Object.keys(rest).length ? JSON.stringify(rest).replace(/\|/g, '\\|') : ''} |`);
   }
-  console.log('');
+  console.log(`\n${table.join('\n')}\n`);
+  if (process.env.BENCH_NO_WRITE !== '1') {
+    const file = recordInBenchmarks(table, load0[0]!, load1[0]!);
+    say(`table written to ${file} (BENCH_NO_WRITE=1 leaves it alone)`);
+  }
   for (const f of figures) console.log(JSON.stringify(f));
+}
+
+/**
+ * Puts this run's table into BENCHMARKS.md at the repository root, as the newest section (above the
+ * others), with the date, the machine and the load, so each run is recorded where the figures live.
+ */
+function recordInBenchmarks(table: string[], loadStart: number, loadEnd: number): string {
+  const file = fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url));
+  const now = new Date().toISOString().replace('T', ' ').slice(0, 16);
+  const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`;
+  const section = [
+    `## \`npm run bench\` (end to end, written by the run), ${now} UTC`,
+    '',
+    `Machine: ${machine}. Load average ${loadStart.toFixed(2)} at the start, ${loadEnd.toFixed(2)} at the end.`,
+    '',
+    ...table,
+    '',
+    '',
+  ].join('\n');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
+  const at = old.indexOf('\n## ');
+  writeFileSync(file, at < 0 ? `${old.trimEnd()}\n\n${section}` : `${old.slice(0, at + 1)}${section}${old.slice(at + 1)}`);
+  return file;
 }
 
 await main();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { connectNats, ensureDeadLetterStream, type NatsConnection } from '@geo/infra';
 import { LOCATION_STREAM, decodeLocationMessage, type LocationEvent } from '@geo/ingest';
 import { CaseTally } from './report.ts';
+import { locationCases, type LocationCase } from './location-cases.ts';
 import { REPO_ROOT } from './service-process.ts';
 import { tapDeadLetters, tapStream, waitFor } from './stream-tap.ts';
 
@@ -19,22 +20,9 @@ import { tapDeadLetters, tapStream, waitFor } from './stream-tap.ts';
  */
 
 const tally = new CaseTally('file-replay');
-const RUN = randomBytes(4).toString('hex');
-const MARK = new RegExp(`BADRP${RUN}x\\d+`);
-const RUN3 = String(parseInt(RUN.slice(0, 4), 16) % 1000).padStart(3, '0');
+const { mark: MARK, ours: OURS, fresh, good, badObj } = locationCases('BADRP', '137');
+type Fresh = LocationCase;
 const HOUR = 3600_000;
-
-let seq = 0;
-function fresh() {
-  const n = ++seq;
-  return { n, mark: `BADRP${RUN}x${n}`, msisdn: (k: number) => `137${RUN3}${String(n * 10 + k).padStart(5, '0')}` };
-}
-type Fresh = ReturnType<typeof fresh>;
-
-const good = (msisdn: string, over: Partial<LocationEvent> = {}): LocationEvent => ({
-  msisdn, carrier: 'cmcc', ts: Date.now() - 30_000, cell: `460-00-${msisdn}`, lat: 30.25, lng: 120.15, kind: 'data', ...over,
-});
-const badObj = (c: Fresh, over: Record<string, unknown>) => JSON.stringify({ ...good(c.msisdn(5)), mark: c.mark, ...over });
 
 interface Replay {
   code: number | null;
@@ -90,7 +78,7 @@ describe('bad input at file replay (the real replay command, real nats-server)',
     const first = await replay(inject('natsUrl'), [file('empty-first.ndjson', '')]);
     expect(first.code).toBe(0);
     const tap = await tapStream(nc, LOCATION_STREAM, 'loc.>', since, (m) => {
-      for (const e of decodeLocationMessage(m.data)) if (e.msisdn.startsWith(`137${RUN3}`)) landed.set(e.msisdn, [...(landed.get(e.msisdn) ?? []), e]);
+      for (const e of decodeLocationMessage(m.data)) if (e.msisdn.startsWith(OURS)) landed.set(e.msisdn, [...(landed.get(e.msisdn) ?? []), e]);
     });
     stopTap = tap.stop;
     dead = await tapDeadLetters(nc, 'ingest', since, MARK);

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { connectNats, ensureDeadLetterStream, freePort, type NatsConnection } from '@geo/infra';
 import { HTTP_FEED_PATH, LOCATION_STREAM, decodeLocationMessage, feedSubject, type LocationEvent } from '@geo/ingest';
 import { CaseTally } from './report.ts';
+import { locationCases, type LocationCase } from './location-cases.ts';
 import { startService, type ServiceProcess } from './service-process.ts';
 import { tapDeadLetters, tapStream, waitFor } from './stream-tap.ts';
 
@@ -14,25 +15,10 @@ import { tapDeadLetters, tapStream, waitFor } from './stream-tap.ts';
  */
 
 const tally = new CaseTally('ingest-feeds');
-const RUN = randomBytes(4).toString('hex');
-const MARK = new RegExp(`BADIN${RUN}x\\d+`);
+const { run3: RUN3, mark: MARK, ours: OURS, fresh, good, badObj } = locationCases('BADIN', '139');
+type Fresh = LocationCase;
 const CMCC_KEY = `cmcc-${randomBytes(16).toString('hex')}`;
 const CUCC_KEY = `cucc-${randomBytes(16).toString('hex')}`;
-const RUN3 = String(parseInt(RUN.slice(0, 4), 16) % 1000).padStart(3, '0');
-
-let seq = 0;
-/** A fresh case: its marker and numbers that no other case (or test file) uses. */
-function fresh() {
-  const n = ++seq;
-  return { n, mark: `BADIN${RUN}x${n}`, msisdn: (k: number) => `139${RUN3}${String(n * 10 + k).padStart(5, '0')}` };
-}
-type Fresh = ReturnType<typeof fresh>;
-
-const good = (msisdn: string, over: Partial<LocationEvent> = {}): LocationEvent => ({
-  msisdn, carrier: 'cmcc', ts: Date.now() - 30_000, cell: `460-00-${msisdn}`, lat: 30.25, lng: 120.15, kind: 'data', ...over,
-});
-/** A good event's fields with the case's marker and some fields replaced (the line is still an object). */
-const badObj = (c: Fresh, over: Record<string, unknown>) => JSON.stringify({ ...good(c.msisdn(5)), mark: c.mark, ...over });
 
 interface LineCase {
   name: string;
@@ -125,7 +111,7 @@ describe('bad input at ingest feeds (real ingest process, real nats-server)', ()
     nc = await connectNats(inject('natsUrl'), 'proof-bad-input-ingest');
     await ensureDeadLetterStream(nc);
     const tap = await tapStream(nc, LOCATION_STREAM, 'loc.>', since, (m) => {
-      for (const e of decodeLocationMessage(m.data)) if (e.msisdn.startsWith(`139${RUN3}`)) landed.set(e.msisdn, e);
+      for (const e of decodeLocationMessage(m.data)) if (e.msisdn.startsWith(OURS)) landed.set(e.msisdn, e);
     });
     stopTap = tap.stop;
     dead = await tapDeadLetters(nc, 'ingest', since, MARK);

@@ -1,4 +1,5 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseClientLogger } from './client-logger.ts';
 
 export type { ClickHouseClient };
 
@@ -20,6 +21,9 @@ export function connectClickHouse(url: string, database = 'default'): ClickHouse
     // Close idle sockets well before the server does (30 s in infra/clickhouse/config.xml, 3 s in
     // stock configs), or a reused keep-alive socket can end in "socket hang up".
     keep_alive: { enabled: true, idle_socket_ttl: 2000 },
+    // The client logs every failed request itself; while the server is down that floods the log
+    // (the caller gets the error as well), so its lines are throttled per distinct message.
+    log: { LoggerClass: ClickHouseClientLogger, level: ClickHouseLogLevel.WARN },
   });
 }
 

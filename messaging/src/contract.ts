@@ -33,6 +33,26 @@ export const SmsJob = z.object({
 });
 export type SmsJob = z.infer<typeof SmsJob>;
 
+/** Most jobs in one {@link SmsJobBatch} message (~250 B each keeps a batch far below NATS' 1 MB payload limit). */
+export const SMS_JOB_BATCH_MAX = 1000;
+
+/**
+ * Several SMS jobs of one carrier in one `sms.jobs.<carrier>` message (alerting sends the people
+ * present at a task's start this way: one JetStream write per batch instead of one per person).
+ * Messaging takes a message holding one SmsJob or one SmsJobBatch; each job of a batch is sent at
+ * most once by its own `jobId` (messaging's claim log), and the batch's Nats-Msg-Id must be
+ * deterministic for the same jobs, so that a producer publishing it again after a crash is
+ * de-duplicated by the stream. A batch that does not match this schema is dead-lettered whole.
+ */
+export const SmsJobBatch = z.object({
+  v: z.literal(1),
+  jobs: z.array(SmsJob).min(1).max(SMS_JOB_BATCH_MAX),
+});
+export type SmsJobBatch = z.infer<typeof SmsJobBatch>;
+
+/** Whether a parsed `sms.jobs.*` message is a batch (by shape; validate with {@link SmsJobBatch}). */
+export const isSmsJobBatch = (x: unknown): x is { jobs: unknown[] } => typeof x === 'object' && x !== null && Array.isArray((x as { jobs?: unknown }).jobs);
+
 export const SMS_JOBS_STREAM = 'SMS_JOBS';
 export const SMS_JOBS_SUBJECTS = 'sms.jobs.>';
 export const smsJobSubject = (carrier: SmsCarrier): string => `sms.jobs.${carrier}`;

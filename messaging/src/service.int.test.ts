@@ -153,6 +153,30 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     expect(smscs.cmcc.parts.filter((p) => p.clientRef === j.jobId)).toHaveLength(1);
   });
 
+  it('takes a batch of jobs in one message and sends each once, also when the batch comes again; dead-letters a malformed batch whole', async () => {
+    const batch = Array.from({ length: 30 }, (_, i) => job({ msisdn: `1390000${String(i).padStart(4, '0')}`, sendId: 'batch1', source: 'alert' }));
+    const ids = batch.map((j) => j.jobId);
+    const js = jetstream(nc);
+    await js.publish(names.jobSubject('cmcc'), JSON.stringify({ v: 1, jobs: batch }), { msgID: `${ns}-batch1` });
+    await until(async () => (await finalRows(ids)).length === ids.length, 'every job of the batch final');
+    for (const r of await finalRows(ids)) expect(r.status, r.job_id).toBe('delivered');
+    // The same batch again (a producer outside the duplicate window) and one of its jobs alone: nothing is sent twice.
+    const dup0 = svc!.sender.counts.duplicates;
+    await js.publish(names.jobSubject('cmcc'), JSON.stringify({ v: 1, jobs: batch }), { msgID: `${ns}-batch1-again` });
+    await publish([batch[0]!]);
+    await until(() => svc!.sender.counts.duplicates - dup0 >= ids.length + 1, 'the duplicates to be seen');
+    for (const id of ids) expect(smscs.cmcc.parts.filter((p) => p.clientRef === id), id).toHaveLength(1);
+    // One bad job in a batch: the batch is dead-lettered with the reason, and none of it is sent.
+    const dead: string[] = [];
+    const sub = nc.subscribe('dlq.messaging.>', { callback: (_e, m) => void dead.push(new TextDecoder().decode(m.data)) });
+    const bad = [job({ msisdn: '13900009998' }), { ...job({ msisdn: '13900009999' }), msisdn: 'not-a-number' }];
+    await js.publish(names.jobSubject('cmcc'), JSON.stringify({ v: 1, jobs: bad }), { msgID: `${ns}-bad-batch` });
+    await until(() => dead.some((d) => d.includes('SMS job batch contract')), 'the bad batch dead-lettered');
+    sub.unsubscribe();
+    expect(dead.find((d) => d.includes('SMS job batch contract'))).toMatch(/jobs\.1\.msisdn/);
+    expect(smscs.cmcc.messagesTo('13900009998')).toHaveLength(0);
+  });
+
   it('loses and duplicates nothing when messaging is killed with SIGKILL mid-run and restarted', async () => {
     await svc!.stop();
     svc = undefined;

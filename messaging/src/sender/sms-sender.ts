@@ -6,7 +6,7 @@ import {
   deadLetterMsg, deadLetterWriter, describeIssues, ensureConsumer, jetstreamManager, list, ms, selectRows, sql, ident, raw,
   type ClickHouseClient, type Logger, type NatsConnection,
 } from '@geo/infra';
-import { DeliveryStatus, SmsJob, SmsReply, type DeliveryState, type SmsCarrier } from '../contract.ts';
+import { DeliveryStatus, SmsJob, SmsJobBatch, SmsReply, isSmsJobBatch, type DeliveryState, type SmsCarrier } from '../contract.ts';
 import type { CarrierConnector, CarrierReceipt, CarrierReply } from '../smpp/connector.ts';
 import type { ExtensionRegistry } from '../replies/extension-numbers.ts';
 import { rowVersion, type SendLogRow } from '../send-log/schema.ts';
@@ -68,6 +68,9 @@ interface Tracked {
   worst: DeliveryState;
 }
 
+/** What handling one job needs of its message: the JsMsg of a single job, or a part of a batch's. */
+type JobMsg = Pick<JsMsg, 'ack' | 'nak' | 'seq'>;
+
 type RowState = { job: SmsJob; carrier: SmsCarrier; segments: number; submitMs: number; messageIds: string[] };
 
 const WORSE: Record<string, number> = { delivered: 1, expired: 2, rejected: 3, failed: 4 };
@@ -88,6 +91,9 @@ export class SmsSender {
   private readonly byMessageId = new Map<string, Tracked>();
   private readonly uncertain = new Map<string, { job: SmsJob; carrier: SmsCarrier; segments: number; since: number }>();
   private readonly inHand = new Set<JsMsg>();
+  /** Jobs of batches waiting to be tried again in this process. */
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private stopping = false;
   private readonly registered = new Set<string>();
   private stopLoop?: () => Promise<void>;
   private heartbeat?: NodeJS.Timeout;
@@ -145,6 +151,9 @@ export class SmsSender {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
     clearInterval(this.heartbeat);
     await this.stopLoop?.();
     await this.writer.close();
@@ -167,7 +176,10 @@ export class SmsSender {
   private async handle(m: JsMsg): Promise<void> {
     this.inHand.add(m);
     try {
-      await this.handleJob(m);
+      const jobs = await this.decode(m);
+      if (!jobs) return;
+      if (jobs.batch) await this.handleBatch(m, jobs.jobs);
+      else await this.handleJob(m, jobs.jobs[0]);
     } catch (err) {
       this.o.log.error({ err, seq: m.seq }, 'job failed; it will come back');
       m.nak(2000);
@@ -176,20 +188,69 @@ export class SmsSender {
     }
   }
 
-  private async handleJob(m: JsMsg): Promise<void> {
+  /** The jobs of a message (one SmsJob or one SmsJobBatch), or undefined when it was dead-lettered. */
+  private async decode(m: JsMsg): Promise<{ batch: boolean; jobs: SmsJob[] } | undefined> {
     let parsed: unknown;
     try {
       parsed = JSON.parse(new TextDecoder().decode(m.data));
     } catch (err) {
       await deadLetterMsg(deadLetterWriter(this.o.nc, 'messaging'), m, `not valid JSON: ${(err as Error).message}`);
-      return;
+      return undefined;
+    }
+    if (isSmsJobBatch(parsed)) {
+      const b = SmsJobBatch.safeParse(parsed);
+      if (b.success) return { batch: true, jobs: b.data.jobs };
+      // Batches come from alerting, built by code: one that fails the contract is dead-lettered whole.
+      await deadLetterMsg(deadLetterWriter(this.o.nc, 'messaging'), m, `does not match the SMS job batch contract: ${describeIssues(b.error)}`);
+      return undefined;
     }
     const r = SmsJob.safeParse(parsed);
-    if (!r.success) {
-      await deadLetterMsg(deadLetterWriter(this.o.nc, 'messaging'), m, `does not match the SMS job contract: ${describeIssues(r.error)}`);
-      return;
-    }
-    const job = r.data;
+    if (r.success) return { batch: false, jobs: [r.data] };
+    await deadLetterMsg(deadLetterWriter(this.o.nc, 'messaging'), m, `does not match the SMS job contract: ${describeIssues(r.error)}`);
+    return undefined;
+  }
+
+  /**
+   * Each job of a batch is handled as if it were its own message; the batch is acked when every
+   * job is done. A job that would be handed back (nak) is retried here after the delay instead, so
+   * its siblings already sent are not redelivered; a crash redelivers the whole batch, and the jobs
+   * already claimed are found in the claim log and the send log, as a redelivered single job is.
+   */
+  private handleBatch(m: JsMsg, jobs: SmsJob[]): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let left = jobs.length;
+      const run = (job: SmsJob) => {
+        let settled = false;
+        const part: JobMsg = {
+          seq: m.seq,
+          ack: () => {
+            if (settled) return;
+            settled = true;
+            if (--left === 0) {
+              m.ack();
+              resolve();
+            }
+          },
+          nak: (delay?: number) => {
+            if (settled || this.stopping) return;
+            settled = true;
+            const t = setTimeout(() => {
+              this.retryTimers.delete(t);
+              if (!this.stopping) run(job);
+            }, delay ?? 2000);
+            this.retryTimers.add(t);
+          },
+        };
+        this.handleJob(part, job).catch((err: unknown) => {
+          this.o.log.error({ err, seq: m.seq, jobId: job.jobId }, 'job of a batch failed; it will be tried again');
+          part.nak(2000);
+        });
+      };
+      for (const job of jobs) run(job);
+    });
+  }
+
+  private async handleJob(m: JobMsg, job: SmsJob): Promise<void> {
     this.counts.jobs++;
     const p = this.prep.prepare(job);
     if (!p.ok) {
@@ -209,7 +270,7 @@ export class SmsSender {
   }
 
   /** Submits a prepared job and records its outcome; `claim` runs just before the wire. */
-  private async submit(m: JsMsg, job: SmsJob, p: Ready, claim: () => Promise<boolean>): Promise<void> {
+  private async submit(m: JobMsg, job: SmsJob, p: Ready, claim: () => Promise<boolean>): Promise<void> {
     const connector = this.o.connectors.get(p.carrier);
     if (!connector) throw new Error(`no connector for ${p.carrier}`);
     const segments = p.encoded.parts.length;
@@ -248,7 +309,7 @@ export class SmsSender {
    * A redelivered job that was claimed before: done when the log has it; otherwise it was on the
    * wire when the sender died, and only a receipt can tell whether the carrier took it.
    */
-  private async alreadyClaimed(m: JsMsg, job: SmsJob, p: Ready, segments: number): Promise<void> {
+  private async alreadyClaimed(m: JobMsg, job: SmsJob, p: Ready, segments: number): Promise<void> {
     const carrier = p.carrier;
     this.counts.duplicates++;
     if (await this.logged(job.jobId)) {
@@ -339,7 +400,7 @@ export class SmsSender {
     }
   }
 
-  private ack(m: JsMsg): void {
+  private ack(m: JobMsg): void {
     this.toNats(() => m.ack());
   }
 

@@ -50,23 +50,17 @@ describe('messaging while the SMSC drops its binds', () => {
     await sys?.stop({ keep: process.env.PROOF_KEEP === '1' });
   }, 120_000);
 
-  // Known failure, a consequence of the hang below: the jobs the hung process had claimed
-  // (`beforeSend`, the claim before submit) but never submitted are, after the restart, held as
-  // "uncertain" for UNCERTAIN_RESOLVE_MS and then given up, never submitted: 128–157 of 1,500 were
-  // never delivered in two runs. A claim whose submit never left the process is lost, not retried.
+  // Jobs claimed (`beforeSend`) by a process that died before their submit are resolved after the
+  // restart from receipts naming the job, else resubmitted after UNCERTAIN_RESOLVE_MS
+  // (messaging/src/sender/claim-log.ts, UNCERTAIN_POLICY=resubmit): none is lost, none doubled.
   it('delivers every job to the SMSC exactly once', () => {
     const wrong = numbers.filter((m) => (received.get(m) ?? []).length !== 1).map((m) => `${m}: ${(received.get(m) ?? []).length}`);
     expect(wrong).toEqual([]);
   });
 
-  // Known bug (messaging/src/smpp/smpp-connector.ts, SmppConnector.pump/send): when the SMSC cuts a
-  // link, node-smpp's `session.send` returns false (socket no longer writable) before the 'close'
-  // event has marked the bind unbound; `send` puts the part back at the head of `retries` and
-  // `pump`'s while loop picks the same still-"bound" bind again — forever, synchronously. The event
-  // loop is blocked: /healthz stops answering, no carrier sends anything, and only a kill -9
-  // (here: the harness's liveness probe) gets the service back. Skipped, not `it.fails`: whether the
-  // loop spins depends on when the socket stops being writable, so a run without the hang would turn
-  // an `it.fails` red. Unskip with the fix.
+  // A link the SMSC cuts is marked down as soon as its socket stops being writable
+  // (messaging/src/smpp/smpp-connector.ts); before that fix the pump spun on the dead bind,
+  // synchronously, and only the harness's liveness probe (kill -9) got the service back.
   it('stays responsive: its /healthz never stops answering (no liveness restart needed)', () => {
     expect(sys!.hangs.map((h) => h.service)).toEqual([]);
   });

@@ -44,18 +44,19 @@ export class SmscControl {
     return this.get(`/messages?limit=${limit}`);
   }
 
-  /** Messages received per number, for the given numbers (`concurrency` requests at a time). */
-  async countsFor(msisdns: readonly string[], concurrency = 16): Promise<Map<string, ReceivedMessage[]>> {
+  /**
+   * Every message received per number, for the given numbers: one `POST /messages/by-destination`
+   * per `chunk` numbers (the simulator takes at most 50,000 a request), not one request per number.
+   */
+  async countsFor(msisdns: readonly string[], chunk = 20_000): Promise<Map<string, ReceivedMessage[]>> {
     const out = new Map<string, ReceivedMessage[]>();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < msisdns.length) {
-          const m = msisdns[next++]!;
-          out.set(m, await this.messagesTo(m));
-        }
-      }),
-    );
+    for (let i = 0; i < msisdns.length; i += chunk) {
+      const part = msisdns.slice(i, i + chunk);
+      const r = await fetch(`${this.url}/messages/by-destination`, { method: 'POST', body: JSON.stringify(part), signal: AbortSignal.timeout(60_000) });
+      if (!r.ok) throw new Error(`smsc-sim /messages/by-destination: HTTP ${r.status} ${await r.text()}`);
+      const by = (await r.json()) as Record<string, ReceivedMessage[]>;
+      for (const m of part) out.set(m, by[m] ?? []);
+    }
     return out;
   }
 }

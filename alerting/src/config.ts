@@ -28,6 +28,11 @@ export const AlertingEnv = z.object({
   PRESENCE_STALENESS_MIN: z.coerce.number().int().positive().default(120),
   /** Publish cell changes on MOVES for insight. @default true */
   MOVES_ENABLED: z.stringbool().default(true),
+  /**
+   * SMS jobs per SMS_JOBS message for the people this instance claims (stored with each claim, so
+   * instances with different settings republish each other's claims identically). @default 100
+   */
+  JOB_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   /** Names this instance in progress events; random when unset. */
   INSTANCE_ID: z.string().regex(/^[\w-]{1,40}$/).optional(),
 });

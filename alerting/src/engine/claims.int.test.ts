@@ -3,13 +3,14 @@ import { Kvm } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectNats, type NatsConnection } from '@geo/infra';
 import { CARRIERS, type Carrier } from '@geo/ingest';
-import { smsJobSubject, type SmsJob } from '@geo/messaging';
+import { smsJobSubject } from '@geo/messaging';
 import { AlertTask, AlertTaskSpec } from '../contract.ts';
 import { Presence } from '../presence/presence.ts';
 import { CAPS_BUCKET } from '../streams.ts';
 import { KvBudget } from './budget.ts';
 import { ClaimLog, claimChunk, claimSubject, type ClaimChunk } from './claims.ts';
 import { Engine } from './engine.ts';
+import type { JobBatch } from './job-batches.ts';
 import { circleTask, declareAll, event, jobsOf, numbers, offset } from './int-test-kit.ts';
 import { JsPublishError, JsPublisher, WRONG_LAST_SEQUENCE } from './js-publisher.ts';
 
@@ -86,20 +87,24 @@ describe('the claim log', () => {
     for await (const { chunk } of l.list(id, '20261125')) listed.push(chunk);
     expect(listed.map((c) => c.id)).toEqual(['mine-1', 'mine-2']);
     expect(listed[1]).toMatchObject({ msisdns: ['15000000012', '15000000013'], carriers: '22' });
-    // Listing brought it up to date: its next append needs no retry.
+    // Listing does not move the append position: the next append still learns what was listed on its subject, then succeeds.
+    expect(await l.append(subject, claimChunk('after', 'i', 4, people(['15000000014'])))).toEqual({ ok: false, others: [first] });
     expect(await l.append(subject, claimChunk('after', 'i', 4, people(['15000000014'])))).toEqual({ ok: true, others: [] });
   });
 });
 
 /** An engine on the shared NATS with its own presence, fed the same people. */
-async function engineOn(instance: string, publish?: (job: SmsJob, pub: JsPublisher) => Promise<unknown>, claimChunk?: number) {
+async function engineOn(instance: string, publish?: (batch: JobBatch, pub: JsPublisher) => Promise<unknown>, claimChunk?: number, appendsWaitFor?: Promise<unknown>) {
   const js = jetstream(nc, { timeout: 15_000 });
   const pub = publisher();
   const caps = await new Kvm(js).open(CAPS_BUCKET);
+  const claims = new ClaimLog(await js.jetstreamManager(), pub);
   const engine = new Engine({
     budget: new KvBudget(caps),
-    claims: new ClaimLog(await js.jetstreamManager(), pub),
-    publish: (job) => (publish ? publish(job, pub) : pub.publish(smsJobSubject(job.carrier), JSON.stringify(job), { msgID: job.jobId })),
+    // `appendsWaitFor` holds every claim append back (to put a restore between choosing people and claiming them).
+    claims: appendsWaitFor ? { append: async (s, c) => (await appendsWaitFor, claims.append(s, c)), list: (id, day) => claims.list(id, day) } : claims,
+    publish: (b) => (publish ? publish(b, pub) : pub.publish(smsJobSubject(b.carrier), JSON.stringify({ v: 1, jobs: b.jobs }), { msgID: b.msgId })),
+    jobBatch: 50,
     now: Date.now,
     instance,
     claimChunk,
@@ -144,21 +149,59 @@ describe('engines claiming the same people', () => {
     expect(again.map((j) => j.msisdn).sort()).toEqual([...everyone, ...newcomers].sort());
   });
 
+  it('counts each send once when a task’s claims are restored while the same people are being claimed (two engines at once)', async () => {
+    // A second engine joining a running task restores its claims (activation) while its housekeeping
+    // already claims the members it replayed: the restore read the other engine's chunks first, and
+    // the claim must still learn them, not claim those people again (a double claim was hidden from
+    // the jobs by their Msg-Id, but counted twice in the summed progress: 58 sent for 55 people).
+    const centre: [number, number] = [74, 35];
+    const everyone = numbers(600);
+    const evs = everyone.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, (i % 30) * 10, Math.floor(i / 30) * 10)));
+    const id = taskId();
+    const task = runningTask(id, centre);
+    const a = await engineOn('join-a');
+    a.applyEvents(evs, false);
+    a.upsertTask(task);
+    await a.activate(id);
+    expect(a.published).toBe(everyone.length);
+    let restored!: () => void;
+    const gate = new Promise<void>((r) => (restored = r));
+    const b = await engineOn('join-b', undefined, undefined, gate);
+    b.applyEvents(evs, false);
+    b.upsertTask(task);
+    const claiming = b.activate(id); // people chosen now; their claim appends wait for the gate
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await b.restoreClaims(id);
+    expect(r.claims).toBe(everyone.length);
+    restored();
+    await claiming;
+    expect(b.published).toBe(0);
+    const sent = (e: Engine) => e.progress().reduce((n, p) => n + p.sent.cmcc + p.sent.cucc + p.sent.ctcc, 0);
+    expect(sent(a) + sent(b)).toBe(everyone.length);
+    const jobs = await jobsOf(nc, id);
+    expect(jobs.map((j) => j.msisdn).sort()).toEqual([...everyone].sort());
+  });
+
   it('publishes after a restart the jobs of people claimed by a process that died before publishing them, once', async () => {
     const centre: [number, number] = [72, 35];
     const everyone = numbers(2_000);
     const evs = everyone.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, (i % 40) * 10, Math.floor(i / 40) * 10)));
     const id = taskId();
     const task = runningTask(id, centre);
-    // The first process claims everyone, publishes half the jobs, and dies before the rest.
-    let n = 0;
-    const dying = await engineOn('dying', (job, pub) => (n++ % 2 === 0 ? pub.publish(smsJobSubject(job.carrier), JSON.stringify(job), { msgID: job.jobId }) : new Promise(() => undefined)));
+    // The first process claims everyone, publishes every other message of jobs, and dies before the rest.
+    let n = 0, jobsOut = 0, jobsHeld = 0;
+    const dying = await engineOn('dying', (b, pub) => {
+      if (n++ % 2 === 1) return (jobsHeld += b.jobs.length), new Promise(() => undefined);
+      jobsOut += b.jobs.length;
+      return pub.publish(smsJobSubject(b.carrier), JSON.stringify({ v: 1, jobs: b.jobs }), { msgID: b.msgId });
+    });
     dying.applyEvents(evs, false);
     dying.upsertTask(task);
     void dying.activate(id);
-    while (n < everyone.length) await new Promise((r) => setTimeout(r, 50));
+    while (jobsOut + jobsHeld < everyone.length) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 500));
-    expect((await jobsOf(nc, id)).length).toBe(everyone.length / 2);
+    expect(jobsHeld).toBeGreaterThan(0);
+    expect((await jobsOf(nc, id)).length).toBe(jobsOut);
     // Its successor restores the claims, publishes them again (the stream drops the half already
     // there by Msg-Id), and its own activation finds nobody left to claim.
     const successor = await engineOn('successor');

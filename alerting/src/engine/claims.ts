@@ -29,12 +29,18 @@ export interface ClaimChunk {
   at: number;
   msisdns: string[];
   carriers: string;
+  /**
+   * Jobs per SMS_JOBS message for this chunk's people, decided by its writer and stored with it, so
+   * that anyone publishing its jobs again builds the same messages (see `chunkBatches`) whatever
+   * its own setting. Absent in chunks written before batching: one job per message, Msg-Id = job id.
+   */
+  batch?: number;
 }
 
-export function claimChunk(id: string, instance: string, at: number, people: readonly { msisdn: string; carrier: Carrier }[]): ClaimChunk {
+export function claimChunk(id: string, instance: string, at: number, people: readonly { msisdn: string; carrier: Carrier }[], batch?: number): ClaimChunk {
   let carriers = '';
   for (const p of people) carriers += CARRIERS.indexOf(p.carrier);
-  return { v: 1, id, instance, at, msisdns: people.map((p) => p.msisdn), carriers };
+  return { v: 1, id, instance, at, msisdns: people.map((p) => p.msisdn), carriers, ...(batch === undefined ? {} : { batch }) };
 }
 
 /** The people of a chunk with their carriers. */
@@ -44,7 +50,7 @@ export function* chunkPeople(c: ClaimChunk): Generator<{ msisdn: string; carrier
 
 function isChunk(x: unknown): x is ClaimChunk {
   const c = x as ClaimChunk;
-  return !!c && c.v === 1 && typeof c.id === 'string' && Array.isArray(c.msisdns) && typeof c.carriers === 'string' && c.carriers.length === c.msisdns.length && typeof c.at === 'number';
+  return !!c && c.v === 1 && typeof c.id === 'string' && Array.isArray(c.msisdns) && typeof c.carriers === 'string' && c.carriers.length === c.msisdns.length && typeof c.at === 'number' && (c.batch === undefined || (Number.isInteger(c.batch) && c.batch >= 1));
 }
 
 export type AppendResult = { ok: boolean; others: ClaimChunk[] };
@@ -92,25 +98,27 @@ export class ClaimLog {
   /** The chunks stored on a subject after the last one this instance has seen. */
   async catchUp(subject: string): Promise<ClaimChunk[]> {
     const out: ClaimChunk[] = [];
-    for await (const { chunk } of this.read(subject, this.last.get(subject) ?? 0)) out.push(chunk);
+    for await (const { chunk } of this.read(subject, this.last.get(subject) ?? 0, true)) out.push(chunk);
     return out;
   }
 
   /**
    * Every chunk of a task (for `daily`: of one day), oldest first, with the time the stream stored
-   * it; marks them seen, so the next append expects the right sequence.
+   * it. It does not move the append position: an append already under way (people chosen before
+   * the caller folded this listing) must still fail and get these chunks in `others`, or it would
+   * claim their people again. So the first append per subject after a listing retries once.
    */
   async *list(taskId: string, day?: string): AsyncGenerator<{ subject: string; chunk: ClaimChunk; storedAt: number }> {
-    yield* this.read(`alert.claims.${taskId}.${day ?? 'once'}.*`, 0);
+    yield* this.read(`alert.claims.${taskId}.${day ?? 'once'}.*`, 0, false);
   }
 
-  private async *read(filter: string, after: number): AsyncGenerator<{ subject: string; chunk: ClaimChunk; storedAt: number }> {
+  private async *read(filter: string, after: number, advance: boolean): AsyncGenerator<{ subject: string; chunk: ClaimChunk; storedAt: number }> {
     for (let seq = after + 1; ; ) {
       // STREAM.MSG.GET takes next_by_subj (the first message on the subject at or after seq) since
       // nats-server 2.9, though the client types only list it for direct gets; null past the end.
       const m = await this.jsm.streams.getMessage(this.stream, { seq, next_by_subj: filter } as unknown as { seq: number });
       if (!m) return;
-      this.seen(m.subject, m.seq);
+      if (advance) this.seen(m.subject, m.seq);
       seq = m.seq + 1;
       const chunk = m.json<unknown>();
       // A malformed message cannot have been written by alerting; it claims nobody.

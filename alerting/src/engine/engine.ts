@@ -10,6 +10,7 @@ import { grant as grantFor, inDates, inWindows, judge, passesRules, sendDay, typ
 import { shanghaiDay, shanghaiMidnight } from '../rules/shanghai-time.ts';
 import type { BudgetScope } from './budget.ts';
 import { CLAIM_CHUNK, chunkPeople, claimChunk, claimPart, claimSubject, type AppendResult, type ClaimChunk } from './claims.ts';
+import { JOB_BATCH, chunkBatches, type JobBatch } from './job-batches.ts';
 
 /** What the engine needs from the outside world (NATS in production, the same NATS in tests). */
 export interface EnginePorts {
@@ -25,8 +26,10 @@ export interface EnginePorts {
   };
   /** People per claim append. @default CLAIM_CHUNK */
   claimChunk?: number;
-  /** Publishes one job (Nats-Msg-Id = job id); called with many in flight. */
-  publish(job: SmsJob): Promise<unknown>;
+  /** Publishes one message of jobs (Nats-Msg-Id = the batch's id); called with many in flight. */
+  publish(batch: JobBatch): Promise<unknown>;
+  /** Jobs per SMS_JOBS message. @default JOB_BATCH */
+  jobBatch?: number;
   now(): number;
   instance: string;
   /**
@@ -42,8 +45,8 @@ const HELD_FOR_RETRY: ReadonlySet<SkipReason> = new Set(['window', 'dwell', 'dai
 const CAP_BACKOFF_MS = 5_000;
 /** Candidates per send on activation (bounds memory for huge regions; one send claims them in a few appends). */
 const SEND_CHUNK = 200_000;
-/** Job publishes in flight at once. */
-const PUBLISH_WINDOW = 16_384;
+/** Job messages in flight at once. */
+const PUBLISH_WINDOW = 1_024;
 
 interface TaskRuntime {
   slot: number;
@@ -332,7 +335,7 @@ export class Engine {
   private flushing = false;
   private chunkSeq = 0;
   /** Jobs whose claim is stored but whose publish failed: retried by {@link tick}. */
-  private retry: { rt: TaskRuntime; job: SmsJob }[] = [];
+  private retry: { rt: TaskRuntime; batch: JobBatch; count: boolean }[] = [];
   /** Jobs published since start (for metrics). */
   published = 0;
 
@@ -428,7 +431,7 @@ export class Engine {
         }
       }),
     );
-    const won: Claimant[][] = await Promise.all(
+    const won: ClaimChunk[][] = await Promise.all(
       [...parts.values()].map((p) =>
         this.claim(p.rt, p.subject, p.people, now, errors).catch((err) => {
           errors.push(err);
@@ -436,20 +439,20 @@ export class Engine {
         }),
       ),
     );
-    // Jobs of every part at once: their publishes are pipelined together.
-    const jobsOf = new Map<TaskRuntime, SmsJob[]>();
-    for (const people of won) {
-      if (people.length === 0) continue;
-      const rt = people[0].group.rt;
+    // Jobs of every part at once, one message per claim chunk, carrier and batch: their publishes are pipelined together.
+    const jobsOf = new Map<TaskRuntime, JobBatch[]>();
+    const partList = [...parts.values()];
+    for (let k = 0; k < won.length; k++) {
+      if (won[k].length === 0) continue;
+      const rt = partList[k].rt;
       if (rt.removed || rt.task.state !== 'running') continue; // stopped meanwhile: the claims stay, nothing is sent
-      const sd = sendDay(rt.task.spec.frequency, now);
-      const jobs = jobsOf.get(rt) ?? jobsOf.set(rt, []).get(rt)!;
-      for (const c of people) jobs.push(this.job(rt.task, c.msisdn, c.carrier, alertJobId(rt.task.id, c.msisdn, sd), now));
+      const batches = jobsOf.get(rt) ?? jobsOf.set(rt, []).get(rt)!;
+      for (const ch of won[k]) for (const b of this.batchesOf(rt, ch, now)) batches.push(b);
     }
     let published = 0;
     await Promise.all(
-      [...jobsOf].map(async ([rt, jobs]) => {
-        const r = await this.publishAll(rt, jobs);
+      [...jobsOf].map(async ([rt, batches]) => {
+        const r = await this.publishAll(rt, batches);
         published += r.ok;
         if (r.error) errors.push(r.error);
       }),
@@ -470,16 +473,17 @@ export class Engine {
    * others stored first are folded into what this instance knows was sent (their recent jobs are
    * published again: JetStream drops the copy when the first made it).
    */
-  private async claim(rt: TaskRuntime, subject: string, people: Claimant[], now: number, errors: unknown[]): Promise<Claimant[]> {
-    const won: Claimant[] = [];
+  private async claim(rt: TaskRuntime, subject: string, people: Claimant[], now: number, errors: unknown[]): Promise<ClaimChunk[]> {
+    const won: ClaimChunk[] = [];
     let todo = people;
     while (todo.length) {
       const size = this.ports.claimChunk ?? CLAIM_CHUNK;
       const chunk = todo.length > size ? todo.slice(0, size) : todo;
       const rest = todo.length > size ? todo.slice(size) : [];
       let r: AppendResult;
+      const stored = claimChunk(`${this.ports.instance}:${now}:${++this.chunkSeq}`, this.ports.instance, now, chunk, this.ports.jobBatch ?? JOB_BATCH);
       try {
-        r = await this.ports.claims.append(subject, claimChunk(`${this.ports.instance}:${now}:${++this.chunkSeq}`, this.ports.instance, now, chunk));
+        r = await this.ports.claims.append(subject, stored);
       } catch (err) {
         // Unknown outcome: they may be reconsidered, and their reservations stay taken.
         // The chunks won before this one are still published by the caller.
@@ -490,7 +494,7 @@ export class Engine {
       }
       // Others' chunks may hold people of this chunk (when it lost) or of the chunks still to come.
       const taken = r.others.length ? await this.fold(rt, r.others, now, new Set(todo.map((c) => c.msisdn))) : undefined;
-      if (r.ok) for (const c of chunk) won.push(c);
+      if (r.ok) won.push(stored);
       const left: Claimant[] = [];
       for (const c of r.ok ? rest : todo) {
         if (taken?.has(c.msisdn)) c.group.unused++;
@@ -504,48 +508,61 @@ export class Engine {
   /** Folds others' claim chunks into what was sent; returns which of `mine` they claimed. */
   private async fold(rt: TaskRuntime, chunks: ClaimChunk[], now: number, mine?: Set<string>): Promise<Set<string>> {
     const taken = new Set<string>();
-    const again: SmsJob[] = [];
-    const sd = sendDay(rt.task.spec.frequency, now);
+    const again: JobBatch[] = [];
     for (const ch of chunks) {
       const recent = now - ch.at < this.republishWithinMs && !rt.removed;
+      let wanted = false;
       for (const { msisdn, carrier } of chunkPeople(ch)) {
         const i = this.presence.ensure(msisdn, carrier);
         this.sentBits(rt, now);
         this.markSent(rt, i);
         if (mine?.has(msisdn)) {
           taken.add(msisdn);
-          if (recent) again.push(this.job(rt.task, msisdn, carrier, alertJobId(rt.task.id, msisdn, sd), now));
+          wanted = true;
         }
       }
+      // The whole chunk's messages, as its writer built them, so that the stream drops the copies.
+      if (recent && wanted) for (const b of this.batchesOf(rt, ch, now)) again.push(b);
     }
     if (again.length) await this.publishAll(rt, again, false);
     return taken;
   }
 
-  /** Publishes jobs, up to {@link PUBLISH_WINDOW} in flight (a sliding window); failed ones go to the retry list. */
-  private async publishAll(rt: TaskRuntime, jobs: SmsJob[], count = true): Promise<{ ok: number; error?: unknown }> {
+  /** The job messages of a stored claim chunk (see {@link chunkBatches}). */
+  private batchesOf(rt: TaskRuntime, ch: ClaimChunk, now: number): JobBatch[] {
+    const sd = sendDay(rt.task.spec.frequency, now);
+    return chunkBatches(rt.task.id, ch, (msisdn, carrier) => this.job(rt.task, msisdn, carrier, alertJobId(rt.task.id, msisdn, sd), now));
+  }
+
+  /**
+   * Publishes job messages, up to {@link PUBLISH_WINDOW} in flight (a sliding window); failed ones
+   * go to the retry list. `count`: these are this instance's own sends (progress and `published`);
+   * republished copies of sends already counted (restored claims, a rival's chunks) are not counted,
+   * also when they are retried.
+   */
+  private async publishAll(rt: TaskRuntime, batches: JobBatch[], count = true): Promise<{ ok: number; error?: unknown }> {
     let ok = 0;
     let error: unknown;
-    if (jobs.length) {
+    if (batches.length) {
       await new Promise<void>((resolve) => {
         let next = 0, inflight = 0;
         const pump = () => {
-          while (inflight < PUBLISH_WINDOW && next < jobs.length) {
-            const job = jobs[next++];
+          while (inflight < PUBLISH_WINDOW && next < batches.length) {
+            const batch = batches[next++];
             inflight++;
-            this.ports.publish(job).then(
+            this.ports.publish(batch).then(
               () => {
                 if (count) {
-                  rt.sentBy[job.carrier]++;
-                  ok++;
+                  rt.sentBy[batch.carrier] += batch.jobs.length;
+                  ok += batch.jobs.length;
                 }
-                if (--inflight === 0 && next >= jobs.length) resolve();
+                if (--inflight === 0 && next >= batches.length) resolve();
                 else pump();
               },
               (err: unknown) => {
                 error ??= err;
-                this.retry.push({ rt, job });
-                if (--inflight === 0 && next >= jobs.length) resolve();
+                this.retry.push({ rt, batch, count });
+                if (--inflight === 0 && next >= batches.length) resolve();
                 else pump();
               },
             );
@@ -561,14 +578,18 @@ export class Engine {
     return { ok, error };
   }
 
-  /** Publishes again the jobs whose publish failed (their claims are stored). */
+  /** Publishes again the job messages whose publish failed (their claims are stored). */
   private async retryPublishes(): Promise<void> {
     if (this.retry.length === 0) return;
     const todo = this.retry;
     this.retry = [];
-    const byRt = new Map<TaskRuntime, SmsJob[]>();
-    for (const { rt, job } of todo) if (!rt.removed) (byRt.get(rt) ?? byRt.set(rt, []).get(rt)!).push(job);
-    for (const [rt, jobs] of byRt) await this.publishAll(rt, jobs);
+    const groups = new Map<string, { rt: TaskRuntime; count: boolean; batches: JobBatch[] }>();
+    for (const { rt, batch, count } of todo) {
+      if (rt.removed) continue;
+      const key = `${rt.slot}:${count}`;
+      (groups.get(key) ?? groups.set(key, { rt, count, batches: [] }).get(key)!).batches.push(batch);
+    }
+    for (const g of groups.values()) await this.publishAll(g.rt, g.batches, g.count);
   }
 
   private job(task: AlertTask, msisdn: string, carrier: Carrier, jobId: string, now: number): SmsJob {
@@ -585,20 +606,22 @@ export class Engine {
     if (!rt) return { claims: 0, republished: 0 };
     const now = this.ports.now();
     const sd = sendDay(rt.task.spec.frequency, now);
-    let claims = 0;
-    const again: SmsJob[] = [];
+    let claims = 0, republished = 0;
+    const again: JobBatch[] = [];
     for await (const { chunk } of this.ports.claims.list(id, sd)) {
-      const recent = now - chunk.at < this.republishWithinMs;
       for (const { msisdn, carrier } of chunkPeople(chunk)) {
         const i = this.presence.ensure(msisdn, carrier);
         this.sentBits(rt, now);
         this.markSent(rt, i);
         claims++;
-        if (recent) again.push(this.job(rt.task, msisdn, carrier, alertJobId(id, msisdn, sd), now));
+      }
+      if (now - chunk.at < this.republishWithinMs) {
+        for (const b of this.batchesOf(rt, chunk, now)) again.push(b);
+        republished += chunk.msisdns.length;
       }
     }
     if (again.length) await this.publishAll(rt, again, false);
-    return { claims, republished: again.length };
+    return { claims, republished };
   }
 
   /**

@@ -60,6 +60,12 @@ export async function publishEvents(nc: NatsConnection, events: LocationEvent[],
   await Promise.all(acks);
 }
 
+/** The jobs of one SMS_JOBS message: a single job or a batch (`{v:1, jobs}`). */
+export function jobsIn(data: Uint8Array): SmsJob[] {
+  const x = JSON.parse(new TextDecoder().decode(data)) as SmsJob | { jobs: SmsJob[] };
+  return 'jobs' in x ? x.jobs : [x];
+}
+
 /** Every job in SMS_JOBS (the stream, so duplicates would show) belonging to a task. */
 export async function jobsOf(nc: NatsConnection, taskId: string): Promise<SmsJob[]> {
   const js = jetstream(nc, { timeout: 15_000 });
@@ -69,8 +75,7 @@ export async function jobsOf(nc: NatsConnection, taskId: string): Promise<SmsJob
   const out: SmsJob[] = [];
   const msgs = await c.consume({ max_messages: 1000 });
   for await (const m of msgs) {
-    const job = m.json<SmsJob>();
-    if (job.sendId === taskId) out.push(job);
+    for (const job of jobsIn(m.data)) if (job.sendId === taskId) out.push(job);
     if (m.seq >= info.state.last_seq || m.info.pending === 0) break;
   }
   await msgs.close();

@@ -29,3 +29,18 @@ export class JobEncoder {
     return out;
   }
 }
+
+const BATCH_HEAD = Buffer.from('{"v":1,"jobs":[');
+const BATCH_TAIL = Buffer.from(']}');
+const COMMA = Buffer.from(',');
+
+/** Encodes jobs as one messaging `SmsJobBatch` (`{"v":1,"jobs":[…]}`), each job as {@link JobEncoder.encode} does. */
+export function encodeJobBatch(enc: JobEncoder, jobs: readonly SmsJob[]): Uint8Array {
+  const parts: Uint8Array[] = [BATCH_HEAD];
+  for (let k = 0; k < jobs.length; k++) {
+    if (k) parts.push(COMMA);
+    parts.push(enc.encode(jobs[k]));
+  }
+  parts.push(BATCH_TAIL);
+  return Buffer.concat(parts);
+}

@@ -13,7 +13,7 @@ import { CAPS_BUCKET, TASKS_BUCKET, declareAlertingStreams, presenceConsumer } f
 import { TaskStore } from '../tasks/task-store.ts';
 import { KvBudget } from './budget.ts';
 import { ClaimLog } from './claims.ts';
-import { JobEncoder } from './job-encoder.ts';
+import { JobEncoder, encodeJobBatch } from './job-encoder.ts';
 import { JsPublisher } from './js-publisher.ts';
 import { Engine } from './engine.ts';
 
@@ -49,6 +49,8 @@ export interface RunEngineOptions {
    * @default 16
    */
   pullMessages?: number;
+  /** Jobs per SMS_JOBS message. @default JOB_BATCH (100) */
+  jobBatch?: number;
   /** Called for each LOCATION message handled, with its events and the people it queued for sending (metrics). */
   onBatch?: (events: number, jobs: number) => void;
 }
@@ -137,7 +139,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   const claims = new ClaimLog(await js.jetstreamManager(), pub);
   const jobs = new JobEncoder();
   const engine = new Engine(
-    { budget, claims, publish: (job) => pub.publish(smsJobSubject(job.carrier), jobs.encode(job), { msgID: job.jobId }), now, instance },
+    { budget, claims, publish: (b) => pub.publish(smsJobSubject(b.carrier), encodeJobBatch(jobs, b.jobs), { msgID: b.msgId }), jobBatch: opts.jobBatch, now, instance },
     opts.presence ?? new Presence({ stalenessMs: opts.stalenessMs }),
   );
   const writeDead = deadLetterWriter(nc, 'alerting');

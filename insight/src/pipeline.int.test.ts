@@ -8,7 +8,7 @@ import { createInsight, type RunningInsight } from './service.ts';
 import { adminAreasFrom, type Region } from './regions/region.ts';
 import { RegionMetrics, Heatmap, AGE_BANDS, DWELL_BUCKETS, type Count } from './api/schemas.ts';
 import { kCount } from './metrics/privacy.ts';
-import { ageBand, dwellBucket, shanghaiMidnight } from './metrics/region-metrics.ts';
+import { ageBand, dwellBucket, historyRows, shanghaiMidnight } from './metrics/region-metrics.ts';
 import { GRID, SIM_AREAS, gridCell, simulate, timeline, type Person } from './test/population.ts';
 import { entryTime, flow, populationAtBoundary, presentAt, type InRegion } from './test/truth.ts';
 
@@ -291,6 +291,20 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
       for (const r of REGIONS) expect(await query(r.region)).toEqual(metrics.get(r.name));
     } finally {
       insight!.population.ready = true;
+    }
+  });
+
+  it('reads the same history by H3 alone as by the cells’ keys (every grid cell has its own H3 cell)', async () => {
+    const stored = await selectRows<{ name: string; cell: string; h3: string }>(ch, 'SELECT name, toString(cell) AS cell, toString(h3) AS h3 FROM insight_cells FINAL');
+    expect(new Set(stored.map((c) => c.h3)).size).toBe(stored.length);
+    const sorted = (rows: [number, number, number][]) => rows.map((x) => x.join(' ')).sort();
+    const range = { in5From: AT - DAY, out5From: AT - DAY, in1hFrom: AT - 7 * DAY, out1hFrom: AT - 7 * DAY, subsFrom: AT - 16 * HOUR, subsEdge: AT - 10 * 60_000 };
+    for (const r of REGIONS) {
+      const inside = stored.filter((c) => r.inR(c.name));
+      const filter = { keys: inside.map((c) => Number(c.cell)), h3s: inside.map((c) => c.h3) };
+      const byKeys = await historyRows(ch, { ...filter, h3Exact: false }, AT, range);
+      expect(byKeys.length).toBeGreaterThan(100);
+      expect(sorted(await historyRows(ch, { ...filter, h3Exact: true }, AT, range))).toEqual(sorted(byKeys));
     }
   });
 

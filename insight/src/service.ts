@@ -2,7 +2,7 @@ import { serve } from '@hono/node-server';
 import { loadAdminAreas } from '@geo/ingest';
 import { connectClickHouse, connectNats, ensureDeadLetterStream, migrateClickHouse, natsHealth, startServiceHttp, type Logger, type Stoppable } from '@geo/infra';
 import { INSIGHT_MIGRATIONS } from './schema/migrations.ts';
-import { dropOldPartitions } from './schema/retention.ts';
+import { compactClosedDays, dropOldPartitions } from './schema/retention.ts';
 import { CellDictionary } from './sink/cells.ts';
 import { PresenceState } from './sink/presence-state.ts';
 import { LocationSink } from './sink/sink.ts';
@@ -82,12 +82,18 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     }
   })();
 
-  const retention = setInterval(() => {
-    dropOldPartitions(ch, cfg.INSIGHT_RETENTION_DAYS).then(
-      (dropped) => dropped.length && log.info({ dropped }, 'dropped old partitions'),
-      (err: unknown) => log.error({ err }, 'retention failed'),
-    );
-  }, 3600_000);
+  // Hourly history upkeep: drop days past retention, then merge each closed day into one part
+  // (a region's first query costs per part read). Also once shortly after start.
+  const upkeep = async () => {
+    const dropped = await dropOldPartitions(ch, cfg.INSIGHT_RETENTION_DAYS);
+    if (dropped.length) log.info({ dropped }, 'dropped old partitions');
+    const merged = await compactClosedDays(ch);
+    if (merged.length) log.info({ merged }, 'merged closed days into one part each');
+  };
+  const runUpkeep = () => void upkeep().catch((err: unknown) => log.error({ err }, 'history upkeep failed'));
+  const retention = setInterval(runUpkeep, 3600_000);
+  const firstUpkeep = setTimeout(runUpkeep, 60_000);
+  firstUpkeep.unref();
   retention.unref();
 
   const presence = new PresenceIndex(state);
@@ -108,6 +114,7 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     async stop() {
       stopped = true;
       clearInterval(retention);
+      clearTimeout(firstUpkeep);
       await new Promise<void>((r) => api.close(() => r()));
       await sink.stop();
       await nc.drain();

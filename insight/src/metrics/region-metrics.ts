@@ -60,7 +60,9 @@ const dt = (ms: number): Sql => raw(`toDateTime(${secs(ms)})`);
 const iso = (ms: number) => new Date(ms).toISOString();
 const codes = (m: Map<number, number>) => new Map([...m].map(([c, n]) => [String(c), n]));
 // Big regions make long IN lists; 18.16's default max_query_size (256 KiB) would refuse them.
-const SETTINGS = { max_query_size: '67108864' } as Record<string, string>;
+// The uncompressed cache (on by default in 18.16, off in current releases) keeps the blocks a query
+// decompressed, so the per-person parts re-read the flow parts' blocks, and polls the same region's.
+const SETTINGS = { max_query_size: '67108864', use_uncompressed_cache: '1' } as Record<string, string>;
 
 interface HistoryRange {
   /** Snapshots from here; none read when undefined (they come from the population ring). */
@@ -76,14 +78,37 @@ interface HistoryRange {
 }
 
 /**
+ * How a history query tells the region's rows: by the cells' keys (always exact), or — when no known
+ * cell outside the region shares an H3 cell with one inside (`ResolvedRegion.h3Exact`) — by the H3
+ * columns alone, which the primary key needs anyway: one column fewer to read and decompress.
+ */
+export interface RegionFilter {
+  keys: number[];
+  h3s: string[];
+  h3Exact: boolean;
+}
+
+/**
  * The region's history in one round trip: `[d, key, value]` rows for inflow and outflow
  * (hourly, 5-minute, last hour, since midnight: distinct people, exact), each present-able
  * person's last entry within 8 h, and the population snapshots.
+ *
+ * Cost: a region's cells form a few dozen runs in H3 order, and each run costs a compressed block
+ * (≥ 64 KiB) per column per part whatever few rows it needs, so a first query's time goes with
+ * runs × parts × columns (a 150-cell region reads ~0.8M rows of a week for ~0.4M it needs). Closed
+ * days are merged into one part each (`compactClosedDays`) and the H3-only filter drops a column.
  */
-export async function historyRows(ch: ClickHouseClient, keys: number[], h3s: string[], at: number, r: HistoryRange): Promise<[number, number, number][]> {
+export async function historyRows(ch: ClickHouseClient, region: RegionFilter, at: number, r: HistoryRange): Promise<[number, number, number][]> {
+  const { keys, h3s } = region;
   const R = list(keys);
   // Decimal H3 indexes produced by CellDictionary (digits only), not user input.
   const H = raw(`(${h3s.map((h) => (/^\d+$/.test(h) ? h : '0')).join(',')})`);
+  // "To / from a cell inside" and "from a known cell outside" (from = 0: a first sighting).
+  const toIn = region.h3Exact ? sql`to_h3 IN ${H}` : sql`to_h3 IN ${H} AND to_cell IN ${R}`;
+  const fromIn = region.h3Exact ? sql`from_h3 IN ${H}` : sql`from_h3 IN ${H} AND from_cell IN ${R}`;
+  const fromOut = region.h3Exact ? sql`from_h3 NOT IN ${H}` : sql`from_cell NOT IN ${R}`;
+  const knownFrom = region.h3Exact ? raw('from_h3 != 0') : raw('from_cell != 0');
+  const toOut = region.h3Exact ? sql`to_h3 NOT IN ${H}` : sql`to_cell NOT IN ${R}`;
   const flowKeys = (inFive: number, inHour: number) => raw(`arrayJoin(arrayFilter(x -> x != 0, [
       if(ts >= ${secs(inHour)}, toUInt64(toStartOfHour(ts)) * 8 + ${K_HOUR}, 0),
       if(ts >= ${secs(inFive)}, toUInt64(toStartOfFiveMinute(ts)) * 8 + ${K_FIVE}, 0)]))`);
@@ -93,26 +118,26 @@ export async function historyRows(ch: ClickHouseClient, keys: number[], h3s: str
   const q = sql`
     SELECT toUInt8(${IN}) AS d, key, toUInt64(uniqExact(sub)) AS v FROM (
       SELECT sub, ${flowKeys(r.in5From, r.in1hFrom)} AS key FROM insight_moves_to
-      WHERE to_h3 IN ${H} AND to_cell IN ${R} AND from_cell NOT IN ${R} AND from_cell != 0
+      WHERE ${toIn} AND ${fromOut} AND ${knownFrom}
         AND ts >= ${lo(r.in5From, r.in1hFrom)} AND ts <= ${dt(at)}
     ) GROUP BY key
     UNION ALL
     SELECT toUInt8(${OUT}) AS d, key, toUInt64(uniqExact(sub)) AS v FROM (
       SELECT sub, ${flowKeys(r.out5From, r.out1hFrom)} AS key FROM insight_moves_from
-      WHERE from_h3 IN ${H} AND from_cell IN ${R} AND to_cell NOT IN ${R}
+      WHERE ${fromIn} AND ${toOut}
         AND ts >= ${lo(r.out5From, r.out1hFrom)} AND ts <= ${dt(at)}
     ) GROUP BY key
     UNION ALL
     SELECT ${part(ENTRY)} AS d, sub AS key, toUInt64(max(ts)) AS v FROM insight_moves_to
-    WHERE to_h3 IN ${H} AND to_cell IN ${R} AND from_cell NOT IN ${R} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
+    WHERE ${toIn} AND ${fromOut} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
     GROUP BY d, sub
     UNION ALL
     SELECT ${part(ENTERED)} AS d, sub AS key, toUInt64(max(ts)) AS v FROM insight_moves_to
-    WHERE to_h3 IN ${H} AND to_cell IN ${R} AND from_cell NOT IN ${R} AND from_cell != 0 AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
+    WHERE ${toIn} AND ${fromOut} AND ${knownFrom} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
     GROUP BY d, sub
     UNION ALL
     SELECT ${part(LEFT)} AS d, sub AS key, toUInt64(max(ts)) AS v FROM insight_moves_from
-    WHERE from_h3 IN ${H} AND from_cell IN ${R} AND to_cell NOT IN ${R} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
+    WHERE ${fromIn} AND ${toOut} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
     GROUP BY d, sub${r.popFrom === undefined ? raw('') : sql`
     UNION ALL
     SELECT toUInt8(${POP}) AS d, toUInt64(bucket) AS key, toUInt64(sum(n)) AS v FROM insight_population FINAL
@@ -188,7 +213,8 @@ export class PersonTimesCache {
  */
 export async function regionMetrics(ctx: MetricsContext, region: Region, at: number, top = 10): Promise<RegionMetrics> {
   const { state, k } = ctx;
-  const { indexes, keys, h3s } = ctx.regions.resolve(region);
+  const resolved = ctx.regions.resolve(region);
+  const { indexes, keys } = resolved;
   const cells = state.cells;
   const empty = keys.length === 0;
   // Settled history is cached per region only for live queries (replays with `at` read everything).
@@ -261,7 +287,7 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   const subsLo = cachedTimes ? cachedTimes.upTo : subsFrom;
   // Settled: older than the grace period (whole seconds, as stored); replays cache nothing.
   const subsEdge = live ? Math.max(subsLo, Math.floor((at - 10 * MIN) / 1000) * 1000) : at + 1000;
-  const rowsOf = empty ? [] : await historyRows(ctx.ch, keys, h3s, at, {
+  const rowsOf = empty ? [] : await historyRows(ctx.ch, resolved, at, {
     popFrom: popInMemory ? undefined : plans.pop.lo,
     in5From: plans.in5.lo,
     out5From: plans.out5.lo,

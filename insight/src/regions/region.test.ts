@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CellDictionary } from '../sink/cells.ts';
-import { NO_ADMIN_AREAS, Region, RegionError, compileRegion, regionMask } from './region.ts';
+import { NO_ADMIN_AREAS, Region, RegionError, RegionResolver, compileRegion, regionMask } from './region.ts';
 
 const cells = new CellDictionary();
 const names = ['c0', 'c1', 'c2', 'c3'];
@@ -36,5 +36,30 @@ describe('regions over the project geography (ingest)', () => {
     dict.intern('westlake', 30.245, 120.14);
     dict.intern('ningbo', 29.87, 121.55);
     expect([...regionMask(compileRegion(Region.parse({ areas: ['330106'] }), admin), dict)]).toEqual([1, 0]);
+  });
+});
+
+describe('resolved regions', () => {
+  // Two sector cells of one site 38 m apart (the same H3 cell), and one a kilometre away.
+  const dict = new CellDictionary();
+  dict.intern('site-a', 30.0, 120.0);
+  dict.intern('site-b', 30.0, 120.0004);
+  dict.intern('far', 30.0, 120.01);
+  const resolver = new RegionResolver(dict, NO_ADMIN_AREAS);
+  const resolve = (bbox: number[]) => resolver.resolve(Region.parse({ shapes: [{ type: 'rectangle', bbox }] }));
+
+  it('lets history be filtered by H3 alone when no cell outside shares an H3 cell with one inside', () => {
+    expect(dict.h3Dec[0]).toBe(dict.h3Dec[1]);
+    const both = resolve([119.99, 29.99, 120.001, 30.01]);
+    expect(both.indexes).toEqual([0, 1]);
+    expect(both.h3s).toHaveLength(1);
+    expect(both.h3Exact).toBe(true);
+    expect(resolve([120.005, 29.99, 120.02, 30.01]).h3Exact).toBe(true);
+  });
+
+  it('falls back to the cells’ keys when a boundary splits the cells of one H3 cell', () => {
+    const one = resolve([119.99, 29.99, 120.0002, 30.01]);
+    expect(one.indexes).toEqual([0]);
+    expect(one.h3Exact).toBe(false);
   });
 });

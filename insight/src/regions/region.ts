@@ -157,6 +157,14 @@ export interface ResolvedRegion {
   indexes: number[];
   keys: number[];
   h3s: string[];
+  /**
+   * No known cell outside the region shares an H3 cell with one inside: then "cell in the region"
+   * is exactly "H3 index in `h3s`", and history queries can test the H3 columns alone (one column
+   * fewer to read and decompress per table). A cell's H3 index is fixed by its position, and every
+   * cell the sink writes in a move is in the dictionary before the move, so the test holds for all
+   * stored rows while the dictionary's version is unchanged (a new cell re-resolves the region).
+   */
+  h3Exact: boolean;
 }
 
 /**
@@ -181,7 +189,9 @@ export class RegionResolver {
       indexes.push(c);
       h3s.add(this.cells.h3Dec[c]!);
     }
-    const entry = { version: this.cells.version, mask, keys, indexes, h3s: [...h3s] };
+    let h3Exact = true;
+    for (let c = 0; c < mask.length && h3Exact; c++) if (!mask[c] && h3s.has(this.cells.h3Dec[c]!)) h3Exact = false;
+    const entry = { version: this.cells.version, mask, keys, indexes, h3s: [...h3s], h3Exact };
     this.cache.delete(id);
     this.cache.set(id, entry);
     if (this.cache.size > this.max) this.cache.delete(this.cache.keys().next().value!);

@@ -23,5 +23,12 @@ export const IngestEnv = z.object({
   /** Province (GB/T 2260, 2 or 6 digits) whose geography is simulated. */
   SIM_PROVINCE: z.string().regex(/^\d{2}(0000)?$/, 'expected a province code such as 33 or 330000').default('33'),
   SIM_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
+  /**
+   * Format of the LOCATION messages this process publishes (feeds and simulator): `binary` (GLOC v1,
+   * columnar, ~60 B per event) or `json` (the `LocationBatch` JSON, ~190 B per event) — the rollback
+   * for a consumer that cannot read binary batches yet. Consumers in this repo read both.
+   * @default binary
+   */
+  LOCATION_FORMAT: z.enum(['binary', 'json'], { error: 'expected binary or json' }).default('binary'),
 });
 export type IngestConfig = z.infer<typeof IngestEnv>;

@@ -26,7 +26,7 @@ export async function createIngest(cfg: IngestConfig, log: Logger): Promise<Stop
   await declareLocationStream(nc, { replicas: cfg.STREAM_REPLICAS });
 
   const runId = `ingest-${Date.now().toString(36)}-${process.pid}`;
-  const feedPublisher = new BatchPublisher({ nc, runId: `${runId}-feed`, batchSize: 500, metrics, log });
+  const feedPublisher = new BatchPublisher({ nc, runId: `${runId}-feed`, batchSize: 500, format: cfg.LOCATION_FORMAT, metrics, log });
   const pipeline = new FeedPipeline({ nc, publisher: feedPublisher, shards: DEFAULT_SHARDS, metrics, log });
   const keys = parseIngestKeys(cfg.INGEST_KEYS);
   if (!Object.keys(keys).length) log.warn('INGEST_KEYS is not set: the HTTP feed refuses every request');
@@ -44,7 +44,7 @@ export async function createIngest(cfg: IngestConfig, log: Logger): Promise<Stop
       startMs: cfg.SIM_START ? Date.parse(cfg.SIM_START) : Date.now(),
     });
     log.info({ subscribers: sim.pop.size, cells: sim.cells.count, ms: Math.round(performance.now() - t) }, 'simulated province ready');
-    const publisher = new BatchPublisher({ nc, runId: `${runId}-sim`, batchSize: cfg.SIM_BATCH, metrics, log });
+    const publisher = new BatchPublisher({ nc, runId: `${runId}-sim`, batchSize: cfg.SIM_BATCH, format: cfg.LOCATION_FORMAT, metrics, log });
     runner = new SimulatorRunner(sim, publisher, { speed: cfg.SIM_SPEED, metrics });
     runner.done.catch((err: unknown) => log.error({ err }, 'simulator stopped on an error'));
     http.addCheck('simulator', () => {

@@ -44,6 +44,17 @@ export class CellDictionary {
   version = 0;
   private readonly byName = new Map<string, number>();
   private readonly byKey = new Map<number, number>();
+  /**
+   * Names by their bytes, for the per-message lookup of a binary batch's cell ids without making
+   * strings: open addressing over a 32-bit FNV-1a hash (slot = index + 1, 0 empty), each ASCII name
+   * (up to 255 bytes) kept as bytes in one pool. Other names are found through `byName` only.
+   */
+  private byBytes = new Int32Array(4096);
+  private pool = new Uint8Array(1 << 16);
+  private poolUsed = 0;
+  private nameAt = new Uint32Array(1024);
+  private nameLen = new Uint8Array(1024);
+  private bytesCount = 0;
   private fresh: number[] = [];
 
   constructor(private readonly cityOf: CityLocator = () => 0) {}
@@ -63,6 +74,31 @@ export class CellDictionary {
     const i = this.add(name, cellKey(name), lat, lng, this.cityOf(lng, lat), latLngToCell(lat, lng, CELL_H3_RES));
     this.fresh.push(i);
     return i;
+  }
+
+  /**
+   * The dense index of a known cell whose id is given as UTF-8 bytes (a binary LOCATION batch's
+   * dictionary), or -1: found by its key and checked byte by byte against the name, so a known cell
+   * costs no string. The caller interns an unknown one by its decoded name.
+   */
+  findBytes(bytes: Uint8Array, at: number, len: number): number {
+    const table = this.byBytes;
+    const mask = table.length - 1;
+    const pool = this.pool;
+    for (let h = fnv1a(bytes, at, len) & mask; ; h = (h + 1) & mask) {
+      const slot = table[h]!;
+      if (slot === 0) return -1;
+      const i = slot - 1;
+      if (this.nameLen[i] !== len) continue;
+      let p = this.nameAt[i]!;
+      let j = at;
+      const end = at + len;
+      while (j < end && pool[p] === bytes[j]) {
+        p++;
+        j++;
+      }
+      if (j === end) return i;
+    }
   }
 
   /** Adds a cell read back from ClickHouse at start-up. */
@@ -98,7 +134,41 @@ export class CellDictionary {
     this.byName.set(name, i);
     this.byKey.set(key, i);
     this.version++;
+    this.indexBytes(name, i);
     return i;
+  }
+
+  private indexBytes(name: string, i: number): void {
+    const len = name.length;
+    if (len === 0 || len > 255) return;
+    for (let j = 0; j < len; j++) if (name.charCodeAt(j) > 0x7e) return;
+    if (this.poolUsed + len > this.pool.length) {
+      const pool = new Uint8Array(Math.max(this.pool.length * 2, this.poolUsed + len));
+      pool.set(this.pool);
+      this.pool = pool;
+    }
+    const at = this.poolUsed;
+    for (let j = 0; j < len; j++) this.pool[at + j] = name.charCodeAt(j);
+    this.poolUsed += len;
+    this.nameAt[i] = at;
+    this.nameLen[i] = len;
+    if (++this.bytesCount * 2 > this.byBytes.length) {
+      // Rehash every indexed name into a table twice the size.
+      const table = new Int32Array(this.byBytes.length * 2);
+      const mask = table.length - 1;
+      for (let c = 0; c < this.size; c++) {
+        if (this.nameLen[c] === 0) continue;
+        let h = fnv1a(this.pool, this.nameAt[c]!, this.nameLen[c]!) & mask;
+        while (table[h] !== 0) h = (h + 1) & mask;
+        table[h] = c + 1;
+      }
+      this.byBytes = table;
+      return;
+    }
+    const mask = this.byBytes.length - 1;
+    let h = fnv1a(this.pool, at, len) & mask;
+    while (this.byBytes[h] !== 0) h = (h + 1) & mask;
+    this.byBytes[h] = i + 1;
   }
 
   private grow(): void {
@@ -111,5 +181,16 @@ export class CellDictionary {
     this.city = u32(this.city);
     this.h3Hi = u32(this.h3Hi);
     this.h3Lo = u32(this.h3Lo);
+    this.nameAt = u32(this.nameAt);
+    const nameLen = new Uint8Array(n);
+    nameLen.set(this.nameLen);
+    this.nameLen = nameLen;
   }
+}
+
+/** FNV-1a (32 bits) of `len` bytes from `at`. */
+function fnv1a(bytes: Uint8Array, at: number, len: number): number {
+  let h = 0x811c9dc5;
+  for (let j = at; j < at + len; j++) h = Math.imul(h ^ bytes[j]!, 0x01000193);
+  return h >>> 0;
 }

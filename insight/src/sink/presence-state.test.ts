@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decodeLocationColumns, encodeLocationBatch, type LocationEvent } from '@geo/ingest';
 import { CellDictionary, cellKey } from './cells.ts';
 import { BUCKET_MS, PresenceState, streamPos, type EventLike, type StateSink } from './presence-state.ts';
 
@@ -73,6 +75,62 @@ describe('PresenceState', () => {
     s.apply(ev('13900000002', T0 + 2000, 'a'), 2, r.sink);
     s.apply(ev('13900000003', T0 + 3 * BUCKET_MS + 5, 'a'), 3, r.sink);
     expect(r.snaps).toEqual([[T0 + BUCKET_MS, 2], [T0 + 2 * BUCKET_MS, 2], [T0 + 3 * BUCKET_MS, 2]]);
+  });
+});
+
+describe('PresenceState.applyColumns', () => {
+  const event = fc.record({
+    sub: fc.integer({ min: 0, max: 30 }),
+    dt: fc.integer({ min: -400_000, max: 400_000 }),
+    cell: fc.constantFrom('a', 'bb', '460-00-1-1', '杭州-9', 'c'),
+    carrier: fc.constantFrom('cmcc' as const, 'cucc' as const, 'ctcc' as const),
+    kind: fc.constantFrom('periodic' as const, 'detach' as const, 'attach' as const),
+    gender: fc.option(fc.constantFrom('m' as const, 'f' as const), { nil: undefined }),
+    age: fc.option(fc.integer({ min: 0, max: 120 }), { nil: undefined }),
+    home: fc.option(fc.constantFrom('330106', '110101', '000123'), { nil: undefined }),
+  });
+  const toEvent = (e: { sub: number; dt: number; cell: string; carrier: LocationEvent['carrier']; kind: LocationEvent['kind']; gender?: 'm' | 'f'; age?: number; home?: string }, t: number): LocationEvent => {
+    const out: LocationEvent = { msisdn: String(13_900_000_000 + e.sub), carrier: e.carrier, ts: t, cell: e.cell, lat: 30 + e.cell.length / 100, lng: 120, kind: e.kind };
+    if (e.gender) out.gender = e.gender;
+    if (e.age !== undefined) out.age = e.age;
+    if (e.home) out.home = e.home;
+    return out;
+  };
+  const dump = (s: PresenceState) => ({
+    count: s.count,
+    rows: Array.from({ length: s.count }, (_, i) => [s.msisdn[i], s.cell[i]! < 0 ? '' : s.cells.names[s.cell[i]!], s.ts[i], s.carrier[i], s.gender[i], s.age[i], s.home[i], s.detached[i], s.pos[i]]),
+    watermark: s.watermark, lastBoundary: s.lastBoundary,
+  });
+
+  it('does what apply does event by event, from binary and JSON columns, redeliveries included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(event, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 8 }), fc.array(fc.nat(7), { maxLength: 4 }), (batches, again) => {
+        // Times wander forwards (with late events), across several 5-minute boundaries.
+        let t = T0;
+        const messages = batches.map((b) => b.map((e) => toEvent(e, (t += Math.abs(e.dt) % 97_000) + Math.min(0, e.dt))));
+        const order = [...messages.keys(), ...again.filter((k) => k < messages.length)];
+        const one = new PresenceState(new CellDictionary());
+        const r1 = recorder();
+        for (const k of order) messages[k]!.forEach((e, i) => one.apply(e, streamPos(k + 1, i), r1.sink));
+        const dirty = [...one.takeDirty()].sort();
+        for (const binary of [true, false]) {
+          const cols = new PresenceState(new CellDictionary());
+          const r2 = recorder();
+          let applied = 0;
+          for (const k of order) {
+            const data = binary ? encodeLocationBatch(messages[k]!) : Buffer.from(JSON.stringify({ v: 1, events: messages[k] }));
+            applied += cols.applyColumns(decodeLocationColumns(data), k + 1, r2.sink);
+          }
+          expect(applied).toBe(messages.reduce((n, m) => n + m.length, 0));
+          expect(dump(cols)).toEqual(dump(one));
+          const named = (r: ReturnType<typeof recorder>, s: PresenceState) => r.moves.map(([ts, sub, from, to]) => [ts, sub, from < 0 ? '' : s.cells.names[from], s.cells.names[to]]);
+          expect(named(r2, cols)).toEqual(named(r1, one));
+          expect(r2.snaps).toEqual(r1.snaps);
+          expect([...cols.takeDirty()].sort()).toEqual(dirty);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 

@@ -1,3 +1,4 @@
+import { cellIdOf, EVENT_KINDS, type LocationColumns } from '@geo/ingest';
 import type { CellDictionary } from './cells.ts';
 import { SubscriberIndex } from './subscriber-index.ts';
 
@@ -9,6 +10,12 @@ export const AGE_UNKNOWN = 255;
 
 /** Snapshot resolution: presence is written per cell at every 5-minute boundary (event time). */
 export const BUCKET_MS = 300_000;
+
+/** Codes in a binary LOCATION batch (ingest's codec) that mean "absent", and the detach kind. */
+const COL_GENDER_ABSENT = 0;
+const COL_AGE_ABSENT = 255;
+const COL_HOME_ABSENT = -1;
+const COL_DETACH = EVENT_KINDS.indexOf('detach');
 
 /** Positions inside one JetStream message (a batch holds at most 10,000 events). */
 const EVENTS_PER_MESSAGE = 16_384;
@@ -64,6 +71,8 @@ export class PresenceState {
   private readonly index: SubscriberIndex;
   private dirtyFlag = new Uint8Array(0);
   private dirtyList: number[] = [];
+  /** Per place of the message being applied: its cell's index, -1 until first needed. */
+  private placeCell = new Int32Array(512);
 
   constructor(
     readonly cells: CellDictionary,
@@ -121,6 +130,74 @@ export class PresenceState {
     this.ts[i] = ts;
     this.detached[i] = e.kind === 'detach' ? 1 : 0;
     return true;
+  }
+
+  /**
+   * {@link apply} for every event of a decoded LOCATION message (`seq` its stream sequence), read
+   * from its columns: no object per event, and each distinct cell id of the message is looked up
+   * once (by its bytes in a binary batch). Returns how many events were applied (the rest were
+   * already applied). The same rules as `apply`, event by event, in order.
+   */
+  applyColumns(c: LocationColumns, seq: number, out: StateSink): number {
+    const n = c.count;
+    const places = c.lat.length;
+    if (this.placeCell.length < places) this.placeCell = new Int32Array(Math.max(places, this.placeCell.length * 2));
+    const placeCell = this.placeCell;
+    placeCell.fill(-1, 0, places);
+    const { msisdn, ts: tsCol, place, home, carrier: carrierCol, kind, gender, age } = c;
+    const index = this.index;
+    const base = streamPos(seq, 0);
+    let applied = 0;
+    for (let e = 0; e < n; e++) {
+      const ts = tsCol[e]!;
+      if (ts > this.watermark) {
+        this.watermark = ts;
+        const b = ts - (ts % BUCKET_MS);
+        if (b > this.lastBoundary) this.crossBoundaries(b, out);
+      }
+      const sub = msisdn[e]!;
+      const pos = base + e;
+      let i = index.get(sub);
+      if (i < 0) i = this.add(sub);
+      else if (pos <= this.pos[i]! && ts <= this.ts[i]!) continue;
+      applied++;
+      this.pos[i] = pos;
+      const g = gender[e]!;
+      if (g !== COL_GENDER_ABSENT) this.gender[i] = g;
+      const a = age[e]!;
+      if (a !== COL_AGE_ABSENT) this.age[i] = a;
+      const h = home[e]!;
+      if (h !== COL_HOME_ABSENT) this.home[i] = h;
+      // CARRIERS order (cmcc, cucc, ctcc) is CARRIER_CODE minus one.
+      const carrier = carrierCol[e]! + 1;
+      this.carrier[i] = carrier;
+      if (this.dirtyFlag[i] === 0) {
+        this.dirtyFlag[i] = 1;
+        this.dirtyList.push(i);
+      }
+      if (ts < this.ts[i]!) continue;
+      const p = place[e]!;
+      let cell = placeCell[p]!;
+      if (cell < 0) cell = placeCell[p] = this.internPlace(c, p);
+      const prev = this.cell[i]!;
+      if (prev !== cell) {
+        out.move(ts, sub, prev, cell, carrier);
+        this.cell[i] = cell;
+      }
+      this.ts[i] = ts;
+      this.detached[i] = kind[e] === COL_DETACH ? 1 : 0;
+    }
+    return applied;
+  }
+
+  private internPlace(c: LocationColumns, p: number): number {
+    const lat = c.lat[p]!, lng = c.lng[p]!;
+    if (c.idBytes && c.idAt && c.idLen) {
+      const bytes = c.idBytes, at = c.idAt[p]!, len = c.idLen[p]!;
+      const known = this.cells.findBytes(bytes, at, len);
+      return known >= 0 ? known : this.cells.intern(cellIdOf(bytes, at, len), lat, lng);
+    }
+    return this.cells.intern(c.cellIds[p]!, lat, lng);
   }
 
   /** Present people per (cell, carrier) at `at`: counts[cell * 4 + carrier]. */

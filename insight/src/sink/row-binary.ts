@@ -9,20 +9,27 @@
  */
 export class RowBinaryWriter {
   private buf: Buffer;
+  private view: DataView;
   private pos = 0;
   /** Rows written since the last `take()` (the caller counts them with `row()`). */
   rows = 0;
 
-  constructor(capacity = 1 << 16) {
+  constructor(private capacity = 1 << 16) {
     this.buf = Buffer.allocUnsafe(capacity);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   get length(): number {
     return this.pos;
   }
 
-  row(): this {
+  /**
+   * Starts a row. `maxBytes` (the row's size at most, when known) reserves room once, so that the
+   * fixed-width writes after it need no check of their own on the sink's hot path.
+   */
+  row(maxBytes = 0): this {
     this.rows++;
+    if (maxBytes > 0) this.ensure(maxBytes);
     return this;
   }
 
@@ -34,7 +41,7 @@ export class RowBinaryWriter {
 
   u32(v: number): this {
     this.ensure(4);
-    this.buf.writeUInt32LE(v >>> 0, this.pos);
+    this.view.setUint32(this.pos, v >>> 0, true);
     this.pos += 4;
     return this;
   }
@@ -42,8 +49,8 @@ export class RowBinaryWriter {
   /** A UInt64 from a non-negative JS integer (exact below 2⁵³). */
   u64(v: number): this {
     this.ensure(8);
-    this.buf.writeUInt32LE(v >>> 0, this.pos);
-    this.buf.writeUInt32LE((v / 4294967296) >>> 0, this.pos + 4);
+    this.view.setUint32(this.pos, v >>> 0, true);
+    this.view.setUint32(this.pos + 4, (v / 4294967296) >>> 0, true);
     this.pos += 8;
     return this;
   }
@@ -51,15 +58,15 @@ export class RowBinaryWriter {
   /** A UInt64 from its high and low 32-bit halves (e.g. an H3 index). */
   u64hl(hi: number, lo: number): this {
     this.ensure(8);
-    this.buf.writeUInt32LE(lo >>> 0, this.pos);
-    this.buf.writeUInt32LE(hi >>> 0, this.pos + 4);
+    this.view.setUint32(this.pos, lo >>> 0, true);
+    this.view.setUint32(this.pos + 4, hi >>> 0, true);
     this.pos += 8;
     return this;
   }
 
   f64(v: number): this {
     this.ensure(8);
-    this.buf.writeDoubleLE(v, this.pos);
+    this.view.setFloat64(this.pos, v, true);
     this.pos += 8;
     return this;
   }
@@ -77,21 +84,30 @@ export class RowBinaryWriter {
     return this;
   }
 
-  /** The bytes written so far (a copy), and a reset. */
+  /**
+   * The bytes written so far, and a reset. No copy: the writer continues in a fresh buffer of the
+   * size this one reached, so the bytes handed out stay valid while an insert streams them.
+   */
   take(): { bytes: Buffer; rows: number } {
-    const out = { bytes: Buffer.from(this.buf.subarray(0, this.pos)), rows: this.rows };
+    const out = { bytes: this.buf.subarray(0, this.pos), rows: this.rows };
+    if (this.pos > 0) this.fresh(Math.max(this.capacity, this.buf.length));
     this.pos = 0;
     this.rows = 0;
     return out;
+  }
+
+  private fresh(size: number): void {
+    this.buf = Buffer.allocUnsafe(size);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    const old = this.buf;
+    this.fresh(size);
+    old.copy(this.buf, 0, 0, this.pos);
   }
 }
 

@@ -12,9 +12,10 @@ import {
   type Logger,
   type NatsConnection,
 } from '@geo/infra';
-import { decodeLocationMessage } from '@geo/ingest';
+import { decodeLocationColumns, decodeLocationMessage, isBinaryLocationMessage, type LocationColumns } from '@geo/ingest';
 import { Counter, type Registry } from 'prom-client';
 import { CARRIER_CODE, streamPos, type EventLike, type PresenceState, type StateSink } from './presence-state.ts';
+import { NativeColumns, setU64, type NativeType } from './native-block.ts';
 import { RowBinaryWriter } from './row-binary.ts';
 
 export interface SinkOptions {
@@ -37,7 +38,17 @@ export interface SinkOptions {
   population?: { record(bucketMs: number, counts: Uint32Array): void };
 }
 
-const dec = new TextDecoder();
+/** `insight_moves_to`, as the sink writes it (Native columns). */
+const MOVE_COLUMNS: { name: string; type: NativeType }[] = [
+  { name: 'ts', type: 'DateTime' }, { name: 'sub', type: 'UInt64' }, { name: 'from_cell', type: 'UInt64' }, { name: 'to_cell', type: 'UInt64' },
+  { name: 'carrier', type: 'UInt8' }, { name: 'from_h3', type: 'UInt64' }, { name: 'to_h3', type: 'UInt64' },
+];
+/** `insight_presence`: one row per subscriber changed since the last checkpoint. */
+const CHECKPOINT_COLUMNS: { name: string; type: NativeType }[] = [
+  { name: 'sub', type: 'UInt64' }, { name: 'cell', type: 'UInt64' }, { name: 'ts', type: 'UInt64' }, { name: 'carrier', type: 'UInt8' },
+  { name: 'gender', type: 'UInt8' }, { name: 'age', type: 'UInt8' }, { name: 'home', type: 'UInt32' }, { name: 'detached', type: 'UInt8' },
+  { name: 'pos', type: 'UInt64' },
+];
 /** The consume loop gives the event loop a turn after this much work (ms). */
 const YIELD_MS = 20;
 const sec = (msTime: number) => Math.floor(msTime / 1000);
@@ -67,7 +78,8 @@ function looksLikeEvent(e: EventLike): boolean {
  * back-off for as long as ClickHouse is down; meanwhile nothing is acked and consumption pauses.
  */
 export class LocationSink implements StateSink {
-  private moves = new RowBinaryWriter(1 << 20);
+  private moves = new NativeColumns(MOVE_COLUMNS, 1 << 16);
+  private checkpoint = new NativeColumns(CHECKPOINT_COLUMNS, 1 << 16);
   private snapshots = new RowBinaryWriter(1 << 16);
   private unacked: JsMsg[] = [];
   private pendingEvents = 0;
@@ -97,14 +109,31 @@ export class LocationSink implements StateSink {
     }
   }
 
-  // StateSink: rows go straight into RowBinary buffers (no per-row strings or objects).
+  // StateSink: rows go straight into typed-array columns (no per-row strings or objects).
   /** `insight_moves_to`: ts, sub, from_cell, to_cell, carrier, from_h3, to_h3. */
   move(ts: number, sub: number, from: number, to: number, carrier: number): void {
     const cells = this.opts.state.cells;
-    const w = this.moves.row().u32(sec(ts)).u64(sub);
-    if (from < 0) w.u64(0).u64(cells.key[to]!).u8(carrier).u64(0);
-    else w.u64(cells.key[from]!).u64(cells.key[to]!).u8(carrier).u64hl(cells.h3Hi[from]!, cells.h3Lo[from]!);
-    w.u64hl(cells.h3Hi[to]!, cells.h3Lo[to]!);
+    const m = this.moves;
+    m.reserve(1);
+    const k = m.rows++;
+    const d = m.data;
+    d[0]![k] = sec(ts);
+    setU64(d[1] as Uint32Array, k, sub);
+    const fromH3 = d[5] as Uint32Array;
+    if (from < 0) {
+      setU64(d[2] as Uint32Array, k, 0);
+      fromH3[2 * k] = 0;
+      fromH3[2 * k + 1] = 0;
+    } else {
+      setU64(d[2] as Uint32Array, k, cells.key[from]!);
+      fromH3[2 * k] = cells.h3Lo[from]!;
+      fromH3[2 * k + 1] = cells.h3Hi[from]!;
+    }
+    setU64(d[3] as Uint32Array, k, cells.key[to]!);
+    d[4]![k] = carrier;
+    const toH3 = d[6] as Uint32Array;
+    toH3[2 * k] = cells.h3Lo[to]!;
+    toH3[2 * k + 1] = cells.h3Hi[to]!;
   }
 
   /** `insight_population`: bucket, h3, cell, n, cmcc, cucc, ctcc. */
@@ -116,7 +145,7 @@ export class LocationSink implements StateSink {
     for (let c = 0; c < counts.length; c += 4) {
       const n = counts[c]! + counts[c + 1]! + counts[c + 2]! + counts[c + 3]!;
       const i = c >> 2;
-      if (n > 0) w.row().u32(t).u64hl(h3Hi[i]!, h3Lo[i]!).u64(key[i]!).u32(n).u32(counts[c + 1]!).u32(counts[c + 2]!).u32(counts[c + 3]!);
+      if (n > 0) w.row(40).u32(t).u64hl(h3Hi[i]!, h3Lo[i]!).u64(key[i]!).u32(n).u32(counts[c + 1]!).u32(counts[c + 2]!).u32(counts[c + 3]!);
     }
   }
 
@@ -189,36 +218,52 @@ export class LocationSink implements StateSink {
 
   /** Applies one message; returns a reason when the whole message is malformed. */
   private handle(msg: JsMsg): string | undefined {
-    let batch: { v?: unknown; events?: EventLike[] };
+    let cols: LocationColumns;
     try {
-      // Binary (ingest's publisher) or JSON LOCATION batches: @geo/ingest decodes both.
-      batch = { v: 1, events: decodeLocationMessage(msg.data) };
+      // Binary (ingest's publisher) or JSON LOCATION batches, as columns: no object per event.
+      cols = decodeLocationColumns(msg.data);
+    } catch (err) {
+      // A binary batch is checked whole; a JSON one with a bad event keeps its good events.
+      if (isBinaryLocationMessage(msg.data)) return (err as Error).message;
+      return this.handleEvents(msg);
+    }
+    const applied = this.opts.state.applyColumns(cols, msg.seq, this);
+    this.settled(msg, cols.count, applied, 0);
+    return undefined;
+  }
+
+  /** The slow path for a JSON batch that holds malformed events: applies the others one by one. */
+  private handleEvents(msg: JsMsg): string | undefined {
+    let events: EventLike[];
+    try {
+      events = decodeLocationMessage(msg.data);
     } catch (err) {
       return (err as Error).message;
     }
-    if (batch?.v !== 1 || !Array.isArray(batch.events)) return 'not a LocationBatch: expected {"v":1,"events":[…]}';
     const state = this.opts.state;
     const seq = msg.seq;
-    const events = batch.events;
-    let skipped = 0;
     let applied = 0;
     let invalid = 0;
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       if (!looksLikeEvent(e)) { invalid++; continue; }
       if (state.apply(e, streamPos(seq, i), this)) applied++;
-      else skipped++;
     }
+    if (invalid) this.opts.log.warn({ seq, invalid }, 'skipped malformed events in a batch');
+    this.settled(msg, events.length, applied, invalid);
+    return undefined;
+  }
+
+  private settled(msg: JsMsg, events: number, applied: number, invalid: number): void {
     this.applied += applied;
-    this.pendingEvents += events.length;
+    this.pendingEvents += events;
     this.unacked.push(msg);
+    const skipped = events - applied - invalid;
     if (this.counter) {
       if (applied) this.counter.inc({ outcome: 'applied' }, applied);
       if (skipped) this.counter.inc({ outcome: 'duplicate' }, skipped);
       if (invalid) this.counter.inc({ outcome: 'invalid' }, invalid);
     }
-    if (invalid) this.opts.log.warn({ seq, invalid }, 'skipped malformed events in a batch');
-    return undefined;
   }
 
   /** Writes everything pending, then acks what it covers. Flushes run one after another. */
@@ -248,12 +293,7 @@ export class LocationSink implements StateSink {
     const now = sec(Date.now());
     const cw = new RowBinaryWriter(1024 + fresh.length * 64);
     for (const c of fresh) cw.row().u64(cells.key[c]!).str(cells.names[c]!).f64(cells.lat[c]!).f64(cells.lng[c]!).u64hl(cells.h3Hi[c]!, cells.h3Lo[c]!).u32(cells.city[c]!).u32(now);
-    const pw = new RowBinaryWriter(1024 + dirty.length * 41);
-    for (const i of dirty) {
-      const c = state.cell[i]!;
-      pw.row().u64(state.msisdn[i]!).u64(c < 0 ? 0 : cells.key[c]!).u64(state.ts[i]!).u8(state.carrier[i]!).u8(state.gender[i]!).u8(state.age[i]!)
-        .u32(state.home[i]!).u8(state.detached[i]!).u64(state.pos[i]!);
-    }
+    const checkpoint = this.checkpointRows(dirty);
     const started = performance.now();
     try {
       // Snapshots, cells and moves are independent (a move naming a cell not yet written is only
@@ -262,9 +302,9 @@ export class LocationSink implements StateSink {
       await Promise.all([
         this.insert('insight_population', snapshots),
         this.insert('insight_cells', cw.take()),
-        this.insert('insight_moves_to', moves),
+        this.insert('insight_moves_to', moves, 'Native'),
       ]);
-      await this.insert('insight_presence', pw.take());
+      await this.insert('insight_presence', checkpoint, 'Native');
     } catch (err) {
       // Only when stopping for good: leave the messages unacked so JetStream redelivers them.
       cells.returnFresh(fresh);
@@ -276,23 +316,53 @@ export class LocationSink implements StateSink {
     this.flushMs += performance.now() - started;
   }
 
+  /**
+   * The checkpoint rows of the subscribers in `dirty`, as a Native block. Gathered in index order
+   * (sorted), which reads the state arrays front to back instead of at random.
+   */
+  private checkpointRows(dirty: number[]): { bytes: Buffer; rows: number } {
+    const state = this.opts.state;
+    const key = state.cells.key;
+    const order = Int32Array.from(dirty).sort();
+    const n = order.length;
+    const c = this.checkpoint;
+    c.reserve(n);
+    const [sub, cell, ts, carrier, gender, age, home, detached, pos] = c.data as [Uint32Array, Uint32Array, Uint32Array, Uint8Array, Uint8Array, Uint8Array, Uint32Array, Uint8Array, Uint32Array];
+    const { msisdn: sMsisdn, cell: sCell, ts: sTs, carrier: sCarrier, gender: sGender, age: sAge, home: sHome, detached: sDetached, pos: sPos } = state;
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      setU64(sub, k, sMsisdn[i]!);
+      const ci = sCell[i]!;
+      setU64(cell, k, ci < 0 ? 0 : key[ci]!);
+      setU64(ts, k, sTs[i]!);
+      carrier[k] = sCarrier[i]!;
+      gender[k] = sGender[i]!;
+      age[k] = sAge[i]!;
+      home[k] = sHome[i]!;
+      detached[k] = sDetached[i]!;
+      setU64(pos, k, sPos[i]!);
+    }
+    c.rows = n;
+    return c.take();
+  }
+
   /** Time spent per table in inserts (ms), for the benchmark. */
   readonly insertMs: Record<string, number> = {};
 
-  private async insert(table: string, rows: { bytes: Buffer; rows: number }): Promise<void> {
+  private async insert(table: string, rows: { bytes: Buffer; rows: number }, format: 'RowBinary' | 'Native' = 'RowBinary'): Promise<void> {
     if (rows.rows === 0) return;
     const t0 = performance.now();
     try {
-      await this.insertRetrying(table, rows);
+      await this.insertRetrying(table, rows, format);
     } finally {
       this.insertMs[table] = (this.insertMs[table] ?? 0) + performance.now() - t0;
     }
   }
 
-  private async insertRetrying(table: string, rows: { bytes: Buffer; rows: number }): Promise<void> {
+  private async insertRetrying(table: string, rows: { bytes: Buffer; rows: number }, format: 'RowBinary' | 'Native'): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await insertRowBinary(this.opts.ch, table, rows.bytes);
+        await insertBody(this.opts.ch, table, format, rows.bytes);
         return;
       } catch (err) {
         if (this.stopping && attempt >= 3) throw err;
@@ -353,7 +423,12 @@ export async function rewindToAckFloor(jsm: JetStreamManager, stream: string, du
  * any body). The table name is one of the sink's own constants.
  */
 export async function insertRowBinary(ch: ClickHouseClient, table: string, bytes: Buffer): Promise<void> {
-  const res = await ch.exec({ query: `INSERT INTO ${table} FORMAT RowBinary`, values: Readable.from([bytes], { objectMode: false }) });
+  await insertBody(ch, table, 'RowBinary', bytes);
+}
+
+/** One `INSERT INTO table FORMAT format` with a body already in that format. */
+export async function insertBody(ch: ClickHouseClient, table: string, format: 'RowBinary' | 'Native', bytes: Buffer): Promise<void> {
+  const res = await ch.exec({ query: `INSERT INTO ${table} FORMAT ${format}`, values: Readable.from([bytes], { objectMode: false }) });
   res.stream.resume();
   await finished(res.stream);
 }

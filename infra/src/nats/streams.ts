@@ -4,8 +4,10 @@ import {
   JetStreamApiError,
   RetentionPolicy,
   StorageType,
-  jetstreamManager,
+  jetstream,
+  jetstreamManager as jsManager,
   type ConsumerConfig,
+  type JetStreamManagerOptions,
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
@@ -70,7 +72,17 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, spec
 
 /** Opens or creates a KV bucket (idempotent). */
 export async function ensureKv(nc: NatsConnection, bucket: string, opts: Partial<KvOptions> = {}): Promise<KV> {
-  return new Kvm(nc).create(bucket, { history: 1, ...opts });
+  return new Kvm(jetstream(nc, { timeout: JS_API_TIMEOUT_MS })).create(bucket, { history: 1, ...opts });
 }
 
-export { jetstreamManager };
+/** How long a JetStream API call (stream, consumer and KV management) may take. */
+export const JS_API_TIMEOUT_MS = 20_000;
+
+/**
+ * A JetStream manager whose API calls wait up to 20 s (the client's default is 5 s): these are
+ * start-up and admin calls, and on a loaded machine nats-server can take longer than 5 s to answer
+ * one (a service then failed to start with "TimeoutError" from `consumers.info`).
+ */
+export function jetstreamManager(nc: NatsConnection, opts: JetStreamManagerOptions = {}): Promise<JetStreamManager> {
+  return jsManager(nc, { timeout: JS_API_TIMEOUT_MS, ...opts });
+}

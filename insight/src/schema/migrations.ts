@@ -10,13 +10,26 @@ import type { ClickHouseMigration } from '@geo/infra';
  * `uniqExact(sub)`, none of which a duplicate changes. Queries never `count()` raw rows.
  *
  * Why no per-cell-pair flow rollup: a region's inflow must exclude moves inside the region, so a
- * rollup would need (to_cell, from_cell, bucket) keys with `uniqState(sub)`; measured here such
- * materialized views cost 4.4 s per 500k moves (3.5× the insert itself) because almost every row is
- * its own group. Moves sorted by (to_cell, ts) and (from_cell, ts) answer the same questions
- * exactly, reading only the region's cells. The per-cell 5-minute rollup is the presence snapshot.
+ * rollup would need (to_cell, from_cell, bucket) keys. Summed move counts per key (SummingMergeTree)
+ * would be small but count moves, not people: someone who enters twice in an hour (in, out, in again
+ * across a border) counts twice, and the series are distinct people, checked exactly against the
+ * simulator. Exact distinct counts per key need `uniqExactState(sub)`, whose states hold every
+ * subscriber again; measured here such materialized views cost 4.4 s per 500k moves (3.5× the
+ * insert itself) because almost every row is its own group (an hour × a cell pair holds ~4 moves at
+ * 1M subscribers). Moves sorted by (to_h3, to_cell, ts) and (from_h3, from_cell, ts) answer the
+ * same questions exactly, reading only the region's cells. The per-cell 5-minute rollup is the
+ * presence snapshot.
+ *
+ * What a first region query costs (measured at 1M subscribers, `system.query_log` ProfileEvents):
+ * decompression. A region's cells form a few dozen runs in H3 order; each run costs one ≥ 64 KiB
+ * compressed block per column per part however few rows it needs (18.16 has no per-table
+ * `min_compress_block_size`), so a 147-cell week took ~280 ms of CPU cold and ~40 ms once its blocks
+ * were in the uncompressed cache. Hence: closed days merged into one part (`compactClosedDays`), and
+ * H3-only filters (`ResolvedRegion.h3Exact`) that skip the cell-key column.
  *
  * Retention: every history table is partitioned by day (`toYYYYMMDD`), and `dropOldPartitions`
- * drops whole days; there is no TTL clause because 18.16 rejects it.
+ * drops whole days; there is no TTL clause because 18.16 rejects it. `compactClosedDays` merges
+ * each closed day into one part (`OPTIMIZE … PARTITION … FINAL`).
  *
  * Identifiers: `sub` is the MSISDN as a number (internal only, never returned by the API); `cell`
  * is a 52-bit hash of the carrier's cell id (`cellKey`), stable across restarts and instances.

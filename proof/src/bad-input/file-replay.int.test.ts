@@ -56,7 +56,9 @@ function replay(natsUrl: string, args: string[]): Promise<Replay> {
   });
 }
 
-describe('bad input at file replay (the real replay command, real nats-server)', () => {
+// Each case starts the replay command as its own process (tsx compiles it on start): 2–4 s a case
+// on a quiet machine, 25–60 s at load 20, so a case may take up to the command's own 120 s limit.
+describe('bad input at file replay (the real replay command, real nats-server)', { timeout: 150_000 }, () => {
   let nc: NatsConnection;
   let dir: string;
   const landed = new Map<string, LocationEvent[]>();

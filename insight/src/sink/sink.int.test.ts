@@ -1,11 +1,14 @@
+import { spawn } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AckPolicy, jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, selectRows, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, migrateClickHouse, selectRows, type ClickHouseClient, type NatsConnection } from '@geo/infra';
 import type { LocationEvent } from '@geo/ingest';
 import { InsightEnv } from '../config.ts';
 import { createInsight, type RunningInsight } from '../service.ts';
 import { NO_ADMIN_AREAS } from '../regions/region.ts';
+import { INSIGHT_MIGRATIONS } from '../schema/migrations.ts';
 
 /** A TCP proxy in front of ClickHouse that the test can cut and restore, like a server restart. */
 async function chaosProxy(target: URL): Promise<{ url: string; down(): Promise<void>; up(): Promise<void>; close(): Promise<void> }> {
@@ -182,5 +185,90 @@ describe('the sink after a crash that left messages delivered but unacked', () =
     const got2 = new Set(rows.map((r) => `${r.sub}|${r.ts}|${r.f === '0' ? '' : names.get(r.f)}|${names.get(r.t)}`));
     expect([...got2].filter((m) => !want.has(m)).slice(0, 5)).toEqual([]);
     expect(got2.size).toBe(want.size);
+  });
+});
+
+describe('the sink killed with SIGKILL after writing moves, before its checkpoint', () => {
+  const STREAM3 = `INSIGHT_SINK_KILL_${tag}`;
+  const PREFIX3 = `insightsinkkill${tag}`;
+  const DB3 = `insight_sink_kill_${tag}`;
+  const DURABLE = 'insight-sink-kill';
+  let nc: NatsConnection;
+  let ch: ClickHouseClient;
+  let insight: RunningInsight | undefined;
+  let child: ReturnType<typeof spawn> | undefined;
+
+  beforeAll(async () => {
+    nc = await connectNats(inject('natsUrl'), 'insight-sink-kill-it');
+    await ensureStream(await jetstreamManager(nc), { name: STREAM3, subjects: [`${PREFIX3}.>`] });
+    const root = connectClickHouse(inject('clickhouseUrl'));
+    await root.command({ query: `CREATE DATABASE IF NOT EXISTS ${DB3}` });
+    await root.close();
+    ch = connectClickHouse(inject('clickhouseUrl'), DB3);
+    await migrateClickHouse(ch, 'insight', INSIGHT_MIGRATIONS);
+  });
+
+  afterAll(async () => {
+    child?.kill('SIGKILL');
+    await insight?.stop();
+    await nc?.drain();
+    await ch?.command({ query: `DROP DATABASE IF EXISTS ${DB3}` }).catch(() => undefined);
+    await ch?.close();
+  });
+
+  it('re-applies the unacked messages onto the last checkpoint: every move once, none missing, none invented', async () => {
+    const js = jetstream(nc);
+    const publish = async (round: number) => {
+      const ev = events(round);
+      for (let i = 0; i < ev.length; i += 100) await js.publish(`${PREFIX3}.ctcc.0`, JSON.stringify({ v: 1, events: ev.slice(i, i + 100) }));
+    };
+    await publish(0);
+    await publish(1);
+    // A sink that writes moves on every message and would write its checkpoint only after an hour.
+    child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./sink-process.fixture.ts', import.meta.url))], {
+      env: { ...process.env, NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB3}`, STREAM: STREAM3, CONSUMER: DURABLE, FILTER: `${PREFIX3}.>` },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let last = '';
+    child.stdout!.on('data', (b: Buffer) => { last = b.toString().trim().split('\n').pop() ?? last; });
+    const movesWritten = async () => Number((await selectRows<{ n: string }>(ch, 'SELECT uniqExact(sub, ts, to_cell) AS n FROM insight_moves_to'))[0]!.n);
+    const deadline = Date.now() + 60_000;
+    while (!(last.startsWith('applied 600 ') && (await movesWritten()) === 600)) {
+      if (Date.now() > deadline) throw new Error(`the sink process did not write its moves: ${last}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(last).toMatch(/checkpoints 0$/);
+    expect((await (await jetstreamManager(nc)).consumers.info(STREAM3, DURABLE)).num_ack_pending).toBe(6);
+    child.kill('SIGKILL');
+    await new Promise((r) => child!.once('exit', r));
+
+    await publish(2);
+    const cfg = InsightEnv.parse({
+      LOG_LEVEL: 'silent', NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB3}`, HEALTH_PORT: '0', API_PORT: '0',
+      INSIGHT_STREAM: STREAM3, INSIGHT_CONSUMER: DURABLE, INSIGHT_FILTER_SUBJECT: `${PREFIX3}.>`,
+    });
+    insight = await createInsight(cfg, createLogger('insight', 'silent'), { admin: NO_ADMIN_AREAS });
+    // No checkpoint was written: all three rounds apply, rounds 0 and 1 a second time.
+    while (insight.sink.applied < 900) {
+      if (Date.now() > deadline + 30_000) throw new Error(`applied only ${insight.sink.applied} of 900`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await insight.sink.flush();
+    expect((await (await jetstreamManager(nc)).consumers.info(STREAM3, DURABLE)).num_ack_pending).toBe(0);
+    const names = new Map((await selectRows<{ cell: string; name: string }>(ch, 'SELECT toString(cell) AS cell, any(name) AS name FROM insight_cells GROUP BY cell')).map((c) => [c.cell, c.name]));
+    const rows = await selectRows<{ sub: string; ts: string; f: string; t: string }>(ch,
+      'SELECT DISTINCT toString(sub) AS sub, toUInt32(ts) AS ts, toString(from_cell) AS f, toString(to_cell) AS t FROM insight_moves_to');
+    const got = new Set(rows.map((r) => `${r.sub}|${r.ts}|${r.f === '0' ? '' : names.get(r.f)}|${names.get(r.t)}`));
+    const want = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const cellOf = (round: number) => `SINKIT-${(i + round) % 17}`;
+      const sub = Number(`137${String(20_000_000 + i).padStart(8, '0')}`);
+      for (let round = 0; round < 3; round++) want.add(`${sub}|${Math.floor((T0 + round * 60_000 + i) / 1000)}|${round === 0 ? '' : cellOf(round - 1)}|${cellOf(round)}`);
+    }
+    expect([...got].filter((m) => !want.has(m)).slice(0, 5)).toEqual([]);
+    expect(got.size).toBe(want.size);
+    // Everyone's checkpoint row holds round 2 (no subscriber lost or left behind).
+    const [p] = await selectRows<{ n: string; late: string }>(ch, `SELECT count() AS n, countIf(ts = ${T0} + 120000 + toUInt64(sub - 13720000000)) AS late FROM insight_presence FINAL`);
+    expect([Number(p!.n), Number(p!.late)]).toEqual([300, 300]);
   });
 });

@@ -33,6 +33,11 @@ export interface SinkOptions {
   flushEvents?: number;
   /** Flush at least this often when events trickle in. @default 1000 */
   flushMs?: number;
+  /**
+   * Write the presence checkpoint, and ack what it covers, at most this often (ms); flushes in
+   * between write moves, snapshots and cells only. @default 5000
+   */
+  checkpointMs?: number;
   registry?: Registry;
   /** Also receives every snapshot (population per cell at a boundary), for region queries. */
   population?: { record(bucketMs: number, counts: Uint32Array): void };
@@ -52,6 +57,11 @@ const CHECKPOINT_COLUMNS: { name: string; type: NativeType }[] = [
 /** The consume loop gives the event loop a turn after this much work (ms). */
 const YIELD_MS = 20;
 const sec = (msTime: number) => Math.floor(msTime / 1000);
+/**
+ * A checkpoint is also due once this many messages wait for their ack (the consumer allows
+ * 50,000 unacked; binary batches hold 500 events, JSON ones ~100).
+ */
+const CHECKPOINT_MESSAGES = 20_000;
 
 /** A cheap structural check per event: the stream is internal and ingest validated with zod. */
 function looksLikeEvent(e: EventLike): boolean {
@@ -68,14 +78,19 @@ function looksLikeEvent(e: EventLike): boolean {
 
 /**
  * The ClickHouse sink: consumes LOCATION with its own durable consumer, keeps live presence in
- * memory (PresenceState), and writes in batches of 10k–100k rows: 5-minute presence snapshots,
- * new cells, moves, and the changed subscribers' checkpoint rows — in that order — and only then
- * acks the messages the batch covers.
+ * memory (PresenceState), and writes in batches: 5-minute presence snapshots, new cells and moves
+ * every ~100k events (or second), and every few seconds the changed subscribers' checkpoint rows
+ * after them; only the checkpoint acks the messages it covers.
+ *
+ * Per event the hot path allocates nothing: a LOCATION message is read as columns (ingest's
+ * binary batch, or JSON turned into columns), applied to typed arrays, and moves and checkpoint
+ * rows are gathered into typed-array columns sent as ClickHouse Native blocks.
  *
  * Effects are idempotent: a redelivered message is skipped by stream position once its effect is
- * in the checkpoint; a crash between two inserts can write some rows twice, which the tables
- * absorb (ReplacingMergeTree keyed by the row, or uniq states). A failed insert is retried with
- * back-off for as long as ClickHouse is down; meanwhile nothing is acked and consumption pauses.
+ * in the checkpoint; a crash before the checkpoint re-applies the unacked messages onto the
+ * previous one and writes some rows twice, which the tables absorb (ReplacingMergeTree keyed by
+ * the row, or uniq states). A failed insert is retried with back-off for as long as ClickHouse is
+ * down; meanwhile nothing is acked and consumption pauses.
  */
 export class LocationSink implements StateSink {
   private moves = new NativeColumns(MOVE_COLUMNS, 1 << 16);
@@ -85,6 +100,11 @@ export class LocationSink implements StateSink {
   private pendingEvents = 0;
   private flushing: Promise<void> = Promise.resolve();
   private queued?: Promise<void>;
+  /** Whether the queued flush must write the checkpoint (an explicit `flush()` asked for it). */
+  private queuedFull = false;
+  private lastCheckpoint = performance.now();
+  /** Checkpoints written (each acks the messages it covers). */
+  checkpoints = 0;
   private stopping = false;
   private loop?: Promise<void>;
   private timer?: NodeJS.Timeout;
@@ -205,14 +225,14 @@ export class LocationSink implements StateSink {
         if (this.pendingEvents >= flushEvents) {
           // One flush in flight while the next batch fills; wait only when far behind (ClickHouse
           // slow or down), which stops pulling from JetStream.
-          const flushed = this.flush();
+          const flushed = this.flushQueued(false);
           if (this.pendingEvents >= 3 * flushEvents) await flushed;
         }
         if (this.stopping) break;
       }
     })();
     this.timer = setInterval(() => {
-      if (this.unacked.length > 0) void this.flush().catch(() => undefined);
+      if (this.unacked.length > 0) void this.flushQueued(false).catch(() => undefined);
     }, this.opts.flushMs ?? 1000);
   }
 
@@ -266,34 +286,58 @@ export class LocationSink implements StateSink {
     }
   }
 
-  /** Writes everything pending, then acks what it covers. Flushes run one after another. */
+  /** Writes everything pending, the checkpoint included, then acks what it covers. */
   flush(): Promise<void> {
-    // A flush already queued (not started) will take everything pending when it starts.
-    if (this.queued) return this.queued;
+    return this.flushQueued(true);
+  }
+
+  /**
+   * Flushes run one after another. A flush already queued (not started) takes everything pending
+   * when it starts; `full` makes it write the checkpoint whether or not one is due.
+   */
+  private flushQueued(full: boolean): Promise<void> {
+    if (this.queued) {
+      if (full) this.queuedFull = true;
+      return this.queued;
+    }
+    this.queuedFull = full;
     const next = this.flushing.then(() => {
       this.queued = undefined;
-      return this.flushNow();
+      return this.flushNow(this.queuedFull);
     });
     this.queued = next;
     this.flushing = next.catch(() => undefined);
     return next;
   }
 
-  private async flushNow(): Promise<void> {
+  /**
+   * Moves, snapshots and new cells go out on every flush. The checkpoint (each changed
+   * subscriber's row) goes out every `checkpointMs`, and only it makes the messages acked: a
+   * subscriber seen several times in between costs one row, not one per flush, and the
+   * checkpoint is most of what ClickHouse is asked to write. A crash in between redelivers those
+   * messages from the ack floor onto the previous checkpoint, which writes the same moves and
+   * snapshots again — rows the tables already hold (see the class comment).
+   */
+  private async flushNow(full: boolean): Promise<void> {
     const state = this.opts.state;
     const cells = state.cells;
-    const msgs = this.unacked;
+    const checkpointDue = full || this.unacked.length >= CHECKPOINT_MESSAGES ||
+      performance.now() - this.lastCheckpoint >= (this.opts.checkpointMs ?? 5000);
+    const msgs = checkpointDue ? this.unacked : [];
     const fresh = cells.takeFresh();
-    const dirty = state.takeDirty();
+    const dirty = checkpointDue ? state.takeDirty() : [];
     const snapshots = this.snapshots.take();
     const moves = this.moves.take();
-    this.unacked = [];
+    if (checkpointDue) {
+      this.unacked = [];
+      this.lastCheckpoint = performance.now();
+    }
     this.pendingEvents = 0;
-    if (msgs.length === 0 && snapshots.rows === 0 && fresh.length === 0 && dirty.length === 0) return;
+    if (msgs.length === 0 && snapshots.rows === 0 && fresh.length === 0 && dirty.length === 0 && moves.rows === 0) return;
     const now = sec(Date.now());
     const cw = new RowBinaryWriter(1024 + fresh.length * 64);
     for (const c of fresh) cw.row().u64(cells.key[c]!).str(cells.names[c]!).f64(cells.lat[c]!).f64(cells.lng[c]!).u64hl(cells.h3Hi[c]!, cells.h3Lo[c]!).u32(cells.city[c]!).u32(now);
-    const checkpoint = this.checkpointRows(dirty);
+    const checkpoint = checkpointDue ? this.checkpointRows(dirty) : undefined;
     const started = performance.now();
     try {
       // Snapshots, cells and moves are independent (a move naming a cell not yet written is only
@@ -304,7 +348,7 @@ export class LocationSink implements StateSink {
         this.insert('insight_cells', cw.take()),
         this.insert('insight_moves_to', moves, 'Native'),
       ]);
-      await this.insert('insight_presence', checkpoint, 'Native');
+      if (checkpoint) await this.insert('insight_presence', checkpoint, 'Native');
     } catch (err) {
       // Only when stopping for good: leave the messages unacked so JetStream redelivers them.
       cells.returnFresh(fresh);
@@ -312,6 +356,7 @@ export class LocationSink implements StateSink {
       throw err;
     }
     for (const m of msgs) m.ack();
+    if (checkpoint) this.checkpoints++;
     this.flushes++;
     this.flushMs += performance.now() - started;
   }

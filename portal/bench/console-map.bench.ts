@@ -28,6 +28,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../web/bigdata/e2e/console-stack.ts';
+import { e2eOutDir } from '../web/e2e/build-entry.ts';
 import { buildE2e } from '../web/bigdata/e2e/build-e2e.ts';
 import type { DrawTiming } from '../web/map/map-bench.tsx';
 import { boundariesJson } from '../src/api/bigdata/geography.ts';
@@ -128,7 +129,7 @@ const TICKS_PER_S = 100;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
-  const dist = await buildE2e(join(tmpdir(), 'geo-alert-bigdata-e2e'));
+  const dist = await buildE2e(e2eOutDir(join(tmpdir(), 'geo-alert-bigdata-e2e')));
   for (const level of ['province', 'city', 'district'] as const) boundariesJson(level);
   const insight = await fakeInsight();
   const portal = await testPortal({ insightUrl: `http://127.0.0.1:${(insight.address() as { port: number }).port}`, webDist: dist });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,9 +17,18 @@ function newest(dir: string): number {
 }
 
 /**
- * Builds a browser test's own entry (the `index.html` in `root`) into `outDir` with Vite, unless a
- * build newer than every web source is already there (builds are heavy on a 2-core machine: build
- * once, reuse).
+ * Where a browser test's build goes: `base` plus a hash of this checkout's path, so that another
+ * checkout running its tests at the same time (a CI clone beside the working tree) has its own
+ * build; a shared one, newer than these sources, would be reused stale.
+ */
+export function e2eOutDir(base: string): string {
+  return `${base}-${createHash('sha1').update(WEB).digest('hex').slice(0, 8)}`;
+}
+
+/**
+ * Builds a browser test's own entry (the `index.html` in `root`) into `outDir` (see `e2eOutDir`)
+ * with Vite, unless a build newer than every web source is already there (builds are heavy on a
+ * 2-core machine: build once, reuse).
  */
 export async function buildE2eEntry(root: string, outDir: string): Promise<string> {
   const index = join(outDir, 'index.html');

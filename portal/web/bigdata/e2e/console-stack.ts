@@ -11,6 +11,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { boundariesJson } from '../../../src/api/bigdata/geography.ts';
 import type { Portal } from '../../../src/portal.ts';
 import { testPortal } from '../../../src/test/harness.ts';
+import { e2eOutDir } from '../../e2e/build-entry.ts';
 import { buildE2e } from './build-e2e.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -98,7 +99,7 @@ export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleS
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const distP = buildE2e(join(tmpdir(), 'geo-alert-bigdata-e2e'));
+    const distP = buildE2e(e2eOutDir(join(tmpdir(), 'geo-alert-bigdata-e2e')));
     const nats: RunningNats = await startNatsServer({ dataDir: join(dir, 'nats'), log: () => undefined });
     cleanups.push(() => nats.stop());
     const nc = await connectNats(nats.url, 'portal-console-e2e');

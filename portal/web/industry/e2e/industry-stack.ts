@@ -9,6 +9,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { startIndustry } from '../../../src/api/industry/index.ts';
 import type { Portal } from '../../../src/portal.ts';
 import { testPortal } from '../../../src/test/harness.ts';
+import { e2eOutDir } from '../../e2e/build-entry.ts';
 import { buildIndustryE2e } from './build-e2e.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -116,7 +117,7 @@ export async function startIndustryStack(natsUrl: string, clickhouseUrl: string)
   };
   try {
     // The portal reads its pages at request time: it can start while the test entry is built.
-    const webDist = join(tmpdir(), 'geo-alert-industry-e2e');
+    const webDist = e2eOutDir(join(tmpdir(), 'geo-alert-industry-e2e'));
     const distP = buildIndustryE2e(webDist);
 
     const db = `portal_industry_e2e_${tag}`;

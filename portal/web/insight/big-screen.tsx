@@ -59,16 +59,14 @@ export function BigScreen() {
     map.on('ready', () => {
       void map!.setHighlightAreas(region.parts.filter((p) => p.kind === 'admin').map((p) => (p as { code: string }).code));
       map!.setOverlayParts(region.parts.filter((p) => p.kind !== 'admin'));
-      // Centre on the region's first area, at a zoom that fits its level.
-      const first = region.parts.find((p) => p.kind === 'admin') as { code: string } | undefined;
-      if (first)
-        void loadAreas().then((all) => {
-          const a = all.find((x) => x.code === first.code);
-          if (a?.center) map?.map.jumpTo({ center: a.center, zoom: { province: 7, city: 9, district: 11 }[a.level] });
-        });
-      const b = map!.map.getBounds();
-      view = { bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom: map!.map.getZoom() };
-      void heatCells(view).then((c) => map?.setHexagons(c), () => undefined);
+      // The whole region in view, then its cells (the `viewport` event has set `view` by then).
+      void map!.fitRegion(region.parts).then((fitted) => {
+        if (!fitted) {
+          const b = map!.map.getBounds();
+          view = { bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom: map!.map.getZoom() };
+        }
+        if (view) void heatCells(view).then((c) => map?.setHexagons(c), () => undefined);
+      });
     });
     const clock = setInterval(() => setNow(new Date()), 1000);
     onCleanup(() => (es.close(), clearInterval(clock), map?.destroy()));
@@ -111,8 +109,10 @@ export function BigScreen() {
           <h2>
             {bt.insight.dwell} / {bt.insight.gender}
           </h2>
-          <EChart dark option={() => m() && dwellOption(m()!, true)} class="echart half" />
-          <EChart dark option={() => m() && genderOption(m()!, true)} class="echart half" />
+          <div class="pair">
+            <EChart dark option={() => m() && dwellOption(m()!, true)} class="echart half" />
+            <EChart dark option={() => m() && genderOption(m()!, true)} class="echart half" />
+          </div>
         </div>
         <div class="panel">
           <h2>{bt.insight.age}</h2>

@@ -76,14 +76,20 @@ export function HeatmapPage() {
     map.on('shapes', setDrawn);
     map.on('viewport', (v) => ((view = v), void refreshCells()));
     map.on('ready', () => {
-      const b = map!.map.getBounds();
-      view = { bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom: map!.map.getZoom() };
-      void refreshCells();
+      // The picked areas in view; the move's `viewport` event fetches their cells.
+      void map!.fitRegion(parts()).then((fitted) => {
+        if (fitted) return;
+        const b = map!.map.getBounds();
+        view = { bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom: map!.map.getZoom() };
+        void refreshCells();
+      });
     });
     const t = setInterval(() => (void refreshCells(), void refreshMetrics()), REFRESH_MS);
     onCleanup(() => (clearInterval(t), map?.destroy()));
   });
   createEffect(on([areas, drawn], () => (void map?.setHighlightAreas(areas().map((a) => a.code)), void refreshMetrics())));
+  // A newly picked set of areas is brought into view (drawing a shape leaves the map where it is).
+  createEffect(on(areas, () => map?.ready && void map.fitRegion(areas().map((a) => ({ kind: 'admin' as const, code: a.code, name: a.name }))), { defer: true }));
 
   const pick = (t: DrawTool | null) => (setTool(t), map?.setTool(t));
   return (

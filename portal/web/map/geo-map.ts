@@ -16,6 +16,7 @@ import {
 } from 'terra-draw';
 import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
 import type { RegionPart } from '@geo/alerting';
+import turfBbox from '@turf/bbox';
 import { LABEL_COLOR, loadMapSettings, offlineStyle, type MapTheme } from './offline-style.ts';
 import { heat, HexColumnBuilder, SUPPRESSED, type HexCell, type HexColumns } from './hex-cells.ts';
 import { DEFAULT_BUFFER_M, featureToPart, partToFeature, partsToGeoJSON, type DrawnFeature } from './region-parts.ts';
@@ -114,6 +115,8 @@ export class GeoMap {
     this.map.on('moveend', () => {
       const b = this.map.getBounds();
       const v: Viewport = { bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom: this.map.getZoom() };
+      // What is in view, for tests and screenshots' readers: "west,south,east,north".
+      container.dataset.bbox = v.bbox.map((x) => x.toFixed(5)).join(',');
       this.listeners.viewport.forEach((f) => f(v));
       this.render();
     });
@@ -290,6 +293,28 @@ export class GeoMap {
 
   fitBounds(bbox: [number, number, number, number]): void {
     this.map.fitBounds([bbox[0], bbox[1], bbox[2], bbox[3]], { padding: 40, duration: 0 });
+  }
+
+  /**
+   * Shows the whole region: its administrative areas (by their outlines) and drawn shapes, with a
+   * margin. Resolves once the map has moved (its `viewport` event has fired); false when nothing
+   * of the region has a known outline, and the map stays where it was.
+   */
+  async fitRegion(parts: RegionPart[]): Promise<boolean> {
+    const codes = new Set(parts.flatMap((p) => (p.kind === 'admin' ? [p.code] : [])));
+    const features: unknown[] = [...partsToGeoJSON(parts).features];
+    if (codes.size)
+      for (const level of ['province', 'city', 'district']) {
+        const fc = (await this.outline(level)) as { features?: { properties: { code: string } }[] };
+        features.push(...(fc.features ?? []).filter((f) => codes.has(f.properties.code)));
+      }
+    if (!features.length) return false;
+    const [w, s, e, n] = turfBbox({ type: 'FeatureCollection', features } as never);
+    if (![w, s, e, n].every(Number.isFinite)) return false;
+    const moved = new Promise<void>((r) => this.map.once('moveend', () => r()));
+    this.fitBounds([w!, s!, e!, n!]);
+    await moved;
+    return true;
   }
 
   private cellLayer() {

@@ -240,6 +240,11 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     await expect.poll(() => page.locator('[data-kpi="population"] .v').textContent(), { timeout: 60_000 }).toBe(String(inHangzhou())).catch((e) => fail('heatmap', e));
     // The map's first full load (district outlines at zoom 8) is slow on a busy 2-core box.
     await page.waitForSelector('[data-testid="heat-map"][data-map-ready="1"]', { timeout: 120_000 }).catch((e) => fail('heatmap', e));
+    // 杭州市 is brought into view, with the people in it.
+    await expect
+      .poll(() => inView(page.getAttribute('[data-testid="heat-map"]', 'data-bbox'), inDistrictOf(districtPeople)), { timeout: 30_000 })
+      .toBe(true)
+      .catch(async (e) => fail('heatmap', new Error(`${(e as Error).message}: map view ${await page.getAttribute('[data-testid="heat-map"]', 'data-bbox')}, people at ${inDistrictOf(districtPeople)}`)));
     await page.screenshot({ path: join(ARTIFACTS, 'heatmap-1920x1080.png') });
 
     await page.click('button:has-text("进入大屏")');
@@ -252,6 +257,16 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     await publish(arriving);
     expect(inHangzhou()).toBe(before + arriving.length);
     await expect.poll(() => big.textContent(), { timeout: 40_000 }).toBe(String(before + arriving.length));
+    // The map shows the whole city, so the people in 上城区 are in view, not off its edge.
+    await expect
+      .poll(() => inView(page.getAttribute('.screen .bd-map', 'data-bbox'), inDistrictOf(districtPeople)), { timeout: 30_000 })
+      .toBe(true)
+      .catch(async (e) => fail('big-screen', new Error(`${(e as Error).message}: map view ${await page.getAttribute('.screen .bd-map', 'data-bbox')}, people at ${inDistrictOf(districtPeople)}`)));
+    // Every panel of the right column fits the 1080-pixel screen (the task list was cut off).
+    const clipped = await page.evaluate(() =>
+      [...document.querySelectorAll('.screen .col .panel')].filter((p) => p.getBoundingClientRect().bottom > window.innerHeight).map((p) => p.querySelector('h2')?.textContent),
+    );
+    expect(clipped).toEqual([]);
     await page.screenshot({ path: join(ARTIFACTS, 'big-screen-1920x1080.png') });
     expect(outside).toEqual([]);
   }, 150_000);
@@ -260,4 +275,10 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
 /** The centre of a group of people (for more people at the same place). */
 function inDistrictOf(group: Person[]): [number, number] {
   return [sum(group.map((p) => p.at[0])) / group.length, sum(group.map((p) => p.at[1])) / group.length];
+}
+
+/** Whether a map's `data-bbox` ("west,south,east,north", set on each move) contains `at`. */
+async function inView(bbox: Promise<string | null>, at: [number, number]): Promise<boolean> {
+  const [w, s, e, n] = ((await bbox) ?? '').split(',').map(Number);
+  return at[0] > w! && at[0] < e! && at[1] > s! && at[1] < n!;
 }

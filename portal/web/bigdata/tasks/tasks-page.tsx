@@ -174,6 +174,7 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
         .then((h) => map!.setHexagons(h.cells.map((c) => ({ h3: c.h3, count: c.count.value }))))
         .catch(() => undefined);
     map.on('ready', () => void refreshCells());
+    map.on('viewport', () => void refreshCells());
     const timer = setInterval(() => void refreshCells(), 10_000);
     onCleanup(() => (es.close(), clearInterval(timer), map?.destroy()));
   });
@@ -181,6 +182,10 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
     const parts = (t.spec?.region?.parts ?? t.form.region?.parts ?? []) as { kind: string; code?: string }[];
     void map?.setHighlightAreas(parts.filter((p) => p.kind === 'admin').map((p) => p.code!));
     map?.setOverlayParts(parts.filter((p) => p.kind !== 'admin') as never);
+    // The task's whole region in view, once the map can move.
+    const fit = () => void map?.fitRegion(parts as never);
+    if (map?.ready) fit();
+    else map?.on('ready', fit);
     return '';
   };
   return (

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClickHouse, selectRows, sql } from '@geo/infra';
-import { shanghaiDay } from '@geo/alerting';
+import { connectClickHouse, connectNats, selectRows, sql } from '@geo/infra';
+import { progressSubject, shanghaiDay } from '@geo/alerting';
 import { GroundTruth, type SeenEvent } from '../system/ground-truth.ts';
 import { startSystem, type RunningSystem } from '../system/system.ts';
 import { submitAndRun, taskDates } from '../system/alert-task.ts';
@@ -61,6 +61,30 @@ async function health(s: RunningSystem): Promise<string> {
   return out.join('\n');
 }
 
+/** Each alerting instance's latest progress of the task (they publish it every second while it changes). */
+async function latestProgress(natsUrl: string, ms = 3000): Promise<string[]> {
+  const nc = await connectNats(natsUrl, 'proof-chaos-progress');
+  const latest = new Map<string, string>();
+  const sub = nc.subscribe(progressSubject(TASK_ID));
+  setTimeout(() => sub.unsubscribe(), ms);
+  for await (const m of sub) latest.set((m.json() as { instance: string }).instance, m.string());
+  await nc.close();
+  return [...latest.values()];
+}
+
+/** What the system knows of people who qualified and got nothing: their events, their send-log rows, alerting's progress. */
+async function explainMissed(s: RunningSystem, o: Outcome, missed: string[]): Promise<string> {
+  const some = missed.slice(0, 10).map((m) => m.split(' ')[0]!);
+  const ch = connectClickHouse(s.clickhouseUrl);
+  const log = await selectRows<Record<string, unknown>>(ch, sql`SELECT * FROM sms_log FINAL WHERE msisdn IN ${some}`.text).catch((e: Error) => [{ error: e.message }]);
+  await ch.close();
+  const people = some.map((m) => {
+    const evs = (o.truth.bySubscriber.get(m) ?? []).map((e) => `${new Date(e.ts).toISOString().slice(11, 19)} ${e.kind ?? 'loc'} ${e.cell} ${inside(e.lng, e.lat) ? 'IN' : 'out'}`);
+    return `${m}: ${evs.join(' | ')}`;
+  });
+  return [`missed people (first ${some.length}):`, ...people, `sms_log rows: ${JSON.stringify(log)}`, `alerting progress: ${o.progress.join(' ; ')}`].join('\n');
+}
+
 interface Outcome {
   truth: GroundTruth;
   received: Map<string, ReceivedMessage[]>;
@@ -68,6 +92,7 @@ interface Outcome {
   stats: SmscStats[];
   faults: string[];
   window: { from: number; to: number };
+  progress: string[];
 }
 
 describe('an alert to a simulated province while services and servers fail', () => {
@@ -149,7 +174,7 @@ describe('an alert to a simulated province while services and servers fail', () 
     const candidates = [...new Set([...split.qualifying.keys(), ...split.excludedByRules, ...split.boundary])];
     const received = await s.smsc.countsFor(candidates);
     const stats = await s.smsc.stats();
-    outcome = { truth, received, split, stats, faults, window: { from, to } };
+    outcome = { truth, received, split, stats, faults, window: { from, to }, progress: await latestProgress(s.natsUrl).catch((e: Error) => [e.message]) };
     say(
       `ground truth: ${truth.events} events of ${truth.bySubscriber.size} people; qualifying ${split.qualifying.size}, ` +
         `excluded by rules ${split.excludedByRules.size}, boundary ${split.boundary.size}; SMSC accepted ${stats.map((x) => `${x.carrier} ${x.accepted}`).join(', ')}, ` +
@@ -190,7 +215,7 @@ describe('an alert to a simulated province while services and servers fail', () 
   // submitted were given up as failed after UNCERTAIN_RESOLVE_MS, and jobs whose claim could not be
   // stored while nats-server restarted were recorded failed (CLAIM_FAILED). Now the first are sent
   // again when no receipt names them (UNCERTAIN_POLICY=resubmit) and the second are handed back.
-  it('sends every qualifying person of the uncapped carriers, and the capped carrier up to its cap', () => {
+  it('sends every qualifying person of the uncapped carriers, and the capped carrier up to its cap', async () => {
     const { qualifying } = outcome.split;
     const missed: string[] = [];
     let ctccQualifying = 0;
@@ -204,6 +229,7 @@ describe('an alert to a simulated province while services and servers fail', () 
     }
     say(`qualifying: ${qualifying.size} (ctcc ${ctccQualifying}, of whom sent ${ctccSent}, daily cap ${CTCC_DAILY_CAP})`);
     expect(qualifying.size).toBeGreaterThan(1000);
+    if (missed.length) say(await explainMissed(sys!, outcome, missed));
     expect(missed).toEqual([]);
     // The cap bites in this set-up (more ctcc people qualify than it allows) …
     expect(ctccQualifying).toBeGreaterThan(CTCC_DAILY_CAP);

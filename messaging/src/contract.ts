@@ -33,25 +33,44 @@ export const SmsJob = z.object({
 });
 export type SmsJob = z.infer<typeof SmsJob>;
 
-/** Most jobs in one {@link SmsJobBatch} message (~250 B each keeps a batch far below NATS' 1 MB payload limit). */
+/** Most jobs in one {@link SmsJobBatch} message. */
 export const SMS_JOB_BATCH_MAX = 1000;
 
 /**
- * Several SMS jobs of one carrier in one `sms.jobs.<carrier>` message (alerting sends the people
- * present at a task's start this way: one JetStream write per batch instead of one per person).
- * Messaging takes a message holding one SmsJob or one SmsJobBatch; each job of a batch is sent at
- * most once by its own `jobId` (messaging's claim log), and the batch's Nats-Msg-Id must be
- * deterministic for the same jobs, so that a producer publishing it again after a crash is
- * de-duplicated by the stream. A batch that does not match this schema is dead-lettered whole.
+ * Several SMS jobs in one `sms.jobs.<carrier>` message (alerting sends the people present at a
+ * task's start this way: one JetStream write per batch instead of one per person). `common` holds
+ * the fields the jobs share (content, signature, ids), given once so a batch of long texts stays far
+ * below NATS' 1 MB payload limit; each job is `{ ...common, ...job }` and must then be a whole
+ * {@link SmsJob} (see {@link jobsOfBatch}). Messaging takes a message holding one SmsJob or one
+ * SmsJobBatch; each job of a batch is sent at most once by its own `jobId` (messaging's claim log),
+ * and the batch's Nats-Msg-Id must be deterministic for the same jobs, so that a producer publishing
+ * it again after a crash is de-duplicated by the stream. A batch with any job that does not match
+ * is dead-lettered whole.
+ *
+ * @example
+ * { v: 1, common: { source: 'alert', sendId: 't-1', content: '…', signature: '…', enterpriseId: 'e', accountId: 'a', createdAt: 1795636405277 },
+ *   jobs: [{ jobId: 'alert:t-1:13800000000', msisdn: '13800000000', carrier: 'cmcc' }] }
  */
 export const SmsJobBatch = z.object({
   v: z.literal(1),
-  jobs: z.array(SmsJob).min(1).max(SMS_JOB_BATCH_MAX),
+  common: SmsJob.partial().optional(),
+  jobs: z.array(SmsJob.partial()).min(1).max(SMS_JOB_BATCH_MAX),
 });
 export type SmsJobBatch = z.infer<typeof SmsJobBatch>;
 
 /** Whether a parsed `sms.jobs.*` message is a batch (by shape; validate with {@link SmsJobBatch}). */
 export const isSmsJobBatch = (x: unknown): x is { jobs: unknown[] } => typeof x === 'object' && x !== null && Array.isArray((x as { jobs?: unknown }).jobs);
+
+/** The whole jobs of a batch (`common` under each job's own fields), or the first job that is not a whole SmsJob. */
+export function jobsOfBatch(b: SmsJobBatch): { ok: true; jobs: SmsJob[] } | { ok: false; index: number; error: z.ZodError } {
+  const jobs: SmsJob[] = [];
+  for (let k = 0; k < b.jobs.length; k++) {
+    const r = SmsJob.safeParse(b.common ? { ...b.common, ...b.jobs[k] } : b.jobs[k]);
+    if (!r.success) return { ok: false, index: k, error: r.error };
+    jobs.push(r.data);
+  }
+  return { ok: true, jobs };
+}
 
 export const SMS_JOBS_STREAM = 'SMS_JOBS';
 export const SMS_JOBS_SUBJECTS = 'sms.jobs.>';

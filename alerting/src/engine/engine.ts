@@ -9,7 +9,7 @@ import { NO_CELL, Presence, type PresenceEvent } from '../presence/presence.ts';
 import { grant as grantFor, inDates, inWindows, judge, passesRules, sendDay, type Grant } from '../rules/evaluate.ts';
 import { shanghaiDay, shanghaiMidnight } from '../rules/shanghai-time.ts';
 import type { BudgetScope } from './budget.ts';
-import { CLAIM_CHUNK, chunkPeople, claimChunk, claimPart, claimSubject, type AppendResult, type ClaimChunk } from './claims.ts';
+import { CLAIM_CHUNK, CLAIM_PARTS, chunkPeople, claimChunk, claimPart, claimSubject, type AppendResult, type ClaimChunk } from './claims.ts';
 import { JOB_BATCH, chunkBatches, type JobBatch } from './job-batches.ts';
 
 /** What the engine needs from the outside world (NATS in production, the same NATS in tests). */
@@ -383,10 +383,11 @@ export class Engine {
     if (cands.length === 0) return 0;
     const now = this.ports.now();
     const day = shanghaiDay(now);
-    const groups = new Map<string, BudgetGroup>();
+    // Number keys, not strings: this loop and the next run once per person (100,000 at a task's start).
+    const groups = new Map<number, BudgetGroup>();
     for (const { rt, i } of cands) {
       const ci = this.presence.carrier[i];
-      const key = `${rt.slot}:${ci}`;
+      const key = rt.slot * CARRIERS.length + ci;
       let g = groups.get(key);
       if (!g) {
         const carrier = CARRIERS[ci];
@@ -396,7 +397,7 @@ export class Engine {
       g.idx.push(i);
     }
     const errors: unknown[] = [];
-    const parts = new Map<string, { rt: TaskRuntime; subject: string; people: Claimant[] }>();
+    const parts = new Map<number, { rt: TaskRuntime; subject: string; people: Claimant[] }>();
     await Promise.all(
       [...groups.values()].map(async (g) => {
         const { rt, carrier, idx } = g;
@@ -424,9 +425,10 @@ export class Engine {
         for (let n = 0; n < grant.granted; n++) {
           const i = idx[n];
           const msisdn = this.presence.msisdnOf(i);
-          const subject = claimSubject(rt.task.id, sd, claimPart(msisdn));
-          let p = parts.get(subject);
-          if (!p) parts.set(subject, (p = { rt, subject, people: [] }));
+          const part = claimPart(msisdn);
+          const key = rt.slot * CLAIM_PARTS + part;
+          let p = parts.get(key);
+          if (!p) parts.set(key, (p = { rt, subject: claimSubject(rt.task.id, sd, part), people: [] }));
           p.people.push({ i, msisdn, carrier, group: g });
         }
       }),
@@ -699,6 +701,12 @@ export class Engine {
       out.push({ v: 1, taskId: rt.task.id, instance: this.ports.instance, at: this.ports.now(), state: rt.task.state, matched: rt.matched, sent: { ...rt.sentBy }, skipped, usedTotal: usedTotal?.get(rt.task.id) });
     }
     return out;
+  }
+
+  /** Jobs of a task this instance published (acked by SMS_JOBS), all carriers. */
+  sentCount(id: string): number {
+    const s = this.runtimes.get(id)?.sentBy;
+    return s ? s.cmcc + s.cucc + s.ctcc : 0;
   }
 
   /** People inside a task's region on this instance now (for tests and the big screen). */

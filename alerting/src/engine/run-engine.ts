@@ -13,7 +13,7 @@ import { CAPS_BUCKET, TASKS_BUCKET, declareAlertingStreams, presenceConsumer } f
 import { TaskStore } from '../tasks/task-store.ts';
 import { KvBudget } from './budget.ts';
 import { ClaimLog } from './claims.ts';
-import { JobEncoder, encodeJobBatch } from './job-encoder.ts';
+import { encodeJobBatch } from './job-encoder.ts';
 import { JsPublisher } from './js-publisher.ts';
 import { Engine } from './engine.ts';
 
@@ -137,9 +137,8 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   const budget = new KvBudget(capsKv);
   const pub = new JsPublisher(nc, 15_000);
   const claims = new ClaimLog(await js.jetstreamManager(), pub);
-  const jobs = new JobEncoder();
   const engine = new Engine(
-    { budget, claims, publish: (b) => pub.publish(smsJobSubject(b.carrier), encodeJobBatch(jobs, b.jobs), { msgID: b.msgId }), jobBatch: opts.jobBatch, now, instance },
+    { budget, claims, publish: (b) => pub.publish(smsJobSubject(b.carrier), encodeJobBatch(b.jobs), { msgID: b.msgId }), jobBatch: opts.jobBatch, now, instance },
     opts.presence ?? new Presence({ stalenessMs: opts.stalenessMs }),
   );
   const writeDead = deadLetterWriter(nc, 'alerting');

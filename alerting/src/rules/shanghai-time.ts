@@ -4,9 +4,16 @@
  */
 export const SHANGHAI_OFFSET_MS = 8 * 3600_000;
 
-/** The Asia/Shanghai calendar date of an instant, `YYYY-MM-DD`. */
+let dayStart = 0, dayEnd = 0, dayText = '';
+
+/** The Asia/Shanghai calendar date of an instant, `YYYY-MM-DD` (the last day is remembered: evaluation asks per person). */
 export function shanghaiDate(ms: number): string {
-  return new Date(ms + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10);
+  if (ms >= dayStart && ms < dayEnd) return dayText;
+  const local = ms + SHANGHAI_OFFSET_MS;
+  dayStart = local - (((local % 86_400_000) + 86_400_000) % 86_400_000) - SHANGHAI_OFFSET_MS;
+  dayEnd = dayStart + 86_400_000;
+  dayText = new Date(local).toISOString().slice(0, 10);
+  return dayText;
 }
 
 /** The Asia/Shanghai day as `YYYYMMDD`, used in dedup and daily-cap keys. */

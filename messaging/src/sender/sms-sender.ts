@@ -6,7 +6,7 @@ import {
   deadLetterMsg, deadLetterWriter, describeIssues, ensureConsumer, jetstreamManager, list, ms, selectRows, sql, ident, raw,
   type ClickHouseClient, type Logger, type NatsConnection,
 } from '@geo/infra';
-import { DeliveryStatus, SmsJob, SmsJobBatch, SmsReply, isSmsJobBatch, type DeliveryState, type SmsCarrier } from '../contract.ts';
+import { DeliveryStatus, SmsJob, SmsJobBatch, SmsReply, isSmsJobBatch, jobsOfBatch, type DeliveryState, type SmsCarrier } from '../contract.ts';
 import type { CarrierConnector, CarrierReceipt, CarrierReply } from '../smpp/connector.ts';
 import type { ExtensionRegistry } from '../replies/extension-numbers.ts';
 import { rowVersion, type SendLogRow } from '../send-log/schema.ts';
@@ -198,10 +198,15 @@ export class SmsSender {
       return undefined;
     }
     if (isSmsJobBatch(parsed)) {
-      const b = SmsJobBatch.safeParse(parsed);
-      if (b.success) return { batch: true, jobs: b.data.jobs };
       // Batches come from alerting, built by code: one that fails the contract is dead-lettered whole.
-      await deadLetterMsg(deadLetterWriter(this.o.nc, 'messaging'), m, `does not match the SMS job batch contract: ${describeIssues(b.error)}`);
+      const b = SmsJobBatch.safeParse(parsed);
+      if (!b.success) {
+        await deadLetterMsg(deadLetterWriter(this.o.nc, 'messaging'), m, `does not match the SMS job batch contract: ${describeIssues(b.error)}`);
+        return undefined;
+      }
+      const j = jobsOfBatch(b.data);
+      if (j.ok) return { batch: true, jobs: j.jobs };
+      await deadLetterMsg(deadLetterWriter(this.o.nc, 'messaging'), m, `does not match the SMS job batch contract: jobs.${j.index}: ${describeIssues(j.error)}`);
       return undefined;
     }
     const r = SmsJob.safeParse(parsed);

@@ -72,6 +72,23 @@ export function jobsOfBatch(b: SmsJobBatch): { ok: true; jobs: SmsJob[] } | { ok
   return { ok: true, jobs };
 }
 
+/**
+ * The jobs of a parsed `sms.jobs.*` message, single or batch, each a whole {@link SmsJob}; undefined
+ * when it is neither (for readers of the stream: tests, benchmarks, audits).
+ * @example
+ * const jobs = smsJobsIn(JSON.parse(new TextDecoder().decode(m.data))) ?? [];
+ */
+export function smsJobsIn(x: unknown): SmsJob[] | undefined {
+  if (isSmsJobBatch(x)) {
+    const b = SmsJobBatch.safeParse(x);
+    if (!b.success) return undefined;
+    const r = jobsOfBatch(b.data);
+    return r.ok ? r.jobs : undefined;
+  }
+  const j = SmsJob.safeParse(x);
+  return j.success ? [j.data] : undefined;
+}
+
 export const SMS_JOBS_STREAM = 'SMS_JOBS';
 export const SMS_JOBS_SUBJECTS = 'sms.jobs.>';
 export const smsJobSubject = (carrier: SmsCarrier): string => `sms.jobs.${carrier}`;

@@ -7,12 +7,28 @@
  * answers `{ t: 'stats', maxMs, p99Ms }` (the longest the portal's event loop was held since the
  * reset, from `monitorEventLoopDelay`), `{ t: 'stop' }` stops the portal and exits.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { testPortal } from '../src/test/harness.ts';
 
 const portal = await testPortal();
 const eld = monitorEventLoopDelay({ resolution: 10 });
 eld.enable();
+
+// With a CPU profile, also the stalls over 50 ms, on the profile's clock (µs), to find their work in it.
+const profDir = process.env.BENCH_PORTAL_CPU_PROF;
+const stalls: { endUs: number; ms: number }[] = [];
+if (profDir) {
+  let last = process.hrtime.bigint();
+  setInterval(() => {
+    const now = process.hrtime.bigint();
+    const ms = Number(now - last) / 1e6;
+    if (ms > 50) stalls.push({ endUs: Number(now / 1000n), ms });
+    last = now;
+  }, 5).unref();
+  process.on('exit', () => writeFileSync(join(profDir, `stalls-${process.pid}.json`), JSON.stringify(stalls)));
+}
 
 process.on('message', (m: { t: string }) => {
   if (m.t === 'reset') eld.reset();

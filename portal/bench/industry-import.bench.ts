@@ -10,7 +10,9 @@
  * - `xlsx`: 100,000 Excel rows into the enterprise book (building that file alone takes a minute on
  *   a loaded 2-core box, so it runs only when asked).
  *
- * `BENCH_IMPORTS=batch,merge` picks runs (default `contacts,batch,merge`); `BENCH_XLSX=1` adds `xlsx`.
+ * `BENCH_IMPORTS=batch,merge` picks runs (default `contacts,batch,merge`); `BENCH_XLSX=1` adds `xlsx`;
+ * `BENCH_PORTAL_CPU_PROF=<dir>` writes the portal process's CPU profile there (`--cpu-prof`), to find
+ * what holds its event loop.
  * Figures per run: seconds, the worst and p99 latency of the concurrent requests, the portal's
  * longest event-loop stall (monitorEventLoopDelay inside the portal process), and how many distinct
  * progress values the poll saw (the progress bar moves).
@@ -68,7 +70,9 @@ const pct = (xs: number[], p: number) => {
 
 /** The portal in its own process; resolves with its URL and a way to ask it for its event-loop stats. */
 async function startPortal(): Promise<{ url: string; child: ChildProcess; ask(t: 'reset' | 'stats'): Promise<{ maxMs: number; p99Ms: number }>; stop(): Promise<void> }> {
-  const child = fork(fileURLToPath(new URL('./bench-portal-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const prof = process.env.BENCH_PORTAL_CPU_PROF;
+  const execArgv = ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, '--cpu-prof-interval=500'] : [])];
+  const child = fork(fileURLToPath(new URL('./bench-portal-process.ts', import.meta.url)), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', (m: { t: string; url: string }) => resolve(m.url));
     child.once('exit', (code) => reject(new Error(`the portal process ended (${code}) before it listened`)));

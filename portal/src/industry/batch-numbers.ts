@@ -17,21 +17,36 @@ export interface BatchNumbers {
 /** A header row such as 手机号码 / mobile is skipped, not reported. */
 export const HEADER = /^(手机(号码)?|号码|电话|mobile|phone|msisdn|number)$/i;
 
-/** Numbers for a batch send (批量发送): the first cell of each row; invalid and duplicate rows reported. */
-export function batchNumbers(rows: readonly TableRow[]): BatchNumbers {
-  const seen = new Set<string>();
-  const numbers: string[] = [];
-  const rejected: RejectedLine[] = [];
-  rows.forEach((row, i) => {
-    const first = row.cells[0] ?? '';
-    if (i === 0 && HEADER.test(first)) return;
-    const n = normalizeMobile(first);
-    if (!n) rejected.push({ line: row.line, text: first, reason: 'invalid', message: `第 ${row.line} 行：“${first}”不是有效的手机号码` });
-    else if (seen.has(n)) rejected.push({ line: row.line, text: first, reason: 'duplicate', message: `第 ${row.line} 行：号码 ${n} 重复，只发送一次` });
-    else {
-      seen.add(n);
-      numbers.push(n);
+/**
+ * The checks of a batch send's (批量发送) rows: the first cell of each row is the number; invalid
+ * and duplicate rows are reported. Rows are fed a slice at a time, in file order, so that a
+ * 100,000-row file can be checked with other requests answered between the slices.
+ */
+export class BatchNumberCheck implements BatchNumbers {
+  readonly numbers: string[] = [];
+  readonly rejected: RejectedLine[] = [];
+  private readonly seen = new Set<string>();
+  private fed = 0;
+
+  /** Checks the next rows of the file. */
+  add(rows: readonly TableRow[]): void {
+    for (const row of rows) {
+      const first = row.cells[0] ?? '';
+      if (this.fed++ === 0 && HEADER.test(first)) continue;
+      const n = normalizeMobile(first);
+      if (!n) this.rejected.push({ line: row.line, text: first, reason: 'invalid', message: `第 ${row.line} 行：“${first}”不是有效的手机号码` });
+      else if (this.seen.has(n)) this.rejected.push({ line: row.line, text: first, reason: 'duplicate', message: `第 ${row.line} 行：号码 ${n} 重复，只发送一次` });
+      else {
+        this.seen.add(n);
+        this.numbers.push(n);
+      }
     }
-  });
-  return { numbers, rejected };
+  }
+}
+
+/** Numbers for a batch send (批量发送), all rows at once: see {@link BatchNumberCheck}. */
+export function batchNumbers(rows: readonly TableRow[]): BatchNumbers {
+  const check = new BatchNumberCheck();
+  check.add(rows);
+  return { numbers: check.numbers, rejected: check.rejected };
 }

@@ -1,6 +1,6 @@
-import { bodyLimit } from 'hono/body-limit';
 import type { ZodType, z } from 'zod';
 import { AppError } from '../../errors.ts';
+import { drainingBodyLimit } from '../../http/body-limit.ts';
 import type { Ctx } from '../../http/context.ts';
 import { validationError } from '../../http/openapi.ts';
 import { BusUnavailable, TaskStateError } from './alert-bus.ts';
@@ -22,13 +22,13 @@ export const MAX_JSON_BODY_BYTES = 2 * 1024 * 1024;
 /**
  * Route middleware (`createRoute({ middleware: [jsonBodyLimit] })`, which runs before the body's
  * validation reads it): a larger body is refused with 413, counted as it streams in when the
- * client sends no Content-Length, before it is buffered or parsed.
+ * client sends no Content-Length, before it is parsed, and read to its end first so that a slow
+ * uploader gets the 413 and its message, not a connection reset. The code stays UPLOAD_TOO_LARGE
+ * (codes never change; the message says what was too large).
  */
-export const jsonBodyLimit = bodyLimit({
+export const jsonBodyLimit = drainingBodyLimit({
   maxSize: MAX_JSON_BODY_BYTES,
-  onError: () => {
-    throw new AppError('UPLOAD_TOO_LARGE', `请求内容过大（上限 ${MAX_JSON_BODY_BYTES / 1048576} MB）：请简化绘制的区域（减少顶点）或分成多个任务`);
-  },
+  tooLarge: () => new AppError('UPLOAD_TOO_LARGE', `请求内容过大（上限 ${MAX_JSON_BODY_BYTES / 1048576} MB）：请简化绘制的区域（减少顶点）或分成多个任务`),
 });
 
 export async function jsonBody(c: Ctx): Promise<unknown> {

@@ -6,10 +6,9 @@ import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { normalizeMobile } from '../../industry/recipients.ts';
 import { IndustryError } from './errors.ts';
-import { UploadResult } from './schemas.ts';
 import { UNASSIGNED } from './recipients-resolve.ts';
 import { likePattern, newId } from './scope.ts';
-import { createImportJob, importJob, jobView, reject, type ImportJob } from './import-jobs.ts';
+import { createImportJob, importJob, ImportView, jobView, reject, type ImportJob } from './import-jobs.ts';
 import { fileResponse, parseUpload, receiveUpload, uploadBodyLimit, uploadFailure, xlsxBytes } from './xlsx.ts';
 
 const TAG = ['行业短信-通讯录'];
@@ -155,24 +154,6 @@ function phoneOrThrow(raw: string): string {
 function phoneTaken(err: unknown): boolean {
   return /contacts_(personal|enterprise)_phone|duplicate key/.test(String((err as Error)?.message));
 }
-
-const ImportView = z
-  .object({
-    jobId: z.string(),
-    kind: z.enum(['contacts', 'batch', 'merge']).describe('contacts：通讯录导入；batch / merge：批量发送 / 定制发送的文件检查'),
-    fileName: z.string(),
-    phase: z.enum(['reading', 'importing', 'done', 'failed']),
-    rows: z.number(),
-    processed: z.number(),
-    percent: z.number(),
-    imported: z.number(),
-    rejectedTotal: z.number(),
-    rejected: z.array(z.object({ line: z.number(), text: z.string(), reason: z.string(), message: z.string() })),
-    error: z.object({ code: z.string(), message: z.string() }).nullable(),
-    upload: UploadResult.nullable().describe('批量发送 / 定制发送文件完成后的逐行报告与预览（与 POST /api/industry/uploads 的结果相同）'),
-    elapsedMs: z.number(),
-  })
-  .openapi('ContactImport');
 
 /** Rows checked and written per transaction; the event loop gets a turn between chunks. */
 const IMPORT_CHUNK = 1000;

@@ -1,4 +1,6 @@
 import type { Deps } from '../../http/context.ts';
+import { z } from '../../http/openapi.ts';
+import { UploadResult } from './schemas.ts';
 import { newId } from './scope.ts';
 
 /**
@@ -75,6 +77,31 @@ export function reject(job: ImportJob, r: ImportRejection): void {
   job.rejectedTotal++;
   if (job.rejected.length < MAX_REJECTED) job.rejected.push(r);
 }
+
+/** What the poll (GET /api/industry/imports/{id}) and an address-book import's start answer: {@link jobView}. */
+export const ImportView = z
+  .object({
+    jobId: z.string(),
+    kind: z.enum(['contacts', 'batch', 'merge']).describe('contacts：通讯录导入；batch / merge：批量发送 / 定制发送的文件检查'),
+    fileName: z.string(),
+    phase: z.enum(['reading', 'importing', 'done', 'failed']),
+    rows: z.number(),
+    processed: z.number(),
+    percent: z.number(),
+    imported: z.number(),
+    rejectedTotal: z.number(),
+    rejected: z.array(z.object({ line: z.number(), text: z.string(), reason: z.string(), message: z.string() })),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    upload: UploadResult.nullable().describe('批量发送 / 定制发送文件完成后的逐行报告与预览（与 POST /api/industry/uploads 的结果相同）'),
+    elapsedMs: z.number(),
+  })
+  .openapi('ContactImport');
+
+/**
+ * What starting a batch / mail-merge upload job answers: the same view without `rejected`, whose
+ * lines are in `upload.rejected` once the job is done.
+ */
+export const UploadJobView = ImportView.omit({ rejected: true }).openapi('IndustryUploadJob');
 
 /** What the poll returns: progress as a fraction for the bar, and the report once done. */
 export function jobView(j: ImportJob) {

@@ -4,19 +4,17 @@ import { AppError } from '../../errors.ts';
 import { need, type Ctx } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, router, z } from '../../http/openapi.ts';
-import { batchNumbers } from '../../industry/batch-numbers.ts';
-import { mailMerge } from '../../industry/mail-merge.ts';
 import { normalizeMobile } from '../../industry/recipients.ts';
 import { dispatchSend } from './dispatch.ts';
 import { IndustryError } from './errors.ts';
 import { runtimeOf } from './runtime.ts';
 import { CheckResult, SendBody, SendResult, UploadResult } from './schemas.ts';
+import { checkUpload, runUploadJob } from './upload-check.ts';
+import { readUploadList } from './upload-lists.ts';
 import { adminPhone, balances, prepareSend, recordSend, signaturesFor } from './send-service.ts';
 import { newId } from './scope.ts';
-import { createImportJob, jobView, type ImportJob } from './import-jobs.ts';
-import { fileResponse, parseUpload, receiveUpload, uploadBodyLimit, uploadFailure, xlsxBytes } from './xlsx.ts';
-import type { UploadedTable } from '../../industry/upload-table.ts';
-import type { Deps } from '../../http/context.ts';
+import { createImportJob, jobView, UploadJobView } from './import-jobs.ts';
+import { fileResponse, parseUpload, receiveUpload, uploadBodyLimit, xlsxBytes } from './xlsx.ts';
 
 const TAG = ['行业短信-发短信'];
 /** Sends this small are published before the response; larger ones right after it. */
@@ -56,98 +54,6 @@ function uploadKind(raw: string | undefined): 'batch' | 'merge' {
   if (raw === 'merge' || raw === 'batch') return raw;
   throw new AppError('VALIDATION', 'kind 必须是 batch（批量发送）或 merge（定制发送）');
 }
-
-type UploadReport = z.infer<typeof UploadResult>;
-
-/**
- * Checks a read batch / mail-merge file (numbers, duplicates, merged texts), keeps its good rows
- * for the send (`sms_upload_lists`) and returns the row-level report with a preview.
- */
-async function checkUpload(deps: Deps, who: { enterpriseId: string; accountId: string }, name: string, kind: 'batch' | 'merge', table: UploadedTable): Promise<UploadReport> {
-  let items: unknown[];
-  let rejected;
-  let duplicates = 0;
-  let preview: { line: number; msisdn: string; content?: string }[];
-  if (kind === 'batch') {
-    const b = batchNumbers(table.rows);
-    items = b.numbers;
-    rejected = b.rejected;
-    duplicates = b.rejected.filter((r) => r.reason === 'duplicate').length;
-    preview = b.numbers.slice(0, 10).map((n, i) => ({ line: i + 1, msisdn: n }));
-  } else {
-    const m = mailMerge(table.rows);
-    items = m.messages.map((x) => [x.msisdn, x.content, x.line]);
-    rejected = m.rejected;
-    duplicates = m.duplicates;
-    preview = m.messages.slice(0, 10).map((x) => ({ line: x.line, msisdn: x.msisdn, content: x.content }));
-  }
-  if (items.length === 0 && rejected.length === 0) throw new IndustryError('UPLOAD_EMPTY', '文件中没有数据');
-  const id = newId();
-  await deps.db.query(
-    'INSERT INTO sms_upload_lists (id, enterprise_id, account_id, kind, file_name, total_rows, items, rejected, duplicates) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-    [id, who.enterpriseId, who.accountId, kind, name.slice(0, 200), table.rows.length, JSON.stringify(items), JSON.stringify(rejected), duplicates],
-  );
-  return {
-    uploadId: id,
-    kind,
-    fileName: name,
-    format: table.format,
-    encoding: table.encoding ?? null,
-    rows: table.rows.length,
-    accepted: items.length,
-    duplicates,
-    rejectedTotal: rejected.length,
-    rejected: rejected.slice(0, 1000),
-    preview,
-  };
-}
-
-/** The background part of an upload job: read (worker thread, progress), check, keep. Never throws. */
-async function runUploadJob(deps: Deps, job: ImportJob, name: string, kind: 'batch' | 'merge', bytes: Uint8Array): Promise<void> {
-  try {
-    const table = await parseUpload(bytes, (n) => (job.processed = n));
-    job.rows = table.rows.length;
-    job.processed = 0;
-    job.phase = 'importing';
-    // Checking 100,000 numbers takes tens of milliseconds; let a poll in first.
-    await new Promise((r) => setImmediate(r));
-    const report = await checkUpload(deps, job, name, kind, table);
-    job.processed = table.rows.length;
-    job.imported = report.accepted;
-    job.rejectedTotal = report.rejectedTotal;
-    job.rejected = report.rejected;
-    job.upload = report;
-    job.phase = 'done';
-  } catch (err) {
-    const e = uploadFailure(err);
-    job.phase = 'failed';
-    if (e instanceof AppError) job.error = { code: e.code, message: e.message };
-    else {
-      deps.log.error({ err, jobId: job.id }, 'upload check failed');
-      job.error = { code: 'INTERNAL', message: '文件检查失败，请稍后重试' };
-    }
-  } finally {
-    job.finishedAt = Date.now();
-  }
-}
-
-/** The job view of an upload (the same shape as an address-book import's, see contacts-routes). */
-const UploadJobView = z
-  .object({
-    jobId: z.string(),
-    kind: z.enum(['contacts', 'batch', 'merge']),
-    fileName: z.string(),
-    phase: z.enum(['reading', 'importing', 'done', 'failed']),
-    rows: z.number(),
-    processed: z.number(),
-    percent: z.number(),
-    imported: z.number(),
-    rejectedTotal: z.number(),
-    error: z.object({ code: z.string(), message: z.string() }).nullable(),
-    upload: UploadResult.nullable(),
-    elapsedMs: z.number(),
-  })
-  .openapi('IndustryUploadJob');
 
 const base = router();
 // Big bodies are cut off while they arrive, also without a Content-Length.
@@ -333,14 +239,10 @@ export const sendRoutes = base
     }),
     async (c) => {
       const { p } = need(c, 'sms.send');
-      const { rows } = await c.get('deps').db.query<{ rejected: unknown; file_name: string }>('SELECT rejected, file_name FROM sms_upload_lists WHERE id = $1 AND account_id = $2', [
-        c.req.valid('param').id,
-        p.accountId,
-      ]);
-      if (!rows[0]) throw new AppError('NOT_FOUND', '上传的文件已过期，请重新上传');
-      const rej = (typeof rows[0].rejected === 'string' ? JSON.parse(rows[0].rejected) : rows[0].rejected) as { line: number; text: string; message: string }[];
-      const bytes = await xlsxBytes('错误报告', ['行号', '内容', '原因'], rej.map((r) => [r.line, r.text, r.message]));
-      return fileResponse(c, bytes, `${rows[0].file_name}-错误报告.xlsx`);
+      const list = await readUploadList(c.get('deps').db, c.req.valid('param').id, p.accountId, { items: false });
+      if (!list) throw new AppError('NOT_FOUND', '上传的文件已过期，请重新上传');
+      const bytes = await xlsxBytes('错误报告', ['行号', '内容', '原因'], list.rejected.map((r) => [r.line, r.text, r.message]));
+      return fileResponse(c, bytes, `${list.fileName}-错误报告.xlsx`);
     },
   )
   .openapi(

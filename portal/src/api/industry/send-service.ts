@@ -7,6 +7,7 @@ import type { Principal } from '../../http/context.ts';
 import { IndustryError } from './errors.ts';
 import { resolveRecipients, routeAll, uploadRejections, type PickedFrom, type Recipient, type Rejected } from './recipients-resolve.ts';
 import { newId } from './scope.ts';
+import { readUploadList } from './upload-lists.ts';
 
 /** A reply to a send is matched by its extension number for this long. */
 export const EXTENSION_LIFE_DAYS = 7;
@@ -97,16 +98,11 @@ export async function prepareSend(db: Queryable, p: Principal, enterpriseId: str
   } else {
     let items: { msisdn: string; content?: string; line?: number }[];
     if (input.uploadId) {
-      const { rows } = await db.query<{ kind: string; items: unknown; rejected: unknown; duplicates: number }>(
-        'SELECT kind, items, rejected, duplicates FROM sms_upload_lists WHERE id = $1 AND account_id = $2',
-        [input.uploadId, p.accountId],
-      );
-      const u = rows[0];
+      const u = await readUploadList(db, input.uploadId, p.accountId);
       if (!u) throw new AppError('NOT_FOUND', '上传的文件已过期，请重新上传');
       if (u.kind !== input.mode) throw new AppError('VALIDATION', input.mode === 'batch' ? '这是定制发送的文件，请在定制发送中使用' : '这是批量发送的文件，请在批量发送中使用');
-      const parsed = (typeof u.items === 'string' ? JSON.parse(u.items) : u.items) as (string | [string, string, number])[];
-      items = parsed.map((it) => (typeof it === 'string' ? { msisdn: it } : { msisdn: it[0], content: it[1], line: it[2] }));
-      rejected = uploadRejections((typeof u.rejected === 'string' ? JSON.parse(u.rejected) : u.rejected) as never);
+      items = u.items.map((it) => (typeof it === 'string' ? { msisdn: it } : { msisdn: it[0], content: it[1], line: it[2] }));
+      rejected = uploadRejections(u.rejected);
       duplicates = u.duplicates;
     } else if (input.mode === 'merge' && input.messages) {
       const m = mailMerge(input.messages.map((x, i) => ({ line: i + 1, cells: [x.msisdn, x.content] })));

@@ -133,6 +133,27 @@ describe('industry sends', () => {
     expect(t.jobs.filter((j) => j.sendId === r.body.id).map((j) => j.msisdn).sort()).toEqual(['13800138001', '13800138002']);
   });
 
+  it('checks a 25,000-number batch file as an upload job (read on a worker thread, kept in parts); the send check and the report read every part', async () => {
+    const lines = ['手机号码', ...Array.from({ length: 25_000 }, (_, i) => String(13500000000 + i * 3))];
+    lines.splice(5000, 0, 'bad-line');
+    lines.push('13500000000'); // a duplicate of the first
+    const start = await admin('POST', '/api/industry/upload-jobs', upload('batch', new Blob([lines.join('\n')]), 'many.txt'));
+    expect(start.status).toBe(202);
+    let job = start.body;
+    while (job.phase === 'reading' || job.phase === 'importing') {
+      await new Promise((r) => setTimeout(r, 50));
+      job = (await admin('GET', `/api/industry/imports/${start.body.jobId}`)).body;
+    }
+    expect(job).toMatchObject({ phase: 'done', percent: 100, imported: 25_000, rejectedTotal: 2, upload: { accepted: 25_000, duplicates: 1, rejectedTotal: 2 } });
+    const parts = await t.portal.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_upload_lists WHERE id LIKE $1 || '~%'`, [job.upload.uploadId]);
+    expect(parts.rows[0]!.n).toBeGreaterThan(1);
+    const chk = await admin('POST', '/api/industry/sends/check', { mode: 'batch', uploadId: job.upload.uploadId, content: '通知' });
+    expect(chk.body).toMatchObject({ recipients: 25_000, rejectedTotal: 2, duplicates: 1 });
+    expect(chk.body.rejected.map((r: { input: string }) => r.input)).toEqual(['bad-line', '13500000000']);
+    const report = await admin('GET', `/api/industry/uploads/${job.upload.uploadId}/report`);
+    expect(report.status).toBe(200);
+  });
+
   it('refuses broken and wrong-type files with clear errors, and reads GBK text', async () => {
     const broken = await admin('POST', '/api/industry/uploads', upload('batch', new Blob([new Uint8Array([0x50, 0x4b, 0x03, 0x04, 1, 2, 3, 4, 5])]), 'x.xlsx'));
     expect(broken.status).toBe(400);

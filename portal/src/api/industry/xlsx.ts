@@ -1,7 +1,7 @@
 import ExcelJS from 'exceljs';
 import { safeCell } from '../../industry/export-cells.ts';
 import { AppError } from '../../errors.ts';
-import { bodyLimit } from 'hono/body-limit';
+import { drainingBodyLimit } from '../../http/body-limit.ts';
 import { readUploadOffThread } from '../../industry/read-upload-off-thread.ts';
 import { checkExpansion, sniffUpload, UploadError, type UploadedTable } from '../../industry/upload-table.ts';
 import type { Ctx } from '../../http/context.ts';
@@ -33,12 +33,13 @@ export function fileResponse(c: Ctx, bytes: Uint8Array, fileName: string, type =
 /** Over this many rows a file is refused (a send or an import of 100,000 numbers is allowed). */
 export const MAX_UPLOAD_ROWS = 100_000;
 
-/** Refuses bodies over the upload limit even when the client sends no Content-Length. */
-export const uploadBodyLimit = bodyLimit({
+/**
+ * Refuses bodies over the upload limit even when the client sends no Content-Length, after reading
+ * them to their end (a slow uploader of a 30 MB file gets the 413 and its message, not a reset).
+ */
+export const uploadBodyLimit = drainingBodyLimit({
   maxSize: MAX_UPLOAD_BYTES + 64 * 1024,
-  onError: () => {
-    throw new AppError('UPLOAD_TOO_LARGE', `文件过大，上限为 ${MAX_UPLOAD_BYTES / 1048576} MB`);
-  },
+  tooLarge: () => new AppError('UPLOAD_TOO_LARGE', `文件过大，上限为 ${MAX_UPLOAD_BYTES / 1048576} MB`),
 });
 
 /** An UploadError as the error the portal's handler maps to a status (413, 415 or 400). */
@@ -89,10 +90,13 @@ export async function receiveUpload(c: Ctx): Promise<UploadedFile> {
   return { name, bytes, fields };
 }
 
-/** Reads an upload's rows on a worker thread (the server keeps answering meanwhile). */
+/**
+ * Reads an upload's rows on a worker thread (the server keeps answering meanwhile). A large file's
+ * `bytes` are handed to the worker, not copied: don't use them afterwards.
+ */
 export async function parseUpload(bytes: Uint8Array, onProgress?: (rows: number) => void): Promise<UploadedTable> {
   try {
-    return await readUploadOffThread(bytes, { maxBytes: MAX_UPLOAD_BYTES, maxRows: MAX_UPLOAD_ROWS, onProgress });
+    return await readUploadOffThread(bytes, { maxBytes: MAX_UPLOAD_BYTES, maxRows: MAX_UPLOAD_ROWS, onProgress, transfer: true });
   } catch (err) {
     throw uploadFailure(err);
   }

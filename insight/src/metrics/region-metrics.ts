@@ -113,7 +113,8 @@ export async function historyRows(ch: ClickHouseClient, region: RegionFilter, at
       if(ts >= ${secs(inHour)}, toUInt64(toStartOfHour(ts)) * 8 + ${K_HOUR}, 0),
       if(ts >= ${secs(inFive)}, toUInt64(toStartOfFiveMinute(ts)) * 8 + ${K_FIVE}, 0)]))`);
   const lo = (a: number, b: number) => dt(Math.min(a, b));
-  // Settled (before the edge) or fresh: `settled` code, `settled + 1`.
+  // Settled (before the edge) or fresh: `settled` code, `settled + 1`. Entries (a first sighting
+  // counts) and inflows (from a known cell) come from one scan: `max` and `maxIf` per person.
   const part = (settled: number) => raw(`toUInt8(if(ts < ${secs(r.subsEdge)}, ${settled}, ${settled + 1}))`);
   const q = sql`
     SELECT toUInt8(${IN}) AS d, key, toUInt64(uniqExact(sub)) AS v FROM (
@@ -128,13 +129,12 @@ export async function historyRows(ch: ClickHouseClient, region: RegionFilter, at
         AND ts >= ${lo(r.out5From, r.out1hFrom)} AND ts <= ${dt(at)}
     ) GROUP BY key
     UNION ALL
-    SELECT ${part(ENTRY)} AS d, sub AS key, toUInt64(max(ts)) AS v FROM insight_moves_to
-    WHERE ${toIn} AND ${fromOut} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
-    GROUP BY d, sub
-    UNION ALL
-    SELECT ${part(ENTERED)} AS d, sub AS key, toUInt64(max(ts)) AS v FROM insight_moves_to
-    WHERE ${toIn} AND ${fromOut} AND ${knownFrom} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
-    GROUP BY d, sub
+    SELECT toUInt8(dd) AS d, sub AS key, vv AS v FROM (
+      SELECT ${part(0)} AS p, sub, toUInt64(max(ts)) AS e, toUInt64(maxIf(ts, ${knownFrom})) AS i FROM insight_moves_to
+      WHERE ${toIn} AND ${fromOut} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
+      GROUP BY p, sub
+    ) ARRAY JOIN [${raw(String(ENTRY))} + p, ${raw(String(ENTERED))} + p] AS dd, [e, i] AS vv
+    WHERE vv > 0
     UNION ALL
     SELECT ${part(LEFT)} AS d, sub AS key, toUInt64(max(ts)) AS v FROM insight_moves_from
     WHERE ${fromIn} AND ${toOut} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}

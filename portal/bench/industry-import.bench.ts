@@ -1,6 +1,6 @@
 /**
  * Imports and upload jobs of 100,000 rows (`npm run bench:portal -- industry-import`): the portal on
- * PGlite in memory with the demo seed, in its own process (bench-portal-process.ts), while this
+ * PGlite (a fresh data directory on disk) with the demo seed, in its own process (bench-portal-process.ts), while this
  * process, as another user, asks `/healthz` and a contacts page every 100 ms. Each run is started
  * over HTTP and polled as the page does:
  *

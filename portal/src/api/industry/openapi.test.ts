@@ -22,4 +22,16 @@ describe('industry OpenAPI document', () => {
       expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
     }
   });
+
+  it('documents an upload job as the import view without its rejected lines, under its own name', async () => {
+    const app = router();
+    for (const r of industryRoutes) app.route('/', r);
+    app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'test', version: '1' } });
+    type Obj = { properties: Record<string, unknown>; required: string[] };
+    const doc = (await (await app.request('/api/openapi.json')).json()) as { components: { schemas: Record<string, Obj> } };
+    const { ContactImport: view, IndustryUploadJob: job } = doc.components.schemas;
+    const { rejected: _r, ...rest } = view!.properties;
+    expect(job!.properties).toEqual(rest);
+    expect(job!.required).toEqual(view!.required.filter((k) => k !== 'rejected'));
+  });
 });

@@ -73,7 +73,7 @@ interface TaskRuntime {
   removed: boolean;
 }
 
-interface Candidate {
+export interface Candidate {
   rt: TaskRuntime;
   i: number;
 }

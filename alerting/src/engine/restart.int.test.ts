@@ -1,31 +1,45 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats, type NatsConnection } from '@geo/infra';
 import { CARRIERS } from '@geo/ingest';
 import { smsJobSubject } from '@geo/messaging';
 import { circleTask, declareAll, event, jobsIn, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
 import { runEngine, type RunningEngine } from './run-engine.ts';
+import { startNatsServer, type RunningNats } from '../../../infra/src/servers/nats.ts';
 
 const main = fileURLToPath(new URL('../main.ts', import.meta.url));
+// Its own nats-server: with the shared one, another test file's engine (same durable consumers,
+// same task bucket) may send everyone before the kill, and the run has no middle to kill it in.
+let dir: string;
+let server: RunningNats;
+let natsUrl: string;
 let nc: NatsConnection;
 let child: ChildProcess | undefined;
 let second: RunningEngine | undefined;
 
 beforeAll(async () => {
-  nc = await connectNats(inject('natsUrl'), 'alerting-restart');
+  dir = mkdtempSync(join(tmpdir(), 'alerting-restart-'));
+  server = await startNatsServer({ dataDir: dir });
+  natsUrl = server.url;
+  nc = await connectNats(natsUrl, 'alerting-restart');
   await declareAll(nc);
-});
+}, 60_000);
 afterAll(async () => {
   child?.kill('SIGKILL');
   await second?.stop();
   await nc?.drain();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Starts `alerting/src/main.ts` as its own process and resolves once it says it is ready. */
 function startProcess(instance: string): Promise<ChildProcess> {
   const p = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, NATS_URL: inject('natsUrl'), HEALTH_PORT: '0', INSTANCE_ID: instance, LOG_LEVEL: 'info', MOVES_ENABLED: 'false', JOB_BATCH_SIZE: '2' },
+    env: { ...process.env, NATS_URL: natsUrl, HEALTH_PORT: '0', INSTANCE_ID: instance, LOG_LEVEL: 'info', MOVES_ENABLED: 'false', JOB_BATCH_SIZE: '2' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {

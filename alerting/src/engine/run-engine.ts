@@ -15,7 +15,7 @@ import { KvBudget } from './budget.ts';
 import { ClaimLog } from './claims.ts';
 import { encodeJobBatch } from './job-encoder.ts';
 import { JsPublisher } from './js-publisher.ts';
-import { Engine } from './engine.ts';
+import { Engine, type Candidate } from './engine.ts';
 
 export interface RunEngineOptions {
   nc: NatsConnection;
@@ -79,13 +79,28 @@ const shardOfSubject = (subject: string) => Number(subject.slice(subject.lastInd
 
 /**
  * Restores presence and region membership after a (re)start by replaying LOCATION from
- * `now − (staleness + longest minimum dwell)` up to the stream's end, without sending. The stream is
- * already the durable log of every event, so there is no second copy (snapshot) to keep consistent;
- * the replay window is bounded by the staleness limit, and at the measured ~1 M events/s of
- * consume + parse the typical 2 h of a province replays in tens of seconds. Events the durable
- * consumers had not acked are delivered again afterwards and evaluated; claims keep them once-only.
+ * `now − (staleness + longest minimum dwell)` up to the stream's end. The stream is already the
+ * durable log of every event, so there is no second copy (snapshot) to keep consistent; the replay
+ * window is bounded by the staleness limit, and at the measured ~1 M events/s of consume + parse
+ * the typical 2 h of a province replays in tens of seconds.
+ *
+ * Events up to a shard's ack floor (`evaluatedUpTo`) were evaluated before and only rebuild state.
+ * Later ones may never have been (they arrived while no instance ran, or the last one died before
+ * acking them): they are evaluated as they are replayed, in order, and who qualifies is pushed to
+ * `candidates` for the caller to send once tasks are active. Evaluating them only when the durable
+ * consumer delivers them again is too late: presence already holds the person's newer events, so
+ * someone who walked into the region and out again during the gap was tracked and never sent.
+ * Claims restored beforehand keep this once-only.
  */
-export async function replayPresence(nc: NatsConnection, engine: Engine, shards: number[], sinceMs: number, log: Logger): Promise<number> {
+export async function replayPresence(
+  nc: NatsConnection,
+  engine: Engine,
+  shards: number[],
+  sinceMs: number,
+  log: Logger,
+  evaluatedUpTo: ReadonlyMap<number, number> = new Map(),
+  candidates: Candidate[] = [],
+): Promise<number> {
   // A busy 2-core box answers JetStream requests slowly; 5 s (the default) fails good work there.
   const js = jetstream(nc, { timeout: 15_000 });
   const jsm = await js.jetstreamManager();
@@ -103,7 +118,9 @@ export async function replayPresence(nc: NatsConnection, engine: Engine, shards:
         // Malformed messages were dead-lettered by the live consumer; nothing to restore from them.
         const cols = columnsOf(m.data);
         if (typeof cols !== 'string') {
-          engine.applyColumns(cols, false);
+          const unevaluated = m.seq > (evaluatedUpTo.get(shardOfSubject(m.subject)) ?? Infinity);
+          const found = engine.applyColumns(cols, unevaluated);
+          for (let k = 0; k < found.length; k++) candidates.push(found[k]!);
           events += cols.count;
         }
       }
@@ -113,8 +130,19 @@ export async function replayPresence(nc: NatsConnection, engine: Engine, shards:
     clearTimeout(timer);
     await msgs.close();
   }
-  log.info({ events, upToSeq: last }, 'presence restored from LOCATION');
+  log.info({ events, upToSeq: last, qualifiedInGap: candidates.length }, 'presence restored from LOCATION');
   return events;
+}
+
+/** Per shard, the stream sequence up to which its durable consumer has acked everything (0 when it has none yet). */
+export async function ackFloors(nc: NatsConnection, shards: number[]): Promise<Map<number, number>> {
+  const jsm = await jetstream(nc, { timeout: 15_000 }).jetstreamManager();
+  const out = new Map<number, number>();
+  for (const shard of shards) {
+    const info = await jsm.consumers.info(LOCATION_STREAM, presenceConsumer(shard)).catch(() => undefined);
+    out.set(shard, info?.ack_floor.stream_seq ?? 0);
+  }
+  return out;
 }
 
 /**
@@ -288,13 +316,24 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       const e = await tasksKv.get(key);
       if (e?.operation === 'PUT') await onRecord(key, e.json());
     }
+    const inGap: Candidate[] = [];
     if (opts.replay !== false) {
+      // Who was sent already, before the replay evaluates the events no instance evaluated.
+      for (const id of engine.taskIds)
+        if (engine.task(id)!.state === 'running' && !restored.has(id)) {
+          restored.add(id);
+          const r = await engine.restoreClaims(id);
+          if (r.claims) log.info({ task: id, ...r }, 'restored what was already sent');
+        }
+      const floors = await ackFloors(nc, opts.shards);
       const longestDwell = Math.max(0, ...engine.taskIds.map((id) => engine.task(id)!.spec.minDwellMin));
-      await replayPresence(nc, engine, opts.shards, now() - engine.presence.stalenessMs - longestDwell * 60_000, log);
+      await replayPresence(nc, engine, opts.shards, now() - engine.presence.stalenessMs - longestDwell * 60_000, log, floors, inGap);
     }
     booted = true;
     for (const u of pendingUpdates.splice(0)) enqueue(() => onRecord(u.key, u.value));
     for (const id of engine.taskIds) if (engine.task(id)!.state === 'running') enqueue(() => activate(id));
+    if (inGap.length)
+      enqueue(async () => log.info({ sent: await engine.sendSoon(inGap), qualified: inGap.length }, 'sent those who qualified while no instance ran'));
     await queue;
     for (const s of opts.shards)
       void consumeShard(s).catch((err) => {

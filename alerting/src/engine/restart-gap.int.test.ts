@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kvm } from '@nats-io/kv';
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { startNatsServer, type RunningNats } from '../../../infra/src/servers/nats.ts';
+import { TaskStore } from '../tasks/task-store.ts';
+import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
+import { runEngine, type RunningEngine } from './run-engine.ts';
+
+/**
+ * Events that arrive while no alerting instance runs (between a stop or a crash and the restart)
+ * were never evaluated. The restart replays LOCATION to rebuild presence; a person who walked
+ * into the region and out again inside that gap must still be sent, not just tracked.
+ *
+ * Its own nats-server: with the shared one, another test file's engine (same durable consumers,
+ * same task bucket) could evaluate these events live and hide the gap.
+ */
+let dir: string;
+let server: RunningNats;
+let nc: NatsConnection;
+let engine: RunningEngine | undefined;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'alerting-gap-'));
+  server = await startNatsServer({ dataDir: dir });
+  nc = await connectNats(server.url, 'alerting-restart-gap');
+  await declareAll(nc);
+}, 60_000);
+afterAll(async () => {
+  await engine?.stop();
+  await nc?.drain();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('events that arrived while alerting was down', () => {
+  it('sends the people who walked in and out again before the restart, once each, and the ones still inside', async () => {
+    const centre: [number, number] = [91, 43];
+    const far = offset(centre, 50_000, 0);
+    const before = numbers(40);
+    await publishEvents(nc, before.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], offset(centre, i * 10, 0))));
+    const store = new TaskStore(await new Kvm(nc).open('alert_tasks'));
+    await store.submit('t-gap', circleTask(centre, 5_000));
+    engine = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'first', tickMs: 200, moves: false });
+    await engine.ready;
+    await until('the people present at the start are sent', async () => (await jobsOf(nc, 't-gap')).length >= before.length);
+    await engine.stop();
+    engine = undefined;
+
+    // Nobody evaluates these: walkers come in and leave again, stayers come in and stay.
+    const t = Date.now();
+    const walkers = numbers(30);
+    const stayers = numbers(10);
+    await publishEvents(nc, [
+      ...walkers.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], offset(centre, 0, i * 10), { ts: t - 20_000 })),
+      ...stayers.map((m) => event(m, 'cmcc', offset(centre, 100, 100), { ts: t - 15_000 })),
+    ]);
+    await publishEvents(nc, walkers.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], far, { ts: t - 10_000, cell: 'far-away' })));
+
+    engine = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'second', tickMs: 200, moves: false });
+    await engine.ready;
+    const want = [...before, ...walkers, ...stayers].sort();
+    await until('everyone who was inside is sent', async () => (await jobsOf(nc, 't-gap')).length >= want.length, 30_000).catch(() => undefined);
+    await sleep(1_000);
+    const jobs = await jobsOf(nc, 't-gap');
+    const byNumber = new Map<string, number>();
+    for (const j of jobs) byNumber.set(j.msisdn, (byNumber.get(j.msisdn) ?? 0) + 1);
+    expect(walkers.filter((m) => !byNumber.has(m))).toEqual([]);
+    expect([...byNumber.keys()].sort()).toEqual(want);
+    expect([...byNumber.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+  });
+});

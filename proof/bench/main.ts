@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connectClickHouse, connectNats, selectRows } from '@geo/infra';
 import { LOCATION_STREAM, decodeLocationMessage, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
-import { smsJobSubject, type SmsJob } from '@geo/messaging';
+import { smsJobSubject, smsJobsIn, type SmsJob } from '@geo/messaging';
 import { startSystem, type RunningSystem, type ServiceName } from '../src/system/system.ts';
 import { submitAndRun, taskDates } from '../src/system/alert-task.ts';
 import { backlogs } from '../src/system/quiesce.ts';
@@ -68,9 +68,11 @@ async function e2e(sys: RunningSystem): Promise<GeoEvent[]> {
   const sub = nc.subscribe('sms.jobs.>', {
     callback: (_e, m) => {
       try {
-        const j = JSON.parse(new TextDecoder().decode(m.data)) as SmsJob;
-        jobsSeen.set(j.msisdn, Date.now());
-        lastJobAt = Date.now();
+        // A single job or a batch of jobs (alerting publishes batches of JOB_BATCH_SIZE).
+        const jobs = smsJobsIn(JSON.parse(new TextDecoder().decode(m.data))) ?? [];
+        const at = Date.now();
+        for (const j of jobs) jobsSeen.set(j.msisdn, at);
+        if (jobs.length) lastJobAt = at;
       } catch {
         /* not a job */
       }

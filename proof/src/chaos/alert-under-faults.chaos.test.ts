@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClickHouse, connectNats, selectRows, sql } from '@geo/infra';
+import { connectClickHouse, connectNats, list, selectRows, sql } from '@geo/infra';
 import { progressSubject, shanghaiDay } from '@geo/alerting';
 import { GroundTruth, type SeenEvent } from '../system/ground-truth.ts';
 import { startSystem, type RunningSystem } from '../system/system.ts';
@@ -76,7 +76,7 @@ async function latestProgress(natsUrl: string, ms = 3000): Promise<string[]> {
 async function explainMissed(s: RunningSystem, o: Outcome, missed: string[]): Promise<string> {
   const some = missed.slice(0, 10).map((m) => m.split(' ')[0]!);
   const ch = connectClickHouse(s.clickhouseUrl);
-  const log = await selectRows<Record<string, unknown>>(ch, sql`SELECT * FROM sms_log FINAL WHERE msisdn IN ${some}`.text).catch((e: Error) => [{ error: e.message }]);
+  const log = await selectRows<Record<string, unknown>>(ch, sql`SELECT * FROM sms_log FINAL WHERE msisdn IN ${list(some)}`.text).catch((e: Error) => [{ error: e.message }]);
   await ch.close();
   const people = some.map((m) => {
     const evs = (o.truth.bySubscriber.get(m) ?? []).map((e) => `${new Date(e.ts).toISOString().slice(11, 19)} ${e.kind ?? 'loc'} ${e.cell} ${inside(e.lng, e.lat) ? 'IN' : 'out'}`);

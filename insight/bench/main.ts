@@ -11,7 +11,8 @@
  *   neighbouring cell; population per cell with a daily cycle.
  * - sink_events_per_s: the service starts (restoring 1M subscribers from the checkpoint, timed
  *   apart), then consumes a realistic stream pre-published to JetStream — 2 location events per
- *   subscriber over the last 10 minutes, 100 per message, a quarter of them to a neighbouring cell —
+ *   subscriber over the last 10 minutes, 500 per binary GLOC message as ingest publishes them, a quarter of them to a neighbouring
+ *   cell —
  *   through presence, moves, snapshots and checkpoint inserts and acks, end to end.
  * - region_metrics_p95_ms: POST /regions/metrics over HTTP (every metric of the issue in one
  *   response) for 25 circles, rectangles and polygons of 1–8 km, the first query per region;
@@ -29,6 +30,7 @@ import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { latLngToCell } from 'h3-js';
 import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, migrateClickHouse, selectRows } from '@geo/infra';
+import { LocationBatchBuilder } from '@geo/ingest';
 import { startStack, type RunningStack } from '../../infra/src/servers/stack.ts';
 import { InsightEnv } from '../src/config.ts';
 import { createInsight } from '../src/service.ts';
@@ -187,7 +189,12 @@ try {
   const liveTotal = SUBS * LIVE_EVENTS_PER_SUB;
   let published = 0;
   let pending: Promise<unknown>[] = [];
-  let batch: unknown[] = [];
+  // Binary GLOC batches of 500, as ingest's publisher writes LOCATION (LOCATION_FORMAT=binary).
+  const builder = new LocationBatchBuilder(500);
+  const flushBatch = (subject: string) => {
+    published += builder.count; // encode() starts the next batch
+    pending.push(js.publish(subject, builder.encode(), { timeout: 60_000 }));
+  };
   for (let j = 0; j < liveTotal; j++) {
     const s = Math.floor(rnd() * SUBS);
     if (rnd() < 0.25) {
@@ -196,25 +203,20 @@ try {
       where[s] = r < 0.25 && c % CELLS_X > 0 ? c - 1 : r < 0.5 && c % CELLS_X < CELLS_X - 1 ? c + 1 : r < 0.75 && c >= CELLS_X ? c - CELLS_X : c + CELLS_X < CELLS ? c + CELLS_X : c;
     }
     const c = cells[where[s]!]!;
-    batch.push({
+    builder.add({
       msisdn: String(13900000000 + s), carrier: carriers[s % 3], ts: now - 10 * MIN + Math.floor((j / liveTotal) * 10 * MIN),
       cell: c.name, lat: c.lat, lng: c.lng, kind: 'periodic', gender: s % 2 ? 'f' : 'm', age: 16 + (s % 60), home: homeOf(s),
     });
-    if (batch.length === 100) {
-      pending.push(js.publish(`${PREFIX}.${carriers[published % 3]}.${published % 8}`, JSON.stringify({ v: 1, events: batch }), { timeout: 60_000 }));
-      published += batch.length;
-      batch = [];
+    if (builder.full) {
+      flushBatch(`${PREFIX}.${carriers[published % 3]}.${published % 8}`);
       // Bounded in flight: with 500 pending, a loaded machine timed publishes out (5 s default).
-      if (pending.length >= 100) {
+      if (pending.length >= 50) {
         await Promise.all(pending);
         pending = [];
       }
     }
   }
-  if (batch.length) {
-    pending.push(js.publish(`${PREFIX}.cmcc.0`, JSON.stringify({ v: 1, events: batch }), { timeout: 60_000 }));
-    published += batch.length;
-  }
+  if (builder.count) flushBatch(`${PREFIX}.cmcc.0`);
   await Promise.all(pending);
   log(`published ${published.toLocaleString()} live events in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 

@@ -71,6 +71,9 @@ describe('portal in a real browser', () => {
 
   /** Logs in through the form; the captcha answer comes from the test-only switch. */
   async function logIn(name: string, password: string) {
+    // Off the app first: a login page shown by the logout may still be fetching its own captcha,
+    // whose answer would not match the page loaded below (and its body is gone once we navigate).
+    await page.goto('about:blank');
     const captcha = page.waitForResponse((r) => r.url().endsWith('/api/auth/captcha'));
     await page.goto(`${portal.url}/login`);
     const answer = ((await (await captcha).json()) as { testAnswer: string }).testAnswer;

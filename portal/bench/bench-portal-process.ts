@@ -11,7 +11,8 @@
  * in memory (`memory://`, the tests' choice) every growth of a large table or WAL file copies the
  * whole file inside PGlite's in-memory file system (Emscripten MEMFS `expandFileStorage`), which
  * held the event loop for 0.4–0.9 s at a time after 100,000 imported contacts: a cost of the test
- * setup, not of the portal. `BENCH_PGLITE_MEMORY=1` measures that setup anyway.
+ * setup, not of the portal. `BENCH_PGLITE_MEMORY=1` measures that setup anyway; `BENCH_DATABASE_URL`
+ * runs the portal on a PostgreSQL server instead.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +20,10 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { testPortal } from '../src/test/harness.ts';
 
-const dataDir = process.env.BENCH_PGLITE_MEMORY === '1' ? undefined : mkdtempSync(join(tmpdir(), 'portal-bench-pglite-'));
-const portal = await testPortal(dataDir ? { pgliteDir: dataDir } : {});
+// `BENCH_DATABASE_URL`: a PostgreSQL server instead (DATABASE_URL, as a deployment with its own server runs).
+const databaseUrl = process.env.BENCH_DATABASE_URL || undefined;
+const dataDir = databaseUrl || process.env.BENCH_PGLITE_MEMORY === '1' ? undefined : mkdtempSync(join(tmpdir(), 'portal-bench-pglite-'));
+const portal = await testPortal(databaseUrl ? { databaseUrl } : dataDir ? { pgliteDir: dataDir } : {});
 const eld = monitorEventLoopDelay({ resolution: 10 });
 eld.enable();
 

@@ -95,13 +95,16 @@ const CONTACT_COLS = 'c.id, c.name, c.phone, c.gender, c.birthday, c.email, c.co
 async function loadContacts(db: Queryable, book: Book, who: Who, where: string, params: unknown[], tail = ''): Promise<z.infer<typeof Contact>[]> {
   const m = M[book];
   const names = book === 'personal' ? 'contact_groups' : 'departments';
+  // The page of contacts first (`where` and `tail` are on contacts alone), then each one's groups:
+  // grouping the whole book before the LIMIT took ~0.6 s a page at 100,000 contacts.
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT ${CONTACT_COLS},
-            coalesce(array_agg(g.id ORDER BY g.name) FILTER (WHERE g.id IS NOT NULL), '{}') AS group_ids,
-            coalesce(array_agg(g.name ORDER BY g.name) FILTER (WHERE g.id IS NOT NULL), '{}') AS group_names
-       FROM contacts c LEFT JOIN ${m.table} m ON m.contact_id = c.id LEFT JOIN ${names} g ON g.id = m.${m.col}
-      WHERE ${inBook(book)} ${where}
-      GROUP BY c.id ORDER BY c.sort, c.name, c.id ${tail}`,
+    `SELECT ${CONTACT_COLS}, coalesce(gs.ids, '{}') AS group_ids, coalesce(gs.names, '{}') AS group_names
+       FROM (SELECT c.* FROM contacts c WHERE ${inBook(book)} ${where} ORDER BY c.sort, c.name, c.id ${tail}) c
+       LEFT JOIN LATERAL (
+         SELECT array_agg(g.id ORDER BY g.name) AS ids, array_agg(g.name ORDER BY g.name) AS names
+           FROM ${m.table} m JOIN ${names} g ON g.id = m.${m.col} WHERE m.contact_id = c.id
+       ) gs ON true
+      ORDER BY c.sort, c.name, c.id`,
     [who.enterpriseId, who.accountId, ...params],
   );
   return rows.map((r) => ({

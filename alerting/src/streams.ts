@@ -30,7 +30,11 @@ export async function declareAlertingStreams(nc: NatsConnection, replicasOrOpts:
       durable_name: presenceConsumer(shard),
       filter_subject: locationFilter('*', shard),
       ack_wait: ms(30_000),
-      max_deliver: 10,
+      // Never given up by the server: a batch whose sending keeps failing (claims or caps bucket
+      // unavailable) is retried with back-off until it goes through. With a limit (it was 10, about
+      // 150 s of failures) JetStream dropped it silently, and its people with it, uncounted.
+      // Malformed batches are dead-lettered with their reason, so nothing is redelivered forever.
+      max_deliver: -1,
       max_ack_pending: 2_000,
     });
 }

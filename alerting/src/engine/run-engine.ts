@@ -134,14 +134,15 @@ export async function replayPresence(
   return events;
 }
 
-/** Per shard, the stream sequence up to which its durable consumer has acked everything (0 when it has none yet). */
+/**
+ * Per shard, the stream sequence up to which its durable consumer has acked everything (0 when it
+ * has acked nothing yet). The consumers are declared before this is asked; a failure to answer
+ * fails the start rather than guess (0 would evaluate the whole replay window again).
+ */
 export async function ackFloors(nc: NatsConnection, shards: number[]): Promise<Map<number, number>> {
   const jsm = await jetstream(nc, { timeout: 15_000 }).jetstreamManager();
   const out = new Map<number, number>();
-  for (const shard of shards) {
-    const info = await jsm.consumers.info(LOCATION_STREAM, presenceConsumer(shard)).catch(() => undefined);
-    out.set(shard, info?.ack_floor.stream_seq ?? 0);
-  }
+  for (const shard of shards) out.set(shard, (await jsm.consumers.info(LOCATION_STREAM, presenceConsumer(shard))).ack_floor.stream_seq);
   return out;
 }
 

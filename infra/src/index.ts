@@ -1,6 +1,7 @@
 export * from './config/env.ts';
 export * from './runtime/logger.ts';
 export * from './runtime/service-http.ts';
+export * from './runtime/request-body.ts';
 export * from './runtime/run-service.ts';
 export * from './clickhouse/sql.ts';
 export * from './clickhouse/client.ts';

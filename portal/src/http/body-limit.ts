@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { drainRefused, readWithin } from '@geo/infra';
 
 export interface DrainingBodyLimitOptions {
   /** Largest body accepted, in bytes. */
@@ -22,14 +23,13 @@ export interface DrainingBodyLimitOptions {
  * never reads past the declared length); one without a length is counted as it arrives, buffered,
  * and handed on whole once it has ended within the limit.
  *
- * The same approach as insight's `drainingBodyLimit` (insight/src/api/body-limit.ts).
+ * Reading and draining are @geo/infra's `readWithin` / `drainRefused`, shared with insight's limit
+ * (which answers the 413 itself instead of throwing).
  *
  * @example
  * createRoute({ method: 'post', path: '/api/x', middleware: [drainingBodyLimit({ maxSize: 2 << 20, tooLarge: () => new AppError('UPLOAD_TOO_LARGE', '请求内容过大') })], … })
  */
 export function drainingBodyLimit(opts: DrainingBodyLimitOptions): MiddlewareHandler {
-  const maxDrain = opts.maxDrain ?? 64 * 1024 * 1024;
-  const drainMs = opts.drainMs ?? 30_000;
   return async (c, next) => {
     const body = c.req.raw.body;
     if (!body) return next();
@@ -37,39 +37,14 @@ export function drainingBodyLimit(opts: DrainingBodyLimitOptions): MiddlewareHan
     if (Number.isFinite(declared) && declared <= opts.maxSize) return next();
     const reader = body.getReader();
     const refuse = async (seen: number): Promise<never> => {
-      const until = Date.now() + drainMs;
-      let drained = seen;
-      try {
-        while (drained <= maxDrain && Date.now() < until) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          drained += value.byteLength;
-        }
-      } catch {
-        // the client went away: the answer below reaches nobody, which is fine
-      } finally {
-        reader.cancel().catch(() => undefined);
-      }
+      await drainRefused(reader, seen, opts.maxDrain, opts.drainMs);
       c.header('connection', 'close');
       throw opts.tooLarge();
     };
     if (Number.isFinite(declared)) return refuse(0);
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > opts.maxSize) return refuse(size);
-      chunks.push(value);
-    }
-    const whole = new Uint8Array(size);
-    let offset = 0;
-    for (const ch of chunks) {
-      whole.set(ch, offset);
-      offset += ch.byteLength;
-    }
-    c.req.raw = new Request(c.req.raw, { body: whole });
+    const read = await readWithin(reader, opts.maxSize);
+    if ('over' in read) return refuse(read.over);
+    c.req.raw = new Request(c.req.raw, { body: read.bytes });
     return next();
   };
 }

@@ -17,6 +17,7 @@ import { Counter, type Registry } from 'prom-client';
 import { CARRIER_CODE, streamPos, type EventLike, type PresenceState, type StateSink } from './presence-state.ts';
 import { NativeColumns, setU64, type NativeType } from './native-block.ts';
 import { RowBinaryWriter } from './row-binary.ts';
+import { GapFiller, streamGapSource } from './gap-fill.ts';
 
 export interface SinkOptions {
   nc: NatsConnection;
@@ -39,6 +40,8 @@ export interface SinkOptions {
    */
   checkpointMs?: number;
   registry?: Registry;
+  /** The consumer's `ack_wait` (ms): how long a delivered message may stay unacked before it is redelivered. @default 60_000 */
+  ackWaitMs?: number;
   /** Also receives every snapshot (population per cell at a boundary), for region queries. */
   population?: { record(bucketMs: number, counts: Uint32Array): void };
 }
@@ -110,6 +113,8 @@ export class LocationSink implements StateSink {
   private timer?: NodeJS.Timeout;
   private closeMessages?: () => Promise<void>;
   private readonly counter?: Counter<'outcome'>;
+  /** Fills lost deliveries from the stream (set once consuming starts). */
+  gapFiller?: GapFiller;
   /** Events applied since start (for benchmarks and health). */
   applied = 0;
   /** Flushes completed, and the time they took (ms). */
@@ -192,13 +197,21 @@ export class LocationSink implements StateSink {
     await ensureConsumer(jsm, this.opts.stream, {
       durable_name: this.opts.consumer,
       filter_subject: this.opts.filterSubject,
-      ack_wait: ms(60_000),
+      ack_wait: ms(this.opts.ackWaitMs ?? 60_000),
       // The sink never gives up on a message: bad ones are dead-lettered, and ClickHouse outages
       // are waited out. Redeliveries are skipped by stream position.
       max_deliver: -1,
       max_ack_pending: 50_000,
     });
     const consumer = await jetstream(this.opts.nc).consumers.get(this.opts.stream, this.opts.consumer);
+    // Deliveries lost in transit (a connection cut) are read back from the stream in order before
+    // the newer message that revealed them is applied (see GapFiller).
+    const delivered = (await consumer.info(true)).delivered;
+    this.gapFiller = new GapFiller({
+      source: streamGapSource(jsm, this.opts.stream), filterSubject: this.opts.filterSubject, log: this.opts.log,
+      registry: this.opts.registry, stopping: () => this.stopping, apply: (seq, data) => this.handle(data, seq),
+    }, { stream: delivered.stream_seq, delivery: delivered.consumer_seq });
+    const gaps = this.gapFiller;
     const messages = await consumer.consume({ max_messages: 1000 });
     this.closeMessages = async () => void (await messages.close());
     this.consumingSince = performance.now();
@@ -210,8 +223,11 @@ export class LocationSink implements StateSink {
       // for as long as it lasts (over 30 s was seen). Yield every YIELD_MS of work.
       let since = performance.now();
       for await (const msg of messages) {
+        const info = msg.info;
+        const gap = gaps.tracker.next(info.deliveryCount, info.streamSequence, info.deliverySequence);
+        if (gap !== undefined && !(await gaps.fill(gap))) break;
         const t0 = performance.now();
-        const bad = this.handle(msg);
+        const bad = this.handle(msg.data, info.streamSequence, msg);
         const t1 = performance.now();
         this.handleMs += t1 - t0;
         if (t1 - since >= YIELD_MS) {
@@ -236,32 +252,35 @@ export class LocationSink implements StateSink {
     }, this.opts.flushMs ?? 1000);
   }
 
-  /** Applies one message; returns a reason when the whole message is malformed. */
-  private handle(msg: JsMsg): string | undefined {
+  /**
+   * Applies one message (stream sequence `seq`); returns a reason when the whole message is
+   * malformed. `msg` is acked after the next checkpoint; a message read back from the stream to
+   * fill a gap has none (its own redelivery is acked).
+   */
+  private handle(data: Uint8Array, seq: number, msg?: JsMsg): string | undefined {
     let cols: LocationColumns;
     try {
       // Binary (ingest's publisher) or JSON LOCATION batches, as columns: no object per event.
-      cols = decodeLocationColumns(msg.data);
+      cols = decodeLocationColumns(data);
     } catch (err) {
       // A binary batch is checked whole; a JSON one with a bad event keeps its good events.
-      if (isBinaryLocationMessage(msg.data)) return (err as Error).message;
-      return this.handleEvents(msg);
+      if (isBinaryLocationMessage(data)) return (err as Error).message;
+      return this.handleEvents(data, seq, msg);
     }
-    const applied = this.opts.state.applyColumns(cols, msg.seq, this);
+    const applied = this.opts.state.applyColumns(cols, seq, this);
     this.settled(msg, cols.count, applied, 0);
     return undefined;
   }
 
   /** The slow path for a JSON batch that holds malformed events: applies the others one by one. */
-  private handleEvents(msg: JsMsg): string | undefined {
+  private handleEvents(data: Uint8Array, seq: number, msg?: JsMsg): string | undefined {
     let events: EventLike[];
     try {
-      events = decodeLocationMessage(msg.data);
+      events = decodeLocationMessage(data);
     } catch (err) {
       return (err as Error).message;
     }
     const state = this.opts.state;
-    const seq = msg.seq;
     let applied = 0;
     let invalid = 0;
     for (let i = 0; i < events.length; i++) {
@@ -274,10 +293,10 @@ export class LocationSink implements StateSink {
     return undefined;
   }
 
-  private settled(msg: JsMsg, events: number, applied: number, invalid: number): void {
+  private settled(msg: JsMsg | undefined, events: number, applied: number, invalid: number): void {
     this.applied += applied;
     this.pendingEvents += events;
-    this.unacked.push(msg);
+    if (msg) this.unacked.push(msg);
     const skipped = events - applied - invalid;
     if (this.counter) {
       if (applied) this.counter.inc({ outcome: 'applied' }, applied);

@@ -72,7 +72,11 @@ async function lossySink(name: string) {
     publishOther: async () => (await js.publish(`${prefix}.other`, 'not a location batch')).seq,
     /** Has round r reached everyone's presence? */
     reached: (r: number) => Array.from({ length: PEOPLE }, (_, i) => state.ts[state.indexOf(Number(msisdn(i)))!]).every((ts, i) => ts === T0 + r * 60_000 + i),
-    /** Loses what the server sends from now on until it delivered stream sequence `seq`, then cuts the connection and waits for the reconnect. */
+    /**
+     * Holds back what the server sends, publishes (`publishLost` returns the last stream sequence it
+     * published), waits until the server delivered that far, then cuts the connection (the held
+     * bytes are discarded) and waits for the sink's reconnect.
+     */
     async loseUpTo(publishLost: () => Promise<number>) {
       proxy.hold();
       const last = await publishLost();

@@ -25,7 +25,9 @@ import type { ClickHouseMigration } from '@geo/infra';
  * compressed block per column per part however few rows it needs (18.16 has no per-table
  * `min_compress_block_size`), so a 147-cell week took ~280 ms of CPU cold and ~40 ms once its blocks
  * were in the uncompressed cache. Hence: closed days merged into one part (`compactClosedDays`), and
- * H3-only filters (`ResolvedRegion.h3Exact`) that skip the cell-key column.
+ * H3-only filters (`ResolvedRegion.h3Exact`) that skip the cell-key column. Region queries do not use
+ * the uncompressed cache itself: a first query misses it almost everywhere, and inserting into a full
+ * cache doubled its CPU (see `historyRows`).
  *
  * Retention: every history table is partitioned by day (`toYYYYMMDD`), and `dropOldPartitions`
  * drops whole days; there is no TTL clause because 18.16 rejects it. `compactClosedDays` merges

@@ -7,14 +7,14 @@ export type { ClickHouseClient };
  * A ClickHouse HTTP client that works with Debian's 18.16 and current releases: no session
  * settings the old server does not know, and values formatted on the client (see sql.ts).
  */
-export function connectClickHouse(url: string, database = 'default'): ClickHouseClient {
+export function connectClickHouse(url: string, database = 'default', opts: { requestTimeoutMs?: number } = {}): ClickHouseClient {
   const u = new URL(url);
   return createClient({
     url: `${u.protocol}//${u.host}`,
     username: decodeURIComponent(u.username) || 'default',
     password: decodeURIComponent(u.password),
     database: u.pathname.length > 1 ? u.pathname.slice(1) : database,
-    request_timeout: 60_000,
+    request_timeout: opts.requestTimeoutMs ?? 60_000,
     // 18.16 rejects unknown settings, and the client's defaults add none when this is empty.
     clickhouse_settings: {},
     compression: { request: false, response: false },

@@ -28,25 +28,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
-import { latLngToCell } from 'h3-js';
 import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, migrateClickHouse, selectRows } from '@geo/infra';
-import { LocationBatchBuilder } from '@geo/ingest';
 import { startStack, type RunningStack } from '../../infra/src/servers/stack.ts';
 import { InsightEnv } from '../src/config.ts';
 import { createInsight } from '../src/service.ts';
 import { INSIGHT_HISTORY_TABLES, INSIGHT_MIGRATIONS } from '../src/schema/migrations.ts';
 import { compactClosedDays } from '../src/schema/retention.ts';
-import { cellKey, CELL_H3_RES } from '../src/sink/cells.ts';
 import { insertRowBinary } from '../src/sink/sink.ts';
 import { h3Halves, RowBinaryWriter } from '../src/sink/row-binary.ts';
 import { NO_ADMIN_AREAS } from '../src/regions/region.ts';
 import { mulberry32 } from '../src/test/population.ts';
+import { BENCH_HOMES, benchGrid, insertBenchCells, publishLiveStream } from './bench-world.ts';
 
 const SCALE = Number(process.env.INSIGHT_BENCH_SCALE ?? 1);
 const SUBS = Math.round(1_000_000 * SCALE);
-const CELLS_X = Math.max(10, Math.round(Math.sqrt(20_000 * SCALE)));
-const CELLS_Y = Math.max(10, Math.round((20_000 * SCALE) / CELLS_X));
-const CELLS = CELLS_X * CELLS_Y;
+const grid = benchGrid(SCALE);
+const { x: CELLS_X, y: CELLS_Y, cells } = grid;
+const CELLS = cells.length;
 const DAYS = 7;
 const MOVES_PER_SUB_DAY = 8;
 const LIVE_EVENTS_PER_SUB = 2;
@@ -84,24 +82,14 @@ try {
   await migrateClickHouse(ch, 'insight', INSIGHT_MIGRATIONS);
 
   // --- cells: a grid near Hangzhou, ~1.1 km apart ---
-  const cells = Array.from({ length: CELLS }, (_, i) => {
-    const x = i % CELLS_X;
-    const y = Math.floor(i / CELLS_X);
-    const lng = 119.5 + x * 0.01;
-    const lat = 29.7 + y * 0.01;
-    const name = `BENCH-${x}-${y}`;
-    return { name, lng, lat, key: cellKey(name), h3: latLngToCell(lat, lng, CELL_H3_RES) };
-  });
   const now = Math.floor(Date.now() / 1000) * 1000;
   const nowS = now / 1000;
-  const cw = new RowBinaryWriter();
+  await insertBenchCells(ch, grid, nowS - DAYS * 86400);
   const bw = new RowBinaryWriter();
   cells.forEach((c, i) => {
     const [hi, lo] = h3Halves(c.h3);
-    cw.row().u64(c.key).str(c.name).f64(c.lat).f64(c.lng).u64hl(hi, lo).u32(330100).u32(nowS - DAYS * 86400);
     bw.row().u32(i).u64(c.key).u64hl(hi, lo);
   });
-  await insertRowBinary(ch, 'insight_cells', cw.take().bytes);
   // A helper table (index → key, H3) for generating history in ClickHouse; dropped with the database.
   await ch.command({ query: 'CREATE TABLE bench_cells (idx UInt32, key UInt64, h3 UInt64) ENGINE = Memory' });
   await insertRowBinary(ch, 'bench_cells', bw.take().bytes);
@@ -158,14 +146,13 @@ try {
   }
   log(`history: ${snapshotRows.toLocaleString()} snapshot rows, ${((Date.now() - t) / 1000).toFixed(0)} s`);
   // The checkpoint: every subscriber last seen within the last 2 h, in cell (i × 7919) mod CELLS.
-  const homeOf = (i: number) => ['330106', '330102', '330105', '110101', '440305', '510104'][i % 6]!;
   await ch.command({
     query: `INSERT INTO insight_presence (sub, cell, ts, carrier, gender, age, home, detached, pos)
       SELECT sub, key, ts, carrier, gender, age, home, 0, 0 FROM (
         SELECT toUInt64(13900000000 + number) AS sub, toUInt32(number * 7919 % ${CELLS}) AS idx,
           toUInt64(${now - 2 * HOUR + 60_000} + intHash32(number) % ${100 * MIN}) AS ts, toUInt8(1 + number % 3) AS carrier,
           toUInt8(1 + number % 2) AS gender, toUInt8(16 + number % 60) AS age,
-          toUInt32(arrayElement([330106, 330102, 330105, 110101, 440305, 510104], 1 + number % 6)) AS home
+          toUInt32(arrayElement([${BENCH_HOMES.join(', ')}], 1 + number % 6)) AS home
         FROM numbers(${SUBS})
       ) ANY INNER JOIN (SELECT idx, key FROM bench_cells) USING idx`,
     clickhouse_settings: SETTINGS,
@@ -185,39 +172,10 @@ try {
   const js = jetstream(nc);
   t = Date.now();
   const where = Int32Array.from({ length: SUBS }, (_, i) => (i * 7919) % CELLS);
-  const carriers = ['cmcc', 'cucc', 'ctcc'] as const;
-  const liveTotal = SUBS * LIVE_EVENTS_PER_SUB;
-  let published = 0;
-  let pending: Promise<unknown>[] = [];
   // Binary GLOC batches of 500, as ingest's publisher writes LOCATION (LOCATION_FORMAT=binary).
-  const builder = new LocationBatchBuilder(500);
-  const flushBatch = (subject: string) => {
-    published += builder.count; // encode() starts the next batch
-    pending.push(js.publish(subject, builder.encode(), { timeout: 60_000 }));
-  };
-  for (let j = 0; j < liveTotal; j++) {
-    const s = Math.floor(rnd() * SUBS);
-    if (rnd() < 0.25) {
-      const c = where[s]!;
-      const r = rnd();
-      where[s] = r < 0.25 && c % CELLS_X > 0 ? c - 1 : r < 0.5 && c % CELLS_X < CELLS_X - 1 ? c + 1 : r < 0.75 && c >= CELLS_X ? c - CELLS_X : c + CELLS_X < CELLS ? c + CELLS_X : c;
-    }
-    const c = cells[where[s]!]!;
-    builder.add({
-      msisdn: String(13900000000 + s), carrier: carriers[s % 3], ts: now - 10 * MIN + Math.floor((j / liveTotal) * 10 * MIN),
-      cell: c.name, lat: c.lat, lng: c.lng, kind: 'periodic', gender: s % 2 ? 'f' : 'm', age: 16 + (s % 60), home: homeOf(s),
-    });
-    if (builder.full) {
-      flushBatch(`${PREFIX}.${carriers[published % 3]}.${published % 8}`);
-      // Bounded in flight: with 500 pending, a loaded machine timed publishes out (5 s default).
-      if (pending.length >= 50) {
-        await Promise.all(pending);
-        pending = [];
-      }
-    }
-  }
-  if (builder.count) flushBatch(`${PREFIX}.cmcc.0`);
-  await Promise.all(pending);
+  const { events: published } = await publishLiveStream({
+    js, prefix: PREFIX, grid, subscribers: SUBS, where, count: SUBS * LIVE_EVENTS_PER_SUB, now, rnd, format: 'binary', perMessage: 500,
+  });
   log(`published ${published.toLocaleString()} live events in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
   // --- sink throughput: start the service (restore timed apart) and consume everything ---

@@ -21,25 +21,24 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
-import { latLngToCell } from 'h3-js';
 import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, migrateClickHouse } from '@geo/infra';
-import { LocationBatchBuilder } from '@geo/ingest';
 import { startStack, type RunningStack } from '../../infra/src/servers/stack.ts';
 import { INSIGHT_MIGRATIONS } from '../src/schema/migrations.ts';
-import { CellDictionary, cellKey, CELL_H3_RES } from '../src/sink/cells.ts';
+import { CellDictionary } from '../src/sink/cells.ts';
 import { PresenceState } from '../src/sink/presence-state.ts';
 import { insertRowBinary, LocationSink } from '../src/sink/sink.ts';
-import { h3Halves, RowBinaryWriter } from '../src/sink/row-binary.ts';
+import { RowBinaryWriter } from '../src/sink/row-binary.ts';
 import { PopulationRing } from '../src/metrics/population-ring.ts';
 import { mulberry32 } from '../src/test/population.ts';
+import { BENCH_HOMES, benchGrid, benchMsisdn, insertBenchCells, publishLiveStream } from './bench-world.ts';
 
 const SCALE = Number(process.env.SINK_BENCH_SCALE ?? 1);
 const FORMAT = process.env.SINK_BENCH_FORMAT === 'json' ? 'json' : 'binary';
 const PER_MESSAGE = FORMAT === 'json' ? 100 : 500;
 const SUBS = Math.round(1_000_000 * SCALE);
-const CELLS_X = Math.max(10, Math.round(Math.sqrt(20_000 * SCALE)));
-const CELLS_Y = Math.max(10, Math.round((20_000 * SCALE) / CELLS_X));
-const CELLS = CELLS_X * CELLS_Y;
+const grid = benchGrid(SCALE);
+const { cells } = grid;
+const CELLS = cells.length;
 const LIVE = SUBS * 2;
 const MIN = 60_000;
 
@@ -85,29 +84,15 @@ try {
   await migrateClickHouse(ch, 'insight', INSIGHT_MIGRATIONS);
   log(`scale ${SCALE}: ${SUBS.toLocaleString()} subscribers, ${CELLS.toLocaleString()} cells, ${LIVE.toLocaleString()} ${FORMAT} events, ${PER_MESSAGE} per message`);
 
-  const cells = Array.from({ length: CELLS }, (_, i) => {
-    const x = i % CELLS_X;
-    const y = Math.floor(i / CELLS_X);
-    const lng = 119.5 + x * 0.01;
-    const lat = 29.7 + y * 0.01;
-    const name = `BENCH-${x}-${y}`;
-    return { name, lng, lat, key: cellKey(name), h3: latLngToCell(lat, lng, CELL_H3_RES) };
-  });
   const now = Math.floor(Date.now() / 1000) * 1000;
-  const cw = new RowBinaryWriter();
-  for (const c of cells) {
-    const [hi, lo] = h3Halves(c.h3);
-    cw.row().u64(c.key).str(c.name).f64(c.lat).f64(c.lng).u64hl(hi, lo).u32(330100).u32(now / 1000 - 86400);
-  }
-  await insertRowBinary(ch, 'insight_cells', cw.take().bytes);
+  await insertBenchCells(ch, grid, now / 1000 - 86400);
   // The checkpoint: every subscriber last seen within the last 2 h, in cell (i × 7919) mod CELLS.
-  const homes = [330106, 330102, 330105, 110101, 440305, 510104];
   const where = Int32Array.from({ length: SUBS }, (_, i) => (i * 7919) % CELLS);
   for (let s0 = 0; s0 < SUBS; s0 += 250_000) {
     const pw = new RowBinaryWriter(1 << 24);
     for (let s = s0; s < Math.min(SUBS, s0 + 250_000); s++) {
-      pw.row().u64(13_900_000_000 + s).u64(cells[where[s]!]!.key).u64(now - 2 * 3600_000 + MIN + ((s * 2654435761) >>> 0) % (100 * MIN))
-        .u8(1 + (s % 3)).u8(1 + (s % 2)).u8(16 + (s % 60)).u32(homes[s % 6]!).u8(0).u64(0);
+      pw.row().u64(benchMsisdn(s)).u64(cells[where[s]!]!.key).u64(now - 2 * 3600_000 + MIN + ((s * 2654435761) >>> 0) % (100 * MIN))
+        .u8(1 + (s % 3)).u8(1 + (s % 2)).u8(16 + (s % 60)).u32(BENCH_HOMES[s % 6]!).u8(0).u64(0);
     }
     await insertRowBinary(ch, 'insight_presence', pw.take().bytes);
   }
@@ -117,42 +102,9 @@ try {
   await ensureStream(await jetstreamManager(nc), { name: STREAM, subjects: [`${PREFIX}.>`], max_bytes: 8 * 1024 ** 3 });
   const js = jetstream(nc);
   let t = Date.now();
-  const carriers = ['cmcc', 'cucc', 'ctcc'] as const;
-  const builder = new LocationBatchBuilder(PER_MESSAGE);
-  let json: unknown[] = [];
-  let published = 0;
-  let messages = 0;
-  let pending: Promise<unknown>[] = [];
-  const send = async (force: boolean) => {
-    const n = FORMAT === 'json' ? json.length : builder.count;
-    if (n === 0 || (!force && n < PER_MESSAGE)) return;
-    const body = FORMAT === 'json' ? JSON.stringify({ v: 1, events: json }) : builder.encode();
-    json = [];
-    pending.push(js.publish(`${PREFIX}.${carriers[messages % 3]}.${messages % 8}`, body, { timeout: 60_000 }));
-    messages++;
-    published += n;
-    if (pending.length >= 100 || force) {
-      await Promise.all(pending);
-      pending = [];
-    }
-  };
-  for (let j = 0; j < LIVE; j++) {
-    const s = Math.floor(rnd() * SUBS);
-    if (rnd() < 0.25) {
-      const c = where[s]!;
-      const r = rnd();
-      where[s] = r < 0.25 && c % CELLS_X > 0 ? c - 1 : r < 0.5 && c % CELLS_X < CELLS_X - 1 ? c + 1 : r < 0.75 && c >= CELLS_X ? c - CELLS_X : c + CELLS_X < CELLS ? c + CELLS_X : c;
-    }
-    const c = cells[where[s]!]!;
-    const ts = now - 10 * MIN + Math.floor((j / LIVE) * 10 * MIN);
-    if (FORMAT === 'json') {
-      json.push({ msisdn: String(13_900_000_000 + s), carrier: carriers[s % 3], ts, cell: c.name, lat: c.lat, lng: c.lng, kind: 'periodic', gender: s % 2 ? 'f' : 'm', age: 16 + (s % 60), home: String(homes[s % 6]) });
-    } else {
-      builder.addFields(13_900_000_000 + s, s % 3, ts, c.name, c.lat, c.lng, 0, s % 2 ? 2 : 1, 16 + (s % 60), homes[s % 6]!);
-    }
-    await send(false);
-  }
-  await send(true);
+  const { events: published, messages } = await publishLiveStream({
+    js, prefix: PREFIX, grid, subscribers: SUBS, where, count: LIVE, now, rnd, format: FORMAT, perMessage: PER_MESSAGE,
+  });
   log(`published ${published.toLocaleString()} events in ${messages.toLocaleString()} messages in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
   const cellDict = new CellDictionary(() => 330100);

@@ -1,0 +1,128 @@
+/**
+ * The simulated world both insight benchmarks use (`bench/main.ts`, `bench/sink.ts`): a grid of
+ * cells near Hangzhou, ~1.1 km apart, and a live stream of location events in which subscribers
+ * step to a neighbouring cell now and then.
+ */
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { latLngToCell } from 'h3-js';
+import type { ClickHouseClient } from '@geo/infra';
+import { LocationBatchBuilder } from '@geo/ingest';
+import { cellKey, CELL_H3_RES } from '../src/sink/cells.ts';
+import { insertRowBinary } from '../src/sink/sink.ts';
+import { h3Halves, RowBinaryWriter } from '../src/sink/row-binary.ts';
+
+export interface BenchCell {
+  name: string;
+  lng: number;
+  lat: number;
+  key: number;
+  /** H3 index (hex) at the sink's resolution. */
+  h3: string;
+}
+
+export interface BenchGrid {
+  x: number;
+  y: number;
+  cells: BenchCell[];
+}
+
+/** 20,000 × `scale` cells (at least 10 × 10), row by row from the south-west corner. */
+export function benchGrid(scale: number): BenchGrid {
+  const x = Math.max(10, Math.round(Math.sqrt(20_000 * scale)));
+  const y = Math.max(10, Math.round((20_000 * scale) / x));
+  const cells = Array.from({ length: x * y }, (_, i) => {
+    const cx = i % x;
+    const cy = Math.floor(i / x);
+    const lng = 119.5 + cx * 0.01;
+    const lat = 29.7 + cy * 0.01;
+    const name = `BENCH-${cx}-${cy}`;
+    return { name, lng, lat, key: cellKey(name), h3: latLngToCell(lat, lng, CELL_H3_RES) };
+  });
+  return { x, y, cells };
+}
+
+/** Writes the grid's cells to `insight_cells` as the sink would have (city 330100, first seen then). */
+export async function insertBenchCells(ch: ClickHouseClient, grid: BenchGrid, firstSeenS: number): Promise<void> {
+  const w = new RowBinaryWriter();
+  for (const c of grid.cells) {
+    const [hi, lo] = h3Halves(c.h3);
+    w.row().u64(c.key).str(c.name).f64(c.lat).f64(c.lng).u64hl(hi, lo).u32(330100).u32(firstSeenS);
+  }
+  await insertRowBinary(ch, 'insight_cells', w.take().bytes);
+}
+
+/** Home areas (GB/T 2260), by subscriber number mod 6. */
+export const BENCH_HOMES = [330106, 330102, 330105, 110101, 440305, 510104] as const;
+
+/** Subscriber `s`'s MSISDN. */
+export const benchMsisdn = (s: number) => 13_900_000_000 + s;
+
+/** The live stream: `count` events over the 10 minutes before `now`, as one publisher writes them. */
+export interface LiveStreamOptions {
+  js: JetStreamClient;
+  /** Subjects are `<prefix>.<carrier>.<n mod 8>`. */
+  prefix: string;
+  grid: BenchGrid;
+  subscribers: number;
+  /** Each subscriber's cell (index into the grid), updated as they step. */
+  where: Int32Array;
+  count: number;
+  now: number;
+  rnd: () => number;
+  /** `binary`: ingest's GLOC batches (LOCATION_FORMAT=binary); `json`: `{v:1, events}`. */
+  format: 'binary' | 'json';
+  perMessage: number;
+}
+
+const CARRIERS = ['cmcc', 'cucc', 'ctcc'] as const;
+const MIN = 60_000;
+
+/**
+ * Publishes the live stream: a random subscriber per event, a quarter of whom first step to a
+ * neighbouring cell (clamped at the grid's edge). At most 100 publishes wait for their acks.
+ * @returns events and messages published.
+ */
+export async function publishLiveStream(o: LiveStreamOptions): Promise<{ events: number; messages: number }> {
+  const { grid, where, rnd } = o;
+  const X = grid.x;
+  const n = grid.cells.length;
+  const builder = new LocationBatchBuilder(o.perMessage);
+  let json: unknown[] = [];
+  let events = 0;
+  let messages = 0;
+  let pending: Promise<unknown>[] = [];
+  const send = async (force: boolean) => {
+    const k = o.format === 'json' ? json.length : builder.count;
+    if (k === 0 || (!force && k < o.perMessage)) return;
+    // encode() starts the next batch: count first.
+    const body = o.format === 'json' ? JSON.stringify({ v: 1, events: json }) : builder.encode();
+    json = [];
+    pending.push(o.js.publish(`${o.prefix}.${CARRIERS[messages % 3]}.${messages % 8}`, body, { timeout: 60_000 }));
+    messages++;
+    events += k;
+    // Bounded in flight: with 500 pending, a loaded machine timed publishes out.
+    if (pending.length >= 100 || force) {
+      await Promise.all(pending);
+      pending = [];
+    }
+  };
+  for (let j = 0; j < o.count; j++) {
+    const s = Math.floor(rnd() * o.subscribers);
+    if (rnd() < 0.25) {
+      const c = where[s]!;
+      const r = rnd();
+      where[s] = r < 0.25 && c % X > 0 ? c - 1 : r < 0.5 && c % X < X - 1 ? c + 1 : r < 0.75 && c >= X ? c - X : c + X < n ? c + X : c;
+    }
+    const c = grid.cells[where[s]!]!;
+    const ts = o.now - 10 * MIN + Math.floor((j / o.count) * 10 * MIN);
+    const home = BENCH_HOMES[s % 6]!;
+    if (o.format === 'json') {
+      json.push({ msisdn: String(benchMsisdn(s)), carrier: CARRIERS[s % 3], ts, cell: c.name, lat: c.lat, lng: c.lng, kind: 'periodic', gender: s % 2 ? 'f' : 'm', age: 16 + (s % 60), home: String(home) });
+    } else {
+      builder.addFields(benchMsisdn(s), s % 3, ts, c.name, c.lat, c.lng, 0, s % 2 ? 2 : 1, 16 + (s % 60), home);
+    }
+    await send(false);
+  }
+  await send(true);
+  return { events, messages };
+}

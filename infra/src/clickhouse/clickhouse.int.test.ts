@@ -22,6 +22,17 @@ describe('ClickHouse (real clickhouse-server)', () => {
     expect(row!.v).toMatch(/^\d+\.\d+/);
   });
 
+  it('a client allowed long requests asks for progress headers, which the server accepts (18.16 too)', async () => {
+    const long = connectClickHouse(inject('clickhouseUrl'), 'default', { requestTimeoutMs: 30 * 60_000 });
+    try {
+      const rs = await long.query({ query: 'SELECT sum(number) AS s FROM numbers(1000)', format: 'JSONEachRow' });
+      expect(await rs.json()).toEqual([{ s: '499500' }]);
+      await long.command({ query: 'SELECT 1' });
+    } finally {
+      await long.close();
+    }
+  });
+
   it('applies migrations once, and again is a no-op', async () => {
     const migrations = [
       { version: 1, name: 'kv', statements: ['CREATE TABLE IF NOT EXISTS kv (k String, v String, n UInt64, at DateTime) ENGINE = MergeTree ORDER BY k'] },

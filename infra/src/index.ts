@@ -12,6 +12,9 @@ export * from './nats/connect.ts';
 export * from './nats/streams.ts';
 export * from './nats/dead-letter.ts';
 export * from './nats/consume.ts';
+// Deliveries lost in transit by a durable consumer, read back from the stream; a proxy that loses them in tests.
+export * from './nats/gap-fill.ts';
+export * from './test/tcp-proxy.ts';
 export * from './servers/free-port.ts';
 export * from './runtime/main.ts';
 export * from './runtime/nats-health.ts';

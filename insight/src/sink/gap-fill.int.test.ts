@@ -2,12 +2,11 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import {
-  connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, migrateClickHouse, ms, selectRows,
-  type ClickHouseClient, type NatsConnection,
+  connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, migrateClickHouse, ms, selectRows, startTcpProxy,
+  type ClickHouseClient, type NatsConnection, type TcpProxy,
 } from '@geo/infra';
 import type { LocationEvent } from '@geo/ingest';
 import { INSIGHT_MIGRATIONS } from '../schema/migrations.ts';
-import { startTcpProxy, type TcpProxy } from '../test/tcp-proxy.ts';
 import { CellDictionary } from './cells.ts';
 import { PresenceState } from './presence-state.ts';
 import { LocationSink } from './sink.ts';

@@ -11,13 +11,14 @@ import {
   type ClickHouseClient,
   type Logger,
   type NatsConnection,
+  GapFiller,
+  streamGapSource,
 } from '@geo/infra';
 import { decodeLocationColumns, decodeLocationMessage, isBinaryLocationMessage, type LocationColumns } from '@geo/ingest';
 import { Counter, type Registry } from 'prom-client';
 import { CARRIER_CODE, streamPos, type EventLike, type PresenceState, type StateSink } from './presence-state.ts';
 import { NativeColumns, setU64, type NativeType } from './native-block.ts';
 import { RowBinaryWriter } from './row-binary.ts';
-import { GapFiller, streamGapSource } from './gap-fill.ts';
 
 export interface SinkOptions {
   nc: NatsConnection;
@@ -209,7 +210,7 @@ export class LocationSink implements StateSink {
     const delivered = (await consumer.info(true)).delivered;
     this.gapFiller = new GapFiller({
       source: streamGapSource(jsm, this.opts.stream), filterSubject: this.opts.filterSubject, log: this.opts.log,
-      registry: this.opts.registry, stopping: () => this.stopping, apply: (seq, data) => this.handle(data, seq),
+      registry: this.opts.registry, metricName: 'insight_sink_gap_messages_total', stopping: () => this.stopping, apply: (seq, data) => this.handle(data, seq),
     }, { stream: delivered.stream_seq, delivery: delivered.consumer_seq });
     const gaps = this.gapFiller;
     const messages = await consumer.consume({ max_messages: 1000 });

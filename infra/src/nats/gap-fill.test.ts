@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '@geo/infra';
+import { createLogger } from '../runtime/logger.ts';
 import { FirstDeliveryTracker, GapFiller, subjectMatcher, type DeliveryGap, type GapSource } from './gap-fill.ts';
 
 /** [deliveryCount, streamSeq, deliverySeq] as received, and the gap each reveals (or undefined). */
@@ -106,7 +106,7 @@ describe('GapFiller.fill', () => {
   };
   const filler = (source: GapSource, applied: number[]) =>
     new GapFiller({
-      source, filterSubject: 'loc.>', log: createLogger('gap-fill-test', 'silent'), concurrency: 4, stopping: () => false,
+      source, filterSubject: 'loc.>', metricName: 'test_gap_messages_total', log: createLogger('gap-fill-test', 'silent'), concurrency: 4, stopping: () => false,
       apply: (seq, data) => {
         applied.push(seq);
         return new TextDecoder().decode(data) === 'bad' ? 'malformed' : undefined;
@@ -156,7 +156,7 @@ describe('GapFiller.fill', () => {
   it('gives up when reads fail and the sink is stopping', async () => {
     const { source } = streamOf({ 1: 'loc.a', 2: 'loc.a' }, 1, [2]);
     const applied: number[] = [];
-    const f = new GapFiller({ source, filterSubject: 'loc.>', log: createLogger('gap-fill-test', 'silent'), stopping: () => true, apply: (seq) => void applied.push(seq) });
+    const f = new GapFiller({ source, filterSubject: 'loc.>', metricName: 'test_gap_messages_total', log: createLogger('gap-fill-test', 'silent'), stopping: () => true, apply: (seq) => void applied.push(seq) });
     expect(await f.fill({ from: 1, to: 2, lost: 2 })).toBe(false);
     expect(applied).toEqual([1]);
   });

@@ -1,5 +1,5 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
-import type { Logger } from '@geo/infra';
+import type { Logger } from '../runtime/logger.ts';
 import { Counter, type Registry } from 'prom-client';
 
 /**
@@ -21,7 +21,7 @@ export interface DeliveryGap {
  * shows messages lost in between. A gap made only of lost redeliveries leaves the stream sequence of
  * first deliveries contiguous and finds nothing (they come back by themselves).
  *
- * Per message this is a few integer compares: it runs on the sink's hot path.
+ * Per message this is a few integer compares: it runs on a consumer's hot path.
  */
 export class FirstDeliveryTracker {
   /** Stream sequence of the last first delivery received. */
@@ -108,9 +108,14 @@ export interface GapFillerOptions {
   apply(seq: number, data: Uint8Array): string | undefined;
   log: Logger;
   registry?: Registry;
+  /**
+   * Name of the counter of messages read back, by outcome (applied, malformed, other_subject,
+   * missing), registered in `registry`: each service its own (insight: `insight_sink_gap_messages_total`).
+   */
+  metricName: string;
   /** Reads in flight at once; messages are applied strictly in stream order. @default 16 */
   concurrency?: number;
-  /** When true, a fill waiting on a failed read gives up (the sink is stopping). */
+  /** When true, a fill waiting on a failed read gives up (the consumer is stopping). */
   stopping(): boolean;
 }
 
@@ -121,10 +126,14 @@ type Read = { ok: true; msg: { subject: string; data: Uint8Array } | null } | { 
 
 /**
  * Fills gaps of lost deliveries from the stream, in order, before the message that revealed them is
- * applied. Filled messages are not acked here: their own redelivery after `ack_wait` is skipped by
- * stream position (already applied) and acked after the next checkpoint as usual, so the ack floor
- * never passes a message whose effect is not in a checkpoint. A malformed one is logged and counted;
- * its redelivery dead-letters it as any other.
+ * applied. Filled messages are not acked here: their own redelivery after `ack_wait` must be taken
+ * as already applied by the consumer and acked (insight's sink skips it by stream position and acks
+ * it after the next checkpoint, so the ack floor never passes a message whose effect is not in a
+ * checkpoint; alerting's presence skips events older than those applied). A malformed one is logged
+ * and counted; its redelivery dead-letters it as any other.
+ *
+ * Assumes one process consumes the durable at a time: with two, each one's deliveries are gaps to
+ * the other, which reads them back too.
  */
 export class GapFiller {
   readonly tracker: FirstDeliveryTracker;
@@ -138,8 +147,9 @@ export class GapFiller {
     this.tracker = new FirstDeliveryTracker(start);
     this.matches = subjectMatcher(opts.filterSubject);
     if (opts.registry) {
-      this.counter = new Counter({
-        name: 'insight_sink_gap_messages_total',
+      // One counter for every filler of a registry (a service consuming several durables, one filler each).
+      this.counter = (opts.registry.getSingleMetric(opts.metricName) as Counter<'outcome'> | undefined) ?? new Counter({
+        name: opts.metricName,
         help: 'Messages lost in transit and read back from the stream, by outcome (applied, malformed, other_subject, missing)',
         labelNames: ['outcome'],
         registers: [opts.registry],
@@ -149,7 +159,7 @@ export class GapFiller {
 
   /**
    * Reads the gap's stream messages (several at once) and applies those of the filter subject in
-   * order, stopping once `lost` were found. Returns false when it gave up because the sink is
+   * order, stopping once `lost` were found. Returns false when it gave up because the consumer is
    * stopping (then the revealing message must not be applied either).
    */
   async fill(gap: DeliveryGap): Promise<boolean> {
@@ -200,7 +210,7 @@ export class GapFiller {
     return true;
   }
 
-  /** Runs `op` until it succeeds, waiting out NATS outages; undefined when the sink is stopping. */
+  /** Runs `op` until it succeeds, waiting out NATS outages; undefined when the consumer is stopping. */
   private async retrying<T>(op: () => Promise<T>): Promise<T | undefined> {
     for (let attempt = 0; ; attempt++) {
       try {

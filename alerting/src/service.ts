@@ -17,7 +17,7 @@ export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<
   const presence = new Presence({ stalenessMs: cfg.PRESENCE_STALENESS_MIN * 60_000 });
   new Gauge({ name: 'alerting_subscribers', help: 'subscribers tracked', registers: [http.registry], collect() { this.set(presence.size); } });
   const running = await runEngine({
-    nc, log, presence, shards: cfg.ALERTING_SHARDS, instance: cfg.INSTANCE_ID, moves: cfg.MOVES_ENABLED, replicas: cfg.STREAM_REPLICAS, jobBatch: cfg.JOB_BATCH_SIZE,
+    nc, log, presence, shards: cfg.ALERTING_SHARDS, instance: cfg.INSTANCE_ID, moves: cfg.MOVES_ENABLED, replicas: cfg.STREAM_REPLICAS, jobBatch: cfg.JOB_BATCH_SIZE, registry: http.registry,
     onBatch: (e, j) => {
       events.inc(e);
       if (j) jobs.inc(j);

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
 import { KvWatchInclude, Kvm, type KV } from '@nats-io/kv';
-import { deadLetterMsg, deadLetterWriter, ensureDeadLetterStream, type Logger, type NatsConnection } from '@geo/infra';
-import { LOCATION_STREAM, LocationDecodeError, declareLocationStream, decodeLocationColumns, type LocationColumns } from '@geo/ingest';
+import { GapFiller, deadLetterMsg, deadLetterWriter, ensureDeadLetterStream, streamGapSource, type Logger, type NatsConnection } from '@geo/infra';
+import { LOCATION_STREAM, LocationDecodeError, declareLocationStream, decodeLocationColumns, locationFilter, type LocationColumns } from '@geo/ingest';
+import type { Registry } from 'prom-client';
 import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
 import { AlertTask, REACH_SUBJECT, ReachRequest, isTracked, moveSubject, progressSubject } from '../contract.ts';
 import { inDates } from '../rules/evaluate.ts';
@@ -53,6 +54,8 @@ export interface RunEngineOptions {
   jobBatch?: number;
   /** Called for each LOCATION message handled, with its events and the people it queued for sending (metrics). */
   onBatch?: (events: number, jobs: number) => void;
+  /** Where `alerting_gap_messages_total` (LOCATION messages lost in transit and read back) is registered. */
+  registry?: Registry;
 }
 
 export interface RunningEngine {
@@ -232,43 +235,128 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   const consumers: { close(): Promise<void> }[] = [];
   const inflightAll = new Set<Promise<void>>();
 
+  const jsm = await js.jetstreamManager();
+  const gapSource = streamGapSource(jsm, LOCATION_STREAM);
+  // Connection losses seen. Deliveries are lost in transit only across one: a gap in the delivery
+  // sequence without one means another instance consumes the same durable (see consumeShard).
+  let cuts = 0;
+  // A QueuedIterator (typed as AsyncIterable): stop() ends it and removes its listener.
+  const statuses = nc.status() as ReturnType<NatsConnection['status']> & { stop?(): void };
+  const watchingStatus = (async () => {
+    for await (const s of statuses) if (s.type === 'disconnect' || s.type === 'reconnect') cuts++;
+  })();
+  const track = (p: Promise<void>, inflight: Set<Promise<void>>) => {
+    inflight.add(p);
+    inflightAll.add(p);
+    void p.finally(() => {
+      inflight.delete(p);
+      inflightAll.delete(p);
+    });
+  };
+
+  /**
+   * Consumes one shard's durable consumer. Deliveries lost in transit (a connection cut: the server
+   * sent them, this process never got them; JetStream then hands out newer messages at once and the
+   * lost ones only after ack_wait) are read back from the stream and applied in order before the
+   * newer message that revealed them (see GapFiller). Without that, presence applies the newer
+   * events first and skips the lost ones as older when they come back: someone who walked
+   * A → B (inside) → C whose B was lost is evaluated A → C and never sent nor counted.
+   *
+   * Filled messages are not acked (they have no delivery here): their own redelivery later is
+   * skipped by presence as already applied, and acked. Evaluation is synchronous and a fill
+   * completes before the revealing message is handled, so events are applied in stream order
+   * whatever sends are still in flight.
+   *
+   * Only the first gap after a connection loss is filled. Nothing stops two instances from
+   * consuming one durable (each instance's shards come from its own config, all of them by
+   * default): then each one's deliveries skip the other's all the time, and reading those back
+   * would evaluate every message twice and stall each one on stream reads. Such a shard is logged
+   * once (and costs one fill per connection loss).
+   */
   const consumeShard = async (shard: number) => {
     const c = await js.consumers.get(LOCATION_STREAM, presenceConsumer(shard));
+    const inflight = new Set<Promise<void>>();
+    const delivered = (await c.info(true)).delivered;
+    const gaps = new GapFiller(
+      {
+        source: gapSource,
+        filterSubject: locationFilter('*', shard),
+        log,
+        registry: opts.registry,
+        metricName: 'alerting_gap_messages_total',
+        stopping: () => stopping,
+        apply: (seq, data) => {
+          const r = apply(data, shard, seq);
+          if (typeof r === 'string') return r;
+          if (r.work === undefined) opts.onBatch?.(r.events, 0);
+          else
+            track(
+              r.work.then(
+                () => opts.onBatch?.(r.events, r.jobs),
+                (err) => log.error({ err, seq, shard }, 'sending for a message read back from the stream failed'),
+              ),
+              inflight,
+            );
+          return undefined;
+        },
+      },
+      { stream: delivered.stream_seq, delivery: delivered.consumer_seq },
+    );
     const msgs = await c.consume({ max_messages: opts.pullMessages ?? 16 });
     consumers.push({ close: async () => void (await msgs.close()) });
-    const inflight = new Set<Promise<void>>();
     const limit = opts.inflight ?? 16;
+    // Connection losses before the last gap. Not moved on by gapless deliveries: messages received
+    // before a cut may still be handed over from the consumer's buffer after it was seen.
+    let cutsSeen = cuts;
+    let shared = false;
     for await (const m of msgs) {
+      const info = m.info;
+      const gap = gaps.tracker.next(info.deliveryCount, info.streamSequence, info.deliverySequence);
+      if (gap !== undefined) {
+        if (cutsSeen !== cuts) {
+          cutsSeen = cuts;
+          if (!(await gaps.fill(gap)) || stopping) break;
+        } else if (!shared) {
+          shared = true;
+          log.warn({ shard, consumer: presenceConsumer(shard), gap }, 'another instance consumes this shard too (its deliveries skip without a connection loss): each instance sees part of its people\'s events');
+        }
+      }
       const p = handle(m, shard);
       if (p) {
-        inflight.add(p);
-        inflightAll.add(p);
-        void p.finally(() => {
-          inflight.delete(p);
-          inflightAll.delete(p);
-        });
+        track(p, inflight);
         if (inflight.size >= limit) await Promise.race(inflight);
       }
     }
   };
 
-  const handle = (m: JsMsg, shard: number): Promise<void> | undefined => {
-    const events = columnsOf(m.data);
-    if (typeof events === 'string') return deadLetterMsg(writeDead, m, events).catch((err) => log.error({ err }, 'could not dead-letter'));
+  /**
+   * Applies one LOCATION message (stream sequence `seq`): evaluates its events synchronously, in
+   * order, then publishes its moves and sends who qualifies. Returns the work still running, or why
+   * the whole message is malformed.
+   */
+  const apply = (data: Uint8Array, shard: number, seq: number): { events: number; jobs: number; work?: Promise<unknown> } | string => {
+    const events = columnsOf(data);
+    if (typeof events === 'string') return events;
     const cands = engine.applyColumns(events, true, moves);
     const work: Promise<unknown>[] = [];
     // The writer is shared: applyColumns is synchronous, so each message's moves are encoded before the next.
-    if (moves?.count) work.push(pub.publish(moveSubject(shard), moves.encode(), { msgID: `mv:${m.info.stream}:${m.seq}` }));
+    if (moves?.count) work.push(pub.publish(moveSubject(shard), moves.encode(), { msgID: `mv:${LOCATION_STREAM}:${seq}` }));
     if (cands.length) work.push(engine.sendSoon(cands));
-    if (work.length === 0) {
+    return { events: events.count, jobs: cands.length, work: work.length === 0 ? undefined : work.length === 1 ? work[0] : Promise.all(work) };
+  };
+
+  const handle = (m: JsMsg, shard: number): Promise<void> | undefined => {
+    const r = apply(m.data, shard, m.seq);
+    if (typeof r === 'string') return deadLetterMsg(writeDead, m, r).catch((err) => log.error({ err }, 'could not dead-letter'));
+    if (r.work === undefined) {
       m.ack();
-      opts.onBatch?.(events.count, 0);
+      opts.onBatch?.(r.events, 0);
       return undefined;
     }
-    return Promise.all(work).then(
+    return r.work.then(
       () => {
         m.ack();
-        opts.onBatch?.(events.count, cands.length);
+        opts.onBatch?.(r.events, r.jobs);
       },
       (err) => {
         log.error({ err, seq: m.seq }, 'sending failed; the batch will be redelivered');
@@ -360,6 +448,8 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       await Promise.allSettled([...inflightAll]);
       await queue;
       reachSub.unsubscribe();
+      statuses.stop?.();
+      await watchingStatus.catch(() => undefined);
       watcher.stop();
       await watching.catch(() => undefined);
       pub.close();

@@ -57,7 +57,7 @@ export const BENCH_HOMES = [330106, 330102, 330105, 110101, 440305, 510104] as c
 /** Subscriber `s`'s MSISDN. */
 export const benchMsisdn = (s: number) => 13_900_000_000 + s;
 
-/** The live stream: `count` events over the 10 minutes before `now`, as one publisher writes them. */
+/** The live stream: `count` events over the `spanMs` before `now`, as one publisher writes them. */
 export interface LiveStreamOptions {
   js: JetStreamClient;
   /** Subjects are `<prefix>.<carrier>.<n mod 8>`. */
@@ -69,6 +69,8 @@ export interface LiveStreamOptions {
   count: number;
   now: number;
   rnd: () => number;
+  /** Events are spread over this long before `now`. @default 10 minutes */
+  spanMs?: number;
   /** `binary`: ingest's GLOC batches (LOCATION_FORMAT=binary); `json`: `{v:1, events}`. */
   format: 'binary' | 'json';
   perMessage: number;
@@ -114,7 +116,8 @@ export async function publishLiveStream(o: LiveStreamOptions): Promise<{ events:
       where[s] = r < 0.25 && c % X > 0 ? c - 1 : r < 0.5 && c % X < X - 1 ? c + 1 : r < 0.75 && c >= X ? c - X : c + X < n ? c + X : c;
     }
     const c = grid.cells[where[s]!]!;
-    const ts = o.now - 10 * MIN + Math.floor((j / o.count) * 10 * MIN);
+    const span = o.spanMs ?? 10 * MIN;
+    const ts = o.now - span + Math.floor((j / o.count) * span);
     const home = BENCH_HOMES[s % 6]!;
     if (o.format === 'json') {
       json.push({ msisdn: String(benchMsisdn(s)), carrier: CARRIERS[s % 3], ts, cell: c.name, lat: c.lat, lng: c.lng, kind: 'periodic', gender: s % 2 ? 'f' : 'm', age: 16 + (s % 60), home: String(home) });

@@ -8,7 +8,7 @@ import { createInsight, type RunningInsight } from './service.ts';
 import { adminAreasFrom, type Region } from './regions/region.ts';
 import { RegionMetrics, Heatmap, AGE_BANDS, DWELL_BUCKETS, type Count } from './api/schemas.ts';
 import { kCount } from './metrics/privacy.ts';
-import { ageBand, dwellBucket, historyRows, shanghaiMidnight } from './metrics/region-metrics.ts';
+import { ageBand, dwellBucket, historyRows, recentRows, shanghaiMidnight } from './metrics/region-metrics.ts';
 import { GRID, SIM_AREAS, gridCell, simulate, timeline, type Person } from './test/population.ts';
 import { entryTime, flow, populationAtBoundary, presentAt, type InRegion } from './test/truth.ts';
 
@@ -282,7 +282,10 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
   });
 
   it('answers a repeated (polling) query from cached settled history plus fresh buckets, identically', async () => {
+    // The fresh part comes from the moves held in memory (they cover it): no ClickHouse query.
+    const served = insight!.recent.served;
     for (const r of REGIONS) expect(await query(r.region)).toEqual(metrics.get(r.name));
+    expect(insight!.recent.served - served).toBe(REGIONS.length);
   });
 
   it('answers identically from ClickHouse snapshots as from the in-memory population ring (before it is restored)', async () => {
@@ -305,6 +308,33 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
       const byKeys = await historyRows(ch, { ...filter, h3Exact: false }, AT, range);
       expect(byKeys.length).toBeGreaterThan(100);
       expect(sorted(await historyRows(ch, { ...filter, h3Exact: true }, AT, range))).toEqual(sorted(byKeys));
+    }
+  });
+
+  it('reads the same fresh history from the moves held in memory as from ClickHouse (what a poll reads)', async () => {
+    const recent = insight!.recent;
+    // The service restarted after the first half: memory holds every move after the restored
+    // watermark, and the last 90 minutes of event time.
+    expect(recent.covers(AT - 85 * MIN)).toBe(true);
+    expect(recent.covers(AT - 7 * DAY)).toBe(false);
+    const stored = await selectRows<{ name: string; cell: string; h3: string }>(ch, 'SELECT name, toString(cell) AS cell, toString(h3) AS h3 FROM insight_cells FINAL');
+    const sorted = (rows: [number, number, number][]) => rows.map((x) => x.join(' ')).sort();
+    const cells = insight!.state.cells;
+    for (const range of [
+      { in5From: AT - 85 * MIN, out5From: AT - 85 * MIN, in1hFrom: AT - HOUR, out1hFrom: AT - HOUR, subsFrom: AT - 85 * MIN, subsEdge: AT - 10 * MIN },
+      { in5From: AT - 15 * MIN, out5From: AT - 10 * MIN, in1hFrom: AT - 70 * MIN, out1hFrom: AT - 65 * MIN, subsFrom: AT - 10 * MIN, subsEdge: AT - 7 * MIN },
+    ]) {
+      const kinds = new Set<number>();
+      for (const r of REGIONS) {
+        const inside = stored.filter((c) => r.inR(c.name));
+        const mask = new Uint8Array(cells.size);
+        for (const c of inside) mask[cells.indexOfKey(Number(c.cell))!] = 1;
+        const fromClickHouse = await historyRows(ch, { keys: inside.map((c) => Number(c.cell)), h3s: inside.map((c) => c.h3), h3Exact: false }, AT, range);
+        for (const [d] of fromClickHouse) kinds.add(d);
+        expect(sorted(recentRows(recent, mask, AT, range))).toEqual(sorted(fromClickHouse));
+      }
+      // Flows in and out, and settled and fresh entries, inflows and outflows all took part.
+      expect([...kinds].sort((a, b) => a - b)).toEqual([1, 2, 10, 11, 12, 13, 14, 15]);
     }
   });
 

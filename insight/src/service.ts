@@ -11,6 +11,7 @@ import { HeatmapIndex } from './metrics/heatmap.ts';
 import { HistoryCache } from './metrics/history-cache.ts';
 import { PresenceIndex } from './metrics/presence-index.ts';
 import { PopulationRing } from './metrics/population-ring.ts';
+import { RecentMoves } from './metrics/recent-moves.ts';
 import { PersonTimesCache } from './metrics/region-metrics.ts';
 import { insightApi } from './api/routes.ts';
 import type { InsightConfig } from './config.ts';
@@ -41,6 +42,10 @@ export interface RunningInsight extends Stoppable {
   sink: LocationSink;
   /** Population per cell over the last 7 days in memory (`ready` once restored). */
   population: PopulationRing;
+  /** The last 90 minutes of moves in memory, for polls. */
+  recent: RecentMoves;
+  /** Live presence (and the cell dictionary), as the sink keeps it. */
+  state: PresenceState;
 }
 
 export async function createInsight(cfg: InsightConfig, log: Logger, opts: InsightOptions = {}): Promise<RunningInsight> {
@@ -57,6 +62,7 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   const cells = new CellDictionary((lng, lat) => admin.cityAt(lng, lat));
   const state = new PresenceState(cells, cfg.INSIGHT_STALENESS_MIN * 60_000, 1 << 16);
   const ring = new PopulationRing();
+  const recent = new RecentMoves();
   let stopped = false;
   const sink = new LocationSink({
     nc, ch, state, log,
@@ -65,8 +71,12 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     filterSubject: cfg.INSIGHT_FILTER_SUBJECT,
     registry: http.registry,
     population: ring,
+    recent,
   });
   await sink.start();
+  // Moves after the restored state's newest event were all applied since the start, so they are
+  // all in memory (read after the start: a later watermark only covers less).
+  recent.start(state.watermark);
   // The population ring's history comes from ClickHouse in the background; region queries read
   // ClickHouse until it is there.
   void (async () => {
@@ -103,7 +113,7 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   const presence = new PresenceIndex(state);
   const app = insightApi({
     state, ch, regions: new RegionResolver(cells, admin), k: cfg.INSIGHT_K, heat: new HeatmapIndex(state, cfg.INSIGHT_K, presence),
-    cache: new HistoryCache(), times: new PersonTimesCache(), presence, population: ring, now: opts.now ?? Date.now,
+    cache: new HistoryCache(), times: new PersonTimesCache(), presence, population: ring, recent, now: opts.now ?? Date.now,
   });
   const api = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: cfg.API_PORT, hostname: cfg.API_HOST }, () => resolve(s));
@@ -115,6 +125,8 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     apiUrl,
     sink,
     population: ring,
+    recent,
+    state,
     async stop() {
       stopped = true;
       clearInterval(retention);

@@ -6,6 +6,7 @@ import { kCount, topGroups } from './privacy.ts';
 import type { HistoryCache, Plan } from './history-cache.ts';
 import { buildGroups, type PresenceIndex } from './presence-index.ts';
 import type { PopulationRing } from './population-ring.ts';
+import type { RecentMoves } from './recent-moves.ts';
 
 export interface MetricsContext {
   state: PresenceState;
@@ -23,6 +24,8 @@ export interface MetricsContext {
   times?: PersonTimesCache;
   /** Population per cell at every boundary of the last 7 days (in memory), when restored. */
   population?: PopulationRing;
+  /** The last minutes of moves (in memory): polls read their fresh history here when it covers it. */
+  recent?: RecentMoves;
 }
 
 const MIN = 60_000;
@@ -67,7 +70,7 @@ const codes = (m: Map<number, number>) => new Map([...m].map(([c, n]) => [String
 // polls 45–59 vs 60–72 ms.
 const SETTINGS = { max_query_size: '67108864', use_uncompressed_cache: '0' } as Record<string, string>;
 
-interface HistoryRange {
+export interface HistoryRange {
   /** Snapshots from here; none read when undefined (they come from the population ring). */
   popFrom?: number;
   in5From: number;
@@ -156,6 +159,62 @@ export async function historyRows(ch: ClickHouseClient, region: RegionFilter, at
     const t2 = text.indexOf('\t', t1 + 1);
     out.push([Number(text.slice(a, t1)), Number(text.slice(t1 + 1, t2)), Number(text.slice(t2 + 1, b))]);
     a = b + 1;
+  }
+  return out;
+}
+
+/**
+ * {@link historyRows} from the moves held in memory (`recent` must cover the earliest of the
+ * range's starts): the same `[d, key, value]` rows, by the same rules, with the region given as a
+ * mask over cell indexes (membership by cell, as the cell-key filter). No ClickHouse round trip.
+ */
+export function recentRows(recent: RecentMoves, inRegion: Uint8Array, at: number, r: HistoryRange): [number, number, number][] {
+  const atS = secs(at);
+  const edgeS = secs(r.subsEdge);
+  const subsS = secs(r.subsFrom);
+  const in5 = secs(r.in5From), in1h = secs(r.in1hFrom), out5 = secs(r.out5From), out1h = secs(r.out1hFrom);
+  const inKeys = new Map<number, Set<number>>();
+  const outKeys = new Map<number, Set<number>>();
+  const add = (m: Map<number, Set<number>>, key: number, sub: number) => {
+    let set = m.get(key);
+    if (!set) m.set(key, (set = new Set()));
+    set.add(sub);
+  };
+  // Per (settled | fresh) × person: last entry, last inflow (from a known cell), last outflow.
+  const entry = [new Map<number, number>(), new Map<number, number>()];
+  const entered = [new Map<number, number>(), new Map<number, number>()];
+  const left = [new Map<number, number>(), new Map<number, number>()];
+  const max = (m: Map<number, number>, sub: number, t: number) => {
+    const o = m.get(sub);
+    if (o === undefined || t > o) m.set(sub, t);
+  };
+  const from = Math.min(in5, in1h, out5, out1h, subsS);
+  recent.scan(from, atS, (t, sub, f, c) => {
+    const toIn = inRegion[c] === 1;
+    const fromIn = f >= 0 && inRegion[f] === 1;
+    if (toIn && !fromIn) {
+      if (f >= 0) {
+        if (t >= in1h) add(inKeys, Math.floor(t / 3600) * 3600 * 8 + K_HOUR, sub);
+        if (t >= in5) add(inKeys, Math.floor(t / 300) * 300 * 8 + K_FIVE, sub);
+      }
+      if (t >= subsS) {
+        const p = t < edgeS ? 0 : 1;
+        max(entry[p]!, sub, t);
+        if (f >= 0) max(entered[p]!, sub, t);
+      }
+    } else if (fromIn && !toIn) {
+      if (t >= out1h) add(outKeys, Math.floor(t / 3600) * 3600 * 8 + K_HOUR, sub);
+      if (t >= out5) add(outKeys, Math.floor(t / 300) * 300 * 8 + K_FIVE, sub);
+      if (t >= subsS) max(left[t < edgeS ? 0 : 1]!, sub, t);
+    }
+  });
+  const out: [number, number, number][] = [];
+  for (const [key, subs] of inKeys) out.push([IN, key, subs.size]);
+  for (const [key, subs] of outKeys) out.push([OUT, key, subs.size]);
+  for (let p = 0; p < 2; p++) {
+    for (const [sub, t] of entry[p]!) out.push([ENTRY + p, sub, t]);
+    for (const [sub, t] of entered[p]!) out.push([ENTERED + p, sub, t]);
+    for (const [sub, t] of left[p]!) out.push([LEFT + p, sub, t]);
   }
   return out;
 }
@@ -290,7 +349,7 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   const subsLo = cachedTimes ? cachedTimes.upTo : subsFrom;
   // Settled: older than the grace period (whole seconds, as stored); replays cache nothing.
   const subsEdge = live ? Math.max(subsLo, Math.floor((at - 10 * MIN) / 1000) * 1000) : at + 1000;
-  const rowsOf = empty ? [] : await historyRows(ctx.ch, resolved, at, {
+  const range: HistoryRange = {
     popFrom: popInMemory ? undefined : plans.pop.lo,
     in5From: plans.in5.lo,
     out5From: plans.out5.lo,
@@ -298,7 +357,18 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     out1hFrom: plans.out1h.lo,
     subsFrom: subsLo,
     subsEdge,
-  });
+  };
+  // A live poll whose fresh history is all in memory asks ClickHouse nothing.
+  const recent = ctx.recent;
+  const inMemory = live && popInMemory && !!recent && recent.covers(Math.min(range.in5From, range.out5From, range.in1hFrom, range.out1hFrom, range.subsFrom));
+  let rowsOf: [number, number, number][] = [];
+  if (empty) rowsOf = [];
+  else if (inMemory) {
+    const mask = new Uint8Array(cells.size);
+    for (const c of indexes) mask[c] = 1;
+    rowsOf = recentRows(recent!, mask, at, range);
+    recent!.served++;
+  } else rowsOf = await historyRows(ctx.ch, resolved, at, range);
   const fresh = { pop: new Map<number, number>(), in5: new Map<number, number>(), out5: new Map<number, number>(), in1h: new Map<number, number>(), out1h: new Map<number, number>() };
   // Settled per-person times: the cached ones still in the window, plus the settled rows read now.
   const settled = newTimes();

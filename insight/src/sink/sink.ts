@@ -45,6 +45,8 @@ export interface SinkOptions {
   ackWaitMs?: number;
   /** Also receives every snapshot (population per cell at a boundary), for region queries. */
   population?: { record(bucketMs: number, counts: Uint32Array): void };
+  /** Also receives every move (`from` -1 for a first sighting), for polls of live regions. */
+  recent?: { record(tsMs: number, sub: number, from: number, to: number): void };
 }
 
 /** `insight_moves_to`, as the sink writes it (Native columns). */
@@ -138,6 +140,7 @@ export class LocationSink implements StateSink {
   // StateSink: rows go straight into typed-array columns (no per-row strings or objects).
   /** `insight_moves_to`: ts, sub, from_cell, to_cell, carrier, from_h3, to_h3. */
   move(ts: number, sub: number, from: number, to: number, carrier: number): void {
+    this.opts.recent?.record(ts, sub, from, to);
     const cells = this.opts.state.cells;
     const m = this.moves;
     m.reserve(1);

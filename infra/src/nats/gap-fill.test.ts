@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
 import { createLogger } from '../runtime/logger.ts';
 import { FirstDeliveryTracker, GapFiller, subjectMatcher, type DeliveryGap, type GapSource } from './gap-fill.ts';
 
@@ -159,5 +160,16 @@ describe('GapFiller.fill', () => {
     const f = new GapFiller({ source, filterSubject: 'loc.>', metricName: 'test_gap_messages_total', log: createLogger('gap-fill-test', 'silent'), stopping: () => true, apply: (seq) => void applied.push(seq) });
     expect(await f.fill({ from: 1, to: 2, lost: 2 })).toBe(false);
     expect(applied).toEqual([1]);
+  });
+
+  it('counts under the given metric name, one counter for every filler of a registry (a consumer per shard)', async () => {
+    const registry = new Registry();
+    const subjects: Record<number, string> = { 1: 'loc.cmcc.0', 2: 'loc.cmcc.1', 3: 'other.x', 4: 'loc.cmcc.0' };
+    const make = (filterSubject: string) =>
+      new GapFiller({ source: streamOf(subjects).source, filterSubject, registry, metricName: 'shard_gap_messages_total', log: createLogger('gap-fill-test', 'silent'), stopping: () => false, apply: () => undefined });
+    await make('loc.*.0').fill({ from: 1, to: 4, lost: 2 });
+    await make('loc.*.1').fill({ from: 1, to: 4, lost: 1 });
+    const values = (await registry.getSingleMetric('shard_gap_messages_total')!.get()).values;
+    expect(Object.fromEntries(values.map((v) => [v.labels.outcome, v.value]))).toEqual({ applied: 3, other_subject: 3 });
   });
 });

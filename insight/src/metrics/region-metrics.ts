@@ -361,14 +361,13 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   // A live poll whose fresh history is all in memory asks ClickHouse nothing.
   const recent = ctx.recent;
   const inMemory = live && popInMemory && !!recent && recent.covers(Math.min(range.in5From, range.out5From, range.in1hFrom, range.out1hFrom, range.subsFrom));
-  let rowsOf: [number, number, number][] = [];
-  if (empty) rowsOf = [];
-  else if (inMemory) {
+  const fromMemory = (held: RecentMoves) => {
     const mask = new Uint8Array(cells.size);
     for (const c of indexes) mask[c] = 1;
-    rowsOf = recentRows(recent!, mask, at, range);
-    recent!.served++;
-  } else rowsOf = await historyRows(ctx.ch, resolved, at, range);
+    held.served++;
+    return recentRows(held, mask, at, range);
+  };
+  const rowsOf = empty ? [] : inMemory ? fromMemory(recent!) : await historyRows(ctx.ch, resolved, at, range);
   const fresh = { pop: new Map<number, number>(), in5: new Map<number, number>(), out5: new Map<number, number>(), in1h: new Map<number, number>(), out1h: new Map<number, number>() };
   // Settled per-person times: the cached ones still in the window, plus the settled rows read now.
   const settled = newTimes();

@@ -8,8 +8,8 @@ import { normalizeMobile } from '../../industry/recipients.ts';
 import { IndustryError } from './errors.ts';
 import { UNASSIGNED } from './recipients-resolve.ts';
 import { likePattern, newId } from './scope.ts';
-import { createImportJob, importJob, ImportView, jobView, reject, type ImportJob } from './import-jobs.ts';
-import { fileResponse, parseUpload, receiveUpload, uploadBodyLimit, uploadFailure, xlsxBytes } from './xlsx.ts';
+import { createImportJob, failJob, importJob, ImportView, jobView, reject, type ImportJob } from './import-jobs.ts';
+import { fileResponse, parseUpload, receiveUpload, uploadBodyLimit, xlsxBytes } from './xlsx.ts';
 
 const TAG = ['行业短信-通讯录'];
 type Book = 'personal' | 'enterprise';
@@ -218,13 +218,7 @@ async function runImport(deps: Deps, job: ImportJob, book: Book, who: Who, group
     job.phase = 'done';
     deps.log.info({ jobId: job.id, rows: job.rows, imported: job.imported, rejected: job.rejectedTotal }, 'address-book import finished');
   } catch (err) {
-    const e = uploadFailure(err);
-    job.phase = 'failed';
-    if (e instanceof AppError) job.error = { code: e.code, message: e.message };
-    else {
-      deps.log.error({ err, jobId: job.id }, 'address-book import failed');
-      job.error = { code: 'INTERNAL', message: `导入失败（已导入 ${job.imported} 个联系人），请稍后重试` };
-    }
+    failJob(job, err, deps.log, 'address-book import failed', `导入失败（已导入 ${job.imported} 个联系人），请稍后重试`);
   } finally {
     job.finishedAt = Date.now();
   }

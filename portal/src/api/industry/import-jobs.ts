@@ -1,7 +1,10 @@
+import type { Logger } from '@geo/infra';
+import { AppError } from '../../errors.ts';
 import type { Deps } from '../../http/context.ts';
 import { z } from '../../http/openapi.ts';
 import { UploadResult } from './schemas.ts';
 import { newId } from './scope.ts';
+import { uploadFailure } from './xlsx.ts';
 
 /**
  * Address-book imports, and the batch / mail-merge uploads of 发短信, run as background jobs: the
@@ -121,4 +124,18 @@ export function jobView(j: ImportJob) {
     upload: j.phase === 'done' ? (j.upload ?? null) : null,
     elapsedMs: (j.finishedAt ?? Date.now()) - j.startedAt,
   };
+}
+
+/**
+ * Marks a job failed: an upload or portal error keeps its code and message for the page; anything
+ * else is logged (`what`) and shown as INTERNAL with `internalMessage`.
+ */
+export function failJob(job: ImportJob, err: unknown, log: Logger, what: string, internalMessage: string): void {
+  const e = uploadFailure(err);
+  job.phase = 'failed';
+  if (e instanceof AppError) job.error = { code: e.code, message: e.message };
+  else {
+    log.error({ err, jobId: job.id }, what);
+    job.error = { code: 'INTERNAL', message: internalMessage };
+  }
 }

@@ -1,15 +1,14 @@
-import { AppError } from '../../errors.ts';
 import { BatchNumberCheck, type RejectedLine } from '../../industry/batch-numbers.ts';
 import { MailMergeCheck } from '../../industry/mail-merge.ts';
 import type { UploadedTable } from '../../industry/upload-table.ts';
 import type { Deps } from '../../http/context.ts';
 import type { z } from '../../http/openapi.ts';
 import { IndustryError } from './errors.ts';
-import type { ImportJob } from './import-jobs.ts';
+import { failJob, type ImportJob } from './import-jobs.ts';
 import type { UploadResult } from './schemas.ts';
 import { newId } from './scope.ts';
 import { UploadListWriter, type UploadItem } from './upload-lists.ts';
-import { parseUpload, uploadFailure } from './xlsx.ts';
+import { parseUpload } from './xlsx.ts';
 
 export type UploadReport = z.infer<typeof UploadResult>;
 
@@ -108,13 +107,7 @@ export async function runUploadJob(deps: Deps, job: ImportJob, name: string, kin
     job.upload = report;
     job.phase = 'done';
   } catch (err) {
-    const e = uploadFailure(err);
-    job.phase = 'failed';
-    if (e instanceof AppError) job.error = { code: e.code, message: e.message };
-    else {
-      deps.log.error({ err, jobId: job.id }, 'upload check failed');
-      job.error = { code: 'INTERNAL', message: '文件检查失败，请稍后重试' };
-    }
+    failJob(job, err, deps.log, 'upload check failed', '文件检查失败，请稍后重试');
   } finally {
     job.finishedAt = Date.now();
   }

@@ -1,0 +1,20 @@
+// Run by `npm test` before vitest: installs, the way `npm start` does, the system packages the
+// tests need, or stops at once saying what to install — never a run that fails halfway because a
+// browser or a server is missing.
+import { ensurePackages, MissingBinaryError, type SystemNeed } from '../servers/ensure-binary.ts';
+
+/** What the test suites need from the system (the servers, the browser for the UI suites, a CJK font for their screenshots). */
+export const TEST_NEEDS: SystemNeed[] = [
+  { apt: 'nats-server', bin: 'nats-server', why: 'the JetStream server of every integration test' },
+  { apt: 'clickhouse-server', bin: 'clickhouse-server', why: 'history and the send log' },
+  { apt: 'chromium', path: '/usr/bin/chromium', why: 'the browser suites' },
+  { apt: 'fonts-wqy-microhei', path: '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc', why: 'Chinese text in the browser screenshots' },
+];
+
+try {
+  ensurePackages(TEST_NEEDS);
+} catch (err) {
+  if (!(err instanceof MissingBinaryError)) throw err;
+  console.error(`npm test cannot run: ${err.message}`);
+  process.exit(1);
+}

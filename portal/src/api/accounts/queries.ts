@@ -56,13 +56,17 @@ export async function accountInTenant(db: Queryable, enterpriseId: string, id: s
 }
 
 /**
- * Whether the caller may change this account: never itself through account management, and a
- * sub-account holding 账户管理 may change only sub-accounts, never the enterprise admin.
+ * Whether the caller may change (edit, freeze, reset, delete, re-permission) this account: never
+ * itself through account management, never the enterprise admin, and only an account whose
+ * permissions are all the caller's own — otherwise a sub-account holding only 账户管理 could reset
+ * the password of a richer account and log in as it (issue 17).
  */
 export function assertMayManage(p: Principal, target: AccountRecord): void {
   if (target.id === p.accountId) throw new AppError('CANNOT_MODIFY_SELF');
   if (target.role !== 'sub' && p.role !== 'admin') throw new AppError('FORBIDDEN', '子账户不能修改管理员账户');
   if (target.role === 'admin') throw new AppError('FORBIDDEN', '不能在账户管理中修改企业管理员');
+  const beyond = target.permissions.filter((f) => !p.permissions.has(f as never));
+  if (beyond.length) throw new AppError('FORBIDDEN', `该账户拥有您没有的权限（${beyond.join('、')}），不能管理它`);
 }
 
 /** A sub-account manager can grant only features it holds itself. */

@@ -16,6 +16,16 @@ export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<
   const jobs = new Counter({ name: 'alerting_jobs_total', help: 'SMS jobs published', registers: [http.registry] });
   const presence = new Presence({ stalenessMs: cfg.PRESENCE_STALENESS_MIN * 60_000 });
   new Gauge({ name: 'alerting_subscribers', help: 'subscribers tracked', registers: [http.registry], collect() { this.set(presence.size); } });
+  let relocated = 0;
+  new Counter({
+    name: 'alerting_cell_position_conflicts_total',
+    help: "positions of a carrier's cell more than 100 m from where it was known; each is taken as a cell of its own (invariant 8)",
+    registers: [http.registry],
+    collect() {
+      this.inc(presence.cells.relocated - relocated);
+      relocated = presence.cells.relocated;
+    },
+  });
   const running = await runEngine({
     nc, log, presence, shards: cfg.ALERTING_SHARDS, instance: cfg.INSTANCE_ID, moves: cfg.MOVES_ENABLED, replicas: cfg.STREAM_REPLICAS, jobBatch: cfg.JOB_BATCH_SIZE, registry: http.registry,
     onBatch: (e, j) => {

@@ -97,6 +97,8 @@ interface Claimant {
 
 const EMPTY: number[] = [];
 const DETACH = EVENT_KINDS.indexOf('detach');
+const CARRIER_COUNT = CARRIERS.length;
+const UNINTERNED = -2;
 const bit = (a: Uint8Array, i: number) => (i >> 3 < a.length ? (a[i >> 3] >> (i & 7)) & 1 : 0);
 function setBit(a: Uint8Array, i: number, capacity: number): Uint8Array {
   if (i >> 3 >= a.length) {
@@ -283,21 +285,29 @@ export class Engine {
 
   /**
    * {@link applyEvents} for a decoded LOCATION batch read by columns (binary or JSON): no object
-   * per event. Each distinct cell of the batch is interned once.
+   * per event. Each distinct (place, carrier) of the batch is interned once, when first used: a
+   * place is a cell id and position, and a cell id names a cell only within its carrier's network
+   * (a batch normally holds one carrier, but nothing in its format says so).
    */
   applyColumns(c: LocationColumns, live: boolean, moves?: MoveBatchWriter): Candidate[] {
     const out: Candidate[] = [];
     const p = this.presence;
     const now = this.ports.now();
-    const places = c.lat.length;
-    if (this.placeCells.length < places) this.placeCells = new Int32Array(Math.max(places, this.placeCells.length * 2));
+    const slots = c.lat.length * CARRIER_COUNT;
+    if (this.placeCells.length < slots) this.placeCells = new Int32Array(Math.max(slots, this.placeCells.length * 2));
     const pc = this.placeCells;
+    pc.fill(UNINTERNED, 0, slots);
     const { idBytes, idAt, idLen } = c;
-    if (idBytes && idAt && idLen) for (let k = 0; k < places; k++) pc[k] = p.cells.internBytes(idBytes, idAt[k], idLen[k], c.lng[k], c.lat[k], cellIdOf);
-    else for (let k = 0; k < places; k++) pc[k] = p.cells.intern(c.cellIds[k], c.lng[k], c.lat[k]);
     const { msisdn, carrier, ts, place, kind, gender, age, home } = c;
     for (let k = 0; k < c.count; k++) {
-      const i = p.applyCoded(msisdn[k], carrier[k], ts[k], kind[k] === DETACH ? NO_CELL : pc[place[k]], gender[k], age[k], home[k]);
+      let cell = NO_CELL;
+      if (kind[k] !== DETACH) {
+        const ci = carrier[k], pl = place[k], slot = pl * CARRIER_COUNT + ci;
+        cell = pc[slot];
+        if (cell === UNINTERNED)
+          cell = pc[slot] = idBytes && idAt && idLen ? p.cells.internBytes(ci, idBytes, idAt[pl], idLen[pl], c.lng[pl], c.lat[pl], cellIdOf) : p.cells.intern(ci, c.cellIds[pl], c.lng[pl], c.lat[pl]);
+      }
+      const i = p.applyCoded(msisdn[k], carrier[k], ts[k], cell, gender[k], age[k], home[k]);
       this.track(i, ts[k], live, now, out, moves);
     }
     return out;

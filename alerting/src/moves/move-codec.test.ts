@@ -9,7 +9,7 @@ describe('binary MOVES batch', () => {
   it('round-trips moves exactly: cells (unicode ids), positions of `to` (else `from`), nulls, profile present or not', () => {
     const cells = new CellTable();
     const ids = ['460-00-100001-1', '小区-東', 'c😀', 'x'];
-    ids.forEach((id, k) => cells.intern(id, 120 + k / 7, 30 - k / 9));
+    ids.forEach((id, k) => cells.intern(0, id, 120 + k / 7, 30 - k / 9));
     const move = fc.record({
       msisdn: fc.integer({ min: 13_000_000_000, max: 19_999_999_999 }),
       carrier: fc.integer({ min: 0, max: 2 }),
@@ -45,7 +45,7 @@ describe('binary MOVES batch', () => {
     expect(decodeMoveMessage(Buffer.from(JSON.stringify({ v: 1, moves: [m] })))).toEqual([m]);
     expect(() => decodeMoveMessage(Buffer.from('{'))).toThrow(MoveDecodeError);
     const cells = new CellTable();
-    cells.intern('c', 120, 30);
+    cells.intern(0, 'c', 120, 30);
     const w = new MoveBatchWriter(cells);
     w.add(13800000000, 0, 1, NO_CELL, 0, 0, 255, 0);
     const b = w.encode();

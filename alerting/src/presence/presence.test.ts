@@ -24,7 +24,7 @@ describe('Presence', () => {
     expect(p.cells.ids[p.lastPrevCell]).toBe('c1');
     expect(p.cells.ids[p.cell[a]]).toBe('c2');
     expect(p.sinceSec[a]).toBe(1060);
-    expect(Object.fromEntries(p.countsPerCell())).toEqual({ c1: 1, c2: 1 });
+    expect(Object.fromEntries(p.countsPerCell())).toEqual({ 'cmcc:c1': 1, 'cmcc:c2': 1 });
   });
 
   it('ignores an event older than the one applied (replay and redelivery are harmless)', () => {
@@ -32,7 +32,7 @@ describe('Presence', () => {
     const a = p.apply(ev('13800000001', 'c2', 2_000_000));
     p.apply(ev('13800000001', 'c1', 1_000_000));
     expect(p.cells.ids[p.cell[a]]).toBe('c2');
-    expect(Object.fromEntries(p.countsPerCell())).toEqual({ c2: 1 });
+    expect(Object.fromEntries(p.countsPerCell())).toEqual({ 'cmcc:c2': 1 });
   });
 
   it('makes a detached or stale subscriber absent and keeps counts right', () => {
@@ -63,16 +63,50 @@ describe('Presence', () => {
     const bytesOf = (id: string) => new Uint8Array(Buffer.from(`xx${id}`, 'utf8'));
     const decode = (b: Uint8Array, at: number, len: number) => Buffer.from(b.buffer, b.byteOffset + at, len).toString('utf8');
     // Even ids by string first, odd ones by bytes first; then every one both ways.
-    const want = ids.map((id, k) => (k % 2 ? p.cells.internBytes(bytesOf(id), 2, bytesOf(id).length - 2, 120, 30, decode) : p.cells.intern(id, 120, 30)));
+    const want = ids.map((id, k) => (k % 2 ? p.cells.internBytes(1, bytesOf(id), 2, bytesOf(id).length - 2, 120, 30, decode) : p.cells.intern(1, id, 120, 30)));
     expect(new Set(want).size).toBe(ids.length);
     ids.forEach((id, k) => {
       const b = bytesOf(id);
-      expect(p.cells.internBytes(b, 2, b.length - 2, 0, 0, decode)).toBe(want[k]);
-      expect(p.cells.intern(id, 0, 0)).toBe(want[k]);
+      expect(p.cells.internBytes(1, b, 2, b.length - 2, 120, 30, decode)).toBe(want[k]);
+      expect(p.cells.intern(1, id, 120, 30)).toBe(want[k]);
       expect(p.cells.ids[want[k]]).toBe(id);
       const { arena, at, len } = p.cells.idBytes(want[k]);
       expect(Buffer.from(arena.subarray(at, at + len)).toString('utf8')).toBe(id);
     });
     expect(p.cells.size).toBe(ids.length);
+  });
+
+  it('keys a cell by carrier and id: the same id of two carriers is two cells, by string and by bytes', () => {
+    const p = new Presence();
+    const decode = (b: Uint8Array, at: number, len: number) => Buffer.from(b.buffer, b.byteOffset + at, len).toString('utf8');
+    const bytes = new Uint8Array(Buffer.from('460-00-1-1'));
+    const a = p.apply(ev('13800000001', '460-00-1-1', 1000, { carrier: 'cmcc', lng: 120, lat: 30 }));
+    const b = p.apply(ev('13800000002', '460-00-1-1', 1000, { carrier: 'cucc', lng: 120.03, lat: 30 }));
+    expect(p.cell[a]).not.toBe(p.cell[b]);
+    expect([p.cells.lng[p.cell[a]], p.cells.lng[p.cell[b]]]).toEqual([120, 120.03]);
+    expect(p.cells.internBytes(0, bytes, 0, bytes.length, 120, 30, decode)).toBe(p.cell[a]);
+    expect(p.cells.internBytes(1, bytes, 0, bytes.length, 120.03, 30, decode)).toBe(p.cell[b]);
+    expect(p.cells.internBytes(2, bytes, 0, bytes.length, 121, 30, decode)).not.toBe(p.cell[a]);
+    expect(Object.fromEntries(p.countsPerCell())).toEqual({ 'cmcc:460-00-1-1': 1, 'cucc:460-00-1-1': 1 });
+    expect(p.cells.relocated).toBe(0);
+  });
+
+  it.each([
+    { what: 'the same position', east: 0, same: true },
+    { what: 'a few metres off (within the bound)', east: 60, same: true },
+    { what: 'more than the bound away', east: 150, same: false },
+    { what: 'kilometres away', east: 2_200, same: false },
+  ])("takes an event at $what as the known cell, else as a cell of its own at the event's position", ({ east, same }) => {
+    const p = new Presence({ cellMoveBoundM: 100 });
+    const known = p.cells.intern(0, 'x', 120, 30);
+    const lng = 120 + east / (111_195 * Math.cos((30 * Math.PI) / 180));
+    const c = p.cells.intern(0, 'x', lng, 30);
+    expect(c === known).toBe(same);
+    expect(p.cells.relocated).toBe(same ? 0 : 1);
+    // The new position is remembered: a second event there is the same cell and not counted again.
+    expect(p.cells.intern(0, 'x', lng, 30)).toBe(c);
+    expect(p.cells.intern(0, 'x', 120, 30)).toBe(known);
+    expect(p.cells.relocated).toBe(same ? 0 : 1);
+    expect(p.cells.ids[c]).toBe('x');
   });
 });

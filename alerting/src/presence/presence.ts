@@ -27,42 +27,108 @@ function growTo<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(
 }
 
 /**
- * Interned cells: id ↔ dense index, position, and how many present subscribers each holds now.
+ * How far (metres) an event's cell position may be from the position its (carrier, cell) is known
+ * at and still be taken as that cell. The carriers give one position per cell (the antenna's, not a
+ * fix), so any real difference means another antenna under the same id (a re-planned cell, a
+ * reused id). The contract carries no cell radius; 100 m is below the 161 m overshoot the WEA rule
+ * allows (DESIGN.md, geo-targeting), so keeping the known position within it never misplaces
+ * anyone by more than that.
+ * @default 100
+ */
+export const CELL_MOVE_BOUND_M = 100;
+
+const M_PER_DEG = 111_195;
+
+/**
+ * Interned cells: (carrier, id) ↔ dense index, position, and how many present subscribers each
+ * holds now. A cell id is unique only within its carrier's network (an ECGI includes the PLMN;
+ * invariant 8): the same id of two carriers is two cells. An id that turns up more than
+ * {@link CELL_MOVE_BOUND_M} from its known position gets an entry of its own at the new position
+ * (counted in {@link relocated}), so every event is evaluated where its carrier says the cell is.
  */
 export class CellTable {
-  private readonly byId = new Map<string, number>();
+  private readonly byId: Map<string, number>[] = CARRIERS.map(() => new Map<string, number>());
   readonly ids: string[] = [];
   lng = new Float64Array(1024);
   lat = new Float64Array(1024);
   count = new Int32Array(1024);
+  /** The carrier (index into CARRIERS) whose network names the cell. */
+  carrier = new Uint8Array(1024);
+  /** The next entry of the same carrier and id at another position, or NO_CELL. */
+  private alt = new Int32Array(1024).fill(NO_CELL);
+  /** 1 for the first entry of a (carrier, id), the one the lookup tables hold. */
+  private primary = new Uint8Array(1024);
+  private readonly bound2: number;
+  /** Positions of a known (carrier, cell) more than the bound away from every earlier one (each counted once). */
+  relocated = 0;
+
+  constructor(moveBoundM = CELL_MOVE_BOUND_M) {
+    this.bound2 = moveBoundM * moveBoundM;
+  }
 
   get size(): number {
     return this.ids.length;
   }
 
-  /** The index of a cell, interning it (with its position) the first time. */
-  intern(id: string, lng: number, lat: number): number {
-    let c = this.byId.get(id);
-    if (c !== undefined) return c;
-    c = this.ids.length;
+  private add(carrier: number, id: string, lng: number, lat: number): number {
+    const c = this.ids.length;
     if (c === this.lng.length) {
       this.lng = growTo(this.lng, c * 2);
       this.lat = growTo(this.lat, c * 2);
       this.count = growTo(this.count, c * 2);
+      this.carrier = growTo(this.carrier, c * 2);
+      this.primary = growTo(this.primary, c * 2);
+      const alt = growTo(this.alt, c * 2);
+      alt.fill(NO_CELL, c);
+      this.alt = alt;
     }
     this.ids.push(id);
-    this.byId.set(id, c);
     this.lng[c] = lng;
     this.lat[c] = lat;
+    this.carrier[c] = carrier;
     return c;
   }
 
-  indexOf(id: string): number {
-    return this.byId.get(id) ?? NO_CELL;
+  /** Entry `c` (a primary) or the entry of its carrier and id at (lng, lat), added when none is near. */
+  private placed(c: number, lng: number, lat: number): number {
+    if (this.lng[c] === lng && this.lat[c] === lat) return c;
+    const kx = Math.cos((lat * Math.PI) / 180) * M_PER_DEG;
+    for (let k = c; k !== NO_CELL; k = this.alt[k]) {
+      const dx = (this.lng[k] - lng) * kx, dy = (this.lat[k] - lat) * M_PER_DEG;
+      if (dx * dx + dy * dy <= this.bound2) return k;
+    }
+    const n = this.add(this.carrier[c], this.ids[c], lng, lat);
+    this.alt[n] = this.alt[c];
+    this.alt[c] = n;
+    this.relocated++;
+    return n;
   }
 
-  // By bytes: an open-addressing table over the ids' UTF-8 bytes, so a batch's ids are looked up
-  // without making a string per id (strings and a Map lookup per event cost ~2 µs on this box).
+  /** The primary entry of (carrier, id), added the first time. */
+  private primaryOf(carrier: number, id: string, lng: number, lat: number): number {
+    const m = this.byId[carrier];
+    let c = m.get(id);
+    if (c === undefined) {
+      c = this.add(carrier, id, lng, lat);
+      this.primary[c] = 1;
+      m.set(id, c);
+    }
+    return c;
+  }
+
+  /** The index of carrier `carrier`'s (index into CARRIERS) cell `id` at (lng, lat), interning it the first time. */
+  intern(carrier: number, id: string, lng: number, lat: number): number {
+    return this.placed(this.primaryOf(carrier, id, lng, lat), lng, lat);
+  }
+
+  /** The entry a (carrier, id) was first seen at, or NO_CELL. */
+  indexOf(carrier: number, id: string): number {
+    return this.byId[carrier].get(id) ?? NO_CELL;
+  }
+
+  // By bytes: an open-addressing table over the carrier and the ids' UTF-8 bytes, so a batch's ids
+  // are looked up without making a string per id (strings and a Map lookup per event cost ~2 µs on
+  // this box). It holds primary entries only.
   private slots = new Int32Array(4096).fill(-1);
   private arena = new Uint8Array(64 * 1024);
   private arenaUsed = 0;
@@ -70,33 +136,36 @@ export class CellTable {
   private len = new Uint8Array(1024);
   private byBytes = 0;
 
-  /** {@link intern} for an id given as UTF-8 bytes; `decode` makes the string the first time. */
-  internBytes(bytes: Uint8Array, at: number, len: number, lng: number, lat: number, decode: (b: Uint8Array, at: number, len: number) => string): number {
-    let h = 0x811c9dc5;
+  private static hash(carrier: number, bytes: Uint8Array, at: number, len: number): number {
+    let h = Math.imul(0x811c9dc5 ^ (carrier + 1), 0x01000193);
     for (let j = at; j < at + len; j++) h = Math.imul(h ^ bytes[j], 0x01000193);
+    return h;
+  }
+
+  /** {@link intern} for an id given as UTF-8 bytes; `decode` makes the string the first time. */
+  internBytes(carrier: number, bytes: Uint8Array, at: number, len: number, lng: number, lat: number, decode: (b: Uint8Array, at: number, len: number) => string): number {
+    const h = CellTable.hash(carrier, bytes, at, len);
     const mask = this.slots.length - 1;
     const arena = this.arena;
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const c = this.slots[s];
       if (c < 0) break;
-      if (this.len[c] !== len) continue;
+      if (this.len[c] !== len || this.carrier[c] !== carrier) continue;
       const a = this.at[c];
       let j = 0;
       while (j < len && arena[a + j] === bytes[at + j]) j++;
-      if (j === len) return c;
+      if (j === len) return this.placed(c, lng, lat);
     }
-    const c = this.intern(decode(bytes, at, len), lng, lat);
-    this.remember(c, bytes, at, len, h);
-    return c;
+    const c = this.primaryOf(carrier, decode(bytes, at, len), lng, lat);
+    if (c >= this.len.length || this.len[c] === 0) this.remember(c, bytes, at, len, h);
+    return this.placed(c, lng, lat);
   }
 
   /** The UTF-8 bytes of cell `c`'s id: `arena[at … at + len)` (remembered on first use). */
   idBytes(c: number): { arena: Uint8Array; at: number; len: number } {
     if (c >= this.len.length || this.len[c] === 0) {
       const b = Buffer.from(this.ids[c], 'utf8');
-      let h = 0x811c9dc5;
-      for (let j = 0; j < b.length; j++) h = Math.imul(h ^ b[j], 0x01000193);
-      this.remember(c, b, 0, b.length, h);
+      this.remember(c, b, 0, b.length, CellTable.hash(this.carrier[c], b, 0, b.length));
     }
     const r = this.ref;
     r.arena = this.arena;
@@ -116,16 +185,14 @@ export class CellTable {
     this.at[c] = this.arenaUsed;
     this.len[c] = len;
     this.arenaUsed += len;
+    if (!this.primary[c]) return;
     if (++this.byBytes * 2 > this.slots.length) {
-      // Grow and re-insert every remembered cell.
+      // Grow and re-insert every remembered primary cell.
       const slots = new Int32Array(this.slots.length * 2).fill(-1);
       const m = slots.length - 1;
       for (let k = 0; k < Math.min(this.ids.length, this.len.length); k++) {
-        if (this.len[k] === 0) continue;
-        let g = 0x811c9dc5;
-        const a = this.at[k];
-        for (let j = a; j < a + this.len[k]; j++) g = Math.imul(g ^ this.arena[j], 0x01000193);
-        let s = g & m;
+        if (this.len[k] === 0 || !this.primary[k]) continue;
+        let s = CellTable.hash(this.carrier[k], this.arena, this.at[k], this.len[k]) & m;
         while (slots[s] >= 0) s = (s + 1) & m;
         slots[s] = k;
       }
@@ -143,6 +210,8 @@ export interface PresenceOptions {
   stalenessMs?: number;
   /** Initial capacity (grows by doubling). */
   capacity?: number;
+  /** See {@link CELL_MOVE_BOUND_M}. @default 100 */
+  cellMoveBoundM?: number;
 }
 
 /**
@@ -151,7 +220,7 @@ export interface PresenceOptions {
  */
 export class Presence {
   readonly stalenessMs: number;
-  readonly cells = new CellTable();
+  readonly cells: CellTable;
   private readonly index: SubscriberIndex;
   private n = 0;
   msisdn: Float64Array;
@@ -168,6 +237,7 @@ export class Presence {
 
   constructor(opts: PresenceOptions = {}) {
     this.stalenessMs = opts.stalenessMs ?? 2 * 3600_000;
+    this.cells = new CellTable(opts.cellMoveBoundM);
     const cap = Math.max(16, opts.capacity ?? 1 << 16);
     this.index = new SubscriberIndex(cap);
     this.msisdn = new Float64Array(cap);
@@ -237,7 +307,8 @@ export class Presence {
    * Sets {@link lastPrevCell}; the caller compares it with `cell[i]` to see a move.
    */
   apply(e: PresenceEvent): number {
-    const i = this.ensureNumber(Number(e.msisdn), CARRIERS.indexOf(e.carrier));
+    const ci = CARRIERS.indexOf(e.carrier);
+    const i = this.ensureNumber(Number(e.msisdn), ci);
     const prev = this.cell[i];
     this.lastPrevCell = prev;
     const sec = Math.floor(e.ts / 1000);
@@ -246,7 +317,7 @@ export class Presence {
     if (e.gender) this.gender[i] = e.gender === 'm' ? 1 : 2;
     if (e.age !== undefined) this.age[i] = e.age;
     if (e.home) this.home[i] = Number(e.home);
-    this.moveTo(i, prev, e.kind === 'detach' ? NO_CELL : this.cells.intern(e.cell, e.lng, e.lat), sec);
+    this.moveTo(i, prev, e.kind === 'detach' ? NO_CELL : this.cells.intern(ci, e.cell, e.lng, e.lat), sec);
     return i;
   }
 
@@ -301,10 +372,15 @@ export class Presence {
     return n;
   }
 
-  /** People present per cell now (cells with at least one). */
+  /** People present per cell now (cells with at least one), keyed `carrier:cell id`. */
   countsPerCell(): Map<string, number> {
     const out = new Map<string, number>();
-    for (let c = 0; c < this.cells.size; c++) if (this.cells.count[c] > 0) out.set(this.cells.ids[c], this.cells.count[c]);
+    const { ids, count, carrier } = this.cells;
+    for (let c = 0; c < this.cells.size; c++) {
+      if (count[c] <= 0) continue;
+      const key = `${CARRIERS[carrier[c]]}:${ids[c]}`;
+      out.set(key, (out.get(key) ?? 0) + count[c]);
+    }
     return out;
   }
 

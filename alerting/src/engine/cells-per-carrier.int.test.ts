@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
+import { runEngine, type RunningEngine } from './run-engine.ts';
+
+// Cell ids are unique only within one carrier's network (an ECGI includes the PLMN): invariant 8.
+const ALL_SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
+let nc: NatsConnection;
+let eng: RunningEngine;
+// Far from the other files' sites (they use latitude 40 and Zhejiang).
+let site = 0;
+const nextSite = (): [number, number] => [75 + site++ * 0.5, 35];
+
+beforeAll(async () => {
+  nc = await connectNats(inject('natsUrl'), 'alerting-cells-int');
+  await declareAll(nc);
+  eng = await runEngine({ nc, log: silent, shards: ALL_SHARDS, instance: 'cells', tickMs: 200 });
+  await eng.ready;
+});
+afterAll(async () => {
+  await eng?.stop();
+  await nc?.drain();
+});
+
+describe('cells keyed by carrier', () => {
+  it('evaluates an event of carrier B at its own position when carrier A uses the same cell id elsewhere', async () => {
+    const centre = nextSite();
+    const tag = Math.random().toString(36).slice(2, 8);
+    const shared = `460-shared-${tag}`, shared2 = `460-shared2-${tag}`;
+    const inside = offset(centre, 100, 0), outside = offset(centre, 2_200, 0);
+    const [aOut, bIn, aIn, bOut] = numbers(4);
+    // cmcc names a cell 2.2 km outside the circle `shared`; cucc has its own `shared` inside it.
+    // And the other way round for `shared2`. cmcc's events come first, so a global key would
+    // place cucc's people at cmcc's position: a miss inside and a false positive outside.
+    await publishEvents(nc, [event(aOut, 'cmcc', outside, { cell: shared }), event(aIn, 'cmcc', inside, { cell: shared2 })]);
+    await until('cmcc people seen', () => eng.engine.presence.indexOf(aOut) >= 0 && eng.engine.presence.indexOf(aIn) >= 0);
+    await publishEvents(nc, [event(bIn, 'cucc', inside, { cell: shared }), event(bOut, 'cucc', outside, { cell: shared2 })]);
+    await until('cucc people seen', () => eng.engine.presence.indexOf(bIn) >= 0 && eng.engine.presence.indexOf(bOut) >= 0);
+    await eng.store.submit('t-cells', circleTask(centre, 1_000));
+    await until('the two inside sent', async () => (await jobsOf(nc, 't-cells')).length >= 2);
+    await sleep(1_000);
+    expect((await jobsOf(nc, 't-cells')).map((j) => j.msisdn).sort()).toEqual([bIn, aIn].sort());
+  });
+
+  it("uses the event's position when a carrier's cell turns up far from where it was known, and counts it", async () => {
+    const centre = nextSite();
+    const cell = `460-moved-${Math.random().toString(36).slice(2, 8)}`;
+    const [before, after] = numbers(2);
+    const conflicts = eng.engine.presence.cells.relocated;
+    await eng.store.submit('t-moved', circleTask(centre, 1_000));
+    await until('running', async () => (await eng.store.get('t-moved'))?.task.state === 'running');
+    await publishEvents(nc, [event(before, 'ctcc', offset(centre, 3_000, 0), { cell })]);
+    await until('first seen', () => eng.engine.presence.indexOf(before) >= 0);
+    // The same carrier reports the id inside the circle now (a re-planned cell, or a feed error).
+    await publishEvents(nc, [event(after, 'ctcc', offset(centre, 50, 0), { cell })]);
+    await until('the one inside sent', async () => (await jobsOf(nc, 't-moved')).length >= 1);
+    await sleep(1_000);
+    expect((await jobsOf(nc, 't-moved')).map((j) => j.msisdn)).toEqual([after]);
+    expect(eng.engine.presence.cells.relocated).toBe(conflicts + 1);
+  });
+});

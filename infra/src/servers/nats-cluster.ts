@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { freePort } from './free-port.ts';
+import { startNatsServer, type NatsServerOptions, type RunningNats } from './nats.ts';
+
+export interface NatsClusterOptions {
+  /** Each node keeps its store, log and config in `<dataDir>/n<i>`. */
+  dataDir: string;
+  /** @default 3 */
+  nodes?: number;
+  /** @default 'geo' */
+  name?: string;
+  sync?: NatsServerOptions['sync'];
+  log?: (msg: string) => void;
+}
+
+export interface RunningNatsCluster {
+  /** Every node's client URL, comma-separated, as `NATS_URL` takes them. */
+  url: string;
+  /** The running node per index (replaced when a node is restarted). */
+  nodes: RunningNats[];
+  /** Node names, as JetStream reports a stream's leader (`n0`, `n1`, …). */
+  names: string[];
+  /** Stops node `i` (SIGTERM, or SIGKILL with `hard`) and, after `downMs`, starts it on its ports and store again. */
+  restart(i: number, opts?: { hard?: boolean; downMs?: number }): Promise<void>;
+  /** Stops node `i` and leaves it down. */
+  kill(i: number, opts?: { hard?: boolean }): Promise<void>;
+  /** Starts a node that was stopped with `kill`. */
+  start(i: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A NATS JetStream cluster of real nats-server processes on loopback (3 by default, so streams and
+ * buckets can be R3), each with its own file store, for the failover drills. Resolves once every
+ * node reports JetStream healthy (a meta leader is elected and each node is current).
+ */
+export async function startNatsCluster(opts: NatsClusterOptions): Promise<RunningNatsCluster> {
+  const n = opts.nodes ?? 3;
+  const clusterName = opts.name ?? 'geo';
+  const ports = await Promise.all(Array.from({ length: n }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })));
+  const routes = ports.map((p) => `nats-route://127.0.0.1:${p.route}`);
+  const names = ports.map((_, i) => `n${i}`);
+  const nodeOpts = (i: number): NatsServerOptions => ({
+    dataDir: join(opts.dataDir, names[i]!),
+    port: ports[i]!.client,
+    monitorPort: ports[i]!.monitor,
+    sync: opts.sync,
+    cluster: { name: clusterName, nodeName: names[i]!, port: ports[i]!.route, routes },
+    log: opts.log,
+  });
+  const nodes: (RunningNats | undefined)[] = await Promise.all(names.map((_, i) => startNatsServer(nodeOpts(i))));
+  const healthy = async (i: number, timeoutMs = 60_000) => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${ports[i]!.monitor}/healthz`).then((r) => r.ok, () => false);
+      if (ok) return;
+      if (Date.now() > until) throw new Error(`NATS node ${names[i]} did not report JetStream healthy within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  await Promise.all(names.map((_, i) => healthy(i)));
+  const kill = async (i: number, o: { hard?: boolean } = {}) => {
+    const node = nodes[i];
+    if (!node) return;
+    if (o.hard) node.process.child.kill('SIGKILL');
+    await node.stop();
+    nodes[i] = undefined;
+  };
+  const start = async (i: number) => {
+    nodes[i] = await startNatsServer(nodeOpts(i));
+    await healthy(i);
+  };
+  return {
+    url: ports.map((p) => `nats://127.0.0.1:${p.client}`).join(','),
+    get nodes() {
+      return nodes.filter((x): x is RunningNats => x !== undefined);
+    },
+    names,
+    kill,
+    start,
+    async restart(i, o = {}) {
+      await kill(i, o);
+      await new Promise((r) => setTimeout(r, o.downMs ?? 1_000));
+      await start(i);
+    },
+    async stop() {
+      await Promise.all(nodes.map((x) => x?.stop()));
+    },
+  };
+}

@@ -64,6 +64,8 @@ export interface PortalConfig {
   scryptLogN?: number;
   /** Trust `X-Forwarded-For` for the client address (behind a reverse proxy). @default false */
   trustProxy?: boolean;
+  /** How often an open event stream (SSE) re-checks that its session or key is still live. @default 5000 */
+  streamRecheckMs?: number;
   /** messaging's send-log table in ClickHouse. @default 'sms_log' */
   smsLogTable?: string;
   /** Where the built SPA is; @default portal/web/dist */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashPassword, isStrongPassword, verifyPassword } from './password.ts';
+import { hashPassword, isStrongPassword, passwordProblem, verifyPassword } from './password.ts';
 
 describe('password hashing', () => {
   it('verifies the right password and refuses a wrong one at the production cost (N=2^17)', async () => {
@@ -20,10 +20,28 @@ describe('password hashing', () => {
     expect(await verifyPassword('x', 'plain-text')).toBe(false);
   });
 
+  // ASVS 6.2: length counts, not character classes; common passwords are refused.
   it.each([
+    ['correct horse battery staple', true],
+    ['onlyletterslong', true],
+    ['Demo2024pass', true],
+    ['DemoSub-2024', true],
+    ['Operator2024', true],
+    ['口令也可以是中文的一句长话哦', true],
+    ['password1', false],
     ['short1', false],
-    ['onlyletters', false],
-    ['12345678', false],
-    ['letters123', true],
-  ])('judges %s strong=%s', (pw, ok) => expect(isStrongPassword(pw)).toBe(ok));
+    ['password1234', false],
+    ['PASSWORD1234', false],
+    ['123456789012', false],
+    ['aaaaaaaaaaaaaaaa', false],
+    ['x'.repeat(129), false],
+  ])('judges %s acceptable=%s', (pw, ok) => expect(isStrongPassword(pw)).toBe(ok));
+
+  it('says why a password is refused', () => {
+    expect(passwordProblem('password1')).toMatch(/至少 12 位/);
+    expect(passwordProblem('qwertyuiop123')).toMatch(/常见/);
+    expect(passwordProblem('tea kettle on the stove')).toBe(undefined);
+    expect(passwordProblem('password1234')).toMatch(/常见/);
+    expect(passwordProblem('zhangsan2024', 'zhangsan')).toMatch(/账户名/);
+  });
 });

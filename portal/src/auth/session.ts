@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from '@geo/infra';
 import { effectivePermissions, type Role } from './permissions.ts';
 import type { Principal } from '../http/context.ts';
+import { revokeStreams } from './revocation.ts';
 
 export const SESSION_COOKIE = 'geo_sid';
 /** Idle sessions end after 2 hours; any session after 12 (ASVS 3.3). */
@@ -70,13 +71,36 @@ export async function loadSession(db: Queryable, id: string): Promise<Principal 
 }
 
 export async function endSession(db: Queryable, id: string): Promise<void> {
-  await db.query('DELETE FROM sessions WHERE id_hash = $1', [sha256(id)]);
+  const hash = sha256(id);
+  const { rows } = await db.query<{ account_id: string }>('DELETE FROM sessions WHERE id_hash = $1 RETURNING account_id', [hash]);
+  if (rows[0]) revokeStreams(rows[0].account_id, { session: hash });
 }
 
-/** Ends every session of an account (freeze, password reset, delete) and, when asked, its API keys. */
+/**
+ * Ends every session of an account (freeze, password reset or change, delete) and, when asked, its
+ * API keys; the account's open event streams close with them (`exceptSession`'s stay open).
+ */
 export async function endAccountAccess(db: Queryable, accountId: string, opts: { apiKeys: boolean; exceptSession?: string }): Promise<void> {
   await db.query('DELETE FROM sessions WHERE account_id = $1 AND id_hash <> $2', [accountId, opts.exceptSession ?? '']);
   if (opts.apiKeys) await db.query('UPDATE api_keys SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL', [accountId]);
+  revokeStreams(accountId, opts.exceptSession ? { exceptSession: opts.exceptSession } : {});
+}
+
+/** Whether the session or API key behind `p` is still live and its account and enterprise active. */
+export async function accessStillValid(db: Queryable, p: Principal): Promise<boolean> {
+  const alive = `a.status = 'active' AND (e.status IS NULL OR e.status <> 'frozen')`;
+  const { rows } = p.sessionHash
+    ? await db.query(
+        `SELECT 1 FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN enterprises e ON e.id = a.enterprise_id
+          WHERE s.id_hash = $1 AND s.expires_at > now() AND ${alive}`,
+        [p.sessionHash],
+      )
+    : await db.query(
+        `SELECT 1 FROM api_keys k JOIN accounts a ON a.id = k.account_id LEFT JOIN enterprises e ON e.id = a.enterprise_id
+          WHERE k.id = $1 AND k.revoked_at IS NULL AND ${alive}`,
+        [p.apiKeyId ?? ''],
+      );
+  return rows.length > 0;
 }
 
 export const API_KEY_PREFIX = 'gk_';
@@ -93,5 +117,5 @@ export async function loadApiKey(db: Queryable, key: string): Promise<Principal 
   const r = rows[0];
   if (!r || r.status !== 'active' || r.enterprise_status === 'frozen') return undefined;
   await db.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [r.key_id]);
-  return toPrincipal(r, 'apikey');
+  return toPrincipal(r, 'apikey', { apiKeyId: r.key_id });
 }

@@ -1,31 +1,42 @@
 import type { Queryable } from '@geo/infra';
 
 /**
- * Failed-login throttling. Each login needs a solved captcha first; on top of that:
- * - per account: 5 failures within 15 minutes lock the account name for 5 minutes only, so an
- *   attacker who knows a victim's name can delay, not deny, the victim's login;
- * - per client address: 20 failures within 15 minutes block that address for 15 minutes, which
- *   bounds how often one attacker can re-lock any account.
+ * Failed-login throttling, as a slow-down rather than a lock (ASVS 2.2.1): after `free` failures
+ * inside `windowS`, each further try must wait `baseS · 2^(failures − free)` seconds after the
+ * last failure, never more than `maxS`. Someone who knows a victim's name can therefore delay the
+ * victim's next login by at most `maxS`, never shut them out, while a guesser gets about one try
+ * per `maxS`. A success clears the account's count.
+ * - per account name (logins and wrong old passwords when changing a password);
+ * - per client address, counting wrong passwords only: a wrong captcha costs nothing (each image
+ *   allows one try) and no longer counts, so 20 bad captchas cannot block an address, and
+ *   several people behind one proxy address are not blocked by each other's typos.
  */
 export const THROTTLE = {
-  account: { limit: 5, windowS: 15 * 60, lockS: 5 * 60 },
-  ip: { limit: 20, windowS: 15 * 60, lockS: 15 * 60 },
+  account: { free: 5, baseS: 2, maxS: 60, windowS: 24 * 3600 },
+  ip: { free: 30, baseS: 2, maxS: 120, windowS: 15 * 60 },
 } as const;
 
 export type ThrottleKind = keyof typeof THROTTLE;
 
 const key = (kind: ThrottleKind, id: string) => `${kind}:${id.toLowerCase()}`;
 
-/** Seconds until the key is unlocked, or 0 when it is not locked. */
+/** Seconds the caller must still wait before the next try, or 0. */
 export async function lockedFor(db: Queryable, kind: ThrottleKind, id: string): Promise<number> {
   const { rows } = await db.query<{ s: number }>(
     'SELECT ceil(extract(epoch FROM locked_until - now()))::int AS s FROM login_throttle WHERE key = $1 AND locked_until > now()',
     [key(kind, id)],
   );
-  return rows[0] ? Number(rows[0].s) : 0;
+  return rows[0] ? Math.max(1, Number(rows[0].s)) : 0;
 }
 
-/** Counts a failure; locks the key once it reaches the limit inside the window. */
+/** The wait after the `failures`-th failure in a window. @example slowDownS('account', 7) // 8 */
+export function slowDownS(kind: ThrottleKind, failures: number): number {
+  const t = THROTTLE[kind];
+  if (failures < t.free) return 0;
+  return Math.min(t.maxS, t.baseS * 2 ** Math.min(30, failures - t.free));
+}
+
+/** Counts a failure and sets when the next try may come. */
 export async function recordFailure(db: Queryable, kind: ThrottleKind, id: string): Promise<void> {
   const t = THROTTLE[kind];
   const k = key(kind, id);
@@ -37,12 +48,8 @@ export async function recordFailure(db: Queryable, kind: ThrottleKind, id: strin
      RETURNING failures`,
     [k, t.windowS],
   );
-  if (Number(rows[0]!.failures) >= t.limit) {
-    await db.query(
-      `UPDATE login_throttle SET failures = 0, window_start = now(), locked_until = now() + make_interval(secs => $2) WHERE key = $1`,
-      [k, t.lockS],
-    );
-  }
+  const wait = slowDownS(kind, Number(rows[0]!.failures));
+  if (wait > 0) await db.query(`UPDATE login_throttle SET locked_until = now() + make_interval(secs => $2) WHERE key = $1`, [k, wait]);
 }
 
 export async function clearFailures(db: Queryable, kind: ThrottleKind, id: string): Promise<void> {

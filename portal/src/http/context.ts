@@ -14,6 +14,8 @@ export interface Principal {
   permissions: ReadonlySet<Feature>;
   via: 'session' | 'apikey';
   sessionHash?: string;
+  /** The API key's id, when `via` is 'apikey'. */
+  apiKeyId?: string;
   csrfToken?: string;
 }
 

@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { loadApiKey, loadSession, SESSION_COOKIE } from '../auth/session.ts';
 import { AppError } from '../errors.ts';
 import type { AppEnv, Deps } from './context.ts';
+import { guardEventStream } from './event-streams.ts';
 import { opLog } from './op-log.ts';
 
 /** Paths under /api that answer without a login. */
@@ -69,6 +70,8 @@ export function requestContext(deps: Deps) {
       }
     }
     await next();
+    const who = c.get('principal');
+    if (who) guardEventStream(c, deps.db, who, deps.cfg.streamRecheckMs);
     // Every state-changing action is in the operation log, even where a handler wrote no entry.
     if (unsafe && c.res.status < 400 && !c.get('opLogged') && c.get('principal')) {
       await opLog(c, `${c.req.method} ${c.req.routePath}`, path);

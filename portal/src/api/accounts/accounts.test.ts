@@ -30,7 +30,7 @@ describe('account management', () => {
     const paths = r.body.error.details.map((d: { path: string }) => d.path);
     expect(paths).toEqual(expect.arrayContaining(['name', 'password', 'phone', 'permissions.0']));
     expect(r.body.error.message).toContain('手机号码格式不正确');
-    expect((await create('weakling', { password: 'onlyletters' })).body.error.code).toBe('WEAK_PASSWORD');
+    expect((await create('weakling', { password: 'password1234' })).body.error.code).toBe('WEAK_PASSWORD');
     expect((await create('DEMO')).body.error.code).toBe('NAME_TAKEN');
     expect((await create('nodept', { departmentId: 'dept-x' })).body.error.message).toContain('部门不存在');
   });
@@ -66,7 +66,7 @@ describe('account management', () => {
   it('resets a password, ending that account’s sessions', async () => {
     const a = await create('zhaoliu');
     const s = await login(portal, 'zhaoliu', 'Start-pass-1');
-    expect((await admin.req('POST', `/api/accounts/${a.body.id}/reset-password`, { password: 'short' })).body.error.details[0].message).toBe('新密码至少 8 位');
+    expect((await admin.req('POST', `/api/accounts/${a.body.id}/reset-password`, { password: 'short' })).body.error.details[0].message).toBe('新密码至少 12 位');
     expect((await admin.req('POST', `/api/accounts/${a.body.id}/reset-password`, { password: 'Reset-pass-2' })).status).toBe(200);
     expect((await s.req('GET', '/api/auth/me')).status).toBe(401);
     await login(portal, 'zhaoliu', 'Reset-pass-2');

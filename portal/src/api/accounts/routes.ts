@@ -1,6 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
-import { hashPassword, isStrongPassword } from '../../auth/password.ts';
+import { assertPasswordPolicy, hashPassword } from '../../auth/password.ts';
+import { revokeStreams } from '../../auth/revocation.ts';
 import { FEATURE_KEYS } from '../../auth/permissions.ts';
 import { endAccountAccess } from '../../auth/session.ts';
 import { AppError } from '../../errors.ts';
@@ -45,7 +46,7 @@ const AccountFields = {
 const CreateAccount = z
   .object({
     name: Name64('账户名').regex(/^[A-Za-z0-9_.@-]+$/, '账户名只能包含字母、数字和 _ . @ -'),
-    password: z.string({ error: '请输入初始密码' }).min(8, '初始密码至少 8 位').max(128),
+    password: z.string({ error: '请输入初始密码' }).min(12, '初始密码至少 12 位').max(128),
     permissions: Permissions.default([]),
     ...AccountFields,
   })
@@ -102,7 +103,7 @@ export const accountRoutes = router()
       const { p, enterpriseId } = need(c, 'accounts');
       const b = c.req.valid('json');
       const { db, cfg } = c.get('deps');
-      if (!isStrongPassword(b.password)) throw new AppError('WEAK_PASSWORD');
+      assertPasswordPolicy(b.password, b.name);
       assertGrantable(p, b.permissions);
       await departmentInTenant(db, enterpriseId, b.departmentId);
       const taken = await db.query('SELECT 1 FROM accounts WHERE lower(name) = lower($1)', [b.name]);
@@ -188,8 +189,8 @@ export const accountRoutes = router()
       method: 'post',
       path: '/api/accounts/{id}/reset-password',
       tags,
-      summary: '重置密码（该账户的会话随之结束）',
-      request: { params: IdParam, ...jsonBody(z.object({ password: z.string({ error: '请输入新密码' }).min(8, '新密码至少 8 位').max(128) })) },
+      summary: '重置密码（该账户的会话与接口密钥随之失效）',
+      request: { params: IdParam, ...jsonBody(z.object({ password: z.string({ error: '请输入新密码' }).min(12, '新密码至少 12 位').max(128) })) },
       responses: jsonOk(Ok),
     }),
     async (c) => {
@@ -198,12 +199,13 @@ export const accountRoutes = router()
       const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
       assertMayManage(p, target);
       const { password } = c.req.valid('json');
-      if (!isStrongPassword(password)) throw new AppError('WEAK_PASSWORD');
+      assertPasswordPolicy(password, target.name);
       await db.query('UPDATE accounts SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE id = $1', [
         target.id,
         await hashPassword(password, cfg.scryptLogN),
       ]);
-      await endAccountAccess(db, target.id, { apiKeys: false });
+      // Whoever knew the old password may hold a session or have made a key: both end.
+      await endAccountAccess(db, target.id, { apiKeys: true });
       await opLog(c, '重置密码', target.name);
       return c.json(ok, 200);
     },
@@ -241,6 +243,7 @@ export const accountRoutes = router()
       const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
       assertMayManage(p, target);
       await db.query('DELETE FROM accounts WHERE id = $1', [target.id]);
+      revokeStreams(target.id);
       await opLog(c, '删除子账户', target.name);
       return c.json(ok, 200);
     },

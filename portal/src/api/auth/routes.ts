@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { newCaptcha, solveCaptcha } from '../../auth/captcha.ts';
-import { hashPassword, isStrongPassword, verifyPassword, DUMMY_HASH_INPUT } from '../../auth/password.ts';
+import { assertPasswordPolicy, hashPassword, verifyPassword, DUMMY_HASH_INPUT } from '../../auth/password.ts';
 import { FEATURES, ROLE_LABELS } from '../../auth/permissions.ts';
 import { ACCOUNT_COLUMNS, createSession, toPrincipal, endAccountAccess, endSession, SESSION_COOKIE, SESSION_MAX_MS, type AccountRow } from '../../auth/session.ts';
 import { clearFailures, lockedFor, recordFailure } from '../../auth/throttle.ts';
@@ -39,7 +39,7 @@ export const Me = z
 const ChangePassword = z
   .object({
     oldPassword: z.string({ error: '请输入原密码' }).min(1, '请输入原密码').max(128),
-    newPassword: z.string({ error: '请输入新密码' }).min(8, '新密码至少 8 位').max(128, '新密码最多 128 位'),
+    newPassword: z.string({ error: '请输入新密码' }).min(12, '新密码至少 12 位').max(128, '新密码最多 128 位'),
   })
   .openapi('ChangePassword');
 
@@ -94,17 +94,18 @@ export const authRoutes = router()
       const ipWait = await lockedFor(db, 'ip', ip);
       if (ipWait > 0) {
         await logAttempt(c, body.name, false, 'ip_throttled');
-        throw new AppError('IP_THROTTLED', `该地址登录失败次数过多，请 ${Math.ceil(ipWait / 60)} 分钟后再试`);
+        throw new AppError('IP_THROTTLED', `该地址登录失败次数过多，请 ${ipWait} 秒后再试`);
       }
+      // A wrong captcha costs the client nothing to retry (one try per image), so it is not
+      // counted against the address: 20 of them used to block it for 15 minutes.
       if (!(await solveCaptcha(db, body.captchaId, body.captcha))) {
-        await recordFailure(db, 'ip', ip);
         await logAttempt(c, body.name, false, 'captcha');
         throw new AppError('CAPTCHA_INVALID');
       }
       const acctWait = await lockedFor(db, 'account', body.name);
       if (acctWait > 0) {
         await logAttempt(c, body.name, false, 'locked');
-        throw new AppError('ACCOUNT_LOCKED', `登录失败次数过多，账户暂时锁定，请 ${Math.ceil(acctWait / 60)} 分钟后再试`);
+        throw new AppError('ACCOUNT_LOCKED', `该账户登录失败次数过多，请 ${acctWait} 秒后再试`);
       }
       const { rows } = await db.query<AccountRow & { password_hash: string }>(
         `SELECT ${ACCOUNT_COLUMNS}, a.password_hash FROM accounts a LEFT JOIN enterprises e ON e.id = a.enterprise_id WHERE lower(a.name) = lower($1)`,
@@ -170,19 +171,28 @@ export const authRoutes = router()
     (c) => c.json({ items: Object.entries(FEATURES).map(([key, label]) => ({ key, label })) }, 200),
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/auth/password', tags: ['登录'], summary: '修改自己的密码（其它会话随之结束）', request: jsonBody(ChangePassword), responses: jsonOk(Ok) }),
+    createRoute({ method: 'post', path: '/api/auth/password', tags: ['登录'], summary: '修改自己的密码（须登录会话；其它会话与接口密钥随之失效）', request: jsonBody(ChangePassword), responses: jsonOk(Ok) }),
     async (c) => {
       const p = principal(c);
+      // A leaked API key must not be enough to take the account over by changing its password.
+      if (p.via !== 'session') throw new AppError('FORBIDDEN', '修改密码须在登录后的页面中进行，不能使用接口密钥');
       const { db, cfg } = c.get('deps');
       const body = c.req.valid('json');
+      // Guessing the old password through this form is throttled like a login, on the same count.
+      const wait = await lockedFor(db, 'account', p.name);
+      if (wait > 0) throw new AppError('ACCOUNT_LOCKED', `密码错误次数过多，请 ${wait} 秒后再试`);
       const { rows } = await db.query<{ password_hash: string }>('SELECT password_hash FROM accounts WHERE id = $1', [p.accountId]);
-      if (!rows[0] || !(await verifyPassword(body.oldPassword, rows[0].password_hash))) throw new AppError('WRONG_PASSWORD');
-      if (!isStrongPassword(body.newPassword)) throw new AppError('WEAK_PASSWORD');
+      if (!rows[0] || !(await verifyPassword(body.oldPassword, rows[0].password_hash))) {
+        await recordFailure(db, 'account', p.name);
+        throw new AppError('WRONG_PASSWORD');
+      }
+      await clearFailures(db, 'account', p.name);
+      assertPasswordPolicy(body.newPassword, p.name);
       await db.query('UPDATE accounts SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE id = $1', [
         p.accountId,
         await hashPassword(body.newPassword, cfg.scryptLogN),
       ]);
-      await endAccountAccess(db, p.accountId, { apiKeys: false, exceptSession: p.sessionHash });
+      await endAccountAccess(db, p.accountId, { apiKeys: true, exceptSession: p.sessionHash });
       await opLog(c, '修改密码', p.name);
       return c.json({ ok: true as const }, 200);
     },

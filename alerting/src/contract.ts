@@ -199,7 +199,9 @@ export type PerCarrier = z.infer<typeof PerCarrier>;
  * Live progress of one task on one alerting instance, published at most once a second while it
  * changes, on {@link progressSubject}. Counts are cumulative since the instance started; the portal
  * sums the latest event of each instance. `matched` = distinct people seen inside the region while
- * running; `skipped` = distinct people held back, by their latest reason.
+ * running; `skipped` = distinct people held back today (Asia/Shanghai), each once, under their
+ * latest reason (a cap retried every few seconds does not count anyone again), people sent since
+ * not counted.
  */
 export const TaskProgress = z.object({
   v: z.literal(1),

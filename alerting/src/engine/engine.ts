@@ -1,7 +1,7 @@
 import type { Carrier, LocationColumns } from '@geo/ingest';
 import { CARRIERS, EVENT_KINDS, cellIdOf } from '@geo/ingest';
 import type { SmsJob } from '@geo/messaging';
-import { alertJobId, type AlertTask, type PerCarrier, type ReachReply, type ReachRequest, type SkipReason, type TaskProgress } from '../contract.ts';
+import { SKIP_REASONS, alertJobId, type AlertTask, type PerCarrier, type ReachReply, type ReachRequest, type SkipReason, type TaskProgress } from '../contract.ts';
 import type { MoveBatchWriter } from '../moves/move-codec.ts';
 import { compileRegion, type CompiledRegion } from '../geofence/point-in-region.ts';
 import { RegionIndex } from '../geofence/region-index.ts';
@@ -41,6 +41,8 @@ export interface EnginePorts {
   republishWithinMs?: number;
 }
 
+/** A skip reason's code in {@link TaskRuntime.heldAs} (0 = not held). */
+const REASON_CODE = Object.fromEntries(SKIP_REASONS.map((r, k) => [r, k + 1])) as Record<SkipReason, number>;
 const HELD_FOR_RETRY: ReadonlySet<SkipReason> = new Set(['window', 'dwell', 'daily_cap', 'total_cap', 'balance']);
 const CAP_BACKOFF_MS = 5_000;
 /** Candidates per send on activation (bounds memory for huge regions; one send claims them in a few appends). */
@@ -64,7 +66,11 @@ interface TaskRuntime {
   seen: Uint8Array;
   matched: number;
   sentBy: PerCarrier;
+  /** Distinct people held back today (Asia/Shanghai), by their latest reason; people sent since are not counted. */
   skipped: Partial<Record<SkipReason, number>>;
+  /** Per subscriber index: the reason (its {@link REASON_CODE}) they are counted under in `skipped` today, 0 when not. */
+  heldAs: Uint8Array;
+  heldDay: string;
   dirty: boolean;
   windowOpen: boolean;
   /** Per carrier: no budget until this time (skip the KV round trip while a cap is reached). */
@@ -163,7 +169,7 @@ export class Engine {
       ? { ...old, task, region, regionCodes, dirty: true, blockedUntil: [0, 0, 0] }
       : {
           slot: this.nextSlot++, task, region, regionCodes, inside: new Map(), pending: new Map(), sent: new Uint8Array(0), sentDay: '', seen: new Uint8Array(0),
-          matched: 0, sentBy: { cmcc: 0, cucc: 0, ctcc: 0 }, skipped: {}, dirty: true, windowOpen: false, blockedUntil: [0, 0, 0], blockedReason: ['daily_cap', 'daily_cap', 'daily_cap'], removed: false,
+          matched: 0, sentBy: { cmcc: 0, cucc: 0, ctcc: 0 }, skipped: {}, heldAs: new Uint8Array(0), heldDay: '', dirty: true, windowOpen: false, blockedUntil: [0, 0, 0], blockedReason: ['daily_cap', 'daily_cap', 'daily_cap'], removed: false,
         };
     this.runtimes.set(task.id, rt);
     this.bySlot[rt.slot] = rt;
@@ -212,11 +218,47 @@ export class Engine {
     rt.pending.delete(i);
   }
 
-  private hold(rt: TaskRuntime, i: number, reason: SkipReason): void {
-    if (rt.pending.get(i) === reason) return;
-    rt.pending.set(i, reason);
+  /**
+   * Holds a person back for `reason`: retried later (see HELD_FOR_RETRY) and counted once a day under
+   * their latest reason, however often the retry meets the same reason (a cap tried every few seconds
+   * counted every try: 96 people held back showed as 2,016 after 90 s).
+   */
+  private hold(rt: TaskRuntime, i: number, reason: SkipReason, now: number): void {
+    if (rt.pending.get(i) !== reason) rt.pending.set(i, reason);
+    this.heldToday(rt, now);
+    const code = REASON_CODE[reason];
+    const was = i < rt.heldAs.length ? rt.heldAs[i] : 0;
+    if (was === code) return;
+    if (was) rt.skipped[SKIP_REASONS[was - 1]]! -= 1;
+    if (i >= rt.heldAs.length) {
+      const a = new Uint8Array(Math.max(rt.heldAs.length * 2, this.presence.size, i + 1));
+      a.set(rt.heldAs);
+      rt.heldAs = a;
+    }
+    rt.heldAs[i] = code;
     rt.skipped[reason] = (rt.skipped[reason] ?? 0) + 1;
     rt.dirty = true;
+  }
+
+  /** A person held back earlier was sent (by this instance or another): no longer counted as skipped. */
+  private unhold(rt: TaskRuntime, i: number): void {
+    const was = i < rt.heldAs.length ? rt.heldAs[i] : 0;
+    if (!was) return;
+    rt.heldAs[i] = 0;
+    rt.skipped[SKIP_REASONS[was - 1]]! -= 1;
+    rt.dirty = true;
+  }
+
+  /** Skip counts are per day: a new Asia/Shanghai day starts them again. */
+  private heldToday(rt: TaskRuntime, now: number): void {
+    const day = this.today(now);
+    if (rt.heldDay === day) return;
+    if (rt.heldDay !== '' || rt.heldAs.length) {
+      rt.heldAs = new Uint8Array(0);
+      rt.skipped = {};
+      rt.dirty = true;
+    }
+    rt.heldDay = day;
   }
 
   private day = '';
@@ -258,9 +300,9 @@ export class Engine {
     const entered = rt.inside.get(i);
     if (entered === undefined) return;
     const v = judge(rt.task.spec, this.presence.profile(i), entered * 1000, now, rt.regionCodes);
-    if (!v.send) return this.hold(rt, i, v.reason);
+    if (!v.send) return this.hold(rt, i, v.reason, now);
     const ci = this.presence.carrier[i];
-    if (rt.blockedUntil[ci] > now) return this.hold(rt, i, rt.blockedReason[ci]);
+    if (rt.blockedUntil[ci] > now) return this.hold(rt, i, rt.blockedReason[ci], now);
     rt.pending.delete(i);
     this.markSent(rt, i);
     out.push({ rt, i });
@@ -423,7 +465,7 @@ export class Engine {
         for (const reason of ['daily_cap', 'total_cap', 'balance'] as const) {
           for (let n = grant.skipped[reason] ?? 0; n > 0; n--, k++) {
             clearBit(rt.sent, idx[k]);
-            this.hold(rt, idx[k], reason);
+            this.hold(rt, idx[k], reason, now);
           }
           if (grant.skipped[reason]) {
             const ci = CARRIERS.indexOf(carrier);
@@ -506,7 +548,10 @@ export class Engine {
       }
       // Others' chunks may hold people of this chunk (when it lost) or of the chunks still to come.
       const taken = r.others.length ? await this.fold(rt, r.others, now, new Set(todo.map((c) => c.msisdn))) : undefined;
-      if (r.ok) won.push(stored);
+      if (r.ok) {
+        won.push(stored);
+        for (const c of chunk) this.unhold(rt, c.i);
+      }
       const left: Claimant[] = [];
       for (const c of r.ok ? rest : todo) {
         if (taken?.has(c.msisdn)) c.group.unused++;
@@ -528,6 +573,7 @@ export class Engine {
         const i = this.presence.ensure(msisdn, carrier);
         this.sentBits(rt, now);
         this.markSent(rt, i);
+        this.unhold(rt, i);
         if (mine?.has(msisdn)) {
           taken.add(msisdn);
           wanted = true;
@@ -625,6 +671,7 @@ export class Engine {
         const i = this.presence.ensure(msisdn, carrier);
         this.sentBits(rt, now);
         this.markSent(rt, i);
+        this.unhold(rt, i);
         claims++;
       }
       if (now - chunk.at < this.republishWithinMs) {
@@ -690,6 +737,7 @@ export class Engine {
     let sent = 0;
     for (const rt of [...this.runtimes.values()]) {
       if (rt.task.state !== 'running') continue;
+      this.heldToday(rt, now);
       const open = inDates(rt.task.spec, now) && inWindows(rt.task.spec, now);
       const opened = open && !rt.windowOpen;
       rt.windowOpen = open;

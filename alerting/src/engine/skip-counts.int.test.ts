@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { TaskProgress, progressSubject } from '../contract.ts';
+import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
+import { runEngine, type RunningEngine } from './run-engine.ts';
+
+const ALL_SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
+let nc: NatsConnection;
+let eng: RunningEngine;
+let site = 0;
+const nextSite = (): [number, number] => [75 + site++ * 0.5, 33];
+
+beforeAll(async () => {
+  nc = await connectNats(inject('natsUrl'), 'alerting-skips-int');
+  await declareAll(nc);
+  eng = await runEngine({ nc, log: silent, shards: ALL_SHARDS, instance: 'skips', tickMs: 200 });
+  await eng.ready;
+});
+afterAll(async () => {
+  await eng?.stop();
+  await nc?.drain();
+});
+
+/** The latest progress of each instance, summed (another file's engine may hold some people). */
+function summed(progress: TaskProgress[]) {
+  const latest = new Map<string, TaskProgress>();
+  for (const p of progress) latest.set(p.instance, p);
+  let sent = 0;
+  const skipped: Record<string, number> = {};
+  for (const p of latest.values()) {
+    sent += p.sent.cmcc + p.sent.cucc + p.sent.ctcc;
+    for (const [r, n] of Object.entries(p.skipped)) skipped[r] = (skipped[r] ?? 0) + (n ?? 0);
+  }
+  return { sent, skipped };
+}
+
+describe('skip counters', () => {
+  it('counts each person held back by a daily cap once, however often the cap is retried', async () => {
+    const centre = nextSite();
+    const people = numbers(30);
+    await publishEvents(nc, people.map((m, i) => event(m, 'cmcc', offset(centre, i * 10, 0))));
+    await until('people seen', () => people.every((m) => eng.engine.presence.indexOf(m) >= 0));
+    const progress: TaskProgress[] = [];
+    const sub = nc.subscribe(progressSubject('t-skips'), { callback: (_e, m) => void progress.push(TaskProgress.parse(m.json())) });
+    await eng.store.submit('t-skips', circleTask(centre, 1_000, { quota: { cmcc: { total: 100, dailyCap: 10 } } }));
+    await until('ten sent', async () => (await jobsOf(nc, 't-skips')).length >= 10);
+    await until('the rest counted', () => summed(progress).skipped.daily_cap === 20);
+    // The cap is tried again every few seconds (CAP_BACKOFF_MS = 5 s) and on every full pass;
+    // people also keep producing events inside the region meanwhile.
+    for (let r = 1; r <= 3; r++) {
+      await sleep(2_500);
+      await publishEvents(nc, people.map((m, i) => event(m, 'cmcc', offset(centre, i * 10, r * 10))));
+    }
+    await sleep(5_000);
+    sub.unsubscribe();
+    expect((await jobsOf(nc, 't-skips')).length).toBe(10);
+    expect(summed(progress)).toEqual({ sent: 10, skipped: { daily_cap: 20 } });
+  });
+});

@@ -25,6 +25,16 @@ export const MessagingEnv = z.object({
   SMSC_RATE_CMCC: count(0),
   SMSC_RATE_CUCC: count(0),
   SMSC_RATE_CTCC: count(0),
+  /**
+   * Carriers whose submit_sm carry our job id in the vendor TLV 0x1501 (client_ref), comma-separated
+   * (e.g. `cmcc,ctcc`), for SMSCs known to accept it and echo it in receipts. None by default: a
+   * strict SMSC refuses optional parameters it does not know. Exactly-once holds without it.
+   */
+  SMSC_CLIENT_REF_TLV: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['cmcc', 'cucc', 'ctcc']))),
   ACCESS_NUMBER_CMCC: digits(DEFAULT_ACCESS_NUMBER.cmcc),
   ACCESS_NUMBER_CUCC: digits(DEFAULT_ACCESS_NUMBER.cucc),
   ACCESS_NUMBER_CTCC: digits(DEFAULT_ACCESS_NUMBER.ctcc),

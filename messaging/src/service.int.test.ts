@@ -57,7 +57,11 @@ const finalRows = async (ids: string[]) => (await rows(ids)).filter((r) => r.sta
 beforeAll(async () => {
   nc = await connectNats(inject('natsUrl'), 'messaging-test');
   ch = connectClickHouse(inject('clickhouseUrl'));
-  const sims = await Promise.all((['cmcc', 'cucc', 'ctcc'] as const).map((carrier) => startSimulatedSmsc({ carrier, behaviour: { successRate: 1, receiptDelayMs: 10 }, retryMs: 300 })));
+  // Plain sequential message ids, the same on the three SMSCs (invariant 8: receipts are matched per
+  // carrier and SMSC), and no vendor TLV (messaging's default): jobs are told apart by number here.
+  const sims = await Promise.all(
+    (['cmcc', 'cucc', 'ctcc'] as const).map((carrier) => startSimulatedSmsc({ carrier, messageIds: 'sequential', behaviour: { successRate: 1, receiptDelayMs: 10 }, retryMs: 300 })),
+  );
   smscs = { cmcc: sims[0]!, cucc: sims[1]!, ctcc: sims[2]! };
   await declareMessagingStreams(nc, 1, names);
   const c = await jetstream(nc).consumers.get(names.eventsStream);
@@ -93,8 +97,9 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     const byId = new Map((await rows(ids)).map((r) => [r.job_id, r]));
     for (const j of jobs) {
       const text = composeText(j.signature, j.content);
-      const smsc = Object.values(smscs).find((s) => s.messages.some((m) => m.clientRef === j.jobId))!;
-      const m = smsc.messages.find((x) => x.clientRef === j.jobId)!;
+      const smsc = Object.values(smscs).find((s) => s.messagesTo(j.msisdn).length > 0)!;
+      const m = smsc.messagesTo(j.msisdn)[0]!;
+      expect(m.clientRef).toBeUndefined(); // no vendor TLV unless a connector is set to send it
       expect(m.text).toBe(text);
       expect(byId.get(j.jobId)).toMatchObject({ status: 'delivered', segments: m.parts, carrier: smsc.carrier });
       expect(byId.get(j.jobId)!.message_id).toBe(m.messageIds[0]);
@@ -150,11 +155,11 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     // Outside the duplicate window: a fresh Msg-Id, same job id.
     await jetstream(nc).publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: `${j.jobId}-again` });
     await until(() => svc!.sender.counts.duplicates > 0, 'the duplicate to be seen');
-    expect(smscs.cmcc.parts.filter((p) => p.clientRef === j.jobId)).toHaveLength(1);
+    expect(smscs.cmcc.parts.filter((p) => p.destination === j.msisdn)).toHaveLength(1);
   });
 
   it('takes a batch of jobs in one message and sends each once, also when the batch comes again; dead-letters a malformed batch whole', async () => {
-    const batch = Array.from({ length: 30 }, (_, i) => job({ msisdn: `1390000${String(i).padStart(4, '0')}`, sendId: 'batch1', source: 'alert' }));
+    const batch = Array.from({ length: 30 }, (_, i) => job({ msisdn: `1391000${String(i).padStart(4, '0')}`, sendId: 'batch1', source: 'alert' }));
     const ids = batch.map((j) => j.jobId);
     const js = jetstream(nc);
     // The fields the jobs share once in `common` (as alerting writes them), each job's own fields beside.
@@ -168,7 +173,7 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     await js.publish(names.jobSubject('cmcc'), JSON.stringify({ v: 1, jobs: batch }), { msgID: `${ns}-batch1-again` });
     await publish([batch[0]!]);
     await until(() => svc!.sender.counts.duplicates - dup0 >= ids.length + 1, 'the duplicates to be seen');
-    for (const id of ids) expect(smscs.cmcc.parts.filter((p) => p.clientRef === id), id).toHaveLength(1);
+    for (const j of batch) expect(smscs.cmcc.parts.filter((p) => p.destination === j.msisdn), j.msisdn).toHaveLength(1);
     // One bad job in a batch: the batch is dead-lettered with the reason, and none of it is sent.
     const dead: string[] = [];
     const sub = nc.subscribe('dlq.messaging.>', { callback: (_e, m) => void dead.push(new TextDecoder().decode(m.data)) });
@@ -185,10 +190,11 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     svc = undefined;
     for (const s of Object.values(smscs)) s.configure({ latencyMs: 2, receiptDelayMs: 300, fates: {} });
     const jobs = Array.from({ length: 400 }, (_, i) =>
-      job({ msisdn: `1${['38', '86', '89'][i % 3]}${String(i).padStart(8, '0')}`, carrier: (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], content: i % 5 === 0 ? '长'.repeat(100) : `通知 ${i}` }),
+      job({ msisdn: `1${['38', '86', '89'][i % 3]}${String(50_000_000 + i).padStart(8, '0')}`, carrier: (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], content: i % 5 === 0 ? '长'.repeat(100) : `通知 ${i}` }),
     );
     const ids = jobs.map((j) => j.jobId);
-    const received = () => Object.values(smscs).reduce((n, s) => n + s.parts.filter((p) => p.clientRef?.startsWith(ns)).length, 0);
+    const numbers = new Map(jobs.map((j) => [j.msisdn, j.jobId]));
+    const received = () => Object.values(smscs).reduce((n, s) => n + s.parts.filter((p) => numbers.has(p.destination)).length, 0);
     const before = received();
     const main = fileURLToPath(new URL('./main.ts', import.meta.url));
     const start = (): ChildProcess =>
@@ -210,15 +216,20 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
       await new Promise((r) => child.once('exit', r));
     }
     const sent = new Map<string, number>();
-    for (const s of Object.values(smscs)) for (const p of s.parts) if (p.clientRef && ids.includes(p.clientRef)) sent.set(p.clientRef, (sent.get(p.clientRef) ?? 0) + 1);
+    for (const s of Object.values(smscs)) {
+      for (const p of s.parts) {
+        const id = numbers.get(p.destination);
+        if (id) sent.set(id, (sent.get(id) ?? 0) + 1);
+      }
+    }
     const final = await finalRows(ids);
     const partsOf = new Map(final.map((r) => [r.job_id, r.segments]));
     // No duplicate: no part of any job reached the SMSC twice. (A multi-part message cut by the kill
     // between its parts keeps only the parts that went: they cannot be told apart from sent ones.)
     for (const [id, n] of sent) expect(n, id).toBeLessThanOrEqual(partsOf.get(id) ?? n);
     // No loss: every job reached the SMSC and ended delivered. A job claimed before the kill with
-    // no receipt naming it after UNCERTAIN_RESOLVE_MS was sent again (UNCERTAIN_POLICY=resubmit);
-    // one whose receipt came was reconciled by it, not sent again.
+    // no receipt for its number after UNCERTAIN_RESOLVE_MS was sent again (UNCERTAIN_POLICY=resubmit);
+    // one whose receipt came (no TLV: found by carrier and number) was reconciled by it, not sent again.
     for (const r of final) expect(r.status, `${r.job_id} ${r.code}`).toBe('delivered');
     for (const id of ids) expect(sent.has(id), id).toBe(true);
     expect(atKill).toBeGreaterThan(0);

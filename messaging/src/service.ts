@@ -44,6 +44,7 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
     const c = new SmppConnector({
       carrier, host: cfg.SMSC_HOST, port: ports[carrier], systemId: cfg.SMSC_SYSTEM_ID, password: cfg.SMSC_PASSWORD, accessNumber: accessNumbers[carrier],
       binds: Math.max(1, cfg.SMSC_BINDS), windowSize: Math.max(1, cfg.SMSC_WINDOW), segmentsPerSecond: rates[carrier], log,
+      clientRefTlv: cfg.SMSC_CLIENT_REF_TLV.includes(carrier),
     });
     connectors.set(carrier, c);
     http.addCheck(`smpp-${carrier}`, () => {

@@ -36,6 +36,13 @@ export function sendLogMigrations(table = 'sms_log'): ClickHouseMigration[] {
         ORDER BY (enterprise_id, send_id, job_id)`,
       ],
     },
+    {
+      // A carrier message id means something only with the SMSC that gave it (invariant 8): receipts
+      // read back from the log after a restart are matched by (carrier, smsc, message id).
+      version: 2,
+      name: `${table}: smsc`,
+      statements: [`ALTER TABLE ${table} ADD COLUMN smsc String DEFAULT '' AFTER carrier`],
+    },
   ];
 }
 
@@ -53,6 +60,8 @@ export interface SendLogRow {
   task: number;
   msisdn: string;
   carrier: string;
+  /** The connector's SMSC id (`CarrierConnector.smscId`) its message ids came from; '' in rows written before it was kept. */
+  smsc: string;
   segments: number;
   created_at: number;
   submit_time: number;

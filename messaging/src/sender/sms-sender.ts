@@ -32,8 +32,9 @@ export interface SenderOptions {
   ackWaitMs?: number;
   /**
    * A job claimed before a crash with no recorded outcome is matched to a receipt that echoes
-   * its id (or, failing that, names its number and source address). If none comes within this
-   * time, `uncertainPolicy` decides. @default 600000
+   * its id (client_ref TLV, when the connector sends it) or else to a receipt from the same carrier's
+   * SMSC whose message id is unknown and whose number is the job's. If none comes within this time,
+   * `uncertainPolicy` decides. @default 600000
    */
   uncertainResolveMs?: number;
   /**
@@ -61,6 +62,7 @@ export type UncertainPolicy = 'resubmit' | 'fail';
 interface Tracked {
   job: SmsJob;
   carrier: SmsCarrier;
+  smscId: string;
   segments: number;
   submitMs: number;
   messageIds: string[];
@@ -71,7 +73,26 @@ interface Tracked {
 /** What handling one job needs of its message: the JsMsg of a single job, or a part of a batch's. */
 type JobMsg = Pick<JsMsg, 'ack' | 'nak' | 'seq'>;
 
-type RowState = { job: SmsJob; carrier: SmsCarrier; segments: number; submitMs: number; messageIds: string[] };
+type RowState = { job: SmsJob; carrier: SmsCarrier; smscId: string; segments: number; submitMs: number; messageIds: string[] };
+
+/** A job cut off by a crash between its claim and its recorded outcome (see `alreadyClaimed`). */
+interface Uncertain {
+  job: SmsJob;
+  carrier: SmsCarrier;
+  /** The number as submitted (routed), which the carrier's receipt names. */
+  msisdn: string;
+  segments: number;
+  since: number;
+}
+
+/**
+ * Where a carrier message id means something: the carrier and the SMSC that gave it (invariant 8).
+ * Two carriers' SMSCs (or two SMSCs of one carrier) may well issue the same ids.
+ */
+const receiptKey = (carrier: string, smscId: string, messageId: string): string => `${carrier}|${smscId}|${messageId}`;
+
+/** Why a receipt matched no job, as the `reason` label of `sms_receipts_unmatched_total`. */
+export type UnmatchedReceiptReason = 'unknown_message_id';
 
 const WORSE: Record<string, number> = { delivered: 1, expired: 2, rejected: 3, failed: 4 };
 
@@ -89,7 +110,14 @@ export class SmsSender {
   private readonly prep = new JobPreparer();
   private claims!: ClaimLog;
   private readonly byMessageId = new Map<string, Tracked>();
-  private readonly uncertain = new Map<string, { job: SmsJob; carrier: SmsCarrier; segments: number; since: number }>();
+  private readonly uncertain = new Map<string, Uncertain>();
+  /** Uncertain job ids by carrier and number, oldest first: receipts without our TLV find them so. */
+  private readonly uncertainByNumber = new Map<string, string[]>();
+  /**
+   * Uncertain jobs of several parts resolved by a receipt found by number, with the parts whose
+   * receipts may still come (their message ids were lost with the crash), for a while.
+   */
+  private readonly resolvedByNumber = new Map<string, { jobId: string; left: number; until: number }>();
   private readonly inHand = new Set<JsMsg>();
   /** Jobs of batches waiting to be tried again in this process. */
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -113,6 +141,10 @@ export class SmsSender {
       receipts: new Counter({ name: 'sms_receipts_total', help: 'Delivery receipts by state', labelNames: ['carrier', 'state'], registers: reg }),
       replies: new Counter({ name: 'sms_replies_total', help: 'Replies (MO) by match', labelNames: ['carrier', 'matched'], registers: reg }),
       bad: new Counter({ name: 'sms_bad_deliver_total', help: 'deliver_sm from carriers dead-lettered, by reason', labelNames: ['carrier', 'reason'], registers: reg }),
+      unmatched: new Counter({
+        name: 'sms_receipts_unmatched_total', help: 'Delivery receipts that matched no job (by carrier, SMSC and message id) and were dead-lettered, by reason',
+        labelNames: ['carrier', 'reason'], registers: reg,
+      }),
     };
     for (const c of o.connectors.values()) {
       c.onReceipt((r) => this.onReceipt(r));
@@ -262,7 +294,7 @@ export class SmsSender {
       // Nothing went to a carrier, so writing this twice is harmless (same version).
       this.counts.rejected++;
       this.metrics.jobs.inc({ carrier: p.carrier, outcome: 'rejected' });
-      await this.record({ job, carrier: p.carrier, segments: p.segments, submitMs: 0, messageIds: [] }, 'rejected', p.code, job.createdAt, p.reason);
+      await this.record({ job, carrier: p.carrier, smscId: '', segments: p.segments, submitMs: 0, messageIds: [] }, 'rejected', p.code, job.createdAt, p.reason);
       this.ack(m);
       return;
     }
@@ -295,12 +327,12 @@ export class SmsSender {
     // not failed but handed back (handle() naks it) and sent when it comes again.
     if (!outcome.ok && outcome.code === 'CLAIM_FAILED') throw new Error(`claim not stored for ${job.jobId}; job handed back`);
     const now = Date.now();
-    const base = { job, carrier: p.carrier, segments, submitMs: now, messageIds: outcome.messageIds };
+    const base = { job, carrier: p.carrier, smscId: connector.smscId, segments, submitMs: now, messageIds: outcome.messageIds };
     if (outcome.ok) {
       this.counts.submitted++;
       this.metrics.jobs.inc({ carrier: p.carrier, outcome: 'submitted' });
       const t: Tracked = { ...base, receipts: 0, worst: 'delivered' };
-      for (const id of outcome.messageIds) this.byMessageId.set(id, t);
+      for (const id of outcome.messageIds) this.byMessageId.set(receiptKey(p.carrier, connector.smscId, id), t);
       await this.record(base, 'submitted', '', now);
     } else {
       this.counts.failed++;
@@ -327,7 +359,7 @@ export class SmsSender {
     // slow restart the receipts the carrier still owes come now, not before we were back.
     const since = this.uncertain.get(job.jobId)?.since ?? Date.now();
     if (Date.now() - claimedAt > resolveMs && Date.now() - since > resolveMs / 2) {
-      this.uncertain.delete(job.jobId);
+      this.forgetUncertain(job.jobId);
       this.counts.uncertain++;
       if ((this.o.uncertainPolicy ?? 'resubmit') === 'resubmit') {
         // No receipt echoed it (the carrier sends one for every message it took, registered_delivery
@@ -338,12 +370,44 @@ export class SmsSender {
         return;
       }
       this.o.log.warn({ jobId: job.jobId, claimedAt }, 'job cut off by a restart with no receipt: recorded UNCERTAIN, not sent again');
-      await this.record({ job, carrier, segments, submitMs: claimedAt, messageIds: [] }, 'failed', 'UNCERTAIN', Date.now(), '发送时服务中断，且运营商未回执，无法确认是否已发送');
+      await this.record({ job, carrier, smscId: this.smscOf(carrier), segments, submitMs: claimedAt, messageIds: [] }, 'failed', 'UNCERTAIN', Date.now(), '发送时服务中断，且运营商未回执，无法确认是否已发送');
       this.ack(m);
       return;
     }
-    this.uncertain.set(job.jobId, { job, carrier, segments, since });
+    if (!this.uncertain.has(job.jobId)) {
+      const k = `${carrier}|${p.msisdn}`;
+      this.uncertainByNumber.set(k, [...(this.uncertainByNumber.get(k) ?? []), job.jobId]);
+    }
+    this.uncertain.set(job.jobId, { job, carrier, msisdn: p.msisdn, segments, since });
     m.nak(this.o.uncertainRetryMs ?? 2000);
+  }
+
+  private forgetUncertain(jobId: string): void {
+    const u = this.uncertain.get(jobId);
+    if (!u) return;
+    this.uncertain.delete(jobId);
+    const k = `${u.carrier}|${u.msisdn}`;
+    const rest = (this.uncertainByNumber.get(k) ?? []).filter((id) => id !== jobId);
+    if (rest.length) this.uncertainByNumber.set(k, rest);
+    else this.uncertainByNumber.delete(k);
+  }
+
+  /**
+   * The uncertain job a receipt that matched no logged message id belongs to: the one its echoed
+   * ref names (same carrier), else without a ref the oldest uncertain job of the same carrier to
+   * the number the receipt names — the carrier took it after all, so it must not be sent again.
+   */
+  private uncertainFor(r: CarrierReceipt): Uncertain | undefined {
+    if (r.ref) {
+      const u = this.uncertain.get(r.ref);
+      return u && u.carrier === r.carrier ? u : undefined;
+    }
+    const id = this.uncertainByNumber.get(`${r.carrier}|${r.msisdn}`)?.[0];
+    return id ? this.uncertain.get(id) : undefined;
+  }
+
+  private smscOf(carrier: SmsCarrier): string {
+    return this.o.connectors.get(carrier)?.smscId ?? carrier;
   }
 
   private loggedQueue: { jobId: string; resolve: (found: boolean) => void; reject: (e: unknown) => void }[] = [];
@@ -414,7 +478,7 @@ export class SmsSender {
   private async record(s: RowState, status: DeliveryState | 'unknown', code: string, atMs: number, reason?: string): Promise<void> {
     const row: SendLogRow = {
       job_id: s.job.jobId, source: s.job.source, enterprise_id: s.job.enterpriseId, account_id: s.job.accountId, send_id: s.job.sendId,
-      task: s.job.task ?? 0, msisdn: s.job.msisdn, carrier: s.carrier, segments: s.segments, created_at: Math.floor(s.job.createdAt / 1000),
+      task: s.job.task ?? 0, msisdn: s.job.msisdn, carrier: s.carrier, smsc: s.smscId, segments: s.segments, created_at: Math.floor(s.job.createdAt / 1000),
       submit_time: Math.floor(s.submitMs / 1000), message_id: s.messageIds[0] ?? '', message_ids: s.messageIds, status, code,
       status_time: Math.floor(atMs / 1000), version: rowVersion(status, atMs),
     };
@@ -444,9 +508,10 @@ export class SmsSender {
   private async onReceipt(r: CarrierReceipt): Promise<boolean> {
     this.counts.receipts++;
     this.metrics.receipts.inc({ carrier: r.carrier, state: r.state });
-    const t = this.byMessageId.get(r.messageId);
+    const key = receiptKey(r.carrier, r.smscId, r.messageId);
+    const t = this.byMessageId.get(key);
     if (t) {
-      this.byMessageId.delete(r.messageId);
+      this.byMessageId.delete(key);
       t.receipts++;
       if ((WORSE[r.state] ?? 4) > (WORSE[t.worst] ?? 0)) t.worst = r.state;
       if (t.receipts >= t.messageIds.length) {
@@ -468,50 +533,81 @@ export class SmsSender {
     const batch = this.unmatched.splice(0);
     const rest: typeof batch = [];
     for (const u of batch) {
-      if (this.byMessageId.has(u.r.messageId)) this.onReceipt(u.r).then(u.resolve, () => u.resolve(false));
+      if (this.byMessageId.has(receiptKey(u.r.carrier, u.r.smscId, u.r.messageId))) this.onReceipt(u.r).then(u.resolve, () => u.resolve(false));
       else rest.push(u);
     }
     if (rest.length === 0) return;
     try {
       const ids = rest.map((u) => u.r.messageId);
+      const carriers = [...new Set(rest.map((u) => u.r.carrier))];
       const refs = rest.map((u) => u.r.ref).filter((x): x is string => !!x);
       const rows = await selectRows<SendLogRow>(
         this.o.ch,
-        sql`SELECT ${raw(ROW_COLUMNS)} FROM ${ident(this.table)} FINAL WHERE created_at >= now() - 8 * 86400 AND (hasAny(message_ids, ${ids}) OR job_id IN ${list(refs)})`.text,
+        sql`SELECT ${raw(ROW_COLUMNS)} FROM ${ident(this.table)} FINAL WHERE created_at >= now() - 8 * 86400
+          AND ((carrier IN ${list(carriers)} AND hasAny(message_ids, ${ids})) OR job_id IN ${list(refs)})`.text,
       );
-      const byId = new Map<string, SendLogRow>();
+      // Keyed by carrier and SMSC too: another carrier's job with the same message id is no match.
+      const byKey = new Map<string, SendLogRow>();
       for (const row of rows) {
-        for (const id of row.message_ids) byId.set(id, row);
-        byId.set(`ref:${row.job_id}`, row);
+        for (const id of row.message_ids) byKey.set(receiptKey(row.carrier, row.smsc, id), row);
+        byKey.set(`ref:${row.carrier}|${row.job_id}`, row);
       }
       const writes: Promise<void>[] = [];
       for (const u of rest) {
-        const row = byId.get(u.r.messageId) ?? (u.r.ref ? byId.get(`ref:${u.r.ref}`) : undefined);
-        if (row && row.status !== 'submitted' && row.status !== 'unknown' && Number(row.version) >= rowVersion(u.r.state, 0)) {
+        const r = u.r;
+        const row =
+          byKey.get(receiptKey(r.carrier, r.smscId, r.messageId)) ??
+          // Rows written before the SMSC was kept: the carrier alone.
+          byKey.get(receiptKey(r.carrier, '', r.messageId)) ??
+          (r.ref ? byKey.get(`ref:${r.carrier}|${r.ref}`) : undefined);
+        if (row && row.status !== 'submitted' && row.status !== 'unknown' && Number(row.version) >= rowVersion(r.state, 0)) {
           u.resolve(true); // already final
           continue;
         }
-        const job = row ? jobOfRow(row) : u.r.ref ? this.uncertain.get(u.r.ref)?.job : undefined;
-        if (!job) {
-          // The carrier will send it again; by then its job may be known. Or it never will be.
-          writes.push(this.unknownReceipt(u.r).then(u.resolve, () => u.resolve(false)));
+        const unc = row ? undefined : this.uncertainFor(r);
+        if (!row && !unc && this.laterPartOfResolved(r)) {
+          u.resolve(true);
           continue;
         }
-        this.unknownSince.delete(u.r.messageId);
-        const unc = this.uncertain.get(job.jobId);
+        const job = row ? jobOfRow(row) : unc?.job;
+        if (!job) {
+          // The carrier will send it again; by then its job may be known. Or it never will be.
+          writes.push(this.unknownReceipt(r).then(u.resolve, () => u.resolve(false)));
+          continue;
+        }
+        this.unknownSince.delete(receiptKey(r.carrier, r.smscId, r.messageId));
         const state: RowState = row
-          ? { job, carrier: row.carrier as SmsCarrier, segments: row.segments, submitMs: row.submit_time * 1000, messageIds: row.message_ids }
-          : { job, carrier: unc!.carrier, segments: unc!.segments, submitMs: u.r.at, messageIds: [u.r.messageId] };
-        this.uncertain.delete(job.jobId);
+          ? { job, carrier: row.carrier as SmsCarrier, smscId: row.smsc || r.smscId, segments: row.segments, submitMs: row.submit_time * 1000, messageIds: row.message_ids }
+          : { job, carrier: unc!.carrier, smscId: r.smscId, segments: unc!.segments, submitMs: r.at, messageIds: [r.messageId] };
+        if (unc && !r.ref && unc.segments > 1) {
+          this.resolvedByNumber.set(`${r.carrier}|${r.msisdn}`, { jobId: job.jobId, left: unc.segments - 1, until: Date.now() + (this.o.unknownReceiptMs ?? 600_000) });
+        }
+        this.forgetUncertain(job.jobId);
         this.counts.final++;
-        const code = u.r.state === 'delivered' ? '' : `${u.r.stat}${u.r.err ? `:${u.r.err}` : ''}`;
-        writes.push(this.record(state, u.r.state, code, u.r.at).then(() => u.resolve(true), () => u.resolve(false)));
+        const code = r.state === 'delivered' ? '' : `${r.stat}${r.err ? `:${r.err}` : ''}`;
+        writes.push(this.record(state, r.state, code, r.at).then(() => u.resolve(true), () => u.resolve(false)));
       }
       await Promise.all(writes);
     } catch (err) {
       this.o.log.error({ err }, 'matching receipts failed; the carrier will send them again');
       for (const u of rest) u.resolve(false);
     }
+  }
+
+  /**
+   * A receipt for a later part of a multi-part job that an earlier part's receipt resolved by
+   * number (the parts' message ids were lost with the crash): taken, the job is final already.
+   */
+  private laterPartOfResolved(r: CarrierReceipt): boolean {
+    const k = `${r.carrier}|${r.msisdn}`;
+    const done = this.resolvedByNumber.get(k);
+    if (!done) return false;
+    if (done.until < Date.now()) {
+      this.resolvedByNumber.delete(k);
+      return false;
+    }
+    if (--done.left <= 0) this.resolvedByNumber.delete(k);
+    return true;
   }
 
   // ---- malformed deliver_sm -----------------------------------------------------------------------
@@ -536,17 +632,19 @@ export class SmsSender {
   private async unknownReceipt(r: CarrierReceipt): Promise<boolean> {
     if (r.ref && this.claims.has(r.ref)) return false; // its job comes back (redelivery) and claims it
     const now = Date.now();
-    const first = this.unknownSince.get(r.messageId);
+    const key = receiptKey(r.carrier, r.smscId, r.messageId);
+    const first = this.unknownSince.get(key);
     if (first === undefined) {
-      this.unknownSince.set(r.messageId, now);
+      this.unknownSince.set(key, now);
       if (this.unknownSince.size > 100_000) this.unknownSince.delete(this.unknownSince.keys().next().value!);
       return false;
     }
     if (now - first < (this.o.unknownReceiptMs ?? 600_000)) return false;
-    await this.deadLetterDeliver(r.carrier, `receipt for an unknown message id (unmatched for ${Math.round((now - first) / 1000)} s)`, {
-      messageId: r.messageId, stat: r.stat, err: r.err, ref: r.ref, msisdn: r.msisdn,
+    await this.deadLetterDeliver(r.carrier, `receipt for an unknown message id (no job of ${r.carrier} SMSC ${r.smscId} has it; unmatched for ${Math.round((now - first) / 1000)} s)`, {
+      messageId: r.messageId, smscId: r.smscId, stat: r.stat, err: r.err, ref: r.ref, msisdn: r.msisdn,
     });
-    this.unknownSince.delete(r.messageId);
+    this.metrics.unmatched.inc({ carrier: r.carrier, reason: 'unknown_message_id' satisfies UnmatchedReceiptReason });
+    this.unknownSince.delete(key);
     return true;
   }
 
@@ -596,4 +694,4 @@ function jobOfRow(row: SendLogRow): SmsJob {
 
 /** Send-log columns with times as unix seconds (JSON would give them as local-time strings). */
 const ROW_COLUMNS = `job_id, source, enterprise_id, account_id, send_id, task, msisdn, carrier, segments, toUnixTimestamp(created_at) AS created_at,
-  toUnixTimestamp(submit_time) AS submit_time, message_id, message_ids, status, code, toUnixTimestamp(status_time) AS status_time, version`;
+  smsc, toUnixTimestamp(submit_time) AS submit_time, message_id, message_ids, status, code, toUnixTimestamp(status_time) AS status_time, version`;

@@ -9,6 +9,11 @@ import type { EncodedSms } from '../text/segment-text.ts';
 export interface CarrierConnector {
   readonly carrier: SmsCarrier;
   /**
+   * Which SMSC of the carrier this link binds to. A message id is unique only within the SMSC that
+   * gave it (invariant 8): receipts are matched by (carrier, smscId, message id).
+   */
+  readonly smscId: string;
+  /**
    * Submits all parts of one message. Resolves once every part was accepted, or a part was
    * refused for good (then `ok: false` with the carrier's code; parts already accepted are listed).
    * Temporary refusals (throttling, a full queue, a dropped link) are retried inside.
@@ -31,7 +36,7 @@ export interface CarrierConnector {
 }
 
 export interface OutboundSms {
-  /** Our id; sent along (client_ref TLV) so an echoing carrier can return it in the receipt. */
+  /** Our id; sent along (client_ref TLV) when the connector is set to, so an echoing carrier can return it in the receipt. */
   ref: string;
   msisdn: string;
   /** Access number plus extension. */
@@ -52,6 +57,8 @@ export type SubmitOutcome =
 
 export interface CarrierReceipt {
   carrier: SmsCarrier;
+  /** The SMSC whose bind delivered the receipt (see {@link CarrierConnector.smscId}). */
+  smscId: string;
   messageId: string;
   state: 'delivered' | 'failed' | 'expired' | 'rejected';
   /** DELIVRD, UNDELIV, … */

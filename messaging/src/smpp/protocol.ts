@@ -27,6 +27,8 @@ export const STATUS = {
   ESME_RX_T_APPN: 0x64,
   ESME_RX_P_APPN: 0x65,
   ESME_RINVBNDSTS: 0x04,
+  /** Optional parameter not allowed (a strict SMSC refusing a vendor TLV). */
+  ESME_RTLVNOTALLWD: 0xc1,
 } as const;
 
 const names = new Map<number, string>(Object.entries(smpp.errors).map(([k, v]) => [v, k]));

@@ -16,7 +16,8 @@ async function link(behaviour: Parameters<typeof startSimulatedSmsc>[0]['behavio
   open.push(smsc);
   const conn = new SmppConnector({
     carrier: 'cmcc', host: '127.0.0.1', port: smsc.port, systemId: DEFAULT_SYSTEM_ID, password: DEFAULT_PASSWORD, accessNumber: '106571',
-    reconnectMinMs: 50, reconnectMaxMs: 500, ...cfg,
+    // These tests tell messages apart by the job id the simulator reads from the vendor TLV.
+    reconnectMinMs: 50, reconnectMaxMs: 500, clientRefTlv: true, ...cfg,
   });
   open.push(conn);
   await conn.ready();
@@ -121,6 +122,30 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
     await until(() => replies.length === 1, 'the reply');
     expect(replies[0]).toMatchObject({ from: '13800000002', to: '1065710042', text: expect.any(String) });
     expect(replies[0]!.text.length).toBeGreaterThan(0);
+  });
+
+  it('sends no vendor TLV by default, so a strict SMSC (refusing unknown optional parameters) takes every message; with the TLV it refuses them', async () => {
+    const { smsc, conn } = await link({ strictOptionalParams: true }, { clientRefTlv: undefined });
+    const receipts: CarrierReceipt[] = [];
+    conn.onReceipt(async (r) => {
+      receipts.push(r);
+      return true;
+    });
+    const texts = ['plain', composeText('应急', '长'.repeat(150))];
+    const outcomes = await Promise.all(texts.map((t, i) => send(conn, `1380000010${i}`, t, `s-${i}`)));
+    expect(outcomes).toMatchObject([{ ok: true }, { ok: true }]);
+    expect(smsc.stats()).toMatchObject({ accepted: 4, rejected: 0 });
+    expect(smsc.parts.every((p) => p.clientRef === undefined)).toBe(true);
+    await until(() => receipts.length === 4, 'the receipts');
+    expect(receipts.every((r) => r.ref === undefined && r.smscId === 'cmcc')).toBe(true);
+
+    const tlv = new SmppConnector({
+      carrier: 'cmcc', host: '127.0.0.1', port: smsc.port, systemId: DEFAULT_SYSTEM_ID, password: DEFAULT_PASSWORD, accessNumber: '106571', clientRefTlv: true,
+    });
+    open.push(tlv);
+    await tlv.ready();
+    expect(await send(tlv, '13800000110', 'with the vendor TLV', 's-9')).toEqual({ ok: false, code: 'ESME_RTLVNOTALLWD', messageIds: [] });
+    expect(smsc.stats()).toMatchObject({ accepted: 4, rejected: 1 });
   });
 
   it('cancels a message whose claim says it was already sent', async () => {

@@ -10,6 +10,17 @@ import { decodeGsm7 } from '../text/gsm7.ts';
 /** One carrier's SMPP account. */
 export interface SmppCarrierConfig {
   carrier: SmsCarrier;
+  /**
+   * Names the SMSC this account binds to, unique among the carrier's SMSCs: receipts are matched by
+   * (carrier, smscId, message id). Give each its own when a carrier has several. @default the carrier
+   */
+  smscId?: string;
+  /**
+   * Send our job id in the vendor TLV 0x1501 (client_ref) on every submit_sm, for an SMSC that echoes
+   * it in receipts. Off by default: a strict SMSC refuses optional parameters it does not know
+   * (ESME_RTLVNOTALLWD). Exactly-once does not depend on it (see sender/claim-log.ts). @default false
+   */
+  clientRefTlv?: boolean;
   host: string;
   port: number;
   systemId: string;
@@ -76,6 +87,7 @@ class Bind {
 /** SMPP 3.4 transceiver binds to one carrier SMSC. */
 export class SmppConnector implements CarrierConnector {
   readonly carrier: SmsCarrier;
+  readonly smscId: string;
   private readonly binds: Bind[];
   private readonly queue: Part[] = [];
   private head = 0;
@@ -101,9 +113,10 @@ export class SmppConnector implements CarrierConnector {
 
   constructor(cfg: SmppCarrierConfig) {
     this.carrier = cfg.carrier;
+    this.smscId = cfg.smscId ?? cfg.carrier;
     this.log = cfg.log;
     this.cfg = {
-      binds: 1, windowSize: 64, segmentsPerSecond: 0, enquireLinkMs: 30_000, responseTimeoutMs: 10_000, reconnectMinMs: 200, reconnectMaxMs: 10_000,
+      smscId: cfg.carrier, clientRefTlv: false, binds: 1, windowSize: 64, segmentsPerSecond: 0, enquireLinkMs: 30_000, responseTimeoutMs: 10_000, reconnectMinMs: 200, reconnectMaxMs: 10_000,
       throttleBackoffMs: 100, systemType: '', ...cfg,
     } as SmppConnector['cfg'];
     this.window = this.cfg.windowSize;
@@ -382,7 +395,7 @@ export class SmppConnector implements CarrierConnector {
       registered_delivery: 1,
       data_coding: sms.encoded.dataCoding,
       short_message: sms.encoded.parts[part.index],
-      client_ref: sms.ref,
+      ...(this.cfg.clientRefTlv ? { client_ref: sms.ref } : {}),
     });
     part.sentAt = Date.now();
     const s = b.session!;
@@ -448,7 +461,7 @@ export class SmppConnector implements CarrierConnector {
         accepted = true;
       } else if (d.receipt) {
         accepted = await this.receiptHandler({
-          carrier: this.carrier, messageId: d.receipt.messageId, stat: d.receipt.stat, state: stateOfStat(d.receipt.stat), err: d.receipt.err,
+          carrier: this.carrier, smscId: this.smscId, messageId: d.receipt.messageId, stat: d.receipt.stat, state: stateOfStat(d.receipt.stat), err: d.receipt.err,
           ref: typeof pdu.client_ref === 'string' ? pdu.client_ref : undefined, msisdn: String(pdu.source_addr ?? ''), at: Date.now(),
         });
       } else {

@@ -43,6 +43,8 @@ declare module 'smpp' {
   export function connect(options: { host: string; port: number; auto_enquire_link_period?: number }, listener?: () => void): Session;
   export function addTLV(tag: string, options: { id: number; type: unknown }): void;
   export const types: { tlv: Record<string, unknown> };
+  /** Optional parameters known to the package (and added with addTLV), by name. */
+  export const tlvs: Record<string, { id: number }>;
   export const errors: Record<string, number>;
   export const consts: Record<string, any>;
   const smpp: {
@@ -51,6 +53,7 @@ declare module 'smpp' {
     addTLV: typeof addTLV;
     PDU: typeof PDU;
     types: typeof types;
+    tlvs: typeof tlvs;
     errors: typeof errors;
     consts: typeof consts;
   };

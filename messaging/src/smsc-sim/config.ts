@@ -21,5 +21,9 @@ export const SmscSimEnv = z.object({
   SMSC_RECEIPT_DELAY_MS: z.coerce.number().int().min(0).default(200),
   SMSC_MO_RATE: rate.default(0.05),
   SMSC_KEEP: z.coerce.number().int().min(0).default(100_000),
+  /** `sequential`: plain ids 1, 2, 3 … per carrier, the same on every carrier's SMSC (see MessageIdStyle). */
+  SMSC_MESSAGE_IDS: z.enum(['prefixed', 'sequential']).default('prefixed'),
+  /** `1`: refuse a submit_sm with an optional parameter SMPP 3.4 does not define for it (a vendor TLV), as strict gateways do. */
+  SMSC_STRICT: z.enum(['0', '1']).default('0'),
 });
 export type SmscSimConfig = z.infer<typeof SmscSimEnv>;

@@ -17,7 +17,7 @@ beforeAll(async () => {
   smsc = await startSimulatedSmsc({ carrier: 'cmcc', behaviour: { receiptDelayMs: 0 } });
   http = await startSmscHttp([smsc], 0);
   url = `http://127.0.0.1:${http.port}`;
-  conn = new SmppConnector({ carrier: 'cmcc', host: '127.0.0.1', port: smsc.port, systemId: DEFAULT_SYSTEM_ID, password: DEFAULT_PASSWORD, accessNumber: '106571', windowSize: 256 });
+  conn = new SmppConnector({ carrier: 'cmcc', host: '127.0.0.1', port: smsc.port, systemId: DEFAULT_SYSTEM_ID, password: DEFAULT_PASSWORD, accessNumber: '106571', windowSize: 256, clientRefTlv: true });
   conn.onReceipt(async () => true);
   await conn.ready();
   const encoded = segmentText('paging test', 0);

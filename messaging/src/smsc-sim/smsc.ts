@@ -37,6 +37,11 @@ export interface SmscBehaviour {
   moDelayMs: number;
   /** Fixed outcomes per destination number, for tests: a status code refuses the submit. */
   fates: Record<string, ReceiptStat | number>;
+  /**
+   * Refuse a submit_sm carrying any optional parameter (TLV) that SMPP 3.4 does not define for
+   * submit_sm, such as a vendor TLV, with ESME_RTLVNOTALLWD (0xC1), as strict carrier gateways do.
+   */
+  strictOptionalParams: boolean;
 }
 
 export const DEFAULT_BEHAVIOUR: SmscBehaviour = {
@@ -52,7 +57,26 @@ export const DEFAULT_BEHAVIOUR: SmscBehaviour = {
   moTexts: ['收到', '好的，谢谢', '已知悉', 'TD'],
   moDelayMs: 50,
   fates: {},
+  strictOptionalParams: false,
 };
+
+/** The optional parameters SMPP 3.4 (section 4.4.1) allows on submit_sm, as node-smpp names them. */
+const SUBMIT_SM_TLVS = new Set([
+  'user_message_reference', 'source_port', 'source_addr_subunit', 'destination_port', 'dest_addr_subunit', 'sar_msg_ref_num', 'sar_total_segments',
+  'sar_segment_seqnum', 'more_messages_to_send', 'payload_type', 'message_payload', 'privacy_indicator', 'callback_num', 'callback_num_pres_ind',
+  'callback_num_atag', 'source_subaddress', 'dest_subaddress', 'user_response_code', 'display_time', 'sms_signal', 'ms_validity',
+  'ms_msg_wait_facilities', 'number_of_messages', 'alert_on_msg_delivery', 'language_indicator', 'its_reply_type', 'its_session_info', 'ussd_service_op',
+]);
+
+/** The optional parameters of a received PDU that SMPP 3.4 does not allow on submit_sm (unknown tags by number). */
+export function foreignOptionalParams(pdu: Pdu): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(pdu)) {
+    if (/^\d+$/.test(key)) out.push(`0x${Number(key).toString(16).padStart(4, '0')}`);
+    else if (key in smpp.tlvs && !SUBMIT_SM_TLVS.has(key)) out.push(key);
+  }
+  return out;
+}
 
 /** One submit_sm the SMSC accepted. */
 export interface ReceivedPart {
@@ -138,8 +162,18 @@ export interface SimulatedSmsc {
   close(): Promise<void>;
 }
 
+/**
+ * How the SMSC numbers the message ids it gives in submit_sm_resp and receipts:
+ * - `prefixed`: the carrier and the start time before a counter (`cmccmk3x9a1`), unique across carriers;
+ * - `sequential`: a plain decimal counter from 1 (`1`, `2`, …), as many real SMSCs do, so two carriers'
+ *   SMSCs issue the same ids: nothing but the carrier and the bind tells their receipts apart.
+ */
+export type MessageIdStyle = 'prefixed' | 'sequential';
+
 export interface SmscOptions {
   carrier: SmsCarrier;
+  /** @default 'prefixed' */
+  messageIds?: MessageIdStyle;
   port?: number;
   host?: string;
   systemId?: string;
@@ -294,6 +328,11 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
       }
       windowCount++;
     }
+    if (behaviour.strictOptionalParams && foreignOptionalParams(pdu).length > 0) {
+      counters.rejected++;
+      respond(STATUS.ESME_RTLVNOTALLWD);
+      return;
+    }
     const destination = String(pdu.destination_addr);
     const fate = behaviour.fates[destination];
     if (typeof fate === 'number' || (behaviour.rejectRate > 0 && Math.random() < behaviour.rejectRate)) {
@@ -312,7 +351,7 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
         concat = readConcatUdh(all);
       }
     }
-    const messageId = `${idPrefix}${(nextId++).toString(36)}`;
+    const messageId = opts.messageIds === 'sequential' ? String(nextId++) : `${idPrefix}${(nextId++).toString(36)}`;
     const part: ReceivedPart = {
       at: now, systemId: session.systemId, messageId, source: String(pdu.source_addr), destination, dataCoding, text, concat,
       clientRef: typeof pdu.client_ref === 'string' ? pdu.client_ref : undefined,

@@ -10,7 +10,7 @@ export type { SmscStats };
 export type ReceivedMessage = Pick<SmscReceivedMessage, 'at' | 'source' | 'destination' | 'text' | 'parts' | 'messageIds'> & { carrier: string };
 
 /** Fields of the simulator's `SmscBehaviour` that a fault needs. */
-export type SmscBehaviourPatch = Partial<Pick<SmscBehaviour, 'latencyMs' | 'successRate' | 'rejectRate' | 'throttlePerSecond' | 'disconnectAfter' | 'receiptDelayMs' | 'moRate'>>;
+export type SmscBehaviourPatch = Partial<Pick<SmscBehaviour, 'latencyMs' | 'successRate' | 'rejectRate' | 'throttlePerSecond' | 'disconnectAfter' | 'receiptDelayMs' | 'moRate' | 'strictOptionalParams'>>;
 
 export class SmscControl {
   constructor(readonly url: string) {}

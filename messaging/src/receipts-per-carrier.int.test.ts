@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { pino } from 'pino';
+import { jetstream } from '@nats-io/jetstream';
+import { connectClickHouse, connectNats, ident, list, selectRows, sql, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import { MessagingEnv } from './config.ts';
+import { createMessaging, type MessagingService } from './service.ts';
+import { messagingNames } from './names.ts';
+import { startSimulatedSmsc, type SimulatedSmsc } from './smsc-sim/smsc.ts';
+import type { SmsCarrier, SmsJob } from './contract.ts';
+import { declareMessagingStreams } from './streams.ts';
+
+/**
+ * Invariant 8: a carrier message id is scoped by its carrier's SMSC. Here the three simulated
+ * SMSCs number their message ids the same way (1, 2, 3 …), as real SMSCs are free to, and end
+ * every message differently (China Mobile delivers all, China Unicom none, China Telecom expires
+ * all): each job must get its own carrier's outcome. A receipt matching no job is counted by
+ * reason and dead-lettered with it.
+ */
+
+const ns = `rpc${Date.now().toString(36)}`;
+const names = messagingNames(ns);
+const table = `sms_log_${ns}`;
+let nc: NatsConnection;
+let ch: ClickHouseClient;
+let smscs: Record<SmsCarrier, SimulatedSmsc>;
+let svc: MessagingService | undefined;
+
+const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 40_000) => {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+beforeAll(async () => {
+  nc = await connectNats(inject('natsUrl'), 'messaging-receipts-test');
+  ch = connectClickHouse(inject('clickhouseUrl'));
+  const fate = { cmcc: 1, cucc: 0, ctcc: 0 } as const;
+  const sims = await Promise.all(
+    (['cmcc', 'cucc', 'ctcc'] as const).map((carrier) =>
+      startSimulatedSmsc({ carrier, messageIds: 'sequential', behaviour: { successRate: fate[carrier], expiredShare: carrier === 'ctcc' ? 1 : 0, receiptDelayMs: 30 }, retryMs: 200 }),
+    ),
+  );
+  smscs = { cmcc: sims[0]!, cucc: sims[1]!, ctcc: sims[2]! };
+  await declareMessagingStreams(nc, 1, names);
+  const env = {
+    NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: inject('clickhouseUrl'), HEALTH_PORT: '0', SEND_LOG_TABLE: table, LOG_LEVEL: 'silent',
+    SMSC_PORT_CMCC: String(smscs.cmcc.port), SMSC_PORT_CUCC: String(smscs.cucc.port), SMSC_PORT_CTCC: String(smscs.ctcc.port),
+    ACK_WAIT_MS: '4000', SMSC_BINDS: '2', UNKNOWN_RECEIPT_MS: '1000',
+  };
+  svc = await createMessaging(MessagingEnv.parse(env), pino({ level: 'silent' }), { names });
+  await Promise.all([...svc.connectors.values()].map((c) => c.ready()));
+});
+
+afterAll(async () => {
+  await svc?.stop();
+  await Promise.all(Object.values(smscs ?? {}).map((s) => s.close()));
+  await nc?.drain();
+  await ch?.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => undefined);
+  await ch?.close();
+});
+
+const metric = async (name: string, labels: string[]) => {
+  const text = await (await fetch(`${svc!.healthUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.every((x) => l.includes(x)));
+  return line ? Number(line.split(' ').pop()) : 0;
+};
+
+describe('receipts are matched per carrier (SMSCs issuing the same message ids)', () => {
+  it('credits each of 20 jobs per carrier with its own carrier’s outcome, though all three SMSCs number ids 1, 2, 3 …', async () => {
+    const now = Date.now();
+    const prefix = { cmcc: '138', cucc: '186', ctcc: '189' } as const;
+    const jobs: SmsJob[] = (['cmcc', 'cucc', 'ctcc'] as const).flatMap((carrier) =>
+      Array.from({ length: 20 }, (_, i) => ({
+        jobId: `${ns}-${carrier}-${i}`, source: 'industry' as const, enterpriseId: 'ent1', accountId: 'acc1', sendId: 'same-ids', carrier,
+        msisdn: `${prefix[carrier]}${String(i).padStart(8, '0')}`, content: `通知 ${i}`, signature: '气象台', createdAt: now,
+      })),
+    );
+    const js = jetstream(nc);
+    // One after the other per index, so that the three SMSCs hand out the same id to the i-th job of each.
+    for (const j of jobs) await js.publish(names.jobSubject(j.carrier), JSON.stringify(j), { msgID: j.jobId });
+    const ids = jobs.map((j) => j.jobId);
+    const rows = async () =>
+      selectRows<{ job_id: string; status: string; carrier: string; message_id: string }>(
+        ch,
+        sql`SELECT job_id, status, carrier, message_id FROM ${ident(table)} FINAL WHERE job_id IN ${list(ids)}`.text,
+      );
+    await until(async () => (await rows()).filter((r) => r.status !== 'submitted').length === ids.length, 'a final state for every job');
+    // The SMSCs did hand out the same ids.
+    const idsOf = (c: SmsCarrier) => new Set(smscs[c].parts.map((p) => p.messageId));
+    expect([...idsOf('cmcc')].filter((id) => idsOf('cucc').has(id) && idsOf('ctcc').has(id)).length).toBeGreaterThanOrEqual(15);
+    const byCarrier: Record<string, Record<string, number>> = {};
+    for (const r of await rows()) {
+      byCarrier[r.carrier] ??= {};
+      byCarrier[r.carrier]![r.status] = (byCarrier[r.carrier]![r.status] ?? 0) + 1;
+    }
+    expect(byCarrier).toEqual({ cmcc: { delivered: 20 }, cucc: { failed: 20 }, ctcc: { expired: 20 } });
+    // Nothing left waiting for a receipt, nothing unmatched.
+    expect(svc!.sender.awaitingReceipts).toBe(0);
+    expect(await metric('sms_receipts_unmatched_total', [])).toBe(0);
+  });
+
+  it('counts a receipt that matches no job by reason and dead-letters it with the reason', async () => {
+    const dead: { reason: string; data: { messageId?: string } }[] = [];
+    const sub = nc.subscribe('dlq.messaging.>', {
+      callback: (_e, m) => {
+        const d = JSON.parse(new TextDecoder().decode(m.data)) as { reason: string; data: string };
+        dead.push({ reason: d.reason, data: JSON.parse(Buffer.from(d.data, 'base64').toString()) as { messageId?: string } });
+      },
+    });
+    // A well-formed receipt on China Telecom's bind for an id its SMSC has not given yet.
+    const unknown = String(Number(smscs.ctcc.parts.at(-1)!.messageId) + 1);
+    const inj = smscs.ctcc.inject({
+      fields: {
+        source_addr: '18900000001', destination_addr: '106591', esm_class: 0x04, data_coding: 0, receipted_message_id: unknown, message_state: 2,
+        short_message: Buffer.from(`id:${unknown} sub:001 dlvrd:001 stat:DELIVRD err:000 text:`, 'latin1'),
+      },
+    });
+    await until(() => smscs.ctcc.injected(inj.id)!.done, 'the unknown receipt to be taken', 30_000);
+    await until(() => dead.some((d) => d.data.messageId === unknown), 'the dead letter');
+    sub.unsubscribe();
+    expect(dead.find((d) => d.data.messageId === unknown)!.reason).toMatch(/unknown message id/);
+    expect(await metric('sms_receipts_unmatched_total', ['carrier="ctcc"', 'reason="unknown_message_id"'])).toBe(1);
+  });
+});

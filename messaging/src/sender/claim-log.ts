@@ -18,11 +18,14 @@ import { ensureStream, jetstreamManager, ms, type Logger, type NatsConnection } 
  * The claim is written just before the wire (a window slot and a throughput token are taken), so
  * a kill leaves as "claimed but maybe not sent" only what the windows held plus parts waiting for a
  * retry (throttled, or cut off with their link), exactly as the per-job KV create did. The sender
- * resolves those after a restart (sms-sender.ts, `alreadyClaimed`): a receipt echoing the job id
- * (client_ref TLV) proves the carrier took it; none within UNCERTAIN_RESOLVE_MS and, by default
+ * resolves those after a restart (sms-sender.ts, `alreadyClaimed`): a receipt proves the carrier
+ * took it — one echoing the job id (vendor TLV 0x1501, only where a connector is set to send it,
+ * SMSC_CLIENT_REF_TLV), or, by default, a receipt from the job's carrier and SMSC whose message id no
+ * logged job has and whose number is the job's (the oldest uncertain job to that number takes it);
+ * none within UNCERTAIN_RESOLVE_MS and, by default
  * (UNCERTAIN_POLICY=resubmit), it is sent again under a new claim (`reclaim`). The one case that can
  * then reach a handset twice: the carrier took the submit_sm, its resp was lost with the process,
- * and the carrier sends no receipt (or a receipt without our TLV) within that time. UNCERTAIN_POLICY=
+ * and the carrier sends no receipt within that time. UNCERTAIN_POLICY=
  * fail trades that duplicate for a loss (recorded failed, code UNCERTAIN). One publish now covers every claim made in the same turn of
  * the event loop (hundreds at high rates) instead of one KV round trip each (~3–4k/s on one
  * nats-server). JetStream stores claims like the KV did (acked before fsync; see DESIGN).

@@ -6,9 +6,11 @@ import smpp from 'smpp';
  */
 
 /**
- * Vendor TLV (0x1400–0x3FFF is reserved for SMSC vendors) with our job id. The SMSC echoes it in
- * receipts, which is how a job whose submit_sm_resp was lost in a crash is matched to its receipt
- * without submitting it again. A carrier that does not echo it simply leaves it out.
+ * Vendor TLV (0x1400–0x3FFF is reserved for SMSC vendors) with our job id, sent only by connectors
+ * set to (`clientRefTlv`, env SMSC_CLIENT_REF_TLV): a strict SMSC refuses optional parameters it does
+ * not know (ESME_RTLVNOTALLWD). An SMSC that echoes it in receipts lets a job whose submit_sm_resp
+ * was lost in a crash be matched to its receipt by id; without it the receipt is matched by carrier,
+ * SMSC and number (sender/sms-sender.ts, `uncertainFor`).
  */
 export const CLIENT_REF_TLV = 0x1501;
 smpp.addTLV('client_ref', { id: CLIENT_REF_TLV, type: smpp.types.tlv.cstring });

@@ -108,7 +108,10 @@ describe('an alert to a simulated province while services and servers fail', () 
       // the SMSC's answer waits this long for a receipt before it is recorded UNCERTAIN: both
       // shortened (from 60 s and 10 min) so that the run ends within minutes.
       env: { messaging: { ACK_WAIT_MS: '15000', UNCERTAIN_RESOLVE_MS: '30000' }, ingest: { SIM_START: new Date(Date.now() - SIM_BEHIND_MS).toISOString() } },
-      smscEnv: { SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_LATENCY_MS: '2', SMSC_RECEIPT_DELAY_MS: '100' },
+      // The three SMSCs number message ids alike (1, 2, 3 …), so a receipt credited to another
+      // carrier's job shows below as a job not delivered (invariant 8); and they are strict, refusing
+      // a vendor TLV, which messaging does not send by default.
+      smscEnv: { SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_LATENCY_MS: '2', SMSC_RECEIPT_DELAY_MS: '100', SMSC_MESSAGE_IDS: 'sequential', SMSC_STRICT: '1' },
       say,
     });
     say(`system up in ${Date.now() - t0} ms (${sys.dir})`);
@@ -258,6 +261,8 @@ describe('an alert to a simulated province while services and servers fail', () 
     expect(perCarrier.ctcc).toBeLessThanOrEqual(CTCC_DAILY_CAP);
   });
 
+  // With identical message ids on the three SMSCs, receipts matched by id alone credited jobs
+  // with another carrier's outcome and left their own waiting (issue 18): each job's row is its own.
   it("records every SMS the SMSC got as delivered in messaging's send log (ClickHouse sms_log), and nothing else as delivered", async () => {
     const ch = connectClickHouse(sys!.clickhouseUrl);
     try {

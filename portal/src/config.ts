@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { clickhouseUrl, commonEnv, databaseUrl, port } from '@geo/infra';
 
@@ -29,6 +30,11 @@ export const PortalEnv = z.object({
   /** `{"nats": "<monitor url>", "clickhouse": "<http url>"}`. */
   SERVER_URLS: jsonRecord('server name'),
   INSIGHT_URL: z.url().optional(),
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .refine((list) => list.every((x) => isIP(x.split('/')[0]!) !== 0), '须为逗号分隔的 IP 地址或 CIDR，例如 127.0.0.1,10.0.0.0/8'),
   DEMO: z
     .enum(['0', '1', 'true', 'false', ''])
     .default('0')
@@ -62,8 +68,18 @@ export interface PortalConfig {
    * @default 17
    */
   scryptLogN?: number;
-  /** Trust `X-Forwarded-For` for the client address (behind a reverse proxy). @default false */
+  /**
+   * Test-only: trust every `X-Forwarded-For` hop. Never set from the environment.
+   * @default false
+   */
   trustProxy?: boolean;
+  /**
+   * Our reverse proxies (IPs or CIDR ranges, env `TRUSTED_PROXIES`, comma-separated): only when
+   * the socket peer is one of them are `X-Forwarded-For` (client address, for throttling and logs)
+   * and `X-Forwarded-Proto` (TLS, for the `Secure` cookie) believed.
+   * @default [] (nobody: the peer is the client)
+   */
+  trustedProxies?: string[];
   /** How often an open event stream (SSE) re-checks that its session or key is still live. @default 5000 */
   streamRecheckMs?: number;
   /** messaging's send-log table in ClickHouse. @default 'sms_log' */
@@ -83,6 +99,7 @@ export function envToConfig(env: PortalEnv): PortalConfig {
     serverUrls: env.SERVER_URLS,
     insightUrl: env.INSIGHT_URL,
     demo: env.DEMO,
+    trustedProxies: env.TRUSTED_PROXIES,
     logLevel: env.LOG_LEVEL,
   };
 }

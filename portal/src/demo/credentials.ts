@@ -5,6 +5,6 @@
 export const DEMO_CREDENTIALS = {
   enterprise: '演示集团',
   admin: { name: 'demo', password: 'Demo2024pass', role: '企业管理员' },
-  sub: { name: 'demo-sub', password: 'DemoSub2024', role: '子账户（发短信、通讯录、签名）' },
-  operator: { name: 'operator', password: 'Operator2024', role: '平台运营（审核）' },
+  sub: { name: 'demo-sub', password: 'DemoSub-2024', role: '子账户（发短信、通讯录、签名）' },
+  operator: { name: 'operator', password: 'Operator-desk-2024', role: '平台运营（审核）' },
 } as const;

@@ -32,6 +32,8 @@ export interface AppEnv {
   Variables: {
     deps: Deps;
     ip: string;
+    /** Reached over TLS, directly or through a trusted proxy (X-Forwarded-Proto). */
+    tls: boolean;
     principal: Principal | undefined;
     /** Set once a handler wrote its own operation-log entry. */
     opLogged: boolean;

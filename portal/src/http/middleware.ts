@@ -1,11 +1,12 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { timingSafeEqual } from 'node:crypto';
-import { loadApiKey, loadSession, SESSION_COOKIE } from '../auth/session.ts';
+import { loadApiKey, loadSession } from '../auth/session.ts';
 import { AppError } from '../errors.ts';
 import type { AppEnv, Deps } from './context.ts';
+import { clientAddress, overTls, trustedProxies } from './client-address.ts';
 import { guardEventStream } from './event-streams.ts';
+import { readSessionCookie } from './session-cookie.ts';
 import { opLog } from './op-log.ts';
 
 /** Paths under /api that answer without a login. */
@@ -14,17 +15,23 @@ const PUBLIC = [/^\/api\/status$/, /^\/api\/auth\/(captcha|login)$/, /^\/api\/op
 export const CSRF_HEADER = 'x-csrf-token';
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function clientIp(c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0], trustProxy: boolean): string {
-  if (trustProxy) {
-    const fwd = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (fwd) return fwd.slice(0, 64);
-  }
+/** The socket peer, or 'local' for in-process requests (app.request in tests), which have none. */
+function peerAddress(c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0]): string {
   try {
     return getConnInfo(c).remote.address ?? 'unknown';
   } catch {
-    // In-process requests (app.request in tests) have no socket.
     return 'local';
   }
+}
+
+const trustAll = () => true;
+let trustCache: { key: readonly string[]; fn: (ip: string) => boolean } | undefined;
+/** `cfg.trustProxy` trusts every hop (tests); otherwise `cfg.trustedProxies` lists our proxies. */
+function trustedOf(deps: Deps): (ip: string) => boolean {
+  if (deps.cfg.trustProxy) return trustAll;
+  const key = deps.cfg.trustedProxies ?? [];
+  if (trustCache?.key !== key) trustCache = { key, fn: trustedProxies(key) };
+  return trustCache.fn;
 }
 
 const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -38,7 +45,10 @@ const sameToken = (a: string, b: string) => a.length === b.length && timingSafeE
 export function requestContext(deps: Deps) {
   return createMiddleware<AppEnv>(async (c, next) => {
     c.set('deps', deps);
-    c.set('ip', clientIp(c, deps.cfg.trustProxy ?? false));
+    const trusted = trustedOf(deps);
+    const peer = peerAddress(c);
+    c.set('ip', clientAddress(peer, c.req.header('x-forwarded-for'), trusted).slice(0, 64));
+    c.set('tls', overTls(c.req.url, trusted(peer), c.req.header('x-forwarded-proto')));
     c.set('opLogged', false);
     c.set('principal', undefined);
     const path = c.req.path;
@@ -57,7 +67,7 @@ export function requestContext(deps: Deps) {
       if (!p) throw new AppError('UNAUTHENTICATED', '接口密钥无效、已撤销或其账户已冻结');
       c.set('principal', p);
     } else {
-      const sid = getCookie(c, SESSION_COOKIE);
+      const sid = readSessionCookie(c);
       const p = sid ? await loadSession(deps.db, sid) : undefined;
       if (p) {
         if (unsafe && !sameToken(c.req.header(CSRF_HEADER) ?? '', p.csrfToken!)) throw new AppError('CSRF');

@@ -30,10 +30,10 @@ function ChangePassword() {
         <input type="password" name="oldPassword" required autocomplete="current-password" />
       </Field>
       <Field label={S.newPassword} required>
-        <input type="password" name="newPassword" required minlength={8} autocomplete="new-password" />
+        <input type="password" name="newPassword" required minlength={12} autocomplete="new-password" />
       </Field>
       <Field label={S.confirmPassword} required>
-        <input type="password" name="confirm" required minlength={8} autocomplete="new-password" />
+        <input type="password" name="confirm" required minlength={12} autocomplete="new-password" />
       </Field>
       <button type="submit" class="primary">
         {t.common.save}

@@ -73,7 +73,7 @@ function AccountForm(props: { account?: Account; features: Feature[]; onDone: ()
               <input name="name" required maxlength={64} />
             </Field>
             <Field label={A.password} required>
-              <input name="password" type="password" required minlength={8} autocomplete="new-password" />
+              <input name="password" type="password" required minlength={12} autocomplete="new-password" />
             </Field>
           </Show>
           <Field label={A.displayName}>
@@ -191,7 +191,7 @@ export function AccountsPage() {
   };
   const act = (fn: () => Promise<unknown>) => runAction(fn, refetch);
   const resetPassword = (a: Account) => {
-    const pw = prompt(`${A.resetPassword}：${a.name}\n${A.newPassword}（至少 8 位，含字母和数字）`);
+    const pw = prompt(`${A.resetPassword}：${a.name}\n${A.newPassword}（至少 12 位，不能是常见密码）`);
     if (pw) void act(() => post(`/api/accounts/${a.id}/reset-password`, { password: pw }));
   };
   return (

@@ -33,7 +33,7 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
       return r.body;
     };
     ids.department = ok(await a.req('POST', '/api/departments', { name: `A部门${TAG}` }), 'a department').id;
-    ids.account = ok(await a.req('POST', '/api/accounts', { name: `a-sub-${TAG}`, password: 'Passw0rd-A1', displayName: 'A子账户' }), 'an account').id;
+    ids.account = ok(await a.req('POST', '/api/accounts', { name: `a-sub-${TAG}`, password: 'Passw0rd-A1x', displayName: 'A子账户' }), 'an account').id;
     ids.signature = ok(await a.req('POST', '/api/signatures', { text: `A签名${TAG}` }), 'a signature').id;
     ids.template = ok(await a.req('POST', '/api/industry/templates', { title: `A模版${TAG}`, content: 'A的模版内容' }), 'a template').id;
     ids.group = ok(await a.req('POST', '/api/industry/books/personal/groups', { name: `A分组${TAG}` }), 'a group').id;
@@ -161,7 +161,7 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
       { name: 'delete A\'s drafts in bulk', method: 'POST', path: '/api/industry/drafts/delete', body: () => ({ ids: [ids.bigdataDraft, ids.industryDraft] }) },
       { name: 'delete A\'s schedules in bulk', method: 'POST', path: '/api/industry/schedules/delete', body: () => ({ ids: [ids.send] }) },
       { name: "create a contact in A's group", method: 'POST', path: '/api/industry/books/personal/contacts', body: () => ({ name: 'B联系人', phone: '13922220001', groupIds: [ids.group] }) },
-      { name: "create a sub-account in A's department", method: 'POST', path: '/api/accounts', body: () => ({ name: `b-sub-${TAG}`, password: 'Passw0rd-B1', departmentId: ids.department }) },
+      { name: "create a sub-account in A's department", method: 'POST', path: '/api/accounts', body: () => ({ name: `b-sub-${TAG}`, password: 'Passw0rd-B1x', departmentId: ids.department }) },
       { name: "create a department under A's department", method: 'POST', path: '/api/departments', body: () => ({ name: 'B部门', parentId: ids.department }) },
       { name: "create a group under A's group", method: 'POST', path: '/api/industry/books/personal/groups', body: () => ({ name: 'B分组', parentId: ids.group }) },
       { name: "submit a task copied from A's draft", method: 'POST', path: '/api/bigdata/tasks', body: () => ({ form: {}, copiedFrom: ids.bigdataDraft }) },
@@ -234,9 +234,9 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
 
     it(tally.one('portal sessions and CSRF', "a frozen sub-account's live session ends at once"), async () => {
       const name = `frozen-${TAG}`;
-      const acct = await a.req('POST', '/api/accounts', { name, password: 'Passw0rd-F1', permissions: ['sms.send'] });
+      const acct = await a.req('POST', '/api/accounts', { name, password: 'Passw0rd-F1x', permissions: ['sms.send'] });
       expect(acct.status).toBe(200);
-      const sub = await login(portal, name, 'Passw0rd-F1');
+      const sub = await login(portal, name, 'Passw0rd-F1x');
       expect((await sub.req('GET', '/api/auth/me')).status).toBe(200);
       expect((await a.req('POST', `/api/accounts/${acct.body.id}/freeze`)).status).toBe(200);
       const r = await sub.req('GET', '/api/auth/me');
@@ -268,7 +268,7 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
       { field: 'contact company, address and remark', create: async (t) => { const r = await a.req('POST', '/api/industry/books/personal/contacts', { name: 'inj', phone: nextPhone(), company: t, address: t, remark: t }); return { r, readBack: async () => { const c = (await a.req('GET', `/api/industry/books/personal/contacts/${r.body.id}`)).body; return c.company === t && c.address === t ? c.remark : `${c.company}|${c.address}`; } }; } },
       { field: 'group name', create: async (t) => { const r = await a.req('POST', '/api/industry/books/personal/groups', { name: t.slice(0, 30) }); return { r, readBack: async () => `${(byId((await a.req('GET', '/api/industry/books/personal/groups')).body.items, r.body.id) as { name: string }).name}${t.slice(30)}` }; } },
       { field: 'department name and remark', create: async (t) => { const r = await a.req('POST', '/api/departments', { name: t, remark: t }); return { r, readBack: async () => (byId((await a.req('GET', '/api/departments')).body.items, r.body.id) as { name: string }).name }; } },
-      { field: 'sub-account display name', create: async (t) => { const r = await a.req('POST', '/api/accounts', { name: `inj-${randomBytes(4).toString('hex')}`, password: 'Passw0rd-I1', displayName: t.slice(0, 32), remark: t }); return { r, readBack: async () => `${(await a.req('GET', `/api/accounts/${r.body.id}`)).body.displayName}${t.slice(32)}` }; } },
+      { field: 'sub-account display name', create: async (t) => { const r = await a.req('POST', '/api/accounts', { name: `inj-${randomBytes(4).toString('hex')}`, password: 'Passw0rd-I1x', displayName: t.slice(0, 32), remark: t }); return { r, readBack: async () => `${(await a.req('GET', `/api/accounts/${r.body.id}`)).body.displayName}${t.slice(32)}` }; } },
       { field: 'feedback content', create: async (t) => { const r = await a.req('POST', '/api/feedback', { content: `反馈：${t}` }); return { r, readBack: async () => ((byId((await a.req('GET', '/api/feedback')).body.items, r.body.id) as { content: string }).content).replace(/^反馈：/, '') }; } },
       { field: 'API key name', create: async (t) => { const r = await a.req('POST', '/api/api-keys', { name: t }); return { r, readBack: async () => (byId((await a.req('GET', '/api/api-keys')).body.items, r.body.id) as { name: string }).name }; } },
       { field: 'big-data draft subject and content', create: async (t) => { const r = await a.req('POST', '/api/bigdata/drafts', { form: { subject: t, content: t } }); return { r, readBack: async () => (await a.req('GET', `/api/bigdata/drafts/${r.body.id}`)).body.form.subject }; } },

@@ -98,7 +98,7 @@ describe('account management', () => {
   });
 
   it('a sub-account without 账户管理 is refused every account action', async () => {
-    const s = await login(portal, 'demo-sub', 'DemoSub2024');
+    const s = await login(portal, 'demo-sub', 'DemoSub-2024');
     for (const [m, path] of [
       ['GET', '/api/accounts'],
       ['POST', '/api/accounts'],

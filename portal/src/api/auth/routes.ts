@@ -1,13 +1,13 @@
 import { createRoute } from '@hono/zod-openapi';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { newCaptcha, solveCaptcha } from '../../auth/captcha.ts';
 import { assertPasswordPolicy, hashPassword, verifyPassword, DUMMY_HASH_INPUT } from '../../auth/password.ts';
 import { FEATURES, ROLE_LABELS } from '../../auth/permissions.ts';
-import { ACCOUNT_COLUMNS, createSession, toPrincipal, endAccountAccess, endSession, SESSION_COOKIE, SESSION_MAX_MS, type AccountRow } from '../../auth/session.ts';
+import { ACCOUNT_COLUMNS, createSession, toPrincipal, endAccountAccess, endSession, type AccountRow } from '../../auth/session.ts';
 import { clearFailures, lockedFor, recordFailure } from '../../auth/throttle.ts';
 import { AppError } from '../../errors.ts';
 import { principal, type Ctx } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
+import { clearSessionCookie, readSessionCookie, writeSessionCookie } from '../../http/session-cookie.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 
 const Captcha = z.object({ captchaId: z.string(), svg: z.string(), testAnswer: z.string().optional() }).openapi('Captcha');
@@ -127,16 +127,10 @@ export const authRoutes = router()
       }
       await clearFailures(db, 'account', body.name);
       // A session id the browser already had is never promoted: end it and issue a new one.
-      const old = getCookie(c, SESSION_COOKIE);
+      const old = readSessionCookie(c);
       if (old) await endSession(db, old);
       const s = await createSession(db, acct.id, ip, c.req.header('user-agent') ?? '');
-      setCookie(c, SESSION_COOKIE, s.id, {
-        httpOnly: true,
-        sameSite: 'Lax',
-        secure: new URL(c.req.url).protocol === 'https:',
-        path: '/',
-        maxAge: SESSION_MAX_MS / 1000,
-      });
+      writeSessionCookie(c, s.id);
       await logAttempt(c, body.name, true, 'ok', acct);
       c.set('principal', toPrincipal(acct, 'session'));
       await opLog(c, '登录', acct.name);
@@ -146,10 +140,10 @@ export const authRoutes = router()
   .openapi(
     createRoute({ method: 'post', path: '/api/auth/logout', tags: ['登录'], summary: '退出登录', responses: jsonOk(Ok) }),
     async (c) => {
-      const sid = getCookie(c, SESSION_COOKIE);
+      const sid = readSessionCookie(c);
       await opLog(c, '退出登录');
       if (sid) await endSession(c.get('deps').db, sid);
-      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      clearSessionCookie(c);
       return c.json({ ok: true as const }, 200);
     },
   )

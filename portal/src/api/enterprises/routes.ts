@@ -1,7 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '@geo/infra';
-import { hashPassword, isStrongPassword } from '../../auth/password.ts';
+import { assertPasswordPolicy, hashPassword } from '../../auth/password.ts';
+import { revokeStreams } from '../../auth/revocation.ts';
 import { AppError } from '../../errors.ts';
 import { iso, needOperator } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
@@ -29,7 +30,7 @@ const CreateEnterprise = z
     quota: Quota.default(0),
     accessNumber: AccessNumber.default(''),
     adminName: Name64('管理员账户名').regex(/^[A-Za-z0-9_.@-]+$/, '账户名只能包含字母、数字和 _ . @ -'),
-    adminPassword: z.string({ error: '请输入管理员初始密码' }).min(8, '管理员初始密码至少 8 位').max(128),
+    adminPassword: z.string({ error: '请输入管理员初始密码' }).min(12, '管理员初始密码至少 12 位').max(128),
     remark: Text('备注', 200).default(''),
   })
   .openapi('CreateEnterprise');
@@ -78,7 +79,7 @@ export const enterpriseRoutes = router()
       needOperator(c);
       const { db, cfg } = c.get('deps');
       const b = c.req.valid('json');
-      if (!isStrongPassword(b.adminPassword)) throw new AppError('WEAK_PASSWORD');
+      assertPasswordPolicy(b.adminPassword, b.adminName);
       const taken = await db.query('SELECT 1 FROM accounts WHERE lower(name) = lower($1)', [b.adminName]);
       if (taken.rows[0]) throw new AppError('NAME_TAKEN', `账户名「${b.adminName}」已被使用`);
       const id = randomUUID();
@@ -123,6 +124,8 @@ export const enterpriseRoutes = router()
         await tx.query('DELETE FROM sessions WHERE account_id IN (SELECT id FROM accounts WHERE enterprise_id = $1)', [e.id]);
         await tx.query('UPDATE api_keys SET revoked_at = now() WHERE revoked_at IS NULL AND account_id IN (SELECT id FROM accounts WHERE enterprise_id = $1)', [e.id]);
       });
+      const members = await db.query<{ id: string }>('SELECT id FROM accounts WHERE enterprise_id = $1', [e.id]);
+      for (const m of members.rows) revokeStreams(m.id);
       await opLog(c, '冻结集团', e.name);
       return c.json(await get(db, e.id), 200);
     },

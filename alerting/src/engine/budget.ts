@@ -15,17 +15,27 @@ export interface BudgetScope {
   /** Asia/Shanghai day, YYYYMMDD. */
   day: string;
   quota: CarrierQuota;
-  /** The account's balance to start from when no instance has recorded one yet. */
-  initialBalance: number;
+  /**
+   * Unused: the account's balance is the portal's ledger, which took the task's totals when the
+   * task was submitted; the task's totals are what alerting enforces. Kept so callers compile.
+   * @deprecated
+   */
+  initialBalance?: number;
 }
 
 /**
  * Task budgets shared by every alerting instance, in the `alert_caps` KV bucket:
- * `used.<task>.<carrier>.<day>` and `used.<task>.<carrier>.total` count sends, `balance.<account>`
- * holds the account's remaining balance. Every change is a compare-and-swap on the key's revision
- * (exactly one writer wins), so caps, totals and balance are never exceeded by any number of
- * instances. Budgets are reserved before the dedup claim and released when a send does not happen;
- * a crash between the two leaks the reservation (fewer sends, never more).
+ * `used.<task>.<carrier>.<day>` and `used.<task>.<carrier>.total` count sends. Every change is a
+ * compare-and-swap on the key's revision (exactly one writer wins), so caps and totals are never
+ * exceeded by any number of instances. Budgets are reserved before the dedup claim and released
+ * when a send does not happen; a crash between the two leaks the reservation (fewer sends, never
+ * more).
+ *
+ * There is no account balance here (invariant 9: one ledger). The portal's ledger took each task's
+ * per-carrier totals (times the billing units of one message) from the account when the task was
+ * submitted, so enforcing the totals keeps the account within its balance, and the emergency path
+ * does not need the portal at send time. When the task ends the portal reads the `total` counters
+ * ({@link KvBudget.usedTotals}) and gives back what was not sent.
  */
 export class KvBudget {
   /** Last seen value and revision per key: the common case (one writer) needs no read before the swap. */
@@ -33,8 +43,8 @@ export class KvBudget {
 
   constructor(private readonly kv: KV) {}
 
-  static keys(s: Pick<BudgetScope, 'taskId' | 'accountId' | 'carrier' | 'day'>) {
-    return { daily: `used.${s.taskId}.${s.carrier}.${s.day}`, total: `used.${s.taskId}.${s.carrier}.total`, balance: `balance.${s.accountId}` };
+  static keys(s: Pick<BudgetScope, 'taskId' | 'carrier' | 'day'>) {
+    return { daily: `used.${s.taskId}.${s.carrier}.${s.day}`, total: `used.${s.taskId}.${s.carrier}.total` };
   }
 
   private async read(key: string, initial: number): Promise<{ value: number; revision: number }> {
@@ -85,19 +95,30 @@ export class KvBudget {
     }
   }
 
-  /** Current counters (for progress and reach estimates). */
+  /** Current counters (for progress and reach estimates); `balance` is unlimited here (see the class). */
   async peek(s: BudgetScope): Promise<{ dailyUsed: number; totalUsed: number; balance: number }> {
     const k = KvBudget.keys(s);
-    const val = async (key: string, dflt: number) => {
-      const e = await this.kv.get(key);
-      return e && e.operation === 'PUT' ? Number(e.string()) : dflt;
-    };
-    const [dailyUsed, totalUsed, balance] = await Promise.all([val(k.daily, 0), val(k.total, 0), val(k.balance, s.initialBalance)]);
-    return { dailyUsed, totalUsed, balance };
+    const [dailyUsed, totalUsed] = await Promise.all([this.value(k.daily), this.value(k.total)]);
+    return { dailyUsed, totalUsed, balance: Number.MAX_SAFE_INTEGER };
+  }
+
+  private async value(key: string): Promise<number> {
+    const e = await this.kv.get(key);
+    return e && e.operation === 'PUT' ? Number(e.string()) : 0;
   }
 
   /**
-   * Reserves up to `want` sends: daily cap, then task total, then account balance, each by CAS.
+   * What a task has sent (reserved and not released) per carrier over its whole life: what the
+   * portal's ledger charges it when it ends.
+   */
+  async usedTotals(taskId: string, carriers: readonly Carrier[]): Promise<Partial<Record<Carrier, number>>> {
+    const out: Partial<Record<Carrier, number>> = {};
+    for (const carrier of carriers) out[carrier] = await this.value(KvBudget.keys({ taskId, carrier, day: '' }).total);
+    return out;
+  }
+
+  /**
+   * Reserves up to `want` sends: daily cap, then task total, each by CAS.
    * Returns how many were granted and why the rest were not.
    */
   async reserve(s: BudgetScope, want: number): Promise<Grant> {
@@ -106,16 +127,10 @@ export class KvBudget {
     const g1 = d.after - d.before;
     const t = g1 > 0 ? await this.cas(k.total, 0, (v) => v + Math.max(0, Math.min(g1, s.quota.total - v))) : { before: 0, after: 0 };
     const g2 = t.after - t.before;
-    const b = g2 > 0 ? await this.cas(k.balance, s.initialBalance, (v) => v - Math.max(0, Math.min(g2, v))) : { before: 0, after: 0 };
-    const g3 = b.before - b.after;
     if (g1 > g2) await this.cas(k.daily, 0, (v) => v - (g1 - g2));
-    if (g2 > g3) {
-      await this.cas(k.daily, 0, (v) => v - (g2 - g3));
-      await this.cas(k.total, 0, (v) => v - (g2 - g3));
-    }
     // The same arithmetic as the pure `grant`, so the reasons are named identically.
-    const reasons = grant(want, s.quota, { dailyUsed: s.quota.dailyCap - g1, totalUsed: s.quota.total - g2, balance: g3 });
-    return { granted: g3, skipped: reasons.skipped };
+    const reasons = grant(want, s.quota, { dailyUsed: s.quota.dailyCap - g1, totalUsed: s.quota.total - g2, balance: Number.MAX_SAFE_INTEGER });
+    return { granted: g2, skipped: reasons.skipped };
   }
 
   /** Gives back `n` reserved sends that were not made (already sent elsewhere, task stopped). */
@@ -124,6 +139,5 @@ export class KvBudget {
     const k = KvBudget.keys(s);
     await this.cas(k.daily, 0, (v) => v - n);
     await this.cas(k.total, 0, (v) => v - n);
-    await this.cas(k.balance, s.initialBalance, (v) => v + n);
   }
 }

@@ -6,8 +6,9 @@ import { encodeGsm7, gsmSeptets } from './gsm7.ts';
  * GSM-7 when every character is in the GSM 03.38 alphabet (extension characters cost two septets),
  * otherwise UCS-2 (UTF-16BE). One SMS holds 160 septets or 70 UTF-16 units; a concatenated one
  * holds 153 or 67 per part, the rest of the 140 octets being the 6-octet UDH (IEI 0x00). A part
- * never ends between the two halves of a surrogate pair (emoji) or of a GSM escape pair, so such
- * a part is one shorter: counting therefore runs the same split as sending.
+ * ends between grapheme clusters (Intl.Segmenter), so never inside a surrogate pair (emoji), a GSM
+ * escape pair, a flag or a ZWJ sequence; such a part is shorter: counting therefore runs the same
+ * split as sending, and the billing count is the number of parts sent.
  */
 
 export type SmsEncoding = 'gsm7' | 'ucs2';
@@ -75,33 +76,52 @@ function chooseEncoding(text: string): SmsEncoding {
   return 'gsm7';
 }
 
-/** UTF-16 indices where each part starts, plus text.length at the end. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** Width of text[from, to) in the encoding's units: septets (GSM-7) or UTF-16 units (UCS-2). */
+function widthOf(text: string, from: number, to: number, encoding: SmsEncoding): number {
+  if (encoding === 'ucs2') return to - from;
+  let w = 0;
+  for (let i = from; i < to; i++) w += gsmSeptets(text.charCodeAt(i));
+  return w;
+}
+
+/**
+ * UTF-16 indices where each part starts, plus text.length at the end. Parts end between grapheme
+ * clusters (what a reader sees as one character: a flag, a ZWJ family, a letter with its accents,
+ * CR LF), so a cluster that does not fit in what is left of a part starts the next one. A cluster
+ * wider than a whole part is split, between code points (never inside a surrogate pair).
+ */
 function cutPoints(text: string, encoding: SmsEncoding): { cuts: number[]; units: number } {
   const single = encoding === 'gsm7' ? SINGLE_GSM7 : SINGLE_UCS2;
   const part = encoding === 'gsm7' ? PART_GSM7 : PART_UCS2;
-  let units = 0;
-  if (encoding === 'gsm7') for (let i = 0; i < text.length; i++) units += gsmSeptets(text.charCodeAt(i));
-  else units = text.length;
+  const units = widthOf(text, 0, text.length, encoding);
   if (units <= single) return { cuts: [0, text.length], units };
   const cuts = [0];
   let used = 0;
-  for (let i = 0; i < text.length; ) {
-    const c = text.charCodeAt(i);
-    let width: number;
-    let step: number;
-    if (encoding === 'gsm7') {
-      width = gsmSeptets(c);
-      step = 1;
-    } else {
-      step = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
-      width = step;
+  for (const { index, segment } of graphemes.segment(text)) {
+    const width = widthOf(text, index, index + segment.length, encoding);
+    if (used + width <= part) {
+      used += width;
+      continue;
     }
-    if (used + width > part) {
-      cuts.push(i);
-      used = 0;
+    if (width <= part) {
+      cuts.push(index);
+      used = width;
+      continue;
     }
-    used += width;
-    i += step;
+    // Wider than any part: fill parts with its code points.
+    for (let i = index; i < index + segment.length; ) {
+      const c = text.charCodeAt(i);
+      const step = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
+      const w = widthOf(text, i, i + step, encoding);
+      if (used + w > part) {
+        cuts.push(i);
+        used = 0;
+      }
+      used += w;
+      i += step;
+    }
   }
   cuts.push(text.length);
   return { cuts, units };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { clickhouseUrl, commonEnv, port } from '@geo/infra';
 import { LOCATION_STREAM, LOCATION_SUBJECTS } from '@geo/ingest';
+import { DEFAULT_K } from './metrics/privacy.ts';
 
 export const InsightEnv = z.object({
   ...commonEnv,
@@ -11,8 +12,11 @@ export const InsightEnv = z.object({
   CLICKHOUSE_URL: clickhouseUrl.default('http://127.0.0.1:8123'),
   /** A subscriber is present while its last event is younger than this. */
   INSIGHT_STALENESS_MIN: z.coerce.number().int().min(5).max(24 * 60).default(120),
-  /** k-anonymity: no figure about fewer than k people is shown. */
-  INSIGHT_K: z.coerce.number().int().min(2).max(1000).default(10),
+  /**
+   * The privacy threshold k, the one setting for every figure: a (cell, category) or (from cell →
+   * to cell) count under k is taken as 0, and a released sum under k is shown suppressed.
+   */
+  INSIGHT_K: z.coerce.number().int().min(2).max(1000).default(DEFAULT_K),
   /** Days of history kept (whole day partitions are dropped after). */
   INSIGHT_RETENTION_DAYS: z.coerce.number().int().min(8).max(400).default(8),
   INSIGHT_STREAM: z.string().default(LOCATION_STREAM),

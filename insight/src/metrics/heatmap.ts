@@ -2,7 +2,7 @@ import { cellToParent } from 'h3-js';
 import type { PresenceState } from '../sink/presence-state.ts';
 import { CELL_H3_RES } from '../sink/cells.ts';
 import type { Heatmap } from '../api/schemas.ts';
-import { kCount } from './privacy.ts';
+import { atom, kCount } from './privacy.ts';
 import { PresenceIndex } from './presence-index.ts';
 
 /**
@@ -25,6 +25,10 @@ export function resolutionForZoom(zoom: number): number {
  * The live heat map: present people per H3 cell in a viewport. Per-cell counts come from the
  * presence index (one pass over presence per poll interval, shared with region queries), so
  * panning and zooming only re-aggregates cells.
+ *
+ * Privacy: a hexagon's count is the sum of its serving cells' counts, each taken as 0 below k (the
+ * same atoms as region metrics, at every resolution), so a coarse hexagon minus its released
+ * children is a sum of atoms too and reveals no suppressed cell.
  */
 export class HeatmapIndex {
   private readonly parents = new Map<number, string[]>();
@@ -49,7 +53,7 @@ export class HeatmapIndex {
     const [w, s, e, n] = bbox;
     const hex = new Map<string, number>();
     for (let c = 0; c + 1 < start.length; c++) {
-      const v = start[c + 1]! - start[c]!;
+      const v = atom(start[c + 1]! - start[c]!, this.k);
       if (v === 0) continue;
       const x = lng[c]!;
       const y = lat[c]!;
@@ -57,6 +61,8 @@ export class HeatmapIndex {
       const h = this.parent(c, res);
       hex.set(h, (hex.get(h) ?? 0) + v);
     }
+    // A hexagon whose cells all hold fewer than k people is not listed: it looks like an empty one
+    // (listing it as suppressed would say that someone is there).
     return {
       at: new Date(at).toISOString(),
       k: this.k,

@@ -75,8 +75,11 @@ export class PopulationRing {
     return this.ready && from > this.newest - (RING_SLOTS - 1) * FIVE;
   }
 
-  /** The region's population (sum over `cells`) per boundary in `[from, to]`, nonzero ones only. */
-  sums(cells: number[], from: number, to: number): Map<number, number> {
+  /**
+   * The region's population per boundary in `[from, to]`, nonzero ones only: the sum over `cells`
+   * of each cell's count, a cell's count below `k` taken as 0 (privacy atoms; k = 1 sums all).
+   */
+  sums(cells: number[], from: number, to: number, k = 1): Map<number, number> {
     const out = new Map<number, number>();
     const first = Math.ceil(from / FIVE) * FIVE;
     const slots: number[] = [];
@@ -94,6 +97,7 @@ export class PopulationRing {
       if (!a) continue;
       for (let j = 0; j < slots.length; j++) {
         const v = a[slots[j]!]!;
+        if (v < k) continue;
         acc[j]! += v === SATURATED ? (this.overflow.get(c * RING_SLOTS + slots[j]!) ?? v) : v;
       }
     }

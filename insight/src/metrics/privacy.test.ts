@@ -1,15 +1,41 @@
 import { describe, expect, it } from 'vitest';
-import { kCount, topGroups } from './privacy.ts';
+import { atom, kCount, topGroups } from './privacy.ts';
+import { PopulationRing } from './population-ring.ts';
 import { resolutionForZoom } from './heatmap.ts';
 import { ageBand, dwellBucket, shanghaiMidnight } from './region-metrics.ts';
 
 describe('k-anonymity', () => {
   it.each([
-    [0, { value: 0, suppressed: false }],
+    // Zero looks like a few: a sum of atoms is 0 both when nobody is there and when only cells
+    // (or categories) of fewer than k are.
+    [0, { value: null, suppressed: true }],
     [1, { value: null, suppressed: true }],
     [9, { value: null, suppressed: true }],
     [10, { value: 10, suppressed: false }],
   ])('shows %i as %j with k = 10', (n, want) => expect(kCount(n, 10)).toEqual(want));
+
+  it('takes an atom under k as 0, so that adding a cell of 1 to k-1 people changes no sum', () => {
+    const busy = [48, 12, 30];
+    for (let hidden = 1; hidden < 10; hidden++) {
+      const sum = (cells: number[]) => cells.reduce((s, n) => s + atom(n, 10), 0);
+      expect(sum([...busy, hidden])).toBe(sum(busy));
+    }
+    expect(atom(10, 10)).toBe(10);
+  });
+
+  it('sums the population ring per boundary with cells under k taken as 0', () => {
+    const ring = new PopulationRing();
+    ring.ready = true;
+    const T = 1_800_000_000_000;
+    const counts = new Uint32Array(3 * 4);
+    counts[0 * 4 + 1] = 12;
+    counts[1 * 4 + 2] = 7;
+    counts[2 * 4 + 3] = 10;
+    ring.record(T, counts);
+    expect([...ring.sums([0, 1, 2], T, T, 10)]).toEqual([[T, 22]]);
+    expect([...ring.sums([1], T, T, 10)]).toEqual([]);
+    expect([...ring.sums([1], T, T)]).toEqual([[T, 7]]);
+  });
 
   it('lists only groups of at least k, folding the rest (and their labels) into other', () => {
     const r = topGroups(new Map([['330100', 40], ['110100', 3], ['440300', 12], ['510100', 12]]), 2, 10);

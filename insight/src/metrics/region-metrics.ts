@@ -2,7 +2,7 @@ import { raw, sql, list, type ClickHouseClient, type Sql } from '@geo/infra';
 import type { PresenceState } from '../sink/presence-state.ts';
 import type { RegionResolver, Region } from '../regions/region.ts';
 import { AGE_BANDS, DWELL_BUCKETS, GENDERS, type RegionMetrics } from '../api/schemas.ts';
-import { kCount, topGroups } from './privacy.ts';
+import { atom, kCount, topGroups } from './privacy.ts';
 import type { HistoryCache, Plan } from './history-cache.ts';
 import { buildGroups, type PresenceIndex } from './presence-index.ts';
 import type { PopulationRing } from './population-ring.ts';
@@ -81,7 +81,16 @@ export interface HistoryRange {
   subsFrom: number;
   /** …split at this edge: rows before it are settled (cacheable), from it on fresh. */
   subsEdge: number;
+  /**
+   * The privacy threshold: flow series are sums over crossing (from cell → to cell) pairs of the
+   * pair's distinct people, a pair under k taken as 0; snapshots sum cells' counts, a cell under
+   * k taken as 0. @default 1 (exact sums)
+   */
+  k?: number;
 }
+
+/** One history row: what (`d`), a bucket / subscriber (`key`), a value, and for per-person rows the move's (from, to) cell keys. */
+export type HistoryRow = [d: number, key: number, value: number, from: number, to: number];
 
 /**
  * How a history query tells the region's rows: by the cells' keys (always exact), or — when no known
@@ -104,9 +113,10 @@ export interface RegionFilter {
  * runs × parts × columns (a 150-cell region reads ~0.8M rows of a week for ~0.4M it needs). Closed
  * days are merged into one part each (`compactClosedDays`) and the H3-only filter drops a column.
  */
-export async function historyRows(ch: ClickHouseClient, region: RegionFilter, at: number, r: HistoryRange): Promise<[number, number, number][]> {
+export async function historyRows(ch: ClickHouseClient, region: RegionFilter, at: number, r: HistoryRange): Promise<HistoryRow[]> {
   const { keys, h3s } = region;
   const R = list(keys);
+  const k = Math.max(1, Math.floor(r.k ?? 1));
   // Decimal H3 indexes produced by CellDictionary (digits only), not user input.
   const H = raw(`(${h3s.map((h) => (/^\d+$/.test(h) ? h : '0')).join(',')})`);
   // "To / from a cell inside" and "from a known cell outside" (from = 0: a first sighting).
@@ -119,45 +129,43 @@ export async function historyRows(ch: ClickHouseClient, region: RegionFilter, at
       if(ts >= ${secs(inHour)}, toUInt64(toStartOfHour(ts)) * 8 + ${K_HOUR}, 0),
       if(ts >= ${secs(inFive)}, toUInt64(toStartOfFiveMinute(ts)) * 8 + ${K_FIVE}, 0)]))`);
   const lo = (a: number, b: number) => dt(Math.min(a, b));
-  // Settled (before the edge) or fresh: `settled` code, `settled + 1`. Entries (a first sighting
-  // counts) and inflows (from a known cell) come from one scan: `max` and `maxIf` per person.
+  // A flow bucket is the sum over crossing (from cell → to cell) pairs of the pair's distinct
+  // people, a pair with fewer than k taken as 0 (privacy atoms; see README).
+  const pairSums = (code: number, table: string, where: Sql, inFive: number, inHour: number) => sql`
+    SELECT toUInt8(${raw(String(code))}) AS d, key, toUInt64(sum(if(n >= ${raw(String(k))}, n, 0))) AS v, toUInt64(0) AS a, toUInt64(0) AS b FROM (
+      SELECT key, from_cell, to_cell, uniqExact(sub) AS n FROM (
+        SELECT sub, from_cell, to_cell, ${flowKeys(inFive, inHour)} AS key FROM ${raw(table)}
+        WHERE ${where} AND ts >= ${lo(inFive, inHour)} AND ts <= ${dt(at)}
+      ) GROUP BY key, from_cell, to_cell
+    ) GROUP BY key`;
+  // Settled (before the edge) or fresh: `settled` code, `settled + 1`. Per person and crossing
+  // pair, the last time: entries (a first sighting, from 0, counts: dwell) and outflows.
   const part = (settled: number) => raw(`toUInt8(if(ts < ${secs(r.subsEdge)}, ${settled}, ${settled + 1}))`);
   const q = sql`
-    SELECT toUInt8(${IN}) AS d, key, toUInt64(uniqExact(sub)) AS v FROM (
-      SELECT sub, ${flowKeys(r.in5From, r.in1hFrom)} AS key FROM insight_moves_to
-      WHERE ${toIn} AND ${fromOut} AND ${knownFrom}
-        AND ts >= ${lo(r.in5From, r.in1hFrom)} AND ts <= ${dt(at)}
-    ) GROUP BY key
+    ${pairSums(IN, 'insight_moves_to', sql`${toIn} AND ${fromOut} AND ${knownFrom}`, r.in5From, r.in1hFrom)}
     UNION ALL
-    SELECT toUInt8(${OUT}) AS d, key, toUInt64(uniqExact(sub)) AS v FROM (
-      SELECT sub, ${flowKeys(r.out5From, r.out1hFrom)} AS key FROM insight_moves_from
-      WHERE ${fromIn} AND ${toOut}
-        AND ts >= ${lo(r.out5From, r.out1hFrom)} AND ts <= ${dt(at)}
-    ) GROUP BY key
+    ${pairSums(OUT, 'insight_moves_from', sql`${fromIn} AND ${toOut}`, r.out5From, r.out1hFrom)}
     UNION ALL
-    SELECT toUInt8(dd) AS d, sub AS key, vv AS v FROM (
-      SELECT ${part(0)} AS p, sub, toUInt64(max(ts)) AS e, toUInt64(maxIf(ts, ${knownFrom})) AS i FROM insight_moves_to
-      WHERE ${toIn} AND ${fromOut} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
-      GROUP BY p, sub
-    ) ARRAY JOIN [${raw(String(ENTRY))} + p, ${raw(String(ENTERED))} + p] AS dd, [e, i] AS vv
-    WHERE vv > 0
+    SELECT ${part(ENTRY)} AS d, sub AS key, toUInt64(max(ts)) AS v, from_cell AS a, to_cell AS b FROM insight_moves_to
+    WHERE ${toIn} AND ${fromOut} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
+    GROUP BY d, sub, from_cell, to_cell
     UNION ALL
-    SELECT ${part(LEFT)} AS d, sub AS key, toUInt64(max(ts)) AS v FROM insight_moves_from
+    SELECT ${part(LEFT)} AS d, sub AS key, toUInt64(max(ts)) AS v, from_cell AS a, to_cell AS b FROM insight_moves_from
     WHERE ${fromIn} AND ${toOut} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
-    GROUP BY d, sub${r.popFrom === undefined ? raw('') : sql`
+    GROUP BY d, sub, from_cell, to_cell${r.popFrom === undefined ? raw('') : sql`
     UNION ALL
-    SELECT toUInt8(${POP}) AS d, toUInt64(bucket) AS key, toUInt64(sum(n)) AS v FROM insight_population FINAL
-    WHERE h3 IN ${H} AND cell IN ${R} AND bucket >= ${dt(r.popFrom)} AND bucket <= ${dt(at)}
-    GROUP BY bucket`}`;
+    SELECT toUInt8(${POP}) AS d, toUInt64(bucket) AS key, toUInt64(sum(if(n >= ${raw(String(k))}, n, 0))) AS v, toUInt64(0) AS a, toUInt64(0) AS b FROM (
+      SELECT bucket, cell, n FROM insight_population FINAL
+      WHERE h3 IN ${H} AND cell IN ${R} AND bucket >= ${dt(r.popFrom)} AND bucket <= ${dt(at)}
+    ) GROUP BY bucket`}`;
   const rs = await ch.query({ query: q.text, format: 'TabSeparated', clickhouse_settings: SETTINGS });
   const text = await rs.text();
-  const out: [number, number, number][] = [];
+  const out: HistoryRow[] = [];
   for (let a = 0; a < text.length; ) {
     let b = text.indexOf('\n', a);
     if (b < 0) b = text.length;
-    const t1 = text.indexOf('\t', a);
-    const t2 = text.indexOf('\t', t1 + 1);
-    out.push([Number(text.slice(a, t1)), Number(text.slice(t1 + 1, t2)), Number(text.slice(t2 + 1, b))]);
+    const f = text.slice(a, b).split('\t');
+    out.push([Number(f[0]), Number(f[1]), Number(f[2]), Number(f[3]), Number(f[4])]);
     a = b + 1;
   }
   return out;
@@ -165,83 +173,137 @@ export async function historyRows(ch: ClickHouseClient, region: RegionFilter, at
 
 /**
  * {@link historyRows} from the moves held in memory (`recent` must cover the earliest of the
- * range's starts): the same `[d, key, value]` rows, by the same rules, with the region given as a
- * mask over cell indexes (membership by cell, as the cell-key filter). No ClickHouse round trip.
+ * range's starts): the same rows, by the same rules, with the region given as a mask over cell
+ * indexes (membership by cell, as the cell-key filter) and `keyOf` the cells' stored keys. No
+ * ClickHouse round trip.
  */
-export function recentRows(recent: RecentMoves, inRegion: Uint8Array, at: number, r: HistoryRange): [number, number, number][] {
+export function recentRows(recent: RecentMoves, inRegion: Uint8Array, keyOf: ArrayLike<number>, at: number, r: HistoryRange): HistoryRow[] {
+  const k = Math.max(1, Math.floor(r.k ?? 1));
   const atS = secs(at);
   const edgeS = secs(r.subsEdge);
   const subsS = secs(r.subsFrom);
   const in5 = secs(r.in5From), in1h = secs(r.in1hFrom), out5 = secs(r.out5From), out1h = secs(r.out1hFrom);
-  const inKeys = new Map<number, Set<number>>();
-  const outKeys = new Map<number, Set<number>>();
-  const add = (m: Map<number, Set<number>>, key: number, sub: number) => {
-    let set = m.get(key);
-    if (!set) m.set(key, (set = new Set()));
+  // Flow bucket → crossing pair → distinct people.
+  const inKeys = new Map<number, Map<string, Set<number>>>();
+  const outKeys = new Map<number, Map<string, Set<number>>>();
+  const add = (m: Map<number, Map<string, Set<number>>>, key: number, pair: string, sub: number) => {
+    let pairs = m.get(key);
+    if (!pairs) m.set(key, (pairs = new Map()));
+    let set = pairs.get(pair);
+    if (!set) pairs.set(pair, (set = new Set()));
     set.add(sub);
   };
-  // Per (settled | fresh) × person: last entry, last inflow (from a known cell), last outflow.
-  const entry = [new Map<number, number>(), new Map<number, number>()];
-  const entered = [new Map<number, number>(), new Map<number, number>()];
-  const left = [new Map<number, number>(), new Map<number, number>()];
-  const max = (m: Map<number, number>, sub: number, t: number) => {
-    const o = m.get(sub);
-    if (o === undefined || t > o) m.set(sub, t);
+  // Per (settled | fresh) × person and pair: the last entry (a first sighting counts), the last outflow.
+  const entry = [new Map<string, number>(), new Map<string, number>()];
+  const left = [new Map<string, number>(), new Map<string, number>()];
+  const max = (m: Map<string, number>, id: string, t: number) => {
+    const o = m.get(id);
+    if (o === undefined || t > o) m.set(id, t);
   };
   const from = Math.min(in5, in1h, out5, out1h, subsS);
   recent.scan(from, atS, (t, sub, f, c) => {
     const toIn = inRegion[c] === 1;
     const fromIn = f >= 0 && inRegion[f] === 1;
-    if (toIn && !fromIn) {
+    if (toIn === fromIn) return;
+    const pair = `${f >= 0 ? keyOf[f]! : 0}\t${keyOf[c]!}`;
+    if (toIn) {
       if (f >= 0) {
-        if (t >= in1h) add(inKeys, Math.floor(t / 3600) * 3600 * 8 + K_HOUR, sub);
-        if (t >= in5) add(inKeys, Math.floor(t / 300) * 300 * 8 + K_FIVE, sub);
+        if (t >= in1h) add(inKeys, Math.floor(t / 3600) * 3600 * 8 + K_HOUR, pair, sub);
+        if (t >= in5) add(inKeys, Math.floor(t / 300) * 300 * 8 + K_FIVE, pair, sub);
       }
-      if (t >= subsS) {
-        const p = t < edgeS ? 0 : 1;
-        max(entry[p]!, sub, t);
-        if (f >= 0) max(entered[p]!, sub, t);
-      }
-    } else if (fromIn && !toIn) {
-      if (t >= out1h) add(outKeys, Math.floor(t / 3600) * 3600 * 8 + K_HOUR, sub);
-      if (t >= out5) add(outKeys, Math.floor(t / 300) * 300 * 8 + K_FIVE, sub);
-      if (t >= subsS) max(left[t < edgeS ? 0 : 1]!, sub, t);
+      if (t >= subsS) max(entry[t < edgeS ? 0 : 1]!, `${sub}\t${pair}`, t);
+    } else {
+      if (t >= out1h) add(outKeys, Math.floor(t / 3600) * 3600 * 8 + K_HOUR, pair, sub);
+      if (t >= out5) add(outKeys, Math.floor(t / 300) * 300 * 8 + K_FIVE, pair, sub);
+      if (t >= subsS) max(left[t < edgeS ? 0 : 1]!, `${sub}\t${pair}`, t);
     }
   });
-  const out: [number, number, number][] = [];
-  for (const [key, subs] of inKeys) out.push([IN, key, subs.size]);
-  for (const [key, subs] of outKeys) out.push([OUT, key, subs.size]);
+  const out: HistoryRow[] = [];
+  const sums = (d: number, m: Map<number, Map<string, Set<number>>>) => {
+    for (const [key, pairs] of m) {
+      let v = 0;
+      for (const subs of pairs.values()) v += atom(subs.size, k);
+      out.push([d, key, v, 0, 0]);
+    }
+  };
+  sums(IN, inKeys);
+  sums(OUT, outKeys);
+  const perPerson = (d: number, m: Map<string, number>) => {
+    for (const [id, t] of m) {
+      const [sub, a, b] = id.split('\t');
+      out.push([d, Number(sub), t, Number(a), Number(b)]);
+    }
+  };
   for (let p = 0; p < 2; p++) {
-    for (const [sub, t] of entry[p]!) out.push([ENTRY + p, sub, t]);
-    for (const [sub, t] of entered[p]!) out.push([ENTERED + p, sub, t]);
-    for (const [sub, t] of left[p]!) out.push([LEFT + p, sub, t]);
+    perPerson(ENTRY + p, entry[p]!);
+    perPerson(LEFT + p, left[p]!);
   }
   return out;
 }
 
-/** One query's rows: what (`d`), a bucket / subscriber (`key`), a value. */
+/** One query's rows: what (`d`), a bucket / subscriber (`key`), a value, a move's cells. */
 const IN = 1;
 const OUT = 2;
 const POP = 4;
-/** Per person, the last time (s) they entered (a first sighting counts: dwell), moved in (inflow), moved out (outflow); settled = code, fresh = code + 1. */
+/**
+ * Per person and crossing pair (from cell → to cell), the last time (s) they entered (from 0: a
+ * first sighting, which counts for dwell but not as inflow) and left; settled = code, fresh = code + 1.
+ */
 const ENTRY = 10;
-const ENTERED = 12;
 const LEFT = 14;
 // Flow keys: bucket seconds × 8 + kind (an hour, a 5-minute bucket).
 const K_HOUR = 1;
 const K_FIVE = 2;
 
-/** Per person, last entry / inflow / outflow times (s) in the window, keyed by MSISDN: internal only. */
+/** People by crossing pair ("from\tto" cell keys): MSISDN → the last time (s). */
+type PairTimes = Map<string, Map<number, number>>;
+
+/**
+ * Per person, last entry time (s) in the window (for dwell), and per crossing pair the last time
+ * each person moved in (inflow) or out (outflow), keyed by MSISDN: internal only.
+ */
 interface PersonTimes {
   entry: Map<number, number>;
-  entered: Map<number, number>;
-  left: Map<number, number>;
+  entered: PairTimes;
+  left: PairTimes;
 }
 const newTimes = (): PersonTimes => ({ entry: new Map(), entered: new Map(), left: new Map() });
 const keepMax = (m: Map<number, number>, sub: number, t: number) => {
   const o = m.get(sub);
   if (o === undefined || t > o) m.set(sub, t);
 };
+const keepPairMax = (m: PairTimes, pair: string, sub: number, t: number) => {
+  let subs = m.get(pair);
+  if (!subs) m.set(pair, (subs = new Map()));
+  keepMax(subs, sub, t);
+};
+/** Adds one per-person row (`ENTRY` / `LEFT` code, settled or fresh) to `times`. */
+function addPersonRow(times: PersonTimes, d: number, sub: number, t: number, from: number, to: number): void {
+  if ((d & ~1) === ENTRY) {
+    keepMax(times.entry, sub, t);
+    if (from !== 0) keepPairMax(times.entered, `${from}\t${to}`, sub, t);
+  } else if ((d & ~1) === LEFT) keepPairMax(times.left, `${from}\t${to}`, sub, t);
+}
+const copyPairs = (m: PairTimes, fromS: number): PairTimes => {
+  const out: PairTimes = new Map();
+  for (const [pair, subs] of m) {
+    const kept = new Map<number, number>();
+    for (const [sub, t] of subs) if (t >= fromS) kept.set(sub, t);
+    if (kept.size) out.set(pair, kept);
+  }
+  return out;
+};
+/** A flow figure: over crossing pairs, the pair's people with a time ≥ `fromS`, a pair under k taken as 0. */
+function pairSum(m: PairTimes, fromS: number, k: number): number {
+  let sum = 0;
+  for (const subs of m.values()) {
+    if (subs.size < k) continue;
+    let n = 0;
+    for (const t of subs.values()) if (t >= fromS) n++;
+    sum += atom(n, k);
+  }
+  return sum;
+}
 
 /**
  * The settled part (before `upTo`) of each polled region's per-person times since `from`: a poll
@@ -272,6 +334,11 @@ export class PersonTimesCache {
  * from ClickHouse in **one** query (UNION ALL of inflow, outflow, entries and snapshots), each
  * part reading only the region's cells (`h3 IN …` prunes by the primary key). Polls reuse the
  * settled buckets of earlier answers (`HistoryCache`).
+ *
+ * Privacy (README "Privacy model"): every figure about present people is a sum over the region's
+ * serving cells of the cell's count in that category, a count under k taken as 0 (`atom`); flows
+ * are sums over crossing (from cell → to cell) pairs of the pair's distinct people, a pair under k
+ * taken as 0. A sum under k (zero included) is shown suppressed.
  */
 export async function regionMetrics(ctx: MetricsContext, region: Region, at: number, top = 10): Promise<RegionMetrics> {
   const { state, k } = ctx;
@@ -282,12 +349,13 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   // Settled history is cached per region only for live queries (replays with `at` read everything).
   const live = !!(ctx.cache && ctx.now && Math.abs(ctx.now() - at) < 60_000);
 
-  // --- live pass: only the region's cells' present members ---
+  // --- live pass: only the region's cells' present members, summed as atoms per cell ---
   const groups = ctx.presence ? ctx.presence.groups(at, live) : buildGroups(state, at);
+  const NB = AGE_BANDS.length;
   const byCarrier = [0, 0, 0, 0];
   const gender = [0, 0, 0];
-  const genderAge = new Array<number>(GENDERS.length * AGE_BANDS.length).fill(0);
-  const age = new Array<number>(AGE_BANDS.length).fill(0);
+  const genderAge = new Array<number>(GENDERS.length * NB).fill(0);
+  const age = new Array<number>(NB).fill(0);
   const provinces = new Map<number, number>();
   const cities = new Map<number, number>();
   let unknownHome = 0;
@@ -295,32 +363,66 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   let roaming = 0;
   let unknownLocality = 0;
   let total = 0;
-  for (const c of indexes) total += groups.start[c + 1]! - groups.start[c]!;
+  // A cell with fewer than k people present contributes nothing to any figure (each of its
+  // categories holds fewer than k): skipped whole.
+  for (const c of indexes) total += atom(groups.start[c + 1]! - groups.start[c]!, k);
   const present = new Uint32Array(total);
+  /** Where each counted cell's people start in `present` (and one past the last). */
+  const cellEdges: number[] = [0];
   let np = 0;
+  const cCarrier = [0, 0, 0, 0];
+  const cGender = [0, 0, 0];
+  const cAge = new Array<number>(NB).fill(0);
+  const cGenderAge = new Array<number>(GENDERS.length * NB).fill(0);
+  const cProvinces = new Map<number, number>();
+  const cCities = new Map<number, number>();
   for (const c of indexes) {
+    const s0 = groups.start[c]!;
+    const end = groups.start[c + 1]!;
+    if (end - s0 < k) continue;
     const here = cells.city[c]!;
-    for (let j = groups.start[c]!, end = groups.start[c + 1]!; j < end; j++) {
+    cCarrier.fill(0);
+    cGender.fill(0);
+    cAge.fill(0);
+    cGenderAge.fill(0);
+    cProvinces.clear();
+    cCities.clear();
+    let cNoHome = 0;
+    let cLocal = 0;
+    let cRoaming = 0;
+    let cUnknownLocality = 0;
+    for (let j = s0; j < end; j++) {
       const i = groups.members[j]!;
       present[np++] = i;
-      byCarrier[state.carrier[i]!]!++;
+      cCarrier[state.carrier[i]!]!++;
       const g = state.gender[i] === 1 ? 0 : state.gender[i] === 2 ? 1 : 2;
       const a = AGE_BAND_INDEX[state.age[i]!]!;
-      gender[g]!++;
-      age[a]!++;
-      genderAge[g * AGE_BANDS.length + a]!++;
+      cGender[g]!++;
+      cAge[a]!++;
+      cGenderAge[g * NB + a]!++;
       const home = state.home[i]!;
-      if (home === 0) unknownHome++;
+      if (home === 0) cNoHome++;
       else {
         const p = Math.floor(home / 10000) * 10000;
         const ci = Math.floor(home / 100) * 100;
-        provinces.set(p, (provinces.get(p) ?? 0) + 1);
-        cities.set(ci, (cities.get(ci) ?? 0) + 1);
+        cProvinces.set(p, (cProvinces.get(p) ?? 0) + 1);
+        cCities.set(ci, (cCities.get(ci) ?? 0) + 1);
       }
-      if (home === 0 || here === 0) unknownLocality++;
-      else if (Math.floor(home / 100) * 100 === here) local++;
-      else roaming++;
+      if (home === 0 || here === 0) cUnknownLocality++;
+      else if (Math.floor(home / 100) * 100 === here) cLocal++;
+      else cRoaming++;
     }
+    cellEdges.push(np);
+    for (let x = 0; x < 4; x++) byCarrier[x]! += atom(cCarrier[x]!, k);
+    for (let x = 0; x < 3; x++) gender[x]! += atom(cGender[x]!, k);
+    for (let x = 0; x < NB; x++) age[x]! += atom(cAge[x]!, k);
+    for (let x = 0; x < cGenderAge.length; x++) genderAge[x]! += atom(cGenderAge[x]!, k);
+    for (const [code, n] of cProvinces) if (n >= k) provinces.set(code, (provinces.get(code) ?? 0) + n);
+    for (const [code, n] of cCities) if (n >= k) cities.set(code, (cities.get(code) ?? 0) + n);
+    unknownHome += atom(cNoHome, k);
+    local += atom(cLocal, k);
+    roaming += atom(cRoaming, k);
+    unknownLocality += atom(cUnknownLocality, k);
   }
 
   // --- history from ClickHouse: one query ---
@@ -357,6 +459,7 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     out1hFrom: plans.out1h.lo,
     subsFrom: subsLo,
     subsEdge,
+    k,
   };
   // A live poll whose fresh history is all in memory asks ClickHouse nothing.
   const recent = ctx.recent;
@@ -365,7 +468,7 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     const mask = new Uint8Array(cells.size);
     for (const c of indexes) mask[c] = 1;
     held.served++;
-    return recentRows(held, mask, at, range);
+    return recentRows(held, mask, cells.key, at, range);
   };
   const rowsOf = empty ? [] : inMemory ? fromMemory(recent!) : await historyRows(ctx.ch, resolved, at, range);
   const fresh = { pop: new Map<number, number>(), in5: new Map<number, number>(), out5: new Map<number, number>(), in1h: new Map<number, number>(), out1h: new Map<number, number>() };
@@ -373,10 +476,13 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   const settled = newTimes();
   if (cachedTimes) {
     const from = secs(subsFrom);
-    for (const k of ['entry', 'entered', 'left'] as const) for (const [sub, t] of cachedTimes.times[k]) if (t >= from) settled[k].set(sub, t);
+    for (const [sub, t] of cachedTimes.times.entry) if (t >= from) settled.entry.set(sub, t);
+    settled.entered = copyPairs(cachedTimes.times.entered, from);
+    settled.left = copyPairs(cachedTimes.times.left, from);
   }
-  const freshTimes: [Map<number, number>, number, number][] = [];
-  for (const [d, key, v] of rowsOf) {
+  const freshRows: HistoryRow[] = [];
+  for (const row of rowsOf) {
+    const [d, key, v, a, b] = row;
     if (d === POP) fresh.pop.set(key * 1000, v);
     else if (d === IN || d === OUT) {
       const kind = key % 8;
@@ -384,29 +490,18 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
       const dir = d === IN ? 'in' : 'out';
       if (kind === K_HOUR) fresh[`${dir}1h`].set(t, v);
       else if (kind === K_FIVE) fresh[`${dir}5`].set(t, v);
-    } else {
-      const code = d & ~1;
-      const m = code === ENTRY ? settled.entry : code === ENTERED ? settled.entered : code === LEFT ? settled.left : undefined;
-      if (!m) continue;
-      if (d === code) keepMax(m, key, v);
-      else freshTimes.push([m, key, v]);
-    }
+    } else if ((d & 1) === 0) addPersonRow(settled, d, key, v, a, b);
+    else freshRows.push(row);
   }
-  if (live && ctx.times) ctx.times.set(timesKey, subsFrom, subsEdge, { entry: new Map(settled.entry), entered: new Map(settled.entered), left: new Map(settled.left) });
-  for (const [m, sub, t] of freshTimes) keepMax(m, sub, t);
-  const countSince = (m: Map<number, number>, fromMs: number) => {
-    const from = secs(fromMs);
-    let c = 0;
-    for (const t of m.values()) if (t >= from) c++;
-    return c;
-  };
+  if (live && ctx.times) ctx.times.set(timesKey, subsFrom, subsEdge, { entry: new Map(settled.entry), entered: copyPairs(settled.entered, 0), left: copyPairs(settled.left, 0) });
+  for (const [d, key, v, a, b] of freshRows) addPersonRow(settled, d, key, v, a, b);
   const now = {
-    in: { hour: countSince(settled.entered, hourAgo), day: countSince(settled.entered, midnight) },
-    out: { hour: countSince(settled.left, hourAgo), day: countSince(settled.left, midnight) },
+    in: { hour: pairSum(settled.entered, secs(hourAgo), k), day: pairSum(settled.entered, secs(midnight), k) },
+    out: { hour: pairSum(settled.left, secs(hourAgo), k), day: pairSum(settled.left, secs(midnight), k) },
   };
   const merged = (kind: keyof typeof plans, from: number, unit: number) =>
     live ? ctx.cache!.merge(`${kind}|${regionId}`, from, at, unit, plans[kind], fresh[kind]) : fresh[kind];
-  const popAt = popInMemory ? ctx.population!.sums(indexes, weekFrom + 1000, at) : merged('pop', weekFrom + 1000, FIVE);
+  const popAt = popInMemory ? ctx.population!.sums(indexes, weekFrom + 1000, at, k) : merged('pop', weekFrom + 1000, FIVE);
   const inD = merged('in5', dayFrom, FIVE);
   const outD = merged('out5', dayFrom, FIVE);
   const inW = merged('in1h', weekStart, HOUR);
@@ -418,12 +513,18 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   for (const [t, n] of popAt) if (n > maxN || (n === maxN && t > maxAt)) [maxN, maxAt] = [n, t];
   if (total >= maxN) [maxN, maxAt] = [total, at];
 
-  // Dwell of present people: time since their last entry, or > 8 h when none is that recent.
+  // Dwell of present people: time since their last entry, or > 8 h when none is that recent;
+  // summed as atoms per (cell, band).
   const dwell = new Array<number>(DWELL_BUCKETS.length).fill(0);
+  const cDwell = new Array<number>(DWELL_BUCKETS.length).fill(0);
   const entryAfter = secs(at - 8 * HOUR);
-  for (const i of present) {
-    const t = settled.entry.get(state.msisdn[i]!);
-    dwell[t === undefined || t <= entryAfter ? DWELL_BUCKETS.length - 1 : dwellBucket(at - t * 1000)]!++;
+  for (let e = 0; e + 1 < cellEdges.length; e++) {
+    cDwell.fill(0);
+    for (let j = cellEdges[e]!; j < cellEdges[e + 1]!; j++) {
+      const t = settled.entry.get(state.msisdn[present[j]!]!);
+      cDwell[t === undefined || t <= entryAfter ? DWELL_BUCKETS.length - 1 : dwellBucket(at - t * 1000)]!++;
+    }
+    for (let b = 0; b < cDwell.length; b++) dwell[b]! += atom(cDwell[b]!, k);
   }
 
   const day: RegionMetrics['series']['day'] = [];
@@ -449,7 +550,7 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     stalenessMinutes: state.stalenessMs / MIN,
     cells: keys.length,
     population: { total: n(total), byCarrier: { cmcc: n(byCarrier[1]!), cucc: n(byCarrier[2]!), ctcc: n(byCarrier[3]!) } },
-    weeklyMax: { count: n(maxN), at: maxN > 0 ? iso(maxAt) : null },
+    weeklyMax: { count: n(maxN), at: maxN >= k ? iso(maxAt) : null },
     flow: {
       lastHour: { inflow: n(now.in.hour), outflow: n(now.out.hour) },
       sinceMidnight: { since: iso(midnight), inflow: n(now.in.day), outflow: n(now.out.day) },
@@ -468,7 +569,7 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     portrait: {
       gender: GENDERS.map((g, i) => ({ gender: g, count: n(gender[i]!) })),
       age: AGE_BANDS.map((band, i) => ({ band, count: n(age[i]!) })),
-      genderByAge: GENDERS.flatMap((g, gi) => AGE_BANDS.map((band, bi) => ({ gender: g, band, count: n(genderAge[gi * AGE_BANDS.length + bi]!) }))),
+      genderByAge: GENDERS.flatMap((g, gi) => AGE_BANDS.map((band, bi) => ({ gender: g, band, count: n(genderAge[gi * NB + bi]!) }))),
     },
     series: { day, week },
   };

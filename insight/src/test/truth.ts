@@ -74,3 +74,45 @@ export function entryTime(p: Person, inR: InRegion, t: number): number | undefin
   }
   return entry;
 }
+
+/**
+ * Σ over groups of the group's size, a group under k taken as 0: the privacy atoms' truth. `groupOf`
+ * names a thing's atom (e.g. its cell and category), or undefined to leave it out.
+ */
+export function atomSum<T>(things: Iterable<T>, groupOf: (t: T) => string | undefined, k: number): number {
+  const n = new Map<string, number>();
+  for (const t of things) {
+    const g = groupOf(t);
+    if (g !== undefined) n.set(g, (n.get(g) ?? 0) + 1);
+  }
+  let sum = 0;
+  for (const v of n.values()) if (v >= k) sum += v;
+  return sum;
+}
+
+/** Population at a 5-minute boundary as released: per cell, a cell under k taken as 0. */
+export function populationAtBoundaryAtoms(people: Person[], inR: InRegion, b: number, k: number): number {
+  const present: string[] = [];
+  for (const p of people) {
+    const e = presentAt(p, b, true);
+    if (e && inR(e.cell)) present.push(e.cell);
+  }
+  return atomSum(present, (c) => c, k);
+}
+
+/**
+ * Flow as released: over crossing (from cell → to cell) pairs, the distinct people who made that
+ * move with lo ≤ ts < hi (or ≤ hi), a pair under k taken as 0.
+ */
+export function flowAtoms(people: Person[], inR: InRegion, lo: number, hi: number, dir: 'in' | 'out', k: number, hiInclusive = true): number {
+  const crossings: string[] = [];
+  for (const p of people) {
+    const pairs = new Set<string>();
+    for (const m of movesOf(p)) {
+      if (m.from === null || m.ts < lo || (hiInclusive ? m.ts > hi : m.ts >= hi)) continue;
+      if (dir === 'in' ? inR(m.to) && !inR(m.from) : inR(m.from) && !inR(m.to)) pairs.add(`${m.from}>${m.to}`);
+    }
+    crossings.push(...pairs);
+  }
+  return atomSum(crossings, (c) => c, k);
+}

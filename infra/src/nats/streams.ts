@@ -26,12 +26,16 @@ export type StreamSpec = Partial<StreamConfig> & Pick<StreamConfig, 'name' | 'su
 
 /**
  * Declares a stream idempotently: creates it, or updates it when its declared config differs.
- * Replicas come from the caller (1 locally, 3 on a cluster).
+ * Replicas come from the caller (1 locally, 3 on a cluster, `STREAM_REPLICAS`), and a declaration
+ * never scales an existing stream down: several services declare the streams they use, and one
+ * started without `STREAM_REPLICAS` (default 1) would otherwise turn an R3 stream back into R1 on
+ * every start, fighting the others. Scaling down is an operator's explicit act (`nats stream edit`).
  */
 export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<void> {
   const want: StreamSpec = { storage: StorageType.File, retention: RetentionPolicy.Limits, num_replicas: 1, ...spec };
   try {
     const info = await jsm.streams.info(spec.name);
+    want.num_replicas = Math.max(want.num_replicas ?? 1, info.config.num_replicas ?? 1);
     const differs = (Object.keys(want) as (keyof StreamConfig)[]).some(
       (k) => JSON.stringify(info.config[k]) !== JSON.stringify(want[k]),
     );
@@ -70,9 +74,19 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, spec
   }
 }
 
-/** Opens or creates a KV bucket (idempotent). */
+/**
+ * Opens or creates a KV bucket (idempotent). An existing bucket keeps its settings, except that it is
+ * scaled up to `opts.replicas` when it has fewer (a bucket first opened by a service started without
+ * `STREAM_REPLICAS` must not stay R1 on a cluster); it is never scaled down.
+ */
 export async function ensureKv(nc: NatsConnection, bucket: string, opts: Partial<KvOptions> = {}): Promise<KV> {
-  return new Kvm(jetstream(nc, { timeout: JS_API_TIMEOUT_MS })).create(bucket, { history: 1, ...opts });
+  const kv = await new Kvm(jetstream(nc, { timeout: JS_API_TIMEOUT_MS })).create(bucket, { history: 1, ...opts });
+  if ((opts.replicas ?? 1) > 1) {
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(`KV_${bucket}`);
+    if ((info.config.num_replicas ?? 1) < opts.replicas!) await jsm.streams.update(`KV_${bucket}`, { ...info.config, num_replicas: opts.replicas });
+  }
+  return kv;
 }
 
 /** How long a JetStream API call (stream, consumer and KV management) may take. */

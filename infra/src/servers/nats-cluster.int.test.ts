@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectNats, type NatsConnection } from '../nats/connect.ts';
+import { ensureKv, ensureStream, jetstreamManager, ms } from '../nats/streams.ts';
+import { startNatsCluster, type RunningNatsCluster } from './nats-cluster.ts';
+
+/**
+ * Three real nats-server processes on loopback as one JetStream cluster (issue 19): an R3 stream
+ * keeps every acknowledged message when the node leading it is killed with SIGKILL mid-publish,
+ * and a declaration asking for fewer replicas never scales a stream down.
+ */
+let dir: string;
+let cluster: RunningNatsCluster;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'nats-cluster-'));
+  cluster = await startNatsCluster({ dataDir: dir, nodes: 3 });
+  nc = await connectNats(cluster.url, 'cluster-int');
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await cluster?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Publishes with a Msg-Id until acknowledged, across a leader change (the id makes a retry safe). */
+async function publishAcked(js: ReturnType<typeof jetstream>, subject: string, i: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await js.publish(subject, new TextEncoder().encode(String(i)), { msgID: `m-${i}`, timeout: 2_000 });
+      return;
+    } catch (err) {
+      if (attempt > 60) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+describe('a three-node NATS JetStream cluster', () => {
+  it('keeps every acknowledged message of an R3 stream, exactly once, when its leader is killed mid-publish', async () => {
+    const jsm = await jetstreamManager(nc);
+    await ensureStream(jsm, { name: 'DRILL', subjects: ['drill.>'], num_replicas: 3, duplicate_window: ms(120_000) });
+    const js = jetstream(nc);
+    const info = await jsm.streams.info('DRILL');
+    expect(info.config.num_replicas).toBe(3);
+    const leader = info.cluster?.leader;
+    expect(cluster.names).toContain(leader);
+    const N = 600;
+    let acked = 0;
+    const publishing = (async () => {
+      for (let i = 0; i < N; i++) {
+        await publishAcked(js, 'drill.x', i);
+        acked++;
+      }
+    })();
+    while (acked < N / 3) await new Promise((r) => setTimeout(r, 20));
+    await cluster.kill(cluster.names.indexOf(leader!), { hard: true });
+    await publishing;
+    const after = await jsm.streams.info('DRILL');
+    expect(after.cluster?.leader).not.toBe(leader);
+    expect(after.state.messages).toBe(N);
+    // The killed node comes back and catches up; the stream still holds each message once.
+    await cluster.start(cluster.names.indexOf(leader!));
+    const seen = new Set<string>();
+    for (let seq = 1; seq <= N; seq++) seen.add(new TextDecoder().decode((await jsm.streams.getMessage("DRILL", { seq }))!.data));
+    expect(seen.size).toBe(N);
+  });
+
+  it('does not scale a stream down when a service declares it with fewer replicas', async () => {
+    const jsm = await jetstreamManager(nc);
+    await ensureStream(jsm, { name: 'SHARED', subjects: ['shared.>'], num_replicas: 3 });
+    await ensureStream(jsm, { name: 'SHARED', subjects: ['shared.>'], num_replicas: 1 });
+    expect((await jsm.streams.info('SHARED')).config.num_replicas).toBe(3);
+    const kv = await ensureKv(nc, 'drill_kv', { replicas: 3 });
+    await kv.put('a', '1');
+    await ensureKv(nc, 'drill_kv', { replicas: 1 });
+    expect((await jsm.streams.info('KV_drill_kv')).config.num_replicas).toBe(3);
+  });
+});

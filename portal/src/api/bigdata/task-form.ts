@@ -10,6 +10,7 @@ import {
   type RegionIssueReason,
 } from '@geo/alerting';
 import { z } from 'zod';
+import { taskCost } from '../ledger/reservations.ts';
 import { areaByCode } from './geography.ts';
 
 /** Chinese messages for the region validator's stable reasons (its own messages are English). */
@@ -102,7 +103,10 @@ export function formIssues(f: TaskForm, balance: number, today: string): FieldIs
     if (q.dailyCap > q.total) out.push({ path: `quota.${c}.dailyCap`, message: '日下发上限不能大于发送总条数' });
   }
   if (!any) out.push({ path: 'quota', message: '请至少为一个运营商设置发送条数' });
-  if (sum > balance) out.push({ path: 'quota', message: `三网发送总条数 ${sum} 超过可用短信余量 ${balance}` });
+  // The ledger charges billing units: a message of two segments takes two from the balance.
+  const { perMessage, units } = taskCost(f);
+  if (units > balance)
+    out.push({ path: 'quota', message: perMessage > 1 ? `三网发送总条数 ${sum}（每条计费 ${perMessage} 条，共 ${units} 条）超过可用短信余量 ${balance}` : `三网发送总条数 ${sum} 超过可用短信余量 ${balance}` });
   f.rules.forEach((r, i) => {
     if (r.attribute === 'age' && r.max < r.min) out.push({ path: `rules.${i}.max`, message: '年龄上限不能小于下限' });
   });

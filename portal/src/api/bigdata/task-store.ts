@@ -1,5 +1,6 @@
 import type { Queryable as Db } from '@geo/infra';
 import { iso } from '../../http/context.ts';
+import { reserveTask, type CostedSpec } from '../ledger/reservations.ts';
 
 export const TASK_ROW_STATES = ['draft', 'submitted', 'scheduled', 'running', 'paused', 'stopped', 'completed', 'rejected'] as const;
 export type RowState = (typeof TASK_ROW_STATES)[number];
@@ -66,7 +67,12 @@ export interface NewRow {
   copiedFrom?: string | null;
 }
 
+/**
+ * Writes a task row; a submitted task (not a draft) takes its whole cost from the ledger in the
+ * same statement sequence, so call it inside the transaction that also writes the KV entry.
+ */
 export async function insertTask(db: Db, t: NewRow): Promise<void> {
+  if (t.state !== 'draft' && t.spec) await reserveTask(db, { id: t.id, enterpriseId: t.enterpriseId, accountId: t.accountId, spec: t.spec as CostedSpec });
   await db.query(
     `INSERT INTO bigdata_tasks (id, enterprise_id, account_id, account_name, state, alert_type, subject, form, spec, start_date, end_date, copied_from, submitted_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $5 = 'draft' THEN NULL ELSE now() END)`,
@@ -88,14 +94,20 @@ export async function updateDraft(db: Db, enterpriseId: string, id: string, d: {
   return rows.length > 0;
 }
 
-/** Turns a draft into a submitted task (the draft disappears from the drafts box). */
+/**
+ * Turns a draft into a submitted task (the draft disappears from the drafts box), taking its cost
+ * from the ledger for the account named in the spec (the submitter); run it in the submit transaction.
+ */
 export async function submitDraft(db: Db, enterpriseId: string, id: string, t: { alertType: string; subject: string; form: unknown; spec: unknown; startDate: string; endDate: string }): Promise<boolean> {
   const { rows } = await db.query(
     `UPDATE bigdata_tasks SET state = 'submitted', alert_type = $3, subject = $4, form = $5, spec = $6, start_date = $7, end_date = $8, submitted_at = now(), updated_at = now()
      WHERE id = $1 AND enterprise_id = $2 AND state = 'draft' RETURNING id`,
     [id, enterpriseId, t.alertType, t.subject, JSON.stringify(t.form), JSON.stringify(t.spec), t.startDate, t.endDate],
   );
-  return rows.length > 0;
+  if (rows.length === 0) return false;
+  const spec = t.spec as CostedSpec & { accountId: string };
+  await reserveTask(db, { id, enterpriseId, accountId: spec.accountId, spec });
+  return true;
 }
 
 export async function deleteDraft(db: Db, enterpriseId: string, id: string): Promise<boolean> {

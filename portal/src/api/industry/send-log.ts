@@ -79,3 +79,28 @@ export async function sendOutcomes(
   }
 }
 
+
+/**
+ * Billing units (segments) of the jobs that finally failed, per send or big-data task: what the
+ * ledger gives back. Forwarded replies are not the send's jobs and are left out.
+ */
+export async function failedUnits(
+  ch: ClickHouseClient | undefined,
+  log: Logger,
+  sendIds: readonly string[],
+  table = SEND_LOG_TABLE,
+): Promise<Map<string, number> | undefined> {
+  if (!ch || sendIds.length === 0) return undefined;
+  const q = sql`SELECT send_id, sum(segments) AS units
+    FROM (SELECT send_id, job_id, argMax(status, version) AS status, argMax(segments, version) AS segments FROM ${ident(table)}
+          WHERE send_id IN ${list(sendIds)} AND NOT (job_id LIKE ${FORWARD_JOBS}) GROUP BY send_id, job_id)
+    WHERE status IN ('failed', 'expired', 'rejected', 'unknown') GROUP BY send_id`;
+  try {
+    const rs = await ch.query({ query: q.text, format: 'JSONEachRow' });
+    const rows = (await rs.json()) as { send_id: string; units: string | number }[];
+    return new Map(rows.map((r) => [r.send_id, Number(r.units)]));
+  } catch (err) {
+    log.warn({ err }, 'send log unavailable for refunds of failed numbers');
+    return undefined;
+  }
+}

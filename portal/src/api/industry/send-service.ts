@@ -4,6 +4,7 @@ import { AppError } from '../../errors.ts';
 import { defaultSubject } from '../../industry/export-cells.ts';
 import { mailMerge } from '../../industry/mail-merge.ts';
 import type { Principal } from '../../http/context.ts';
+import { balances as ledgerBalances, give, take } from '../ledger/ledger.ts';
 import { IndustryError } from './errors.ts';
 import { resolveRecipients, routeAll, uploadRejections, type PickedFrom, type Recipient, type Rejected } from './recipients-resolve.ts';
 import { newId } from './scope.ts';
@@ -57,12 +58,10 @@ export interface Balances {
   enterprise: number;
 }
 
+/** The ledger's balances of this account and its enterprise. */
 export async function balances(db: Queryable, enterpriseId: string, accountId: string): Promise<Balances> {
-  const { rows } = await db.query<{ a: string | null; e: string }>('SELECT a.quota AS a, e.quota AS e FROM accounts a JOIN enterprises e ON e.id = a.enterprise_id WHERE a.id = $1 AND e.id = $2', [
-    accountId,
-    enterpriseId,
-  ]);
-  return { account: rows[0]?.a == null ? null : Number(rows[0].a), enterprise: Number(rows[0]?.e ?? 0) };
+  const b = await ledgerBalances(db, enterpriseId, accountId);
+  return { account: b.account, enterprise: b.enterprise };
 }
 
 export interface Prepared {
@@ -143,26 +142,9 @@ export async function prepareSend(db: Queryable, p: Principal, enterpriseId: str
   };
 }
 
-/** Takes `n` from the account (when it has its own limit) and the enterprise, or refuses without taking anything. */
-async function charge(tx: Queryable, enterpriseId: string, accountId: string, n: number): Promise<void> {
-  const { rows } = await tx.query<{ a: string | null; e: string }>(
-    'SELECT a.quota AS a, e.quota AS e FROM accounts a JOIN enterprises e ON e.id = a.enterprise_id WHERE a.id = $1 AND e.id = $2 FOR UPDATE',
-    [accountId, enterpriseId],
-  );
-  const r = rows[0];
-  if (!r) throw new AppError('FORBIDDEN');
-  if (r.a != null && Number(r.a) < n) throw new IndustryError('INSUFFICIENT_BALANCE', `账户余额不足：需要 ${n} 条，剩余 ${r.a} 条`, { need: n, left: Number(r.a) });
-  if (Number(r.e) < n) throw new IndustryError('INSUFFICIENT_BALANCE', `集团余额不足：需要 ${n} 条，剩余 ${r.e} 条`, { need: n, left: Number(r.e) });
-  // Conditional updates: concurrent sends can never overdraw, whatever the isolation level.
-  const a = await tx.query('UPDATE accounts SET quota = quota - $2 WHERE id = $1 AND quota IS NOT NULL AND quota >= $2', [accountId, n]);
-  const e = await tx.query('UPDATE enterprises SET quota = quota - $2 WHERE id = $1 AND quota >= $2', [enterpriseId, n]);
-  if ((r.a != null && a.rowCount !== 1) || e.rowCount !== 1) throw new IndustryError('INSUFFICIENT_BALANCE');
-}
-
-/** Gives back a cancelled scheduled send's reserved billing count. */
-export async function refund(tx: Queryable, enterpriseId: string, accountId: string, n: number): Promise<void> {
-  await tx.query('UPDATE accounts SET quota = quota + $2 WHERE id = $1 AND quota IS NOT NULL', [accountId, n]);
-  await tx.query('UPDATE enterprises SET quota = quota + $2 WHERE id = $1', [enterpriseId, n]);
+/** Gives back a cancelled scheduled send's billing count to the ledger (what it took, no more). */
+export async function refund(tx: Queryable, enterpriseId: string, sendId: string, n: number): Promise<void> {
+  await give(tx, enterpriseId, n, 'refund', { kind: 'industry', id: sendId });
 }
 
 /**
@@ -201,7 +183,7 @@ export interface RecordOptions {
 export async function recordSend(db: Db, p: Principal, enterpriseId: string, prep: Prepared, o: RecordOptions): Promise<{ id: string; extension: string | null }> {
   const id = newId();
   return db.transaction(async (tx) => {
-    await charge(tx, enterpriseId, p.accountId, prep.billing);
+    await take(tx, { enterpriseId, accountId: p.accountId }, prep.billing, 'charge', { kind: 'industry', id });
     await tx.query(
       `INSERT INTO sms_sends (id, enterprise_id, account_id, mode, via, subject, content, signature_id, signature, recipients_count, billing_count,
                               extension, forward_to, state, scheduled_at, rejected, source)

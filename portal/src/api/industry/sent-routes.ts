@@ -297,7 +297,7 @@ export const sentRoutes = router()
           [ids, enterpriseId, p.accountId],
         );
         if (rows.length !== new Set(ids).size) throw new IndustryError('NOT_SCHEDULED', '所选短信中有已发出、已删除或不属于您的记录');
-        for (const r of rows) await refund(tx, enterpriseId, p.accountId, Number(r.billing_count));
+        for (const r of rows) await refund(tx, enterpriseId, r.id, Number(r.billing_count));
         await tx.query('DELETE FROM sms_extensions WHERE send_id = ANY($1::text[])', [ids]);
         return rows.length;
       });

@@ -1,0 +1,74 @@
+import type { Db, Queryable } from '@geo/infra';
+import { countMessage } from '@geo/messaging';
+import { give, take } from './ledger.ts';
+
+type Carrier = 'cmcc' | 'cucc' | 'ctcc';
+export const TASK_CARRIERS: readonly Carrier[] = ['cmcc', 'cucc', 'ctcc'];
+
+/** The part of a task spec (or form) that decides what it costs. */
+export interface CostedSpec {
+  signature: string;
+  content: string;
+  quota: Partial<Record<Carrier, { total: number } | undefined>>;
+}
+
+/**
+ * What a big-data task costs at most: its per-carrier totals (messages) times the billing units of
+ * one message (segments, signature included), the unit every send is charged in.
+ * @example taskCost({ signature: '应急', content: '台风预警', quota: { cmcc: { total: 100 } } }) // { perMessage: 1, messages: 100, units: 100 }
+ */
+export function taskCost(spec: CostedSpec): { perMessage: number; messages: number; units: number } {
+  const m = countMessage(spec.signature || ' ', spec.content);
+  const perMessage = m.ok ? Math.max(1, m.segments) : 1;
+  const messages = TASK_CARRIERS.reduce((n, c) => n + (spec.quota[c]?.total ?? 0), 0);
+  return { perMessage, messages, units: messages * perMessage };
+}
+
+/**
+ * Takes a submitted task's whole cost from the ledger, in the caller's transaction (the one that
+ * writes the task row and the KV entry): the task exists only if its cost could be taken.
+ */
+export async function reserveTask(tx: Queryable, t: { id: string; enterpriseId: string; accountId: string; spec: CostedSpec }): Promise<void> {
+  const cost = taskCost(t.spec);
+  await take(tx, { enterpriseId: t.enterpriseId, accountId: t.accountId }, cost.units, 'reserve', { kind: 'bigdata', id: t.id });
+  await tx.query(
+    `INSERT INTO bigdata_reservations (task_id, enterprise_id, account_id, per_message, units) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (task_id) DO UPDATE SET units = bigdata_reservations.units + EXCLUDED.units`,
+    [t.id, t.enterpriseId, t.accountId, cost.perMessage, cost.units],
+  );
+}
+
+export interface OpenReservation {
+  taskId: string;
+  enterpriseId: string;
+  perMessage: number;
+  units: number;
+}
+
+/** Reservations of tasks not yet settled, oldest first. */
+export async function openReservations(db: Queryable, limit = 200): Promise<OpenReservation[]> {
+  const { rows } = await db.query<{ task_id: string; enterprise_id: string; per_message: number; units: string | number }>(
+    `SELECT task_id, enterprise_id, per_message, units FROM bigdata_reservations WHERE settled_at IS NULL ORDER BY created_at LIMIT ${limit}`,
+  );
+  return rows.map((r) => ({ taskId: r.task_id, enterpriseId: r.enterprise_id, perMessage: Number(r.per_message), units: Number(r.units) }));
+}
+
+/**
+ * Settles an ended task: it is charged what it sent (`sentMessages` × billing units of one message)
+ * and the rest of its reservation is released, once (a second call finds it settled).
+ * @returns the units released, or undefined when it was settled already.
+ */
+export async function settleTask(db: Db, taskId: string, sentMessages: number): Promise<number | undefined> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ enterprise_id: string; per_message: number; units: string | number }>(
+      'SELECT enterprise_id, per_message, units FROM bigdata_reservations WHERE task_id = $1 AND settled_at IS NULL FOR UPDATE',
+      [taskId],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    const used = Math.min(Number(r.units), sentMessages * Number(r.per_message));
+    const released = await give(tx, r.enterprise_id, Number(r.units) - used, 'release', { kind: 'bigdata', id: taskId });
+    await tx.query('UPDATE bigdata_reservations SET used = $2, settled_at = now() WHERE task_id = $1', [taskId, used]);
+    return released;
+  });
+}

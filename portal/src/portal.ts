@@ -2,6 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { connectClickHouse, connectNats, createLogger, migratePostgres, natsHealth, openDb, type Logger, type NatsConnection } from '@geo/infra';
 import { startIndustry, type RunningIndustry } from './api/industry/index.ts';
 import { AlertBus, setAlertBus } from './api/bigdata/index.ts';
+import { startLedger } from './api/ledger/runtime.ts';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from './app.ts';
@@ -45,12 +46,14 @@ export async function createPortal(cfg: PortalConfig, log: Logger = createLogger
     const url = `http://${host}:${port}`;
     log.info({ url, db: db.kind }, 'portal listening');
     const nats = cfg.natsUrl ? attachNats(deps, cfg.natsUrl, log) : undefined;
+    const ledger = startLedger(deps);
     return {
       url,
       port,
       deps,
       request: async (path, init) => app.request(path, init),
       async stop() {
+        await ledger.stop();
         await nats?.stop();
         await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
         await ch?.close();

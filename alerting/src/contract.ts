@@ -78,8 +78,10 @@ export const CrowdRule = z.discriminatedUnion('attribute', [
   z.object({ attribute: z.literal('age'), action: ruleAction, min: z.number().int().min(0).max(120), max: z.number().int().min(0).max(120) }),
   z.object({ attribute: z.literal('home'), action: ruleAction, codes: z.array(gbCode).min(1).max(500) }),
   /**
-   * Local (本地) vs roaming (外地): a person is local when their home city is one of `localCodes`
-   * (hierarchical match as for `home`), by default the admin areas of the task's region.
+   * Local (本地) vs roaming (外地): a person is local when their home city (归属地) is the city their
+   * current serving cell lies in, the same for drawn shapes and picked areas; or, when `localCodes`
+   * is given, one of those (hierarchical match as for `home`). A person whose home or whose cell's
+   * city is unknown is neither.
    */
   z.object({ attribute: z.literal('locality'), action: ruleAction, value: z.enum(['local', 'roaming']), localCodes: z.array(gbCode).max(500).optional() }),
   z.object({ attribute: z.literal('carrier'), action: ruleAction, values: z.array(Carrier).min(1) }),

@@ -13,3 +13,4 @@ export * from './engine/budget.ts';
 export * from './engine/claims.ts';
 export * from './engine/run-engine.ts';
 export { installIngestAdminAreas } from './geofence/ingest-admin-areas.ts';
+export * from './geofence/city-locator.ts';

@@ -5,8 +5,9 @@ import { SKIP_REASONS, alertJobId, type AlertTask, type PerCarrier, type ReachRe
 import type { MoveBatchWriter } from '../moves/move-codec.ts';
 import { compileRegion, type CompiledRegion } from '../geofence/point-in-region.ts';
 import { RegionIndex } from '../geofence/region-index.ts';
+import { NO_CITIES, type CityLocator } from '../geofence/city-locator.ts';
 import { NO_CELL, Presence, type PresenceEvent } from '../presence/presence.ts';
-import { grant as grantFor, inDates, inWindows, judge, passesRules, sendDay, type Grant } from '../rules/evaluate.ts';
+import { grant as grantFor, inDates, inWindows, judge, passesRules, sendDay, type Grant, type PersonView } from '../rules/evaluate.ts';
 import { shanghaiDay, shanghaiMidnight } from '../rules/shanghai-time.ts';
 import type { BudgetScope } from './budget.ts';
 import { CLAIM_CHUNK, CLAIM_PARTS, chunkPeople, claimChunk, claimPart, claimSubject, type AppendResult, type ClaimChunk } from './claims.ts';
@@ -32,6 +33,8 @@ export interface EnginePorts {
   jobBatch?: number;
   now(): number;
   instance: string;
+  /** The city a cell lies in, for local/roaming rules. @default no geography (such rules match nobody) */
+  cityOf?: CityLocator;
   /**
    * A claim younger than this whose job may not have been published (crash between claim and
    * publish) is published again: SMS_JOBS drops the copy by Nats-Msg-Id inside its duplicate window.
@@ -54,7 +57,6 @@ interface TaskRuntime {
   slot: number;
   task: AlertTask;
   region: CompiledRegion;
-  regionCodes: string[];
   /** Subscriber index → when they entered the region (epoch seconds). */
   inside: Map<number, number>;
   /** Subscriber index → why they are held back now. */
@@ -139,6 +141,7 @@ export class Engine {
   constructor(private readonly ports: EnginePorts, presence?: Presence) {
     this.presence = presence ?? new Presence();
     this.republishWithinMs = ports.republishWithinMs ?? 8 * 60_000;
+    this.cityOf = ports.cityOf ?? NO_CITIES;
   }
 
   /** Tasks alerting tracks now (scheduled and running). */
@@ -164,11 +167,10 @@ export class Engine {
       return started;
     }
     const region = compileRegion(task.spec.region);
-    const regionCodes = task.spec.region.parts.flatMap((p) => (p.kind === 'admin' ? [p.code] : []));
     const rt: TaskRuntime = old
-      ? { ...old, task, region, regionCodes, dirty: true, blockedUntil: [0, 0, 0] }
+      ? { ...old, task, region, dirty: true, blockedUntil: [0, 0, 0] }
       : {
-          slot: this.nextSlot++, task, region, regionCodes, inside: new Map(), pending: new Map(), sent: new Uint8Array(0), sentDay: '', seen: new Uint8Array(0),
+          slot: this.nextSlot++, task, region, inside: new Map(), pending: new Map(), sent: new Uint8Array(0), sentDay: '', seen: new Uint8Array(0),
           matched: 0, sentBy: { cmcc: 0, cucc: 0, ctcc: 0 }, skipped: {}, heldAs: new Uint8Array(0), heldDay: '', dirty: true, windowOpen: false, blockedUntil: [0, 0, 0], blockedReason: ['daily_cap', 'daily_cap', 'daily_cap'], removed: false,
         };
     this.runtimes.set(task.id, rt);
@@ -287,6 +289,33 @@ export class Engine {
     rt.sent = setBit(rt.sent, i, this.presence.size);
   }
 
+  private cellCity = new Int32Array(1024);
+  private readonly cityOf: CityLocator;
+
+  /** The city code of cell `c` (looked up once per cell), or undefined. */
+  private cityOfCell(c: number): string | undefined {
+    if (c === NO_CELL) return undefined;
+    if (c >= this.cellCity.length) {
+      const a = new Int32Array(Math.max(this.cellCity.length * 2, c + 1));
+      a.set(this.cellCity);
+      this.cellCity = a;
+    }
+    let code = this.cellCity[c];
+    if (code === 0) {
+      const cells = this.presence.cells;
+      const city = this.cityOf(cells.lng[c], cells.lat[c]);
+      code = this.cellCity[c] = city ? Number(city) : -1;
+    }
+    return code > 0 ? String(code).padStart(6, '0') : undefined;
+  }
+
+  /** What rules see of subscriber `i`: their profile and the city they are in now. */
+  private view(i: number): PersonView {
+    const v: PersonView = this.presence.profile(i);
+    v.here = this.cityOfCell(this.presence.cell[i]);
+    return v;
+  }
+
   /** Decides one person for one task; pushes a candidate when they should be sent now. */
   private consider(rt: TaskRuntime, i: number, now: number, out: Candidate[]): void {
     if (rt.task.state !== 'running' || rt.removed) return;
@@ -299,7 +328,7 @@ export class Engine {
     }
     const entered = rt.inside.get(i);
     if (entered === undefined) return;
-    const v = judge(rt.task.spec, this.presence.profile(i), entered * 1000, now, rt.regionCodes);
+    const v = judge(rt.task.spec, this.view(i), entered * 1000, now);
     if (!v.send) return this.hold(rt, i, v.reason, now);
     const ci = this.presence.carrier[i];
     if (rt.blockedUntil[ci] > now) return this.hold(rt, i, rt.blockedReason[ci], now);
@@ -781,12 +810,11 @@ export class Engine {
     const inRegion = new Uint8Array(p.cells.size);
     for (let c = 0; c < p.cells.size; c++) inRegion[c] = region.contains(p.cells.lng[c], p.cells.lat[c]) ? 1 : 0;
     const present = [0, 0, 0], passing = [0, 0, 0];
-    const codes = req.region.parts.flatMap((x) => (x.kind === 'admin' ? [x.code] : []));
     for (let i = 0; i < p.size; i++) {
       const c = p.cell[i];
       if (c === NO_CELL || !inRegion[c] || !p.isPresent(i, now)) continue;
       present[p.carrier[i]]++;
-      if (req.rules.length === 0 || passesRules(req.rules, p.profile(i), codes)) passing[p.carrier[i]]++;
+      if (req.rules.length === 0 || passesRules(req.rules, this.view(i))) passing[p.carrier[i]]++;
     }
     const allowed = [0, 0, 0];
     await Promise.all(

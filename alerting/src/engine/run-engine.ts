@@ -10,6 +10,8 @@ import { inDates } from '../rules/evaluate.ts';
 import { shanghaiDate } from '../rules/shanghai-time.ts';
 import { MoveBatchWriter } from '../moves/move-codec.ts';
 import { Presence } from '../presence/presence.ts';
+import type { CityLocator } from '../geofence/city-locator.ts';
+import { ingestCityLocator } from '../geofence/ingest-admin-areas.ts';
 import { CAPS_BUCKET, TASKS_BUCKET, declareAlertingStreams, presenceConsumer } from '../streams.ts';
 import { TaskStore } from '../tasks/task-store.ts';
 import { KvBudget } from './budget.ts';
@@ -54,6 +56,8 @@ export interface RunEngineOptions {
   jobBatch?: number;
   /** Called for each LOCATION message handled, with its events and the people it queued for sending (metrics). */
   onBatch?: (events: number, jobs: number) => void;
+  /** The city of a cell (local/roaming rules). @default ingest's geography (Zhejiang), loaded on first use */
+  cityOf?: CityLocator;
   /** Where `alerting_gap_messages_total` (LOCATION messages lost in transit and read back) is registered. */
   registry?: Registry;
 }
@@ -170,7 +174,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   const pub = new JsPublisher(nc, 15_000);
   const claims = new ClaimLog(await js.jetstreamManager(), pub);
   const engine = new Engine(
-    { budget, claims, publish: (b) => pub.publish(smsJobSubject(b.carrier), encodeJobBatch(b.jobs), { msgID: b.msgId }), jobBatch: opts.jobBatch, now, instance },
+    { budget, claims, publish: (b) => pub.publish(smsJobSubject(b.carrier), encodeJobBatch(b.jobs), { msgID: b.msgId }), jobBatch: opts.jobBatch, now, instance, cityOf: opts.cityOf ?? ((lng, lat) => ingestCityLocator()(lng, lat)) },
     opts.presence ?? new Presence({ stalenessMs: opts.stalenessMs }),
   );
   const writeDead = deadLetterWriter(nc, 'alerting');

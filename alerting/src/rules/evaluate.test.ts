@@ -67,10 +67,23 @@ describe('keep/exclude rules', () => {
     ['keep women AND exclude China Mobile', [{ attribute: 'gender', action: 'keep', values: ['f'] }, { attribute: 'carrier', action: 'exclude', values: ['cmcc'] }], p, false],
   ];
   it.each(rows)('%s', (_n, rules, person, want) => expect(passesRules(rules, person)).toBe(want));
-  it('takes "local" from the region\'s administrative areas by default (same city)', () => {
-    const rules: CrowdRule[] = [{ attribute: 'locality', action: 'keep', value: 'local' }];
-    expect(passesRules(rules, p, ['330102'])).toBe(true);
-    expect(passesRules(rules, p, ['330300'])).toBe(false);
+  // Local = home city is the city of the current cell, whatever the region's shape (#18).
+  const local: CrowdRule[] = [{ attribute: 'locality', action: 'keep', value: 'local' }];
+  const roaming: CrowdRule[] = [{ attribute: 'locality', action: 'keep', value: 'roaming' }];
+  it.each<[string, PersonView, boolean, boolean]>([
+    ['home a district of the city it is in', { carrier: 'cmcc', home: '330106', here: '330100' }, true, false],
+    ['home the city itself', { carrier: 'cmcc', home: '330100', here: '330100' }, true, false],
+    ['home another city of the province', { carrier: 'cmcc', home: '330203', here: '330100' }, false, true],
+    ['home another province', { carrier: 'cmcc', home: '310101', here: '330100' }, false, true],
+    ['home unknown', { carrier: 'cmcc', here: '330100' }, false, false],
+    ['whereabouts unknown (a cell outside the geography)', { carrier: 'cmcc', home: '330100' }, false, false],
+  ])('locality by where they are: %s → local %s, roaming %s', (_n, person, isLocal, isRoaming) => {
+    expect(passesRules(local, person)).toBe(isLocal);
+    expect(passesRules(roaming, person)).toBe(isRoaming);
+  });
+  it('explicit local codes override where the person is', () => {
+    expect(passesRules([{ attribute: 'locality', action: 'keep', value: 'local', localCodes: ['330200'] }], { carrier: 'cmcc', home: '330203', here: '330100' })).toBe(true);
+    expect(passesRules([{ attribute: 'locality', action: 'keep', value: 'roaming', localCodes: ['330200'] }], { carrier: 'cmcc', home: '330100' })).toBe(true);
   });
   it.each([['440305', '440000', true], ['440305', '440300', true], ['440305', '440306', false], ['440305', '440305', true], ['450305', '440000', false]])(
     'home %s within %s → %s', (home, area, want) => expect(codeWithin(home, area)).toBe(want),

@@ -8,6 +8,8 @@ export interface PersonView {
   gender?: 'm' | 'f';
   age?: number;
   home?: string;
+  /** The city (GB/T 2260, `xxxx00`) the person's current cell lies in, when the geography knows it. */
+  here?: string;
 }
 
 const hhmm = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5));
@@ -32,10 +34,7 @@ export function codeWithin(home: string, area: string): boolean {
   return home === area;
 }
 
-/** The city (first four digits + 00) of a code; a province code stays a province. */
-const cityOf = (code: string) => (code.endsWith('0000') ? code : `${code.slice(0, 4)}00`);
-
-function ruleMatches(rule: CrowdRule, p: PersonView, regionCodes: readonly string[]): boolean {
+function ruleMatches(rule: CrowdRule, p: PersonView): boolean {
   switch (rule.attribute) {
     case 'gender':
       return p.gender !== undefined && rule.values.includes(p.gender);
@@ -46,19 +45,20 @@ function ruleMatches(rule: CrowdRule, p: PersonView, regionCodes: readonly strin
     case 'carrier':
       return rule.values.includes(p.carrier);
     case 'locality': {
+      // Local = home city is where the person is now (the city of their current cell), the same for
+      // drawn and picked regions; `localCodes` names the local area explicitly. Unknown home or
+      // unknown whereabouts: neither local nor roaming, like any attribute not supplied.
       if (p.home === undefined) return false;
-      const local = (rule.localCodes ?? regionCodes.map(cityOf)).some((c) => codeWithin(p.home!, c));
+      const local = rule.localCodes ? rule.localCodes.some((c) => codeWithin(p.home!, c)) : p.here === undefined ? undefined : codeWithin(p.home, p.here);
+      if (local === undefined) return false;
       return rule.value === 'local' ? local : !local;
     }
   }
 }
 
-/**
- * Keep/exclude rules: a person passes when they match every `keep` rule and no `exclude` rule.
- * `regionCodes` are the admin codes of the task's region (the default "local" area).
- */
-export function passesRules(rules: readonly CrowdRule[], p: PersonView, regionCodes: readonly string[] = []): boolean {
-  for (const r of rules) if (ruleMatches(r, p, regionCodes) !== (r.action === 'keep')) return false;
+/** Keep/exclude rules: a person passes when they match every `keep` rule and no `exclude` rule. */
+export function passesRules(rules: readonly CrowdRule[], p: PersonView): boolean {
+  for (const r of rules) if (ruleMatches(r, p) !== (r.action === 'keep')) return false;
   return true;
 }
 
@@ -82,11 +82,11 @@ export type Verdict = { send: true } | { send: false; reason: SkipReason };
  * rules, then dates and windows, then dwell. Dates outside the task count as `window`.
  *
  * @example
- * judge(spec, { carrier: 'cmcc', age: 30 }, enteredAt, Date.now(), ['330106']) // → { send: true }
+ * judge(spec, { carrier: 'cmcc', age: 30, home: '330100', here: '330100' }, enteredAt, Date.now()) // → { send: true }
  */
-export function judge(spec: AlertTaskSpec, p: PersonView, enteredAt: number, now: number, regionCodes: readonly string[] = []): Verdict {
+export function judge(spec: AlertTaskSpec, p: PersonView, enteredAt: number, now: number): Verdict {
   if (!spec.quota[p.carrier]) return { send: false, reason: 'no_quota' };
-  if (!passesRules(spec.rules, p, regionCodes)) return { send: false, reason: 'rule' };
+  if (!passesRules(spec.rules, p)) return { send: false, reason: 'rule' };
   if (!inDates(spec, now) || !inWindows(spec, now)) return { send: false, reason: 'window' };
   if (!dwellReached(enteredAt, now, spec.minDwellMin)) return { send: false, reason: 'dwell' };
   return { send: true };

@@ -482,6 +482,7 @@ function RuleValue(props: { rule: CrowdRule; onChange: (r: CrowdRule) => void })
           <option value="roaming">{bt.send.roaming}</option>
           <option value="local">{bt.send.local}</option>
         </select>
+        <span class="muted small" data-testid="locality-rule">{bt.send.localityRule}</span>
       </Show>
       <Show when={r().attribute === 'carrier'}>
         <select value={(r() as Extract<CrowdRule, { attribute: 'carrier' }>).values[0]} onChange={(e) => props.onChange({ ...(r() as Extract<CrowdRule, { attribute: 'carrier' }>), values: [e.currentTarget.value as 'cmcc'] })}>

@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectNats, type NatsConnection } from '@geo/infra';
+import type { CrowdRule, RegionInput } from '../contract.ts';
+import { installIngestAdminAreas } from '../geofence/ingest-admin-areas.ts';
+import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
+import { runEngine, type RunningEngine } from './run-engine.ts';
+
+/**
+ * Local (本地) vs roaming (外地): the person's home city against the city their current cell lies
+ * in, the same for a drawn shape (which has no administrative codes) and a picked district.
+ */
+const ALL_SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
+let nc: NatsConnection;
+let eng: RunningEngine;
+
+beforeAll(async () => {
+  installIngestAdminAreas();
+  nc = await connectNats(inject('natsUrl'), 'alerting-locality-int');
+  await declareAll(nc);
+  eng = await runEngine({ nc, log: silent, shards: ALL_SHARDS, instance: 'locality', tickMs: 200 });
+  await eng.ready;
+});
+afterAll(async () => {
+  await eng?.stop();
+  await nc?.drain();
+});
+
+describe('local and roaming', () => {
+  it('decides local from the home city against the city of the current cell, for drawn and picked regions alike', async () => {
+    // West Lake, in 杭州市 西湖区 (330106).
+    const spot: [number, number] = [120.12, 30.24];
+    const [hz, xihu, sh, nb, unknown] = numbers(5);
+    const homes: Record<string, string | undefined> = { [hz]: '330100', [xihu]: '330106', [sh]: '310101', [nb]: '330203', [unknown]: undefined };
+    const cell = `xihu-${Math.random().toString(36).slice(2, 8)}`;
+    await publishEvents(nc, Object.entries(homes).map(([m, home], k) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[k % 3], offset(spot, 0, 0), { cell, home })));
+    await until('people seen', () => Object.keys(homes).every((m) => eng.engine.presence.indexOf(m) >= 0));
+    const [w, s] = offset(spot, -300, -300), [e, n] = offset(spot, 300, 300);
+    const rectangle: RegionInput = { parts: [{ kind: 'rectangle', west: w, south: s, east: e, north: n }] };
+    const district: RegionInput = { parts: [{ kind: 'admin', code: '330106' }] };
+    const keep = (value: 'local' | 'roaming'): CrowdRule[] => [{ attribute: 'locality', action: 'keep', value }];
+    const tasks = { 'loc-rect-local': [rectangle, 'local'], 'loc-rect-roaming': [rectangle, 'roaming'], 'loc-district-local': [district, 'local'], 'loc-district-roaming': [district, 'roaming'] } as const;
+    for (const [id, [region, value]] of Object.entries(tasks)) await eng.store.submit(id, { ...circleTask(spot, 100), region, rules: keep(value) });
+    const mine = async (id: string) => (await jobsOf(nc, id)).map((j) => j.msisdn).filter((m) => m in homes).sort();
+    await until('all four sent', async () => (await Promise.all(Object.keys(tasks).map(mine))).every((s) => s.length === 2));
+    await sleep(1_000);
+    expect(await mine('loc-rect-local')).toEqual([hz, xihu].sort());
+    expect(await mine('loc-district-local')).toEqual([hz, xihu].sort());
+    expect(await mine('loc-rect-roaming')).toEqual([sh, nb].sort());
+    expect(await mine('loc-district-roaming')).toEqual([sh, nb].sort());
+  });
+});

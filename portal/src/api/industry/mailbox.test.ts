@@ -130,4 +130,22 @@ describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
     expect(ws.getRow(ws.rowCount).getCell(1).value).toBe('合计');
     expect((await sub('GET', '/api/industry/stats')).status).toBe(403);
   });
+
+  it('keeps a deleted sub-account\'s sends in the sent list, statistics and ledger, under its name: accounts are deactivated, never erased', async () => {
+    const leaver = await subWith(t.portal, 'leaver', ['sms.send', 'sms.sent']);
+    const s = await t.as(leaver)('POST', '/api/industry/sends', { recipients: '13700137000', subject: '离职前的通知', content: '再见' });
+    expect(s.status).toBe(200);
+    const boss = await loginAdmin(t.portal);
+    expect((await boss.req('DELETE', '/api/accounts/leaver')).status).toBe(200);
+    const list = await admin('GET', '/api/industry/sends?subject=离职前');
+    expect(list.body.items).toEqual([expect.objectContaining({ id: s.body.id, accountName: 'leaver（已删除）' })]);
+    expect((await admin('GET', `/api/industry/sends/${s.body.id}`)).status).toBe(200);
+    const stats = await admin('GET', '/api/industry/stats?scope=all&keyword=离职前');
+    expect(stats.body.items).toEqual([expect.objectContaining({ id: s.body.id, accountName: 'leaver（已删除）', billing: 1 })]);
+    const { rows } = await t.portal.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM quota_ledger WHERE ref_id = $1 AND kind = 'charge'`, [s.body.id]);
+    expect(rows[0]!.n).toBeGreaterThan(0);
+    // The account itself is gone for every purpose but the records: no login, no session.
+    expect((await t.as(leaver)('GET', '/api/industry/sends')).status).toBe(401);
+    await expect(subWith(t.portal, 'leaver', ['sms.send'])).rejects.toThrow(/login leaver failed/);
+  });
 });

@@ -69,7 +69,10 @@ interface SendDbRow {
   replies: string;
 }
 
-const SEND_COLS = `s.id, s.account_id, a.name AS account_name, s.mode, s.via, s.subject, s.content, s.signature, s.recipients_count, s.billing_count,
+/** An account's name as records show it: a deleted (deactivated) account keeps its name, marked. */
+export const ACCOUNT_NAME = `a.name || CASE WHEN a.deleted_at IS NOT NULL THEN '（已删除）' ELSE '' END`;
+
+const SEND_COLS = `s.id, s.account_id, ${ACCOUNT_NAME} AS account_name, s.mode, s.via, s.subject, s.content, s.signature, s.recipients_count, s.billing_count,
   s.extension, s.forward_to, s.state, s.scheduled_at, s.created_at, s.sent_at, (SELECT count(*) FROM sms_inbox i WHERE i.send_id = s.id) AS replies`;
 
 const summary = (r: SendDbRow, o?: { delivered: number; failed: number }) => ({

@@ -4,7 +4,7 @@ import { opLog } from '../../http/op-log.ts';
 import { jsonOk, router, z } from '../../http/openapi.ts';
 import { scopeAccounts, type StatsScope } from './scope.ts';
 import { sendOutcomes } from './send-log.ts';
-import { sendFilter } from './sent-routes.ts';
+import { ACCOUNT_NAME, sendFilter } from './sent-routes.ts';
 import { fileResponse, xlsxBytes } from './xlsx.ts';
 
 const TAG = ['行业短信-发送统计'];
@@ -41,7 +41,7 @@ async function query(c: Ctx, q: z.infer<typeof Query>, all: boolean) {
     params,
   );
   const { rows } = await db.query<{ id: string; account_name: string; subject: string; created_at: Date; recipients_count: number; billing_count: number }>(
-    `SELECT s.id, a.name AS account_name, s.subject, s.created_at, s.recipients_count, s.billing_count FROM sms_sends s JOIN accounts a ON a.id = s.account_id
+    `SELECT s.id, ${ACCOUNT_NAME} AS account_name, s.subject, s.created_at, s.recipients_count, s.billing_count FROM sms_sends s JOIN accounts a ON a.id = s.account_id
       WHERE ${where} ORDER BY s.created_at DESC ${all ? 'LIMIT 100000' : `LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`}`,
     params,
   );

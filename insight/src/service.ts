@@ -113,7 +113,7 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   const presence = new PresenceIndex(state);
   const app = insightApi({
     state, ch, regions: new RegionResolver(cells, admin), k: cfg.INSIGHT_K, heat: new HeatmapIndex(state, cfg.INSIGHT_K, presence),
-    cache: new HistoryCache(), times: new PersonTimesCache(), presence, population: ring, recent, now: opts.now ?? Date.now,
+    cache: new HistoryCache(), times: new PersonTimesCache(), presence, population: ring, recent, now: opts.now ?? Date.now, log,
   });
   const api = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: cfg.API_PORT, hostname: cfg.API_HOST }, () => resolve(s));

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { z } from 'zod';
+import type { Logger } from '@geo/infra';
 import { RegionError } from '../regions/region.ts';
 import { regionMetrics, type MetricsContext } from '../metrics/region-metrics.ts';
 import type { HeatmapIndex } from '../metrics/heatmap.ts';
@@ -8,6 +9,8 @@ import { HeatmapQuery, RegionMetricsRequest, type ApiError } from './schemas.ts'
 
 export interface ApiContext extends MetricsContext {
   heat: HeatmapIndex;
+  /** Where an unexpected failure (a 500) is logged with its cause. */
+  log?: Logger;
   /** The clock (tests replace it). */
   now?: () => number;
 }
@@ -64,6 +67,7 @@ export function insightApi(ctx: ApiContext): Hono {
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json<ApiError>({ error: { code: err.code, message: err.message, issues: err.issues } }, 400);
     if (err instanceof RegionError) return c.json<ApiError>({ error: { code: err.code, message: err.message } }, 400);
+    ctx.log?.error({ err, method: c.req.method, path: c.req.path }, 'query failed');
     return c.json<ApiError>({ error: { code: 'INTERNAL', message: 'the query failed; see the insight log' } }, 500);
   });
   return app;

@@ -20,6 +20,24 @@ describe('regions', () => {
     expect(() => compileRegion(r, NO_ADMIN_AREAS)).toThrow(/edges cross near \[120\.05000, 30\.05000\]/);
   });
 
+  const sq = (x: number, y: number, d = 0.01) => [[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]];
+  it.each([
+    ['a ring of three positions, closed', [[[120, 30], [121, 30], [120, 30]]], /the outer ring has 2 distinct vertices/],
+    ['one position four times', [[[120, 30], [120, 30], [120, 30], [120, 30]]], /1 distinct vertices/],
+    ['collinear vertices', [[[120, 30], [120.1, 30], [120.2, 30], [120, 30]]], /encloses no area|edges cross/],
+    ['a hole outside the outer ring', [sq(120, 30), sq(121, 31)], /hole 1 lies outside the outer ring/],
+    ['an edge across the antimeridian', [[[179, 30], [-179, 30], [-179, 31]]], /crosses the 180° meridian/],
+  ])('refuses %s as alerting does, with a RegionError (a 400)', (_, coordinates, reason) => {
+    const r = Region.parse({ shapes: [{ type: 'polygon', coordinates }] });
+    expect(() => compileRegion(r, NO_ADMIN_AREAS)).toThrow(RegionError);
+    expect(() => compileRegion(r, NO_ADMIN_AREAS)).toThrow(reason);
+  });
+
+  it('accepts a polygon with a hole inside and repeated vertices', () => {
+    const r = Region.parse({ shapes: [{ type: 'polygon', coordinates: [[[119.99, 29.99], [119.99, 29.99], [120.03, 29.99], [120.03, 30.03], [119.99, 30.03]], sq(120.005, 29.995, 0.01)] }] });
+    expect([...regionMask(compileRegion(r, NO_ADMIN_AREAS), cells)]).toEqual([1, 0, 1, 1]);
+  });
+
   it('refuses an unknown area code and an empty region', () => {
     expect(() => compileRegion(Region.parse({ areas: ['330106'] }), NO_ADMIN_AREAS)).toThrow(RegionError);
     expect(Region.safeParse({}).success).toBe(false);

@@ -70,13 +70,58 @@ const closed = (ring: number[][]) => {
   return a[0] === z2[0] && a[1] === z2[1] ? ring : [...ring, a];
 };
 
+/** A ring without its closing duplicate vertex, and without repeated consecutive vertices. */
+function distinctVertices(ring: number[][]): number[][] {
+  const out: number[][] = [];
+  for (const p of ring) {
+    const q = out[out.length - 1];
+    if (!q || q[0] !== p[0] || q[1] !== p[1]) out.push(p);
+  }
+  while (out.length > 1 && out[0]![0] === out[out.length - 1]![0] && out[0]![1] === out[out.length - 1]![1]) out.pop();
+  return out;
+}
+
+function ringArea(r: number[][]): number {
+  let a = 0;
+  for (let i = 0, j = r.length - 1; i < r.length; j = i++) a += (r[j]![0]! - r[i]![0]!) * (r[j]![1]! + r[i]![1]!);
+  return a / 2;
+}
+
+function pointInRing(r: number[][], x: number, y: number): boolean {
+  let inside = false;
+  for (let i = 0, j = r.length - 1; i < r.length; j = i++) {
+    const [xi, yi] = r[i] as [number, number];
+    const [xj, yj] = r[j] as [number, number];
+    if (yi > y !== yj > y && x < xi + ((y - yi) * (xj - xi)) / (yj - yi)) inside = !inside;
+  }
+  return inside;
+}
+
+/**
+ * A drawn polygon's exact test, after the checks alerting makes at task submission (its
+ * `regionIssues`): each ring has at least 3 distinct vertices, no edge spans the antimeridian, the
+ * edges do not cross, every ring encloses an area and every hole lies inside the outer ring.
+ * Throws RegionError naming the ring (a 400), never a library's error (a 500).
+ */
 function polygonTest(rings: number[][][], what: string): Test {
-  const poly = turfPolygon(rings.map(closed));
+  const open = rings.map(distinctVertices);
+  open.forEach((r, i) => {
+    const where = i === 0 ? 'the outer ring' : `hole ${i}`;
+    if (r.length < 3) throw new RegionError(`${what}: ${where} has ${r.length} distinct vertices; a polygon needs at least 3`);
+    const wide = r.findIndex((p, j) => Math.abs(r[(j + 1) % r.length]![0]! - p[0]!) > 180);
+    if (wide >= 0) throw new RegionError(`${what}: edge ${wide + 1} of ${where} crosses the 180° meridian; split the shape there`);
+  });
+  const poly = turfPolygon(open.map((r) => [...r, r[0]!]));
   const k = kinks(poly);
   if (k.features.length > 0) {
     const [x, y] = k.features[0]!.geometry.coordinates;
     throw new RegionError(`${what}: its edges cross near [${x!.toFixed(5)}, ${y!.toFixed(5)}]`);
   }
+  open.forEach((r, i) => {
+    const where = i === 0 ? 'the outer ring' : `hole ${i}`;
+    if (ringArea(r) === 0) throw new RegionError(`${what}: ${where} encloses no area (its vertices lie on one line)`);
+    if (i > 0 && !pointInRing(open[0]!, r[0]![0]!, r[0]![1]!)) throw new RegionError(`${what}: hole ${i} lies outside the outer ring`);
+  });
   return { bbox: bboxOf(rings), inside: (lng, lat) => booleanPointInPolygon([lng, lat], poly) };
 }
 

@@ -4,6 +4,7 @@ import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { accountRoutes } from './api/accounts/routes.ts';
 import { apiKeyRoutes } from './api/api-keys/routes.ts';
 import { authRoutes } from './api/auth/routes.ts';
+import { totpRoutes } from './api/auth/totp-routes.ts';
 import { departmentRoutes } from './api/departments/routes.ts';
 import { enterpriseRoutes } from './api/enterprises/routes.ts';
 import { BIGDATA_ROUTES } from './api/bigdata/index.ts';
@@ -26,6 +27,7 @@ import { serveSpa } from './http/static.ts';
 export const API_ROUTES = [
   statusRoutes,
   authRoutes,
+  totpRoutes,
   homeRoutes,
   accountRoutes,
   departmentRoutes,

@@ -35,6 +35,7 @@ export const PortalEnv = z.object({
     .default('')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
     .refine((list) => list.every((x) => isIP(x.split('/')[0]!) !== 0), '须为逗号分隔的 IP 地址或 CIDR，例如 127.0.0.1,10.0.0.0/8'),
+  OPERATOR_TOTP: z.enum(['required', 'optional']).optional(),
   DEMO: z
     .enum(['0', '1', 'true', 'false', ''])
     .default('0')
@@ -80,6 +81,12 @@ export interface PortalConfig {
    * @default [] (nobody: the peer is the client)
    */
   trustedProxies?: string[];
+  /**
+   * Whether platform operators must log in with a TOTP second factor (an operator without one is
+   * taken through enrolment at its next login). Env `OPERATOR_TOTP`.
+   * @default 'required', but 'optional' when `demo` is on and nothing is set
+   */
+  operatorTotp?: 'required' | 'optional';
   /** How often an open event stream (SSE) re-checks that its session or key is still live. @default 5000 */
   streamRecheckMs?: number;
   /** messaging's send-log table in ClickHouse. @default 'sms_log' */
@@ -100,6 +107,7 @@ export function envToConfig(env: PortalEnv): PortalConfig {
     insightUrl: env.INSIGHT_URL,
     demo: env.DEMO,
     trustedProxies: env.TRUSTED_PROXIES,
+    operatorTotp: env.OPERATOR_TOTP,
     logLevel: env.LOG_LEVEL,
   };
 }

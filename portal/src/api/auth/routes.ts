@@ -1,13 +1,16 @@
 import { createRoute } from '@hono/zod-openapi';
 import { newCaptcha, solveCaptcha } from '../../auth/captcha.ts';
 import { assertPasswordPolicy, hashPassword, verifyPassword, DUMMY_HASH_INPUT } from '../../auth/password.ts';
-import { FEATURES, ROLE_LABELS } from '../../auth/permissions.ts';
-import { ACCOUNT_COLUMNS, createSession, toPrincipal, endAccountAccess, endSession, type AccountRow } from '../../auth/session.ts';
+import { FEATURES } from '../../auth/permissions.ts';
+import { ACCOUNT_COLUMNS, endAccountAccess, endSession, type AccountRow } from '../../auth/session.ts';
 import { clearFailures, lockedFor, recordFailure } from '../../auth/throttle.ts';
 import { AppError } from '../../errors.ts';
-import { principal, type Ctx } from '../../http/context.ts';
+import { principal } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
-import { clearSessionCookie, readSessionCookie, writeSessionCookie } from '../../http/session-cookie.ts';
+import { clearSessionCookie, readSessionCookie } from '../../http/session-cookie.ts';
+import { LoginStep, logAttempt, Me, me, openSession, secondStep } from './login-steps.ts';
+
+export { Me };
 import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 
 const Captcha = z.object({ captchaId: z.string(), svg: z.string(), testAnswer: z.string().optional() }).openapi('Captcha');
@@ -21,57 +24,12 @@ const LoginBody = z
   })
   .openapi('LoginRequest');
 
-export const Me = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    displayName: z.string(),
-    role: z.enum(['admin', 'sub', 'operator']),
-    roleLabel: z.string(),
-    enterpriseId: z.string().nullable(),
-    enterpriseName: z.string().nullable(),
-    departmentId: z.string().nullable(),
-    permissions: z.array(z.string()),
-    csrfToken: z.string(),
-  })
-  .openapi('Me');
-
 const ChangePassword = z
   .object({
     oldPassword: z.string({ error: '请输入原密码' }).min(1, '请输入原密码').max(128),
     newPassword: z.string({ error: '请输入新密码' }).min(12, '新密码至少 12 位').max(128, '新密码最多 128 位'),
   })
   .openapi('ChangePassword');
-
-async function me(c: Ctx, csrf: string, accountId: string) {
-  const { db } = c.get('deps');
-  const { rows } = await db.query<AccountRow & { display_name: string; enterprise_name: string | null }>(
-    `SELECT ${ACCOUNT_COLUMNS}, a.display_name, e.name AS enterprise_name FROM accounts a LEFT JOIN enterprises e ON e.id = a.enterprise_id WHERE a.id = $1`,
-    [accountId],
-  );
-  const a = rows[0];
-  if (!a) throw new AppError('UNAUTHENTICATED');
-  const p = c.get('principal');
-  return {
-    id: a.id,
-    name: a.name,
-    displayName: a.display_name,
-    role: a.role,
-    roleLabel: ROLE_LABELS[a.role],
-    enterpriseId: a.enterprise_id,
-    enterpriseName: a.enterprise_name,
-    departmentId: a.department_id,
-    permissions: p ? [...p.permissions] : [],
-    csrfToken: csrf,
-  };
-}
-
-async function logAttempt(c: Ctx, name: string, ok: boolean, reason: string, acct?: { id: string; enterprise_id: string | null }) {
-  await c.get('deps').db.query(
-    'INSERT INTO login_log (enterprise_id, account_id, account_name, ip, user_agent, success, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-    [acct?.enterprise_id ?? null, acct?.id ?? null, name.slice(0, 64), c.get('ip'), (c.req.header('user-agent') ?? '').slice(0, 300), ok, reason],
-  );
-}
 
 let dummyHash: Promise<string> | undefined;
 
@@ -86,7 +44,7 @@ export const authRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/auth/login', tags: ['登录'], summary: '账户名 + 密码 + 验证码登录', request: jsonBody(LoginBody), responses: jsonOk(Me) }),
+    createRoute({ method: 'post', path: '/api/auth/login', tags: ['登录'], summary: '账户名 + 密码 + 验证码登录；已绑定动态口令（或须绑定）的账户先得到第二步 LoginStep', request: jsonBody(LoginBody), responses: jsonOk(z.union([Me, LoginStep])) }),
     async (c) => {
       const { db, cfg } = c.get('deps');
       const body = c.req.valid('json');
@@ -125,16 +83,12 @@ export const authRoutes = router()
         await logAttempt(c, body.name, false, 'frozen', acct);
         throw new AppError('ACCOUNT_FROZEN');
       }
-      await clearFailures(db, 'account', body.name);
-      // A session id the browser already had is never promoted: end it and issue a new one.
-      const old = readSessionCookie(c);
-      if (old) await endSession(db, old);
-      const s = await createSession(db, acct.id, ip, c.req.header('user-agent') ?? '');
-      writeSessionCookie(c, s.id);
-      await logAttempt(c, body.name, true, 'ok', acct);
-      c.set('principal', toPrincipal(acct, 'session'));
-      await opLog(c, '登录', acct.name);
-      return c.json(await me(c, s.csrf, acct.id), 200);
+      const step = await secondStep(c, acct);
+      if (step) {
+        await logAttempt(c, body.name, false, `needs_${step.next}`, acct);
+        return c.json(step, 200);
+      }
+      return c.json(await openSession(c, acct), 200);
     },
   )
   .openapi(

@@ -1,0 +1,120 @@
+import { ROLE_LABELS } from '../../auth/permissions.ts';
+import { ACCOUNT_COLUMNS, createSession, sha256, toPrincipal, token, type AccountRow } from '../../auth/session.ts';
+import { clearFailures } from '../../auth/throttle.ts';
+import { AppError } from '../../errors.ts';
+import type { Ctx } from '../../http/context.ts';
+import { opLog } from '../../http/op-log.ts';
+import { readSessionCookie, writeSessionCookie } from '../../http/session-cookie.ts';
+import { z } from '../../http/openapi.ts';
+import { endSession } from '../../auth/session.ts';
+
+export const Me = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    displayName: z.string(),
+    role: z.enum(['admin', 'sub', 'operator']),
+    roleLabel: z.string(),
+    enterpriseId: z.string().nullable(),
+    enterpriseName: z.string().nullable(),
+    departmentId: z.string().nullable(),
+    permissions: z.array(z.string()),
+    csrfToken: z.string(),
+  })
+  .openapi('Me');
+
+/** A login that passed the password and needs its second step first. */
+export const LoginStep = z
+  .object({
+    next: z.enum(['totp', 'enrol']).openapi({ description: 'totp：输入动态口令或恢复码；enrol：平台运营账户须先绑定动态口令' }),
+    challenge: z.string(),
+  })
+  .openapi('LoginStep');
+
+/** A pending second step lives 5 minutes and allows 5 wrong codes, then the login starts over. */
+const CHALLENGE_TTL_S = 300;
+export const CHALLENGE_ATTEMPTS = 5;
+
+export async function me(c: Ctx, csrf: string, accountId: string) {
+  const { db } = c.get('deps');
+  const { rows } = await db.query<AccountRow & { display_name: string; enterprise_name: string | null }>(
+    `SELECT ${ACCOUNT_COLUMNS}, a.display_name, e.name AS enterprise_name FROM accounts a LEFT JOIN enterprises e ON e.id = a.enterprise_id WHERE a.id = $1`,
+    [accountId],
+  );
+  const a = rows[0];
+  if (!a) throw new AppError('UNAUTHENTICATED');
+  const p = c.get('principal');
+  return {
+    id: a.id,
+    name: a.name,
+    displayName: a.display_name,
+    role: a.role,
+    roleLabel: ROLE_LABELS[a.role],
+    enterpriseId: a.enterprise_id,
+    enterpriseName: a.enterprise_name,
+    departmentId: a.department_id,
+    permissions: p ? [...p.permissions] : [],
+    csrfToken: csrf,
+  };
+}
+
+export async function logAttempt(c: Ctx, name: string, ok: boolean, reason: string, acct?: { id: string; enterprise_id: string | null }) {
+  await c.get('deps').db.query(
+    'INSERT INTO login_log (enterprise_id, account_id, account_name, ip, user_agent, success, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    [acct?.enterprise_id ?? null, acct?.id ?? null, name.slice(0, 64), c.get('ip'), (c.req.header('user-agent') ?? '').slice(0, 300), ok, reason],
+  );
+}
+
+/** Whether operators must have a second factor: required unless configured otherwise; a demo start without the setting allows it. */
+export const operatorTotpRequired = (c: Ctx): boolean => {
+  const cfg = c.get('deps').cfg;
+  return (cfg.operatorTotp ?? (cfg.demo ? 'optional' : 'required')) === 'required';
+};
+
+/** The second step this login still needs, as a challenge to answer; undefined when the password was enough. */
+export async function secondStep(c: Ctx, acct: AccountRow): Promise<z.infer<typeof LoginStep> | undefined> {
+  const { db } = c.get('deps');
+  const { rows } = await db.query<{ totp: boolean }>('SELECT totp_secret IS NOT NULL AS totp FROM accounts WHERE id = $1', [acct.id]);
+  const next = rows[0]?.totp ? 'totp' : acct.role === 'operator' && operatorTotpRequired(c) ? 'enrol' : undefined;
+  if (!next) return undefined;
+  const challenge = token();
+  await db.query('DELETE FROM login_challenges WHERE expires_at < now()');
+  await db.query(
+    `INSERT INTO login_challenges (id_hash, account_id, purpose, ip, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
+    [sha256(challenge), acct.id, next, c.get('ip'), CHALLENGE_TTL_S],
+  );
+  return { next, challenge };
+}
+
+/** The account waiting behind a live challenge of this purpose, or 401. */
+export async function challengeAccount(c: Ctx, challenge: string, purpose: 'totp' | 'enrol'): Promise<AccountRow & { attempts: number }> {
+  const { rows } = await c.get('deps').db.query<AccountRow & { attempts: number }>(
+    `SELECT ${ACCOUNT_COLUMNS}, ch.attempts FROM login_challenges ch JOIN accounts a ON a.id = ch.account_id LEFT JOIN enterprises e ON e.id = a.enterprise_id
+      WHERE ch.id_hash = $1 AND ch.purpose = $2 AND ch.expires_at > now()`,
+    [sha256(challenge), purpose],
+  );
+  const a = rows[0];
+  if (!a || a.attempts >= CHALLENGE_ATTEMPTS) throw new AppError('LOGIN_STEP_EXPIRED');
+  if (a.status !== 'active' || a.enterprise_status === 'frozen') throw new AppError('ACCOUNT_FROZEN');
+  return a;
+}
+
+/** Counts a wrong code against the challenge. */
+export async function challengeFailed(c: Ctx, challenge: string): Promise<void> {
+  await c.get('deps').db.query('UPDATE login_challenges SET attempts = attempts + 1 WHERE id_hash = $1', [sha256(challenge)]);
+}
+
+/** Ends the login's challenge and opens the session: a fresh id (never the one the browser had), cookie, logs. */
+export async function openSession(c: Ctx, acct: AccountRow, challenge?: string) {
+  const { db } = c.get('deps');
+  if (challenge) await db.query('DELETE FROM login_challenges WHERE id_hash = $1', [sha256(challenge)]);
+  await clearFailures(db, 'account', acct.name);
+  const old = readSessionCookie(c);
+  if (old) await endSession(db, old);
+  const s = await createSession(db, acct.id, c.get('ip'), c.req.header('user-agent') ?? '');
+  writeSessionCookie(c, s.id);
+  await logAttempt(c, acct.name, true, 'ok', acct);
+  c.set('principal', toPrincipal(acct, 'session'));
+  await opLog(c, '登录', acct.name);
+  return me(c, s.csrf, acct.id);
+}

@@ -103,6 +103,15 @@ export class ExtensionRegistry {
     return this.claim(entry.extension, entry);
   }
 
+  /** Whether an extension is held by a live send, was held by one that expired, or by none. */
+  async state(extension: string): Promise<{ state: 'live'; entry: ExtensionEntry } | { state: 'expired' | 'none' }> {
+    if (!/^\d{1,8}$/.test(extension)) return { state: 'none' };
+    const e = await this.kv.get(`ext.${extension}`);
+    if (!e || e.operation !== 'PUT') return { state: 'none' };
+    const entry = e.json<ExtensionEntry>();
+    return entry.expiresAt > this.now() ? { state: 'live', entry } : { state: 'expired' };
+  }
+
   /** The live send behind an extension, if any. */
   async lookup(extension: string): Promise<ExtensionEntry | undefined> {
     if (!/^\d{1,8}$/.test(extension)) return undefined;

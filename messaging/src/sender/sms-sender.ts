@@ -11,7 +11,8 @@ import type { CarrierConnector, CarrierReceipt, CarrierReply } from '../smpp/con
 import type { ExtensionRegistry } from '../replies/extension-numbers.ts';
 import { rowVersion, type SendLogRow } from '../send-log/schema.ts';
 import { SendLogWriter } from '../send-log/send-log-writer.ts';
-import { routeNumber } from '../routing/number-routing.ts';
+import { normalizeMsisdn, routeNumber } from '../routing/number-routing.ts';
+import { extensionOf, replyReason, type ReplyReason } from '../replies/reply-reason.ts';
 import { messagingNames, type MessagingNames } from '../names.ts';
 import { JobPreparer, type PreparedJob } from './prepare-job.ts';
 import { ClaimLog, jobsRedeliverableSince } from './claim-log.ts';
@@ -139,7 +140,8 @@ export class SmsSender {
     this.metrics = {
       jobs: new Counter({ name: 'sms_jobs_total', help: 'SMS jobs by outcome', labelNames: ['carrier', 'outcome'], registers: reg }),
       receipts: new Counter({ name: 'sms_receipts_total', help: 'Delivery receipts by state', labelNames: ['carrier', 'state'], registers: reg }),
-      replies: new Counter({ name: 'sms_replies_total', help: 'Replies (MO) by match', labelNames: ['carrier', 'matched'], registers: reg }),
+      // By reason (replies/reply-reason.ts): only unknown_extension and other_number are faults.
+      replies: new Counter({ name: 'sms_replies_total', help: 'Replies (MO) by how they were matched (reason)', labelNames: ['carrier', 'reason'], registers: reg }),
       bad: new Counter({ name: 'sms_bad_deliver_total', help: 'deliver_sm from carriers dead-lettered, by reason', labelNames: ['carrier', 'reason'], registers: reg }),
       unmatched: new Counter({
         name: 'sms_receipts_unmatched_total', help: 'Delivery receipts that matched no job (by carrier, SMSC and message id) and were dead-lettered, by reason',
@@ -652,12 +654,18 @@ export class SmsSender {
 
   private async onReply(mo: CarrierReply): Promise<boolean> {
     const access = this.o.accessNumbers[mo.carrier];
-    const extension = mo.to.startsWith(access) ? mo.to.slice(access.length) : '';
-    const entry = extension ? await this.o.extensions.lookup(extension) : undefined;
+    const extension = extensionOf(mo.to, access);
+    const ext = extension ? await this.o.extensions.state(extension) : undefined;
+    const entry = ext?.state === 'live' ? ext.entry : undefined;
     if (!entry) {
+      const reason = replyReason({
+        to: mo.to, access, extension: ext?.state,
+        lastSource: extension === '' ? await this.lastSourceTo(mo.carrier, mo.from) : undefined,
+      });
       this.counts.unmatchedReplies++;
-      this.metrics.replies.inc({ carrier: mo.carrier, matched: 'no' });
-      this.o.log.info({ to: mo.to, from: mo.from }, 'reply to no live extension; dropped');
+      this.metrics.replies.inc({ carrier: mo.carrier, reason });
+      const fault = reason === 'unknown_extension' || reason === 'other_number';
+      this.o.log[fault ? 'warn' : 'debug']({ to: mo.to, from: mo.from, reason }, 'reply matched to no send; not published');
       return true;
     }
     const replyId = mo.ref ?? createHash('sha1').update(`${mo.carrier}|${mo.from}|${mo.to}|${mo.text}`).digest('hex').slice(0, 24);
@@ -676,12 +684,48 @@ export class SmsSender {
     }
     const reply: SmsReply = {
       replyId, enterpriseId: entry.enterpriseId, accountId: entry.accountId, sendId: entry.sendId, from: mo.from, to: mo.to, text: mo.text,
-      carrier: mo.carrier, extension, forwardedJobId, at: mo.at,
+      carrier: mo.carrier, extension: extension!, forwardedJobId, at: mo.at,
     };
     await this.js.publish(this.names.replySubject(entry.enterpriseId), JSON.stringify(reply), { msgID: `reply:${replyId}` });
     this.counts.replies++;
-    this.metrics.replies.inc({ carrier: mo.carrier, matched: 'yes' });
+    this.metrics.replies.inc({ carrier: mo.carrier, reason: 'matched' satisfies ReplyReason });
     return true;
+  }
+
+  private sourceQueue: { key: string; resolve: (s: 'alert' | 'industry' | undefined) => void }[] = [];
+  private sourceTimer?: NodeJS.Timeout;
+
+  /**
+   * The source of the last SMS the send log has to a number from a carrier within 7 days (batched
+   * lookups: an alert to a city can bring thousands of replies at once); undefined when none, or
+   * when the send log cannot be read (the reply is then counted as no_extension).
+   */
+  private lastSourceTo(carrier: SmsCarrier, from: string): Promise<'alert' | 'industry' | undefined> {
+    const msisdn = normalizeMsisdn(from);
+    if (!msisdn) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.sourceQueue.push({ key: `${carrier}|${msisdn}`, resolve });
+      if (this.sourceTimer) return;
+      this.sourceTimer = setTimeout(() => {
+        this.sourceTimer = undefined;
+        const batch = this.sourceQueue.splice(0);
+        const numbers = [...new Set(batch.map((b) => b.key.split('|')[1]!))];
+        selectRows<{ carrier: string; msisdn: string; source: string }>(
+          this.o.ch,
+          sql`SELECT carrier, msisdn, argMax(source, submit_time) AS source FROM ${ident(this.table)}
+            WHERE created_at >= now() - 7 * 86400 AND msisdn IN ${list(numbers)} AND NOT (job_id LIKE 'fwd-%') GROUP BY carrier, msisdn`.text,
+        ).then(
+          (rows) => {
+            const by = new Map(rows.map((r) => [`${r.carrier}|${r.msisdn}`, r.source === 'alert' ? ('alert' as const) : ('industry' as const)]));
+            for (const b of batch) b.resolve(by.get(b.key));
+          },
+          (err: unknown) => {
+            this.o.log.warn({ err }, 'send log not readable: replies to the bare access number counted as no_extension');
+            for (const b of batch) b.resolve(undefined);
+          },
+        );
+      }, 100);
+    });
   }
 }
 

@@ -20,5 +20,7 @@ export * from './runtime/main.ts';
 export * from './runtime/nats-health.ts';
 export * from './servers/stack.ts';
 export * from './servers/nats.ts';
+export * from './servers/nats-cluster.ts';
+export * from './servers/nats-release.ts';
 export * from './servers/clickhouse.ts';
 export * from './servers/pick-port.ts';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startClickHouseServer, startNatsServer, type RunningClickHouse, type RunningNats } from '@geo/infra';
+import { freePort, startClickHouseServer, startNatsCluster, startNatsServer, type RunningClickHouse, type RunningNats, type RunningNatsCluster } from '@geo/infra';
 import { ServiceProcess, tail, type ServiceSpec, type UnexpectedExit } from './service-process.ts';
 import { SmscControl } from './smsc-control.ts';
 
@@ -24,6 +24,11 @@ export interface SystemOptions {
   liveness?: boolean;
   /** Services to start with the servers. @default smsc-sim, alerting, messaging, insight */
   services?: ServiceName[];
+  /**
+   * Run NATS as a JetStream cluster of this many nats-server processes on loopback (3 for R3) instead
+   * of one server; every service then declares its streams and buckets with `STREAM_REPLICAS` = this.
+   */
+  natsNodes?: number;
   /** Services log at this level; their readiness lines are at info. @default 'info' */
   logLevel?: string;
   say?: (msg: string) => void;
@@ -51,6 +56,8 @@ export interface RunningSystem {
   stopService(name: ServiceName): Promise<void>;
   /** `kill -9`, then starts it again and waits until it is ready. */
   killAndRestart(name: ServiceName, downMs?: number): Promise<void>;
+  /** The NATS cluster, when started with `natsNodes` (kill or restart single nodes). */
+  natsCluster?: RunningNatsCluster;
   /** Stops nats-server (SIGTERM, or SIGKILL with `hard`), then starts it on the same port and store. */
   restartNats(opts?: { hard?: boolean; downMs?: number }): Promise<void>;
   restartClickHouse(opts?: { hard?: boolean; downMs?: number }): Promise<void>;
@@ -87,21 +94,23 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
   const natsDir = join(dir, 'nats');
   const chDir = join(dir, 'clickhouse');
   let nats: RunningNats | undefined;
+  let cluster: RunningNatsCluster | undefined;
   let ch: RunningClickHouse | undefined;
   const services = {} as Record<ServiceName, ServiceProcess>;
   try {
-    [nats, ch] = await Promise.all([
-      startNatsServer({ dataDir: natsDir, port: natsPort, log: say }),
+    [nats, cluster, ch] = await Promise.all([
+      opts.natsNodes ? undefined : startNatsServer({ dataDir: natsDir, port: natsPort, log: say }),
+      opts.natsNodes ? startNatsCluster({ dataDir: natsDir, nodes: opts.natsNodes, log: say }) : undefined,
       startClickHouseServer({ dataDir: chDir, httpPort: chPort, log: say }),
     ]);
   } catch (err) {
-    await Promise.allSettled([nats?.stop(), ch?.stop()]);
+    await Promise.allSettled([nats?.stop(), cluster?.stop(), ch?.stop()]);
     throw err;
   }
-  const natsUrl = nats.url;
+  const natsUrl = cluster?.url ?? nats!.url;
   const clickhouseUrl = ch.url;
   const level = opts.logLevel ?? 'info';
-  const base = { NATS_URL: natsUrl, LOG_LEVEL: level };
+  const base = { NATS_URL: natsUrl, LOG_LEVEL: level, ...(opts.natsNodes ? { STREAM_REPLICAS: String(Math.min(3, opts.natsNodes)) } : {}) };
   const smscPorts = { cmcc: await freePort(), cucc: await freePort(), ctcc: await freePort() };
   const smsc = {
     SMSC_HOST: '127.0.0.1',
@@ -173,7 +182,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
     live.clear();
     await probe;
     for (const n of ['ingest', 'insight', 'messaging', 'alerting', 'smsc-sim'] as ServiceName[]) await services[n].stop(15_000).catch(() => undefined);
-    await Promise.allSettled([nats?.stop(), ch?.stop()]);
+    await Promise.allSettled([nats?.stop(), cluster?.stop(), ch?.stop()]);
   };
 
   try {
@@ -191,6 +200,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
     clickhouseUrl,
     services,
     smsc: new SmscControl(`http://127.0.0.1:${health['smsc-sim']}`),
+    natsCluster: cluster,
     startService,
     hangs,
     async stopService(name) {
@@ -204,6 +214,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       await startService(name);
     },
     async restartNats(o = {}) {
+      if (cluster) throw new Error('restartNats: this system runs a NATS cluster; restart its nodes with natsCluster.restart(i)');
       if (o.hard) {
         nats!.process.child.kill('SIGKILL');
         await nats!.process.exited;
@@ -219,7 +230,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       await new Promise((r) => setTimeout(r, o.downMs ?? 1000));
       ch = await startClickHouseServer({ dataDir: chDir, httpPort: chPort, log: say });
     },
-    serverPids: () => ({ nats: nats!.process.pid, clickhouse: ch!.process.pid }),
+    serverPids: () => ({ nats: (nats ?? cluster!.nodes[0]!).process.pid, clickhouse: ch!.process.pid }),
     unexpectedExits: () => Object.values(services).flatMap((s) => s.unexpected),
     async stop(o = {}) {
       await stopAll();

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startClickHouseServer, type RunningClickHouse } from './clickhouse.ts';
-import { startNatsServer, type RunningNats } from './nats.ts';
+import { startNatsServer, type NatsSync, type RunningNats } from './nats.ts';
 
 export interface StackOptions {
   /** Root folder for server data (`.data/` for `npm start`, a temp folder for tests). */
@@ -9,6 +9,8 @@ export interface StackOptions {
   natsUrl?: string;
   clickhouseUrl?: string;
   natsPort?: number;
+  /** When the started nats-server fsyncs (see {@link NatsSync}). @default 'default' */
+  natsSync?: NatsSync;
   clickhousePort?: number;
   log?: (msg: string) => void;
 }
@@ -28,7 +30,7 @@ export interface RunningStack {
 export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const log = opts.log ?? console.log;
   const [nats, ch] = await Promise.all([
-    opts.natsUrl ? undefined : startNatsServer({ dataDir: join(opts.dataDir, 'nats'), port: opts.natsPort, log }),
+    opts.natsUrl ? undefined : startNatsServer({ dataDir: join(opts.dataDir, 'nats'), port: opts.natsPort, sync: opts.natsSync, log }),
     opts.clickhouseUrl ? undefined : startClickHouseServer({ dataDir: join(opts.dataDir, 'clickhouse'), httpPort: opts.clickhousePort, log }),
   ] as const);
   const running: (RunningNats | RunningClickHouse)[] = [nats, ch].filter((x) => x !== undefined);

@@ -2,6 +2,7 @@
 // tests need, or stops at once saying what to install — never a run that fails halfway because a
 // browser or a server is missing.
 import { ensurePackages, MissingBinaryError, type SystemNeed } from '../servers/ensure-binary.ts';
+import { ensureNewerNats } from '../servers/nats-release.ts';
 
 /** What the test suites need from the system (the servers, the browser for the UI suites, a CJK font for their screenshots). */
 export const TEST_NEEDS: SystemNeed[] = [
@@ -18,3 +19,6 @@ try {
   console.error(`npm test cannot run: ${err.message}`);
   process.exit(1);
 }
+// The tests run on nats-server ≥ 2.10 when it can be had (Debian trixie's, verified, unpacked into
+// .data/bin), as `npm start` does; without it they run on the system's 2.9.10.
+await ensureNewerNats();

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, readConfig } from '../config/env.ts';
 import { pickPort } from '../servers/pick-port.ts';
+import { ensureNewerNats } from '../servers/nats-release.ts';
+import type { NatsSync } from '../servers/nats.ts';
 import { startStack, type RunningStack } from '../servers/stack.ts';
 import { planServices } from './services.ts';
 import { Supervisor } from './supervisor.ts';
@@ -23,6 +25,13 @@ const UpEnv = z.object({
   CLICKHOUSE_URL: z.url({ protocol: /^https?$/ }).optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user:pass@host:port/db').optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  /**
+   * When the NATS server started here fsyncs what it acknowledged: `always` (survives a power loss;
+   * about 15–20× fewer publishes/s, `npm run bench:infra`), an interval like `1s`, or `default`
+   * (every 2 minutes). Anything but `default` needs nats-server ≥ 2.10, which is fetched from Debian
+   * trixie when the system has an older one.
+   */
+  NATS_SYNC: z.string().regex(/^(always|default|\d+(ms|s|m))$/, 'expected always, default or an interval like 1s').default('default'),
 });
 
 const say = (msg: string) => console.log(msg);
@@ -77,7 +86,10 @@ async function main(): Promise<void> {
   let stack: RunningStack;
   const taken = new Set<number>();
   try {
+    // A nats-server ≥ 2.10 (for sync_interval) when one can be had; otherwise the system's runs.
+    if (!cfg.NATS_URL) await ensureNewerNats({ log: say });
     stack = await startStack({
+      natsSync: cfg.NATS_SYNC as NatsSync,
       dataDir: cfg.DATA_DIR,
       natsUrl: cfg.NATS_URL,
       clickhouseUrl: cfg.CLICKHOUSE_URL,

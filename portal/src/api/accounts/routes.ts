@@ -110,9 +110,9 @@ export const accountRoutes = router()
       if (taken.rows[0]) throw new AppError('NAME_TAKEN', `账户名「${b.name}」已被使用`);
       const id = randomUUID();
       await db.query(
-        `INSERT INTO accounts (id, enterprise_id, department_id, name, display_name, phone, email, role, permissions, password_hash, quota, remark)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'sub', $8, $9, $10, $11)`,
-        [id, enterpriseId, b.departmentId, b.name, b.displayName, b.phone, b.email, JSON.stringify(b.permissions), await hashPassword(b.password, cfg.scryptLogN), b.quota, b.remark],
+        `INSERT INTO accounts (id, enterprise_id, department_id, name, display_name, phone, email, role, permissions, password_hash, quota, remark, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'sub', $8, $9, $10, $11, $12)`,
+        [id, enterpriseId, b.departmentId, b.name, b.displayName, b.phone, b.email, JSON.stringify(b.permissions), await hashPassword(b.password, cfg.scryptLogN), b.quota, b.remark, p.accountId],
       );
       await opLog(c, '添加子账户', b.name, { permissions: b.permissions, departmentId: b.departmentId });
       return c.json(await accountInTenant(db, enterpriseId, id), 200);

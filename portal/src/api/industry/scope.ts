@@ -19,29 +19,55 @@ export async function departmentSubtree(db: Queryable, enterpriseId: string, roo
 export type StatsScope = 'mine' | 'direct' | 'all';
 
 /**
- * Accounts whose sends the caller may see, for a scope:
+ * Accounts whose sends the caller may see, for a scope. A sub-account's subordinates are the
+ * accounts in the departments below its own and the sub-accounts it created, never the accounts
+ * above it or beside it in its own department (a sub-account in the root department listed the
+ * admin's sends, issue 17):
  * - `mine`: the caller;
- * - `direct` (直属下级): the other accounts of the caller's department and of its direct child departments;
- * - `all` (全部下级): every account in the caller's department subtree (the admin: the whole enterprise).
- * An admin without a department sees the whole enterprise under `direct` and `all`.
+ * - `direct` (直属下级): the accounts of the departments directly below the caller's, and the
+ *   sub-accounts the caller created;
+ * - `all` (全部下级): the caller, every account in the departments below its own, and the
+ *   sub-accounts it created, theirs, and so on.
+ * The enterprise admin is above everyone: `all` is the whole enterprise, `direct` its own
+ * department's other accounts and those of the departments directly below.
  */
 export async function scopeAccounts(db: Queryable, p: Principal, enterpriseId: string, scope: StatsScope): Promise<string[]> {
   if (scope === 'mine') return [p.accountId];
-  if (p.role === 'admin' && (scope === 'all' || !p.departmentId)) {
-    const { rows } = await db.query<{ id: string }>('SELECT id FROM accounts WHERE enterprise_id = $1', [enterpriseId]);
+  if (p.role === 'admin') {
+    if (scope === 'all' || !p.departmentId) {
+      const { rows } = await db.query<{ id: string }>('SELECT id FROM accounts WHERE enterprise_id = $1', [enterpriseId]);
+      return rows.map((r) => r.id);
+    }
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT a.id FROM accounts a JOIN departments d ON d.id = a.department_id
+        WHERE a.enterprise_id = $1 AND a.id <> $3 AND (d.id = $2 OR d.parent_id = $2)`,
+      [enterpriseId, p.departmentId, p.accountId],
+    );
     return rows.map((r) => r.id);
   }
-  if (!p.departmentId) return [p.accountId];
-  let depts: string[];
-  if (scope === 'direct') {
-    const { rows } = await db.query<{ id: string }>('SELECT id FROM departments WHERE enterprise_id = $1 AND (id = $2 OR parent_id = $2)', [enterpriseId, p.departmentId]);
-    depts = rows.map((r) => r.id);
-  } else {
-    depts = await departmentSubtree(db, enterpriseId, p.departmentId);
+  let below: string[] = [];
+  if (p.departmentId) {
+    if (scope === 'direct') {
+      const { rows } = await db.query<{ id: string }>('SELECT id FROM departments WHERE enterprise_id = $1 AND parent_id = $2', [enterpriseId, p.departmentId]);
+      below = rows.map((r) => r.id);
+    } else {
+      below = (await departmentSubtree(db, enterpriseId, p.departmentId)).filter((d) => d !== p.departmentId);
+    }
   }
-  const { rows } = await db.query<{ id: string }>('SELECT id FROM accounts WHERE enterprise_id = $1 AND department_id = ANY($2::text[])', [enterpriseId, depts]);
-  const ids = rows.map((r) => r.id).filter((id) => scope === 'all' || id !== p.accountId);
-  if (scope === 'all' && !ids.includes(p.accountId)) ids.push(p.accountId);
+  const created =
+    scope === 'direct'
+      ? `SELECT id FROM accounts WHERE enterprise_id = $1 AND created_by = $3`
+      : `WITH RECURSIVE mine AS (
+           SELECT id FROM accounts WHERE enterprise_id = $1 AND created_by = $3
+           UNION SELECT a.id FROM accounts a JOIN mine ON a.created_by = mine.id WHERE a.enterprise_id = $1)
+         SELECT id FROM mine`;
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM accounts WHERE enterprise_id = $1 AND department_id = ANY($2::text[]) AND role = 'sub'
+     UNION SELECT id FROM (${created}) c`,
+    [enterpriseId, below, p.accountId],
+  );
+  const ids = rows.map((r) => r.id).filter((id) => id !== p.accountId);
+  if (scope === 'all') ids.push(p.accountId);
   return ids;
 }
 

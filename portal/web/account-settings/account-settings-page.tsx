@@ -32,6 +32,7 @@ function ChangePassword() {
       <Field label={S.newPassword} required>
         <input type="password" name="newPassword" required minlength={12} autocomplete="new-password" />
       </Field>
+      <p class="muted small">{S.passwordRule}</p>
       <Field label={S.confirmPassword} required>
         <input type="password" name="confirm" required minlength={12} autocomplete="new-password" />
       </Field>
@@ -39,6 +40,123 @@ function ChangePassword() {
         {t.common.save}
       </button>
     </form>
+  );
+}
+
+interface TotpStatus {
+  enabled: boolean;
+  required: boolean;
+  recoveryCodesLeft: number;
+}
+
+/** 动态口令: enable (scan, confirm with a code, keep the recovery codes), renew the codes, switch off. */
+function SecondFactor() {
+  const [status, { refetch }] = createResource(() => get<TotpStatus>('/api/auth/totp'));
+  const [setup, setSetup] = createSignal<{ secret: string; otpauthUrl: string; qrDataUrl: string }>();
+  const [codes, setCodes] = createSignal<string[]>([]);
+  const code = (e: Event, name = 'code') => String(new FormData(e.currentTarget as HTMLFormElement).get(name) ?? '');
+  const start = async () => {
+    try {
+      setCodes([]);
+      setSetup(await post('/api/auth/totp/setup'));
+    } catch (err) {
+      notifyError(err);
+    }
+  };
+  const enable = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const r = await post<{ recoveryCodes: string[] }>('/api/auth/totp/enable', { code: code(e) });
+      setSetup(undefined);
+      setCodes(r.recoveryCodes);
+      notify('ok', S.totpEnabled);
+      void refetch();
+    } catch (err) {
+      notifyError(err);
+    }
+  };
+  const renew = async (e: Event) => {
+    e.preventDefault();
+    try {
+      setCodes((await post<{ recoveryCodes: string[] }>('/api/auth/totp/recovery-codes', { code: code(e) })).recoveryCodes);
+      (e.currentTarget as HTMLFormElement).reset();
+      void refetch();
+    } catch (err) {
+      notifyError(err);
+    }
+  };
+  const disable = async (e: Event) => {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    if (await runAction(() => post('/api/auth/totp/disable', { password: code(e, 'password'), code: code(e) }), refetch, S.totpDisabled)) form.reset();
+  };
+  return (
+    <div class="card" style={{ 'max-width': '560px' }} data-testid="totp-settings">
+      <h2>{S.totp}</h2>
+      <Show when={status()}>
+        {(st) => (
+          <>
+            <Show when={st().required}>
+              <p class="small">{S.totpRequired}</p>
+            </Show>
+            <Show
+              when={st().enabled}
+              fallback={
+                <>
+                  <p>{S.totpOff}</p>
+                  <Show
+                    when={setup()}
+                    fallback={
+                      <button type="button" class="primary" onClick={() => void start()}>
+                        {S.totpSetup}
+                      </button>
+                    }
+                  >
+                    {(su) => (
+                      <form onSubmit={enable}>
+                        <p class="small">{S.totpScan}</p>
+                        <img src={su().qrDataUrl} alt={su().otpauthUrl} width="180" height="180" />
+                        <p class="secret">{su().secret}</p>
+                        <div class="toolbar">
+                          <input name="code" required maxlength={6} inputmode="numeric" autocomplete="one-time-code" placeholder="123456" />
+                          <button type="submit" class="primary">
+                            {S.totpEnable}
+                          </button>
+                        </div>
+                      </form>
+                    )}
+                  </Show>
+                </>
+              }
+            >
+              <p>
+                {S.totpOn}
+                {st().recoveryCodesLeft}
+              </p>
+              <form class="toolbar" onSubmit={renew}>
+                <input name="code" required maxlength={32} placeholder={S.totpCode} autocomplete="one-time-code" />
+                <button type="submit">{S.totpNewCodes}</button>
+              </form>
+              <Show when={!st().required}>
+                <form class="toolbar" onSubmit={disable}>
+                  <input name="password" type="password" required placeholder={t.login.password} autocomplete="current-password" />
+                  <input name="code" required maxlength={32} placeholder={S.totpCode} autocomplete="one-time-code" />
+                  <button type="submit" class="danger">
+                    {S.totpDisable}
+                  </button>
+                </form>
+              </Show>
+            </Show>
+            <Show when={codes().length}>
+              <p>{S.recoveryOnce}</p>
+              <pre class="secret" data-testid="recovery-codes">
+                {codes().join('\n')}
+              </pre>
+            </Show>
+          </>
+        )}
+      </Show>
+    </div>
   );
 }
 
@@ -97,7 +215,7 @@ function ApiKeys() {
   );
 }
 
-/** 账户设置: my details, change password, my API keys. */
+/** 账户设置: my details, change password, the TOTP second factor, my API keys. */
 export function AccountSettingsPage() {
   return (
     <Page title={S.title}>
@@ -107,6 +225,7 @@ export function AccountSettingsPage() {
         </p>
       </div>
       <ChangePassword />
+      <SecondFactor />
       <Show when={can('apikeys')}>
         <ApiKeys />
       </Show>

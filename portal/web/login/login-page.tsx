@@ -10,11 +10,105 @@ interface Captcha {
   svg: string;
 }
 
-/** 登录: account name, password and an image captcha. */
+/** The login's second step, when the account has TOTP or (an operator) must bind it first. */
+interface LoginStep {
+  next: 'totp' | 'enrol';
+  challenge: string;
+}
+interface Enrolment {
+  secret: string;
+  otpauthUrl: string;
+  qrDataUrl: string;
+}
+
+const enter = (me: Me) => {
+  setMe(me);
+  navigate(me.role === 'operator' ? '/review' : '/', true);
+};
+
+/** 动态口令: a code from the app or a recovery code; for an operator without one, binding it first. */
+function SecondStep(props: { step: LoginStep; onRestart: () => void }) {
+  const [error, setError] = createSignal('');
+  const [busy, setBusy] = createSignal(false);
+  const [enrol] = createResource(
+    () => (props.step.next === 'enrol' ? props.step.challenge : undefined),
+    (challenge) => post<Enrolment>('/api/auth/login/enrol', { challenge }),
+  );
+  const [codes, setCodes] = createSignal<{ me: Me; recoveryCodes: string[] }>();
+  let form!: HTMLFormElement;
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const code = String(new FormData(form).get('code') ?? '');
+    setBusy(true);
+    setError('');
+    try {
+      if (props.step.next === 'totp') enter(await post<Me>('/api/auth/login/totp', { challenge: props.step.challenge, code }));
+      else {
+        const r = await post<Me & { recoveryCodes: string[] }>('/api/auth/login/enrol/confirm', { challenge: props.step.challenge, code });
+        setCodes({ me: r, recoveryCodes: r.recoveryCodes });
+      }
+    } catch (err) {
+      setError((err as Error).message);
+      (form.elements.namedItem('code') as HTMLInputElement).value = '';
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Show
+      when={!codes()}
+      fallback={
+        <div data-testid="recovery-codes">
+          <h1>{t.login.recoveryTitle}</h1>
+          <p class="small">{t.login.recoveryPrompt}</p>
+          <pre class="secret">{codes()!.recoveryCodes.join('\n')}</pre>
+          <button type="button" class="primary" onClick={() => enter(codes()!.me)}>
+            {t.login.recoveryDone}
+          </button>
+        </div>
+      }
+    >
+      <form ref={form} onSubmit={submit} autocomplete="off">
+        <h1>{props.step.next === 'totp' ? t.login.totpTitle : t.login.enrolTitle}</h1>
+        <p class="small">{props.step.next === 'totp' ? t.login.totpPrompt : t.login.enrolPrompt}</p>
+        <Show when={enrol()}>
+          {(e) => (
+            <div class="totp-enrol">
+              <img src={e().qrDataUrl} alt={e().otpauthUrl} width="180" height="180" />
+              <p class="small">
+                {t.login.enrolSecret}：<code class="secret">{e().secret}</code>
+              </p>
+            </div>
+          )}
+        </Show>
+        <label class="field">
+          <span>{t.login.totpCode}</span>
+          <input name="code" required maxlength={32} inputmode="numeric" autocomplete="one-time-code" autofocus />
+        </label>
+        <Show when={error()}>
+          <p class="error" role="alert">
+            {error()}
+          </p>
+        </Show>
+        <button type="submit" class="primary" disabled={busy()}>
+          {props.step.next === 'totp' ? t.login.verify : t.login.enrolConfirm}
+        </button>
+        <p class="small">
+          <a href="#" onClick={(e) => (e.preventDefault(), props.onRestart())}>
+            {t.login.backToLogin}
+          </a>
+        </p>
+      </form>
+    </Show>
+  );
+}
+
+/** 登录: account name, password and an image captcha; then the second step when the account has one. */
 export function LoginPage(props: { logoUrl?: string | null }) {
   const [captcha, { refetch }] = createResource(() => get<Captcha>('/api/auth/captcha'));
   const [error, setError] = createSignal('');
   const [busy, setBusy] = createSignal(false);
+  const [step, setStep] = createSignal<LoginStep>();
   let form!: HTMLFormElement;
 
   const submit = async (e: Event) => {
@@ -23,14 +117,14 @@ export function LoginPage(props: { logoUrl?: string | null }) {
     setBusy(true);
     setError('');
     try {
-      const me = await post<Me>('/api/auth/login', {
+      const r = await post<Me | LoginStep>('/api/auth/login', {
         name: String(f.get('name') ?? ''),
         password: String(f.get('password') ?? ''),
         captchaId: captcha()?.captchaId ?? '',
         captcha: String(f.get('captcha') ?? ''),
       });
-      setMe(me);
-      navigate(me.role === 'operator' ? '/review' : '/', true);
+      if ('challenge' in r) setStep(r);
+      else enter(r);
     } catch (err) {
       setError((err as Error).message);
       (form.elements.namedItem('captcha') as HTMLInputElement).value = '';
@@ -42,6 +136,20 @@ export function LoginPage(props: { logoUrl?: string | null }) {
 
   return (
     <div class="login-wrap">
+      <Show when={step()}>
+        {(st) => (
+          <div class="login card">
+            <SecondStep
+              step={st()}
+              onRestart={() => {
+                setStep(undefined);
+                void refetch();
+              }}
+            />
+          </div>
+        )}
+      </Show>
+      <Show when={!step()}>
       <form class="login card" ref={form} onSubmit={submit} autocomplete="on">
         <div class="login-brand">
           <Show when={props.logoUrl} fallback={<span class="logo-text">{t.app.name}</span>}>
@@ -78,6 +186,7 @@ export function LoginPage(props: { logoUrl?: string | null }) {
           <Link href="/status">{t.menu.status}</Link>
         </p>
       </form>
+      </Show>
     </div>
   );
 }

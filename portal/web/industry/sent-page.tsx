@@ -13,8 +13,11 @@ export interface SendSummary {
   recipients: number;
   billing: number;
   state: string;
+  /** Follows the numbers: delivered / partly_failed / failed / pending (see the API). */
+  status: string;
   scheduledAt: string | null;
   createdAt: string;
+  sentAt: string | null;
   replies: number;
   delivered: number | null;
   failed: number | null;
@@ -28,6 +31,7 @@ interface Detail extends SendSummary {
 }
 
 const stateKind = (s: string) => (s === 'delivered' ? 'ok' : s === 'failed' ? 'err' : s === 'submitted' ? 'warn' : 'muted');
+const statusKind = (s: string) => (s === 'delivered' ? 'ok' : s === 'failed' || s === 'partly_failed' ? 'err' : s === 'pending' || s === 'submitted' ? 'warn' : 'muted');
 
 /** A send's details: every number with its state (提交 / 成功 / 失败 + reason), and its replies. */
 export function SendDetail(props: { id: string; onClose: () => void }) {
@@ -105,7 +109,7 @@ export function SentPage() {
   const [page, setPage] = createSignal(1);
   const [q, setQ] = createSignal({ ...f(), page: 1 });
   const [users] = createResource(() => get<{ items: { id: string; name: string }[] }>('/api/industry/senders').catch(() => ({ items: [] })));
-  const [data] = createResource(q, (x) => get<{ items: SendSummary[]; total: number; totals: { recipients: number; billing: number; sends: number } }>(`/api/industry/sends${qs(x)}`));
+  const [data] = createResource(q, (x) => get<{ items: SendSummary[]; total: number; totals: { recipients: number; billing: number; sends: number; delivered: number | null; failed: number | null } }>(`/api/industry/sends${qs(x)}`));
   const [open, setOpen] = createSignal<string | null>(null);
   const set = (k: keyof ReturnType<typeof f>) => (e: { currentTarget: { value: string } }) => setF({ ...f(), [k]: e.currentTarget.value });
   const search = (p = 1) => {
@@ -133,6 +137,7 @@ export function SentPage() {
           <tr>
             <th>{ti.sent.subject}</th>
             <th>{ti.sent.user}</th>
+            <th>{ti.sent.created}</th>
             <th>{ti.sent.time}</th>
             <th>{ti.sent.count}</th>
             <th>{ti.sent.billing}</th>
@@ -145,15 +150,18 @@ export function SentPage() {
         <tbody>
           <For each={data()?.items}>
             {(s) => (
-              <tr data-send={s.id} data-subject={s.subject} data-recipients={s.recipients} data-delivered={s.delivered ?? ''} data-state={s.state}>
+              <tr data-send={s.id} data-subject={s.subject} data-recipients={s.recipients} data-delivered={s.delivered ?? ''} data-state={s.state} data-status={s.status}>
                 <td title={s.content}>{s.subject}</td>
                 <td>{s.accountName}</td>
                 <td>{fmtTime(s.createdAt)}</td>
+                <td title={s.scheduledAt ? `${ti.sent.scheduledFor}${fmtTime(s.scheduledAt)}` : undefined}>{s.sentAt ? fmtTime(s.sentAt) : s.scheduledAt ? `${ti.sent.scheduledFor}${fmtTime(s.scheduledAt)}` : '—'}</td>
                 <td>{s.recipients}</td>
                 <td>{s.billing}</td>
                 <td>{s.delivered ?? '—'}</td>
                 <td>{s.failed ?? '—'}</td>
-                <td>{ti.sent.states[s.state] ?? s.state}</td>
+                <td>
+                  <Badge kind={statusKind(s.status)}>{ti.sent.statuses[s.status] ?? ti.sent.states[s.state] ?? s.state}</Badge>
+                </td>
                 <td>
                   <button type="button" class="link" onClick={() => setOpen(s.id)}>
                     查看
@@ -170,15 +178,17 @@ export function SentPage() {
               </tr>
             )}
           </For>
-          <Empty when={data()?.items.length === 0} cols={9} />
+          <Empty when={data()?.items.length === 0} cols={10} />
           <Show when={data()}>
             <tr class="total">
-              <td colspan={3}>
+              <td colspan={4}>
                 {ti.sent.total}：{data()!.totals.sends} 次发送
               </td>
               <td>{data()!.totals.recipients}</td>
               <td>{data()!.totals.billing}</td>
-              <td colspan={4} />
+              <td>{data()!.totals.delivered ?? '—'}</td>
+              <td>{data()!.totals.failed ?? '—'}</td>
+              <td colspan={2} />
             </tr>
           </Show>
         </tbody>

@@ -24,7 +24,7 @@ describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
   it('lists sends with search by subject, phone and user and a total row', async () => {
     const all = await admin('GET', '/api/industry/sends');
     expect(all.status).toBe(200);
-    expect(all.body.totals).toEqual({ sends: 2, recipients: 3, billing: 3 });
+    expect(all.body.totals).toEqual({ sends: 2, recipients: 3, billing: 3, delivered: null, failed: null });
     expect(all.body.items.map((s: { subject: string }) => s.subject)).toContain('管理员的通知内容比较长一些超过二十个字用');
     expect((await admin('GET', '/api/industry/sends?subject=季度')).body.total).toBe(1);
     expect((await admin('GET', '/api/industry/sends?phone=1390013')).body.items[0].id).toBe(firstId);
@@ -126,7 +126,7 @@ describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load(exp.bytes.buffer as ArrayBuffer);
     const ws = wb.worksheets[0]!;
-    expect(ws.getRow(1).values).toEqual([undefined, '账户', '主题', '发送时间', '号码数', '计费条数', '成功', '失败']);
+    expect(ws.getRow(1).values).toEqual([undefined, '账户', '主题', '提交时间', '发送时间', '号码数', '计费条数', '成功', '失败']);
     expect(ws.getRow(ws.rowCount).getCell(1).value).toBe('合计');
     expect((await sub('GET', '/api/industry/stats')).status).toBe(403);
   });

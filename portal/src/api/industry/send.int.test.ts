@@ -1,5 +1,5 @@
 import { jetstream } from '@nats-io/jetstream';
-import { connectNats, type NatsConnection } from '@geo/infra';
+import { connectClickHouse, connectNats, migrateClickHouse, type ClickHouseClient, type NatsConnection } from '@geo/infra';
 import { SMS_JOBS_STREAM, SmsJob, smsJobSubject, smsReplySubject } from '@geo/messaging';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loginAdmin, START_TIMEOUT } from '../../test/harness.ts';
@@ -78,3 +78,72 @@ describe('industry send over real NATS', () => {
     expect(items).toEqual([expect.objectContaining({ sendId: s.body.id, text: '好的', subject: '回复测试' })]);
   });
 });
+
+// The send log's shape as messaging creates it (messaging/src/send-log/schema.ts), under our own table name.
+const LOG_TABLE = `sms_log_portal_sent_${process.pid}`;
+const CREATE_LOG = `CREATE TABLE IF NOT EXISTS ${LOG_TABLE} (
+  job_id String, source String, enterprise_id String, account_id String, send_id String, task UInt16, msisdn String,
+  carrier String, segments UInt16, created_at DateTime, submit_time DateTime, message_id String, message_ids Array(String),
+  status String, code String, status_time DateTime, version UInt64
+) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(created_at) ORDER BY (enterprise_id, send_id, job_id)`;
+
+describe('the sent list follows the numbers in the send log (real ClickHouse)', () => {
+  let t: IndustryTestApp;
+  let ch: ClickHouseClient;
+  let admin: Requester;
+  beforeAll(async () => {
+    ch = connectClickHouse(inject('clickhouseUrl'));
+    await migrateClickHouse(ch, `portal-sent-test-${process.pid}`, [{ version: 1, name: 'send log', statements: [CREATE_LOG] }]);
+    t = await industryTestApp({ portal: { clickhouseUrl: inject('clickhouseUrl'), smsLogTable: LOG_TABLE } });
+    admin = t.as(await loginAdmin(t.portal));
+  }, START_TIMEOUT);
+  afterAll(async () => {
+    await ch?.command({ query: `DROP TABLE IF EXISTS ${LOG_TABLE}` });
+    await ch?.close();
+    await t?.stop();
+  });
+
+  const logged = async (sendId: string, outcomes: string[]) => {
+    const now = Math.floor(Date.now() / 1000);
+    await ch.insert({
+      table: LOG_TABLE,
+      format: 'JSONEachRow',
+      values: outcomes.flatMap((status, i) => [
+        { job_id: `${sendId}:${i + 1}`, source: 'industry', enterprise_id: 'demo-enterprise', account_id: 'demo-admin', send_id: sendId, task: 0, msisdn: '13800138000', carrier: 'cmcc', segments: 1, created_at: now, submit_time: now, message_id: '', message_ids: [], status: 'submitted', code: '', status_time: now, version: 1 },
+        { job_id: `${sendId}:${i + 1}`, source: 'industry', enterprise_id: 'demo-enterprise', account_id: 'demo-admin', send_id: sendId, task: 0, msisdn: '13800138000', carrier: 'cmcc', segments: 1, created_at: now, submit_time: now, message_id: '', message_ids: [], status, code: status === 'failed' ? 'UNDELIV' : '', status_time: now, version: 2 },
+      ]),
+    });
+  };
+
+  it('shows all delivered, partly failed or pending per send, and fills 成功 and 失败 in the 合计 row', async () => {
+    const send = async (subject: string, n: number) => (await admin('POST', '/api/industry/sends', { recipients: ['13800138000', '13900139000', '18900000001'].slice(0, n).join(' '), subject, content: '状态测试' })).body.id as string;
+    const all = await send('状态-全部成功', 2);
+    const part = await send('状态-部分失败', 3);
+    const waiting = await send('状态-等待回执', 2);
+    await logged(all, ['delivered', 'delivered']);
+    await logged(part, ['delivered', 'failed', 'submitted']);
+    await logged(waiting, ['submitted', 'delivered']);
+    const list = await admin('GET', '/api/industry/sends?subject=状态-');
+    expect(list.status).toBe(200);
+    const by = Object.fromEntries(list.body.items.map((s: { subject: string; status: string; delivered: number; failed: number }) => [s.subject, `${s.status} ${s.delivered}/${s.failed}`]));
+    expect(by).toEqual({ '状态-全部成功': 'delivered 2/0', '状态-部分失败': 'partly_failed 1/1', '状态-等待回执': 'pending 1/0' });
+    expect(list.body.totals).toEqual({ sends: 3, recipients: 7, billing: 7, delivered: 4, failed: 1 });
+    // The 合计 row counts every match, not only the page shown.
+    expect((await admin('GET', '/api/industry/sends?subject=状态-&pageSize=1')).body.totals).toMatchObject({ delivered: 4, failed: 1 });
+    const stats = await admin('GET', '/api/industry/stats?keyword=状态-');
+    expect(stats.body.totals).toMatchObject({ sends: 3, delivered: 4, failed: 1 });
+  });
+
+  it('gives a scheduled send both its creation and its sending time', async () => {
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    const s = await admin('POST', '/api/industry/sends', { recipients: '13800138000', subject: '定时-两个时间', content: '定时', action: 'schedule', scheduledAt: at });
+    expect(s.status).toBe(200);
+    // Its time comes (moved forward rather than waiting an hour); the dispatcher sends it.
+    await t.portal.deps.db.query(`UPDATE sms_sends SET scheduled_at = now() - interval '1 second', created_at = now() - interval '1 hour' WHERE id = $1`, [s.body.id]);
+    await t.industry.tick();
+    const item = (await admin('GET', '/api/industry/sends?subject=定时-两个时间')).body.items[0];
+    expect(item).toMatchObject({ state: 'sent', scheduledAt: expect.any(String), sentAt: expect.any(String), createdAt: expect.any(String) });
+    expect(Date.parse(item.sentAt) - Date.parse(item.createdAt)).toBeGreaterThan(3_000_000);
+  });
+});
+

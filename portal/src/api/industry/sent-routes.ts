@@ -29,6 +29,9 @@ const SendSummary = z
     extension: z.string().nullable(),
     forwardTo: z.string().nullable(),
     state: z.string(),
+    status: z
+      .enum(['scheduled', 'cancelled', 'queued', 'submitted', 'pending', 'delivered', 'partly_failed', 'failed'])
+      .openapi({ description: '按号码的结果：delivered 全部成功，partly_failed 部分失败，failed 全部失败，pending 等待回执；submitted 已提交（发送日志不可用时）' }),
     scheduledAt: z.string().nullable(),
     createdAt: z.string(),
     sentAt: z.string().nullable(),
@@ -75,6 +78,20 @@ export const ACCOUNT_NAME = `a.name || CASE WHEN a.deleted_at IS NOT NULL THEN '
 const SEND_COLS = `s.id, s.account_id, ${ACCOUNT_NAME} AS account_name, s.mode, s.via, s.subject, s.content, s.signature, s.recipients_count, s.billing_count,
   s.extension, s.forward_to, s.state, s.scheduled_at, s.created_at, s.sent_at, (SELECT count(*) FROM sms_inbox i WHERE i.send_id = s.id) AS replies`;
 
+export type SendStatus = z.infer<typeof SendSummary>['status'];
+
+/**
+ * A send's status follows its numbers: all delivered, partly failed, all failed, or still waiting
+ * for receipts. Without the send log (`o` undefined) a published send is only known as submitted.
+ */
+export function sendStatus(state: string, recipients: number, o?: { delivered: number; failed: number }): SendStatus {
+  if (state !== 'sent') return state as SendStatus;
+  if (!o) return 'submitted';
+  if (recipients > 0 && o.failed >= recipients) return 'failed';
+  if (recipients > 0 && o.delivered >= recipients) return 'delivered';
+  return o.failed > 0 ? 'partly_failed' : 'pending';
+}
+
 const summary = (r: SendDbRow, o?: { delivered: number; failed: number }) => ({
   id: r.id,
   accountId: r.account_id,
@@ -89,6 +106,7 @@ const summary = (r: SendDbRow, o?: { delivered: number; failed: number }) => ({
   extension: r.extension,
   forwardTo: r.forward_to,
   state: r.state,
+  status: sendStatus(r.state, Number(r.recipients_count), o),
   scheduledAt: iso(r.scheduled_at),
   createdAt: iso(r.created_at)!,
   sentAt: iso(r.sent_at),
@@ -142,16 +160,43 @@ async function listSends(c: Ctx, db: Queryable, states: string[], q: z.infer<typ
       ORDER BY ${states.includes('scheduled') ? 's.scheduled_at' : 's.created_at DESC'} LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
     params,
   );
-  const { ch, log } = c.get('deps');
-  const outcomes = await sendOutcomes(ch, log, enterpriseId, rows.map((r) => r.id));
+  const { ch, log, cfg } = c.get('deps');
+  const outcomes = await sendOutcomes(ch, log, enterpriseId, rows.map((r) => r.id), cfg.smsLogTable);
   return {
     items: rows.map((r) => summary(r, outcomes?.get(r.id) ?? (outcomes ? { delivered: 0, failed: 0 } : undefined))),
     total: Number(tot[0]?.n ?? 0),
-    totals: { sends: Number(tot[0]?.n ?? 0), recipients: Number(tot[0]?.r ?? 0), billing: Number(tot[0]?.b ?? 0) },
+    totals: {
+      sends: Number(tot[0]?.n ?? 0),
+      recipients: Number(tot[0]?.r ?? 0),
+      billing: Number(tot[0]?.b ?? 0),
+      ...(await outcomeTotals(c, where, params, enterpriseId)),
+    },
   };
 }
 
-const ListResult = z.object({ items: z.array(SendSummary), total: z.number(), totals: z.object({ sends: z.number(), recipients: z.number(), billing: z.number() }) });
+/** Most sends a 合计 row adds up the outcomes of (beyond it the row shows none rather than a part). */
+const TOTALS_MAX_SENDS = 100_000;
+
+/** 成功 and 失败 of every send the search matches (not only the page shown); null without the send log. */
+export async function outcomeTotals(c: Ctx, where: string, params: unknown[], enterpriseId: string): Promise<{ delivered: number | null; failed: number | null }> {
+  const { db, ch, log, cfg } = c.get('deps');
+  const none = { delivered: null, failed: null };
+  if (!ch) return none;
+  const { rows } = await db.query<{ id: string }>(`SELECT s.id FROM sms_sends s WHERE ${where} AND s.state = 'sent' LIMIT ${TOTALS_MAX_SENDS + 1}`, params);
+  if (rows.length > TOTALS_MAX_SENDS) return none;
+  const o = await sendOutcomes(ch, log, enterpriseId, rows.map((r) => r.id), cfg.smsLogTable);
+  if (!o) return none;
+  let delivered = 0;
+  let failed = 0;
+  for (const v of o.values()) {
+    delivered += v.delivered;
+    failed += v.failed;
+  }
+  return { delivered, failed };
+}
+
+const Totals = z.object({ sends: z.number(), recipients: z.number(), billing: z.number(), delivered: z.number().nullable(), failed: z.number().nullable() });
+const ListResult = z.object({ items: z.array(SendSummary), total: z.number(), totals: Totals });
 
 export const sentRoutes = router()
   .openapi(
@@ -204,7 +249,7 @@ export const sentRoutes = router()
       const { row, enterpriseId } = await visibleSend(c, 'sms.sent', id);
       const { db, ch, log } = c.get('deps');
       const { rows: extra } = await db.query<{ rejected: unknown; source: unknown; published: number }>('SELECT rejected, source, published FROM sms_sends WHERE id = $1', [id]);
-      const states = await recipientStates(ch, log, enterpriseId, id);
+      const states = await recipientStates(ch, log, enterpriseId, id, c.get('deps').cfg.smsLogTable);
       const published = Number(extra[0]?.published ?? 0);
       const stateOf = (seq: number) => states?.get(seq) ?? { state: seq <= published ? 'submitted' : 'pending', code: '', at: 0 };
       const { rows: recips } = await db.query<{ seq: number; msisdn: string; name: string; carrier: string; content: string | null }>(

@@ -3,6 +3,7 @@ import type { SmsJob } from '@geo/messaging';
 import { AppError, errorBody } from '../../errors.ts';
 import { requestContext } from '../../http/middleware.ts';
 import { router } from '../../http/openapi.ts';
+import type { PortalConfig } from '../../config.ts';
 import type { Portal } from '../../portal.ts';
 import { login, nextIp, testPortal, type Client } from '../../test/harness.ts';
 import { hashPassword } from '../../auth/password.ts';
@@ -25,8 +26,8 @@ export interface IndustryTestApp {
 
 export type Requester = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers; bytes: Uint8Array }>;
 
-export async function industryTestApp(opts: IndustryOptions = {}): Promise<IndustryTestApp> {
-  const portal = await testPortal();
+export async function industryTestApp({ portal: portalCfg, ...opts }: IndustryOptions & { portal?: Partial<PortalConfig> } = {}): Promise<IndustryTestApp> {
+  const portal = await testPortal(portalCfg);
   const app = router();
   app.onError((err, c) => {
     const e = err instanceof AppError ? err : err instanceof HTTPException && err.status === 400 ? new AppError('BAD_JSON') : new AppError('INTERNAL');

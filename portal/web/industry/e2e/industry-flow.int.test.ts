@@ -95,6 +95,9 @@ describe('行业短信 in a real browser, through messaging and the simulated SM
       throw new Error(`${(e as Error).message}\n${problems.join('\n')}\n${stack.logs()}`);
     });
     expect(await sentRow(subject).getAttribute('data-recipients')).toBe(String(recipients));
+    // Its status follows its numbers: every one delivered is 全部成功, not 已提交.
+    expect(await sentRow(subject).getAttribute('data-status')).toBe('delivered');
+    expect(await sentRow(subject).textContent()).toContain('全部成功');
     // The details list each number as delivered (成功).
     await sentRow(subject).locator('button:text-is("查看")').click();
     const rows = page.locator('.modal tr[data-msisdn]');

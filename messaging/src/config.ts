@@ -38,6 +38,19 @@ export const MessagingEnv = z.object({
   ACCESS_NUMBER_CMCC: digits(DEFAULT_ACCESS_NUMBER.cmcc),
   ACCESS_NUMBER_CUCC: digits(DEFAULT_ACCESS_NUMBER.cucc),
   ACCESS_NUMBER_CTCC: digits(DEFAULT_ACCESS_NUMBER.ctcc),
+  /**
+   * Anti-bombing: SMS one enterprise may send one number per minute / hour / day (sliding windows,
+   * shared by all instances; 0 = no limit in that window). Alert jobs and forwarded replies are
+   * exempt (limits/recipient-limits.ts). Held-back jobs end rejected with code RATE_LIMITED.
+   */
+  RECIPIENT_LIMIT_PER_MINUTE: count(1),
+  RECIPIENT_LIMIT_PER_HOUR: count(5),
+  RECIPIENT_LIMIT_PER_DAY: count(10),
+  /** Alert types (comma-separated) whose jobs are limited like industry SMS, e.g. `drill`. None by default. */
+  RECIPIENT_LIMIT_ALERT_TYPES: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
   /** Jobs in hand at once (JetStream max_ack_pending). */
   MAX_IN_FLIGHT: count(5000),
   /** How long a job cut off by a crash waits for a receipt before it is recorded as UNCERTAIN. */

@@ -28,6 +28,12 @@ export const SmsJob = z.object({
   extension: z.string().regex(/^\d{1,8}$/).optional(),
   /** Forward replies to this phone. */
   forwardTo: z.string().regex(/^1[3-9]\d{9}$/).optional(),
+  /**
+   * For `source: 'alert'`: the alert task's type (alerting's AlertType, e.g. `typhoon`). Alert jobs
+   * are exempt from the per-number anti-bombing limits unless the operator lists their type as
+   * limited (messaging RECIPIENT_LIMIT_ALERT_TYPES, e.g. a drill).
+   */
+  alertType: z.string().min(1).max(40).optional(),
   /** Unix epoch ms when the job was created. */
   createdAt: z.number().int().positive(),
 });

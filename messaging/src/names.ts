@@ -18,6 +18,8 @@ export interface MessagingNames {
   claimsStream: string;
   claimsSubject: string;
   extensionsBucket: string;
+  /** Per-number anti-bombing history (limits/recipient-limits.ts). */
+  limitsBucket: string;
   consumer: string;
 }
 
@@ -35,6 +37,7 @@ export function messagingNames(ns = ''): MessagingNames {
     claimsStream: `${s}SMS_CLAIMS`,
     claimsSubject: `${p}sms.claims`,
     extensionsBucket: `${s.toLowerCase()}sms_extensions`,
+    limitsBucket: `${s.toLowerCase()}sms_recipient_limits`,
     consumer: 'messaging',
   };
 }

@@ -10,6 +10,7 @@ import { SmppConnector } from './smpp/smpp-connector.ts';
 import type { CarrierConnector } from './smpp/connector.ts';
 import { ExtensionRegistry } from './replies/extension-numbers.ts';
 import { SmsSender } from './sender/sms-sender.ts';
+import { RecipientLimiter } from './limits/recipient-limits.ts';
 
 export interface MessagingService extends Stoppable {
   sender: SmsSender;
@@ -53,8 +54,11 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
     });
   }
   const extensions = await ExtensionRegistry.open(nc, names.extensionsBucket, cfg.STREAM_REPLICAS);
+  const limiter = await RecipientLimiter.open(nc, names.limitsBucket, {
+    perMinute: cfg.RECIPIENT_LIMIT_PER_MINUTE, perHour: cfg.RECIPIENT_LIMIT_PER_HOUR, perDay: cfg.RECIPIENT_LIMIT_PER_DAY, limitedAlertTypes: cfg.RECIPIENT_LIMIT_ALERT_TYPES,
+  }, cfg.STREAM_REPLICAS);
   const sender = new SmsSender({
-    nc, ch, log, connectors, accessNumbers, extensions, names, table: cfg.SEND_LOG_TABLE, registry: http.registry,
+    nc, ch, log, connectors, accessNumbers, extensions, limiter, names, table: cfg.SEND_LOG_TABLE, registry: http.registry,
     maxInFlight: cfg.MAX_IN_FLIGHT, uncertainResolveMs: cfg.UNCERTAIN_RESOLVE_MS, uncertainPolicy: cfg.UNCERTAIN_POLICY, unknownReceiptMs: cfg.UNKNOWN_RECEIPT_MS, ackWaitMs: cfg.ACK_WAIT_MS, replicas: cfg.STREAM_REPLICAS,
   });
   http.addCheck('clickhouse', () => {

@@ -16,6 +16,7 @@ import { extensionOf, replyReason, type ReplyReason } from '../replies/reply-rea
 import { messagingNames, type MessagingNames } from '../names.ts';
 import { JobPreparer, type PreparedJob } from './prepare-job.ts';
 import { ClaimLog, jobsRedeliverableSince } from './claim-log.ts';
+import { exemptionOf, type RecipientLimiter } from '../limits/recipient-limits.ts';
 
 export interface SenderOptions {
   nc: NatsConnection;
@@ -24,6 +25,8 @@ export interface SenderOptions {
   connectors: Map<SmsCarrier, CarrierConnector>;
   accessNumbers: Record<SmsCarrier, string>;
   extensions: ExtensionRegistry;
+  /** Anti-bombing limits per (enterprise, number); none when absent. */
+  limiter?: RecipientLimiter;
   names?: MessagingNames;
   table?: string;
   registry?: Registry;
@@ -129,7 +132,7 @@ export class SmsSender {
   private unmatched: { r: CarrierReceipt; resolve: (ok: boolean) => void }[] = [];
   private unmatchedTimer?: NodeJS.Timeout;
   private readonly metrics;
-  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, resubmitted: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0, badDelivers: 0 };
+  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, resubmitted: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0, badDelivers: 0, limited: 0 };
 
   constructor(private readonly o: SenderOptions) {
     this.names = o.names ?? messagingNames();
@@ -143,6 +146,11 @@ export class SmsSender {
       // By reason (replies/reply-reason.ts): only unknown_extension and other_number are faults.
       replies: new Counter({ name: 'sms_replies_total', help: 'Replies (MO) by how they were matched (reason)', labelNames: ['carrier', 'reason'], registers: reg }),
       bad: new Counter({ name: 'sms_bad_deliver_total', help: 'deliver_sm from carriers dead-lettered, by reason', labelNames: ['carrier', 'reason'], registers: reg }),
+      limited: new Counter({
+        name: 'sms_recipient_limited_total', help: 'Jobs held back by the per-number anti-bombing limits (status rejected, code RATE_LIMITED), by the window that was full',
+        labelNames: ['carrier', 'window'], registers: reg,
+      }),
+      exempt: new Counter({ name: 'sms_recipient_limit_exempt_total', help: 'Jobs exempt from the per-number limits, by rule', labelNames: ['reason'], registers: reg }),
       unmatched: new Counter({
         name: 'sms_receipts_unmatched_total', help: 'Delivery receipts that matched no job (by carrier, SMSC and message id) and were dead-lettered, by reason',
         labelNames: ['carrier', 'reason'], registers: reg,
@@ -305,7 +313,31 @@ export class SmsSender {
       await this.alreadyClaimed(m, job, p, segments);
       return;
     }
+    if (this.o.limiter?.active && (await this.heldBack(job, p, segments))) {
+      this.ack(m);
+      return;
+    }
     await this.submit(m, job, p, () => this.claims.claim(job.jobId));
+  }
+
+  /**
+   * Whether the per-number limits hold the job back (anti-bombing); if so its send-log row says
+   * rejected, code RATE_LIMITED, and its status event the reason (频率限制：…). Jobs exempt by rule
+   * (alerts, forwarded replies) are counted, never held.
+   */
+  private async heldBack(job: SmsJob, p: Ready, segments: number): Promise<boolean> {
+    const limiter = this.o.limiter!;
+    const exempt = exemptionOf(job, limiter.limits);
+    if (exempt) {
+      this.metrics.exempt.inc({ reason: exempt });
+      return false;
+    }
+    const d = await limiter.admit(job, p.msisdn);
+    if (d.ok) return false;
+    this.counts.limited++;
+    this.metrics.limited.inc({ carrier: p.carrier, window: d.window });
+    await this.record({ job, carrier: p.carrier, smscId: '', segments, submitMs: 0, messageIds: [] }, 'rejected', 'RATE_LIMITED', Date.now(), d.reason);
+    return true;
   }
 
   /** Submits a prepared job and records its outcome; `claim` runs just before the wire. */

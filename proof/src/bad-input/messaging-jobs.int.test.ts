@@ -46,6 +46,8 @@ describe('bad SMS jobs at messaging (real messaging and SMSC processes)', () => 
     smsc = await startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '10' }, `http://127.0.0.1:${smscHealth}/healthz`);
     messaging = await startService('messaging', 'messaging/src/main.ts', {
       ...smscPorts, NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: inject('clickhouseUrl'), HEALTH_PORT: String(msgHealth), SEND_LOG_TABLE: TABLE, MESSAGING_NS: NS, SMSC_BINDS: '1', ACK_WAIT_MS: '10000',
+      // Every good job here goes to one number: the anti-bombing limits (1 a minute) are not under test.
+      RECIPIENT_LIMIT_PER_MINUTE: '0', RECIPIENT_LIMIT_PER_HOUR: '0', RECIPIENT_LIMIT_PER_DAY: '0',
     }, `http://127.0.0.1:${msgHealth}/healthz`);
     nc = await connectNats(inject('natsUrl'), 'proof-bad-input-messaging');
     await ensureDeadLetterStream(nc);

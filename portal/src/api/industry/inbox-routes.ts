@@ -1,12 +1,13 @@
 import { createRoute } from '@hono/zod-openapi';
 import { iso, need } from '../../http/context.ts';
 import { jsonOk, router, z } from '../../http/openapi.ts';
+import { DateParam } from './schemas.ts';
 import { likePattern, timeBounds, visibleAccounts } from './scope.ts';
 
 const TAG = ['行业短信-收件箱'];
 const Query = z.object({
-  from: z.string().max(40).optional(),
-  to: z.string().max(40).optional(),
+  from: DateParam.optional(),
+  to: DateParam.optional(),
   keyword: z.string().max(50).optional(),
   sendId: z.string().max(64).optional(),
   page: z.coerce.number().int().min(1).default(1),

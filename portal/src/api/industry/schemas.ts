@@ -1,5 +1,20 @@
 import { z } from '../../http/openapi.ts';
 
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const ISO_TIME = z.iso.datetime({ offset: true });
+
+/** True for a real calendar day `YYYY-MM-DD` or an ISO 8601 time with its offset. */
+export function isDateParam(s: string): boolean {
+  if (DAY.test(s)) {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+  }
+  return ISO_TIME.safeParse(s).success;
+}
+
+/** A list filter's date: a day (Asia/Shanghai) or an ISO time; anything else is a 400, never a database error. */
+export const DateParam = z.string().max(40, '日期过长').refine(isDateParam, '日期格式有误，请填写 YYYY-MM-DD 格式的日期');
+
 const ids = z.array(z.string().min(1).max(64)).max(10_000).optional();
 
 export const SendBody = z

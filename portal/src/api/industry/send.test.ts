@@ -200,4 +200,25 @@ describe('industry sends', () => {
     expect(status.body).toMatchObject({ via: 'api', recipients: 1 });
     expect(status.body.recipientsPage[0]).toMatchObject({ msisdn: '13800138000', state: 'submitted', content: '您的验证码 1234' });
   });
+
+  it.each([
+    ['/api/industry/sends?from=notadate', 'from'],
+    ['/api/industry/sends?to=2026-13-45', 'to'],
+    ['/api/industry/sends?page=abc', 'page'],
+    ['/api/industry/sends?pageSize=0', 'pageSize'],
+    ['/api/industry/schedules?from=yesterday', 'from'],
+    ['/api/industry/stats?from=notadate', 'from'],
+    ['/api/industry/stats/export?to=31/12/2026', 'to'],
+    ['/api/industry/inbox?from=notadate', 'from'],
+    ['/api/industry/inbox?page=-1', 'page'],
+    ['/api/industry/drafts?pageSize=1e9', 'pageSize'],
+    ['/api/industry/sends/x?page=two', 'page'],
+  ])('answers %s with 400 and a Chinese message, not 500', async (path, param) => {
+    const r = await admin('GET', path);
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('VALIDATION');
+    expect(r.body.error.details).toContainEqual(expect.objectContaining({ path: param, message: expect.stringMatching(/[\u4e00-\u9fff]/) }));
+    expect(r.body.error.message).not.toMatch(/Invalid|expected/);
+  });
 });
+

@@ -5,6 +5,7 @@ import { iso, need, type Ctx } from '../../http/context.ts';
 import type { Feature } from '../../auth/permissions.ts';
 import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
+import { DateParam } from './schemas.ts';
 import { IndustryError } from './errors.ts';
 import { likePattern, timeBounds, visibleAccounts } from './scope.ts';
 import { recipientStates, sendOutcomes } from './send-log.ts';
@@ -43,8 +44,8 @@ const SendSummary = z
 
 const ListQuery = z.object({
   accountId: z.string().max(64).optional(),
-  from: z.string().max(40).optional(),
-  to: z.string().max(40).optional(),
+  from: DateParam.optional(),
+  to: DateParam.optional(),
   subject: z.string().max(100).optional(),
   phone: z.string().max(20).optional(),
   recipient: z.string().max(50).optional(),

@@ -2,6 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { iso, need, type Ctx } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { jsonOk, router, z } from '../../http/openapi.ts';
+import { DateParam } from './schemas.ts';
 import { scopeAccounts, type StatsScope } from './scope.ts';
 import { sendOutcomes } from './send-log.ts';
 import { ACCOUNT_NAME, outcomeTotals, sendFilter } from './sent-routes.ts';
@@ -9,8 +10,8 @@ import { fileResponse, xlsxBytes } from './xlsx.ts';
 
 const TAG = ['行业短信-发送统计'];
 const Query = z.object({
-  from: z.string().max(40).optional(),
-  to: z.string().max(40).optional(),
+  from: DateParam.optional(),
+  to: DateParam.optional(),
   keyword: z.string().max(100).optional(),
   scope: z.enum(['mine', 'direct', 'all']).default('mine').describe('mine 我的发送；direct 直属下级；all 全部下级'),
   page: z.coerce.number().int().min(1).default(1),

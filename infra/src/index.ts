@@ -14,6 +14,8 @@ export * from './nats/dead-letter.ts';
 export * from './nats/consume.ts';
 // Deliveries lost in transit by a durable consumer, read back from the stream; a proxy that loses them in tests.
 export * from './nats/gap-fill.ts';
+// Shard ownership with fencing tokens (invariant 10).
+export * from './nats/leases.ts';
 export * from './test/tcp-proxy.ts';
 export * from './servers/free-port.ts';
 export * from './runtime/main.ts';

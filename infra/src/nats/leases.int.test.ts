@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { KV } from '@nats-io/kv';
+import { connectNats, type NatsConnection } from './connect.ts';
+import { currentLeaseEpoch, LeaseManager } from './leases.ts';
+import { ensureKv } from './streams.ts';
+
+/**
+ * Shard leases against a real nats-server (issue 19): every shard has exactly one owner, owners
+ * balance as instances join and leave, a crashed owner's shards are taken over after the lease
+ * expires, and a paused owner that wakes up is fenced off.
+ */
+const SHARDS = ['cmcc', 'cucc', 'ctcc'].flatMap((c) => Array.from({ length: 8 }, (_, i) => `${c}-${i}`));
+const TTL = 1500;
+const RENEW = 300;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Span {
+  shard: string;
+  instance: string;
+  epoch: number;
+  from: number;
+  to?: number;
+}
+
+let nc: NatsConnection;
+let kv: KV;
+let bucketN = 0;
+
+beforeAll(async () => {
+  nc = await connectNats(inject('natsUrl'), 'leases-int');
+});
+afterAll(async () => {
+  await nc?.close();
+});
+
+/** A fresh bucket, and managers that record when each held which shard. */
+async function group() {
+  kv = await ensureKv(nc, `leases_int_${process.pid}_${bucketN++}`);
+  const spans: Span[] = [];
+  const managers = new Map<string, LeaseManager>();
+  const add = (instance: string) => {
+    const m = new LeaseManager({
+      kv,
+      group: 'alerting',
+      shards: SHARDS,
+      instance,
+      ttlMs: TTL,
+      renewMs: RENEW,
+      onAcquired: (shard, epoch) => void spans.push({ shard, instance, epoch, from: Date.now() }),
+      onLost: (shard, epoch) => {
+        const s = spans.find((x) => x.shard === shard && x.instance === instance && x.epoch === epoch && x.to === undefined);
+        if (s) s.to = Date.now();
+      },
+    });
+    managers.set(instance, m);
+    m.start();
+    return m;
+  };
+  /** Who owns each shard now, by the managers' own account. */
+  const owners = () => {
+    const out = new Map<string, string[]>();
+    for (const [id, m] of managers) for (const s of m.owned().keys()) out.set(s, [...(out.get(s) ?? []), id]);
+    return out;
+  };
+  const settled = async (live: string[], timeoutMs: number) => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const o = owners();
+      const ok = SHARDS.every((s) => o.get(s)?.length === 1 && live.includes(o.get(s)![0]!)) && live.every((id) => [...o.values()].some((v) => v[0] === id));
+      if (ok) return Date.now();
+      if (Date.now() > until) throw new Error(`not settled on ${live.join(', ')}: ${JSON.stringify([...o])}`);
+      await sleep(50);
+    }
+  };
+  /** No two instances held one shard at once (a crashed owner's span ends when its lease lapsed). */
+  const overlaps = () => {
+    const bad: string[] = [];
+    for (const a of spans)
+      for (const b of spans) {
+        if (a === b || a.shard !== b.shard || a.instance === b.instance || a.from > b.from) continue;
+        if ((a.to ?? Infinity) > b.from) bad.push(`${a.shard}: ${a.instance}#${a.epoch} until ${a.to ?? 'now'} and ${b.instance}#${b.epoch} from ${b.from}`);
+      }
+    return bad;
+  };
+  const stopAll = async () => {
+    for (const m of managers.values()) await m.stop();
+  };
+  return { spans, managers, add, owners, settled, overlaps, stopAll };
+}
+
+describe('shard leases in a KV bucket', () => {
+  it('shares the shards out between instances as they join and leave, each shard always owned exactly once', async () => {
+    const g = await group();
+    try {
+      g.add('a');
+      g.add('b');
+      await g.settled(['a', 'b'], 5_000);
+      g.add('c');
+      await g.settled(['a', 'b', 'c'], 5_000);
+      // A graceful leave hands its shards over at the others' next tick, not after the ttl.
+      const t = Date.now();
+      await g.managers.get('b')!.stop();
+      g.managers.delete('b');
+      const done = await g.settled(['a', 'c'], 5_000);
+      expect(done - t).toBeLessThan(TTL + 4 * RENEW);
+      expect(g.overlaps()).toEqual([]);
+      // Every handover raised the shard's epoch.
+      for (const s of SHARDS) {
+        const epochs = g.spans.filter((x) => x.shard === s).map((x) => x.epoch);
+        expect(epochs).toEqual([...epochs].sort((x, y) => x - y));
+        expect(new Set(epochs).size).toBe(epochs.length);
+      }
+    } finally {
+      await g.stopAll();
+    }
+  });
+
+  it('takes over the shards of a crashed instance once its leases expire, at a higher epoch', async () => {
+    const g = await group();
+    try {
+      g.add('a');
+      const b = g.add('b');
+      await g.settled(['a', 'b'], 5_000);
+      const bShards = new Map(b.owned());
+      expect(bShards.size).toBeGreaterThan(0);
+      const crashedAt = Date.now();
+      b.abandon(); // as kill -9: no release, no leaving
+      g.managers.delete('b');
+      // The crashed owner's own claim ends when its lease lapses (it would have stopped by itself).
+      for (const s of g.spans) if (s.instance === 'b' && s.to === undefined) s.to = crashedAt + TTL;
+      const done = await g.settled(['a'], 10_000);
+      expect(done - crashedAt).toBeLessThan(TTL + 6 * RENEW);
+      for (const [shard, epoch] of bShards) expect(await currentLeaseEpoch(kv, 'alerting', shard)).toBe(epoch + 1);
+      expect(g.overlaps()).toEqual([]);
+    } finally {
+      await g.stopAll();
+    }
+  });
+
+  it('fences off a paused owner that wakes up after another took its shards over', async () => {
+    const g = await group();
+    try {
+      const a = g.add('a');
+      await g.settled(['a'], 5_000);
+      const before = new Map(a.owned());
+      const pausedAt = Date.now();
+      a.abandon(); // paused: no ticks, nothing released
+      // While paused, a's own view lapses with the ttl: its work would have stopped (fence undefined).
+      for (const s of g.spans) if (s.instance === 'a' && s.to === undefined) s.to = pausedAt + TTL;
+      g.add('b');
+      await g.settled(['b'], 10_000);
+      for (const shard of before.keys()) expect(a.fence(shard)).toBeUndefined();
+      // A receiver comparing epochs refuses what the old owner would write.
+      for (const [shard, epoch] of before) expect(await currentLeaseEpoch(kv, 'alerting', shard)).toBeGreaterThan(epoch);
+      // Waking up, it gives the old leases up (it never renews them) and rejoins: the shards are
+      // balanced between the two again, each taken at a new epoch.
+      a.start();
+      await g.settled(['a', 'b'], 10_000);
+      for (const [shard, epoch] of a.owned()) expect(epoch).toBeGreaterThan(before.get(shard)!);
+      expect(g.overlaps()).toEqual([]);
+    } finally {
+      await g.stopAll();
+    }
+  });
+});

@@ -1,0 +1,260 @@
+import { JetStreamApiError } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+
+/**
+ * Shard ownership by leases in a KV bucket (DESIGN.md invariant 10: every shard of work has exactly
+ * one live owner at a time, with a fencing token).
+ *
+ * - Each instance of a group keeps a membership key `member.<group>.<instance>` alive and, on every
+ *   tick, works out which live instance each shard belongs to by rendezvous hashing (highest
+ *   `hash(shard, instance)` wins): every instance computes the same answer from the same members, and
+ *   when one joins or leaves only the shards it wins or held move.
+ * - A shard's lease is the key `lease.<group>.<shard>` = `{ owner, epoch, expiresAt }`, written only by
+ *   compare-and-swap on the key's revision (exactly one writer wins). The owner renews it every
+ *   `renewMs`; an instance takes it over when it is released or has expired. Leases are never deleted
+ *   (a release writes `owner: ''`), so the epoch survives every handover.
+ * - **Fencing**: `epoch` goes up by one at every acquisition. The owner carries it into what it writes
+ *   (claims, jobs), so that a receiver can refuse a write of an older epoch: a paused owner that wakes
+ *   up after a new owner took over is fenced off. Locally, {@link LeaseManager.fence} answers the
+ *   epoch only while the lease is certainly still held (renewed less than `ttlMs` ago by the local
+ *   clock, counted from when the renewal was sent), and `onLost` is called as soon as that is no
+ *   longer true, before any renewal is attempted.
+ * - A shard that should move to a newly preferred instance is handed over: the holder calls `onLost`
+ *   (stop and flush the shard's work), then releases; the new owner acquires it at its next tick.
+ *
+ * Clocks: expiry is judged by the taker's clock against the time the owner wrote. Instances on
+ * different machines must keep their clocks within a margin well under `ttlMs` (NTP gives
+ * milliseconds); the owner gives up `ttlMs / 5` early to absorb it.
+ */
+
+export interface LeaseValue {
+  /** The owning instance, or '' when released. */
+  owner: string;
+  /** Acquisition counter: the fencing token. */
+  epoch: number;
+  /** Unix ms after which anyone may take the lease. */
+  expiresAt: number;
+}
+
+export interface LeaseOptions {
+  kv: KV;
+  /** The service whose shards these are, e.g. `alerting`. Letters, digits, `-` and `_`. */
+  group: string;
+  /** The shards to share out, e.g. `cmcc-0` … `ctcc-7`. Letters, digits, `-` and `_`. */
+  shards: string[];
+  /** This instance's unique id. */
+  instance: string;
+  /** A lease not renewed for this long may be taken over. @default 6000 */
+  ttlMs?: number;
+  /** How often leases and membership are renewed and shards rebalanced. @default ttlMs / 3 */
+  renewMs?: number;
+  /** The shard is ours from now on, at this epoch: start its work. */
+  onAcquired?: (shard: string, epoch: number) => void | Promise<void>;
+  /** The shard is no longer certainly ours: stop its work now (`rebalance`: handed to another instance; `expired`: not renewed in time; `taken`: someone else holds it; `stopped`). */
+  onLost?: (shard: string, epoch: number, reason: 'rebalance' | 'expired' | 'taken' | 'stopped') => void | Promise<void>;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** The clock (tests may replace it). */
+  now?: () => number;
+}
+
+/** Another writer changed the key first (wrong last sequence), or the key exists on create. */
+const isConflict = (err: unknown) => err instanceof JetStreamApiError && (err.code === 10071 || err.code === 10164 || err.code === 10058);
+
+/** 32-bit FNV-1a then a final avalanche (murmur3's fmix32): cheap and well spread for rendezvous hashing. */
+export function hrwScore(shard: string, member: string): number {
+  let h = 0x811c9dc5;
+  const s = `${shard}\u0000${member}`;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The member a shard belongs to among `members` (rendezvous hashing; ties broken by id). */
+export function preferredOwner(shard: string, members: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = -1;
+  for (const m of members) {
+    const sc = hrwScore(shard, m);
+    if (sc > bestScore || (sc === bestScore && best !== undefined && m < best)) {
+      best = m;
+      bestScore = sc;
+    }
+  }
+  return best;
+}
+
+const KEY_PART = /^[A-Za-z0-9_-]+$/;
+const enc = (v: unknown) => JSON.stringify(v);
+
+interface Held {
+  epoch: number;
+  revision: number;
+  /** Local time until which the lease is certainly ours. */
+  validUntil: number;
+}
+
+export class LeaseManager {
+  private readonly ttl: number;
+  private readonly renewMs: number;
+  private readonly now: () => number;
+  private readonly held = new Map<string, Held>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private stopped = false;
+  private members: string[] = [];
+
+  constructor(private readonly o: LeaseOptions) {
+    for (const p of [o.group, o.instance, ...o.shards]) if (!KEY_PART.test(p)) throw new Error(`lease key part ${JSON.stringify(p)}: letters, digits, - and _ only`);
+    this.ttl = o.ttlMs ?? 6000;
+    this.renewMs = o.renewMs ?? Math.max(50, Math.floor(this.ttl / 3));
+    this.now = o.now ?? Date.now;
+  }
+
+  leaseKey = (shard: string) => `lease.${this.o.group}.${shard}`;
+  private memberKey = (instance: string) => `member.${this.o.group}.${instance}`;
+
+  /** Starts renewing and balancing; the first tick runs at once. */
+  start(): void {
+    this.stopped = false;
+    const loop = () => {
+      this.ticking = this.tick()
+        .catch((err: unknown) => this.o.log?.('lease tick failed', { err: (err as Error).message }))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(loop, this.renewMs);
+        });
+    };
+    loop();
+  }
+
+  /** Shards held now, with their epochs. */
+  owned(): Map<string, number> {
+    const out = new Map<string, number>();
+    const t = this.now();
+    for (const [s, h] of this.held) if (t < h.validUntil) out.set(s, h.epoch);
+    return out;
+  }
+
+  /** The epoch to carry into a write for `shard`, or undefined when the lease is not certainly held. */
+  fence(shard: string): number | undefined {
+    const h = this.held.get(shard);
+    return h && this.now() < h.validUntil ? h.epoch : undefined;
+  }
+
+  /** Live members of the group at the last tick (sorted). */
+  liveMembers(): string[] {
+    return [...this.members];
+  }
+
+  /** One round: drop what has lapsed, keep membership alive, renew, hand over and take over. */
+  async tick(): Promise<void> {
+    const { kv } = this.o;
+    // First, before anything that could take time: leases we can no longer be sure of.
+    for (const [shard, h] of [...this.held]) if (this.now() >= h.validUntil) await this.lose(shard, 'expired');
+    const margin = Math.floor(this.ttl / 5);
+    await kv.put(this.memberKey(this.o.instance), enc({ expiresAt: this.now() + this.ttl }));
+    const members: string[] = [];
+    for await (const k of await kv.keys(`member.${this.o.group}.*`)) {
+      const e = await kv.get(k);
+      if (!e || e.operation !== 'PUT') continue;
+      const v = e.json<{ expiresAt: number }>();
+      if (v.expiresAt > this.now()) members.push(k.slice(`member.${this.o.group}.`.length));
+    }
+    if (!members.includes(this.o.instance)) members.push(this.o.instance);
+    members.sort();
+    this.members = members;
+    for (const shard of this.o.shards) {
+      if (this.stopped) return;
+      const want = preferredOwner(shard, members) === this.o.instance;
+      const h = this.held.get(shard);
+      if (h) {
+        if (!want) {
+          await this.lose(shard, 'rebalance');
+          await this.release(shard, h);
+          continue;
+        }
+        const sent = this.now();
+        try {
+          const revision = await kv.update(this.leaseKey(shard), enc({ owner: this.o.instance, epoch: h.epoch, expiresAt: sent + this.ttl } satisfies LeaseValue), h.revision);
+          // Still ours only if nobody dropped it meanwhile (e.g. `stop`).
+          const cur = this.held.get(shard);
+          if (cur === h) this.held.set(shard, { epoch: h.epoch, revision, validUntil: sent + this.ttl - margin });
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+          await this.lose(shard, 'taken');
+        }
+        continue;
+      }
+      if (!want) continue;
+      const e = await kv.get(this.leaseKey(shard));
+      const cur: LeaseValue | undefined = e && e.operation === 'PUT' ? e.json<LeaseValue>() : undefined;
+      if (cur && cur.owner !== '' && cur.owner !== this.o.instance && cur.expiresAt > this.now()) continue; // its holder hands it over
+      const epoch = (cur?.epoch ?? 0) + 1;
+      const sent = this.now();
+      const value = enc({ owner: this.o.instance, epoch, expiresAt: sent + this.ttl } satisfies LeaseValue);
+      try {
+        const revision = e ? await kv.update(this.leaseKey(shard), value, e.revision) : await kv.create(this.leaseKey(shard), value);
+        this.held.set(shard, { epoch, revision, validUntil: sent + this.ttl - margin });
+        this.o.log?.('lease acquired', { group: this.o.group, shard, epoch, from: cur?.owner || undefined });
+        await this.o.onAcquired?.(shard, epoch);
+      } catch (err) {
+        if (!isConflict(err)) throw err; // another instance won this round
+      }
+    }
+  }
+
+  private async lose(shard: string, reason: 'rebalance' | 'expired' | 'taken' | 'stopped'): Promise<void> {
+    const h = this.held.get(shard);
+    if (!h) return;
+    this.held.delete(shard);
+    this.o.log?.('lease lost', { group: this.o.group, shard, epoch: h.epoch, reason });
+    await this.o.onLost?.(shard, h.epoch, reason);
+  }
+
+  private async release(shard: string, h: Held): Promise<void> {
+    try {
+      await this.o.kv.update(this.leaseKey(shard), enc({ owner: '', epoch: h.epoch, expiresAt: 0 } satisfies LeaseValue), h.revision);
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+
+  /**
+   * Stops: hands every held shard back (after `onLost(…, 'stopped')`) and leaves the group, so that
+   * the others take the shards over at their next tick instead of after the lease expires.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.ticking;
+    for (const [shard, h] of [...this.held]) {
+      await this.lose(shard, 'stopped');
+      await this.release(shard, h);
+    }
+    await this.o.kv.delete(this.memberKey(this.o.instance)).catch(() => undefined);
+  }
+
+  /**
+   * Simulates a crash for tests: stops ticking without releasing anything or leaving the group, as
+   * a `kill -9` would (the others take over after the leases expire).
+   */
+  abandon(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
+
+/**
+ * The receiving side of fencing: the current epoch of each shard's lease, read from the bucket and
+ * kept fresh by a watch, so that a write carrying an older epoch can be refused.
+ */
+export async function currentLeaseEpoch(kv: KV, group: string, shard: string): Promise<number> {
+  const e = await kv.get(`lease.${group}.${shard}`);
+  return e && e.operation === 'PUT' ? e.json<LeaseValue>().epoch : 0;
+}

@@ -29,4 +29,15 @@ describe('HistoryCache', () => {
     await cache.series('other', 0, 3 * H, H, async (lo) => (asked.push(lo), new Map()));
     expect(asked).toEqual([0]);
   });
+
+  it('settles nothing the sink has not applied yet (a lagging feed): the edge follows the newest event applied', () => {
+    const cache = new HistoryCache();
+    const at = 4 * H + 30 * 60_000;
+    const plan = cache.plan('k', 0, at);
+    cache.merge('k', 0, at, H, plan, new Map([[0, 1]]), 2 * H + 5 * 60_000);
+    // Settled up to hour 1 only (2 h 5 min − 10 min, by the hour): the next poll reads from there.
+    expect(cache.plan('k', 0, at + 60_000).lo).toBe(H);
+    cache.clear();
+    expect(cache.plan('k', 0, at + 60_000).lo).toBe(0);
+  });
 });

@@ -1,5 +1,5 @@
 /** Late data (events out of order across feeds) is waited for this long before a bucket is cached. */
-const GRACE_MS = 10 * 60_000;
+export const GRACE_MS = 10 * 60_000;
 
 export interface Plan {
   lo: number;
@@ -20,7 +20,14 @@ interface Entry {
  */
 export class HistoryCache {
   private readonly entries = new Map<string, Entry>();
+  /** The late moves seen (`RecentMoves.late`) when the entries were last known good. */
+  lateSeen = 0;
   constructor(private readonly max = 512) {}
+
+  /** Forgets everything (a move arrived later than the grace period: settled buckets may be wrong). */
+  clear(): void {
+    this.entries.clear();
+  }
 
   /**
    * Buckets (start ms → value) in [from, at]: cached settled ones plus `fetch(lo)` for the rest,
@@ -41,12 +48,16 @@ export class HistoryCache {
     return usable ? { lo: hit.upTo, cached: hit.rows } : { lo: from };
   }
 
-  /** Cached buckets from the plan plus `fresh` (every bucket ≥ plan.lo); caches the settled part. */
-  merge(key: string, from: number, at: number, unit: number, plan: Plan, fresh: Map<number, number>): Map<number, number> {
+  /**
+   * Cached buckets from the plan plus `fresh` (every bucket ≥ plan.lo); caches the settled part:
+   * buckets older than the grace period before `settledAt` (`at`, or the newest event the sink has
+   * applied when it is behind: what it has not read yet is not settled).
+   */
+  merge(key: string, from: number, at: number, unit: number, plan: Plan, fresh: Map<number, number>, settledAt = at): Map<number, number> {
     const out = new Map<number, number>();
     if (plan.cached) for (const [b, v] of plan.cached) if (b >= from && b < plan.lo) out.set(b, v);
     for (const [b, v] of fresh) if (b >= plan.lo) out.set(b, v);
-    const settled = Math.floor((at - GRACE_MS) / unit) * unit;
+    const settled = Math.floor((Math.min(at, settledAt) - GRACE_MS) / unit) * unit;
     if (settled > from) {
       const rows = new Map<number, number>();
       for (const [b, v] of out) if (b < settled) rows.set(b, v);

@@ -53,4 +53,14 @@ describe('RecentMoves', () => {
     expect(r.covers(2 * S)).toBe(false);
     expect(r.covers(3 * S)).toBe(true);
   });
+
+  it('counts moves that arrive more than lateMs after newer ones (a lagging feed), and only those', () => {
+    const r = new RecentMoves(3600 * S, 4, 600 * S);
+    r.start(0);
+    r.record(1000 * S, 1, -1, 0);
+    r.record(500 * S, 2, -1, 0); // 500 s late: within the grace period
+    expect(r.late).toBe(0);
+    r.record(300 * S, 3, -1, 0); // 700 s late
+    expect(r.late).toBe(1);
+  });
 });

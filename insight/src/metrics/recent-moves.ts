@@ -24,11 +24,16 @@ export class RecentMoves {
   size = 0;
   /** Region queries answered from here (no ClickHouse), for tests and metrics. */
   served = 0;
+  /**
+   * Moves recorded more than `lateMs` of event time before the newest one (a feed that lagged): a
+   * poll's cached "settled" history may lack them, so caches are dropped when this grows.
+   */
+  late = 0;
   private newestS = 0;
   /** The newest time (s) evicted so far. */
   private evictedS = -1;
 
-  constructor(readonly keepMs = 90 * 60_000, capacity = 1 << 14) {
+  constructor(readonly keepMs = 90 * 60_000, capacity = 1 << 14, readonly lateMs = 10 * 60_000) {
     this.tsS = new Uint32Array(capacity);
     this.sub = new Float64Array(capacity);
     this.from = new Int32Array(capacity);
@@ -51,7 +56,7 @@ export class RecentMoves {
     if (s > this.newestS) {
       this.newestS = s;
       this.evict(s - Math.floor(this.keepMs / 1000));
-    }
+    } else if (s < this.newestS - this.lateMs / 1000) this.late++;
     if (this.size === this.tsS.length) this.grow();
     const k = (this.head + this.size) % this.tsS.length;
     this.tsS[k] = s;

@@ -3,7 +3,7 @@ import type { PresenceState } from '../sink/presence-state.ts';
 import type { RegionResolver, Region } from '../regions/region.ts';
 import { AGE_BANDS, DWELL_BUCKETS, GENDERS, type RegionMetrics } from '../api/schemas.ts';
 import { atom, kCount, topGroups } from './privacy.ts';
-import type { HistoryCache, Plan } from './history-cache.ts';
+import { GRACE_MS, type HistoryCache, type Plan } from './history-cache.ts';
 import { buildGroups, type PresenceIndex } from './presence-index.ts';
 import type { PopulationRing } from './population-ring.ts';
 import type { RecentMoves } from './recent-moves.ts';
@@ -320,6 +320,10 @@ export class PersonTimesCache {
     return hit && hit.from <= from && hit.upTo <= at ? hit : undefined;
   }
 
+  clear(): void {
+    this.entries.clear();
+  }
+
   set(key: string, from: number, upTo: number, times: PersonTimes): void {
     this.entries.delete(key);
     this.entries.set(key, { from, upTo, times });
@@ -426,6 +430,14 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   }
 
   // --- history from ClickHouse: one query ---
+  // What the sink has not applied yet is not settled: a feed that lags (or a backlog after a
+  // restart) delivers moves older than the grace period, which cached history would never see.
+  const settledAt = Math.min(at, state.watermark);
+  if (live && ctx.recent && ctx.cache!.lateSeen !== ctx.recent.late) {
+    ctx.cache!.clear();
+    ctx.times?.clear();
+    ctx.cache!.lateSeen = ctx.recent.late;
+  }
   const midnight = shanghaiMidnight(at);
   const hourAgo = at - HOUR;
   const weekFrom = at - 7 * DAY;
@@ -450,7 +462,7 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   const cachedTimes = live && ctx.times ? ctx.times.get(timesKey, subsFrom, at) : undefined;
   const subsLo = cachedTimes ? cachedTimes.upTo : subsFrom;
   // Settled: older than the grace period (whole seconds, as stored); replays cache nothing.
-  const subsEdge = live ? Math.max(subsLo, Math.floor((at - 10 * MIN) / 1000) * 1000) : at + 1000;
+  const subsEdge = live ? Math.max(subsLo, Math.floor((settledAt - GRACE_MS) / 1000) * 1000) : at + 1000;
   const range: HistoryRange = {
     popFrom: popInMemory ? undefined : plans.pop.lo,
     in5From: plans.in5.lo,
@@ -500,7 +512,7 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     out: { hour: pairSum(settled.left, secs(hourAgo), k), day: pairSum(settled.left, secs(midnight), k) },
   };
   const merged = (kind: keyof typeof plans, from: number, unit: number) =>
-    live ? ctx.cache!.merge(`${kind}|${regionId}`, from, at, unit, plans[kind], fresh[kind]) : fresh[kind];
+    live ? ctx.cache!.merge(`${kind}|${regionId}`, from, at, unit, plans[kind], fresh[kind], settledAt) : fresh[kind];
   const popAt = popInMemory ? ctx.population!.sums(indexes, weekFrom + 1000, at, k) : merged('pop', weekFrom + 1000, FIVE);
   const inD = merged('in5', dayFrom, FIVE);
   const outD = merged('out5', dayFrom, FIVE);

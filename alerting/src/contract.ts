@@ -234,20 +234,47 @@ export const ReachRequest = z.object({
   taskId: z.string().optional(),
 });
 export type ReachRequest = z.infer<typeof ReachRequest>;
+/**
+ * People per serving cell of one carrier, in parallel arrays: cell ids (unique within the carrier)
+ * and, per cell, the people present in the region now and those of them passing the rules.
+ */
+export const ReachCells = z.object({ ids: z.array(z.string()), present: z.array(z.number().int()), passing: z.array(z.number().int()) });
+export type ReachCells = z.infer<typeof ReachCells>;
+
+/**
+ * One instance's answer, possibly in several messages (`part` 0 … `parts` − 1, each with its share of
+ * `cells`; a big region's cells would not fit one NATS message).
+ *
+ * Privacy (invariant 7): the per-cell counts are raw, for the portal only. Instances answer for their
+ * own shards, so a cell's count is known only once the portal has summed every instance's; it then
+ * releases, per carrier, the sum over cells of each (cell, carrier) count taken as 0 below k, shown
+ * as a number ≥ k or as "< k". The totals `present`, `passing` and `allowedToday` are this
+ * instance's raw sums, kept for older readers; never release them.
+ */
 export const ReachReply = z.object({
   v: z.literal(1),
   instance: z.string(),
   shards: z.array(z.number().int()),
-  /** People present in the region now, per carrier. */
+  /** People present in the region now, per carrier (raw, this instance). */
   present: PerCarrier,
-  /** Of those, passing the rules. */
+  /** Of those, passing the rules (raw, this instance). */
   passing: PerCarrier,
-  /** Of those, how many today's caps and totals allow. */
+  /** Of those, how many today's caps and totals allow (raw, this instance). */
   allowedToday: PerCarrier,
+  /** Per carrier and cell (cells with anyone present in the region). */
+  cells: z.partialRecord(Carrier, ReachCells).optional(),
+  /**
+   * How many more sends today's caps and totals allow per carrier (the task's counters when
+   * `taskId` is given); a carrier missing here is unlimited (no quota in the request).
+   */
+  remaining: z.partialRecord(Carrier, z.number().int()).optional(),
+  part: z.number().int().min(0).default(0),
+  parts: z.number().int().min(1).default(1),
   tookMs: z.number(),
   error: z.string().optional(),
 });
 export type ReachReply = z.infer<typeof ReachReply>;
+export type ReachReplyInput = z.input<typeof ReachReply>;
 export const REACH_SUBJECT = 'alert.reach';
 
 /**

@@ -5,7 +5,7 @@ import { GapFiller, deadLetterMsg, deadLetterWriter, ensureDeadLetterStream, str
 import { LOCATION_STREAM, LocationDecodeError, declareLocationStream, decodeLocationColumns, locationFilter, type LocationColumns } from '@geo/ingest';
 import type { Registry } from 'prom-client';
 import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
-import { AlertTask, REACH_SUBJECT, ReachRequest, isTracked, moveSubject, progressSubject } from '../contract.ts';
+import { AlertTask, REACH_SUBJECT, ReachRequest, isTracked, type ReachReply, moveSubject, progressSubject } from '../contract.ts';
 import { inDates } from '../rules/evaluate.ts';
 import { shanghaiDate } from '../rules/shanghai-time.ts';
 import { MoveBatchWriter } from '../moves/move-codec.ts';
@@ -396,9 +396,11 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       void (async () => {
         try {
           const req = ReachRequest.parse(msg.json());
-          msg.respond(JSON.stringify(await engine.reach(req, opts.shards)));
+          // Several messages for a big region: the requester gathers them per instance.
+          for (const part of await engine.reach(req, opts.shards)) msg.respond(JSON.stringify(part));
         } catch (e) {
-          msg.respond(JSON.stringify({ v: 1, instance, shards: opts.shards, present: { cmcc: 0, cucc: 0, ctcc: 0 }, passing: { cmcc: 0, cucc: 0, ctcc: 0 }, allowedToday: { cmcc: 0, cucc: 0, ctcc: 0 }, tookMs: 0, error: (e as Error).message }));
+          const error: ReachReply = { v: 1, instance, shards: opts.shards, present: { cmcc: 0, cucc: 0, ctcc: 0 }, passing: { cmcc: 0, cucc: 0, ctcc: 0 }, allowedToday: { cmcc: 0, cucc: 0, ctcc: 0 }, part: 0, parts: 1, tookMs: 0, error: (e as Error).message };
+          msg.respond(JSON.stringify(error));
         }
       })();
     },

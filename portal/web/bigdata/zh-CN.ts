@@ -63,6 +63,8 @@ export const bt = {
     reachAllowed: '今日可发送',
     reachWaiting: '圈选区域后显示预计触达人数',
     reachNone: '暂无预警服务实例应答',
+    reachUnderK: (k: number) => `< ${k}`,
+    reachPrivacy: (k: number) => `为保护个人位置隐私，每个基站小区中同一运营商少于 ${k} 人的不计入；合计少于 ${k} 人显示为“< ${k}”。`,
     reset: '重置',
     saveDraft: '保存草稿',
     submit: '提交',

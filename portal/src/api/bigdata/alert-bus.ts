@@ -19,14 +19,37 @@ import { ProgressFold } from './progress.ts';
 export const TASK_ID_PREFIX = 'bd-';
 
 export type PerCarrier = { cmcc: number; cucc: number; ctcc: number };
-const zero = (): PerCarrier => ({ cmcc: 0, cucc: 0, ctcc: 0 });
+const CARRIER_KEYS = ['cmcc', 'cucc', 'ctcc'] as const;
+type CarrierKey = (typeof CARRIER_KEYS)[number];
 
-/** The sum of the instances' reach replies (each instance answers for its own shards). */
+/**
+ * A released count of people: a number ≥ k, or withheld (`value: null`) when under k — zero
+ * included, so that "nobody" and "a few" look the same (a 0 beside a "< k" would say which of two
+ * regions has the few people). The same shape as insight's counts.
+ */
+export interface Released {
+  value: number | null;
+  suppressed: boolean;
+}
+export type ReleasedPerCarrier = Record<CarrierKey, Released>;
+
+/** The default k: no reach figure is about fewer than 10 people (DESIGN.md invariant 7). */
+export const DEFAULT_REACH_K = 10;
+
+const release = (n: number, k: number): Released => (n >= k ? { value: n, suppressed: false } : { value: null, suppressed: true });
+
+/**
+ * The reach estimate as released: the instances' per-cell counts summed per (cell, carrier), each
+ * taken as 0 under k, summed per carrier and in total, then shown as a number ≥ k or "< k".
+ */
 export interface ReachSummary {
+  /** Alerting instances that answered (0: none is running). */
   instances: number;
-  present: PerCarrier;
-  passing: PerCarrier;
-  allowedToday: PerCarrier;
+  k: number;
+  present: ReleasedPerCarrier;
+  passing: ReleasedPerCarrier;
+  allowedToday: ReleasedPerCarrier;
+  total: { present: Released; passing: Released; allowedToday: Released };
   errors: string[];
 }
 
@@ -49,7 +72,7 @@ export class AlertBus {
   private readonly subs: { unsubscribe(): void }[] = [];
   private readonly since = Date.now();
 
-  private constructor(readonly nc: NatsConnection, private readonly kv: KV, private readonly reachSubject: string) {
+  private constructor(readonly nc: NatsConnection, private readonly kv: KV, private readonly reachSubject: string, private readonly privacyK: number) {
     this.subs.push(
       nc.subscribe(PROGRESS_SUBJECTS, {
         callback: (err, m) => {
@@ -78,10 +101,11 @@ export class AlertBus {
   /**
    * @param opts.bucket the tasks bucket; @default `alert_tasks` (tests use their own)
    * @param opts.reachSubject @default `alert.reach`
+   * @param opts.privacyK no reach figure is about fewer people than this; @default 10
    */
-  static async open(nc: NatsConnection, opts: { bucket?: string; reachSubject?: string } = {}): Promise<AlertBus> {
+  static async open(nc: NatsConnection, opts: { bucket?: string; reachSubject?: string; privacyK?: number } = {}): Promise<AlertBus> {
     // history as alerting declares it; ensureKv only creates the bucket when alerting has not yet.
-    return new AlertBus(nc, await ensureKv(nc, opts.bucket ?? TASKS_BUCKET, { history: 5 }), opts.reachSubject ?? REACH_SUBJECT);
+    return new AlertBus(nc, await ensureKv(nc, opts.bucket ?? TASKS_BUCKET, { history: 5 }), opts.reachSubject ?? REACH_SUBJECT, Math.max(1, opts.privacyK ?? DEFAULT_REACH_K));
   }
 
   async close(): Promise<void> {
@@ -121,37 +145,92 @@ export class AlertBus {
     throw new Error(`task ${id}: too many concurrent updates`);
   }
 
-  /** Asks every alerting instance; gathers answers until none has come for a moment. */
+  /**
+   * Asks every alerting instance; gathers answers until none has come for a moment, and releases
+   * them by the privacy rule (invariant 7, the rule insight applies too): the atom is a (serving
+   * cell, carrier) count, known only here once every instance's share of the cell is summed; an
+   * atom under k counts 0; a released figure is a sum of atoms, shown as a number ≥ k or as "< k".
+   * So a region and the same region plus a cell of 1 to k − 1 people answer the same, with any
+   * rules. "Allowed today" is the released passing figure capped by what the quotas still allow
+   * (the cap is the requester's own number, not a count of people).
+   */
   async reach(req: ReachRequest, maxWaitMs = 2_000): Promise<ReachSummary> {
-    const out: ReachSummary = { instances: 0, present: zero(), passing: zero(), allowedToday: zero(), errors: [] };
+    const k = this.privacyK;
+    const errors: string[] = [];
+    const cells: Record<CarrierKey, Map<string, { present: number; passing: number }>> = { cmcc: new Map(), cucc: new Map(), ctcc: new Map() };
+    let remaining: ReachReply['remaining'] | undefined;
     const covered = new Set<number>();
-    let replies: AsyncIterable<{ json<T>(): T }>;
+    const taken = new Map<string, { parts: number; got: number }>();
+    const ignored = new Set<string>();
+    let replies: AsyncIterable<{ json<T>(): T }> | undefined;
     try {
       replies = await this.nc.requestMany(this.reachSubject, JSON.stringify(req), { strategy: 'stall', stall: 300, maxWait: maxWaitMs });
     } catch (err) {
-      out.errors.push(String((err as Error).message));
-      return out;
+      errors.push(String((err as Error).message));
     }
     try {
-      for await (const m of replies) {
-        const r = ReachReply.safeParse(m.json());
-        if (!r.success) continue;
-        if (r.data.error) out.errors.push(r.data.error);
-        // Two instances answering for the same shards (a restart overlap) would double-count.
-        if (r.data.shards.length && r.data.shards.every((s) => covered.has(s))) continue;
-        r.data.shards.forEach((s) => covered.add(s));
-        out.instances++;
-        for (const c of ['cmcc', 'cucc', 'ctcc'] as const) {
-          out.present[c] += r.data.present[c];
-          out.passing[c] += r.data.passing[c];
-          out.allowedToday[c] += r.data.allowedToday[c];
+      if (replies)
+        for await (const m of replies) {
+          const r = ReachReply.safeParse(m.json());
+          if (!r.success) continue;
+          const a = r.data;
+          if (a.error) errors.push(a.error);
+          if (ignored.has(a.instance)) continue;
+          let t = taken.get(a.instance);
+          if (!t) {
+            // Two instances answering for the same shards (a restart overlap) would double-count.
+            if (a.shards.length && a.shards.every((s) => covered.has(s))) {
+              ignored.add(a.instance);
+              continue;
+            }
+            a.shards.forEach((s) => covered.add(s));
+            taken.set(a.instance, (t = { parts: a.parts, got: 0 }));
+          }
+          t.got++;
+          if (a.remaining) remaining = a.remaining;
+          for (const c of CARRIER_KEYS) {
+            const part = a.cells?.[c];
+            if (!part) continue;
+            const sums = cells[c];
+            for (let j = 0; j < part.ids.length; j++) {
+              const id = part.ids[j]!;
+              const cur = sums.get(id);
+              if (cur) {
+                cur.present += part.present[j] ?? 0;
+                cur.passing += part.passing[j] ?? 0;
+              } else sums.set(id, { present: part.present[j] ?? 0, passing: part.passing[j] ?? 0 });
+            }
+          }
         }
-      }
     } catch (err) {
       // No responders: no alerting instance is running.
-      out.errors.push(String((err as Error).message));
+      errors.push(String((err as Error).message));
     }
-    return out;
+    for (const [instance, t] of taken) if (t.got < t.parts) errors.push(`alerting instance ${instance} answered ${t.got} of ${t.parts} parts: the estimate is low`);
+    // Per carrier: the sum of atoms (each (cell, carrier) count, 0 under k).
+    const present = { cmcc: 0, cucc: 0, ctcc: 0 }, passing = { cmcc: 0, cucc: 0, ctcc: 0 }, allowed = { cmcc: 0, cucc: 0, ctcc: 0 };
+    for (const c of CARRIER_KEYS) {
+      for (const v of cells[c].values()) {
+        if (v.present >= k) present[c] += v.present;
+        if (v.passing >= k) passing[c] += v.passing;
+      }
+      const cap = remaining?.[c];
+      // Under k the passing figure is withheld, and so is what it would allow.
+      allowed[c] = passing[c] >= k ? (cap === undefined ? passing[c] : Math.min(passing[c], cap)) : 0;
+    }
+    const per = (x: PerCarrier): ReleasedPerCarrier => ({ cmcc: release(x.cmcc, k), cucc: release(x.cucc, k), ctcc: release(x.ctcc, k) });
+    const sum = (x: PerCarrier) => x.cmcc + x.cucc + x.ctcc;
+    // An allowed figure under k only when a cap the requester set makes it so: released as is.
+    const allowedOf = (n: number, p: number): Released => (p >= k ? { value: n, suppressed: false } : release(0, k));
+    return {
+      instances: taken.size,
+      k,
+      present: per(present),
+      passing: per(passing),
+      allowedToday: { cmcc: allowedOf(allowed.cmcc, passing.cmcc), cucc: allowedOf(allowed.cucc, passing.cucc), ctcc: allowedOf(allowed.ctcc, passing.ctcc) },
+      total: { present: release(sum(present), k), passing: release(sum(passing), k), allowedToday: allowedOf(sum(allowed), sum(passing)) },
+      errors,
+    };
   }
 
   /**
@@ -188,7 +267,8 @@ export async function alertBus(deps: Deps): Promise<AlertBus> {
   if (!p) {
     const url = (deps.cfg as { natsUrl?: string }).natsUrl;
     if (!url) throw new BusUnavailable('NATS is not configured (natsUrl)');
-    p = connectNats(url, 'portal-bigdata').then((nc) => AlertBus.open(nc));
+    const privacyK = (deps.cfg as { privacyK?: number }).privacyK;
+    p = connectNats(url, 'portal-bigdata').then((nc) => AlertBus.open(nc, { privacyK }));
     buses.set(deps, p);
     p.catch(() => buses.delete(deps));
   }

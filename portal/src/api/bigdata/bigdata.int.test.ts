@@ -1,4 +1,4 @@
-import { AlertTask, progressSubject, ReachRequest, type ReachReply, type TaskProgress } from '@geo/alerting';
+import { AlertTask, progressSubject, ReachRequest, type ReachReplyInput, type TaskProgress } from '@geo/alerting';
 import { connectNats, ensureKv, type NatsConnection } from '@geo/infra';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -214,23 +214,29 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
     expect(subjects).not.toContain('=HYPERLINK("http://x")');
   });
 
-  it('sums the reach estimate of every alerting instance, skipping a repeated shard set', async () => {
-    const answer = (instance: string, shards: number[], n: number): ReachReply => ({
-      v: 1, instance, shards, present: { cmcc: n, cucc: n, ctcc: n }, passing: { cmcc: n - 1, cucc: n - 1, ctcc: n - 1 }, allowedToday: { cmcc: 1, cucc: 1, ctcc: 1 }, tookMs: 1,
+  it('sums the reach estimate of every alerting instance per cell before the threshold, skipping a repeated shard set', async () => {
+    // Each instance holds part of a cell's people: 6 + 5 in cell x is 11 (released), 4 + 4 in y is 8 (not).
+    const answer = (instance: string, shards: number[], x: number, y: number, part = 0, parts = 1): ReachReplyInput => ({
+      v: 1, instance, shards, present: { cmcc: x + y, cucc: 0, ctcc: 0 }, passing: { cmcc: x + y, cucc: 0, ctcc: 0 }, allowedToday: { cmcc: 1, cucc: 1, ctcc: 1 }, tookMs: 1,
+      cells: part === 0 ? { cmcc: { ids: ['x'], present: [x], passing: [x] } } : { cmcc: { ids: ['y'], present: [y], passing: [y] } }, remaining: { cmcc: 5 }, part, parts,
     });
     const seen: unknown[] = [];
     const sub = nc.subscribe(REACH, {
       callback: (_e, m) => {
         seen.push(ReachRequest.parse(m.json()));
-        m.respond(JSON.stringify(answer('a', [0, 1], 10)));
-        m.respond(JSON.stringify(answer('b', [2, 3], 5)));
-        m.respond(JSON.stringify(answer('a-restarted', [0, 1], 10)));
+        m.respond(JSON.stringify(answer('a', [0, 1], 6, 4, 0, 2)));
+        m.respond(JSON.stringify(answer('a', [0, 1], 6, 4, 1, 2)));
+        m.respond(JSON.stringify(answer('b', [2, 3], 5, 4, 0, 2)));
+        m.respond(JSON.stringify(answer('b', [2, 3], 5, 4, 1, 2)));
+        m.respond(JSON.stringify(answer('a-restarted', [0, 1], 6, 4)));
       },
     });
     const r = await admin('POST', '/api/bigdata/reach', { region: { parts: [{ kind: 'circle', center: [120.15, 30.25], radiusM: 1500 }] }, quota: { cmcc: { total: 5, dailyCap: 5 } } });
     sub.unsubscribe();
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ instances: 2, present: { cmcc: 15, cucc: 15, ctcc: 15 }, passing: { cmcc: 13 }, allowedToday: { cmcc: 2 } });
+    const withheld = { value: null, suppressed: true };
+    expect(r.body).toMatchObject({ instances: 2, k: 10, present: { cmcc: { value: 11, suppressed: false }, cucc: withheld, ctcc: withheld }, passing: { cmcc: { value: 11 } }, allowedToday: { cmcc: { value: 5 }, cucc: withheld } });
+    expect(r.body.total.present).toEqual({ value: 11, suppressed: false });
     expect(seen).toHaveLength(1);
     const bad = await admin('POST', '/api/bigdata/reach', { region: { parts: [{ kind: 'circle', center: [120, 30] }] } });
     expect(bad.status).toBe(400);

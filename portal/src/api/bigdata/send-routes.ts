@@ -76,6 +76,20 @@ async function checkForm(c: Ctx, raw: unknown, enterpriseId: string, accountId: 
   return { form, balance };
 }
 
+/**
+ * What task submission says about a region and rules (a self-crossing polygon, an empty region, an
+ * unknown area, an age range ending before it starts), for the reach estimate: it runs the very
+ * checks of submission ({@link formIssues}) over a form that is otherwise complete, and keeps the
+ * region's and rules' findings, so the two can never disagree about a region.
+ */
+function regionAndRuleIssues(region: z.infer<typeof Region>, rules: z.infer<typeof CrowdRule>[]): FieldIssue[] {
+  const today = shanghaiDate(Date.now());
+  const form: TaskForm = {
+    alertType: 'other', region, rules, subject: '-', content: '-', signature: '-', startDate: today, endDate: today, windows: [], frequency: 'once', minDwellMin: 0, quota: {},
+  };
+  return formIssues(form, Number.MAX_SAFE_INTEGER, today).filter((i) => /^(region|rules)(\.|$)/.test(i.path));
+}
+
 const tags = ['大数据短信'];
 
 export const sendRoutes = router()
@@ -112,6 +126,8 @@ export const sendRoutes = router()
     guarded(async (c) => {
       need(c, 'bigdata.send');
       const b = parse(z.object({ region: Region, rules: z.array(CrowdRule).default([]), quota: ReachRequest.shape.quota }), await jsonBody(c));
+      const issues = regionAndRuleIssues(b.region, b.rules);
+      if (issues.length) throw fieldErrors(issues);
       const bus = await alertBus(c.get('deps'));
       const r = await bus.reach({ v: 1, region: b.region, rules: b.rules, quota: b.quota });
       return c.json({ ...r, at: new Date().toISOString() });

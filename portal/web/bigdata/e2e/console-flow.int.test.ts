@@ -23,12 +23,12 @@ interface Person {
   carrier: Carrier;
   at: [number, number];
 }
-/** `n` people spread a few hundred metres around `centre`, carriers in turn. */
-function people(n: number, centre: [number, number]): Person[] {
+/** `n` people spread a few hundred metres around `centre` (or all in its one cell), carriers in turn. */
+function people(n: number, centre: [number, number], spread = true): Person[] {
   return Array.from({ length: n }, (_, i) => {
     const carrier = CARRIER_ORDER[seq % 3]!;
     const msisdn = `${PREFIX[carrier]}${String(10_000_000 + seq++).slice(-8)}`;
-    return { msisdn, carrier, at: [centre[0] + ((i % 5) - 2) * 0.002, centre[1] + ((Math.floor(i / 5) % 5) - 2) * 0.002] };
+    return { msisdn, carrier, at: spread ? [centre[0] + ((i % 5) - 2) * 0.002, centre[1] + ((Math.floor(i / 5) % 5) - 2) * 0.002] : centre };
   });
 }
 const eventOf = (p: Person, i: number): LocationEvent => ({
@@ -142,8 +142,10 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     const inDistrict = pointOnFeature({ type: 'Feature', properties: {}, geometry: district.geometry! }).geometry.coordinates as [number, number];
     useIngestGeography();
     const all = compileRegion({ parts: [{ kind: 'admin', code: '330102' }, polygon, circle] });
-    insiders = [...people(30, polyCentre), ...people(24, circle.center)];
-    districtPeople = people(30, inDistrict);
+    // One cell per shape, 10 people of each carrier in it: reach releases a (cell, carrier) count
+    // only from k = 10 people (#17), so spread-out people would all show as "< 10".
+    insiders = [...people(30, polyCentre, false), ...people(30, circle.center, false)];
+    districtPeople = people(30, inDistrict, false);
     outsiders = people(15, [121.55, 29.87]);
     for (const p of [...insiders, ...districtPeople]) expect(all.contains(p.at[0], p.at[1]), `${p.at} inside`).toBe(true);
     for (const p of outsiders) expect(all.contains(p.at[0], p.at[1])).toBe(false);
@@ -158,6 +160,7 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     await page.waitForSelector('.area-picker .chip[data-code="330102"]');
     const present = page.locator('[data-testid="reach"] [data-row="present"] b');
     await expect.poll(() => present.textContent(), { timeout: 20_000 }).toBe(String(insiders.length));
+    expect(await page.locator('[data-testid="reach-privacy"]').textContent()).toContain('少于 10 人');
     expect(reachBodies.at(-1)!.region.parts.map((p) => p.kind)).toEqual(['admin', 'polygon', 'circle']);
     const perCarrier = await page.locator('[data-testid="reach"] [data-row="present"] td').allTextContents();
     expect(perCarrier.slice(1, 4).map(Number)).toEqual(CARRIER_ORDER.map((c) => insiders.filter((p) => p.carrier === c).length));

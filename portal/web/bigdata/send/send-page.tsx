@@ -15,11 +15,18 @@ interface Options {
   balance: number;
   today: string;
 }
+/** A released count: a number ≥ k, or withheld under k (zero included). */
+interface Released {
+  value: number | null;
+  suppressed: boolean;
+}
 interface Reach {
   instances: number;
-  present: Record<string, number>;
-  passing: Record<string, number>;
-  allowedToday: Record<string, number>;
+  k: number;
+  present: Record<string, Released>;
+  passing: Record<string, Released>;
+  allowedToday: Record<string, Released>;
+  total: { present: Released; passing: Released; allowedToday: Released };
   errors: string[];
 }
 type Count = { ok: true; chars: number; segments: number; tasks: number } | { ok: false; reason: string };
@@ -494,7 +501,7 @@ function RuleValue(props: { rule: CrowdRule; onChange: (r: CrowdRule) => void })
 }
 
 function ReachPanel(props: { reach: Reach | { error: string } | null }) {
-  const sum = (o: Record<string, number>) => CARRIERS.reduce((s, c) => s + (o[c] ?? 0), 0);
+  const shown = (n: Released | undefined, k: number) => (!n || n.suppressed || n.value === null ? bt.send.reachUnderK(k) : String(n.value));
   return (
     <div class="bd-reach card" data-testid="reach">
       <h3>{bt.send.reach}</h3>
@@ -518,15 +525,16 @@ function ReachPanel(props: { reach: Reach | { error: string } | null }) {
                         {([k, label]) => (
                           <tr data-row={k}>
                             <td>{label}</td>
-                            <For each={CARRIERS}>{(c) => <td>{x[k][c] ?? 0}</td>}</For>
+                            <For each={CARRIERS}>{(c) => <td>{shown(x[k][c], x.k)}</td>}</For>
                             <td>
-                              <b>{sum(x[k])}</b>
+                              <b>{shown(x.total[k], x.k)}</b>
                             </td>
                           </tr>
                         )}
                       </For>
                     </tbody>
                   </table>
+                  <p class="muted small" data-testid="reach-privacy">{bt.send.reachPrivacy(x.k)}</p>
                   <Show when={x.instances === 0}>
                     <p class="muted small">{bt.send.reachNone}</p>
                   </Show>

@@ -1,0 +1,131 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
+import { runEngine, type RunningEngine } from '@geo/alerting';
+import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import { jetstream } from '@nats-io/jetstream';
+import type { Portal } from '../../portal.ts';
+import { loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
+import { AlertBus, setAlertBus } from './alert-bus.ts';
+import { consoleApp, onApp } from './console-harness.ts';
+import { BIGDATA_ROUTES } from './index.ts';
+
+/**
+ * Reach privacy (#17, invariant 7), black-box over HTTP against a real alerting engine: no figure
+ * about fewer than k = 10 people, and the differencing attack (a region, then the same region plus
+ * one sparse cell, with and without rules) learns nothing. Its own nats-server, so that no other
+ * test file's engine holds some of these people.
+ */
+let dir: string;
+let server: RunningNats;
+let nc: NatsConnection;
+let engine: RunningEngine;
+let portal: Portal;
+let admin: ReturnType<typeof onApp>;
+
+const busy: [number, number] = [120.3, 29.3];
+const sparse: [number, number] = [120.33, 29.3];
+const m = (n: number) => `139${String(70_000_000 + n).padStart(8, '0')}`;
+const ev = (msisdn: string, carrier: LocationEvent['carrier'], cell: string, at: [number, number], over: Partial<LocationEvent> = {}): LocationEvent => ({
+  msisdn, carrier, ts: Date.now(), cell, lng: at[0], lat: at[1], kind: 'periodic', ...over,
+});
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'reach-privacy-'));
+  server = await startNatsServer({ dataDir: dir });
+  nc = await connectNats(server.url, 'reach-privacy');
+  engine = await runEngine({ nc, log: pino({ level: 'silent' }), shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'reach-privacy', tickMs: 200 });
+  await engine.ready;
+  portal = await testPortal();
+  setAlertBus(portal.deps, await AlertBus.open(nc));
+  admin = onApp(consoleApp(portal, BIGDATA_ROUTES), await loginAdmin(portal));
+  // The busy cell: 25 cmcc women aged 35 and 3 cmcc men; 12 cucc people in a second busy cell;
+  // 4 ctcc people there too. The sparse cell, 3 km away: one cmcc woman aged 35.
+  const events: LocationEvent[] = [];
+  let n = 0;
+  for (let i = 0; i < 25; i++) events.push(ev(m(n++), 'cmcc', 'busy-1', busy, { gender: 'f', age: 35 }));
+  for (let i = 0; i < 3; i++) events.push(ev(m(n++), 'cmcc', 'busy-1', busy, { gender: 'm', age: 35 }));
+  for (let i = 0; i < 12; i++) events.push(ev(m(n++), 'cucc', 'busy-2', busy, { gender: 'f', age: 35 }));
+  for (let i = 0; i < 4; i++) events.push(ev(m(n++), 'ctcc', 'busy-3', busy, { gender: 'f', age: 35 }));
+  events.push(ev(m(n++), 'cmcc', 'sparse-1', sparse, { gender: 'f', age: 35 }));
+  const js = jetstream(nc);
+  const bySubject = new Map<string, LocationEvent[]>();
+  for (const e of events) {
+    const s = locationSubject(e.carrier, shardOf(e.msisdn));
+    bySubject.set(s, [...(bySubject.get(s) ?? []), e]);
+  }
+  for (const [s, list] of bySubject) await js.publish(s, encodeLocationBatch(list));
+  const end = Date.now() + 30_000;
+  while (events.some((e) => engine.engine.presence.indexOf(e.msisdn) < 0)) {
+    if (Date.now() > end) throw new Error('events not applied');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}, START_TIMEOUT);
+afterAll(async () => {
+  await portal?.stop();
+  await engine?.stop();
+  await nc?.drain();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const circle = (center: [number, number], radiusM: number) => ({ kind: 'circle', center, radiusM });
+const R = { parts: [circle(busy, 500)] };
+const RS = { parts: [circle(busy, 500), circle(sparse, 300)] };
+const women30s = [{ attribute: 'gender', action: 'keep', values: ['f'] }, { attribute: 'age', action: 'keep', min: 30, max: 40 }];
+const men = [{ attribute: 'gender', action: 'keep', values: ['m'] }];
+
+async function reach(region: unknown, rules: unknown[] = [], quota: unknown = {}) {
+  const r = await admin('POST', '/api/bigdata/reach', { region, rules, quota });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  const { at: _at, ...rest } = r.body;
+  return rest;
+}
+
+/** Every released figure of a reach answer. */
+function figures(body: any): { value: number | null; suppressed: boolean }[] {
+  const out = [];
+  for (const k of ['present', 'passing', 'allowedToday']) {
+    for (const c of ['cmcc', 'cucc', 'ctcc']) out.push(body[k][c]);
+    out.push(body.total[k]);
+  }
+  return out;
+}
+
+describe('reach estimate privacy', () => {
+  it('never shows a count under k: per carrier and in total, for one sparse cell with and without rules', async () => {
+    for (const rules of [[], women30s, men]) {
+      const body = await reach({ parts: [circle(sparse, 300)] }, rules);
+      expect(body.k).toBe(10);
+      for (const f of figures(body)) expect(f).toEqual({ value: null, suppressed: true });
+    }
+    const body = await reach(R);
+    for (const f of figures(body)) expect(f.suppressed ? f.value === null : f.value! >= 10, JSON.stringify(f)).toBe(true);
+    // cmcc's busy cell: 28 present, of whom 25 women 30–40 and 3 men; cucc 12; ctcc 4 (< k).
+    expect(body.present).toEqual({ cmcc: { value: 28, suppressed: false }, cucc: { value: 12, suppressed: false }, ctcc: { value: null, suppressed: true } });
+    expect(body.total.present).toEqual({ value: 40, suppressed: false });
+    expect((await reach(R, women30s)).passing.cmcc).toEqual({ value: 25, suppressed: false });
+    expect((await reach(R, men)).passing.cmcc).toEqual({ value: null, suppressed: true });
+  });
+
+  it('answers a region and the same region plus one sparse cell identically (differencing), with and without rules', async () => {
+    for (const rules of [[], women30s, men]) {
+      const quota = { cmcc: { total: 100, dailyCap: 50 }, cucc: { total: 100, dailyCap: 50 } };
+      expect(await reach(RS, rules, quota)).toEqual(await reach(R, rules, quota));
+      expect(await reach(RS, rules)).toEqual(await reach(R, rules));
+    }
+  });
+
+  it('refuses a region that task submission refuses (a bow-tie polygon), in Chinese', async () => {
+    const bowTie = { parts: [{ kind: 'polygon', rings: [[[120.3, 29.3], [120.31, 29.31], [120.31, 29.3], [120.3, 29.31], [120.3, 29.3]]] }] };
+    const r = await admin('POST', '/api/bigdata/reach', { region: bowTie });
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body.error)).toMatch(/交叉/);
+    const empty = await admin('POST', '/api/bigdata/reach', { region: { parts: [] } });
+    expect(empty.status).toBe(400);
+    expect(JSON.stringify(empty.body.error)).toMatch(/区域为空/);
+  });
+});

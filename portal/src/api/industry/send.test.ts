@@ -220,5 +220,21 @@ describe('industry sends', () => {
     expect(r.body.error.details).toContainEqual(expect.objectContaining({ path: param, message: expect.stringMatching(/[\u4e00-\u9fff]/) }));
     expect(r.body.error.message).not.toMatch(/Invalid|expected/);
   });
+
+  it('logs operations in words and reads not at all: live counts and checks leave no entry', async () => {
+    const db = t.portal.deps.db;
+    const { rows: top } = await db.query<{ id: string | null }>('SELECT max(id) AS id FROM op_log');
+    const since = Number(top[0]?.id ?? 0);
+    for (const content of ['通', '通知', '通知：', '通知：周五']) expect((await admin('POST', '/api/industry/count', { content })).status).toBe(200);
+    expect((await admin('POST', '/api/industry/sends/check', { recipients: '13800138000', content: '通知：周五' })).status).toBe(200);
+    expect((await admin('POST', '/api/industry/templates', { title: '周五通知', content: '通知：周五' })).status).toBe(200);
+    const boss = await loginAdmin(t.portal);
+    expect((await boss.req('POST', '/api/accounts/demo-sub/freeze')).status).toBe(200);
+    expect((await boss.req('POST', '/api/accounts/demo-sub/unfreeze')).status).toBe(200);
+    const { rows } = await db.query<{ action: string; target: string }>('SELECT action, target FROM op_log WHERE id > $1 AND account_id = $2 ORDER BY id', [since, 'demo-admin']);
+    const actions = rows.map((r) => r.action).filter((a) => a !== '登录');
+    expect(actions).toEqual(['新增短信模版', '冻结账户', '解冻账户']);
+    expect(rows.find((r) => r.action === '冻结账户')!.target).toMatch(/demo-sub|演示子账户/);
+  });
 });
 

@@ -144,5 +144,9 @@ describe('insight flows balance the population (live, binary batches, restart)',
     expect(again.population).toEqual(was.population);
     expect(again.flow.lastHour).toEqual(was.flow.lastHour);
     expect(again.dwell).toEqual(was.dwell);
+    // Dwell from the recorded entries (ClickHouse), not from the restart: A holds 12 who came in
+    // minutes ago and 12 first seen 40 minutes ago, A2 13 first seen 40 minutes ago.
+    const band = (b: string) => again.dwell.find((d) => d.bucket === b)!.count.value;
+    expect([band('<30m'), band('30-60m'), band('1-2h')]).toEqual([12, 25, null]);
   });
 });

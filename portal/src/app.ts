@@ -21,6 +21,7 @@ import { statusRoutes } from './api/status/routes.ts';
 import { AppError, errorBody } from './errors.ts';
 import type { Deps } from './http/context.ts';
 import { requestContext } from './http/middleware.ts';
+import { requestGuard } from './http/request-guard.ts';
 import { router } from './http/openapi.ts';
 import { serveSpa } from './http/static.ts';
 
@@ -65,12 +66,30 @@ export function buildApp(deps: Deps, webDist: string) {
     errors.inc({ code: e.code });
     return c.json(errorBody(e), e.status);
   });
-  app.use('*', secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:', 'blob:'], styleSrc: ["'self'", "'unsafe-inline'"], workerSrc: ["'self'", 'blob:'] } }));
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        workerSrc: ["'self'", 'blob:'],
+        // No framing (clickjacking), no <base> pointing elsewhere, forms post only to us (ASVS 14.4).
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        objectSrc: ["'none'"],
+      },
+    }),
+  );
   app.use('/api/*', async (c, next) => {
     await next();
     requests.inc({ method: c.req.method, status: String(c.res.status) });
+    // API answers carry personal data: no browser or proxy keeps them (ASVS 8.2.1), unless a route says otherwise.
+    if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
   });
   app.use('*', requestContext(deps));
+  app.use('/api/*', requestGuard());
 
   app.get('/healthz', async (c) => {
     let pg: { ok: boolean; detail?: string };

@@ -31,6 +31,7 @@ export const ERRORS = {
   CANNOT_MODIFY_SELF: [409, '不能对自己的账户执行此操作'],
   UPLOAD_TOO_LARGE: [413, '文件过大'],
   UPLOAD_TYPE: [415, '不支持的文件类型'],
+  UNSUPPORTED_MEDIA_TYPE: [415, '请求内容须为 JSON（Content-Type: application/json）'],
   TASK_STATE: [409, '任务当前状态不允许此操作'],
   BUS_UNAVAILABLE: [503, '预警服务暂不可用（消息总线未连接），请稍后再试'],
   INSIGHT_UNAVAILABLE: [503, '洞察服务暂不可用，请稍后再试'],

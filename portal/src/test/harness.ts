@@ -18,7 +18,7 @@ export interface Client {
   cookie: string;
   csrf: string;
   me: { id: string; enterpriseId: string | null; role: string; permissions: string[] };
-  req(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  req(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   /** A request with a ready-made body (FormData for uploads). */
   reqRaw(method: string, path: string, body: BodyInit): Promise<{ status: number; body: any }>;
 }

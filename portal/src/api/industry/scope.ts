@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '@geo/infra';
+import { AppError } from '../../errors.ts';
 import type { Principal } from '../../http/context.ts';
 
 export const newId = (): string => randomUUID();
@@ -80,9 +81,13 @@ export function timeBounds(from?: string, to?: string): { from: Date | null; to:
     if (!s) return null;
     if (/^\d{4}-\d{2}-\d{2}$/.test(s)) {
       const d = new Date(`${s}T00:00:00+08:00`);
+      if (Number.isNaN(d.getTime())) throw new AppError('VALIDATION', `请求参数有误：${end ? 'to' : 'from'}: 日期不存在`, [{ path: end ? 'to' : 'from', message: '日期不存在' }]);
       return end ? new Date(d.getTime() + 86_400_000) : d;
     }
-    return new Date(s);
+    const d = new Date(s);
+    // `?from=notadate` reached PostgreSQL as an invalid date and answered 500.
+    if (Number.isNaN(d.getTime())) throw new AppError('VALIDATION', `请求参数有误：${end ? 'to' : 'from'}: 日期格式不正确（应为 2026-01-31 或 ISO 时间）`, [{ path: end ? 'to' : 'from', message: '日期格式不正确' }]);
+    return d;
   };
   return { from: parse(from, false), to: parse(to, true) };
 }

@@ -40,11 +40,19 @@ export async function systemStatus(deps: Deps): Promise<z.infer<typeof StatusSch
 }
 
 export const statusRoutes = router().openapi(
-  createRoute({ method: 'get', path: '/api/status', tags: ['系统状态'], summary: '各服务器与服务的运行状态（无需登录）', responses: jsonOk(StatusSchema) }),
+  createRoute({ method: 'get', path: '/api/status', tags: ['系统状态'], summary: '各服务器与服务的运行状态（无需登录；版本、地址与故障详情仅平台运营可见）', responses: jsonOk(StatusSchema) }),
   async (c) => {
     const s = await systemStatus(c.get('deps'));
-    // Addresses of internal servers are for logged-in people only.
-    if (!c.get('principal')) for (const p of [...s.servers, ...s.services]) delete p.url;
+    // Versions and addresses of internal servers help an attacker pick an exploit and a target:
+    // only platform operators see them (and the failure details, which name addresses too).
+    if (c.get('principal')?.role !== 'operator') {
+      for (const p of [...s.servers, ...s.services]) {
+        delete p.url;
+        delete p.version;
+        delete p.detail;
+        if (p.checks) for (const k of Object.keys(p.checks)) delete p.checks[k]!.detail;
+      }
+    }
     return c.json(s, 200);
   },
 );

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Portal } from '../../portal.ts';
-import { call, loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
+import { call, loginAdmin, loginOperator, START_TIMEOUT, testPortal } from '../../test/harness.ts';
 
 describe('system status', () => {
   let portal: Portal;
@@ -28,20 +28,23 @@ describe('system status', () => {
     expect(r.status).toBe(200);
     const byName = Object.fromEntries([...r.body.servers, ...r.body.services].map((p: any) => [p.name, p]));
     expect(byName.postgresql).toMatchObject({ ok: true, kind: 'server' });
-    expect(byName.postgresql.version).toMatch(/PostgreSQL/);
+    // Versions and internal addresses are for platform operators only (issue 17).
+    expect(byName.postgresql.version).toBeUndefined();
     expect(byName.nats).toMatchObject({ ok: false });
     expect(byName.clickhouse).toMatchObject({ ok: false });
     expect(byName.ingest).toMatchObject({ ok: true, uptimeS: 42, kind: 'service' });
     expect(byName.alerting.ok).toBe(false);
     expect(r.body.ok).toBe(false);
-    // Internal addresses only for logged-in people.
     expect(byName.ingest.url).toBeUndefined();
   });
 
-  it('shows the addresses to a logged-in person', async () => {
+  it('shows versions and addresses to a platform operator only', async () => {
     const admin = await loginAdmin(portal);
-    const r = await admin.req('GET', '/api/status');
+    expect((await admin.req('GET', '/api/status')).body.services.find((s: { name: string }) => s.name === 'ingest').url).toBeUndefined();
+    const op = await loginOperator(portal);
+    const r = await op.req('GET', '/api/status');
     expect(r.body.services.find((s: { name: string }) => s.name === 'ingest').url).toBe(fakeUrl);
+    expect(r.body.servers.find((s: { name: string }) => s.name === 'postgresql').version).toMatch(/PostgreSQL/);
   });
 
   it('answers /healthz and /metrics on its own port', async () => {

@@ -7,6 +7,6 @@ export { routeNumber, normalizeMsisdn, MAINLAND_MOBILE, type Route, type RouteRe
 export { NUMBER_PREFIXES } from './routing/number-prefixes.ts';
 export { chargeFor, checkBalance, type Balances, type BalanceCheck, type Charge, type SendToCharge } from './billing/charge.ts';
 export { replyReason, type ReplyReason } from './replies/reply-reason.ts';
-export { ExtensionRegistry, EXTENSIONS_BUCKET, type ExtensionEntry, type AllocateRequest } from './replies/extension-numbers.ts';
+export { ExtensionRegistry, ExtensionError, EXTENSIONS_BUCKET, MAX_EXTENSIONS_PER_ENTERPRISE, type ExtensionEntry, type AllocateRequest } from './replies/extension-numbers.ts';
 export { sendLogMigrations, type SendLogRow } from './send-log/schema.ts';
 export type { SmscBehaviour, SmscStats, ReceivedMessage as SmscReceivedMessage } from './smsc-sim/smsc.ts';

@@ -8,6 +8,14 @@ import { kvToken } from '../kv-keys.ts';
  * by every enterprise, so an extension is unique among all live sends (hence within each
  * enterprise). Allocation is a KV `create`, which has exactly one winner across instances; an
  * expired entry is taken over with a compare-and-swap on its revision.
+ *
+ * One shared pool, bounded per enterprise (issue 17): an enterprise holds at most
+ * `maxPerEnterprise` live extensions at once (default 1,000, a tenth of the 4-digit space), kept
+ * in one KV entry per enterprise updated with compare-and-swap, so no tenant can take the pool
+ * from the others, whatever it schedules. A bound rather than a range of its own per enterprise:
+ * ranges (access number + enterprise code + send code) need an enterprise code the platform does
+ * not issue yet and longer source addresses than some carrier gateways take (CMPP src_id has 21
+ * digits), while a bound keeps today's 4-digit extensions and costs one KV entry.
  */
 
 export const EXTENSIONS_BUCKET = 'sms_extensions';
@@ -25,6 +33,23 @@ export interface ExtensionEntry {
   expiresAt: number;
 }
 
+/** Why an extension was not given, with a zh-CN message for the portal. */
+export class ExtensionError extends Error {
+  override name = 'ExtensionError';
+  constructor(
+    readonly code: 'EXTENSIONS_EXHAUSTED' | 'NO_EXTENSION',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Live extensions an enterprise holds at most at once. */
+export const MAX_EXTENSIONS_PER_ENTERPRISE = 1000;
+
+/** The extensions an enterprise holds: [extension, expiresAt ms]. */
+type Held = [string, number][];
+
 export interface AllocateRequest {
   enterpriseId: string;
   accountId: string;
@@ -41,14 +66,59 @@ export class ExtensionRegistry {
   private constructor(
     private readonly kv: KV,
     private readonly now: () => number,
+    private readonly maxPerEnterprise: number,
   ) {}
 
-  static async open(nc: NatsConnection, bucket = EXTENSIONS_BUCKET, replicas = 1, now = () => Date.now()): Promise<ExtensionRegistry> {
-    return new ExtensionRegistry(await ensureKv(nc, bucket, { replicas }), now);
+  static async open(
+    nc: NatsConnection,
+    bucket = EXTENSIONS_BUCKET,
+    replicas = 1,
+    now = () => Date.now(),
+    /** @default MAX_EXTENSIONS_PER_ENTERPRISE */
+    maxPerEnterprise = MAX_EXTENSIONS_PER_ENTERPRISE,
+  ): Promise<ExtensionRegistry> {
+    return new ExtensionRegistry(await ensureKv(nc, bucket, { replicas }), now, maxPerEnterprise);
+  }
+
+  /** Live extensions the enterprise holds now. */
+  async heldBy(enterpriseId: string): Promise<number> {
+    const e = await this.kv.get(this.heldKey(enterpriseId));
+    return e && e.operation === 'PUT' ? e.json<Held>().filter(([, until]) => until > this.now()).length : 0;
+  }
+
+  private heldKey(enterpriseId: string): string {
+    return `held.${kvToken(enterpriseId)}`;
   }
 
   /**
-   * Gives a send its extension, or the one it already has (idempotent per send).
+   * Adds (or with `add` undefined removes) an extension in the enterprise's list, dropping expired
+   * ones; false when adding would pass the bound. Compare-and-swap, retried on a concurrent writer.
+   */
+  private async updateHeld(enterpriseId: string, extension: string, add?: number): Promise<boolean> {
+    const key = this.heldKey(enterpriseId);
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.kv.get(key);
+      const live = (cur && cur.operation === 'PUT' ? cur.json<Held>() : []).filter(([x, until]) => until > this.now() && x !== extension);
+      if (add !== undefined) {
+        if (live.length >= this.maxPerEnterprise) return false;
+        live.push([extension, add]);
+      }
+      try {
+        if (cur) await this.kv.update(key, JSON.stringify(live), cur.revision);
+        else await this.kv.create(key, JSON.stringify(live));
+        return true;
+      } catch (err) {
+        // Another allocation of the enterprise wrote first: read again, after a short jittered pause.
+        if (attempt >= 100) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
+      }
+    }
+  }
+
+  /**
+   * Gives a send its extension, or the one it already has (idempotent per send). Throws
+   * {@link ExtensionError} `EXTENSIONS_EXHAUSTED` when the enterprise already holds
+   * `maxPerEnterprise` live extensions.
    * @example
    * const ext = await registry.allocate({ enterpriseId: 'e1', accountId: 'a1', sendId: 's9', forwardTo: '13800138000' }); // '4821'
    */
@@ -59,6 +129,9 @@ export class ExtensionRegistry {
       const entry = await this.lookup(existing.string());
       if (entry && entry.sendId === req.sendId && entry.enterpriseId === req.enterpriseId) return entry;
     }
+    const full = () =>
+      new ExtensionError('EXTENSIONS_EXHAUSTED', `本企业同时占用的回复扩展码已达上限（${this.maxPerEnterprise} 个），请待已有发送的回复期结束后再发送需要回复的短信`);
+    if ((await this.heldBy(req.enterpriseId)) >= this.maxPerEnterprise) throw full();
     let digits = req.digits ?? 4;
     for (let attempt = 0; attempt < 200; attempt++) {
       if (attempt > 0 && attempt % 20 === 0) digits = Math.min(8, digits + 1);
@@ -68,11 +141,17 @@ export class ExtensionRegistry {
         expiresAt: this.now() + (req.liveMs ?? 7 * 24 * 3600_000),
       };
       if (await this.claim(extension, entry)) {
+        // Counted against the enterprise's bound; a concurrent allocation of the same enterprise
+        // that took the last place first makes this one give its extension back.
+        if (!(await this.updateHeld(req.enterpriseId, extension, entry.expiresAt))) {
+          await this.kv.delete(`ext.${extension}`);
+          throw full();
+        }
         await this.kv.put(sendKey, extension);
         return entry;
       }
     }
-    throw new Error('no free extension number after 200 attempts');
+    throw new ExtensionError('NO_EXTENSION', '暂无可用的回复扩展码，请稍后再试');
   }
 
   private async claim(extension: string, entry: ExtensionEntry): Promise<boolean> {
@@ -123,6 +202,8 @@ export class ExtensionRegistry {
 
   /** Frees an extension early (the send is finished and takes no more replies). */
   async release(extension: string): Promise<void> {
+    const cur = await this.lookup(extension);
     await this.kv.delete(`ext.${extension}`);
+    if (cur) await this.updateHeld(cur.enterpriseId, extension);
   }
 }

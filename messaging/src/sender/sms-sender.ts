@@ -132,7 +132,7 @@ export class SmsSender {
   private unmatched: { r: CarrierReceipt; resolve: (ok: boolean) => void }[] = [];
   private unmatchedTimer?: NodeJS.Timeout;
   private readonly metrics;
-  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, resubmitted: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0, badDelivers: 0, limited: 0 };
+  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, resubmitted: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0, badDelivers: 0, limited: 0, limitedAgain: 0 };
 
   constructor(private readonly o: SenderOptions) {
     this.names = o.names ?? messagingNames();
@@ -334,8 +334,13 @@ export class SmsSender {
     }
     const d = await limiter.admit(job, p.msisdn);
     if (d.ok) return false;
-    this.counts.limited++;
-    this.metrics.limited.inc({ carrier: p.carrier, window: d.window });
+    // A job held before and come again (redelivery, a producer's copy) is recorded again but
+    // counted once: the counter counts jobs held back, not attempts.
+    if (d.again) this.counts.limitedAgain++;
+    else {
+      this.counts.limited++;
+      this.metrics.limited.inc({ carrier: p.carrier, window: d.window });
+    }
     await this.record({ job, carrier: p.carrier, smscId: '', segments, submitMs: 0, messageIds: [] }, 'rejected', 'RATE_LIMITED', Date.now(), d.reason);
     return true;
   }

@@ -31,7 +31,25 @@ export interface UploadLimits {
   maxExpandedBytes?: number;
 }
 
-export type UploadErrorCode = 'UPLOAD_EMPTY' | 'UPLOAD_TOO_LARGE' | 'UPLOAD_TOO_MANY_ROWS' | 'UPLOAD_FORMAT' | 'UPLOAD_BROKEN' | 'UPLOAD_ENCODING';
+export type UploadErrorCode =
+  | 'UPLOAD_EMPTY'
+  | 'UPLOAD_TOO_LARGE'
+  | 'UPLOAD_TOO_MANY_ROWS'
+  | 'UPLOAD_TOO_MANY_COLUMNS'
+  | 'UPLOAD_CELL_TOO_LONG'
+  | 'UPLOAD_FORMAT'
+  | 'UPLOAD_BROKEN'
+  | 'UPLOAD_ENCODING';
+
+/** Characters in one cell: a long SMS text with its variables fits many times over. */
+export const MAX_CELL_CHARS = 4000;
+/** Columns in one row: a mail-merge sheet has a phone number and a few variables. */
+export const MAX_COLUMNS = 50;
+/**
+ * Bytes of one text node in the workbook's XML, checked while inflating: a cell of
+ * MAX_CELL_CHARS characters at 3 bytes each, escaped (`&amp;` is 5 bytes for 1), fits.
+ */
+const MAX_CELL_XML_BYTES = MAX_CELL_CHARS * 6;
 
 export class UploadError extends Error {
   override name = 'UploadError';
@@ -78,7 +96,7 @@ export function sniffUpload(bytes: Uint8Array, limits: UploadLimits = {}): 'txt'
 export async function checkExpansion(bytes: Uint8Array, limits: UploadLimits = {}): Promise<void> {
   if (!isZip(bytes)) return;
   try {
-    await measureExpansion(bytes, limits.maxExpandedBytes);
+    await measureExpansion(bytes, limits.maxExpandedBytes, MAX_CELL_XML_BYTES);
   } catch (err) {
     throw expansionError(err);
   }
@@ -97,6 +115,16 @@ export async function readUploadedTable(bytes: Uint8Array, limits: UploadLimits 
   return table;
 }
 
+const cellTooLong = (line?: number) =>
+  new UploadError('UPLOAD_CELL_TOO_LONG', `${line ? `第 ${line} 行有` : '有'}单元格的内容超过 ${MAX_CELL_CHARS} 个字，请检查文件后重新上传`);
+const tooWide = (line: number) => new UploadError('UPLOAD_TOO_MANY_COLUMNS', `第 ${line} 行超过 ${MAX_COLUMNS} 列，请只保留需要的列后重新上传`);
+
+/** Refuses a row with too many cells or a cell too long (rows × columns stay bounded with the row limit). */
+function checkRow(line: number, cells: readonly string[]): void {
+  if (cells.length > MAX_COLUMNS) throw tooWide(line);
+  for (const c of cells) if (c.length > MAX_CELL_CHARS) throw cellTooLong(line);
+}
+
 const tooMany = (n: number | string, max: number) => new UploadError('UPLOAD_TOO_MANY_ROWS', `文件有 ${n} 行数据（不含表头），超过上限 ${max} 行，请拆分后上传`);
 
 /**
@@ -112,6 +140,7 @@ export const dataRows = (rows: readonly TableRow[]): number => rows.length - (is
 
 function expansionError(err: unknown): unknown {
   if (!(err instanceof ZipExpansionError)) return err;
+  if (err.kind === 'cell_too_long') return cellTooLong();
   if (err.kind === 'broken') return new UploadError('UPLOAD_BROKEN', `Excel 文件已损坏或无法读取（${err.message}），请用 Excel 打开后另存为 .xlsx 再上传`);
   return new UploadError('UPLOAD_TOO_LARGE', `Excel 文件${err.message === 'ZIP64' ? '需要 ZIP64，解压后过大' : err.message}，不像正常的表格（可能是压缩炸弹），请检查后重新上传`);
 }
@@ -165,6 +194,7 @@ function readText(bytes: Uint8Array): UploadedTable {
   parsed.data.forEach((cells, i) => {
     const trimmed = cells.map((c) => c.trim());
     if (trimmed.every((c) => c === '')) return;
+    checkRow(i + 1, trimmed);
     rows.push({ line: i + 1, cells: trimmed });
   });
   return { format: 'txt', encoding, rows };
@@ -209,10 +239,13 @@ async function readXlsx(bytes: Uint8Array, maxRows: number, maxExpanded: number 
       sheets++;
       for await (const row of sheet as AsyncIterable<ExcelJS.Row>) {
         const values = row.values as ExcelJS.CellValue[];
+        // values[0] is unused: column A is values[1]. Trailing empty cells do not count.
+        if (values.length - 1 > MAX_COLUMNS && values.slice(MAX_COLUMNS + 1).some((v) => v !== null && v !== undefined && v !== '')) throw tooWide(row.number);
         const cells: string[] = [];
         for (let c = 1; c < values.length; c++) cells.push(cellText(values[c] ?? null));
         while (cells.length && cells[cells.length - 1] === '') cells.pop();
         if (!cells.length) continue;
+        checkRow(row.number, cells);
         rows.push({ line: row.number, cells });
         if (rows.length > maxRows && dataRows(rows) > maxRows) throw tooMany(`${maxRows} 以上`, maxRows);
         if (onRows && rows.length % 5000 === 0) onRows(rows.length);

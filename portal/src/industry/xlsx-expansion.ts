@@ -27,7 +27,7 @@ export interface ZipEntry {
 export class ZipExpansionError extends Error {
   override name = 'ZipExpansionError';
   constructor(
-    readonly kind: 'too_large' | 'broken',
+    readonly kind: 'too_large' | 'broken' | 'cell_too_long',
     message: string,
   ) {
     super(message);
@@ -85,23 +85,62 @@ export function declaredExpansion(b: Uint8Array, limit = MAX_XLSX_EXPANDED): num
   const entries = zipEntries(b);
   if (!entries) return 0;
   const total = entries.reduce((s, e) => s + e.size, 0);
-  if (total > limit) throw new ZipExpansionError('too_large', `解压后有 ${mb(total)}，超过上限 ${mb(limit)}`);
+  // The limit itself is refused too: it is the first size not allowed.
+  if (total >= limit) throw new ZipExpansionError('too_large', `解压后有 ${mb(total)}，达到或超过上限 ${mb(limit)}`);
   return total;
 }
 
-/** Inflates one entry, counting bytes; rejects as soon as more than `max` come out. */
-function inflatedSize(data: Uint8Array, max: number): Promise<number> {
+/** Where a text scan is: inside a tag or in text, and how many text bytes since the last tag. */
+interface TextRun {
+  inTag: boolean;
+  run: number;
+}
+
+/**
+ * Follows the XML text between tags across chunks; false once one text run is longer than `max`
+ * bytes. Native `indexOf` jumps from tag to tag, so scanning costs little next to inflating.
+ */
+function textRunWithin(chunk: Buffer, st: TextRun, max: number): boolean {
+  let i = 0;
+  while (i < chunk.length) {
+    if (st.inTag) {
+      const j = chunk.indexOf(0x3e /* > */, i);
+      if (j < 0) return true;
+      st.inTag = false;
+      st.run = 0;
+      i = j + 1;
+    } else {
+      const j = chunk.indexOf(0x3c /* < */, i);
+      st.run += (j < 0 ? chunk.length : j) - i;
+      if (st.run > max) return false;
+      if (j < 0) return true;
+      st.inTag = true;
+      i = j + 1;
+    }
+  }
+  return true;
+}
+
+/**
+ * Inflates one entry, counting bytes; rejects as soon as `max` bytes come out, or, with
+ * `maxTextRun`, as soon as one text node of the XML is longer than that (one giant cell).
+ */
+function inflatedSize(data: Uint8Array, max: number, maxTextRun = Infinity): Promise<number> {
   return new Promise((resolve, reject) => {
     const z = createInflateRaw({ chunkSize: 64 * 1024 });
+    const text: TextRun = { inTag: false, run: 0 };
     let n = 0;
     let done = false;
+    const fail = (err: ZipExpansionError) => {
+      done = true;
+      z.destroy();
+      reject(err);
+    };
     z.on('data', (chunk: Buffer) => {
+      if (done) return;
       n += chunk.length;
-      if (n > max && !done) {
-        done = true;
-        z.destroy();
-        reject(new ZipExpansionError('too_large', `解压后超过 ${mb(max)}`));
-      }
+      if (n >= max) fail(new ZipExpansionError('too_large', `解压后超过 ${mb(max)}`));
+      else if (maxTextRun !== Infinity && !textRunWithin(chunk, text, maxTextRun)) fail(new ZipExpansionError('cell_too_long', `有单元格的内容超过 ${maxTextRun} 字节`));
     });
     z.on('end', () => {
       if (!done) resolve(n);
@@ -116,12 +155,17 @@ function inflatedSize(data: Uint8Array, max: number): Promise<number> {
   });
 }
 
+/** The parts of a workbook whose text is cell content: shared strings and sheets (inline strings). */
+const holdsCells = (name: string) => name === 'xl/sharedStrings.xml' || /^xl\/worksheets\/[^/]+\.xml$/.test(name);
+
 /**
- * Inflates every entry of the central directory with a running budget of `limit` bytes; an entry
- * that inflates to more than it declared is refused too (a lying header is a crafted file).
+ * Inflates every entry of the central directory with a running budget of `limit` bytes (a total
+ * that reaches it is refused); an entry that inflates to more than it declared is refused too (a
+ * lying header is a crafted file), and so is a cell text longer than `maxTextRun` bytes, while it
+ * streams out: a 22 KB file holding one 20 MB cell never reaches the Excel reader.
  * @returns the total expanded size, or 0 when the file is not a complete zip.
  */
-export async function measureExpansion(b: Uint8Array, limit = MAX_XLSX_EXPANDED): Promise<number> {
+export async function measureExpansion(b: Uint8Array, limit = MAX_XLSX_EXPANDED, maxTextRun = Infinity): Promise<number> {
   const entries = zipEntries(b);
   if (!entries) return 0;
   let total = 0;
@@ -131,7 +175,7 @@ export async function measureExpansion(b: Uint8Array, limit = MAX_XLSX_EXPANDED)
     if (e.method === 0) n = e.compressedSize;
     else if (e.method === 8) {
       const cap = Math.min(limit - total, e.size + 1024);
-      n = await inflatedSize(data, cap).catch((err: unknown) => {
+      n = await inflatedSize(data, cap, holdsCells(e.name) ? maxTextRun : Infinity).catch((err: unknown) => {
         if (err instanceof ZipExpansionError && err.kind === 'too_large' && cap < limit - total) throw new ZipExpansionError('too_large', `“${e.name.slice(0, 60)}”解压后比声明的大`);
         if (err instanceof ZipExpansionError && err.kind === 'too_large') throw new ZipExpansionError('too_large', `解压后超过上限 ${mb(limit)}`);
         throw err;
@@ -140,7 +184,7 @@ export async function measureExpansion(b: Uint8Array, limit = MAX_XLSX_EXPANDED)
     else throw new ZipExpansionError('broken', `不支持的压缩方式 ${e.method}`);
     if (n > e.size + 1024) throw new ZipExpansionError('too_large', `“${e.name.slice(0, 60)}”解压后比声明的大`);
     total += n;
-    if (total > limit) throw new ZipExpansionError('too_large', `解压后超过上限 ${mb(limit)}`);
+    if (total >= limit) throw new ZipExpansionError('too_large', `解压后达到上限 ${mb(limit)}`);
   }
   return total;
 }

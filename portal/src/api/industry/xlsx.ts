@@ -45,7 +45,8 @@ export const uploadBodyLimit = drainingBodyLimit({
 /** An UploadError as the error the portal's handler maps to a status (413, 415 or 400). */
 export function uploadFailure(err: unknown): unknown {
   if (!(err instanceof UploadError)) return err;
-  if (err.code === 'UPLOAD_TOO_LARGE') return new AppError('UPLOAD_TOO_LARGE', err.message);
+  // A cell too long or a row too wide is a file too large in one direction: 413 with the reason.
+  if (err.code === 'UPLOAD_TOO_LARGE' || err.code === 'UPLOAD_CELL_TOO_LONG' || err.code === 'UPLOAD_TOO_MANY_COLUMNS') return new AppError('UPLOAD_TOO_LARGE', err.message);
   if (err.code === 'UPLOAD_FORMAT') return new AppError('UPLOAD_TYPE', err.message);
   return new IndustryError(err.code, err.message);
 }

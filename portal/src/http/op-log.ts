@@ -88,6 +88,10 @@ export const OPERATIONS: Readonly<Record<string, string | null>> = {
   'POST /api/bigdata/tasks/:id/pause': '暂停大数据短信任务',
   'POST /api/bigdata/tasks/:id/resume': '恢复大数据短信任务',
   'POST /api/bigdata/tasks/:id/stop': '紧急停止大数据短信任务',
+
+  'PUT /api/operator/send-limits': '设置默认发送频率上限',
+  'PUT /api/operator/send-limits/:accountId': '设置账户发送频率上限',
+  'DELETE /api/operator/send-limits/:accountId': '恢复账户默认发送频率上限',
 };
 
 /** What the middleware passes when a handler wrote no entry: `<METHOD> <route pattern>`. */

@@ -10,6 +10,7 @@ export const INDUSTRY_ERRORS = {
   NO_RECIPIENTS: [400, '没有有效的接收号码'],
   TEXT_REFUSED: [400, '短信内容不能发送'],
   INSUFFICIENT_BALANCE: [409, '余额不足，不能发送'],
+  RATE_LIMITED: [429, '发送过于频繁，请稍后再试'],
   GROUP_HAS_CHILDREN: [409, '该分组下还有子分组，请先删除子分组'],
   GROUP_HAS_CONTACTS: [409, '该分组下还有联系人，请先清空联系人'],
   PHONE_TAKEN: [409, '通讯录中已有这个手机号码'],

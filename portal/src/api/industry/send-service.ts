@@ -5,6 +5,7 @@ import { defaultSubject } from '../../industry/export-cells.ts';
 import { mailMerge } from '../../industry/mail-merge.ts';
 import type { Principal } from '../../http/context.ts';
 import { balances as ledgerBalances, give, take } from '../ledger/ledger.ts';
+import { checkSendRate } from '../ledger/send-limits.ts';
 import { IndustryError } from './errors.ts';
 import { resolveRecipients, routeAll, uploadRejections, type PickedFrom, type Recipient, type Rejected } from './recipients-resolve.ts';
 import { newId } from './scope.ts';
@@ -184,6 +185,8 @@ export async function recordSend(db: Db, p: Principal, enterpriseId: string, pre
   const id = newId();
   return db.transaction(async (tx) => {
     await take(tx, { enterpriseId, accountId: p.accountId }, prep.billing, 'charge', { kind: 'industry', id });
+    // After take: the account row is locked, so this account's concurrent sends are counted in turn.
+    await checkSendRate(tx, 'industry', p.accountId, prep.recipients.length);
     await tx.query(
       `INSERT INTO sms_sends (id, enterprise_id, account_id, mode, via, subject, content, signature_id, signature, recipients_count, billing_count,
                               extension, forward_to, state, scheduled_at, rejected, source)

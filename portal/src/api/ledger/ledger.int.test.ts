@@ -3,7 +3,7 @@ import { connectClickHouse, connectNats, ensureKv, migrateClickHouse, type Click
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../../auth/password.ts';
 import type { Portal } from '../../portal.ts';
-import { login, START_TIMEOUT, testPortal, type Client } from '../../test/harness.ts';
+import { login, loginOperator, START_TIMEOUT, testPortal, type Client } from '../../test/harness.ts';
 import { AlertBus, setAlertBus } from '../bigdata/alert-bus.ts';
 import { PNG_BYTES } from '../bigdata/console-harness.ts';
 import { unbalanced } from './ledger.ts';
@@ -147,4 +147,26 @@ describe('one ledger: every kind of send charges the balance the portal shows (P
     expect((await quota(e.admin)).enterpriseQuota).toBe(9);
     expect(await unbalanced(portal.deps.db, e.id)).toEqual([]);
   });
+
+  it('holds an account to the send rate limit the operator set, saying how many numbers were held back; alert tasks are exempt by rule', async () => {
+    const e = await enterprise(1000);
+    const op = await loginOperator(portal);
+    expect((await op.req('GET', '/api/operator/send-limits')).body).toEqual({ sendsPerMinute: 60, numbersPerMinute: null, numbersPerDay: null });
+    expect((await e.admin.req('PUT', `/api/operator/send-limits/${e.id}-admin`, { sendsPerMinute: null, numbersPerMinute: 5, numbersPerDay: null })).status).toBe(403);
+    expect((await op.req('PUT', `/api/operator/send-limits/${e.id}-admin`, { sendsPerMinute: null, numbersPerMinute: 5, numbersPerDay: null })).status).toBe(200);
+    expect((await e.admin.req('GET', '/api/home/send-limits')).body).toEqual({ sendsPerMinute: null, numbersPerMinute: 5, numbersPerDay: null });
+    expect((await e.admin.req('POST', '/api/industry/sends', { recipients: numbers(3, 200).join(','), content: '频率测试' })).status).toBe(200);
+    const held = await e.admin.req('POST', '/api/industry/sends', { recipients: numbers(3, 300).join(','), content: '频率测试' });
+    expect(held.status).toBe(429);
+    expect(held.body.error).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 5, used: 3, window: 'minute', unit: 'numbers', heldBack: 3 } });
+    expect(held.body.error.message).toMatch(/每分钟上限 5 个.*3 个号码未发送/);
+    // Nothing was charged for what was held back.
+    expect((await quota(e.admin)).enterpriseQuota).toBe(997);
+    // A warning is not held behind the account's industry traffic.
+    expect((await e.admin.req('POST', '/api/bigdata/tasks', { form: taskForm(e.letter, 10) })).status).toBe(200);
+    // Back to the platform default: the send goes.
+    expect((await op.req('DELETE', `/api/operator/send-limits/${e.id}-admin`)).status).toBe(200);
+    expect((await e.admin.req('POST', '/api/industry/sends', { recipients: numbers(3, 300).join(','), content: '频率测试' })).status).toBe(200);
+  });
 });
+

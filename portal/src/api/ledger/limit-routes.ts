@@ -1,0 +1,79 @@
+import { createRoute } from '@hono/zod-openapi';
+import { AppError } from '../../errors.ts';
+import { need, needOperator } from '../../http/context.ts';
+import { opLog } from '../../http/op-log.ts';
+import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
+import { clearLimits, limitsOf, PLATFORM, setLimits } from './send-limits.ts';
+
+const tags = ['发送频率上限'];
+const Limit = (what: string) => z.number({ error: `${what}须为数字` }).int(`${what}须为整数`).min(1, `${what}至少为 1`).max(100_000_000, `${what}过大`).nullable();
+const Limits = z
+  .object({
+    sendsPerMinute: Limit('每分钟发送次数').openapi({ description: '每分钟最多发送几次（null 不限）' }),
+    numbersPerMinute: Limit('每分钟号码数').openapi({ description: '每分钟最多发送几个号码（null 不限）' }),
+    numbersPerDay: Limit('每日号码数').openapi({ description: '24 小时内最多发送几个号码（null 不限）' }),
+  })
+  .openapi('SendLimits');
+const AccountParam = z.object({ accountId: z.string().min(1).max(64) });
+
+async function enterpriseAccount(c: Parameters<typeof needOperator>[0], accountId: string): Promise<{ id: string; name: string }> {
+  const { rows } = await c.get('deps').db.query<{ id: string; name: string }>(`SELECT id, name FROM accounts WHERE id = $1 AND role <> 'operator'`, [accountId]);
+  if (!rows[0]) throw new AppError('NOT_FOUND', '账户不存在');
+  return rows[0];
+}
+
+/**
+ * Per-account send rate limits (#17): the platform operator sets the default and per-account
+ * overrides; an account sees its own. Industry sends only — alert tasks are exempt by rule
+ * (`RATE_LIMITED` in send-limits.ts).
+ */
+export const limitRoutes = router()
+  .openapi(createRoute({ method: 'get', path: '/api/operator/send-limits', tags, summary: '平台默认的发送频率上限', responses: jsonOk(Limits) }), async (c) => {
+    needOperator(c);
+    const { own: _own, ...l } = await limitsOf(c.get('deps').db, PLATFORM);
+    return c.json(l, 200);
+  })
+  .openapi(
+    createRoute({ method: 'put', path: '/api/operator/send-limits', tags, summary: '设置平台默认的发送频率上限（每个账户）', request: jsonBody(Limits), responses: jsonOk(Ok) }),
+    async (c) => {
+      const p = needOperator(c);
+      const l = c.req.valid('json');
+      await setLimits(c.get('deps').db, PLATFORM, l, p.name);
+      await opLog(c, '设置默认发送频率上限', '', l);
+      return c.json({ ok: true as const }, 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'get', path: '/api/operator/send-limits/{accountId}', tags, summary: '某账户的发送频率上限（own：是否单独设置）', request: { params: AccountParam }, responses: jsonOk(Limits.extend({ own: z.boolean() })) }),
+    async (c) => {
+      needOperator(c);
+      const a = await enterpriseAccount(c, c.req.valid('param').accountId);
+      return c.json(await limitsOf(c.get('deps').db, a.id), 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'put', path: '/api/operator/send-limits/{accountId}', tags, summary: '单独设置某账户的发送频率上限', request: { params: AccountParam, ...jsonBody(Limits) }, responses: jsonOk(Ok) }),
+    async (c) => {
+      const p = needOperator(c);
+      const a = await enterpriseAccount(c, c.req.valid('param').accountId);
+      const l = c.req.valid('json');
+      await setLimits(c.get('deps').db, a.id, l, p.name);
+      await opLog(c, '设置账户发送频率上限', a.name, l);
+      return c.json({ ok: true as const }, 200);
+    },
+  )
+  .openapi(
+    createRoute({ method: 'delete', path: '/api/operator/send-limits/{accountId}', tags, summary: '某账户恢复平台默认的发送频率上限', request: { params: AccountParam }, responses: jsonOk(Ok) }),
+    async (c) => {
+      needOperator(c);
+      const a = await enterpriseAccount(c, c.req.valid('param').accountId);
+      await clearLimits(c.get('deps').db, a.id);
+      await opLog(c, '恢复账户默认发送频率上限', a.name);
+      return c.json({ ok: true as const }, 200);
+    },
+  )
+  .openapi(createRoute({ method: 'get', path: '/api/home/send-limits', tags, summary: '我的发送频率上限', responses: jsonOk(Limits) }), async (c) => {
+    const { p } = need(c, 'home');
+    const { own: _own, ...l } = await limitsOf(c.get('deps').db, p.accountId);
+    return c.json(l, 200);
+  });

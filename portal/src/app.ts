@@ -18,6 +18,7 @@ import { settingsRoutes } from './api/settings/routes.ts';
 import { signatureRoutes } from './api/signatures/routes.ts';
 import { v1Routes } from './api/v1/routes.ts';
 import { statusRoutes } from './api/status/routes.ts';
+import { limitRoutes } from './api/ledger/limit-routes.ts';
 import { AppError, errorBody } from './errors.ts';
 import type { Deps } from './http/context.ts';
 import { requestContext } from './http/middleware.ts';
@@ -43,6 +44,7 @@ export const API_ROUTES = [
   ...industryRoutes,
   ...BIGDATA_ROUTES,
   ...INSIGHT_ROUTES,
+  limitRoutes,
 ];
 
 /** The portal's HTTP application: API under /api, health and metrics, and the SPA for everything else. */

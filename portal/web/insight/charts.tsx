@@ -1,30 +1,12 @@
 import { createEffect, onCleanup, onMount } from 'solid-js';
 import * as echarts from 'echarts/core';
 import { BarChart, LineChart, PieChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
+import { GridComponent, LegendComponent, TitleComponent, TooltipComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
-import type { RegionMetrics } from '@geo/insight';
-import { bt } from '../bigdata/zh-CN.ts';
 
-echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TitleComponent, TooltipComponent, CanvasRenderer]);
 
-type Count = { value: number | null; suppressed: boolean };
-
-/** A count as people read it: the number, or "<k" when fewer than k people (never a fake zero). */
-export const fmtCount = (c: Count | undefined, k = 10) => (!c ? '—' : c.suppressed ? `<${k}` : (c.value ?? 0).toLocaleString('zh-CN'));
-/** For charts: a suppressed count draws as nothing (null), and its label says so. */
-const val = (c: Count) => (c.suppressed ? null : c.value);
-
-const PROVINCES: Record<string, string> = {
-  '11': '北京', '12': '天津', '13': '河北', '14': '山西', '15': '内蒙古', '21': '辽宁', '22': '吉林', '23': '黑龙江', '31': '上海', '32': '江苏', '33': '浙江',
-  '34': '安徽', '35': '福建', '36': '江西', '37': '山东', '41': '河南', '42': '湖北', '43': '湖南', '44': '广东', '45': '广西', '46': '海南', '50': '重庆',
-  '51': '四川', '52': '贵州', '53': '云南', '54': '西藏', '61': '陕西', '62': '甘肃', '63': '青海', '64': '宁夏', '65': '新疆', '71': '台湾', '81': '香港', '82': '澳门',
-};
-
-/** Names of GB/T codes: Zhejiang's areas by name, other places by province. */
-export function codeName(code: string, names: Map<string, string>): string {
-  return names.get(code) ?? (PROVINCES[code.slice(0, 2)] ? `${PROVINCES[code.slice(0, 2)]}${code.endsWith('0000') ? '' : `（${code}）`}` : code);
-}
+export { ageOption, codeName, dwellOption, fmtCount, genderOption, originOption, seriesOption } from './chart-options.ts';
 
 /** An echarts chart that follows its option signal and its box size. */
 export function EChart(props: { option: () => echarts.EChartsCoreOption | undefined; dark?: boolean; class?: string; testid?: string }) {
@@ -43,67 +25,3 @@ export function EChart(props: { option: () => echarts.EChartsCoreOption | undefi
   return <div ref={el} class={props.class ?? 'echart'} data-testid={props.testid} />;
 }
 
-const AGE_LABEL: Record<string, string> = { unknown: bt.insight.unknown };
-const GENDER_LABEL: Record<string, string> = { m: bt.insight.male, f: bt.insight.female, unknown: bt.insight.unknown };
-const DWELL_LABEL: Record<string, string> = { '<30m': '30分钟内', '30-60m': '30-60分钟', '1-2h': '1-2小时', '2-4h': '2-4小时', '4-8h': '4-8小时', '>8h': '8小时以上' };
-
-const text = (dark?: boolean) => ({ color: dark ? '#cfe0ff' : '#333', fontSize: dark ? 16 : 12 });
-const bg = { backgroundColor: 'transparent' };
-
-export const dwellOption = (m: RegionMetrics, dark?: boolean) => ({
-  ...bg,
-  tooltip: {},
-  grid: { left: 50, right: 10, top: 20, bottom: 30 },
-  xAxis: { type: 'category', data: m.dwell.map((d) => DWELL_LABEL[d.bucket] ?? d.bucket), axisLabel: text(dark) },
-  yAxis: { type: 'value', axisLabel: text(dark) },
-  series: [{ type: 'bar', data: m.dwell.map((d) => val(d.count)), itemStyle: { color: '#2f7de1' } }],
-});
-
-export const genderOption = (m: RegionMetrics, dark?: boolean) => ({
-  ...bg,
-  tooltip: {},
-  legend: { bottom: 0, textStyle: text(dark) },
-  series: [
-    {
-      type: 'pie',
-      radius: ['40%', '68%'],
-      label: text(dark),
-      data: m.portrait.gender.filter((g) => !g.count.suppressed).map((g) => ({ name: GENDER_LABEL[g.gender], value: g.count.value })),
-    },
-  ],
-});
-
-export const ageOption = (m: RegionMetrics, dark?: boolean) => ({
-  ...bg,
-  tooltip: {},
-  grid: { left: 50, right: 10, top: 20, bottom: 30 },
-  xAxis: { type: 'category', data: m.portrait.age.map((a) => AGE_LABEL[a.band] ?? a.band), axisLabel: text(dark) },
-  yAxis: { type: 'value', axisLabel: text(dark) },
-  series: [{ type: 'bar', data: m.portrait.age.map((a) => val(a.count)), itemStyle: { color: '#26b5a0' } }],
-});
-
-export const originOption = (m: RegionMetrics, names: Map<string, string>, dark?: boolean) => {
-  const rows = [...m.origin.cities.map((c) => ({ name: codeName(c.code, names), count: c.count })), { name: '其他', count: m.origin.otherCities }].reverse();
-  return {
-    ...bg,
-    tooltip: {},
-    grid: { left: 110, right: 20, top: 10, bottom: 20 },
-    xAxis: { type: 'value', axisLabel: text(dark) },
-    yAxis: { type: 'category', data: rows.map((r) => r.name), axisLabel: text(dark) },
-    series: [{ type: 'bar', data: rows.map((r) => val(r.count)), itemStyle: { color: '#f0a030' }, label: { show: true, position: 'right', ...text(dark), formatter: (p: { dataIndex: number }) => fmtCount(rows[p.dataIndex]!.count, m.k) } }],
-  };
-};
-
-export const seriesOption = (m: RegionMetrics, dark?: boolean) => ({
-  ...bg,
-  tooltip: { trigger: 'axis' },
-  legend: { top: 0, textStyle: text(dark) },
-  grid: { left: 50, right: 20, top: 30, bottom: 30 },
-  xAxis: { type: 'category', data: m.series.day.map((p) => new Date(p.t).toLocaleTimeString('zh-CN', { hour: '2-digit', minute: '2-digit', hour12: false })), axisLabel: text(dark) },
-  yAxis: { type: 'value', axisLabel: text(dark) },
-  series: [
-    { name: bt.insight.population, type: 'line', smooth: true, showSymbol: false, data: m.series.day.map((p) => val(p.population)) },
-    { name: '漫入', type: 'line', smooth: true, showSymbol: false, data: m.series.day.map((p) => val(p.inflow)) },
-    { name: '漫出', type: 'line', smooth: true, showSymbol: false, data: m.series.day.map((p) => val(p.outflow)) },
-  ],
-});

@@ -278,6 +278,30 @@ export type ReachReplyInput = z.input<typeof ReachReply>;
 export const REACH_SUBJECT = 'alert.reach';
 
 /**
+ * Where a task's people were when they were messaged (request/reply on {@link REACHED_SUBJECT}):
+ * each instance answers for the sends it made since it started, per carrier and serving cell with
+ * the cell's position. Raw counts for the portal, which releases them by the same rule as reach
+ * (each (cell, carrier) count under k taken as 0).
+ */
+export const ReachedRequest = z.object({ v: z.literal(1), taskId: z.string().min(1).max(64) });
+export type ReachedRequest = z.infer<typeof ReachedRequest>;
+export const ReachedCells = z.object({ ids: z.array(z.string()), lng: z.array(z.number()), lat: z.array(z.number()), count: z.array(z.number().int()) });
+export type ReachedCells = z.infer<typeof ReachedCells>;
+export const ReachedReply = z.object({
+  v: z.literal(1),
+  instance: z.string(),
+  shards: z.array(z.number().int()),
+  /** Whether this instance tracks the task now (false: it answers nothing about it). */
+  tracked: z.boolean(),
+  cells: z.partialRecord(Carrier, ReachedCells),
+  part: z.number().int().min(0).default(0),
+  parts: z.number().int().min(1).default(1),
+  error: z.string().optional(),
+});
+export type ReachedReply = z.infer<typeof ReachedReply>;
+export const REACHED_SUBJECT = 'alert.reached';
+
+/**
  * A subscriber's cell change, for insight to aggregate inflow/outflow. `from` is null when the
  * subscriber was not present before (first seen or back after the staleness limit), `to` is null
  * when they leave (detach or stale). Published in batches on {@link moveSubject} (stream MOVES),

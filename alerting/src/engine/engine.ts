@@ -75,6 +75,8 @@ interface TaskRuntime {
   /** Per subscriber index: the reason (its {@link REASON_CODE}) they are counted under in `skipped` today, 0 when not. */
   heldAs: Uint8Array;
   heldDay: string;
+  /** Per cell index: people this instance messaged while they were in that cell (the "reached" layer). */
+  reachedIn: Int32Array;
   dirty: boolean;
   windowOpen: boolean;
   /** Per carrier: no budget until this time (skip the KV round trip while a cap is reached). */
@@ -173,7 +175,7 @@ export class Engine {
       ? { ...old, task, region, dirty: true, blockedUntil: [0, 0, 0] }
       : {
           slot: this.nextSlot++, task, region, inside: new Map(), pending: new Map(), sent: new Uint8Array(0), sentDay: '', seen: new Uint8Array(0),
-          matched: 0, sentBy: { cmcc: 0, cucc: 0, ctcc: 0 }, skipped: {}, heldAs: new Uint8Array(0), heldDay: '', dirty: true, windowOpen: false, blockedUntil: [0, 0, 0], blockedReason: ['daily_cap', 'daily_cap', 'daily_cap'], removed: false,
+          matched: 0, sentBy: { cmcc: 0, cucc: 0, ctcc: 0 }, skipped: {}, heldAs: new Uint8Array(0), heldDay: '', reachedIn: new Int32Array(0), dirty: true, windowOpen: false, blockedUntil: [0, 0, 0], blockedReason: ['daily_cap', 'daily_cap', 'daily_cap'], removed: false,
         };
     this.runtimes.set(task.id, rt);
     this.bySlot[rt.slot] = rt;
@@ -251,6 +253,39 @@ export class Engine {
     rt.heldAs[i] = 0;
     rt.skipped[SKIP_REASONS[was - 1]]! -= 1;
     rt.dirty = true;
+  }
+
+  /** Counts a person messaged in the cell they are in now. */
+  private noteReached(rt: TaskRuntime, i: number): void {
+    const c = this.presence.cell[i];
+    if (c === NO_CELL) return;
+    if (c >= rt.reachedIn.length) {
+      const a = new Int32Array(Math.max(rt.reachedIn.length * 2, this.presence.cells.size, c + 1));
+      a.set(rt.reachedIn);
+      rt.reachedIn = a;
+    }
+    rt.reachedIn[c]++;
+  }
+
+  /**
+   * Where the people this instance messaged for a task were when messaged: per carrier and cell id
+   * (with the cell's position), since this instance started. Undefined when the task is not tracked.
+   */
+  reached(id: string): Partial<Record<Carrier, { ids: string[]; lng: number[]; lat: number[]; count: number[] }>> | undefined {
+    const rt = this.runtimes.get(id);
+    if (!rt) return undefined;
+    const cells = this.presence.cells;
+    const out: Partial<Record<Carrier, { ids: string[]; lng: number[]; lat: number[]; count: number[] }>> = {};
+    for (let c = 0; c < rt.reachedIn.length; c++) {
+      const n = rt.reachedIn[c]!;
+      if (n === 0) continue;
+      const o = (out[CARRIERS[cells.carrier[c]]!] ??= { ids: [], lng: [], lat: [], count: [] });
+      o.ids.push(cells.ids[c]!);
+      o.lng.push(cells.lng[c]!);
+      o.lat.push(cells.lat[c]!);
+      o.count.push(n);
+    }
+    return out;
   }
 
   /** Skip counts are per day: a new Asia/Shanghai day starts them again. */
@@ -581,7 +616,10 @@ export class Engine {
       const taken = r.others.length ? await this.fold(rt, r.others, now, new Set(todo.map((c) => c.msisdn))) : undefined;
       if (r.ok) {
         won.push(stored);
-        for (const c of chunk) this.unhold(rt, c.i);
+        for (const c of chunk) {
+          this.unhold(rt, c.i);
+          this.noteReached(rt, c.i);
+        }
       }
       const left: Claimant[] = [];
       for (const c of r.ok ? rest : todo) {

@@ -5,7 +5,7 @@ import { GapFiller, deadLetterMsg, deadLetterWriter, ensureDeadLetterStream, str
 import { LOCATION_STREAM, LocationDecodeError, declareLocationStream, decodeLocationColumns, locationFilter, type LocationColumns } from '@geo/ingest';
 import type { Registry } from 'prom-client';
 import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
-import { AlertTask, REACH_SUBJECT, ReachRequest, isTracked, type ReachReply, moveSubject, progressSubject } from '../contract.ts';
+import { AlertTask, REACHED_SUBJECT, REACH_SUBJECT, ReachRequest, ReachedRequest, isTracked, type ReachReply, type ReachedReply, moveSubject, progressSubject } from '../contract.ts';
 import { inDates } from '../rules/evaluate.ts';
 import { shanghaiDate } from '../rules/shanghai-time.ts';
 import { MoveBatchWriter } from '../moves/move-codec.ts';
@@ -406,6 +406,21 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     },
   });
 
+  const reachedSub = nc.subscribe(REACHED_SUBJECT, {
+    callback: (err, msg) => {
+      if (err) return;
+      try {
+        const req = ReachedRequest.parse(msg.json());
+        const cells = engine.reached(req.taskId);
+        const reply: ReachedReply = { v: 1, instance, shards: opts.shards, tracked: cells !== undefined, cells: cells ?? {}, part: 0, parts: 1 };
+        msg.respond(JSON.stringify(reply));
+      } catch (e) {
+        const reply: ReachedReply = { v: 1, instance, shards: opts.shards, tracked: false, cells: {}, part: 0, parts: 1, error: (e as Error).message };
+        msg.respond(JSON.stringify(reply));
+      }
+    },
+  });
+
   const ready = (async () => {
     for await (const key of await tasksKv.keys()) {
       const e = await tasksKv.get(key);
@@ -454,6 +469,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       await Promise.allSettled([...inflightAll]);
       await queue;
       reachSub.unsubscribe();
+      reachedSub.unsubscribe();
       statuses.stop?.();
       await watchingStatus.catch(() => undefined);
       watcher.stop();

@@ -102,7 +102,7 @@ export const bt = {
     failed: '失败',
     skipped: '未发送（按原因）',
     reasons: { window: '不在发送时段', dwell: '驻留不足', rule: '不符合规则', no_quota: '未分配条数', daily_cap: '达到日上限', total_cap: '达到总条数', balance: '余量不足' } as Record<string, string>,
-    reached: '触达人群分布（当前在区域内的人数）',
+    reached: '触达人群分布（已发送的人在发送时所在位置；每个基站小区同一运营商少于 10 人的不显示）',
     content: '发送内容',
     region: '区域',
     noProgress: '暂无进度（任务尚未执行或预警服务未连接）',

@@ -2,7 +2,9 @@ import {
   AlertTask,
   canTransition,
   PROGRESS_SUBJECTS,
+  REACHED_SUBJECT,
   REACH_SUBJECT,
+  ReachedReply,
   ReachReply,
   TaskProgress,
   TASKS_BUCKET,
@@ -12,6 +14,7 @@ import {
 import { connectNats, ensureKv, type NatsConnection } from '@geo/infra';
 import { DeliveryStatus, SMS_EVENTS_SUBJECTS } from '@geo/messaging';
 import type { KV } from '@nats-io/kv';
+import { latLngToCell } from 'h3-js';
 import type { Deps } from '../../http/context.ts';
 import { ProgressFold } from './progress.ts';
 
@@ -231,6 +234,49 @@ export class AlertBus {
       total: { present: release(sum(present), k), passing: release(sum(passing), k), allowedToday: allowedOf(sum(allowed), sum(passing)) },
       errors,
     };
+  }
+
+  /**
+   * Where a task's people were when they were messaged, as hexagons of H3 `resolution`: every
+   * instance's per-(cell, carrier) counts summed, each under k taken as 0 (the reach rule), then
+   * summed per hexagon; hexagons with nothing released are left out.
+   */
+  async reached(taskId: string, resolution: number, maxWaitMs = 2_000): Promise<{ k: number; cells: { h3: string; count: Released }[]; errors: string[] }> {
+    const k = this.privacyK;
+    const errors: string[] = [];
+    const sums: Record<CarrierKey, Map<string, { n: number; lng: number; lat: number }>> = { cmcc: new Map(), cucc: new Map(), ctcc: new Map() };
+    const seen = new Set<string>();
+    try {
+      const replies = await this.nc.requestMany(REACHED_SUBJECT, JSON.stringify({ v: 1, taskId }), { strategy: 'stall', stall: 300, maxWait: maxWaitMs });
+      for await (const m of replies) {
+        const r = ReachedReply.safeParse(m.json());
+        if (!r.success) continue;
+        if (r.data.error) errors.push(r.data.error);
+        // Each instance counts only its own sends: a repeated instance id (a duplicate part) is skipped.
+        const key = `${r.data.instance}:${r.data.part}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        for (const c of CARRIER_KEYS) {
+          const x = r.data.cells[c];
+          if (!x) continue;
+          for (let j = 0; j < x.ids.length; j++) {
+            const cur = sums[c].get(x.ids[j]!);
+            if (cur) cur.n += x.count[j] ?? 0;
+            else sums[c].set(x.ids[j]!, { n: x.count[j] ?? 0, lng: x.lng[j] ?? 0, lat: x.lat[j] ?? 0 });
+          }
+        }
+      }
+    } catch (err) {
+      errors.push(String((err as Error).message));
+    }
+    const hex = new Map<string, number>();
+    for (const c of CARRIER_KEYS)
+      for (const v of sums[c].values()) {
+        if (v.n < k) continue;
+        const h = latLngToCell(v.lat, v.lng, resolution);
+        hex.set(h, (hex.get(h) ?? 0) + v.n);
+      }
+    return { k, cells: [...hex].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([h3, n]) => ({ h3, count: release(n, k) })), errors };
   }
 
   /**

@@ -103,7 +103,12 @@ export const TaskSummary = z
   })
   .openapi('BigdataTask');
 export const TaskPage = z.object({ total: z.number().int(), page: z.number().int(), pageSize: z.number().int(), items: z.array(TaskSummary) }).openapi('BigdataTaskPage');
-export const TaskDetail = TaskSummary.extend({ form: z.record(z.string(), z.unknown()), spec: z.record(z.string(), z.unknown()).nullable(), copiedFrom: z.string().nullable() }).openapi('BigdataTaskDetail');
+export const TaskDetail = TaskSummary.extend({
+  form: z.record(z.string(), z.unknown()).openapi({ description: '当前生效的表单（执行中修改后为修改后的内容）' }),
+  spec: z.record(z.string(), z.unknown()).nullable(),
+  version: z.number().int().nullable().openapi({ description: '任务版本（每次修改加 1；不在执行中时为 null）' }),
+  copiedFrom: z.string().nullable(),
+}).openapi('BigdataTaskDetail');
 export const DraftDetail = TaskSummary.extend({ form: z.record(z.string(), z.unknown()) }).openapi('BigdataDraftDetail');
 export const Transitioned = z.object({ id: z.string(), state: z.enum(TASK_ROW_STATES), stateLabel: z.string() }).openapi('BigdataTransition');
 

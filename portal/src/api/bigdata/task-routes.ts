@@ -1,6 +1,5 @@
-import { compileRegion, TaskState, type Region } from '@geo/alerting';
+import { TaskState, type AlertTaskSpec } from '@geo/alerting';
 import ExcelJS from 'exceljs';
-import { cellToLatLng } from 'h3-js';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
@@ -9,13 +8,11 @@ import { createRoute } from '@hono/zod-openapi';
 import { jsonOk, router } from '../../http/openapi.ts';
 import { opLog } from '../../http/op-log.ts';
 import { safeCell } from '../../industry/export-cells.ts';
-import { InsightClient, InsightError } from '../insight/insight-client.ts';
 import { alertBus, type AlertBus } from './alert-bus.ts';
 import { ALERT_TYPE_INFO, CARRIER_LABELS } from './alert-types.ts';
-import { consoleError, guarded, handle, parse, STATE_LABELS } from './route-kit.ts';
+import { guarded, handle, parse, STATE_LABELS } from './route-kit.ts';
 import { DraftDetail, fileOk, IdParam, sse, TaskDetail, TaskPage, TaskQuery, Transitioned } from './schemas.ts';
-import { Heatmap } from '@geo/insight';
-import { useIngestGeography } from './task-form.ts';
+import { Heatmap, resolutionForZoom } from '@geo/insight';
 import { getTask, LIVE_STATES, listTasks, setProgress, setState, TASK_ROW_STATES, type TaskRow } from './task-store.ts';
 
 const Query = z.object({
@@ -49,6 +46,12 @@ async function syncStates(deps: Deps, rows: TaskRow[]): Promise<void> {
       }
     }),
   );
+}
+
+/** The console form's fields as the task spec holds them (everything but who and the balance). */
+function formFieldsOf(spec: AlertTaskSpec): Record<string, unknown> {
+  const { balance: _b, accountId: _a, enterpriseId: _e, ...fields } = spec;
+  return fields;
 }
 
 const summary = (r: TaskRow) => ({
@@ -164,7 +167,12 @@ export const taskRoutes = router()
     const { enterpriseId } = need(c, 'bigdata.tasks');
     const t = await taskOr404(c, enterpriseId);
     await syncStates(c.get('deps'), [t]);
-    return c.json({ ...summary(t), form: t.form, spec: t.spec, copiedFrom: t.copiedFrom });
+    // A running task may have been updated (new text or region) in the bucket alerting reads: show
+    // what is being sent, not what was submitted.
+    const live = LIVE_STATES.includes(t.state) ? await busIfReady(c.get('deps')).then((b) => b?.get(t.id)).catch(() => undefined) : undefined;
+    const spec = live?.spec ?? t.spec;
+    const form = live ? { ...t.form, ...formFieldsOf(live.spec) } : t.form;
+    return c.json({ ...summary(t), form, spec, version: live?.version ?? null, copiedFrom: t.copiedFrom });
   }))
   .openapi(transition('pause', '暂停（仅执行前）'), transitionRoute('paused', '暂停', false))
   .openapi(transition('resume', '恢复（仅执行前）'), transitionRoute('submitted', '恢复', false))
@@ -203,26 +211,16 @@ export const taskRoutes = router()
     }),
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/bigdata/tasks/{id}/reached', tags, summary: '任务区域内当前人数（H3 格，热力图数据）', request: { params: IdParam, query: z.object({ zoom: z.string().optional() }) }, responses: jsonOk(Heatmap) }),
-    handle(async (c) => {
-    // People present in the task's region now, per H3 cell, from insight's live heat map.
-    const { enterpriseId } = need(c, 'bigdata.tasks');
-    const row = await taskOr404(c, enterpriseId);
-    const url = c.get('deps').cfg.insightUrl;
-    if (!url) return consoleError(c, 'INSIGHT_UNAVAILABLE', '未配置洞察服务（INSIGHT_URL）');
-    const zoom = parse(z.coerce.number().min(0).max(22).default(11), c.req.query('zoom'));
-    const region = (row.spec as { region: Region }).region;
-    useIngestGeography();
-    const compiled = compileRegion(region);
-    try {
-      const h = await new InsightClient(url).heatmap(compiled.bbox, zoom);
-      const cells = h.cells.filter((x) => {
-        const [lat, lng] = cellToLatLng(x.h3);
-        return compiled.contains(lng, lat);
-      });
-      return c.json({ ...h, cells });
-    } catch (err) {
-      if (err instanceof InsightError) return consoleError(c, 'INSIGHT_UNAVAILABLE', `洞察服务：${err.message}`);
-      throw err;
-    }
-  }));
+    createRoute({ method: 'get', path: '/api/bigdata/tasks/{id}/reached', tags, summary: '触达人群分布：已发送的人在发送时所在位置（H3 格；每个基站小区同一运营商少于 k 人的不计入）', request: { params: IdParam, query: z.object({ zoom: z.string().optional() }) }, responses: jsonOk(Heatmap) }),
+    guarded(async (c) => {
+      // The people messaged, where they were when messaged (alerting knows; insight's live heat map
+      // would show whoever is inside the region now, messaged or not).
+      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const row = await taskOr404(c, enterpriseId);
+      const zoom = parse(z.coerce.number().min(0).max(22).default(11), c.req.query('zoom'));
+      const resolution = resolutionForZoom(zoom);
+      const bus = await alertBus(c.get('deps'));
+      const r = await bus.reached(row.id, resolution);
+      return c.json({ at: new Date().toISOString(), k: r.k, resolution, cells: r.cells });
+    }),
+  );

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Portal } from '../../portal.ts';
+import { onePagePdf, tinyPng } from '../../http/document-fixtures.ts';
 import { call, loginAdmin, loginOperator, loginSub, otherEnterprise, START_TIMEOUT, testPortal, type Client } from '../../test/harness.ts';
 
-const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]);
-const PDF = new TextEncoder().encode('%PDF-1.4\n%test\n');
+const PNG = tinyPng();
+const PDF = onePagePdf();
 
 async function upload(c: Client, path: string, bytes: Uint8Array, name: string, fields: Record<string, string> = {}) {
   const form = new FormData();
@@ -91,6 +92,19 @@ describe('platform settings, messages, feedback and API keys', () => {
     expect((await op.req('GET', '/api/review/qualifications')).body.items[0]).toMatchObject({ title: '营业执照', enterpriseName: '演示集团' });
     expect((await op.req('POST', `/api/review/qualifications/${q.body.id}/approve`)).status).toBe(200);
     expect((await admin.req('GET', '/api/settings/qualifications')).body.items[0].status).toBe('approved');
+  });
+
+  it('refuses a document that only starts like a PDF or PNG: it must open, with at least one page (issue 17)', async () => {
+    for (const [bytes, name] of [
+      [new TextEncoder().encode('%PDF-1.4\n' + 'x'.repeat(141)), 'fake.pdf'],
+      [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]), 'fake.png'],
+    ] as const) {
+      const r = await upload(admin, '/api/settings/qualifications', bytes, name, { title: '伪造的证明' });
+      expect(r.status, name).toBe(415);
+      expect(r.body.error.message, name).toMatch(/无法打开|没有任何页面|不完整|图像头/);
+    }
+    const logo = await upload(admin, '/api/settings/logo', Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]), 'fake.png');
+    expect(logo.status).toBe(415);
   });
 
   it('marks in-app messages read, one or all, only its own', async () => {

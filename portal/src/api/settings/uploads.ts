@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '@geo/infra';
 import type { Context } from 'hono';
 import { AppError } from '../../errors.ts';
+import { inspectDocument } from '../../http/uploaded-document.ts';
 
 /** What an upload may be, decided by its first bytes (the declared type is not trusted). */
 const SNIFF: { type: string; ext: string; test: (b: Uint8Array) => boolean }[] = [
@@ -34,6 +35,9 @@ export async function storeUpload(db: Queryable, rule: UploadRule, file: unknown
   if (!sniffed || !rule.types.includes(sniffed.type)) {
     throw new AppError('UPLOAD_TYPE', `不支持的文件类型：只接受 ${rule.types.map((t) => typeLabel[t]).join('、')}`);
   }
+  // The first bytes only say what the file claims to be: it must also open, with a page.
+  const doc = inspectDocument(bytes);
+  if (!doc.ok) throw new AppError('UPLOAD_TYPE', `文件无法打开：${doc.problem}。请上传完整的 ${rule.types.map((t) => typeLabel[t]).join('、')} 文件`);
   const base = (file.name || 'file').replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^\.+/, '').slice(0, 80) || 'file';
   const fileName = base.toLowerCase().endsWith(`.${sniffed.ext}`) ? base : `${base}.${sniffed.ext}`;
   const id = randomUUID();

@@ -2,11 +2,15 @@ import { createResource, Show } from 'solid-js';
 import { get } from '../lib/api.ts';
 import { t } from '../i18n/zh-CN.ts';
 import { Page } from '../ui/ui.tsx';
+import { LedgerCard } from './ledger-card.tsx';
 import { TrendChart, type TrendPoint } from './trend-chart.tsx';
+import { th } from './zh-CN.ts';
 
 interface Quota {
   myQuota: number | null;
   enterpriseQuota: number;
+  available: number;
+  reserved: number;
   enterpriseName: string;
   accessNumber: string;
 }
@@ -17,7 +21,7 @@ interface Trends {
   note?: string;
 }
 
-/** 首页: my quota, the enterprise's quota, a 30-day and a 12-month send trend. */
+/** 首页: my quota, the enterprise's quota, what I may send now, the send trends and the ledger behind the balances. */
 export function HomePage() {
   const [quota] = createResource(() => get<Quota>('/api/home/quota'));
   const [trends] = createResource(() => get<Trends>('/api/home/trends'));
@@ -37,6 +41,17 @@ export function HomePage() {
           </div>
           <div class="muted small">{quota()?.enterpriseName}</div>
         </div>
+        <div class="card">
+          <h2>{th.available}</h2>
+          <div class="stat" data-testid="available">
+            {quota()?.available.toLocaleString('zh-CN') ?? '…'}
+          </div>
+          <Show when={(quota()?.reserved ?? 0) > 0}>
+            <div class="muted small" data-testid="reserved">
+              {th.reserved(quota()!.reserved.toLocaleString('zh-CN'))}
+            </div>
+          </Show>
+        </div>
       </div>
       <Show when={trends()?.source === 'unavailable'}>
         <p class="muted small" data-testid="trend-note">
@@ -51,6 +66,7 @@ export function HomePage() {
         <h2>{t.home.monthly}</h2>
         <TrendChart points={trends()?.monthly ?? []} testId="monthly-trend" />
       </div>
+      <LedgerCard />
     </Page>
   );
 }

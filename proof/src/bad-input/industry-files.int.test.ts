@@ -113,7 +113,7 @@ describe('industry files and ids at the portal (PGlite, one portal)', () => {
       {
         name: 'a sheet that says it expands to 1 GB (refused from the zip directory, nothing inflated)',
         file: () => zip([...workbookParts(), { name: 'xl/worksheets/sheet1.xml', data: deflatedSpaces(4), size: 1024 * MB }]),
-        says: /解压后有 1024 MB，超过上限 200 MB/,
+        says: /解压后有 1024 MB，达到或超过上限 200 MB/,
       },
       {
         name: 'a sheet whose header lies: says 1 KB, inflates to 512 MB',
@@ -123,12 +123,13 @@ describe('industry files and ids at the portal (PGlite, one portal)', () => {
       {
         name: 'shared strings that say 150 MB (under the limit) and inflate to 1 GB',
         file: () => zip([...workbookParts(), { name: 'xl/sharedStrings.xml', data: deflatedSpaces(1024), size: 150 * MB }]),
-        says: /sharedStrings\.xml”解压后比声明的大/,
+        // 1 GB of one text node: the cell-length check while inflating stops it first (issue 17).
+        says: /sharedStrings\.xml”解压后比声明的大|单元格的内容超过 4000 个字/,
       },
       {
         name: 'forty sheets of 6 MB each: every header honest, 240 MB in all',
         file: () => zip([...workbookParts(), ...Array.from({ length: 40 }, (_, i) => ({ name: `xl/worksheets/sheet${i + 1}.xml`, data: deflatedSpaces(6), size: 6 * MB }))]),
-        says: /解压后有 240 MB，超过上限 200 MB/,
+        says: /解压后有 240 MB，达到或超过上限 200 MB/,
       },
     ];
     const TARGETS = [
@@ -149,7 +150,7 @@ describe('industry files and ids at the portal (PGlite, one portal)', () => {
       const e = expectReadableError(r);
       expect(e.code).toBe('UPLOAD_TOO_LARGE');
       expect(e.message).toMatch(c.says);
-      expect(e.message).toContain('压缩炸弹');
+      expect(e.message).toMatch(/压缩炸弹|单元格/);
       // Inflating happens 64 KB at a time and stops at the limit: the portal (in this process)
       // never holds the expanded bytes. (A generous bound: other work shares the process.)
       expect(grew).toBeLessThan(150 * MB);
@@ -157,6 +158,31 @@ describe('industry files and ids at the portal (PGlite, one portal)', () => {
       const good = await a.req('POST', c.path, form(c.fields.kind === 'merge' ? '13800138000,您好\n' : '姓名,手机号码\n好人,13800138000\n', 'ok.txt', c.fields));
       expect([200, 202]).toContain(good.status);
       if (good.status === 202) expect((await untilDone(a, good.body.jobId)).body.phase).toBe('done');
+    }, 120_000);
+  });
+
+  describe('a cell too long or a row too wide: refused while streaming, memory bounded (issue 17)', () => {
+    // A 20 MB cell deflates to ~20 KB: the file an attacker sends is tiny.
+    const giantCell = () => zip([...workbookParts(), { name: 'xl/sharedStrings.xml', data: deflateRawSync(Buffer.from(`<sst><si><t>${'x'.repeat(20 * MB)}</t></si></sst>`)), size: 20 * MB + 30 }]);
+    const cases = [
+      { target: 'batch send upload', path: '/api/industry/uploads', fields: { kind: 'batch' } },
+      { target: 'mail-merge upload job', path: '/api/industry/upload-jobs', fields: { kind: 'merge' } },
+      { target: 'address-book import', path: '/api/industry/books/personal/import', fields: {} as Record<string, string> },
+    ].map((t) => ({ ...t, name: 'one 20 MB cell in a ~22 KB .xlsx' }));
+    for (const t of cases) tally.add(`portal ${t.target} (cell limits)`, [t]);
+
+    it.each(cases)('$target: $name → 413 naming the cell, memory bounded', async (c) => {
+      const bytes = giantCell();
+      expect(bytes.length).toBeLessThan(64 * 1024);
+      const before = process.memoryUsage().rss;
+      const r = await a.req('POST', c.path, form(bytes, 'cell.xlsx', c.fields));
+      const grew = process.memoryUsage().rss - before;
+      // An upload checked in the request answers 413 at once; a background job fails with the same error.
+      const e = r.status === 202 ? (await untilDone(a, r.body.jobId)).body.error : expectReadableError(r);
+      if (r.status !== 202) expect(r.status).toBe(413);
+      expect(e.code).toBe('UPLOAD_TOO_LARGE');
+      expect(e.message).toMatch(/单元格的内容超过 4000 个字/);
+      expect(grew).toBeLessThan(150 * MB);
     }, 120_000);
   });
 

@@ -111,8 +111,11 @@ describe('one ledger: every kind of send charges the balance the portal shows (P
     const caps = new KvBudget(await ensureKv(nc, CAPS_BUCKET, {}));
     const scope = { taskId: t.body.id, carrier: 'cmcc' as const, day: shanghaiToday().replace(/-/g, ''), quota: { total: 50, dailyCap: 50 }, accountId: `${e.id}-admin` };
     expect((await caps.reserve(scope, 30)).granted).toBe(30);
-    // Still running: nothing is settled yet.
+    // Still running: nothing is settled yet; nor when its state cannot be read.
     expect(await settleEnded(portal.deps, { graceMs: 0 })).toBe(0);
+    const unreadable = { nc: bus.nc, get: async () => Promise.reject(new Error('timed out')) } as unknown as AlertBus;
+    expect(await settleEnded(portal.deps, { graceMs: 0, bus: async () => unreadable })).toBe(0);
+    expect(await quota(e.admin)).toMatchObject({ enterpriseQuota: 50, reserved: 50 });
     expect((await e.admin.req('POST', `/api/bigdata/tasks/${t.body.id}/stop`)).status).toBe(200);
     await settleEnded(portal.deps, { graceMs: 0 });
     const q = await quota(e.admin);

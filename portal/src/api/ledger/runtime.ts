@@ -38,8 +38,15 @@ export async function settleEnded(deps: Deps, opts: LedgerOptions = {}): Promise
   const grace = opts.graceMs ?? 30_000;
   let released = 0;
   for (const r of open) {
-    const t: AlertTask | undefined = await bus.get(r.taskId).catch(() => undefined);
-    // A task missing from the bucket was never created (its submit rolled back) or was removed.
+    let t: AlertTask | undefined;
+    try {
+      t = await bus.get(r.taskId);
+    } catch (err) {
+      // Unreadable is not ended: never settle a task whose state is unknown.
+      deps.log.warn({ err, taskId: r.taskId }, 'ledger: task state unreadable; not settled this pass');
+      continue;
+    }
+    // A task missing from the bucket was removed: it sends nothing more, so it is settled too.
     if (t && (!isTerminal(t.state) || Date.now() - t.updatedAt < grace)) continue;
     const used = await caps.usedTotals(r.taskId, TASK_CARRIERS);
     const sent = TASK_CARRIERS.reduce((n, c) => n + (used[c] ?? 0), 0);

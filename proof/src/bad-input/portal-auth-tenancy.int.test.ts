@@ -175,6 +175,39 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
     });
   });
 
+  describe('bad bodies and queries on any route: a clear 4xx, never 500 (issue 17, Hardening)', () => {
+    const template = () => ({ title: `t${randomBytes(3).toString('hex')}`, content: '内容' });
+    /** A request with this login's cookie and CSRF token, the body exactly as given. */
+    const rawPost = (c: Client, path: string, body: string, type = 'application/json') =>
+      call(portal, 'POST', path, body, { cookie: c.cookie, 'x-forwarded-for': c.ip, 'x-csrf-token': c.csrf, 'content-type': type });
+    const BODY_CASES: { name: string; run: (c: Client) => Promise<Reply>; status: number; code: string; says: RegExp }[] = [
+      { name: 'a text/plain body', run: (c) => rawPost(c, '/api/industry/templates', JSON.stringify(template()), 'text/plain'), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', says: /JSON/ },
+      { name: 'an XML body', run: (c) => rawPost(c, '/api/industry/templates', '<t/>', 'application/xml'), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', says: /JSON/ },
+      { name: 'a form-encoded body', run: (c) => rawPost(c, '/api/feedback', 'content=x', 'application/x-www-form-urlencoded'), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', says: /JSON/ },
+      { name: 'JSON arrays nested 200,000 deep to /api/bigdata/drafts', run: (c) => rawPost(c, '/api/bigdata/drafts', '['.repeat(200_000) + ']'.repeat(200_000)), status: 400, code: 'BAD_JSON', says: /嵌套过深/ },
+      { name: 'JSON objects nested 200,000 deep', run: (c) => rawPost(c, '/api/industry/templates', '{"a":'.repeat(200_000) + '1' + '}'.repeat(200_000)), status: 400, code: 'BAD_JSON', says: /嵌套过深/ },
+      { name: 'a JSON body of 3 MB', run: (c) => rawPost(c, '/api/industry/templates', JSON.stringify({ title: 't', content: 'x'.repeat(3 << 20) })), status: 413, code: 'UPLOAD_TOO_LARGE', says: /请求内容过大/ },
+      { name: 'a login body of 64 KB', run: () => call(portal, 'POST', '/api/auth/login', JSON.stringify({ name: 'demo', password: 'x'.repeat(64 << 10), captchaId: 'x', captcha: 'x' }), { 'content-type': 'application/json' }), status: 413, code: 'UPLOAD_TOO_LARGE', says: /8 KB/ },
+      { name: 'invalid UTF-8 in a JSON body', run: (c) => call(portal, 'POST', '/api/industry/templates', new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), { cookie: c.cookie, 'x-forwarded-for': c.ip, 'x-csrf-token': c.csrf, 'content-type': 'application/json' }), status: 400, code: 'BAD_JSON', says: /UTF-8/ },
+      { name: 'a NUL byte in a contact name', run: (c) => c.req('POST', '/api/industry/books/personal/contacts', { name: '张\u0000三', phone: '13911129999' }), status: 400, code: 'VALIDATION', says: /空字符/ },
+      { name: 'a NUL byte in a contact remark', run: (c) => c.req('POST', '/api/industry/books/personal/contacts', { name: '张三', phone: '13911129998', remark: 'a\u0000b' }), status: 400, code: 'VALIDATION', says: /空字符/ },
+      { name: 'a NUL byte in a template text', run: (c) => c.req('POST', '/api/industry/templates', { title: '模版', content: '您好\u0000' }), status: 400, code: 'VALIDATION', says: /空字符/ },
+      { name: 'a NUL byte in a search query', run: (c) => c.req('GET', '/api/industry/templates?keyword=a%00b'), status: 400, code: 'VALIDATION', says: /空字符/ },
+      { name: '?from=notadate on the sent list', run: (c) => c.req('GET', '/api/industry/sends?from=notadate'), status: 400, code: 'VALIDATION', says: /日期/ },
+      { name: '?to=2026-02-30 on the sent list', run: (c) => c.req('GET', '/api/industry/sends?to=2026-02-31'), status: 400, code: 'VALIDATION', says: /日期/ },
+    ];
+    it.each(tally.add('portal bad bodies and queries', BODY_CASES))('$name → $status $code; the same request done right still works', async (bc) => {
+      const c = await loginDemoAdmin(portal);
+      const r = await bc.run(c);
+      expect(r.status).toBe(bc.status);
+      const e = expectReadableError(r);
+      expect(e.code).toBe(bc.code);
+      expect(e.message).toMatch(bc.says);
+      expect((await c.req('POST', '/api/industry/templates', template())).status).toBe(200);
+      await aIntact();
+    });
+  });
+
   describe('sessions, CSRF tokens and Origin', () => {
     /** A state-changing request that must work when done right: create a template. */
     const create = (c: Client, headers: Record<string, string> = {}, cookie = c.cookie) =>

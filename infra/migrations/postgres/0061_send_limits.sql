@@ -13,3 +13,5 @@ CREATE TABLE IF NOT EXISTS send_rate_limits (
 -- The platform default: a script or a stolen API key cannot fire more than one send a second.
 INSERT INTO send_rate_limits (account_id, sends_per_minute) VALUES ('', 60) ON CONFLICT (account_id) DO NOTHING;
 CREATE INDEX IF NOT EXISTS sms_sends_account_time ON sms_sends (account_id, created_at DESC);
+-- The ledger's refund pass looks at the sends of the last days (portal/src/api/ledger/refunds.ts).
+CREATE INDEX IF NOT EXISTS sms_sends_sent_at ON sms_sends (sent_at) WHERE state = 'sent';

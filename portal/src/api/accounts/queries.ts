@@ -50,7 +50,8 @@ export function toAccount(r: Record<string, any>): AccountRecord {
 
 /** An account of the caller's enterprise, or 404 (another tenant's id looks exactly like a missing one). */
 export async function accountInTenant(db: Queryable, enterpriseId: string, id: string): Promise<AccountRecord> {
-  const { rows } = await db.query(`${SELECT_ACCOUNT} WHERE a.id = $1 AND a.enterprise_id = $2`, [id, enterpriseId]);
+  // A deleted account is kept (deactivated) for its sends and ledger entries, but is gone here.
+  const { rows } = await db.query(`${SELECT_ACCOUNT} WHERE a.id = $1 AND a.enterprise_id = $2 AND a.deleted_at IS NULL`, [id, enterpriseId]);
   if (!rows[0]) throw new AppError('NOT_FOUND', '账户不存在');
   return toAccount(rows[0]);
 }

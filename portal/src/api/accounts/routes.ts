@@ -70,7 +70,7 @@ export const accountRoutes = router()
       const { enterpriseId } = need(c, 'accounts');
       const q = c.req.valid('query');
       const { db } = c.get('deps');
-      const where = ['a.enterprise_id = $1'];
+      const where = ['a.enterprise_id = $1', 'a.deleted_at IS NULL'];
       const args: unknown[] = [enterpriseId];
       if (q.keyword) {
         args.push(`%${q.keyword}%`);

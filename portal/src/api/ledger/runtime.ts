@@ -2,6 +2,7 @@ import { CAPS_BUCKET, isTerminal, KvBudget, type AlertTask } from '@geo/alerting
 import { Kvm } from '@nats-io/kv';
 import type { Deps } from '../../http/context.ts';
 import { alertBus, type AlertBus } from '../bigdata/alert-bus.ts';
+import { unbalanced } from './ledger.ts';
 import { refundFailed } from './refunds.ts';
 import { openReservations, settleTask, TASK_CARRIERS } from './reservations.ts';
 
@@ -78,6 +79,10 @@ export function startLedger(deps: Deps, opts: LedgerOptions = {}): RunningLedger
   };
   const timer = setInterval(() => void tick(), opts.tickMs ?? 10_000);
   timer.unref?.();
+  // The triggers keep balances and entries equal; a balance written around them would show here.
+  void unbalanced(deps.db)
+    .then((off) => off.length && deps.log.error({ balances: off.slice(0, 20), count: off.length }, 'ledger: balances that differ from the sum of their entries'))
+    .catch((err) => deps.log.warn({ err }, 'ledger: balance check failed'));
   return {
     tick,
     async stop() {

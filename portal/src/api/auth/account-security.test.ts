@@ -71,4 +71,22 @@ describe('ending an account’s access', () => {
     while (!done) done = (await reader.read()).done;
     expect(done).toBe(true);
   });
+
+  it('an open stream whose session ends elsewhere (another portal instance, an enterprise frozen) closes at its next re-check', async () => {
+    const a = await account(['insight']);
+    portal.deps.cfg.streamRecheckMs = 200;
+    try {
+      const region = encodeURIComponent(JSON.stringify({ parts: [{ kind: 'admin', code: '330106' }] }));
+      const res = await portal.request(`/api/insight/live?region=${region}&intervalS=60`, { headers: { cookie: a.session.cookie } });
+      const reader = res.body!.getReader();
+      await reader.read();
+      // As another instance ending the session would: straight in the database, no in-process hook.
+      await portal.deps.db.query('DELETE FROM sessions WHERE account_id = $1', [a.id]);
+      let done = false;
+      while (!done) done = (await reader.read()).done;
+      expect(done).toBe(true);
+    } finally {
+      portal.deps.cfg.streamRecheckMs = undefined;
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { installIngestAdminAreas } from './geofence/ingest-admin-areas.ts';
 import { Kvm } from '@nats-io/kv';
 import { connectNats } from '@geo/infra';
-import { TASK_STATES, type TaskState } from './contract.ts';
+import { TASK_STATES, WHY_SUBJECT, WhyReply, WhyRequest, whyAnswer, type TaskState } from './contract.ts';
 import { TASKS_BUCKET, declareAlertingStreams } from './streams.ts';
 import { TaskError, TaskStore } from './tasks/task-store.ts';
 
@@ -15,8 +15,9 @@ import { TaskError, TaskStore } from './tasks/task-store.ts';
  * npx tsx alerting/src/cli.ts stop typhoon-1 "operator: all clear"
  * npx tsx alerting/src/cli.ts pause|resume typhoon-1
  * npx tsx alerting/src/cli.ts list | show typhoon-1
+ * npx tsx alerting/src/cli.ts why typhoon-1 13800138000   # why that number did (not) get it
  */
-const USAGE = `usage: cli.ts submit <id> <spec.json> | update <id> <spec.json> | stop <id> [reason] | pause <id> | resume <id> | list | show <id>
+const USAGE = `usage: cli.ts submit <id> <spec.json> | update <id> <spec.json> | stop <id> [reason] | pause <id> | resume <id> | list | show <id> | why <id> <msisdn>
 NATS_URL selects the server (default nats://127.0.0.1:4222).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -53,6 +54,21 @@ async function main(argv: string[]): Promise<number> {
       case 'list':
         for (const t of await store.list()) console.log(`${t.id}\t${t.state}\tv${t.version}\t${t.spec.startDate}..${t.spec.endDate}\t${t.spec.subject}`);
         break;
+      case 'why': {
+        const req = WhyRequest.safeParse({ v: 1, taskId: need(id, 'task id'), msisdn: need(arg, 'number') });
+        if (!req.success) throw new TaskError('invalid_spec', req.error.issues.map((i) => i.message).join('; '));
+        const replies: WhyReply[] = [];
+        for await (const m of await nc.requestMany(WHY_SUBJECT, JSON.stringify(req.data), { strategy: 'stall', stall: 300, maxWait: 3_000 })) {
+          const r = WhyReply.safeParse(m.json());
+          if (r.success) replies.push(r.data);
+        }
+        if (replies.length === 0) throw new TaskError('not_found', 'no alerting instance answered');
+        // Every instance answers; the one that has seen the number knows.
+        for (const r of replies) console.log(`${r.instance}\tshards ${r.shards.join(',')}\t${r.reason}${r.sentAt ? `\tsent ${new Date(r.sentAt).toISOString()}` : ''}${r.error ? `\terror: ${r.error}` : ''}`);
+        const a = whyAnswer(replies);
+        console.log(`=> ${a.reason}${a.sentAt ? ` at ${new Date(a.sentAt).toISOString()}` : ''}`);
+        break;
+      }
       case 'show': {
         const t = await store.get(need(id, 'task id'));
         if (!t) throw new TaskError('not_found', `no task ${id}`);

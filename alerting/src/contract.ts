@@ -302,6 +302,49 @@ export type ReachedReply = z.infer<typeof ReachedReply>;
 export const REACHED_SUBJECT = 'alert.reached';
 
 /**
+ * Why a number did (not) get a task, from what alerting knows (request/reply on {@link WHY_SUBJECT};
+ * each instance answers, and the one that has seen the number knows):
+ * - `not_tracked`: this instance does not track the task (not scheduled or running, or unknown);
+ * - `not_seen`: no event of the number reached this instance (it may hold other shards);
+ * - `absent`: seen, but detached or silent past the staleness limit;
+ * - `outside`: present outside the task's region; `not_running`: the task has not started;
+ * - `sent`: already sent (dedup), at `sentAt` (when it was claimed); `send_failed`: claimed, its
+ *   job not yet accepted by SMS_JOBS (retried); what the carrier did with it is messaging's record;
+ * - `queued`: qualifies now and is being sent;
+ * - a skip reason ({@link SKIP_REASONS}): rule, window (dates or daily windows), dwell, no quota for
+ *   the carrier, daily cap, task total, balance.
+ * The answer names a reason only: no cell, position or time of any event of the person.
+ */
+export const WHY_REASONS = ['not_tracked', 'not_seen', 'absent', 'outside', 'not_running', 'sent', 'send_failed', 'queued', ...SKIP_REASONS] as const;
+export type WhyReason = (typeof WHY_REASONS)[number];
+export const WhyRequest = z.object({ v: z.literal(1), taskId: z.string().min(1).max(64), msisdn: z.string().regex(/^1[3-9]\d{9}$/, 'expected an 11-digit mainland mobile number') });
+export type WhyRequest = z.infer<typeof WhyRequest>;
+export const WhyReply = z.object({
+  v: z.literal(1),
+  instance: z.string(),
+  shards: z.array(z.number().int()),
+  tracked: z.boolean(),
+  /** Whether this instance has seen an event of the number (since it started, or in its replay). */
+  seen: z.boolean(),
+  reason: z.enum(WHY_REASONS),
+  /** When it was sent (claimed), epoch ms, for `sent`. */
+  sentAt: z.number().int().optional(),
+  error: z.string().optional(),
+});
+export type WhyReply = z.infer<typeof WhyReply>;
+export const WHY_SUBJECT = 'alert.why';
+
+/**
+ * One answer from every instance's: the one that has seen the number (it holds the number's shard),
+ * else `not_seen` when some instance tracks the task, else `not_tracked`.
+ */
+export function whyAnswer(replies: readonly WhyReply[]): { reason: WhyReason; sentAt?: number } {
+  const seen = replies.find((r) => r.tracked && r.seen);
+  if (seen) return seen.sentAt === undefined ? { reason: seen.reason } : { reason: seen.reason, sentAt: seen.sentAt };
+  return { reason: replies.some((r) => r.tracked) ? 'not_seen' : 'not_tracked' };
+}
+
+/**
  * A subscriber's cell change, for insight to aggregate inflow/outflow. `from` is null when the
  * subscriber was not present before (first seen or back after the staleness limit), `to` is null
  * when they leave (detach or stale). Published in batches on {@link moveSubject} (stream MOVES),

@@ -1,7 +1,7 @@
 import type { Carrier, LocationColumns } from '@geo/ingest';
 import { CARRIERS, EVENT_KINDS, cellIdOf } from '@geo/ingest';
 import type { SmsJob } from '@geo/messaging';
-import { SKIP_REASONS, alertJobId, type AlertTask, type PerCarrier, type ReachReply, type ReachRequest, type SkipReason, type TaskProgress } from '../contract.ts';
+import { SKIP_REASONS, alertJobId, type AlertTask, type WhyReason, type PerCarrier, type ReachReply, type ReachRequest, type SkipReason, type TaskProgress } from '../contract.ts';
 import type { MoveBatchWriter } from '../moves/move-codec.ts';
 import { compileRegion, type CompiledRegion } from '../geofence/point-in-region.ts';
 import { RegionIndex } from '../geofence/region-index.ts';
@@ -286,6 +286,39 @@ export class Engine {
       o.count.push(n);
     }
     return out;
+  }
+
+  /**
+   * Why a number did (not) get a task, from what this instance knows (see WhyReply). Looks at the
+   * number's state only; nothing is changed, counted or sent.
+   */
+  async why(taskId: string, msisdn: string): Promise<{ tracked: boolean; seen: boolean; reason: WhyReason; sentAt?: number }> {
+    const rt = this.runtimes.get(taskId);
+    if (!rt) return { tracked: false, seen: this.presence.indexOf(msisdn) >= 0, reason: 'not_tracked' };
+    const p = this.presence;
+    const i = p.indexOf(msisdn);
+    if (i < 0) return { tracked: true, seen: false, reason: 'not_seen' };
+    const now = this.ports.now();
+    const seen = { tracked: true, seen: true } as const;
+    if (this.retry.some((r) => r.rt === rt && r.batch.jobs.some((j) => j.msisdn === msisdn))) return { ...seen, reason: 'send_failed' };
+    if (bit(this.sentBits(rt, now), i)) {
+      const sd = sendDay(rt.task.spec.frequency, now);
+      let sentAt: number | undefined;
+      for await (const { chunk } of this.ports.claims.list(taskId, sd)) if (chunk.msisdns.includes(msisdn)) sentAt = chunk.at;
+      // Marked but not (yet) in the claim log: being sent now.
+      return sentAt === undefined ? { ...seen, reason: 'queued' } : { ...seen, reason: 'sent', sentAt };
+    }
+    if (!p.isPresent(i, now)) return { ...seen, reason: 'absent' };
+    const entered = rt.inside.get(i);
+    if (entered === undefined) return { ...seen, reason: 'outside' };
+    if (rt.task.state !== 'running') return { ...seen, reason: 'not_running' };
+    const v = judge(rt.task.spec, this.view(i), entered * 1000, now);
+    if (!v.send) return { ...seen, reason: v.reason };
+    const held = rt.pending.get(i);
+    if (held) return { ...seen, reason: held };
+    const ci = p.carrier[i]!;
+    if (rt.blockedUntil[ci]! > now) return { ...seen, reason: rt.blockedReason[ci]! };
+    return { ...seen, reason: 'queued' };
   }
 
   /** Skip counts are per day: a new Asia/Shanghai day starts them again. */

@@ -5,7 +5,7 @@ import { GapFiller, deadLetterMsg, deadLetterWriter, ensureDeadLetterStream, str
 import { LOCATION_STREAM, LocationDecodeError, declareLocationStream, decodeLocationColumns, locationFilter, type LocationColumns } from '@geo/ingest';
 import type { Registry } from 'prom-client';
 import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
-import { AlertTask, REACHED_SUBJECT, REACH_SUBJECT, ReachRequest, ReachedRequest, isTracked, type ReachReply, type ReachedReply, moveSubject, progressSubject } from '../contract.ts';
+import { AlertTask, REACHED_SUBJECT, REACH_SUBJECT, ReachRequest, ReachedRequest, WHY_SUBJECT, WhyRequest, isTracked, type ReachReply, type ReachedReply, type WhyReply, moveSubject, progressSubject } from '../contract.ts';
 import { inDates } from '../rules/evaluate.ts';
 import { shanghaiDate } from '../rules/shanghai-time.ts';
 import { MoveBatchWriter } from '../moves/move-codec.ts';
@@ -421,6 +421,22 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     },
   });
 
+  const whySub = nc.subscribe(WHY_SUBJECT, {
+    callback: (err, msg) => {
+      if (err) return;
+      void (async () => {
+        let reply: WhyReply;
+        try {
+          const req = WhyRequest.parse(msg.json());
+          reply = { v: 1, instance, shards: opts.shards, ...(await engine.why(req.taskId, req.msisdn)) };
+        } catch (e) {
+          reply = { v: 1, instance, shards: opts.shards, tracked: false, seen: false, reason: 'not_tracked', error: (e as Error).message };
+        }
+        msg.respond(JSON.stringify(reply));
+      })();
+    },
+  });
+
   const ready = (async () => {
     for await (const key of await tasksKv.keys()) {
       const e = await tasksKv.get(key);
@@ -470,6 +486,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       await queue;
       reachSub.unsubscribe();
       reachedSub.unsubscribe();
+      whySub.unsubscribe();
       statuses.stop?.();
       await watchingStatus.catch(() => undefined);
       watcher.stop();

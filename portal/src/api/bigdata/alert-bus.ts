@@ -6,6 +6,10 @@ import {
   REACH_SUBJECT,
   ReachedReply,
   ReachReply,
+  WHY_SUBJECT,
+  WhyReply,
+  whyAnswer,
+  type WhyReason,
   TaskProgress,
   TASKS_BUCKET,
   type ReachRequest,
@@ -277,6 +281,22 @@ export class AlertBus {
         hex.set(h, (hex.get(h) ?? 0) + v.n);
       }
     return { k, cells: [...hex].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([h3, n]) => ({ h3, count: release(n, k) })), errors };
+  }
+
+  /** Why a number did (not) get a task: every instance answers, the one that has seen the number knows. */
+  async why(taskId: string, msisdn: string, maxWaitMs = 2_000): Promise<{ instances: number; reason: WhyReason; sentAt?: number }> {
+    const replies: WhyReply[] = [];
+    try {
+      for await (const m of await this.nc.requestMany(WHY_SUBJECT, JSON.stringify({ v: 1, taskId, msisdn }), { strategy: 'stall', stall: 300, maxWait: maxWaitMs })) {
+        const r = WhyReply.safeParse(m.json());
+        if (r.success) replies.push(r.data);
+      }
+    } catch (err) {
+      // No responders: no alerting instance runs.
+      if (replies.length === 0) throw new BusUnavailable(String((err as Error).message));
+    }
+    if (replies.length === 0) throw new BusUnavailable('no alerting instance answered');
+    return { instances: replies.length, ...whyAnswer(replies) };
   }
 
   /**

@@ -12,7 +12,7 @@ import { Kvm } from '@nats-io/kv';
 import type { Portal } from '../../portal.ts';
 import { loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
 import { AlertBus, setAlertBus } from './alert-bus.ts';
-import { consoleApp, onApp, PNG_BYTES } from './console-harness.ts';
+import { addAccount, consoleApp, loginAs, onApp, PNG_BYTES } from './console-harness.ts';
 import { BIGDATA_ROUTES } from './index.ts';
 
 /**
@@ -68,7 +68,7 @@ afterAll(async () => {
 });
 
 describe('task detail of a running task', () => {
-  it('shows the updated text being sent, and the people messaged on the reached layer', async () => {
+  it('shows the updated text being sent, the people messaged on the reached layer, and why a number was not sent', async () => {
     const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
     const form = {
       alertType: 'rainstorm', region: { parts: [{ kind: 'circle', center: spot, radiusM: 800 }] }, subject: '详情测试', content: '第一版内容', signature: '翼讯通',
@@ -106,5 +106,19 @@ describe('task detail of a running task', () => {
     expect(detail.body.form.content).toBe('第二版内容');
     expect(detail.body.spec.content).toBe('第二版内容');
     expect(detail.body.version).toBe(2);
+
+    // Why did a number not get it: the enterprise's own task only, the number masked.
+    const why = async (msisdn: string) => (await admin('GET', `/api/bigdata/tasks/${id}/why?msisdn=${encodeURIComponent(msisdn)}`)).body;
+    const sent = await why(women[0]!);
+    expect(sent).toMatchObject({ msisdn: `${women[0]!.slice(0, 3)}****${women[0]!.slice(7)}`, reason: 'sent', reasonLabel: expect.stringContaining('已发送') });
+    expect(Date.parse(sent.sentAt)).toBeGreaterThan(Date.now() - 120_000);
+    expect(JSON.stringify(sent)).not.toContain(women[0]);
+    expect(await why(`+86 ${men[0]!.slice(0, 3)}-${men[0]!.slice(3)}`)).toMatchObject({ reason: 'rule', reasonLabel: '被人群筛选规则排除' });
+    expect((await why('13900000000')).reason).toBe('not_seen');
+    const bad = await admin('GET', `/api/bigdata/tasks/${id}/why?msisdn=12345`);
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('11 位手机号码');
+    const other = onApp(consoleApp(portal, BIGDATA_ROUTES), await loginAs(portal, await addAccount(portal, 'other-enterprise')));
+    expect((await other('GET', `/api/bigdata/tasks/${id}/why?msisdn=${women[0]}`)).status).toBe(404);
   });
 });

@@ -1,4 +1,4 @@
-import { TaskState, type AlertTaskSpec } from '@geo/alerting';
+import { TaskState, WHY_REASONS, type AlertTaskSpec, type WhyReason } from '@geo/alerting';
 import ExcelJS from 'exceljs';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
@@ -115,6 +115,43 @@ async function exportXlsx(rows: TaskRow[]): Promise<ArrayBuffer> {
   return (await wb.xlsx.writeBuffer()) as ArrayBuffer;
 }
 
+/** Why a number did (not) get a task, as the task page says it. */
+export const WHY_LABELS: Record<WhyReason, string> = {
+  not_tracked: '任务未在执行（未开始、已停止或已结束），预警服务不再评估该任务',
+  not_seen: '尚未收到该号码的位置信令',
+  absent: '该号码已关机或长时间无信令，不在任何区域内',
+  outside: '该号码当前不在任务区域内',
+  not_running: '任务尚未开始执行',
+  sent: '已发送（同一号码不重复发送）',
+  send_failed: '已决定发送，短信提交失败，正在重试',
+  queued: '符合条件，正在发送',
+  window: '不在任务日期或每日发送时段内',
+  dwell: '在区域内的驻留时间未达到要求',
+  rule: '被人群筛选规则排除',
+  no_quota: '任务未给该号码所属运营商分配发送条数',
+  daily_cap: '已达该运营商的日下发上限',
+  total_cap: '已达该运营商的发送总条数',
+  balance: '短信余量不足',
+};
+
+/** 138****8000: the middle four digits hidden. */
+export const maskMsisdn = (m: string): string => `${m.slice(0, 3)}****${m.slice(7)}`;
+
+/** A mainland mobile number after removing spaces and dashes and a +86 / 0086 prefix (DESIGN.md). */
+const Msisdn = z
+  .string({ error: '请输入手机号码' })
+  .transform((s) => s.replace(/[\s-]/g, '').replace(/^(\+86|0086)/, ''))
+  .pipe(z.string().regex(/^1[3-9]\d{9}$/, '请输入 11 位手机号码'));
+
+const WhyAnswer = z
+  .object({
+    msisdn: z.string().openapi({ description: '号码（中间四位隐藏）', example: '138****8000' }),
+    reason: z.enum(WHY_REASONS),
+    reasonLabel: z.string(),
+    sentAt: z.string().nullable().openapi({ description: '发送时间（reason 为 sent 时）' }),
+  })
+  .openapi('BigdataWhy');
+
 const tags = ['大数据短信'];
 const transition = (action: string, summary: string) => createRoute({ method: 'post', path: `/api/bigdata/tasks/{id}/${action}`, tags, summary, request: { params: IdParam }, responses: jsonOk(Transitioned) });
 
@@ -208,6 +245,17 @@ export const taskRoutes = router()
           await stream.sleep(1000);
         }
       });
+    }),
+  )
+  .openapi(
+    createRoute({ method: 'get', path: '/api/bigdata/tasks/{id}/why', tags, summary: '查询某号码为何未收到本任务短信（区域外、未见、规则、驻留、时段、已发送、上限、余量、发送失败）', request: { params: IdParam, query: z.object({ msisdn: z.string() }) }, responses: jsonOk(WhyAnswer) }),
+    guarded(async (c) => {
+      // Scoped like the task itself: only the task's enterprise, with the task-list permission.
+      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const row = await taskOr404(c, enterpriseId);
+      const msisdn = parse(Msisdn, c.req.query('msisdn'));
+      const a = await (await alertBus(c.get('deps'))).why(row.id, msisdn);
+      return c.json({ msisdn: maskMsisdn(msisdn), reason: a.reason, reasonLabel: WHY_LABELS[a.reason], sentAt: a.sentAt === undefined ? null : new Date(a.sentAt).toISOString() });
     }),
   )
   .openapi(

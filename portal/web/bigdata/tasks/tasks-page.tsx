@@ -247,6 +247,37 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
       </Show>
       <h3>{bt.tasks.reached}</h3>
       <div class="bd-detail-map" ref={mapEl} />
+      <WhyLookup id={props.id} />
     </Modal>
+  );
+}
+
+/** "Why did this number not get the task": alerting's answer, the number masked. */
+function WhyLookup(props: { id: string }) {
+  const [number, setNumber] = createSignal('');
+  const [answer, setAnswer] = createSignal<{ msisdn: string; reasonLabel: string; sentAt: string | null } | null>(null);
+  const ask = async (e: Event) => {
+    e.preventDefault();
+    try {
+      setAnswer(await get(`/api/bigdata/tasks/${props.id}/why${qs({ msisdn: number() })}`));
+    } catch (err) {
+      setAnswer(null);
+      notifyError(err);
+    }
+  };
+  return (
+    <form class="bd-why" data-testid="why" onSubmit={ask}>
+      <h3>{bt.tasks.why}</h3>
+      <input value={number()} placeholder={bt.tasks.whyPlaceholder} onInput={(e) => setNumber(e.currentTarget.value)} />
+      <button type="submit">{bt.tasks.whyAsk}</button>
+      <Show when={answer()}>
+        {(a) => (
+          <p class="small" data-testid="why-answer">
+            {a().msisdn}：{a().reasonLabel}
+            {a().sentAt ? `（${fmtTime(a().sentAt!)}）` : ''}
+          </p>
+        )}
+      </Show>
+    </form>
   );
 }

@@ -136,6 +136,14 @@ describe('insight flows balance the population (live, binary batches, restart)',
     expect(value(after.population.total)).toBe(65 - 28 + 12 - 12);
   });
 
+  it('keeps counting people whose carrier clock runs a few seconds ahead of insight’s (population does not jump)', async () => {
+    const was = await metrics();
+    // Everyone in A2 reports again, stamped 3 s in the future by a carrier clock that runs ahead.
+    await publish(at(inA2.slice(12), A2, Date.now() + 3000, 'periodic'));
+    const now = await metrics();
+    expect(now.population.total).toEqual(was.population.total);
+  });
+
   it('keeps the same books after a restart (presence restored, history from ClickHouse)', async () => {
     const was = await metrics();
     await insight!.stop();

@@ -1,5 +1,17 @@
 import type { PresenceState } from '../sink/presence-state.ts';
 
+/**
+ * How far ahead of insight's clock a carrier's clock may run (ms). A live query counts an event
+ * stamped up to this far in the future: without it, someone whose phone just reported with a
+ * clock a few seconds ahead vanished from the population until insight's clock caught up (the
+ * live figure jumped down and back with nobody moving).
+ * @default 60 s
+ */
+export const CLOCK_SKEW_MS = 60_000;
+
+/** The instant presence is read at for a live query at `at`: the newest event applied, within the allowed skew. */
+export const liveInstant = (state: PresenceState, at: number): number => Math.min(Math.max(at, state.watermark), at + CLOCK_SKEW_MS);
+
 /** Present subscribers grouped by cell: members of cell c are `members[start[c] .. start[c+1])`. */
 export interface CellGroups {
   at: number;
@@ -18,8 +30,12 @@ export class PresenceIndex {
 
   constructor(private readonly state: PresenceState, private readonly maxAgeMs = 2000, private readonly clock = () => performance.now()) {}
 
-  /** Groups at `at`; `live` lets a recent index (built < maxAgeMs ago, for a nearby `at`) be reused. */
+  /**
+   * Groups at `at`; `live` lets a recent index (built < maxAgeMs ago, for a nearby `at`) be reused,
+   * and reads presence at {@link liveInstant} (events from carrier clocks slightly ahead count).
+   */
   groups(at: number, live: boolean): CellGroups {
+    if (live) at = liveInstant(this.state, at);
     const c = this.cached;
     if (live && c && c.cells === this.state.cells.size && Math.abs(c.groups.at - at) < this.maxAgeMs && this.clock() - c.builtAt < this.maxAgeMs) return c.groups;
     const groups = buildGroups(this.state, at);

@@ -4,7 +4,7 @@ import type { RegionResolver, Region } from '../regions/region.ts';
 import { AGE_BANDS, DWELL_BUCKETS, GENDERS, type RegionMetrics } from '../api/schemas.ts';
 import { atom, kCount, topGroups } from './privacy.ts';
 import { GRACE_MS, type HistoryCache, type Plan } from './history-cache.ts';
-import { buildGroups, type PresenceIndex } from './presence-index.ts';
+import { buildGroups, liveInstant, type PresenceIndex } from './presence-index.ts';
 import type { PopulationRing } from './population-ring.ts';
 import type { RecentMoves } from './recent-moves.ts';
 
@@ -354,7 +354,7 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   const live = !!(ctx.cache && ctx.now && Math.abs(ctx.now() - at) < 60_000);
 
   // --- live pass: only the region's cells' present members, summed as atoms per cell ---
-  const groups = ctx.presence ? ctx.presence.groups(at, live) : buildGroups(state, at);
+  const groups = ctx.presence ? ctx.presence.groups(at, live) : buildGroups(state, live ? liveInstant(state, at) : at);
   const NB = AGE_BANDS.length;
   const byCarrier = [0, 0, 0, 0];
   const gender = [0, 0, 0];

@@ -7,6 +7,7 @@ import { login, loginOperator, START_TIMEOUT, testPortal, type Client } from '..
 import { AlertBus, setAlertBus } from '../bigdata/alert-bus.ts';
 import { PNG_BYTES } from '../bigdata/console-harness.ts';
 import { unbalanced } from './ledger.ts';
+import { adjustReservation } from './reservations.ts';
 import { refundFailed } from './refunds.ts';
 import { settleEnded } from './runtime.ts';
 
@@ -107,6 +108,12 @@ describe('one ledger: every kind of send charges the balance the portal shows (P
     const t = await e.admin.req('POST', '/api/bigdata/tasks', { form: taskForm(e.letter, 50) });
     expect(t.status).toBe(200);
     expect(await quota(e.admin)).toMatchObject({ enterpriseQuota: 50, reserved: 50 });
+    // Its totals change while it runs: the reservation follows, never past the balance.
+    const spec = (total: number) => ({ signature: '账本测试', content: '台风即将登陆，请注意安全。', quota: { cmcc: { total } } });
+    await expect(portal.deps.db.transaction((tx) => adjustReservation(tx, t.body.id, spec(101)))).rejects.toThrow(/余额不足/);
+    expect(await portal.deps.db.transaction((tx) => adjustReservation(tx, t.body.id, spec(60)))).toBe(10);
+    expect(await portal.deps.db.transaction((tx) => adjustReservation(tx, t.body.id, spec(50)))).toBe(-10);
+    expect(await quota(e.admin)).toMatchObject({ enterpriseQuota: 50, reserved: 50 });
     // Alerting's side: 30 people sent through the same task budget the engine uses (caps bucket).
     const caps = new KvBudget(await ensureKv(nc, CAPS_BUCKET, {}));
     const scope = { taskId: t.body.id, carrier: 'cmcc' as const, day: shanghaiToday().replace(/-/g, ''), quota: { total: 50, dailyCap: 50 }, accountId: `${e.id}-admin` };
@@ -125,7 +132,7 @@ describe('one ledger: every kind of send charges the balance the portal shows (P
     await settleEnded(portal.deps, { graceMs: 0 });
     expect((await quota(e.admin)).enterpriseQuota).toBe(70);
     const kinds = (await e.admin.req('GET', '/api/home/ledger')).body.items.map((x: { kind: string; amount: number }) => `${x.kind} ${x.amount}`);
-    expect(kinds).toEqual(['release 20', 'reserve -50', 'topup 100']);
+    expect(kinds).toEqual(['release 20', 'release 10', 'reserve -10', 'reserve -50', 'topup 100']);
   });
 
   it('gives back the billing units of numbers that failed, once, and only what the send took', async () => {

@@ -38,6 +38,29 @@ export async function reserveTask(tx: Queryable, t: { id: string; enterpriseId: 
   );
 }
 
+/**
+ * A task's spec changed (its totals or its text): its reservation follows, in the caller's
+ * transaction, taking the increase from the ledger (refused like a new task when the balance is
+ * short) or releasing the decrease. Call it wherever a task's spec is replaced; alerting enforces
+ * the new totals.
+ * @returns the units taken (positive) or released (negative).
+ */
+export async function adjustReservation(tx: Queryable, taskId: string, spec: CostedSpec): Promise<number> {
+  const { rows } = await tx.query<{ enterprise_id: string; account_id: string; units: string | number }>(
+    'SELECT enterprise_id, account_id, units FROM bigdata_reservations WHERE task_id = $1 AND settled_at IS NULL FOR UPDATE',
+    [taskId],
+  );
+  const r = rows[0];
+  if (!r) return 0;
+  const cost = taskCost(spec);
+  const delta = cost.units - Number(r.units);
+  const ref = { kind: 'bigdata' as const, id: taskId };
+  if (delta > 0) await take(tx, { enterpriseId: r.enterprise_id, accountId: r.account_id }, delta, 'reserve', ref);
+  else if (delta < 0) await give(tx, r.enterprise_id, -delta, 'release', ref);
+  await tx.query('UPDATE bigdata_reservations SET units = $2, per_message = $3 WHERE task_id = $1', [taskId, cost.units, cost.perMessage]);
+  return delta;
+}
+
 export interface OpenReservation {
   taskId: string;
   enterpriseId: string;

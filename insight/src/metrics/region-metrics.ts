@@ -164,8 +164,11 @@ export async function historyRows(ch: ClickHouseClient, region: RegionFilter, at
   for (let a = 0; a < text.length; ) {
     let b = text.indexOf('\n', a);
     if (b < 0) b = text.length;
-    const f = text.slice(a, b).split('\t');
-    out.push([Number(f[0]), Number(f[1]), Number(f[2]), Number(f[3]), Number(f[4])]);
+    const t1 = text.indexOf('\t', a);
+    const t2 = text.indexOf('\t', t1 + 1);
+    const t3 = text.indexOf('\t', t2 + 1);
+    const t4 = text.indexOf('\t', t3 + 1);
+    out.push([Number(text.slice(a, t1)), Number(text.slice(t1 + 1, t2)), Number(text.slice(t2 + 1, t3)), Number(text.slice(t3 + 1, t4)), Number(text.slice(t4 + 1, b))]);
     a = b + 1;
   }
   return out;

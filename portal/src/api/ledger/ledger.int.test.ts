@@ -11,10 +11,8 @@ import { adjustReservation } from './reservations.ts';
 import { refundFailed } from './refunds.ts';
 import { settleEnded } from './runtime.ts';
 
-const BUCKET = `alert_tasks_ledger_int_${process.pid}`;
 // The send log's shape as messaging creates it (messaging/src/send-log/schema.ts), under our own table name.
-const TABLE = `sms_log_portal_ledger_${process.pid}`;
-const CREATE = `CREATE TABLE IF NOT EXISTS ${TABLE} (
+const CREATE = (table: string) => `CREATE TABLE IF NOT EXISTS ${table} (
   job_id String, source String, enterprise_id String, account_id String, send_id String, task UInt16, msisdn String,
   carrier String, segments UInt16, created_at DateTime, submit_time DateTime, message_id String, message_ids Array(String),
   status String, code String, status_time DateTime, version UInt64
@@ -39,7 +37,14 @@ const taskForm = (letter: string, total: number) => ({
   authorizationLetter: letter,
 });
 
-describe('one ledger: every kind of send charges the balance the portal shows (PGlite, real NATS and ClickHouse)', () => {
+/** PGlite always; a PostgreSQL server too when the run has one (TEST_DATABASE_URL): its row locks are real. */
+const backends: [string, string | undefined][] = [['PGlite', undefined]];
+if (inject('postgresUrl')) backends.push(['PostgreSQL server', inject('postgresUrl')]);
+
+describe.each(backends)('one ledger: every kind of send charges the balance the portal shows (%s, real NATS and ClickHouse)', (backend, databaseUrl) => {
+  const tag = `${backend === 'PGlite' ? 'lite' : 'pg'}_${process.pid}`;
+  const BUCKET = `alert_tasks_ledger_int_${tag}`;
+  const TABLE = `sms_log_portal_ledger_${tag}`;
   let portal: Portal;
   let nc: NatsConnection;
   let ch: ClickHouseClient;
@@ -48,7 +53,7 @@ describe('one ledger: every kind of send charges the balance the portal shows (P
 
   /** A fresh enterprise with `quota` units, its admin logged in, an approved signature and a letter. */
   async function enterprise(quota: number): Promise<{ id: string; admin: Client; letter: string }> {
-    const id = `ledger-ent-${++seq}-${process.pid}`;
+    const id = `ledger-ent-${++seq}-${tag}-${Date.now().toString(36)}`;
     const db = portal.deps.db;
     await db.query(`INSERT INTO enterprises (id, name, quota, access_number) VALUES ($1, $2, $3, '1069000333')`, [id, `账本集团${seq}`, quota]);
     await db.query(`INSERT INTO accounts (id, enterprise_id, name, display_name, role, password_hash) VALUES ($1, $2, $1, '账本管理员', 'admin', $3)`, [
@@ -69,10 +74,10 @@ describe('one ledger: every kind of send charges the balance the portal shows (P
 
   beforeAll(async () => {
     ch = connectClickHouse(inject('clickhouseUrl'));
-    await migrateClickHouse(ch, `portal-ledger-test-${process.pid}`, [{ version: 1, name: 'send log', statements: [CREATE] }]);
-    portal = await testPortal({ clickhouseUrl: inject('clickhouseUrl'), smsLogTable: TABLE });
+    await migrateClickHouse(ch, `portal-ledger-test-${tag}`, [{ version: 1, name: 'send log', statements: [CREATE(TABLE)] }]);
+    portal = await testPortal({ clickhouseUrl: inject('clickhouseUrl'), smsLogTable: TABLE, ...(databaseUrl ? { databaseUrl } : {}) });
     nc = await connectNats(inject('natsUrl'), 'portal-ledger-test');
-    bus = await AlertBus.open(nc, { bucket: BUCKET, reachSubject: `alert.reach.ledger-${process.pid}` });
+    bus = await AlertBus.open(nc, { bucket: BUCKET, reachSubject: `alert.reach.ledger-${tag}` });
     setAlertBus(portal.deps, bus);
   }, START_TIMEOUT);
   afterAll(async () => {
@@ -101,6 +106,18 @@ describe('one ledger: every kind of send charges the balance the portal shows (P
     expect(ledger.items.filter((x: { kind: string }) => x.kind === 'charge' || x.kind === 'reserve').reduce((s: number, x: { amount: number }) => s + x.amount, 0)).toBe(-40);
   });
 
+  it('four tasks and four industry sends of 10 racing for 45 units: exactly four go through, none over', async () => {
+    const e = await enterprise(45);
+    const rs = await Promise.all([
+      ...[0, 1, 2, 3].map(() => e.admin.req('POST', '/api/bigdata/tasks', { form: taskForm(e.letter, 10) })),
+      ...[0, 1, 2, 3].map((i) => e.admin.req('POST', '/api/industry/sends', { recipients: numbers(10, 1000 + i * 10).join(','), content: '账本测试' })),
+    ]);
+    expect(rs.filter((r) => r.status === 200)).toHaveLength(4);
+    expect(rs.filter((r) => r.status !== 200).every((r) => r.status === 400 || r.status === 409)).toBe(true);
+    expect(await quota(e.admin)).toMatchObject({ enterpriseQuota: 5 });
+    expect(await unbalanced(portal.deps.db, e.id)).toEqual([]);
+  });
+
   it('after an alert the portal shows the ledger: the task is charged what alerting sent, the rest released when it stops', async () => {
     const e = await enterprise(0);
     // An operator tops the enterprise up: a ledger entry like any other.
@@ -119,7 +136,8 @@ describe('one ledger: every kind of send charges the balance the portal shows (P
     const scope = { taskId: t.body.id, carrier: 'cmcc' as const, day: shanghaiToday().replace(/-/g, ''), quota: { total: 50, dailyCap: 50 }, accountId: `${e.id}-admin` };
     expect((await caps.reserve(scope, 30)).granted).toBe(30);
     // Still running: nothing is settled yet; nor when its state cannot be read.
-    expect(await settleEnded(portal.deps, { graceMs: 0 })).toBe(0);
+    await settleEnded(portal.deps, { graceMs: 0 });
+    expect(await quota(e.admin)).toMatchObject({ enterpriseQuota: 50, reserved: 50 });
     const unreadable = { nc: bus.nc, get: async () => Promise.reject(new Error('timed out')) } as unknown as AlertBus;
     expect(await settleEnded(portal.deps, { graceMs: 0, bus: async () => unreadable })).toBe(0);
     expect(await quota(e.admin)).toMatchObject({ enterpriseQuota: 50, reserved: 50 });

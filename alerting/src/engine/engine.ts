@@ -504,6 +504,41 @@ export class Engine {
     return p;
   }
 
+  /**
+   * {@link sendSoon}, retrying the candidates themselves until they are sent (or held with a
+   * reason, or no longer wanted: task stopped, someone sent them meanwhile), with back-off up to
+   * 10 s; `heartbeat` is called before each retry (the caller keeps its delivery from being handed
+   * out again). Retrying the delivery instead does not work: by the time it is redelivered,
+   * presence holds the people's newer events and skips it, so someone who walked in and out while
+   * sending failed was never sent (#19). Rejects only when `stopping()` says so.
+   */
+  async sendPersistently(cands: Candidate[], opts: { heartbeat?: () => void; stopping?: () => boolean; onError?: (err: unknown, attempt: number) => void } = {}): Promise<number> {
+    let todo = cands;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.sendSoon(todo);
+      } catch (err) {
+        opts.onError?.(err, attempt);
+        if (opts.stopping?.()) throw err;
+        // At most 10 s between tries, so that the heartbeat comes well within LOCATION's 30 s ack wait.
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
+        opts.heartbeat?.();
+        if (opts.stopping?.()) throw err;
+        // Those still unsent (a failed reservation or claim gave their mark back); others may have
+        // been queued again meanwhile by a newer event or a tick (marked again): theirs is that send.
+        const now = this.ports.now();
+        const again: Candidate[] = [];
+        for (const c of todo) {
+          const { rt, i } = c;
+          if (rt.removed || rt.task.state !== 'running' || bit(this.sentBits(rt, now), i)) continue;
+          this.markSent(rt, i);
+          again.push(c);
+        }
+        todo = again;
+      }
+    }
+  }
+
   private async flush(): Promise<void> {
     this.flushing = true;
     try {

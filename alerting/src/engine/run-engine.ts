@@ -338,19 +338,28 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
    * order, then publishes its moves and sends who qualifies. Returns the work still running, or why
    * the whole message is malformed.
    */
-  const apply = (data: Uint8Array, shard: number, seq: number): { events: number; jobs: number; work?: Promise<unknown> } | string => {
+  const apply = (data: Uint8Array, shard: number, seq: number, heartbeat?: () => void): { events: number; jobs: number; work?: Promise<unknown> } | string => {
     const events = columnsOf(data);
     if (typeof events === 'string') return events;
     const cands = engine.applyColumns(events, true, moves);
     const work: Promise<unknown>[] = [];
     // The writer is shared: applyColumns is synchronous, so each message's moves are encoded before the next.
     if (moves?.count) work.push(pub.publish(moveSubject(shard), moves.encode(), { msgID: `mv:${LOCATION_STREAM}:${seq}` }));
-    if (cands.length) work.push(engine.sendSoon(cands));
+    // The candidates are retried until sent, the message kept unacked (and in progress) meanwhile:
+    // a restart before they are sent evaluates it again from the ack floor.
+    if (cands.length)
+      work.push(
+        engine.sendPersistently(cands, {
+          heartbeat,
+          stopping: () => stopping,
+          onError: (err, attempt) => (attempt === 0 ? log.error : log.warn).call(log, { err, seq, shard, people: cands.length, attempt }, 'sending failed; retrying these people'),
+        }),
+      );
     return { events: events.count, jobs: cands.length, work: work.length === 0 ? undefined : work.length === 1 ? work[0] : Promise.all(work) };
   };
 
   const handle = (m: JsMsg, shard: number): Promise<void> | undefined => {
-    const r = apply(m.data, shard, m.seq);
+    const r = apply(m.data, shard, m.seq, () => m.working());
     if (typeof r === 'string') return deadLetterMsg(writeDead, m, r).catch((err) => log.error({ err }, 'could not dead-letter'));
     if (r.work === undefined) {
       m.ack();

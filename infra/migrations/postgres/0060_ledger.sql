@@ -108,3 +108,13 @@ BEGIN
 END $$;
 DROP TRIGGER IF EXISTS accounts_never_erased ON accounts;
 CREATE TRIGGER accounts_never_erased BEFORE DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION accounts_never_erased();
+
+-- A deleted account keeps its department (department heads still see its history) until the
+-- department itself is deleted; then it is detached rather than blocking the delete.
+CREATE OR REPLACE FUNCTION departments_detach_deleted_accounts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE accounts SET department_id = NULL WHERE department_id = OLD.id AND deleted_at IS NOT NULL;
+  RETURN OLD;
+END $$;
+DROP TRIGGER IF EXISTS departments_detach_deleted_accounts ON departments;
+CREATE TRIGGER departments_detach_deleted_accounts BEFORE DELETE ON departments FOR EACH ROW EXECUTE FUNCTION departments_detach_deleted_accounts();

@@ -147,5 +147,12 @@ describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
     // The account itself is gone for every purpose but the records: no login, no session.
     expect((await t.as(leaver)('GET', '/api/industry/sends')).status).toBe(401);
     await expect(subWith(t.portal, 'leaver', ['sms.send'])).rejects.toThrow(/login leaver failed/);
+    // Its department can still be deleted later: the deleted account is detached, its send stays.
+    const db = t.portal.deps.db;
+    await db.query(`INSERT INTO departments (id, enterprise_id, name) VALUES ('dept-gone', 'demo-enterprise', '撤销的部门')`);
+    await db.query(`UPDATE accounts SET department_id = 'dept-gone' WHERE id = 'leaver'`);
+    await db.query(`DELETE FROM departments WHERE id = 'dept-gone'`);
+    expect((await db.query<{ department_id: string | null }>(`SELECT department_id FROM accounts WHERE id = 'leaver'`)).rows).toEqual([{ department_id: null }]);
+    expect((await admin('GET', '/api/industry/sends?subject=离职前')).body.total).toBe(1);
   });
 });

@@ -15,3 +15,11 @@ INSERT INTO send_rate_limits (account_id, sends_per_minute) VALUES ('', 60) ON C
 CREATE INDEX IF NOT EXISTS sms_sends_account_time ON sms_sends (account_id, created_at DESC);
 -- The ledger's refund pass looks at the sends of the last days (portal/src/api/ledger/refunds.ts).
 CREATE INDEX IF NOT EXISTS sms_sends_sent_at ON sms_sends (sent_at) WHERE state = 'sent';
+-- What the limits held back, per account and day (Asia/Shanghai): the operator's count of refusals.
+CREATE TABLE IF NOT EXISTS send_rate_held (
+  account_id text NOT NULL,
+  day date NOT NULL,
+  sends integer NOT NULL DEFAULT 0,
+  numbers bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (account_id, day)
+);

@@ -5,7 +5,7 @@ import { defaultSubject } from '../../industry/export-cells.ts';
 import { mailMerge } from '../../industry/mail-merge.ts';
 import type { Principal } from '../../http/context.ts';
 import { balances as ledgerBalances, give, take } from '../ledger/ledger.ts';
-import { checkSendRate } from '../ledger/send-limits.ts';
+import { checkSendRate, recordHeldBack } from '../ledger/send-limits.ts';
 import { IndustryError } from './errors.ts';
 import { resolveRecipients, routeAll, uploadRejections, type PickedFrom, type Recipient, type Rejected } from './recipients-resolve.ts';
 import { newId } from './scope.ts';
@@ -183,6 +183,15 @@ export interface RecordOptions {
  */
 export async function recordSend(db: Db, p: Principal, enterpriseId: string, prep: Prepared, o: RecordOptions): Promise<{ id: string; extension: string | null }> {
   const id = newId();
+  try {
+    return await recordNow(db, p, enterpriseId, prep, o, id);
+  } catch (err) {
+    if (err instanceof IndustryError && err.industryCode === 'RATE_LIMITED') await recordHeldBack(db, p.accountId, prep.recipients.length);
+    throw err;
+  }
+}
+
+async function recordNow(db: Db, p: Principal, enterpriseId: string, prep: Prepared, o: RecordOptions, id: string): Promise<{ id: string; extension: string | null }> {
   return db.transaction(async (tx) => {
     await take(tx, { enterpriseId, accountId: p.accountId }, prep.billing, 'charge', { kind: 'industry', id });
     // After take: the account row is locked, so this account's concurrent sends are counted in turn.

@@ -188,8 +188,9 @@ describe.each(backends)('one ledger: every kind of send charges the balance the 
     expect(held.status).toBe(429);
     expect(held.body.error).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 5, used: 3, window: 'minute', unit: 'numbers', heldBack: 3 } });
     expect(held.body.error.message).toMatch(/每分钟上限 5 个.*3 个号码未发送/);
-    // Nothing was charged for what was held back.
+    // Nothing was charged for what was held back; the operator sees what was.
     expect((await quota(e.admin)).enterpriseQuota).toBe(997);
+    expect((await op.req('GET', `/api/operator/send-limits/${e.id}-admin`)).body).toMatchObject({ own: true, numbersPerMinute: 5, heldBack: { today: { sends: 1, numbers: 3 } } });
     // A warning is not held behind the account's industry traffic.
     expect((await e.admin.req('POST', '/api/bigdata/tasks', { form: taskForm(e.letter, 10) })).status).toBe(200);
     // Back to the platform default: the send goes.

@@ -3,7 +3,7 @@ import { AppError } from '../../errors.ts';
 import { need, needOperator } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
-import { clearLimits, limitsOf, PLATFORM, setLimits } from './send-limits.ts';
+import { clearLimits, heldBack, limitsOf, PLATFORM, setLimits } from './send-limits.ts';
 
 const tags = ['发送频率上限'];
 const Limit = (what: string) => z.number({ error: `${what}须为数字` }).int(`${what}须为整数`).min(1, `${what}至少为 1`).max(100_000_000, `${what}过大`).nullable();
@@ -14,6 +14,7 @@ const Limits = z
     numbersPerDay: Limit('每日号码数').openapi({ description: '24 小时内最多发送几个号码（null 不限）' }),
   })
   .openapi('SendLimits');
+const Held = z.object({ sends: z.number(), numbers: z.number() }).openapi('SendsHeldBack');
 const AccountParam = z.object({ accountId: z.string().min(1).max(64) });
 
 async function enterpriseAccount(c: Parameters<typeof needOperator>[0], accountId: string): Promise<{ id: string; name: string }> {
@@ -44,11 +45,19 @@ export const limitRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/operator/send-limits/{accountId}', tags, summary: '某账户的发送频率上限（own：是否单独设置）', request: { params: AccountParam }, responses: jsonOk(Limits.extend({ own: z.boolean() })) }),
+    createRoute({
+      method: 'get',
+      path: '/api/operator/send-limits/{accountId}',
+      tags,
+      summary: '某账户的发送频率上限（own：是否单独设置）与被拦下的发送（今日、近 30 天）',
+      request: { params: AccountParam },
+      responses: jsonOk(Limits.extend({ own: z.boolean(), heldBack: z.object({ today: Held, last30Days: Held }) })),
+    }),
     async (c) => {
       needOperator(c);
       const a = await enterpriseAccount(c, c.req.valid('param').accountId);
-      return c.json(await limitsOf(c.get('deps').db, a.id), 200);
+      const { db } = c.get('deps');
+      return c.json({ ...(await limitsOf(db, a.id)), heldBack: await heldBack(db, a.id) }, 200);
     },
   )
   .openapi(

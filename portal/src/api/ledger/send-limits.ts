@@ -87,3 +87,25 @@ export async function checkSendRate(tx: Queryable, kind: SendKind, accountId: st
       'numbers',
     );
 }
+
+/** Counts a refused send and its numbers against the account's day (the transaction that refused it rolled back). */
+export async function recordHeldBack(db: Queryable, accountId: string, numbers: number): Promise<void> {
+  await db.query(
+    `INSERT INTO send_rate_held (account_id, day, sends, numbers) VALUES ($1, (now() AT TIME ZONE 'Asia/Shanghai')::date, 1, $2)
+     ON CONFLICT (account_id, day) DO UPDATE SET sends = send_rate_held.sends + 1, numbers = send_rate_held.numbers + EXCLUDED.numbers`,
+    [accountId, numbers],
+  );
+}
+
+/** What the limits held back of an account, today and over the last 30 days. */
+export async function heldBack(db: Queryable, accountId: string): Promise<{ today: { sends: number; numbers: number }; last30Days: { sends: number; numbers: number } }> {
+  const { rows } = await db.query<{ t_sends: string | null; t_numbers: string | null; m_sends: string | null; m_numbers: string | null }>(
+    `SELECT sum(sends) FILTER (WHERE day = (now() AT TIME ZONE 'Asia/Shanghai')::date) AS t_sends,
+            sum(numbers) FILTER (WHERE day = (now() AT TIME ZONE 'Asia/Shanghai')::date) AS t_numbers,
+            sum(sends) AS m_sends, sum(numbers) AS m_numbers
+       FROM send_rate_held WHERE account_id = $1 AND day > (now() AT TIME ZONE 'Asia/Shanghai')::date - 30`,
+    [accountId],
+  );
+  const r = rows[0];
+  return { today: { sends: Number(r?.t_sends ?? 0), numbers: Number(r?.t_numbers ?? 0) }, last30Days: { sends: Number(r?.m_sends ?? 0), numbers: Number(r?.m_numbers ?? 0) } };
+}

@@ -28,6 +28,7 @@ export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<
   });
   const running = await runEngine({
     nc, log, presence, shards: cfg.ALERTING_SHARDS, instance: cfg.INSTANCE_ID, moves: cfg.MOVES_ENABLED, replicas: cfg.STREAM_REPLICAS, jobBatch: cfg.JOB_BATCH_SIZE, registry: http.registry,
+    leases: cfg.ALERTING_LEASES ? { ttlMs: cfg.LEASE_TTL_MS } : undefined,
     onBatch: (e, j) => {
       events.inc(e);
       if (j) jobs.inc(j);

@@ -36,6 +36,12 @@ export interface EnginePorts {
   /** The city a cell lies in, for local/roaming rules. @default no geography (such rules match nobody) */
   cityOf?: CityLocator;
   /**
+   * Whether this instance still owns subscriber `i`'s shard (shard leases): checked just before a
+   * send reserves and claims, so that people of a shard handed over meanwhile are left to the new
+   * owner. @default every subscriber is ours (static shards)
+   */
+  owns?: (i: number) => boolean;
+  /**
    * A claim younger than this whose job may not have been published (crash between claim and
    * publish) is published again: SMS_JOBS drops the copy by Nats-Msg-Id inside its duplicate window.
    * Keep it below that window (10 min).
@@ -253,6 +259,27 @@ export class Engine {
     rt.heldAs[i] = 0;
     rt.skipped[SKIP_REASONS[was - 1]]! -= 1;
     rt.dirty = true;
+  }
+
+  /**
+   * Forgets the subscribers `belongs` picks (a shard handed over to another instance): they leave
+   * every task's region here and are absent from presence, so that nothing evaluates them here
+   * any more. Linear over all subscribers. Returns how many were present.
+   */
+  forget(belongs: (i: number) => boolean): number {
+    const p = this.presence;
+    let n = 0;
+    for (let i = 0; i < p.size; i++) {
+      if (!belongs(i)) continue;
+      const c = p.cell[i]!;
+      if (c !== NO_CELL) {
+        for (const s of this.slotsOf(c)) this.exit(this.bySlot[s]!, i);
+        n++;
+      }
+      for (const rt of this.runtimes.values()) if (rt.inside.has(i)) this.exit(rt, i);
+      p.forget(i);
+    }
+    return n;
   }
 
   /** Counts a person messaged in the cell they are in now. */
@@ -566,6 +593,16 @@ export class Engine {
    * reservation: a lost ack can cost a send, never exceed a cap.
    */
   private async send(cands: Candidate[]): Promise<number> {
+    const owns = this.ports.owns;
+    if (owns) {
+      // Fencing, locally: people whose shard lease this instance no longer holds are the new owner's.
+      const mine: Candidate[] = [];
+      for (const c of cands) {
+        if (owns(c.i)) mine.push(c);
+        else clearBit(c.rt.sent, c.i);
+      }
+      cands = mine;
+    }
     if (cands.length === 0) return 0;
     const now = this.ports.now();
     const day = shanghaiDay(now);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
 import { KvWatchInclude, Kvm, type KV } from '@nats-io/kv';
-import { GapFiller, deadLetterMsg, deadLetterWriter, ensureDeadLetterStream, streamGapSource, type Logger, type NatsConnection } from '@geo/infra';
-import { LOCATION_STREAM, LocationDecodeError, declareLocationStream, decodeLocationColumns, locationFilter, type LocationColumns } from '@geo/ingest';
+import { GapFiller, LeaseManager, deadLetterMsg, deadLetterWriter, ensureDeadLetterStream, ensureKv, streamGapSource, type Logger, type NatsConnection } from '@geo/infra';
+import { LOCATION_STREAM, LocationDecodeError, declareLocationStream, decodeLocationColumns, locationFilter, shardOf, type LocationColumns } from '@geo/ingest';
 import type { Registry } from 'prom-client';
 import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
 import { AlertTask, REACHED_SUBJECT, REACH_SUBJECT, ReachRequest, ReachedRequest, WHY_SUBJECT, WhyRequest, isTracked, type ReachReply, type ReachedReply, type WhyReply, moveSubject, progressSubject } from '../contract.ts';
@@ -13,6 +13,9 @@ import { Presence } from '../presence/presence.ts';
 import type { CityLocator } from '../geofence/city-locator.ts';
 import { ingestCityLocator } from '../geofence/ingest-admin-areas.ts';
 import { CAPS_BUCKET, TASKS_BUCKET, declareAlertingStreams, presenceConsumer } from '../streams.ts';
+
+/** Shard leases of the alerting instances (lease mode). Declared here until the stream topology (streams.ts / infra) lists it. */
+export const LEASES_BUCKET = 'alert_leases';
 import { TaskStore } from '../tasks/task-store.ts';
 import { KvBudget } from './budget.ts';
 import { ClaimLog } from './claims.ts';
@@ -58,6 +61,13 @@ export interface RunEngineOptions {
   onBatch?: (events: number, jobs: number) => void;
   /** The city of a cell (local/roaming rules). @default ingest's geography (Zhejiang), loaded on first use */
   cityOf?: CityLocator;
+  /**
+   * Shard ownership by leases in the `alert_leases` KV bucket (#19, invariant 10) instead of the
+   * static `shards` list: `shards` are then the shards shared out among every instance of the group,
+   * each owned by one live instance at a time (LeaseManager from @geo/infra). Off by default (see
+   * the README of this option's state in BENCHMARKS/issue 19).
+   */
+  leases?: { ttlMs?: number; renewMs?: number; bucket?: string };
   /** Where `alerting_gap_messages_total` (LOCATION messages lost in transit and read back) is registered. */
   registry?: Registry;
 }
@@ -173,10 +183,21 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   const budget = new KvBudget(capsKv);
   const pub = new JsPublisher(nc, 15_000);
   const claims = new ClaimLog(await js.jetstreamManager(), pub);
+  // Lease mode: shard → epoch (the fencing token) of the leases held now.
+  const owned = new Map<number, number>();
+  let leases: LeaseManager | undefined;
+  const presence = opts.presence ?? new Presence({ stalenessMs: opts.stalenessMs });
+  const shardOfIndex = (i: number) => shardOf(presence.msisdnOf(i));
   const engine = new Engine(
-    { budget, claims, publish: (b) => pub.publish(smsJobSubject(b.carrier), encodeJobBatch(b.jobs), { msgID: b.msgId }), jobBatch: opts.jobBatch, now, instance, cityOf: opts.cityOf ?? ((lng, lat) => ingestCityLocator()(lng, lat)) },
-    opts.presence ?? new Presence({ stalenessMs: opts.stalenessMs }),
+    {
+      budget, claims, publish: (b) => pub.publish(smsJobSubject(b.carrier), encodeJobBatch(b.jobs), { msgID: b.msgId }), jobBatch: opts.jobBatch, now, instance,
+      cityOf: opts.cityOf ?? ((lng, lat) => ingestCityLocator()(lng, lat)),
+      owns: opts.leases ? (i) => owned.has(shardOfIndex(i)) : undefined,
+    },
+    presence,
   );
+  /** The shards this instance answers for now. */
+  const myShards = () => (opts.leases ? [...owned.keys()].sort((a, b) => a - b) : opts.shards);
   const writeDead = deadLetterWriter(nc, 'alerting');
   const moves = opts.moves === false ? undefined : new MoveBatchWriter(engine.presence.cells);
   let stopping = false;
@@ -237,6 +258,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   })();
 
   const consumers: { close(): Promise<void> }[] = [];
+  const shardConsumers = new Map<number, { close(): Promise<void> }>();
   const inflightAll = new Set<Promise<void>>();
 
   const jsm = await js.jetstreamManager();
@@ -307,7 +329,9 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       { stream: delivered.stream_seq, delivery: delivered.consumer_seq },
     );
     const msgs = await c.consume({ max_messages: opts.pullMessages ?? 16 });
-    consumers.push({ close: async () => void (await msgs.close()) });
+    const closer = { close: async () => void (await msgs.close()) };
+    consumers.push(closer);
+    shardConsumers.set(shard, closer);
     const limit = opts.inflight ?? 16;
     // Connection losses before the last gap. Not moved on by gapless deliveries: messages received
     // before a cut may still be handed over from the consumer's buffer after it was seen.
@@ -351,7 +375,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       work.push(
         engine.sendPersistently(cands, {
           heartbeat,
-          stopping: () => stopping,
+          stopping: () => stopping || (opts.leases !== undefined && !owned.has(shard)),
           onError: (err, attempt) => (attempt === 0 ? log.error : log.warn).call(log, { err, seq, shard, people: cands.length, attempt }, 'sending failed; retrying these people'),
         }),
       );
@@ -406,9 +430,9 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
         try {
           const req = ReachRequest.parse(msg.json());
           // Several messages for a big region: the requester gathers them per instance.
-          for (const part of await engine.reach(req, opts.shards)) msg.respond(JSON.stringify(part));
+          for (const part of await engine.reach(req, myShards())) msg.respond(JSON.stringify(part));
         } catch (e) {
-          const error: ReachReply = { v: 1, instance, shards: opts.shards, present: { cmcc: 0, cucc: 0, ctcc: 0 }, passing: { cmcc: 0, cucc: 0, ctcc: 0 }, allowedToday: { cmcc: 0, cucc: 0, ctcc: 0 }, part: 0, parts: 1, tookMs: 0, error: (e as Error).message };
+          const error: ReachReply = { v: 1, instance, shards: myShards(), present: { cmcc: 0, cucc: 0, ctcc: 0 }, passing: { cmcc: 0, cucc: 0, ctcc: 0 }, allowedToday: { cmcc: 0, cucc: 0, ctcc: 0 }, part: 0, parts: 1, tookMs: 0, error: (e as Error).message };
           msg.respond(JSON.stringify(error));
         }
       })();
@@ -421,10 +445,10 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       try {
         const req = ReachedRequest.parse(msg.json());
         const cells = engine.reached(req.taskId);
-        const reply: ReachedReply = { v: 1, instance, shards: opts.shards, tracked: cells !== undefined, cells: cells ?? {}, part: 0, parts: 1 };
+        const reply: ReachedReply = { v: 1, instance, shards: myShards(), tracked: cells !== undefined, cells: cells ?? {}, part: 0, parts: 1 };
         msg.respond(JSON.stringify(reply));
       } catch (e) {
-        const reply: ReachedReply = { v: 1, instance, shards: opts.shards, tracked: false, cells: {}, part: 0, parts: 1, error: (e as Error).message };
+        const reply: ReachedReply = { v: 1, instance, shards: myShards(), tracked: false, cells: {}, part: 0, parts: 1, error: (e as Error).message };
         msg.respond(JSON.stringify(reply));
       }
     },
@@ -437,9 +461,9 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
         let reply: WhyReply;
         try {
           const req = WhyRequest.parse(msg.json());
-          reply = { v: 1, instance, shards: opts.shards, ...(await engine.why(req.taskId, req.msisdn)) };
+          reply = { v: 1, instance, shards: myShards(), ...(await engine.why(req.taskId, req.msisdn)) };
         } catch (e) {
-          reply = { v: 1, instance, shards: opts.shards, tracked: false, seen: false, reason: 'not_tracked', error: (e as Error).message };
+          reply = { v: 1, instance, shards: myShards(), tracked: false, seen: false, reason: 'not_tracked', error: (e as Error).message };
         }
         msg.respond(JSON.stringify(reply));
       })();
@@ -452,6 +476,33 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       if (e?.operation === 'PUT') await onRecord(key, e.json());
     }
     const inGap: Candidate[] = [];
+    if (opts.leases) {
+      // Lease mode: shards (their replay, gap evaluation and consumer) start as their leases are won.
+      for (const id of engine.taskIds)
+        if (engine.task(id)!.state === 'running' && !restored.has(id)) {
+          restored.add(id);
+          const r = await engine.restoreClaims(id);
+          if (r.claims) log.info({ task: id, ...r }, 'restored what was already sent');
+        }
+      booted = true;
+      for (const u of pendingUpdates.splice(0)) enqueue(() => onRecord(u.key, u.value));
+      await queue;
+      leases = new LeaseManager({
+        kv: await ensureKv(nc, opts.leases.bucket ?? LEASES_BUCKET, { replicas: opts.replicas }),
+        group: 'alerting',
+        shards: opts.shards.map((s) => `s${s}`),
+        instance,
+        ttlMs: opts.leases.ttlMs,
+        renewMs: opts.leases.renewMs,
+        onAcquired: (name, epoch) => acquire(Number(name.slice(1)), epoch),
+        onLost: (name, epoch, reason) => lose(Number(name.slice(1)), epoch, reason),
+        log: (msg, fields) => log.info({ instance, ...fields }, msg),
+        now,
+      });
+      leases.start();
+      log.info({ instance, shards: opts.shards, tasks: engine.taskIds.length }, 'alerting engine ready (shards by lease)');
+      return;
+    }
     if (opts.replay !== false) {
       // Who was sent already, before the replay evaluates the events no instance evaluated.
       for (const id of engine.taskIds)
@@ -477,6 +528,43 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     log.info({ instance, shards: opts.shards, tasks: engine.taskIds.length, subscribers: engine.presence.size }, 'alerting engine ready');
   })();
 
+  /**
+   * A shard's lease was won (at `epoch`): restore its people from LOCATION (events past its ack
+   * floor evaluated, as at a restart), send who qualified in the gap and who is present now, then
+   * consume it. In the task queue, so that it never interleaves with activations; the lease keeps
+   * being renewed meanwhile by its own timer.
+   */
+  const acquire = (shard: number, epoch: number): void => {
+    owned.set(shard, epoch);
+    enqueue(async () => {
+      if (owned.get(shard) !== epoch || stopping) return;
+      const t0 = Date.now();
+      const floors = await ackFloors(nc, [shard]);
+      const inGap: Candidate[] = [];
+      const longestDwell = Math.max(0, ...engine.taskIds.map((id) => engine.task(id)!.spec.minDwellMin));
+      const events = await replayPresence(nc, engine, [shard], now() - engine.presence.stalenessMs - longestDwell * 60_000, log, floors, inGap);
+      if (owned.get(shard) !== epoch || stopping) return;
+      const gapSent = inGap.length ? await engine.sendPersistently(inGap, { stopping: () => stopping || owned.get(shard) !== epoch }).catch(() => 0) : 0;
+      let sent = 0;
+      for (const id of engine.taskIds) if (engine.task(id)!.state === 'running') sent += await engine.activate(id);
+      if (owned.get(shard) !== epoch || stopping) return;
+      void consumeShard(shard).catch((err) => {
+        if (!stopping && owned.get(shard) === epoch) log.error({ err, shard }, 'shard consumer ended');
+      });
+      log.info({ instance, shard, epoch, events, gapSent, sent, ms: Date.now() - t0 }, 'shard taken over');
+    });
+  };
+
+  /** A shard's lease is no longer certainly ours: stop consuming it and forget its people here. */
+  const lose = async (shard: number, epoch: number, reason: string): Promise<void> => {
+    owned.delete(shard);
+    const c = shardConsumers.get(shard);
+    shardConsumers.delete(shard);
+    await c?.close().catch(() => undefined);
+    const present = engine.forget((i) => shardOfIndex(i) === shard);
+    log.info({ instance, shard, epoch, reason, present }, 'shard handed over');
+  };
+
   return {
     engine,
     store,
@@ -486,6 +574,9 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       await queue;
     },
     async stop() {
+      await ready.catch(() => undefined);
+      // Hand the shards back first, so that the others take them at their next renewal.
+      await leases?.stop().catch((err: unknown) => log.warn({ err }, 'could not hand the leases back'));
       stopping = true;
       clearInterval(progressTimer);
       clearInterval(tickTimer);

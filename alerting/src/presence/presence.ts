@@ -349,6 +349,17 @@ export class Presence {
     }
   }
 
+  /**
+   * Forgets where subscriber `i` is (another instance owns their shard now): absent, and their
+   * last event time cleared so that a later replay of their shard applies every event again.
+   */
+  forget(i: number): void {
+    const c = this.cell[i];
+    if (c !== NO_CELL) this.cells.count[c]--;
+    this.cell[i] = NO_CELL;
+    this.lastSec[i] = 0;
+  }
+
   isPresent(i: number, now: number): boolean {
     return this.cell[i] !== NO_CELL && now - this.lastSec[i] * 1000 < this.stalenessMs;
   }

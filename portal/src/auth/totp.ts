@@ -52,9 +52,10 @@ const normalizeCode = (code: string) => code.trim().toLowerCase().replace(/[\s-]
 
 /** New one-time recovery codes (replacing any old ones); only their hashes are kept. */
 export async function newRecoveryCodes(db: Queryable, accountId: string): Promise<string[]> {
+  // 15 hex digits: 60 random bits, beyond guessing through a throttled login.
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
-    const s = randomBytes(8).toString('hex').slice(0, 12);
-    return `${s.slice(0, 4)}-${s.slice(4, 8)}-${s.slice(8)}`;
+    const s = randomBytes(8).toString('hex').slice(0, 15);
+    return `${s.slice(0, 5)}-${s.slice(5, 10)}-${s.slice(10)}`;
   });
   await db.query('DELETE FROM recovery_codes WHERE account_id = $1', [accountId]);
   for (const c of codes) await db.query('INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)', [accountId, sha256(normalizeCode(c))]);

@@ -177,9 +177,11 @@ export interface RecordOptions {
 }
 
 /**
- * Records a send in one transaction: charges the billing count (refusing to overdraw), assigns an
- * extension when a reply is wanted, writes the send and its recipients (queued, or scheduled with
- * its balance reserved), and removes the draft it came from. Publishing happens after commit.
+ * Records a send in one transaction: charges the billing count to the ledger (refusing to
+ * overdraw), refuses a send over the account's rate limits (429, the numbers held back counted after
+ * the rollback), assigns an extension when a reply is wanted, writes the send and its recipients
+ * (queued, or scheduled with its balance taken), and removes the draft it came from. Publishing
+ * happens after commit.
  */
 export async function recordSend(db: Db, p: Principal, enterpriseId: string, prep: Prepared, o: RecordOptions): Promise<{ id: string; extension: string | null }> {
   const id = newId();

@@ -10,6 +10,8 @@ export interface NatsClusterOptions {
   /** @default 'geo' */
   name?: string;
   sync?: NatsServerOptions['sync'];
+  /** The nats-server binary. @default as {@link startNatsServer} chooses */
+  bin?: string;
   log?: (msg: string) => void;
 }
 
@@ -45,16 +47,30 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<Runnin
     port: ports[i]!.client,
     monitorPort: ports[i]!.monitor,
     sync: opts.sync,
+    bin: opts.bin,
     cluster: { name: clusterName, nodeName: names[i]!, port: ports[i]!.route, routes },
     log: opts.log,
   });
   const nodes: (RunningNats | undefined)[] = await Promise.all(names.map((_, i) => startNatsServer(nodeOpts(i))));
+  const meta = async (i: number) =>
+    fetch(`http://127.0.0.1:${ports[i]!.monitor}/jsz`).then(
+      async (r) => ((await r.json()) as { meta_cluster?: { leader?: string; replicas?: { current?: boolean; offline?: boolean }[] } }).meta_cluster,
+      () => undefined,
+    );
+  /**
+   * JetStream healthy on node `i`, and the meta group complete: a leader known to node `i`, and on the
+   * leader every other node a current peer (only the leader lists them). `/healthz` alone answers 200
+   * on nats-server 2.10 before the meta group knows all peers, and an R3 stream declared then fails
+   * with "no suitable peers for placement".
+   */
   const healthy = async (i: number, timeoutMs = 60_000) => {
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${ports[i]!.monitor}/healthz`).then((r) => r.ok, () => false);
-      if (ok) return;
-      if (Date.now() > until) throw new Error(`NATS node ${names[i]} did not report JetStream healthy within ${timeoutMs} ms`);
+      const m = (await fetch(`http://127.0.0.1:${ports[i]!.monitor}/healthz`).then((r) => r.ok, () => false)) ? await meta(i) : undefined;
+      const leader = m?.leader ? names.indexOf(m.leader) : -1;
+      const lm = leader >= 0 ? await meta(leader) : undefined;
+      if (lm && leader >= 0 && lm.leader === names[leader] && (lm.replicas ?? []).filter((p) => p.current && !p.offline).length === n - 1) return;
+      if (Date.now() > until) throw new Error(`NATS node ${names[i]} did not report JetStream healthy with a complete meta group within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 200));
     }
   };

@@ -35,12 +35,18 @@ export interface ClaimChunk {
    * its own setting. Absent in chunks written before batching: one job per message, Msg-Id = job id.
    */
   batch?: number;
+  /**
+   * Lease mode: the epochs (fencing tokens) of the LOCATION shard leases its writer held, by shard,
+   * when it claimed. A record for audits and for a reader that refuses an older epoch; the claim
+   * log itself already lets only one writer claim a person.
+   */
+  fence?: Record<string, number>;
 }
 
-export function claimChunk(id: string, instance: string, at: number, people: readonly { msisdn: string; carrier: Carrier }[], batch?: number): ClaimChunk {
+export function claimChunk(id: string, instance: string, at: number, people: readonly { msisdn: string; carrier: Carrier }[], batch?: number, fence?: Record<string, number>): ClaimChunk {
   let carriers = '';
   for (const p of people) carriers += CARRIERS.indexOf(p.carrier);
-  return { v: 1, id, instance, at, msisdns: people.map((p) => p.msisdn), carriers, ...(batch === undefined ? {} : { batch }) };
+  return { v: 1, id, instance, at, msisdns: people.map((p) => p.msisdn), carriers, ...(batch === undefined ? {} : { batch }), ...(fence === undefined ? {} : { fence }) };
 }
 
 /** The people of a chunk with their carriers. */

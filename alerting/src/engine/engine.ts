@@ -41,6 +41,8 @@ export interface EnginePorts {
    * owner. @default every subscriber is ours (static shards)
    */
   owns?: (i: number) => boolean;
+  /** Lease mode: the epochs of the shard leases held now, stored with each claim (see ClaimChunk.fence). */
+  fence?: () => Record<string, number>;
   /**
    * A claim younger than this whose job may not have been published (crash between claim and
    * publish) is published again: SMS_JOBS drops the copy by Nats-Msg-Id inside its duplicate window.
@@ -706,7 +708,7 @@ export class Engine {
       const chunk = todo.length > size ? todo.slice(0, size) : todo;
       const rest = todo.length > size ? todo.slice(size) : [];
       let r: AppendResult;
-      const stored = claimChunk(`${this.ports.instance}:${now}:${++this.chunkSeq}`, this.ports.instance, now, chunk, this.ports.jobBatch ?? JOB_BATCH);
+      const stored = claimChunk(`${this.ports.instance}:${now}:${++this.chunkSeq}`, this.ports.instance, now, chunk, this.ports.jobBatch ?? JOB_BATCH, this.ports.fence?.());
       try {
         r = await this.ports.claims.append(subject, stored);
       } catch (err) {

@@ -193,6 +193,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       budget, claims, publish: (b) => pub.publish(smsJobSubject(b.carrier), encodeJobBatch(b.jobs), { msgID: b.msgId }), jobBatch: opts.jobBatch, now, instance,
       cityOf: opts.cityOf ?? ((lng, lat) => ingestCityLocator()(lng, lat)),
       owns: opts.leases ? (i) => owned.has(shardOfIndex(i)) : undefined,
+      fence: opts.leases ? () => Object.fromEntries(owned) : undefined,
     },
     presence,
   );

@@ -5,8 +5,8 @@ import type { Ctx } from './context.ts';
  * method and route pattern; `null` for requests that change nothing another person could care
  * about (live counts, reach estimates, checks of a send before it is made): those are not
  * operations and are never logged. Most handlers write their own entry with a target (冻结账户 张三);
- * these words are for those that do not, and every unsafe route of the app must be listed (a test
- * says which is missing), so the log never shows a bare request again.
+ * these words are for those that do not (see {@link opLogRequest}), and every unsafe route of the
+ * app must be listed (a test says which is missing), so the log never shows a bare request again.
  */
 export const OPERATIONS: Readonly<Record<string, string | null>> = {
   // Reads sent as POST (a body too big for a query string, or a live count per keystroke).
@@ -99,24 +99,33 @@ const REQUEST = /^(POST|PUT|PATCH|DELETE) (\/\S*)$/;
 
 /**
  * Records a state-changing action: who, what, on which target, when and from where. Handlers call
- * it with the operation in words and its target (a name where there is one); the middleware calls
- * it for the rest with the bare request, which is turned into its words from {@link OPERATIONS}
- * (its target the route's id, if any), or not logged at all when the request is a read.
+ * it with the operation in words and its target (a name where there is one).
  * @example await opLog(c, '冻结账户', target.name)
  */
 export async function opLog(c: Ctx, action: string, target = '', detail: Record<string, unknown> = {}): Promise<void> {
   c.set('opLogged', true);
-  const request = REQUEST.exec(action);
-  if (request) {
-    const words = OPERATIONS[action];
-    if (words === null) return;
-    if (words === undefined) c.get('deps').log.warn({ route: action }, 'operation without words in OPERATIONS (op-log.ts); logged as its request');
-    else {
-      detail = { ...detail, path: target };
-      action = words;
-      target = routeTarget(c);
-    }
+  // The middleware's fallback passes the bare request (until it calls opLogRequest itself).
+  if (REQUEST.test(action) && action === `${c.req.method} ${c.req.routePath}`) return opLogRequest(c);
+  await insert(c, action, target, detail);
+}
+
+/**
+ * The entry for a state-changing request whose handler wrote none: its operation in words from
+ * {@link OPERATIONS} (target: the route's id), or nothing when the request is a read.
+ */
+export async function opLogRequest(c: Ctx): Promise<void> {
+  c.set('opLogged', true);
+  const request = `${c.req.method} ${c.req.routePath}`;
+  const words = OPERATIONS[request];
+  if (words === null) return;
+  if (words === undefined) {
+    c.get('deps').log.warn({ route: request }, 'operation without words in OPERATIONS (op-log.ts); logged as its request');
+    return insert(c, request, c.req.path);
   }
+  await insert(c, words, routeTarget(c), { path: c.req.path });
+}
+
+async function insert(c: Ctx, action: string, target: string, detail: Record<string, unknown> = {}): Promise<void> {
   const p = c.get('principal');
   await c.get('deps').db.query(
     'INSERT INTO op_log (enterprise_id, account_id, account_name, action, target, detail, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)',

@@ -1,7 +1,13 @@
 /**
  * The simulated world both insight benchmarks use (`bench/main.ts`, `bench/sink.ts`): a grid of
  * cells near Hangzhou, ~1.1 km apart, and a live stream of location events in which subscribers
- * step to a neighbouring cell now and then.
+ * step to a neighbouring cell of their carrier now and then.
+ *
+ * A cell belongs to one carrier's network (DESIGN.md invariant 8): row `cy` of the grid is carrier
+ * `cy % 3`'s (0 cmcc, 1 cucc, 2 ctcc), so the grid keeps its 20,022 cells in all (figures stay
+ * comparable with runs before cells were per carrier, when every carrier used every cell by one
+ * name) and each carrier's cells lie in every third row. A subscriber (carrier `s % 3`) stays on
+ * its carrier's rows: neighbours are ±1 column or ±3 rows.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { latLngToCell } from 'h3-js';
@@ -16,6 +22,8 @@ export interface BenchCell {
   lng: number;
   lat: number;
   key: number;
+  /** Carrier code (1 cmcc, 2 cucc, 3 ctcc). */
+  carrier: number;
   /** H3 index (hex) at the sink's resolution. */
   h3: string;
 }
@@ -36,9 +44,29 @@ export function benchGrid(scale: number): BenchGrid {
     const lng = 119.5 + cx * 0.01;
     const lat = 29.7 + cy * 0.01;
     const name = `BENCH-${cx}-${cy}`;
-    return { name, lng, lat, key: cellKey(name), h3: latLngToCell(lat, lng, CELL_H3_RES) };
+    const carrier = 1 + (cy % 3);
+    return { name, lng, lat, key: cellKey(carrier, name), carrier, h3: latLngToCell(lat, lng, CELL_H3_RES) };
   });
   return { x, y, cells };
+}
+
+/**
+ * The `k`-th cell (mod their number) of carrier `c` (0 cmcc, 1 cucc, 2 ctcc): rows c, c + 3, ….
+ * `cellOfCarrierSql` is the same in ClickHouse SQL.
+ */
+export function cellOfCarrier(grid: BenchGrid, c: number, k: number): number {
+  const j = k % (grid.x * Math.ceil((grid.y - c) / 3));
+  return (c + 3 * Math.floor(j / grid.x)) * grid.x + (j % grid.x);
+}
+
+export const cellOfCarrierSql = (grid: BenchGrid, c: string, k: string) =>
+  `toUInt32((${c} + 3 * intDiv(${k} % (${grid.x} * intDiv(${grid.y} - ${c} + 2, 3)), ${grid.x})) * ${grid.x} + ${k} % (${grid.x} * intDiv(${grid.y} - ${c} + 2, 3)) % ${grid.x})`;
+
+/** A neighbour of cell `c` in its carrier's rows (±1 column, ±3 rows, clamped at the edge), by `r` in [0, 1). */
+export function stepInCarrier(grid: BenchGrid, c: number, r: number): number {
+  const X = grid.x;
+  const n = grid.cells.length;
+  return r < 0.25 && c % X > 0 ? c - 1 : r < 0.5 && c % X < X - 1 ? c + 1 : r < 0.75 && c >= 3 * X ? c - 3 * X : c + 3 * X < n ? c + 3 * X : c;
 }
 
 /** Writes the grid's cells to `insight_cells` as the sink would have (city 330100, first seen then). */
@@ -46,7 +74,7 @@ export async function insertBenchCells(ch: ClickHouseClient, grid: BenchGrid, fi
   const w = new RowBinaryWriter();
   for (const c of grid.cells) {
     const [hi, lo] = h3Halves(c.h3);
-    w.row().u64(c.key).str(c.name).f64(c.lat).f64(c.lng).u64hl(hi, lo).u32(330100).u32(firstSeenS);
+    w.row().u64(c.key).str(c.name).f64(c.lat).f64(c.lng).u64hl(hi, lo).u32(330100).u32(firstSeenS).u8(c.carrier);
   }
   await insertRowBinary(ch, 'insight_cells', w.take().bytes);
 }
@@ -86,8 +114,6 @@ const MIN = 60_000;
  */
 export async function publishLiveStream(o: LiveStreamOptions): Promise<{ events: number; messages: number }> {
   const { grid, where, rnd } = o;
-  const X = grid.x;
-  const n = grid.cells.length;
   const builder = new LocationBatchBuilder(o.perMessage);
   let json: unknown[] = [];
   let events = 0;
@@ -110,11 +136,7 @@ export async function publishLiveStream(o: LiveStreamOptions): Promise<{ events:
   };
   for (let j = 0; j < o.count; j++) {
     const s = Math.floor(rnd() * o.subscribers);
-    if (rnd() < 0.25) {
-      const c = where[s]!;
-      const r = rnd();
-      where[s] = r < 0.25 && c % X > 0 ? c - 1 : r < 0.5 && c % X < X - 1 ? c + 1 : r < 0.75 && c >= X ? c - X : c + X < n ? c + X : c;
-    }
+    if (rnd() < 0.25) where[s] = stepInCarrier(grid, where[s]!, rnd());
     const c = grid.cells[where[s]!]!;
     const span = o.spanMs ?? 10 * MIN;
     const ts = o.now - span + Math.floor((j / o.count) * span);

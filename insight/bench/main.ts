@@ -38,7 +38,7 @@ import { insertRowBinary } from '../src/sink/sink.ts';
 import { h3Halves, RowBinaryWriter } from '../src/sink/row-binary.ts';
 import { NO_ADMIN_AREAS } from '../src/regions/region.ts';
 import { mulberry32 } from '../src/test/population.ts';
-import { BENCH_HOMES, benchGrid, insertBenchCells, publishLiveStream } from './bench-world.ts';
+import { BENCH_HOMES, benchGrid, cellOfCarrier, cellOfCarrierSql, insertBenchCells, publishLiveStream } from './bench-world.ts';
 
 const SCALE = Number(process.env.INSIGHT_BENCH_SCALE ?? 1);
 const SUBS = Math.round(1_000_000 * SCALE);
@@ -99,10 +99,11 @@ try {
   const histStart = Math.floor((now - DAYS * DAY) / 300_000) * 300; // seconds, on a 5-minute boundary
   const span = nowS - histStart;
   const movesTotal = SUBS * MOVES_PER_SUB_DAY * DAYS;
-  // A move goes to cell `to` from one of its four neighbours (clamped at the grid's edge).
+  // A move goes to cell `to` from one of its four neighbours in its carrier's rows (±1 column,
+  // ±3 rows; clamped at the grid's edge), by a subscriber of that carrier (stepInCarrier).
   const neighbour = (to: string, h: string) =>
     `toUInt32(multiIf(${h} % 4 = 0 AND ${to} % ${CELLS_X} > 0, toInt64(${to}) - 1, ${h} % 4 = 1 AND ${to} % ${CELLS_X} < ${CELLS_X - 1}, toInt64(${to}) + 1,
-      ${h} % 4 = 2 AND ${to} >= ${CELLS_X}, toInt64(${to}) - ${CELLS_X}, ${to} + ${CELLS_X} < ${CELLS}, toInt64(${to}) + ${CELLS_X}, toInt64(${to}) - ${CELLS_X}))`;
+      ${h} % 4 = 2 AND ${to} >= ${3 * CELLS_X}, toInt64(${to}) - ${3 * CELLS_X}, ${to} + ${3 * CELLS_X} < ${CELLS}, toInt64(${to}) + ${3 * CELLS_X}, toInt64(${to}) - ${3 * CELLS_X}))`;
   // Inserts of ~1M rows, each within one day (one partition), so that each stays well inside the
   // client's 60 s request timeout on a loaded machine and the parts stay few.
   const perDay = movesTotal / DAYS;
@@ -115,9 +116,9 @@ try {
           SELECT ts, sub, from_cell, to_cell, carrier, from_h3, to_h3 FROM (
             SELECT ts, sub, carrier, to_cell, to_h3, from_idx FROM (
               SELECT toDateTime(${histStart + d * 86400} + intHash32(number) % 86400) AS ts,
-                toUInt64(13900000000 + intHash32(number * 3 + 1) % ${SUBS}) AS sub,
-                toUInt8(1 + sub % 3) AS carrier,
                 toUInt32(intHash32(number * 3 + 2) % ${CELLS}) AS to_idx,
+                toUInt8(1 + intDiv(to_idx, ${CELLS_X}) % 3) AS carrier,
+                toUInt64(13900000000 + 3 * (intHash32(number * 3 + 1) % ${Math.floor(SUBS / 3)}) + carrier - 1) AS sub,
                 ${neighbour('to_idx', 'intHash32(number * 5 + 7)')} AS from_idx
               FROM numbers(${off}, ${Math.min(perInsert, perDay - done)})
             ) ANY INNER JOIN (SELECT idx AS to_idx, key AS to_cell, h3 AS to_h3 FROM bench_cells) USING to_idx
@@ -135,21 +136,21 @@ try {
     const nb = Math.min(chunkBuckets, buckets - b0);
     await ch.command({
       query: `INSERT INTO insight_population (bucket, h3, cell, n, cmcc, cucc, ctcc)
-        SELECT bucket, h3, key, cmcc + cucc + ctcc, cmcc, cucc, ctcc FROM (
+        SELECT bucket, h3, key, n, if(carrier = 1, n, 0), if(carrier = 2, n, 0), if(carrier = 3, n, 0) FROM (
           SELECT toDateTime(${histStart} + (intDiv(number, ${CELLS}) + 1) * 300) AS bucket, toUInt32(number % ${CELLS}) AS idx,
-            toUInt32(${(perCell * 0.45).toFixed(3)} * (0.7 + 0.3 * sin(intDiv(number, ${CELLS}) * 6.2832 / 288)) + intHash32(number) % 7) AS cmcc,
-            toUInt32(cmcc * 0.6) AS cucc, toUInt32(cmcc * 0.5) AS ctcc
+            toUInt32(${(perCell * 0.45).toFixed(3)} * (0.7 + 0.3 * sin(intDiv(number, ${CELLS}) * 6.2832 / 288)) + intHash32(number) % 7) AS base,
+            base + toUInt32(base * 0.6) + toUInt32(base * 0.5) AS n, toUInt8(1 + intDiv(idx, ${CELLS_X}) % 3) AS carrier
           FROM numbers(${b0 * CELLS}, ${nb * CELLS})
         ) ANY INNER JOIN (SELECT idx, key, h3 FROM bench_cells) USING idx`,
       clickhouse_settings: SETTINGS,
     });
   }
   log(`history: ${snapshotRows.toLocaleString()} snapshot rows, ${((Date.now() - t) / 1000).toFixed(0)} s`);
-  // The checkpoint: every subscriber last seen within the last 2 h, in cell (i × 7919) mod CELLS.
+  // The checkpoint: every subscriber last seen within the last 2 h, in its carrier's cell (i × 7919) mod their number.
   await ch.command({
     query: `INSERT INTO insight_presence (sub, cell, ts, carrier, gender, age, home, detached, pos)
       SELECT sub, key, ts, carrier, gender, age, home, 0, 0 FROM (
-        SELECT toUInt64(13900000000 + number) AS sub, toUInt32(number * 7919 % ${CELLS}) AS idx,
+        SELECT toUInt64(13900000000 + number) AS sub, ${cellOfCarrierSql(grid, 'number % 3', 'number * 7919')} AS idx,
           toUInt64(${now - 2 * HOUR + 60_000} + intHash32(number) % ${100 * MIN}) AS ts, toUInt8(1 + number % 3) AS carrier,
           toUInt8(1 + number % 2) AS gender, toUInt8(16 + number % 60) AS age,
           toUInt32(arrayElement([${BENCH_HOMES.join(', ')}], 1 + number % 6)) AS home
@@ -171,7 +172,7 @@ try {
   await ensureStream(await jetstreamManager(nc), { name: STREAM, subjects: [`${PREFIX}.>`], max_bytes: 8 * 1024 ** 3 });
   const js = jetstream(nc);
   t = Date.now();
-  const where = Int32Array.from({ length: SUBS }, (_, i) => (i * 7919) % CELLS);
+  const where = Int32Array.from({ length: SUBS }, (_, i) => cellOfCarrier(grid, i % 3, i * 7919));
   // Binary GLOC batches of 500, as ingest's publisher writes LOCATION (LOCATION_FORMAT=binary).
   const { events: published } = await publishLiveStream({
     js, prefix: PREFIX, grid, subscribers: SUBS, where, count: SUBS * LIVE_EVENTS_PER_SUB, now, rnd, format: 'binary', perMessage: 500,

@@ -30,7 +30,7 @@ import { insertRowBinary, LocationSink } from '../src/sink/sink.ts';
 import { RowBinaryWriter } from '../src/sink/row-binary.ts';
 import { PopulationRing } from '../src/metrics/population-ring.ts';
 import { mulberry32 } from '../src/test/population.ts';
-import { BENCH_HOMES, benchGrid, benchMsisdn, insertBenchCells, publishLiveStream } from './bench-world.ts';
+import { BENCH_HOMES, benchGrid, cellOfCarrier, benchMsisdn, insertBenchCells, publishLiveStream } from './bench-world.ts';
 
 const SCALE = Number(process.env.SINK_BENCH_SCALE ?? 1);
 const FORMAT = process.env.SINK_BENCH_FORMAT === 'json' ? 'json' : 'binary';
@@ -86,8 +86,8 @@ try {
 
   const now = Math.floor(Date.now() / 1000) * 1000;
   await insertBenchCells(ch, grid, now / 1000 - 86400);
-  // The checkpoint: every subscriber last seen within the last 2 h, in cell (i × 7919) mod CELLS.
-  const where = Int32Array.from({ length: SUBS }, (_, i) => (i * 7919) % CELLS);
+  // The checkpoint: every subscriber last seen within the last 2 h, in its carrier's cell (i × 7919) mod their number.
+  const where = Int32Array.from({ length: SUBS }, (_, i) => cellOfCarrier(grid, i % 3, i * 7919));
   for (let s0 = 0; s0 < SUBS; s0 += 250_000) {
     const pw = new RowBinaryWriter(1 << 24);
     for (let s = s0; s < Math.min(SUBS, s0 + 250_000); s++) {

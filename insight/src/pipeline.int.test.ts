@@ -172,8 +172,8 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
         const m = metrics.get(r.name)!;
         const now = present();
         expect(now.length).toBeGreaterThan(0);
-        expectCount(m.population.total, atomSum(now, (x) => x.e!.cell, K));
-        for (const c of ['cmcc', 'cucc', 'ctcc'] as const) expectCount(m.population.byCarrier[c], atomSum(now, (x) => (x.e!.carrier === c ? x.e!.cell : undefined), K));
+        expectCount(m.population.total, atomSum(now, (x) => `${x.e!.carrier}:${x.e!.cell}`, K));
+        for (const c of ['cmcc', 'cucc', 'ctcc'] as const) expectCount(m.population.byCarrier[c], atomSum(now, (x) => (x.e!.carrier === c ? `${c}:${x.e!.cell}` : undefined), K));
       });
 
       it('finds the weekly maximum and when it was', () => {
@@ -185,7 +185,7 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
           const n = populationAtBoundaryAtoms(people, r.inR, b, K);
           if (n >= best) [best, at] = [n, b];
         }
-        const nowN = atomSum(present(), (x) => x.e!.cell, K);
+        const nowN = atomSum(present(), (x) => `${x.e!.carrier}:${x.e!.cell}`, K);
         if (nowN >= best) [best, at] = [nowN, AT];
         expectCount(m.weeklyMax.count, best);
         expect(m.weeklyMax.at).toBe(best >= K ? new Date(at).toISOString() : null);
@@ -207,7 +207,7 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
       it('breaks present people down by origin, locality, dwell and portrait, as sums of per-cell atoms', () => {
         const m = metrics.get(r.name)!;
         const now = present();
-        const cell = (x: (typeof now)[number]) => x.e!.cell;
+        const cell = (x: (typeof now)[number]) => `${x.e!.carrier}:${x.e!.cell}`;
         const sum = (cat: (x: (typeof now)[number]) => string | undefined) => atomSum(now, (x) => { const c = cat(x); return c === undefined ? undefined : `${cell(x)}|${c}`; }, K);
         const home = (x: (typeof now)[number]) => x.e!.home;
         const provinceCodes = new Set(now.filter(home).map((x) => `${home(x)!.slice(0, 2)}0000`));
@@ -220,7 +220,7 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
           const listed = new Set(eligible.map(([c]) => c));
           expectCount(other, [...truth].filter(([c]) => !listed.has(c)).reduce((s, [, n]) => s + n, 0));
         }
-        const locality = (x: (typeof now)[number]) => (!home(x) ? 'unknown' : Number(`${home(x)!.slice(0, 4)}00`) === cellByName.get(cell(x))!.city ? 'local' : 'roaming');
+        const locality = (x: (typeof now)[number]) => (!home(x) ? 'unknown' : Number(`${home(x)!.slice(0, 4)}00`) === cellByName.get(x.e!.cell)!.city ? 'local' : 'roaming');
         expectCount(m.origin.unknownHome, sum((x) => (home(x) ? undefined : 'none')));
         expectCount(m.origin.local, sum((x) => (locality(x) === 'local' ? 'l' : undefined)));
         expectCount(m.origin.roaming, sum((x) => (locality(x) === 'roaming' ? 'r' : undefined)));
@@ -276,9 +276,10 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
         if (!e) continue;
         const h9 = latLngToCell(e.lat, e.lng, 9);
         const h = hm.resolution === 9 ? h9 : cellToParent(h9, hm.resolution);
-        const c = perCell.get(e.cell) ?? { h, n: 0 };
+        // A cell is a carrier's (invariant 8): each carrier's cell of one id is its own atom.
+        const c = perCell.get(`${e.carrier}:${e.cell}`) ?? { h, n: 0 };
         c.n++;
-        perCell.set(e.cell, c);
+        perCell.set(`${e.carrier}:${e.cell}`, c);
       }
       const truth = new Map<string, number>();
       for (const { h, n } of perCell.values()) if (n >= K) truth.set(h, (truth.get(h) ?? 0) + n);
@@ -305,7 +306,8 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
 
   it('reads the same history by H3 alone as by the cells’ keys (every grid cell has its own H3 cell)', async () => {
     const stored = await selectRows<{ name: string; cell: string; h3: string }>(ch, 'SELECT name, toString(cell) AS cell, toString(h3) AS h3 FROM insight_cells FINAL');
-    expect(new Set(stored.map((c) => c.h3)).size).toBe(stored.length);
+    // Each carrier's cell of one grid id is its own row, at the same place.
+    expect(new Set(stored.map((c) => c.h3)).size).toBe(new Set(stored.map((c) => c.name)).size);
     const sorted = (rows: HistoryRow[]) => rows.map((x) => x.join(' ')).sort();
     const range = { in5From: AT - DAY, out5From: AT - DAY, in1hFrom: AT - 7 * DAY, out1hFrom: AT - 7 * DAY, subsFrom: AT - 16 * HOUR, subsEdge: AT - 10 * 60_000, k: K };
     for (const r of REGIONS) {

@@ -78,10 +78,11 @@ const ev = (id: string, carrier: string, ts: number, c: Cell, kind: string, p: {
 function population(): { busy: LocationEvent[][]; hidden: LocationEvent[][]; crossing: LocationEvent[][] } {
   const busy: LocationEvent[][] = [];
   const start = AT - 100 * MIN;
-  const carriers = ['cmcc', 'cucc', 'ctcc'] as const;
+  // One carrier's cells (a cell is a carrier's, invariant 8: three carriers' people in one cell id
+  // are three cells, here each under k).
   BUSY.forEach((c, b) => {
     for (let i = 0; i < BUSY_PEOPLE[b]!; i++) {
-      busy.push(person([{ at: start, cell: c }], { gender: GENDERS[i % 3], age: 20 + (i % 5) * 10, home: HOMES[i % 5] }, carriers[i % 3]!));
+      busy.push(person([{ at: start, cell: c }], { gender: GENDERS[i % 3], age: 20 + (i % 5) * 10, home: HOMES[i % 5] }, 'cmcc'));
     }
   });
   // 14 people move X → B1 and 11 leave B2 → X, 20 minutes ago: crossings of at least k.

@@ -31,8 +31,17 @@ const R: Region = { areas: [], shapes: [{ type: 'rectangle', bbox: [119.995, 29.
 const CARRIERS = ['cmcc', 'cucc', 'ctcc'] as const;
 
 let seq = 0;
-const people = (n: number) => Array.from({ length: n }, () => `137${String(30_000_000 + ++seq).padStart(8, '0')}`);
-const carrierOf = (msisdn: string) => CARRIERS[Number(msisdn.slice(-1)) % 3]!;
+/**
+ * Each group of people is one carrier's (0 cmcc, 1 cucc, 2 ctcc), so that the groups crossing
+ * between cells stay at least k per crossing pair: a cell is a carrier's (DESIGN.md invariant 8).
+ */
+const carrierBy = new Map<string, (typeof CARRIERS)[number]>();
+const people = (n: number, carrier: number) => Array.from({ length: n }, () => {
+  const m = `137${String(30_000_000 + ++seq).padStart(8, '0')}`;
+  carrierBy.set(m, CARRIERS[carrier]!);
+  return m;
+});
+const carrierOf = (msisdn: string) => carrierBy.get(msisdn)!;
 const at = (msisdns: string[], c: Cell, ts: number, kind: LocationEvent['kind'] = 'handover'): LocationEvent[] =>
   msisdns.map((m) => ({ msisdn: m, carrier: carrierOf(m), ts, cell: c.name, lat: c.lat, lng: c.lng, kind, gender: 'f', age: 30, home: '330106' }) as LocationEvent);
 
@@ -90,9 +99,9 @@ describe('insight flows balance the population (live, binary batches, restart)',
     await admin?.close();
   });
 
-  const inA = people(40);
-  const inA2 = people(25);
-  const inY = people(30);
+  const inA = people(40, 0);
+  const inA2 = people(25, 1);
+  const inY = people(30, 2);
   const leave1 = inA.slice(0, 15);
   const leave2 = inA.slice(15, 28);
   const enter = inY.slice(0, 12);

@@ -24,8 +24,8 @@ describe('PresenceIndex', () => {
   it('groups present subscribers by cell, leaving out stale, detached and later ones', () => {
     const s = population();
     const g = buildGroups(s, T0);
-    const a = s.cells.indexOfName('a')!;
-    const b = s.cells.indexOfName('b')!;
+    const a = s.cells.indexOfName(1, 'a')!;
+    const b = s.cells.indexOfName(1, 'b')!;
     const members = (c: number) => [...g.members.subarray(g.start[c]!, g.start[c + 1]!)].map((i) => s.msisdn[i]! - 13900000000).sort();
     expect(members(a)).toEqual([0, 2]);
     expect(members(b)).toEqual([1]);

@@ -4,7 +4,7 @@ import { NO_ADMIN_AREAS, Region, RegionError, RegionResolver, compileRegion, reg
 
 const cells = new CellDictionary();
 const names = ['c0', 'c1', 'c2', 'c3'];
-[[120.0, 30.0], [120.01, 30.0], [120.02, 30.0], [120.0, 30.02]].forEach(([lng, lat], i) => cells.intern(names[i]!, lat!, lng!));
+[[120.0, 30.0], [120.01, 30.0], [120.02, 30.0], [120.0, 30.02]].forEach(([lng, lat], i) => cells.intern(1, names[i]!, lat!, lng!));
 const inside = (r: unknown) => [...regionMask(compileRegion(Region.parse(r), NO_ADMIN_AREAS), cells)];
 
 describe('regions', () => {
@@ -51,8 +51,8 @@ describe('regions over the project geography (ingest)', () => {
     const admin = adminAreasFrom(loadAdminAreas());
     expect(admin.cityAt(120.14, 30.245)).toBe(330100);
     const dict = new CellDictionary();
-    dict.intern('westlake', 30.245, 120.14);
-    dict.intern('ningbo', 29.87, 121.55);
+    dict.intern(1, 'westlake', 30.245, 120.14);
+    dict.intern(1, 'ningbo', 29.87, 121.55);
     expect([...regionMask(compileRegion(Region.parse({ areas: ['330106'] }), admin), dict)]).toEqual([1, 0]);
   });
 });
@@ -60,9 +60,9 @@ describe('regions over the project geography (ingest)', () => {
 describe('resolved regions', () => {
   // Two sector cells of one site 38 m apart (the same H3 cell), and one a kilometre away.
   const dict = new CellDictionary();
-  dict.intern('site-a', 30.0, 120.0);
-  dict.intern('site-b', 30.0, 120.0004);
-  dict.intern('far', 30.0, 120.01);
+  dict.intern(1, 'site-a', 30.0, 120.0);
+  dict.intern(1, 'site-b', 30.0, 120.0004);
+  dict.intern(1, 'far', 30.0, 120.01);
   const resolver = new RegionResolver(dict, NO_ADMIN_AREAS);
   const resolve = (bbox: number[]) => resolver.resolve(Region.parse({ shapes: [{ type: 'rectangle', bbox }] }));
 

@@ -1,4 +1,5 @@
 import type { ClickHouseMigration } from '@geo/infra';
+import { cellKeySql } from '../sink/cells.ts';
 
 /**
  * Insight's ClickHouse schema. Runs on 18.16 and current releases (no TTL, LowCardinality,
@@ -34,7 +35,9 @@ import type { ClickHouseMigration } from '@geo/infra';
  * each closed day into one part (`OPTIMIZE … PARTITION … FINAL`).
  *
  * Identifiers: `sub` is the MSISDN as a number (internal only, never returned by the API); `cell`
- * is a 52-bit hash of the carrier's cell id (`cellKey`), stable across restarts and instances.
+ * is a 52-bit hash of the carrier and its cell id (`cellKey`), stable across restarts and
+ * instances: a cell id is unique only within its carrier's network (DESIGN.md invariant 8), so
+ * cmcc's and ctcc's cell "X" are two cells with their own rows, places and privacy atoms.
  */
 export const INSIGHT_MIGRATIONS: ClickHouseMigration[] = [
   {
@@ -105,6 +108,58 @@ export const INSIGHT_MIGRATIONS: ClickHouseMigration[] = [
         bucket DateTime, h3 UInt64, cell UInt64, n UInt32, cmcc UInt32, cucc UInt32, ctcc UInt32
       ) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMMDD(bucket) ORDER BY (h3, cell, bucket)
         SETTINGS index_granularity = 512`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'cells keyed by (carrier, cell id): version 2 keys rewritten, cells and snapshots split per carrier',
+    statements: [
+      // Version 2 keyed a cell by its id alone, so two carriers' cells sharing an id were one cell,
+      // at whichever place was seen first. A version-3 key is the version-2 key XOR a per-carrier
+      // constant (`cellKey`), so the rewrite is SQL: every move and checkpoint row carries the
+      // subscriber's carrier, whose network its cells belong to. Each old cell becomes one cell per
+      // carrier that used it (in a move or the checkpoint), at the old place (which carrier's place
+      // it was cannot be told any more). Snapshot rows split into one row per carrier. The new
+      // tables are filled, then swapped in by one RENAME; the old ones are dropped.
+      'DROP TABLE IF EXISTS insight_moves_from_mv',
+      ...['insight_cells_v3', 'insight_moves_to_v3', 'insight_moves_from_v3', 'insight_population_v3', 'insight_presence_v3'].map((t) => `DROP TABLE IF EXISTS ${t}`),
+      `CREATE TABLE insight_cells_v3 (
+        cell UInt64, name String, lat Float64, lng Float64, h3 UInt64, city UInt32, first_seen DateTime, carrier UInt8
+      ) ENGINE = ReplacingMergeTree ORDER BY cell`,
+      `INSERT INTO insight_cells_v3
+        SELECT ${cellKeySql('cell', 'used_by')}, name, lat, lng, h3, city, first_seen, used_by
+        FROM insight_cells ALL INNER JOIN (
+          SELECT DISTINCT cell, used_by FROM (
+            SELECT to_cell AS cell, carrier AS used_by FROM insight_moves_to
+            UNION ALL SELECT from_cell AS cell, carrier AS used_by FROM insight_moves_to WHERE from_cell != 0
+            UNION ALL SELECT cell, carrier AS used_by FROM insight_presence WHERE cell != 0)
+        ) USING cell`,
+      'CREATE TABLE insight_moves_to_v3 AS insight_moves_to',
+      'CREATE TABLE insight_moves_from_v3 AS insight_moves_from',
+      ...['insight_moves_to_v3', 'insight_moves_from_v3'].map((t) => `INSERT INTO ${t}
+        SELECT ts, sub, if(from_cell = 0, toUInt64(0), ${cellKeySql('from_cell', 'carrier')}), ${cellKeySql('to_cell', 'carrier')}, carrier, from_h3, to_h3
+        FROM insight_moves_to`),
+      'CREATE TABLE insight_population_v3 AS insight_population',
+      // n counts everyone, the carrier columns the known carriers; the rest (carrier 0) keeps the id's key.
+      `INSERT INTO insight_population_v3
+        SELECT bucket, h3, ${cellKeySql('cell', 'tupleElement(pc, 1)')}, tupleElement(pc, 2),
+          if(tupleElement(pc, 1) = 1, tupleElement(pc, 2), 0), if(tupleElement(pc, 1) = 2, tupleElement(pc, 2), 0),
+          if(tupleElement(pc, 1) = 3, tupleElement(pc, 2), 0)
+        FROM (SELECT bucket, h3, cell, arrayJoin([(toUInt8(0), toUInt32(n - cmcc - cucc - ctcc)), (toUInt8(1), cmcc), (toUInt8(2), cucc), (toUInt8(3), ctcc)]) AS pc
+              FROM insight_population FINAL)
+        WHERE tupleElement(pc, 2) > 0`,
+      'CREATE TABLE insight_presence_v3 AS insight_presence',
+      `INSERT INTO insight_presence_v3
+        SELECT sub, if(cell = 0, toUInt64(0), ${cellKeySql('cell', 'carrier')}), ts, carrier, gender, age, home, detached, pos
+        FROM insight_presence FINAL`,
+      `RENAME TABLE insight_cells TO insight_cells_v2, insight_cells_v3 TO insight_cells,
+        insight_moves_to TO insight_moves_to_v2, insight_moves_to_v3 TO insight_moves_to,
+        insight_moves_from TO insight_moves_from_v2, insight_moves_from_v3 TO insight_moves_from,
+        insight_population TO insight_population_v2, insight_population_v3 TO insight_population,
+        insight_presence TO insight_presence_v2, insight_presence_v3 TO insight_presence`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS insight_moves_from_mv TO insight_moves_from
+        AS SELECT ts, sub, from_cell, to_cell, carrier, from_h3, to_h3 FROM insight_moves_to`,
+      ...['insight_cells_v2', 'insight_moves_to_v2', 'insight_moves_from_v2', 'insight_population_v2', 'insight_presence_v2'].map((t) => `DROP TABLE IF EXISTS ${t}`),
     ],
   },
 ];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeLocationColumns, encodeLocationBatch, type LocationEvent } from '@geo/ingest';
-import { CellDictionary, cellKey } from './cells.ts';
+import { CellDictionary, cellKey, cellNameKey } from './cells.ts';
 import { BUCKET_MS, PresenceState, streamPos, type EventLike, type StateSink } from './presence-state.ts';
 
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
@@ -136,13 +136,49 @@ describe('PresenceState.applyColumns', () => {
 
 describe('cellKey', () => {
   it('is stable, non-zero and within 52 bits', () => {
-    expect(cellKey('460-00-12345-678')).toBe(cellKey('460-00-12345-678'));
-    expect(cellKey('a')).not.toBe(cellKey('b'));
+    expect(cellKey(1, '460-00-12345-678')).toBe(cellKey(1, '460-00-12345-678'));
+    expect(cellKey(1, 'a')).not.toBe(cellKey(1, 'b'));
     for (const n of ['', 'x', '460-01-1-1', '中文']) {
-      const k = cellKey(n);
-      expect(k).toBeGreaterThan(0);
-      expect(k).toBeLessThan(2 ** 52);
-      expect(Number.isInteger(k)).toBe(true);
+      for (const c of [0, 1, 2, 3]) {
+        const k = cellKey(c, n);
+        expect(k).toBeGreaterThan(0);
+        expect(k).toBeLessThan(2 ** 52);
+        expect(Number.isInteger(k)).toBe(true);
+      }
     }
+  });
+
+  it('keys the same cell id of two carriers apart (a cell id is unique only within its carrier)', () => {
+    const keys = [1, 2, 3].map((c) => cellKey(c, 'C1'));
+    expect(new Set(keys).size).toBe(3);
+    expect(cellKey(0, 'C1')).toBe(cellNameKey('C1'));
+  });
+});
+
+describe('CellDictionary', () => {
+  it('holds one cell per (carrier, id), at its own place, found by name and by bytes', () => {
+    const d = new CellDictionary();
+    const a = d.intern(1, 'C1', 30, 120);
+    const b = d.intern(3, 'C1', 30.1, 120.1);
+    expect(a).not.toBe(b);
+    expect(d.intern(1, 'C1', 31, 121)).toBe(a);
+    expect([d.lat[a], d.lat[b]]).toEqual([30, 30.1]);
+    expect(d.indexOfName(3, 'C1')).toBe(b);
+    expect(d.indexOfName(2, 'C1')).toBeUndefined();
+    const bytes = new TextEncoder().encode('xC1');
+    expect(d.findBytes(1, bytes, 1, 2)).toBe(a);
+    expect(d.findBytes(3, bytes, 1, 2)).toBe(b);
+    expect(d.findBytes(2, bytes, 1, 2)).toBe(-1);
+  });
+
+  it('gives two carriers’ events with the same cell id in one binary batch their own cells', () => {
+    const s = new PresenceState(new CellDictionary());
+    const batch: LocationEvent[] = [
+      { msisdn: '13800000001', carrier: 'cmcc', ts: T0, cell: 'C1', lat: 30, lng: 120, kind: 'periodic' },
+      { msisdn: '13300000001', carrier: 'ctcc', ts: T0, cell: 'C1', lat: 30, lng: 120, kind: 'periodic' },
+    ] as LocationEvent[];
+    s.applyColumns(decodeLocationColumns(encodeLocationBatch(batch)), 1, recorder().sink);
+    expect(s.cells.size).toBe(2);
+    expect(s.cells.indexOfName(1, 'C1')).not.toBe(s.cells.indexOfName(3, 'C1'));
   });
 });

@@ -125,7 +125,7 @@ export class PresenceState {
     // An older event than the one already applied (clock skew between feeds) updates the
     // profile but not the location.
     if (ts < this.ts[i]!) return true;
-    const cell = this.cells.intern(e.cell, e.lat, e.lng);
+    const cell = this.cells.intern(carrier, e.cell, e.lat, e.lng);
     const prev = this.cell[i]!;
     if (prev !== cell) {
       out.move(ts, sub, prev, cell, carrier);
@@ -145,9 +145,10 @@ export class PresenceState {
   applyColumns(c: LocationColumns, seq: number, out: StateSink): number {
     const n = c.count;
     const places = c.lat.length;
-    if (this.placeCell.length < places) this.placeCell = new Int32Array(Math.max(places, this.placeCell.length * 2));
+    // A place's cell per (place, carrier): a cell id names a cell only within its carrier's network.
+    if (this.placeCell.length < places * 4) this.placeCell = new Int32Array(Math.max(places * 4, this.placeCell.length * 2));
     const placeCell = this.placeCell;
-    placeCell.fill(-1, 0, places);
+    placeCell.fill(-1, 0, places * 4);
     const { msisdn, ts: tsCol, place, home, carrier: carrierCol, kind, gender, age } = c;
     const index = this.index;
     const base = streamPos(seq, 0);
@@ -197,8 +198,9 @@ export class PresenceState {
       }
       if (ts < this.ts[i]!) continue;
       const p = place[e]!;
-      let cell = placeCell[p]!;
-      if (cell < 0) cell = placeCell[p] = this.internPlace(c, p);
+      const pc = p * 4 + carrier;
+      let cell = placeCell[pc]!;
+      if (cell < 0) cell = placeCell[pc] = this.internPlace(c, p, carrier);
       const prev = this.cell[i]!;
       if (prev !== cell) {
         out.move(ts, sub, prev, cell, carrier);
@@ -210,14 +212,14 @@ export class PresenceState {
     return applied;
   }
 
-  private internPlace(c: LocationColumns, p: number): number {
+  private internPlace(c: LocationColumns, p: number, carrier: number): number {
     const lat = c.lat[p]!, lng = c.lng[p]!;
     if (c.idBytes && c.idAt && c.idLen) {
       const bytes = c.idBytes, at = c.idAt[p]!, len = c.idLen[p]!;
-      const known = this.cells.findBytes(bytes, at, len);
-      return known >= 0 ? known : this.cells.intern(cellIdOf(bytes, at, len), lat, lng);
+      const known = this.cells.findBytes(carrier, bytes, at, len);
+      return known >= 0 ? known : this.cells.intern(carrier, cellIdOf(bytes, at, len), lat, lng);
     }
-    return this.cells.intern(c.cellIds[p]!, lat, lng);
+    return this.cells.intern(carrier, c.cellIds[p]!, lat, lng);
   }
 
   /** Present people per (cell, carrier) at `at`: counts[cell * 4 + carrier]. */

@@ -359,7 +359,7 @@ export class LocationSink implements StateSink {
     if (msgs.length === 0 && snapshots.rows === 0 && fresh.length === 0 && dirty.length === 0 && moves.rows === 0) return;
     const now = sec(Date.now());
     const cw = new RowBinaryWriter(1024 + fresh.length * 64);
-    for (const c of fresh) cw.row().u64(cells.key[c]!).str(cells.names[c]!).f64(cells.lat[c]!).f64(cells.lng[c]!).u64hl(cells.h3Hi[c]!, cells.h3Lo[c]!).u32(cells.city[c]!).u32(now);
+    for (const c of fresh) cw.row().u64(cells.key[c]!).str(cells.names[c]!).f64(cells.lat[c]!).f64(cells.lng[c]!).u64hl(cells.h3Hi[c]!, cells.h3Lo[c]!).u32(cells.city[c]!).u32(now).u8(cells.carrier[c]!);
     const checkpoint = checkpointDue ? this.checkpointRows(dirty) : undefined;
     const started = performance.now();
     try {
@@ -504,11 +504,11 @@ export async function insertBody(ch: ClickHouseClient, table: string, format: 'R
 /** Loads cells and the presence checkpoint into memory (once, at start-up). */
 export async function restoreState(ch: ClickHouseClient, state: PresenceState): Promise<void> {
   const cells = state.cells;
-  const cellRows = await selectRows<{ cell: string; name: string; lat: number; lng: number; city: number }>(
+  const cellRows = await selectRows<{ cell: string; carrier: number; name: string; lat: number; lng: number; city: number }>(
     ch,
-    'SELECT toString(cell) AS cell, any(name) AS name, any(lat) AS lat, any(lng) AS lng, any(city) AS city FROM insight_cells GROUP BY cell',
+    'SELECT toString(cell) AS cell, any(carrier) AS carrier, any(name) AS name, any(lat) AS lat, any(lng) AS lng, any(city) AS city FROM insight_cells GROUP BY cell',
   );
-  for (const r of cellRows) cells.restore(r.name, Number(r.cell), r.lat, r.lng, Number(r.city));
+  for (const r of cellRows) cells.restore(Number(r.carrier), r.name, Number(r.cell), r.lat, r.lng, Number(r.city));
   cells.takeFresh();
   const rs = await ch.query({
     query: `SELECT sub, cell, ts, carrier, gender, age, home, detached, pos FROM insight_presence FINAL`,

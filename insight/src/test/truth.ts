@@ -90,19 +90,20 @@ export function atomSum<T>(things: Iterable<T>, groupOf: (t: T) => string | unde
   return sum;
 }
 
-/** Population at a 5-minute boundary as released: per cell, a cell under k taken as 0. */
+/** Population at a 5-minute boundary as released: per (carrier, cell), a cell under k taken as 0. */
 export function populationAtBoundaryAtoms(people: Person[], inR: InRegion, b: number, k: number): number {
   const present: string[] = [];
   for (const p of people) {
     const e = presentAt(p, b, true);
-    if (e && inR(e.cell)) present.push(e.cell);
+    if (e && inR(e.cell)) present.push(`${e.carrier}:${e.cell}`);
   }
   return atomSum(present, (c) => c, k);
 }
 
 /**
  * Flow as released: over crossing (from cell → to cell) pairs, the distinct people who made that
- * move with lo ≤ ts < hi (or ≤ hi), a pair under k taken as 0.
+ * move with lo ≤ ts < hi (or ≤ hi), a pair under k taken as 0. Both cells are the person's carrier's
+ * (invariant 8), so a pair is a carrier's.
  */
 export function flowAtoms(people: Person[], inR: InRegion, lo: number, hi: number, dir: 'in' | 'out', k: number, hiInclusive = true): number {
   const crossings: string[] = [];
@@ -110,7 +111,7 @@ export function flowAtoms(people: Person[], inR: InRegion, lo: number, hi: numbe
     const pairs = new Set<string>();
     for (const m of movesOf(p)) {
       if (m.from === null || m.ts < lo || (hiInclusive ? m.ts > hi : m.ts >= hi)) continue;
-      if (dir === 'in' ? inR(m.to) && !inR(m.from) : inR(m.from) && !inR(m.to)) pairs.add(`${m.from}>${m.to}`);
+      if (dir === 'in' ? inR(m.to) && !inR(m.from) : inR(m.from) && !inR(m.to)) pairs.add(`${p.events[0]!.carrier}:${m.from}>${m.to}`);
     }
     crossings.push(...pairs);
   }

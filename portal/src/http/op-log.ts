@@ -92,6 +92,7 @@ export const OPERATIONS: Readonly<Record<string, string | null>> = {
   'PUT /api/operator/send-limits': '设置默认发送频率上限',
   'PUT /api/operator/send-limits/:accountId': '设置账户发送频率上限',
   'DELETE /api/operator/send-limits/:accountId': '恢复账户默认发送频率上限',
+  'POST /api/operator/enterprises/:id/top-up': '充值',
 };
 
 /** What the middleware passes when a handler wrote no entry: `<METHOD> <route pattern>`. */

@@ -101,6 +101,28 @@ export async function give(tx: Queryable, enterpriseId: string, n: number, kind:
   return toEnterprise;
 }
 
+/**
+ * Adds `n` units (negative: takes them away, never below zero) to an enterprise's balance, or to an
+ * account's own limit, as one `topup` / `adjust` entry: the operator's change as a delta, so a send
+ * charged at the same moment is not overwritten (setting the quota to a number would be).
+ * @returns the balance after.
+ */
+export async function topUp(db: Db, target: { enterpriseId: string; accountId?: string }, n: number): Promise<number> {
+  return db.transaction(async (tx) => {
+    await label(tx, n >= 0 ? 'topup' : 'adjust', undefined, target.accountId ?? '');
+    const { rows } = target.accountId
+      ? await tx.query<{ quota: string }>('UPDATE accounts SET quota = quota + $3 WHERE id = $1 AND enterprise_id = $2 AND quota IS NOT NULL AND quota + $3 >= 0 RETURNING quota', [
+          target.accountId,
+          target.enterpriseId,
+          n,
+        ])
+      : await tx.query<{ quota: string }>('UPDATE enterprises SET quota = quota + $2 WHERE id = $1 AND quota + $2 >= 0 RETURNING quota', [target.enterpriseId, n]);
+    await label(tx, '', undefined, '');
+    if (!rows[0]) throw new IndustryError('INSUFFICIENT_BALANCE', n < 0 ? `余额不足以扣减 ${-n} 条` : '该账户没有单独的可发送量上限');
+    return Number(rows[0].quota);
+  });
+}
+
 export interface Balances {
   /** null: the account has no own limit, only the enterprise's. */
   account: number | null;

@@ -3,6 +3,7 @@ import { AppError } from '../../errors.ts';
 import { need, needOperator } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
+import { operatorLedgerRoutes } from './operator-routes.ts';
 import { clearLimits, heldBack, limitsOf, PLATFORM, setLimits } from './send-limits.ts';
 
 const tags = ['发送频率上限'];
@@ -85,4 +86,6 @@ export const limitRoutes = router()
     const { p } = need(c, 'home');
     const { own: _own, ...l } = await limitsOf(c.get('deps').db, p.accountId);
     return c.json(l, 200);
-  });
+  })
+  // The operator's ledger routes travel with these (one group mounted in the app).
+  .route('/', operatorLedgerRoutes);

@@ -1,12 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import svgCaptcha from 'svg-captcha';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Queryable } from '@geo/infra';
+import { captchaSvg } from './captcha-image.ts';
 
 const CAPTCHA_TTL_S = 300;
+/** Letters and digits that stay distinct when distorted and compared case-insensitively. */
+const CAPTCHA_CHARS = 'abdefghjmnqrtyABDEFGHJMNQRTY2345679';
 
-/** A new image captcha; the answer stays on the server, keyed by the returned id. */
+/**
+ * A new image captcha; the answer stays on the server, keyed by the returned id. Letters whose
+ * upper and lower case look alike once distorted (c, k, p, s, u, v, w, x, z) are left out, with
+ * the usual 0/o/O, 1/i/I/l/L; the answer is case-insensitive anyway.
+ */
 export async function newCaptcha(db: Queryable): Promise<{ id: string; svg: string; answer: string }> {
-  const c = svgCaptcha.create({ size: 4, noise: 2, ignoreChars: '0oO1iIlL', color: true, background: '#f4f6fa' });
+  const c = { text: Array.from({ length: 4 }, () => CAPTCHA_CHARS[randomInt(0, CAPTCHA_CHARS.length)]).join('') };
+  // Drawn as pixels: svg-captcha's SVG paths were the font's outlines, read by a script.
+  const svg = captchaSvg(c.text);
   const id = randomUUID();
   // Opportunistic clean-up keeps the table small without a timer.
   await db.query('DELETE FROM captchas WHERE expires_at < now()');
@@ -15,7 +23,7 @@ export async function newCaptcha(db: Queryable): Promise<{ id: string; svg: stri
     c.text.toLowerCase(),
     CAPTCHA_TTL_S,
   ]);
-  return { id, svg: c.data, answer: c.text };
+  return { id, svg, answer: c.text };
 }
 
 /** Checks an answer (case-insensitive) and consumes the captcha either way: one try per image. */

@@ -41,6 +41,9 @@ describe('login with a TOTP second factor, in a browser', () => {
     const captcha = page.waitForResponse((r) => r.url().endsWith('/api/auth/captcha'));
     await page.goto(`${portal.url}/login`);
     const answer = ((await (await captcha).json()) as { testAnswer: string }).testAnswer;
+    // The captcha is a picture inside the SVG (no glyph outlines), and the page's CSP lets it show.
+    const shown = page.locator('button.captcha svg image');
+    await shown.waitFor();
     await page.fill('input[name=name]', name);
     await page.fill('input[name=password]', password);
     await page.fill('input[name=captcha]', answer);

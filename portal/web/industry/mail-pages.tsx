@@ -319,7 +319,7 @@ export function StatsPage() {
   const [f, setF] = createSignal({ from: '', to: '', keyword: '', scope: 'mine', page: 1 });
   const [q, setQ] = createSignal(f());
   const [data] = createResource(q, (x) =>
-    get<{ items: { id: string; accountName: string; subject: string; createdAt: string; recipients: number; billing: number; delivered: number | null; failed: number | null }[]; total: number; totals: { sends: number; recipients: number; billing: number } }>(
+    get<{ items: { id: string; accountName: string; subject: string; createdAt: string; sentAt: string | null; recipients: number; billing: number; delivered: number | null; failed: number | null }[]; total: number; totals: { sends: number; recipients: number; billing: number; delivered: number | null; failed: number | null } }>(
       `/api/industry/stats${qs(x)}`,
     ),
   );
@@ -367,7 +367,8 @@ export function StatsPage() {
             <th />
             <th>{ti.stats.account}</th>
             <th>主题</th>
-            <th>发送时间</th>
+            <th>{ti.sent.created}</th>
+            <th>{ti.sent.time}</th>
             <th>号码数</th>
             <th>计费条数</th>
             <th>成功</th>
@@ -384,6 +385,7 @@ export function StatsPage() {
                 <td>{r.accountName}</td>
                 <td>{r.subject}</td>
                 <td>{fmtTime(r.createdAt)}</td>
+                <td>{fmtTime(r.sentAt)}</td>
                 <td>{r.recipients}</td>
                 <td>{r.billing}</td>
                 <td>{r.delivered ?? '—'}</td>
@@ -391,13 +393,16 @@ export function StatsPage() {
               </tr>
             )}
           </For>
-          <Empty when={data()?.items.length === 0} cols={8} />
+          <Empty when={data()?.items.length === 0} cols={9} />
           <Show when={data()}>
             <tr class="total">
-              <td colspan={4}>合计：{data()!.totals.sends} 次发送</td>
+              <td colspan={5}>
+                {ti.sent.total}：{data()!.totals.sends} 次发送
+              </td>
               <td>{data()!.totals.recipients}</td>
               <td>{data()!.totals.billing}</td>
-              <td colspan={2} />
+              <td>{data()!.totals.delivered ?? '—'}</td>
+              <td>{data()!.totals.failed ?? '—'}</td>
             </tr>
           </Show>
         </tbody>

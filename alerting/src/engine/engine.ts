@@ -330,6 +330,7 @@ export class Engine {
     const now = this.ports.now();
     const seen = { tracked: true, seen: true } as const;
     if (this.retry.some((r) => r.rt === rt && r.batch.jobs.some((j) => j.msisdn === msisdn))) return { ...seen, reason: 'send_failed' };
+    for (const c of this.failing) if (c.rt === rt && c.i === i) return { ...seen, reason: 'send_failed' };
     if (bit(this.sentBits(rt, now), i)) {
       const sd = sendDay(rt.task.spec.frequency, now);
       let sentAt: number | undefined;
@@ -543,29 +544,52 @@ export class Engine {
    */
   async sendPersistently(cands: Candidate[], opts: { heartbeat?: () => void; stopping?: () => boolean; onError?: (err: unknown, attempt: number) => void } = {}): Promise<number> {
     let todo = cands;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.sendSoon(todo);
-      } catch (err) {
-        opts.onError?.(err, attempt);
-        if (opts.stopping?.()) throw err;
-        // At most 10 s between tries, so that the heartbeat comes well within LOCATION's 30 s ack wait.
-        await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
-        opts.heartbeat?.();
-        if (opts.stopping?.()) throw err;
-        // Those still unsent (a failed reservation or claim gave their mark back); others may have
-        // been queued again meanwhile by a newer event or a tick (marked again): theirs is that send.
-        const now = this.ports.now();
-        const again: Candidate[] = [];
-        for (const c of todo) {
-          const { rt, i } = c;
-          if (rt.removed || rt.task.state !== 'running' || bit(this.sentBits(rt, now), i)) continue;
-          this.markSent(rt, i);
-          again.push(c);
+    const failing = this.failing;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.sendSoon(todo);
+        } catch (err) {
+          // Known as failing (for "why"), until they are sent or given up.
+          for (const c of todo) failing.add(c);
+          opts.onError?.(err, attempt);
+          if (opts.stopping?.()) throw err;
+          await this.retryPause(attempt, opts);
+          if (opts.stopping?.()) throw err;
+          todo = this.stillUnsent(todo);
         }
-        todo = again;
       }
+    } finally {
+      for (const c of cands) failing.delete(c);
     }
+  }
+
+  /** Candidates whose sending is failing and being retried (see {@link sendPersistently}). */
+  private readonly failing = new Set<Candidate>();
+
+  private async retryPause(attempt: number, opts: { heartbeat?: () => void }): Promise<void> {
+    // At most 10 s between tries, so that the heartbeat comes well within LOCATION's 30 s ack wait.
+    await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
+    opts.heartbeat?.();
+  }
+
+  /**
+   * Those still unsent (a failed reservation or claim gave their mark back), marked again; others
+   * may have been queued again meanwhile by a newer event or a tick (marked): theirs is that send.
+   */
+  private stillUnsent(todo: Candidate[]): Candidate[] {
+    const now = this.ports.now();
+    const again: Candidate[] = [];
+    for (const c of todo) {
+      const { rt, i } = c;
+      if (rt.removed || rt.task.state !== 'running' || bit(this.sentBits(rt, now), i)) {
+        this.failing.delete(c);
+        continue;
+      }
+      this.markSent(rt, i);
+      again.push(c);
+    }
+    return again;
   }
 
   private async flush(): Promise<void> {

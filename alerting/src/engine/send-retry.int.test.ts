@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import { WHY_SUBJECT, WhyReply, whyAnswer } from '../contract.ts';
 import { CAPS_BUCKET, declareAlertingStreams } from '../streams.ts';
 import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
 import { runEngine, type RunningEngine } from './run-engine.ts';
@@ -50,6 +51,10 @@ describe('sending that fails for a while', () => {
     await publishEvents(nc, walkers.map((m) => event(m, 'cmcc', offset(centre, 5_000, 0), { ts: t0 + 1_000 })));
     await sleep(3_000);
     expect(await jobsOf(nc, 'retry-1')).toEqual([]);
+    // Asked meanwhile why a walker got nothing: the send is failing and being retried.
+    const why: WhyReply[] = [];
+    for await (const m of await nc.requestMany(WHY_SUBJECT, JSON.stringify({ v: 1, taskId: 'retry-1', msisdn: walkers[0] }), { strategy: 'stall', stall: 300, maxWait: 2_000 })) why.push(WhyReply.parse(m.json()));
+    expect(whyAnswer(why).reason).toBe('send_failed');
     // The bucket comes back.
     await declareAlertingStreams(nc);
     await until('all ten sent', async () => (await jobsOf(nc, 'retry-1')).length >= 10, 45_000);

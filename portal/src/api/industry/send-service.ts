@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '@geo/infra';
-import { chargeFor, type SmsCarrier } from '@geo/messaging';
+import { chargeFor, MAX_EXTENSIONS_PER_ENTERPRISE, type SmsCarrier } from '@geo/messaging';
 import { AppError } from '../../errors.ts';
 import { defaultSubject } from '../../industry/export-cells.ts';
 import { mailMerge } from '../../industry/mail-merge.ts';
@@ -150,12 +150,21 @@ export async function refund(tx: Queryable, enterpriseId: string, sendId: string
 
 /**
  * The lowest 4-digit extension not held by any live send. Messaging appends it to a carrier access
- * number shared by all enterprises, so it must be unique platform-wide (hence per enterprise).
+ * number shared by all enterprises, so it must be unique platform-wide (hence per enterprise); an
+ * enterprise holds at most MAX_EXTENSIONS_PER_ENTERPRISE at once.
  */
 async function allocateExtension(tx: Queryable, enterpriseId: string, sendId: string, until: Date): Promise<string> {
   // One allocation per enterprise at a time (a PostgreSQL server runs transactions side by side).
   await tx.query('SELECT pg_advisory_xact_lock(727300)');
   await tx.query('DELETE FROM sms_extensions WHERE expires_at < now()');
+  // One tenant scheduling a year of reply-asking sends must not take the shared pool (#17): the
+  // same bound as messaging's extension registry.
+  const { rows: held } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM sms_extensions WHERE enterprise_id = $1', [enterpriseId]);
+  if ((held[0]?.n ?? 0) >= MAX_EXTENSIONS_PER_ENTERPRISE)
+    throw new IndustryError('NO_EXTENSION', `本集团占用的回复扩展码已达上限 ${MAX_EXTENSIONS_PER_ENTERPRISE} 个（每个需要回复的短信占用一个，至发送后 ${EXTENSION_LIFE_DAYS} 天），请稍后再试或删除不需要的定时短信`, {
+      held: held[0]?.n ?? 0,
+      limit: MAX_EXTENSIONS_PER_ENTERPRISE,
+    });
   const { rows } = await tx.query<{ n: number }>(
     `SELECT n FROM generate_series(1, 9999) AS n
       WHERE NOT EXISTS (SELECT 1 FROM sms_extensions x WHERE x.extension = lpad(n::text, 4, '0'))

@@ -2,6 +2,7 @@ import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../auth/session.ts';
 import { loginAdmin, loginSub, START_TIMEOUT } from '../../test/harness.ts';
+import { MAX_EXTENSIONS_PER_ENTERPRISE } from '@geo/messaging';
 import { industryTestApp, otherEnterpriseAdmin, subWith, type IndustryTestApp, type Requester } from './test-app.ts';
 
 async function xlsx(rows: (string | number)[][]): Promise<Blob> {
@@ -235,6 +236,30 @@ describe('industry sends', () => {
     const actions = rows.map((r) => r.action).filter((a) => a !== '登录');
     expect(actions).toEqual(['新增短信模版', '冻结账户', '解冻账户']);
     expect(rows.find((r) => r.action === '冻结账户')!.target).toMatch(/demo-sub|演示子账户/);
+  });
+
+  it('bounds the reply extensions one enterprise holds, so one tenant cannot take the shared pool', async () => {
+    const db = t.portal.deps.db;
+    // The demo enterprise already holds some; fill it up to the bound with far-future holds.
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_extensions WHERE enterprise_id = 'demo-enterprise' AND expires_at > now()`);
+    const free = MAX_EXTENSIONS_PER_ENTERPRISE - rows[0]!.n;
+    const holder = (await admin('POST', '/api/industry/sends', { recipients: '13800138000', content: '占位' })).body.id as string;
+    await db.query(
+      `INSERT INTO sms_extensions (enterprise_id, extension, send_id, expires_at)
+       SELECT 'demo-enterprise', 'h' || lpad(n::text, 4, '0'), $2, now() + interval '300 days'
+         FROM generate_series(1, $1::int) AS n`,
+      [free, holder],
+    );
+    const r = await admin('POST', '/api/industry/sends', { recipients: '13800138000', content: '请回复', needReply: true });
+    expect(r.status).toBe(409);
+    expect(r.body.error).toMatchObject({ code: 'NO_EXTENSION' });
+    expect(r.body.error.message).toMatch(new RegExp(`${MAX_EXTENSIONS_PER_ENTERPRISE}`));
+    // Another tenant still gets one.
+    const other = t.as(await otherEnterpriseAdmin(t.portal));
+    const o = await other('POST', '/api/industry/sends', { recipients: '13800138000', content: '请回复', needReply: true });
+    expect(o.status).toBe(200);
+    expect(o.body.extension).toMatch(/^\d{4}$/);
+    await db.query(`DELETE FROM sms_extensions WHERE extension LIKE 'h%'`);
   });
 });
 

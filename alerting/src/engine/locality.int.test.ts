@@ -1,5 +1,8 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectNats, type NatsConnection } from '@geo/infra';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
 import type { CrowdRule, RegionInput } from '../contract.ts';
 import { installIngestAdminAreas } from '../geofence/ingest-admin-areas.ts';
 import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
@@ -10,19 +13,27 @@ import { runEngine, type RunningEngine } from './run-engine.ts';
  * in, the same for a drawn shape (which has no administrative codes) and a picked district.
  */
 const ALL_SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
+let dir: string;
+let server: RunningNats;
 let nc: NatsConnection;
 let eng: RunningEngine;
 
 beforeAll(async () => {
   installIngestAdminAreas();
-  nc = await connectNats(inject('natsUrl'), 'alerting-locality-int');
+  // Its own nats-server: another test file's engine on the shared one (same durable consumers)
+  // would receive some of these events, and this file asks its own engine.
+  dir = mkdtempSync(join(tmpdir(), 'alerting-locality-int-'));
+  server = await startNatsServer({ dataDir: dir });
+  nc = await connectNats(server.url, 'alerting-locality-int');
   await declareAll(nc);
   eng = await runEngine({ nc, log: silent, shards: ALL_SHARDS, instance: 'locality', tickMs: 200 });
   await eng.ready;
-});
+}, 60_000);
 afterAll(async () => {
   await eng?.stop();
   await nc?.drain();
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('local and roaming', () => {

@@ -1,24 +1,35 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectNats, type NatsConnection } from '@geo/infra';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
 import { TaskProgress, progressSubject } from '../contract.ts';
 import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
 import { runEngine, type RunningEngine } from './run-engine.ts';
 
 const ALL_SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
+let dir: string;
+let server: RunningNats;
 let nc: NatsConnection;
 let eng: RunningEngine;
 let site = 0;
 const nextSite = (): [number, number] => [75 + site++ * 0.5, 33];
 
 beforeAll(async () => {
-  nc = await connectNats(inject('natsUrl'), 'alerting-skips-int');
+  // Its own nats-server: another test file's engine on the shared one (same durable consumers)
+  // would receive some of these events, and this file asks its own engine.
+  dir = mkdtempSync(join(tmpdir(), 'alerting-skips-int-'));
+  server = await startNatsServer({ dataDir: dir });
+  nc = await connectNats(server.url, 'alerting-skips-int');
   await declareAll(nc);
   eng = await runEngine({ nc, log: silent, shards: ALL_SHARDS, instance: 'skips', tickMs: 200 });
   await eng.ready;
-});
+}, 60_000);
 afterAll(async () => {
   await eng?.stop();
   await nc?.drain();
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The latest progress of each instance, summed (another file's engine may hold some people). */

@@ -17,14 +17,24 @@ export const MessagingEnv = z.object({
   SMSC_PORT_CTCC: port(2777),
   SMSC_SYSTEM_ID: z.string().max(15).default(DEFAULT_SYSTEM_ID),
   SMSC_PASSWORD: z.string().max(8).default(DEFAULT_PASSWORD),
-  /** Transceiver binds per carrier. */
+  /**
+   * Transceiver binds the carrier grants the account, shared by every messaging instance: each
+   * bind slot is a lease (KV `sms_bind_leases`), an instance opens only the slots it holds and
+   * sends at their share of SMSC_RATE_* (see README, "Several instances").
+   */
   SMSC_BINDS: count(2),
+  /** This instance's id among the messaging instances (default: host, pid and a random tail). */
+  INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  /** A bind slot whose holder stopped renewing is taken over after this long. */
+  BIND_LEASE_TTL_MS: z.coerce.number().int().min(500).default(6000),
   /** Unanswered submit_sm per bind. */
   SMSC_WINDOW: count(64),
   /** Throughput limit per carrier in segments per second (0 = none). */
   SMSC_RATE_CMCC: count(0),
   SMSC_RATE_CUCC: count(0),
   SMSC_RATE_CTCC: count(0),
+  /** Sends are counted over 1,000 ms plus this guard, for a strict SMSC that counts arrival times (smpp-connector.ts). */
+  SMSC_RATE_GUARD_MS: z.coerce.number().int().min(0).max(1000).default(50),
   /**
    * Carriers whose submit_sm carry our job id in the vendor TLV 0x1501 (client_ref), comma-separated
    * (e.g. `cmcc,ctcc`), for SMSCs known to accept it and echo it in receipts. None by default: a

@@ -20,6 +20,10 @@ export interface MessagingNames {
   extensionsBucket: string;
   /** Per-number anti-bombing history (limits/recipient-limits.ts). */
   limitsBucket: string;
+  /** Leases of the carriers' bind slots shared by the instances (service.ts). */
+  bindLeasesBucket: string;
+  /** Receipts one instance offers the others (core NATS request, sender/sms-sender.ts). */
+  receiptsSubject: string;
   consumer: string;
 }
 
@@ -38,6 +42,8 @@ export function messagingNames(ns = ''): MessagingNames {
     claimsSubject: `${p}sms.claims`,
     extensionsBucket: `${s.toLowerCase()}sms_extensions`,
     limitsBucket: `${s.toLowerCase()}sms_recipient_limits`,
+    bindLeasesBucket: `${s.toLowerCase()}sms_bind_leases`,
+    receiptsSubject: `${p}sms.receipts.offer`,
     consumer: 'messaging',
   };
 }

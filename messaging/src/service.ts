@@ -1,5 +1,7 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import {
-  connectClickHouse, connectNats, ensureDeadLetterStream, natsHealth, startServiceHttp, type ClickHouseClient, type Logger, type Stoppable,
+  LeaseManager, connectClickHouse, connectNats, ensureDeadLetterStream, ensureKv, natsHealth, startServiceHttp, type ClickHouseClient, type Logger, type Stoppable,
 } from '@geo/infra';
 import type { SmsCarrier } from './contract.ts';
 import type { MessagingConfig } from './config.ts';
@@ -7,6 +9,7 @@ import { declareMessagingStreams } from './streams.ts';
 import { messagingNames, type MessagingNames } from './names.ts';
 import { migrateSendLog } from './send-log/schema.ts';
 import { SmppConnector } from './smpp/smpp-connector.ts';
+import { BIND_LEASE_GROUP, bindSlots, slotOf } from './smpp/bind-slots.ts';
 import type { CarrierConnector } from './smpp/connector.ts';
 import { ExtensionRegistry } from './replies/extension-numbers.ts';
 import { SmsSender } from './sender/sms-sender.ts';
@@ -16,6 +19,9 @@ export interface MessagingService extends Stoppable {
   sender: SmsSender;
   connectors: Map<SmsCarrier, CarrierConnector>;
   healthUrl: string;
+  /** This instance's id and the bind-slot leases it holds (`cmcc-0` → epoch). */
+  instance: string;
+  leases: LeaseManager;
 }
 
 /** The messaging service: owns SMS_JOBS and SMS_EVENTS, the carrier connectors and the send log. */
@@ -40,17 +46,25 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
   const ports: Record<SmsCarrier, number> = { cmcc: cfg.SMSC_PORT_CMCC, cucc: cfg.SMSC_PORT_CUCC, ctcc: cfg.SMSC_PORT_CTCC };
   const rates: Record<SmsCarrier, number> = { cmcc: cfg.SMSC_RATE_CMCC, cucc: cfg.SMSC_RATE_CUCC, ctcc: cfg.SMSC_RATE_CTCC };
   const accessNumbers: Record<SmsCarrier, string> = { cmcc: cfg.ACCESS_NUMBER_CMCC, cucc: cfg.ACCESS_NUMBER_CUCC, ctcc: cfg.ACCESS_NUMBER_CTCC };
-  const connectors = new Map<SmsCarrier, CarrierConnector>();
+  const instance = cfg.INSTANCE_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const binds = Math.max(1, cfg.SMSC_BINDS);
+  // The carriers' binds are shared by all instances: a slot is used only while its lease is held
+  // (fence checked before every submit_sm), and each slot carries its share of the carrier's rate.
+  const leaseKv = await ensureKv(nc, names.bindLeasesBucket, { replicas: cfg.STREAM_REPLICAS });
+  let leases!: LeaseManager;
+  const connectors = new Map<SmsCarrier, SmppConnector>();
   for (const carrier of ['cmcc', 'cucc', 'ctcc'] as const) {
     const c = new SmppConnector({
       carrier, host: cfg.SMSC_HOST, port: ports[carrier], systemId: cfg.SMSC_SYSTEM_ID, password: cfg.SMSC_PASSWORD, accessNumber: accessNumbers[carrier],
-      binds: Math.max(1, cfg.SMSC_BINDS), windowSize: Math.max(1, cfg.SMSC_WINDOW), segmentsPerSecond: rates[carrier], log,
+      binds, windowSize: Math.max(1, cfg.SMSC_WINDOW), segmentsPerSecond: rates[carrier], rateGuardMs: cfg.SMSC_RATE_GUARD_MS, log,
       clientRefTlv: cfg.SMSC_CLIENT_REF_TLV.includes(carrier),
+      leasedBinds: true, canSend: (slot) => leases.fence(`${carrier}-${slot}`) !== undefined,
     });
     connectors.set(carrier, c);
     http.addCheck(`smpp-${carrier}`, () => {
       const s = c.status();
-      return { ok: s.bound > 0, detail: `${s.bound}/${s.binds} bound, ${s.queued} queued, ${s.inFlight} in flight` };
+      // Holding no slot is fine: other instances hold this carrier's binds.
+      return { ok: s.bound > 0 || s.held === 0, detail: `${s.bound}/${s.held} held slots bound (of ${s.binds}), ${s.queued} queued, ${s.inFlight} in flight` };
     });
   }
   const extensions = await ExtensionRegistry.open(nc, names.extensionsBucket, cfg.STREAM_REPLICAS);
@@ -60,20 +74,49 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
   const sender = new SmsSender({
     nc, ch, log, connectors, accessNumbers, extensions, limiter, names, table: cfg.SEND_LOG_TABLE, registry: http.registry,
     maxInFlight: cfg.MAX_IN_FLIGHT, uncertainResolveMs: cfg.UNCERTAIN_RESOLVE_MS, uncertainPolicy: cfg.UNCERTAIN_POLICY, unknownReceiptMs: cfg.UNKNOWN_RECEIPT_MS, ackWaitMs: cfg.ACK_WAIT_MS, replicas: cfg.STREAM_REPLICAS,
+    leasedCarriers: true, instance, peers: () => Math.max(0, leases.liveMembers().length - 1),
+  });
+  leases = new LeaseManager({
+    kv: leaseKv, group: BIND_LEASE_GROUP, shards: bindSlots(binds), instance, ttlMs: cfg.BIND_LEASE_TTL_MS,
+    log: (msg, fields) => log.info({ instance, ...fields }, msg),
+    onAcquired: async (shard) => {
+      const { carrier, slot } = slotOf(shard);
+      connectors.get(carrier)!.hold(slot);
+      await sender.resume(carrier);
+    },
+    onLost: async (shard, _epoch, reason) => {
+      const { carrier, slot } = slotOf(shard);
+      const c = connectors.get(carrier)!;
+      // The carrier's last slot here: stop taking its jobs first, so that those handed back are
+      // not pulled again by this instance.
+      if (c.heldSlots().every((n) => n === slot)) await sender.pause(carrier);
+      // Handed over or stopping: the lease is ours until released, so the slot is drained and
+      // its rate window left to expire first. Expired or taken: nothing more is sent on it (the
+      // fence already said so); its answers are awaited in the background.
+      const released = reason === 'rebalance' || reason === 'stopped' ? c.release(slot) : void c.release(slot).catch(() => undefined);
+      await released;
+    },
   });
   http.addCheck('clickhouse', () => {
     const h = sender.sendLogHealth();
     return schema.error ? { ok: false, detail: `degraded: send-log table not ready (${schema.error}); ${h.queued} rows queued, retrying` } : h;
   });
   await sender.start();
+  leases.start();
+  http.addCheck('bind-leases', () => ({ ok: true, detail: `${instance}: ${[...leases.owned().keys()].join(' ') || 'no slot'} (${leases.liveMembers().length} instances)` }));
   started = true;
   log.info({ health: http.url, smsc: `${cfg.SMSC_HOST}:${ports.cmcc}/${ports.cucc}/${ports.ctcc}` }, 'messaging ready');
   return {
     sender,
     connectors,
     healthUrl: http.url,
+    instance,
+    leases,
     async stop() {
       schema.stop();
+      // Slots drained together (each waits out its rate window once), then the leases handed back.
+      await Promise.all([...connectors.values()].flatMap((c) => c.heldSlots().map((n) => c.release(n))));
+      await leases.stop();
       await sender.stop();
       await Promise.all([...connectors.values()].map((c) => c.close()));
       await nc.drain();

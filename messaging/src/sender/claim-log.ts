@@ -109,6 +109,19 @@ export class ClaimLog {
     return this.claim(jobId);
   }
 
+  /**
+   * Withdraws claims of jobs that certainly never went on the wire and never will from this
+   * instance (their connector dropped them before writing a part: no bind of the carrier was held
+   * any more), so that the instance the job goes to sends it at once instead of waiting for a
+   * receipt that cannot come. Resolves once the withdrawal is stored; rejects if it was not (the
+   * claims then stand, and the jobs are resolved as uncertain).
+   */
+  async withdraw(jobIds: string[]): Promise<void> {
+    if (jobIds.length === 0) return;
+    await jetstream(this.nc).publish(this.subject, JSON.stringify({ at: Date.now(), ids: [], withdrawn: jobIds } satisfies ClaimBatch));
+    for (const id of jobIds) this.claimed.delete(id);
+  }
+
   async close(): Promise<void> {
     this.flush();
     await this.tail?.close();
@@ -185,6 +198,8 @@ export class ClaimLog {
               if (m.seq <= lastSeq) this.counts.rebuilt++;
             }
           }
+          // Withdrawn after the claim (in stream order): unless claimed again since by us.
+          for (const id of b.withdrawn ?? []) if ((this.claimed.get(id) ?? Infinity) <= b.at) this.claimed.delete(id);
         } catch (err) {
           this.o.log?.error({ err, seq: m.seq }, 'unreadable claims message skipped');
         }
@@ -217,17 +232,28 @@ export interface ClaimLogOptions {
 interface ClaimBatch {
   at: number;
   ids: string[];
+  /** Claims withdrawn: the jobs were never written to a carrier (see `withdraw`). */
+  withdrawn?: string[];
 }
 
 /**
- * The publish time of the first job above the consumer's ack floor: every job NATS may still
- * hand out was published at or after it. Undefined (read all claims) when it cannot be told.
+ * The publish time of the first job above the consumers' ack floors (the lowest, when several
+ * consumers share the stream, e.g. one per carrier): every job NATS may still hand out was
+ * published at or after it. Undefined (read all claims) when it cannot be told.
  */
-export async function jobsRedeliverableSince(nc: NatsConnection, stream: string, consumer: string): Promise<number | undefined> {
+export async function jobsRedeliverableSince(nc: NatsConnection, stream: string, consumer: string | string[]): Promise<number | undefined> {
   const jsm = await jetstreamManager(nc);
-  const ci = await jsm.consumers.info(stream, consumer);
+  let floor = Infinity;
+  for (const c of Array.isArray(consumer) ? consumer : [consumer]) {
+    const ci = await jsm.consumers.info(stream, c);
+    // A filtered consumer with nothing pending nor unacked hands nothing out again, whatever its
+    // floor (which does not move past other subjects' messages).
+    if (Array.isArray(consumer) && ci.num_pending === 0 && ci.num_ack_pending === 0) continue;
+    floor = Math.min(floor, ci.ack_floor.stream_seq);
+  }
   const si = await jsm.streams.info(stream);
-  const first = Math.max(ci.ack_floor.stream_seq + 1, si.state.first_seq);
+  if (floor === Infinity) return Date.now(); // nothing unacked: only later jobs can come
+  const first = Math.max(floor + 1, si.state.first_seq);
   if (first > si.state.last_seq) return Date.now(); // nothing unacked: only later jobs can come
   for (let seq = first; seq < first + 50 && seq <= si.state.last_seq; seq++) {
     try {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { jetstream, type JsMsg } from '@nats-io/jetstream';
-import { headers } from '@nats-io/transport-node';
+import { DeliverPolicy, JetStreamApiError, jetstream, type JsMsg } from '@nats-io/jetstream';
+import { headers, type Msg } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import {
   deadLetterMsg, deadLetterWriter, describeIssues, ensureConsumer, jetstreamManager, list, ms, selectRows, sql, ident, raw,
@@ -57,6 +57,18 @@ export interface SenderOptions {
   /** Delay before an uncertain job is looked at again. @default 2000 */
   uncertainRetryMs?: number;
   replicas?: number;
+  /**
+   * Several instances share the carriers' binds (leased bind slots): a carrier's jobs are taken
+   * only while {@link SmsSender.resume} says this instance holds a slot of it. Off: every carrier's
+   * jobs are taken from the start (one instance). @default false
+   */
+  leasedCarriers?: boolean;
+  /**
+   * This instance's id, and how many other instances share the carriers now: a receipt that one of
+   * them is waiting for may come on our bind (an SMSC gives receipts to any bind of the account).
+   */
+  instance?: string;
+  peers?: () => number;
 }
 
 type Ready = Extract<PreparedJob, { ok: true }>;
@@ -74,8 +86,12 @@ interface Tracked {
   worst: DeliveryState;
 }
 
-/** What handling one job needs of its message: the JsMsg of a single job, or a part of a batch's. */
-type JobMsg = Pick<JsMsg, 'ack' | 'nak' | 'seq'>;
+/**
+ * What handling one job needs of its message: the JsMsg of a single job, or a part of a batch's.
+ * `handBack`: the job must go to another instance (no bind of its carrier is held here): a batch
+ * is then handed back whole once its other jobs are done (they are found done when it comes again).
+ */
+type JobMsg = Pick<JsMsg, 'ack' | 'nak' | 'seq'> & { handBack?: () => void };
 
 type RowState = { job: SmsJob; carrier: SmsCarrier; smscId: string; segments: number; submitMs: number; messageIds: string[] };
 
@@ -127,12 +143,14 @@ export class SmsSender {
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private stopping = false;
   private readonly registered = new Set<string>();
-  private stopLoop?: () => Promise<void>;
+  /** The running consume loop of each carrier's consumer, and how to stop it. */
+  private readonly loops = new Map<SmsCarrier, () => Promise<void>>();
+  private receiptSub?: { unsubscribe(): void };
   private heartbeat?: NodeJS.Timeout;
   private unmatched: { r: CarrierReceipt; resolve: (ok: boolean) => void }[] = [];
   private unmatchedTimer?: NodeJS.Timeout;
   private readonly metrics;
-  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, resubmitted: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0, badDelivers: 0, limited: 0, limitedAgain: 0 };
+  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, resubmitted: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0, badDelivers: 0, limited: 0, limitedAgain: 0, handedBack: 0, peerReceipts: 0 };
 
   constructor(private readonly o: SenderOptions) {
     this.names = o.names ?? messagingNames();
@@ -163,28 +181,41 @@ export class SmsSender {
     }
   }
 
+  /** The durable consumer of one carrier's jobs (`messaging-cmcc` …), shared by all instances. */
+  private consumerOf(c: SmsCarrier): string {
+    return `${this.names.consumer}-${c}`;
+  }
+
   async start(): Promise<void> {
     const jsm = await jetstreamManager(this.o.nc);
-    await ensureConsumer(jsm, this.names.jobsStream, {
-      durable_name: this.names.consumer,
-      ack_wait: ms(this.o.ackWaitMs ?? 60_000),
-      max_deliver: -1,
-      max_ack_pending: this.o.maxInFlight ?? 5000,
-    });
+    // One durable per carrier, so that an instance takes only the carriers it holds binds of. The
+    // single durable of earlier versions (`messaging`) hands over at its ack floor: a new carrier
+    // consumer starts there instead of at the stream's start (7 days of jobs).
+    let legacyFloor: number | undefined;
+    try {
+      legacyFloor = (await jsm.consumers.info(this.names.jobsStream, this.names.consumer)).ack_floor.stream_seq;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError)) throw err;
+    }
+    for (const c of this.o.connectors.keys()) {
+      await ensureConsumer(jsm, this.names.jobsStream, {
+        durable_name: this.consumerOf(c),
+        filter_subject: this.names.jobSubject(c),
+        ack_wait: ms(this.o.ackWaitMs ?? 60_000),
+        max_deliver: -1,
+        max_ack_pending: this.o.maxInFlight ?? 5000,
+        ...(legacyFloor === undefined ? {} : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: legacyFloor + 1 }),
+      });
+    }
+    const consumers = [...this.o.connectors.keys()].map((c) => this.consumerOf(c));
+    if (legacyFloor !== undefined) consumers.push(this.names.consumer);
     // Rebuilt before the first job is taken (see ClaimLog for why this keeps at most once).
     this.claims = await ClaimLog.open(this.o.nc, {
       stream: this.names.claimsStream, subject: this.names.claimsSubject, replicas: this.o.replicas ?? 1, log: this.o.log,
-      since: () => jobsRedeliverableSince(this.o.nc, this.names.jobsStream, this.names.consumer),
+      since: () => jobsRedeliverableSince(this.o.nc, this.names.jobsStream, consumers),
     });
-    const consumer = await this.js.consumers.get(this.names.jobsStream, this.names.consumer);
-    const messages = await consumer.consume({ max_messages: Math.min(1000, this.o.maxInFlight ?? 5000) });
-    const done = (async () => {
-      for await (const m of messages) void this.handle(m);
-    })();
-    this.stopLoop = async () => {
-      await messages.close();
-      await done;
-    };
+    this.receiptSub = this.o.nc.subscribe(this.names.receiptsSubject, { callback: (err, msg) => void (err ? undefined : this.peerReceipts(msg)) });
+    if (!this.o.leasedCarriers) for (const c of this.o.connectors.keys()) await this.resume(c);
     // A job waiting for its carrier's throughput must not be redelivered meanwhile.
     this.heartbeat = setInterval(() => {
       for (const m of this.inHand) m.working();
@@ -192,12 +223,48 @@ export class SmsSender {
     this.heartbeat.unref();
   }
 
+  /** Takes the carrier's jobs (this instance holds a bind slot of it). Idempotent. */
+  async resume(c: SmsCarrier): Promise<void> {
+    if (this.loops.has(c) || this.stopping) return;
+    let stop: () => Promise<void> = async () => undefined;
+    this.loops.set(c, () => stop());
+    const consumer = await this.js.consumers.get(this.names.jobsStream, this.consumerOf(c));
+    const messages = await consumer.consume({ max_messages: Math.min(1000, this.o.maxInFlight ?? 5000) });
+    const done = (async () => {
+      for await (const m of messages) void this.handle(m);
+    })();
+    stop = async () => {
+      await messages.close();
+      await done;
+    };
+    this.o.log.info({ carrier: c }, 'taking the carrier\'s jobs');
+  }
+
+  /**
+   * Stops taking the carrier's jobs (no bind slot of it is held here any more); jobs in hand are
+   * handed back by the connector as it finds no slot.
+   */
+  async pause(c: SmsCarrier): Promise<void> {
+    const stop = this.loops.get(c);
+    if (!stop) return;
+    this.loops.delete(c);
+    await stop();
+    this.o.log.info({ carrier: c }, 'no longer taking the carrier\'s jobs');
+  }
+
+  /** Carriers whose jobs are taken now. */
+  activeCarriers(): SmsCarrier[] {
+    return [...this.loops.keys()];
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();
     clearInterval(this.heartbeat);
-    await this.stopLoop?.();
+    this.receiptSub?.unsubscribe();
+    await Promise.all([...this.loops.values()].map((stop) => stop()));
+    this.loops.clear();
     await this.writer.close();
     await this.claims?.close();
     for (const f of this.natsOut.splice(0)) f();
@@ -216,6 +283,12 @@ export class SmsSender {
   // ---- jobs ----------------------------------------------------------------------------------
 
   private async handle(m: JsMsg): Promise<void> {
+    // Pulled before this instance stopped taking the carrier's jobs: another instance sends it.
+    const carrier = m.subject.slice(m.subject.lastIndexOf('.') + 1) as SmsCarrier;
+    if (this.o.leasedCarriers && !this.loops.has(carrier)) {
+      m.nak(200);
+      return;
+    }
     this.inHand.add(m);
     try {
       const jobs = await this.decode(m);
@@ -266,6 +339,13 @@ export class SmsSender {
   private handleBatch(m: JsMsg, jobs: SmsJob[]): Promise<void> {
     return new Promise<void>((resolve) => {
       let left = jobs.length;
+      let handBack = false;
+      const settle = () => {
+        if (--left > 0) return;
+        if (handBack) m.nak(500);
+        else m.ack();
+        resolve();
+      };
       const run = (job: SmsJob) => {
         let settled = false;
         const part: JobMsg = {
@@ -273,10 +353,13 @@ export class SmsSender {
           ack: () => {
             if (settled) return;
             settled = true;
-            if (--left === 0) {
-              m.ack();
-              resolve();
-            }
+            settle();
+          },
+          handBack: () => {
+            if (settled) return;
+            settled = true;
+            handBack = true;
+            settle();
           },
           nak: (delay?: number) => {
             if (settled || this.stopping) return;
@@ -360,6 +443,20 @@ export class SmsSender {
     });
     if (!outcome.ok && outcome.cancelled) {
       await this.alreadyClaimed(m, job, p, segments);
+      return;
+    }
+    if (!outcome.ok && outcome.handedBack) {
+      // No bind of the carrier is held here any more: the job goes to an instance that holds one
+      // (claimed: it finds the claim and resolves the job as uncertain, by the receipts).
+      this.counts.handedBack++;
+      this.o.log.debug({ jobId: job.jobId, carrier: p.carrier, claimed: outcome.claimed, written: outcome.written }, 'job handed back: no bind of its carrier held here');
+      // Claimed but never written: the claim is withdrawn, so the next instance sends it at once
+      // (else it would wait for a receipt that cannot come, then resubmit).
+      if (outcome.claimed && !outcome.written) {
+        await this.claims.withdraw([job.jobId]).catch((err: unknown) => this.o.log.warn({ err, jobId: job.jobId }, 'claim not withdrawn; the job will be resolved as uncertain'));
+      }
+      if (m.handBack) m.handBack();
+      else m.nak(500);
       return;
     }
     // The claim could not be stored (NATS down or restarting): nothing went out, so the job is
@@ -576,6 +673,12 @@ export class SmsSender {
       else rest.push(u);
     }
     if (rest.length === 0) return;
+    // Another instance may be waiting for these (an SMSC gives receipts to any bind of the
+    // account): it takes them from memory at once, before its send-log row may even be written.
+    const taken = await this.askPeers(rest.map((u) => u.r));
+    for (let i = 0; i < rest.length; i++) if (taken[i]) rest[i]!.resolve(true);
+    rest.splice(0, rest.length, ...rest.filter((_, i) => !taken[i]));
+    if (rest.length === 0) return;
     try {
       const ids = rest.map((u) => u.r.messageId);
       const carriers = [...new Set(rest.map((u) => u.r.carrier))];
@@ -631,6 +734,49 @@ export class SmsSender {
       this.o.log.error({ err }, 'matching receipts failed; the carrier will send them again');
       for (const u of rest) u.resolve(false);
     }
+  }
+
+  /**
+   * Offers receipts that match nothing here to the other instances (one request, every peer
+   * answers with the indexes it recorded); which were taken. None taken when there are no peers or
+   * they do not answer within half a second: the send log is asked next.
+   */
+  private async askPeers(rs: CarrierReceipt[]): Promise<boolean[]> {
+    const taken = rs.map(() => false);
+    const peers = this.o.peers?.() ?? 0;
+    if (peers === 0 || this.stopping) return taken;
+    try {
+      const answers = await this.o.nc.requestMany(this.names.receiptsSubject, JSON.stringify({ from: this.o.instance, receipts: rs } satisfies PeerReceipts), {
+        strategy: 'count', maxMessages: peers, maxWait: 500,
+      });
+      for await (const a of answers) {
+        if (a.data.length === 0) continue;
+        for (const i of (a.json<{ taken: number[] }>().taken ?? [])) if (i >= 0 && i < taken.length) taken[i] = true;
+      }
+    } catch (err) {
+      this.o.log.debug({ err: (err as Error).message }, 'peers not asked about receipts; the send log decides');
+    }
+    return taken;
+  }
+
+  /** Receipts offered by another instance: those we wait for (in memory) are recorded here. */
+  private async peerReceipts(msg: Msg): Promise<void> {
+    let body: PeerReceipts;
+    try {
+      body = msg.json<PeerReceipts>();
+    } catch {
+      return;
+    }
+    if (body.from === this.o.instance || !Array.isArray(body.receipts)) return; // our own offer
+    const taken: number[] = [];
+    await Promise.all(
+      body.receipts.map(async (r, i) => {
+        if (!this.byMessageId.has(receiptKey(r.carrier, r.smscId, r.messageId))) return;
+        if (await this.onReceipt(r).catch(() => false)) taken.push(i);
+      }),
+    );
+    this.counts.peerReceipts += taken.length;
+    msg.respond(JSON.stringify({ taken }));
   }
 
   /**
@@ -764,6 +910,12 @@ export class SmsSender {
       }, 100);
     });
   }
+}
+
+/** Receipts one instance offers the others (`names.receiptsSubject`). */
+interface PeerReceipts {
+  from?: string;
+  receipts: CarrierReceipt[];
 }
 
 function jobOfRow(row: SendLogRow): SmsJob {

@@ -53,7 +53,14 @@ export interface OutboundSms {
 export type SubmitOutcome =
   | { ok: true; messageIds: string[] }
   | { ok: false; cancelled: true; messageIds: [] }
-  | { ok: false; cancelled?: false; code: string; messageIds: string[] };
+  /**
+   * No bind slot of the carrier is held here any more (leased binds): the message was not sent, or
+   * only partly (`claimed`: its claim was stored; `written`: a part was written to a link, so it may
+   * be on the wire). Its job goes back to
+   * the queue for an instance that holds a slot.
+   */
+  | { ok: false; cancelled?: false; handedBack: true; claimed: boolean; written: boolean; code: 'HANDED_BACK'; messageIds: string[] }
+  | { ok: false; cancelled?: false; handedBack?: false; code: string; messageIds: string[] };
 
 export interface CarrierReceipt {
   carrier: SmsCarrier;
@@ -85,6 +92,8 @@ export interface CarrierReply {
 export interface ConnectorStatus {
   carrier: SmsCarrier;
   binds: number;
+  /** Slots this instance holds (all of them unless binds are leased). */
+  held: number;
   bound: number;
   queued: number;
   inFlight: number;

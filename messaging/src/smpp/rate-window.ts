@@ -12,9 +12,15 @@ export class RateWindow {
   private readonly ring: Float64Array;
   private next = 0;
 
+  /**
+   * @param windowMs the span counted as a second: a little over 1,000 ms (a guard) keeps a strict
+   * SMSC, which counts arrival times, from seeing `perSecond + 1` when our sends reach it unevenly
+   * late (event-loop lateness, the network). @default 1000
+   */
   constructor(
     readonly perSecond: number,
     private readonly now: () => number = () => performance.now(),
+    private readonly windowMs = 1000,
   ) {
     this.ring = new Float64Array(Math.max(0, Math.floor(perSecond))).fill(-Infinity);
   }
@@ -23,15 +29,19 @@ export class RateWindow {
   take(): boolean {
     if (this.ring.length === 0) return true;
     const t = this.now();
-    if (t - this.ring[this.next]! < 1000) return false;
+    if (t - this.ring[this.next]! < this.windowMs) return false;
     this.ring[this.next] = t;
     this.next = (this.next + 1) % this.ring.length;
     return true;
   }
 
-  /** Milliseconds until a send may go. */
-  waitMs(): number {
+  /**
+   * Milliseconds until a send may go, or with `ahead` sends already promised (about to be taken),
+   * until one more may: the window must have room for all of them.
+   */
+  waitMs(ahead = 0): number {
     if (this.ring.length === 0) return 0;
-    return Math.max(0, Math.ceil(this.ring[this.next]! + 1000 - this.now()));
+    if (ahead >= this.ring.length) return 1000;
+    return Math.max(0, Math.ceil(this.ring[(this.next + ahead) % this.ring.length]! + this.windowMs - this.now()));
   }
 }

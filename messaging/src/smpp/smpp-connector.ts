@@ -28,12 +28,35 @@ export interface SmppCarrierConfig {
   systemType?: string;
   /** 接入号: the source address of every message; an extension is appended to it. */
   accessNumber: string;
-  /** Parallel binds (transceiver). @default 1 */
+  /**
+   * Parallel binds (transceiver): with `leasedBinds`, the binds the carrier grants the account,
+   * shared by all instances. @default 1
+   */
   binds?: number;
+  /**
+   * Bind slots are opened only when {@link SmppConnector.hold} is called and closed by
+   * {@link SmppConnector.release}: several instances share the carrier's binds, each using the slots
+   * whose leases it holds. Off: every slot is opened at once (one instance). @default false
+   */
+  leasedBinds?: boolean;
+  /**
+   * Asked before each submit_sm on a slot: whether its lease is still certainly held (the fencing
+   * check; a slot's `release` follows soon after a false).
+   */
+  canSend?: (slot: number) => boolean;
   /** Unanswered submit_sm per bind. @default 64 */
   windowSize?: number;
-  /** Throughput limit in segments per second across all binds; 0 = none. @default 0 */
+  /**
+   * Throughput limit in segments per second of the carrier, across all binds (of all instances with
+   * `leasedBinds`): each slot gets its share (`slotRate`) and keeps its own 1-second window. 0 = none. @default 0
+   */
   segmentsPerSecond?: number;
+  /**
+   * Sends are counted over 1,000 ms plus this guard: a strict SMSC counts arrival times, and ours
+   * reach it unevenly late (a late event loop, the network), so a window of exactly 1,000 ms let it
+   * see one more than the limit in some second. Costs guard/1000 of the throughput. @default 50
+   */
+  rateGuardMs?: number;
   /** @default 30000 */
   enquireLinkMs?: number;
   /** A PDU unanswered this long means the link is dead. @default 10000 */
@@ -51,6 +74,8 @@ interface Message {
   ids: string[];
   remaining: number;
   done: boolean;
+  /** Parts written to a link so far (answered or not). */
+  written: number;
   resolve: (o: SubmitOutcome) => void;
 }
 
@@ -61,8 +86,6 @@ interface Part {
   sentAt: number;
   /** The first part runs the message's beforeSend claim. */
   first: boolean;
-  /** A throughput token was taken for this attempt. */
-  paid?: boolean;
 }
 
 class Bind {
@@ -81,7 +104,26 @@ class Bind {
   enquireTimer?: NodeJS.Timeout;
   reconnectTimer?: NodeJS.Timeout;
   lastHeard = 0;
-  constructor(readonly n: number) {}
+  /** Whether this slot may be used (always, unless binds are leased). */
+  held = false;
+  /** When a submit_sm last went out on this slot (ms), for handing it over after its window. */
+  lastSendAt = 0;
+  /** First parts whose claim is being stored: each will take a place in the rate window. */
+  claiming = 0;
+  constructor(
+    readonly n: number,
+    /** This slot's share of the carrier's throughput. */
+    readonly rate: RateWindow,
+  ) {}
+}
+
+/**
+ * A slot's share of a carrier's `perSecond` among `slots` binds: the shares add up to the whole
+ * (the first `perSecond % slots` slots get one more). 0 (no limit) stays 0.
+ */
+export function slotRate(perSecond: number, slots: number, slot: number): number {
+  if (perSecond <= 0) return 0;
+  return Math.floor(perSecond / slots) + (slot < perSecond % slots ? 1 : 0);
 }
 
 /** SMPP 3.4 transceiver binds to one carrier SMSC. */
@@ -92,7 +134,6 @@ export class SmppConnector implements CarrierConnector {
   private readonly queue: Part[] = [];
   private head = 0;
   private readonly retries: Part[] = [];
-  private readonly bucket: RateWindow;
   private pumpTimer?: NodeJS.Timeout;
   private pausedUntil = 0;
   private throttleStreak = 0;
@@ -105,9 +146,9 @@ export class SmppConnector implements CarrierConnector {
     throw new Error('no handler for malformed deliver_sm yet');
   };
   private readyWaiters: (() => void)[] = [];
-  private readonly counts = { submitted: 0, throttled: 0, retried: 0, reconnects: 0, badDelivers: 0 };
+  private readonly counts = { submitted: 0, throttled: 0, retried: 0, reconnects: 0, badDelivers: 0, handedBack: 0 };
   private readonly window: number;
-  private readonly cfg: Required<Omit<SmppCarrierConfig, 'log' | 'systemType'>> & { systemType: string };
+  private readonly cfg: Required<Omit<SmppCarrierConfig, 'log' | 'systemType' | 'canSend'>> & { systemType: string; canSend?: (slot: number) => boolean };
   private readonly log?: Logger;
   private watchdog: NodeJS.Timeout;
 
@@ -116,13 +157,13 @@ export class SmppConnector implements CarrierConnector {
     this.smscId = cfg.smscId ?? cfg.carrier;
     this.log = cfg.log;
     this.cfg = {
-      smscId: cfg.carrier, clientRefTlv: false, binds: 1, windowSize: 64, segmentsPerSecond: 0, enquireLinkMs: 30_000, responseTimeoutMs: 10_000, reconnectMinMs: 200, reconnectMaxMs: 10_000,
+      smscId: cfg.carrier, clientRefTlv: false, leasedBinds: false, rateGuardMs: 50, binds: 1, windowSize: 64, segmentsPerSecond: 0, enquireLinkMs: 30_000, responseTimeoutMs: 10_000, reconnectMinMs: 200, reconnectMaxMs: 10_000,
       throttleBackoffMs: 100, systemType: '', ...cfg,
     } as SmppConnector['cfg'];
     this.window = this.cfg.windowSize;
-    this.bucket = new RateWindow(this.cfg.segmentsPerSecond);
-    this.binds = Array.from({ length: this.cfg.binds }, (_, i) => new Bind(i));
-    for (const b of this.binds) this.connect(b);
+    const slots = Math.max(1, this.cfg.binds);
+    this.binds = Array.from({ length: slots }, (_, i) => new Bind(i, new RateWindow(slotRate(this.cfg.segmentsPerSecond, slots, i), undefined, 1000 + this.cfg.rateGuardMs)));
+    if (!this.cfg.leasedBinds) for (const b of this.binds) this.hold(b.n);
     this.watchdog = setInterval(() => this.checkTimeouts(), Math.min(1000, this.cfg.responseTimeoutMs / 2));
     this.watchdog.unref();
   }
@@ -141,7 +182,7 @@ export class SmppConnector implements CarrierConnector {
 
   status(): ConnectorStatus {
     return {
-      carrier: this.carrier, binds: this.binds.length, bound: this.binds.filter((b) => b.bound).length,
+      carrier: this.carrier, binds: this.binds.length, held: this.binds.filter((b) => b.held).length, bound: this.binds.filter((b) => b.bound).length,
       queued: this.queue.length - this.head + this.retries.length, inFlight: this.binds.reduce((n, b) => n + b.inFlight, 0), ...this.counts,
     };
   }
@@ -159,9 +200,60 @@ export class SmppConnector implements CarrierConnector {
 
   submit(sms: OutboundSms): Promise<SubmitOutcome> {
     return new Promise((resolve) => {
-      const msg: Message = { sms, ids: new Array(sms.encoded.parts.length), remaining: sms.encoded.parts.length, done: false, resolve };
+      const msg: Message = { sms, ids: new Array(sms.encoded.parts.length), remaining: sms.encoded.parts.length, done: false, written: 0, resolve };
       this.queue.push({ msg, index: 0, attempts: 0, sentAt: 0, first: true });
       this.pump();
+    });
+  }
+
+  /** Slots held now. */
+  heldSlots(): number[] {
+    return this.binds.filter((b) => b.held).map((b) => b.n);
+  }
+
+  /** Opens slot `n` (its lease is ours): binds it and sends on it. */
+  hold(n: number): void {
+    const b = this.binds[n];
+    if (!b || b.held || this.closing) return;
+    b.held = true;
+    if (b.reconnectTimer) clearTimeout(b.reconnectTimer);
+    if (!b.session) this.connect(b);
+  }
+
+  /**
+   * Gives slot `n` up: nothing more is sent on it from now; the answers to what it has in flight are
+   * awaited (up to `drainMs`), then it is unbound, and the promise resolves once its last submit is
+   * 1,000 ms old, so that a new holder's sends never share a second with ours (the slot's rate
+   * share holds across the handover). With no slot left, queued messages are handed back
+   * (`handedBack`): the caller gives their jobs to another instance.
+   */
+  async release(n: number, drainMs = 2000): Promise<void> {
+    const b = this.binds[n];
+    if (!b || !b.held) return;
+    b.held = false;
+    if (b.reconnectTimer) clearTimeout(b.reconnectTimer);
+    const until = Date.now() + drainMs;
+    while (b.pending.size > 0 && b.session && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await this.unbind(b);
+    const wait = b.lastSendAt + 1000 + this.cfg.rateGuardMs - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    this.pump();
+  }
+
+  private unbind(b: Bind): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (b.enquireTimer) clearInterval(b.enquireTimer);
+      if (b.reconnectTimer) clearTimeout(b.reconnectTimer);
+      const s = b.session;
+      if (!s || s.socket.destroyed) return resolve();
+      const t = setTimeout(() => s.destroy(), 1000);
+      s.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      b.writer?.flush();
+      if (b.bound) s.unbind(() => s.close());
+      else s.destroy();
     });
   }
 
@@ -169,31 +261,13 @@ export class SmppConnector implements CarrierConnector {
     this.closing = true;
     clearInterval(this.watchdog);
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
-    await Promise.all(
-      this.binds.map(
-        (b) =>
-          new Promise<void>((resolve) => {
-            if (b.enquireTimer) clearInterval(b.enquireTimer);
-            if (b.reconnectTimer) clearTimeout(b.reconnectTimer);
-            const s = b.session;
-            if (!s || s.socket.destroyed) return resolve();
-            const t = setTimeout(() => s.destroy(), 1000);
-            s.once('close', () => {
-              clearTimeout(t);
-              resolve();
-            });
-            b.writer?.flush();
-            if (b.bound) s.unbind(() => s.close());
-            else s.destroy();
-          }),
-      ),
-    );
+    await Promise.all(this.binds.map((b) => this.unbind(b)));
   }
 
   // ---- binds -------------------------------------------------------------------------------
 
   private connect(b: Bind): void {
-    if (this.closing) return;
+    if (this.closing || !b.held) return;
     const s = smpp.connect({ host: this.cfg.host, port: this.cfg.port });
     const w = new PduWriter(s);
     b.session = s;
@@ -259,7 +333,10 @@ export class SmppConnector implements CarrierConnector {
     this.counts.retried += b.pending.size;
     b.pending.clear();
     b.inFlight = 0;
-    if (this.closing) return;
+    if (this.closing || !b.held) {
+      setImmediate(() => this.pump());
+      return;
+    }
     const delay = Math.min(this.cfg.reconnectMaxMs, this.cfg.reconnectMinMs * 2 ** b.attempts) * (0.75 + Math.random() * 0.5);
     b.attempts = Math.min(b.attempts + 1, 16);
     this.counts.reconnects++;
@@ -301,15 +378,53 @@ export class SmppConnector implements CarrierConnector {
     return this.retries.length > 0 || this.head < this.queue.length;
   }
 
-  private pickBind(): Bind | undefined {
+  /**
+   * A bind to send `part` on: up, held (and its lease still certain), with room in its window and
+   * in its throughput share, counting the parts whose claims are being stored on it (each will go
+   * out as soon as its claim is). Otherwise how long until a share has room (`waitMs`), or nothing
+   * (a response or a bind will call pump again). The throughput is counted when the submit_sm is
+   * written, not before the claim: a window counted at claim time let parts whose claims took
+   * longer leave together, more than the share in some second.
+   */
+  private pickBind(part: Part): { bind: Bind } | { waitMs: number } | undefined {
+    let waitMs = Infinity;
+    const claims = part.first && !!part.msg.sms.beforeSend;
     for (let i = 0; i < this.binds.length; i++) {
       const b = this.binds[(this.rr + i) % this.binds.length]!;
-      if (b.bound && b.inFlight < b.limit) {
-        this.rr = (this.rr + i + 1) % this.binds.length;
-        return b;
+      if (!this.usable(b)) continue;
+      const w = b.rate.waitMs(claims ? b.claiming : 0);
+      if (w > 0) {
+        waitMs = Math.min(waitMs, w);
+        continue;
       }
+      this.rr = (this.rr + i + 1) % this.binds.length;
+      return { bind: b };
     }
-    return undefined;
+    return waitMs < Infinity ? { waitMs } : undefined;
+  }
+
+  private usable(b: Bind): boolean {
+    return b.bound && b.held && b.inFlight < b.limit && (this.cfg.canSend?.(b.n) ?? true);
+  }
+
+  /**
+   * With leased binds and no slot held nor draining, nothing queued can go out here: every waiting
+   * message is handed back (`handedBack`, `claimed` when its claim was stored), for its job to go to
+   * an instance that holds a slot.
+   */
+  private handBackIfNoSlot(): boolean {
+    if (!this.cfg.leasedBinds || this.binds.some((b) => b.held || b.pending.size > 0)) return false;
+    const parts = [...this.retries.splice(0), ...this.queue.splice(this.head)];
+    this.queue.length = 0;
+    this.head = 0;
+    for (const p of parts) {
+      const msg = p.msg;
+      if (msg.done) continue;
+      msg.done = true;
+      this.counts.handedBack++;
+      msg.resolve({ ok: false, handedBack: true, claimed: !(p.first && p.index === 0), written: msg.written > 0, code: 'HANDED_BACK', messageIds: msg.ids.filter(Boolean) });
+    }
+    return parts.length > 0;
   }
 
   private schedule(ms: number): void {
@@ -322,27 +437,28 @@ export class SmppConnector implements CarrierConnector {
 
   private pump(): void {
     if (this.closing) return;
+    if (this.handBackIfNoSlot()) return;
     while (this.hasWork()) {
       const now = Date.now();
       if (this.pausedUntil > now) return this.schedule(this.pausedUntil - now);
-      const b = this.pickBind();
-      if (!b) return; // a response or a bind will call pump again
       const next = this.retries.length ? this.retries[0]! : this.queue[this.head]!;
       if (next.msg.done) {
         this.nextPart();
         continue;
       }
-      if (!next.paid) {
-        if (!this.bucket.take()) return this.schedule(this.bucket.waitMs());
-        next.paid = true;
-      }
+      const pick = this.pickBind(next);
+      if (!pick) return; // a response or a bind will call pump again
+      if ('waitMs' in pick) return this.schedule(pick.waitMs);
+      const b = pick.bind;
       const part = this.nextPart()!;
       if (part.first && part.msg.sms.beforeSend) {
         part.first = false;
         // The claim holds a window slot of this bind; a link lost meanwhile resets the count.
         b.inFlight++;
+        b.claiming++;
         const s = b.session;
         const release = () => {
+          b.claiming--;
           if (b.session === s && b.inFlight > 0) b.inFlight--;
         };
         const msg = part.msg;
@@ -398,6 +514,9 @@ export class SmppConnector implements CarrierConnector {
       ...(this.cfg.clientRefTlv ? { client_ref: sms.ref } : {}),
     });
     part.sentAt = Date.now();
+    b.lastSendAt = part.sentAt;
+    b.rate.take();
+    part.msg.written++;
     const s = b.session!;
     const ok = b.writer!.send(pdu, (resp: Pdu) => {
       if (b.session !== s || !b.pending.has(pdu.sequence_number)) return;
@@ -433,7 +552,6 @@ export class SmppConnector implements CarrierConnector {
     if (msg.done) return;
     if (isTemporary(status)) {
       part.attempts++;
-      part.paid = false;
       this.counts.retried++;
       if (status === STATUS.ESME_RTHROTTLED) {
         this.counts.throttled++;

@@ -17,6 +17,8 @@ export const SmscSimEnv = z.object({
   SMSC_SUCCESS_RATE: rate.default(0.97),
   SMSC_REJECT_RATE: rate.default(0),
   SMSC_THROTTLE_PER_S: z.coerce.number().int().min(0).default(0),
+  /** Binds the account may hold at once per carrier (0 = no limit); more are refused with ESME_RBINDFAIL. */
+  SMSC_MAX_BINDS: z.coerce.number().int().min(0).default(0),
   SMSC_DISCONNECT_AFTER: z.coerce.number().int().min(0).default(0),
   SMSC_RECEIPT_DELAY_MS: z.coerce.number().int().min(0).default(200),
   SMSC_MO_RATE: rate.default(0.05),

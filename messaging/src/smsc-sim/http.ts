@@ -23,7 +23,7 @@ export async function startSmscHttp(smscs: SimulatedSmsc[], port: number, host =
   const registry = new Registry();
   registry.setDefaultLabels({ service: 'smsc-sim' });
   collectDefaultMetrics({ register: registry });
-  const fields: (keyof Omit<SmscStats, 'carrier'>)[] = ['binds', 'submits', 'accepted', 'throttled', 'rejected', 'dropped', 'disconnects', 'receiptsSent', 'receiptsPending', 'mosSent'];
+  const fields: (keyof Omit<SmscStats, 'carrier'>)[] = ['binds', 'submits', 'accepted', 'throttled', 'rejected', 'dropped', 'disconnects', 'receiptsSent', 'receiptsPending', 'mosSent', 'peakBinds', 'bindsRefused', 'peakPerSecond'];
   for (const f of fields) {
     const snake = f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     new Gauge({

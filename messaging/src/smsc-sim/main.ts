@@ -12,7 +12,7 @@ await serviceMain('smsc-sim', SmscSimEnv, async (cfg, log) => {
         carrier, port: ports[carrier], host: cfg.SMSC_HOST, systemId: cfg.SMSC_SYSTEM_ID, password: cfg.SMSC_PASSWORD, keep: cfg.SMSC_KEEP, messageIds: cfg.SMSC_MESSAGE_IDS,
         behaviour: {
           latencyMs: cfg.SMSC_LATENCY_MS, successRate: cfg.SMSC_SUCCESS_RATE, rejectRate: cfg.SMSC_REJECT_RATE,
-          throttlePerSecond: cfg.SMSC_THROTTLE_PER_S, disconnectAfter: cfg.SMSC_DISCONNECT_AFTER,
+          throttlePerSecond: cfg.SMSC_THROTTLE_PER_S, maxBinds: cfg.SMSC_MAX_BINDS, disconnectAfter: cfg.SMSC_DISCONNECT_AFTER,
           receiptDelayMs: cfg.SMSC_RECEIPT_DELAY_MS, moRate: cfg.SMSC_MO_RATE, strictOptionalParams: cfg.SMSC_STRICT === '1',
         },
       }),

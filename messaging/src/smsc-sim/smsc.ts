@@ -25,8 +25,16 @@ export interface SmscBehaviour {
   /** Share of submits refused at once with `rejectStatus` (a permanent error). */
   rejectRate: number;
   rejectStatus: number;
-  /** Parts per second accepted; beyond it submit_sm gets ESME_RTHROTTLED. 0 = no limit. */
+  /**
+   * Parts per second accepted, counted as the strictest carriers count: at most this many submit_sm
+   * in any 1,000 ms (a sliding window, not one reset each second); beyond it ESME_RTHROTTLED. 0 = no limit.
+   */
   throttlePerSecond: number;
+  /**
+   * Binds the account (system_id) may hold at once; a bind beyond it is refused with ESME_RBINDFAIL
+   * and the link closed, as carriers enforce the binds they granted. 0 = no limit.
+   */
+  maxBinds: number;
   /** Drop the connection, unanswered PDUs and all, after this many submit_sm on it. 0 = never. */
   disconnectAfter: number;
   /** Delay between submit_sm_resp and the receipt, ms. */
@@ -51,6 +59,7 @@ export const DEFAULT_BEHAVIOUR: SmscBehaviour = {
   rejectRate: 0,
   rejectStatus: STATUS.ESME_RINVDSTADR,
   throttlePerSecond: 0,
+  maxBinds: 0,
   disconnectAfter: 0,
   receiptDelayMs: 20,
   moRate: 0,
@@ -115,6 +124,12 @@ export interface SmscStats {
   receiptsSent: number;
   receiptsPending: number;
   mosSent: number;
+  /** The most binds held at once since start (or `clear`). */
+  peakBinds: number;
+  /** Binds refused because the account held `maxBinds` already. */
+  bindsRefused: number;
+  /** The most submit_sm received in any 1,000 ms (throttled ones included) since start (or `clear`). */
+  peakPerSecond: number;
 }
 
 interface Outgoing {
@@ -185,6 +200,27 @@ export interface SmscOptions {
   retryMs?: number;
 }
 
+/** How many events fell in the last 1,000 ms (times in ms, non-decreasing). */
+class SlidingCount {
+  private times: number[] = [];
+  private head = 0;
+
+  /** Counts an event at `now`; answers the events in (now − 1000, now]. */
+  add(now: number): number {
+    this.times.push(now);
+    return this.count(now);
+  }
+
+  count(now: number): number {
+    while (this.head < this.times.length && this.times[this.head]! <= now - 1000) this.head++;
+    if (this.head > 4096 && this.head * 2 > this.times.length) {
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+    return this.times.length - this.head;
+  }
+}
+
 export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSmsc> {
   const carrier = opts.carrier;
   const systemId = opts.systemId ?? DEFAULT_SYSTEM_ID;
@@ -194,18 +230,20 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
   const retryMs = opts.retryMs ?? 1000;
   const parts: ReceivedPart[] = [];
   const messages: ReceivedMessage[] = [];
-  const counters = { submits: 0, accepted: 0, throttled: 0, rejected: 0, dropped: 0, disconnects: 0, receiptsSent: 0, mosSent: 0 };
+  const counters = { submits: 0, accepted: 0, throttled: 0, rejected: 0, dropped: 0, disconnects: 0, receiptsSent: 0, mosSent: 0, peakBinds: 0, bindsRefused: 0, peakPerSecond: 0 };
+  // Times of the submit_sm received (all) and let through the throttle in the last 1,000 ms.
+  const received = new SlidingCount();
+  const letThrough = new SlidingCount();
   const bound = new Set<Session>();
   const outbox: Outgoing[] = [];
   const partial = new Map<string, { got: Map<number, ReceivedPart>; total: number }>();
   const timers = new Set<NodeJS.Timeout>();
   const injections = new Map<string, InjectedDelivery>();
   let nextInjection = 1;
+  let nextReceiver = 0;
   let nextId = 1;
   let moSeq = 1;
   const idPrefix = `${carrier}${Date.now().toString(36)}`;
-  let windowStart = Date.now();
-  let windowCount = 0;
   let closed = false;
 
   const later = (ms: number, fn: () => void) => {
@@ -253,9 +291,9 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
     const receivers = [...bound].filter((s) => s.systemId === outbox[0]!.systemId && s.canReceive);
     if (receivers.length === 0) return;
     const batch = outbox.splice(0, outbox.length);
-    let i = 0;
     for (const item of batch) {
-      const session = receivers[i++ % receivers.length]!;
+      // Spread over the account's binds in turn, whichever submitted the message (as SMSCs do).
+      const session = receivers[nextReceiver++ % receivers.length]!;
       const pdu = new smpp.PDU('deliver_sm', item.pdu);
       if (item.id) injections.get(item.id)!.attempts++;
       let answered = false;
@@ -316,17 +354,14 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
       else go();
     };
     const now = Date.now();
+    counters.peakPerSecond = Math.max(counters.peakPerSecond, received.add(now));
     if (behaviour.throttlePerSecond > 0) {
-      if (now - windowStart >= 1000) {
-        windowStart = now;
-        windowCount = 0;
-      }
-      if (windowCount >= behaviour.throttlePerSecond) {
+      if (letThrough.count(now) >= behaviour.throttlePerSecond) {
         counters.throttled++;
         respond(STATUS.ESME_RTHROTTLED);
         return;
       }
-      windowCount++;
+      letThrough.add(now);
     }
     if (behaviour.strictOptionalParams && foreignOptionalParams(pdu).length > 0) {
       counters.rejected++;
@@ -437,10 +472,18 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
         session.close();
         return;
       }
+      const held = [...bound].filter((x) => x.systemId === systemId).length;
+      if (behaviour.maxBinds > 0 && held >= behaviour.maxBinds) {
+        counters.bindsRefused++;
+        session.send(pdu.response({ command_status: STATUS.ESME_RBINDFAIL }));
+        session.close();
+        return;
+      }
       session.systemId = systemId;
       session.canReceive = canReceive;
       session.canSend = canSend;
       bound.add(session);
+      counters.peakBinds = Math.max(counters.peakBinds, held + 1);
       session.send(pdu.response({ system_id: `sim-${carrier}` }));
       session.resume();
       void command;
@@ -513,6 +556,8 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
       }
     },
     clear() {
+      counters.peakBinds = bound.size;
+      counters.peakPerSecond = 0;
       parts.length = 0;
       messages.length = 0;
       byDestination.clear();

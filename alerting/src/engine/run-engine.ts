@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
 import { AlertTask, REACHED_SUBJECT, REACH_SUBJECT, ReachRequest, ReachedRequest, WHY_SUBJECT, WhyRequest, isTracked, type ReachReply, type ReachedReply, type WhyReply, moveSubject, progressSubject } from '../contract.ts';
 import { inDates } from '../rules/evaluate.ts';
+import { regionIssues } from '../geofence/validate-region.ts';
 import { shanghaiDate } from '../rules/shanghai-time.ts';
 import { MoveBatchWriter } from '../moves/move-codec.ts';
 import { Presence } from '../presence/presence.ts';
@@ -430,6 +431,9 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       void (async () => {
         try {
           const req = ReachRequest.parse(msg.json());
+          // The region is checked as at task submission: a self-crossing polygon has no inside to count.
+          const issues = regionIssues(req.region);
+          if (issues.length) throw new Error(`invalid region: ${issues.slice(0, 5).map((i) => `${['region', ...i.path].join('.')}: ${i.message}`).join('; ')}`);
           // Several messages for a big region: the requester gathers them per instance.
           for (const part of await engine.reach(req, myShards())) msg.respond(JSON.stringify(part));
         } catch (e) {

@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { Kvm, type KV } from '@nats-io/kv';
-import { connectNats, type NatsConnection } from '@geo/infra';
-import { AlertTaskSpec, TaskError, TaskStore, regionIssues, shanghaiDate, type AlertTaskSpecInput } from '@geo/alerting';
+import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import {
+  AlertTaskSpec, REACHED_SUBJECT, REACH_SUBJECT, TaskError, TaskStore, WHY_SUBJECT, regionIssues, runEngine, shanghaiDate, type AlertTaskSpecInput, type RunningEngine,
+} from '@geo/alerting';
 import { CaseTally } from './report.ts';
 
 /**
@@ -139,5 +145,49 @@ describe("bad task specs at alerting's submit (real KV)", () => {
   // Was a bug: such a ring passed as a 358°-wide planar polygon; now refused as crosses_antimeridian.
   it(tally.one('alerting task submit (spec)', 'a polygon across the antimeridian is refused'), async () => {
     await expect(store.submit('antimeridian', spec({ region: poly([[179, 30], [-179, 30], [-179, 31], [179, 31], [179, 30]]) }))).rejects.toThrow(TaskError);
+  });
+});
+
+/**
+ * Bad requests on alerting's request/reply subjects (reach, reached, why) to a running engine on a
+ * nats-server of this block's own: each gets a reply naming what is wrong, and the engine goes on
+ * answering good requests.
+ */
+describe("bad requests to alerting's request/reply subjects (real engine)", () => {
+  let dir: string;
+  let server: RunningNats;
+  let nc: NatsConnection;
+  let engine: RunningEngine;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'bad-input-alerting-rr-'));
+    server = await startNatsServer({ dataDir: dir });
+    nc = await connectNats(server.url, 'proof-bad-input-alerting-rr');
+    engine = await runEngine({ nc, log: pino({ level: 'silent' }), shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'bad-input-rr' });
+    await engine.ready;
+  }, 60_000);
+  afterAll(async () => {
+    await engine?.stop();
+    await nc?.drain();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const circle = { parts: [{ kind: 'circle', center: [120.15, 30.25], radiusM: 500 }] };
+  const ask = async (subject: string, body: string) => JSON.parse(new TextDecoder().decode((await nc.request(subject, body, { timeout: 5_000 })).data)) as { error?: string };
+  const RR_CASES = tally.add("alerting request/reply (reach, reached, why)", [
+    { name: 'reach: not JSON', subject: REACH_SUBJECT, body: '{"v":1,', says: /JSON|Unexpected|Expected/i },
+    { name: 'reach: no region', subject: REACH_SUBJECT, body: JSON.stringify({ v: 1 }), says: /region/ },
+    { name: 'reach: a bow-tie polygon', subject: REACH_SUBJECT, body: JSON.stringify({ v: 1, region: poly([[120, 30], [120.1, 30.1], [120.1, 30], [120, 30.1], [120, 30]]) }), says: /edges cross/ },
+    { name: 'reach: a rule on an unknown attribute', subject: REACH_SUBJECT, body: JSON.stringify({ v: 1, region: circle, rules: [{ attribute: 'income', action: 'keep' }] }), says: /rules/ },
+    { name: 'reached: no task id', subject: REACHED_SUBJECT, body: JSON.stringify({ v: 1 }), says: /taskId/ },
+    { name: 'why: a number that is not a mobile number', subject: WHY_SUBJECT, body: JSON.stringify({ v: 1, taskId: 't', msisdn: "1380013800'; --" }), says: /11-digit/ },
+    { name: 'why: an array', subject: WHY_SUBJECT, body: '[1,2,3]', says: /expected object|taskId/i },
+  ]);
+  it.each(RR_CASES)('$name → a reply naming it; good requests still answered', async (rc) => {
+    const r = await ask(rc.subject, rc.body);
+    expect(r.error).toMatch(rc.says);
+    const good = await ask(REACH_SUBJECT, JSON.stringify({ v: 1, region: circle }));
+    expect(good.error).toBeUndefined();
   });
 });

@@ -492,6 +492,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       booted = true;
       for (const u of pendingUpdates.splice(0)) enqueue(() => onRecord(u.key, u.value));
       await queue;
+      if (stopping) return;
       leases = new LeaseManager({
         kv: await ensureKv(nc, opts.leases.bucket ?? LEASES_BUCKET, { replicas: opts.replicas }),
         group: 'alerting',
@@ -579,9 +580,11 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       await queue;
     },
     async stop() {
-      await ready.catch(() => undefined);
-      // Hand the shards back first, so that the others take them at their next renewal.
-      await leases?.stop().catch((err: unknown) => log.warn({ err }, 'could not hand the leases back'));
+      // Lease mode: hand the shards back first, so that the others take them at their next renewal.
+      if (opts.leases) {
+        await ready.catch(() => undefined);
+        await leases?.stop().catch((err: unknown) => log.warn({ err }, 'could not hand the leases back'));
+      }
       stopping = true;
       clearInterval(progressTimer);
       clearInterval(tickTimer);

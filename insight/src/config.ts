@@ -22,5 +22,14 @@ export const InsightEnv = z.object({
   INSIGHT_STREAM: z.string().default(LOCATION_STREAM),
   INSIGHT_CONSUMER: z.string().regex(/^[A-Za-z0-9_-]+$/).default('insight-sink'),
   INSIGHT_FILTER_SUBJECT: z.string().default(LOCATION_SUBJECTS),
+  /**
+   * Run the sink only while holding the lease (KV `insight_leases`, group `insight-<INSIGHT_CONSUMER>`),
+   * so that a second instance is a standby. Off: this instance always runs the sink (one instance only).
+   */
+  INSIGHT_LEASES: z.stringbool().default(true),
+  /** A sink lease not renewed for this long is taken over by a standby. */
+  INSIGHT_LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(60_000).default(6_000),
+  /** This instance's id in the lease group. @default host, pid and a random suffix */
+  INSTANCE_ID: z.string().regex(/^[\w-]{1,40}$/).optional(),
 });
 export type InsightConfig = z.infer<typeof InsightEnv>;

@@ -67,7 +67,9 @@ export class HeatmapIndex {
       at: new Date(at).toISOString(),
       k: this.k,
       resolution: res,
-      cells: [...hex].map(([h3, v]) => ({ h3, count: kCount(v, this.k) })),
+      // In H3 order, not cell-dictionary order (which differs between instances and restarts), so
+      // that every instance gives the same answer.
+      cells: [...hex].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map(([h3, v]) => ({ h3, count: kCount(v, this.k) })),
     };
   }
 }

@@ -47,6 +47,26 @@ export interface SinkOptions {
   population?: { record(bucketMs: number, counts: Uint32Array): void };
   /** Also receives every move (`from` -1 for a first sighting), for polls of live regions. */
   recent?: { record(tsMs: number, sub: number, from: number, to: number): void };
+  /**
+   * `write` (the lease holder): consume the durable consumer, write ClickHouse, ack. `follow` (a
+   * standby): keep the same live state for queries from an ordered consumer of the stream that
+   * starts where the durable's checkpoint ends (its ack floor), writing and acking nothing.
+   * @default 'write'
+   */
+  mode?: 'write' | 'follow';
+  /**
+   * Whether this instance may still write (the sink lease is certainly held: `LeaseManager.fence`).
+   * Checked before a flush writes anything and again before the checkpoint and the acks; when it
+   * says no, nothing more is written or acked (the next holder re-reads from the ack floor).
+   * @default always
+   */
+  mayWrite?: () => boolean;
+  /**
+   * Re-create the durable consumer from its ack floor at start even when nothing is pending: a new
+   * lease holder does, so that pull requests a killed holder left at the server cannot take
+   * deliveries. @default false
+   */
+  alwaysRewind?: boolean;
 }
 
 /** `insight_moves_to`, as the sink writes it (Native columns). */
@@ -130,9 +150,15 @@ export class LocationSink implements StateSink {
   consumingSince = 0;
   /** The last boundary snapshotted before this process started (ms): earlier ones are in ClickHouse. */
   restoredBoundary = 0;
+  /** Flushes that found the lease gone and wrote nothing. */
+  fencedFlushes = 0;
+  /** Follow mode: the stream sequence the ordered consumer started at. */
+  followFrom = 0;
+  private readonly follow: boolean;
 
   constructor(private readonly opts: SinkOptions) {
-    if (opts.registry) {
+    this.follow = opts.mode === 'follow';
+    if (opts.registry && !this.follow) {
       this.counter = new Counter({ name: 'insight_sink_events_total', help: 'Location events by outcome', labelNames: ['outcome'], registers: [opts.registry] });
     }
   }
@@ -141,6 +167,7 @@ export class LocationSink implements StateSink {
   /** `insight_moves_to`: ts, sub, from_cell, to_cell, carrier, from_h3, to_h3. */
   move(ts: number, sub: number, from: number, to: number, carrier: number): void {
     this.opts.recent?.record(ts, sub, from, to);
+    if (this.follow) return;
     const cells = this.opts.state.cells;
     const m = this.moves;
     m.reserve(1);
@@ -169,6 +196,7 @@ export class LocationSink implements StateSink {
   snapshot(bucketMs: number, counts: Uint32Array): void {
     const { key, h3Hi, h3Lo } = this.opts.state.cells;
     this.opts.population?.record(bucketMs, counts);
+    if (this.follow) return;
     const t = sec(bucketMs);
     const w = this.snapshots;
     for (let c = 0; c < counts.length; c += 4) {
@@ -197,7 +225,8 @@ export class LocationSink implements StateSink {
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
-    await rewindToAckFloor(jsm, this.opts.stream, this.opts.consumer, this.opts.log);
+    if (this.follow) return this.startFollowing(jsm);
+    await rewindToAckFloor(jsm, this.opts.stream, this.opts.consumer, this.opts.log, this.opts.alwaysRewind);
     await ensureConsumer(jsm, this.opts.stream, {
       durable_name: this.opts.consumer,
       filter_subject: this.opts.filterSubject,
@@ -254,6 +283,44 @@ export class LocationSink implements StateSink {
     this.timer = setInterval(() => {
       if (this.unacked.length > 0) void this.flushQueued(false).catch(() => undefined);
     }, this.opts.flushMs ?? 1000);
+  }
+
+  /**
+   * Follow mode: the same state as the holder's, for queries. The restored checkpoint covers the
+   * durable's ack floor; an ordered consumer (in stream order, re-created by the client at the right
+   * sequence after any gap) reads on from there, and events already in the checkpoint are skipped
+   * by stream position as in the holder. Nothing is written, acked or dead-lettered.
+   */
+  private async startFollowing(jsm: JetStreamManager): Promise<void> {
+    let floor = 0;
+    try {
+      floor = (await jsm.consumers.info(this.opts.stream, this.opts.consumer)).ack_floor.stream_seq;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === 10014)) throw err; // not found: nothing consumed yet
+    }
+    this.followFrom = floor + 1;
+    const consumer = await jetstream(this.opts.nc).consumers.get(this.opts.stream, {
+      filter_subjects: [this.opts.filterSubject],
+      ...(floor > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : { deliver_policy: DeliverPolicy.All }),
+    });
+    const messages = await consumer.consume({ max_messages: 1000 });
+    this.closeMessages = async () => void (await messages.close());
+    this.consumingSince = performance.now();
+    this.loop = (async () => {
+      let since = performance.now();
+      for await (const msg of messages) {
+        const t0 = performance.now();
+        const bad = this.handle(msg.data, msg.info.streamSequence);
+        const t1 = performance.now();
+        this.handleMs += t1 - t0;
+        if (bad) this.opts.log.debug({ seq: msg.info.streamSequence, bad }, 'standby skipped a malformed message (the holder dead-letters it)');
+        if (t1 - since >= YIELD_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          since = performance.now();
+        }
+        if (this.stopping) break;
+      }
+    })();
   }
 
   /**
@@ -342,6 +409,14 @@ export class LocationSink implements StateSink {
    * snapshots again — rows the tables already hold (see the class comment).
    */
   private async flushNow(full: boolean): Promise<void> {
+    if (this.follow) return;
+    const mayWrite = this.opts.mayWrite;
+    if (mayWrite && !mayWrite()) {
+      // The lease is gone (a pause outlived it, or it was handed over): another instance owns the
+      // durable now, and re-reads everything after the ack floor. Write and ack nothing.
+      this.fencedFlushes++;
+      return;
+    }
     const state = this.opts.state;
     const cells = state.cells;
     const checkpointDue = full || this.unacked.length >= CHECKPOINT_MESSAGES ||
@@ -371,7 +446,17 @@ export class LocationSink implements StateSink {
         this.insert('insight_cells', cw.take()),
         this.insert('insight_moves_to', moves, 'Native'),
       ]);
-      if (checkpoint) await this.insert('insight_presence', checkpoint, 'Native');
+      if (checkpoint) {
+        if (mayWrite && !mayWrite()) {
+          this.fencedFlushes++;
+          return;
+        }
+        await this.insert('insight_presence', checkpoint, 'Native');
+      }
+      if (mayWrite && !mayWrite()) {
+        this.fencedFlushes++;
+        return;
+      }
     } catch (err) {
       // Only when stopping for good: leave the messages unacked so JetStream redelivers them.
       cells.returnFresh(fresh);
@@ -440,13 +525,17 @@ export class LocationSink implements StateSink {
     }
   }
 
-  /** Stops consuming, writes what is pending and acks it (SIGTERM path). */
-  async stop(): Promise<void> {
+  /**
+   * Stops consuming, writes what is pending and acks it (SIGTERM path). `flush: false` (the lease
+   * was lost): stops without writing; what was not acked is delivered again to the next holder.
+   */
+  async stop(opts: { flush?: boolean } = {}): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     await this.closeMessages?.();
     await this.loop?.catch(() => undefined);
-    await this.flush();
+    if (opts.flush !== false) await this.flush();
+    else await this.flushing;
   }
 }
 
@@ -460,7 +549,7 @@ export class LocationSink implements StateSink {
  * consumer cannot be moved back, so it is re-created starting at the floor (insight is its only
  * user); events already applied (in the checkpoint) are skipped by stream position as usual.
  */
-export async function rewindToAckFloor(jsm: JetStreamManager, stream: string, durable: string, log: Logger): Promise<boolean> {
+export async function rewindToAckFloor(jsm: JetStreamManager, stream: string, durable: string, log: Logger, always = false): Promise<boolean> {
   let info;
   try {
     info = await jsm.consumers.info(stream, durable);
@@ -468,10 +557,11 @@ export async function rewindToAckFloor(jsm: JetStreamManager, stream: string, du
     if (err instanceof JetStreamApiError && err.code === 10014) return false; // consumer not found
     throw err;
   }
-  if (info.num_ack_pending === 0) return false;
+  if (info.num_ack_pending === 0 && !always) return false;
   const c = info.config;
   const from = info.ack_floor.stream_seq + 1;
-  log.warn({ durable, from, pending: info.num_ack_pending }, 'unacked messages from a previous run: re-delivering them in order from the ack floor');
+  if (info.num_ack_pending === 0) log.info({ durable, from }, 'taking the durable over: re-created from its ack floor');
+  else log.warn({ durable, from, pending: info.num_ack_pending }, 'unacked messages from a previous run: re-delivering them in order from the ack floor');
   await jsm.consumers.delete(stream, durable);
   await jsm.consumers.add(stream, {
     durable_name: durable,

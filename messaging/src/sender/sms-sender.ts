@@ -168,6 +168,11 @@ export class SmsSender {
         name: 'sms_recipient_limited_total', help: 'Jobs held back by the per-number anti-bombing limits (status rejected, code RATE_LIMITED), by the window that was full',
         labelNames: ['carrier', 'window'], registers: reg,
       }),
+      // Jobs cut off (a crash of this or another instance) between their claim and their recorded outcome.
+      uncertain: new Counter({
+        name: 'sms_uncertain_jobs_total', help: 'Jobs claimed before a crash with no recorded outcome, by how they were resolved (receipt, resubmitted, failed)',
+        labelNames: ['outcome'], registers: reg,
+      }),
       exempt: new Counter({ name: 'sms_recipient_limit_exempt_total', help: 'Jobs exempt from the per-number limits, by rule', labelNames: ['reason'], registers: reg }),
       unmatched: new Counter({
         name: 'sms_receipts_unmatched_total', help: 'Delivery receipts that matched no job (by carrier, SMSC and message id) and were dead-lettered, by reason',
@@ -501,11 +506,13 @@ export class SmsSender {
         // No receipt echoed it (the carrier sends one for every message it took, registered_delivery
         // = 1): taken as never received, and sent again under a fresh claim.
         this.counts.resubmitted++;
+        this.metrics.uncertain.inc({ outcome: 'resubmitted' });
         this.o.log.warn({ jobId: job.jobId, claimedAt }, 'job cut off by a restart with no receipt: sent again');
         await this.submit(m, job, p, () => this.claims.reclaim(job.jobId));
         return;
       }
       this.o.log.warn({ jobId: job.jobId, claimedAt }, 'job cut off by a restart with no receipt: recorded UNCERTAIN, not sent again');
+      this.metrics.uncertain.inc({ outcome: 'failed' });
       await this.record({ job, carrier, smscId: this.smscOf(carrier), segments, submitMs: claimedAt, messageIds: [] }, 'failed', 'UNCERTAIN', Date.now(), '发送时服务中断，且运营商未回执，无法确认是否已发送');
       this.ack(m);
       return;
@@ -724,6 +731,7 @@ export class SmsSender {
         if (unc && !r.ref && unc.segments > 1) {
           this.resolvedByNumber.set(`${r.carrier}|${r.msisdn}`, { jobId: job.jobId, left: unc.segments - 1, until: Date.now() + (this.o.unknownReceiptMs ?? 600_000) });
         }
+        if (unc) this.metrics.uncertain.inc({ outcome: 'receipt' });
         this.forgetUncertain(job.jobId);
         this.counts.final++;
         const code = r.state === 'delivered' ? '' : `${r.stat}${r.err ? `:${r.err}` : ''}`;

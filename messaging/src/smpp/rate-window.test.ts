@@ -43,4 +43,17 @@ describe('RateWindow', () => {
     for (let i = 0; i < 1000; i++) expect(w.take()).toBe(true);
     expect(w.waitMs()).toBe(0);
   });
+
+  it('counts over a wider span when given a guard, and waits for room for promised sends too', () => {
+    let t = 0;
+    const w = new RateWindow(3, () => t, 1250);
+    expect([w.take(), w.take()]).toEqual([true, true]);
+    // One place left: room for one more now, not for a second one promised before it.
+    expect([w.waitMs(0), w.waitMs(1)]).toEqual([0, 1250]);
+    expect(w.take()).toBe(true);
+    t = 1100;
+    expect(w.take()).toBe(false); // 1,100 ms is inside the guarded span
+    t = 1250;
+    expect(w.take()).toBe(true);
+  });
 });

@@ -114,6 +114,8 @@ class Bind {
     readonly n: number,
     /** This slot's share of the carrier's throughput. */
     readonly rate: RateWindow,
+    /** The carrier has a rate and this slot no share of it (more binds than segments per second): it sends nothing. */
+    readonly noShare = false,
   ) {}
 }
 
@@ -162,7 +164,11 @@ export class SmppConnector implements CarrierConnector {
     } as SmppConnector['cfg'];
     this.window = this.cfg.windowSize;
     const slots = Math.max(1, this.cfg.binds);
-    this.binds = Array.from({ length: slots }, (_, i) => new Bind(i, new RateWindow(slotRate(this.cfg.segmentsPerSecond, slots, i), undefined, 1000 + this.cfg.rateGuardMs)));
+    this.binds = Array.from({ length: slots }, (_, i) => {
+      const share = slotRate(this.cfg.segmentsPerSecond, slots, i);
+      return new Bind(i, new RateWindow(share, undefined, 1000 + this.cfg.rateGuardMs), this.cfg.segmentsPerSecond > 0 && share === 0);
+    });
+    if (this.binds.some((b) => b.noShare)) this.log?.warn({ carrier: this.carrier, binds: slots, perSecond: this.cfg.segmentsPerSecond }, 'more binds than segments per second: some slots have no share of the rate and send nothing');
     if (!this.cfg.leasedBinds) for (const b of this.binds) this.hold(b.n);
     this.watchdog = setInterval(() => this.checkTimeouts(), Math.min(1000, this.cfg.responseTimeoutMs / 2));
     this.watchdog.unref();
@@ -404,7 +410,7 @@ export class SmppConnector implements CarrierConnector {
   }
 
   private usable(b: Bind): boolean {
-    return b.bound && b.held && b.inFlight < b.limit && (this.cfg.canSend?.(b.n) ?? true);
+    return b.bound && b.held && !b.noShare && b.inFlight < b.limit && (this.cfg.canSend?.(b.n) ?? true);
   }
 
   /**

@@ -45,7 +45,7 @@ export function EnterprisesPanel() {
         <input name="quota" type="number" min="0" placeholder={E.quota} />
         <input name="accessNumber" placeholder={E.accessNumber} maxlength={20} />
         <input name="adminName" placeholder={E.adminName} required maxlength={64} />
-        <input name="adminPassword" type="password" placeholder={E.adminPassword} required minlength={8} autocomplete="new-password" />
+        <input name="adminPassword" type="password" placeholder={E.adminPassword} required minlength={12} autocomplete="new-password" />
         <button type="submit" class="primary">
           {E.create}
         </button>

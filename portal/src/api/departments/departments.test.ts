@@ -42,6 +42,16 @@ describe('departments', () => {
     expect((await admin.req('DELETE', `/api/departments/${empty.body.id}`)).status).toBe(200);
   });
 
+  it('deletes a department whose only members were deleted (their history stays, the department may go)', async () => {
+    const d = await admin.req('POST', '/api/departments', { name: '撤销组' });
+    const m = await admin.req('POST', '/api/accounts', { name: 'leaver-dept', password: 'Leaver-pass-2024', departmentId: d.body.id });
+    expect(m.status).toBe(200);
+    expect((await admin.req('DELETE', `/api/departments/${d.body.id}`)).body.error.code).toBe('DEPT_HAS_MEMBERS');
+    expect((await admin.req('DELETE', `/api/accounts/${m.body.id}`)).status).toBe(200);
+    expect((await admin.req('GET', '/api/departments')).body.items.find((x: { id: string }) => x.id === d.body.id).memberCount).toBe(0);
+    expect((await admin.req('DELETE', `/api/departments/${d.body.id}`)).status).toBe(200);
+  });
+
   it('refuses to move a department under its own child', async () => {
     const a = await admin.req('POST', '/api/departments', { name: '甲' });
     const b = await admin.req('POST', '/api/departments', { name: '乙', parentId: a.body.id });

@@ -34,7 +34,7 @@ const tags = ['部门管理'];
 async function list(db: Queryable, enterpriseId: string) {
   const { rows } = await db.query<Record<string, any>>(
     `SELECT d.id, d.parent_id, d.name, d.sort, d.remark, d.created_at,
-            (SELECT count(*)::int FROM accounts a WHERE a.department_id = d.id) AS member_count,
+            (SELECT count(*)::int FROM accounts a WHERE a.department_id = d.id AND a.deleted_at IS NULL) AS member_count,
             (SELECT count(*)::int FROM departments c WHERE c.parent_id = d.id) AS child_count
        FROM departments d WHERE d.enterprise_id = $1 ORDER BY d.sort, d.created_at`,
     [enterpriseId],

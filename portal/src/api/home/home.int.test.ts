@@ -2,6 +2,7 @@ import { connectClickHouse, migrateClickHouse, type ClickHouseClient } from '@ge
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Portal } from '../../portal.ts';
 import { login, loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
+import { DEMO_CREDENTIALS } from '../../demo/credentials.ts';
 import { readTrends } from './trends.ts';
 
 // The send log's shape as messaging creates it (messaging/src/send-log/schema.ts), under our own table name.
@@ -63,7 +64,7 @@ describe('home: quota and send trends from the ClickHouse send log', () => {
     const months = r.body.monthly.reduce((s: number, p: { total: number }) => s + p.total, 0);
     expect(months).toBe(3);
     // A sub-account sees its own sends.
-    const sub = await login(portal, 'demo-sub', 'DemoSub2024');
+    const sub = await login(portal, DEMO_CREDENTIALS.sub.name, DEMO_CREDENTIALS.sub.password);
     const mine = await sub.req('GET', '/api/home/trends');
     expect(mine.body.daily.at(-1)).toMatchObject({ total: 1, success: 0, failed: 1 });
   });
@@ -75,7 +76,7 @@ describe('home: quota and send trends from the ClickHouse send log', () => {
   });
 
   it('shows my quota and the enterprise quota', async () => {
-    const sub = await login(portal, 'demo-sub', 'DemoSub2024');
+    const sub = await login(portal, DEMO_CREDENTIALS.sub.name, DEMO_CREDENTIALS.sub.password);
     const q = await sub.req('GET', '/api/home/quota');
     expect(q.body).toMatchObject({ myQuota: 5000, enterpriseQuota: 100000, enterpriseName: '演示集团' });
   });

@@ -131,4 +131,39 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
     expect(instances.every((s) => s.sender.awaitingReceipts === 0)).toBe(true);
     expect(instances.reduce((n, s) => n + s.sender.counts.peerReceipts, 0)).toBeGreaterThan(0);
   }, 150_000);
+
+  it('resolves a job held as uncertain on one instance by a receipt that came to the other’s bind, at its first delivery', async () => {
+    const [a, b] = instances as [MessagingService, MessagingService];
+    // Only b takes cmcc's jobs now; a keeps its cmcc bind, so the SMSC gives receipts to both.
+    await a.sender.pause('cmcc');
+    const seen = b.sender.counts.duplicates;
+    const now = Date.now();
+    const jobs: SmsJob[] = Array.from({ length: 10 }, (_, i) => ({
+      jobId: `${ns}-unc-${i}`, source: 'industry' as const, enterpriseId: 'ent1', accountId: 'acc1', sendId: 'uncertain', carrier: 'cmcc' as const,
+      msisdn: `1390000${String(i).padStart(4, '0')}`, content: `通知 ${i}`, signature: '气象台', createdAt: now,
+    }));
+    // Claimed by an instance that then died before recording anything: their claims are in the log.
+    const js = jetstream(nc);
+    await js.publish(names.claimsSubject, JSON.stringify({ at: now, ids: jobs.map((j) => j.jobId) }));
+    for (const j of jobs) await js.publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: j.jobId });
+    await until(() => b.sender.counts.duplicates >= seen + 10, 'b to hold the ten jobs as uncertain');
+    // The carrier took them after all: its receipts (ids no logged job has) come now, to either bind.
+    const injected = jobs.map((j, i) =>
+      smscs.cmcc.inject({
+        fields: {
+          source_addr: j.msisdn, destination_addr: '106571', esm_class: 0x04, data_coding: 0, receipted_message_id: `dead${i}`, message_state: 2,
+          short_message: Buffer.from(`id:dead${i} sub:001 dlvrd:001 stat:DELIVRD err:000 text:`, 'latin1'),
+        },
+      }),
+    );
+    await until(() => injected.every((x) => smscs.cmcc.injected(x.id)!.done), 'the receipts to be taken', 30_000);
+    // Taken at the first delivery, also those that came to a's bind (a offered them to b); before,
+    // a refused them and the SMSC had to try again until one reached b's bind.
+    expect(injected.map((x) => smscs.cmcc.injected(x.id)!.attempts)).toEqual(jobs.map(() => 1));
+    const rows = await selectRows<{ job_id: string; status: string }>(ch, sql`SELECT job_id, status FROM ${ident(table)} FINAL WHERE job_id IN ${list(jobs.map((j) => j.jobId))}`.text);
+    expect(rows.map((r) => r.status).sort()).toEqual(jobs.map(() => 'delivered'));
+    // Nothing was sent again: the SMSC saw no message to these numbers.
+    expect(jobs.filter((j) => smscs.cmcc.messagesTo(j.msisdn).length > 0)).toEqual([]);
+    await a.sender.resume('cmcc');
+  }, 60_000);
 });

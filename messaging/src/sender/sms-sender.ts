@@ -491,6 +491,8 @@ export class SmsSender {
     const carrier = p.carrier;
     this.counts.duplicates++;
     if (await this.logged(job.jobId)) {
+      // Resolved meanwhile (maybe by another instance): no receipt to that number is its any more.
+      this.forgetUncertain(job.jobId);
       this.ack(m);
       return;
     }
@@ -702,6 +704,8 @@ export class SmsSender {
         byKey.set(`ref:${row.carrier}|${row.job_id}`, row);
       }
       const writes: Promise<void>[] = [];
+      /** Receipts no logged job and no uncertain job here has. */
+      const orphans: typeof rest = [];
       for (const u of rest) {
         const r = u.r;
         const row =
@@ -720,8 +724,7 @@ export class SmsSender {
         }
         const job = row ? jobOfRow(row) : unc?.job;
         if (!job) {
-          // The carrier will send it again; by then its job may be known. Or it never will be.
-          writes.push(this.unknownReceipt(r).then(u.resolve, () => u.resolve(false)));
+          orphans.push(u);
           continue;
         }
         this.unknownSince.delete(receiptKey(r.carrier, r.smscId, r.messageId));
@@ -737,6 +740,16 @@ export class SmsSender {
         const code = r.state === 'delivered' ? '' : `${r.stat}${r.err ? `:${r.err}` : ''}`;
         writes.push(this.record(state, r.state, code, r.at).then(() => u.resolve(true), () => u.resolve(false)));
       }
+      if (orphans.length > 0) {
+        // Perhaps another instance holds their jobs as uncertain (it was handed them after a crash).
+        const taken = await this.askPeers(orphans.map((u) => u.r), 'uncertain');
+        for (let i = 0; i < orphans.length; i++) {
+          const u = orphans[i]!;
+          if (taken[i]) u.resolve(true);
+          // The carrier will send it again; by then its job may be known. Or it never will be.
+          else writes.push(this.unknownReceipt(u.r).then(u.resolve, () => u.resolve(false)));
+        }
+      }
       await Promise.all(writes);
     } catch (err) {
       this.o.log.error({ err }, 'matching receipts failed; the carrier will send them again');
@@ -749,12 +762,12 @@ export class SmsSender {
    * answers with the indexes it recorded); which were taken. None taken when there are no peers or
    * they do not answer within half a second: the send log is asked next.
    */
-  private async askPeers(rs: CarrierReceipt[]): Promise<boolean[]> {
+  private async askPeers(rs: CarrierReceipt[], mode: PeerReceipts['mode'] = 'memory'): Promise<boolean[]> {
     const taken = rs.map(() => false);
     const peers = this.o.peers?.() ?? 0;
     if (peers === 0 || this.stopping) return taken;
     try {
-      const answers = await this.o.nc.requestMany(this.names.receiptsSubject, JSON.stringify({ from: this.o.instance, receipts: rs } satisfies PeerReceipts), {
+      const answers = await this.o.nc.requestMany(this.names.receiptsSubject, JSON.stringify({ from: this.o.instance, mode, receipts: rs } satisfies PeerReceipts), {
         strategy: 'count', maxMessages: peers, maxWait: 500,
       });
       for await (const a of answers) {
@@ -767,7 +780,24 @@ export class SmsSender {
     return taken;
   }
 
-  /** Receipts offered by another instance: those we wait for (in memory) are recorded here. */
+  /** An uncertain job the carrier took after all (its receipt came by number or echoed ref): final now. */
+  private async resolveUncertain(r: CarrierReceipt, unc: Uncertain): Promise<void> {
+    const job = unc.job;
+    this.unknownSince.delete(receiptKey(r.carrier, r.smscId, r.messageId));
+    if (!r.ref && unc.segments > 1) {
+      this.resolvedByNumber.set(`${r.carrier}|${r.msisdn}`, { jobId: job.jobId, left: unc.segments - 1, until: Date.now() + (this.o.unknownReceiptMs ?? 600_000) });
+    }
+    this.metrics.uncertain.inc({ outcome: 'receipt' });
+    this.forgetUncertain(job.jobId);
+    this.counts.final++;
+    const code = r.state === 'delivered' ? '' : `${r.stat}${r.err ? `:${r.err}` : ''}`;
+    await this.record({ job, carrier: unc.carrier, smscId: r.smscId, segments: unc.segments, submitMs: r.at, messageIds: [r.messageId] }, r.state, code, r.at);
+  }
+
+  /**
+   * Receipts offered by another instance: `memory`, those we wait for (sent from here, in memory);
+   * `uncertain`, those (no logged job has their id) that resolve a job we hold as uncertain.
+   */
   private async peerReceipts(msg: Msg): Promise<void> {
     let body: PeerReceipts;
     try {
@@ -779,6 +809,14 @@ export class SmsSender {
     const taken: number[] = [];
     await Promise.all(
       body.receipts.map(async (r, i) => {
+        if (body.mode === 'uncertain') {
+          // Offered only once the send log had no job with its message id (see matchLater).
+          const unc = this.uncertainFor(r);
+          if (unc) {
+            if (await this.resolveUncertain(r, unc).then(() => true, () => false)) taken.push(i);
+          } else if (this.laterPartOfResolved(r)) taken.push(i);
+          return;
+        }
         if (!this.byMessageId.has(receiptKey(r.carrier, r.smscId, r.messageId))) return;
         if (await this.onReceipt(r).catch(() => false)) taken.push(i);
       }),
@@ -923,6 +961,7 @@ export class SmsSender {
 /** Receipts one instance offers the others (`names.receiptsSubject`). */
 interface PeerReceipts {
   from?: string;
+  mode?: 'memory' | 'uncertain';
   receipts: CarrierReceipt[];
 }
 

@@ -246,7 +246,7 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   firstUpkeep.unref();
   retention.unref();
 
-  http.addCheck('role', () => ({ ok: current !== undefined, detail: `${current?.role ?? 'starting'} (${instance})` }));
+  http.addCheck('role', () => ({ ok: current !== undefined, detail: `${!current ? 'starting' : current.stopped ? 'switching' : current.role} (${instance})` }));
   const api = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: (req) => current!.app.fetch(req), port: cfg.API_PORT, hostname: cfg.API_HOST }, () => resolve(s));
   });

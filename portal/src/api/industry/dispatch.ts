@@ -1,5 +1,6 @@
 import type { Queryable } from '@geo/infra';
 import { composeText, splitTasks, type SmsCarrier, type SmsJob } from '@geo/messaging';
+import { instanceId, leaseMs } from '../../jobs/instance.ts';
 import type { IndustryRuntime } from './runtime.ts';
 
 /** Recipients published per database read and per publish window. */
@@ -47,23 +48,41 @@ export function jobsOf(s: SendRow, r: { seq: number; msisdn: string; carrier: st
   });
 }
 
+const SEND_COLUMNS = 'id, enterprise_id, account_id, content, signature, extension, forward_to, state, published, created_at';
+
 /**
  * Publishes a queued send's jobs from where it stopped (`published`), recording progress after each
  * chunk, then marks it sent. A crash between publish and record republishes at most one chunk, with
  * the same Nats-Msg-Ids. Without a publisher the send stays queued for the dispatcher.
+ *
+ * Several portal instances share the database (#19): the send is first claimed for this instance
+ * (`dispatch_owner`, `dispatch_until`), so a second dispatcher passing at the same time leaves it
+ * alone; the claim is renewed with each chunk's progress, and one whose owner was killed expires and
+ * is taken over from `published` by the next pass of any instance. An owner that finds its claim
+ * taken (it was paused past the lease) stops.
  * @returns whether the send is now fully published.
  */
 export async function dispatchSend(rt: IndustryRuntime, sendId: string): Promise<boolean> {
   const { db } = rt.deps;
   if (!rt.publisher || rt.inFlight.has(sendId)) return false;
   rt.inFlight.add(sendId);
+  const me = instanceId(rt.deps);
+  const lease = leaseMs(rt.deps);
+  let claimed = false;
   try {
     const { rows } = await db.query<SendRow>(
-      'SELECT id, enterprise_id, account_id, content, signature, extension, forward_to, state, published, created_at FROM sms_sends WHERE id = $1',
-      [sendId],
+      `UPDATE sms_sends SET dispatch_owner = $2, dispatch_until = now() + $3::integer * interval '1 millisecond'
+       WHERE id = $1 AND state = 'queued' AND (dispatch_until IS NULL OR dispatch_until < now() OR dispatch_owner = $2)
+       RETURNING ${SEND_COLUMNS}`,
+      [sendId, me, lease],
     );
     const s = rows[0];
-    if (!s || s.state !== 'queued') return s?.state === 'sent';
+    if (!s) {
+      // Not queued (sent, cancelled, gone) or another instance is publishing it.
+      const { rows: now } = await db.query<{ state: string }>('SELECT state FROM sms_sends WHERE id = $1', [sendId]);
+      return now[0]?.state === 'sent';
+    }
+    claimed = true;
     let from = s.published;
     for (;;) {
       const { rows: recips } = await db.query<{ seq: number; msisdn: string; carrier: string; content: string | null }>(
@@ -73,15 +92,29 @@ export async function dispatchSend(rt: IndustryRuntime, sendId: string): Promise
       if (recips.length === 0) break;
       await rt.publisher.publish(recips.flatMap((r) => jobsOf(s, r)));
       from = recips[recips.length - 1]!.seq;
-      await db.query('UPDATE sms_sends SET published = $2 WHERE id = $1', [sendId, from]);
+      const kept = await db.query(
+        `UPDATE sms_sends SET published = $2, dispatch_until = now() + $4::integer * interval '1 millisecond' WHERE id = $1 AND dispatch_owner = $3`,
+        [sendId, from, me, lease],
+      );
+      if (kept.rowCount === 0) {
+        claimed = false;
+        rt.deps.log.warn({ sendId, published: from }, 'another portal instance took this send over; this one stops publishing it');
+        return false;
+      }
     }
-    await db.query(`UPDATE sms_sends SET state = 'sent', sent_at = now() WHERE id = $1 AND state = 'queued'`, [sendId]);
-    return true;
+    const done = await db.query(
+      `UPDATE sms_sends SET state = 'sent', sent_at = now(), dispatch_until = NULL WHERE id = $1 AND state = 'queued' AND dispatch_owner = $2`,
+      [sendId, me],
+    );
+    claimed = false;
+    return done.rowCount === 1;
   } catch (err) {
     rt.deps.log.error({ err, sendId }, 'publishing a send failed; the dispatcher will retry');
     return false;
   } finally {
     rt.inFlight.delete(sendId);
+    // Failed or stopped while holding the claim: let the next pass (this instance or another) retry at once.
+    if (claimed) await db.query('UPDATE sms_sends SET dispatch_until = NULL WHERE id = $1 AND dispatch_owner = $2', [sendId, me]).catch(() => undefined);
   }
 }
 

@@ -1,0 +1,107 @@
+import type { SmsJob } from '@geo/messaging';
+import { openPostgres } from '@geo/infra';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loginAdmin, START_TIMEOUT } from '../../test/harness.ts';
+import { industryTestApp, type IndustryTestApp, type Requester } from './test-app.ts';
+
+/**
+ * Two portal instances on one PostgreSQL server (#19): what one process did alone (the dispatcher,
+ * jobs in memory) must hold when a load balancer spreads the work over two. PGlite cannot be shared
+ * between instances, so these run only with a PostgreSQL server (CI has one: TEST_DATABASE_URL).
+ */
+const pgUrl = inject('postgresUrl');
+const numbers = (n: number, prefix = '1380013') => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A fresh database on the test server, so earlier runs and other files' rows do not count. */
+async function freshDatabase(url: string, name: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const admin = await openPostgres(url);
+  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.close();
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const a = await openPostgres(url);
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+      await a.close();
+    },
+  };
+}
+
+/**
+ * A publisher that records what it was given and takes a while per window, as NATS under load
+ * does: two dispatchers working on one send would both get through it.
+ */
+function slowRecorder(jobs: SmsJob[]) {
+  return {
+    async publish(js: readonly SmsJob[]) {
+      await sleep(20);
+      jobs.push(...js);
+    },
+  };
+}
+
+describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TEST_DATABASE_URL)', () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let a: IndustryTestApp;
+  let b: IndustryTestApp;
+  let adminA: Requester;
+  const jobsA: SmsJob[] = [];
+  const jobsB: SmsJob[] = [];
+
+  beforeAll(async () => {
+    db = await freshDatabase(pgUrl, `portal_two_${process.pid}`);
+    // One after the other: the first applies the migrations and seeds the demo.
+    a = await industryTestApp({ portal: { databaseUrl: db.url }, publisher: slowRecorder(jobsA) });
+    b = await industryTestApp({ portal: { databaseUrl: db.url }, publisher: slowRecorder(jobsB) });
+    adminA = a.as(await loginAdmin(a.portal));
+  }, START_TIMEOUT);
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await db?.drop();
+  });
+
+  it('fires a scheduled send exactly once when both dispatchers pass at the same time', async () => {
+    const n = 6000; // three chunks of 2,000: long enough for both dispatchers to be at it together
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    const r = await adminA('POST', '/api/industry/sends', { recipients: numbers(n).join('\n'), content: '两个实例定时发送', action: 'schedule', scheduledAt: at });
+    expect(r.status).toBe(200);
+    expect(r.body.state).toBe('scheduled');
+    const id: string = r.body.id;
+    await a.portal.deps.db.query(`UPDATE sms_sends SET scheduled_at = now() - interval '1 minute' WHERE id = $1`, [id]);
+
+    await Promise.all([a.industry.tick(), b.industry.tick(), a.industry.tick(), b.industry.tick()]);
+    await Promise.all([a.industry.tick(), b.industry.tick()]);
+
+    const published = [...jobsA, ...jobsB].filter((j) => j.sendId === id);
+    const ids = published.map((j) => j.jobId);
+    expect(new Set(ids).size).toBe(n);
+    expect(ids.length).toBe(n);
+    const { rows } = await b.portal.deps.db.query<{ state: string; published: number }>('SELECT state, published FROM sms_sends WHERE id = $1', [id]);
+    expect(rows[0]).toMatchObject({ state: 'sent', published: n });
+  });
+
+  it('takes over a send whose publishing instance was killed, from where it stopped, once its claim expired', async () => {
+    const r = await adminA('POST', '/api/industry/sends', { recipients: numbers(5000, '1390013').join('\n'), content: '接手发送', action: 'schedule', scheduledAt: new Date(Date.now() + 3_600_000).toISOString() });
+    expect(r.status).toBe(200);
+    const id: string = r.body.id;
+    // What a portal killed after its first chunk leaves: queued, 2,000 published, its claim still on.
+    await a.portal.deps.db.query(
+      `UPDATE sms_sends SET state = 'queued', published = 2000, dispatch_owner = 'killed-instance', dispatch_until = now() + interval '1 hour' WHERE id = $1`,
+      [id],
+    );
+    await Promise.all([a.industry.tick(), b.industry.tick()]);
+    expect([...jobsA, ...jobsB].filter((j) => j.sendId === id)).toHaveLength(0);
+
+    await a.portal.deps.db.query(`UPDATE sms_sends SET dispatch_until = now() - interval '1 second' WHERE id = $1`, [id]);
+    await Promise.all([a.industry.tick(), b.industry.tick()]);
+    const seqs = [...jobsA, ...jobsB].filter((j) => j.sendId === id).map((j) => Number(j.jobId.split(':')[1]));
+    expect(seqs).toHaveLength(3000);
+    expect(Math.min(...seqs)).toBe(2001);
+    expect(new Set(seqs).size).toBe(3000);
+  });
+});

@@ -166,4 +166,33 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
     expect(jobs.filter((j) => smscs.cmcc.messagesTo(j.msisdn).length > 0)).toEqual([]);
     await a.sender.resume('cmcc');
   }, 60_000);
+
+  it('queues a job whose number routes to a carrier this instance holds no bind of under that carrier, for the instance that holds one', async () => {
+    for (const s of instances.splice(0)) await s.stop();
+    // c holds both of cmcc's slots, d both of cucc's: only c takes cmcc's jobs, and it cannot send to cucc.
+    let ids: [string, string] | undefined;
+    for (let i = 0; !ids; i++) {
+      const pair = [`${ns}-c${i}`, `${ns}-d${i}`];
+      const own = (sh: string) => preferredOwner(sh, pair);
+      if (own('cmcc-0') === pair[0] && own('cmcc-1') === pair[0] && own('cucc-0') === pair[1] && own('cucc-1') === pair[1]) ids = [pair[0]!, pair[1]!];
+    }
+    const log = pino({ level: 'silent' });
+    const [c, d] = [await createMessaging(env(ids[0]), log, { names }), await createMessaging(env(ids[1]), log, { names })];
+    instances.push(c, d);
+    await until(() => c.connectors.get('cucc')!.status().held === 0 && d.connectors.get('cmcc')!.status().held === 0, 'the slots to settle', 30_000);
+    // Queued as China Mobile jobs, but the numbers are China Unicom's (186…).
+    const now = Date.now();
+    const jobs: SmsJob[] = Array.from({ length: 5 }, (_, i) => ({
+      jobId: `${ns}-moved-${i}`, source: 'industry' as const, enterpriseId: 'ent1', accountId: 'acc1', sendId: 'moved', carrier: 'cmcc' as const,
+      msisdn: `1861111${String(i).padStart(4, '0')}`, content: `通知 ${i}`, signature: '气象台', createdAt: now,
+    }));
+    const js = jetstream(nc);
+    for (const j of jobs) await js.publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: j.jobId });
+    const rows = async () =>
+      selectRows<{ job_id: string; status: string; carrier: string }>(ch, sql`SELECT job_id, status, carrier FROM ${ident(table)} FINAL WHERE job_id IN ${list(jobs.map((j) => j.jobId))}`.text);
+    await until(async () => (await rows()).filter((r) => r.status === 'delivered').length === jobs.length, 'the jobs delivered', 30_000);
+    expect((await rows()).map((r) => r.carrier)).toEqual(jobs.map(() => 'cucc'));
+    expect(jobs.map((j) => smscs.cucc.messagesTo(j.msisdn).length)).toEqual(jobs.map(() => 1));
+    expect(c.sender.counts.forwarded).toBe(jobs.length);
+  }, 90_000);
 });

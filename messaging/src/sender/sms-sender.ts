@@ -150,7 +150,7 @@ export class SmsSender {
   private unmatched: { r: CarrierReceipt; resolve: (ok: boolean) => void }[] = [];
   private unmatchedTimer?: NodeJS.Timeout;
   private readonly metrics;
-  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, resubmitted: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0, badDelivers: 0, limited: 0, limitedAgain: 0, handedBack: 0, peerReceipts: 0 };
+  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, resubmitted: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0, badDelivers: 0, limited: 0, limitedAgain: 0, handedBack: 0, peerReceipts: 0, forwarded: 0 };
 
   constructor(private readonly o: SenderOptions) {
     this.names = o.names ?? messagingNames();
@@ -401,11 +401,29 @@ export class SmsSender {
       await this.alreadyClaimed(m, job, p, segments);
       return;
     }
+    if (this.o.leasedCarriers && p.carrier !== job.carrier && (this.o.connectors.get(p.carrier)?.status().held ?? 0) === 0) {
+      await this.forward(m, job, p.carrier);
+      return;
+    }
     if (this.o.limiter?.active && (await this.heldBack(job, p, segments))) {
       this.ack(m);
       return;
     }
     await this.submit(m, job, p, () => this.claims.claim(job.jobId));
+  }
+
+  /**
+   * A job queued under one carrier whose number routes to another (a producer that took the carrier
+   * from elsewhere, a ported number) and this instance holds no bind of that other carrier: it is
+   * queued again under the carrier it goes to, for an instance that holds one. Handing it back
+   * instead would bring it only to instances taking the first carrier, which may hold none either.
+   * Nothing was claimed, so nothing can be sent twice; the copy's Msg-Id names the carrier.
+   */
+  private async forward(m: JobMsg, job: SmsJob, carrier: SmsCarrier): Promise<void> {
+    await this.js.publish(this.names.jobSubject(carrier), JSON.stringify({ ...job, carrier } satisfies SmsJob), { msgID: `${job.jobId}:${carrier}` });
+    this.counts.forwarded++;
+    this.o.log.info({ jobId: job.jobId, from: job.carrier, to: carrier }, 'job queued again under the carrier its number routes to');
+    this.ack(m);
   }
 
   /**

@@ -212,8 +212,8 @@ export class SmsSender {
         ...(legacyFloor === undefined ? {} : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: legacyFloor + 1 }),
       });
     }
+    // Not the legacy durable: what it had unacked, the carrier consumers (starting at its floor) hand out.
     const consumers = [...this.o.connectors.keys()].map((c) => this.consumerOf(c));
-    if (legacyFloor !== undefined) consumers.push(this.names.consumer);
     // Rebuilt before the first job is taken (see ClaimLog for why this keeps at most once).
     this.claims = await ClaimLog.open(this.o.nc, {
       stream: this.names.claimsStream, subject: this.names.claimsSubject, replicas: this.o.replicas ?? 1, log: this.o.log,

@@ -3,6 +3,7 @@ import { connectClickHouse, connectNats, createLogger, migratePostgres, natsHeal
 import { startIndustry, type RunningIndustry } from './api/industry/index.ts';
 import { AlertBus, setAlertBus } from './api/bigdata/index.ts';
 import { startLedger } from './api/ledger/runtime.ts';
+import { startImportJobs } from './api/industry/import-jobs.ts';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from './app.ts';
@@ -47,6 +48,7 @@ export async function createPortal(cfg: PortalConfig, log: Logger = createLogger
     log.info({ url, db: db.kind }, 'portal listening');
     const nats = cfg.natsUrl ? attachNats(deps, cfg.natsUrl, log) : undefined;
     const ledger = startLedger(deps);
+    const importJobs = startImportJobs(deps);
     return {
       url,
       port,
@@ -54,6 +56,7 @@ export async function createPortal(cfg: PortalConfig, log: Logger = createLogger
       request: async (path, init) => app.request(path, init),
       async stop() {
         await ledger.stop();
+        await importJobs.stop();
         await nats?.stop();
         await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
         await ch?.close();

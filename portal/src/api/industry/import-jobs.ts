@@ -1,4 +1,7 @@
-import type { Logger } from '@geo/infra';
+import type { Logger, Queryable } from '@geo/infra';
+import type { MiddlewareHandler } from 'hono';
+import { instanceId, leaseMs } from '../../jobs/instance.ts';
+import type { AppEnv } from '../../http/context.ts';
 import { AppError } from '../../errors.ts';
 import type { Deps } from '../../http/context.ts';
 import { z } from '../../http/openapi.ts';
@@ -12,9 +15,12 @@ import { uploadFailure } from './xlsx.ts';
  * the page polls the job for a progress bar, and the server keeps answering other requests while
  * the file is read (on a worker thread) and written (in small transactions with yields between).
  *
- * Jobs live in the portal process's memory for an hour after they finish: a restart loses the
- * progress of a running import (the rows written so far stay), and with several portal instances
- * the poll must reach the instance that took the upload (sticky sessions).
+ * The instance running a job keeps it in memory and writes it to `portal_jobs` (migration 0070)
+ * every second with a lease, so that any instance behind a load balancer answers the poll (#19): a
+ * job of another instance is read from the table for the request ({@link importJobsAcrossInstances}).
+ * A job whose instance was killed renews nothing; once its lease has expired, the next poll or the
+ * sweep ({@link startImportJobs}) fails it with a message saying so. It is not resumed: the file
+ * is not kept (the rows already written stay). Finished jobs can be read for an hour.
  */
 
 export type ImportPhase = 'reading' | 'importing' | 'done' | 'failed';
@@ -67,12 +73,13 @@ function registry(deps: Deps): Map<string, ImportJob> {
 export function createImportJob(deps: Deps, owner: { enterpriseId: string; accountId: string }, fileName: string, kind: ImportKind = 'contacts'): ImportJob {
   const job: ImportJob = { id: newId(), kind, ...owner, fileName, phase: 'reading', rows: 0, processed: 0, imported: 0, rejectedTotal: 0, rejected: [], startedAt: Date.now() };
   registry(deps).set(job.id, job);
+  shared(deps).insert(job);
   return job;
 }
 
-/** The job, only for the account (of the enterprise) that started it. */
+/** The job, only for the account (of the enterprise) that started it; also one another instance runs (read for this request). */
 export function importJob(deps: Deps, id: string, owner: { enterpriseId: string; accountId: string }): ImportJob | undefined {
-  const j = registry(deps).get(id);
+  const j = registry(deps).get(id) ?? stores.get(deps)?.elsewhere.get(id);
   return j && j.accountId === owner.accountId && j.enterpriseId === owner.enterpriseId ? j : undefined;
 }
 
@@ -138,4 +145,232 @@ export function failJob(job: ImportJob, err: unknown, log: Logger, what: string,
     log.error({ err, jobId: job.id }, what);
     job.error = { code: 'INTERNAL', message: internalMessage };
   }
+}
+
+/** How often a running job's progress and lease are written. */
+const SYNC_MS = 1000;
+
+/** Why a job whose instance stopped was failed: the file is gone with it, so it is uploaded again. */
+export const JOB_INTERRUPTED = 'JOB_INTERRUPTED';
+const INTERRUPTED_SQL = `jsonb_build_object('code', '${JOB_INTERRUPTED}', 'message', CASE kind
+  WHEN 'contacts' THEN format('处理此导入的服务实例已停止，导入未完成（已导入 %s 个联系人）。请重新上传文件，已在通讯录中的号码会被跳过。', imported)
+  ELSE '处理此文件的服务实例已停止，文件检查未完成，请重新上传文件。' END)`;
+
+const RUNNING = `phase IN ('reading', 'importing')`;
+const JOB_COLUMNS = 'id, kind, enterprise_id, account_id, file_name, phase, rows, processed, imported, rejected_total, rejected, error, upload, started_at, finished_at';
+
+interface JobRow {
+  id: string;
+  kind: ImportKind;
+  enterprise_id: string;
+  account_id: string;
+  file_name: string;
+  phase: ImportPhase;
+  rows: number;
+  processed: number;
+  imported: number;
+  rejected_total: number;
+  rejected: unknown;
+  error: unknown;
+  upload: unknown;
+  started_at: Date | string;
+  finished_at: Date | string | null;
+}
+
+const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+const time = (v: Date | string) => new Date(v).getTime();
+
+function fromRow(r: JobRow): ImportJob {
+  const error = json<ImportJob['error'] | null>(r.error);
+  return {
+    id: r.id,
+    kind: r.kind,
+    enterpriseId: r.enterprise_id,
+    accountId: r.account_id,
+    fileName: r.file_name,
+    phase: r.phase,
+    rows: Number(r.rows),
+    processed: Number(r.processed),
+    imported: Number(r.imported),
+    rejectedTotal: Number(r.rejected_total),
+    rejected: json<ImportRejection[]>(r.rejected) ?? [],
+    ...(error ? { error } : {}),
+    ...(r.upload != null ? { upload: json<unknown>(r.upload) } : {}),
+    startedAt: time(r.started_at),
+    ...(r.finished_at ? { finishedAt: time(r.finished_at) } : {}),
+  };
+}
+
+/**
+ * Fails running jobs whose lease has expired (their instance stopped renewing it: killed, or
+ * paused longer than the lease), all of them or the one `id`, taking them over as `me` so that a
+ * paused owner that wakes up cannot write over the failure.
+ * @returns the ids failed.
+ */
+export async function failExpiredJobs(db: Queryable, me: string, id?: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE portal_jobs SET phase = 'failed', error = ${INTERRUPTED_SQL}, owner = $1, finished_at = now()
+     WHERE ${RUNNING} AND lease_until < now() ${id ? 'AND id = $2' : ''} RETURNING id`,
+    id ? [me, id] : [me],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** What this instance shares of its jobs: their rows, written as they run. */
+class SharedJobs {
+  /** Jobs of other instances, read for the request that asked for one. */
+  readonly elsewhere = new Map<string, ImportJob>();
+  private readonly pending = new Set<Promise<unknown>>();
+  /** Local jobs whose last state is not yet written. */
+  private readonly running = new Map<string, ImportJob>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private syncing: Promise<void> | undefined;
+
+  constructor(private readonly deps: Deps) {}
+
+  private get me() {
+    return instanceId(this.deps);
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  insert(job: ImportJob): void {
+    const { db, log } = this.deps;
+    this.running.set(job.id, job);
+    this.track(
+      db.query(
+        `INSERT INTO portal_jobs (id, kind, enterprise_id, account_id, file_name, phase, owner, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::integer * interval '1 millisecond')`,
+        [job.id, job.kind, job.enterpriseId, job.accountId, job.fileName, job.phase, this.me, leaseMs(this.deps)],
+      ),
+    ).catch((err) => log.error({ err, jobId: job.id }, 'import job not recorded; only this instance can answer its poll'));
+    this.timer ??= setInterval(() => void this.sync(), SYNC_MS);
+    this.timer.unref?.();
+  }
+
+  /** Waits until the rows of the jobs created so far are written (before the start is answered). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+
+  /** Writes each local job's progress and renews its lease; a finished job's result once. */
+  sync(): Promise<void> {
+    this.syncing ??= (async () => {
+      await this.settled();
+      for (const job of [...this.running.values()]) {
+        try {
+          await this.write(job);
+        } catch (err) {
+          this.deps.log.warn({ err, jobId: job.id }, 'import job progress not written; retried next second');
+        }
+      }
+      if (this.running.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    })().finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  private async write(job: ImportJob): Promise<void> {
+    const final = job.phase === 'done' || job.phase === 'failed';
+    const { rowCount } = await this.deps.db.query(
+      `UPDATE portal_jobs SET phase = $2, rows = $3, processed = $4, imported = $5, rejected_total = $6,
+         rejected = CASE WHEN $7 THEN $8::jsonb ELSE rejected END, error = $9::jsonb, upload = $10::jsonb,
+         finished_at = CASE WHEN $7 THEN now() END, lease_until = now() + $11::integer * interval '1 millisecond'
+       WHERE id = $1 AND owner = $12 AND ${RUNNING}`,
+      [
+        job.id, job.phase, job.rows, job.processed, job.imported, job.rejectedTotal, final, JSON.stringify(final ? job.rejected : []),
+        job.error ? JSON.stringify(job.error) : null, final && job.upload !== undefined ? JSON.stringify(job.upload) : null, leaseMs(this.deps), this.me,
+      ],
+    );
+    if (rowCount === 0) {
+      const { rows } = await this.deps.db.query<{ owner: string }>('SELECT owner FROM portal_jobs WHERE id = $1', [job.id]);
+      // Never recorded (the insert failed): only this instance answers for it, from memory.
+      if (!rows[0] || rows[0].owner === this.me) {
+        if (final) this.running.delete(job.id);
+        return;
+      }
+      // Another instance failed it after our lease expired (this one was paused): the page shows
+      // that failure, and this instance stops answering for the job.
+      this.deps.log.warn({ jobId: job.id }, 'import job taken over by another portal instance after its lease expired');
+      this.running.delete(job.id);
+      registry(this.deps).delete(job.id);
+      return;
+    }
+    if (final) this.running.delete(job.id);
+  }
+
+  /** Reads another instance's job for this request, failing it first when its lease has expired. */
+  async load(id: string): Promise<void> {
+    const { db } = this.deps;
+    await failExpiredJobs(db, this.me, id);
+    const { rows } = await db.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM portal_jobs WHERE id = $1 AND (finished_at IS NULL OR finished_at > now() - interval '1 hour')`, [id]);
+    if (rows[0]) this.elsewhere.set(id, fromRow(rows[0]));
+  }
+}
+
+const stores = new WeakMap<Deps, SharedJobs>();
+
+function shared(deps: Deps): SharedJobs {
+  let s = stores.get(deps);
+  if (!s) stores.set(deps, (s = new SharedJobs(deps)));
+  return s;
+}
+
+/**
+ * Middleware for the industry routes (mounted in app.ts before them): a poll of a job another
+ * instance runs reads it from the table, and a request that started a job is answered once the
+ * job's row is written, so that the next poll may go to any instance.
+ */
+export function importJobsAcrossInstances(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const deps = c.get('deps');
+    const m = /^\/api\/industry\/imports\/([^/]{1,64})$/.exec(c.req.path);
+    const id = m?.[1];
+    const elsewhere = id && c.req.method === 'GET' && !registry(deps).has(id) ? shared(deps) : undefined;
+    if (elsewhere && id) await elsewhere.load(id);
+    try {
+      await next();
+    } finally {
+      if (elsewhere && id) elsewhere.elsewhere.delete(id);
+      await stores.get(deps)?.settled();
+    }
+  };
+}
+
+export interface RunningImportJobs {
+  /** One sweep now: fails jobs whose instance stopped, forgets finished ones after an hour. */
+  sweep(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** The sweep of a portal: jobs left running by a killed instance are failed even when nobody polls them. */
+export function startImportJobs(deps: Deps): RunningImportJobs {
+  let running: Promise<string[]> | undefined;
+  const sweep = () =>
+    (running ??= (async () => {
+      try {
+        const failed = await failExpiredJobs(deps.db, instanceId(deps));
+        if (failed.length) deps.log.warn({ jobs: failed }, 'import jobs of a stopped portal instance failed');
+        await deps.db.query(`DELETE FROM portal_jobs WHERE finished_at < now() - interval '1 hour'`);
+        return failed;
+      } catch (err) {
+        deps.log.warn({ err }, 'import job sweep failed; next time');
+        return [];
+      }
+    })().finally(() => (running = undefined)));
+  const timer = setInterval(() => void sweep(), Math.max(1000, Math.floor(leaseMs(deps) / 2)));
+  timer.unref?.();
+  return {
+    sweep,
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await stores.get(deps)?.sync();
+    },
+  };
 }

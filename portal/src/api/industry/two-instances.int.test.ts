@@ -1,7 +1,10 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { SmsJob } from '@geo/messaging';
 import { openPostgres } from '@geo/infra';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loginAdmin, START_TIMEOUT } from '../../test/harness.ts';
+import { loginAdmin, START_TIMEOUT, type Client } from '../../test/harness.ts';
 import { industryTestApp, type IndustryTestApp, type Requester } from './test-app.ts';
 
 /**
@@ -42,6 +45,38 @@ function slowRecorder(jobs: SmsJob[]) {
       jobs.push(...js);
     },
   };
+}
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** A portal in its own process on the same database (portal/src/jobs/portal-process.ts), to be killed. */
+async function portalProcess(databaseUrl: string, leaseMs: number): Promise<{ url: string; child: ChildProcess }> {
+  const cfg = { port: 0, databaseUrl, demo: true, captchaTestMode: true, scryptLogN: 10, trustProxy: true };
+  const child = spawn(process.execPath, ['--import', 'tsx', 'portal/src/jobs/portal-process.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORTAL_CONFIG: JSON.stringify(cfg), JOB_LEASE_MS: String(leaseMs) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`portal process exited (${code}) before it served`)));
+    createInterface({ input: child.stdout! }).on('line', (l) => l.startsWith('READY ') && resolve(l.slice(6)));
+  });
+  return { url, child };
+}
+
+/** A request to the instance at `url` with a session taken on the other one (sessions live in the database). */
+async function over(url: string, who: Client, method: string, path: string, body?: BodyInit): Promise<{ status: number; body: any }> {
+  const res = await fetch(url + path, { method, body, headers: { cookie: who.cookie, 'x-csrf-token': who.csrf } });
+  const text = await res.text();
+  return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
+}
+
+function mergeFile(rows: number): FormData {
+  const lines = Array.from({ length: rows }, (_, i) => `13${String(500000000 + i)},尊敬的客户${i}，您好,本月账单已出`);
+  const fd = new FormData();
+  fd.set('kind', 'merge');
+  fd.set('file', new File([lines.join('\n')], '定制.csv', { type: 'text/csv' }));
+  return fd;
 }
 
 describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TEST_DATABASE_URL)', () => {
@@ -103,5 +138,53 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
     expect(seqs).toHaveLength(3000);
     expect(Math.min(...seqs)).toBe(2001);
     expect(new Set(seqs).size).toBe(3000);
+  });
+
+  describe('an upload job on an instance that is killed', () => {
+    let killed: { url: string; child: ChildProcess } | undefined;
+    let who: Client;
+    beforeAll(async () => {
+      killed = await portalProcess(db.url, 1500);
+      who = await loginAdmin(b.portal);
+    }, START_TIMEOUT);
+    afterAll(() => {
+      killed?.child.kill('SIGKILL');
+    });
+
+    it("is answered by the other instance while it runs and once it is done", async () => {
+      const start = await over(killed!.url, who, 'POST', '/api/industry/upload-jobs', mergeFile(300));
+      expect(start.status).toBe(202);
+      let r: { status: number; body: any };
+      do {
+        r = await who.req('GET', `/api/industry/imports/${start.body.jobId}`);
+        expect(r.status).toBe(200);
+        await sleep(200);
+      } while (r.body.phase !== 'done' && r.body.phase !== 'failed');
+      expect(r.body).toMatchObject({ phase: 'done', kind: 'merge', rows: 300, percent: 100, upload: { accepted: 300, rows: 300 } });
+    }, 60_000);
+
+    it('is failed with a message saying so, never left running, when that instance is killed mid-check', async () => {
+      const start = await over(killed!.url, who, 'POST', '/api/industry/upload-jobs', mergeFile(100_000));
+      expect(start.status).toBe(202);
+      const id: string = start.body.jobId;
+      const seen = await who.req('GET', `/api/industry/imports/${id}`);
+      expect(seen.status).toBe(200);
+      expect(['reading', 'importing']).toContain(seen.body.phase);
+      killed!.child.kill('SIGKILL');
+      await new Promise((r) => killed!.child.once('exit', r));
+
+      let r: { status: number; body: any };
+      const until = Date.now() + 30_000;
+      do {
+        await sleep(250);
+        r = await who.req('GET', `/api/industry/imports/${id}`);
+        expect(r.status).toBe(200);
+      } while (r.body.phase !== 'failed' && Date.now() < until);
+      expect(r.body.phase).toBe('failed');
+      expect(r.body.error).toEqual({ code: 'JOB_INTERRUPTED', message: '处理此文件的服务实例已停止，文件检查未完成，请重新上传文件。' });
+      // The instance that noticed wrote it down: it stays failed for every instance.
+      const { rows } = await b.portal.deps.db.query<{ phase: string }>('SELECT phase FROM portal_jobs WHERE id = $1', [id]);
+      expect(rows[0]?.phase).toBe('failed');
+    }, 60_000);
   });
 });

@@ -9,6 +9,7 @@ import { departmentRoutes } from './api/departments/routes.ts';
 import { enterpriseRoutes } from './api/enterprises/routes.ts';
 import { BIGDATA_ROUTES } from './api/bigdata/index.ts';
 import { industryRoutes } from './api/industry/index.ts';
+import { importJobsAcrossInstances } from './api/industry/import-jobs.ts';
 import { INSIGHT_ROUTES } from './api/insight/index.ts';
 import { feedbackRoutes } from './api/feedback/routes.ts';
 import { homeRoutes } from './api/home/routes.ts';
@@ -108,6 +109,8 @@ export function buildApp(deps: Deps, webDist: string) {
   });
   app.get('/metrics', async (c) => c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }));
 
+  // Import jobs answered by any portal instance (#19): read from the database when another one runs them.
+  app.use('/api/industry/*', importJobsAcrossInstances());
   for (const r of API_ROUTES) app.route('/', r);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: '接口密钥：gk_…' });
   app.doc31('/api/openapi.json', {

@@ -39,7 +39,17 @@ export interface CellOptions {
   coreSpacingKm?: number;
   /** Spacing of countryside sites, km. @default 4 */
   ruralSpacingKm?: number;
+  /**
+   * Plain ids (`cell-<n>`) numbered by each carrier in its own order, so that one id names a
+   * different cell (at another place) in each carrier's network, as nothing forbids: a consumer
+   * that keys cells by id alone puts people in the wrong place (invariant 8). @default false
+   * (ECGI-like ids that include the carrier's network code)
+   */
+  plainIds?: boolean;
 }
+
+/** Carrier k's plain id for cell i: carriers number the same sites in different orders. */
+const plainId = (k: number, i: number, count: number): string => `cell-${k === 0 ? i : k === 1 ? count - 1 - i : (i + (count >> 1)) % count}`;
 
 const CORE_RADIUS_KM: Record<string, number> = { '330100': 12, '330200': 9, '330300': 8, '330900': 4 };
 
@@ -142,7 +152,7 @@ export function buildCells(areas: readonly AdminArea[], opts: CellOptions = {}):
     districts,
     cities,
   };
-  const ids = MNC.map((mnc) => Array.from({ length: count }, (_, i) => `460-${mnc}-${100000 + (i >> 2)}-${(i & 3) + 1}`));
+  const ids = MNC.map((mnc, k) => Array.from({ length: count }, (_, i) => (opts.plainIds ? plainId(k, i, count) : `460-${mnc}-${100000 + (i >> 2)}-${(i & 3) + 1}`)));
   const json = ids.map((carrierIds) =>
     carrierIds.map((id, i) => `"cell":"${id}","lat":${table.lat[i].toFixed(5)},"lng":${table.lng[i].toFixed(5)}`),
   );

@@ -167,3 +167,20 @@ describe('province simulator', { timeout: 180_000 }, () => {
     expect(between).toBeGreaterThan(5000 * 0.3);
   });
 });
+
+describe('plain cell ids', () => {
+  it('lets one id name a different cell, far away, in each carrier\'s network (invariant 8 test data)', () => {
+    const cells = buildCells(loadAdminAreas(), { seed: 3, plainIds: true });
+    const at = (k: number, id: string) => cells.ids[k]!.indexOf(id);
+    let apart = 0;
+    for (const id of ['cell-0', 'cell-17', `cell-${cells.count - 1}`]) {
+      const [a, b, c] = [0, 1, 2].map((k) => at(k, id));
+      expect(Math.min(a!, b!, c!)).toBeGreaterThanOrEqual(0);
+      expect(new Set([a, b, c]).size).toBe(3);
+      if (distanceKm(cells.lat[a!]!, cells.lng[a!]!, cells.lat[b!]!, cells.lng[b!]!) > 1) apart++;
+    }
+    expect(apart).toBeGreaterThan(0);
+    // Within a carrier every id is still unique.
+    for (const k of [0, 1, 2]) expect(new Set(cells.ids[k]).size).toBe(cells.count);
+  });
+});

@@ -27,6 +27,8 @@ export interface SimulatorOptions {
   shards?: number;
   /** Pre-built cells (tests share one layout). */
   cells?: CellTable;
+  /** Carriers use plain cell ids in their own orders: one id, different places per carrier (see CellOptions.plainIds). */
+  plainCellIds?: boolean;
 }
 
 /** Seconds in the scheduling wheel: longer than the longest sleep (periodic update ≤ 2 h). */
@@ -74,7 +76,7 @@ export class Simulator {
   eventsTotal = 0;
 
   constructor(opts: SimulatorOptions) {
-    this.cells = opts.cells ?? buildCells(opts.areas, { seed: opts.seed });
+    this.cells = opts.cells ?? buildCells(opts.areas, { seed: opts.seed, plainIds: opts.plainCellIds });
     this.pop = buildPopulation(this.cells, { size: opts.subscribers, seed: opts.seed, roamingShare: opts.roamingShare, shards: opts.shards });
     this.planner = new DayPlanner(this.cells, this.pop);
     const n = this.pop.size;

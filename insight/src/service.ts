@@ -64,6 +64,9 @@ export interface RunningInsight extends Stoppable {
   holding(): Promise<void>;
 }
 
+/** Metrics a holder's sink registers (LocationSink and its GapFiller). */
+const SINK_METRICS = ['insight_sink_events_total', 'insight_sink_gap_messages_total'];
+
 /** The KV bucket of insight's sink lease (one lease per durable consumer, `insight.<consumer>`). */
 export const INSIGHT_LEASES_BUCKET = 'insight_leases';
 
@@ -104,19 +107,21 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   let current: Replica | undefined;
   const now = opts.now ?? Date.now;
 
-  let metricsTaken = false;
   const build = async (role: 'holder' | 'standby'): Promise<Replica> => {
     const cells = new CellDictionary((lng, lat) => admin.cityAt(lng, lat));
     const state = new PresenceState(cells, cfg.INSIGHT_STALENESS_MIN * 60_000, 1 << 16);
     const ring = new PopulationRing();
     const recent = new RecentMoves();
+    // The sink's metrics are the holder's; a new holder (a takeover) registers them afresh, counting
+    // from 0 as after a restart.
+    if (role === 'holder') for (const name of SINK_METRICS) http.registry.removeSingleMetric(name);
     const sink = new LocationSink({
       nc, ch, state, log,
       stream: cfg.INSIGHT_STREAM,
       consumer: cfg.INSIGHT_CONSUMER,
       filterSubject: cfg.INSIGHT_FILTER_SUBJECT,
       // One set of sink metrics per process: the holder's.
-      registry: role === 'holder' && !metricsTaken ? (metricsTaken = true, http.registry) : undefined,
+      registry: role === 'holder' ? http.registry : undefined,
       population: ring,
       recent,
       mode: role === 'holder' ? 'write' : 'follow',

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SmsJob } from '@geo/messaging';
-import { openPostgres } from '@geo/infra';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freshDatabase } from '../../jobs/test-database.ts';
 import { loginAdmin, START_TIMEOUT, type Client } from '../../test/harness.ts';
 import { industryTestApp, type IndustryTestApp, type Requester } from './test-app.ts';
 
@@ -15,24 +15,6 @@ import { industryTestApp, type IndustryTestApp, type Requester } from './test-ap
 const pgUrl = inject('postgresUrl');
 const numbers = (n: number, prefix = '1380013') => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A fresh database on the test server, so earlier runs and other files' rows do not count. */
-async function freshDatabase(url: string, name: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const admin = await openPostgres(url);
-  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.close();
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const a = await openPostgres(url);
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
-      await a.close();
-    },
-  };
-}
 
 /**
  * A publisher that records what it was given and takes a while per window, as NATS under load

@@ -156,7 +156,7 @@ async function main(): Promise<void> {
       const spec = AlertTaskSpec.parse(circleTask([120, 30], 1, { region: { parts: [mixedRegion(k)] }, frequency: 'daily', minDwellMin: 0 }));
       await tasksKv.put(`${run}-t${k}`, JSON.stringify(AlertTask.parse({ id: `${run}-t${k}`, version: 1, spec, state: 'running', startedAt: Date.now(), updatedAt: Date.now() })));
     }
-    eng = await runEngine({ nc, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'bench', replay: false, moves: true, presence, inflight: process.env.BENCH_INFLIGHT ? Number(process.env.BENCH_INFLIGHT) : undefined, pullMessages: process.env.BENCH_PULL ? Number(process.env.BENCH_PULL) : undefined, log: pino({ level: 'error' }, pino.destination(2)), onBatch: (e, j) => ((consumed += e), (jobs += j)) });
+    eng = await runEngine({ nc, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'bench', replay: false, presence, inflight: process.env.BENCH_INFLIGHT ? Number(process.env.BENCH_INFLIGHT) : undefined, pullMessages: process.env.BENCH_PULL ? Number(process.env.BENCH_PULL) : undefined, log: pino({ level: 'error' }, pino.destination(2)), onBatch: (e, j) => ((consumed += e), (jobs += j)) });
     await eng.ready;
     const base = consumed;
     tp = performance.now();

@@ -26,8 +26,6 @@ export const AlertingEnv = z.object({
   ALERTING_SHARDS: shardList,
   /** A subscriber is present while their last event is younger than this. @default 120 */
   PRESENCE_STALENESS_MIN: z.coerce.number().int().positive().default(120),
-  /** Publish cell changes on MOVES for insight. @default true */
-  MOVES_ENABLED: z.stringbool().default(true),
   /**
    * SMS jobs per SMS_JOBS message for the people this instance claims (stored with each claim, so
    * instances with different settings republish each other's claims identically). @default 100

@@ -7,7 +7,7 @@ export { CARRIERS, Carrier };
 
 /**
  * Alerting's contracts: the big-data SMS task (a command alerting carries out, so alerting owns it),
- * its progress events, the reach-estimate request/reply, and the moves it publishes for insight.
+ * its progress events and the reach-estimate request/reply.
  *
  * Tasks travel through the KV bucket `alert_tasks` (key = task id, value = {@link AlertTask} JSON):
  * the portal (or `alerting/src/cli.ts`) writes them, every alerting instance watches the bucket, so
@@ -343,33 +343,6 @@ export function whyAnswer(replies: readonly WhyReply[]): { reason: WhyReason; se
   if (seen) return seen.sentAt === undefined ? { reason: seen.reason } : { reason: seen.reason, sentAt: seen.sentAt };
   return { reason: replies.some((r) => r.tracked) ? 'not_seen' : 'not_tracked' };
 }
-
-/**
- * A subscriber's cell change, for insight to aggregate inflow/outflow. `from` is null when the
- * subscriber was not present before (first seen or back after the staleness limit), `to` is null
- * when they leave (detach or stale). Published in batches on {@link moveSubject} (stream MOVES),
- * with Nats-Msg-Id `mv:<source stream seq>` so a redelivered input batch does not double-count.
- */
-export const Move = z.object({
-  msisdn: z.string(),
-  carrier: Carrier,
-  from: z.string().nullable(),
-  to: z.string().nullable(),
-  /** Event time, epoch ms. */
-  ts: z.number().int(),
-  /** Position of `to` (or of `from` when `to` is null). */
-  lat: z.number(),
-  lng: z.number(),
-  gender: z.enum(['m', 'f']).optional(),
-  age: z.number().int().optional(),
-  home: z.string().optional(),
-});
-export type Move = z.infer<typeof Move>;
-export const MoveBatch = z.object({ v: z.literal(1), moves: z.array(Move).min(1) });
-export type MoveBatch = z.infer<typeof MoveBatch>;
-export const MOVES_STREAM = 'MOVES';
-export const MOVES_SUBJECTS = 'moves.>';
-export const moveSubject = (shard: number): string => `moves.${shard}`;
 
 /** The SMS job id (and Nats-Msg-Id) of one send: one per task and person, per day when `daily`. */
 export const alertJobId = (taskId: string, msisdn: string, day?: string): string => (day ? `alert:${taskId}:${msisdn}:${day}` : `alert:${taskId}:${msisdn}`);

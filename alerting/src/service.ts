@@ -5,7 +5,7 @@ import { Presence } from './presence/presence.ts';
 import { runEngine } from './engine/run-engine.ts';
 import type { AlertingConfig } from './config.ts';
 
-/** The alerting service: presence, moves and task evaluation over its LOCATION shards. */
+/** The alerting service: presence and task evaluation over its LOCATION shards. */
 export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<Stoppable> {
   const http = await startServiceHttp('alerting', cfg.HEALTH_PORT);
   // Administrative areas in tasks are resolved by GB/T 2260 code from ingest's geography.
@@ -27,7 +27,7 @@ export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<
     },
   });
   const running = await runEngine({
-    nc, log, presence, shards: cfg.ALERTING_SHARDS, instance: cfg.INSTANCE_ID, moves: cfg.MOVES_ENABLED, replicas: cfg.STREAM_REPLICAS, jobBatch: cfg.JOB_BATCH_SIZE, registry: http.registry,
+    nc, log, presence, shards: cfg.ALERTING_SHARDS, instance: cfg.INSTANCE_ID, replicas: cfg.STREAM_REPLICAS, jobBatch: cfg.JOB_BATCH_SIZE, registry: http.registry,
     leases: cfg.ALERTING_LEASES ? { ttlMs: cfg.LEASE_TTL_MS } : undefined,
     onBatch: (e, j) => {
       events.inc(e);

@@ -1,6 +1,6 @@
 import { ensureConsumer, ensureKv, ensureStream, jetstreamManager, ms, type NatsConnection } from '@geo/infra';
 import { LOCATION_STREAM, locationFilter } from '@geo/ingest';
-import { MAX_TASK_DAYS, MOVES_STREAM, MOVES_SUBJECTS } from './contract.ts';
+import { MAX_TASK_DAYS } from './contract.ts';
 import { CLAIMS_STREAM, CLAIMS_SUBJECTS } from './engine/claims.ts';
 
 /** KV buckets alerting owns: active task specs (the portal writes them) and budget counters. Who was sent is in {@link CLAIMS_STREAM}. */
@@ -24,7 +24,6 @@ export async function declareAlertingStreams(nc: NatsConnection, replicasOrOpts:
   const jsm = await jetstreamManager(nc);
   // A claim must outlive the longest task ("once" means once for the whole task).
   await ensureStream(jsm, { name: CLAIMS_STREAM, subjects: [CLAIMS_SUBJECTS], num_replicas: replicas, max_age: ms((MAX_TASK_DAYS + 7) * 24 * 3600_000), max_bytes: 10 * 1024 ** 3 });
-  await ensureStream(jsm, { name: MOVES_STREAM, subjects: [MOVES_SUBJECTS], num_replicas: replicas, max_age: ms(24 * 3600_000), max_bytes: 10 * 1024 ** 3, duplicate_window: ms(120_000) });
   for (const shard of opts.shards ?? [])
     await ensureConsumer(jsm, LOCATION_STREAM, {
       durable_name: presenceConsumer(shard),

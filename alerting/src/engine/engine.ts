@@ -2,7 +2,6 @@ import type { Carrier, LocationColumns } from '@geo/ingest';
 import { CARRIERS, EVENT_KINDS, cellIdOf } from '@geo/ingest';
 import type { SmsJob } from '@geo/messaging';
 import { SKIP_REASONS, alertJobId, type AlertTask, type WhyReason, type PerCarrier, type ReachReply, type ReachRequest, type SkipReason, type TaskProgress } from '../contract.ts';
-import type { MoveBatchWriter } from '../moves/move-codec.ts';
 import { compileRegion, type CompiledRegion } from '../geofence/point-in-region.ts';
 import { RegionIndex } from '../geofence/region-index.ts';
 import { NO_CITIES, type CityLocator } from '../geofence/city-locator.ts';
@@ -440,16 +439,15 @@ export class Engine {
   /**
    * Applies a batch of events to presence and task membership. Live batches also evaluate and
    * return who should be sent; replayed ones (restoring state after a restart) only track.
-   * Cell changes go to `moves` when given.
    */
-  applyEvents(events: readonly PresenceEvent[], live: boolean, moves?: MoveBatchWriter): Candidate[] {
+  applyEvents(events: readonly PresenceEvent[], live: boolean): Candidate[] {
     const out: Candidate[] = [];
     const p = this.presence;
     const now = this.ports.now();
     for (let k = 0; k < events.length; k++) {
       const e = events[k];
       const i = p.apply(e);
-      this.track(i, e.ts, live, now, out, moves);
+      this.track(i, live, now, out);
     }
     return out;
   }
@@ -460,7 +458,7 @@ export class Engine {
    * place is a cell id and position, and a cell id names a cell only within its carrier's network
    * (a batch normally holds one carrier, but nothing in its format says so).
    */
-  applyColumns(c: LocationColumns, live: boolean, moves?: MoveBatchWriter): Candidate[] {
+  applyColumns(c: LocationColumns, live: boolean): Candidate[] {
     const out: Candidate[] = [];
     const p = this.presence;
     const now = this.ports.now();
@@ -479,20 +477,19 @@ export class Engine {
           cell = pc[slot] = idBytes && idAt && idLen ? p.cells.internBytes(ci, idBytes, idAt[pl], idLen[pl], c.lng[pl], c.lat[pl], cellIdOf) : p.cells.intern(ci, c.cellIds[pl], c.lng[pl], c.lat[pl]);
       }
       const i = p.applyCoded(msisdn[k], carrier[k], ts[k], cell, gender[k], age[k], home[k]);
-      this.track(i, ts[k], live, now, out, moves);
+      this.track(i, live, now, out);
     }
     return out;
   }
 
   private placeCells = new Int32Array(1024);
 
-  /** After presence applied an event of subscriber `i`: moves, region membership, evaluation. */
-  private track(i: number, ts: number, live: boolean, now: number, out: Candidate[], moves: MoveBatchWriter | undefined): void {
+  /** After presence applied an event of subscriber `i`: region membership, evaluation. */
+  private track(i: number, live: boolean, now: number, out: Candidate[]): void {
     const p = this.presence;
     const prev = p.lastPrevCell;
     const cur = p.cell[i];
     if (prev !== cur) {
-      moves?.add(p.msisdn[i], p.carrier[i], ts, prev, cur, p.gender[i], p.age[i], p.home[i]);
       const before = this.slotsOf(prev);
       const after = this.slotsOf(cur);
       for (let s = 0; s < before.length; s++) if (!after.includes(before[s])) this.exit(this.bySlot[before[s]]!, i);

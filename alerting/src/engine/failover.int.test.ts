@@ -25,7 +25,7 @@ const children: ChildProcess[] = [];
 
 function startAlerting(id: string): ChildProcess {
   const log = openSync(join(dir, `${id}.log`), 'a');
-  const env = { ...process.env, NATS_URL: server.url, ALERTING_LEASES: 'true', INSTANCE_ID: id, HEALTH_PORT: '0', LOG_LEVEL: 'info', MOVES_ENABLED: 'false' };
+  const env = { ...process.env, NATS_URL: server.url, ALERTING_LEASES: 'true', INSTANCE_ID: id, HEALTH_PORT: '0', LOG_LEVEL: 'info' };
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'alerting/src/main.ts')], { cwd: ROOT, env, stdio: ['ignore', log, log] });
   children.push(child);
   return child;

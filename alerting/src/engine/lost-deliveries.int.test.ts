@@ -133,7 +133,7 @@ describe('LOCATION deliveries lost in transit (the engine\'s NATS connection cut
     const warnings: string[] = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
     const registry = new Registry();
-    const other = await runEngine({ nc, log, shards: SHARDS, instance: 'other', tickMs: 200, registry, moves: false });
+    const other = await runEngine({ nc, log, shards: SHARDS, instance: 'other', tickMs: 200, registry });
     try {
       await other.ready;
       await until('the task running', () => other.engine.task('t-shared')?.state === 'running' && engine!.engine.task('t-shared')?.state === 'running');

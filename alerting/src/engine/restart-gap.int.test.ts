@@ -43,7 +43,7 @@ describe('events that arrived while alerting was down', () => {
     await publishEvents(nc, before.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], offset(centre, i * 10, 0))));
     const store = new TaskStore(await new Kvm(nc).open('alert_tasks'));
     await store.submit('t-gap', circleTask(centre, 5_000));
-    engine = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'first', tickMs: 200, moves: false });
+    engine = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'first', tickMs: 200 });
     await engine.ready;
     await until('the people present at the start are sent', async () => (await jobsOf(nc, 't-gap')).length >= before.length);
     await engine.stop();
@@ -59,7 +59,7 @@ describe('events that arrived while alerting was down', () => {
     ]);
     await publishEvents(nc, walkers.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], far, { ts: t - 10_000, cell: 'far-away' })));
 
-    engine = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'second', tickMs: 200, moves: false });
+    engine = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'second', tickMs: 200 });
     await engine.ready;
     const want = [...before, ...walkers, ...stayers].sort();
     await until('everyone who was inside is sent', async () => (await jobsOf(nc, 't-gap')).length >= want.length, 30_000).catch(() => undefined);

@@ -39,7 +39,7 @@ afterAll(async () => {
 /** Starts `alerting/src/main.ts` as its own process and resolves once it says it is ready. */
 function startProcess(instance: string): Promise<ChildProcess> {
   const p = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, NATS_URL: natsUrl, HEALTH_PORT: '0', INSTANCE_ID: instance, LOG_LEVEL: 'info', MOVES_ENABLED: 'false', JOB_BATCH_SIZE: '2' },
+    env: { ...process.env, NATS_URL: natsUrl, HEALTH_PORT: '0', INSTANCE_ID: instance, LOG_LEVEL: 'info', JOB_BATCH_SIZE: '2' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {
@@ -84,7 +84,7 @@ describe('kill -9 in the middle of a run, then restart', () => {
     // While it is down, some people walk in; they must be sent after the restart too.
     const walkIns = numbers(50);
     await publishEvents(nc, walkIns.map((m) => event(m, 'cmcc', offset(centre, 30, 30))));
-    second = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'successor', tickMs: 500, moves: false });
+    second = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'successor', tickMs: 500 });
     await second.ready;
     // Core subscribers see every publish (also copies the stream drops by Msg-Id): a cheap progress signal.
     // (Republished copies are seen too: the stream is read once the count says it may be complete.)

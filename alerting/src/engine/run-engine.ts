@@ -5,11 +5,10 @@ import { GapFiller, LeaseManager, deadLetterMsg, deadLetterWriter, ensureDeadLet
 import { LOCATION_STREAM, LocationDecodeError, declareLocationStream, decodeLocationColumns, locationFilter, shardOf, type LocationColumns } from '@geo/ingest';
 import type { Registry } from 'prom-client';
 import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
-import { AlertTask, REACHED_SUBJECT, REACH_SUBJECT, ReachRequest, ReachedRequest, WHY_SUBJECT, WhyRequest, isTracked, type ReachReply, type ReachedReply, type WhyReply, moveSubject, progressSubject } from '../contract.ts';
+import { AlertTask, REACHED_SUBJECT, REACH_SUBJECT, ReachRequest, ReachedRequest, WHY_SUBJECT, WhyRequest, isTracked, type ReachReply, type ReachedReply, type WhyReply, progressSubject } from '../contract.ts';
 import { inDates } from '../rules/evaluate.ts';
 import { regionIssues } from '../geofence/validate-region.ts';
 import { shanghaiDate } from '../rules/shanghai-time.ts';
-import { MoveBatchWriter } from '../moves/move-codec.ts';
 import { Presence } from '../presence/presence.ts';
 import type { CityLocator } from '../geofence/city-locator.ts';
 import { ingestCityLocator } from '../geofence/ingest-admin-areas.ts';
@@ -30,7 +29,10 @@ export interface RunEngineOptions {
   shards: number[];
   stalenessMs?: number;
   instance?: string;
-  /** Publish moves for insight. @default true */
+  /**
+   * @deprecated Ignored: alerting no longer publishes MOVES (nothing read it; insight derives moves
+   * from LOCATION). Kept so that callers passing `moves: false` still compile.
+   */
   moves?: boolean;
   replicas?: number;
   /** Restore presence by replaying LOCATION before consuming (see {@link replayPresence}). @default true */
@@ -41,7 +43,7 @@ export interface RunEngineOptions {
   /** Pre-sized presence (benchmarks). */
   presence?: Presence;
   /**
-   * LOCATION messages being handled at once per shard consumer (awaiting their moves publish and
+   * LOCATION messages being handled at once per shard consumer (awaiting their
    * sends). 4 left the engine idle a third of the time waiting for acks; 16 measured 88–113k
    * events/s against 75–82k (bench, load 15–18). @default 16
    */
@@ -201,7 +203,6 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   /** The shards this instance answers for now. */
   const myShards = () => (opts.leases ? [...owned.keys()].sort((a, b) => a - b) : opts.shards);
   const writeDead = deadLetterWriter(nc, 'alerting');
-  const moves = opts.moves === false ? undefined : new MoveBatchWriter(engine.presence.cells);
   let stopping = false;
   let booted = false;
   const restored = new Set<string>();
@@ -361,16 +362,14 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
 
   /**
    * Applies one LOCATION message (stream sequence `seq`): evaluates its events synchronously, in
-   * order, then publishes its moves and sends who qualifies. Returns the work still running, or why
+   * order, then sends who qualifies. Returns the work still running, or why
    * the whole message is malformed.
    */
   const apply = (data: Uint8Array, shard: number, seq: number, heartbeat?: () => void): { events: number; jobs: number; work?: Promise<unknown> } | string => {
     const events = columnsOf(data);
     if (typeof events === 'string') return events;
-    const cands = engine.applyColumns(events, true, moves);
+    const cands = engine.applyColumns(events, true);
     const work: Promise<unknown>[] = [];
-    // The writer is shared: applyColumns is synchronous, so each message's moves are encoded before the next.
-    if (moves?.count) work.push(pub.publish(moveSubject(shard), moves.encode(), { msgID: `mv:${LOCATION_STREAM}:${seq}` }));
     // The candidates are retried until sent, the message kept unacked (and in progress) meanwhile:
     // a restart before they are sent evaluates it again from the ack floor.
     if (cands.length)

@@ -8,6 +8,7 @@ import { NO_CITIES, type CityLocator } from '../geofence/city-locator.ts';
 import { NO_CELL, Presence, type PresenceEvent } from '../presence/presence.ts';
 import { grant as grantFor, inDates, inWindows, judge, passesRules, sendDay, type Grant, type PersonView } from '../rules/evaluate.ts';
 import { shanghaiDay, shanghaiMidnight } from '../rules/shanghai-time.ts';
+import { alertJob } from './alert-job.ts';
 import type { BudgetScope } from './budget.ts';
 import { CLAIM_CHUNK, CLAIM_PARTS, chunkPeople, claimChunk, claimPart, claimSubject, type AppendResult, type ClaimChunk } from './claims.ts';
 import { JOB_BATCH, chunkBatches, type JobBatch } from './job-batches.ts';
@@ -786,7 +787,7 @@ export class Engine {
   /** The job messages of a stored claim chunk (see {@link chunkBatches}). */
   private batchesOf(rt: TaskRuntime, ch: ClaimChunk, now: number): JobBatch[] {
     const sd = sendDay(rt.task.spec.frequency, now);
-    return chunkBatches(rt.task.id, ch, (msisdn, carrier) => this.job(rt.task, msisdn, carrier, alertJobId(rt.task.id, msisdn, sd), now));
+    return chunkBatches(rt.task.id, ch, (msisdn, carrier) => alertJob(rt.task, msisdn, carrier, alertJobId(rt.task.id, msisdn, sd), now));
   }
 
   /**
@@ -845,11 +846,6 @@ export class Engine {
       (groups.get(key) ?? groups.set(key, { rt, count, batches: [] }).get(key)!).batches.push(batch);
     }
     for (const g of groups.values()) await this.publishAll(g.rt, g.batches, g.count);
-  }
-
-  private job(task: AlertTask, msisdn: string, carrier: Carrier, jobId: string, now: number): SmsJob {
-    const s = task.spec;
-    return { jobId, source: 'alert', enterpriseId: s.enterpriseId, accountId: s.accountId, sendId: task.id, msisdn, carrier, content: s.content, signature: s.signature, createdAt: now };
   }
 
   /**

@@ -5,7 +5,7 @@ const NEEDS_ESCAPE = /["\\]/;
 
 const BATCH_TAIL = Buffer.from(']}');
 const COMMA = Buffer.from(',');
-const SHARED = ['source', 'enterpriseId', 'accountId', 'sendId', 'content', 'signature', 'createdAt'] as const;
+const SHARED = ['source', 'enterpriseId', 'accountId', 'sendId', 'content', 'signature', 'alertType', 'createdAt'] as const;
 
 /**
  * Encodes jobs as one messaging `SmsJobBatch`: the fields every job shares (content, signature, ids,

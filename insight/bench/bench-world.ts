@@ -59,8 +59,12 @@ export function cellOfCarrier(grid: BenchGrid, c: number, k: number): number {
   return (c + 3 * Math.floor(j / grid.x)) * grid.x + (j % grid.x);
 }
 
-export const cellOfCarrierSql = (grid: BenchGrid, c: string, k: string) =>
-  `toUInt32((${c} + 3 * intDiv(${k} % (${grid.x} * intDiv(${grid.y} - ${c} + 2, 3)), ${grid.x})) * ${grid.x} + ${k} % (${grid.x} * intDiv(${grid.y} - ${c} + 2, 3)) % ${grid.x})`;
+export function cellOfCarrierSql(grid: BenchGrid, c: string, k: string): string {
+  // Every operand UInt64: 18.16 types mixed signed/unsigned arithmetic into a wrapping Int32.
+  const n = [0, 1, 2].map((x) => `toUInt64(${grid.x * Math.ceil((grid.y - x) / 3)})`);
+  const j = `(toUInt64(${k}) % multiIf(${c} = 0, ${n[0]}, ${c} = 1, ${n[1]}, ${n[2]}))`;
+  return `toUInt32((toUInt64(${c}) + 3 * intDiv(${j}, toUInt64(${grid.x}))) * ${grid.x} + ${j} % toUInt64(${grid.x}))`;
+}
 
 /** A neighbour of cell `c` in its carrier's rows (±1 column, ±3 rows, clamped at the edge), by `r` in [0, 1). */
 export function stepInCarrier(grid: BenchGrid, c: number, r: number): number {

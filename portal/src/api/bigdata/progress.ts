@@ -1,4 +1,5 @@
 import type { TaskProgress, TaskState } from '@geo/alerting';
+import { ident, sql, type ClickHouseClient } from '@geo/infra';
 import type { DeliveryStatus } from '@geo/messaging';
 
 type Carrier = 'cmcc' | 'cucc' | 'ctcc';
@@ -30,6 +31,8 @@ const FINAL_FAILED = new Set<DeliveryStatus['state']>(['failed', 'expired', 'rej
 export class ProgressFold {
   private readonly instances = new Map<string, TaskProgress>();
   private readonly receipts = { cmcc: { delivered: 0, failed: 0 }, cucc: { delivered: 0, failed: 0 }, ctcc: { delivered: 0, failed: 0 } };
+  /** What the shared record (the send log) said when last read: {@link ProgressFold.catchUp}. */
+  private readonly recorded = { cmcc: { sent: 0, delivered: 0, failed: 0 }, cucc: { sent: 0, delivered: 0, failed: 0 }, ctcc: { sent: 0, delivered: 0, failed: 0 } };
   /** Bumped on every change: watchers compare it to know when to redraw. */
   version = 0;
 
@@ -50,6 +53,25 @@ export class ProgressFold {
     this.version++;
   }
 
+  /**
+   * Takes in what the send log holds of the task (from {@link recordedProgress}): an instance that
+   * started, or restarted, after the task began heard only part of it live (#19, several portals
+   * behind a load balancer). Each figure shows the larger of what was heard and what was recorded,
+   * both counting the same jobs, so nothing counts twice; the live part is ahead until the log
+   * catches up.
+   */
+  catchUp(r: Partial<Record<Carrier, CarrierProgress>>): void {
+    for (const c of ['cmcc', 'cucc', 'ctcc'] as const) {
+      const from = r[c];
+      if (!from) continue;
+      const to = this.recorded[c];
+      if (from.sent !== to.sent || from.delivered !== to.delivered || from.failed !== to.failed) {
+        this.recorded[c] = { ...from };
+        this.version++;
+      }
+    }
+  }
+
   view(): ProgressView {
     const carriers = { cmcc: { sent: 0, delivered: 0, failed: 0 }, cucc: { sent: 0, delivered: 0, failed: 0 }, ctcc: { sent: 0, delivered: 0, failed: 0 } };
     const skipped: Record<string, number> = {};
@@ -64,9 +86,28 @@ export class ProgressFold {
     // The cap counters are authoritative across instances when an instance reports them.
     if (latest?.usedTotal) for (const c of ['cmcc', 'cucc', 'ctcc'] as const) carriers[c].sent = Math.max(carriers[c].sent, latest.usedTotal[c]);
     for (const c of ['cmcc', 'cucc', 'ctcc'] as const) {
-      carriers[c].delivered = this.receipts[c].delivered;
-      carriers[c].failed = this.receipts[c].failed;
+      carriers[c].sent = Math.max(carriers[c].sent, this.recorded[c].sent);
+      carriers[c].delivered = Math.max(this.receipts[c].delivered, this.recorded[c].delivered);
+      carriers[c].failed = Math.max(this.receipts[c].failed, this.recorded[c].failed);
     }
     return { state: latest?.state ?? null, at: latest?.at ?? null, matched, carriers, skipped, receiptsSince: this.since };
   }
+}
+
+/**
+ * A task's progress as messaging's send log (ClickHouse) records it, per carrier: jobs sent and
+ * finally delivered or failed. Every portal instance reads the same, whenever it started.
+ * ClickHouse 18.16 has no query parameters: values go through `sql`.
+ */
+export async function recordedProgress(ch: ClickHouseClient, table: string, taskId: string): Promise<Partial<Record<Carrier, CarrierProgress>>> {
+  const q = sql`SELECT carrier, count() AS sent, countIf(status = 'delivered') AS delivered, countIf(status IN ('failed', 'expired', 'rejected')) AS failed
+    FROM (SELECT job_id, argMax(carrier, version) AS carrier, argMax(status, version) AS status FROM ${ident(table)} WHERE send_id = ${taskId} GROUP BY job_id)
+    GROUP BY carrier`;
+  const rs = await ch.query({ query: q.text, format: 'JSONEachRow' });
+  const rows = (await rs.json()) as { carrier: string; sent: string | number; delivered: string | number; failed: string | number }[];
+  const out: Partial<Record<Carrier, CarrierProgress>> = {};
+  for (const r of rows) {
+    if (r.carrier === 'cmcc' || r.carrier === 'cucc' || r.carrier === 'ctcc') out[r.carrier] = { sent: Number(r.sent), delivered: Number(r.delivered), failed: Number(r.failed) };
+  }
+  return out;
 }

@@ -36,6 +36,8 @@ export const PortalEnv = z.object({
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
     .refine((list) => list.every((x) => isIP(x.split('/')[0]!) !== 0), '须为逗号分隔的 IP 地址或 CIDR，例如 127.0.0.1,10.0.0.0/8'),
   OPERATOR_TOTP: z.enum(['required', 'optional']).optional(),
+  /** Reach and heat-map figures about fewer people than this are withheld (invariant 7). */
+  PRIVACY_K: z.coerce.number({ error: 'PRIVACY_K 须为整数' }).int('PRIVACY_K 须为整数').min(2, 'PRIVACY_K 至少为 2').max(1000, 'PRIVACY_K 最大 1000').default(10),
   DEMO: z
     .enum(['0', '1', 'true', 'false', ''])
     .default('0')
@@ -93,6 +95,12 @@ export interface PortalConfig {
   smsLogTable?: string;
   /** Where the built SPA is; @default portal/web/dist */
   webDist?: string;
+  /**
+   * Privacy threshold k (env `PRIVACY_K`): the big-data reach estimate and reached heat map count
+   * each (cell, carrier) of fewer than k people as 0 and show totals under k as "< k".
+   * @default 10
+   */
+  privacyK?: number;
 }
 
 export function envToConfig(env: PortalEnv): PortalConfig {
@@ -109,5 +117,6 @@ export function envToConfig(env: PortalEnv): PortalConfig {
     trustedProxies: env.TRUSTED_PROXIES,
     operatorTotp: env.OPERATOR_TOTP,
     logLevel: env.LOG_LEVEL,
+    privacyK: env.PRIVACY_K,
   };
 }

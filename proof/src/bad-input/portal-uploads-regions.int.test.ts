@@ -357,11 +357,14 @@ describe('bad uploads and bad regions at the portal (PGlite, one portal)', () =>
       { name: 'not GeoJSON at all', body: { region: 'POLYGON EMPTY' } },
       { name: 'a FeatureCollection', body: { region: { type: 'FeatureCollection', features: [] } } },
       { name: 'coordinates as strings', body: { region: { parts: [{ kind: 'circle', center: ['120', '30'], radiusM: 100 }] } } },
+      // The same check as submission (task-form's regionAndRuleIssues), not only the schema.
+      { name: 'a self-intersecting (bow-tie) polygon', body: { region: { parts: [{ kind: 'polygon', rings: [[[120, 30], [120.1, 30.1], [120.1, 30], [120, 30.1], [120, 30]]] }] } }, says: /交叉/ },
     ]);
     it.each(REACH_CASES)('reach estimate with $name → 400 (before any bus)', async (rc) => {
       const r = await admin.req('POST', '/api/bigdata/reach', rc.body);
       expect(r.status).toBe(400);
       expectReadableError(r);
+      if ('says' in rc && rc.says) expect(JSON.stringify(r.body)).toMatch(rc.says);
     });
   });
 

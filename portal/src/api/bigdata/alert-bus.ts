@@ -333,7 +333,7 @@ export async function alertBus(deps: Deps): Promise<AlertBus> {
   if (!p) {
     const url = (deps.cfg as { natsUrl?: string }).natsUrl;
     if (!url) throw new BusUnavailable('NATS is not configured (natsUrl)');
-    const privacyK = (deps.cfg as { privacyK?: number }).privacyK;
+    const privacyK = deps.cfg.privacyK;
     p = connectNats(url, 'portal-bigdata').then((nc) => AlertBus.open(nc, { privacyK }));
     buses.set(deps, p);
     p.catch(() => buses.delete(deps));

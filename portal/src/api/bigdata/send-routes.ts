@@ -13,7 +13,7 @@ import { ALERT_TYPE_INFO } from './alert-types.ts';
 import { areaTree, boundariesJson } from './geography.ts';
 import { fieldErrors, guarded, handle, jsonBody, jsonBodyLimit, parse } from './route-kit.ts';
 import { AreaNode, CountBody, CountResult, DraftBody, IdOnly, IdParam, Letter, LetterForm, LevelParam, Options, Reach, ReachBody, SubmitBody, Submitted } from './schemas.ts';
-import { formIssues, TaskForm, toSpec, type FieldIssue } from './task-form.ts';
+import { formIssues, regionAndRuleIssues, TaskForm, toSpec, type FieldIssue } from './task-form.ts';
 import { deleteDraft, getTask, insertTask, submitDraft, updateDraft } from './task-store.ts';
 
 /** What the enterprise (and this account, when it has its own cap) may still send. */
@@ -74,20 +74,6 @@ async function checkForm(c: Ctx, raw: unknown, enterpriseId: string, accountId: 
   issues.push(...formIssues(form, balance, shanghaiDate(Date.now())));
   if (issues.length) throw fieldErrors(issues);
   return { form, balance };
-}
-
-/**
- * What task submission says about a region and rules (a self-crossing polygon, an empty region, an
- * unknown area, an age range ending before it starts), for the reach estimate: it runs the very
- * checks of submission ({@link formIssues}) over a form that is otherwise complete, and keeps the
- * region's and rules' findings, so the two can never disagree about a region.
- */
-function regionAndRuleIssues(region: z.infer<typeof Region>, rules: z.infer<typeof CrowdRule>[]): FieldIssue[] {
-  const today = shanghaiDate(Date.now());
-  const form: TaskForm = {
-    alertType: 'other', region, rules, subject: '-', content: '-', signature: '-', startDate: today, endDate: today, windows: [], frequency: 'once', minDwellMin: 0, quota: {},
-  };
-  return formIssues(form, Number.MAX_SAFE_INTEGER, today).filter((i) => /^(region|rules)(\.|$)/.test(i.path));
 }
 
 const tags = ['大数据短信'];

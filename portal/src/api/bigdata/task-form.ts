@@ -75,18 +75,7 @@ export function useIngestGeography(): void {
  * balance, and the region (alerting's validator, its reasons in Chinese).
  */
 export function formIssues(f: TaskForm, balance: number, today: string): FieldIssue[] {
-  useIngestGeography();
-  const out: FieldIssue[] = [];
-  for (const i of regionIssues(f.region)) {
-    if (isAdminGeometryIssue(f, i.path)) continue;
-    out.push({ path: ['region', ...i.path].join('.'), message: REGION_REASONS[i.reason] ?? i.message });
-  }
-  f.region.parts.forEach((p, i) => {
-    if (p.kind !== 'admin') return;
-    const a = areaByCode(p.code);
-    if (!a) out.push({ path: `region.parts.${i}.code`, message: `未知的行政区域代码 ${p.code}` });
-    else if (!a.geometry) out.push({ path: `region.parts.${i}.code`, message: `${a.name}${REGION_REASONS.admin_geometry_missing}` });
-  });
+  const out = regionAndRuleIssues(f.region, f.rules);
   if (f.startDate < today) out.push({ path: 'startDate', message: '开始日期不能早于今天' });
   if (f.endDate < f.startDate) out.push({ path: 'endDate', message: '结束日期不能早于开始日期' });
   else if ((Date.parse(f.endDate) - Date.parse(f.startDate)) / 86_400_000 >= MAX_TASK_DAYS) out.push({ path: 'endDate', message: `任务最长 ${MAX_TASK_DAYS} 天` });
@@ -107,7 +96,28 @@ export function formIssues(f: TaskForm, balance: number, today: string): FieldIs
   const { perMessage, units } = taskCost(f);
   if (units > balance)
     out.push({ path: 'quota', message: perMessage > 1 ? `三网发送总条数 ${sum}（每条计费 ${perMessage} 条，共 ${units} 条）超过可用短信余量 ${balance}` : `三网发送总条数 ${sum} 超过可用短信余量 ${balance}` });
-  f.rules.forEach((r, i) => {
+  return out;
+}
+
+/**
+ * What submission says about a region and its rules alone (a self-crossing polygon, an empty
+ * region, an unknown area, an age range ending before it starts): part of {@link formIssues}, and
+ * the reach estimate's check, so that the two never disagree about a region. Paths as in the form.
+ */
+export function regionAndRuleIssues(region: TaskForm['region'], rules: readonly TaskForm['rules'][number][]): FieldIssue[] {
+  useIngestGeography();
+  const out: FieldIssue[] = [];
+  for (const i of regionIssues(region)) {
+    if (isAdminGeometryIssue({ region }, i.path)) continue;
+    out.push({ path: ['region', ...i.path].join('.'), message: REGION_REASONS[i.reason] ?? i.message });
+  }
+  region.parts.forEach((p, i) => {
+    if (p.kind !== 'admin') return;
+    const a = areaByCode(p.code);
+    if (!a) out.push({ path: `region.parts.${i}.code`, message: `未知的行政区域代码 ${p.code}` });
+    else if (!a.geometry) out.push({ path: `region.parts.${i}.code`, message: `${a.name}${REGION_REASONS.admin_geometry_missing}` });
+  });
+  rules.forEach((r, i) => {
     if (r.attribute === 'age' && r.max < r.min) out.push({ path: `rules.${i}.max`, message: '年龄上限不能小于下限' });
   });
   return out;

@@ -154,4 +154,16 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
     expect(o).toMatchObject({ ok: false, cancelled: true });
     expect(smsc.stats().submits).toBe(0);
   });
+
+  it('keeps the whole rate when one of its binds is down: the slots’ shares are pooled, not tied to their links', async () => {
+    // Two slots of 20/s each, but the SMSC lets only one bind in: the one link carries both shares.
+    const { smsc, conn } = await link({ maxBinds: 1, throttlePerSecond: 40 }, { binds: 2, segmentsPerSecond: 40, clientRefTlv: false });
+    const outcomes = await Promise.all(Array.from({ length: 120 }, (_, i) => send(conn, `138000${String(i).padStart(5, '0')}`, `pooled ${i}`, `pool-${i}`)));
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    const st = smsc.stats();
+    expect({ binds: st.binds, throttled: st.throttled }).toEqual({ binds: 1, throttled: 0 });
+    // 40 in some second (a share of 20 would never pass 20), never more.
+    expect(st.peakPerSecond).toBeGreaterThan(30);
+    expect(st.peakPerSecond).toBeLessThanOrEqual(40);
+  });
 });

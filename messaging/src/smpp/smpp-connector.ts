@@ -106,7 +106,7 @@ class Bind {
   lastHeard = 0;
   /** Whether this slot may be used (always, unless binds are leased). */
   held = false;
-  /** When a submit_sm last went out on this slot (ms), for handing it over after its window. */
+  /** When a submit_sm last counted in this slot's share (ms), for handing it over after its window. */
   lastSendAt = 0;
   /** First parts whose claim is being stored: each will take a place in the rate window. */
   claiming = 0;
@@ -385,32 +385,36 @@ export class SmppConnector implements CarrierConnector {
   }
 
   /**
-   * A bind to send `part` on: up, held (and its lease still certain), with room in its window and
-   * in its throughput share, counting the parts whose claims are being stored on it (each will go
-   * out as soon as its claim is). Otherwise how long until a share has room (`waitMs`), or nothing
-   * (a response or a bind will call pump again). The throughput is counted when the submit_sm is
-   * written, not before the claim: a window counted at claim time let parts whose claims took
-   * longer leave together, more than the share in some second.
+   * Where `part` goes: a held slot (lease still certain) with room in its throughput share,
+   * counting the parts whose claims are being stored against it (each goes out as soon as its claim
+   * is), and a link to write it on: a held slot's bind that is up with room in its window. The
+   * shares of the slots held here are pooled (a slot's share is the lease's, not the TCP link's),
+   * so a bind that is down costs no throughput, as one carrier-wide window did before. Otherwise
+   * how long until a share has room (`waitMs`), or nothing (a response or a bind will call pump
+   * again). Throughput is counted when the submit_sm is written, not before the claim: counted at
+   * claim time, parts whose claims took longer left together, more than the share in some second.
    */
-  private pickBind(part: Part): { bind: Bind } | { waitMs: number } | undefined {
-    let waitMs = Infinity;
+  private pickBind(part: Part): { bind: Bind; slot: Bind } | { waitMs: number } | undefined {
     const claims = part.first && !!part.msg.sms.beforeSend;
+    let slot: Bind | undefined;
+    let waitMs = Infinity;
+    for (const s of this.binds) {
+      if (!s.held || s.noShare || !(this.cfg.canSend?.(s.n) ?? true)) continue;
+      const w = s.rate.waitMs(claims ? s.claiming : 0);
+      if (w === 0) {
+        slot = s;
+        break;
+      }
+      waitMs = Math.min(waitMs, w);
+    }
+    if (!slot) return waitMs < Infinity ? { waitMs } : undefined;
     for (let i = 0; i < this.binds.length; i++) {
       const b = this.binds[(this.rr + i) % this.binds.length]!;
-      if (!this.usable(b)) continue;
-      const w = b.rate.waitMs(claims ? b.claiming : 0);
-      if (w > 0) {
-        waitMs = Math.min(waitMs, w);
-        continue;
-      }
+      if (!b.bound || !b.held || b.inFlight >= b.limit || !(this.cfg.canSend?.(b.n) ?? true)) continue;
       this.rr = (this.rr + i + 1) % this.binds.length;
-      return { bind: b };
+      return { bind: b, slot };
     }
-    return waitMs < Infinity ? { waitMs } : undefined;
-  }
-
-  private usable(b: Bind): boolean {
-    return b.bound && b.held && !b.noShare && b.inFlight < b.limit && (this.cfg.canSend?.(b.n) ?? true);
+    return undefined;
   }
 
   /**
@@ -455,16 +459,17 @@ export class SmppConnector implements CarrierConnector {
       const pick = this.pickBind(next);
       if (!pick) return; // a response or a bind will call pump again
       if ('waitMs' in pick) return this.schedule(pick.waitMs);
-      const b = pick.bind;
+      const { bind: b, slot } = pick;
       const part = this.nextPart()!;
       if (part.first && part.msg.sms.beforeSend) {
         part.first = false;
-        // The claim holds a window slot of this bind; a link lost meanwhile resets the count.
+        // The claim holds a window place of this bind (a link lost meanwhile resets the count) and
+        // a throughput place of the slot.
         b.inFlight++;
-        b.claiming++;
+        slot.claiming++;
         const s = b.session;
         const release = () => {
-          b.claiming--;
+          slot.claiming--;
           if (b.session === s && b.inFlight > 0) b.inFlight--;
         };
         const msg = part.msg;
@@ -494,7 +499,7 @@ export class SmppConnector implements CarrierConnector {
         part.first = false;
         this.enqueueRest(part.msg);
       }
-      this.send(b, part);
+      this.send(b, part, slot);
     }
   }
 
@@ -503,7 +508,8 @@ export class SmppConnector implements CarrierConnector {
     for (let i = msg.sms.encoded.parts.length - 1; i >= 1; i--) this.retries.splice(1, 0, { msg, index: i, attempts: 0, sentAt: 0, first: false });
   }
 
-  private send(b: Bind, part: Part): void {
+  /** Writes a part on bind `b`, counted in the throughput share of `slot`. */
+  private send(b: Bind, part: Part, slot: Bind): void {
     const sms = part.msg.sms;
     const multi = sms.encoded.parts.length > 1;
     const pdu = new smpp.PDU('submit_sm', {
@@ -520,8 +526,8 @@ export class SmppConnector implements CarrierConnector {
       ...(this.cfg.clientRefTlv ? { client_ref: sms.ref } : {}),
     });
     part.sentAt = Date.now();
-    b.lastSendAt = part.sentAt;
-    b.rate.take();
+    slot.lastSendAt = part.sentAt;
+    slot.rate.take();
     part.msg.written++;
     const s = b.session!;
     const ok = b.writer!.send(pdu, (resp: Pdu) => {

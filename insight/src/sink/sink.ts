@@ -226,6 +226,8 @@ export class LocationSink implements StateSink {
       }
     }
     if (this.follow) return this.startFollowing(jsm);
+    // Re-creating the durable would cut off whoever consumes it now: only while the lease is ours.
+    if (this.opts.mayWrite && !this.opts.mayWrite()) throw new Error('the sink lease was lost before the sink started');
     await rewindToAckFloor(jsm, this.opts.stream, this.opts.consumer, this.opts.log, this.opts.alwaysRewind);
     await ensureConsumer(jsm, this.opts.stream, {
       durable_name: this.opts.consumer,

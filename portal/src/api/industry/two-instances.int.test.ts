@@ -169,4 +169,30 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
       expect(rows[0]?.phase).toBe('failed');
     }, 60_000);
   });
+
+  it('gives up a job another instance failed while this one was paused past its lease, and answers that failure', async () => {
+    const who = await loginAdmin(a.portal);
+    const start = await who.reqRaw('POST', '/api/industry/upload-jobs', mergeFile(100_000));
+    expect(start.status).toBe(202);
+    const id: string = start.body.jobId;
+    // What another instance does to a job whose lease expired (failExpiredJobs), done at once here.
+    const taken = await b.portal.deps.db.query(
+      `UPDATE portal_jobs SET phase = 'failed', owner = 'the-other-instance', finished_at = now(), error = '{"code":"JOB_INTERRUPTED","message":"处理此文件的服务实例已停止，文件检查未完成，请重新上传文件。"}'
+       WHERE id = $1 AND phase IN ('reading', 'importing')`,
+      [id],
+    );
+    expect(taken.rowCount).toBe(1);
+    let r: { status: number; body: any };
+    const until = Date.now() + 30_000;
+    do {
+      await sleep(250);
+      r = await who.req('GET', `/api/industry/imports/${id}`);
+      expect(r.status).toBe(200);
+    } while (r.body.phase !== 'failed' && Date.now() < until);
+    expect(r.body).toMatchObject({ phase: 'failed', error: { code: 'JOB_INTERRUPTED' } });
+    // Its own progress writes stopped too: the row is still the other instance's failure.
+    await sleep(1500);
+    const { rows } = await b.portal.deps.db.query<{ owner: string; phase: string }>('SELECT owner, phase FROM portal_jobs WHERE id = $1', [id]);
+    expect(rows[0]).toEqual({ owner: 'the-other-instance', phase: 'failed' });
+  }, 60_000);
 });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Portal } from '../../portal.ts';
 import { loginAdmin, loginOperator, START_TIMEOUT, testPortal } from '../../test/harness.ts';
 import { AlertBus, setAlertBus } from './alert-bus.ts';
+import { onePagePdf, tinyPng } from '../../http/document-fixtures.ts';
 import { addAccount, consoleApp, loginAs, onApp, PNG_BYTES, tenThousandVertexRing } from './console-harness.ts';
 import { BIGDATA_ROUTES } from './index.ts';
 import { MAX_JSON_BODY_BYTES } from './route-kit.ts';
@@ -113,6 +114,24 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
     const fd = new FormData();
     fd.set('file', new File(['#!/bin/sh'], 'x.pdf', { type: 'application/pdf' }));
     expect((await admin('POST', '/api/bigdata/letters', fd)).status).toBe(415);
+  });
+
+  it('refuses a letter that only starts like a PDF, and takes real PDFs and PNGs by their structure', async () => {
+    const fake = new Uint8Array(150).fill(0x20);
+    fake.set(Buffer.from('%PDF-1.7\n'));
+    const fd = new FormData();
+    fd.set('file', new File([fake], '授权函.pdf', { type: 'application/pdf' }));
+    const r = await admin('POST', '/api/bigdata/letters', fd);
+    expect(r.status).toBe(415);
+    expect(r.body.error).toMatchObject({ code: 'UPLOAD_TYPE' });
+    expect(r.body.error.message).toMatch(/^授权函无法打开：/);
+    for (const [bytes, type] of [[onePagePdf(), 'application/pdf'], [tinyPng(), 'image/png']] as const) {
+      const ok = new FormData();
+      ok.set('file', new File([bytes as Uint8Array<ArrayBuffer>], 'letter', { type: 'application/octet-stream' }));
+      const up = await admin('POST', '/api/bigdata/letters', ok);
+      expect(up.status).toBe(200);
+      expect(up.body.contentType).toBe(type);
+    }
   });
 
   it('submits: the task spec lands in the KV bucket, valid by the alerting contract', async () => {

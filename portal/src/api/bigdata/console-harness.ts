@@ -6,6 +6,7 @@ import type { AppEnv } from '../../http/context.ts';
 import { requestContext } from '../../http/middleware.ts';
 import { router } from '../../http/openapi.ts';
 import type { Portal } from '../../portal.ts';
+import { tinyPng } from '../../http/document-fixtures.ts';
 import { login, type Client } from '../../test/harness.ts';
 
 /**
@@ -60,8 +61,8 @@ export async function addAccount(portal: Portal, kind: 'other-enterprise' | 'sub
 
 export const loginAs = (portal: Portal, a: { name: string; password: string }) => login(portal, a.name, a.password);
 
-/** The smallest valid PNG signature bytes: enough for the type check. */
-export const PNG_BYTES = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
+/** A small valid PNG (a 2 × 2 grey image): letters are checked by their structure, not their first bytes. */
+export const PNG_BYTES = tinyPng() as Uint8Array<ArrayBuffer>;
 
 /** A closed ring of 10,000 positions at full double precision (about 0.4 MB of JSON). */
 export function tenThousandVertexRing(): [number, number][] {

@@ -8,6 +8,7 @@ import { need, tenant, type Ctx } from '../../http/context.ts';
 import { createRoute } from '@hono/zod-openapi';
 import { jsonBody as jsonRequest, jsonOk, Ok, router, validationError } from '../../http/openapi.ts';
 import { opLog } from '../../http/op-log.ts';
+import { inspectDocument } from '../../http/uploaded-document.ts';
 import { alertBus, TASK_ID_PREFIX } from './alert-bus.ts';
 import { ALERT_TYPE_INFO } from './alert-types.ts';
 import { areaTree, boundariesJson } from './geography.ts';
@@ -43,11 +44,6 @@ function needAny(c: Ctx) {
 }
 
 const LEVEL = z.enum(['province', 'city', 'district']);
-const LETTER_TYPES: Record<string, (b: Uint8Array) => boolean> = {
-  'application/pdf': (b) => b[0] === 0x25 && b[1] === 0x50 && b[2] === 0x44 && b[3] === 0x46,
-  'image/png': (b) => b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47,
-  'image/jpeg': (b) => b[0] === 0xff && b[1] === 0xd8,
-};
 export const LETTER_MAX_BYTES = 5 * 1024 * 1024;
 
 const Submit = z.object({ form: z.unknown(), draftId: z.string().max(64).optional(), copiedFrom: z.string().max(64).optional() });
@@ -128,8 +124,11 @@ export const sendRoutes = router()
     if (!(file instanceof File)) throw new AppError('VALIDATION', '请选择授权函文件', [{ path: 'authorizationLetter', message: '请选择授权函文件' }]);
     if (file.size > LETTER_MAX_BYTES) throw new AppError('UPLOAD_TOO_LARGE', '授权函不能超过 5 MB');
     const data = new Uint8Array(await file.arrayBuffer());
-    const type = Object.keys(LETTER_TYPES).find((t) => LETTER_TYPES[t]!(data));
-    if (!type) throw new AppError('UPLOAD_TYPE', '授权函须为 PDF、PNG 或 JPEG 文件');
+    // Read by its structure, not its first bytes: a 150-byte file starting like a PDF opens as nothing.
+    const doc = inspectDocument(data);
+    if (!doc.type) throw new AppError('UPLOAD_TYPE', '授权函须为 PDF、PNG 或 JPEG 文件');
+    if (!doc.ok) throw new AppError('UPLOAD_TYPE', `授权函无法打开：${doc.problem}`);
+    const type = doc.type;
     const id = randomUUID();
     const name = file.name.replace(/[\\/\0]/g, '_').slice(0, 200) || 'letter';
     await c.get('deps').db.query(

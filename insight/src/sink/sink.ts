@@ -302,7 +302,8 @@ export class LocationSink implements StateSink {
     }
     this.followFrom = floor + 1;
     const consumer = await jetstream(this.opts.nc).consumers.get(this.opts.stream, {
-      filter_subjects: [this.opts.filterSubject],
+      // A string (not an array): nats.js sends it as `filter_subject`, which nats-server 2.9 takes.
+      filter_subjects: this.opts.filterSubject,
       ...(floor > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : { deliver_policy: DeliverPolicy.All }),
     });
     const messages = await consumer.consume({ max_messages: 1000 });

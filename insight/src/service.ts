@@ -102,7 +102,6 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   await ensureDeadLetterStream(nc);
   const instance = cfg.INSTANCE_ID ?? `insight-${hostname().replace(/[^\w-]/g, '_').slice(0, 20)}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const shard = cfg.INSIGHT_CONSUMER;
-  
   let stopped = false;
   let current: Replica | undefined;
   const now = opts.now ?? Date.now;

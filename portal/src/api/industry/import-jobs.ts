@@ -156,6 +156,13 @@ const INTERRUPTED_SQL = `jsonb_build_object('code', '${JOB_INTERRUPTED}', 'messa
   WHEN 'contacts' THEN format('处理此导入的服务实例已停止，导入未完成（已导入 %s 个联系人）。请重新上传文件，已在通讯录中的号码会被跳过。', imported)
   ELSE '处理此文件的服务实例已停止，文件检查未完成，请重新上传文件。' END)`;
 
+/** The message of {@link INTERRUPTED_SQL}, for a job this instance gives up itself. */
+function interruptedMessage(job: ImportJob): string {
+  return job.kind === 'contacts'
+    ? `处理此导入的服务实例已停止，导入未完成（已导入 ${job.imported} 个联系人）。请重新上传文件，已在通讯录中的号码会被跳过。`
+    : '处理此文件的服务实例已停止，文件检查未完成，请重新上传文件。';
+}
+
 const RUNNING = `phase IN ('reading', 'importing')`;
 const JOB_COLUMNS = 'id, kind, enterprise_id, account_id, file_name, phase, rows, processed, imported, rejected_total, rejected, error, upload, started_at, finished_at';
 
@@ -304,6 +311,20 @@ class SharedJobs {
     if (final) this.running.delete(job.id);
   }
 
+  /**
+   * This instance is stopping: its running jobs cannot finish (their work ends with the process),
+   * so they are failed now, with the message another instance would give after the lease.
+   */
+  async abandon(): Promise<void> {
+    for (const job of this.running.values()) {
+      if (job.phase === 'done' || job.phase === 'failed') continue;
+      job.phase = 'failed';
+      job.error = { code: JOB_INTERRUPTED, message: interruptedMessage(job) };
+      job.finishedAt = Date.now();
+    }
+    await this.sync();
+  }
+
   /** Reads another instance's job for this request, failing it first when its lease has expired. */
   async load(id: string): Promise<void> {
     const { db } = this.deps;
@@ -348,7 +369,10 @@ export interface RunningImportJobs {
   stop(): Promise<void>;
 }
 
-/** The sweep of a portal: jobs left running by a killed instance are failed even when nobody polls them. */
+/**
+ * The sweep of a portal: jobs left running by a killed instance are failed even when nobody polls
+ * them. `stop()` fails this instance's own running jobs at once (a graceful stop or restart).
+ */
 export function startImportJobs(deps: Deps): RunningImportJobs {
   let running: Promise<string[]> | undefined;
   const sweep = () =>
@@ -370,7 +394,7 @@ export function startImportJobs(deps: Deps): RunningImportJobs {
     async stop() {
       clearInterval(timer);
       await running;
-      await stores.get(deps)?.sync();
+      await stores.get(deps)?.abandon();
     },
   };
 }

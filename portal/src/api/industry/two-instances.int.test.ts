@@ -170,6 +170,23 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
     }, 60_000);
   });
 
+  it('fails at once the jobs of an instance that is stopped (SIGTERM), without waiting for their lease', async () => {
+    const stopping = await portalProcess(db.url, 600_000);
+    try {
+      const who = await loginAdmin(b.portal);
+      const start = await over(stopping.url, who, 'POST', '/api/industry/upload-jobs', mergeFile(100_000));
+      expect(start.status).toBe(202);
+      const exited = new Promise((r) => stopping.child.once('exit', r));
+      stopping.child.kill('SIGTERM');
+      await exited;
+      const r = await who.req('GET', `/api/industry/imports/${start.body.jobId}`);
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ phase: 'failed', error: { code: 'JOB_INTERRUPTED', message: '处理此文件的服务实例已停止，文件检查未完成，请重新上传文件。' } });
+    } finally {
+      stopping.child.kill('SIGKILL');
+    }
+  }, 120_000);
+
   it('gives up a job another instance failed while this one was paused past its lease, and answers that failure', async () => {
     const who = await loginAdmin(a.portal);
     const start = await who.reqRaw('POST', '/api/industry/upload-jobs', mergeFile(100_000));

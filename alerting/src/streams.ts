@@ -6,6 +6,8 @@ import { CLAIMS_STREAM, CLAIMS_SUBJECTS } from './engine/claims.ts';
 /** KV buckets alerting owns: active task specs (the portal writes them) and budget counters. Who was sent is in {@link CLAIMS_STREAM}. */
 export const TASKS_BUCKET = 'alert_tasks';
 export const CAPS_BUCKET = 'alert_caps';
+/** Shard leases and membership of the alerting instances (`LeaseManager`, lease mode). */
+export const LEASES_BUCKET = 'alert_leases';
 /** Durable consumers on LOCATION, one per shard (`loc.*.<shard>`): an instance owns some shards. */
 export const PRESENCE_CONSUMER = 'alerting';
 export const presenceConsumer = (shard: number): string => `${PRESENCE_CONSUMER}-${shard}`;
@@ -21,6 +23,7 @@ export async function declareAlertingStreams(nc: NatsConnection, replicasOrOpts:
   const replicas = opts.replicas ?? 1;
   await ensureKv(nc, TASKS_BUCKET, { replicas, history: 5 });
   await ensureKv(nc, CAPS_BUCKET, { replicas });
+  await ensureKv(nc, LEASES_BUCKET, { replicas });
   const jsm = await jetstreamManager(nc);
   // A claim must outlive the longest task ("once" means once for the whole task).
   await ensureStream(jsm, { name: CLAIMS_STREAM, subjects: [CLAIMS_SUBJECTS], num_replicas: replicas, max_age: ms((MAX_TASK_DAYS + 7) * 24 * 3600_000), max_bytes: 10 * 1024 ** 3 });

@@ -214,3 +214,58 @@ describe('engines claiming the same people', () => {
     expect(jobs.map((j) => j.msisdn).sort()).toEqual([...everyone].sort());
   });
 });
+
+describe('fencing a paused shard owner (lease mode)', () => {
+  it('claims nobody for a shard whose lease lapsed while its send was under way: people who left meanwhile get no SMS, the new owner sends the others once', async () => {
+    // The old owner chose its people while it held the lease, then stalled (a GC pause, SIGSTOP, a
+    // slow KV) before claiming them; meanwhile the lease lapsed, a new owner took the shard over and
+    // saw half of them leave. The claim log keeps anyone from being sent twice, but only a re-check
+    // of the lease keeps the old owner from claiming, on stale presence, the people who left.
+    const centre: [number, number] = [68, 35];
+    const everyone = numbers(300);
+    const evs = everyone.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, (i % 20) * 10, Math.floor(i / 20) * 10)));
+    const id = taskId();
+    const task = runningTask(id, centre);
+    const js = jetstream(nc, { timeout: 15_000 });
+    const caps = await new Kvm(js).open(CAPS_BUCKET);
+    const budget = new KvBudget(caps);
+    const pub = publisher();
+    let held = true;
+    let resume!: () => void;
+    const paused = new Promise<void>((r) => (resume = r));
+    let reserving!: () => void;
+    const reserved = new Promise<void>((r) => (reserving = r));
+    const old = new Engine({
+      budget: { reserve: async (s, n) => { const g = await budget.reserve(s, n); reserving(); await paused; return g; }, release: (s, n) => budget.release(s, n), peek: (s) => budget.peek(s) },
+      claims: new ClaimLog(await js.jetstreamManager(), pub),
+      publish: (b) => pub.publish(smsJobSubject(b.carrier), JSON.stringify({ v: 1, jobs: b.jobs }), { msgID: b.msgId }),
+      now: Date.now,
+      instance: 'paused-owner',
+      owns: () => held,
+      fence: (): Record<string, number> => (held ? { 0: 1 } : {}),
+    }, new Presence());
+    old.applyEvents(evs, false);
+    old.upsertTask(task);
+    const sending = old.activate(id).catch(() => 0);
+    await reserved;
+    held = false; // the lease lapsed during the pause
+    const [stayers, leavers] = [everyone.filter((_, k) => k % 2 === 0), everyone.filter((_, k) => k % 2 === 1)];
+    const successor = await engineOn('new-owner');
+    successor.applyEvents(evs, false);
+    successor.applyEvents(leavers.map((m) => event(m, CARRIERS[everyone.indexOf(m) % 3], offset(centre, 20_000, 0))), false);
+    successor.upsertTask(task);
+    await successor.restoreClaims(id);
+    await successor.activate(id);
+    resume();
+    await sending;
+    expect(old.published).toBe(0);
+    const writers = new Set<string>();
+    for await (const { chunk } of (await log()).list(id)) writers.add(chunk.instance);
+    expect([...writers]).toEqual(['new-owner']);
+    const jobs = await jobsOf(nc, id);
+    expect(jobs.map((j) => j.msisdn).sort()).toEqual([...stayers].sort());
+    // The old owner's reservations were given back: the counters hold who was sent, once.
+    const used = await budget.usedTotals(id, CARRIERS);
+    expect((used.cmcc ?? 0) + (used.cucc ?? 0) + (used.ctcc ?? 0)).toBe(stayers.length);
+  });
+});

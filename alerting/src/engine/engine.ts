@@ -36,9 +36,10 @@ export interface EnginePorts {
   /** The city a cell lies in, for local/roaming rules. @default no geography (such rules match nobody) */
   cityOf?: CityLocator;
   /**
-   * Whether this instance still owns subscriber `i`'s shard (shard leases): checked just before a
-   * send reserves and claims, so that people of a shard handed over meanwhile are left to the new
-   * owner. @default every subscriber is ours (static shards)
+   * Whether this instance still certainly owns subscriber `i`'s shard (shard leases): checked when
+   * a send begins and again right before each claim append (fencing), so that people of a shard
+   * handed over or lapsed meanwhile are left to the new owner. @default every subscriber is ours
+   * (static shards)
    */
   owns?: (i: number) => boolean;
   /** Lease mode: the epochs of the shard leases held now, stored with each claim (see ClaimChunk.fence). */
@@ -725,7 +726,24 @@ export class Engine {
   private async claim(rt: TaskRuntime, subject: string, people: Claimant[], now: number, errors: unknown[]): Promise<ClaimChunk[]> {
     const won: ClaimChunk[] = [];
     let todo = people;
+    const owns = this.ports.owns;
     while (todo.length) {
+      if (owns) {
+        // Fencing (lease mode): the lease is checked again right before each append, not only when
+        // the send began. An owner that stalled after choosing its people (GC pause, SIGSTOP, slow
+        // KV) and lost the lease meanwhile claims nobody of that shard on its stale presence; the
+        // new owner decides about them. Their reservations are given back.
+        const still: Claimant[] = [];
+        for (const c of todo) {
+          if (owns(c.i)) still.push(c);
+          else {
+            clearBit(rt.sent, c.i);
+            c.group.unused++;
+          }
+        }
+        todo = still;
+        if (!todo.length) break;
+      }
       const size = this.ports.claimChunk ?? CLAIM_CHUNK;
       const chunk = todo.length > size ? todo.slice(0, size) : todo;
       const rest = todo.length > size ? todo.slice(size) : [];

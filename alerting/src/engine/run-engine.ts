@@ -12,10 +12,7 @@ import { shanghaiDate } from '../rules/shanghai-time.ts';
 import { Presence } from '../presence/presence.ts';
 import type { CityLocator } from '../geofence/city-locator.ts';
 import { ingestCityLocator } from '../geofence/ingest-admin-areas.ts';
-import { CAPS_BUCKET, TASKS_BUCKET, declareAlertingStreams, presenceConsumer } from '../streams.ts';
-
-/** Shard leases of the alerting instances (lease mode). Declared here until the stream topology (streams.ts / infra) lists it. */
-export const LEASES_BUCKET = 'alert_leases';
+import { CAPS_BUCKET, LEASES_BUCKET, TASKS_BUCKET, declareAlertingStreams, presenceConsumer } from '../streams.ts';
 import { TaskStore } from '../tasks/task-store.ts';
 import { KvBudget } from './budget.ts';
 import { ClaimLog } from './claims.ts';
@@ -191,11 +188,18 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   let leases: LeaseManager | undefined;
   const presence = opts.presence ?? new Presence({ stalenessMs: opts.stalenessMs });
   const shardOfIndex = (i: number) => shardOf(presence.msisdnOf(i));
+  const holds = (shard: number) => {
+    const e = owned.get(shard);
+    return e !== undefined && leases?.fence(`s${shard}`) === e;
+  };
   const engine = new Engine(
     {
       budget, claims, publish: (b) => pub.publish(smsJobSubject(b.carrier), encodeJobBatch(b.jobs), { msgID: b.msgId }), jobBatch: opts.jobBatch, now, instance,
       cityOf: opts.cityOf ?? ((lng, lat) => ingestCityLocator()(lng, lat)),
-      owns: opts.leases ? (i) => owned.has(shardOfIndex(i)) : undefined,
+      // Certainly held: won (`owned`, same epoch) and renewed less than the ttl ago by the local clock
+      // (LeaseManager.fence), so that a process waking from a pause sees its lapsed leases at once,
+      // before its lease timer has had a chance to run.
+      owns: opts.leases ? (i) => holds(shardOfIndex(i)) : undefined,
       fence: opts.leases ? () => Object.fromEntries(owned) : undefined,
     },
     presence,

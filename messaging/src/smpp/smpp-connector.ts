@@ -106,8 +106,11 @@ class Bind {
   lastHeard = 0;
   /** Whether this slot may be used (always, unless binds are leased). */
   held = false;
-  /** When a submit_sm last counted in this slot's share (ms), for handing it over after its window. */
-  lastSendAt = 0;
+  /**
+   * Until when this slot's share is not used (ms): a slot just taken may have been used by its
+   * previous holder up to the moment it was released, so its first window is taken as full.
+   */
+  quietUntil = 0;
   /** First parts whose claim is being stored: each will take a place in the rate window. */
   claiming = 0;
   constructor(
@@ -222,16 +225,19 @@ export class SmppConnector implements CarrierConnector {
     const b = this.binds[n];
     if (!b || b.held || this.closing) return;
     b.held = true;
+    // Its previous holder stopped sending on it at the latest when it released it (or when its
+    // lease lapsed): one window later, no second can hold sends of both.
+    if (this.cfg.leasedBinds) b.quietUntil = Date.now() + 1000 + this.cfg.rateGuardMs;
     if (b.reconnectTimer) clearTimeout(b.reconnectTimer);
     if (!b.session) this.connect(b);
   }
 
   /**
    * Gives slot `n` up: nothing more is sent on it from now; the answers to what it has in flight are
-   * awaited (up to `drainMs`), then it is unbound, and the promise resolves once its last submit is
-   * 1,000 ms old, so that a new holder's sends never share a second with ours (the slot's rate
-   * share holds across the handover). With no slot left, queued messages are handed back
-   * (`handedBack`): the caller gives their jobs to another instance.
+   * awaited (up to `drainMs`), then it is unbound (its bind is free for the next holder). The next
+   * holder leaves the slot's share unused for one window (`hold`), so that its sends never share a
+   * second with ours. With no slot left, queued messages are handed back (`handedBack`): the caller
+   * gives their jobs to another instance.
    */
   async release(n: number, drainMs = 2000): Promise<void> {
     const b = this.binds[n];
@@ -241,8 +247,6 @@ export class SmppConnector implements CarrierConnector {
     const until = Date.now() + drainMs;
     while (b.pending.size > 0 && b.session && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     await this.unbind(b);
-    const wait = b.lastSendAt + 1000 + this.cfg.rateGuardMs - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     this.pump();
   }
 
@@ -398,9 +402,10 @@ export class SmppConnector implements CarrierConnector {
     const claims = part.first && !!part.msg.sms.beforeSend;
     let slot: Bind | undefined;
     let waitMs = Infinity;
+    const now = Date.now();
     for (const s of this.binds) {
       if (!s.held || s.noShare || !(this.cfg.canSend?.(s.n) ?? true)) continue;
-      const w = s.rate.waitMs(claims ? s.claiming : 0);
+      const w = Math.max(s.quietUntil - now, s.rate.waitMs(claims ? s.claiming : 0));
       if (w === 0) {
         slot = s;
         break;
@@ -526,7 +531,6 @@ export class SmppConnector implements CarrierConnector {
       ...(this.cfg.clientRefTlv ? { client_ref: sms.ref } : {}),
     });
     part.sentAt = Date.now();
-    slot.lastSendAt = part.sentAt;
     slot.rate.take();
     part.msg.written++;
     const s = b.session!;

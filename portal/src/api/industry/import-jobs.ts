@@ -79,7 +79,7 @@ export function createImportJob(deps: Deps, owner: { enterpriseId: string; accou
 
 /** The job, only for the account (of the enterprise) that started it; also one another instance runs (read for this request). */
 export function importJob(deps: Deps, id: string, owner: { enterpriseId: string; accountId: string }): ImportJob | undefined {
-  const j = registry(deps).get(id) ?? stores.get(deps)?.elsewhere.get(id);
+  const j = registry(deps).get(id) ?? stores.get(deps)?.elsewhere.get(id)?.job;
   return j && j.accountId === owner.accountId && j.enterpriseId === owner.enterpriseId ? j : undefined;
 }
 
@@ -225,8 +225,8 @@ export async function failExpiredJobs(db: Queryable, me: string, id?: string): P
 
 /** What this instance shares of its jobs: their rows, written as they run. */
 class SharedJobs {
-  /** Jobs of other instances, read for the request that asked for one. */
-  readonly elsewhere = new Map<string, ImportJob>();
+  /** Jobs of other instances as last read for a poll (kept a minute: two polls at once both find it). */
+  readonly elsewhere = new Map<string, { job: ImportJob; at: number }>();
   private readonly pending = new Set<Promise<unknown>>();
   /** Local jobs whose last state is not yet written. */
   private readonly running = new Map<string, ImportJob>();
@@ -330,7 +330,10 @@ class SharedJobs {
     const { db } = this.deps;
     await failExpiredJobs(db, this.me, id);
     const { rows } = await db.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM portal_jobs WHERE id = $1 AND (finished_at IS NULL OR finished_at > now() - interval '1 hour')`, [id]);
-    if (rows[0]) this.elsewhere.set(id, fromRow(rows[0]));
+    const now = Date.now();
+    for (const [k, v] of this.elsewhere) if (now - v.at > 60_000) this.elsewhere.delete(k);
+    if (rows[0]) this.elsewhere.set(id, { job: fromRow(rows[0]), at: now });
+    else this.elsewhere.delete(id);
   }
 }
 
@@ -357,7 +360,6 @@ export function importJobsAcrossInstances(): MiddlewareHandler<AppEnv> {
     try {
       await next();
     } finally {
-      if (elsewhere && id) elsewhere.elsewhere.delete(id);
       await stores.get(deps)?.settled();
     }
   };

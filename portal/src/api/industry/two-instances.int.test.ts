@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { SmsJob } from '@geo/messaging';
+import { jetstream } from '@nats-io/jetstream';
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { SMS_JOBS_STREAM, SmsJob } from '@geo/messaging';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshDatabase } from '../../jobs/test-database.ts';
 import { loginAdmin, START_TIMEOUT, type Client } from '../../test/harness.ts';
@@ -32,8 +34,8 @@ function slowRecorder(jobs: SmsJob[]) {
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** A portal in its own process on the same database (portal/src/jobs/portal-process.ts), to be killed. */
-async function portalProcess(databaseUrl: string, leaseMs: number): Promise<{ url: string; child: ChildProcess }> {
-  const cfg = { port: 0, databaseUrl, demo: true, captchaTestMode: true, scryptLogN: 10, trustProxy: true };
+async function portalProcess(databaseUrl: string, leaseMs: number, extra: Record<string, unknown> = {}): Promise<{ url: string; child: ChildProcess }> {
+  const cfg = { port: 0, databaseUrl, demo: true, captchaTestMode: true, scryptLogN: 10, trustProxy: true, ...extra };
   const child = spawn(process.execPath, ['--import', 'tsx', 'portal/src/jobs/portal-process.ts'], {
     cwd: ROOT,
     env: { ...process.env, PORTAL_CONFIG: JSON.stringify(cfg), JOB_LEASE_MS: String(leaseMs) },
@@ -212,4 +214,69 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
     const { rows } = await b.portal.deps.db.query<{ owner: string; phase: string }>('SELECT owner, phase FROM portal_jobs WHERE id = $1', [id]);
     expect(rows[0]).toEqual({ owner: 'the-other-instance', phase: 'failed' });
   }, 60_000);
+
+  it('publishes every job of a send once when the instance publishing it is killed mid-send (real processes, real NATS)', async () => {
+    const nc: NatsConnection = await connectNats(inject('natsUrl'), 'portal-two-dispatch');
+    const killed = await portalProcess(db.url, 2000, { natsUrl: inject('natsUrl') });
+    let survivor: IndustryTestApp | undefined;
+    try {
+      const who = await loginAdmin(b.portal);
+      const n = 40_000;
+      const recipients = Array.from({ length: n }, (_, i) => `13${String(600000000 + i)}`).join('\n');
+      const at = new Date(Date.now() + 3_600_000).toISOString();
+      const r = await who.req('POST', '/api/industry/sends', { recipients, content: '实例被杀时的发送', action: 'schedule', scheduledAt: at });
+      expect(r.status).toBe(200);
+      const id: string = r.body.id;
+      // Due now: the killed instance's dispatcher (a pass a second) takes it.
+      await b.portal.deps.db.query(`UPDATE sms_sends SET scheduled_at = now() - interval '1 minute' WHERE id = $1`, [id]);
+      let row: { state: string; published: number; dispatch_owner: string | null } | undefined;
+      for (let i = 0; i < 600; i++) {
+        row = (await b.portal.deps.db.query<typeof row & object>('SELECT state, published, dispatch_owner FROM sms_sends WHERE id = $1', [id])).rows[0];
+        if (row && row.published > 0) break;
+        await sleep(50);
+      }
+      expect(row).toMatchObject({ state: 'queued' });
+      expect(row!.published).toBeGreaterThan(0);
+      expect(row!.published).toBeLessThan(n);
+      killed.child.kill('SIGKILL');
+      await new Promise((res) => killed.child.once('exit', res));
+      const leftAt = (await b.portal.deps.db.query<{ published: number }>('SELECT published FROM sms_sends WHERE id = $1', [id])).rows[0]!.published;
+
+      survivor = await industryTestApp({ portal: { databaseUrl: db.url }, nc, replyConsumer: `portal-two-${process.pid}` });
+      for (let i = 0; i < 100; i++) {
+        await survivor.industry.tick();
+        if ((await b.portal.deps.db.query<{ state: string }>('SELECT state FROM sms_sends WHERE id = $1', [id])).rows[0]!.state === 'sent') break;
+        await sleep(500);
+      }
+      const { rows } = await b.portal.deps.db.query<{ state: string; published: number; dispatch_owner: string }>('SELECT state, published, dispatch_owner FROM sms_sends WHERE id = $1', [id]);
+      expect(rows[0]).toMatchObject({ state: 'sent', published: n });
+      expect(rows[0]!.dispatch_owner).not.toBe(row!.dispatch_owner);
+
+      // On SMS_JOBS: every recipient's job, once (NATS drops a re-published chunk by its Nats-Msg-Id).
+      const c = await jetstream(nc).consumers.get(SMS_JOBS_STREAM, { filter_subjects: 'sms.jobs.>' });
+      const seqs = new Map<number, number>();
+      for (let round = 0; round < 200 && seqs.size < n; round++) {
+        const batch = await c.fetch({ max_messages: 5000, expires: 2000 });
+        for await (const m of batch) {
+          let job: ReturnType<typeof SmsJob.safeParse>;
+          try {
+            job = SmsJob.safeParse(m.json());
+          } catch {
+            continue;
+          }
+          if (job.success && job.data.sendId === id) {
+            const seq = Number(job.data.jobId.split(':')[1]);
+            seqs.set(seq, (seqs.get(seq) ?? 0) + 1);
+          }
+        }
+      }
+      expect(seqs.size).toBe(n);
+      expect([...seqs.values()].every((x) => x === 1)).toBe(true);
+      console.info(`two-instances: killed after ${leftAt} of ${n} published; the survivor published the rest`);
+    } finally {
+      killed.child.kill('SIGKILL');
+      await survivor?.stop();
+      await nc.close();
+    }
+  }, 300_000);
 });

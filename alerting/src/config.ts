@@ -34,9 +34,9 @@ export const AlertingEnv = z.object({
   /**
    * Own shards by leases in the `alert_leases` bucket (#19): `ALERTING_SHARDS` are then shared out
    * among all instances with this setting, one live owner per shard, taken over when an instance
-   * dies. Off by default until the failover drill is part of the chaos suite. @default false
+   * dies (within ~7 s with the default ttl); `false` for fixed shards per instance. @default true
    */
-  ALERTING_LEASES: z.stringbool().default(false),
+  ALERTING_LEASES: z.stringbool().default(true),
   /** A shard lease not renewed for this long is taken over (lease mode). @default 6000 */
   LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(60_000).default(6_000),
   /** Names this instance in progress events; random when unset. */

@@ -5,7 +5,7 @@ import { freePort, startClickHouseServer, startNatsCluster, startNatsServer, typ
 import { ServiceProcess, tail, type ServiceSpec, type UnexpectedExit } from './service-process.ts';
 import { SmscControl } from './smsc-control.ts';
 
-export type ServiceName = 'smsc-sim' | 'alerting' | 'messaging' | 'insight' | 'ingest';
+export type ServiceName = 'smsc-sim' | 'alerting' | 'alerting-2' | 'messaging' | 'insight' | 'ingest';
 
 export interface SystemOptions {
   /** Where servers keep data and services log; a fresh temp folder when omitted (removed at stop). */
@@ -22,8 +22,14 @@ export interface SystemOptions {
   smscEnv?: Record<string, string>;
   /** Kill -9 and restart a service whose /healthz stops answering (a hang). @default true */
   liveness?: boolean;
-  /** Services to start with the servers. @default smsc-sim, alerting, messaging, insight */
+  /** Services to start with the servers. @default smsc-sim, alerting, messaging, insight (and alerting-2 with `alertingInstances: 2`) */
   services?: ServiceName[];
+  /**
+   * Alerting processes: with 2, a second one (`alerting-2`, its env from `env.alerting` too) shares
+   * the LOCATION shards with the first by leases (#19). Instance ids are fixed (`alerting-1`,
+   * `alerting-2`), so a restarted process takes its leases back at once. @default 1
+   */
+  alertingInstances?: 1 | 2;
   /**
    * Run NATS as a JetStream cluster of this many nats-server processes on loopback (3 for R3) instead
    * of one server; every service then declares its streams and buckets with `STREAM_REPLICAS` = this.
@@ -56,6 +62,8 @@ export interface RunningSystem {
   stopService(name: ServiceName): Promise<void>;
   /** `kill -9`, then starts it again and waits until it is ready. */
   killAndRestart(name: ServiceName, downMs?: number): Promise<void>;
+  /** `kill -9` and leave it down (the liveness probe does not restart it); `startService` brings it back. */
+  killService(name: ServiceName): Promise<void>;
   /** The NATS cluster, when started with `natsNodes` (kill or restart single nodes). */
   natsCluster?: RunningNatsCluster;
   /** Stops nats-server (SIGTERM, or SIGKILL with `hard`), then starts it on the same port and store. */
@@ -76,6 +84,7 @@ export interface RunningSystem {
 const READY: Record<ServiceName, RegExp> = {
   'smsc-sim': /simulated SMSCs ready/,
   alerting: /alerting ready/,
+  'alerting-2': /alerting ready/,
   messaging: /messaging ready/,
   insight: /insight ready/,
   ingest: /ingest ready/,
@@ -119,11 +128,12 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
     SMSC_PORT_CTCC: String(smscPorts.ctcc),
   };
   const health = {} as Record<ServiceName, number>;
-  for (const n of ['smsc-sim', 'alerting', 'messaging', 'insight', 'ingest'] as ServiceName[]) health[n] = await freePort();
+  for (const n of ['smsc-sim', 'alerting', 'alerting-2', 'messaging', 'insight', 'ingest'] as ServiceName[]) health[n] = await freePort();
   const specs: ServiceSpec[] = [
     // The SMSC simulator keeps every message it accepted: it is the ground truth of what was sent.
     { name: 'smsc-sim', entry: 'messaging/src/smsc-sim/main.ts', healthPort: health['smsc-sim'], env: { ...base, ...smsc, HEALTH_PORT: String(health['smsc-sim']), SMSC_KEEP: '1000000', ...opts.smscEnv } },
-    { name: 'alerting', entry: 'alerting/src/main.ts', healthPort: health.alerting, env: { ...base, HEALTH_PORT: String(health.alerting), ...opts.env?.alerting } },
+    { name: 'alerting', entry: 'alerting/src/main.ts', healthPort: health.alerting, env: { ...base, HEALTH_PORT: String(health.alerting), INSTANCE_ID: 'alerting-1', ...opts.env?.alerting } },
+    { name: 'alerting-2', entry: 'alerting/src/main.ts', healthPort: health['alerting-2'], env: { ...base, HEALTH_PORT: String(health['alerting-2']), INSTANCE_ID: 'alerting-2', ...opts.env?.alerting } },
     { name: 'messaging', entry: 'messaging/src/main.ts', healthPort: health.messaging, env: { ...base, ...smsc, CLICKHOUSE_URL: clickhouseUrl, HEALTH_PORT: String(health.messaging), ...opts.env?.messaging } },
     { name: 'insight', entry: 'insight/src/main.ts', healthPort: health.insight, env: { ...base, CLICKHOUSE_URL: clickhouseUrl, HEALTH_PORT: String(health.insight), API_PORT: String(await freePort()), ...opts.env?.insight } },
     {
@@ -181,13 +191,14 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
     probing = false;
     live.clear();
     await probe;
-    for (const n of ['ingest', 'insight', 'messaging', 'alerting', 'smsc-sim'] as ServiceName[]) await services[n].stop(15_000).catch(() => undefined);
+    for (const n of ['ingest', 'insight', 'messaging', 'alerting', 'alerting-2', 'smsc-sim'] as ServiceName[]) await services[n].stop(15_000).catch(() => undefined);
     await Promise.allSettled([nats?.stop(), cluster?.stop(), ch?.stop()]);
   };
 
   try {
     // All at once, like `npm start`: each declares its streams idempotently.
-    await Promise.all((opts.services ?? (['smsc-sim', 'alerting', 'messaging', 'insight'] as ServiceName[])).map(startService));
+    const alerting: ServiceName[] = opts.alertingInstances === 2 ? ['alerting', 'alerting-2'] : ['alerting'];
+    await Promise.all((opts.services ?? (['smsc-sim', ...alerting, 'messaging', 'insight'] as ServiceName[])).map(startService));
   } catch (err) {
     await stopAll();
     throw err;
@@ -206,6 +217,10 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
     async stopService(name) {
       live.delete(name);
       await services[name].stop();
+    },
+    async killService(name) {
+      live.delete(name);
+      await services[name].kill9();
     },
     async killAndRestart(name, downMs = 500) {
       live.delete(name);

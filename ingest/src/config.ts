@@ -24,6 +24,12 @@ export const IngestEnv = z.object({
   SIM_PROVINCE: z.string().regex(/^\d{2}(0000)?$/, 'expected a province code such as 33 or 330000').default('33'),
   SIM_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
   /**
+   * The three carriers use plain cell ids (1, 2, 3 …) in their own orders, so one id names different
+   * places in different carriers' networks, as nothing forbids (DESIGN.md invariant 8): for the
+   * chaos suite and anyone checking that consumers key cells by (carrier, cell). Off by default.
+   */
+  SIM_PLAIN_CELL_IDS: flag,
+  /**
    * Format of the LOCATION messages this process publishes (feeds and simulator): `binary` (GLOC v1,
    * columnar, ~60 B per event) or `json` (the `LocationBatch` JSON, ~190 B per event) — the rollback
    * for a consumer that cannot read binary batches yet. Consumers in this repo read both.

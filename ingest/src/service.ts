@@ -42,6 +42,7 @@ export async function createIngest(cfg: IngestConfig, log: Logger): Promise<Stop
       subscribers: cfg.SIM_SUBSCRIBERS,
       seed: cfg.SIM_SEED,
       startMs: cfg.SIM_START ? Date.parse(cfg.SIM_START) : Date.now(),
+      plainCellIds: cfg.SIM_PLAIN_CELL_IDS,
     });
     log.info({ subscribers: sim.pop.size, cells: sim.cells.count, ms: Math.round(performance.now() - t) }, 'simulated province ready');
     const publisher = new BatchPublisher({ nc, runId: `${runId}-sim`, batchSize: cfg.SIM_BATCH, format: cfg.LOCATION_FORMAT, metrics, log });

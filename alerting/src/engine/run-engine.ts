@@ -26,11 +26,6 @@ export interface RunEngineOptions {
   shards: number[];
   stalenessMs?: number;
   instance?: string;
-  /**
-   * @deprecated Ignored: alerting no longer publishes MOVES (nothing read it; insight derives moves
-   * from LOCATION). Kept so that callers passing `moves: false` still compile.
-   */
-  moves?: boolean;
   replicas?: number;
   /** Restore presence by replaying LOCATION before consuming (see {@link replayPresence}). @default true */
   replay?: boolean;

@@ -59,17 +59,18 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<Runnin
     );
   /**
    * JetStream healthy on node `i`, and the meta group complete: a leader known to node `i`, and on the
-   * leader every other node a current peer (only the leader lists them). `/healthz` alone answers 200
+   * leader (only the leader lists them) every other node a known, online peer — not necessarily
+   * `current`, which a peer catching up on a loaded machine may not be for a while. `/healthz` alone answers 200
    * on nats-server 2.10 before the meta group knows all peers, and an R3 stream declared then fails
    * with "no suitable peers for placement".
    */
-  const healthy = async (i: number, timeoutMs = 60_000) => {
+  const healthy = async (i: number, timeoutMs = 120_000) => {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const m = (await fetch(`http://127.0.0.1:${ports[i]!.monitor}/healthz`).then((r) => r.ok, () => false)) ? await meta(i) : undefined;
       const leader = m?.leader ? names.indexOf(m.leader) : -1;
       const lm = leader >= 0 ? await meta(leader) : undefined;
-      if (lm && leader >= 0 && lm.leader === names[leader] && (lm.replicas ?? []).filter((p) => p.current && !p.offline).length === n - 1) return;
+      if (lm && leader >= 0 && lm.leader === names[leader] && (lm.replicas ?? []).filter((p) => !p.offline).length === n - 1) return;
       if (Date.now() > until) throw new Error(`NATS node ${names[i]} did not report JetStream healthy with a complete meta group within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -107,7 +107,10 @@ describe('an alert to a simulated province while services and servers fail', () 
       // Jobs cut off by a kill come back after the ack wait, and one cut off between its claim and
       // the SMSC's answer waits this long for a receipt before it is recorded UNCERTAIN: both
       // shortened (from 60 s and 10 min) so that the run ends within minutes.
-      env: { messaging: { ACK_WAIT_MS: '15000', UNCERTAIN_RESOLVE_MS: '30000' }, ingest: { SIM_START: new Date(Date.now() - SIM_BEHIND_MS).toISOString() } },
+      env: { messaging: { ACK_WAIT_MS: '15000', UNCERTAIN_RESOLVE_MS: '30000' }, ingest: { SIM_START: new Date(Date.now() - SIM_BEHIND_MS).toISOString(), SIM_PLAIN_CELL_IDS: '1' } },
+      // The three carriers name their cells with plain ids (1, 2, 3 …) in their own orders, so one id
+      // is a different place in each carrier's network: a cell keyed by id alone would put people in
+      // another carrier's place, and the region checks below would see it (invariant 8, issue 18).
       // The three SMSCs number message ids alike (1, 2, 3 …), so a receipt credited to another
       // carrier's job shows below as a job not delivered (invariant 8); and they are strict, refusing
       // a vendor TLV, which messaging does not send by default.

@@ -44,7 +44,7 @@ describe('one ledger with the real alerting engine', () => {
     dir = mkdtempSync(join(tmpdir(), 'ledger-alert-'));
     nats = await startNatsServer({ dataDir: join(dir, 'nats') });
     nc = await connectNats(nats.url, 'portal-ledger-alert');
-    engine = await runEngine({ nc, log: createLogger('alerting-test', 'silent'), shards: Array.from({ length: DEFAULT_SHARDS }, (_, i) => i), tickMs: 200, moves: false });
+    engine = await runEngine({ nc, log: createLogger('alerting-test', 'silent'), shards: Array.from({ length: DEFAULT_SHARDS }, (_, i) => i), tickMs: 200 });
     await engine.ready;
     portal = await testPortal();
     setAlertBus(portal.deps, await AlertBus.open(nc));

@@ -8,7 +8,9 @@ import { createRoute } from '@hono/zod-openapi';
 import { jsonOk, router } from '../../http/openapi.ts';
 import { opLog } from '../../http/op-log.ts';
 import { safeCell } from '../../industry/export-cells.ts';
+import { SEND_LOG_TABLE } from '../industry/send-log.ts';
 import { alertBus, type AlertBus } from './alert-bus.ts';
+import { recordedProgress } from './progress.ts';
 import { ALERT_TYPE_INFO, CARRIER_LABELS } from './alert-types.ts';
 import { guarded, handle, parse, STATE_LABELS } from './route-kit.ts';
 import { DraftDetail, fileOk, IdParam, sse, TaskDetail, TaskPage, TaskQuery, Transitioned } from './schemas.ts';
@@ -229,8 +231,22 @@ export const taskRoutes = router()
           closed = true;
         });
         await stream.writeSSE({ event: 'state', data: JSON.stringify({ state: row.state, progress: row.progress }) });
+        // What the send log already holds: an instance started after the task began has heard only
+        // the statuses since, and another instance may have been the one hearing them. Read at
+        // once and every 10 s; each figure shows the larger of what was heard and what is recorded.
+        const catchUp = async () => {
+          if (!deps.ch) return;
+          try {
+            fold.catchUp(await recordedProgress(deps.ch, deps.cfg.smsLogTable ?? SEND_LOG_TABLE, row.id));
+          } catch (err) {
+            deps.log.warn({ err, task: row.id }, 'progress: the send log could not be read; showing what this instance heard');
+          }
+        };
+        await catchUp();
         let ticks = 0;
+        let loops = 0;
         while (!closed) {
+          if (++loops % 10 === 0) await catchUp();
           if (fold.version !== shown) {
             shown = fold.version;
             const v = fold.view();

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
-import { crc32, deflateSync } from 'node:zlib';
 import type { Portal } from '@geo/portal';
 import { CaseTally } from './report.ts';
 import { expectReadableError, loginDemoAdmin, PORTAL_START_TIMEOUT, startTestPortal, type Client } from './portal-client.ts';
+import { tinyPng } from '@geo/portal/testing/documents';
 
 /**
  * Bad uploads and bad regions at the portal, through its whole HTTP stack (sessions, CSRF, the one
@@ -16,19 +16,6 @@ import { expectReadableError, loginDemoAdmin, PORTAL_START_TIMEOUT, startTestPor
 const tally = new CaseTally('portal-uploads-regions');
 const enc = new TextEncoder();
 
-/** A real 1 × 1 PNG (chunks with valid CRCs), as an authorization letter must open with a page. */
-function tinyPng(): Uint8Array {
-  const chunk = (name: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(name, 'latin1'), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]);
-  return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.from([0, 128]))), chunk('IEND', Buffer.alloc(0))]));
-}
 
 const shanghaiDay = (plusDays = 0) => new Date(Date.now() + 8 * 3600_000 + plusDays * 86_400_000).toISOString().slice(0, 10);
 

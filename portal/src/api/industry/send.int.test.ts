@@ -1,13 +1,16 @@
-import { jetstream } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connectClickHouse, connectNats, migrateClickHouse, type ClickHouseClient, type NatsConnection } from '@geo/infra';
 import { SMS_JOBS_STREAM, SmsJob, smsJobSubject, smsReplySubject } from '@geo/messaging';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loginAdmin, START_TIMEOUT } from '../../test/harness.ts';
 import { industryTestApp, type IndustryTestApp, type Requester } from './test-app.ts';
 
-/** Every job of one send on SMS_JOBS (the stream keeps messages; other tests' jobs are skipped). */
-async function jobsOf(nc: NatsConnection, sendId: string, want: number): Promise<{ job: SmsJob; subject: string; msgId: string | undefined }[]> {
-  const c = await jetstream(nc).consumers.get(SMS_JOBS_STREAM, { filter_subjects: 'sms.jobs.>' });
+/**
+ * Every job of one send on SMS_JOBS published since `since` (the stream is shared with the other
+ * files of the run, which may have put tens of thousands of jobs before ours; they are skipped).
+ */
+async function jobsOf(nc: NatsConnection, sendId: string, want: number, since: Date): Promise<{ job: SmsJob; subject: string; msgId: string | undefined }[]> {
+  const c = await jetstream(nc).consumers.get(SMS_JOBS_STREAM, { filter_subjects: 'sms.jobs.>', deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since.getTime() - 1000).toISOString() });
   const out: { job: SmsJob; subject: string; msgId: string | undefined }[] = [];
   for (let round = 0; round < 20; round++) {
     const batch = await c.fetch({ max_messages: 1000, expires: 1000 });
@@ -41,6 +44,7 @@ describe('industry send over real NATS', () => {
   });
 
   it('publishes exactly one SmsJob per unique valid recipient, on its carrier subject, with Msg-Id = jobId', async () => {
+    const since = new Date();
     const r = await admin('POST', '/api/industry/sends', {
       recipients: '13800138000, +86 138 0013 8000; 13000000000 18900000000 12345',
       content: '集成测试',
@@ -49,7 +53,7 @@ describe('industry send over real NATS', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ state: 'sent', recipients: 3 });
     expect(r.body.rejected.map((x: { reason: string }) => x.reason).sort()).toEqual(['duplicate', 'invalid']);
-    const got = await jobsOf(nc, r.body.id, 3);
+    const got = await jobsOf(nc, r.body.id, 3, since);
     expect(got).toHaveLength(3);
     const byNumber = Object.fromEntries(got.map((g) => [g.job.msisdn, g]));
     expect(byNumber['13800138000']!.job.carrier).toBe('cmcc');

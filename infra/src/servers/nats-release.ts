@@ -90,6 +90,8 @@ export async function fetchNewerNats(opts: { cacheDir?: string; log?: (msg: stri
   for (const tool of ['gpgv', 'xz', 'dpkg-deb']) if (!which(tool)) throw new Error(`${tool} is missing`);
   if (!existsSync(KEYRING)) throw new Error(`${KEYRING} is missing (Debian's debian-archive-keyring)`);
   const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+  // On a fresh clone `.data/` does not exist yet (npm test makes it after this step).
+  mkdirSync(dirname(cacheDir), { recursive: true });
   const work = mkdtempSync(join(dirname(cacheDir), '.nats-fetch-'));
   try {
     log(`fetching nats-server ≥ 2.10 from Debian ${SUITE} (verified with the system's Debian archive keys) …`);

@@ -13,7 +13,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 ensureDeps(root);
 // The servers, the browser and a CJK font, installed with apt as `npm start` does — or a stop now
 // saying what to install, rather than suites failing halfway through the run.
-const deps = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'infra', 'src', 'test', 'ensure-test-deps.ts')], { cwd: root, stdio: 'inherit' });
+const deps = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'infra', 'src', 'test', 'ensure-test-deps.ts')], {
+  cwd: root,
+  stdio: 'inherit',
+});
 if (deps.status !== 0) process.exit(deps.status ?? 1);
 ensureWeb(root);
 mkdirSync(join(root, '.data'), { recursive: true });
@@ -39,8 +42,13 @@ function summarize(j, status) {
   const failedFiles = (j.testResults ?? []).filter((f) => f.status === 'failed');
   const failedInSetup = failedFiles.filter((f) => !(f.assertionResults ?? []).some((a) => a.status === 'failed'));
   const ok = status === 0 && j.numFailedTests === 0 && failedFiles.length === 0;
-  for (const f of failedInSetup) console.log(`failed outside a test: ${f.name.replace(`${root}/`, '')}: ${String(f.message ?? '').split('\n')[0]}`);
+  for (const f of failedInSetup)
+    console.log(`failed outside a test: ${f.name.replace(`${root}/`, '')}: ${String(f.message ?? '').split('\n')[0]}`);
   const files = `${failedFiles.length} of ${(j.testResults ?? []).length} files failed`;
-  const unhandled = status !== 0 && failedFiles.length === 0 && j.numFailedTests === 0 ? `, vitest exited ${status} (unhandled errors: see above)` : '';
-  return { ok, line: `Tests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${skipped} skipped; ${files}${unhandled} — ${ok ? 'PASSED' : 'FAILED'}` };
+  const unhandled =
+    status !== 0 && failedFiles.length === 0 && j.numFailedTests === 0 ? `, vitest exited ${status} (unhandled errors: see above)` : '';
+  return {
+    ok,
+    line: `Tests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${skipped} skipped; ${files}${unhandled} — ${ok ? 'PASSED' : 'FAILED'}`,
+  };
 }

@@ -26,22 +26,28 @@ import { startStack } from '../../infra/src/servers/stack.ts';
 const figures: { metric: string; value: number; unit: string }[] = [];
 const note = (...a: unknown[]) => console.error('[bench:alerting]', ...a);
 let seed = 42;
-const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 
-const W = 120.0, S = 30.1, E = 120.4, N = 30.4; // a Hangzhou-sized box
+const W = 120.0,
+  S = 30.1,
+  E = 120.4,
+  N = 30.4; // a Hangzhou-sized box
 const CELLS = 20_000;
 const cells = Array.from({ length: CELLS }, (_, i) => ({ id: `c${i}`, lng: W + rnd() * (E - W), lat: S + rnd() * (N - S) }));
 const msisdn = (i: number) => `15${String(i).padStart(9, '0')}`;
 
 function mixedRegion(k: number): RegionPart {
-  const cx = W + 0.02 + rnd() * (E - W - 0.04), cy = S + 0.02 + rnd() * (N - S - 0.04);
+  const cx = W + 0.02 + rnd() * (E - W - 0.04),
+    cy = S + 0.02 + rnd() * (N - S - 0.04);
   switch (k % 4) {
     case 0:
       return { kind: 'circle', center: [cx, cy], radiusM: 100 + rnd() * 150 };
     case 1: {
-      const n = 12, ring: [number, number][] = [];
+      const n = 12,
+        ring: [number, number][] = [];
       for (let i = 0; i < n; i++) {
-        const a = (i / n) * 2 * Math.PI, r = (i % 2 ? 0.0007 : 0.002) * (0.5 + rnd());
+        const a = (i / n) * 2 * Math.PI,
+          r = (i % 2 ? 0.0007 : 0.002) * (0.5 + rnd());
         ring.push([cx + r * Math.cos(a), cy + r * Math.sin(a)]);
       }
       return { kind: 'polygon', rings: [[...ring, ring[0]]] };
@@ -49,7 +55,15 @@ function mixedRegion(k: number): RegionPart {
     case 2:
       return { kind: 'rectangle', west: cx, south: cy, east: cx + 0.002, north: cy + 0.0017 };
     default:
-      return { kind: 'polyline', path: [[cx, cy], [cx + 0.004, cy + 0.0015], [cx + 0.008, cy - 0.001]], bufferM: 60 };
+      return {
+        kind: 'polyline',
+        path: [
+          [cx, cy],
+          [cx + 0.004, cy + 0.0015],
+          [cx + 0.008, cy - 0.001],
+        ],
+        bufferM: 60,
+      };
   }
 }
 
@@ -67,7 +81,12 @@ async function publishBatches(js: ReturnType<typeof jetstream>, events: Location
   let acks: Promise<unknown>[] = [];
   for (const [s, evs] of bySubject)
     for (let i = 0; i < evs.length; i += perMessage) {
-      acks.push(js.publish(s, JSON_FORMAT ? JSON.stringify({ v: 1, events: evs.slice(i, i + perMessage) }) : encodeLocationBatch(evs.slice(i, i + perMessage))));
+      acks.push(
+        js.publish(
+          s,
+          JSON_FORMAT ? JSON.stringify({ v: 1, events: evs.slice(i, i + perMessage) }) : encodeLocationBatch(evs.slice(i, i + perMessage)),
+        ),
+      );
       if (acks.length >= 256) {
         await Promise.all(acks);
         acks = [];
@@ -96,7 +115,18 @@ function memoryFigure(): void {
   (globalThis as { gc?: () => void }).gc?.();
   const before = process.memoryUsage();
   const p = new Presence({ capacity: n });
-  const ev = { msisdn: '', carrier: 'cmcc' as const, ts: Date.now(), cell: '', lat: 30, lng: 120, kind: 'periodic', gender: 'f' as const, age: 30, home: '330106' };
+  const ev = {
+    msisdn: '',
+    carrier: 'cmcc' as const,
+    ts: Date.now(),
+    cell: '',
+    lat: 30,
+    lng: 120,
+    kind: 'periodic',
+    gender: 'f' as const,
+    age: 30,
+    home: '330106',
+  };
   for (let i = 0; i < n; i++) {
     ev.msisdn = msisdn(i);
     ev.cell = cells[i % CELLS].id;
@@ -104,7 +134,9 @@ function memoryFigure(): void {
   }
   const after = process.memoryUsage();
   const measured = (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / n;
-  note(`presence of ${n} subscribers: ${p.bytesPerSubscriber.toFixed(1)} B/subscriber by arrays, ${measured.toFixed(1)} B measured (heap + array buffers)`);
+  note(
+    `presence of ${n} subscribers: ${p.bytesPerSubscriber.toFixed(1)} B/subscriber by arrays, ${measured.toFixed(1)} B measured (heap + array buffers)`,
+  );
   figures.push({ metric: 'bytes_per_subscriber', value: Math.round(Math.max(p.bytesPerSubscriber, measured)), unit: 'B' });
 }
 
@@ -122,7 +154,8 @@ async function main(): Promise<void> {
   const nc = await connectNats(url, 'bench-alerting');
   // nats.js builds an Error (stack capture) per request for async traces: ~17 % of CPU in the first
   // profile. infra's connectNats has no option for it yet; the flag is read per request.
-  if (process.env.BENCH_ASYNC_TRACES !== '1') (nc as unknown as { protocol: { options: { noAsyncTraces?: boolean } } }).protocol.options.noAsyncTraces = true;
+  if (process.env.BENCH_ASYNC_TRACES !== '1')
+    (nc as unknown as { protocol: { options: { noAsyncTraces?: boolean } } }).protocol.options.noAsyncTraces = true;
   const js = jetstream(nc);
   let eng: Awaited<ReturnType<typeof runEngine>> | undefined;
   try {
@@ -136,27 +169,58 @@ async function main(): Promise<void> {
     const run = `b${Date.now().toString(36)}`;
 
     // 1. Throughput: a backlog of events, consumed with 100 active tasks.
-    const SUBS = 300_000, EVENTS = Number(process.env.BENCH_EVENTS ?? 600_000);
+    const SUBS = 300_000,
+      EVENTS = Number(process.env.BENCH_EVENTS ?? 600_000);
     const backlog: LocationEvent[] = new Array(EVENTS);
     const now = Date.now();
     for (let i = 0; i < EVENTS; i++) {
-      const s = Math.floor(rnd() * SUBS), c = cells[Math.floor(rnd() * CELLS)];
-      backlog[i] = { msisdn: msisdn(s), carrier: CARRIERS[s % 3], ts: now - 60_000 + Math.floor(i / 100), cell: c.id, lat: c.lat, lng: c.lng, kind: 'periodic', gender: s % 2 ? 'm' : 'f', age: 18 + (s % 60), home: '330106' };
+      const s = Math.floor(rnd() * SUBS),
+        c = cells[Math.floor(rnd() * CELLS)];
+      backlog[i] = {
+        msisdn: msisdn(s),
+        carrier: CARRIERS[s % 3],
+        ts: now - 60_000 + Math.floor(i / 100),
+        cell: c.id,
+        lat: c.lat,
+        lng: c.lng,
+        kind: 'periodic',
+        gender: s % 2 ? 'm' : 'f',
+        age: 18 + (s % 60),
+        home: '330106',
+      };
     }
     let tp = performance.now();
     await publishBatches(js, backlog, 1000);
     note(`published ${EVENTS} events in ${((performance.now() - tp) / 1000).toFixed(1)} s`);
-    let consumed = 0, jobs = 0;
+    let consumed = 0,
+      jobs = 0;
     const presence = new Presence({ capacity: 1 << 20 });
     // The 100 tasks are written as running before the engine starts, so it consumes with all of them.
     const { Kvm } = await import('@nats-io/kv');
     const { AlertTask, AlertTaskSpec } = await import('../src/contract.ts');
     const tasksKv = await new Kvm(nc).open('alert_tasks');
     for (let k = 0; k < 100; k++) {
-      const spec = AlertTaskSpec.parse(circleTask([120, 30], 1, { region: { parts: [mixedRegion(k)] }, frequency: 'daily', minDwellMin: 0 }));
-      await tasksKv.put(`${run}-t${k}`, JSON.stringify(AlertTask.parse({ id: `${run}-t${k}`, version: 1, spec, state: 'running', startedAt: Date.now(), updatedAt: Date.now() })));
+      const spec = AlertTaskSpec.parse(
+        circleTask([120, 30], 1, { region: { parts: [mixedRegion(k)] }, frequency: 'daily', minDwellMin: 0 }),
+      );
+      await tasksKv.put(
+        `${run}-t${k}`,
+        JSON.stringify(
+          AlertTask.parse({ id: `${run}-t${k}`, version: 1, spec, state: 'running', startedAt: Date.now(), updatedAt: Date.now() }),
+        ),
+      );
     }
-    eng = await runEngine({ nc, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'bench', replay: false, presence, inflight: process.env.BENCH_INFLIGHT ? Number(process.env.BENCH_INFLIGHT) : undefined, pullMessages: process.env.BENCH_PULL ? Number(process.env.BENCH_PULL) : undefined, log: pino({ level: 'error' }, pino.destination(2)), onBatch: (e, j) => ((consumed += e), (jobs += j)) });
+    eng = await runEngine({
+      nc,
+      shards: [0, 1, 2, 3, 4, 5, 6, 7],
+      instance: 'bench',
+      replay: false,
+      presence,
+      inflight: process.env.BENCH_INFLIGHT ? Number(process.env.BENCH_INFLIGHT) : undefined,
+      pullMessages: process.env.BENCH_PULL ? Number(process.env.BENCH_PULL) : undefined,
+      log: pino({ level: 'error' }, pino.destination(2)),
+      onBatch: (e, j) => ((consumed += e), (jobs += j)),
+    });
     await eng.ready;
     const base = consumed;
     tp = performance.now();
@@ -193,7 +257,9 @@ async function main(): Promise<void> {
         },
       });
       // Encoded before the clock starts, so the pace is not bounded by this process encoding events.
-      const TICK_MS = 50, ticks = Math.round((seconds * 1000) / TICK_MS), perTick = Math.round((rate * TICK_MS) / 1000);
+      const TICK_MS = 50,
+        ticks = Math.round((seconds * 1000) / TICK_MS),
+        perTick = Math.round((rate * TICK_MS) / 1000);
       const plan: { subject: string; data: Uint8Array; tagged: string[] }[][] = [];
       const planned = Date.now();
       for (let k = 0; k < ticks; k++) {
@@ -202,9 +268,18 @@ async function main(): Promise<void> {
         for (let i = 0; i < perTick; i++) {
           let e: LocationEvent;
           if (i % 100 === 0) {
-            e = { msisdn: `17${String(fresh++).padStart(9, '0')}`, carrier: 'cmcc', ts, cell: `lat-${run}`, lat: inside[1], lng: inside[0], kind: 'attach' };
+            e = {
+              msisdn: `17${String(fresh++).padStart(9, '0')}`,
+              carrier: 'cmcc',
+              ts,
+              cell: `lat-${run}`,
+              lat: inside[1],
+              lng: inside[0],
+              kind: 'attach',
+            };
           } else {
-            const sidx = Math.floor(rnd() * SUBS), c = cells[Math.floor(rnd() * CELLS)];
+            const sidx = Math.floor(rnd() * SUBS),
+              c = cells[Math.floor(rnd() * CELLS)];
             e = { msisdn: msisdn(sidx), carrier: CARRIERS[sidx % 3], ts, cell: c.id, lat: c.lat, lng: c.lng, kind: 'periodic' };
           }
           const subj = locationSubject(e.carrier, shardOf(e.msisdn));
@@ -230,7 +305,9 @@ async function main(): Promise<void> {
       const offered = (ticks * perTick) / (Math.max(Date.now() - began, ticks * TICK_MS) / 1000);
       await Promise.all(acks);
       const want = ticks * Math.ceil(perTick / 100);
-      await until('latency jobs', () => lat.length >= want * 0.99, 60_000).catch(() => note(`only ${lat.length}/${want} latency jobs arrived; consumed ${consumed}, published ${eng!.engine.published}`));
+      await until('latency jobs', () => lat.length >= want * 0.99, 60_000).catch(() =>
+        note(`only ${lat.length}/${want} latency jobs arrived; consumed ${consumed}, published ${eng!.engine.published}`),
+      );
       sub.unsubscribe();
       lat.sort((a, b) => a - b);
       return { p50: lat[Math.floor(lat.length / 2)] ?? NaN, p99: lat[Math.floor(lat.length * 0.99)] ?? NaN, n: lat.length, offered };
@@ -240,25 +317,39 @@ async function main(): Promise<void> {
       note(`latency over ${low.n} jobs at ${Math.round(low.offered)} events/s offered: p50 ${low.p50} ms, p99 ${low.p99} ms`);
       figures.push({ metric: 'event_to_job_p99_low_load_ms', value: low.p99, unit: 'ms' });
       const LOAD = Number(process.env.BENCH_LOAD_RATE ?? 150_000);
-      const c0 = consumed, tl = performance.now();
+      const c0 = consumed,
+        tl = performance.now();
       note(`phase event_to_job_p99 at load from t=${tl.toFixed(0)} ms`);
       const high = await latencyAt(LOAD, 8);
-      note(`latency over ${high.n} jobs at ${Math.round(high.offered)} events/s offered (${Math.round((consumed - c0) / ((performance.now() - tl) / 1000))} events/s consumed over the phase, drain included): p50 ${high.p50} ms, p99 ${high.p99} ms`);
+      note(
+        `latency over ${high.n} jobs at ${Math.round(high.offered)} events/s offered (${Math.round((consumed - c0) / ((performance.now() - tl) / 1000))} events/s consumed over the phase, drain included): p50 ${high.p50} ms, p99 ${high.p99} ms`,
+      );
       figures.push({ metric: 'event_to_job_p99_ms', value: high.p99, unit: 'ms' });
       figures.push({ metric: 'event_to_job_offered_events_per_s', value: Math.round(high.offered), unit: '1/s' });
     }
 
     // 3. Task start: 100,000 people already present in a region no task covers yet.
     if (phases.has('start')) {
-      const START_N = 100_000, centre: [number, number] = [120.5, 30.5];
+      const START_N = 100_000,
+        centre: [number, number] = [120.5, 30.5];
       const startEvents: LocationEvent[] = [];
       for (let i = 0; i < START_N; i++) {
         const m = `18${String(i).padStart(9, '0')}`;
-        startEvents.push({ msisdn: m, carrier: CARRIERS[i % 3], ts: Date.now(), cell: `s${i % 500}`, lat: centre[1] + ((i % 500) % 25) * 0.0002, lng: centre[0] + Math.floor((i % 500) / 25) * 0.0002, kind: 'periodic' });
+        startEvents.push({
+          msisdn: m,
+          carrier: CARRIERS[i % 3],
+          ts: Date.now(),
+          cell: `s${i % 500}`,
+          lat: centre[1] + ((i % 500) % 25) * 0.0002,
+          lng: centre[0] + Math.floor((i % 500) / 25) * 0.0002,
+          kind: 'periodic',
+        });
       }
       const before = consumed + START_N;
       await publishBatches(js, startEvents, 1000);
-      await until('start population consumed', () => consumed >= before, 40_000).catch(() => note('start population not fully consumed in 40 s'));
+      await until('start population consumed', () => consumed >= before, 40_000).catch(() =>
+        note('start population not fully consumed in 40 s'),
+      );
       // Jobs stored in SMS_JOBS: the engine counts a job when the stream acked its message (a
       // subscriber here would parse 100,000 jobs on the same 2 cores and double the server's traffic).
       // Checked against the stream's own message count below.
@@ -268,21 +359,28 @@ async function main(): Promise<void> {
       let got = 0;
       let last = 0;
       const ts = performance.now();
-      const cpu0 = process.cpuUsage(), nats0 = natsCpuS(dir);
+      const cpu0 = process.cpuUsage(),
+        nats0 = natsCpuS(dir);
       note(`phase task_start from t=${ts.toFixed(0)} ms`);
       await eng.store.submit(`${run}-start`, circleTask(centre, 1_000));
-      await until('all present queued', async () => {
-        const n = jobsStored() - seq0;
-        if (n > got) {
-          got = n;
-          last = performance.now();
-        }
-        return got >= START_N;
-      }, 45_000).catch(() => note(`only ${got}/${START_N} start jobs arrived`));
+      await until(
+        'all present queued',
+        async () => {
+          const n = jobsStored() - seq0;
+          if (n > got) {
+            got = n;
+            last = performance.now();
+          }
+          return got >= START_N;
+        },
+        45_000,
+      ).catch(() => note(`only ${got}/${START_N} start jobs arrived`));
       const startS = (last - ts) / 1000;
       const msgs = (await jsm.streams.info(SMS_JOBS_STREAM)).state.messages - msgs0;
       const cpu = process.cpuUsage(cpu0);
-      note(`task start: ${got} jobs for ${START_N} present in ${startS.toFixed(2)} s, stored in ${msgs} SMS_JOBS messages; CPU over the phase: node ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, nats-server ${(natsCpuS(dir) - nats0).toFixed(2)} s`);
+      note(
+        `task start: ${got} jobs for ${START_N} present in ${startS.toFixed(2)} s, stored in ${msgs} SMS_JOBS messages; CPU over the phase: node ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, nats-server ${(natsCpuS(dir) - nats0).toFixed(2)} s`,
+      );
       figures.push({ metric: 'task_start_all_queued_s', value: Number(startS.toFixed(2)), unit: 's' });
     }
   } finally {

@@ -52,19 +52,27 @@ async function main(argv: string[]): Promise<number> {
         break;
       }
       case 'list':
-        for (const t of await store.list()) console.log(`${t.id}\t${t.state}\tv${t.version}\t${t.spec.startDate}..${t.spec.endDate}\t${t.spec.subject}`);
+        for (const t of await store.list())
+          console.log(`${t.id}\t${t.state}\tv${t.version}\t${t.spec.startDate}..${t.spec.endDate}\t${t.spec.subject}`);
         break;
       case 'why': {
         const req = WhyRequest.safeParse({ v: 1, taskId: need(id, 'task id'), msisdn: need(arg, 'number') });
         if (!req.success) throw new TaskError('invalid_spec', req.error.issues.map((i) => i.message).join('; '));
         const replies: WhyReply[] = [];
-        for await (const m of await nc.requestMany(WHY_SUBJECT, JSON.stringify(req.data), { strategy: 'stall', stall: 300, maxWait: 3_000 })) {
+        for await (const m of await nc.requestMany(WHY_SUBJECT, JSON.stringify(req.data), {
+          strategy: 'stall',
+          stall: 300,
+          maxWait: 3_000,
+        })) {
           const r = WhyReply.safeParse(m.json());
           if (r.success) replies.push(r.data);
         }
         if (replies.length === 0) throw new TaskError('not_found', 'no alerting instance answered');
         // Every instance answers; the one that has seen the number knows.
-        for (const r of replies) console.log(`${r.instance}\tshards ${r.shards.join(',')}\t${r.reason}${r.sentAt ? `\tsent ${new Date(r.sentAt).toISOString()}` : ''}${r.error ? `\terror: ${r.error}` : ''}`);
+        for (const r of replies)
+          console.log(
+            `${r.instance}\tshards ${r.shards.join(',')}\t${r.reason}${r.sentAt ? `\tsent ${new Date(r.sentAt).toISOString()}` : ''}${r.error ? `\terror: ${r.error}` : ''}`,
+          );
         const a = whyAnswer(replies);
         console.log(`=> ${a.reason}${a.sentAt ? ` at ${new Date(a.sentAt).toISOString()}` : ''}`);
         break;

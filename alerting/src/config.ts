@@ -8,7 +8,10 @@ const shardList = z
   .default(`0-${DEFAULT_SHARDS - 1}`)
   .transform((s, ctx) => {
     const out = new Set<number>();
-    for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+    for (const part of s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
       const m = /^(\d+)(?:-(\d+))?$/.exec(part);
       if (!m) {
         ctx.addIssue({ code: 'custom', message: `expected shard numbers like 0-7 or 0,2,4, got "${part}"` });
@@ -40,6 +43,9 @@ export const AlertingEnv = z.object({
   /** A shard lease not renewed for this long is taken over (lease mode). @default 6000 */
   LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(60_000).default(6_000),
   /** Names this instance in progress events; random when unset. */
-  INSTANCE_ID: z.string().regex(/^[\w-]{1,40}$/).optional(),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[\w-]{1,40}$/)
+    .optional(),
 });
 export type AlertingConfig = z.infer<typeof AlertingEnv>;

@@ -75,7 +75,12 @@ const ruleAction = z.enum(['keep', 'exclude']);
  */
 export const CrowdRule = z.discriminatedUnion('attribute', [
   z.object({ attribute: z.literal('gender'), action: ruleAction, values: z.array(z.enum(['m', 'f'])).min(1) }),
-  z.object({ attribute: z.literal('age'), action: ruleAction, min: z.number().int().min(0).max(120), max: z.number().int().min(0).max(120) }),
+  z.object({
+    attribute: z.literal('age'),
+    action: ruleAction,
+    min: z.number().int().min(0).max(120),
+    max: z.number().int().min(0).max(120),
+  }),
   z.object({ attribute: z.literal('home'), action: ruleAction, codes: z.array(gbCode).min(1).max(500) }),
   /**
    * Local (本地) vs roaming (外地): a person is local when their home city (归属地) is the city their
@@ -83,7 +88,12 @@ export const CrowdRule = z.discriminatedUnion('attribute', [
    * is given, one of those (hierarchical match as for `home`). A person whose home or whose cell's
    * city is unknown is neither.
    */
-  z.object({ attribute: z.literal('locality'), action: ruleAction, value: z.enum(['local', 'roaming']), localCodes: z.array(gbCode).max(500).optional() }),
+  z.object({
+    attribute: z.literal('locality'),
+    action: ruleAction,
+    value: z.enum(['local', 'roaming']),
+    localCodes: z.array(gbCode).max(500).optional(),
+  }),
   z.object({ attribute: z.literal('carrier'), action: ruleAction, values: z.array(Carrier).min(1) }),
 ]);
 export type CrowdRule = z.infer<typeof CrowdRule>;
@@ -116,7 +126,12 @@ export const AlertTaskSpecShape = z.object({
   /** `once`: once per person for the task; `daily`: once per person per day (按日去重). */
   frequency: z.enum(['once', 'daily']),
   /** Minimum continuous dwell in the region before sending, minutes. @default 0 */
-  minDwellMin: z.number().int().min(0).max(7 * 24 * 60).default(0),
+  minDwellMin: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 60)
+    .default(0),
   rules: z.array(CrowdRule).max(50).default([]),
   /** Carriers to send on, with their budgets; carriers not listed are not sent (skip reason `no_quota`). */
   quota: z.partialRecord(Carrier, CarrierQuota),
@@ -130,12 +145,14 @@ export const AlertTaskSpecShape = z.object({
 
 /** The task as the operator submits it, with every check done at submit time (region, dates, budget). */
 export const AlertTaskSpec = AlertTaskSpecShape.superRefine((t, ctx) => {
-  for (const issue of regionIssues(t.region)) ctx.addIssue({ code: 'custom', path: ['region', ...issue.path], message: issue.message, params: { reason: issue.reason } });
+  for (const issue of regionIssues(t.region))
+    ctx.addIssue({ code: 'custom', path: ['region', ...issue.path], message: issue.message, params: { reason: issue.reason } });
   if (t.endDate < t.startDate) ctx.addIssue({ code: 'custom', path: ['endDate'], message: 'the end date is before the start date' });
   const days = (Date.parse(t.endDate) - Date.parse(t.startDate)) / 86_400_000;
   if (days >= MAX_TASK_DAYS) ctx.addIssue({ code: 'custom', path: ['endDate'], message: `a task lasts at most ${MAX_TASK_DAYS} days` });
   t.windows.forEach((w, i) => {
-    if (w.end <= w.start) ctx.addIssue({ code: 'custom', path: ['windows', i], message: `the window ${w.start}–${w.end} ends before it starts` });
+    if (w.end <= w.start)
+      ctx.addIssue({ code: 'custom', path: ['windows', i], message: `the window ${w.start}–${w.end} ends before it starts` });
   });
   const carriers = CARRIERS.filter((c) => t.quota[c]);
   if (carriers.length === 0) ctx.addIssue({ code: 'custom', path: ['quota'], message: 'give at least one carrier a quota' });
@@ -143,11 +160,14 @@ export const AlertTaskSpec = AlertTaskSpecShape.superRefine((t, ctx) => {
   for (const c of carriers) {
     const q = t.quota[c]!;
     sum += q.total;
-    if (q.dailyCap > q.total) ctx.addIssue({ code: 'custom', path: ['quota', c, 'dailyCap'], message: `the daily cap of ${c} exceeds its total` });
+    if (q.dailyCap > q.total)
+      ctx.addIssue({ code: 'custom', path: ['quota', c, 'dailyCap'], message: `the daily cap of ${c} exceeds its total` });
   }
-  if (sum > t.balance) ctx.addIssue({ code: 'custom', path: ['quota'], message: `the carriers' totals (${sum}) exceed the available balance (${t.balance})` });
+  if (sum > t.balance)
+    ctx.addIssue({ code: 'custom', path: ['quota'], message: `the carriers' totals (${sum}) exceed the available balance (${t.balance})` });
   t.rules.forEach((r, i) => {
-    if (r.attribute === 'age' && r.max < r.min) ctx.addIssue({ code: 'custom', path: ['rules', i, 'max'], message: 'the age range ends before it starts' });
+    if (r.attribute === 'age' && r.max < r.min)
+      ctx.addIssue({ code: 'custom', path: ['rules', i, 'max'], message: 'the age range ends before it starts' });
   });
 });
 export type AlertTaskSpec = z.infer<typeof AlertTaskSpec>;
@@ -285,7 +305,12 @@ export const REACH_SUBJECT = 'alert.reach';
  */
 export const ReachedRequest = z.object({ v: z.literal(1), taskId: z.string().min(1).max(64) });
 export type ReachedRequest = z.infer<typeof ReachedRequest>;
-export const ReachedCells = z.object({ ids: z.array(z.string()), lng: z.array(z.number()), lat: z.array(z.number()), count: z.array(z.number().int()) });
+export const ReachedCells = z.object({
+  ids: z.array(z.string()),
+  lng: z.array(z.number()),
+  lat: z.array(z.number()),
+  count: z.array(z.number().int()),
+});
 export type ReachedCells = z.infer<typeof ReachedCells>;
 export const ReachedReply = z.object({
   v: z.literal(1),
@@ -315,9 +340,23 @@ export const REACHED_SUBJECT = 'alert.reached';
  *   the carrier, daily cap, task total, balance.
  * The answer names a reason only: no cell, position or time of any event of the person.
  */
-export const WHY_REASONS = ['not_tracked', 'not_seen', 'absent', 'outside', 'not_running', 'sent', 'send_failed', 'queued', ...SKIP_REASONS] as const;
+export const WHY_REASONS = [
+  'not_tracked',
+  'not_seen',
+  'absent',
+  'outside',
+  'not_running',
+  'sent',
+  'send_failed',
+  'queued',
+  ...SKIP_REASONS,
+] as const;
 export type WhyReason = (typeof WHY_REASONS)[number];
-export const WhyRequest = z.object({ v: z.literal(1), taskId: z.string().min(1).max(64), msisdn: z.string().regex(/^1[3-9]\d{9}$/, 'expected an 11-digit mainland mobile number') });
+export const WhyRequest = z.object({
+  v: z.literal(1),
+  taskId: z.string().min(1).max(64),
+  msisdn: z.string().regex(/^1[3-9]\d{9}$/, 'expected an 11-digit mainland mobile number'),
+});
 export type WhyRequest = z.infer<typeof WhyRequest>;
 export const WhyReply = z.object({
   v: z.literal(1),
@@ -345,4 +384,5 @@ export function whyAnswer(replies: readonly WhyReply[]): { reason: WhyReason; se
 }
 
 /** The SMS job id (and Nats-Msg-Id) of one send: one per task and person, per day when `daily`. */
-export const alertJobId = (taskId: string, msisdn: string, day?: string): string => (day ? `alert:${taskId}:${msisdn}:${day}` : `alert:${taskId}:${msisdn}`);
+export const alertJobId = (taskId: string, msisdn: string, day?: string): string =>
+  day ? `alert:${taskId}:${msisdn}:${day}` : `alert:${taskId}:${msisdn}`;

@@ -15,7 +15,14 @@ export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<
   const events = new Counter({ name: 'alerting_events_total', help: 'location events evaluated', registers: [http.registry] });
   const jobs = new Counter({ name: 'alerting_jobs_total', help: 'SMS jobs published', registers: [http.registry] });
   const presence = new Presence({ stalenessMs: cfg.PRESENCE_STALENESS_MIN * 60_000 });
-  new Gauge({ name: 'alerting_subscribers', help: 'subscribers tracked', registers: [http.registry], collect() { this.set(presence.size); } });
+  new Gauge({
+    name: 'alerting_subscribers',
+    help: 'subscribers tracked',
+    registers: [http.registry],
+    collect() {
+      this.set(presence.size);
+    },
+  });
   let relocated = 0;
   new Counter({
     name: 'alerting_cell_position_conflicts_total',
@@ -27,7 +34,14 @@ export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<
     },
   });
   const running = await runEngine({
-    nc, log, presence, shards: cfg.ALERTING_SHARDS, instance: cfg.INSTANCE_ID, replicas: cfg.STREAM_REPLICAS, jobBatch: cfg.JOB_BATCH_SIZE, registry: http.registry,
+    nc,
+    log,
+    presence,
+    shards: cfg.ALERTING_SHARDS,
+    instance: cfg.INSTANCE_ID,
+    replicas: cfg.STREAM_REPLICAS,
+    jobBatch: cfg.JOB_BATCH_SIZE,
+    registry: http.registry,
     leases: cfg.ALERTING_LEASES ? { ttlMs: cfg.LEASE_TTL_MS } : undefined,
     onBatch: (e, j) => {
       events.inc(e);

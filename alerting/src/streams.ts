@@ -26,7 +26,13 @@ export async function declareAlertingStreams(nc: NatsConnection, replicasOrOpts:
   await ensureKv(nc, LEASES_BUCKET, { replicas });
   const jsm = await jetstreamManager(nc);
   // A claim must outlive the longest task ("once" means once for the whole task).
-  await ensureStream(jsm, { name: CLAIMS_STREAM, subjects: [CLAIMS_SUBJECTS], num_replicas: replicas, max_age: ms((MAX_TASK_DAYS + 7) * 24 * 3600_000), max_bytes: 10 * 1024 ** 3 });
+  await ensureStream(jsm, {
+    name: CLAIMS_STREAM,
+    subjects: [CLAIMS_SUBJECTS],
+    num_replicas: replicas,
+    max_age: ms((MAX_TASK_DAYS + 7) * 24 * 3600_000),
+    max_bytes: 10 * 1024 ** 3,
+  });
   for (const shard of opts.shards ?? [])
     await ensureConsumer(jsm, LOCATION_STREAM, {
       durable_name: presenceConsumer(shard),

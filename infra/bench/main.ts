@@ -56,12 +56,26 @@ async function main(): Promise<void> {
   const newer = await ensureNewerNats({ log: say });
   const system = ensureBinary('nats-server', 'nats-server', say);
   const cases: { key: string; bin: string; sync: NatsSync }[] = [{ key: 'nats_2_9_default', bin: system, sync: 'default' }];
-  if (newer) cases.push({ key: 'nats_2_10_default', bin: newer, sync: 'default' }, { key: 'nats_2_10_sync_1s', bin: newer, sync: '1s' }, { key: 'nats_2_10_sync_always', bin: newer, sync: 'always' });
+  if (newer)
+    cases.push(
+      { key: 'nats_2_10_default', bin: newer, sync: 'default' },
+      { key: 'nats_2_10_sync_1s', bin: newer, sync: '1s' },
+      { key: 'nats_2_10_sync_always', bin: newer, sync: 'always' },
+    );
   else say('no nats-server ≥ 2.10 could be had: only the 2.9.10 baseline is measured');
-  for (const [size, name] of [[60, 'event'], [6_000, 'batch100']] as const) {
+  for (const [size, name] of [
+    [60, 'event'],
+    [6_000, 'batch100'],
+  ] as const) {
     for (const c of cases) {
       const rate = await run(c.key, c.bin, c.sync, size);
-      figures.push({ bench: 'infra', metric: `${c.key}_${name}_publishes_per_s`, value: Math.round(rate), unit: '1/s', note: `${size} B messages, ${IN_FLIGHT} in flight` });
+      figures.push({
+        bench: 'infra',
+        metric: `${c.key}_${name}_publishes_per_s`,
+        value: Math.round(rate),
+        unit: '1/s',
+        note: `${size} B messages, ${IN_FLIGHT} in flight`,
+      });
     }
   }
   for (const f of figures) console.log(JSON.stringify(f));

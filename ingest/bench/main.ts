@@ -66,8 +66,16 @@ async function simulatorPhase(nc: NatsConnection): Promise<void> {
   await runner.stop();
   const secs = (performance.now() - t0) / 1000;
   const rate = (publisher.eventsPublished - e0) / secs;
-  say(`simulator: ${publisher.eventsPublished.toLocaleString()} events acked in ${secs.toFixed(1)} s, simulated ${new Date(sim.nowMs).toISOString()}`);
-  figures.push({ bench: 'ingest', metric: 'events_per_s', value: Math.round(rate), unit: '1/s', note: `simulator → JetStream (file store), ${SUBSCRIBERS} subscribers, 500 events/message, acked` });
+  say(
+    `simulator: ${publisher.eventsPublished.toLocaleString()} events acked in ${secs.toFixed(1)} s, simulated ${new Date(sim.nowMs).toISOString()}`,
+  );
+  figures.push({
+    bench: 'ingest',
+    metric: 'events_per_s',
+    value: Math.round(rate),
+    unit: '1/s',
+    note: `simulator → JetStream (file store), ${SUBSCRIBERS} subscribers, 500 events/message, acked`,
+  });
 }
 
 async function httpPhase(nc: NatsConnection): Promise<void> {
@@ -85,7 +93,8 @@ async function httpPhase(nc: NatsConnection): Promise<void> {
   sim.advanceTo(sim.nowSec + 25 * 60, { push: (c, _s, json) => void (c === 0 && lines.push(json)) });
   const PER_REQUEST = 5000;
   const bodies: string[] = [];
-  for (let k = 0; k + PER_REQUEST <= lines.length && bodies.length < 8; k += PER_REQUEST) bodies.push(lines.slice(k, k + PER_REQUEST).join('\n'));
+  for (let k = 0; k + PER_REQUEST <= lines.length && bodies.length < 8; k += PER_REQUEST)
+    bodies.push(lines.slice(k, k + PER_REQUEST).join('\n'));
   say(`http: ${bodies.length} bodies of ${PER_REQUEST} events, 4 concurrent clients`);
   let accepted = 0;
   let rejected = 0;
@@ -94,7 +103,11 @@ async function httpPhase(nc: NatsConnection): Promise<void> {
   await Promise.all(
     Array.from({ length: 4 }, async (_, w) => {
       for (let k = w; performance.now() < deadline; k++) {
-        const res = await fetch(feed.url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' }, body: bodies[k % bodies.length] });
+        const res = await fetch(feed.url, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' },
+          body: bodies[k % bodies.length],
+        });
         const r = (await res.json()) as { accepted: number; rejected: number };
         accepted += r.accepted;
         rejected += r.rejected;
@@ -104,7 +117,13 @@ async function httpPhase(nc: NatsConnection): Promise<void> {
   const secs = (performance.now() - t0) / 1000;
   await feed.close();
   say(`http: ${accepted.toLocaleString()} accepted, ${rejected} rejected in ${secs.toFixed(1)} s`);
-  figures.push({ bench: 'ingest', metric: 'http_events_per_s', value: Math.round(accepted / secs), unit: '1/s', note: 'NDJSON POST, 5000 events/request, 4 clients, zod-validated, acked by JetStream' });
+  figures.push({
+    bench: 'ingest',
+    metric: 'http_events_per_s',
+    value: Math.round(accepted / secs),
+    unit: '1/s',
+    note: 'NDJSON POST, 5000 events/request, 4 clients, zod-validated, acked by JetStream',
+  });
 }
 
 function memoryPhase(): void {
@@ -118,8 +137,16 @@ function memoryPhase(): void {
   const after = process.memoryUsage();
   // `external` already includes array buffers.
   const bytes = after.heapUsed + after.external - (before.heapUsed + before.external);
-  say(`memory: ${MEMORY_SUBSCRIBERS.toLocaleString()} subscribers → ${(bytes / 2 ** 20).toFixed(0)} MiB (built in ${buildS.toFixed(1)} s); rss ${(after.rss / 2 ** 20).toFixed(0)} MiB`);
-  figures.push({ bench: 'ingest', metric: 'bytes_per_subscriber', value: Math.round(bytes / MEMORY_SUBSCRIBERS), unit: 'B', note: `${MEMORY_SUBSCRIBERS} subscribers, heap + array buffers after 10 simulated minutes` });
+  say(
+    `memory: ${MEMORY_SUBSCRIBERS.toLocaleString()} subscribers → ${(bytes / 2 ** 20).toFixed(0)} MiB (built in ${buildS.toFixed(1)} s); rss ${(after.rss / 2 ** 20).toFixed(0)} MiB`,
+  );
+  figures.push({
+    bench: 'ingest',
+    metric: 'bytes_per_subscriber',
+    value: Math.round(bytes / MEMORY_SUBSCRIBERS),
+    unit: 'B',
+    note: `${MEMORY_SUBSCRIBERS} subscribers, heap + array buffers after 10 simulated minutes`,
+  });
   void sim;
 }
 

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { commonEnv, port } from '@geo/infra';
 
-const flag = z.enum(['0', '1', 'true', 'false', '']).default('0').transform((v) => v === '1' || v === 'true');
+const flag = z
+  .enum(['0', '1', 'true', 'false', ''])
+  .default('0')
+  .transform((v) => v === '1' || v === 'true');
 
 export const IngestEnv = z.object({
   ...commonEnv,
@@ -11,17 +14,31 @@ export const IngestEnv = z.object({
   INGEST_HTTP_PORT: port(9201),
   INGEST_HTTP_HOST: z.string().default('127.0.0.1'),
   /** `cmcc=<key>,cucc=<key>,ctcc=<key>`; the HTTP feed refuses every request while none is set. */
-  INGEST_KEYS: z.string().regex(/^((cmcc|cucc|ctcc)=[^,=\s]{16,})(,(cmcc|cucc|ctcc)=[^,=\s]{16,})*$/, 'expected cmcc=<key>,cucc=<key>,ctcc=<key> with keys of 16+ characters').optional(),
+  INGEST_KEYS: z
+    .string()
+    .regex(
+      /^((cmcc|cucc|ctcc)=[^,=\s]{16,})(,(cmcc|cucc|ctcc)=[^,=\s]{16,})*$/,
+      'expected cmcc=<key>,cucc=<key>,ctcc=<key> with keys of 16+ characters',
+    )
+    .optional(),
   /** Run the province simulator in this process. */
   SIM_ENABLED: flag,
   SIM_SUBSCRIBERS: z.coerce.number().int().min(1).max(10_000_000).default(200_000),
   /** Simulated seconds per real second; 0 = as fast as JetStream takes the events. */
   SIM_SPEED: z.coerce.number().min(0).max(100_000).default(1),
-  SIM_SEED: z.coerce.number().int().min(0).max(2 ** 32 - 1).default(1),
+  SIM_SEED: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(1),
   /** Simulated start (ISO 8601); now when unset. */
   SIM_START: z.iso.datetime({ offset: true }).optional(),
   /** Province (GB/T 2260, 2 or 6 digits) whose geography is simulated. */
-  SIM_PROVINCE: z.string().regex(/^\d{2}(0000)?$/, 'expected a province code such as 33 or 330000').default('33'),
+  SIM_PROVINCE: z
+    .string()
+    .regex(/^\d{2}(0000)?$/, 'expected a province code such as 33 or 330000')
+    .default('33'),
   SIM_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
   /**
    * The three carriers use plain cell ids (1, 2, 3 …) in their own orders, so one id names different

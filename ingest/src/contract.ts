@@ -35,7 +35,10 @@ export const LocationEvent = z.object({
   gender: z.enum(['m', 'f']).optional(),
   age: z.number().int().min(0).max(120).optional(),
   /** Home city (归属地), GB/T 2260 six-digit code. */
-  home: z.string().regex(/^\d{6}$/, 'expected a six-digit GB/T 2260 code').optional(),
+  home: z
+    .string()
+    .regex(/^\d{6}$/, 'expected a six-digit GB/T 2260 code')
+    .optional(),
 });
 export type LocationEvent = z.infer<typeof LocationEvent>;
 
@@ -98,7 +101,11 @@ export const ScenarioRequest = z.discriminatedUnion('kind', [
     /** Share of the people in the zone who leave. @default 0.7 */
     compliance: z.number().min(0).max(1).default(0.7),
     durationHours: z.number().positive().max(240).default(24),
-    startsInMin: z.number().min(0).max(7 * 24 * 60).default(0),
+    startsInMin: z
+      .number()
+      .min(0)
+      .max(7 * 24 * 60)
+      .default(0),
   }),
   z.object({
     kind: z.literal('concert'),
@@ -107,7 +114,11 @@ export const ScenarioRequest = z.discriminatedUnion('kind', [
     /** Share of the people living within 40 km who go. @default 0.05 */
     share: z.number().min(0).max(1).default(0.05),
     /** When the show starts; the crowd arrives over the two hours before. @default 120 */
-    startsInMin: z.number().min(0).max(7 * 24 * 60).default(120),
+    startsInMin: z
+      .number()
+      .min(0)
+      .max(7 * 24 * 60)
+      .default(120),
     durationHours: z.number().positive().max(24).default(3),
   }),
   z.object({
@@ -117,7 +128,11 @@ export const ScenarioRequest = z.discriminatedUnion('kind', [
     /** Share of the whole province's subscribers who visit each day. @default 0.04 */
     share: z.number().min(0).max(1).default(0.04),
     days: z.number().int().min(1).max(14).default(3),
-    startsInMin: z.number().min(0).max(7 * 24 * 60).default(0),
+    startsInMin: z
+      .number()
+      .min(0)
+      .max(7 * 24 * 60)
+      .default(0),
   }),
 ]);
 export type ScenarioRequest = z.input<typeof ScenarioRequest>;

@@ -2,7 +2,14 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { describeIssues } from '@geo/infra';
-import { ScenarioRequest, SCENARIO_START_SUBJECT, SCENARIO_STOP_SUBJECT, STATUS_SUBJECT, type IngestStatus, type ScenarioReply } from './contract.ts';
+import {
+  ScenarioRequest,
+  SCENARIO_START_SUBJECT,
+  SCENARIO_STOP_SUBJECT,
+  STATUS_SUBJECT,
+  type IngestStatus,
+  type ScenarioReply,
+} from './contract.ts';
 import type { FeedPipeline } from './feeds/feed-pipeline.ts';
 import type { SimulatorRunner } from './simulator/run-simulator.ts';
 
@@ -20,9 +27,7 @@ export function startControl(nc: NatsConnection, deps: { runner?: SimulatorRunne
     const r = deps.runner;
     const feeds = deps.pipeline.totals;
     return {
-      simulator: r
-        ? { ...r.progress, cells: r.sim.cells.count, scenarios: [...r.sim.running] }
-        : null,
+      simulator: r ? { ...r.progress, cells: r.sim.cells.count, scenarios: [...r.sim.running] } : null,
       feeds,
     };
   };

@@ -30,7 +30,14 @@ export async function createIngest(cfg: IngestConfig, log: Logger): Promise<Stop
   const pipeline = new FeedPipeline({ nc, publisher: feedPublisher, shards: DEFAULT_SHARDS, metrics, log });
   const keys = parseIngestKeys(cfg.INGEST_KEYS);
   if (!Object.keys(keys).length) log.warn('INGEST_KEYS is not set: the HTTP feed refuses every request');
-  const httpFeed = await startHttpFeed({ port: cfg.INGEST_HTTP_PORT, host: cfg.INGEST_HTTP_HOST, keys, pipeline, log, statusOf: () => control?.status() });
+  const httpFeed = await startHttpFeed({
+    port: cfg.INGEST_HTTP_PORT,
+    host: cfg.INGEST_HTTP_HOST,
+    keys,
+    pipeline,
+    log,
+    statusOf: () => control?.status(),
+  });
   const natsFeed: Subscription = startNatsFeed(nc, pipeline, log);
   let control: Control | undefined;
 
@@ -45,12 +52,22 @@ export async function createIngest(cfg: IngestConfig, log: Logger): Promise<Stop
       plainCellIds: cfg.SIM_PLAIN_CELL_IDS,
     });
     log.info({ subscribers: sim.pop.size, cells: sim.cells.count, ms: Math.round(performance.now() - t) }, 'simulated province ready');
-    const publisher = new BatchPublisher({ nc, runId: `${runId}-sim`, batchSize: cfg.SIM_BATCH, format: cfg.LOCATION_FORMAT, metrics, log });
+    const publisher = new BatchPublisher({
+      nc,
+      runId: `${runId}-sim`,
+      batchSize: cfg.SIM_BATCH,
+      format: cfg.LOCATION_FORMAT,
+      metrics,
+      log,
+    });
     runner = new SimulatorRunner(sim, publisher, { speed: cfg.SIM_SPEED, metrics });
     runner.done.catch((err: unknown) => log.error({ err }, 'simulator stopped on an error'));
     http.addCheck('simulator', () => {
       const p = runner!.progress;
-      return { ok: p.running, detail: `${p.subscribers} subscribers, ${p.eventsPerSecond} events/s, simulated ${new Date(p.simTime).toISOString()}` };
+      return {
+        ok: p.running,
+        detail: `${p.subscribers} subscribers, ${p.eventsPerSecond} events/s, simulated ${new Date(p.simTime).toISOString()}`,
+      };
     });
   }
   control = startControl(nc, { runner, pipeline, log });

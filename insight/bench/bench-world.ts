@@ -70,7 +70,15 @@ export function cellOfCarrierSql(grid: BenchGrid, c: string, k: string): string 
 export function stepInCarrier(grid: BenchGrid, c: number, r: number): number {
   const X = grid.x;
   const n = grid.cells.length;
-  return r < 0.25 && c % X > 0 ? c - 1 : r < 0.5 && c % X < X - 1 ? c + 1 : r < 0.75 && c >= 3 * X ? c - 3 * X : c + 3 * X < n ? c + 3 * X : c;
+  return r < 0.25 && c % X > 0
+    ? c - 1
+    : r < 0.5 && c % X < X - 1
+      ? c + 1
+      : r < 0.75 && c >= 3 * X
+        ? c - 3 * X
+        : c + 3 * X < n
+          ? c + 3 * X
+          : c;
 }
 
 /** Writes the grid's cells to `insight_cells` as the sink would have (city 330100, first seen then). */
@@ -146,7 +154,18 @@ export async function publishLiveStream(o: LiveStreamOptions): Promise<{ events:
     const ts = o.now - span + Math.floor((j / o.count) * span);
     const home = BENCH_HOMES[s % 6]!;
     if (o.format === 'json') {
-      json.push({ msisdn: String(benchMsisdn(s)), carrier: CARRIERS[s % 3], ts, cell: c.name, lat: c.lat, lng: c.lng, kind: 'periodic', gender: s % 2 ? 'f' : 'm', age: 16 + (s % 60), home: String(home) });
+      json.push({
+        msisdn: String(benchMsisdn(s)),
+        carrier: CARRIERS[s % 3],
+        ts,
+        cell: c.name,
+        lat: c.lat,
+        lng: c.lng,
+        kind: 'periodic',
+        gender: s % 2 ? 'f' : 'm',
+        age: 16 + (s % 60),
+        home: String(home),
+      });
     } else {
       builder.addFields(benchMsisdn(s), s % 3, ts, c.name, c.lat, c.lng, 0, s % 2 ? 2 : 1, 16 + (s % 60), home);
     }

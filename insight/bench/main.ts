@@ -126,7 +126,9 @@ try {
         clickhouse_settings: SETTINGS,
       });
     }
-    log(`history: moves ${((d + 1) * perDay).toLocaleString()} / ${movesTotal.toLocaleString()} (+ the same again by origin through the MV), ${((Date.now() - t) / 1000).toFixed(0)} s`);
+    log(
+      `history: moves ${((d + 1) * perDay).toLocaleString()} / ${movesTotal.toLocaleString()} (+ the same again by origin through the MV), ${((Date.now() - t) / 1000).toFixed(0)} s`,
+    );
   }
   const buckets = Math.floor(span / 300);
   const perCell = SUBS / CELLS;
@@ -175,14 +177,29 @@ try {
   const where = Int32Array.from({ length: SUBS }, (_, i) => cellOfCarrier(grid, i % 3, i * 7919));
   // Binary GLOC batches of 500, as ingest's publisher writes LOCATION (LOCATION_FORMAT=binary).
   const { events: published } = await publishLiveStream({
-    js, prefix: PREFIX, grid, subscribers: SUBS, where, count: SUBS * LIVE_EVENTS_PER_SUB, now, rnd, format: 'binary', perMessage: 500,
+    js,
+    prefix: PREFIX,
+    grid,
+    subscribers: SUBS,
+    where,
+    count: SUBS * LIVE_EVENTS_PER_SUB,
+    now,
+    rnd,
+    format: 'binary',
+    perMessage: 500,
   });
   log(`published ${published.toLocaleString()} live events in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
   // --- sink throughput: start the service (restore timed apart) and consume everything ---
   const cfg = InsightEnv.parse({
-    LOG_LEVEL: 'warn', NATS_URL: NATS, CLICKHOUSE_URL: `${CH}/${DB}`, HEALTH_PORT: '0', API_PORT: '0',
-    INSIGHT_STREAM: STREAM, INSIGHT_CONSUMER: 'insight-bench', INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`,
+    LOG_LEVEL: 'warn',
+    NATS_URL: NATS,
+    CLICKHOUSE_URL: `${CH}/${DB}`,
+    HEALTH_PORT: '0',
+    API_PORT: '0',
+    INSIGHT_STREAM: STREAM,
+    INSIGHT_CONSUMER: 'insight-bench',
+    INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`,
   });
   const insight = await createInsight(cfg, createLogger('insight', 'warn'), { admin: NO_ADMIN_AREAS, now: () => now });
   const sink = insight.sink;
@@ -196,8 +213,10 @@ try {
   const sinkSeconds = (performance.now() - sink.consumingSince) / 1000;
   const sinkRate = published / sinkSeconds;
   const ms = (x: number) => Math.round(x);
-  log(`sink: ${published.toLocaleString()} events in ${sinkSeconds.toFixed(1)} s, ${sink.flushes} flushes taking ${(sink.flushMs / 1000).toFixed(1)} s, ` +
-    `inserts ${JSON.stringify(Object.fromEntries(Object.entries(sink.insertMs).map(([k, v]) => [k, ms(v)])))} ms, parse+apply ${(sink.handleMs / 1000).toFixed(1)} s`);
+  log(
+    `sink: ${published.toLocaleString()} events in ${sinkSeconds.toFixed(1)} s, ${sink.flushes} flushes taking ${(sink.flushMs / 1000).toFixed(1)} s, ` +
+      `inserts ${JSON.stringify(Object.fromEntries(Object.entries(sink.insertMs).map(([k, v]) => [k, ms(v)])))} ms, parse+apply ${(sink.handleMs / 1000).toFixed(1)} s`,
+  );
 
   // --- region metrics: once the population ring (7 days per cell in memory) is restored ---
   const ringDeadline = Date.now() + 600_000;
@@ -215,13 +234,24 @@ try {
     if (kind === 0) return { shapes: [{ type: 'circle', center: [c.lng, c.lat], radiusM: 1000 + rnd() * 7000 }] };
     if (kind === 1) return { shapes: [{ type: 'rectangle', bbox: [c.lng - 0.03, c.lat - 0.02, c.lng + 0.03, c.lat + 0.02] }] };
     const r = 0.02 + rnd() * 0.04;
-    const ring = Array.from({ length: 5 }, (_, j) => [c.lng + r * Math.cos((j * 2 * Math.PI) / 5), c.lat + r * Math.sin((j * 2 * Math.PI) / 5)]);
+    const ring = Array.from({ length: 5 }, (_, j) => [
+      c.lng + r * Math.cos((j * 2 * Math.PI) / 5),
+      c.lat + r * Math.sin((j * 2 * Math.PI) / 5),
+    ]);
     return { shapes: [{ type: 'polygon', coordinates: [ring] }] };
   });
   const post = async (region: unknown) => {
-    const res = await fetch(`${insight.apiUrl}/regions/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region }) });
+    const res = await fetch(`${insight.apiUrl}/regions/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ region }),
+    });
     if (res.status !== 200) throw new Error(`metrics: ${res.status} ${await res.text()}`);
-    return res.json() as Promise<{ population: { total: { value: number | null } }; cells: number; flow: { sinceMidnight: { inflow: { value: number | null } } } }>;
+    return res.json() as Promise<{
+      population: { total: { value: number | null } };
+      cells: number;
+      flow: { sinceMidnight: { inflow: { value: number | null } } };
+    }>;
   };
   // Warm-up on other regions (JIT, connections), not the measured ones.
   for (let i = 0; i < 3; i++) await post({ shapes: [{ type: 'circle', center: [centre(5 + i, 5).lng, centre(5, 5).lat], radiusM: 3000 }] });
@@ -242,7 +272,9 @@ try {
     await post(r);
     warmMs.push(performance.now() - s);
   }
-  log(`region metrics: ${regions.length} regions of ${Math.min(...sizes)}–${Math.max(...sizes)} cells, e.g. ${sample}; first p95 ${ms(p95(regionMs))} ms, polled p95 ${ms(p95(warmMs))} ms`);
+  log(
+    `region metrics: ${regions.length} regions of ${Math.min(...sizes)}–${Math.max(...sizes)} cells, e.g. ${sample}; first p95 ${ms(p95(regionMs))} ms, polled p95 ${ms(p95(warmMs))} ms`,
+  );
 
   // --- heat map ---
   const heatMs: number[] = [];
@@ -257,7 +289,10 @@ try {
   }
 
   // --- disk per day ---
-  const [disk] = await selectRows<{ b: string; rows: string }>(ch, `SELECT sum(bytes_on_disk) AS b, sum(rows) AS rows FROM system.parts WHERE database = '${DB}' AND active AND table IN (${INSIGHT_HISTORY_TABLES.map((x) => `'${x}'`).join(',')})`);
+  const [disk] = await selectRows<{ b: string; rows: string }>(
+    ch,
+    `SELECT sum(bytes_on_disk) AS b, sum(rows) AS rows FROM system.parts WHERE database = '${DB}' AND active AND table IN (${INSIGHT_HISTORY_TABLES.map((x) => `'${x}'`).join(',')})`,
+  );
   const bytesPerDay = Number(disk!.b) / DAYS;
   log(`disk: ${(Number(disk!.b) / 1e6).toFixed(0)} MB for ${Number(disk!.rows).toLocaleString()} history rows`);
 
@@ -273,10 +308,21 @@ try {
   const out = (metric: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
     console.log(JSON.stringify({ bench: 'insight', metric, value: Math.round(value * 100) / 100, unit, ...extra }));
   const scale = { subscribers: SUBS, cells: CELLS, days: DAYS, scale: SCALE };
-  out('region_metrics_p95_ms', p95(regionMs), 'ms', { ...scale, first_query: true, polling_p95_ms: ms(p95(warmMs)), ring_restored_after_s: Math.round(ringReadyS), region_cells: [Math.min(...sizes), Math.max(...sizes)] });
+  out('region_metrics_p95_ms', p95(regionMs), 'ms', {
+    ...scale,
+    first_query: true,
+    polling_p95_ms: ms(p95(warmMs)),
+    ring_restored_after_s: Math.round(ringReadyS),
+    region_cells: [Math.min(...sizes), Math.max(...sizes)],
+  });
   out('heatmap_p95_ms', p95(heatMs), 'ms', scale);
   out('sink_events_per_s', sinkRate, '1/s', { events: published, subscribers: SUBS, restore_ms: ms(sink.restoreMs) });
-  out('clickhouse_bytes_per_day', bytesPerDay, 'B', { ...scale, moves_per_day: SUBS * MOVES_PER_SUB_DAY, history_generation_s: Math.round(genSeconds), closed_days_merge_s: Math.round(compactSeconds) });
+  out('clickhouse_bytes_per_day', bytesPerDay, 'B', {
+    ...scale,
+    moves_per_day: SUBS * MOVES_PER_SUB_DAY,
+    history_generation_s: Math.round(genSeconds),
+    closed_days_merge_s: Math.round(compactSeconds),
+  });
 } finally {
   // Servers started here go away even when the run fails.
   await stack?.stop();

@@ -82,7 +82,9 @@ try {
   await root.command({ query: `CREATE DATABASE IF NOT EXISTS ${DB}` });
   const ch = connectClickHouse(CH, DB);
   await migrateClickHouse(ch, 'insight', INSIGHT_MIGRATIONS);
-  log(`scale ${SCALE}: ${SUBS.toLocaleString()} subscribers, ${CELLS.toLocaleString()} cells, ${LIVE.toLocaleString()} ${FORMAT} events, ${PER_MESSAGE} per message`);
+  log(
+    `scale ${SCALE}: ${SUBS.toLocaleString()} subscribers, ${CELLS.toLocaleString()} cells, ${LIVE.toLocaleString()} ${FORMAT} events, ${PER_MESSAGE} per message`,
+  );
 
   const now = Math.floor(Date.now() / 1000) * 1000;
   await insertBenchCells(ch, grid, now / 1000 - 86400);
@@ -91,8 +93,16 @@ try {
   for (let s0 = 0; s0 < SUBS; s0 += 250_000) {
     const pw = new RowBinaryWriter(1 << 24);
     for (let s = s0; s < Math.min(SUBS, s0 + 250_000); s++) {
-      pw.row().u64(benchMsisdn(s)).u64(cells[where[s]!]!.key).u64(now - 2 * 3600_000 + MIN + ((s * 2654435761) >>> 0) % (100 * MIN))
-        .u8(1 + (s % 3)).u8(1 + (s % 2)).u8(16 + (s % 60)).u32(BENCH_HOMES[s % 6]!).u8(0).u64(0);
+      pw.row()
+        .u64(benchMsisdn(s))
+        .u64(cells[where[s]!]!.key)
+        .u64(now - 2 * 3600_000 + MIN + (((s * 2654435761) >>> 0) % (100 * MIN)))
+        .u8(1 + (s % 3))
+        .u8(1 + (s % 2))
+        .u8(16 + (s % 60))
+        .u32(BENCH_HOMES[s % 6]!)
+        .u8(0)
+        .u64(0);
     }
     await insertRowBinary(ch, 'insight_presence', pw.take().bytes);
   }
@@ -103,14 +113,31 @@ try {
   const js = jetstream(nc);
   let t = Date.now();
   const { events: published, messages } = await publishLiveStream({
-    js, prefix: PREFIX, grid, subscribers: SUBS, where, count: LIVE, now, rnd, format: FORMAT, perMessage: PER_MESSAGE,
+    js,
+    prefix: PREFIX,
+    grid,
+    subscribers: SUBS,
+    where,
+    count: LIVE,
+    now,
+    rnd,
+    format: FORMAT,
+    perMessage: PER_MESSAGE,
   });
-  log(`published ${published.toLocaleString()} events in ${messages.toLocaleString()} messages in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  log(
+    `published ${published.toLocaleString()} events in ${messages.toLocaleString()} messages in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+  );
 
   const cellDict = new CellDictionary(() => 330100);
   const state = new PresenceState(cellDict, 120 * MIN, 1 << 16);
   const sink = new LocationSink({
-    nc, ch, state, log: createLogger('insight-sink-bench', 'warn'), stream: STREAM, consumer: 'insight-sink-bench', filterSubject: `${PREFIX}.>`,
+    nc,
+    ch,
+    state,
+    log: createLogger('insight-sink-bench', 'warn'),
+    stream: STREAM,
+    consumer: 'insight-sink-bench',
+    filterSubject: `${PREFIX}.>`,
     population: new PopulationRing(),
   });
   const profileTo = process.env.SINK_BENCH_PROFILE;
@@ -147,8 +174,10 @@ try {
   const load1 = (await import('node:os')).loadavg()[0]!;
   const rate = published / seconds;
   const r = (x: number) => Math.round(x);
-  log(`sink: ${published.toLocaleString()} events in ${seconds.toFixed(1)} s = ${r(rate).toLocaleString()}/s; ${sink.flushes} flushes taking ${(sink.flushMs / 1000).toFixed(1)} s, ` +
-    `inserts ${JSON.stringify(Object.fromEntries(Object.entries(sink.insertMs).map(([k, v]) => [k, r(v)])))} ms, parse+apply ${(sink.handleMs / 1000).toFixed(1)} s; CPU: sink ${sinkCpuS.toFixed(1)} s (${((sinkCpuS * 1e6) / published).toFixed(2)} µs/event), servers ${JSON.stringify(serverCpu)} s; load ${load0.toFixed(1)} → ${load1.toFixed(1)}`);
+  log(
+    `sink: ${published.toLocaleString()} events in ${seconds.toFixed(1)} s = ${r(rate).toLocaleString()}/s; ${sink.flushes} flushes taking ${(sink.flushMs / 1000).toFixed(1)} s, ` +
+      `inserts ${JSON.stringify(Object.fromEntries(Object.entries(sink.insertMs).map(([k, v]) => [k, r(v)])))} ms, parse+apply ${(sink.handleMs / 1000).toFixed(1)} s; CPU: sink ${sinkCpuS.toFixed(1)} s (${((sinkCpuS * 1e6) / published).toFixed(2)} µs/event), servers ${JSON.stringify(serverCpu)} s; load ${load0.toFixed(1)} → ${load1.toFixed(1)}`,
+  );
 
   await sink.stop();
   await (await jetstreamManager(nc)).streams.delete(STREAM).catch(() => undefined);
@@ -156,10 +185,25 @@ try {
   await root.command({ query: `DROP DATABASE IF EXISTS ${DB}` });
   await ch.close();
   await root.close();
-  console.log(JSON.stringify({
-    bench: 'insight-sink', metric: 'sink_events_per_s', value: r(rate), unit: '1/s', format: FORMAT, per_message: PER_MESSAGE, events: published, subscribers: SUBS,
-    sink_cpu_us_per_event: Math.round((sinkCpuS * 1e8) / published) / 100, server_cpu_s: serverCpu, flushes: sink.flushes, flush_ms: r(sink.flushMs), parse_apply_ms: r(sink.handleMs), restore_ms: r(sink.restoreMs), load: [Number(load0.toFixed(1)), Number(load1.toFixed(1))],
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'insight-sink',
+      metric: 'sink_events_per_s',
+      value: r(rate),
+      unit: '1/s',
+      format: FORMAT,
+      per_message: PER_MESSAGE,
+      events: published,
+      subscribers: SUBS,
+      sink_cpu_us_per_event: Math.round((sinkCpuS * 1e8) / published) / 100,
+      server_cpu_s: serverCpu,
+      flushes: sink.flushes,
+      flush_ms: r(sink.flushMs),
+      parse_apply_ms: r(sink.handleMs),
+      restore_ms: r(sink.restoreMs),
+      load: [Number(load0.toFixed(1)), Number(load1.toFixed(1))],
+    }),
+  );
 } finally {
   await stack?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });

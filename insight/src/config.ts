@@ -11,7 +11,12 @@ export const InsightEnv = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   CLICKHOUSE_URL: clickhouseUrl.default('http://127.0.0.1:8123'),
   /** A subscriber is present while its last event is younger than this. */
-  INSIGHT_STALENESS_MIN: z.coerce.number().int().min(5).max(24 * 60).default(120),
+  INSIGHT_STALENESS_MIN: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 60)
+    .default(120),
   /**
    * The privacy threshold k, the one setting for every figure: a (cell, category) or (from cell →
    * to cell) count under k is taken as 0, and a released sum under k is shown suppressed.
@@ -20,7 +25,10 @@ export const InsightEnv = z.object({
   /** Days of history kept (whole day partitions are dropped after). */
   INSIGHT_RETENTION_DAYS: z.coerce.number().int().min(8).max(400).default(8),
   INSIGHT_STREAM: z.string().default(LOCATION_STREAM),
-  INSIGHT_CONSUMER: z.string().regex(/^[A-Za-z0-9_-]+$/).default('insight-sink'),
+  INSIGHT_CONSUMER: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('insight-sink'),
   INSIGHT_FILTER_SUBJECT: z.string().default(LOCATION_SUBJECTS),
   /**
    * Run the sink only while holding the lease (KV `insight_leases`, group `insight-<INSIGHT_CONSUMER>`),
@@ -30,6 +38,9 @@ export const InsightEnv = z.object({
   /** A sink lease not renewed for this long is taken over by a standby. */
   INSIGHT_LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(60_000).default(6_000),
   /** This instance's id in the lease group. @default host, pid and a random suffix */
-  INSTANCE_ID: z.string().regex(/^[\w-]{1,40}$/).optional(),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[\w-]{1,40}$/)
+    .optional(),
 });
 export type InsightConfig = z.infer<typeof InsightEnv>;

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { latLngToCell, cellToParent } from 'h3-js';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, selectRows, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import {
+  connectClickHouse,
+  connectNats,
+  createLogger,
+  ensureStream,
+  jetstreamManager,
+  selectRows,
+  type ClickHouseClient,
+  type NatsConnection,
+} from '@geo/infra';
 import type { LocationEvent } from '@geo/ingest';
 import { InsightEnv } from './config.ts';
 import { createInsight, type RunningInsight } from './service.ts';
@@ -38,22 +47,52 @@ for (let x = 0; x < GRID; x++) for (let y = 0; y < GRID; y++) cellByName.set(gri
 
 /** Regions under test with an independent membership test on the grid's coordinates. */
 const REGIONS: { name: string; region: Region; inR: InRegion }[] = [
-  { name: 'district 330106 (by code)', region: { areas: ['330106'], shapes: [] }, inR: (c) => { const g = cellByName.get(c)!; return g.x >= 2 && g.x <= 5 && g.y >= 2 && g.y <= 5; } },
+  {
+    name: 'district 330106 (by code)',
+    region: { areas: ['330106'], shapes: [] },
+    inR: (c) => {
+      const g = cellByName.get(c)!;
+      return g.x >= 2 && g.x <= 5 && g.y >= 2 && g.y <= 5;
+    },
+  },
   {
     name: 'a drawn triangle',
-    region: { areas: [], shapes: [{ type: 'polygon', coordinates: [[[120.035, 30.035], [120.1051, 30.035], [120.035, 30.1051]]] }] },
+    region: {
+      areas: [],
+      shapes: [
+        {
+          type: 'polygon',
+          coordinates: [
+            [
+              [120.035, 30.035],
+              [120.1051, 30.035],
+              [120.035, 30.1051],
+            ],
+          ],
+        },
+      ],
+    },
     // No grid point on an edge: inside ⇔ x ≥ 4, y ≥ 4 and x + y ≤ 14 (the hypotenuse is x + y = 14.01).
-    inR: (c) => { const g = cellByName.get(c)!; return g.x >= 4 && g.y >= 4 && g.x + g.y <= 14; },
+    inR: (c) => {
+      const g = cellByName.get(c)!;
+      return g.x >= 4 && g.y >= 4 && g.x + g.y <= 14;
+    },
   },
   {
     name: 'a 2.5 km circle',
     region: { areas: [], shapes: [{ type: 'circle', center: [120.06, 30.06], radiusM: 2500 }] },
-    inR: (c) => { const g = cellByName.get(c)!; return haversine(g.lng, g.lat, 120.06, 30.06) <= 2500; },
+    inR: (c) => {
+      const g = cellByName.get(c)!;
+      return haversine(g.lng, g.lat, 120.06, 30.06) <= 2500;
+    },
   },
   {
     name: 'city 330200 plus a rectangle',
     region: { areas: ['330200'], shapes: [{ type: 'rectangle', bbox: [120.005, 30.085, 120.035, 30.115] }] },
-    inR: (c) => { const g = cellByName.get(c)!; return g.x >= 8 || (g.x >= 1 && g.x <= 3 && g.y >= 9 && g.y <= 11); },
+    inR: (c) => {
+      const g = cellByName.get(c)!;
+      return g.x >= 8 || (g.x >= 1 && g.x <= 3 && g.y >= 9 && g.y <= 11);
+    },
   },
 ];
 
@@ -89,7 +128,8 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
       INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`,
       INSIGHT_K: String(K),
     });
-  const start = () => createInsight(config(), createLogger('insight', 'silent'), { admin: adminAreasFrom(SIM_AREAS as never), now: () => AT });
+  const start = () =>
+    createInsight(config(), createLogger('insight', 'silent'), { admin: adminAreasFrom(SIM_AREAS as never), now: () => AT });
 
   async function publish(from: number, to: number): Promise<void> {
     const js = jetstream(nc);
@@ -117,7 +157,11 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
   }
 
   async function query(region: Region): Promise<RegionMetrics> {
-    const res = await call(`${insight!.apiUrl}/regions/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region, at: AT }) });
+    const res = await call(`${insight!.apiUrl}/regions/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ region, at: AT }),
+    });
     expect(res.status).toBe(200);
     const body = await res.json();
     for (const p of people.slice(0, 50)) expect(JSON.stringify(body)).not.toContain(p.msisdn);
@@ -164,7 +208,10 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
 
   it('applied every event exactly once across a restart with full redelivery', async () => {
     expect(insight!.sink.applied).toBe(events.length - half);
-    const [m] = await selectRows<{ n: string; d: string }>(ch, 'SELECT count() AS n, uniqExact(sub, ts, to_cell) AS d FROM insight_moves_to');
+    const [m] = await selectRows<{ n: string; d: string }>(
+      ch,
+      'SELECT count() AS n, uniqExact(sub, ts, to_cell) AS d FROM insight_moves_to',
+    );
     expect(Number(m!.n)).toBe(Number(m!.d));
     const truthMoves = people.reduce((n, p) => n + movesCount(p), 0);
     expect(Number(m!.n)).toBe(truthMoves);
@@ -178,8 +225,15 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
         const m = metrics.get(r.name)!;
         const now = present();
         expect(now.length).toBeGreaterThan(0);
-        expectCount(m.population.total, atomSum(now, (x) => `${x.e!.carrier}:${x.e!.cell}`, K));
-        for (const c of ['cmcc', 'cucc', 'ctcc'] as const) expectCount(m.population.byCarrier[c], atomSum(now, (x) => (x.e!.carrier === c ? `${c}:${x.e!.cell}` : undefined), K));
+        expectCount(
+          m.population.total,
+          atomSum(now, (x) => `${x.e!.carrier}:${x.e!.cell}`, K),
+        );
+        for (const c of ['cmcc', 'cucc', 'ctcc'] as const)
+          expectCount(
+            m.population.byCarrier[c],
+            atomSum(now, (x) => (x.e!.carrier === c ? `${c}:${x.e!.cell}` : undefined), K),
+          );
       });
 
       it('finds the weekly maximum and when it was', () => {
@@ -214,33 +268,82 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
         const m = metrics.get(r.name)!;
         const now = present();
         const cell = (x: (typeof now)[number]) => `${x.e!.carrier}:${x.e!.cell}`;
-        const sum = (cat: (x: (typeof now)[number]) => string | undefined) => atomSum(now, (x) => { const c = cat(x); return c === undefined ? undefined : `${cell(x)}|${c}`; }, K);
+        const sum = (cat: (x: (typeof now)[number]) => string | undefined) =>
+          atomSum(
+            now,
+            (x) => {
+              const c = cat(x);
+              return c === undefined ? undefined : `${cell(x)}|${c}`;
+            },
+            K,
+          );
         const home = (x: (typeof now)[number]) => x.e!.home;
         const provinceCodes = new Set(now.filter(home).map((x) => `${home(x)!.slice(0, 2)}0000`));
         const cityCodes = new Set(now.filter(home).map((x) => `${home(x)!.slice(0, 4)}00`));
-        const provinces = new Map([...provinceCodes].map((c) => [c, sum((x) => (home(x) && `${home(x)!.slice(0, 2)}0000` === c ? c : undefined))]));
+        const provinces = new Map(
+          [...provinceCodes].map((c) => [c, sum((x) => (home(x) && `${home(x)!.slice(0, 2)}0000` === c ? c : undefined))]),
+        );
         const cities = new Map([...cityCodes].map((c) => [c, sum((x) => (home(x) && `${home(x)!.slice(0, 4)}00` === c ? c : undefined))]));
-        for (const [list, other, truth] of [[m.origin.provinces, m.origin.otherProvinces, provinces], [m.origin.cities, m.origin.otherCities, cities]] as const) {
-          const eligible = [...truth].filter(([, n]) => n >= K).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 10);
+        for (const [list, other, truth] of [
+          [m.origin.provinces, m.origin.otherProvinces, provinces],
+          [m.origin.cities, m.origin.otherCities, cities],
+        ] as const) {
+          const eligible = [...truth]
+            .filter(([, n]) => n >= K)
+            .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+            .slice(0, 10);
           expect(list.map((g) => [g.code, g.count.value])).toEqual(eligible);
           const listed = new Set(eligible.map(([c]) => c));
-          expectCount(other, [...truth].filter(([c]) => !listed.has(c)).reduce((s, [, n]) => s + n, 0));
+          expectCount(
+            other,
+            [...truth].filter(([c]) => !listed.has(c)).reduce((s, [, n]) => s + n, 0),
+          );
         }
-        const locality = (x: (typeof now)[number]) => (!home(x) ? 'unknown' : Number(`${home(x)!.slice(0, 4)}00`) === cellByName.get(x.e!.cell)!.city ? 'local' : 'roaming');
-        expectCount(m.origin.unknownHome, sum((x) => (home(x) ? undefined : 'none')));
-        expectCount(m.origin.local, sum((x) => (locality(x) === 'local' ? 'l' : undefined)));
-        expectCount(m.origin.roaming, sum((x) => (locality(x) === 'roaming' ? 'r' : undefined)));
-        expectCount(m.origin.unknownLocality, sum((x) => (locality(x) === 'unknown' ? 'u' : undefined)));
+        const locality = (x: (typeof now)[number]) =>
+          !home(x) ? 'unknown' : Number(`${home(x)!.slice(0, 4)}00`) === cellByName.get(x.e!.cell)!.city ? 'local' : 'roaming';
+        expectCount(
+          m.origin.unknownHome,
+          sum((x) => (home(x) ? undefined : 'none')),
+        );
+        expectCount(
+          m.origin.local,
+          sum((x) => (locality(x) === 'local' ? 'l' : undefined)),
+        );
+        expectCount(
+          m.origin.roaming,
+          sum((x) => (locality(x) === 'roaming' ? 'r' : undefined)),
+        );
+        expectCount(
+          m.origin.unknownLocality,
+          sum((x) => (locality(x) === 'unknown' ? 'u' : undefined)),
+        );
         const band = (x: (typeof now)[number]) => {
           const entered = entryTime(x.p, r.inR, AT);
           return entered === undefined || AT - entered >= 8 * HOUR ? 5 : dwellBucket(AT - entered);
         };
-        DWELL_BUCKETS.forEach((b, i) => expectCount(m.dwell.find((d) => d.bucket === b)!.count, sum((x) => (band(x) === i ? b : undefined))));
+        DWELL_BUCKETS.forEach((b, i) =>
+          expectCount(
+            m.dwell.find((d) => d.bucket === b)!.count,
+            sum((x) => (band(x) === i ? b : undefined)),
+          ),
+        );
         const gender = (x: (typeof now)[number]) => x.e!.gender ?? 'unknown';
         const ageOf = (x: (typeof now)[number]) => (x.e!.age === undefined ? 'unknown' : ageBand(x.e!.age));
-        for (const g of m.portrait.gender) expectCount(g.count, sum((x) => (gender(x) === g.gender ? g.gender : undefined)));
-        for (const b of AGE_BANDS) expectCount(m.portrait.age.find((a) => a.band === b)!.count, sum((x) => (ageOf(x) === b ? b : undefined)));
-        for (const c of m.portrait.genderByAge) expectCount(c.count, sum((x) => (gender(x) === c.gender && ageOf(x) === c.band ? 'x' : undefined)));
+        for (const g of m.portrait.gender)
+          expectCount(
+            g.count,
+            sum((x) => (gender(x) === g.gender ? g.gender : undefined)),
+          );
+        for (const b of AGE_BANDS)
+          expectCount(
+            m.portrait.age.find((a) => a.band === b)!.count,
+            sum((x) => (ageOf(x) === b ? b : undefined)),
+          );
+        for (const c of m.portrait.genderByAge)
+          expectCount(
+            c.count,
+            sum((x) => (gender(x) === c.gender && ageOf(x) === c.band ? 'x' : undefined)),
+          );
         // Suppressed and empty categories look the same.
         expect(m.portrait.genderByAge.filter((c) => c.count.suppressed).every((c) => c.count.value === null)).toBe(true);
       });
@@ -311,11 +414,22 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
   });
 
   it('reads the same history by H3 alone as by the cells’ keys (every grid cell has its own H3 cell)', async () => {
-    const stored = await selectRows<{ name: string; cell: string; h3: string }>(ch, 'SELECT name, toString(cell) AS cell, toString(h3) AS h3 FROM insight_cells FINAL');
+    const stored = await selectRows<{ name: string; cell: string; h3: string }>(
+      ch,
+      'SELECT name, toString(cell) AS cell, toString(h3) AS h3 FROM insight_cells FINAL',
+    );
     // Each carrier's cell of one grid id is its own row, at the same place.
     expect(new Set(stored.map((c) => c.h3)).size).toBe(new Set(stored.map((c) => c.name)).size);
     const sorted = (rows: HistoryRow[]) => rows.map((x) => x.join(' ')).sort();
-    const range = { in5From: AT - DAY, out5From: AT - DAY, in1hFrom: AT - 7 * DAY, out1hFrom: AT - 7 * DAY, subsFrom: AT - 16 * HOUR, subsEdge: AT - 10 * 60_000, k: K };
+    const range = {
+      in5From: AT - DAY,
+      out5From: AT - DAY,
+      in1hFrom: AT - 7 * DAY,
+      out1hFrom: AT - 7 * DAY,
+      subsFrom: AT - 16 * HOUR,
+      subsEdge: AT - 10 * 60_000,
+      k: K,
+    };
     for (const r of REGIONS) {
       const inside = stored.filter((c) => r.inR(c.name));
       const filter = { keys: inside.map((c) => Number(c.cell)), h3s: inside.map((c) => c.h3) };
@@ -331,19 +445,43 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
     // watermark, and the last 90 minutes of event time.
     expect(recent.covers(AT - 85 * MIN)).toBe(true);
     expect(recent.covers(AT - 7 * DAY)).toBe(false);
-    const stored = await selectRows<{ name: string; cell: string; h3: string }>(ch, 'SELECT name, toString(cell) AS cell, toString(h3) AS h3 FROM insight_cells FINAL');
+    const stored = await selectRows<{ name: string; cell: string; h3: string }>(
+      ch,
+      'SELECT name, toString(cell) AS cell, toString(h3) AS h3 FROM insight_cells FINAL',
+    );
     const sorted = (rows: HistoryRow[]) => rows.map((x) => x.join(' ')).sort();
     const cells = insight!.state.cells;
     for (const range of [
-      { in5From: AT - 85 * MIN, out5From: AT - 85 * MIN, in1hFrom: AT - HOUR, out1hFrom: AT - HOUR, subsFrom: AT - 85 * MIN, subsEdge: AT - 10 * MIN, k: K },
-      { in5From: AT - 15 * MIN, out5From: AT - 10 * MIN, in1hFrom: AT - 70 * MIN, out1hFrom: AT - 65 * MIN, subsFrom: AT - 10 * MIN, subsEdge: AT - 7 * MIN, k: 1 },
+      {
+        in5From: AT - 85 * MIN,
+        out5From: AT - 85 * MIN,
+        in1hFrom: AT - HOUR,
+        out1hFrom: AT - HOUR,
+        subsFrom: AT - 85 * MIN,
+        subsEdge: AT - 10 * MIN,
+        k: K,
+      },
+      {
+        in5From: AT - 15 * MIN,
+        out5From: AT - 10 * MIN,
+        in1hFrom: AT - 70 * MIN,
+        out1hFrom: AT - 65 * MIN,
+        subsFrom: AT - 10 * MIN,
+        subsEdge: AT - 7 * MIN,
+        k: 1,
+      },
     ]) {
       const kinds = new Set<number>();
       for (const r of REGIONS) {
         const inside = stored.filter((c) => r.inR(c.name));
         const mask = new Uint8Array(cells.size);
         for (const c of inside) mask[cells.indexOfKey(Number(c.cell))!] = 1;
-        const fromClickHouse = await historyRows(ch, { keys: inside.map((c) => Number(c.cell)), h3s: inside.map((c) => c.h3), h3Exact: false }, AT, range);
+        const fromClickHouse = await historyRows(
+          ch,
+          { keys: inside.map((c) => Number(c.cell)), h3s: inside.map((c) => c.h3), h3Exact: false },
+          AT,
+          range,
+        );
         for (const [d] of fromClickHouse) kinds.add(d);
         expect(sorted(recentRows(recent, mask, cells.key, AT, range))).toEqual(sorted(fromClickHouse));
       }
@@ -369,13 +507,33 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
   });
 
   it('refuses bad requests with 400 and a reason', async () => {
-    const post = (body: unknown) => call(`${insight!.apiUrl}/regions/metrics`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const post = (body: unknown) =>
+      call(`${insight!.apiUrl}/regions/metrics`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
     const cases: [unknown, RegExp][] = [
       ['{nope', /not valid JSON/],
       [{}, /region/],
       [{ region: {} }, /at least one area code or one shape/],
       [{ region: { areas: ['999999'] } }, /unknown area code 999999/],
-      [{ region: { shapes: [{ type: 'polygon', coordinates: [[[120, 30], [120.1, 30.1], [120.1, 30], [120, 30.1]]] }] } }, /edges cross/],
+      [
+        {
+          region: {
+            shapes: [
+              {
+                type: 'polygon',
+                coordinates: [
+                  [
+                    [120, 30],
+                    [120.1, 30.1],
+                    [120.1, 30],
+                    [120, 30.1],
+                  ],
+                ],
+              },
+            ],
+          },
+        },
+        /edges cross/,
+      ],
       [{ region: { shapes: [{ type: 'circle', center: [200, 30], radiusM: 10 }] } }, /shapes\.0\.center/],
     ];
     for (const [body, reason] of cases) {

@@ -4,8 +4,18 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Hono } from 'hono';
 import {
-  connectClickHouse, connectNats, ensureDeadLetterStream, ensureKv, LeaseManager, migrateClickHouse, natsHealth, selectRows, startServiceHttp,
-  type ClickHouseClient, type Logger, type Stoppable,
+  connectClickHouse,
+  connectNats,
+  ensureDeadLetterStream,
+  ensureKv,
+  LeaseManager,
+  migrateClickHouse,
+  natsHealth,
+  selectRows,
+  startServiceHttp,
+  type ClickHouseClient,
+  type Logger,
+  type Stoppable,
 } from '@geo/infra';
 import { INSIGHT_MIGRATIONS } from './schema/migrations.ts';
 import { compactClosedDays, dropOldPartitions } from './schema/retention.ts';
@@ -100,7 +110,11 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   http.addCheck('nats', natsHealth(nc));
   // Malformed batches are dead-lettered; without the stream that publish would fail forever.
   await ensureDeadLetterStream(nc);
-  const instance = cfg.INSTANCE_ID ?? `insight-${hostname().replace(/[^\w-]/g, '_').slice(0, 20)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const instance =
+    cfg.INSTANCE_ID ??
+    `insight-${hostname()
+      .replace(/[^\w-]/g, '_')
+      .slice(0, 20)}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const shard = cfg.INSIGHT_CONSUMER;
   let stopped = false;
   let current: Replica | undefined;
@@ -115,7 +129,10 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     // from 0 as after a restart.
     if (role === 'holder') for (const name of SINK_METRICS) http.registry.removeSingleMetric(name);
     const sink = new LocationSink({
-      nc, ch, state, log,
+      nc,
+      ch,
+      state,
+      log,
       stream: cfg.INSIGHT_STREAM,
       consumer: cfg.INSIGHT_CONSUMER,
       filterSubject: cfg.INSIGHT_FILTER_SUBJECT,
@@ -148,8 +165,18 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     })();
     const presence = new PresenceIndex(state);
     replica.app = insightApi({
-      state, ch, regions: new RegionResolver(cells, admin), k: cfg.INSIGHT_K, heat: new HeatmapIndex(state, cfg.INSIGHT_K, presence),
-      cache: new HistoryCache(), times: new PersonTimesCache(), presence, population: ring, recent, now, log,
+      state,
+      ch,
+      regions: new RegionResolver(cells, admin),
+      k: cfg.INSIGHT_K,
+      heat: new HeatmapIndex(state, cfg.INSIGHT_K, presence),
+      cache: new HistoryCache(),
+      times: new PersonTimesCache(),
+      presence,
+      population: ring,
+      recent,
+      now,
+      log,
     });
     return replica;
   };
@@ -170,14 +197,18 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
       old.stopped = true;
       await old.sink.stop({ flush: false });
     }
-    log.info({ instance, role, ms: Math.round(performance.now() - t0), subscribers: next.state.count }, role === 'holder' ? 'insight sink running (lease held)' : 'insight standby following the stream');
+    log.info(
+      { instance, role, ms: Math.round(performance.now() - t0), subscribers: next.state.count },
+      role === 'holder' ? 'insight sink running (lease held)' : 'insight standby following the stream',
+    );
     if (role === 'holder') {
       for (const w of holdWaiters) w();
       holdWaiters = [];
     }
   };
   /** Whether `role` is still this instance's (the lease says so). */
-  const wanted = (role: 'holder' | 'standby') => (role === 'holder' ? !leases || leases.fence('sink') !== undefined : leases !== undefined && leases.fence('sink') === undefined);
+  const wanted = (role: 'holder' | 'standby') =>
+    role === 'holder' ? !leases || leases.fence('sink') !== undefined : leases !== undefined && leases.fence('sink') === undefined;
   const become = (role: 'holder' | 'standby') => {
     roles = roles.then(async () => {
       for (let attempt = 0; !stopped && wanted(role) && !(current?.role === role && !current.stopped); attempt++) {
@@ -250,21 +281,37 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   firstUpkeep.unref();
   retention.unref();
 
-  http.addCheck('role', () => ({ ok: current !== undefined, detail: `${!current ? 'starting' : current.stopped ? 'switching' : current.role} (${instance})` }));
+  http.addCheck('role', () => ({
+    ok: current !== undefined,
+    detail: `${!current ? 'starting' : current.stopped ? 'switching' : current.role} (${instance})`,
+  }));
   const api = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: (req) => current!.app.fetch(req), port: cfg.API_PORT, hostname: cfg.API_HOST }, () => resolve(s));
   });
   const addr = api.address();
   const apiUrl = `http://${cfg.API_HOST}:${typeof addr === 'object' && addr ? addr.port : cfg.API_PORT}`;
-  log.info({ health: http.url, api: apiUrl, role: current.role, instance, subscribers: current.state.count, cells: current.state.cells.size }, 'insight ready');
+  log.info(
+    { health: http.url, api: apiUrl, role: current.role, instance, subscribers: current.state.count, cells: current.state.cells.size },
+    'insight ready',
+  );
   return {
     apiUrl,
     instance,
-    get sink() { return current!.sink; },
-    get population() { return current!.population; },
-    get recent() { return current!.recent; },
-    get state() { return current!.state; },
-    get role() { return current!.stopped ? 'switching' as const : current!.role; },
+    get sink() {
+      return current!.sink;
+    },
+    get population() {
+      return current!.population;
+    },
+    get recent() {
+      return current!.recent;
+    },
+    get state() {
+      return current!.state;
+    },
+    get role() {
+      return current!.stopped ? ('switching' as const) : current!.role;
+    },
     holding: () => (current?.role === 'holder' && !current.stopped ? Promise.resolve() : new Promise<void>((r) => holdWaiters.push(r))),
     async stop() {
       stopped = true;

@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, selectRows, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import {
+  connectClickHouse,
+  connectNats,
+  createLogger,
+  ensureStream,
+  jetstreamManager,
+  selectRows,
+  type ClickHouseClient,
+  type NatsConnection,
+} from '@geo/infra';
 import type { LocationEvent } from '@geo/ingest';
 import { InsightEnv } from './config.ts';
 import { createInsight, type RunningInsight } from './service.ts';
@@ -49,9 +58,17 @@ describe('insight standby: the sink by lease, queries from any instance', () => 
   const start = (id: string) =>
     createInsight(
       InsightEnv.parse({
-        LOG_LEVEL: 'silent', NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB}`, HEALTH_PORT: '0', API_PORT: '0',
-        INSIGHT_STREAM: STREAM, INSIGHT_CONSUMER: CONSUMER, INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`, INSIGHT_K: '2',
-        INSIGHT_LEASE_TTL_MS: String(TTL), INSTANCE_ID: `${id}-${tag}`,
+        LOG_LEVEL: 'silent',
+        NATS_URL: inject('natsUrl'),
+        CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB}`,
+        HEALTH_PORT: '0',
+        API_PORT: '0',
+        INSIGHT_STREAM: STREAM,
+        INSIGHT_CONSUMER: CONSUMER,
+        INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`,
+        INSIGHT_K: '2',
+        INSIGHT_LEASE_TTL_MS: String(TTL),
+        INSTANCE_ID: `${id}-${tag}`,
       }),
       createLogger('insight', 'silent'),
       { admin: adminAreasFrom(SIM_AREAS as never), now: () => clock },
@@ -59,14 +76,16 @@ describe('insight standby: the sink by lease, queries from any instance', () => 
 
   async function publish(list: LocationEvent[]): Promise<void> {
     const js = jetstream(nc);
-    for (let i = 0; i < list.length; i += 100) await js.publish(`${PREFIX}.all.0`, JSON.stringify({ v: 1, events: list.slice(i, i + 100) }));
+    for (let i = 0; i < list.length; i += 100)
+      await js.publish(`${PREFIX}.all.0`, JSON.stringify({ v: 1, events: list.slice(i, i + 100) }));
   }
 
   /** Waits until every running instance has applied events up to `ts` (their newest event). */
   async function caughtUp(ts: number): Promise<void> {
     const deadline = Date.now() + 90_000;
     while (running.some((r) => r.state.watermark < ts || r.role === 'switching')) {
-      if (Date.now() > deadline) throw new Error(`not caught up: ${running.map((r) => `${r.role} ${r.state.watermark}`).join(', ')} < ${ts}`);
+      if (Date.now() > deadline)
+        throw new Error(`not caught up: ${running.map((r) => `${r.role} ${r.state.watermark}`).join(', ')} < ${ts}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     for (const r of running) if (r.role === 'holder') await r.sink.flush();
@@ -88,7 +107,11 @@ describe('insight standby: the sink by lease, queries from any instance', () => 
   async function answers(i: RunningInsight): Promise<unknown[]> {
     const out: unknown[] = [];
     for (const region of REGIONS) {
-      const res = await fetch(`${i.apiUrl}/regions/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region }) });
+      const res = await fetch(`${i.apiUrl}/regions/metrics`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ region }),
+      });
       expect(res.status).toBe(200);
       out.push(RegionMetrics.parse(await res.json()));
     }
@@ -164,7 +187,10 @@ describe('insight standby: the sink by lease, queries from any instance', () => 
     // A handover (released lease) is taken at the standby's next tick, well under the ttl.
     expect(tookOverMs).toBeLessThan(30_000);
     const truth = new Set(people.flatMap((p) => movesOf(p).map((m) => `${p.msisdn}|${m.ts / 1000}`)));
-    const rows = await selectRows<{ k: string; n: string }>(ch, "SELECT concat(toString(sub), '|', toString(toUInt32(ts))) AS k, toString(count()) AS n FROM insight_moves_to FINAL GROUP BY k");
+    const rows = await selectRows<{ k: string; n: string }>(
+      ch,
+      "SELECT concat(toString(sub), '|', toString(toUInt32(ts))) AS k, toString(count()) AS n FROM insight_moves_to FINAL GROUP BY k",
+    );
     const written = new Set(rows.map((r) => r.k));
     expect(rows.filter((r) => Number(r.n) > 1)).toEqual([]);
     expect([...truth].filter((k) => !written.has(k))).toEqual([]);

@@ -46,13 +46,31 @@ if (!natsUrl || !chUrl) {
 // The simulated SMSCs run in their own process, as under `npm start`.
 const ports = { cmcc: await freePort(), cucc: await freePort(), ctcc: await freePort() };
 const simHttp = await freePort();
-const sim = spawn(process.execPath, [...(process.env.BENCH_SIM_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_SIM_PROF] : []), '--import', 'tsx', fileURLToPath(new URL('../src/smsc-sim/main.ts', import.meta.url))], {
-  env: {
-    ...process.env, LOG_LEVEL: 'warn', HEALTH_PORT: String(simHttp), SMSC_PORT_CMCC: String(ports.cmcc), SMSC_PORT_CUCC: String(ports.cucc), SMSC_PORT_CTCC: String(ports.ctcc),
-    SMSC_LATENCY_MS: '0', SMSC_RECEIPT_DELAY_MS: '0', SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_KEEP: '1000',
+const sim = spawn(
+  process.execPath,
+  [
+    ...(process.env.BENCH_SIM_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_SIM_PROF] : []),
+    '--import',
+    'tsx',
+    fileURLToPath(new URL('../src/smsc-sim/main.ts', import.meta.url)),
+  ],
+  {
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      HEALTH_PORT: String(simHttp),
+      SMSC_PORT_CMCC: String(ports.cmcc),
+      SMSC_PORT_CUCC: String(ports.cucc),
+      SMSC_PORT_CTCC: String(ports.ctcc),
+      SMSC_LATENCY_MS: '0',
+      SMSC_RECEIPT_DELAY_MS: '0',
+      SMSC_SUCCESS_RATE: '1',
+      SMSC_MO_RATE: '0',
+      SMSC_KEEP: '1000',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
   },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+);
 for (let i = 0; ; i++) {
   try {
     if ((await fetch(`http://127.0.0.1:${simHttp}/healthz`)).ok) break;
@@ -82,8 +100,16 @@ async function publishJobs(ns: string, n: number, share: Record<SmsCarrier, numb
       const carrier: SmsCarrier = f < share.cmcc ? 'cmcc' : f < share.cmcc + share.cucc ? 'cucc' : 'ctcc';
       counts[carrier]++;
       const job: SmsJob = {
-        jobId: `${ns}-${k}`, source: 'alert', enterpriseId: 'bench', accountId: 'bench', sendId: ns, msisdn: `${prefixes[carrier]}${String(k).padStart(8, '0')}`,
-        carrier, content, signature: '市应急管理局', createdAt: now,
+        jobId: `${ns}-${k}`,
+        source: 'alert',
+        enterpriseId: 'bench',
+        accountId: 'bench',
+        sendId: ns,
+        msisdn: `${prefixes[carrier]}${String(k).padStart(8, '0')}`,
+        carrier,
+        content,
+        signature: '市应急管理局',
+        createdAt: now,
       };
       batch.push(js.publish(names.jobSubject(carrier), JSON.stringify(job), { msgID: job.jobId }));
     }
@@ -130,10 +156,21 @@ function cpuMeter() {
 async function run(ns: string, n: number, rates: Record<SmsCarrier, number>) {
   const table = `sms_log_${ns}`;
   const cfg = MessagingEnv.parse({
-    NATS_URL: natsUrl, CLICKHOUSE_URL: chUrl, HEALTH_PORT: '0', SEND_LOG_TABLE: table, MESSAGING_NS: ns, LOG_LEVEL: 'warn',
-    SMSC_PORT_CMCC: String(ports.cmcc), SMSC_PORT_CUCC: String(ports.cucc), SMSC_PORT_CTCC: String(ports.ctcc),
-    SMSC_RATE_CMCC: String(rates.cmcc), SMSC_RATE_CUCC: String(rates.cucc), SMSC_RATE_CTCC: String(rates.ctcc),
-    SMSC_BINDS: process.env.BENCH_BINDS ?? '1', SMSC_WINDOW: process.env.BENCH_WINDOW ?? '64', MAX_IN_FLIGHT: '20000',
+    NATS_URL: natsUrl,
+    CLICKHOUSE_URL: chUrl,
+    HEALTH_PORT: '0',
+    SEND_LOG_TABLE: table,
+    MESSAGING_NS: ns,
+    LOG_LEVEL: 'warn',
+    SMSC_PORT_CMCC: String(ports.cmcc),
+    SMSC_PORT_CUCC: String(ports.cucc),
+    SMSC_PORT_CTCC: String(ports.ctcc),
+    SMSC_RATE_CMCC: String(rates.cmcc),
+    SMSC_RATE_CUCC: String(rates.cucc),
+    SMSC_RATE_CTCC: String(rates.ctcc),
+    SMSC_BINDS: process.env.BENCH_BINDS ?? '1',
+    SMSC_WINDOW: process.env.BENCH_WINDOW ?? '64',
+    MAX_IN_FLIGHT: '20000',
   });
   const svc = await createMessaging(cfg, log);
   const cpu = cpuMeter();
@@ -152,9 +189,15 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>) {
   }
   const t1 = performance.now();
   const claims = (svc.sender as unknown as { claims: { counts: object } }).claims.counts;
-  const writers = [...svc.connectors.values()].map((c) => (c as unknown as { binds: { writer?: { counts: { writes: number; pdus: number } } }[] }).binds.map((b) => b.writer?.counts));
+  const writers = [...svc.connectors.values()].map((c) =>
+    (c as unknown as { binds: { writer?: { counts: { writes: number; pdus: number } } }[] }).binds.map((b) => b.writer?.counts),
+  );
   say(`  ${ns}: claims ${JSON.stringify(claims)}, socket writes/PDUs per bind ${JSON.stringify(writers)}`);
-  say(`  ${ns}: CPU per SMS: ${cpu(n)}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  say(
+    `  ${ns}: CPU per SMS: ${cpu(n)}; load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   await svc.stop();
   const rows = await selectRows<{ n: string }>(ch, `SELECT count() AS n FROM ${table} FINAL WHERE status = 'delivered'`);
   await ch.command({ query: `DROP TABLE IF EXISTS ${table}` });
@@ -168,7 +211,9 @@ try {
   await publishJobs(ns1, SUSTAINED_JOBS, { cmcc: 0.5, cucc: 0.3, ctcc: 0.2 });
   const r1 = await run(ns1, SUSTAINED_JOBS, { cmcc: 0, cucc: 0, ctcc: 0 });
   const perS = SUSTAINED_JOBS / r1.seconds;
-  say(`sustained: ${SUSTAINED_JOBS} jobs final in ${r1.seconds.toFixed(1)} s (${Math.round(perS)}/s), ${r1.delivered} delivered rows in ClickHouse`);
+  say(
+    `sustained: ${SUSTAINED_JOBS} jobs final in ${r1.seconds.toFixed(1)} s (${Math.round(perS)}/s), ${r1.delivered} delivered rows in ClickHouse`,
+  );
   if (r1.delivered !== SUSTAINED_JOBS) throw new Error(`send log has ${r1.delivered} delivered rows, expected ${SUSTAINED_JOBS}`);
   figures.push({ bench: 'messaging', metric: 'sms_per_s', value: Math.round(perS), unit: '1/s' });
 
@@ -196,7 +241,9 @@ async function alertRun(): Promise<void> {
   const expected = Math.max(...carriers.map((c) => counts[c] / rates[c]));
   const r2 = await run(ns2, ALERT_JOBS, rates);
   const pct = ((r2.seconds - expected) / expected) * 100;
-  say(`alert: ${ALERT_JOBS} submitted in ${r2.submitSeconds.toFixed(1)} s, all final (receipts in the send log) in ${r2.seconds.toFixed(1)} s vs ${expected.toFixed(1)} s allowed by the limits (${pct.toFixed(1)} %); ${r2.delivered} delivered rows`);
+  say(
+    `alert: ${ALERT_JOBS} submitted in ${r2.submitSeconds.toFixed(1)} s, all final (receipts in the send log) in ${r2.seconds.toFixed(1)} s vs ${expected.toFixed(1)} s allowed by the limits (${pct.toFixed(1)} %); ${r2.delivered} delivered rows`,
+  );
   if (r2.delivered !== ALERT_JOBS) throw new Error(`send log has ${r2.delivered} delivered rows, expected ${ALERT_JOBS}`);
   figures.push({ bench: 'messaging', metric: 'alert_100k_vs_limits_pct', value: Number(pct.toFixed(2)), unit: '%' });
 }

@@ -3,14 +3,21 @@ import { clickhouseUrl, commonEnv, port } from '@geo/infra';
 import { DEFAULT_ACCESS_NUMBER, DEFAULT_PASSWORD, DEFAULT_SYSTEM_ID } from './smpp/protocol.ts';
 
 const count = (def: number) => z.coerce.number().int().min(0).default(def);
-const digits = (def: string) => z.string().regex(/^\d{3,12}$/, 'expected the access number digits').default(def);
+const digits = (def: string) =>
+  z
+    .string()
+    .regex(/^\d{3,12}$/, 'expected the access number digits')
+    .default(def);
 
 export const MessagingEnv = z.object({
   ...commonEnv,
   HEALTH_PORT: port(9103),
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   CLICKHOUSE_URL: clickhouseUrl.default('http://127.0.0.1:8123'),
-  SEND_LOG_TABLE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('sms_log'),
+  SEND_LOG_TABLE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .default('sms_log'),
   SMSC_HOST: z.string().default('127.0.0.1'),
   SMSC_PORT_CMCC: port(2775),
   SMSC_PORT_CUCC: port(2776),
@@ -24,7 +31,10 @@ export const MessagingEnv = z.object({
    */
   SMSC_BINDS: count(2),
   /** This instance's id among the messaging instances (default: host, pid and a random tail). */
-  INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
   /** A bind slot whose holder stopped renewing is taken over after this long. */
   BIND_LEASE_TTL_MS: z.coerce.number().int().min(500).default(6000),
   /** Unanswered submit_sm per bind. */
@@ -43,7 +53,12 @@ export const MessagingEnv = z.object({
   SMSC_CLIENT_REF_TLV: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(['cmcc', 'cucc', 'ctcc']))),
   ACCESS_NUMBER_CMCC: digits(DEFAULT_ACCESS_NUMBER.cmcc),
   ACCESS_NUMBER_CUCC: digits(DEFAULT_ACCESS_NUMBER.cucc),
@@ -60,7 +75,12 @@ export const MessagingEnv = z.object({
   RECIPIENT_LIMIT_ALERT_TYPES: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
   /** Jobs in hand at once (JetStream max_ack_pending). */
   MAX_IN_FLIGHT: count(5000),
   /** How long a job cut off by a crash waits for a receipt before it is recorded as UNCERTAIN. */
@@ -74,6 +94,9 @@ export const MessagingEnv = z.object({
   UNKNOWN_RECEIPT_MS: count(600_000),
   ACK_WAIT_MS: count(60_000),
   /** Prefix for stream, subject and bucket names, for tests sharing a nats-server. Empty in production. */
-  MESSAGING_NS: z.string().regex(/^[a-z0-9]*$/).default(''),
+  MESSAGING_NS: z
+    .string()
+    .regex(/^[a-z0-9]*$/)
+    .default(''),
 });
 export type MessagingConfig = z.infer<typeof MessagingEnv>;

@@ -42,8 +42,16 @@ describe('the per-carrier consumers take over from the single durable of earlier
   it('sends only the jobs the old durable had not acked', async () => {
     const now = Date.now();
     const jobs: SmsJob[] = Array.from({ length: 6 }, (_, i) => ({
-      jobId: `${ns}-${i}`, source: 'industry' as const, enterpriseId: 'ent1', accountId: 'acc1', sendId: 'upgrade', carrier: 'cmcc' as const,
-      msisdn: `1380000${String(i).padStart(4, '0')}`, content: `通知 ${i}`, signature: '气象台', createdAt: now,
+      jobId: `${ns}-${i}`,
+      source: 'industry' as const,
+      enterpriseId: 'ent1',
+      accountId: 'acc1',
+      sendId: 'upgrade',
+      carrier: 'cmcc' as const,
+      msisdn: `1380000${String(i).padStart(4, '0')}`,
+      content: `通知 ${i}`,
+      signature: '气象台',
+      createdAt: now,
     }));
     const js = jetstream(nc);
     for (const j of jobs) await js.publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: j.jobId });
@@ -57,8 +65,16 @@ describe('the per-carrier consumers take over from the single durable of earlier
     }
     svc = await createMessaging(
       MessagingEnv.parse({
-        NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: inject('clickhouseUrl'), HEALTH_PORT: '0', SEND_LOG_TABLE: table, LOG_LEVEL: 'silent',
-        SMSC_PORT_CMCC: String(smsc.port), SMSC_PORT_CUCC: String(smsc.port), SMSC_PORT_CTCC: String(smsc.port), SMSC_BINDS: '1', ACK_WAIT_MS: '5000',
+        NATS_URL: inject('natsUrl'),
+        CLICKHOUSE_URL: inject('clickhouseUrl'),
+        HEALTH_PORT: '0',
+        SEND_LOG_TABLE: table,
+        LOG_LEVEL: 'silent',
+        SMSC_PORT_CMCC: String(smsc.port),
+        SMSC_PORT_CUCC: String(smsc.port),
+        SMSC_PORT_CTCC: String(smsc.port),
+        SMSC_BINDS: '1',
+        ACK_WAIT_MS: '5000',
       }),
       pino({ level: 'silent' }),
       { names },

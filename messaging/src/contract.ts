@@ -25,9 +25,15 @@ export const SmsJob = z.object({
   /** Signature text without the brackets; sent as 【signature】 before the content. */
   signature: z.string().min(1).max(20),
   /** Digits appended to the access number when the send needs a reply. */
-  extension: z.string().regex(/^\d{1,8}$/).optional(),
+  extension: z
+    .string()
+    .regex(/^\d{1,8}$/)
+    .optional(),
   /** Forward replies to this phone. */
-  forwardTo: z.string().regex(/^1[3-9]\d{9}$/).optional(),
+  forwardTo: z
+    .string()
+    .regex(/^1[3-9]\d{9}$/)
+    .optional(),
   /**
    * For `source: 'alert'`: the alert task's type (alerting's AlertType, e.g. `typhoon`). Alert jobs
    * are exempt from the per-number anti-bombing limits unless the operator lists their type as
@@ -65,7 +71,8 @@ export const SmsJobBatch = z.object({
 export type SmsJobBatch = z.infer<typeof SmsJobBatch>;
 
 /** Whether a parsed `sms.jobs.*` message is a batch (by shape; validate with {@link SmsJobBatch}). */
-export const isSmsJobBatch = (x: unknown): x is { jobs: unknown[] } => typeof x === 'object' && x !== null && Array.isArray((x as { jobs?: unknown }).jobs);
+export const isSmsJobBatch = (x: unknown): x is { jobs: unknown[] } =>
+  typeof x === 'object' && x !== null && Array.isArray((x as { jobs?: unknown }).jobs);
 
 /** The whole jobs of a batch (`common` under each job's own fields), or the first job that is not a whole SmsJob. */
 export function jobsOfBatch(b: SmsJobBatch): { ok: true; jobs: SmsJob[] } | { ok: false; index: number; error: z.ZodError } {

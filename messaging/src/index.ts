@@ -1,12 +1,27 @@
 export * from './contract.ts';
 export * from './streams.ts';
 export { messagingNames, type MessagingNames } from './names.ts';
-export { countSms, segmentText, refuseText, TextRefusal, type SmsCount, type SmsEncoding, type TextRefusalCode } from './text/segment-text.ts';
+export {
+  countSms,
+  segmentText,
+  refuseText,
+  TextRefusal,
+  type SmsCount,
+  type SmsEncoding,
+  type TextRefusalCode,
+} from './text/segment-text.ts';
 export { composeText, countMessage, splitTasks, TASK_CHARS, type MessageCheck, type MessageCount } from './text/compose.ts';
 export { routeNumber, normalizeMsisdn, MAINLAND_MOBILE, type Route, type RouteRefusalCode } from './routing/number-routing.ts';
 export { NUMBER_PREFIXES } from './routing/number-prefixes.ts';
 export { chargeFor, checkBalance, type Balances, type BalanceCheck, type Charge, type SendToCharge } from './billing/charge.ts';
 export { replyReason, type ReplyReason } from './replies/reply-reason.ts';
-export { ExtensionRegistry, ExtensionError, EXTENSIONS_BUCKET, MAX_EXTENSIONS_PER_ENTERPRISE, type ExtensionEntry, type AllocateRequest } from './replies/extension-numbers.ts';
+export {
+  ExtensionRegistry,
+  ExtensionError,
+  EXTENSIONS_BUCKET,
+  MAX_EXTENSIONS_PER_ENTERPRISE,
+  type ExtensionEntry,
+  type AllocateRequest,
+} from './replies/extension-numbers.ts';
 export { sendLogMigrations, type SendLogRow } from './send-log/schema.ts';
 export type { SmscBehaviour, SmscStats, ReceivedMessage as SmscReceivedMessage } from './smsc-sim/smsc.ts';

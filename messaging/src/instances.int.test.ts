@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pino } from 'pino';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, ident, list, preferredOwner, selectRows, sql, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import {
+  connectClickHouse,
+  connectNats,
+  ident,
+  list,
+  preferredOwner,
+  selectRows,
+  sql,
+  type ClickHouseClient,
+  type NatsConnection,
+} from '@geo/infra';
 import { MessagingEnv } from './config.ts';
 import { createMessaging, type MessagingService } from './service.ts';
 import { messagingNames } from './names.ts';
@@ -47,14 +57,28 @@ function splitIds(): [string, string] {
 
 const env = (instance: string) =>
   MessagingEnv.parse({
-    NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: inject('clickhouseUrl'), HEALTH_PORT: '0', SEND_LOG_TABLE: table, LOG_LEVEL: 'silent',
-    SMSC_PORT_CMCC: String(smscs.cmcc.port), SMSC_PORT_CUCC: String(smscs.cucc.port), SMSC_PORT_CTCC: String(smscs.ctcc.port),
-    SMSC_BINDS: String(BINDS), SMSC_RATE_CMCC: String(RATE), SMSC_RATE_CUCC: String(RATE), SMSC_RATE_CTCC: String(RATE),
+    NATS_URL: inject('natsUrl'),
+    CLICKHOUSE_URL: inject('clickhouseUrl'),
+    HEALTH_PORT: '0',
+    SEND_LOG_TABLE: table,
+    LOG_LEVEL: 'silent',
+    SMSC_PORT_CMCC: String(smscs.cmcc.port),
+    SMSC_PORT_CUCC: String(smscs.cucc.port),
+    SMSC_PORT_CTCC: String(smscs.ctcc.port),
+    SMSC_BINDS: String(BINDS),
+    SMSC_RATE_CMCC: String(RATE),
+    SMSC_RATE_CUCC: String(RATE),
+    SMSC_RATE_CTCC: String(RATE),
     // Four binds, three SMSCs, ClickHouse and NATS on two cores shared with other work: our sends
     // reach the SMSC up to a few hundred ms unevenly late, and it counts arrivals. The guard
     // (default 50 ms) is widened so that this test measures the sharing, not the machine's load.
     SMSC_RATE_GUARD_MS: '250',
-    INSTANCE_ID: instance, BIND_LEASE_TTL_MS: '3000', ACK_WAIT_MS: '5000', RECIPIENT_LIMIT_PER_MINUTE: '0', RECIPIENT_LIMIT_PER_HOUR: '0', RECIPIENT_LIMIT_PER_DAY: '0',
+    INSTANCE_ID: instance,
+    BIND_LEASE_TTL_MS: '3000',
+    ACK_WAIT_MS: '5000',
+    RECIPIENT_LIMIT_PER_MINUTE: '0',
+    RECIPIENT_LIMIT_PER_HOUR: '0',
+    RECIPIENT_LIMIT_PER_DAY: '0',
   });
 
 beforeAll(async () => {
@@ -63,8 +87,17 @@ beforeAll(async () => {
   const sims = await Promise.all(
     CARRIERS.map((carrier) =>
       startSimulatedSmsc({
-        carrier, messageIds: 'sequential', retryMs: 300,
-        behaviour: { maxBinds: BINDS, throttlePerSecond: RATE, strictOptionalParams: true, successRate: 1, receiptDelayMs: 50, latencyMs: 2 },
+        carrier,
+        messageIds: 'sequential',
+        retryMs: 300,
+        behaviour: {
+          maxBinds: BINDS,
+          throttlePerSecond: RATE,
+          strictOptionalParams: true,
+          successRate: 1,
+          receiptDelayMs: 50,
+          latencyMs: 2,
+        },
       }),
     ),
   );
@@ -82,7 +115,10 @@ afterAll(async () => {
 
 describe('two messaging instances share the carriers’ binds and rates', () => {
   it('never holds more binds nor sends faster than a carrier allows, and sends every job once', async () => {
-    const log = pino({ level: process.env.TEST_LOG ? 'info' : 'silent' }, process.env.TEST_LOG ? pino.destination(process.env.TEST_LOG) : undefined);
+    const log = pino(
+      { level: process.env.TEST_LOG ? 'info' : 'silent' },
+      process.env.TEST_LOG ? pino.destination(process.env.TEST_LOG) : undefined,
+    );
     const [a, b] = splitIds();
     instances.push(await createMessaging(env(a), log, { names }));
     const now = Date.now();
@@ -90,8 +126,16 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
     const count = { cmcc: 500, cucc: 150, ctcc: 150 } as const;
     const jobs: SmsJob[] = CARRIERS.flatMap((carrier) =>
       Array.from({ length: count[carrier] }, (_, i) => ({
-        jobId: `${ns}-${carrier}-${i}`, source: 'industry' as const, enterpriseId: 'ent1', accountId: 'acc1', sendId: 'instances', carrier,
-        msisdn: `${prefix[carrier]}${String(i).padStart(8, '0')}`, content: `通知 ${i}`, signature: '气象台', createdAt: now,
+        jobId: `${ns}-${carrier}-${i}`,
+        source: 'industry' as const,
+        enterpriseId: 'ent1',
+        accountId: 'acc1',
+        sendId: 'instances',
+        carrier,
+        msisdn: `${prefix[carrier]}${String(i).padStart(8, '0')}`,
+        content: `通知 ${i}`,
+        signature: '气象台',
+        createdAt: now,
       })),
     );
     const js = jetstream(nc);
@@ -104,16 +148,29 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
 
     const ids = jobs.map((j) => j.jobId);
     const finals = async () =>
-      (await selectRows<{ n: string }>(ch, sql`SELECT count() AS n FROM ${ident(table)} FINAL WHERE job_id IN ${list(ids)} AND status = 'delivered'`.text))[0]!.n;
+      (
+        await selectRows<{ n: string }>(
+          ch,
+          sql`SELECT count() AS n FROM ${ident(table)} FINAL WHERE job_id IN ${list(ids)} AND status = 'delivered'`.text,
+        )
+      )[0]!.n;
     await until(async () => Number(await finals()) === ids.length, 'every job delivered', 90_000).catch((err: Error) => {
-      throw new Error(`${err.message}: ${JSON.stringify(CARRIERS.map((c) => smscs[c].stats()))} ${JSON.stringify(instances.map((s) => [s.sender.counts, [...s.connectors.values()].map((c) => c.status())]))}`);
+      throw new Error(
+        `${err.message}: ${JSON.stringify(CARRIERS.map((c) => smscs[c].stats()))} ${JSON.stringify(instances.map((s) => [s.sender.counts, [...s.connectors.values()].map((c) => c.status())]))}`,
+      );
     });
 
     for (const c of CARRIERS) {
       const st = smscs[c].stats();
       // The carrier's limits, as its SMSC saw them.
-      expect({ carrier: c, peakBinds: st.peakBinds <= BINDS, bindsRefused: st.bindsRefused, throttled: st.throttled, peakPerSecond: st.peakPerSecond <= RATE, peak: st.peakPerSecond })
-        .toEqual({ carrier: c, peakBinds: true, bindsRefused: 0, throttled: 0, peakPerSecond: true, peak: st.peakPerSecond });
+      expect({
+        carrier: c,
+        peakBinds: st.peakBinds <= BINDS,
+        bindsRefused: st.bindsRefused,
+        throttled: st.throttled,
+        peakPerSecond: st.peakPerSecond <= RATE,
+        peak: st.peakPerSecond,
+      }).toEqual({ carrier: c, peakBinds: true, bindsRefused: 0, throttled: 0, peakPerSecond: true, peak: st.peakPerSecond });
       // Every job reached the SMSC exactly once.
       const perNumber = new Map<string, number>();
       for (const m of smscs[c].messages) perNumber.set(m.destination, (perNumber.get(m.destination) ?? 0) + 1);
@@ -122,7 +179,11 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
     }
     // Both instances hold slots, as rendezvous hashing over the two shares them out.
     const owned = instances.map((s) => [...s.leases.owned().keys()].sort());
-    const expected = [a, b].map((id) => bindSlots(BINDS).filter((sh) => preferredOwner(sh, [a, b]) === id).sort());
+    const expected = [a, b].map((id) =>
+      bindSlots(BINDS)
+        .filter((sh) => preferredOwner(sh, [a, b]) === id)
+        .sort(),
+    );
     expect(owned).toEqual(expected);
     expect(owned[0]!.some((s) => s.startsWith('cmcc')) && owned[1]!.some((s) => s.startsWith('cmcc'))).toBe(true);
 
@@ -139,8 +200,16 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
     const seen = b.sender.counts.duplicates;
     const now = Date.now();
     const jobs: SmsJob[] = Array.from({ length: 10 }, (_, i) => ({
-      jobId: `${ns}-unc-${i}`, source: 'industry' as const, enterpriseId: 'ent1', accountId: 'acc1', sendId: 'uncertain', carrier: 'cmcc' as const,
-      msisdn: `1390000${String(i).padStart(4, '0')}`, content: `通知 ${i}`, signature: '气象台', createdAt: now,
+      jobId: `${ns}-unc-${i}`,
+      source: 'industry' as const,
+      enterpriseId: 'ent1',
+      accountId: 'acc1',
+      sendId: 'uncertain',
+      carrier: 'cmcc' as const,
+      msisdn: `1390000${String(i).padStart(4, '0')}`,
+      content: `通知 ${i}`,
+      signature: '气象台',
+      createdAt: now,
     }));
     // Claimed by an instance that then died before recording anything: their claims are in the log.
     const js = jetstream(nc);
@@ -151,7 +220,12 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
     const injected = jobs.map((j, i) =>
       smscs.cmcc.inject({
         fields: {
-          source_addr: j.msisdn, destination_addr: '106571', esm_class: 0x04, data_coding: 0, receipted_message_id: `dead${i}`, message_state: 2,
+          source_addr: j.msisdn,
+          destination_addr: '106571',
+          esm_class: 0x04,
+          data_coding: 0,
+          receipted_message_id: `dead${i}`,
+          message_state: 2,
           short_message: Buffer.from(`id:dead${i} sub:001 dlvrd:001 stat:DELIVRD err:000 text:`, 'latin1'),
         },
       }),
@@ -160,7 +234,10 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
     // Taken at the first delivery, also those that came to a's bind (a offered them to b); before,
     // a refused them and the SMSC had to try again until one reached b's bind.
     expect(injected.map((x) => smscs.cmcc.injected(x.id)!.attempts)).toEqual(jobs.map(() => 1));
-    const rows = await selectRows<{ job_id: string; status: string }>(ch, sql`SELECT job_id, status FROM ${ident(table)} FINAL WHERE job_id IN ${list(jobs.map((j) => j.jobId))}`.text);
+    const rows = await selectRows<{ job_id: string; status: string }>(
+      ch,
+      sql`SELECT job_id, status FROM ${ident(table)} FINAL WHERE job_id IN ${list(jobs.map((j) => j.jobId))}`.text,
+    );
     expect(rows.map((r) => r.status).sort()).toEqual(jobs.map(() => 'delivered'));
     // Nothing was sent again: the SMSC saw no message to these numbers.
     expect(jobs.filter((j) => smscs.cmcc.messagesTo(j.msisdn).length > 0)).toEqual([]);
@@ -174,22 +251,38 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
     for (let i = 0; !ids; i++) {
       const pair = [`${ns}-c${i}`, `${ns}-d${i}`];
       const own = (sh: string) => preferredOwner(sh, pair);
-      if (own('cmcc-0') === pair[0] && own('cmcc-1') === pair[0] && own('cucc-0') === pair[1] && own('cucc-1') === pair[1]) ids = [pair[0]!, pair[1]!];
+      if (own('cmcc-0') === pair[0] && own('cmcc-1') === pair[0] && own('cucc-0') === pair[1] && own('cucc-1') === pair[1])
+        ids = [pair[0]!, pair[1]!];
     }
     const log = pino({ level: 'silent' });
     const [c, d] = [await createMessaging(env(ids[0]), log, { names }), await createMessaging(env(ids[1]), log, { names })];
     instances.push(c, d);
-    await until(() => c.connectors.get('cucc')!.status().held === 0 && d.connectors.get('cmcc')!.status().held === 0, 'the slots to settle', 30_000);
+    await until(
+      () => c.connectors.get('cucc')!.status().held === 0 && d.connectors.get('cmcc')!.status().held === 0,
+      'the slots to settle',
+      30_000,
+    );
     // Queued as China Mobile jobs, but the numbers are China Unicom's (186…).
     const now = Date.now();
     const jobs: SmsJob[] = Array.from({ length: 5 }, (_, i) => ({
-      jobId: `${ns}-moved-${i}`, source: 'industry' as const, enterpriseId: 'ent1', accountId: 'acc1', sendId: 'moved', carrier: 'cmcc' as const,
-      msisdn: `1861111${String(i).padStart(4, '0')}`, content: `通知 ${i}`, signature: '气象台', createdAt: now,
+      jobId: `${ns}-moved-${i}`,
+      source: 'industry' as const,
+      enterpriseId: 'ent1',
+      accountId: 'acc1',
+      sendId: 'moved',
+      carrier: 'cmcc' as const,
+      msisdn: `1861111${String(i).padStart(4, '0')}`,
+      content: `通知 ${i}`,
+      signature: '气象台',
+      createdAt: now,
     }));
     const js = jetstream(nc);
     for (const j of jobs) await js.publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: j.jobId });
     const rows = async () =>
-      selectRows<{ job_id: string; status: string; carrier: string }>(ch, sql`SELECT job_id, status, carrier FROM ${ident(table)} FINAL WHERE job_id IN ${list(jobs.map((j) => j.jobId))}`.text);
+      selectRows<{ job_id: string; status: string; carrier: string }>(
+        ch,
+        sql`SELECT job_id, status, carrier FROM ${ident(table)} FINAL WHERE job_id IN ${list(jobs.map((j) => j.jobId))}`.text,
+      );
     await until(async () => (await rows()).filter((r) => r.status === 'delivered').length === jobs.length, 'the jobs delivered', 30_000);
     expect((await rows()).map((r) => r.carrier)).toEqual(jobs.map(() => 'cucc'));
     expect(jobs.map((j) => smscs.cucc.messagesTo(j.msisdn).length)).toEqual(jobs.map(() => 1));

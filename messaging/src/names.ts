@@ -1,6 +1,4 @@
-import {
-  SMS_EVENTS_STREAM, SMS_JOBS_STREAM, smsJobSubject, smsReplySubject, smsStatusSubject, type SmsCarrier,
-} from './contract.ts';
+import { SMS_EVENTS_STREAM, SMS_JOBS_STREAM, smsJobSubject, smsReplySubject, smsStatusSubject, type SmsCarrier } from './contract.ts';
 
 /**
  * Stream and subject names, optionally under a namespace so that tests sharing one nats-server

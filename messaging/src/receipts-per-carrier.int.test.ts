@@ -39,15 +39,28 @@ beforeAll(async () => {
   const fate = { cmcc: 1, cucc: 0, ctcc: 0 } as const;
   const sims = await Promise.all(
     (['cmcc', 'cucc', 'ctcc'] as const).map((carrier) =>
-      startSimulatedSmsc({ carrier, messageIds: 'sequential', behaviour: { successRate: fate[carrier], expiredShare: carrier === 'ctcc' ? 1 : 0, receiptDelayMs: 30 }, retryMs: 200 }),
+      startSimulatedSmsc({
+        carrier,
+        messageIds: 'sequential',
+        behaviour: { successRate: fate[carrier], expiredShare: carrier === 'ctcc' ? 1 : 0, receiptDelayMs: 30 },
+        retryMs: 200,
+      }),
     ),
   );
   smscs = { cmcc: sims[0]!, cucc: sims[1]!, ctcc: sims[2]! };
   await declareMessagingStreams(nc, 1, names);
   const env = {
-    NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: inject('clickhouseUrl'), HEALTH_PORT: '0', SEND_LOG_TABLE: table, LOG_LEVEL: 'silent',
-    SMSC_PORT_CMCC: String(smscs.cmcc.port), SMSC_PORT_CUCC: String(smscs.cucc.port), SMSC_PORT_CTCC: String(smscs.ctcc.port),
-    ACK_WAIT_MS: '4000', SMSC_BINDS: '2', UNKNOWN_RECEIPT_MS: '1000',
+    NATS_URL: inject('natsUrl'),
+    CLICKHOUSE_URL: inject('clickhouseUrl'),
+    HEALTH_PORT: '0',
+    SEND_LOG_TABLE: table,
+    LOG_LEVEL: 'silent',
+    SMSC_PORT_CMCC: String(smscs.cmcc.port),
+    SMSC_PORT_CUCC: String(smscs.cucc.port),
+    SMSC_PORT_CTCC: String(smscs.ctcc.port),
+    ACK_WAIT_MS: '4000',
+    SMSC_BINDS: '2',
+    UNKNOWN_RECEIPT_MS: '1000',
   };
   svc = await createMessaging(MessagingEnv.parse(env), pino({ level: 'silent' }), { names });
   await Promise.all([...svc.connectors.values()].map((c) => c.ready()));
@@ -73,8 +86,16 @@ describe('receipts are matched per carrier (SMSCs issuing the same message ids)'
     const prefix = { cmcc: '138', cucc: '186', ctcc: '189' } as const;
     const jobs: SmsJob[] = (['cmcc', 'cucc', 'ctcc'] as const).flatMap((carrier) =>
       Array.from({ length: 20 }, (_, i) => ({
-        jobId: `${ns}-${carrier}-${i}`, source: 'industry' as const, enterpriseId: 'ent1', accountId: 'acc1', sendId: 'same-ids', carrier,
-        msisdn: `${prefix[carrier]}${String(i).padStart(8, '0')}`, content: `通知 ${i}`, signature: '气象台', createdAt: now,
+        jobId: `${ns}-${carrier}-${i}`,
+        source: 'industry' as const,
+        enterpriseId: 'ent1',
+        accountId: 'acc1',
+        sendId: 'same-ids',
+        carrier,
+        msisdn: `${prefix[carrier]}${String(i).padStart(8, '0')}`,
+        content: `通知 ${i}`,
+        signature: '气象台',
+        createdAt: now,
       })),
     );
     const js = jetstream(nc);
@@ -113,7 +134,12 @@ describe('receipts are matched per carrier (SMSCs issuing the same message ids)'
     const unknown = String(Number(smscs.ctcc.parts.at(-1)!.messageId) + 1);
     const inj = smscs.ctcc.inject({
       fields: {
-        source_addr: '18900000001', destination_addr: '106591', esm_class: 0x04, data_coding: 0, receipted_message_id: unknown, message_state: 2,
+        source_addr: '18900000001',
+        destination_addr: '106591',
+        esm_class: 0x04,
+        data_coding: 0,
+        receipted_message_id: unknown,
+        message_state: 2,
         short_message: Buffer.from(`id:${unknown} sub:001 dlvrd:001 stat:DELIVRD err:000 text:`, 'latin1'),
       },
     });

@@ -54,13 +54,25 @@ describe('messaging with ClickHouse down at start', () => {
     const chPort = await freePort();
     svc = await createMessaging(
       MessagingEnv.parse({
-        NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: `http://127.0.0.1:${chPort}`, HEALTH_PORT: '0', SEND_LOG_TABLE: table, LOG_LEVEL: 'silent',
-        SMSC_PORT_CMCC: String(smsc.port), SMSC_PORT_CUCC: String(smsc.port), SMSC_PORT_CTCC: String(smsc.port), SMSC_BINDS: '1', ACK_WAIT_MS: '10000',
+        NATS_URL: inject('natsUrl'),
+        CLICKHOUSE_URL: `http://127.0.0.1:${chPort}`,
+        HEALTH_PORT: '0',
+        SEND_LOG_TABLE: table,
+        LOG_LEVEL: 'silent',
+        SMSC_PORT_CMCC: String(smsc.port),
+        SMSC_PORT_CUCC: String(smsc.port),
+        SMSC_PORT_CTCC: String(smsc.port),
+        SMSC_BINDS: '1',
+        ACK_WAIT_MS: '10000',
       }),
       pino({ level: 'silent' }),
       { names },
     );
-    const health = async () => (await (await fetch(`${svc!.healthUrl}/healthz`)).json()) as { ok: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
+    const health = async () =>
+      (await (await fetch(`${svc!.healthUrl}/healthz`)).json()) as {
+        ok: boolean;
+        checks: Record<string, { ok: boolean; detail?: string }>;
+      };
     const h = await health();
     expect(h.checks.started).toEqual({ ok: true, detail: 'started' });
     expect(h.checks.clickhouse).toMatchObject({ ok: false });
@@ -69,14 +81,25 @@ describe('messaging with ClickHouse down at start', () => {
     const nc = await connectNats(inject('natsUrl'), 'messaging-ch-down-test');
     open.push({ close: () => nc.drain() });
     const jobs: SmsJob[] = Array.from({ length: 20 }, (_, i) => ({
-      jobId: `${ns}-${i}`, source: 'industry', enterpriseId: 'e', accountId: 'a', sendId: 's', msisdn: `1380000${String(i).padStart(4, '0')}`, carrier: 'cmcc',
-      content: 'ClickHouse 不在也要发', signature: '测试', createdAt: Date.now(),
+      jobId: `${ns}-${i}`,
+      source: 'industry',
+      enterpriseId: 'e',
+      accountId: 'a',
+      sendId: 's',
+      msisdn: `1380000${String(i).padStart(4, '0')}`,
+      carrier: 'cmcc',
+      content: 'ClickHouse 不在也要发',
+      signature: '测试',
+      createdAt: Date.now(),
     }));
     const numbers = new Set(jobs.map((j) => j.msisdn));
     const js = jetstream(nc);
     await Promise.all(jobs.map((j) => js.publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: j.jobId })));
     // Sent although no send-log row can be written yet.
-    await until(async () => (smsc.messages.filter((m) => numbers.has(m.destination)).length === jobs.length ? true : undefined), 'the SMSC to get every job');
+    await until(
+      async () => (smsc.messages.filter((m) => numbers.has(m.destination)).length === jobs.length ? true : undefined),
+      'the SMSC to get every job',
+    );
     await until(async () => {
       const c = (await health()).checks.clickhouse!;
       return !c.ok && Number(/(\d+) rows queued/.exec(c.detail ?? '')?.[1]) >= jobs.length ? true : undefined;
@@ -84,9 +107,17 @@ describe('messaging with ClickHouse down at start', () => {
 
     open.push(await proxy(chPort, new URL(inject('clickhouseUrl'))));
     const ch = connectClickHouse(inject('clickhouseUrl'));
-    open.push({ close: async () => { await ch.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => undefined); await ch.close(); } });
+    open.push({
+      close: async () => {
+        await ch.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => undefined);
+        await ch.close();
+      },
+    });
     const rows = await until(async () => {
-      const r = await selectRows<{ job_id: string; status: string }>(ch, sql`SELECT job_id, status FROM ${ident(table)} FINAL WHERE job_id IN ${list(jobs.map((j) => j.jobId))}`.text);
+      const r = await selectRows<{ job_id: string; status: string }>(
+        ch,
+        sql`SELECT job_id, status FROM ${ident(table)} FINAL WHERE job_id IN ${list(jobs.map((j) => j.jobId))}`.text,
+      );
       return r.length === jobs.length && r.every((x) => x.status === 'delivered') ? r : undefined;
     }, 'every job delivered in the send log');
     expect(rows).toHaveLength(jobs.length);

@@ -25,9 +25,17 @@ const statuses: DeliveryStatus[] = [];
 const replies: SmsReply[] = [];
 
 const env = (extra: Record<string, string> = {}) => ({
-  NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: inject('clickhouseUrl'), HEALTH_PORT: '0', SEND_LOG_TABLE: table, LOG_LEVEL: 'silent',
-  SMSC_PORT_CMCC: String(smscs.cmcc.port), SMSC_PORT_CUCC: String(smscs.cucc.port), SMSC_PORT_CTCC: String(smscs.ctcc.port),
-  ACK_WAIT_MS: '4000', SMSC_BINDS: '1', ...extra,
+  NATS_URL: inject('natsUrl'),
+  CLICKHOUSE_URL: inject('clickhouseUrl'),
+  HEALTH_PORT: '0',
+  SEND_LOG_TABLE: table,
+  LOG_LEVEL: 'silent',
+  SMSC_PORT_CMCC: String(smscs.cmcc.port),
+  SMSC_PORT_CUCC: String(smscs.cucc.port),
+  SMSC_PORT_CTCC: String(smscs.ctcc.port),
+  ACK_WAIT_MS: '4000',
+  SMSC_BINDS: '1',
+  ...extra,
 });
 
 const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 40_000) => {
@@ -40,8 +48,17 @@ const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 
 
 let seq = 0;
 const job = (over: Partial<SmsJob> = {}): SmsJob => ({
-  jobId: `${ns}-j${++seq}`, source: 'industry', enterpriseId: 'ent1', accountId: 'acc1', sendId: 'send1', msisdn: '13800000000', carrier: 'cmcc',
-  content: '明天有雨，记得带伞。', signature: '气象台', createdAt: Date.now(), ...over,
+  jobId: `${ns}-j${++seq}`,
+  source: 'industry',
+  enterpriseId: 'ent1',
+  accountId: 'acc1',
+  sendId: 'send1',
+  msisdn: '13800000000',
+  carrier: 'cmcc',
+  content: '明天有雨，记得带伞。',
+  signature: '气象台',
+  createdAt: Date.now(),
+  ...over,
 });
 
 const publish = async (jobs: SmsJob[]) => {
@@ -49,9 +66,20 @@ const publish = async (jobs: SmsJob[]) => {
   await Promise.all(jobs.map((j) => js.publish(names.jobSubject(j.carrier), JSON.stringify(j), { msgID: j.jobId })));
 };
 
-interface Row { job_id: string; status: string; code: string; segments: number; carrier: string; message_id: string; task: number }
+interface Row {
+  job_id: string;
+  status: string;
+  code: string;
+  segments: number;
+  carrier: string;
+  message_id: string;
+  task: number;
+}
 const rows = (ids: string[]) =>
-  selectRows<Row>(ch, sql`SELECT job_id, status, code, segments, carrier, message_id, task FROM ${ident(table)} FINAL WHERE job_id IN ${list(ids)}`.text);
+  selectRows<Row>(
+    ch,
+    sql`SELECT job_id, status, code, segments, carrier, message_id, task FROM ${ident(table)} FINAL WHERE job_id IN ${list(ids)}`.text,
+  );
 const finalRows = async (ids: string[]) => (await rows(ids)).filter((r) => r.status !== 'submitted');
 
 beforeAll(async () => {
@@ -60,7 +88,9 @@ beforeAll(async () => {
   // Plain sequential message ids, the same on the three SMSCs (invariant 8: receipts are matched per
   // carrier and SMSC), and no vendor TLV (messaging's default): jobs are told apart by number here.
   const sims = await Promise.all(
-    (['cmcc', 'cucc', 'ctcc'] as const).map((carrier) => startSimulatedSmsc({ carrier, messageIds: 'sequential', behaviour: { successRate: 1, receiptDelayMs: 10 }, retryMs: 300 })),
+    (['cmcc', 'cucc', 'ctcc'] as const).map((carrier) =>
+      startSimulatedSmsc({ carrier, messageIds: 'sequential', behaviour: { successRate: 1, receiptDelayMs: 10 }, retryMs: 300 }),
+    ),
   );
   smscs = { cmcc: sims[0]!, cucc: sims[1]!, ctcc: sims[2]! };
   await declareMessagingStreams(nc, 1, names);
@@ -107,7 +137,12 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     expect(byId.get(jobs[3]!.jobId)).toMatchObject({ carrier: 'ctcc', task: 1 });
     expect(byId.get(jobs[1]!.jobId)!.segments).toBe(2); // 【气象台】 + 100 Chinese characters = 105 → 2 × 67
     await until(() => ids.every((id) => statuses.some((s) => s.jobId === id && s.state === 'delivered')), 'live statuses');
-    expect(statuses.filter((s) => ids.includes(s.jobId)).map((s) => s.state).sort()).toEqual([...Array(4).fill('delivered'), ...Array(4).fill('submitted')]);
+    expect(
+      statuses
+        .filter((s) => ids.includes(s.jobId))
+        .map((s) => s.state)
+        .sort(),
+    ).toEqual([...Array(4).fill('delivered'), ...Array(4).fill('submitted')]);
   });
 
   it('refuses an unroutable number or an empty text with a reason, and records carrier failures with their code', async () => {
@@ -134,15 +169,37 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
 
   it('matches a reply to its send by extension, publishes it, and forwards it by SMS', async () => {
     const registry = await ExtensionRegistry.open(nc, names.extensionsBucket);
-    const entry = await registry.allocate({ enterpriseId: 'ent2', accountId: 'acc2', sendId: 'send-mo', forwardTo: '13700000009', signature: '物业' });
-    expect(await registry.allocate({ enterpriseId: 'ent2', accountId: 'acc2', sendId: 'send-mo' })).toMatchObject({ extension: entry.extension });
+    const entry = await registry.allocate({
+      enterpriseId: 'ent2',
+      accountId: 'acc2',
+      sendId: 'send-mo',
+      forwardTo: '13700000009',
+      signature: '物业',
+    });
+    expect(await registry.allocate({ enterpriseId: 'ent2', accountId: 'acc2', sendId: 'send-mo' })).toMatchObject({
+      extension: entry.extension,
+    });
     smscs.cmcc.configure({ moRate: 1, moDelayMs: 0, moTexts: ['好的，收到'] });
-    const j = job({ enterpriseId: 'ent2', accountId: 'acc2', sendId: 'send-mo', msisdn: '13800000008', extension: entry.extension, forwardTo: '13700000009' });
+    const j = job({
+      enterpriseId: 'ent2',
+      accountId: 'acc2',
+      sendId: 'send-mo',
+      msisdn: '13800000008',
+      extension: entry.extension,
+      forwardTo: '13700000009',
+    });
     await publish([j]);
     await until(() => replies.some((r) => r.sendId === 'send-mo'), 'the reply event');
     smscs.cmcc.configure({ moRate: 0 });
     const reply = replies.find((r) => r.sendId === 'send-mo')!;
-    expect(reply).toMatchObject({ enterpriseId: 'ent2', accountId: 'acc2', from: '13800000008', to: `106571${entry.extension}`, text: '好的，收到', extension: entry.extension });
+    expect(reply).toMatchObject({
+      enterpriseId: 'ent2',
+      accountId: 'acc2',
+      from: '13800000008',
+      to: `106571${entry.extension}`,
+      text: '好的，收到',
+      extension: entry.extension,
+    });
     await until(() => smscs.cmcc.messages.some((m) => m.destination === '13700000009'), 'the forwarded SMS');
     expect(smscs.cmcc.messages.find((m) => m.destination === '13700000009')!.text).toBe('【物业】13800000008回复：好的，收到');
     expect(reply.forwardedJobId).toBeDefined();
@@ -159,12 +216,18 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
   });
 
   it('takes a batch of jobs in one message and sends each once, also when the batch comes again; dead-letters a malformed batch whole', async () => {
-    const batch = Array.from({ length: 30 }, (_, i) => job({ msisdn: `1391000${String(i).padStart(4, '0')}`, sendId: 'batch1', source: 'alert' }));
+    const batch = Array.from({ length: 30 }, (_, i) =>
+      job({ msisdn: `1391000${String(i).padStart(4, '0')}`, sendId: 'batch1', source: 'alert' }),
+    );
     const ids = batch.map((j) => j.jobId);
     const js = jetstream(nc);
     // The fields the jobs share once in `common` (as alerting writes them), each job's own fields beside.
     const { content, signature, enterpriseId, accountId, sendId, source, createdAt } = batch[0]!;
-    const compact = { v: 1, common: { content, signature, enterpriseId, accountId, sendId, source, createdAt }, jobs: batch.map(({ jobId, msisdn, carrier }) => ({ jobId, msisdn, carrier })) };
+    const compact = {
+      v: 1,
+      common: { content, signature, enterpriseId, accountId, sendId, source, createdAt },
+      jobs: batch.map(({ jobId, msisdn, carrier }) => ({ jobId, msisdn, carrier })),
+    };
     await js.publish(names.jobSubject('cmcc'), JSON.stringify(compact), { msgID: `${ns}-batch1` });
     await until(async () => (await finalRows(ids)).length === ids.length, 'every job of the batch final');
     for (const r of await finalRows(ids)) expect(r.status, r.job_id).toBe('delivered');
@@ -173,7 +236,11 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     await js.publish(names.jobSubject('cmcc'), JSON.stringify({ v: 1, jobs: batch }), { msgID: `${ns}-batch1-again` });
     await publish([batch[0]!]);
     await until(() => svc!.sender.counts.duplicates - dup0 >= ids.length + 1, 'the duplicates to be seen');
-    for (const j of batch) expect(smscs.cmcc.parts.filter((p) => p.destination === j.msisdn), j.msisdn).toHaveLength(1);
+    for (const j of batch)
+      expect(
+        smscs.cmcc.parts.filter((p) => p.destination === j.msisdn),
+        j.msisdn,
+      ).toHaveLength(1);
     // One bad job in a batch: the batch is dead-lettered with the reason, and none of it is sent.
     const dead: string[] = [];
     const sub = nc.subscribe('dlq.messaging.>', { callback: (_e, m) => void dead.push(new TextDecoder().decode(m.data)) });
@@ -190,7 +257,11 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     svc = undefined;
     for (const s of Object.values(smscs)) s.configure({ latencyMs: 2, receiptDelayMs: 300, fates: {} });
     const jobs = Array.from({ length: 400 }, (_, i) =>
-      job({ msisdn: `1${['38', '86', '89'][i % 3]}${String(50_000_000 + i).padStart(8, '0')}`, carrier: (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], content: i % 5 === 0 ? '长'.repeat(100) : `通知 ${i}` }),
+      job({
+        msisdn: `1${['38', '86', '89'][i % 3]}${String(50_000_000 + i).padStart(8, '0')}`,
+        carrier: (['cmcc', 'cucc', 'ctcc'] as const)[i % 3],
+        content: i % 5 === 0 ? '长'.repeat(100) : `通知 ${i}`,
+      }),
     );
     const ids = jobs.map((j) => j.jobId);
     const numbers = new Map(jobs.map((j) => [j.msisdn, j.jobId]));
@@ -199,7 +270,10 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     const main = fileURLToPath(new URL('./main.ts', import.meta.url));
     const start = (): ChildProcess =>
       spawn(process.execPath, ['--import', 'tsx', main], {
-        env: { ...process.env, ...env({ SMSC_RATE_CMCC: '150', SMSC_RATE_CUCC: '150', SMSC_RATE_CTCC: '150', UNCERTAIN_RESOLVE_MS: '20000', MESSAGING_NS: ns }) },
+        env: {
+          ...process.env,
+          ...env({ SMSC_RATE_CMCC: '150', SMSC_RATE_CUCC: '150', SMSC_RATE_CTCC: '150', UNCERTAIN_RESOLVE_MS: '20000', MESSAGING_NS: ns }),
+        },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
     let child = start();

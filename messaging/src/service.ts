@@ -1,7 +1,16 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
-  LeaseManager, connectClickHouse, connectNats, ensureDeadLetterStream, ensureKv, natsHealth, startServiceHttp, type ClickHouseClient, type Logger, type Stoppable,
+  LeaseManager,
+  connectClickHouse,
+  connectNats,
+  ensureDeadLetterStream,
+  ensureKv,
+  natsHealth,
+  startServiceHttp,
+  type ClickHouseClient,
+  type Logger,
+  type Stoppable,
 } from '@geo/infra';
 import type { SmsCarrier } from './contract.ts';
 import type { MessagingConfig } from './config.ts';
@@ -45,8 +54,16 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
 
   const ports: Record<SmsCarrier, number> = { cmcc: cfg.SMSC_PORT_CMCC, cucc: cfg.SMSC_PORT_CUCC, ctcc: cfg.SMSC_PORT_CTCC };
   const rates: Record<SmsCarrier, number> = { cmcc: cfg.SMSC_RATE_CMCC, cucc: cfg.SMSC_RATE_CUCC, ctcc: cfg.SMSC_RATE_CTCC };
-  const accessNumbers: Record<SmsCarrier, string> = { cmcc: cfg.ACCESS_NUMBER_CMCC, cucc: cfg.ACCESS_NUMBER_CUCC, ctcc: cfg.ACCESS_NUMBER_CTCC };
-  const instance = cfg.INSTANCE_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const accessNumbers: Record<SmsCarrier, string> = {
+    cmcc: cfg.ACCESS_NUMBER_CMCC,
+    cucc: cfg.ACCESS_NUMBER_CUCC,
+    ctcc: cfg.ACCESS_NUMBER_CTCC,
+  };
+  const instance =
+    cfg.INSTANCE_ID ??
+    `${hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '_')
+      .slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const binds = Math.max(1, cfg.SMSC_BINDS);
   // The carriers' binds are shared by all instances: a slot is used only while its lease is held
   // (fence checked before every submit_sm), and each slot carries its share of the carrier's rate.
@@ -55,29 +72,70 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
   const connectors = new Map<SmsCarrier, SmppConnector>();
   for (const carrier of ['cmcc', 'cucc', 'ctcc'] as const) {
     const c = new SmppConnector({
-      carrier, host: cfg.SMSC_HOST, port: ports[carrier], systemId: cfg.SMSC_SYSTEM_ID, password: cfg.SMSC_PASSWORD, accessNumber: accessNumbers[carrier],
-      binds, windowSize: Math.max(1, cfg.SMSC_WINDOW), segmentsPerSecond: rates[carrier], rateGuardMs: cfg.SMSC_RATE_GUARD_MS, log,
+      carrier,
+      host: cfg.SMSC_HOST,
+      port: ports[carrier],
+      systemId: cfg.SMSC_SYSTEM_ID,
+      password: cfg.SMSC_PASSWORD,
+      accessNumber: accessNumbers[carrier],
+      binds,
+      windowSize: Math.max(1, cfg.SMSC_WINDOW),
+      segmentsPerSecond: rates[carrier],
+      rateGuardMs: cfg.SMSC_RATE_GUARD_MS,
+      log,
       clientRefTlv: cfg.SMSC_CLIENT_REF_TLV.includes(carrier),
-      leasedBinds: true, canSend: (slot) => leases.fence(`${carrier}-${slot}`) !== undefined,
+      leasedBinds: true,
+      canSend: (slot) => leases.fence(`${carrier}-${slot}`) !== undefined,
     });
     connectors.set(carrier, c);
     http.addCheck(`smpp-${carrier}`, () => {
       const s = c.status();
       // Holding no slot is fine: other instances hold this carrier's binds.
-      return { ok: s.bound > 0 || s.held === 0, detail: `${s.bound}/${s.held} held slots bound (of ${s.binds}), ${s.queued} queued, ${s.inFlight} in flight` };
+      return {
+        ok: s.bound > 0 || s.held === 0,
+        detail: `${s.bound}/${s.held} held slots bound (of ${s.binds}), ${s.queued} queued, ${s.inFlight} in flight`,
+      };
     });
   }
   const extensions = await ExtensionRegistry.open(nc, names.extensionsBucket, cfg.STREAM_REPLICAS);
-  const limiter = await RecipientLimiter.open(nc, names.limitsBucket, {
-    perMinute: cfg.RECIPIENT_LIMIT_PER_MINUTE, perHour: cfg.RECIPIENT_LIMIT_PER_HOUR, perDay: cfg.RECIPIENT_LIMIT_PER_DAY, limitedAlertTypes: cfg.RECIPIENT_LIMIT_ALERT_TYPES,
-  }, cfg.STREAM_REPLICAS);
+  const limiter = await RecipientLimiter.open(
+    nc,
+    names.limitsBucket,
+    {
+      perMinute: cfg.RECIPIENT_LIMIT_PER_MINUTE,
+      perHour: cfg.RECIPIENT_LIMIT_PER_HOUR,
+      perDay: cfg.RECIPIENT_LIMIT_PER_DAY,
+      limitedAlertTypes: cfg.RECIPIENT_LIMIT_ALERT_TYPES,
+    },
+    cfg.STREAM_REPLICAS,
+  );
   const sender = new SmsSender({
-    nc, ch, log, connectors, accessNumbers, extensions, limiter, names, table: cfg.SEND_LOG_TABLE, registry: http.registry,
-    maxInFlight: cfg.MAX_IN_FLIGHT, uncertainResolveMs: cfg.UNCERTAIN_RESOLVE_MS, uncertainPolicy: cfg.UNCERTAIN_POLICY, unknownReceiptMs: cfg.UNKNOWN_RECEIPT_MS, ackWaitMs: cfg.ACK_WAIT_MS, replicas: cfg.STREAM_REPLICAS,
-    leasedCarriers: true, instance, peers: () => Math.max(0, leases.liveMembers().length - 1),
+    nc,
+    ch,
+    log,
+    connectors,
+    accessNumbers,
+    extensions,
+    limiter,
+    names,
+    table: cfg.SEND_LOG_TABLE,
+    registry: http.registry,
+    maxInFlight: cfg.MAX_IN_FLIGHT,
+    uncertainResolveMs: cfg.UNCERTAIN_RESOLVE_MS,
+    uncertainPolicy: cfg.UNCERTAIN_POLICY,
+    unknownReceiptMs: cfg.UNKNOWN_RECEIPT_MS,
+    ackWaitMs: cfg.ACK_WAIT_MS,
+    replicas: cfg.STREAM_REPLICAS,
+    leasedCarriers: true,
+    instance,
+    peers: () => Math.max(0, leases.liveMembers().length - 1),
   });
   leases = new LeaseManager({
-    kv: leaseKv, group: BIND_LEASE_GROUP, shards: bindSlots(binds), instance, ttlMs: cfg.BIND_LEASE_TTL_MS,
+    kv: leaseKv,
+    group: BIND_LEASE_GROUP,
+    shards: bindSlots(binds),
+    instance,
+    ttlMs: cfg.BIND_LEASE_TTL_MS,
     log: (msg, fields) => log.info({ instance, ...fields }, msg),
     onAcquired: async (shard) => {
       const { carrier, slot } = slotOf(shard);
@@ -99,11 +157,16 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
   });
   http.addCheck('clickhouse', () => {
     const h = sender.sendLogHealth();
-    return schema.error ? { ok: false, detail: `degraded: send-log table not ready (${schema.error}); ${h.queued} rows queued, retrying` } : h;
+    return schema.error
+      ? { ok: false, detail: `degraded: send-log table not ready (${schema.error}); ${h.queued} rows queued, retrying` }
+      : h;
   });
   await sender.start();
   leases.start();
-  http.addCheck('bind-leases', () => ({ ok: true, detail: `${instance}: ${[...leases.owned().keys()].join(' ') || 'no slot'} (${leases.liveMembers().length} instances)` }));
+  http.addCheck('bind-leases', () => ({
+    ok: true,
+    detail: `${instance}: ${[...leases.owned().keys()].join(' ') || 'no slot'} (${leases.liveMembers().length} instances)`,
+  }));
   started = true;
   log.info({ health: http.url, smsc: `${cfg.SMSC_HOST}:${ports.cmcc}/${ports.cucc}/${ports.ctcc}` }, 'messaging ready');
   return {
@@ -132,7 +195,11 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
  */
 function ensureSendLogTable(ch: ClickHouseClient, table: string, log: Logger): { error?: string; first: Promise<void>; stop(): void } {
   let firstDone!: () => void;
-  const state: { error?: string; first: Promise<void>; stop(): void } = { error: 'not migrated yet', first: new Promise((r) => (firstDone = r)), stop: () => undefined };
+  const state: { error?: string; first: Promise<void>; stop(): void } = {
+    error: 'not migrated yet',
+    first: new Promise((r) => (firstDone = r)),
+    stop: () => undefined,
+  };
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   state.stop = () => {
@@ -148,7 +215,8 @@ function ensureSendLogTable(ch: ClickHouseClient, table: string, log: Logger): {
       },
       (err: unknown) => {
         state.error = (err as Error).message.slice(0, 200);
-        if (n === 1 || n % 10 === 0) log.error({ err: state.error, attempt: n }, 'ClickHouse unreachable: send-log rows are queued until it answers');
+        if (n === 1 || n % 10 === 0)
+          log.error({ err: state.error, attempt: n }, 'ClickHouse unreachable: send-log rows are queued until it answers');
         firstDone();
         if (!stopped) timer = setTimeout(() => attempt(n + 1), Math.min(5000, 250 * 2 ** Math.min(n, 5)));
       },

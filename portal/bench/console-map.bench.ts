@@ -40,7 +40,16 @@ if (!(MINUTES >= 0)) throw new Error(`bad duration: ${argMinutes ?? process.env.
 const SAMPLE_MS = 30_000;
 const figures: string[] = [];
 const figure = (metric: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
-  figures.push(JSON.stringify({ bench: 'portal', metric, value: Math.round(value * 10) / 10, unit, ...extra, load1: Math.round(loadavg()[0]! * 10) / 10 }));
+  figures.push(
+    JSON.stringify({
+      bench: 'portal',
+      metric,
+      value: Math.round(value * 10) / 10,
+      unit,
+      ...extra,
+      load1: Math.round(loadavg()[0]! * 10) / 10,
+    }),
+  );
 
 // ~50k res-8 cells around Hangzhou: a disk of radius 129 holds 50,311.
 const CELLS_50K = gridDisk(latLngToCell(30.25, 120.17, 8), 129).slice(0, 50_000);
@@ -57,30 +66,57 @@ function fakeInsight(): Promise<Server> {
     const wave = (i: number) => 1000 + 500 * Math.sin((n + i) / 7);
     res.setHeader('content-type', 'application/json');
     if (req.url?.startsWith('/heatmap')) {
-      const body: Heatmap = { at: new Date().toISOString(), k: 10, resolution: 7, cells: SCREEN_CELLS.map((h3, i) => ({ h3, count: c(10 + ((i * 7919 + n * 31) % 500)) })) };
+      const body: Heatmap = {
+        at: new Date().toISOString(),
+        k: 10,
+        resolution: 7,
+        cells: SCREEN_CELLS.map((h3, i) => ({ h3, count: c(10 + ((i * 7919 + n * 31) % 500)) })),
+      };
       return res.end(JSON.stringify(Heatmap.parse(body)));
     }
     req.resume();
     req.on('end', () => {
       const t = Date.now();
-      const point = (i: number) => ({ t: new Date(t - i * 300_000).toISOString(), population: c(wave(i) * 40), inflow: c(wave(i + 3)), outflow: c(wave(i + 5)) });
+      const point = (i: number) => ({
+        t: new Date(t - i * 300_000).toISOString(),
+        population: c(wave(i) * 40),
+        inflow: c(wave(i + 3)),
+        outflow: c(wave(i + 5)),
+      });
       const m: RegionMetrics = {
-        at: new Date().toISOString(), k: 10, stalenessMinutes: 120, cells: SCREEN_CELLS.length,
+        at: new Date().toISOString(),
+        k: 10,
+        stalenessMinutes: 120,
+        cells: SCREEN_CELLS.length,
         population: { total: c(wave(0) * 40), byCarrier: { cmcc: c(wave(0) * 25), cucc: c(wave(0) * 9), ctcc: c(wave(0) * 6) } },
         weeklyMax: { count: c(70_000), at: new Date(t - 86_400_000).toISOString() },
-        flow: { lastHour: { inflow: c(wave(1)), outflow: c(wave(2)) }, sinceMidnight: { since: new Date(t - 3_600_000).toISOString(), inflow: c(wave(3) * 9), outflow: c(wave(4) * 8) } },
+        flow: {
+          lastHour: { inflow: c(wave(1)), outflow: c(wave(2)) },
+          sinceMidnight: { since: new Date(t - 3_600_000).toISOString(), inflow: c(wave(3) * 9), outflow: c(wave(4) * 8) },
+        },
         origin: {
           provinces: ['330000', '310000', '320000', '340000', '360000'].map((code, i) => ({ code, count: c(wave(i) * (10 - i)) })),
-          otherProvinces: c(wave(6)), cities: ['330100', '330200', '330300', '310100', '320500'].map((code, i) => ({ code, count: c(wave(i) * (8 - i)) })),
-          otherCities: c(wave(7)), unknownHome: c(30), local: c(wave(0) * 30), roaming: c(wave(0) * 10), unknownLocality: c(12),
+          otherProvinces: c(wave(6)),
+          cities: ['330100', '330200', '330300', '310100', '320500'].map((code, i) => ({ code, count: c(wave(i) * (8 - i)) })),
+          otherCities: c(wave(7)),
+          unknownHome: c(30),
+          local: c(wave(0) * 30),
+          roaming: c(wave(0) * 10),
+          unknownLocality: c(12),
         },
         dwell: (['<30m', '30-60m', '1-2h', '2-4h', '4-8h', '>8h'] as const).map((bucket, i) => ({ bucket, count: c(wave(i) * (6 - i)) })),
         portrait: {
           gender: (['m', 'f', 'unknown'] as const).map((gender, i) => ({ gender, count: c(wave(i) * (3 - i)) })),
-          age: (['<18', '18-24', '25-34', '35-44', '45-54', '55-64', '65+', 'unknown'] as const).map((band, i) => ({ band, count: c(wave(i) * 2) })),
+          age: (['<18', '18-24', '25-34', '35-44', '45-54', '55-64', '65+', 'unknown'] as const).map((band, i) => ({
+            band,
+            count: c(wave(i) * 2),
+          })),
           genderByAge: [],
         },
-        series: { day: Array.from({ length: 288 }, (_, i) => point(i)).reverse(), week: Array.from({ length: 168 }, (_, i) => point(i * 12)).reverse() },
+        series: {
+          day: Array.from({ length: 288 }, (_, i) => point(i)).reverse(),
+          week: Array.from({ length: 168 }, (_, i) => point(i * 12)).reverse(),
+        },
       };
       res.end(JSON.stringify(RegionMetrics.parse(m)));
     });
@@ -110,7 +146,7 @@ function childCpuMs(): number {
       .filter((x) => !!x);
     const mine = new Set([process.pid]);
     let ms = 0;
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const p of stats)
         if (!mine.has(p.pid) && mine.has(p.ppid)) {
@@ -147,7 +183,12 @@ async function main() {
     // Two sets of cells with no cell in common (the map keeps the previous set's centroids, so
     // alternating them makes every draw a cold one), then the same set again (a live refresh).
     const answer = (set: string[], i: number) =>
-      JSON.stringify({ at: new Date().toISOString(), k: 10, resolution: 8, cells: set.map((h3, j) => ({ h3, count: { value: ((j * 7919 + i * 104_729) % 1000) + 10, suppressed: false } })) });
+      JSON.stringify({
+        at: new Date().toISOString(),
+        k: 10,
+        resolution: 8,
+        cells: set.map((h3, j) => ({ h3, count: { value: ((j * 7919 + i * 104_729) % 1000) + 10, suppressed: false } })),
+      });
     const draw = async (set: string[], i: number) => {
       // The answer goes into the page first, untimed: its trip over the devtools protocol is not the map's.
       await page.evaluate((j) => void (window.mapBenchAnswer = j), answer(set, i));
@@ -163,16 +204,26 @@ async function main() {
     for (let i = 6; i < 10; i++) warm.push(await draw(CELLS_50K, i));
     const repaints: number[] = [];
     for (let i = 0; i < 3; i++) repaints.push(await page.evaluate(() => window.mapBench!.repaint()));
-    await page.screenshot({ path: join(process.env.ARTIFACTS_DIR ?? join(tmpdir(), 'geo-alert-artifacts'), 'heatmap-50k-cells.png') }).catch(() => undefined);
+    await page
+      .screenshot({ path: join(process.env.ARTIFACTS_DIR ?? join(tmpdir(), 'geo-alert-artifacts'), 'heatmap-50k-cells.png') })
+      .catch(() => undefined);
     await page.close();
     const rest = cold.slice(1);
     figure('heatmap_50k_cells_ms', median(rest.map((t) => t.firstFrame)), 'ms', {
       what: 'answer text in the page -> first frame with the cells, new cells each time',
-      first: Math.round(cold[0]!.firstFrame), runs: rest.length, cells: CELLS_50K.length,
-      parse_and_setup_ms: Math.round(median(rest.map((t) => t.setup))), idle_ms: Math.round(median(rest.map((t) => t.idle))),
+      first: Math.round(cold[0]!.firstFrame),
+      runs: rest.length,
+      cells: CELLS_50K.length,
+      parse_and_setup_ms: Math.round(median(rest.map((t) => t.setup))),
+      idle_ms: Math.round(median(rest.map((t) => t.idle))),
       chromium_cpu_ms: Math.round(median(rest.map((t) => t.cpuMs))),
     });
-    figure('heatmap_50k_refresh_ms', median(warm.map((t) => t.firstFrame)), 'ms', { what: 'same cells, new counts', runs: warm.length, idle_ms: Math.round(median(warm.map((t) => t.idle))), chromium_cpu_ms: Math.round(median(warm.map((t) => t.cpuMs))) });
+    figure('heatmap_50k_refresh_ms', median(warm.map((t) => t.firstFrame)), 'ms', {
+      what: 'same cells, new counts',
+      runs: warm.length,
+      idle_ms: Math.round(median(warm.map((t) => t.idle))),
+      chromium_cpu_ms: Math.round(median(warm.map((t) => t.cpuMs))),
+    });
     figure('map_repaint_ms', median(repaints), 'ms', { what: 'one repaint of the unchanged map with the cells, to idle' });
 
     // 2. The big screen on live refresh (0 minutes: skipped).
@@ -191,7 +242,11 @@ async function bigScreen(context: BrowserContext, url: string) {
     const screen = await context.newPage();
     const cdp = await context.newCDPSession(screen);
     await screen.goto(`${url}/insight/screen`);
-    await screen.waitForFunction(() => /\d/.test(document.querySelector('[data-testid="screen-population"]')?.textContent ?? ''), undefined, { timeout: 180_000 });
+    await screen.waitForFunction(
+      () => /\d/.test(document.querySelector('[data-testid="screen-population"]')?.textContent ?? ''),
+      undefined,
+      { timeout: 180_000 },
+    );
     const heap = async () => {
       await cdp.send('HeapProfiler.collectGarbage');
       return (await cdp.send('Runtime.getHeapUsage')).usedSize / 1024 / 1024;
@@ -228,8 +283,12 @@ async function bigScreen(context: BrowserContext, url: string) {
     const base = after[0] ?? samples[0]!;
     const last = samples.at(-1)!;
     figure('big_screen_heap_growth_pct', ((last.mb - base.mb) / base.mb) * 100, '%', {
-      minutes: MINUTES, baseline_mb: Math.round(base.mb * 10) / 10, baseline_at_s: base.s, last_mb: Math.round(last.mb * 10) / 10,
-      max_mb: Math.round(Math.max(...after.map((x) => x.mb)) * 10) / 10, refreshes,
+      minutes: MINUTES,
+      baseline_mb: Math.round(base.mb * 10) / 10,
+      baseline_at_s: base.s,
+      last_mb: Math.round(last.mb * 10) / 10,
+      max_mb: Math.round(Math.max(...after.map((x) => x.mb)) * 10) / 10,
+      refreshes,
     });
   }
 }

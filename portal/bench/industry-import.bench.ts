@@ -30,10 +30,34 @@ const IP = '10.9.9.9';
 
 type Kind = 'contacts' | 'xlsx' | 'batch' | 'merge';
 const RUN: Record<Kind, { path: string; file: string; metric: string; prefix: string; book: 'personal' | 'enterprise' }> = {
-  contacts: { path: '/api/industry/books/personal/import', file: 'contacts.txt', metric: 'import_100k_rows_s', prefix: 'import_txt', book: 'personal' },
-  xlsx: { path: '/api/industry/books/enterprise/import', file: 'contacts.xlsx', metric: 'import_100k_xlsx_rows_s', prefix: 'import_xlsx', book: 'enterprise' },
-  batch: { path: '/api/industry/upload-jobs', file: 'batch.txt', metric: 'batch_upload_job_100k_numbers_s', prefix: 'batch_upload_job', book: 'personal' },
-  merge: { path: '/api/industry/upload-jobs', file: 'merge.txt', metric: 'merge_upload_job_100k_rows_s', prefix: 'merge_upload_job', book: 'personal' },
+  contacts: {
+    path: '/api/industry/books/personal/import',
+    file: 'contacts.txt',
+    metric: 'import_100k_rows_s',
+    prefix: 'import_txt',
+    book: 'personal',
+  },
+  xlsx: {
+    path: '/api/industry/books/enterprise/import',
+    file: 'contacts.xlsx',
+    metric: 'import_100k_xlsx_rows_s',
+    prefix: 'import_xlsx',
+    book: 'enterprise',
+  },
+  batch: {
+    path: '/api/industry/upload-jobs',
+    file: 'batch.txt',
+    metric: 'batch_upload_job_100k_numbers_s',
+    prefix: 'batch_upload_job',
+    book: 'personal',
+  },
+  merge: {
+    path: '/api/industry/upload-jobs',
+    file: 'merge.txt',
+    metric: 'merge_upload_job_100k_rows_s',
+    prefix: 'merge_upload_job',
+    book: 'personal',
+  },
 };
 
 async function xlsxFile(): Promise<Uint8Array> {
@@ -43,7 +67,18 @@ async function xlsxFile(): Promise<Uint8Array> {
   const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: true, useStyles: false });
   const ws = wb.addWorksheet('通讯录');
   ws.addRow(['姓名', '手机号码', '性别', '生日', '邮箱', '单位', '职务', '地址', '备注']).commit();
-  for (let i = 0; i < ROWS; i++) ws.addRow([`联系人${i}`, String(13000000000 + i * 7), i % 2 ? '男' : '女', '1990-01-01', `u${i}@example.com`, '翼讯通', '经理', '杭州市西湖区', '']).commit();
+  for (let i = 0; i < ROWS; i++)
+    ws.addRow([
+      `联系人${i}`,
+      String(13000000000 + i * 7),
+      i % 2 ? '男' : '女',
+      '1990-01-01',
+      `u${i}@example.com`,
+      '翼讯通',
+      '经理',
+      '杭州市西湖区',
+      '',
+    ]).commit();
   ws.commit();
   await wb.commit();
   return new Uint8Array(Buffer.concat(chunks));
@@ -60,7 +95,7 @@ async function file(kind: Kind): Promise<Uint8Array> {
   if (kind === 'contacts') return lines('姓名,手机号码,性别', (i) => `员工${i},${15000000000 + i * 3},${i % 2 ? '男' : '女'}`);
   if (kind === 'batch') return lines('手机号码', (i) => String(13900000000 + i * 7));
   // ~65 bytes a row, 6.6 MB: under the 10 MB upload limit.
-  return lines('手机号码,内容1,内容2,内容3', (i) => `${13700000000 + i * 7},客户${i}您好，,快递已到，,取件码${i % 9000 + 1000}。`);
+  return lines('手机号码,内容1,内容2,内容3', (i) => `${13700000000 + i * 7},客户${i}您好，,快递已到，,取件码${(i % 9000) + 1000}。`);
 }
 
 const pct = (xs: number[], p: number) => {
@@ -69,10 +104,18 @@ const pct = (xs: number[], p: number) => {
 };
 
 /** The portal in its own process; resolves with its URL and a way to ask it for its event-loop stats. */
-async function startPortal(): Promise<{ url: string; child: ChildProcess; ask(t: 'reset' | 'stats'): Promise<{ maxMs: number; p99Ms: number }>; stop(): Promise<void> }> {
+async function startPortal(): Promise<{
+  url: string;
+  child: ChildProcess;
+  ask(t: 'reset' | 'stats'): Promise<{ maxMs: number; p99Ms: number }>;
+  stop(): Promise<void>;
+}> {
   const prof = process.env.BENCH_PORTAL_CPU_PROF;
   const execArgv = ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, '--cpu-prof-interval=500'] : [])];
-  const child = fork(fileURLToPath(new URL('./bench-portal-process.ts', import.meta.url)), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./bench-portal-process.ts', import.meta.url)), [], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', (m: { t: string; url: string }) => resolve(m.url));
     child.once('exit', (code) => reject(new Error(`the portal process ended (${code}) before it listened`)));
@@ -100,7 +143,10 @@ async function startPortal(): Promise<{ url: string; child: ChildProcess; ask(t:
 
 async function main() {
   const load0 = loadavg()[0]!;
-  const picked = (process.env.BENCH_IMPORTS ?? 'contacts,batch,merge').split(',').map((s) => s.trim()).filter(Boolean) as Kind[];
+  const picked = (process.env.BENCH_IMPORTS ?? 'contacts,batch,merge')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean) as Kind[];
   if (process.env.BENCH_XLSX === '1' && !picked.includes('xlsx')) picked.push('xlsx');
   for (const k of picked) if (!(k in RUN)) throw new Error(`unknown BENCH_IMPORTS entry "${k}" (contacts, batch, merge, xlsx)`);
 
@@ -123,7 +169,9 @@ async function main() {
     }
   };
 
-  const results: Partial<Record<Kind, { s: number; imported: number; rejected: number; percents: number; latencies: number[]; loopMaxMs: number }>> = {};
+  const results: Partial<
+    Record<Kind, { s: number; imported: number; rejected: number; percents: number; latencies: number[]; loopMaxMs: number }>
+  > = {};
   try {
     for (const kind of picked) {
       const run = RUN[kind];
@@ -149,7 +197,11 @@ async function main() {
       let job: { jobId: string; phase: string; percent: number; imported: number; rejectedTotal: number; error: unknown };
       const percents = new Set<number>();
       try {
-        const res = await fetch(`${portal.url}${run.path}`, { method: 'POST', headers: { ...headers, 'x-csrf-token': admin.csrf }, body: f });
+        const res = await fetch(`${portal.url}${run.path}`, {
+          method: 'POST',
+          headers: { ...headers, 'x-csrf-token': admin.csrf },
+          body: f,
+        });
         job = (await res.json()) as typeof job;
         if (res.status !== 202) throw new Error(`${kind} refused: ${res.status} ${JSON.stringify(job)}`);
         while (job.phase === 'reading' || job.phase === 'importing') {
@@ -176,7 +228,16 @@ async function main() {
 
   const load = Math.max(load0, loadavg()[0]!);
   const fig = (metric: string, value: number, unit: string, extra: Record<string, unknown> = {}) =>
-    console.log(JSON.stringify({ bench: 'portal', metric, value: Math.round(value * 100) / 100, unit, load_avg_1m: Math.round(load * 10) / 10, ...extra }));
+    console.log(
+      JSON.stringify({
+        bench: 'portal',
+        metric,
+        value: Math.round(value * 100) / 100,
+        unit,
+        load_avg_1m: Math.round(load * 10) / 10,
+        ...extra,
+      }),
+    );
   for (const kind of picked) {
     const r = results[kind]!;
     const run = RUN[kind];

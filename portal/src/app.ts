@@ -53,7 +53,12 @@ export function buildApp(deps: Deps, webDist: string) {
   const registry = new Registry();
   registry.setDefaultLabels({ service: 'portal' });
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({ name: 'portal_http_requests_total', help: 'API requests by method and status', labelNames: ['method', 'status'], registers: [registry] });
+  const requests = new Counter({
+    name: 'portal_http_requests_total',
+    help: 'API requests by method and status',
+    labelNames: ['method', 'status'],
+    registers: [registry],
+  });
   const errors = new Counter({ name: 'portal_api_errors_total', help: 'API errors by code', labelNames: ['code'], registers: [registry] });
   const started = Date.now();
 
@@ -115,7 +120,11 @@ export function buildApp(deps: Deps, webDist: string) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: '接口密钥：gk_…' });
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',
-    info: { title: '翼讯通短信平台 API', version: '1.0.0', description: '浏览器使用会话 Cookie + X-CSRF-Token 请求头；企业系统使用 Authorization: Bearer <接口密钥>。' },
+    info: {
+      title: '翼讯通短信平台 API',
+      version: '1.0.0',
+      description: '浏览器使用会话 Cookie + X-CSRF-Token 请求头；企业系统使用 Authorization: Bearer <接口密钥>。',
+    },
   });
   app.all('/api/*', (c) => c.json(errorBody(new AppError('NOT_FOUND', `没有这个接口：${c.req.method} ${c.req.path}`)), 404));
   app.get('*', serveSpa(webDist));

@@ -33,11 +33,21 @@ export const PortalEnv = z.object({
   TRUSTED_PROXIES: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
     .refine((list) => list.every((x) => isIP(x.split('/')[0]!) !== 0), '须为逗号分隔的 IP 地址或 CIDR，例如 127.0.0.1,10.0.0.0/8'),
   OPERATOR_TOTP: z.enum(['required', 'optional']).optional(),
   /** Reach and heat-map figures about fewer people than this are withheld (invariant 7). */
-  PRIVACY_K: z.coerce.number({ error: 'PRIVACY_K 须为整数' }).int('PRIVACY_K 须为整数').min(2, 'PRIVACY_K 至少为 2').max(1000, 'PRIVACY_K 最大 1000').default(10),
+  PRIVACY_K: z.coerce
+    .number({ error: 'PRIVACY_K 须为整数' })
+    .int('PRIVACY_K 须为整数')
+    .min(2, 'PRIVACY_K 至少为 2')
+    .max(1000, 'PRIVACY_K 最大 1000')
+    .default(10),
   DEMO: z
     .enum(['0', '1', 'true', 'false', ''])
     .default('0')

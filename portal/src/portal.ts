@@ -1,5 +1,14 @@
 import { serve, type ServerType } from '@hono/node-server';
-import { connectClickHouse, connectNats, createLogger, migratePostgres, natsHealth, openDb, type Logger, type NatsConnection } from '@geo/infra';
+import {
+  connectClickHouse,
+  connectNats,
+  createLogger,
+  migratePostgres,
+  natsHealth,
+  openDb,
+  type Logger,
+  type NatsConnection,
+} from '@geo/infra';
 import { startIndustry, type RunningIndustry } from './api/industry/index.ts';
 import { AlertBus, setAlertBus } from './api/bigdata/index.ts';
 import { startLedger } from './api/ledger/runtime.ts';

@@ -94,12 +94,24 @@ async function e2e(sys: RunningSystem): Promise<GeoEvent[]> {
   const accepted0 = (await sys.smsc.stats()).reduce((n, s) => n + s.accepted, 0);
   const t0 = Date.now();
   await submitAndRun(sys.natsUrl, 'bench-task', {
-    alertType: 'typhoon', region: { parts: [{ kind: 'rectangle', ...REGION }] }, subject: 'bench', content: '台风预警：请注意防范。', signature: '应急管理',
-    ...taskDates(), frequency: 'once', quota: { cmcc: { total: 1_000_000, dailyCap: 1_000_000 }, cucc: { total: 1_000_000, dailyCap: 1_000_000 }, ctcc: { total: 1_000_000, dailyCap: 1_000_000 } },
-    balance: 3_000_000, accountId: 'bench', enterpriseId: 'bench',
+    alertType: 'typhoon',
+    region: { parts: [{ kind: 'rectangle', ...REGION }] },
+    subject: 'bench',
+    content: '台风预警：请注意防范。',
+    signature: '应急管理',
+    ...taskDates(),
+    frequency: 'once',
+    quota: {
+      cmcc: { total: 1_000_000, dailyCap: 1_000_000 },
+      cucc: { total: 1_000_000, dailyCap: 1_000_000 },
+      ctcc: { total: 1_000_000, dailyCap: 1_000_000 },
+    },
+    balance: 3_000_000,
+    accountId: 'bench',
+    enterpriseId: 'bench',
   });
   const acc: { t: number; n: number }[] = [];
-  for (let quiet = 0; quiet < 8 && Date.now() - t0 < 120_000; ) {
+  for (let quiet = 0; quiet < 8 && Date.now() - t0 < 120_000;) {
     await sleep(500);
     const n = (await sys.smsc.stats()).reduce((k, s) => k + s.accepted, 0) - accepted0;
     if (acc.length && acc[acc.length - 1]!.n === n && Date.now() - lastJobAt > 3000) quiet++;
@@ -121,7 +133,18 @@ async function e2e(sys: RunningSystem): Promise<GeoEvent[]> {
   const PROBES = 500;
   for (let i = 0; i < PROBES; i++) {
     const msisdn = `1390${String(100000 + i).padStart(7, '0')}`;
-    const e: LocationEvent = { msisdn, carrier: 'cmcc', ts: Date.now(), cell: `probe-${i}`, lat: 30.27, lng: 120.16, kind: 'handover', age: 30, gender: 'f', home: '330106' };
+    const e: LocationEvent = {
+      msisdn,
+      carrier: 'cmcc',
+      ts: Date.now(),
+      cell: `probe-${i}`,
+      lat: 30.27,
+      lng: 120.16,
+      kind: 'handover',
+      age: 30,
+      gender: 'f',
+      home: '330106',
+    };
     const at = Date.now();
     await js.publish(locationSubject('cmcc', shardOf(msisdn)), JSON.stringify({ v: 1, events: [e] }));
     probes.push({ msisdn, at });
@@ -141,11 +164,17 @@ async function e2e(sys: RunningSystem): Promise<GeoEvent[]> {
   for (let i = 0; i < 10; i++) {
     const msisdn = `1391${String(100000 + i).padStart(7, '0')}`;
     const at = Date.now();
-    await js.publish(locationSubject('cmcc', shardOf(msisdn)), JSON.stringify({ v: 1, events: [{ msisdn, carrier: 'cmcc', ts: at, cell: `lag-${i}`, lat: 29.5, lng: 119.5, kind: 'attach' }] }));
+    await js.publish(
+      locationSubject('cmcc', shardOf(msisdn)),
+      JSON.stringify({ v: 1, events: [{ msisdn, carrier: 'cmcc', ts: at, cell: `lag-${i}`, lat: 29.5, lng: 119.5, kind: 'attach' }] }),
+    );
     let moved = 0;
     for (;;) {
-      const [r] = await selectRows<{ m: string; p: string }>(ch, `SELECT
-        (SELECT count() FROM insight_moves_to WHERE sub = ${Number(msisdn)}) AS m, (SELECT count() FROM insight_presence WHERE sub = ${Number(msisdn)}) AS p`);
+      const [r] = await selectRows<{ m: string; p: string }>(
+        ch,
+        `SELECT
+        (SELECT count() FROM insight_moves_to WHERE sub = ${Number(msisdn)}) AS m, (SELECT count() FROM insight_presence WHERE sub = ${Number(msisdn)}) AS p`,
+      );
       if (!moved && Number(r!.m) > 0) moved = Date.now();
       if ((moved && Number(r!.p) > 0) || Date.now() - at > 30_000) break;
       await sleep(100);
@@ -153,7 +182,9 @@ async function e2e(sys: RunningSystem): Promise<GeoEvent[]> {
     lags.push((moved || Date.now()) - at);
     checkpointLags.push(Date.now() - at);
   }
-  say(`ClickHouse lag (event → its move in insight_moves_to): p50 ${pct(lags, 50)} ms, max ${Math.max(...lags)} ms; → insight_presence checkpoint row: p50 ${pct(checkpointLags, 50)} ms`);
+  say(
+    `ClickHouse lag (event → its move in insight_moves_to): p50 ${pct(lags, 50)} ms, max ${Math.max(...lags)} ms; → insight_presence checkpoint row: p50 ${pct(checkpointLags, 50)} ms`,
+  );
   figure('e2e', 'clickhouse_lag_p50', pct(lags, 50), 'ms', { table: 'insight_moves_to' });
   figure('e2e', 'clickhouse_lag_max', Math.max(...lags), 'ms', { table: 'insight_moves_to' });
   figure('e2e', 'clickhouse_checkpoint_lag_p50', pct(checkpointLags, 50), 'ms', { table: 'insight_presence' });
@@ -166,18 +197,46 @@ async function e2e(sys: RunningSystem): Promise<GeoEvent[]> {
   await sys.startService('ingest');
   await sleep(10_000);
   const names: ServiceName[] = ['ingest', 'alerting', 'messaging', 'insight', 'smsc-sim'];
-  const w0 = { t: Date.now(), ingest: await counter(sys, 'ingest', 'ingest_events_published_total'), alerting: await counter(sys, 'alerting', 'alerting_events_total'), insight: await counter(sys, 'insight', 'insight_sink_events_total'), backlog: await backlogs(sys.natsUrl, ['LOCATION']), use: await usageAll(sys, names) };
+  const w0 = {
+    t: Date.now(),
+    ingest: await counter(sys, 'ingest', 'ingest_events_published_total'),
+    alerting: await counter(sys, 'alerting', 'alerting_events_total'),
+    insight: await counter(sys, 'insight', 'insight_sink_events_total'),
+    backlog: await backlogs(sys.natsUrl, ['LOCATION']),
+    use: await usageAll(sys, names),
+  };
   await sleep(30_000);
-  const w1 = { t: Date.now(), ingest: await counter(sys, 'ingest', 'ingest_events_published_total'), alerting: await counter(sys, 'alerting', 'alerting_events_total'), insight: await counter(sys, 'insight', 'insight_sink_events_total'), backlog: await backlogs(sys.natsUrl, ['LOCATION']), use: await usageAll(sys, names) };
+  const w1 = {
+    t: Date.now(),
+    ingest: await counter(sys, 'ingest', 'ingest_events_published_total'),
+    alerting: await counter(sys, 'alerting', 'alerting_events_total'),
+    insight: await counter(sys, 'insight', 'insight_sink_events_total'),
+    backlog: await backlogs(sys.natsUrl, ['LOCATION']),
+    use: await usageAll(sys, names),
+  };
   await sys.stopService('ingest');
   const secs = (w1.t - w0.t) / 1000;
   const behind = (b: typeof w0.backlog, who: string) => b.filter((x) => x.consumer.startsWith(who)).reduce((n, x) => n + x.pending, 0);
-  const rate = { ingest: (w1.ingest - w0.ingest) / secs, alerting: (w1.alerting - w0.alerting) / secs, insight: (w1.insight - w0.insight) / secs };
-  const growth = { alerting: (behind(w1.backlog, 'alerting') - behind(w0.backlog, 'alerting')) / secs, insight: (behind(w1.backlog, 'insight') - behind(w0.backlog, 'insight')) / secs };
+  const rate = {
+    ingest: (w1.ingest - w0.ingest) / secs,
+    alerting: (w1.alerting - w0.alerting) / secs,
+    insight: (w1.insight - w0.insight) / secs,
+  };
+  const growth = {
+    alerting: (behind(w1.backlog, 'alerting') - behind(w0.backlog, 'alerting')) / secs,
+    insight: (behind(w1.backlog, 'insight') - behind(w0.backlog, 'insight')) / secs,
+  };
   // Backlog is counted in LOCATION messages (batches of SIM_BATCH = 500 events).
   const sustained = Math.min(rate.ingest, rate.alerting, rate.insight);
-  say(`events/s: ingest ${Math.round(rate.ingest)}, alerting ${Math.round(rate.alerting)}, insight ${Math.round(rate.insight)}; backlog growth (messages/s): alerting ${growth.alerting.toFixed(1)}, insight ${growth.insight.toFixed(1)}`);
-  figure('e2e', 'sustained_events_per_s', sustained, '1/s', { ingest: Math.round(rate.ingest), alerting: Math.round(rate.alerting), insight: Math.round(rate.insight), backlogGrowthMsgsPerS: growth });
+  say(
+    `events/s: ingest ${Math.round(rate.ingest)}, alerting ${Math.round(rate.alerting)}, insight ${Math.round(rate.insight)}; backlog growth (messages/s): alerting ${growth.alerting.toFixed(1)}, insight ${growth.insight.toFixed(1)}`,
+  );
+  figure('e2e', 'sustained_events_per_s', sustained, '1/s', {
+    ingest: Math.round(rate.ingest),
+    alerting: Math.round(rate.alerting),
+    insight: Math.round(rate.insight),
+    backlogGrowthMsgsPerS: growth,
+  });
   for (const [n, u] of Object.entries(w1.use)) {
     const cpu = ((u.cpuS - (w0.use[n]?.cpuS ?? NaN)) / secs) * 100;
     figure('e2e', `cpu_${n}`, cpu, '%');
@@ -214,7 +273,18 @@ async function gateways(sys: RunningSystem): Promise<void> {
   let t = Date.now();
   await Promise.all(
     Array.from({ length: N }, (_, i) => {
-      const job: SmsJob = { jobId: `gw-ours-${i}`, source: 'industry', enterpriseId: 'bench', accountId: 'bench', sendId: 'gw-ours', msisdn: `1350${String(i).padStart(7, '0')}`, carrier: 'cmcc', content: '网关对比测试短信', signature: '测试', createdAt: Date.now() };
+      const job: SmsJob = {
+        jobId: `gw-ours-${i}`,
+        source: 'industry',
+        enterpriseId: 'bench',
+        accountId: 'bench',
+        sendId: 'gw-ours',
+        msisdn: `1350${String(i).padStart(7, '0')}`,
+        carrier: 'cmcc',
+        content: '网关对比测试短信',
+        signature: '测试',
+        createdAt: Date.now(),
+      };
       return js.publish(smsJobSubject('cmcc'), JSON.stringify(job), { msgID: job.jobId });
     }),
   );
@@ -237,7 +307,15 @@ async function gateways(sys: RunningSystem): Promise<void> {
       Array.from({ length: 32 }, async () => {
         while (next < N) {
           const i = next++;
-          const q = new URLSearchParams({ username: 'bench', password: 'bench', from: '106571', to: `1351${String(i).padStart(7, '0')}`, text: '【测试】网关对比测试短信', charset: 'UTF-8', coding: '2' });
+          const q = new URLSearchParams({
+            username: 'bench',
+            password: 'bench',
+            from: '106571',
+            to: `1351${String(i).padStart(7, '0')}`,
+            text: '【测试】网关对比测试短信',
+            charset: 'UTF-8',
+            coding: '2',
+          });
           const r = await fetch(`${kannel!.sendUrl}?${q}`).catch(() => undefined);
           if (!r || r.status >= 300) refused++;
           await r?.text();
@@ -260,7 +338,9 @@ async function gateways(sys: RunningSystem): Promise<void> {
 
 async function geofencing(events: GeoEvent[]): Promise<void> {
   const regions = benchRegions();
-  say(`geofencing: ${events.length} events × ${regions.length} regions (${regions.filter((r) => r.polygon).length} district outlines, ${regions.filter((r) => r.circle).length} circles)`);
+  say(
+    `geofencing: ${events.length} events × ${regions.length} regions (${regions.filter((r) => r.polygon).length} district outlines, ${regions.filter((r) => r.circle).length} circles)`,
+  );
   const results: GeofenceResult[] = [oursIndex(events, regions), oursPerCell(events, regions), turfLoop(events, regions)];
   try {
     results.push(...(await postgis(events, regions)));
@@ -270,8 +350,15 @@ async function geofencing(events: GeoEvent[]): Promise<void> {
   }
   const ours = results[0]!;
   for (const r of results) {
-    say(`  ${r.name.padEnd(48)} ${String(Math.round(r.eventsPerS)).padStart(10)} events/s  (${r.events} events, ${r.matches} matches, ${Math.round(r.ms)} ms)${r.note ? ` — ${r.note}` : ''}`);
-    figure('geofence', r.name, r.eventsPerS, 'events/s', { events: r.events, matches: r.matches, ratioOursOverThis: Math.round((ours.eventsPerS / r.eventsPerS) * 100) / 100, note: r.note });
+    say(
+      `  ${r.name.padEnd(48)} ${String(Math.round(r.eventsPerS)).padStart(10)} events/s  (${r.events} events, ${r.matches} matches, ${Math.round(r.ms)} ms)${r.note ? ` — ${r.note}` : ''}`,
+    );
+    figure('geofence', r.name, r.eventsPerS, 'events/s', {
+      events: r.events,
+      matches: r.matches,
+      ratioOursOverThis: Math.round((ours.eventsPerS / r.eventsPerS) * 100) / 100,
+      note: r.note,
+    });
   }
 }
 
@@ -283,7 +370,14 @@ async function main(): Promise<void> {
     subscribers: SUBSCRIBERS,
     simSpeed: 5,
     env: { ingest: { SIM_START: new Date(Date.now() - 120_000).toISOString() } },
-    smscEnv: { SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_LATENCY_MS: '2', SMSC_RECEIPT_DELAY_MS: '100', SMSC_SYSTEM_ID: SMSC_ID.systemId, SMSC_PASSWORD: SMSC_ID.password },
+    smscEnv: {
+      SMSC_SUCCESS_RATE: '1',
+      SMSC_MO_RATE: '0',
+      SMSC_LATENCY_MS: '2',
+      SMSC_RECEIPT_DELAY_MS: '100',
+      SMSC_SYSTEM_ID: SMSC_ID.systemId,
+      SMSC_PASSWORD: SMSC_ID.password,
+    },
     logLevel: 'info',
     // A benchmark measures; it does not restart a service that is slow to answer its /healthz.
     liveness: false,
@@ -304,7 +398,9 @@ async function main(): Promise<void> {
   const table = ['| bench | metric | value | unit | detail |', '| --- | --- | --- | --- | --- |'];
   for (const f of figures) {
     const { bench, metric, value, unit, ...rest } = f as { bench: string; metric: string; value: unknown; unit?: string };
-    table.push(`| ${bench} | ${metric} | ${value ?? '—'} | ${unit ?? ''} | ${Object.keys(rest).length ? JSON.stringify(rest).replace(/\|/g, '\\|') : ''} |`);
+    table.push(
+      `| ${bench} | ${metric} | ${value ?? '—'} | ${unit ?? ''} | ${Object.keys(rest).length ? JSON.stringify(rest).replace(/\|/g, '\\|') : ''} |`,
+    );
   }
   console.log(`\n${table.join('\n')}\n`);
   if (process.env.BENCH_NO_WRITE !== '1') {

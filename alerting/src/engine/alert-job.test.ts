@@ -8,7 +8,13 @@ import { circleTask } from './int-test-kit.ts';
 const decode = (bytes: Uint8Array) => jobsOfBatch(SmsJobBatch.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))));
 
 describe('the SMS job of an alert', () => {
-  const task: AlertTask = { id: 't-1', version: 1, state: 'running', updatedAt: 1, spec: AlertTaskSpec.parse(circleTask([116.4, 39.9], 1000, { alertType: 'typhoon' })) };
+  const task: AlertTask = {
+    id: 't-1',
+    version: 1,
+    state: 'running',
+    updatedAt: 1,
+    spec: AlertTaskSpec.parse(circleTask([116.4, 39.9], 1000, { alertType: 'typhoon' })),
+  };
 
   it('carries the task’s alert type, so that messaging can limit chosen types (a drill)', () => {
     const j = alertJob(task, '13800000000', 'cmcc', 'alert:t-1:13800000000', 1_795_636_405_277);

@@ -8,5 +8,17 @@ import type { AlertTask } from '../contract.ts';
  */
 export function alertJob(task: AlertTask, msisdn: string, carrier: Carrier, jobId: string, now: number): SmsJob {
   const s = task.spec;
-  return { jobId, source: 'alert', enterpriseId: s.enterpriseId, accountId: s.accountId, sendId: task.id, msisdn, carrier, content: s.content, signature: s.signature, alertType: s.alertType, createdAt: now };
+  return {
+    jobId,
+    source: 'alert',
+    enterpriseId: s.enterpriseId,
+    accountId: s.accountId,
+    sendId: task.id,
+    msisdn,
+    carrier,
+    content: s.content,
+    signature: s.signature,
+    alertType: s.alertType,
+    createdAt: now,
+  };
 }

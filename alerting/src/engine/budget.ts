@@ -129,7 +129,11 @@ export class KvBudget {
     const g2 = t.after - t.before;
     if (g1 > g2) await this.cas(k.daily, 0, (v) => v - (g1 - g2));
     // The same arithmetic as the pure `grant`, so the reasons are named identically.
-    const reasons = grant(want, s.quota, { dailyUsed: s.quota.dailyCap - g1, totalUsed: s.quota.total - g2, balance: Number.MAX_SAFE_INTEGER });
+    const reasons = grant(want, s.quota, {
+      dailyUsed: s.quota.dailyCap - g1,
+      totalUsed: s.quota.total - g2,
+      balance: Number.MAX_SAFE_INTEGER,
+    });
     return { granted: g2, skipped: reasons.skipped };
   }
 

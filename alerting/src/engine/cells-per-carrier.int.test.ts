@@ -37,8 +37,10 @@ describe('cells keyed by carrier', () => {
   it('evaluates an event of carrier B at its own position when carrier A uses the same cell id elsewhere', async () => {
     const centre = nextSite();
     const tag = Math.random().toString(36).slice(2, 8);
-    const shared = `460-shared-${tag}`, shared2 = `460-shared2-${tag}`;
-    const inside = offset(centre, 100, 0), outside = offset(centre, 2_200, 0);
+    const shared = `460-shared-${tag}`,
+      shared2 = `460-shared2-${tag}`;
+    const inside = offset(centre, 100, 0),
+      outside = offset(centre, 2_200, 0);
     const [aOut, bIn, aIn, bOut] = numbers(4);
     // cmcc names a cell 2.2 km outside the circle `shared`; cucc has its own `shared` inside it.
     // And the other way round for `shared2`. cmcc's events come first, so a global key would

@@ -80,7 +80,9 @@ describe('the claim log', () => {
     expect((await (await log()).append(subject, first)).ok).toBe(true);
     // A fresh log knows nothing (as after an unanswered publish): the retry finds its own chunk.
     expect(await (await log()).append(subject, first)).toEqual({ ok: true, others: [] });
-    await (await log()).append(claimSubject(id, '20261125', 5), claimChunk('mine-2', 'i', 2, people(['15000000012', '15000000013'], 'ctcc')));
+    await (
+      await log()
+    ).append(claimSubject(id, '20261125', 5), claimChunk('mine-2', 'i', 2, people(['15000000012', '15000000013'], 'ctcc')));
     await (await log()).append(claimSubject(id, '20261126', 1), claimChunk('next-day', 'i', 3, people(['15000000011'])));
     const listed: ClaimChunk[] = [];
     const l = await log();
@@ -94,26 +96,46 @@ describe('the claim log', () => {
 });
 
 /** An engine on the shared NATS with its own presence, fed the same people. */
-async function engineOn(instance: string, publish?: (batch: JobBatch, pub: JsPublisher) => Promise<unknown>, claimChunk?: number, appendsWaitFor?: Promise<unknown>) {
+async function engineOn(
+  instance: string,
+  publish?: (batch: JobBatch, pub: JsPublisher) => Promise<unknown>,
+  claimChunk?: number,
+  appendsWaitFor?: Promise<unknown>,
+) {
   const js = jetstream(nc, { timeout: 15_000 });
   const pub = publisher();
   const caps = await new Kvm(js).open(CAPS_BUCKET);
   const claims = new ClaimLog(await js.jetstreamManager(), pub);
-  const engine = new Engine({
-    budget: new KvBudget(caps),
-    // `appendsWaitFor` holds every claim append back (to put a restore between choosing people and claiming them).
-    claims: appendsWaitFor ? { append: async (s, c) => (await appendsWaitFor, claims.append(s, c)), list: (id, day) => claims.list(id, day) } : claims,
-    publish: (b) => (publish ? publish(b, pub) : pub.publish(smsJobSubject(b.carrier), JSON.stringify({ v: 1, jobs: b.jobs }), { msgID: b.msgId })),
-    jobBatch: 50,
-    now: Date.now,
-    instance,
-    claimChunk,
-  }, new Presence());
+  const engine = new Engine(
+    {
+      budget: new KvBudget(caps),
+      // `appendsWaitFor` holds every claim append back (to put a restore between choosing people and claiming them).
+      claims: appendsWaitFor
+        ? { append: async (s, c) => (await appendsWaitFor, claims.append(s, c)), list: (id, day) => claims.list(id, day) }
+        : claims,
+      publish: (b) =>
+        publish ? publish(b, pub) : pub.publish(smsJobSubject(b.carrier), JSON.stringify({ v: 1, jobs: b.jobs }), { msgID: b.msgId }),
+      jobBatch: 50,
+      now: Date.now,
+      instance,
+      claimChunk,
+    },
+    new Presence(),
+  );
   return engine;
 }
 
 function runningTask(id: string, centre: [number, number]): AlertTask {
-  const spec = AlertTaskSpec.parse(circleTask(centre, 2_000, { quota: { cmcc: { total: 10_000, dailyCap: 10_000 }, cucc: { total: 10_000, dailyCap: 10_000 }, ctcc: { total: 10_000, dailyCap: 10_000 } }, balance: 30_000 }));
+  const spec = AlertTaskSpec.parse(
+    circleTask(centre, 2_000, {
+      quota: {
+        cmcc: { total: 10_000, dailyCap: 10_000 },
+        cucc: { total: 10_000, dailyCap: 10_000 },
+        ctcc: { total: 10_000, dailyCap: 10_000 },
+      },
+      balance: 30_000,
+    }),
+  );
   return AlertTask.parse({ id, version: 1, spec, state: 'running', startedAt: Date.now(), updatedAt: Date.now() });
 }
 
@@ -189,9 +211,11 @@ describe('engines claiming the same people', () => {
     const id = taskId();
     const task = runningTask(id, centre);
     // The first process claims everyone, publishes every other message of jobs, and dies before the rest.
-    let n = 0, jobsOut = 0, jobsHeld = 0;
+    let n = 0,
+      jobsOut = 0,
+      jobsHeld = 0;
     const dying = await engineOn('dying', (b, pub) => {
-      if (n++ % 2 === 1) return (jobsHeld += b.jobs.length), new Promise(() => undefined);
+      if (n++ % 2 === 1) return ((jobsHeld += b.jobs.length), new Promise(() => undefined));
       jobsOut += b.jobs.length;
       return pub.publish(smsJobSubject(b.carrier), JSON.stringify({ v: 1, jobs: b.jobs }), { msgID: b.msgId });
     });
@@ -235,15 +259,27 @@ describe('fencing a paused shard owner (lease mode)', () => {
     const paused = new Promise<void>((r) => (resume = r));
     let reserving!: () => void;
     const reserved = new Promise<void>((r) => (reserving = r));
-    const old = new Engine({
-      budget: { reserve: async (s, n) => { const g = await budget.reserve(s, n); reserving(); await paused; return g; }, release: (s, n) => budget.release(s, n), peek: (s) => budget.peek(s) },
-      claims: new ClaimLog(await js.jetstreamManager(), pub),
-      publish: (b) => pub.publish(smsJobSubject(b.carrier), JSON.stringify({ v: 1, jobs: b.jobs }), { msgID: b.msgId }),
-      now: Date.now,
-      instance: 'paused-owner',
-      owns: () => held,
-      fence: (): Record<string, number> => (held ? { 0: 1 } : {}),
-    }, new Presence());
+    const old = new Engine(
+      {
+        budget: {
+          reserve: async (s, n) => {
+            const g = await budget.reserve(s, n);
+            reserving();
+            await paused;
+            return g;
+          },
+          release: (s, n) => budget.release(s, n),
+          peek: (s) => budget.peek(s),
+        },
+        claims: new ClaimLog(await js.jetstreamManager(), pub),
+        publish: (b) => pub.publish(smsJobSubject(b.carrier), JSON.stringify({ v: 1, jobs: b.jobs }), { msgID: b.msgId }),
+        now: Date.now,
+        instance: 'paused-owner',
+        owns: () => held,
+        fence: (): Record<string, number> => (held ? { 0: 1 } : {}),
+      },
+      new Presence(),
+    );
     old.applyEvents(evs, false);
     old.upsertTask(task);
     const sending = old.activate(id).catch(() => 0);
@@ -252,7 +288,10 @@ describe('fencing a paused shard owner (lease mode)', () => {
     const [stayers, leavers] = [everyone.filter((_, k) => k % 2 === 0), everyone.filter((_, k) => k % 2 === 1)];
     const successor = await engineOn('new-owner');
     successor.applyEvents(evs, false);
-    successor.applyEvents(leavers.map((m) => event(m, CARRIERS[everyone.indexOf(m) % 3], offset(centre, 20_000, 0))), false);
+    successor.applyEvents(
+      leavers.map((m) => event(m, CARRIERS[everyone.indexOf(m) % 3], offset(centre, 20_000, 0))),
+      false,
+    );
     successor.upsertTask(task);
     await successor.restoreClaims(id);
     await successor.activate(id);

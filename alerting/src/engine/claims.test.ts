@@ -6,11 +6,14 @@ import { CLAIM_PARTS, chunkPeople, claimChunk, claimPart, claimSubject } from '.
 describe('claim chunks', () => {
   it('carry each person with their carrier, one digit per person, and give them back unchanged', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ msisdn: fc.stringMatching(/^1[3-9]\d{9}$/), carrier: fc.constantFrom(...CARRIERS) }), { maxLength: 200 }), (people) => {
-        const c = claimChunk('id-1', 'inst', 123, people);
-        expect(c.carriers).toHaveLength(people.length);
-        expect([...chunkPeople(JSON.parse(JSON.stringify(c)))]).toEqual(people);
-      }),
+      fc.property(
+        fc.array(fc.record({ msisdn: fc.stringMatching(/^1[3-9]\d{9}$/), carrier: fc.constantFrom(...CARRIERS) }), { maxLength: 200 }),
+        (people) => {
+          const c = claimChunk('id-1', 'inst', 123, people);
+          expect(c.carriers).toHaveLength(people.length);
+          expect([...chunkPeople(JSON.parse(JSON.stringify(c)))]).toEqual(people);
+        },
+      ),
     );
   });
 

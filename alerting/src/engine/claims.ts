@@ -15,7 +15,8 @@ export const CLAIM_CHUNK = 20_000;
 
 export const claimPart = (msisdn: string): number => shardOf(msisdn, CLAIM_PARTS);
 /** `alert.claims.<task>.<day YYYYMMDD | once>.<part>` */
-export const claimSubject = (taskId: string, day: string | undefined, part: number): string => `alert.claims.${taskId}.${day ?? 'once'}.${part}`;
+export const claimSubject = (taskId: string, day: string | undefined, part: number): string =>
+  `alert.claims.${taskId}.${day ?? 'once'}.${part}`;
 
 /**
  * One claim message: people claimed together by one instance at one time. `carriers` holds one
@@ -43,10 +44,26 @@ export interface ClaimChunk {
   fence?: Record<string, number>;
 }
 
-export function claimChunk(id: string, instance: string, at: number, people: readonly { msisdn: string; carrier: Carrier }[], batch?: number, fence?: Record<string, number>): ClaimChunk {
+export function claimChunk(
+  id: string,
+  instance: string,
+  at: number,
+  people: readonly { msisdn: string; carrier: Carrier }[],
+  batch?: number,
+  fence?: Record<string, number>,
+): ClaimChunk {
   let carriers = '';
   for (const p of people) carriers += CARRIERS.indexOf(p.carrier);
-  return { v: 1, id, instance, at, msisdns: people.map((p) => p.msisdn), carriers, ...(batch === undefined ? {} : { batch }), ...(fence === undefined ? {} : { fence }) };
+  return {
+    v: 1,
+    id,
+    instance,
+    at,
+    msisdns: people.map((p) => p.msisdn),
+    carriers,
+    ...(batch === undefined ? {} : { batch }),
+    ...(fence === undefined ? {} : { fence }),
+  };
 }
 
 /** The people of a chunk with their carriers. */
@@ -56,7 +73,16 @@ export function* chunkPeople(c: ClaimChunk): Generator<{ msisdn: string; carrier
 
 function isChunk(x: unknown): x is ClaimChunk {
   const c = x as ClaimChunk;
-  return !!c && c.v === 1 && typeof c.id === 'string' && Array.isArray(c.msisdns) && typeof c.carriers === 'string' && c.carriers.length === c.msisdns.length && typeof c.at === 'number' && (c.batch === undefined || (Number.isInteger(c.batch) && c.batch >= 1));
+  return (
+    !!c &&
+    c.v === 1 &&
+    typeof c.id === 'string' &&
+    Array.isArray(c.msisdns) &&
+    typeof c.carriers === 'string' &&
+    c.carriers.length === c.msisdns.length &&
+    typeof c.at === 'number' &&
+    (c.batch === undefined || (Number.isInteger(c.batch) && c.batch >= 1))
+  );
 }
 
 export type AppendResult = { ok: boolean; others: ClaimChunk[] };
@@ -75,7 +101,11 @@ export type AppendResult = { ok: boolean; others: ClaimChunk[] };
 export class ClaimLog {
   private readonly last = new Map<string, number>();
 
-  constructor(private readonly jsm: JetStreamManager, private readonly pub: JsPublisher, private readonly stream = CLAIMS_STREAM) {}
+  constructor(
+    private readonly jsm: JetStreamManager,
+    private readonly pub: JsPublisher,
+    private readonly stream = CLAIMS_STREAM,
+  ) {}
 
   /**
    * Appends a chunk. `ok: true` when it is stored (also when an earlier attempt with the same
@@ -118,8 +148,12 @@ export class ClaimLog {
     yield* this.read(`alert.claims.${taskId}.${day ?? 'once'}.*`, 0, false);
   }
 
-  private async *read(filter: string, after: number, advance: boolean): AsyncGenerator<{ subject: string; chunk: ClaimChunk; storedAt: number }> {
-    for (let seq = after + 1; ; ) {
+  private async *read(
+    filter: string,
+    after: number,
+    advance: boolean,
+  ): AsyncGenerator<{ subject: string; chunk: ClaimChunk; storedAt: number }> {
+    for (let seq = after + 1; ;) {
       // STREAM.MSG.GET takes next_by_subj (the first message on the subject at or after seq) since
       // nats-server 2.9, though the client types only list it for direct gets; null past the end.
       const m = await this.jsm.streams.getMessage(this.stream, { seq, next_by_subj: filter } as unknown as { seq: number });

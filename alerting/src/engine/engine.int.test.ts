@@ -7,7 +7,20 @@ import { REACH_SUBJECT, TaskProgress, progressSubject, type ReachReply } from '.
 import { CAPS_BUCKET, TASKS_BUCKET } from '../streams.ts';
 import { TaskError } from '../tasks/task-store.ts';
 import { KvBudget } from './budget.ts';
-import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, today, tomorrow, until } from './int-test-kit.ts';
+import {
+  circleTask,
+  declareAll,
+  event,
+  jobsOf,
+  numbers,
+  offset,
+  publishEvents,
+  silent,
+  sleep,
+  today,
+  tomorrow,
+  until,
+} from './int-test-kit.ts';
 import { runEngine, type RunningEngine } from './run-engine.ts';
 
 const ALL_SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -40,7 +53,10 @@ describe('alerting engine on real NATS', () => {
   it('sends once to everyone present at start and to people entering later; nobody outside the region or rules, nobody twice', async () => {
     const centre = nextSite();
     const eng = await start('a1');
-    const insiders = numbers(40), outsiders = numbers(20), elderly = numbers(10), later = numbers(15);
+    const insiders = numbers(40),
+      outsiders = numbers(20),
+      elderly = numbers(10),
+      later = numbers(15);
     const carrierOf = (i: number) => CARRIERS[i % 3];
     await publishEvents(nc, [
       ...insiders.map((m, i) => event(m, carrierOf(i), offset(centre, (i % 7) * 100, (i % 5) * 100), { age: 30 })),
@@ -67,15 +83,19 @@ describe('alerting engine on real NATS', () => {
     const sentTo = jobs.map((j) => j.msisdn).sort();
     expect(sentTo).toEqual([...insiders, ...later].sort());
     expect(new Set(jobs.map((j) => j.jobId)).size).toBe(jobs.length);
-    expect(jobs[0]).toMatchObject({ source: 'alert', sendId: 't-basic', content: '暴雨预警：请注意安全', signature: '应急管理局', });
-    const carrierByNumber = new Map([...insiders.map((m, i) => [m, carrierOf(i)] as const), ...later.map((m, i) => [m, carrierOf(i)] as const)]);
+    expect(jobs[0]).toMatchObject({ source: 'alert', sendId: 't-basic', content: '暴雨预警：请注意安全', signature: '应急管理局' });
+    const carrierByNumber = new Map([
+      ...insiders.map((m, i) => [m, carrierOf(i)] as const),
+      ...later.map((m, i) => [m, carrierOf(i)] as const),
+    ]);
     for (const j of jobs) expect(j.carrier).toBe(carrierByNumber.get(j.msisdn));
     // Progress is per instance (another test file's engine may share the durable consumers and
     // handle some of these people): the reader sums the latest report of each instance.
     const summed = () => {
       const latest = new Map<string, TaskProgress>();
       for (const p of progress) latest.set(p.instance, p);
-      let sent = 0, rule = 0;
+      let sent = 0,
+        rule = 0;
       for (const p of latest.values()) {
         sent += p.sent.cmcc + p.sent.cucc + p.sent.ctcc;
         rule += p.skipped.rule ?? 0;
@@ -96,7 +116,10 @@ describe('alerting engine on real NATS', () => {
     const centre = nextSite();
     const eng = await start('a2');
     const people = numbers(12);
-    await publishEvents(nc, people.map((m) => event(m, 'cmcc', centre)));
+    await publishEvents(
+      nc,
+      people.map((m) => event(m, 'cmcc', centre)),
+    );
     await sleep(300);
     // A one-minute window two hours from now (Shanghai), never the current minute.
     const h = (new Date(Date.now() + 8 * 3600_000).getUTCHours() + 2) % 24;
@@ -106,7 +129,10 @@ describe('alerting engine on real NATS', () => {
     const progress: TaskProgress[] = [];
     const sub = nc.subscribe(progressSubject('t-window'), { callback: (_e, m) => void progress.push(TaskProgress.parse(m.json())) });
     await until('window skips counted', () => progress.some((p) => p.skipped.window === people.length));
-    await publishEvents(nc, people.map((m) => event(m, 'cmcc', offset(centre, 5, 5))));
+    await publishEvents(
+      nc,
+      people.map((m) => event(m, 'cmcc', offset(centre, 5, 5))),
+    );
     await sleep(1_500);
     expect(await jobsOf(nc, 't-window')).toEqual([]);
     expect(await jobsOf(nc, 't-future')).toEqual([]);
@@ -115,7 +141,7 @@ describe('alerting engine on real NATS', () => {
     await stopAll();
   });
 
-  it('never exceeds daily caps or totals with two instances at once (the account balance is the portal ledger\'s, taken at submit)', async () => {
+  it("never exceeds daily caps or totals with two instances at once (the account balance is the portal ledger's, taken at submit)", async () => {
     const centre = nextSite();
     const [a, b] = [await start('cap-a'), await start('cap-b')];
     const people = numbers(600);
@@ -127,13 +153,17 @@ describe('alerting engine on real NATS', () => {
     await a.store.submit('t-cap1', spec({ quota: { cmcc: { total: 100, dailyCap: 40 }, cucc: { total: 150, dailyCap: 150 } } }));
     await b.store.submit('t-cap2', spec({ quota: { cmcc: { total: 200, dailyCap: 200 } } }));
     // People keep producing events on both instances.
-    for (let r = 0; r < 3; r++) await eventsInSmallBatches(people.map((m, i) => event(m, CARRIERS[i % 2], offset(centre, (i % 20) * 10 + r, Math.floor(i / 20) * 10))));
+    for (let r = 0; r < 3; r++)
+      await eventsInSmallBatches(
+        people.map((m, i) => event(m, CARRIERS[i % 2], offset(centre, (i % 20) * 10 + r, Math.floor(i / 20) * 10))),
+      );
     await until('budgets exhausted', async () => {
       const [j1, j2] = [await jobsOf(nc, 't-cap1'), await jobsOf(nc, 't-cap2')];
       return j1.length + j2.length >= 390;
     });
     await sleep(2_000);
-    const j1 = await jobsOf(nc, 't-cap1'), j2 = await jobsOf(nc, 't-cap2');
+    const j1 = await jobsOf(nc, 't-cap1'),
+      j2 = await jobsOf(nc, 't-cap2');
     expect(j1.filter((j) => j.carrier === 'cmcc').length).toBeLessThanOrEqual(40);
     expect(j1.filter((j) => j.carrier === 'cucc').length).toBeLessThanOrEqual(150);
     expect(j2.filter((j) => j.carrier === 'cucc').length).toBe(0);
@@ -144,7 +174,14 @@ describe('alerting engine on real NATS', () => {
     expect(await caps.get('balance.acc-shared')).toBeNull();
     const budget = new KvBudget(caps);
     const day = today().replace(/-/g, '');
-    const used = await budget.peek({ taskId: 't-cap1', accountId: 'acc-shared', carrier: 'cmcc', day, quota: { total: 100, dailyCap: 40 }, initialBalance: 0 });
+    const used = await budget.peek({
+      taskId: 't-cap1',
+      accountId: 'acc-shared',
+      carrier: 'cmcc',
+      day,
+      quota: { total: 100, dailyCap: 40 },
+      initialBalance: 0,
+    });
     expect(used.dailyUsed).toBe(j1.filter((j) => j.carrier === 'cmcc').length);
     await stopAll();
   });
@@ -155,8 +192,38 @@ describe('alerting engine on real NATS', () => {
     await expect(eng.store.submit('t-bad', circleTask([80, 40], 0))).rejects.toBeInstanceOf(TaskError);
     const kv = await new Kvm(nc).open(TASKS_BUCKET);
     const good = await eng.store.submit('t-raw', circleTask([80, 40], 100, { startDate: tomorrow(), endDate: tomorrow() }));
-    await kv.put('t-raw', JSON.stringify({ ...good, version: 2, spec: { ...good.spec, region: { parts: [{ kind: 'polygon', rings: [[[0, 0], [1, 1], [1, 0], [0, 1]]] }], edgeBufferM: 0 } } }));
-    await until('rejected', async () => (await eng.store.get('t-raw').catch(() => undefined)) === undefined && JSON.parse((await kv.get('t-raw'))!.string()).state === 'rejected');
+    await kv.put(
+      't-raw',
+      JSON.stringify({
+        ...good,
+        version: 2,
+        spec: {
+          ...good.spec,
+          region: {
+            parts: [
+              {
+                kind: 'polygon',
+                rings: [
+                  [
+                    [0, 0],
+                    [1, 1],
+                    [1, 0],
+                    [0, 1],
+                  ],
+                ],
+              },
+            ],
+            edgeBufferM: 0,
+          },
+        },
+      }),
+    );
+    await until(
+      'rejected',
+      async () =>
+        (await eng.store.get('t-raw').catch(() => undefined)) === undefined &&
+        JSON.parse((await kv.get('t-raw'))!.string()).state === 'rejected',
+    );
     expect(JSON.parse((await kv.get('t-raw'))!.string()).reason).toMatch(/edges cross/);
     await stopAll();
   });
@@ -164,15 +231,32 @@ describe('alerting engine on real NATS', () => {
   it('stops sending at an emergency stop, refuses pausing a running task, and answers reach estimates', async () => {
     const centre = nextSite();
     const eng = await start('a5');
-    const first = numbers(10), after = numbers(10);
-    await publishEvents(nc, first.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, i * 5, 0), { gender: i % 2 ? 'm' : 'f' })));
+    const first = numbers(10),
+      after = numbers(10);
+    await publishEvents(
+      nc,
+      first.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, i * 5, 0), { gender: i % 2 ? 'm' : 'f' })),
+    );
     await sleep(300);
     // Every instance answers for its own subscribers (another test file's engine may hold some of
     // these people through the shared durable consumers): the reader sums the answers.
     const replies: ReachReply[] = [];
-    for await (const m of await nc.requestMany(REACH_SUBJECT, JSON.stringify({ v: 1, region: { parts: [{ kind: 'circle', center: centre, radiusM: 500 }] }, rules: [{ attribute: 'gender', action: 'keep', values: ['f'] }], quota: { cmcc: { total: 2, dailyCap: 2 }, cucc: { total: 9, dailyCap: 9 } } }), { maxWait: 2000, strategy: 'timer' }))
+    for await (const m of await nc.requestMany(
+      REACH_SUBJECT,
+      JSON.stringify({
+        v: 1,
+        region: { parts: [{ kind: 'circle', center: centre, radiusM: 500 }] },
+        rules: [{ attribute: 'gender', action: 'keep', values: ['f'] }],
+        quota: { cmcc: { total: 2, dailyCap: 2 }, cucc: { total: 9, dailyCap: 9 } },
+      }),
+      { maxWait: 2000, strategy: 'timer' },
+    ))
       replies.push(m.json<ReachReply>());
-    const sum = (k: 'present' | 'passing') => ({ cmcc: replies.reduce((n, r) => n + r[k].cmcc, 0), cucc: replies.reduce((n, r) => n + r[k].cucc, 0), ctcc: replies.reduce((n, r) => n + r[k].ctcc, 0) });
+    const sum = (k: 'present' | 'passing') => ({
+      cmcc: replies.reduce((n, r) => n + r[k].cmcc, 0),
+      cucc: replies.reduce((n, r) => n + r[k].cucc, 0),
+      ctcc: replies.reduce((n, r) => n + r[k].ctcc, 0),
+    });
     expect(sum('present')).toEqual({ cmcc: 4, cucc: 3, ctcc: 3 });
     expect(sum('passing').cmcc + sum('passing').cucc + sum('passing').ctcc).toBe(5);
     for (const r of replies) {
@@ -184,7 +268,10 @@ describe('alerting engine on real NATS', () => {
     await expect(eng.store.transition('t-stop', 'paused')).rejects.toThrow(/cannot be paused; stop it instead/);
     await eng.store.transition('t-stop', 'stopped', 'operator emergency stop');
     await sleep(800);
-    await publishEvents(nc, after.map((m) => event(m, 'cmcc', centre)));
+    await publishEvents(
+      nc,
+      after.map((m) => event(m, 'cmcc', centre)),
+    );
     await sleep(1_500);
     expect((await jobsOf(nc, 't-stop')).length).toBe(first.length);
     await stopAll();
@@ -201,7 +288,10 @@ describe('alerting engine on real NATS', () => {
     const corrupt = encodeLocationBatch([event(m1, 'cmcc', [81, 41], { cell: `${mark}-bin` })]);
     corrupt[24 + 8 + 8 + 8 + 8 + 4 + 4] = 9;
     await js.publish(locationSubject('cmcc', shardOf(m1)), corrupt);
-    await js.publish(locationSubject('cucc', shardOf(m2)), JSON.stringify({ v: 1, events: [{ ...event(m2, 'cucc', [81, 41], { cell: `${mark}-json` }), ts: 'yesterday' }] }));
+    await js.publish(
+      locationSubject('cucc', shardOf(m2)),
+      JSON.stringify({ v: 1, events: [{ ...event(m2, 'cucc', [81, 41], { cell: `${mark}-json` }), ts: 'yesterday' }] }),
+    );
 
     let dead: DeadLetter[] = [];
     await until('both dead-lettered', async () => (dead = await deadLettersWith(mark, since)).length >= 2, 60_000);
@@ -213,7 +303,9 @@ describe('alerting engine on real NATS', () => {
     // durable consumers, so keep publishing fresh people until this engine has seen one.
     const seen = async () => {
       const fresh = numbers(20);
-      await Promise.all(fresh.map((m) => js.publish(locationSubject('ctcc', shardOf(m)), encodeLocationBatch([event(m, 'ctcc', [81, 41])]))));
+      await Promise.all(
+        fresh.map((m) => js.publish(locationSubject('ctcc', shardOf(m)), encodeLocationBatch([event(m, 'ctcc', [81, 41])]))),
+      );
       await sleep(300);
       return fresh.some((m) => eng.engine.presence.indexOf(m) >= 0);
     };

@@ -1,7 +1,17 @@
 import type { Carrier, LocationColumns } from '@geo/ingest';
 import { CARRIERS, EVENT_KINDS, cellIdOf } from '@geo/ingest';
 import type { SmsJob } from '@geo/messaging';
-import { SKIP_REASONS, alertJobId, type AlertTask, type WhyReason, type PerCarrier, type ReachReply, type ReachRequest, type SkipReason, type TaskProgress } from '../contract.ts';
+import {
+  SKIP_REASONS,
+  alertJobId,
+  type AlertTask,
+  type WhyReason,
+  type PerCarrier,
+  type ReachReply,
+  type ReachRequest,
+  type SkipReason,
+  type TaskProgress,
+} from '../contract.ts';
 import { compileRegion, type CompiledRegion } from '../geofence/point-in-region.ts';
 import { RegionIndex } from '../geofence/region-index.ts';
 import { NO_CITIES, type CityLocator } from '../geofence/city-locator.ts';
@@ -10,7 +20,16 @@ import { grant as grantFor, inDates, inWindows, judge, passesRules, sendDay, typ
 import { shanghaiDay, shanghaiMidnight } from '../rules/shanghai-time.ts';
 import { alertJob } from './alert-job.ts';
 import type { BudgetScope } from './budget.ts';
-import { CLAIM_CHUNK, CLAIM_PARTS, chunkPeople, claimChunk, claimPart, claimSubject, type AppendResult, type ClaimChunk } from './claims.ts';
+import {
+  CLAIM_CHUNK,
+  CLAIM_PARTS,
+  chunkPeople,
+  claimChunk,
+  claimPart,
+  claimSubject,
+  type AppendResult,
+  type ClaimChunk,
+} from './claims.ts';
 import { JOB_BATCH, chunkBatches, type JobBatch } from './job-batches.ts';
 
 /** What the engine needs from the outside world (NATS in production, the same NATS in tests). */
@@ -151,7 +170,10 @@ export class Engine {
   private cellVer = new Int32Array(1024);
   private readonly republishWithinMs: number;
 
-  constructor(private readonly ports: EnginePorts, presence?: Presence) {
+  constructor(
+    private readonly ports: EnginePorts,
+    presence?: Presence,
+  ) {
     this.presence = presence ?? new Presence();
     this.republishWithinMs = ports.republishWithinMs ?? 8 * 60_000;
     this.cityOf = ports.cityOf ?? NO_CITIES;
@@ -183,8 +205,25 @@ export class Engine {
     const rt: TaskRuntime = old
       ? { ...old, task, region, dirty: true, blockedUntil: [0, 0, 0] }
       : {
-          slot: this.nextSlot++, task, region, inside: new Map(), pending: new Map(), sent: new Uint8Array(0), sentDay: '', seen: new Uint8Array(0),
-          matched: 0, sentBy: { cmcc: 0, cucc: 0, ctcc: 0 }, skipped: {}, heldAs: new Uint8Array(0), heldDay: '', reachedIn: new Int32Array(0), dirty: true, windowOpen: false, blockedUntil: [0, 0, 0], blockedReason: ['daily_cap', 'daily_cap', 'daily_cap'], removed: false,
+          slot: this.nextSlot++,
+          task,
+          region,
+          inside: new Map(),
+          pending: new Map(),
+          sent: new Uint8Array(0),
+          sentDay: '',
+          seen: new Uint8Array(0),
+          matched: 0,
+          sentBy: { cmcc: 0, cucc: 0, ctcc: 0 },
+          skipped: {},
+          heldAs: new Uint8Array(0),
+          heldDay: '',
+          reachedIn: new Int32Array(0),
+          dirty: true,
+          windowOpen: false,
+          blockedUntil: [0, 0, 0],
+          blockedReason: ['daily_cap', 'daily_cap', 'daily_cap'],
+          removed: false,
         };
     this.runtimes.set(task.id, rt);
     this.bySlot[rt.slot] = rt;
@@ -473,10 +512,15 @@ export class Engine {
     for (let k = 0; k < c.count; k++) {
       let cell = NO_CELL;
       if (kind[k] !== DETACH) {
-        const ci = carrier[k], pl = place[k], slot = pl * CARRIER_COUNT + ci;
+        const ci = carrier[k],
+          pl = place[k],
+          slot = pl * CARRIER_COUNT + ci;
         cell = pc[slot];
         if (cell === UNINTERNED)
-          cell = pc[slot] = idBytes && idAt && idLen ? p.cells.internBytes(ci, idBytes, idAt[pl], idLen[pl], c.lng[pl], c.lat[pl], cellIdOf) : p.cells.intern(ci, c.cellIds[pl], c.lng[pl], c.lat[pl]);
+          cell = pc[slot] =
+            idBytes && idAt && idLen
+              ? p.cells.internBytes(ci, idBytes, idAt[pl], idLen[pl], c.lng[pl], c.lat[pl], cellIdOf)
+              : p.cells.intern(ci, c.cellIds[pl], c.lng[pl], c.lat[pl]);
       }
       const i = p.applyCoded(msisdn[k], carrier[k], ts[k], cell, gender[k], age[k], home[k]);
       this.track(i, live, now, out);
@@ -541,7 +585,10 @@ export class Engine {
    * presence holds the people's newer events and skips it, so someone who walked in and out while
    * sending failed was never sent (#19). Rejects only when `stopping()` says so.
    */
-  async sendPersistently(cands: Candidate[], opts: { heartbeat?: () => void; stopping?: () => boolean; onError?: (err: unknown, attempt: number) => void } = {}): Promise<number> {
+  async sendPersistently(
+    cands: Candidate[],
+    opts: { heartbeat?: () => void; stopping?: () => boolean; onError?: (err: unknown, attempt: number) => void } = {},
+  ): Promise<number> {
     let todo = cands;
     const failing = this.failing;
     try {
@@ -595,7 +642,8 @@ export class Engine {
     this.flushing = true;
     try {
       while (this.queued.length) {
-        const batch = this.queued, ws = this.waiting;
+        const batch = this.queued,
+          ws = this.waiting;
         this.queued = [];
         this.waiting = [];
         try {
@@ -640,7 +688,23 @@ export class Engine {
       if (!g) {
         const carrier = CARRIERS[ci];
         const spec = rt.task.spec;
-        groups.set(key, (g = { rt, carrier, idx: [], unused: 0, scope: { taskId: rt.task.id, accountId: spec.accountId, carrier, day, quota: spec.quota[carrier]!, initialBalance: spec.balance } }));
+        groups.set(
+          key,
+          (g = {
+            rt,
+            carrier,
+            idx: [],
+            unused: 0,
+            scope: {
+              taskId: rt.task.id,
+              accountId: spec.accountId,
+              carrier,
+              day,
+              quota: spec.quota[carrier]!,
+              initialBalance: spec.balance,
+            },
+          }),
+        );
       }
       g.idx.push(i);
     }
@@ -748,7 +812,14 @@ export class Engine {
       const chunk = todo.length > size ? todo.slice(0, size) : todo;
       const rest = todo.length > size ? todo.slice(size) : [];
       let r: AppendResult;
-      const stored = claimChunk(`${this.ports.instance}:${now}:${++this.chunkSeq}`, this.ports.instance, now, chunk, this.ports.jobBatch ?? JOB_BATCH, this.ports.fence?.());
+      const stored = claimChunk(
+        `${this.ports.instance}:${now}:${++this.chunkSeq}`,
+        this.ports.instance,
+        now,
+        chunk,
+        this.ports.jobBatch ?? JOB_BATCH,
+        this.ports.fence?.(),
+      );
       try {
         r = await this.ports.claims.append(subject, stored);
       } catch (err) {
@@ -819,7 +890,8 @@ export class Engine {
     let error: unknown;
     if (batches.length) {
       await new Promise<void>((resolve) => {
-        let next = 0, inflight = 0;
+        let next = 0,
+          inflight = 0;
         const pump = () => {
           while (inflight < PUBLISH_WINDOW && next < batches.length) {
             const batch = batches[next++];
@@ -875,7 +947,8 @@ export class Engine {
     if (!rt) return { claims: 0, republished: 0 };
     const now = this.ports.now();
     const sd = sendDay(rt.task.spec.frequency, now);
-    let claims = 0, republished = 0;
+    let claims = 0,
+      republished = 0;
     const again: JobBatch[] = [];
     for await (const { chunk } of this.ports.claims.list(id, sd)) {
       for (const { msisdn, carrier } of chunkPeople(chunk)) {
@@ -955,7 +1028,12 @@ export class Engine {
       if (!open) continue;
       const newDay = rt.task.spec.frequency === 'daily' && rt.sentDay !== shanghaiDay(now);
       if (full || opened || newDay) sent += await this.reconsider(rt, [...rt.inside.keys()], now);
-      else sent += await this.reconsider(rt, [...rt.pending].filter(([, r]) => HELD_FOR_RETRY.has(r)).map(([i]) => i), now);
+      else
+        sent += await this.reconsider(
+          rt,
+          [...rt.pending].filter(([, r]) => HELD_FOR_RETRY.has(r)).map(([i]) => i),
+          now,
+        );
     }
     return sent;
   }
@@ -967,7 +1045,17 @@ export class Engine {
       if (!rt.dirty) continue;
       rt.dirty = false;
       const skipped = Object.fromEntries(Object.entries(rt.skipped)) as TaskProgress['skipped'];
-      out.push({ v: 1, taskId: rt.task.id, instance: this.ports.instance, at: this.ports.now(), state: rt.task.state, matched: rt.matched, sent: { ...rt.sentBy }, skipped, usedTotal: usedTotal?.get(rt.task.id) });
+      out.push({
+        v: 1,
+        taskId: rt.task.id,
+        instance: this.ports.instance,
+        at: this.ports.now(),
+        state: rt.task.state,
+        matched: rt.matched,
+        sent: { ...rt.sentBy },
+        skipped,
+        usedTotal: usedTotal?.get(rt.task.id),
+      });
     }
     return out;
   }
@@ -997,8 +1085,10 @@ export class Engine {
     const region = compileRegion(req.region);
     const inRegion = new Uint8Array(cells.size);
     for (let c = 0; c < cells.size; c++) inRegion[c] = region.contains(cells.lng[c], cells.lat[c]) ? 1 : 0;
-    const present = [0, 0, 0], passing = [0, 0, 0];
-    const cellPresent = new Int32Array(cells.size), cellPassing = new Int32Array(cells.size);
+    const present = [0, 0, 0],
+      passing = [0, 0, 0];
+    const cellPresent = new Int32Array(cells.size),
+      cellPassing = new Int32Array(cells.size);
     for (let i = 0; i < p.size; i++) {
       const c = p.cell[i];
       if (c === NO_CELL || !inRegion[c] || !p.isPresent(i, now)) continue;
@@ -1010,7 +1100,12 @@ export class Engine {
       }
     }
     // Per carrier and id (entries of one id at several positions are one cell to the reader).
-    const out: { ids: string[]; present: number[]; passing: number[]; at: Map<string, number> }[] = CARRIERS.map(() => ({ ids: [], present: [], passing: [], at: new Map() }));
+    const out: { ids: string[]; present: number[]; passing: number[]; at: Map<string, number> }[] = CARRIERS.map(() => ({
+      ids: [],
+      present: [],
+      passing: [],
+      at: new Map(),
+    }));
     let total = 0;
     for (let c = 0; c < cells.size; c++) {
       if (cellPresent[c] === 0) continue;
@@ -1038,7 +1133,14 @@ export class Engine {
           return void (allowed[ci] = Object.keys(req.quota).length ? 0 : passing[ci]);
         }
         const used = req.taskId
-          ? await this.ports.budget.peek({ taskId: req.taskId, accountId: '', carrier, day: shanghaiDay(now), quota: q, initialBalance: Number.MAX_SAFE_INTEGER })
+          ? await this.ports.budget.peek({
+              taskId: req.taskId,
+              accountId: '',
+              carrier,
+              day: shanghaiDay(now),
+              quota: q,
+              initialBalance: Number.MAX_SAFE_INTEGER,
+            })
           : { dailyUsed: 0, totalUsed: 0, balance: Number.MAX_SAFE_INTEGER };
         remaining[carrier] = Math.max(0, Math.min(q.dailyCap - used.dailyUsed, q.total - used.totalUsed));
         allowed[ci] = grantFor(passing[ci], q, used).granted;
@@ -1048,21 +1150,39 @@ export class Engine {
     const parts = Math.max(1, Math.ceil(total / cellsPerPart));
     const replies: ReachReply[] = [];
     // Cells in carrier order, cut every `cellsPerPart`.
-    let carrier = 0, from = 0;
+    let carrier = 0,
+      from = 0;
     for (let part = 0; part < parts; part++) {
       const cellsOut: NonNullable<ReachReply['cells']> = {};
       let room = cellsPerPart;
       while (room > 0 && carrier < CARRIERS.length) {
         const o = out[carrier]!;
         const to = Math.min(o.ids.length, from + room);
-        if (to > from) cellsOut[CARRIERS[carrier]] = { ids: o.ids.slice(from, to), present: o.present.slice(from, to), passing: o.passing.slice(from, to) };
+        if (to > from)
+          cellsOut[CARRIERS[carrier]] = {
+            ids: o.ids.slice(from, to),
+            present: o.present.slice(from, to),
+            passing: o.passing.slice(from, to),
+          };
         room -= to - from;
         if (to >= o.ids.length) {
           carrier++;
           from = 0;
         } else from = to;
       }
-      replies.push({ v: 1, instance: this.ports.instance, shards, present: pc(present), passing: pc(passing), allowedToday: pc(allowed), cells: cellsOut, remaining, part, parts, tookMs: performance.now() - t0 });
+      replies.push({
+        v: 1,
+        instance: this.ports.instance,
+        shards,
+        present: pc(present),
+        passing: pc(passing),
+        allowedToday: pc(allowed),
+        cells: cellsOut,
+        remaining,
+        part,
+        parts,
+        tookMs: performance.now() - t0,
+      });
     }
     return replies;
   }

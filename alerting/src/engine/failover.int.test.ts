@@ -25,7 +25,11 @@ const children: ChildProcess[] = [];
 function startAlerting(id: string): ChildProcess {
   const log = openSync(join(dir, `${id}.log`), 'a');
   const env = { ...process.env, NATS_URL: server.url, ALERTING_LEASES: 'true', INSTANCE_ID: id, HEALTH_PORT: '0', LOG_LEVEL: 'info' };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'alerting/src/main.ts')], { cwd: ROOT, env, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'alerting/src/main.ts')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', log, log],
+  });
   children.push(child);
   return child;
 }
@@ -53,30 +57,41 @@ afterAll(async () => {
 });
 
 describe('alerting failover by shard leases (two processes)', () => {
-  it('takes a killed instance\'s shards over in < 10 s with 0 lost and 0 duplicate people', async () => {
+  it("takes a killed instance's shards over in < 10 s with 0 lost and 0 duplicate people", async () => {
     const a = startAlerting('fo-a');
     startAlerting('fo-b');
     const kv = await new Kvm(nc).create(LEASES_BUCKET);
     const live = (o: Map<string, LeaseValue>) => [...o.values()].filter((v) => v.owner && v.expiresAt > Date.now());
-    await until('both instances hold shards', async () => {
-      const o = live(await owners(kv));
-      return o.length === 8 && new Set(o.map((v) => v.owner)).size === 2;
-    }, 90_000).catch((e) => {
+    await until(
+      'both instances hold shards',
+      async () => {
+        const o = live(await owners(kv));
+        return o.length === 8 && new Set(o.map((v) => v.owner)).size === 2;
+      },
+      90_000,
+    ).catch((e) => {
       throw new Error(`${(e as Error).message}\n${readFileSync(join(dir, 'fo-a.log'), 'utf8').slice(-3000)}`);
     });
 
     const centre: [number, number] = [99, 43];
     const present = numbers(200);
-    await publishEvents(nc, present.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], offset(centre, (i % 20) * 10, Math.floor(i / 20) * 10))));
+    await publishEvents(
+      nc,
+      present.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], offset(centre, (i % 20) * 10, Math.floor(i / 20) * 10))),
+    );
     await sleep(1_000);
     const store = new TaskStore(await new Kvm(nc).open(TASKS_BUCKET));
     await store.submit('failover-1', circleTask(centre, 1_000));
-    const walkers: string[] = [], inAndOut: string[] = [];
+    const walkers: string[] = [],
+      inAndOut: string[] = [];
     let killedAt = 0;
     for (let round = 0; round < 12; round++) {
       const w = numbers(20);
       walkers.push(...w);
-      await publishEvents(nc, w.map((m) => event(m, 'cmcc', offset(centre, 0, 300))));
+      await publishEvents(
+        nc,
+        w.map((m) => event(m, 'cmcc', offset(centre, 0, 300))),
+      );
       if (round === 3) {
         a.kill('SIGKILL');
         killedAt = Date.now();
@@ -86,22 +101,38 @@ describe('alerting failover by shard leases (two processes)', () => {
         const io = numbers(10);
         inAndOut.push(...io);
         const t = Date.now();
-        await publishEvents(nc, io.map((m) => event(m, 'cucc', offset(centre, 100, 0), { ts: t })));
-        await publishEvents(nc, io.map((m) => event(m, 'cucc', offset(centre, 5_000, 0), { ts: t + 1_000 })));
+        await publishEvents(
+          nc,
+          io.map((m) => event(m, 'cucc', offset(centre, 100, 0), { ts: t })),
+        );
+        await publishEvents(
+          nc,
+          io.map((m) => event(m, 'cucc', offset(centre, 5_000, 0), { ts: t + 1_000 })),
+        );
       }
       await sleep(500);
     }
     let tookOverMs = 0;
-    await until('fo-b owns every shard', async () => {
-      const o = live(await owners(kv));
-      const done = o.length === 8 && o.every((v) => v.owner === 'fo-b');
-      if (done && !tookOverMs) tookOverMs = Date.now() - killedAt;
-      return done;
-    }, 30_000);
+    await until(
+      'fo-b owns every shard',
+      async () => {
+        const o = live(await owners(kv));
+        const done = o.length === 8 && o.every((v) => v.owner === 'fo-b');
+        if (done && !tookOverMs) tookOverMs = Date.now() - killedAt;
+        return done;
+      },
+      30_000,
+    );
     const everyone = [...present, ...walkers, ...inAndOut];
-    await until('everyone sent', async () => new Set((await jobsOf(nc, 'failover-1')).map((j) => j.msisdn)).size >= everyone.length, 60_000).catch(async (e) => {
+    await until(
+      'everyone sent',
+      async () => new Set((await jobsOf(nc, 'failover-1')).map((j) => j.msisdn)).size >= everyone.length,
+      60_000,
+    ).catch(async (e) => {
       const got = new Set((await jobsOf(nc, 'failover-1')).map((j) => j.msisdn));
-      throw new Error(`${(e as Error).message}: ${got.size} of ${everyone.length}; missing ${everyone.filter((m) => !got.has(m)).slice(0, 10)}\n${readFileSync(join(dir, 'fo-b.log'), 'utf8').slice(-4000)}`);
+      throw new Error(
+        `${(e as Error).message}: ${got.size} of ${everyone.length}; missing ${everyone.filter((m) => !got.has(m)).slice(0, 10)}\n${readFileSync(join(dir, 'fo-b.log'), 'utf8').slice(-4000)}`,
+      );
     });
     await sleep(2_000);
     const jobs = await jobsOf(nc, 'failover-1');

@@ -25,9 +25,23 @@ export const tomorrow = () => shanghaiDate(Date.now() + 86_400_000);
 /** A valid task spec around a circle, running today and tomorrow, all day. */
 export function circleTask(center: [number, number], radiusM: number, over: Partial<AlertTaskSpecInput> = {}): AlertTaskSpecInput {
   return {
-    alertType: 'rainstorm', region: { parts: [{ kind: 'circle', center, radiusM }] }, subject: 'test', content: '暴雨预警：请注意安全', signature: '应急管理局',
-    startDate: today(), endDate: tomorrow(), frequency: 'once', quota: { cmcc: { total: 100_000, dailyCap: 100_000 }, cucc: { total: 100_000, dailyCap: 100_000 }, ctcc: { total: 100_000, dailyCap: 100_000 } },
-    balance: 300_000, accountId: `acc-${Math.random().toString(36).slice(2, 10)}`, enterpriseId: 'ent-test', ...over,
+    alertType: 'rainstorm',
+    region: { parts: [{ kind: 'circle', center, radiusM }] },
+    subject: 'test',
+    content: '暴雨预警：请注意安全',
+    signature: '应急管理局',
+    startDate: today(),
+    endDate: tomorrow(),
+    frequency: 'once',
+    quota: {
+      cmcc: { total: 100_000, dailyCap: 100_000 },
+      cucc: { total: 100_000, dailyCap: 100_000 },
+      ctcc: { total: 100_000, dailyCap: 100_000 },
+    },
+    balance: 300_000,
+    accountId: `acc-${Math.random().toString(36).slice(2, 10)}`,
+    enterpriseId: 'ent-test',
+    ...over,
   };
 }
 
@@ -37,7 +51,16 @@ export function offset([lng, lat]: [number, number], east: number, north: number
 }
 
 export function event(msisdn: string, carrier: Carrier, at: [number, number], over: Partial<LocationEvent> = {}): LocationEvent {
-  return { msisdn, carrier, ts: Date.now(), cell: `cell-${at[0].toFixed(5)}-${at[1].toFixed(5)}`, lng: at[0], lat: at[1], kind: 'periodic', ...over };
+  return {
+    msisdn,
+    carrier,
+    ts: Date.now(),
+    cell: `cell-${at[0].toFixed(5)}-${at[1].toFixed(5)}`,
+    lng: at[0],
+    lat: at[1],
+    kind: 'periodic',
+    ...over,
+  };
 }
 
 let published = 0;
@@ -53,7 +76,8 @@ export async function publishEvents(nc: NatsConnection, events: LocationEvent[],
     (bySubject.get(s) ?? bySubject.set(s, []).get(s)!).push(e);
   }
   const acks: Promise<unknown>[] = [];
-  for (const [s, evs] of bySubject) for (let i = 0; i < evs.length; i += perMessage) {
+  for (const [s, evs] of bySubject)
+    for (let i = 0; i < evs.length; i += perMessage) {
       const batch = evs.slice(i, i + perMessage);
       acks.push(js.publish(s, published++ % 2 ? JSON.stringify({ v: 1, events: batch }) : encodeLocationBatch(batch)));
     }

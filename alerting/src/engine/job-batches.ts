@@ -42,7 +42,8 @@ export function chunkBatches(taskId: string, chunk: ClaimChunk, job: (msisdn: st
       const j = job(chunk.msisdns[n], carrier);
       if (size === undefined) out.push({ carrier, msgId: j.jobId, jobs: [j] });
       else {
-        if (!cur || cur.jobs.length >= size) out.push((cur = { carrier, msgId: `alert:${taskId}:${chunk.id}:${carrier}:${k++}`, jobs: [] }));
+        if (!cur || cur.jobs.length >= size)
+          out.push((cur = { carrier, msgId: `alert:${taskId}:${chunk.id}:${carrier}:${k++}`, jobs: [] }));
         cur.jobs.push(j);
       }
     }

@@ -20,8 +20,20 @@ export function encodeJobBatch(jobs: readonly SmsJob[]): Uint8Array {
   for (let k = 0; k < jobs.length; k++) {
     const j = jobs[k];
     if (k) parts.push(COMMA);
-    const own = j.task === undefined && j.extension === undefined && j.forwardTo === undefined && SHARED.every((f) => j[f] === first[f]) && SAFE.test(j.jobId) && !NEEDS_ESCAPE.test(j.jobId) && SAFE.test(j.msisdn) && !NEEDS_ESCAPE.test(j.msisdn);
-    parts.push(own ? Buffer.from(`{"jobId":"${j.jobId}","msisdn":"${j.msisdn}","carrier":"${j.carrier}"}`, 'latin1') : Buffer.from(JSON.stringify(j)));
+    const own =
+      j.task === undefined &&
+      j.extension === undefined &&
+      j.forwardTo === undefined &&
+      SHARED.every((f) => j[f] === first[f]) &&
+      SAFE.test(j.jobId) &&
+      !NEEDS_ESCAPE.test(j.jobId) &&
+      SAFE.test(j.msisdn) &&
+      !NEEDS_ESCAPE.test(j.msisdn);
+    parts.push(
+      own
+        ? Buffer.from(`{"jobId":"${j.jobId}","msisdn":"${j.msisdn}","carrier":"${j.carrier}"}`, 'latin1')
+        : Buffer.from(JSON.stringify(j)),
+    );
   }
   parts.push(BATCH_TAIL);
   return Buffer.concat(parts);

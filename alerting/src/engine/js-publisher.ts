@@ -2,7 +2,10 @@ import { createInbox, headers, type Msg, type MsgHdrs, type NatsConnection, type
 
 /** JetStream refused a publish (its API error code, e.g. 10071 wrong last sequence). */
 export class JsPublishError extends Error {
-  constructor(readonly code: number, message: string) {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'JsPublishError';
   }
@@ -49,7 +52,10 @@ export class JsPublisher {
   private next = 0;
   private readonly timer: ReturnType<typeof setInterval>;
 
-  constructor(private readonly nc: NatsConnection, private readonly timeoutMs = 15_000) {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs = 15_000,
+  ) {
     this.prefix = `${createInbox()}.`;
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (err, m) => (err ? undefined : this.onAck(m)) });
     this.timer = setInterval(() => this.expire(), Math.min(1_000, timeoutMs));
@@ -67,7 +73,8 @@ export class JsPublisher {
     if (opts.msgID !== undefined || opts.expectLastSubjectSequence !== undefined) {
       h = headers();
       if (opts.msgID !== undefined) h.set('Nats-Msg-Id', opts.msgID);
-      if (opts.expectLastSubjectSequence !== undefined) h.set('Nats-Expected-Last-Subject-Sequence', String(opts.expectLastSubjectSequence));
+      if (opts.expectLastSubjectSequence !== undefined)
+        h.set('Nats-Expected-Last-Subject-Sequence', String(opts.expectLastSubjectSequence));
     }
     return new Promise<PubAck>((resolve, reject) => {
       this.pending.set(token, { resolve, reject, deadline: Date.now() + this.timeoutMs });
@@ -85,7 +92,10 @@ export class JsPublisher {
     const p = this.pending.get(token);
     if (!p) return; // expired already: the caller was told it timed out
     this.pending.delete(token);
-    if (m.data.length === 0) return p.reject(new JsPublishError(m.headers?.code ?? 503, `no stream answered for this subject (${m.headers?.description ?? 'no responders'})`));
+    if (m.data.length === 0)
+      return p.reject(
+        new JsPublishError(m.headers?.code ?? 503, `no stream answered for this subject (${m.headers?.description ?? 'no responders'})`),
+      );
     let a: { stream?: string; seq?: number; duplicate?: boolean; error?: { code: number; err_code?: number; description?: string } };
     try {
       // Acks are ASCII: a latin1 view skips the UTF-8 decoder's fixed cost on 40-byte messages.

@@ -68,7 +68,7 @@ async function publishRound(events: LocationEvent[]): Promise<{ last: Map<number
   return { last, messages: bySubject.size };
 }
 
-describe('LOCATION deliveries lost in transit (the engine\'s NATS connection cut mid-run)', () => {
+describe("LOCATION deliveries lost in transit (the engine's NATS connection cut mid-run)", () => {
   it('sends the people whose inside event was lost: read back from the stream before the newer event that revealed the loss', async () => {
     const centre: [number, number] = [97, 37];
     const far = offset(centre, 50_000, 0);
@@ -77,7 +77,12 @@ describe('LOCATION deliveries lost in transit (the engine\'s NATS connection cut
     let handled = 0;
     const registry = new Registry();
     engine = await runEngine({
-      nc: engineNc, log: silent, shards: SHARDS, instance: 'lossy', tickMs: 200, registry,
+      nc: engineNc,
+      log: silent,
+      shards: SHARDS,
+      instance: 'lossy',
+      tickMs: 200,
+      registry,
       onBatch: (events) => void (handled += events),
     });
     await engine.ready;
@@ -95,7 +100,8 @@ describe('LOCATION deliveries lost in transit (the engine\'s NATS connection cut
     const b = await publishRound(walkers.map((m, i) => event(m, carriers[i % 3]!, offset(centre, i * 10, 0), { ts: t - 20_000 })));
     const jsm = await jetstreamManager(nc);
     await until('round B delivered into the held connection', async () => {
-      for (const [shard, seq] of b.last) if ((await jsm.consumers.info(LOCATION_STREAM, presenceConsumer(shard))).delivered.stream_seq < seq) return false;
+      for (const [shard, seq] of b.last)
+        if ((await jsm.consumers.info(LOCATION_STREAM, presenceConsumer(shard))).delivered.stream_seq < seq) return false;
       return proxy.held() > 0;
     });
     let reconnected = false;
@@ -114,14 +120,17 @@ describe('LOCATION deliveries lost in transit (the engine\'s NATS connection cut
     const jobs = await jobsOf(nc, 't-lost');
     expect(walkers.filter((m) => !jobs.some((j) => j.msisdn === m))).toEqual([]);
     expect(jobs.map((j) => j.msisdn).sort()).toEqual([...walkers].sort());
-    const metric = Object.fromEntries((await registry.getSingleMetric('alerting_gap_messages_total')!.get()).values.map((v) => [v.labels.outcome, v.value]));
+    const metric = Object.fromEntries(
+      (await registry.getSingleMetric('alerting_gap_messages_total')!.get()).values.map((v) => [v.labels.outcome, v.value]),
+    );
     // Each shard's gap also spans the other shards' messages (one stream): read, and passed over.
     expect([metric.applied, metric.malformed, metric.missing]).toEqual([b.messages, undefined, undefined]);
 
     // B's own redelivery (made due now) is skipped by presence as already applied, and acked: nobody twice.
     for (const shard of b.last.keys()) await jsm.consumers.update(LOCATION_STREAM, presenceConsumer(shard), { ack_wait: 1_000_000_000 });
     await until('round B redelivered and acked', async () => {
-      for (const shard of b.last.keys()) if ((await jsm.consumers.info(LOCATION_STREAM, presenceConsumer(shard))).num_ack_pending !== 0) return false;
+      for (const shard of b.last.keys())
+        if ((await jsm.consumers.info(LOCATION_STREAM, presenceConsumer(shard))).num_ack_pending !== 0) return false;
       return true;
     });
     expect((await jobsOf(nc, 't-lost')).map((j) => j.msisdn).sort()).toEqual([...walkers].sort());
@@ -136,7 +145,10 @@ describe('LOCATION deliveries lost in transit (the engine\'s NATS connection cut
     const other = await runEngine({ nc, log, shards: SHARDS, instance: 'other', tickMs: 200, registry });
     try {
       await other.ready;
-      await until('the task running', () => other.engine.task('t-shared')?.state === 'running' && engine!.engine.task('t-shared')?.state === 'running');
+      await until(
+        'the task running',
+        () => other.engine.task('t-shared')?.state === 'running' && engine!.engine.task('t-shared')?.state === 'running',
+      );
       const people = numbers(120);
       const carriers: Carrier[] = ['cmcc', 'cucc', 'ctcc'];
       // Rounds of one message per subject: the two instances' pulls share them out.

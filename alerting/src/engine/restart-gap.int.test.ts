@@ -40,7 +40,10 @@ describe('events that arrived while alerting was down', () => {
     const centre: [number, number] = [91, 43];
     const far = offset(centre, 50_000, 0);
     const before = numbers(40);
-    await publishEvents(nc, before.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], offset(centre, i * 10, 0))));
+    await publishEvents(
+      nc,
+      before.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], offset(centre, i * 10, 0))),
+    );
     const store = new TaskStore(await new Kvm(nc).open('alert_tasks'));
     await store.submit('t-gap', circleTask(centre, 5_000));
     engine = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'first', tickMs: 200 });
@@ -57,12 +60,17 @@ describe('events that arrived while alerting was down', () => {
       ...walkers.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], offset(centre, 0, i * 10), { ts: t - 20_000 })),
       ...stayers.map((m) => event(m, 'cmcc', offset(centre, 100, 100), { ts: t - 15_000 })),
     ]);
-    await publishEvents(nc, walkers.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], far, { ts: t - 10_000, cell: 'far-away' })));
+    await publishEvents(
+      nc,
+      walkers.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], far, { ts: t - 10_000, cell: 'far-away' })),
+    );
 
     engine = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'second', tickMs: 200 });
     await engine.ready;
     const want = [...before, ...walkers, ...stayers].sort();
-    await until('everyone who was inside is sent', async () => (await jobsOf(nc, 't-gap')).length >= want.length, 30_000).catch(() => undefined);
+    await until('everyone who was inside is sent', async () => (await jobsOf(nc, 't-gap')).length >= want.length, 30_000).catch(
+      () => undefined,
+    );
     await sleep(1_000);
     const jobs = await jobsOf(nc, 't-gap');
     const byNumber = new Map<string, number>();

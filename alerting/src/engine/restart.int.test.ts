@@ -57,7 +57,11 @@ describe('kill -9 in the middle of a run, then restart', () => {
   it('loses no job and duplicates none; presence and what was sent are restored', async () => {
     const centre: [number, number] = [85, 45];
     const present = numbers(6_000);
-    await publishEvents(nc, present.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, (i % 100) * 20, Math.floor(i / 100) * 20))), 300);
+    await publishEvents(
+      nc,
+      present.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, (i % 100) * 20, Math.floor(i / 100) * 20))),
+      300,
+    );
     child = await startProcess('victim');
     let seen = 0;
     let killedAt = -1;
@@ -83,12 +87,19 @@ describe('kill -9 in the middle of a run, then restart', () => {
     expect(sentBeforeRestart).toBeLessThan(present.length);
     // While it is down, some people walk in; they must be sent after the restart too.
     const walkIns = numbers(50);
-    await publishEvents(nc, walkIns.map((m) => event(m, 'cmcc', offset(centre, 30, 30))));
+    await publishEvents(
+      nc,
+      walkIns.map((m) => event(m, 'cmcc', offset(centre, 30, 30))),
+    );
     second = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'successor', tickMs: 500 });
     await second.ready;
     // Core subscribers see every publish (also copies the stream drops by Msg-Id): a cheap progress signal.
     // (Republished copies are seen too: the stream is read once the count says it may be complete.)
-    await until('everyone sent', async () => seen >= present.length + walkIns.length && (await jobsOf(nc, 't-crash')).length >= present.length + walkIns.length, 90_000);
+    await until(
+      'everyone sent',
+      async () => seen >= present.length + walkIns.length && (await jobsOf(nc, 't-crash')).length >= present.length + walkIns.length,
+      90_000,
+    );
     await sleep(1_500);
     sub.unsubscribe();
     const jobs = await jobsOf(nc, 't-crash');

@@ -1,11 +1,42 @@
 import { randomUUID } from 'node:crypto';
 import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
 import { KvWatchInclude, Kvm, type KV } from '@nats-io/kv';
-import { GapFiller, LeaseManager, deadLetterMsg, deadLetterWriter, ensureDeadLetterStream, ensureKv, streamGapSource, type Logger, type NatsConnection } from '@geo/infra';
-import { LOCATION_STREAM, LocationDecodeError, declareLocationStream, decodeLocationColumns, locationFilter, shardOf, type LocationColumns } from '@geo/ingest';
+import {
+  GapFiller,
+  LeaseManager,
+  deadLetterMsg,
+  deadLetterWriter,
+  ensureDeadLetterStream,
+  ensureKv,
+  streamGapSource,
+  type Logger,
+  type NatsConnection,
+} from '@geo/infra';
+import {
+  LOCATION_STREAM,
+  LocationDecodeError,
+  declareLocationStream,
+  decodeLocationColumns,
+  locationFilter,
+  shardOf,
+  type LocationColumns,
+} from '@geo/ingest';
 import type { Registry } from 'prom-client';
 import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
-import { AlertTask, REACHED_SUBJECT, REACH_SUBJECT, ReachRequest, ReachedRequest, WHY_SUBJECT, WhyRequest, isTracked, type ReachReply, type ReachedReply, type WhyReply, progressSubject } from '../contract.ts';
+import {
+  AlertTask,
+  REACHED_SUBJECT,
+  REACH_SUBJECT,
+  ReachRequest,
+  ReachedRequest,
+  WHY_SUBJECT,
+  WhyRequest,
+  isTracked,
+  type ReachReply,
+  type ReachedReply,
+  type WhyReply,
+  progressSubject,
+} from '../contract.ts';
 import { inDates } from '../rules/evaluate.ts';
 import { regionIssues } from '../geofence/validate-region.ts';
 import { shanghaiDate } from '../rules/shanghai-time.ts';
@@ -120,7 +151,10 @@ export async function replayPresence(
   const last = info.state.last_seq;
   if (info.state.messages === 0 || last === 0) return 0;
   const mine = new Set(shards);
-  const c = await js.consumers.get(LOCATION_STREAM, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(sinceMs).toISOString() });
+  const c = await js.consumers.get(LOCATION_STREAM, {
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: new Date(sinceMs).toISOString(),
+  });
   let events = 0;
   const msgs = await c.consume({ max_messages: 512 });
   const timer = setTimeout(() => void msgs.close(), 600_000);
@@ -189,7 +223,12 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   };
   const engine = new Engine(
     {
-      budget, claims, publish: (b) => pub.publish(smsJobSubject(b.carrier), encodeJobBatch(b.jobs), { msgID: b.msgId }), jobBatch: opts.jobBatch, now, instance,
+      budget,
+      claims,
+      publish: (b) => pub.publish(smsJobSubject(b.carrier), encodeJobBatch(b.jobs), { msgID: b.msgId }),
+      jobBatch: opts.jobBatch,
+      now,
+      instance,
       cityOf: opts.cityOf ?? ((lng, lat) => ingestCityLocator()(lng, lat)),
       // Certainly held: won (`owned`, same epoch) and renewed less than the ttl ago by the local clock
       // (LeaseManager.fence), so that a process waking from a pause sees its lapsed leases at once,
@@ -227,9 +266,15 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       engine.removeTask(key);
       const state = (raw as { state?: string })?.state;
       if (state && !['rejected', 'stopped', 'completed'].includes(state)) {
-        const reason = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+        const reason = parsed.error.issues
+          .slice(0, 5)
+          .map((i) => `${i.path.join('.')}: ${i.message}`)
+          .join('; ');
         const e = await tasksKv.get(key);
-        if (e) await tasksKv.update(key, JSON.stringify({ ...(raw as object), state: 'rejected', reason, updatedAt: now() }), e.revision).catch(() => undefined);
+        if (e)
+          await tasksKv
+            .update(key, JSON.stringify({ ...(raw as object), state: 'rejected', reason, updatedAt: now() }), e.revision)
+            .catch(() => undefined);
         log.warn({ task: key, reason }, 'rejected an invalid task');
       }
       return;
@@ -237,8 +282,10 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     const task = parsed.data;
     const today = shanghaiDate(now());
     if (task.state === 'submitted') return void (await store.transition(task.id, 'scheduled').catch(() => undefined));
-    if (task.state === 'scheduled' && today >= task.spec.startDate) return void (await store.transition(task.id, 'running').catch(() => undefined));
-    if (task.state === 'running' && today > task.spec.endDate) return void (await store.transition(task.id, 'completed').catch(() => undefined));
+    if (task.state === 'scheduled' && today >= task.spec.startDate)
+      return void (await store.transition(task.id, 'running').catch(() => undefined));
+    if (task.state === 'running' && today > task.spec.endDate)
+      return void (await store.transition(task.id, 'completed').catch(() => undefined));
     if (!isTracked(task.state)) return engine.removeTask(task.id);
     const needsActivation = engine.upsertTask(task);
     if (needsActivation && booted) await activate(task.id);
@@ -249,7 +296,16 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   const pendingUpdates: { key: string; value: unknown }[] = [];
   const watching = (async () => {
     for await (const e of watcher) {
-      const value = e.operation === 'PUT' ? (() => { try { return e.json(); } catch { return undefined; } })() : undefined;
+      const value =
+        e.operation === 'PUT'
+          ? (() => {
+              try {
+                return e.json();
+              } catch {
+                return undefined;
+              }
+            })()
+          : undefined;
       if (value === undefined) {
         enqueue(async () => engine.removeTask(e.key));
         continue;
@@ -348,7 +404,10 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
           if (!(await gaps.fill(gap)) || stopping) break;
         } else if (!shared) {
           shared = true;
-          log.warn({ shard, consumer: presenceConsumer(shard), gap }, 'another instance consumes this shard too (its deliveries skip without a connection loss): each instance sees part of its people\'s events');
+          log.warn(
+            { shard, consumer: presenceConsumer(shard), gap },
+            "another instance consumes this shard too (its deliveries skip without a connection loss): each instance sees part of its people's events",
+          );
         }
       }
       const p = handle(m, shard);
@@ -364,7 +423,12 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
    * order, then sends who qualifies. Returns the work still running, or why
    * the whole message is malformed.
    */
-  const apply = (data: Uint8Array, shard: number, seq: number, heartbeat?: () => void): { events: number; jobs: number; work?: Promise<unknown> } | string => {
+  const apply = (
+    data: Uint8Array,
+    shard: number,
+    seq: number,
+    heartbeat?: () => void,
+  ): { events: number; jobs: number; work?: Promise<unknown> } | string => {
     const events = columnsOf(data);
     if (typeof events === 'string') return events;
     const cands = engine.applyColumns(events, true);
@@ -376,10 +440,19 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
         engine.sendPersistently(cands, {
           heartbeat,
           stopping: () => stopping || (opts.leases !== undefined && !owned.has(shard)),
-          onError: (err, attempt) => (attempt === 0 ? log.error : log.warn).call(log, { err, seq, shard, people: cands.length, attempt }, 'sending failed; retrying these people'),
+          onError: (err, attempt) =>
+            (attempt === 0 ? log.error : log.warn).call(
+              log,
+              { err, seq, shard, people: cands.length, attempt },
+              'sending failed; retrying these people',
+            ),
         }),
       );
-    return { events: events.count, jobs: cands.length, work: work.length === 0 ? undefined : work.length === 1 ? work[0] : Promise.all(work) };
+    return {
+      events: events.count,
+      jobs: cands.length,
+      work: work.length === 0 ? undefined : work.length === 1 ? work[0] : Promise.all(work),
+    };
   };
 
   const handle = (m: JsMsg, shard: number): Promise<void> | undefined => {
@@ -431,11 +504,28 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
           const req = ReachRequest.parse(msg.json());
           // The region is checked as at task submission: a self-crossing polygon has no inside to count.
           const issues = regionIssues(req.region);
-          if (issues.length) throw new Error(`invalid region: ${issues.slice(0, 5).map((i) => `${['region', ...i.path].join('.')}: ${i.message}`).join('; ')}`);
+          if (issues.length)
+            throw new Error(
+              `invalid region: ${issues
+                .slice(0, 5)
+                .map((i) => `${['region', ...i.path].join('.')}: ${i.message}`)
+                .join('; ')}`,
+            );
           // Several messages for a big region: the requester gathers them per instance.
           for (const part of await engine.reach(req, myShards())) msg.respond(JSON.stringify(part));
         } catch (e) {
-          const error: ReachReply = { v: 1, instance, shards: myShards(), present: { cmcc: 0, cucc: 0, ctcc: 0 }, passing: { cmcc: 0, cucc: 0, ctcc: 0 }, allowedToday: { cmcc: 0, cucc: 0, ctcc: 0 }, part: 0, parts: 1, tookMs: 0, error: (e as Error).message };
+          const error: ReachReply = {
+            v: 1,
+            instance,
+            shards: myShards(),
+            present: { cmcc: 0, cucc: 0, ctcc: 0 },
+            passing: { cmcc: 0, cucc: 0, ctcc: 0 },
+            allowedToday: { cmcc: 0, cucc: 0, ctcc: 0 },
+            part: 0,
+            parts: 1,
+            tookMs: 0,
+            error: (e as Error).message,
+          };
           msg.respond(JSON.stringify(error));
         }
       })();
@@ -448,10 +538,27 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       try {
         const req = ReachedRequest.parse(msg.json());
         const cells = engine.reached(req.taskId);
-        const reply: ReachedReply = { v: 1, instance, shards: myShards(), tracked: cells !== undefined, cells: cells ?? {}, part: 0, parts: 1 };
+        const reply: ReachedReply = {
+          v: 1,
+          instance,
+          shards: myShards(),
+          tracked: cells !== undefined,
+          cells: cells ?? {},
+          part: 0,
+          parts: 1,
+        };
         msg.respond(JSON.stringify(reply));
       } catch (e) {
-        const reply: ReachedReply = { v: 1, instance, shards: myShards(), tracked: false, cells: {}, part: 0, parts: 1, error: (e as Error).message };
+        const reply: ReachedReply = {
+          v: 1,
+          instance,
+          shards: myShards(),
+          tracked: false,
+          cells: {},
+          part: 0,
+          parts: 1,
+          error: (e as Error).message,
+        };
         msg.respond(JSON.stringify(reply));
       }
     },
@@ -523,7 +630,9 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     for (const u of pendingUpdates.splice(0)) enqueue(() => onRecord(u.key, u.value));
     for (const id of engine.taskIds) if (engine.task(id)!.state === 'running') enqueue(() => activate(id));
     if (inGap.length)
-      enqueue(async () => log.info({ sent: await engine.sendSoon(inGap), qualified: inGap.length }, 'sent those who qualified while no instance ran'));
+      enqueue(async () =>
+        log.info({ sent: await engine.sendSoon(inGap), qualified: inGap.length }, 'sent those who qualified while no instance ran'),
+      );
     await queue;
     for (const s of opts.shards)
       void consumeShard(s).catch((err) => {
@@ -546,9 +655,19 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       const floors = await ackFloors(nc, [shard]);
       const inGap: Candidate[] = [];
       const longestDwell = Math.max(0, ...engine.taskIds.map((id) => engine.task(id)!.spec.minDwellMin));
-      const events = await replayPresence(nc, engine, [shard], now() - engine.presence.stalenessMs - longestDwell * 60_000, log, floors, inGap);
+      const events = await replayPresence(
+        nc,
+        engine,
+        [shard],
+        now() - engine.presence.stalenessMs - longestDwell * 60_000,
+        log,
+        floors,
+        inGap,
+      );
       if (owned.get(shard) !== epoch || stopping) return;
-      const gapSent = inGap.length ? await engine.sendPersistently(inGap, { stopping: () => stopping || owned.get(shard) !== epoch }).catch(() => 0) : 0;
+      const gapSent = inGap.length
+        ? await engine.sendPersistently(inGap, { stopping: () => stopping || owned.get(shard) !== epoch }).catch(() => 0)
+        : 0;
       let sent = 0;
       for (const id of engine.taskIds) if (engine.task(id)!.state === 'running') sent += await engine.activate(id);
       if (owned.get(shard) !== epoch || stopping) return;

@@ -38,22 +38,34 @@ afterAll(async () => {
 describe('sending that fails for a while', () => {
   it('sends the people who walked in and out again while sending failed, once each', async () => {
     const centre: [number, number] = [97, 42];
-    const walkers = numbers(5), stayers = numbers(5);
+    const walkers = numbers(5),
+      stayers = numbers(5);
     await engine.store.submit('retry-1', circleTask(centre, 500));
     await until('running', async () => (await engine.store.get('retry-1'))?.task.state === 'running');
     // Sending fails: the budget counters' bucket is gone.
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete(`KV_${CAPS_BUCKET}`);
     const t0 = Date.now();
-    await publishEvents(nc, [...walkers, ...stayers].map((m) => event(m, 'cmcc', centre, { ts: t0 })));
+    await publishEvents(
+      nc,
+      [...walkers, ...stayers].map((m) => event(m, 'cmcc', centre, { ts: t0 })),
+    );
     await sleep(1_500);
     // The walkers leave again (newer events) while sending still fails.
-    await publishEvents(nc, walkers.map((m) => event(m, 'cmcc', offset(centre, 5_000, 0), { ts: t0 + 1_000 })));
+    await publishEvents(
+      nc,
+      walkers.map((m) => event(m, 'cmcc', offset(centre, 5_000, 0), { ts: t0 + 1_000 })),
+    );
     await sleep(3_000);
     expect(await jobsOf(nc, 'retry-1')).toEqual([]);
     // Asked meanwhile why a walker got nothing: the send is failing and being retried.
     const why: WhyReply[] = [];
-    for await (const m of await nc.requestMany(WHY_SUBJECT, JSON.stringify({ v: 1, taskId: 'retry-1', msisdn: walkers[0] }), { strategy: 'stall', stall: 300, maxWait: 2_000 })) why.push(WhyReply.parse(m.json()));
+    for await (const m of await nc.requestMany(WHY_SUBJECT, JSON.stringify({ v: 1, taskId: 'retry-1', msisdn: walkers[0] }), {
+      strategy: 'stall',
+      stall: 300,
+      maxWait: 2_000,
+    }))
+      why.push(WhyReply.parse(m.json()));
     expect(whyAnswer(why).reason).toBe('send_failed');
     // The bucket comes back.
     await declareAlertingStreams(nc);

@@ -49,7 +49,10 @@ describe('skip counters', () => {
   it('counts each person held back by a daily cap once, however often the cap is retried', async () => {
     const centre = nextSite();
     const people = numbers(30);
-    await publishEvents(nc, people.map((m, i) => event(m, 'cmcc', offset(centre, i * 10, 0))));
+    await publishEvents(
+      nc,
+      people.map((m, i) => event(m, 'cmcc', offset(centre, i * 10, 0))),
+    );
     await until('people seen', () => people.every((m) => eng.engine.presence.indexOf(m) >= 0));
     const progress: TaskProgress[] = [];
     const sub = nc.subscribe(progressSubject('t-skips'), { callback: (_e, m) => void progress.push(TaskProgress.parse(m.json())) });
@@ -60,7 +63,10 @@ describe('skip counters', () => {
     // people also keep producing events inside the region meanwhile.
     for (let r = 1; r <= 3; r++) {
       await sleep(2_500);
-      await publishEvents(nc, people.map((m, i) => event(m, 'cmcc', offset(centre, i * 10, r * 10))));
+      await publishEvents(
+        nc,
+        people.map((m, i) => event(m, 'cmcc', offset(centre, i * 10, r * 10))),
+      );
     }
     await sleep(5_000);
     sub.unsubscribe();

@@ -35,7 +35,8 @@ afterAll(async () => {
 async function why(taskId: string, msisdn: string): Promise<WhyReply[]> {
   const req: WhyRequest = { v: 1, taskId, msisdn };
   const out: WhyReply[] = [];
-  for await (const m of await nc.requestMany(WHY_SUBJECT, JSON.stringify(req), { strategy: 'stall', stall: 300, maxWait: 2_000 })) out.push(WhyReply.parse(m.json()));
+  for await (const m of await nc.requestMany(WHY_SUBJECT, JSON.stringify(req), { strategy: 'stall', stall: 300, maxWait: 2_000 }))
+    out.push(WhyReply.parse(m.json()));
   return out;
 }
 
@@ -53,7 +54,10 @@ describe('why a number did not get a task', () => {
     const h = (new Date(Date.now() + 8 * 3600_000).getUTCHours() + 2) % 24;
     const hh = String(h).padStart(2, '0');
     const quotas = { cmcc: { total: 100, dailyCap: 100 }, cucc: { total: 100, dailyCap: 1 } };
-    await engine.store.submit('why-rules', circleTask(centre, 1_000, { quota: quotas, rules: [{ attribute: 'gender', action: 'keep', values: ['f'] }] }));
+    await engine.store.submit(
+      'why-rules',
+      circleTask(centre, 1_000, { quota: quotas, rules: [{ attribute: 'gender', action: 'keep', values: ['f'] }] }),
+    );
     await engine.store.submit('why-dwell', circleTask(centre, 1_000, { minDwellMin: 60 }));
     await engine.store.submit('why-window', circleTask(centre, 1_000, { windows: [{ start: `${hh}:00`, end: `${hh}:01` }] }));
     await engine.store.submit('why-quota', circleTask(centre, 1_000, { quota: { cucc: { total: 10, dailyCap: 10 } } }));

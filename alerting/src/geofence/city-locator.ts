@@ -23,7 +23,12 @@ export const NO_CITIES: CityLocator = () => undefined;
 export function cityLocator(areas: readonly { code: string; level: string; geometry: unknown }[]): CityLocator {
   const cities = areas.filter((a) => a.level === 'city' && a.geometry);
   if (cities.length === 0) return NO_CITIES;
-  const index = new RegionIndex(cities.map((a, key) => ({ key, region: compileRegion({ parts: [{ kind: 'admin', code: a.code, geometry: a.geometry as AreaGeometry }] }) })));
+  const index = new RegionIndex(
+    cities.map((a, key) => ({
+      key,
+      region: compileRegion({ parts: [{ kind: 'admin', code: a.code, geometry: a.geometry as AreaGeometry }] }),
+    })),
+  );
   return (lng, lat) => {
     const hit = index.matching(lng, lat);
     return hit.length ? cities[hit[0]!]!.code : undefined;

@@ -19,9 +19,12 @@ export function haversineM(lng1: number, lat1: number, lng2: number, lat2: numbe
 export function pointSegmentM(lng: number, lat: number, ax: number, ay: number, bx: number, by: number): number {
   const k = Math.cos(lat * RAD) * RAD * EARTH_RADIUS_M;
   const m = RAD * EARTH_RADIUS_M;
-  const x1 = (ax - lng) * k, y1 = (ay - lat) * m;
-  const x2 = (bx - lng) * k, y2 = (by - lat) * m;
-  const dx = x2 - x1, dy = y2 - y1;
+  const x1 = (ax - lng) * k,
+    y1 = (ay - lat) * m;
+  const x2 = (bx - lng) * k,
+    y2 = (by - lat) * m;
+  const dx = x2 - x1,
+    dy = y2 - y1;
   const len2 = dx * dx + dy * dy;
   let t = len2 === 0 ? 0 : -(x1 * dx + y1 * dy) / len2;
   t = t < 0 ? 0 : t > 1 ? 1 : t;

@@ -43,7 +43,10 @@ export function pointInRings(rings: FlatRing[], x: number, y: number): boolean {
   let inside = false;
   for (const r of rings) {
     for (let i = 0, n = r.length - 2; i < n; i += 2) {
-      const x1 = r[i], y1 = r[i + 1], x2 = r[i + 2], y2 = r[i + 3];
+      const x1 = r[i],
+        y1 = r[i + 1],
+        x2 = r[i + 2],
+        y2 = r[i + 3];
       // On the edge: collinear and within the segment's box.
       const cross = (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1);
       if (cross === 0 && x >= Math.min(x1, x2) && x <= Math.max(x1, x2) && y >= Math.min(y1, y2) && y <= Math.max(y1, y2)) return true;
@@ -58,7 +61,8 @@ export function pointInRings(rings: FlatRing[], x: number, y: number): boolean {
 
 function ringsDistanceM(rings: FlatRing[], x: number, y: number): number {
   let best = Infinity;
-  for (const r of rings) for (let i = 0, n = r.length - 2; i < n; i += 2) best = Math.min(best, pointSegmentM(x, y, r[i], r[i + 1], r[i + 2], r[i + 3]));
+  for (const r of rings)
+    for (let i = 0, n = r.length - 2; i < n; i += 2) best = Math.min(best, pointSegmentM(x, y, r[i], r[i + 1], r[i + 2], r[i + 3]));
   return best;
 }
 
@@ -102,7 +106,15 @@ export function compilePart(part: RegionPart, edgeBufferM = 0): CompiledPart[] {
     }
     case 'rectangle': {
       const { west, south, east, north } = part;
-      const rings = [[[west, south], [east, south], [east, north], [west, north], [west, south]]] as Ring[];
+      const rings = [
+        [
+          [west, south],
+          [east, south],
+          [east, north],
+          [west, north],
+          [west, south],
+        ],
+      ] as Ring[];
       if (edgeBufferM > 0) return [polygonPart(rings, edgeBufferM)];
       return [{ bbox: [west, south, east, north], contains: (x, y) => x >= west && x <= east && y >= south && y <= north }];
     }
@@ -120,7 +132,8 @@ export function compilePart(part: RegionPart, edgeBufferM = 0): CompiledPart[] {
           bbox: grow(ringsBBox([path]), r),
           contains: (x, y) => {
             if (path.length === 2) return haversineM(path[0], path[1], x, y) <= r;
-            for (let i = 0, n = path.length - 2; i < n; i += 2) if (pointSegmentM(x, y, path[i], path[i + 1], path[i + 2], path[i + 3]) <= r) return true;
+            for (let i = 0, n = path.length - 2; i < n; i += 2)
+              if (pointSegmentM(x, y, path[i], path[i + 1], path[i + 2], path[i + 3]) <= r) return true;
             return false;
           },
         },

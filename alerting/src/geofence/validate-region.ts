@@ -38,7 +38,8 @@ export interface RegionIssue {
   message: string;
 }
 
-const validLngLat = (p: readonly number[]) => Number.isFinite(p[0]) && Number.isFinite(p[1]) && Math.abs(p[0]) <= 180 && Math.abs(p[1]) <= 90;
+const validLngLat = (p: readonly number[]) =>
+  Number.isFinite(p[0]) && Number.isFinite(p[1]) && Math.abs(p[0]) <= 180 && Math.abs(p[1]) <= 90;
 
 /** Ring without its closing duplicate vertex. */
 function openRing(r: Ring): Ring {
@@ -60,25 +61,35 @@ const onSeg = (ax: number, ay: number, bx: number, by: number, cx: number, cy: n
   Math.min(ax, bx) <= cx && cx <= Math.max(ax, bx) && Math.min(ay, by) <= cy && cy <= Math.max(ay, by);
 
 function segmentsTouch(a: number[], b: number[]): boolean {
-  const [ax, ay, bx, by] = a, [cx, cy, dx, dy] = b;
-  const o1 = orient(ax, ay, bx, by, cx, cy), o2 = orient(ax, ay, bx, by, dx, dy);
-  const o3 = orient(cx, cy, dx, dy, ax, ay), o4 = orient(cx, cy, dx, dy, bx, by);
+  const [ax, ay, bx, by] = a,
+    [cx, cy, dx, dy] = b;
+  const o1 = orient(ax, ay, bx, by, cx, cy),
+    o2 = orient(ax, ay, bx, by, dx, dy);
+  const o3 = orient(cx, cy, dx, dy, ax, ay),
+    o4 = orient(cx, cy, dx, dy, bx, by);
   if (o1 !== o2 && o3 !== o4) return true;
-  return (o1 === 0 && onSeg(ax, ay, bx, by, cx, cy)) || (o2 === 0 && onSeg(ax, ay, bx, by, dx, dy)) ||
-    (o3 === 0 && onSeg(cx, cy, dx, dy, ax, ay)) || (o4 === 0 && onSeg(cx, cy, dx, dy, bx, by));
+  return (
+    (o1 === 0 && onSeg(ax, ay, bx, by, cx, cy)) ||
+    (o2 === 0 && onSeg(ax, ay, bx, by, dx, dy)) ||
+    (o3 === 0 && onSeg(cx, cy, dx, dy, ax, ay)) ||
+    (o4 === 0 && onSeg(cx, cy, dx, dy, bx, by))
+  );
 }
 
 /**
  * The first place two edges of a polygon (all its rings) cross or touch, other than neighbours
  * sharing their vertex; a sweep over x keeps it near O(n log n) for ordinary shapes.
  */
-export function findSelfIntersection(rings: Ring[]): { ring: number; edge: number; otherRing: number; otherEdge: number; at: [number, number] } | undefined {
+export function findSelfIntersection(
+  rings: Ring[],
+): { ring: number; edge: number; otherRing: number; otherEdge: number; at: [number, number] } | undefined {
   type Seg = { s: number[]; ring: number; edge: number; n: number; minX: number; maxX: number };
   const segs: Seg[] = [];
   rings.forEach((raw, ri) => {
     const r = openRing(raw);
     for (let i = 0; i < r.length; i++) {
-      const a = r[i], b = r[(i + 1) % r.length];
+      const a = r[i],
+        b = r[(i + 1) % r.length];
       segs.push({ s: [a[0], a[1], b[0], b[1]], ring: ri, edge: i, n: r.length, minX: Math.min(a[0], b[0]), maxX: Math.max(a[0], b[0]) });
     }
   });
@@ -96,7 +107,8 @@ export function findSelfIntersection(rings: Ring[]): { ring: number; edge: numbe
           const qo = q.s[0] === shared[0] && q.s[1] === shared[1] ? [q.s[2], q.s[3]] : [q.s[0], q.s[1]];
           const collinear = orient(shared[0], shared[1], po[0], po[1], qo[0], qo[1]) === 0;
           const sameSide = (po[0] - shared[0]) * (qo[0] - shared[0]) + (po[1] - shared[1]) * (qo[1] - shared[1]) > 0;
-          if (p.n > 2 && collinear && sameSide) return { ring: p.ring, edge: p.edge, otherRing: q.ring, otherEdge: q.edge, at: shared as [number, number] };
+          if (p.n > 2 && collinear && sameSide)
+            return { ring: p.ring, edge: p.edge, otherRing: q.ring, otherEdge: q.edge, at: shared as [number, number] };
           continue;
         }
       }
@@ -109,7 +121,8 @@ export function findSelfIntersection(rings: Ring[]): { ring: number; edge: numbe
 function pointInRing(r: Ring, x: number, y: number): boolean {
   let inside = false;
   for (let i = 0, j = r.length - 1; i < r.length; j = i++) {
-    const [xi, yi] = r[i], [xj, yj] = r[j];
+    const [xi, yi] = r[i],
+      [xj, yj] = r[j];
     if (yi > y !== yj > y && x < xi + ((y - yi) * (xj - xi)) / (yj - yi)) inside = !inside;
   }
   return inside;
@@ -122,28 +135,55 @@ function polygonIssues(rings: Ring[], path: (string | number)[], maxVertices: nu
     const r = openRing(rings[i]);
     const where = i === 0 ? 'the outer ring' : `hole ${i}`;
     counted.n += r.length;
-    if (r.length < 3) issues.push({ path: [...path, i], reason: 'too_few_vertices', message: `${where} has ${r.length} distinct vertices; a polygon needs at least 3` });
+    if (r.length < 3)
+      issues.push({
+        path: [...path, i],
+        reason: 'too_few_vertices',
+        message: `${where} has ${r.length} distinct vertices; a polygon needs at least 3`,
+      });
     const bad = r.findIndex((p) => !validLngLat(p));
-    if (bad >= 0) issues.push({ path: [...path, i, bad], reason: 'out_of_range', message: `vertex ${bad} of ${where} is not a valid [longitude, latitude]` });
+    if (bad >= 0)
+      issues.push({
+        path: [...path, i, bad],
+        reason: 'out_of_range',
+        message: `vertex ${bad} of ${where} is not a valid [longitude, latitude]`,
+      });
     else {
       // An edge spanning more than 180° of longitude crosses the antimeridian (RFC 7946 §3.1.9): read
       // planar, it would be the band the other way round the globe. Such shapes must come split.
       const wide = r.findIndex((p, k) => Math.abs(r[(k + 1) % r.length]![0] - p[0]) > 180);
-      if (wide >= 0) issues.push({ path: [...path, i, wide], reason: 'crosses_antimeridian', message: `edge ${wide} of ${where} crosses the 180° meridian; split the shape there` });
+      if (wide >= 0)
+        issues.push({
+          path: [...path, i, wide],
+          reason: 'crosses_antimeridian',
+          message: `edge ${wide} of ${where} crosses the 180° meridian; split the shape there`,
+        });
     }
   }
-  if (counted.n > maxVertices) return [...issues, { path, reason: 'too_many_vertices', message: `the shape has ${counted.n} vertices; at most ${maxVertices} are allowed` }];
+  if (counted.n > maxVertices)
+    return [
+      ...issues,
+      { path, reason: 'too_many_vertices', message: `the shape has ${counted.n} vertices; at most ${maxVertices} are allowed` },
+    ];
   if (issues.length) return issues;
   const x = findSelfIntersection(rings);
   if (x) {
     const name = (ring: number) => (ring === 0 ? 'the outer ring' : `hole ${ring}`);
-    return [{ path, reason: 'self_intersection', message: `edges cross: edge ${x.edge} of ${name(x.ring)} meets edge ${x.otherEdge} of ${name(x.otherRing)} near [${x.at[0]}, ${x.at[1]}]` }];
+    return [
+      {
+        path,
+        reason: 'self_intersection',
+        message: `edges cross: edge ${x.edge} of ${name(x.ring)} meets edge ${x.otherEdge} of ${name(x.otherRing)} near [${x.at[0]}, ${x.at[1]}]`,
+      },
+    ];
   }
   for (let i = 0; i < rings.length; i++) {
-    if (ringArea(openRing(rings[i])) === 0) issues.push({ path: [...path, i], reason: 'zero_area', message: `${i === 0 ? 'the outer ring' : `hole ${i}`} encloses no area` });
+    if (ringArea(openRing(rings[i])) === 0)
+      issues.push({ path: [...path, i], reason: 'zero_area', message: `${i === 0 ? 'the outer ring' : `hole ${i}`} encloses no area` });
     else if (i > 0) {
       const [hx, hy] = rings[i][0];
-      if (!pointInRing(openRing(rings[0]), hx, hy)) issues.push({ path: [...path, i], reason: 'hole_outside', message: `hole ${i} lies outside the outer ring` });
+      if (!pointInRing(openRing(rings[0]), hx, hy))
+        issues.push({ path: [...path, i], reason: 'hole_outside', message: `hole ${i} lies outside the outer ring` });
     }
   }
   return issues;
@@ -167,24 +207,67 @@ function partIssues(part: RegionPart, path: (string | number)[]): RegionIssue[] 
     }
     case 'rectangle': {
       const { west, south, east, north } = part;
-      if (![[west, south], [east, north]].every(validLngLat)) return [{ path, reason: 'out_of_range', message: 'the rectangle has corners outside valid longitude/latitude' }];
-      if (!(west < east && south < north)) return [{ path, reason: 'degenerate_rectangle', message: 'the rectangle needs west < east and south < north' }];
+      if (
+        ![
+          [west, south],
+          [east, north],
+        ].every(validLngLat)
+      )
+        return [{ path, reason: 'out_of_range', message: 'the rectangle has corners outside valid longitude/latitude' }];
+      if (!(west < east && south < north))
+        return [{ path, reason: 'degenerate_rectangle', message: 'the rectangle needs west < east and south < north' }];
       return [];
     }
     case 'circle': {
-      if (!validLngLat(part.center)) return [{ path: [...path, 'center'], reason: 'out_of_range', message: 'the circle centre is not a valid [longitude, latitude]' }];
-      if (!(part.radiusM > 0)) return [{ path: [...path, 'radiusM'], reason: 'radius_not_positive', message: `the circle radius must be greater than 0 m (got ${part.radiusM})` }];
-      if (part.radiusM > REGION_LIMITS.maxRadiusM) return [{ path: [...path, 'radiusM'], reason: 'radius_too_large', message: `the circle radius may be at most ${REGION_LIMITS.maxRadiusM} m` }];
+      if (!validLngLat(part.center))
+        return [{ path: [...path, 'center'], reason: 'out_of_range', message: 'the circle centre is not a valid [longitude, latitude]' }];
+      if (!(part.radiusM > 0))
+        return [
+          {
+            path: [...path, 'radiusM'],
+            reason: 'radius_not_positive',
+            message: `the circle radius must be greater than 0 m (got ${part.radiusM})`,
+          },
+        ];
+      if (part.radiusM > REGION_LIMITS.maxRadiusM)
+        return [
+          {
+            path: [...path, 'radiusM'],
+            reason: 'radius_too_large',
+            message: `the circle radius may be at most ${REGION_LIMITS.maxRadiusM} m`,
+          },
+        ];
       return [];
     }
     case 'polyline': {
       const issues: RegionIssue[] = [];
-      if (part.path.length < 2) issues.push({ path: [...path, 'path'], reason: 'too_few_vertices', message: 'a polyline needs at least 2 points' });
-      if (part.path.length > REGION_LIMITS.maxDrawnVertices) issues.push({ path: [...path, 'path'], reason: 'too_many_vertices', message: `the polyline has ${part.path.length} points; at most ${REGION_LIMITS.maxDrawnVertices} are allowed` });
+      if (part.path.length < 2)
+        issues.push({ path: [...path, 'path'], reason: 'too_few_vertices', message: 'a polyline needs at least 2 points' });
+      if (part.path.length > REGION_LIMITS.maxDrawnVertices)
+        issues.push({
+          path: [...path, 'path'],
+          reason: 'too_many_vertices',
+          message: `the polyline has ${part.path.length} points; at most ${REGION_LIMITS.maxDrawnVertices} are allowed`,
+        });
       const bad = part.path.findIndex((p) => !validLngLat(p));
-      if (bad >= 0) issues.push({ path: [...path, 'path', bad], reason: 'out_of_range', message: `point ${bad} of the polyline is not a valid [longitude, latitude]` });
-      if (!(part.bufferM > 0)) issues.push({ path: [...path, 'bufferM'], reason: 'buffer_not_positive', message: `the polyline's buffer width must be greater than 0 m (got ${part.bufferM})` });
-      else if (part.bufferM > REGION_LIMITS.maxBufferM) issues.push({ path: [...path, 'bufferM'], reason: 'buffer_too_large', message: `the buffer width may be at most ${REGION_LIMITS.maxBufferM} m` });
+      if (bad >= 0)
+        issues.push({
+          path: [...path, 'path', bad],
+          reason: 'out_of_range',
+          message: `point ${bad} of the polyline is not a valid [longitude, latitude]`,
+        });
+      if (!(part.bufferM > 0))
+        issues.push({
+          path: [...path, 'bufferM'],
+          reason: 'buffer_not_positive',
+          message: `the polyline's buffer width must be greater than 0 m (got ${part.bufferM})`,
+        });
+      else if (part.bufferM > REGION_LIMITS.maxBufferM)
+        issues.push({
+          path: [...path, 'bufferM'],
+          reason: 'buffer_too_large',
+          message: `the buffer width may be at most ${REGION_LIMITS.maxBufferM} m`,
+        });
       return issues;
     }
     case 'admin': {
@@ -192,7 +275,14 @@ function partIssues(part: RegionPart, path: (string | number)[]): RegionIssue[] 
       // (ingest's geography) touch themselves at rounded vertices in most districts; an operator
       // cannot fix them and the exact test handles them, so they are not refused.
       if (part.geometry) return geometryIssues(part.geometry, [...path, 'geometry']);
-      if (!adminGeometry(part)) return [{ path: [...path, 'geometry'], reason: 'admin_geometry_missing', message: `no boundary is known for administrative area ${part.code}; supply its geometry` }];
+      if (!adminGeometry(part))
+        return [
+          {
+            path: [...path, 'geometry'],
+            reason: 'admin_geometry_missing',
+            message: `no boundary is known for administrative area ${part.code}; supply its geometry`,
+          },
+        ];
       return [];
     }
   }
@@ -207,7 +297,9 @@ function partIssues(part: RegionPart, path: (string | number)[]): RegionIssue[] 
  * // → [{ path: ['parts', 0, 'radiusM'], reason: 'radius_not_positive', message: '…' }]
  */
 export function regionIssues(region: Pick<Region, 'parts'>): RegionIssue[] {
-  if (region.parts.length === 0) return [{ path: ['parts'], reason: 'empty', message: 'the region is empty: add an administrative area or draw a shape' }];
-  if (region.parts.length > REGION_LIMITS.maxParts) return [{ path: ['parts'], reason: 'too_many_parts', message: `a region has at most ${REGION_LIMITS.maxParts} parts` }];
+  if (region.parts.length === 0)
+    return [{ path: ['parts'], reason: 'empty', message: 'the region is empty: add an administrative area or draw a shape' }];
+  if (region.parts.length > REGION_LIMITS.maxParts)
+    return [{ path: ['parts'], reason: 'too_many_parts', message: `a region has at most ${REGION_LIMITS.maxParts} parts` }];
   return region.parts.flatMap((p, i) => partIssues(p, ['parts', i]));
 }

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { NO_CELL, Presence, type PresenceEvent } from './presence.ts';
 import { SubscriberIndex } from './subscriber-index.ts';
 
-const ev = (msisdn: string, cell: string, ts: number, over: Partial<PresenceEvent> = {}): PresenceEvent => ({ msisdn, carrier: 'cmcc', ts, cell, lat: 30, lng: 120, kind: 'periodic', ...over });
+const ev = (msisdn: string, cell: string, ts: number, over: Partial<PresenceEvent> = {}): PresenceEvent => ({
+  msisdn,
+  carrier: 'cmcc',
+  ts,
+  cell,
+  lat: 30,
+  lng: 120,
+  kind: 'periodic',
+  ...over,
+});
 
 describe('SubscriberIndex', () => {
   it('maps a million numbers to their indexes through growth', () => {
@@ -59,11 +68,15 @@ describe('Presence', () => {
 
   it('finds cells by their id bytes as by their strings, through growth, with unicode ids and ids first seen either way', () => {
     const p = new Presence();
-    const ids = Array.from({ length: 20_000 }, (_, k) => (k % 7 === 0 ? `小区-${k}-東` : k % 11 === 0 ? `c😀${k}` : `460-00-${100000 + k}-1`));
+    const ids = Array.from({ length: 20_000 }, (_, k) =>
+      k % 7 === 0 ? `小区-${k}-東` : k % 11 === 0 ? `c😀${k}` : `460-00-${100000 + k}-1`,
+    );
     const bytesOf = (id: string) => new Uint8Array(Buffer.from(`xx${id}`, 'utf8'));
     const decode = (b: Uint8Array, at: number, len: number) => Buffer.from(b.buffer, b.byteOffset + at, len).toString('utf8');
     // Even ids by string first, odd ones by bytes first; then every one both ways.
-    const want = ids.map((id, k) => (k % 2 ? p.cells.internBytes(1, bytesOf(id), 2, bytesOf(id).length - 2, 120, 30, decode) : p.cells.intern(1, id, 120, 30)));
+    const want = ids.map((id, k) =>
+      k % 2 ? p.cells.internBytes(1, bytesOf(id), 2, bytesOf(id).length - 2, 120, 30, decode) : p.cells.intern(1, id, 120, 30),
+    );
     expect(new Set(want).size).toBe(ids.length);
     ids.forEach((id, k) => {
       const b = bytesOf(id);

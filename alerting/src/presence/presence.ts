@@ -94,7 +94,8 @@ export class CellTable {
     if (this.lng[c] === lng && this.lat[c] === lat) return c;
     const kx = Math.cos((lat * Math.PI) / 180) * M_PER_DEG;
     for (let k = c; k !== NO_CELL; k = this.alt[k]) {
-      const dx = (this.lng[k] - lng) * kx, dy = (this.lat[k] - lat) * M_PER_DEG;
+      const dx = (this.lng[k] - lng) * kx,
+        dy = (this.lat[k] - lat) * M_PER_DEG;
       if (dx * dx + dy * dy <= this.bound2) return k;
     }
     const n = this.add(this.carrier[c], this.ids[c], lng, lat);
@@ -143,7 +144,15 @@ export class CellTable {
   }
 
   /** {@link intern} for an id given as UTF-8 bytes; `decode` makes the string the first time. */
-  internBytes(carrier: number, bytes: Uint8Array, at: number, len: number, lng: number, lat: number, decode: (b: Uint8Array, at: number, len: number) => string): number {
+  internBytes(
+    carrier: number,
+    bytes: Uint8Array,
+    at: number,
+    len: number,
+    lng: number,
+    lat: number,
+    decode: (b: Uint8Array, at: number, len: number) => string,
+  ): number {
     const h = CellTable.hash(carrier, bytes, at, len);
     const mask = this.slots.length - 1;
     const arena = this.arena;
@@ -400,7 +409,12 @@ export class Presence {
     const g = GENDERS[this.gender[i]];
     const a = this.age[i];
     const h = this.home[i];
-    return { carrier: CARRIERS[this.carrier[i]], gender: g, age: a === AGE_UNKNOWN ? undefined : a, home: h ? String(h).padStart(6, '0') : undefined };
+    return {
+      carrier: CARRIERS[this.carrier[i]],
+      gender: g,
+      age: a === AGE_UNKNOWN ? undefined : a,
+      home: h ? String(h).padStart(6, '0') : undefined,
+    };
   }
 
   msisdnOf(i: number): string {

@@ -26,7 +26,8 @@ export class SubscriberIndex {
   }
 
   private static hash(n: number): number {
-    const lo = n >>> 0, hi = (n / 4294967296) >>> 0;
+    const lo = n >>> 0,
+      hi = (n / 4294967296) >>> 0;
     let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);

@@ -7,11 +7,21 @@ const at = (iso: string) => Date.parse(iso);
 const base: AlertTaskSpecInput = {
   alertType: 'typhoon',
   region: { parts: [{ kind: 'circle', center: [120.15, 30.28], radiusM: 1000 }] },
-  subject: 'Typhoon', content: 'Take shelter', signature: 'Hangzhou EMA',
-  startDate: '2026-11-25', endDate: '2026-11-27', windows: [{ start: '08:00', end: '12:00' }, { start: '14:00', end: '20:00' }],
-  frequency: 'daily', minDwellMin: 10,
-  quota: { cmcc: { total: 100, dailyCap: 50 }, cucc: { total: 10, dailyCap: 10 } }, balance: 110,
-  accountId: 'acc1', enterpriseId: 'ent1',
+  subject: 'Typhoon',
+  content: 'Take shelter',
+  signature: 'Hangzhou EMA',
+  startDate: '2026-11-25',
+  endDate: '2026-11-27',
+  windows: [
+    { start: '08:00', end: '12:00' },
+    { start: '14:00', end: '20:00' },
+  ],
+  frequency: 'daily',
+  minDwellMin: 10,
+  quota: { cmcc: { total: 100, dailyCap: 50 }, cucc: { total: 10, dailyCap: 10 } },
+  balance: 110,
+  accountId: 'acc1',
+  enterpriseId: 'ent1',
 };
 const spec = (over: Partial<AlertTaskSpecInput> = {}) => AlertTaskSpec.parse({ ...base, ...over });
 
@@ -61,10 +71,23 @@ describe('keep/exclude rules', () => {
     ['exclude home in Guangdong', [{ attribute: 'home', action: 'exclude', codes: ['440000'] }], p, true],
     ['keep locals (explicit codes)', [{ attribute: 'locality', action: 'keep', value: 'local', localCodes: ['330100'] }], p, true],
     ['keep roaming (explicit codes)', [{ attribute: 'locality', action: 'keep', value: 'roaming', localCodes: ['330100'] }], p, false],
-    ['exclude roaming, from Shanghai', [{ attribute: 'locality', action: 'exclude', value: 'roaming', localCodes: ['330100'] }], { ...p, home: '310101' }, false],
+    [
+      'exclude roaming, from Shanghai',
+      [{ attribute: 'locality', action: 'exclude', value: 'roaming', localCodes: ['330100'] }],
+      { ...p, home: '310101' },
+      false,
+    ],
     ['keep China Mobile', [{ attribute: 'carrier', action: 'keep', values: ['cmcc'] }], p, true],
     ['exclude China Mobile', [{ attribute: 'carrier', action: 'exclude', values: ['cmcc'] }], p, false],
-    ['keep women AND exclude China Mobile', [{ attribute: 'gender', action: 'keep', values: ['f'] }, { attribute: 'carrier', action: 'exclude', values: ['cmcc'] }], p, false],
+    [
+      'keep women AND exclude China Mobile',
+      [
+        { attribute: 'gender', action: 'keep', values: ['f'] },
+        { attribute: 'carrier', action: 'exclude', values: ['cmcc'] },
+      ],
+      p,
+      false,
+    ],
   ];
   it.each(rows)('%s', (_n, rules, person, want) => expect(passesRules(rules, person)).toBe(want));
   // Local = home city is the city of the current cell, whatever the region's shape (#18).
@@ -82,12 +105,27 @@ describe('keep/exclude rules', () => {
     expect(passesRules(roaming, person)).toBe(isRoaming);
   });
   it('explicit local codes override where the person is', () => {
-    expect(passesRules([{ attribute: 'locality', action: 'keep', value: 'local', localCodes: ['330200'] }], { carrier: 'cmcc', home: '330203', here: '330100' })).toBe(true);
-    expect(passesRules([{ attribute: 'locality', action: 'keep', value: 'roaming', localCodes: ['330200'] }], { carrier: 'cmcc', home: '330100' })).toBe(true);
+    expect(
+      passesRules([{ attribute: 'locality', action: 'keep', value: 'local', localCodes: ['330200'] }], {
+        carrier: 'cmcc',
+        home: '330203',
+        here: '330100',
+      }),
+    ).toBe(true);
+    expect(
+      passesRules([{ attribute: 'locality', action: 'keep', value: 'roaming', localCodes: ['330200'] }], {
+        carrier: 'cmcc',
+        home: '330100',
+      }),
+    ).toBe(true);
   });
-  it.each([['440305', '440000', true], ['440305', '440300', true], ['440305', '440306', false], ['440305', '440305', true], ['450305', '440000', false]])(
-    'home %s within %s → %s', (home, area, want) => expect(codeWithin(home, area)).toBe(want),
-  );
+  it.each([
+    ['440305', '440000', true],
+    ['440305', '440300', true],
+    ['440305', '440306', false],
+    ['440305', '440305', true],
+    ['450305', '440000', false],
+  ])('home %s within %s → %s', (home, area, want) => expect(codeWithin(home, area)).toBe(want));
 });
 
 describe('judge: the per-person verdict before dedup and budgets', () => {
@@ -105,7 +143,9 @@ describe('judge: the per-person verdict before dedup and budgets', () => {
 });
 
 describe('frequency dedup keys', () => {
-  const t1 = at('2026-11-25T02:00:00Z'), t2 = at('2026-11-25T15:00:00Z'), t3 = at('2026-11-25T16:00:00Z');
+  const t1 = at('2026-11-25T02:00:00Z'),
+    t2 = at('2026-11-25T15:00:00Z'),
+    t3 = at('2026-11-25T16:00:00Z');
   it('once: one key for the whole task', () => {
     expect(dedupKey('T1', '13800000000', 'once', t1)).toBe(dedupKey('T1', '13800000000', 'once', t3));
   });

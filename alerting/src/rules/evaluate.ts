@@ -49,7 +49,11 @@ function ruleMatches(rule: CrowdRule, p: PersonView): boolean {
       // drawn and picked regions; `localCodes` names the local area explicitly. Unknown home or
       // unknown whereabouts: neither local nor roaming, like any attribute not supplied.
       if (p.home === undefined) return false;
-      const local = rule.localCodes ? rule.localCodes.some((c) => codeWithin(p.home!, c)) : p.here === undefined ? undefined : codeWithin(p.home, p.here);
+      const local = rule.localCodes
+        ? rule.localCodes.some((c) => codeWithin(p.home!, c))
+        : p.here === undefined
+          ? undefined
+          : codeWithin(p.home, p.here);
       if (local === undefined) return false;
       return rule.value === 'local' ? local : !local;
     }
@@ -73,7 +77,8 @@ export function dedupKey(taskId: string, msisdn: string, frequency: 'once' | 'da
 }
 
 /** The day part of a job id: set for `daily` tasks only. */
-export const sendDay = (frequency: 'once' | 'daily', now: number): string | undefined => (frequency === 'daily' ? shanghaiDay(now) : undefined);
+export const sendDay = (frequency: 'once' | 'daily', now: number): string | undefined =>
+  frequency === 'daily' ? shanghaiDay(now) : undefined;
 
 export type Verdict = { send: true } | { send: false; reason: SkipReason };
 

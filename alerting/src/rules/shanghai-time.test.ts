@@ -5,9 +5,12 @@ import { shanghaiDate, shanghaiDay } from './shanghai-time.ts';
 describe('Asia/Shanghai dates', () => {
   it('names the right date for instants in any order, also either side of midnight (the remembered day is never stale)', () => {
     const midnight = Date.parse('2026-11-26T00:00:00+08:00');
-    for (const ms of [midnight - 1, midnight, midnight + 1, midnight - 1, midnight + 86_400_000, midnight + 86_399_999]) expect(shanghaiDate(ms)).toBe(new Date(ms + 8 * 3600_000).toISOString().slice(0, 10));
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 4_102_444_800_000 }), { minLength: 1, maxLength: 20 }), (all) => {
-      for (const ms of all) expect(shanghaiDay(ms)).toBe(new Date(ms + 8 * 3600_000).toISOString().slice(0, 10).replace(/-/g, ''));
-    }));
+    for (const ms of [midnight - 1, midnight, midnight + 1, midnight - 1, midnight + 86_400_000, midnight + 86_399_999])
+      expect(shanghaiDate(ms)).toBe(new Date(ms + 8 * 3600_000).toISOString().slice(0, 10));
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 4_102_444_800_000 }), { minLength: 1, maxLength: 20 }), (all) => {
+        for (const ms of all) expect(shanghaiDay(ms)).toBe(new Date(ms + 8 * 3600_000).toISOString().slice(0, 10).replace(/-/g, ''));
+      }),
+    );
   });
 });

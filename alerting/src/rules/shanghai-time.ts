@@ -4,7 +4,9 @@
  */
 export const SHANGHAI_OFFSET_MS = 8 * 3600_000;
 
-let dayStart = 0, dayEnd = 0, dayText = '';
+let dayStart = 0,
+  dayEnd = 0,
+  dayText = '';
 
 /** The Asia/Shanghai calendar date of an instant, `YYYY-MM-DD` (the last day is remembered: evaluation asks per person). */
 export function shanghaiDate(ms: number): string {

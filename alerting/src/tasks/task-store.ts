@@ -21,7 +21,10 @@ const enc = (t: AlertTask) => JSON.stringify(t);
  * entry's revision, so an emergency stop can never be overwritten by a concurrent state change.
  */
 export class TaskStore {
-  constructor(readonly kv: KV, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly kv: KV,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async get(id: string): Promise<{ task: AlertTask; revision: number } | undefined> {
     const e = await this.kv.get(id);
@@ -41,12 +44,14 @@ export class TaskStore {
   /** Submits a new task after validating its spec (region, dates, budget) — the submit-time check. */
   async submit(id: string, spec: AlertTaskSpecInput): Promise<AlertTask> {
     const r = AlertTaskSpec.safeParse(spec);
-    if (!r.success) throw new TaskError('invalid_spec', r.error.issues.map((i) => `${i.path.join('.') || '(task)'}: ${i.message}`).join('; '));
+    if (!r.success)
+      throw new TaskError('invalid_spec', r.error.issues.map((i) => `${i.path.join('.') || '(task)'}: ${i.message}`).join('; '));
     const task = AlertTask.parse({ id, version: 1, spec: r.data, state: 'submitted', updatedAt: this.now() });
     try {
       await this.kv.create(id, enc(task));
     } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === 10071) throw new TaskError('exists', `task ${id} already exists`, { cause: err });
+      if (err instanceof JetStreamApiError && err.code === 10071)
+        throw new TaskError('exists', `task ${id} already exists`, { cause: err });
       throw err;
     }
     return task;
@@ -55,9 +60,11 @@ export class TaskStore {
   /** Replaces a live task's spec (new region or content); who already got it does not get it again. */
   async update(id: string, spec: AlertTaskSpecInput): Promise<AlertTask> {
     const r = AlertTaskSpec.safeParse(spec);
-    if (!r.success) throw new TaskError('invalid_spec', r.error.issues.map((i) => `${i.path.join('.') || '(task)'}: ${i.message}`).join('; '));
+    if (!r.success)
+      throw new TaskError('invalid_spec', r.error.issues.map((i) => `${i.path.join('.') || '(task)'}: ${i.message}`).join('; '));
     return this.change(id, (t) => {
-      if (t.state === 'stopped' || t.state === 'completed' || t.state === 'rejected') throw new TaskError('bad_transition', `task ${id} is ${t.state}; it can no longer change`);
+      if (t.state === 'stopped' || t.state === 'completed' || t.state === 'rejected')
+        throw new TaskError('bad_transition', `task ${id} is ${t.state}; it can no longer change`);
       return { ...t, spec: r.data, version: t.version + 1 };
     });
   }
@@ -71,7 +78,8 @@ export class TaskStore {
       return await this.change(id, (t) => {
         if (t.state === to) throw new TaskError('conflict', 'already');
         if (!canTransition(t.state, to)) {
-          const why = to === 'paused' && t.state === 'running' ? ' (a task that has started sending cannot be paused; stop it instead)' : '';
+          const why =
+            to === 'paused' && t.state === 'running' ? ' (a task that has started sending cannot be paused; stop it instead)' : '';
           throw new TaskError('bad_transition', `task ${id} cannot go from ${t.state} to ${to}${why}`);
         }
         if (to === 'submitted' && t.startedAt) throw new TaskError('bad_transition', `task ${id} already ran`);

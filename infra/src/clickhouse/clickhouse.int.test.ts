@@ -35,7 +35,11 @@ describe('ClickHouse (real clickhouse-server)', () => {
 
   it('applies migrations once, and again is a no-op', async () => {
     const migrations = [
-      { version: 1, name: 'kv', statements: ['CREATE TABLE IF NOT EXISTS kv (k String, v String, n UInt64, at DateTime) ENGINE = MergeTree ORDER BY k'] },
+      {
+        version: 1,
+        name: 'kv',
+        statements: ['CREATE TABLE IF NOT EXISTS kv (k String, v String, n UInt64, at DateTime) ENGINE = MergeTree ORDER BY k'],
+      },
     ];
     expect(await migrateClickHouse(ch, 'test', migrations)).toEqual([1]);
     expect(await migrateClickHouse(ch, 'test', migrations)).toEqual([]);
@@ -45,7 +49,9 @@ describe('ClickHouse (real clickhouse-server)', () => {
     await ch.command({ query: 'CREATE TABLE IF NOT EXISTS kv (k String, v String, n UInt64, at DateTime) ENGINE = MergeTree ORDER BY k' });
     const at = new Date('2026-03-01T08:30:00Z');
     for (const [i, s] of nasty.entries()) {
-      await ch.command({ query: sql`INSERT INTO ${ident('kv')} (k, v, n, at) VALUES (${`k${i}`}, ${s}, ${18446744073709551615n}, ${at})`.text });
+      await ch.command({
+        query: sql`INSERT INTO ${ident('kv')} (k, v, n, at) VALUES (${`k${i}`}, ${s}, ${18446744073709551615n}, ${at})`.text,
+      });
     }
     const rows = await selectRows<{ k: string; v: string; n: string; t: number }>(
       ch,

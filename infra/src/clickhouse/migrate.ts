@@ -24,14 +24,17 @@ export async function migrateClickHouse(ch: ClickHouseClient, owner: string, mig
       ENGINE = ReplacingMergeTree ORDER BY (owner, version)`,
   });
   const done = new Set(
-    (await selectRows<{ version: number }>(ch, sql`SELECT version FROM schema_migrations WHERE owner = ${owner}`.text)).map((r) => Number(r.version)),
+    (await selectRows<{ version: number }>(ch, sql`SELECT version FROM schema_migrations WHERE owner = ${owner}`.text)).map((r) =>
+      Number(r.version),
+    ),
   );
   const applied: number[] = [];
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (done.has(m.version)) continue;
     for (const statement of m.statements) await ch.command({ query: statement });
     await ch.command({
-      query: sql`INSERT INTO schema_migrations (owner, version, name, applied_at) VALUES (${owner}, ${m.version}, ${m.name}, ${new Date()})`.text,
+      query: sql`INSERT INTO schema_migrations (owner, version, name, applied_at) VALUES (${owner}, ${m.version}, ${m.name}, ${new Date()})`
+        .text,
     });
     applied.push(m.version);
   }

@@ -10,7 +10,10 @@ function unquote(lit: string): string {
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
     if (c === "'") throw new Error(`unescaped quote at ${i} in ${lit}`);
-    if (c !== '\\') { out += c; continue; }
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
     const n = body[++i];
     out += ({ n: '\n', r: '\r', t: '\t', '0': '\0', b: '\b', f: '\f' } as Record<string, string>)[n!] ?? n;
   }
@@ -33,7 +36,10 @@ describe('ClickHouse SQL formatting', () => {
     // Any UTF-16 code units, with the characters that matter for escaping made frequent.
     const unit = fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(0x27, 0x5c, 0x0a, 0x0d, 0x00, 0x09, 0x60, 0x22));
     const text = fc.array(unit, { maxLength: 200 }).map((a) => String.fromCharCode(...a));
-    fc.assert(fc.property(text, (s) => unquote(quoteString(s)) === s), { numRuns: 500 });
+    fc.assert(
+      fc.property(text, (s) => unquote(quoteString(s)) === s),
+      { numRuns: 500 },
+    );
   });
 
   it('formats numbers, bigints, booleans, nulls, dates and arrays', () => {

@@ -10,15 +10,7 @@
  * await client.query({ query: q.text, format: 'JSONEachRow' });
  */
 
-export type SqlValue =
-  | string
-  | number
-  | bigint
-  | boolean
-  | Date
-  | null
-  | Sql
-  | readonly SqlValue[];
+export type SqlValue = string | number | bigint | boolean | Date | null | Sql | readonly SqlValue[];
 
 const SQL = Symbol('sql');
 
@@ -54,15 +46,32 @@ export function quoteString(s: string): string {
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
     switch (c) {
-      case '\\': out += '\\\\'; break;
-      case "'": out += "\\'"; break;
-      case '\n': out += '\\n'; break;
-      case '\r': out += '\\r'; break;
-      case '\t': out += '\\t'; break;
-      case '\0': out += '\\0'; break;
-      case '\b': out += '\\b'; break;
-      case '\f': out += '\\f'; break;
-      default: out += c;
+      case '\\':
+        out += '\\\\';
+        break;
+      case "'":
+        out += "\\'";
+        break;
+      case '\n':
+        out += '\\n';
+        break;
+      case '\r':
+        out += '\\r';
+        break;
+      case '\t':
+        out += '\\t';
+        break;
+      case '\0':
+        out += '\\0';
+        break;
+      case '\b':
+        out += '\\b';
+        break;
+      case '\f':
+        out += '\\f';
+        break;
+      default:
+        out += c;
     }
   }
   return out + "'";

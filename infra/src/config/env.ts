@@ -24,7 +24,10 @@ export function readConfig<S extends z.ZodObject>(schema: S, env: NodeJS.Process
 /** Common variables, to be spread into each service's schema. */
 export const commonEnv = {
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  NATS_URL: z.string().regex(/^(nats|tls|wss?):\/\/\S+$/, 'expected a nats://host:port URL (comma-separated for a cluster)').default('nats://127.0.0.1:4222'),
+  NATS_URL: z
+    .string()
+    .regex(/^(nats|tls|wss?):\/\/\S+$/, 'expected a nats://host:port URL (comma-separated for a cluster)')
+    .default('nats://127.0.0.1:4222'),
 };
 
 export const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);

@@ -40,7 +40,13 @@ describe('JetStream consumer with a contract (real nats-server)', () => {
 
     const seen: number[] = [];
     const running = await consumeValidated({
-      nc, service: 'test', stream: 'PINGS', consumer: 'pinger', schema: Ping, log: pino({ level: 'silent' }), maxDeliver: 3,
+      nc,
+      service: 'test',
+      stream: 'PINGS',
+      consumer: 'pinger',
+      schema: Ping,
+      log: pino({ level: 'silent' }),
+      maxDeliver: 3,
       handle: async (p) => void seen.push(p.id),
     });
     const deadline = Date.now() + 10_000;
@@ -71,7 +77,13 @@ describe('JetStream consumer with a contract (real nats-server)', () => {
     await jetstream(nc).publish('flaky.x', JSON.stringify({ id: 9, text: 'boom' }));
     let attempts = 0;
     const running = await consumeValidated({
-      nc, service: 'test', stream: 'FLAKY', consumer: 'f', schema: Ping, log: pino({ level: 'silent' }), maxDeliver: 2,
+      nc,
+      service: 'test',
+      stream: 'FLAKY',
+      consumer: 'f',
+      schema: Ping,
+      log: pino({ level: 'silent' }),
+      maxDeliver: 2,
       handle: async () => {
         attempts++;
         throw new Error('downstream unavailable');

@@ -40,7 +40,12 @@ function counterFor(registry?: Registry) {
   if (!registry) return undefined;
   let c = counters.get(registry);
   if (!c) {
-    c = new Counter({ name: 'consumer_messages_total', help: 'JetStream messages by outcome', labelNames: ['stream', 'consumer', 'outcome'], registers: [registry] });
+    c = new Counter({
+      name: 'consumer_messages_total',
+      help: 'JetStream messages by outcome',
+      labelNames: ['stream', 'consumer', 'outcome'],
+      registers: [registry],
+    });
     counters.set(registry, c);
   }
   return c;

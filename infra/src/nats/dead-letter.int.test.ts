@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectNats, type NatsConnection } from './connect.ts';
-import { DEAD_LETTER_MAX_DATA, DEAD_LETTER_STREAM, DeadLetter, deadLetterSubject, deadLetterWriter, ensureDeadLetterStream } from './dead-letter.ts';
+import {
+  DEAD_LETTER_MAX_DATA,
+  DEAD_LETTER_STREAM,
+  DeadLetter,
+  deadLetterSubject,
+  deadLetterWriter,
+  ensureDeadLetterStream,
+} from './dead-letter.ts';
 import { jetstreamManager } from './streams.ts';
 
 describe('dead-letter writer (real nats-server)', () => {

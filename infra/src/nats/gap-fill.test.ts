@@ -11,46 +11,76 @@ describe('FirstDeliveryTracker', () => {
     {
       name: 'finds nothing while deliveries come one after another',
       start: { stream: 0, delivery: 0 },
-      steps: [[1, 1, 1, undefined], [1, 2, 2, undefined], [1, 3, 3, undefined]],
+      steps: [
+        [1, 1, 1, undefined],
+        [1, 2, 2, undefined],
+        [1, 3, 3, undefined],
+      ],
     },
     {
       name: 'finds first deliveries lost in transit, with how many deliveries went missing',
       start: { stream: 0, delivery: 0 },
-      steps: [[1, 1, 1, undefined], [1, 5, 5, { from: 2, to: 4, lost: 3 }], [1, 6, 6, undefined]],
+      steps: [
+        [1, 1, 1, undefined],
+        [1, 5, 5, { from: 2, to: 4, lost: 3 }],
+        [1, 6, 6, undefined],
+      ],
     },
     {
       name: 'ignores other subjects between first deliveries (stream skips, delivery sequence does not)',
       start: { stream: 10, delivery: 4 },
-      steps: [[1, 14, 5, undefined], [1, 20, 6, undefined]],
+      steps: [
+        [1, 14, 5, undefined],
+        [1, 20, 6, undefined],
+      ],
     },
     {
       name: 'does not fill for lost redeliveries only (first deliveries stay contiguous in the stream)',
       start: { stream: 10, delivery: 10 },
-      steps: [[1, 11, 13, undefined], [1, 12, 14, undefined]],
+      steps: [
+        [1, 11, 13, undefined],
+        [1, 12, 14, undefined],
+      ],
     },
     {
       name: 'redeliveries move the delivery sequence but not the first-delivery position',
       start: { stream: 10, delivery: 10 },
-      steps: [[2, 3, 11, undefined], [3, 4, 12, undefined], [1, 11, 13, undefined], [1, 14, 15, { from: 12, to: 13, lost: 1 }]],
+      steps: [
+        [2, 3, 11, undefined],
+        [3, 4, 12, undefined],
+        [1, 11, 13, undefined],
+        [1, 14, 15, { from: 12, to: 13, lost: 1 }],
+      ],
     },
     {
       name: 'a redelivery after lost deliveries reveals nothing, the next first delivery does',
       start: { stream: 10, delivery: 10 },
-      steps: [[2, 5, 14, undefined], [1, 14, 15, { from: 11, to: 13, lost: 3 }]],
+      steps: [
+        [2, 5, 14, undefined],
+        [1, 14, 15, { from: 11, to: 13, lost: 3 }],
+      ],
     },
     {
-      name: 'starts from the consumer\'s delivered pair: a loss before the first message is found',
+      name: "starts from the consumer's delivered pair: a loss before the first message is found",
       start: { stream: 100, delivery: 40 },
       steps: [[1, 103, 43, { from: 101, to: 102, lost: 2 }]],
     },
     {
       name: 'without a start, the first message only sets the position',
-      steps: [[1, 103, 43, undefined], [1, 104, 44, undefined], [1, 107, 46, { from: 105, to: 106, lost: 1 }]],
+      steps: [
+        [1, 103, 43, undefined],
+        [1, 104, 44, undefined],
+        [1, 107, 46, { from: 105, to: 106, lost: 1 }],
+      ],
     },
     {
       name: 'starts over when the delivery sequence goes back (the consumer was re-created)',
       start: { stream: 50, delivery: 50 },
-      steps: [[1, 20, 1, undefined], [1, 21, 2, undefined], [1, 24, 4, { from: 22, to: 23, lost: 1 }]],
+      steps: [
+        [1, 20, 1, undefined],
+        [1, 21, 2, undefined],
+        [1, 24, 4, { from: 22, to: 23, lost: 1 }],
+      ],
     },
   ];
   for (const t of table) {
@@ -107,21 +137,28 @@ describe('GapFiller.fill', () => {
   };
   const filler = (source: GapSource, applied: number[]) =>
     new GapFiller({
-      source, filterSubject: 'loc.>', metricName: 'test_gap_messages_total', log: createLogger('gap-fill-test', 'silent'), concurrency: 4, stopping: () => false,
+      source,
+      filterSubject: 'loc.>',
+      metricName: 'test_gap_messages_total',
+      log: createLogger('gap-fill-test', 'silent'),
+      concurrency: 4,
+      stopping: () => false,
       apply: (seq, data) => {
         applied.push(seq);
         return new TextDecoder().decode(data) === 'bad' ? 'malformed' : undefined;
       },
     });
 
-  it('applies the filter subject\'s messages strictly in stream order, skipping other subjects and deleted ones', async () => {
+  it("applies the filter subject's messages strictly in stream order, skipping other subjects and deleted ones", async () => {
     const subjects: Record<number, string> = {};
     for (let s = 1; s <= 40; s++) if (s % 5 !== 0) subjects[s] = s % 3 === 0 ? 'other.x' : 'loc.cmcc.1';
     const { source } = streamOf(subjects);
     const applied: number[] = [];
     const f = filler(source, applied);
     expect(await f.fill({ from: 2, to: 39, lost: 100 })).toBe(true);
-    const want = Object.keys(subjects).map(Number).filter((s) => s >= 2 && s <= 39 && subjects[s] === 'loc.cmcc.1');
+    const want = Object.keys(subjects)
+      .map(Number)
+      .filter((s) => s >= 2 && s <= 39 && subjects[s] === 'loc.cmcc.1');
     expect(applied).toEqual(want);
     expect([f.gaps, f.filled]).toEqual([1, want.length - (want.includes(13) ? 1 : 0)]);
   });
@@ -135,7 +172,7 @@ describe('GapFiller.fill', () => {
     expect(applied).toEqual([50, 51, 52]);
   });
 
-  it('starts at the stream\'s first message when older ones are gone', async () => {
+  it("starts at the stream's first message when older ones are gone", async () => {
     const subjects: Record<number, string> = {};
     for (let s = 30; s <= 40; s++) subjects[s] = 'loc.ctcc.0';
     const { source, reads } = streamOf(subjects, 30);
@@ -157,7 +194,14 @@ describe('GapFiller.fill', () => {
   it('gives up when reads fail and the sink is stopping', async () => {
     const { source } = streamOf({ 1: 'loc.a', 2: 'loc.a' }, 1, [2]);
     const applied: number[] = [];
-    const f = new GapFiller({ source, filterSubject: 'loc.>', metricName: 'test_gap_messages_total', log: createLogger('gap-fill-test', 'silent'), stopping: () => true, apply: (seq) => void applied.push(seq) });
+    const f = new GapFiller({
+      source,
+      filterSubject: 'loc.>',
+      metricName: 'test_gap_messages_total',
+      log: createLogger('gap-fill-test', 'silent'),
+      stopping: () => true,
+      apply: (seq) => void applied.push(seq),
+    });
     expect(await f.fill({ from: 1, to: 2, lost: 2 })).toBe(false);
     expect(applied).toEqual([1]);
   });
@@ -166,7 +210,15 @@ describe('GapFiller.fill', () => {
     const registry = new Registry();
     const subjects: Record<number, string> = { 1: 'loc.cmcc.0', 2: 'loc.cmcc.1', 3: 'other.x', 4: 'loc.cmcc.0' };
     const make = (filterSubject: string) =>
-      new GapFiller({ source: streamOf(subjects).source, filterSubject, registry, metricName: 'shard_gap_messages_total', log: createLogger('gap-fill-test', 'silent'), stopping: () => false, apply: () => undefined });
+      new GapFiller({
+        source: streamOf(subjects).source,
+        filterSubject,
+        registry,
+        metricName: 'shard_gap_messages_total',
+        log: createLogger('gap-fill-test', 'silent'),
+        stopping: () => false,
+        apply: () => undefined,
+      });
     await make('loc.*.0').fill({ from: 1, to: 4, lost: 2 });
     await make('loc.*.1').fill({ from: 1, to: 4, lost: 1 });
     const values = (await registry.getSingleMetric('shard_gap_messages_total')!.get()).values;

@@ -143,17 +143,22 @@ export class GapFiller {
   private readonly matches: (subject: string) => boolean;
   private readonly counter?: Counter<'outcome'>;
 
-  constructor(private readonly opts: GapFillerOptions, start?: { stream: number; delivery: number }) {
+  constructor(
+    private readonly opts: GapFillerOptions,
+    start?: { stream: number; delivery: number },
+  ) {
     this.tracker = new FirstDeliveryTracker(start);
     this.matches = subjectMatcher(opts.filterSubject);
     if (opts.registry) {
       // One counter for every filler of a registry (a service consuming several durables, one filler each).
-      this.counter = (opts.registry.getSingleMetric(opts.metricName) as Counter<'outcome'> | undefined) ?? new Counter({
-        name: opts.metricName,
-        help: 'Messages lost in transit and read back from the stream, by outcome (applied, malformed, other_subject, missing)',
-        labelNames: ['outcome'],
-        registers: [opts.registry],
-      });
+      this.counter =
+        (opts.registry.getSingleMetric(opts.metricName) as Counter<'outcome'> | undefined) ??
+        new Counter({
+          name: opts.metricName,
+          help: 'Messages lost in transit and read back from the stream, by outcome (applied, malformed, other_subject, missing)',
+          labelNames: ['outcome'],
+          registers: [opts.registry],
+        });
     }
   }
 
@@ -172,11 +177,18 @@ export class GapFiller {
     const concurrency = this.opts.concurrency ?? 16;
     const window: Promise<Read>[] = [];
     let next = from;
-    const read = (seq: number): Promise<Read> => source.get(seq).then((msg) => ({ ok: true as const, msg }), (err: unknown) => ({ ok: false as const, err }));
+    const read = (seq: number): Promise<Read> =>
+      source.get(seq).then(
+        (msg) => ({ ok: true as const, msg }),
+        (err: unknown) => ({ ok: false as const, err }),
+      );
     const refill = () => {
       while (window.length < concurrency && next <= to) window.push(read(next++));
     };
-    let applied = 0, malformed = 0, other = 0, missing = 0;
+    let applied = 0,
+      malformed = 0,
+      other = 0,
+      missing = 0;
     for (let seq = from; seq <= to && applied + malformed < gap.lost; seq++) {
       refill();
       let r = await window.shift()!;
@@ -188,8 +200,14 @@ export class GapFiller {
         r = { ok: true, msg: again };
       }
       const m = r.msg;
-      if (m === null) { missing++; continue; }
-      if (!this.matches(m.subject)) { other++; continue; }
+      if (m === null) {
+        missing++;
+        continue;
+      }
+      if (!this.matches(m.subject)) {
+        other++;
+        continue;
+      }
       const bad = this.opts.apply(seq, m.data);
       if (bad === undefined) applied++;
       else {
@@ -205,8 +223,10 @@ export class GapFiller {
       if (other) this.counter.inc({ outcome: 'other_subject' }, other);
       if (missing) this.counter.inc({ outcome: 'missing' }, missing);
     }
-    log.warn({ from, to, lost: gap.lost, applied, malformed, other, missing, ms: Math.round(performance.now() - t0) },
-      'deliveries lost in transit: applied the missing messages from the stream, in order');
+    log.warn(
+      { from, to, lost: gap.lost, applied, malformed, other, missing, ms: Math.round(performance.now() - t0) },
+      'deliveries lost in transit: applied the missing messages from the stream, in order',
+    );
     return true;
   }
 

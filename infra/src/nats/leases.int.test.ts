@@ -66,7 +66,9 @@ async function group() {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const o = owners();
-      const ok = SHARDS.every((s) => o.get(s)?.length === 1 && live.includes(o.get(s)![0]!)) && live.every((id) => [...o.values()].some((v) => v[0] === id));
+      const ok =
+        SHARDS.every((s) => o.get(s)?.length === 1 && live.includes(o.get(s)![0]!)) &&
+        live.every((id) => [...o.values()].some((v) => v[0] === id));
       if (ok) return Date.now();
       if (Date.now() > until) throw new Error(`not settled on ${live.join(', ')}: ${JSON.stringify([...o])}`);
       await sleep(50);
@@ -78,7 +80,8 @@ async function group() {
     for (const a of spans)
       for (const b of spans) {
         if (a === b || a.shard !== b.shard || a.instance === b.instance || a.from > b.from) continue;
-        if ((a.to ?? Infinity) > b.from) bad.push(`${a.shard}: ${a.instance}#${a.epoch} until ${a.to ?? 'now'} and ${b.instance}#${b.epoch} from ${b.from}`);
+        if ((a.to ?? Infinity) > b.from)
+          bad.push(`${a.shard}: ${a.instance}#${a.epoch} until ${a.to ?? 'now'} and ${b.instance}#${b.epoch} from ${b.from}`);
       }
     return bad;
   };

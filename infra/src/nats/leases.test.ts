@@ -12,7 +12,10 @@ describe('rendezvous hashing of shards to instances', () => {
   });
 
   it('spreads 24 shards over 2 or 3 members without leaving one idle or hoarding', () => {
-    for (const members of [['alerting-1', 'alerting-2'], ['alerting-1', 'alerting-2', 'alerting-3']]) {
+    for (const members of [
+      ['alerting-1', 'alerting-2'],
+      ['alerting-1', 'alerting-2', 'alerting-3'],
+    ]) {
       const counts = new Map<string, number>();
       for (const s of shards) counts.set(preferredOwner(s, members)!, (counts.get(preferredOwner(s, members)!) ?? 0) + 1);
       for (const m of members) expect(counts.get(m) ?? 0).toBeGreaterThanOrEqual(Math.floor(shards.length / members.length / 2));

@@ -111,7 +111,8 @@ export class LeaseManager {
   private members: string[] = [];
 
   constructor(private readonly o: LeaseOptions) {
-    for (const p of [o.group, o.instance, ...o.shards]) if (!KEY_PART.test(p)) throw new Error(`lease key part ${JSON.stringify(p)}: letters, digits, - and _ only`);
+    for (const p of [o.group, o.instance, ...o.shards])
+      if (!KEY_PART.test(p)) throw new Error(`lease key part ${JSON.stringify(p)}: letters, digits, - and _ only`);
     this.ttl = o.ttlMs ?? 6000;
     this.renewMs = o.renewMs ?? Math.max(50, Math.floor(this.ttl / 3));
     this.now = o.now ?? Date.now;
@@ -181,7 +182,11 @@ export class LeaseManager {
         }
         const sent = this.now();
         try {
-          const revision = await kv.update(this.leaseKey(shard), enc({ owner: this.o.instance, epoch: h.epoch, expiresAt: sent + this.ttl } satisfies LeaseValue), h.revision);
+          const revision = await kv.update(
+            this.leaseKey(shard),
+            enc({ owner: this.o.instance, epoch: h.epoch, expiresAt: sent + this.ttl } satisfies LeaseValue),
+            h.revision,
+          );
           // Still ours only if nobody dropped it meanwhile (e.g. `stop`).
           const cur = this.held.get(shard);
           if (cur === h) this.held.set(shard, { epoch: h.epoch, revision, validUntil: sent + this.ttl - margin });

@@ -36,9 +36,7 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Pro
   try {
     const info = await jsm.streams.info(spec.name);
     want.num_replicas = Math.max(want.num_replicas ?? 1, info.config.num_replicas ?? 1);
-    const differs = (Object.keys(want) as (keyof StreamConfig)[]).some(
-      (k) => JSON.stringify(info.config[k]) !== JSON.stringify(want[k]),
-    );
+    const differs = (Object.keys(want) as (keyof StreamConfig)[]).some((k) => JSON.stringify(info.config[k]) !== JSON.stringify(want[k]));
     if (differs) {
       const { storage: _s, retention: _r, ...mutable } = want;
       await jsm.streams.update(spec.name, mutable);
@@ -84,7 +82,8 @@ export async function ensureKv(nc: NatsConnection, bucket: string, opts: Partial
   if ((opts.replicas ?? 1) > 1) {
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(`KV_${bucket}`);
-    if ((info.config.num_replicas ?? 1) < opts.replicas!) await jsm.streams.update(`KV_${bucket}`, { ...info.config, num_replicas: opts.replicas });
+    if ((info.config.num_replicas ?? 1) < opts.replicas!)
+      await jsm.streams.update(`KV_${bucket}`, { ...info.config, num_replicas: opts.replicas });
   }
   return kv;
 }

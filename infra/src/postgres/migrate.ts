@@ -19,7 +19,9 @@ export class MigrationError extends Error {
 }
 
 export function readMigrations(dir = POSTGRES_MIGRATIONS_DIR): Migration[] {
-  const files = readdirSync(dir).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+    .sort();
   return files.map((f) => ({ version: Number(f.slice(0, 4)), name: f.slice(5, -4), sql: readFileSync(join(dir, f), 'utf8') }));
 }
 
@@ -43,7 +45,8 @@ export async function migratePostgres(db: Db, migrations = readMigrations()): Pr
       const sum = checksum(m.sql);
       const prev = done.get(m.version);
       if (prev !== undefined) {
-        if (prev !== sum) throw new MigrationError(`migration ${m.version}_${m.name} was changed after it was applied; add a new migration instead`);
+        if (prev !== sum)
+          throw new MigrationError(`migration ${m.version}_${m.name} was changed after it was applied; add a new migration instead`);
         continue;
       }
       await tx.exec(m.sql);

@@ -19,7 +19,7 @@ describe.each(backends)('PostgreSQL migrations on %s', (_name, open) => {
     expect(await migratePostgres(db)).toEqual([]);
     const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
     expect(rows.map((r) => Number(r.version))).toEqual(all);
-    const s = await db.query<{ value: string }>("SELECT value FROM platform_settings WHERE key = $1", ['platform_name']);
+    const s = await db.query<{ value: string }>('SELECT value FROM platform_settings WHERE key = $1', ['platform_name']);
     expect(s.rows[0]!.value).toBe('翼讯通短信平台');
   }, 300_000);
 

@@ -59,7 +59,8 @@ export async function killStale(pidFile: string, marker: string): Promise<void> 
 
 /** A detached shell that outlives us only long enough to end `child` once `parent` is gone. */
 function watchdog(parent: number, child: number): void {
-  const script = `while kill -0 ${parent} 2>/dev/null && kill -0 ${child} 2>/dev/null; do sleep 1; done; ` +
+  const script =
+    `while kill -0 ${parent} 2>/dev/null && kill -0 ${child} 2>/dev/null; do sleep 1; done; ` +
     `if kill -0 ${child} 2>/dev/null; then kill -TERM ${child}; sleep 10; kill -KILL ${child} 2>/dev/null; fi`;
   const w = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
   w.unref();
@@ -109,12 +110,7 @@ export class StartupError extends Error {
 }
 
 /** Polls `ready()` until it resolves true, the process exits, or the timeout passes. */
-export async function waitReady(
-  proc: ManagedProcess,
-  ready: () => Promise<boolean>,
-  timeoutMs: number,
-  logFile: string,
-): Promise<void> {
+export async function waitReady(proc: ManagedProcess, ready: () => Promise<boolean>, timeoutMs: number, logFile: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   void proc.exited.then(() => (exited = true));
@@ -134,7 +130,5 @@ export async function waitReady(
     /* no log */
   }
   await proc.stop(2000);
-  throw new StartupError(
-    `${proc.name} ${exited ? 'exited' : `was not ready after ${timeoutMs} ms`}; last lines of ${logFile}:\n${tail}`,
-  );
+  throw new StartupError(`${proc.name} ${exited ? 'exited' : `was not ready after ${timeoutMs} ms`}; last lines of ${logFile}:\n${tail}`);
 }

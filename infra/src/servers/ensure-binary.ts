@@ -52,7 +52,10 @@ export function ensurePackages(needs: SystemNeed[], log: (msg: string) => void =
   if (!isDebianLike()) throw new MissingBinaryError(`missing: ${what}. Install these packages (or their upstream releases) and run again.`);
   const asRoot = process.getuid?.() === 0;
   const apt = (args: string[]) =>
-    spawnSync(asRoot ? 'apt-get' : 'sudo', [...(asRoot ? [] : ['apt-get']), ...args], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    spawnSync(asRoot ? 'apt-get' : 'sudo', [...(asRoot ? [] : ['apt-get']), ...args], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   log(`missing: ${what}: installing with apt-get …`);
   let r = apt(['install', '-y', '-q', ...names]);
   if (r.status !== 0) {
@@ -66,7 +69,10 @@ export function ensurePackages(needs: SystemNeed[], log: (msg: string) => void =
   for (const name of names) {
     try {
       // Debian's package may start the system-wide service; the project runs its own instance.
-      execFileSync('sh', ['-c', `command -v systemctl >/dev/null && systemctl disable --now ${name} 2>/dev/null || service ${name} stop 2>/dev/null || true`]);
+      execFileSync('sh', [
+        '-c',
+        `command -v systemctl >/dev/null && systemctl disable --now ${name} 2>/dev/null || service ${name} stop 2>/dev/null || true`,
+      ]);
     } catch {
       /* best effort */
     }

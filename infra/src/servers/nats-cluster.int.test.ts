@@ -67,7 +67,7 @@ describe('a three-node NATS JetStream cluster', () => {
     // The killed node comes back and catches up; the stream still holds each message once.
     await cluster.start(cluster.names.indexOf(leader!));
     const seen = new Set<string>();
-    for (let seq = 1; seq <= N; seq++) seen.add(new TextDecoder().decode((await jsm.streams.getMessage("DRILL", { seq }))!.data));
+    for (let seq = 1; seq <= N; seq++) seen.add(new TextDecoder().decode((await jsm.streams.getMessage('DRILL', { seq }))!.data));
     expect(seen.size).toBe(N);
   });
 

@@ -39,7 +39,9 @@ export interface RunningNatsCluster {
 export async function startNatsCluster(opts: NatsClusterOptions): Promise<RunningNatsCluster> {
   const n = opts.nodes ?? 3;
   const clusterName = opts.name ?? 'geo';
-  const ports = await Promise.all(Array.from({ length: n }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })));
+  const ports = await Promise.all(
+    Array.from({ length: n }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })),
+  );
   const routes = ports.map((p) => `nats-route://127.0.0.1:${p.route}`);
   const names = ports.map((_, i) => `n${i}`);
   const nodeOpts = (i: number): NatsServerOptions => ({
@@ -54,7 +56,8 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<Runnin
   const nodes: (RunningNats | undefined)[] = await Promise.all(names.map((_, i) => startNatsServer(nodeOpts(i))));
   const meta = async (i: number) =>
     fetch(`http://127.0.0.1:${ports[i]!.monitor}/jsz`).then(
-      async (r) => ((await r.json()) as { meta_cluster?: { leader?: string; replicas?: { current?: boolean; offline?: boolean }[] } }).meta_cluster,
+      async (r) =>
+        ((await r.json()) as { meta_cluster?: { leader?: string; replicas?: { current?: boolean; offline?: boolean }[] } }).meta_cluster,
       () => undefined,
     );
   /**
@@ -67,11 +70,17 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<Runnin
   const healthy = async (i: number, timeoutMs = 120_000) => {
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const m = (await fetch(`http://127.0.0.1:${ports[i]!.monitor}/healthz`).then((r) => r.ok, () => false)) ? await meta(i) : undefined;
+      const m = (await fetch(`http://127.0.0.1:${ports[i]!.monitor}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+        ? await meta(i)
+        : undefined;
       const leader = m?.leader ? names.indexOf(m.leader) : -1;
       const lm = leader >= 0 ? await meta(leader) : undefined;
       if (lm && leader >= 0 && lm.leader === names[leader] && (lm.replicas ?? []).filter((p) => !p.offline).length === n - 1) return;
-      if (Date.now() > until) throw new Error(`NATS node ${names[i]} did not report JetStream healthy with a complete meta group within ${timeoutMs} ms`);
+      if (Date.now() > until)
+        throw new Error(`NATS node ${names[i]} did not report JetStream healthy with a complete meta group within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 200));
     }
   };

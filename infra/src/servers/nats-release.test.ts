@@ -32,7 +32,9 @@ Filename: pool/x.deb
 
 describe('reading Debian archive metadata for the newer nats-server', () => {
   it('takes the SHA-256 of exactly the named index from InRelease, not its MD5 nor another architecture', () => {
-    expect(releaseSha256(IN_RELEASE, 'main/binary-amd64/Packages.xz')).toBe('be3d7d96a040eda0505c1808cccc67f183bbc05dff0842c50f88e6c396557412');
+    expect(releaseSha256(IN_RELEASE, 'main/binary-amd64/Packages.xz')).toBe(
+      'be3d7d96a040eda0505c1808cccc67f183bbc05dff0842c50f88e6c396557412',
+    );
     expect(releaseSha256(IN_RELEASE, 'main/binary-arm64/Packages.xz')).toBe('0'.repeat(64));
     expect(releaseSha256(IN_RELEASE, 'main/binary-i386/Packages.xz')).toBeUndefined();
   });

@@ -137,7 +137,9 @@ export async function ensureNewerNats(opts: { cacheDir?: string; log?: (msg: str
   try {
     return await fetchNewerNats(opts);
   } catch (err) {
-    (opts.log ?? console.log)(`nats-server ≥ 2.10 could not be had (${(err as Error).message}); using the system's nats-server without sync_interval`);
+    (opts.log ?? console.log)(
+      `nats-server ≥ 2.10 could not be had (${(err as Error).message}); using the system's nats-server without sync_interval`,
+    );
     return undefined;
   }
 }

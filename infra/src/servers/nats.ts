@@ -54,9 +54,12 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<RunningN
   const version = natsServerVersion(bin);
   const sync = opts.sync ?? 'default';
   if (sync !== 'default' && !supportsSyncInterval(version)) {
-    throw new Error(`nats-server ${version?.join('.') ?? '(unknown version)'} at ${bin} has no sync_interval (asked for sync ${sync}); it needs 2.10 or newer (see infra/cluster/README.md)`);
+    throw new Error(
+      `nats-server ${version?.join('.') ?? '(unknown version)'} at ${bin} has no sync_interval (asked for sync ${sync}); it needs 2.10 or newer (see infra/cluster/README.md)`,
+    );
   }
-  if (sync !== 'default' && !/^(always|\d+(ms|s|m))$/.test(sync)) throw new Error(`sync must be always, default or an interval like 1s, not ${sync}`);
+  if (sync !== 'default' && !/^(always|\d+(ms|s|m))$/.test(sync))
+    throw new Error(`sync must be always, default or an interval like 1s, not ${sync}`);
   mkdirSync(opts.dataDir, { recursive: true });
   const port = opts.port ?? (await freePort());
   const monitor = opts.monitorPort ?? (await freePort());
@@ -76,7 +79,21 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<RunningN
   const proc = startProcess({
     name: 'nats-server',
     command: bin,
-    args: ['-c', confFile, '-js', '-sd', join(opts.dataDir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-n', name],
+    args: [
+      '-c',
+      confFile,
+      '-js',
+      '-sd',
+      join(opts.dataDir, 'jetstream'),
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-m',
+      String(monitor),
+      '-n',
+      name,
+    ],
     logFile,
     pidFile,
   });
@@ -84,5 +101,12 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<RunningN
   // A cluster node's JetStream answers only once the nodes have met; it is waited for by the cluster.
   const ready = opts.cluster ? `${monitorUrl}/varz` : `${monitorUrl}/healthz?js-enabled-only=true`;
   await waitReady(proc, async () => (await fetch(ready)).ok, 15_000, logFile);
-  return { url: `nats://127.0.0.1:${port}`, monitorUrl, version: version?.join('.') ?? 'unknown', sync, process: proc, stop: () => proc.stop() };
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    monitorUrl,
+    version: version?.join('.') ?? 'unknown',
+    sync,
+    process: proc,
+    stop: () => proc.stop(),
+  };
 }

@@ -31,7 +31,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const log = opts.log ?? console.log;
   const [nats, ch] = await Promise.all([
     opts.natsUrl ? undefined : startNatsServer({ dataDir: join(opts.dataDir, 'nats'), port: opts.natsPort, sync: opts.natsSync, log }),
-    opts.clickhouseUrl ? undefined : startClickHouseServer({ dataDir: join(opts.dataDir, 'clickhouse'), httpPort: opts.clickhousePort, log }),
+    opts.clickhouseUrl
+      ? undefined
+      : startClickHouseServer({ dataDir: join(opts.dataDir, 'clickhouse'), httpPort: opts.clickhousePort, log }),
   ] as const);
   const running: (RunningNats | RunningClickHouse)[] = [nats, ch].filter((x) => x !== undefined);
   return {

@@ -21,9 +21,15 @@ const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const UpEnv = z.object({
   DATA_DIR: z.string().default(join(ROOT, '.data')),
   PORT: z.coerce.number().int().min(1).max(65535).default(8080),
-  NATS_URL: z.string().regex(/^(nats|tls):\/\//, 'expected nats://host:port').optional(),
+  NATS_URL: z
+    .string()
+    .regex(/^(nats|tls):\/\//, 'expected nats://host:port')
+    .optional(),
   CLICKHOUSE_URL: z.url({ protocol: /^https?$/ }).optional(),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user:pass@host:port/db').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected postgres://user:pass@host:port/db')
+    .optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   /**
    * When the NATS server started here fsyncs what it acknowledged: `always` (survives a power loss;
@@ -31,7 +37,10 @@ const UpEnv = z.object({
    * (every 2 minutes). Anything but `default` needs nats-server ≥ 2.10, which is fetched from Debian
    * trixie when the system has an older one.
    */
-  NATS_SYNC: z.string().regex(/^(always|default|\d+(ms|s|m))$/, 'expected always, default or an interval like 1s').default('default'),
+  NATS_SYNC: z
+    .string()
+    .regex(/^(always|default|\d+(ms|s|m))$/, 'expected always, default or an interval like 1s')
+    .default('default'),
 });
 
 const say = (msg: string) => console.log(msg);
@@ -103,8 +112,12 @@ async function main(): Promise<void> {
     return;
   }
   say(`  ✓ NATS JetStream   ${stack.natsUrl}${stack.started.includes('nats-server') ? ' (started, data in .data/nats)' : ' (existing)'}`);
-  say(`  ✓ ClickHouse       ${stack.clickhouseUrl}${stack.clickhouseVersion ? ` ${stack.clickhouseVersion} (started, data in .data/clickhouse)` : ' (existing)'}`);
-  say(`  ✓ PostgreSQL       ${cfg.DATABASE_URL ? cfg.DATABASE_URL.replace(/:[^:@/]*@/, ':***@') : 'PGlite embedded in the portal (data in .data/pglite)'}`);
+  say(
+    `  ✓ ClickHouse       ${stack.clickhouseUrl}${stack.clickhouseVersion ? ` ${stack.clickhouseVersion} (started, data in .data/clickhouse)` : ' (existing)'}`,
+  );
+  say(
+    `  ✓ PostgreSQL       ${cfg.DATABASE_URL ? cfg.DATABASE_URL.replace(/:[^:@/]*@/, ':***@') : 'PGlite embedded in the portal (data in .data/pglite)'}`,
+  );
 
   const ports = {
     portal: await pickPort(cfg.PORT, taken),
@@ -166,7 +179,9 @@ async function main(): Promise<void> {
     started.map(async ({ plan }) => {
       const ok = await waitHealthy(`http://127.0.0.1:${plan.healthPort}/healthz`, 180_000);
       if (shuttingDown) return;
-      say(`  ${ok ? '✓' : '✗'} ${plan.name.padEnd(16)} http://127.0.0.1:${plan.healthPort}/healthz${ok ? '' : `  (not healthy yet — see ${join(logDir, `${plan.name}.log`)})`}`);
+      say(
+        `  ${ok ? '✓' : '✗'} ${plan.name.padEnd(16)} http://127.0.0.1:${plan.healthPort}/healthz${ok ? '' : `  (not healthy yet — see ${join(logDir, `${plan.name}.log`)})`}`,
+      );
     }),
   );
   if (shuttingDown) return;

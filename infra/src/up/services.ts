@@ -38,11 +38,37 @@ export function planServices(ports: Ports, urls: Urls, logLevel: string, ingestK
   const h = ports.health;
   const serviceUrls = Object.fromEntries(Object.entries(h).map(([k, p]) => [k, `http://127.0.0.1:${p}`]));
   return [
-    { name: 'smsc-sim', entry: 'messaging/src/smsc-sim/main.ts', healthPort: h['smsc-sim'], env: { ...base, ...smsc, HEALTH_PORT: String(h['smsc-sim']) } },
-    { name: 'ingest', entry: 'ingest/src/main.ts', healthPort: h.ingest, env: { ...base, HEALTH_PORT: String(h.ingest), INGEST_HTTP_PORT: String(ports.ingestHttp), SIM_ENABLED: '1', ...(ingestKeys ? { INGEST_KEYS: ingestKeys } : {}) } },
+    {
+      name: 'smsc-sim',
+      entry: 'messaging/src/smsc-sim/main.ts',
+      healthPort: h['smsc-sim'],
+      env: { ...base, ...smsc, HEALTH_PORT: String(h['smsc-sim']) },
+    },
+    {
+      name: 'ingest',
+      entry: 'ingest/src/main.ts',
+      healthPort: h.ingest,
+      env: {
+        ...base,
+        HEALTH_PORT: String(h.ingest),
+        INGEST_HTTP_PORT: String(ports.ingestHttp),
+        SIM_ENABLED: '1',
+        ...(ingestKeys ? { INGEST_KEYS: ingestKeys } : {}),
+      },
+    },
     { name: 'alerting', entry: 'alerting/src/main.ts', healthPort: h.alerting, env: { ...base, HEALTH_PORT: String(h.alerting) } },
-    { name: 'messaging', entry: 'messaging/src/main.ts', healthPort: h.messaging, env: { ...base, ...smsc, CLICKHOUSE_URL: urls.clickhouseUrl, HEALTH_PORT: String(h.messaging) } },
-    { name: 'insight', entry: 'insight/src/main.ts', healthPort: h.insight, env: { ...base, CLICKHOUSE_URL: urls.clickhouseUrl, HEALTH_PORT: String(h.insight), API_PORT: String(ports.insightApi) } },
+    {
+      name: 'messaging',
+      entry: 'messaging/src/main.ts',
+      healthPort: h.messaging,
+      env: { ...base, ...smsc, CLICKHOUSE_URL: urls.clickhouseUrl, HEALTH_PORT: String(h.messaging) },
+    },
+    {
+      name: 'insight',
+      entry: 'insight/src/main.ts',
+      healthPort: h.insight,
+      env: { ...base, CLICKHOUSE_URL: urls.clickhouseUrl, HEALTH_PORT: String(h.insight), API_PORT: String(ports.insightApi) },
+    },
     {
       name: 'portal',
       entry: 'portal/src/main.ts',

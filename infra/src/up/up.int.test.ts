@@ -36,7 +36,13 @@ const children = new Set<ReturnType<typeof spawn>>();
 async function up(dataDir: string): Promise<Up> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'infra/src/up/main.ts')], {
     cwd: ROOT,
-    env: { ...withoutServerUrls(process.env), DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: 'warn', SIM_SUBSCRIBERS: '5000' },
+    env: {
+      ...withoutServerUrls(process.env),
+      DATA_DIR: dataDir,
+      PORT: String(await freePort()),
+      LOG_LEVEL: 'warn',
+      SIM_SUBSCRIBERS: '5000',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

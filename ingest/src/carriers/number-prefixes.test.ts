@@ -5,8 +5,13 @@ import { NUMBER_PREFIXES, carrierOfMsisdn } from './number-prefixes.ts';
 
 describe('carrier number blocks', () => {
   it.each([
-    ['13912345678', 'cmcc'], ['13412345678', 'cmcc'], ['13492345678', 'ctcc'], ['18612345678', 'cucc'],
-    ['+86 189-1234-5678', 'ctcc'], ['19212345678', undefined], ['12345678901', undefined],
+    ['13912345678', 'cmcc'],
+    ['13412345678', 'cmcc'],
+    ['13492345678', 'ctcc'],
+    ['18612345678', 'cucc'],
+    ['+86 189-1234-5678', 'ctcc'],
+    ['19212345678', undefined],
+    ['12345678901', undefined],
   ])('%s belongs to %s', (n, c) => expect(carrierOfMsisdn(n)).toBe(c));
 
   it('never gives one block to two carriers, and every number of a block maps back to its carrier', () => {

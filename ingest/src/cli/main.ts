@@ -13,7 +13,15 @@ import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { commonEnv, connectNats, createLogger, ensureDeadLetterStream, readConfig } from '@geo/infra';
-import { Carrier, DEFAULT_SHARDS, IngestStatus, SCENARIO_KINDS, SCENARIO_START_SUBJECT, STATUS_SUBJECT, ScenarioReply } from '../contract.ts';
+import {
+  Carrier,
+  DEFAULT_SHARDS,
+  IngestStatus,
+  SCENARIO_KINDS,
+  SCENARIO_START_SUBJECT,
+  STATUS_SUBJECT,
+  ScenarioReply,
+} from '../contract.ts';
 import { replayFile } from '../feeds/file-replay.ts';
 import { FeedPipeline } from '../feeds/feed-pipeline.ts';
 import { adminFilePath, loadAdminAreas } from '../geography/admin-areas.ts';
@@ -68,9 +76,18 @@ async function main(argv: string[]): Promise<number> {
       const startMs = values.start ? Date.parse(values.start) : Date.now();
       if (Number.isNaN(startMs)) throw new Error(`--start: not a date: ${values.start}`);
       const t = performance.now();
-      const sim = new Simulator({ areas: loadAdminAreas(values.province), subscribers: Number(values.subscribers), seed: Number(values.seed), startMs });
+      const sim = new Simulator({
+        areas: loadAdminAreas(values.province),
+        subscribers: Number(values.subscribers),
+        seed: Number(values.seed),
+        startMs,
+      });
       console.error(`province ready: ${fmt(sim.pop.size)} subscribers, ${fmt(sim.cells.count)} cells in ${fmt(performance.now() - t)} ms`);
-      const scenario = values['scenario-json'] ? JSON.parse(values['scenario-json']) : values.scenario ? { kind: values.scenario } : undefined;
+      const scenario = values['scenario-json']
+        ? JSON.parse(values['scenario-json'])
+        : values.scenario
+          ? { kind: values.scenario }
+          : undefined;
       if (scenario) console.error(`scenario: ${JSON.stringify(sim.startScenario(scenario))}`);
       const publisher = new BatchPublisher({ nc, runId: `cli-${Date.now().toString(36)}`, log });
       const runner = new SimulatorRunner(sim, publisher, {
@@ -78,13 +95,18 @@ async function main(argv: string[]): Promise<number> {
         untilMs: values.hours ? startMs + Number(values.hours) * 3600_000 : undefined,
       });
       const tty = process.stderr.isTTY;
-      const timer = setInterval(() => process.stderr.write(tty ? `\r${progressLine(runner.progress)}\x1b[K` : `${progressLine(runner.progress)}\n`), 1000);
+      const timer = setInterval(
+        () => process.stderr.write(tty ? `\r${progressLine(runner.progress)}\x1b[K` : `${progressLine(runner.progress)}\n`),
+        1000,
+      );
       const stop = () => void runner.stop();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       await runner.done;
       clearInterval(timer);
-      process.stderr.write(`${tty ? '\n' : ''}done: ${progressLine(runner.progress)}; published ${fmt(publisher.eventsPublished)}, failed ${fmt(publisher.failed)}\n`);
+      process.stderr.write(
+        `${tty ? '\n' : ''}done: ${progressLine(runner.progress)}; published ${fmt(publisher.eventsPublished)}, failed ${fmt(publisher.failed)}\n`,
+      );
       await nc.drain();
       return publisher.failed ? 1 : 0;
     }
@@ -96,7 +118,13 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       const nc = await connectNats(env.NATS_URL, 'ingest-cli');
-      const reply = ScenarioReply.parse((await nc.request(SCENARIO_START_SUBJECT, JSON.stringify({ ...(values.json ? JSON.parse(values.json) : {}), kind }), { timeout: 10_000 })).json());
+      const reply = ScenarioReply.parse(
+        (
+          await nc.request(SCENARIO_START_SUBJECT, JSON.stringify({ ...(values.json ? JSON.parse(values.json) : {}), kind }), {
+            timeout: 10_000,
+          })
+        ).json(),
+      );
       console.log(JSON.stringify(reply, null, 2));
       await nc.close();
       return reply.ok ? 0 : 1;
@@ -109,7 +137,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'replay': {
-      const { values, positionals } = parseArgs({ args: rest, options: { carrier: { type: 'string' }, 'shift-to-now': { type: 'boolean', default: false } }, allowPositionals: true });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { carrier: { type: 'string' }, 'shift-to-now': { type: 'boolean', default: false } },
+        allowPositionals: true,
+      });
       const path = positionals[0];
       if (!path) {
         console.error('replay: which file?');
@@ -139,10 +171,13 @@ async function main(argv: string[]): Promise<number> {
       const result = await replayFile(path, pipeline, {
         carrier: carrier?.data,
         shiftToNow: values['shift-to-now'],
-        onProgress: (lines) => process.stderr.write(`\r${fmt(lines)} lines, ${fmt((lines * 1000) / (performance.now() - t))} lines/s\x1b[K`),
+        onProgress: (lines) =>
+          process.stderr.write(`\r${fmt(lines)} lines, ${fmt((lines * 1000) / (performance.now() - t))} lines/s\x1b[K`),
       });
       process.stderr.write('\n');
-      console.log(JSON.stringify({ ...result, errors: result.errors.slice(0, 20), seconds: Math.round(performance.now() - t) / 1000 }, null, 2));
+      console.log(
+        JSON.stringify({ ...result, errors: result.errors.slice(0, 20), seconds: Math.round(performance.now() - t) / 1000 }, null, 2),
+      );
       await nc.drain();
       return result.rejected ? 1 : 0;
     }

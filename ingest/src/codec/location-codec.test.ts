@@ -2,16 +2,27 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CARRIERS, EVENT_KINDS, LocationEvent } from '../contract.ts';
 import {
-  LocationBatchBuilder, LocationDecodeError, columnsToEvents, decodeLocationColumns, decodeLocationMessage, encodeLocationBatch, isBinaryLocationMessage,
+  LocationBatchBuilder,
+  LocationDecodeError,
+  columnsToEvents,
+  decodeLocationColumns,
+  decodeLocationMessage,
+  encodeLocationBatch,
+  isBinaryLocationMessage,
 } from './location-codec.ts';
 
 const event = fc.record(
   {
-    msisdn: fc.tuple(fc.integer({ min: 3, max: 9 }), fc.integer({ min: 0, max: 999_999_999 })).map(([d, r]) => `1${d}${String(r).padStart(9, '0')}`),
+    msisdn: fc
+      .tuple(fc.integer({ min: 3, max: 9 }), fc.integer({ min: 0, max: 999_999_999 }))
+      .map(([d, r]) => `1${d}${String(r).padStart(9, '0')}`),
     carrier: fc.constantFrom(...CARRIERS),
     ts: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
     // Unicode ids, including astral characters, up to the contract's 64 UTF-16 units.
-    cell: fc.oneof(fc.constantFrom('460-00-100001-1', 'c1', 'c2'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }).filter((s) => s.length <= 64)),
+    cell: fc.oneof(
+      fc.constantFrom('460-00-100001-1', 'c1', 'c2'),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }).filter((s) => s.length <= 64),
+    ),
     lat: fc.double({ min: -90, max: 90, noNaN: true }),
     lng: fc.double({ min: -180, max: 180, noNaN: true }),
     kind: fc.constantFrom(...EVENT_KINDS),
@@ -34,7 +45,13 @@ describe('binary LOCATION batch', () => {
         const back = decodeLocationMessage(bytes);
         expect(norm(back)).toEqual(norm(events));
         // Absent optional fields stay absent (not present as undefined).
-        back.forEach((e, i) => expect(Object.keys(e).sort()).toEqual(Object.keys(events[i]).filter((k) => events[i][k as keyof LocationEvent] !== undefined).sort()));
+        back.forEach((e, i) =>
+          expect(Object.keys(e).sort()).toEqual(
+            Object.keys(events[i])
+              .filter((k) => events[i][k as keyof LocationEvent] !== undefined)
+              .sort(),
+          ),
+        );
         for (const e of back) expect(LocationEvent.safeParse(e).success).toBe(true);
       }),
       { numRuns: 300 },
@@ -54,7 +71,15 @@ describe('binary LOCATION batch', () => {
   });
 
   it('keeps one dictionary entry per cell and position, and a cell seen at two positions twice', () => {
-    const e = (cell: string, lat: number): LocationEvent => ({ msisdn: '13800000000', carrier: 'cmcc', ts: 1, cell, lat, lng: 120, kind: 'periodic' });
+    const e = (cell: string, lat: number): LocationEvent => ({
+      msisdn: '13800000000',
+      carrier: 'cmcc',
+      ts: 1,
+      cell,
+      lat,
+      lng: 120,
+      kind: 'periodic',
+    });
     const b = new LocationBatchBuilder(10);
     for (const x of [e('a', 30), e('b', 30), e('a', 30), e('a', 31), e('a', 31), e('a', 30)]) b.add(x);
     const cols = b.columns();
@@ -62,12 +87,28 @@ describe('binary LOCATION batch', () => {
     expect(Array.from(cols.place)).toEqual([0, 1, 0, 2, 2, 0]);
     const bytes = b.encode();
     expect(b.count).toBe(0);
-    expect(decodeLocationMessage(bytes).map((x) => [x.cell, x.lat])).toEqual([['a', 30], ['b', 30], ['a', 30], ['a', 31], ['a', 31], ['a', 30]]);
+    expect(decodeLocationMessage(bytes).map((x) => [x.cell, x.lat])).toEqual([
+      ['a', 30],
+      ['b', 30],
+      ['a', 30],
+      ['a', 31],
+      ['a', 31],
+      ['a', 30],
+    ]);
   });
 
   it('is far smaller than the JSON batch', () => {
     const events: LocationEvent[] = Array.from({ length: 500 }, (_, i) => ({
-      msisdn: `1380000${String(i).padStart(4, '0')}`, carrier: 'cmcc', ts: 1_790_000_000_000 + i, cell: `460-00-${100000 + (i % 300)}-1`, lat: 30.12345, lng: 120.12345, kind: 'periodic', gender: 'f', age: 33, home: '330106',
+      msisdn: `1380000${String(i).padStart(4, '0')}`,
+      carrier: 'cmcc',
+      ts: 1_790_000_000_000 + i,
+      cell: `460-00-${100000 + (i % 300)}-1`,
+      lat: 30.12345,
+      lng: 120.12345,
+      kind: 'periodic',
+      gender: 'f',
+      age: 33,
+      home: '330106',
     }));
     const json = Buffer.byteLength(JSON.stringify({ v: 1, events }));
     const bin = encodeLocationBatch(events).length;

@@ -103,7 +103,8 @@ export function decodeBinaryColumns(data: Uint8Array): LocationColumns {
     bytes = new Uint8Array(data.length);
     bytes.set(data);
   }
-  const buf = bytes.buffer, base = bytes.byteOffset;
+  const buf = bytes.buffer,
+    base = bytes.byteOffset;
   let off = base + HEADER;
   const msisdn = new Float64Array(buf, off, n);
   const ts = new Float64Array(buf, (off += 8 * n), n);
@@ -136,13 +137,15 @@ export function decodeBinaryColumns(data: Uint8Array): LocationColumns {
       }
     }
     p += len;
-    const la = lat[k], ln = lng[k];
+    const la = lat[k],
+      ln = lng[k];
     if (!(la >= -90 && la <= 90 && ln >= -180 && ln <= 180)) bad(`place ${k} has no valid position (${la}, ${ln})`);
   }
   if (p !== bytes.length) bad(`${bytes.length - p} bytes after the last cell id`);
   for (let i = 0; i < n; i++) {
     const m = msisdn[i];
-    if (!(m >= 13_000_000_000 && m < 20_000_000_000 && Number.isInteger(m))) bad(`event ${i}: msisdn ${m} is not an 11-digit mainland number`);
+    if (!(m >= 13_000_000_000 && m < 20_000_000_000 && Number.isInteger(m)))
+      bad(`event ${i}: msisdn ${m} is not an 11-digit mainland number`);
     const t = ts[i];
     if (!(t > 0 && Number.isSafeInteger(t))) bad(`event ${i}: ts ${t} is not a positive safe integer`);
     if (place[i] >= places) bad(`event ${i}: place ${place[i]} of ${places}`);
@@ -155,7 +158,20 @@ export function decodeBinaryColumns(data: Uint8Array): LocationColumns {
   }
   let cellIds: string[] | undefined;
   return {
-    count: n, msisdn, ts, place, home, carrier, kind, gender, age, lat, lng, idBytes: bytes, idAt, idLen,
+    count: n,
+    msisdn,
+    ts,
+    place,
+    home,
+    carrier,
+    kind,
+    gender,
+    age,
+    lat,
+    lng,
+    idBytes: bytes,
+    idAt,
+    idLen,
     get cellIds(): string[] {
       if (!cellIds) {
         cellIds = new Array<string>(places);
@@ -220,7 +236,8 @@ export function decodeLocationMessage(data: Uint8Array, _headers?: unknown): Loc
 export function decodeLocationColumns(data: Uint8Array): LocationColumns {
   if (isBinaryLocationMessage(data)) return decodeBinaryColumns(data);
   const events = parseJsonEvents(data);
-  if (events.length === 0 || events.length > MAX_BATCH_EVENTS) throw new LocationDecodeError(`not a LocationBatch: ${events.length} events, expected 1 to ${MAX_BATCH_EVENTS}`);
+  if (events.length === 0 || events.length > MAX_BATCH_EVENTS)
+    throw new LocationDecodeError(`not a LocationBatch: ${events.length} events, expected 1 to ${MAX_BATCH_EVENTS}`);
   const b = new LocationBatchBuilder(events.length);
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
@@ -251,7 +268,15 @@ export function columnsToEvents(c: LocationColumns): LocationEvent[] {
   const out = new Array<LocationEvent>(c.count);
   for (let i = 0; i < c.count; i++) {
     const p = c.place[i];
-    const e: LocationEvent = { msisdn: String(c.msisdn[i]), carrier: CARRIERS[c.carrier[i]], ts: c.ts[i], cell: c.cellIds[p], lat: c.lat[p], lng: c.lng[p], kind: EVENT_KINDS[c.kind[i]] };
+    const e: LocationEvent = {
+      msisdn: String(c.msisdn[i]),
+      carrier: CARRIERS[c.carrier[i]],
+      ts: c.ts[i],
+      cell: c.cellIds[p],
+      lat: c.lat[p],
+      lng: c.lng[p],
+      kind: EVENT_KINDS[c.kind[i]],
+    };
     if (c.gender[i] !== GENDER_ABSENT) e.gender = GENDER_CODES[c.gender[i]];
     if (c.age[i] !== AGE_ABSENT) e.age = c.age[i];
     if (c.home[i] !== HOME_ABSENT) e.home = String(c.home[i]).padStart(6, '0');
@@ -301,8 +326,16 @@ export class LocationBatchBuilder {
   /** Adds a contract event (strings as in JSON). */
   add(e: LocationEvent): void {
     this.addFields(
-      Number(e.msisdn), CARRIER_INDEX[e.carrier], e.ts, e.cell, e.lat, e.lng, KIND_INDEX[e.kind],
-      e.gender === 'm' ? 1 : e.gender === 'f' ? 2 : GENDER_ABSENT, e.age ?? AGE_ABSENT, e.home === undefined ? HOME_ABSENT : Number(e.home),
+      Number(e.msisdn),
+      CARRIER_INDEX[e.carrier],
+      e.ts,
+      e.cell,
+      e.lat,
+      e.lng,
+      KIND_INDEX[e.kind],
+      e.gender === 'm' ? 1 : e.gender === 'f' ? 2 : GENDER_ABSENT,
+      e.age ?? AGE_ABSENT,
+      e.home === undefined ? HOME_ABSENT : Number(e.home),
     );
   }
 
@@ -310,12 +343,35 @@ export class LocationBatchBuilder {
    * Adds an event by its coded fields (the simulator's fast path: no strings but the cell id).
    * `carrier`/`kind` index CARRIERS/EVENT_KINDS; gender 0/1/2; age 255 and home −1 when absent.
    */
-  addFields(msisdn: number, carrier: number, ts: number, cell: string, lat: number, lng: number, kind: number, gender: number, age: number, home: number): void {
+  addFields(
+    msisdn: number,
+    carrier: number,
+    ts: number,
+    cell: string,
+    lat: number,
+    lng: number,
+    kind: number,
+    gender: number,
+    age: number,
+    home: number,
+  ): void {
     const i = this.count;
     if (i >= this.capacity) throw new RangeError('the batch is full: encode it first');
-    if (!(msisdn >= 13_000_000_000 && msisdn < 20_000_000_000) || !(carrier >= 0 && carrier < CARRIERS.length) || !(kind >= 0 && kind < EVENT_KINDS.length) || !(ts > 0) || !Number.isSafeInteger(ts) || !Number.isInteger(msisdn)
-      || !(lat >= -90 && lat <= 90 && lng >= -180 && lng <= 180) || !(gender >= 0 && gender <= 2) || !((age >= 0 && age <= 120) || age === AGE_ABSENT) || !(home >= HOME_ABSENT && home <= 999_999))
-      throw new RangeError(`not a LocationEvent: msisdn ${msisdn}, carrier ${carrier}, kind ${kind}, ts ${ts}, position ${lat},${lng}, gender ${gender}, age ${age}, home ${home}`);
+    if (
+      !(msisdn >= 13_000_000_000 && msisdn < 20_000_000_000) ||
+      !(carrier >= 0 && carrier < CARRIERS.length) ||
+      !(kind >= 0 && kind < EVENT_KINDS.length) ||
+      !(ts > 0) ||
+      !Number.isSafeInteger(ts) ||
+      !Number.isInteger(msisdn) ||
+      !(lat >= -90 && lat <= 90 && lng >= -180 && lng <= 180) ||
+      !(gender >= 0 && gender <= 2) ||
+      !((age >= 0 && age <= 120) || age === AGE_ABSENT) ||
+      !(home >= HOME_ABSENT && home <= 999_999)
+    )
+      throw new RangeError(
+        `not a LocationEvent: msisdn ${msisdn}, carrier ${carrier}, kind ${kind}, ts ${ts}, position ${lat},${lng}, gender ${gender}, age ${age}, home ${home}`,
+      );
     let p = this.placeOf.get(cell);
     if (p === undefined || this.lat[p] !== lat || this.lng[p] !== lng) {
       // Same id at another position (rare): its own entry, keyed with the position.
@@ -346,14 +402,25 @@ export class LocationBatchBuilder {
   columns(): LocationColumns {
     const n = this.count;
     return {
-      count: n, msisdn: this.msisdn.slice(0, n), ts: this.ts.slice(0, n), place: this.place.slice(0, n), home: this.home.slice(0, n), carrier: this.carrier.slice(0, n),
-      kind: this.kind.slice(0, n), gender: this.gender.slice(0, n), age: this.age.slice(0, n), cellIds: this.cellIds.slice(), lat: Float64Array.from(this.lat), lng: Float64Array.from(this.lng),
+      count: n,
+      msisdn: this.msisdn.slice(0, n),
+      ts: this.ts.slice(0, n),
+      place: this.place.slice(0, n),
+      home: this.home.slice(0, n),
+      carrier: this.carrier.slice(0, n),
+      kind: this.kind.slice(0, n),
+      gender: this.gender.slice(0, n),
+      age: this.age.slice(0, n),
+      cellIds: this.cellIds.slice(),
+      lat: Float64Array.from(this.lat),
+      lng: Float64Array.from(this.lng),
     };
   }
 
   /** Writes the batch (at least one event) and empties the builder. */
   encode(): Buffer {
-    const n = this.count, places = this.cellIds.length;
+    const n = this.count,
+      places = this.cellIds.length;
     if (n === 0) throw new RangeError('an empty batch');
     const fixed = HEADER + 28 * n + 16 * places;
     // allocUnsafe slices Node's pool at 8-aligned offsets; a fresh ArrayBuffer for big ones.

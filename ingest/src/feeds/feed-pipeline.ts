@@ -67,7 +67,11 @@ export class FeedPipeline {
     m.deadLetters.inc({ feed: b.feed, reason: verdict.code });
     const text = typeof raw === 'string' ? raw : raw();
     b.pendingDead.push(
-      this.deadLetter(`${verdict.code}: ${verdict.reason}`, { stream: `feed-${b.feed}`, subject: `${b.source}#${lineNo}` }, Buffer.from(text)).catch((err: unknown) => {
+      this.deadLetter(
+        `${verdict.code}: ${verdict.reason}`,
+        { stream: `feed-${b.feed}`, subject: `${b.source}#${lineNo}` },
+        Buffer.from(text),
+      ).catch((err: unknown) => {
         this.opts.log.error({ err, feed: b.feed, source: b.source }, 'could not dead-letter a rejected event');
       }),
     );
@@ -96,7 +100,12 @@ export class FeedBatch {
   readonly pendingDead: Promise<void>[] = [];
   private lineNo = 0;
 
-  constructor(private readonly pipeline: FeedPipeline, readonly feed: FeedName, readonly source: string, readonly carrier?: Carrier) {}
+  constructor(
+    private readonly pipeline: FeedPipeline,
+    readonly feed: FeedName,
+    readonly source: string,
+    readonly carrier?: Carrier,
+  ) {}
 
   /** One NDJSON line (blank lines are skipped). */
   line(text: string): void {

@@ -56,7 +56,16 @@ describe('external feeds (real nats-server)', () => {
   }
 
   const event = (n: number, over: Record<string, unknown> = {}) =>
-    JSON.stringify({ msisdn: `139${String(n).padStart(8, '0')}`, carrier: 'cmcc', ts: Date.now() - 60_000, cell: `460-00-1000${n}-1`, lat: 30.25, lng: 120.15, kind: 'data', ...over });
+    JSON.stringify({
+      msisdn: `139${String(n).padStart(8, '0')}`,
+      carrier: 'cmcc',
+      ts: Date.now() - 60_000,
+      cell: `460-00-1000${n}-1`,
+      lat: 30.25,
+      lng: 120.15,
+      kind: 'data',
+      ...over,
+    });
 
   describe('HTTP NDJSON', () => {
     let feed: HttpFeed;
@@ -84,13 +93,21 @@ describe('external feeds (real nats-server)', () => {
         event(7, { lat: 123 }),
         event(8),
       ].join('\n');
-      const res = await fetch(feed.url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/x-ndjson' }, body });
+      const res = await fetch(feed.url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/x-ndjson' },
+        body,
+      });
       expect(res.status).toBe(200);
       const result = await res.json();
       expect(result.accepted).toBe(3);
       expect(result.rejected).toBe(5);
       expect(result.errors.map((e: { line: number; code: string }) => [e.line, e.code])).toEqual([
-        [2, 'json'], [4, 'carrier_mismatch'], [5, 'future'], [6, 'too_old'], [7, 'schema'],
+        [2, 'json'],
+        [4, 'carrier_mismatch'],
+        [5, 'future'],
+        [6, 'too_old'],
+        [7, 'schema'],
       ]);
 
       const { events, msgIds } = await ctx.stream.read();
@@ -147,12 +164,23 @@ describe('external feeds (real nats-server)', () => {
 
     const csv = join(dir, 'old.csv');
     const old = Date.now() - 30 * 24 * 3600_000;
-    writeFileSync(csv, ['msisdn,carrier,ts,cell,lat,lng,kind,gender,age,home', `18600000021,cucc,${old},460-01-1-1,30.2,120.1,call,f,30,330100`, `18600000022,cucc,${old + 1000},460-01-1-2,30.3,120.2,sms,,,`, 'x,y,z'].join('\n'));
+    writeFileSync(
+      csv,
+      [
+        'msisdn,carrier,ts,cell,lat,lng,kind,gender,age,home',
+        `18600000021,cucc,${old},460-01-1-1,30.2,120.1,call,f,30,330100`,
+        `18600000022,cucc,${old + 1000},460-01-1-2,30.3,120.2,sms,,,`,
+        'x,y,z',
+      ].join('\n'),
+    );
     const ctx2 = await setup('csv');
     const csvResult = await replayFile(csv, ctx2.pipeline, { shiftToNow: true });
     expect(csvResult).toMatchObject({ accepted: 2, rejected: 1 });
     const replayed = (await ctx2.stream.read()).events.sort((a, b) => a.ts - b.ts);
-    expect(replayed.map((e) => [e.msisdn, e.kind, e.gender, e.age])).toEqual([['18600000021', 'call', 'f', 30], ['18600000022', 'sms', undefined, undefined]]);
+    expect(replayed.map((e) => [e.msisdn, e.kind, e.gender, e.age])).toEqual([
+      ['18600000021', 'call', 'f', 30],
+      ['18600000022', 'sms', undefined, undefined],
+    ]);
     expect(replayed[1].ts - replayed[0].ts).toBe(1000);
   });
 });

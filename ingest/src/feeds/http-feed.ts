@@ -63,7 +63,10 @@ export async function startHttpFeed(opts: HttpFeedOptions): Promise<HttpFeed> {
     const carrier = keyCarrier(opts.keys, presented);
     if (!carrier) {
       req.resume();
-      return reply(res, 401, { error: 'unauthorized', message: Object.values(opts.keys).some(Boolean) ? 'missing or unknown ingest key' : 'no ingest keys are configured (INGEST_KEYS)' });
+      return reply(res, 401, {
+        error: 'unauthorized',
+        message: Object.values(opts.keys).some(Boolean) ? 'missing or unknown ingest key' : 'no ingest keys are configured (INGEST_KEYS)',
+      });
     }
     const batch = opts.pipeline.begin('http', `http:${carrier}`, carrier);
     let rest = '';

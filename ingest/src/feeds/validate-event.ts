@@ -17,9 +17,16 @@ export function validateEvent(value: unknown, nowMs: number, carrier?: Carrier):
   const r = LocationEvent.safeParse(value);
   if (!r.success) return { ok: false, code: 'schema', reason: `does not match the location-event contract: ${describeIssues(r.error)}` };
   const e = r.data;
-  if (carrier && e.carrier !== carrier) return { ok: false, code: 'carrier_mismatch', reason: `carrier "${e.carrier}" does not match this feed's carrier "${carrier}"` };
-  if (e.ts < nowMs - MAX_EVENT_AGE_MS) return { ok: false, code: 'too_old', reason: `ts ${new Date(e.ts).toISOString()} is older than ${MAX_EVENT_AGE_MS / 3600_000} h` };
-  if (e.ts > nowMs + MAX_EVENT_FUTURE_MS) return { ok: false, code: 'future', reason: `ts ${new Date(e.ts).toISOString()} is more than ${MAX_EVENT_FUTURE_MS / 60_000} min in the future` };
+  if (carrier && e.carrier !== carrier)
+    return { ok: false, code: 'carrier_mismatch', reason: `carrier "${e.carrier}" does not match this feed's carrier "${carrier}"` };
+  if (e.ts < nowMs - MAX_EVENT_AGE_MS)
+    return { ok: false, code: 'too_old', reason: `ts ${new Date(e.ts).toISOString()} is older than ${MAX_EVENT_AGE_MS / 3600_000} h` };
+  if (e.ts > nowMs + MAX_EVENT_FUTURE_MS)
+    return {
+      ok: false,
+      code: 'future',
+      reason: `ts ${new Date(e.ts).toISOString()} is more than ${MAX_EVENT_FUTURE_MS / 60_000} min in the future`,
+    };
   return { ok: true, event: e };
 }
 

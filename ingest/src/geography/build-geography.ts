@@ -17,7 +17,12 @@ import { adminFilePath, type AdminArea, type AdminFile } from './admin-areas.ts'
 
 const require = createRequire(import.meta.url);
 
-interface DivRow { code: string; name: string; cityCode?: string; provinceCode?: string }
+interface DivRow {
+  code: string;
+  name: string;
+  cityCode?: string;
+  provinceCode?: string;
+}
 
 /**
  * Divisions changed after the polygons were drawn. A historic district that was merged into a
@@ -56,9 +61,7 @@ function cleanRing(ring: Ring): Ring | undefined {
 }
 function cleanGeometry(g: Polygon | MultiPolygon): Polygon | MultiPolygon | null {
   const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
-  const cleaned = polys
-    .map((rings) => rings.map(cleanRing).filter((r): r is Ring => !!r))
-    .filter((rings) => rings.length > 0);
+  const cleaned = polys.map((rings) => rings.map(cleanRing).filter((r): r is Ring => !!r)).filter((rings) => rings.length > 0);
   if (!cleaned.length) return null;
   return cleaned.length === 1 ? { type: 'Polygon', coordinates: cleaned[0] } : { type: 'MultiPolygon', coordinates: cleaned };
 }
@@ -72,13 +75,23 @@ function unionAll(geoms: (Polygon | MultiPolygon)[]): Polygon | MultiPolygon | n
 function centerOf(g: Polygon | MultiPolygon | null, fallback?: number[]): [number, number] | null {
   if (fallback) return [round(fallback[0]), round(fallback[1])];
   if (!g) return null;
-  let sx = 0, sy = 0, n = 0;
+  let sx = 0,
+    sy = 0,
+    n = 0;
   const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
-  for (const p of polys) for (const [x, y] of p[0]) { sx += x; sy += y; n++; }
+  for (const p of polys)
+    for (const [x, y] of p[0]) {
+      sx += x;
+      sy += y;
+      n++;
+    }
   return [round(sx / n), round(sy / n)];
 }
 
-interface EchartsFeature { properties: { name: string; cp?: number[] }; geometry: Polygon | MultiPolygon }
+interface EchartsFeature {
+  properties: { name: string; cp?: number[] };
+  geometry: Polygon | MultiPolygon;
+}
 
 /** Finds the echarts file of a city by its name's pinyin, preferring files that share the province prefix. */
 function cityFile(dir: string, files: string[], pinyin: Record<string, string>, cityName: string, prefix?: string): string | undefined {
@@ -110,7 +123,11 @@ export function buildProvince(provinceCode: string): AdminFile {
     const f = cityFile(districtDir, districtFiles, pinyin, c.name);
     const base = f?.split('/').pop();
     const key = pinyin[stripSuffix(c.name)];
-    if (base && key) prefixes.set(base.slice(0, base.length - `${key}.geojson`.length), (prefixes.get(base.slice(0, base.length - `${key}.geojson`.length)) ?? 0) + 1);
+    if (base && key)
+      prefixes.set(
+        base.slice(0, base.length - `${key}.geojson`.length),
+        (prefixes.get(base.slice(0, base.length - `${key}.geojson`.length)) ?? 0) + 1,
+      );
   }
   const prefix = [...prefixes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
 
@@ -129,7 +146,8 @@ export function buildProvince(provinceCode: string): AdminFile {
       const merged = MERGED_INTO[`${city.code}:${f.properties.name}`];
       const current = merged
         ? cityAreas.find((a) => a.code === merged)
-        : cityAreas.find((a) => a.name === f.properties.name) ?? cityAreas.find((a) => stripSuffix(a.name) === stripSuffix(f.properties.name));
+        : (cityAreas.find((a) => a.name === f.properties.name) ??
+          cityAreas.find((a) => stripSuffix(a.name) === stripSuffix(f.properties.name)));
       if (!current) {
         notes.push(`${city.name}${f.properties.name}: polygon without a current code, dropped`);
         continue;
@@ -145,15 +163,35 @@ export function buildProvince(provinceCode: string): AdminFile {
       if (!geometry) notes.push(`${city.name}${a.name} ${a.code}: no boundary in the source data (created after it was drawn)`);
       out.push({ code: a.code, name: a.name, level: 'district', parent: cityCode6, center: centerOf(geometry, cp.get(a.code)), geometry });
     }
-    const outline = cityFile(outlineDir, outlineFiles, { [stripSuffix(city.name)]: `${pinyin[stripSuffix(city.name)]}` }, city.name, prefix);
+    const outline = cityFile(
+      outlineDir,
+      outlineFiles,
+      { [stripSuffix(city.name)]: `${pinyin[stripSuffix(city.name)]}` },
+      city.name,
+      prefix,
+    );
     let cityGeometry: Polygon | MultiPolygon | null = null;
     if (outline) cityGeometry = cleanGeometry(JSON.parse(readFileSync(outline, 'utf8')).features[0].geometry);
     cityGeometry ??= unionAll([...parts.values()].flat());
     if (cityGeometry) cityGeoms.push(cityGeometry);
-    out.push({ code: cityCode6, name: city.name, level: 'city', parent: `${provinceCode}0000`, center: centerOf(cityGeometry), geometry: cityGeometry });
+    out.push({
+      code: cityCode6,
+      name: city.name,
+      level: 'city',
+      parent: `${provinceCode}0000`,
+      center: centerOf(cityGeometry),
+      geometry: cityGeometry,
+    });
   }
   const provinceGeometry = unionAll(cityGeoms);
-  out.push({ code: `${provinceCode}0000`, name: province.name, level: 'province', parent: null, center: centerOf(provinceGeometry), geometry: provinceGeometry });
+  out.push({
+    code: `${provinceCode}0000`,
+    name: province.name,
+    level: 'province',
+    parent: null,
+    center: centerOf(provinceGeometry),
+    geometry: provinceGeometry,
+  });
   out.sort((a, b) => a.code.localeCompare(b.code));
   return {
     v: 1,

@@ -76,7 +76,19 @@ export class BatchPublisher {
   }
 
   /** The simulator's fast path: an event by its coded fields (see `LocationBatchBuilder.addFields`). */
-  event(carrier: number, shard: number, msisdn: number, ts: number, cell: string, lat: number, lng: number, kind: number, gender: number, age: number, home: number): void {
+  event(
+    carrier: number,
+    shard: number,
+    msisdn: number,
+    ts: number,
+    cell: string,
+    lat: number,
+    lng: number,
+    kind: number,
+    gender: number,
+    age: number,
+    home: number,
+  ): void {
     const k = carrier * this.shards + shard;
     const b = this.builders[k];
     b.addFields(msisdn, carrier, ts, cell, lat, lng, kind, gender, age, home);

@@ -49,7 +49,8 @@ export interface CellOptions {
 }
 
 /** Carrier k's plain id for cell i: carriers number the same sites in different orders. */
-const plainId = (k: number, i: number, count: number): string => `cell-${k === 0 ? i : k === 1 ? count - 1 - i : (i + (count >> 1)) % count}`;
+const plainId = (k: number, i: number, count: number): string =>
+  `cell-${k === 0 ? i : k === 1 ? count - 1 - i : (i + (count >> 1)) % count}`;
 
 const CORE_RADIUS_KM: Record<string, number> = { '330100': 12, '330200': 9, '330300': 8, '330900': 4 };
 
@@ -94,7 +95,7 @@ export function buildCells(areas: readonly AdminArea[], opts: CellOptions = {}):
   /** Rings around a centre: spacing grows linearly from `s0` at the centre to `s1` at `radius`. */
   const cluster = (c: { lat: number; lng: number }, radiusKm: number, s0: number, s1: number, k: number) => {
     add(c.lat, c.lng, k);
-    for (let r = s0; r <= radiusKm; ) {
+    for (let r = s0; r <= radiusKm;) {
       const s = s0 + (s1 - s0) * (r / radiusKm);
       const n = Math.max(6, Math.round((2 * Math.PI * r) / s));
       const phase = rnd() * 2 * Math.PI;
@@ -152,7 +153,9 @@ export function buildCells(areas: readonly AdminArea[], opts: CellOptions = {}):
     districts,
     cities,
   };
-  const ids = MNC.map((mnc, k) => Array.from({ length: count }, (_, i) => (opts.plainIds ? plainId(k, i, count) : `460-${mnc}-${100000 + (i >> 2)}-${(i & 3) + 1}`)));
+  const ids = MNC.map((mnc, k) =>
+    Array.from({ length: count }, (_, i) => (opts.plainIds ? plainId(k, i, count) : `460-${mnc}-${100000 + (i >> 2)}-${(i & 3) + 1}`)),
+  );
   const json = ids.map((carrierIds) =>
     carrierIds.map((id, i) => `"cell":"${id}","lat":${table.lat[i].toFixed(5)},"lng":${table.lng[i].toFixed(5)}`),
   );
@@ -160,7 +163,9 @@ export function buildCells(areas: readonly AdminArea[], opts: CellOptions = {}):
   const sites = new Flatbush(count);
   for (let i = 0; i < count; i++) sites.add(table.lng[i], table.lat[i], table.lng[i], table.lat[i]);
   sites.finish();
-  const [gx0, gy0, gx1, gy1] = province?.geometry ? turfBbox(province.geometry) : [Math.min(...lng), Math.min(...lat), Math.max(...lng), Math.max(...lat)];
+  const [gx0, gy0, gx1, gy1] = province?.geometry
+    ? turfBbox(province.geometry)
+    : [Math.min(...lng), Math.min(...lat), Math.max(...lng), Math.max(...lat)];
   const STEP = 0.005; // ~500 m: below the spacing of any but the densest sites; a coarse cache is fine there.
   const cols = Math.ceil((gx1 - gx0) / STEP) + 1;
   const rows = Math.ceil((gy1 - gy0) / STEP) + 1;

@@ -21,7 +21,10 @@ export class DayPlanner {
   private readonly attractionCells: Uint32Array[];
   private readonly attractionCum: Float64Array[];
 
-  constructor(private readonly cells: CellTable, private readonly pop: Population) {
+  constructor(
+    private readonly cells: CellTable,
+    private readonly pop: Population,
+  ) {
     // Evening and weekend trips go to a city's centre; visitors go to attractions, near ones first.
     this.leisure = cells.cities.map((_, c) => {
       const list: number[] = [];

@@ -39,7 +39,16 @@ export const LANDFALL_POINTS: readonly Place[] = [
 
 /** Approximate 2020 census population of Zhejiang's cities (millions), to spread homes. */
 export const CITY_POPULATION: Readonly<Record<string, number>> = {
-  '330100': 11.94, '330200': 9.4, '330300': 9.57, '330400': 5.4, '330500': 3.37, '330600': 5.27,
-  '330700': 7.05, '330800': 2.28, '330900': 1.16, '331000': 6.62, '331100': 2.51,
+  '330100': 11.94,
+  '330200': 9.4,
+  '330300': 9.57,
+  '330400': 5.4,
+  '330500': 3.37,
+  '330600': 5.27,
+  '330700': 7.05,
+  '330800': 2.28,
+  '330900': 1.16,
+  '331000': 6.62,
+  '331100': 2.51,
 };
 export const findPlace = (id: string): Place | undefined => [...ATTRACTIONS, ...VENUES, ...LANDFALL_POINTS].find((p) => p.id === id);

@@ -15,7 +15,20 @@ export const PREFIXES: readonly { prefix: string; carrier: number }[] = CARRIERS
 
 /** Where the people who live here but hold numbers from elsewhere come from (province code → weight). */
 const ORIGIN_PROVINCES: Record<string, number> = {
-  '34': 20, '36': 12, '41': 10, '52': 8, '51': 8, '43': 7, '42': 6, '32': 8, '31': 5, '35': 4, '37': 4, '45': 3, '50': 3, '61': 2,
+  '34': 20,
+  '36': 12,
+  '41': 10,
+  '52': 8,
+  '51': 8,
+  '43': 7,
+  '42': 6,
+  '32': 8,
+  '31': 5,
+  '35': 4,
+  '37': 4,
+  '45': 3,
+  '50': 3,
+  '61': 2,
 };
 
 export interface PopulationOptions {
@@ -92,7 +105,9 @@ export function buildPopulation(cells: CellTable, opts: PopulationOptions): Popu
   const provinceCode = localCodes[0]?.slice(0, 2) ?? '33';
   const outside = allCities.filter((c) => c.provinceCode !== provinceCode && ORIGIN_PROVINCES[c.provinceCode]);
   const homeCodes = [...localCodes, ...outside.map((c) => `${c.code}00`)];
-  const outsideWeights = cumulative(outside.map((c) => ORIGIN_PROVINCES[c.provinceCode] / outside.filter((o) => o.provinceCode === c.provinceCode).length));
+  const outsideWeights = cumulative(
+    outside.map((c) => ORIGIN_PROVINCES[c.provinceCode] / outside.filter((o) => o.provinceCode === c.provinceCode).length),
+  );
   const homeCity = Int16Array.from(homeCodes, (_, k) => (k < localCodes.length ? k : -1));
 
   // Cells per city with home and work weights: people live all over, work in centres.
@@ -102,7 +117,9 @@ export function buildPopulation(cells: CellTable, opts: PopulationOptions): Popu
   const WORK_W = [10, 3, 1, 1];
   const homeCum = cityCells.map((list) => cumulative(list.map((c) => HOME_W[cells.kind[c]])));
   const workCum = cityCells.map((list) => cumulative(list.map((c) => WORK_W[cells.kind[c]])));
-  const hotelCum = cityCells.map((list) => cumulative(list.map((c) => (cells.kind[c] === CELL_KIND.core || cells.kind[c] === CELL_KIND.place ? 1 : 0))));
+  const hotelCum = cityCells.map((list) =>
+    cumulative(list.map((c) => (cells.kind[c] === CELL_KIND.core || cells.kind[c] === CELL_KIND.place ? 1 : 0))),
+  );
   const cityCum = cumulative(localCodes.map((code) => (CITY_POPULATION[code] ?? 1) * (cityCells[localCodes.indexOf(code)].length ? 1 : 0)));
   const visitorCityCum = cumulative(localCodes.map((code, k) => (code === '330100' ? 6 : 1) * (cityCells[k].length ? 1 : 0)));
 

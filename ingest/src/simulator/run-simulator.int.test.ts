@@ -52,7 +52,9 @@ describe('simulator into JetStream (real nats-server)', () => {
       expect(status.simulator).toMatchObject({ subscribers: 3000, running: true, speed: 60 });
       expect(status.simulator!.cells).toBeGreaterThan(1000);
 
-      const ok = ScenarioReply.parse((await nc.request(SCENARIO_START_SUBJECT, JSON.stringify({ kind: 'concert', share: 0.2 }), { timeout: 5000 })).json());
+      const ok = ScenarioReply.parse(
+        (await nc.request(SCENARIO_START_SUBJECT, JSON.stringify({ kind: 'concert', share: 0.2 }), { timeout: 5000 })).json(),
+      );
       expect(ok.ok).toBe(true);
       if (ok.ok) {
         expect(ok.scenario.kind).toBe('concert');
@@ -61,10 +63,14 @@ describe('simulator into JetStream (real nats-server)', () => {
       const after = IngestStatus.parse((await nc.request(STATUS_SUBJECT, '', { timeout: 5000 })).json());
       expect(after.simulator!.scenarios.map((s) => s.kind)).toEqual(['concert']);
 
-      const bad = ScenarioReply.parse((await nc.request(SCENARIO_START_SUBJECT, JSON.stringify({ kind: 'meteor' }), { timeout: 5000 })).json());
+      const bad = ScenarioReply.parse(
+        (await nc.request(SCENARIO_START_SUBJECT, JSON.stringify({ kind: 'meteor' }), { timeout: 5000 })).json(),
+      );
       expect(bad).toMatchObject({ ok: false });
       if (!bad.ok) expect(bad.error).toMatch(/kind/);
-      const unknownPlace = ScenarioReply.parse((await nc.request(SCENARIO_START_SUBJECT, JSON.stringify({ kind: 'holiday', area: 'atlantis' }), { timeout: 5000 })).json());
+      const unknownPlace = ScenarioReply.parse(
+        (await nc.request(SCENARIO_START_SUBJECT, JSON.stringify({ kind: 'holiday', area: 'atlantis' }), { timeout: 5000 })).json(),
+      );
       expect(unknownPlace).toMatchObject({ ok: false });
       if (!unknownPlace.ok) expect(unknownPlace.error).toMatch(/unknown place "atlantis"/);
     } finally {

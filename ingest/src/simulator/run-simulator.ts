@@ -32,7 +32,11 @@ export class SimulatorRunner {
   private rate = 0;
   readonly done: Promise<void>;
 
-  constructor(readonly sim: Simulator, private readonly publisher: BatchPublisher, private readonly opts: RunOptions = {}) {
+  constructor(
+    readonly sim: Simulator,
+    private readonly publisher: BatchPublisher,
+    private readonly opts: RunOptions = {},
+  ) {
     this.done = this.loop();
   }
 

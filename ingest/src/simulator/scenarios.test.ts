@@ -35,6 +35,8 @@ describe('scenarios', () => {
   });
 
   it('refuses an unknown place by name, listing the known ones', () => {
-    expect(() => createScenario({ kind: 'typhoon', landfall: 'atlantis' }, NOON_CST, cells, pop)).toThrow(/unknown place "atlantis"; known: west-lake/);
+    expect(() => createScenario({ kind: 'typhoon', landfall: 'atlantis' }, NOON_CST, cells, pop)).toThrow(
+      /unknown place "atlantis"; known: west-lake/,
+    );
   });
 });

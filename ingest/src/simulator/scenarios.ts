@@ -23,19 +23,17 @@ export interface ActiveScenario {
 function resolvePlace(p: string | { lat: number; lng: number }): { lat: number; lng: number } {
   if (typeof p !== 'string') return p;
   const place = findPlace(p);
-  if (!place) throw new Error(`unknown place "${p}"; known: ${[...ATTRACTIONS].map((a) => a.id).join(', ')}, hangzhou-olympic, huanglong, wenling, cangnan, xiangshan`);
+  if (!place)
+    throw new Error(
+      `unknown place "${p}"; known: ${[...ATTRACTIONS].map((a) => a.id).join(', ')}, hangzhou-olympic, huanglong, wenling, cangnan, xiangshan`,
+    );
   return place;
 }
 
 let counter = 0;
 
 /** Turns a validated request into a running scenario, starting at simulated second `nowSec`. */
-export function createScenario(
-  request: ScenarioRequest,
-  nowSec: number,
-  cells: CellTable,
-  pop: Population,
-): ActiveScenario {
+export function createScenario(request: ScenarioRequest, nowSec: number, cells: CellTable, pop: Population): ActiveScenario {
   const spec: ScenarioSpec = ScenarioRequest.parse(request);
   const id = `${spec.kind}-${nowSec}-${++counter}`;
   const salt = mix32(nowSec, counter, spec.kind.length);
@@ -50,9 +48,14 @@ export function createScenario(
       const start = nowSec + spec.startsInMin * 60;
       const end = start + spec.durationHours * H;
       // Inland is away from the sea: from the landfall point towards the province's centre of sites.
-      let cx = 0, cy = 0;
-      for (let c = 0; c < cells.count; c++) { cx += cells.lng[c]; cy += cells.lat[c]; }
-      cx /= cells.count; cy /= cells.count;
+      let cx = 0,
+        cy = 0;
+      for (let c = 0; c < cells.count; c++) {
+        cx += cells.lng[c];
+        cy += cells.lat[c];
+      }
+      cx /= cells.count;
+      cy /= cells.count;
       const [dx, dy] = [(cx - at.lng) * Math.cos((at.lat * Math.PI) / 180), cy - at.lat];
       const norm = Math.hypot(dx, dy) || 1;
       const east = (dx / norm) * spec.inlandKm;

@@ -83,7 +83,18 @@ describe('province simulator', { timeout: 180_000 }, () => {
     const fields: EventSink = {
       push: () => expect.unreachable('the fast path should be used'),
       event: (carrier, shard, msisdn, ts, cell, lat, lng, kind, gender, age, home) => {
-        const e = { msisdn: String(msisdn), carrier: CARRIERS[carrier], ts, cell, lat, lng, kind: EVENT_KINDS[kind], gender: gender === 2 ? 'f' : 'm', age, home: String(home).padStart(6, '0') } as LocationEvent;
+        const e = {
+          msisdn: String(msisdn),
+          carrier: CARRIERS[carrier],
+          ts,
+          cell,
+          lat,
+          lng,
+          kind: EVENT_KINDS[kind],
+          gender: gender === 2 ? 'f' : 'm',
+          age,
+          home: String(home).padStart(6, '0'),
+        } as LocationEvent;
         expect(shardOf(e.msisdn)).toBe(shard);
         coded.push(e);
       },
@@ -158,10 +169,12 @@ describe('province simulator', { timeout: 180_000 }, () => {
     const night = Date.parse('2026-07-01T02:00:00+08:00');
     const s = new Simulator({ areas, cells, subscribers: 5000, seed: 9, startMs: night });
     const periodic: number[] = [];
-    s.advanceTo(night / 1000 + 3600, { push: (_c, _s, json) => {
-      const e = JSON.parse(json) as LocationEvent;
-      if (e.kind === 'periodic') periodic.push(e.ts);
-    } });
+    s.advanceTo(night / 1000 + 3600, {
+      push: (_c, _s, json) => {
+        const e = JSON.parse(json) as LocationEvent;
+        if (e.kind === 'periodic') periodic.push(e.ts);
+      },
+    });
     // Every subscriber updates every 1–2 h: about 5000 / 1.5 h ≈ 55 per minute once placed.
     const between = periodic.filter((t) => t >= night + 5 * 60_000 && t < night + 55 * 60_000).length;
     expect(between).toBeGreaterThan(5000 * 0.3);
@@ -169,7 +182,7 @@ describe('province simulator', { timeout: 180_000 }, () => {
 });
 
 describe('plain cell ids', () => {
-  it('lets one id name a different cell, far away, in each carrier\'s network (invariant 8 test data)', () => {
+  it("lets one id name a different cell, far away, in each carrier's network (invariant 8 test data)", () => {
     const cells = buildCells(loadAdminAreas(), { seed: 3, plainIds: true });
     const at = (k: number, id: string) => cells.ids[k]!.indexOf(id);
     let apart = 0;

@@ -14,7 +14,19 @@ export interface EventSink {
    * id. `carrier`/`kind` index CARRIERS/EVENT_KINDS; gender 1 m, 2 f; `home` the code as a number.
    * The values are exactly those the JSON text would carry (positions rounded to 5 decimals).
    */
-  event?(carrier: number, shard: number, msisdn: number, ts: number, cell: string, lat: number, lng: number, kind: number, gender: number, age: number, home: number): void;
+  event?(
+    carrier: number,
+    shard: number,
+    msisdn: number,
+    ts: number,
+    cell: string,
+    lat: number,
+    lng: number,
+    kind: number,
+    gender: number,
+    age: number,
+    home: number,
+  ): void;
 }
 
 export interface SimulatorOptions {
@@ -38,7 +50,9 @@ const WAKE = { first: 0, activity: 1, periodic: 2, check: 3 } as const;
 const KIND_JSON = EVENT_KINDS.map((k) => `,"kind":"${k}"`);
 const K = Object.fromEntries(EVENT_KINDS.map((k, i) => [k, i])) as Record<EventKind, number>;
 /** Activities per hour by local hour: quiet nights, busy days and evenings. */
-const ACTIVITY_PER_H = [0.15, 0.1, 0.05, 0.05, 0.05, 0.1, 0.4, 1, 1.5, 1.6, 1.6, 1.6, 1.8, 1.6, 1.5, 1.5, 1.6, 1.8, 2, 2.2, 2.2, 1.8, 1.2, 0.5];
+const ACTIVITY_PER_H = [
+  0.15, 0.1, 0.05, 0.05, 0.05, 0.1, 0.4, 1, 1.5, 1.6, 1.6, 1.6, 1.8, 1.6, 1.5, 1.5, 1.6, 1.8, 2, 2.2, 2.2, 1.8, 1.2, 0.5,
+];
 
 /**
  * The province simulator: subscribers move by their day plans (and any running scenario) across
@@ -77,7 +91,12 @@ export class Simulator {
 
   constructor(opts: SimulatorOptions) {
     this.cells = opts.cells ?? buildCells(opts.areas, { seed: opts.seed, plainIds: opts.plainCellIds });
-    this.pop = buildPopulation(this.cells, { size: opts.subscribers, seed: opts.seed, roamingShare: opts.roamingShare, shards: opts.shards });
+    this.pop = buildPopulation(this.cells, {
+      size: opts.subscribers,
+      seed: opts.seed,
+      roamingShare: opts.roamingShare,
+      shards: opts.shards,
+    });
     this.planner = new DayPlanner(this.cells, this.pop);
     const n = this.pop.size;
     this.cell = new Uint32Array(n);
@@ -132,7 +151,12 @@ export class Simulator {
     const s = createScenario(request, this.cursor, this.cells, this.pop);
     this.scenarios.push(s);
     for (const i of s.members()) {
-      if (this.hops[i] === 0) this.schedule(i, Math.max(this.cursor, Math.min(s.startSec, this.wake[i])), this.reason[i] === WAKE.first ? WAKE.first : WAKE.check);
+      if (this.hops[i] === 0)
+        this.schedule(
+          i,
+          Math.max(this.cursor, Math.min(s.startSec, this.wake[i])),
+          this.reason[i] === WAKE.first ? WAKE.first : WAKE.check,
+        );
     }
     return s.info;
   }
@@ -191,8 +215,21 @@ export class Simulator {
     this.lastEvent[i] = sec;
     this.eventsTotal++;
     if (sink.event) {
-      const c = this.cell[i], d = this.coded;
-      sink.event(p.carrier, pop.shard[i], d.prefix[pop.prefix[i]] + pop.suffix(i), ts, this.cells.ids[p.carrier][c], d.lat[c], d.lng[c], kind, pop.female[i] ? 2 : 1, pop.age[i], d.home[pop.home[i]]);
+      const c = this.cell[i],
+        d = this.coded;
+      sink.event(
+        p.carrier,
+        pop.shard[i],
+        d.prefix[pop.prefix[i]] + pop.suffix(i),
+        ts,
+        this.cells.ids[p.carrier][c],
+        d.lat[c],
+        d.lng[c],
+        kind,
+        pop.female[i] ? 2 : 1,
+        pop.age[i],
+        d.home[pop.home[i]],
+      );
       return;
     }
     sink.push(
@@ -210,7 +247,10 @@ export class Simulator {
       const a = this.from[i];
       const b = this.to[i];
       const n = this.hops[i];
-      const next = h >= n ? b : cells.nearest(cells.lat[a] + ((cells.lat[b] - cells.lat[a]) * h) / n, cells.lng[a] + ((cells.lng[b] - cells.lng[a]) * h) / n);
+      const next =
+        h >= n
+          ? b
+          : cells.nearest(cells.lat[a] + ((cells.lat[b] - cells.lat[a]) * h) / n, cells.lng[a] + ((cells.lng[b] - cells.lng[a]) * h) / n);
       if (h >= n) this.hops[i] = this.hop[i] = 0;
       if (next !== this.cell[i]) {
         this.cell[i] = next;
@@ -249,8 +289,14 @@ export class Simulator {
     const periodicAt = this.lastEvent[i] + periodicEvery;
     let at = activityAt;
     let why: number = WAKE.activity;
-    if (periodicAt < at) { at = periodicAt; why = WAKE.periodic; }
-    if (nextChange < at) { at = nextChange; why = WAKE.check; }
+    if (periodicAt < at) {
+      at = periodicAt;
+      why = WAKE.periodic;
+    }
+    if (nextChange < at) {
+      at = nextChange;
+      why = WAKE.check;
+    }
     this.schedule(i, Math.max(sec + 1, Math.min(at, sec + WHEEL - 1)), why);
   }
 

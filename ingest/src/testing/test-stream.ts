@@ -22,7 +22,7 @@ export async function testLocationStream(nc: NatsConnection, label: string) {
       const consumer = await jetstream(nc).consumers.get(name);
       const events: LocationEvent[] = [];
       const msgIds: string[] = [];
-      for (let seen = 0; seen < total; ) {
+      for (let seen = 0; seen < total;) {
         const batch = await consumer.fetch({ max_messages: 500, expires: 2000 });
         for await (const m of batch) {
           seen++;

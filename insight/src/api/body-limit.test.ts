@@ -9,7 +9,9 @@ let port = 0;
 
 beforeAll(async () => {
   const app = new Hono();
-  app.post('/echo', drainingBodyLimit({ maxSize: 1024, tooLarge: (c) => c.json({ error: 'too large' }, 413) }), async (c) => c.json({ bytes: (await c.req.arrayBuffer()).byteLength }));
+  app.post('/echo', drainingBodyLimit({ maxSize: 1024, tooLarge: (c) => c.json({ error: 'too large' }, 413) }), async (c) =>
+    c.json({ bytes: (await c.req.arrayBuffer()).byteLength }),
+  );
   await new Promise<void>((resolve) => {
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
   });

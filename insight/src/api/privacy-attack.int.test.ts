@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cellToParent, latLngToCell } from 'h3-js';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import {
+  connectClickHouse,
+  connectNats,
+  createLogger,
+  ensureStream,
+  jetstreamManager,
+  type ClickHouseClient,
+  type NatsConnection,
+} from '@geo/infra';
 import type { LocationEvent } from '@geo/ingest';
 import { InsightEnv } from '../config.ts';
 import { createInsight, type RunningInsight } from '../service.ts';
@@ -31,7 +39,11 @@ const STREAM = `INSIGHT_PRIV_${tag}`;
 const PREFIX = `insightpriv${tag}`;
 const DB = `insight_priv_${tag}`;
 
-interface Cell { name: string; lng: number; lat: number }
+interface Cell {
+  name: string;
+  lng: number;
+  lat: number;
+}
 const cell = (name: string, lng: number, lat: number): Cell => ({ name, lng, lat });
 /** R's cells, 1 km apart. */
 const BUSY = [cell('B1', 120.0, 30.0), cell('B2', 120.01, 30.0), cell('B3', 120.0, 30.01), cell('B4', 120.01, 30.01)];
@@ -53,7 +65,11 @@ const GENDERS = ['m', 'f', undefined] as const;
 const HOMES = ['330106', '330102', '330203', '440305', undefined] as const;
 
 /** Events: everyone is first seen at AT − 100 min and reports every 20 min; moves at the given times. */
-function person(path: { at: number; cell: Cell }[], profile: { gender?: string; age?: number; home?: string }, carrier: 'cmcc' | 'cucc' | 'ctcc'): LocationEvent[] {
+function person(
+  path: { at: number; cell: Cell }[],
+  profile: { gender?: string; age?: number; home?: string },
+  carrier: 'cmcc' | 'cucc' | 'ctcc',
+): LocationEvent[] {
   const id = msisdn();
   const out: LocationEvent[] = [];
   let here = path[0]!.cell;
@@ -72,8 +88,26 @@ function person(path: { at: number; cell: Cell }[], profile: { gender?: string; 
   }
   return out;
 }
-const ev = (id: string, carrier: string, ts: number, c: Cell, kind: string, p: { gender?: string; age?: number; home?: string }): LocationEvent =>
-  ({ msisdn: id, carrier, ts, cell: c.name, lat: c.lat, lng: c.lng, kind, ...(p.gender ? { gender: p.gender } : {}), ...(p.age !== undefined ? { age: p.age } : {}), ...(p.home ? { home: p.home } : {}) }) as LocationEvent;
+const ev = (
+  id: string,
+  carrier: string,
+  ts: number,
+  c: Cell,
+  kind: string,
+  p: { gender?: string; age?: number; home?: string },
+): LocationEvent =>
+  ({
+    msisdn: id,
+    carrier,
+    ts,
+    cell: c.name,
+    lat: c.lat,
+    lng: c.lng,
+    kind,
+    ...(p.gender ? { gender: p.gender } : {}),
+    ...(p.age !== undefined ? { age: p.age } : {}),
+    ...(p.home ? { home: p.home } : {}),
+  }) as LocationEvent;
 
 function population(): { busy: LocationEvent[][]; hidden: LocationEvent[][]; crossing: LocationEvent[][] } {
   const busy: LocationEvent[][] = [];
@@ -86,16 +120,67 @@ function population(): { busy: LocationEvent[][]; hidden: LocationEvent[][]; cro
     }
   });
   // 14 people move X → B1 and 11 leave B2 → X, 20 minutes ago: crossings of at least k.
-  for (let i = 0; i < 14; i++) busy.push(person([{ at: start, cell: X }, { at: AT - 20 * MIN, cell: BUSY[0]! }], { gender: 'm', age: 40, home: '330106' }, 'cmcc'));
-  for (let i = 0; i < 11; i++) busy.push(person([{ at: start, cell: BUSY[1]! }, { at: AT - 25 * MIN, cell: X }], { gender: 'f', age: 30, home: '330102' }, 'cucc'));
+  for (let i = 0; i < 14; i++)
+    busy.push(
+      person(
+        [
+          { at: start, cell: X },
+          { at: AT - 20 * MIN, cell: BUSY[0]! },
+        ],
+        { gender: 'm', age: 40, home: '330106' },
+        'cmcc',
+      ),
+    );
+  for (let i = 0; i < 11; i++)
+    busy.push(
+      person(
+        [
+          { at: start, cell: BUSY[1]! },
+          { at: AT - 25 * MIN, cell: X },
+        ],
+        { gender: 'f', age: 30, home: '330102' },
+        'cucc',
+      ),
+    );
   for (let i = 0; i < 40; i++) busy.push(person([{ at: start, cell: X }], { gender: 'm', age: 50 }, 'ctcc'));
   // The hidden people: a rare profile (female, 35, from Beijing), arrived from X 30 minutes ago.
   const hidden: LocationEvent[][] = [];
-  for (const h of HIDDEN) for (let i = 0; i < h.people; i++) hidden.push(person([{ at: start, cell: X }, { at: AT - 30 * MIN, cell: h.cell }], { gender: 'f', age: 35, home: '110101' }, 'cmcc'));
+  for (const h of HIDDEN)
+    for (let i = 0; i < h.people; i++)
+      hidden.push(
+        person(
+          [
+            { at: start, cell: X },
+            { at: AT - 30 * MIN, cell: h.cell },
+          ],
+          { gender: 'f', age: 35, home: '110101' },
+          'cmcc',
+        ),
+      );
   // Small groups crossing R's edge through hidden cells: 3 leave B1 for HOUT, 4 come from HIN into B2.
   const crossing: LocationEvent[][] = [];
-  for (let i = 0; i < 3; i++) crossing.push(person([{ at: start, cell: BUSY[0]! }, { at: AT - 15 * MIN, cell: H_OUT }], { gender: 'f', age: 35, home: '110101' }, 'cmcc'));
-  for (let i = 0; i < 4; i++) crossing.push(person([{ at: start, cell: H_IN }, { at: AT - 15 * MIN, cell: BUSY[1]! }], { gender: 'f', age: 35, home: '110101' }, 'cmcc'));
+  for (let i = 0; i < 3; i++)
+    crossing.push(
+      person(
+        [
+          { at: start, cell: BUSY[0]! },
+          { at: AT - 15 * MIN, cell: H_OUT },
+        ],
+        { gender: 'f', age: 35, home: '110101' },
+        'cmcc',
+      ),
+    );
+  for (let i = 0; i < 4; i++)
+    crossing.push(
+      person(
+        [
+          { at: start, cell: H_IN },
+          { at: AT - 15 * MIN, cell: BUSY[1]! },
+        ],
+        { gender: 'f', age: 35, home: '110101' },
+        'cmcc',
+      ),
+    );
   return { busy, hidden, crossing };
 }
 
@@ -111,15 +196,22 @@ describe('privacy: differencing attacks through the HTTP API (k = 10)', () => {
 
   const config = () =>
     InsightEnv.parse({
-      LOG_LEVEL: 'silent', NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB}`, HEALTH_PORT: '0', API_PORT: '0',
-      INSIGHT_STREAM: STREAM, INSIGHT_CONSUMER: 'insight-priv', INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`,
+      LOG_LEVEL: 'silent',
+      NATS_URL: inject('natsUrl'),
+      CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB}`,
+      HEALTH_PORT: '0',
+      API_PORT: '0',
+      INSIGHT_STREAM: STREAM,
+      INSIGHT_CONSUMER: 'insight-priv',
+      INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`,
     });
 
   async function publish(groups: LocationEvent[][]): Promise<void> {
     const events = groups.flat().sort((a, b) => a.ts - b.ts);
     const js = jetstream(nc);
     const before = insight!.sink.applied;
-    for (let i = 0; i < events.length; i += 100) await js.publish(`${PREFIX}.all.0`, JSON.stringify({ v: 1, events: events.slice(i, i + 100) }));
+    for (let i = 0; i < events.length; i += 100)
+      await js.publish(`${PREFIX}.all.0`, JSON.stringify({ v: 1, events: events.slice(i, i + 100) }));
     const deadline = Date.now() + 60_000;
     while (insight!.sink.applied < before + events.length) {
       if (Date.now() > deadline) throw new Error(`the sink applied ${insight!.sink.applied - before} of ${events.length} events`);
@@ -131,7 +223,11 @@ describe('privacy: differencing attacks through the HTTP API (k = 10)', () => {
   }
 
   async function metrics(region: Region): Promise<RegionMetrics> {
-    const res = await fetch(`${insight!.apiUrl}/regions/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region }) });
+    const res = await fetch(`${insight!.apiUrl}/regions/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ region }),
+    });
     expect(res.status).toBe(200);
     return RegionMetrics.parse(await res.json());
   }
@@ -150,7 +246,10 @@ describe('privacy: differencing attacks through the HTTP API (k = 10)', () => {
     await ensureStream(await jetstreamManager(nc), { name: STREAM, subjects: [`${PREFIX}.>`] });
     admin = connectClickHouse(inject('clickhouseUrl'));
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${DB}` });
-    insight = await createInsight(config(), createLogger('insight', 'silent'), { admin: adminAreasFrom(SIM_AREAS as never), now: () => AT });
+    insight = await createInsight(config(), createLogger('insight', 'silent'), {
+      admin: adminAreasFrom(SIM_AREAS as never),
+      now: () => AT,
+    });
     // The crossers go first: the busy region's figures are those with them and without the hidden people.
     await publish([...people.busy, ...people.crossing]);
     before.r = await metrics(R);
@@ -185,7 +284,13 @@ describe('privacy: differencing attacks through the HTTP API (k = 10)', () => {
   });
 
   it('(2) the cross-tabs (gender × age) and origin hide the hidden people’s rare profile, alone or with others', async () => {
-    const all: Region = { areas: [], shapes: [...R.shapes, ...HIDDEN.map((h) => ({ type: 'circle' as const, center: [h.cell.lng, h.cell.lat] as [number, number], radiusM: 300 }))] };
+    const all: Region = {
+      areas: [],
+      shapes: [
+        ...R.shapes,
+        ...HIDDEN.map((h) => ({ type: 'circle' as const, center: [h.cell.lng, h.cell.lat] as [number, number], radiusM: 300 })),
+      ],
+    };
     const r = await metrics(R);
     const m = await metrics(all);
     // 27 hidden people together, but never 10 in one cell: the whole answer is R's.
@@ -230,11 +335,18 @@ describe('privacy: differencing attacks through the HTTP API (k = 10)', () => {
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push(await metrics(R));
     // Padded with empty spots, a far circle and each hidden cell, in turn.
-    for (let i = 0; i < 5; i++) answers.push(await metrics({ areas: [], shapes: [...R.shapes, { type: 'circle', center: [120.1 + i * 0.001, 30.1], radiusM: 50 + i }] }));
-    for (const h of HIDDEN) answers.push(await metrics({ areas: [], shapes: [{ type: 'circle', center: [h.cell.lng, h.cell.lat], radiusM: 200 }, ...R.shapes] }));
+    for (let i = 0; i < 5; i++)
+      answers.push(
+        await metrics({ areas: [], shapes: [...R.shapes, { type: 'circle', center: [120.1 + i * 0.001, 30.1], radiusM: 50 + i }] }),
+      );
+    for (const h of HIDDEN)
+      answers.push(await metrics({ areas: [], shapes: [{ type: 'circle', center: [h.cell.lng, h.cell.lat], radiusM: 200 }, ...R.shapes] }));
     for (const a of answers) expect(figures(a)).toEqual(figures(r));
     // A hidden cell alone: nothing about it is shown, and it looks like an empty spot.
-    const alone = await metrics({ areas: [], shapes: [{ type: 'circle', center: [HIDDEN[1]!.cell.lng, HIDDEN[1]!.cell.lat], radiusM: 300 }] });
+    const alone = await metrics({
+      areas: [],
+      shapes: [{ type: 'circle', center: [HIDDEN[1]!.cell.lng, HIDDEN[1]!.cell.lat], radiusM: 300 }],
+    });
     const nowhere = await metrics({ areas: [], shapes: [{ type: 'circle', center: [120.15, 30.15], radiusM: 300 }] });
     expect(figures(alone)).toEqual(figures(nowhere));
   });

@@ -7,8 +7,19 @@ describe('insight API errors', () => {
     const logged: unknown[][] = [];
     const log = { error: (...args: unknown[]) => logged.push(args) } as unknown as Logger;
     // A context whose region resolver fails the way a library error would.
-    const ctx = { regions: { resolve: () => { throw new TypeError('boom inside a library'); } }, log } as unknown as ApiContext;
-    const res = await insightApi(ctx).request('/regions/metrics', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region: { areas: ['330106'] } }) });
+    const ctx = {
+      regions: {
+        resolve: () => {
+          throw new TypeError('boom inside a library');
+        },
+      },
+      log,
+    } as unknown as ApiContext;
+    const res = await insightApi(ctx).request('/regions/metrics', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ region: { areas: ['330106'] } }),
+    });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: { code: 'INTERNAL', message: 'the query failed; see the insight log' } });
     expect(logged).toHaveLength(1);

@@ -17,7 +17,11 @@ export interface ApiContext extends MetricsContext {
 
 class BadRequest extends Error {
   override name = 'BadRequest';
-  constructor(readonly code: string, message: string, readonly issues?: string[]) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly issues?: string[],
+  ) {
     super(message);
   }
 }
@@ -41,7 +45,11 @@ export function insightApi(ctx: ApiContext): Hono {
   // reading it keeps one absurd request from holding the event loop for everyone else.
   const limit = drainingBodyLimit({
     maxSize: 4 * 1024 * 1024,
-    tooLarge: (c) => c.json<ApiError>({ error: { code: 'TOO_LARGE', message: 'the request body is over 4 MB; a region may have at most 10,000 vertices per shape' } }, 413),
+    tooLarge: (c) =>
+      c.json<ApiError>(
+        { error: { code: 'TOO_LARGE', message: 'the request body is over 4 MB; a region may have at most 10,000 vertices per shape' } },
+        413,
+      ),
   });
   app.post('/regions/metrics', limit, async (c) => {
     let body: unknown;
@@ -62,7 +70,12 @@ export function insightApi(ctx: ApiContext): Hono {
     return c.json(ctx.heat.heatmap(r.data.bbox, r.data.zoom, now()));
   });
 
-  app.notFound((c) => c.json<ApiError>({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}: try POST /regions/metrics or GET /heatmap` } }, 404));
+  app.notFound((c) =>
+    c.json<ApiError>(
+      { error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}: try POST /regions/metrics or GET /heatmap` } },
+      404,
+    ),
+  );
 
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json<ApiError>({ error: { code: err.code, message: err.message, issues: err.issues } }, 400);

@@ -63,21 +63,19 @@ export type RegionMetrics = z.infer<typeof RegionMetrics>;
 
 /** `GET /heatmap` query: `bbox=west,south,east,north&zoom=12` (web-map zoom 0–22). */
 export const HeatmapQuery = z.object({
-  bbox: z
-    .string()
-    .transform((s, ctx) => {
-      const p = s.split(',').map(Number);
-      if (p.length !== 4 || p.some((x) => !Number.isFinite(x))) {
-        ctx.addIssue({ code: 'custom', message: 'bbox must be four numbers: west,south,east,north' });
-        return z.NEVER;
-      }
-      const [w, so, e, n] = p as [number, number, number, number];
-      if (w < -180 || e > 180 || so < -90 || n > 90 || w >= e || so >= n) {
-        ctx.addIssue({ code: 'custom', message: 'bbox must be west,south,east,north in degrees with west < east and south < north' });
-        return z.NEVER;
-      }
-      return [w, so, e, n] as [number, number, number, number];
-    }),
+  bbox: z.string().transform((s, ctx) => {
+    const p = s.split(',').map(Number);
+    if (p.length !== 4 || p.some((x) => !Number.isFinite(x))) {
+      ctx.addIssue({ code: 'custom', message: 'bbox must be four numbers: west,south,east,north' });
+      return z.NEVER;
+    }
+    const [w, so, e, n] = p as [number, number, number, number];
+    if (w < -180 || e > 180 || so < -90 || n > 90 || w >= e || so >= n) {
+      ctx.addIssue({ code: 'custom', message: 'bbox must be west,south,east,north in degrees with west < east and south < north' });
+      return z.NEVER;
+    }
+    return [w, so, e, n] as [number, number, number, number];
+  }),
   zoom: z.coerce.number().min(0).max(22),
 });
 export type HeatmapQuery = z.input<typeof HeatmapQuery>;

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import {
+  connectClickHouse,
+  connectNats,
+  createLogger,
+  ensureStream,
+  jetstreamManager,
+  type ClickHouseClient,
+  type NatsConnection,
+} from '@geo/infra';
 import { encodeLocationBatch, type LocationEvent } from '@geo/ingest';
 import { InsightEnv } from '../config.ts';
 import { createInsight, type RunningInsight } from '../service.ts';
@@ -23,7 +31,11 @@ const STREAM = `INSIGHT_FLOW_${tag}`;
 const PREFIX = `insightflow${tag}`;
 const DB = `insight_flow_${tag}`;
 
-interface Cell { name: string; lng: number; lat: number }
+interface Cell {
+  name: string;
+  lng: number;
+  lat: number;
+}
 const A: Cell = { name: 'FLOW-A', lng: 120.0, lat: 30.0 };
 const A2: Cell = { name: 'FLOW-A2', lng: 120.01, lat: 30.0 };
 const Y: Cell = { name: 'FLOW-Y', lng: 120.05, lat: 30.05 };
@@ -36,14 +48,29 @@ let seq = 0;
  * between cells stay at least k per crossing pair: a cell is a carrier's (DESIGN.md invariant 8).
  */
 const carrierBy = new Map<string, (typeof CARRIERS)[number]>();
-const people = (n: number, carrier: number) => Array.from({ length: n }, () => {
-  const m = `137${String(30_000_000 + ++seq).padStart(8, '0')}`;
-  carrierBy.set(m, CARRIERS[carrier]!);
-  return m;
-});
+const people = (n: number, carrier: number) =>
+  Array.from({ length: n }, () => {
+    const m = `137${String(30_000_000 + ++seq).padStart(8, '0')}`;
+    carrierBy.set(m, CARRIERS[carrier]!);
+    return m;
+  });
 const carrierOf = (msisdn: string) => carrierBy.get(msisdn)!;
 const at = (msisdns: string[], c: Cell, ts: number, kind: LocationEvent['kind'] = 'handover'): LocationEvent[] =>
-  msisdns.map((m) => ({ msisdn: m, carrier: carrierOf(m), ts, cell: c.name, lat: c.lat, lng: c.lng, kind, gender: 'f', age: 30, home: '330106' }) as LocationEvent);
+  msisdns.map(
+    (m) =>
+      ({
+        msisdn: m,
+        carrier: carrierOf(m),
+        ts,
+        cell: c.name,
+        lat: c.lat,
+        lng: c.lng,
+        kind,
+        gender: 'f',
+        age: 30,
+        home: '330106',
+      }) as LocationEvent,
+  );
 
 describe('insight flows balance the population (live, binary batches, restart)', () => {
   let nc: NatsConnection;
@@ -53,8 +80,14 @@ describe('insight flows balance the population (live, binary batches, restart)',
 
   const config = () =>
     InsightEnv.parse({
-      LOG_LEVEL: 'silent', NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB}`, HEALTH_PORT: '0', API_PORT: '0',
-      INSIGHT_STREAM: STREAM, INSIGHT_CONSUMER: 'insight-flow', INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`,
+      LOG_LEVEL: 'silent',
+      NATS_URL: inject('natsUrl'),
+      CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB}`,
+      HEALTH_PORT: '0',
+      API_PORT: '0',
+      INSIGHT_STREAM: STREAM,
+      INSIGHT_CONSUMER: 'insight-flow',
+      INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`,
     });
   const start = async () => {
     insight = await createInsight(config(), createLogger('insight', 'silent'), { admin: adminAreasFrom(SIM_AREAS as never) });
@@ -79,7 +112,11 @@ describe('insight flows balance the population (live, binary batches, restart)',
   }
 
   async function metrics(): Promise<RegionMetrics> {
-    const res = await fetch(`${insight!.apiUrl}/regions/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region: R }) });
+    const res = await fetch(`${insight!.apiUrl}/regions/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ region: R }),
+    });
     expect(res.status).toBe(200);
     return RegionMetrics.parse(await res.json());
   }
@@ -125,7 +162,9 @@ describe('insight flows balance the population (live, binary batches, restart)',
     await publish(at(leave2, Y, Date.now() - 1000));
     const now = await metrics();
     expect(now.flow.lastHour.outflow.value).toBe(28);
-    expect(value(now.population.total)).toBe(value(before.population.total) + value(now.flow.lastHour.inflow) - value(now.flow.lastHour.outflow));
+    expect(value(now.population.total)).toBe(
+      value(before.population.total) + value(now.flow.lastHour.inflow) - value(now.flow.lastHour.outflow),
+    );
     expect(value(now.population.total)).toBe(65 - 28 + 12);
     // The day series shows the same moves in its 5-minute buckets.
     const sum = (k: 'inflow' | 'outflow') => now.series.day.reduce((s, p) => s + value(p[k]), 0);

@@ -33,7 +33,11 @@ export function resolutionForZoom(zoom: number): number {
 export class HeatmapIndex {
   private readonly parents = new Map<number, string[]>();
 
-  constructor(private readonly state: PresenceState, private readonly k: number, private readonly presence = new PresenceIndex(state)) {}
+  constructor(
+    private readonly state: PresenceState,
+    private readonly k: number,
+    private readonly presence = new PresenceIndex(state),
+  ) {}
 
   private parent(cell: number, res: number): string {
     let arr = this.parents.get(res);

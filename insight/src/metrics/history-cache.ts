@@ -33,7 +33,13 @@ export class HistoryCache {
    * Buckets (start ms → value) in [from, at]: cached settled ones plus `fetch(lo)` for the rest,
    * where `fetch(lo)` must return every bucket ≥ lo up to `at`. `unit` aligns the settled edge.
    */
-  async series(key: string, from: number, at: number, unit: number, fetch: (lo: number) => Promise<Map<number, number>>): Promise<Map<number, number>> {
+  async series(
+    key: string,
+    from: number,
+    at: number,
+    unit: number,
+    fetch: (lo: number) => Promise<Map<number, number>>,
+  ): Promise<Map<number, number>> {
     const p = this.plan(key, from, at);
     return this.merge(key, from, at, unit, p, await fetch(p.lo));
   }

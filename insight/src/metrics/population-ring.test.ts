@@ -12,7 +12,10 @@ describe('PopulationRing', () => {
     r.record(T, counts(3, 4, 5));
     r.record(T + FIVE, counts(1, 0, 2));
     r.record(T + 3 * FIVE, counts(0, 0, 0));
-    expect([...r.sums([0, 2], T - FIVE, T + 3 * FIVE)]).toEqual([[T, 8], [T + FIVE, 3]]);
+    expect([...r.sums([0, 2], T - FIVE, T + 3 * FIVE)]).toEqual([
+      [T, 8],
+      [T + FIVE, 3],
+    ]);
     expect([...r.sums([1], T + 1, T + 3 * FIVE)]).toEqual([]);
   });
 
@@ -34,7 +37,10 @@ describe('PopulationRing', () => {
     const r = new PopulationRing();
     r.record(T, counts(70_000, 65_535));
     r.set(T + FIVE, 0, 100_000);
-    expect([...r.sums([0, 1], T, T + FIVE)]).toEqual([[T, 135_535], [T + FIVE, 100_000]]);
+    expect([...r.sums([0, 1], T, T + FIVE)]).toEqual([
+      [T, 135_535],
+      [T + FIVE, 100_000],
+    ]);
     r.set(T + FIVE, 0, 12);
     expect([...r.sums([0], T + FIVE, T + FIVE)]).toEqual([[T + FIVE, 12]]);
   });

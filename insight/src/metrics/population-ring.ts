@@ -60,7 +60,7 @@ export class PopulationRing {
     if (s < 0) return;
     for (let c = 0; c < counts.length; c += 4) {
       const n = counts[c]! + counts[c + 1]! + counts[c + 2]! + counts[c + 3]!;
-      if (n > 0 || (c >> 2) < this.cells.length) this.put(c >> 2, s, n);
+      if (n > 0 || c >> 2 < this.cells.length) this.put(c >> 2, s, n);
     }
   }
 

@@ -28,7 +28,11 @@ export interface CellGroups {
 export class PresenceIndex {
   private cached?: { groups: CellGroups; builtAt: number; cells: number };
 
-  constructor(private readonly state: PresenceState, private readonly maxAgeMs = 2000, private readonly clock = () => performance.now()) {}
+  constructor(
+    private readonly state: PresenceState,
+    private readonly maxAgeMs = 2000,
+    private readonly clock = () => performance.now(),
+  ) {}
 
   /**
    * Groups at `at`; `live` lets a recent index (built < maxAgeMs ago, for a nearby `at`) be reused,
@@ -37,7 +41,14 @@ export class PresenceIndex {
   groups(at: number, live: boolean): CellGroups {
     if (live) at = liveInstant(this.state, at);
     const c = this.cached;
-    if (live && c && c.cells === this.state.cells.size && Math.abs(c.groups.at - at) < this.maxAgeMs && this.clock() - c.builtAt < this.maxAgeMs) return c.groups;
+    if (
+      live &&
+      c &&
+      c.cells === this.state.cells.size &&
+      Math.abs(c.groups.at - at) < this.maxAgeMs &&
+      this.clock() - c.builtAt < this.maxAgeMs
+    )
+      return c.groups;
     const groups = buildGroups(this.state, at);
     if (live) this.cached = { groups, builtAt: this.clock(), cells: this.state.cells.size };
     return groups;

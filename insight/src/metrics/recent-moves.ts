@@ -33,7 +33,11 @@ export class RecentMoves {
   /** The newest time (s) evicted so far. */
   private evictedS = -1;
 
-  constructor(readonly keepMs = 90 * 60_000, capacity = 1 << 14, readonly lateMs = 10 * 60_000) {
+  constructor(
+    readonly keepMs = 90 * 60_000,
+    capacity = 1 << 14,
+    readonly lateMs = 10 * 60_000,
+  ) {
     this.tsS = new Uint32Array(capacity);
     this.sub = new Float64Array(capacity);
     this.from = new Int32Array(capacity);

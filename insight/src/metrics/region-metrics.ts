@@ -125,7 +125,8 @@ export async function historyRows(ch: ClickHouseClient, region: RegionFilter, at
   const fromOut = region.h3Exact ? sql`from_h3 NOT IN ${H}` : sql`from_cell NOT IN ${R}`;
   const knownFrom = region.h3Exact ? raw('from_h3 != 0') : raw('from_cell != 0');
   const toOut = region.h3Exact ? sql`to_h3 NOT IN ${H}` : sql`to_cell NOT IN ${R}`;
-  const flowKeys = (inFive: number, inHour: number) => raw(`arrayJoin(arrayFilter(x -> x != 0, [
+  const flowKeys = (inFive: number, inHour: number) =>
+    raw(`arrayJoin(arrayFilter(x -> x != 0, [
       if(ts >= ${secs(inHour)}, toUInt64(toStartOfHour(ts)) * 8 + ${K_HOUR}, 0),
       if(ts >= ${secs(inFive)}, toUInt64(toStartOfFiveMinute(ts)) * 8 + ${K_FIVE}, 0)]))`);
   const lo = (a: number, b: number) => dt(Math.min(a, b));
@@ -152,23 +153,33 @@ export async function historyRows(ch: ClickHouseClient, region: RegionFilter, at
     UNION ALL
     SELECT ${part(LEFT)} AS d, sub AS key, toUInt64(max(ts)) AS v, from_cell AS a, to_cell AS b FROM insight_moves_from
     WHERE ${fromIn} AND ${toOut} AND ts >= ${dt(r.subsFrom)} AND ts <= ${dt(at)}
-    GROUP BY d, sub, from_cell, to_cell${r.popFrom === undefined ? raw('') : sql`
+    GROUP BY d, sub, from_cell, to_cell${
+      r.popFrom === undefined
+        ? raw('')
+        : sql`
     UNION ALL
     SELECT toUInt8(${POP}) AS d, toUInt64(bucket) AS key, toUInt64(sum(if(n >= ${raw(String(k))}, n, 0))) AS v, toUInt64(0) AS a, toUInt64(0) AS b FROM (
       SELECT bucket, cell, n FROM insight_population FINAL
       WHERE h3 IN ${H} AND cell IN ${R} AND bucket >= ${dt(r.popFrom)} AND bucket <= ${dt(at)}
-    ) GROUP BY bucket`}`;
+    ) GROUP BY bucket`
+    }`;
   const rs = await ch.query({ query: q.text, format: 'TabSeparated', clickhouse_settings: SETTINGS });
   const text = await rs.text();
   const out: HistoryRow[] = [];
-  for (let a = 0; a < text.length; ) {
+  for (let a = 0; a < text.length;) {
     let b = text.indexOf('\n', a);
     if (b < 0) b = text.length;
     const t1 = text.indexOf('\t', a);
     const t2 = text.indexOf('\t', t1 + 1);
     const t3 = text.indexOf('\t', t2 + 1);
     const t4 = text.indexOf('\t', t3 + 1);
-    out.push([Number(text.slice(a, t1)), Number(text.slice(t1 + 1, t2)), Number(text.slice(t2 + 1, t3)), Number(text.slice(t3 + 1, t4)), Number(text.slice(t4 + 1, b))]);
+    out.push([
+      Number(text.slice(a, t1)),
+      Number(text.slice(t1 + 1, t2)),
+      Number(text.slice(t2 + 1, t3)),
+      Number(text.slice(t3 + 1, t4)),
+      Number(text.slice(t4 + 1, b)),
+    ]);
     a = b + 1;
   }
   return out;
@@ -185,7 +196,10 @@ export function recentRows(recent: RecentMoves, inRegion: Uint8Array, keyOf: Arr
   const atS = secs(at);
   const edgeS = secs(r.subsEdge);
   const subsS = secs(r.subsFrom);
-  const in5 = secs(r.in5From), in1h = secs(r.in1hFrom), out5 = secs(r.out5From), out1h = secs(r.out1hFrom);
+  const in5 = secs(r.in5From),
+    in1h = secs(r.in1hFrom),
+    out5 = secs(r.out5From),
+    out1h = secs(r.out1hFrom);
   // Flow bucket → crossing pair → distinct people.
   const inKeys = new Map<number, Map<string, Set<number>>>();
   const outKeys = new Map<number, Map<string, Set<number>>>();
@@ -478,7 +492,11 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   };
   // A live poll whose fresh history is all in memory asks ClickHouse nothing.
   const recent = ctx.recent;
-  const inMemory = live && popInMemory && !!recent && recent.covers(Math.min(range.in5From, range.out5From, range.in1hFrom, range.out1hFrom, range.subsFrom));
+  const inMemory =
+    live &&
+    popInMemory &&
+    !!recent &&
+    recent.covers(Math.min(range.in5From, range.out5From, range.in1hFrom, range.out1hFrom, range.subsFrom));
   const fromMemory = (held: RecentMoves) => {
     const mask = new Uint8Array(cells.size);
     for (const c of indexes) mask[c] = 1;
@@ -486,7 +504,13 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     return recentRows(held, mask, cells.key, at, range);
   };
   const rowsOf = empty ? [] : inMemory ? fromMemory(recent!) : await historyRows(ctx.ch, resolved, at, range);
-  const fresh = { pop: new Map<number, number>(), in5: new Map<number, number>(), out5: new Map<number, number>(), in1h: new Map<number, number>(), out1h: new Map<number, number>() };
+  const fresh = {
+    pop: new Map<number, number>(),
+    in5: new Map<number, number>(),
+    out5: new Map<number, number>(),
+    in1h: new Map<number, number>(),
+    out1h: new Map<number, number>(),
+  };
   // Settled per-person times: the cached ones still in the window, plus the settled rows read now.
   const settled = newTimes();
   if (cachedTimes) {
@@ -508,7 +532,12 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     } else if ((d & 1) === 0) addPersonRow(settled, d, key, v, a, b);
     else freshRows.push(row);
   }
-  if (live && ctx.times) ctx.times.set(timesKey, subsFrom, subsEdge, { entry: new Map(settled.entry), entered: copyPairs(settled.entered, 0), left: copyPairs(settled.left, 0) });
+  if (live && ctx.times)
+    ctx.times.set(timesKey, subsFrom, subsEdge, {
+      entry: new Map(settled.entry),
+      entered: copyPairs(settled.entered, 0),
+      left: copyPairs(settled.left, 0),
+    });
   for (const [d, key, v, a, b] of freshRows) addPersonRow(settled, d, key, v, a, b);
   const now = {
     in: { hour: pairSum(settled.entered, secs(hourAgo), k), day: pairSum(settled.entered, secs(midnight), k) },
@@ -544,7 +573,12 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
 
   const day: RegionMetrics['series']['day'] = [];
   for (let t = dayFrom; t <= at; t += FIVE) {
-    day.push({ t: iso(t), population: kCount(popAt.get(t) ?? 0, k), inflow: kCount(inD.get(t) ?? 0, k), outflow: kCount(outD.get(t) ?? 0, k) });
+    day.push({
+      t: iso(t),
+      population: kCount(popAt.get(t) ?? 0, k),
+      inflow: kCount(inD.get(t) ?? 0, k),
+      outflow: kCount(outD.get(t) ?? 0, k),
+    });
   }
   const hourMax = new Map<number, number>();
   for (const [t, n] of popAt) {
@@ -553,7 +587,12 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   }
   const week: RegionMetrics['series']['week'] = [];
   for (let t = weekStart; t <= at; t += HOUR) {
-    week.push({ t: iso(t), population: kCount(hourMax.get(t) ?? 0, k), inflow: kCount(inW.get(t) ?? 0, k), outflow: kCount(outW.get(t) ?? 0, k) });
+    week.push({
+      t: iso(t),
+      population: kCount(hourMax.get(t) ?? 0, k),
+      inflow: kCount(inW.get(t) ?? 0, k),
+      outflow: kCount(outW.get(t) ?? 0, k),
+    });
   }
 
   const prov = topGroups(codes(provinces), top, k);

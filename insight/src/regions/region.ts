@@ -8,15 +8,30 @@ const Lat = z.number().min(-90).max(90);
 const Position = z.tuple([Lng, Lat]);
 /** As alerting's drawn-shape limit: enough for any outline a person draws or imports. */
 const MAX_VERTICES = 10_000;
-const Ring = z.array(Position).min(3, 'a ring needs at least 3 positions').max(MAX_VERTICES, `a ring may have at most ${MAX_VERTICES} positions`);
+const Ring = z
+  .array(Position)
+  .min(3, 'a ring needs at least 3 positions')
+  .max(MAX_VERTICES, `a ring may have at most ${MAX_VERTICES} positions`);
 
 /** A drawn shape. Coordinates are `[lng, lat]` (WGS-84), as in GeoJSON. */
 export const Shape = z.discriminatedUnion('type', [
   z.object({ type: z.literal('polygon'), coordinates: z.array(Ring).min(1, 'a polygon needs an outer ring') }),
   z.object({ type: z.literal('multipolygon'), coordinates: z.array(z.array(Ring).min(1)).min(1) }),
-  z.object({ type: z.literal('rectangle'), bbox: z.tuple([Lng, Lat, Lng, Lat]).refine((b) => b[0] < b[2] && b[1] < b[3], 'bbox must be [west, south, east, north] with west < east and south < north') }),
+  z.object({
+    type: z.literal('rectangle'),
+    bbox: z
+      .tuple([Lng, Lat, Lng, Lat])
+      .refine((b) => b[0] < b[2] && b[1] < b[3], 'bbox must be [west, south, east, north] with west < east and south < north'),
+  }),
   z.object({ type: z.literal('circle'), center: Position, radiusM: z.number().positive().max(500_000) }),
-  z.object({ type: z.literal('polyline'), coordinates: z.array(Position).min(2, 'a polyline needs at least 2 positions').max(MAX_VERTICES, `a polyline may have at most ${MAX_VERTICES} positions`), widthM: z.number().positive().max(100_000) }),
+  z.object({
+    type: z.literal('polyline'),
+    coordinates: z
+      .array(Position)
+      .min(2, 'a polyline needs at least 2 positions')
+      .max(MAX_VERTICES, `a polyline may have at most ${MAX_VERTICES} positions`),
+    widthM: z.number().positive().max(100_000),
+  }),
 ]);
 export type Shape = z.infer<typeof Shape>;
 
@@ -29,7 +44,10 @@ export type Shape = z.infer<typeof Shape>;
  */
 export const Region = z
   .object({
-    areas: z.array(z.string().regex(/^\d{6}$/, 'expected a six-digit GB/T 2260 code')).max(500).default([]),
+    areas: z
+      .array(z.string().regex(/^\d{6}$/, 'expected a six-digit GB/T 2260 code'))
+      .max(500)
+      .default([]),
     shapes: z.array(Shape).max(100).default([]),
   })
   .refine((r) => r.areas.length + r.shapes.length > 0, 'a region needs at least one area code or one shape');
@@ -52,16 +70,20 @@ export class RegionError extends Error {
 }
 
 type Bbox = [number, number, number, number];
-interface Test { bbox: Bbox; inside(lng: number, lat: number): boolean }
+interface Test {
+  bbox: Bbox;
+  inside(lng: number, lat: number): boolean;
+}
 
 function bboxOf(rings: number[][][]): Bbox {
   const b: Bbox = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const ring of rings) for (const [x, y] of ring) {
-    if (x! < b[0]) b[0] = x!;
-    if (y! < b[1]) b[1] = y!;
-    if (x! > b[2]) b[2] = x!;
-    if (y! > b[3]) b[3] = y!;
-  }
+  for (const ring of rings)
+    for (const [x, y] of ring) {
+      if (x! < b[0]) b[0] = x!;
+      if (y! < b[1]) b[1] = y!;
+      if (x! > b[2]) b[2] = x!;
+      if (y! > b[3]) b[3] = y!;
+    }
   return b;
 }
 
@@ -152,7 +174,9 @@ function shapeTests(s: Shape, n: number): Test[] {
       const dLat = (s.radiusM / M_PER_DEG_LAT) * 1.01;
       const dLng = dLat / Math.max(0.01, Math.cos((y * Math.PI) / 180));
       const c = point(s.center);
-      return [{ bbox: [x - dLng, y - dLat, x + dLng, y + dLat], inside: (lng, lat) => distance(c, [lng, lat], { units: 'meters' }) <= s.radiusM }];
+      return [
+        { bbox: [x - dLng, y - dLat, x + dLng, y + dLat], inside: (lng, lat) => distance(c, [lng, lat], { units: 'meters' }) <= s.radiusM },
+      ];
     }
     case 'polyline': {
       const line = lineString(s.coordinates);
@@ -161,7 +185,12 @@ function shapeTests(s: Shape, n: number): Test[] {
       const mid = (b[1] + b[3]) / 2;
       const dLat = (half / M_PER_DEG_LAT) * 1.01;
       const dLng = dLat / Math.max(0.01, Math.cos((mid * Math.PI) / 180));
-      return [{ bbox: [b[0] - dLng, b[1] - dLat, b[2] + dLng, b[3] + dLat], inside: (lng, lat) => pointToLineDistance([lng, lat], line, { units: 'meters' }) <= half }];
+      return [
+        {
+          bbox: [b[0] - dLng, b[1] - dLat, b[2] + dLng, b[3] + dLat],
+          inside: (lng, lat) => pointToLineDistance([lng, lat], line, { units: 'meters' }) <= half,
+        },
+      ];
     }
   }
 }
@@ -218,7 +247,11 @@ export interface ResolvedRegion {
  */
 export class RegionResolver {
   private readonly cache = new Map<string, ResolvedRegion & { version: number }>();
-  constructor(private readonly cells: CellDictionary, private readonly admin: AdminAreas, private readonly max = 64) {}
+  constructor(
+    private readonly cells: CellDictionary,
+    private readonly admin: AdminAreas,
+    private readonly max = 64,
+  ) {}
 
   resolve(region: Region): ResolvedRegion {
     const id = JSON.stringify(region);

@@ -122,7 +122,9 @@ export const INSIGHT_MIGRATIONS: ClickHouseMigration[] = [
       // it was cannot be told any more). Snapshot rows split into one row per carrier. The new
       // tables are filled, then swapped in by one RENAME; the old ones are dropped.
       'DROP TABLE IF EXISTS insight_moves_from_mv',
-      ...['insight_cells_v3', 'insight_moves_to_v3', 'insight_moves_from_v3', 'insight_population_v3', 'insight_presence_v3'].map((t) => `DROP TABLE IF EXISTS ${t}`),
+      ...['insight_cells_v3', 'insight_moves_to_v3', 'insight_moves_from_v3', 'insight_population_v3', 'insight_presence_v3'].map(
+        (t) => `DROP TABLE IF EXISTS ${t}`,
+      ),
       `CREATE TABLE insight_cells_v3 (
         cell UInt64, name String, lat Float64, lng Float64, h3 UInt64, city UInt32, first_seen DateTime, carrier UInt8
       ) ENGINE = ReplacingMergeTree ORDER BY cell`,
@@ -136,9 +138,11 @@ export const INSIGHT_MIGRATIONS: ClickHouseMigration[] = [
         ) USING cell`,
       'CREATE TABLE insight_moves_to_v3 AS insight_moves_to',
       'CREATE TABLE insight_moves_from_v3 AS insight_moves_from',
-      ...['insight_moves_to_v3', 'insight_moves_from_v3'].map((t) => `INSERT INTO ${t}
+      ...['insight_moves_to_v3', 'insight_moves_from_v3'].map(
+        (t) => `INSERT INTO ${t}
         SELECT ts, sub, if(from_cell = 0, toUInt64(0), ${cellKeySql('from_cell', 'carrier')}), ${cellKeySql('to_cell', 'carrier')}, carrier, from_h3, to_h3
-        FROM insight_moves_to`),
+        FROM insight_moves_to`,
+      ),
       'CREATE TABLE insight_population_v3 AS insight_population',
       // n counts everyone, the carrier columns the known carriers; the rest (carrier 0) keeps the id's key.
       `INSERT INTO insight_population_v3
@@ -159,14 +163,12 @@ export const INSIGHT_MIGRATIONS: ClickHouseMigration[] = [
         insight_presence TO insight_presence_v2, insight_presence_v3 TO insight_presence`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS insight_moves_from_mv TO insight_moves_from
         AS SELECT ts, sub, from_cell, to_cell, carrier, from_h3, to_h3 FROM insight_moves_to`,
-      ...['insight_cells_v2', 'insight_moves_to_v2', 'insight_moves_from_v2', 'insight_population_v2', 'insight_presence_v2'].map((t) => `DROP TABLE IF EXISTS ${t}`),
+      ...['insight_cells_v2', 'insight_moves_to_v2', 'insight_moves_from_v2', 'insight_population_v2', 'insight_presence_v2'].map(
+        (t) => `DROP TABLE IF EXISTS ${t}`,
+      ),
     ],
   },
 ];
 
 /** Day-partitioned history tables, for retention. */
-export const INSIGHT_HISTORY_TABLES = [
-  'insight_moves_to',
-  'insight_moves_from',
-  'insight_population',
-] as const;
+export const INSIGHT_HISTORY_TABLES = ['insight_moves_to', 'insight_moves_from', 'insight_population'] as const;

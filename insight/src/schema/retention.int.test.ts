@@ -19,8 +19,13 @@ const insertMoves = (ms: number, sub: number, n: number) =>
   });
 const parts = async (table: string) =>
   Object.fromEntries(
-    (await selectRows<{ partition: string; parts: string }>(ch, `SELECT partition, count() AS parts FROM system.parts
-      WHERE database = currentDatabase() AND active AND table = '${table}' GROUP BY partition`)).map((r) => [Number(r.partition), Number(r.parts)]),
+    (
+      await selectRows<{ partition: string; parts: string }>(
+        ch,
+        `SELECT partition, count() AS parts FROM system.parts
+      WHERE database = currentDatabase() AND active AND table = '${table}' GROUP BY partition`,
+      )
+    ).map((r) => [Number(r.partition), Number(r.parts)]),
   );
 
 beforeAll(async () => {
@@ -54,7 +59,10 @@ describe('history upkeep (no TTL on 18.16)', () => {
       expect(p[dayKey(NOW)]).toBe(2);
     }
     // FINAL also removed the duplicated rows (readers never depended on that).
-    const [n] = await selectRows<{ n: string }>(ch, `SELECT count() AS n FROM insight_moves_to WHERE toYYYYMMDD(ts) = ${dayKey(yesterday)}`);
+    const [n] = await selectRows<{ n: string }>(
+      ch,
+      `SELECT count() AS n FROM insight_moves_to WHERE toYYYYMMDD(ts) = ${dayKey(yesterday)}`,
+    );
     expect(Number(n!.n)).toBe(100);
     // Nothing left to do: a merged day is not rewritten again.
     expect(await compactClosedDays(ch, NOW)).toEqual([]);

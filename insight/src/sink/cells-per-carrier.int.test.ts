@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cellToParent, latLngToCell } from 'h3-js';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, selectRows, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import {
+  connectClickHouse,
+  connectNats,
+  createLogger,
+  ensureStream,
+  jetstreamManager,
+  selectRows,
+  type ClickHouseClient,
+  type NatsConnection,
+} from '@geo/infra';
 import type { LocationEvent } from '@geo/ingest';
 import { InsightEnv } from '../config.ts';
 import { createInsight, type RunningInsight } from '../service.ts';
@@ -28,7 +37,10 @@ const P = { lng: 120.0, lat: 30.0 };
 const Q = { lng: 120.1, lat: 30.1 };
 /** ctcc's C2, 1.1 km from Q: where ctcc's movers come from. */
 const Q2 = { lng: 120.1, lat: 30.11 };
-const near = (c: { lng: number; lat: number }): Region => ({ areas: [], shapes: [{ type: 'circle', center: [c.lng, c.lat], radiusM: 500 }] });
+const near = (c: { lng: number; lat: number }): Region => ({
+  areas: [],
+  shapes: [{ type: 'circle', center: [c.lng, c.lat], radiusM: 500 }],
+});
 
 let seq = 0;
 const ev = (id: string, carrier: 'cmcc' | 'ctcc', ts: number, cell: string, at: { lng: number; lat: number }): LocationEvent =>
@@ -54,13 +66,24 @@ describe('cells are keyed by (carrier, cell id)', () => {
 
   const config = () =>
     InsightEnv.parse({
-      LOG_LEVEL: 'silent', NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB}`, HEALTH_PORT: '0', API_PORT: '0',
-      INSIGHT_STREAM: STREAM, INSIGHT_CONSUMER: 'insight-cpc', INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`,
+      LOG_LEVEL: 'silent',
+      NATS_URL: inject('natsUrl'),
+      CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB}`,
+      HEALTH_PORT: '0',
+      API_PORT: '0',
+      INSIGHT_STREAM: STREAM,
+      INSIGHT_CONSUMER: 'insight-cpc',
+      INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`,
     });
-  const start = () => createInsight(config(), createLogger('insight', 'silent'), { admin: adminAreasFrom(SIM_AREAS as never), now: () => AT });
+  const start = () =>
+    createInsight(config(), createLogger('insight', 'silent'), { admin: adminAreasFrom(SIM_AREAS as never), now: () => AT });
 
   async function metrics(region: Region): Promise<RegionMetrics> {
-    const res = await fetch(`${insight!.apiUrl}/regions/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region }) });
+    const res = await fetch(`${insight!.apiUrl}/regions/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ region }),
+    });
     expect(res.status).toBe(200);
     return RegionMetrics.parse(await res.json());
   }
@@ -116,7 +139,10 @@ describe('cells are keyed by (carrier, cell id)', () => {
   });
 
   it('writes one cell row per carrier at its own place, and gives the same answers after a restart', async () => {
-    const cells = await selectRows<{ name: string; lat: number }>(admin, `SELECT name, lat FROM ${DB}.insight_cells FINAL WHERE name = 'C1' ORDER BY lat`);
+    const cells = await selectRows<{ name: string; lat: number }>(
+      admin,
+      `SELECT name, lat FROM ${DB}.insight_cells FINAL WHERE name = 'C1' ORDER BY lat`,
+    );
     expect(cells.map((c) => c.lat)).toEqual([P.lat, Q.lat]);
     await insight!.stop();
     insight = await start();

@@ -207,16 +207,28 @@ export class CellDictionary {
 
   private grow(): void {
     const n = this.key.length * 2;
-    const f64 = (a: Float64Array) => { const b = new Float64Array(n); b.set(a); return b; };
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
     this.key = f64(this.key);
     this.lat = f64(this.lat);
     this.lng = f64(this.lng);
-    const u32 = (a: Uint32Array) => { const b = new Uint32Array(n); b.set(a); return b; };
+    const u32 = (a: Uint32Array) => {
+      const b = new Uint32Array(n);
+      b.set(a);
+      return b;
+    };
     this.city = u32(this.city);
     this.h3Hi = u32(this.h3Hi);
     this.h3Lo = u32(this.h3Lo);
     this.nameAt = u32(this.nameAt);
-    const u8 = (a: Uint8Array) => { const b = new Uint8Array(n); b.set(a); return b; };
+    const u8 = (a: Uint8Array) => {
+      const b = new Uint8Array(n);
+      b.set(a);
+      return b;
+    };
     this.nameLen = u8(this.nameLen);
     this.carrier = u8(this.carrier);
   }

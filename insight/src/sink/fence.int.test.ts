@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, migrateClickHouse, selectRows, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import {
+  connectClickHouse,
+  connectNats,
+  createLogger,
+  ensureStream,
+  jetstreamManager,
+  migrateClickHouse,
+  selectRows,
+  type ClickHouseClient,
+  type NatsConnection,
+} from '@geo/infra';
 import type { LocationEvent } from '@geo/ingest';
 import { INSIGHT_MIGRATIONS } from '../schema/migrations.ts';
 import { CellDictionary } from './cells.ts';
@@ -22,8 +32,13 @@ const log = createLogger('insight', 'silent');
 /** 200 people; in round r each is in cell (i + r) mod 7: a move per person per round. */
 const round = (r: number): LocationEvent[] =>
   Array.from({ length: 200 }, (_, i) => ({
-    msisdn: `137${String(40_000_000 + i).padStart(8, '0')}`, carrier: 'cmcc' as const, ts: T0 + r * 60_000 + i * 10,
-    cell: `FENCE-${(i + r) % 7}`, lat: 30 + ((i + r) % 7) / 100, lng: 120, kind: 'periodic' as const,
+    msisdn: `137${String(40_000_000 + i).padStart(8, '0')}`,
+    carrier: 'cmcc' as const,
+    ts: T0 + r * 60_000 + i * 10,
+    cell: `FENCE-${(i + r) % 7}`,
+    lat: 30 + ((i + r) % 7) / 100,
+    lng: 120,
+    kind: 'periodic' as const,
   }));
 
 describe('a sink without its lease', () => {
@@ -32,12 +47,22 @@ describe('a sink without its lease', () => {
 
   const sink = (mayWrite: () => boolean, alwaysRewind = false) =>
     new LocationSink({
-      nc, ch, log, state: new PresenceState(new CellDictionary()), stream: STREAM, consumer: 'insight-fence', filterSubject: `${PREFIX}.>`,
-      flushMs: 60_000, checkpointMs: 0, mayWrite, alwaysRewind,
+      nc,
+      ch,
+      log,
+      state: new PresenceState(new CellDictionary()),
+      stream: STREAM,
+      consumer: 'insight-fence',
+      filterSubject: `${PREFIX}.>`,
+      flushMs: 60_000,
+      checkpointMs: 0,
+      mayWrite,
+      alwaysRewind,
     });
   const publish = async (events: LocationEvent[]) => {
     const js = jetstream(nc);
-    for (let i = 0; i < events.length; i += 50) await js.publish(`${PREFIX}.x.0`, JSON.stringify({ v: 1, events: events.slice(i, i + 50) }));
+    for (let i = 0; i < events.length; i += 50)
+      await js.publish(`${PREFIX}.x.0`, JSON.stringify({ v: 1, events: events.slice(i, i + 50) }));
   };
   const until = async (f: () => boolean) => {
     const deadline = Date.now() + 30_000;
@@ -46,7 +71,8 @@ describe('a sink without its lease', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
   };
-  const moves = async () => Number((await selectRows<{ n: string }>(ch, 'SELECT count() AS n FROM (SELECT DISTINCT sub, ts FROM insight_moves_to)'))[0]!.n);
+  const moves = async () =>
+    Number((await selectRows<{ n: string }>(ch, 'SELECT count() AS n FROM (SELECT DISTINCT sub, ts FROM insight_moves_to)'))[0]!.n);
   const ackPending = async () => (await (await jetstreamManager(nc)).consumers.info(STREAM, 'insight-fence')).num_ack_pending;
 
   beforeAll(async () => {
@@ -91,7 +117,10 @@ describe('a sink without its lease', () => {
     await next.flush();
     expect(await moves()).toBe(600);
     expect(await ackPending()).toBe(0);
-    const twice = await selectRows<{ n: string }>(ch, 'SELECT count() AS n FROM (SELECT sub, ts FROM insight_moves_to FINAL GROUP BY sub, ts HAVING count() > 1)');
+    const twice = await selectRows<{ n: string }>(
+      ch,
+      'SELECT count() AS n FROM (SELECT sub, ts FROM insight_moves_to FINAL GROUP BY sub, ts HAVING count() > 1)',
+    );
     expect(Number(twice[0]!.n)).toBe(0);
     await next.stop();
   }, 90_000);

@@ -2,8 +2,18 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import {
-  connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, migrateClickHouse, ms, selectRows, startTcpProxy,
-  type ClickHouseClient, type NatsConnection, type TcpProxy,
+  connectClickHouse,
+  connectNats,
+  createLogger,
+  ensureStream,
+  jetstreamManager,
+  migrateClickHouse,
+  ms,
+  selectRows,
+  startTcpProxy,
+  type ClickHouseClient,
+  type NatsConnection,
+  type TcpProxy,
 } from '@geo/infra';
 import type { LocationEvent } from '@geo/ingest';
 import { INSIGHT_MIGRATIONS } from '../schema/migrations.ts';
@@ -21,7 +31,15 @@ const msisdn = (i: number) => `137${String(30_000_000 + i).padStart(8, '0')}`;
 const events = (r: number, from: number, to: number): LocationEvent[] =>
   Array.from({ length: to - from }, (_, k) => {
     const i = from + k;
-    return { msisdn: msisdn(i), carrier: 'cmcc' as const, ts: T0 + r * 60_000 + i, cell: `GAP-${ROUNDS[r]}-${i}`, lat: 30 + r / 100, lng: 120 + i / 1000, kind: 'periodic' as const };
+    return {
+      msisdn: msisdn(i),
+      carrier: 'cmcc' as const,
+      ts: T0 + r * 60_000 + i,
+      cell: `GAP-${ROUNDS[r]}-${i}`,
+      lat: 30 + r / 100,
+      lng: 120 + i / 1000,
+      kind: 'periodic' as const,
+    };
   });
 
 /** Polls `cond` every 50 ms until it holds, failing after a deadline. */
@@ -56,8 +74,16 @@ async function lossySink(name: string) {
   const registry = new Registry();
   const state = new PresenceState(new CellDictionary());
   const sink = new LocationSink({
-    nc: sinkNc, ch, state, log: createLogger('insight-gap-it', 'silent'), registry,
-    stream, consumer: durable, filterSubject: `${prefix}.loc.>`, flushMs: 100, checkpointMs: 200,
+    nc: sinkNc,
+    ch,
+    state,
+    log: createLogger('insight-gap-it', 'silent'),
+    registry,
+    stream,
+    consumer: durable,
+    filterSubject: `${prefix}.loc.>`,
+    flushMs: 100,
+    checkpointMs: 200,
     // The default: far longer than the test, so a redelivery cannot put things in order by itself.
     ackWaitMs: 60_000,
   });
@@ -65,12 +91,23 @@ async function lossySink(name: string) {
   const js = jetstream(nc);
   const consumerInfo = () => jsm.consumers.info(stream, durable);
   return {
-    sink, state, registry, proxy, sinkNc, ch, jsm, stream, durable, consumerInfo,
+    sink,
+    state,
+    registry,
+    proxy,
+    sinkNc,
+    ch,
+    jsm,
+    stream,
+    durable,
+    consumerInfo,
     /** Publishes round r for people from..to-1; returns its stream sequence. */
-    publish: async (r: number, from = 0, to = PEOPLE) => (await js.publish(`${prefix}.loc.cmcc.0`, JSON.stringify({ v: 1, events: events(r, from, to) }))).seq,
+    publish: async (r: number, from = 0, to = PEOPLE) =>
+      (await js.publish(`${prefix}.loc.cmcc.0`, JSON.stringify({ v: 1, events: events(r, from, to) }))).seq,
     publishOther: async () => (await js.publish(`${prefix}.other`, 'not a location batch')).seq,
     /** Has round r reached everyone's presence? */
-    reached: (r: number) => Array.from({ length: PEOPLE }, (_, i) => state.ts[state.indexOf(Number(msisdn(i)))!]).every((ts, i) => ts === T0 + r * 60_000 + i),
+    reached: (r: number) =>
+      Array.from({ length: PEOPLE }, (_, i) => state.ts[state.indexOf(Number(msisdn(i)))!]).every((ts, i) => ts === T0 + r * 60_000 + i),
     /**
      * Holds back what the server sends, publishes (`publishLost` returns the last stream sequence it
      * published), waits until the server delivered that far, then cuts the connection (the held
@@ -79,7 +116,10 @@ async function lossySink(name: string) {
     async loseUpTo(publishLost: () => Promise<number>) {
       proxy.hold();
       const last = await publishLost();
-      await until(async () => (await consumerInfo()).delivered.stream_seq === last && proxy.held() > 0, 'the lost messages delivered into the held connection');
+      await until(
+        async () => (await consumerInfo()).delivered.stream_seq === last && proxy.held() > 0,
+        'the lost messages delivered into the held connection',
+      );
       let reconnected = false;
       const statuses = sinkNc.status();
       void (async () => {
@@ -90,12 +130,24 @@ async function lossySink(name: string) {
     },
     /** Every move written, as "sub from→to" with cell names ("-" for a first sighting), sorted. */
     async moves() {
-      const names = new Map((await selectRows<{ cell: string; name: string }>(ch, 'SELECT toString(cell) AS cell, any(name) AS name FROM insight_cells GROUP BY cell')).map((c) => [c.cell, c.name]));
-      const rows = await selectRows<{ sub: string; f: string; t: string }>(ch,
-        'SELECT DISTINCT toString(sub) AS sub, toUInt32(ts) AS ts, toString(from_cell) AS f, toString(to_cell) AS t FROM insight_moves_to');
+      const names = new Map(
+        (
+          await selectRows<{ cell: string; name: string }>(
+            ch,
+            'SELECT toString(cell) AS cell, any(name) AS name FROM insight_cells GROUP BY cell',
+          )
+        ).map((c) => [c.cell, c.name]),
+      );
+      const rows = await selectRows<{ sub: string; f: string; t: string }>(
+        ch,
+        'SELECT DISTINCT toString(sub) AS sub, toUInt32(ts) AS ts, toString(from_cell) AS f, toString(to_cell) AS t FROM insight_moves_to',
+      );
       return rows.map((r) => `${r.sub} ${r.f === '0' ? '-' : names.get(r.f)}→${names.get(r.t)}`).sort();
     },
-    gapMetric: async () => Object.fromEntries((await registry.getSingleMetric('insight_sink_gap_messages_total')!.get()).values.map((v) => [v.labels.outcome, v.value])),
+    gapMetric: async () =>
+      Object.fromEntries(
+        (await registry.getSingleMetric('insight_sink_gap_messages_total')!.get()).values.map((v) => [v.labels.outcome, v.value]),
+      ),
     async close() {
       await sink.stop();
       await sinkNc.close();
@@ -154,7 +206,9 @@ describe('the sink when deliveries are lost in transit (connection cut mid-run)'
     await until(async () => (await s.consumerInfo()).num_ack_pending === 2, 'A and C acked, B pending');
 
     // Their redelivery (made due now) is skipped by stream position and acked after a checkpoint.
-    const duplicates = async () => (await s.registry.getSingleMetric('insight_sink_events_total')!.get()).values.find((v) => v.labels.outcome === 'duplicate')?.value ?? 0;
+    const duplicates = async () =>
+      (await s.registry.getSingleMetric('insight_sink_events_total')!.get()).values.find((v) => v.labels.outcome === 'duplicate')?.value ??
+      0;
     const before = await duplicates();
     await s.jsm.consumers.update(s.stream, s.durable, { ack_wait: ms(1000) });
     await until(async () => (await s.consumerInfo()).num_ack_pending === 0, 'round B redelivered and acked');
@@ -163,7 +217,7 @@ describe('the sink when deliveries are lost in transit (connection cut mid-run)'
     expect(await s.moves()).toEqual(movesThrough(2));
   });
 
-  it('also finds deliveries lost before the first message it received since it started (from the consumer\'s delivered position)', async () => {
+  it("also finds deliveries lost before the first message it received since it started (from the consumer's delivered position)", async () => {
     const s = await lossySink('start');
     running.push(s);
     // A is lost before anything reached this process; B comes after the reconnect.

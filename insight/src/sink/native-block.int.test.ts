@@ -21,7 +21,10 @@ describe('a Native block inserted into ClickHouse', () => {
 
   it('lands every value of every column exactly, the largest safe integer too', async () => {
     const n = 1000;
-    const ts = new Uint32Array(n), sub = new Uint32Array(2 * n), carrier = new Uint8Array(n), home = new Uint32Array(n);
+    const ts = new Uint32Array(n),
+      sub = new Uint32Array(2 * n),
+      carrier = new Uint8Array(n),
+      home = new Uint32Array(n);
     for (let k = 0; k < n; k++) {
       ts[k] = 1_790_000_000 + k;
       setU64(sub, k, k === n - 1 ? 2 ** 53 - 1 : 13_900_000_000 + k);
@@ -35,10 +38,20 @@ describe('a Native block inserted into ClickHouse', () => {
       { name: 'home', type: 'UInt32', data: home },
     ]);
     await insertBody(ch, 't', 'Native', body);
-    const rows = await selectRows<{ ts: number; sub: string; carrier: number; home: number }>(ch, 'SELECT toUInt32(ts) AS ts, toString(sub) AS sub, carrier, home FROM t ORDER BY ts');
+    const rows = await selectRows<{ ts: number; sub: string; carrier: number; home: number }>(
+      ch,
+      'SELECT toUInt32(ts) AS ts, toString(sub) AS sub, carrier, home FROM t ORDER BY ts',
+    );
     expect(rows).toHaveLength(n);
     expect(rows[0]).toEqual({ ts: 1_790_000_000, sub: '13900000000', carrier: 1, home: 330_100 });
-    expect(rows[n - 1]).toEqual({ ts: 1_790_000_000 + n - 1, sub: String(2n ** 53n - 1n), carrier: 1 + ((n - 1) % 3), home: 330_100 + n - 1 });
-    expect(rows.every((r, k) => r.sub === (k === n - 1 ? String(2n ** 53n - 1n) : String(13_900_000_000 + k)) && r.home === 330_100 + k)).toBe(true);
+    expect(rows[n - 1]).toEqual({
+      ts: 1_790_000_000 + n - 1,
+      sub: String(2n ** 53n - 1n),
+      carrier: 1 + ((n - 1) % 3),
+      home: 330_100 + n - 1,
+    });
+    expect(
+      rows.every((r, k) => r.sub === (k === n - 1 ? String(2n ** 53n - 1n) : String(13_900_000_000 + k)) && r.home === 330_100 + k),
+    ).toBe(true);
   });
 });

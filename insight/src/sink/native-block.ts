@@ -82,7 +82,10 @@ export class NativeColumns {
   data: (Uint8Array | Uint32Array)[];
   private capacity: number;
 
-  constructor(readonly schema: readonly { name: string; type: NativeType }[], capacity = 4096) {
+  constructor(
+    readonly schema: readonly { name: string; type: NativeType }[],
+    capacity = 4096,
+  ) {
     this.capacity = capacity;
     this.data = schema.map((c) => NativeColumns.alloc(c.type, capacity));
   }
@@ -102,7 +105,10 @@ export class NativeColumns {
 
   take(): { bytes: Buffer; rows: number } {
     const rows = this.rows;
-    const bytes = nativeBlock(rows, this.schema.map((c, i) => ({ ...c, data: this.data[i]! })));
+    const bytes = nativeBlock(
+      rows,
+      this.schema.map((c, i) => ({ ...c, data: this.data[i]! })),
+    );
     this.rows = 0;
     return { bytes, rows };
   }

@@ -6,7 +6,14 @@ import { BUCKET_MS, PresenceState, streamPos, type EventLike, type StateSink } f
 
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
 const ev = (msisdn: string, ts: number, cell: string, kind = 'periodic', extra: Partial<EventLike> = {}): EventLike => ({
-  msisdn, carrier: 'cucc', ts, cell, lat: 30 + cell.length / 100, lng: 120, kind, ...extra,
+  msisdn,
+  carrier: 'cucc',
+  ts,
+  cell,
+  lat: 30 + cell.length / 100,
+  lng: 120,
+  kind,
+  ...extra,
 });
 
 function recorder() {
@@ -26,7 +33,10 @@ describe('PresenceState', () => {
     s.apply(ev('13900000001', T0, 'a'), streamPos(1, 0), r.sink);
     s.apply(ev('13900000001', T0 + 60_000, 'a'), streamPos(1, 1), r.sink);
     s.apply(ev('13900000001', T0 + 120_000, 'bb'), streamPos(2, 0), r.sink);
-    expect(r.moves).toEqual([[T0, 13900000001, -1, 0], [T0 + 120_000, 13900000001, 0, 1]]);
+    expect(r.moves).toEqual([
+      [T0, 13900000001, -1, 0],
+      [T0 + 120_000, 13900000001, 0, 1],
+    ]);
   });
 
   it('skips an event at or before the position already applied (redelivery)', () => {
@@ -74,7 +84,11 @@ describe('PresenceState', () => {
     s.apply(ev('13900000001', T0 + 1000, 'a'), 1, r.sink);
     s.apply(ev('13900000002', T0 + 2000, 'a'), 2, r.sink);
     s.apply(ev('13900000003', T0 + 3 * BUCKET_MS + 5, 'a'), 3, r.sink);
-    expect(r.snaps).toEqual([[T0 + BUCKET_MS, 2], [T0 + 2 * BUCKET_MS, 2], [T0 + 3 * BUCKET_MS, 2]]);
+    expect(r.snaps).toEqual([
+      [T0 + BUCKET_MS, 2],
+      [T0 + 2 * BUCKET_MS, 2],
+      [T0 + 3 * BUCKET_MS, 2],
+    ]);
   });
 });
 
@@ -89,8 +103,28 @@ describe('PresenceState.applyColumns', () => {
     age: fc.option(fc.integer({ min: 0, max: 120 }), { nil: undefined }),
     home: fc.option(fc.constantFrom('330106', '110101', '000123'), { nil: undefined }),
   });
-  const toEvent = (e: { sub: number; dt: number; cell: string; carrier: LocationEvent['carrier']; kind: LocationEvent['kind']; gender?: 'm' | 'f'; age?: number; home?: string }, t: number): LocationEvent => {
-    const out: LocationEvent = { msisdn: String(13_900_000_000 + e.sub), carrier: e.carrier, ts: t, cell: e.cell, lat: 30 + e.cell.length / 100, lng: 120, kind: e.kind };
+  const toEvent = (
+    e: {
+      sub: number;
+      dt: number;
+      cell: string;
+      carrier: LocationEvent['carrier'];
+      kind: LocationEvent['kind'];
+      gender?: 'm' | 'f';
+      age?: number;
+      home?: string;
+    },
+    t: number,
+  ): LocationEvent => {
+    const out: LocationEvent = {
+      msisdn: String(13_900_000_000 + e.sub),
+      carrier: e.carrier,
+      ts: t,
+      cell: e.cell,
+      lat: 30 + e.cell.length / 100,
+      lng: 120,
+      kind: e.kind,
+    };
     if (e.gender) out.gender = e.gender;
     if (e.age !== undefined) out.age = e.age;
     if (e.home) out.home = e.home;
@@ -98,37 +132,53 @@ describe('PresenceState.applyColumns', () => {
   };
   const dump = (s: PresenceState) => ({
     count: s.count,
-    rows: Array.from({ length: s.count }, (_, i) => [s.msisdn[i], s.cell[i]! < 0 ? '' : s.cells.names[s.cell[i]!], s.ts[i], s.carrier[i], s.gender[i], s.age[i], s.home[i], s.detached[i], s.pos[i]]),
-    watermark: s.watermark, lastBoundary: s.lastBoundary,
+    rows: Array.from({ length: s.count }, (_, i) => [
+      s.msisdn[i],
+      s.cell[i]! < 0 ? '' : s.cells.names[s.cell[i]!],
+      s.ts[i],
+      s.carrier[i],
+      s.gender[i],
+      s.age[i],
+      s.home[i],
+      s.detached[i],
+      s.pos[i],
+    ]),
+    watermark: s.watermark,
+    lastBoundary: s.lastBoundary,
   });
 
   it('does what apply does event by event, from binary and JSON columns, redeliveries included', () => {
     fc.assert(
-      fc.property(fc.array(fc.array(event, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 8 }), fc.array(fc.nat(7), { maxLength: 4 }), (batches, again) => {
-        // Times wander forwards (with late events), across several 5-minute boundaries.
-        let t = T0;
-        const messages = batches.map((b) => b.map((e) => toEvent(e, (t += Math.abs(e.dt) % 97_000) + Math.min(0, e.dt))));
-        const order = [...messages.keys(), ...again.filter((k) => k < messages.length)];
-        const one = new PresenceState(new CellDictionary());
-        const r1 = recorder();
-        for (const k of order) messages[k]!.forEach((e, i) => one.apply(e, streamPos(k + 1, i), r1.sink));
-        const dirty = [...one.takeDirty()].sort();
-        for (const binary of [true, false]) {
-          const cols = new PresenceState(new CellDictionary());
-          const r2 = recorder();
-          let applied = 0;
-          for (const k of order) {
-            const data = binary ? encodeLocationBatch(messages[k]!) : Buffer.from(JSON.stringify({ v: 1, events: messages[k] }));
-            applied += cols.applyColumns(decodeLocationColumns(data), k + 1, r2.sink);
+      fc.property(
+        fc.array(fc.array(event, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(7), { maxLength: 4 }),
+        (batches, again) => {
+          // Times wander forwards (with late events), across several 5-minute boundaries.
+          let t = T0;
+          const messages = batches.map((b) => b.map((e) => toEvent(e, (t += Math.abs(e.dt) % 97_000) + Math.min(0, e.dt))));
+          const order = [...messages.keys(), ...again.filter((k) => k < messages.length)];
+          const one = new PresenceState(new CellDictionary());
+          const r1 = recorder();
+          for (const k of order) messages[k]!.forEach((e, i) => one.apply(e, streamPos(k + 1, i), r1.sink));
+          const dirty = [...one.takeDirty()].sort();
+          for (const binary of [true, false]) {
+            const cols = new PresenceState(new CellDictionary());
+            const r2 = recorder();
+            let applied = 0;
+            for (const k of order) {
+              const data = binary ? encodeLocationBatch(messages[k]!) : Buffer.from(JSON.stringify({ v: 1, events: messages[k] }));
+              applied += cols.applyColumns(decodeLocationColumns(data), k + 1, r2.sink);
+            }
+            expect(applied).toBe(messages.reduce((n, m) => n + m.length, 0));
+            expect(dump(cols)).toEqual(dump(one));
+            const named = (r: ReturnType<typeof recorder>, s: PresenceState) =>
+              r.moves.map(([ts, sub, from, to]) => [ts, sub, from < 0 ? '' : s.cells.names[from], s.cells.names[to]]);
+            expect(named(r2, cols)).toEqual(named(r1, one));
+            expect(r2.snaps).toEqual(r1.snaps);
+            expect([...cols.takeDirty()].sort()).toEqual(dirty);
           }
-          expect(applied).toBe(messages.reduce((n, m) => n + m.length, 0));
-          expect(dump(cols)).toEqual(dump(one));
-          const named = (r: ReturnType<typeof recorder>, s: PresenceState) => r.moves.map(([ts, sub, from, to]) => [ts, sub, from < 0 ? '' : s.cells.names[from], s.cells.names[to]]);
-          expect(named(r2, cols)).toEqual(named(r1, one));
-          expect(r2.snaps).toEqual(r1.snaps);
-          expect([...cols.takeDirty()].sort()).toEqual(dirty);
-        }
-      }),
+        },
+      ),
       { numRuns: 200 },
     );
   });

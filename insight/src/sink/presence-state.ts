@@ -157,7 +157,9 @@ export class PresenceState {
     // dependency from one event to the next, so the CPU overlaps the cache misses of many events.
     if (this.subOf.length < n) this.subOf = new Int32Array(Math.max(n, this.subOf.length * 2));
     const subOf = this.subOf;
-    const statePos = this.pos, stateTs = this.ts, stateCell = this.cell;
+    const statePos = this.pos,
+      stateTs = this.ts,
+      stateCell = this.cell;
     let touch = 0;
     for (let e = 0; e < n; e++) {
       const i = index.get(msisdn[e]!);
@@ -179,8 +181,7 @@ export class PresenceState {
       if (i < 0) {
         i = index.get(sub);
         if (i < 0) i = this.add(sub);
-      }
-      else if (pos <= this.pos[i]! && ts <= this.ts[i]!) continue;
+      } else if (pos <= this.pos[i]! && ts <= this.ts[i]!) continue;
       applied++;
       this.pos[i] = pos;
       const g = gender[e]!;
@@ -213,9 +214,12 @@ export class PresenceState {
   }
 
   private internPlace(c: LocationColumns, p: number, carrier: number): number {
-    const lat = c.lat[p]!, lng = c.lng[p]!;
+    const lat = c.lat[p]!,
+      lng = c.lng[p]!;
     if (c.idBytes && c.idAt && c.idLen) {
-      const bytes = c.idBytes, at = c.idAt[p]!, len = c.idLen[p]!;
+      const bytes = c.idBytes,
+        at = c.idAt[p]!,
+        len = c.idLen[p]!;
       const known = this.cells.findBytes(carrier, bytes, at, len);
       return known >= 0 ? known : this.cells.intern(carrier, cellIdOf(bytes, at, len), lat, lng);
     }
@@ -245,7 +249,17 @@ export class PresenceState {
   }
 
   /** Restores one subscriber from the checkpoint (start-up). */
-  restore(row: { sub: number; cell: number; ts: number; carrier: number; gender: number; age: number; home: number; detached: number; pos: number }): void {
+  restore(row: {
+    sub: number;
+    cell: number;
+    ts: number;
+    carrier: number;
+    gender: number;
+    age: number;
+    home: number;
+    detached: number;
+    pos: number;
+  }): void {
     let i = this.index.get(row.sub);
     if (i < 0) i = this.add(row.sub);
     this.cell[i] = row.cell;

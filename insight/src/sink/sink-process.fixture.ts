@@ -13,8 +13,16 @@ const env = process.env as Record<string, string>;
 const nc = await connectNats(env.NATS_URL!, 'insight-sink-fixture');
 const ch = connectClickHouse(env.CLICKHOUSE_URL!);
 const sink = new LocationSink({
-  nc, ch, state: new PresenceState(new CellDictionary()), log: createLogger('insight-sink-fixture', 'silent'),
-  stream: env.STREAM!, consumer: env.CONSUMER!, filterSubject: env.FILTER!, flushEvents: 1, flushMs: 100, checkpointMs: 3_600_000,
+  nc,
+  ch,
+  state: new PresenceState(new CellDictionary()),
+  log: createLogger('insight-sink-fixture', 'silent'),
+  stream: env.STREAM!,
+  consumer: env.CONSUMER!,
+  filterSubject: env.FILTER!,
+  flushEvents: 1,
+  flushMs: 100,
+  checkpointMs: 3_600_000,
 });
 await sink.start();
 setInterval(() => process.stdout.write(`applied ${sink.applied} flushes ${sink.flushes} checkpoints ${sink.checkpoints}\n`), 100);

@@ -3,7 +3,17 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AckPolicy, jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, migrateClickHouse, selectRows, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import {
+  connectClickHouse,
+  connectNats,
+  createLogger,
+  ensureStream,
+  jetstreamManager,
+  migrateClickHouse,
+  selectRows,
+  type ClickHouseClient,
+  type NatsConnection,
+} from '@geo/infra';
 import type { LocationEvent } from '@geo/ingest';
 import { InsightEnv } from '../config.ts';
 import { createInsight, type RunningInsight } from '../service.ts';
@@ -21,7 +31,12 @@ async function chaosProxy(target: URL): Promise<{ url: string; down(): Promise<v
         const upstream = connect(Number(target.port), target.hostname);
         sockets.add(client).add(upstream);
         client.pipe(upstream).pipe(client);
-        const drop = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+        const drop = () => {
+          client.destroy();
+          upstream.destroy();
+          sockets.delete(client);
+          sockets.delete(upstream);
+        };
         client.on('error', drop).on('close', drop);
         upstream.on('error', drop).on('close', drop);
       });
@@ -48,8 +63,13 @@ const T0 = Math.floor(Date.now() / 1000) * 1000 - 3600_000;
 
 const events = (round: number): LocationEvent[] =>
   Array.from({ length: 300 }, (_, i) => ({
-    msisdn: `137${String(20_000_000 + i).padStart(8, '0')}`, carrier: 'ctcc' as const, ts: T0 + round * 60_000 + i,
-    cell: `SINKIT-${(i + round) % 17}`, lat: 30 + ((i + round) % 17) / 100, lng: 120, kind: 'periodic' as const,
+    msisdn: `137${String(20_000_000 + i).padStart(8, '0')}`,
+    carrier: 'ctcc' as const,
+    ts: T0 + round * 60_000 + i,
+    cell: `SINKIT-${(i + round) % 17}`,
+    lat: 30 + ((i + round) % 17) / 100,
+    lng: 120,
+    kind: 'periodic' as const,
   }));
 
 describe('the sink across a ClickHouse outage', () => {
@@ -67,8 +87,14 @@ describe('the sink across a ClickHouse outage', () => {
     ch = connectClickHouse(inject('clickhouseUrl'), DB);
     proxy = await chaosProxy(new URL(inject('clickhouseUrl')));
     const cfg = InsightEnv.parse({
-      LOG_LEVEL: 'silent', NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: `${proxy.url}/${DB}`, HEALTH_PORT: '0', API_PORT: '0',
-      INSIGHT_STREAM: STREAM, INSIGHT_CONSUMER: 'insight-sink-it', INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`,
+      LOG_LEVEL: 'silent',
+      NATS_URL: inject('natsUrl'),
+      CLICKHOUSE_URL: `${proxy.url}/${DB}`,
+      HEALTH_PORT: '0',
+      API_PORT: '0',
+      INSIGHT_STREAM: STREAM,
+      INSIGHT_CONSUMER: 'insight-sink-it',
+      INSIGHT_FILTER_SUBJECT: `${PREFIX}.>`,
     });
     insight = await createInsight(cfg, createLogger('insight', 'silent'), { admin: NO_ADMIN_AREAS });
   });
@@ -110,10 +136,16 @@ describe('the sink across a ClickHouse outage', () => {
 
     await proxy.up();
     await until(async () => (await pendingAcks()) === 0, 'acks after ClickHouse came back');
-    const [m] = await selectRows<{ n: string; d: string }>(ch, 'SELECT count() AS n, uniqExact(sub, ts, to_cell) AS d FROM insight_moves_to');
+    const [m] = await selectRows<{ n: string; d: string }>(
+      ch,
+      'SELECT count() AS n, uniqExact(sub, ts, to_cell) AS d FROM insight_moves_to',
+    );
     // Round 0: 300 first sightings; round 1: every subscriber moved to the next cell.
     expect([Number(m!.n), Number(m!.d)]).toEqual([600, 600]);
-    const [p] = await selectRows<{ n: string; late: string }>(ch, `SELECT count() AS n, countIf(ts = ${T0} + 60000 + toUInt64(sub - 13720000000)) AS late FROM insight_presence FINAL`);
+    const [p] = await selectRows<{ n: string; late: string }>(
+      ch,
+      `SELECT count() AS n, countIf(ts = ${T0} + 60000 + toUInt64(sub - 13720000000)) AS late FROM insight_presence FINAL`,
+    );
     expect([Number(p!.n), Number(p!.late)]).toEqual([300, 300]);
   });
 });
@@ -149,10 +181,16 @@ describe('the sink after a crash that left messages delivered but unacked', () =
     // Three rounds: everyone is first seen, then moves twice (A → B → C).
     for (let round = 0; round < 3; round++) {
       const ev = events(round);
-      for (let i = 0; i < ev.length; i += 100) await js.publish(`${PREFIX2}.ctcc.0`, JSON.stringify({ v: 1, events: ev.slice(i, i + 100) }));
+      for (let i = 0; i < ev.length; i += 100)
+        await js.publish(`${PREFIX2}.ctcc.0`, JSON.stringify({ v: 1, events: ev.slice(i, i + 100) }));
     }
     // A process that took the first two rounds and died before writing or acking anything.
-    await jsm.consumers.add(STREAM2, { durable_name: DURABLE, filter_subject: `${PREFIX2}.>`, ack_policy: AckPolicy.Explicit, ack_wait: 60_000_000_000 });
+    await jsm.consumers.add(STREAM2, {
+      durable_name: DURABLE,
+      filter_subject: `${PREFIX2}.>`,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: 60_000_000_000,
+    });
     const dead = await js.consumers.get(STREAM2, DURABLE);
     const taken = await dead.fetch({ max_messages: 6, expires: 5000 });
     let got = 0;
@@ -161,8 +199,14 @@ describe('the sink after a crash that left messages delivered but unacked', () =
     expect((await jsm.consumers.info(STREAM2, DURABLE)).num_ack_pending).toBe(6);
 
     const cfg = InsightEnv.parse({
-      LOG_LEVEL: 'silent', NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB2}`, HEALTH_PORT: '0', API_PORT: '0',
-      INSIGHT_STREAM: STREAM2, INSIGHT_CONSUMER: DURABLE, INSIGHT_FILTER_SUBJECT: `${PREFIX2}.>`,
+      LOG_LEVEL: 'silent',
+      NATS_URL: inject('natsUrl'),
+      CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB2}`,
+      HEALTH_PORT: '0',
+      API_PORT: '0',
+      INSIGHT_STREAM: STREAM2,
+      INSIGHT_CONSUMER: DURABLE,
+      INSIGHT_FILTER_SUBJECT: `${PREFIX2}.>`,
     });
     insight = await createInsight(cfg, createLogger('insight', 'silent'), { admin: NO_ADMIN_AREAS });
     // Without the rewind, round 2 came first (its events then looked like first sightings in C) and
@@ -177,11 +221,21 @@ describe('the sink after a crash that left messages delivered but unacked', () =
     for (let i = 0; i < 300; i++) {
       const cellOf = (round: number) => `SINKIT-${(i + round) % 17}`;
       const sub = Number(`137${String(20_000_000 + i).padStart(8, '0')}`);
-      for (let round = 0; round < 3; round++) want.add(`${sub}|${Math.floor((T0 + round * 60_000 + i) / 1000)}|${round === 0 ? '' : cellOf(round - 1)}|${cellOf(round)}`);
+      for (let round = 0; round < 3; round++)
+        want.add(`${sub}|${Math.floor((T0 + round * 60_000 + i) / 1000)}|${round === 0 ? '' : cellOf(round - 1)}|${cellOf(round)}`);
     }
-    const names = new Map((await selectRows<{ cell: string; name: string }>(ch, 'SELECT toString(cell) AS cell, any(name) AS name FROM insight_cells GROUP BY cell')).map((c) => [c.cell, c.name]));
-    const rows = await selectRows<{ sub: string; ts: string; f: string; t: string }>(ch,
-      'SELECT DISTINCT toString(sub) AS sub, toUInt32(ts) AS ts, toString(from_cell) AS f, toString(to_cell) AS t FROM insight_moves_to');
+    const names = new Map(
+      (
+        await selectRows<{ cell: string; name: string }>(
+          ch,
+          'SELECT toString(cell) AS cell, any(name) AS name FROM insight_cells GROUP BY cell',
+        )
+      ).map((c) => [c.cell, c.name]),
+    );
+    const rows = await selectRows<{ sub: string; ts: string; f: string; t: string }>(
+      ch,
+      'SELECT DISTINCT toString(sub) AS sub, toUInt32(ts) AS ts, toString(from_cell) AS f, toString(to_cell) AS t FROM insight_moves_to',
+    );
     const got2 = new Set(rows.map((r) => `${r.sub}|${r.ts}|${r.f === '0' ? '' : names.get(r.f)}|${names.get(r.t)}`));
     expect([...got2].filter((m) => !want.has(m)).slice(0, 5)).toEqual([]);
     expect(got2.size).toBe(want.size);
@@ -220,18 +274,29 @@ describe('the sink killed with SIGKILL after writing moves, before its checkpoin
     const js = jetstream(nc);
     const publish = async (round: number) => {
       const ev = events(round);
-      for (let i = 0; i < ev.length; i += 100) await js.publish(`${PREFIX3}.ctcc.0`, JSON.stringify({ v: 1, events: ev.slice(i, i + 100) }));
+      for (let i = 0; i < ev.length; i += 100)
+        await js.publish(`${PREFIX3}.ctcc.0`, JSON.stringify({ v: 1, events: ev.slice(i, i + 100) }));
     };
     await publish(0);
     await publish(1);
     // A sink that writes moves on every message and would write its checkpoint only after an hour.
     child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./sink-process.fixture.ts', import.meta.url))], {
-      env: { ...process.env, NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB3}`, STREAM: STREAM3, CONSUMER: DURABLE, FILTER: `${PREFIX3}.>` },
+      env: {
+        ...process.env,
+        NATS_URL: inject('natsUrl'),
+        CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB3}`,
+        STREAM: STREAM3,
+        CONSUMER: DURABLE,
+        FILTER: `${PREFIX3}.>`,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let last = '';
-    child.stdout!.on('data', (b: Buffer) => { last = b.toString().trim().split('\n').pop() ?? last; });
-    const movesWritten = async () => Number((await selectRows<{ n: string }>(ch, 'SELECT uniqExact(sub, ts, to_cell) AS n FROM insight_moves_to'))[0]!.n);
+    child.stdout!.on('data', (b: Buffer) => {
+      last = b.toString().trim().split('\n').pop() ?? last;
+    });
+    const movesWritten = async () =>
+      Number((await selectRows<{ n: string }>(ch, 'SELECT uniqExact(sub, ts, to_cell) AS n FROM insight_moves_to'))[0]!.n);
     const deadline = Date.now() + 60_000;
     while (!(last.startsWith('applied 600 ') && (await movesWritten()) === 600)) {
       if (Date.now() > deadline) throw new Error(`the sink process did not write its moves: ${last}`);
@@ -244,8 +309,14 @@ describe('the sink killed with SIGKILL after writing moves, before its checkpoin
 
     await publish(2);
     const cfg = InsightEnv.parse({
-      LOG_LEVEL: 'silent', NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB3}`, HEALTH_PORT: '0', API_PORT: '0',
-      INSIGHT_STREAM: STREAM3, INSIGHT_CONSUMER: DURABLE, INSIGHT_FILTER_SUBJECT: `${PREFIX3}.>`,
+      LOG_LEVEL: 'silent',
+      NATS_URL: inject('natsUrl'),
+      CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB3}`,
+      HEALTH_PORT: '0',
+      API_PORT: '0',
+      INSIGHT_STREAM: STREAM3,
+      INSIGHT_CONSUMER: DURABLE,
+      INSIGHT_FILTER_SUBJECT: `${PREFIX3}.>`,
     });
     insight = await createInsight(cfg, createLogger('insight', 'silent'), { admin: NO_ADMIN_AREAS });
     // No checkpoint was written: all three rounds apply, rounds 0 and 1 a second time.
@@ -255,20 +326,33 @@ describe('the sink killed with SIGKILL after writing moves, before its checkpoin
     }
     await insight.sink.flush();
     expect((await (await jetstreamManager(nc)).consumers.info(STREAM3, DURABLE)).num_ack_pending).toBe(0);
-    const names = new Map((await selectRows<{ cell: string; name: string }>(ch, 'SELECT toString(cell) AS cell, any(name) AS name FROM insight_cells GROUP BY cell')).map((c) => [c.cell, c.name]));
-    const rows = await selectRows<{ sub: string; ts: string; f: string; t: string }>(ch,
-      'SELECT DISTINCT toString(sub) AS sub, toUInt32(ts) AS ts, toString(from_cell) AS f, toString(to_cell) AS t FROM insight_moves_to');
+    const names = new Map(
+      (
+        await selectRows<{ cell: string; name: string }>(
+          ch,
+          'SELECT toString(cell) AS cell, any(name) AS name FROM insight_cells GROUP BY cell',
+        )
+      ).map((c) => [c.cell, c.name]),
+    );
+    const rows = await selectRows<{ sub: string; ts: string; f: string; t: string }>(
+      ch,
+      'SELECT DISTINCT toString(sub) AS sub, toUInt32(ts) AS ts, toString(from_cell) AS f, toString(to_cell) AS t FROM insight_moves_to',
+    );
     const got = new Set(rows.map((r) => `${r.sub}|${r.ts}|${r.f === '0' ? '' : names.get(r.f)}|${names.get(r.t)}`));
     const want = new Set<string>();
     for (let i = 0; i < 300; i++) {
       const cellOf = (round: number) => `SINKIT-${(i + round) % 17}`;
       const sub = Number(`137${String(20_000_000 + i).padStart(8, '0')}`);
-      for (let round = 0; round < 3; round++) want.add(`${sub}|${Math.floor((T0 + round * 60_000 + i) / 1000)}|${round === 0 ? '' : cellOf(round - 1)}|${cellOf(round)}`);
+      for (let round = 0; round < 3; round++)
+        want.add(`${sub}|${Math.floor((T0 + round * 60_000 + i) / 1000)}|${round === 0 ? '' : cellOf(round - 1)}|${cellOf(round)}`);
     }
     expect([...got].filter((m) => !want.has(m)).slice(0, 5)).toEqual([]);
     expect(got.size).toBe(want.size);
     // Everyone's checkpoint row holds round 2 (no subscriber lost or left behind).
-    const [p] = await selectRows<{ n: string; late: string }>(ch, `SELECT count() AS n, countIf(ts = ${T0} + 120000 + toUInt64(sub - 13720000000)) AS late FROM insight_presence FINAL`);
+    const [p] = await selectRows<{ n: string; late: string }>(
+      ch,
+      `SELECT count() AS n, countIf(ts = ${T0} + 120000 + toUInt64(sub - 13720000000)) AS late FROM insight_presence FINAL`,
+    );
     expect([Number(p!.n), Number(p!.late)]).toEqual([300, 300]);
   });
 });

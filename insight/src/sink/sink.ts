@@ -71,13 +71,24 @@ export interface SinkOptions {
 
 /** `insight_moves_to`, as the sink writes it (Native columns). */
 const MOVE_COLUMNS: { name: string; type: NativeType }[] = [
-  { name: 'ts', type: 'DateTime' }, { name: 'sub', type: 'UInt64' }, { name: 'from_cell', type: 'UInt64' }, { name: 'to_cell', type: 'UInt64' },
-  { name: 'carrier', type: 'UInt8' }, { name: 'from_h3', type: 'UInt64' }, { name: 'to_h3', type: 'UInt64' },
+  { name: 'ts', type: 'DateTime' },
+  { name: 'sub', type: 'UInt64' },
+  { name: 'from_cell', type: 'UInt64' },
+  { name: 'to_cell', type: 'UInt64' },
+  { name: 'carrier', type: 'UInt8' },
+  { name: 'from_h3', type: 'UInt64' },
+  { name: 'to_h3', type: 'UInt64' },
 ];
 /** `insight_presence`: one row per subscriber changed since the last checkpoint. */
 const CHECKPOINT_COLUMNS: { name: string; type: NativeType }[] = [
-  { name: 'sub', type: 'UInt64' }, { name: 'cell', type: 'UInt64' }, { name: 'ts', type: 'UInt64' }, { name: 'carrier', type: 'UInt8' },
-  { name: 'gender', type: 'UInt8' }, { name: 'age', type: 'UInt8' }, { name: 'home', type: 'UInt32' }, { name: 'detached', type: 'UInt8' },
+  { name: 'sub', type: 'UInt64' },
+  { name: 'cell', type: 'UInt64' },
+  { name: 'ts', type: 'UInt64' },
+  { name: 'carrier', type: 'UInt8' },
+  { name: 'gender', type: 'UInt8' },
+  { name: 'age', type: 'UInt8' },
+  { name: 'home', type: 'UInt32' },
+  { name: 'detached', type: 'UInt8' },
   { name: 'pos', type: 'UInt64' },
 ];
 /** The consume loop gives the event loop a turn after this much work (ms). */
@@ -92,13 +103,20 @@ const CHECKPOINT_MESSAGES = 20_000;
 /** A cheap structural check per event: the stream is internal and ingest validated with zod. */
 function looksLikeEvent(e: EventLike): boolean {
   return (
-    typeof e === 'object' && e !== null &&
-    typeof e.msisdn === 'string' && e.msisdn.length === 11 &&
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.msisdn === 'string' &&
+    e.msisdn.length === 11 &&
     CARRIER_CODE[e.carrier] !== undefined &&
-    typeof e.ts === 'number' && Number.isFinite(e.ts) && e.ts > 0 &&
-    typeof e.cell === 'string' && e.cell.length > 0 &&
-    typeof e.lat === 'number' && Number.isFinite(e.lat) &&
-    typeof e.lng === 'number' && Number.isFinite(e.lng)
+    typeof e.ts === 'number' &&
+    Number.isFinite(e.ts) &&
+    e.ts > 0 &&
+    typeof e.cell === 'string' &&
+    e.cell.length > 0 &&
+    typeof e.lat === 'number' &&
+    Number.isFinite(e.lat) &&
+    typeof e.lng === 'number' &&
+    Number.isFinite(e.lng)
   );
 }
 
@@ -159,7 +177,12 @@ export class LocationSink implements StateSink {
   constructor(private readonly opts: SinkOptions) {
     this.follow = opts.mode === 'follow';
     if (opts.registry && !this.follow) {
-      this.counter = new Counter({ name: 'insight_sink_events_total', help: 'Location events by outcome', labelNames: ['outcome'], registers: [opts.registry] });
+      this.counter = new Counter({
+        name: 'insight_sink_events_total',
+        help: 'Location events by outcome',
+        labelNames: ['outcome'],
+        registers: [opts.registry],
+      });
     }
   }
 
@@ -202,7 +225,15 @@ export class LocationSink implements StateSink {
     for (let c = 0; c < counts.length; c += 4) {
       const n = counts[c]! + counts[c + 1]! + counts[c + 2]! + counts[c + 3]!;
       const i = c >> 2;
-      if (n > 0) w.row(40).u32(t).u64hl(h3Hi[i]!, h3Lo[i]!).u64(key[i]!).u32(n).u32(counts[c + 1]!).u32(counts[c + 2]!).u32(counts[c + 3]!);
+      if (n > 0)
+        w.row(40)
+          .u32(t)
+          .u64hl(h3Hi[i]!, h3Lo[i]!)
+          .u64(key[i]!)
+          .u32(n)
+          .u32(counts[c + 1]!)
+          .u32(counts[c + 2]!)
+          .u32(counts[c + 3]!);
     }
   }
 
@@ -221,7 +252,8 @@ export class LocationSink implements StateSink {
         break;
       } catch (err) {
         if (!/stream not found/i.test((err as Error).message) || this.stopping) throw err;
-        if (waited % 30 === 0) this.opts.log.warn({ stream: this.opts.stream }, 'waiting for the stream to be declared (ingest declares it)');
+        if (waited % 30 === 0)
+          this.opts.log.warn({ stream: this.opts.stream }, 'waiting for the stream to be declared (ingest declares it)');
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
@@ -242,10 +274,18 @@ export class LocationSink implements StateSink {
     // Deliveries lost in transit (a connection cut) are read back from the stream in order before
     // the newer message that revealed them is applied (see GapFiller).
     const delivered = (await consumer.info(true)).delivered;
-    this.gapFiller = new GapFiller({
-      source: streamGapSource(jsm, this.opts.stream), filterSubject: this.opts.filterSubject, log: this.opts.log,
-      registry: this.opts.registry, metricName: 'insight_sink_gap_messages_total', stopping: () => this.stopping, apply: (seq, data) => this.handle(data, seq),
-    }, { stream: delivered.stream_seq, delivery: delivered.consumer_seq });
+    this.gapFiller = new GapFiller(
+      {
+        source: streamGapSource(jsm, this.opts.stream),
+        filterSubject: this.opts.filterSubject,
+        log: this.opts.log,
+        registry: this.opts.registry,
+        metricName: 'insight_sink_gap_messages_total',
+        stopping: () => this.stopping,
+        apply: (seq, data) => this.handle(data, seq),
+      },
+      { stream: delivered.stream_seq, delivery: delivered.consumer_seq },
+    );
     const gaps = this.gapFiller;
     const messages = await consumer.consume({ max_messages: 1000 });
     this.closeMessages = async () => void (await messages.close());
@@ -316,7 +356,8 @@ export class LocationSink implements StateSink {
         const bad = this.handle(msg.data, msg.info.streamSequence);
         const t1 = performance.now();
         this.handleMs += t1 - t0;
-        if (bad) this.opts.log.debug({ seq: msg.info.streamSequence, bad }, 'standby skipped a malformed message (the holder dead-letters it)');
+        if (bad)
+          this.opts.log.debug({ seq: msg.info.streamSequence, bad }, 'standby skipped a malformed message (the holder dead-letters it)');
         if (t1 - since >= YIELD_MS) {
           await new Promise<void>((r) => setImmediate(r));
           since = performance.now();
@@ -359,7 +400,10 @@ export class LocationSink implements StateSink {
     let invalid = 0;
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
-      if (!looksLikeEvent(e)) { invalid++; continue; }
+      if (!looksLikeEvent(e)) {
+        invalid++;
+        continue;
+      }
       if (state.apply(e, streamPos(seq, i), this)) applied++;
     }
     if (invalid) this.opts.log.warn({ seq, invalid }, 'skipped malformed events in a batch');
@@ -422,8 +466,8 @@ export class LocationSink implements StateSink {
     }
     const state = this.opts.state;
     const cells = state.cells;
-    const checkpointDue = full || this.unacked.length >= CHECKPOINT_MESSAGES ||
-      performance.now() - this.lastCheckpoint >= (this.opts.checkpointMs ?? 5000);
+    const checkpointDue =
+      full || this.unacked.length >= CHECKPOINT_MESSAGES || performance.now() - this.lastCheckpoint >= (this.opts.checkpointMs ?? 5000);
     const msgs = checkpointDue ? this.unacked : [];
     const fresh = cells.takeFresh();
     const dirty = checkpointDue ? state.takeDirty() : [];
@@ -437,7 +481,16 @@ export class LocationSink implements StateSink {
     if (msgs.length === 0 && snapshots.rows === 0 && fresh.length === 0 && dirty.length === 0 && moves.rows === 0) return;
     const now = sec(Date.now());
     const cw = new RowBinaryWriter(1024 + fresh.length * 64);
-    for (const c of fresh) cw.row().u64(cells.key[c]!).str(cells.names[c]!).f64(cells.lat[c]!).f64(cells.lng[c]!).u64hl(cells.h3Hi[c]!, cells.h3Lo[c]!).u32(cells.city[c]!).u32(now).u8(cells.carrier[c]!);
+    for (const c of fresh)
+      cw.row()
+        .u64(cells.key[c]!)
+        .str(cells.names[c]!)
+        .f64(cells.lat[c]!)
+        .f64(cells.lng[c]!)
+        .u64hl(cells.h3Hi[c]!, cells.h3Lo[c]!)
+        .u32(cells.city[c]!)
+        .u32(now)
+        .u8(cells.carrier[c]!);
     const checkpoint = checkpointDue ? this.checkpointRows(dirty) : undefined;
     const started = performance.now();
     try {
@@ -483,8 +536,28 @@ export class LocationSink implements StateSink {
     const n = order.length;
     const c = this.checkpoint;
     c.reserve(n);
-    const [sub, cell, ts, carrier, gender, age, home, detached, pos] = c.data as [Uint32Array, Uint32Array, Uint32Array, Uint8Array, Uint8Array, Uint8Array, Uint32Array, Uint8Array, Uint32Array];
-    const { msisdn: sMsisdn, cell: sCell, ts: sTs, carrier: sCarrier, gender: sGender, age: sAge, home: sHome, detached: sDetached, pos: sPos } = state;
+    const [sub, cell, ts, carrier, gender, age, home, detached, pos] = c.data as [
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint32Array,
+      Uint8Array,
+      Uint32Array,
+    ];
+    const {
+      msisdn: sMsisdn,
+      cell: sCell,
+      ts: sTs,
+      carrier: sCarrier,
+      gender: sGender,
+      age: sAge,
+      home: sHome,
+      detached: sDetached,
+      pos: sPos,
+    } = state;
     for (let k = 0; k < n; k++) {
       const i = order[k]!;
       setU64(sub, k, sMsisdn[i]!);
@@ -552,7 +625,13 @@ export class LocationSink implements StateSink {
  * consumer cannot be moved back, so it is re-created starting at the floor (insight is its only
  * user); events already applied (in the checkpoint) are skipped by stream position as usual.
  */
-export async function rewindToAckFloor(jsm: JetStreamManager, stream: string, durable: string, log: Logger, always = false): Promise<boolean> {
+export async function rewindToAckFloor(
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+  log: Logger,
+  always = false,
+): Promise<boolean> {
   let info;
   try {
     info = await jsm.consumers.info(stream, durable);
@@ -564,7 +643,11 @@ export async function rewindToAckFloor(jsm: JetStreamManager, stream: string, du
   const c = info.config;
   const from = info.ack_floor.stream_seq + 1;
   if (info.num_ack_pending === 0) log.info({ durable, from }, 'taking the durable over: re-created from its ack floor');
-  else log.warn({ durable, from, pending: info.num_ack_pending }, 'unacked messages from a previous run: re-delivering them in order from the ack floor');
+  else
+    log.warn(
+      { durable, from, pending: info.num_ack_pending },
+      'unacked messages from a previous run: re-delivering them in order from the ack floor',
+    );
   await jsm.consumers.delete(stream, durable);
   await jsm.consumers.add(stream, {
     durable_name: durable,
@@ -620,8 +703,15 @@ export async function restoreState(ch: ClickHouseClient, state: PresenceState): 
     const f = line.split('\t');
     const cell = Number(f[1]) === 0 ? -1 : (cells.indexOfKey(Number(f[1])) ?? -1);
     state.restore({
-      sub: Number(f[0]), cell, ts: Number(f[2]), carrier: Number(f[3]), gender: Number(f[4]), age: Number(f[5]),
-      home: Number(f[6]), detached: Number(f[7]), pos: Number(f[8]),
+      sub: Number(f[0]),
+      cell,
+      ts: Number(f[2]),
+      carrier: Number(f[3]),
+      gender: Number(f[4]),
+      age: Number(f[5]),
+      home: Number(f[6]),
+      detached: Number(f[7]),
+      pos: Number(f[8]),
     });
   }
   state.takeDirty();

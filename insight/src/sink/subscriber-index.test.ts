@@ -5,17 +5,20 @@ import { SubscriberIndex } from './subscriber-index.ts';
 describe('SubscriberIndex', () => {
   it('maps numbers to indexes like a Map, across growth', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 2 ** 53 - 1 }), fc.integer({ min: 0, max: 2 ** 31 - 1 })), { maxLength: 3000 }), (pairs) => {
-        const idx = new SubscriberIndex(4);
-        const ref = new Map<number, number>();
-        for (const [k, v] of pairs) {
-          idx.set(k, v);
-          ref.set(k, v);
-        }
-        expect(idx.size).toBe(ref.size);
-        for (const [k, v] of ref) expect(idx.get(k)).toBe(v);
-        for (const [k] of pairs) if (!ref.has(k + 1)) expect(idx.get(k + 1)).toBe(-1);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 2 ** 53 - 1 }), fc.integer({ min: 0, max: 2 ** 31 - 1 })), { maxLength: 3000 }),
+        (pairs) => {
+          const idx = new SubscriberIndex(4);
+          const ref = new Map<number, number>();
+          for (const [k, v] of pairs) {
+            idx.set(k, v);
+            ref.set(k, v);
+          }
+          expect(idx.size).toBe(ref.size);
+          for (const [k, v] of ref) expect(idx.get(k)).toBe(v);
+          for (const [k] of pairs) if (!ref.has(k + 1)) expect(idx.get(k + 1)).toBe(-1);
+        },
+      ),
       { numRuns: 50 },
     );
   });

@@ -24,7 +24,14 @@ export const LNG0 = 120.0;
 export const LAT0 = 30.0;
 export const STEP = 0.01;
 
-export interface GridCell { name: string; x: number; y: number; lng: number; lat: number; city: number }
+export interface GridCell {
+  name: string;
+  x: number;
+  y: number;
+  lng: number;
+  lat: number;
+  city: number;
+}
 
 export const gridCell = (x: number, y: number): GridCell => ({
   name: `SIM-${x}-${y}`,
@@ -37,7 +44,15 @@ export const gridCell = (x: number, y: number): GridCell => ({
 
 const rect = (w: number, s: number, e: number, n: number): Polygon => ({
   type: 'Polygon',
-  coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]],
+  coordinates: [
+    [
+      [w, s],
+      [e, s],
+      [e, n],
+      [w, n],
+      [w, s],
+    ],
+  ],
 });
 
 /** Synthetic administrative areas over the grid. */
@@ -85,10 +100,24 @@ export function simulate(n: number, start: number, end: number, seed = 7): Perso
       }
       const c = gridCell(x, y);
       let kind: LocationEvent['kind'] = moving ? 'handover' : 'periodic';
-      if (off) { kind = 'attach'; off = false; } else if (rnd() < 0.03) { kind = 'detach'; off = true; }
+      if (off) {
+        kind = 'attach';
+        off = false;
+      } else if (rnd() < 0.03) {
+        kind = 'detach';
+        off = true;
+      }
       events.push({
-        msisdn, carrier, ts: t, cell: c.name, lat: c.lat, lng: c.lng, kind,
-        ...(gender ? { gender } : {}), ...(age !== undefined ? { age } : {}), ...(home ? { home } : {}),
+        msisdn,
+        carrier,
+        ts: t,
+        cell: c.name,
+        lat: c.lat,
+        lng: c.lng,
+        kind,
+        ...(gender ? { gender } : {}),
+        ...(age !== undefined ? { age } : {}),
+        ...(home ? { home } : {}),
       } as LocationEvent);
       t += (off ? 60 + rnd() * 240 : 10 + rnd() * 50) * 60_000;
       t = Math.floor(t / 1000) * 1000;

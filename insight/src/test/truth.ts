@@ -46,9 +46,12 @@ export function movesOf(p: Person): { ts: number; from: string | null; to: strin
 export function flow(people: Person[], inR: InRegion, lo: number, hi: number, dir: 'in' | 'out', hiInclusive = true): number {
   let n = 0;
   for (const p of people) {
-    const hit = movesOf(p).some((m) =>
-      m.from !== null && m.ts >= lo && (hiInclusive ? m.ts <= hi : m.ts < hi) &&
-      (dir === 'in' ? inR(m.to) && !inR(m.from) : inR(m.from) && !inR(m.to)),
+    const hit = movesOf(p).some(
+      (m) =>
+        m.from !== null &&
+        m.ts >= lo &&
+        (hiInclusive ? m.ts <= hi : m.ts < hi) &&
+        (dir === 'in' ? inR(m.to) && !inR(m.from) : inR(m.from) && !inR(m.to)),
     );
     if (hit) n++;
   }
@@ -105,7 +108,15 @@ export function populationAtBoundaryAtoms(people: Person[], inR: InRegion, b: nu
  * move with lo ≤ ts < hi (or ≤ hi), a pair under k taken as 0. Both cells are the person's carrier's
  * (invariant 8), so a pair is a carrier's.
  */
-export function flowAtoms(people: Person[], inR: InRegion, lo: number, hi: number, dir: 'in' | 'out', k: number, hiInclusive = true): number {
+export function flowAtoms(
+  people: Person[],
+  inR: InRegion,
+  lo: number,
+  hi: number,
+  dir: 'in' | 'out',
+  k: number,
+  hiInclusive = true,
+): number {
   const crossings: string[] = [];
   for (const p of people) {
     const pairs = new Set<string>();

@@ -4,8 +4,17 @@ import { chargeFor, checkBalance } from './charge.ts';
 
 describe('chargeFor', () => {
   it('charges segments × recipients, signature included', () => {
-    expect(chargeFor({ signature: '气象台', content: '明日有暴雨', recipients: 1000 })).toEqual({ ok: true, segments: 1000, perRecipient: 1, messages: 1000 });
-    expect(chargeFor({ signature: '气象台', content: '中'.repeat(66), recipients: 10 })).toMatchObject({ ok: true, segments: 20, perRecipient: 2 });
+    expect(chargeFor({ signature: '气象台', content: '明日有暴雨', recipients: 1000 })).toEqual({
+      ok: true,
+      segments: 1000,
+      perRecipient: 1,
+      messages: 1000,
+    });
+    expect(chargeFor({ signature: '气象台', content: '中'.repeat(66), recipients: 10 })).toMatchObject({
+      ok: true,
+      segments: 20,
+      perRecipient: 2,
+    });
   });
 
   it('charges a mail-merge send per message', () => {
@@ -14,7 +23,12 @@ describe('chargeFor', () => {
 
   it('refuses a send with no recipients or a text that cannot go, naming the message', () => {
     expect(chargeFor({ signature: 'A', content: 'x', recipients: 0 })).toMatchObject({ ok: false, code: 'NO_RECIPIENTS' });
-    expect(chargeFor({ signature: 'A', contents: ['ok', ' '] })).toMatchObject({ ok: false, code: 'EMPTY', index: 1, reason: expect.stringContaining('第 2 条') });
+    expect(chargeFor({ signature: 'A', contents: ['ok', ' '] })).toMatchObject({
+      ok: false,
+      code: 'EMPTY',
+      index: 1,
+      reason: expect.stringContaining('第 2 条'),
+    });
   });
 });
 

@@ -57,16 +57,25 @@ export interface Balances {
 }
 
 export type BalanceCheck =
-  | { ok: true; after: Balances }
-  | { ok: false; code: 'ACCOUNT_BALANCE' | 'ENTERPRISE_BALANCE'; reason: string; short: number };
+  { ok: true; after: Balances } | { ok: false; code: 'ACCOUNT_BALANCE' | 'ENTERPRISE_BALANCE'; reason: string; short: number };
 
 /** Whether both balances cover `segments`, and what is left after charging them. */
 export function checkBalance(balances: Balances, segments: number): BalanceCheck {
   if (segments > balances.account) {
-    return { ok: false, code: 'ACCOUNT_BALANCE', reason: `账户余额不足：需要 ${segments} 条，剩余 ${balances.account} 条`, short: segments - balances.account };
+    return {
+      ok: false,
+      code: 'ACCOUNT_BALANCE',
+      reason: `账户余额不足：需要 ${segments} 条，剩余 ${balances.account} 条`,
+      short: segments - balances.account,
+    };
   }
   if (segments > balances.enterprise) {
-    return { ok: false, code: 'ENTERPRISE_BALANCE', reason: `企业余额不足：需要 ${segments} 条，剩余 ${balances.enterprise} 条`, short: segments - balances.enterprise };
+    return {
+      ok: false,
+      code: 'ENTERPRISE_BALANCE',
+      reason: `企业余额不足：需要 ${segments} 条，剩余 ${balances.enterprise} 条`,
+      short: segments - balances.enterprise,
+    };
   }
   return { ok: true, after: { account: balances.account - segments, enterprise: balances.enterprise - segments } };
 }

@@ -37,7 +37,11 @@ const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 
 beforeAll(async () => {
   nc = await connectNats(inject('natsUrl'), 'messaging-limits-test');
   ch = connectClickHouse(inject('clickhouseUrl'));
-  smscs = await Promise.all((['cmcc', 'cucc', 'ctcc'] as const).map((carrier) => startSimulatedSmsc({ carrier, behaviour: { successRate: 1, receiptDelayMs: 10 } })));
+  smscs = await Promise.all(
+    (['cmcc', 'cucc', 'ctcc'] as const).map((carrier) =>
+      startSimulatedSmsc({ carrier, behaviour: { successRate: 1, receiptDelayMs: 10 } }),
+    ),
+  );
   await declareMessagingStreams(nc, 1, names);
   const c = await jetstream(nc).consumers.get(names.eventsStream);
   void (async () => {
@@ -45,8 +49,17 @@ beforeAll(async () => {
   })();
   svc = await createMessaging(
     MessagingEnv.parse({
-      NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: inject('clickhouseUrl'), HEALTH_PORT: '0', SEND_LOG_TABLE: table, LOG_LEVEL: 'silent', MESSAGING_NS: ns,
-      SMSC_PORT_CMCC: String(smscs[0]!.port), SMSC_PORT_CUCC: String(smscs[1]!.port), SMSC_PORT_CTCC: String(smscs[2]!.port), SMSC_BINDS: '1', ACK_WAIT_MS: '5000',
+      NATS_URL: inject('natsUrl'),
+      CLICKHOUSE_URL: inject('clickhouseUrl'),
+      HEALTH_PORT: '0',
+      SEND_LOG_TABLE: table,
+      LOG_LEVEL: 'silent',
+      MESSAGING_NS: ns,
+      SMSC_PORT_CMCC: String(smscs[0]!.port),
+      SMSC_PORT_CUCC: String(smscs[1]!.port),
+      SMSC_PORT_CTCC: String(smscs[2]!.port),
+      SMSC_BINDS: '1',
+      ACK_WAIT_MS: '5000',
     }),
     pino({ level: 'silent' }),
     { names },
@@ -64,13 +77,28 @@ afterAll(async () => {
 
 let seq = 0;
 const job = (over: Partial<SmsJob>): SmsJob => ({
-  jobId: `${ns}-${++seq}`, source: 'industry', enterpriseId: 'ent-a', accountId: 'acc-a', sendId: 'send-a', msisdn: '13800000077', carrier: 'cmcc',
-  content: `验证码 ${seq}`, signature: '测试', createdAt: Date.now(), ...over,
+  jobId: `${ns}-${++seq}`,
+  source: 'industry',
+  enterpriseId: 'ent-a',
+  accountId: 'acc-a',
+  sendId: 'send-a',
+  msisdn: '13800000077',
+  carrier: 'cmcc',
+  content: `验证码 ${seq}`,
+  signature: '测试',
+  createdAt: Date.now(),
+  ...over,
 });
 const rows = (ids: string[]) =>
-  selectRows<{ job_id: string; status: string; code: string }>(ch, sql`SELECT job_id, status, code FROM ${ident(table)} FINAL WHERE job_id IN ${list(ids)}`.text);
+  selectRows<{ job_id: string; status: string; code: string }>(
+    ch,
+    sql`SELECT job_id, status, code FROM ${ident(table)} FINAL WHERE job_id IN ${list(ids)}`.text,
+  );
 const settled = async (ids: string[]) => {
-  await until(async () => (await rows(ids)).filter((r) => r.status === 'delivered' || r.status === 'rejected').length === ids.length, 'every job settled');
+  await until(
+    async () => (await rows(ids)).filter((r) => r.status === 'delivered' || r.status === 'rejected').length === ids.length,
+    'every job settled',
+  );
   return new Map((await rows(ids)).map((r) => [r.job_id, r]));
 };
 
@@ -80,7 +108,8 @@ describe('per-number limits (anti-bombing)', () => {
     const burst = Array.from({ length: 8 }, () => job({}));
     const otherEnterprise = job({ enterpriseId: 'ent-b', accountId: 'acc-b', sendId: 'send-b' });
     const alerts = Array.from({ length: 3 }, (_, i) => job({ source: 'alert', alertType: 'typhoon', sendId: `task-${i}` }));
-    for (const j of [...burst, otherEnterprise, ...alerts]) await js.publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: j.jobId });
+    for (const j of [...burst, otherEnterprise, ...alerts])
+      await js.publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: j.jobId });
     const all = [...burst, otherEnterprise, ...alerts].map((j) => j.jobId);
     const by = await settled(all);
     const burstStates = burst.map((j) => by.get(j.jobId)!);

@@ -4,7 +4,17 @@ import { DEFAULT_RECIPIENT_LIMITS, decide, exemptionOf, withJob, type RecipientH
 
 const T = 1_800_000_000_000;
 const job = (over: Partial<SmsJob> = {}): SmsJob => ({
-  jobId: 'j', source: 'industry', enterpriseId: 'e', accountId: 'a', sendId: 's', msisdn: '13800000000', carrier: 'cmcc', content: 'x', signature: 'y', createdAt: T, ...over,
+  jobId: 'j',
+  source: 'industry',
+  enterpriseId: 'e',
+  accountId: 'a',
+  sendId: 's',
+  msisdn: '13800000000',
+  carrier: 'cmcc',
+  content: 'x',
+  signature: 'y',
+  createdAt: T,
+  ...over,
 });
 const sentAt = (...ago: number[]): RecipientHistory => ({ sent: ago.map((ms, i) => [`s${i}`, T - ms]), held: [] });
 
@@ -14,8 +24,17 @@ describe('anti-bombing decision (defaults 1/min, 5/h, 10/day per enterprise and 
     ['one sent 30 s ago', sentAt(30_000), false, 'minute'],
     ['one sent 61 s ago', sentAt(61_000), true],
     ['five in the last hour', sentAt(...[2, 10, 20, 30, 40].map((m) => m * 60_000)), false, 'hour'],
-    ['four in the last hour, six earlier today', sentAt(...[2, 10, 20, 30].map((m) => m * 60_000), ...[2, 3, 4, 5, 6, 7].map((h) => h * 3_600_000)), false, 'day'],
-    ['four in the last hour, five earlier today', sentAt(...[2, 10, 20, 30].map((m) => m * 60_000), ...[2, 3, 4, 5, 6].map((h) => h * 3_600_000)), true],
+    [
+      'four in the last hour, six earlier today',
+      sentAt(...[2, 10, 20, 30].map((m) => m * 60_000), ...[2, 3, 4, 5, 6, 7].map((h) => h * 3_600_000)),
+      false,
+      'day',
+    ],
+    [
+      'four in the last hour, five earlier today',
+      sentAt(...[2, 10, 20, 30].map((m) => m * 60_000), ...[2, 3, 4, 5, 6].map((h) => h * 3_600_000)),
+      true,
+    ],
     ['ten, all over a day ago', sentAt(...Array.from({ length: 10 }, (_, i) => 86_400_001 + i)), true],
   ])('%s → %s', (_name, h, ok, window) => {
     const d = decide(h, 'new', T, DEFAULT_RECIPIENT_LIMITS);

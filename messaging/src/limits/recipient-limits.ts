@@ -59,8 +59,7 @@ export interface RecipientHistory {
 }
 
 export type LimitDecision =
-  | { ok: true; again?: boolean }
-  | { ok: false; window: LimitWindow; limit: number; again?: boolean; reason: string };
+  { ok: true; again?: boolean } | { ok: false; window: LimitWindow; limit: number; again?: boolean; reason: string };
 
 /** At most this many held-back job ids are kept per number (a flood of jobs to one number). */
 const MAX_HELD = 500;
@@ -76,13 +75,20 @@ export function decide(h: RecipientHistory, jobId: string, now: number, limits: 
     const limit = w === 'minute' ? limits.perMinute : w === 'hour' ? limits.perHour : limits.perDay;
     if (limit <= 0) continue;
     const n = h.sent.filter(([, at]) => at > now - WINDOW_MS[w]).length;
-    if (n >= limit) return { ok: false, window: w, limit, again: heldBefore, reason: `频率限制：同一号码${WINDOW_ZH[w]}最多接收本企业 ${limit} 条短信` };
+    if (n >= limit)
+      return { ok: false, window: w, limit, again: heldBefore, reason: `频率限制：同一号码${WINDOW_ZH[w]}最多接收本企业 ${limit} 条短信` };
   }
   if (heldBefore) {
     // Held before, and would pass now (time went by): it stays held; a redelivery must not send
     // a job whose send-log row already says it was held back.
     const [, at] = h.held.find(([id]) => id === jobId)!;
-    return { ok: false, window: 'minute', limit: limits.perMinute, again: true, reason: `频率限制：已于 ${new Date(at).toISOString()} 暂缓发送` };
+    return {
+      ok: false,
+      window: 'minute',
+      limit: limits.perMinute,
+      again: true,
+      reason: `频率限制：已于 ${new Date(at).toISOString()} 暂缓发送`,
+    };
   }
   return { ok: true };
 }
@@ -107,7 +113,13 @@ export class RecipientLimiter {
     private readonly now: () => number,
   ) {}
 
-  static async open(nc: NatsConnection, bucket: string, limits: RecipientLimits, replicas = 1, now = () => Date.now()): Promise<RecipientLimiter> {
+  static async open(
+    nc: NatsConnection,
+    bucket: string,
+    limits: RecipientLimits,
+    replicas = 1,
+    now = () => Date.now(),
+  ): Promise<RecipientLimiter> {
     // Entries untouched for a day and an hour hold nothing that still counts: the bucket drops them.
     const kv = await ensureKv(nc, bucket, { replicas, ttl: 25 * 3_600_000 });
     return new RecipientLimiter(kv, limits, now);

@@ -130,14 +130,22 @@ export class ExtensionRegistry {
       if (entry && entry.sendId === req.sendId && entry.enterpriseId === req.enterpriseId) return entry;
     }
     const full = () =>
-      new ExtensionError('EXTENSIONS_EXHAUSTED', `本企业同时占用的回复扩展码已达上限（${this.maxPerEnterprise} 个），请待已有发送的回复期结束后再发送需要回复的短信`);
+      new ExtensionError(
+        'EXTENSIONS_EXHAUSTED',
+        `本企业同时占用的回复扩展码已达上限（${this.maxPerEnterprise} 个），请待已有发送的回复期结束后再发送需要回复的短信`,
+      );
     if ((await this.heldBy(req.enterpriseId)) >= this.maxPerEnterprise) throw full();
     let digits = req.digits ?? 4;
     for (let attempt = 0; attempt < 200; attempt++) {
       if (attempt > 0 && attempt % 20 === 0) digits = Math.min(8, digits + 1);
       const extension = String(Math.floor(Math.random() * 10 ** digits)).padStart(digits, '0');
       const entry: ExtensionEntry = {
-        extension, enterpriseId: req.enterpriseId, accountId: req.accountId, sendId: req.sendId, forwardTo: req.forwardTo, signature: req.signature,
+        extension,
+        enterpriseId: req.enterpriseId,
+        accountId: req.accountId,
+        sendId: req.sendId,
+        forwardTo: req.forwardTo,
+        signature: req.signature,
         expiresAt: this.now() + (req.liveMs ?? 7 * 24 * 3600_000),
       };
       if (await this.claim(extension, entry)) {
@@ -162,7 +170,7 @@ export class ExtensionRegistry {
     } catch {
       const cur = await this.kv.get(key);
       if (!cur) return false;
-      if (cur.operation === 'PUT' && (cur.json<ExtensionEntry>().expiresAt > this.now())) return false;
+      if (cur.operation === 'PUT' && cur.json<ExtensionEntry>().expiresAt > this.now()) return false;
       try {
         await this.kv.update(key, JSON.stringify(entry), cur.revision);
         return true;

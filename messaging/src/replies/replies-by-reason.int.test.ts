@@ -38,14 +38,27 @@ beforeAll(async () => {
   nc = await connectNats(inject('natsUrl'), 'messaging-replies-test');
   ch = connectClickHouse(inject('clickhouseUrl'));
   // The handset answers every delivered SMS, late enough for the send log to hold the send.
-  cmcc = await startSimulatedSmsc({ carrier: 'cmcc', behaviour: { successRate: 1, receiptDelayMs: 10, moRate: 1, moDelayMs: 1500, moTexts: ['1'] }, retryMs: 200 });
+  cmcc = await startSimulatedSmsc({
+    carrier: 'cmcc',
+    behaviour: { successRate: 1, receiptDelayMs: 10, moRate: 1, moDelayMs: 1500, moTexts: ['1'] },
+    retryMs: 200,
+  });
   others = await Promise.all((['cucc', 'ctcc'] as const).map((carrier) => startSimulatedSmsc({ carrier })));
   await declareMessagingStreams(nc, 1, names);
   registry = await ExtensionRegistry.open(nc, names.extensionsBucket);
   svc = await createMessaging(
     MessagingEnv.parse({
-      NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: inject('clickhouseUrl'), HEALTH_PORT: '0', SEND_LOG_TABLE: table, LOG_LEVEL: 'silent', MESSAGING_NS: ns,
-      SMSC_PORT_CMCC: String(cmcc.port), SMSC_PORT_CUCC: String(others[0]!.port), SMSC_PORT_CTCC: String(others[1]!.port), SMSC_BINDS: '1', ACK_WAIT_MS: '5000',
+      NATS_URL: inject('natsUrl'),
+      CLICKHOUSE_URL: inject('clickhouseUrl'),
+      HEALTH_PORT: '0',
+      SEND_LOG_TABLE: table,
+      LOG_LEVEL: 'silent',
+      MESSAGING_NS: ns,
+      SMSC_PORT_CMCC: String(cmcc.port),
+      SMSC_PORT_CUCC: String(others[0]!.port),
+      SMSC_PORT_CTCC: String(others[1]!.port),
+      SMSC_BINDS: '1',
+      ACK_WAIT_MS: '5000',
     }),
     pino({ level: 'silent' }),
     { names },
@@ -73,8 +86,17 @@ const replies = async () => {
 };
 
 const job = (over: Partial<SmsJob>): SmsJob => ({
-  jobId: `${ns}-${Math.random().toString(36).slice(2)}`, source: 'industry', enterpriseId: 'ent-r', accountId: 'acc-r', sendId: 'send-r', msisdn: '13800000001', carrier: 'cmcc',
-  content: '台风预警：请回复 1 报平安', signature: '应急管理', createdAt: Date.now(), ...over,
+  jobId: `${ns}-${Math.random().toString(36).slice(2)}`,
+  source: 'industry',
+  enterpriseId: 'ent-r',
+  accountId: 'acc-r',
+  sendId: 'send-r',
+  msisdn: '13800000001',
+  carrier: 'cmcc',
+  content: '台风预警：请回复 1 报平安',
+  signature: '应急管理',
+  createdAt: Date.now(),
+  ...over,
 });
 
 const mo = (to: string, from = '13800000099') => ({
@@ -97,10 +119,19 @@ describe('replies counted by reason', () => {
 
   it('counts replies to an extension nobody holds, to an expired one and to another number apart', async () => {
     cmcc.configure({ moRate: 0 });
-    await registry.register({ extension: '55667788', enterpriseId: 'ent-r', accountId: 'acc-r', sendId: 'old-send', expiresAt: Date.now() - 1000 });
+    await registry.register({
+      extension: '55667788',
+      enterpriseId: 'ent-r',
+      accountId: 'acc-r',
+      sendId: 'old-send',
+      expiresAt: Date.now() - 1000,
+    });
     const before = await replies();
     for (const to of ['10657199887766', '10657155667788', '106599']) cmcc.inject(mo(to));
-    await until(async () => Object.values(await replies()).reduce((a, b) => a + b, 0) >= Object.values(before).reduce((a, b) => a + b, 0) + 3, 'three more replies');
+    await until(
+      async () => Object.values(await replies()).reduce((a, b) => a + b, 0) >= Object.values(before).reduce((a, b) => a + b, 0) + 3,
+      'three more replies',
+    );
     const now = await replies();
     expect({ unknown: now.unknown_extension, expired: now.expired, other: now.other_number }).toEqual({ unknown: 1, expired: 1, other: 1 });
   });

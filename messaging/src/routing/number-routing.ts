@@ -7,8 +7,7 @@ export const MAINLAND_MOBILE = /^(\+86|0086)?1[3-9]\d{9}$/;
 export type RouteRefusalCode = 'INVALID_NUMBER' | 'UNKNOWN_PREFIX' | 'UNSERVED_CARRIER';
 
 export type Route =
-  | { ok: true; msisdn: string; carrier: SmsCarrier }
-  | { ok: false; input: string; code: RouteRefusalCode; reason: string };
+  { ok: true; msisdn: string; carrier: SmsCarrier } | { ok: false; input: string; code: RouteRefusalCode; reason: string };
 
 const byPrefix = new Map<string, SmsCarrier>();
 for (const [carrier, prefixes] of Object.entries(NUMBER_PREFIXES) as [SmsCarrier, readonly string[]][]) {

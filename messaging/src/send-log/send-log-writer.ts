@@ -97,7 +97,8 @@ export class SendLogWriter {
             for (const w of waiters) w.reject(err);
             return;
           }
-          if (attempt === 3 || attempt % 20 === 0) this.opts.log?.error({ err: this.lastError, rows: rows.length, attempt }, 'send-log insert failed; retrying');
+          if (attempt === 3 || attempt % 20 === 0)
+            this.opts.log?.error({ err: this.lastError, rows: rows.length, attempt }, 'send-log insert failed; retrying');
           await new Promise((r) => setTimeout(r, Math.min(this.opts.maxBackoffMs ?? 5000, 200 * 2 ** Math.min(attempt - 1, 6))));
         }
       }

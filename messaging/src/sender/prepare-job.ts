@@ -18,7 +18,8 @@ export class JobPreparer {
   prepare(job: SmsJob): PreparedJob {
     const route = routeNumber(job.msisdn);
     if (!route.ok) return { ok: false, job, carrier: job.carrier, code: route.code, reason: route.reason, segments: 1 };
-    if (job.content.trim().length === 0) return { ok: false, job, carrier: route.carrier, code: 'EMPTY', reason: '短信内容为空', segments: 1 };
+    if (job.content.trim().length === 0)
+      return { ok: false, job, carrier: route.carrier, code: 'EMPTY', reason: '短信内容为空', segments: 1 };
     const text = composeText(job.signature, job.content);
     let enc = this.cache.get(text);
     if (!enc) {

@@ -3,10 +3,31 @@ import { DeliverPolicy, JetStreamApiError, jetstream, type JsMsg } from '@nats-i
 import { headers, type Msg } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import {
-  deadLetterMsg, deadLetterWriter, describeIssues, ensureConsumer, jetstreamManager, list, ms, selectRows, sql, ident, raw,
-  type ClickHouseClient, type Logger, type NatsConnection,
+  deadLetterMsg,
+  deadLetterWriter,
+  describeIssues,
+  ensureConsumer,
+  jetstreamManager,
+  list,
+  ms,
+  selectRows,
+  sql,
+  ident,
+  raw,
+  type ClickHouseClient,
+  type Logger,
+  type NatsConnection,
 } from '@geo/infra';
-import { DeliveryStatus, SmsJob, SmsJobBatch, SmsReply, isSmsJobBatch, jobsOfBatch, type DeliveryState, type SmsCarrier } from '../contract.ts';
+import {
+  DeliveryStatus,
+  SmsJob,
+  SmsJobBatch,
+  SmsReply,
+  isSmsJobBatch,
+  jobsOfBatch,
+  type DeliveryState,
+  type SmsCarrier,
+} from '../contract.ts';
 import type { CarrierConnector, CarrierReceipt, CarrierReply } from '../smpp/connector.ts';
 import type { ExtensionRegistry } from '../replies/extension-numbers.ts';
 import { rowVersion, type SendLogRow } from '../send-log/schema.ts';
@@ -150,7 +171,25 @@ export class SmsSender {
   private unmatched: { r: CarrierReceipt; resolve: (ok: boolean) => void }[] = [];
   private unmatchedTimer?: NodeJS.Timeout;
   private readonly metrics;
-  readonly counts = { jobs: 0, submitted: 0, rejected: 0, failed: 0, duplicates: 0, uncertain: 0, resubmitted: 0, receipts: 0, final: 0, replies: 0, unmatchedReplies: 0, badDelivers: 0, limited: 0, limitedAgain: 0, handedBack: 0, peerReceipts: 0, forwarded: 0 };
+  readonly counts = {
+    jobs: 0,
+    submitted: 0,
+    rejected: 0,
+    failed: 0,
+    duplicates: 0,
+    uncertain: 0,
+    resubmitted: 0,
+    receipts: 0,
+    final: 0,
+    replies: 0,
+    unmatchedReplies: 0,
+    badDelivers: 0,
+    limited: 0,
+    limitedAgain: 0,
+    handedBack: 0,
+    peerReceipts: 0,
+    forwarded: 0,
+  };
 
   constructor(private readonly o: SenderOptions) {
     this.names = o.names ?? messagingNames();
@@ -160,23 +199,49 @@ export class SmsSender {
     const reg = o.registry ? [o.registry] : [];
     this.metrics = {
       jobs: new Counter({ name: 'sms_jobs_total', help: 'SMS jobs by outcome', labelNames: ['carrier', 'outcome'], registers: reg }),
-      receipts: new Counter({ name: 'sms_receipts_total', help: 'Delivery receipts by state', labelNames: ['carrier', 'state'], registers: reg }),
+      receipts: new Counter({
+        name: 'sms_receipts_total',
+        help: 'Delivery receipts by state',
+        labelNames: ['carrier', 'state'],
+        registers: reg,
+      }),
       // By reason (replies/reply-reason.ts): only unknown_extension and other_number are faults.
-      replies: new Counter({ name: 'sms_replies_total', help: 'Replies (MO) by how they were matched (reason)', labelNames: ['carrier', 'reason'], registers: reg }),
-      bad: new Counter({ name: 'sms_bad_deliver_total', help: 'deliver_sm from carriers dead-lettered, by reason', labelNames: ['carrier', 'reason'], registers: reg }),
+      replies: new Counter({
+        name: 'sms_replies_total',
+        help: 'Replies (MO) by how they were matched (reason)',
+        labelNames: ['carrier', 'reason'],
+        registers: reg,
+      }),
+      bad: new Counter({
+        name: 'sms_bad_deliver_total',
+        help: 'deliver_sm from carriers dead-lettered, by reason',
+        labelNames: ['carrier', 'reason'],
+        registers: reg,
+      }),
       limited: new Counter({
-        name: 'sms_recipient_limited_total', help: 'Jobs held back by the per-number anti-bombing limits (status rejected, code RATE_LIMITED), by the window that was full',
-        labelNames: ['carrier', 'window'], registers: reg,
+        name: 'sms_recipient_limited_total',
+        help: 'Jobs held back by the per-number anti-bombing limits (status rejected, code RATE_LIMITED), by the window that was full',
+        labelNames: ['carrier', 'window'],
+        registers: reg,
       }),
       // Jobs cut off (a crash of this or another instance) between their claim and their recorded outcome.
       uncertain: new Counter({
-        name: 'sms_uncertain_jobs_total', help: 'Jobs claimed before a crash with no recorded outcome, by how they were resolved (receipt, resubmitted, failed)',
-        labelNames: ['outcome'], registers: reg,
+        name: 'sms_uncertain_jobs_total',
+        help: 'Jobs claimed before a crash with no recorded outcome, by how they were resolved (receipt, resubmitted, failed)',
+        labelNames: ['outcome'],
+        registers: reg,
       }),
-      exempt: new Counter({ name: 'sms_recipient_limit_exempt_total', help: 'Jobs exempt from the per-number limits, by rule', labelNames: ['reason'], registers: reg }),
+      exempt: new Counter({
+        name: 'sms_recipient_limit_exempt_total',
+        help: 'Jobs exempt from the per-number limits, by rule',
+        labelNames: ['reason'],
+        registers: reg,
+      }),
       unmatched: new Counter({
-        name: 'sms_receipts_unmatched_total', help: 'Delivery receipts that matched no job (by carrier, SMSC and message id) and were dead-lettered, by reason',
-        labelNames: ['carrier', 'reason'], registers: reg,
+        name: 'sms_receipts_unmatched_total',
+        help: 'Delivery receipts that matched no job (by carrier, SMSC and message id) and were dead-lettered, by reason',
+        labelNames: ['carrier', 'reason'],
+        registers: reg,
       }),
     };
     for (const c of o.connectors.values()) {
@@ -216,15 +281,23 @@ export class SmsSender {
     const consumers = [...this.o.connectors.keys()].map((c) => this.consumerOf(c));
     // Rebuilt before the first job is taken (see ClaimLog for why this keeps at most once).
     this.claims = await ClaimLog.open(this.o.nc, {
-      stream: this.names.claimsStream, subject: this.names.claimsSubject, replicas: this.o.replicas ?? 1, log: this.o.log,
+      stream: this.names.claimsStream,
+      subject: this.names.claimsSubject,
+      replicas: this.o.replicas ?? 1,
+      log: this.o.log,
       since: () => jobsRedeliverableSince(this.o.nc, this.names.jobsStream, consumers),
     });
-    this.receiptSub = this.o.nc.subscribe(this.names.receiptsSubject, { callback: (err, msg) => void (err ? undefined : this.peerReceipts(msg)) });
+    this.receiptSub = this.o.nc.subscribe(this.names.receiptsSubject, {
+      callback: (err, msg) => void (err ? undefined : this.peerReceipts(msg)),
+    });
     if (!this.o.leasedCarriers) for (const c of this.o.connectors.keys()) await this.resume(c);
     // A job waiting for its carrier's throughput must not be redelivered meanwhile.
-    this.heartbeat = setInterval(() => {
-      for (const m of this.inHand) m.working();
-    }, Math.max(1000, (this.o.ackWaitMs ?? 60_000) / 3));
+    this.heartbeat = setInterval(
+      () => {
+        for (const m of this.inHand) m.working();
+      },
+      Math.max(1000, (this.o.ackWaitMs ?? 60_000) / 3),
+    );
     this.heartbeat.unref();
   }
 
@@ -242,7 +315,7 @@ export class SmsSender {
       await messages.close();
       await done;
     };
-    this.o.log.info({ carrier: c }, 'taking the carrier\'s jobs');
+    this.o.log.info({ carrier: c }, "taking the carrier's jobs");
   }
 
   /**
@@ -254,7 +327,7 @@ export class SmsSender {
     if (!stop) return;
     this.loops.delete(c);
     await stop();
-    this.o.log.info({ carrier: c }, 'no longer taking the carrier\'s jobs');
+    this.o.log.info({ carrier: c }, "no longer taking the carrier's jobs");
   }
 
   /** Carriers whose jobs are taken now. */
@@ -321,12 +394,20 @@ export class SmsSender {
       // Batches come from alerting, built by code: one that fails the contract is dead-lettered whole.
       const b = SmsJobBatch.safeParse(parsed);
       if (!b.success) {
-        await deadLetterMsg(deadLetterWriter(this.o.nc, 'messaging'), m, `does not match the SMS job batch contract: ${describeIssues(b.error)}`);
+        await deadLetterMsg(
+          deadLetterWriter(this.o.nc, 'messaging'),
+          m,
+          `does not match the SMS job batch contract: ${describeIssues(b.error)}`,
+        );
         return undefined;
       }
       const j = jobsOfBatch(b.data);
       if (j.ok) return { batch: true, jobs: j.jobs };
-      await deadLetterMsg(deadLetterWriter(this.o.nc, 'messaging'), m, `does not match the SMS job batch contract: jobs.${j.index}: ${describeIssues(j.error)}`);
+      await deadLetterMsg(
+        deadLetterWriter(this.o.nc, 'messaging'),
+        m,
+        `does not match the SMS job batch contract: jobs.${j.index}: ${describeIssues(j.error)}`,
+      );
       return undefined;
     }
     const r = SmsJob.safeParse(parsed);
@@ -392,7 +473,13 @@ export class SmsSender {
       // Nothing went to a carrier, so writing this twice is harmless (same version).
       this.counts.rejected++;
       this.metrics.jobs.inc({ carrier: p.carrier, outcome: 'rejected' });
-      await this.record({ job, carrier: p.carrier, smscId: '', segments: p.segments, submitMs: 0, messageIds: [] }, 'rejected', p.code, job.createdAt, p.reason);
+      await this.record(
+        { job, carrier: p.carrier, smscId: '', segments: p.segments, submitMs: 0, messageIds: [] },
+        'rejected',
+        p.code,
+        job.createdAt,
+        p.reason,
+      );
       this.ack(m);
       return;
     }
@@ -420,7 +507,9 @@ export class SmsSender {
    * Nothing was claimed, so nothing can be sent twice; the copy's Msg-Id names the carrier.
    */
   private async forward(m: JobMsg, job: SmsJob, carrier: SmsCarrier): Promise<void> {
-    await this.js.publish(this.names.jobSubject(carrier), JSON.stringify({ ...job, carrier } satisfies SmsJob), { msgID: `${job.jobId}:${carrier}` });
+    await this.js.publish(this.names.jobSubject(carrier), JSON.stringify({ ...job, carrier } satisfies SmsJob), {
+      msgID: `${job.jobId}:${carrier}`,
+    });
     this.counts.forwarded++;
     this.o.log.info({ jobId: job.jobId, from: job.carrier, to: carrier }, 'job queued again under the carrier its number routes to');
     this.ack(m);
@@ -447,7 +536,13 @@ export class SmsSender {
       this.counts.limited++;
       this.metrics.limited.inc({ carrier: p.carrier, window: d.window });
     }
-    await this.record({ job, carrier: p.carrier, smscId: '', segments, submitMs: 0, messageIds: [] }, 'rejected', 'RATE_LIMITED', Date.now(), d.reason);
+    await this.record(
+      { job, carrier: p.carrier, smscId: '', segments, submitMs: 0, messageIds: [] },
+      'rejected',
+      'RATE_LIMITED',
+      Date.now(),
+      d.reason,
+    );
     return true;
   }
 
@@ -472,11 +567,18 @@ export class SmsSender {
       // No bind of the carrier is held here any more: the job goes to an instance that holds one
       // (claimed: it finds the claim and resolves the job as uncertain, by the receipts).
       this.counts.handedBack++;
-      this.o.log.debug({ jobId: job.jobId, carrier: p.carrier, claimed: outcome.claimed, written: outcome.written }, 'job handed back: no bind of its carrier held here');
+      this.o.log.debug(
+        { jobId: job.jobId, carrier: p.carrier, claimed: outcome.claimed, written: outcome.written },
+        'job handed back: no bind of its carrier held here',
+      );
       // Claimed but never written: the claim is withdrawn, so the next instance sends it at once
       // (else it would wait for a receipt that cannot come, then resubmit).
       if (outcome.claimed && !outcome.written) {
-        await this.claims.withdraw([job.jobId]).catch((err: unknown) => this.o.log.warn({ err, jobId: job.jobId }, 'claim not withdrawn; the job will be resolved as uncertain'));
+        await this.claims
+          .withdraw([job.jobId])
+          .catch((err: unknown) =>
+            this.o.log.warn({ err, jobId: job.jobId }, 'claim not withdrawn; the job will be resolved as uncertain'),
+          );
       }
       if (m.handBack) m.handBack();
       else m.nak(500);
@@ -533,7 +635,13 @@ export class SmsSender {
       }
       this.o.log.warn({ jobId: job.jobId, claimedAt }, 'job cut off by a restart with no receipt: recorded UNCERTAIN, not sent again');
       this.metrics.uncertain.inc({ outcome: 'failed' });
-      await this.record({ job, carrier, smscId: this.smscOf(carrier), segments, submitMs: claimedAt, messageIds: [] }, 'failed', 'UNCERTAIN', Date.now(), '发送时服务中断，且运营商未回执，无法确认是否已发送');
+      await this.record(
+        { job, carrier, smscId: this.smscOf(carrier), segments, submitMs: claimedAt, messageIds: [] },
+        'failed',
+        'UNCERTAIN',
+        Date.now(),
+        '发送时服务中断，且运营商未回执，无法确认是否已发送',
+      );
       this.ack(m);
       return;
     }
@@ -586,7 +694,8 @@ export class SmsSender {
           const batch = this.loggedQueue.splice(0);
           selectRows<{ job_id: string }>(
             this.o.ch,
-            sql`SELECT DISTINCT job_id FROM ${ident(this.table)} WHERE created_at >= now() - 8 * 86400 AND job_id IN ${list(batch.map((b) => b.jobId))}`.text,
+            sql`SELECT DISTINCT job_id FROM ${ident(this.table)} WHERE created_at >= now() - 8 * 86400 AND job_id IN ${list(batch.map((b) => b.jobId))}`
+              .text,
           ).then(
             (rows) => {
               const found = new Set(rows.map((r) => r.job_id));
@@ -605,10 +714,16 @@ export class SmsSender {
     const k = `${job.enterpriseId}|${job.sendId}|${job.extension}`;
     if (this.registered.has(k)) return;
     const ok = await this.o.extensions.register({
-      extension: job.extension!, enterpriseId: job.enterpriseId, accountId: job.accountId, sendId: job.sendId, forwardTo: job.forwardTo,
-      signature: job.signature, expiresAt: Date.now() + 7 * 24 * 3600_000,
+      extension: job.extension!,
+      enterpriseId: job.enterpriseId,
+      accountId: job.accountId,
+      sendId: job.sendId,
+      forwardTo: job.forwardTo,
+      signature: job.signature,
+      expiresAt: Date.now() + 7 * 24 * 3600_000,
     });
-    if (!ok) this.o.log.warn({ extension: job.extension, sendId: job.sendId }, 'extension held by another live send; replies may go astray');
+    if (!ok)
+      this.o.log.warn({ extension: job.extension, sendId: job.sendId }, 'extension held by another live send; replies may go astray');
     this.registered.add(k);
   }
 
@@ -640,16 +755,40 @@ export class SmsSender {
 
   private async record(s: RowState, status: DeliveryState | 'unknown', code: string, atMs: number, reason?: string): Promise<void> {
     const row: SendLogRow = {
-      job_id: s.job.jobId, source: s.job.source, enterprise_id: s.job.enterpriseId, account_id: s.job.accountId, send_id: s.job.sendId,
-      task: s.job.task ?? 0, msisdn: s.job.msisdn, carrier: s.carrier, smsc: s.smscId, segments: s.segments, created_at: Math.floor(s.job.createdAt / 1000),
-      submit_time: Math.floor(s.submitMs / 1000), message_id: s.messageIds[0] ?? '', message_ids: s.messageIds, status, code,
-      status_time: Math.floor(atMs / 1000), version: rowVersion(status, atMs),
+      job_id: s.job.jobId,
+      source: s.job.source,
+      enterprise_id: s.job.enterpriseId,
+      account_id: s.job.accountId,
+      send_id: s.job.sendId,
+      task: s.job.task ?? 0,
+      msisdn: s.job.msisdn,
+      carrier: s.carrier,
+      smsc: s.smscId,
+      segments: s.segments,
+      created_at: Math.floor(s.job.createdAt / 1000),
+      submit_time: Math.floor(s.submitMs / 1000),
+      message_id: s.messageIds[0] ?? '',
+      message_ids: s.messageIds,
+      status,
+      code,
+      status_time: Math.floor(atMs / 1000),
+      version: rowVersion(status, atMs),
     };
     await this.writer.write([row]);
     if (status === 'unknown') return;
     const ev: DeliveryStatus = {
-      jobId: s.job.jobId, sendId: s.job.sendId, enterpriseId: s.job.enterpriseId, accountId: s.job.accountId, msisdn: s.job.msisdn,
-      carrier: s.carrier, state: status, code: code || undefined, reason, messageId: s.messageIds[0], segments: s.segments, at: atMs,
+      jobId: s.job.jobId,
+      sendId: s.job.sendId,
+      enterpriseId: s.job.enterpriseId,
+      accountId: s.job.accountId,
+      msisdn: s.job.msisdn,
+      carrier: s.carrier,
+      state: status,
+      code: code || undefined,
+      reason,
+      messageId: s.messageIds[0],
+      segments: s.segments,
+      at: atMs,
     };
     // A live notice (the send log is the record): a plain publish into SMS_EVENTS, not one
     // JetStream request and ack per event, which cost more than the whole SMPP exchange.
@@ -696,7 +835,8 @@ export class SmsSender {
     const batch = this.unmatched.splice(0);
     const rest: typeof batch = [];
     for (const u of batch) {
-      if (this.byMessageId.has(receiptKey(u.r.carrier, u.r.smscId, u.r.messageId))) this.onReceipt(u.r).then(u.resolve, () => u.resolve(false));
+      if (this.byMessageId.has(receiptKey(u.r.carrier, u.r.smscId, u.r.messageId)))
+        this.onReceipt(u.r).then(u.resolve, () => u.resolve(false));
       else rest.push(u);
     }
     if (rest.length === 0) return;
@@ -747,20 +887,39 @@ export class SmsSender {
         }
         this.unknownSince.delete(receiptKey(r.carrier, r.smscId, r.messageId));
         const state: RowState = row
-          ? { job, carrier: row.carrier as SmsCarrier, smscId: row.smsc || r.smscId, segments: row.segments, submitMs: row.submit_time * 1000, messageIds: row.message_ids }
+          ? {
+              job,
+              carrier: row.carrier as SmsCarrier,
+              smscId: row.smsc || r.smscId,
+              segments: row.segments,
+              submitMs: row.submit_time * 1000,
+              messageIds: row.message_ids,
+            }
           : { job, carrier: unc!.carrier, smscId: r.smscId, segments: unc!.segments, submitMs: r.at, messageIds: [r.messageId] };
         if (unc && !r.ref && unc.segments > 1) {
-          this.resolvedByNumber.set(`${r.carrier}|${r.msisdn}`, { jobId: job.jobId, left: unc.segments - 1, until: Date.now() + (this.o.unknownReceiptMs ?? 600_000) });
+          this.resolvedByNumber.set(`${r.carrier}|${r.msisdn}`, {
+            jobId: job.jobId,
+            left: unc.segments - 1,
+            until: Date.now() + (this.o.unknownReceiptMs ?? 600_000),
+          });
         }
         if (unc) this.metrics.uncertain.inc({ outcome: 'receipt' });
         this.forgetUncertain(job.jobId);
         this.counts.final++;
         const code = r.state === 'delivered' ? '' : `${r.stat}${r.err ? `:${r.err}` : ''}`;
-        writes.push(this.record(state, r.state, code, r.at).then(() => u.resolve(true), () => u.resolve(false)));
+        writes.push(
+          this.record(state, r.state, code, r.at).then(
+            () => u.resolve(true),
+            () => u.resolve(false),
+          ),
+        );
       }
       if (orphans.length > 0) {
         // Perhaps another instance holds their jobs as uncertain (it was handed them after a crash).
-        const taken = await this.askPeers(orphans.map((u) => u.r), 'uncertain');
+        const taken = await this.askPeers(
+          orphans.map((u) => u.r),
+          'uncertain',
+        );
         for (let i = 0; i < orphans.length; i++) {
           const u = orphans[i]!;
           if (taken[i]) u.resolve(true);
@@ -785,12 +944,18 @@ export class SmsSender {
     const peers = this.o.peers?.() ?? 0;
     if (peers === 0 || this.stopping) return taken;
     try {
-      const answers = await this.o.nc.requestMany(this.names.receiptsSubject, JSON.stringify({ from: this.o.instance, mode, receipts: rs } satisfies PeerReceipts), {
-        strategy: 'count', maxMessages: peers, maxWait: 500,
-      });
+      const answers = await this.o.nc.requestMany(
+        this.names.receiptsSubject,
+        JSON.stringify({ from: this.o.instance, mode, receipts: rs } satisfies PeerReceipts),
+        {
+          strategy: 'count',
+          maxMessages: peers,
+          maxWait: 500,
+        },
+      );
       for await (const a of answers) {
         if (a.data.length === 0) continue;
-        for (const i of (a.json<{ taken: number[] }>().taken ?? [])) if (i >= 0 && i < taken.length) taken[i] = true;
+        for (const i of a.json<{ taken: number[] }>().taken ?? []) if (i >= 0 && i < taken.length) taken[i] = true;
       }
     } catch (err) {
       this.o.log.debug({ err: (err as Error).message }, 'peers not asked about receipts; the send log decides');
@@ -803,13 +968,22 @@ export class SmsSender {
     const job = unc.job;
     this.unknownSince.delete(receiptKey(r.carrier, r.smscId, r.messageId));
     if (!r.ref && unc.segments > 1) {
-      this.resolvedByNumber.set(`${r.carrier}|${r.msisdn}`, { jobId: job.jobId, left: unc.segments - 1, until: Date.now() + (this.o.unknownReceiptMs ?? 600_000) });
+      this.resolvedByNumber.set(`${r.carrier}|${r.msisdn}`, {
+        jobId: job.jobId,
+        left: unc.segments - 1,
+        until: Date.now() + (this.o.unknownReceiptMs ?? 600_000),
+      });
     }
     this.metrics.uncertain.inc({ outcome: 'receipt' });
     this.forgetUncertain(job.jobId);
     this.counts.final++;
     const code = r.state === 'delivered' ? '' : `${r.stat}${r.err ? `:${r.err}` : ''}`;
-    await this.record({ job, carrier: unc.carrier, smscId: r.smscId, segments: unc.segments, submitMs: r.at, messageIds: [r.messageId] }, r.state, code, r.at);
+    await this.record(
+      { job, carrier: unc.carrier, smscId: r.smscId, segments: unc.segments, submitMs: r.at, messageIds: [r.messageId] },
+      r.state,
+      code,
+      r.at,
+    );
   }
 
   /**
@@ -831,7 +1005,13 @@ export class SmsSender {
           // Offered only once the send log had no job with its message id (see matchLater).
           const unc = this.uncertainFor(r);
           if (unc) {
-            if (await this.resolveUncertain(r, unc).then(() => true, () => false)) taken.push(i);
+            if (
+              await this.resolveUncertain(r, unc).then(
+                () => true,
+                () => false,
+              )
+            )
+              taken.push(i);
           } else if (this.laterPartOfResolved(r)) taken.push(i);
           return;
         }
@@ -864,7 +1044,11 @@ export class SmsSender {
   /** Dead-letters what a carrier delivered that cannot be used, with the reason; throws if not stored. */
   private async deadLetterDeliver(carrier: SmsCarrier, reason: string, fields: Record<string, unknown>): Promise<void> {
     const write = deadLetterWriter(this.o.nc, 'messaging');
-    await write(reason, { stream: `smpp-${carrier}`, subject: `smpp.${carrier}.deliver_sm` }, new TextEncoder().encode(JSON.stringify(fields)));
+    await write(
+      reason,
+      { stream: `smpp-${carrier}`, subject: `smpp.${carrier}.deliver_sm` },
+      new TextEncoder().encode(JSON.stringify(fields)),
+    );
     this.counts.badDelivers++;
     // The metric label is the reason without its variable part (in brackets or quotes).
     this.metrics.bad.inc({ carrier, reason: reason.split(/[("]/)[0]!.trim() });
@@ -889,9 +1073,18 @@ export class SmsSender {
       return false;
     }
     if (now - first < (this.o.unknownReceiptMs ?? 600_000)) return false;
-    await this.deadLetterDeliver(r.carrier, `receipt for an unknown message id (no job of ${r.carrier} SMSC ${r.smscId} has it; unmatched for ${Math.round((now - first) / 1000)} s)`, {
-      messageId: r.messageId, smscId: r.smscId, stat: r.stat, err: r.err, ref: r.ref, msisdn: r.msisdn,
-    });
+    await this.deadLetterDeliver(
+      r.carrier,
+      `receipt for an unknown message id (no job of ${r.carrier} SMSC ${r.smscId} has it; unmatched for ${Math.round((now - first) / 1000)} s)`,
+      {
+        messageId: r.messageId,
+        smscId: r.smscId,
+        stat: r.stat,
+        err: r.err,
+        ref: r.ref,
+        msisdn: r.msisdn,
+      },
+    );
     this.metrics.unmatched.inc({ carrier: r.carrier, reason: 'unknown_message_id' satisfies UnmatchedReceiptReason });
     this.unknownSince.delete(key);
     return true;
@@ -906,7 +1099,9 @@ export class SmsSender {
     const entry = ext?.state === 'live' ? ext.entry : undefined;
     if (!entry) {
       const reason = replyReason({
-        to: mo.to, access, extension: ext?.state,
+        to: mo.to,
+        access,
+        extension: ext?.state,
         lastSource: extension === '' ? await this.lastSourceTo(mo.carrier, mo.from) : undefined,
       });
       this.counts.unmatchedReplies++;
@@ -922,16 +1117,32 @@ export class SmsSender {
       if (route.ok) {
         forwardedJobId = `fwd-${replyId}`;
         const fwd: SmsJob = {
-          jobId: forwardedJobId, source: 'industry', enterpriseId: entry.enterpriseId, accountId: entry.accountId, sendId: entry.sendId,
-          msisdn: route.msisdn, carrier: route.carrier, content: `${mo.from}回复：${mo.text}`.slice(0, 2000), signature: (entry.signature ?? '回复转发').slice(0, 20),
+          jobId: forwardedJobId,
+          source: 'industry',
+          enterpriseId: entry.enterpriseId,
+          accountId: entry.accountId,
+          sendId: entry.sendId,
+          msisdn: route.msisdn,
+          carrier: route.carrier,
+          content: `${mo.from}回复：${mo.text}`.slice(0, 2000),
+          signature: (entry.signature ?? '回复转发').slice(0, 20),
           createdAt: Date.now(),
         };
         await this.js.publish(this.names.jobSubject(route.carrier), JSON.stringify(fwd), { msgID: forwardedJobId });
       }
     }
     const reply: SmsReply = {
-      replyId, enterpriseId: entry.enterpriseId, accountId: entry.accountId, sendId: entry.sendId, from: mo.from, to: mo.to, text: mo.text,
-      carrier: mo.carrier, extension: extension!, forwardedJobId, at: mo.at,
+      replyId,
+      enterpriseId: entry.enterpriseId,
+      accountId: entry.accountId,
+      sendId: entry.sendId,
+      from: mo.from,
+      to: mo.to,
+      text: mo.text,
+      carrier: mo.carrier,
+      extension: extension!,
+      forwardedJobId,
+      at: mo.at,
     };
     await this.js.publish(this.names.replySubject(entry.enterpriseId), JSON.stringify(reply), { msgID: `reply:${replyId}` });
     this.counts.replies++;
@@ -960,10 +1171,13 @@ export class SmsSender {
         selectRows<{ carrier: string; msisdn: string; source: string }>(
           this.o.ch,
           sql`SELECT carrier, msisdn, argMax(source, submit_time) AS source FROM ${ident(this.table)}
-            WHERE created_at >= now() - 7 * 86400 AND msisdn IN ${list(numbers)} AND NOT (job_id LIKE 'fwd-%') GROUP BY carrier, msisdn`.text,
+            WHERE created_at >= now() - 7 * 86400 AND msisdn IN ${list(numbers)} AND NOT (job_id LIKE 'fwd-%') GROUP BY carrier, msisdn`
+            .text,
         ).then(
           (rows) => {
-            const by = new Map(rows.map((r) => [`${r.carrier}|${r.msisdn}`, r.source === 'alert' ? ('alert' as const) : ('industry' as const)]));
+            const by = new Map(
+              rows.map((r) => [`${r.carrier}|${r.msisdn}`, r.source === 'alert' ? ('alert' as const) : ('industry' as const)]),
+            );
             for (const b of batch) b.resolve(by.get(b.key));
           },
           (err: unknown) => {
@@ -985,8 +1199,17 @@ interface PeerReceipts {
 
 function jobOfRow(row: SendLogRow): SmsJob {
   return {
-    jobId: row.job_id, source: row.source as SmsJob['source'], enterpriseId: row.enterprise_id, accountId: row.account_id, sendId: row.send_id,
-    task: row.task, msisdn: row.msisdn, carrier: row.carrier as SmsCarrier, content: '-', signature: '-', createdAt: row.created_at * 1000,
+    jobId: row.job_id,
+    source: row.source as SmsJob['source'],
+    enterpriseId: row.enterprise_id,
+    accountId: row.account_id,
+    sendId: row.send_id,
+    task: row.task,
+    msisdn: row.msisdn,
+    carrier: row.carrier as SmsCarrier,
+    content: '-',
+    signature: '-',
+    createdAt: row.created_at * 1000,
   };
 }
 

@@ -35,7 +35,11 @@ describe('PduWriter', () => {
     const w = new PduWriter(client);
     const answered: number[] = [];
     const all = Promise.all(
-      Array.from({ length: 200 }, () => new Promise<void>((resolve) => w.send(new smpp.PDU('enquire_link', {}), (r) => (answered.push(r.sequence_number), resolve())))),
+      Array.from(
+        { length: 200 },
+        () =>
+          new Promise<void>((resolve) => w.send(new smpp.PDU('enquire_link', {}), (r) => (answered.push(r.sequence_number), resolve()))),
+      ),
     );
     await all;
     expect(w.counts).toEqual({ writes: 1, pdus: 200 });

@@ -41,7 +41,13 @@ export function statusName(status: number): string {
 }
 
 /** Statuses after which the same PDU may succeed later: the SMSC did not take the message. */
-const TEMPORARY = new Set<number>([STATUS.ESME_RTHROTTLED, STATUS.ESME_RMSGQFUL, STATUS.ESME_RSYSERR, STATUS.ESME_RX_T_APPN, STATUS.ESME_RINVBNDSTS]);
+const TEMPORARY = new Set<number>([
+  STATUS.ESME_RTHROTTLED,
+  STATUS.ESME_RMSGQFUL,
+  STATUS.ESME_RSYSERR,
+  STATUS.ESME_RX_T_APPN,
+  STATUS.ESME_RINVBNDSTS,
+]);
 export const isTemporary = (status: number): boolean => TEMPORARY.has(status);
 
 /** esm_class bits 2–5: message type; 0x04 is an SMSC delivery receipt. */
@@ -53,7 +59,9 @@ export const MESSAGE_STATE = { DELIVERED: 2, EXPIRED: 3, DELETED: 4, UNDELIVERAB
 export type ReceiptStat = 'DELIVRD' | 'UNDELIV' | 'EXPIRED' | 'REJECTD' | 'DELETED' | 'UNKNOWN';
 
 const stamp = (d: Date) =>
-  [d.getUTCFullYear() % 100, d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes()].map((n) => String(n).padStart(2, '0')).join('');
+  [d.getUTCFullYear() % 100, d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes()]
+    .map((n) => String(n).padStart(2, '0'))
+    .join('');
 
 /** The de-facto receipt text (SMPP 3.4 appendix B). */
 export function formatReceiptText(r: { id: string; stat: ReceiptStat; err: string; submitted: Date; done: Date; text: string }): string {
@@ -73,7 +81,17 @@ export const stateOfStat = (stat: string | undefined): 'delivered' | 'expired' |
   stat === 'DELIVRD' ? 'delivered' : stat === 'EXPIRED' ? 'expired' : stat === 'REJECTD' ? 'rejected' : 'failed';
 
 export const statOfMessageState = (s: number | undefined): ReceiptStat | undefined =>
-  s === MESSAGE_STATE.DELIVERED ? 'DELIVRD' : s === MESSAGE_STATE.EXPIRED ? 'EXPIRED' : s === MESSAGE_STATE.UNDELIVERABLE ? 'UNDELIV' : s === MESSAGE_STATE.REJECTED ? 'REJECTD' : s === MESSAGE_STATE.DELETED ? 'DELETED' : undefined;
+  s === MESSAGE_STATE.DELIVERED
+    ? 'DELIVRD'
+    : s === MESSAGE_STATE.EXPIRED
+      ? 'EXPIRED'
+      : s === MESSAGE_STATE.UNDELIVERABLE
+        ? 'UNDELIV'
+        : s === MESSAGE_STATE.REJECTED
+          ? 'REJECTD'
+          : s === MESSAGE_STATE.DELETED
+            ? 'DELETED'
+            : undefined;
 
 /** Default credentials shared by the simulated SMSC and the connector (SMPP passwords are ≤ 8 chars). */
 export const DEFAULT_SYSTEM_ID = 'geoalert';

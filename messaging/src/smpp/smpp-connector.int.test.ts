@@ -11,13 +11,24 @@ afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
 
-async function link(behaviour: Parameters<typeof startSimulatedSmsc>[0]['behaviour'] = {}, cfg: Partial<ConstructorParameters<typeof SmppConnector>[0]> = {}) {
+async function link(
+  behaviour: Parameters<typeof startSimulatedSmsc>[0]['behaviour'] = {},
+  cfg: Partial<ConstructorParameters<typeof SmppConnector>[0]> = {},
+) {
   const smsc = await startSimulatedSmsc({ carrier: 'cmcc', behaviour: { receiptDelayMs: 0, ...behaviour }, retryMs: 100 });
   open.push(smsc);
   const conn = new SmppConnector({
-    carrier: 'cmcc', host: '127.0.0.1', port: smsc.port, systemId: DEFAULT_SYSTEM_ID, password: DEFAULT_PASSWORD, accessNumber: '106571',
+    carrier: 'cmcc',
+    host: '127.0.0.1',
+    port: smsc.port,
+    systemId: DEFAULT_SYSTEM_ID,
+    password: DEFAULT_PASSWORD,
+    accessNumber: '106571',
     // These tests tell messages apart by the job id the simulator reads from the vendor TLV.
-    reconnectMinMs: 50, reconnectMaxMs: 500, clientRefTlv: true, ...cfg,
+    reconnectMinMs: 50,
+    reconnectMaxMs: 500,
+    clientRefTlv: true,
+    ...cfg,
   });
   open.push(conn);
   await conn.ready();
@@ -73,7 +84,9 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
 
   it('retries what the SMSC throttled until it is accepted, once each', async () => {
     const { smsc, conn } = await link({ throttlePerSecond: 10 });
-    const outcomes = await Promise.all(Array.from({ length: 30 }, (_, i) => send(conn, `1370000${String(i).padStart(4, '0')}`, `msg ${i}`, `r-${i}`)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => send(conn, `1370000${String(i).padStart(4, '0')}`, `msg ${i}`, `r-${i}`)),
+    );
     expect(outcomes.every((o) => o.ok)).toBe(true);
     expect(smsc.stats().throttled).toBeGreaterThan(0);
     expect(conn.status().throttled).toBeGreaterThan(0);
@@ -88,7 +101,9 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
 
   it('reconnects after the SMSC drops the bind, and resends what was unanswered without duplicates', async () => {
     const { smsc, conn } = await link({ disconnectAfter: 7, latencyMs: 5 });
-    const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => send(conn, `1360000${String(i).padStart(4, '0')}`, `drop ${i}`, `d-${i}`)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => send(conn, `1360000${String(i).padStart(4, '0')}`, `drop ${i}`, `d-${i}`)),
+    );
     expect(outcomes.every((o) => o.ok)).toBe(true);
     expect(smsc.stats().disconnects).toBeGreaterThan(0);
     expect(conn.status().reconnects).toBeGreaterThan(0);
@@ -140,7 +155,13 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
     expect(receipts.every((r) => r.ref === undefined && r.smscId === 'cmcc')).toBe(true);
 
     const tlv = new SmppConnector({
-      carrier: 'cmcc', host: '127.0.0.1', port: smsc.port, systemId: DEFAULT_SYSTEM_ID, password: DEFAULT_PASSWORD, accessNumber: '106571', clientRefTlv: true,
+      carrier: 'cmcc',
+      host: '127.0.0.1',
+      port: smsc.port,
+      systemId: DEFAULT_SYSTEM_ID,
+      password: DEFAULT_PASSWORD,
+      accessNumber: '106571',
+      clientRefTlv: true,
     });
     open.push(tlv);
     await tlv.ready();
@@ -150,7 +171,13 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
 
   it('cancels a message whose claim says it was already sent', async () => {
     const { smsc, conn } = await link();
-    const o = await conn.submit({ ref: 'c-1', msisdn: '13800000003', source: '106571', encoded: segmentText('x', 0), beforeSend: async () => false });
+    const o = await conn.submit({
+      ref: 'c-1',
+      msisdn: '13800000003',
+      source: '106571',
+      encoded: segmentText('x', 0),
+      beforeSend: async () => false,
+    });
     expect(o).toMatchObject({ ok: false, cancelled: true });
     expect(smsc.stats().submits).toBe(0);
   });
@@ -158,7 +185,9 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
   it('keeps the whole rate when one of its binds is down: the slots’ shares are pooled, not tied to their links', async () => {
     // Two slots of 20/s each, but the SMSC lets only one bind in: the one link carries both shares.
     const { smsc, conn } = await link({ maxBinds: 1, throttlePerSecond: 40 }, { binds: 2, segmentsPerSecond: 40, clientRefTlv: false });
-    const outcomes = await Promise.all(Array.from({ length: 120 }, (_, i) => send(conn, `138000${String(i).padStart(5, '0')}`, `pooled ${i}`, `pool-${i}`)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => send(conn, `138000${String(i).padStart(5, '0')}`, `pooled ${i}`, `pool-${i}`)),
+    );
     expect(outcomes.every((o) => o.ok)).toBe(true);
     const st = smsc.stats();
     expect({ binds: st.binds, throttled: st.throttled }).toEqual({ binds: 1, throttled: 0 });

@@ -1,8 +1,25 @@
 import smpp, { type Pdu, type Session } from 'smpp';
 import type { Logger } from '@geo/infra';
 import type { SmsCarrier } from '../contract.ts';
-import type { BadDeliver, CarrierConnector, CarrierReceipt, CarrierReply, ConnectorStatus, OutboundSms, SubmitOutcome } from './connector.ts';
-import { ESM_DELIVERY_RECEIPT, ESM_UDHI, STATUS, isTemporary, parseReceiptText, stateOfStat, statOfMessageState, statusName } from './protocol.ts';
+import type {
+  BadDeliver,
+  CarrierConnector,
+  CarrierReceipt,
+  CarrierReply,
+  ConnectorStatus,
+  OutboundSms,
+  SubmitOutcome,
+} from './connector.ts';
+import {
+  ESM_DELIVERY_RECEIPT,
+  ESM_UDHI,
+  STATUS,
+  isTemporary,
+  parseReceiptText,
+  stateOfStat,
+  statOfMessageState,
+  statusName,
+} from './protocol.ts';
 import { RateWindow } from './rate-window.ts';
 import { PduWriter } from './pdu-writer.ts';
 import { decodeGsm7 } from '../text/gsm7.ts';
@@ -153,7 +170,10 @@ export class SmppConnector implements CarrierConnector {
   private readyWaiters: (() => void)[] = [];
   private readonly counts = { submitted: 0, throttled: 0, retried: 0, reconnects: 0, badDelivers: 0, handedBack: 0 };
   private readonly window: number;
-  private readonly cfg: Required<Omit<SmppCarrierConfig, 'log' | 'systemType' | 'canSend'>> & { systemType: string; canSend?: (slot: number) => boolean };
+  private readonly cfg: Required<Omit<SmppCarrierConfig, 'log' | 'systemType' | 'canSend'>> & {
+    systemType: string;
+    canSend?: (slot: number) => boolean;
+  };
   private readonly log?: Logger;
   private watchdog: NodeJS.Timeout;
 
@@ -162,8 +182,20 @@ export class SmppConnector implements CarrierConnector {
     this.smscId = cfg.smscId ?? cfg.carrier;
     this.log = cfg.log;
     this.cfg = {
-      smscId: cfg.carrier, clientRefTlv: false, leasedBinds: false, rateGuardMs: 50, binds: 1, windowSize: 64, segmentsPerSecond: 0, enquireLinkMs: 30_000, responseTimeoutMs: 10_000, reconnectMinMs: 200, reconnectMaxMs: 10_000,
-      throttleBackoffMs: 100, systemType: '', ...cfg,
+      smscId: cfg.carrier,
+      clientRefTlv: false,
+      leasedBinds: false,
+      rateGuardMs: 50,
+      binds: 1,
+      windowSize: 64,
+      segmentsPerSecond: 0,
+      enquireLinkMs: 30_000,
+      responseTimeoutMs: 10_000,
+      reconnectMinMs: 200,
+      reconnectMaxMs: 10_000,
+      throttleBackoffMs: 100,
+      systemType: '',
+      ...cfg,
     } as SmppConnector['cfg'];
     this.window = this.cfg.windowSize;
     const slots = Math.max(1, this.cfg.binds);
@@ -171,7 +203,11 @@ export class SmppConnector implements CarrierConnector {
       const share = slotRate(this.cfg.segmentsPerSecond, slots, i);
       return new Bind(i, new RateWindow(share, undefined, 1000 + this.cfg.rateGuardMs), this.cfg.segmentsPerSecond > 0 && share === 0);
     });
-    if (this.binds.some((b) => b.noShare)) this.log?.warn({ carrier: this.carrier, binds: slots, perSecond: this.cfg.segmentsPerSecond }, 'more binds than segments per second: some slots have no share of the rate and send nothing');
+    if (this.binds.some((b) => b.noShare))
+      this.log?.warn(
+        { carrier: this.carrier, binds: slots, perSecond: this.cfg.segmentsPerSecond },
+        'more binds than segments per second: some slots have no share of the rate and send nothing',
+      );
     if (!this.cfg.leasedBinds) for (const b of this.binds) this.hold(b.n);
     this.watchdog = setInterval(() => this.checkTimeouts(), Math.min(1000, this.cfg.responseTimeoutMs / 2));
     this.watchdog.unref();
@@ -191,15 +227,23 @@ export class SmppConnector implements CarrierConnector {
 
   status(): ConnectorStatus {
     return {
-      carrier: this.carrier, binds: this.binds.length, held: this.binds.filter((b) => b.held).length, bound: this.binds.filter((b) => b.bound).length,
-      queued: this.queue.length - this.head + this.retries.length, inFlight: this.binds.reduce((n, b) => n + b.inFlight, 0), ...this.counts,
+      carrier: this.carrier,
+      binds: this.binds.length,
+      held: this.binds.filter((b) => b.held).length,
+      bound: this.binds.filter((b) => b.bound).length,
+      queued: this.queue.length - this.head + this.retries.length,
+      inFlight: this.binds.reduce((n, b) => n + b.inFlight, 0),
+      ...this.counts,
     };
   }
 
   ready(timeoutMs = 10_000): Promise<void> {
     if (this.binds.some((b) => b.bound)) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${this.carrier}: no SMPP bind to ${this.cfg.host}:${this.cfg.port} within ${timeoutMs} ms`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`${this.carrier}: no SMPP bind to ${this.cfg.host}:${this.cfg.port} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.readyWaiters.push(() => {
         clearTimeout(t);
         resolve();
@@ -209,7 +253,14 @@ export class SmppConnector implements CarrierConnector {
 
   submit(sms: OutboundSms): Promise<SubmitOutcome> {
     return new Promise((resolve) => {
-      const msg: Message = { sms, ids: new Array(sms.encoded.parts.length), remaining: sms.encoded.parts.length, done: false, written: 0, resolve };
+      const msg: Message = {
+        sms,
+        ids: new Array(sms.encoded.parts.length),
+        remaining: sms.encoded.parts.length,
+        done: false,
+        written: 0,
+        resolve,
+      };
       this.queue.push({ msg, index: 0, attempts: 0, sentAt: 0, first: true });
       this.pump();
     });
@@ -316,7 +367,11 @@ export class SmppConnector implements CarrierConnector {
       // good (its reader stays busy), so the bind is dead: drop it now and bind again.
       if (!(err as NodeJS.ErrnoException).code) {
         this.counts.badDelivers++;
-        void this.badHandler({ carrier: this.carrier, reason: `undecodable PDU (${err.message.slice(0, 120)}); bind dropped`, at: Date.now() }).catch(() => undefined);
+        void this.badHandler({
+          carrier: this.carrier,
+          reason: `undecodable PDU (${err.message.slice(0, 120)}); bind dropped`,
+          at: Date.now(),
+        }).catch(() => undefined);
       }
       this.linkDown(b, s);
     });
@@ -437,17 +492,27 @@ export class SmppConnector implements CarrierConnector {
       if (msg.done) continue;
       msg.done = true;
       this.counts.handedBack++;
-      msg.resolve({ ok: false, handedBack: true, claimed: !(p.first && p.index === 0), written: msg.written > 0, code: 'HANDED_BACK', messageIds: msg.ids.filter(Boolean) });
+      msg.resolve({
+        ok: false,
+        handedBack: true,
+        claimed: !(p.first && p.index === 0),
+        written: msg.written > 0,
+        code: 'HANDED_BACK',
+        messageIds: msg.ids.filter(Boolean),
+      });
     }
     return parts.length > 0;
   }
 
   private schedule(ms: number): void {
     if (this.pumpTimer) return;
-    this.pumpTimer = setTimeout(() => {
-      this.pumpTimer = undefined;
-      this.pump();
-    }, Math.max(1, ms));
+    this.pumpTimer = setTimeout(
+      () => {
+        this.pumpTimer = undefined;
+        this.pump();
+      },
+      Math.max(1, ms),
+    );
   }
 
   private pump(): void {
@@ -510,7 +575,8 @@ export class SmppConnector implements CarrierConnector {
 
   /** Parts 2..n go right behind part 1 so a message's parts travel together. */
   private enqueueRest(msg: Message): void {
-    for (let i = msg.sms.encoded.parts.length - 1; i >= 1; i--) this.retries.splice(1, 0, { msg, index: i, attempts: 0, sentAt: 0, first: false });
+    for (let i = msg.sms.encoded.parts.length - 1; i >= 1; i--)
+      this.retries.splice(1, 0, { msg, index: i, attempts: 0, sentAt: 0, first: false });
   }
 
   /** Writes a part on bind `b`, counted in the throughput share of `slot`. */
@@ -595,13 +661,24 @@ export class SmppConnector implements CarrierConnector {
         accepted = true;
       } else if (d.receipt) {
         accepted = await this.receiptHandler({
-          carrier: this.carrier, smscId: this.smscId, messageId: d.receipt.messageId, stat: d.receipt.stat, state: stateOfStat(d.receipt.stat), err: d.receipt.err,
-          ref: typeof pdu.client_ref === 'string' ? pdu.client_ref : undefined, msisdn: String(pdu.source_addr ?? ''), at: Date.now(),
+          carrier: this.carrier,
+          smscId: this.smscId,
+          messageId: d.receipt.messageId,
+          stat: d.receipt.stat,
+          state: stateOfStat(d.receipt.stat),
+          err: d.receipt.err,
+          ref: typeof pdu.client_ref === 'string' ? pdu.client_ref : undefined,
+          msisdn: String(pdu.source_addr ?? ''),
+          at: Date.now(),
         });
       } else {
         accepted = await this.replyHandler({
-          carrier: this.carrier, from: String(pdu.source_addr), to: String(pdu.destination_addr ?? ''), text: d.text,
-          ref: typeof pdu.client_ref === 'string' ? pdu.client_ref : undefined, at: Date.now(),
+          carrier: this.carrier,
+          from: String(pdu.source_addr),
+          to: String(pdu.destination_addr ?? ''),
+          text: d.text,
+          ref: typeof pdu.client_ref === 'string' ? pdu.client_ref : undefined,
+          at: Date.now(),
         });
       }
     } catch (err) {
@@ -609,7 +686,6 @@ export class SmppConnector implements CarrierConnector {
     }
     if (!s.socket.destroyed) w.send(pdu.response(accepted ? {} : { command_status: STATUS.ESME_RX_T_APPN }));
   }
-
 }
 
 /** Longest receipt or reply text taken (SMPP short_message is ≤ 254 bytes; message_payload ≤ 64 KB). */
@@ -648,8 +724,10 @@ export function readDeliver(pdu: Pdu): ReadDeliver {
   }
   // node-smpp decodes UCS-2 itself (a stray odd byte is dropped there); what it cannot hide is a
   // half of a surrogate pair, which no handset sends and no database should store.
-  if (LONE_SURROGATE.test(text)) return { text: Buffer.from(text, 'utf16le').toString('hex'), problem: 'text is not valid UTF-16 (a lone surrogate)' };
-  if (text.length > MAX_DELIVER_TEXT) return { text: text.slice(0, 200), problem: `oversized text (${text.length} characters, at most ${MAX_DELIVER_TEXT})` };
+  if (LONE_SURROGATE.test(text))
+    return { text: Buffer.from(text, 'utf16le').toString('hex'), problem: 'text is not valid UTF-16 (a lone surrogate)' };
+  if (text.length > MAX_DELIVER_TEXT)
+    return { text: text.slice(0, 200), problem: `oversized text (${text.length} characters, at most ${MAX_DELIVER_TEXT})` };
   if ((Number(pdu.esm_class) & 0x3c) === ESM_DELIVERY_RECEIPT) {
     const parsed = parseReceiptText(text);
     const tlvId = typeof pdu.receipted_message_id === 'string' && pdu.receipted_message_id ? pdu.receipted_message_id : undefined;
@@ -669,7 +747,17 @@ export function readDeliver(pdu: Pdu): ReadDeliver {
 /** The deliver_sm's fields for a dead letter (Buffers as hex). */
 function deliverFields(pdu: Pdu, text: string): Record<string, unknown> {
   const out: Record<string, unknown> = { text };
-  for (const k of ['command', 'sequence_number', 'source_addr', 'destination_addr', 'esm_class', 'data_coding', 'receipted_message_id', 'message_state', 'client_ref']) {
+  for (const k of [
+    'command',
+    'sequence_number',
+    'source_addr',
+    'destination_addr',
+    'esm_class',
+    'data_coding',
+    'receipted_message_id',
+    'message_state',
+    'client_ref',
+  ]) {
     const v = pdu[k];
     if (v !== undefined) out[k] = Buffer.isBuffer(v) ? v.toString('hex') : v;
   }

@@ -17,13 +17,26 @@ beforeAll(async () => {
   smsc = await startSimulatedSmsc({ carrier: 'cmcc', behaviour: { receiptDelayMs: 0 } });
   http = await startSmscHttp([smsc], 0);
   url = `http://127.0.0.1:${http.port}`;
-  conn = new SmppConnector({ carrier: 'cmcc', host: '127.0.0.1', port: smsc.port, systemId: DEFAULT_SYSTEM_ID, password: DEFAULT_PASSWORD, accessNumber: '106571', windowSize: 256, clientRefTlv: true });
+  conn = new SmppConnector({
+    carrier: 'cmcc',
+    host: '127.0.0.1',
+    port: smsc.port,
+    systemId: DEFAULT_SYSTEM_ID,
+    password: DEFAULT_PASSWORD,
+    accessNumber: '106571',
+    windowSize: 256,
+    clientRefTlv: true,
+  });
   conn.onReceipt(async () => true);
   await conn.ready();
   const encoded = segmentText('paging test', 0);
   // Numbers 0..N-1, and number 0 twice more: 1502 messages.
   const to = (i: number) => `1390000${String(i).padStart(4, '0')}`;
-  await Promise.all([...Array.from({ length: N }, (_, i) => i), 0, 0].map((i, k) => conn.submit({ ref: `p-${k}`, msisdn: to(i), source: '106571', encoded })));
+  await Promise.all(
+    [...Array.from({ length: N }, (_, i) => i), 0, 0].map((i, k) =>
+      conn.submit({ ref: `p-${k}`, msisdn: to(i), source: '106571', encoded }),
+    ),
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -54,7 +67,10 @@ describe('simulated SMSC HTTP', () => {
     expect((await get('/messages/count?msisdn=13900000000')).body).toEqual({ total: 3 });
     expect((await get('/messages/count?clientRef=p-7')).body).toEqual({ total: 1 });
     expect((await get('/messages/count?carrier=cucc')).body).toEqual({ total: 0 });
-    const r = await fetch(`${url}/messages/by-destination`, { method: 'POST', body: JSON.stringify(['13900000000', '13900000001', '13999999999']) });
+    const r = await fetch(`${url}/messages/by-destination`, {
+      method: 'POST',
+      body: JSON.stringify(['13900000000', '13900000001', '13999999999']),
+    });
     const by = (await r.json()) as Record<string, unknown[]>;
     expect([by['13900000000']!.length, by['13900000001']!.length, by['13999999999']!.length]).toEqual([3, 1, 0]);
     expect((await fetch(`${url}/messages/by-destination`, { method: 'POST', body: '{"not":"an array"}' })).status).toBe(400);

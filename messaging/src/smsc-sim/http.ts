@@ -23,7 +23,21 @@ export async function startSmscHttp(smscs: SimulatedSmsc[], port: number, host =
   const registry = new Registry();
   registry.setDefaultLabels({ service: 'smsc-sim' });
   collectDefaultMetrics({ register: registry });
-  const fields: (keyof Omit<SmscStats, 'carrier'>)[] = ['binds', 'submits', 'accepted', 'throttled', 'rejected', 'dropped', 'disconnects', 'receiptsSent', 'receiptsPending', 'mosSent', 'peakBinds', 'bindsRefused', 'peakPerSecond'];
+  const fields: (keyof Omit<SmscStats, 'carrier'>)[] = [
+    'binds',
+    'submits',
+    'accepted',
+    'throttled',
+    'rejected',
+    'dropped',
+    'disconnects',
+    'receiptsSent',
+    'receiptsPending',
+    'mosSent',
+    'peakBinds',
+    'bindsRefused',
+    'peakPerSecond',
+  ];
   for (const f of fields) {
     const snake = f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     new Gauge({
@@ -65,7 +79,11 @@ export async function startSmscHttp(smscs: SimulatedSmsc[], port: number, host =
       return out.sort((a, b) => b.at - a.at);
     };
     if (url.pathname === '/healthz' || url.pathname === '/') {
-      json(200, { service: 'smsc-sim', ok: true, checks: Object.fromEntries(smscs.map((s) => [s.carrier, { ok: true, detail: `port ${s.port}, ${s.stats().binds} binds` }])) });
+      json(200, {
+        service: 'smsc-sim',
+        ok: true,
+        checks: Object.fromEntries(smscs.map((s) => [s.carrier, { ok: true, detail: `port ${s.port}, ${s.stats().binds} binds` }])),
+      });
       return;
     }
     if (url.pathname === '/metrics') {
@@ -78,7 +96,11 @@ export async function startSmscHttp(smscs: SimulatedSmsc[], port: number, host =
       );
       return;
     }
-    if (url.pathname === '/stats') return json(200, smscs.map((s) => s.stats()));
+    if (url.pathname === '/stats')
+      return json(
+        200,
+        smscs.map((s) => s.stats()),
+      );
     if (url.pathname === '/messages/count') return json(200, { total: matching().length });
     if (url.pathname === '/messages/by-destination' && req.method === 'POST') {
       readBody((body) => {
@@ -111,7 +133,12 @@ export async function startSmscHttp(smscs: SimulatedSmsc[], port: number, host =
       // `{ fields: {...}, shortMessageHex?, messagePayloadHex? }` or `{ rawHex }`.
       readBody((body) => {
         try {
-          const b = JSON.parse(body || '{}') as { fields?: Record<string, unknown>; shortMessageHex?: string; messagePayloadHex?: string; rawHex?: string };
+          const b = JSON.parse(body || '{}') as {
+            fields?: Record<string, unknown>;
+            shortMessageHex?: string;
+            messagePayloadHex?: string;
+            rawHex?: string;
+          };
           const [s] = pick();
           if (!s) return json(404, { error: 'no such carrier' });
           if (b.rawHex !== undefined) return json(200, s.inject({ raw: Buffer.from(b.rawHex, 'hex') }));
@@ -138,14 +165,21 @@ export async function startSmscHttp(smscs: SimulatedSmsc[], port: number, host =
         try {
           const patch = JSON.parse(body || '{}') as Partial<SmscBehaviour>;
           for (const s of pick()) s.configure(patch);
-          json(200, pick().map((s) => ({ carrier: s.carrier, behaviour: s.behaviour })));
+          json(
+            200,
+            pick().map((s) => ({ carrier: s.carrier, behaviour: s.behaviour })),
+          );
         } catch (err) {
           json(400, { error: (err as Error).message });
         }
       });
       return;
     }
-    if (url.pathname === '/behaviour') return json(200, pick().map((s) => ({ carrier: s.carrier, behaviour: s.behaviour })));
+    if (url.pathname === '/behaviour')
+      return json(
+        200,
+        pick().map((s) => ({ carrier: s.carrier, behaviour: s.behaviour })),
+      );
     json(404, { error: 'try /healthz, /metrics, /stats, /messages, /messages/count, /messages/by-destination, /behaviour' });
   });
   await new Promise<void>((resolve, reject) => {

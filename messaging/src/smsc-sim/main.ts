@@ -9,11 +9,23 @@ await serviceMain('smsc-sim', SmscSimEnv, async (cfg, log) => {
   const smscs = await Promise.all(
     (Object.keys(ports) as (keyof typeof ports)[]).map((carrier) =>
       startSimulatedSmsc({
-        carrier, port: ports[carrier], host: cfg.SMSC_HOST, systemId: cfg.SMSC_SYSTEM_ID, password: cfg.SMSC_PASSWORD, keep: cfg.SMSC_KEEP, messageIds: cfg.SMSC_MESSAGE_IDS,
+        carrier,
+        port: ports[carrier],
+        host: cfg.SMSC_HOST,
+        systemId: cfg.SMSC_SYSTEM_ID,
+        password: cfg.SMSC_PASSWORD,
+        keep: cfg.SMSC_KEEP,
+        messageIds: cfg.SMSC_MESSAGE_IDS,
         behaviour: {
-          latencyMs: cfg.SMSC_LATENCY_MS, successRate: cfg.SMSC_SUCCESS_RATE, rejectRate: cfg.SMSC_REJECT_RATE,
-          throttlePerSecond: cfg.SMSC_THROTTLE_PER_S, maxBinds: cfg.SMSC_MAX_BINDS, disconnectAfter: cfg.SMSC_DISCONNECT_AFTER,
-          receiptDelayMs: cfg.SMSC_RECEIPT_DELAY_MS, moRate: cfg.SMSC_MO_RATE, strictOptionalParams: cfg.SMSC_STRICT === '1',
+          latencyMs: cfg.SMSC_LATENCY_MS,
+          successRate: cfg.SMSC_SUCCESS_RATE,
+          rejectRate: cfg.SMSC_REJECT_RATE,
+          throttlePerSecond: cfg.SMSC_THROTTLE_PER_S,
+          maxBinds: cfg.SMSC_MAX_BINDS,
+          disconnectAfter: cfg.SMSC_DISCONNECT_AFTER,
+          receiptDelayMs: cfg.SMSC_RECEIPT_DELAY_MS,
+          moRate: cfg.SMSC_MO_RATE,
+          strictOptionalParams: cfg.SMSC_STRICT === '1',
         },
       }),
     ),

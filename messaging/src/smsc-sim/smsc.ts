@@ -1,7 +1,14 @@
 import smpp, { type Pdu, type Session } from 'smpp';
 import type { SmsCarrier } from '../contract.ts';
 import {
-  DEFAULT_PASSWORD, DEFAULT_SYSTEM_ID, ESM_DELIVERY_RECEIPT, ESM_UDHI, MESSAGE_STATE, STATUS, formatReceiptText, type ReceiptStat,
+  DEFAULT_PASSWORD,
+  DEFAULT_SYSTEM_ID,
+  ESM_DELIVERY_RECEIPT,
+  ESM_UDHI,
+  MESSAGE_STATE,
+  STATUS,
+  formatReceiptText,
+  type ReceiptStat,
 } from '../smpp/protocol.ts';
 import { decodeGsm7 } from '../text/gsm7.ts';
 import { readConcatUdh } from '../text/segment-text.ts';
@@ -71,10 +78,34 @@ export const DEFAULT_BEHAVIOUR: SmscBehaviour = {
 
 /** The optional parameters SMPP 3.4 (section 4.4.1) allows on submit_sm, as node-smpp names them. */
 const SUBMIT_SM_TLVS = new Set([
-  'user_message_reference', 'source_port', 'source_addr_subunit', 'destination_port', 'dest_addr_subunit', 'sar_msg_ref_num', 'sar_total_segments',
-  'sar_segment_seqnum', 'more_messages_to_send', 'payload_type', 'message_payload', 'privacy_indicator', 'callback_num', 'callback_num_pres_ind',
-  'callback_num_atag', 'source_subaddress', 'dest_subaddress', 'user_response_code', 'display_time', 'sms_signal', 'ms_validity',
-  'ms_msg_wait_facilities', 'number_of_messages', 'alert_on_msg_delivery', 'language_indicator', 'its_reply_type', 'its_session_info', 'ussd_service_op',
+  'user_message_reference',
+  'source_port',
+  'source_addr_subunit',
+  'destination_port',
+  'dest_addr_subunit',
+  'sar_msg_ref_num',
+  'sar_total_segments',
+  'sar_segment_seqnum',
+  'more_messages_to_send',
+  'payload_type',
+  'message_payload',
+  'privacy_indicator',
+  'callback_num',
+  'callback_num_pres_ind',
+  'callback_num_atag',
+  'source_subaddress',
+  'dest_subaddress',
+  'user_response_code',
+  'display_time',
+  'sms_signal',
+  'ms_validity',
+  'ms_msg_wait_facilities',
+  'number_of_messages',
+  'alert_on_msg_delivery',
+  'language_indicator',
+  'its_reply_type',
+  'its_session_info',
+  'ussd_service_op',
 ]);
 
 /** The optional parameters of a received PDU that SMPP 3.4 does not allow on submit_sm (unknown tags by number). */
@@ -230,7 +261,19 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
   const retryMs = opts.retryMs ?? 1000;
   const parts: ReceivedPart[] = [];
   const messages: ReceivedMessage[] = [];
-  const counters = { submits: 0, accepted: 0, throttled: 0, rejected: 0, dropped: 0, disconnects: 0, receiptsSent: 0, mosSent: 0, peakBinds: 0, bindsRefused: 0, peakPerSecond: 0 };
+  const counters = {
+    submits: 0,
+    accepted: 0,
+    throttled: 0,
+    rejected: 0,
+    dropped: 0,
+    disconnects: 0,
+    receiptsSent: 0,
+    mosSent: 0,
+    peakBinds: 0,
+    bindsRefused: 0,
+    peakPerSecond: 0,
+  };
   // Times of the submit_sm received (all) and let through the throttle in the last 1,000 ms.
   const received = new SlidingCount();
   const letThrough = new SlidingCount();
@@ -348,7 +391,9 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
           return;
         }
         record?.();
-        (session.writer as PduWriter).send(pdu.response(status === STATUS.ESME_ROK ? { message_id: messageId } : { command_status: status }));
+        (session.writer as PduWriter).send(
+          pdu.response(status === STATUS.ESME_ROK ? { message_id: messageId } : { command_status: status }),
+        );
       };
       if (behaviour.latencyMs > 0) later(behaviour.latencyMs, go);
       else go();
@@ -380,7 +425,14 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
     let text = '';
     let concat: ReceivedPart['concat'];
     if (sm && !Buffer.isBuffer(sm)) {
-      text = typeof sm.message === 'string' ? sm.message : Buffer.isBuffer(sm.message) ? (dataCoding === 8 ? Buffer.from(sm.message).swap16().toString('utf16le') : decodeGsm7(sm.message)) : '';
+      text =
+        typeof sm.message === 'string'
+          ? sm.message
+          : Buffer.isBuffer(sm.message)
+            ? dataCoding === 8
+              ? Buffer.from(sm.message).swap16().toString('utf16le')
+              : decodeGsm7(sm.message)
+            : '';
       if (sm.udh?.length) {
         const all = Buffer.concat([Buffer.from([sm.udh.reduce((n, u) => n + u.length, 0)]), ...sm.udh]);
         concat = readConcatUdh(all);
@@ -388,7 +440,14 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
     }
     const messageId = opts.messageIds === 'sequential' ? String(nextId++) : `${idPrefix}${(nextId++).toString(36)}`;
     const part: ReceivedPart = {
-      at: now, systemId: session.systemId, messageId, source: String(pdu.source_addr), destination, dataCoding, text, concat,
+      at: now,
+      systemId: session.systemId,
+      messageId,
+      source: String(pdu.source_addr),
+      destination,
+      dataCoding,
+      text,
+      concat,
       clientRef: typeof pdu.client_ref === 'string' ? pdu.client_ref : undefined,
     };
     respond(STATUS.ESME_ROK, messageId, () => {
@@ -406,7 +465,16 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
   const assemble = (part: ReceivedPart): ReceivedMessage | undefined => {
     let whole: ReceivedMessage | undefined;
     if (!part.concat || part.concat.total <= 1) {
-      whole = { at: part.at, source: part.source, destination: part.destination, text: part.text, parts: 1, messageIds: [part.messageId], clientRef: part.clientRef, dataCoding: part.dataCoding };
+      whole = {
+        at: part.at,
+        source: part.source,
+        destination: part.destination,
+        text: part.text,
+        parts: 1,
+        messageIds: [part.messageId],
+        clientRef: part.clientRef,
+        dataCoding: part.dataCoding,
+      };
     } else {
       const key = `${part.source}|${part.destination}|${part.concat.reference}|${part.concat.total}`;
       let p = partial.get(key);
@@ -416,8 +484,14 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
       partial.delete(key);
       const ordered = [...p.got.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
       whole = {
-        at: ordered[0]!.at, source: part.source, destination: part.destination, text: ordered.map((o) => o.text).join(''), parts: ordered.length,
-        messageIds: ordered.map((o) => o.messageId), clientRef: ordered[0]!.clientRef, dataCoding: part.dataCoding,
+        at: ordered[0]!.at,
+        source: part.source,
+        destination: part.destination,
+        text: ordered.map((o) => o.text).join(''),
+        parts: ordered.length,
+        messageIds: ordered.map((o) => o.messageId),
+        clientRef: ordered[0]!.clientRef,
+        dataCoding: part.dataCoding,
       };
     }
     keepMessage(whole);
@@ -426,7 +500,14 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
 
   const receiptFor = (part: ReceivedPart, stat: ReceiptStat): Outgoing => {
     const state = stat === 'DELIVRD' ? MESSAGE_STATE.DELIVERED : stat === 'EXPIRED' ? MESSAGE_STATE.EXPIRED : MESSAGE_STATE.UNDELIVERABLE;
-    const text = formatReceiptText({ id: part.messageId, stat, err: stat === 'DELIVRD' ? '000' : stat === 'EXPIRED' ? '000' : '001', submitted: new Date(part.at), done: new Date(), text: '' });
+    const text = formatReceiptText({
+      id: part.messageId,
+      stat,
+      err: stat === 'DELIVRD' ? '000' : stat === 'EXPIRED' ? '000' : '001',
+      submitted: new Date(part.at),
+      done: new Date(),
+      text: '',
+    });
     return {
       systemId: part.systemId,
       kind: 'receipt',
@@ -530,7 +611,9 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
     messages,
     messagesTo: (msisdn) => byDestination.get(msisdn) ?? [],
     stats: () => ({
-      carrier, binds: bound.size, ...counters,
+      carrier,
+      binds: bound.size,
+      ...counters,
       receiptsPending: outbox.length + [...bound].reduce((n, s) => n + (s.pending as Set<Outgoing>).size, 0),
     }),
     configure: (b) => void Object.assign(behaviour, b),

@@ -30,7 +30,7 @@ export function splitTasks(signature: string, content: string, maxChars = TASK_C
   if (room <= 0) throw new TextRefusal('TOO_LONG', `签名过长：任务最多 ${maxChars} 字`);
   if (content.trim().length === 0) throw new TextRefusal('EMPTY', '短信内容为空');
   const tasks: string[] = [];
-  for (let i = 0; i < content.length; ) {
+  for (let i = 0; i < content.length;) {
     const j = takeCodePoints(content, i, room);
     tasks.push(composeText(signature, content.slice(i, j)));
     i = j;

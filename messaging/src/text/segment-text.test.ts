@@ -129,7 +129,9 @@ describe('segmentText', () => {
   });
 });
 
-const gsmChar = fc.constantFrom(...'@£$¥èéùìòÇ\nØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCXYZÄÖÑÜ§¿abcxyzäöñüà^{}\\[~]|€'.split(''));
+const gsmChar = fc.constantFrom(
+  ...'@£$¥èéùìòÇ\nØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCXYZÄÖÑÜ§¿abcxyzäöñüà^{}\\[~]|€'.split(''),
+);
 const CLUSTERS = ['🇨🇳', '🇭🇰', '👨‍👩‍👧‍👦', '👩🏽‍💻', '🏳️‍🌈', '1️⃣', 'e\u0301', 'e\u0301\u0323', '\u1100\u1161\u11a8', '\r\n', '👍🏽'];
 const anyChar = fc.oneof(
   gsmChar,
@@ -137,7 +139,10 @@ const anyChar = fc.oneof(
   fc.constantFrom(...CLUSTERS),
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
 );
-const text = fc.array(anyChar, { minLength: 1, maxLength: 700 }).map((a) => a.join('')).filter((t) => !refuseText(t));
+const text = fc
+  .array(anyChar, { minLength: 1, maxLength: 700 })
+  .map((a) => a.join(''))
+  .filter((t) => !refuseText(t));
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 /** UTF-16 offsets where a grapheme cluster starts (and the text's end). */
 const clusterStarts = (t: string) => new Set([...[...graphemes.segment(t)].map((g) => g.index), t.length]);

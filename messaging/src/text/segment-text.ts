@@ -111,7 +111,7 @@ function cutPoints(text: string, encoding: SmsEncoding): { cuts: number[]; units
       continue;
     }
     // Wider than any part: fill parts with its code points.
-    for (let i = index; i < index + segment.length; ) {
+    for (let i = index; i < index + segment.length;) {
       const c = text.charCodeAt(i);
       const step = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
       const w = widthOf(text, i, i + step, encoding);

@@ -114,7 +114,12 @@ function strokePolys(points: Pt[], width: number): Pt[][] {
     const len = Math.hypot(bx - ax, by - ay) || 1;
     const nx = (-(by - ay) / len) * (width / 2);
     const ny = ((bx - ax) / len) * (width / 2);
-    out.push([[ax + nx, ay + ny], [bx + nx, by + ny], [bx - nx, by - ny], [ax - nx, ay - ny]]);
+    out.push([
+      [ax + nx, ay + ny],
+      [bx + nx, by + ny],
+      [bx - nx, by - ny],
+      [ax - nx, ay - ny],
+    ]);
   }
   return out;
 }
@@ -135,7 +140,12 @@ function png(gray: Uint8Array, w: number, h: number): Buffer {
   ihdr[9] = 0;
   const raw = Buffer.alloc((w + 1) * h);
   for (let y = 0; y < h; y++) raw.set(gray.subarray(y * w, (y + 1) * w), y * (w + 1) + 1);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** The picture of `text` as a greyscale PNG (CAPTCHA_WIDTH × CAPTCHA_HEIGHT). */
@@ -143,7 +153,14 @@ export function captchaPng(text: string): Buffer {
   const W = CAPTCHA_WIDTH * SS;
   const H = CAPTCHA_HEIGHT * SS;
   const ink = new Float32Array(W * H);
-  const wave = { ax: rnd(2, 4) * SS, fx: rnd(0.04, 0.08) / SS, px: rnd(0, 6.28), ay: rnd(2, 4) * SS, fy: rnd(0.05, 0.09) / SS, py: rnd(0, 6.28) };
+  const wave = {
+    ax: rnd(2, 4) * SS,
+    fx: rnd(0.04, 0.08) / SS,
+    px: rnd(0, 6.28),
+    ay: rnd(2, 4) * SS,
+    fy: rnd(0.05, 0.09) / SS,
+    py: rnd(0, 6.28),
+  };
   const warp = ([x, y]: Pt): Pt => [x + wave.ax * Math.sin(y * wave.fy + wave.py), y + wave.ay * Math.sin(x * wave.fx + wave.px)];
   const spacing = W / (text.length + 1);
   const polys: Pt[][] = [];

@@ -37,7 +37,8 @@ describe('password hashing', () => {
   ])('judges %s acceptable=%s', (pw, ok) => expect(isStrongPassword(pw)).toBe(ok));
 
   it('accepts every demo login under the policy, with its own account name', () => {
-    for (const a of [DEMO_CREDENTIALS.admin, DEMO_CREDENTIALS.sub, DEMO_CREDENTIALS.operator]) expect(passwordProblem(a.password, a.name), a.name).toBe(undefined);
+    for (const a of [DEMO_CREDENTIALS.admin, DEMO_CREDENTIALS.sub, DEMO_CREDENTIALS.operator])
+      expect(passwordProblem(a.password, a.name), a.name).toBe(undefined);
   });
 
   it('says why a password is refused', () => {

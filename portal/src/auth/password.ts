@@ -58,7 +58,8 @@ export function passwordProblem(pw: string, accountName = ''): string | undefine
   if (n > PASSWORD_MAX) return `密码最多 ${PASSWORD_MAX} 位`;
   const lower = pw.toLowerCase();
   if (commonPasswords().has(lower) || /^(.)\1*$/u.test(pw)) return '该密码过于常见，容易被猜中，请换一个';
-  if (accountName && lower.includes(accountName.toLowerCase()) && lower.length - accountName.length < 6) return '密码不能只是账户名加几个字符';
+  if (accountName && lower.includes(accountName.toLowerCase()) && lower.length - accountName.length < 6)
+    return '密码不能只是账户名加几个字符';
   return undefined;
 }
 

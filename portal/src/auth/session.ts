@@ -39,7 +39,12 @@ export function toPrincipal(a: AccountRow, via: Principal['via'], extra: Partial
 }
 
 /** Starts a new session with a fresh random id (never reusing one the browser presented). */
-export async function createSession(db: Queryable, accountId: string, ip: string, userAgent: string): Promise<{ id: string; csrf: string }> {
+export async function createSession(
+  db: Queryable,
+  accountId: string,
+  ip: string,
+  userAgent: string,
+): Promise<{ id: string; csrf: string }> {
   const id = token();
   const csrf = token(24);
   await db.query(
@@ -80,7 +85,11 @@ export async function endSession(db: Queryable, id: string): Promise<void> {
  * Ends every session of an account (freeze, password reset or change, delete) and, when asked, its
  * API keys; the account's open event streams close with them (`exceptSession`'s stay open).
  */
-export async function endAccountAccess(db: Queryable, accountId: string, opts: { apiKeys: boolean; exceptSession?: string }): Promise<void> {
+export async function endAccountAccess(
+  db: Queryable,
+  accountId: string,
+  opts: { apiKeys: boolean; exceptSession?: string },
+): Promise<void> {
   await db.query('DELETE FROM sessions WHERE account_id = $1 AND id_hash <> $2', [accountId, opts.exceptSession ?? '']);
   if (opts.apiKeys) await db.query('UPDATE api_keys SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL', [accountId]);
   revokeStreams(accountId, opts.exceptSession ? { exceptSession: opts.exceptSession } : {});

@@ -39,12 +39,18 @@ export const totpNow = (secret: string, now = Date.now()): string => totpOf(secr
  * last accepted one is refused (a code seen over someone's shoulder cannot be replayed).
  */
 export async function useTotp(db: Queryable, accountId: string, code: string): Promise<boolean> {
-  const { rows } = await db.query<{ totp_secret: string | null; totp_last_step: string | null }>('SELECT totp_secret, totp_last_step FROM accounts WHERE id = $1', [accountId]);
+  const { rows } = await db.query<{ totp_secret: string | null; totp_last_step: string | null }>(
+    'SELECT totp_secret, totp_last_step FROM accounts WHERE id = $1',
+    [accountId],
+  );
   const r = rows[0];
   if (!r?.totp_secret) return false;
   const step = totpStep(r.totp_secret, code);
   if (step === undefined || (r.totp_last_step !== null && step <= Number(r.totp_last_step))) return false;
-  const upd = await db.query('UPDATE accounts SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)', [accountId, step]);
+  const upd = await db.query('UPDATE accounts SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)', [
+    accountId,
+    step,
+  ]);
   return upd.rowCount > 0;
 }
 
@@ -58,16 +64,17 @@ export async function newRecoveryCodes(db: Queryable, accountId: string): Promis
     return `${s.slice(0, 5)}-${s.slice(5, 10)}-${s.slice(10)}`;
   });
   await db.query('DELETE FROM recovery_codes WHERE account_id = $1', [accountId]);
-  for (const c of codes) await db.query('INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)', [accountId, sha256(normalizeCode(c))]);
+  for (const c of codes)
+    await db.query('INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)', [accountId, sha256(normalizeCode(c))]);
   return codes;
 }
 
 /** Uses up one recovery code; false when it is unknown or already used. */
 export async function useRecoveryCode(db: Queryable, accountId: string, code: string): Promise<boolean> {
-  const { rows } = await db.query('UPDATE recovery_codes SET used_at = now() WHERE account_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING 1', [
-    accountId,
-    sha256(normalizeCode(code)),
-  ]);
+  const { rows } = await db.query(
+    'UPDATE recovery_codes SET used_at = now() WHERE account_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING 1',
+    [accountId, sha256(normalizeCode(code))],
+  );
   return rows.length === 1;
 }
 
@@ -78,6 +85,9 @@ export async function useSecondFactor(db: Queryable, accountId: string, code: st
 }
 
 export async function recoveryCodesLeft(db: Queryable, accountId: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL', [accountId]);
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL',
+    [accountId],
+  );
   return Number(rows[0]!.n);
 }

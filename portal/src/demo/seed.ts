@@ -16,12 +16,47 @@ export async function seedDemo(db: Db, scryptLogN?: number): Promise<void> {
     ['demo-dept-sales', 'demo-dept-root', '市场部'],
   ];
   for (const [id, parent, name] of depts) {
-    await db.query('INSERT INTO departments (id, enterprise_id, parent_id, name) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING', [id, ENT, parent, name]);
+    await db.query('INSERT INTO departments (id, enterprise_id, parent_id, name) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING', [
+      id,
+      ENT,
+      parent,
+      name,
+    ]);
   }
   const accounts = [
-    { id: 'demo-admin', ent: ENT, dept: 'demo-dept-root', kind: 'admin', perms: [], quota: null, name: D.admin.name, password: D.admin.password, display: '演示管理员' },
-    { id: 'demo-sub', ent: ENT, dept: 'demo-dept-ops', kind: 'sub', perms: ['home', 'sms.send', 'sms.sent', 'contacts', 'signatures'], quota: 5000, name: D.sub.name, password: D.sub.password, display: '演示子账户' },
-    { id: 'demo-operator', ent: null, dept: null, kind: 'operator', perms: [], quota: null, name: D.operator.name, password: D.operator.password, display: '平台运营' },
+    {
+      id: 'demo-admin',
+      ent: ENT,
+      dept: 'demo-dept-root',
+      kind: 'admin',
+      perms: [],
+      quota: null,
+      name: D.admin.name,
+      password: D.admin.password,
+      display: '演示管理员',
+    },
+    {
+      id: 'demo-sub',
+      ent: ENT,
+      dept: 'demo-dept-ops',
+      kind: 'sub',
+      perms: ['home', 'sms.send', 'sms.sent', 'contacts', 'signatures'],
+      quota: 5000,
+      name: D.sub.name,
+      password: D.sub.password,
+      display: '演示子账户',
+    },
+    {
+      id: 'demo-operator',
+      ent: null,
+      dept: null,
+      kind: 'operator',
+      perms: [],
+      quota: null,
+      name: D.operator.name,
+      password: D.operator.password,
+      display: '平台运营',
+    },
   ];
   for (const a of accounts) {
     const { rows } = await db.query<{ password_hash: string }>('SELECT password_hash FROM accounts WHERE id = $1', [a.id]);

@@ -35,7 +35,14 @@ function slowPost(total: number, gapMs: number, withLength: boolean): Promise<{ 
     let written = false;
     const settle = () => answer && written && resolve(answer);
     const req = request(
-      { host: '127.0.0.1', port, path: '/echo', method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...(withLength ? { 'content-length': total } : {}) } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/echo',
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', ...(withLength ? { 'content-length': total } : {}) },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');

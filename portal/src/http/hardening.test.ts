@@ -36,7 +36,10 @@ describe('request hardening', () => {
       },
     });
     const r2 = await fetch(`${portal.url}/api/industry/templates`, {
-      method: 'POST', body: chunked, duplex: 'half', headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf, 'content-type': 'application/json' },
+      method: 'POST',
+      body: chunked,
+      duplex: 'half',
+      headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf, 'content-type': 'application/json' },
     } as RequestInit);
     expect(r2.status).toBe(413);
   });
@@ -93,7 +96,8 @@ describe('request hardening', () => {
     expect(anon.status).toBe(200);
     const text = JSON.stringify(anon.body);
     expect(text).not.toMatch(/127\.0\.0\.1|memory:|pglite|"version"/i);
-    for (const c of [admin, await login(portal, 'demo-sub', 'DemoSub-2024')]) expect(JSON.stringify((await c.req('GET', '/api/status')).body)).not.toMatch(/127\.0\.0\.1|"version"/);
+    for (const c of [admin, await login(portal, 'demo-sub', 'DemoSub-2024')])
+      expect(JSON.stringify((await c.req('GET', '/api/status')).body)).not.toMatch(/127\.0\.0\.1|"version"/);
     const op = await loginOperator(portal);
     const full = await op.req('GET', '/api/status');
     expect(JSON.stringify(full.body)).toMatch(/127\.0\.0\.1/);

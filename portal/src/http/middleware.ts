@@ -10,7 +10,12 @@ import { readSessionCookie } from './session-cookie.ts';
 import { opLog } from './op-log.ts';
 
 /** Paths under /api that answer without a login. */
-const PUBLIC = [/^\/api\/status$/, /^\/api\/auth\/(captcha|login|login\/totp|login\/enrol|login\/enrol\/confirm)$/, /^\/api\/openapi\.json$/, /^\/api\/branding(\/logo)?$/];
+const PUBLIC = [
+  /^\/api\/status$/,
+  /^\/api\/auth\/(captcha|login|login\/totp|login\/enrol|login\/enrol\/confirm)$/,
+  /^\/api\/openapi\.json$/,
+  /^\/api\/branding(\/logo)?$/,
+];
 
 export const CSRF_HEADER = 'x-csrf-token';
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -128,10 +128,12 @@ export async function opLogRequest(c: Ctx): Promise<void> {
 
 async function insert(c: Ctx, action: string, target: string, detail: Record<string, unknown> = {}): Promise<void> {
   const p = c.get('principal');
-  await c.get('deps').db.query(
-    'INSERT INTO op_log (enterprise_id, account_id, account_name, action, target, detail, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-    [p?.enterpriseId ?? null, p?.accountId ?? null, p?.name ?? '', action, target, JSON.stringify(detail), c.get('ip')],
-  );
+  await c
+    .get('deps')
+    .db.query(
+      'INSERT INTO op_log (enterprise_id, account_id, account_name, action, target, detail, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [p?.enterpriseId ?? null, p?.accountId ?? null, p?.name ?? '', action, target, JSON.stringify(detail), c.get('ip')],
+    );
 }
 
 /** The route's own id parameter, when it has one (what the operation was done to). */

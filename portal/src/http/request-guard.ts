@@ -12,7 +12,11 @@ export const MAX_AUTH_JSON_BYTES = 8 * 1024;
 export const MAX_MULTIPART_BYTES = 11 * 1024 * 1024;
 
 const limitFor = (path: string, multipart: boolean) =>
-  multipart ? MAX_MULTIPART_BYTES : path.startsWith('/api/auth/login') || path === '/api/auth/password' ? MAX_AUTH_JSON_BYTES : MAX_JSON_BYTES;
+  multipart
+    ? MAX_MULTIPART_BYTES
+    : path.startsWith('/api/auth/login') || path === '/api/auth/password'
+      ? MAX_AUTH_JSON_BYTES
+      : MAX_JSON_BYTES;
 
 const tooLarge = (limit: number) =>
   new AppError('UPLOAD_TOO_LARGE', `请求内容过大（上限 ${limit >= 1048576 ? `${limit / 1048576} MB` : `${limit / 1024} KB`}）`);

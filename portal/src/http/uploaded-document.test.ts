@@ -20,10 +20,20 @@ describe('uploaded documents open with at least one page', () => {
 
   it.each([
     ['a 150-byte file that starts like a PDF', new TextEncoder().encode('%PDF-1.4\n' + 'x'.repeat(141))],
-    ['a PDF with no page', new TextEncoder().encode(new TextDecoder().decode(onePagePdf()).replace('/Type /Page /Parent', '/Type /Pagex /Parent'))],
+    [
+      'a PDF with no page',
+      new TextEncoder().encode(new TextDecoder().decode(onePagePdf()).replace('/Type /Page /Parent', '/Type /Pagex /Parent')),
+    ],
     ['a PDF cut short', onePagePdf().subarray(0, 300)],
     ['a PNG signature and a bare IHDR', Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82])],
-    ['a PNG with a broken checksum', (() => { const p = tinyPng(); p[20] ^= 0xff; return p; })()],
+    [
+      'a PNG with a broken checksum',
+      (() => {
+        const p = tinyPng();
+        p[20] ^= 0xff;
+        return p;
+      })(),
+    ],
     ['a JPEG start and nothing else', Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46])],
     ['plain text', new TextEncoder().encode('hello')],
   ])('refuses %s', (_, bytes) => {

@@ -30,7 +30,8 @@ function checkPng(b: Uint8Array): DocumentCheck {
     if (p + 12 + len > b.length) return { ok: false, type, problem: 'PNG 数据块超出文件末尾' };
     if (crc32(b.subarray(p + 4, p + 8 + len)) !== u32be(b, p + 8 + len)) return { ok: false, type, problem: `PNG 数据块 ${name} 校验失败` };
     if (first) {
-      if (name !== 'IHDR' || len !== 13 || u32be(b, p + 8) === 0 || u32be(b, p + 12) === 0) return { ok: false, type, problem: 'PNG 缺少有效的图像头' };
+      if (name !== 'IHDR' || len !== 13 || u32be(b, p + 8) === 0 || u32be(b, p + 12) === 0)
+        return { ok: false, type, problem: 'PNG 缺少有效的图像头' };
       first = false;
     }
     if (name === 'IDAT') data = true;
@@ -90,7 +91,8 @@ function checkPdf(b: Uint8Array): DocumentCheck {
   const sx = /startxref\s+(\d+)\s+%%EOF\s*$/.exec(tail);
   if (!sx) return { ok: false, type, problem: 'PDF 文件不完整（缺少交叉引用表或 %%EOF）' };
   const xref = Number(sx[1]);
-  if (!(xref > 0 && xref < b.length) || !/^(xref|\d+\s+\d+\s+obj)/.test(text.slice(xref, xref + 32))) return { ok: false, type, problem: 'PDF 交叉引用表位置无效' };
+  if (!(xref > 0 && xref < b.length) || !/^(xref|\d+\s+\d+\s+obj)/.test(text.slice(xref, xref + 32)))
+    return { ok: false, type, problem: 'PDF 交叉引用表位置无效' };
   let pages = pageObjects(text);
   // Compressed object streams (PDF 1.5+): page objects live inside them.
   let budget = MAX_PDF_INFLATED;
@@ -112,7 +114,18 @@ function checkPdf(b: Uint8Array): DocumentCheck {
 
 /** Checks an uploaded document's structure; see the module comment. */
 export function inspectDocument(b: Uint8Array): DocumentCheck {
-  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a) return checkPng(b);
+  if (
+    b.length >= 8 &&
+    b[0] === 0x89 &&
+    b[1] === 0x50 &&
+    b[2] === 0x4e &&
+    b[3] === 0x47 &&
+    b[4] === 0x0d &&
+    b[5] === 0x0a &&
+    b[6] === 0x1a &&
+    b[7] === 0x0a
+  )
+    return checkPng(b);
   if (b.length >= 4 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return checkJpeg(b);
   if (b.length >= 5 && b[0] === 0x25 && b[1] === 0x50 && b[2] === 0x44 && b[3] === 0x46 && b[4] === 0x2d) return checkPdf(b);
   return { ok: false, problem: '文件不是 PDF、PNG 或 JPEG' };

@@ -34,8 +34,10 @@ export class BatchNumberCheck implements BatchNumbers {
       const first = row.cells[0] ?? '';
       if (this.fed++ === 0 && HEADER.test(first)) continue;
       const n = normalizeMobile(first);
-      if (!n) this.rejected.push({ line: row.line, text: first, reason: 'invalid', message: `第 ${row.line} 行：“${first}”不是有效的手机号码` });
-      else if (this.seen.has(n)) this.rejected.push({ line: row.line, text: first, reason: 'duplicate', message: `第 ${row.line} 行：号码 ${n} 重复，只发送一次` });
+      if (!n)
+        this.rejected.push({ line: row.line, text: first, reason: 'invalid', message: `第 ${row.line} 行：“${first}”不是有效的手机号码` });
+      else if (this.seen.has(n))
+        this.rejected.push({ line: row.line, text: first, reason: 'duplicate', message: `第 ${row.line} 行：号码 ${n} 重复，只发送一次` });
       else {
         this.seen.add(n);
         this.numbers.push(n);

@@ -2,7 +2,14 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { readUploadedTable, UploadError, type TableRow, type UploadedTable, type UploadErrorCode, type UploadLimits } from './upload-table.ts';
+import {
+  readUploadedTable,
+  UploadError,
+  type TableRow,
+  type UploadedTable,
+  type UploadErrorCode,
+  type UploadLimits,
+} from './upload-table.ts';
 
 /**
  * Reads an uploaded file on a worker thread, so that parsing a 100,000-row Excel file (seconds of
@@ -80,8 +87,13 @@ export async function readUploadOffThread(bytes: Uint8Array, opts: OffThreadOpti
   return new Promise<UploadedTable>((resolve, reject) => {
     const rows: TableRow[] = [];
     let settled = false;
-    const own = opts.transfer && bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    const worker = new Worker(BOOT, { eval: true, workerData: { tsx, module, bytes, limits, chunk: CHUNK }, transferList: own ? [bytes.buffer as ArrayBuffer] : [] });
+    const own =
+      opts.transfer && bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const worker = new Worker(BOOT, {
+      eval: true,
+      workerData: { tsx, module, bytes, limits, chunk: CHUNK },
+      transferList: own ? [bytes.buffer as ArrayBuffer] : [],
+    });
     const finish = (fn: () => void) => {
       if (settled) return;
       settled = true;

@@ -31,7 +31,9 @@ describe('recipients typed into a send', () => {
   });
 
   it('never loses an entry: every entry is either valid or rejected (property)', () => {
-    const num = fc.tuple(fc.integer({ min: 3, max: 9 }), fc.integer({ min: 0, max: 999_999_999 })).map(([a, b]) => `1${a}${String(b).padStart(9, '0')}`);
+    const num = fc
+      .tuple(fc.integer({ min: 3, max: 9 }), fc.integer({ min: 0, max: 999_999_999 }))
+      .map(([a, b]) => `1${a}${String(b).padStart(9, '0')}`);
     const junk = fc.stringMatching(/^[a-z0-9]{1,12}$/);
     fc.assert(
       fc.property(fc.array(fc.oneof(num, junk), { maxLength: 50 }), (entries) => {

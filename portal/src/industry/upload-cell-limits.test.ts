@@ -15,14 +15,20 @@ describe('cell and table limits of uploads', () => {
   it('refuses an .xlsx with one 20 MB cell while inflating it, before the Excel reader holds the string', async () => {
     const bytes = await xlsx((ws) => ws.addRow(['13800138000', 'x'.repeat(20 * 1024 * 1024)]));
     expect(bytes.length).toBeLessThan(100 * 1024);
-    await expect(readUploadedTable(bytes)).rejects.toMatchObject({ code: 'UPLOAD_CELL_TOO_LONG', message: expect.stringMatching(/单元格/) });
+    await expect(readUploadedTable(bytes)).rejects.toMatchObject({
+      code: 'UPLOAD_CELL_TOO_LONG',
+      message: expect.stringMatching(/单元格/),
+    });
   });
 
   it(`refuses a cell over ${MAX_CELL_CHARS} characters, in Excel and in text, and accepts one at the limit`, async () => {
     const at = await xlsx((ws) => ws.addRow(['13800138000', '好'.repeat(MAX_CELL_CHARS)]));
     expect((await readUploadedTable(at)).rows[0]!.cells[1]).toHaveLength(MAX_CELL_CHARS);
     const over = await xlsx((ws) => ws.addRow(['13800138000', '好'.repeat(MAX_CELL_CHARS + 1)]));
-    await expect(readUploadedTable(over)).rejects.toMatchObject({ code: 'UPLOAD_CELL_TOO_LONG', message: expect.stringContaining('第 1 行') });
+    await expect(readUploadedTable(over)).rejects.toMatchObject({
+      code: 'UPLOAD_CELL_TOO_LONG',
+      message: expect.stringContaining('第 1 行'),
+    });
     const txt = new TextEncoder().encode(`13800138000,${'好'.repeat(MAX_CELL_CHARS + 1)}\n`);
     await expect(readUploadedTable(txt)).rejects.toMatchObject({ code: 'UPLOAD_CELL_TOO_LONG' });
   });

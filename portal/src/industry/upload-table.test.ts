@@ -42,7 +42,12 @@ describe('uploaded TXT and Excel files', () => {
     ]);
     const t = await readUploadedTable(bytes);
     expect(t.format).toBe('xlsx');
-    expect(t.rows.map((r) => r.cells)).toEqual([['手机号码', '姓名'], ['13800138000', '王五'], ['13900139000', '=HYPERLINK("http://evil")'], ['13700137000']]);
+    expect(t.rows.map((r) => r.cells)).toEqual([
+      ['手机号码', '姓名'],
+      ['13800138000', '王五'],
+      ['13900139000', '=HYPERLINK("http://evil")'],
+      ['13700137000'],
+    ]);
   });
 
   it.each([
@@ -59,7 +64,9 @@ describe('uploaded TXT and Excel files', () => {
 
   it('refuses files over the size and row limits', async () => {
     await expect(readUploadedTable(utf8('1'.repeat(2000)), { maxBytes: 1000 })).rejects.toMatchObject({ code: 'UPLOAD_TOO_LARGE' });
-    await expect(readUploadedTable(utf8('13800138000\n'.repeat(11)), { maxRows: 10 })).rejects.toMatchObject({ code: 'UPLOAD_TOO_MANY_ROWS' });
+    await expect(readUploadedTable(utf8('13800138000\n'.repeat(11)), { maxRows: 10 })).rejects.toMatchObject({
+      code: 'UPLOAD_TOO_MANY_ROWS',
+    });
   });
 
   it('counts data rows against the row limit, not the header line', async () => {
@@ -90,7 +97,10 @@ describe('batch send numbers', () => {
     const t = await readUploadedTable(utf8('手机号码\n13800138000\nabc\n13800138000\n+86 139 0013 9000\n'));
     const r = batchNumbers(t.rows);
     expect(r.numbers).toEqual(['13800138000', '13900139000']);
-    expect(r.rejected.map((x) => [x.line, x.reason])).toEqual([[3, 'invalid'], [4, 'duplicate']]);
+    expect(r.rejected.map((x) => [x.line, x.reason])).toEqual([
+      [3, 'invalid'],
+      [4, 'duplicate'],
+    ]);
     expect(r.rejected[0]!.message).toBe('第 3 行：“abc”不是有效的手机号码');
   });
 });
@@ -109,7 +119,10 @@ describe('mail-merge send', () => {
       { line: 3, msisdn: '13800138000', content: '尊敬的张三，您有一个包裹' },
     ]);
     expect(r.duplicates).toBe(1);
-    expect(r.rejected.map((x) => [x.line, x.reason])).toEqual([[4, 'invalid'], [5, 'empty_content']]);
+    expect(r.rejected.map((x) => [x.line, x.reason])).toEqual([
+      [4, 'invalid'],
+      [5, 'empty_content'],
+    ]);
   });
 
   it('skips the header row of the downloadable template (手机号码, 内容1, …) instead of reporting it', () => {
@@ -135,7 +148,9 @@ describe('exports and subjects', () => {
   });
 
   it('uses the first 20 characters of the content when the subject is empty', () => {
-    expect(defaultSubject('', '【应急】台风“梅花”将于今晚在舟山登陆，请做好防范，非必要不外出。')).toBe('【应急】台风“梅花”将于今晚在舟山登陆，');
+    expect(defaultSubject('', '【应急】台风“梅花”将于今晚在舟山登陆，请做好防范，非必要不外出。')).toBe(
+      '【应急】台风“梅花”将于今晚在舟山登陆，',
+    );
     expect(defaultSubject('  会议通知 ', '内容')).toBe('会议通知');
   });
 });

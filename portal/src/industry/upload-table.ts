@@ -72,7 +72,10 @@ export function sniffUpload(bytes: Uint8Array, limits: UploadLimits = {}): 'txt'
   const maxBytes = limits.maxBytes ?? 10 * 1024 * 1024;
   if (bytes.length === 0) throw new UploadError('UPLOAD_EMPTY', '上传的文件是空的');
   if (bytes.length > maxBytes) {
-    throw new UploadError('UPLOAD_TOO_LARGE', `文件过大（${(bytes.length / 1048576).toFixed(1)} MB），上限为 ${(maxBytes / 1048576).toFixed(0)} MB`);
+    throw new UploadError(
+      'UPLOAD_TOO_LARGE',
+      `文件过大（${(bytes.length / 1048576).toFixed(1)} MB），上限为 ${(maxBytes / 1048576).toFixed(0)} MB`,
+    );
   }
   if (isOle(bytes)) throw new UploadError('UPLOAD_FORMAT', '不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后上传');
   if (isZip(bytes)) {
@@ -105,19 +108,28 @@ export async function checkExpansion(bytes: Uint8Array, limits: UploadLimits = {
 /**
  * @param onRows called with each batch of rows as they are read (progress); the result holds them all.
  */
-export async function readUploadedTable(bytes: Uint8Array, limits: UploadLimits = {}, onRows?: (n: number) => void): Promise<UploadedTable> {
+export async function readUploadedTable(
+  bytes: Uint8Array,
+  limits: UploadLimits = {},
+  onRows?: (n: number) => void,
+): Promise<UploadedTable> {
   const maxRows = limits.maxRows ?? 100_000;
   const kind = sniffUpload(bytes, limits);
   const table = kind === 'xlsx' ? await readXlsx(bytes, maxRows, limits.maxExpandedBytes, onRows) : readText(bytes);
   const data = dataRows(table.rows);
   if (data > maxRows) throw tooMany(data, maxRows);
-  if (table.rows.length === 0) throw new UploadError('UPLOAD_EMPTY', kind === 'xlsx' ? 'Excel 文件的第一个工作表没有数据' : '文件中没有数据');
+  if (table.rows.length === 0)
+    throw new UploadError('UPLOAD_EMPTY', kind === 'xlsx' ? 'Excel 文件的第一个工作表没有数据' : '文件中没有数据');
   return table;
 }
 
 const cellTooLong = (line?: number) =>
-  new UploadError('UPLOAD_CELL_TOO_LONG', `${line ? `第 ${line} 行有` : '有'}单元格的内容超过 ${MAX_CELL_CHARS} 个字，请检查文件后重新上传`);
-const tooWide = (line: number) => new UploadError('UPLOAD_TOO_MANY_COLUMNS', `第 ${line} 行超过 ${MAX_COLUMNS} 列，请只保留需要的列后重新上传`);
+  new UploadError(
+    'UPLOAD_CELL_TOO_LONG',
+    `${line ? `第 ${line} 行有` : '有'}单元格的内容超过 ${MAX_CELL_CHARS} 个字，请检查文件后重新上传`,
+  );
+const tooWide = (line: number) =>
+  new UploadError('UPLOAD_TOO_MANY_COLUMNS', `第 ${line} 行超过 ${MAX_COLUMNS} 列，请只保留需要的列后重新上传`);
 
 /** Refuses a row with too many cells or a cell too long (rows × columns stay bounded with the row limit). */
 function checkRow(line: number, cells: readonly string[]): void {
@@ -125,7 +137,8 @@ function checkRow(line: number, cells: readonly string[]): void {
   for (const c of cells) if (c.length > MAX_CELL_CHARS) throw cellTooLong(line);
 }
 
-const tooMany = (n: number | string, max: number) => new UploadError('UPLOAD_TOO_MANY_ROWS', `文件有 ${n} 行数据（不含表头），超过上限 ${max} 行，请拆分后上传`);
+const tooMany = (n: number | string, max: number) =>
+  new UploadError('UPLOAD_TOO_MANY_ROWS', `文件有 ${n} 行数据（不含表头），超过上限 ${max} 行，请拆分后上传`);
 
 /**
  * A first row without anything like a phone number (no run of 5 digits in its first three cells) is
@@ -141,8 +154,12 @@ export const dataRows = (rows: readonly TableRow[]): number => rows.length - (is
 function expansionError(err: unknown): unknown {
   if (!(err instanceof ZipExpansionError)) return err;
   if (err.kind === 'cell_too_long') return cellTooLong();
-  if (err.kind === 'broken') return new UploadError('UPLOAD_BROKEN', `Excel 文件已损坏或无法读取（${err.message}），请用 Excel 打开后另存为 .xlsx 再上传`);
-  return new UploadError('UPLOAD_TOO_LARGE', `Excel 文件${err.message === 'ZIP64' ? '需要 ZIP64，解压后过大' : err.message}，不像正常的表格（可能是压缩炸弹），请检查后重新上传`);
+  if (err.kind === 'broken')
+    return new UploadError('UPLOAD_BROKEN', `Excel 文件已损坏或无法读取（${err.message}），请用 Excel 打开后另存为 .xlsx 再上传`);
+  return new UploadError(
+    'UPLOAD_TOO_LARGE',
+    `Excel 文件${err.message === 'ZIP64' ? '需要 ZIP64，解压后过大' : err.message}，不像正常的表格（可能是压缩炸弹），请检查后重新上传`,
+  );
 }
 
 function utf16Bom(b: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
@@ -164,7 +181,10 @@ function decodeText(bytes: Uint8Array): { text: string; encoding: UploadedTable[
   try {
     return { text: new TextDecoder('gb18030', { fatal: true }).decode(bytes), encoding: 'gbk' };
   } catch {
-    throw new UploadError('UPLOAD_ENCODING', '无法识别文件的文字编码（既不是 UTF-8 也不是 GBK），请在记事本或 Excel 中另存为 UTF-8 编码后上传');
+    throw new UploadError(
+      'UPLOAD_ENCODING',
+      '无法识别文件的文字编码（既不是 UTF-8 也不是 GBK），请在记事本或 Excel 中另存为 UTF-8 编码后上传',
+    );
   }
 }
 
@@ -187,9 +207,7 @@ function readText(bytes: Uint8Array): UploadedTable {
   const { text: raw, encoding } = decodeText(bytes);
   const text = raw.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   const delimiter = guessDelimiter(text.split('\n').slice(0, 1000));
-  const parsed = delimiter
-    ? Papa.parse<string[]>(text, { delimiter, skipEmptyLines: false })
-    : { data: text.split('\n').map((l) => [l]) };
+  const parsed = delimiter ? Papa.parse<string[]>(text, { delimiter, skipEmptyLines: false }) : { data: text.split('\n').map((l) => [l]) };
   const rows: TableRow[] = [];
   parsed.data.forEach((cells, i) => {
     const trimmed = cells.map((c) => c.trim());
@@ -208,7 +226,11 @@ export function cellText(v: ExcelJS.CellValue): string {
   if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
   if (v instanceof Date) return v.toISOString();
   if (typeof v === 'object') {
-    if ('richText' in v) return v.richText.map((t) => t.text).join('').trim();
+    if ('richText' in v)
+      return v.richText
+        .map((t) => t.text)
+        .join('')
+        .trim();
     if ('formula' in v || 'sharedFormula' in v) return cellText((v as { result?: ExcelJS.CellValue }).result ?? null);
     if ('text' in v) return String((v as { text: unknown }).text).trim();
     if ('error' in v) return '';
@@ -221,7 +243,12 @@ export function cellText(v: ExcelJS.CellValue): string {
  * reads in seconds where loading the whole workbook takes most of a minute, and stops as soon as it
  * has more rows than allowed.
  */
-async function readXlsx(bytes: Uint8Array, maxRows: number, maxExpanded: number | undefined, onRows?: (n: number) => void): Promise<UploadedTable> {
+async function readXlsx(
+  bytes: Uint8Array,
+  maxRows: number,
+  maxExpanded: number | undefined,
+  onRows?: (n: number) => void,
+): Promise<UploadedTable> {
   const rows: TableRow[] = [];
   let sheets = 0;
   // Before ExcelJS inflates anything (it caches shared strings and may spill sheets to temp files):
@@ -240,7 +267,8 @@ async function readXlsx(bytes: Uint8Array, maxRows: number, maxExpanded: number 
       for await (const row of sheet as AsyncIterable<ExcelJS.Row>) {
         const values = row.values as ExcelJS.CellValue[];
         // values[0] is unused: column A is values[1]. Trailing empty cells do not count.
-        if (values.length - 1 > MAX_COLUMNS && values.slice(MAX_COLUMNS + 1).some((v) => v !== null && v !== undefined && v !== '')) throw tooWide(row.number);
+        if (values.length - 1 > MAX_COLUMNS && values.slice(MAX_COLUMNS + 1).some((v) => v !== null && v !== undefined && v !== ''))
+          throw tooWide(row.number);
         const cells: string[] = [];
         for (let c = 1; c < values.length; c++) cells.push(cellText(values[c] ?? null));
         while (cells.length && cells[cells.length - 1] === '') cells.pop();

@@ -27,7 +27,9 @@ describe('zip bombs in .xlsx uploads', () => {
   });
 
   it('stops counting at the limit (entries that together expand too far)', async () => {
-    const many = zip(Array.from({ length: 3 }, (_, i) => ({ name: `xl/worksheets/sheet${i + 1}.xml`, data: deflatedSpaces(4), size: 4 << 20 })));
+    const many = zip(
+      Array.from({ length: 3 }, (_, i) => ({ name: `xl/worksheets/sheet${i + 1}.xml`, data: deflatedSpaces(4), size: 4 << 20 })),
+    );
     await expect(measureExpansion(many, 10 << 20)).rejects.toThrow(/解压后超过上限 10 MB/);
   });
 

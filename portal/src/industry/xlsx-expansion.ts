@@ -140,7 +140,8 @@ function inflatedSize(data: Uint8Array, max: number, maxTextRun = Infinity): Pro
       if (done) return;
       n += chunk.length;
       if (n >= max) fail(new ZipExpansionError('too_large', `解压后超过 ${mb(max)}`));
-      else if (maxTextRun !== Infinity && !textRunWithin(chunk, text, maxTextRun)) fail(new ZipExpansionError('cell_too_long', `有单元格的内容超过 ${maxTextRun} 字节`));
+      else if (maxTextRun !== Infinity && !textRunWithin(chunk, text, maxTextRun))
+        fail(new ZipExpansionError('cell_too_long', `有单元格的内容超过 ${maxTextRun} 字节`));
     });
     z.on('end', () => {
       if (!done) resolve(n);
@@ -176,12 +177,13 @@ export async function measureExpansion(b: Uint8Array, limit = MAX_XLSX_EXPANDED,
     else if (e.method === 8) {
       const cap = Math.min(limit - total, e.size + 1024);
       n = await inflatedSize(data, cap, holdsCells(e.name) ? maxTextRun : Infinity).catch((err: unknown) => {
-        if (err instanceof ZipExpansionError && err.kind === 'too_large' && cap < limit - total) throw new ZipExpansionError('too_large', `“${e.name.slice(0, 60)}”解压后比声明的大`);
-        if (err instanceof ZipExpansionError && err.kind === 'too_large') throw new ZipExpansionError('too_large', `解压后超过上限 ${mb(limit)}`);
+        if (err instanceof ZipExpansionError && err.kind === 'too_large' && cap < limit - total)
+          throw new ZipExpansionError('too_large', `“${e.name.slice(0, 60)}”解压后比声明的大`);
+        if (err instanceof ZipExpansionError && err.kind === 'too_large')
+          throw new ZipExpansionError('too_large', `解压后超过上限 ${mb(limit)}`);
         throw err;
       });
-    }
-    else throw new ZipExpansionError('broken', `不支持的压缩方式 ${e.method}`);
+    } else throw new ZipExpansionError('broken', `不支持的压缩方式 ${e.method}`);
     if (n > e.size + 1024) throw new ZipExpansionError('too_large', `“${e.name.slice(0, 60)}”解压后比声明的大`);
     total += n;
     if (total >= limit) throw new ZipExpansionError('too_large', `解压后达到上限 ${mb(limit)}`);

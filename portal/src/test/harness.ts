@@ -9,7 +9,16 @@ export const START_TIMEOUT = 300_000;
 /** A portal on PGlite in memory, with the captcha test switch on and a cheap scrypt cost. */
 export async function testPortal(extra: Partial<PortalConfig> = {}): Promise<Portal> {
   return createPortal(
-    { port: 0, pgliteDir: 'memory://', demo: true, captchaTestMode: true, scryptLogN: 10, trustProxy: true, clickhouseUrl: undefined, ...extra },
+    {
+      port: 0,
+      pgliteDir: 'memory://',
+      demo: true,
+      captchaTestMode: true,
+      scryptLogN: 10,
+      trustProxy: true,
+      clickhouseUrl: undefined,
+      ...extra,
+    },
     createLogger('portal-test', 'silent'),
   );
 }
@@ -18,7 +27,12 @@ export interface Client {
   cookie: string;
   csrf: string;
   me: { id: string; enterpriseId: string | null; role: string; permissions: string[] };
-  req(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  req(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   /** A request with a ready-made body (FormData for uploads). */
   reqRaw(method: string, path: string, body: BodyInit): Promise<{ status: number; body: any }>;
 }
@@ -58,7 +72,12 @@ export async function login(p: Portal, name: string, password: string, ip = next
     csrf: r.body.csrfToken,
     me: r.body,
     req: (method, path, body, headers = {}) =>
-      call(p, method, path, body, { cookie, 'x-forwarded-for': ip, ...(method === 'GET' ? {} : { 'x-csrf-token': client.csrf }), ...headers }),
+      call(p, method, path, body, {
+        cookie,
+        'x-forwarded-for': ip,
+        ...(method === 'GET' ? {} : { 'x-csrf-token': client.csrf }),
+        ...headers,
+      }),
     reqRaw: async (method, path, body) => {
       const res = await p.request(path, { method, body, headers: { cookie, 'x-forwarded-for': ip, 'x-csrf-token': client.csrf } });
       const text = await res.text();
@@ -80,12 +99,9 @@ export async function otherEnterprise(p: Portal, tag: string): Promise<{ enterpr
   const enterpriseId = `ent-${tag}`;
   await db.query(`INSERT INTO enterprises (id, name, quota) VALUES ($1, $2, 10)`, [enterpriseId, `其他集团${tag}`]);
   await db.query(`INSERT INTO departments (id, enterprise_id, name) VALUES ($1, $2, '其他部门')`, [`dept-${tag}`, enterpriseId]);
-  await db.query(`INSERT INTO accounts (id, enterprise_id, department_id, name, role, password_hash) VALUES ($1, $2, $3, $4, 'admin', $5)`, [
-    `admin-${tag}`,
-    enterpriseId,
-    `dept-${tag}`,
-    `admin-${tag}`,
-    await hashPassword('Other-pass-1', 10),
-  ]);
+  await db.query(
+    `INSERT INTO accounts (id, enterprise_id, department_id, name, role, password_hash) VALUES ($1, $2, $3, $4, 'admin', $5)`,
+    [`admin-${tag}`, enterpriseId, `dept-${tag}`, `admin-${tag}`, await hashPassword('Other-pass-1', 10)],
+  );
   return { enterpriseId, admin: await login(p, `admin-${tag}`, 'Other-pass-1'), deptId: `dept-${tag}` };
 }

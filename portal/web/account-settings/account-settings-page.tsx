@@ -21,7 +21,8 @@ function ChangePassword() {
     e.preventDefault();
     const f = new FormData(form);
     if (f.get('newPassword') !== f.get('confirm')) return notify('err', S.mismatch);
-    if (await runAction(() => post('/api/auth/password', { oldPassword: f.get('oldPassword'), newPassword: f.get('newPassword') }))) form.reset();
+    if (await runAction(() => post('/api/auth/password', { oldPassword: f.get('oldPassword'), newPassword: f.get('newPassword') })))
+      form.reset();
   };
   return (
     <form class="card" ref={form} onSubmit={submit} style={{ 'max-width': '420px' }}>
@@ -88,7 +89,8 @@ function SecondFactor() {
   const disable = async (e: Event) => {
     e.preventDefault();
     const form = e.currentTarget as HTMLFormElement;
-    if (await runAction(() => post('/api/auth/totp/disable', { password: code(e, 'password'), code: code(e) }), refetch, S.totpDisabled)) form.reset();
+    if (await runAction(() => post('/api/auth/totp/disable', { password: code(e, 'password'), code: code(e) }), refetch, S.totpDisabled))
+      form.reset();
   };
   return (
     <div class="card" style={{ 'max-width': '560px' }} data-testid="totp-settings">

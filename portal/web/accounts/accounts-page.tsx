@@ -60,7 +60,10 @@ function AccountForm(props: { account?: Account; features: Feature[]; onDone: ()
       remark: s('remark'),
     };
     await runAction(
-      () => (props.account ? put(`/api/accounts/${props.account.id}`, body) : post('/api/accounts', { ...body, name: s('name'), password: s('password'), permissions: perms() })),
+      () =>
+        props.account
+          ? put(`/api/accounts/${props.account.id}`, body)
+          : post('/api/accounts', { ...body, name: s('name'), password: s('password'), permissions: perms() }),
       props.onDone,
     );
   };
@@ -144,17 +147,41 @@ function PermissionsDialog(props: { account: Account; features: Feature[]; onDon
 function DetailDialog(props: { account: Account; features: Feature[]; onDone: () => void; onClose: () => void }) {
   const [sigs] = createResource(() => get<{ items: Signature[] }>('/api/signatures/usable').then((r) => r.items));
   const label = (k: string) => props.features.find((f) => f.key === k)?.label ?? k;
-  const setDefault = (id: string) => runAction(() => put(`/api/accounts/${props.account.id}/default-signature`, { signatureId: id || null }), props.onDone);
+  const setDefault = (id: string) =>
+    runAction(() => put(`/api/accounts/${props.account.id}/default-signature`, { signatureId: id || null }), props.onDone);
   const a = props.account;
   return (
     <Modal title={A.detail} onClose={props.onClose} wide>
       <table class="grid">
         <tbody>
-          <tr><th>{A.name}</th><td>{a.name}</td><th>{A.displayName}</th><td>{a.displayName || '—'}</td></tr>
-          <tr><th>{A.department}</th><td>{a.departmentName ?? '—'}</td><th>{A.status}</th><td>{a.status === 'active' ? A.active : A.frozen}</td></tr>
-          <tr><th>{A.phone}</th><td>{a.phone || '—'}</td><th>{A.email}</th><td>{a.email || '—'}</td></tr>
-          <tr><th>{A.quota}</th><td>{a.quota ?? '—'}</td><th>{t.common.createdAt}</th><td>{fmtTime(a.createdAt)}</td></tr>
-          <tr><th>{A.permissions}</th><td colspan={3}>{a.role === 'admin' ? '全部' : a.permissions.map(label).join('、') || '—'}</td></tr>
+          <tr>
+            <th>{A.name}</th>
+            <td>{a.name}</td>
+            <th>{A.displayName}</th>
+            <td>{a.displayName || '—'}</td>
+          </tr>
+          <tr>
+            <th>{A.department}</th>
+            <td>{a.departmentName ?? '—'}</td>
+            <th>{A.status}</th>
+            <td>{a.status === 'active' ? A.active : A.frozen}</td>
+          </tr>
+          <tr>
+            <th>{A.phone}</th>
+            <td>{a.phone || '—'}</td>
+            <th>{A.email}</th>
+            <td>{a.email || '—'}</td>
+          </tr>
+          <tr>
+            <th>{A.quota}</th>
+            <td>{a.quota ?? '—'}</td>
+            <th>{t.common.createdAt}</th>
+            <td>{fmtTime(a.createdAt)}</td>
+          </tr>
+          <tr>
+            <th>{A.permissions}</th>
+            <td colspan={3}>{a.role === 'admin' ? '全部' : a.permissions.map(label).join('、') || '—'}</td>
+          </tr>
         </tbody>
       </table>
       <Show when={a.role === 'sub'}>
@@ -273,7 +300,12 @@ export function AccountsPage() {
               <PermissionsDialog account={d().account!} features={features() ?? []} onDone={done} onClose={() => setDialog(null)} />
             </Show>
             <Show when={d().kind === 'view'}>
-              <DetailDialog account={d().account!} features={features() ?? []} onDone={() => void refetch()} onClose={() => setDialog(null)} />
+              <DetailDialog
+                account={d().account!}
+                features={features() ?? []}
+                onDone={() => void refetch()}
+                onClose={() => setDialog(null)}
+              />
             </Show>
           </>
         )}

@@ -47,9 +47,7 @@ export function ApiDocsPage() {
       <div class="card">
         <h2>{t.apiDocs.auth}</h2>
         <p>{doc()?.info.description}</p>
-        <p class="muted small">
-          curl -H "Authorization: Bearer gk_…" {location.origin}/api/v1/whoami
-        </p>
+        <p class="muted small">curl -H "Authorization: Bearer gk_…" {location.origin}/api/v1/whoami</p>
       </div>
       <For each={groups()}>
         {([tag, ops]) => (

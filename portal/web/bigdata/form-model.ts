@@ -40,7 +40,11 @@ export function emptyForm(today: string, signature = ''): SendForm {
     frequency: 'daily',
     minDwellMin: 0,
     rules: [],
-    quota: { cmcc: { on: true, total: 0, dailyCap: 0 }, cucc: { on: true, total: 0, dailyCap: 0 }, ctcc: { on: true, total: 0, dailyCap: 0 } },
+    quota: {
+      cmcc: { on: true, total: 0, dailyCap: 0 },
+      cucc: { on: true, total: 0, dailyCap: 0 },
+      ctcc: { on: true, total: 0, dailyCap: 0 },
+    },
     letter: null,
   };
 }
@@ -99,7 +103,10 @@ export function fromPayload(p: Record<string, any>, today: string): SendForm {
     minDwellMin: p.minDwellMin ?? 0,
     rules: p.rules ?? [],
     quota: Object.fromEntries(
-      CARRIERS.map((c) => [c, p.quota?.[c] ? { on: true, total: p.quota[c].total, dailyCap: p.quota[c].dailyCap } : { on: !p.quota, total: 0, dailyCap: 0 }]),
+      CARRIERS.map((c) => [
+        c,
+        p.quota?.[c] ? { on: true, total: p.quota[c].total, dailyCap: p.quota[c].dailyCap } : { on: !p.quota, total: 0, dailyCap: 0 },
+      ]),
     ) as SendForm['quota'],
     letter: p.authorizationLetter ? { id: p.authorizationLetter, name: p.ui?.letterName ?? '授权函' } : null,
   };

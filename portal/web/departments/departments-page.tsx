@@ -38,16 +38,27 @@ export function DepartmentsPage() {
   const tree = () => buildTree(depts() ?? []);
   const [members] = createResource(
     () => (can('accounts') ? selected() : null),
-    (id) => get<{ items: { name: string; displayName: string }[] }>(`/api/accounts${qs({ departmentId: id, pageSize: 200 })}`).then((r) => r.items),
+    (id) =>
+      get<{ items: { name: string; displayName: string }[] }>(`/api/accounts${qs({ departmentId: id, pageSize: 200 })}`).then(
+        (r) => r.items,
+      ),
   );
   let form!: HTMLFormElement;
 
   const save = async (e: Event) => {
     e.preventDefault();
     const f = new FormData(form);
-    const body = { name: String(f.get('name') ?? ''), parentId: String(f.get('parentId') ?? '') || null, sort: Number(f.get('sort') || 0), remark: String(f.get('remark') ?? '') };
+    const body = {
+      name: String(f.get('name') ?? ''),
+      parentId: String(f.get('parentId') ?? '') || null,
+      sort: Number(f.get('sort') || 0),
+      remark: String(f.get('remark') ?? ''),
+    };
     try {
-      const saved = mode() === 'edit' && current() ? await put<Department>(`/api/departments/${current()!.id}`, body) : await post<Department>('/api/departments', body);
+      const saved =
+        mode() === 'edit' && current()
+          ? await put<Department>(`/api/departments/${current()!.id}`, body)
+          : await post<Department>('/api/departments', body);
       notify('ok', t.common.saved);
       await refetch();
       setSelected(saved.id);
@@ -69,7 +80,7 @@ export function DepartmentsPage() {
     }
   };
   const formFor = () => (mode() === 'edit' ? current() : null);
-  const parentFor = () => (mode() === 'child' ? selected() : mode() === 'root' ? null : current()?.parentId ?? null);
+  const parentFor = () => (mode() === 'child' ? selected() : mode() === 'root' ? null : (current()?.parentId ?? null));
 
   return (
     <Page

@@ -35,6 +35,12 @@ export async function buildE2eEntry(root: string, outDir: string): Promise<strin
   if (existsSync(index) && statSync(index).mtimeMs > newest(WEB)) return outDir;
   const { build } = await import('vite');
   const solid = (await import('vite-plugin-solid')).default;
-  await build({ root, plugins: [solid()], logLevel: 'warn', build: { outDir, emptyOutDir: true, chunkSizeWarningLimit: 5000 }, configFile: false });
+  await build({
+    root,
+    plugins: [solid()],
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true, chunkSizeWarningLimit: 5000 },
+    configFile: false,
+  });
   return outDir;
 }

@@ -8,7 +8,15 @@ import { createLogger } from '@geo/infra';
 import { createPortal, DEFAULT_WEB_DIST, type Portal } from '../../src/portal.ts';
 import { DEMO_CREDENTIALS as D } from '../../src/demo/credentials.ts';
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 const TABLE = `sms_log_portal_e2e_${process.pid}`;
 
 async function ensureBuilt(): Promise<void> {
@@ -33,8 +41,23 @@ async function seedSendLog(ch: ClickHouseClient): Promise<void> {
   ]);
   const now = Math.floor(Date.now() / 1000);
   const values = ['delivered', 'delivered', 'failed'].map((status, i) => ({
-    job_id: `e2e-${i}`, source: 'industry', enterprise_id: 'demo-enterprise', account_id: 'demo-admin', send_id: 'e2e', task: 0, msisdn: '13800138000',
-    carrier: 'cmcc', segments: 1, created_at: now - i * 86400, submit_time: now, message_id: '', message_ids: [], status, code: '', status_time: now, version: 2,
+    job_id: `e2e-${i}`,
+    source: 'industry',
+    enterprise_id: 'demo-enterprise',
+    account_id: 'demo-admin',
+    send_id: 'e2e',
+    task: 0,
+    msisdn: '13800138000',
+    carrier: 'cmcc',
+    segments: 1,
+    created_at: now - i * 86400,
+    submit_time: now,
+    message_id: '',
+    message_ids: [],
+    status,
+    code: '',
+    status_time: now,
+    version: 2,
   }));
   await ch.insert({ table: TABLE, format: 'JSONEachRow', values });
 }
@@ -51,12 +74,25 @@ describe('portal in a real browser', () => {
     ch = connectClickHouse(inject('clickhouseUrl'));
     await seedSendLog(ch);
     portal = await createPortal(
-      { port: 0, pgliteDir: 'memory://', demo: true, captchaTestMode: true, scryptLogN: 12, clickhouseUrl: inject('clickhouseUrl'), smsLogTable: TABLE },
+      {
+        port: 0,
+        pgliteDir: 'memory://',
+        demo: true,
+        captchaTestMode: true,
+        scryptLogN: 12,
+        clickhouseUrl: inject('clickhouseUrl'),
+        smsLogTable: TABLE,
+      },
       createLogger('portal-e2e', 'silent'),
     );
     profile = mkdtempSync(join(tmpdir(), 'portal-e2e-chromium-'));
     // A fresh profile per run: nothing cached or remembered from an earlier run.
-    browser = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, locale: 'zh-CN' });
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: CHROMIUM_ARGS,
+      locale: 'zh-CN',
+    });
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('dialog', (d) => void d.accept());
   }, 300_000);

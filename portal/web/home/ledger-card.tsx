@@ -41,7 +41,9 @@ export function LedgerCard() {
               <tr data-kind={e.kind}>
                 <td>{fmtTime(e.at)}</td>
                 <td>{e.kindLabel}</td>
-                <td>{e.balanceOf === 'enterprise' ? `${th.enterprise}${e.accountName ? `（${e.accountName}）` : ''}` : (e.accountName ?? '')}</td>
+                <td>
+                  {e.balanceOf === 'enterprise' ? `${th.enterprise}${e.accountName ? `（${e.accountName}）` : ''}` : (e.accountName ?? '')}
+                </td>
                 <td>{e.amount > 0 ? `+${e.amount.toLocaleString('zh-CN')}` : e.amount.toLocaleString('zh-CN')}</td>
                 <td>{e.balanceAfter === null ? th.noLimit : e.balanceAfter.toLocaleString('zh-CN')}</td>
                 <td class="small">{e.refKind ? `${th.refKinds[e.refKind] ?? e.refKind} ${e.refId}` : ''}</td>

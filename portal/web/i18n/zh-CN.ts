@@ -76,7 +76,8 @@ export const zhCN = {
     verify: '验证并登录',
     backToLogin: '返回重新登录',
     enrolTitle: '绑定动态口令',
-    enrolPrompt: '平台运营账户必须启用动态口令。请用验证器 App（如 Google Authenticator、Microsoft Authenticator）扫描下方二维码，或手动输入密钥，然后输入 App 显示的 6 位口令。',
+    enrolPrompt:
+      '平台运营账户必须启用动态口令。请用验证器 App（如 Google Authenticator、Microsoft Authenticator）扫描下方二维码，或手动输入密钥，然后输入 App 显示的 6 位口令。',
     enrolSecret: '密钥',
     enrolConfirm: '完成绑定并登录',
     recoveryTitle: '请保存恢复码',
@@ -231,7 +232,12 @@ export const zhCN = {
     create: '开通集团',
     confirmFreeze: '冻结后该集团全部账户立即下线、接口密钥失效。确定冻结吗？',
   },
-  placeholder: { title: '功能建设中', body: '该模块由其它功能组实现，敬请期待。', forbidden: '没有权限', forbiddenBody: '您的账户没有此功能的权限，请联系管理员分配。' },
+  placeholder: {
+    title: '功能建设中',
+    body: '该模块由其它功能组实现，敬请期待。',
+    forbidden: '没有权限',
+    forbiddenBody: '您的账户没有此功能的权限，请联系管理员分配。',
+  },
 } as const;
 
 export const t = zhCN;

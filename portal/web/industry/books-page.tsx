@@ -40,7 +40,19 @@ interface ImportJob {
   error: { code: string; message: string } | null;
 }
 
-const EMPTY: Omit<Contact, 'id' | 'groupNames'> = { name: '', phone: '', gender: '', birthday: '', email: '', company: '', title: '', address: '', remark: '', sort: 0, groupIds: [] };
+const EMPTY: Omit<Contact, 'id' | 'groupNames'> = {
+  name: '',
+  phone: '',
+  gender: '',
+  birthday: '',
+  email: '',
+  company: '',
+  title: '',
+  address: '',
+  remark: '',
+  sort: 0,
+  groupIds: [],
+};
 
 /** Groups in tree order with their depth. */
 function ordered(groups: readonly Group[]): (Group & { depth: number })[] {
@@ -78,7 +90,9 @@ function GroupChecks(props: { groups: (Group & { depth: number })[]; value: stri
 export function BookPage(props: { book: Book }) {
   const base = `/api/industry/books/${props.book}`;
   const canEdit = () => props.book === 'personal' || me()?.role === 'admin' || can('departments');
-  const [groups, { refetch: refetchGroups }] = createResource(() => get<{ items: Group[]; unassigned: number; total: number }>(`${base}/groups`));
+  const [groups, { refetch: refetchGroups }] = createResource(() =>
+    get<{ items: Group[]; unassigned: number; total: number }>(`${base}/groups`),
+  );
   const [groupId, setGroupId] = createSignal('');
   const [keyword, setKeyword] = createSignal('');
   const [page, setPage] = createSignal(1);
@@ -121,7 +135,8 @@ export function BookPage(props: { book: Book }) {
     if (name) void run(() => put(`${base}/groups/${g.id}`, { name }));
   };
   const deleteGroup = (g: Group) => {
-    if (confirm(`确定删除分组“${g.name}”吗？`)) void run(() => del(`${base}/groups/${g.id}`), '已删除').then((ok) => ok && groupId() === g.id && pick(''));
+    if (confirm(`确定删除分组“${g.name}”吗？`))
+      void run(() => del(`${base}/groups/${g.id}`), '已删除').then((ok) => ok && groupId() === g.id && pick(''));
   };
   const save = async () => {
     const e = edit()!;
@@ -152,7 +167,8 @@ export function BookPage(props: { book: Book }) {
       notifyError(e);
     }
   };
-  const exportHref = () => `${base}/export${qs({ groupId: groupId() || undefined, keyword: keyword() || undefined, ids: sel().length ? sel().join(',') : undefined })}`;
+  const exportHref = () =>
+    `${base}/export${qs({ groupId: groupId() || undefined, keyword: keyword() || undefined, ids: sel().length ? sel().join(',') : undefined })}`;
 
   return (
     <Page title={props.book === 'personal' ? ti.nav.personal : ti.nav.enterprise}>
@@ -164,7 +180,12 @@ export function BookPage(props: { book: Book }) {
           </div>
           <For each={tree()}>
             {(g) => (
-              <div class="node" classList={{ active: groupId() === g.id }} style={{ 'padding-left': `${6 + g.depth * 14}px` }} onClick={() => pick(g.id)}>
+              <div
+                class="node"
+                classList={{ active: groupId() === g.id }}
+                style={{ 'padding-left': `${6 + g.depth * 14}px` }}
+                onClick={() => pick(g.id)}
+              >
                 <span>{g.name}</span>
                 <span class="muted">
                   {g.count}
@@ -176,7 +197,12 @@ export function BookPage(props: { book: Book }) {
                     <button type="button" class="link" title={ti.books.rename} onClick={(e) => (e.stopPropagation(), renameGroup(g))}>
                       ✎
                     </button>
-                    <button type="button" class="link danger" title={ti.books.deleteGroup} onClick={(e) => (e.stopPropagation(), deleteGroup(g))}>
+                    <button
+                      type="button"
+                      class="link danger"
+                      title={ti.books.deleteGroup}
+                      onClick={(e) => (e.stopPropagation(), deleteGroup(g))}
+                    >
                       ×
                     </button>
                   </Show>
@@ -201,7 +227,11 @@ export function BookPage(props: { book: Book }) {
               搜索
             </button>
             <Show when={canEdit()}>
-              <button type="button" class="primary" onClick={() => setEdit({ ...EMPTY, groupIds: groupId() && groupId() !== 'unassigned' ? [groupId()] : [] })}>
+              <button
+                type="button"
+                class="primary"
+                onClick={() => setEdit({ ...EMPTY, groupIds: groupId() && groupId() !== 'unassigned' ? [groupId()] : [] })}
+              >
                 {ti.books.add}
               </button>
               <button type="button" onClick={() => setImporting({ groupIds: [] })}>
@@ -221,7 +251,11 @@ export function BookPage(props: { book: Book }) {
               <button
                 type="button"
                 class="danger"
-                onClick={() => needSel() && confirm(`确定删除所选 ${sel().length} 个联系人吗？`) && void run(() => post(`${base}/contacts/delete`, { ids: sel() }), '已删除')}
+                onClick={() =>
+                  needSel() &&
+                  confirm(`确定删除所选 ${sel().length} 个联系人吗？`) &&
+                  void run(() => post(`${base}/contacts/delete`, { ids: sel() }), '已删除')
+                }
               >
                 {ti.books.delete}
               </button>
@@ -241,7 +275,11 @@ export function BookPage(props: { book: Book }) {
             <thead>
               <tr>
                 <th>
-                  <input type="checkbox" checked={!!list()?.items.length && sel().length === list()!.items.length} onChange={(e) => setSel(e.currentTarget.checked ? (list()?.items.map((c) => c.id) ?? []) : [])} />
+                  <input
+                    type="checkbox"
+                    checked={!!list()?.items.length && sel().length === list()!.items.length}
+                    onChange={(e) => setSel(e.currentTarget.checked ? (list()?.items.map((c) => c.id) ?? []) : [])}
+                  />
                 </th>
                 <th>{ti.books.name}</th>
                 <th>{ti.books.phone}</th>
@@ -256,7 +294,11 @@ export function BookPage(props: { book: Book }) {
                 {(c) => (
                   <tr>
                     <td>
-                      <input type="checkbox" checked={sel().includes(c.id)} onChange={() => setSel(sel().includes(c.id) ? sel().filter((x) => x !== c.id) : [...sel(), c.id])} />
+                      <input
+                        type="checkbox"
+                        checked={sel().includes(c.id)}
+                        onChange={() => setSel(sel().includes(c.id) ? sel().filter((x) => x !== c.id) : [...sel(), c.id])}
+                      />
                     </td>
                     <td>{c.name}</td>
                     <td>{c.phone}</td>
@@ -264,14 +306,22 @@ export function BookPage(props: { book: Book }) {
                     <td>{c.groupNames.join('、') || ti.books.unassigned}</td>
                     <td>{c.sort}</td>
                     <td>
-                      <button type="button" class="link" onClick={() => alert(`${c.name} ${c.phone}\n${c.email} ${c.company} ${c.title}\n${c.address}\n${c.remark}`)}>
+                      <button
+                        type="button"
+                        class="link"
+                        onClick={() => alert(`${c.name} ${c.phone}\n${c.email} ${c.company} ${c.title}\n${c.address}\n${c.remark}`)}
+                      >
                         详情
                       </button>
                       <Show when={canEdit()}>
                         <button type="button" class="link" onClick={() => setEdit({ ...c })}>
                           编辑
                         </button>
-                        <button type="button" class="link danger" onClick={() => confirm(`确定删除“${c.name}”吗？`) && void run(() => del(`${base}/contacts/${c.id}`), '已删除')}>
+                        <button
+                          type="button"
+                          class="link danger"
+                          onClick={() => confirm(`确定删除“${c.name}”吗？`) && void run(() => del(`${base}/contacts/${c.id}`), '已删除')}
+                        >
                           删除
                         </button>
                       </Show>
@@ -311,7 +361,11 @@ export function BookPage(props: { book: Book }) {
               </select>
             </Field>
             <Field label="排序">
-              <input type="number" value={edit()!.sort} onInput={(e) => setEdit({ ...edit()!, sort: Number(e.currentTarget.value) || 0 })} />
+              <input
+                type="number"
+                value={edit()!.sort}
+                onInput={(e) => setEdit({ ...edit()!, sort: Number(e.currentTarget.value) || 0 })}
+              />
             </Field>
           </div>
           <Field label={ti.books.pickGroups}>
@@ -331,7 +385,11 @@ export function BookPage(props: { book: Book }) {
             <button
               type="button"
               class="primary"
-              onClick={() => void run(() => post(`${base}/contacts/${target()!.op}`, { ids: sel(), groupIds: target()!.groupIds })).then((ok) => ok && setTarget(null))}
+              onClick={() =>
+                void run(() => post(`${base}/contacts/${target()!.op}`, { ids: sel(), groupIds: target()!.groupIds })).then(
+                  (ok) => ok && setTarget(null),
+                )
+              }
             >
               确定
             </button>
@@ -341,9 +399,14 @@ export function BookPage(props: { book: Book }) {
       <Show when={importing()}>
         <Modal title={ti.books.import} onClose={() => setImporting(null)} wide>
           <p class="muted small">
-            TXT 每行：姓名,手机号码[,性别,生日,邮箱,单位,职务,地址,备注]；Excel 请按模板填写。<a href="/api/industry/upload-templates/contacts">下载 Excel 模板</a>
+            TXT 每行：姓名,手机号码[,性别,生日,邮箱,单位,职务,地址,备注]；Excel 请按模板填写。
+            <a href="/api/industry/upload-templates/contacts">下载 Excel 模板</a>
           </p>
-          <input type="file" accept=".txt,.csv,.xlsx" onChange={(e) => setImporting({ ...importing()!, file: e.currentTarget.files?.[0] })} />
+          <input
+            type="file"
+            accept=".txt,.csv,.xlsx"
+            onChange={(e) => setImporting({ ...importing()!, file: e.currentTarget.files?.[0] })}
+          />
           <Field label={ti.books.pickGroups}>
             <GroupChecks groups={tree()} value={importing()!.groupIds} onChange={(v) => setImporting({ ...importing()!, groupIds: v })} />
           </Field>
@@ -352,13 +415,22 @@ export function BookPage(props: { book: Book }) {
               <div class="import-job" data-testid="import-job" data-phase={j().phase}>
                 <Show when={j().phase === 'reading' || j().phase === 'importing'}>
                   {/* No value while reading: an indeterminate bar (progress.value = undefined throws). */}
-                  <Show when={j().phase === 'importing'} fallback={<progress data-testid="import-progress" data-phase="reading" max="100" />}>
+                  <Show
+                    when={j().phase === 'importing'}
+                    fallback={<progress data-testid="import-progress" data-phase="reading" max="100" />}
+                  >
                     <progress data-testid="import-progress" data-phase="importing" max="100" value={j().percent} />
                   </Show>
-                  <p class="muted small">{j().phase === 'reading' ? ti.books.importReading(j().processed) : ti.books.importProgress(j().processed, j().rows, j().percent)}</p>
+                  <p class="muted small">
+                    {j().phase === 'reading'
+                      ? ti.books.importReading(j().processed)
+                      : ti.books.importProgress(j().processed, j().rows, j().percent)}
+                  </p>
                 </Show>
                 <Show when={j().phase === 'failed'}>
-                  <p class="error" data-testid="import-error">{j().error?.message}</p>
+                  <p class="error" data-testid="import-error">
+                    {j().error?.message}
+                  </p>
                 </Show>
                 <Show when={j().phase === 'done'}>
                   <progress max="100" value={100} />
@@ -371,7 +443,12 @@ export function BookPage(props: { book: Book }) {
             )}
           </Show>
           <div class="form-actions">
-            <button type="button" class="primary" disabled={importing()!.job?.phase === 'reading' || importing()!.job?.phase === 'importing'} onClick={() => void doImport()}>
+            <button
+              type="button"
+              class="primary"
+              disabled={importing()!.job?.phase === 'reading' || importing()!.job?.phase === 'importing'}
+              onClick={() => void doImport()}
+            >
               导入
             </button>
           </div>

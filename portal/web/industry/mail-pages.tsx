@@ -12,12 +12,24 @@ export function InboxPage() {
   const [f, setF] = createSignal({ from: '', to: '', keyword: '', sendId, page: 1 });
   const [q, setQ] = createSignal(f());
   const [all] = createResource(q, (x) =>
-    get<{ items: { id: string; from: string; text: string; receivedAt: string; subject: string | null; forwardedTo: string | null }[]; total: number }>(`/api/industry/inbox${qs(x)}`),
+    get<{
+      items: { id: string; from: string; text: string; receivedAt: string; subject: string | null; forwardedTo: string | null }[];
+      total: number;
+    }>(`/api/industry/inbox${qs(x)}`),
   );
-  const [subjects] = createResource(q, (x) => get<{ items: { sendId: string; subject: string; replies: number; lastAt: string }[] }>(`/api/industry/inbox/subjects${qs(x)}`));
+  const [subjects] = createResource(q, (x) =>
+    get<{ items: { sendId: string; subject: string; replies: number; lastAt: string }[] }>(`/api/industry/inbox/subjects${qs(x)}`),
+  );
   return (
     <Page title={ti.nav.inbox}>
-      <Tabs tabs={[{ key: 'all', label: ti.inbox.all }, { key: 'subject', label: ti.inbox.bySubject }]} active={tab()} onChange={setTab} />
+      <Tabs
+        tabs={[
+          { key: 'all', label: ti.inbox.all },
+          { key: 'subject', label: ti.inbox.bySubject },
+        ]}
+        active={tab()}
+        onChange={setTab}
+      />
       <div class="toolbar">
         <input type="date" value={f().from} onInput={(e) => setF({ ...f(), from: e.currentTarget.value })} />
         <input type="date" value={f().to} onInput={(e) => setF({ ...f(), to: e.currentTarget.value })} />
@@ -106,7 +118,11 @@ function useSelection() {
 /** 草稿箱: open a draft on the send page, or delete selected drafts. */
 export function DraftsPage() {
   const [page, setPage] = createSignal(1);
-  const [data, { refetch }] = createResource(page, (p) => get<{ items: { id: string; subject: string; content: string; updatedAt: string }[]; total: number }>(`/api/industry/drafts${qs({ page: p })}`));
+  const [data, { refetch }] = createResource(page, (p) =>
+    get<{ items: { id: string; subject: string; content: string; updatedAt: string }[]; total: number }>(
+      `/api/industry/drafts${qs({ page: p })}`,
+    ),
+  );
   const { sel, setSel, toggle } = useSelection();
   const remove = async () => {
     if (!sel().length || !confirm('确定删除所选草稿吗？')) return;
@@ -120,7 +136,14 @@ export function DraftsPage() {
     }
   };
   return (
-    <Page title={ti.nav.drafts} actions={<button type="button" class="danger" onClick={() => void remove()}>删除</button>}>
+    <Page
+      title={ti.nav.drafts}
+      actions={
+        <button type="button" class="danger" onClick={() => void remove()}>
+          删除
+        </button>
+      }
+    >
       <table class="grid">
         <thead>
           <tr>
@@ -160,7 +183,9 @@ export function DraftsPage() {
 /** 定时发件箱: view, edit the time, delete (the reserved count is given back). */
 export function SchedulesPage() {
   const [page, setPage] = createSignal(1);
-  const [data, { refetch }] = createResource(page, (p) => get<{ items: SendSummary[]; total: number }>(`/api/industry/schedules${qs({ page: p })}`));
+  const [data, { refetch }] = createResource(page, (p) =>
+    get<{ items: SendSummary[]; total: number }>(`/api/industry/schedules${qs({ page: p })}`),
+  );
   const { sel, setSel, toggle } = useSelection();
   const [view, setView] = createSignal<string | null>(null);
   const [edit, setEdit] = createSignal<{ id: string; at: string } | null>(null);
@@ -187,7 +212,14 @@ export function SchedulesPage() {
     }
   };
   return (
-    <Page title={ti.nav.schedules} actions={<button type="button" class="danger" onClick={() => void remove()}>删除</button>}>
+    <Page
+      title={ti.nav.schedules}
+      actions={
+        <button type="button" class="danger" onClick={() => void remove()}>
+          删除
+        </button>
+      }
+    >
       <table class="grid" data-testid="schedules">
         <thead>
           <tr>
@@ -244,7 +276,9 @@ export function SchedulesPage() {
 
 /** 短信模版: add, edit, delete (inserted from the send page). */
 export function TemplatesPage() {
-  const [data, { refetch }] = createResource(() => get<{ items: { id: string; title: string; content: string; updatedAt: string }[] }>('/api/industry/templates'));
+  const [data, { refetch }] = createResource(() =>
+    get<{ items: { id: string; title: string; content: string; updatedAt: string }[] }>('/api/industry/templates'),
+  );
   const [edit, setEdit] = createSignal<{ id?: string; title: string; content: string } | null>(null);
   const save = async () => {
     const e = edit()!;
@@ -258,7 +292,14 @@ export function TemplatesPage() {
     }
   };
   return (
-    <Page title={ti.nav.templates} actions={<button type="button" class="primary" onClick={() => setEdit({ title: '', content: '' })}>{ti.templates.add}</button>}>
+    <Page
+      title={ti.nav.templates}
+      actions={
+        <button type="button" class="primary" onClick={() => setEdit({ title: '', content: '' })}>
+          {ti.templates.add}
+        </button>
+      }
+    >
       <table class="grid">
         <thead>
           <tr>
@@ -319,9 +360,21 @@ export function StatsPage() {
   const [f, setF] = createSignal({ from: '', to: '', keyword: '', scope: 'mine', page: 1 });
   const [q, setQ] = createSignal(f());
   const [data] = createResource(q, (x) =>
-    get<{ items: { id: string; accountName: string; subject: string; createdAt: string; sentAt: string | null; recipients: number; billing: number; delivered: number | null; failed: number | null }[]; total: number; totals: { sends: number; recipients: number; billing: number; delivered: number | null; failed: number | null } }>(
-      `/api/industry/stats${qs(x)}`,
-    ),
+    get<{
+      items: {
+        id: string;
+        accountName: string;
+        subject: string;
+        createdAt: string;
+        sentAt: string | null;
+        recipients: number;
+        billing: number;
+        delivered: number | null;
+        failed: number | null;
+      }[];
+      total: number;
+      totals: { sends: number; recipients: number; billing: number; delivered: number | null; failed: number | null };
+    }>(`/api/industry/stats${qs(x)}`),
   );
   const { sel, toggle } = useSelection();
   const exportUrl = (ids?: string[]) => `/api/industry/stats/export${qs({ ...q(), page: undefined, ids: ids?.join(',') })}`;

@@ -50,9 +50,15 @@ export function SendPage() {
   const params = new URLSearchParams(location.search);
   const [mode, setMode] = createSignal<Mode>((params.get('mode') as Mode) || 'normal');
   const [opts] = createResource(() => get<Options>('/api/industry/send-options'));
-  const [templates] = createResource(() => get<{ items: { id: string; title: string; content: string }[] }>('/api/industry/templates').catch(() => ({ items: [] })));
-  const [groups] = createResource(() => get<{ items: Group[]; unassigned: number }>('/api/industry/books/personal/groups').catch(() => ({ items: [], unassigned: 0 })));
-  const [depts] = createResource(() => get<{ items: Group[]; unassigned: number }>('/api/industry/books/enterprise/groups').catch(() => ({ items: [], unassigned: 0 })));
+  const [templates] = createResource(() =>
+    get<{ items: { id: string; title: string; content: string }[] }>('/api/industry/templates').catch(() => ({ items: [] })),
+  );
+  const [groups] = createResource(() =>
+    get<{ items: Group[]; unassigned: number }>('/api/industry/books/personal/groups').catch(() => ({ items: [], unassigned: 0 })),
+  );
+  const [depts] = createResource(() =>
+    get<{ items: Group[]; unassigned: number }>('/api/industry/books/enterprise/groups').catch(() => ({ items: [], unassigned: 0 })),
+  );
   const [recipients, setRecipients] = createSignal('');
   const [groupIds, setGroupIds] = createSignal<string[]>([]);
   const [departmentIds, setDepartmentIds] = createSignal<string[]>([]);
@@ -85,7 +91,10 @@ export function SendPage() {
     const sig = signatureId();
     clearTimeout(timer);
     timer = setTimeout(() => {
-      post<{ ok: boolean; chars: number; tasks: number; segments: number; reason?: string }>('/api/industry/count', { content: text, signatureId: sig || undefined })
+      post<{ ok: boolean; chars: number; tasks: number; segments: number; reason?: string }>('/api/industry/count', {
+        content: text,
+        signatureId: sig || undefined,
+      })
         .then(setCounts)
         .catch(() => undefined);
     }, 200);
@@ -107,9 +116,12 @@ export function SendPage() {
   };
   onMount(async () => {
     try {
-      if (params.get('draft')) fill((await get<{ payload: Record<string, unknown> }>(`/api/industry/drafts/${params.get('draft')}`)).payload);
+      if (params.get('draft'))
+        fill((await get<{ payload: Record<string, unknown> }>(`/api/industry/drafts/${params.get('draft')}`)).payload);
       if (params.get('resend')) {
-        const d = await get<{ source: Record<string, unknown>; content: string; subject: string }>(`/api/industry/sends/${params.get('resend')}`);
+        const d = await get<{ source: Record<string, unknown>; content: string; subject: string }>(
+          `/api/industry/sends/${params.get('resend')}`,
+        );
         fill({ ...d.source, subject: d.source.subject ?? d.subject, content: d.source.content ?? d.content, uploadId: undefined });
       }
     } catch (e) {
@@ -119,7 +131,9 @@ export function SendPage() {
 
   const body = (action: string, acceptRejected = false) => ({
     mode: mode(),
-    ...(mode() === 'normal' ? { recipients: recipients(), groupIds: groupIds(), departmentIds: departmentIds(), contactIds: contactIds() } : { uploadId: upload()?.uploadId }),
+    ...(mode() === 'normal'
+      ? { recipients: recipients(), groupIds: groupIds(), departmentIds: departmentIds(), contactIds: contactIds() }
+      : { uploadId: upload()?.uploadId }),
     subject: subject() || undefined,
     content: mode() === 'merge' ? undefined : content(),
     signatureId: signatureId() || undefined,
@@ -134,7 +148,10 @@ export function SendPage() {
 
   const check = async () => {
     try {
-      const r = await post<{ recipients: number; rejected: Rejected[]; billing: number; preview?: { msisdn: string; content: string }[] }>('/api/industry/sends/check', body('now'));
+      const r = await post<{ recipients: number; rejected: Rejected[]; billing: number; preview?: { msisdn: string; content: string }[] }>(
+        '/api/industry/sends/check',
+        body('now'),
+      );
       setRejected(r.rejected);
       setPreview(r.preview ?? null);
       notify('ok', `有效号码 ${r.recipients} 个，计费 ${r.billing} 条`);
@@ -147,7 +164,10 @@ export function SendPage() {
     if (action === 'schedule' && !scheduledAt()) return notify('err', '请选择定时发送的时间');
     setBusy(true);
     try {
-      const r = await post<{ state: string; recipients: number; billing: number; draftId: string | null }>('/api/industry/sends', body(action, acceptRejected));
+      const r = await post<{ state: string; recipients: number; billing: number; draftId: string | null }>(
+        '/api/industry/sends',
+        body(action, acceptRejected),
+      );
       if (r.state === 'draft') {
         setDraftId(r.draftId ?? undefined);
         notify('ok', ti.send.drafted);
@@ -202,7 +222,8 @@ export function SendPage() {
     }
   };
 
-  const toggle = (list: () => string[], set: (v: string[]) => void, id: string) => set(list().includes(id) ? list().filter((x) => x !== id) : [...list(), id]);
+  const toggle = (list: () => string[], set: (v: string[]) => void, id: string) =>
+    set(list().includes(id) ? list().filter((x) => x !== id) : [...list(), id]);
 
   return (
     <Page title={ti.nav.send}>
@@ -225,7 +246,13 @@ export function SendPage() {
         <div class="card">
           <Show when={mode() === 'normal'}>
             <Field label={ti.send.recipients} required>
-              <textarea rows={4} value={recipients()} onInput={(e) => setRecipients(e.currentTarget.value)} placeholder={ti.send.recipientsHint} data-testid="recipients" />
+              <textarea
+                rows={4}
+                value={recipients()}
+                onInput={(e) => setRecipients(e.currentTarget.value)}
+                placeholder={ti.send.recipientsHint}
+                data-testid="recipients"
+              />
             </Field>
           </Show>
           <Show when={mode() !== 'normal'}>
@@ -240,17 +267,24 @@ export function SendPage() {
               {(j) => (
                 <div class="import-job" data-testid="upload-job" data-phase={j().phase}>
                   {/* No value while reading: an indeterminate bar. */}
-                  <Show when={j().phase === 'importing'} fallback={<progress data-testid="upload-progress" data-phase="reading" max="100" />}>
+                  <Show
+                    when={j().phase === 'importing'}
+                    fallback={<progress data-testid="upload-progress" data-phase="reading" max="100" />}
+                  >
                     <progress data-testid="upload-progress" data-phase="importing" max="100" value={j().percent} />
                   </Show>
-                  <p class="muted small">{j().phase === 'reading' ? ti.send.uploadReading(j().processed) : ti.send.uploadChecking(j().rows)}</p>
+                  <p class="muted small">
+                    {j().phase === 'reading' ? ti.send.uploadReading(j().processed) : ti.send.uploadChecking(j().rows)}
+                  </p>
                 </div>
               )}
             </Show>
             <Show when={upload()}>
               {(u) => (
                 <div data-testid="upload-report">
-                  <p>{ti.send.report(u().rows, u().accepted, u().rejectedTotal - (mode() === 'batch' ? u().duplicates : 0), u().duplicates)}</p>
+                  <p>
+                    {ti.send.report(u().rows, u().accepted, u().rejectedTotal - (mode() === 'batch' ? u().duplicates : 0), u().duplicates)}
+                  </p>
                   <Show when={u().rejected.length}>
                     <ul class="rejected">
                       <For each={u().rejected.slice(0, 50)}>{(r) => <li>{r.message}</li>}</For>
@@ -320,7 +354,8 @@ export function SendPage() {
             </label>
             <Show when={needReply()}>
               <label>
-                <input type="checkbox" checked={forwardReplies()} onChange={(e) => setForwardReplies(e.currentTarget.checked)} /> {ti.send.forward}
+                <input type="checkbox" checked={forwardReplies()} onChange={(e) => setForwardReplies(e.currentTarget.checked)} />{' '}
+                {ti.send.forward}
               </label>
               <Show when={forwardReplies()}>
                 <input value={forwardTo()} onInput={(e) => setForwardTo(e.currentTarget.value)} placeholder={ti.send.forwardTo} size={14} />
@@ -336,7 +371,13 @@ export function SendPage() {
           <Show when={preview()}>
             <h3 class="small">{ti.send.preview}</h3>
             <ul class="small">
-              <For each={preview()!}>{(p) => <li>{p.msisdn}：{p.content}</li>}</For>
+              <For each={preview()!}>
+                {(p) => (
+                  <li>
+                    {p.msisdn}：{p.content}
+                  </li>
+                )}
+              </For>
             </ul>
           </Show>
           <p class="muted small">{opts() ? ti.send.balance(opts()!.balances.account, opts()!.balances.enterprise) : ''}</p>
@@ -344,10 +385,21 @@ export function SendPage() {
             <button type="button" onClick={() => void check()}>
               {ti.send.check}
             </button>
-            <button type="button" class="primary" disabled={busy() || !!uploadJob()} onClick={() => void submit('now')} data-testid="send-now">
+            <button
+              type="button"
+              class="primary"
+              disabled={busy() || !!uploadJob()}
+              onClick={() => void submit('now')}
+              data-testid="send-now"
+            >
               {ti.send.sendNow}
             </button>
-            <input type="datetime-local" value={scheduledAt()} onInput={(e) => setScheduledAt(e.currentTarget.value)} aria-label={ti.send.scheduledAt} />
+            <input
+              type="datetime-local"
+              value={scheduledAt()}
+              onInput={(e) => setScheduledAt(e.currentTarget.value)}
+              aria-label={ti.send.scheduledAt}
+            />
             <button type="button" disabled={busy()} onClick={() => void submit('schedule')}>
               {ti.send.schedule}
             </button>
@@ -364,7 +416,11 @@ export function SendPage() {
             <p class="muted small">{ti.send.picked(groupIds().length + departmentIds().length + contactIds().length)}</p>
             <strong class="small">{ti.nav.personal}</strong>
             <label>
-              <input type="checkbox" checked={groupIds().includes('unassigned')} onChange={() => toggle(groupIds, setGroupIds, 'unassigned')} />
+              <input
+                type="checkbox"
+                checked={groupIds().includes('unassigned')}
+                onChange={() => toggle(groupIds, setGroupIds, 'unassigned')}
+              />
               {ti.books.unassigned}（{groups()?.unassigned ?? 0}）
             </label>
             <For each={groups()?.items}>
@@ -380,7 +436,11 @@ export function SendPage() {
             <For each={depts()?.items}>
               {(d) => (
                 <label>
-                  <input type="checkbox" checked={departmentIds().includes(d.id)} onChange={() => toggle(departmentIds, setDepartmentIds, d.id)} />
+                  <input
+                    type="checkbox"
+                    checked={departmentIds().includes(d.id)}
+                    onChange={() => toggle(departmentIds, setDepartmentIds, d.id)}
+                  />
                   {d.parentId ? '　' : ''}
                   {d.name}（{d.count}）
                 </label>

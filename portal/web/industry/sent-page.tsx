@@ -31,13 +31,20 @@ interface Detail extends SendSummary {
 }
 
 const stateKind = (s: string) => (s === 'delivered' ? 'ok' : s === 'failed' ? 'err' : s === 'submitted' ? 'warn' : 'muted');
-const statusKind = (s: string) => (s === 'delivered' ? 'ok' : s === 'failed' || s === 'partly_failed' ? 'err' : s === 'pending' || s === 'submitted' ? 'warn' : 'muted');
+const statusKind = (s: string) =>
+  s === 'delivered' ? 'ok' : s === 'failed' || s === 'partly_failed' ? 'err' : s === 'pending' || s === 'submitted' ? 'warn' : 'muted';
 
 /** A send's details: every number with its state (提交 / 成功 / 失败 + reason), and its replies. */
 export function SendDetail(props: { id: string; onClose: () => void }) {
   const [page, setPage] = createSignal(1);
-  const [d] = createResource(() => [props.id, page()] as const, ([id, p]) => get<Detail>(`/api/industry/sends/${id}${qs({ page: p, pageSize: 50 })}`));
-  const [replies] = createResource(() => props.id, (id) => get<{ items: { id: string; from: string; text: string; receivedAt: string }[] }>(`/api/industry/sends/${id}/replies`));
+  const [d] = createResource(
+    () => [props.id, page()] as const,
+    ([id, p]) => get<Detail>(`/api/industry/sends/${id}${qs({ page: p, pageSize: 50 })}`),
+  );
+  const [replies] = createResource(
+    () => props.id,
+    (id) => get<{ items: { id: string; from: string; text: string; receivedAt: string }[] }>(`/api/industry/sends/${id}/replies`),
+  );
   return (
     <Modal title={ti.sent.detail} onClose={props.onClose} wide>
       <Show when={d()}>
@@ -108,8 +115,16 @@ export function SentPage() {
   const [f, setF] = createSignal({ accountId: '', from: '', to: '', subject: '', phone: '', recipient: '' });
   const [page, setPage] = createSignal(1);
   const [q, setQ] = createSignal({ ...f(), page: 1 });
-  const [users] = createResource(() => get<{ items: { id: string; name: string }[] }>('/api/industry/senders').catch(() => ({ items: [] })));
-  const [data] = createResource(q, (x) => get<{ items: SendSummary[]; total: number; totals: { recipients: number; billing: number; sends: number; delivered: number | null; failed: number | null } }>(`/api/industry/sends${qs(x)}`));
+  const [users] = createResource(() =>
+    get<{ items: { id: string; name: string }[] }>('/api/industry/senders').catch(() => ({ items: [] })),
+  );
+  const [data] = createResource(q, (x) =>
+    get<{
+      items: SendSummary[];
+      total: number;
+      totals: { recipients: number; billing: number; sends: number; delivered: number | null; failed: number | null };
+    }>(`/api/industry/sends${qs(x)}`),
+  );
   const [open, setOpen] = createSignal<string | null>(null);
   const set = (k: keyof ReturnType<typeof f>) => (e: { currentTarget: { value: string } }) => setF({ ...f(), [k]: e.currentTarget.value });
   const search = (p = 1) => {
@@ -150,11 +165,20 @@ export function SentPage() {
         <tbody>
           <For each={data()?.items}>
             {(s) => (
-              <tr data-send={s.id} data-subject={s.subject} data-recipients={s.recipients} data-delivered={s.delivered ?? ''} data-state={s.state} data-status={s.status}>
+              <tr
+                data-send={s.id}
+                data-subject={s.subject}
+                data-recipients={s.recipients}
+                data-delivered={s.delivered ?? ''}
+                data-state={s.state}
+                data-status={s.status}
+              >
                 <td title={s.content}>{s.subject}</td>
                 <td>{s.accountName}</td>
                 <td>{fmtTime(s.createdAt)}</td>
-                <td title={s.scheduledAt ? `${ti.sent.scheduledFor}${fmtTime(s.scheduledAt)}` : undefined}>{s.sentAt ? fmtTime(s.sentAt) : s.scheduledAt ? `${ti.sent.scheduledFor}${fmtTime(s.scheduledAt)}` : '—'}</td>
+                <td title={s.scheduledAt ? `${ti.sent.scheduledFor}${fmtTime(s.scheduledAt)}` : undefined}>
+                  {s.sentAt ? fmtTime(s.sentAt) : s.scheduledAt ? `${ti.sent.scheduledFor}${fmtTime(s.scheduledAt)}` : '—'}
+                </td>
                 <td>{s.recipients}</td>
                 <td>{s.billing}</td>
                 <td>{s.delivered ?? '—'}</td>

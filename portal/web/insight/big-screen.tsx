@@ -51,7 +51,11 @@ export function BigScreen() {
       setM(d.metrics);
       setTasks(d.tasks);
       setFailure('');
-      if (view) void heatCells(view).then((c) => map?.setHexagons(c), () => undefined);
+      if (view)
+        void heatCells(view).then(
+          (c) => map?.setHexagons(c),
+          () => undefined,
+        );
     });
     es.addEventListener('failure', (e) => setFailure((JSON.parse((e as MessageEvent).data) as { message: string }).message));
     map = new GeoMap(mapEl, { theme: 'dark', zoom: 9 });
@@ -65,7 +69,11 @@ export function BigScreen() {
           const b = map!.map.getBounds();
           view = { bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom: map!.map.getZoom() };
         }
-        if (view) void heatCells(view).then((c) => map?.setHexagons(c), () => undefined);
+        if (view)
+          void heatCells(view).then(
+            (c) => map?.setHexagons(c),
+            () => undefined,
+          );
       });
     });
     const clock = setInterval(() => setNow(new Date()), 1000);
@@ -88,7 +96,9 @@ export function BigScreen() {
             {fmtCount(m()?.population.total, m()?.k)}
           </div>
           <Show when={failure()}>
-            <p class="small">{bt.insight.unavailable}：{failure()}</p>
+            <p class="small">
+              {bt.insight.unavailable}：{failure()}
+            </p>
           </Show>
         </div>
         <Kpis m={m()} />
@@ -122,7 +132,14 @@ export function BigScreen() {
           <h2>{bt.insight.activeTasks}</h2>
           <table>
             <tbody>
-              <For each={tasks()} fallback={<tr><td>—</td></tr>}>
+              <For
+                each={tasks()}
+                fallback={
+                  <tr>
+                    <td>—</td>
+                  </tr>
+                }
+              >
                 {(t) => (
                   <tr>
                     <td>{t.alertTypeLabel}</td>

@@ -8,8 +8,19 @@ const shown = (value: number) => ({ value, suppressed: false });
 describe('insight charts (issue 18: suppressed categories look like empty ones)', () => {
   const m = {
     k: 10,
-    portrait: { gender: [{ gender: 'm', count: hidden }, { gender: 'f', count: shown(40) }, { gender: 'unknown', count: hidden }] },
-    series: { day: [{ t: '2026-12-06T00:00:00Z', population: shown(30), inflow: hidden, outflow: shown(12) }, { t: '2026-12-06T00:05:00Z', population: hidden, inflow: hidden, outflow: hidden }] },
+    portrait: {
+      gender: [
+        { gender: 'm', count: hidden },
+        { gender: 'f', count: shown(40) },
+        { gender: 'unknown', count: hidden },
+      ],
+    },
+    series: {
+      day: [
+        { t: '2026-12-06T00:00:00Z', population: shown(30), inflow: hidden, outflow: shown(12) },
+        { t: '2026-12-06T00:05:00Z', population: hidden, inflow: hidden, outflow: hidden },
+      ],
+    },
   } as unknown as RegionMetrics;
 
   it('draws only the genders of at least k people and says that others are hidden, not which', () => {
@@ -21,7 +32,11 @@ describe('insight charts (issue 18: suppressed categories look like empty ones)'
 
   it('leaves a suppressed point of the 24-hour lines as a gap, never 0', () => {
     const o = seriesOption(m);
-    expect(o.series.map((s) => s.data)).toEqual([[30, null], [null, null], [12, null]]);
+    expect(o.series.map((s) => s.data)).toEqual([
+      [30, null],
+      [null, null],
+      [12, null],
+    ]);
     expect(o.series.every((s) => s.connectNulls === false)).toBe(true);
   });
 });

@@ -24,4 +24,3 @@ export function EChart(props: { option: () => echarts.EChartsCoreOption | undefi
   });
   return <div ref={el} class={props.class ?? 'echart'} data-testid={props.testid} />;
 }
-

@@ -12,7 +12,9 @@ const REFRESH_MS = 10_000;
 
 /** Cells of the viewport from insight (`/api/insight/heatmap`), suppressed cells as `null`. */
 export async function heatCells(v: Viewport) {
-  const h = await get<{ cells: { h3: string; count: { value: number | null } }[] }>(`/api/insight/heatmap?bbox=${v.bbox.map((x) => x.toFixed(5)).join(',')}&zoom=${v.zoom.toFixed(2)}`);
+  const h = await get<{ cells: { h3: string; count: { value: number | null } }[] }>(
+    `/api/insight/heatmap?bbox=${v.bbox.map((x) => x.toFixed(5)).join(',')}&zoom=${v.zoom.toFixed(2)}`,
+  );
   return heatmapCells(h);
 }
 
@@ -89,7 +91,11 @@ export function HeatmapPage() {
   });
   createEffect(on([areas, drawn], () => (void map?.setHighlightAreas(areas().map((a) => a.code)), void refreshMetrics())));
   // A newly picked set of areas is brought into view (drawing a shape leaves the map where it is).
-  createEffect(on(areas, () => map?.ready && void map.fitRegion(areas().map((a) => ({ kind: 'admin' as const, code: a.code, name: a.name }))), { defer: true }));
+  createEffect(
+    on(areas, () => map?.ready && void map.fitRegion(areas().map((a) => ({ kind: 'admin' as const, code: a.code, name: a.name }))), {
+      defer: true,
+    }),
+  );
 
   const pick = (t: DrawTool | null) => (setTool(t), map?.setTool(t));
   return (
@@ -130,8 +136,8 @@ export function HeatmapPage() {
           {(m) => (
             <>
               <p class="muted small">
-                {bt.insight.suppressedHint(m().k)} · {bt.insight.updated} {new Date(m().at).toLocaleTimeString('zh-CN', { hour12: false })} · {bt.insight.local} {fmtCount(m().origin.local, m().k)} / {bt.insight.roaming}{' '}
-                {fmtCount(m().origin.roaming, m().k)}
+                {bt.insight.suppressedHint(m().k)} · {bt.insight.updated} {new Date(m().at).toLocaleTimeString('zh-CN', { hour12: false })}{' '}
+                · {bt.insight.local} {fmtCount(m().origin.local, m().k)} / {bt.insight.roaming} {fmtCount(m().origin.roaming, m().k)}
               </p>
               <div class="card">
                 <h2>{bt.insight.origin}</h2>

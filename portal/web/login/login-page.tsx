@@ -150,42 +150,48 @@ export function LoginPage(props: { logoUrl?: string | null }) {
         )}
       </Show>
       <Show when={!step()}>
-      <form class="login card" ref={form} onSubmit={submit} autocomplete="on">
-        <div class="login-brand">
-          <Show when={props.logoUrl} fallback={<span class="logo-text">{t.app.name}</span>}>
-            <img src={props.logoUrl!} alt={t.app.name} class="logo-img" />
-          </Show>
-          <div class="muted">{t.app.slogan}</div>
-        </div>
-        <h1>{t.login.title}</h1>
-        <label class="field">
-          <span>{t.login.name}</span>
-          <input name="name" autocomplete="username" required maxlength={64} />
-        </label>
-        <label class="field">
-          <span>{t.login.password}</span>
-          <input name="password" type="password" autocomplete="current-password" required maxlength={128} />
-        </label>
-        <label class="field">
-          <span>{t.login.captcha}</span>
-          <div class="captcha-row">
-            <input name="captcha" required maxlength={8} autocomplete="off" />
-            <button type="button" class="captcha" title={t.login.refreshCaptcha} onClick={() => void refetch()} innerHTML={captcha()?.svg ?? ''} />
+        <form class="login card" ref={form} onSubmit={submit} autocomplete="on">
+          <div class="login-brand">
+            <Show when={props.logoUrl} fallback={<span class="logo-text">{t.app.name}</span>}>
+              <img src={props.logoUrl!} alt={t.app.name} class="logo-img" />
+            </Show>
+            <div class="muted">{t.app.slogan}</div>
           </div>
-        </label>
-        <Show when={error()}>
-          <p class="error" role="alert">
-            {error()}
+          <h1>{t.login.title}</h1>
+          <label class="field">
+            <span>{t.login.name}</span>
+            <input name="name" autocomplete="username" required maxlength={64} />
+          </label>
+          <label class="field">
+            <span>{t.login.password}</span>
+            <input name="password" type="password" autocomplete="current-password" required maxlength={128} />
+          </label>
+          <label class="field">
+            <span>{t.login.captcha}</span>
+            <div class="captcha-row">
+              <input name="captcha" required maxlength={8} autocomplete="off" />
+              <button
+                type="button"
+                class="captcha"
+                title={t.login.refreshCaptcha}
+                onClick={() => void refetch()}
+                innerHTML={captcha()?.svg ?? ''}
+              />
+            </div>
+          </label>
+          <Show when={error()}>
+            <p class="error" role="alert">
+              {error()}
+            </p>
+          </Show>
+          <button type="submit" class="primary" disabled={busy()}>
+            {t.login.submit}
+          </button>
+          <p class="muted small">{t.login.hint}</p>
+          <p class="small">
+            <Link href="/status">{t.menu.status}</Link>
           </p>
-        </Show>
-        <button type="submit" class="primary" disabled={busy()}>
-          {t.login.submit}
-        </button>
-        <p class="muted small">{t.login.hint}</p>
-        <p class="small">
-          <Link href="/status">{t.menu.status}</Link>
-        </p>
-      </form>
+        </form>
       </Show>
     </div>
   );

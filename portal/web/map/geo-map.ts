@@ -24,7 +24,6 @@ import { DEFAULT_BUFFER_M, featureToPart, partToFeature, partsToGeoJSON, type Dr
 export type { HexCell } from './hex-cells.ts';
 export type DrawTool = 'polygon' | 'rectangle' | 'circle' | 'linestring' | 'select';
 
-
 export interface Viewport {
   bbox: [number, number, number, number];
   zoom: number;
@@ -53,7 +52,6 @@ maplibregl.setWorkerUrl(URL.createObjectURL(new Blob([workerSource], { type: 'te
 const ZHEJIANG: [number, number] = [120.15, 29.2];
 const BLUE = '#2f7de1' as const;
 const FONT = "'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', sans-serif";
-
 
 export interface GeoMapOptions {
   /** Enables terra-draw. @default false */
@@ -109,7 +107,11 @@ export class GeoMap {
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
     // @deck.gl/mapbox 9.4's interleaved mode reads `map.transform` (height, near/far planes), which
     // maplibre 6 moved to its camera; without this every frame throws and the map never loads.
-    if (!('transform' in this.map)) Object.defineProperty(this.map, 'transform', { configurable: true, get: () => (this.map as unknown as { _camera: { transform: unknown } })._camera.transform });
+    if (!('transform' in this.map))
+      Object.defineProperty(this.map, 'transform', {
+        configurable: true,
+        get: () => (this.map as unknown as { _camera: { transform: unknown } })._camera.transform,
+      });
     this.overlay = new MapboxOverlay({ interleaved: true, layers: [], onAfterRender: () => this.listeners.frame.forEach((f) => f()) });
     this.map.addControl(this.overlay);
     this.map.on('moveend', () => {
@@ -177,7 +179,8 @@ export class GeoMap {
     this.draw.start();
     this.draw.on('finish', (id) => {
       const f = this.draw!.getSnapshotFeature(id);
-      if (f?.properties.mode === 'linestring' && f.properties.bufferM === undefined) this.draw!.updateFeatureProperties(id, { bufferM: this.bufferM });
+      if (f?.properties.mode === 'linestring' && f.properties.bufferM === undefined)
+        this.draw!.updateFeatureProperties(id, { bufferM: this.bufferM });
       this.emitShapes();
     });
     this.draw.on('change', (_ids, type) => {
@@ -210,7 +213,11 @@ export class GeoMap {
   }
 
   deleteSelected(): void {
-    const ids = this.draw?.getSnapshot().filter((f) => f.properties.selected).map((f) => f.id!) ?? [];
+    const ids =
+      this.draw
+        ?.getSnapshot()
+        .filter((f) => f.properties.selected)
+        .map((f) => f.id!) ?? [];
     if (ids.length) {
       this.draw!.removeFeatures(ids);
       this.emitShapes();
@@ -260,7 +267,10 @@ export class GeoMap {
       this.cells = [];
       this.cellColumns = {
         cols,
-        data: { length: cols.length, attributes: { getPosition: { value: cols.positions, size: 2 }, getFillColor: { value: cols.colors, size: 4 } } },
+        data: {
+          length: cols.length,
+          attributes: { getPosition: { value: cols.positions, size: 2 }, getFillColor: { value: cols.colors, size: 4 } },
+        },
       };
     } else {
       // Mixed resolutions or a pentagon: per-cell polygons (deck.gl's H3 layer).
@@ -351,7 +361,9 @@ export class GeoMap {
     );
     const areas = this.memoized('areas', [this.highlight, ...Object.values(this.outlines)], () => ({
       type: 'FeatureCollection',
-      features: Object.values(this.outlines).flatMap((fc) => ((fc as { features?: { properties: { code: string } }[] }).features ?? []).filter((f) => this.highlight.has(f.properties.code))),
+      features: Object.values(this.outlines).flatMap((fc) =>
+        ((fc as { features?: { properties: { code: string } }[] }).features ?? []).filter((f) => this.highlight.has(f.properties.code)),
+      ),
     }));
     const overlay = this.memoized('overlay', [this.overlayParts], () => partsToGeoJSON(this.overlayParts));
     const allParts = [...this.getShapes(), ...this.overlayParts];

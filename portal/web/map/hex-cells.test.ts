@@ -29,7 +29,10 @@ describe('HexColumnBuilder', () => {
     b.build(cells(disk));
     const next = cells([...disk.slice(10).reverse(), ...gridDisk(latLngToCell(31, 121, 8), 2)]);
     expectColumns(b.build(next), next);
-    const same = cells(next.map((c) => c.h3), (i) => 1000 - i);
+    const same = cells(
+      next.map((c) => c.h3),
+      (i) => 1000 - i,
+    );
     expectColumns(b.build(same), same);
   });
 
@@ -61,7 +64,14 @@ describe('hexOffsets', () => {
 
 describe('heatmapCells', () => {
   it('turns insight\u2019s answer into cells, suppressed counts as null', () => {
-    expect(heatmapCells({ cells: [{ h3: 'a', count: { value: 3 } }, { h3: 'b', count: { value: null } }] })).toEqual([
+    expect(
+      heatmapCells({
+        cells: [
+          { h3: 'a', count: { value: 3 } },
+          { h3: 'b', count: { value: null } },
+        ],
+      }),
+    ).toEqual([
       { h3: 'a', count: 3 },
       { h3: 'b', count: null },
     ]);

@@ -31,7 +31,12 @@ export function MapSettingsButton(props: { onTheme?: (t: 'dark' | 'light') => vo
           </label>
           <label>
             <span>瓦片/样式地址（留空使用离线底图）</span>
-            <input type="url" placeholder="https://map.example.gov.cn/style.json" value={s().styleUrl} onInput={(e) => setS({ ...s(), styleUrl: e.currentTarget.value.trim() })} />
+            <input
+              type="url"
+              placeholder="https://map.example.gov.cn/style.json"
+              value={s().styleUrl}
+              onInput={(e) => setS({ ...s(), styleUrl: e.currentTarget.value.trim() })}
+            />
           </label>
           <div class="form-actions">
             <button type="button" onClick={() => setOpen(false)}>

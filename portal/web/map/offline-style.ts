@@ -29,7 +29,12 @@ export function offlineStyle(theme: MapTheme, api = '/api/bigdata/boundaries'): 
       { id: 'background', type: 'background', paint: { 'background-color': c.bg } },
       { id: 'land', type: 'fill', source: 'province', paint: { 'fill-color': c.land } },
       { id: 'district-line', type: 'line', source: 'district', minzoom: 7, paint: { 'line-color': c.district, 'line-width': 0.8 } },
-      { id: 'city-line', type: 'line', source: 'city', paint: { 'line-color': c.city, 'line-width': ['interpolate', ['linear'], ['zoom'], 5, 0.8, 10, 1.6] } },
+      {
+        id: 'city-line',
+        type: 'line',
+        source: 'city',
+        paint: { 'line-color': c.city, 'line-width': ['interpolate', ['linear'], ['zoom'], 5, 0.8, 10, 1.6] },
+      },
       { id: 'province-line', type: 'line', source: 'province', paint: { 'line-color': c.province, 'line-width': 2 } },
     ],
   };

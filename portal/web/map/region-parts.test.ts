@@ -18,9 +18,30 @@ describe('drawn shapes ↔ region parts', () => {
   });
 
   it('gives a polyline its buffer width and produces parts the region validator accepts', () => {
-    const line = featureToPart({ type: 'Feature', geometry: { type: 'LineString', coordinates: [[120, 30], [120.1, 30.1]] }, properties: { mode: 'linestring', bufferM: 300 } });
-    expect(line).toEqual({ kind: 'polyline', path: [[120, 30], [120.1, 30.1]], bufferM: 300 });
-    const poly = featureToPart({ type: 'Feature', geometry: { type: 'Polygon', coordinates: [circleRing([120, 30], 800)] }, properties: { mode: 'polygon' } })!;
+    const line = featureToPart({
+      type: 'Feature',
+      geometry: {
+        type: 'LineString',
+        coordinates: [
+          [120, 30],
+          [120.1, 30.1],
+        ],
+      },
+      properties: { mode: 'linestring', bufferM: 300 },
+    });
+    expect(line).toEqual({
+      kind: 'polyline',
+      path: [
+        [120, 30],
+        [120.1, 30.1],
+      ],
+      bufferM: 300,
+    });
+    const poly = featureToPart({
+      type: 'Feature',
+      geometry: { type: 'Polygon', coordinates: [circleRing([120, 30], 800)] },
+      properties: { mode: 'polygon' },
+    })!;
     expect(regionIssues({ parts: [line!, poly] })).toEqual([]);
   });
 });
@@ -30,9 +51,49 @@ describe('GeoJSON import', () => {
     const parts = geojsonToParts({
       type: 'FeatureCollection',
       features: [
-        { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[[120, 30], [120.1, 30], [120.1, 30.1], [120, 30]]] } },
-        { type: 'Feature', properties: {}, geometry: { type: 'MultiPolygon', coordinates: [[[[121, 30], [121.1, 30], [121.1, 30.1], [121, 30]]]] } },
-        { type: 'Feature', properties: {}, geometry: { type: 'LineString', coordinates: [[120, 29], [120.2, 29.2]] } },
+        {
+          type: 'Feature',
+          properties: {},
+          geometry: {
+            type: 'Polygon',
+            coordinates: [
+              [
+                [120, 30],
+                [120.1, 30],
+                [120.1, 30.1],
+                [120, 30],
+              ],
+            ],
+          },
+        },
+        {
+          type: 'Feature',
+          properties: {},
+          geometry: {
+            type: 'MultiPolygon',
+            coordinates: [
+              [
+                [
+                  [121, 30],
+                  [121.1, 30],
+                  [121.1, 30.1],
+                  [121, 30],
+                ],
+              ],
+            ],
+          },
+        },
+        {
+          type: 'Feature',
+          properties: {},
+          geometry: {
+            type: 'LineString',
+            coordinates: [
+              [120, 29],
+              [120.2, 29.2],
+            ],
+          },
+        },
         { type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [120, 29] } },
       ],
     });

@@ -4,7 +4,10 @@ import type { RegionPart } from '@geo/alerting';
 export interface DrawnFeature {
   id?: string | number;
   type: 'Feature';
-  geometry: { type: 'Polygon'; coordinates: number[][][] } | { type: 'LineString'; coordinates: number[][] } | { type: string; coordinates: unknown };
+  geometry:
+    | { type: 'Polygon'; coordinates: number[][][] }
+    | { type: 'LineString'; coordinates: number[][] }
+    | { type: string; coordinates: unknown };
   properties: { mode?: string; radiusKilometers?: number; bufferM?: number; [k: string]: unknown };
 }
 
@@ -14,7 +17,8 @@ export const DEFAULT_BUFFER_M = 500;
 const R = 6_371_008.8;
 const rad = (d: number) => (d * Math.PI) / 180;
 export function haversineM(a: number[], b: number[]): number {
-  const dLat = rad(b[1]! - a[1]!), dLng = rad(b[0]! - a[0]!);
+  const dLat = rad(b[1]! - a[1]!),
+    dLng = rad(b[0]! - a[0]!);
   const h = Math.sin(dLat / 2) ** 2 + Math.cos(rad(a[1]!)) * Math.cos(rad(b[1]!)) * Math.sin(dLng / 2) ** 2;
   return 2 * R * Math.asin(Math.sqrt(h));
 }
@@ -36,12 +40,16 @@ export function featureToPart(f: DrawnFeature): RegionPart | undefined {
   const rings = (f.geometry.coordinates as number[][][]).map((r) => r.map(pt));
   const outer = rings[0] ?? [];
   if (mode === 'rectangle') {
-    const xs = outer.map((p) => p[0]), ys = outer.map((p) => p[1]);
+    const xs = outer.map((p) => p[0]),
+      ys = outer.map((p) => p[1]);
     return { kind: 'rectangle', west: Math.min(...xs), south: Math.min(...ys), east: Math.max(...xs), north: Math.max(...ys) };
   }
   if (mode === 'circle') {
     const ring = outer.length > 1 ? outer.slice(0, -1) : outer;
-    const center: [number, number] = pt([ring.reduce((s, p) => s + p[0], 0) / ring.length, ring.reduce((s, p) => s + p[1], 0) / ring.length]);
+    const center: [number, number] = pt([
+      ring.reduce((s, p) => s + p[0], 0) / ring.length,
+      ring.reduce((s, p) => s + p[1], 0) / ring.length,
+    ]);
     const radiusM = f.properties.radiusKilometers ? f.properties.radiusKilometers * 1000 : haversineM(center, ring[0]!);
     return { kind: 'circle', center, radiusM: Math.round(radiusM) };
   }
@@ -68,12 +76,35 @@ export function partToFeature(p: RegionPart): DrawnFeature | undefined {
       return { type: 'Feature', geometry: { type: 'Polygon', coordinates: p.rings }, properties: { mode: 'polygon' } };
     case 'rectangle': {
       const { west: w, south: s, east: e, north: n } = p;
-      return { type: 'Feature', geometry: { type: 'Polygon', coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] }, properties: { mode: 'rectangle' } };
+      return {
+        type: 'Feature',
+        geometry: {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [w, s],
+              [e, s],
+              [e, n],
+              [w, n],
+              [w, s],
+            ],
+          ],
+        },
+        properties: { mode: 'rectangle' },
+      };
     }
     case 'circle':
-      return { type: 'Feature', geometry: { type: 'Polygon', coordinates: [circleRing(p.center, p.radiusM)] }, properties: { mode: 'circle', radiusKilometers: p.radiusM / 1000 } };
+      return {
+        type: 'Feature',
+        geometry: { type: 'Polygon', coordinates: [circleRing(p.center, p.radiusM)] },
+        properties: { mode: 'circle', radiusKilometers: p.radiusM / 1000 },
+      };
     case 'polyline':
-      return { type: 'Feature', geometry: { type: 'LineString', coordinates: p.path }, properties: { mode: 'linestring', bufferM: p.bufferM } };
+      return {
+        type: 'Feature',
+        geometry: { type: 'LineString', coordinates: p.path },
+        properties: { mode: 'linestring', bufferM: p.bufferM },
+      };
     default:
       return undefined;
   }
@@ -114,7 +145,8 @@ export function geojsonToParts(input: unknown, bufferM = DEFAULT_BUFFER_M): Regi
         return;
     }
   };
-  if (!input || typeof input !== 'object' || typeof (input as { type?: unknown }).type !== 'string') throw new ImportError('文件不是 GeoJSON');
+  if (!input || typeof input !== 'object' || typeof (input as { type?: unknown }).type !== 'string')
+    throw new ImportError('文件不是 GeoJSON');
   visit(input);
   if (!parts.length) throw new ImportError('文件中没有多边形或折线，无法作为区域');
   return parts;
@@ -124,7 +156,8 @@ export function geojsonToParts(input: unknown, bufferM = DEFAULT_BUFFER_M): Regi
 export function partsToGeoJSON(parts: RegionPart[]): { type: 'FeatureCollection'; features: unknown[] } {
   const features: unknown[] = [];
   for (const p of parts) {
-    if (p.kind === 'multipolygon') features.push({ type: 'Feature', properties: {}, geometry: { type: 'MultiPolygon', coordinates: p.polygons } });
+    if (p.kind === 'multipolygon')
+      features.push({ type: 'Feature', properties: {}, geometry: { type: 'MultiPolygon', coordinates: p.polygons } });
     else if (p.kind === 'admin') continue;
     else {
       const f = partToFeature(p);

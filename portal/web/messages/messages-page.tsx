@@ -14,7 +14,9 @@ interface Message {
 /** 消息: review results and task events addressed to me. */
 export function MessagesPage() {
   const [page, setPage] = createSignal(1);
-  const [data, { refetch }] = createResource(page, (p) => get<{ items: Message[]; total: number; unread: number }>(`/api/messages${qs({ page: p, pageSize: 20 })}`));
+  const [data, { refetch }] = createResource(page, (p) =>
+    get<{ items: Message[]; total: number; unread: number }>(`/api/messages${qs({ page: p, pageSize: 20 })}`),
+  );
   const read = (id: string) => void post(`/api/messages/${id}/read`).then(() => refetch(), notifyError);
   return (
     <Page

@@ -55,7 +55,13 @@ function LogoSettings() {
   };
   return (
     <div class="card">
-      <p>{branding()?.logoUrl ? <img src={branding()!.logoUrl!} alt="LOGO" class="logo-img" style={{ background: '#1b5fb4', padding: '6px' }} /> : t.app.name}</p>
+      <p>
+        {branding()?.logoUrl ? (
+          <img src={branding()!.logoUrl!} alt="LOGO" class="logo-img" style={{ background: '#1b5fb4', padding: '6px' }} />
+        ) : (
+          t.app.name
+        )}
+      </p>
       <form onSubmit={upload} class="toolbar">
         <Field label={S.uploadLogo}>
           <input type="file" name="file" accept="image/png,image/jpeg" required />
@@ -97,11 +103,23 @@ function Qualifications() {
             <td>
               <a href={`/api/settings/qualifications/${q.id}/file`}>{q.fileName}</a>
             </td>
-            <td>{q.status === 'approved' ? <Badge kind="ok">已通过</Badge> : q.status === 'pending' ? <Badge kind="warn">待审核</Badge> : <Badge kind="err">已驳回</Badge>}</td>
+            <td>
+              {q.status === 'approved' ? (
+                <Badge kind="ok">已通过</Badge>
+              ) : q.status === 'pending' ? (
+                <Badge kind="warn">待审核</Badge>
+              ) : (
+                <Badge kind="err">已驳回</Badge>
+              )}
+            </td>
             <td>{q.reason || '—'}</td>
             <td>{fmtTime(q.createdAt)}</td>
             <td>
-              <button type="button" class="link danger" onClick={() => confirmDelete(() => del(`/api/settings/qualifications/${q.id}`), refetch)}>
+              <button
+                type="button"
+                class="link danger"
+                onClick={() => confirmDelete(() => del(`/api/settings/qualifications/${q.id}`), refetch)}
+              >
                 {t.common.delete}
               </button>
             </td>

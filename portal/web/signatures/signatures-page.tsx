@@ -16,7 +16,13 @@ export interface Signature {
 
 const S = t.signatures;
 export const statusBadge = (s: Signature['status']) =>
-  s === 'approved' ? <Badge kind="ok">{S.approved}</Badge> : s === 'pending' ? <Badge kind="warn">{S.pending}</Badge> : <Badge kind="err">{S.rejected}</Badge>;
+  s === 'approved' ? (
+    <Badge kind="ok">{S.approved}</Badge>
+  ) : s === 'pending' ? (
+    <Badge kind="warn">{S.pending}</Badge>
+  ) : (
+    <Badge kind="err">{S.rejected}</Badge>
+  );
 
 /** 签名管理: submit (pending review), set default, delete; review results come from the operator. */
 export function SignaturesPage() {

@@ -11,7 +11,8 @@ interface SystemStatus {
   services: Probe[];
 }
 
-const uptime = (s?: number) => (s === undefined ? '—' : s < 120 ? `${s} 秒` : s < 7200 ? `${Math.round(s / 60)} 分钟` : `${(s / 3600).toFixed(1)} 小时`);
+const uptime = (s?: number) =>
+  s === undefined ? '—' : s < 120 ? `${s} 秒` : s < 7200 ? `${Math.round(s / 60)} 分钟` : `${(s / 3600).toFixed(1)} 小时`;
 
 function ProbeTable(props: { title: string; rows: Probe[] }) {
   return (
@@ -29,7 +30,16 @@ function ProbeTable(props: { title: string; rows: Probe[] }) {
           </tr>
         </thead>
         <tbody>
-          <For each={props.rows} fallback={<tr><td colspan={6} class="empty">{t.app.none}</td></tr>}>
+          <For
+            each={props.rows}
+            fallback={
+              <tr>
+                <td colspan={6} class="empty">
+                  {t.app.none}
+                </td>
+              </tr>
+            }
+          >
             {(p) => (
               <tr data-probe={p.name} data-ok={String(p.ok)}>
                 <td>
@@ -84,7 +94,10 @@ export function StatusPage() {
           <>
             <p class="status-summary">
               {s().ok ? <Badge kind="ok">{t.status.allOk}</Badge> : <Badge kind="err">{t.status.someDown}</Badge>}
-              <span class="muted"> {t.status.at}：{fmtTime(s().at)}</span>
+              <span class="muted">
+                {' '}
+                {t.status.at}：{fmtTime(s().at)}
+              </span>
             </p>
             <ProbeTable title={t.status.servers} rows={s().servers} />
             <ProbeTable title={t.status.services} rows={s().services} />

@@ -97,7 +97,12 @@ export function Empty(props: { when: boolean; cols: number }) {
  * A data table: one header row, one row per item from `row`, and 「暂无数据」 across all columns when
  * the list is known to be empty (not while it is still loading).
  */
-export function Grid<T>(props: { rows: readonly T[] | undefined; head: readonly JSX.Element[]; row: (item: T) => JSX.Element; testId?: string }) {
+export function Grid<T>(props: {
+  rows: readonly T[] | undefined;
+  head: readonly JSX.Element[];
+  row: (item: T) => JSX.Element;
+  testId?: string;
+}) {
   return (
     <table class="grid" data-testid={props.testId}>
       <thead>

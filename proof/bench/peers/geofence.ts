@@ -26,7 +26,10 @@ export function benchRegions(): BenchRegion[] {
   for (const a of areas) {
     if (a.level !== 'district' || !a.geometry) continue;
     const g = a.geometry;
-    const part = g.type === 'Polygon' ? { kind: 'polygon' as const, rings: g.coordinates as [number, number][][] } : { kind: 'multipolygon' as const, polygons: g.coordinates as [number, number][][][] };
+    const part =
+      g.type === 'Polygon'
+        ? { kind: 'polygon' as const, rings: g.coordinates as [number, number][][] }
+        : { kind: 'multipolygon' as const, polygons: g.coordinates as [number, number][][][] };
     out.push({ id: id++, region: { parts: [part], edgeBufferM: 0 }, polygon: g });
   }
   for (const a of areas) {
@@ -76,7 +79,13 @@ export function oursPerCell(events: readonly GeoEvent[], regions: readonly Bench
     }
     return n;
   });
-  return { name: 'ours (alerting, per-cell cache as the engine)', events: events.length, matches, ms, eventsPerS: (events.length * 1000) / ms };
+  return {
+    name: 'ours (alerting, per-cell cache as the engine)',
+    events: events.length,
+    matches,
+    ms,
+    eventsPerS: (events.length * 1000) / ms,
+  };
 }
 
 /** The plain turf loop a developer would write: every event against every region. */
@@ -94,7 +103,14 @@ export function turfLoop(events: readonly GeoEvent[], regions: readonly BenchReg
     if ((done & 255) === 0 && performance.now() - t > budgetMs) break;
   }
   const ms = performance.now() - t;
-  return { name: 'turf loop (booleanPointInPolygon / distance)', events: done, matches: n, ms, eventsPerS: (done * 1000) / ms, note: done < events.length ? `time-boxed: ${done} of ${events.length} events` : undefined };
+  return {
+    name: 'turf loop (booleanPointInPolygon / distance)',
+    events: done,
+    matches: n,
+    ms,
+    eventsPerS: (done * 1000) / ms,
+    note: done < events.length ? `time-boxed: ${done} of ${events.length} events` : undefined,
+  };
 }
 
 /**
@@ -102,7 +118,11 @@ export function turfLoop(events: readonly GeoEvent[], regions: readonly BenchReg
  * (ST_Contains for polygons, ST_DWithin on geography for circles) — PostGIS at its best, in bulk —
  * and, as a streaming geofence would use it, one query per event.
  */
-export async function postgis(events: readonly GeoEvent[], regions: readonly BenchRegion[], perEventSample = 2000): Promise<GeofenceResult[]> {
+export async function postgis(
+  events: readonly GeoEvent[],
+  regions: readonly BenchRegion[],
+  perEventSample = 2000,
+): Promise<GeofenceResult[]> {
   const server = await startThrowawayPostgres();
   const client = new pg.Client({ connectionString: server.url });
   try {
@@ -111,8 +131,18 @@ export async function postgis(events: readonly GeoEvent[], regions: readonly Ben
     await client.query('CREATE TABLE regions (id int, geom geometry(MultiPolygon, 4326))');
     await client.query('CREATE TABLE circles (id int, center geography(Point, 4326), radius_m float8)');
     for (const r of regions) {
-      if (r.polygon) await client.query('INSERT INTO regions VALUES ($1, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($2), 4326)))', [r.id, JSON.stringify(r.polygon)]);
-      else if (r.circle) await client.query('INSERT INTO circles VALUES ($1, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, $4)', [r.id, r.circle.center[0], r.circle.center[1], r.circle.radiusM]);
+      if (r.polygon)
+        await client.query('INSERT INTO regions VALUES ($1, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($2), 4326)))', [
+          r.id,
+          JSON.stringify(r.polygon),
+        ]);
+      else if (r.circle)
+        await client.query('INSERT INTO circles VALUES ($1, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, $4)', [
+          r.id,
+          r.circle.center[0],
+          r.circle.center[1],
+          r.circle.radiusM,
+        ]);
     }
     await client.query('CREATE INDEX ON regions USING gist (geom)');
     await client.query('CREATE INDEX ON circles USING gist (center)');
@@ -130,19 +160,41 @@ export async function postgis(events: readonly GeoEvent[], regions: readonly Ben
     const loadMs = performance.now() - tLoad;
     const tJoin = performance.now();
     const a = await client.query('SELECT count(*)::int AS n FROM ev JOIN regions r ON ST_Contains(r.geom, ev.geom)');
-    const b = await client.query('SELECT count(*)::int AS n FROM ev JOIN circles c ON ST_DWithin(c.center, ev.geom::geography, c.radius_m)');
+    const b = await client.query(
+      'SELECT count(*)::int AS n FROM ev JOIN circles c ON ST_DWithin(c.center, ev.geom::geography, c.radius_m)',
+    );
     const joinMs = performance.now() - tJoin;
     const bulkMatches = Number(a.rows[0].n) + Number(b.rows[0].n);
-    const decide = 'SELECT (SELECT count(*) FROM regions r WHERE ST_Contains(r.geom, p)) + (SELECT count(*) FROM circles c WHERE ST_DWithin(c.center, p::geography, c.radius_m)) AS n FROM (SELECT ST_SetSRID(ST_MakePoint($1::float8, $2::float8), 4326) AS p) q';
+    const decide =
+      'SELECT (SELECT count(*) FROM regions r WHERE ST_Contains(r.geom, p)) + (SELECT count(*) FROM circles c WHERE ST_DWithin(c.center, p::geography, c.radius_m)) AS n FROM (SELECT ST_SetSRID(ST_MakePoint($1::float8, $2::float8), 4326) AS p) q';
     const sample = events.slice(0, perEventSample);
     const tOne = performance.now();
     let oneMatches = 0;
     for (const e of sample) oneMatches += Number((await client.query({ name: 'decide', text: decide, values: [e.lng, e.lat] })).rows[0].n);
     const oneMs = performance.now() - tOne;
     return [
-      { name: 'PostGIS bulk join (GiST; load excluded)', events: events.length, matches: bulkMatches, ms: joinMs, eventsPerS: (events.length * 1000) / joinMs, note: `loading ${events.length} events took ${Math.round(loadMs)} ms more` },
-      { name: 'PostGIS bulk incl. load', events: events.length, matches: bulkMatches, ms: joinMs + loadMs, eventsPerS: (events.length * 1000) / (joinMs + loadMs) },
-      { name: 'PostGIS one query per event (prepared)', events: sample.length, matches: oneMatches, ms: oneMs, eventsPerS: (sample.length * 1000) / oneMs },
+      {
+        name: 'PostGIS bulk join (GiST; load excluded)',
+        events: events.length,
+        matches: bulkMatches,
+        ms: joinMs,
+        eventsPerS: (events.length * 1000) / joinMs,
+        note: `loading ${events.length} events took ${Math.round(loadMs)} ms more`,
+      },
+      {
+        name: 'PostGIS bulk incl. load',
+        events: events.length,
+        matches: bulkMatches,
+        ms: joinMs + loadMs,
+        eventsPerS: (events.length * 1000) / (joinMs + loadMs),
+      },
+      {
+        name: 'PostGIS one query per event (prepared)',
+        events: sample.length,
+        matches: oneMatches,
+        ms: oneMs,
+        eventsPerS: (sample.length * 1000) / oneMs,
+      },
     ];
   } finally {
     await client.end().catch(() => undefined);

@@ -15,11 +15,17 @@ export interface RunningKannel {
  * Debian's Kannel (bearerbox + smsbox) with two SMPP transceiver binds to one SMSC, the window
  * (`max-pending-submits`) as ours (64), and an HTTP sendsms user.
  */
-export async function startKannel(smsc: { host: string; port: number; systemId: string; password: string }, binds = 2, window = 64): Promise<RunningKannel> {
+export async function startKannel(
+  smsc: { host: string; port: number; systemId: string; password: string },
+  binds = 2,
+  window = 64,
+): Promise<RunningKannel> {
   if (!existsSync('/usr/sbin/bearerbox')) throw new Error('Kannel is not installed (/usr/sbin/bearerbox): apt-get install kannel');
   const dir = mkdtempSync(join(tmpdir(), 'geo-proof-kannel-'));
   const [admin, box, send] = [await freePort(), await freePort(), await freePort()];
-  const smscGroups = Array.from({ length: binds }, () => `
+  const smscGroups = Array.from(
+    { length: binds },
+    () => `
 group = smsc
 smsc = smpp
 smsc-id = sim
@@ -31,7 +37,8 @@ smsc-password = ${smsc.password}
 system-type = ""
 max-pending-submits = ${window}
 enquire-link-interval = 30
-`).join('');
+`,
+  ).join('');
   const conf = `
 group = core
 admin-port = ${admin}

@@ -21,18 +21,37 @@ function asPostgres(cmd: string, args: string[]): string[] {
  * PostGIS peer. Needs Debian's `postgresql-15` (and `postgresql-15-postgis-3` for the extension).
  */
 export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
-  if (!existsSync(join(BIN, 'initdb'))) throw new Error(`PostgreSQL 15 is not installed (${BIN}/initdb missing): apt-get install postgresql-15 postgresql-15-postgis-3`);
+  if (!existsSync(join(BIN, 'initdb')))
+    throw new Error(`PostgreSQL 15 is not installed (${BIN}/initdb missing): apt-get install postgresql-15 postgresql-15-postgis-3`);
   const dir = mkdtempSync(join(tmpdir(), 'geo-proof-pg-'));
   chmodSync(dir, 0o755);
   const data = join(dir, 'data');
-  if (process.getuid?.() === 0) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
+  if (process.getuid?.() === 0)
+    chownSync(
+      dir,
+      Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
+      Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
+    );
   const run = (cmd: string, args: string[]) => {
     const [c, ...a] = asPostgres(cmd, args);
     execFileSync(c!, a, { stdio: 'pipe' });
   };
   run(join(BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   const port = await freePort();
-  const [c, ...a] = asPostgres(join(BIN, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'shared_buffers=128MB']);
+  const [c, ...a] = asPostgres(join(BIN, 'postgres'), [
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'shared_buffers=128MB',
+  ]);
   const child = spawn(c!, a, { stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;

@@ -35,7 +35,9 @@ interface Replay {
 function replay(natsUrl: string, args: string[]): Promise<Replay> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'ingest/src/cli/main.ts', 'replay', ...args], {
-      cwd: REPO_ROOT, env: { ...process.env, NATS_URL: natsUrl, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: REPO_ROOT,
+      env: { ...process.env, NATS_URL: natsUrl, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -69,7 +71,8 @@ describe('bad input at file replay (the real replay command, real nats-server)',
     writeFileSync(p, body);
     return p;
   };
-  const landedOnce = (msisdn: string) => waitFor(`${msisdn} in LOCATION`, () => (landed.get(msisdn)?.length ? landed.get(msisdn) : undefined));
+  const landedOnce = (msisdn: string) =>
+    waitFor(`${msisdn} in LOCATION`, () => (landed.get(msisdn)?.length ? landed.get(msisdn) : undefined));
 
   beforeAll(async () => {
     const since = new Date(Date.now() - 1000);
@@ -80,7 +83,8 @@ describe('bad input at file replay (the real replay command, real nats-server)',
     const first = await replay(inject('natsUrl'), [file('empty-first.ndjson', '')]);
     expect(first.code).toBe(0);
     const tap = await tapStream(nc, LOCATION_STREAM, 'loc.>', since, (m) => {
-      for (const e of decodeLocationMessage(m.data)) if (e.msisdn.startsWith(OURS)) landed.set(e.msisdn, [...(landed.get(e.msisdn) ?? []), e]);
+      for (const e of decodeLocationMessage(m.data))
+        if (e.msisdn.startsWith(OURS)) landed.set(e.msisdn, [...(landed.get(e.msisdn) ?? []), e]);
     });
     stopTap = tap.stop;
     dead = await tapDeadLetters(nc, 'ingest', since, MARK);
@@ -158,28 +162,40 @@ describe('bad input at file replay (the real replay command, real nats-server)',
     for (const e of r.summary!.errors) expect(['json', 'too_long', 'schema']).toContain(e.code);
   });
 
-  it(tally.one('file replay (files)', 'one 20 MB line without a newline between two good lines → refused as too long, the good lines land'), async () => {
-    const c = fresh();
-    // The marker first: a dead letter keeps only the first 64 KiB of what it refused.
-    const huge = JSON.stringify({ mark: c.mark, ...good(c.msisdn(5)), cell: 'y'.repeat(20 * 1024 * 1024) });
-    const r = await replay(inject('natsUrl'), [file('huge-line.ndjson', `${JSON.stringify(good(c.msisdn(1)))}\n${huge}\n${JSON.stringify(good(c.msisdn(2)))}`)]);
-    expect(r.code).toBe(1);
-    expect(r.summary).toMatchObject({ accepted: 2, rejected: 1 });
-    expect(r.summary!.errors[0]).toMatchObject({ line: 2, code: 'too_long' });
-    const d = await dead.get(c.mark);
-    expect(d.reason).toMatch(/too_long|longer than/);
-    for (const k of [1, 2]) expect((await landedOnce(c.msisdn(k))).length).toBe(1);
-  });
+  it(
+    tally.one('file replay (files)', 'one 20 MB line without a newline between two good lines → refused as too long, the good lines land'),
+    async () => {
+      const c = fresh();
+      // The marker first: a dead letter keeps only the first 64 KiB of what it refused.
+      const huge = JSON.stringify({ mark: c.mark, ...good(c.msisdn(5)), cell: 'y'.repeat(20 * 1024 * 1024) });
+      const r = await replay(inject('natsUrl'), [
+        file('huge-line.ndjson', `${JSON.stringify(good(c.msisdn(1)))}\n${huge}\n${JSON.stringify(good(c.msisdn(2)))}`),
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.summary).toMatchObject({ accepted: 2, rejected: 1 });
+      expect(r.summary!.errors[0]).toMatchObject({ line: 2, code: 'too_long' });
+      const d = await dead.get(c.mark);
+      expect(d.reason).toMatch(/too_long|longer than/);
+      for (const k of [1, 2]) expect((await landedOnce(c.msisdn(k))).length).toBe(1);
+    },
+  );
 
-  it(tally.one('file replay (files)', "--carrier cmcc on a file with another carrier's event → that line refused, the rest land"), async () => {
-    const c = fresh();
-    const other = badObj(c, { carrier: 'cucc', msisdn: '18600000000' });
-    const r = await replay(inject('natsUrl'), ['--carrier', 'cmcc', file('carrier.ndjson', [JSON.stringify(good(c.msisdn(1))), other, JSON.stringify(good(c.msisdn(2)))].join('\n'))]);
-    expect(r.code).toBe(1);
-    expect(r.summary!.errors).toEqual([expect.objectContaining({ line: 2, code: 'carrier_mismatch' })]);
-    expect((await dead.get(c.mark)).reason).toMatch(/carrier_mismatch|cucc/);
-    for (const k of [1, 2]) expect((await landedOnce(c.msisdn(k))).length).toBe(1);
-  });
+  it(
+    tally.one('file replay (files)', "--carrier cmcc on a file with another carrier's event → that line refused, the rest land"),
+    async () => {
+      const c = fresh();
+      const other = badObj(c, { carrier: 'cucc', msisdn: '18600000000' });
+      const r = await replay(inject('natsUrl'), [
+        '--carrier',
+        'cmcc',
+        file('carrier.ndjson', [JSON.stringify(good(c.msisdn(1))), other, JSON.stringify(good(c.msisdn(2)))].join('\n')),
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.summary!.errors).toEqual([expect.objectContaining({ line: 2, code: 'carrier_mismatch' })]);
+      expect((await dead.get(c.mark)).reason).toMatch(/carrier_mismatch|cucc/);
+      for (const k of [1, 2]) expect((await landedOnce(c.msisdn(k))).length).toBe(1);
+    },
+  );
 
   it(tally.one('file replay (files)', 'an unknown --carrier → exit 1 naming the carriers there are'), async () => {
     const r = await replay(inject('natsUrl'), ['--carrier', 'xxcc', file('any.ndjson', JSON.stringify(good(fresh().msisdn(1))))]);
@@ -187,21 +203,34 @@ describe('bad input at file replay (the real replay command, real nats-server)',
     expect(r.stderr).toContain('error: unknown carrier "xxcc": expected one of cmcc, cucc, ctcc');
   });
 
-  it(tally.one('file replay (files)', 'a CSV whose header names no event fields → every row refused with the missing fields, exit 1'), async () => {
-    const c = fresh();
-    const r = await replay(inject('natsUrl'), [file('wrong-header.csv', `phone,time,place\n${c.msisdn(5)},${Date.now()},${c.mark}\n${c.msisdn(6)},${Date.now()},x\n`)]);
-    expect(r.code).toBe(1);
-    expect(r.summary).toMatchObject({ accepted: 0, rejected: 2 });
-    expect(r.summary!.errors[0]!.reason).toMatch(/msisdn/);
-  });
+  it(
+    tally.one('file replay (files)', 'a CSV whose header names no event fields → every row refused with the missing fields, exit 1'),
+    async () => {
+      const c = fresh();
+      const r = await replay(inject('natsUrl'), [
+        file('wrong-header.csv', `phone,time,place\n${c.msisdn(5)},${Date.now()},${c.mark}\n${c.msisdn(6)},${Date.now()},x\n`),
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.summary).toMatchObject({ accepted: 0, rejected: 2 });
+      expect(r.summary!.errors[0]!.reason).toMatch(/msisdn/);
+    },
+  );
 
-  it(tally.one('file replay (files)', 'a CSV with a formula and SQL in the cell column → carried as inert text, byte for byte'), async () => {
-    const c = fresh();
-    const cells = [`=cmd|' /C calc'!A0`, `'; DROP TABLE events; --`];
-    const csv = ['msisdn,carrier,ts,cell,lat,lng,kind', ...cells.map((cell, k) => [c.msisdn(k + 1), 'cmcc', Date.now() - 30_000, `"${cell.replace(/"/g, '""')}"`, 30.25, 120.15, 'data'].join(','))].join('\n');
-    const r = await replay(inject('natsUrl'), [file('inert.csv', csv)]);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.summary).toMatchObject({ accepted: 2, rejected: 0 });
-    for (const [k, cell] of cells.entries()) expect((await landedOnce(c.msisdn(k + 1)))[0]!.cell).toBe(cell);
-  });
+  it(
+    tally.one('file replay (files)', 'a CSV with a formula and SQL in the cell column → carried as inert text, byte for byte'),
+    async () => {
+      const c = fresh();
+      const cells = [`=cmd|' /C calc'!A0`, `'; DROP TABLE events; --`];
+      const csv = [
+        'msisdn,carrier,ts,cell,lat,lng,kind',
+        ...cells.map((cell, k) =>
+          [c.msisdn(k + 1), 'cmcc', Date.now() - 30_000, `"${cell.replace(/"/g, '""')}"`, 30.25, 120.15, 'data'].join(','),
+        ),
+      ].join('\n');
+      const r = await replay(inject('natsUrl'), [file('inert.csv', csv)]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.summary).toMatchObject({ accepted: 2, rejected: 0 });
+      for (const [k, cell] of cells.entries()) expect((await landedOnce(c.msisdn(k + 1)))[0]!.cell).toBe(cell);
+    },
+  );
 });

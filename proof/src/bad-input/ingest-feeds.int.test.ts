@@ -63,7 +63,13 @@ const LINE_CASES: LineCase[] = [
   { name: 'age 121', line: (c) => badObj(c, { age: 121 }), code: 'schema', reason: /age/ },
   { name: 'age -1', line: (c) => badObj(c, { age: -1 }), code: 'schema', reason: /age/ },
   { name: 'home of five digits', line: (c) => badObj(c, { home: '33010' }), code: 'schema', reason: /home/ },
-  { name: '__proto__ carrying the carrier', line: (c) => `{"__proto__":{"carrier":"cmcc"},"msisdn":"${c.msisdn(5)}","ts":${Date.now()},"cell":"x","lat":30,"lng":120,"kind":"data","mark":"${c.mark}"}`, code: 'schema', reason: /carrier/ },
+  {
+    name: '__proto__ carrying the carrier',
+    line: (c) =>
+      `{"__proto__":{"carrier":"cmcc"},"msisdn":"${c.msisdn(5)}","ts":${Date.now()},"cell":"x","lat":30,"lng":120,"kind":"data","mark":"${c.mark}"}`,
+    code: 'schema',
+    reason: /carrier/,
+  },
   { name: 'deeply nested object (600 levels)', line: (c) => `${'{"a":'.repeat(600)}"${c.mark}"${'}'.repeat(600)}`, code: 'schema' },
   // Oversized
   { name: 'a 5 kB line', line: (c) => badObj(c, { cell: 'x'.repeat(5000) }), code: 'too_long', reason: /4096/ },
@@ -76,7 +82,12 @@ const LINE_CASES: LineCase[] = [
   { name: 'ts 1 ms after the epoch', line: (c) => badObj(c, { ts: 1 }), code: 'too_old' },
   { name: 'ts in seconds instead of ms', line: (c) => badObj(c, { ts: Math.floor(Date.now() / 1000) }), code: 'too_old' },
   // Another carrier's event on this carrier's key or subject
-  { name: "another carrier's event", line: (c) => badObj(c, { carrier: 'cucc', msisdn: '18600000000' }), code: 'carrier_mismatch', reason: /cucc/ },
+  {
+    name: "another carrier's event",
+    line: (c) => badObj(c, { carrier: 'cucc', msisdn: '18600000000' }),
+    code: 'carrier_mismatch',
+    reason: /cucc/,
+  },
 ];
 
 /** Hostile text in the free-text field (cell): accepted and carried as inert text, byte for byte. */
@@ -103,9 +114,19 @@ describe('bad input at ingest feeds (real ingest process, real nats-server)', ()
   beforeAll(async () => {
     const since = new Date(Date.now() - 1000);
     const [health, http] = [await freePort(), await freePort()];
-    ingest = await startService('ingest', 'ingest/src/main.ts', {
-      NATS_URL: inject('natsUrl'), HEALTH_PORT: String(health), INGEST_HTTP_PORT: String(http), INGEST_KEYS: `cmcc=${CMCC_KEY},cucc=${CUCC_KEY}`, SIM_ENABLED: '0',
-    }, `http://127.0.0.1:${health}/healthz`, { alsoListening: [`http://127.0.0.1:${http}${HTTP_FEED_PATH}`] });
+    ingest = await startService(
+      'ingest',
+      'ingest/src/main.ts',
+      {
+        NATS_URL: inject('natsUrl'),
+        HEALTH_PORT: String(health),
+        INGEST_HTTP_PORT: String(http),
+        INGEST_KEYS: `cmcc=${CMCC_KEY},cucc=${CUCC_KEY}`,
+        SIM_ENABLED: '0',
+      },
+      `http://127.0.0.1:${health}/healthz`,
+      { alsoListening: [`http://127.0.0.1:${http}${HTTP_FEED_PATH}`] },
+    );
     feedUrl = `http://127.0.0.1:${http}${HTTP_FEED_PATH}`;
     statusUrl = `http://127.0.0.1:${health}/healthz`;
     nc = await connectNats(inject('natsUrl'), 'proof-bad-input-ingest');
@@ -139,35 +160,43 @@ describe('bad input at ingest feeds (real ingest process, real nats-server)', ()
   }
 
   describe('HTTP NDJSON feed: a bad line between two good ones', () => {
-    it.each(tally.add('ingest HTTP feed (lines)', LINE_CASES))('$name → 200, line 2 refused as $code, dead-lettered, both good events land', async (lc) => {
-      const c = fresh();
-      const body = [JSON.stringify(good(c.msisdn(1))), lc.line(c), JSON.stringify(good(c.msisdn(2)))].join('\n');
-      const r = await post(body);
-      expect(r.status).toBe(200);
-      expect(r.body).toMatchObject({ accepted: 2, rejected: 1 });
-      expect(r.body.errors).toHaveLength(1);
-      expect(r.body.errors[0]).toMatchObject({ line: 2, code: lc.code });
-      if (lc.reason) expect(r.body.errors[0].reason).toMatch(lc.reason);
-      const d = await dead.get(c.mark);
-      expect(d.reason.startsWith(`${lc.code}: `)).toBe(true);
-      expect(d.source.subject).toBe('http:cmcc#2');
-      expect((await landedEvent(c.msisdn(1))).cell).toBe(`460-00-${c.msisdn(1)}`);
-      expect((await landedEvent(c.msisdn(2))).cell).toBe(`460-00-${c.msisdn(2)}`);
-      expect(landed.has(c.msisdn(5))).toBe(false);
-    });
+    it.each(tally.add('ingest HTTP feed (lines)', LINE_CASES))(
+      '$name → 200, line 2 refused as $code, dead-lettered, both good events land',
+      async (lc) => {
+        const c = fresh();
+        const body = [JSON.stringify(good(c.msisdn(1))), lc.line(c), JSON.stringify(good(c.msisdn(2)))].join('\n');
+        const r = await post(body);
+        expect(r.status).toBe(200);
+        expect(r.body).toMatchObject({ accepted: 2, rejected: 1 });
+        expect(r.body.errors).toHaveLength(1);
+        expect(r.body.errors[0]).toMatchObject({ line: 2, code: lc.code });
+        if (lc.reason) expect(r.body.errors[0].reason).toMatch(lc.reason);
+        const d = await dead.get(c.mark);
+        expect(d.reason.startsWith(`${lc.code}: `)).toBe(true);
+        expect(d.source.subject).toBe('http:cmcc#2');
+        expect((await landedEvent(c.msisdn(1))).cell).toBe(`460-00-${c.msisdn(1)}`);
+        expect((await landedEvent(c.msisdn(2))).cell).toBe(`460-00-${c.msisdn(2)}`);
+        expect(landed.has(c.msisdn(5))).toBe(false);
+      },
+    );
 
-    it(tally.one('ingest HTTP feed (lines)', 'a BOM in front of a good line is tolerated (trimmed as white space) and the event lands'), async () => {
-      const c = fresh();
-      const r = await post([JSON.stringify(good(c.msisdn(1))), `\ufeff${JSON.stringify(good(c.msisdn(2)))}`].join('\n'));
-      expect(r.body).toMatchObject({ accepted: 2, rejected: 0 });
-      await landedEvent(c.msisdn(2));
-    });
+    it(
+      tally.one('ingest HTTP feed (lines)', 'a BOM in front of a good line is tolerated (trimmed as white space) and the event lands'),
+      async () => {
+        const c = fresh();
+        const r = await post([JSON.stringify(good(c.msisdn(1))), `\ufeff${JSON.stringify(good(c.msisdn(2)))}`].join('\n'));
+        expect(r.body).toMatchObject({ accepted: 2, rejected: 0 });
+        await landedEvent(c.msisdn(2));
+      },
+    );
 
     // Was a bug: the whole 1 MB line, base64 in the entry, went over nats-server's max_payload and the
     // dead letter was lost. infra's deadLetterWriter now keeps the first 64 KiB and the original size.
     it(tally.one('ingest HTTP feed (lines)', 'a 1 MB line is refused as too_long and dead-lettered'), async () => {
       const c = fresh();
-      const r = await post([JSON.stringify(good(c.msisdn(1))), badObj(c, { pad: 'y'.repeat(1_000_000) }), JSON.stringify(good(c.msisdn(2)))].join('\n'));
+      const r = await post(
+        [JSON.stringify(good(c.msisdn(1))), badObj(c, { pad: 'y'.repeat(1_000_000) }), JSON.stringify(good(c.msisdn(2)))].join('\n'),
+      );
       expect(r.body).toMatchObject({ accepted: 2, rejected: 1, errors: [{ line: 2, code: 'too_long' }] });
       await landedEvent(c.msisdn(2));
       expect((await dead.get(c.mark, 8000)).reason).toMatch(/^too_long: /);
@@ -213,7 +242,12 @@ describe('bad input at ingest feeds (real ingest process, real nats-server)', ()
 
     it(tally.one('ingest HTTP feed (requests)', "the cucc key refuses cmcc's events and takes its own"), async () => {
       const c = fresh();
-      const r = await post([JSON.stringify(good(c.msisdn(5))), JSON.stringify(good(`186${RUN3}${String(c.n).padStart(5, '0')}`, { carrier: 'cucc' }))].join('\n'), CUCC_KEY);
+      const r = await post(
+        [JSON.stringify(good(c.msisdn(5))), JSON.stringify(good(`186${RUN3}${String(c.n).padStart(5, '0')}`, { carrier: 'cucc' }))].join(
+          '\n',
+        ),
+        CUCC_KEY,
+      );
       expect(r.body).toMatchObject({ accepted: 1, rejected: 1, errors: [{ line: 1, code: 'carrier_mismatch' }] });
       expect(landed.has(c.msisdn(5))).toBe(false);
     });
@@ -225,31 +259,45 @@ describe('bad input at ingest feeds (real ingest process, real nats-server)', ()
       await landedEvent(c.msisdn(2));
     });
 
-    it(tally.one('ingest HTTP feed (requests)', '1,000 bad lines around 10 good ones: every good one lands, the first 100 rejections are listed'), async () => {
-      const c = fresh();
-      const lines: string[] = [];
-      for (let i = 0; i < 1000; i++) {
-        if (i % 100 === 50) lines.push(JSON.stringify(good(c.msisdn((i - 50) / 100))));
-        lines.push(`{"bad":${i},"mark":"${c.mark}"`);
-      }
-      const r = await post(lines.join('\n'));
-      expect(r.body).toMatchObject({ accepted: 10, rejected: 1000 });
-      expect(r.body.errors).toHaveLength(100);
-      for (let k = 0; k < 10; k++) await landedEvent(c.msisdn(k));
-      await stillUp();
-    });
+    it(
+      tally.one(
+        'ingest HTTP feed (requests)',
+        '1,000 bad lines around 10 good ones: every good one lands, the first 100 rejections are listed',
+      ),
+      async () => {
+        const c = fresh();
+        const lines: string[] = [];
+        for (let i = 0; i < 1000; i++) {
+          if (i % 100 === 50) lines.push(JSON.stringify(good(c.msisdn((i - 50) / 100))));
+          lines.push(`{"bad":${i},"mark":"${c.mark}"`);
+        }
+        const r = await post(lines.join('\n'));
+        expect(r.body).toMatchObject({ accepted: 10, rejected: 1000 });
+        expect(r.body.errors).toHaveLength(100);
+        for (let k = 0; k < 10; k++) await landedEvent(c.msisdn(k));
+        await stillUp();
+      },
+    );
 
-    it(tally.one('ingest HTTP feed (requests)', 'a 3 MB body without a single newline is refused as one too-long line; the feed stays up'), async () => {
-      const c = fresh();
-      const r = await post(`${c.mark}${'z'.repeat(3_000_000)}`);
-      expect(r.status).toBe(200);
-      expect(r.body).toMatchObject({ accepted: 0, rejected: 1, errors: [{ line: 1, code: 'too_long' }] });
-      await stillUp();
-    });
+    it(
+      tally.one('ingest HTTP feed (requests)', 'a 3 MB body without a single newline is refused as one too-long line; the feed stays up'),
+      async () => {
+        const c = fresh();
+        const r = await post(`${c.mark}${'z'.repeat(3_000_000)}`);
+        expect(r.status).toBe(200);
+        expect(r.body).toMatchObject({ accepted: 0, rejected: 1, errors: [{ line: 1, code: 'too_long' }] });
+        await stillUp();
+      },
+    );
   });
 
   describe('hostile text is carried as inert text', () => {
-    it.each(tally.add('ingest HTTP feed (injection)', INJECTIONS.map((text) => ({ text }))))('cell $text lands byte for byte', async ({ text }) => {
+    it.each(
+      tally.add(
+        'ingest HTTP feed (injection)',
+        INJECTIONS.map((text) => ({ text })),
+      ),
+    )('cell $text lands byte for byte', async ({ text }) => {
       const c = fresh();
       const cell = text;
       const r = await post(JSON.stringify(good(c.msisdn(1), { cell })));
@@ -263,7 +311,11 @@ describe('bad input at ingest feeds (real ingest process, real nats-server)', ()
     it.each(NATS_LINES)('$name → line 2 refused as $code, dead-lettered, both good events land', async (lc) => {
       const c = fresh();
       const msg = [JSON.stringify(good(c.msisdn(1))), lc.line(c), JSON.stringify(good(c.msisdn(2)))].join('\n');
-      const reply = (await nc.request(feedSubject('cmcc'), msg, { timeout: 20_000 })).json<{ accepted: number; rejected: number; errors: { line: number; code: string; reason: string }[] }>();
+      const reply = (await nc.request(feedSubject('cmcc'), msg, { timeout: 20_000 })).json<{
+        accepted: number;
+        rejected: number;
+        errors: { line: number; code: string; reason: string }[];
+      }>();
       expect(reply).toMatchObject({ accepted: 2, rejected: 1, errors: [{ line: 2, code: lc.code }] });
       if (lc.reason) expect(reply.errors[0].reason).toMatch(lc.reason);
       const d = await dead.get(c.mark);
@@ -280,7 +332,11 @@ describe('bad input at ingest feeds (real ingest process, real nats-server)', ()
     ]);
     it.each(SUBJECT_CASES)('$name: every line refused with a reason naming the carrier, none published', async (sc) => {
       const c = fresh();
-      const reply = (await nc.request(sc.subject, [badObj(c, { msisdn: c.msisdn(1) }), badObj(c, { msisdn: c.msisdn(2) })].join('\n'), { timeout: 20_000 })).json<{ accepted: number; rejected: number; errors: { reason: string }[] }>();
+      const reply = (
+        await nc.request(sc.subject, [badObj(c, { msisdn: c.msisdn(1) }), badObj(c, { msisdn: c.msisdn(2) })].join('\n'), {
+          timeout: 20_000,
+        })
+      ).json<{ accepted: number; rejected: number; errors: { reason: string }[] }>();
       expect(reply).toMatchObject({ accepted: 0, rejected: 2 });
       expect(reply.errors[0].reason).toMatch(/carrier/);
       expect((await dead.get(c.mark)).reason).toMatch(/^schema: .*carrier/);
@@ -294,12 +350,15 @@ describe('bad input at ingest feeds (real ingest process, real nats-server)', ()
       expect((await nc.request(feedSubject('ctcc'), '', { timeout: 20_000 })).json()).toEqual({ accepted: 0, rejected: 0, errors: [] });
     });
 
-    it(tally.one('ingest NATS feed (subjects)', 'a published (not requested) bad message is dead-lettered without a reply to send'), async () => {
-      const c = fresh();
-      nc.publish(feedSubject('cmcc'), [`{"mark":"${c.mark}"`, JSON.stringify(good(c.msisdn(1)))].join('\n'));
-      expect((await dead.get(c.mark)).reason).toMatch(/^json: /);
-      await landedEvent(c.msisdn(1));
-    });
+    it(
+      tally.one('ingest NATS feed (subjects)', 'a published (not requested) bad message is dead-lettered without a reply to send'),
+      async () => {
+        const c = fresh();
+        nc.publish(feedSubject('cmcc'), [`{"mark":"${c.mark}"`, JSON.stringify(good(c.msisdn(1)))].join('\n'));
+        expect((await dead.get(c.mark)).reason).toMatch(/^json: /);
+        await landedEvent(c.msisdn(1));
+      },
+    );
   });
 
   it('is still up after all of it', async () => {

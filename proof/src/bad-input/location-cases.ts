@@ -18,7 +18,14 @@ export function locationCases(tag: string, prefix: string) {
   };
   type Fresh = ReturnType<typeof fresh>;
   const good = (msisdn: string, over: Partial<LocationEvent> = {}): LocationEvent => ({
-    msisdn, carrier: 'cmcc', ts: Date.now() - 30_000, cell: `460-00-${msisdn}`, lat: 30.25, lng: 120.15, kind: 'data', ...over,
+    msisdn,
+    carrier: 'cmcc',
+    ts: Date.now() - 30_000,
+    cell: `460-00-${msisdn}`,
+    lat: 30.25,
+    lng: 120.15,
+    kind: 'data',
+    ...over,
   });
   /** A good event's fields with the case's marker and some fields replaced (the line is still an object). */
   const badObj = (c: Fresh, over: Record<string, unknown>) => JSON.stringify({ ...good(c.msisdn(5)), mark: c.mark, ...over });

@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, ensureDeadLetterStream, freePort, ident, list, selectRows, sql, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import {
+  connectClickHouse,
+  connectNats,
+  ensureDeadLetterStream,
+  freePort,
+  ident,
+  list,
+  selectRows,
+  sql,
+  type ClickHouseClient,
+  type NatsConnection,
+} from '@geo/infra';
 import { messagingNames, type SmsJob } from '@geo/messaging';
 import { CaseTally } from './report.ts';
 import { startService, type ServiceProcess } from './service-process.ts';
@@ -28,8 +39,17 @@ const fresh = () => {
   return { n, mark: `MJ${RUN}x${n}`, id: (k: number) => `MJ${RUN}x${n}-${k}` };
 };
 const job = (jobId: string, over: Partial<SmsJob> = {}): SmsJob => ({
-  jobId, source: 'industry', enterpriseId: 'ent-bad-input', accountId: 'acc-bad-input', sendId: `send-${RUN}`, msisdn: '13800138000', carrier: 'cmcc',
-  content: '明天有雨，记得带伞。', signature: '气象台', createdAt: Date.now(), ...over,
+  jobId,
+  source: 'industry',
+  enterpriseId: 'ent-bad-input',
+  accountId: 'acc-bad-input',
+  sendId: `send-${RUN}`,
+  msisdn: '13800138000',
+  carrier: 'cmcc',
+  content: '明天有雨，记得带伞。',
+  signature: '气象台',
+  createdAt: Date.now(),
+  ...over,
 });
 
 describe('bad SMS jobs at messaging (real messaging and SMSC processes)', () => {
@@ -43,12 +63,31 @@ describe('bad SMS jobs at messaging (real messaging and SMSC processes)', () => 
     const since = new Date(Date.now() - 1000);
     const [smscHealth, msgHealth, cmcc, cucc, ctcc] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     const smscPorts = { SMSC_PORT_CMCC: String(cmcc), SMSC_PORT_CUCC: String(cucc), SMSC_PORT_CTCC: String(ctcc) };
-    smsc = await startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '10' }, `http://127.0.0.1:${smscHealth}/healthz`);
-    messaging = await startService('messaging', 'messaging/src/main.ts', {
-      ...smscPorts, NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: inject('clickhouseUrl'), HEALTH_PORT: String(msgHealth), SEND_LOG_TABLE: TABLE, MESSAGING_NS: NS, SMSC_BINDS: '1', ACK_WAIT_MS: '10000',
-      // Every good job here goes to one number: the anti-bombing limits (1 a minute) are not under test.
-      RECIPIENT_LIMIT_PER_MINUTE: '0', RECIPIENT_LIMIT_PER_HOUR: '0', RECIPIENT_LIMIT_PER_DAY: '0',
-    }, `http://127.0.0.1:${msgHealth}/healthz`);
+    smsc = await startService(
+      'smsc-sim',
+      'messaging/src/smsc-sim/main.ts',
+      { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '10' },
+      `http://127.0.0.1:${smscHealth}/healthz`,
+    );
+    messaging = await startService(
+      'messaging',
+      'messaging/src/main.ts',
+      {
+        ...smscPorts,
+        NATS_URL: inject('natsUrl'),
+        CLICKHOUSE_URL: inject('clickhouseUrl'),
+        HEALTH_PORT: String(msgHealth),
+        SEND_LOG_TABLE: TABLE,
+        MESSAGING_NS: NS,
+        SMSC_BINDS: '1',
+        ACK_WAIT_MS: '10000',
+        // Every good job here goes to one number: the anti-bombing limits (1 a minute) are not under test.
+        RECIPIENT_LIMIT_PER_MINUTE: '0',
+        RECIPIENT_LIMIT_PER_HOUR: '0',
+        RECIPIENT_LIMIT_PER_DAY: '0',
+      },
+      `http://127.0.0.1:${msgHealth}/healthz`,
+    );
     nc = await connectNats(inject('natsUrl'), 'proof-bad-input-messaging');
     await ensureDeadLetterStream(nc);
     ch = connectClickHouse(inject('clickhouseUrl'));
@@ -67,15 +106,28 @@ describe('bad SMS jobs at messaging (real messaging and SMSC processes)', () => 
 
   const js = () => jetstream(nc, { timeout: 15_000 });
   const publish = (payload: string, id: string) => js().publish(names.jobSubject('cmcc'), payload, { msgID: id });
-  interface Row { job_id: string; status: string; enterprise_id: string; account_id: string; send_id: string }
+  interface Row {
+    job_id: string;
+    status: string;
+    enterprise_id: string;
+    account_id: string;
+    send_id: string;
+  }
   const rowsOf = (ids: string[]) =>
-    selectRows<Row>(ch, sql`SELECT job_id, status, enterprise_id, account_id, send_id FROM ${ident(TABLE)} FINAL WHERE job_id IN ${list(ids)}`.text);
+    selectRows<Row>(
+      ch,
+      sql`SELECT job_id, status, enterprise_id, account_id, send_id FROM ${ident(TABLE)} FINAL WHERE job_id IN ${list(ids)}`.text,
+    );
   /** Waits until every job has a final (not merely submitted) row, and returns the rows. */
   const finalRows = (ids: string[]) =>
-    waitFor(`send-log rows for ${ids.join(', ')}`, async () => {
-      const rows = (await rowsOf(ids).catch(() => [])).filter((r) => r.status !== 'submitted');
-      return rows.length === ids.length ? rows : undefined;
-    }, 60_000);
+    waitFor(
+      `send-log rows for ${ids.join(', ')}`,
+      async () => {
+        const rows = (await rowsOf(ids).catch(() => [])).filter((r) => r.status !== 'submitted');
+        return rows.length === ids.length ? rows : undefined;
+      },
+      60_000,
+    );
 
   interface JobCase {
     name: string;
@@ -107,21 +159,29 @@ describe('bad SMS jobs at messaging (real messaging and SMSC processes)', () => 
     { name: 'enterpriseId as an object', payload: (c) => badJob(c, { enterpriseId: { $ne: null } }), says: /enterpriseId/ },
   ];
 
-  it.each(tally.add('messaging SMS jobs (contract)', CASES))('$name → dead-lettered naming it; the good jobs beside it are delivered', async (jc) => {
-    const c = fresh();
-    await publish(JSON.stringify(job(c.id(1))), c.id(1));
-    await publish(jc.payload(c), c.id(5));
-    await publish(JSON.stringify(job(c.id(2), { carrier: 'cmcc' })), c.id(2));
-    const d = await dead.get(c.mark, 60_000);
-    expect(d.reason).toMatch(jc.says);
-    expect(d.source.stream).toBe(names.jobsStream);
-    const rows = await finalRows([c.id(1), c.id(2)]);
-    expect(rows.map((r) => r.status).sort()).toEqual(['delivered', 'delivered']);
-    expect(await rowsOf([c.id(5)])).toEqual([]);
-  });
+  it.each(tally.add('messaging SMS jobs (contract)', CASES))(
+    '$name → dead-lettered naming it; the good jobs beside it are delivered',
+    async (jc) => {
+      const c = fresh();
+      await publish(JSON.stringify(job(c.id(1))), c.id(1));
+      await publish(jc.payload(c), c.id(5));
+      await publish(JSON.stringify(job(c.id(2), { carrier: 'cmcc' })), c.id(2));
+      const d = await dead.get(c.mark, 60_000);
+      expect(d.reason).toMatch(jc.says);
+      expect(d.source.stream).toBe(names.jobsStream);
+      const rows = await finalRows([c.id(1), c.id(2)]);
+      expect(rows.map((r) => r.status).sort()).toEqual(['delivered', 'delivered']);
+      expect(await rowsOf([c.id(5)])).toEqual([]);
+    },
+  );
 
   const HOSTILE = [`x'); DROP TABLE ${'sms_log'}; --`, `\\'; DROP TABLE t; --`, `<script>alert(1)</script>`, `' OR '1'='1`, `{{7*7}}`];
-  it.each(tally.add('messaging SMS jobs (injection)', HOSTILE.map((text) => ({ text }))))('ids and names $text land in the ClickHouse send log byte for byte', async ({ text }) => {
+  it.each(
+    tally.add(
+      'messaging SMS jobs (injection)',
+      HOSTILE.map((text) => ({ text })),
+    ),
+  )('ids and names $text land in the ClickHouse send log byte for byte', async ({ text }) => {
     const c = fresh();
     const jobId = `${c.id(1)}${text}`;
     await publish(JSON.stringify(job(jobId, { enterpriseId: text, accountId: text, sendId: text, content: text })), c.id(1));
@@ -131,12 +191,18 @@ describe('bad SMS jobs at messaging (real messaging and SMSC processes)', () => 
     expect(tables).toHaveLength(1);
   });
 
-  it(tally.one('messaging SMS jobs (contract)', 'a cmcc job to a China Telecom number (199…) reaches a final state in the send log, not lost'), async () => {
-    const c = fresh();
-    await publish(JSON.stringify(job(c.id(1), { msisdn: '19900000000', carrier: 'cmcc' })), c.id(1));
-    const [row] = await finalRows([c.id(1)]);
-    expect(['rejected', 'delivered']).toContain(row!.status);
-  });
+  it(
+    tally.one(
+      'messaging SMS jobs (contract)',
+      'a cmcc job to a China Telecom number (199…) reaches a final state in the send log, not lost',
+    ),
+    async () => {
+      const c = fresh();
+      await publish(JSON.stringify(job(c.id(1), { msisdn: '19900000000', carrier: 'cmcc' })), c.id(1));
+      const [row] = await finalRows([c.id(1)]);
+      expect(['rejected', 'delivered']).toContain(row!.status);
+    },
+  );
 
   it('is still up and healthy after all of it', async () => {
     expect(messaging.alive()).toBe(true);

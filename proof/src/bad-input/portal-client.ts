@@ -8,7 +8,16 @@ export const PORTAL_START_TIMEOUT = 300_000;
 /** A portal on PGlite in memory with the demo enterprise, the captcha test switch and a cheap scrypt cost. */
 export function startTestPortal(extra: Partial<PortalConfig> = {}): Promise<Portal> {
   return createPortal(
-    { port: 0, pgliteDir: 'memory://', demo: true, captchaTestMode: true, scryptLogN: 10, trustProxy: true, clickhouseUrl: undefined, ...extra },
+    {
+      port: 0,
+      pgliteDir: 'memory://',
+      demo: true,
+      captchaTestMode: true,
+      scryptLogN: 10,
+      trustProxy: true,
+      clickhouseUrl: undefined,
+      ...extra,
+    },
     createLogger('portal-bad-input', 'silent'),
   );
 }
@@ -61,7 +70,13 @@ export interface Client {
 export async function login(p: Portal, name: string, password: string): Promise<Client> {
   const ip = nextIp();
   const cap = await call(p, 'GET', '/api/auth/captcha', undefined, { 'x-forwarded-for': ip });
-  const r = await call(p, 'POST', '/api/auth/login', { name, password, captchaId: cap.body.captchaId, captcha: cap.body.testAnswer }, { 'x-forwarded-for': ip });
+  const r = await call(
+    p,
+    'POST',
+    '/api/auth/login',
+    { name, password, captchaId: cap.body.captchaId, captcha: cap.body.testAnswer },
+    { 'x-forwarded-for': ip },
+  );
   if (r.status !== 200) throw new Error(`login ${name} failed: ${r.status} ${r.text}`);
   const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
   const client: Client = {
@@ -72,7 +87,12 @@ export async function login(p: Portal, name: string, password: string): Promise<
     ip,
     me: r.body,
     req: (method, path, body, headers = {}) =>
-      call(p, method, path, body, { cookie, 'x-forwarded-for': ip, ...(method === 'GET' ? {} : { 'x-csrf-token': client.csrf }), ...headers }),
+      call(p, method, path, body, {
+        cookie,
+        'x-forwarded-for': ip,
+        ...(method === 'GET' ? {} : { 'x-csrf-token': client.csrf }),
+        ...headers,
+      }),
   };
   return client;
 }
@@ -87,7 +107,12 @@ export const sessionHash = (sid: string) => createHash('sha256').update(sid).dig
 export async function openOtherEnterprise(p: Portal, tag: string): Promise<{ enterpriseId: string; admin: Client }> {
   const op = await loginOperator(p);
   const password = 'Other-pass-2024';
-  const r = await op.req('POST', '/api/operator/enterprises', { name: `另一集团${tag}`, quota: 1000, adminName: `other-${tag}`, adminPassword: password });
+  const r = await op.req('POST', '/api/operator/enterprises', {
+    name: `另一集团${tag}`,
+    quota: 1000,
+    adminName: `other-${tag}`,
+    adminPassword: password,
+  });
   if (r.status !== 200) throw new Error(`could not open an enterprise: ${r.status} ${r.text}`);
   return { enterpriseId: r.body.id, admin: await login(p, `other-${tag}`, password) };
 }

@@ -45,11 +45,19 @@ export class CaseTally {
     const entries: Record<string, number> = {};
     for (const p of all) for (const [k, v] of Object.entries(p.entries)) entries[k] = (entries[k] ?? 0) + v;
     const total = Object.values(entries).reduce((a, b) => a + b, 0);
-    const report = { generatedAt: new Date().toISOString(), total, entries, knownBugs: all.flatMap((p) => p.knownBugs), files: all.map((p) => p.file) };
+    const report = {
+      generatedAt: new Date().toISOString(),
+      total,
+      entries,
+      knownBugs: all.flatMap((p) => p.knownBugs),
+      files: all.map((p) => p.file),
+    };
     const path = join(dir, 'bad-input-report.json');
     writeFileSync(path, JSON.stringify(report, null, 2));
     const n = [...this.counts.values()].reduce((a, b) => a + b, 0);
-    console.log(`[bad-input] ${this.file}: ${n} cases ${JSON.stringify(Object.fromEntries(this.counts))}; all files so far: ${total} → ${path}`);
+    console.log(
+      `[bad-input] ${this.file}: ${n} cases ${JSON.stringify(Object.fromEntries(this.counts))}; all files so far: ${total} → ${path}`,
+    );
     return path;
   }
 }

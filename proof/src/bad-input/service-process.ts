@@ -27,7 +27,10 @@ export async function startService(
   entry: string,
   env: Record<string, string>,
   healthUrl: string,
-  opts: { timeoutMs?: number; /** URLs that must answer (any status) too: `/healthz` can be up before the service's own port. */ alsoListening?: string[] } = {},
+  opts: {
+    timeoutMs?: number;
+    /** URLs that must answer (any status) too: `/healthz` can be up before the service's own port. */ alsoListening?: string[];
+  } = {},
 ): Promise<ServiceProcess> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {

@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, ensureDeadLetterStream, freePort, ident, list, selectRows, sql, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import {
+  connectClickHouse,
+  connectNats,
+  ensureDeadLetterStream,
+  freePort,
+  ident,
+  list,
+  selectRows,
+  sql,
+  type ClickHouseClient,
+  type NatsConnection,
+} from '@geo/infra';
 import { messagingNames, type SmsJob } from '@geo/messaging';
 import { CaseTally } from './report.ts';
 import { startService, type ServiceProcess } from './service-process.ts';
@@ -42,35 +53,108 @@ interface DeliverCase {
 }
 
 const receipt = (mark: string, over: Record<string, unknown> = {}) => ({
-  source_addr: '13800138000', destination_addr: '106571', esm_class: ESM_RECEIPT, data_coding: 0, client_ref: mark, ...over,
+  source_addr: '13800138000',
+  destination_addr: '106571',
+  esm_class: ESM_RECEIPT,
+  data_coding: 0,
+  client_ref: mark,
+  ...over,
 });
 const mo = (mark: string, over: Record<string, unknown> = {}) => ({
-  source_addr: '13800138000', destination_addr: '1065719', esm_class: 0, data_coding: 8, client_ref: mark, ...over,
+  source_addr: '13800138000',
+  destination_addr: '1065719',
+  esm_class: 0,
+  data_coding: 8,
+  client_ref: mark,
+  ...over,
 });
 
 const RECEIPTS: DeliverCase[] = [
-  { name: 'a receipt whose text is garbage, with no message id anywhere', body: (m) => ({ fields: receipt(m), shortMessageHex: hex('%%%garbage!!! ~~~') }), says: /without a message id/ },
-  { name: 'a receipt of random bytes', body: (m) => ({ fields: receipt(m), shortMessageHex: randomBytes(120).toString('hex') }), says: /without a message id|unknown stat|without a state/ },
+  {
+    name: 'a receipt whose text is garbage, with no message id anywhere',
+    body: (m) => ({ fields: receipt(m), shortMessageHex: hex('%%%garbage!!! ~~~') }),
+    says: /without a message id/,
+  },
+  {
+    name: 'a receipt of random bytes',
+    body: (m) => ({ fields: receipt(m), shortMessageHex: randomBytes(120).toString('hex') }),
+    says: /without a message id|unknown stat|without a state/,
+  },
   { name: 'a receipt with an empty text and no TLVs', body: (m) => ({ fields: receipt(m) }), says: /without a message id/ },
-  { name: 'a receipt whose message id has 100 characters', body: (m) => ({ fields: receipt(m, { receipted_message_id: 'i'.repeat(100), message_state: 2 }) }), says: /longer than 65/ },
-  { name: 'a receipt with an id but no state at all', body: (m) => ({ fields: receipt(m), shortMessageHex: hex('id:abc123 sub:001 dlvrd:001') }), says: /without a state/ },
-  { name: 'a receipt with an unknown stat', body: (m) => ({ fields: receipt(m), shortMessageHex: hex('id:abc124 sub:001 dlvrd:001 stat:BOGUS err:000') }), says: /unknown stat/ },
+  {
+    name: 'a receipt whose message id has 100 characters',
+    body: (m) => ({ fields: receipt(m, { receipted_message_id: 'i'.repeat(100), message_state: 2 }) }),
+    says: /longer than 65/,
+  },
+  {
+    name: 'a receipt with an id but no state at all',
+    body: (m) => ({ fields: receipt(m), shortMessageHex: hex('id:abc123 sub:001 dlvrd:001') }),
+    says: /without a state/,
+  },
+  {
+    name: 'a receipt with an unknown stat',
+    body: (m) => ({ fields: receipt(m), shortMessageHex: hex('id:abc124 sub:001 dlvrd:001 stat:BOGUS err:000') }),
+    says: /unknown stat/,
+  },
   // node-smpp drops the stray odd byte when it decodes UCS-2; the rest is read (an id no job has).
-  { name: 'a receipt in UCS-2 of an odd number of bytes', body: (m) => ({ fields: receipt(m, { data_coding: 8 }), shortMessageHex: `${hex(ucs2(`id:odd-${m} stat:DELIVRD`))}41` }), says: /unknown message id/ },
-  { name: 'a receipt in UCS-2 with half a surrogate pair', body: (m) => ({ fields: receipt(m, { data_coding: 8 }), shortMessageHex: `${hex(ucs2('id:abc125 stat:DELIVRD '))}d800` }), says: /lone surrogate/ },
-  { name: 'an oversized receipt (5,000 bytes in message_payload)', body: (m) => ({ fields: receipt(m), messagePayloadHex: hex(`id:abc126 stat:DELIVRD text:${'x'.repeat(5000)}`) }), says: /oversized/ },
+  {
+    name: 'a receipt in UCS-2 of an odd number of bytes',
+    body: (m) => ({ fields: receipt(m, { data_coding: 8 }), shortMessageHex: `${hex(ucs2(`id:odd-${m} stat:DELIVRD`))}41` }),
+    says: /unknown message id/,
+  },
+  {
+    name: 'a receipt in UCS-2 with half a surrogate pair',
+    body: (m) => ({ fields: receipt(m, { data_coding: 8 }), shortMessageHex: `${hex(ucs2('id:abc125 stat:DELIVRD '))}d800` }),
+    says: /lone surrogate/,
+  },
+  {
+    name: 'an oversized receipt (5,000 bytes in message_payload)',
+    body: (m) => ({ fields: receipt(m), messagePayloadHex: hex(`id:abc126 stat:DELIVRD text:${'x'.repeat(5000)}`) }),
+    says: /oversized/,
+  },
   // Well formed but matching no job: refused (the carrier sends it again, its job may yet become
   // known) for UNKNOWN_RECEIPT_MS, then dead-lettered and taken.
-  { name: 'a well-formed receipt for a message id messaging never got', body: (m) => ({ fields: receipt(m, { receipted_message_id: `nosuch-${m}`, message_state: 2 }), shortMessageHex: hex(`id:nosuch-${m} stat:DELIVRD err:000`) }), says: /unknown message id/ },
+  {
+    name: 'a well-formed receipt for a message id messaging never got',
+    body: (m) => ({
+      fields: receipt(m, { receipted_message_id: `nosuch-${m}`, message_state: 2 }),
+      shortMessageHex: hex(`id:nosuch-${m} stat:DELIVRD err:000`),
+    }),
+    says: /unknown message id/,
+  },
 ];
 
 const REPLIES: DeliverCase[] = [
-  { name: 'a reply in UCS-2 with half a surrogate pair', body: (m) => ({ fields: mo(m), shortMessageHex: `${hex(ucs2('收到'))}dc00` }), says: /lone surrogate/ },
-  { name: 'a reply in binary (data_coding 0x04)', body: (m) => ({ fields: mo(m, { data_coding: 4 }), shortMessageHex: 'deadbeef00ff' }), says: /unsupported data_coding 0x04/ },
-  { name: 'a reply in GSM 8-bit class 2 (data_coding 0xF6)', body: (m) => ({ fields: mo(m, { data_coding: 0xf6 }), shortMessageHex: '0102030405' }), says: /unsupported data_coding 0xf6/ },
-  { name: 'an oversized reply (4,000 UCS-2 characters in message_payload)', body: (m) => ({ fields: mo(m), messagePayloadHex: hex(ucs2('好'.repeat(4000))) }), says: /oversized/ },
-  { name: 'a reply with no sender number', body: (m) => ({ fields: mo(m, { source_addr: '' }), shortMessageHex: hex(ucs2('收到')) }), says: /sender number/ },
-  { name: 'a reply from a sender that is markup', body: (m) => ({ fields: mo(m, { source_addr: '<script>' }), shortMessageHex: hex(ucs2('收到')) }), says: /sender number/ },
+  {
+    name: 'a reply in UCS-2 with half a surrogate pair',
+    body: (m) => ({ fields: mo(m), shortMessageHex: `${hex(ucs2('收到'))}dc00` }),
+    says: /lone surrogate/,
+  },
+  {
+    name: 'a reply in binary (data_coding 0x04)',
+    body: (m) => ({ fields: mo(m, { data_coding: 4 }), shortMessageHex: 'deadbeef00ff' }),
+    says: /unsupported data_coding 0x04/,
+  },
+  {
+    name: 'a reply in GSM 8-bit class 2 (data_coding 0xF6)',
+    body: (m) => ({ fields: mo(m, { data_coding: 0xf6 }), shortMessageHex: '0102030405' }),
+    says: /unsupported data_coding 0xf6/,
+  },
+  {
+    name: 'an oversized reply (4,000 UCS-2 characters in message_payload)',
+    body: (m) => ({ fields: mo(m), messagePayloadHex: hex(ucs2('好'.repeat(4000))) }),
+    says: /oversized/,
+  },
+  {
+    name: 'a reply with no sender number',
+    body: (m) => ({ fields: mo(m, { source_addr: '' }), shortMessageHex: hex(ucs2('收到')) }),
+    says: /sender number/,
+  },
+  {
+    name: 'a reply from a sender that is markup',
+    body: (m) => ({ fields: mo(m, { source_addr: '<script>' }), shortMessageHex: hex(ucs2('收到')) }),
+    says: /sender number/,
+  },
 ];
 
 describe('bad deliver_sm from the SMSC at messaging (real messaging and SMSC processes)', () => {
@@ -88,13 +172,32 @@ describe('bad deliver_sm from the SMSC at messaging (real messaging and SMSC pro
     const smscPorts = { SMSC_PORT_CMCC: String(cmcc), SMSC_PORT_CUCC: String(cucc), SMSC_PORT_CTCC: String(ctcc) };
     smscUrl = `http://127.0.0.1:${smscHealth}`;
     msgUrl = `http://127.0.0.1:${msgHealth}`;
-    smsc = await startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '10' }, `${smscUrl}/healthz`);
-    messaging = await startService('messaging', 'messaging/src/main.ts', {
-      ...smscPorts, NATS_URL: inject('natsUrl'), CLICKHOUSE_URL: inject('clickhouseUrl'), HEALTH_PORT: String(msgHealth), SEND_LOG_TABLE: TABLE, MESSAGING_NS: NS,
-      SMSC_BINDS: '1', ACK_WAIT_MS: '10000', UNKNOWN_RECEIPT_MS: '2500',
-      // Every good job here goes to one number: the anti-bombing limits (1 a minute) are not under test.
-      RECIPIENT_LIMIT_PER_MINUTE: '0', RECIPIENT_LIMIT_PER_HOUR: '0', RECIPIENT_LIMIT_PER_DAY: '0',
-    }, `${msgUrl}/healthz`);
+    smsc = await startService(
+      'smsc-sim',
+      'messaging/src/smsc-sim/main.ts',
+      { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '10' },
+      `${smscUrl}/healthz`,
+    );
+    messaging = await startService(
+      'messaging',
+      'messaging/src/main.ts',
+      {
+        ...smscPorts,
+        NATS_URL: inject('natsUrl'),
+        CLICKHOUSE_URL: inject('clickhouseUrl'),
+        HEALTH_PORT: String(msgHealth),
+        SEND_LOG_TABLE: TABLE,
+        MESSAGING_NS: NS,
+        SMSC_BINDS: '1',
+        ACK_WAIT_MS: '10000',
+        UNKNOWN_RECEIPT_MS: '2500',
+        // Every good job here goes to one number: the anti-bombing limits (1 a minute) are not under test.
+        RECIPIENT_LIMIT_PER_MINUTE: '0',
+        RECIPIENT_LIMIT_PER_HOUR: '0',
+        RECIPIENT_LIMIT_PER_DAY: '0',
+      },
+      `${msgUrl}/healthz`,
+    );
     nc = await connectNats(inject('natsUrl'), 'proof-bad-input-smsc-receipts');
     await ensureDeadLetterStream(nc);
     ch = connectClickHouse(inject('clickhouseUrl'));
@@ -112,28 +215,51 @@ describe('bad deliver_sm from the SMSC at messaging (real messaging and SMSC pro
   });
 
   const deliver = async (body: unknown): Promise<string> => {
-    const r = await fetch(`${smscUrl}/deliver?carrier=cmcc`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    const r = await fetch(`${smscUrl}/deliver?carrier=cmcc`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
     expect(r.status).toBe(200);
     return ((await r.json()) as { id: string }).id;
   };
   /** The SMSC got a deliver_sm_resp OK for it: it will not send it again. */
   const taken = (id: string) =>
-    waitFor(`deliver_sm ${id} to be answered OK`, async () => {
-      const r = (await (await fetch(`${smscUrl}/deliver/${id}`)).json()) as { done: boolean; attempts: number; lastStatus?: number };
-      return r.done ? r : undefined;
-    }, 60_000);
+    waitFor(
+      `deliver_sm ${id} to be answered OK`,
+      async () => {
+        const r = (await (await fetch(`${smscUrl}/deliver/${id}`)).json()) as { done: boolean; attempts: number; lastStatus?: number };
+        return r.done ? r : undefined;
+      },
+      60_000,
+    );
 
   /** A good job through the same binds: delivered and logged. */
   const goodJob = async (mark: string) => {
     const job: SmsJob = {
-      jobId: `${mark}-good`, source: 'industry', enterpriseId: 'ent-bad-input', accountId: 'acc-bad-input', sendId: `send-${RUN}`, msisdn: '13800138000',
-      carrier: 'cmcc', content: '回执测试', signature: '气象台', createdAt: Date.now(),
+      jobId: `${mark}-good`,
+      source: 'industry',
+      enterpriseId: 'ent-bad-input',
+      accountId: 'acc-bad-input',
+      sendId: `send-${RUN}`,
+      msisdn: '13800138000',
+      carrier: 'cmcc',
+      content: '回执测试',
+      signature: '气象台',
+      createdAt: Date.now(),
     };
     await jetstream(nc, { timeout: 15_000 }).publish(names.jobSubject('cmcc'), JSON.stringify(job), { msgID: job.jobId });
-    return waitFor(`a delivered send-log row for ${job.jobId}`, async () => {
-      const rows = await selectRows<{ status: string }>(ch, sql`SELECT status FROM ${ident(TABLE)} FINAL WHERE job_id IN ${list([job.jobId])}`.text).catch(() => []);
-      return rows[0]?.status === 'delivered' ? rows[0] : undefined;
-    }, 60_000);
+    return waitFor(
+      `a delivered send-log row for ${job.jobId}`,
+      async () => {
+        const rows = await selectRows<{ status: string }>(
+          ch,
+          sql`SELECT status FROM ${ident(TABLE)} FINAL WHERE job_id IN ${list([job.jobId])}`.text,
+        ).catch(() => []);
+        return rows[0]?.status === 'delivered' ? rows[0] : undefined;
+      },
+      60_000,
+    );
   };
 
   const run = async (dc: DeliverCase) => {
@@ -147,20 +273,37 @@ describe('bad deliver_sm from the SMSC at messaging (real messaging and SMSC pro
     expect(await goodJob(c.mark)).toMatchObject({ status: 'delivered' });
   };
 
-  it.each(tally.add('SMSC delivery receipts (deliver_sm)', RECEIPTS))('$name → dead-lettered with the reason and answered; a good job after it is delivered', run, 90_000);
-  it.each(tally.add('SMSC replies (MO deliver_sm)', REPLIES))('$name → dead-lettered with the reason and answered; a good job after it is delivered', run, 90_000);
+  it.each(tally.add('SMSC delivery receipts (deliver_sm)', RECEIPTS))(
+    '$name → dead-lettered with the reason and answered; a good job after it is delivered',
+    run,
+    90_000,
+  );
+  it.each(tally.add('SMSC replies (MO deliver_sm)', REPLIES))(
+    '$name → dead-lettered with the reason and answered; a good job after it is delivered',
+    run,
+    90_000,
+  );
 
-  it(tally.one('SMSC PDUs', 'bytes that are no PDU (a command_length of 4 GB) → the bind is dropped, counted and bound again; a good job after it is delivered'), async () => {
-    const metric = async () => {
-      const text = await (await fetch(`${msgUrl}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('sms_bad_deliver_total') && l.includes('undecodable PDU') && l.includes('carrier="cmcc"'));
-      return line ? Number(line.split(' ').pop()) : 0;
-    };
-    const before = await metric();
-    await deliver({ rawHex: 'ffffffff00000005000000000000002a' });
-    await waitFor('the undecodable PDU to be counted', async () => ((await metric()) > before ? true : undefined), 30_000);
-    expect(await goodJob(fresh().mark)).toMatchObject({ status: 'delivered' });
-  }, 90_000);
+  it(
+    tally.one(
+      'SMSC PDUs',
+      'bytes that are no PDU (a command_length of 4 GB) → the bind is dropped, counted and bound again; a good job after it is delivered',
+    ),
+    async () => {
+      const metric = async () => {
+        const text = await (await fetch(`${msgUrl}/metrics`)).text();
+        const line = text
+          .split('\n')
+          .find((l) => l.startsWith('sms_bad_deliver_total') && l.includes('undecodable PDU') && l.includes('carrier="cmcc"'));
+        return line ? Number(line.split(' ').pop()) : 0;
+      };
+      const before = await metric();
+      await deliver({ rawHex: 'ffffffff00000005000000000000002a' });
+      await waitFor('the undecodable PDU to be counted', async () => ((await metric()) > before ? true : undefined), 30_000);
+      expect(await goodJob(fresh().mark)).toMatchObject({ status: 'delivered' });
+    },
+    90_000,
+  );
 
   it('is still up and healthy after all of it', async () => {
     expect(messaging.alive()).toBe(true);

@@ -18,9 +18,19 @@ export async function waitFor<T>(what: string, f: () => T | undefined | Promise<
  * Reads a stream from a point in time on with an ordered consumer, in the background, handing
  * each message to `onMsg` (the stream is shared with other test files: callers pick out theirs).
  */
-export async function tapStream(nc: NatsConnection, stream: string, filter: string, since: Date, onMsg: (m: JsMsg) => void): Promise<{ stop(): void }> {
+export async function tapStream(
+  nc: NatsConnection,
+  stream: string,
+  filter: string,
+  since: Date,
+  onMsg: (m: JsMsg) => void,
+): Promise<{ stop(): void }> {
   const js = jetstream(nc, { timeout: 15_000 });
-  const c = await js.consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() });
+  const c = await js.consumers.get(stream, {
+    filter_subjects: filter,
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: since.toISOString(),
+  });
   const msgs = await c.consume();
   void (async () => {
     for await (const m of msgs) {

@@ -76,13 +76,22 @@ async function latestProgress(natsUrl: string, ms = 3000): Promise<string[]> {
 async function explainMissed(s: RunningSystem, o: Outcome, missed: string[]): Promise<string> {
   const some = missed.slice(0, 10).map((m) => m.split(' ')[0]!);
   const ch = connectClickHouse(s.clickhouseUrl);
-  const log = await selectRows<Record<string, unknown>>(ch, sql`SELECT * FROM sms_log FINAL WHERE msisdn IN ${list(some)}`.text).catch((e: Error) => [{ error: e.message }]);
+  const log = await selectRows<Record<string, unknown>>(ch, sql`SELECT * FROM sms_log FINAL WHERE msisdn IN ${list(some)}`.text).catch(
+    (e: Error) => [{ error: e.message }],
+  );
   await ch.close();
   const people = some.map((m) => {
-    const evs = (o.truth.bySubscriber.get(m) ?? []).map((e) => `${new Date(e.ts).toISOString().slice(11, 19)} ${e.kind ?? 'loc'} ${e.cell} ${inside(e.lng, e.lat) ? 'IN' : 'out'}`);
+    const evs = (o.truth.bySubscriber.get(m) ?? []).map(
+      (e) => `${new Date(e.ts).toISOString().slice(11, 19)} ${e.kind ?? 'loc'} ${e.cell} ${inside(e.lng, e.lat) ? 'IN' : 'out'}`,
+    );
     return `${m}: ${evs.join(' | ')}`;
   });
-  return [`missed people (first ${some.length}):`, ...people, `sms_log rows: ${JSON.stringify(log)}`, `alerting progress: ${o.progress.join(' ; ')}`].join('\n');
+  return [
+    `missed people (first ${some.length}):`,
+    ...people,
+    `sms_log rows: ${JSON.stringify(log)}`,
+    `alerting progress: ${o.progress.join(' ; ')}`,
+  ].join('\n');
 }
 
 interface Outcome {
@@ -107,14 +116,24 @@ describe('an alert to a simulated province while services and servers fail', () 
       // Jobs cut off by a kill come back after the ack wait, and one cut off between its claim and
       // the SMSC's answer waits this long for a receipt before it is recorded UNCERTAIN: both
       // shortened (from 60 s and 10 min) so that the run ends within minutes.
-      env: { messaging: { ACK_WAIT_MS: '15000', UNCERTAIN_RESOLVE_MS: '30000' }, ingest: { SIM_START: new Date(Date.now() - SIM_BEHIND_MS).toISOString(), SIM_PLAIN_CELL_IDS: '1' } },
+      env: {
+        messaging: { ACK_WAIT_MS: '15000', UNCERTAIN_RESOLVE_MS: '30000' },
+        ingest: { SIM_START: new Date(Date.now() - SIM_BEHIND_MS).toISOString(), SIM_PLAIN_CELL_IDS: '1' },
+      },
       // The three carriers name their cells with plain ids (1, 2, 3 …) in their own orders, so one id
       // is a different place in each carrier's network: a cell keyed by id alone would put people in
       // another carrier's place, and the region checks below would see it (invariant 8, issue 18).
       // The three SMSCs number message ids alike (1, 2, 3 …), so a receipt credited to another
       // carrier's job shows below as a job not delivered (invariant 8); and they are strict, refusing
       // a vendor TLV, which messaging does not send by default.
-      smscEnv: { SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_LATENCY_MS: '2', SMSC_RECEIPT_DELAY_MS: '100', SMSC_MESSAGE_IDS: 'sequential', SMSC_STRICT: '1' },
+      smscEnv: {
+        SMSC_SUCCESS_RATE: '1',
+        SMSC_MO_RATE: '0',
+        SMSC_LATENCY_MS: '2',
+        SMSC_RECEIPT_DELAY_MS: '100',
+        SMSC_MESSAGE_IDS: 'sequential',
+        SMSC_STRICT: '1',
+      },
       say,
     });
     say(`system up in ${Date.now() - t0} ms (${sys.dir})`);
@@ -128,7 +147,11 @@ describe('an alert to a simulated province while services and servers fail', () 
       ...taskDates(),
       frequency: 'daily',
       rules: [{ attribute: 'age', action: 'exclude', ...OLD_AGE }],
-      quota: { cmcc: { total: 100_000, dailyCap: 100_000 }, cucc: { total: 100_000, dailyCap: 100_000 }, ctcc: { total: 10_000, dailyCap: CTCC_DAILY_CAP } },
+      quota: {
+        cmcc: { total: 100_000, dailyCap: 100_000 },
+        cucc: { total: 100_000, dailyCap: 100_000 },
+        ctcc: { total: 10_000, dailyCap: CTCC_DAILY_CAP },
+      },
       balance: 210_000,
       accountId: 'chaos-account',
       enterpriseId: 'chaos-enterprise',
@@ -180,7 +203,15 @@ describe('an alert to a simulated province while services and servers fail', () 
     const candidates = [...new Set([...split.qualifying.keys(), ...split.excludedByRules, ...split.boundary])];
     const received = await s.smsc.countsFor(candidates);
     const stats = await s.smsc.stats();
-    outcome = { truth, received, split, stats, faults, window: { from, to }, progress: await latestProgress(s.natsUrl).catch((e: Error) => [e.message]) };
+    outcome = {
+      truth,
+      received,
+      split,
+      stats,
+      faults,
+      window: { from, to },
+      progress: await latestProgress(s.natsUrl).catch((e: Error) => [e.message]),
+    };
     say(
       `ground truth: ${truth.events} events of ${truth.bySubscriber.size} people; qualifying ${split.qualifying.size}, ` +
         `excluded by rules ${split.excludedByRules.size}, boundary ${split.boundary.size}; SMSC accepted ${stats.map((x) => `${x.carrier} ${x.accepted}`).join(', ')}, ` +
@@ -195,8 +226,21 @@ describe('an alert to a simulated province while services and servers fail', () 
     // (messaging runs its ClickHouse migration at start and exits on ECONNREFUSED; the supervisor
     // starts it again, as `npm start`'s does).
     say(`liveness restarts (hung services): ${sys!.hangs.map((h) => h.service).join(', ') || 'none'}`);
-    say(`failed starts: ${sys!.unexpectedExits().filter((e) => e.phase === 'start').map((e) => `${e.service} (code ${e.code})`).join(', ') || 'none'}`);
-    expect(sys!.unexpectedExits().filter((e) => e.phase === 'running').map((e) => `${e.service} exited with code ${e.code}`)).toEqual([]);
+    say(
+      `failed starts: ${
+        sys!
+          .unexpectedExits()
+          .filter((e) => e.phase === 'start')
+          .map((e) => `${e.service} (code ${e.code})`)
+          .join(', ') || 'none'
+      }`,
+    );
+    expect(
+      sys!
+        .unexpectedExits()
+        .filter((e) => e.phase === 'running')
+        .map((e) => `${e.service} exited with code ${e.code}`),
+    ).toEqual([]);
   });
 
   afterAll(async () => {
@@ -214,7 +258,9 @@ describe('an alert to a simulated province while services and servers fail', () 
 
   it('sends nobody the SMS twice in a day (SIGKILLs, NATS redeliveries, dropped binds, throttling)', () => {
     const twice = [...outcome.received].filter(([, msgs]) => [...perDay(msgs).values()].some((n) => n > 1));
-    expect(twice.map(([m, msgs]) => `${m}: ${msgs.length} at ${msgs.map((x) => new Date(x.at).toISOString().slice(11, 23)).join(', ')}`)).toEqual([]);
+    expect(
+      twice.map(([m, msgs]) => `${m}: ${msgs.length} at ${msgs.map((x) => new Date(x.at).toISOString().slice(11, 23)).join(', ')}`),
+    ).toEqual([]);
   });
 
   // Was a known failure (messaging) until 2026-11-26: jobs claimed before a kill -9 but never
@@ -273,12 +319,20 @@ describe('an alert to a simulated province while services and servers fail', () 
         ch,
         sql`SELECT msisdn, count() AS n, any(status) AS status FROM sms_log FINAL WHERE send_id = ${TASK_ID} GROUP BY msisdn`.text,
       );
-      const sentTo = [...outcome.received].filter(([, m]) => m.length > 0).map(([msisdn]) => msisdn).sort();
+      const sentTo = [...outcome.received]
+        .filter(([, m]) => m.length > 0)
+        .map(([msisdn]) => msisdn)
+        .sort();
       const statuses: Record<string, number> = {};
       for (const r of rows) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
       say(`sms_log: ${rows.length} numbers, statuses ${JSON.stringify(statuses)}`);
       // The SMSCs deliver everything they accept (success rate 1).
-      expect(rows.filter((r) => r.status === 'delivered').map((r) => r.msisdn).sort()).toEqual(sentTo);
+      expect(
+        rows
+          .filter((r) => r.status === 'delivered')
+          .map((r) => r.msisdn)
+          .sort(),
+      ).toEqual(sentTo);
       expect(rows.filter((r) => Number(r.n) !== 1)).toEqual([]);
     } finally {
       await ch.close();
@@ -289,7 +343,10 @@ describe('an alert to a simulated province while services and servers fail', () 
     const ch = connectClickHouse(sys!.clickhouseUrl);
     try {
       const { last } = outcome.truth.insightExpectations();
-      const rows = await selectRows<{ sub: string; ts: string; detached: string }>(ch, 'SELECT sub, ts, detached FROM insight_presence FINAL');
+      const rows = await selectRows<{ sub: string; ts: string; detached: string }>(
+        ch,
+        'SELECT sub, ts, detached FROM insight_presence FINAL',
+      );
       const wrong: string[] = [];
       const seen = new Set<string>();
       for (const r of rows) {
@@ -297,7 +354,8 @@ describe('an alert to a simulated province while services and servers fail', () 
         seen.add(msisdn);
         const want = last.get(msisdn);
         if (!want) wrong.push(`${msisdn}: not in the ground truth`);
-        else if (Number(r.ts) !== want.ts || (Number(r.detached) === 1) !== want.detached) wrong.push(`${msisdn}: ts ${r.ts} detached ${r.detached}, want ${want.ts} ${want.detached}`);
+        else if (Number(r.ts) !== want.ts || (Number(r.detached) === 1) !== want.detached)
+          wrong.push(`${msisdn}: ts ${r.ts} detached ${r.detached}, want ${want.ts} ${want.detached}`);
       }
       const missing = [...last.keys()].filter((m) => !seen.has(m));
       say(`insight presence: ${rows.length} subscribers; ground truth ${last.size}`);
@@ -317,9 +375,19 @@ describe('an alert to a simulated province while services and servers fail', () 
     try {
       const { moves } = outcome.truth.insightExpectations();
       // Moves are kept by destination: `insight_moves_to` since insight's schema v2, `insight_moves` before.
-      const tables = new Set((await selectRows<{ name: string }>(ch, "SELECT name FROM system.tables WHERE database = currentDatabase() AND name IN ('insight_moves_to', 'insight_moves')")).map((t) => t.name));
+      const tables = new Set(
+        (
+          await selectRows<{ name: string }>(
+            ch,
+            "SELECT name FROM system.tables WHERE database = currentDatabase() AND name IN ('insight_moves_to', 'insight_moves')",
+          )
+        ).map((t) => t.name),
+      );
       const movesTable = tables.has('insight_moves_to') ? 'insight_moves_to' : 'insight_moves';
-      const [m] = await selectRows<{ n: string }>(ch, `SELECT count() AS n FROM (SELECT DISTINCT sub, ts, from_cell, to_cell FROM ${movesTable})`);
+      const [m] = await selectRows<{ n: string }>(
+        ch,
+        `SELECT count() AS n FROM (SELECT DISTINCT sub, ts, from_cell, to_cell FROM ${movesTable})`,
+      );
       say(`insight: ${m!.n} distinct moves in ${movesTable}; ground truth ${moves.size}`);
       expect(Number(m!.n)).toBe(moves.size);
     } finally {

@@ -61,7 +61,10 @@ describe('alerting failover in the whole system (two alerting processes, kill -9
       simSpeed: SIM_SPEED,
       alertingInstances: 2,
       services: ['smsc-sim', 'alerting', 'alerting-2', 'messaging'],
-      env: { messaging: { ACK_WAIT_MS: '15000', UNCERTAIN_RESOLVE_MS: '30000' }, ingest: { SIM_START: new Date(Date.now() - SIM_BEHIND_MS).toISOString() } },
+      env: {
+        messaging: { ACK_WAIT_MS: '15000', UNCERTAIN_RESOLVE_MS: '30000' },
+        ingest: { SIM_START: new Date(Date.now() - SIM_BEHIND_MS).toISOString() },
+      },
       smscEnv: { SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_LATENCY_MS: '2', SMSC_RECEIPT_DELAY_MS: '100' },
       say,
     });
@@ -84,10 +87,14 @@ describe('alerting failover in the whole system (two alerting processes, kill -9
         await sleep(100);
       }
     };
-    await until('both alerting instances hold shards', async () => {
-      const l = await leases();
-      return l.length === 8 && new Set(l.map((v) => v.owner)).size === 2;
-    }, 60_000);
+    await until(
+      'both alerting instances hold shards',
+      async () => {
+        const l = await leases();
+        return l.length === 8 && new Set(l.map((v) => v.owner)).size === 2;
+      },
+      60_000,
+    );
     await submitAndRun(s.natsUrl, TASK_ID, {
       alertType: 'typhoon',
       region: { parts: [{ kind: 'rectangle', ...REGION }] },
@@ -96,7 +103,11 @@ describe('alerting failover in the whole system (two alerting processes, kill -9
       signature: '应急管理',
       ...taskDates(),
       frequency: 'daily',
-      quota: { cmcc: { total: 100_000, dailyCap: 100_000 }, cucc: { total: 100_000, dailyCap: 100_000 }, ctcc: { total: 10_000, dailyCap: CTCC_DAILY_CAP } },
+      quota: {
+        cmcc: { total: 100_000, dailyCap: 100_000 },
+        cucc: { total: 100_000, dailyCap: 100_000 },
+        ctcc: { total: 10_000, dailyCap: CTCC_DAILY_CAP },
+      },
       balance: 210_000,
       accountId: 'failover-account',
       enterpriseId: 'failover-enterprise',
@@ -116,12 +127,16 @@ describe('alerting failover in the whole system (two alerting processes, kill -9
     const killedAt = Date.now();
     say(`kill -9 ${killed} (owner of ${killedShards} of 8 shards) at +${Math.round((killedAt - from) / 1000)} s`);
     let takeoverMs = 0;
-    await until(`${survivor} owns every shard`, async () => {
-      const l = await leases();
-      const done = l.length === 8 && l.every((v) => v.owner === survivor);
-      if (done) takeoverMs = Date.now() - killedAt;
-      return done;
-    }, 60_000);
+    await until(
+      `${survivor} owns every shard`,
+      async () => {
+        const l = await leases();
+        const done = l.length === 8 && l.every((v) => v.owner === survivor);
+        if (done) takeoverMs = Date.now() - killedAt;
+        return done;
+      },
+      60_000,
+    );
     say(`${survivor} owned every shard ${takeoverMs} ms after the kill`);
     // Then the killed instance comes back (same instance id) and takes its shards back from the
     // survivor mid-alert: the handover the other way, by rebalancing.
@@ -146,11 +161,14 @@ describe('alerting failover in the whole system (two alerting processes, kill -9
     const received = await s.smsc.countsFor(candidates);
     const stats = await s.smsc.stats();
     outcome = { truth, received, split, stats, takeoverMs, killed, killedShards };
-    say(`ground truth: ${truth.events} events of ${truth.bySubscriber.size} people; qualifying ${split.qualifying.size}; SMSC accepted ${stats.map((x) => `${x.carrier} ${x.accepted}`).join(', ')}`);
+    say(
+      `ground truth: ${truth.events} events of ${truth.bySubscriber.size} people; qualifying ${split.qualifying.size}; SMSC accepted ${stats.map((x) => `${x.carrier} ${x.accepted}`).join(', ')}`,
+    );
   }, 360_000);
 
   afterAll(async () => {
-    for (const e of sys?.unexpectedExits() ?? []) say(`unexpected exit of ${e.service} (code ${e.code}, signal ${e.signal}):\n${e.logTail}`);
+    for (const e of sys?.unexpectedExits() ?? [])
+      say(`unexpected exit of ${e.service} (code ${e.code}, signal ${e.signal}):\n${e.logTail}`);
     await sys?.stop({ keep: process.env.PROOF_KEEP === '1' });
   }, 120_000);
 
@@ -172,7 +190,8 @@ describe('alerting failover in the whole system (two alerting processes, kill -9
 
   it('sends every qualifying person of the uncapped carriers (walk-ins during the gap included), the capped one up to its cap', () => {
     const missed: string[] = [];
-    let ctccQualifying = 0, ctccSent = 0;
+    let ctccQualifying = 0,
+      ctccSent = 0;
     for (const [msisdn, last] of outcome.split.qualifying) {
       const got = (outcome.received.get(msisdn) ?? []).length > 0;
       if (last.carrier === 'ctcc') {
@@ -180,7 +199,9 @@ describe('alerting failover in the whole system (two alerting processes, kill -9
         if (got) ctccSent++;
       } else if (!got) missed.push(`${msisdn} (${last.carrier})`);
     }
-    say(`qualifying ${outcome.split.qualifying.size}; ctcc ${ctccQualifying}, sent ${ctccSent} (cap ${CTCC_DAILY_CAP}); missed ${missed.length}`);
+    say(
+      `qualifying ${outcome.split.qualifying.size}; ctcc ${ctccQualifying}, sent ${ctccSent} (cap ${CTCC_DAILY_CAP}); missed ${missed.length}`,
+    );
     expect(outcome.split.qualifying.size).toBeGreaterThan(500);
     expect(missed.slice(0, 20)).toEqual([]);
     expect(ctccQualifying).toBeGreaterThan(CTCC_DAILY_CAP);

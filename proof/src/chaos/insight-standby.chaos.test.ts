@@ -39,7 +39,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function roleOf(healthPort: number): Promise<string> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${healthPort}/healthz`, { signal: AbortSignal.timeout(2000) })).text();
-    return /holder \(/.test(text) ? 'holder' : /standby \(/.test(text) ? 'standby' : /switching|starting/.test(text) ? 'switching' : `? ${text.slice(0, 200)}`;
+    return /holder \(/.test(text)
+      ? 'holder'
+      : /standby \(/.test(text)
+        ? 'standby'
+        : /switching|starting/.test(text)
+          ? 'switching'
+          : `? ${text.slice(0, 200)}`;
   } catch (err) {
     return `down: ${(err as Error).message}`;
   }
@@ -76,7 +82,12 @@ describe('insight: a standby takes the sink over when the holder is killed', () 
     const a = s.services.insight;
     const bHealth = await freePort();
     b = new ServiceProcess(
-      { ...a.spec, name: 'insight-b', healthPort: bHealth, env: { ...a.spec.env, HEALTH_PORT: String(bHealth), API_PORT: String(await freePort()), INSTANCE_ID: 'insight-b' } },
+      {
+        ...a.spec,
+        name: 'insight-b',
+        healthPort: bHealth,
+        env: { ...a.spec.env, HEALTH_PORT: String(bHealth), API_PORT: String(await freePort()), INSTANCE_ID: 'insight-b' },
+      },
       s.logDir,
       say,
     );
@@ -175,7 +186,10 @@ describe('insight: a standby takes the sink over when the holder is killed', () 
     const ch = connectClickHouse(sys!.clickhouseUrl);
     try {
       const { last } = truth.insightExpectations();
-      const rows = await selectRows<{ sub: string; ts: string; detached: string }>(ch, 'SELECT sub, ts, detached FROM insight_presence FINAL');
+      const rows = await selectRows<{ sub: string; ts: string; detached: string }>(
+        ch,
+        'SELECT sub, ts, detached FROM insight_presence FINAL',
+      );
       const wrong: string[] = [];
       const seen = new Set<string>();
       for (const r of rows) {
@@ -183,7 +197,8 @@ describe('insight: a standby takes the sink over when the holder is killed', () 
         seen.add(msisdn);
         const want = last.get(msisdn);
         if (!want) wrong.push(`${msisdn}: not in the ground truth`);
-        else if (Number(r.ts) !== want.ts || (Number(r.detached) === 1) !== want.detached) wrong.push(`${msisdn}: ts ${r.ts} detached ${r.detached}, want ${want.ts} ${want.detached}`);
+        else if (Number(r.ts) !== want.ts || (Number(r.detached) === 1) !== want.detached)
+          wrong.push(`${msisdn}: ts ${r.ts} detached ${r.detached}, want ${want.ts} ${want.detached}`);
       }
       say(`insight presence: ${rows.length} subscribers; ground truth ${last.size}`);
       expect(wrong.slice(0, 20)).toEqual([]);
@@ -197,8 +212,14 @@ describe('insight: a standby takes the sink over when the holder is killed', () 
     const ch = connectClickHouse(sys!.clickhouseUrl);
     try {
       const { moves } = truth.insightExpectations();
-      const [m] = await selectRows<{ n: string; keys: string }>(ch, 'SELECT count() AS n, uniqExact(sub, ts) AS keys FROM (SELECT DISTINCT sub, ts, from_cell, to_cell FROM insight_moves_to)');
-      const [f] = await selectRows<{ n: string }>(ch, 'SELECT count() AS n FROM (SELECT DISTINCT sub, ts, from_cell, to_cell FROM insight_moves_from)');
+      const [m] = await selectRows<{ n: string; keys: string }>(
+        ch,
+        'SELECT count() AS n, uniqExact(sub, ts) AS keys FROM (SELECT DISTINCT sub, ts, from_cell, to_cell FROM insight_moves_to)',
+      );
+      const [f] = await selectRows<{ n: string }>(
+        ch,
+        'SELECT count() AS n FROM (SELECT DISTINCT sub, ts, from_cell, to_cell FROM insight_moves_from)',
+      );
       say(`insight: ${m!.n} distinct moves (${m!.keys} distinct person-seconds), ${f!.n} by origin; ground truth ${moves.size}`);
       expect(Number(m!.n)).toBe(moves.size);
       expect(Number(m!.keys)).toBe(moves.size);
@@ -213,13 +234,19 @@ describe('insight: a standby takes the sink over when the holder is killed', () 
     let at = 0;
     for (const evs of truth.bySubscriber.values()) for (const e of evs) at = Math.max(at, e.ts);
     const region = { areas: [], shapes: [{ type: 'rectangle', bbox: [120.05, 30.2, 120.25, 30.33] }] };
-    const answers = await Promise.all(apis.map(async (api) => {
-      const m = await fetch(`${api}/regions/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region, at }) });
-      const h = await fetch(`${api}/heatmap?bbox=119.5,29.5,121,31&zoom=9`);
-      expect([m.status, h.status]).toEqual([200, 200]);
-      const heat = (await h.json()) as { at: string; cells: unknown[] };
-      return { metrics: await m.json(), heat: heat.cells };
-    }));
+    const answers = await Promise.all(
+      apis.map(async (api) => {
+        const m = await fetch(`${api}/regions/metrics`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ region, at }),
+        });
+        const h = await fetch(`${api}/heatmap?bbox=119.5,29.5,121,31&zoom=9`);
+        expect([m.status, h.status]).toEqual([200, 200]);
+        const heat = (await h.json()) as { at: string; cells: unknown[] };
+        return { metrics: await m.json(), heat: heat.cells };
+      }),
+    );
     expect((answers[0]!.metrics as { population: { total: { value: number | null } } }).population.total.value).toBeGreaterThan(0);
     expect(answers[1]).toEqual(answers[0]);
   });

@@ -47,20 +47,33 @@ describe('two messaging instances, one killed with SIGKILL mid-send', () => {
   beforeAll(async () => {
     const [a, b] = splitIds(`drill${Date.now().toString(36)}`);
     const shared = {
-      ACK_WAIT_MS: '10000', UNCERTAIN_RESOLVE_MS: '20000', SMSC_BINDS: String(BINDS), BIND_LEASE_TTL_MS: '3000',
-      SMSC_RATE_CMCC: String(RATE), SMSC_RATE_CUCC: String(RATE), SMSC_RATE_CTCC: String(RATE),
+      ACK_WAIT_MS: '10000',
+      UNCERTAIN_RESOLVE_MS: '20000',
+      SMSC_BINDS: String(BINDS),
+      BIND_LEASE_TTL_MS: '3000',
+      SMSC_RATE_CMCC: String(RATE),
+      SMSC_RATE_CUCC: String(RATE),
+      SMSC_RATE_CTCC: String(RATE),
       // Two processes, the SMSCs, NATS and ClickHouse on two shared cores: arrivals at the SMSC are
       // up to a few hundred ms uneven, and it counts arrivals (see messaging/src/smpp/rate-window.ts).
       SMSC_RATE_GUARD_MS: '250',
-      RECIPIENT_LIMIT_PER_MINUTE: '0', RECIPIENT_LIMIT_PER_HOUR: '0', RECIPIENT_LIMIT_PER_DAY: '0',
+      RECIPIENT_LIMIT_PER_MINUTE: '0',
+      RECIPIENT_LIMIT_PER_HOUR: '0',
+      RECIPIENT_LIMIT_PER_DAY: '0',
     };
     sys = await startSystem({
       services: ['smsc-sim', 'messaging'],
       // No liveness probe: it would restart the killed instance, and the survivor must do alone.
       liveness: false,
       smscEnv: {
-        SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_LATENCY_MS: '200', SMSC_RECEIPT_DELAY_MS: '300', SMSC_MESSAGE_IDS: 'sequential', SMSC_STRICT: '1',
-        SMSC_MAX_BINDS: String(BINDS), SMSC_THROTTLE_PER_S: String(RATE),
+        SMSC_SUCCESS_RATE: '1',
+        SMSC_MO_RATE: '0',
+        SMSC_LATENCY_MS: '200',
+        SMSC_RECEIPT_DELAY_MS: '300',
+        SMSC_MESSAGE_IDS: 'sequential',
+        SMSC_STRICT: '1',
+        SMSC_MAX_BINDS: String(BINDS),
+        SMSC_THROTTLE_PER_S: String(RATE),
       },
       env: { messaging: { ...shared, INSTANCE_ID: a } },
       say,
@@ -68,7 +81,11 @@ describe('two messaging instances, one killed with SIGKILL mid-send', () => {
     // The second instance: the same service, its own process, id and health port.
     const first = sys.services.messaging;
     const port = await freePort();
-    second = new ServiceProcess({ ...first.spec, name: 'messaging-2', healthPort: port, env: { ...first.spec.env, HEALTH_PORT: String(port), INSTANCE_ID: b } }, sys.logDir, say);
+    second = new ServiceProcess(
+      { ...first.spec, name: 'messaging-2', healthPort: port, env: { ...first.spec.env, HEALTH_PORT: String(port), INSTANCE_ID: b } },
+      sys.logDir,
+      say,
+    );
     second.start();
     await second.waitHealthy(180_000);
     await second.waitForLog(/messaging ready/, 180_000);
@@ -84,7 +101,16 @@ describe('two messaging instances, one killed with SIGKILL mid-send', () => {
       for (let i = 0; i < mine.length; i += BATCH) {
         const batch: SmsJobBatch = {
           v: 1,
-          common: { source: 'industry', enterpriseId: 'proof', accountId: 'proof', sendId: 'msg-instances', carrier: c, content: '双实例演练：请忽略本短信', signature: '演练', createdAt: now },
+          common: {
+            source: 'industry',
+            enterpriseId: 'proof',
+            accountId: 'proof',
+            sendId: 'msg-instances',
+            carrier: c,
+            content: '双实例演练：请忽略本短信',
+            signature: '演练',
+            createdAt: now,
+          },
           jobs: mine.slice(i, i + BATCH).map((msisdn) => ({ jobId: `mi-${msisdn}`, msisdn })),
         };
         await js.publish(smsJobSubject(c), JSON.stringify(batch), { msgID: `mi-${c}-${i}` });
@@ -97,17 +123,27 @@ describe('two messaging instances, one killed with SIGKILL mid-send', () => {
     while ((await accepted()) < 900) await new Promise((r) => setTimeout(r, 200));
     say(`kill -9 messaging (${a}) after ${await accepted()} accepted; not restarted`);
     await first.kill9();
-    await waitQuiet(sys.natsUrl, ['SMS_JOBS'], { stableMs: 8000, timeoutMs: 150_000, say, extra: async () => JSON.stringify((await sys!.smsc.stats()).map((x) => x.accepted)) });
+    await waitQuiet(sys.natsUrl, ['SMS_JOBS'], {
+      stableMs: 8000,
+      timeoutMs: 150_000,
+      say,
+      extra: async () => JSON.stringify((await sys!.smsc.stats()).map((x) => x.accepted)),
+    });
     tookMs = Date.now() - started;
     received = await sys.smsc.countsFor(numbers);
     stats = await sys.smsc.stats();
     const ch = connectClickHouse(sys.clickhouseUrl);
-    logged = await selectRows<{ status: string; n: string }>(ch, "SELECT status, count() AS n FROM sms_log FINAL WHERE send_id = 'msg-instances' GROUP BY status").catch((e: Error) => [{ status: e.message, n: '' }]);
+    logged = await selectRows<{ status: string; n: string }>(
+      ch,
+      "SELECT status, count() AS n FROM sms_log FINAL WHERE send_id = 'msg-instances' GROUP BY status",
+    ).catch((e: Error) => [{ status: e.message, n: '' }]);
     await ch.close();
     say(`took ${Math.round(tookMs / 1000)} s; sms_log: ${JSON.stringify(logged)}; SMSC: ${JSON.stringify(stats)}`);
     const m = await second.metrics();
     uncertain = [...m.entries()].filter(([k]) => k.startsWith('sms_uncertain_jobs_total')).reduce((n, [, v]) => n + v, 0);
-    say(`survivor: ${JSON.stringify([...m.entries()].filter(([k]) => /^sms_(jobs|uncertain_jobs)_total/.test(k)))}; the killed instance's log ends:\n${tail(first.logFile, 5)}`);
+    say(
+      `survivor: ${JSON.stringify([...m.entries()].filter(([k]) => /^sms_(jobs|uncertain_jobs)_total/.test(k)))}; the killed instance's log ends:\n${tail(first.logFile, 5)}`,
+    );
   }, 400_000);
 
   afterAll(async () => {
@@ -131,7 +167,14 @@ describe('two messaging instances, one killed with SIGKILL mid-send', () => {
   });
 
   it('held each carrier’s limits throughout: never more than 2 binds nor 150 submits in any second', () => {
-    expect(stats.map((s) => ({ carrier: s.carrier, peakBinds: s.peakBinds <= BINDS, bindsRefused: s.bindsRefused, throttled: s.throttled, peakPerSecond: s.peakPerSecond <= RATE })))
-      .toEqual(carriers.map((c) => ({ carrier: c, peakBinds: true, bindsRefused: 0, throttled: 0, peakPerSecond: true })));
+    expect(
+      stats.map((s) => ({
+        carrier: s.carrier,
+        peakBinds: s.peakBinds <= BINDS,
+        bindsRefused: s.bindsRefused,
+        throttled: s.throttled,
+        peakPerSecond: s.peakPerSecond <= RATE,
+      })),
+    ).toEqual(carriers.map((c) => ({ carrier: c, peakBinds: true, bindsRefused: 0, throttled: 0, peakPerSecond: true })));
   });
 });

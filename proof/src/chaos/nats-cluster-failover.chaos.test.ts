@@ -68,7 +68,10 @@ describe('an alert while the NATS cluster loses nodes and stream leaders (R3)', 
       natsNodes: 3,
       subscribers: SUBSCRIBERS,
       simSpeed: SIM_SPEED,
-      env: { messaging: { ACK_WAIT_MS: '15000', UNCERTAIN_RESOLVE_MS: '30000' }, ingest: { SIM_START: new Date(Date.now() - SIM_BEHIND_MS).toISOString() } },
+      env: {
+        messaging: { ACK_WAIT_MS: '15000', UNCERTAIN_RESOLVE_MS: '30000' },
+        ingest: { SIM_START: new Date(Date.now() - SIM_BEHIND_MS).toISOString() },
+      },
       smscEnv: { SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_LATENCY_MS: '2', SMSC_RECEIPT_DELAY_MS: '100' },
       say,
     });
@@ -83,7 +86,11 @@ describe('an alert while the NATS cluster loses nodes and stream leaders (R3)', 
       ...taskDates(),
       frequency: 'daily',
       rules: [],
-      quota: { cmcc: { total: 100_000, dailyCap: 100_000 }, cucc: { total: 100_000, dailyCap: 100_000 }, ctcc: { total: 10_000, dailyCap: CTCC_DAILY_CAP } },
+      quota: {
+        cmcc: { total: 100_000, dailyCap: 100_000 },
+        cucc: { total: 100_000, dailyCap: 100_000 },
+        ctcc: { total: 10_000, dailyCap: CTCC_DAILY_CAP },
+      },
       balance: 210_000,
       accountId: 'drill-account',
       enterpriseId: 'drill-enterprise',
@@ -100,10 +107,14 @@ describe('an alert while the NATS cluster loses nodes and stream leaders (R3)', 
     await sleep(3000);
     const loc = await leaderOf(s, 'LOCATION');
     const other = [0, 1, 2].find((i) => i !== loc)!;
-    await fault(`kill -9 node ${c.names[other]} (not leading LOCATION), restart after 5 s`, () => c.restart(other, { hard: true, downMs: 5000 }));
+    await fault(`kill -9 node ${c.names[other]} (not leading LOCATION), restart after 5 s`, () =>
+      c.restart(other, { hard: true, downMs: 5000 }),
+    );
     await sleep(2000);
     const loc2 = await leaderOf(s, 'LOCATION');
-    await fault(`kill -9 node ${c.names[loc2]} (LOCATION's leader), restart after 5 s`, () => c.restart(loc2, { hard: true, downMs: 5000 }));
+    await fault(`kill -9 node ${c.names[loc2]} (LOCATION's leader), restart after 5 s`, () =>
+      c.restart(loc2, { hard: true, downMs: 5000 }),
+    );
     await sleep(2000);
     const jobs = await leaderOf(s, 'SMS_JOBS');
     await fault(`kill -9 node ${c.names[jobs]} (SMS_JOBS' leader), restart after 5 s`, () => c.restart(jobs, { hard: true, downMs: 5000 }));
@@ -122,11 +133,14 @@ describe('an alert while the NATS cluster loses nodes and stream leaders (R3)', 
     split = truth.split(inside, () => true);
     received = await s.smsc.countsFor([...new Set([...split.qualifying.keys(), ...split.boundary])]);
     stats = await s.smsc.stats();
-    say(`ground truth: ${truth.events} events (ingest had ${acked} acknowledged before stopping), ${truth.bySubscriber.size} people, qualifying ${split.qualifying.size}; SMSC accepted ${stats.map((x) => `${x.carrier} ${x.accepted}`).join(', ')}`);
+    say(
+      `ground truth: ${truth.events} events (ingest had ${acked} acknowledged before stopping), ${truth.bySubscriber.size} people, qualifying ${split.qualifying.size}; SMSC accepted ${stats.map((x) => `${x.carrier} ${x.accepted}`).join(', ')}`,
+    );
   }, 600_000);
 
   afterAll(async () => {
-    for (const e of sys?.unexpectedExits() ?? []) say(`unexpected exit of ${e.service} (code ${e.code}, signal ${e.signal}):\n${e.logTail}`);
+    for (const e of sys?.unexpectedExits() ?? [])
+      say(`unexpected exit of ${e.service} (code ${e.code}, signal ${e.signal}):\n${e.logTail}`);
     await sys?.stop({ keep: process.env.PROOF_KEEP === '1' });
   }, 120_000);
 
@@ -173,6 +187,11 @@ describe('an alert while the NATS cluster loses nodes and stream leaders (R3)', 
   });
 
   it('keeps every service running through the node losses', () => {
-    expect(sys!.unexpectedExits().filter((e) => e.phase === 'running').map((e) => `${e.service} exited with code ${e.code}`)).toEqual([]);
+    expect(
+      sys!
+        .unexpectedExits()
+        .filter((e) => e.phase === 'running')
+        .map((e) => `${e.service} exited with code ${e.code}`),
+    ).toEqual([]);
   });
 });

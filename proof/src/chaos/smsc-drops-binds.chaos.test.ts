@@ -22,14 +22,30 @@ describe('messaging while the SMSC drops its binds', () => {
   let logged: { status: string; n: string }[];
 
   beforeAll(async () => {
-    sys = await startSystem({ services: ['smsc-sim', 'messaging'], smscEnv: { SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_LATENCY_MS: '2', SMSC_MESSAGE_IDS: 'sequential', SMSC_STRICT: '1' }, env: { messaging: { ACK_WAIT_MS: '15000', UNCERTAIN_RESOLVE_MS: '30000' } }, say });
+    sys = await startSystem({
+      services: ['smsc-sim', 'messaging'],
+      smscEnv: { SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_LATENCY_MS: '2', SMSC_MESSAGE_IDS: 'sequential', SMSC_STRICT: '1' },
+      env: { messaging: { ACK_WAIT_MS: '15000', UNCERTAIN_RESOLVE_MS: '30000' } },
+      say,
+    });
     await sys.smsc.configure({ disconnectAfter: 20 });
     const nc = await connectNats(sys.natsUrl, 'proof-binds');
     const js = jetstream(nc, { timeout: 30_000 });
     const now = Date.now();
     await Promise.all(
       numbers.map((msisdn, i) => {
-        const job: SmsJob = { jobId: `binds-${i}`, source: 'industry', enterpriseId: 'proof', accountId: 'proof', sendId: 'binds', msisdn, carrier: 'cmcc', content: '绑定断开测试', signature: '测试', createdAt: now };
+        const job: SmsJob = {
+          jobId: `binds-${i}`,
+          source: 'industry',
+          enterpriseId: 'proof',
+          accountId: 'proof',
+          sendId: 'binds',
+          msisdn,
+          carrier: 'cmcc',
+          content: '绑定断开测试',
+          signature: '测试',
+          createdAt: now,
+        };
         return js.publish(smsJobSubject('cmcc'), JSON.stringify(job), { msgID: job.jobId });
       }),
     );
@@ -37,10 +53,18 @@ describe('messaging while the SMSC drops its binds', () => {
     say(`${JOBS} jobs queued; the SMSC cuts every link after 20 submits for 8 s`);
     await new Promise((r) => setTimeout(r, 8000));
     await sys.smsc.configure({ disconnectAfter: 0 });
-    await waitQuiet(sys.natsUrl, ['SMS_JOBS'], { stableMs: 5000, timeoutMs: 240_000, say, extra: async () => JSON.stringify((await sys!.smsc.stats()).map((x) => x.accepted)) });
+    await waitQuiet(sys.natsUrl, ['SMS_JOBS'], {
+      stableMs: 5000,
+      timeoutMs: 240_000,
+      say,
+      extra: async () => JSON.stringify((await sys!.smsc.stats()).map((x) => x.accepted)),
+    });
     received = await sys.smsc.countsFor(numbers);
     const ch = connectClickHouse(sys.clickhouseUrl);
-    const statuses = await selectRows<{ status: string; n: string }>(ch, "SELECT status, count() AS n FROM sms_log FINAL WHERE send_id = 'binds' GROUP BY status").catch((e: Error) => [{ status: e.message, n: '' }]);
+    const statuses = await selectRows<{ status: string; n: string }>(
+      ch,
+      "SELECT status, count() AS n FROM sms_log FINAL WHERE send_id = 'binds' GROUP BY status",
+    ).catch((e: Error) => [{ status: e.message, n: '' }]);
     await ch.close();
     say(`sms_log statuses: ${JSON.stringify(statuses)}`);
     logged = statuses;

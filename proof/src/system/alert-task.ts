@@ -16,7 +16,8 @@ export async function submitAndRun(natsUrl: string, id: string, spec: AlertTaskS
     while (Date.now() < deadline) {
       const t = await store.get(id);
       if (t?.task.state === 'running') return t.task;
-      if (t && ['rejected', 'stopped', 'completed'].includes(t.task.state)) throw new Error(`task ${id} is ${t.task.state}: ${t.task.reason ?? ''}`);
+      if (t && ['rejected', 'stopped', 'completed'].includes(t.task.state))
+        throw new Error(`task ${id} is ${t.task.state}: ${t.task.reason ?? ''}`);
       await new Promise((r) => setTimeout(r, 250));
     }
     throw new Error(`task ${id} not running after ${timeoutMs} ms`);

@@ -42,7 +42,17 @@ export class GroundTruth {
   add(e: LocationEvent): void {
     let list = this.bySubscriber.get(e.msisdn);
     if (!list) this.bySubscriber.set(e.msisdn, (list = []));
-    list.push({ ts: e.ts, cell: e.cell, lat: e.lat, lng: e.lng, kind: e.kind, carrier: e.carrier, gender: e.gender, age: e.age, home: e.home });
+    list.push({
+      ts: e.ts,
+      cell: e.cell,
+      lat: e.lat,
+      lng: e.lng,
+      kind: e.kind,
+      carrier: e.carrier,
+      gender: e.gender,
+      age: e.age,
+      home: e.home,
+    });
     this.events++;
   }
 
@@ -50,7 +60,10 @@ export class GroundTruth {
    * Who was inside a region while attached: `inside` gives true, false, or undefined for a
    * position too close to the boundary to call (left out of both sides of the check).
    */
-  split(inside: (lng: number, lat: number) => boolean | undefined, passes: (last: SeenEvent) => boolean): {
+  split(
+    inside: (lng: number, lat: number) => boolean | undefined,
+    passes: (last: SeenEvent) => boolean,
+  ): {
     qualifying: Map<string, SeenEvent>;
     excludedByRules: Set<string>;
     boundary: Set<string>;

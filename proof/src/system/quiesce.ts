@@ -60,7 +60,14 @@ export async function waitQuiet(
       else if (Date.now() - quietSince >= stableMs) return last;
       if (Date.now() - lastSaid > 15_000) {
         lastSaid = Date.now();
-        opts.say?.(`  waiting for quiet: ${last.filter((b) => b.pending || b.ackPending).map((b) => `${b.stream}/${b.consumer} ${b.pending}+${b.ackPending}`).join(', ') || 'consumers idle'} ${extra}`);
+        opts.say?.(
+          `  waiting for quiet: ${
+            last
+              .filter((b) => b.pending || b.ackPending)
+              .map((b) => `${b.stream}/${b.consumer} ${b.pending}+${b.ackPending}`)
+              .join(', ') || 'consumers idle'
+          } ${extra}`,
+        );
       }
     } catch {
       quietSince = 0;

@@ -30,14 +30,18 @@ const SERVER_URL_VARS = ['NATS_URL', 'CLICKHOUSE_URL', 'DATABASE_URL'];
 
 /** Ends `child` once `parent` is gone (a test runner killed by a time-out must not leave services behind). */
 function watchdog(parent: number, child: number): void {
-  const script = `while kill -0 ${parent} 2>/dev/null && kill -0 ${child} 2>/dev/null; do sleep 1; done; ` +
+  const script =
+    `while kill -0 ${parent} 2>/dev/null && kill -0 ${child} 2>/dev/null; do sleep 1; done; ` +
     `if kill -0 ${child} 2>/dev/null; then kill -TERM ${child}; sleep 5; kill -KILL ${child} 2>/dev/null; fi`;
   spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
 }
 
 export function tail(file: string, lines = 25): string {
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch {
     return '';
   }
@@ -60,7 +64,11 @@ export class ServiceProcess {
   private stopped = false;
   private exited?: Promise<void>;
 
-  constructor(readonly spec: ServiceSpec, logDir: string, private readonly say: (msg: string) => void = () => undefined) {
+  constructor(
+    readonly spec: ServiceSpec,
+    logDir: string,
+    private readonly say: (msg: string) => void = () => undefined,
+  ) {
     this.logFile = join(logDir, `${spec.name}.log`);
     mkdirSync(dirname(this.logFile), { recursive: true });
   }
@@ -77,7 +85,11 @@ export class ServiceProcess {
     for (const k of SERVER_URL_VARS) delete env[k];
     Object.assign(env, this.spec.env, { GEO_SUPERVISED: '1' });
     const out = openSync(this.logFile, 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, this.spec.entry)], { cwd: ROOT, env, stdio: ['ignore', out, out] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, this.spec.entry)], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', out, out],
+    });
     closeSync(out);
     if (child.pid === undefined) throw new Error(`${this.spec.name}: could not start ${this.spec.entry}`);
     watchdog(process.pid, child.pid);
@@ -87,7 +99,14 @@ export class ServiceProcess {
       child.once('exit', (code, signal) => {
         resolveExit();
         if (this.expectExit || this.stopped) return;
-        this.unexpected.push({ service: this.spec.name, code, signal, at: Date.now(), phase: this.ready ? 'running' : 'start', logTail: tail(this.logFile) });
+        this.unexpected.push({
+          service: this.spec.name,
+          code,
+          signal,
+          at: Date.now(),
+          phase: this.ready ? 'running' : 'start',
+          logTail: tail(this.logFile),
+        });
         this.say(`! ${this.spec.name} exited unexpectedly (code ${code}, signal ${signal}); restarting in 1 s`);
         setTimeout(() => !this.stopped && this.child === child && this.start(), 1000).unref();
       });

@@ -19,7 +19,10 @@ beforeAll(async () => {
       requests.push(numbers);
       // Every number ending in 7 got two messages, the others one, except those ending in 0: none.
       const out: Record<string, unknown[]> = {};
-      for (const n of numbers) out[n] = n.endsWith('0') ? [] : Array.from({ length: n.endsWith('7') ? 2 : 1 }, (_, i) => ({ carrier: 'cmcc', destination: n, text: `m${i}` }));
+      for (const n of numbers)
+        out[n] = n.endsWith('0')
+          ? []
+          : Array.from({ length: n.endsWith('7') ? 2 : 1 }, (_, i) => ({ carrier: 'cmcc', destination: n, text: `m${i}` }));
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
     });
   });

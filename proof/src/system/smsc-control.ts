@@ -7,10 +7,24 @@ import type { SmscBehaviour, SmscReceivedMessage, SmscStats } from '@geo/messagi
 export type { SmscStats };
 
 /** A whole message the simulator received, with the carrier whose SMSC got it. */
-export type ReceivedMessage = Pick<SmscReceivedMessage, 'at' | 'source' | 'destination' | 'text' | 'parts' | 'messageIds'> & { carrier: string };
+export type ReceivedMessage = Pick<SmscReceivedMessage, 'at' | 'source' | 'destination' | 'text' | 'parts' | 'messageIds'> & {
+  carrier: string;
+};
 
 /** Fields of the simulator's `SmscBehaviour` that a fault needs. */
-export type SmscBehaviourPatch = Partial<Pick<SmscBehaviour, 'latencyMs' | 'successRate' | 'rejectRate' | 'throttlePerSecond' | 'disconnectAfter' | 'receiptDelayMs' | 'moRate' | 'strictOptionalParams'>>;
+export type SmscBehaviourPatch = Partial<
+  Pick<
+    SmscBehaviour,
+    | 'latencyMs'
+    | 'successRate'
+    | 'rejectRate'
+    | 'throttlePerSecond'
+    | 'disconnectAfter'
+    | 'receiptDelayMs'
+    | 'moRate'
+    | 'strictOptionalParams'
+  >
+>;
 
 export class SmscControl {
   constructor(readonly url: string) {}
@@ -52,7 +66,11 @@ export class SmscControl {
     const out = new Map<string, ReceivedMessage[]>();
     for (let i = 0; i < msisdns.length; i += chunk) {
       const part = msisdns.slice(i, i + chunk);
-      const r = await fetch(`${this.url}/messages/by-destination`, { method: 'POST', body: JSON.stringify(part), signal: AbortSignal.timeout(60_000) });
+      const r = await fetch(`${this.url}/messages/by-destination`, {
+        method: 'POST',
+        body: JSON.stringify(part),
+        signal: AbortSignal.timeout(60_000),
+      });
       if (!r.ok) throw new Error(`smsc-sim /messages/by-destination: HTTP ${r.status} ${await r.text()}`);
       const by = (await r.json()) as Record<string, ReceivedMessage[]>;
       for (const m of part) out.set(m, by[m] ?? []);

@@ -1,7 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startClickHouseServer, startNatsCluster, startNatsServer, type RunningClickHouse, type RunningNats, type RunningNatsCluster } from '@geo/infra';
+import {
+  freePort,
+  startClickHouseServer,
+  startNatsCluster,
+  startNatsServer,
+  type RunningClickHouse,
+  type RunningNats,
+  type RunningNatsCluster,
+} from '@geo/infra';
 import { ServiceProcess, tail, type ServiceSpec, type UnexpectedExit } from './service-process.ts';
 import { SmscControl } from './smsc-control.ts';
 
@@ -131,16 +139,55 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
   for (const n of ['smsc-sim', 'alerting', 'alerting-2', 'messaging', 'insight', 'ingest'] as ServiceName[]) health[n] = await freePort();
   const specs: ServiceSpec[] = [
     // The SMSC simulator keeps every message it accepted: it is the ground truth of what was sent.
-    { name: 'smsc-sim', entry: 'messaging/src/smsc-sim/main.ts', healthPort: health['smsc-sim'], env: { ...base, ...smsc, HEALTH_PORT: String(health['smsc-sim']), SMSC_KEEP: '1000000', ...opts.smscEnv } },
-    { name: 'alerting', entry: 'alerting/src/main.ts', healthPort: health.alerting, env: { ...base, HEALTH_PORT: String(health.alerting), INSTANCE_ID: 'alerting-1', ...opts.env?.alerting } },
-    { name: 'alerting-2', entry: 'alerting/src/main.ts', healthPort: health['alerting-2'], env: { ...base, HEALTH_PORT: String(health['alerting-2']), INSTANCE_ID: 'alerting-2', ...opts.env?.alerting } },
-    { name: 'messaging', entry: 'messaging/src/main.ts', healthPort: health.messaging, env: { ...base, ...smsc, CLICKHOUSE_URL: clickhouseUrl, HEALTH_PORT: String(health.messaging), ...opts.env?.messaging } },
-    { name: 'insight', entry: 'insight/src/main.ts', healthPort: health.insight, env: { ...base, CLICKHOUSE_URL: clickhouseUrl, HEALTH_PORT: String(health.insight), API_PORT: String(await freePort()), ...opts.env?.insight } },
     {
-      name: 'ingest', entry: 'ingest/src/main.ts', healthPort: health.ingest,
+      name: 'smsc-sim',
+      entry: 'messaging/src/smsc-sim/main.ts',
+      healthPort: health['smsc-sim'],
+      env: { ...base, ...smsc, HEALTH_PORT: String(health['smsc-sim']), SMSC_KEEP: '1000000', ...opts.smscEnv },
+    },
+    {
+      name: 'alerting',
+      entry: 'alerting/src/main.ts',
+      healthPort: health.alerting,
+      env: { ...base, HEALTH_PORT: String(health.alerting), INSTANCE_ID: 'alerting-1', ...opts.env?.alerting },
+    },
+    {
+      name: 'alerting-2',
+      entry: 'alerting/src/main.ts',
+      healthPort: health['alerting-2'],
+      env: { ...base, HEALTH_PORT: String(health['alerting-2']), INSTANCE_ID: 'alerting-2', ...opts.env?.alerting },
+    },
+    {
+      name: 'messaging',
+      entry: 'messaging/src/main.ts',
+      healthPort: health.messaging,
+      env: { ...base, ...smsc, CLICKHOUSE_URL: clickhouseUrl, HEALTH_PORT: String(health.messaging), ...opts.env?.messaging },
+    },
+    {
+      name: 'insight',
+      entry: 'insight/src/main.ts',
+      healthPort: health.insight,
       env: {
-        ...base, HEALTH_PORT: String(health.ingest), INGEST_HTTP_PORT: String(await freePort()), SIM_ENABLED: '1',
-        SIM_SUBSCRIBERS: String(opts.subscribers ?? 20_000), SIM_SPEED: String(opts.simSpeed ?? 1), SIM_SEED: String(opts.simSeed ?? 7), ...opts.env?.ingest,
+        ...base,
+        CLICKHOUSE_URL: clickhouseUrl,
+        HEALTH_PORT: String(health.insight),
+        API_PORT: String(await freePort()),
+        ...opts.env?.insight,
+      },
+    },
+    {
+      name: 'ingest',
+      entry: 'ingest/src/main.ts',
+      healthPort: health.ingest,
+      env: {
+        ...base,
+        HEALTH_PORT: String(health.ingest),
+        INGEST_HTTP_PORT: String(await freePort()),
+        SIM_ENABLED: '1',
+        SIM_SUBSCRIBERS: String(opts.subscribers ?? 20_000),
+        SIM_SPEED: String(opts.simSpeed ?? 1),
+        SIM_SEED: String(opts.simSeed ?? 7),
+        ...opts.env?.ingest,
       },
     },
   ];
@@ -179,7 +226,9 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
             if (n < LIVENESS_FAILURES || !live.has(name) || !probing) return;
             misses.set(name, 0);
             hangs.push({ service: name, code: null, signal: 'SIGKILL', at: Date.now(), phase: 'running', logTail: tail(svc.logFile) });
-            say(`! ${name}: /healthz has not answered ${LIVENESS_FAILURES} times in a row (hung); kill -9 and restart, as a liveness probe would`);
+            say(
+              `! ${name}: /healthz has not answered ${LIVENESS_FAILURES} times in a row (hung); kill -9 and restart, as a liveness probe would`,
+            );
             await svc.kill9();
             await startService(name).catch((err: unknown) => say(`! ${name} did not come back: ${(err as Error).message}`));
           }
@@ -191,7 +240,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
     probing = false;
     live.clear();
     await probe;
-    for (const n of ['ingest', 'insight', 'messaging', 'alerting', 'alerting-2', 'smsc-sim'] as ServiceName[]) await services[n].stop(15_000).catch(() => undefined);
+    for (const n of ['ingest', 'insight', 'messaging', 'alerting', 'alerting-2', 'smsc-sim'] as ServiceName[])
+      await services[n].stop(15_000).catch(() => undefined);
     await Promise.allSettled([nats?.stop(), cluster?.stop(), ch?.stop()]);
   };
 

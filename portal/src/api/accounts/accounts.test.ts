@@ -12,12 +12,26 @@ describe('account management', () => {
   afterAll(async () => portal?.stop());
 
   const create = (name: string, extra: Record<string, unknown> = {}) =>
-    admin.req('POST', '/api/accounts', { name, password: 'Start-pass-1', departmentId: 'demo-dept-ops', permissions: ['home', 'signatures'], ...extra });
+    admin.req('POST', '/api/accounts', {
+      name,
+      password: 'Start-pass-1',
+      departmentId: 'demo-dept-ops',
+      permissions: ['home', 'signatures'],
+      ...extra,
+    });
 
   it('adds a sub-account in a department with permissions, and shows it', async () => {
     const r = await create('zhangsan', { displayName: '张三', phone: '138-0013-8000', quota: 500 });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ name: 'zhangsan', role: 'sub', departmentName: '运营部', phone: '13800138000', permissions: ['home', 'signatures'], quota: 500, status: 'active' });
+    expect(r.body).toMatchObject({
+      name: 'zhangsan',
+      role: 'sub',
+      departmentName: '运营部',
+      phone: '13800138000',
+      permissions: ['home', 'signatures'],
+      quota: 500,
+      status: 'active',
+    });
     const view = await admin.req('GET', `/api/accounts/${r.body.id}`);
     expect(view.body.displayName).toBe('张三');
     const list = await admin.req('GET', '/api/accounts?keyword=zhang');
@@ -66,7 +80,9 @@ describe('account management', () => {
   it('resets a password, ending that account’s sessions', async () => {
     const a = await create('zhaoliu');
     const s = await login(portal, 'zhaoliu', 'Start-pass-1');
-    expect((await admin.req('POST', `/api/accounts/${a.body.id}/reset-password`, { password: 'short' })).body.error.details[0].message).toBe('新密码至少 12 位');
+    expect(
+      (await admin.req('POST', `/api/accounts/${a.body.id}/reset-password`, { password: 'short' })).body.error.details[0].message,
+    ).toBe('新密码至少 12 位');
     expect((await admin.req('POST', `/api/accounts/${a.body.id}/reset-password`, { password: 'Reset-pass-2' })).status).toBe(200);
     expect((await s.req('GET', '/api/auth/me')).status).toBe(401);
     await login(portal, 'zhaoliu', 'Reset-pass-2');
@@ -77,7 +93,9 @@ describe('account management', () => {
     const ok = await admin.req('PUT', `/api/accounts/${a.body.id}/default-signature`, { signatureId: 'demo-signature' });
     expect(ok.body).toMatchObject({ defaultSignatureId: 'demo-signature', defaultSignature: '翼讯通' });
     const pending = await admin.req('POST', '/api/signatures', { text: '待审签名' });
-    expect((await admin.req('PUT', `/api/accounts/${a.body.id}/default-signature`, { signatureId: pending.body.id })).body.error.code).toBe('SIGNATURE_NOT_APPROVED');
+    expect((await admin.req('PUT', `/api/accounts/${a.body.id}/default-signature`, { signatureId: pending.body.id })).body.error.code).toBe(
+      'SIGNATURE_NOT_APPROVED',
+    );
   });
 
   it('deletes a sub-account, but never the admin itself', async () => {
@@ -109,7 +127,7 @@ describe('account management', () => {
     }
   });
 
-  it("another enterprise gets 404 for our accounts and lists only its own", async () => {
+  it('another enterprise gets 404 for our accounts and lists only its own', async () => {
     const other = await otherEnterprise(portal, 'acct');
     const ours = await create('secret-user');
     for (const [m, path] of [
@@ -130,7 +148,9 @@ describe('account management', () => {
   });
 
   it('logs who did each change', async () => {
-    const { rows } = await portal.deps.db.query<{ action: string; account_name: string }>(`SELECT action, account_name FROM op_log WHERE target = 'wangwu' AND action <> '登录' ORDER BY id`);
+    const { rows } = await portal.deps.db.query<{ action: string; account_name: string }>(
+      `SELECT action, account_name FROM op_log WHERE target = 'wangwu' AND action <> '登录' ORDER BY id`,
+    );
     expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['添加子账户', '冻结账户', '解冻账户']));
     expect(rows.every((r) => r.account_name === 'demo')).toBe(true);
   });

@@ -51,7 +51,10 @@ export function toAccount(r: Record<string, any>): AccountRecord {
 /** An account of the caller's enterprise, or 404 (another tenant's id looks exactly like a missing one). */
 export async function accountInTenant(db: Queryable, enterpriseId: string, id: string): Promise<AccountRecord> {
   // A deleted account is kept (deactivated) for its sends and ledger entries, but is gone here.
-  const { rows } = await db.query(`${SELECT_ACCOUNT} WHERE a.id = $1 AND a.enterprise_id = $2 AND a.deleted_at IS NULL`, [id, enterpriseId]);
+  const { rows } = await db.query(`${SELECT_ACCOUNT} WHERE a.id = $1 AND a.enterprise_id = $2 AND a.deleted_at IS NULL`, [
+    id,
+    enterpriseId,
+  ]);
   if (!rows[0]) throw new AppError('NOT_FOUND', '账户不存在');
   return toAccount(rows[0]);
 }
@@ -79,5 +82,6 @@ export function assertGrantable(p: Principal, perms: readonly string[]): void {
 export async function departmentInTenant(db: Queryable, enterpriseId: string, id: string | null | undefined): Promise<void> {
   if (!id) return;
   const { rows } = await db.query('SELECT 1 FROM departments WHERE id = $1 AND enterprise_id = $2', [id, enterpriseId]);
-  if (!rows[0]) throw new AppError('VALIDATION', '请求参数有误：departmentId: 部门不存在', [{ path: 'departmentId', message: '部门不存在' }]);
+  if (!rows[0])
+    throw new AppError('VALIDATION', '请求参数有误：departmentId: 部门不存在', [{ path: 'departmentId', message: '部门不存在' }]);
 }

@@ -65,7 +65,14 @@ const tags = ['账户管理'];
 
 export const accountRoutes = router()
   .openapi(
-    createRoute({ method: 'get', path: '/api/accounts', tags, summary: '账户列表（本集团）', request: { query: ListQuery }, responses: jsonOk(pagedOf(Account)) }),
+    createRoute({
+      method: 'get',
+      path: '/api/accounts',
+      tags,
+      summary: '账户列表（本集团）',
+      request: { query: ListQuery },
+      responses: jsonOk(pagedOf(Account)),
+    }),
     async (c) => {
       const { enterpriseId } = need(c, 'accounts');
       const q = c.req.valid('query');
@@ -86,19 +93,36 @@ export const accountRoutes = router()
       }
       const w = where.join(' AND ');
       const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM accounts a WHERE ${w}`, args);
-      const { rows } = await db.query(`${SELECT_ACCOUNT} WHERE ${w} ORDER BY a.role, a.created_at LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`, args);
+      const { rows } = await db.query(
+        `${SELECT_ACCOUNT} WHERE ${w} ORDER BY a.role, a.created_at LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
+        args,
+      );
       return c.json({ items: rows.map(toAccount), total: Number(total.rows[0]!.n), page: q.page, pageSize: q.pageSize }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/accounts/{id}', tags, summary: '查看账户', request: { params: IdParam }, responses: jsonOk(Account) }),
+    createRoute({
+      method: 'get',
+      path: '/api/accounts/{id}',
+      tags,
+      summary: '查看账户',
+      request: { params: IdParam },
+      responses: jsonOk(Account),
+    }),
     async (c) => {
       const { enterpriseId } = need(c, 'accounts');
       return c.json(await accountInTenant(c.get('deps').db, enterpriseId, c.req.valid('param').id), 200);
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/accounts', tags, summary: '添加子账户', request: jsonBody(CreateAccount), responses: jsonOk(Account) }),
+    createRoute({
+      method: 'post',
+      path: '/api/accounts',
+      tags,
+      summary: '添加子账户',
+      request: jsonBody(CreateAccount),
+      responses: jsonOk(Account),
+    }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'accounts');
       const b = c.req.valid('json');
@@ -112,14 +136,34 @@ export const accountRoutes = router()
       await db.query(
         `INSERT INTO accounts (id, enterprise_id, department_id, name, display_name, phone, email, role, permissions, password_hash, quota, remark, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'sub', $8, $9, $10, $11, $12)`,
-        [id, enterpriseId, b.departmentId, b.name, b.displayName, b.phone, b.email, JSON.stringify(b.permissions), await hashPassword(b.password, cfg.scryptLogN), b.quota, b.remark, p.accountId],
+        [
+          id,
+          enterpriseId,
+          b.departmentId,
+          b.name,
+          b.displayName,
+          b.phone,
+          b.email,
+          JSON.stringify(b.permissions),
+          await hashPassword(b.password, cfg.scryptLogN),
+          b.quota,
+          b.remark,
+          p.accountId,
+        ],
       );
       await opLog(c, '添加子账户', b.name, { permissions: b.permissions, departmentId: b.departmentId });
       return c.json(await accountInTenant(db, enterpriseId, id), 200);
     },
   )
   .openapi(
-    createRoute({ method: 'put', path: '/api/accounts/{id}', tags, summary: '编辑账户', request: { params: IdParam, ...jsonBody(UpdateAccount) }, responses: jsonOk(Account) }),
+    createRoute({
+      method: 'put',
+      path: '/api/accounts/{id}',
+      tags,
+      summary: '编辑账户',
+      request: { params: IdParam, ...jsonBody(UpdateAccount) },
+      responses: jsonOk(Account),
+    }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'accounts');
       const { db } = c.get('deps');
@@ -152,13 +196,23 @@ export const accountRoutes = router()
       assertMayManage(p, target);
       const { permissions } = c.req.valid('json');
       assertGrantable(p, permissions);
-      await db.query('UPDATE accounts SET permissions = $2, updated_at = now() WHERE id = $1', [target.id, JSON.stringify([...new Set(permissions)])]);
+      await db.query('UPDATE accounts SET permissions = $2, updated_at = now() WHERE id = $1', [
+        target.id,
+        JSON.stringify([...new Set(permissions)]),
+      ]);
       await opLog(c, '分配权限', target.name, { from: target.permissions, to: permissions });
       return c.json(await accountInTenant(db, enterpriseId, target.id), 200);
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/accounts/{id}/freeze', tags, summary: '冻结账户（立即下线，接口密钥失效）', request: { params: IdParam }, responses: jsonOk(Account) }),
+    createRoute({
+      method: 'post',
+      path: '/api/accounts/{id}/freeze',
+      tags,
+      summary: '冻结账户（立即下线，接口密钥失效）',
+      request: { params: IdParam },
+      responses: jsonOk(Account),
+    }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'accounts');
       const { db } = c.get('deps');
@@ -173,7 +227,14 @@ export const accountRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/accounts/{id}/unfreeze', tags, summary: '解冻账户', request: { params: IdParam }, responses: jsonOk(Account) }),
+    createRoute({
+      method: 'post',
+      path: '/api/accounts/{id}/unfreeze',
+      tags,
+      summary: '解冻账户',
+      request: { params: IdParam },
+      responses: jsonOk(Account),
+    }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'accounts');
       const { db } = c.get('deps');
@@ -190,7 +251,10 @@ export const accountRoutes = router()
       path: '/api/accounts/{id}/reset-password',
       tags,
       summary: '重置密码（该账户的会话与接口密钥随之失效）',
-      request: { params: IdParam, ...jsonBody(z.object({ password: z.string({ error: '请输入新密码' }).min(12, '新密码至少 12 位').max(128) })) },
+      request: {
+        params: IdParam,
+        ...jsonBody(z.object({ password: z.string({ error: '请输入新密码' }).min(12, '新密码至少 12 位').max(128) })),
+      },
       responses: jsonOk(Ok),
     }),
     async (c) => {
@@ -226,7 +290,10 @@ export const accountRoutes = router()
       assertMayManage(p, target);
       const { signatureId } = c.req.valid('json');
       if (signatureId) {
-        const { rows } = await db.query<{ status: string }>('SELECT status FROM signatures WHERE id = $1 AND enterprise_id = $2', [signatureId, enterpriseId]);
+        const { rows } = await db.query<{ status: string }>('SELECT status FROM signatures WHERE id = $1 AND enterprise_id = $2', [
+          signatureId,
+          enterpriseId,
+        ]);
         if (!rows[0]) throw new AppError('NOT_FOUND', '签名不存在');
         if (rows[0].status !== 'approved') throw new AppError('SIGNATURE_NOT_APPROVED');
       }
@@ -236,7 +303,14 @@ export const accountRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'delete', path: '/api/accounts/{id}', tags, summary: '删除子账户', request: { params: IdParam }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'delete',
+      path: '/api/accounts/{id}',
+      tags,
+      summary: '删除子账户',
+      request: { params: IdParam },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'accounts');
       const { db } = c.get('deps');

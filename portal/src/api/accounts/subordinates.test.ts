@@ -11,7 +11,8 @@ describe('subordinates are below, never above or beside', () => {
   let portal: Portal;
   let admin: Client;
   let rootSub: Client;
-  const senders = async (c: Client) => ((await c.req('GET', '/api/industry/senders')).body.items as { name: string }[]).map((a) => a.name).sort();
+  const senders = async (c: Client) =>
+    ((await c.req('GET', '/api/industry/senders')).body.items as { name: string }[]).map((a) => a.name).sort();
   beforeAll(async () => {
     portal = await testPortal();
     admin = await loginAdmin(portal);
@@ -33,12 +34,16 @@ describe('subordinates are below, never above or beside', () => {
   });
 
   it('a sub-account in a leaf department sees only itself', async () => {
-    await admin.req('PUT', `/api/accounts/demo-sub/permissions`, { permissions: ['home', 'sms.send', 'sms.sent', 'contacts', 'signatures'] });
+    await admin.req('PUT', `/api/accounts/demo-sub/permissions`, {
+      permissions: ['home', 'sms.send', 'sms.sent', 'contacts', 'signatures'],
+    });
     const sub = await login(portal, 'demo-sub', 'DemoSub-2024');
     expect(await senders(sub)).toEqual(['demo-sub']);
   });
 
   it('the enterprise admin still sees everyone', async () => {
-    expect(await senders(admin)).toEqual(expect.arrayContaining(['demo', 'root-peer', 'root-sub', 'my-helper', 'ops-member', 'sales-member']));
+    expect(await senders(admin)).toEqual(
+      expect.arrayContaining(['demo', 'root-peer', 'root-sub', 'my-helper', 'ops-member', 'sales-member']),
+    );
   });
 });

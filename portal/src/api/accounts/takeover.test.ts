@@ -45,7 +45,11 @@ describe('account management stays within the manager’s own permissions', () =
       expect(r.status, `${m} ${path}`).toBe(403);
     }
     const still = await admin.req('GET', `/api/accounts/${id}`);
-    expect(still.body).toMatchObject({ status: 'active', remark: '', permissions: ['home', 'sms.send', 'sms.sent', 'contacts', 'apikeys'] });
+    expect(still.body).toMatchObject({
+      status: 'active',
+      remark: '',
+      permissions: ['home', 'sms.send', 'sms.sent', 'contacts', 'apikeys'],
+    });
   });
 
   it('still manages an account whose permissions are within its own, and never grants more than it holds', async () => {

@@ -8,21 +8,43 @@ import { IdParam, jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts'
 import { Name64 } from '../../http/schemas.ts';
 
 const ApiKey = z
-  .object({ id: z.string(), name: z.string(), prefix: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string(),
+    createdAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
   .openapi('ApiKey');
 const tags = ['接口密钥'];
 const MAX_LIVE_KEYS = 10;
 
 export const apiKeyRoutes = router()
   .openapi(
-    createRoute({ method: 'get', path: '/api/api-keys', tags, summary: '我的接口密钥', responses: jsonOk(z.object({ items: z.array(ApiKey) })) }),
+    createRoute({
+      method: 'get',
+      path: '/api/api-keys',
+      tags,
+      summary: '我的接口密钥',
+      responses: jsonOk(z.object({ items: z.array(ApiKey) })),
+    }),
     async (c) => {
       const { p } = need(c, 'apikeys');
-      const { rows } = await c.get('deps').db.query<Record<string, any>>(
-        'SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys WHERE account_id = $1 ORDER BY created_at DESC',
-        [p.accountId],
-      );
-      const items = rows.map((r) => ({ id: r.id, name: r.name, prefix: r.prefix, createdAt: iso(r.created_at)!, lastUsedAt: iso(r.last_used_at), revokedAt: iso(r.revoked_at) }));
+      const { rows } = await c
+        .get('deps')
+        .db.query<Record<string, any>>(
+          'SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys WHERE account_id = $1 ORDER BY created_at DESC',
+          [p.accountId],
+        );
+      const items = rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        prefix: r.prefix,
+        createdAt: iso(r.created_at)!,
+        lastUsedAt: iso(r.last_used_at),
+        revokedAt: iso(r.revoked_at),
+      }));
       return c.json({ items }, 200);
     },
   )
@@ -39,25 +61,43 @@ export const apiKeyRoutes = router()
       const { p } = need(c, 'apikeys');
       if (p.via !== 'session') throw new AppError('FORBIDDEN', '接口密钥只能在登录后的页面中创建');
       const { db } = c.get('deps');
-      const live = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys WHERE account_id = $1 AND revoked_at IS NULL', [p.accountId]);
-      if (Number(live.rows[0]!.n) >= MAX_LIVE_KEYS) throw new AppError('VALIDATION', `每个账户最多 ${MAX_LIVE_KEYS} 个有效密钥，请先撤销不用的密钥`);
+      const live = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys WHERE account_id = $1 AND revoked_at IS NULL', [
+        p.accountId,
+      ]);
+      if (Number(live.rows[0]!.n) >= MAX_LIVE_KEYS)
+        throw new AppError('VALIDATION', `每个账户最多 ${MAX_LIVE_KEYS} 个有效密钥，请先撤销不用的密钥`);
       const { name } = c.req.valid('json');
       const id = randomUUID();
       const key = `${API_KEY_PREFIX}${token(30)}`;
       const prefix = key.slice(0, 10);
-      await db.query('INSERT INTO api_keys (id, account_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5)', [id, p.accountId, name, prefix, sha256(key)]);
+      await db.query('INSERT INTO api_keys (id, account_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5)', [
+        id,
+        p.accountId,
+        name,
+        prefix,
+        sha256(key),
+      ]);
       await opLog(c, '创建接口密钥', name, { prefix });
       return c.json({ id, name, prefix, createdAt: new Date().toISOString(), lastUsedAt: null, revokedAt: null, key }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'delete', path: '/api/api-keys/{id}', tags, summary: '撤销接口密钥', request: { params: IdParam }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'delete',
+      path: '/api/api-keys/{id}',
+      tags,
+      summary: '撤销接口密钥',
+      request: { params: IdParam },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       const p = principal(c);
-      const r = await c.get('deps').db.query<{ name: string }>(
-        'UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND account_id = $2 RETURNING name',
-        [c.req.valid('param').id, p.accountId],
-      );
+      const r = await c
+        .get('deps')
+        .db.query<{ name: string }>(
+          'UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND account_id = $2 RETURNING name',
+          [c.req.valid('param').id, p.accountId],
+        );
       if (!r.rows[0]) throw new AppError('NOT_FOUND', '密钥不存在');
       await opLog(c, '撤销接口密钥', r.rows[0].name);
       return c.json({ ok: true as const }, 200);

@@ -35,10 +35,18 @@ describe('ending an account’s access', () => {
     const a = await account(['home', 'apikeys']);
     const other = await login(portal, a.name, 'Start-pass-1234');
     const key = (await a.session.req('POST', '/api/api-keys', { name: '对接系统' })).body.key as string;
-    const byKey = await call(portal, 'POST', '/api/auth/password', { oldPassword: 'Start-pass-1234', newPassword: 'By-key-pass-1234' }, bearer(key));
+    const byKey = await call(
+      portal,
+      'POST',
+      '/api/auth/password',
+      { oldPassword: 'Start-pass-1234', newPassword: 'By-key-pass-1234' },
+      bearer(key),
+    );
     expect(byKey.status).toBe(403);
     expect(byKey.body.error.message).toMatch(/登录/);
-    expect((await a.session.req('POST', '/api/auth/password', { oldPassword: 'Start-pass-1234', newPassword: 'Second-pass-1234' })).status).toBe(200);
+    expect(
+      (await a.session.req('POST', '/api/auth/password', { oldPassword: 'Start-pass-1234', newPassword: 'Second-pass-1234' })).status,
+    ).toBe(200);
     expect((await a.session.req('GET', '/api/auth/me')).status).toBe(200);
     expect((await other.req('GET', '/api/auth/me')).status).toBe(401);
     expect((await call(portal, 'GET', '/api/v1/whoami', undefined, bearer(key))).status).toBe(401);

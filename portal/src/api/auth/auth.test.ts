@@ -11,7 +11,13 @@ describe('login, sessions and CSRF', () => {
 
   const attempt = async (name: string, password: string, ip = nextIp(), captchaOverride?: string) => {
     const cap = await solveCaptcha(portal, ip);
-    return call(portal, 'POST', '/api/auth/login', { name, password, captchaId: cap.captchaId, captcha: captchaOverride ?? cap.captcha }, { 'x-forwarded-for': ip });
+    return call(
+      portal,
+      'POST',
+      '/api/auth/login',
+      { name, password, captchaId: cap.captchaId, captcha: captchaOverride ?? cap.captcha },
+      { 'x-forwarded-for': ip },
+    );
   };
 
   it('gives an SVG captcha and keeps its answer on the server unless the test switch is on', async () => {
@@ -35,7 +41,9 @@ describe('login, sessions and CSRF', () => {
     const cookie = r.headers.get('set-cookie')!;
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Lax/);
-    const { rows } = await portal.deps.db.query<{ success: boolean }>(`SELECT success FROM login_log WHERE account_name = 'demo' ORDER BY id DESC LIMIT 1`);
+    const { rows } = await portal.deps.db.query<{ success: boolean }>(
+      `SELECT success FROM login_log WHERE account_name = 'demo' ORDER BY id DESC LIMIT 1`,
+    );
     expect(rows[0]!.success).toBe(true);
   });
 
@@ -43,7 +51,13 @@ describe('login, sessions and CSRF', () => {
     const a = await loginAdmin(portal);
     const ip = nextIp();
     const cap = await solveCaptcha(portal, ip);
-    const r = await call(portal, 'POST', '/api/auth/login', { name: demo.admin.name, password: demo.admin.password, ...cap }, { cookie: a.cookie, 'x-csrf-token': a.csrf, 'x-forwarded-for': ip });
+    const r = await call(
+      portal,
+      'POST',
+      '/api/auth/login',
+      { name: demo.admin.name, password: demo.admin.password, ...cap },
+      { cookie: a.cookie, 'x-csrf-token': a.csrf, 'x-forwarded-for': ip },
+    );
     const fresh = r.headers.get('set-cookie')!.split(';')[0];
     expect(fresh).not.toBe(a.cookie);
     expect((await a.req('GET', '/api/auth/me')).status).toBe(401);
@@ -69,12 +83,19 @@ describe('login, sessions and CSRF', () => {
 
   it('slows an account down after 5 failures instead of locking it: the wait doubles and never passes 60 s', async () => {
     const hashOf = await import('../../auth/password.ts');
-    await portal.deps.db.query(`INSERT INTO accounts (id, enterprise_id, name, role, password_hash) VALUES ('victim', 'demo-enterprise', 'victim', 'sub', $1)`, [
-      await hashOf.hashPassword('Victim-pass-1234', 10),
-    ]);
-    const waitS = async () => (await portal.deps.db.query<{ s: number }>(`SELECT ceil(extract(epoch FROM locked_until - now()))::int AS s FROM login_throttle WHERE key = 'account:victim'`)).rows[0]?.s ?? 0;
+    await portal.deps.db.query(
+      `INSERT INTO accounts (id, enterprise_id, name, role, password_hash) VALUES ('victim', 'demo-enterprise', 'victim', 'sub', $1)`,
+      [await hashOf.hashPassword('Victim-pass-1234', 10)],
+    );
+    const waitS = async () =>
+      (
+        await portal.deps.db.query<{ s: number }>(
+          `SELECT ceil(extract(epoch FROM locked_until - now()))::int AS s FROM login_throttle WHERE key = 'account:victim'`,
+        )
+      ).rows[0]?.s ?? 0;
     // Let the next try through, as the passing of the wait would.
-    const pass = () => portal.deps.db.query(`UPDATE login_throttle SET locked_until = now() - interval '1 second' WHERE key = 'account:victim'`);
+    const pass = () =>
+      portal.deps.db.query(`UPDATE login_throttle SET locked_until = now() - interval '1 second' WHERE key = 'account:victim'`);
     for (let i = 0; i < 5; i++) expect((await attempt('victim', 'bad-guess-' + i)).body.error.code).toBe('LOGIN_FAILED');
     const slowed = await attempt('victim', 'Victim-pass-1234');
     expect(slowed.status).toBe(429);
@@ -97,7 +118,8 @@ describe('login, sessions and CSRF', () => {
 
   it('does not count wrong captchas against the client address', async () => {
     const ip = '203.0.113.7';
-    for (let i = 0; i < 40; i++) expect((await attempt(demo.admin.name, demo.admin.password, ip, 'zzzz')).body.error.code).toBe('CAPTCHA_INVALID');
+    for (let i = 0; i < 40; i++)
+      expect((await attempt(demo.admin.name, demo.admin.password, ip, 'zzzz')).body.error.code).toBe('CAPTCHA_INVALID');
     expect((await attempt(demo.admin.name, demo.admin.password, ip)).status).toBe(200);
   });
 
@@ -128,13 +150,18 @@ describe('login, sessions and CSRF', () => {
 
   it('changes the password after checking the old one, and ends the other sessions', async () => {
     const hashOf = await import('../../auth/password.ts');
-    await portal.deps.db.query(`INSERT INTO accounts (id, enterprise_id, name, role, password_hash, permissions) VALUES ('pw', 'demo-enterprise', 'pw-user', 'sub', $1, '["home"]')`, [
-      await hashOf.hashPassword('First-pass-1', 10),
-    ]);
+    await portal.deps.db.query(
+      `INSERT INTO accounts (id, enterprise_id, name, role, password_hash, permissions) VALUES ('pw', 'demo-enterprise', 'pw-user', 'sub', $1, '["home"]')`,
+      [await hashOf.hashPassword('First-pass-1', 10)],
+    );
     const s1 = await login(portal, 'pw-user', 'First-pass-1');
     const s2 = await login(portal, 'pw-user', 'First-pass-1');
-    expect((await s1.req('POST', '/api/auth/password', { oldPassword: 'nope-nope-1', newPassword: 'Second-pass-2' })).body.error.code).toBe('WRONG_PASSWORD');
-    expect((await s1.req('POST', '/api/auth/password', { oldPassword: 'First-pass-1', newPassword: 'password1234' })).body.error.code).toBe('WEAK_PASSWORD');
+    expect((await s1.req('POST', '/api/auth/password', { oldPassword: 'nope-nope-1', newPassword: 'Second-pass-2' })).body.error.code).toBe(
+      'WRONG_PASSWORD',
+    );
+    expect((await s1.req('POST', '/api/auth/password', { oldPassword: 'First-pass-1', newPassword: 'password1234' })).body.error.code).toBe(
+      'WEAK_PASSWORD',
+    );
     const short = await s1.req('POST', '/api/auth/password', { oldPassword: 'First-pass-1', newPassword: 'a1' });
     expect(short.body.error.details[0]).toMatchObject({ path: 'newPassword', message: '新密码至少 12 位' });
     expect((await s1.req('POST', '/api/auth/password', { oldPassword: 'First-pass-1', newPassword: 'Second-pass-2' })).status).toBe(200);

@@ -13,10 +13,21 @@ interface Glyph {
   signature: string;
 }
 
-const { font } = (svgCaptcha as unknown as { options: { font: { charToGlyph(c: string): { getPath(x: number, y: number, size: number): { commands: { type: string }[] } } } } }).options;
+const { font } = (
+  svgCaptcha as unknown as {
+    options: { font: { charToGlyph(c: string): { getPath(x: number, y: number, size: number): { commands: { type: string }[] } } } };
+  }
+).options;
 const PRESET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789';
 /** A glyph's outline as the sequence of its path command letters (the jitter moves points, not letters). */
-const GLYPHS: Glyph[] = [...PRESET].map((ch) => ({ ch, signature: font.charToGlyph(ch).getPath(0, 0, 56).commands.map((c) => c.type).join('') }));
+const GLYPHS: Glyph[] = [...PRESET].map((ch) => ({
+  ch,
+  signature: font
+    .charToGlyph(ch)
+    .getPath(0, 0, 56)
+    .commands.map((c) => c.type)
+    .join(''),
+}));
 
 /** Reads the text of a captcha from its page source alone, as the attack in the issue did. */
 function readBySignature(svg: string): string {
@@ -28,7 +39,10 @@ function readBySignature(svg: string): string {
     // Case twins (o/O, s/S …) share outlines at another scale: take the first; a miss is a miss.
     if (hit[0]) found.push({ x: Number(/M\s*([\d.]+)/.exec(d)?.[1] ?? 0), ch: hit[0].ch });
   }
-  return found.sort((a, b) => a.x - b.x).map((f) => f.ch).join('');
+  return found
+    .sort((a, b) => a.x - b.x)
+    .map((f) => f.ch)
+    .join('');
 }
 
 describe('the image captcha against a script that matches the font', () => {

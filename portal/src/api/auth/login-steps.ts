@@ -59,10 +59,20 @@ export async function me(c: Ctx, csrf: string, accountId: string) {
 }
 
 export async function logAttempt(c: Ctx, name: string, ok: boolean, reason: string, acct?: { id: string; enterprise_id: string | null }) {
-  await c.get('deps').db.query(
-    'INSERT INTO login_log (enterprise_id, account_id, account_name, ip, user_agent, success, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-    [acct?.enterprise_id ?? null, acct?.id ?? null, name.slice(0, 64), c.get('ip'), (c.req.header('user-agent') ?? '').slice(0, 300), ok, reason],
-  );
+  await c
+    .get('deps')
+    .db.query(
+      'INSERT INTO login_log (enterprise_id, account_id, account_name, ip, user_agent, success, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [
+        acct?.enterprise_id ?? null,
+        acct?.id ?? null,
+        name.slice(0, 64),
+        c.get('ip'),
+        (c.req.header('user-agent') ?? '').slice(0, 300),
+        ok,
+        reason,
+      ],
+    );
 }
 
 /** Whether operators must have a second factor: required unless configured otherwise; a demo start without the setting allows it. */

@@ -44,7 +44,14 @@ export const authRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/auth/login', tags: ['登录'], summary: '账户名 + 密码 + 验证码登录；已绑定动态口令（或须绑定）的账户先得到第二步 LoginStep', request: jsonBody(LoginBody), responses: jsonOk(z.union([Me, LoginStep])) }),
+    createRoute({
+      method: 'post',
+      path: '/api/auth/login',
+      tags: ['登录'],
+      summary: '账户名 + 密码 + 验证码登录；已绑定动态口令（或须绑定）的账户先得到第二步 LoginStep',
+      request: jsonBody(LoginBody),
+      responses: jsonOk(z.union([Me, LoginStep])),
+    }),
     async (c) => {
       const { db, cfg } = c.get('deps');
       const body = c.req.valid('json');
@@ -119,7 +126,14 @@ export const authRoutes = router()
     (c) => c.json({ items: Object.entries(FEATURES).map(([key, label]) => ({ key, label })) }, 200),
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/auth/password', tags: ['登录'], summary: '修改自己的密码（须登录会话；其它会话与接口密钥随之失效）', request: jsonBody(ChangePassword), responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'post',
+      path: '/api/auth/password',
+      tags: ['登录'],
+      summary: '修改自己的密码（须登录会话；其它会话与接口密钥随之失效）',
+      request: jsonBody(ChangePassword),
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       const p = principal(c);
       // A leaked API key must not be enough to take the account over by changing its password.

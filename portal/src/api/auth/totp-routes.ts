@@ -39,20 +39,29 @@ async function startEnrolment(c: Ctx, accountId: string, name: string) {
 /** Confirms the pending secret with a code from the app; returns the new recovery codes. */
 async function confirmEnrolment(c: Ctx, accountId: string, code: string): Promise<string[] | undefined> {
   const { db } = c.get('deps');
-  const { rows } = await db.query<{ totp_pending_secret: string | null }>('SELECT totp_pending_secret FROM accounts WHERE id = $1', [accountId]);
+  const { rows } = await db.query<{ totp_pending_secret: string | null }>('SELECT totp_pending_secret FROM accounts WHERE id = $1', [
+    accountId,
+  ]);
   const secret = rows[0]?.totp_pending_secret;
   if (!secret) throw new AppError('VALIDATION', '请先获取二维码再输入动态口令');
   const step = totpStep(secret, code.trim());
   if (step === undefined) return undefined;
-  await db.query('UPDATE accounts SET totp_secret = $2, totp_pending_secret = NULL, totp_enabled_at = now(), totp_last_step = $3 WHERE id = $1', [accountId, secret, step]);
+  await db.query(
+    'UPDATE accounts SET totp_secret = $2, totp_pending_secret = NULL, totp_enabled_at = now(), totp_last_step = $3 WHERE id = $1',
+    [accountId, secret, step],
+  );
   return newRecoveryCodes(db, accountId);
 }
 
 export const totpRoutes = router()
   .openapi(
     createRoute({
-      method: 'post', path: '/api/auth/login/totp', tags, summary: '登录第二步：动态口令或一次性恢复码',
-      request: jsonBody(z.object({ challenge: Challenge, code: Code })), responses: jsonOk(Me),
+      method: 'post',
+      path: '/api/auth/login/totp',
+      tags,
+      summary: '登录第二步：动态口令或一次性恢复码',
+      request: jsonBody(z.object({ challenge: Challenge, code: Code })),
+      responses: jsonOk(Me),
     }),
     async (c) => {
       const { challenge, code } = c.req.valid('json');
@@ -70,8 +79,12 @@ export const totpRoutes = router()
   )
   .openapi(
     createRoute({
-      method: 'post', path: '/api/auth/login/enrol', tags, summary: '登录时绑定动态口令（平台运营账户首次登录）：获取密钥与二维码',
-      request: jsonBody(z.object({ challenge: Challenge })), responses: jsonOk(Enrolment),
+      method: 'post',
+      path: '/api/auth/login/enrol',
+      tags,
+      summary: '登录时绑定动态口令（平台运营账户首次登录）：获取密钥与二维码',
+      request: jsonBody(z.object({ challenge: Challenge })),
+      responses: jsonOk(Enrolment),
     }),
     async (c) => {
       const acct = await challengeAccount(c, c.req.valid('json').challenge, 'enrol');
@@ -80,8 +93,12 @@ export const totpRoutes = router()
   )
   .openapi(
     createRoute({
-      method: 'post', path: '/api/auth/login/enrol/confirm', tags, summary: '登录时绑定动态口令：输入 App 显示的口令，完成登录并得到恢复码',
-      request: jsonBody(z.object({ challenge: Challenge, code: Code })), responses: jsonOk(Me.extend(RecoveryCodes.shape)),
+      method: 'post',
+      path: '/api/auth/login/enrol/confirm',
+      tags,
+      summary: '登录时绑定动态口令：输入 App 显示的口令，完成登录并得到恢复码',
+      request: jsonBody(z.object({ challenge: Challenge, code: Code })),
+      responses: jsonOk(Me.extend(RecoveryCodes.shape)),
     }),
     async (c) => {
       const { challenge, code } = c.req.valid('json');
@@ -105,11 +122,24 @@ export const totpRoutes = router()
       const p = principal(c);
       const { db } = c.get('deps');
       const { rows } = await db.query<{ on: boolean }>('SELECT totp_secret IS NOT NULL AS on FROM accounts WHERE id = $1', [p.accountId]);
-      return c.json({ enabled: !!rows[0]?.on, required: p.role === 'operator' && operatorTotpRequired(c), recoveryCodesLeft: await recoveryCodesLeft(db, p.accountId) }, 200);
+      return c.json(
+        {
+          enabled: !!rows[0]?.on,
+          required: p.role === 'operator' && operatorTotpRequired(c),
+          recoveryCodesLeft: await recoveryCodesLeft(db, p.accountId),
+        },
+        200,
+      );
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/auth/totp/setup', tags, summary: '开始绑定动态口令：获取密钥与二维码', responses: jsonOk(Enrolment) }),
+    createRoute({
+      method: 'post',
+      path: '/api/auth/totp/setup',
+      tags,
+      summary: '开始绑定动态口令：获取密钥与二维码',
+      responses: jsonOk(Enrolment),
+    }),
     async (c) => {
       const p = sessionOnly(c);
       return c.json(await startEnrolment(c, p.accountId, p.name), 200);
@@ -117,8 +147,12 @@ export const totpRoutes = router()
   )
   .openapi(
     createRoute({
-      method: 'post', path: '/api/auth/totp/enable', tags, summary: '输入 App 显示的口令，启用动态口令并得到恢复码',
-      request: jsonBody(z.object({ code: Code })), responses: jsonOk(RecoveryCodes),
+      method: 'post',
+      path: '/api/auth/totp/enable',
+      tags,
+      summary: '输入 App 显示的口令，启用动态口令并得到恢复码',
+      request: jsonBody(z.object({ code: Code })),
+      responses: jsonOk(RecoveryCodes),
     }),
     async (c) => {
       const p = sessionOnly(c);
@@ -135,8 +169,12 @@ export const totpRoutes = router()
   )
   .openapi(
     createRoute({
-      method: 'post', path: '/api/auth/totp/disable', tags, summary: '关闭动态口令（须密码与动态口令或恢复码）',
-      request: jsonBody(z.object({ password: z.string({ error: '请输入密码' }).min(1, '请输入密码').max(128), code: Code })), responses: jsonOk(Ok),
+      method: 'post',
+      path: '/api/auth/totp/disable',
+      tags,
+      summary: '关闭动态口令（须密码与动态口令或恢复码）',
+      request: jsonBody(z.object({ password: z.string({ error: '请输入密码' }).min(1, '请输入密码').max(128), code: Code })),
+      responses: jsonOk(Ok),
     }),
     async (c) => {
       const p = sessionOnly(c);
@@ -149,7 +187,10 @@ export const totpRoutes = router()
         await recordFailure(db, 'account', p.name);
         throw new AppError('SECOND_FACTOR_INVALID', '密码或动态口令错误');
       }
-      await db.query('UPDATE accounts SET totp_secret = NULL, totp_pending_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1', [p.accountId]);
+      await db.query(
+        'UPDATE accounts SET totp_secret = NULL, totp_pending_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1',
+        [p.accountId],
+      );
       await db.query('DELETE FROM recovery_codes WHERE account_id = $1', [p.accountId]);
       await opLog(c, '关闭动态口令', p.name);
       return c.json({ ok: true as const }, 200);
@@ -157,8 +198,12 @@ export const totpRoutes = router()
   )
   .openapi(
     createRoute({
-      method: 'post', path: '/api/auth/totp/recovery-codes', tags, summary: '重新生成恢复码（旧的全部作废）',
-      request: jsonBody(z.object({ code: Code })), responses: jsonOk(RecoveryCodes),
+      method: 'post',
+      path: '/api/auth/totp/recovery-codes',
+      tags,
+      summary: '重新生成恢复码（旧的全部作废）',
+      request: jsonBody(z.object({ code: Code })),
+      responses: jsonOk(RecoveryCodes),
     }),
     async (c) => {
       const p = sessionOnly(c);

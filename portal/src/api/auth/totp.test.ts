@@ -41,7 +41,9 @@ describe('TOTP second factor', () => {
     expect(recovery).toHaveLength(10);
     expect(new Set(recovery).size).toBe(10);
     // Only hashes are kept.
-    const { rows } = await portal.deps.db.query<{ code_hash: string }>(`SELECT code_hash FROM recovery_codes WHERE account_id = $1`, [s.me.id]);
+    const { rows } = await portal.deps.db.query<{ code_hash: string }>(`SELECT code_hash FROM recovery_codes WHERE account_id = $1`, [
+      s.me.id,
+    ]);
     expect(rows.map((r) => r.code_hash)).not.toContain(recovery[0]);
     // Settings need a session: an API key cannot switch the factor.
     const key = (await s.req('POST', '/api/api-keys', { name: 'k' })).body.key;
@@ -61,16 +63,24 @@ describe('TOTP second factor', () => {
     expect(ok.body).toMatchObject({ name: 'totp-user', csrfToken: expect.any(String) });
     expect(ok.headers.get('set-cookie')).toMatch(/^geo_sid=/);
     // The challenge is spent, and the same code does not work twice.
-    expect((await call(portal, 'POST', '/api/auth/login/totp', { challenge: first.body.challenge, code })).body.error.code).toBe('LOGIN_STEP_EXPIRED');
+    expect((await call(portal, 'POST', '/api/auth/login/totp', { challenge: first.body.challenge, code })).body.error.code).toBe(
+      'LOGIN_STEP_EXPIRED',
+    );
     const again = await passwordStep('totp-user', 'Totp-user-pass-1');
-    expect((await call(portal, 'POST', '/api/auth/login/totp', { challenge: again.body.challenge, code })).body.error.code).toBe('SECOND_FACTOR_INVALID');
+    expect((await call(portal, 'POST', '/api/auth/login/totp', { challenge: again.body.challenge, code })).body.error.code).toBe(
+      'SECOND_FACTOR_INVALID',
+    );
   });
 
   it('a recovery code stands in for the app once', async () => {
     const a = await passwordStep('totp-user', 'Totp-user-pass-1');
-    expect((await call(portal, 'POST', '/api/auth/login/totp', { challenge: a.body.challenge, code: recovery[0]!.toUpperCase() })).status).toBe(200);
+    expect(
+      (await call(portal, 'POST', '/api/auth/login/totp', { challenge: a.body.challenge, code: recovery[0]!.toUpperCase() })).status,
+    ).toBe(200);
     const b = await passwordStep('totp-user', 'Totp-user-pass-1');
-    expect((await call(portal, 'POST', '/api/auth/login/totp', { challenge: b.body.challenge, code: recovery[0] })).body.error.code).toBe('SECOND_FACTOR_INVALID');
+    expect((await call(portal, 'POST', '/api/auth/login/totp', { challenge: b.body.challenge, code: recovery[0] })).body.error.code).toBe(
+      'SECOND_FACTOR_INVALID',
+    );
   });
 
   it('a challenge allows 5 wrong codes, then the login starts over', async () => {
@@ -96,7 +106,13 @@ describe('TOTP second factor', () => {
     const cookie = done.headers.get('set-cookie')!.split(';')[0]!;
     const status = await call(portal, 'GET', '/api/auth/totp', undefined, { cookie });
     expect(status.body).toEqual({ enabled: true, required: true, recoveryCodesLeft: 10 });
-    const off = await call(portal, 'POST', '/api/auth/totp/disable', { password: demo.operator.password, code: later(opSecret, 1) }, { cookie, 'x-csrf-token': done.body.csrfToken });
+    const off = await call(
+      portal,
+      'POST',
+      '/api/auth/totp/disable',
+      { password: demo.operator.password, code: later(opSecret, 1) },
+      { cookie, 'x-csrf-token': done.body.csrfToken },
+    );
     expect(off.body.error.code).toBe('TOTP_REQUIRED');
     const next = await passwordStep(demo.operator.name, demo.operator.password);
     expect(next.body.next).toBe('totp');
@@ -106,7 +122,9 @@ describe('TOTP second factor', () => {
     const a = await passwordStep('totp-user', 'Totp-user-pass-1');
     const ok = await call(portal, 'POST', '/api/auth/login/totp', { challenge: a.body.challenge, code: recovery[1] });
     const h = { cookie: ok.headers.get('set-cookie')!.split(';')[0]!, 'x-csrf-token': ok.body.csrfToken };
-    expect((await call(portal, 'POST', '/api/auth/totp/disable', { password: 'wrong-password-1', code: recovery[2] }, h)).body.error.code).toBe('SECOND_FACTOR_INVALID');
+    expect(
+      (await call(portal, 'POST', '/api/auth/totp/disable', { password: 'wrong-password-1', code: recovery[2] }, h)).body.error.code,
+    ).toBe('SECOND_FACTOR_INVALID');
     expect((await call(portal, 'POST', '/api/auth/totp/disable', { password: 'Totp-user-pass-1', code: recovery[3] }, h)).status).toBe(200);
     expect((await passwordStep('totp-user', 'Totp-user-pass-1')).body).toMatchObject({ name: 'totp-user', csrfToken: expect.any(String) });
   });

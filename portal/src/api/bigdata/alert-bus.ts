@@ -63,7 +63,10 @@ export interface ReachSummary {
 /** Why a state change was refused: the task is unknown, or its state does not allow it. */
 export class TaskStateError extends Error {
   override name = 'TaskStateError';
-  constructor(readonly from: TaskState | 'missing', readonly to: TaskState) {
+  constructor(
+    readonly from: TaskState | 'missing',
+    readonly to: TaskState,
+  ) {
     super(from === 'missing' ? 'task not in the bucket' : `cannot go from ${from} to ${to}`);
   }
 }
@@ -79,7 +82,12 @@ export class AlertBus {
   private readonly subs: { unsubscribe(): void }[] = [];
   private readonly since = Date.now();
 
-  private constructor(readonly nc: NatsConnection, private readonly kv: KV, private readonly reachSubject: string, private readonly privacyK: number) {
+  private constructor(
+    readonly nc: NatsConnection,
+    private readonly kv: KV,
+    private readonly reachSubject: string,
+    private readonly privacyK: number,
+  ) {
     this.subs.push(
       nc.subscribe(PROGRESS_SUBJECTS, {
         callback: (err, m) => {
@@ -112,7 +120,12 @@ export class AlertBus {
    */
   static async open(nc: NatsConnection, opts: { bucket?: string; reachSubject?: string; privacyK?: number } = {}): Promise<AlertBus> {
     // history as alerting declares it; ensureKv only creates the bucket when alerting has not yet.
-    return new AlertBus(nc, await ensureKv(nc, opts.bucket ?? TASKS_BUCKET, { history: 5 }), opts.reachSubject ?? REACH_SUBJECT, Math.max(1, opts.privacyK ?? DEFAULT_REACH_K));
+    return new AlertBus(
+      nc,
+      await ensureKv(nc, opts.bucket ?? TASKS_BUCKET, { history: 5 }),
+      opts.reachSubject ?? REACH_SUBJECT,
+      Math.max(1, opts.privacyK ?? DEFAULT_REACH_K),
+    );
   }
 
   async close(): Promise<void> {
@@ -164,7 +177,11 @@ export class AlertBus {
   async reach(req: ReachRequest, maxWaitMs = 2_000): Promise<ReachSummary> {
     const k = this.privacyK;
     const errors: string[] = [];
-    const cells: Record<CarrierKey, Map<string, { present: number; passing: number }>> = { cmcc: new Map(), cucc: new Map(), ctcc: new Map() };
+    const cells: Record<CarrierKey, Map<string, { present: number; passing: number }>> = {
+      cmcc: new Map(),
+      cucc: new Map(),
+      ctcc: new Map(),
+    };
     let remaining: ReachReply['remaining'] | undefined;
     const covered = new Set<number>();
     const taken = new Map<string, { parts: number; got: number }>();
@@ -213,9 +230,12 @@ export class AlertBus {
       // No responders: no alerting instance is running.
       errors.push(String((err as Error).message));
     }
-    for (const [instance, t] of taken) if (t.got < t.parts) errors.push(`alerting instance ${instance} answered ${t.got} of ${t.parts} parts: the estimate is low`);
+    for (const [instance, t] of taken)
+      if (t.got < t.parts) errors.push(`alerting instance ${instance} answered ${t.got} of ${t.parts} parts: the estimate is low`);
     // Per carrier: the sum of atoms (each (cell, carrier) count, 0 under k).
-    const present = { cmcc: 0, cucc: 0, ctcc: 0 }, passing = { cmcc: 0, cucc: 0, ctcc: 0 }, allowed = { cmcc: 0, cucc: 0, ctcc: 0 };
+    const present = { cmcc: 0, cucc: 0, ctcc: 0 },
+      passing = { cmcc: 0, cucc: 0, ctcc: 0 },
+      allowed = { cmcc: 0, cucc: 0, ctcc: 0 };
     for (const c of CARRIER_KEYS) {
       for (const v of cells[c].values()) {
         if (v.present >= k) present[c] += v.present;
@@ -234,7 +254,11 @@ export class AlertBus {
       k,
       present: per(present),
       passing: per(passing),
-      allowedToday: { cmcc: allowedOf(allowed.cmcc, passing.cmcc), cucc: allowedOf(allowed.cucc, passing.cucc), ctcc: allowedOf(allowed.ctcc, passing.ctcc) },
+      allowedToday: {
+        cmcc: allowedOf(allowed.cmcc, passing.cmcc),
+        cucc: allowedOf(allowed.cucc, passing.cucc),
+        ctcc: allowedOf(allowed.ctcc, passing.ctcc),
+      },
       total: { present: release(sum(present), k), passing: release(sum(passing), k), allowedToday: allowedOf(sum(allowed), sum(passing)) },
       errors,
     };
@@ -245,13 +269,25 @@ export class AlertBus {
    * instance's per-(cell, carrier) counts summed, each under k taken as 0 (the reach rule), then
    * summed per hexagon; hexagons with nothing released are left out.
    */
-  async reached(taskId: string, resolution: number, maxWaitMs = 2_000): Promise<{ k: number; cells: { h3: string; count: Released }[]; errors: string[] }> {
+  async reached(
+    taskId: string,
+    resolution: number,
+    maxWaitMs = 2_000,
+  ): Promise<{ k: number; cells: { h3: string; count: Released }[]; errors: string[] }> {
     const k = this.privacyK;
     const errors: string[] = [];
-    const sums: Record<CarrierKey, Map<string, { n: number; lng: number; lat: number }>> = { cmcc: new Map(), cucc: new Map(), ctcc: new Map() };
+    const sums: Record<CarrierKey, Map<string, { n: number; lng: number; lat: number }>> = {
+      cmcc: new Map(),
+      cucc: new Map(),
+      ctcc: new Map(),
+    };
     const seen = new Set<string>();
     try {
-      const replies = await this.nc.requestMany(REACHED_SUBJECT, JSON.stringify({ v: 1, taskId }), { strategy: 'stall', stall: 300, maxWait: maxWaitMs });
+      const replies = await this.nc.requestMany(REACHED_SUBJECT, JSON.stringify({ v: 1, taskId }), {
+        strategy: 'stall',
+        stall: 300,
+        maxWait: maxWaitMs,
+      });
       for await (const m of replies) {
         const r = ReachedReply.safeParse(m.json());
         if (!r.success) continue;
@@ -287,7 +323,11 @@ export class AlertBus {
   async why(taskId: string, msisdn: string, maxWaitMs = 2_000): Promise<{ instances: number; reason: WhyReason; sentAt?: number }> {
     const replies: WhyReply[] = [];
     try {
-      for await (const m of await this.nc.requestMany(WHY_SUBJECT, JSON.stringify({ v: 1, taskId, msisdn }), { strategy: 'stall', stall: 300, maxWait: maxWaitMs })) {
+      for await (const m of await this.nc.requestMany(WHY_SUBJECT, JSON.stringify({ v: 1, taskId, msisdn }), {
+        strategy: 'stall',
+        stall: 300,
+        maxWait: maxWaitMs,
+      })) {
         const r = WhyReply.safeParse(m.json());
         if (r.success) replies.push(r.data);
       }

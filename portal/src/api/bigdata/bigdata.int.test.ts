@@ -18,7 +18,12 @@ const inDays = (n: number) => new Date(Date.now() + 8 * 3600_000 + n * 86_400_00
 
 const validForm = (letter: string, extra: Record<string, unknown> = {}) => ({
   alertType: 'typhoon',
-  region: { parts: [{ kind: 'admin', code: '330102', name: '上城区' }, { kind: 'rectangle', west: 120.1, south: 30.2, east: 120.2, north: 30.3 }] },
+  region: {
+    parts: [
+      { kind: 'admin', code: '330102', name: '上城区' },
+      { kind: 'rectangle', west: 120.1, south: 30.2, east: 120.2, north: 30.3 },
+    ],
+  },
   subject: '台风 测试',
   content: '台风即将登陆，请注意安全。',
   signature: '翼讯通',
@@ -79,7 +84,9 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
   });
 
   it('gives options: alert types with templates, approved signatures only, the balance', async () => {
-    await portal.deps.db.query(`INSERT INTO signatures (id, enterprise_id, text, status) VALUES ('pending-sig', 'demo-enterprise', '未审核', 'pending')`);
+    await portal.deps.db.query(
+      `INSERT INTO signatures (id, enterprise_id, text, status) VALUES ('pending-sig', 'demo-enterprise', '未审核', 'pending')`,
+    );
     const o = await admin('GET', '/api/bigdata/options');
     expect(o.body.alertTypes.find((t: any) => t.value === 'typhoon').label).toBe('台风');
     expect(o.body.signatures.map((s: any) => s.text)).toEqual(['翼讯通']);
@@ -96,7 +103,21 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
   it('refuses a crossing polygon, a pending signature, budgets above the balance and a missing letter, in Chinese', async () => {
     const form = validForm('', {
       signature: '未审核',
-      region: { parts: [{ kind: 'polygon', rings: [[[120, 30], [120.1, 30.1], [120.1, 30], [120, 30.1]]] }] },
+      region: {
+        parts: [
+          {
+            kind: 'polygon',
+            rings: [
+              [
+                [120, 30],
+                [120.1, 30.1],
+                [120.1, 30],
+                [120, 30.1],
+              ],
+            ],
+          },
+        ],
+      },
       quota: { cmcc: { total: 200_000, dailyCap: 300_000 } },
       authorizationLetter: undefined,
     });
@@ -125,7 +146,10 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
     expect(r.status).toBe(415);
     expect(r.body.error).toMatchObject({ code: 'UPLOAD_TYPE' });
     expect(r.body.error.message).toMatch(/^授权函无法打开：/);
-    for (const [bytes, type] of [[onePagePdf(), 'application/pdf'], [tinyPng(), 'image/png']] as const) {
+    for (const [bytes, type] of [
+      [onePagePdf(), 'application/pdf'],
+      [tinyPng(), 'image/png'],
+    ] as const) {
       const ok = new FormData();
       ok.set('file', new File([bytes as Uint8Array<ArrayBuffer>], 'letter', { type: 'application/octet-stream' }));
       const up = await admin('POST', '/api/bigdata/letters', ok);
@@ -142,10 +166,19 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
     const e = await kv.get(r.body.id);
     const task = AlertTask.parse(e!.json());
     expect(task).toMatchObject({ id: r.body.id, state: 'submitted', version: 1 });
-    expect(task.spec).toMatchObject({ alertType: 'typhoon', enterpriseId: 'demo-enterprise', accountId: 'demo-admin', balance: 100000, frequency: 'daily', minDwellMin: 10 });
+    expect(task.spec).toMatchObject({
+      alertType: 'typhoon',
+      enterpriseId: 'demo-enterprise',
+      accountId: 'demo-admin',
+      balance: 100000,
+      frequency: 'daily',
+      minDwellMin: 10,
+    });
     expect(task.spec.region.parts[0]).toEqual({ kind: 'admin', code: '330102', name: '上城区' });
     // 西湖区's reference outline touches itself; the operator cannot fix that, so it is not refused here.
-    const westLake = await admin('POST', '/api/bigdata/tasks', { form: validForm(letter, { region: { parts: [{ kind: 'admin', code: '330106' }] } }) });
+    const westLake = await admin('POST', '/api/bigdata/tasks', {
+      form: validForm(letter, { region: { parts: [{ kind: 'admin', code: '330106' }] } }),
+    });
     expect(westLake.status).toBe(200);
     const list = await admin('GET', '/api/bigdata/tasks?alertType=typhoon&name=台风');
     expect(list.body.items.map((t: any) => t.id)).toContain(r.body.id);
@@ -160,7 +193,11 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
     const kv = await ensureKv(nc, BUCKET);
     for (const state of ['scheduled', 'running'] as const) {
       const e = await kv.get(body.id);
-      await kv.update(body.id, JSON.stringify({ ...e!.json<AlertTask>(), state, startedAt: state === 'running' ? Date.now() : undefined }), e!.revision);
+      await kv.update(
+        body.id,
+        JSON.stringify({ ...e!.json<AlertTask>(), state, startedAt: state === 'running' ? Date.now() : undefined }),
+        e!.revision,
+      );
     }
     const refused = await admin('POST', `/api/bigdata/tasks/${body.id}/pause`);
     expect(refused.status).toBe(409);
@@ -180,7 +217,13 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
     expect((await other('GET', '/api/bigdata/tasks')).body.items).toEqual([]);
     expect((await other('DELETE', `/api/bigdata/drafts/${draft.body.id}`)).status).toBe(404);
     // Another enterprise's letter is not ours to attach.
-    expect((await other('POST', '/api/bigdata/tasks', { form: validForm(letter, { signature: '其他集团', quota: { cmcc: { total: 10, dailyCap: 10 } } }) })).body.error.details).toContainEqual({
+    expect(
+      (
+        await other('POST', '/api/bigdata/tasks', {
+          form: validForm(letter, { signature: '其他集团', quota: { cmcc: { total: 10, dailyCap: 10 } } }),
+        })
+      ).body.error.details,
+    ).toContainEqual({
       path: 'authorizationLetter',
       message: '授权函不存在，请重新上传',
     });
@@ -188,9 +231,15 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
 
   it('saves, edits, lists and deletes drafts, and sends one', async () => {
     const d = await admin('POST', '/api/bigdata/drafts', { form: { subject: '草稿一', alertType: 'fire' } });
-    expect((await admin('PUT', `/api/bigdata/drafts/${d.body.id}`, { form: { subject: '草稿一（改）', alertType: 'fire' } })).status).toBe(200);
+    expect((await admin('PUT', `/api/bigdata/drafts/${d.body.id}`, { form: { subject: '草稿一（改）', alertType: 'fire' } })).status).toBe(
+      200,
+    );
     const list = await admin('GET', '/api/bigdata/drafts');
-    expect(list.body.items.find((x: any) => x.id === d.body.id)).toMatchObject({ subject: '草稿一（改）', alertType: 'fire', state: 'draft' });
+    expect(list.body.items.find((x: any) => x.id === d.body.id)).toMatchObject({
+      subject: '草稿一（改）',
+      alertType: 'fire',
+      state: 'draft',
+    });
     const sent = await admin('POST', '/api/bigdata/tasks', { form: validForm(letter, { subject: '草稿发送' }), draftId: d.body.id });
     expect(sent.body.id).toBe(d.body.id);
     expect((await bus.get(d.body.id))!.spec.subject).toBe('草稿发送');
@@ -236,8 +285,17 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
   it('sums the reach estimate of every alerting instance per cell before the threshold, skipping a repeated shard set', async () => {
     // Each instance holds part of a cell's people: 6 + 5 in cell x is 11 (released), 4 + 4 in y is 8 (not).
     const answer = (instance: string, shards: number[], x: number, y: number, part = 0, parts = 1): ReachReplyInput => ({
-      v: 1, instance, shards, present: { cmcc: x + y, cucc: 0, ctcc: 0 }, passing: { cmcc: x + y, cucc: 0, ctcc: 0 }, allowedToday: { cmcc: 1, cucc: 1, ctcc: 1 }, tookMs: 1,
-      cells: part === 0 ? { cmcc: { ids: ['x'], present: [x], passing: [x] } } : { cmcc: { ids: ['y'], present: [y], passing: [y] } }, remaining: { cmcc: 5 }, part, parts,
+      v: 1,
+      instance,
+      shards,
+      present: { cmcc: x + y, cucc: 0, ctcc: 0 },
+      passing: { cmcc: x + y, cucc: 0, ctcc: 0 },
+      allowedToday: { cmcc: 1, cucc: 1, ctcc: 1 },
+      tookMs: 1,
+      cells: part === 0 ? { cmcc: { ids: ['x'], present: [x], passing: [x] } } : { cmcc: { ids: ['y'], present: [y], passing: [y] } },
+      remaining: { cmcc: 5 },
+      part,
+      parts,
     });
     const seen: unknown[] = [];
     const sub = nc.subscribe(REACH, {
@@ -250,11 +308,20 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
         m.respond(JSON.stringify(answer('a-restarted', [0, 1], 6, 4)));
       },
     });
-    const r = await admin('POST', '/api/bigdata/reach', { region: { parts: [{ kind: 'circle', center: [120.15, 30.25], radiusM: 1500 }] }, quota: { cmcc: { total: 5, dailyCap: 5 } } });
+    const r = await admin('POST', '/api/bigdata/reach', {
+      region: { parts: [{ kind: 'circle', center: [120.15, 30.25], radiusM: 1500 }] },
+      quota: { cmcc: { total: 5, dailyCap: 5 } },
+    });
     sub.unsubscribe();
     expect(r.status).toBe(200);
     const withheld = { value: null, suppressed: true };
-    expect(r.body).toMatchObject({ instances: 2, k: 10, present: { cmcc: { value: 11, suppressed: false }, cucc: withheld, ctcc: withheld }, passing: { cmcc: { value: 11 } }, allowedToday: { cmcc: { value: 5 }, cucc: withheld } });
+    expect(r.body).toMatchObject({
+      instances: 2,
+      k: 10,
+      present: { cmcc: { value: 11, suppressed: false }, cucc: withheld, ctcc: withheld },
+      passing: { cmcc: { value: 11 } },
+      allowedToday: { cmcc: { value: 5 }, cucc: withheld },
+    });
     expect(r.body.total.present).toEqual({ value: 11, suppressed: false });
     expect(seen).toHaveLength(1);
     const bad = await admin('POST', '/api/bigdata/reach', { region: { parts: [{ kind: 'circle', center: [120, 30] }] } });
@@ -268,7 +335,16 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
     if (!res.headers.get('content-type')?.includes('event-stream')) throw new Error(await res.text());
     expect(res.headers.get('content-type')).toMatch(/event-stream/);
     const reader = res.body!.getReader();
-    const p: TaskProgress = { v: 1, taskId: body.id, instance: 'i1', at: Date.now(), state: 'running', matched: 42, sent: { cmcc: 30, cucc: 0, ctcc: 7 }, skipped: { window: 0, dwell: 0, rule: 3, no_quota: 0, daily_cap: 2, total_cap: 0, balance: 0 } };
+    const p: TaskProgress = {
+      v: 1,
+      taskId: body.id,
+      instance: 'i1',
+      at: Date.now(),
+      state: 'running',
+      matched: 42,
+      sent: { cmcc: 30, cucc: 0, ctcc: 7 },
+      skipped: { window: 0, dwell: 0, rule: 3, no_quota: 0, daily_cap: 2, total_cap: 0, balance: 0 },
+    };
     const timer = setInterval(() => nc.publish(progressSubject(body.id), JSON.stringify(p)), 300);
     let text = '';
     try {
@@ -283,7 +359,18 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
       await reader.cancel();
     }
     expect(text).toMatch(/event: progress/);
-    const last = JSON.parse(text.split('\n').filter((l) => l.startsWith('data: ') && l.includes('"matched":42')).pop()!.slice(6));
-    expect(last).toMatchObject({ state: 'running', matched: 42, carriers: { cmcc: { sent: 30 }, ctcc: { sent: 7 } }, skipped: { rule: 3, daily_cap: 2 } });
+    const last = JSON.parse(
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('data: ') && l.includes('"matched":42'))
+        .pop()!
+        .slice(6),
+    );
+    expect(last).toMatchObject({
+      state: 'running',
+      matched: 42,
+      carriers: { cmcc: { sent: 30 }, ctcc: { sent: 7 } },
+      skipped: { rule: 3, daily_cap: 2 },
+    });
   });
 });

@@ -18,7 +18,12 @@ import { login, type Client } from '../../test/harness.ts';
 export function consoleApp(portal: Portal, groups: Hono<AppEnv, any, any>[]) {
   const app = router();
   app.onError((err, c) => {
-    const e = err instanceof AppError ? err : err instanceof HTTPException && err.status === 400 ? new AppError('BAD_JSON') : new AppError('INTERNAL');
+    const e =
+      err instanceof AppError
+        ? err
+        : err instanceof HTTPException && err.status === 400
+          ? new AppError('BAD_JSON')
+          : new AppError('INTERNAL');
     if (e.code === 'INTERNAL') console.error(err);
     return c.json(errorBody(e), e.status);
   });
@@ -33,28 +38,52 @@ export function onApp(app: ReturnType<typeof consoleApp>, client: Client) {
     const isForm = body instanceof FormData;
     const res = await app.request(path, {
       method,
-      headers: { cookie: client.cookie, ...(method === 'GET' ? {} : { 'x-csrf-token': client.csrf }), ...(body !== undefined && !isForm ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        cookie: client.cookie,
+        ...(method === 'GET' ? {} : { 'x-csrf-token': client.csrf }),
+        ...(body !== undefined && !isForm ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
     });
     const type = res.headers.get('content-type') ?? '';
-    const parsed: any = type.includes('json') ? await res.json() : type.includes('sheet') ? new Uint8Array(await res.arrayBuffer()) : await res.text();
+    const parsed: any = type.includes('json')
+      ? await res.json()
+      : type.includes('sheet')
+        ? new Uint8Array(await res.arrayBuffer())
+        : await res.text();
     return { status: res.status, body: parsed, headers: res.headers };
   };
 }
 
 let seq = 0;
 /** A second enterprise with its own admin (for cross-tenant checks), or a sub-account of the demo one. */
-export async function addAccount(portal: Portal, kind: 'other-enterprise' | 'sub', permissions: string[] = []): Promise<{ name: string; password: string }> {
+export async function addAccount(
+  portal: Portal,
+  kind: 'other-enterprise' | 'sub',
+  permissions: string[] = [],
+): Promise<{ name: string; password: string }> {
   const db = portal.deps.db;
   const n = `${kind}-${++seq}-${Date.now().toString(36)}`;
   const password = 'Passw0rd-test';
   const hash = await hashPassword(password, 10);
   if (kind === 'other-enterprise') {
     await db.query(`INSERT INTO enterprises (id, name, quota) VALUES ($1, $2, 1000)`, [`ent-${n}`, `集团 ${n}`]);
-    await db.query(`INSERT INTO accounts (id, enterprise_id, name, role, password_hash) VALUES ($1, $2, $3, 'admin', $4)`, [`acct-${n}`, `ent-${n}`, n, hash]);
-    await db.query(`INSERT INTO signatures (id, enterprise_id, text, status) VALUES ($1, $2, '其他集团', 'approved')`, [`sig-${n}`, `ent-${n}`]);
+    await db.query(`INSERT INTO accounts (id, enterprise_id, name, role, password_hash) VALUES ($1, $2, $3, 'admin', $4)`, [
+      `acct-${n}`,
+      `ent-${n}`,
+      n,
+      hash,
+    ]);
+    await db.query(`INSERT INTO signatures (id, enterprise_id, text, status) VALUES ($1, $2, '其他集团', 'approved')`, [
+      `sig-${n}`,
+      `ent-${n}`,
+    ]);
   } else {
-    await db.query(`INSERT INTO accounts (id, enterprise_id, name, role, permissions, password_hash) VALUES ($1, 'demo-enterprise', $2, 'sub', $3, $4)`, [`acct-${n}`, n, JSON.stringify(permissions), hash]);
+    await db.query(
+      `INSERT INTO accounts (id, enterprise_id, name, role, permissions, password_hash) VALUES ($1, 'demo-enterprise', $2, 'sub', $3, $4)`,
+      [`acct-${n}`, n, JSON.stringify(permissions), hash],
+    );
   }
   return { name: n, password };
 }

@@ -23,7 +23,14 @@ let areas: AdminArea[] | undefined;
 const all = () => (areas ??= loadAdminAreas());
 
 export function areaTree(): AreaNode[] {
-  return all().map((a) => ({ code: a.code, name: a.name, level: a.level, parent: a.parent, center: a.center, hasBoundary: a.geometry !== null }));
+  return all().map((a) => ({
+    code: a.code,
+    name: a.name,
+    level: a.level,
+    parent: a.parent,
+    center: a.center,
+    hasBoundary: a.geometry !== null,
+  }));
 }
 
 export function areaByCode(code: string): AdminArea | undefined {
@@ -42,7 +49,11 @@ export function boundariesJson(level: AdminLevel): string {
     const features: Feature<Polygon | MultiPolygon>[] = [];
     for (const a of all()) {
       if (a.level !== level || !a.geometry) continue;
-      const f: Feature<Polygon | MultiPolygon> = { type: 'Feature', properties: { code: a.code, name: a.name, level }, geometry: a.geometry };
+      const f: Feature<Polygon | MultiPolygon> = {
+        type: 'Feature',
+        properties: { code: a.code, name: a.name, level },
+        geometry: a.geometry,
+      };
       features.push(simplify(f, { tolerance: TOLERANCE[level], highQuality: false, mutate: false }));
     }
     const fc: FeatureCollection = { type: 'FeatureCollection', features };

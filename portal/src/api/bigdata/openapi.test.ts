@@ -3,7 +3,12 @@ import { router } from '../../http/openapi.ts';
 import { INSIGHT_ROUTES } from '../insight/index.ts';
 import { BIGDATA_ROUTES } from './index.ts';
 
-type Op = { summary?: string; parameters?: { in: string; name: string }[]; requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
+type Op = {
+  summary?: string;
+  parameters?: { in: string; name: string }[];
+  requestBody?: { content: Record<string, { schema: unknown }> };
+  responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+};
 
 /** The document as `/api/openapi.json` builds it (app.ts mounts these groups and calls doc31). */
 async function document() {
@@ -12,13 +17,18 @@ async function document() {
   app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'test', version: '1' } });
   const res = await app.request('/api/openapi.json');
   expect(res.status).toBe(200);
-  return { doc: (await res.json()) as { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, unknown> } }, app };
+  return {
+    doc: (await res.json()) as { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, unknown> } },
+    app,
+  };
 }
 
 describe('big-data console and insight in the OpenAPI document', () => {
   it('documents every route the console serves, with a summary and a response', async () => {
     const { doc } = await document();
-    const served = [...BIGDATA_ROUTES, ...INSIGHT_ROUTES].flatMap((r) => r.routes.map((x) => [x.method.toLowerCase(), x.path.replace(/:(\w+)/g, '{$1}')] as const));
+    const served = [...BIGDATA_ROUTES, ...INSIGHT_ROUTES].flatMap((r) =>
+      r.routes.map((x) => [x.method.toLowerCase(), x.path.replace(/:(\w+)/g, '{$1}')] as const),
+    );
     expect(served.length).toBeGreaterThanOrEqual(24);
     for (const [method, path] of served) {
       const op = doc.paths[path]?.[method];
@@ -38,16 +48,29 @@ describe('big-data console and insight in the OpenAPI document', () => {
     expect(JSON.stringify(op('post', '/api/bigdata/reach').requestBody)).toContain('BigdataReachRequest');
     expect(Object.keys(op('post', '/api/bigdata/letters').requestBody!.content)).toEqual(['multipart/form-data']);
     expect(ref(op('get', '/api/bigdata/tasks'))).toContain('BigdataTaskPage');
-    expect(op('get', '/api/bigdata/tasks').parameters!.map((p) => p.name)).toEqual(expect.arrayContaining(['from', 'to', 'alertType', 'state', 'name', 'page']));
+    expect(op('get', '/api/bigdata/tasks').parameters!.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['from', 'to', 'alertType', 'state', 'name', 'page']),
+    );
     expect(op('post', '/api/bigdata/tasks/{id}/stop').parameters).toContainEqual(expect.objectContaining({ in: 'path', name: 'id' }));
     expect(ref(op('post', '/api/bigdata/tasks/{id}/pause'))).toContain('BigdataTransition');
-    expect(op('get', '/api/bigdata/tasks/export').responses['200']!.content).toHaveProperty(['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet']);
+    expect(op('get', '/api/bigdata/tasks/export').responses['200']!.content).toHaveProperty([
+      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    ]);
     expect(op('get', '/api/bigdata/tasks/{id}/progress').responses['200']!.content).toHaveProperty(['text/event-stream']);
     expect(op('get', '/api/insight/live').responses['200']!.content).toHaveProperty(['text/event-stream']);
     expect(op('get', '/api/bigdata/boundaries/{level}').responses['200']!.content).toHaveProperty(['application/geo+json']);
     expect(ref(op('post', '/api/insight/metrics'))).toContain('InsightRegionMetrics');
     expect(ref(op('get', '/api/insight/heatmap'))).toContain('InsightHeatmap');
-    for (const name of ['BigdataTask', 'BigdataTaskDetail', 'BigdataProgress', 'BigdataOptions', 'BigdataArea', 'InsightRegionMetrics', 'InsightHeatmap', 'InsightActiveTasks'])
+    for (const name of [
+      'BigdataTask',
+      'BigdataTaskDetail',
+      'BigdataProgress',
+      'BigdataOptions',
+      'BigdataArea',
+      'InsightRegionMetrics',
+      'InsightHeatmap',
+      'InsightActiveTasks',
+    ])
       expect(doc.components.schemas, name).toHaveProperty([name]);
   });
 });

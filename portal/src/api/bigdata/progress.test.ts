@@ -4,10 +4,25 @@ import { describe, expect, it } from 'vitest';
 import { ProgressFold } from './progress.ts';
 
 const progress = (instance: string, at: number, cmcc: number): TaskProgress => ({
-  v: 1, taskId: 'bd-1', instance, at, state: 'running', matched: cmcc, sent: { cmcc, cucc: 0, ctcc: 0 }, skipped: {},
+  v: 1,
+  taskId: 'bd-1',
+  instance,
+  at,
+  state: 'running',
+  matched: cmcc,
+  sent: { cmcc, cucc: 0, ctcc: 0 },
+  skipped: {},
 });
 const status = (state: DeliveryStatus['state']): DeliveryStatus => ({
-  jobId: 'bd-1:1', sendId: 'bd-1', enterpriseId: 'e', accountId: 'a', msisdn: '13800138000', carrier: 'cmcc', state, segments: 1, at: 1,
+  jobId: 'bd-1:1',
+  sendId: 'bd-1',
+  enterpriseId: 'e',
+  accountId: 'a',
+  msisdn: '13800138000',
+  carrier: 'cmcc',
+  state,
+  segments: 1,
+  at: 1,
 });
 
 describe('ProgressFold', () => {
@@ -25,9 +40,24 @@ describe('ProgressFold', () => {
 
   // An instance started after the task began heard part of it; the send log recorded all of it.
   it.each([
-    { case: 'heard nothing, the log has it all', heard: { sent: 0, delivered: 0, failed: 0 }, recorded: { sent: 7, delivered: 4, failed: 1 }, shown: { sent: 7, delivered: 4, failed: 1 } },
-    { case: 'heard more than the log has yet', heard: { sent: 9, delivered: 6, failed: 2 }, recorded: { sent: 7, delivered: 4, failed: 1 }, shown: { sent: 9, delivered: 6, failed: 2 } },
-    { case: 'each ahead on a different figure', heard: { sent: 9, delivered: 1, failed: 0 }, recorded: { sent: 7, delivered: 4, failed: 1 }, shown: { sent: 9, delivered: 4, failed: 1 } },
+    {
+      case: 'heard nothing, the log has it all',
+      heard: { sent: 0, delivered: 0, failed: 0 },
+      recorded: { sent: 7, delivered: 4, failed: 1 },
+      shown: { sent: 7, delivered: 4, failed: 1 },
+    },
+    {
+      case: 'heard more than the log has yet',
+      heard: { sent: 9, delivered: 6, failed: 2 },
+      recorded: { sent: 7, delivered: 4, failed: 1 },
+      shown: { sent: 9, delivered: 6, failed: 2 },
+    },
+    {
+      case: 'each ahead on a different figure',
+      heard: { sent: 9, delivered: 1, failed: 0 },
+      recorded: { sent: 7, delivered: 4, failed: 1 },
+      shown: { sent: 9, delivered: 4, failed: 1 },
+    },
   ])('catches up with the send log, the larger of heard and recorded, never the sum: $case', ({ heard, recorded, shown }) => {
     const f = new ProgressFold(0);
     if (heard.sent) f.progress(progress('i1', 1, heard.sent));

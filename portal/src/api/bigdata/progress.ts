@@ -32,7 +32,11 @@ export class ProgressFold {
   private readonly instances = new Map<string, TaskProgress>();
   private readonly receipts = { cmcc: { delivered: 0, failed: 0 }, cucc: { delivered: 0, failed: 0 }, ctcc: { delivered: 0, failed: 0 } };
   /** What the shared record (the send log) said when last read: {@link ProgressFold.catchUp}. */
-  private readonly recorded = { cmcc: { sent: 0, delivered: 0, failed: 0 }, cucc: { sent: 0, delivered: 0, failed: 0 }, ctcc: { sent: 0, delivered: 0, failed: 0 } };
+  private readonly recorded = {
+    cmcc: { sent: 0, delivered: 0, failed: 0 },
+    cucc: { sent: 0, delivered: 0, failed: 0 },
+    ctcc: { sent: 0, delivered: 0, failed: 0 },
+  };
   /** Bumped on every change: watchers compare it to know when to redraw. */
   version = 0;
 
@@ -73,7 +77,11 @@ export class ProgressFold {
   }
 
   view(): ProgressView {
-    const carriers = { cmcc: { sent: 0, delivered: 0, failed: 0 }, cucc: { sent: 0, delivered: 0, failed: 0 }, ctcc: { sent: 0, delivered: 0, failed: 0 } };
+    const carriers = {
+      cmcc: { sent: 0, delivered: 0, failed: 0 },
+      cucc: { sent: 0, delivered: 0, failed: 0 },
+      ctcc: { sent: 0, delivered: 0, failed: 0 },
+    };
     const skipped: Record<string, number> = {};
     let matched = 0;
     let latest: TaskProgress | undefined;
@@ -84,7 +92,8 @@ export class ProgressFold {
       if (!latest || p.at > latest.at) latest = p;
     }
     // The cap counters are authoritative across instances when an instance reports them.
-    if (latest?.usedTotal) for (const c of ['cmcc', 'cucc', 'ctcc'] as const) carriers[c].sent = Math.max(carriers[c].sent, latest.usedTotal[c]);
+    if (latest?.usedTotal)
+      for (const c of ['cmcc', 'cucc', 'ctcc'] as const) carriers[c].sent = Math.max(carriers[c].sent, latest.usedTotal[c]);
     for (const c of ['cmcc', 'cucc', 'ctcc'] as const) {
       carriers[c].sent = Math.max(carriers[c].sent, this.recorded[c].sent);
       carriers[c].delivered = Math.max(this.receipts[c].delivered, this.recorded[c].delivered);
@@ -99,7 +108,11 @@ export class ProgressFold {
  * finally delivered or failed. Every portal instance reads the same, whenever it started.
  * ClickHouse 18.16 has no query parameters: values go through `sql`.
  */
-export async function recordedProgress(ch: ClickHouseClient, table: string, taskId: string): Promise<Partial<Record<Carrier, CarrierProgress>>> {
+export async function recordedProgress(
+  ch: ClickHouseClient,
+  table: string,
+  taskId: string,
+): Promise<Partial<Record<Carrier, CarrierProgress>>> {
   const q = sql`SELECT carrier, count() AS sent, countIf(status = 'delivered') AS delivered, countIf(status IN ('failed', 'expired', 'rejected')) AS failed
     FROM (SELECT job_id, argMax(carrier, version) AS carrier, argMax(status, version) AS status FROM ${ident(table)} WHERE send_id = ${taskId} GROUP BY job_id)
     GROUP BY carrier`;
@@ -107,7 +120,8 @@ export async function recordedProgress(ch: ClickHouseClient, table: string, task
   const rows = (await rs.json()) as { carrier: string; sent: string | number; delivered: string | number; failed: string | number }[];
   const out: Partial<Record<Carrier, CarrierProgress>> = {};
   for (const r of rows) {
-    if (r.carrier === 'cmcc' || r.carrier === 'cucc' || r.carrier === 'ctcc') out[r.carrier] = { sent: Number(r.sent), delivered: Number(r.delivered), failed: Number(r.failed) };
+    if (r.carrier === 'cmcc' || r.carrier === 'cucc' || r.carrier === 'ctcc')
+      out[r.carrier] = { sent: Number(r.sent), delivered: Number(r.delivered), failed: Number(r.failed) };
   }
   return out;
 }

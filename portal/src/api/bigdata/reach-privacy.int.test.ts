@@ -29,15 +29,34 @@ let admin: ReturnType<typeof onApp>;
 const busy: [number, number] = [120.3, 29.3];
 const sparse: [number, number] = [120.33, 29.3];
 const m = (n: number) => `139${String(70_000_000 + n).padStart(8, '0')}`;
-const ev = (msisdn: string, carrier: LocationEvent['carrier'], cell: string, at: [number, number], over: Partial<LocationEvent> = {}): LocationEvent => ({
-  msisdn, carrier, ts: Date.now(), cell, lng: at[0], lat: at[1], kind: 'periodic', ...over,
+const ev = (
+  msisdn: string,
+  carrier: LocationEvent['carrier'],
+  cell: string,
+  at: [number, number],
+  over: Partial<LocationEvent> = {},
+): LocationEvent => ({
+  msisdn,
+  carrier,
+  ts: Date.now(),
+  cell,
+  lng: at[0],
+  lat: at[1],
+  kind: 'periodic',
+  ...over,
 });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'reach-privacy-'));
   server = await startNatsServer({ dataDir: dir });
   nc = await connectNats(server.url, 'reach-privacy');
-  engine = await runEngine({ nc, log: pino({ level: 'silent' }), shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'reach-privacy', tickMs: 200 });
+  engine = await runEngine({
+    nc,
+    log: pino({ level: 'silent' }),
+    shards: [0, 1, 2, 3, 4, 5, 6, 7],
+    instance: 'reach-privacy',
+    tickMs: 200,
+  });
   await engine.ready;
   portal = await testPortal();
   setAlertBus(portal.deps, await AlertBus.open(nc));
@@ -75,7 +94,10 @@ afterAll(async () => {
 const circle = (center: [number, number], radiusM: number) => ({ kind: 'circle', center, radiusM });
 const R = { parts: [circle(busy, 500)] };
 const RS = { parts: [circle(busy, 500), circle(sparse, 300)] };
-const women30s = [{ attribute: 'gender', action: 'keep', values: ['f'] }, { attribute: 'age', action: 'keep', min: 30, max: 40 }];
+const women30s = [
+  { attribute: 'gender', action: 'keep', values: ['f'] },
+  { attribute: 'age', action: 'keep', min: 30, max: 40 },
+];
 const men = [{ attribute: 'gender', action: 'keep', values: ['m'] }];
 
 async function reach(region: unknown, rules: unknown[] = [], quota: unknown = {}) {
@@ -105,7 +127,11 @@ describe('reach estimate privacy', () => {
     const body = await reach(R);
     for (const f of figures(body)) expect(f.suppressed ? f.value === null : f.value! >= 10, JSON.stringify(f)).toBe(true);
     // cmcc's busy cell: 28 present, of whom 25 women 30–40 and 3 men; cucc 12; ctcc 4 (< k).
-    expect(body.present).toEqual({ cmcc: { value: 28, suppressed: false }, cucc: { value: 12, suppressed: false }, ctcc: { value: null, suppressed: true } });
+    expect(body.present).toEqual({
+      cmcc: { value: 28, suppressed: false },
+      cucc: { value: 12, suppressed: false },
+      ctcc: { value: null, suppressed: true },
+    });
     expect(body.total.present).toEqual({ value: 40, suppressed: false });
     expect((await reach(R, women30s)).passing.cmcc).toEqual({ value: 25, suppressed: false });
     expect((await reach(R, men)).passing.cmcc).toEqual({ value: null, suppressed: true });
@@ -120,7 +146,22 @@ describe('reach estimate privacy', () => {
   });
 
   it('refuses a region that task submission refuses (a bow-tie polygon), in Chinese', async () => {
-    const bowTie = { parts: [{ kind: 'polygon', rings: [[[120.3, 29.3], [120.31, 29.31], [120.31, 29.3], [120.3, 29.31], [120.3, 29.3]]] }] };
+    const bowTie = {
+      parts: [
+        {
+          kind: 'polygon',
+          rings: [
+            [
+              [120.3, 29.3],
+              [120.31, 29.31],
+              [120.31, 29.3],
+              [120.3, 29.31],
+              [120.3, 29.3],
+            ],
+          ],
+        },
+      ],
+    };
     const r = await admin('POST', '/api/bigdata/reach', { region: bowTie });
     expect(r.status).toBe(400);
     expect(JSON.stringify(r.body.error)).toMatch(/交叉/);

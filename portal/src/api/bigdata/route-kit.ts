@@ -28,7 +28,11 @@ export const MAX_JSON_BODY_BYTES = 2 * 1024 * 1024;
  */
 export const jsonBodyLimit = drainingBodyLimit({
   maxSize: MAX_JSON_BODY_BYTES,
-  tooLarge: () => new AppError('UPLOAD_TOO_LARGE', `请求内容过大（上限 ${MAX_JSON_BODY_BYTES / 1048576} MB）：请简化绘制的区域（减少顶点）或分成多个任务`),
+  tooLarge: () =>
+    new AppError(
+      'UPLOAD_TOO_LARGE',
+      `请求内容过大（上限 ${MAX_JSON_BODY_BYTES / 1048576} MB）：请简化绘制的区域（减少顶点）或分成多个任务`,
+    ),
 });
 
 export async function jsonBody(c: Ctx): Promise<unknown> {
@@ -74,7 +78,10 @@ export function guarded(fn: (c: Ctx) => Promise<Response>): never {
       return await fn(c);
     } catch (err) {
       if (err instanceof TaskStateError) {
-        const msg = err.from === 'missing' ? '预警服务中找不到该任务' : `任务${STATE_LABELS[err.from] ?? err.from}，不能改为${STATE_LABELS[err.to] ?? err.to}`;
+        const msg =
+          err.from === 'missing'
+            ? '预警服务中找不到该任务'
+            : `任务${STATE_LABELS[err.from] ?? err.from}，不能改为${STATE_LABELS[err.to] ?? err.to}`;
         return consoleError(c, 'TASK_STATE', msg);
       }
       if (err instanceof BusUnavailable) {

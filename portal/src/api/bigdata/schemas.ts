@@ -40,7 +40,9 @@ export const CountResult = z
   ])
   .openapi('BigdataCount');
 
-export const ReachBody = z.object({ region: Region, rules: z.array(CrowdRule).default([]), quota: ReachRequest.shape.quota }).openapi('BigdataReachRequest');
+export const ReachBody = z
+  .object({ region: Region, rules: z.array(CrowdRule).default([]), quota: ReachRequest.shape.quota })
+  .openapi('BigdataReachRequest');
 const Released = z
   .object({ value: z.number().int().nullable(), suppressed: z.boolean() })
   .openapi('BigdataReleasedCount', { description: '人数：不少于 k 时为数值；少于 k（含 0）时不显示（value 为 null，界面显示“< k”）' });
@@ -58,13 +60,31 @@ export const Reach = z
   })
   .openapi('BigdataReach');
 
-export const Letter = z.object({ id: z.string(), name: z.string(), size: z.number().int(), contentType: z.string() }).openapi('BigdataLetter');
-export const LetterForm = { body: { required: true, content: { 'multipart/form-data': { schema: z.object({ file: z.any().openapi({ type: 'string', format: 'binary', description: 'PDF、PNG 或 JPEG，≤ 5 MB' }) }) } } } };
+export const Letter = z
+  .object({ id: z.string(), name: z.string(), size: z.number().int(), contentType: z.string() })
+  .openapi('BigdataLetter');
+export const LetterForm = {
+  body: {
+    required: true,
+    content: {
+      'multipart/form-data': {
+        schema: z.object({ file: z.any().openapi({ type: 'string', format: 'binary', description: 'PDF、PNG 或 JPEG，≤ 5 MB' }) }),
+      },
+    },
+  },
+};
 
-export const DraftBody = z.object({ form: z.record(z.string(), z.unknown()).openapi({ description: '发送页表单（任意填写程度）' }) }).openapi('BigdataDraft');
+export const DraftBody = z
+  .object({ form: z.record(z.string(), z.unknown()).openapi({ description: '发送页表单（任意填写程度）' }) })
+  .openapi('BigdataDraft');
 export const SubmitBody = z
   .object({
-    form: z.record(z.string(), z.unknown()).openapi({ description: '任务表单：alertType、region、subject、content、signature、startDate、endDate、windows、frequency、minDwellMin、rules、quota、authorizationLetter' }),
+    form: z
+      .record(z.string(), z.unknown())
+      .openapi({
+        description:
+          '任务表单：alertType、region、subject、content、signature、startDate、endDate、windows、frequency、minDwellMin、rules、quota、authorizationLetter',
+      }),
     draftId: z.string().max(64).optional().openapi({ description: '从草稿提交' }),
     copiedFrom: z.string().max(64).optional().openapi({ description: '再次发送的原任务' }),
   })
@@ -102,7 +122,9 @@ export const TaskSummary = z
     progress: ProgressView.nullable(),
   })
   .openapi('BigdataTask');
-export const TaskPage = z.object({ total: z.number().int(), page: z.number().int(), pageSize: z.number().int(), items: z.array(TaskSummary) }).openapi('BigdataTaskPage');
+export const TaskPage = z
+  .object({ total: z.number().int(), page: z.number().int(), pageSize: z.number().int(), items: z.array(TaskSummary) })
+  .openapi('BigdataTaskPage');
 export const TaskDetail = TaskSummary.extend({
   form: z.record(z.string(), z.unknown()).openapi({ description: '当前生效的表单（执行中修改后为修改后的内容）' }),
   spec: z.record(z.string(), z.unknown()).nullable(),
@@ -110,7 +132,9 @@ export const TaskDetail = TaskSummary.extend({
   copiedFrom: z.string().nullable(),
 }).openapi('BigdataTaskDetail');
 export const DraftDetail = TaskSummary.extend({ form: z.record(z.string(), z.unknown()) }).openapi('BigdataDraftDetail');
-export const Transitioned = z.object({ id: z.string(), state: z.enum(TASK_ROW_STATES), stateLabel: z.string() }).openapi('BigdataTransition');
+export const Transitioned = z
+  .object({ id: z.string(), state: z.enum(TASK_ROW_STATES), stateLabel: z.string() })
+  .openapi('BigdataTransition');
 
 /** The list query, as documented (the handler parses the same fields). */
 export const TaskQuery = z.object({
@@ -126,5 +150,10 @@ export const IdParam = z.object({ id: z.string().max(64) });
 export const LevelParam = z.object({ level: z.enum(['province', 'city', 'district']) });
 
 /** A response that is not JSON, described by its content type. */
-export const fileOk = (type: string, description: string) => ({ 200: { description, content: { [type]: { schema: z.string().openapi({ type: 'string', format: type.includes('sheet') ? 'binary' : undefined }) } } } });
+export const fileOk = (type: string, description: string) => ({
+  200: {
+    description,
+    content: { [type]: { schema: z.string().openapi({ type: 'string', format: type.includes('sheet') ? 'binary' : undefined }) } },
+  },
+});
 export const sse = (description: string) => ({ 200: { description, content: { 'text/event-stream': { schema: z.string() } } } });

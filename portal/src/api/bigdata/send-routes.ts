@@ -13,7 +13,22 @@ import { alertBus, TASK_ID_PREFIX } from './alert-bus.ts';
 import { ALERT_TYPE_INFO } from './alert-types.ts';
 import { areaTree, boundariesJson } from './geography.ts';
 import { fieldErrors, guarded, handle, jsonBody, jsonBodyLimit, parse } from './route-kit.ts';
-import { AreaNode, CountBody, CountResult, DraftBody, IdOnly, IdParam, Letter, LetterForm, LevelParam, Options, Reach, ReachBody, SubmitBody, Submitted } from './schemas.ts';
+import {
+  AreaNode,
+  CountBody,
+  CountResult,
+  DraftBody,
+  IdOnly,
+  IdParam,
+  Letter,
+  LetterForm,
+  LevelParam,
+  Options,
+  Reach,
+  ReachBody,
+  SubmitBody,
+  Submitted,
+} from './schemas.ts';
 import { formIssues, regionAndRuleIssues, TaskForm, toSpec, type FieldIssue } from './task-form.ts';
 import { deleteDraft, getTask, insertTask, submitDraft, updateDraft } from './task-store.ts';
 
@@ -60,10 +75,14 @@ async function checkForm(c: Ctx, raw: unknown, enterpriseId: string, accountId: 
   const form = parse(TaskForm, raw);
   const db = c.get('deps').db;
   const issues: FieldIssue[] = [];
-  if (!(await approvedSignatures(db, enterpriseId)).some((s) => s.text === form.signature)) issues.push({ path: 'signature', message: '签名不存在或未通过审核' });
+  if (!(await approvedSignatures(db, enterpriseId)).some((s) => s.text === form.signature))
+    issues.push({ path: 'signature', message: '签名不存在或未通过审核' });
   if (!form.authorizationLetter) issues.push({ path: 'authorizationLetter', message: '请上传授权函' });
   else {
-    const { rows } = await db.query(`SELECT 1 FROM uploads WHERE id = $1 AND enterprise_id = $2 AND kind = 'bigdata_letter'`, [form.authorizationLetter, enterpriseId]);
+    const { rows } = await db.query(`SELECT 1 FROM uploads WHERE id = $1 AND enterprise_id = $2 AND kind = 'bigdata_letter'`, [
+      form.authorizationLetter,
+      enterpriseId,
+    ]);
     if (!rows.length) issues.push({ path: 'authorizationLetter', message: '授权函不存在，请重新上传' });
   }
   const balance = await availableBalance(db, enterpriseId, accountId);
@@ -75,39 +94,94 @@ async function checkForm(c: Ctx, raw: unknown, enterpriseId: string, accountId: 
 const tags = ['大数据短信'];
 
 export const sendRoutes = router()
-  .openapi(createRoute({ method: 'get', path: '/api/bigdata/areas', tags, summary: '行政区域（省 → 市 → 区/县），地图与区域选择用', responses: jsonOk(z.object({ areas: z.array(AreaNode) })) }), handle((c) => {
-    needAny(c);
-    return c.json({ areas: areaTree() });
-  }))
   .openapi(
-    createRoute({ method: 'get', path: '/api/bigdata/boundaries/{level}', tags, summary: '一级行政区的边界（GeoJSON，已简化，离线底图用）', request: { params: LevelParam }, responses: { 200: { description: 'FeatureCollection，每个要素带 code、name、level', content: { 'application/geo+json': { schema: z.object({ type: z.literal('FeatureCollection'), features: z.array(z.unknown()) }) } } } } }),
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/areas',
+      tags,
+      summary: '行政区域（省 → 市 → 区/县），地图与区域选择用',
+      responses: jsonOk(z.object({ areas: z.array(AreaNode) })),
+    }),
     handle((c) => {
-    needAny(c);
-    const level = parse(LEVEL, c.req.param('level'));
-    return c.body(boundariesJson(level), 200, { 'content-type': 'application/geo+json', 'cache-control': 'private, max-age=3600' });
-  }))
-  .openapi(createRoute({ method: 'get', path: '/api/bigdata/options', tags, summary: '发短信页的选项：预警类型及模板、已审核签名、可用余量', responses: jsonOk(Options) }), handle(async (c) => {
-    const { p, enterpriseId } = need(c, 'bigdata.send');
-    const db = c.get('deps').db;
-    return c.json({
-      alertTypes: ALERT_TYPES.map((v) => ({ value: v, ...ALERT_TYPE_INFO[v] })),
-      signatures: await approvedSignatures(db, enterpriseId),
-      balance: await availableBalance(db, enterpriseId, p.accountId),
-      carriers: CARRIERS,
-      today: shanghaiDate(Date.now()),
-    });
-  }))
-  .openapi(createRoute({ method: 'post', path: '/api/bigdata/count', tags, summary: '内容实时计数：字数、计费条数、任务数', middleware: [jsonBodyLimit], request: jsonRequest(CountBody), responses: jsonOk(CountResult) }), handle(async (c) => {
-    need(c, 'bigdata.send');
-    const b = parse(z.object({ signature: z.string().max(20).default(''), content: z.string().max(2000) }), await jsonBody(c));
-    // An empty signature still counts its brackets, as the handset shows them.
-    return c.json(countMessage(b.signature || ' ', b.content));
-  }))
+      needAny(c);
+      return c.json({ areas: areaTree() });
+    }),
+  )
   .openapi(
-    createRoute({ method: 'post', path: '/api/bigdata/reach', tags, summary: '预计触达：区域内当前人数、符合规则人数、今日可发送（按运营商）', middleware: [jsonBodyLimit], request: jsonRequest(ReachBody), responses: jsonOk(Reach) }),
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/boundaries/{level}',
+      tags,
+      summary: '一级行政区的边界（GeoJSON，已简化，离线底图用）',
+      request: { params: LevelParam },
+      responses: {
+        200: {
+          description: 'FeatureCollection，每个要素带 code、name、level',
+          content: {
+            'application/geo+json': { schema: z.object({ type: z.literal('FeatureCollection'), features: z.array(z.unknown()) }) },
+          },
+        },
+      },
+    }),
+    handle((c) => {
+      needAny(c);
+      const level = parse(LEVEL, c.req.param('level'));
+      return c.body(boundariesJson(level), 200, { 'content-type': 'application/geo+json', 'cache-control': 'private, max-age=3600' });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/options',
+      tags,
+      summary: '发短信页的选项：预警类型及模板、已审核签名、可用余量',
+      responses: jsonOk(Options),
+    }),
+    handle(async (c) => {
+      const { p, enterpriseId } = need(c, 'bigdata.send');
+      const db = c.get('deps').db;
+      return c.json({
+        alertTypes: ALERT_TYPES.map((v) => ({ value: v, ...ALERT_TYPE_INFO[v] })),
+        signatures: await approvedSignatures(db, enterpriseId),
+        balance: await availableBalance(db, enterpriseId, p.accountId),
+        carriers: CARRIERS,
+        today: shanghaiDate(Date.now()),
+      });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/bigdata/count',
+      tags,
+      summary: '内容实时计数：字数、计费条数、任务数',
+      middleware: [jsonBodyLimit],
+      request: jsonRequest(CountBody),
+      responses: jsonOk(CountResult),
+    }),
+    handle(async (c) => {
+      need(c, 'bigdata.send');
+      const b = parse(z.object({ signature: z.string().max(20).default(''), content: z.string().max(2000) }), await jsonBody(c));
+      // An empty signature still counts its brackets, as the handset shows them.
+      return c.json(countMessage(b.signature || ' ', b.content));
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/bigdata/reach',
+      tags,
+      summary: '预计触达：区域内当前人数、符合规则人数、今日可发送（按运营商）',
+      middleware: [jsonBodyLimit],
+      request: jsonRequest(ReachBody),
+      responses: jsonOk(Reach),
+    }),
     guarded(async (c) => {
       need(c, 'bigdata.send');
-      const b = parse(z.object({ region: Region, rules: z.array(CrowdRule).default([]), quota: ReachRequest.shape.quota }), await jsonBody(c));
+      const b = parse(
+        z.object({ region: Region, rules: z.array(CrowdRule).default([]), quota: ReachRequest.shape.quota }),
+        await jsonBody(c),
+      );
       const issues = regionAndRuleIssues(b.region, b.rules);
       if (issues.length) throw fieldErrors(issues);
       const bus = await alertBus(c.get('deps'));
@@ -115,50 +189,112 @@ export const sendRoutes = router()
       return c.json({ ...r, at: new Date().toISOString() });
     }),
   )
-  .openapi(createRoute({ method: 'post', path: '/api/bigdata/letters', tags, summary: '上传授权函（PDF、PNG 或 JPEG，≤ 5 MB）', request: LetterForm, responses: jsonOk(Letter) }), handle(async (c) => {
-    const { p, enterpriseId } = need(c, 'bigdata.send');
-    const body = await c.req.parseBody().catch(() => {
-      throw new AppError('VALIDATION', '请以 multipart/form-data 上传文件（字段 file）');
-    });
-    const file = body.file;
-    if (!(file instanceof File)) throw new AppError('VALIDATION', '请选择授权函文件', [{ path: 'authorizationLetter', message: '请选择授权函文件' }]);
-    if (file.size > LETTER_MAX_BYTES) throw new AppError('UPLOAD_TOO_LARGE', '授权函不能超过 5 MB');
-    const data = new Uint8Array(await file.arrayBuffer());
-    // Read by its structure, not its first bytes: a 150-byte file starting like a PDF opens as nothing.
-    const doc = inspectDocument(data);
-    if (!doc.type) throw new AppError('UPLOAD_TYPE', '授权函须为 PDF、PNG 或 JPEG 文件');
-    if (!doc.ok) throw new AppError('UPLOAD_TYPE', `授权函无法打开：${doc.problem}`);
-    const type = doc.type;
-    const id = randomUUID();
-    const name = file.name.replace(/[\\/\0]/g, '_').slice(0, 200) || 'letter';
-    await c.get('deps').db.query(
-      `INSERT INTO uploads (id, enterprise_id, account_id, kind, file_name, content_type, size, data) VALUES ($1, $2, $3, 'bigdata_letter', $4, $5, $6, $7)`,
-      [id, enterpriseId, p.accountId, name, type, data.length, data],
-    );
-    await opLog(c, '上传授权函', id, { name });
-    return c.json({ id, name, size: data.length, contentType: type });
-  }))
-  .openapi(createRoute({ method: 'post', path: '/api/bigdata/drafts', tags, summary: '保存草稿', middleware: [jsonBodyLimit], request: jsonRequest(DraftBody), responses: jsonOk(IdOnly) }), handle(async (c) => {
-    const { p, enterpriseId } = need(c, 'bigdata.send');
-    const { form } = parse(Draft, await jsonBody(c));
-    const id = `${TASK_ID_PREFIX}${randomUUID()}`;
-    await insertTask(c.get('deps').db, { id, enterpriseId, accountId: p.accountId, accountName: p.name, state: 'draft', ...draftMeta(form), form });
-    await opLog(c, '保存大数据短信草稿', id);
-    return c.json({ id });
-  }))
-  .openapi(createRoute({ method: 'put', path: '/api/bigdata/drafts/{id}', tags, summary: '修改草稿', middleware: [jsonBodyLimit], request: { params: IdParam, ...jsonRequest(DraftBody) }, responses: jsonOk(Ok) }), handle(async (c) => {
-    const { enterpriseId } = need(c, 'bigdata.send');
-    const { form } = parse(Draft, await jsonBody(c));
-    if (!(await updateDraft(c.get('deps').db, enterpriseId, c.req.param('id') ?? '', { ...draftMeta(form), form }))) throw new AppError('NOT_FOUND', '草稿不存在');
-    return c.json({ ok: true });
-  }))
-  .openapi(createRoute({ method: 'delete', path: '/api/bigdata/drafts/{id}', tags, summary: '删除草稿', request: { params: IdParam }, responses: jsonOk(Ok) }), handle(async (c) => {
-    const { enterpriseId } = need(c, 'bigdata.send');
-    if (!(await deleteDraft(c.get('deps').db, enterpriseId, c.req.param('id') ?? ''))) throw new AppError('NOT_FOUND', '草稿不存在');
-    return c.json({ ok: true });
-  }))
   .openapi(
-    createRoute({ method: 'post', path: '/api/bigdata/tasks', tags, summary: '提交大数据短信任务（逐字段校验，错误附在字段旁）', middleware: [jsonBodyLimit], request: jsonRequest(SubmitBody), responses: jsonOk(Submitted) }),
+    createRoute({
+      method: 'post',
+      path: '/api/bigdata/letters',
+      tags,
+      summary: '上传授权函（PDF、PNG 或 JPEG，≤ 5 MB）',
+      request: LetterForm,
+      responses: jsonOk(Letter),
+    }),
+    handle(async (c) => {
+      const { p, enterpriseId } = need(c, 'bigdata.send');
+      const body = await c.req.parseBody().catch(() => {
+        throw new AppError('VALIDATION', '请以 multipart/form-data 上传文件（字段 file）');
+      });
+      const file = body.file;
+      if (!(file instanceof File))
+        throw new AppError('VALIDATION', '请选择授权函文件', [{ path: 'authorizationLetter', message: '请选择授权函文件' }]);
+      if (file.size > LETTER_MAX_BYTES) throw new AppError('UPLOAD_TOO_LARGE', '授权函不能超过 5 MB');
+      const data = new Uint8Array(await file.arrayBuffer());
+      // Read by its structure, not its first bytes: a 150-byte file starting like a PDF opens as nothing.
+      const doc = inspectDocument(data);
+      if (!doc.type) throw new AppError('UPLOAD_TYPE', '授权函须为 PDF、PNG 或 JPEG 文件');
+      if (!doc.ok) throw new AppError('UPLOAD_TYPE', `授权函无法打开：${doc.problem}`);
+      const type = doc.type;
+      const id = randomUUID();
+      const name = file.name.replace(/[\\/\0]/g, '_').slice(0, 200) || 'letter';
+      await c
+        .get('deps')
+        .db.query(
+          `INSERT INTO uploads (id, enterprise_id, account_id, kind, file_name, content_type, size, data) VALUES ($1, $2, $3, 'bigdata_letter', $4, $5, $6, $7)`,
+          [id, enterpriseId, p.accountId, name, type, data.length, data],
+        );
+      await opLog(c, '上传授权函', id, { name });
+      return c.json({ id, name, size: data.length, contentType: type });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/bigdata/drafts',
+      tags,
+      summary: '保存草稿',
+      middleware: [jsonBodyLimit],
+      request: jsonRequest(DraftBody),
+      responses: jsonOk(IdOnly),
+    }),
+    handle(async (c) => {
+      const { p, enterpriseId } = need(c, 'bigdata.send');
+      const { form } = parse(Draft, await jsonBody(c));
+      const id = `${TASK_ID_PREFIX}${randomUUID()}`;
+      await insertTask(c.get('deps').db, {
+        id,
+        enterpriseId,
+        accountId: p.accountId,
+        accountName: p.name,
+        state: 'draft',
+        ...draftMeta(form),
+        form,
+      });
+      await opLog(c, '保存大数据短信草稿', id);
+      return c.json({ id });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'put',
+      path: '/api/bigdata/drafts/{id}',
+      tags,
+      summary: '修改草稿',
+      middleware: [jsonBodyLimit],
+      request: { params: IdParam, ...jsonRequest(DraftBody) },
+      responses: jsonOk(Ok),
+    }),
+    handle(async (c) => {
+      const { enterpriseId } = need(c, 'bigdata.send');
+      const { form } = parse(Draft, await jsonBody(c));
+      if (!(await updateDraft(c.get('deps').db, enterpriseId, c.req.param('id') ?? '', { ...draftMeta(form), form })))
+        throw new AppError('NOT_FOUND', '草稿不存在');
+      return c.json({ ok: true });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/bigdata/drafts/{id}',
+      tags,
+      summary: '删除草稿',
+      request: { params: IdParam },
+      responses: jsonOk(Ok),
+    }),
+    handle(async (c) => {
+      const { enterpriseId } = need(c, 'bigdata.send');
+      if (!(await deleteDraft(c.get('deps').db, enterpriseId, c.req.param('id') ?? ''))) throw new AppError('NOT_FOUND', '草稿不存在');
+      return c.json({ ok: true });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/bigdata/tasks',
+      tags,
+      summary: '提交大数据短信任务（逐字段校验，错误附在字段旁）',
+      middleware: [jsonBodyLimit],
+      request: jsonRequest(SubmitBody),
+      responses: jsonOk(Submitted),
+    }),
     guarded(async (c) => {
       const { p, enterpriseId } = need(c, 'bigdata.send');
       const body = parse(Submit, await jsonBody(c));
@@ -173,10 +309,26 @@ export const sendRoutes = router()
       const task: AlertTask = { id, version: 1, spec: spec.data, state: 'submitted', updatedAt: Date.now() };
       // The row and the bucket entry succeed together: a failed KV write rolls the row back.
       await deps.db.transaction(async (tx) => {
-        const row = { alertType: form.alertType, subject: form.subject, form, spec: spec.data, startDate: form.startDate, endDate: form.endDate };
+        const row = {
+          alertType: form.alertType,
+          subject: form.subject,
+          form,
+          spec: spec.data,
+          startDate: form.startDate,
+          endDate: form.endDate,
+        };
         if (body.draftId) {
           if (!(await submitDraft(tx, enterpriseId, body.draftId, row))) throw new AppError('NOT_FOUND', '草稿不存在');
-        } else await insertTask(tx, { id, enterpriseId, accountId: p.accountId, accountName: p.name, state: 'submitted', copiedFrom: body.copiedFrom ?? null, ...row });
+        } else
+          await insertTask(tx, {
+            id,
+            enterpriseId,
+            accountId: p.accountId,
+            accountName: p.name,
+            state: 'submitted',
+            copiedFrom: body.copiedFrom ?? null,
+            ...row,
+          });
         await bus.create(task);
       });
       await opLog(c, '提交大数据短信任务', id, { subject: form.subject, alertType: form.alertType });

@@ -33,14 +33,21 @@ const elsewhere: [number, number] = [120.3, 29.3];
 let n = 0;
 const m = () => `139${String(71_000_000 + n++).padStart(8, '0')}`;
 const ev = (msisdn: string, cell: string, at: [number, number], over: Partial<LocationEvent> = {}): LocationEvent => ({
-  msisdn, carrier: 'cmcc', ts: Date.now(), cell, lng: at[0], lat: at[1], kind: 'periodic', ...over,
+  msisdn,
+  carrier: 'cmcc',
+  ts: Date.now(),
+  cell,
+  lng: at[0],
+  lat: at[1],
+  kind: 'periodic',
+  ...over,
 });
 async function publish(events: LocationEvent[]) {
   const js = jetstream(nc);
   for (const e of events) await js.publish(locationSubject(e.carrier, shardOf(e.msisdn)), encodeLocationBatch([e]));
 }
 async function until(what: string, f: () => Promise<boolean> | boolean, ms = 30_000) {
-  for (const end = Date.now() + ms; !(await f()); ) {
+  for (const end = Date.now() + ms; !(await f());) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -71,13 +78,27 @@ describe('task detail of a running task', () => {
   it('shows the updated text being sent, the people messaged on the reached layer, and why a number was not sent', async () => {
     const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
     const form = {
-      alertType: 'rainstorm', region: { parts: [{ kind: 'circle', center: spot, radiusM: 800 }] }, subject: '详情测试', content: '第一版内容', signature: '翼讯通',
-      startDate: today, endDate: today, windows: [], frequency: 'once', minDwellMin: 0, rules: [{ attribute: 'gender', action: 'keep', values: ['f'] }],
-      quota: { cmcc: { total: 1000, dailyCap: 1000 } }, authorizationLetter: letter,
+      alertType: 'rainstorm',
+      region: { parts: [{ kind: 'circle', center: spot, radiusM: 800 }] },
+      subject: '详情测试',
+      content: '第一版内容',
+      signature: '翼讯通',
+      startDate: today,
+      endDate: today,
+      windows: [],
+      frequency: 'once',
+      minDwellMin: 0,
+      rules: [{ attribute: 'gender', action: 'keep', values: ['f'] }],
+      quota: { cmcc: { total: 1000, dailyCap: 1000 } },
+      authorizationLetter: letter,
     };
     // 12 women in one cell are messaged; 12 men beside them are not (rule).
-    const women = Array.from({ length: 12 }, m), men = Array.from({ length: 12 }, m);
-    await publish([...women.map((x) => ev(x, 'w-cell', spot, { gender: 'f' })), ...men.map((x) => ev(x, 'm-cell', [spot[0] + 0.004, spot[1]], { gender: 'm' }))]);
+    const women = Array.from({ length: 12 }, m),
+      men = Array.from({ length: 12 }, m);
+    await publish([
+      ...women.map((x) => ev(x, 'w-cell', spot, { gender: 'f' })),
+      ...men.map((x) => ev(x, 'm-cell', [spot[0] + 0.004, spot[1]], { gender: 'm' })),
+    ]);
     await until('people seen', () => [...women, ...men].every((x) => engine.engine.presence.indexOf(x) >= 0));
     const r = await admin('POST', '/api/bigdata/tasks', { form });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -110,10 +131,17 @@ describe('task detail of a running task', () => {
     // Why did a number not get it: the enterprise's own task only, the number masked.
     const why = async (msisdn: string) => (await admin('GET', `/api/bigdata/tasks/${id}/why?msisdn=${encodeURIComponent(msisdn)}`)).body;
     const sent = await why(women[0]!);
-    expect(sent).toMatchObject({ msisdn: `${women[0]!.slice(0, 3)}****${women[0]!.slice(7)}`, reason: 'sent', reasonLabel: expect.stringContaining('已发送') });
+    expect(sent).toMatchObject({
+      msisdn: `${women[0]!.slice(0, 3)}****${women[0]!.slice(7)}`,
+      reason: 'sent',
+      reasonLabel: expect.stringContaining('已发送'),
+    });
     expect(Date.parse(sent.sentAt)).toBeGreaterThan(Date.now() - 120_000);
     expect(JSON.stringify(sent)).not.toContain(women[0]);
-    expect(await why(`+86 ${men[0]!.slice(0, 3)}-${men[0]!.slice(3)}`)).toMatchObject({ reason: 'rule', reasonLabel: '被人群筛选规则排除' });
+    expect(await why(`+86 ${men[0]!.slice(0, 3)}-${men[0]!.slice(3)}`)).toMatchObject({
+      reason: 'rule',
+      reasonLabel: '被人群筛选规则排除',
+    });
     expect((await why('13900000000')).reason).toBe('not_seen');
     const bad = await admin('GET', `/api/bigdata/tasks/${id}/why?msisdn=12345`);
     expect(bad.status).toBe(400);

@@ -42,15 +42,26 @@ const Quota = z.object({
 /** The send form (发短信) as the page submits it; every message is one a person reads beside the field. */
 export const TaskForm = z.object({
   alertType: z.enum(ALERT_TYPES, { error: '请选择预警类型' }),
-  region: z.object({ parts: z.array(RegionPart).max(100, '区域最多由 100 个部分组成'), edgeBufferM: z.number().min(0).max(5000).default(0) }),
+  region: z.object({
+    parts: z.array(RegionPart).max(100, '区域最多由 100 个部分组成'),
+    edgeBufferM: z.number().min(0).max(5000).default(0),
+  }),
   subject: z.string().trim().min(1, '请填写发送主题').max(100, '发送主题最多 100 字'),
   content: z.string().trim().min(1, '请填写发送内容').max(2000, '发送内容最多 2000 字'),
   signature: z.string().min(1, '请选择签名').max(20),
   startDate: z.string().regex(DATE, '请选择开始日期'),
   endDate: z.string().regex(DATE, '请选择结束日期'),
-  windows: z.array(z.object({ start: z.string().regex(HHMM, '时间格式为 HH:MM'), end: z.string().regex(HHMM, '时间格式为 HH:MM') })).max(24).default([]),
+  windows: z
+    .array(z.object({ start: z.string().regex(HHMM, '时间格式为 HH:MM'), end: z.string().regex(HHMM, '时间格式为 HH:MM') }))
+    .max(24)
+    .default([]),
   frequency: z.enum(['once', 'daily'], { error: '请选择发送频率' }),
-  minDwellMin: z.number().int('须为整数').min(0, '不能为负').max(7 * 24 * 60, '最长 7 天').default(0),
+  minDwellMin: z
+    .number()
+    .int('须为整数')
+    .min(0, '不能为负')
+    .max(7 * 24 * 60, '最长 7 天')
+    .default(0),
   rules: z.array(CrowdRule).max(50).default([]),
   quota: z.object({ cmcc: Quota.optional(), cucc: Quota.optional(), ctcc: Quota.optional() }),
   authorizationLetter: z.string().max(64).optional(),
@@ -78,7 +89,8 @@ export function formIssues(f: TaskForm, balance: number, today: string): FieldIs
   const out = regionAndRuleIssues(f.region, f.rules);
   if (f.startDate < today) out.push({ path: 'startDate', message: '开始日期不能早于今天' });
   if (f.endDate < f.startDate) out.push({ path: 'endDate', message: '结束日期不能早于开始日期' });
-  else if ((Date.parse(f.endDate) - Date.parse(f.startDate)) / 86_400_000 >= MAX_TASK_DAYS) out.push({ path: 'endDate', message: `任务最长 ${MAX_TASK_DAYS} 天` });
+  else if ((Date.parse(f.endDate) - Date.parse(f.startDate)) / 86_400_000 >= MAX_TASK_DAYS)
+    out.push({ path: 'endDate', message: `任务最长 ${MAX_TASK_DAYS} 天` });
   f.windows.forEach((w, i) => {
     if (w.end <= w.start) out.push({ path: `windows.${i}`, message: `时段 ${w.start}–${w.end} 的结束时间须晚于开始时间` });
   });
@@ -95,7 +107,13 @@ export function formIssues(f: TaskForm, balance: number, today: string): FieldIs
   // The ledger charges billing units: a message of two segments takes two from the balance.
   const { perMessage, units } = taskCost(f);
   if (units > balance)
-    out.push({ path: 'quota', message: perMessage > 1 ? `三网发送总条数 ${sum}（每条计费 ${perMessage} 条，共 ${units} 条）超过可用短信余量 ${balance}` : `三网发送总条数 ${sum} 超过可用短信余量 ${balance}` });
+    out.push({
+      path: 'quota',
+      message:
+        perMessage > 1
+          ? `三网发送总条数 ${sum}（每条计费 ${perMessage} 条，共 ${units} 条）超过可用短信余量 ${balance}`
+          : `三网发送总条数 ${sum} 超过可用短信余量 ${balance}`,
+    });
   return out;
 }
 
@@ -138,7 +156,10 @@ function isAdminGeometryIssue(f: { region: { parts: { kind: string }[] } }, path
  * The spec for the KV bucket; alerting's own schema has the last word, except on the reference
  * outlines of administrative areas (see {@link isAdminGeometryIssue}).
  */
-export function toSpec(f: TaskForm, who: { accountId: string; enterpriseId: string; balance: number }): { success: true; data: AlertTaskSpec } | { success: false; error: z.ZodError } {
+export function toSpec(
+  f: TaskForm,
+  who: { accountId: string; enterpriseId: string; balance: number },
+): { success: true; data: AlertTaskSpec } | { success: false; error: z.ZodError } {
   useIngestGeography();
   const spec = { ...f, balance: who.balance, accountId: who.accountId, enterpriseId: who.enterpriseId };
   const r = AlertTaskSpec.safeParse(spec);

@@ -18,8 +18,16 @@ import { Heatmap, resolutionForZoom } from '@geo/insight';
 import { getTask, LIVE_STATES, listTasks, setProgress, setState, TASK_ROW_STATES, type TaskRow } from './task-store.ts';
 
 const Query = z.object({
-  from: z.string().date().or(z.string().datetime({ offset: true })).optional(),
-  to: z.string().date().or(z.string().datetime({ offset: true })).optional(),
+  from: z
+    .string()
+    .date()
+    .or(z.string().datetime({ offset: true }))
+    .optional(),
+  to: z
+    .string()
+    .date()
+    .or(z.string().datetime({ offset: true }))
+    .optional(),
   alertType: z.string().max(20).optional(),
   state: z.enum(TASK_ROW_STATES).optional(),
   name: z.string().max(100).optional(),
@@ -29,7 +37,10 @@ const Query = z.object({
 
 /** The bus when it answers quickly; lists still work (from the table) while NATS is away. */
 async function busIfReady(deps: Deps): Promise<AlertBus | undefined> {
-  return Promise.race([alertBus(deps).catch(() => undefined), new Promise<undefined>((r) => (setTimeout(r, 1000) as { unref?: () => void }).unref?.())]);
+  return Promise.race([
+    alertBus(deps).catch(() => undefined),
+    new Promise<undefined>((r) => (setTimeout(r, 1000) as { unref?: () => void }).unref?.()),
+  ]);
 }
 
 /** Brings live rows up to the state alerting wrote in the bucket. */
@@ -155,7 +166,15 @@ const WhyAnswer = z
   .openapi('BigdataWhy');
 
 const tags = ['大数据短信'];
-const transition = (action: string, summary: string) => createRoute({ method: 'post', path: `/api/bigdata/tasks/{id}/${action}`, tags, summary, request: { params: IdParam }, responses: jsonOk(Transitioned) });
+const transition = (action: string, summary: string) =>
+  createRoute({
+    method: 'post',
+    path: `/api/bigdata/tasks/{id}/${action}`,
+    tags,
+    summary,
+    request: { params: IdParam },
+    responses: jsonOk(Transitioned),
+  });
 
 function transitionRoute(to: TaskState, action: string, allowRunning: boolean) {
   return guarded(async (c) => {
@@ -171,53 +190,114 @@ function transitionRoute(to: TaskState, action: string, allowRunning: boolean) {
 }
 
 export const taskRoutes = router()
-  .openapi(createRoute({ method: 'get', path: '/api/bigdata/tasks', tags, summary: '任务列表：按时间、预警类型、状态、名称查询', request: { query: TaskQuery }, responses: jsonOk(TaskPage) }), handle(async (c) => {
-    const { enterpriseId } = need(c, 'bigdata.tasks');
-    const q = parse(Query, c.req.query());
-    const deps = c.get('deps');
-    const r = await listTasks(deps.db, enterpriseId, { box: 'tasks', ...q });
-    await syncStates(deps, r.items);
-    return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map(summary) });
-  }))
-  .openapi(createRoute({ method: 'get', path: '/api/bigdata/tasks/export', tags, summary: '导出任务列表（Excel，条件同任务列表）', request: { query: TaskQuery }, responses: fileOk('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'Excel 文件') }), handle(async (c) => {
-    const { enterpriseId } = need(c, 'bigdata.tasks');
-    const q = parse(Query, c.req.query());
-    const r = await listTasks(c.get('deps').db, enterpriseId, { box: 'tasks', ...q, page: 1, pageSize: 10_000 });
-    await opLog(c, '导出大数据短信任务', '', { count: r.items.length });
-    return c.body(await exportXlsx(r.items), 200, {
-      'content-type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-      'content-disposition': `attachment; filename="bigdata-tasks.xlsx"; filename*=UTF-8''${encodeURIComponent('大数据短信任务.xlsx')}`,
-    });
-  }))
-  .openapi(createRoute({ method: 'get', path: '/api/bigdata/drafts', tags, summary: '草稿箱', request: { query: TaskQuery.omit({ state: true }) }, responses: jsonOk(TaskPage) }), handle(async (c) => {
-    const { enterpriseId } = need(c, 'bigdata.send');
-    const q = parse(Query, c.req.query());
-    const r = await listTasks(c.get('deps').db, enterpriseId, { box: 'drafts', ...q, state: undefined });
-    return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map(summary) });
-  }))
-  .openapi(createRoute({ method: 'get', path: '/api/bigdata/drafts/{id}', tags, summary: '草稿内容（编辑后发送）', request: { params: IdParam }, responses: jsonOk(DraftDetail) }), handle(async (c) => {
-    const { enterpriseId } = need(c, 'bigdata.send');
-    const t = await getTask(c.get('deps').db, enterpriseId, c.req.param('id') ?? '');
-    if (!t || t.state !== 'draft') throw new AppError('NOT_FOUND', '草稿不存在');
-    return c.json({ ...summary(t), form: t.form });
-  }))
-  .openapi(createRoute({ method: 'get', path: '/api/bigdata/tasks/{id}', tags, summary: '任务详情（也用于“再次发送”）', request: { params: IdParam }, responses: jsonOk(TaskDetail) }), handle(async (c) => {
-    // Detail and "send again" (再次发送) both read the form; sending needs bigdata.send, reading bigdata.tasks.
-    const { enterpriseId } = need(c, 'bigdata.tasks');
-    const t = await taskOr404(c, enterpriseId);
-    await syncStates(c.get('deps'), [t]);
-    // A running task may have been updated (new text or region) in the bucket alerting reads: show
-    // what is being sent, not what was submitted.
-    const live = LIVE_STATES.includes(t.state) ? await busIfReady(c.get('deps')).then((b) => b?.get(t.id)).catch(() => undefined) : undefined;
-    const spec = live?.spec ?? t.spec;
-    const form = live ? { ...t.form, ...formFieldsOf(live.spec) } : t.form;
-    return c.json({ ...summary(t), form, spec, version: live?.version ?? null, copiedFrom: t.copiedFrom });
-  }))
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/tasks',
+      tags,
+      summary: '任务列表：按时间、预警类型、状态、名称查询',
+      request: { query: TaskQuery },
+      responses: jsonOk(TaskPage),
+    }),
+    handle(async (c) => {
+      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const q = parse(Query, c.req.query());
+      const deps = c.get('deps');
+      const r = await listTasks(deps.db, enterpriseId, { box: 'tasks', ...q });
+      await syncStates(deps, r.items);
+      return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map(summary) });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/tasks/export',
+      tags,
+      summary: '导出任务列表（Excel，条件同任务列表）',
+      request: { query: TaskQuery },
+      responses: fileOk('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'Excel 文件'),
+    }),
+    handle(async (c) => {
+      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const q = parse(Query, c.req.query());
+      const r = await listTasks(c.get('deps').db, enterpriseId, { box: 'tasks', ...q, page: 1, pageSize: 10_000 });
+      await opLog(c, '导出大数据短信任务', '', { count: r.items.length });
+      return c.body(await exportXlsx(r.items), 200, {
+        'content-type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+        'content-disposition': `attachment; filename="bigdata-tasks.xlsx"; filename*=UTF-8''${encodeURIComponent('大数据短信任务.xlsx')}`,
+      });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/drafts',
+      tags,
+      summary: '草稿箱',
+      request: { query: TaskQuery.omit({ state: true }) },
+      responses: jsonOk(TaskPage),
+    }),
+    handle(async (c) => {
+      const { enterpriseId } = need(c, 'bigdata.send');
+      const q = parse(Query, c.req.query());
+      const r = await listTasks(c.get('deps').db, enterpriseId, { box: 'drafts', ...q, state: undefined });
+      return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map(summary) });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/drafts/{id}',
+      tags,
+      summary: '草稿内容（编辑后发送）',
+      request: { params: IdParam },
+      responses: jsonOk(DraftDetail),
+    }),
+    handle(async (c) => {
+      const { enterpriseId } = need(c, 'bigdata.send');
+      const t = await getTask(c.get('deps').db, enterpriseId, c.req.param('id') ?? '');
+      if (!t || t.state !== 'draft') throw new AppError('NOT_FOUND', '草稿不存在');
+      return c.json({ ...summary(t), form: t.form });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/tasks/{id}',
+      tags,
+      summary: '任务详情（也用于“再次发送”）',
+      request: { params: IdParam },
+      responses: jsonOk(TaskDetail),
+    }),
+    handle(async (c) => {
+      // Detail and "send again" (再次发送) both read the form; sending needs bigdata.send, reading bigdata.tasks.
+      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const t = await taskOr404(c, enterpriseId);
+      await syncStates(c.get('deps'), [t]);
+      // A running task may have been updated (new text or region) in the bucket alerting reads: show
+      // what is being sent, not what was submitted.
+      const live = LIVE_STATES.includes(t.state)
+        ? await busIfReady(c.get('deps'))
+            .then((b) => b?.get(t.id))
+            .catch(() => undefined)
+        : undefined;
+      const spec = live?.spec ?? t.spec;
+      const form = live ? { ...t.form, ...formFieldsOf(live.spec) } : t.form;
+      return c.json({ ...summary(t), form, spec, version: live?.version ?? null, copiedFrom: t.copiedFrom });
+    }),
+  )
   .openapi(transition('pause', '暂停（仅执行前）'), transitionRoute('paused', '暂停', false))
   .openapi(transition('resume', '恢复（仅执行前）'), transitionRoute('submitted', '恢复', false))
   .openapi(transition('stop', '紧急停止（任何时候）'), transitionRoute('stopped', '紧急停止', true))
   .openapi(
-    createRoute({ method: 'get', path: '/api/bigdata/tasks/{id}/progress', tags, summary: '实时进度（Server-Sent Events：state，然后每次变化一个 progress 事件，见 BigdataProgress）', request: { params: IdParam }, responses: sse('事件流') }),
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/tasks/{id}/progress',
+      tags,
+      summary: '实时进度（Server-Sent Events：state，然后每次变化一个 progress 事件，见 BigdataProgress）',
+      request: { params: IdParam },
+      responses: sse('事件流'),
+    }),
     guarded(async (c) => {
       const { enterpriseId } = need(c, 'bigdata.tasks');
       const row = await taskOr404(c, enterpriseId);
@@ -264,18 +344,37 @@ export const taskRoutes = router()
     }),
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/bigdata/tasks/{id}/why', tags, summary: '查询某号码为何未收到本任务短信（区域外、未见、规则、驻留、时段、已发送、上限、余量、发送失败）', request: { params: IdParam, query: z.object({ msisdn: z.string() }) }, responses: jsonOk(WhyAnswer) }),
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/tasks/{id}/why',
+      tags,
+      summary: '查询某号码为何未收到本任务短信（区域外、未见、规则、驻留、时段、已发送、上限、余量、发送失败）',
+      request: { params: IdParam, query: z.object({ msisdn: z.string() }) },
+      responses: jsonOk(WhyAnswer),
+    }),
     guarded(async (c) => {
       // Scoped like the task itself: only the task's enterprise, with the task-list permission.
       const { enterpriseId } = need(c, 'bigdata.tasks');
       const row = await taskOr404(c, enterpriseId);
       const msisdn = parse(Msisdn, c.req.query('msisdn'));
       const a = await (await alertBus(c.get('deps'))).why(row.id, msisdn);
-      return c.json({ msisdn: maskMsisdn(msisdn), reason: a.reason, reasonLabel: WHY_LABELS[a.reason], sentAt: a.sentAt === undefined ? null : new Date(a.sentAt).toISOString() });
+      return c.json({
+        msisdn: maskMsisdn(msisdn),
+        reason: a.reason,
+        reasonLabel: WHY_LABELS[a.reason],
+        sentAt: a.sentAt === undefined ? null : new Date(a.sentAt).toISOString(),
+      });
     }),
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/bigdata/tasks/{id}/reached', tags, summary: '触达人群分布：已发送的人在发送时所在位置（H3 格；每个基站小区同一运营商少于 k 人的不计入）', request: { params: IdParam, query: z.object({ zoom: z.string().optional() }) }, responses: jsonOk(Heatmap) }),
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/tasks/{id}/reached',
+      tags,
+      summary: '触达人群分布：已发送的人在发送时所在位置（H3 格；每个基站小区同一运营商少于 k 人的不计入）',
+      request: { params: IdParam, query: z.object({ zoom: z.string().optional() }) },
+      responses: jsonOk(Heatmap),
+    }),
     guarded(async (c) => {
       // The people messaged, where they were when messaged (alerting knows; insight's live heat map
       // would show whoever is inside the region now, messaged or not).

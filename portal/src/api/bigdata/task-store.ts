@@ -72,11 +72,25 @@ export interface NewRow {
  * same statement sequence, so call it inside the transaction that also writes the KV entry.
  */
 export async function insertTask(db: Db, t: NewRow): Promise<void> {
-  if (t.state !== 'draft' && t.spec) await reserveTask(db, { id: t.id, enterpriseId: t.enterpriseId, accountId: t.accountId, spec: t.spec as CostedSpec });
+  if (t.state !== 'draft' && t.spec)
+    await reserveTask(db, { id: t.id, enterpriseId: t.enterpriseId, accountId: t.accountId, spec: t.spec as CostedSpec });
   await db.query(
     `INSERT INTO bigdata_tasks (id, enterprise_id, account_id, account_name, state, alert_type, subject, form, spec, start_date, end_date, copied_from, submitted_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $5 = 'draft' THEN NULL ELSE now() END)`,
-    [t.id, t.enterpriseId, t.accountId, t.accountName, t.state, t.alertType, t.subject, JSON.stringify(t.form), t.spec === undefined ? null : JSON.stringify(t.spec), t.startDate ?? null, t.endDate ?? null, t.copiedFrom ?? null],
+    [
+      t.id,
+      t.enterpriseId,
+      t.accountId,
+      t.accountName,
+      t.state,
+      t.alertType,
+      t.subject,
+      JSON.stringify(t.form),
+      t.spec === undefined ? null : JSON.stringify(t.spec),
+      t.startDate ?? null,
+      t.endDate ?? null,
+      t.copiedFrom ?? null,
+    ],
   );
 }
 
@@ -86,7 +100,12 @@ export async function getTask(db: Db, enterpriseId: string, id: string): Promise
   return rows[0] ? toRow(rows[0]) : undefined;
 }
 
-export async function updateDraft(db: Db, enterpriseId: string, id: string, d: { alertType: string; subject: string; form: unknown }): Promise<boolean> {
+export async function updateDraft(
+  db: Db,
+  enterpriseId: string,
+  id: string,
+  d: { alertType: string; subject: string; form: unknown },
+): Promise<boolean> {
   const { rows } = await db.query(
     `UPDATE bigdata_tasks SET alert_type = $3, subject = $4, form = $5, updated_at = now() WHERE id = $1 AND enterprise_id = $2 AND state = 'draft' RETURNING id`,
     [id, enterpriseId, d.alertType, d.subject, JSON.stringify(d.form)],
@@ -98,7 +117,12 @@ export async function updateDraft(db: Db, enterpriseId: string, id: string, d: {
  * Turns a draft into a submitted task (the draft disappears from the drafts box), taking its cost
  * from the ledger for the account named in the spec (the submitter); run it in the submit transaction.
  */
-export async function submitDraft(db: Db, enterpriseId: string, id: string, t: { alertType: string; subject: string; form: unknown; spec: unknown; startDate: string; endDate: string }): Promise<boolean> {
+export async function submitDraft(
+  db: Db,
+  enterpriseId: string,
+  id: string,
+  t: { alertType: string; subject: string; form: unknown; spec: unknown; startDate: string; endDate: string },
+): Promise<boolean> {
   const { rows } = await db.query(
     `UPDATE bigdata_tasks SET state = 'submitted', alert_type = $3, subject = $4, form = $5, spec = $6, start_date = $7, end_date = $8, submitted_at = now(), updated_at = now()
      WHERE id = $1 AND enterprise_id = $2 AND state = 'draft' RETURNING id`,
@@ -111,12 +135,19 @@ export async function submitDraft(db: Db, enterpriseId: string, id: string, t: {
 }
 
 export async function deleteDraft(db: Db, enterpriseId: string, id: string): Promise<boolean> {
-  const { rows } = await db.query(`DELETE FROM bigdata_tasks WHERE id = $1 AND enterprise_id = $2 AND state = 'draft' RETURNING id`, [id, enterpriseId]);
+  const { rows } = await db.query(`DELETE FROM bigdata_tasks WHERE id = $1 AND enterprise_id = $2 AND state = 'draft' RETURNING id`, [
+    id,
+    enterpriseId,
+  ]);
   return rows.length > 0;
 }
 
 export async function setState(db: Db, id: string, state: RowState, reason?: string): Promise<void> {
-  await db.query('UPDATE bigdata_tasks SET state = $2, reason = COALESCE($3, reason), updated_at = now() WHERE id = $1', [id, state, reason ?? null]);
+  await db.query('UPDATE bigdata_tasks SET state = $2, reason = COALESCE($3, reason), updated_at = now() WHERE id = $1', [
+    id,
+    state,
+    reason ?? null,
+  ]);
 }
 
 export async function setProgress(db: Db, id: string, progress: unknown): Promise<void> {
@@ -150,6 +181,9 @@ export async function listTasks(db: Db, enterpriseId: string, q: TaskQuery): Pro
   if (q.name) add(`subject ILIKE ?`, `%${q.name.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
   const w = where.join(' AND ');
   const total = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM bigdata_tasks WHERE ${w}`, args);
-  const { rows } = await db.query<Raw>(`SELECT * FROM bigdata_tasks WHERE ${w} ORDER BY created_at DESC, id LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`, args);
+  const { rows } = await db.query<Raw>(
+    `SELECT * FROM bigdata_tasks WHERE ${w} ORDER BY created_at DESC, id LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
+    args,
+  );
   return { total: Number(total.rows[0]?.n ?? 0), items: rows.map(toRow) };
 }

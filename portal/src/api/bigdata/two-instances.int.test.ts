@@ -42,9 +42,19 @@ describe.skipIf(!pgUrl)('task progress from either portal instance (needs TEST_D
   async function submit(subject: string): Promise<string> {
     const r = await onA.req('POST', '/api/bigdata/tasks', {
       form: {
-        alertType: 'typhoon', region: { parts: [{ kind: 'circle', center: [120.15, 30.25], radiusM: 1500 }] }, subject, content: '台风即将登陆，请注意安全。',
-        signature: '翼讯通', startDate: today(), endDate: today(), windows: [], frequency: 'once', minDwellMin: 0, rules: [],
-        quota: { cmcc: { total: 100, dailyCap: 100 }, ctcc: { total: 100, dailyCap: 100 } }, authorizationLetter: letter,
+        alertType: 'typhoon',
+        region: { parts: [{ kind: 'circle', center: [120.15, 30.25], radiusM: 1500 }] },
+        subject,
+        content: '台风即将登陆，请注意安全。',
+        signature: '翼讯通',
+        startDate: today(),
+        endDate: today(),
+        windows: [],
+        frequency: 'once',
+        minDwellMin: 0,
+        rules: [],
+        quota: { cmcc: { total: 100, dailyCap: 100 }, ctcc: { total: 100, dailyCap: 100 } },
+        authorizationLetter: letter,
       },
     });
     expect(r.status).toBe(200);
@@ -53,21 +63,61 @@ describe.skipIf(!pgUrl)('task progress from either portal instance (needs TEST_D
 
   /** What alerting and messaging say of a task: progress per instance, delivery statuses, the send log. */
   async function taskRuns(taskId: string): Promise<void> {
-    const p: TaskProgress = { v: 1, taskId, instance: 'alerting-1', at: Date.now(), state: 'running', matched: 40, sent: { cmcc: 3, cucc: 0, ctcc: 2 }, skipped: { rule: 4 } };
+    const p: TaskProgress = {
+      v: 1,
+      taskId,
+      instance: 'alerting-1',
+      at: Date.now(),
+      state: 'running',
+      matched: 40,
+      sent: { cmcc: 3, cucc: 0, ctcc: 2 },
+      skipped: { rule: 4 },
+    };
     nc.publish(progressSubject(taskId), JSON.stringify(p));
     const now = Math.floor(Date.now() / 1000);
-    const jobs = [['cmcc', 'delivered'], ['cmcc', 'delivered'], ['cmcc', 'failed'], ['ctcc', 'delivered'], ['ctcc', 'submitted']] as const;
+    const jobs = [
+      ['cmcc', 'delivered'],
+      ['cmcc', 'delivered'],
+      ['cmcc', 'failed'],
+      ['ctcc', 'delivered'],
+      ['ctcc', 'submitted'],
+    ] as const;
     for (const [i, [carrier, state]] of jobs.entries()) {
       if (state === 'submitted') continue;
-      const s: DeliveryStatus = { jobId: `${taskId}:${i}`, sendId: taskId, enterpriseId: 'demo-enterprise', accountId: 'demo-admin', msisdn: `1380013${7100 + i}`, carrier, state, segments: 1, at: Date.now() };
+      const s: DeliveryStatus = {
+        jobId: `${taskId}:${i}`,
+        sendId: taskId,
+        enterpriseId: 'demo-enterprise',
+        accountId: 'demo-admin',
+        msisdn: `1380013${7100 + i}`,
+        carrier,
+        state,
+        segments: 1,
+        at: Date.now(),
+      };
       nc.publish(smsStatusSubject(carrier), JSON.stringify(s));
     }
     await ch.insert({
       table: TABLE,
       format: 'JSONEachRow',
       values: jobs.map(([carrier, status], i) => ({
-        job_id: `${taskId}:${i}`, source: 'bigdata', enterprise_id: 'demo-enterprise', account_id: 'demo-admin', send_id: taskId, task: 0, msisdn: `1380013${7100 + i}`,
-        carrier, segments: 1, created_at: now, submit_time: now, message_id: '', message_ids: [], status, code: '', status_time: now, version: 2,
+        job_id: `${taskId}:${i}`,
+        source: 'bigdata',
+        enterprise_id: 'demo-enterprise',
+        account_id: 'demo-admin',
+        send_id: taskId,
+        task: 0,
+        msisdn: `1380013${7100 + i}`,
+        carrier,
+        segments: 1,
+        created_at: now,
+        submit_time: now,
+        message_id: '',
+        message_ids: [],
+        status,
+        code: '',
+        status_time: now,
+        version: 2,
       })),
     });
     await nc.flush();
@@ -118,8 +168,19 @@ describe.skipIf(!pgUrl)('task progress from either portal instance (needs TEST_D
     } finally {
       await reader.cancel();
     }
-    const last = JSON.parse(text.split('\n').filter((l) => l.startsWith('data: ') && l.includes('"matched"')).pop()!.slice(6));
-    expect(last).toMatchObject({ state: 'running', matched: 40, carriers: { cmcc: { sent: 3, delivered: 2, failed: 1 }, ctcc: { sent: 2, delivered: 1, failed: 0 } }, skipped: { rule: 4 } });
+    const last = JSON.parse(
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('data: ') && l.includes('"matched"'))
+        .pop()!
+        .slice(6),
+    );
+    expect(last).toMatchObject({
+      state: 'running',
+      matched: 40,
+      carriers: { cmcc: { sent: 3, delivered: 2, failed: 1 }, ctcc: { sent: 2, delivered: 1, failed: 0 } },
+      skipped: { rule: 4 },
+    });
   });
 
   it('streams from an instance started after the task ran what the send log recorded (over HTTP)', async () => {
@@ -144,7 +205,13 @@ describe.skipIf(!pgUrl)('task progress from either portal instance (needs TEST_D
         await reader.cancel();
       }
       // Nothing of this task was heard by C: the figures come from the send log.
-      const last = JSON.parse(text.split('\n').filter((l) => l.startsWith('data: ') && l.includes('"carriers"')).pop()!.slice(6));
+      const last = JSON.parse(
+        text
+          .split('\n')
+          .filter((l) => l.startsWith('data: ') && l.includes('"carriers"'))
+          .pop()!
+          .slice(6),
+      );
       expect(last.carriers).toMatchObject({ cmcc: { sent: 3, delivered: 2, failed: 1 }, ctcc: { sent: 2, delivered: 1, failed: 0 } });
     } finally {
       await c.stop();
@@ -163,9 +230,23 @@ describe.skipIf(!pgUrl)('task progress from either portal instance (needs TEST_D
       expect(fold.view().carriers.cmcc).toEqual({ sent: 0, delivered: 0, failed: 0 });
       fold.catchUp(await recordedProgress(ch, TABLE, id));
       expect(fold.view().carriers).toEqual({ ...heard.view().carriers, cucc: { sent: 0, delivered: 0, failed: 0 } });
-      expect(fold.view().carriers).toEqual({ cmcc: { sent: 3, delivered: 2, failed: 1 }, cucc: { sent: 0, delivered: 0, failed: 0 }, ctcc: { sent: 2, delivered: 1, failed: 0 } });
+      expect(fold.view().carriers).toEqual({
+        cmcc: { sent: 3, delivered: 2, failed: 1 },
+        cucc: { sent: 0, delivered: 0, failed: 0 },
+        ctcc: { sent: 2, delivered: 1, failed: 0 },
+      });
       // What is then heard live is not counted twice.
-      fold.status({ jobId: `${id}:0`, sendId: id, enterpriseId: 'demo-enterprise', accountId: 'demo-admin', msisdn: '13800137100', carrier: 'cmcc', state: 'delivered', segments: 1, at: Date.now() });
+      fold.status({
+        jobId: `${id}:0`,
+        sendId: id,
+        enterpriseId: 'demo-enterprise',
+        accountId: 'demo-admin',
+        msisdn: '13800137100',
+        carrier: 'cmcc',
+        state: 'delivered',
+        segments: 1,
+        at: Date.now(),
+      });
       expect(fold.view().carriers.cmcc.delivered).toBe(2);
     } finally {
       await late.close();

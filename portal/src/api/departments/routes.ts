@@ -68,31 +68,59 @@ async function assertParent(db: Queryable, enterpriseId: string, parentId: strin
   if (!parentId) return;
   const all = await list(db, enterpriseId);
   const byId = new Map(all.map((d) => [d.id, d]));
-  if (!byId.has(parentId)) throw new AppError('VALIDATION', '请求参数有误：parentId: 上级部门不存在', [{ path: 'parentId', message: '上级部门不存在' }]);
+  if (!byId.has(parentId))
+    throw new AppError('VALIDATION', '请求参数有误：parentId: 上级部门不存在', [{ path: 'parentId', message: '上级部门不存在' }]);
   // Walking up from the new parent must never reach the department itself.
   for (let cur: string | null = parentId; cur; cur = byId.get(cur)?.parentId ?? null) if (cur === selfId) throw new AppError('DEPT_CYCLE');
 }
 
 export const departmentRoutes = router()
   .openapi(
-    createRoute({ method: 'get', path: '/api/departments', tags, summary: '部门列表（扁平，含 parentId，客户端组树）', responses: jsonOk(z.object({ items: z.array(Department) })) }),
+    createRoute({
+      method: 'get',
+      path: '/api/departments',
+      tags,
+      summary: '部门列表（扁平，含 parentId，客户端组树）',
+      responses: jsonOk(z.object({ items: z.array(Department) })),
+    }),
     async (c) => c.json({ items: await list(c.get('deps').db, readTree(c).enterpriseId) }, 200),
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/departments', tags, summary: '添加部门（parentId 为空即顶级部门）', request: jsonBody(DeptBody), responses: jsonOk(Department) }),
+    createRoute({
+      method: 'post',
+      path: '/api/departments',
+      tags,
+      summary: '添加部门（parentId 为空即顶级部门）',
+      request: jsonBody(DeptBody),
+      responses: jsonOk(Department),
+    }),
     async (c) => {
       const { enterpriseId } = need(c, 'departments');
       const { db } = c.get('deps');
       const b = c.req.valid('json');
       await assertParent(db, enterpriseId, b.parentId);
       const id = randomUUID();
-      await db.query('INSERT INTO departments (id, enterprise_id, parent_id, name, sort, remark) VALUES ($1, $2, $3, $4, $5, $6)', [id, enterpriseId, b.parentId, b.name, b.sort, b.remark]);
+      await db.query('INSERT INTO departments (id, enterprise_id, parent_id, name, sort, remark) VALUES ($1, $2, $3, $4, $5, $6)', [
+        id,
+        enterpriseId,
+        b.parentId,
+        b.name,
+        b.sort,
+        b.remark,
+      ]);
       await opLog(c, '添加部门', b.name, { parentId: b.parentId });
       return c.json(await one(db, enterpriseId, id), 200);
     },
   )
   .openapi(
-    createRoute({ method: 'put', path: '/api/departments/{id}', tags, summary: '编辑部门', request: { params: IdParam, ...jsonBody(DeptBody) }, responses: jsonOk(Department) }),
+    createRoute({
+      method: 'put',
+      path: '/api/departments/{id}',
+      tags,
+      summary: '编辑部门',
+      request: { params: IdParam, ...jsonBody(DeptBody) },
+      responses: jsonOk(Department),
+    }),
     async (c) => {
       const { enterpriseId } = need(c, 'departments');
       const { db } = c.get('deps');
@@ -100,19 +128,33 @@ export const departmentRoutes = router()
       const before = await one(db, enterpriseId, id);
       const b = c.req.valid('json');
       await assertParent(db, enterpriseId, b.parentId, id);
-      await db.query('UPDATE departments SET parent_id = $2, name = $3, sort = $4, remark = $5 WHERE id = $1', [id, b.parentId, b.name, b.sort, b.remark]);
+      await db.query('UPDATE departments SET parent_id = $2, name = $3, sort = $4, remark = $5 WHERE id = $1', [
+        id,
+        b.parentId,
+        b.name,
+        b.sort,
+        b.remark,
+      ]);
       await opLog(c, '编辑部门', before.name, b);
       return c.json(await one(db, enterpriseId, id), 200);
     },
   )
   .openapi(
-    createRoute({ method: 'delete', path: '/api/departments/{id}', tags, summary: '删除部门（有下级部门或成员时拒绝并说明原因）', request: { params: IdParam }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'delete',
+      path: '/api/departments/{id}',
+      tags,
+      summary: '删除部门（有下级部门或成员时拒绝并说明原因）',
+      request: { params: IdParam },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       const { enterpriseId } = need(c, 'departments');
       const { db } = c.get('deps');
       const d = await one(db, enterpriseId, c.req.valid('param').id);
       if (d.childCount > 0) throw new AppError('DEPT_HAS_CHILDREN', `部门「${d.name}」下还有 ${d.childCount} 个下级部门，请先删除下级部门`);
-      if (d.memberCount > 0) throw new AppError('DEPT_HAS_MEMBERS', `部门「${d.name}」下还有 ${d.memberCount} 个账户，请先移走或删除这些账户`);
+      if (d.memberCount > 0)
+        throw new AppError('DEPT_HAS_MEMBERS', `部门「${d.name}」下还有 ${d.memberCount} 个账户，请先移走或删除这些账户`);
       await db.query('DELETE FROM departments WHERE id = $1', [d.id]);
       await opLog(c, '删除部门', d.name);
       return c.json({ ok: true as const }, 200);

@@ -12,7 +12,13 @@ describe('enterprises opened by the platform operator', () => {
   afterAll(async () => portal?.stop());
 
   it('opens an enterprise with its admin, who can log in and sees only it', async () => {
-    const r = await operator.req('POST', '/api/operator/enterprises', { name: '新集团', quota: 2000, accessNumber: '10690001', adminName: 'new-admin', adminPassword: 'Fresh-start-2024' });
+    const r = await operator.req('POST', '/api/operator/enterprises', {
+      name: '新集团',
+      quota: 2000,
+      accessNumber: '10690001',
+      adminName: 'new-admin',
+      adminPassword: 'Fresh-start-2024',
+    });
     expect(r.body).toMatchObject({ name: '新集团', quota: 2000, adminName: 'new-admin', accountCount: 1, status: 'active' });
     const admin = await login(portal, 'new-admin', 'Fresh-start-2024');
     expect((await admin.req('GET', '/api/home/quota')).body).toMatchObject({ enterpriseQuota: 2000, myQuota: null });
@@ -22,9 +28,21 @@ describe('enterprises opened by the platform operator', () => {
   });
 
   it('explains bad input and refuses a taken admin name', async () => {
-    const r = await operator.req('POST', '/api/operator/enterprises', { name: '', quota: -1, accessNumber: 'abc', adminName: 'x y', adminPassword: '1' });
-    expect(r.body.error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['name', 'quota', 'accessNumber', 'adminName', 'adminPassword']));
-    const taken = await operator.req('POST', '/api/operator/enterprises', { name: '重名', adminName: 'demo', adminPassword: 'Some-pass-1234' });
+    const r = await operator.req('POST', '/api/operator/enterprises', {
+      name: '',
+      quota: -1,
+      accessNumber: 'abc',
+      adminName: 'x y',
+      adminPassword: '1',
+    });
+    expect(r.body.error.details.map((d: { path: string }) => d.path)).toEqual(
+      expect.arrayContaining(['name', 'quota', 'accessNumber', 'adminName', 'adminPassword']),
+    );
+    const taken = await operator.req('POST', '/api/operator/enterprises', {
+      name: '重名',
+      adminName: 'demo',
+      adminPassword: 'Some-pass-1234',
+    });
     expect(taken.body.error.code).toBe('NAME_TAKEN');
   });
 

@@ -23,7 +23,10 @@ const Enterprise = z
   .openapi('Enterprise');
 
 const Quota = z.number({ error: '可发送量上限须为数字' }).int('可发送量上限须为整数').min(0, '可发送量上限不能为负').max(1e12);
-const AccessNumber = z.string().trim().regex(/^\d{0,20}$/, '接入号只能是数字（最多 20 位）');
+const AccessNumber = z
+  .string()
+  .trim()
+  .regex(/^\d{0,20}$/, '接入号只能是数字（最多 20 位）');
 const CreateEnterprise = z
   .object({
     name: Name64('集团名称'),
@@ -34,7 +37,10 @@ const CreateEnterprise = z
     remark: Text('备注', 200).default(''),
   })
   .openapi('CreateEnterprise');
-const UpdateEnterprise = z.object({ name: Name64('集团名称'), quota: Quota, accessNumber: AccessNumber }).partial().openapi('UpdateEnterprise');
+const UpdateEnterprise = z
+  .object({ name: Name64('集团名称'), quota: Quota, accessNumber: AccessNumber })
+  .partial()
+  .openapi('UpdateEnterprise');
 
 const tags = ['集团管理（平台运营）'];
 
@@ -67,14 +73,27 @@ async function get(db: Queryable, id: string) {
 /** Accounts are opened by the platform's customer service (账号与密码统一由公司客服为客户办理): the operator creates enterprises. */
 export const enterpriseRoutes = router()
   .openapi(
-    createRoute({ method: 'get', path: '/api/operator/enterprises', tags, summary: '全部集团', responses: jsonOk(z.object({ items: z.array(Enterprise) })) }),
+    createRoute({
+      method: 'get',
+      path: '/api/operator/enterprises',
+      tags,
+      summary: '全部集团',
+      responses: jsonOk(z.object({ items: z.array(Enterprise) })),
+    }),
     async (c) => {
       needOperator(c);
       return c.json({ items: await one(c.get('deps').db, '') }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/operator/enterprises', tags, summary: '开通集团及其管理员账户', request: jsonBody(CreateEnterprise), responses: jsonOk(Enterprise) }),
+    createRoute({
+      method: 'post',
+      path: '/api/operator/enterprises',
+      tags,
+      summary: '开通集团及其管理员账户',
+      request: jsonBody(CreateEnterprise),
+      responses: jsonOk(Enterprise),
+    }),
     async (c) => {
       needOperator(c);
       const { db, cfg } = c.get('deps');
@@ -85,36 +104,56 @@ export const enterpriseRoutes = router()
       const id = randomUUID();
       const hash = await hashPassword(b.adminPassword, cfg.scryptLogN);
       await db.transaction(async (tx) => {
-        await tx.query('INSERT INTO enterprises (id, name, quota, access_number) VALUES ($1, $2, $3, $4)', [id, b.name, b.quota, b.accessNumber]);
+        await tx.query('INSERT INTO enterprises (id, name, quota, access_number) VALUES ($1, $2, $3, $4)', [
+          id,
+          b.name,
+          b.quota,
+          b.accessNumber,
+        ]);
         const dept = randomUUID();
         await tx.query('INSERT INTO departments (id, enterprise_id, name) VALUES ($1, $2, $3)', [dept, id, b.name]);
-        await tx.query(`INSERT INTO accounts (id, enterprise_id, department_id, name, role, password_hash, remark) VALUES ($1, $2, $3, $4, 'admin', $5, $6)`, [
-          randomUUID(),
-          id,
-          dept,
-          b.adminName,
-          hash,
-          b.remark,
-        ]);
+        await tx.query(
+          `INSERT INTO accounts (id, enterprise_id, department_id, name, role, password_hash, remark) VALUES ($1, $2, $3, $4, 'admin', $5, $6)`,
+          [randomUUID(), id, dept, b.adminName, hash, b.remark],
+        );
       });
       await opLog(c, '开通集团', b.name, { adminName: b.adminName, quota: b.quota });
       return c.json(await get(db, id), 200);
     },
   )
   .openapi(
-    createRoute({ method: 'put', path: '/api/operator/enterprises/{id}', tags, summary: '修改集团名称、可发送量上限、接入号', request: { params: IdParam, ...jsonBody(UpdateEnterprise) }, responses: jsonOk(Enterprise) }),
+    createRoute({
+      method: 'put',
+      path: '/api/operator/enterprises/{id}',
+      tags,
+      summary: '修改集团名称、可发送量上限、接入号',
+      request: { params: IdParam, ...jsonBody(UpdateEnterprise) },
+      responses: jsonOk(Enterprise),
+    }),
     async (c) => {
       needOperator(c);
       const { db } = c.get('deps');
       const e = await get(db, c.req.valid('param').id);
       const b = c.req.valid('json');
-      await db.query('UPDATE enterprises SET name = $2, quota = $3, access_number = $4 WHERE id = $1', [e.id, b.name ?? e.name, b.quota ?? e.quota, b.accessNumber ?? e.accessNumber]);
+      await db.query('UPDATE enterprises SET name = $2, quota = $3, access_number = $4 WHERE id = $1', [
+        e.id,
+        b.name ?? e.name,
+        b.quota ?? e.quota,
+        b.accessNumber ?? e.accessNumber,
+      ]);
       await opLog(c, '修改集团', e.name, b);
       return c.json(await get(db, e.id), 200);
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/operator/enterprises/{id}/freeze', tags, summary: '冻结集团（全部账户下线、接口密钥失效）', request: { params: IdParam }, responses: jsonOk(Enterprise) }),
+    createRoute({
+      method: 'post',
+      path: '/api/operator/enterprises/{id}/freeze',
+      tags,
+      summary: '冻结集团（全部账户下线、接口密钥失效）',
+      request: { params: IdParam },
+      responses: jsonOk(Enterprise),
+    }),
     async (c) => {
       needOperator(c);
       const { db } = c.get('deps');
@@ -122,7 +161,10 @@ export const enterpriseRoutes = router()
       await db.transaction(async (tx) => {
         await tx.query(`UPDATE enterprises SET status = 'frozen' WHERE id = $1`, [e.id]);
         await tx.query('DELETE FROM sessions WHERE account_id IN (SELECT id FROM accounts WHERE enterprise_id = $1)', [e.id]);
-        await tx.query('UPDATE api_keys SET revoked_at = now() WHERE revoked_at IS NULL AND account_id IN (SELECT id FROM accounts WHERE enterprise_id = $1)', [e.id]);
+        await tx.query(
+          'UPDATE api_keys SET revoked_at = now() WHERE revoked_at IS NULL AND account_id IN (SELECT id FROM accounts WHERE enterprise_id = $1)',
+          [e.id],
+        );
       });
       const members = await db.query<{ id: string }>('SELECT id FROM accounts WHERE enterprise_id = $1', [e.id]);
       for (const m of members.rows) revokeStreams(m.id);
@@ -131,7 +173,14 @@ export const enterpriseRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/operator/enterprises/{id}/unfreeze', tags, summary: '解冻集团', request: { params: IdParam }, responses: jsonOk(Enterprise) }),
+    createRoute({
+      method: 'post',
+      path: '/api/operator/enterprises/{id}/unfreeze',
+      tags,
+      summary: '解冻集团',
+      request: { params: IdParam },
+      responses: jsonOk(Enterprise),
+    }),
     async (c) => {
       needOperator(c);
       const { db } = c.get('deps');

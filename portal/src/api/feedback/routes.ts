@@ -6,7 +6,15 @@ import { jsonBody, jsonOk, router, z } from '../../http/openapi.ts';
 import { Text } from '../../http/schemas.ts';
 
 const Feedback = z
-  .object({ id: z.string(), submittedBy: z.string().nullable(), content: z.string(), contact: z.string(), reply: z.string(), repliedAt: z.string().nullable(), createdAt: z.string() })
+  .object({
+    id: z.string(),
+    submittedBy: z.string().nullable(),
+    content: z.string(),
+    contact: z.string(),
+    reply: z.string(),
+    repliedAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
   .openapi('Feedback');
 const NewFeedback = z
   .object({
@@ -18,7 +26,13 @@ const tags = ['意见反馈'];
 
 export const feedbackRoutes = router()
   .openapi(
-    createRoute({ method: 'get', path: '/api/feedback', tags, summary: '本集团提交的意见反馈及回复', responses: jsonOk(z.object({ items: z.array(Feedback) })) }),
+    createRoute({
+      method: 'get',
+      path: '/api/feedback',
+      tags,
+      summary: '本集团提交的意见反馈及回复',
+      responses: jsonOk(z.object({ items: z.array(Feedback) })),
+    }),
     async (c) => {
       const { enterpriseId } = tenant(c);
       const { rows } = await c.get('deps').db.query<Record<string, any>>(
@@ -39,12 +53,27 @@ export const feedbackRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/feedback', tags, summary: '提交意见反馈', request: jsonBody(NewFeedback), responses: jsonOk(z.object({ id: z.string() })) }),
+    createRoute({
+      method: 'post',
+      path: '/api/feedback',
+      tags,
+      summary: '提交意见反馈',
+      request: jsonBody(NewFeedback),
+      responses: jsonOk(z.object({ id: z.string() })),
+    }),
     async (c) => {
       const { p, enterpriseId } = tenant(c);
       const b = c.req.valid('json');
       const id = randomUUID();
-      await c.get('deps').db.query('INSERT INTO feedback (id, enterprise_id, account_id, content, contact) VALUES ($1, $2, $3, $4, $5)', [id, enterpriseId, p.accountId, b.content, b.contact]);
+      await c
+        .get('deps')
+        .db.query('INSERT INTO feedback (id, enterprise_id, account_id, content, contact) VALUES ($1, $2, $3, $4, $5)', [
+          id,
+          enterpriseId,
+          p.accountId,
+          b.content,
+          b.contact,
+        ]);
       await opLog(c, '提交意见反馈', b.content.slice(0, 40));
       return c.json({ id }, 200);
     },

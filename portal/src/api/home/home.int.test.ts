@@ -40,8 +40,23 @@ describe('home: quota and send trends from the ClickHouse send log', () => {
     await migrateClickHouse(ch, `portal-home-test-${process.pid}`, [{ version: 1, name: 'send log', statements: [CREATE] }]);
     const now = Math.floor(Date.now() / 1000);
     const row = (job: string, ent: string, acct: string, status: string, createdAt: number, version: number) => ({
-      job_id: job, source: 'industry', enterprise_id: ent, account_id: acct, send_id: 's1', task: 0, msisdn: '13800138000', carrier: 'cmcc', segments: 1,
-      created_at: createdAt, submit_time: createdAt, message_id: '', message_ids: [], status, code: '', status_time: createdAt, version,
+      job_id: job,
+      source: 'industry',
+      enterprise_id: ent,
+      account_id: acct,
+      send_id: 's1',
+      task: 0,
+      msisdn: '13800138000',
+      carrier: 'cmcc',
+      segments: 1,
+      created_at: createdAt,
+      submit_time: createdAt,
+      message_id: '',
+      message_ids: [],
+      status,
+      code: '',
+      status_time: createdAt,
+      version,
     });
     const twoDaysAgo = now - 2 * 86400;
     await ch.insert({

@@ -4,7 +4,16 @@ import { jsonOk, router, z } from '../../http/openapi.ts';
 import { balances, entries } from '../ledger/ledger.ts';
 import { readTrends } from './trends.ts';
 
-const KIND_LABELS: Record<string, string> = { opening: '开户', topup: '充值', adjust: '调整', limit: '设置额度', charge: '扣费', reserve: '预留', refund: '失败退回', release: '未发退回' };
+const KIND_LABELS: Record<string, string> = {
+  opening: '开户',
+  topup: '充值',
+  adjust: '调整',
+  limit: '设置额度',
+  charge: '扣费',
+  reserve: '预留',
+  refund: '失败退回',
+  release: '未发退回',
+};
 
 const Point = z.object({ label: z.string(), total: z.number(), success: z.number(), failed: z.number() }).openapi('TrendPoint');
 const Quota = z
@@ -23,7 +32,12 @@ const Entry = z
     balanceOf: z.enum(['enterprise', 'account']),
     accountId: z.string().nullable(),
     accountName: z.string().nullable(),
-    kind: z.string().openapi({ description: 'opening 开户 / topup 充值 / adjust 调整 / limit 设置额度 / charge 扣费 / reserve 预留 / refund 失败退回 / release 未发退回' }),
+    kind: z
+      .string()
+      .openapi({
+        description:
+          'opening 开户 / topup 充值 / adjust 调整 / limit 设置额度 / charge 扣费 / reserve 预留 / refund 失败退回 / release 未发退回',
+      }),
     kindLabel: z.string(),
     amount: z.number(),
     balanceAfter: z.number().nullable(),
@@ -34,7 +48,12 @@ const Entry = z
   .openapi('LedgerEntry');
 const LedgerQuery = z.object({
   page: z.coerce.number({ error: '页码须为数字' }).int('页码须为整数').min(1, '页码从 1 开始').default(1),
-  pageSize: z.coerce.number({ error: '每页条数须为数字' }).int('每页条数须为整数').min(1, '每页至少 1 条').max(200, '每页最多 200 条').default(20),
+  pageSize: z.coerce
+    .number({ error: '每页条数须为数字' })
+    .int('每页条数须为整数')
+    .min(1, '每页至少 1 条')
+    .max(200, '每页最多 200 条')
+    .default(20),
 });
 const tags = ['首页'];
 
@@ -44,10 +63,23 @@ export const homeRoutes = router()
     async (c) => {
       const { p, enterpriseId } = need(c, 'home');
       const { db } = c.get('deps');
-      const { rows } = await db.query<{ ent_name: string; access_number: string }>('SELECT name AS ent_name, access_number FROM enterprises WHERE id = $1', [enterpriseId]);
+      const { rows } = await db.query<{ ent_name: string; access_number: string }>(
+        'SELECT name AS ent_name, access_number FROM enterprises WHERE id = $1',
+        [enterpriseId],
+      );
       const b = await balances(db, enterpriseId, p.accountId);
       const r = rows[0]!;
-      return c.json({ myQuota: b.account, enterpriseQuota: b.enterprise, available: b.available, reserved: b.reserved, enterpriseName: r.ent_name, accessNumber: r.access_number }, 200);
+      return c.json(
+        {
+          myQuota: b.account,
+          enterpriseQuota: b.enterprise,
+          available: b.available,
+          reserved: b.reserved,
+          enterpriseName: r.ent_name,
+          accessNumber: r.access_number,
+        },
+        200,
+      );
     },
   )
   .openapi(
@@ -62,8 +94,20 @@ export const homeRoutes = router()
     async (c) => {
       const { p, enterpriseId } = need(c, 'home');
       const q = c.req.valid('query');
-      const r = await entries(c.get('deps').db, enterpriseId, { accountId: p.role === 'admin' ? undefined : p.accountId, page: q.page, pageSize: q.pageSize });
-      return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map((e) => ({ ...e, kindLabel: KIND_LABELS[e.kind] ?? e.kind })) }, 200);
+      const r = await entries(c.get('deps').db, enterpriseId, {
+        accountId: p.role === 'admin' ? undefined : p.accountId,
+        page: q.page,
+        pageSize: q.pageSize,
+      });
+      return c.json(
+        {
+          total: r.total,
+          page: q.page,
+          pageSize: q.pageSize,
+          items: r.items.map((e) => ({ ...e, kindLabel: KIND_LABELS[e.kind] ?? e.kind })),
+        },
+        200,
+      );
     },
   )
   .openapi(
@@ -72,7 +116,14 @@ export const homeRoutes = router()
       path: '/api/home/trends',
       tags,
       summary: '近 30 天与近 12 个月的发送总数、成功、失败（管理员看全集团，子账户看自己）',
-      responses: jsonOk(z.object({ daily: z.array(Point), monthly: z.array(Point), source: z.enum(['clickhouse', 'unavailable']), note: z.string().optional() })),
+      responses: jsonOk(
+        z.object({
+          daily: z.array(Point),
+          monthly: z.array(Point),
+          source: z.enum(['clickhouse', 'unavailable']),
+          note: z.string().optional(),
+        }),
+      ),
     }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'home');

@@ -38,13 +38,22 @@ export function emptyTrends(now: Date): Pick<Trends, 'daily' | 'monthly'> {
  * state by `version`). The table belongs to messaging and may not exist yet: then all zeros and a
  * note, never an error.
  */
-export async function readTrends(ch: ClickHouseClient | undefined, table: string, scope: { enterpriseId: string; accountId?: string }, now = new Date()): Promise<Trends> {
+export async function readTrends(
+  ch: ClickHouseClient | undefined,
+  table: string,
+  scope: { enterpriseId: string; accountId?: string },
+  now = new Date(),
+): Promise<Trends> {
   const empty = emptyTrends(now);
   if (!ch) return { ...empty, source: 'unavailable', note: '未配置 ClickHouse' };
   try {
-    const exists = await selectRows<{ n: string }>(ch, sql`SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = ${table}`.text);
+    const exists = await selectRows<{ n: string }>(
+      ch,
+      sql`SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = ${table}`.text,
+    );
     if (Number(exists[0]?.n ?? 0) === 0) return { ...empty, source: 'unavailable', note: '发送日志尚未建立（还没有发送记录）' };
-    const from = Date.UTC(Number(empty.monthly[0]!.label.slice(0, 4)), Number(empty.monthly[0]!.label.slice(5, 7)) - 1, 1) / 1000 - TZ_OFFSET_S;
+    const from =
+      Date.UTC(Number(empty.monthly[0]!.label.slice(0, 4)), Number(empty.monthly[0]!.label.slice(5, 7)) - 1, 1) / 1000 - TZ_OFFSET_S;
     const account = scope.accountId ? sql`AND account_id = ${scope.accountId}` : sql``;
     const q = sql`
       SELECT intDiv(toUInt32(created) + ${TZ_OFFSET_S}, ${DAY_S}) AS day,

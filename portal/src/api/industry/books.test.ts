@@ -75,20 +75,26 @@ describe('address books', () => {
 
   it('imports TXT with a row-level report and round-trips an Excel export with escaped cells', async () => {
     const g = (await admin('POST', '/api/industry/books/personal/groups', { name: '导入组' })).body.id;
-    const txt = ['姓名,手机号码', '赵一,13600000001', '钱二,bad', ',13600000003', '孙三,13600000001', '=HYPERLINK("x"),13600000004'].join('\n');
+    const txt = ['姓名,手机号码', '赵一,13600000001', '钱二,bad', ',13600000003', '孙三,13600000001', '=HYPERLINK("x"),13600000004'].join(
+      '\n',
+    );
     const f = new FormData();
     f.set('file', new Blob([txt]), 'c.txt');
     f.set('groupIds', g);
     const imp = await importAndWait(admin, 'personal', f);
     expect(imp.status).toBe(200);
     expect(imp.body).toMatchObject({ phase: 'done', percent: 100, rows: 6, imported: 2, rejectedTotal: 3 });
-    expect(imp.body.rejected.map((r: { line: number; reason: string }) => `${r.line}:${r.reason}`)).toEqual(['3:invalid', '4:no_name', '5:duplicate']);
+    expect(imp.body.rejected.map((r: { line: number; reason: string }) => `${r.line}:${r.reason}`)).toEqual([
+      '3:invalid',
+      '4:no_name',
+      '5:duplicate',
+    ]);
     const exp = await admin('GET', `/api/industry/books/personal/export?groupId=${g}`);
     expect(exp.status).toBe(200);
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load(exp.bytes.buffer as ArrayBuffer);
     const names = wb.worksheets[0]!.getColumn(1).values.slice(2);
-    expect(names).toContain("'=HYPERLINK(\"x\")");
+    expect(names).toContain('\'=HYPERLINK("x")');
     // Re-import the export: every number is already there.
     const again = new FormData();
     again.set('file', new Blob([exp.bytes as unknown as BlobPart]), 'export.xlsx');
@@ -102,14 +108,26 @@ describe('address books', () => {
   it('keeps the enterprise book on the department tree, editable only by those permitted', async () => {
     const depts = await sub('GET', '/api/industry/books/enterprise/groups');
     expect(depts.body.items.map((d: { name: string }) => d.name)).toEqual(expect.arrayContaining(['总部', '运营部', '市场部']));
-    const denied = await sub('POST', '/api/industry/books/enterprise/contacts', { name: '企业人', phone: '13500000001', groupIds: ['demo-dept-ops'] });
+    const denied = await sub('POST', '/api/industry/books/enterprise/contacts', {
+      name: '企业人',
+      phone: '13500000001',
+      groupIds: ['demo-dept-ops'],
+    });
     expect(denied.status).toBe(403);
-    const ok = await admin('POST', '/api/industry/books/enterprise/contacts', { name: '企业人', phone: '13500000001', groupIds: ['demo-dept-ops'] });
+    const ok = await admin('POST', '/api/industry/books/enterprise/contacts', {
+      name: '企业人',
+      phone: '13500000001',
+      groupIds: ['demo-dept-ops'],
+    });
     expect(ok.body.groupNames).toEqual(['运营部']);
     const list = await sub('GET', '/api/industry/books/enterprise/contacts?groupId=demo-dept-ops');
     expect(list.body.items.map((x: { phone: string }) => x.phone)).toEqual(['13500000001']);
     expect((await other('GET', '/api/industry/books/enterprise/contacts')).body.total).toBe(0);
-    const foreignDept = await other('POST', '/api/industry/books/enterprise/contacts', { name: 'x', phone: '13500000002', groupIds: ['demo-dept-ops'] });
+    const foreignDept = await other('POST', '/api/industry/books/enterprise/contacts', {
+      name: 'x',
+      phone: '13500000002',
+      groupIds: ['demo-dept-ops'],
+    });
     expect(foreignDept.status).toBe(404);
     const nobook = t.as(await subWith(t.portal, 'no_book', ['sms.send']));
     expect((await nobook('GET', '/api/industry/books/personal/groups')).status).toBe(403);
@@ -118,7 +136,12 @@ describe('address books', () => {
   it('sends to picked groups and departments, reporting numbers that appear twice', async () => {
     const g = (await admin('POST', '/api/industry/books/personal/groups', { name: '发送组' })).body.id;
     await admin('POST', '/api/industry/books/personal/contacts', { name: '收件人', phone: '13500000001', groupIds: [g] });
-    const chk = await admin('POST', '/api/industry/sends/check', { groupIds: [g], departmentIds: ['demo-dept-ops'], recipients: '13600000009', content: '通知' });
+    const chk = await admin('POST', '/api/industry/sends/check', {
+      groupIds: [g],
+      departmentIds: ['demo-dept-ops'],
+      recipients: '13600000009',
+      content: '通知',
+    });
     expect(chk.body.recipients).toBe(2);
     expect(chk.body.rejected).toEqual([expect.objectContaining({ reason: 'duplicate', source: '通讯录' })]);
     const foreign = await other('POST', '/api/industry/sends/check', { groupIds: [g], content: '通知' });

@@ -39,7 +39,10 @@ function bookOf(c: Ctx, book: Book, write: boolean): Who {
 }
 
 /** SQL condition (alias c) for the contacts of a book the caller sees; parameters $1 enterprise, $2 account. */
-const inBook = (book: Book) => (book === 'personal' ? `c.enterprise_id = $1 AND c.book = 'personal' AND c.account_id = $2` : `c.enterprise_id = $1 AND c.book = 'enterprise' AND $2::text IS NOT NULL`);
+const inBook = (book: Book) =>
+  book === 'personal'
+    ? `c.enterprise_id = $1 AND c.book = 'personal' AND c.account_id = $2`
+    : `c.enterprise_id = $1 AND c.book = 'enterprise' AND $2::text IS NOT NULL`;
 
 /** Checks that every group (or department) id belongs to the caller's book. */
 async function checkGroups(db: Queryable, book: Book, who: Who, ids: readonly string[]): Promise<string[]> {
@@ -47,8 +50,14 @@ async function checkGroups(db: Queryable, book: Book, who: Who, ids: readonly st
   if (want.length === 0) return [];
   const { rows } =
     book === 'personal'
-      ? await db.query<{ id: string }>('SELECT id FROM contact_groups WHERE account_id = $1 AND id = ANY($2::text[])', [who.accountId, want])
-      : await db.query<{ id: string }>('SELECT id FROM departments WHERE enterprise_id = $1 AND id = ANY($2::text[])', [who.enterpriseId, want]);
+      ? await db.query<{ id: string }>('SELECT id FROM contact_groups WHERE account_id = $1 AND id = ANY($2::text[])', [
+          who.accountId,
+          want,
+        ])
+      : await db.query<{ id: string }>('SELECT id FROM departments WHERE enterprise_id = $1 AND id = ANY($2::text[])', [
+          who.enterpriseId,
+          want,
+        ]);
   if (rows.length !== want.length) throw new AppError('NOT_FOUND', book === 'personal' ? '所选分组不存在' : '所选部门不存在');
   return want;
 }
@@ -56,12 +65,22 @@ async function checkGroups(db: Queryable, book: Book, who: Who, ids: readonly st
 /** The ids among `ids` that are contacts of the caller's book, or 404 when any is not. */
 async function checkContacts(db: Queryable, book: Book, who: Who, ids: readonly string[]): Promise<string[]> {
   const want = [...new Set(ids)];
-  const { rows } = await db.query<{ id: string }>(`SELECT c.id FROM contacts c WHERE ${inBook(book)} AND c.id = ANY($3::text[])`, [who.enterpriseId, who.accountId, want]);
+  const { rows } = await db.query<{ id: string }>(`SELECT c.id FROM contacts c WHERE ${inBook(book)} AND c.id = ANY($3::text[])`, [
+    who.enterpriseId,
+    who.accountId,
+    want,
+  ]);
   if (rows.length !== want.length) throw new AppError('NOT_FOUND', '联系人不存在或已删除');
   return want;
 }
 
-async function setGroups(db: Queryable, book: Book, contactIds: readonly string[], groupIds: readonly string[], replace: boolean): Promise<void> {
+async function setGroups(
+  db: Queryable,
+  book: Book,
+  contactIds: readonly string[],
+  groupIds: readonly string[],
+  replace: boolean,
+): Promise<void> {
   const m = M[book];
   if (replace) await db.query(`DELETE FROM ${m.table} WHERE contact_id = ANY($1::text[])`, [contactIds]);
   if (groupIds.length === 0) return;
@@ -71,7 +90,15 @@ async function setGroups(db: Queryable, book: Book, contactIds: readonly string[
   );
 }
 
-const GENDER_IN: Record<string, '' | 'male' | 'female'> = { '': '', 男: 'male', 女: 'female', male: 'male', female: 'female', m: 'male', f: 'female' };
+const GENDER_IN: Record<string, '' | 'male' | 'female'> = {
+  '': '',
+  男: 'male',
+  女: 'female',
+  male: 'male',
+  female: 'female',
+  m: 'male',
+  f: 'female',
+};
 const GENDER_OUT: Record<string, string> = { '': '', male: '男', female: '女' };
 
 const ContactFields = z.object({
@@ -87,12 +114,23 @@ const ContactFields = z.object({
   sort: z.number().int().min(-1_000_000).max(1_000_000).default(0),
   groupIds: GroupIds.default([]),
 });
-const Contact = ContactFields.omit({ groupIds: true }).extend({ id: z.string(), groupIds: z.array(z.string()), groupNames: z.array(z.string()), updatedAt: z.string() }).openapi('Contact');
-const GroupNode = z.object({ id: z.string(), parentId: z.string().nullable(), name: z.string(), count: z.number(), sort: z.number() }).openapi('ContactGroup');
+const Contact = ContactFields.omit({ groupIds: true })
+  .extend({ id: z.string(), groupIds: z.array(z.string()), groupNames: z.array(z.string()), updatedAt: z.string() })
+  .openapi('Contact');
+const GroupNode = z
+  .object({ id: z.string(), parentId: z.string().nullable(), name: z.string(), count: z.number(), sort: z.number() })
+  .openapi('ContactGroup');
 
 const CONTACT_COLS = 'c.id, c.name, c.phone, c.gender, c.birthday, c.email, c.company, c.title, c.address, c.remark, c.sort, c.updated_at';
 
-async function loadContacts(db: Queryable, book: Book, who: Who, where: string, params: unknown[], tail = ''): Promise<z.infer<typeof Contact>[]> {
+async function loadContacts(
+  db: Queryable,
+  book: Book,
+  who: Who,
+  where: string,
+  params: unknown[],
+  tail = '',
+): Promise<z.infer<typeof Contact>[]> {
   const m = M[book];
   const names = book === 'personal' ? 'contact_groups' : 'departments';
   // The page of contacts first (`where` and `tail` are on contacts alone), then each one's groups:
@@ -174,7 +212,9 @@ async function runImport(deps: Deps, job: ImportJob, book: Book, who: Who, group
     job.processed = 0;
     job.phase = 'importing';
     const existing = new Set(
-      (await db.query<{ phone: string }>(`SELECT c.phone FROM contacts c WHERE ${inBook(book)}`, [who.enterpriseId, who.accountId])).rows.map((r) => r.phone),
+      (
+        await db.query<{ phone: string }>(`SELECT c.phone FROM contacts c WHERE ${inBook(book)}`, [who.enterpriseId, who.accountId])
+      ).rows.map((r) => r.phone),
     );
     const seen = new Set<string>();
     for (let i = 0; i < table.rows.length; i += IMPORT_CHUNK) {
@@ -189,8 +229,10 @@ async function runImport(deps: Deps, job: ImportJob, book: Book, who: Who, group
         const text = cells.join(' ').slice(0, 100);
         if (!nm.trim()) reject(job, { line: row.line, text, reason: 'no_name', message: `第 ${row.line} 行：缺少姓名` });
         else if (!phone) reject(job, { line: row.line, text, reason: 'invalid', message: `第 ${row.line} 行：“${ph}”不是有效的手机号码` });
-        else if (seen.has(phone)) reject(job, { line: row.line, text, reason: 'duplicate', message: `第 ${row.line} 行：号码 ${phone} 在文件中重复` });
-        else if (existing.has(phone)) reject(job, { line: row.line, text, reason: 'exists', message: `第 ${row.line} 行：号码 ${phone} 已在通讯录中` });
+        else if (seen.has(phone))
+          reject(job, { line: row.line, text, reason: 'duplicate', message: `第 ${row.line} 行：号码 ${phone} 在文件中重复` });
+        else if (existing.has(phone))
+          reject(job, { line: row.line, text, reason: 'exists', message: `第 ${row.line} 行：号码 ${phone} 已在通讯录中` });
         else {
           seen.add(phone);
           good.push({ name: nm.trim().slice(0, 50), phone, cells });
@@ -204,12 +246,27 @@ async function runImport(deps: Deps, job: ImportJob, book: Book, who: Who, group
              SELECT gen_random_uuid()::text, $1, $2, $3, * FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
              ON CONFLICT DO NOTHING RETURNING id`,
             [
-              who.enterpriseId, book, book === 'personal' ? who.accountId : null,
-              good.map((g) => g.name), good.map((g) => g.phone), good.map((g) => GENDER_IN[(g.cells[2] ?? '').trim().toLowerCase()] ?? ''),
-              col(3, 20), col(4, 100), col(5, 100), col(6, 50), col(7, 200), col(8, 500),
+              who.enterpriseId,
+              book,
+              book === 'personal' ? who.accountId : null,
+              good.map((g) => g.name),
+              good.map((g) => g.phone),
+              good.map((g) => GENDER_IN[(g.cells[2] ?? '').trim().toLowerCase()] ?? ''),
+              col(3, 20),
+              col(4, 100),
+              col(5, 100),
+              col(6, 50),
+              col(7, 200),
+              col(8, 500),
             ],
           );
-          await setGroups(tx, book, rows.map((r) => r.id), groups, false);
+          await setGroups(
+            tx,
+            book,
+            rows.map((r) => r.id),
+            groups,
+            false,
+          );
           job.imported += rows.length;
         });
       }
@@ -275,7 +332,12 @@ export const contactsRoutes = base
       path: '/api/industry/books/personal/groups',
       tags: TAG,
       summary: '新增分组（可作为子分组）',
-      request: jsonBody(z.object({ name: z.string({ error: '请输入分组名称' }).trim().min(1, '请输入分组名称').max(30, '分组名称最多 30 字'), parentId: z.string().max(64).nullable().optional() })),
+      request: jsonBody(
+        z.object({
+          name: z.string({ error: '请输入分组名称' }).trim().min(1, '请输入分组名称').max(30, '分组名称最多 30 字'),
+          parentId: z.string().max(64).nullable().optional(),
+        }),
+      ),
       responses: jsonOk(GroupNode),
     }),
     async (c) => {
@@ -285,9 +347,16 @@ export const contactsRoutes = base
       if (body.parentId) await checkGroups(db, 'personal', who, [body.parentId]);
       const id = newId();
       try {
-        await db.query('INSERT INTO contact_groups (id, enterprise_id, account_id, parent_id, name) VALUES ($1, $2, $3, $4, $5)', [id, who.enterpriseId, who.accountId, body.parentId ?? null, body.name]);
+        await db.query('INSERT INTO contact_groups (id, enterprise_id, account_id, parent_id, name) VALUES ($1, $2, $3, $4, $5)', [
+          id,
+          who.enterpriseId,
+          who.accountId,
+          body.parentId ?? null,
+          body.name,
+        ]);
       } catch (err) {
-        if (/duplicate key|contact_groups_name/.test(String((err as Error).message))) throw new AppError('NAME_TAKEN', `同一级下已有名为“${body.name}”的分组`);
+        if (/duplicate key|contact_groups_name/.test(String((err as Error).message)))
+          throw new AppError('NAME_TAKEN', `同一级下已有名为“${body.name}”的分组`);
         throw err;
       }
       await opLog(c, '新增通讯录分组', body.name);
@@ -300,7 +369,12 @@ export const contactsRoutes = base
       path: '/api/industry/books/personal/groups/{id}',
       tags: TAG,
       summary: '重命名分组',
-      request: { params: z.object({ id: z.string().max(64) }), ...jsonBody(z.object({ name: z.string({ error: '请输入分组名称' }).trim().min(1, '请输入分组名称').max(30, '分组名称最多 30 字') })) },
+      request: {
+        params: z.object({ id: z.string().max(64) }),
+        ...jsonBody(
+          z.object({ name: z.string({ error: '请输入分组名称' }).trim().min(1, '请输入分组名称').max(30, '分组名称最多 30 字') }),
+        ),
+      },
       responses: jsonOk(Ok),
     }),
     async (c) => {
@@ -312,7 +386,8 @@ export const contactsRoutes = base
         const r = await db.query('UPDATE contact_groups SET name = $3 WHERE id = $1 AND account_id = $2', [id, who.accountId, name]);
         if (r.rowCount !== 1) throw new AppError('NOT_FOUND', '分组不存在');
       } catch (err) {
-        if (/duplicate key|contact_groups_name/.test(String((err as Error).message))) throw new AppError('NAME_TAKEN', `同一级下已有名为“${name}”的分组`);
+        if (/duplicate key|contact_groups_name/.test(String((err as Error).message)))
+          throw new AppError('NAME_TAKEN', `同一级下已有名为“${name}”的分组`);
         throw err;
       }
       await opLog(c, '重命名通讯录分组', name);
@@ -341,7 +416,8 @@ export const contactsRoutes = base
       const g = rows[0];
       if (!g) throw new AppError('NOT_FOUND', '分组不存在');
       if (Number(g.kids) > 0) throw new IndustryError('GROUP_HAS_CHILDREN', `分组“${g.name}”下还有 ${g.kids} 个子分组，请先删除子分组`);
-      if (Number(g.members) > 0) throw new IndustryError('GROUP_HAS_CONTACTS', `分组“${g.name}”下还有 ${g.members} 个联系人，请先清空联系人`);
+      if (Number(g.members) > 0)
+        throw new IndustryError('GROUP_HAS_CONTACTS', `分组“${g.name}”下还有 ${g.members} 个联系人，请先清空联系人`);
       await db.query('DELETE FROM contact_groups WHERE id = $1', [id]);
       await opLog(c, '删除通讯录分组', g.name);
       return c.json({ ok: true as const }, 200);
@@ -363,7 +439,11 @@ export const contactsRoutes = base
       const { db } = c.get('deps');
       const params: unknown[] = [];
       const where = filter(book, q, params);
-      const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM contacts c WHERE ${inBook(book)} ${where}`, [who.enterpriseId, who.accountId, ...params]);
+      const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM contacts c WHERE ${inBook(book)} ${where}`, [
+        who.enterpriseId,
+        who.accountId,
+        ...params,
+      ]);
       const items = await loadContacts(db, book, who, where, params, `LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`);
       return c.json({ items, total: Number(rows[0]?.n ?? 0) }, 200);
     },
@@ -390,7 +470,22 @@ export const contactsRoutes = base
           await tx.query(
             `INSERT INTO contacts (id, enterprise_id, book, account_id, name, phone, gender, birthday, email, company, title, address, remark, sort)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-            [id, who.enterpriseId, book, book === 'personal' ? who.accountId : null, body.name, phone, body.gender, body.birthday, body.email, body.company, body.title, body.address, body.remark, body.sort],
+            [
+              id,
+              who.enterpriseId,
+              book,
+              book === 'personal' ? who.accountId : null,
+              body.name,
+              phone,
+              body.gender,
+              body.birthday,
+              body.email,
+              body.company,
+              body.title,
+              body.address,
+              body.remark,
+              body.sort,
+            ],
           );
         } catch (err) {
           if (phoneTaken(err)) throw new IndustryError('PHONE_TAKEN', `通讯录中已有号码 ${phone}`);
@@ -403,7 +498,14 @@ export const contactsRoutes = base
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/industry/books/{book}/contacts/{id}', tags: TAG, summary: '联系人详情', request: { params: BookIdParam }, responses: jsonOk(Contact) }),
+    createRoute({
+      method: 'get',
+      path: '/api/industry/books/{book}/contacts/{id}',
+      tags: TAG,
+      summary: '联系人详情',
+      request: { params: BookIdParam },
+      responses: jsonOk(Contact),
+    }),
     async (c) => {
       const { book, id } = c.req.valid('param');
       const who = bookOf(c, book, false);
@@ -413,7 +515,14 @@ export const contactsRoutes = base
     },
   )
   .openapi(
-    createRoute({ method: 'put', path: '/api/industry/books/{book}/contacts/{id}', tags: TAG, summary: '编辑联系人', request: { params: BookIdParam, ...jsonBody(ContactFields) }, responses: jsonOk(Contact) }),
+    createRoute({
+      method: 'put',
+      path: '/api/industry/books/{book}/contacts/{id}',
+      tags: TAG,
+      summary: '编辑联系人',
+      request: { params: BookIdParam, ...jsonBody(ContactFields) },
+      responses: jsonOk(Contact),
+    }),
     async (c) => {
       const { book, id } = c.req.valid('param');
       const who = bookOf(c, book, true);
@@ -439,7 +548,14 @@ export const contactsRoutes = base
     },
   )
   .openapi(
-    createRoute({ method: 'delete', path: '/api/industry/books/{book}/contacts/{id}', tags: TAG, summary: '删除联系人', request: { params: BookIdParam }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'delete',
+      path: '/api/industry/books/{book}/contacts/{id}',
+      tags: TAG,
+      summary: '删除联系人',
+      request: { params: BookIdParam },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       const { book, id } = c.req.valid('param');
       const who = bookOf(c, book, true);
@@ -451,7 +567,14 @@ export const contactsRoutes = base
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/industry/books/{book}/contacts/delete', tags: TAG, summary: '批量删除联系人', request: { params: BookParam, ...jsonBody(z.object({ ids: Ids })) }, responses: jsonOk(z.object({ deleted: z.number() })) }),
+    createRoute({
+      method: 'post',
+      path: '/api/industry/books/{book}/contacts/delete',
+      tags: TAG,
+      summary: '批量删除联系人',
+      request: { params: BookParam, ...jsonBody(z.object({ ids: Ids })) },
+      responses: jsonOk(z.object({ deleted: z.number() })),
+    }),
     async (c) => {
       const { book } = c.req.valid('param');
       const who = bookOf(c, book, true);
@@ -468,7 +591,10 @@ export const contactsRoutes = base
       path: '/api/industry/books/{book}/contacts/sort',
       tags: TAG,
       summary: '设置排序（数值小的靠前）',
-      request: { params: BookParam, ...jsonBody(z.object({ ids: Ids, sort: z.number({ error: '请输入排序数值' }).int('排序须为整数').min(-1_000_000).max(1_000_000) })) },
+      request: {
+        params: BookParam,
+        ...jsonBody(z.object({ ids: Ids, sort: z.number({ error: '请输入排序数值' }).int('排序须为整数').min(-1_000_000).max(1_000_000) })),
+      },
       responses: jsonOk(z.object({ updated: z.number() })),
     }),
     async (c) => {
@@ -487,7 +613,10 @@ export const contactsRoutes = base
       path: '/api/industry/books/{book}/contacts/{op}',
       tags: TAG,
       summary: 'copy 复制到其他分组（保留原分组）；move 迁移到其他分组（替换原分组）',
-      request: { params: BookParam.extend({ op: z.enum(['copy', 'move']) }), ...jsonBody(z.object({ ids: Ids, groupIds: GroupIds.min(1, '请选择目标分组') })) },
+      request: {
+        params: BookParam.extend({ op: z.enum(['copy', 'move']) }),
+        ...jsonBody(z.object({ ids: Ids, groupIds: GroupIds.min(1, '请选择目标分组') })),
+      },
       responses: jsonOk(z.object({ updated: z.number() })),
     }),
     async (c) => {
@@ -523,7 +652,15 @@ export const contactsRoutes = base
       const who = bookOf(c, book, true);
       const deps = c.get('deps');
       const { bytes, fields, name } = await receiveUpload(c);
-      const groups = await checkGroups(deps.db, book, who, (fields.groupIds ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+      const groups = await checkGroups(
+        deps.db,
+        book,
+        who,
+        (fields.groupIds ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
       const job = createImportJob(deps, who, name.slice(0, 200));
       await opLog(c, '导入通讯录', name, { jobId: job.id });
       void runImport(deps, job, book, who, groups, bytes);
@@ -553,7 +690,14 @@ export const contactsRoutes = base
       path: '/api/industry/books/{book}/export',
       tags: TAG,
       summary: '导出联系人到 Excel（单元格已转义，防公式注入）',
-      request: { params: BookParam, query: z.object({ groupId: z.string().max(64).optional(), keyword: z.string().max(50).optional(), ids: z.string().max(100_000).optional() }) },
+      request: {
+        params: BookParam,
+        query: z.object({
+          groupId: z.string().max(64).optional(),
+          keyword: z.string().max(50).optional(),
+          ids: z.string().max(100_000).optional(),
+        }),
+      },
       responses: { 200: { description: 'Excel 文件' } },
     }),
     async (c) => {
@@ -570,7 +714,18 @@ export const contactsRoutes = base
       const bytes = await xlsxBytes(
         '通讯录',
         ['姓名', '手机号码', '性别', '生日', '邮箱', '单位', '职务', '地址', '备注', book === 'personal' ? '分组' : '部门'],
-        items.map((x) => [x.name, x.phone, GENDER_OUT[x.gender], x.birthday, x.email, x.company, x.title, x.address, x.remark, x.groupNames.join('、')]),
+        items.map((x) => [
+          x.name,
+          x.phone,
+          GENDER_OUT[x.gender],
+          x.birthday,
+          x.email,
+          x.company,
+          x.title,
+          x.address,
+          x.remark,
+          x.groupNames.join('、'),
+        ]),
       );
       await opLog(c, '导出通讯录', `${items.length} 个`);
       return fileResponse(c, bytes, book === 'personal' ? '个人通讯录.xlsx' : '企业通讯录.xlsx');

@@ -114,7 +114,10 @@ export async function dispatchSend(rt: IndustryRuntime, sendId: string): Promise
   } finally {
     rt.inFlight.delete(sendId);
     // Failed or stopped while holding the claim: let the next pass (this instance or another) retry at once.
-    if (claimed) await db.query('UPDATE sms_sends SET dispatch_until = NULL WHERE id = $1 AND dispatch_owner = $2', [sendId, me]).catch(() => undefined);
+    if (claimed)
+      await db
+        .query('UPDATE sms_sends SET dispatch_until = NULL WHERE id = $1 AND dispatch_owner = $2', [sendId, me])
+        .catch(() => undefined);
   }
 }
 

@@ -70,8 +70,25 @@ function registry(deps: Deps): Map<string, ImportJob> {
   return r;
 }
 
-export function createImportJob(deps: Deps, owner: { enterpriseId: string; accountId: string }, fileName: string, kind: ImportKind = 'contacts'): ImportJob {
-  const job: ImportJob = { id: newId(), kind, ...owner, fileName, phase: 'reading', rows: 0, processed: 0, imported: 0, rejectedTotal: 0, rejected: [], startedAt: Date.now() };
+export function createImportJob(
+  deps: Deps,
+  owner: { enterpriseId: string; accountId: string },
+  fileName: string,
+  kind: ImportKind = 'contacts',
+): ImportJob {
+  const job: ImportJob = {
+    id: newId(),
+    kind,
+    ...owner,
+    fileName,
+    phase: 'reading',
+    rows: 0,
+    processed: 0,
+    imported: 0,
+    rejectedTotal: 0,
+    rejected: [],
+    startedAt: Date.now(),
+  };
   registry(deps).set(job.id, job);
   shared(deps).insert(job);
   return job;
@@ -115,7 +132,8 @@ export const UploadJobView = ImportView.omit({ rejected: true }).openapi('Indust
 
 /** What the poll returns: progress as a fraction for the bar, and the report once done. */
 export function jobView(j: ImportJob) {
-  const percent = j.phase === 'done' ? 100 : j.phase === 'importing' && j.rows > 0 ? Math.min(99, Math.floor((j.processed / j.rows) * 100)) : 0;
+  const percent =
+    j.phase === 'done' ? 100 : j.phase === 'importing' && j.rows > 0 ? Math.min(99, Math.floor((j.processed / j.rows) * 100)) : 0;
   return {
     jobId: j.id,
     kind: j.kind,
@@ -164,7 +182,8 @@ function interruptedMessage(job: ImportJob): string {
 }
 
 const RUNNING = `phase IN ('reading', 'importing')`;
-const JOB_COLUMNS = 'id, kind, enterprise_id, account_id, file_name, phase, rows, processed, imported, rejected_total, rejected, error, upload, started_at, finished_at';
+const JOB_COLUMNS =
+  'id, kind, enterprise_id, account_id, file_name, phase, rows, processed, imported, rejected_total, rejected, error, upload, started_at, finished_at';
 
 interface JobRow {
   id: string;
@@ -290,8 +309,18 @@ class SharedJobs {
          finished_at = CASE WHEN $7 THEN now() END, lease_until = now() + $11::integer * interval '1 millisecond'
        WHERE id = $1 AND owner = $12 AND ${RUNNING}`,
       [
-        job.id, job.phase, job.rows, job.processed, job.imported, job.rejectedTotal, final, JSON.stringify(final ? job.rejected : []),
-        job.error ? JSON.stringify(job.error) : null, final && job.upload !== undefined ? JSON.stringify(job.upload) : null, leaseMs(this.deps), this.me,
+        job.id,
+        job.phase,
+        job.rows,
+        job.processed,
+        job.imported,
+        job.rejectedTotal,
+        final,
+        JSON.stringify(final ? job.rejected : []),
+        job.error ? JSON.stringify(job.error) : null,
+        final && job.upload !== undefined ? JSON.stringify(job.upload) : null,
+        leaseMs(this.deps),
+        this.me,
       ],
     );
     if (rowCount === 0) {
@@ -329,7 +358,10 @@ class SharedJobs {
   async load(id: string): Promise<void> {
     const { db } = this.deps;
     await failExpiredJobs(db, this.me, id);
-    const { rows } = await db.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM portal_jobs WHERE id = $1 AND (finished_at IS NULL OR finished_at > now() - interval '1 hour')`, [id]);
+    const { rows } = await db.query<JobRow>(
+      `SELECT ${JOB_COLUMNS} FROM portal_jobs WHERE id = $1 AND (finished_at IS NULL OR finished_at > now() - interval '1 hour')`,
+      [id],
+    );
     const now = Date.now();
     for (const [k, v] of this.elsewhere) if (now - v.at > 60_000) this.elsewhere.delete(k);
     if (rows[0]) this.elsewhere.set(id, { job: fromRow(rows[0]), at: now });

@@ -42,7 +42,18 @@ export const inboxRoutes = router()
       request: { query: Query },
       responses: jsonOk(
         z.object({
-          items: z.array(z.object({ id: z.string(), from: z.string(), to: z.string(), text: z.string(), receivedAt: z.string(), sendId: z.string().nullable(), subject: z.string().nullable(), forwardedTo: z.string().nullable() })),
+          items: z.array(
+            z.object({
+              id: z.string(),
+              from: z.string(),
+              to: z.string(),
+              text: z.string(),
+              receivedAt: z.string(),
+              sendId: z.string().nullable(),
+              subject: z.string().nullable(),
+              forwardedTo: z.string().nullable(),
+            }),
+          ),
           total: z.number(),
         }),
       ),
@@ -55,14 +66,32 @@ export const inboxRoutes = router()
       const w = where(q, params, p.role === 'admin');
       const from = 'sms_inbox i LEFT JOIN sms_sends s ON s.id = i.send_id';
       const { rows: n } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${from} WHERE ${w}`, params);
-      const { rows } = await db.query<{ id: string; from_msisdn: string; to_number: string; text: string; received_at: Date; send_id: string | null; subject: string | null; forwarded_to: string | null }>(
+      const { rows } = await db.query<{
+        id: string;
+        from_msisdn: string;
+        to_number: string;
+        text: string;
+        received_at: Date;
+        send_id: string | null;
+        subject: string | null;
+        forwarded_to: string | null;
+      }>(
         `SELECT i.id, i.from_msisdn, i.to_number, i.text, i.received_at, i.send_id, s.subject, i.forwarded_to FROM ${from} WHERE ${w}
           ORDER BY i.received_at DESC LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
         params,
       );
       return c.json(
         {
-          items: rows.map((r) => ({ id: r.id, from: r.from_msisdn, to: r.to_number, text: r.text, receivedAt: iso(r.received_at)!, sendId: r.send_id, subject: r.subject, forwardedTo: r.forwarded_to })),
+          items: rows.map((r) => ({
+            id: r.id,
+            from: r.from_msisdn,
+            to: r.to_number,
+            text: r.text,
+            receivedAt: iso(r.received_at)!,
+            sendId: r.send_id,
+            subject: r.subject,
+            forwardedTo: r.forwarded_to,
+          })),
           total: Number(n[0]?.n ?? 0),
         },
         200,
@@ -76,7 +105,13 @@ export const inboxRoutes = router()
       tags: TAG,
       summary: '主题收件：按所回复的发送（主题）汇总，可按时间、关键字查询',
       request: { query: Query },
-      responses: jsonOk(z.object({ items: z.array(z.object({ sendId: z.string(), subject: z.string(), replies: z.number(), lastAt: z.string(), sentAt: z.string() })) })),
+      responses: jsonOk(
+        z.object({
+          items: z.array(
+            z.object({ sendId: z.string(), subject: z.string(), replies: z.number(), lastAt: z.string(), sentAt: z.string() }),
+          ),
+        }),
+      ),
     }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'inbox');
@@ -89,6 +124,17 @@ export const inboxRoutes = router()
           WHERE ${w} GROUP BY i.send_id, s.subject, s.created_at ORDER BY max(i.received_at) DESC LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
         params,
       );
-      return c.json({ items: rows.map((r) => ({ sendId: r.send_id, subject: r.subject, replies: Number(r.n), lastAt: iso(r.last_at)!, sentAt: iso(r.created_at)! })) }, 200);
+      return c.json(
+        {
+          items: rows.map((r) => ({
+            sendId: r.send_id,
+            subject: r.subject,
+            replies: Number(r.n),
+            lastAt: iso(r.last_at)!,
+            sentAt: iso(r.created_at)!,
+          })),
+        },
+        200,
+      );
     },
   );

@@ -16,8 +16,13 @@ describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
     admin = t.as(await loginAdmin(t.portal));
     sub = t.as(await loginSub(t.portal));
     other = t.as(await otherEnterpriseAdmin(t.portal));
-    firstId = (await sub('POST', '/api/industry/sends', { recipients: '13800138000 13900139000', subject: '季度会议', content: '周五开会' })).body.id;
-    await admin('POST', '/api/industry/sends', { recipients: '18900000001', content: '管理员的通知内容比较长一些超过二十个字用于默认主题的测试' });
+    firstId = (
+      await sub('POST', '/api/industry/sends', { recipients: '13800138000 13900139000', subject: '季度会议', content: '周五开会' })
+    ).body.id;
+    await admin('POST', '/api/industry/sends', {
+      recipients: '18900000001',
+      content: '管理员的通知内容比较长一些超过二十个字用于默认主题的测试',
+    });
   }, START_TIMEOUT);
   afterAll(async () => t?.stop());
 
@@ -38,7 +43,10 @@ describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
   it('shows each number of a send with its state, and the original input for edit-and-resend', async () => {
     const d = await sub('GET', `/api/industry/sends/${firstId}`);
     expect(d.status).toBe(200);
-    expect(d.body.recipientsPage.map((r: { msisdn: string; state: string }) => `${r.msisdn}:${r.state}`)).toEqual(['13800138000:submitted', '13900139000:submitted']);
+    expect(d.body.recipientsPage.map((r: { msisdn: string; state: string }) => `${r.msisdn}:${r.state}`)).toEqual([
+      '13800138000:submitted',
+      '13900139000:submitted',
+    ]);
     expect(d.body.statusSource).toBe('portal');
     expect(d.body.source).toMatchObject({ recipients: '13800138000 13900139000', subject: '季度会议', content: '周五开会' });
     expect((await other('GET', `/api/industry/sends/${firstId}`)).status).toBe(404);
@@ -47,22 +55,42 @@ describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
   });
 
   it('schedules a send, edits its time, refunds it when deleted, and fires it when due', async () => {
-    const q = async () => Number((await t.portal.deps.db.query<{ quota: string }>(`SELECT quota FROM enterprises WHERE id = 'demo-enterprise'`)).rows[0]!.quota);
-    const past = await sub('POST', '/api/industry/sends', { recipients: '13800138000', content: 'x', action: 'schedule', scheduledAt: '2000-01-01T00:00:00Z' });
+    const q = async () =>
+      Number(
+        (await t.portal.deps.db.query<{ quota: string }>(`SELECT quota FROM enterprises WHERE id = 'demo-enterprise'`)).rows[0]!.quota,
+      );
+    const past = await sub('POST', '/api/industry/sends', {
+      recipients: '13800138000',
+      content: 'x',
+      action: 'schedule',
+      scheduledAt: '2000-01-01T00:00:00Z',
+    });
     expect(past.body.error.message).toBe('定时发送的时间必须晚于现在');
     const before = await q();
     const later = new Date(Date.now() + 3600_000).toISOString();
-    const s = await sub('POST', '/api/industry/sends', { recipients: '13800138000', content: '定时', action: 'schedule', scheduledAt: later });
+    const s = await sub('POST', '/api/industry/sends', {
+      recipients: '13800138000',
+      content: '定时',
+      action: 'schedule',
+      scheduledAt: later,
+    });
     expect(s.body.state).toBe('scheduled');
     expect(await q()).toBe(before - 1);
     const list = await sub('GET', '/api/industry/schedules');
     expect(list.body.items.map((x: { id: string }) => x.id)).toContain(s.body.id);
-    expect((await sub('PUT', `/api/industry/schedules/${s.body.id}`, { scheduledAt: new Date(Date.now() + 7200_000).toISOString() })).status).toBe(200);
+    expect(
+      (await sub('PUT', `/api/industry/schedules/${s.body.id}`, { scheduledAt: new Date(Date.now() + 7200_000).toISOString() })).status,
+    ).toBe(200);
     expect((await other('PUT', `/api/industry/schedules/${s.body.id}`, { scheduledAt: later })).status).toBe(404);
     expect((await sub('POST', '/api/industry/schedules/delete', { ids: [s.body.id] })).body.deleted).toBe(1);
     expect(await q()).toBe(before);
     // One that comes due: the dispatcher fires it (also after a restart: it looks at the database).
-    const due = await sub('POST', '/api/industry/sends', { recipients: '13800138001', content: '到点发送', action: 'schedule', scheduledAt: new Date(Date.now() + 1500).toISOString() });
+    const due = await sub('POST', '/api/industry/sends', {
+      recipients: '13800138001',
+      content: '到点发送',
+      action: 'schedule',
+      scheduledAt: new Date(Date.now() + 1500).toISOString(),
+    });
     await t.portal.deps.db.query(`UPDATE sms_sends SET scheduled_at = now() - interval '1 second' WHERE id = $1`, [due.body.id]);
     await t.industry.tick();
     expect(t.jobs.filter((j) => j.sendId === due.body.id).map((j) => j.msisdn)).toEqual(['13800138001']);
@@ -97,16 +125,42 @@ describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
   });
 
   it('files replies in the inbox under their send, once each, searchable by keyword and subject', async () => {
-    const s = await admin('POST', '/api/industry/sends', { recipients: '13800138000', subject: '满意度调查', content: '请回复1-5', needReply: true, forwardReplies: true, forwardTo: '13700137000' });
-    const reply = { replyId: 'r1', enterpriseId: 'demo-enterprise', from: '13800138000', to: `1069088811${s.body.extension}`, text: '5 非常满意', carrier: 'cmcc' as const, at: Date.now() };
+    const s = await admin('POST', '/api/industry/sends', {
+      recipients: '13800138000',
+      subject: '满意度调查',
+      content: '请回复1-5',
+      needReply: true,
+      forwardReplies: true,
+      forwardTo: '13700137000',
+    });
+    const reply = {
+      replyId: 'r1',
+      enterpriseId: 'demo-enterprise',
+      from: '13800138000',
+      to: `1069088811${s.body.extension}`,
+      text: '5 非常满意',
+      carrier: 'cmcc' as const,
+      at: Date.now(),
+    };
     await recordReply(runtimeOf(t.portal.deps), reply);
     await recordReply(runtimeOf(t.portal.deps), reply);
-    await recordReply(runtimeOf(t.portal.deps), { ...reply, replyId: 'r2', sendId: firstId, enterpriseId: 'demo-enterprise', text: '收到' });
+    await recordReply(runtimeOf(t.portal.deps), {
+      ...reply,
+      replyId: 'r2',
+      sendId: firstId,
+      enterpriseId: 'demo-enterprise',
+      text: '收到',
+    });
     const inbox = await admin('GET', '/api/industry/inbox');
     expect(inbox.body.total).toBe(2);
-    expect((await admin('GET', '/api/industry/inbox?keyword=满意')).body.items).toEqual([expect.objectContaining({ sendId: s.body.id, subject: '满意度调查', from: '13800138000' })]);
+    expect((await admin('GET', '/api/industry/inbox?keyword=满意')).body.items).toEqual([
+      expect.objectContaining({ sendId: s.body.id, subject: '满意度调查', from: '13800138000' }),
+    ]);
     const subjects = await admin('GET', '/api/industry/inbox/subjects');
-    expect(subjects.body.items.map((x: { subject: string; replies: number }) => `${x.subject}:${x.replies}`).sort()).toEqual(['季度会议:1', '满意度调查:1']);
+    expect(subjects.body.items.map((x: { subject: string; replies: number }) => `${x.subject}:${x.replies}`).sort()).toEqual([
+      '季度会议:1',
+      '满意度调查:1',
+    ]);
     expect((await admin('GET', `/api/industry/sends/${s.body.id}/replies`)).body.items[0].text).toBe('5 非常满意');
     expect((await other('GET', '/api/industry/inbox')).body.total).toBe(0);
     expect((await sub('GET', '/api/industry/inbox')).status).toBe(403); // the demo sub has no 收件箱 permission
@@ -131,7 +185,7 @@ describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
     expect((await sub('GET', '/api/industry/stats')).status).toBe(403);
   });
 
-  it('keeps a deleted sub-account\'s sends in the sent list, statistics and ledger, under its name: accounts are deactivated, never erased', async () => {
+  it("keeps a deleted sub-account's sends in the sent list, statistics and ledger, under its name: accounts are deactivated, never erased", async () => {
     const leaver = await subWith(t.portal, 'leaver', ['sms.send', 'sms.sent']);
     const s = await t.as(leaver)('POST', '/api/industry/sends', { recipients: '13700137000', subject: '离职前的通知', content: '再见' });
     expect(s.status).toBe(200);
@@ -142,7 +196,10 @@ describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
     expect((await admin('GET', `/api/industry/sends/${s.body.id}`)).status).toBe(200);
     const stats = await admin('GET', '/api/industry/stats?scope=all&keyword=离职前');
     expect(stats.body.items).toEqual([expect.objectContaining({ id: s.body.id, accountName: 'leaver（已删除）', billing: 1 })]);
-    const { rows } = await t.portal.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM quota_ledger WHERE ref_id = $1 AND kind = 'charge'`, [s.body.id]);
+    const { rows } = await t.portal.deps.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM quota_ledger WHERE ref_id = $1 AND kind = 'charge'`,
+      [s.body.id],
+    );
     expect(rows[0]!.n).toBeGreaterThan(0);
     // The account itself is gone for every purpose but the records: no login, no session.
     expect((await t.as(leaver)('GET', '/api/industry/sends')).status).toBe(401);
@@ -152,7 +209,9 @@ describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
     await db.query(`INSERT INTO departments (id, enterprise_id, name) VALUES ('dept-gone', 'demo-enterprise', '撤销的部门')`);
     await db.query(`UPDATE accounts SET department_id = 'dept-gone' WHERE id = 'leaver'`);
     await db.query(`DELETE FROM departments WHERE id = 'dept-gone'`);
-    expect((await db.query<{ department_id: string | null }>(`SELECT department_id FROM accounts WHERE id = 'leaver'`)).rows).toEqual([{ department_id: null }]);
+    expect((await db.query<{ department_id: string | null }>(`SELECT department_id FROM accounts WHERE id = 'leaver'`)).rows).toEqual([
+      { department_id: null },
+    ]);
     expect((await admin('GET', '/api/industry/sends?subject=离职前')).body.total).toBe(1);
   });
 });

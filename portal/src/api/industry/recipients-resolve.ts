@@ -38,7 +38,12 @@ export interface PickedFrom {
 export const UNASSIGNED = 'unassigned';
 
 /** Contacts picked from the address books: the caller's personal book and its enterprise's book. */
-async function pickedContacts(db: Queryable, enterpriseId: string, accountId: string, from: PickedFrom): Promise<{ name: string; phone: string }[]> {
+async function pickedContacts(
+  db: Queryable,
+  enterpriseId: string,
+  accountId: string,
+  from: PickedFrom,
+): Promise<{ name: string; phone: string }[]> {
   const out: { name: string; phone: string }[] = [];
   const visible = `c.enterprise_id = $1 AND ((c.book = 'personal' AND c.account_id = $2) OR c.book = 'enterprise')`;
   if (from.contactIds?.length) {
@@ -105,7 +110,13 @@ export async function resolveRecipients(
     const n = normalizeMobile(e.input);
     const label = e.name ? `${e.name}（${e.input}）` : e.input;
     if (!n) rejected.push({ source: e.source, input: e.input, reason: 'invalid', message: `“${label}”不是有效的中国大陆手机号码` });
-    else if (seen.has(n)) rejected.push({ source: e.source, input: e.input, reason: 'duplicate', message: `号码 ${n}${e.name ? `（${e.name}）` : ''} 重复，只发送一次` });
+    else if (seen.has(n))
+      rejected.push({
+        source: e.source,
+        input: e.input,
+        reason: 'duplicate',
+        message: `号码 ${n}${e.name ? `（${e.name}）` : ''} 重复，只发送一次`,
+      });
     else {
       seen.add(n);
       const r = routeNumber(n);

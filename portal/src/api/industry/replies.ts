@@ -8,14 +8,16 @@ import type { IndustryRuntime } from './runtime.ts';
  */
 export async function recordReply(rt: IndustryRuntime, reply: SmsReply): Promise<void> {
   const { db } = rt.deps;
-  const { rows: ent } = await db.query<{ access_number: string }>('SELECT access_number FROM enterprises WHERE id = $1', [reply.enterpriseId]);
+  const { rows: ent } = await db.query<{ access_number: string }>('SELECT access_number FROM enterprises WHERE id = $1', [
+    reply.enterpriseId,
+  ]);
   if (!ent[0]) return; // an enterprise that no longer exists: nothing to file it under
   let send: { id: string; account_id: string; forward_to: string | null; signature: string } | undefined;
   if (reply.sendId) {
-    const { rows } = await db.query<NonNullable<typeof send>>('SELECT id, account_id, forward_to, signature FROM sms_sends WHERE id = $1 AND enterprise_id = $2', [
-      reply.sendId,
-      reply.enterpriseId,
-    ]);
+    const { rows } = await db.query<NonNullable<typeof send>>(
+      'SELECT id, account_id, forward_to, signature FROM sms_sends WHERE id = $1 AND enterprise_id = $2',
+      [reply.sendId, reply.enterpriseId],
+    );
     send = rows[0];
   }
   const access = ent[0].access_number;
@@ -34,6 +36,16 @@ export async function recordReply(rt: IndustryRuntime, reply: SmsReply): Promise
   await db.query(
     `INSERT INTO sms_inbox (id, enterprise_id, account_id, send_id, from_msisdn, to_number, text, forwarded_to, received_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9 / 1000.0)) ON CONFLICT (id) DO NOTHING`,
-    [reply.replyId, reply.enterpriseId, send?.account_id ?? reply.accountId ?? null, send?.id ?? null, reply.from, reply.to, reply.text, forwarded, reply.at],
+    [
+      reply.replyId,
+      reply.enterpriseId,
+      send?.account_id ?? reply.accountId ?? null,
+      send?.id ?? null,
+      reply.from,
+      reply.to,
+      reply.text,
+      forwarded,
+      reply.at,
+    ],
   );
 }

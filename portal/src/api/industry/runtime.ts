@@ -1,5 +1,13 @@
 import { jetstream } from '@nats-io/jetstream';
-import { consumeValidated, ensureConsumer, jetstreamManager, type Db, type Logger, type NatsConnection, type RunningConsumer } from '@geo/infra';
+import {
+  consumeValidated,
+  ensureConsumer,
+  jetstreamManager,
+  type Db,
+  type Logger,
+  type NatsConnection,
+  type RunningConsumer,
+} from '@geo/infra';
 import { declareMessagingStreams, messagingNames, SmsReply, type MessagingNames, type SmsJob } from '@geo/messaging';
 import type { Deps } from '../../http/context.ts';
 import { dispatchSend, fireDueSchedules, housekeeping } from './dispatch.ts';
@@ -16,7 +24,9 @@ export function natsJobPublisher(nc: NatsConnection, window = 256, names: Messag
   return {
     async publish(jobs) {
       for (let i = 0; i < jobs.length; i += window) {
-        await Promise.all(jobs.slice(i, i + window).map((j) => js.publish(names.jobSubject(j.carrier), JSON.stringify(j), { msgID: j.jobId })));
+        await Promise.all(
+          jobs.slice(i, i + window).map((j) => js.publish(names.jobSubject(j.carrier), JSON.stringify(j), { msgID: j.jobId })),
+        );
       }
     },
   };
@@ -79,7 +89,9 @@ export async function startIndustry(deps: Deps, opts: IndustryOptions = {}): Pro
     running = (async () => {
       try {
         await fireDueSchedules(deps.db);
-        const { rows } = await deps.db.query<{ id: string }>(`SELECT id FROM sms_sends WHERE state = 'queued' ORDER BY created_at LIMIT 20`);
+        const { rows } = await deps.db.query<{ id: string }>(
+          `SELECT id FROM sms_sends WHERE state = 'queued' ORDER BY created_at LIMIT 20`,
+        );
         for (const r of rows) await dispatchSend(rt, r.id);
         await housekeeping(deps.db);
       } catch (err) {
@@ -103,7 +115,13 @@ export async function startIndustry(deps: Deps, opts: IndustryOptions = {}): Pro
   };
 }
 
-async function startReplyConsumer(deps: Deps, nc: NatsConnection, durable: string, names: MessagingNames, log: Logger): Promise<RunningConsumer> {
+async function startReplyConsumer(
+  deps: Deps,
+  nc: NatsConnection,
+  durable: string,
+  names: MessagingNames,
+  log: Logger,
+): Promise<RunningConsumer> {
   const jsm = await jetstreamManager(nc);
   await ensureConsumer(jsm, names.eventsStream, { durable_name: durable, filter_subject: names.replySubject('*'), max_deliver: 10 });
   return consumeValidated({

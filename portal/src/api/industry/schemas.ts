@@ -45,7 +45,9 @@ export const SendBody = z
   .openapi('IndustrySend');
 export type SendBody = z.infer<typeof SendBody>;
 
-export const RejectedItem = z.object({ source: z.string(), input: z.string(), reason: z.string(), message: z.string() }).openapi('RejectedRecipient');
+export const RejectedItem = z
+  .object({ source: z.string(), input: z.string(), reason: z.string(), message: z.string() })
+  .openapi('RejectedRecipient');
 
 export const CheckResult = z
   .object({

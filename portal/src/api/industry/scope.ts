@@ -49,7 +49,10 @@ export async function scopeAccounts(db: Queryable, p: Principal, enterpriseId: s
   let below: string[] = [];
   if (p.departmentId) {
     if (scope === 'direct') {
-      const { rows } = await db.query<{ id: string }>('SELECT id FROM departments WHERE enterprise_id = $1 AND parent_id = $2', [enterpriseId, p.departmentId]);
+      const { rows } = await db.query<{ id: string }>('SELECT id FROM departments WHERE enterprise_id = $1 AND parent_id = $2', [
+        enterpriseId,
+        p.departmentId,
+      ]);
       below = rows.map((r) => r.id);
     } else {
       below = (await departmentSubtree(db, enterpriseId, p.departmentId)).filter((d) => d !== p.departmentId);
@@ -81,12 +84,18 @@ export function timeBounds(from?: string, to?: string): { from: Date | null; to:
     if (!s) return null;
     if (/^\d{4}-\d{2}-\d{2}$/.test(s)) {
       const d = new Date(`${s}T00:00:00+08:00`);
-      if (Number.isNaN(d.getTime())) throw new AppError('VALIDATION', `请求参数有误：${end ? 'to' : 'from'}: 日期不存在`, [{ path: end ? 'to' : 'from', message: '日期不存在' }]);
+      if (Number.isNaN(d.getTime()))
+        throw new AppError('VALIDATION', `请求参数有误：${end ? 'to' : 'from'}: 日期不存在`, [
+          { path: end ? 'to' : 'from', message: '日期不存在' },
+        ]);
       return end ? new Date(d.getTime() + 86_400_000) : d;
     }
     const d = new Date(s);
     // `?from=notadate` reached PostgreSQL as an invalid date and answered 500.
-    if (Number.isNaN(d.getTime())) throw new AppError('VALIDATION', `请求参数有误：${end ? 'to' : 'from'}: 日期格式不正确（应为 2026-01-31 或 ISO 时间）`, [{ path: end ? 'to' : 'from', message: '日期格式不正确' }]);
+    if (Number.isNaN(d.getTime()))
+      throw new AppError('VALIDATION', `请求参数有误：${end ? 'to' : 'from'}: 日期格式不正确（应为 2026-01-31 或 ISO 时间）`, [
+        { path: end ? 'to' : 'from', message: '日期格式不正确' },
+      ]);
     return d;
   };
   return { from: parse(from, false), to: parse(to, true) };

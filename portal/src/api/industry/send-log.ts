@@ -82,8 +82,14 @@ export async function sendOutcomes(
       GROUP BY send_id`;
     try {
       const rs = await ch.query({ query: q.text, format: 'JSONEachRow' });
-      const rows = (await rs.json()) as { send_id: string; delivered: string | number; failed: string | number; submitted: string | number }[];
-      for (const r of rows) out.set(r.send_id, { delivered: Number(r.delivered), failed: Number(r.failed), submitted: Number(r.submitted) });
+      const rows = (await rs.json()) as {
+        send_id: string;
+        delivered: string | number;
+        failed: string | number;
+        submitted: string | number;
+      }[];
+      for (const r of rows)
+        out.set(r.send_id, { delivered: Number(r.delivered), failed: Number(r.failed), submitted: Number(r.submitted) });
     } catch (err) {
       log.warn({ err }, 'send log unavailable for outcomes');
       return undefined;

@@ -30,23 +30,36 @@ const Options = z
   })
   .openapi('IndustrySendOptions');
 
-const CountBody = z.object({ content: z.string().max(10_000), signatureId: z.string().max(64).optional(), signature: z.string().max(20).optional() });
-const CountResult = z.object({ ok: z.boolean(), chars: z.number(), tasks: z.number(), segments: z.number(), encoding: z.string().optional(), reason: z.string().optional() });
+const CountBody = z.object({
+  content: z.string().max(10_000),
+  signatureId: z.string().max(64).optional(),
+  signature: z.string().max(20).optional(),
+});
+const CountResult = z.object({
+  ok: z.boolean(),
+  chars: z.number(),
+  tasks: z.number(),
+  segments: z.number(),
+  encoding: z.string().optional(),
+  reason: z.string().optional(),
+});
 
 async function saveDraft(c: Ctx, body: SendBody): Promise<string> {
   const { p, enterpriseId } = need(c, 'sms.send');
   const { db } = c.get('deps');
   const { action: _a, draftId, acceptRejected: _r, ...payload } = body;
   if (draftId) {
-    const r = await db.query('UPDATE sms_drafts SET mode = $3, subject = $4, content = $5, payload = $6, updated_at = now() WHERE id = $1 AND account_id = $2', [
-      draftId, p.accountId, body.mode, body.subject ?? '', body.content ?? '', JSON.stringify(payload),
-    ]);
+    const r = await db.query(
+      'UPDATE sms_drafts SET mode = $3, subject = $4, content = $5, payload = $6, updated_at = now() WHERE id = $1 AND account_id = $2',
+      [draftId, p.accountId, body.mode, body.subject ?? '', body.content ?? '', JSON.stringify(payload)],
+    );
     if (r.rowCount === 1) return draftId;
   }
   const id = newId();
-  await db.query('INSERT INTO sms_drafts (id, enterprise_id, account_id, mode, subject, content, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-    id, enterpriseId, p.accountId, body.mode, body.subject ?? '', body.content ?? '', JSON.stringify(payload),
-  ]);
+  await db.query(
+    'INSERT INTO sms_drafts (id, enterprise_id, account_id, mode, subject, content, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    [id, enterpriseId, p.accountId, body.mode, body.subject ?? '', body.content ?? '', JSON.stringify(payload)],
+  );
   return id;
 }
 
@@ -62,7 +75,13 @@ base.use('/api/industry/upload-jobs', uploadBodyLimit);
 
 export const sendRoutes = base
   .openapi(
-    createRoute({ method: 'get', path: '/api/industry/send-options', tags: TAG, summary: '发短信页面所需：已审核签名（默认预选）、转发手机默认值、余额', responses: jsonOk(Options) }),
+    createRoute({
+      method: 'get',
+      path: '/api/industry/send-options',
+      tags: TAG,
+      summary: '发短信页面所需：已审核签名（默认预选）、转发手机默认值、余额',
+      responses: jsonOk(Options),
+    }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'sms.send');
       const { db } = c.get('deps');
@@ -81,7 +100,14 @@ export const sendRoutes = base
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/industry/count', tags: TAG, summary: '字数、任务数（按 500 字）、计费条数，含签名', request: jsonBody(CountBody), responses: jsonOk(CountResult) }),
+    createRoute({
+      method: 'post',
+      path: '/api/industry/count',
+      tags: TAG,
+      summary: '字数、任务数（按 500 字）、计费条数，含签名',
+      request: jsonBody(CountBody),
+      responses: jsonOk(CountResult),
+    }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'sms.send');
       const body = c.req.valid('json');
@@ -134,7 +160,8 @@ export const sendRoutes = base
       path: '/api/industry/sends',
       tags: TAG,
       summary: '发送（立即 / 定时）或存草稿；普通、批量（uploadId 或 numbers）与定制发送（uploadId 或 messages）',
-      description: '有无效或重复号码时返回 400 RECIPIENTS_REJECTED 及明细；确认后以 acceptRejected: true 再次提交。余额按计费条数扣减，不足时 409 INSUFFICIENT_BALANCE。',
+      description:
+        '有无效或重复号码时返回 400 RECIPIENTS_REJECTED 及明细；确认后以 acceptRejected: true 再次提交。余额按计费条数扣减，不足时 409 INSUFFICIENT_BALANCE。',
       request: jsonBody(SendBody),
       responses: jsonOk(SendResult),
     }),
@@ -156,11 +183,15 @@ export const sendRoutes = base
       }
       const prep = await prepareSend(deps.db, p, enterpriseId, body);
       if (prep.rejected.length && !body.acceptRejected) {
-        throw new IndustryError('RECIPIENTS_REJECTED', `有 ${prep.rejected.length} 个号码无效或重复（有效 ${prep.recipients.length} 个），请确认后再发送`, {
-          recipients: prep.recipients.length,
-          rejectedTotal: prep.rejected.length,
-          rejected: prep.rejected.slice(0, 1000),
-        });
+        throw new IndustryError(
+          'RECIPIENTS_REJECTED',
+          `有 ${prep.rejected.length} 个号码无效或重复（有效 ${prep.recipients.length} 个），请确认后再发送`,
+          {
+            recipients: prep.recipients.length,
+            rejectedTotal: prep.rejected.length,
+            rejected: prep.rejected.slice(0, 1000),
+          },
+        );
       }
       let forwardTo: string | null = null;
       if (body.needReply && body.forwardReplies) {
@@ -177,7 +208,11 @@ export const sendRoutes = base
         source: source as Record<string, unknown>,
         draftId,
       });
-      await opLog(c, scheduledAt ? '定时发送短信' : '发送短信', prep.subject, { sendId: rec.id, recipients: prep.recipients.length, billing: prep.billing });
+      await opLog(c, scheduledAt ? '定时发送短信' : '发送短信', prep.subject, {
+        sendId: rec.id,
+        recipients: prep.recipients.length,
+        billing: prep.billing,
+      });
       let state = scheduledAt ? 'scheduled' : 'queued';
       if (!scheduledAt) {
         const rt = runtimeOf(deps);
@@ -185,7 +220,15 @@ export const sendRoutes = base
         else void dispatchSend(rt, rec.id);
       }
       return c.json(
-        { id: rec.id, state, draftId: null, recipients: prep.recipients.length, billing: prep.billing, extension: rec.extension, rejected: prep.rejected.slice(0, 1000) },
+        {
+          id: rec.id,
+          state,
+          draftId: null,
+          recipients: prep.recipients.length,
+          billing: prep.billing,
+          extension: rec.extension,
+          rejected: prep.rejected.slice(0, 1000),
+        },
         200,
       );
     },
@@ -241,7 +284,11 @@ export const sendRoutes = base
       const { p } = need(c, 'sms.send');
       const list = await readUploadList(c.get('deps').db, c.req.valid('param').id, p.accountId, { items: false });
       if (!list) throw new AppError('NOT_FOUND', '上传的文件已过期，请重新上传');
-      const bytes = await xlsxBytes('错误报告', ['行号', '内容', '原因'], list.rejected.map((r) => [r.line, r.text, r.message]));
+      const bytes = await xlsxBytes(
+        '错误报告',
+        ['行号', '内容', '原因'],
+        list.rejected.map((r) => [r.line, r.text, r.message]),
+      );
       return fileResponse(c, bytes, `${list.fileName}-错误报告.xlsx`);
     },
   )
@@ -261,8 +308,19 @@ export const sendRoutes = base
         kind === 'batch'
           ? ['批量发送模板.xlsx', ['手机号码'], [['13800138000'], ['13900139000']]]
           : kind === 'merge'
-            ? ['定制发送模板.xlsx', ['手机号码', '内容1', '内容2', '内容3'], [['13800138000', '张三您好，', '您的快递已到', '请及时领取。'], ['13900139000', '李四您好，', '您的快递已到', '请及时领取。']]]
-            : ['通讯录导入模板.xlsx', ['姓名', '手机号码', '性别', '生日', '邮箱', '单位', '职务', '地址', '备注'], [['张三', '13800138000', '男', '1990-01-01', 'zhangsan@example.com', '翼讯通', '经理', '杭州市', '']]];
+            ? [
+                '定制发送模板.xlsx',
+                ['手机号码', '内容1', '内容2', '内容3'],
+                [
+                  ['13800138000', '张三您好，', '您的快递已到', '请及时领取。'],
+                  ['13900139000', '李四您好，', '您的快递已到', '请及时领取。'],
+                ],
+              ]
+            : [
+                '通讯录导入模板.xlsx',
+                ['姓名', '手机号码', '性别', '生日', '邮箱', '单位', '职务', '地址', '备注'],
+                [['张三', '13800138000', '男', '1990-01-01', 'zhangsan@example.com', '翼讯通', '经理', '杭州市', '']],
+              ];
       return fileResponse(c, await xlsxBytes('模板', header as string[], rows as string[][]), name as string);
     },
   );

@@ -37,11 +37,19 @@ export interface SignatureRow {
 }
 
 /** Approved signatures of the enterprise, and the one preselected: the account's default, else the enterprise's. */
-export async function signaturesFor(db: Queryable, enterpriseId: string, accountId: string): Promise<{ items: SignatureRow[]; defaultId: string | null }> {
-  const { rows } = await db.query<SignatureRow>(`SELECT id, text, is_default FROM signatures WHERE enterprise_id = $1 AND status = 'approved' ORDER BY is_default DESC, created_at`, [
-    enterpriseId,
-  ]);
-  const { rows: acct } = await db.query<{ default_signature_id: string | null }>('SELECT default_signature_id FROM accounts WHERE id = $1', [accountId]);
+export async function signaturesFor(
+  db: Queryable,
+  enterpriseId: string,
+  accountId: string,
+): Promise<{ items: SignatureRow[]; defaultId: string | null }> {
+  const { rows } = await db.query<SignatureRow>(
+    `SELECT id, text, is_default FROM signatures WHERE enterprise_id = $1 AND status = 'approved' ORDER BY is_default DESC, created_at`,
+    [enterpriseId],
+  );
+  const { rows: acct } = await db.query<{ default_signature_id: string | null }>(
+    'SELECT default_signature_id FROM accounts WHERE id = $1',
+    [accountId],
+  );
   const own = acct[0]?.default_signature_id;
   const defaultId = (own && rows.find((r) => r.id === own)?.id) || rows.find((r) => r.is_default)?.id || rows[0]?.id || null;
   return { items: rows, defaultId };
@@ -49,7 +57,10 @@ export async function signaturesFor(db: Queryable, enterpriseId: string, account
 
 /** 回复转发到手机 defaults to the enterprise admin's phone. */
 export async function adminPhone(db: Queryable, enterpriseId: string): Promise<string> {
-  const { rows } = await db.query<{ phone: string }>(`SELECT phone FROM accounts WHERE enterprise_id = $1 AND role = 'admin' ORDER BY created_at LIMIT 1`, [enterpriseId]);
+  const { rows } = await db.query<{ phone: string }>(
+    `SELECT phone FROM accounts WHERE enterprise_id = $1 AND role = 'admin' ORDER BY created_at LIMIT 1`,
+    [enterpriseId],
+  );
   return rows[0]?.phone ?? '';
 }
 
@@ -100,7 +111,11 @@ export async function prepareSend(db: Queryable, p: Principal, enterpriseId: str
     if (input.uploadId) {
       const u = await readUploadList(db, input.uploadId, p.accountId);
       if (!u) throw new AppError('NOT_FOUND', '上传的文件已过期，请重新上传');
-      if (u.kind !== input.mode) throw new AppError('VALIDATION', input.mode === 'batch' ? '这是定制发送的文件，请在定制发送中使用' : '这是批量发送的文件，请在批量发送中使用');
+      if (u.kind !== input.mode)
+        throw new AppError(
+          'VALIDATION',
+          input.mode === 'batch' ? '这是定制发送的文件，请在定制发送中使用' : '这是批量发送的文件，请在批量发送中使用',
+        );
       items = u.items.map((it) => (typeof it === 'string' ? { msisdn: it } : { msisdn: it[0], content: it[1], line: it[2] }));
       rejected = uploadRejections(u.rejected);
       duplicates = u.duplicates;
@@ -110,10 +125,16 @@ export async function prepareSend(db: Queryable, p: Principal, enterpriseId: str
       rejected = uploadRejections(m.rejected);
       duplicates = m.duplicates;
     } else if (input.mode === 'batch' && (input.numbers || input.recipients)) {
-      ({ recipients, rejected } = await resolveRecipients(db, enterpriseId, p.accountId, { recipients: input.recipients, numbers: input.numbers }));
+      ({ recipients, rejected } = await resolveRecipients(db, enterpriseId, p.accountId, {
+        recipients: input.recipients,
+        numbers: input.numbers,
+      }));
       items = [];
     } else {
-      throw new AppError('VALIDATION', input.mode === 'batch' ? '请先上传号码文件（TXT 或 Excel）' : '请先上传定制短信文件（TXT 或 Excel）');
+      throw new AppError(
+        'VALIDATION',
+        input.mode === 'batch' ? '请先上传号码文件（TXT 或 Excel）' : '请先上传定制短信文件（TXT 或 Excel）',
+      );
     }
     recipients ??= routeAll(items, rejected);
     if (input.mode === 'merge') content = recipients[0]?.content ?? '';
@@ -159,12 +180,18 @@ async function allocateExtension(tx: Queryable, enterpriseId: string, sendId: st
   await tx.query('DELETE FROM sms_extensions WHERE expires_at < now()');
   // One tenant scheduling a year of reply-asking sends must not take the shared pool (#17): the
   // same bound as messaging's extension registry.
-  const { rows: held } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM sms_extensions WHERE enterprise_id = $1', [enterpriseId]);
+  const { rows: held } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM sms_extensions WHERE enterprise_id = $1', [
+    enterpriseId,
+  ]);
   if ((held[0]?.n ?? 0) >= MAX_EXTENSIONS_PER_ENTERPRISE)
-    throw new IndustryError('NO_EXTENSION', `本集团占用的回复扩展码已达上限 ${MAX_EXTENSIONS_PER_ENTERPRISE} 个（每个需要回复的短信占用一个，至发送后 ${EXTENSION_LIFE_DAYS} 天），请稍后再试或删除不需要的定时短信`, {
-      held: held[0]?.n ?? 0,
-      limit: MAX_EXTENSIONS_PER_ENTERPRISE,
-    });
+    throw new IndustryError(
+      'NO_EXTENSION',
+      `本集团占用的回复扩展码已达上限 ${MAX_EXTENSIONS_PER_ENTERPRISE} 个（每个需要回复的短信占用一个，至发送后 ${EXTENSION_LIFE_DAYS} 天），请稍后再试或删除不需要的定时短信`,
+      {
+        held: held[0]?.n ?? 0,
+        limit: MAX_EXTENSIONS_PER_ENTERPRISE,
+      },
+    );
   const { rows } = await tx.query<{ n: number }>(
     `SELECT n FROM generate_series(1, 9999) AS n
       WHERE NOT EXISTS (SELECT 1 FROM sms_extensions x WHERE x.extension = lpad(n::text, 4, '0'))
@@ -172,7 +199,12 @@ async function allocateExtension(tx: Queryable, enterpriseId: string, sendId: st
   );
   if (!rows[0]) throw new IndustryError('NO_EXTENSION');
   const ext = String(rows[0].n).padStart(4, '0');
-  await tx.query('INSERT INTO sms_extensions (enterprise_id, extension, send_id, expires_at) VALUES ($1, $2, $3, $4)', [enterpriseId, ext, sendId, until]);
+  await tx.query('INSERT INTO sms_extensions (enterprise_id, extension, send_id, expires_at) VALUES ($1, $2, $3, $4)', [
+    enterpriseId,
+    ext,
+    sendId,
+    until,
+  ]);
   return ext;
 }
 
@@ -192,7 +224,13 @@ export interface RecordOptions {
  * (queued, or scheduled with its balance taken), and removes the draft it came from. Publishing
  * happens after commit.
  */
-export async function recordSend(db: Db, p: Principal, enterpriseId: string, prep: Prepared, o: RecordOptions): Promise<{ id: string; extension: string | null }> {
+export async function recordSend(
+  db: Db,
+  p: Principal,
+  enterpriseId: string,
+  prep: Prepared,
+  o: RecordOptions,
+): Promise<{ id: string; extension: string | null }> {
   const id = newId();
   try {
     return await recordNow(db, p, enterpriseId, prep, o, id);
@@ -202,7 +240,14 @@ export async function recordSend(db: Db, p: Principal, enterpriseId: string, pre
   }
 }
 
-async function recordNow(db: Db, p: Principal, enterpriseId: string, prep: Prepared, o: RecordOptions, id: string): Promise<{ id: string; extension: string | null }> {
+async function recordNow(
+  db: Db,
+  p: Principal,
+  enterpriseId: string,
+  prep: Prepared,
+  o: RecordOptions,
+  id: string,
+): Promise<{ id: string; extension: string | null }> {
   return db.transaction(async (tx) => {
     await take(tx, { enterpriseId, accountId: p.accountId }, prep.billing, 'charge', { kind: 'industry', id });
     // After take: the account row is locked, so this account's concurrent sends are counted in turn.
@@ -212,9 +257,23 @@ async function recordNow(db: Db, p: Principal, enterpriseId: string, prep: Prepa
                               extension, forward_to, state, scheduled_at, rejected, source)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
       [
-        id, enterpriseId, p.accountId, prep.mode, o.via, prep.subject, prep.content, prep.signature.id, prep.signature.text,
-        prep.recipients.length, prep.billing, null, o.forwardTo, o.scheduledAt ? 'scheduled' : 'queued', o.scheduledAt ?? null,
-        JSON.stringify(prep.rejected), JSON.stringify(o.source),
+        id,
+        enterpriseId,
+        p.accountId,
+        prep.mode,
+        o.via,
+        prep.subject,
+        prep.content,
+        prep.signature.id,
+        prep.signature.text,
+        prep.recipients.length,
+        prep.billing,
+        null,
+        o.forwardTo,
+        o.scheduledAt ? 'scheduled' : 'queued',
+        o.scheduledAt ?? null,
+        JSON.stringify(prep.rejected),
+        JSON.stringify(o.source),
       ],
     );
     const extension = o.needReply
@@ -227,7 +286,14 @@ async function recordNow(db: Db, p: Principal, enterpriseId: string, prep: Prepa
       await tx.query(
         `INSERT INTO sms_send_recipients (send_id, seq, msisdn, carrier, name, content)
          SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[])`,
-        [id, part.map((_, k) => i + k + 1), part.map((r) => r.msisdn), part.map((r) => r.carrier), part.map((r) => r.name), part.map((r) => (merge ? (r.content ?? '') : null))],
+        [
+          id,
+          part.map((_, k) => i + k + 1),
+          part.map((r) => r.msisdn),
+          part.map((r) => r.carrier),
+          part.map((r) => r.name),
+          part.map((r) => (merge ? (r.content ?? '') : null)),
+        ],
       );
     }
     if (o.draftId) await tx.query('DELETE FROM sms_drafts WHERE id = $1 AND account_id = $2', [o.draftId, p.accountId]);

@@ -9,8 +9,17 @@ import { industryTestApp, type IndustryTestApp, type Requester } from './test-ap
  * Every job of one send on SMS_JOBS published since `since` (the stream is shared with the other
  * files of the run, which may have put tens of thousands of jobs before ours; they are skipped).
  */
-async function jobsOf(nc: NatsConnection, sendId: string, want: number, since: Date): Promise<{ job: SmsJob; subject: string; msgId: string | undefined }[]> {
-  const c = await jetstream(nc).consumers.get(SMS_JOBS_STREAM, { filter_subjects: 'sms.jobs.>', deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since.getTime() - 1000).toISOString() });
+async function jobsOf(
+  nc: NatsConnection,
+  sendId: string,
+  want: number,
+  since: Date,
+): Promise<{ job: SmsJob; subject: string; msgId: string | undefined }[]> {
+  const c = await jetstream(nc).consumers.get(SMS_JOBS_STREAM, {
+    filter_subjects: 'sms.jobs.>',
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: new Date(since.getTime() - 1000).toISOString(),
+  });
   const out: { job: SmsJob; subject: string; msgId: string | undefined }[] = [];
   for (let round = 0; round < 20; round++) {
     const batch = await c.fetch({ max_messages: 1000, expires: 1000 });
@@ -22,7 +31,8 @@ async function jobsOf(nc: NatsConnection, sendId: string, want: number, since: D
       } catch {
         continue;
       }
-      if (parsed.success && parsed.data.sendId === sendId) out.push({ job: parsed.data, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') });
+      if (parsed.success && parsed.data.sendId === sendId)
+        out.push({ job: parsed.data, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') });
     }
     if (out.length >= want && round > 0) break;
   }
@@ -67,11 +77,25 @@ describe('industry send over real NATS', () => {
   });
 
   it('fills the inbox from SmsReply events under the send they answer', async () => {
-    const s = await admin('POST', '/api/industry/sends', { recipients: '13800138000', subject: '回复测试', content: '请回复', needReply: true });
+    const s = await admin('POST', '/api/industry/sends', {
+      recipients: '13800138000',
+      subject: '回复测试',
+      content: '请回复',
+      needReply: true,
+    });
     const replyId = `int-${Date.now()}`;
     await jetstream(nc).publish(
       smsReplySubject('demo-enterprise'),
-      JSON.stringify({ replyId, enterpriseId: 'demo-enterprise', sendId: s.body.id, from: '13800138000', to: `1069088811${s.body.extension}`, text: '好的', carrier: 'cmcc', at: Date.now() }),
+      JSON.stringify({
+        replyId,
+        enterpriseId: 'demo-enterprise',
+        sendId: s.body.id,
+        from: '13800138000',
+        to: `1069088811${s.body.extension}`,
+        text: '好的',
+        carrier: 'cmcc',
+        at: Date.now(),
+      }),
       { msgID: replyId },
     );
     let items: { sendId: string; text: string }[] = [];
@@ -113,14 +137,57 @@ describe('the sent list follows the numbers in the send log (real ClickHouse)', 
       table: LOG_TABLE,
       format: 'JSONEachRow',
       values: outcomes.flatMap((status, i) => [
-        { job_id: `${sendId}:${i + 1}`, source: 'industry', enterprise_id: 'demo-enterprise', account_id: 'demo-admin', send_id: sendId, task: 0, msisdn: '13800138000', carrier: 'cmcc', segments: 1, created_at: now, submit_time: now, message_id: '', message_ids: [], status: 'submitted', code: '', status_time: now, version: 1 },
-        { job_id: `${sendId}:${i + 1}`, source: 'industry', enterprise_id: 'demo-enterprise', account_id: 'demo-admin', send_id: sendId, task: 0, msisdn: '13800138000', carrier: 'cmcc', segments: 1, created_at: now, submit_time: now, message_id: '', message_ids: [], status, code: status === 'failed' ? 'UNDELIV' : '', status_time: now, version: 2 },
+        {
+          job_id: `${sendId}:${i + 1}`,
+          source: 'industry',
+          enterprise_id: 'demo-enterprise',
+          account_id: 'demo-admin',
+          send_id: sendId,
+          task: 0,
+          msisdn: '13800138000',
+          carrier: 'cmcc',
+          segments: 1,
+          created_at: now,
+          submit_time: now,
+          message_id: '',
+          message_ids: [],
+          status: 'submitted',
+          code: '',
+          status_time: now,
+          version: 1,
+        },
+        {
+          job_id: `${sendId}:${i + 1}`,
+          source: 'industry',
+          enterprise_id: 'demo-enterprise',
+          account_id: 'demo-admin',
+          send_id: sendId,
+          task: 0,
+          msisdn: '13800138000',
+          carrier: 'cmcc',
+          segments: 1,
+          created_at: now,
+          submit_time: now,
+          message_id: '',
+          message_ids: [],
+          status,
+          code: status === 'failed' ? 'UNDELIV' : '',
+          status_time: now,
+          version: 2,
+        },
       ]),
     });
   };
 
   it('shows all delivered, partly failed or pending per send, and fills 成功 and 失败 in the 合计 row', async () => {
-    const send = async (subject: string, n: number) => (await admin('POST', '/api/industry/sends', { recipients: ['13800138000', '13900139000', '18900000001'].slice(0, n).join(' '), subject, content: '状态测试' })).body.id as string;
+    const send = async (subject: string, n: number) =>
+      (
+        await admin('POST', '/api/industry/sends', {
+          recipients: ['13800138000', '13900139000', '18900000001'].slice(0, n).join(' '),
+          subject,
+          content: '状态测试',
+        })
+      ).body.id as string;
     const all = await send('状态-全部成功', 2);
     const part = await send('状态-部分失败', 3);
     const waiting = await send('状态-等待回执', 2);
@@ -129,7 +196,12 @@ describe('the sent list follows the numbers in the send log (real ClickHouse)', 
     await logged(waiting, ['submitted', 'delivered']);
     const list = await admin('GET', '/api/industry/sends?subject=状态-');
     expect(list.status).toBe(200);
-    const by = Object.fromEntries(list.body.items.map((s: { subject: string; status: string; delivered: number; failed: number }) => [s.subject, `${s.status} ${s.delivered}/${s.failed}`]));
+    const by = Object.fromEntries(
+      list.body.items.map((s: { subject: string; status: string; delivered: number; failed: number }) => [
+        s.subject,
+        `${s.status} ${s.delivered}/${s.failed}`,
+      ]),
+    );
     expect(by).toEqual({ '状态-全部成功': 'delivered 2/0', '状态-部分失败': 'partly_failed 1/1', '状态-等待回执': 'pending 1/0' });
     expect(list.body.totals).toEqual({ sends: 3, recipients: 7, billing: 7, delivered: 4, failed: 1 });
     // The 合计 row counts every match, not only the page shown.
@@ -140,14 +212,27 @@ describe('the sent list follows the numbers in the send log (real ClickHouse)', 
 
   it('gives a scheduled send both its creation and its sending time', async () => {
     const at = new Date(Date.now() + 3_600_000).toISOString();
-    const s = await admin('POST', '/api/industry/sends', { recipients: '13800138000', subject: '定时-两个时间', content: '定时', action: 'schedule', scheduledAt: at });
+    const s = await admin('POST', '/api/industry/sends', {
+      recipients: '13800138000',
+      subject: '定时-两个时间',
+      content: '定时',
+      action: 'schedule',
+      scheduledAt: at,
+    });
     expect(s.status).toBe(200);
     // Its time comes (moved forward rather than waiting an hour); the dispatcher sends it.
-    await t.portal.deps.db.query(`UPDATE sms_sends SET scheduled_at = now() - interval '1 second', created_at = now() - interval '1 hour' WHERE id = $1`, [s.body.id]);
+    await t.portal.deps.db.query(
+      `UPDATE sms_sends SET scheduled_at = now() - interval '1 second', created_at = now() - interval '1 hour' WHERE id = $1`,
+      [s.body.id],
+    );
     await t.industry.tick();
     const item = (await admin('GET', '/api/industry/sends?subject=定时-两个时间')).body.items[0];
-    expect(item).toMatchObject({ state: 'sent', scheduledAt: expect.any(String), sentAt: expect.any(String), createdAt: expect.any(String) });
+    expect(item).toMatchObject({
+      state: 'sent',
+      scheduledAt: expect.any(String),
+      sentAt: expect.any(String),
+      createdAt: expect.any(String),
+    });
     expect(Date.parse(item.sentAt) - Date.parse(item.createdAt)).toBeGreaterThan(3_000_000);
   });
 });
-

@@ -71,14 +71,25 @@ describe('industry sends', () => {
   });
 
   it('assigns a unique extension to each live send needing a reply, forwarding to the admin phone by default', async () => {
-    const a = await admin('POST', '/api/industry/sends', { recipients: '18900000001', content: '请回复1确认', needReply: true, forwardReplies: true });
+    const a = await admin('POST', '/api/industry/sends', {
+      recipients: '18900000001',
+      content: '请回复1确认',
+      needReply: true,
+      forwardReplies: true,
+    });
     const b = await admin('POST', '/api/industry/sends', { recipients: '18900000002', content: '请回复2确认', needReply: true });
     expect(a.body.extension).toMatch(/^\d{4}$/);
     expect(b.body.extension).toMatch(/^\d{4}$/);
     expect(a.body.extension).not.toBe(b.body.extension);
     const job = t.jobs.find((j) => j.sendId === a.body.id)!;
     expect(job).toMatchObject({ carrier: 'ctcc', extension: a.body.extension, forwardTo: '13700137000' });
-    const bad = await admin('POST', '/api/industry/sends', { recipients: '18900000003', content: 'x', needReply: true, forwardReplies: true, forwardTo: '12345' });
+    const bad = await admin('POST', '/api/industry/sends', {
+      recipients: '18900000003',
+      content: 'x',
+      needReply: true,
+      forwardReplies: true,
+      forwardTo: '12345',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toContain('转发手机号码“12345”无效');
   });
@@ -95,7 +106,12 @@ describe('industry sends', () => {
   });
 
   it('charges the account and the enterprise by billing count', async () => {
-    const q = async () => (await t.portal.deps.db.query<{ a: string; e: string }>(`SELECT a.quota a, e.quota e FROM accounts a, enterprises e WHERE a.id = 'demo-sub' AND e.id = 'demo-enterprise'`)).rows[0]!;
+    const q = async () =>
+      (
+        await t.portal.deps.db.query<{ a: string; e: string }>(
+          `SELECT a.quota a, e.quota e FROM accounts a, enterprises e WHERE a.id = 'demo-sub' AND e.id = 'demo-enterprise'`,
+        )
+      ).rows[0]!;
     const before = await q();
     const r = await sub('POST', '/api/industry/sends', { recipients: '13800000001 13800000002 13800000003', content: '字'.repeat(100) });
     expect(r.status).toBe(200);
@@ -109,7 +125,9 @@ describe('industry sends', () => {
     const e = await admin('POST', '/api/industry/sends', { recipients: '13800138000', content: '  ' });
     expect(e.status).toBe(400);
     expect(e.body.error.message).toBe('请输入短信内容');
-    await t.portal.deps.db.query(`INSERT INTO signatures (id, enterprise_id, text, status) VALUES ('pending-sig', 'demo-enterprise', '待审核', 'pending') ON CONFLICT DO NOTHING`);
+    await t.portal.deps.db.query(
+      `INSERT INTO signatures (id, enterprise_id, text, status) VALUES ('pending-sig', 'demo-enterprise', '待审核', 'pending') ON CONFLICT DO NOTHING`,
+    );
     const s = await admin('POST', '/api/industry/sends', { recipients: '13800138000', content: 'x', signatureId: 'pending-sig' });
     expect(s.body.error.code).toBe('SIGNATURE_NOT_APPROVED');
     const u = await admin('POST', '/api/industry/sends', { mode: 'batch', uploadId: 'nope', content: 'x' });
@@ -129,9 +147,19 @@ describe('industry sends', () => {
     const report = await admin('GET', `/api/industry/uploads/${up.body.uploadId}/report`);
     expect(report.status).toBe(200);
     expect(report.headers.get('content-type')).toContain('spreadsheetml');
-    const r = await admin('POST', '/api/industry/sends', { mode: 'batch', uploadId: up.body.uploadId, content: '批量通知', acceptRejected: true });
+    const r = await admin('POST', '/api/industry/sends', {
+      mode: 'batch',
+      uploadId: up.body.uploadId,
+      content: '批量通知',
+      acceptRejected: true,
+    });
     expect(r.status).toBe(200);
-    expect(t.jobs.filter((j) => j.sendId === r.body.id).map((j) => j.msisdn).sort()).toEqual(['13800138001', '13800138002']);
+    expect(
+      t.jobs
+        .filter((j) => j.sendId === r.body.id)
+        .map((j) => j.msisdn)
+        .sort(),
+    ).toEqual(['13800138001', '13800138002']);
   });
 
   it('checks a 25,000-number batch file as an upload job (read on a worker thread, kept in parts); the send check and the report read every part', async () => {
@@ -145,8 +173,16 @@ describe('industry sends', () => {
       await new Promise((r) => setTimeout(r, 50));
       job = (await admin('GET', `/api/industry/imports/${start.body.jobId}`)).body;
     }
-    expect(job).toMatchObject({ phase: 'done', percent: 100, imported: 25_000, rejectedTotal: 2, upload: { accepted: 25_000, duplicates: 1, rejectedTotal: 2 } });
-    const parts = await t.portal.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_upload_lists WHERE id LIKE $1 || '~%'`, [job.upload.uploadId]);
+    expect(job).toMatchObject({
+      phase: 'done',
+      percent: 100,
+      imported: 25_000,
+      rejectedTotal: 2,
+      upload: { accepted: 25_000, duplicates: 1, rejectedTotal: 2 },
+    });
+    const parts = await t.portal.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_upload_lists WHERE id LIKE $1 || '~%'`, [
+      job.upload.uploadId,
+    ]);
     expect(parts.rows[0]!.n).toBeGreaterThan(1);
     const chk = await admin('POST', '/api/industry/sends/check', { mode: 'batch', uploadId: job.upload.uploadId, content: '通知' });
     expect(chk.body).toMatchObject({ recipients: 25_000, rejectedTotal: 2, duplicates: 1 });
@@ -156,7 +192,11 @@ describe('industry sends', () => {
   });
 
   it('refuses broken and wrong-type files with clear errors, and reads GBK text', async () => {
-    const broken = await admin('POST', '/api/industry/uploads', upload('batch', new Blob([new Uint8Array([0x50, 0x4b, 0x03, 0x04, 1, 2, 3, 4, 5])]), 'x.xlsx'));
+    const broken = await admin(
+      'POST',
+      '/api/industry/uploads',
+      upload('batch', new Blob([new Uint8Array([0x50, 0x4b, 0x03, 0x04, 1, 2, 3, 4, 5])]), 'x.xlsx'),
+    );
     expect(broken.status).toBe(400);
     expect(broken.body.error.message).toContain('Excel 文件已损坏');
     const empty = await admin('POST', '/api/industry/uploads', upload('batch', new Blob([]), 'x.txt'));
@@ -170,7 +210,9 @@ describe('industry sends', () => {
   });
 
   it('mail-merges: same number and content once, different content several times, with a preview', async () => {
-    const txt = ['13800138000\t您好\t张三', '13800138000\t您好\t张三', '13800138000\t您好\t李四', '13900139000\t你好', 'x\t无效'].join('\n');
+    const txt = ['13800138000\t您好\t张三', '13800138000\t您好\t张三', '13800138000\t您好\t李四', '13900139000\t你好', 'x\t无效'].join(
+      '\n',
+    );
     const up = await admin('POST', '/api/industry/uploads', upload('merge', new Blob([txt]), 'm.txt'));
     expect(up.body).toMatchObject({ accepted: 3, duplicates: 1, rejectedTotal: 1 });
     const chk = await admin('POST', '/api/industry/sends/check', { mode: 'merge', uploadId: up.body.uploadId });
@@ -178,7 +220,11 @@ describe('industry sends', () => {
     const r = await admin('POST', '/api/industry/sends', { mode: 'merge', uploadId: up.body.uploadId, acceptRejected: true });
     expect(r.status).toBe(200);
     const jobs = t.jobs.filter((j) => j.sendId === r.body.id);
-    expect(jobs.map((j) => `${j.msisdn}:${j.content}`).sort()).toEqual(['13800138000:您好张三', '13800138000:您好李四', '13900139000:你好']);
+    expect(jobs.map((j) => `${j.msisdn}:${j.content}`).sort()).toEqual([
+      '13800138000:您好张三',
+      '13800138000:您好李四',
+      '13900139000:你好',
+    ]);
   });
 
   it('keeps other tenants and unpermitted sub-accounts out', async () => {
@@ -194,8 +240,16 @@ describe('industry sends', () => {
 
   it('accepts sends from an enterprise system with an API key, recorded as sent via the API', async () => {
     const key = 'gk_industry_test_key_0001';
-    await t.portal.deps.db.query(`INSERT INTO api_keys (id, account_id, name, prefix, key_hash) VALUES ('k1', 'demo-admin', '测试', 'gk_indu', $1)`, [sha256(key)]);
-    const r = await t.anonymous('POST', '/api/industry/sends', { mode: 'merge', messages: [{ msisdn: '13800138000', content: '您的验证码 1234' }] }, { authorization: `Bearer ${key}` });
+    await t.portal.deps.db.query(
+      `INSERT INTO api_keys (id, account_id, name, prefix, key_hash) VALUES ('k1', 'demo-admin', '测试', 'gk_indu', $1)`,
+      [sha256(key)],
+    );
+    const r = await t.anonymous(
+      'POST',
+      '/api/industry/sends',
+      { mode: 'merge', messages: [{ msisdn: '13800138000', content: '您的验证码 1234' }] },
+      { authorization: `Bearer ${key}` },
+    );
     expect(r.status).toBe(200);
     const status = await t.anonymous('GET', `/api/industry/sends/${r.body.id}`, undefined, { authorization: `Bearer ${key}` });
     expect(status.body).toMatchObject({ via: 'api', recipients: 1 });
@@ -218,7 +272,9 @@ describe('industry sends', () => {
     const r = await admin('GET', path);
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('VALIDATION');
-    expect(r.body.error.details).toContainEqual(expect.objectContaining({ path: param, message: expect.stringMatching(/[\u4e00-\u9fff]/) }));
+    expect(r.body.error.details).toContainEqual(
+      expect.objectContaining({ path: param, message: expect.stringMatching(/[\u4e00-\u9fff]/) }),
+    );
     expect(r.body.error.message).not.toMatch(/Invalid|expected/);
   });
 
@@ -226,13 +282,17 @@ describe('industry sends', () => {
     const db = t.portal.deps.db;
     const { rows: top } = await db.query<{ id: string | null }>('SELECT max(id) AS id FROM op_log');
     const since = Number(top[0]?.id ?? 0);
-    for (const content of ['通', '通知', '通知：', '通知：周五']) expect((await admin('POST', '/api/industry/count', { content })).status).toBe(200);
+    for (const content of ['通', '通知', '通知：', '通知：周五'])
+      expect((await admin('POST', '/api/industry/count', { content })).status).toBe(200);
     expect((await admin('POST', '/api/industry/sends/check', { recipients: '13800138000', content: '通知：周五' })).status).toBe(200);
     expect((await admin('POST', '/api/industry/templates', { title: '周五通知', content: '通知：周五' })).status).toBe(200);
     const boss = await loginAdmin(t.portal);
     expect((await boss.req('POST', '/api/accounts/demo-sub/freeze')).status).toBe(200);
     expect((await boss.req('POST', '/api/accounts/demo-sub/unfreeze')).status).toBe(200);
-    const { rows } = await db.query<{ action: string; target: string }>('SELECT action, target FROM op_log WHERE id > $1 AND account_id = $2 ORDER BY id', [since, 'demo-admin']);
+    const { rows } = await db.query<{ action: string; target: string }>(
+      'SELECT action, target FROM op_log WHERE id > $1 AND account_id = $2 ORDER BY id',
+      [since, 'demo-admin'],
+    );
     const actions = rows.map((r) => r.action).filter((a) => a !== '登录');
     expect(actions).toEqual(['新增短信模版', '冻结账户', '解冻账户']);
     expect(rows.find((r) => r.action === '冻结账户')!.target).toMatch(/demo-sub|演示子账户/);
@@ -241,7 +301,9 @@ describe('industry sends', () => {
   it('bounds the reply extensions one enterprise holds, so one tenant cannot take the shared pool', async () => {
     const db = t.portal.deps.db;
     // The demo enterprise already holds some; fill it up to the bound with far-future holds.
-    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_extensions WHERE enterprise_id = 'demo-enterprise' AND expires_at > now()`);
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM sms_extensions WHERE enterprise_id = 'demo-enterprise' AND expires_at > now()`,
+    );
     const free = MAX_EXTENSIONS_PER_ENTERPRISE - rows[0]!.n;
     const holder = (await admin('POST', '/api/industry/sends', { recipients: '13800138000', content: '占位' })).body.id as string;
     await db.query(
@@ -262,4 +324,3 @@ describe('industry sends', () => {
     await db.query(`DELETE FROM sms_extensions WHERE extension LIKE 'h%'`);
   });
 });
-

@@ -32,7 +32,10 @@ const SendSummary = z
     state: z.string(),
     status: z
       .enum(['scheduled', 'cancelled', 'queued', 'submitted', 'pending', 'delivered', 'partly_failed', 'failed'])
-      .openapi({ description: '按号码的结果：delivered 全部成功，partly_failed 部分失败，failed 全部失败，pending 等待回执；submitted 已提交（发送日志不可用时）' }),
+      .openapi({
+        description:
+          '按号码的结果：delivered 全部成功，partly_failed 部分失败，failed 全部失败，pending 等待回执；submitted 已提交（发送日志不可用时）',
+      }),
     scheduledAt: z.string().nullable(),
     createdAt: z.string(),
     sentAt: z.string().nullable(),
@@ -129,8 +132,10 @@ export function sendFilter(q: z.infer<typeof ListQuery> & { keyword?: string }, 
     const k = add(likePattern(q.keyword.trim()));
     w += ` AND (s.subject ILIKE ${k} OR s.content ILIKE ${k})`;
   }
-  if (q.phone?.trim()) w += ` AND EXISTS (SELECT 1 FROM sms_send_recipients r WHERE r.send_id = s.id AND r.msisdn LIKE ${add(likePattern(q.phone.trim()))})`;
-  if (q.recipient?.trim()) w += ` AND EXISTS (SELECT 1 FROM sms_send_recipients r WHERE r.send_id = s.id AND r.name ILIKE ${add(likePattern(q.recipient.trim()))})`;
+  if (q.phone?.trim())
+    w += ` AND EXISTS (SELECT 1 FROM sms_send_recipients r WHERE r.send_id = s.id AND r.msisdn LIKE ${add(likePattern(q.phone.trim()))})`;
+  if (q.recipient?.trim())
+    w += ` AND EXISTS (SELECT 1 FROM sms_send_recipients r WHERE r.send_id = s.id AND r.name ILIKE ${add(likePattern(q.recipient.trim()))})`;
   return w;
 }
 
@@ -162,7 +167,13 @@ async function listSends(c: Ctx, db: Queryable, states: string[], q: z.infer<typ
     params,
   );
   const { ch, log, cfg } = c.get('deps');
-  const outcomes = await sendOutcomes(ch, log, enterpriseId, rows.map((r) => r.id), cfg.smsLogTable);
+  const outcomes = await sendOutcomes(
+    ch,
+    log,
+    enterpriseId,
+    rows.map((r) => r.id),
+    cfg.smsLogTable,
+  );
   return {
     items: rows.map((r) => summary(r, outcomes?.get(r.id) ?? (outcomes ? { delivered: 0, failed: 0 } : undefined))),
     total: Number(tot[0]?.n ?? 0),
@@ -179,13 +190,27 @@ async function listSends(c: Ctx, db: Queryable, states: string[], q: z.infer<typ
 const TOTALS_MAX_SENDS = 100_000;
 
 /** 成功 and 失败 of every send the search matches (not only the page shown); null without the send log. */
-export async function outcomeTotals(c: Ctx, where: string, params: unknown[], enterpriseId: string): Promise<{ delivered: number | null; failed: number | null }> {
+export async function outcomeTotals(
+  c: Ctx,
+  where: string,
+  params: unknown[],
+  enterpriseId: string,
+): Promise<{ delivered: number | null; failed: number | null }> {
   const { db, ch, log, cfg } = c.get('deps');
   const none = { delivered: null, failed: null };
   if (!ch) return none;
-  const { rows } = await db.query<{ id: string }>(`SELECT s.id FROM sms_sends s WHERE ${where} AND s.state = 'sent' LIMIT ${TOTALS_MAX_SENDS + 1}`, params);
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT s.id FROM sms_sends s WHERE ${where} AND s.state = 'sent' LIMIT ${TOTALS_MAX_SENDS + 1}`,
+    params,
+  );
   if (rows.length > TOTALS_MAX_SENDS) return none;
-  const o = await sendOutcomes(ch, log, enterpriseId, rows.map((r) => r.id), cfg.smsLogTable);
+  const o = await sendOutcomes(
+    ch,
+    log,
+    enterpriseId,
+    rows.map((r) => r.id),
+    cfg.smsLogTable,
+  );
   if (!o) return none;
   let delivered = 0;
   let failed = 0;
@@ -196,7 +221,13 @@ export async function outcomeTotals(c: Ctx, where: string, params: unknown[], en
   return { delivered, failed };
 }
 
-const Totals = z.object({ sends: z.number(), recipients: z.number(), billing: z.number(), delivered: z.number().nullable(), failed: z.number().nullable() });
+const Totals = z.object({
+  sends: z.number(),
+  recipients: z.number(),
+  billing: z.number(),
+  delivered: z.number().nullable(),
+  failed: z.number().nullable(),
+});
 const ListResult = z.object({ items: z.array(SendSummary), total: z.number(), totals: Totals });
 
 export const sentRoutes = router()
@@ -223,7 +254,10 @@ export const sentRoutes = router()
       const { p, enterpriseId } = need(c, 'sms.sent');
       const { db } = c.get('deps');
       const ids = await visibleAccounts(db, p, enterpriseId);
-      const { rows } = await db.query<{ id: string; name: string; display_name: string }>('SELECT id, name, display_name FROM accounts WHERE id = ANY($1::text[]) ORDER BY name', [ids]);
+      const { rows } = await db.query<{ id: string; name: string; display_name: string }>(
+        'SELECT id, name, display_name FROM accounts WHERE id = ANY($1::text[]) ORDER BY name',
+        [ids],
+      );
       return c.json({ items: rows.map((r) => ({ id: r.id, name: r.name, displayName: r.display_name })) }, 200);
     },
   )
@@ -233,10 +267,28 @@ export const sentRoutes = router()
       path: '/api/industry/sends/{id}',
       tags: TAG,
       summary: '发送详情：内容与每个号码的状态（提交、成功、失败及原因），可作为编辑重发的原始数据',
-      request: { params: IdParam, query: z.object({ page: z.coerce.number().int().min(1).default(1), pageSize: z.coerce.number().int().min(1).max(500).default(50), state: z.enum(['pending', 'submitted', 'delivered', 'failed']).optional() }) },
+      request: {
+        params: IdParam,
+        query: z.object({
+          page: z.coerce.number().int().min(1).default(1),
+          pageSize: z.coerce.number().int().min(1).max(500).default(50),
+          state: z.enum(['pending', 'submitted', 'delivered', 'failed']).optional(),
+        }),
+      },
       responses: jsonOk(
         SendSummary.extend({
-          recipientsPage: z.array(z.object({ seq: z.number(), msisdn: z.string(), name: z.string(), carrier: z.string(), content: z.string().nullable(), state: z.string(), code: z.string(), at: z.string().nullable() })),
+          recipientsPage: z.array(
+            z.object({
+              seq: z.number(),
+              msisdn: z.string(),
+              name: z.string(),
+              carrier: z.string(),
+              content: z.string().nullable(),
+              state: z.string(),
+              code: z.string(),
+              at: z.string().nullable(),
+            }),
+          ),
           statusSource: z.enum(['send_log', 'portal']),
           rejected: z.array(z.object({ source: z.string(), input: z.string(), reason: z.string(), message: z.string() })),
           source: z.record(z.string(), z.any()),
@@ -249,7 +301,10 @@ export const sentRoutes = router()
       const q = c.req.valid('query');
       const { row, enterpriseId } = await visibleSend(c, 'sms.sent', id);
       const { db, ch, log } = c.get('deps');
-      const { rows: extra } = await db.query<{ rejected: unknown; source: unknown; published: number }>('SELECT rejected, source, published FROM sms_sends WHERE id = $1', [id]);
+      const { rows: extra } = await db.query<{ rejected: unknown; source: unknown; published: number }>(
+        'SELECT rejected, source, published FROM sms_sends WHERE id = $1',
+        [id],
+      );
       const states = await recipientStates(ch, log, enterpriseId, id, c.get('deps').cfg.smsLogTable);
       const published = Number(extra[0]?.published ?? 0);
       const stateOf = (seq: number) => states?.get(seq) ?? { state: seq <= published ? 'submitted' : 'pending', code: '', at: 0 };
@@ -285,20 +340,46 @@ export const sentRoutes = router()
       tags: TAG,
       summary: '查看回复（上行）',
       request: { params: IdParam },
-      responses: jsonOk(z.object({ items: z.array(z.object({ id: z.string(), from: z.string(), text: z.string(), receivedAt: z.string(), forwardedTo: z.string().nullable() })) })),
+      responses: jsonOk(
+        z.object({
+          items: z.array(
+            z.object({ id: z.string(), from: z.string(), text: z.string(), receivedAt: z.string(), forwardedTo: z.string().nullable() }),
+          ),
+        }),
+      ),
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       await visibleSend(c, 'sms.sent', id);
-      const { rows } = await c.get('deps').db.query<{ id: string; from_msisdn: string; text: string; received_at: Date; forwarded_to: string | null }>(
-        'SELECT id, from_msisdn, text, received_at, forwarded_to FROM sms_inbox WHERE send_id = $1 ORDER BY received_at DESC LIMIT 1000',
-        [id],
+      const { rows } = await c
+        .get('deps')
+        .db.query<{ id: string; from_msisdn: string; text: string; received_at: Date; forwarded_to: string | null }>(
+          'SELECT id, from_msisdn, text, received_at, forwarded_to FROM sms_inbox WHERE send_id = $1 ORDER BY received_at DESC LIMIT 1000',
+          [id],
+        );
+      return c.json(
+        {
+          items: rows.map((r) => ({
+            id: r.id,
+            from: r.from_msisdn,
+            text: r.text,
+            receivedAt: iso(r.received_at)!,
+            forwardedTo: r.forwarded_to,
+          })),
+        },
+        200,
       );
-      return c.json({ items: rows.map((r) => ({ id: r.id, from: r.from_msisdn, text: r.text, receivedAt: iso(r.received_at)!, forwardedTo: r.forwarded_to })) }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/industry/schedules', tags: ['行业短信-定时发件箱'], summary: '定时发件箱', request: { query: ListQuery }, responses: jsonOk(ListResult) }),
+    createRoute({
+      method: 'get',
+      path: '/api/industry/schedules',
+      tags: ['行业短信-定时发件箱'],
+      summary: '定时发件箱',
+      request: { query: ListQuery },
+      responses: jsonOk(ListResult),
+    }),
     async (c) => c.json(await listSends(c, c.get('deps').db, ['scheduled'], c.req.valid('query')), 200),
   )
   .openapi(
@@ -307,7 +388,12 @@ export const sentRoutes = router()
       path: '/api/industry/schedules/{id}',
       tags: ['行业短信-定时发件箱'],
       summary: '修改定时发送的时间',
-      request: { params: IdParam, ...jsonBody(z.object({ scheduledAt: z.string({ error: '请选择发送时间' }).datetime({ offset: true, message: '发送时间格式有误' }) })) },
+      request: {
+        params: IdParam,
+        ...jsonBody(
+          z.object({ scheduledAt: z.string({ error: '请选择发送时间' }).datetime({ offset: true, message: '发送时间格式有误' }) }),
+        ),
+      },
       responses: jsonOk(Ok),
     }),
     async (c) => {
@@ -317,9 +403,16 @@ export const sentRoutes = router()
       if (at.getTime() > Date.now() + 366 * 86_400_000) throw new AppError('VALIDATION', '定时发送的时间不能超过一年');
       const { db } = c.get('deps');
       const { id } = c.req.valid('param');
-      const r = await db.query(`UPDATE sms_sends SET scheduled_at = $4 WHERE id = $1 AND enterprise_id = $2 AND account_id = $3 AND state = 'scheduled'`, [id, enterpriseId, p.accountId, at]);
+      const r = await db.query(
+        `UPDATE sms_sends SET scheduled_at = $4 WHERE id = $1 AND enterprise_id = $2 AND account_id = $3 AND state = 'scheduled'`,
+        [id, enterpriseId, p.accountId, at],
+      );
       if (r.rowCount !== 1) {
-        const { rows } = await db.query('SELECT 1 FROM sms_sends WHERE id = $1 AND enterprise_id = $2 AND account_id = $3', [id, enterpriseId, p.accountId]);
+        const { rows } = await db.query('SELECT 1 FROM sms_sends WHERE id = $1 AND enterprise_id = $2 AND account_id = $3', [
+          id,
+          enterpriseId,
+          p.accountId,
+        ]);
         throw rows[0] ? new IndustryError('NOT_SCHEDULED') : new AppError('NOT_FOUND', '定时短信不存在');
       }
       await db.query(`UPDATE sms_extensions SET expires_at = $2::timestamptz + interval '7 days' WHERE send_id = $1`, [id, at]);
@@ -360,8 +453,15 @@ export const sentRoutes = router()
       path: '/api/industry/drafts',
       tags: ['行业短信-草稿箱'],
       summary: '草稿箱',
-      request: { query: z.object({ page: z.coerce.number().int().min(1).default(1), pageSize: z.coerce.number().int().min(1).max(200).default(20) }) },
-      responses: jsonOk(z.object({ items: z.array(z.object({ id: z.string(), mode: z.string(), subject: z.string(), content: z.string(), updatedAt: z.string() })), total: z.number() })),
+      request: {
+        query: z.object({ page: z.coerce.number().int().min(1).default(1), pageSize: z.coerce.number().int().min(1).max(200).default(20) }),
+      },
+      responses: jsonOk(
+        z.object({
+          items: z.array(z.object({ id: z.string(), mode: z.string(), subject: z.string(), content: z.string(), updatedAt: z.string() })),
+          total: z.number(),
+        }),
+      ),
     }),
     async (c) => {
       const { p } = need(c, 'sms.send');
@@ -372,7 +472,13 @@ export const sentRoutes = router()
         `SELECT id, mode, subject, content, updated_at FROM sms_drafts WHERE account_id = $1 ORDER BY updated_at DESC LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
         [p.accountId],
       );
-      return c.json({ items: rows.map((r) => ({ id: r.id, mode: r.mode, subject: r.subject, content: r.content, updatedAt: iso(r.updated_at)! })), total: Number(n[0]?.n ?? 0) }, 200);
+      return c.json(
+        {
+          items: rows.map((r) => ({ id: r.id, mode: r.mode, subject: r.subject, content: r.content, updatedAt: iso(r.updated_at)! })),
+          total: Number(n[0]?.n ?? 0),
+        },
+        200,
+      );
     },
   )
   .openapi(
@@ -386,20 +492,31 @@ export const sentRoutes = router()
     }),
     async (c) => {
       const { p } = need(c, 'sms.send');
-      const { rows } = await c.get('deps').db.query<{ id: string; payload: unknown; updated_at: Date }>('SELECT id, payload, updated_at FROM sms_drafts WHERE id = $1 AND account_id = $2', [
-        c.req.valid('param').id,
-        p.accountId,
-      ]);
+      const { rows } = await c
+        .get('deps')
+        .db.query<{ id: string; payload: unknown; updated_at: Date }>(
+          'SELECT id, payload, updated_at FROM sms_drafts WHERE id = $1 AND account_id = $2',
+          [c.req.valid('param').id, p.accountId],
+        );
       if (!rows[0]) throw new AppError('NOT_FOUND', '草稿不存在');
       const payload = (typeof rows[0].payload === 'string' ? JSON.parse(rows[0].payload) : rows[0].payload) as Record<string, unknown>;
       return c.json({ id: rows[0].id, payload, updatedAt: iso(rows[0].updated_at)! }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/industry/drafts/delete', tags: ['行业短信-草稿箱'], summary: '删除草稿', request: jsonBody(Ids), responses: jsonOk(z.object({ deleted: z.number() })) }),
+    createRoute({
+      method: 'post',
+      path: '/api/industry/drafts/delete',
+      tags: ['行业短信-草稿箱'],
+      summary: '删除草稿',
+      request: jsonBody(Ids),
+      responses: jsonOk(z.object({ deleted: z.number() })),
+    }),
     async (c) => {
       const { p } = need(c, 'sms.send');
-      const r = await c.get('deps').db.query('DELETE FROM sms_drafts WHERE id = ANY($1::text[]) AND account_id = $2', [c.req.valid('json').ids, p.accountId]);
+      const r = await c
+        .get('deps')
+        .db.query('DELETE FROM sms_drafts WHERE id = ANY($1::text[]) AND account_id = $2', [c.req.valid('json').ids, p.accountId]);
       if (r.rowCount === 0) throw new AppError('NOT_FOUND', '草稿不存在');
       await opLog(c, '删除草稿', `${r.rowCount} 条`);
       return c.json({ deleted: r.rowCount }, 200);

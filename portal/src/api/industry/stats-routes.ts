@@ -42,12 +42,26 @@ async function query(c: Ctx, q: z.infer<typeof Query>, all: boolean) {
     `SELECT count(*) AS n, sum(recipients_count) AS r, sum(billing_count) AS b FROM sms_sends s WHERE ${where}`,
     params,
   );
-  const { rows } = await db.query<{ id: string; account_name: string; subject: string; created_at: Date; sent_at: Date | null; recipients_count: number; billing_count: number }>(
+  const { rows } = await db.query<{
+    id: string;
+    account_name: string;
+    subject: string;
+    created_at: Date;
+    sent_at: Date | null;
+    recipients_count: number;
+    billing_count: number;
+  }>(
     `SELECT s.id, ${ACCOUNT_NAME} AS account_name, s.subject, s.created_at, s.sent_at, s.recipients_count, s.billing_count FROM sms_sends s JOIN accounts a ON a.id = s.account_id
       WHERE ${where} ORDER BY s.created_at DESC ${all ? 'LIMIT 100000' : `LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`}`,
     params,
   );
-  const outcomes = await sendOutcomes(ch, log, enterpriseId, rows.map((r) => r.id), cfg.smsLogTable);
+  const outcomes = await sendOutcomes(
+    ch,
+    log,
+    enterpriseId,
+    rows.map((r) => r.id),
+    cfg.smsLogTable,
+  );
   const items = rows.map((r) => {
     const o = outcomes?.get(r.id);
     return {
@@ -63,7 +77,11 @@ async function query(c: Ctx, q: z.infer<typeof Query>, all: boolean) {
     };
   });
   const sums = await outcomeTotals(c, where, params, enterpriseId);
-  return { items, total: Number(tot[0]?.n ?? 0), totals: { sends: Number(tot[0]?.n ?? 0), recipients: Number(tot[0]?.r ?? 0), billing: Number(tot[0]?.b ?? 0), ...sums } };
+  return {
+    items,
+    total: Number(tot[0]?.n ?? 0),
+    totals: { sends: Number(tot[0]?.n ?? 0), recipients: Number(tot[0]?.r ?? 0), billing: Number(tot[0]?.b ?? 0), ...sums },
+  };
 }
 
 export const statsRoutes = router()
@@ -74,16 +92,44 @@ export const statsRoutes = router()
       tags: TAG,
       summary: '发送统计：按时间、关键字，我的发送 / 直属下级 / 全部下级（按部门树）',
       request: { query: Query },
-      responses: jsonOk(z.object({ items: z.array(Row), total: z.number(), totals: z.object({ sends: z.number(), recipients: z.number(), billing: z.number(), delivered: z.number().nullable(), failed: z.number().nullable() }) })),
+      responses: jsonOk(
+        z.object({
+          items: z.array(Row),
+          total: z.number(),
+          totals: z.object({
+            sends: z.number(),
+            recipients: z.number(),
+            billing: z.number(),
+            delivered: z.number().nullable(),
+            failed: z.number().nullable(),
+          }),
+        }),
+      ),
     }),
     async (c) => c.json(await query(c, c.req.valid('query'), false), 200),
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/industry/stats/export', tags: TAG, summary: '导出发送统计（所选或全部）到 Excel', request: { query: Query }, responses: { 200: { description: 'Excel 文件' } } }),
+    createRoute({
+      method: 'get',
+      path: '/api/industry/stats/export',
+      tags: TAG,
+      summary: '导出发送统计（所选或全部）到 Excel',
+      request: { query: Query },
+      responses: { 200: { description: 'Excel 文件' } },
+    }),
     async (c) => {
       const r = await query(c, c.req.valid('query'), true);
       const time = (t: string | null) => (t ? new Date(t).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false }) : '');
-      const rows = r.items.map((x) => [x.accountName, x.subject, time(x.createdAt), time(x.sentAt), x.recipients, x.billing, x.delivered ?? '', x.failed ?? '']);
+      const rows = r.items.map((x) => [
+        x.accountName,
+        x.subject,
+        time(x.createdAt),
+        time(x.sentAt),
+        x.recipients,
+        x.billing,
+        x.delivered ?? '',
+        x.failed ?? '',
+      ]);
       rows.push(['合计', '', '', '', r.totals.recipients, r.totals.billing, r.totals.delivered ?? '', r.totals.failed ?? '']);
       const bytes = await xlsxBytes('发送统计', ['账户', '主题', '提交时间', '发送时间', '号码数', '计费条数', '成功', '失败'], rows);
       await opLog(c, '导出发送统计', `${r.items.length} 条`);

@@ -27,40 +27,80 @@ export const templatesRoutes = router()
       const p = c.get('principal');
       const { enterpriseId, p: who } = need(c, p?.permissions.has('templates') ? 'templates' : 'sms.send');
       const k = c.req.valid('query').keyword?.trim();
-      const { rows } = await c.get('deps').db.query<{ id: string; title: string; content: string; updated_at: Date }>(
-        `SELECT id, title, content, updated_at FROM sms_templates WHERE enterprise_id = $1 AND account_id = $2 ${k ? 'AND (title ILIKE $3 OR content ILIKE $3)' : ''} ORDER BY updated_at DESC LIMIT 500`,
-        k ? [enterpriseId, who.accountId, `%${k.replace(/[\\%_]/g, (m) => `\\${m}`)}%`] : [enterpriseId, who.accountId],
-      );
+      const { rows } = await c
+        .get('deps')
+        .db.query<{ id: string; title: string; content: string; updated_at: Date }>(
+          `SELECT id, title, content, updated_at FROM sms_templates WHERE enterprise_id = $1 AND account_id = $2 ${k ? 'AND (title ILIKE $3 OR content ILIKE $3)' : ''} ORDER BY updated_at DESC LIMIT 500`,
+          k ? [enterpriseId, who.accountId, `%${k.replace(/[\\%_]/g, (m) => `\\${m}`)}%`] : [enterpriseId, who.accountId],
+        );
       return c.json({ items: rows.map((r) => ({ id: r.id, title: r.title, content: r.content, updatedAt: iso(r.updated_at)! })) }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/industry/templates', tags: TAG, summary: '新增模版', request: jsonBody(TemplateBody), responses: jsonOk(Template) }),
+    createRoute({
+      method: 'post',
+      path: '/api/industry/templates',
+      tags: TAG,
+      summary: '新增模版',
+      request: jsonBody(TemplateBody),
+      responses: jsonOk(Template),
+    }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'templates');
       const b = c.req.valid('json');
       const id = newId();
-      await c.get('deps').db.query('INSERT INTO sms_templates (id, enterprise_id, account_id, title, content) VALUES ($1, $2, $3, $4, $5)', [id, enterpriseId, p.accountId, b.title, b.content]);
+      await c
+        .get('deps')
+        .db.query('INSERT INTO sms_templates (id, enterprise_id, account_id, title, content) VALUES ($1, $2, $3, $4, $5)', [
+          id,
+          enterpriseId,
+          p.accountId,
+          b.title,
+          b.content,
+        ]);
       await opLog(c, '新增短信模版', b.title);
       return c.json({ id, ...b, updatedAt: new Date().toISOString() }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'put', path: '/api/industry/templates/{id}', tags: TAG, summary: '编辑模版', request: { params: z.object({ id: z.string().max(64) }), ...jsonBody(TemplateBody) }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'put',
+      path: '/api/industry/templates/{id}',
+      tags: TAG,
+      summary: '编辑模版',
+      request: { params: z.object({ id: z.string().max(64) }), ...jsonBody(TemplateBody) },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       const { p } = need(c, 'templates');
       const b = c.req.valid('json');
-      const r = await c.get('deps').db.query('UPDATE sms_templates SET title = $3, content = $4, updated_at = now() WHERE id = $1 AND account_id = $2', [c.req.valid('param').id, p.accountId, b.title, b.content]);
+      const r = await c
+        .get('deps')
+        .db.query('UPDATE sms_templates SET title = $3, content = $4, updated_at = now() WHERE id = $1 AND account_id = $2', [
+          c.req.valid('param').id,
+          p.accountId,
+          b.title,
+          b.content,
+        ]);
       if (r.rowCount !== 1) throw new AppError('NOT_FOUND', '模版不存在');
       await opLog(c, '编辑短信模版', b.title);
       return c.json({ ok: true as const }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'delete', path: '/api/industry/templates/{id}', tags: TAG, summary: '删除模版', request: { params: z.object({ id: z.string().max(64) }) }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'delete',
+      path: '/api/industry/templates/{id}',
+      tags: TAG,
+      summary: '删除模版',
+      request: { params: z.object({ id: z.string().max(64) }) },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       const { p } = need(c, 'templates');
-      const r = await c.get('deps').db.query('DELETE FROM sms_templates WHERE id = $1 AND account_id = $2', [c.req.valid('param').id, p.accountId]);
+      const r = await c
+        .get('deps')
+        .db.query('DELETE FROM sms_templates WHERE id = $1 AND account_id = $2', [c.req.valid('param').id, p.accountId]);
       if (r.rowCount !== 1) throw new AppError('NOT_FOUND', '模版不存在');
       await opLog(c, '删除短信模版');
       return c.json({ ok: true as const }, 200);

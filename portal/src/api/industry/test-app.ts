@@ -24,13 +24,26 @@ export interface IndustryTestApp {
   stop(): Promise<void>;
 }
 
-export type Requester = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers; bytes: Uint8Array }>;
+export type Requester = (
+  method: string,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) => Promise<{ status: number; body: any; headers: Headers; bytes: Uint8Array }>;
 
-export async function industryTestApp({ portal: portalCfg, ...opts }: IndustryOptions & { portal?: Partial<PortalConfig> } = {}): Promise<IndustryTestApp> {
+export async function industryTestApp({
+  portal: portalCfg,
+  ...opts
+}: IndustryOptions & { portal?: Partial<PortalConfig> } = {}): Promise<IndustryTestApp> {
   const portal = await testPortal(portalCfg);
   const app = router();
   app.onError((err, c) => {
-    const e = err instanceof AppError ? err : err instanceof HTTPException && err.status === 400 ? new AppError('BAD_JSON') : new AppError('INTERNAL');
+    const e =
+      err instanceof AppError
+        ? err
+        : err instanceof HTTPException && err.status === 400
+          ? new AppError('BAD_JSON')
+          : new AppError('INTERNAL');
     if (e.code === 'INTERNAL') console.error(err);
     return c.json(errorBody(e), e.status);
   });
@@ -42,23 +55,25 @@ export async function industryTestApp({ portal: portalCfg, ...opts }: IndustryOp
     ...(opts.nc ? {} : { publisher: { publish: async (js) => void jobs.push(...js) } }),
     ...opts,
   });
-  const make = (headers: Record<string, string>, csrf?: string): Requester => async (method, path, body, extra = {}) => {
-    const isForm = body instanceof FormData;
-    const res = await app.request(path, {
-      method,
-      headers: {
-        ...headers,
-        ...(body !== undefined && !isForm ? { 'content-type': 'application/json' } : {}),
-        ...(method !== 'GET' && csrf ? { 'x-csrf-token': csrf } : {}),
-        ...extra,
-      },
-      body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
-    });
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    let parsed: any;
-    if ((res.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(new TextDecoder().decode(bytes));
-    return { status: res.status, body: parsed, headers: res.headers, bytes };
-  };
+  const make =
+    (headers: Record<string, string>, csrf?: string): Requester =>
+    async (method, path, body, extra = {}) => {
+      const isForm = body instanceof FormData;
+      const res = await app.request(path, {
+        method,
+        headers: {
+          ...headers,
+          ...(body !== undefined && !isForm ? { 'content-type': 'application/json' } : {}),
+          ...(method !== 'GET' && csrf ? { 'x-csrf-token': csrf } : {}),
+          ...extra,
+        },
+        body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
+      });
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      let parsed: any;
+      if ((res.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(new TextDecoder().decode(bytes));
+      return { status: res.status, body: parsed, headers: res.headers, bytes };
+    };
   return {
     portal,
     industry,
@@ -75,12 +90,16 @@ export async function industryTestApp({ portal: portalCfg, ...opts }: IndustryOp
 /** A second enterprise with its admin, to prove tenants cannot reach each other's data. */
 export async function otherEnterpriseAdmin(portal: Portal): Promise<Client> {
   const db = portal.deps.db;
-  await db.query(`INSERT INTO enterprises (id, name, quota, access_number) VALUES ('other-ent', '别家公司', 1000, '1069000222') ON CONFLICT DO NOTHING`);
+  await db.query(
+    `INSERT INTO enterprises (id, name, quota, access_number) VALUES ('other-ent', '别家公司', 1000, '1069000222') ON CONFLICT DO NOTHING`,
+  );
   await db.query(
     `INSERT INTO accounts (id, enterprise_id, name, display_name, role, password_hash) VALUES ('other-admin', 'other-ent', 'other_admin', '别家管理员', 'admin', $1) ON CONFLICT DO NOTHING`,
     [await hashPassword('Other12345', 10)],
   );
-  await db.query(`INSERT INTO signatures (id, enterprise_id, text, status, is_default) VALUES ('other-sig', 'other-ent', '别家', 'approved', true) ON CONFLICT DO NOTHING`);
+  await db.query(
+    `INSERT INTO signatures (id, enterprise_id, text, status, is_default) VALUES ('other-sig', 'other-ent', '别家', 'approved', true) ON CONFLICT DO NOTHING`,
+  );
   return login(portal, 'other_admin', 'Other12345');
 }
 
@@ -94,7 +113,11 @@ export async function subWith(portal: Portal, name: string, permissions: string[
 }
 
 /** Starts an address-book import and polls its job until it is done or failed. */
-export async function importAndWait(req: Requester, book: 'personal' | 'enterprise', form: FormData): Promise<{ status: number; body: any; polls: number }> {
+export async function importAndWait(
+  req: Requester,
+  book: 'personal' | 'enterprise',
+  form: FormData,
+): Promise<{ status: number; body: any; polls: number }> {
   const start = await req('POST', `/api/industry/books/${book}/import`, form);
   if (start.status !== 202) return { ...start, polls: 0 };
   for (let polls = 1; ; polls++) {

@@ -34,7 +34,11 @@ function slowRecorder(jobs: SmsJob[]) {
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** A portal in its own process on the same database (portal/src/jobs/portal-process.ts), to be killed. */
-async function portalProcess(databaseUrl: string, leaseMs: number, extra: Record<string, unknown> = {}): Promise<{ url: string; child: ChildProcess }> {
+async function portalProcess(
+  databaseUrl: string,
+  leaseMs: number,
+  extra: Record<string, unknown> = {},
+): Promise<{ url: string; child: ChildProcess }> {
   const cfg = { port: 0, databaseUrl, demo: true, captchaTestMode: true, scryptLogN: 10, trustProxy: true, ...extra };
   const child = spawn(process.execPath, ['--import', 'tsx', 'portal/src/jobs/portal-process.ts'], {
     cwd: ROOT,
@@ -87,7 +91,12 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
   it('fires a scheduled send exactly once when both dispatchers pass at the same time', async () => {
     const n = 6000; // three chunks of 2,000: long enough for both dispatchers to be at it together
     const at = new Date(Date.now() + 3_600_000).toISOString();
-    const r = await adminA('POST', '/api/industry/sends', { recipients: numbers(n).join('\n'), content: '两个实例定时发送', action: 'schedule', scheduledAt: at });
+    const r = await adminA('POST', '/api/industry/sends', {
+      recipients: numbers(n).join('\n'),
+      content: '两个实例定时发送',
+      action: 'schedule',
+      scheduledAt: at,
+    });
     expect(r.status).toBe(200);
     expect(r.body.state).toBe('scheduled');
     const id: string = r.body.id;
@@ -100,12 +109,20 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
     const ids = published.map((j) => j.jobId);
     expect(new Set(ids).size).toBe(n);
     expect(ids.length).toBe(n);
-    const { rows } = await b.portal.deps.db.query<{ state: string; published: number }>('SELECT state, published FROM sms_sends WHERE id = $1', [id]);
+    const { rows } = await b.portal.deps.db.query<{ state: string; published: number }>(
+      'SELECT state, published FROM sms_sends WHERE id = $1',
+      [id],
+    );
     expect(rows[0]).toMatchObject({ state: 'sent', published: n });
   });
 
   it('takes over a send whose publishing instance was killed, from where it stopped, once its claim expired', async () => {
-    const r = await adminA('POST', '/api/industry/sends', { recipients: numbers(5000, '1390013').join('\n'), content: '接手发送', action: 'schedule', scheduledAt: new Date(Date.now() + 3_600_000).toISOString() });
+    const r = await adminA('POST', '/api/industry/sends', {
+      recipients: numbers(5000, '1390013').join('\n'),
+      content: '接手发送',
+      action: 'schedule',
+      scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
     expect(r.status).toBe(200);
     const id: string = r.body.id;
     // What a portal killed after its first chunk leaves: queued, 2,000 published, its claim still on.
@@ -135,7 +152,7 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
       killed?.child.kill('SIGKILL');
     });
 
-    it("is answered by the other instance while it runs and once it is done", async () => {
+    it('is answered by the other instance while it runs and once it is done', async () => {
       const start = await over(killed!.url, who, 'POST', '/api/industry/upload-jobs', mergeFile(300));
       expect(start.status).toBe(202);
       let r: { status: number; body: any };
@@ -183,7 +200,10 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
       await exited;
       const r = await who.req('GET', `/api/industry/imports/${start.body.jobId}`);
       expect(r.status).toBe(200);
-      expect(r.body).toMatchObject({ phase: 'failed', error: { code: 'JOB_INTERRUPTED', message: '处理此文件的服务实例已停止，文件检查未完成，请重新上传文件。' } });
+      expect(r.body).toMatchObject({
+        phase: 'failed',
+        error: { code: 'JOB_INTERRUPTED', message: '处理此文件的服务实例已停止，文件检查未完成，请重新上传文件。' },
+      });
     } finally {
       stopping.child.kill('SIGKILL');
     }
@@ -211,7 +231,9 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
     expect(r.body).toMatchObject({ phase: 'failed', error: { code: 'JOB_INTERRUPTED' } });
     // Its own progress writes stopped too: the row is still the other instance's failure.
     await sleep(1500);
-    const { rows } = await b.portal.deps.db.query<{ owner: string; phase: string }>('SELECT owner, phase FROM portal_jobs WHERE id = $1', [id]);
+    const { rows } = await b.portal.deps.db.query<{ owner: string; phase: string }>('SELECT owner, phase FROM portal_jobs WHERE id = $1', [
+      id,
+    ]);
     expect(rows[0]).toEqual({ owner: 'the-other-instance', phase: 'failed' });
   }, 60_000);
 
@@ -224,14 +246,21 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
       const n = 40_000;
       const recipients = Array.from({ length: n }, (_, i) => `13${String(600000000 + i)}`).join('\n');
       const at = new Date(Date.now() + 3_600_000).toISOString();
-      const r = await who.req('POST', '/api/industry/sends', { recipients, content: '实例被杀时的发送', action: 'schedule', scheduledAt: at });
+      const r = await who.req('POST', '/api/industry/sends', {
+        recipients,
+        content: '实例被杀时的发送',
+        action: 'schedule',
+        scheduledAt: at,
+      });
       expect(r.status).toBe(200);
       const id: string = r.body.id;
       // Due now: the killed instance's dispatcher (a pass a second) takes it.
       await b.portal.deps.db.query(`UPDATE sms_sends SET scheduled_at = now() - interval '1 minute' WHERE id = $1`, [id]);
       let row: { state: string; published: number; dispatch_owner: string | null } | undefined;
       for (let i = 0; i < 600; i++) {
-        row = (await b.portal.deps.db.query<typeof row & object>('SELECT state, published, dispatch_owner FROM sms_sends WHERE id = $1', [id])).rows[0];
+        row = (
+          await b.portal.deps.db.query<typeof row & object>('SELECT state, published, dispatch_owner FROM sms_sends WHERE id = $1', [id])
+        ).rows[0];
         if (row && row.published > 0) break;
         await sleep(50);
       }
@@ -240,15 +269,20 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
       expect(row!.published).toBeLessThan(n);
       killed.child.kill('SIGKILL');
       await new Promise((res) => killed.child.once('exit', res));
-      const leftAt = (await b.portal.deps.db.query<{ published: number }>('SELECT published FROM sms_sends WHERE id = $1', [id])).rows[0]!.published;
+      const leftAt = (await b.portal.deps.db.query<{ published: number }>('SELECT published FROM sms_sends WHERE id = $1', [id])).rows[0]!
+        .published;
 
       survivor = await industryTestApp({ portal: { databaseUrl: db.url }, nc, replyConsumer: `portal-two-${process.pid}` });
       for (let i = 0; i < 100; i++) {
         await survivor.industry.tick();
-        if ((await b.portal.deps.db.query<{ state: string }>('SELECT state FROM sms_sends WHERE id = $1', [id])).rows[0]!.state === 'sent') break;
+        if ((await b.portal.deps.db.query<{ state: string }>('SELECT state FROM sms_sends WHERE id = $1', [id])).rows[0]!.state === 'sent')
+          break;
         await sleep(500);
       }
-      const { rows } = await b.portal.deps.db.query<{ state: string; published: number; dispatch_owner: string }>('SELECT state, published, dispatch_owner FROM sms_sends WHERE id = $1', [id]);
+      const { rows } = await b.portal.deps.db.query<{ state: string; published: number; dispatch_owner: string }>(
+        'SELECT state, published, dispatch_owner FROM sms_sends WHERE id = $1',
+        [id],
+      );
       expect(rows[0]).toMatchObject({ state: 'sent', published: n });
       expect(rows[0]!.dispatch_owner).not.toBe(row!.dispatch_owner);
 

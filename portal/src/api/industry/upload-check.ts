@@ -28,7 +28,10 @@ function checker(kind: 'batch' | 'merge') {
     const c = new BatchNumberCheck();
     return {
       add: (rows: UploadedTable['rows']) => c.add(rows),
-      take: (): [UploadItem[], RejectedLine[]] => [c.numbers.slice(items, (items = c.numbers.length)), c.rejected.slice(rejected, (rejected = c.rejected.length))],
+      take: (): [UploadItem[], RejectedLine[]] => [
+        c.numbers.slice(items, (items = c.numbers.length)),
+        c.rejected.slice(rejected, (rejected = c.rejected.length)),
+      ],
       accepted: () => c.numbers.length,
       rejected: () => c.rejected,
       duplicates: () => c.rejected.filter((r) => r.reason === 'duplicate').length,

@@ -5,7 +5,12 @@ import { START_TIMEOUT, testPortal } from '../../test/harness.ts';
 import { PART_CHARS, readUploadList, UploadListWriter, type UploadItem } from './upload-lists.ts';
 
 const who = { enterpriseId: 'demo-enterprise', accountId: 'demo-admin' };
-const rejectedLine = (line: number): RejectedLine => ({ line, text: `x${line}`, reason: 'invalid', message: `第 ${line} 行：“x${line}”不是有效的手机号码` });
+const rejectedLine = (line: number): RejectedLine => ({
+  line,
+  text: `x${line}`,
+  reason: 'invalid',
+  message: `第 ${line} 行：“x${line}”不是有效的手机号码`,
+});
 
 describe('upload lists are written and read in parts', () => {
   let portal: Portal;
@@ -20,7 +25,12 @@ describe('upload lists are written and read in parts', () => {
     await w.finish({ fileName: `${id}.txt`, totalRows: 123, duplicates: 4 });
   }
   const rowIds = async (id: string) =>
-    (await portal.deps.db.query<{ id: string }>(`SELECT id FROM sms_upload_lists WHERE id = $1 OR id LIKE $1 || '~%' ORDER BY created_at, id`, [id])).rows.map((r) => r.id);
+    (
+      await portal.deps.db.query<{ id: string }>(
+        `SELECT id FROM sms_upload_lists WHERE id = $1 OR id LIKE $1 || '~%' ORDER BY created_at, id`,
+        [id],
+      )
+    ).rows.map((r) => r.id);
 
   it('keeps a small list in one row, as an array', async () => {
     await write('small', 'batch', [[['13800138000', '13900139000'], [rejectedLine(3)]]]);
@@ -35,7 +45,11 @@ describe('upload lists are written and read in parts', () => {
   });
 
   it('splits a long mail-merge list into parts and reads it back whole and in order', async () => {
-    const items: UploadItem[] = Array.from({ length: 30_000 }, (_, i) => [String(13700000000 + i), `客户${i}您好，快递已到，请今天领取。`, i + 2]);
+    const items: UploadItem[] = Array.from({ length: 30_000 }, (_, i) => [
+      String(13700000000 + i),
+      `客户${i}您好，快递已到，请今天领取。`,
+      i + 2,
+    ]);
     const rejected = Array.from({ length: 3000 }, (_, i) => rejectedLine(40_000 + i));
     // Fed as a file is checked: slices of items and rejections, interleaved.
     const slices: [UploadItem[], RejectedLine[]][] = [];
@@ -45,7 +59,9 @@ describe('upload lists are written and read in parts', () => {
     expect(ids.length).toBeGreaterThan(3);
     const head = await portal.deps.db.query<{ items: { parts: number } }>(`SELECT items FROM sms_upload_lists WHERE id = 'long'`);
     expect(head.rows[0]!.items).toEqual({ parts: ids.length - 1 });
-    const parts = await portal.deps.db.query<{ n: number }>(`SELECT max(length(items::text) + length(rejected::text)) AS n FROM sms_upload_lists WHERE id LIKE 'long~%'`);
+    const parts = await portal.deps.db.query<{ n: number }>(
+      `SELECT max(length(items::text) + length(rejected::text)) AS n FROM sms_upload_lists WHERE id LIKE 'long~%'`,
+    );
     expect(Number(parts.rows[0]!.n)).toBeLessThan(PART_CHARS * 2);
     const list = await readUploadList(portal.deps.db, 'long', who.accountId);
     expect(list?.items).toEqual(items);

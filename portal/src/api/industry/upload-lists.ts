@@ -112,7 +112,12 @@ export interface UploadList {
  * parts); `undefined` when it has expired or is not the account's. `items: false` leaves the items
  * out (the rejected-lines report).
  */
-export async function readUploadList(db: Queryable, id: string, accountId: string, opts: { items?: boolean } = {}): Promise<UploadList | undefined> {
+export async function readUploadList(
+  db: Queryable,
+  id: string,
+  accountId: string,
+  opts: { items?: boolean } = {},
+): Promise<UploadList | undefined> {
   const withItems = opts.items !== false;
   const { rows } = await db.query<{ kind: 'batch' | 'merge'; file_name: string; items: unknown; rejected: unknown; duplicates: number }>(
     'SELECT kind, file_name, items, rejected, duplicates FROM sms_upload_lists WHERE id = $1 AND account_id = $2',
@@ -121,7 +126,13 @@ export async function readUploadList(db: Queryable, id: string, accountId: strin
   const head = rows[0];
   if (!head) return undefined;
   const first = json(head.items) as UploadItem[] | { parts: number };
-  const list: UploadList = { kind: head.kind, fileName: head.file_name, items: [], rejected: json(head.rejected) as RejectedLine[], duplicates: Number(head.duplicates) };
+  const list: UploadList = {
+    kind: head.kind,
+    fileName: head.file_name,
+    items: [],
+    rejected: json(head.rejected) as RejectedLine[],
+    duplicates: Number(head.duplicates),
+  };
   if (Array.isArray(first)) {
     if (withItems) list.items = first;
     return list;

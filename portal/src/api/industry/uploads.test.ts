@@ -12,8 +12,17 @@ const form = (bytes: Uint8Array | string, name: string, extra: Record<string, st
 
 /** "13800138000,您好\n13900139000,再见" in GBK, as Notepad on Chinese Windows saves it. */
 const GBK = new Uint8Array([
-  ...new TextEncoder().encode('13800138000,'), 0xc4, 0xfa, 0xba, 0xc3, 0x0a,
-  ...new TextEncoder().encode('13900139000,'), 0xd4, 0xd9, 0xbc, 0xfb,
+  ...new TextEncoder().encode('13800138000,'),
+  0xc4,
+  0xfa,
+  0xba,
+  0xc3,
+  0x0a,
+  ...new TextEncoder().encode('13900139000,'),
+  0xd4,
+  0xd9,
+  0xbc,
+  0xfb,
 ]);
 /** Neither UTF-8 nor GBK: a GBK lead byte followed by a byte no GBK character has. */
 const UNDECODABLE = new Uint8Array([...new TextEncoder().encode('13800138000,'), 0x81, 0x20, 0xc4, 0x7f]);
@@ -43,7 +52,13 @@ describe('bad upload files get clear errors (batch / mail-merge uploads and addr
     ['a picture named .txt', () => form(PNG, 'numbers.txt'), 415, 'UPLOAD_TYPE', /不是文本文件（TXT）或 Excel/],
     ['an empty file', () => form('', 'empty.txt'), 400, 'UPLOAD_EMPTY', /上传的文件是空的/],
     ['a file of blank lines', () => form('\n \r\n\t\n', 'blank.txt'), 400, 'UPLOAD_EMPTY', /没有数据/],
-    ['an old .xls workbook', () => form(new Uint8Array([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]), 'old.xls'), 415, 'UPLOAD_TYPE', /另存为 \.xlsx/],
+    [
+      'an old .xls workbook',
+      () => form(new Uint8Array([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]), 'old.xls'),
+      415,
+      'UPLOAD_TYPE',
+      /另存为 \.xlsx/,
+    ],
     ['text that is neither UTF-8 nor GBK', () => form(UNDECODABLE, 'numbers.txt'), 400, 'UPLOAD_ENCODING', /既不是 UTF-8 也不是 GBK/],
   ])('batch upload refuses %s', async (_what, make, status, code, message) => {
     const r = await upload(make());
@@ -109,7 +124,11 @@ describe('bad upload files get clear errors (batch / mail-merge uploads and addr
     const broken = await importAndWait(admin, 'personal', form(new Uint8Array([0x50, 0x4b, 0x03, 0x04, 9, 9, 9, 9]), 'c.xlsx'));
     expect(broken.body).toMatchObject({ phase: 'failed', imported: 0, error: { code: 'UPLOAD_BROKEN' } });
     expect(broken.body.error.message).toMatch(/Excel 文件已损坏/);
-    const gbk = await importAndWait(admin, 'personal', form(new Uint8Array([0xd5, 0xc5, 0xc8, 0xfd, 0x2c, ...new TextEncoder().encode('13600136000')]), 'gbk.txt'));
+    const gbk = await importAndWait(
+      admin,
+      'personal',
+      form(new Uint8Array([0xd5, 0xc5, 0xc8, 0xfd, 0x2c, ...new TextEncoder().encode('13600136000')]), 'gbk.txt'),
+    );
     expect(gbk.body).toMatchObject({ phase: 'done', imported: 1 });
     const list = await admin('GET', '/api/industry/books/personal/contacts?keyword=13600136000');
     expect(list.body.items[0].name).toBe('张三');

@@ -46,7 +46,8 @@ export const uploadBodyLimit = drainingBodyLimit({
 export function uploadFailure(err: unknown): unknown {
   if (!(err instanceof UploadError)) return err;
   // A cell too long or a row too wide is a file too large in one direction: 413 with the reason.
-  if (err.code === 'UPLOAD_TOO_LARGE' || err.code === 'UPLOAD_CELL_TOO_LONG' || err.code === 'UPLOAD_TOO_MANY_COLUMNS') return new AppError('UPLOAD_TOO_LARGE', err.message);
+  if (err.code === 'UPLOAD_TOO_LARGE' || err.code === 'UPLOAD_CELL_TOO_LONG' || err.code === 'UPLOAD_TOO_MANY_COLUMNS')
+    return new AppError('UPLOAD_TOO_LARGE', err.message);
   if (err.code === 'UPLOAD_FORMAT') return new AppError('UPLOAD_TYPE', err.message);
   return new IndustryError(err.code, err.message);
 }
@@ -64,7 +65,8 @@ export interface UploadedFile {
 export async function receiveUpload(c: Ctx): Promise<UploadedFile> {
   const len = Number(c.req.header('content-length') ?? 0);
   if (len > MAX_UPLOAD_BYTES + 64 * 1024) throw new AppError('UPLOAD_TOO_LARGE', `文件过大，上限为 ${MAX_UPLOAD_BYTES / 1048576} MB`);
-  if (!c.req.header('content-type')?.startsWith('multipart/form-data')) throw new AppError('UPLOAD_TYPE', '请以 multipart/form-data 上传文件（字段名 file）');
+  if (!c.req.header('content-type')?.startsWith('multipart/form-data'))
+    throw new AppError('UPLOAD_TYPE', '请以 multipart/form-data 上传文件（字段名 file）');
   let form: FormData;
   try {
     form = await c.req.formData();
@@ -79,7 +81,8 @@ export async function receiveUpload(c: Ctx): Promise<UploadedFile> {
     if (typeof v === 'string') fields[k] = v;
   });
   const name = file.name || 'upload';
-  if (!/\.(txt|csv|xlsx|xls)$/i.test(name)) throw new AppError('UPLOAD_TYPE', `不支持“${name.slice(-40)}”这种文件，只支持 TXT、CSV 或 Excel（.xlsx）文件`);
+  if (!/\.(txt|csv|xlsx|xls)$/i.test(name))
+    throw new AppError('UPLOAD_TYPE', `不支持“${name.slice(-40)}”这种文件，只支持 TXT、CSV 或 Excel（.xlsx）文件`);
   const bytes = new Uint8Array(await file.arrayBuffer());
   try {
     sniffUpload(bytes, { maxBytes: MAX_UPLOAD_BYTES });

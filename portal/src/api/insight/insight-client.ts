@@ -38,14 +38,22 @@ export function toInsightRegion(r: Pick<AlertRegion, 'parts'>): InsightRegion {
 /** Insight's answer was not a success: its status and `{ error: { code, message, issues } }`. */
 export class InsightError extends Error {
   override name = 'InsightError';
-  constructor(readonly status: number, readonly code: string, message: string, readonly issues?: string[]) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues?: string[],
+  ) {
     super(message);
   }
 }
 
 /** A thin client of insight's query API (`INSIGHT_URL`), validating its answers with insight's schemas. */
 export class InsightClient {
-  constructor(private readonly base: string, private readonly timeoutMs = 10_000) {}
+  constructor(
+    private readonly base: string,
+    private readonly timeoutMs = 10_000,
+  ) {}
 
   private async call(path: string, init?: RequestInit): Promise<unknown> {
     let res: Response;
@@ -55,12 +63,19 @@ export class InsightClient {
       throw new InsightError(503, 'UNREACHABLE', `insight is not reachable: ${(err as Error).message}`);
     }
     const body = (await res.json().catch(() => undefined)) as { error?: { code: string; message: string; issues?: string[] } } | undefined;
-    if (!res.ok) throw new InsightError(res.status, body?.error?.code ?? 'HTTP', body?.error?.message ?? `HTTP ${res.status}`, body?.error?.issues);
+    if (!res.ok)
+      throw new InsightError(res.status, body?.error?.code ?? 'HTTP', body?.error?.message ?? `HTTP ${res.status}`, body?.error?.issues);
     return body;
   }
 
   async metrics(region: Pick<AlertRegion, 'parts'>, top = 10) {
-    return RegionMetrics.parse(await this.call('/regions/metrics', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ region: toInsightRegion(region), top }) }));
+    return RegionMetrics.parse(
+      await this.call('/regions/metrics', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ region: toInsightRegion(region), top }),
+      }),
+    );
   }
 
   async heatmap(bbox: [number, number, number, number], zoom: number) {

@@ -22,15 +22,37 @@ describe('insight routes (PGlite; insight answered by an HTTP server speaking it
         if (req.url === '/regions/metrics') {
           const r = RegionMetricsRequest.safeParse(JSON.parse(body));
           seen.push(JSON.parse(body));
-          if (!r.success) return res.writeHead(400).end(JSON.stringify({ error: { code: 'INVALID_REQUEST', message: 'bad region', issues: ['region: bad'] } }));
-          return res.end(JSON.stringify({
-            at: new Date().toISOString(), k: 10, stalenessMinutes: 120, cells: 3,
-            population: { total: c(1500), byCarrier: { cmcc: c(900), cucc: c(null), ctcc: c(597) } },
-            weeklyMax: { count: c(2100), at: null },
-            flow: { lastHour: { inflow: c(120), outflow: c(null) }, sinceMidnight: { since: new Date().toISOString(), inflow: c(800), outflow: c(700) } },
-            origin: { provinces: [], otherProvinces: c(0), cities: [{ code: '330100', count: c(1000) }], otherCities: c(500), unknownHome: c(0), local: c(1000), roaming: c(500), unknownLocality: c(0) },
-            dwell: [], portrait: { gender: [], age: [], genderByAge: [] }, series: { day: [], week: [] },
-          }));
+          if (!r.success)
+            return res
+              .writeHead(400)
+              .end(JSON.stringify({ error: { code: 'INVALID_REQUEST', message: 'bad region', issues: ['region: bad'] } }));
+          return res.end(
+            JSON.stringify({
+              at: new Date().toISOString(),
+              k: 10,
+              stalenessMinutes: 120,
+              cells: 3,
+              population: { total: c(1500), byCarrier: { cmcc: c(900), cucc: c(null), ctcc: c(597) } },
+              weeklyMax: { count: c(2100), at: null },
+              flow: {
+                lastHour: { inflow: c(120), outflow: c(null) },
+                sinceMidnight: { since: new Date().toISOString(), inflow: c(800), outflow: c(700) },
+              },
+              origin: {
+                provinces: [],
+                otherProvinces: c(0),
+                cities: [{ code: '330100', count: c(1000) }],
+                otherCities: c(500),
+                unknownHome: c(0),
+                local: c(1000),
+                roaming: c(500),
+                unknownLocality: c(0),
+              },
+              dwell: [],
+              portrait: { gender: [], age: [], genderByAge: [] },
+              series: { day: [], week: [] },
+            }),
+          );
         }
         res.writeHead(404).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no' } }));
       });
@@ -45,7 +67,21 @@ describe('insight routes (PGlite; insight answered by an HTTP server speaking it
 
   it('passes metrics through with suppressed counts marked, and sends insight its own region shape', async () => {
     const admin = onApp(consoleApp(portal, INSIGHT_ROUTES), await loginAdmin(portal));
-    const r = await admin('POST', '/api/insight/metrics', { region: { parts: [{ kind: 'admin', code: '330106' }, { kind: 'polyline', path: [[120, 30], [120.1, 30.1]], bufferM: 100 }] } });
+    const r = await admin('POST', '/api/insight/metrics', {
+      region: {
+        parts: [
+          { kind: 'admin', code: '330106' },
+          {
+            kind: 'polyline',
+            path: [
+              [120, 30],
+              [120.1, 30.1],
+            ],
+            bufferM: 100,
+          },
+        ],
+      },
+    });
     expect(r.status).toBe(200);
     expect(r.body.population.total).toEqual({ value: 1500, suppressed: false });
     expect(r.body.flow.lastHour.outflow).toEqual({ value: null, suppressed: true });
@@ -96,15 +132,19 @@ describe('insight routes (PGlite; insight answered by an HTTP server speaking it
     expect(seen.length).toBe(n);
   });
 
-  it('says so when insight is not configured', async () => {
-    const bare = await testPortal();
-    try {
-      const admin = onApp(consoleApp(bare, INSIGHT_ROUTES), await loginAdmin(bare));
-      const r = await admin('GET', '/api/insight/heatmap?bbox=120,30,120.2,30.2&zoom=12');
-      expect(r.status).toBe(503);
-      expect(r.body.error.code).toBe('INSIGHT_UNAVAILABLE');
-    } finally {
-      await bare.stop();
-    }
-  }, START_TIMEOUT);
+  it(
+    'says so when insight is not configured',
+    async () => {
+      const bare = await testPortal();
+      try {
+        const admin = onApp(consoleApp(bare, INSIGHT_ROUTES), await loginAdmin(bare));
+        const r = await admin('GET', '/api/insight/heatmap?bbox=120,30,120.2,30.2&zoom=12');
+        expect(r.status).toBe(503);
+        expect(r.body.error.code).toBe('INSIGHT_UNAVAILABLE');
+      } finally {
+        await bare.stop();
+      }
+    },
+    START_TIMEOUT,
+  );
 });

@@ -47,17 +47,26 @@ export async function take(tx: Queryable, who: Who, n: number, kind: TakeKind, r
   );
   const r = rows[0];
   if (!r) throw new AppError('FORBIDDEN');
-  if (r.a != null && Number(r.a) < n) throw new IndustryError('INSUFFICIENT_BALANCE', `账户余额不足：需要 ${n} 条，剩余 ${r.a} 条`, { need: n, left: Number(r.a) });
-  if (Number(r.e) < n) throw new IndustryError('INSUFFICIENT_BALANCE', `集团余额不足：需要 ${n} 条，剩余 ${r.e} 条`, { need: n, left: Number(r.e) });
+  if (r.a != null && Number(r.a) < n)
+    throw new IndustryError('INSUFFICIENT_BALANCE', `账户余额不足：需要 ${n} 条，剩余 ${r.a} 条`, { need: n, left: Number(r.a) });
+  if (Number(r.e) < n)
+    throw new IndustryError('INSUFFICIENT_BALANCE', `集团余额不足：需要 ${n} 条，剩余 ${r.e} 条`, { need: n, left: Number(r.e) });
   await label(tx, kind, ref, who.accountId);
-  const a = await tx.query('UPDATE accounts SET quota = quota - $2 WHERE id = $1 AND quota IS NOT NULL AND quota >= $2', [who.accountId, n]);
+  const a = await tx.query('UPDATE accounts SET quota = quota - $2 WHERE id = $1 AND quota IS NOT NULL AND quota >= $2', [
+    who.accountId,
+    n,
+  ]);
   const e = await tx.query('UPDATE enterprises SET quota = quota - $2 WHERE id = $1 AND quota >= $2', [who.enterpriseId, n]);
   await label(tx, '', undefined, '');
   if ((r.a != null && a.rowCount !== 1) || e.rowCount !== 1) throw new IndustryError('INSUFFICIENT_BALANCE');
 }
 
 /** What `ref` still holds of each balance it took from (taken minus given back). */
-export async function heldBy(db: Queryable, enterpriseId: string, ref: LedgerRef): Promise<{ enterprise: number; accounts: Map<string, number> }> {
+export async function heldBy(
+  db: Queryable,
+  enterpriseId: string,
+  ref: LedgerRef,
+): Promise<{ enterprise: number; accounts: Map<string, number> }> {
   const { rows } = await db.query<{ balance_of: string; account_id: string | null; held: string | number }>(
     `SELECT balance_of, CASE WHEN balance_of = 'account' THEN account_id END AS account_id, -sum(amount) AS held FROM quota_ledger
       WHERE enterprise_id = $1 AND ref_kind = $2 AND ref_id = $3 GROUP BY 1, 2`,
@@ -111,12 +120,14 @@ export async function topUp(db: Db, target: { enterpriseId: string; accountId?: 
   return db.transaction(async (tx) => {
     await label(tx, n >= 0 ? 'topup' : 'adjust', undefined, target.accountId ?? '');
     const { rows } = target.accountId
-      ? await tx.query<{ quota: string }>('UPDATE accounts SET quota = quota + $3 WHERE id = $1 AND enterprise_id = $2 AND quota IS NOT NULL AND quota + $3 >= 0 RETURNING quota', [
-          target.accountId,
+      ? await tx.query<{ quota: string }>(
+          'UPDATE accounts SET quota = quota + $3 WHERE id = $1 AND enterprise_id = $2 AND quota IS NOT NULL AND quota + $3 >= 0 RETURNING quota',
+          [target.accountId, target.enterpriseId, n],
+        )
+      : await tx.query<{ quota: string }>('UPDATE enterprises SET quota = quota + $2 WHERE id = $1 AND quota + $2 >= 0 RETURNING quota', [
           target.enterpriseId,
           n,
-        ])
-      : await tx.query<{ quota: string }>('UPDATE enterprises SET quota = quota + $2 WHERE id = $1 AND quota + $2 >= 0 RETURNING quota', [target.enterpriseId, n]);
+        ]);
     await label(tx, '', undefined, '');
     if (!rows[0]) throw new IndustryError('INSUFFICIENT_BALANCE', n < 0 ? `余额不足以扣减 ${-n} 条` : '该账户没有单独的可发送量上限');
     return Number(rows[0].quota);
@@ -144,7 +155,12 @@ export async function balances(db: Queryable, enterpriseId: string, accountId: s
   if (!r) return { account: null, enterprise: 0, available: 0, reserved: 0 };
   const account = r.a == null ? null : Number(r.a);
   const enterprise = Number(r.e);
-  return { account, enterprise, available: account == null ? enterprise : Math.min(account, enterprise), reserved: Number(r.reserved ?? 0) };
+  return {
+    account,
+    enterprise,
+    available: account == null ? enterprise : Math.min(account, enterprise),
+    reserved: Number(r.reserved ?? 0),
+  };
 }
 
 export interface LedgerEntry {
@@ -161,7 +177,11 @@ export interface LedgerEntry {
 }
 
 /** Entries of an enterprise, newest first; `accountId` keeps those of one account (its limit and its sends). */
-export async function entries(db: Queryable, enterpriseId: string, q: { accountId?: string; page: number; pageSize: number }): Promise<{ total: number; items: LedgerEntry[] }> {
+export async function entries(
+  db: Queryable,
+  enterpriseId: string,
+  q: { accountId?: string; page: number; pageSize: number },
+): Promise<{ total: number; items: LedgerEntry[] }> {
   const args: unknown[] = [enterpriseId];
   let w = 'l.enterprise_id = $1';
   if (q.accountId) {
@@ -195,7 +215,10 @@ export async function entries(db: Queryable, enterpriseId: string, q: { accountI
  * The ledger's own check: each balance equals the sum of its entries. Returns the balances that do
  * not (none, unless someone wrote around the triggers).
  */
-export async function unbalanced(db: Queryable, enterpriseId?: string): Promise<{ enterpriseId: string; accountId: string | null; balance: number; sum: number }[]> {
+export async function unbalanced(
+  db: Queryable,
+  enterpriseId?: string,
+): Promise<{ enterpriseId: string; accountId: string | null; balance: number; sum: number }[]> {
   const { rows } = await db.query<{ enterprise_id: string; account_id: string | null; balance: string; sum: string }>(
     `SELECT e.id AS enterprise_id, NULL AS account_id, e.quota AS balance, coalesce((SELECT sum(amount) FROM quota_ledger l WHERE l.enterprise_id = e.id AND l.balance_of = 'enterprise'), 0) AS sum
        FROM enterprises e WHERE ($1::text IS NULL OR e.id = $1)

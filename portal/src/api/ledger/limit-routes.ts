@@ -7,7 +7,13 @@ import { operatorLedgerRoutes } from './operator-routes.ts';
 import { clearLimits, heldBack, limitsOf, PLATFORM, setLimits } from './send-limits.ts';
 
 const tags = ['发送频率上限'];
-const Limit = (what: string) => z.number({ error: `${what}须为数字` }).int(`${what}须为整数`).min(1, `${what}至少为 1`).max(100_000_000, `${what}过大`).nullable();
+const Limit = (what: string) =>
+  z
+    .number({ error: `${what}须为数字` })
+    .int(`${what}须为整数`)
+    .min(1, `${what}至少为 1`)
+    .max(100_000_000, `${what}过大`)
+    .nullable();
 const Limits = z
   .object({
     sendsPerMinute: Limit('每分钟发送次数').openapi({ description: '每分钟最多发送几次（null 不限）' }),
@@ -19,7 +25,9 @@ const Held = z.object({ sends: z.number(), numbers: z.number() }).openapi('Sends
 const AccountParam = z.object({ accountId: z.string().min(1).max(64) });
 
 async function enterpriseAccount(c: Parameters<typeof needOperator>[0], accountId: string): Promise<{ id: string; name: string }> {
-  const { rows } = await c.get('deps').db.query<{ id: string; name: string }>(`SELECT id, name FROM accounts WHERE id = $1 AND role <> 'operator'`, [accountId]);
+  const { rows } = await c
+    .get('deps')
+    .db.query<{ id: string; name: string }>(`SELECT id, name FROM accounts WHERE id = $1 AND role <> 'operator'`, [accountId]);
   if (!rows[0]) throw new AppError('NOT_FOUND', '账户不存在');
   return rows[0];
 }
@@ -30,13 +38,23 @@ async function enterpriseAccount(c: Parameters<typeof needOperator>[0], accountI
  * (`RATE_LIMITED` in send-limits.ts).
  */
 export const limitRoutes = router()
-  .openapi(createRoute({ method: 'get', path: '/api/operator/send-limits', tags, summary: '平台默认的发送频率上限', responses: jsonOk(Limits) }), async (c) => {
-    needOperator(c);
-    const { own: _own, ...l } = await limitsOf(c.get('deps').db, PLATFORM);
-    return c.json(l, 200);
-  })
   .openapi(
-    createRoute({ method: 'put', path: '/api/operator/send-limits', tags, summary: '设置平台默认的发送频率上限（每个账户）', request: jsonBody(Limits), responses: jsonOk(Ok) }),
+    createRoute({ method: 'get', path: '/api/operator/send-limits', tags, summary: '平台默认的发送频率上限', responses: jsonOk(Limits) }),
+    async (c) => {
+      needOperator(c);
+      const { own: _own, ...l } = await limitsOf(c.get('deps').db, PLATFORM);
+      return c.json(l, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'put',
+      path: '/api/operator/send-limits',
+      tags,
+      summary: '设置平台默认的发送频率上限（每个账户）',
+      request: jsonBody(Limits),
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       const p = needOperator(c);
       const l = c.req.valid('json');
@@ -62,7 +80,14 @@ export const limitRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'put', path: '/api/operator/send-limits/{accountId}', tags, summary: '单独设置某账户的发送频率上限', request: { params: AccountParam, ...jsonBody(Limits) }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'put',
+      path: '/api/operator/send-limits/{accountId}',
+      tags,
+      summary: '单独设置某账户的发送频率上限',
+      request: { params: AccountParam, ...jsonBody(Limits) },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       const p = needOperator(c);
       const a = await enterpriseAccount(c, c.req.valid('param').accountId);
@@ -73,7 +98,14 @@ export const limitRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'delete', path: '/api/operator/send-limits/{accountId}', tags, summary: '某账户恢复平台默认的发送频率上限', request: { params: AccountParam }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'delete',
+      path: '/api/operator/send-limits/{accountId}',
+      tags,
+      summary: '某账户恢复平台默认的发送频率上限',
+      request: { params: AccountParam },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       needOperator(c);
       const a = await enterpriseAccount(c, c.req.valid('param').accountId);
@@ -82,10 +114,13 @@ export const limitRoutes = router()
       return c.json({ ok: true as const }, 200);
     },
   )
-  .openapi(createRoute({ method: 'get', path: '/api/home/send-limits', tags, summary: '我的发送频率上限', responses: jsonOk(Limits) }), async (c) => {
-    const { p } = need(c, 'home');
-    const { own: _own, ...l } = await limitsOf(c.get('deps').db, p.accountId);
-    return c.json(l, 200);
-  })
+  .openapi(
+    createRoute({ method: 'get', path: '/api/home/send-limits', tags, summary: '我的发送频率上限', responses: jsonOk(Limits) }),
+    async (c) => {
+      const { p } = need(c, 'home');
+      const { own: _own, ...l } = await limitsOf(c.get('deps').db, p.accountId);
+      return c.json(l, 200);
+    },
+  )
   // The operator's ledger routes travel with these (one group mounted in the app).
   .route('/', operatorLedgerRoutes);

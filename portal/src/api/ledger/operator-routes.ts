@@ -20,13 +20,25 @@ const TopUp = z
   .openapi('LedgerTopUp');
 const Page = z.object({
   page: z.coerce.number({ error: '页码须为数字' }).int('页码须为整数').min(1, '页码从 1 开始').default(1),
-  pageSize: z.coerce.number({ error: '每页条数须为数字' }).int('每页条数须为整数').min(1, '每页至少 1 条').max(200, '每页最多 200 条').default(20),
+  pageSize: z.coerce
+    .number({ error: '每页条数须为数字' })
+    .int('每页条数须为整数')
+    .min(1, '每页至少 1 条')
+    .max(200, '每页最多 200 条')
+    .default(20),
 });
 
 /** The operator's side of the ledger: top-ups as entries (deltas), and an enterprise's entries. */
 export const operatorLedgerRoutes = router()
   .openapi(
-    createRoute({ method: 'post', path: '/api/operator/enterprises/{id}/top-up', tags, summary: '给集团（或其有单独额度的账户）充值或扣减，记入账本', request: { params: EnterpriseParam, ...jsonBody(TopUp) }, responses: jsonOk(z.object({ balance: z.number() })) }),
+    createRoute({
+      method: 'post',
+      path: '/api/operator/enterprises/{id}/top-up',
+      tags,
+      summary: '给集团（或其有单独额度的账户）充值或扣减，记入账本',
+      request: { params: EnterpriseParam, ...jsonBody(TopUp) },
+      responses: jsonOk(z.object({ balance: z.number() })),
+    }),
     async (c) => {
       needOperator(c);
       const { id } = c.req.valid('param');

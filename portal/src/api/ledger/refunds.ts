@@ -24,7 +24,12 @@ export async function refundFailed(deps: Deps, days = REFUND_DAYS): Promise<numb
     [days],
   );
   if (!rows.length) return 0;
-  const failed = await failedUnits(ch, log, rows.map((r) => r.ref_id), deps.cfg.smsLogTable);
+  const failed = await failedUnits(
+    ch,
+    log,
+    rows.map((r) => r.ref_id),
+    deps.cfg.smsLogTable,
+  );
   if (!failed) return 0;
   let total = 0;
   for (const r of rows) {

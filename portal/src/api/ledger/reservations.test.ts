@@ -4,8 +4,18 @@ import { taskCost } from './reservations.ts';
 
 describe('what a big-data task reserves from the ledger', () => {
   it.each([
-    ['one segment per message', '台风预警：请注意安全。', { cmcc: { total: 100 }, ctcc: { total: 20 } }, { perMessage: 1, messages: 120, units: 120 }],
-    ['a long warning costs its segments per message', '台风'.repeat(60), { cucc: { total: 10 } }, { perMessage: 2, messages: 10, units: 20 }],
+    [
+      'one segment per message',
+      '台风预警：请注意安全。',
+      { cmcc: { total: 100 }, ctcc: { total: 20 } },
+      { perMessage: 1, messages: 120, units: 120 },
+    ],
+    [
+      'a long warning costs its segments per message',
+      '台风'.repeat(60),
+      { cucc: { total: 10 } },
+      { perMessage: 2, messages: 10, units: 20 },
+    ],
     ['no carrier, nothing', '预警', {}, { perMessage: 1, messages: 0, units: 0 }],
   ])('%s', (_, content, quota, want) => {
     expect(taskCost({ signature: '应急管理局', content, quota })).toEqual(want);

@@ -28,7 +28,10 @@ export function taskCost(spec: CostedSpec): { perMessage: number; messages: numb
  * Takes a submitted task's whole cost from the ledger, in the caller's transaction (the one that
  * writes the task row and the KV entry): the task exists only if its cost could be taken.
  */
-export async function reserveTask(tx: Queryable, t: { id: string; enterpriseId: string; accountId: string; spec: CostedSpec }): Promise<void> {
+export async function reserveTask(
+  tx: Queryable,
+  t: { id: string; enterpriseId: string; accountId: string; spec: CostedSpec },
+): Promise<void> {
   const cost = taskCost(t.spec);
   await take(tx, { enterpriseId: t.enterpriseId, accountId: t.accountId }, cost.units, 'reserve', { kind: 'bigdata', id: t.id });
   await tx.query(

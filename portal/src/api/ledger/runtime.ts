@@ -81,7 +81,11 @@ export function startLedger(deps: Deps, opts: LedgerOptions = {}): RunningLedger
   timer.unref?.();
   // The triggers keep balances and entries equal; a balance written around them would show here.
   void unbalanced(deps.db)
-    .then((off) => off.length && deps.log.error({ balances: off.slice(0, 20), count: off.length }, 'ledger: balances that differ from the sum of their entries'))
+    .then(
+      (off) =>
+        off.length &&
+        deps.log.error({ balances: off.slice(0, 20), count: off.length }, 'ledger: balances that differ from the sum of their entries'),
+    )
     .catch((err) => deps.log.warn({ err }, 'ledger: balance check failed'));
   return {
     tick,

@@ -25,7 +25,11 @@ export interface SendLimits {
 export const PLATFORM = '';
 
 type Row = { account_id: string; sends_per_minute: number | null; numbers_per_minute: number | null; numbers_per_day: number | null };
-const toLimits = (r: Row | undefined): SendLimits => ({ sendsPerMinute: r?.sends_per_minute ?? null, numbersPerMinute: r?.numbers_per_minute ?? null, numbersPerDay: r?.numbers_per_day ?? null });
+const toLimits = (r: Row | undefined): SendLimits => ({
+  sendsPerMinute: r?.sends_per_minute ?? null,
+  numbersPerMinute: r?.numbers_per_minute ?? null,
+  numbersPerDay: r?.numbers_per_day ?? null,
+});
 
 /** The limits of an account: its own override if the operator set one, else the platform's default. */
 export async function limitsOf(db: Queryable, accountId: string): Promise<SendLimits & { own: boolean }> {
@@ -69,7 +73,13 @@ export async function checkSendRate(tx: Queryable, kind: SendKind, accountId: st
     throw new IndustryError('RATE_LIMITED', message, { limit, used: usedNow, window, unit, requested: numbers, heldBack: numbers });
   };
   if (l.sendsPerMinute != null && used.sends + 1 > l.sendsPerMinute)
-    refuse(`发送过于频繁：每分钟最多发送 ${l.sendsPerMinute} 次，最近 1 分钟已发送 ${used.sends} 次；本次 ${numbers} 个号码未发送，请稍后再试`, l.sendsPerMinute, used.sends, 'minute', 'sends');
+    refuse(
+      `发送过于频繁：每分钟最多发送 ${l.sendsPerMinute} 次，最近 1 分钟已发送 ${used.sends} 次；本次 ${numbers} 个号码未发送，请稍后再试`,
+      l.sendsPerMinute,
+      used.sends,
+      'minute',
+      'sends',
+    );
   if (l.numbersPerMinute != null && used.minute + numbers > l.numbersPerMinute)
     refuse(
       `发送号码数超过每分钟上限 ${l.numbersPerMinute} 个：最近 1 分钟已发送 ${used.minute} 个，本次 ${numbers} 个号码未发送（超出 ${used.minute + numbers - l.numbersPerMinute} 个），请稍后再试或联系平台调整上限`,
@@ -98,7 +108,10 @@ export async function recordHeldBack(db: Queryable, accountId: string, numbers: 
 }
 
 /** What the limits held back of an account, today and over the last 30 days. */
-export async function heldBack(db: Queryable, accountId: string): Promise<{ today: { sends: number; numbers: number }; last30Days: { sends: number; numbers: number } }> {
+export async function heldBack(
+  db: Queryable,
+  accountId: string,
+): Promise<{ today: { sends: number; numbers: number }; last30Days: { sends: number; numbers: number } }> {
   const { rows } = await db.query<{ t_sends: string | null; t_numbers: string | null; m_sends: string | null; m_numbers: string | null }>(
     `SELECT sum(sends) FILTER (WHERE day = (now() AT TIME ZONE 'Asia/Shanghai')::date) AS t_sends,
             sum(numbers) FILTER (WHERE day = (now() AT TIME ZONE 'Asia/Shanghai')::date) AS t_numbers,
@@ -107,5 +120,8 @@ export async function heldBack(db: Queryable, accountId: string): Promise<{ toda
     [accountId],
   );
   const r = rows[0];
-  return { today: { sends: Number(r?.t_sends ?? 0), numbers: Number(r?.t_numbers ?? 0) }, last30Days: { sends: Number(r?.m_sends ?? 0), numbers: Number(r?.m_numbers ?? 0) } };
+  return {
+    today: { sends: Number(r?.t_sends ?? 0), numbers: Number(r?.t_numbers ?? 0) },
+    last30Days: { sends: Number(r?.m_sends ?? 0), numbers: Number(r?.m_numbers ?? 0) },
+  };
 }

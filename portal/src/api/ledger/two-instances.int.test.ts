@@ -30,11 +30,15 @@ describe.skipIf(!pgUrl)('the ledger with two portal instances on one PostgreSQL 
   let b: Portal;
   let admin: Client;
 
-  const balance = async () => Number((await a.deps.db.query<{ quota: string }>('SELECT quota FROM enterprises WHERE id = $1', [ENT])).rows[0]!.quota);
+  const balance = async () =>
+    Number((await a.deps.db.query<{ quota: string }>('SELECT quota FROM enterprises WHERE id = $1', [ENT])).rows[0]!.quota);
   const entries = async (refId: string) =>
-    (await b.deps.db.query<{ kind: string; amount: number }>(`SELECT kind, amount FROM quota_ledger WHERE ref_id = $1 AND balance_of = 'enterprise' ORDER BY id`, [refId])).rows.map(
-      (r) => `${r.kind} ${r.amount}`,
-    );
+    (
+      await b.deps.db.query<{ kind: string; amount: number }>(
+        `SELECT kind, amount FROM quota_ledger WHERE ref_id = $1 AND balance_of = 'enterprise' ORDER BY id`,
+        [refId],
+      )
+    ).rows.map((r) => `${r.kind} ${r.amount}`);
 
   beforeAll(async () => {
     db = await freshDatabase(pgUrl, `portal_ledger_two_${process.pid}`);
@@ -65,8 +69,23 @@ describe.skipIf(!pgUrl)('the ledger with two portal instances on one PostgreSQL 
       table: TABLE,
       format: 'JSONEachRow',
       values: numbers.map((msisdn, i) => ({
-        job_id: `${id}:${i + 1}`, source: 'industry', enterprise_id: ENT, account_id: 'demo-admin', send_id: id, task: 0, msisdn,
-        carrier: 'cmcc', segments: 1, created_at: now, submit_time: now, message_id: '', message_ids: [], status: i < 4 ? 'failed' : 'delivered', code: '', status_time: now, version: 2,
+        job_id: `${id}:${i + 1}`,
+        source: 'industry',
+        enterprise_id: ENT,
+        account_id: 'demo-admin',
+        send_id: id,
+        task: 0,
+        msisdn,
+        carrier: 'cmcc',
+        segments: 1,
+        created_at: now,
+        submit_time: now,
+        message_id: '',
+        message_ids: [],
+        status: i < 4 ? 'failed' : 'delivered',
+        code: '',
+        status_time: now,
+        version: 2,
       })),
     });
 
@@ -80,10 +99,19 @@ describe.skipIf(!pgUrl)('the ledger with two portal instances on one PostgreSQL 
   it("settles a task's reservation once when both instances settle it at the same time", async () => {
     const taskId = `bd-two-instances-${process.pid}`;
     await a.deps.db.transaction((tx) =>
-      reserveTask(tx, { id: taskId, enterpriseId: ENT, accountId: 'demo-admin', spec: { signature: '应急', content: '台风预警', quota: { cmcc: { total: 50 } } } }),
+      reserveTask(tx, {
+        id: taskId,
+        enterpriseId: ENT,
+        accountId: 'demo-admin',
+        spec: { signature: '应急', content: '台风预警', quota: { cmcc: { total: 50 } } },
+      }),
     );
     const before = await balance();
-    const settled = await Promise.all([settleTask(a.deps.db, taskId, 30), settleTask(b.deps.db, taskId, 30), settleTask(b.deps.db, taskId, 30)]);
+    const settled = await Promise.all([
+      settleTask(a.deps.db, taskId, 30),
+      settleTask(b.deps.db, taskId, 30),
+      settleTask(b.deps.db, taskId, 30),
+    ]);
     expect(settled.filter((x) => x !== undefined)).toEqual([20]);
     expect(await balance()).toBe(before + 20);
     expect(await entries(taskId)).toEqual(['reserve -50', 'release 20']);

@@ -8,14 +8,36 @@ import { fileResponse } from '../settings/uploads.ts';
 import { SELECT_SIGNATURE, Signature, toSignature } from '../signatures/routes.ts';
 
 const StatusQuery = z.object({ status: z.enum(['pending', 'approved', 'rejected']).optional() });
-const RejectBody = z.object({ reason: z.string({ error: '请输入驳回原因' }).trim().min(1, '请输入驳回原因').max(200, '驳回原因最多 200 个字') });
-const ReplyBody = z.object({ reply: z.string({ error: '请输入回复内容' }).trim().min(1, '请输入回复内容').max(1000, '回复最多 1000 个字') });
+const RejectBody = z.object({
+  reason: z.string({ error: '请输入驳回原因' }).trim().min(1, '请输入驳回原因').max(200, '驳回原因最多 200 个字'),
+});
+const ReplyBody = z.object({
+  reply: z.string({ error: '请输入回复内容' }).trim().min(1, '请输入回复内容').max(1000, '回复最多 1000 个字'),
+});
 
 const Qualification = z
-  .object({ id: z.string(), enterpriseName: z.string(), title: z.string(), fileName: z.string(), status: z.string(), reason: z.string(), createdAt: z.string(), reviewedAt: z.string().nullable() })
+  .object({
+    id: z.string(),
+    enterpriseName: z.string(),
+    title: z.string(),
+    fileName: z.string(),
+    status: z.string(),
+    reason: z.string(),
+    createdAt: z.string(),
+    reviewedAt: z.string().nullable(),
+  })
   .openapi('QualificationForReview');
 const Feedback = z
-  .object({ id: z.string(), enterpriseName: z.string(), submittedBy: z.string().nullable(), content: z.string(), contact: z.string(), reply: z.string(), repliedAt: z.string().nullable(), createdAt: z.string() })
+  .object({
+    id: z.string(),
+    enterpriseName: z.string(),
+    submittedBy: z.string().nullable(),
+    content: z.string(),
+    contact: z.string(),
+    reply: z.string(),
+    repliedAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
   .openapi('FeedbackForReview');
 
 const tags = ['审核中心（平台运营）'];
@@ -40,7 +62,12 @@ async function review(
   const r = rows[0];
   if (!r) throw new AppError('NOT_FOUND', `${label}不存在`);
   if (r.status !== 'pending') throw new AppError('ALREADY_REVIEWED');
-  await db.query(`UPDATE ${table} SET status = $2, reason = $3, reviewed_by = $4, reviewed_at = now() WHERE id = $1`, [id, approve ? 'approved' : 'rejected', reason, op.accountId]);
+  await db.query(`UPDATE ${table} SET status = $2, reason = $3, reviewed_by = $4, reviewed_at = now() WHERE id = $1`, [
+    id,
+    approve ? 'approved' : 'rejected',
+    reason,
+    op.accountId,
+  ]);
   await notifyEnterprise(
     db,
     r.enterprise_id,
@@ -54,7 +81,14 @@ async function review(
 
 export const reviewRoutes = router()
   .openapi(
-    createRoute({ method: 'get', path: '/api/review/signatures', tags, summary: '待审核（或按状态）的签名', request: { query: StatusQuery }, responses: jsonOk(z.object({ items: z.array(Signature) })) }),
+    createRoute({
+      method: 'get',
+      path: '/api/review/signatures',
+      tags,
+      summary: '待审核（或按状态）的签名',
+      request: { query: StatusQuery },
+      responses: jsonOk(z.object({ items: z.array(Signature) })),
+    }),
     async (c) => {
       needOperator(c);
       const { status } = c.req.valid('query');
@@ -63,21 +97,42 @@ export const reviewRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/review/signatures/{id}/approve', tags, summary: '签名审核通过', request: { params: IdParam }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'post',
+      path: '/api/review/signatures/{id}/approve',
+      tags,
+      summary: '签名审核通过',
+      request: { params: IdParam },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       await review(c, 'signatures', c.req.valid('param').id, true, '');
       return c.json({ ok: true as const }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/review/signatures/{id}/reject', tags, summary: '驳回签名（须填写原因）', request: { params: IdParam, ...jsonBody(RejectBody) }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'post',
+      path: '/api/review/signatures/{id}/reject',
+      tags,
+      summary: '驳回签名（须填写原因）',
+      request: { params: IdParam, ...jsonBody(RejectBody) },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       await review(c, 'signatures', c.req.valid('param').id, false, c.req.valid('json').reason);
       return c.json({ ok: true as const }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/review/qualifications', tags, summary: '资质证明审核列表', request: { query: StatusQuery }, responses: jsonOk(z.object({ items: z.array(Qualification) })) }),
+    createRoute({
+      method: 'get',
+      path: '/api/review/qualifications',
+      tags,
+      summary: '资质证明审核列表',
+      request: { query: StatusQuery },
+      responses: jsonOk(z.object({ items: z.array(Qualification) })),
+    }),
     async (c) => {
       needOperator(c);
       const { status } = c.req.valid('query');
@@ -105,33 +160,62 @@ export const reviewRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/review/qualifications/{id}/file', tags, summary: '下载待审核的资质文件', request: { params: IdParam }, responses: { 200: { description: '文件' } } }),
+    createRoute({
+      method: 'get',
+      path: '/api/review/qualifications/{id}/file',
+      tags,
+      summary: '下载待审核的资质文件',
+      request: { params: IdParam },
+      responses: { 200: { description: '文件' } },
+    }),
     async (c) => {
       needOperator(c);
-      const { rows } = await c.get('deps').db.query<{ data: Uint8Array; content_type: string; file_name: string }>(
-        'SELECT u.data, u.content_type, u.file_name FROM qualifications q JOIN uploads u ON u.id = q.upload_id WHERE q.id = $1',
-        [c.req.valid('param').id],
-      );
+      const { rows } = await c
+        .get('deps')
+        .db.query<{ data: Uint8Array; content_type: string; file_name: string }>(
+          'SELECT u.data, u.content_type, u.file_name FROM qualifications q JOIN uploads u ON u.id = q.upload_id WHERE q.id = $1',
+          [c.req.valid('param').id],
+        );
       if (!rows[0]) throw new AppError('NOT_FOUND');
       return fileResponse(c, rows[0], true);
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/review/qualifications/{id}/approve', tags, summary: '资质证明审核通过', request: { params: IdParam }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'post',
+      path: '/api/review/qualifications/{id}/approve',
+      tags,
+      summary: '资质证明审核通过',
+      request: { params: IdParam },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       await review(c, 'qualifications', c.req.valid('param').id, true, '');
       return c.json({ ok: true as const }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/review/qualifications/{id}/reject', tags, summary: '驳回资质证明', request: { params: IdParam, ...jsonBody(RejectBody) }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'post',
+      path: '/api/review/qualifications/{id}/reject',
+      tags,
+      summary: '驳回资质证明',
+      request: { params: IdParam, ...jsonBody(RejectBody) },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       await review(c, 'qualifications', c.req.valid('param').id, false, c.req.valid('json').reason);
       return c.json({ ok: true as const }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/review/feedback', tags, summary: '全部意见反馈', responses: jsonOk(z.object({ items: z.array(Feedback) })) }),
+    createRoute({
+      method: 'get',
+      path: '/api/review/feedback',
+      tags,
+      summary: '全部意见反馈',
+      responses: jsonOk(z.object({ items: z.array(Feedback) })),
+    }),
     async (c) => {
       needOperator(c);
       const { rows } = await c.get('deps').db.query<Record<string, any>>(
@@ -156,7 +240,14 @@ export const reviewRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/review/feedback/{id}/reply', tags, summary: '回复意见反馈', request: { params: IdParam, ...jsonBody(ReplyBody) }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'post',
+      path: '/api/review/feedback/{id}/reply',
+      tags,
+      summary: '回复意见反馈',
+      request: { params: IdParam, ...jsonBody(ReplyBody) },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       const op = needOperator(c);
       const { db } = c.get('deps');

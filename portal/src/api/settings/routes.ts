@@ -10,16 +10,50 @@ import { fileResponse, LOGO_RULE, QUALIFICATION_RULE, storeUpload } from './uplo
 const LogQuery = Paging.extend(DateRange.shape).extend({ keyword: z.string().trim().max(64).optional() });
 
 const OpLogEntry = z
-  .object({ id: z.number(), accountName: z.string(), action: z.string(), target: z.string(), detail: z.unknown(), ip: z.string(), at: z.string() })
+  .object({
+    id: z.number(),
+    accountName: z.string(),
+    action: z.string(),
+    target: z.string(),
+    detail: z.unknown(),
+    ip: z.string(),
+    at: z.string(),
+  })
   .openapi('OpLogEntry');
 const LoginLogEntry = z
-  .object({ id: z.number(), accountName: z.string(), ip: z.string(), userAgent: z.string(), success: z.boolean(), reason: z.string(), at: z.string() })
+  .object({
+    id: z.number(),
+    accountName: z.string(),
+    ip: z.string(),
+    userAgent: z.string(),
+    success: z.boolean(),
+    reason: z.string(),
+    at: z.string(),
+  })
   .openapi('LoginLogEntry');
 const Qualification = z
-  .object({ id: z.string(), title: z.string(), fileName: z.string(), size: z.number(), status: z.string(), reason: z.string(), createdAt: z.string(), reviewedAt: z.string().nullable() })
+  .object({
+    id: z.string(),
+    title: z.string(),
+    fileName: z.string(),
+    size: z.number(),
+    status: z.string(),
+    reason: z.string(),
+    createdAt: z.string(),
+    reviewedAt: z.string().nullable(),
+  })
   .openapi('Qualification');
 const Branding = z.object({ platformName: z.string(), logoUrl: z.string().nullable() }).openapi('Branding');
-const FileForm = { body: { required: true, content: { 'multipart/form-data': { schema: z.object({ file: z.any().optional().openapi({ type: 'string', format: 'binary' }), title: z.string().optional() }) } } } };
+const FileForm = {
+  body: {
+    required: true,
+    content: {
+      'multipart/form-data': {
+        schema: z.object({ file: z.any().optional().openapi({ type: 'string', format: 'binary' }), title: z.string().optional() }),
+      },
+    },
+  },
+};
 
 const tags = ['平台设置'];
 
@@ -56,13 +90,22 @@ function logWhere(scope: string | null, q: z.infer<typeof LogQuery>, columns: st
 async function logoOf(c: Ctx): Promise<string | null> {
   const p = c.get('principal');
   if (!p?.enterpriseId) return null;
-  const { rows } = await c.get('deps').db.query<{ logo_upload_id: string | null }>('SELECT logo_upload_id FROM enterprises WHERE id = $1', [p.enterpriseId]);
+  const { rows } = await c
+    .get('deps')
+    .db.query<{ logo_upload_id: string | null }>('SELECT logo_upload_id FROM enterprises WHERE id = $1', [p.enterpriseId]);
   return rows[0]?.logo_upload_id ?? null;
 }
 
 export const settingsRoutes = router()
   .openapi(
-    createRoute({ method: 'get', path: '/api/settings/op-log', tags, summary: '操作日志（搜索、分页）', request: { query: LogQuery }, responses: jsonOk(pagedOf(OpLogEntry)) }),
+    createRoute({
+      method: 'get',
+      path: '/api/settings/op-log',
+      tags,
+      summary: '操作日志（搜索、分页）',
+      request: { query: LogQuery },
+      responses: jsonOk(pagedOf(OpLogEntry)),
+    }),
     async (c) => {
       const q = c.req.valid('query');
       const { db } = c.get('deps');
@@ -72,12 +115,27 @@ export const settingsRoutes = router()
         `SELECT id, account_name, action, target, detail, ip, at FROM op_log ${w.sql} ORDER BY id DESC LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
         w.args,
       );
-      const items = rows.map((r) => ({ id: Number(r.id), accountName: r.account_name, action: r.action, target: r.target, detail: r.detail, ip: r.ip, at: iso(r.at)! }));
+      const items = rows.map((r) => ({
+        id: Number(r.id),
+        accountName: r.account_name,
+        action: r.action,
+        target: r.target,
+        detail: r.detail,
+        ip: r.ip,
+        at: iso(r.at)!,
+      }));
       return c.json({ items, total: Number(total.rows[0]!.n), page: q.page, pageSize: q.pageSize }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/settings/login-log', tags, summary: '登录日志（搜索、分页）', request: { query: LogQuery }, responses: jsonOk(pagedOf(LoginLogEntry)) }),
+    createRoute({
+      method: 'get',
+      path: '/api/settings/login-log',
+      tags,
+      summary: '登录日志（搜索、分页）',
+      request: { query: LogQuery },
+      responses: jsonOk(pagedOf(LoginLogEntry)),
+    }),
     async (c) => {
       const q = c.req.valid('query');
       const { db } = c.get('deps');
@@ -87,12 +145,26 @@ export const settingsRoutes = router()
         `SELECT id, account_name, ip, user_agent, success, reason, at FROM login_log ${w.sql} ORDER BY id DESC LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
         w.args,
       );
-      const items = rows.map((r) => ({ id: Number(r.id), accountName: r.account_name, ip: r.ip, userAgent: r.user_agent, success: r.success, reason: r.reason, at: iso(r.at)! }));
+      const items = rows.map((r) => ({
+        id: Number(r.id),
+        accountName: r.account_name,
+        ip: r.ip,
+        userAgent: r.user_agent,
+        success: r.success,
+        reason: r.reason,
+        at: iso(r.at)!,
+      }));
       return c.json({ items, total: Number(total.rows[0]!.n), page: q.page, pageSize: q.pageSize }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/branding', tags, summary: '平台名称与 LOGO 地址（登录前为平台默认）', responses: jsonOk(Branding) }),
+    createRoute({
+      method: 'get',
+      path: '/api/branding',
+      tags,
+      summary: '平台名称与 LOGO 地址（登录前为平台默认）',
+      responses: jsonOk(Branding),
+    }),
     async (c) => {
       const { rows } = await c.get('deps').db.query<{ value: string }>("SELECT value FROM platform_settings WHERE key = 'platform_name'");
       const logo = await logoOf(c);
@@ -100,23 +172,44 @@ export const settingsRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/branding/logo', tags, summary: '本集团的 LOGO 图片（仅本集团可见）', responses: { 200: { description: 'PNG 或 JPEG' } } }),
+    createRoute({
+      method: 'get',
+      path: '/api/branding/logo',
+      tags,
+      summary: '本集团的 LOGO 图片（仅本集团可见）',
+      responses: { 200: { description: 'PNG 或 JPEG' } },
+    }),
     async (c) => {
       const logo = await logoOf(c);
       if (!logo) throw new AppError('NOT_FOUND', '未设置 LOGO');
-      const { rows } = await c.get('deps').db.query<{ data: Uint8Array; content_type: string; file_name: string }>('SELECT data, content_type, file_name FROM uploads WHERE id = $1', [logo]);
+      const { rows } = await c
+        .get('deps')
+        .db.query<{ data: Uint8Array; content_type: string; file_name: string }>(
+          'SELECT data, content_type, file_name FROM uploads WHERE id = $1',
+          [logo],
+        );
       if (!rows[0]) throw new AppError('NOT_FOUND', '未设置 LOGO');
       return fileResponse(c, rows[0], false);
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/settings/logo', tags, summary: '上传 LOGO（PNG/JPEG，≤ 512 KB，显示在页头）', request: FileForm, responses: jsonOk(Branding) }),
+    createRoute({
+      method: 'post',
+      path: '/api/settings/logo',
+      tags,
+      summary: '上传 LOGO（PNG/JPEG，≤ 512 KB，显示在页头）',
+      request: FileForm,
+      responses: jsonOk(Branding),
+    }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'settings.platform');
       const { db } = c.get('deps');
       const form = await c.req.parseBody();
       const up = await storeUpload(db, LOGO_RULE, form.file, { enterpriseId, accountId: p.accountId });
-      const old = await db.query<{ logo_upload_id: string | null }>('UPDATE enterprises e SET logo_upload_id = $2 FROM enterprises o WHERE e.id = o.id AND e.id = $1 RETURNING o.logo_upload_id', [enterpriseId, up.id]);
+      const old = await db.query<{ logo_upload_id: string | null }>(
+        'UPDATE enterprises e SET logo_upload_id = $2 FROM enterprises o WHERE e.id = o.id AND e.id = $1 RETURNING o.logo_upload_id',
+        [enterpriseId, up.id],
+      );
       if (old.rows[0]?.logo_upload_id) await db.query('DELETE FROM uploads WHERE id = $1', [old.rows[0].logo_upload_id]);
       await opLog(c, '上传 LOGO', up.fileName);
       return c.json({ platformName: '', logoUrl: `/api/branding/logo?v=${up.id}` }, 200);
@@ -135,7 +228,13 @@ export const settingsRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/settings/qualifications', tags, summary: '资质证明列表与审核状态', responses: jsonOk(z.object({ items: z.array(Qualification) })) }),
+    createRoute({
+      method: 'get',
+      path: '/api/settings/qualifications',
+      tags,
+      summary: '资质证明列表与审核状态',
+      responses: jsonOk(z.object({ items: z.array(Qualification) })),
+    }),
     async (c) => {
       const { enterpriseId } = need(c, 'settings.platform');
       const { rows } = await c.get('deps').db.query<Record<string, any>>(
@@ -157,41 +256,72 @@ export const settingsRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/settings/qualifications', tags, summary: '上传资质证明（PDF/PNG/JPEG，≤ 5 MB，提交审核）', request: FileForm, responses: jsonOk(z.object({ id: z.string() })) }),
+    createRoute({
+      method: 'post',
+      path: '/api/settings/qualifications',
+      tags,
+      summary: '上传资质证明（PDF/PNG/JPEG，≤ 5 MB，提交审核）',
+      request: FileForm,
+      responses: jsonOk(z.object({ id: z.string() })),
+    }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'settings.platform');
       const { db } = c.get('deps');
       const form = await c.req.parseBody();
       const title = typeof form.title === 'string' ? form.title.trim() : '';
-      if (!title || title.length > 64) throw new AppError('VALIDATION', '请求参数有误：title: 请输入证明名称（最多 64 个字）', [{ path: 'title', message: '请输入证明名称（最多 64 个字）' }]);
+      if (!title || title.length > 64)
+        throw new AppError('VALIDATION', '请求参数有误：title: 请输入证明名称（最多 64 个字）', [
+          { path: 'title', message: '请输入证明名称（最多 64 个字）' },
+        ]);
       const up = await storeUpload(db, QUALIFICATION_RULE, form.file, { enterpriseId, accountId: p.accountId });
       const id = randomUUID();
-      await db.query('INSERT INTO qualifications (id, enterprise_id, upload_id, title) VALUES ($1, $2, $3, $4)', [id, enterpriseId, up.id, title]);
+      await db.query('INSERT INTO qualifications (id, enterprise_id, upload_id, title) VALUES ($1, $2, $3, $4)', [
+        id,
+        enterpriseId,
+        up.id,
+        title,
+      ]);
       await opLog(c, '上传资质证明', title, { fileName: up.fileName });
       return c.json({ id }, 200);
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/settings/qualifications/{id}/file', tags, summary: '下载资质文件（仅本集团）', request: { params: IdParam }, responses: { 200: { description: '文件' } } }),
+    createRoute({
+      method: 'get',
+      path: '/api/settings/qualifications/{id}/file',
+      tags,
+      summary: '下载资质文件（仅本集团）',
+      request: { params: IdParam },
+      responses: { 200: { description: '文件' } },
+    }),
     async (c) => {
       const { enterpriseId } = need(c, 'settings.platform');
-      const { rows } = await c.get('deps').db.query<{ data: Uint8Array; content_type: string; file_name: string }>(
-        'SELECT u.data, u.content_type, u.file_name FROM qualifications q JOIN uploads u ON u.id = q.upload_id WHERE q.id = $1 AND q.enterprise_id = $2',
-        [c.req.valid('param').id, enterpriseId],
-      );
+      const { rows } = await c
+        .get('deps')
+        .db.query<{ data: Uint8Array; content_type: string; file_name: string }>(
+          'SELECT u.data, u.content_type, u.file_name FROM qualifications q JOIN uploads u ON u.id = q.upload_id WHERE q.id = $1 AND q.enterprise_id = $2',
+          [c.req.valid('param').id, enterpriseId],
+        );
       if (!rows[0]) throw new AppError('NOT_FOUND');
       return fileResponse(c, rows[0], true);
     },
   )
   .openapi(
-    createRoute({ method: 'delete', path: '/api/settings/qualifications/{id}', tags, summary: '删除资质证明', request: { params: IdParam }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'delete',
+      path: '/api/settings/qualifications/{id}',
+      tags,
+      summary: '删除资质证明',
+      request: { params: IdParam },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       const { enterpriseId } = need(c, 'settings.platform');
       const { db } = c.get('deps');
-      const { rows } = await db.query<{ upload_id: string; title: string }>('DELETE FROM qualifications WHERE id = $1 AND enterprise_id = $2 RETURNING upload_id, title', [
-        c.req.valid('param').id,
-        enterpriseId,
-      ]);
+      const { rows } = await db.query<{ upload_id: string; title: string }>(
+        'DELETE FROM qualifications WHERE id = $1 AND enterprise_id = $2 RETURNING upload_id, title',
+        [c.req.valid('param').id, enterpriseId],
+      );
       if (!rows[0]) throw new AppError('NOT_FOUND');
       await db.query('DELETE FROM uploads WHERE id = $1', [rows[0].upload_id]);
       await opLog(c, '删除资质证明', rows[0].title);

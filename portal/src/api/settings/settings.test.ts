@@ -30,7 +30,9 @@ describe('platform settings, messages, feedback and API keys', () => {
     const p2 = await admin.req('GET', '/api/settings/op-log?keyword=添加部门&pageSize=2&page=2');
     expect(p2.body.items.map((x: { target: string }) => x.target)).toEqual(['日志部门0']);
     const today = new Date().toISOString().slice(0, 10);
-    expect((await admin.req('GET', `/api/settings/op-log?from=2000-01-01&to=${today}&keyword=日志部门`)).body.total).toBeGreaterThanOrEqual(3);
+    expect((await admin.req('GET', `/api/settings/op-log?from=2000-01-01&to=${today}&keyword=日志部门`)).body.total).toBeGreaterThanOrEqual(
+      3,
+    );
     expect((await admin.req('GET', '/api/settings/op-log?from=2999-01-01')).body.total).toBe(0);
     expect((await admin.req('GET', '/api/settings/op-log?page=0')).body.error.details[0].path).toBe('page');
     expect((await admin.req('GET', '/api/settings/op-log?from=yesterday')).body.error.details[0].path).toBe('from');
@@ -89,7 +91,10 @@ describe('platform settings, messages, feedback and API keys', () => {
     expect((await other.admin.req('GET', `/api/settings/qualifications/${q.body.id}/file`)).status).toBe(404);
     expect((await other.admin.req('DELETE', `/api/settings/qualifications/${q.body.id}`)).status).toBe(404);
     const op = await loginOperator(portal);
-    expect((await op.req('GET', '/api/review/qualifications')).body.items[0]).toMatchObject({ title: '营业执照', enterpriseName: '演示集团' });
+    expect((await op.req('GET', '/api/review/qualifications')).body.items[0]).toMatchObject({
+      title: '营业执照',
+      enterpriseName: '演示集团',
+    });
     expect((await op.req('POST', `/api/review/qualifications/${q.body.id}/approve`)).status).toBe(200);
     expect((await admin.req('GET', '/api/settings/qualifications')).body.items[0].status).toBe('approved');
   });
@@ -103,7 +108,12 @@ describe('platform settings, messages, feedback and API keys', () => {
       expect(r.status, name).toBe(415);
       expect(r.body.error.message, name).toMatch(/无法打开|没有任何页面|不完整|图像头/);
     }
-    const logo = await upload(admin, '/api/settings/logo', Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]), 'fake.png');
+    const logo = await upload(
+      admin,
+      '/api/settings/logo',
+      Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]),
+      'fake.png',
+    );
     expect(logo.status).toBe(415);
   });
 
@@ -142,6 +152,8 @@ describe('platform settings, messages, feedback and API keys', () => {
     expect((await other.admin.req('DELETE', `/api/api-keys/${k.body.id}`)).status).toBe(404);
     expect((await admin.req('DELETE', `/api/api-keys/${k.body.id}`)).status).toBe(200);
     expect((await call(portal, 'GET', '/api/v1/whoami', undefined, { authorization: `Bearer ${k.body.key}` })).status).toBe(401);
-    expect((await call(portal, 'GET', '/api/v1/whoami', undefined, { authorization: 'Bearer gk_forged' })).body.error.code).toBe('UNAUTHENTICATED');
+    expect((await call(portal, 'GET', '/api/v1/whoami', undefined, { authorization: 'Bearer gk_forged' })).body.error.code).toBe(
+      'UNAUTHENTICATED',
+    );
   });
 });

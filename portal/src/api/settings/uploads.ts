@@ -18,7 +18,11 @@ export interface UploadRule {
 }
 
 export const LOGO_RULE: UploadRule = { kind: 'logo', types: ['image/png', 'image/jpeg'], maxBytes: 512 * 1024 };
-export const QUALIFICATION_RULE: UploadRule = { kind: 'qualification', types: ['application/pdf', 'image/png', 'image/jpeg'], maxBytes: 5 * 1024 * 1024 };
+export const QUALIFICATION_RULE: UploadRule = {
+  kind: 'qualification',
+  types: ['application/pdf', 'image/png', 'image/jpeg'],
+  maxBytes: 5 * 1024 * 1024,
+};
 
 const typeLabel: Record<string, string> = { 'image/png': 'PNG', 'image/jpeg': 'JPEG', 'application/pdf': 'PDF' };
 
@@ -26,8 +30,14 @@ const typeLabel: Record<string, string> = { 'image/png': 'PNG', 'image/jpeg': 'J
  * Checks a multipart file by content and size and stores it in the database (no file names on
  * disk, so no path tricks). The stored name keeps only safe characters, for the download header.
  */
-export async function storeUpload(db: Queryable, rule: UploadRule, file: unknown, owner: { enterpriseId: string; accountId: string }): Promise<{ id: string; contentType: string; fileName: string }> {
-  if (!(file instanceof File)) throw new AppError('VALIDATION', '请求参数有误：file: 请选择要上传的文件', [{ path: 'file', message: '请选择要上传的文件' }]);
+export async function storeUpload(
+  db: Queryable,
+  rule: UploadRule,
+  file: unknown,
+  owner: { enterpriseId: string; accountId: string },
+): Promise<{ id: string; contentType: string; fileName: string }> {
+  if (!(file instanceof File))
+    throw new AppError('VALIDATION', '请求参数有误：file: 请选择要上传的文件', [{ path: 'file', message: '请选择要上传的文件' }]);
   if (file.size === 0) throw new AppError('VALIDATION', '请求参数有误：file: 文件是空的', [{ path: 'file', message: '文件是空的' }]);
   if (file.size > rule.maxBytes) throw new AppError('UPLOAD_TOO_LARGE', `文件过大：最大 ${Math.round(rule.maxBytes / 1024)} KB`);
   const bytes = new Uint8Array(await file.arrayBuffer());
@@ -37,20 +47,19 @@ export async function storeUpload(db: Queryable, rule: UploadRule, file: unknown
   }
   // The first bytes only say what the file claims to be: it must also open, with a page.
   const doc = inspectDocument(bytes);
-  if (!doc.ok) throw new AppError('UPLOAD_TYPE', `文件无法打开：${doc.problem}。请上传完整的 ${rule.types.map((t) => typeLabel[t]).join('、')} 文件`);
-  const base = (file.name || 'file').replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^\.+/, '').slice(0, 80) || 'file';
+  if (!doc.ok)
+    throw new AppError('UPLOAD_TYPE', `文件无法打开：${doc.problem}。请上传完整的 ${rule.types.map((t) => typeLabel[t]).join('、')} 文件`);
+  const base =
+    (file.name || 'file')
+      .replace(/[^\p{L}\p{N}._-]+/gu, '_')
+      .replace(/^\.+/, '')
+      .slice(0, 80) || 'file';
   const fileName = base.toLowerCase().endsWith(`.${sniffed.ext}`) ? base : `${base}.${sniffed.ext}`;
   const id = randomUUID();
-  await db.query('INSERT INTO uploads (id, enterprise_id, account_id, kind, file_name, content_type, size, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
-    id,
-    owner.enterpriseId,
-    owner.accountId,
-    rule.kind,
-    fileName,
-    sniffed.type,
-    bytes.length,
-    bytes,
-  ]);
+  await db.query(
+    'INSERT INTO uploads (id, enterprise_id, account_id, kind, file_name, content_type, size, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+    [id, owner.enterpriseId, owner.accountId, rule.kind, fileName, sniffed.type, bytes.length, bytes],
+  );
   return { id, contentType: sniffed.type, fileName };
 }
 

@@ -64,10 +64,12 @@ export const signatureRoutes = router()
     async (c) => {
       const { enterpriseId } = need(c, 'signatures');
       const { status } = c.req.valid('query');
-      const { rows } = await c.get('deps').db.query(`${SELECT_SIGNATURE} WHERE s.enterprise_id = $1 AND ($2::text IS NULL OR s.status = $2) ORDER BY s.created_at DESC`, [
-        enterpriseId,
-        status ?? null,
-      ]);
+      const { rows } = await c
+        .get('deps')
+        .db.query(`${SELECT_SIGNATURE} WHERE s.enterprise_id = $1 AND ($2::text IS NULL OR s.status = $2) ORDER BY s.created_at DESC`, [
+          enterpriseId,
+          status ?? null,
+        ]);
       return c.json({ items: rows.map((r) => toSignature(r)) }, 200);
     },
   )
@@ -81,10 +83,16 @@ export const signatureRoutes = router()
     }),
     async (c) => {
       const { p, enterpriseId } = tenant(c);
-      if (!['sms.send', 'bigdata.send', 'signatures', 'accounts'].some((f) => p.permissions.has(f as never))) throw new AppError('FORBIDDEN');
+      if (!['sms.send', 'bigdata.send', 'signatures', 'accounts'].some((f) => p.permissions.has(f as never)))
+        throw new AppError('FORBIDDEN');
       const { db } = c.get('deps');
-      const { rows } = await db.query(`${SELECT_SIGNATURE} WHERE s.enterprise_id = $1 AND s.status = 'approved' ORDER BY s.is_default DESC, s.text`, [enterpriseId]);
-      const own = await db.query<{ default_signature_id: string | null }>('SELECT default_signature_id FROM accounts WHERE id = $1', [p.accountId]);
+      const { rows } = await db.query(
+        `${SELECT_SIGNATURE} WHERE s.enterprise_id = $1 AND s.status = 'approved' ORDER BY s.is_default DESC, s.text`,
+        [enterpriseId],
+      );
+      const own = await db.query<{ default_signature_id: string | null }>('SELECT default_signature_id FROM accounts WHERE id = $1', [
+        p.accountId,
+      ]);
       const items = rows.map((r) => toSignature(r));
       const mine = own.rows[0]?.default_signature_id;
       const defaultId = items.find((s) => s.id === mine)?.id ?? items.find((s) => s.isDefault)?.id ?? null;
@@ -92,7 +100,14 @@ export const signatureRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/signatures', tags, summary: '新增签名（提交审核）', request: jsonBody(z.object({ text: SignatureText }).openapi('NewSignature')), responses: jsonOk(Signature) }),
+    createRoute({
+      method: 'post',
+      path: '/api/signatures',
+      tags,
+      summary: '新增签名（提交审核）',
+      request: jsonBody(z.object({ text: SignatureText }).openapi('NewSignature')),
+      responses: jsonOk(Signature),
+    }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'signatures');
       const { db } = c.get('deps');
@@ -100,13 +115,25 @@ export const signatureRoutes = router()
       const dup = await db.query('SELECT 1 FROM signatures WHERE enterprise_id = $1 AND text = $2', [enterpriseId, text]);
       if (dup.rows[0]) throw new AppError('NAME_TAKEN', `签名「${text}」已存在`);
       const id = randomUUID();
-      await db.query('INSERT INTO signatures (id, enterprise_id, account_id, text) VALUES ($1, $2, $3, $4)', [id, enterpriseId, p.accountId, text]);
+      await db.query('INSERT INTO signatures (id, enterprise_id, account_id, text) VALUES ($1, $2, $3, $4)', [
+        id,
+        enterpriseId,
+        p.accountId,
+        text,
+      ]);
       await opLog(c, '新增签名', text);
       return c.json(await one(db, enterpriseId, id), 200);
     },
   )
   .openapi(
-    createRoute({ method: 'post', path: '/api/signatures/{id}/default', tags, summary: '设为集团默认签名（须已审核通过）', request: { params: IdParam }, responses: jsonOk(Signature) }),
+    createRoute({
+      method: 'post',
+      path: '/api/signatures/{id}/default',
+      tags,
+      summary: '设为集团默认签名（须已审核通过）',
+      request: { params: IdParam },
+      responses: jsonOk(Signature),
+    }),
     async (c) => {
       const { enterpriseId } = need(c, 'signatures');
       const { db } = c.get('deps');
@@ -121,7 +148,14 @@ export const signatureRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'delete', path: '/api/signatures/{id}', tags, summary: '删除签名', request: { params: IdParam }, responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'delete',
+      path: '/api/signatures/{id}',
+      tags,
+      summary: '删除签名',
+      request: { params: IdParam },
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
       const { enterpriseId } = need(c, 'signatures');
       const { db } = c.get('deps');

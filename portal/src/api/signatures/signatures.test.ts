@@ -26,7 +26,10 @@ describe('signatures and their review', () => {
   it('the operator approves: usable, settable as default, and the enterprise gets a message', async () => {
     const s = await admin.req('POST', '/api/signatures', { text: '审核通过' });
     const queue = await operator.req('GET', '/api/review/signatures');
-    expect(queue.body.items.find((x: { id: string }) => x.id === s.body.id)).toMatchObject({ enterpriseName: '演示集团', status: 'pending' });
+    expect(queue.body.items.find((x: { id: string }) => x.id === s.body.id)).toMatchObject({
+      enterpriseName: '演示集团',
+      status: 'pending',
+    });
     expect((await operator.req('POST', `/api/review/signatures/${s.body.id}/approve`)).status).toBe(200);
     expect(await usableSignature(portal.deps.db, 'demo-enterprise', s.body.id)).toBe('审核通过');
     const d = await admin.req('POST', `/api/signatures/${s.body.id}/default`);
@@ -35,7 +38,9 @@ describe('signatures and their review', () => {
     expect(all.body.items.filter((x: { isDefault: boolean }) => x.isDefault).map((x: { text: string }) => x.text)).toEqual(['审核通过']);
     const msgs = await admin.req('GET', '/api/messages');
     expect(msgs.body.items[0].title).toBe('签名「审核通过」已通过审核');
-    expect((await operator.req('POST', `/api/review/signatures/${s.body.id}/reject`, { reason: '晚了' })).body.error.code).toBe('ALREADY_REVIEWED');
+    expect((await operator.req('POST', `/api/review/signatures/${s.body.id}/reject`, { reason: '晚了' })).body.error.code).toBe(
+      'ALREADY_REVIEWED',
+    );
   });
 
   it('the operator rejects with a reason, which the enterprise sees', async () => {

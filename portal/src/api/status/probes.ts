@@ -23,7 +23,10 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }>
 const fail = (p: Omit<Probe, 'ok'>, err: unknown): Probe => ({
   ...p,
   ok: false,
-  detail: (err as Error).name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS} ms` : ((err as Error).cause as Error)?.message ?? (err as Error).message,
+  detail:
+    (err as Error).name === 'TimeoutError'
+      ? `no answer within ${TIMEOUT_MS} ms`
+      : (((err as Error).cause as Error)?.message ?? (err as Error).message),
 });
 
 /** NATS through its monitoring port: `/healthz` for health, `/varz` for the version. */
@@ -53,11 +56,15 @@ export async function probeClickHouse(httpUrl: string | undefined): Promise<Prob
   try {
     const u = new URL(httpUrl);
     const headers: Record<string, string> = {};
-    if (u.username) headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    if (u.username)
+      headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
     const origin = `${u.protocol}//${u.host}`;
     const { value: ping, ms } = await timed(() => fetch(`${origin}/ping`, { signal: AbortSignal.timeout(TIMEOUT_MS), headers }));
     const text = (await ping.text()).trim();
-    const v = await fetch(`${origin}/?query=${encodeURIComponent('SELECT version()')}`, { signal: AbortSignal.timeout(TIMEOUT_MS), headers });
+    const v = await fetch(`${origin}/?query=${encodeURIComponent('SELECT version()')}`, {
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+      headers,
+    });
     const version = v.ok ? (await v.text()).trim() : undefined;
     return { ...base, ok: ping.ok && text === 'Ok.', latencyMs: ms, version, detail: text };
   } catch (err) {
@@ -68,7 +75,9 @@ export async function probeClickHouse(httpUrl: string | undefined): Promise<Prob
 export async function probePostgres(db: Db): Promise<Probe> {
   const base = { name: 'postgresql', kind: 'server' as const, detail: db.kind === 'pglite' ? 'PGlite (embedded)' : 'PostgreSQL server' };
   try {
-    const { value, ms } = await timed(() => db.query<{ v: string; n: number }>('SELECT version() AS v, (SELECT count(*) FROM schema_migrations)::int AS n'));
+    const { value, ms } = await timed(() =>
+      db.query<{ v: string; n: number }>('SELECT version() AS v, (SELECT count(*) FROM schema_migrations)::int AS n'),
+    );
     const r = value.rows[0]!;
     return { ...base, ok: true, latencyMs: ms, version: r.v.split(' on ')[0], detail: `${base.detail}; ${r.n} migrations applied` };
   } catch (err) {
@@ -82,11 +91,19 @@ export async function probeService(name: string, baseUrl: string): Promise<Probe
   try {
     const { value: res, ms } = await timed(() => fetch(new URL('/healthz', baseUrl), { signal: AbortSignal.timeout(TIMEOUT_MS) }));
     const body = (await res.json().catch(() => undefined)) as
-      | { ok?: boolean; uptimeS?: number; checks?: Record<string, { ok: boolean; detail?: string }> }
-      | undefined;
+      { ok?: boolean; uptimeS?: number; checks?: Record<string, { ok: boolean; detail?: string }> } | undefined;
     if (!body) return { ...base, ok: false, latencyMs: ms, detail: `HTTP ${res.status}, not JSON` };
-    const bad = Object.entries(body.checks ?? {}).filter(([, c]) => !c.ok).map(([n, c]) => `${n}: ${c.detail ?? 'down'}`);
-    return { ...base, ok: res.ok && body.ok === true, latencyMs: ms, uptimeS: body.uptimeS, checks: body.checks, detail: bad.join('; ') || undefined };
+    const bad = Object.entries(body.checks ?? {})
+      .filter(([, c]) => !c.ok)
+      .map(([n, c]) => `${n}: ${c.detail ?? 'down'}`);
+    return {
+      ...base,
+      ok: res.ok && body.ok === true,
+      latencyMs: ms,
+      uptimeS: body.uptimeS,
+      checks: body.checks,
+      detail: bad.join('; ') || undefined,
+    };
   } catch (err) {
     return fail(base, err);
   }

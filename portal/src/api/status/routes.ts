@@ -18,7 +18,13 @@ const ProbeSchema = z
   .openapi('Probe');
 
 export const StatusSchema = z
-  .object({ ok: z.boolean(), at: z.string(), portal: z.object({ uptimeS: z.number() }), servers: z.array(ProbeSchema), services: z.array(ProbeSchema) })
+  .object({
+    ok: z.boolean(),
+    at: z.string(),
+    portal: z.object({ uptimeS: z.number() }),
+    servers: z.array(ProbeSchema),
+    services: z.array(ProbeSchema),
+  })
   .openapi('SystemStatus');
 
 const started = Date.now();
@@ -40,7 +46,13 @@ export async function systemStatus(deps: Deps): Promise<z.infer<typeof StatusSch
 }
 
 export const statusRoutes = router().openapi(
-  createRoute({ method: 'get', path: '/api/status', tags: ['系统状态'], summary: '各服务器与服务的运行状态（无需登录；版本、地址与故障详情仅平台运营可见）', responses: jsonOk(StatusSchema) }),
+  createRoute({
+    method: 'get',
+    path: '/api/status',
+    tags: ['系统状态'],
+    summary: '各服务器与服务的运行状态（无需登录；版本、地址与故障详情仅平台运营可见）',
+    responses: jsonOk(StatusSchema),
+  }),
   async (c) => {
     const s = await systemStatus(c.get('deps'));
     // Versions and addresses of internal servers help an attacker pick an exploit and a target:

@@ -16,7 +16,10 @@ describe('system status', () => {
     });
     await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
     fakeUrl = `http://127.0.0.1:${(fake.address() as { port: number }).port}`;
-    portal = await testPortal({ serviceUrls: { ingest: fakeUrl, alerting: 'http://127.0.0.1:9' }, serverUrls: { nats: 'http://127.0.0.1:9' } });
+    portal = await testPortal({
+      serviceUrls: { ingest: fakeUrl, alerting: 'http://127.0.0.1:9' },
+      serverUrls: { nats: 'http://127.0.0.1:9' },
+    });
   }, START_TIMEOUT);
   afterAll(async () => {
     await portal?.stop();

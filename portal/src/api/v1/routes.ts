@@ -15,7 +15,15 @@ export const v1Routes = router().openapi(
     tags,
     summary: '接口密钥所代表的账户与权限',
     security: [{ bearer: [] }],
-    responses: jsonOk(z.object({ accountId: z.string(), name: z.string(), enterpriseId: z.string().nullable(), permissions: z.array(z.string()), via: z.enum(['session', 'apikey']) })),
+    responses: jsonOk(
+      z.object({
+        accountId: z.string(),
+        name: z.string(),
+        enterpriseId: z.string().nullable(),
+        permissions: z.array(z.string()),
+        via: z.enum(['session', 'apikey']),
+      }),
+    ),
   }),
   (c) => {
     const p = principal(c);

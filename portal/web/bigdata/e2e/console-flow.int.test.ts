@@ -28,7 +28,11 @@ function people(n: number, centre: [number, number], spread = true): Person[] {
   return Array.from({ length: n }, (_, i) => {
     const carrier = CARRIER_ORDER[seq % 3]!;
     const msisdn = `${PREFIX[carrier]}${String(10_000_000 + seq++).slice(-8)}`;
-    return { msisdn, carrier, at: spread ? [centre[0] + ((i % 5) - 2) * 0.002, centre[1] + ((Math.floor(i / 5) % 5) - 2) * 0.002] : centre };
+    return {
+      msisdn,
+      carrier,
+      at: spread ? [centre[0] + ((i % 5) - 2) * 0.002, centre[1] + ((Math.floor(i / 5) % 5) - 2) * 0.002] : centre,
+    };
   });
 }
 const eventOf = (p: Person, i: number): LocationEvent => ({
@@ -63,7 +67,7 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
 
   /** Waits until the alerting engine has seen `n` subscribers (the events went through LOCATION). */
   const engineSaw = async (n: number) => {
-    for (const end = Date.now() + 60_000; s.alerting.engine.presence.size < n; ) {
+    for (const end = Date.now() + 60_000; s.alerting.engine.presence.size < n;) {
       if (Date.now() > end) throw new Error(`alerting saw ${s.alerting.engine.presence.size} of ${n} subscribers`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -82,13 +86,19 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     const last = new Map<string, Person>();
     for (const p of everyone) last.set(p.msisdn, p);
     const perCell = new Map<string, number>();
-    for (const p of last.values()) if (city.contains(p.at[0], p.at[1])) perCell.set(eventOf(p, 0).cell, (perCell.get(eventOf(p, 0).cell) ?? 0) + 1);
+    for (const p of last.values())
+      if (city.contains(p.at[0], p.at[1])) perCell.set(eventOf(p, 0).cell, (perCell.get(eventOf(p, 0).cell) ?? 0) + 1);
     return [...perCell.values()].reduce((n, c) => n + (c >= 10 ? c : 0), 0);
   };
-  const smscMessages = async () => (await (await fetch(`${s.smscUrl}/messages?limit=1000`)).json()) as { destination: string; text: string }[];
+  const smscMessages = async () =>
+    (await (await fetch(`${s.smscUrl}/messages?limit=1000`)).json()) as { destination: string; text: string }[];
   const fail = async (name: string, e: unknown): Promise<never> => {
     await page.screenshot({ path: join(ARTIFACTS, `${name}-failed.png`) }).catch(() => undefined);
-    const side = await page.locator('.error, .in-side').first().textContent().catch(() => '');
+    const side = await page
+      .locator('.error, .in-side')
+      .first()
+      .textContent()
+      .catch(() => '');
     throw new Error(`${(e as Error).message}\n${problems.join('\n')}\n${side}\n${s.serviceLogs()}`);
   };
 
@@ -125,28 +135,51 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     });
     expect(painted).toBeGreaterThan(1);
     const box = (await page.locator('[data-testid="send-map"]').boundingBox())!;
-    const cx = box.x + box.width / 2, cy = box.y + box.height / 2;
+    const cx = box.x + box.width / 2,
+      cy = box.y + box.height / 2;
     const click = async (x: number, y: number) => {
       await page.mouse.move(x, y, { steps: 4 });
       await page.mouse.click(x, y);
     };
     // A polygon left of the centre (closed on its first corner), a circle right of it.
     await page.click('[data-tool="polygon"]');
-    for (const [x, y] of [[-220, -60], [-60, -80], [-40, 60], [-200, 80], [-220, -60]] as const) await click(cx + x, cy + y);
+    for (const [x, y] of [
+      [-220, -60],
+      [-60, -80],
+      [-40, 60],
+      [-200, 80],
+      [-220, -60],
+    ] as const)
+      await click(cx + x, cy + y);
     await page.click('[data-tool="circle"]');
     await click(cx + 150, cy);
     await page.mouse.move(cx + 200, cy + 10, { steps: 5 });
     await click(cx + 210, cy);
     await page.click('.bd-toolbar button:first-child');
     await expect.poll(() => page.locator('.bd-form').textContent(), { timeout: 15_000 }).toContain('已圈选 2 个图形');
-    await expect.poll(() => reachBodies.at(-1)?.region.parts.map((p) => p.kind).join(','), { timeout: 15_000 }).toBe('polygon,circle');
-    const [polygon, circle] = reachBodies.at(-1)!.region.parts as [Extract<RegionPart, { kind: 'polygon' }>, Extract<RegionPart, { kind: 'circle' }>];
+    await expect
+      .poll(
+        () =>
+          reachBodies
+            .at(-1)
+            ?.region.parts.map((p) => p.kind)
+            .join(','),
+        { timeout: 15_000 },
+      )
+      .toBe('polygon,circle');
+    const [polygon, circle] = reachBodies.at(-1)!.region.parts as [
+      Extract<RegionPart, { kind: 'polygon' }>,
+      Extract<RegionPart, { kind: 'circle' }>,
+    ];
 
     // The population: people inside each shape and in a district (上城区), people outside everything.
     const ring = polygon.rings[0]!.slice(0, -1);
     const polyCentre: [number, number] = [sum(ring.map((p) => p[0]!)) / ring.length, sum(ring.map((p) => p[1]!)) / ring.length];
     const district = loadAdminAreas().find((a) => a.code === '330102')!;
-    const inDistrict = pointOnFeature({ type: 'Feature', properties: {}, geometry: district.geometry! }).geometry.coordinates as [number, number];
+    const inDistrict = pointOnFeature({ type: 'Feature', properties: {}, geometry: district.geometry! }).geometry.coordinates as [
+      number,
+      number,
+    ];
     useIngestGeography();
     const all = compileRegion({ parts: [{ kind: 'admin', code: '330102' }, polygon, circle] });
     // One cell per shape, 10 people of each carrier in it: reach releases a (cell, carrier) count
@@ -195,7 +228,10 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
         const n = (r: Element, i: number) => Number(r.children[i]?.textContent ?? 0);
         return { sent: rows.reduce((a, r) => a + n(r, 1), 0), delivered: rows.reduce((a, r) => a + n(r, 2), 0) };
       });
-    await expect.poll(async () => (await sentAndDelivered()).sent, { timeout: 60_000 }).toBe(insiders.length).catch((e) => fail('progress', e));
+    await expect
+      .poll(async () => (await sentAndDelivered()).sent, { timeout: 60_000 })
+      .toBe(insiders.length)
+      .catch((e) => fail('progress', e));
     // People walking in while the task runs get it too (漫入发送), and their receipts show live.
     const walkers = people(6, circleCentre);
     await publish(walkers);
@@ -218,14 +254,30 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     const letter = await admin.reqRaw('POST', '/api/bigdata/letters', fd);
     const tomorrow = new Date(Date.now() + 8 * 3600_000 + 86_400_000).toISOString().slice(0, 10);
     const later = await admin.req('POST', '/api/bigdata/tasks', {
-      form: { alertType: 'rainstorm', region: { parts: [{ kind: 'admin', code: '330102' }] }, subject: '明日暴雨', content: '明日有暴雨，请注意安全。', signature: '翼讯通', startDate: tomorrow, endDate: tomorrow, windows: [], frequency: 'daily', minDwellMin: 0, rules: [], quota: { cmcc: { total: 10, dailyCap: 10 } }, authorizationLetter: letter.body.id },
+      form: {
+        alertType: 'rainstorm',
+        region: { parts: [{ kind: 'admin', code: '330102' }] },
+        subject: '明日暴雨',
+        content: '明日有暴雨，请注意安全。',
+        signature: '翼讯通',
+        startDate: tomorrow,
+        endDate: tomorrow,
+        windows: [],
+        frequency: 'daily',
+        minDwellMin: 0,
+        rules: [],
+        quota: { cmcc: { total: 10, dailyCap: 10 } },
+        authorizationLetter: letter.body.id,
+      },
     });
     expect(later.status).toBe(200);
     await page.click('.modal header button');
     const row = (id: string) => page.locator(`tr[data-task="${id}"]`);
     // Alerting schedules it (its start date is tomorrow); the list follows the bucket.
     await expect
-      .poll(async () => (await page.click('.toolbar button:has-text("搜索")'), await row(later.body.id).locator('.badge').textContent()), { timeout: 30_000 })
+      .poll(async () => (await page.click('.toolbar button:has-text("搜索")'), await row(later.body.id).locator('.badge').textContent()), {
+        timeout: 30_000,
+      })
       .toBe('待执行');
     await row(later.body.id).locator('[data-action="pause"]').click();
     await expect.poll(() => row(later.body.id).textContent(), { timeout: 15_000 }).toContain('已暂停');
@@ -247,14 +299,24 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
   it('shows the heat map and the big screen with live numbers from insight', async () => {
     await page.goto(`${s.portal.url}/insight`);
     // 杭州市 by default.
-    await expect.poll(() => page.locator('[data-kpi="population"] .v').textContent(), { timeout: 60_000 }).toBe(String(inHangzhou())).catch((e) => fail('heatmap', e));
+    await expect
+      .poll(() => page.locator('[data-kpi="population"] .v').textContent(), { timeout: 60_000 })
+      .toBe(String(inHangzhou()))
+      .catch((e) => fail('heatmap', e));
     // The map's first full load (district outlines at zoom 8) is slow on a busy 2-core box.
     await page.waitForSelector('[data-testid="heat-map"][data-map-ready="1"]', { timeout: 120_000 }).catch((e) => fail('heatmap', e));
     // 杭州市 is brought into view, with the people in it.
     await expect
       .poll(() => inView(page.getAttribute('[data-testid="heat-map"]', 'data-bbox'), inDistrictOf(districtPeople)), { timeout: 30_000 })
       .toBe(true)
-      .catch(async (e) => fail('heatmap', new Error(`${(e as Error).message}: map view ${await page.getAttribute('[data-testid="heat-map"]', 'data-bbox')}, people at ${inDistrictOf(districtPeople)}`)));
+      .catch(async (e) =>
+        fail(
+          'heatmap',
+          new Error(
+            `${(e as Error).message}: map view ${await page.getAttribute('[data-testid="heat-map"]', 'data-bbox')}, people at ${inDistrictOf(districtPeople)}`,
+          ),
+        ),
+      );
     await page.screenshot({ path: join(ARTIFACTS, 'heatmap-1920x1080.png') });
 
     await page.click('button:has-text("进入大屏")');
@@ -271,10 +333,19 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     await expect
       .poll(() => inView(page.getAttribute('.screen .bd-map', 'data-bbox'), inDistrictOf(districtPeople)), { timeout: 30_000 })
       .toBe(true)
-      .catch(async (e) => fail('big-screen', new Error(`${(e as Error).message}: map view ${await page.getAttribute('.screen .bd-map', 'data-bbox')}, people at ${inDistrictOf(districtPeople)}`)));
+      .catch(async (e) =>
+        fail(
+          'big-screen',
+          new Error(
+            `${(e as Error).message}: map view ${await page.getAttribute('.screen .bd-map', 'data-bbox')}, people at ${inDistrictOf(districtPeople)}`,
+          ),
+        ),
+      );
     // Every panel of the right column fits the 1080-pixel screen (the task list was cut off).
     const clipped = await page.evaluate(() =>
-      [...document.querySelectorAll('.screen .col .panel')].filter((p) => p.getBoundingClientRect().bottom > window.innerHeight).map((p) => p.querySelector('h2')?.textContent),
+      [...document.querySelectorAll('.screen .col .panel')]
+        .filter((p) => p.getBoundingClientRect().bottom > window.innerHeight)
+        .map((p) => p.querySelector('h2')?.textContent),
     );
     expect(clipped).toEqual([]);
     await page.screenshot({ path: join(ARTIFACTS, 'big-screen-1920x1080.png') });

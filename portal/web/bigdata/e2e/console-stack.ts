@@ -1,5 +1,14 @@
 import { installIngestAdminAreas, runEngine, type RunningEngine } from '@geo/alerting';
-import { connectClickHouse, connectNats, createLogger, ensureDeadLetterStream, freePort, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import {
+  connectClickHouse,
+  connectNats,
+  createLogger,
+  ensureDeadLetterStream,
+  freePort,
+  startNatsServer,
+  type NatsConnection,
+  type RunningNats,
+} from '@geo/infra';
 import { declareLocationStream, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { jetstream } from '@nats-io/jetstream';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,7 +24,16 @@ import { e2eOutDir } from '../../e2e/build-entry.ts';
 import { buildE2e } from './build-e2e.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-swiftshader'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--enable-unsafe-swiftshader',
+];
 /** Screenshots for a person to look at (not committed). */
 export const ARTIFACTS = process.env.ARTIFACTS_DIR ?? join(tmpdir(), 'geo-alert-artifacts');
 
@@ -27,7 +45,11 @@ interface Service {
 }
 
 function startService(name: string, entry: string, env: Record<string, string>): Service {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const keep = (d: Buffer) => {
     output.push(d.toString());
@@ -94,7 +116,8 @@ export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleS
     for (const f of cleanups.splice(0).reverse()) {
       const t = Date.now();
       await f().catch((err) => console.error('cleanup failed:', err));
-      if (Date.now() - t > 15_000) console.warn(`console stack: a cleanup took ${Math.round((Date.now() - t) / 1000)} s: ${f.toString().slice(0, 120)}`);
+      if (Date.now() - t > 15_000)
+        console.warn(`console stack: a cleanup took ${Math.round((Date.now() - t) / 1000)} s: ${f.toString().slice(0, 120)}`);
     }
     rmSync(dir, { recursive: true, force: true });
   };
@@ -116,16 +139,29 @@ export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleS
     });
     const chDb = `${clickhouseUrl.replace(/\/$/, '')}/${db}`;
 
-    const [cmcc, cucc, ctcc, smscHealth, messagingHealth, insightHealth, insightApi] = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+    const [cmcc, cucc, ctcc, smscHealth, messagingHealth, insightHealth, insightApi] = await Promise.all(
+      Array.from({ length: 7 }, () => freePort()),
+    );
     const smscPorts = { SMSC_PORT_CMCC: String(cmcc), SMSC_PORT_CUCC: String(cucc), SMSC_PORT_CTCC: String(ctcc) };
     // Everything that does not depend on something else starts at once (each service's start is
     // tens of seconds on a loaded 2-core box): insight, the SMSC (then messaging, which binds to
     // it), the alerting engine, the portal and chromium.
-    const insight = startService('insight', 'insight/src/main.ts', { NATS_URL: nats.url, CLICKHOUSE_URL: chDb, HEALTH_PORT: String(insightHealth), API_PORT: String(insightApi) });
+    const insight = startService('insight', 'insight/src/main.ts', {
+      NATS_URL: nats.url,
+      CLICKHOUSE_URL: chDb,
+      HEALTH_PORT: String(insightHealth),
+      API_PORT: String(insightApi),
+    });
     cleanups.push(() => stopService(insight));
     services.push(insight);
     const insightUrl = `http://127.0.0.1:${insightApi}`;
-    const smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '300' });
+    const smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', {
+      ...smscPorts,
+      HEALTH_PORT: String(smscHealth),
+      SMSC_SUCCESS_RATE: '1',
+      SMSC_MO_RATE: '0',
+      SMSC_RECEIPT_DELAY_MS: '300',
+    });
     cleanups.push(() => stopService(smsc));
     services.push(smsc);
     const smscUrl = `http://127.0.0.1:${smscHealth}`;
@@ -134,7 +170,14 @@ export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleS
     cleanups.push(() => (messaging ? stopService(messaging) : Promise.resolve()));
     const messagingUp = (async () => {
       await waitHealthy(smsc, `${smscUrl}/healthz`);
-      messaging = startService('messaging', 'messaging/src/main.ts', { ...smscPorts, NATS_URL: nats.url, CLICKHOUSE_URL: chDb, HEALTH_PORT: String(messagingHealth), SMSC_BINDS: '1', ACK_WAIT_MS: '10000' });
+      messaging = startService('messaging', 'messaging/src/main.ts', {
+        ...smscPorts,
+        NATS_URL: nats.url,
+        CLICKHOUSE_URL: chDb,
+        HEALTH_PORT: String(messagingHealth),
+        SMSC_BINDS: '1',
+        ACK_WAIT_MS: '10000',
+      });
       services.push(messaging);
       await waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`);
     })();
@@ -145,7 +188,13 @@ export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleS
 
     // As alerting's service does: administrative areas resolve from ingest's geography.
     installIngestAdminAreas();
-    const alerting = await runEngine({ nc, log: createLogger('alerting-e2e', 'warn'), shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'portal-e2e', tickMs: 500 });
+    const alerting = await runEngine({
+      nc,
+      log: createLogger('alerting-e2e', 'warn'),
+      shards: [0, 1, 2, 3, 4, 5, 6, 7],
+      instance: 'portal-e2e',
+      tickMs: 500,
+    });
     cleanups.push(() => alerting.stop());
 
     // The outlines are simplified once per process: before any page asks for them.
@@ -153,7 +202,7 @@ export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleS
     const portal = await testPortal({ natsUrl: nats.url, insightUrl, webDist: await distP });
     cleanups.push(() => portal.stop());
     // The portal connects NATS in the background: the console needs it before the first page.
-    for (const end = Date.now() + 60_000; ; ) {
+    for (const end = Date.now() + 60_000; ;) {
       const h = (await (await portal.request('/healthz')).json()) as { checks: { nats?: { ok: boolean } } };
       if (h.checks.nats?.ok) break;
       if (Date.now() > end) throw new Error('the portal did not connect to NATS');

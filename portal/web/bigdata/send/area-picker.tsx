@@ -16,12 +16,17 @@ let cache: Promise<AreaNode[]> | undefined;
 export const loadAreas = () => (cache ??= get<{ areas: AreaNode[] }>('/api/bigdata/areas').then((r) => r.areas));
 
 /** Province → city → district pickers; "添加区域" adds the most specific level chosen. Several areas at once. */
-export function AreaPicker(props: { value: { code: string; name: string }[]; onChange: (v: { code: string; name: string }[]) => void; error?: string }) {
+export function AreaPicker(props: {
+  value: { code: string; name: string }[];
+  onChange: (v: { code: string; name: string }[]) => void;
+  error?: string;
+}) {
   const [areas] = createResource(loadAreas);
   const [prov, setProv] = createSignal('');
   const [city, setCity] = createSignal('');
   const [dist, setDist] = createSignal('');
-  const by = (level: string, parent?: string) => (areas() ?? []).filter((a) => a.level === level && (parent === undefined || a.parent === parent));
+  const by = (level: string, parent?: string) =>
+    (areas() ?? []).filter((a) => a.level === level && (parent === undefined || a.parent === parent));
   const provinces = createMemo(() => by('province'));
   const cities = createMemo(() => (prov() ? by('city', prov()) : []));
   const districts = createMemo(() => (city() ? by('district', city()) : []));
@@ -62,7 +67,12 @@ export function AreaPicker(props: { value: { code: string; name: string }[]; onC
           {(a) => (
             <span class="chip" data-code={a.code}>
               {a.name}
-              <button type="button" class="link" aria-label={`移除${a.name}`} onClick={() => props.onChange(props.value.filter((v) => v.code !== a.code))}>
+              <button
+                type="button"
+                class="link"
+                aria-label={`移除${a.name}`}
+                onClick={() => props.onChange(props.value.filter((v) => v.code !== a.code))}
+              >
                 ×
               </button>
             </span>

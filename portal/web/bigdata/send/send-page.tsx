@@ -71,8 +71,10 @@ export function SendPage() {
       const def = o.signatures.find((s) => s.isDefault)?.text ?? o.signatures[0]?.text ?? '';
       setForm(reconcile(emptyForm(o.today, def)));
       try {
-        if (draftId) setForm(reconcile(fromPayload((await get<{ form: Record<string, unknown> }>(`/api/bigdata/drafts/${draftId}`)).form, o.today)));
-        else if (fromTask) setForm(reconcile(fromPayload((await get<{ form: Record<string, unknown> }>(`/api/bigdata/tasks/${fromTask}`)).form, o.today)));
+        if (draftId)
+          setForm(reconcile(fromPayload((await get<{ form: Record<string, unknown> }>(`/api/bigdata/drafts/${draftId}`)).form, o.today)));
+        else if (fromTask)
+          setForm(reconcile(fromPayload((await get<{ form: Record<string, unknown> }>(`/api/bigdata/tasks/${fromTask}`)).form, o.today)));
       } catch (e) {
         notifyError(e);
       }
@@ -154,7 +156,11 @@ export function SendPage() {
     setBusy(true);
     setErrs({});
     try {
-      const r = await post<{ id: string }>('/api/bigdata/tasks', { form: toPayload(unwrap(form)), draftId: draftId ?? undefined, copiedFrom: fromTask ?? undefined });
+      const r = await post<{ id: string }>('/api/bigdata/tasks', {
+        form: toPayload(unwrap(form)),
+        draftId: draftId ?? undefined,
+        copiedFrom: fromTask ?? undefined,
+      });
       notify('ok', bt.send.submitted);
       navigate(`/bigdata/tasks?open=${r.id}`);
     } catch (e) {
@@ -256,7 +262,13 @@ export function SendPage() {
             {bt.send.content}
             <em>*</em>
           </span>
-          <textarea name="content" rows={4} maxLength={2000} value={form.content} onInput={(e) => setForm('content', e.currentTarget.value)} />
+          <textarea
+            name="content"
+            rows={4}
+            maxLength={2000}
+            value={form.content}
+            onInput={(e) => setForm('content', e.currentTarget.value)}
+          />
           <small class="muted" data-testid="counts">
             {(() => {
               const c = count();
@@ -301,7 +313,16 @@ export function SendPage() {
                 <input type="time" value={w().start} onInput={(e) => setForm('windows', i, 'start', e.currentTarget.value)} />
                 <span>—</span>
                 <input type="time" value={w().end} onInput={(e) => setForm('windows', i, 'end', e.currentTarget.value)} />
-                <button type="button" class="link" onClick={() => setForm('windows', form.windows.filter((_, j) => j !== i))}>
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() =>
+                    setForm(
+                      'windows',
+                      form.windows.filter((_, j) => j !== i),
+                    )
+                  }
+                >
                   ×
                 </button>
                 <FieldError errs={errs()} at={`windows.${i}`} />
@@ -317,14 +338,24 @@ export function SendPage() {
         <div class="form-grid">
           <label class="field">
             <span>{bt.send.frequency}</span>
-            <select name="frequency" value={form.frequency} onChange={(e) => setForm('frequency', e.currentTarget.value === 'once' ? 'once' : 'daily')}>
+            <select
+              name="frequency"
+              value={form.frequency}
+              onChange={(e) => setForm('frequency', e.currentTarget.value === 'once' ? 'once' : 'daily')}
+            >
               <option value="daily">{bt.send.daily}</option>
               <option value="once">{bt.send.once}</option>
             </select>
           </label>
           <label class="field">
             <span>{bt.send.minDwell}</span>
-            <input type="number" min={0} name="minDwellMin" value={form.minDwellMin} onInput={(e) => setForm('minDwellMin', Number(e.currentTarget.value) || 0)} />
+            <input
+              type="number"
+              min={0}
+              name="minDwellMin"
+              value={form.minDwellMin}
+              onInput={(e) => setForm('minDwellMin', Number(e.currentTarget.value) || 0)}
+            />
             <FieldError errs={errs()} at="minDwellMin" />
           </label>
         </div>
@@ -334,15 +365,30 @@ export function SendPage() {
           <Index each={form.rules}>
             {(r, i) => (
               <div class="row rule">
-                <select value={r().action} onChange={(e) => setRule(i, { ...r(), action: e.currentTarget.value === 'exclude' ? 'exclude' : 'keep' } as CrowdRule)}>
+                <select
+                  value={r().action}
+                  onChange={(e) => setRule(i, { ...r(), action: e.currentTarget.value === 'exclude' ? 'exclude' : 'keep' } as CrowdRule)}
+                >
                   <option value="keep">{bt.send.keep}</option>
                   <option value="exclude">{bt.send.exclude}</option>
                 </select>
-                <select value={r().attribute} onChange={(e) => setRule(i, { ...newRule(e.currentTarget.value), action: r().action } as CrowdRule)}>
+                <select
+                  value={r().attribute}
+                  onChange={(e) => setRule(i, { ...newRule(e.currentTarget.value), action: r().action } as CrowdRule)}
+                >
                   <For each={Object.entries(bt.send.attrs)}>{([k, v]) => <option value={k}>{v}</option>}</For>
                 </select>
                 <RuleValue rule={r()} onChange={(x) => setRule(i, x)} />
-                <button type="button" class="link" onClick={() => setForm('rules', form.rules.filter((_, j) => j !== i))}>
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() =>
+                    setForm(
+                      'rules',
+                      form.rules.filter((_, j) => j !== i),
+                    )
+                  }
+                >
                   ×
                 </button>
                 <FieldError errs={errs()} at={`rules.${i}`} />
@@ -373,15 +419,34 @@ export function SendPage() {
                   <tr>
                     <td>
                       <label>
-                        <input type="checkbox" checked={form.quota[c].on} onChange={(e) => setForm('quota', c, 'on', e.currentTarget.checked)} /> {bt.carriers[c]}
+                        <input
+                          type="checkbox"
+                          checked={form.quota[c].on}
+                          onChange={(e) => setForm('quota', c, 'on', e.currentTarget.checked)}
+                        />{' '}
+                        {bt.carriers[c]}
                       </label>
                     </td>
                     <td>
-                      <input type="number" min={0} name={`quota.${c}.total`} disabled={!form.quota[c].on} value={form.quota[c].total || ''} onInput={(e) => setForm('quota', c, 'total', Number(e.currentTarget.value) || 0)} />
+                      <input
+                        type="number"
+                        min={0}
+                        name={`quota.${c}.total`}
+                        disabled={!form.quota[c].on}
+                        value={form.quota[c].total || ''}
+                        onInput={(e) => setForm('quota', c, 'total', Number(e.currentTarget.value) || 0)}
+                      />
                       <FieldError errs={errs()} at={`quota.${c}.total`} />
                     </td>
                     <td>
-                      <input type="number" min={0} name={`quota.${c}.dailyCap`} disabled={!form.quota[c].on} value={form.quota[c].dailyCap || ''} onInput={(e) => setForm('quota', c, 'dailyCap', Number(e.currentTarget.value) || 0)} />
+                      <input
+                        type="number"
+                        min={0}
+                        name={`quota.${c}.dailyCap`}
+                        disabled={!form.quota[c].on}
+                        value={form.quota[c].dailyCap || ''}
+                        onInput={(e) => setForm('quota', c, 'dailyCap', Number(e.currentTarget.value) || 0)}
+                      />
                       <FieldError errs={errs()} at={`quota.${c}.dailyCap`} />
                     </td>
                   </tr>
@@ -389,7 +454,9 @@ export function SendPage() {
               </For>
             </tbody>
           </table>
-          <small classList={{ muted: quotaSum() <= (opts()?.balance ?? 0), error: quotaSum() > (opts()?.balance ?? 0) }}>{bt.send.balance(quotaSum(), opts()?.balance ?? 0)}</small>
+          <small classList={{ muted: quotaSum() <= (opts()?.balance ?? 0), error: quotaSum() > (opts()?.balance ?? 0) }}>
+            {bt.send.balance(quotaSum(), opts()?.balance ?? 0)}
+          </small>
           <Show when={errs().quota}>
             <p class="field-error" data-field="quota">
               {errs().quota}
@@ -402,7 +469,12 @@ export function SendPage() {
             {bt.send.letter}
             <em>*</em>
           </span>
-          <input type="file" name="letter" accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg" onChange={(e) => e.currentTarget.files?.[0] && void uploadLetter(e.currentTarget.files[0])} />
+          <input
+            type="file"
+            name="letter"
+            accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"
+            onChange={(e) => e.currentTarget.files?.[0] && void uploadLetter(e.currentTarget.files[0])}
+          />
           <small class="muted">{form.letter ? `✓ ${form.letter.name}` : bt.send.uploadLetter}</small>
           <FieldError errs={errs()} at="authorizationLetter" />
         </label>
@@ -434,7 +506,13 @@ export function SendPage() {
           </For>
           <label class="buffer" title={bt.send.bufferM}>
             {bt.send.bufferM}
-            <input type="number" min={1} max={50000} value={bufferM()} onInput={(e) => (setBufferM(Number(e.currentTarget.value) || DEFAULT_BUFFER_M), map?.setBufferM(bufferM()))} />
+            <input
+              type="number"
+              min={1}
+              max={50000}
+              value={bufferM()}
+              onInput={(e) => (setBufferM(Number(e.currentTarget.value) || DEFAULT_BUFFER_M), map?.setBufferM(bufferM()))}
+            />
           </label>
           <button type="button" onClick={() => map?.deleteSelected()}>
             {bt.send.deleteShape}
@@ -444,7 +522,11 @@ export function SendPage() {
           </button>
           <label class="file-btn">
             {bt.send.importGeoJSON}
-            <input type="file" accept=".geojson,.json,application/geo+json,application/json" onChange={(e) => e.currentTarget.files?.[0] && void importFile(e.currentTarget.files[0])} />
+            <input
+              type="file"
+              accept=".geojson,.json,application/geo+json,application/json"
+              onChange={(e) => e.currentTarget.files?.[0] && void importFile(e.currentTarget.files[0])}
+            />
           </label>
           <MapSettingsButton onTheme={(t) => map?.setTheme(t)} />
         </div>
@@ -460,7 +542,12 @@ function RuleValue(props: { rule: CrowdRule; onChange: (r: CrowdRule) => void })
   return (
     <>
       <Show when={r().attribute === 'gender'}>
-        <select value={(r() as Extract<CrowdRule, { attribute: 'gender' }>).values[0]} onChange={(e) => props.onChange({ ...(r() as Extract<CrowdRule, { attribute: 'gender' }>), values: [e.currentTarget.value === 'm' ? 'm' : 'f'] })}>
+        <select
+          value={(r() as Extract<CrowdRule, { attribute: 'gender' }>).values[0]}
+          onChange={(e) =>
+            props.onChange({ ...(r() as Extract<CrowdRule, { attribute: 'gender' }>), values: [e.currentTarget.value === 'm' ? 'm' : 'f'] })
+          }
+        >
           <option value="f">{bt.send.female}</option>
           <option value="m">{bt.send.male}</option>
         </select>
@@ -470,9 +557,23 @@ function RuleValue(props: { rule: CrowdRule; onChange: (r: CrowdRule) => void })
           const a = () => r() as Extract<CrowdRule, { attribute: 'age' }>;
           return (
             <>
-              <input type="number" class="short" min={0} max={120} value={a().min} onInput={(e) => props.onChange({ ...a(), min: Number(e.currentTarget.value) || 0 })} />
+              <input
+                type="number"
+                class="short"
+                min={0}
+                max={120}
+                value={a().min}
+                onInput={(e) => props.onChange({ ...a(), min: Number(e.currentTarget.value) || 0 })}
+              />
               <span>—</span>
-              <input type="number" class="short" min={0} max={120} value={a().max} onInput={(e) => props.onChange({ ...a(), max: Number(e.currentTarget.value) || 0 })} />
+              <input
+                type="number"
+                class="short"
+                min={0}
+                max={120}
+                value={a().max}
+                onInput={(e) => props.onChange({ ...a(), max: Number(e.currentTarget.value) || 0 })}
+              />
             </>
           );
         })()}
@@ -481,18 +582,38 @@ function RuleValue(props: { rule: CrowdRule; onChange: (r: CrowdRule) => void })
         <input
           placeholder={bt.send.homeCodes}
           value={(r() as Extract<CrowdRule, { attribute: 'home' }>).codes.join(',')}
-          onChange={(e) => props.onChange({ ...(r() as Extract<CrowdRule, { attribute: 'home' }>), codes: e.currentTarget.value.split(/[,，\s]+/).filter(Boolean) })}
+          onChange={(e) =>
+            props.onChange({
+              ...(r() as Extract<CrowdRule, { attribute: 'home' }>),
+              codes: e.currentTarget.value.split(/[,，\s]+/).filter(Boolean),
+            })
+          }
         />
       </Show>
       <Show when={r().attribute === 'locality'}>
-        <select value={(r() as Extract<CrowdRule, { attribute: 'locality' }>).value} onChange={(e) => props.onChange({ ...(r() as Extract<CrowdRule, { attribute: 'locality' }>), value: e.currentTarget.value === 'local' ? 'local' : 'roaming' })}>
+        <select
+          value={(r() as Extract<CrowdRule, { attribute: 'locality' }>).value}
+          onChange={(e) =>
+            props.onChange({
+              ...(r() as Extract<CrowdRule, { attribute: 'locality' }>),
+              value: e.currentTarget.value === 'local' ? 'local' : 'roaming',
+            })
+          }
+        >
           <option value="roaming">{bt.send.roaming}</option>
           <option value="local">{bt.send.local}</option>
         </select>
-        <span class="muted small" data-testid="locality-rule">{bt.send.localityRule}</span>
+        <span class="muted small" data-testid="locality-rule">
+          {bt.send.localityRule}
+        </span>
       </Show>
       <Show when={r().attribute === 'carrier'}>
-        <select value={(r() as Extract<CrowdRule, { attribute: 'carrier' }>).values[0]} onChange={(e) => props.onChange({ ...(r() as Extract<CrowdRule, { attribute: 'carrier' }>), values: [e.currentTarget.value as 'cmcc'] })}>
+        <select
+          value={(r() as Extract<CrowdRule, { attribute: 'carrier' }>).values[0]}
+          onChange={(e) =>
+            props.onChange({ ...(r() as Extract<CrowdRule, { attribute: 'carrier' }>), values: [e.currentTarget.value as 'cmcc'] })
+          }
+        >
           <For each={CARRIERS}>{(c) => <option value={c}>{bt.carriers[c]}</option>}</For>
         </select>
       </Show>
@@ -521,7 +642,15 @@ function ReachPanel(props: { reach: Reach | { error: string } | null }) {
                       </tr>
                     </thead>
                     <tbody>
-                      <For each={[['present', bt.send.reachNow], ['passing', bt.send.reachPassing], ['allowedToday', bt.send.reachAllowed]] as const}>
+                      <For
+                        each={
+                          [
+                            ['present', bt.send.reachNow],
+                            ['passing', bt.send.reachPassing],
+                            ['allowedToday', bt.send.reachAllowed],
+                          ] as const
+                        }
+                      >
                         {([k, label]) => (
                           <tr data-row={k}>
                             <td>{label}</td>
@@ -534,7 +663,9 @@ function ReachPanel(props: { reach: Reach | { error: string } | null }) {
                       </For>
                     </tbody>
                   </table>
-                  <p class="muted small" data-testid="reach-privacy">{bt.send.reachPrivacy(x.k)}</p>
+                  <p class="muted small" data-testid="reach-privacy">
+                    {bt.send.reachPrivacy(x.k)}
+                  </p>
                   <Show when={x.instances === 0}>
                     <p class="muted small">{bt.send.reachNone}</p>
                   </Show>

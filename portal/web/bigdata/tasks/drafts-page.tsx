@@ -8,7 +8,9 @@ import type { TaskSummary } from './tasks-page.tsx';
 /** 大数据短信-草稿箱: edit and send, or delete. */
 export function DraftsPage() {
   const [page, setPage] = createSignal(1);
-  const [list, { refetch }] = createResource(page, (p) => get<{ total: number; pageSize: number; items: TaskSummary[] }>(`/api/bigdata/drafts?page=${p}`));
+  const [list, { refetch }] = createResource(page, (p) =>
+    get<{ total: number; pageSize: number; items: TaskSummary[] }>(`/api/bigdata/drafts?page=${p}`),
+  );
   const remove = async (id: string) => {
     if (!confirm('确定删除该草稿吗？')) return;
     try {

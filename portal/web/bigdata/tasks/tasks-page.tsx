@@ -47,8 +47,12 @@ const canStop = (s: string) => ['submitted', 'scheduled', 'running', 'paused'].i
 /** 大数据短信-任务: search, export, pause/resume before execution, emergency stop, details with live progress. */
 export function TasksPage() {
   const [filter, setFilter] = createSignal({ from: '', to: '', alertType: '', state: '', name: '', page: 1 });
-  const [types] = createResource(() => get<{ alertTypes: { value: string; label: string }[] }>('/api/bigdata/options').catch(() => ({ alertTypes: [] })));
-  const [list, { refetch }] = createResource(filter, (f) => get<{ total: number; page: number; pageSize: number; items: TaskSummary[] }>(`/api/bigdata/tasks${qs({ ...f })}`));
+  const [types] = createResource(() =>
+    get<{ alertTypes: { value: string; label: string }[] }>('/api/bigdata/options').catch(() => ({ alertTypes: [] })),
+  );
+  const [list, { refetch }] = createResource(filter, (f) =>
+    get<{ total: number; page: number; pageSize: number; items: TaskSummary[] }>(`/api/bigdata/tasks${qs({ ...f })}`),
+  );
   const [open, setOpen] = createSignal<string | null>(new URLSearchParams(location.search).get('open'));
   const act = async (id: string, action: 'pause' | 'resume' | 'stop') => {
     if (action === 'stop' && !confirm(bt.tasks.confirmStop)) return;
@@ -72,12 +76,18 @@ export function TasksPage() {
         <span>—</span>
         <input type="date" aria-label={bt.tasks.to} value={filter().to} onChange={(e) => set('to', e.currentTarget.value)} />
         <select aria-label={bt.tasks.type} value={filter().alertType} onChange={(e) => set('alertType', e.currentTarget.value)}>
-          <option value="">{bt.tasks.type}：{bt.tasks.all}</option>
+          <option value="">
+            {bt.tasks.type}：{bt.tasks.all}
+          </option>
           <For each={types()?.alertTypes}>{(t) => <option value={t.value}>{t.label}</option>}</For>
         </select>
         <select aria-label={bt.tasks.state} value={filter().state} onChange={(e) => set('state', e.currentTarget.value)}>
-          <option value="">{bt.tasks.state}：{bt.tasks.all}</option>
-          <For each={['submitted', 'scheduled', 'running', 'paused', 'stopped', 'completed', 'rejected']}>{(s) => <option value={s}>{STATE_TEXT[s]}</option>}</For>
+          <option value="">
+            {bt.tasks.state}：{bt.tasks.all}
+          </option>
+          <For each={['submitted', 'scheduled', 'running', 'paused', 'stopped', 'completed', 'rejected']}>
+            {(s) => <option value={s}>{STATE_TEXT[s]}</option>}
+          </For>
         </select>
         <input placeholder={bt.tasks.name} value={filter().name} onChange={(e) => set('name', e.currentTarget.value)} />
         <button type="button" onClick={() => void refetch()}>
@@ -144,13 +154,26 @@ export function TasksPage() {
           <Empty when={list()?.items.length === 0} cols={7} />
         </tbody>
       </table>
-      <Pager page={filter().page} pageSize={list()?.pageSize ?? 20} total={list()?.total ?? 0} onPage={(p) => setFilter({ ...filter(), page: p })} />
+      <Pager
+        page={filter().page}
+        pageSize={list()?.pageSize ?? 20}
+        total={list()?.total ?? 0}
+        onPage={(p) => setFilter({ ...filter(), page: p })}
+      />
       <Show when={open()}>{(id) => <TaskDetail id={id()} onClose={() => (setOpen(null), void refetch())} />}</Show>
     </Page>
   );
 }
 
-const STATE_TEXT: Record<string, string> = { submitted: '已提交', scheduled: '待执行', running: '执行中', paused: '已暂停', stopped: '已停止', completed: '已完成', rejected: '已驳回' };
+const STATE_TEXT: Record<string, string> = {
+  submitted: '已提交',
+  scheduled: '待执行',
+  running: '执行中',
+  paused: '已暂停',
+  stopped: '已停止',
+  completed: '已完成',
+  rejected: '已驳回',
+};
 
 /** Details: the task, its live progress per carrier (Server-Sent Events) and the reached people on the map. */
 function TaskDetail(props: { id: string; onClose: () => void }) {
@@ -170,7 +193,9 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
     });
     map = new GeoMap(mapEl, { zoom: 9 });
     const refreshCells = () =>
-      get<{ cells: { h3: string; count: { value: number | null } }[] }>(`/api/bigdata/tasks/${props.id}/reached?zoom=${Math.round(map!.map.getZoom())}`)
+      get<{ cells: { h3: string; count: { value: number | null } }[] }>(
+        `/api/bigdata/tasks/${props.id}/reached?zoom=${Math.round(map!.map.getZoom())}`,
+      )
         .then((h) => map!.setHexagons(h.cells.map((c) => ({ h3: c.h3, count: c.count.value }))))
         .catch(() => undefined);
     map.on('ready', () => void refreshCells());
@@ -198,7 +223,8 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
               <b>{t().subject}</b> · {t().alertTypeLabel} · <Badge kind={STATE_KIND[t().state] ?? 'muted'}>{t().stateLabel}</Badge>
             </p>
             <p class="muted small">
-              {t().startDate} ~ {t().endDate} · {(t().form.windows ?? []).map((w: { start: string; end: string }) => `${w.start}-${w.end}`).join('，') || '全天'}
+              {t().startDate} ~ {t().endDate} ·{' '}
+              {(t().form.windows ?? []).map((w: { start: string; end: string }) => `${w.start}-${w.end}`).join('，') || '全天'}
             </p>
             <p>
               【{t().form.signature}】{t().form.content}

@@ -20,7 +20,12 @@ import { ARTIFACTS, startIndustryStack, type IndustryStack } from './industry-st
 const FORWARD_PHONE = '13912340000';
 
 /** Waits until `cond` holds, re-running `refresh` (a click on 搜索) between tries. */
-async function until(what: string, cond: () => Promise<boolean>, refresh: () => Promise<unknown> = async () => undefined, ms = 60_000): Promise<void> {
+async function until(
+  what: string,
+  cond: () => Promise<boolean>,
+  refresh: () => Promise<unknown> = async () => undefined,
+  ms = 60_000,
+): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -42,7 +47,12 @@ describe('行业短信 in a real browser, through messaging and the simulated SM
     const { portal } = stack;
     const client = await loginAdmin(portal);
     const [name, value] = client.cookie.split('=') as [string, string];
-    context = await stack.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true });
+    context = await stack.browser.newContext({
+      viewport: { width: 1920, height: 1080 },
+      locale: 'zh-CN',
+      timezoneId: 'Asia/Shanghai',
+      acceptDownloads: true,
+    });
     await context.addCookies([{ name, value, url: portal.url }]);
     page = await context.newPage();
     page.on('pageerror', (e) => problems.push(String(e.stack).slice(0, 600)));
@@ -77,7 +87,8 @@ describe('行业短信 in a real browser, through messaging and the simulated SM
         }
       }).observe(document.body, { childList: true, subtree: true });
     }, selector);
-  const sawIt = (selector: string) => page.evaluate((sel) => !!(window as unknown as { __seen?: Record<string, boolean> }).__seen?.[sel], selector);
+  const sawIt = (selector: string) =>
+    page.evaluate((sel) => !!(window as unknown as { __seen?: Record<string, boolean> }).__seen?.[sel], selector);
   const open = async (path: string) => {
     await page.goto(`${stack.portal.url}${path}`);
     await page.waitForSelector('.industry-main');
@@ -88,7 +99,10 @@ describe('行业短信 in a real browser, through messaging and the simulated SM
     await page.waitForURL('**/industry/sent');
     await until(
       `${subject}: ${recipients} delivered`,
-      async () => (await sentRow(subject).getAttribute('data-delivered').catch(() => null)) === String(recipients),
+      async () =>
+        (await sentRow(subject)
+          .getAttribute('data-delivered')
+          .catch(() => null)) === String(recipients),
       () => page.click('.industry-main .toolbar button.primary'),
     ).catch(async (e) => {
       await shot(`failed-${subject}`);
@@ -112,7 +126,15 @@ describe('行业短信 in a real browser, through messaging and the simulated SM
     promptAnswer = '端到端组';
     await page.click('.tree button:has-text("新增分组")');
     await page.waitForSelector('[data-testid=group-tree] .node:has-text("端到端组")');
-    const lines = ['姓名,手机号码,性别,生日,邮箱,单位', '赵一,13800000001,男,,zhao@example.com,翼讯通', '钱二,13800000002,女', '孙三,1380000', ',13800000004', '李四,13000000005', '周五,18900000006'];
+    const lines = [
+      '姓名,手机号码,性别,生日,邮箱,单位',
+      '赵一,13800000001,男,,zhao@example.com,翼讯通',
+      '钱二,13800000002,女',
+      '孙三,1380000',
+      ',13800000004',
+      '李四,13000000005',
+      '周五,18900000006',
+    ];
     for (let i = 0; i < 300; i++) lines.push(`批量${i},${15100000000 + i}`);
     writeFileSync(join(files, 'contacts.txt'), lines.join('\r\n'));
     await page.click('button:has-text("通讯录导入")');
@@ -123,7 +145,10 @@ describe('行业短信 in a real browser, through messaging and the simulated SM
     await page.waitForSelector('[data-testid=import-done]', { timeout: 60_000 });
     expect(await sawIt('[data-testid=import-progress]')).toBe(true);
     expect(await page.textContent('[data-testid=import-done]')).toBe('导入 304 个联系人，2 行未导入');
-    expect(await page.locator('.modal ul.rejected li').allTextContents()).toEqual(['第 4 行：“1380000”不是有效的手机号码', '第 5 行：缺少姓名']);
+    expect(await page.locator('.modal ul.rejected li').allTextContents()).toEqual([
+      '第 4 行：“1380000”不是有效的手机号码',
+      '第 5 行：缺少姓名',
+    ]);
     await shot('import-done');
     await page.click('.modal header button');
 
@@ -139,7 +164,14 @@ describe('行业短信 in a real browser, through messaging and the simulated SM
     const byPhone = new Map<string, ExcelJS.CellValue[]>();
     sheet.eachRow((r, n) => n > 1 && byPhone.set(String(r.getCell(2).value), (r.values as ExcelJS.CellValue[]).slice(1)));
     const zhao = byPhone.get('13800000001')!;
-    expect([zhao[0], zhao[1], zhao[2], zhao[4], zhao[5], zhao[9]]).toEqual(['赵一', '13800000001', '男', 'zhao@example.com', '翼讯通', '端到端组']);
+    expect([zhao[0], zhao[1], zhao[2], zhao[4], zhao[5], zhao[9]]).toEqual([
+      '赵一',
+      '13800000001',
+      '男',
+      'zhao@example.com',
+      '翼讯通',
+      '端到端组',
+    ]);
 
     // Round trip: the exported file imports into the enterprise book as the same people.
     await open('/industry/enterprise-contacts');
@@ -150,8 +182,17 @@ describe('行业短信 in a real browser, through messaging and the simulated SM
     await page.waitForSelector('[data-testid=import-done]', { timeout: 60_000 });
     expect(await page.textContent('[data-testid=import-done]')).toBe('导入 304 个联系人，0 行未导入');
     const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
-    const api = await (await stack.portal.request('/api/industry/books/enterprise/contacts?keyword=13800000001', { headers: { cookie } })).json();
-    expect(api.items[0]).toMatchObject({ name: '赵一', phone: '13800000001', gender: 'male', email: 'zhao@example.com', company: '翼讯通', groupNames: ['运营部'] });
+    const api = await (
+      await stack.portal.request('/api/industry/books/enterprise/contacts?keyword=13800000001', { headers: { cookie } })
+    ).json();
+    expect(api.items[0]).toMatchObject({
+      name: '赵一',
+      phone: '13800000001',
+      gender: 'male',
+      email: 'zhao@example.com',
+      company: '翼讯通',
+      groupNames: ['运营部'],
+    });
   }, 180_000);
 
   it('a scheduled send waits in the outbox', async () => {
@@ -218,7 +259,12 @@ describe('行业短信 in a real browser, through messaging and the simulated SM
   }, 180_000);
 
   it('mail-merge send: previews the merged messages, sends each number its own text once', async () => {
-    const txt = ['13500000031,张先生您好，,您的快递已到', '13500000032,李女士您好，,您的账单为 100 元', '13500000031,张先生您好，,您的快递已到', '13500000031,张先生您好，,明天有雨'].join('\n');
+    const txt = [
+      '13500000031,张先生您好，,您的快递已到',
+      '13500000032,李女士您好，,您的账单为 100 元',
+      '13500000031,张先生您好，,您的快递已到',
+      '13500000031,张先生您好，,明天有雨',
+    ].join('\n');
     writeFileSync(join(files, 'merge.txt'), txt);
     await open('/industry/send');
     await page.click('nav.tabs button:has-text("定制发送")');
@@ -252,7 +298,10 @@ describe('行业短信 in a real browser, through messaging and the simulated SM
       await page.fill('input[placeholder="转发手机号码"]', FORWARD_PHONE);
       await page.click('[data-testid=send-now]');
       await expectDelivered('端到端回复', 1);
-      await until('the reply in the inbox', async () => (await stack.portal.deps.db.query(`SELECT 1 FROM sms_inbox WHERE from_msisdn = '13300000051'`)).rows.length > 0);
+      await until(
+        'the reply in the inbox',
+        async () => (await stack.portal.deps.db.query(`SELECT 1 FROM sms_inbox WHERE from_msisdn = '13300000051'`)).rows.length > 0,
+      );
     } finally {
       await stack.smsc.behaviour({ moRate: 0 });
     }
@@ -264,7 +313,11 @@ describe('行业短信 in a real browser, through messaging and the simulated SM
     expect(await row.textContent()).toContain('收到，马上到');
     expect(await row.textContent()).toContain('端到端回复');
     await until('the forwarded reply', async () => (await stack.smsc.messages(FORWARD_PHONE)).some((m) => m.text.includes('收到，马上到')));
-    await until('the inbox to show it forwarded', async () => (await row.getAttribute('data-forwarded')) === FORWARD_PHONE, () => page.click('.industry-main .toolbar button.primary'));
+    await until(
+      'the inbox to show it forwarded',
+      async () => (await row.getAttribute('data-forwarded')) === FORWARD_PHONE,
+      () => page.click('.industry-main .toolbar button.primary'),
+    );
     await shot('inbox-forwarded');
   }, 180_000);
 

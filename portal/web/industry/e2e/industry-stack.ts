@@ -13,7 +13,15 @@ import { e2eOutDir } from '../../e2e/build-entry.ts';
 import { buildIndustryE2e } from './build-e2e.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 /** Screenshots for a person to look at (not committed). */
 export const ARTIFACTS = process.env.ARTIFACTS_DIR ?? join(tmpdir(), 'geo-alert-artifacts');
 
@@ -25,7 +33,11 @@ interface Service {
 }
 
 function startService(name: string, entry: string, env: Record<string, string>): Service {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const keep = (d: Buffer) => {
     output.push(d.toString());
@@ -55,7 +67,8 @@ async function waitHealthy(s: Service, url: string, checks: string[] = [], ms = 
     } catch {
       // not up yet
     }
-    if (Date.now() > end) throw new Error(`${s.name} not ready at ${url} after ${ms / 1000} s (last answer: ${last.slice(0, 300)}):\n${s.output.join('')}`);
+    if (Date.now() > end)
+      throw new Error(`${s.name} not ready at ${url} after ${ms / 1000} s (last answer: ${last.slice(0, 300)}):\n${s.output.join('')}`);
     await new Promise((r) => setTimeout(r, 300));
   }
 }
@@ -134,20 +147,35 @@ export async function startIndustryStack(natsUrl: string, clickhouseUrl: string)
     // Everything this run put on the shared nats-server goes with it (after the services stopped).
     cleanups.push(async () => {
       const jsm = await jetstreamManager(nc);
-      for (const s of [names.jobsStream, names.eventsStream, names.claimsStream, `KV_${names.extensionsBucket}`]) await jsm.streams.delete(s).catch(() => undefined);
+      for (const s of [names.jobsStream, names.eventsStream, names.claimsStream, `KV_${names.extensionsBucket}`])
+        await jsm.streams.delete(s).catch(() => undefined);
     });
 
     const [cmcc, cucc, ctcc, smscHealth, messagingHealth] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
     const smscPorts = { SMSC_PORT_CMCC: String(cmcc), SMSC_PORT_CUCC: String(cucc), SMSC_PORT_CTCC: String(ctcc) };
-    const smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '200' });
+    const smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', {
+      ...smscPorts,
+      HEALTH_PORT: String(smscHealth),
+      SMSC_SUCCESS_RATE: '1',
+      SMSC_MO_RATE: '0',
+      SMSC_RECEIPT_DELAY_MS: '200',
+    });
     services.push(smsc);
     cleanups.push(() => stopService(smsc));
     const smscUrl = `http://127.0.0.1:${smscHealth}`;
     const messaging = startService('messaging', 'messaging/src/main.ts', {
-      ...smscPorts, NATS_URL: natsUrl, MESSAGING_NS: ns, CLICKHOUSE_URL: chDb, HEALTH_PORT: String(messagingHealth), SMSC_BINDS: '1', ACK_WAIT_MS: '10000',
+      ...smscPorts,
+      NATS_URL: natsUrl,
+      MESSAGING_NS: ns,
+      CLICKHOUSE_URL: chDb,
+      HEALTH_PORT: String(messagingHealth),
+      SMSC_BINDS: '1',
+      ACK_WAIT_MS: '10000',
       // The flows send one number several texts within a minute (mail merge, batch); the per-number
       // anti-bombing limits are proven in messaging's own tests.
-      RECIPIENT_LIMIT_PER_MINUTE: '0', RECIPIENT_LIMIT_PER_HOUR: '0', RECIPIENT_LIMIT_PER_DAY: '0',
+      RECIPIENT_LIMIT_PER_MINUTE: '0',
+      RECIPIENT_LIMIT_PER_HOUR: '0',
+      RECIPIENT_LIMIT_PER_DAY: '0',
     });
     services.push(messaging);
     cleanups.push(() => stopService(messaging));
@@ -162,11 +190,17 @@ export async function startIndustryStack(natsUrl: string, clickhouseUrl: string)
     browserP.then((b) => cleanups.push(() => b.close())).catch(() => undefined);
     const ready = Promise.all([
       timed('smsc', waitHealthy(smsc, `${smscUrl}/healthz`)),
-      timed('messaging', waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`, ['nats', 'smpp-cmcc', 'smpp-cucc', 'smpp-ctcc'])),
+      timed(
+        'messaging',
+        waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`, ['nats', 'smpp-cmcc', 'smpp-cucc', 'smpp-ctcc']),
+      ),
     ]);
     const settled = await Promise.allSettled([ready, portalP, browserP, timed('build', distP)]);
     for (const r of settled) if (r.status === 'rejected') throw r.reason;
-    const [exists] = await selectRows<{ n: number | string }>(ch, `SELECT count() AS n FROM system.tables WHERE database = '${db}' AND name = 'sms_log'`);
+    const [exists] = await selectRows<{ n: number | string }>(
+      ch,
+      `SELECT count() AS n FROM system.tables WHERE database = '${db}' AND name = 'sms_log'`,
+    );
     if (Number(exists?.n) !== 1) throw new Error(`messaging is ready but ${db}.sms_log is missing:\n${messaging.output.join('')}`);
 
     const portal = await portalP;
@@ -193,7 +227,10 @@ export async function startIndustryStack(natsUrl: string, clickhouseUrl: string)
           if (!r.ok) throw new Error(`smsc behaviour: ${r.status} ${await r.text()}`);
         },
       },
-      logs: () => services.map((s) => `--- ${s.name}${s.proc.exitCode !== null ? ` (exited ${s.proc.exitCode})` : ''}\n${s.output.join('').slice(-4000)}`).join('\n'),
+      logs: () =>
+        services
+          .map((s) => `--- ${s.name}${s.proc.exitCode !== null ? ` (exited ${s.proc.exitCode})` : ''}\n${s.output.join('').slice(-4000)}`)
+          .join('\n'),
       stop,
     };
   } catch (err) {

@@ -9,7 +9,15 @@ import type { Portal } from '../../../src/portal.ts';
 import { testPortal } from '../../../src/test/harness.ts';
 import { buildE2eEntry, e2eOutDir } from '../../e2e/build-entry.ts';
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
 /**
  * Issue 17 in a real browser: an operator without a second factor is taken through enrolment at
@@ -23,7 +31,10 @@ describe('login with a TOTP second factor, in a browser', () => {
 
   beforeAll(async () => {
     // The whole SPA (portal/web/index.html), built into this test's own folder.
-    const webDist = await buildE2eEntry(fileURLToPath(new URL('../..', import.meta.url)), e2eOutDir(join(tmpdir(), 'geo-portal-login-e2e')));
+    const webDist = await buildE2eEntry(
+      fileURLToPath(new URL('../..', import.meta.url)),
+      e2eOutDir(join(tmpdir(), 'geo-portal-login-e2e')),
+    );
     [portal, browser] = await Promise.all([
       testPortal({ webDist, operatorTotp: 'required' }),
       chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS }),

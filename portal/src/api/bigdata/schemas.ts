@@ -79,12 +79,10 @@ export const DraftBody = z
   .openapi('BigdataDraft');
 export const SubmitBody = z
   .object({
-    form: z
-      .record(z.string(), z.unknown())
-      .openapi({
-        description:
-          '任务表单：alertType、region、subject、content、signature、startDate、endDate、windows、frequency、minDwellMin、rules、quota、authorizationLetter',
-      }),
+    form: z.record(z.string(), z.unknown()).openapi({
+      description:
+        '任务表单：alertType、region、subject、content、signature、startDate、endDate、windows、frequency、minDwellMin、rules、quota、authorizationLetter',
+    }),
     draftId: z.string().max(64).optional().openapi({ description: '从草稿提交' }),
     copiedFrom: z.string().max(64).optional().openapi({ description: '再次发送的原任务' }),
   })

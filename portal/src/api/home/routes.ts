@@ -32,12 +32,10 @@ const Entry = z
     balanceOf: z.enum(['enterprise', 'account']),
     accountId: z.string().nullable(),
     accountName: z.string().nullable(),
-    kind: z
-      .string()
-      .openapi({
-        description:
-          'opening 开户 / topup 充值 / adjust 调整 / limit 设置额度 / charge 扣费 / reserve 预留 / refund 失败退回 / release 未发退回',
-      }),
+    kind: z.string().openapi({
+      description:
+        'opening 开户 / topup 充值 / adjust 调整 / limit 设置额度 / charge 扣费 / reserve 预留 / refund 失败退回 / release 未发退回',
+    }),
     kindLabel: z.string(),
     amount: z.number(),
     balanceAfter: z.number().nullable(),

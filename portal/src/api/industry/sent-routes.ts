@@ -30,12 +30,10 @@ const SendSummary = z
     extension: z.string().nullable(),
     forwardTo: z.string().nullable(),
     state: z.string(),
-    status: z
-      .enum(['scheduled', 'cancelled', 'queued', 'submitted', 'pending', 'delivered', 'partly_failed', 'failed'])
-      .openapi({
-        description:
-          '按号码的结果：delivered 全部成功，partly_failed 部分失败，failed 全部失败，pending 等待回执；submitted 已提交（发送日志不可用时）',
-      }),
+    status: z.enum(['scheduled', 'cancelled', 'queued', 'submitted', 'pending', 'delivered', 'partly_failed', 'failed']).openapi({
+      description:
+        '按号码的结果：delivered 全部成功，partly_failed 部分失败，failed 全部失败，pending 等待回执；submitted 已提交（发送日志不可用时）',
+    }),
     scheduledAt: z.string().nullable(),
     createdAt: z.string(),
     sentAt: z.string().nullable(),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Queryable } from '@geo/infra';
 import { Secret, TOTP } from 'otpauth';
 import QRCode from 'qrcode';
+import type { SecretBox } from './secrets.ts';
 import { sha256 } from './session.ts';
 
 /** The name an authenticator app shows above the code. */
@@ -38,14 +39,14 @@ export const totpNow = (secret: string, now = Date.now()): string => totpOf(secr
  * Accepts a TOTP code of the account's confirmed secret once: a code whose step is not after the
  * last accepted one is refused (a code seen over someone's shoulder cannot be replayed).
  */
-export async function useTotp(db: Queryable, accountId: string, code: string): Promise<boolean> {
+export async function useTotp(db: Queryable, box: SecretBox, accountId: string, code: string): Promise<boolean> {
   const { rows } = await db.query<{ totp_secret: string | null; totp_last_step: string | null }>(
     'SELECT totp_secret, totp_last_step FROM accounts WHERE id = $1',
     [accountId],
   );
   const r = rows[0];
   if (!r?.totp_secret) return false;
-  const step = totpStep(r.totp_secret, code);
+  const step = totpStep(box.open(r.totp_secret, accountId), code);
   if (step === undefined || (r.totp_last_step !== null && step <= Number(r.totp_last_step))) return false;
   const upd = await db.query('UPDATE accounts SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)', [
     accountId,
@@ -79,9 +80,9 @@ export async function useRecoveryCode(db: Queryable, accountId: string, code: st
 }
 
 /** A second factor given at login or to change TOTP settings: a current TOTP code or an unused recovery code. */
-export async function useSecondFactor(db: Queryable, accountId: string, code: string): Promise<boolean> {
+export async function useSecondFactor(db: Queryable, box: SecretBox, accountId: string, code: string): Promise<boolean> {
   const c = code.trim();
-  return /^\d{6}$/.test(c) ? useTotp(db, accountId, c) : useRecoveryCode(db, accountId, c);
+  return /^\d{6}$/.test(c) ? useTotp(db, box, accountId, c) : useRecoveryCode(db, accountId, c);
 }
 
 export async function recoveryCodesLeft(db: Queryable, accountId: string): Promise<number> {

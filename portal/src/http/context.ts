@@ -2,6 +2,7 @@ import type { ClickHouseClient, Db, HealthCheck, Logger } from '@geo/infra';
 import type { Context } from 'hono';
 import type { PortalConfig } from '../config.ts';
 import type { Feature, Role } from '../auth/permissions.ts';
+import type { SecretBox } from '../auth/secrets.ts';
 import { AppError } from '../errors.ts';
 
 /** Who is calling: a logged-in person (session cookie) or an enterprise system (API key). */
@@ -26,6 +27,8 @@ export interface Deps {
   ch: ClickHouseClient | undefined;
   /** NATS connection health, once the portal has tried to connect. */
   natsState?: HealthCheck;
+  /** Seals and opens stored secrets (TOTP); set by createPortal once the key opened what is stored. */
+  secrets?: SecretBox;
 }
 
 export interface AppEnv {

@@ -1,26 +1,25 @@
 import { createLogger } from '@geo/infra';
 import { createPortal, type Portal } from '../portal.ts';
 import type { PortalConfig } from '../config.ts';
+import type { SecretsConfig } from '../auth/secrets.ts';
 import { DEMO_CREDENTIALS } from '../demo/credentials.ts';
 
 /** PGlite's first open takes ~3 s alone, minutes on a 2-core machine shared with busy neighbours: a safety limit, not a measure. */
 export const START_TIMEOUT = 300_000;
 
 /** A portal on PGlite in memory, with the captcha test switch on and a cheap scrypt cost. */
-export async function testPortal(extra: Partial<PortalConfig> = {}): Promise<Portal> {
-  return createPortal(
-    {
-      port: 0,
-      pgliteDir: 'memory://',
-      demo: true,
-      captchaTestMode: true,
-      scryptLogN: 10,
-      trustProxy: true,
-      clickhouseUrl: undefined,
-      ...extra,
-    },
-    createLogger('portal-test', 'silent'),
-  );
+export async function testPortal(extra: Partial<PortalConfig & SecretsConfig> = {}): Promise<Portal> {
+  const cfg: PortalConfig & SecretsConfig = {
+    port: 0,
+    pgliteDir: 'memory://',
+    demo: true,
+    captchaTestMode: true,
+    scryptLogN: 10,
+    trustProxy: true,
+    clickhouseUrl: undefined,
+    ...extra,
+  };
+  return createPortal(cfg, createLogger('portal-test', 'silent'));
 }
 
 export interface Client {

@@ -2,6 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { verifyPassword } from '../../auth/password.ts';
 import { lockedFor, recordFailure } from '../../auth/throttle.ts';
 import { enrolment, newRecoveryCodes, newTotpSecret, recoveryCodesLeft, totpStep, useSecondFactor } from '../../auth/totp.ts';
+import { secretBox } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
 import { principal, type Ctx, type Principal } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
@@ -31,20 +32,23 @@ async function throttled(c: Ctx, name: string): Promise<void> {
 /** Starts an enrolment: a new pending secret, confirmed only by a code made from it. */
 async function startEnrolment(c: Ctx, accountId: string, name: string) {
   const secret = newTotpSecret();
-  await c.get('deps').db.query('UPDATE accounts SET totp_pending_secret = $2 WHERE id = $1', [accountId, secret]);
+  const deps = c.get('deps');
+  await deps.db.query('UPDATE accounts SET totp_pending_secret = $2 WHERE id = $1', [accountId, secretBox(deps).seal(secret, accountId)]);
   c.header('cache-control', 'no-store');
   return enrolment(secret, name);
 }
 
 /** Confirms the pending secret with a code from the app; returns the new recovery codes. */
 async function confirmEnrolment(c: Ctx, accountId: string, code: string): Promise<string[] | undefined> {
-  const { db } = c.get('deps');
+  const deps = c.get('deps');
+  const { db } = deps;
   const { rows } = await db.query<{ totp_pending_secret: string | null }>('SELECT totp_pending_secret FROM accounts WHERE id = $1', [
     accountId,
   ]);
+  // Kept sealed as it is: the confirmed secret is the pending one, bound to the same account.
   const secret = rows[0]?.totp_pending_secret;
   if (!secret) throw new AppError('VALIDATION', '请先获取二维码再输入动态口令');
-  const step = totpStep(secret, code.trim());
+  const step = totpStep(secretBox(deps).open(secret, accountId), code.trim());
   if (step === undefined) return undefined;
   await db.query(
     'UPDATE accounts SET totp_secret = $2, totp_pending_secret = NULL, totp_enabled_at = now(), totp_last_step = $3 WHERE id = $1',
@@ -68,7 +72,7 @@ export const totpRoutes = router()
       const acct = await challengeAccount(c, challenge, 'totp');
       await throttled(c, acct.name);
       const { db } = c.get('deps');
-      if (!(await useSecondFactor(db, acct.id, code))) {
+      if (!(await useSecondFactor(db, secretBox(c.get('deps')), acct.id, code))) {
         await challengeFailed(c, challenge);
         await recordFailure(db, 'account', acct.name);
         await logAttempt(c, acct.name, false, 'bad_second_factor', acct);
@@ -183,7 +187,10 @@ export const totpRoutes = router()
       const { db } = c.get('deps');
       const b = c.req.valid('json');
       const { rows } = await db.query<{ password_hash: string }>('SELECT password_hash FROM accounts WHERE id = $1', [p.accountId]);
-      if (!(await verifyPassword(b.password, rows[0]!.password_hash)) || !(await useSecondFactor(db, p.accountId, b.code))) {
+      if (
+        !(await verifyPassword(b.password, rows[0]!.password_hash)) ||
+        !(await useSecondFactor(db, secretBox(c.get('deps')), p.accountId, b.code))
+      ) {
         await recordFailure(db, 'account', p.name);
         throw new AppError('SECOND_FACTOR_INVALID', '密码或动态口令错误');
       }
@@ -209,7 +216,7 @@ export const totpRoutes = router()
       const p = sessionOnly(c);
       await throttled(c, p.name);
       const { db } = c.get('deps');
-      if (!(await useSecondFactor(db, p.accountId, c.req.valid('json').code))) {
+      if (!(await useSecondFactor(db, secretBox(c.get('deps')), p.accountId, c.req.valid('json').code))) {
         await recordFailure(db, 'account', p.name);
         throw new AppError('SECOND_FACTOR_INVALID');
       }

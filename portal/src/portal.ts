@@ -19,6 +19,7 @@ import { buildApp } from './app.ts';
 import type { PortalConfig } from './config.ts';
 import { seedDemo } from './demo/seed.ts';
 import type { Deps } from './http/context.ts';
+import { openSecrets } from './auth/secrets.ts';
 
 export const DEFAULT_WEB_DIST = resolve(fileURLToPath(new URL('.', import.meta.url)), '../web/dist');
 
@@ -45,8 +46,10 @@ export async function createPortal(cfg: PortalConfig, log: Logger = createLogger
       await seedDemo(db, cfg.scryptLogN);
       log.info('demo enterprise and accounts seeded');
     }
+    const secrets = await openSecrets(db, cfg, log);
     const ch = cfg.clickhouseUrl ? connectClickHouse(cfg.clickhouseUrl) : undefined;
     const deps: Deps = { db, cfg, log, ch };
+    deps.secrets = secrets;
     const { app } = buildApp(deps, cfg.webDist ?? DEFAULT_WEB_DIST);
     const host = cfg.host ?? '127.0.0.1';
     const port = await new Promise<number>((resolvePort, reject) => {

@@ -1,12 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import ExcelJS from 'exceljs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pino } from 'pino';
 import { cellToLatLng, latLngToCell } from 'h3-js';
 import { encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { runEngine, TaskStore, TASKS_BUCKET, type AlertTaskSpecInput, type RunningEngine } from '@geo/alerting';
-import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import { connectClickHouse, connectNats, migrateClickHouse, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import { sendLogMigrations } from '@geo/messaging';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { Portal } from '../../portal.ts';
@@ -114,7 +116,8 @@ describe('task detail of a running task', () => {
     const reached = await admin('GET', `/api/bigdata/tasks/${id}/reached?zoom=12`);
     expect(reached.status, JSON.stringify(reached.body)).toBe(200);
     const h3 = latLngToCell(spot[1], spot[0], reached.body.resolution);
-    expect(reached.body.cells).toEqual([{ h3, count: { value: 12, suppressed: false } }]);
+    // 12 people, released on the grid of k = 10 (the reach rule: the nearest multiple of k).
+    expect(reached.body.cells).toEqual([{ h3, count: { value: 10, suppressed: false } }]);
     const [lat, lng] = cellToLatLng(h3);
     expect(Math.abs(lat - spot[1]) + Math.abs(lng - spot[0])).toBeLessThan(0.1);
 
@@ -127,6 +130,21 @@ describe('task detail of a running task', () => {
     expect(detail.body.form.content).toBe('第二版内容');
     expect(detail.body.spec.content).toBe('第二版内容');
     expect(detail.body.version).toBe(2);
+
+    // The same from the portal (PUT): the new text reaches the bucket alerting reads, as a new version.
+    const upd = await admin('PUT', `/api/bigdata/tasks/${id}`, { content: '第三版内容' });
+    expect(upd.status, JSON.stringify(upd.body)).toBe(200);
+    expect(upd.body.version).toBe(3);
+    expect((await store.get(id))!.task.spec.content).toBe('第三版内容');
+    expect((await admin('GET', `/api/bigdata/tasks/${id}`)).body.form.content).toBe('第三版内容');
+    // Bad input: a field-level Chinese message, nothing written.
+    const empty = await admin('PUT', `/api/bigdata/tasks/${id}`, { content: '  ' });
+    expect(empty.status).toBe(400);
+    expect(JSON.stringify(empty.body)).toContain('请填写发送内容');
+    const past = await admin('PUT', `/api/bigdata/tasks/${id}`, { endDate: '2020-01-01' });
+    expect(past.status).toBe(400);
+    expect(JSON.stringify(past.body)).toContain('结束日期');
+    expect((await store.get(id))!.task.version).toBe(3);
 
     // Why did a number not get it: the enterprise's own task only, the number masked.
     const why = async (msisdn: string) => (await admin('GET', `/api/bigdata/tasks/${id}/why?msisdn=${encodeURIComponent(msisdn)}`)).body;
@@ -148,5 +166,158 @@ describe('task detail of a running task', () => {
     expect(JSON.stringify(bad.body)).toContain('11 位手机号码');
     const other = onApp(consoleApp(portal, BIGDATA_ROUTES), await loginAs(portal, await addAccount(portal, 'other-enterprise')));
     expect((await other('GET', `/api/bigdata/tasks/${id}/why?msisdn=${women[0]}`)).status).toBe(404);
+    expect((await other('PUT', `/api/bigdata/tasks/${id}`, { content: '别人的' })).status).toBe(404);
+
+    // A stopped task can no longer change.
+    expect((await admin('POST', `/api/bigdata/tasks/${id}/stop`)).status).toBe(200);
+    const late = await admin('PUT', `/api/bigdata/tasks/${id}`, { content: '第四版内容' });
+    expect(late.status).toBe(409);
+    expect((await store.get(id))!.task.spec.content).toBe('第三版内容');
+  });
+});
+
+/**
+ * 查看明细 and the list's figures from messaging's send log (a real ClickHouse, the send log's own
+ * schema under a table of this file): a page of recipients, masked; the list's sent count; the date
+ * filter by the send period; the export's times in China time.
+ */
+describe('task recipients, sent count, date filter and export', () => {
+  const TABLE = `sms_log_task_detail_${process.pid}`;
+  let withLog: Portal;
+  let api: ReturnType<typeof onApp>;
+  const chinaDay = (ms: number) => new Date(ms + 8 * 3600_000).toISOString().slice(0, 10);
+
+  beforeAll(async () => {
+    const ch = connectClickHouse(inject('clickhouseUrl'));
+    await migrateClickHouse(ch, `task-detail-${process.pid}`, sendLogMigrations(TABLE));
+    await ch.close();
+    withLog = await testPortal({ clickhouseUrl: inject('clickhouseUrl'), smsLogTable: TABLE });
+    setAlertBus(withLog.deps, await AlertBus.open(await connectNats(server.url, 'task-detail-log')));
+    api = onApp(consoleApp(withLog, BIGDATA_ROUTES), await loginAdmin(withLog));
+  }, START_TIMEOUT);
+  afterAll(async () => {
+    await withLog?.stop();
+  });
+
+  it('pages the masked per-recipient record, counts the sent in the list, finds the task by its send dates and exports China time', async () => {
+    const fd = new FormData();
+    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
+    const letterId = (await api('POST', '/api/bigdata/letters', fd)).body.id;
+    // Sends the day after tomorrow (China days): submitted today, so a filter on submission time would miss it.
+    const sendDay = chinaDay(Date.now() + 2 * 86_400_000);
+    const dayBefore = chinaDay(Date.now() + 86_400_000);
+    const r = await api('POST', '/api/bigdata/tasks', {
+      form: {
+        alertType: 'typhoon',
+        region: { parts: [{ kind: 'circle', center: spot, radiusM: 500 }] },
+        subject: '明细测试',
+        content: '台风将至，请注意安全。',
+        signature: '翼讯通',
+        startDate: sendDay,
+        endDate: sendDay,
+        windows: [],
+        frequency: 'once',
+        minDwellMin: 0,
+        rules: [],
+        quota: { cmcc: { total: 100, dailyCap: 100 }, ctcc: { total: 100, dailyCap: 100 } },
+        authorizationLetter: letterId,
+      },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const id = r.body.id as string;
+
+    // Three recipients as messaging logs them: one delivered, one failed, one only submitted.
+    const base = Math.floor(Date.parse('2026-12-09T00:30:05Z') / 1000); // 08:30:05 in China
+    const jobs = [
+      { msisdn: '13800138001', carrier: 'cmcc', status: 'delivered', code: 'DELIVRD', t: 0 },
+      { msisdn: '13800138002', carrier: 'cmcc', status: 'failed', code: 'UNDELIV', t: 1 },
+      { msisdn: '13300133003', carrier: 'ctcc', status: 'submitted', code: '', t: 2 },
+    ];
+    const ch = connectClickHouse(inject('clickhouseUrl'));
+    await ch.insert({
+      table: TABLE,
+      format: 'JSONEachRow',
+      values: jobs.flatMap((j, i) =>
+        // Each job twice (submitted, then its final state): the latest version counts, once.
+        [1, 2].map((version) => ({
+          job_id: `${id}:${i}`,
+          source: 'bigdata',
+          enterprise_id: 'demo-enterprise',
+          account_id: 'demo-admin',
+          send_id: id,
+          task: 0,
+          msisdn: j.msisdn,
+          carrier: j.carrier,
+          smsc: '',
+          segments: 1,
+          created_at: base + j.t,
+          submit_time: base + j.t,
+          message_id: '',
+          message_ids: [],
+          status: version === 1 ? 'submitted' : j.status,
+          code: version === 1 ? '' : j.code,
+          status_time: base + j.t + 2,
+          version,
+        })),
+      ),
+    });
+    await ch.close();
+
+    const page1 = await api('GET', `/api/bigdata/tasks/${id}/recipients?page=1&pageSize=2`);
+    expect(page1.status, JSON.stringify(page1.body)).toBe(200);
+    expect(page1.body).toMatchObject({ total: 3, page: 1, pageSize: 2, logAvailable: true });
+    expect(page1.body.items).toEqual([
+      {
+        msisdn: '133****3003',
+        carrier: 'ctcc',
+        carrierLabel: '中国电信',
+        state: 'submitted',
+        stateLabel: '已提交',
+        code: '',
+        segments: 1,
+        submittedAt: '2026-12-09 08:30:07',
+        statusAt: '2026-12-09 08:30:09',
+      },
+      {
+        msisdn: '138****8002',
+        carrier: 'cmcc',
+        carrierLabel: '中国移动',
+        state: 'failed',
+        stateLabel: '发送失败',
+        code: 'UNDELIV',
+        segments: 1,
+        submittedAt: '2026-12-09 08:30:06',
+        statusAt: '2026-12-09 08:30:08',
+      },
+    ]);
+    const page2 = await api('GET', `/api/bigdata/tasks/${id}/recipients?page=2&pageSize=2`);
+    expect(page2.body.items.map((x: { msisdn: string; stateLabel: string }) => [x.msisdn, x.stateLabel])).toEqual([
+      ['138****8001', '发送成功'],
+    ]);
+    expect(JSON.stringify([page1.body, page2.body])).not.toMatch(/1380013800[12]|13300133003/);
+    expect((await api('GET', `/api/bigdata/tasks/${id}/recipients?pageSize=500`)).status).toBe(400);
+    const other = onApp(consoleApp(withLog, BIGDATA_ROUTES), await loginAs(withLog, await addAccount(withLog, 'other-enterprise')));
+    expect((await other('GET', `/api/bigdata/tasks/${id}/recipients`)).status).toBe(404);
+
+    // The list: found by its send dates (from the day before to the send day, or the send day alone), with its sent count.
+    const listed = async (q: string) =>
+      ((await api('GET', `/api/bigdata/tasks?${q}`)).body.items as { id: string; sent: number | null }[]).find((t) => t.id === id);
+    expect(await listed(`from=${dayBefore}&to=${sendDay}`)).toMatchObject({ sent: 3 });
+    expect(await listed(`from=${sendDay}&to=${sendDay}`)).toBeDefined();
+    expect(await listed(`from=${dayBefore}&to=${dayBefore}`)).toBeUndefined();
+    expect(await listed(`from=${chinaDay(Date.now() + 3 * 86_400_000)}`)).toBeUndefined();
+
+    // The export: submission time in China time (not UTC ISO), and the sent count.
+    const x = await api('GET', `/api/bigdata/tasks/export?from=${sendDay}&to=${sendDay}`);
+    expect(x.status).toBe(200);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(x.body as never);
+    const ws = wb.worksheets[0]!;
+    const header = (ws.getRow(1).values as unknown[]).map(String);
+    const row = ws.getRows(2, ws.rowCount - 1)!.find((rw) => rw.getCell(1).text === id)!;
+    const at = row.getCell(header.indexOf('提交时间（北京时间）')).text;
+    const submitted = Date.parse((await api('GET', `/api/bigdata/tasks/${id}`)).body.submittedAt);
+    expect(at).toBe(new Date(submitted + 8 * 3600_000).toISOString().slice(0, 19).replace('T', ' '));
+    expect(row.getCell(header.indexOf('已发送')).value).toBe(3);
   });
 });

@@ -1,21 +1,35 @@
-import { TaskState, WHY_REASONS, type AlertTaskSpec, type WhyReason } from '@geo/alerting';
+import {
+  Region,
+  shanghaiDate,
+  TASKS_BUCKET,
+  TaskError,
+  TaskStore,
+  WHY_REASONS,
+  type AlertTaskSpec,
+  type TaskState,
+  type WhyReason,
+} from '@geo/alerting';
+import { Kvm } from '@nats-io/kv';
 import ExcelJS from 'exceljs';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { need, type Ctx, type Deps } from '../../http/context.ts';
 import { createRoute } from '@hono/zod-openapi';
-import { jsonOk, router } from '../../http/openapi.ts';
+import { jsonBody as jsonRequest, jsonOk, router, validationError } from '../../http/openapi.ts';
 import { opLog } from '../../http/op-log.ts';
 import { safeCell } from '../../industry/export-cells.ts';
 import { SEND_LOG_TABLE } from '../industry/send-log.ts';
 import { alertBus, type AlertBus } from './alert-bus.ts';
 import { recordedProgress } from './progress.ts';
 import { ALERT_TYPE_INFO, CARRIER_LABELS } from './alert-types.ts';
-import { guarded, handle, parse, STATE_LABELS } from './route-kit.ts';
+import { adjustReservation } from '../ledger/reservations.ts';
+import { chinaTime, maskMsisdn, RecipientPage, RecipientQuery, sentCounts, taskRecipients } from './recipients.ts';
+import { fieldErrors, guarded, handle, jsonBody, jsonBodyLimit, parse, STATE_LABELS } from './route-kit.ts';
+import { formIssues, TaskForm, toSpec } from './task-form.ts';
 import { DraftDetail, fileOk, IdParam, sse, TaskDetail, TaskPage, TaskQuery, Transitioned } from './schemas.ts';
 import { Heatmap, resolutionForZoom } from '@geo/insight';
-import { getTask, LIVE_STATES, listTasks, setProgress, setState, TASK_ROW_STATES, type TaskRow } from './task-store.ts';
+import { getTask, LIVE_STATES, listTasks, setProgress, setState, TASK_ROW_STATES, updateSpec, type TaskRow } from './task-store.ts';
 
 const Query = z.object({
   from: z
@@ -67,7 +81,32 @@ function formFieldsOf(spec: AlertTaskSpec): Record<string, unknown> {
   return fields;
 }
 
-const summary = (r: TaskRow) => ({
+/** People sent to, from the last progress the portal kept (when the send log cannot be read). */
+function progressSent(r: TaskRow): number | null {
+  const p = r.progress as { carriers?: Record<string, { sent?: number }> } | null;
+  if (!p?.carriers) return null;
+  return Object.values(p.carriers).reduce((n, c) => n + (c.sent ?? 0), 0);
+}
+
+/** Per task of a page, the people sent to: the send log's count, else the last progress kept. */
+async function sentOf(deps: Deps, enterpriseId: string, rows: TaskRow[]): Promise<Map<string, number | null>> {
+  const out = new Map<string, number | null>(rows.map((r) => [r.id, progressSent(r)]));
+  if (!deps.ch || rows.length === 0) return out;
+  try {
+    const logged = await sentCounts(
+      deps.ch,
+      deps.cfg.smsLogTable ?? SEND_LOG_TABLE,
+      enterpriseId,
+      rows.map((r) => r.id),
+    );
+    for (const r of rows) out.set(r.id, Math.max(logged.get(r.id) ?? 0, out.get(r.id) ?? 0));
+  } catch (err) {
+    deps.log.warn({ err }, 'task list: the send log could not be read; sent counts from the last progress kept');
+  }
+  return out;
+}
+
+const summary = (r: TaskRow, sent: number | null = progressSent(r)) => ({
   id: r.id,
   subject: r.subject,
   alertType: r.alertType,
@@ -82,6 +121,8 @@ const summary = (r: TaskRow) => ({
   submittedAt: r.submittedAt,
   updatedAt: r.updatedAt,
   progress: r.progress,
+  /** People sent to so far (null: nothing known yet). */
+  sent,
 });
 
 async function taskOr404(c: Ctx, enterpriseId: string): Promise<TaskRow> {
@@ -90,7 +131,7 @@ async function taskOr404(c: Ctx, enterpriseId: string): Promise<TaskRow> {
   return t;
 }
 
-async function exportXlsx(rows: TaskRow[]): Promise<ArrayBuffer> {
+async function exportXlsx(rows: TaskRow[], sent: Map<string, number | null>): Promise<ArrayBuffer> {
   const wb = new ExcelJS.Workbook();
   const ws = wb.addWorksheet('大数据短信任务');
   ws.columns = [
@@ -103,8 +144,9 @@ async function exportXlsx(rows: TaskRow[]): Promise<ArrayBuffer> {
     { header: '发送内容', key: 'content', width: 60 },
     { header: '签名', key: 'signature', width: 12 },
     ...(['cmcc', 'cucc', 'ctcc'] as const).map((c) => ({ header: `${CARRIER_LABELS[c]}条数`, key: c, width: 12 })),
+    { header: '已发送', key: 'sent', width: 10 },
     { header: '创建人', key: 'who', width: 14 },
-    { header: '提交时间', key: 'at', width: 22 },
+    { header: '提交时间（北京时间）', key: 'at', width: 22 },
   ];
   for (const r of rows) {
     const spec = (r.spec ?? r.form) as { content?: string; signature?: string; quota?: Record<string, { total?: number }> };
@@ -121,8 +163,10 @@ async function exportXlsx(rows: TaskRow[]): Promise<ArrayBuffer> {
       cmcc: spec.quota?.cmcc?.total ?? 0,
       cucc: spec.quota?.cucc?.total ?? 0,
       ctcc: spec.quota?.ctcc?.total ?? 0,
+      sent: sent.get(r.id) ?? 0,
       who: safeCell(r.accountName),
-      at: safeCell(r.submittedAt),
+      // China time, as every other time the portal shows (not UTC ISO).
+      at: safeCell(chinaTime(r.submittedAt ? Date.parse(r.submittedAt) : null)),
     });
   }
   return (await wb.xlsx.writeBuffer()) as ArrayBuffer;
@@ -147,8 +191,7 @@ export const WHY_LABELS: Record<WhyReason, string> = {
   balance: '短信余量不足',
 };
 
-/** 138****8000: the middle four digits hidden. */
-export const maskMsisdn = (m: string): string => `${m.slice(0, 3)}****${m.slice(7)}`;
+export { maskMsisdn };
 
 /** A mainland mobile number after removing spaces and dashes and a +86 / 0086 prefix (DESIGN.md). */
 const Msisdn = z
@@ -164,6 +207,16 @@ const WhyAnswer = z
     sentAt: z.string().nullable().openapi({ description: '发送时间（reason 为 sent 时）' }),
   })
   .openapi('BigdataWhy');
+
+/** What an operator may change while a task runs (the CLI's `update`): the text, the region, the end date. */
+const TaskUpdate = z
+  .object({
+    content: z.string().trim().min(1, '请填写发送内容').max(2000, '发送内容最多 2000 字').optional(),
+    region: Region.optional().openapi({ description: '新的区域（同提交时的 region）' }),
+    endDate: z.string().date('请选择结束日期').optional().openapi({ example: '2026-12-09' }),
+  })
+  .openapi('BigdataTaskUpdate');
+const Updated = z.object({ id: z.string(), version: z.number().int() }).openapi('BigdataTaskUpdated');
 
 const tags = ['大数据短信'];
 const transition = (action: string, summary: string) =>
@@ -205,7 +258,8 @@ export const taskRoutes = router()
       const deps = c.get('deps');
       const r = await listTasks(deps.db, enterpriseId, { box: 'tasks', ...q });
       await syncStates(deps, r.items);
-      return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map(summary) });
+      const sent = await sentOf(deps, enterpriseId, r.items);
+      return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map((t) => summary(t, sent.get(t.id))) });
     }),
   )
   .openapi(
@@ -222,7 +276,7 @@ export const taskRoutes = router()
       const q = parse(Query, c.req.query());
       const r = await listTasks(c.get('deps').db, enterpriseId, { box: 'tasks', ...q, page: 1, pageSize: 10_000 });
       await opLog(c, '导出大数据短信任务', '', { count: r.items.length });
-      return c.body(await exportXlsx(r.items), 200, {
+      return c.body(await exportXlsx(r.items, await sentOf(c.get('deps'), enterpriseId, r.items)), 200, {
         'content-type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
         'content-disposition': `attachment; filename="bigdata-tasks.xlsx"; filename*=UTF-8''${encodeURIComponent('大数据短信任务.xlsx')}`,
       });
@@ -241,7 +295,7 @@ export const taskRoutes = router()
       const { enterpriseId } = need(c, 'bigdata.send');
       const q = parse(Query, c.req.query());
       const r = await listTasks(c.get('deps').db, enterpriseId, { box: 'drafts', ...q, state: undefined });
-      return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map(summary) });
+      return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map((t) => summary(t)) });
     }),
   )
   .openapi(
@@ -385,5 +439,75 @@ export const taskRoutes = router()
       const bus = await alertBus(c.get('deps'));
       const r = await bus.reached(row.id, resolution);
       return c.json({ at: new Date().toISOString(), k: r.k, resolution, cells: r.cells });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/tasks/{id}/recipients',
+      tags,
+      summary: '查看明细：任务的逐号码发送记录（号码中间四位隐藏、运营商、状态、时间；分页）',
+      request: { params: IdParam, query: z.object({ page: z.string().optional(), pageSize: z.string().optional() }) },
+      responses: jsonOk(RecipientPage),
+    }),
+    guarded(async (c) => {
+      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const row = await taskOr404(c, enterpriseId);
+      const q = parse(RecipientQuery, c.req.query());
+      const deps = c.get('deps');
+      if (!deps.ch) return c.json({ total: 0, page: q.page, pageSize: q.pageSize, logAvailable: false, items: [] });
+      try {
+        const r = await taskRecipients(deps.ch, deps.cfg.smsLogTable ?? SEND_LOG_TABLE, enterpriseId, row.id, q.page, q.pageSize);
+        return c.json({ ...r, page: q.page, pageSize: q.pageSize, logAvailable: true });
+      } catch (err) {
+        deps.log.warn({ err, task: row.id }, 'recipients: the send log could not be read');
+        return c.json({ total: 0, page: q.page, pageSize: q.pageSize, logAvailable: false, items: [] });
+      }
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'put',
+      path: '/api/bigdata/tasks/{id}',
+      tags,
+      summary: '修改执行中（或尚未执行）的任务：发送内容、区域、结束日期；已收到的人不会重复收到',
+      middleware: [jsonBodyLimit],
+      request: { params: IdParam, ...jsonRequest(TaskUpdate) },
+      responses: jsonOk(Updated),
+    }),
+    guarded(async (c) => {
+      const { p, enterpriseId } = need(c, 'bigdata.send');
+      const row = await taskOr404(c, enterpriseId);
+      const body = parse(TaskUpdate, await jsonBody(c));
+      const deps = c.get('deps');
+      if (!LIVE_STATES.includes(row.state)) throw new AppError('TASK_STATE', `任务${STATE_LABELS[row.state] ?? row.state}，不能再修改`);
+      const bus = await alertBus(deps);
+      // The bucket alerting reads, as the CLI's `update` writes it (TaskStore.update: a new version,
+      // who already got the task does not get it again).
+      const store = new TaskStore(await new Kvm(bus.nc).open(TASKS_BUCKET));
+      const cur = await store.get(row.id);
+      if (!cur) throw new AppError('NOT_FOUND', '任务不存在');
+      const form = parse(TaskForm, { ...row.form, ...formFieldsOf(cur.task.spec), ...body });
+      // The start date may be past for a running task; the end date may not.
+      const issues = formIssues(form, Number.MAX_SAFE_INTEGER, form.startDate);
+      if (form.endDate < shanghaiDate(Date.now())) issues.push({ path: 'endDate', message: '结束日期不能早于今天' });
+      if (issues.length) throw fieldErrors(issues);
+      const spec = toSpec(form, { accountId: cur.task.spec.accountId, enterpriseId, balance: cur.task.spec.balance });
+      if (!spec.success) throw validationError(spec.error as never);
+      let version = cur.task.version;
+      // Ledger, row and bucket together: a longer text costs more units (refused when the balance is
+      // short); a failed KV write rolls the ledger back.
+      await deps.db.transaction(async (tx) => {
+        await adjustReservation(tx, row.id, spec.data);
+        await updateSpec(tx, row.id, { subject: form.subject, form, spec: spec.data, endDate: form.endDate });
+        try {
+          version = (await store.update(row.id, spec.data)).version;
+        } catch (err) {
+          if (err instanceof TaskError && err.code === 'bad_transition') throw new AppError('TASK_STATE', '任务已结束，不能再修改');
+          throw err;
+        }
+      });
+      await opLog(c, '修改大数据短信任务', row.id, { by: p.name, fields: Object.keys(body) });
+      return c.json({ id: row.id, version });
     }),
   );

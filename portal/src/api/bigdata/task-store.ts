@@ -154,6 +154,23 @@ export async function setProgress(db: Db, id: string, progress: unknown): Promis
   await db.query('UPDATE bigdata_tasks SET progress = $2 WHERE id = $1', [id, JSON.stringify(progress)]);
 }
 
+/** `2026-12-09` as is; an ISO time as its day in China (start and end dates are China days). */
+export function chinaDay(d: string): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(d)) return d;
+  return new Date(Date.parse(d) + 8 * 3600_000).toISOString().slice(0, 10);
+}
+
+/** A running task's form and spec after an update from the console (the bucket has the new spec already). */
+export async function updateSpec(db: Db, id: string, t: { subject: string; form: unknown; spec: unknown; endDate: string }): Promise<void> {
+  await db.query('UPDATE bigdata_tasks SET subject = $2, form = $3, spec = $4, end_date = $5, updated_at = now() WHERE id = $1', [
+    id,
+    t.subject,
+    JSON.stringify(t.form),
+    JSON.stringify(t.spec),
+    t.endDate,
+  ]);
+}
+
 export interface TaskQuery {
   /** `drafts`: the drafts box; `tasks`: everything submitted. */
   box: 'drafts' | 'tasks';
@@ -173,9 +190,18 @@ export async function listTasks(db: Db, enterpriseId: string, q: TaskQuery): Pro
     args.push(v);
     where.push(sql.replace('?', `$${args.length}`));
   };
-  if (q.from) add('created_at >= ?', q.from);
-  // A bare date as the upper bound means the whole of that day.
-  if (q.to) add('created_at < ?', /^\d{4}-\d{2}-\d{2}$/.test(q.to) ? new Date(Date.parse(q.to) + 86_400_000).toISOString() : q.to);
+  // The dates are the send period's (start and end date, China days), not the submission time: a
+  // task that sends on 12-09 is found from 12-08 to 12-09 whenever it was submitted. A task whose
+  // period overlaps the range is listed; an ISO time counts as its China day.
+  if (q.box === 'tasks') {
+    if (q.from) add('(end_date IS NULL OR end_date >= ?)', chinaDay(q.from));
+    if (q.to) add('(start_date IS NULL OR start_date <= ?)', chinaDay(q.to));
+  } else {
+    // Drafts have no send period yet: their dates are when they were saved.
+    if (q.from) add('created_at >= ?', q.from);
+    // A bare date as the upper bound means the whole of that day.
+    if (q.to) add('created_at < ?', /^\d{4}-\d{2}-\d{2}$/.test(q.to) ? new Date(Date.parse(q.to) + 86_400_000).toISOString() : q.to);
+  }
   if (q.alertType) add('alert_type = ?', q.alertType);
   if (q.state) add('state = ?', q.state);
   if (q.name) add(`subject ILIKE ?`, `%${q.name.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);

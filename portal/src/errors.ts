@@ -17,6 +17,7 @@ export const ERRORS = {
   ACCOUNT_LOCKED: [429, '登录失败次数过多，请稍后再试'],
   IP_THROTTLED: [429, '该地址登录失败次数过多，请稍后再试'],
   LOGIN_STEP_EXPIRED: [401, '登录验证已过期或错误次数过多，请重新登录'],
+  LOGIN_STEP_CLIENT: [401, '登录验证须在输入密码的同一浏览器、同一网络中完成，请重新登录'],
   SECOND_FACTOR_INVALID: [400, '动态口令或恢复码错误'],
   TOTP_REQUIRED: [409, '平台运营账户必须启用动态口令，不能关闭'],
   ACCOUNT_FROZEN: [403, '账户已冻结，请联系管理员'],

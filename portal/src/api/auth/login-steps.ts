@@ -90,21 +90,29 @@ export async function secondStep(c: Ctx, acct: AccountRow): Promise<z.infer<type
   const challenge = token();
   await db.query('DELETE FROM login_challenges WHERE expires_at < now()');
   await db.query(
-    `INSERT INTO login_challenges (id_hash, account_id, purpose, ip, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
-    [sha256(challenge), acct.id, next, c.get('ip'), CHALLENGE_TTL_S],
+    `INSERT INTO login_challenges (id_hash, account_id, purpose, ip, user_agent, expires_at)
+      VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))`,
+    [sha256(challenge), acct.id, next, c.get('ip'), userAgent(c), CHALLENGE_TTL_S],
   );
   return { next, challenge };
 }
 
-/** The account waiting behind a live challenge of this purpose, or 401. */
+const userAgent = (c: Ctx): string => (c.req.header('user-agent') ?? '').slice(0, 300);
+
+/**
+ * The account waiting behind a live challenge of this purpose, or 401. Only the client that passed
+ * the password step (same address, same user agent) may answer it: a challenge that leaked cannot be
+ * finished from elsewhere.
+ */
 export async function challengeAccount(c: Ctx, challenge: string, purpose: 'totp' | 'enrol'): Promise<AccountRow & { attempts: number }> {
-  const { rows } = await c.get('deps').db.query<AccountRow & { attempts: number }>(
-    `SELECT ${ACCOUNT_COLUMNS}, ch.attempts FROM login_challenges ch JOIN accounts a ON a.id = ch.account_id LEFT JOIN enterprises e ON e.id = a.enterprise_id
+  const { rows } = await c.get('deps').db.query<AccountRow & { attempts: number; ch_ip: string; ch_user_agent: string }>(
+    `SELECT ${ACCOUNT_COLUMNS}, ch.attempts, ch.ip AS ch_ip, ch.user_agent AS ch_user_agent FROM login_challenges ch JOIN accounts a ON a.id = ch.account_id LEFT JOIN enterprises e ON e.id = a.enterprise_id
       WHERE ch.id_hash = $1 AND ch.purpose = $2 AND ch.expires_at > now()`,
     [sha256(challenge), purpose],
   );
   const a = rows[0];
   if (!a || a.attempts >= CHALLENGE_ATTEMPTS) throw new AppError('LOGIN_STEP_EXPIRED');
+  if (a.ch_ip !== c.get('ip') || a.ch_user_agent !== userAgent(c)) throw new AppError('LOGIN_STEP_CLIENT');
   if (a.status !== 'active' || a.enterprise_status === 'frozen') throw new AppError('ACCOUNT_FROZEN');
   return a;
 }

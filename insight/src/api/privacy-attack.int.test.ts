@@ -17,6 +17,7 @@ import { adminAreasFrom, type Region } from '../regions/region.ts';
 import { Heatmap, RegionMetrics } from './schemas.ts';
 import { SIM_AREAS } from '../test/population.ts';
 import { resolutionForZoom } from '../metrics/heatmap.ts';
+import { atom } from '../metrics/privacy.ts';
 
 /**
  * The differencing attacks of issue 17, black-box through the real HTTP API against real servers
@@ -25,8 +26,9 @@ import { resolutionForZoom } from '../metrics/heatmap.ts';
  * A busy region R (four cells of 48, 30, 25 and 12 people) and hidden cells outside it holding
  * 1, 8, 6, 6, 1 and 5 people (the issue's figures), who arrived there from a busy cell outside.
  * The attacker asks for R and for R ∪ {one hidden cell} and subtracts. Every figure about present
- * people is a sum of per-(cell, category) atoms, a count under k taken as 0; flows are sums of
- * per-(from cell → to cell) atoms: the hidden cells change nothing.
+ * people is a sum of per-(cell, category) atoms, each count quantised to the grid of k (0 under k,
+ * else the nearest multiple of k); flows are sums of per-(from cell → to cell) atoms, quantised the
+ * same way: the hidden cells change nothing, and no two answers of the battery differ by 1 to k − 1.
  */
 
 const K = 10;
@@ -55,6 +57,11 @@ const HIDDEN = [1, 8, 6, 6, 1, 5].map((n, i) => ({ cell: cell(`H${i + 1}`, 120.0
 /** Hidden cells that small groups cross into / out of R through. */
 const H_OUT = cell('HOUT', 120.03, 30.07);
 const H_IN = cell('HIN', 120.03, 30.08);
+/** A lone cell of 12 people far from everything else (outside the heat map's box), and where one of them goes. */
+const T = cell('T', 120.5, 30.5);
+const T_PEOPLE = 12;
+const Y = cell('Y', 120.6, 30.6);
+const TR: Region = { areas: [], shapes: [{ type: 'circle', center: [T.lng, T.lat], radiusM: 300 }] };
 
 const R: Region = { areas: [], shapes: [{ type: 'rectangle', bbox: [119.995, 29.995, 120.015, 30.015] }] };
 const plus = (c: Cell): Region => ({ areas: [], shapes: [...R.shapes, { type: 'circle', center: [c.lng, c.lat], radiusM: 300 }] });
@@ -143,6 +150,8 @@ function population(): { busy: LocationEvent[][]; hidden: LocationEvent[][]; cro
       ),
     );
   for (let i = 0; i < 40; i++) busy.push(person([{ at: start, cell: X }], { gender: 'm', age: 50 }, 'ctcc'));
+  // T's 12: one profile, so that every category of the cell holds all of them.
+  for (let i = 0; i < T_PEOPLE; i++) busy.push(person([{ at: start, cell: T }], { gender: 'm', age: 40, home: '330106' }, 'cmcc'));
   // The hidden people: a rare profile (female, 35, from Beijing), arrived from X 30 minutes ago.
   const hidden: LocationEvent[][] = [];
   for (const h of HIDDEN)
@@ -222,6 +231,22 @@ describe('privacy: differencing attacks through the HTTP API (k = 10)', () => {
     await new Promise((r) => setTimeout(r, 2100));
   }
 
+  /** Every released figure of every answer of the battery, by its path in the answer ("heatmap" + hexagon for the map). */
+  const released = new Map<string, number[]>();
+  const label = (v: unknown, i: number): string => {
+    const o = v as Record<string, unknown>;
+    return String(o.t ?? o.bucket ?? o.code ?? [o.gender, o.band].filter((x) => x !== undefined).join('×')) || String(i);
+  };
+  const collect = (path: string, x: unknown): void => {
+    if (Array.isArray(x)) x.forEach((v, i) => collect(`${path}[${label(v, i)}]`, v));
+    else if (x && typeof x === 'object') {
+      const o = x as Record<string, unknown>;
+      if ('suppressed' in o && 'value' in o) {
+        if (typeof o.value === 'number') released.set(path, [...(released.get(path) ?? []), o.value]);
+      } else for (const [key, v] of Object.entries(o)) collect(`${path}.${key}`, v);
+    }
+  };
+
   async function metrics(region: Region): Promise<RegionMetrics> {
     const res = await fetch(`${insight!.apiUrl}/regions/metrics`, {
       method: 'POST',
@@ -229,13 +254,16 @@ describe('privacy: differencing attacks through the HTTP API (k = 10)', () => {
       body: JSON.stringify({ region }),
     });
     expect(res.status).toBe(200);
-    return RegionMetrics.parse(await res.json());
+    const m = RegionMetrics.parse(await res.json());
+    collect('metrics', m);
+    return m;
   }
 
   async function heatmap(zoom: number): Promise<Map<string, number | null>> {
     const res = await fetch(`${insight!.apiUrl}/heatmap?bbox=119.9,29.9,120.2,30.2&zoom=${zoom}`);
     expect(res.status).toBe(200);
     const hm = Heatmap.parse(await res.json());
+    for (const c of hm.cells) collect(`heatmap.${c.h3}`, c.count);
     return new Map(hm.cells.map((c) => [c.h3, c.count.value]));
   }
 
@@ -266,10 +294,11 @@ describe('privacy: differencing attacks through the HTTP API (k = 10)', () => {
 
   it('answers the busy region with real figures (the attack has something to subtract from)', async () => {
     const m = await metrics(R);
-    // B1: 48 + 14 movers in (+3 who left for HOUT), B2: 30 + 4 in from HIN (+11 who left for X), B3, B4.
-    expect(m.population.total.value).toBe(48 + 14 + 30 + 4 + 25 + 12);
-    expect(m.flow.lastHour.inflow.value).toBe(14);
-    expect(m.flow.lastHour.outflow.value).toBe(11);
+    // B1: 48 + 14 movers in (+3 who left for HOUT), B2: 30 + 4 in from HIN (+11 who left for X), B3, B4,
+    // each cell's count on the grid of k.
+    expect(m.population.total.value).toBe(atom(48 + 14, K) + atom(30 + 4, K) + atom(25, K) + atom(12, K));
+    expect(m.flow.lastHour.inflow.value).toBe(atom(14, K));
+    expect(m.flow.lastHour.outflow.value).toBe(atom(11, K));
     expect(m.series.day.some((p) => p.population.value !== null)).toBe(true);
   });
 
@@ -303,15 +332,21 @@ describe('privacy: differencing attacks through the HTTP API (k = 10)', () => {
     expect(empty.count).toEqual(f35.count);
   });
 
-  it('(1b) flows: small groups crossing R’s edge through a hidden cell change no figure but dwell', async () => {
+  it('(1b) flows and dwell: small groups crossing R’s edge through a hidden cell change no figure', async () => {
     const r = await metrics(R);
     for (const c of [H_OUT, H_IN]) {
       const m = await metrics(plus(c));
-      // Residual (README "Privacy model"): dwell is time since entering the region, which depends on
-      // the region: the 4 people who came into B2 from HIN entered R 15 minutes ago, R ∪ {HIN} 100.
       expect(withoutDwell(m)).toEqual(withoutDwell(r));
+      // Dwell is time since entering the region, which depends on the region: the 4 people who came
+      // into B2 from HIN entered R 15 minutes ago, R ∪ {HIN} 100 (B2's 1–2 h band: 30 or 34). On
+      // the grid of k every band is identical or differs by a multiple of k.
+      for (const [i, band] of r.dwell.entries()) {
+        const d = Math.abs((m.dwell[i]!.count.value ?? 0) - (band.count.value ?? 0));
+        expect(d % K, `${band.bucket}: ${band.count.value} vs ${m.dwell[i]!.count.value}`).toBe(0);
+      }
+      // Here 30 and 34 are both 30 on the grid: the whole answer is R's.
+      expect(figures(m)).toEqual(figures(r));
     }
-    expect(figures(await metrics(plus(H_OUT)))).toEqual(figures(r));
   });
 
   it('(3) the heat map: a coarse hexagon is the sum of its released children, and the hidden people change no hexagon at any zoom', async () => {
@@ -349,5 +384,39 @@ describe('privacy: differencing attacks through the HTTP API (k = 10)', () => {
     });
     const nowhere = await metrics({ areas: [], shapes: [{ type: 'circle', center: [120.15, 30.15], radiusM: 300 }] });
     expect(figures(alone)).toEqual(figures(nowhere));
+  });
+
+  it('(5) time differencing: one person leaving a live cell of 12 is not visible (12 → 11 answers the same)', async () => {
+    // Move the watermark close to now first, so that the move below crosses no 5-minute boundary
+    // (a new snapshot would add a series point the first answer did not have yet).
+    const x = people.busy.find((p) => p[0]!.cell === X.name)![0]!;
+    await publish([[{ ...x, ts: AT - 20_000 }]]);
+    const t1 = await metrics(TR);
+    expect(t1.population.total).toEqual({ value: atom(T_PEOPLE, K), suppressed: false });
+    const mover = people.busy.find((p) => p[0]!.cell === T.name)!;
+    await publish([[{ ...mover[0]!, ts: AT - 10_000, cell: Y.name, lat: Y.lat, lng: Y.lng, kind: 'handover' } as LocationEvent]]);
+    const t2 = await metrics(TR);
+    // The move is applied (the mover is in Y's cell now, seen from a region around Y)…
+    expect((await metrics({ areas: [], shapes: [{ type: 'circle', center: [Y.lng, Y.lat], radiusM: 300 }] })).cells).toBe(1);
+    // …and T's answer, polled again, is the same in every figure.
+    expect(figures(t2)).toEqual(figures(t1));
+  });
+
+  it('(6) over the whole battery every released figure is on the grid of k: any two answers differ by 0 or at least k', () => {
+    expect(released.size).toBeGreaterThan(50);
+    let pairs = 0;
+    for (const [path, values] of released) {
+      for (const v of values) expect(v % K, `${path} = ${v}`).toBe(0);
+      const distinct = [...new Set(values)];
+      for (const a of distinct)
+        for (const b of distinct) {
+          pairs++;
+          expect(a === b || Math.abs(a - b) >= K, `${path}: ${a} vs ${b}`).toBe(true);
+        }
+    }
+    // Across figures too (a region's total against another's, a cross-tab cell against its row).
+    const all = [...new Set([...released.values()].flat())];
+    for (const a of all) for (const b of all) expect(Math.abs(a - b) % K, `${a} vs ${b}`).toBe(0);
+    expect(pairs).toBeGreaterThan(0);
   });
 });

@@ -22,7 +22,10 @@ import { SIM_AREAS } from '../test/population.ts';
  * clock (live polls, caches and the in-memory recent moves), ingest's binary batches on several
  * carrier subjects, and a restart in the middle (restored presence, ClickHouse history).
  *
- * Groups move together (at least k per crossing pair), so every figure is exact at k = 10.
+ * Groups move together, and every group, cell and crossing pair holds a multiple of k = 10 people,
+ * so every atom is exact on the grid of k (README "Privacy model") and the books balance exactly.
+ * (With other sizes each atom is rounded to the nearest multiple of k, and before + in − out can
+ * be off by the rounding of each cell and pair.)
  */
 
 const MIN = 60_000;
@@ -137,57 +140,57 @@ describe('insight flows balance the population (live, binary batches, restart)',
   });
 
   const inA = people(40, 0);
-  const inA2 = people(25, 1);
+  const inA2 = people(30, 1);
   const inY = people(30, 2);
-  const leave1 = inA.slice(0, 15);
-  const leave2 = inA.slice(15, 28);
-  const enter = inY.slice(0, 12);
+  const leave1 = inA.slice(0, 10);
+  const leave2 = inA.slice(10, 30);
+  const enter = inY.slice(0, 10);
   const value = (c: { value: number | null }) => c.value ?? 0;
 
   it('counts people who leave as outflow, and population before + inflow − outflow = population now, poll after poll', async () => {
     const t0 = Date.now() - 40 * MIN;
     await publish([...at(inA, A, t0, 'attach'), ...at(inA2, A2, t0, 'attach'), ...at(inY, Y, t0, 'attach')]);
     const before = await metrics();
-    expect(before.population.total.value).toBe(65);
+    expect(before.population.total.value).toBe(70);
     expect(before.flow.lastHour.outflow).toEqual({ value: null, suppressed: true });
 
-    // 15 leave A for Y, 12 come from Y to A.
+    // 10 leave A for Y, 10 come from Y to A.
     await publish([...at(leave1, Y, Date.now() - 2000), ...at(enter, A, Date.now() - 1000)]);
     const mid = await metrics();
-    expect(mid.flow.lastHour.outflow.value).toBe(15);
-    expect(mid.flow.lastHour.inflow.value).toBe(12);
-    expect(value(mid.population.total)).toBe(value(before.population.total) + 12 - 15);
+    expect(mid.flow.lastHour.outflow.value).toBe(10);
+    expect(mid.flow.lastHour.inflow.value).toBe(10);
+    expect(value(mid.population.total)).toBe(value(before.population.total) + 10 - 10);
 
-    // 13 more leave, a few seconds ago: the poll's fresh part.
+    // 20 more leave, a few seconds ago: the poll's fresh part.
     await publish(at(leave2, Y, Date.now() - 1000));
     const now = await metrics();
-    expect(now.flow.lastHour.outflow.value).toBe(28);
+    expect(now.flow.lastHour.outflow.value).toBe(30);
     expect(value(now.population.total)).toBe(
       value(before.population.total) + value(now.flow.lastHour.inflow) - value(now.flow.lastHour.outflow),
     );
-    expect(value(now.population.total)).toBe(65 - 28 + 12);
+    expect(value(now.population.total)).toBe(70 - 30 + 10);
     // The day series shows the same moves in its 5-minute buckets.
     const sum = (k: 'inflow' | 'outflow') => now.series.day.reduce((s, p) => s + value(p[k]), 0);
-    expect(sum('outflow')).toBe(28);
-    expect(sum('inflow')).toBe(12);
+    expect(sum('outflow')).toBe(30);
+    expect(sum('inflow')).toBe(10);
   });
 
   it('counts moves a lagging feed delivers 20 minutes late, between two polls (they were never counted)', async () => {
     const before = await metrics();
-    // Carrier feeds lag: 12 more leave A2 for Y, and their events arrive only now, 20 minutes old.
-    const lagging = inA2.slice(0, 12);
+    // Carrier feeds lag: 10 more leave A2 for Y, and their events arrive only now, 20 minutes old.
+    const lagging = inA2.slice(0, 10);
     const t = Date.now() - 20 * MIN;
     await publish(at(lagging, Y, t));
     const after = await metrics();
-    expect(value(after.flow.lastHour.outflow)).toBe(value(before.flow.lastHour.outflow) + 12);
-    expect(value(after.population.total)).toBe(value(before.population.total) - 12);
-    expect(value(after.population.total)).toBe(65 - 28 + 12 - 12);
+    expect(value(after.flow.lastHour.outflow)).toBe(value(before.flow.lastHour.outflow) + 10);
+    expect(value(after.population.total)).toBe(value(before.population.total) - 10);
+    expect(value(after.population.total)).toBe(70 - 30 + 10 - 10);
   });
 
   it('keeps counting people whose carrier clock runs a few seconds ahead of insight’s (population does not jump)', async () => {
     const was = await metrics();
     // Everyone in A2 reports again, stamped 3 s in the future by a carrier clock that runs ahead.
-    await publish(at(inA2.slice(12), A2, Date.now() + 3000, 'periodic'));
+    await publish(at(inA2.slice(10), A2, Date.now() + 3000, 'periodic'));
     const now = await metrics();
     expect(now.population.total).toEqual(was.population.total);
   });
@@ -200,9 +203,9 @@ describe('insight flows balance the population (live, binary batches, restart)',
     expect(again.population).toEqual(was.population);
     expect(again.flow.lastHour).toEqual(was.flow.lastHour);
     expect(again.dwell).toEqual(was.dwell);
-    // Dwell from the recorded entries (ClickHouse), not from the restart: A holds 12 who came in
-    // minutes ago and 12 first seen 40 minutes ago, A2 13 first seen 40 minutes ago.
+    // Dwell from the recorded entries (ClickHouse), not from the restart: A holds 10 who came in
+    // minutes ago and 10 first seen 40 minutes ago, A2 20 first seen 40 minutes ago.
     const band = (b: string) => again.dwell.find((d) => d.bucket === b)!.count.value;
-    expect([band('<30m'), band('30-60m'), band('1-2h')]).toEqual([12, 25, null]);
+    expect([band('<30m'), band('30-60m'), band('1-2h')]).toEqual([10, 30, null]);
   });
 });

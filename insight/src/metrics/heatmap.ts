@@ -26,9 +26,11 @@ export function resolutionForZoom(zoom: number): number {
  * presence index (one pass over presence per poll interval, shared with region queries), so
  * panning and zooming only re-aggregates cells.
  *
- * Privacy: a hexagon's count is the sum of its serving cells' counts, each taken as 0 below k (the
- * same atoms as region metrics, at every resolution), so a coarse hexagon minus its released
- * children is a sum of atoms too and reveals no suppressed cell.
+ * Privacy: a hexagon's count is the sum of its serving cells' counts, each quantised to the grid
+ * of k (`atom`: 0 below k, else the nearest multiple of k; the same atoms as region metrics, at
+ * every resolution), so every hexagon is a multiple of k, a coarse hexagon minus its released
+ * children is a sum of atoms too and reveals no suppressed cell, and two polls of one hexagon
+ * differ by 0 or at least k.
  */
 export class HeatmapIndex {
   private readonly parents = new Map<number, string[]>();

@@ -1,4 +1,5 @@
 import type { ClickHouseClient, Logger } from '@geo/infra';
+import { atom } from './privacy.ts';
 
 const FIVE = 300_000;
 /** 2,048 five-minute slots: 7 days (2,016) and 2 h 40 min to spare. */
@@ -77,7 +78,7 @@ export class PopulationRing {
 
   /**
    * The region's population per boundary in `[from, to]`, nonzero ones only: the sum over `cells`
-   * of each cell's count, a cell's count below `k` taken as 0 (privacy atoms; k = 1 sums all).
+   * of each cell's count quantised to the grid of `k` (privacy atoms, `atom`; k = 1 sums all).
    */
   sums(cells: number[], from: number, to: number, k = 1): Map<number, number> {
     const out = new Map<number, number>();
@@ -98,7 +99,7 @@ export class PopulationRing {
       for (let j = 0; j < slots.length; j++) {
         const v = a[slots[j]!]!;
         if (v < k) continue;
-        acc[j]! += v === SATURATED ? (this.overflow.get(c * RING_SLOTS + slots[j]!) ?? v) : v;
+        acc[j]! += atom(v === SATURATED ? (this.overflow.get(c * RING_SLOTS + slots[j]!) ?? v) : v, k);
       }
     }
     for (let j = 0; j < slots.length; j++) if (acc[j]! > 0) out.set(times[j]!, acc[j]!);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { atom, kCount, topGroups } from './privacy.ts';
 import { PopulationRing } from './population-ring.ts';
 import { resolutionForZoom } from './heatmap.ts';
@@ -14,6 +15,82 @@ describe('k-anonymity', () => {
     [10, { value: 10, suppressed: false }],
   ])('shows %i as %j with k = 10', (n, want) => expect(kCount(n, 10)).toEqual(want));
 
+  it.each([
+    // [n, k, atom]: 0 under k; else the nearest multiple of k, a tie to the even multiple.
+    [0, 10, 0],
+    [1, 10, 0],
+    [9, 10, 0],
+    [10, 10, 10],
+    [11, 10, 10],
+    [12, 10, 10],
+    [14, 10, 10],
+    [15, 10, 20],
+    [16, 10, 20],
+    [24, 10, 20],
+    [25, 10, 20],
+    [26, 10, 30],
+    [35, 10, 40],
+    [48, 10, 50],
+    [133, 10, 130],
+    [6, 7, 0],
+    [7, 7, 7],
+    [10, 7, 7],
+    [11, 7, 14],
+    [3, 2, 4],
+    [5, 2, 4],
+    [7, 2, 8],
+    [0, 1, 0],
+    [1, 1, 1],
+    [37, 1, 37],
+  ])('quantises %i with k = %i to %i', (n, k, want) => expect(atom(n, k)).toBe(want));
+
+  const counts = fc.nat({ max: 100_000 });
+  const ks = fc.integer({ min: 1, max: 50 });
+
+  it('puts every atom on the grid of k: 0 exactly under k, else a multiple of k within k/2 of the count', () => {
+    fc.assert(
+      fc.property(counts, ks, (n, k) => {
+        const a = atom(n, k);
+        expect(a % k).toBe(0);
+        expect(a === 0).toBe(n < k);
+        if (n >= k) expect(Math.abs(a - n)).toBeLessThanOrEqual(k / 2);
+      }),
+    );
+  });
+
+  it('is monotone, the identity for k = 1, and unbiased over every run of 2k counts from k on', () => {
+    fc.assert(
+      fc.property(counts, counts, ks, (a, b, k) => {
+        if (a <= b) expect(atom(a, k)).toBeLessThanOrEqual(atom(b, k));
+        expect(atom(a, 1)).toBe(a);
+      }),
+    );
+    fc.assert(
+      fc.property(ks, fc.integer({ min: 0, max: 100 }), (k, q) => {
+        // Rounding errors over [qk + k, qk + 3k) cancel exactly (ties alternate up and down).
+        let err = 0;
+        for (let n = (q + 1) * k; n < (q + 3) * k; n++) err += atom(n, k) - n;
+        expect(err).toBe(0);
+      }),
+    );
+  });
+
+  it('makes any two sums of atoms — two regions, two moments, with or without a hidden cell — differ by 0 or at least k', () => {
+    fc.assert(
+      fc.property(fc.array(counts, { maxLength: 30 }), fc.array(counts, { maxLength: 30 }), ks, (xs, ys, k) => {
+        const sum = (cells: number[]) => cells.reduce((s, n) => s + atom(n, k), 0);
+        const d = Math.abs(sum(xs) - sum(ys));
+        expect(d % k).toBe(0);
+        expect(d === 0 || d >= k).toBe(true);
+      }),
+    );
+  });
+
+  it('hides one person leaving a cell of 12 (time differencing), and a hidden cell of 1 to k-1 people', () => {
+    expect(atom(11, 10)).toBe(atom(12, 10));
+    expect(kCount(atom(11, 10), 10)).toEqual(kCount(atom(12, 10), 10));
+  });
+
   it('takes an atom under k as 0, so that adding a cell of 1 to k-1 people changes no sum', () => {
     const busy = [48, 12, 30];
     for (let hidden = 1; hidden < 10; hidden++) {
@@ -23,7 +100,7 @@ describe('k-anonymity', () => {
     expect(atom(10, 10)).toBe(10);
   });
 
-  it('sums the population ring per boundary with cells under k taken as 0', () => {
+  it('sums the population ring per boundary with each cell quantised to the grid of k', () => {
     const ring = new PopulationRing();
     ring.ready = true;
     const T = 1_800_000_000_000;
@@ -32,7 +109,8 @@ describe('k-anonymity', () => {
     counts[1 * 4 + 2] = 7;
     counts[2 * 4 + 3] = 10;
     ring.record(T, counts);
-    expect([...ring.sums([0, 1, 2], T, T, 10)]).toEqual([[T, 22]]);
+    expect([...ring.sums([0, 1, 2], T, T, 10)]).toEqual([[T, atom(12, 10) + atom(10, 10)]]);
+    expect([...ring.sums([0, 1, 2], T, T, 10)]).toEqual([[T, 20]]);
     expect([...ring.sums([1], T, T, 10)]).toEqual([]);
     expect([...ring.sums([1], T, T)]).toEqual([[T, 7]]);
   });

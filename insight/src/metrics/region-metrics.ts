@@ -2,7 +2,7 @@ import { raw, sql, list, type ClickHouseClient, type Sql } from '@geo/infra';
 import type { PresenceState } from '../sink/presence-state.ts';
 import type { RegionResolver, Region } from '../regions/region.ts';
 import { AGE_BANDS, DWELL_BUCKETS, GENDERS, type RegionMetrics } from '../api/schemas.ts';
-import { atom, kCount, topGroups } from './privacy.ts';
+import { atom, atomSql, kCount, topGroups } from './privacy.ts';
 import { GRACE_MS, type HistoryCache, type Plan } from './history-cache.ts';
 import { buildGroups, liveInstant, type PresenceIndex } from './presence-index.ts';
 import type { PopulationRing } from './population-ring.ts';
@@ -82,9 +82,9 @@ export interface HistoryRange {
   /** …split at this edge: rows before it are settled (cacheable), from it on fresh. */
   subsEdge: number;
   /**
-   * The privacy threshold: flow series are sums over crossing (from cell → to cell) pairs of the
-   * pair's distinct people, a pair under k taken as 0; snapshots sum cells' counts, a cell under
-   * k taken as 0. @default 1 (exact sums)
+   * The privacy grid: flow series are sums over crossing (from cell → to cell) pairs of the
+   * pair's distinct people, each quantised to the grid of k (`atom`); snapshots sum cells' counts,
+   * each quantised the same way. @default 1 (exact sums)
    */
   k?: number;
 }
@@ -131,9 +131,9 @@ export async function historyRows(ch: ClickHouseClient, region: RegionFilter, at
       if(ts >= ${secs(inFive)}, toUInt64(toStartOfFiveMinute(ts)) * 8 + ${K_FIVE}, 0)]))`);
   const lo = (a: number, b: number) => dt(Math.min(a, b));
   // A flow bucket is the sum over crossing (from cell → to cell) pairs of the pair's distinct
-  // people, a pair with fewer than k taken as 0 (privacy atoms; see README).
+  // people, each pair's count quantised to the grid of k (privacy atoms; see README).
   const pairSums = (code: number, table: string, where: Sql, inFive: number, inHour: number) => sql`
-    SELECT toUInt8(${raw(String(code))}) AS d, key, toUInt64(sum(if(n >= ${raw(String(k))}, n, 0))) AS v, toUInt64(0) AS a, toUInt64(0) AS b FROM (
+    SELECT toUInt8(${raw(String(code))}) AS d, key, toUInt64(sum(${raw(atomSql('n', k))})) AS v, toUInt64(0) AS a, toUInt64(0) AS b FROM (
       SELECT key, from_cell, to_cell, uniqExact(sub) AS n FROM (
         SELECT sub, from_cell, to_cell, ${flowKeys(inFive, inHour)} AS key FROM ${raw(table)}
         WHERE ${where} AND ts >= ${lo(inFive, inHour)} AND ts <= ${dt(at)}
@@ -158,7 +158,7 @@ export async function historyRows(ch: ClickHouseClient, region: RegionFilter, at
         ? raw('')
         : sql`
     UNION ALL
-    SELECT toUInt8(${POP}) AS d, toUInt64(bucket) AS key, toUInt64(sum(if(n >= ${raw(String(k))}, n, 0))) AS v, toUInt64(0) AS a, toUInt64(0) AS b FROM (
+    SELECT toUInt8(${POP}) AS d, toUInt64(bucket) AS key, toUInt64(sum(${raw(atomSql('n', k))})) AS v, toUInt64(0) AS a, toUInt64(0) AS b FROM (
       SELECT bucket, cell, n FROM insight_population FINAL
       WHERE h3 IN ${H} AND cell IN ${R} AND bucket >= ${dt(r.popFrom)} AND bucket <= ${dt(at)}
     ) GROUP BY bucket`
@@ -310,7 +310,7 @@ const copyPairs = (m: PairTimes, fromS: number): PairTimes => {
   }
   return out;
 };
-/** A flow figure: over crossing pairs, the pair's people with a time ≥ `fromS`, a pair under k taken as 0. */
+/** A flow figure: over crossing pairs, the pair's people with a time ≥ `fromS`, each pair's count quantised to the grid of k. */
 function pairSum(m: PairTimes, fromS: number, k: number): number {
   let sum = 0;
   for (const subs of m.values()) {
@@ -357,9 +357,10 @@ export class PersonTimesCache {
  * settled buckets of earlier answers (`HistoryCache`).
  *
  * Privacy (README "Privacy model"): every figure about present people is a sum over the region's
- * serving cells of the cell's count in that category, a count under k taken as 0 (`atom`); flows
- * are sums over crossing (from cell → to cell) pairs of the pair's distinct people, a pair under k
- * taken as 0. A sum under k (zero included) is shown suppressed.
+ * serving cells of the cell's count in that category quantised to the grid of k (`atom`: 0 under
+ * k, else the nearest multiple of k); flows are sums over crossing (from cell → to cell) pairs of
+ * the pair's distinct people, quantised the same way. Every released figure is a multiple of k; a
+ * sum of 0 is shown suppressed.
  */
 export async function regionMetrics(ctx: MetricsContext, region: Region, at: number, top = 10): Promise<RegionMetrics> {
   const { state, k } = ctx;
@@ -385,9 +386,16 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   let unknownLocality = 0;
   let total = 0;
   // A cell with fewer than k people present contributes nothing to any figure (each of its
-  // categories holds fewer than k): skipped whole.
-  for (const c of indexes) total += atom(groups.start[c + 1]! - groups.start[c]!, k);
-  const present = new Uint32Array(total);
+  // categories holds fewer than k): skipped whole. `counted` is how many people the counted cells
+  // hold (exact, internal); `total` their released sum of atoms.
+  let counted = 0;
+  for (const c of indexes) {
+    const n = groups.start[c + 1]! - groups.start[c]!;
+    if (n < k) continue;
+    counted += n;
+    total += atom(n, k);
+  }
+  const present = new Uint32Array(counted);
   /** Where each counted cell's people start in `present` (and one past the last). */
   const cellEdges: number[] = [0];
   let np = 0;
@@ -438,8 +446,8 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
     for (let x = 0; x < 3; x++) gender[x]! += atom(cGender[x]!, k);
     for (let x = 0; x < NB; x++) age[x]! += atom(cAge[x]!, k);
     for (let x = 0; x < cGenderAge.length; x++) genderAge[x]! += atom(cGenderAge[x]!, k);
-    for (const [code, n] of cProvinces) if (n >= k) provinces.set(code, (provinces.get(code) ?? 0) + n);
-    for (const [code, n] of cCities) if (n >= k) cities.set(code, (cities.get(code) ?? 0) + n);
+    for (const [code, n] of cProvinces) if (n >= k) provinces.set(code, (provinces.get(code) ?? 0) + atom(n, k));
+    for (const [code, n] of cCities) if (n >= k) cities.set(code, (cities.get(code) ?? 0) + atom(n, k));
     unknownHome += atom(cNoHome, k);
     local += atom(cLocal, k);
     roaming += atom(cRoaming, k);

@@ -1,4 +1,4 @@
-import { ensureConsumer, ensureKv, ensureStream, jetstreamManager, ms, type NatsConnection } from '@geo/infra';
+import { declareTopology, ensureConsumer, jetstreamManager, ms, type NatsConnection, type TopologyPart } from '@geo/infra';
 import { LOCATION_STREAM, locationFilter } from '@geo/ingest';
 import { MAX_TASK_DAYS } from './contract.ts';
 import { CLAIMS_STREAM, CLAIMS_SUBJECTS } from './engine/claims.ts';
@@ -18,21 +18,23 @@ export interface AlertingStreamOptions {
   shards?: number[];
 }
 
+/** alerting's part of the NATS topology: the claim log and its buckets (tasks, caps, shard leases). */
+export function alertingTopology(): TopologyPart {
+  return {
+    owner: 'alerting',
+    streams: [
+      // A claim must outlive the longest task ("once" means once for the whole task).
+      { name: CLAIMS_STREAM, subjects: [CLAIMS_SUBJECTS], max_age: ms((MAX_TASK_DAYS + 7) * 24 * 3600_000), max_bytes: 10 * 1024 ** 3 },
+    ],
+    buckets: [{ bucket: TASKS_BUCKET, history: 5 }, { bucket: CAPS_BUCKET }, { bucket: LEASES_BUCKET }],
+  };
+}
+
+/** Declares alerting's part ({@link alertingTopology}) and its presence consumers, one per shard. */
 export async function declareAlertingStreams(nc: NatsConnection, replicasOrOpts: number | AlertingStreamOptions = 1): Promise<void> {
   const opts = typeof replicasOrOpts === 'number' ? { replicas: replicasOrOpts } : replicasOrOpts;
-  const replicas = opts.replicas ?? 1;
-  await ensureKv(nc, TASKS_BUCKET, { replicas, history: 5 });
-  await ensureKv(nc, CAPS_BUCKET, { replicas });
-  await ensureKv(nc, LEASES_BUCKET, { replicas });
+  await declareTopology(nc, [alertingTopology()], opts.replicas ?? 1);
   const jsm = await jetstreamManager(nc);
-  // A claim must outlive the longest task ("once" means once for the whole task).
-  await ensureStream(jsm, {
-    name: CLAIMS_STREAM,
-    subjects: [CLAIMS_SUBJECTS],
-    num_replicas: replicas,
-    max_age: ms((MAX_TASK_DAYS + 7) * 24 * 3600_000),
-    max_bytes: 10 * 1024 ** 3,
-  });
   for (const shard of opts.shards ?? [])
     await ensureConsumer(jsm, LOCATION_STREAM, {
       durable_name: presenceConsumer(shard),

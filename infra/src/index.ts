@@ -11,6 +11,7 @@ export * from './postgres/migrate.ts';
 export * from './nats/connect.ts';
 export * from './nats/streams.ts';
 export * from './nats/dead-letter.ts';
+export * from './nats/topology.ts';
 export * from './nats/consume.ts';
 // Deliveries lost in transit by a durable consumer, read back from the stream; a proxy that loses them in tests.
 export * from './nats/gap-fill.ts';

@@ -1,4 +1,4 @@
-import { ensureStream, jetstreamManager, ms, type NatsConnection } from '@geo/infra';
+import { declareTopology, ms, type NatsConnection, type TopologyPart } from '@geo/infra';
 import { LOCATION_STREAM, LOCATION_SUBJECTS } from './contract.ts';
 
 export interface LocationStreamOptions {
@@ -10,15 +10,24 @@ export interface LocationStreamOptions {
   maxBytes?: number;
 }
 
-/** Declares the LOCATION stream (ingest publishes to it, so ingest owns it). Idempotent. */
+/** ingest's part of the NATS topology: the LOCATION stream (ingest publishes to it, so ingest owns it). */
+export function locationTopology(opts: Omit<LocationStreamOptions, 'replicas'> = {}): TopologyPart {
+  return {
+    owner: 'ingest',
+    streams: [
+      {
+        name: LOCATION_STREAM,
+        subjects: [LOCATION_SUBJECTS],
+        max_age: ms(opts.maxAgeMs ?? 24 * 3600_000),
+        max_bytes: opts.maxBytes ?? 20 * 1024 ** 3,
+        duplicate_window: ms(120_000),
+      },
+    ],
+    buckets: [],
+  };
+}
+
+/** Declares the LOCATION stream from {@link locationTopology}. Idempotent. */
 export async function declareLocationStream(nc: NatsConnection, opts: LocationStreamOptions = {}): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, {
-    name: LOCATION_STREAM,
-    subjects: [LOCATION_SUBJECTS],
-    num_replicas: opts.replicas ?? 1,
-    max_age: ms(opts.maxAgeMs ?? 24 * 3600_000),
-    max_bytes: opts.maxBytes ?? 20 * 1024 ** 3,
-    duplicate_window: ms(120_000),
-  });
+  await declareTopology(nc, [locationTopology(opts)], opts.replicas ?? 1);
 }

@@ -4,3 +4,4 @@ export { atom, kCount, topGroups, DEFAULT_K } from './metrics/privacy.ts';
 export { resolutionForZoom } from './metrics/heatmap.ts';
 export { INSIGHT_MIGRATIONS, INSIGHT_HISTORY_TABLES } from './schema/migrations.ts';
 export { adminAreasFrom, type AdminAreas } from './regions/region.ts';
+export { insightTopology, INSIGHT_LEASES_BUCKET } from './streams.ts';

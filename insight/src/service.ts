@@ -1,4 +1,5 @@
 import { serve } from '@hono/node-server';
+import { INSIGHT_LEASES_BUCKET } from './streams.ts';
 import { loadAdminAreas } from '@geo/ingest';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -78,7 +79,7 @@ export interface RunningInsight extends Stoppable {
 const SINK_METRICS = ['insight_sink_events_total', 'insight_sink_gap_messages_total'];
 
 /** The KV bucket of insight's sink lease (one lease per durable consumer, `insight.<consumer>`). */
-export const INSIGHT_LEASES_BUCKET = 'insight_leases';
+export { INSIGHT_LEASES_BUCKET } from './streams.ts';
 
 /**
  * Everything that answers queries, built around one PresenceState: the holder's (writing) or a

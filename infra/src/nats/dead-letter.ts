@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ensureStream, jetstreamManager, ms } from './streams.ts';
+import { ms } from './streams.ts';
+import { declareTopology, type TopologyPart } from './topology.ts';
 
 /** Where every service puts what it could not process: `dlq.<service>.<source stream>`. */
 export const DEAD_LETTER_STREAM = 'DEAD_LETTER';
@@ -24,15 +25,17 @@ export const DeadLetter = z.object({
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;
 
+/** infra's own part of the topology: the dead-letter stream every service writes to. */
+export function deadLetterTopology(): TopologyPart {
+  return {
+    owner: 'infra',
+    streams: [{ name: DEAD_LETTER_STREAM, subjects: ['dlq.>'], max_age: ms(30 * 24 * 3600 * 1000), max_bytes: 1024 * 1024 * 1024 }],
+    buckets: [],
+  };
+}
+
 export async function ensureDeadLetterStream(nc: NatsConnection, replicas = 1): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, {
-    name: DEAD_LETTER_STREAM,
-    subjects: ['dlq.>'],
-    num_replicas: replicas,
-    max_age: ms(30 * 24 * 3600 * 1000),
-    max_bytes: 1024 * 1024 * 1024,
-  });
+  await declareTopology(nc, [deadLetterTopology()], replicas);
 }
 
 /**

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats, type NatsConnection } from '../nats/connect.ts';
+import { declareLocationStream } from '@geo/ingest';
+import { declareMessagingStreams } from '@geo/messaging';
 import { ensureKv, ensureStream, jetstreamManager, ms } from '../nats/streams.ts';
+import { awaitTopology, topologyNames } from '../nats/topology.ts';
+import { declareSystemTopology, systemTopology } from '../up/topology.ts';
 import { startNatsCluster, type RunningNatsCluster } from './nats-cluster.ts';
 
 /**
@@ -80,5 +84,27 @@ describe('a three-node NATS JetStream cluster', () => {
     await kv.put('a', '1');
     await ensureKv(nc, 'drill_kv', { replicas: 1 });
     expect((await jsm.streams.info('KV_drill_kv')).config.num_replicas).toBe(3);
+  });
+
+  it('declares the whole system topology in one place, R3 for the streams and buckets of every owner, and services declaring or opening theirs later leave it R3', async () => {
+    await declareSystemTopology(nc, 3);
+    const jsm = await jetstreamManager(nc);
+    const names = topologyNames(systemTopology());
+    expect(names).toEqual(
+      expect.arrayContaining(['LOCATION', 'SMS_JOBS', 'SMS_EVENTS', 'ALERT_CLAIMS', 'DEAD_LETTER', 'KV_alert_tasks', 'KV_insight_leases']),
+    );
+    // What services do at their start: messaging's and the portal's own declarations (R1 by default),
+    // the portal's and insight's bucket opens without a replica count, and awaiting their parts.
+    await declareMessagingStreams(nc, 1);
+    await declareLocationStream(nc);
+    await ensureKv(nc, 'alert_tasks', { history: 5 });
+    await ensureKv(nc, 'insight_leases');
+    await awaitTopology(nc, systemTopology(), { timeoutMs: 10_000 });
+    for (const name of names) expect([name, (await jsm.streams.info(name)).config.num_replicas]).toEqual([name, 3]);
+  });
+
+  it('awaiting a part nobody declared fails, naming what is missing', async () => {
+    const part = { owner: 'nobody', streams: [{ name: 'NEVER_DECLARED', subjects: ['never.>'] }], buckets: [{ bucket: 'never_kv' }] };
+    await expect(awaitTopology(nc, [part], { timeoutMs: 600, pollMs: 100 })).rejects.toThrow(/NEVER_DECLARED, KV_never_kv missing/);
   });
 });

@@ -13,7 +13,9 @@ import { pickPort } from '../servers/pick-port.ts';
 import { ensureNewerNats } from '../servers/nats-release.ts';
 import type { NatsSync } from '../servers/nats.ts';
 import { startStack, type RunningStack } from '../servers/stack.ts';
+import { connectNats } from '../nats/connect.ts';
 import { planServices } from './services.ts';
+import { declareSystemTopology } from './topology.ts';
 import { Supervisor } from './supervisor.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
@@ -37,6 +39,8 @@ const UpEnv = z.object({
    * (every 2 minutes). Anything but `default` needs nats-server ≥ 2.10, which is fetched from Debian
    * trixie when the system has an older one.
    */
+  /** Replicas of every stream and bucket (3 on a NATS cluster given by NATS_URL); the topology is declared once, here. */
+  STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   NATS_SYNC: z
     .string()
     .regex(/^(always|default|\d+(ms|s|m))$/, 'expected always, default or an interval like 1s')
@@ -119,6 +123,18 @@ async function main(): Promise<void> {
     `  ✓ PostgreSQL       ${cfg.DATABASE_URL ? cfg.DATABASE_URL.replace(/:[^:@/]*@/, ':***@') : 'PGlite embedded in the portal (data in .data/pglite)'}`,
   );
 
+  // The whole NATS topology, declared once with one replica count before any service starts.
+  try {
+    const nc = await connectNats(stack.natsUrl, 'geo-up');
+    await declareSystemTopology(nc, cfg.STREAM_REPLICAS);
+    await nc.close();
+  } catch (err) {
+    console.error(`could not declare the NATS streams: ${(err as Error).message}`);
+    await stack.stop();
+    process.exitCode = 1;
+    return;
+  }
+
   const ports = {
     portal: await pickPort(cfg.PORT, taken),
     health: {
@@ -155,6 +171,7 @@ async function main(): Promise<void> {
     cfg.LOG_LEVEL,
     ingestKeys,
   );
+  for (const p of plans) p.env.STREAM_REPLICAS = String(cfg.STREAM_REPLICAS);
   const logDir = join(cfg.DATA_DIR, 'logs');
   const sup = new Supervisor(ROOT, logDir, say);
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  connectNats,
   freePort,
   startClickHouseServer,
   startNatsCluster,
@@ -10,6 +11,7 @@ import {
   type RunningNats,
   type RunningNatsCluster,
 } from '@geo/infra';
+import { declareSystemTopology } from '@geo/infra/topology';
 import { ServiceProcess, tail, type ServiceSpec, type UnexpectedExit } from './service-process.ts';
 import { SmscControl } from './smsc-control.ts';
 
@@ -126,6 +128,15 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
   }
   const natsUrl = cluster?.url ?? nats!.url;
   const clickhouseUrl = ch.url;
+  // The whole NATS topology, declared once before any service starts, as `npm start` does.
+  try {
+    const nc = await connectNats(natsUrl, 'proof-system');
+    await declareSystemTopology(nc, opts.natsNodes ? Math.min(3, opts.natsNodes) : 1);
+    await nc.close();
+  } catch (err) {
+    await Promise.allSettled([nats?.stop(), cluster?.stop(), ch.stop()]);
+    throw err;
+  }
   const level = opts.logLevel ?? 'info';
   const base = { NATS_URL: natsUrl, LOG_LEVEL: level, ...(opts.natsNodes ? { STREAM_REPLICAS: String(Math.min(3, opts.natsNodes)) } : {}) };
   const smscPorts = { cmcc: await freePort(), cucc: await freePort(), ctcc: await freePort() };

@@ -11,11 +11,17 @@ export interface ClickHouseServerOptions {
   dataDir: string;
   /** HTTP port; a free one when omitted. */
   httpPort?: number;
+  /** Native-protocol port (what a cluster's `remote_servers` names); a free one when omitted. */
+  tcpPort?: number;
+  /** XML put inside `<yandex>` as it is, e.g. `remote_servers` and `macros` for a cluster node. */
+  extraConfig?: string;
   log?: (msg: string) => void;
 }
 
 export interface RunningClickHouse {
   url: string;
+  /** Native-protocol port. */
+  tcpPort: number;
   version: string;
   process: ManagedProcess;
   stop(): Promise<void>;
@@ -30,13 +36,14 @@ export async function startClickHouseServer(opts: ClickHouseServerOptions): Prom
   const dataDir = resolve(opts.dataDir);
   for (const d of ['', 'tmp', 'user_files', 'format_schemas', 'log']) mkdirSync(join(dataDir, d), { recursive: true });
   const httpPort = opts.httpPort ?? (await freePort());
-  const tcpPort = await freePort();
+  const tcpPort = opts.tcpPort ?? (await freePort());
   const interserver = await freePort();
   const config = readFileSync(join(TEMPLATE_DIR, 'config.xml'), 'utf8')
     .replaceAll('{{DATA}}', dataDir)
     .replaceAll('{{HTTP_PORT}}', String(httpPort))
     .replaceAll('{{TCP_PORT}}', String(tcpPort))
-    .replaceAll('{{INTERSERVER_PORT}}', String(interserver));
+    .replaceAll('{{INTERSERVER_PORT}}', String(interserver))
+    .replaceAll('{{EXTRA}}', opts.extraConfig ?? '');
   const configFile = join(dataDir, 'config.xml');
   writeFileSync(configFile, config);
   writeFileSync(join(dataDir, 'users.xml'), readFileSync(join(TEMPLATE_DIR, 'users.xml'), 'utf8'));
@@ -54,5 +61,7 @@ export async function startClickHouseServer(opts: ClickHouseServerOptions): Prom
   const url = `http://127.0.0.1:${httpPort}`;
   await waitReady(proc, async () => (await fetch(`${url}/ping`)).ok, 60_000, join(dataDir, 'log', 'server.err.log'));
   const version = (await (await fetch(`${url}/?query=${encodeURIComponent('SELECT version()')}`)).text()).trim();
-  return { url, version, process: proc, stop: () => proc.stop(20_000) };
+  return { url, tcpPort, version, process: proc, stop: () => proc.stop(20_000) };
 }
+
+export * from './clickhouse-cluster.ts';

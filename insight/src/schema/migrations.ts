@@ -39,6 +39,20 @@ import { cellKeySql } from '../sink/cells.ts';
  * instances: a cell id is unique only within its carrier's network (DESIGN.md invariant 8), so
  * cmcc's and ctcc's cell "X" are two cells with their own rows, places and privacy atoms.
  */
+/**
+ * Cluster mode (`CLICKHOUSE_URL=…?cluster=<name>&nodes=…`, infra's cluster.ts): each table below is
+ * `<table>_local` on every shard and `<table>` a Distributed table over them, sharded so that every
+ * row a ReplacingMergeTree must merge, and every row a per-subscriber question needs, is on one shard:
+ * - moves and the presence checkpoint by subscriber: a subscriber's moves (both sort orders, the
+ *   materialized view writing `insight_moves_from` on the shard that took the move) and its
+ *   checkpoint versions meet on one shard, so `FINAL` and per-subscriber `GROUP BY sub` answer per
+ *   shard exactly as on one node, and `uniqExact(sub)` states merge exactly across shards;
+ * - population snapshots and cells by cell: a rewritten (cell, bucket) snapshot replaces the old one
+ *   on the same shard, which `FINAL` needs.
+ */
+const BY_SUB = 'cityHash64(sub)';
+const BY_CELL = 'cityHash64(cell)';
+
 export const INSIGHT_MIGRATIONS: ClickHouseMigration[] = [
   {
     version: 1,
@@ -73,6 +87,13 @@ export const INSIGHT_MIGRATIONS: ClickHouseMigration[] = [
         detached UInt8, pos UInt64
       ) ENGINE = ReplacingMergeTree(pos) ORDER BY sub`,
     ],
+    shardBy: {
+      insight_cells: BY_CELL,
+      insight_moves: BY_SUB,
+      insight_moves_out: BY_SUB,
+      insight_population_5m: BY_CELL,
+      insight_presence: BY_SUB,
+    },
   },
   {
     version: 2,
@@ -109,6 +130,7 @@ export const INSIGHT_MIGRATIONS: ClickHouseMigration[] = [
       ) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMMDD(bucket) ORDER BY (h3, cell, bucket)
         SETTINGS index_granularity = 512`,
     ],
+    shardBy: { insight_moves_to: BY_SUB, insight_moves_from: BY_SUB, insight_population: BY_CELL },
   },
   {
     version: 3,
@@ -167,6 +189,17 @@ export const INSIGHT_MIGRATIONS: ClickHouseMigration[] = [
         (t) => `DROP TABLE IF EXISTS ${t}`,
       ),
     ],
+    // The _v3 tables are sharded as the tables they replace. In cluster mode each node rewrites its
+    // own rows (moves and checkpoints keep their subscriber, so their shard); the version-2 cells and
+    // snapshots keyed by the old cell key would land on other shards, which is why cluster mode
+    // started at version 3 (nothing was deployed on a cluster before it).
+    shardBy: {
+      insight_cells_v3: BY_CELL,
+      insight_moves_to_v3: BY_SUB,
+      insight_moves_from_v3: BY_SUB,
+      insight_population_v3: BY_CELL,
+      insight_presence_v3: BY_SUB,
+    },
   },
 ];
 

@@ -1,4 +1,4 @@
-import { ident, list, selectRows, sql, type ClickHouseClient } from '@geo/infra';
+import { ident, list, selectRows, sql, withClickHouseNodes, type ClickHouseClient } from '@geo/infra';
 import { INSIGHT_HISTORY_TABLES } from './migrations.ts';
 
 /** `YYYYMMDD` of a time, in UTC (the partition key `toYYYYMMDD` uses the server's zone; keep servers on UTC). */
@@ -14,18 +14,23 @@ export function dayKey(ms: number): number {
  */
 export async function dropOldPartitions(ch: ClickHouseClient, keepDays = 8, now = Date.now()): Promise<string[]> {
   const cutoff = dayKey(now - keepDays * 86_400_000);
-  const rows = await selectRows<{ table: string; partition: string }>(
-    ch,
-    sql`SELECT DISTINCT table, partition FROM system.parts
-        WHERE database = currentDatabase() AND active AND table IN ${list([...INSIGHT_HISTORY_TABLES])}`.text,
-  );
   const dropped: string[] = [];
-  for (const r of rows) {
-    const day = Number(r.partition.replace(/'/g, ''));
-    if (!Number.isInteger(day) || day >= cutoff) continue;
-    await ch.command({ query: sql`ALTER TABLE ${ident(r.table)} DROP PARTITION ${day}`.text });
-    dropped.push(`${r.table}:${day}`);
-  }
+  // In cluster mode the partitions are the shards' (`<table>_local` on each node); a Distributed table has none.
+  await withClickHouseNodes(ch, async (nodes) => {
+    for (const node of nodes) {
+      const rows = await selectRows<{ table: string; partition: string }>(
+        node.client,
+        sql`SELECT DISTINCT table, partition FROM system.parts
+            WHERE database = currentDatabase() AND active AND table IN ${list(INSIGHT_HISTORY_TABLES.map(node.local))}`.text,
+      );
+      for (const r of rows) {
+        const day = Number(r.partition.replace(/'/g, ''));
+        if (!Number.isInteger(day) || day >= cutoff) continue;
+        await node.client.command({ query: sql`ALTER TABLE ${ident(r.table)} DROP PARTITION ${day}`.text });
+        dropped.push(`${r.table}:${day}`);
+      }
+    }
+  });
   return dropped;
 }
 
@@ -43,18 +48,22 @@ export async function dropOldPartitions(ch: ClickHouseClient, keepDays = 8, now 
  */
 export async function compactClosedDays(ch: ClickHouseClient, now = Date.now(), settleMs = 3_600_000): Promise<string[]> {
   const today = dayKey(now - settleMs);
-  const rows = await selectRows<{ table: string; partition: string; parts: string }>(
-    ch,
-    sql`SELECT table, partition, count() AS parts FROM system.parts
-        WHERE database = currentDatabase() AND active AND table IN ${list([...INSIGHT_HISTORY_TABLES])}
-        GROUP BY table, partition HAVING parts > 1 ORDER BY partition, table`.text,
-  );
   const merged: string[] = [];
-  for (const r of rows) {
-    const day = Number(r.partition.replace(/'/g, ''));
-    if (!Number.isInteger(day) || day >= today) continue;
-    await ch.command({ query: sql`OPTIMIZE TABLE ${ident(r.table)} PARTITION ${day} FINAL`.text });
-    merged.push(`${r.table}:${day}`);
-  }
+  await withClickHouseNodes(ch, async (nodes) => {
+    for (const node of nodes) {
+      const rows = await selectRows<{ table: string; partition: string; parts: string }>(
+        node.client,
+        sql`SELECT table, partition, count() AS parts FROM system.parts
+            WHERE database = currentDatabase() AND active AND table IN ${list(INSIGHT_HISTORY_TABLES.map(node.local))}
+            GROUP BY table, partition HAVING parts > 1 ORDER BY partition, table`.text,
+      );
+      for (const r of rows) {
+        const day = Number(r.partition.replace(/'/g, ''));
+        if (!Number.isInteger(day) || day >= today) continue;
+        await node.client.command({ query: sql`OPTIMIZE TABLE ${ident(r.table)} PARTITION ${day} FINAL`.text });
+        merged.push(`${r.table}:${day}`);
+      }
+    }
+  });
   return merged;
 }

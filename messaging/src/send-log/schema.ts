@@ -35,6 +35,9 @@ export function sendLogMigrations(table = 'sms_log'): ClickHouseMigration[] {
         PARTITION BY toYYYYMM(created_at)
         ORDER BY (enterprise_id, send_id, job_id)`,
       ],
+      // Cluster mode (infra's cluster.ts): sharded by job, so every version of a job's row meets on
+      // one shard (FINAL and argMax per job stay exact) and one large send spreads over all shards.
+      shardBy: { [table]: 'cityHash64(job_id)' },
     },
     {
       // A carrier message id means something only with the SMSC that gave it (invariant 8): receipts

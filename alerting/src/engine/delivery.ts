@@ -1,0 +1,277 @@
+import { CARRIERS } from '@geo/ingest';
+import type { Presence } from '../presence/presence.ts';
+import { sendDay, type Grant } from '../rules/evaluate.ts';
+import { shanghaiDay } from '../rules/shanghai-time.ts';
+import { CLAIM_PARTS, claimPart, claimSubject, type ClaimChunk } from './claims.ts';
+import type { JobBatch } from './job-batches.ts';
+import { PublishWindow, batchesOf } from './publish-window.ts';
+import { Claiming, type BudgetGroup, type Claimant } from './claiming.ts';
+import type { EnginePorts } from './ports.ts';
+import { bit, clearBit, hold, markSent, sentBits, type Candidate, type ShanghaiToday, type TaskRuntime } from './task-runtime.ts';
+
+const CAP_BACKOFF_MS = 5_000;
+
+/**
+ * Delivery: what happens to a person once detection chose them (tile38's `hooks.go` to the
+ * engine's `fence.go`). Per task and carrier a budget reservation (KV CAS), per task and claim
+ * part one claim-log append per chunk (exactly one writer wins), then the jobs published with
+ * Nats-Msg-Id, many in flight; publishes that fail are retried, candidates whose sending fails
+ * are retried themselves, and restoring a task reads back who was claimed.
+ */
+export class Delivery {
+  constructor(
+    private readonly ports: EnginePorts,
+    private readonly presence: Presence,
+    private readonly today: ShanghaiToday,
+  ) {
+    this.jobs = new PublishWindow(ports.publish);
+    this.claiming = new Claiming(ports, presence, today, this.jobs);
+  }
+
+  /** Jobs published since start (for metrics). */
+  get published(): number {
+    return this.jobs.published;
+  }
+
+  /** Publishes again the job messages whose publish failed (their claims are stored). */
+  retryPublishes(): Promise<void> {
+    return this.jobs.retryPublishes();
+  }
+
+  /** Whether someone's sending for a task is failing and being retried (for "why"). */
+  isFailing(rt: TaskRuntime, i: number, msisdn: string): boolean {
+    if (this.jobs.retrying(rt, msisdn)) return true;
+    for (const c of this.failing) if (c.rt === rt && c.i === i) return true;
+    return false;
+  }
+
+  private queued: Candidate[] = [];
+  private waiting: { resolve(n: number): void; reject(err: unknown): void }[] = [];
+  private flushing = false;
+  private readonly jobs: PublishWindow;
+  private readonly claiming: Claiming;
+
+  /**
+   * Queues candidates for sending and resolves once they are sent (or held with a reason), with the
+   * number of jobs published by the flush that carried them. Sends run one at a time and each takes
+   * everything queued meanwhile (group commit): under load one budget reservation and one claim
+   * per task, carrier and part cover many event batches, and the latency stays one round of sending.
+   */
+  sendSoon(cands: Candidate[]): Promise<number> {
+    if (cands.length === 0) return Promise.resolve(0);
+    for (const c of cands) this.queued.push(c);
+    const p = new Promise<number>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    if (!this.flushing) void this.flush();
+    return p;
+  }
+
+  /**
+   * {@link sendSoon}, retrying the candidates themselves until they are sent (or held with a
+   * reason, or no longer wanted: task stopped, someone sent them meanwhile), with back-off up to
+   * 10 s; `heartbeat` is called before each retry (the caller keeps its delivery from being handed
+   * out again). Retrying the delivery instead does not work: by the time it is redelivered,
+   * presence holds the people's newer events and skips it, so someone who walked in and out while
+   * sending failed was never sent (#19). Rejects only when `stopping()` says so.
+   */
+  async sendPersistently(
+    cands: Candidate[],
+    opts: { heartbeat?: () => void; stopping?: () => boolean; onError?: (err: unknown, attempt: number) => void } = {},
+  ): Promise<number> {
+    let todo = cands;
+    const failing = this.failing;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.sendSoon(todo);
+        } catch (err) {
+          // Known as failing (for "why"), until they are sent or given up.
+          for (const c of todo) failing.add(c);
+          opts.onError?.(err, attempt);
+          if (opts.stopping?.()) throw err;
+          await this.retryPause(attempt, opts);
+          if (opts.stopping?.()) throw err;
+          todo = this.stillUnsent(todo);
+        }
+      }
+    } finally {
+      for (const c of cands) failing.delete(c);
+    }
+  }
+
+  /** Candidates whose sending is failing and being retried (see {@link sendPersistently}). */
+  private readonly failing = new Set<Candidate>();
+
+  private async retryPause(attempt: number, opts: { heartbeat?: () => void }): Promise<void> {
+    // At most 10 s between tries, so that the heartbeat comes well within LOCATION's 30 s ack wait.
+    await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
+    opts.heartbeat?.();
+  }
+
+  /**
+   * Those still unsent (a failed reservation or claim gave their mark back), marked again; others
+   * may have been queued again meanwhile by a newer event or a tick (marked): theirs is that send.
+   */
+  private stillUnsent(todo: Candidate[]): Candidate[] {
+    const now = this.ports.now();
+    const again: Candidate[] = [];
+    for (const c of todo) {
+      const { rt, i } = c;
+      if (rt.removed || rt.task.state !== 'running' || bit(sentBits(rt, this.today.at(now)), i)) {
+        this.failing.delete(c);
+        continue;
+      }
+      markSent(rt, i, this.presence.size);
+      again.push(c);
+    }
+    return again;
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queued.length) {
+        const batch = this.queued,
+          ws = this.waiting;
+        this.queued = [];
+        this.waiting = [];
+        try {
+          const n = await this.send(batch);
+          for (const w of ws) w.resolve(n);
+        } catch (err) {
+          for (const w of ws) w.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /**
+   * Sends the candidates: per task and carrier, reserve the budget (KV CAS); per task and claim
+   * part, claim the people with one log append per chunk (exactly one writer wins; people someone
+   * else claimed first are dropped and their reservation released); publish the jobs, many in
+   * flight, with Nats-Msg-Id = job id. A claim whose outcome is unknown (timeout) keeps its
+   * reservation: a lost ack can cost a send, never exceed a cap.
+   */
+  private async send(cands: Candidate[]): Promise<number> {
+    const owns = this.ports.owns;
+    if (owns) {
+      // Fencing, locally: people whose shard lease this instance no longer holds are the new owner's.
+      const mine: Candidate[] = [];
+      for (const c of cands) {
+        if (owns(c.i)) mine.push(c);
+        else clearBit(c.rt.sent, c.i);
+      }
+      cands = mine;
+    }
+    if (cands.length === 0) return 0;
+    const now = this.ports.now();
+    const day = shanghaiDay(now);
+    // Number keys, not strings: this loop and the next run once per person (100,000 at a task's start).
+    const groups = new Map<number, BudgetGroup>();
+    for (const { rt, i } of cands) {
+      const ci = this.presence.carrier[i];
+      const key = rt.slot * CARRIERS.length + ci;
+      let g = groups.get(key);
+      if (!g) {
+        const carrier = CARRIERS[ci];
+        const spec = rt.task.spec;
+        groups.set(
+          key,
+          (g = {
+            rt,
+            carrier,
+            idx: [],
+            unused: 0,
+            scope: {
+              taskId: rt.task.id,
+              accountId: spec.accountId,
+              carrier,
+              day,
+              quota: spec.quota[carrier]!,
+              initialBalance: spec.balance,
+            },
+          }),
+        );
+      }
+      g.idx.push(i);
+    }
+    const errors: unknown[] = [];
+    const parts = new Map<number, { rt: TaskRuntime; subject: string; people: Claimant[] }>();
+    await Promise.all(
+      [...groups.values()].map(async (g) => {
+        const { rt, carrier, idx } = g;
+        let grant: Grant;
+        try {
+          grant = await this.ports.budget.reserve(g.scope, idx.length);
+        } catch (err) {
+          for (const i of idx) clearBit(rt.sent, i);
+          errors.push(err);
+          return;
+        }
+        let k = grant.granted;
+        for (const reason of ['daily_cap', 'total_cap', 'balance'] as const) {
+          for (let n = grant.skipped[reason] ?? 0; n > 0; n--, k++) {
+            clearBit(rt.sent, idx[k]);
+            hold(rt, idx[k], reason, this.today.at(now), this.presence.size);
+          }
+          if (grant.skipped[reason]) {
+            const ci = CARRIERS.indexOf(carrier);
+            rt.blockedUntil[ci] = now + CAP_BACKOFF_MS;
+            rt.blockedReason[ci] = reason;
+          }
+        }
+        const sd = sendDay(rt.task.spec.frequency, now);
+        for (let n = 0; n < grant.granted; n++) {
+          const i = idx[n];
+          const msisdn = this.presence.msisdnOf(i);
+          const part = claimPart(msisdn);
+          const key = rt.slot * CLAIM_PARTS + part;
+          let p = parts.get(key);
+          if (!p) parts.set(key, (p = { rt, subject: claimSubject(rt.task.id, sd, part), people: [] }));
+          p.people.push({ i, msisdn, carrier, group: g });
+        }
+      }),
+    );
+    const won: ClaimChunk[][] = await Promise.all(
+      [...parts.values()].map((p) =>
+        this.claiming.claim(p.rt, p.subject, p.people, now, errors).catch((err) => {
+          errors.push(err);
+          return [];
+        }),
+      ),
+    );
+    // Jobs of every part at once, one message per claim chunk, carrier and batch: their publishes are pipelined together.
+    const jobsOf = new Map<TaskRuntime, JobBatch[]>();
+    const partList = [...parts.values()];
+    for (let k = 0; k < won.length; k++) {
+      if (won[k].length === 0) continue;
+      const rt = partList[k].rt;
+      if (rt.removed || rt.task.state !== 'running') continue; // stopped meanwhile: the claims stay, nothing is sent
+      const batches = jobsOf.get(rt) ?? jobsOf.set(rt, []).get(rt)!;
+      for (const ch of won[k]) for (const b of batchesOf(rt, ch, now)) batches.push(b);
+    }
+    let published = 0;
+    await Promise.all(
+      [...jobsOf].map(async ([rt, batches]) => {
+        const r = await this.jobs.publishAll(rt, batches);
+        published += r.ok;
+        if (r.error) errors.push(r.error);
+      }),
+    );
+    await Promise.all(
+      [...groups.values()].map((g) =>
+        this.ports.budget.release(g.scope, g.unused).catch((err) => {
+          errors.push(err);
+        }),
+      ),
+    );
+    if (errors.length) throw errors[0];
+    return published;
+  }
+
+  /** See {@link Claiming.restore}. */
+  restoreClaims(rt: TaskRuntime): Promise<{ claims: number; republished: number }> {
+    return this.claiming.restore(rt);
+  }
+}

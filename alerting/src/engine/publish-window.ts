@@ -1,0 +1,93 @@
+import { alertJobId } from '../contract.ts';
+import { sendDay } from '../rules/evaluate.ts';
+import { alertJob } from './alert-job.ts';
+import type { ClaimChunk } from './claims.ts';
+import { chunkBatches, type JobBatch } from './job-batches.ts';
+import type { TaskRuntime } from './task-runtime.ts';
+
+/** Job messages in flight at once. */
+const PUBLISH_WINDOW = 1_024;
+
+/** The job messages of a stored claim chunk (see {@link chunkBatches}). */
+export function batchesOf(rt: TaskRuntime, ch: ClaimChunk, now: number): JobBatch[] {
+  const sd = sendDay(rt.task.spec.frequency, now);
+  return chunkBatches(rt.task.id, ch, (msisdn, carrier) => alertJob(rt.task, msisdn, carrier, alertJobId(rt.task.id, msisdn, sd), now));
+}
+
+/**
+ * Publishes SMS_JOBS messages of claimed people, many in flight, and keeps the ones whose publish
+ * failed for the next tick: their claims are stored, so they must go out, and their Msg-Ids make a
+ * second copy harmless.
+ */
+export class PublishWindow {
+  /** Jobs whose claim is stored but whose publish failed: retried by {@link retryPublishes}. */
+  private retry: { rt: TaskRuntime; batch: JobBatch; count: boolean }[] = [];
+  /** Jobs published since start (for metrics). */
+  published = 0;
+
+  constructor(private readonly publish: (batch: JobBatch) => Promise<unknown>) {}
+
+  /** Whether a job of this task to this number waits for its publish to be retried. */
+  retrying(rt: TaskRuntime, msisdn: string): boolean {
+    return this.retry.some((r) => r.rt === rt && r.batch.jobs.some((j) => j.msisdn === msisdn));
+  }
+
+  /**
+   * Publishes job messages, up to {@link PUBLISH_WINDOW} in flight (a sliding window); failed ones
+   * go to the retry list. `count`: these are this instance's own sends (progress and `published`);
+   * republished copies of sends already counted (restored claims, a rival's chunks) are not counted,
+   * also when they are retried.
+   */
+  async publishAll(rt: TaskRuntime, batches: JobBatch[], count = true): Promise<{ ok: number; error?: unknown }> {
+    let ok = 0;
+    let error: unknown;
+    if (batches.length) {
+      await new Promise<void>((resolve) => {
+        let next = 0,
+          inflight = 0;
+        const pump = () => {
+          while (inflight < PUBLISH_WINDOW && next < batches.length) {
+            const batch = batches[next++];
+            inflight++;
+            this.publish(batch).then(
+              () => {
+                if (count) {
+                  rt.sentBy[batch.carrier] += batch.jobs.length;
+                  ok += batch.jobs.length;
+                }
+                if (--inflight === 0 && next >= batches.length) resolve();
+                else pump();
+              },
+              (err: unknown) => {
+                error ??= err;
+                this.retry.push({ rt, batch, count });
+                if (--inflight === 0 && next >= batches.length) resolve();
+                else pump();
+              },
+            );
+          }
+        };
+        pump();
+      });
+    }
+    if (count && ok) {
+      rt.dirty = true;
+      this.published += ok;
+    }
+    return { ok, error };
+  }
+
+  /** Publishes again the job messages whose publish failed (their claims are stored). */
+  async retryPublishes(): Promise<void> {
+    if (this.retry.length === 0) return;
+    const todo = this.retry;
+    this.retry = [];
+    const groups = new Map<string, { rt: TaskRuntime; count: boolean; batches: JobBatch[] }>();
+    for (const { rt, batch, count } of todo) {
+      if (rt.removed) continue;
+      const key = `${rt.slot}:${count}`;
+      (groups.get(key) ?? groups.set(key, { rt, count, batches: [] }).get(key)!).batches.push(batch);
+    }
+    for (const g of groups.values()) await this.publishAll(g.rt, g.batches, g.count);
+  }
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { KV } from '@nats-io/kv';
 import { connectNats, type NatsConnection } from './connect.ts';
-import { currentLeaseEpoch, LeaseManager } from './leases.ts';
+import { currentLeaseEpoch, LeaseManager, preferredOwner } from './leases.ts';
 import { ensureKv } from './streams.ts';
 
 /**
@@ -163,6 +163,57 @@ describe('shard leases in a KV bucket', () => {
       expect(g.overlaps()).toEqual([]);
     } finally {
       await g.stopAll();
+    }
+  });
+
+  it('keeps renewing the shards it keeps while a slow hand-over of others is still stopping their work', async () => {
+    kv = await ensureKv(nc, `leases_int_${process.pid}_${bucketN++}`);
+    const reasons: string[] = [];
+    const mk = (instance: string, slowMs: number) =>
+      new LeaseManager({
+        kv,
+        group: 'slow',
+        shards: SHARDS,
+        instance,
+        ttlMs: TTL,
+        renewMs: RENEW,
+        onLost: async (shard, _epoch, reason) => {
+          if (instance === 'a') reasons.push(`${shard}:${reason}`);
+          if (reason === 'rebalance') await sleep(slowMs);
+        },
+      });
+    const a = mk('a', 3 * TTL);
+    const b = mk('b', 0);
+    try {
+      a.start();
+      for (let t = Date.now(); a.owned().size < SHARDS.length && Date.now() - t < 5_000;) await sleep(50);
+      expect(a.owned().size).toBe(SHARDS.length);
+      b.start();
+      // While a's hand-overs wait 4.5 s in onLost, the shards it keeps must stay held (renewed in time).
+      const keeps = new Set(SHARDS.filter((s) => preferredOwner(s, ['a', 'b']) === 'a'));
+      const until = Date.now() + 4 * TTL;
+      while (Date.now() < until) {
+        await sleep(100);
+        for (const s of keeps) expect([s, a.fence(s) !== undefined]).toEqual([s, true]);
+      }
+      expect(reasons.filter((r) => !r.endsWith(':rebalance'))).toEqual([]);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('in even mode splits the shards between two instances within one of ceil(n / 2)', async () => {
+    kv = await ensureKv(nc, `leases_int_${process.pid}_${bucketN++}`);
+    const slots = ['cmcc-0', 'cmcc-1', 'cmcc-2', 'cmcc-3'];
+    const ms = ['x', 'y'].map(
+      (instance) => new LeaseManager({ kv, group: 'even', shards: slots, instance, ttlMs: TTL, renewMs: RENEW, balance: 'even' }),
+    );
+    try {
+      for (const m of ms) m.start();
+      for (let t = Date.now(); ms.some((m) => m.owned().size !== 2) && Date.now() - t < 8_000;) await sleep(50);
+      expect(ms.map((m) => m.owned().size)).toEqual([2, 2]);
+    } finally {
+      await Promise.all(ms.map((m) => m.stop()));
     }
   });
 });

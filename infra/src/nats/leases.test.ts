@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { preferredOwner } from './leases.ts';
+import { assignShards, preferredOwner } from './leases.ts';
 
 const shards = ['cmcc', 'cucc', 'ctcc'].flatMap((c) => Array.from({ length: 8 }, (_, i) => `${c}-${i}`));
 
@@ -32,5 +32,40 @@ describe('rendezvous hashing of shards to instances', () => {
 
   it('has no owner without members', () => {
     expect(preferredOwner('cmcc-0', [])).toBeUndefined();
+  });
+});
+
+describe('even balancing of shards (bounded-load rendezvous)', () => {
+  it('gives each member at most ceil(shards / members), every shard one owner, the same answer in any member order', () => {
+    for (const n of [1, 2, 3, 4, 5, 8, 24])
+      for (const members of [['a'], ['a', 'b'], ['a', 'b', 'c'], ['m1', 'm2', 'm3', 'm4', 'm5']]) {
+        const some = shards.slice(0, n);
+        const got = assignShards(some, members, 'even');
+        expect([...got.keys()].sort()).toEqual([...some].sort());
+        const load = new Map<string, number>();
+        for (const m of got.values()) load.set(m, (load.get(m) ?? 0) + 1);
+        for (const c of load.values()) expect(c).toBeLessThanOrEqual(Math.ceil(n / members.length));
+        expect(assignShards(some, [...members].reverse(), 'even')).toEqual(got);
+      }
+  });
+
+  it('splits four bind slots 2 + 2 between two instances, where hashing alone may give one of them all four', () => {
+    const slots = ['cmcc-0', 'cmcc-1', 'cmcc-2', 'cmcc-3'];
+    // Find member names for which rendezvous hashing alone is lopsided, then check even mode fixes it.
+    let lopsided: string[] | undefined;
+    for (let i = 0; i < 200 && !lopsided; i++) {
+      const members = [`messaging-${i}`, `messaging-${i + 1000}`];
+      const counts = new Set(slots.map((s) => preferredOwner(s, members)));
+      if (counts.size === 1) lopsided = members;
+    }
+    expect(lopsided).toBeDefined();
+    const got = assignShards(slots, lopsided!, 'even');
+    const load = [...got.values()].reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<string, number>());
+    expect([...load.values()]).toEqual([2, 2]);
+  });
+
+  it('is rendezvous hashing itself in hash mode', () => {
+    expect(assignShards(shards, ['a', 'b', 'c'])).toEqual(new Map(shards.map((s) => [s, preferredOwner(s, ['a', 'b', 'c'])])));
+    expect(assignShards(shards, []).size).toBe(0);
   });
 });

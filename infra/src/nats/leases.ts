@@ -48,6 +48,13 @@ export interface LeaseOptions {
   ttlMs?: number;
   /** How often leases and membership are renewed and shards rebalanced. @default ttlMs / 3 */
   renewMs?: number;
+  /**
+   * How shards are shared out: `hash` (rendezvous hashing: fewest moves when members come and go, but
+   * with few shards one member may win most of them) or `even` (at most ceil(shards / members) each,
+   * still preferring each shard's rendezvous winner: bind slots, where 4 slots on 2 instances must be
+   * 2 + 2). @default 'hash'
+   */
+  balance?: 'hash' | 'even';
   /** The shard is ours from now on, at this epoch: start its work. */
   onAcquired?: (shard: string, epoch: number) => void | Promise<void>;
   /** The shard is no longer certainly ours: stop its work now (`rebalance`: handed to another instance; `expired`: not renewed in time; `taken`: someone else holds it; `stopped`). */
@@ -90,6 +97,36 @@ export function preferredOwner(shard: string, members: readonly string[]): strin
   return best;
 }
 
+/**
+ * Who owns each shard among `members`. `hash`: each shard's rendezvous winner. `even`: bounded-load
+ * rendezvous — (shard, member) pairs taken from the highest score down, a member taking a shard while
+ * it holds fewer than ceil(shards / members); every member computes the same answer from the same
+ * members, in any order.
+ */
+export function assignShards(
+  shards: readonly string[],
+  members: readonly string[],
+  balance: 'hash' | 'even' = 'hash',
+): Map<string, string> {
+  const out = new Map<string, string>();
+  if (members.length === 0) return out;
+  if (balance === 'hash') {
+    for (const s of shards) out.set(s, preferredOwner(s, members)!);
+    return out;
+  }
+  const cap = Math.ceil(shards.length / members.length);
+  const pairs: { s: string; m: string; score: number }[] = [];
+  for (const s of shards) for (const m of members) pairs.push({ s, m, score: hrwScore(s, m) });
+  pairs.sort((a, b) => b.score - a.score || (a.m < b.m ? -1 : a.m > b.m ? 1 : a.s < b.s ? -1 : a.s > b.s ? 1 : 0));
+  const load = new Map<string, number>();
+  for (const { s, m } of pairs) {
+    if (out.has(s) || (load.get(m) ?? 0) >= cap) continue;
+    out.set(s, m);
+    load.set(m, (load.get(m) ?? 0) + 1);
+  }
+  return out;
+}
+
 const KEY_PART = /^[A-Za-z0-9_-]+$/;
 const enc = (v: unknown) => JSON.stringify(v);
 
@@ -105,6 +142,8 @@ export class LeaseManager {
   private readonly renewMs: number;
   private readonly now: () => number;
   private readonly held = new Map<string, Held>();
+  /** Shards being handed over (their onLost and release still running). */
+  private readonly handing = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = false;
@@ -170,33 +209,45 @@ export class LeaseManager {
     if (!members.includes(this.o.instance)) members.push(this.o.instance);
     members.sort();
     this.members = members;
-    for (const shard of this.o.shards) {
+    const assigned = assignShards(this.o.shards, members, this.o.balance);
+    const handOver: [string, Held][] = [];
+    // Renew every lease we keep first, so that handing others over (whose onLost may take a while,
+    // e.g. draining a bind) never delays a renewal past its ttl.
+    for (const [shard, h] of [...this.held]) {
       if (this.stopped) return;
-      const want = preferredOwner(shard, members) === this.o.instance;
-      const h = this.held.get(shard);
-      if (h) {
-        if (!want) {
-          await this.lose(shard, 'rebalance');
-          await this.release(shard, h);
-          continue;
-        }
-        const sent = this.now();
-        try {
-          const revision = await kv.update(
-            this.leaseKey(shard),
-            enc({ owner: this.o.instance, epoch: h.epoch, expiresAt: sent + this.ttl } satisfies LeaseValue),
-            h.revision,
-          );
-          // Still ours only if nobody dropped it meanwhile (e.g. `stop`).
-          const cur = this.held.get(shard);
-          if (cur === h) this.held.set(shard, { epoch: h.epoch, revision, validUntil: sent + this.ttl - margin });
-        } catch (err) {
-          if (!isConflict(err)) throw err;
-          await this.lose(shard, 'taken');
-        }
+      if (assigned.get(shard) !== this.o.instance) {
+        handOver.push([shard, h]);
         continue;
       }
-      if (!want) continue;
+      const sent = this.now();
+      try {
+        const revision = await kv.update(
+          this.leaseKey(shard),
+          enc({ owner: this.o.instance, epoch: h.epoch, expiresAt: sent + this.ttl } satisfies LeaseValue),
+          h.revision,
+        );
+        // Still ours only if nobody dropped it meanwhile (e.g. `stop`).
+        const cur = this.held.get(shard);
+        if (cur === h) this.held.set(shard, { epoch: h.epoch, revision, validUntil: sent + this.ttl - margin });
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        await this.lose(shard, 'taken');
+      }
+    }
+    // Hand-overs run beside the ticks: each shard's work is stopped (onLost, which may take a while,
+    // e.g. draining a bind), then its lease released, while later ticks go on renewing the others.
+    for (const [shard, h] of handOver) {
+      const p = (async () => {
+        await this.lose(shard, 'rebalance');
+        await this.release(shard, h);
+      })()
+        .catch((err: unknown) => this.o.log?.('lease hand-over failed', { shard, err: (err as Error).message }))
+        .finally(() => this.handing.delete(shard));
+      this.handing.set(shard, p);
+    }
+    for (const shard of this.o.shards) {
+      if (this.stopped) return;
+      if (this.held.has(shard) || this.handing.has(shard) || assigned.get(shard) !== this.o.instance) continue;
       const e = await kv.get(this.leaseKey(shard));
       const cur: LeaseValue | undefined = e && e.operation === 'PUT' ? e.json<LeaseValue>() : undefined;
       if (cur && cur.owner !== '' && cur.owner !== this.o.instance && cur.expiresAt > this.now()) continue; // its holder hands it over
@@ -238,6 +289,7 @@ export class LeaseManager {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.ticking;
+    await Promise.all(this.handing.values());
     for (const [shard, h] of [...this.held]) {
       await this.lose(shard, 'stopped');
       await this.release(shard, h);

@@ -20,6 +20,10 @@ export const zhCN = {
     status: '系统状态',
     logout: '退出',
   },
+  dialog: {
+    confirmTitle: '请确认',
+    required: (label: string) => `请填写${label}`,
+  },
   common: {
     add: '新增',
     edit: '编辑',
@@ -119,6 +123,7 @@ export const zhCN = {
     remark: '备注',
     confirmFreeze: '冻结后该账户立即下线，其接口密钥失效。确定冻结吗？',
     detail: '账户详情',
+    passwordHint: '至少 12 位，不能是常见密码',
   },
   departments: {
     title: '部门管理',
@@ -209,6 +214,7 @@ export const zhCN = {
     reply: '回复',
     replied: '已回复',
     waiting: '待回复',
+    replyTitle: '回复意见反馈',
   },
   apiDocs: { title: '接口文档', auth: '认证方式', params: '参数', body: '请求体', responses: '响应' },
   review: {
@@ -219,6 +225,7 @@ export const zhCN = {
     approve: '通过',
     reject: '驳回',
     reasonPrompt: '请输入驳回原因',
+    reason: '驳回原因',
     enterprise: '集团',
   },
   enterprises: {

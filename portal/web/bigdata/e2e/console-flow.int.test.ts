@@ -248,6 +248,58 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     await page.screenshot({ path: join(ARTIFACTS, 'task-progress-1920x1080.png') });
   }, 180_000);
 
+  it('shows the task settings and 查看明细 (each recipient masked, carrier, status, time), and updates the running task', async () => {
+    const d = (await admin.req('GET', `/api/bigdata/tasks/${taskId}`)).body as {
+      form: { minDwellMin: number; quota: Record<string, { total: number; dailyCap: number }> };
+    };
+    for (const c of CARRIER_ORDER)
+      expect(await page.locator(`[data-testid="task-quota"] tr[data-carrier="${c}"] td`).allTextContents()).toEqual([
+        expect.any(String),
+        String(d.form.quota[c]!.total),
+        String(d.form.quota[c]!.dailyCap),
+      ]);
+    expect(await page.locator('[data-testid="task-settings"] [data-field="minDwellMin"]').textContent()).toBe(String(d.form.minDwellMin));
+    expect(await page.locator('[data-testid="task-settings"] [data-field="rules"]').textContent()).toBe('不筛选');
+
+    // 查看明细: every person messaged, in the send log messaging wrote, a page of 10 at a time.
+    const recipients = page.locator('[data-testid="recipients"]');
+    await expect
+      .poll(async () => (await recipients.locator('h3 button').click(), await recipients.locator('.pager span').first().textContent()), {
+        timeout: 60_000,
+      })
+      .toBe(`共 ${insiders.length} 条`)
+      .catch((e) => fail('recipients', e));
+    const mask = (m: string) => `${m.slice(0, 3)}****${m.slice(7)}`;
+    const masked = new Set(insiders.map((p) => mask(p.msisdn)));
+    const carrierOf = new Map(insiders.map((p) => [mask(p.msisdn), p.carrier]));
+    const shown = await recipients
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent ?? '')));
+    expect(shown.length).toBe(Math.min(10, insiders.length));
+    for (const [msisdn, carrier, state, at] of shown) {
+      expect(masked.has(msisdn!), msisdn).toBe(true);
+      expect(carrier).toBe({ cmcc: '中国移动', cucc: '中国联通', ctcc: '中国电信' }[carrierOf.get(msisdn!)!]);
+      expect(state).toMatch(/^(已提交|发送成功|发送失败)/);
+      expect(at).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    }
+    const text = (await recipients.textContent()) ?? '';
+    for (const p of insiders) expect(text).not.toContain(p.msisdn);
+    await page.locator('[data-testid="task-detail"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'task-detail-1920x1080.png'), fullPage: true });
+
+    // Update the running task from the portal: the app's dialog (not the browser's prompt), the new text in the bucket alerting reads.
+    await page.click('[data-testid="task-detail"] [data-action="update"]');
+    const dialog = page.locator('[data-testid="app-dialog"]');
+    await dialog.locator('textarea[name="content"]').fill('台风路径北移，请远离海边。');
+    await page.screenshot({ path: join(ARTIFACTS, 'task-update-dialog-1920x1080.png') });
+    await dialog.locator('[data-action="ok"]').click();
+    await expect
+      .poll(async () => (await s.alerting.store.get(taskId))?.task.spec.content, { timeout: 15_000 })
+      .toBe('台风路径北移，请远离海边。');
+    await expect.poll(() => page.locator('[data-testid="task-content"]').textContent(), { timeout: 15_000 }).toContain('台风路径北移');
+    expect((await s.alerting.store.get(taskId))?.task.version).toBe(2);
+  }, 180_000);
+
   it('pauses a scheduled task and stops the running one from the task list', async () => {
     const fd = new FormData();
     fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
@@ -279,6 +331,22 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
         timeout: 30_000,
       })
       .toBe('待执行');
+    // The list: the running task's sent count; the dates filter the send period, so tomorrow finds the
+    // task submitted today that sends tomorrow, and yesterday does not.
+    expect(await row(taskId).locator('[data-col="sent"]').textContent()).toBe(String(insiders.length));
+    const listed = () =>
+      page.locator('[data-testid="tasks"] tbody tr[data-task]').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-task')));
+    const yesterday = new Date(Date.now() + 8 * 3600_000 - 86_400_000).toISOString().slice(0, 10);
+    await page.fill('input[aria-label="开始日期"]', tomorrow);
+    await page.fill('input[aria-label="结束日期"]', tomorrow);
+    await expect.poll(listed, { timeout: 15_000 }).toContain(later.body.id);
+    await page.screenshot({ path: join(ARTIFACTS, 'task-list-by-send-date-1920x1080.png') });
+    await page.fill('input[aria-label="开始日期"]', yesterday);
+    await page.fill('input[aria-label="结束日期"]', yesterday);
+    await expect.poll(listed, { timeout: 15_000 }).not.toContain(later.body.id);
+    await page.fill('input[aria-label="开始日期"]', '');
+    await page.fill('input[aria-label="结束日期"]', '');
+    await expect.poll(listed, { timeout: 15_000 }).toContain(taskId);
     await row(later.body.id).locator('[data-action="pause"]').click();
     await expect.poll(() => row(later.body.id).textContent(), { timeout: 15_000 }).toContain('已暂停');
     await expect.poll(async () => (await s.alerting.store.get(later.body.id))?.task.state, { timeout: 15_000 }).toBe('paused');
@@ -286,6 +354,8 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     // The running task cannot be paused (no pause button), only stopped.
     expect(await row(taskId).locator('[data-action="pause"]').count()).toBe(0);
     await row(taskId).locator('[data-action="stop"]').click();
+    // The app's own confirmation dialog (not the browser's confirm()).
+    await page.locator('[data-testid="app-dialog"] [data-action="ok"]').click();
     await expect.poll(() => row(taskId).textContent(), { timeout: 15_000 }).toContain('已停止');
     await expect.poll(async () => (await s.alerting.store.get(taskId))?.task.state, { timeout: 15_000 }).toBe('stopped');
     // People entering now get nothing.

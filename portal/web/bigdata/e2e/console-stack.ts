@@ -199,7 +199,8 @@ export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleS
 
     // The outlines are simplified once per process: before any page asks for them.
     for (const level of ['province', 'city', 'district'] as const) boundariesJson(level);
-    const portal = await testPortal({ natsUrl: nats.url, insightUrl, webDist: await distP });
+    // ClickHouse for the send log messaging writes (the task's 查看明细 and the list's sent count).
+    const portal = await testPortal({ natsUrl: nats.url, insightUrl, clickhouseUrl: chDb, webDist: await distP });
     cleanups.push(() => portal.stop());
     // The portal connects NATS in the background: the console needs it before the first page.
     for (const end = Date.now() + 60_000; ;) {

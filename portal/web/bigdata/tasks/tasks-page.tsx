@@ -1,8 +1,9 @@
 import { createResource, createSignal, For, onCleanup, onMount, Show } from 'solid-js';
-import { get, post, qs } from '../../lib/api.ts';
+import { get, post, put, qs } from '../../lib/api.ts';
 import { navigate } from '../../lib/router.tsx';
 import { can } from '../../lib/session.ts';
 import { Badge, Empty, fmtTime, Modal, notify, notifyError, Page, Pager } from '../../ui/ui.tsx';
+import { askConfirm, askFields } from '../../ui/dialog.tsx';
 import { GeoMap } from '../../map/index.ts';
 import { CARRIERS } from '../form-model.ts';
 import { bt } from '../zh-CN.ts';
@@ -20,10 +21,46 @@ export interface TaskSummary {
   reason: string;
   createdAt: string | null;
   submittedAt: string | null;
+  /** People sent to so far (null: nothing known yet). */
+  sent?: number | null;
 }
 interface Detail extends TaskSummary {
   form: Record<string, any>;
   spec: Record<string, any> | null;
+  version: number | null;
+}
+interface Recipient {
+  msisdn: string;
+  carrierLabel: string;
+  state: string;
+  stateLabel: string;
+  code: string;
+  submittedAt: string;
+  statusAt: string;
+}
+type Rule =
+  | { attribute: 'gender'; action: string; values: string[] }
+  | { attribute: 'age'; action: string; min: number; max: number }
+  | { attribute: 'home'; action: string; codes: string[] }
+  | { attribute: 'locality'; action: string; value: string }
+  | { attribute: 'carrier'; action: string; values: string[] };
+
+/** One crowd rule as a sentence: 保留 性别 女. */
+function ruleText(r: Rule): string {
+  const a = r.action === 'keep' ? bt.send.keep : bt.send.exclude;
+  const what =
+    r.attribute === 'gender'
+      ? r.values.map((v) => (v === 'f' ? bt.send.female : bt.send.male)).join('、')
+      : r.attribute === 'age'
+        ? bt.tasks.ageRange(r.min, r.max)
+        : r.attribute === 'home'
+          ? r.codes.join('、')
+          : r.attribute === 'locality'
+            ? r.value === 'local'
+              ? bt.send.local
+              : bt.send.roaming
+            : r.values.map((c) => bt.carriers[c] ?? c).join('、');
+  return `${a} ${bt.send.attrs[r.attribute] ?? r.attribute} ${what}`;
 }
 interface ProgressView {
   state: string | null;
@@ -55,7 +92,7 @@ export function TasksPage() {
   );
   const [open, setOpen] = createSignal<string | null>(new URLSearchParams(location.search).get('open'));
   const act = async (id: string, action: 'pause' | 'resume' | 'stop') => {
-    if (action === 'stop' && !confirm(bt.tasks.confirmStop)) return;
+    if (action === 'stop' && !(await askConfirm(bt.tasks.confirmStop, { danger: true, okLabel: bt.tasks.stop }))) return;
     try {
       const r = await post<{ stateLabel: string }>(`/api/bigdata/tasks/${id}/${action}`);
       notify('ok', r.stateLabel);
@@ -104,6 +141,7 @@ export function TasksPage() {
             <th>{bt.tasks.type}</th>
             <th>{bt.tasks.state}</th>
             <th>{bt.tasks.dates}</th>
+            <th>{bt.tasks.sent}</th>
             <th>{bt.tasks.createdBy}</th>
             <th>{bt.tasks.submittedAt}</th>
             <th>操作</th>
@@ -121,6 +159,7 @@ export function TasksPage() {
                 <td>
                   {t.startDate} ~ {t.endDate}
                 </td>
+                <td data-col="sent">{t.sent ?? '—'}</td>
                 <td>{t.accountName}</td>
                 <td>{fmtTime(t.submittedAt)}</td>
                 <td class="actions">
@@ -151,7 +190,7 @@ export function TasksPage() {
               </tr>
             )}
           </For>
-          <Empty when={list()?.items.length === 0} cols={7} />
+          <Empty when={list()?.items.length === 0} cols={8} />
         </tbody>
       </table>
       <Pager
@@ -177,7 +216,25 @@ const STATE_TEXT: Record<string, string> = {
 
 /** Details: the task, its live progress per carrier (Server-Sent Events) and the reached people on the map. */
 function TaskDetail(props: { id: string; onClose: () => void }) {
-  const [task] = createResource(() => get<Detail>(`/api/bigdata/tasks/${props.id}`));
+  const [task, { refetch: reload }] = createResource(() => get<Detail>(`/api/bigdata/tasks/${props.id}`));
+  const update = async (t: Detail) => {
+    const v = await askFields(
+      bt.tasks.update,
+      [
+        { name: 'content', label: bt.tasks.content, type: 'textarea', value: t.form.content ?? '', required: true },
+        { name: 'endDate', label: bt.tasks.endDate, type: 'date', value: t.form.endDate ?? '', required: true },
+      ],
+      bt.tasks.updateHint,
+    );
+    if (!v) return;
+    try {
+      const r = await put<{ version: number }>(`/api/bigdata/tasks/${props.id}`, { content: v.content, endDate: v.endDate });
+      notify('ok', bt.tasks.updated(r.version));
+      void reload();
+    } catch (e) {
+      notifyError(e);
+    }
+  };
   const [progress, setProgress] = createSignal<ProgressView | null>(null);
   let mapEl!: HTMLDivElement;
   let map: GeoMap | undefined;
@@ -226,9 +283,51 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
               {t().startDate} ~ {t().endDate} ·{' '}
               {(t().form.windows ?? []).map((w: { start: string; end: string }) => `${w.start}-${w.end}`).join('，') || '全天'}
             </p>
-            <p>
+            <p data-testid="task-content">
               【{t().form.signature}】{t().form.content}
             </p>
+            <Show when={canStop(t().state) && can('bigdata.send')}>
+              <button type="button" data-action="update" onClick={() => void update(t())}>
+                {bt.tasks.update}
+              </button>
+            </Show>
+            <h3>{bt.tasks.settings}</h3>
+            <table class="grid bd-settings" data-testid="task-settings">
+              <tbody>
+                <tr>
+                  <th>{bt.send.frequency}</th>
+                  <td>{t().form.frequency === 'daily' ? bt.send.daily : bt.send.once}</td>
+                  <th>{bt.send.minDwell}</th>
+                  <td data-field="minDwellMin">{t().form.minDwellMin ?? 0}</td>
+                </tr>
+                <tr>
+                  <th>{bt.send.rules}</th>
+                  <td colSpan={3} data-field="rules">
+                    {((t().form.rules ?? []) as Rule[]).map(ruleText).join('；') || bt.tasks.noRules}
+                  </td>
+                </tr>
+              </tbody>
+            </table>
+            <table class="grid bd-settings" data-testid="task-quota">
+              <thead>
+                <tr>
+                  <th />
+                  <th>{bt.send.total}</th>
+                  <th>{bt.send.dailyCap}</th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={CARRIERS}>
+                  {(c) => (
+                    <tr data-carrier={c}>
+                      <td>{bt.carriers[c]}</td>
+                      <td>{t().form.quota?.[c]?.total ?? '—'}</td>
+                      <td>{t().form.quota?.[c]?.dailyCap ?? '—'}</td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
           </div>
         )}
       </Show>
@@ -273,8 +372,60 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
       </Show>
       <h3>{bt.tasks.reached}</h3>
       <div class="bd-detail-map" ref={mapEl} />
+      <Recipients id={props.id} />
       <WhyLookup id={props.id} />
     </Modal>
+  );
+}
+
+/** 查看明细: who was sent the task, number masked, carrier, status and time, a page at a time. */
+function Recipients(props: { id: string }) {
+  const [page, setPage] = createSignal(1);
+  const [rows, { refetch }] = createResource(page, (p) =>
+    get<{ total: number; page: number; pageSize: number; logAvailable: boolean; items: Recipient[] }>(
+      `/api/bigdata/tasks/${props.id}/recipients${qs({ page: p, pageSize: 10 })}`,
+    ),
+  );
+  return (
+    <section data-testid="recipients">
+      <h3>
+        {bt.tasks.recipients}{' '}
+        <button type="button" class="link" onClick={() => void refetch()}>
+          {bt.tasks.refresh}
+        </button>
+      </h3>
+      <Show when={rows()?.logAvailable !== false} fallback={<p class="muted small">{bt.tasks.noLog}</p>}>
+        <table class="grid">
+          <thead>
+            <tr>
+              <th>{bt.tasks.msisdn}</th>
+              <th>{bt.tasks.carrier}</th>
+              <th>{bt.tasks.state}</th>
+              <th>{bt.tasks.sentAt}</th>
+              <th>{bt.tasks.statusAt}</th>
+            </tr>
+          </thead>
+          <tbody>
+            <For each={rows()?.items}>
+              {(r) => (
+                <tr data-state={r.state}>
+                  <td>{r.msisdn}</td>
+                  <td>{r.carrierLabel}</td>
+                  <td>
+                    {r.stateLabel}
+                    {r.code ? `（${r.code}）` : ''}
+                  </td>
+                  <td>{r.submittedAt}</td>
+                  <td>{r.statusAt}</td>
+                </tr>
+              )}
+            </For>
+            <Empty when={rows()?.items.length === 0} cols={5} />
+          </tbody>
+        </table>
+        <Pager page={page()} pageSize={rows()?.pageSize ?? 10} total={rows()?.total ?? 0} onPage={setPage} />
+      </Show>
+    </section>
   );
 }
 

@@ -121,6 +121,24 @@ export async function dispatchSend(rt: IndustryRuntime, sendId: string): Promise
   }
 }
 
+/**
+ * Claims for `me` the oldest queued send that nobody holds (never claimed, released, or its owner's
+ * claim expired), skipping `tried`; undefined when there is none. A send another live instance is
+ * publishing is not even looked at, and `FOR UPDATE SKIP LOCKED` lets passes of several instances
+ * claim different sends at the same moment instead of queueing behind one row.
+ */
+export async function claimNextSend(db: Queryable, me: string, lease: number, tried: readonly string[]): Promise<string | undefined> {
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE sms_sends SET dispatch_owner = $1, dispatch_until = now() + $2::integer * interval '1 millisecond'
+     WHERE id = (SELECT id FROM sms_sends
+                 WHERE state = 'queued' AND (dispatch_until IS NULL OR dispatch_until < now()) AND id <> ALL($3::text[])
+                 ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+     RETURNING id`,
+    [me, lease, tried],
+  );
+  return rows[0]?.id;
+}
+
 /** Scheduled sends whose time has come become queued (their balance was reserved when scheduled). */
 export async function fireDueSchedules(db: Queryable): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(

@@ -10,7 +10,8 @@ import {
 } from '@geo/infra';
 import { declareMessagingStreams, messagingNames, SmsReply, type MessagingNames, type SmsJob } from '@geo/messaging';
 import type { Deps } from '../../http/context.ts';
-import { dispatchSend, fireDueSchedules, housekeeping } from './dispatch.ts';
+import { instanceId, leaseMs } from '../../jobs/instance.ts';
+import { claimNextSend, dispatchSend, fireDueSchedules, housekeeping } from './dispatch.ts';
 import { recordReply } from './replies.ts';
 
 /** Where SMS jobs go: SMS_JOBS on NATS in production. */
@@ -39,6 +40,9 @@ export interface IndustryRuntime {
   inFlight: Set<string>;
 }
 
+/** Queued sends one dispatcher pass takes up at most. */
+const PASS_SENDS = 20;
+
 const runtimes = new WeakMap<Deps, IndustryRuntime>();
 
 /** The runtime of these deps; without `startIndustry` sends are recorded and stay queued. */
@@ -64,10 +68,18 @@ export interface IndustryOptions {
   names?: MessagingNames;
 }
 
+/** What one dispatcher pass did. */
+export interface DispatcherPass {
+  /** Scheduled sends this pass found due and queued. */
+  fired: string[];
+  /** Queued sends this pass took up to publish. */
+  selected: string[];
+}
+
 export interface RunningIndustry {
   stop(): Promise<void>;
-  /** Runs one dispatcher pass now (tests, and after a restart). */
-  tick(): Promise<void>;
+  /** Runs one dispatcher pass now (tests, and after a restart); a pass already running is joined. */
+  tick(): Promise<DispatcherPass>;
 }
 
 /**
@@ -83,22 +95,29 @@ export async function startIndustry(deps: Deps, opts: IndustryOptions = {}): Pro
   let consumer: RunningConsumer | undefined;
   if (opts.nc) consumer = await startReplyConsumer(deps, opts.nc, opts.replyConsumer ?? 'portal-industry-replies', names, deps.log);
 
-  let running: Promise<void> | undefined;
-  const tick = async () => {
+  let running: Promise<DispatcherPass> | undefined;
+  const tick = async (): Promise<DispatcherPass> => {
     if (running) return running;
     running = (async () => {
+      const pass: DispatcherPass = { fired: [], selected: [] };
       try {
-        await fireDueSchedules(deps.db);
-        const { rows } = await deps.db.query<{ id: string }>(
-          `SELECT id FROM sms_sends WHERE state = 'queued' ORDER BY created_at LIMIT 20`,
-        );
-        for (const r of rows) await dispatchSend(rt, r.id);
+        pass.fired = await fireDueSchedules(deps.db);
+        // Up to 20 sends a pass, each claimed as it is taken up (not all 20 at once: the others stay
+        // free for the passes of other instances meanwhile).
+        const me = instanceId(deps);
+        for (let id: string | undefined; rt.publisher && pass.selected.length < PASS_SENDS;) {
+          id = await claimNextSend(deps.db, me, leaseMs(deps), pass.selected);
+          if (!id) break;
+          pass.selected.push(id);
+          await dispatchSend(rt, id);
+        }
         await housekeeping(deps.db);
       } catch (err) {
         deps.log.error({ err }, 'industry dispatcher pass failed; will retry');
       } finally {
         running = undefined;
       }
+      return pass;
     })();
     return running;
   };

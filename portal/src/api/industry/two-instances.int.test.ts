@@ -5,6 +5,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connectNats, type NatsConnection } from '@geo/infra';
 import { SMS_JOBS_STREAM, SmsJob } from '@geo/messaging';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { instanceId } from '../../jobs/instance.ts';
 import { freshDatabase } from '../../jobs/test-database.ts';
 import { loginAdmin, START_TIMEOUT, type Client } from '../../test/harness.ts';
 import { industryTestApp, type IndustryTestApp, type Requester } from './test-app.ts';
@@ -139,6 +140,54 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
     expect(seqs).toHaveLength(3000);
     expect(Math.min(...seqs)).toBe(2001);
     expect(new Set(seqs).size).toBe(3000);
+  });
+
+  /** A small send of `n` recipients, queued as a dispatcher finds it (scheduled far ahead, then made due by hand). */
+  async function queuedSend(tag: string, n = 3): Promise<string> {
+    const r = await adminA('POST', '/api/industry/sends', {
+      recipients: numbers(n, tag).join('\n'),
+      content: '认领测试',
+      action: 'schedule',
+      scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect(r.status).toBe(200);
+    await a.portal.deps.db.query(`UPDATE sms_sends SET state = 'queued' WHERE id = $1`, [r.body.id]);
+    return r.body.id as string;
+  }
+
+  it('a dispatcher pass selects only sends nobody holds: a live claim of another instance is left alone, an expired one is taken', async () => {
+    const held = await queuedSend('1370013');
+    const expired = await queuedSend('1370014');
+    const free = await queuedSend('1370015');
+    // A is publishing `held` (its claim is live); the owner of `expired` was killed an hour ago.
+    await a.portal.deps.db.query(`UPDATE sms_sends SET dispatch_owner = $2, dispatch_until = now() + interval '1 hour' WHERE id = $1`, [
+      held,
+      instanceId(a.portal.deps),
+    ]);
+    await a.portal.deps.db.query(
+      `UPDATE sms_sends SET dispatch_owner = 'killed-instance', dispatch_until = now() - interval '1 hour' WHERE id = $1`,
+      [expired],
+    );
+    const pass = await b.industry.tick();
+    const mine = (ids: string[]) => ids.filter((id) => [held, expired, free].includes(id));
+    expect(mine(pass.selected).sort()).toEqual([expired, free].sort());
+    const { rows } = await b.portal.deps.db.query<{ id: string; state: string }>('SELECT id, state FROM sms_sends WHERE id = ANY($1)', [
+      [held, expired, free],
+    ]);
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.state]))).toEqual({ [held]: 'queued', [expired]: 'sent', [free]: 'sent' });
+    await a.portal.deps.db.query(`UPDATE sms_sends SET dispatch_until = NULL WHERE id = $1`, [held]);
+  });
+
+  it('two passes at the same time select disjoint sends, together all of them', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push(await queuedSend(`13600${10 + i}`, 400));
+    const [pa, pb] = await Promise.all([a.industry.tick(), b.industry.tick()]);
+    const selA = pa.selected.filter((id) => ids.includes(id));
+    const selB = pb.selected.filter((id) => ids.includes(id));
+    expect(selA.filter((id) => selB.includes(id))).toEqual([]);
+    expect([...selA, ...selB].sort()).toEqual([...ids].sort());
+    const published = [...jobsA, ...jobsB].filter((j) => ids.includes(j.sendId!));
+    expect(published).toHaveLength(8 * 400);
   });
 
   describe('an upload job on an instance that is killed', () => {

@@ -18,6 +18,7 @@ import {
 import { connectNats, ensureKv, type NatsConnection } from '@geo/infra';
 import { DeliveryStatus, SMS_EVENTS_SUBJECTS } from '@geo/messaging';
 import type { KV } from '@nats-io/kv';
+import { atom } from '@geo/insight';
 import { latLngToCell } from 'h3-js';
 import type { Deps } from '../../http/context.ts';
 import { ProgressFold } from './progress.ts';
@@ -47,7 +48,8 @@ const release = (n: number, k: number): Released => (n >= k ? { value: n, suppre
 
 /**
  * The reach estimate as released: the instances' per-cell counts summed per (cell, carrier), each
- * taken as 0 under k, summed per carrier and in total, then shown as a number ≥ k or "< k".
+ * quantised to the grid of k (insight's `atom`: 0 under k, else the nearest multiple of k), summed
+ * per carrier and in total, then shown as a multiple of k or "< k".
  */
 export interface ReachSummary {
   /** Alerting instances that answered (0: none is running). */
@@ -168,11 +170,13 @@ export class AlertBus {
   /**
    * Asks every alerting instance; gathers answers until none has come for a moment, and releases
    * them by the privacy rule (invariant 7, the rule insight applies too): the atom is a (serving
-   * cell, carrier) count, known only here once every instance's share of the cell is summed; an
-   * atom under k counts 0; a released figure is a sum of atoms, shown as a number ≥ k or as "< k".
-   * So a region and the same region plus a cell of 1 to k − 1 people answer the same, with any
-   * rules. "Allowed today" is the released passing figure capped by what the quotas still allow
-   * (the cap is the requester's own number, not a count of people).
+   * cell, carrier) count, known only here once every instance's share of the cell is summed,
+   * quantised to the grid of k (0 under k, else the nearest multiple of k); a released figure is a
+   * sum of atoms, a multiple of k, shown as a number or as "< k". So a region and the same region
+   * plus a cell of 1 to k − 1 people answer the same, with any rules, and two answers (two regions,
+   * two rule sets, two moments) differ by 0 or at least k. "Allowed today" is the released passing
+   * figure capped by what the quotas still allow (the cap is the requester's own number, not a
+   * count of people: the only released figure that may be off the grid).
    */
   async reach(req: ReachRequest, maxWaitMs = 2_000): Promise<ReachSummary> {
     const k = this.privacyK;
@@ -232,14 +236,14 @@ export class AlertBus {
     }
     for (const [instance, t] of taken)
       if (t.got < t.parts) errors.push(`alerting instance ${instance} answered ${t.got} of ${t.parts} parts: the estimate is low`);
-    // Per carrier: the sum of atoms (each (cell, carrier) count, 0 under k).
+    // Per carrier: the sum of atoms (each (cell, carrier) count on the grid of k).
     const present = { cmcc: 0, cucc: 0, ctcc: 0 },
       passing = { cmcc: 0, cucc: 0, ctcc: 0 },
       allowed = { cmcc: 0, cucc: 0, ctcc: 0 };
     for (const c of CARRIER_KEYS) {
       for (const v of cells[c].values()) {
-        if (v.present >= k) present[c] += v.present;
-        if (v.passing >= k) passing[c] += v.passing;
+        present[c] += atom(v.present, k);
+        passing[c] += atom(v.passing, k);
       }
       const cap = remaining?.[c];
       // Under k the passing figure is withheld, and so is what it would allow.
@@ -266,8 +270,8 @@ export class AlertBus {
 
   /**
    * Where a task's people were when they were messaged, as hexagons of H3 `resolution`: every
-   * instance's per-(cell, carrier) counts summed, each under k taken as 0 (the reach rule), then
-   * summed per hexagon; hexagons with nothing released are left out.
+   * instance's per-(cell, carrier) counts summed, each quantised to the grid of k (the reach rule),
+   * then summed per hexagon (a multiple of k); hexagons with nothing released are left out.
    */
   async reached(
     taskId: string,
@@ -314,7 +318,7 @@ export class AlertBus {
       for (const v of sums[c].values()) {
         if (v.n < k) continue;
         const h = latLngToCell(v.lat, v.lng, resolution);
-        hex.set(h, (hex.get(h) ?? 0) + v.n);
+        hex.set(h, (hex.get(h) ?? 0) + atom(v.n, k));
       }
     return { k, cells: [...hex].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([h3, n]) => ({ h3, count: release(n, k) })), errors };
   }

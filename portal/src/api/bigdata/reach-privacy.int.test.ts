@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { runEngine, type RunningEngine } from '@geo/alerting';
+import { atom } from '@geo/insight';
 import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
 import { jetstream } from '@nats-io/jetstream';
 import type { Portal } from '../../portal.ts';
@@ -15,8 +16,10 @@ import { BIGDATA_ROUTES } from './index.ts';
 
 /**
  * Reach privacy (#17, invariant 7), black-box over HTTP against a real alerting engine: no figure
- * about fewer than k = 10 people, and the differencing attack (a region, then the same region plus
- * one sparse cell, with and without rules) learns nothing. Its own nats-server, so that no other
+ * about fewer than k = 10 people, and the differencing attacks learn nothing: a region, then the
+ * same region plus one sparse cell, with and without rules; the same region a moment later, after
+ * one person left a busy cell. Every released figure is on the grid of k (each (cell, carrier)
+ * atom quantised: 0 under k, else the nearest multiple of k). Its own nats-server, so that no other
  * test file's engine holds some of these people.
  */
 let dir: string;
@@ -100,10 +103,15 @@ const women30s = [
 ];
 const men = [{ attribute: 'gender', action: 'keep', values: ['m'] }];
 
-async function reach(region: unknown, rules: unknown[] = [], quota: unknown = {}) {
+/** Every released count of every answer, but "allowed today" under a quota (capped by the requester's own number). */
+const released: number[] = [];
+
+async function reach(region: unknown, rules: unknown[] = [], quota: Record<string, unknown> = {}) {
   const r = await admin('POST', '/api/bigdata/reach', { region, rules, quota });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   const { at: _at, ...rest } = r.body;
+  const capped = Object.keys(quota).length > 0;
+  for (const [i, f] of figures(rest).entries()) if (f.value !== null && !(capped && i >= 8)) released.push(f.value);
   return rest;
 }
 
@@ -126,14 +134,15 @@ describe('reach estimate privacy', () => {
     }
     const body = await reach(R);
     for (const f of figures(body)) expect(f.suppressed ? f.value === null : f.value! >= 10, JSON.stringify(f)).toBe(true);
-    // cmcc's busy cell: 28 present, of whom 25 women 30–40 and 3 men; cucc 12; ctcc 4 (< k).
+    // cmcc's busy cell: 28 present, of whom 25 women 30–40 and 3 men; cucc 12; ctcc 4 (< k); each
+    // on the grid of k.
     expect(body.present).toEqual({
-      cmcc: { value: 28, suppressed: false },
-      cucc: { value: 12, suppressed: false },
+      cmcc: { value: atom(28, 10), suppressed: false },
+      cucc: { value: atom(12, 10), suppressed: false },
       ctcc: { value: null, suppressed: true },
     });
-    expect(body.total.present).toEqual({ value: 40, suppressed: false });
-    expect((await reach(R, women30s)).passing.cmcc).toEqual({ value: 25, suppressed: false });
+    expect(body.total.present).toEqual({ value: atom(28, 10) + atom(12, 10), suppressed: false });
+    expect((await reach(R, women30s)).passing.cmcc).toEqual({ value: atom(25, 10), suppressed: false });
     expect((await reach(R, men)).passing.cmcc).toEqual({ value: null, suppressed: true });
   });
 
@@ -143,6 +152,26 @@ describe('reach estimate privacy', () => {
       expect(await reach(RS, rules, quota)).toEqual(await reach(R, rules, quota));
       expect(await reach(RS, rules)).toEqual(await reach(R, rules));
     }
+  });
+
+  it('answers the same region the same after one person left a busy cell of 12 (time differencing)', async () => {
+    const before = await Promise.all([reach(R), reach(R, women30s)]);
+    // One of cucc's 12 in busy-2 (all women aged 35) moves 70 km away.
+    const js = jetstream(nc);
+    const e = ev(m(28), 'cucc', 'far-1', [121.0, 29.3], { gender: 'f', age: 35, kind: 'handover' });
+    await js.publish(locationSubject('cucc', shardOf(e.msisdn)), encodeLocationBatch([e]));
+    const end = Date.now() + 30_000;
+    while (engine.engine.presence.countsPerCell().get('cucc:busy-2') !== 11) {
+      if (Date.now() > end) throw new Error('the move was not applied');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await Promise.all([reach(R), reach(R, women30s)])).toEqual(before);
+  });
+
+  it('puts every released figure of the battery on the grid of k: any two answers differ by 0 or at least k', () => {
+    expect(released.length).toBeGreaterThan(20);
+    for (const v of released) expect(v % 10, String(v)).toBe(0);
+    for (const a of released) for (const b of released) expect(a === b || Math.abs(a - b) >= 10, `${a} vs ${b}`).toBe(true);
   });
 
   it('refuses a region that task submission refuses (a bow-tie polygon), in Chinese', async () => {

@@ -21,8 +21,12 @@ export interface RunningClickHouseCluster {
    */
   url: string;
   name: string;
-  /** The running nodes, shard 1 first. */
+  /** The running nodes, shard 1 first (replaced when a node is started again). */
   nodes: RunningClickHouse[];
+  /** Stops node `i` (shard i + 1) and leaves it down. */
+  kill(i: number): Promise<void>;
+  /** Starts node `i` again on its ports and data. */
+  start(i: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -44,20 +48,19 @@ export async function startClickHouseCluster(opts: ClickHouseClusterOptions): Pr
     .join('');
   const extra = (i: number) =>
     `<remote_servers><${name}>${shards}</${name}></remote_servers><macros><cluster>${name}</cluster><shard>${i + 1}</shard><replica>r1</replica></macros>`;
-  const started = await Promise.allSettled(
-    ports.map((p, i) =>
-      startClickHouseServer({
-        dataDir: join(opts.dataDir, `s${i + 1}`),
-        httpPort: p.http,
-        tcpPort: p.tcp,
-        extraConfig: extra(i),
-        log: opts.log,
-      }),
-    ),
-  );
+  const startNode = (i: number) =>
+    startClickHouseServer({
+      dataDir: join(opts.dataDir, `s${i + 1}`),
+      httpPort: ports[i]!.http,
+      tcpPort: ports[i]!.tcp,
+      extraConfig: extra(i),
+      log: opts.log,
+    });
+  const started = await Promise.allSettled(ports.map((_, i) => startNode(i)));
   const nodes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  const stop = async () => void (await Promise.all(nodes.map((node) => node.stop())));
+  const down = new Set<number>();
+  const stop = async () => void (await Promise.all(nodes.filter((_, i) => !down.has(i)).map((node) => node.stop())));
   if (failed) {
     await stop();
     throw failed.reason;
@@ -70,6 +73,14 @@ export async function startClickHouseCluster(opts: ClickHouseClusterOptions): Pr
     ),
     name,
     nodes,
+    async kill(i) {
+      down.add(i);
+      await nodes[i]!.stop();
+    },
+    async start(i) {
+      nodes[i] = await startNode(i);
+      down.delete(i);
+    },
     stop,
   };
 }

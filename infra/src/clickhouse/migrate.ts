@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { clickhouseCluster, ClickHouseClusterConfigError, type ClickHouseCluster } from './cluster.ts';
-import { selectRows, withClickHouseNodes, type ClickHouseNode } from './client.ts';
-import { quoteString, sql } from './sql.ts';
+import { clickhouseCluster, ClickHouseClusterConfigError, originOf, type ClickHouseCluster } from './cluster.ts';
+import { connectClickHouse, selectRows, withClickHouseNodes, type ClickHouseNode } from './client.ts';
+import { ident, quoteString, sql } from './sql.ts';
 
 /**
  * A ClickHouse schema change owned by one service. ClickHouse has no transactions, so each
@@ -68,6 +68,7 @@ async function migrateCluster(
 ): Promise<number[]> {
   const keys = new Map<string, string>();
   for (const m of migrations) for (const [t, k] of Object.entries(m.shardBy ?? {})) keys.set(t, k);
+  await createDatabaseOnEveryNode(ch, cluster);
   return withClickHouseNodes(ch, async (nodes) => {
     const [shards] = await selectRows<{ n: string }>(
       nodes[0]!.client,
@@ -106,6 +107,21 @@ async function migrateCluster(
     }
     return applied;
   });
+}
+
+/** Without `ON CLUSTER` a database made on the node a client talks to exists there only; make it on each. */
+async function createDatabaseOnEveryNode(ch: ClickHouseClient, cluster: ClickHouseCluster): Promise<void> {
+  const db = originOf(ch)?.database ?? 'default';
+  for (const url of cluster.nodes) {
+    const u = new URL(url);
+    u.pathname = '/';
+    const root = connectClickHouse(u.toString(), 'default');
+    try {
+      await root.command({ query: `CREATE DATABASE IF NOT EXISTS ${ident(db).text}` });
+    } finally {
+      await root.close();
+    }
+  }
 }
 
 /**

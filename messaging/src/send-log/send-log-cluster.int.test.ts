@@ -54,11 +54,6 @@ describe('the send log on two ClickHouse shards', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'geo-ch-sendlog-'));
     cluster = await startClickHouseCluster({ dataDir });
-    for (const node of cluster.nodes) {
-      const root = connectClickHouse(node.url);
-      await root.command({ query: `CREATE DATABASE IF NOT EXISTS ${DB}` });
-      await root.close();
-    }
     ch = connectClickHouse(cluster.url.replace('/?', `/${DB}?`));
   }, 120_000);
 
@@ -68,7 +63,7 @@ describe('the send log on two ClickHouse shards', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('migrates every shard once: sms_log_local on each, sms_log Distributed with the added column', async () => {
+  it('migrates every shard once (making the database there): sms_log_local on each, sms_log Distributed with the added column', async () => {
     expect(await migrateSendLog(ch)).toEqual([1, 2]);
     expect(await migrateSendLog(ch)).toEqual([]);
     for (const i of [0, 1]) {

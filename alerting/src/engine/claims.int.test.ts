@@ -8,7 +8,7 @@ import { AlertTask, AlertTaskSpec } from '../contract.ts';
 import { Presence } from '../presence/presence.ts';
 import { CAPS_BUCKET } from '../streams.ts';
 import { KvBudget } from './budget.ts';
-import { ClaimLog, claimChunk, claimSubject, type ClaimChunk } from './claims.ts';
+import { SendClaims, claimChunk, claimSubject, type ClaimChunk } from './claims.ts';
 import { Engine } from './engine.ts';
 import type { JobBatch } from './job-batches.ts';
 import { circleTask, declareAll, event, jobsOf, numbers, offset } from './int-test-kit.ts';
@@ -21,7 +21,7 @@ const publisher = () => {
   publishers.push(p);
   return p;
 };
-const log = async () => new ClaimLog(await jetstream(nc, { timeout: 15_000 }).jetstreamManager(), publisher());
+const log = async () => new SendClaims(await jetstream(nc, { timeout: 15_000 }).jetstreamManager(), publisher());
 const run = `c${Date.now().toString(36)}`;
 let taskN = 0;
 const taskId = () => `${run}-${taskN++}`;
@@ -105,7 +105,7 @@ async function engineOn(
   const js = jetstream(nc, { timeout: 15_000 });
   const pub = publisher();
   const caps = await new Kvm(js).open(CAPS_BUCKET);
-  const claims = new ClaimLog(await js.jetstreamManager(), pub);
+  const claims = new SendClaims(await js.jetstreamManager(), pub);
   const engine = new Engine(
     {
       budget: new KvBudget(caps),
@@ -271,7 +271,7 @@ describe('fencing a paused shard owner (lease mode)', () => {
           release: (s, n) => budget.release(s, n),
           peek: (s) => budget.peek(s),
         },
-        claims: new ClaimLog(await js.jetstreamManager(), pub),
+        claims: new SendClaims(await js.jetstreamManager(), pub),
         publish: (b) => pub.publish(smsJobSubject(b.carrier), JSON.stringify({ v: 1, jobs: b.jobs }), { msgID: b.msgId }),
         now: Date.now,
         instance: 'paused-owner',

@@ -98,7 +98,7 @@ export type AppendResult = { ok: boolean; others: ClaimChunk[] };
  * appends again to that subject: the log only guarantees that the writer had read every earlier
  * chunk on the subject, and the people filter is the caller's.
  */
-export class ClaimLog {
+export class SendClaims {
   private readonly last = new Map<string, number>();
 
   constructor(

@@ -11,7 +11,7 @@ export interface EnginePorts {
     release(s: BudgetScope, n: number): Promise<void>;
     peek(s: BudgetScope): Promise<{ dailyUsed: number; totalUsed: number; balance: number }>;
   };
-  /** The claim log ({@link ClaimLog} on NATS). */
+  /** The claim log ({@link SendClaims} on NATS). */
   claims: {
     append(subject: string, chunk: ClaimChunk): Promise<AppendResult>;
     list(taskId: string, day?: string): AsyncIterable<{ chunk: ClaimChunk }>;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonBodyLimit, MAX_JSON_BODY_BYTES } from '../api/bigdata/route-kit.ts';
-import { AppError, errorBody } from '../errors.ts';
+import { toErrorResponse } from './error-response.ts';
 import { router } from './openapi.ts';
 
 let server: ServerType;
@@ -12,10 +12,7 @@ let port = 0;
 beforeAll(async () => {
   const app = router();
   // As the portal answers errors: one handler maps AppError to its status and body.
-  app.onError((err, c) => {
-    const e = err instanceof AppError ? err : new AppError('INTERNAL');
-    return c.json(errorBody(e), e.status);
-  });
+  app.onError((err, c) => toErrorResponse(c, err));
   app.post('/echo', jsonBodyLimit, async (c) => c.json({ bytes: (await c.req.arrayBuffer()).byteLength }));
   await new Promise<void>((resolve) => {
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());

@@ -5,7 +5,6 @@ import { need, tenant, type Ctx, type Deps } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { normalizeMobile } from '../../industry/recipients.ts';
-import { IndustryError } from './errors.ts';
 import { UNASSIGNED } from './recipients-resolve.ts';
 import { likePattern, newId } from './scope.ts';
 import { createImportJob, failJob, importJob, ImportView, jobView, reject, type ImportJob } from './import-jobs.ts';
@@ -415,9 +414,8 @@ export const contactsRoutes = base
       );
       const g = rows[0];
       if (!g) throw new AppError('NOT_FOUND', '分组不存在');
-      if (Number(g.kids) > 0) throw new IndustryError('GROUP_HAS_CHILDREN', `分组“${g.name}”下还有 ${g.kids} 个子分组，请先删除子分组`);
-      if (Number(g.members) > 0)
-        throw new IndustryError('GROUP_HAS_CONTACTS', `分组“${g.name}”下还有 ${g.members} 个联系人，请先清空联系人`);
+      if (Number(g.kids) > 0) throw new AppError('GROUP_HAS_CHILDREN', `分组“${g.name}”下还有 ${g.kids} 个子分组，请先删除子分组`);
+      if (Number(g.members) > 0) throw new AppError('GROUP_HAS_CONTACTS', `分组“${g.name}”下还有 ${g.members} 个联系人，请先清空联系人`);
       await db.query('DELETE FROM contact_groups WHERE id = $1', [id]);
       await opLog(c, '删除通讯录分组', g.name);
       return c.json({ ok: true as const }, 200);
@@ -488,7 +486,7 @@ export const contactsRoutes = base
             ],
           );
         } catch (err) {
-          if (phoneTaken(err)) throw new IndustryError('PHONE_TAKEN', `通讯录中已有号码 ${phone}`);
+          if (phoneTaken(err)) throw new AppError('PHONE_TAKEN', `通讯录中已有号码 ${phone}`);
           throw err;
         }
         await setGroups(tx, book, [id], groups, false);
@@ -538,7 +536,7 @@ export const contactsRoutes = base
             [id, body.name, phone, body.gender, body.birthday, body.email, body.company, body.title, body.address, body.remark, body.sort],
           );
         } catch (err) {
-          if (phoneTaken(err)) throw new IndustryError('PHONE_TAKEN', `通讯录中已有号码 ${phone}`);
+          if (phoneTaken(err)) throw new AppError('PHONE_TAKEN', `通讯录中已有号码 ${phone}`);
           throw err;
         }
         await setGroups(tx, book, [id], groups, true);
@@ -679,7 +677,7 @@ export const contactsRoutes = base
     async (c) => {
       const who = tenant(c);
       const job = importJob(c.get('deps'), c.req.valid('param').id, { enterpriseId: who.enterpriseId, accountId: who.p.accountId });
-      if (!job) throw new IndustryError('IMPORT_NOT_FOUND');
+      if (!job) throw new AppError('IMPORT_NOT_FOUND');
       need(c, job.kind === 'contacts' ? 'contacts' : 'sms.send');
       return c.json(jobView(job), 200);
     },

@@ -13,4 +13,3 @@ import { templatesRoutes } from './templates-routes.ts';
 export const industryRoutes = [sendRoutes, sentRoutes, contactsRoutes, templatesRoutes, inboxRoutes, statsRoutes];
 
 export { startIndustry, natsJobPublisher, type IndustryOptions, type JobPublisher, type RunningIndustry } from './runtime.ts';
-export { INDUSTRY_ERRORS, IndustryError } from './errors.ts';

@@ -6,7 +6,6 @@ import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, router, z } from '../../http/openapi.ts';
 import { normalizeMobile } from '../../industry/recipients.ts';
 import { dispatchSend } from './dispatch.ts';
-import { IndustryError } from './errors.ts';
 import { runtimeOf } from './runtime.ts';
 import { CheckResult, SendBody, SendResult, UploadResult } from './schemas.ts';
 import { checkUpload, runUploadJob } from './upload-check.ts';
@@ -183,7 +182,7 @@ export const sendRoutes = base
       }
       const prep = await prepareSend(deps.db, p, enterpriseId, body);
       if (prep.rejected.length && !body.acceptRejected) {
-        throw new IndustryError(
+        throw new AppError(
           'RECIPIENTS_REJECTED',
           `有 ${prep.rejected.length} 个号码无效或重复（有效 ${prep.recipients.length} 个），请确认后再发送`,
           {

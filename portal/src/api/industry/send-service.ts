@@ -6,7 +6,6 @@ import { mailMerge } from '../../industry/mail-merge.ts';
 import type { Principal } from '../../http/context.ts';
 import { balances as ledgerBalances, give, take } from '../ledger/ledger.ts';
 import { checkSendRate, recordHeldBack } from '../ledger/send-limits.ts';
-import { IndustryError } from './errors.ts';
 import { resolveRecipients, routeAll, uploadRejections, type PickedFrom, type Recipient, type Rejected } from './recipients-resolve.ts';
 import { newId } from './scope.ts';
 import { readUploadList } from './upload-lists.ts';
@@ -139,15 +138,15 @@ export async function prepareSend(db: Queryable, p: Principal, enterpriseId: str
     recipients ??= routeAll(items, rejected);
     if (input.mode === 'merge') content = recipients[0]?.content ?? '';
   }
-  if (recipients.length === 0) throw new IndustryError('NO_RECIPIENTS', undefined, { rejected: rejected.slice(0, 1000) });
-  if (input.mode !== 'merge' && !content.trim()) throw new IndustryError('TEXT_REFUSED', '请输入短信内容');
+  if (recipients.length === 0) throw new AppError('NO_RECIPIENTS', undefined, { rejected: rejected.slice(0, 1000) });
+  if (input.mode !== 'merge' && !content.trim()) throw new AppError('TEXT_REFUSED', '请输入短信内容');
   const longest = input.mode === 'merge' ? Math.max(...recipients.map((r) => (r.content ?? '').length)) : content.length;
-  if (longest > MAX_CONTENT) throw new IndustryError('TEXT_REFUSED', `短信内容最多 ${MAX_CONTENT} 字（当前 ${longest} 字）`);
+  if (longest > MAX_CONTENT) throw new AppError('TEXT_REFUSED', `短信内容最多 ${MAX_CONTENT} 字（当前 ${longest} 字）`);
   const charge =
     input.mode === 'merge'
       ? chargeFor({ signature: signature.text, contents: recipients.map((r) => r.content ?? '') })
       : chargeFor({ signature: signature.text, content, recipients: recipients.length });
-  if (!charge.ok) throw new IndustryError('TEXT_REFUSED', charge.reason);
+  if (!charge.ok) throw new AppError('TEXT_REFUSED', charge.reason);
   const perCarrier: Prepared['perCarrier'] = {};
   for (const r of recipients) perCarrier[r.carrier] = (perCarrier[r.carrier] ?? 0) + 1;
   return {
@@ -184,7 +183,7 @@ async function allocateExtension(tx: Queryable, enterpriseId: string, sendId: st
     enterpriseId,
   ]);
   if ((held[0]?.n ?? 0) >= MAX_EXTENSIONS_PER_ENTERPRISE)
-    throw new IndustryError(
+    throw new AppError(
       'NO_EXTENSION',
       `本集团占用的回复扩展码已达上限 ${MAX_EXTENSIONS_PER_ENTERPRISE} 个（每个需要回复的短信占用一个，至发送后 ${EXTENSION_LIFE_DAYS} 天），请稍后再试或删除不需要的定时短信`,
       {
@@ -197,7 +196,7 @@ async function allocateExtension(tx: Queryable, enterpriseId: string, sendId: st
       WHERE NOT EXISTS (SELECT 1 FROM sms_extensions x WHERE x.extension = lpad(n::text, 4, '0'))
       ORDER BY n LIMIT 1`,
   );
-  if (!rows[0]) throw new IndustryError('NO_EXTENSION');
+  if (!rows[0]) throw new AppError('NO_EXTENSION');
   const ext = String(rows[0].n).padStart(4, '0');
   await tx.query('INSERT INTO sms_extensions (enterprise_id, extension, send_id, expires_at) VALUES ($1, $2, $3, $4)', [
     enterpriseId,
@@ -235,7 +234,7 @@ export async function recordSend(
   try {
     return await recordNow(db, p, enterpriseId, prep, o, id);
   } catch (err) {
-    if (err instanceof IndustryError && err.industryCode === 'RATE_LIMITED') await recordHeldBack(db, p.accountId, prep.recipients.length);
+    if (err instanceof AppError && err.code === 'RATE_LIMITED') await recordHeldBack(db, p.accountId, prep.recipients.length);
     throw err;
   }
 }

@@ -6,7 +6,6 @@ import type { Feature } from '../../auth/permissions.ts';
 import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { DateParam } from './schemas.ts';
-import { IndustryError } from './errors.ts';
 import { likePattern, timeBounds, visibleAccounts } from './scope.ts';
 import { recipientStates, sendOutcomes } from './send-log.ts';
 import { refund } from './send-service.ts';
@@ -411,7 +410,7 @@ export const sentRoutes = router()
           enterpriseId,
           p.accountId,
         ]);
-        throw rows[0] ? new IndustryError('NOT_SCHEDULED') : new AppError('NOT_FOUND', '定时短信不存在');
+        throw rows[0] ? new AppError('NOT_SCHEDULED') : new AppError('NOT_FOUND', '定时短信不存在');
       }
       await db.query(`UPDATE sms_extensions SET expires_at = $2::timestamptz + interval '7 days' WHERE send_id = $1`, [id, at]);
       await opLog(c, '修改定时发送时间', id, { scheduledAt: at.toISOString() });
@@ -436,7 +435,7 @@ export const sentRoutes = router()
           `UPDATE sms_sends SET state = 'cancelled' WHERE id = ANY($1::text[]) AND enterprise_id = $2 AND account_id = $3 AND state = 'scheduled' RETURNING id, billing_count`,
           [ids, enterpriseId, p.accountId],
         );
-        if (rows.length !== new Set(ids).size) throw new IndustryError('NOT_SCHEDULED', '所选短信中有已发出、已删除或不属于您的记录');
+        if (rows.length !== new Set(ids).size) throw new AppError('NOT_SCHEDULED', '所选短信中有已发出、已删除或不属于您的记录');
         for (const r of rows) await refund(tx, enterpriseId, r.id, Number(r.billing_count));
         await tx.query('DELETE FROM sms_extensions WHERE send_id = ANY($1::text[])', [ids]);
         return rows.length;

@@ -1,6 +1,5 @@
-import { HTTPException } from 'hono/http-exception';
 import type { SmsJob } from '@geo/messaging';
-import { AppError, errorBody } from '../../errors.ts';
+import { toErrorResponse } from '../../http/error-response.ts';
 import { requestContext } from '../../http/middleware.ts';
 import { router } from '../../http/openapi.ts';
 import type { PortalConfig } from '../../config.ts';
@@ -37,16 +36,7 @@ export async function industryTestApp({
 }: IndustryOptions & { portal?: Partial<PortalConfig> } = {}): Promise<IndustryTestApp> {
   const portal = await testPortal(portalCfg);
   const app = router();
-  app.onError((err, c) => {
-    const e =
-      err instanceof AppError
-        ? err
-        : err instanceof HTTPException && err.status === 400
-          ? new AppError('BAD_JSON')
-          : new AppError('INTERNAL');
-    if (e.code === 'INTERNAL') console.error(err);
-    return c.json(errorBody(e), e.status);
-  });
+  app.onError((err, c) => toErrorResponse(c, err));
   app.use('*', requestContext(portal.deps));
   for (const r of industryRoutes) app.route('/', r);
   const jobs: SmsJob[] = [];

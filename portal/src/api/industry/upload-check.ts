@@ -3,12 +3,12 @@ import { MailMergeCheck } from '../../industry/mail-merge.ts';
 import type { UploadedTable } from '../../industry/upload-table.ts';
 import type { Deps } from '../../http/context.ts';
 import type { z } from '../../http/openapi.ts';
-import { IndustryError } from './errors.ts';
 import { failJob, type ImportJob } from './import-jobs.ts';
 import type { UploadResult } from './schemas.ts';
 import { newId } from './scope.ts';
 import { UploadListWriter, type UploadItem } from './upload-lists.ts';
 import { parseUpload } from './xlsx.ts';
+import { AppError } from '../../errors.ts';
 
 export type UploadReport = z.infer<typeof UploadResult>;
 
@@ -77,7 +77,7 @@ export async function checkUpload(
     await turn();
   }
   const rejected = check.rejected();
-  if (check.accepted() === 0 && rejected.length === 0) throw new IndustryError('UPLOAD_EMPTY', '文件中没有数据');
+  if (check.accepted() === 0 && rejected.length === 0) throw new AppError('UPLOAD_EMPTY', '文件中没有数据');
   const duplicates = check.duplicates();
   await list.finish({ fileName: name, totalRows: rows.length, duplicates });
   return {

@@ -5,7 +5,6 @@ import { drainingBodyLimit } from '../../http/body-limit.ts';
 import { readUploadOffThread } from '../../industry/read-upload-off-thread.ts';
 import { checkExpansion, sniffUpload, UploadError, type UploadedTable } from '../../industry/upload-table.ts';
 import type { Ctx } from '../../http/context.ts';
-import { IndustryError } from './errors.ts';
 
 export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 /** Uploads larger than this are refused before parsing. */
@@ -49,7 +48,7 @@ export function uploadFailure(err: unknown): unknown {
   if (err.code === 'UPLOAD_TOO_LARGE' || err.code === 'UPLOAD_CELL_TOO_LONG' || err.code === 'UPLOAD_TOO_MANY_COLUMNS')
     return new AppError('UPLOAD_TOO_LARGE', err.message);
   if (err.code === 'UPLOAD_FORMAT') return new AppError('UPLOAD_TYPE', err.message);
-  return new IndustryError(err.code, err.message);
+  return new AppError(err.code, err.message);
 }
 
 export interface UploadedFile {
@@ -72,7 +71,7 @@ export async function receiveUpload(c: Ctx): Promise<UploadedFile> {
     form = await c.req.formData();
   } catch (err) {
     if (err instanceof AppError) throw err;
-    throw new IndustryError('UPLOAD_BROKEN', '上传内容无法解析，请重新选择文件');
+    throw new AppError('UPLOAD_BROKEN', '上传内容无法解析，请重新选择文件');
   }
   const file = form.get('file');
   if (!file || typeof file === 'string') throw new AppError('VALIDATION', '请选择要上传的文件（TXT 或 Excel）');

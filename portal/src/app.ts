@@ -1,4 +1,3 @@
-import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { accountRoutes } from './api/accounts/routes.ts';
@@ -22,6 +21,7 @@ import { statusRoutes } from './api/status/routes.ts';
 import { limitRoutes } from './api/ledger/limit-routes.ts';
 import { AppError, errorBody } from './errors.ts';
 import type { Deps } from './http/context.ts';
+import { toErrorResponse } from './http/error-response.ts';
 import { requestContext } from './http/middleware.ts';
 import { requestGuard } from './http/request-guard.ts';
 import { router } from './http/openapi.ts';
@@ -63,17 +63,7 @@ export function buildApp(deps: Deps, webDist: string) {
   const started = Date.now();
 
   const app = router();
-  app.onError((err, c) => {
-    let e: AppError;
-    if (err instanceof AppError) e = err;
-    else if (err instanceof HTTPException && err.status === 400) e = new AppError('BAD_JSON');
-    else {
-      deps.log.error({ err, path: c.req.path }, 'unhandled error');
-      e = new AppError('INTERNAL');
-    }
-    errors.inc({ code: e.code });
-    return c.json(errorBody(e), e.status);
-  });
+  app.onError((err, c) => toErrorResponse(c, err, { log: deps.log, count: (code) => errors.inc({ code }) }));
   app.use(
     '*',
     secureHeaders({

@@ -27,3 +27,4 @@ export * from './servers/nats-cluster.ts';
 export * from './servers/nats-release.ts';
 export * from './servers/clickhouse.ts';
 export * from './servers/pick-port.ts';
+export * from './basics/index.ts';

@@ -1,3 +1,4 @@
+import { MSISDN, Carrier } from '@geo/infra/basics';
 import { z } from 'zod';
 
 /**
@@ -6,9 +7,7 @@ import { z } from 'zod';
  * JetStream here, 100 per message near 0.9M/s (DESIGN.md).
  */
 
-export const CARRIERS = ['cmcc', 'cucc', 'ctcc'] as const;
-export const Carrier = z.enum(CARRIERS);
-export type Carrier = z.infer<typeof Carrier>;
+export { CARRIERS, Carrier } from '@geo/infra/basics';
 
 /** What the signalling record was. `detach` means the handset left the network (switched off). */
 export const EVENT_KINDS = ['attach', 'detach', 'periodic', 'handover', 'call', 'sms', 'data'] as const;
@@ -21,7 +20,7 @@ export const MAX_EVENT_FUTURE_MS = 5 * 60_000;
 
 export const LocationEvent = z.object({
   /** Mainland mobile number without +86. */
-  msisdn: z.string().regex(/^1[3-9]\d{9}$/, 'expected an 11-digit mainland mobile number'),
+  msisdn: z.string().regex(MSISDN, 'expected an 11-digit mainland mobile number'),
   carrier: Carrier,
   /** Event time, Unix epoch milliseconds. */
   ts: z.number().int().positive(),

@@ -37,7 +37,7 @@ import { compactClosedDays } from '../src/schema/retention.ts';
 import { insertRowBinary } from '../src/sink/sink.ts';
 import { h3Halves, RowBinaryWriter } from '../src/sink/row-binary.ts';
 import { NO_ADMIN_AREAS } from '../src/regions/region.ts';
-import { mulberry32 } from '../src/test/population.ts';
+import { seededRandom } from '@geo/infra/basics';
 import { BENCH_HOMES, benchGrid, cellOfCarrier, cellOfCarrierSql, insertBenchCells, publishLiveStream } from './bench-world.ts';
 
 const SCALE = Number(process.env.INSIGHT_BENCH_SCALE ?? 1);
@@ -56,7 +56,7 @@ const SETTINGS = { max_query_size: '67108864' } as Record<string, string>;
 const began = Date.now();
 const log = (msg: string) => process.stderr.write(`[bench:insight +${((Date.now() - began) / 1000).toFixed(0)}s] ${msg}\n`);
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))]!;
-const rnd = mulberry32(42);
+const rnd = seededRandom(42);
 
 const tag = Date.now().toString(36);
 const DB = `insight_bench_${tag}`;

@@ -29,7 +29,7 @@ import { PresenceState } from '../src/sink/presence-state.ts';
 import { insertRowBinary, LocationSink } from '../src/sink/sink.ts';
 import { RowBinaryWriter } from '../src/sink/row-binary.ts';
 import { PopulationRing } from '../src/metrics/population-ring.ts';
-import { mulberry32 } from '../src/test/population.ts';
+import { seededRandom } from '@geo/infra/basics';
 import { BENCH_HOMES, benchGrid, cellOfCarrier, benchMsisdn, insertBenchCells, publishLiveStream } from './bench-world.ts';
 
 const SCALE = Number(process.env.SINK_BENCH_SCALE ?? 1);
@@ -62,7 +62,7 @@ function childCpu(): Record<string, number> {
 
 const began = Date.now();
 const log = (msg: string) => process.stderr.write(`[bench:sink +${((Date.now() - began) / 1000).toFixed(0)}s] ${msg}\n`);
-const rnd = mulberry32(42);
+const rnd = seededRandom(42);
 const tag = Date.now().toString(36);
 const DB = `insight_sinkbench_${tag}`;
 const STREAM = `INSIGHT_SINKBENCH_${tag}`;

@@ -1,4 +1,5 @@
 import type { Carrier } from '../contract.ts';
+import { MSISDN } from '@geo/infra/basics';
 
 /**
  * Mainland mobile number blocks (号段) per carrier, as allocated by MIIT (basic carriers only; the
@@ -60,6 +61,6 @@ for (const [carrier, list] of Object.entries(NUMBER_PREFIXES) as [Carrier, reado
  */
 export function carrierOfMsisdn(msisdn: string): Carrier | undefined {
   const n = msisdn.replace(/[\s-]/g, '').replace(/^(\+86|0086)/, '');
-  if (!/^1[3-9]\d{9}$/.test(n)) return undefined;
+  if (!MSISDN.test(n)) return undefined;
   return byPrefix.get(n.slice(0, 4)) ?? byPrefix.get(n.slice(0, 3));
 }

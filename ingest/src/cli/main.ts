@@ -31,6 +31,7 @@ import { BatchPublisher } from '../publish/batch-publisher.ts';
 import { SimulatorRunner, type SimulatorProgress } from '../simulator/run-simulator.ts';
 import { Simulator } from '../simulator/simulator.ts';
 import { declareLocationStream } from '../streams.ts';
+import { shanghaiDateTime } from '@geo/infra/basics';
 
 const USAGE = `usage: npm run sim -- <command> [options]
 
@@ -46,7 +47,7 @@ const USAGE = `usage: npm run sim -- <command> [options]
 const Env = z.object({ ...commonEnv });
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const cst = (ms: number) => new Date(ms + 8 * 3600_000).toISOString().replace('T', ' ').slice(0, 19) + ' CST';
+const cst = (ms: number) => `${shanghaiDateTime(ms)} CST`;
 function progressLine(p: SimulatorProgress): string {
   return `simulated ${cst(p.simTime)} | ${fmt(p.subscribers)} subscribers | ${fmt(p.eventsPerSecond)} events/s | ${fmt(p.eventsTotal)} events`;
 }

@@ -1,4 +1,5 @@
 import { CARRIERS, EVENT_KINDS, type LocationEvent } from '../contract.ts';
+import { MSISDN } from '@geo/infra/basics';
 
 /**
  * The binary LOCATION batch (part of the ingest contract, next to the JSON `LocationBatch`).
@@ -199,7 +200,6 @@ export function cellIdOf(bytes: Uint8Array, at: number, len: number): string {
 const jsonDecoder = new TextDecoder();
 const CARRIER_INDEX: Record<string, number> = Object.fromEntries(CARRIERS.map((c, i) => [c, i]));
 const KIND_INDEX: Record<string, number> = Object.fromEntries(EVENT_KINDS.map((k, i) => [k, i]));
-const MSISDN = /^1[3-9]\d{9}$/;
 const HOME = /^\d{6}$/;
 
 /**

@@ -1,3 +1,4 @@
+import { SHANGHAI_OFFSET_MS } from '@geo/infra/basics';
 import type { CellTable } from './cells.ts';
 import { CELL_KIND } from './cells.ts';
 import { ATTRACTIONS } from './places.ts';
@@ -5,7 +6,7 @@ import { PROFILE, type Population } from './population.ts';
 import { distanceKm, mix32, pickCumulative, unit } from './random.ts';
 
 /** China Standard Time: local time of day drives the rhythm. */
-export const TZ_OFFSET_S = 8 * 3600;
+export const TZ_OFFSET_S = SHANGHAI_OFFSET_MS / 1000;
 const H = 3600;
 
 /**

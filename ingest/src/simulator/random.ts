@@ -27,17 +27,8 @@ export function nextUnit(state: Uint32Array, i: number): number {
   return (x >>> 0) / 4294967296;
 }
 
-/** A seeded generator for set-up work (cells, tables): mulberry32. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator for set-up work (cells, tables): one home, `@geo/infra/basics`. */
+export { seededRandom } from '@geo/infra/basics';
 
 /** Picks an index from a cumulative weight array (binary search). */
 export function pickCumulative(cum: Float64Array | number[], r: number): number {

@@ -1,5 +1,6 @@
 import type { Polygon } from 'geojson';
 import type { LocationEvent } from '@geo/ingest';
+import { seededRandom } from '@geo/infra/basics';
 
 /**
  * A known simulated population for the correctness test: a 12×12 grid of cells, two synthetic
@@ -7,17 +8,6 @@ import type { LocationEvent } from '@geo/ingest';
  * walk between cells, report periodically, go silent or switch their phone off. Deterministic
  * (seeded), so a failure reproduces.
  */
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const GRID = 12;
 export const LNG0 = 120.0;
@@ -72,7 +62,7 @@ export interface Person {
 
 /** People over [start, end] (ms, whole seconds). */
 export function simulate(n: number, start: number, end: number, seed = 7): Person[] {
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(a: readonly T[]) => a[Math.floor(rnd() * a.length)]!;
   const people: Person[] = [];
   for (let p = 0; p < n; p++) {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { shanghaiDate, shanghaiDay } from './shanghai-time.ts';
+import { shanghaiDate, shanghaiDateTime, shanghaiDay } from './shanghai-time.ts';
 
 describe('Asia/Shanghai dates', () => {
   it('names the right date for instants in any order, also either side of midnight (the remembered day is never stale)', () => {
@@ -12,5 +12,12 @@ describe('Asia/Shanghai dates', () => {
         for (const ms of all) expect(shanghaiDay(ms)).toBe(new Date(ms + 8 * 3600_000).toISOString().slice(0, 10).replace(/-/g, ''));
       }),
     );
+  });
+});
+
+describe('shanghaiDateTime', () => {
+  it('shows an instant as Shanghai wall-clock time, across the UTC date line', () => {
+    expect(shanghaiDateTime(Date.parse('2026-12-06T16:30:05Z'))).toBe('2026-12-07 00:30:05');
+    expect(shanghaiDateTime(Date.parse('2026-12-06T00:00:00+08:00'))).toBe('2026-12-06 00:00:00');
   });
 });

@@ -1,0 +1,9 @@
+/**
+ * The basics every service and the web share, one home each: the carriers, the phone-number form,
+ * Asia/Shanghai time and a seeded random generator. No Node or server dependency: the browser
+ * imports it too (`@geo/infra/basics`).
+ */
+export * from './carriers.ts';
+export * from './msisdn.ts';
+export * from './shanghai-time.ts';
+export * from './seeded-random.ts';

@@ -215,7 +215,7 @@ describe('CMPP framing and refusals', () => {
   });
   it('refuses an unknown command, a short body and bytes left over', () => {
     expect(() => decodeCmpp(hex('0000000c 00000099 00000001'))).toThrow(/not supported/);
-    expect(() => decodeCmpp(SUBMIT_RESP_30.subarray(0, 20).fill(0x14, 3, 4))).toThrow(CmppDecodeError);
+    expect(() => decodeCmpp(Buffer.from(SUBMIT_RESP_30.subarray(0, 20)).fill(0x14, 3, 4))).toThrow(CmppDecodeError);
     const extra = Buffer.concat([SUBMIT_RESP_30, Buffer.from([0])]);
     extra.writeUInt32BE(extra.length, 0);
     expect(() => decodeCmpp(extra)).toThrow(/left over/);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulatedSmsc, type SimulatedSmsc } from '../smsc-sim/smsc.ts';
+import { startSimulatedSmsc } from '../smsc-sim/smsc.ts';
 import { SmppConnector } from './smpp-connector.ts';
 import type { CarrierReceipt, CarrierReply } from './connector.ts';
 import { segmentText } from '../text/segment-text.ts';

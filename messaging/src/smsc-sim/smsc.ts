@@ -4,7 +4,6 @@ import {
   DEFAULT_PASSWORD,
   DEFAULT_SYSTEM_ID,
   ESM_DELIVERY_RECEIPT,
-  ESM_UDHI,
   MESSAGE_STATE,
   STATUS,
   formatReceiptText,
@@ -232,7 +231,7 @@ export interface SmscOptions {
 }
 
 /** How many events fell in the last 1,000 ms (times in ms, non-decreasing). */
-class SlidingCount {
+export class SlidingCount {
   private times: number[] = [];
   private head = 0;
 

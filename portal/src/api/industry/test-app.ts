@@ -7,7 +7,7 @@ import type { Portal } from '../../portal.ts';
 import { login, nextIp, testPortal, type Client } from '../../test/harness.ts';
 import { hashPassword } from '../../auth/password.ts';
 import { industryRoutes } from './index.ts';
-import { startIndustry, type IndustryOptions, type RunningIndustry } from './runtime.ts';
+import { startIndustry, type IndustryOptions, type RunningIndustry } from './dispatch/runtime.ts';
 
 /**
  * A test portal (PGlite in memory, demo seed) with the industry routes mounted the way app.ts mounts

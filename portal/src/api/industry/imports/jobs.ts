@@ -1,13 +1,13 @@
 import type { Logger, Queryable } from '@geo/infra';
 import type { MiddlewareHandler } from 'hono';
-import { instanceId, leaseMs } from '../../jobs/instance.ts';
-import type { AppEnv } from '../../http/context.ts';
-import { AppError } from '../../errors.ts';
-import type { Deps } from '../../http/context.ts';
-import { z } from '../../http/openapi.ts';
-import { UploadResult } from './schemas.ts';
-import { newId } from './scope.ts';
-import { uploadFailure } from './xlsx.ts';
+import { instanceId, leaseMs } from '../../../jobs/instance.ts';
+import type { AppEnv } from '../../../http/context.ts';
+import { AppError } from '../../../errors.ts';
+import type { Deps } from '../../../http/context.ts';
+import { z } from '../../../http/openapi.ts';
+import { UploadResult } from '../schemas.ts';
+import { newId } from '../scope.ts';
+import { uploadFailure } from '../uploads/xlsx.ts';
 
 /**
  * Address-book imports, and the batch / mail-merge uploads of 发短信, run as background jobs: the

@@ -2,8 +2,8 @@ import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connectClickHouse, connectNats, migrateClickHouse, type ClickHouseClient, type NatsConnection } from '@geo/infra';
 import { SMS_JOBS_STREAM, SmsJob, smsJobSubject, smsReplySubject } from '@geo/messaging';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loginAdmin, START_TIMEOUT } from '../../test/harness.ts';
-import { industryTestApp, type IndustryTestApp, type Requester } from './test-app.ts';
+import { loginAdmin, START_TIMEOUT } from '../../../test/harness.ts';
+import { industryTestApp, type IndustryTestApp, type Requester } from '../test-app.ts';
 
 /**
  * Every job of one send on SMS_JOBS published since `since` (the stream is shared with the other

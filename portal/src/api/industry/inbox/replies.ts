@@ -1,5 +1,5 @@
 import type { SmsReply } from '@geo/messaging';
-import type { IndustryRuntime } from './runtime.ts';
+import type { IndustryRuntime } from '../dispatch/runtime.ts';
 
 /**
  * Files a reply (MO) in the inbox, once per reply id, under the send it answers: the send id when

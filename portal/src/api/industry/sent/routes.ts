@@ -1,14 +1,14 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Queryable } from '@geo/infra';
-import { AppError } from '../../errors.ts';
-import { iso, need, type Ctx } from '../../http/context.ts';
-import type { Feature } from '../../auth/permissions.ts';
-import { opLog } from '../../http/op-log.ts';
-import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
-import { DateParam } from './schemas.ts';
-import { likePattern, timeBounds, visibleAccounts } from './scope.ts';
-import { recipientStates, sendOutcomes } from './send-log.ts';
-import { refund } from './send-service.ts';
+import { AppError } from '../../../errors.ts';
+import { iso, need, type Ctx } from '../../../http/context.ts';
+import type { Feature } from '../../../auth/permissions.ts';
+import { opLog } from '../../../http/op-log.ts';
+import { jsonBody, jsonOk, Ok, router, z } from '../../../http/openapi.ts';
+import { DateParam } from '../schemas.ts';
+import { likePattern, timeBounds, visibleAccounts } from '../scope.ts';
+import { recipientStates, sendOutcomes } from '../send-log.ts';
+import { refund } from '../send/service.ts';
 
 const TAG = ['行业短信-已发送'];
 const IdParam = z.object({ id: z.string().min(1).max(64) });

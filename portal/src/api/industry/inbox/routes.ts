@@ -1,8 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
-import { iso, need } from '../../http/context.ts';
-import { jsonOk, router, z } from '../../http/openapi.ts';
-import { DateParam } from './schemas.ts';
-import { likePattern, timeBounds, visibleAccounts } from './scope.ts';
+import { iso, need } from '../../../http/context.ts';
+import { jsonOk, router, z } from '../../../http/openapi.ts';
+import { DateParam } from '../schemas.ts';
+import { likePattern, timeBounds, visibleAccounts } from '../scope.ts';
 
 const TAG = ['行业短信-收件箱'];
 const Query = z.object({

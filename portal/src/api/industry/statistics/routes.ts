@@ -1,12 +1,12 @@
 import { createRoute } from '@hono/zod-openapi';
-import { iso, need, type Ctx } from '../../http/context.ts';
-import { opLog } from '../../http/op-log.ts';
-import { jsonOk, router, z } from '../../http/openapi.ts';
-import { DateParam } from './schemas.ts';
-import { scopeAccounts, type StatsScope } from './scope.ts';
-import { sendOutcomes } from './send-log.ts';
-import { ACCOUNT_NAME, outcomeTotals, sendFilter } from './sent-routes.ts';
-import { fileResponse, xlsxBytes } from './xlsx.ts';
+import { iso, need, type Ctx } from '../../../http/context.ts';
+import { opLog } from '../../../http/op-log.ts';
+import { jsonOk, router, z } from '../../../http/openapi.ts';
+import { DateParam } from '../schemas.ts';
+import { scopeAccounts, type StatsScope } from '../scope.ts';
+import { sendOutcomes } from '../send-log.ts';
+import { ACCOUNT_NAME, outcomeTotals, sendFilter } from '../sent/routes.ts';
+import { fileResponse, xlsxBytes } from '../uploads/xlsx.ts';
 
 const TAG = ['行业短信-发送统计'];
 const Query = z.object({

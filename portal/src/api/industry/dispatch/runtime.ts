@@ -9,10 +9,10 @@ import {
   type RunningConsumer,
 } from '@geo/infra';
 import { declareMessagingStreams, messagingNames, SmsReply, type MessagingNames, type SmsJob } from '@geo/messaging';
-import type { Deps } from '../../http/context.ts';
-import { instanceId, leaseMs } from '../../jobs/instance.ts';
+import type { Deps } from '../../../http/context.ts';
+import { instanceId, leaseMs } from '../../../jobs/instance.ts';
 import { claimNextSend, dispatchSend, fireDueSchedules, housekeeping } from './dispatch.ts';
-import { recordReply } from './replies.ts';
+import { recordReply } from '../inbox/replies.ts';
 
 /** Where SMS jobs go: SMS_JOBS on NATS in production. */
 export interface JobPublisher {

@@ -1,14 +1,14 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Queryable } from '@geo/infra';
-import { AppError } from '../../errors.ts';
-import { need, tenant, type Ctx, type Deps } from '../../http/context.ts';
-import { opLog } from '../../http/op-log.ts';
-import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
-import { normalizeMobile } from '../../industry/recipients.ts';
-import { UNASSIGNED } from './recipients-resolve.ts';
-import { likePattern, newId } from './scope.ts';
-import { createImportJob, failJob, importJob, ImportView, jobView, reject, type ImportJob } from './import-jobs.ts';
-import { fileResponse, parseUpload, receiveUpload, uploadBodyLimit, xlsxBytes } from './xlsx.ts';
+import { AppError } from '../../../errors.ts';
+import { need, tenant, type Ctx, type Deps } from '../../../http/context.ts';
+import { opLog } from '../../../http/op-log.ts';
+import { jsonBody, jsonOk, Ok, router, z } from '../../../http/openapi.ts';
+import { normalizeMobile } from '../../../industry/recipients.ts';
+import { UNASSIGNED } from '../send/recipients.ts';
+import { likePattern, newId } from '../scope.ts';
+import { createImportJob, failJob, importJob, ImportView, jobView, reject, type ImportJob } from '../imports/jobs.ts';
+import { fileResponse, parseUpload, receiveUpload, uploadBodyLimit, xlsxBytes } from '../uploads/xlsx.ts';
 
 const TAG = ['行业短信-通讯录'];
 type Book = 'personal' | 'enterprise';

@@ -1,5 +1,5 @@
 import type { Queryable } from '@geo/infra';
-import type { RejectedLine } from '../../industry/batch-numbers.ts';
+import type { RejectedLine } from '../../../industry/batch-numbers.ts';
 
 /**
  * Upload lists (`sms_upload_lists`): a checked 批量发送 / 定制发送 file's good rows and rejected

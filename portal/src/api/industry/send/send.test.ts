@@ -1,9 +1,9 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256 } from '../../auth/session.ts';
-import { loginAdmin, loginSub, START_TIMEOUT } from '../../test/harness.ts';
+import { sha256 } from '../../../auth/session.ts';
+import { loginAdmin, loginSub, START_TIMEOUT } from '../../../test/harness.ts';
 import { MAX_EXTENSIONS_PER_ENTERPRISE } from '@geo/messaging';
-import { industryTestApp, otherEnterpriseAdmin, subWith, type IndustryTestApp, type Requester } from './test-app.ts';
+import { industryTestApp, otherEnterpriseAdmin, subWith, type IndustryTestApp, type Requester } from '../test-app.ts';
 
 async function xlsx(rows: (string | number)[][]): Promise<Blob> {
   const wb = new ExcelJS.Workbook();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RejectedLine } from '../../industry/batch-numbers.ts';
-import type { Portal } from '../../portal.ts';
-import { START_TIMEOUT, testPortal } from '../../test/harness.ts';
-import { PART_CHARS, readUploadList, UploadListWriter, type UploadItem } from './upload-lists.ts';
+import type { RejectedLine } from '../../../industry/batch-numbers.ts';
+import type { Portal } from '../../../portal.ts';
+import { START_TIMEOUT, testPortal } from '../../../test/harness.ts';
+import { PART_CHARS, readUploadList, UploadListWriter, type UploadItem } from './lists.ts';
 
 const who = { enterpriseId: 'demo-enterprise', accountId: 'demo-admin' };
 const rejectedLine = (line: number): RejectedLine => ({

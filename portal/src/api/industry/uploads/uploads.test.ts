@@ -1,7 +1,7 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginAdmin, START_TIMEOUT } from '../../test/harness.ts';
-import { importAndWait, industryTestApp, type IndustryTestApp, type Requester } from './test-app.ts';
+import { loginAdmin, START_TIMEOUT } from '../../../test/harness.ts';
+import { importAndWait, industryTestApp, type IndustryTestApp, type Requester } from '../test-app.ts';
 
 const form = (bytes: Uint8Array | string, name: string, extra: Record<string, string> = {}) => {
   const f = new FormData();

@@ -1,6 +1,6 @@
 import type { Queryable } from '@geo/infra';
 import { composeText, splitTasks, type SmsCarrier, type SmsJob } from '@geo/messaging';
-import { instanceId, leaseMs } from '../../jobs/instance.ts';
+import { instanceId, leaseMs } from '../../../jobs/instance.ts';
 import type { IndustryRuntime } from './runtime.ts';
 
 /** Recipients published per database read and per publish window. */

@@ -1,10 +1,10 @@
 import ExcelJS from 'exceljs';
-import { safeCell } from '../../industry/export-cells.ts';
-import { AppError } from '../../errors.ts';
-import { drainingBodyLimit } from '../../http/body-limit.ts';
-import { readUploadOffThread } from '../../industry/read-upload-off-thread.ts';
-import { checkExpansion, sniffUpload, UploadError, type UploadedTable } from '../../industry/upload-table.ts';
-import type { Ctx } from '../../http/context.ts';
+import { safeCell } from '../../../industry/export-cells.ts';
+import { AppError } from '../../../errors.ts';
+import { drainingBodyLimit } from '../../../http/body-limit.ts';
+import { readUploadOffThread } from '../../../industry/read-upload-off-thread.ts';
+import { checkExpansion, sniffUpload, UploadError, type UploadedTable } from '../../../industry/upload-table.ts';
+import type { Ctx } from '../../../http/context.ts';
 
 export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 /** Uploads larger than this are refused before parsing. */

@@ -1,9 +1,9 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginAdmin, loginSub, START_TIMEOUT } from '../../test/harness.ts';
-import { recordReply } from './replies.ts';
-import { runtimeOf } from './runtime.ts';
-import { industryTestApp, otherEnterpriseAdmin, subWith, type IndustryTestApp, type Requester } from './test-app.ts';
+import { loginAdmin, loginSub, START_TIMEOUT } from '../../../test/harness.ts';
+import { recordReply } from '../inbox/replies.ts';
+import { runtimeOf } from '../dispatch/runtime.ts';
+import { industryTestApp, otherEnterpriseAdmin, subWith, type IndustryTestApp, type Requester } from '../test-app.ts';
 
 describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
   let t: IndustryTestApp;

@@ -1,14 +1,14 @@
 import type { Db, Queryable } from '@geo/infra';
 import { chargeFor, MAX_EXTENSIONS_PER_ENTERPRISE, type SmsCarrier } from '@geo/messaging';
-import { AppError } from '../../errors.ts';
-import { defaultSubject } from '../../industry/export-cells.ts';
-import { mailMerge } from '../../industry/mail-merge.ts';
-import type { Principal } from '../../http/context.ts';
-import { balances as ledgerBalances, give, take } from '../ledger/ledger.ts';
-import { checkSendRate, recordHeldBack } from '../ledger/send-limits.ts';
-import { resolveRecipients, routeAll, uploadRejections, type PickedFrom, type Recipient, type Rejected } from './recipients-resolve.ts';
-import { newId } from './scope.ts';
-import { readUploadList } from './upload-lists.ts';
+import { AppError } from '../../../errors.ts';
+import { defaultSubject } from '../../../industry/export-cells.ts';
+import { mailMerge } from '../../../industry/mail-merge.ts';
+import type { Principal } from '../../../http/context.ts';
+import { balances as ledgerBalances, give, take } from '../../ledger/ledger.ts';
+import { checkSendRate, recordHeldBack } from '../../ledger/send-limits.ts';
+import { resolveRecipients, routeAll, uploadRejections, type PickedFrom, type Recipient, type Rejected } from './recipients.ts';
+import { newId } from '../scope.ts';
+import { readUploadList } from '../uploads/lists.ts';
 
 /** A reply to a send is matched by its extension number for this long. */
 export const EXTENSION_LIFE_DAYS = 7;

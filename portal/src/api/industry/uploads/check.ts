@@ -1,14 +1,14 @@
-import { BatchNumberCheck, type RejectedLine } from '../../industry/batch-numbers.ts';
-import { MailMergeCheck } from '../../industry/mail-merge.ts';
-import type { UploadedTable } from '../../industry/upload-table.ts';
-import type { Deps } from '../../http/context.ts';
-import type { z } from '../../http/openapi.ts';
-import { failJob, type ImportJob } from './import-jobs.ts';
-import type { UploadResult } from './schemas.ts';
-import { newId } from './scope.ts';
-import { UploadListWriter, type UploadItem } from './upload-lists.ts';
+import { BatchNumberCheck, type RejectedLine } from '../../../industry/batch-numbers.ts';
+import { MailMergeCheck } from '../../../industry/mail-merge.ts';
+import type { UploadedTable } from '../../../industry/upload-table.ts';
+import type { Deps } from '../../../http/context.ts';
+import type { z } from '../../../http/openapi.ts';
+import { failJob, type ImportJob } from '../imports/jobs.ts';
+import type { UploadResult } from '../schemas.ts';
+import { newId } from '../scope.ts';
+import { UploadListWriter, type UploadItem } from './lists.ts';
 import { parseUpload } from './xlsx.ts';
-import { AppError } from '../../errors.ts';
+import { AppError } from '../../../errors.ts';
 
 export type UploadReport = z.infer<typeof UploadResult>;
 

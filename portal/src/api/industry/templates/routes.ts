@@ -1,9 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
-import { AppError } from '../../errors.ts';
-import { iso, need } from '../../http/context.ts';
-import { opLog } from '../../http/op-log.ts';
-import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
-import { newId } from './scope.ts';
+import { AppError } from '../../../errors.ts';
+import { iso, need } from '../../../http/context.ts';
+import { opLog } from '../../../http/op-log.ts';
+import { jsonBody, jsonOk, Ok, router, z } from '../../../http/openapi.ts';
+import { newId } from '../scope.ts';
 
 const TAG = ['行业短信-短信模版'];
 const Template = z.object({ id: z.string(), title: z.string(), content: z.string(), updatedAt: z.string() }).openapi('SmsTemplate');

@@ -5,10 +5,10 @@ import { jetstream } from '@nats-io/jetstream';
 import { connectNats, type NatsConnection } from '@geo/infra';
 import { SMS_JOBS_STREAM, SmsJob } from '@geo/messaging';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { instanceId } from '../../jobs/instance.ts';
-import { freshDatabase } from '../../jobs/test-database.ts';
-import { loginAdmin, START_TIMEOUT, type Client } from '../../test/harness.ts';
-import { industryTestApp, type IndustryTestApp, type Requester } from './test-app.ts';
+import { instanceId } from '../../../jobs/instance.ts';
+import { freshDatabase } from '../../../jobs/test-database.ts';
+import { loginAdmin, START_TIMEOUT, type Client } from '../../../test/harness.ts';
+import { industryTestApp, type IndustryTestApp, type Requester } from '../test-app.ts';
 
 /**
  * Two portal instances on one PostgreSQL server (#19): what one process did alone (the dispatcher,
@@ -32,7 +32,7 @@ function slowRecorder(jobs: SmsJob[]) {
   };
 }
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 
 /** A portal in its own process on the same database (portal/src/jobs/portal-process.ts), to be killed. */
 async function portalProcess(

@@ -1,19 +1,19 @@
 import { createRoute } from '@hono/zod-openapi';
 import { composeText, countMessage } from '@geo/messaging';
-import { AppError } from '../../errors.ts';
-import { need, type Ctx } from '../../http/context.ts';
-import { opLog } from '../../http/op-log.ts';
-import { jsonBody, jsonOk, router, z } from '../../http/openapi.ts';
-import { normalizeMobile } from '../../industry/recipients.ts';
-import { dispatchSend } from './dispatch.ts';
-import { runtimeOf } from './runtime.ts';
-import { CheckResult, SendBody, SendResult, UploadResult } from './schemas.ts';
-import { checkUpload, runUploadJob } from './upload-check.ts';
-import { readUploadList } from './upload-lists.ts';
-import { adminPhone, balances, prepareSend, recordSend, signaturesFor } from './send-service.ts';
-import { newId } from './scope.ts';
-import { createImportJob, jobView, UploadJobView } from './import-jobs.ts';
-import { fileResponse, parseUpload, receiveUpload, uploadBodyLimit, xlsxBytes } from './xlsx.ts';
+import { AppError } from '../../../errors.ts';
+import { need, type Ctx } from '../../../http/context.ts';
+import { opLog } from '../../../http/op-log.ts';
+import { jsonBody, jsonOk, router, z } from '../../../http/openapi.ts';
+import { normalizeMobile } from '../../../industry/recipients.ts';
+import { dispatchSend } from '../dispatch/dispatch.ts';
+import { runtimeOf } from '../dispatch/runtime.ts';
+import { CheckResult, SendBody, SendResult, UploadResult } from '../schemas.ts';
+import { checkUpload, runUploadJob } from '../uploads/check.ts';
+import { readUploadList } from '../uploads/lists.ts';
+import { adminPhone, balances, prepareSend, recordSend, signaturesFor } from './service.ts';
+import { newId } from '../scope.ts';
+import { createImportJob, jobView, UploadJobView } from '../imports/jobs.ts';
+import { fileResponse, parseUpload, receiveUpload, uploadBodyLimit, xlsxBytes } from '../uploads/xlsx.ts';
 
 const TAG = ['行业短信-发短信'];
 /** Sends this small are published before the response; larger ones right after it. */

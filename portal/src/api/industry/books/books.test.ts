@@ -1,7 +1,7 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginAdmin, loginSub, START_TIMEOUT } from '../../test/harness.ts';
-import { importAndWait, industryTestApp, otherEnterpriseAdmin, subWith, type IndustryTestApp, type Requester } from './test-app.ts';
+import { loginAdmin, loginSub, START_TIMEOUT } from '../../../test/harness.ts';
+import { importAndWait, industryTestApp, otherEnterpriseAdmin, subWith, type IndustryTestApp, type Requester } from '../test-app.ts';
 
 describe('address books', () => {
   let t: IndustryTestApp;

@@ -1,9 +1,9 @@
 import type { Queryable } from '@geo/infra';
 import { routeNumber, type SmsCarrier } from '@geo/messaging';
-import { AppError } from '../../errors.ts';
-import type { RejectedLine } from '../../industry/batch-numbers.ts';
-import { normalizeMobile, splitRecipients } from '../../industry/recipients.ts';
-import { departmentSubtree } from './scope.ts';
+import { AppError } from '../../../errors.ts';
+import type { RejectedLine } from '../../../industry/batch-numbers.ts';
+import { normalizeMobile, splitRecipients } from '../../../industry/recipients.ts';
+import { departmentSubtree } from '../scope.ts';
 
 /** One recipient of a send, with its own text for mail-merge sends. */
 export interface Recipient {

@@ -1,0 +1,14 @@
+/**
+ * `@geo/infra/testing`: what tests, chaos drills and benchmarks use and production code must not —
+ * real servers started on free ports (nats-server alone or as a cluster, clickhouse-server alone or
+ * as shards), a TCP proxy that injects faults, and the one wait helper.
+ */
+export * from './until.ts';
+export * from '../test/tcp-proxy.ts';
+export * from '../servers/free-port.ts';
+export * from '../servers/pick-port.ts';
+export * from '../servers/stack.ts';
+export * from '../servers/nats.ts';
+export * from '../servers/nats-cluster.ts';
+export * from '../servers/nats-release.ts';
+export * from '../servers/clickhouse.ts';

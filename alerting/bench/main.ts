@@ -18,7 +18,7 @@ import { connectNats, jetstreamManager } from '@geo/infra';
 import { CARRIERS, LOCATION_STREAM, encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { SMS_JOBS_STREAM } from '@geo/messaging';
 import type { RegionPart } from '../src/contract.ts';
-import { circleTask, declareAll, jobsIn, sleep, until } from '../src/engine/int-test-kit.ts';
+import { circleTask, declareAll, jobsIn, sleep, until } from '../src/testing/engine-kit.ts';
 import { runEngine } from '../src/engine/run-engine.ts';
 import { Presence } from '../src/presence/presence.ts';
 import { startStack } from '../../infra/src/servers/stack.ts';

@@ -3,7 +3,7 @@ import { SmsJobBatch, jobsOfBatch } from '@geo/messaging';
 import { alertJob } from './alert-job.ts';
 import { encodeJobBatch } from './job-encoder.ts';
 import { AlertTask, AlertTaskSpec } from '../contract.ts';
-import { circleTask } from './int-test-kit.ts';
+import { circleTask } from '../testing/engine-kit.ts';
 
 const decode = (bytes: Uint8Array) => jobsOfBatch(SmsJobBatch.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))));
 

@@ -11,7 +11,7 @@ import { KvBudget } from './budget.ts';
 import { SendClaims, claimChunk, claimSubject, type ClaimChunk } from './claims.ts';
 import { Engine } from './engine.ts';
 import type { JobBatch } from './job-batches.ts';
-import { circleTask, declareAll, event, jobsOf, numbers, offset } from './int-test-kit.ts';
+import { circleTask, declareAll, event, jobsOf, numbers, offset } from '../testing/engine-kit.ts';
 import { JsPublishError, JsPublisher, WRONG_LAST_SEQUENCE } from './js-publisher.ts';
 
 let nc: NatsConnection;

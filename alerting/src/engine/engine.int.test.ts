@@ -20,7 +20,7 @@ import {
   today,
   tomorrow,
   until,
-} from './int-test-kit.ts';
+} from '../testing/engine-kit.ts';
 import { runEngine, type RunningEngine } from './run-engine.ts';
 
 const ALL_SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];

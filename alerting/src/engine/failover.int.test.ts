@@ -8,7 +8,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { connectNats, startNatsServer, type LeaseValue, type NatsConnection, type RunningNats } from '@geo/infra';
 import { LEASES_BUCKET, TASKS_BUCKET } from '../streams.ts';
 import { TaskStore } from '../tasks/task-store.ts';
-import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, sleep, until } from './int-test-kit.ts';
+import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, sleep, until } from '../testing/engine-kit.ts';
 
 /**
  * Failover drill (#19, invariant 10): two real alerting processes share the shards by leases; one

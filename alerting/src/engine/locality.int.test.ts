@@ -1,20 +1,27 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import type { NatsConnection } from '@geo/infra';
 import type { CrowdRule, RegionInput } from '../contract.ts';
 import { installIngestAdminAreas } from '../geofence/ingest-admin-areas.ts';
-import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
-import { runEngine, type RunningEngine } from './run-engine.ts';
+import {
+  circleTask,
+  event,
+  jobsOf,
+  numbers,
+  offset,
+  publishEvents,
+  sleep,
+  until,
+  ownNats,
+  startEngine,
+  type OwnNats,
+} from '../testing/engine-kit.ts';
+import type { RunningEngine } from './run-engine.ts';
 
 /**
  * Local (本地) vs roaming (外地): the person's home city against the city their current cell lies
  * in, the same for a drawn shape (which has no administrative codes) and a picked district.
  */
-const ALL_SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
-let dir: string;
-let server: RunningNats;
+let own: OwnNats;
 let nc: NatsConnection;
 let eng: RunningEngine;
 
@@ -22,18 +29,13 @@ beforeAll(async () => {
   installIngestAdminAreas();
   // Its own nats-server: another test file's engine on the shared one (same durable consumers)
   // would receive some of these events, and this file asks its own engine.
-  dir = mkdtempSync(join(tmpdir(), 'alerting-locality-int-'));
-  server = await startNatsServer({ dataDir: dir });
-  nc = await connectNats(server.url, 'alerting-locality-int');
-  await declareAll(nc);
-  eng = await runEngine({ nc, log: silent, shards: ALL_SHARDS, instance: 'locality', tickMs: 200 });
-  await eng.ready;
+  own = await ownNats('locality');
+  nc = own.nc;
+  eng = await startEngine(nc, 'locality');
 }, 60_000);
 afterAll(async () => {
   await eng?.stop();
-  await nc?.drain();
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await own?.close();
 });
 
 describe('local and roaming', () => {

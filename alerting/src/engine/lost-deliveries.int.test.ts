@@ -11,7 +11,7 @@ import { LOCATION_STREAM, encodeLocationBatch, locationSubject, shardOf, type Ca
 import { startNatsServer, type RunningNats } from '../../../infra/src/servers/nats.ts';
 import { presenceConsumer } from '../streams.ts';
 import { TaskStore } from '../tasks/task-store.ts';
-import { circleTask, declareAll, event, jobsOf, numbers, offset, silent, sleep, until } from './int-test-kit.ts';
+import { circleTask, declareAll, event, jobsOf, numbers, offset, silent, sleep, until } from '../testing/engine-kit.ts';
 import { runEngine, type RunningEngine } from './run-engine.ts';
 
 /**

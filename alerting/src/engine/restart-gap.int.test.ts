@@ -6,7 +6,7 @@ import { Kvm } from '@nats-io/kv';
 import { connectNats, type NatsConnection } from '@geo/infra';
 import { startNatsServer, type RunningNats } from '../../../infra/src/servers/nats.ts';
 import { TaskStore } from '../tasks/task-store.ts';
-import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
+import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from '../testing/engine-kit.ts';
 import { runEngine, type RunningEngine } from './run-engine.ts';
 
 /**

@@ -7,7 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats, type NatsConnection } from '@geo/infra';
 import { CARRIERS } from '@geo/ingest';
 import { smsJobSubject } from '@geo/messaging';
-import { circleTask, declareAll, event, jobsIn, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
+import {
+  circleTask,
+  declareAll,
+  event,
+  jobsIn,
+  jobsOf,
+  numbers,
+  offset,
+  publishEvents,
+  silent,
+  sleep,
+  until,
+} from '../testing/engine-kit.ts';
 import { runEngine, type RunningEngine } from './run-engine.ts';
 import { startNatsServer, type RunningNats } from '../../../infra/src/servers/nats.ts';
 

@@ -1,13 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import type { NatsConnection } from '@geo/infra';
 import { WHY_SUBJECT, WhyReply, whyAnswer } from '../contract.ts';
 import { CAPS_BUCKET, declareAlertingStreams } from '../streams.ts';
-import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
-import { runEngine, type RunningEngine } from './run-engine.ts';
+import {
+  circleTask,
+  event,
+  jobsOf,
+  numbers,
+  offset,
+  publishEvents,
+  sleep,
+  until,
+  ownNats,
+  startEngine,
+  type OwnNats,
+} from '../testing/engine-kit.ts';
+import type { RunningEngine } from './run-engine.ts';
 
 /**
  * #19: a batch whose sending keeps failing, while newer events of the same people are applied,
@@ -15,24 +24,18 @@ import { runEngine, type RunningEngine } from './run-engine.ts';
  * and out during the failure was never sent nor counted. The candidates themselves are retried.
  * Its own nats-server: the caps bucket is taken away to make sending fail.
  */
-let dir: string;
-let server: RunningNats;
+let own: OwnNats;
 let nc: NatsConnection;
 let engine: RunningEngine;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'alerting-send-retry-'));
-  server = await startNatsServer({ dataDir: dir });
-  nc = await connectNats(server.url, 'alerting-send-retry');
-  await declareAll(nc);
-  engine = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'send-retry', tickMs: 200 });
-  await engine.ready;
+  own = await ownNats('send-retry');
+  nc = own.nc;
+  engine = await startEngine(nc, 'send-retry');
 }, 60_000);
 afterAll(async () => {
   await engine?.stop();
-  await nc?.drain();
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await own?.close();
 });
 
 describe('sending that fails for a while', () => {

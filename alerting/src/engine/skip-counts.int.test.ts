@@ -1,15 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import type { NatsConnection } from '@geo/infra';
 import { TaskProgress, progressSubject } from '../contract.ts';
-import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
-import { runEngine, type RunningEngine } from './run-engine.ts';
+import {
+  circleTask,
+  event,
+  jobsOf,
+  numbers,
+  offset,
+  publishEvents,
+  sleep,
+  until,
+  ownNats,
+  startEngine,
+  type OwnNats,
+} from '../testing/engine-kit.ts';
+import type { RunningEngine } from './run-engine.ts';
 
-const ALL_SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
-let dir: string;
-let server: RunningNats;
+let own: OwnNats;
 let nc: NatsConnection;
 let eng: RunningEngine;
 let site = 0;
@@ -18,18 +25,13 @@ const nextSite = (): [number, number] => [75 + site++ * 0.5, 33];
 beforeAll(async () => {
   // Its own nats-server: another test file's engine on the shared one (same durable consumers)
   // would receive some of these events, and this file asks its own engine.
-  dir = mkdtempSync(join(tmpdir(), 'alerting-skips-int-'));
-  server = await startNatsServer({ dataDir: dir });
-  nc = await connectNats(server.url, 'alerting-skips-int');
-  await declareAll(nc);
-  eng = await runEngine({ nc, log: silent, shards: ALL_SHARDS, instance: 'skips', tickMs: 200 });
-  await eng.ready;
+  own = await ownNats('skips');
+  nc = own.nc;
+  eng = await startEngine(nc, 'skips');
 }, 60_000);
 afterAll(async () => {
   await eng?.stop();
-  await nc?.drain();
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await own?.close();
 });
 
 /** The latest progress of each instance, summed (another file's engine may hold some people). */

@@ -1,35 +1,38 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import type { NatsConnection } from '@geo/infra';
 import { WHY_SUBJECT, WhyReply, type WhyRequest } from '../contract.ts';
-import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from './int-test-kit.ts';
-import { runEngine, type RunningEngine } from './run-engine.ts';
+import {
+  circleTask,
+  event,
+  jobsOf,
+  numbers,
+  offset,
+  publishEvents,
+  sleep,
+  until,
+  ownNats,
+  startEngine,
+  type OwnNats,
+} from '../testing/engine-kit.ts';
+import type { RunningEngine } from './run-engine.ts';
 
 /**
  * "Why did number N not get task T" over NATS (request/reply like reach): each instance answers
  * from what it knows of the number and the task. Its own nats-server, so that this file's engine
  * sees every event it publishes.
  */
-let dir: string;
-let server: RunningNats;
+let own: OwnNats;
 let nc: NatsConnection;
 let engine: RunningEngine;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'alerting-why-'));
-  server = await startNatsServer({ dataDir: dir });
-  nc = await connectNats(server.url, 'alerting-why');
-  await declareAll(nc);
-  engine = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'why', tickMs: 200 });
-  await engine.ready;
+  own = await ownNats('why');
+  nc = own.nc;
+  engine = await startEngine(nc, 'why');
 }, 60_000);
 afterAll(async () => {
   await engine?.stop();
-  await nc?.drain();
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await own?.close();
 });
 
 async function why(taskId: string, msisdn: string): Promise<WhyReply[]> {

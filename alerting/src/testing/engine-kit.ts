@@ -1,12 +1,18 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { pino } from 'pino';
-import type { NatsConnection } from '@geo/infra';
+import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
 import { encodeLocationBatch, locationSubject, shardOf, type Carrier, type LocationEvent } from '@geo/ingest';
 import { SMS_JOBS_STREAM, smsJobsIn, type SmsJob } from '@geo/messaging';
 import type { AlertTaskSpecInput } from '../contract.ts';
 import { shanghaiDate } from '../rules/shanghai-time.ts';
+import { runEngine, type RunEngineOptions, type RunningEngine } from '../engine/run-engine.ts';
 
 /** Helpers shared by alerting's integration tests and benchmark (real NATS, no mocks). */
+
+export const ALL_SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
 
 export const silent = pino({ level: 'silent' });
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -127,4 +133,45 @@ export async function declareAll(nc: NatsConnection): Promise<void> {
   await declareLocationStream(nc);
   await declareMessagingStreams(nc);
   await declareAlertingStreams(nc);
+}
+
+/** A nats-server of one test file's own, with every stream and bucket declared. */
+export interface OwnNats {
+  server: RunningNats;
+  nc: NatsConnection;
+  url: string;
+  /** The server's data directory (also a place for the file's logs). */
+  dir: string;
+  /** Drains the connection, stops the server and removes its data. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a nats-server for one test file. A file whose engine must see every event (and be the
+ * only one evaluating them) needs its own: on the shared server, another file's engine consumes the
+ * same durable consumers and task bucket.
+ */
+export async function ownNats(name: string): Promise<OwnNats> {
+  const dir = mkdtempSync(join(tmpdir(), `alerting-${name}-`));
+  const server = await startNatsServer({ dataDir: dir });
+  const nc = await connectNats(server.url, `alerting-${name}`);
+  await declareAll(nc);
+  return {
+    server,
+    nc,
+    url: server.url,
+    dir,
+    async close() {
+      await nc.drain();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs an engine in this process on all shards, ticking every 200 ms, and waits until it is ready. */
+export async function startEngine(nc: NatsConnection, instance: string, over: Partial<RunEngineOptions> = {}): Promise<RunningEngine> {
+  const r = await runEngine({ nc, log: silent, shards: ALL_SHARDS, instance, tickMs: 200, ...over });
+  await r.ready;
+  return r;
 }

@@ -39,7 +39,7 @@ export function connectClickHouse(url: string, database = 'default', opts: { req
     // (the caller gets the error as well), so its lines are throttled per distinct message.
     log: { LoggerClass: ClickHouseClientLogger, level: ClickHouseLogLevel.WARN },
   });
-  rememberOrigin(ch, { cluster, database: db, requestTimeoutMs: opts.requestTimeoutMs });
+  rememberOrigin(ch, { host: u.host, cluster, database: db, requestTimeoutMs: opts.requestTimeoutMs });
   return ch;
 }
 

@@ -62,6 +62,8 @@ export function clickhouseClusterUrl(entry: string, name: string, nodes: string[
 
 /** How a client was made, so that cluster-mode code can reach every node with the same settings. */
 export interface ClickHouseOrigin {
+  /** host:port the client talks to. */
+  host: string;
   cluster?: ClickHouseCluster;
   database: string;
   requestTimeoutMs?: number;

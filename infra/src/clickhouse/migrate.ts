@@ -56,9 +56,12 @@ const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS schema_migrations (owner S
 
 /**
  * Cluster mode: each node keeps its own `schema_migrations`, and a migration runs on every node that
- * has not recorded it, node by node (no ZooKeeper, so no `ON CLUSTER`), before it is recorded on any
- * of them: a reader that waits for the schema's version sees it only once every node has it.
- * Statements run rewritten per node ({@link clusterStatements}).
+ * has not recorded it, node by node (no ZooKeeper, so no `ON CLUSTER`), recorded on each node as soon
+ * as it ran there: a run that failed on one node and is started again does not repeat a migration on
+ * the nodes that finished it (a data rewrite such as insight's version 3 must not run twice). The
+ * entry node (the URL's host) goes last, so a reader there that waits for the schema's version sees it
+ * only once every node has it.
+ * Statements run rewritten per node ({@link clusterStatement}).
  */
 async function migrateCluster(
   ch: ClickHouseClient,
@@ -88,15 +91,16 @@ async function migrateCluster(
       );
       done.set(node, new Set(rows.map((r) => Number(r.version))));
     }
+    // The entry node (the URL's host, where readers look for the schema's version) goes last.
+    const entry = originOf(ch)?.host;
+    const order = [...nodes.filter((n) => new URL(n.url).host !== entry), ...nodes.filter((n) => new URL(n.url).host === entry)];
     const applied: number[] = [];
     for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-      const pending = nodes.filter((node) => !done.get(node)!.has(m.version));
+      const pending = order.filter((node) => !done.get(node)!.has(m.version));
       if (pending.length === 0) continue;
       for (const node of pending) {
         const [{ db }] = (await selectRows<{ db: string }>(node.client, 'SELECT currentDatabase() AS db')) as [{ db: string }];
         for (const statement of m.statements) await runOnNode(node.client, statement, keys, cluster.name, db);
-      }
-      for (const node of pending) {
         await node.client.command({
           query:
             sql`INSERT INTO schema_migrations (owner, version, name, applied_at) VALUES (${owner}, ${m.version}, ${m.name}, ${new Date()})`

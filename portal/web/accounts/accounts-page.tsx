@@ -3,6 +3,7 @@ import { del, get, post, put, qs } from '../lib/api.ts';
 import { departmentsResource, buildTree, flatten } from '../lib/departments.ts';
 import { me } from '../lib/session.ts';
 import { t } from '../i18n/zh-CN.ts';
+import { askConfirm, askText } from '../ui/dialog.tsx';
 import { Badge, confirmDelete, Field, Grid, Modal, Page, Pager, runAction, fmtTime } from '../ui/ui.tsx';
 import type { AccountRecord as Account } from '../../src/api/accounts/queries.ts';
 
@@ -217,8 +218,14 @@ export function AccountsPage() {
     void refetch();
   };
   const act = (fn: () => Promise<unknown>) => runAction(fn, refetch);
-  const resetPassword = (a: Account) => {
-    const pw = prompt(`${A.resetPassword}：${a.name}\n${A.newPassword}（至少 12 位，不能是常见密码）`);
+  const resetPassword = async (a: Account) => {
+    // Typed masked, never in clear.
+    const pw = await askText({
+      title: `${A.resetPassword}：${a.name}`,
+      label: A.newPassword,
+      type: 'password',
+      placeholder: A.passwordHint,
+    });
     if (pw) void act(() => post(`/api/accounts/${a.id}/reset-password`, { password: pw }));
   };
   return (
@@ -257,11 +264,10 @@ export function AccountsPage() {
                 <button
                   type="button"
                   class="link"
-                  onClick={() =>
-                    a.status === 'active'
-                      ? confirm(A.confirmFreeze) && void act(() => post(`/api/accounts/${a.id}/freeze`))
-                      : void act(() => post(`/api/accounts/${a.id}/unfreeze`))
-                  }
+                  onClick={async () => {
+                    if (a.status !== 'active') return void act(() => post(`/api/accounts/${a.id}/unfreeze`));
+                    if (await askConfirm(A.confirmFreeze, { danger: true })) void act(() => post(`/api/accounts/${a.id}/freeze`));
+                  }}
                 >
                   {a.status === 'active' ? <Badge kind="ok">{A.active}</Badge> : <Badge kind="err">{A.frozen}</Badge>}
                 </button>

@@ -3,6 +3,7 @@ import { del, get, post, put, qs } from '../lib/api.ts';
 import { buildTree, departmentsResource, flatten, type Department, type DeptNode } from '../lib/departments.ts';
 import { can } from '../lib/session.ts';
 import { t } from '../i18n/zh-CN.ts';
+import { askConfirm } from '../ui/dialog.tsx';
 import { Field, notify, notifyError, Page } from '../ui/ui.tsx';
 
 const D = t.departments;
@@ -69,7 +70,7 @@ export function DepartmentsPage() {
   };
   const remove = async () => {
     const d = current();
-    if (!d || !confirm(t.common.confirmDelete)) return;
+    if (!d || !(await askConfirm(t.common.confirmDelete, { danger: true }))) return;
     try {
       await del(`/api/departments/${d.id}`);
       notify('ok', t.common.deleted);

@@ -1,6 +1,7 @@
 import { createResource } from 'solid-js';
 import { get, post, put } from '../lib/api.ts';
 import { t } from '../i18n/zh-CN.ts';
+import { askConfirm, askText } from '../ui/dialog.tsx';
 import { Badge, Grid, runAction, fmtTime } from '../ui/ui.tsx';
 
 interface Enterprise {
@@ -34,9 +35,9 @@ export function EnterprisesPanel() {
       }).then(() => form.reset()),
     );
   };
-  const editQuota = (x: Enterprise) => {
-    const v = prompt(`${E.quota}：${x.name}`, String(x.quota));
-    if (v !== null) void act(() => put(`/api/operator/enterprises/${x.id}`, { quota: Number(v) }));
+  const editQuota = async (x: Enterprise) => {
+    const v = await askText({ title: x.name, label: E.quota, type: 'number', value: String(x.quota) });
+    if (v !== null && Number.isFinite(Number(v))) void act(() => put(`/api/operator/enterprises/${x.id}`, { quota: Number(v) }));
   };
   return (
     <>
@@ -69,11 +70,10 @@ export function EnterprisesPanel() {
               <button
                 type="button"
                 class="link danger"
-                onClick={() =>
-                  x.status === 'active'
-                    ? confirm(E.confirmFreeze) && void act(() => post(`/api/operator/enterprises/${x.id}/freeze`))
-                    : void act(() => post(`/api/operator/enterprises/${x.id}/unfreeze`))
-                }
+                onClick={async () => {
+                  if (x.status !== 'active') return void act(() => post(`/api/operator/enterprises/${x.id}/unfreeze`));
+                  if (await askConfirm(E.confirmFreeze, { danger: true })) void act(() => post(`/api/operator/enterprises/${x.id}/freeze`));
+                }}
               >
                 {x.status === 'active' ? t.accounts.freeze : t.accounts.unfreeze}
               </button>

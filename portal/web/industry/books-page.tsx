@@ -1,6 +1,7 @@
 import { createResource, createSignal, For, onCleanup, Show } from 'solid-js';
 import { api, del, get, post, put, qs } from '../lib/api.ts';
 import { can, me } from '../lib/session.ts';
+import { askConfirm, askText, showMessage } from '../ui/dialog.tsx';
 import { Empty, Field, Modal, notify, notifyError, Page, Pager } from '../ui/ui.tsx';
 import { ti } from './zh-CN.ts';
 
@@ -126,18 +127,34 @@ export function BookPage(props: { book: Book }) {
   };
   const needSel = () => (sel().length ? true : (notify('err', ti.books.selectFirst), false));
 
-  const addGroup = (parentId: string | null) => {
-    const name = prompt(ti.books.addGroup);
+  const addGroup = async (parentId: string | null) => {
+    const name = await askText({ title: parentId ? ti.books.addSub : ti.books.addGroup, label: ti.books.groupName });
     if (name) void run(() => post(`${base}/groups`, { name, parentId }));
   };
-  const renameGroup = (g: Group) => {
-    const name = prompt(ti.books.rename, g.name);
+  const renameGroup = async (g: Group) => {
+    const name = await askText({ title: ti.books.rename, label: ti.books.groupName, value: g.name });
     if (name) void run(() => put(`${base}/groups/${g.id}`, { name }));
   };
-  const deleteGroup = (g: Group) => {
-    if (confirm(`确定删除分组“${g.name}”吗？`))
-      void run(() => del(`${base}/groups/${g.id}`), '已删除').then((ok) => ok && groupId() === g.id && pick(''));
+  const deleteGroup = async (g: Group) => {
+    if (await askConfirm(ti.books.confirmDeleteGroup(g.name), { danger: true }))
+      void run(() => del(`${base}/groups/${g.id}`), ti.books.deleted).then((ok) => ok && groupId() === g.id && pick(''));
   };
+  const showContact = (c: Contact) =>
+    showMessage(
+      ti.books.detail,
+      [
+        [ti.books.name, c.name],
+        [ti.books.phone, c.phone],
+        [ti.books.email, c.email],
+        [ti.books.company, c.company],
+        [ti.books.title, c.title],
+        [ti.books.address, c.address],
+        [ti.books.remark, c.remark],
+      ]
+        .filter(([, v]) => v)
+        .map(([k, v]) => `${k}：${v}`)
+        .join('\n'),
+    );
   const save = async () => {
     const e = edit()!;
     const { id, ...body } = e;
@@ -251,20 +268,20 @@ export function BookPage(props: { book: Book }) {
               <button
                 type="button"
                 class="danger"
-                onClick={() =>
-                  needSel() &&
-                  confirm(`确定删除所选 ${sel().length} 个联系人吗？`) &&
-                  void run(() => post(`${base}/contacts/delete`, { ids: sel() }), '已删除')
-                }
+                onClick={async () => {
+                  if (needSel() && (await askConfirm(ti.books.confirmDeleteSelected(sel().length), { danger: true })))
+                    void run(() => post(`${base}/contacts/delete`, { ids: sel() }), ti.books.deleted);
+                }}
               >
                 {ti.books.delete}
               </button>
               <button
                 type="button"
-                onClick={() => {
+                onClick={async () => {
                   if (!needSel()) return;
-                  const v = prompt(ti.books.sortValue, '0');
-                  if (v !== null) void run(() => post(`${base}/contacts/sort`, { ids: sel(), sort: Number(v) }));
+                  const v = await askText({ title: ti.books.sort, label: ti.books.sortValue, type: 'number', value: '0' });
+                  if (v !== null && Number.isFinite(Number(v)))
+                    void run(() => post(`${base}/contacts/sort`, { ids: sel(), sort: Number(v) }));
                 }}
               >
                 {ti.books.sort}
@@ -285,8 +302,8 @@ export function BookPage(props: { book: Book }) {
                 <th>{ti.books.phone}</th>
                 <th>{ti.books.company}</th>
                 <th>{props.book === 'personal' ? ti.books.groupsOf : ti.books.departments}</th>
-                <th>排序</th>
-                <th>操作</th>
+                <th>{ti.books.sortColumn}</th>
+                <th>{ti.books.actions}</th>
               </tr>
             </thead>
             <tbody>
@@ -306,23 +323,22 @@ export function BookPage(props: { book: Book }) {
                     <td>{c.groupNames.join('、') || ti.books.unassigned}</td>
                     <td>{c.sort}</td>
                     <td>
-                      <button
-                        type="button"
-                        class="link"
-                        onClick={() => alert(`${c.name} ${c.phone}\n${c.email} ${c.company} ${c.title}\n${c.address}\n${c.remark}`)}
-                      >
-                        详情
+                      <button type="button" class="link" data-action="contact-detail" onClick={() => void showContact(c)}>
+                        {ti.books.detailButton}
                       </button>
                       <Show when={canEdit()}>
                         <button type="button" class="link" onClick={() => setEdit({ ...c })}>
-                          编辑
+                          {ti.books.editButton}
                         </button>
                         <button
                           type="button"
                           class="link danger"
-                          onClick={() => confirm(`确定删除“${c.name}”吗？`) && void run(() => del(`${base}/contacts/${c.id}`), '已删除')}
+                          onClick={async () => {
+                            if (await askConfirm(ti.books.confirmDeleteContact(c.name), { danger: true }))
+                              void run(() => del(`${base}/contacts/${c.id}`), ti.books.deleted);
+                          }}
                         >
-                          删除
+                          {ti.books.deleteButton}
                         </button>
                       </Show>
                     </td>

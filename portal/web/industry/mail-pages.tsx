@@ -1,9 +1,16 @@
 import { createResource, createSignal, For, Show } from 'solid-js';
 import { del, get, post, put, qs } from '../lib/api.ts';
 import { navigate } from '../lib/router.tsx';
+import { askConfirm } from '../ui/dialog.tsx';
 import { Empty, Field, fmtTime, Modal, notify, notifyError, Page, Pager, Tabs } from '../ui/ui.tsx';
 import { SendDetail, type SendSummary } from './sent-page.tsx';
 import { ti } from './zh-CN.ts';
+
+/** An ISO time as a `datetime-local` value in China time (the time the send goes out, as the list shows it). */
+export const toChinaLocal = (iso: string | null | undefined): string =>
+  iso ? new Date(Date.parse(iso) + 8 * 3600_000).toISOString().slice(0, 16) : '';
+/** A `datetime-local` value read as China time, whatever the browser's zone. */
+export const fromChinaLocal = (v: string): string => new Date(`${v}:00+08:00`).toISOString();
 
 /** 收件箱: all replies, or by subject (the send they answer), searchable by time and keyword. */
 export function InboxPage() {
@@ -125,7 +132,7 @@ export function DraftsPage() {
   );
   const { sel, setSel, toggle } = useSelection();
   const remove = async () => {
-    if (!sel().length || !confirm('确定删除所选草稿吗？')) return;
+    if (!sel().length || !(await askConfirm(ti.drafts.confirmDelete, { danger: true }))) return;
     try {
       await post('/api/industry/drafts/delete', { ids: sel() });
       setSel([]);
@@ -190,7 +197,7 @@ export function SchedulesPage() {
   const [view, setView] = createSignal<string | null>(null);
   const [edit, setEdit] = createSignal<{ id: string; at: string } | null>(null);
   const remove = async () => {
-    if (!sel().length || !confirm('确定删除所选定时短信吗？')) return;
+    if (!sel().length || !(await askConfirm(ti.schedules.confirmDelete, { danger: true }))) return;
     try {
       await post('/api/industry/schedules/delete', { ids: sel() });
       setSel([]);
@@ -203,7 +210,7 @@ export function SchedulesPage() {
     const e = edit();
     if (!e) return;
     try {
-      await put(`/api/industry/schedules/${e.id}`, { scheduledAt: new Date(e.at).toISOString() });
+      await put(`/api/industry/schedules/${e.id}`, { scheduledAt: fromChinaLocal(e.at) });
       setEdit(null);
       notify('ok', '已保存');
       void refetch();
@@ -246,7 +253,12 @@ export function SchedulesPage() {
                   <button type="button" class="link" onClick={() => setView(s.id)}>
                     查看
                   </button>
-                  <button type="button" class="link" onClick={() => setEdit({ id: s.id, at: '' })}>
+                  <button
+                    type="button"
+                    class="link"
+                    data-action="edit-time"
+                    onClick={() => setEdit({ id: s.id, at: toChinaLocal(s.scheduledAt) })}
+                  >
                     编辑
                   </button>
                 </td>
@@ -274,7 +286,7 @@ export function SchedulesPage() {
   );
 }
 
-/** 短信模版: add, edit, delete (inserted from the send page). */
+/** 短信模板: add, edit, delete (inserted from the send page). */
 export function TemplatesPage() {
   const [data, { refetch }] = createResource(() =>
     get<{ items: { id: string; title: string; content: string; updatedAt: string }[] }>('/api/industry/templates'),
@@ -323,11 +335,12 @@ export function TemplatesPage() {
                   <button
                     type="button"
                     class="link danger"
-                    onClick={() => {
-                      if (confirm('确定删除该模版吗？')) void del(`/api/industry/templates/${x.id}`).then(() => refetch(), notifyError);
+                    onClick={async () => {
+                      if (await askConfirm(ti.templates.confirmDelete, { danger: true }))
+                        void del(`/api/industry/templates/${x.id}`).then(() => refetch(), notifyError);
                     }}
                   >
-                    删除
+                    {ti.templates.delete}
                   </button>
                 </td>
               </tr>
@@ -337,7 +350,7 @@ export function TemplatesPage() {
         </tbody>
       </table>
       <Show when={edit()}>
-        <Modal title={edit()!.id ? '编辑模版' : ti.templates.add} onClose={() => setEdit(null)}>
+        <Modal title={edit()!.id ? ti.templates.edit : ti.templates.add} onClose={() => setEdit(null)}>
           <Field label={ti.templates.title} required>
             <input value={edit()!.title} onInput={(e) => setEdit({ ...edit()!, title: e.currentTarget.value })} />
           </Field>

@@ -1,7 +1,9 @@
 import { createEffect, createResource, createSignal, For, onCleanup, onMount, Show } from 'solid-js';
 import { ApiError, api, get, post } from '../lib/api.ts';
 import { navigate } from '../lib/router.tsx';
+import { askConfirm } from '../ui/dialog.tsx';
 import { Field, notify, notifyError, Page, Tabs } from '../ui/ui.tsx';
+import { BookPicker } from './book-picker.tsx';
 import { ti } from './zh-CN.ts';
 
 interface Options {
@@ -25,12 +27,6 @@ interface UploadReport {
   rejected: { line: number; message: string }[];
   preview: { line: number; msisdn: string; content?: string }[];
 }
-interface Group {
-  id: string;
-  parentId: string | null;
-  name: string;
-  count: number;
-}
 
 type Mode = 'normal' | 'batch' | 'merge';
 
@@ -52,12 +48,6 @@ export function SendPage() {
   const [opts] = createResource(() => get<Options>('/api/industry/send-options'));
   const [templates] = createResource(() =>
     get<{ items: { id: string; title: string; content: string }[] }>('/api/industry/templates').catch(() => ({ items: [] })),
-  );
-  const [groups] = createResource(() =>
-    get<{ items: Group[]; unassigned: number }>('/api/industry/books/personal/groups').catch(() => ({ items: [], unassigned: 0 })),
-  );
-  const [depts] = createResource(() =>
-    get<{ items: Group[]; unassigned: number }>('/api/industry/books/enterprise/groups').catch(() => ({ items: [], unassigned: 0 })),
   );
   const [recipients, setRecipients] = createSignal('');
   const [groupIds, setGroupIds] = createSignal<string[]>([]);
@@ -179,7 +169,7 @@ export function SendPage() {
       if (e instanceof ApiError && e.code === 'RECIPIENTS_REJECTED') {
         const d = e.details as unknown as { recipients: number; rejectedTotal: number; rejected: Rejected[] };
         setRejected(d.rejected);
-        if (confirm(ti.send.confirmSkip(d.recipients, d.rejectedTotal))) return submit(action, true);
+        if (await askConfirm(ti.send.confirmSkip(d.recipients, d.rejectedTotal))) return submit(action, true);
       } else notifyError(e);
     } finally {
       setBusy(false);
@@ -221,9 +211,6 @@ export function SendPage() {
       notifyError(e);
     }
   };
-
-  const toggle = (list: () => string[], set: (v: string[]) => void, id: string) =>
-    set(list().includes(id) ? list().filter((x) => x !== id) : [...list(), id]);
 
   return (
     <Page title={ti.nav.send}>
@@ -362,13 +349,14 @@ export function SendPage() {
               </Show>
             </Show>
           </div>
-          <Show when={rejected()?.length}>
+          {/* Batch and mail-merge files have their report (errors, preview) above: shown once. */}
+          <Show when={mode() === 'normal' && rejected()?.length}>
             <h3 class="small">{ti.send.rejectedTitle}</h3>
             <ul class="rejected" data-testid="rejected">
               <For each={rejected()!}>{(r) => <li>{r.message}</li>}</For>
             </ul>
           </Show>
-          <Show when={preview()}>
+          <Show when={mode() === 'normal' && preview()}>
             <h3 class="small">{ti.send.preview}</h3>
             <ul class="small">
               <For each={preview()!}>
@@ -411,42 +399,14 @@ export function SendPage() {
           </div>
         </div>
         <Show when={mode() === 'normal'}>
-          <div class="card picker">
-            <h2>{ti.send.pickBook}</h2>
-            <p class="muted small">{ti.send.picked(groupIds().length + departmentIds().length + contactIds().length)}</p>
-            <strong class="small">{ti.nav.personal}</strong>
-            <label>
-              <input
-                type="checkbox"
-                checked={groupIds().includes('unassigned')}
-                onChange={() => toggle(groupIds, setGroupIds, 'unassigned')}
-              />
-              {ti.books.unassigned}（{groups()?.unassigned ?? 0}）
-            </label>
-            <For each={groups()?.items}>
-              {(g) => (
-                <label>
-                  <input type="checkbox" checked={groupIds().includes(g.id)} onChange={() => toggle(groupIds, setGroupIds, g.id)} />
-                  {g.parentId ? '　' : ''}
-                  {g.name}（{g.count}）
-                </label>
-              )}
-            </For>
-            <strong class="small">{ti.nav.enterprise}</strong>
-            <For each={depts()?.items}>
-              {(d) => (
-                <label>
-                  <input
-                    type="checkbox"
-                    checked={departmentIds().includes(d.id)}
-                    onChange={() => toggle(departmentIds, setDepartmentIds, d.id)}
-                  />
-                  {d.parentId ? '　' : ''}
-                  {d.name}（{d.count}）
-                </label>
-              )}
-            </For>
-          </div>
+          <BookPicker
+            groupIds={groupIds}
+            setGroupIds={setGroupIds}
+            departmentIds={departmentIds}
+            setDepartmentIds={setDepartmentIds}
+            contactIds={contactIds}
+            setContactIds={setContactIds}
+          />
         </Show>
       </div>
     </Page>

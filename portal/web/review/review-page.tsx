@@ -1,6 +1,7 @@
 import { createResource, createSignal, Match, Switch } from 'solid-js';
 import { get, post } from '../lib/api.ts';
 import { t } from '../i18n/zh-CN.ts';
+import { askText } from '../ui/dialog.tsx';
 import { Grid, Page, runAction, Tabs, fmtTime } from '../ui/ui.tsx';
 import type { Signature } from '../signatures/signatures-page.tsx';
 import { EnterprisesPanel } from '../enterprises/enterprises-panel.tsx';
@@ -24,8 +25,8 @@ interface Feedback {
   createdAt: string;
 }
 
-function reject(path: string, after: () => void) {
-  const reason = prompt(R.reasonPrompt);
+async function reject(path: string, after: () => void) {
+  const reason = await askText({ title: R.reject, label: R.reason, placeholder: R.reasonPrompt, type: 'textarea' });
   if (reason !== null) void runAction(() => post(path, { reason }), after);
 }
 
@@ -36,7 +37,7 @@ function Verdict(props: { base: string; after: () => void }) {
       <button type="button" class="link" onClick={() => void runAction(() => post(`${props.base}/approve`), props.after)}>
         {R.approve}
       </button>
-      <button type="button" class="link danger" onClick={() => reject(`${props.base}/reject`, props.after)}>
+      <button type="button" class="link danger" onClick={() => void reject(`${props.base}/reject`, props.after)}>
         {R.reject}
       </button>
     </>
@@ -90,8 +91,14 @@ function QualificationQueue() {
 
 function FeedbackQueue() {
   const [list, { refetch }] = createResource(() => get<{ items: Feedback[] }>('/api/review/feedback').then((r) => r.items));
-  const reply = (f: Feedback) => {
-    const text = prompt(t.feedback.reply, f.reply);
+  const reply = async (f: Feedback) => {
+    const text = await askText({
+      title: t.feedback.replyTitle,
+      message: f.content,
+      label: t.feedback.reply,
+      value: f.reply,
+      type: 'textarea',
+    });
     if (text) void runAction(() => post(`/api/review/feedback/${f.id}/reply`, { reply: text }), refetch);
   };
   return (

@@ -1,6 +1,7 @@
 import { createSignal, For, Show, type JSX } from 'solid-js';
 import { ApiError } from '../lib/api.ts';
 import { t } from '../i18n/zh-CN.ts';
+import { askConfirm } from './dialog.tsx';
 
 /** Shared primitives: page frame, notices, modal, pager, form field, data table, API actions. */
 
@@ -134,16 +135,18 @@ export async function runAction(fn: () => Promise<unknown>, after?: () => unknow
   }
 }
 
-/** A confirmed delete: asks `t.common.confirmDelete`, then runs it with the 「已删除」 notice. */
+/** A confirmed delete: asks `t.common.confirmDelete` in the app's dialog, then runs it with the 「已删除」 notice. */
 export function confirmDelete(fn: () => Promise<unknown>, after?: () => unknown): void {
-  if (confirm(t.common.confirmDelete)) void runAction(fn, after, t.common.deleted);
+  void askConfirm(t.common.confirmDelete, { danger: true }).then((yes) => yes && runAction(fn, after, t.common.deleted));
 }
 
 export function Badge(props: { kind: 'ok' | 'warn' | 'err' | 'muted'; children: JSX.Element }) {
   return <span class={`badge badge-${props.kind}`}>{props.children}</span>;
 }
 
-export const fmtTime = (s: string | null | undefined) => (s ? new Date(s).toLocaleString('zh-CN', { hour12: false }) : '—');
+/** A time as people in China read it, whatever the browser's time zone. */
+export const fmtTime = (s: string | null | undefined) =>
+  s ? new Date(s).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false }) : '—';
 
 export function Tabs(props: { tabs: { key: string; label: string }[]; active: string; onChange: (k: string) => void }) {
   return (

@@ -1,6 +1,7 @@
 import { createResource, createSignal, For } from 'solid-js';
 import { del, get } from '../../lib/api.ts';
 import { navigate } from '../../lib/router.tsx';
+import { askConfirm } from '../../ui/dialog.tsx';
 import { Empty, fmtTime, notify, notifyError, Page, Pager } from '../../ui/ui.tsx';
 import { bt } from '../zh-CN.ts';
 import type { TaskSummary } from './tasks-page.tsx';
@@ -12,10 +13,10 @@ export function DraftsPage() {
     get<{ total: number; pageSize: number; items: TaskSummary[] }>(`/api/bigdata/drafts?page=${p}`),
   );
   const remove = async (id: string) => {
-    if (!confirm('确定删除该草稿吗？')) return;
+    if (!(await askConfirm(bt.tasks.confirmDeleteDraft, { danger: true }))) return;
     try {
       await del(`/api/bigdata/drafts/${id}`);
-      notify('ok', '已删除');
+      notify('ok', bt.tasks.deleted);
       void refetch();
     } catch (e) {
       notifyError(e);

@@ -16,7 +16,7 @@ import { InsightEnv } from './config.ts';
 import { createInsight, type RunningInsight } from './service.ts';
 import { adminAreasFrom, type Region } from './regions/region.ts';
 import { RegionMetrics, Heatmap, AGE_BANDS, DWELL_BUCKETS, type Count } from './api/schemas.ts';
-import { kCount } from './metrics/privacy.ts';
+import { atom, kCount } from './metrics/privacy.ts';
 import { ageBand, dwellBucket, historyRows, recentRows, shanghaiMidnight, type HistoryRow } from './metrics/region-metrics.ts';
 import { GRID, SIM_AREAS, gridCell, simulate, timeline, type Person } from './test/population.ts';
 import { atomSum, entryTime, flowAtoms, populationAtBoundaryAtoms, presentAt, type InRegion } from './test/truth.ts';
@@ -396,7 +396,7 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
         perCell.set(`${e.carrier}:${e.cell}`, c);
       }
       const truth = new Map<string, number>();
-      for (const { h, n } of perCell.values()) if (n >= K) truth.set(h, (truth.get(h) ?? 0) + n);
+      for (const { h, n } of perCell.values()) if (n >= K) truth.set(h, (truth.get(h) ?? 0) + atom(n, K));
       expect(new Map(hm.cells.map((c) => [c.h3, c.count]))).toEqual(new Map([...truth].map(([h, n]) => [h, kCount(n, K)])));
       if (zoom === 14) expect([...perCell.values()].some((c) => c.n > 0 && c.n < K)).toBe(true);
     }

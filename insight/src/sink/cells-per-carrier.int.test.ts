@@ -17,6 +17,7 @@ import { createInsight, type RunningInsight } from '../service.ts';
 import { adminAreasFrom, type Region } from '../regions/region.ts';
 import { Heatmap, RegionMetrics } from '../api/schemas.ts';
 import { SIM_AREAS } from '../test/population.ts';
+import { atom } from '../metrics/privacy.ts';
 
 /**
  * DESIGN.md invariant 8: a cell id is unique only within its carrier's network. cmcc's cell "C1" is
@@ -96,17 +97,17 @@ describe('cells are keyed by (carrier, cell id)', () => {
 
   async function check(): Promise<void> {
     const p = await metrics(near(P));
-    expect(p.population.total.value).toBe(12);
-    expect(p.population.byCarrier.cmcc.value).toBe(12);
+    expect(p.population.total.value).toBe(atom(12, 10));
+    expect(p.population.byCarrier.cmcc.value).toBe(atom(12, 10));
     expect(p.population.byCarrier.ctcc.suppressed).toBe(true);
     expect(p.flow.lastHour.inflow.suppressed).toBe(true);
     const q = await metrics(near(Q));
-    expect(q.population.total.value).toBe(26);
-    expect(q.population.byCarrier.ctcc.value).toBe(26);
-    expect(q.flow.lastHour.inflow.value).toBe(11);
+    expect(q.population.total.value).toBe(atom(26, 10));
+    expect(q.population.byCarrier.ctcc.value).toBe(atom(26, 10));
+    expect(q.flow.lastHour.inflow.value).toBe(atom(11, 10));
     const h = await heat();
-    expect(h.get(cellToParent(latLngToCell(P.lat, P.lng, 9), 9))).toBe(12);
-    expect(h.get(cellToParent(latLngToCell(Q.lat, Q.lng, 9), 9))).toBe(26);
+    expect(h.get(cellToParent(latLngToCell(P.lat, P.lng, 9), 9))).toBe(atom(12, 10));
+    expect(h.get(cellToParent(latLngToCell(Q.lat, Q.lng, 9), 9))).toBe(atom(26, 10));
   }
 
   beforeAll(async () => {

@@ -1,4 +1,5 @@
 import type { LocationEvent } from '@geo/ingest';
+import { atom } from '../metrics/privacy.ts';
 import type { Person } from './population.ts';
 
 /**
@@ -79,7 +80,7 @@ export function entryTime(p: Person, inR: InRegion, t: number): number | undefin
 }
 
 /**
- * Σ over groups of the group's size, a group under k taken as 0: the privacy atoms' truth. `groupOf`
+ * Σ over groups of the group's size quantised to the grid of k (`atom`): the privacy atoms' truth. `groupOf`
  * names a thing's atom (e.g. its cell and category), or undefined to leave it out.
  */
 export function atomSum<T>(things: Iterable<T>, groupOf: (t: T) => string | undefined, k: number): number {
@@ -89,7 +90,7 @@ export function atomSum<T>(things: Iterable<T>, groupOf: (t: T) => string | unde
     if (g !== undefined) n.set(g, (n.get(g) ?? 0) + 1);
   }
   let sum = 0;
-  for (const v of n.values()) if (v >= k) sum += v;
+  for (const v of n.values()) sum += atom(v, k);
   return sum;
 }
 

@@ -16,6 +16,7 @@ import {
   type NatsConnection,
 } from '@geo/infra';
 import type { LocationEvent } from '@geo/ingest';
+import { atom } from '@geo/insight';
 import { CaseTally } from './report.ts';
 import { startService, type ServiceProcess } from './service-process.ts';
 import { tapDeadLetters, waitFor } from './stream-tap.ts';
@@ -94,7 +95,7 @@ describe('bad input at insight (real insight process, own stream and database)',
     await ensureDeadLetterStream(nc);
     dead = await tapDeadLetters(nc, 'insight', since, MARK);
     await publish(JSON.stringify({ v: 1, events: [1, 2, 3].map((k) => event(baseline.msisdn(k), baseline.at)) }));
-    await waitFor('the baseline people counted', async () => ((await population(baseline.at)) === 3 ? true : undefined), 60_000);
+    await waitFor('the baseline people counted', async () => ((await population(baseline.at)) === atom(3, K) ? true : undefined), 60_000);
   }, 180_000);
 
   afterAll(async () => {
@@ -121,7 +122,7 @@ describe('bad input at insight (real insight process, own stream and database)',
   /** The API still answers a valid query with the baseline's count, and the tables are there. */
   async function stillUp() {
     expect(insight.alive()).toBe(true);
-    expect(await population(baseline.at)).toBe(3);
+    expect(await population(baseline.at)).toBe(atom(3, K));
   }
 
   describe('malformed batches at the sink', () => {
@@ -138,7 +139,7 @@ describe('bad input at insight (real insight process, own stream and database)',
       await publish(sc.payload(c.mark));
       await publish(JSON.stringify({ v: 1, events: [1, 2, 3].map((k) => event(c.msisdn(k), c.at)) }));
       expect((await dead.get(c.mark, 60_000)).reason).toMatch(sc.says);
-      await waitFor(`case ${c.n}'s people counted`, async () => ((await population(c.at)) === 3 ? true : undefined), 60_000);
+      await waitFor(`case ${c.n}'s people counted`, async () => ((await population(c.at)) === atom(3, K) ? true : undefined), 60_000);
     });
 
     const MIXED = tally.add('insight sink (events in a batch)', [

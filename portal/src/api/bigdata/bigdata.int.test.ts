@@ -283,7 +283,7 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
   });
 
   it('sums the reach estimate of every alerting instance per cell before the threshold, skipping a repeated shard set', async () => {
-    // Each instance holds part of a cell's people: 6 + 5 in cell x is 11 (released), 4 + 4 in y is 8 (not).
+    // Each instance holds part of a cell's people: 6 + 5 in cell x is 11 (released as 10, the grid of k), 4 + 4 in y is 8 (not).
     const answer = (instance: string, shards: number[], x: number, y: number, part = 0, parts = 1): ReachReplyInput => ({
       v: 1,
       instance,
@@ -318,11 +318,11 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
     expect(r.body).toMatchObject({
       instances: 2,
       k: 10,
-      present: { cmcc: { value: 11, suppressed: false }, cucc: withheld, ctcc: withheld },
-      passing: { cmcc: { value: 11 } },
+      present: { cmcc: { value: 10, suppressed: false }, cucc: withheld, ctcc: withheld },
+      passing: { cmcc: { value: 10 } },
       allowedToday: { cmcc: { value: 5 }, cucc: withheld },
     });
-    expect(r.body.total.present).toEqual({ value: 11, suppressed: false });
+    expect(r.body.total.present).toEqual({ value: 10, suppressed: false });
     expect(seen).toHaveLength(1);
     const bad = await admin('POST', '/api/bigdata/reach', { region: { parts: [{ kind: 'circle', center: [120, 30] }] } });
     expect(bad.status).toBe(400);

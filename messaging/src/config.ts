@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { clickhouseUrl, commonEnv, port } from '@geo/infra';
 import { DEFAULT_ACCESS_NUMBER, DEFAULT_PASSWORD, DEFAULT_SYSTEM_ID } from './smpp/protocol.ts';
+import { DEFAULT_CMPP_SECRET, DEFAULT_CMPP_SP_ID } from './cmpp/codec.ts';
 
 const count = (def: number) => z.coerce.number().int().min(0).default(def);
 const digits = (def: string) =>
@@ -8,6 +9,32 @@ const digits = (def: string) =>
     .string()
     .regex(/^\d{3,12}$/, 'expected the access number digits')
     .default(def);
+
+export const CARRIER_PROTOCOLS = ['smpp', 'cmpp'] as const;
+export type CarrierProtocol = (typeof CARRIER_PROTOCOLS)[number];
+const carrierProtocol = z.enum(CARRIER_PROTOCOLS).default('smpp');
+
+/** The CMPP account (for carriers whose SMSC_PROTOCOL_* is `cmpp`); shared with the simulator's env. */
+export const cmppEnv = {
+  /** SP 企业代码: CONNECT's Source_Addr and SUBMIT's Msg_src. */
+  CMPP_SP_ID: z
+    .string()
+    .regex(/^[0-9A-Za-z]{1,6}$/, 'expected the 6-character SP code')
+    .default(DEFAULT_CMPP_SP_ID),
+  CMPP_SHARED_SECRET: z.string().min(1).max(64).default(DEFAULT_CMPP_SECRET),
+  CMPP_VERSION: z.enum(['3.0', '2.0']).default('3.0'),
+  /** 业务代码 (Service_Id). */
+  CMPP_SERVICE_ID: z.string().max(10).default('GEOALERT'),
+  /** FeeType (01 free to the handset, 02 per message …) and FeeCode (fen); Fee_UserType is 2, the SP pays. */
+  CMPP_FEE_TYPE: z
+    .string()
+    .regex(/^0[0-5]$/)
+    .default('01'),
+  CMPP_FEE_CODE: z
+    .string()
+    .regex(/^\d{1,6}$/)
+    .default('0'),
+};
 
 export const MessagingEnv = z.object({
   ...commonEnv,
@@ -22,6 +49,14 @@ export const MessagingEnv = z.object({
   SMSC_PORT_CMCC: port(2775),
   SMSC_PORT_CUCC: port(2776),
   SMSC_PORT_CTCC: port(2777),
+  /**
+   * The protocol of each carrier's gateway: `smpp` (SMPP 3.4) or `cmpp` (CMPP 3.0 / 2.0, China
+   * Mobile's). The simulator (`smsc-sim`) reads the same variables, so `npm start` runs any mix.
+   */
+  SMSC_PROTOCOL_CMCC: carrierProtocol,
+  SMSC_PROTOCOL_CUCC: carrierProtocol,
+  SMSC_PROTOCOL_CTCC: carrierProtocol,
+  ...cmppEnv,
   SMSC_SYSTEM_ID: z.string().max(15).default(DEFAULT_SYSTEM_ID),
   SMSC_PASSWORD: z.string().max(8).default(DEFAULT_PASSWORD),
   /**

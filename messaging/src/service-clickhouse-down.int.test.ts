@@ -6,7 +6,7 @@ import { connectClickHouse, connectNats, freePort, ident, list, selectRows, sql 
 import { MessagingEnv } from './config.ts';
 import { createMessaging, type MessagingService } from './service.ts';
 import { messagingNames } from './names.ts';
-import { startSimulatedSmsc, type SimulatedSmsc } from './smsc-sim/smsc.ts';
+import { startSimulatedSmsc } from './smsc-sim/smsc.ts';
 import type { SmsJob } from './contract.ts';
 
 /**

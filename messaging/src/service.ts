@@ -18,6 +18,9 @@ import { declareMessagingStreams } from './streams.ts';
 import { messagingNames, type MessagingNames } from './names.ts';
 import { migrateSendLog } from './send-log/schema.ts';
 import { SmppConnector } from './smpp/smpp-connector.ts';
+import { CmppConnector } from './cmpp/cmpp-connector.ts';
+import { CMPP_VERSION_20, CMPP_VERSION_30 } from './cmpp/codec.ts';
+import type { LinkCarrierConfig, LinkConnector } from './smpp/link-connector.ts';
 import { BIND_LEASE_GROUP, bindSlots, slotOf } from './smpp/bind-slots.ts';
 import type { CarrierConnector } from './smpp/connector.ts';
 import { ExtensionRegistry } from './replies/extension-numbers.ts';
@@ -68,32 +71,54 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
   // The carriers' binds are shared by all instances: a slot is used only while its lease is held
   // (fence checked before every submit_sm), and each slot carries its share of the carrier's rate.
   const leaseKv = await ensureKv(nc, names.bindLeasesBucket, { replicas: cfg.STREAM_REPLICAS });
+  // eslint-disable-next-line prefer-const -- assigned below, read by the connectors' fence before first use
   let leases!: LeaseManager;
-  const connectors = new Map<SmsCarrier, SmppConnector>();
+  const protocols: Record<SmsCarrier, string> = {
+    cmcc: cfg.SMSC_PROTOCOL_CMCC,
+    cucc: cfg.SMSC_PROTOCOL_CUCC,
+    ctcc: cfg.SMSC_PROTOCOL_CTCC,
+  };
+  const connectors = new Map<SmsCarrier, LinkConnector<unknown>>();
   for (const carrier of ['cmcc', 'cucc', 'ctcc'] as const) {
-    const c = new SmppConnector({
+    const link: LinkCarrierConfig = {
       carrier,
       host: cfg.SMSC_HOST,
       port: ports[carrier],
-      systemId: cfg.SMSC_SYSTEM_ID,
-      password: cfg.SMSC_PASSWORD,
       accessNumber: accessNumbers[carrier],
       binds,
       windowSize: Math.max(1, cfg.SMSC_WINDOW),
       segmentsPerSecond: rates[carrier],
       rateGuardMs: cfg.SMSC_RATE_GUARD_MS,
       log,
-      clientRefTlv: cfg.SMSC_CLIENT_REF_TLV.includes(carrier),
       leasedBinds: true,
       canSend: (slot) => leases.fence(`${carrier}-${slot}`) !== undefined,
-    });
+    };
+    // Each carrier's gateway speaks its own protocol (SMSC_PROTOCOL_*); the rest is the same.
+    const c: LinkConnector<unknown> =
+      protocols[carrier] === 'cmpp'
+        ? new CmppConnector({
+            ...link,
+            spId: cfg.CMPP_SP_ID,
+            sharedSecret: cfg.CMPP_SHARED_SECRET,
+            version: cfg.CMPP_VERSION === '2.0' ? CMPP_VERSION_20 : CMPP_VERSION_30,
+            serviceId: cfg.CMPP_SERVICE_ID,
+            feeType: cfg.CMPP_FEE_TYPE,
+            feeCode: cfg.CMPP_FEE_CODE,
+          })
+        : new SmppConnector({
+            ...link,
+            systemId: cfg.SMSC_SYSTEM_ID,
+            password: cfg.SMSC_PASSWORD,
+            clientRefTlv: cfg.SMSC_CLIENT_REF_TLV.includes(carrier),
+          });
     connectors.set(carrier, c);
+    // The check keeps its name `smpp-<carrier>` whatever the protocol (dashboards and tests read it).
     http.addCheck(`smpp-${carrier}`, () => {
       const s = c.status();
       // Holding no slot is fine: other instances hold this carrier's binds.
       return {
         ok: s.bound > 0 || s.held === 0,
-        detail: `${s.bound}/${s.held} held slots bound (of ${s.binds}), ${s.queued} queued, ${s.inFlight} in flight`,
+        detail: `${protocols[carrier]}: ${s.bound}/${s.held} held slots bound (of ${s.binds}), ${s.queued} queued, ${s.inFlight} in flight`,
       };
     });
   }
@@ -168,7 +193,7 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
     detail: `${instance}: ${[...leases.owned().keys()].join(' ') || 'no slot'} (${leases.liveMembers().length} instances)`,
   }));
   started = true;
-  log.info({ health: http.url, smsc: `${cfg.SMSC_HOST}:${ports.cmcc}/${ports.cucc}/${ports.ctcc}` }, 'messaging ready');
+  log.info({ health: http.url, smsc: `${cfg.SMSC_HOST}:${ports.cmcc}/${ports.cucc}/${ports.ctcc}`, protocols }, 'messaging ready');
   return {
     sender,
     connectors,

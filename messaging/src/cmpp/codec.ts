@@ -8,6 +8,10 @@ import { createHash } from 'node:crypto';
  * types, LinkID vs Reserve, 4-byte vs 1-byte results) follow `version`.
  */
 
+/** Default CMPP account of the simulated gateway and the connector (SP 企业代码 and shared secret). */
+export const DEFAULT_CMPP_SP_ID = '901001';
+export const DEFAULT_CMPP_SECRET = 'sim-pass';
+
 export const CMPP_VERSION_30 = 0x30;
 export const CMPP_VERSION_20 = 0x20;
 export type CmppVersion = typeof CMPP_VERSION_30 | typeof CMPP_VERSION_20;

@@ -6,6 +6,8 @@ import {
   CMPP_VERSION_20,
   CMPP_VERSION_30,
   CONNECT_STATUS,
+  DEFAULT_CMPP_SECRET,
+  DEFAULT_CMPP_SP_ID,
   MSG_FMT,
   SUBMIT_RESULT,
   authenticatorIsmg,
@@ -29,9 +31,7 @@ import {
   type SmscBehaviour,
 } from './smsc.ts';
 
-/** Default CMPP account of the simulated gateway and the connector (SP 企业代码 and shared secret). */
-export const DEFAULT_CMPP_SP_ID = '901001';
-export const DEFAULT_CMPP_SECRET = 'sim-pass';
+export { DEFAULT_CMPP_SECRET, DEFAULT_CMPP_SP_ID } from '../cmpp/codec.ts';
 
 export interface CmppGatewayOptions {
   carrier: SmsCarrier;

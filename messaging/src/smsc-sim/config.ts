@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { port } from '@geo/infra';
 import { DEFAULT_PASSWORD, DEFAULT_SYSTEM_ID } from '../smpp/protocol.ts';
+import { CARRIER_PROTOCOLS, cmppEnv } from '../config.ts';
 
 const rate = z.coerce.number().min(0).max(1);
 
@@ -11,6 +12,11 @@ export const SmscSimEnv = z.object({
   SMSC_PORT_CMCC: port(2775),
   SMSC_PORT_CUCC: port(2776),
   SMSC_PORT_CTCC: port(2777),
+  /** Which protocol each simulated carrier gateway speaks (`smpp` or `cmpp`), the same variables messaging reads. */
+  SMSC_PROTOCOL_CMCC: z.enum(CARRIER_PROTOCOLS).default('smpp'),
+  SMSC_PROTOCOL_CUCC: z.enum(CARRIER_PROTOCOLS).default('smpp'),
+  SMSC_PROTOCOL_CTCC: z.enum(CARRIER_PROTOCOLS).default('smpp'),
+  ...cmppEnv,
   SMSC_SYSTEM_ID: z.string().max(15).default(DEFAULT_SYSTEM_ID),
   SMSC_PASSWORD: z.string().max(8).default(DEFAULT_PASSWORD),
   SMSC_LATENCY_MS: z.coerce.number().int().min(0).default(5),

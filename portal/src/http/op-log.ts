@@ -85,6 +85,7 @@ export const OPERATIONS: Readonly<Record<string, string | null>> = {
   'PUT /api/bigdata/drafts/:id': '修改大数据短信草稿',
   'DELETE /api/bigdata/drafts/:id': '删除大数据短信草稿',
   'POST /api/bigdata/tasks': '提交大数据短信任务',
+  'PUT /api/bigdata/tasks/:id': '修改大数据短信任务',
   'POST /api/bigdata/tasks/:id/pause': '暂停大数据短信任务',
   'POST /api/bigdata/tasks/:id/resume': '恢复大数据短信任务',
   'POST /api/bigdata/tasks/:id/stop': '紧急停止大数据短信任务',

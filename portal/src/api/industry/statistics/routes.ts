@@ -5,7 +5,7 @@ import { jsonOk, router, z } from '../../../http/openapi.ts';
 import { DateParam } from '../schemas.ts';
 import { scopeAccounts, type StatsScope } from '../scope.ts';
 import { sendOutcomes } from '../send-log.ts';
-import { ACCOUNT_NAME, outcomeTotals, sendFilter } from '../sent/routes.ts';
+import { ACCOUNT_NAME, outcomeTotals, sendFilter } from '../sent/queries.ts';
 import { fileResponse, xlsxBytes } from '../uploads/xlsx.ts';
 
 const TAG = ['行业短信-发送统计'];

@@ -21,6 +21,10 @@ import { uploadFailure } from '../uploads/xlsx.ts';
  * A job whose instance was killed renews nothing; once its lease has expired, the next poll or the
  * sweep ({@link startImportJobs}) fails it with a message saying so. It is not resumed: the file
  * is not kept (the rows already written stay). Finished jobs can be read for an hour.
+ *
+ * Why one file of ~430 lines: the in-memory registry and its copy in `portal_jobs` are one state
+ * machine (a job's phase, lease and failure move in both together, and the sweep, the poll and the
+ * owner's sync race on the same rows); apart, each half would export its internals to the other.
  */
 
 export type ImportPhase = 'reading' | 'importing' | 'done' | 'failed';

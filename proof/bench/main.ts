@@ -383,7 +383,7 @@ async function main(): Promise<void> {
     liveness: false,
     say,
   });
-  let events: GeoEvent[] = [];
+  let events: GeoEvent[];
   try {
     events = await e2e(sys);
     await gateways(sys);

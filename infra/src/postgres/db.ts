@@ -2,6 +2,13 @@ import { mkdirSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Pool, PoolClient } from 'pg';
 
+/**
+ * A row as a query hands it back when the caller maps it field by field into a typed record (e.g.
+ * `toAccount(row)`): the columns' types are the SQL's, checked by the mapping and its tests.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are typed by the mapping that reads them
+export type SqlRow = Record<string, any>;
+
 /** What the services need from PostgreSQL, the same over PGlite (embedded) and a PostgreSQL server. */
 export interface Queryable {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[]; rowCount: number }>;

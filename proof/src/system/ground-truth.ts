@@ -25,7 +25,6 @@ export class GroundTruth {
       if (info.state.messages === 0) return gt;
       const c = await js.consumers.get(LOCATION_STREAM, { deliver_policy: DeliverPolicy.All });
       const msgs = await c.consume({ max_messages: 1000 });
-      const dec = new TextDecoder();
       for await (const m of msgs) {
         const batch = { events: decodeLocationMessage(m.data) }; // binary or JSON LOCATION batch
         gt.messages++;

@@ -2,6 +2,7 @@ import type { Queryable } from '@geo/infra';
 import { AppError } from '../../errors.ts';
 import type { Principal } from '../../http/context.ts';
 import { iso } from '../../http/context.ts';
+import type { SqlRow } from '@geo/infra';
 
 export interface AccountRecord {
   id: string;
@@ -28,7 +29,7 @@ export const SELECT_ACCOUNT = `
     LEFT JOIN departments d ON d.id = a.department_id
     LEFT JOIN signatures s ON s.id = a.default_signature_id`;
 
-export function toAccount(r: Record<string, any>): AccountRecord {
+export function toAccount(r: SqlRow): AccountRecord {
   return {
     id: r.id,
     name: r.name,

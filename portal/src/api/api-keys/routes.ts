@@ -6,6 +6,7 @@ import { iso, need, principal } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { Name64 } from '../../http/schemas.ts';
+import type { SqlRow } from '@geo/infra';
 
 const ApiKey = z
   .object({
@@ -33,7 +34,7 @@ export const apiKeyRoutes = router()
       const { p } = need(c, 'apikeys');
       const { rows } = await c
         .get('deps')
-        .db.query<Record<string, any>>(
+        .db.query<SqlRow>(
           'SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys WHERE account_id = $1 ORDER BY created_at DESC',
           [p.accountId],
         );

@@ -6,6 +6,7 @@ import { iso, need, tenant, type Ctx } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { Name64, Text } from '../../http/schemas.ts';
+import type { SqlRow } from '@geo/infra';
 
 const Department = z
   .object({
@@ -32,7 +33,7 @@ const DeptBody = z
 const tags = ['部门管理'];
 
 async function list(db: Queryable, enterpriseId: string) {
-  const { rows } = await db.query<Record<string, any>>(
+  const { rows } = await db.query<SqlRow>(
     `SELECT d.id, d.parent_id, d.name, d.sort, d.remark, d.created_at,
             (SELECT count(*)::int FROM accounts a WHERE a.department_id = d.id AND a.deleted_at IS NULL) AS member_count,
             (SELECT count(*)::int FROM departments c WHERE c.parent_id = d.id) AS child_count

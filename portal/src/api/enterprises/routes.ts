@@ -8,6 +8,7 @@ import { iso, needOperator } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, router, z } from '../../http/openapi.ts';
 import { Name64, Text } from '../../http/schemas.ts';
+import type { SqlRow } from '@geo/infra';
 
 const Enterprise = z
   .object({
@@ -45,7 +46,7 @@ const UpdateEnterprise = z
 const tags = ['集团管理（平台运营）'];
 
 async function one(db: Queryable, id: string) {
-  const { rows } = await db.query<Record<string, any>>(
+  const { rows } = await db.query<SqlRow>(
     `SELECT e.id, e.name, e.quota, e.access_number, e.status, e.created_at,
             (SELECT a.name FROM accounts a WHERE a.enterprise_id = e.id AND a.role = 'admin' ORDER BY a.created_at LIMIT 1) AS admin_name,
             (SELECT count(*)::int FROM accounts a WHERE a.enterprise_id = e.id) AS account_count

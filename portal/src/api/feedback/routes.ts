@@ -4,6 +4,7 @@ import { iso, tenant } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, router, z } from '../../http/openapi.ts';
 import { Text } from '../../http/schemas.ts';
+import type { SqlRow } from '@geo/infra';
 
 const Feedback = z
   .object({
@@ -35,7 +36,7 @@ export const feedbackRoutes = router()
     }),
     async (c) => {
       const { enterpriseId } = tenant(c);
-      const { rows } = await c.get('deps').db.query<Record<string, any>>(
+      const { rows } = await c.get('deps').db.query<SqlRow>(
         `SELECT f.id, a.name AS submitted_by, f.content, f.contact, f.reply, f.replied_at, f.created_at
            FROM feedback f LEFT JOIN accounts a ON a.id = f.account_id WHERE f.enterprise_id = $1 ORDER BY f.created_at DESC LIMIT 200`,
         [enterpriseId],

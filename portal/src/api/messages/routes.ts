@@ -3,6 +3,7 @@ import { AppError } from '../../errors.ts';
 import { iso, principal } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonOk, Ok, Paging, router, z } from '../../http/openapi.ts';
+import type { SqlRow } from '@geo/infra';
 
 const Message = z
   .object({ id: z.string(), kind: z.string(), title: z.string(), body: z.string(), read: z.boolean(), createdAt: z.string() })
@@ -30,7 +31,7 @@ export const messageRoutes = router()
         `SELECT count(*)::int AS total, count(*) FILTER (WHERE read_at IS NULL)::int AS unread FROM messages WHERE account_id = $1`,
         [p.accountId],
       );
-      const { rows } = await db.query<Record<string, any>>(
+      const { rows } = await db.query<SqlRow>(
         `SELECT id, kind, title, body, read_at, created_at FROM messages WHERE account_id = $1 ${filter} ORDER BY created_at DESC LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
         [p.accountId],
       );

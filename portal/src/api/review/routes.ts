@@ -6,6 +6,7 @@ import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { fileResponse } from '../settings/uploads.ts';
 import { SELECT_SIGNATURE, Signature, toSignature } from '../signatures/routes.ts';
+import type { SqlRow } from '@geo/infra';
 
 const StatusQuery = z.object({ status: z.enum(['pending', 'approved', 'rejected']).optional() });
 const RejectBody = z.object({
@@ -136,7 +137,7 @@ export const reviewRoutes = router()
     async (c) => {
       needOperator(c);
       const { status } = c.req.valid('query');
-      const { rows } = await c.get('deps').db.query<Record<string, any>>(
+      const { rows } = await c.get('deps').db.query<SqlRow>(
         `SELECT q.id, e.name AS enterprise_name, q.title, u.file_name, q.status, q.reason, q.created_at, q.reviewed_at
            FROM qualifications q JOIN enterprises e ON e.id = q.enterprise_id JOIN uploads u ON u.id = q.upload_id
           WHERE q.status = $1 ORDER BY q.created_at`,
@@ -218,7 +219,7 @@ export const reviewRoutes = router()
     }),
     async (c) => {
       needOperator(c);
-      const { rows } = await c.get('deps').db.query<Record<string, any>>(
+      const { rows } = await c.get('deps').db.query<SqlRow>(
         `SELECT f.id, e.name AS enterprise_name, a.name AS submitted_by, f.content, f.contact, f.reply, f.replied_at, f.created_at
            FROM feedback f JOIN enterprises e ON e.id = f.enterprise_id LEFT JOIN accounts a ON a.id = f.account_id ORDER BY f.created_at DESC LIMIT 500`,
       );

@@ -6,6 +6,7 @@ import { opLog } from '../../http/op-log.ts';
 import { DateRange, IdParam, jsonOk, Ok, Paging, router, z } from '../../http/openapi.ts';
 import { pagedOf } from '../../http/schemas.ts';
 import { fileResponse, LOGO_RULE, QUALIFICATION_RULE, storeUpload } from './uploads.ts';
+import type { SqlRow } from '@geo/infra';
 
 const LogQuery = Paging.extend(DateRange.shape).extend({ keyword: z.string().trim().max(64).optional() });
 
@@ -111,7 +112,7 @@ export const settingsRoutes = router()
       const { db } = c.get('deps');
       const w = logWhere(logScope(c), q, ['account_name', 'action', 'target', 'ip']);
       const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM op_log ${w.sql}`, w.args);
-      const { rows } = await db.query<Record<string, any>>(
+      const { rows } = await db.query<SqlRow>(
         `SELECT id, account_name, action, target, detail, ip, at FROM op_log ${w.sql} ORDER BY id DESC LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
         w.args,
       );
@@ -141,7 +142,7 @@ export const settingsRoutes = router()
       const { db } = c.get('deps');
       const w = logWhere(logScope(c), q, ['account_name', 'ip', 'reason']);
       const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM login_log ${w.sql}`, w.args);
-      const { rows } = await db.query<Record<string, any>>(
+      const { rows } = await db.query<SqlRow>(
         `SELECT id, account_name, ip, user_agent, success, reason, at FROM login_log ${w.sql} ORDER BY id DESC LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
         w.args,
       );
@@ -237,7 +238,7 @@ export const settingsRoutes = router()
     }),
     async (c) => {
       const { enterpriseId } = need(c, 'settings.platform');
-      const { rows } = await c.get('deps').db.query<Record<string, any>>(
+      const { rows } = await c.get('deps').db.query<SqlRow>(
         `SELECT q.id, q.title, u.file_name, u.size, q.status, q.reason, q.created_at, q.reviewed_at
            FROM qualifications q JOIN uploads u ON u.id = q.upload_id WHERE q.enterprise_id = $1 ORDER BY q.created_at DESC`,
         [enterpriseId],

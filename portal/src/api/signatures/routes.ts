@@ -5,6 +5,7 @@ import { AppError } from '../../errors.ts';
 import { iso, need, tenant } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
+import type { SqlRow } from '@geo/infra';
 
 export const Signature = z
   .object({
@@ -26,12 +27,12 @@ const SignatureText = z
   .trim()
   .min(2, '签名至少 2 个字')
   .max(20, '签名最多 20 个字')
-  .refine((s) => !/[【】\[\]]/.test(s), '签名内容不要包含【】，发送时会自动加上');
+  .refine((s) => !/[【】[\]]/.test(s), '签名内容不要包含【】，发送时会自动加上');
 
 export const SELECT_SIGNATURE = `SELECT s.id, s.text, s.status, s.reason, s.is_default, a.name AS submitted_by, e.name AS enterprise_name, s.reviewed_at, s.created_at
   FROM signatures s LEFT JOIN accounts a ON a.id = s.account_id JOIN enterprises e ON e.id = s.enterprise_id`;
 
-export const toSignature = (r: Record<string, any>, withEnterprise = false) => ({
+export const toSignature = (r: SqlRow, withEnterprise = false) => ({
   id: r.id,
   text: r.text,
   status: r.status,

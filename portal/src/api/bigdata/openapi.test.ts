@@ -62,6 +62,10 @@ describe('big-data console and insight in the OpenAPI document', () => {
     expect(ref(op('post', '/api/insight/metrics'))).toContain('InsightRegionMetrics');
     expect(ref(op('get', '/api/insight/heatmap'))).toContain('InsightHeatmap');
     for (const name of [
+      'BigdataTaskForm',
+      'BigdataRegionPart',
+      'GeoJsonPolygon',
+      'GeoJsonMultiPolygon',
       'BigdataTask',
       'BigdataTaskDetail',
       'BigdataProgress',
@@ -72,5 +76,42 @@ describe('big-data console and insight in the OpenAPI document', () => {
       'InsightActiveTasks',
     ])
       expect(doc.components.schemas, name).toHaveProperty([name]);
+  });
+
+  it('documents the task body field by field, with an example and the accepted region shapes', async () => {
+    const { doc } = await document();
+    type Schema = { properties?: Record<string, unknown>; required?: string[]; example?: unknown; description?: string; anyOf?: unknown[] };
+    const form = doc.components.schemas.BigdataTaskForm as Schema;
+    for (const f of [
+      'alertType',
+      'region',
+      'subject',
+      'content',
+      'signature',
+      'startDate',
+      'endDate',
+      'windows',
+      'frequency',
+      'rules',
+      'quota',
+    ])
+      expect(form.properties, f).toHaveProperty([f]);
+    expect(form.required).toEqual(expect.arrayContaining(['alertType', 'region', 'subject', 'content', 'startDate', 'endDate']));
+    expect(JSON.stringify(form.example)).toContain('"type":"Polygon"');
+    const part = JSON.stringify(doc.components.schemas.BigdataRegionPart);
+    for (const k of [
+      'admin',
+      'polygon',
+      'multipolygon',
+      'rectangle',
+      'circle',
+      'polyline',
+      'GeoJsonPolygon',
+      'GeoJsonMultiPolygon',
+      'GeoJsonFeature',
+    ])
+      expect(part, k).toContain(k);
+    expect(JSON.stringify(doc.paths['/api/bigdata/tasks']!.post!.requestBody)).toContain('BigdataSubmit');
+    expect(JSON.stringify(doc.components.schemas.BigdataSubmit)).toContain('BigdataTaskForm');
   });
 });

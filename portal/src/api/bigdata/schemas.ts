@@ -1,5 +1,6 @@
-import { CrowdRule, ReachRequest, Region } from '@geo/alerting';
+import { CrowdRule, ReachRequest, Region, RegionPart } from '@geo/alerting';
 import { z } from '../../http/openapi.ts';
+import { ACCEPTED_PARTS_MESSAGE, GeoJsonFeature, GeoJsonMultiPolygon, GeoJsonPolygon, TaskForm } from './task-form.ts';
 import { TASK_ROW_STATES } from './task-store.ts';
 
 /**
@@ -77,16 +78,77 @@ export const LetterForm = {
 export const DraftBody = z
   .object({ form: z.record(z.string(), z.unknown()).openapi({ description: '发送页表单（任意填写程度）' }) })
   .openapi('BigdataDraft');
+/** A region part as documented: the console's shapes or GeoJSON (the handler turns GeoJSON into polygon parts). */
+export const RegionPartDoc = z
+  .union([RegionPart, GeoJsonPolygon, GeoJsonMultiPolygon, GeoJsonFeature])
+  .openapi('BigdataRegionPart', { description: ACCEPTED_PARTS_MESSAGE });
+
+const exampleForm = {
+  alertType: 'typhoon',
+  region: {
+    parts: [
+      { kind: 'admin', code: '330106', name: '西湖区' },
+      { kind: 'circle', center: [120.16, 30.25], radiusM: 2000 },
+      {
+        type: 'Polygon',
+        coordinates: [
+          [
+            [120.1, 30.2],
+            [120.3, 30.2],
+            [120.3, 30.4],
+            [120.1, 30.4],
+            [120.1, 30.2],
+          ],
+          [
+            [120.15, 30.25],
+            [120.2, 30.25],
+            [120.2, 30.3],
+            [120.15, 30.3],
+            [120.15, 30.25],
+          ],
+        ],
+      },
+    ],
+    edgeBufferM: 0,
+  },
+  subject: '台风“海葵”防御提醒',
+  content: '台风“海葵”预计今夜登陆，请减少外出，远离广告牌和危房。',
+  signature: '杭州应急',
+  startDate: '2026-12-07',
+  endDate: '2026-12-08',
+  windows: [{ start: '07:00', end: '22:00' }],
+  frequency: 'once',
+  minDwellMin: 10,
+  rules: [{ attribute: 'age', action: 'keep', min: 18, max: 80 }],
+  quota: { cmcc: { total: 100000, dailyCap: 50000 }, cucc: { total: 30000, dailyCap: 30000 } },
+  authorizationLetter: '0b9f3f0e-2f4a-4c55-9b7e-7f6d2b1f0c11',
+};
+
+/** The task form, fully typed for integrators (the same fields the handler checks, with the region's accepted shapes). */
+export const TaskFormDoc = TaskForm.extend({
+  region: z
+    .object({
+      parts: z.array(RegionPartDoc).max(100).openapi({ description: '区域为各部分的并集（最多 100 个）' }),
+      edgeBufferM: z.number().min(0).max(5000).default(0).openapi({ description: '多边形、矩形和行政区域向外扩展的米数' }),
+    })
+    .openapi({ description: '发送区域' }),
+}).openapi('BigdataTaskForm', {
+  description:
+    '任务表单。alertType 预警类型；region 区域；subject 发送主题；content 短信内容；signature 已审核的签名；' +
+    'startDate / endDate 上海时区日期（YYYY-MM-DD，最长任务天数见 MAX_TASK_DAYS）；windows 每日发送时段（空为全天）；' +
+    'frequency once（每人一次）或 daily（每天一次）；minDwellMin 区域内最短驻留分钟数；rules 人群筛选规则；' +
+    'quota 各运营商发送总条数与日上限（至少一个）；authorizationLetter 授权函编号（POST /api/bigdata/letters 的 id）；' +
+    'texts 其他语言的文本；cap 从 CAP 1.2 导入时的来源（只读）',
+  example: exampleForm,
+});
+
 export const SubmitBody = z
   .object({
-    form: z.record(z.string(), z.unknown()).openapi({
-      description:
-        '任务表单：alertType、region、subject、content、signature、startDate、endDate、windows、frequency、minDwellMin、rules、quota、authorizationLetter',
-    }),
+    form: TaskFormDoc,
     draftId: z.string().max(64).optional().openapi({ description: '从草稿提交' }),
     copiedFrom: z.string().max(64).optional().openapi({ description: '再次发送的原任务' }),
   })
-  .openapi('BigdataSubmit');
+  .openapi('BigdataSubmit', { example: { form: exampleForm } });
 export const Submitted = z.object({ id: z.string(), state: z.enum(TASK_ROW_STATES) }).openapi('BigdataSubmitted');
 export const IdOnly = z.object({ id: z.string() });
 

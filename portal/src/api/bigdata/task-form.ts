@@ -6,10 +6,11 @@ import {
   MAX_TASK_DAYS,
   regionIssues,
   RegionPart,
+  Ring,
   installIngestAdminAreas,
   type RegionIssueReason,
 } from '@geo/alerting';
-import { z } from 'zod';
+import { z } from '../../http/openapi.ts';
 import { taskCost } from '../ledger/reservations.ts';
 import { areaByCode } from './geography.ts';
 
@@ -39,13 +40,107 @@ const Quota = z.object({
   dailyCap: z.number({ error: '请填写日下发上限' }).int('须为整数').positive('须大于 0'),
 });
 
+/** GeoJSON geometries an integrator may send as region parts (RFC 7946: [longitude, latitude], outer ring then holes). */
+export const GeoJsonPolygon = z
+  .object({ type: z.literal('Polygon'), coordinates: z.array(Ring) })
+  .openapi('GeoJsonPolygon', { description: 'GeoJSON Polygon：第一个环为外环，其后为洞（内环）；坐标为 [经度, 纬度]' });
+export const GeoJsonMultiPolygon = z
+  .object({ type: z.literal('MultiPolygon'), coordinates: z.array(z.array(Ring)) })
+  .openapi('GeoJsonMultiPolygon', { description: 'GeoJSON MultiPolygon：多个多边形，每个可带洞' });
+export const GeoJsonFeature = z
+  .object({
+    type: z.literal('Feature'),
+    geometry: z.discriminatedUnion('type', [GeoJsonPolygon, GeoJsonMultiPolygon]),
+    properties: z.record(z.string(), z.unknown()).nullable().optional(),
+  })
+  .openapi('GeoJsonFeature', { description: 'GeoJSON Feature，几何为 Polygon 或 MultiPolygon（properties 不使用）' });
+const GeoJsonPart = z.discriminatedUnion('type', [GeoJsonPolygon, GeoJsonMultiPolygon, GeoJsonFeature]);
+
+const PART_KINDS = ['admin', 'polygon', 'multipolygon', 'rectangle', 'circle', 'polyline'];
+const GEOJSON_TYPES = ['Polygon', 'MultiPolygon', 'Feature'];
+/** The answer to a region part of no known kind: what is accepted, instead of “无效输入”. */
+export const ACCEPTED_PARTS_MESSAGE =
+  '区域的每个部分须为以下之一：控制台图形 kind = admin（行政区域代码）、polygon（可带洞）、multipolygon、rectangle、circle、polyline，' +
+  '或 GeoJSON type = Polygon（可带洞）、MultiPolygon、Feature（几何为前两者）';
+
+/** A GeoJSON geometry as the console's own shape (alerting takes polygons with holes and multipolygons as they are). */
+function fromGeoJson(g: z.infer<typeof GeoJsonPart>): RegionPart {
+  const geom = g.type === 'Feature' ? g.geometry : g;
+  return geom.type === 'Polygon' ? { kind: 'polygon', rings: geom.coordinates } : { kind: 'multipolygon', polygons: geom.coordinates };
+}
+
+/**
+ * One part of a submitted region: a console shape (alerting's {@link RegionPart}) or a GeoJSON
+ * Polygon / MultiPolygon / Feature, which becomes a `polygon` / `multipolygon` part. A part of
+ * neither form is answered with {@link ACCEPTED_PARTS_MESSAGE}; a known kind with bad fields keeps
+ * the field's own message and path.
+ */
+export const FormRegionPart = z.unknown().transform((v, ctx): RegionPart => {
+  const o = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  const geo = o && typeof o.type === 'string' && GEOJSON_TYPES.includes(o.type) && o.kind === undefined;
+  if (!o || (!geo && !(typeof o.kind === 'string' && PART_KINDS.includes(o.kind)))) {
+    ctx.addIssue({ code: 'custom', message: ACCEPTED_PARTS_MESSAGE, input: v });
+    return z.NEVER;
+  }
+  const r = geo ? GeoJsonPart.safeParse(o) : RegionPart.safeParse(o);
+  if (!r.success) {
+    for (const i of r.error.issues) ctx.addIssue({ ...i, code: 'custom', message: i.message, path: i.path, input: v } as never);
+    return z.NEVER;
+  }
+  return 'kind' in r.data ? r.data : fromGeoJson(r.data);
+});
+
+/** The region of the form: the union of its parts. */
+export const FormRegion = z.object(
+  {
+    parts: z.array(FormRegionPart, { error: '区域须为 { parts: [...] }：parts 为区域各部分的数组' }).max(100, '区域最多由 100 个部分组成'),
+    edgeBufferM: z.number().min(0).max(5000).default(0),
+  },
+  { error: '请选择区域：{ parts: [...] }，' + ACCEPTED_PARTS_MESSAGE },
+);
+
+/** A text of the task in another language (a CAP alert's other `info` blocks), kept for multilingual sending. */
+export const TaskText = z.object({
+  language: z.string().min(1).max(35).openapi({ example: 'en-US' }),
+  subject: z.string().max(200).optional(),
+  content: z.string().max(2000),
+});
+
+/** Where a task imported from CAP came from: its identity, the references it answers to, its info blocks. */
+export const CapOrigin = z.object({
+  sender: z.string().max(200),
+  identifier: z.string().max(200),
+  sent: z.string().max(40),
+  /** "sender,identifier,sent" of this alert and of every Update applied to the task. */
+  refs: z.array(z.string().max(500)).max(200),
+  status: z.string().max(20),
+  scope: z.string().max(20),
+  infos: z
+    .array(
+      z.object({
+        language: z.string().max(35),
+        category: z.array(z.string().max(20)).max(12),
+        event: z.string().max(500),
+        responseType: z.array(z.string().max(20)).max(9),
+        urgency: z.string().max(20),
+        severity: z.string().max(20),
+        certainty: z.string().max(20),
+        senderName: z.string().max(500).optional(),
+        headline: z.string().max(500).optional(),
+        description: z.string().max(4000).optional(),
+        instruction: z.string().max(4000).optional(),
+        web: z.string().max(2000).optional(),
+        contact: z.string().max(500).optional(),
+      }),
+    )
+    .max(20),
+});
+export type CapOrigin = z.infer<typeof CapOrigin>;
+
 /** The send form (发短信) as the page submits it; every message is one a person reads beside the field. */
 export const TaskForm = z.object({
   alertType: z.enum(ALERT_TYPES, { error: '请选择预警类型' }),
-  region: z.object({
-    parts: z.array(RegionPart).max(100, '区域最多由 100 个部分组成'),
-    edgeBufferM: z.number().min(0).max(5000).default(0),
-  }),
+  region: FormRegion,
   subject: z.string().trim().min(1, '请填写发送主题').max(100, '发送主题最多 100 字'),
   content: z.string().trim().min(1, '请填写发送内容').max(2000, '发送内容最多 2000 字'),
   signature: z.string().min(1, '请选择签名').max(20),
@@ -65,6 +160,10 @@ export const TaskForm = z.object({
   rules: z.array(CrowdRule).max(50).default([]),
   quota: z.object({ cmcc: Quota.optional(), cucc: Quota.optional(), ctcc: Quota.optional() }),
   authorizationLetter: z.string().max(64).optional(),
+  /** Texts in other languages (from a CAP alert's other info blocks). */
+  texts: z.array(TaskText).max(10).optional(),
+  /** Set when the task came from a CAP 1.2 alert. */
+  cap: CapOrigin.optional(),
 });
 export type TaskForm = z.infer<typeof TaskForm>;
 

@@ -2,16 +2,26 @@ import { connect, type Socket } from 'node:net';
 import { CmppDecodeError, FrameReader, decodeCmpp, encodeCmpp, readHeader, type CmppPdu } from './codec.ts';
 
 /** A PDU to send without its sequence number (the link numbers it). */
-export type CmppOutgoing = CmppPdu extends infer P ? (P extends CmppPdu ? Omit<P, 'seq'> : never) : never;
+export type Outgoing<P> = P extends unknown ? Omit<P, 'seq'> : never;
+export type CmppOutgoing = Outgoing<CmppPdu>;
+
+/** How a protocol whose header is Total_Length, Command_Id, Sequence_Id (CMPP, SMGP) writes and reads its PDUs. */
+export interface FramedCodec<P> {
+  encode(pdu: P, version: number): Buffer;
+  /** Throws CmppDecodeError (or a subclass) for a frame it cannot read. */
+  decode(frame: Buffer, version: number): P;
+}
+
+const CMPP_CODEC: FramedCodec<CmppPdu> = { encode: encodeCmpp, decode: decodeCmpp };
 
 /**
  * One CMPP TCP link, either end: frames the stream, numbers requests, matches responses to them
  * by Sequence_Id, and writes everything sent in one turn of the event loop in one `write` (a
  * syscall per PDU costs more than encoding it at thousands per second).
  */
-export class CmppLink {
+export class CmppLink<P extends { seq: number; command: string } = CmppPdu> {
   private readonly frames = new FrameReader();
-  private readonly waiting = new Map<number, (resp: CmppPdu) => void>();
+  private readonly waiting = new Map<number, (resp: P) => void>();
   private nextSeq = 1;
   private out: Buffer[] = [];
   private flushing = false;
@@ -21,9 +31,10 @@ export class CmppLink {
     /** Protocol version of the PDUs' bodies (fixed at login). */
     public version: number,
     /** Requests from the peer and responses nobody waits for. */
-    private readonly onPdu: (pdu: CmppPdu) => void,
+    private readonly onPdu: (pdu: P) => void,
     /** A frame that cannot be read: `frame` when its length was sound (the link may go on), else the link is unusable. */
     private readonly onBad: (err: CmppDecodeError, frame?: Buffer) => void,
+    private readonly codec: FramedCodec<P> = CMPP_CODEC as unknown as FramedCodec<P>,
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.read(chunk));
@@ -54,9 +65,9 @@ export class CmppLink {
     }
     for (const f of frames) {
       if (this.socket.destroyed) return;
-      let pdu: CmppPdu;
+      let pdu: P;
       try {
-        pdu = decodeCmpp(f, this.version);
+        pdu = this.codec.decode(f, this.version);
       } catch (err) {
         if (err instanceof CmppDecodeError) this.onBad(err, f);
         else throw err;
@@ -71,18 +82,18 @@ export class CmppLink {
   }
 
   /** Sends a request (numbered here) and calls `onResponse` with its response; the sequence number, or false when the socket cannot be written. */
-  request(pdu: CmppOutgoing, onResponse?: (resp: CmppPdu) => void): number | false {
+  request(pdu: Outgoing<P>, onResponse?: (resp: P) => void): number | false {
     const seq = this.nextSeq;
     this.nextSeq = this.nextSeq >= 0x7fffffff ? 1 : this.nextSeq + 1;
-    if (!this.write({ ...pdu, seq } as CmppPdu)) return false;
+    if (!this.write({ ...pdu, seq } as unknown as P)) return false;
     if (onResponse) this.waiting.set(seq, onResponse);
     return seq;
   }
 
   /** Sends a response (or any PDU with its own sequence number). */
-  write(pdu: CmppPdu): boolean {
+  write(pdu: P): boolean {
     if (!this.socket.writable) return false;
-    this.out.push(encodeCmpp(pdu, this.version));
+    this.out.push(this.codec.encode(pdu, this.version));
     if (!this.flushing) {
       this.flushing = true;
       setImmediate(() => this.flush());

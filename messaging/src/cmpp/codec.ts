@@ -160,7 +160,8 @@ export class CmppDecodeError extends Error {}
 /** Terminal id width: 32 bytes in 3.0, 21 in 2.0. */
 const terminalWidth = (v: number) => (v === CMPP_VERSION_20 ? 21 : 32);
 
-class Writer {
+/** Big-endian field writer (shared with the SMGP codec). */
+export class Writer {
   private buf: Buffer;
   private at = 0;
   constructor(size = 256) {
@@ -175,6 +176,11 @@ class Writer {
   u8(n: number) {
     this.room(1);
     this.buf.writeUInt8(n & 0xff, this.at++);
+  }
+  u16(n: number) {
+    this.room(2);
+    this.buf.writeUInt16BE(n & 0xffff, this.at);
+    this.at += 2;
   }
   u32(n: number) {
     this.room(4);
@@ -204,7 +210,8 @@ class Writer {
   }
 }
 
-class Reader {
+/** Big-endian field reader (shared with the SMGP codec). */
+export class Reader {
   at = 0;
   constructor(
     private readonly buf: Buffer,
@@ -217,6 +224,15 @@ class Reader {
   u8() {
     this.need(1);
     return this.buf.readUInt8(this.at++);
+  }
+  u16() {
+    this.need(2);
+    const v = this.buf.readUInt16BE(this.at);
+    this.at += 2;
+    return v;
+  }
+  get left() {
+    return this.buf.length - this.at;
   }
   u32() {
     this.need(4);

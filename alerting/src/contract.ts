@@ -299,8 +299,9 @@ export const REACH_SUBJECT = 'alert.reach';
 
 /**
  * Where a task's people were when they were messaged (request/reply on {@link REACHED_SUBJECT}):
- * each instance answers for the sends it made since it started, per carrier and serving cell with
- * the cell's position. Raw counts for the portal, which releases them by the same rule as reach
+ * each instance answers from the claim log, per carrier and serving cell with the cell's position,
+ * for the people of the shards it holds now (lease mode; static shards: the people it claimed), so
+ * that the sum of the answers counts each person once. Raw counts for the portal, which releases them by the same rule as reach
  * (each (cell, carrier) count under k taken as 0).
  */
 export const ReachedRequest = z.object({ v: z.literal(1), taskId: z.string().min(1).max(64) });

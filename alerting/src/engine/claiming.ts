@@ -2,7 +2,7 @@ import type { Carrier } from '@geo/ingest';
 import { NO_CELL, type Presence } from '../presence/presence.ts';
 import { sendDay } from '../rules/evaluate.ts';
 import type { BudgetScope } from './budget.ts';
-import { CLAIM_CHUNK, chunkPeople, claimChunk, type AppendResult, type ClaimChunk } from './claims.ts';
+import { CLAIM_CHUNK, chunkPeople, claimChunk, type AppendResult, type ChunkPlaces, type ClaimChunk } from './claims.ts';
 import { JOB_BATCH, type JobBatch } from './job-batches.ts';
 import type { EnginePorts } from './ports.ts';
 import { batchesOf, type PublishWindow } from './publish-window.ts';
@@ -81,6 +81,7 @@ export class Claiming {
         chunk,
         this.ports.jobBatch ?? JOB_BATCH,
         this.ports.fence?.(),
+        this.placesOf(chunk),
       );
       try {
         r = await this.ports.claims.append(subject, stored);
@@ -98,7 +99,6 @@ export class Claiming {
         won.push(stored);
         for (const c of chunk) {
           unhold(rt, c.i);
-          this.noteReached(rt, c.i);
         }
       }
       const left: Claimant[] = [];
@@ -135,16 +135,27 @@ export class Claiming {
     return taken;
   }
 
-  /** Counts a person messaged in the cell they are in now. */
-  private noteReached(rt: TaskRuntime, i: number): void {
-    const c = this.presence.cell[i];
-    if (c === NO_CELL) return;
-    if (c >= rt.reachedIn.length) {
-      const a = new Int32Array(Math.max(rt.reachedIn.length * 2, this.presence.cells.size, c + 1));
-      a.set(rt.reachedIn);
-      rt.reachedIn = a;
+  /** Where each claimant is now (their serving cell), as a chunk's place table. */
+  private placesOf(people: readonly Claimant[]): ChunkPlaces & { of: number[] } {
+    const cells = this.presence.cells;
+    const at = new Map<number, number>();
+    const out: ChunkPlaces & { of: number[] } = { ids: [], lng: [], lat: [], of: [] };
+    for (const { i } of people) {
+      const c = this.presence.cell[i];
+      if (c === NO_CELL) {
+        out.of.push(-1);
+        continue;
+      }
+      let k = at.get(c);
+      if (k === undefined) {
+        at.set(c, (k = out.ids.length));
+        out.ids.push(cells.ids[c]!);
+        out.lng.push(cells.lng[c]!);
+        out.lat.push(cells.lat[c]!);
+      }
+      out.of.push(k);
     }
-    rt.reachedIn[c]++;
+    return out;
   }
 
   /**

@@ -42,6 +42,20 @@ export interface ClaimChunk {
    * log itself already lets only one writer claim a person.
    */
   fence?: Record<string, number>;
+  /**
+   * Where each person was when claimed (their serving cell; the cell's carrier is the person's):
+   * `place[k]` indexes the chunk's table `places`, -1 when unknown. From it any instance derives
+   * "reached" (#19), also for people another instance claimed. Absent in older chunks.
+   */
+  places?: ChunkPlaces;
+  place?: number[];
+}
+
+/** A claim chunk's table of cells: ids and positions, one entry per distinct cell. */
+export interface ChunkPlaces {
+  ids: string[];
+  lng: number[];
+  lat: number[];
 }
 
 export function claimChunk(
@@ -51,6 +65,7 @@ export function claimChunk(
   people: readonly { msisdn: string; carrier: Carrier }[],
   batch?: number,
   fence?: Record<string, number>,
+  places?: ChunkPlaces & { of: number[] },
 ): ClaimChunk {
   let carriers = '';
   for (const p of people) carriers += CARRIERS.indexOf(p.carrier);
@@ -63,6 +78,7 @@ export function claimChunk(
     carriers,
     ...(batch === undefined ? {} : { batch }),
     ...(fence === undefined ? {} : { fence }),
+    ...(places === undefined ? {} : { places: { ids: places.ids, lng: places.lng, lat: places.lat }, place: places.of }),
   };
 }
 
@@ -81,7 +97,14 @@ function isChunk(x: unknown): x is ClaimChunk {
     typeof c.carriers === 'string' &&
     c.carriers.length === c.msisdns.length &&
     typeof c.at === 'number' &&
-    (c.batch === undefined || (Number.isInteger(c.batch) && c.batch >= 1))
+    (c.batch === undefined || (Number.isInteger(c.batch) && c.batch >= 1)) &&
+    (c.place === undefined ||
+      (Array.isArray(c.place) &&
+        c.place.length === c.msisdns.length &&
+        !!c.places &&
+        Array.isArray(c.places.ids) &&
+        c.places.lng?.length === c.places.ids.length &&
+        c.places.lat?.length === c.places.ids.length))
   );
 }
 
@@ -148,11 +171,19 @@ export class SendClaims {
     yield* this.read(`alert.claims.${taskId}.${day ?? 'once'}.*`, 0, false);
   }
 
+  /**
+   * Every chunk of a task, all days, stored after stream sequence `after`, oldest first, with its
+   * sequence (to read on from later). Does not move the append position (see {@link list}).
+   */
+  async *since(taskId: string, after: number): AsyncGenerator<{ seq: number; chunk: ClaimChunk }> {
+    for await (const { seq, chunk } of this.read(`alert.claims.${taskId}.>`, after, false)) yield { seq, chunk };
+  }
+
   private async *read(
     filter: string,
     after: number,
     advance: boolean,
-  ): AsyncGenerator<{ subject: string; chunk: ClaimChunk; storedAt: number }> {
+  ): AsyncGenerator<{ subject: string; seq: number; chunk: ClaimChunk; storedAt: number }> {
     for (let seq = after + 1; ;) {
       // STREAM.MSG.GET takes next_by_subj (the first message on the subject at or after seq) since
       // nats-server 2.9, though the client types only list it for direct gets; null past the end.
@@ -162,7 +193,7 @@ export class SendClaims {
       seq = m.seq + 1;
       const chunk = m.json<unknown>();
       // A malformed message cannot have been written by alerting; it claims nobody.
-      if (isChunk(chunk)) yield { subject: m.subject, chunk, storedAt: m.time.getTime() };
+      if (isChunk(chunk)) yield { subject: m.subject, seq: m.seq, chunk, storedAt: m.time.getTime() };
     }
   }
 }

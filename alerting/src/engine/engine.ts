@@ -1,4 +1,4 @@
-import type { Carrier, LocationColumns } from '@geo/ingest';
+import type { LocationColumns } from '@geo/ingest';
 import { CARRIERS, EVENT_KINDS, cellIdOf } from '@geo/ingest';
 import type { AlertTask, PerCarrier, ReachReply, ReachRequest, SkipReason, TaskProgress, WhyReason } from '../contract.ts';
 import { NO_CITIES } from '../geofence/city-locator.ts';
@@ -9,6 +9,7 @@ import { Delivery } from './delivery.ts';
 import { PersonViews } from './person-view.ts';
 import type { EnginePorts } from './ports.ts';
 import { reachReplies } from './reach.ts';
+import { ReachedLog, type CountsFor, type ReachedByCarrier } from './reached.ts';
 import { TaskRegistry } from './task-registry.ts';
 import { ShanghaiToday, bit, heldToday, hold, markSent, sentBits, setBit, type Candidate, type TaskRuntime } from './task-runtime.ts';
 
@@ -35,6 +36,7 @@ export class Engine {
   private readonly delivery: Delivery;
   private readonly views: PersonViews;
   private readonly today = new ShanghaiToday();
+  private readonly reachedLog?: ReachedLog;
 
   constructor(
     private readonly ports: EnginePorts,
@@ -44,6 +46,8 @@ export class Engine {
     this.tasks = new TaskRegistry(this.presence.cells);
     this.views = new PersonViews(this.presence, ports.cityOf ?? NO_CITIES);
     this.delivery = new Delivery(ports, this.presence, this.today);
+    const since = ports.claims.since?.bind(ports.claims);
+    if (since) this.reachedLog = new ReachedLog(since);
   }
 
   /** Tasks alerting tracks now (scheduled and running). */
@@ -71,6 +75,7 @@ export class Engine {
   /** Forgets a task (stopped, completed, paused, rejected): nothing more is sent for it. */
   removeTask(id: string): void {
     this.tasks.remove(id);
+    this.reachedLog?.forget(id);
   }
 
   private enter(rt: TaskRuntime, i: number, sinceSec: number): void {
@@ -105,24 +110,13 @@ export class Engine {
   }
 
   /**
-   * Where the people this instance messaged for a task were when messaged: per carrier and cell id
-   * (with the cell's position), since this instance started. Undefined when the task is not tracked.
+   * Where a task's people were when claimed, per carrier and cell id (with the cell's position),
+   * from the claim log: those `counts` picks (see {@link CountsFor}), whoever claimed them.
+   * Undefined when the task is not tracked here.
    */
-  reached(id: string): Partial<Record<Carrier, { ids: string[]; lng: number[]; lat: number[]; count: number[] }>> | undefined {
-    const rt = this.tasks.get(id);
-    if (!rt) return undefined;
-    const cells = this.presence.cells;
-    const out: Partial<Record<Carrier, { ids: string[]; lng: number[]; lat: number[]; count: number[] }>> = {};
-    for (let c = 0; c < rt.reachedIn.length; c++) {
-      const n = rt.reachedIn[c]!;
-      if (n === 0) continue;
-      const o = (out[CARRIERS[cells.carrier[c]]!] ??= { ids: [], lng: [], lat: [], count: [] });
-      o.ids.push(cells.ids[c]!);
-      o.lng.push(cells.lng[c]!);
-      o.lat.push(cells.lat[c]!);
-      o.count.push(n);
-    }
-    return out;
+  async reached(id: string, counts: CountsFor): Promise<ReachedByCarrier | undefined> {
+    if (!this.tasks.get(id)) return undefined;
+    return this.reachedLog ? this.reachedLog.cells(id, counts) : {};
   }
 
   /**

@@ -15,6 +15,8 @@ export interface EnginePorts {
   claims: {
     append(subject: string, chunk: ClaimChunk): Promise<AppendResult>;
     list(taskId: string, day?: string): AsyncIterable<{ chunk: ClaimChunk }>;
+    /** Every chunk of a task stored after stream sequence `after` (the "reached" answer). @default none: nothing reached is known */
+    since?(taskId: string, after: number): AsyncIterable<{ seq: number; chunk: ClaimChunk }>;
   };
   /** People per claim append. @default CLAIM_CHUNK */
   claimChunk?: number;

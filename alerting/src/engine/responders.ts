@@ -12,13 +12,21 @@ import {
 } from '../contract.ts';
 import { regionIssues } from '../geofence/validate-region.ts';
 import type { Engine } from './engine.ts';
+import type { CountsFor } from './reached.ts';
 
 /**
  * Answers alerting's requests (see the README's table): reach estimates, where a task reached
- * people, and why a number did (not) get a task, each for the shards this instance holds now.
+ * people (those `countsFor` picks: see {@link CountsFor}), and why a number did (not) get a task,
+ * each for the shards this instance holds now.
  * Returns a function that stops answering.
  */
-export function answerRequests(nc: NatsConnection, engine: Engine, instance: string, myShards: () => number[]): () => void {
+export function answerRequests(
+  nc: NatsConnection,
+  engine: Engine,
+  instance: string,
+  myShards: () => number[],
+  countsFor: CountsFor,
+): () => void {
   const reachSub = nc.subscribe(REACH_SUBJECT, {
     callback: (err, msg) => {
       if (err) return;
@@ -58,32 +66,34 @@ export function answerRequests(nc: NatsConnection, engine: Engine, instance: str
   const reachedSub = nc.subscribe(REACHED_SUBJECT, {
     callback: (err, msg) => {
       if (err) return;
-      try {
-        const req = ReachedRequest.parse(msg.json());
-        const cells = engine.reached(req.taskId);
-        const reply: ReachedReply = {
-          v: 1,
-          instance,
-          shards: myShards(),
-          tracked: cells !== undefined,
-          cells: cells ?? {},
-          part: 0,
-          parts: 1,
-        };
-        msg.respond(JSON.stringify(reply));
-      } catch (e) {
-        const reply: ReachedReply = {
-          v: 1,
-          instance,
-          shards: myShards(),
-          tracked: false,
-          cells: {},
-          part: 0,
-          parts: 1,
-          error: (e as Error).message,
-        };
-        msg.respond(JSON.stringify(reply));
-      }
+      void (async () => {
+        try {
+          const req = ReachedRequest.parse(msg.json());
+          const cells = await engine.reached(req.taskId, countsFor);
+          const reply: ReachedReply = {
+            v: 1,
+            instance,
+            shards: myShards(),
+            tracked: cells !== undefined,
+            cells: cells ?? {},
+            part: 0,
+            parts: 1,
+          };
+          msg.respond(JSON.stringify(reply));
+        } catch (e) {
+          const reply: ReachedReply = {
+            v: 1,
+            instance,
+            shards: myShards(),
+            tracked: false,
+            cells: {},
+            part: 0,
+            parts: 1,
+            error: (e as Error).message,
+          };
+          msg.respond(JSON.stringify(reply));
+        }
+      })();
     },
   });
 

@@ -164,7 +164,10 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       .finally(() => (ticking = false));
   }, opts.tickMs ?? 1000);
 
-  const stopAnswering = answerRequests(nc, engine, instance, myShards);
+  // Reached: lease mode counts the people of the shards held now, whoever claimed them (a shard taken
+  // over keeps its counts); static shards count what this instance claimed (two static instances may
+  // both consume every shard).
+  const stopAnswering = answerRequests(nc, engine, instance, myShards, (shard, by) => (opts.leases ? owned.has(shard) : by === instance));
 
   const ready = (async () => {
     await tasks.start();

@@ -27,8 +27,6 @@ export interface TaskRuntime {
   /** Per subscriber index: the reason (its {@link REASON_CODE}) they are counted under in `skipped` today, 0 when not. */
   heldAs: Uint8Array;
   heldDay: string;
-  /** Per cell index: people this instance messaged while they were in that cell (the "reached" layer). */
-  reachedIn: Int32Array;
   dirty: boolean;
   windowOpen: boolean;
   /** Per carrier: no budget until this time (skip the KV round trip while a cap is reached). */
@@ -58,7 +56,6 @@ export function newRuntime(slot: number, task: AlertTask, region: CompiledRegion
     skipped: {},
     heldAs: new Uint8Array(0),
     heldDay: '',
-    reachedIn: new Int32Array(0),
     dirty: true,
     windowOpen: false,
     blockedUntil: [0, 0, 0],

@@ -25,9 +25,11 @@ import { sentRoutes } from './sent/routes.ts';
 import { schedulesRoutes } from './sent/schedules-routes.ts';
 import { statsRoutes } from './statistics/routes.ts';
 import { templatesRoutes } from './templates/routes.ts';
+import { uploadsRoutes } from './uploads/routes.ts';
 
 export const industryRoutes = [
   sendRoutes,
+  uploadsRoutes,
   sentRoutes,
   schedulesRoutes,
   draftsRoutes,

@@ -1,0 +1,180 @@
+/**
+ * A region's history for one request, and where it comes from: the population series from the
+ * ring in memory (or ClickHouse's snapshots until it is restored), the flow series and per-person
+ * entry / exit times from the moves held in memory when they cover a live poll's fresh part, else
+ * from ClickHouse in one query; settled buckets and times of polled regions are cached.
+ */
+import type { ClickHouseClient } from '@geo/infra';
+import type { PresenceState } from '../sink/presence-state.ts';
+import type { RegionResolver, ResolvedRegion } from '../regions/region.ts';
+import { GRACE_MS, type HistoryCache, type Plan } from './history-cache.ts';
+import { historyRows, IN, K_FIVE, K_HOUR, OUT, POP, type HistoryRange, type HistoryRow } from './history-query.ts';
+import { addPersonRow, copyPairs, newTimes, pairSum, type PersonTimesCache } from './person-times.ts';
+import type { PopulationRing } from './population-ring.ts';
+import type { PresenceIndex } from './presence-index.ts';
+import type { RecentMoves } from './recent-moves.ts';
+import { recentRows } from './recent-rows.ts';
+import { DAY, FIVE, HOUR, secs, shanghaiMidnight } from './time.ts';
+
+export interface MetricsContext {
+  state: PresenceState;
+  ch: ClickHouseClient;
+  regions: RegionResolver;
+  /** k-anonymity threshold. @default 10 */
+  k: number;
+  /** Settled history per region, for live polling. */
+  cache?: HistoryCache;
+  /** Present people by cell, shared by regions for a poll interval. */
+  presence?: PresenceIndex;
+  /** The clock, to tell live queries from replays. */
+  now?: () => number;
+  /** Settled per-person entry / exit times of polled regions. */
+  times?: PersonTimesCache;
+  /** Population per cell at every boundary of the last 7 days (in memory), when restored. */
+  population?: PopulationRing;
+  /** The last minutes of moves (in memory): polls read their fresh history here when it covers it. */
+  recent?: RecentMoves;
+}
+
+/** What a request needs of the history (bucket start ms → sum of atoms; times in seconds). */
+export interface RegionHistory {
+  midnight: number;
+  /** First points of the day (5-minute) and week (hourly) series. */
+  dayFrom: number;
+  weekStart: number;
+  popAt: Map<number, number>;
+  inD: Map<number, number>;
+  outD: Map<number, number>;
+  inW: Map<number, number>;
+  outW: Map<number, number>;
+  /** Per person (MSISDN), the last entry time (s) since min(midnight, at − 8 h): dwell. */
+  entry: Map<number, number>;
+  flow: { in: { hour: number; day: number }; out: { hour: number; day: number } };
+}
+
+/**
+ * The history of a region (`regionId`: its request form, the cache key) at `at`. `live`: a poll
+ * near the clock, whose settled part is cached and reused; replays read everything.
+ */
+export async function regionHistory(
+  ctx: MetricsContext,
+  resolved: ResolvedRegion,
+  regionId: string,
+  at: number,
+  live: boolean,
+): Promise<RegionHistory> {
+  const { state, k } = ctx;
+  const { indexes } = resolved;
+  const cells = state.cells;
+  const empty = resolved.keys.length === 0;
+  // What the sink has not applied yet is not settled: a feed that lags (or a backlog after a
+  // restart) delivers moves older than the grace period, which cached history would never see.
+  const settledAt = Math.min(at, state.watermark);
+  if (live && ctx.recent && ctx.cache!.lateSeen !== ctx.recent.late) {
+    ctx.cache!.clear();
+    ctx.times?.clear();
+    ctx.cache!.lateSeen = ctx.recent.late;
+  }
+  const midnight = shanghaiMidnight(at);
+  const hourAgo = at - HOUR;
+  const weekFrom = at - 7 * DAY;
+  // First series points: the 5-minute bucket / hour after "24 h ago" / "7 days ago".
+  const dayFrom = Math.floor((at - DAY) / FIVE) * FIVE + FIVE;
+  const weekStart = Math.floor(weekFrom / HOUR) * HOUR + HOUR;
+  const plan = (kind: string, from: number): Plan => (live ? ctx.cache!.plan(`${kind}|${regionId}`, from, at) : { lo: from });
+  // The population series from memory when the ring holds the whole week, else ClickHouse's snapshots.
+  const popInMemory = !!ctx.population?.covers(weekFrom + 1000);
+  const plans = {
+    pop: popInMemory ? { lo: weekFrom + 1000 } : plan('pop', weekFrom + 1000),
+    in5: plan('in5', dayFrom),
+    out5: plan('out5', dayFrom),
+    in1h: plan('in1h', weekStart),
+    out1h: plan('out1h', weekStart),
+  };
+  // Per-person times since midnight (inflow / outflow totals) and 8 h back (dwell), whichever is
+  // earlier; polls reuse the settled part and read only the moves after it.
+  const subsFrom = Math.min(midnight, at - 8 * HOUR);
+  const timesKey = `times|${regionId}`;
+  const cachedTimes = live && ctx.times ? ctx.times.get(timesKey, subsFrom, at) : undefined;
+  const subsLo = cachedTimes ? cachedTimes.upTo : subsFrom;
+  // Settled: older than the grace period (whole seconds, as stored); replays cache nothing.
+  const subsEdge = live ? Math.max(subsLo, Math.floor((settledAt - GRACE_MS) / 1000) * 1000) : at + 1000;
+  const range: HistoryRange = {
+    popFrom: popInMemory ? undefined : plans.pop.lo,
+    in5From: plans.in5.lo,
+    out5From: plans.out5.lo,
+    in1hFrom: plans.in1h.lo,
+    out1hFrom: plans.out1h.lo,
+    subsFrom: subsLo,
+    subsEdge,
+    k,
+  };
+  // A live poll whose fresh history is all in memory asks ClickHouse nothing.
+  const recent = ctx.recent;
+  const inMemory =
+    live &&
+    popInMemory &&
+    !!recent &&
+    recent.covers(Math.min(range.in5From, range.out5From, range.in1hFrom, range.out1hFrom, range.subsFrom));
+  const fromMemory = (held: RecentMoves) => {
+    const mask = new Uint8Array(cells.size);
+    for (const c of indexes) mask[c] = 1;
+    held.served++;
+    return recentRows(held, mask, cells.key, at, range);
+  };
+  const rowsOf = empty ? [] : inMemory ? fromMemory(recent!) : await historyRows(ctx.ch, resolved, at, range);
+  const fresh = {
+    pop: new Map<number, number>(),
+    in5: new Map<number, number>(),
+    out5: new Map<number, number>(),
+    in1h: new Map<number, number>(),
+    out1h: new Map<number, number>(),
+  };
+  // Settled per-person times: the cached ones still in the window, plus the settled rows read now.
+  const settled = newTimes();
+  if (cachedTimes) {
+    const from = secs(subsFrom);
+    for (const [sub, t] of cachedTimes.times.entry) if (t >= from) settled.entry.set(sub, t);
+    settled.entered = copyPairs(cachedTimes.times.entered, from);
+    settled.left = copyPairs(cachedTimes.times.left, from);
+  }
+  const freshRows: HistoryRow[] = [];
+  for (const row of rowsOf) {
+    const [d, key, v, a, b] = row;
+    if (d === POP) fresh.pop.set(key * 1000, v);
+    else if (d === IN || d === OUT) {
+      const kind = key % 8;
+      const t = ((key - kind) / 8) * 1000;
+      const dir = d === IN ? 'in' : 'out';
+      if (kind === K_HOUR) fresh[`${dir}1h`].set(t, v);
+      else if (kind === K_FIVE) fresh[`${dir}5`].set(t, v);
+    } else if ((d & 1) === 0) addPersonRow(settled, d, key, v, a, b);
+    else freshRows.push(row);
+  }
+  if (live && ctx.times)
+    ctx.times.set(timesKey, subsFrom, subsEdge, {
+      entry: new Map(settled.entry),
+      entered: copyPairs(settled.entered, 0),
+      left: copyPairs(settled.left, 0),
+    });
+  for (const [d, key, v, a, b] of freshRows) addPersonRow(settled, d, key, v, a, b);
+  const flow = {
+    in: { hour: pairSum(settled.entered, secs(hourAgo), k), day: pairSum(settled.entered, secs(midnight), k) },
+    out: { hour: pairSum(settled.left, secs(hourAgo), k), day: pairSum(settled.left, secs(midnight), k) },
+  };
+  const merged = (kind: keyof typeof plans, from: number, unit: number) =>
+    live ? ctx.cache!.merge(`${kind}|${regionId}`, from, at, unit, plans[kind], fresh[kind], settledAt) : fresh[kind];
+  const popAt = popInMemory ? ctx.population!.sums(indexes, weekFrom + 1000, at, k) : merged('pop', weekFrom + 1000, FIVE);
+  return {
+    midnight,
+    dayFrom,
+    weekStart,
+    popAt,
+    inD: merged('in5', dayFrom, FIVE),
+    outD: merged('out5', dayFrom, FIVE),
+    inW: merged('in1h', weekStart, HOUR),
+    outW: merged('out1h', weekStart, HOUR),
+    entry: settled.entry,
+    flow,
+  };
+}

@@ -1,4 +1,4 @@
-import type { SmsJob } from '@geo/messaging';
+import type { SmsJob } from '../contract.ts';
 
 const SAFE = /^[\x20-\x7e]*$/;
 const NEEDS_ESCAPE = /["\\]/;
@@ -8,7 +8,8 @@ const COMMA = Buffer.from(',');
 const SHARED = ['source', 'enterpriseId', 'accountId', 'sendId', 'content', 'signature', 'alertType', 'createdAt'] as const;
 
 /**
- * Encodes jobs as one messaging `SmsJobBatch`: the fields every job shares (content, signature, ids,
+ * Encodes jobs as one `SmsJobBatch` message (the wire form of messaging's job contract, so it lives
+ * with the contract; alerting publishes its jobs with it): the fields every job shares (content, signature, ids,
  * time) once in `common`, then per job its id, number and carrier (~75 B instead of ~250 B with a
  * short text; a 2,000-character text would otherwise be repeated per job towards NATS' 1 MB limit).
  * Jobs that do not share them (or carry optional fields) are written whole; their own fields win.

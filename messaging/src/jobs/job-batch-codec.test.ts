@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SmsJob, SmsJobBatch, jobsOfBatch } from '@geo/messaging';
-import { encodeJobBatch } from './job-encoder.ts';
+import { SmsJob, SmsJobBatch, jobsOfBatch } from '../contract.ts';
+import { encodeJobBatch } from './job-batch-codec.ts';
 
 const base: SmsJob = {
   jobId: 'alert:t-1:13800000000:20261125',

@@ -25,3 +25,4 @@ export {
 } from './replies/extension-numbers.ts';
 export { sendLogMigrations, type SendLogRow } from './send-log/schema.ts';
 export type { SmscBehaviour, SmscStats, ReceivedMessage as SmscReceivedMessage } from './smsc-sim/smsc.ts';
+export { encodeJobBatch } from './jobs/job-batch-codec.ts';

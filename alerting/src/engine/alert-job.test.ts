@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SmsJobBatch, jobsOfBatch } from '@geo/messaging';
 import { alertJob } from './alert-job.ts';
-import { encodeJobBatch } from './job-encoder.ts';
+import { encodeJobBatch } from '@geo/messaging';
 import { AlertTask, AlertTaskSpec } from '../contract.ts';
 import { circleTask } from '../testing/engine-kit.ts';
 

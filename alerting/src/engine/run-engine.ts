@@ -4,7 +4,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { LeaseManager, ensureDeadLetterStream, ensureKv, type Logger, type NatsConnection } from '@geo/infra';
 import { declareLocationStream, shardOf } from '@geo/ingest';
 import type { Registry } from 'prom-client';
-import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
+import { declareMessagingStreams, encodeJobBatch, smsJobSubject } from '@geo/messaging';
 import { progressSubject } from '../contract.ts';
 import { Presence } from '../presence/presence.ts';
 import type { CityLocator } from '../geofence/city-locator.ts';
@@ -13,7 +13,6 @@ import { CAPS_BUCKET, LEASES_BUCKET, TASKS_BUCKET, declareAlertingStreams } from
 import { TaskStore } from '../tasks/task-store.ts';
 import { KvBudget } from './budget.ts';
 import { SendClaims } from './claims.ts';
-import { encodeJobBatch } from './job-encoder.ts';
 import { JsPublisher } from './js-publisher.ts';
 import { Engine } from './engine.ts';
 import { ackFloors, replayPresence } from './replay.ts';

@@ -4,7 +4,7 @@ import { requestContext } from '../../http/middleware.ts';
 import { router } from '../../http/openapi.ts';
 import type { PortalConfig } from '../../config.ts';
 import type { Portal } from '../../portal.ts';
-import { login, nextIp, testPortal, type Client } from '../../test/harness.ts';
+import { login, loginAdmin, loginSub, nextIp, testPortal, type Client } from '../../test/harness.ts';
 import { hashPassword } from '../../auth/password.ts';
 import { industryRoutes } from './index.ts';
 import { startIndustry, type IndustryOptions, type RunningIndustry } from './dispatch/runtime.ts';
@@ -115,4 +115,29 @@ export async function importAndWait(
     if (r.status !== 200 || r.body.phase === 'done' || r.body.phase === 'failed') return { ...r, polls };
     await new Promise((res) => setTimeout(res, 50));
   }
+}
+
+/** A test app with the demo admin, its sub-account, another enterprise's admin, and one send of each demo account. */
+export interface MailboxFixture {
+  t: IndustryTestApp;
+  admin: Requester;
+  sub: Requester;
+  other: Requester;
+  /** The sub-account's send (subject 季度会议, two numbers). */
+  firstId: string;
+}
+
+export async function mailboxFixture(): Promise<MailboxFixture> {
+  const t = await industryTestApp();
+  const admin = t.as(await loginAdmin(t.portal));
+  const sub = t.as(await loginSub(t.portal));
+  const other = t.as(await otherEnterpriseAdmin(t.portal));
+  const firstId: string = (
+    await sub('POST', '/api/industry/sends', { recipients: '13800138000 13900139000', subject: '季度会议', content: '周五开会' })
+  ).body.id;
+  await admin('POST', '/api/industry/sends', {
+    recipients: '18900000001',
+    content: '管理员的通知内容比较长一些超过二十个字用于默认主题的测试',
+  });
+  return { t, admin, sub, other, firstId };
 }

@@ -1,28 +1,15 @@
-import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginAdmin, loginSub, START_TIMEOUT } from '../../../test/harness.ts';
-import { recordReply } from '../inbox/replies.ts';
-import { runtimeOf } from '../dispatch/runtime.ts';
-import { industryTestApp, otherEnterpriseAdmin, subWith, type IndustryTestApp, type Requester } from '../test-app.ts';
+import { loginAdmin, START_TIMEOUT } from '../../../test/harness.ts';
+import { mailboxFixture, subWith, type IndustryTestApp, type Requester } from '../test-app.ts';
 
-describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
+describe('sent list, scheduled sends, drafts', () => {
   let t: IndustryTestApp;
   let admin: Requester;
   let sub: Requester;
   let other: Requester;
   let firstId: string;
   beforeAll(async () => {
-    t = await industryTestApp();
-    admin = t.as(await loginAdmin(t.portal));
-    sub = t.as(await loginSub(t.portal));
-    other = t.as(await otherEnterpriseAdmin(t.portal));
-    firstId = (
-      await sub('POST', '/api/industry/sends', { recipients: '13800138000 13900139000', subject: '季度会议', content: '周五开会' })
-    ).body.id;
-    await admin('POST', '/api/industry/sends', {
-      recipients: '18900000001',
-      content: '管理员的通知内容比较长一些超过二十个字用于默认主题的测试',
-    });
+    ({ t, admin, sub, other, firstId } = await mailboxFixture());
   }, START_TIMEOUT);
   afterAll(async () => t?.stop());
 
@@ -110,79 +97,6 @@ describe('sent list, schedules, drafts, templates, inbox, statistics', () => {
     expect((await sub('GET', '/api/industry/drafts')).body.items.map((x: { id: string }) => x.id)).not.toContain(id);
     const d2 = (await sub('POST', '/api/industry/sends', { content: '另一个', action: 'draft' })).body.draftId;
     expect((await sub('POST', '/api/industry/drafts/delete', { ids: [d2] })).body.deleted).toBe(1);
-  });
-
-  it('manages templates with the 短信模板 permission only', async () => {
-    const c = await admin('POST', '/api/industry/templates', { title: '节日问候', content: '祝您节日快乐' });
-    expect(c.status).toBe(200);
-    expect((await admin('PUT', `/api/industry/templates/${c.body.id}`, { title: '节日问候', content: '祝您中秋快乐' })).status).toBe(200);
-    expect((await admin('GET', '/api/industry/templates')).body.items[0].content).toBe('祝您中秋快乐');
-    const empty = await admin('POST', '/api/industry/templates', { title: '', content: 'x' });
-    expect(empty.body.error.message).toContain('请输入模版名称');
-    expect((await sub('POST', '/api/industry/templates', { title: 'a', content: 'b' })).status).toBe(403);
-    expect((await other('DELETE', `/api/industry/templates/${c.body.id}`)).status).toBe(404);
-    expect((await admin('DELETE', `/api/industry/templates/${c.body.id}`)).status).toBe(200);
-  });
-
-  it('files replies in the inbox under their send, once each, searchable by keyword and subject', async () => {
-    const s = await admin('POST', '/api/industry/sends', {
-      recipients: '13800138000',
-      subject: '满意度调查',
-      content: '请回复1-5',
-      needReply: true,
-      forwardReplies: true,
-      forwardTo: '13700137000',
-    });
-    const reply = {
-      replyId: 'r1',
-      enterpriseId: 'demo-enterprise',
-      from: '13800138000',
-      to: `1069088811${s.body.extension}`,
-      text: '5 非常满意',
-      carrier: 'cmcc' as const,
-      at: Date.now(),
-    };
-    await recordReply(runtimeOf(t.portal.deps), reply);
-    await recordReply(runtimeOf(t.portal.deps), reply);
-    await recordReply(runtimeOf(t.portal.deps), {
-      ...reply,
-      replyId: 'r2',
-      sendId: firstId,
-      enterpriseId: 'demo-enterprise',
-      text: '收到',
-    });
-    const inbox = await admin('GET', '/api/industry/inbox');
-    expect(inbox.body.total).toBe(2);
-    expect((await admin('GET', '/api/industry/inbox?keyword=满意')).body.items).toEqual([
-      expect.objectContaining({ sendId: s.body.id, subject: '满意度调查', from: '13800138000' }),
-    ]);
-    const subjects = await admin('GET', '/api/industry/inbox/subjects');
-    expect(subjects.body.items.map((x: { subject: string; replies: number }) => `${x.subject}:${x.replies}`).sort()).toEqual([
-      '季度会议:1',
-      '满意度调查:1',
-    ]);
-    expect((await admin('GET', `/api/industry/sends/${s.body.id}/replies`)).body.items[0].text).toBe('5 非常满意');
-    expect((await other('GET', '/api/industry/inbox')).body.total).toBe(0);
-    expect((await sub('GET', '/api/industry/inbox')).status).toBe(403); // the demo sub has no 收件箱 permission
-  });
-
-  it('gives statistics for mine, direct and all subordinates, and exports them to Excel', async () => {
-    const mine = await admin('GET', '/api/industry/stats?scope=mine');
-    const all = await admin('GET', '/api/industry/stats?scope=all');
-    expect(all.body.totals.sends).toBeGreaterThan(mine.body.totals.sends);
-    expect(all.body.items.some((r: { accountName: string }) => r.accountName === 'demo-sub')).toBe(true);
-    expect(mine.body.items.every((r: { accountName: string }) => r.accountName === 'demo')).toBe(true);
-    const direct = await admin('GET', '/api/industry/stats?scope=direct');
-    expect(direct.body.items.some((r: { accountName: string }) => r.accountName === 'demo-sub')).toBe(true);
-    expect((await admin('GET', '/api/industry/stats?keyword=季度')).body.total).toBe(0);
-    expect((await admin('GET', '/api/industry/stats?scope=all&keyword=季度')).body.total).toBe(1);
-    const exp = await admin('GET', '/api/industry/stats/export?scope=all');
-    const wb = new ExcelJS.Workbook();
-    await wb.xlsx.load(exp.bytes.buffer as ArrayBuffer);
-    const ws = wb.worksheets[0]!;
-    expect(ws.getRow(1).values).toEqual([undefined, '账户', '主题', '提交时间', '发送时间', '号码数', '计费条数', '成功', '失败']);
-    expect(ws.getRow(ws.rowCount).getCell(1).value).toBe('合计');
-    expect((await sub('GET', '/api/industry/stats')).status).toBe(403);
   });
 
   it("keeps a deleted sub-account's sends in the sent list, statistics and ledger, under its name: accounts are deactivated, never erased", async () => {

@@ -142,10 +142,16 @@ export function liveFigures(state: PresenceState, groups: CellGroups, indexes: A
 }
 
 /**
- * Dwell of the counted present people: time since their last entry (`entry`: MSISDN → seconds),
+ * Dwell of the counted present people: time since their last entry (`entryOf`: MSISDN → seconds),
  * or > 8 h when none is that recent; summed as atoms per (cell, band).
  */
-export function dwellFigures(state: PresenceState, live: LiveFigures, entry: Map<number, number>, at: number, k: number): number[] {
+export function dwellFigures(
+  state: PresenceState,
+  live: LiveFigures,
+  entryOf: (sub: number) => number | undefined,
+  at: number,
+  k: number,
+): number[] {
   const { present, cellEdges } = live;
   const dwell = new Array<number>(DWELL_BUCKETS.length).fill(0);
   const cDwell = new Array<number>(DWELL_BUCKETS.length).fill(0);
@@ -153,7 +159,7 @@ export function dwellFigures(state: PresenceState, live: LiveFigures, entry: Map
   for (let e = 0; e + 1 < cellEdges.length; e++) {
     cDwell.fill(0);
     for (let j = cellEdges[e]!; j < cellEdges[e + 1]!; j++) {
-      const t = entry.get(state.msisdn[present[j]!]!);
+      const t = entryOf(state.msisdn[present[j]!]!);
       cDwell[t === undefined || t <= entryAfter ? DWELL_BUCKETS.length - 1 : dwellBucket(at - t * 1000)]!++;
     }
     for (let b = 0; b < cDwell.length; b++) dwell[b]! += atom(cDwell[b]!, k);

@@ -76,3 +76,55 @@ export class PersonTimesCache {
     if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
   }
 }
+
+/** What an answer needs of the per-person times (seconds). */
+export interface TimesAnswer {
+  /** A person's (MSISDN) last entry time since the window's start (a first sighting counts), if any. */
+  entryOf(sub: number): number | undefined;
+  /** Inflow: over crossing pairs, the pair's people who moved in at or after `fromS`, each pair on the grid of k. */
+  entered(fromS: number, k: number): number;
+  /** Outflow, the same. */
+  left(fromS: number, k: number): number;
+}
+
+/**
+ * The per-person times of one answer: the cached settled ones (`hit`, from
+ * {@link PersonTimesCache.get}) still in the window starting at `fromMs`, plus `rows`, the
+ * per-person rows read now (`ENTRY` / `LEFT` codes): settled ones (even codes, before `edgeMs`)
+ * are cached under `key` for the next poll, fresh ones count for this answer only. No `cache`:
+ * nothing is cached (replays).
+ */
+export function personTimes(
+  cache: PersonTimesCache | undefined,
+  key: string,
+  hit: { upTo: number; times: PersonTimes } | undefined,
+  fromMs: number,
+  edgeMs: number,
+  rows: Iterable<readonly [d: number, sub: number, t: number, from: number, to: number]>,
+): TimesAnswer {
+  const settled = newTimes();
+  if (hit) {
+    const from = Math.floor(fromMs / 1000);
+    for (const [sub, t] of hit.times.entry) if (t >= from) settled.entry.set(sub, t);
+    settled.entered = copyPairs(hit.times.entered, from);
+    settled.left = copyPairs(hit.times.left, from);
+  }
+  const fresh: (readonly [number, number, number, number, number])[] = [];
+  for (const row of rows) {
+    const [d, sub, t, a, b] = row;
+    if ((d & 1) === 0) addPersonRow(settled, d, sub, t, a, b);
+    else fresh.push(row);
+  }
+  if (cache)
+    cache.set(key, fromMs, edgeMs, {
+      entry: new Map(settled.entry),
+      entered: copyPairs(settled.entered, 0),
+      left: copyPairs(settled.left, 0),
+    });
+  for (const [d, sub, t, a, b] of fresh) addPersonRow(settled, d, sub, t, a, b);
+  return {
+    entryOf: (sub) => settled.entry.get(sub),
+    entered: (fromS, k) => pairSum(settled.entered, fromS, k),
+    left: (fromS, k) => pairSum(settled.left, fromS, k),
+  };
+}

@@ -9,7 +9,7 @@ import type { PresenceState } from '../sink/presence-state.ts';
 import type { RegionResolver, ResolvedRegion } from '../regions/region.ts';
 import { GRACE_MS, type HistoryCache, type Plan } from './history-cache.ts';
 import { historyRows, IN, K_FIVE, K_HOUR, OUT, POP, type HistoryRange, type HistoryRow } from './history-query.ts';
-import { addPersonRow, copyPairs, newTimes, pairSum, type PersonTimesCache } from './person-times.ts';
+import { personTimes, type PersonTimesCache, type TimesAnswer } from './person-times.ts';
 import type { PopulationRing } from './population-ring.ts';
 import type { PresenceIndex } from './presence-index.ts';
 import type { RecentMoves } from './recent-moves.ts';
@@ -47,8 +47,8 @@ export interface RegionHistory {
   outD: Map<number, number>;
   inW: Map<number, number>;
   outW: Map<number, number>;
-  /** Per person (MSISDN), the last entry time (s) since min(midnight, at − 8 h): dwell. */
-  entry: Map<number, number>;
+  /** Per-person last entry (dwell) and crossing times since min(midnight, at − 8 h). */
+  times: TimesAnswer;
   flow: { in: { hour: number; day: number }; out: { hour: number; day: number } };
 }
 
@@ -130,17 +130,9 @@ export async function regionHistory(
     in1h: new Map<number, number>(),
     out1h: new Map<number, number>(),
   };
-  // Settled per-person times: the cached ones still in the window, plus the settled rows read now.
-  const settled = newTimes();
-  if (cachedTimes) {
-    const from = secs(subsFrom);
-    for (const [sub, t] of cachedTimes.times.entry) if (t >= from) settled.entry.set(sub, t);
-    settled.entered = copyPairs(cachedTimes.times.entered, from);
-    settled.left = copyPairs(cachedTimes.times.left, from);
-  }
-  const freshRows: HistoryRow[] = [];
+  const personRows: HistoryRow[] = [];
   for (const row of rowsOf) {
-    const [d, key, v, a, b] = row;
+    const [d, key, v] = row;
     if (d === POP) fresh.pop.set(key * 1000, v);
     else if (d === IN || d === OUT) {
       const kind = key % 8;
@@ -148,19 +140,13 @@ export async function regionHistory(
       const dir = d === IN ? 'in' : 'out';
       if (kind === K_HOUR) fresh[`${dir}1h`].set(t, v);
       else if (kind === K_FIVE) fresh[`${dir}5`].set(t, v);
-    } else if ((d & 1) === 0) addPersonRow(settled, d, key, v, a, b);
-    else freshRows.push(row);
+    } else personRows.push(row);
   }
-  if (live && ctx.times)
-    ctx.times.set(timesKey, subsFrom, subsEdge, {
-      entry: new Map(settled.entry),
-      entered: copyPairs(settled.entered, 0),
-      left: copyPairs(settled.left, 0),
-    });
-  for (const [d, key, v, a, b] of freshRows) addPersonRow(settled, d, key, v, a, b);
+  // Settled per-person times: the cached ones still in the window, plus the rows read now.
+  const times = personTimes(live ? ctx.times : undefined, timesKey, cachedTimes, subsFrom, subsEdge, personRows);
   const flow = {
-    in: { hour: pairSum(settled.entered, secs(hourAgo), k), day: pairSum(settled.entered, secs(midnight), k) },
-    out: { hour: pairSum(settled.left, secs(hourAgo), k), day: pairSum(settled.left, secs(midnight), k) },
+    in: { hour: times.entered(secs(hourAgo), k), day: times.entered(secs(midnight), k) },
+    out: { hour: times.left(secs(hourAgo), k), day: times.left(secs(midnight), k) },
   };
   const merged = (kind: keyof typeof plans, from: number, unit: number) =>
     live ? ctx.cache!.merge(`${kind}|${regionId}`, from, at, unit, plans[kind], fresh[kind], settledAt) : fresh[kind];
@@ -174,7 +160,7 @@ export async function regionHistory(
     outD: merged('out5', dayFrom, FIVE),
     inW: merged('in1h', weekStart, HOUR),
     outW: merged('out1h', weekStart, HOUR),
-    entry: settled.entry,
+    times,
     flow,
   };
 }

@@ -44,7 +44,7 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   // History: memory or one ClickHouse query.
   const h = await regionHistory(ctx, resolved, JSON.stringify(region), at, live);
   const max = weeklyMax(h.popAt, fig.total, at);
-  const dwell = dwellFigures(state, fig, h.entry, at, k);
+  const dwell = dwellFigures(state, fig, h.times.entryOf, at, k);
 
   const NB = AGE_BANDS.length;
   const prov = topGroups(codes(fig.provinces), top, k);

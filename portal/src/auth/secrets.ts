@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Queryable } from '@geo/infra';
 
@@ -60,10 +60,18 @@ export function loadSecretsKey(opts: SecretsConfig & { keyFile: string; inMemory
   if (opts.inMemory && !opts.secretsKeyFile) return { key: randomBytes(KEY_BYTES), source: 'ephemeral' };
   const file = opts.secretsKeyFile ?? opts.keyFile;
   mkdirSync(dirname(file), { recursive: true });
-  try {
-    writeFileSync(file, `${randomBytes(KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  if (!existsSync(file)) {
+    // Written whole under another name, then linked into place (link fails if the file exists): an
+    // instance starting at the same moment reads either no file or the whole key, never half of it.
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(tmp, `${randomBytes(KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      linkSync(tmp, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      unlinkSync(tmp);
+    }
   }
   return { key: parseSecretsKey(readFileSync(file, 'utf8'), file), source: file };
 }

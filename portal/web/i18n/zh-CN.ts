@@ -20,6 +20,7 @@ export const zhCN = {
     status: '系统状态',
     logout: '退出',
   },
+  manual: { contents: '目录' },
   dialog: {
     confirmTitle: '请确认',
     required: (label: string) => `请填写${label}`,

@@ -1,18 +1,54 @@
-import { For } from 'solid-js';
+import { For, Match, Switch } from 'solid-js';
 import { t } from '../i18n/zh-CN.ts';
 import { Page } from '../ui/ui.tsx';
+import { parseManual, type Heading, type List, type ManualBlock } from './manual-blocks.ts';
 import manual from './manual-zh.md?raw';
 
-/** The product manual, bundled with the app (offline), as headed paragraphs. */
+/** The product manual, bundled with the app (offline): contents, then the sections. */
 export function ManualView() {
-  const blocks = manual
-    .replace(/^#.*\n/, '')
-    .split(/\n{2,}/)
-    .map((b) => b.trim())
-    .filter((b) => b && b !== '翼讯通\n让信息飞起来' && b !== '让信息飞起来');
+  const blocks = parseManual(manual);
+  const sections = blocks.filter((b): b is Heading => b.kind === 'h2');
+  const go = (id: string) => document.getElementById(id)?.scrollIntoView({ behavior: 'smooth', block: 'start' });
   return (
     <div class="card manual" data-testid="manual">
-      <For each={blocks}>{(b) => (/^行业短信-|^大数据/.test(b) && b.length < 20 ? <h3>{b}</h3> : <p>{b}</p>)}</For>
+      <nav class="manual-toc" aria-label={t.manual.contents}>
+        <strong>{t.manual.contents}</strong>
+        <ol>
+          <For each={sections}>
+            {(s) => (
+              <li>
+                <a href={`#${s.id}`} onClick={(e) => (e.preventDefault(), go(s.id))}>
+                  {s.text}
+                </a>
+              </li>
+            )}
+          </For>
+        </ol>
+      </nav>
+      <For each={blocks}>
+        {(b) => (
+          <Switch>
+            <Match when={b.kind === 'h1' && (b as Heading)}>{(h) => <h2 id={h().id}>{h().text}</h2>}</Match>
+            <Match when={b.kind === 'h2' && (b as Heading)}>{(h) => <h3 id={h().id}>{h().text}</h3>}</Match>
+            <Match when={b.kind === 'h3' && (b as Heading)}>{(h) => <h4 id={h().id}>{h().text}</h4>}</Match>
+            <Match when={b.kind === 'ul' && (b as List)}>
+              {(l) => (
+                <ul>
+                  <For each={l().items}>{(i) => <li>{i}</li>}</For>
+                </ul>
+              )}
+            </Match>
+            <Match when={b.kind === 'ol' && (b as List)}>
+              {(l) => (
+                <ol>
+                  <For each={l().items}>{(i) => <li>{i}</li>}</For>
+                </ol>
+              )}
+            </Match>
+            <Match when={b.kind === 'p' && (b as Extract<ManualBlock, { kind: 'p' }>)}>{(p) => <p>{p().text}</p>}</Match>
+          </Switch>
+        )}
+      </For>
     </div>
   );
 }

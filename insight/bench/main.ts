@@ -194,7 +194,12 @@ try {
   const cfg = InsightEnv.parse({
     LOG_LEVEL: 'warn',
     NATS_URL: NATS,
-    CLICKHOUSE_URL: `${CH}/${DB}`,
+    // The database goes in the path, before any cluster query (`?cluster=…&nodes=…`).
+    CLICKHOUSE_URL: (() => {
+      const u = new URL(CH);
+      u.pathname = `/${DB}`;
+      return u.toString();
+    })(),
     HEALTH_PORT: '0',
     API_PORT: '0',
     INSIGHT_STREAM: STREAM,

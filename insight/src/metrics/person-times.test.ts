@@ -27,57 +27,87 @@ function rowsOf(moves: Move[], lo: number, edge: number, at: number): [number, n
   return [...last.values()];
 }
 
-/** One poll as `regionHistory` does it: the cached settled part, then the rows after it. */
-function poll(cache: PersonTimesCache | undefined, moves: Move[], at: number): TimesAnswer {
+/** One poll as `regionHistory` does it: the cached settled part, then (`finish`, after the query) the rows after it. */
+function start(cache: PersonTimesCache | undefined, moves: Move[], at: number): { finish: () => TimesAnswer } {
   const from = Math.min(shanghaiMidnight(at), at - 8 * HOUR);
   const hit = cache?.get('r', from, at);
   const lo = hit ? hit.upTo : from;
   const edge = cache ? Math.max(lo, Math.floor((at - GRACE_MS) / 1000) * 1000) : at + 1000;
-  return personTimes(cache, 'r', hit, from, edge, rowsOf(moves, lo, edge, at));
+  const rows = rowsOf(moves, lo, edge, at);
+  return { finish: () => personTimes(cache, 'r', hit, from, edge, rows) };
+}
+const poll = (cache: PersonTimesCache | undefined, moves: Move[], at: number): TimesAnswer => start(cache, moves, at).finish();
+
+/** Every figure an answer at `at` gives: flows from the last hour, midnight and 8 h back; entry times as dwell reads them. */
+function figures(a: TimesAnswer, at: number, k: number): number[] {
+  const out: number[] = [];
+  for (const fromS of [secs(at - HOUR), secs(shanghaiMidnight(at)), secs(at - 8 * HOUR)]) out.push(a.entered(fromS, k), a.left(fromS, k));
+  // Dwell reads the entry time of people present: none, or one after 8 h ago.
+  const after = secs(at - 8 * HOUR);
+  for (let sub = 1; sub <= SUBS; sub++) {
+    const t = a.entryOf(sub);
+    out.push(t === undefined || t <= after ? -1 : t);
+  }
+  return out;
 }
 
 // 2026-11-25 00:00 Asia/Shanghai and the hours around it, so that "since midnight" moves.
 const T0 = Date.UTC(2026, 10, 24, 16, 0, 0);
-const SPAN = 20 * HOUR;
-const arbMove = fc.record({
-  t: fc.integer({ min: secs(T0 - 10 * HOUR), max: secs(T0 + SPAN) }),
-  sub: fc.integer({ min: 1, max: 40 }),
-  from: fc.integer({ min: 0, max: 3 }),
-  to: fc.integer({ min: 1, max: 3 }),
-  out: fc.boolean(),
-});
+const SUBS = 40;
+/** Moves in [lo, hi] (ms) among `subs` people over `cells` cells, and polls from `first` at most `maxStep` s apart up to `hi`. */
+const scenario = (lo: number, hi: number, subs: number, cells: number, first: number, maxStep: number) =>
+  fc.record({
+    moves: fc.array(
+      fc.record({
+        t: fc.integer({ min: secs(lo), max: secs(hi) }),
+        sub: fc.integer({ min: 1, max: subs }),
+        from: fc.integer({ min: 0, max: cells }),
+        to: fc.integer({ min: 1, max: cells }),
+        out: fc.boolean(),
+      }),
+      { minLength: 1, maxLength: 300 },
+    ),
+    // Some polls with a second poll of the region in flight at once (both start from the same cache).
+    polls: fc.array(fc.record({ step: fc.integer({ min: 1, max: maxStep }), overlap: fc.integer({ min: -1, max: 120 }) }), {
+      minLength: 1,
+      maxLength: 25,
+    }),
+    first: fc.constant(first),
+    hi: fc.constant(hi),
+  });
 
 describe('per-person times of polled regions', () => {
   it('a poll answered from the cached settled times equals the same poll read whole', () => {
     fc.assert(
       fc.property(
-        fc.array(arbMove, { minLength: 1, maxLength: 300 }),
-        // Polls at increasing times: seconds to hours apart (past the grace period, past midnight).
-        fc.array(fc.integer({ min: 1, max: 3 * 3600 }), { minLength: 1, maxLength: 25 }),
+        fc.oneof(
+          // A day: polls hours apart, across midnight and past the 8 h window.
+          scenario(T0 - 10 * HOUR, T0 + 20 * HOUR, SUBS, 3, T0 - 2 * HOUR, 3 * 3600),
+          // Two busy hours: few people and cells, so that one person crosses one pair again and again.
+          scenario(T0 - HOUR, T0 + HOUR, 6, 2, T0 - 30 * 60_000, 900),
+        ),
         fc.integer({ min: 1, max: 4 }),
-        (moves, steps, k) => {
+        ({ moves, polls, first, hi }, k) => {
           const cache = new PersonTimesCache();
-          let at = T0 - 2 * HOUR;
-          for (const step of steps) {
+          let at = first;
+          for (const { step, overlap } of polls) {
             at += step * 1000;
-            if (at > T0 + SPAN) break;
-            const cached = poll(cache, moves, at);
-            const whole = poll(undefined, moves, at);
-            for (const fromS of [secs(at - HOUR), secs(shanghaiMidnight(at)), secs(at - 8 * HOUR)]) {
-              expect(cached.entered(fromS, k)).toBe(whole.entered(fromS, k));
-              expect(cached.left(fromS, k)).toBe(whole.left(fromS, k));
+            if (at > hi) break;
+            const whole = figures(poll(undefined, moves, at), at, k);
+            if (overlap < 0) {
+              expect(figures(poll(cache, moves, at), at, k)).toEqual(whole);
+              continue;
             }
-            // Dwell reads the entry time of people present: either none, or one after 8 h ago.
-            const after = secs(at - 8 * HOUR);
-            for (let sub = 1; sub <= 40; sub++) {
-              const a = cached.entryOf(sub);
-              const b = whole.entryOf(sub);
-              expect(a === undefined || a <= after ? undefined : a).toBe(b === undefined || b <= after ? undefined : b);
-            }
+            const at2 = at + overlap * 1000;
+            const [a, b] = [start(cache, moves, at), start(cache, moves, at2)];
+            // Each answer is read as soon as its rows are in, as regionHistory does.
+            expect(figures(a.finish(), at, k)).toEqual(whole);
+            expect(figures(b.finish(), at2, k)).toEqual(figures(poll(undefined, moves, at2), at2, k));
+            at = at2;
           }
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 400 },
     );
   });
 

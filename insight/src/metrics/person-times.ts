@@ -1,5 +1,6 @@
 import { atom } from './privacy.ts';
 import { ENTRY, LEFT } from './history-query.ts';
+import { MIN } from './time.ts';
 
 /** People by crossing pair ("from\tto" cell keys): MSISDN → the last time (s). */
 export type PairTimes = Map<string, Map<number, number>>;
@@ -23,27 +24,32 @@ const keepPairMax = (m: PairTimes, pair: string, sub: number, t: number) => {
   if (!subs) m.set(pair, (subs = new Map()));
   keepMax(subs, sub, t);
 };
-/** Adds one per-person row (`ENTRY` / `LEFT` code, settled or fresh) to `times`. */
+/** Adds one per-person row (`ENTRY` / `LEFT` code, settled or fresh) to `times`: a max, so adding a row twice changes nothing. */
 export function addPersonRow(times: PersonTimes, d: number, sub: number, t: number, from: number, to: number): void {
   if ((d & ~1) === ENTRY) {
     keepMax(times.entry, sub, t);
     if (from !== 0) keepPairMax(times.entered, `${from}\t${to}`, sub, t);
   } else if ((d & ~1) === LEFT) keepPairMax(times.left, `${from}\t${to}`, sub, t);
 }
-export const copyPairs = (m: PairTimes, fromS: number): PairTimes => {
-  const out: PairTimes = new Map();
-  for (const [pair, subs] of m) {
-    const kept = new Map<number, number>();
-    for (const [sub, t] of subs) if (t >= fromS) kept.set(sub, t);
-    if (kept.size) out.set(pair, kept);
-  }
-  return out;
-};
-/** A flow figure: over crossing pairs, the pair's people with a time ≥ `fromS`, each pair's count quantised to the grid of k. */
-export function pairSum(m: PairTimes, fromS: number, k: number): number {
+
+/**
+ * A flow figure from the settled times and this answer's fresh ones (a person's time is the later
+ * of the two): over crossing pairs, the pair's people with a time ≥ `fromS`, each pair's count
+ * quantised to the grid of k.
+ */
+function pairSum(settled: PairTimes, fresh: PairTimes, fromS: number, k: number): number {
   let sum = 0;
-  for (const subs of m.values()) {
-    if (subs.size < k) continue;
+  for (const [pair, subs] of settled) {
+    const more = fresh.get(pair);
+    // Fewer than k people in the pair, however their times fall: an atom of 0.
+    if (subs.size + (more?.size ?? 0) < k) continue;
+    let n = 0;
+    for (const t of subs.values()) if (t >= fromS) n++;
+    if (more) for (const [sub, t] of more) if (t >= fromS && !((subs.get(sub) ?? -1) >= fromS)) n++;
+    sum += atom(n, k);
+  }
+  for (const [pair, subs] of fresh) {
+    if (subs.size < k || settled.has(pair)) continue;
     let n = 0;
     for (const t of subs.values()) if (t >= fromS) n++;
     sum += atom(n, k);
@@ -51,17 +57,41 @@ export function pairSum(m: PairTimes, fromS: number, k: number): number {
   return sum;
 }
 
+/** Drops times before `fromS` (s) in place: nothing an answer for a window from there reads. */
+function prune(times: PersonTimes, fromS: number): void {
+  for (const [sub, t] of times.entry) if (t < fromS) times.entry.delete(sub);
+  for (const pairs of [times.entered, times.left])
+    for (const [pair, subs] of pairs) {
+      for (const [sub, t] of subs) if (t < fromS) subs.delete(sub);
+      if (subs.size === 0) pairs.delete(pair);
+    }
+}
+
+/** Older times are dropped from a cached region once its window has moved on this far. */
+const PRUNE_EVERY_MS = 5 * MIN;
+
+/** One polled region's settled times: every person's latest time in [from, upTo), and maybe older ones. */
+export interface CachedTimes {
+  from: number;
+  upTo: number;
+  /** The window start at the last pruning. */
+  prunedFrom: number;
+  times: PersonTimes;
+}
+
 /**
  * The settled part (before `upTo`) of each polled region's per-person times since `from`: a poll
  * then reads only the moves after `upTo` for "last hour", "since midnight" and dwell. Few regions
- * (each can hold tens of thousands of people).
+ * (each can hold tens of thousands of people). Each region's times are one accumulator, merged in
+ * place by each poll (every merge is a max, so rows read twice change nothing) and pruned as its
+ * window moves on, instead of copied on every poll.
  */
 export class PersonTimesCache {
-  private readonly entries = new Map<string, { from: number; upTo: number; times: PersonTimes }>();
+  private readonly entries = new Map<string, CachedTimes>();
   constructor(private readonly max = 32) {}
 
   /** Cached settled times usable for a window starting at `from`, evaluated at `at`. */
-  get(key: string, from: number, at: number): { upTo: number; times: PersonTimes } | undefined {
+  get(key: string, from: number, at: number): CachedTimes | undefined {
     const hit = this.entries.get(key);
     return hit && hit.from <= from && hit.upTo <= at ? hit : undefined;
   }
@@ -70,10 +100,29 @@ export class PersonTimesCache {
     this.entries.clear();
   }
 
+  /** A region's first settled times (its window starts at `from`, they cover up to `upTo`). */
   set(key: string, from: number, upTo: number, times: PersonTimes): void {
     this.entries.delete(key);
-    this.entries.set(key, { from, upTo, times });
+    this.entries.set(key, { from, upTo, prunedFrom: from, times });
     if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  /**
+   * `hit`'s times now hold every settled row up to `upTo` for a window starting at `from`. Does
+   * nothing when `hit` was dropped meanwhile (cleared after a late move, or evicted): the poll's
+   * merge went to its own copy only.
+   */
+  advance(key: string, hit: CachedTimes, from: number, upTo: number): void {
+    if (this.entries.get(key) !== hit) return;
+    hit.from = Math.max(hit.from, from);
+    // Concurrent polls of one region each merged everything before their own edge.
+    hit.upTo = Math.max(hit.upTo, upTo);
+    if (hit.from - hit.prunedFrom >= PRUNE_EVERY_MS) {
+      prune(hit.times, Math.floor(hit.from / 1000));
+      hit.prunedFrom = hit.from;
+    }
+    this.entries.delete(key);
+    this.entries.set(key, hit);
   }
 }
 
@@ -89,42 +138,38 @@ export interface TimesAnswer {
 
 /**
  * The per-person times of one answer: the cached settled ones (`hit`, from
- * {@link PersonTimesCache.get}) still in the window starting at `fromMs`, plus `rows`, the
+ * {@link PersonTimesCache.get}) within the window starting at `fromMs`, plus `rows`, the
  * per-person rows read now (`ENTRY` / `LEFT` codes): settled ones (even codes, before `edgeMs`)
- * are cached under `key` for the next poll, fresh ones count for this answer only. No `cache`:
- * nothing is cached (replays).
+ * are merged into the cached accumulator for the next poll, fresh ones are held beside it for this
+ * answer only. No `cache`: nothing is cached (replays).
+ *
+ * Nothing is copied: the cached accumulator may hold times older than the window (until pruned)
+ * and is read through the window's start. It is shared with the region's other polls, so read the
+ * answer before the next `await`: a poll of a later instant merges later times into it.
  */
 export function personTimes(
   cache: PersonTimesCache | undefined,
   key: string,
-  hit: { upTo: number; times: PersonTimes } | undefined,
+  hit: CachedTimes | undefined,
   fromMs: number,
   edgeMs: number,
   rows: Iterable<readonly [d: number, sub: number, t: number, from: number, to: number]>,
 ): TimesAnswer {
-  const settled = newTimes();
-  if (hit) {
-    const from = Math.floor(fromMs / 1000);
-    for (const [sub, t] of hit.times.entry) if (t >= from) settled.entry.set(sub, t);
-    settled.entered = copyPairs(hit.times.entered, from);
-    settled.left = copyPairs(hit.times.left, from);
+  const settled = hit ? hit.times : newTimes();
+  const fresh = newTimes();
+  for (const [d, sub, t, a, b] of rows) addPersonRow((d & 1) === 0 ? settled : fresh, d, sub, t, a, b);
+  if (cache) {
+    if (hit) cache.advance(key, hit, fromMs, edgeMs);
+    else cache.set(key, fromMs, edgeMs, settled);
   }
-  const fresh: (readonly [number, number, number, number, number])[] = [];
-  for (const row of rows) {
-    const [d, sub, t, a, b] = row;
-    if ((d & 1) === 0) addPersonRow(settled, d, sub, t, a, b);
-    else fresh.push(row);
-  }
-  if (cache)
-    cache.set(key, fromMs, edgeMs, {
-      entry: new Map(settled.entry),
-      entered: copyPairs(settled.entered, 0),
-      left: copyPairs(settled.left, 0),
-    });
-  for (const [d, sub, t, a, b] of fresh) addPersonRow(settled, d, sub, t, a, b);
+  const windowS = Math.floor(fromMs / 1000);
   return {
-    entryOf: (sub) => settled.entry.get(sub),
-    entered: (fromS, k) => pairSum(settled.entered, fromS, k),
-    left: (fromS, k) => pairSum(settled.left, fromS, k),
+    entryOf: (sub) => {
+      const s = settled.entry.get(sub);
+      const f = fresh.entry.get(sub);
+      return s === undefined || s < windowS ? f : f === undefined || s > f ? s : f;
+    },
+    entered: (fromS, k) => pairSum(settled.entered, fresh.entered, Math.max(fromS, windowS), k),
+    left: (fromS, k) => pairSum(settled.left, fresh.left, Math.max(fromS, windowS), k),
   };
 }

@@ -9,7 +9,8 @@ import type { PresenceState } from '../sink/presence-state.ts';
 import type { RegionResolver, ResolvedRegion } from '../regions/region.ts';
 import { GRACE_MS, type HistoryCache, type Plan } from './history-cache.ts';
 import { historyRows, IN, K_FIVE, K_HOUR, OUT, POP, type HistoryRange, type HistoryRow } from './history-query.ts';
-import { personTimes, type PersonTimesCache, type TimesAnswer } from './person-times.ts';
+import { personTimes, type PersonTimesCache } from './person-times.ts';
+import { dwellFigures, type LiveFigures } from './live-figures.ts';
 import type { PopulationRing } from './population-ring.ts';
 import type { PresenceIndex } from './presence-index.ts';
 import type { RecentMoves } from './recent-moves.ts';
@@ -47,14 +48,15 @@ export interface RegionHistory {
   outD: Map<number, number>;
   inW: Map<number, number>;
   outW: Map<number, number>;
-  /** Per-person last entry (dwell) and crossing times since min(midnight, at − 8 h). */
-  times: TimesAnswer;
+  /** Present people (`live`) by time since their last entry (atoms per cell and band). */
+  dwell: number[];
   flow: { in: { hour: number; day: number }; out: { hour: number; day: number } };
 }
 
 /**
- * The history of a region (`regionId`: its request form, the cache key) at `at`. `live`: a poll
- * near the clock, whose settled part is cached and reused; replays read everything.
+ * The history of a region (`regionId`: its request form, the cache key) at `at`, and the dwell of
+ * its `present` people (from the last entry times read with it). `live`: a poll near the clock,
+ * whose settled part is cached and reused; replays read everything.
  */
 export async function regionHistory(
   ctx: MetricsContext,
@@ -62,6 +64,7 @@ export async function regionHistory(
   regionId: string,
   at: number,
   live: boolean,
+  present: LiveFigures,
 ): Promise<RegionHistory> {
   const { state, k } = ctx;
   const { indexes } = resolved;
@@ -160,7 +163,8 @@ export async function regionHistory(
     outD: merged('out5', dayFrom, FIVE),
     inW: merged('in1h', weekStart, HOUR),
     outW: merged('out1h', weekStart, HOUR),
-    times,
+    // Read now, before any await: the cached times are merged in place by the region's next poll.
+    dwell: dwellFigures(state, present, times.entryOf, at, k),
     flow,
   };
 }

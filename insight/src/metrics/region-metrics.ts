@@ -2,7 +2,7 @@ import type { Region } from '../regions/region.ts';
 import { AGE_BANDS, DWELL_BUCKETS, GENDERS, type RegionMetrics } from '../api/schemas.ts';
 import { kCount, topGroups } from './privacy.ts';
 import { buildGroups, liveInstant } from './presence-index.ts';
-import { dwellFigures, liveFigures } from './live-figures.ts';
+import { liveFigures } from './live-figures.ts';
 import { regionHistory, type MetricsContext } from './region-history.ts';
 import { series, weeklyMax } from './series.ts';
 import { iso, MIN } from './time.ts';
@@ -42,9 +42,9 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   const groups = ctx.presence ? ctx.presence.groups(at, live) : buildGroups(state, live ? liveInstant(state, at) : at);
   const fig = liveFigures(state, groups, indexes, k);
   // History: memory or one ClickHouse query.
-  const h = await regionHistory(ctx, resolved, JSON.stringify(region), at, live);
+  const h = await regionHistory(ctx, resolved, JSON.stringify(region), at, live, fig);
   const max = weeklyMax(h.popAt, fig.total, at);
-  const dwell = dwellFigures(state, fig, h.times.entryOf, at, k);
+  const dwell = h.dwell;
 
   const NB = AGE_BANDS.length;
   const prov = topGroups(codes(fig.provinces), top, k);

@@ -6,7 +6,10 @@
  * - event_to_job_p99_ms: from an event's publish to its SMS job's arrival, under a paced load near the
  *   sustained goal (BENCH_LOAD_RATE, default 150,000 events/s offered; the rate reached is printed as
  *   event_to_job_offered_events_per_s); event_to_job_p99_low_load_ms: the same at 20,000 events/s;
- * - task_start_all_queued_s: from a task's submit to the last of the jobs for 100,000 people already present stored in SMS_JOBS;
+ * - task_start_all_queued_s: from a task's submit to the last of the jobs for the people already present
+ *   (BENCH_PRESENT, default 100,000; 1,000,000 for a city-wide alert, #24) stored in SMS_JOBS, with
+ *   one carrier's daily cap below its people: task_start_checks says whether the claims hold each
+ *   person once, and the caps and the task total (≤ balance) held;
  * - bytes_per_subscriber: presence memory per tracked subscriber (1,000,000 subscribers).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -17,56 +20,14 @@ import { jetstream } from '@nats-io/jetstream';
 import { connectNats, jetstreamManager } from '@geo/infra';
 import { CARRIERS, LOCATION_STREAM, encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { SMS_JOBS_STREAM } from '@geo/messaging';
-import type { RegionPart } from '../src/contract.ts';
 import { circleTask, declareAll, jobsIn, sleep, until } from '../src/testing/engine-kit.ts';
 import { runEngine } from '../src/engine/run-engine.ts';
 import { Presence } from '../src/presence/presence.ts';
 import { startStack } from '../../infra/src/servers/stack.ts';
+import { CELLS, cells, mixedRegion, msisdn, rnd } from './population.ts';
 
-const figures: { metric: string; value: number; unit: string }[] = [];
+const figures: { metric: string; value: number; unit: string; [k: string]: unknown }[] = [];
 const note = (...a: unknown[]) => console.error('[bench:alerting]', ...a);
-let seed = 42;
-const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-
-const W = 120.0,
-  S = 30.1,
-  E = 120.4,
-  N = 30.4; // a Hangzhou-sized box
-const CELLS = 20_000;
-const cells = Array.from({ length: CELLS }, (_, i) => ({ id: `c${i}`, lng: W + rnd() * (E - W), lat: S + rnd() * (N - S) }));
-const msisdn = (i: number) => `15${String(i).padStart(9, '0')}`;
-
-function mixedRegion(k: number): RegionPart {
-  const cx = W + 0.02 + rnd() * (E - W - 0.04),
-    cy = S + 0.02 + rnd() * (N - S - 0.04);
-  switch (k % 4) {
-    case 0:
-      return { kind: 'circle', center: [cx, cy], radiusM: 100 + rnd() * 150 };
-    case 1: {
-      const n = 12,
-        ring: [number, number][] = [];
-      for (let i = 0; i < n; i++) {
-        const a = (i / n) * 2 * Math.PI,
-          r = (i % 2 ? 0.0007 : 0.002) * (0.5 + rnd());
-        ring.push([cx + r * Math.cos(a), cy + r * Math.sin(a)]);
-      }
-      return { kind: 'polygon', rings: [[...ring, ring[0]]] };
-    }
-    case 2:
-      return { kind: 'rectangle', west: cx, south: cy, east: cx + 0.002, north: cy + 0.0017 };
-    default:
-      return {
-        kind: 'polyline',
-        path: [
-          [cx, cy],
-          [cx + 0.004, cy + 0.0015],
-          [cx + 0.008, cy - 0.001],
-        ],
-        bufferM: 60,
-      };
-  }
-}
-
 /** BENCH_FORMAT=json publishes JSON batches (as before the binary format); default binary, as ingest does. */
 const JSON_FORMAT = process.env.BENCH_FORMAT === 'json';
 /** BENCH_PHASES=latency,start (any of them; default all). The throughput phase always runs: it loads presence and starts the engine. */
@@ -328,10 +289,20 @@ async function main(): Promise<void> {
       figures.push({ metric: 'event_to_job_offered_events_per_s', value: Math.round(high.offered), unit: '1/s' });
     }
 
-    // 3. Task start: 100,000 people already present in a region no task covers yet.
+    // 3. Task start: BENCH_PRESENT people already present in a region no task covers yet.
     if (phases.has('start')) {
-      const START_N = 100_000,
+      const START_N = Number(process.env.BENCH_PRESENT ?? 100_000),
         centre: [number, number] = [120.5, 30.5];
+      // Everyone fits the quotas but ctcc, whose daily cap holds back a tenth of its people.
+      const perCarrier = Math.ceil(START_N / 3);
+      const ctccCap = Math.floor((START_N / 3) * 0.9);
+      const quota = {
+        cmcc: { total: perCarrier, dailyCap: perCarrier },
+        cucc: { total: perCarrier, dailyCap: perCarrier },
+        ctcc: { total: perCarrier, dailyCap: ctccCap },
+      };
+      const wanted = { cmcc: Math.ceil(START_N / 3), cucc: Math.ceil((START_N - 1) / 3), ctcc: ctccCap };
+      const wantedAll = wanted.cmcc + wanted.cucc + wanted.ctcc;
       const startEvents: LocationEvent[] = [];
       for (let i = 0; i < START_N; i++) {
         const m = `18${String(i).padStart(9, '0')}`;
@@ -362,7 +333,7 @@ async function main(): Promise<void> {
       const cpu0 = process.cpuUsage(),
         nats0 = natsCpuS(dir);
       note(`phase task_start from t=${ts.toFixed(0)} ms`);
-      await eng.store.submit(`${run}-start`, circleTask(centre, 1_000));
+      await eng.store.submit(`${run}-start`, circleTask(centre, 1_000, { quota, balance: 3 * perCarrier }));
       await until(
         'all present queued',
         async () => {
@@ -371,17 +342,62 @@ async function main(): Promise<void> {
             got = n;
             last = performance.now();
           }
-          return got >= START_N;
+          return got >= wantedAll;
         },
         45_000,
-      ).catch(() => note(`only ${got}/${START_N} start jobs arrived`));
+      ).catch(() => note(`only ${got}/${wantedAll} start jobs arrived`));
       const startS = (last - ts) / 1000;
       const msgs = (await jsm.streams.info(SMS_JOBS_STREAM)).state.messages - msgs0;
       const cpu = process.cpuUsage(cpu0);
       note(
         `task start: ${got} jobs for ${START_N} present in ${startS.toFixed(2)} s, stored in ${msgs} SMS_JOBS messages; CPU over the phase: node ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, nats-server ${(natsCpuS(dir) - nats0).toFixed(2)} s`,
       );
-      figures.push({ metric: 'task_start_all_queued_s', value: Number(startS.toFixed(2)), unit: 's' });
+      figures.push({ metric: 'task_start_all_queued_s', value: Number(startS.toFixed(2)), unit: 's', present: START_N, jobs: got });
+      // Held: each person claimed once, each carrier's use = its jobs within its cap, total ≤ balance.
+      await sleep(1_500);
+      const { SendClaims } = await import('../src/engine/claims.ts');
+      const { JsPublisher } = await import('../src/engine/js-publisher.ts');
+      const { KvBudget } = await import('../src/engine/budget.ts');
+      const { shanghaiDay } = await import('../src/rules/shanghai-time.ts');
+      const pub = new JsPublisher(nc, 15_000);
+      const claimed = new Set<string>();
+      let claims = 0;
+      for await (const { chunk } of new SendClaims(jsm, pub).list(`${run}-start`))
+        for (const m of chunk.msisdns) (claims++, claimed.add(m));
+      pub.close();
+      const budget = new KvBudget(await new Kvm(nc).open('alert_caps'));
+      const task = eng.engine.task(`${run}-start`)!;
+      const used: Record<string, number> = {};
+      let capsHeld = true;
+      for (const carrier of CARRIERS) {
+        const u = await budget.peek({
+          taskId: task.id,
+          accountId: task.spec.accountId,
+          carrier,
+          day: shanghaiDay(Date.now()),
+          quota: quota[carrier],
+          initialBalance: 0,
+        });
+        used[carrier] = u.dailyUsed;
+        capsHeld &&= u.dailyUsed <= quota[carrier].dailyCap && u.totalUsed <= quota[carrier].total;
+      }
+      const checks = {
+        claims,
+        distinct: claimed.size,
+        once: claims === claimed.size,
+        used,
+        wanted,
+        capsHeld,
+        totalWithinBalance: used.cmcc + used.cucc + used.ctcc <= 3 * perCarrier,
+        allSent: got === wantedAll && claims === wantedAll,
+      };
+      note(`task start checks: ${JSON.stringify(checks)}`);
+      figures.push({
+        metric: 'task_start_checks',
+        value: checks.once && checks.capsHeld && checks.totalWithinBalance && checks.allSent ? 1 : 0,
+        unit: 'ok',
+        ...checks,
+      });
     }
   } finally {
     await eng?.stop().catch(() => undefined);

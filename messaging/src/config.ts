@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { clickhouseUrl, commonEnv, port } from '@geo/infra';
 import { DEFAULT_ACCESS_NUMBER, DEFAULT_PASSWORD, DEFAULT_SYSTEM_ID } from './smpp/protocol.ts';
 import { DEFAULT_CMPP_SECRET, DEFAULT_CMPP_SP_ID } from './cmpp/codec.ts';
+import { DEFAULT_SMGP_CLIENT_ID, DEFAULT_SMGP_SECRET } from './smgp/codec.ts';
 
 const count = (def: number) => z.coerce.number().int().min(0).default(def);
 const digits = (def: string) =>
@@ -10,7 +11,7 @@ const digits = (def: string) =>
     .regex(/^\d{3,12}$/, 'expected the access number digits')
     .default(def);
 
-export const CARRIER_PROTOCOLS = ['smpp', 'cmpp'] as const;
+export const CARRIER_PROTOCOLS = ['smpp', 'cmpp', 'smgp'] as const;
 export type CarrierProtocol = (typeof CARRIER_PROTOCOLS)[number];
 const carrierProtocol = z.enum(CARRIER_PROTOCOLS).default('smpp');
 
@@ -34,6 +35,10 @@ export const cmppEnv = {
     .string()
     .regex(/^\d{1,6}$/)
     .default('0'),
+  /** SMGP account (carriers whose SMSC_PROTOCOL_* is `smgp`): Login ClientID (≤ 8) and shared secret. */
+  SMGP_CLIENT_ID: z.string().min(1).max(8).default(DEFAULT_SMGP_CLIENT_ID),
+  SMGP_SHARED_SECRET: z.string().min(1).max(64).default(DEFAULT_SMGP_SECRET),
+  SMGP_SERVICE_ID: z.string().max(10).default('GEOALERT'),
 };
 
 export const MessagingEnv = z.object({
@@ -50,8 +55,8 @@ export const MessagingEnv = z.object({
   SMSC_PORT_CUCC: port(2776),
   SMSC_PORT_CTCC: port(2777),
   /**
-   * The protocol of each carrier's gateway: `smpp` (SMPP 3.4) or `cmpp` (CMPP 3.0 / 2.0, China
-   * Mobile's). The simulator (`smsc-sim`) reads the same variables, so `npm start` runs any mix.
+   * The protocol of each carrier's gateway: `smpp` (SMPP 3.4), `cmpp` (CMPP 3.0 / 2.0, China
+   * Mobile's) or `smgp` (SMGP 3.0, China Telecom's). The simulator (`smsc-sim`) reads the same variables, so `npm start` runs any mix.
    */
   SMSC_PROTOCOL_CMCC: carrierProtocol,
   SMSC_PROTOCOL_CUCC: carrierProtocol,

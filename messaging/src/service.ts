@@ -20,6 +20,7 @@ import { migrateSendLog } from './send-log/schema.ts';
 import { SmppConnector } from './smpp/smpp-connector.ts';
 import { CmppConnector } from './cmpp/cmpp-connector.ts';
 import { CMPP_VERSION_20, CMPP_VERSION_30 } from './cmpp/codec.ts';
+import { SmgpConnector } from './smgp/smgp-connector.ts';
 import type { LinkCarrierConfig, LinkConnector } from './smpp/link-connector.ts';
 import { BIND_LEASE_GROUP, bindSlots, slotOf } from './smpp/bind-slots.ts';
 import type { CarrierConnector } from './smpp/connector.ts';
@@ -71,7 +72,6 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
   // The carriers' binds are shared by all instances: a slot is used only while its lease is held
   // (fence checked before every submit_sm), and each slot carries its share of the carrier's rate.
   const leaseKv = await ensureKv(nc, names.bindLeasesBucket, { replicas: cfg.STREAM_REPLICAS });
-  // eslint-disable-next-line prefer-const -- assigned below, read by the connectors' fence before first use
   let leases!: LeaseManager;
   const protocols: Record<SmsCarrier, string> = {
     cmcc: cfg.SMSC_PROTOCOL_CMCC,
@@ -95,22 +95,24 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
     };
     // Each carrier's gateway speaks its own protocol (SMSC_PROTOCOL_*); the rest is the same.
     const c: LinkConnector<unknown> =
-      protocols[carrier] === 'cmpp'
-        ? new CmppConnector({
-            ...link,
-            spId: cfg.CMPP_SP_ID,
-            sharedSecret: cfg.CMPP_SHARED_SECRET,
-            version: cfg.CMPP_VERSION === '2.0' ? CMPP_VERSION_20 : CMPP_VERSION_30,
-            serviceId: cfg.CMPP_SERVICE_ID,
-            feeType: cfg.CMPP_FEE_TYPE,
-            feeCode: cfg.CMPP_FEE_CODE,
-          })
-        : new SmppConnector({
-            ...link,
-            systemId: cfg.SMSC_SYSTEM_ID,
-            password: cfg.SMSC_PASSWORD,
-            clientRefTlv: cfg.SMSC_CLIENT_REF_TLV.includes(carrier),
-          });
+      protocols[carrier] === 'smgp'
+        ? new SmgpConnector({ ...link, clientId: cfg.SMGP_CLIENT_ID, sharedSecret: cfg.SMGP_SHARED_SECRET, serviceId: cfg.SMGP_SERVICE_ID })
+        : protocols[carrier] === 'cmpp'
+          ? new CmppConnector({
+              ...link,
+              spId: cfg.CMPP_SP_ID,
+              sharedSecret: cfg.CMPP_SHARED_SECRET,
+              version: cfg.CMPP_VERSION === '2.0' ? CMPP_VERSION_20 : CMPP_VERSION_30,
+              serviceId: cfg.CMPP_SERVICE_ID,
+              feeType: cfg.CMPP_FEE_TYPE,
+              feeCode: cfg.CMPP_FEE_CODE,
+            })
+          : new SmppConnector({
+              ...link,
+              systemId: cfg.SMSC_SYSTEM_ID,
+              password: cfg.SMSC_PASSWORD,
+              clientRefTlv: cfg.SMSC_CLIENT_REF_TLV.includes(carrier),
+            });
     connectors.set(carrier, c);
     // The check keeps its name `smpp-<carrier>` whatever the protocol (dashboards and tests read it).
     http.addCheck(`smpp-${carrier}`, () => {

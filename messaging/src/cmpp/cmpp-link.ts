@@ -40,14 +40,15 @@ export class CmppLink<P extends { seq: number; command: string } = CmppPdu> {
     socket.on('data', (chunk: Buffer) => this.read(chunk));
   }
 
-  static dial(
+  static dial<P extends { seq: number; command: string } = CmppPdu>(
     host: string,
     port: number,
     version: number,
-    onPdu: (pdu: CmppPdu) => void,
+    onPdu: (pdu: P) => void,
     onBad: (err: CmppDecodeError, frame?: Buffer) => void,
+    codec?: FramedCodec<P>,
   ) {
-    return new CmppLink(connect({ host, port }), version, onPdu, onBad);
+    return new CmppLink<P>(connect({ host, port }), version, onPdu, onBad, codec);
   }
 
   get gone(): boolean {

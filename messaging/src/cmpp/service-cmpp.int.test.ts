@@ -9,6 +9,8 @@ import { createMessaging, type MessagingService } from '../service.ts';
 import { messagingNames } from '../names.ts';
 import { startSimulatedSmsc, type SimulatedSmsc } from '../smsc-sim/smsc.ts';
 import { startCmppGateway } from '../smsc-sim/cmpp-gateway.ts';
+import { startSmgpGateway } from '../smsc-sim/smgp-gateway.ts';
+import { SmgpConnector } from '../smgp/smgp-connector.ts';
 import { ExtensionRegistry } from '../replies/extension-numbers.ts';
 import { DeliveryStatus, SmsReply, type SmsCarrier, type SmsJob } from '../contract.ts';
 import { composeText } from '../text/compose.ts';
@@ -39,6 +41,7 @@ const env = (extra: Record<string, string> = {}) => ({
   SEND_LOG_TABLE: table,
   LOG_LEVEL: 'silent',
   SMSC_PROTOCOL_CMCC: 'cmpp',
+  SMSC_PROTOCOL_CTCC: 'smgp',
   SMSC_PORT_CMCC: String(smscs.cmcc.port),
   SMSC_PORT_CUCC: String(smscs.cucc.port),
   SMSC_PORT_CTCC: String(smscs.ctcc.port),
@@ -101,12 +104,19 @@ beforeAll(async () => {
     behaviour: { successRate: 1, receiptDelayMs: 10 },
     retryMs: 300,
   });
-  const [cucc, ctcc] = await Promise.all(
-    (['cucc', 'ctcc'] as const).map((carrier) =>
-      startSimulatedSmsc({ carrier, messageIds: 'sequential', behaviour: { successRate: 1, receiptDelayMs: 10 }, retryMs: 300 }),
-    ),
-  );
-  smscs = { cmcc, cucc: cucc!, ctcc: ctcc! };
+  const cucc = await startSimulatedSmsc({
+    carrier: 'cucc',
+    messageIds: 'sequential',
+    behaviour: { successRate: 1, receiptDelayMs: 10 },
+    retryMs: 300,
+  });
+  const ctcc = await startSmgpGateway({
+    carrier: 'ctcc',
+    messageIds: 'sequential',
+    behaviour: { successRate: 1, receiptDelayMs: 10 },
+    retryMs: 300,
+  });
+  smscs = { cmcc, cucc, ctcc };
   await declareMessagingStreams(nc, 1, names);
   const c = await jetstream(nc).consumers.get(names.eventsStream);
   void (async () => {
@@ -126,10 +136,12 @@ afterAll(async () => {
   await ch?.close();
 });
 
-describe('messaging service with China Mobile over CMPP (real NATS, ClickHouse, CMPP and SMPP over TCP)', () => {
-  it('uses a CMPP connector for cmcc and SMPP for the others', () => {
+describe('messaging service with China Mobile over CMPP and China Telecom over SMGP (real NATS, ClickHouse, CMPP, SMGP and SMPP over TCP)', () => {
+  it('uses a CMPP connector for cmcc, SMGP for ctcc and SMPP for cucc', () => {
     expect(svc!.connectors.get('cmcc')).toBeInstanceOf(CmppConnector);
+    expect(svc!.connectors.get('ctcc')).toBeInstanceOf(SmgpConnector);
     expect(svc!.connectors.get('cucc')).not.toBeInstanceOf(CmppConnector);
+    expect(svc!.connectors.get('cucc')).not.toBeInstanceOf(SmgpConnector);
   });
 
   it('sends industry SMS and an alert batch over CMPP whole, logs each delivered with the gateway Msg_Id, beside SMPP carriers', async () => {
@@ -137,6 +149,7 @@ describe('messaging service with China Mobile over CMPP (real NATS, ClickHouse, 
       job({ msisdn: '13900000001', content: 'Storm warning: stay indoors.' }),
       job({ msisdn: '13900000002', content: '中'.repeat(150) }), // 3 parts, TP_udhi
       job({ msisdn: '18600000003', carrier: 'cucc', content: '联通用户的通知' }),
+      job({ msisdn: '18900000004', carrier: 'ctcc', content: '电信用户的通知，' + '长'.repeat(80) }), // SMGP, 2 parts
     ];
     const alert = Array.from({ length: 20 }, (_, i) =>
       job({ msisdn: `1392000${String(i).padStart(4, '0')}`, source: 'alert', sendId: 'task-1', alertType: 'typhoon' }),

@@ -8,6 +8,10 @@ import { CmppDecodeError, HEADER_LENGTH, Reader, Writer, readHeader } from '../c
  * digits. Integers big-endian, Octet Strings fixed width and NUL-padded.
  */
 
+/** Default SMGP account of the simulated gateway and the connector. */
+export const DEFAULT_SMGP_CLIENT_ID = 'geoalert';
+export const DEFAULT_SMGP_SECRET = 'sim-pass';
+
 export const SMGP_VERSION_30 = 0x30;
 
 export const SMGP_CMD = {

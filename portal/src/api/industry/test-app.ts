@@ -1,17 +1,13 @@
 import type { SmsJob } from '@geo/messaging';
-import { toErrorResponse } from '../../http/error-response.ts';
-import { requestContext } from '../../http/middleware.ts';
-import { router } from '../../http/openapi.ts';
 import type { PortalConfig } from '../../config.ts';
 import type { Portal } from '../../portal.ts';
 import { login, loginAdmin, loginSub, nextIp, testPortal, type Client } from '../../test/harness.ts';
 import { hashPassword } from '../../auth/password.ts';
-import { industryRoutes } from './index.ts';
 import { startIndustry, type IndustryOptions, type RunningIndustry } from './dispatch/runtime.ts';
 
 /**
- * A test portal (PGlite in memory, demo seed) with the industry routes mounted the way app.ts mounts
- * API routes, until the lead wires them into API_ROUTES.
+ * A test portal (PGlite in memory, demo seed) with the industry dispatcher started on a recording
+ * publisher; requests go through the portal's whole app (its middleware and its one error handler).
  */
 export interface IndustryTestApp {
   portal: Portal;
@@ -35,10 +31,6 @@ export async function industryTestApp({
   ...opts
 }: IndustryOptions & { portal?: Partial<PortalConfig> } = {}): Promise<IndustryTestApp> {
   const portal = await testPortal(portalCfg);
-  const app = router();
-  app.onError((err, c) => toErrorResponse(c, err));
-  app.use('*', requestContext(portal.deps));
-  for (const r of industryRoutes) app.route('/', r);
   const jobs: SmsJob[] = [];
   const industry = await startIndustry(portal.deps, {
     tickMs: 3_600_000,
@@ -49,7 +41,7 @@ export async function industryTestApp({
     (headers: Record<string, string>, csrf?: string): Requester =>
     async (method, path, body, extra = {}) => {
       const isForm = body instanceof FormData;
-      const res = await app.request(path, {
+      const res = await portal.request(path, {
         method,
         headers: {
           ...headers,

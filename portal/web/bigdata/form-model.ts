@@ -111,3 +111,24 @@ export function fromPayload(p: Record<string, any>, today: string): SendForm {
     letter: p.authorizationLetter ? { id: p.authorizationLetter, name: p.ui?.letterName ?? '授权函' } : null,
   };
 }
+
+/** The value at an error's path (`quota.cmcc.total`, `rules.0`, `region.parts.2`) in a payload. */
+export function valueAt(payload: unknown, path: string): unknown {
+  let v: unknown = payload;
+  for (const key of path.split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
+}
+
+/**
+ * The errors still standing: an error goes once the field it names (its path in the payload, or
+ * anything below it) differs from what was submitted. `form` (the whole form's errors) stays until
+ * the next submit.
+ * @example errorsStillStanding({ subject: '请填写发送主题' }, { subject: '' }, { subject: '台风' }) // {}
+ */
+export function errorsStillStanding(errs: Record<string, string>, submitted: unknown, now: unknown): Record<string, string> {
+  const same = (p: string) => JSON.stringify(valueAt(submitted, p)) === JSON.stringify(valueAt(now, p));
+  return Object.fromEntries(Object.entries(errs).filter(([p, m]) => m && (p === 'form' || same(p))));
+}

@@ -5,13 +5,17 @@ import { navigate } from '../lib/router.tsx';
 import { GeoMap, type Viewport } from '../map/index.ts';
 import { loadAreas } from '../bigdata/send/area-picker.tsx';
 import { bt } from '../bigdata/zh-CN.ts';
-import { ageOption, dwellOption, EChart, fmtCount, genderOption, originOption, seriesOption } from './charts.tsx';
+import { ageOption, codeName, dwellOption, EChart, fmtCount, genderOption, seriesOption } from './charts.tsx';
 import { heatCells, Kpis } from './heatmap-page.tsx';
+
+/** Origins listed by name (the rest under 其他): as many as fit the column, each with its label. */
+const ORIGIN_ROWS = 8;
 
 interface ActiveTask {
   id: string;
   subject: string;
   alertTypeLabel: string;
+  state: string;
   stateLabel: string;
   progress: { matched?: number; carriers?: Record<string, { sent: number }> } | null;
 }
@@ -39,7 +43,8 @@ export function BigScreen() {
   const [failure, setFailure] = createSignal('');
   const [now, setNow] = createSignal(new Date());
   const [names] = createResource(async () => new Map((await loadAreas()).map((a) => [a.code, a.name])));
-  const title = () => region.parts.map((p) => (p.kind === 'admin' ? (p.name ?? names()?.get(p.code) ?? p.code) : '自定义区域')).join('、');
+  const title = () =>
+    region.parts.map((p) => (p.kind === 'admin' ? (p.name ?? names()?.get(p.code) ?? p.code) : bt.insight.customRegion)).join('、');
   let mapEl!: HTMLDivElement;
   let map: GeoMap | undefined;
   let view: Viewport | undefined;
@@ -80,37 +85,109 @@ export function BigScreen() {
     onCleanup(() => (es.close(), clearInterval(clock), map?.destroy()));
   });
 
+  const fullScreen = () => {
+    // The browser's Fullscreen API (a user's click), over the full-window page: no tabs, no address bar.
+    const el = document.documentElement;
+    if (!document.fullscreenElement) void el.requestFullscreen?.().catch(() => undefined);
+  };
+  const exit = () => {
+    if (document.fullscreenElement) void document.exitFullscreen().catch(() => undefined);
+    navigate('/insight');
+  };
+  // Only alerts actually sending: a task not started yet is not the duty officer's concern here.
+  const running = () => tasks().filter((t) => t.state === 'running');
+  const sentOf = (t: ActiveTask) => Object.values(t.progress?.carriers ?? {}).reduce((n, c) => n + c.sent, 0);
+  const originRows = () => {
+    const x = m();
+    if (!x) return [];
+    const rows = [
+      ...x.origin.cities.slice(0, ORIGIN_ROWS).map((c) => ({ name: codeName(c.code, names() ?? new Map()), count: c.count })),
+      { name: bt.insight.otherOrigin, count: x.origin.otherCities },
+    ];
+    const max = Math.max(1, ...rows.map((r) => (r.count.suppressed ? 0 : (r.count.value ?? 0))));
+    return rows.map((r) => ({ ...r, share: r.count.suppressed ? 0 : (r.count.value ?? 0) / max }));
+  };
+
   return (
     <div class="screen" data-testid="big-screen">
       <header>
-        <h1>{title()} · 实时人口态势</h1>
-        <span class="clock">{now().toLocaleString('zh-CN', { hour12: false })}</span>
+        <h1>
+          {title()} · {bt.insight.screenHeading}
+        </h1>
+        <div class="screen-tools">
+          <span class="clock">{now().toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false })}</span>
+          <button type="button" class="exit" data-action="fullscreen" onClick={fullScreen}>
+            {bt.insight.fullScreen}
+          </button>
+          <button type="button" class="exit" onClick={exit}>
+            {bt.insight.exitScreen}
+          </button>
+        </div>
       </header>
-      <button type="button" class="exit" onClick={() => navigate('/insight')}>
-        {bt.insight.exitScreen}
-      </button>
       <div class="col">
         <div class="panel">
           <h2>{bt.insight.population}</h2>
           <div class="big" classList={{ suppressed: !!m()?.population.total.suppressed }} data-testid="screen-population">
             {fmtCount(m()?.population.total, m()?.k)}
           </div>
+          <Kpis m={m()} without="population" />
           <Show when={failure()}>
             <p class="small">
               {bt.insight.unavailable}：{failure()}
             </p>
           </Show>
         </div>
-        <Kpis m={m()} />
-        <div class="panel">
+        <div class="panel grow" data-testid="screen-origin">
           <h2>{bt.insight.origin}</h2>
-          <EChart dark option={() => m() && originOption(m()!, names() ?? new Map(), true)} />
+          <ol class="bars">
+            <For each={originRows()}>
+              {(r) => (
+                <li>
+                  <span class="name">{r.name}</span>
+                  <span class="bar">
+                    <i style={{ width: `${Math.round(r.share * 100)}%` }} />
+                  </span>
+                  <span class="n" classList={{ suppressed: r.count.suppressed }}>
+                    {fmtCount(r.count, m()?.k)}
+                  </span>
+                </li>
+              )}
+            </For>
+          </ol>
+        </div>
+        <div class="panel">
+          <h2>{bt.insight.age}</h2>
+          <EChart dark option={() => m() && ageOption(m()!, true)} />
         </div>
       </div>
       <div class="col">
         <div class="bd-map" ref={mapEl} />
       </div>
       <div class="col">
+        <div class="panel grow" data-testid="screen-tasks">
+          <h2>{bt.insight.activeTasks}</h2>
+          <ul class="alerts">
+            <For each={running()} fallback={<li class="none">{bt.insight.noActiveTasks}</li>}>
+              {(t) => (
+                <li data-task={t.id}>
+                  <div class="line">
+                    <span class="type">{t.alertTypeLabel}</span>
+                    <span class="subject">{t.subject}</span>
+                    <span class="state">{t.stateLabel}</span>
+                  </div>
+                  <div class="progress">
+                    <span class="bar">
+                      <i
+                        style={{ width: `${t.progress?.matched ? Math.min(100, Math.round((sentOf(t) / t.progress.matched) * 100)) : 0}%` }}
+                      />
+                    </span>
+                    <span class="n">{bt.insight.sentOfMatched(sentOf(t), t.progress?.matched ?? 0)}</span>
+                  </div>
+                </li>
+              )}
+            </For>
+          </ul>
+        </div>
         <div class="panel">
           <h2>{bt.insight.series}</h2>
           <EChart dark option={() => m() && seriesOption(m()!, true)} />
@@ -123,34 +200,6 @@ export function BigScreen() {
             <EChart dark option={() => m() && dwellOption(m()!, true)} class="echart half" />
             <EChart dark option={() => m() && genderOption(m()!, true)} class="echart half" />
           </div>
-        </div>
-        <div class="panel">
-          <h2>{bt.insight.age}</h2>
-          <EChart dark option={() => m() && ageOption(m()!, true)} />
-        </div>
-        <div class="panel">
-          <h2>{bt.insight.activeTasks}</h2>
-          <table>
-            <tbody>
-              <For
-                each={tasks()}
-                fallback={
-                  <tr>
-                    <td>—</td>
-                  </tr>
-                }
-              >
-                {(t) => (
-                  <tr>
-                    <td>{t.alertTypeLabel}</td>
-                    <td>{t.subject}</td>
-                    <td>{t.stateLabel}</td>
-                    <td>{Object.values(t.progress?.carriers ?? {}).reduce((s, c) => s + c.sent, 0)} 条</td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
         </div>
       </div>
     </div>

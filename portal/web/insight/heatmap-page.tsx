@@ -21,7 +21,7 @@ export async function heatCells(v: Viewport) {
 /** A region as the big screen's address carries it. */
 export const screenHref = (parts: RegionPart[]) => `/insight/screen?region=${encodeURIComponent(JSON.stringify({ parts }))}`;
 
-export function Kpis(props: { m: RegionMetrics | undefined }) {
+export function Kpis(props: { m: RegionMetrics | undefined; without?: 'population' }) {
   const k = () => props.m?.k ?? 10;
   const item = (label: string, c: { value: number | null; suppressed: boolean } | undefined, id: string) => (
     <div class="kpi" data-kpi={id}>
@@ -34,7 +34,7 @@ export function Kpis(props: { m: RegionMetrics | undefined }) {
   return (
     <div class="kpis">
       {item(bt.insight.weeklyMax, props.m?.weeklyMax.count, 'weeklyMax')}
-      {item(bt.insight.population, props.m?.population.total, 'population')}
+      {props.without === 'population' ? null : item(bt.insight.population, props.m?.population.total, 'population')}
       {item(bt.insight.inflow, props.m?.flow.lastHour.inflow, 'inflow')}
       {item(bt.insight.outflow, props.m?.flow.lastHour.outflow, 'outflow')}
     </div>
@@ -117,7 +117,16 @@ export function HeatmapPage() {
           <button type="button" onClick={() => map?.clearShapes()}>
             {bt.send.clearShapes}
           </button>
-          <button type="button" class="primary" onClick={() => navigate(screenHref(parts()))} disabled={!parts().length}>
+          <button
+            type="button"
+            class="primary"
+            onClick={() => {
+              // The duty officer's wall: the browser's full screen too (needs this click), then the page.
+              void document.documentElement.requestFullscreen?.().catch(() => undefined);
+              navigate(screenHref(parts()));
+            }}
+            disabled={!parts().length}
+          >
             {bt.insight.enterScreen}
           </button>
         </div>

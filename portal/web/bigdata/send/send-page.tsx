@@ -1,11 +1,12 @@
-import { createEffect, createResource, createSignal, For, Index, on, onCleanup, onMount, Show } from 'solid-js';
+import { createEffect, createResource, createSignal, For, Index, on, onCleanup, onMount, Show, untrack } from 'solid-js';
 import { createStore, reconcile, unwrap } from 'solid-js/store';
 import type { CrowdRule } from '@geo/alerting';
 import { api, ApiError, get, post, put } from '../../lib/api.ts';
 import { navigate } from '../../lib/router.tsx';
+import { askConfirm } from '../../ui/dialog.tsx';
 import { notify, notifyError } from '../../ui/ui.tsx';
 import { DEFAULT_BUFFER_M, GeoMap, geojsonToParts, MapSettingsButton, type DrawTool } from '../../map/index.ts';
-import { CARRIERS, emptyForm, fromPayload, quotaOf, regionParts, toPayload, type SendForm } from '../form-model.ts';
+import { CARRIERS, emptyForm, errorsStillStanding, fromPayload, quotaOf, regionParts, toPayload, type SendForm } from '../form-model.ts';
 import { bt } from '../zh-CN.ts';
 import { AreaPicker } from './area-picker.tsx';
 
@@ -78,18 +79,39 @@ export function SendPage() {
       } catch (e) {
         notifyError(e);
       }
-      if (map?.ready) map.setShapes(unwrap(form).drawn);
+      if (map?.ready) {
+        map.setShapes(unwrap(form).drawn);
+        fitToRegion();
+      }
     }),
   );
+  /** Brings the whole region into view: after picking an area and after restoring a saved region. */
+  const fitToRegion = () => {
+    const parts = regionParts(unwrap(form));
+    if (map?.ready && parts.length) void map.fitRegion(parts);
+  };
 
   onMount(() => {
     map = new GeoMap(mapEl, { draw: true });
     map.on('shapes', (parts) => setForm('drawn', reconcile(parts)));
-    map.on('ready', () => map!.setShapes(unwrap(form).drawn));
+    map.on('ready', () => {
+      map!.setShapes(unwrap(form).drawn);
+      fitToRegion();
+    });
   });
   onCleanup(() => map?.destroy());
 
   createEffect(() => void map?.setHighlightAreas(form.areas.map((a) => a.code)));
+  // An area picked (or imported regions added): fit the view to the region; drawing does not move it.
+  createEffect(
+    on(
+      () => [...form.areas.map((a) => a.code), ...form.imported.map((_, i) => `i${i}`)].join(','),
+      (now, before) => {
+        if (now && now !== before) fitToRegion();
+      },
+      { defer: true },
+    ),
+  );
   createEffect(() => map?.setOverlayParts([...form.imported]));
 
   // Live reach estimate while drawing: debounced, the latest answer wins.
@@ -146,9 +168,25 @@ export function SendPage() {
     }
   };
 
+  // The form as last submitted: an error goes as soon as its field differs from it.
+  let submitted: unknown = null;
+  createEffect(
+    on(
+      () => JSON.stringify(toPayload(form)),
+      (now) => {
+        const errors = untrack(errs);
+        if (!submitted || !Object.keys(errors).length) return;
+        const left = errorsStillStanding(errors, submitted, JSON.parse(now));
+        if (Object.keys(left).length !== Object.keys(errors).length) setErrs(left);
+      },
+      { defer: true },
+    ),
+  );
   const failed = (e: unknown) => {
     if (e instanceof ApiError && e.details?.length) {
-      setErrs(Object.fromEntries(e.details.map((d) => [d.path || 'form', d.message])));
+      submitted = JSON.parse(JSON.stringify(toPayload(unwrap(form))));
+      // Paths as the form names its fields: the request's own validation prefixes them with `form.`.
+      setErrs(Object.fromEntries(e.details.map((d) => [d.path.replace(/^form\./, '') || 'form', d.message])));
       notify('err', bt.send.fixErrors);
     } else notifyError(e);
   };
@@ -185,8 +223,8 @@ export function SendPage() {
       setBusy(false);
     }
   };
-  const reset = () => {
-    if (!confirm(bt.send.confirmReset)) return;
+  const reset = async () => {
+    if (!(await askConfirm(bt.send.confirmReset))) return;
     const o = opts();
     setForm(reconcile(emptyForm(o?.today ?? '', o?.signatures.find((s) => s.isDefault)?.text ?? '')));
     map?.clearShapes();

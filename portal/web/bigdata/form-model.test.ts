@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { emptyForm, errorsStillStanding, toPayload, valueAt } from './form-model.ts';
+
+describe('errors of the big-data send form', () => {
+  const submitted = toPayload({
+    ...emptyForm('2026-12-09'),
+    subject: '',
+    quota: { ...emptyForm('').quota, cmcc: { on: true, total: 10, dailyCap: 20 } },
+  });
+  const errs = {
+    subject: '请填写发送主题',
+    'quota.cmcc.dailyCap': '日下发上限不能大于发送总条数',
+    region: '请选择或绘制区域',
+    form: '请按提示修改标红的项目',
+  };
+
+  it('reads the value an error path names', () => {
+    expect(valueAt(submitted, 'quota.cmcc.dailyCap')).toBe(20);
+    expect(valueAt(submitted, 'region.parts')).toEqual([]);
+    expect(valueAt(submitted, 'rules.3.min')).toBeUndefined();
+  });
+
+  it('clears only the error of the field that changed', () => {
+    const now = { ...submitted, subject: '台风' };
+    expect(errorsStillStanding(errs, submitted, now)).toEqual({
+      'quota.cmcc.dailyCap': errs['quota.cmcc.dailyCap'],
+      region: errs.region,
+      form: errs.form,
+    });
+  });
+
+  it('clears a nested error when its field changes and a parent error when anything below it does', () => {
+    const now = { ...submitted, quota: { cmcc: { total: 10, dailyCap: 5 } }, region: { parts: [{ kind: 'admin', code: '330106' }] } };
+    expect(errorsStillStanding(errs, submitted, now)).toEqual({ subject: errs.subject, form: errs.form });
+  });
+
+  it('keeps every error while nothing changed', () => {
+    expect(errorsStillStanding(errs, submitted, structuredClone(submitted))).toEqual(errs);
+  });
+});

@@ -2,6 +2,7 @@ import { createResource, createSignal, For, Show } from 'solid-js';
 import { get } from '../lib/api.ts';
 import { t } from '../i18n/zh-CN.ts';
 import { Page } from '../ui/ui.tsx';
+import { schemaFields } from './schema-fields.ts';
 
 interface Operation {
   summary?: string;
@@ -36,7 +37,7 @@ export function ApiDocsPage() {
     for (const [path, ops] of Object.entries(d.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         if (filter() && !`${path} ${op.summary ?? ''}`.includes(filter())) continue;
-        const tag = op.tags?.[0] ?? '其它';
+        const tag = op.tags?.[0] ?? t.apiDocs.otherTag;
         byTag.set(tag, [...(byTag.get(tag) ?? []), { method, path, op }]);
       }
     }
@@ -44,10 +45,19 @@ export function ApiDocsPage() {
   };
   return (
     <Page title={t.apiDocs.title} actions={<input placeholder={t.common.search} onInput={(e) => setFilter(e.currentTarget.value)} />}>
-      <div class="card">
-        <h2>{t.apiDocs.auth}</h2>
+      <div class="card" data-testid="api-quickstart">
+        <h2>{t.apiDocs.quickStart}</h2>
         <p>{doc()?.info.description}</p>
-        <p class="muted small">curl -H "Authorization: Bearer gk_…" {location.origin}/api/v1/whoami</p>
+        <p>
+          <a class="button" href="/api/openapi.json" download="openapi.json" data-testid="openapi-download">
+            {t.apiDocs.download}
+          </a>
+        </p>
+        <h4>{t.apiDocs.step1}</h4>
+        <pre class="schema">{t.apiDocs.curlAuth(location.origin)}</pre>
+        <h4>{t.apiDocs.step2}</h4>
+        <pre class="schema">{t.apiDocs.curlSend(location.origin)}</pre>
+        <p class="muted small">{t.apiDocs.sendNote}</p>
       </div>
       <For each={groups()}>
         {([tag, ops]) => (
@@ -67,7 +77,7 @@ export function ApiDocsPage() {
                         {(p) => (
                           <li>
                             <code>{p.name}</code>（{p.in}
-                            {p.required ? '，必填' : ''}）<code class="muted small">{JSON.stringify(p.schema)}</code>
+                            {p.required ? t.apiDocs.requiredMark : ''}）<code class="muted small">{JSON.stringify(p.schema)}</code>
                           </li>
                         )}
                       </For>
@@ -79,7 +89,7 @@ export function ApiDocsPage() {
                       {([type, c]) => (
                         <>
                           <div class="muted small">{type}</div>
-                          <pre class="schema">{JSON.stringify(resolve(c.schema, doc()!), null, 2)}</pre>
+                          <Fields schema={c.schema} doc={doc()!} />
                         </>
                       )}
                     </For>
@@ -92,12 +102,12 @@ export function ApiDocsPage() {
                           {code} {r.description}
                         </div>
                         <Show when={r.content?.['application/json']?.schema}>
-                          <pre class="schema">{JSON.stringify(resolve(r.content!['application/json']!.schema, doc()!), null, 2)}</pre>
+                          <Fields schema={r.content!['application/json']!.schema} doc={doc()!} />
                         </Show>
                       </>
                     )}
                   </For>
-                  <div class="muted small">错误响应统一为 {'{ "error": { "code", "message", "details?" } }'}</div>
+                  <div class="muted small">{t.apiDocs.errorShape}</div>
                 </details>
               )}
             </For>
@@ -105,5 +115,44 @@ export function ApiDocsPage() {
         )}
       </For>
     </Page>
+  );
+}
+
+/** A schema as a table of its fields (name, type, required, description, example); the raw schema when it has no fields. */
+function Fields(props: { schema: unknown; doc: OpenApiDoc }) {
+  const rows = () => schemaFields(props.schema, props.doc.components?.schemas ?? {});
+  return (
+    <Show when={rows().length} fallback={<pre class="schema">{JSON.stringify(resolve(props.schema, props.doc), null, 2)}</pre>}>
+      <table class="grid api-fields">
+        <thead>
+          <tr>
+            <th>{t.apiDocs.field}</th>
+            <th>{t.apiDocs.type}</th>
+            <th>{t.apiDocs.required}</th>
+            <th>{t.apiDocs.description}</th>
+            <th>{t.apiDocs.example}</th>
+          </tr>
+        </thead>
+        <tbody>
+          <For each={rows()}>
+            {(f) => (
+              <tr>
+                <td>
+                  <code>{f.name}</code>
+                </td>
+                <td>
+                  <code class="small">{f.type}</code>
+                </td>
+                <td>{f.required ? t.common.yes : ''}</td>
+                <td>{f.description}</td>
+                <td>
+                  <code class="small">{f.example}</code>
+                </td>
+              </tr>
+            )}
+          </For>
+        </tbody>
+      </table>
+    </Show>
   );
 }

@@ -1,0 +1,232 @@
+import { AckPolicy, DeliverPolicy, jetstream, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  deadLetterMsg,
+  deadLetterWriter,
+  ensureConsumer,
+  ms,
+  GapFiller,
+  streamGapSource,
+  type Logger,
+  type NatsConnection,
+} from '@geo/infra';
+import type { Registry } from 'prom-client';
+import type { LocationPolicy } from './policy.ts';
+import type { SinkStorage } from './storage.ts';
+
+/** The consume loop gives the event loop a turn after this much work (ms). */
+const YIELD_MS = 20;
+
+export interface SinkIntakeOptions {
+  nc: NatsConnection;
+  log: Logger;
+  stream: string;
+  consumer: string;
+  filterSubject: string;
+  registry?: Registry;
+  /** See SinkOptions.ackWaitMs. @default 60_000 */
+  ackWaitMs?: number;
+  /** See SinkOptions.alwaysRewind. */
+  alwaysRewind?: boolean;
+  /** See SinkOptions.flushEvents. @default 100_000 */
+  flushEvents?: number;
+  policy: LocationPolicy;
+  storage: SinkStorage;
+  stopping(): boolean;
+}
+
+/**
+ * The sink's intake: the stream's messages, in order, to the policy. The holder consumes the
+ * durable (gap fill, dead-lettering, pausing while flushes are far behind); a standby follows the
+ * stream with an ordered consumer. Both give the event loop a turn every YIELD_MS of work.
+ */
+export class SinkIntake {
+  /** Fills lost deliveries from the stream (set once consuming starts). */
+  gapFiller?: GapFiller;
+  /** Time spent parsing and applying messages (ms). */
+  handleMs = 0;
+  /** When consuming began (performance.now()). */
+  consumingSince = 0;
+  /** Follow mode: the stream sequence the ordered consumer started at. */
+  followFrom = 0;
+  private loop?: Promise<void>;
+  private closeMessages?: () => Promise<void>;
+
+  constructor(private readonly o: SinkIntakeOptions) {}
+
+  /** Ingest owns and declares the stream; when insight starts first, wait for it (declaring it here with other options would change ingest's stream). */
+  async waitForStream(jsm: JetStreamManager): Promise<void> {
+    for (let waited = 0; ; waited++) {
+      try {
+        await jsm.streams.info(this.o.stream);
+        return;
+      } catch (err) {
+        if (!/stream not found/i.test((err as Error).message) || this.o.stopping()) throw err;
+        if (waited % 30 === 0) this.o.log.warn({ stream: this.o.stream }, 'waiting for the stream to be declared (ingest declares it)');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  /** The holder: declares the durable (from its ack floor) and consumes it. */
+  async consumeDurable(jsm: JetStreamManager): Promise<void> {
+    const o = this.o;
+    await rewindToAckFloor(jsm, o.stream, o.consumer, o.log, o.alwaysRewind);
+    await ensureConsumer(jsm, o.stream, {
+      durable_name: o.consumer,
+      filter_subject: o.filterSubject,
+      ack_wait: ms(o.ackWaitMs ?? 60_000),
+      // The sink never gives up on a message: bad ones are dead-lettered, and ClickHouse outages
+      // are waited out. Redeliveries are skipped by stream position.
+      max_deliver: -1,
+      max_ack_pending: 50_000,
+    });
+    const consumer = await jetstream(o.nc).consumers.get(o.stream, o.consumer);
+    // Deliveries lost in transit (a connection cut) are read back from the stream in order before
+    // the newer message that revealed them is applied (see GapFiller).
+    const delivered = (await consumer.info(true)).delivered;
+    const policy = o.policy;
+    const storage = o.storage;
+    this.gapFiller = new GapFiller(
+      {
+        source: streamGapSource(jsm, o.stream),
+        filterSubject: o.filterSubject,
+        log: o.log,
+        registry: o.registry,
+        metricName: 'insight_sink_gap_messages_total',
+        stopping: o.stopping,
+        apply: (seq, data) => policy.handle(data, seq),
+      },
+      { stream: delivered.stream_seq, delivery: delivered.consumer_seq },
+    );
+    const gaps = this.gapFiller;
+    const messages = await consumer.consume({ max_messages: 1000 });
+    this.closeMessages = async () => void (await messages.close());
+    this.consumingSince = performance.now();
+    const writeDead = deadLetterWriter(o.nc, 'insight');
+    const flushEvents = o.flushEvents ?? 100_000;
+    this.loop = (async () => {
+      // The consume iterator hands over buffered messages in microtasks: without a macrotask turn
+      // now and then, a full-rate backlog keeps timers and sockets (/healthz, the query API) waiting
+      // for as long as it lasts (over 30 s was seen). Yield every YIELD_MS of work.
+      let since = performance.now();
+      for await (const msg of messages) {
+        const info = msg.info;
+        const gap = gaps.tracker.next(info.deliveryCount, info.streamSequence, info.deliverySequence);
+        if (gap !== undefined && !(await gaps.fill(gap))) break;
+        const t0 = performance.now();
+        const bad = policy.handle(msg.data, info.streamSequence, msg);
+        const t1 = performance.now();
+        this.handleMs += t1 - t0;
+        if (t1 - since >= YIELD_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          since = performance.now();
+        }
+        if (bad) {
+          await deadLetterMsg(writeDead, msg, bad).catch((err: unknown) => o.log.error({ err }, 'could not dead-letter'));
+          continue;
+        }
+        if (storage.pendingEvents >= flushEvents) {
+          // One flush in flight while the next batch fills; wait only when far behind (ClickHouse
+          // slow or down), which stops pulling from JetStream.
+          const flushed = storage.flushQueued(false);
+          if (storage.pendingEvents >= 3 * flushEvents) await flushed;
+        }
+        if (o.stopping()) break;
+      }
+    })();
+  }
+
+  /**
+   * Follow mode: the same state as the holder's, for queries. The restored checkpoint covers the
+   * durable's ack floor; an ordered consumer (in stream order, re-created by the client at the right
+   * sequence after any gap) reads on from there, and events already in the checkpoint are skipped
+   * by stream position as in the holder. Nothing is written, acked or dead-lettered.
+   */
+  async follow(jsm: JetStreamManager): Promise<void> {
+    const o = this.o;
+    let floor = 0;
+    try {
+      floor = (await jsm.consumers.info(o.stream, o.consumer)).ack_floor.stream_seq;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === 10014)) throw err; // not found: nothing consumed yet
+    }
+    this.followFrom = floor + 1;
+    const consumer = await jetstream(o.nc).consumers.get(o.stream, {
+      // A string (not an array): nats.js sends it as `filter_subject`, which nats-server 2.9 takes.
+      filter_subjects: o.filterSubject,
+      ...(floor > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : { deliver_policy: DeliverPolicy.All }),
+    });
+    const messages = await consumer.consume({ max_messages: 1000 });
+    this.closeMessages = async () => void (await messages.close());
+    this.consumingSince = performance.now();
+    const policy = o.policy;
+    this.loop = (async () => {
+      let since = performance.now();
+      for await (const msg of messages) {
+        const t0 = performance.now();
+        const bad = policy.handle(msg.data, msg.info.streamSequence);
+        const t1 = performance.now();
+        this.handleMs += t1 - t0;
+        if (bad) o.log.debug({ seq: msg.info.streamSequence, bad }, 'standby skipped a malformed message (the holder dead-letters it)');
+        if (t1 - since >= YIELD_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          since = performance.now();
+        }
+        if (o.stopping()) break;
+      }
+    })();
+  }
+
+  /** Stops pulling and waits for the loop to end. */
+  async close(): Promise<void> {
+    await this.closeMessages?.();
+    await this.loop?.catch(() => undefined);
+  }
+}
+
+/**
+ * Makes the durable consumer deliver again, in stream order, everything after its ack floor, when a
+ * previous process left messages delivered but unacked (kill -9, or stopped with messages still
+ * buffered). Otherwise JetStream hands out newer messages at once and redelivers the pending ones
+ * only after `ack_wait`: a subscriber's newer event is then applied to the older checkpointed state
+ * and writes a move that never happened (A→C where the stream says A→B→C; the B-event is later
+ * skipped as older), beside the A→B and B→C the killed process may already have written. The
+ * consumer cannot be moved back, so it is re-created starting at the floor (insight is its only
+ * user); events already applied (in the checkpoint) are skipped by stream position as usual.
+ */
+export async function rewindToAckFloor(
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+  log: Logger,
+  always = false,
+): Promise<boolean> {
+  let info;
+  try {
+    info = await jsm.consumers.info(stream, durable);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === 10014) return false; // consumer not found
+    throw err;
+  }
+  if (info.num_ack_pending === 0 && !always) return false;
+  const c = info.config;
+  const from = info.ack_floor.stream_seq + 1;
+  if (info.num_ack_pending === 0) log.info({ durable, from }, 'taking the durable over: re-created from its ack floor');
+  else
+    log.warn(
+      { durable, from, pending: info.num_ack_pending },
+      'unacked messages from a previous run: re-delivering them in order from the ack floor',
+    );
+  await jsm.consumers.delete(stream, durable);
+  await jsm.consumers.add(stream, {
+    durable_name: durable,
+    filter_subject: c.filter_subject,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: c.ack_wait,
+    max_deliver: c.max_deliver,
+    max_ack_pending: c.max_ack_pending,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: from,
+  });
+  return true;
+}

@@ -4,7 +4,9 @@
  *
  *   sms_per_s                 sustained jobs/s with per-carrier limits off: a backlog of BENCH_JOBS jobs
  *                             (default 30,000) drained from the first job taken to the last final
- *                             status (receipt processed) written to the send log.
+ *                             status (receipt processed) written to the send log; all carriers on SMPP.
+ *   sms_per_s_cmpp, _smgp     the same with every carrier on CMPP 3.0 / SMGP 3.0 (simulated gateways of
+ *                             that protocol; BENCH_PROTOCOLS=smpp,cmpp,smgp chooses which run).
  *   alert_100k_vs_limits_pct  a real 100,000-recipient alert split 50/30/20 over cmcc/cucc/ctcc at
  *                             realistic per-carrier limits of 750/450/300 segments/s (1,500/s in all;
  *                             BENCH_ALERT_RATE sets the total): (time until every recipient's receipt
@@ -13,7 +15,7 @@
  *
  * NATS_URL / CLICKHOUSE_URL from the environment, or servers started here. Figures last, as JSON lines.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +24,7 @@ import { pino } from 'pino';
 import { jetstream } from '@nats-io/jetstream';
 import { connectClickHouse, connectNats, freePort, selectRows, type NatsConnection } from '@geo/infra';
 import { startStack, type RunningStack } from '../../infra/src/servers/stack.ts';
-import { MessagingEnv } from '../src/config.ts';
+import { MessagingEnv, type CarrierProtocol } from '../src/config.ts';
 import { createMessaging } from '../src/service.ts';
 import { messagingNames } from '../src/names.ts';
 import type { SmsCarrier, SmsJob } from '../src/contract.ts';
@@ -43,41 +45,57 @@ if (!natsUrl || !chUrl) {
   chUrl = stack.clickhouseUrl;
 }
 
-// The simulated SMSCs run in their own process, as under `npm start`.
+const PROTOCOLS = (process.env.BENCH_PROTOCOLS ?? 'smpp,cmpp,smgp').split(',').map((p) => p.trim()) as CarrierProtocol[];
+
+// The simulated SMSCs (gateways) run in their own process, as under `npm start`, all three carriers on `protocol`.
 const ports = { cmcc: await freePort(), cucc: await freePort(), ctcc: await freePort() };
-const simHttp = await freePort();
-const sim = spawn(
-  process.execPath,
-  [
-    ...(process.env.BENCH_SIM_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_SIM_PROF] : []),
-    '--import',
-    'tsx',
-    fileURLToPath(new URL('../src/smsc-sim/main.ts', import.meta.url)),
-  ],
-  {
-    env: {
-      ...process.env,
-      LOG_LEVEL: 'warn',
-      HEALTH_PORT: String(simHttp),
-      SMSC_PORT_CMCC: String(ports.cmcc),
-      SMSC_PORT_CUCC: String(ports.cucc),
-      SMSC_PORT_CTCC: String(ports.ctcc),
-      SMSC_LATENCY_MS: '0',
-      SMSC_RECEIPT_DELAY_MS: '0',
-      SMSC_SUCCESS_RATE: '1',
-      SMSC_MO_RATE: '0',
-      SMSC_KEEP: '1000',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  },
-);
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`http://127.0.0.1:${simHttp}/healthz`)).ok) break;
-  } catch {
-    if (i > 200) throw new Error('simulated SMSC did not start');
+let sim: ChildProcess | undefined;
+let simProtocol: CarrierProtocol | undefined;
+async function startSim(protocol: CarrierProtocol): Promise<void> {
+  if (simProtocol === protocol) return;
+  if (sim) {
+    const old = sim;
+    old.kill('SIGTERM');
+    await new Promise((r) => old.once('exit', r));
   }
-  await new Promise((r) => setTimeout(r, 100));
+  const simHttp = await freePort();
+  sim = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_SIM_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_SIM_PROF] : []),
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('../src/smsc-sim/main.ts', import.meta.url)),
+    ],
+    {
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        HEALTH_PORT: String(simHttp),
+        SMSC_PORT_CMCC: String(ports.cmcc),
+        SMSC_PORT_CUCC: String(ports.cucc),
+        SMSC_PORT_CTCC: String(ports.ctcc),
+        SMSC_PROTOCOL_CMCC: protocol,
+        SMSC_PROTOCOL_CUCC: protocol,
+        SMSC_PROTOCOL_CTCC: protocol,
+        SMSC_LATENCY_MS: '0',
+        SMSC_RECEIPT_DELAY_MS: '0',
+        SMSC_SUCCESS_RATE: '1',
+        SMSC_MO_RATE: '0',
+        SMSC_KEEP: '1000',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  simProtocol = protocol;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${simHttp}/healthz`)).ok) break;
+    } catch {
+      if (i > 200) throw new Error('simulated SMSC did not start');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const nc: NatsConnection = await connectNats(natsUrl, 'messaging-bench');
@@ -148,12 +166,13 @@ function serverPids(): { name: string; pid: number }[] {
 
 /** CPU time per SMS of each process taking part, so figures on a shared machine can be read. */
 function cpuMeter() {
-  const procs = [{ name: 'messaging', pid: process.pid }, { name: 'smsc-sim', pid: sim.pid! }, ...serverPids()];
+  const procs = [{ name: 'messaging', pid: process.pid }, { name: 'smsc-sim', pid: sim!.pid! }, ...serverPids()];
   const t0 = procs.map((p) => cpuSeconds(p.pid));
   return (n: number) => procs.map((p, i) => `${p.name} ${Math.round(((cpuSeconds(p.pid) - t0[i]!) * 1e6) / n)} µs`).join(', ');
 }
 
-async function run(ns: string, n: number, rates: Record<SmsCarrier, number>) {
+async function run(ns: string, n: number, rates: Record<SmsCarrier, number>, protocol: CarrierProtocol = 'smpp') {
+  await startSim(protocol);
   const table = `sms_log_${ns}`;
   const cfg = MessagingEnv.parse({
     NATS_URL: natsUrl,
@@ -165,6 +184,9 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>) {
     SMSC_PORT_CMCC: String(ports.cmcc),
     SMSC_PORT_CUCC: String(ports.cucc),
     SMSC_PORT_CTCC: String(ports.ctcc),
+    SMSC_PROTOCOL_CMCC: protocol,
+    SMSC_PROTOCOL_CUCC: protocol,
+    SMSC_PROTOCOL_CTCC: protocol,
     SMSC_RATE_CMCC: String(rates.cmcc),
     SMSC_RATE_CUCC: String(rates.cucc),
     SMSC_RATE_CTCC: String(rates.ctcc),
@@ -190,7 +212,9 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>) {
   const t1 = performance.now();
   const claims = (svc.sender as unknown as { claims: { counts: object } }).claims.counts;
   const writers = [...svc.connectors.values()].map((c) =>
-    (c as unknown as { binds: { writer?: { counts: { writes: number; pdus: number } } }[] }).binds.map((b) => b.writer?.counts),
+    (c as unknown as { binds: { link?: { writer?: { counts: { writes: number; pdus: number } } } }[] }).binds.map(
+      (b) => b.link?.writer?.counts,
+    ),
   );
   say(`  ${ns}: claims ${JSON.stringify(claims)}, socket writes/PDUs per bind ${JSON.stringify(writers)}`);
   say(
@@ -206,23 +230,30 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>) {
 
 const figures: { bench: string; metric: string; value: number; unit: string }[] = [];
 try {
-  const ns1 = `bench${Date.now().toString(36)}a`;
-  say(`publishing ${SUSTAINED_JOBS} jobs (limits off)…`);
-  await publishJobs(ns1, SUSTAINED_JOBS, { cmcc: 0.5, cucc: 0.3, ctcc: 0.2 });
-  const r1 = await run(ns1, SUSTAINED_JOBS, { cmcc: 0, cucc: 0, ctcc: 0 });
-  const perS = SUSTAINED_JOBS / r1.seconds;
-  say(
-    `sustained: ${SUSTAINED_JOBS} jobs final in ${r1.seconds.toFixed(1)} s (${Math.round(perS)}/s), ${r1.delivered} delivered rows in ClickHouse`,
-  );
-  if (r1.delivered !== SUSTAINED_JOBS) throw new Error(`send log has ${r1.delivered} delivered rows, expected ${SUSTAINED_JOBS}`);
-  figures.push({ bench: 'messaging', metric: 'sms_per_s', value: Math.round(perS), unit: '1/s' });
+  for (const protocol of PROTOCOLS) {
+    const ns1 = `bench${Date.now().toString(36)}${protocol}`;
+    say(`${protocol}: publishing ${SUSTAINED_JOBS} jobs (limits off)…`);
+    await publishJobs(ns1, SUSTAINED_JOBS, { cmcc: 0.5, cucc: 0.3, ctcc: 0.2 });
+    const r1 = await run(ns1, SUSTAINED_JOBS, { cmcc: 0, cucc: 0, ctcc: 0 }, protocol);
+    const perS = SUSTAINED_JOBS / r1.seconds;
+    say(
+      `${protocol} sustained: ${SUSTAINED_JOBS} jobs final in ${r1.seconds.toFixed(1)} s (${Math.round(perS)}/s), ${r1.delivered} delivered rows in ClickHouse`,
+    );
+    if (r1.delivered !== SUSTAINED_JOBS) throw new Error(`send log has ${r1.delivered} delivered rows, expected ${SUSTAINED_JOBS}`);
+    figures.push({
+      bench: 'messaging',
+      metric: protocol === 'smpp' ? 'sms_per_s' : `sms_per_s_${protocol}`,
+      value: Math.round(perS),
+      unit: '1/s',
+    });
+  }
 
-  await alertRun();
+  if (process.env.BENCH_ALERT !== '0') await alertRun();
 } catch (err) {
   say(`messaging bench failed: ${(err as Error).message}`);
   process.exitCode = 1;
 } finally {
-  sim.kill('SIGTERM');
+  sim?.kill('SIGTERM');
   await nc.drain();
   await ch.close();
   await stack?.stop();

@@ -164,7 +164,7 @@ export class Engine {
     }
     const entered = rt.inside.get(i);
     if (entered === undefined) return;
-    const v = judge(rt.task.spec, this.views.of(i), entered * 1000, now);
+    const v = judge(rt.task.spec, this.views.of(i, rt.task.spec.rules.length > 0), entered * 1000, now);
     if (!v.send) return hold(rt, i, v.reason, this.today.at(now), this.presence.size);
     const ci = this.presence.carrier[i];
     if (rt.blockedUntil[ci] > now) return hold(rt, i, rt.blockedReason[ci], this.today.at(now), this.presence.size);

@@ -1,3 +1,4 @@
+import { CARRIERS } from '@geo/ingest';
 import type { CityLocator } from '../geofence/city-locator.ts';
 import { NO_CELL, type Presence } from '../presence/presence.ts';
 import type { PersonView } from '../rules/evaluate.ts';
@@ -11,8 +12,15 @@ export class PersonViews {
     private readonly cityOf: CityLocator,
   ) {}
 
-  /** What rules see of subscriber `i`. */
-  of(i: number): PersonView {
+  /** Only the carrier: all a task without crowd rules reads (no profile object or city per person). */
+  private readonly bare: PersonView[] = CARRIERS.map((carrier) => ({ carrier }));
+
+  /**
+   * What rules see of subscriber `i`; `rules` false: what a task without crowd rules reads (its
+   * carrier), which keeps a 1,000,000-person activation from building a profile per person.
+   */
+  of(i: number, rules = true): PersonView {
+    if (!rules) return this.bare[this.presence.carrier[i]!]!;
     const v: PersonView = this.presence.profile(i);
     v.here = this.cityOfCell(this.presence.cell[i]);
     return v;

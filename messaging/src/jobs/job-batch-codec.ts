@@ -1,10 +1,7 @@
 import type { SmsJob } from '../contract.ts';
 
-const SAFE = /^[\x20-\x7e]*$/;
-const NEEDS_ESCAPE = /["\\]/;
-
-const BATCH_TAIL = Buffer.from(']}');
-const COMMA = Buffer.from(',');
+/** Characters a job id or number may hold to be written as is between quotes (printable ASCII, no `"` or `\\`). */
+const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
 const SHARED = ['source', 'enterpriseId', 'accountId', 'sendId', 'content', 'signature', 'alertType', 'createdAt'] as const;
 
 /**
@@ -17,25 +14,27 @@ const SHARED = ['source', 'enterpriseId', 'accountId', 'sendId', 'content', 'sig
 export function encodeJobBatch(jobs: readonly SmsJob[]): Uint8Array {
   const first = jobs[0];
   const common = first ? Object.fromEntries(SHARED.map((k) => [k, first[k]])) : {};
-  const parts: Uint8Array[] = [Buffer.from(`{"v":1,"common":${JSON.stringify(common)},"jobs":[`)];
+  // One string, encoded once: a Buffer per job and a concat cost more than the JSON itself (the
+  // encoder was a fifth of the CPU of a 1,000,000-person task start).
+  let out = `{"v":1,"common":${JSON.stringify(common)},"jobs":[`;
   for (let k = 0; k < jobs.length; k++) {
     const j = jobs[k];
-    if (k) parts.push(COMMA);
+    if (k) out += ',';
     const own =
       j.task === undefined &&
       j.extension === undefined &&
       j.forwardTo === undefined &&
-      SHARED.every((f) => j[f] === first[f]) &&
-      SAFE.test(j.jobId) &&
-      !NEEDS_ESCAPE.test(j.jobId) &&
-      SAFE.test(j.msisdn) &&
-      !NEEDS_ESCAPE.test(j.msisdn);
-    parts.push(
-      own
-        ? Buffer.from(`{"jobId":"${j.jobId}","msisdn":"${j.msisdn}","carrier":"${j.carrier}"}`, 'latin1')
-        : Buffer.from(JSON.stringify(j)),
-    );
+      j.source === first.source &&
+      j.enterpriseId === first.enterpriseId &&
+      j.accountId === first.accountId &&
+      j.sendId === first.sendId &&
+      j.content === first.content &&
+      j.signature === first.signature &&
+      j.alertType === first.alertType &&
+      j.createdAt === first.createdAt &&
+      PLAIN.test(j.jobId) &&
+      PLAIN.test(j.msisdn);
+    out += own ? '{"jobId":"' + j.jobId + '","msisdn":"' + j.msisdn + '","carrier":"' + j.carrier + '"}' : JSON.stringify(j);
   }
-  parts.push(BATCH_TAIL);
-  return Buffer.concat(parts);
+  return Buffer.from(out + ']}');
 }

@@ -73,3 +73,34 @@ describe('ProgressFold', () => {
     expect(f.version).toBe(after);
   });
 });
+
+describe('the send queue per carrier', () => {
+  it('is unknown until the send log has been read', () => {
+    const f = new ProgressFold(0);
+    f.progress(progress('i1', 1, 100));
+    expect(f.view().queue).toBeNull();
+  });
+
+  it('shows published, submitted, queued and when the last queued one goes at the last minute rate', () => {
+    const f = new ProgressFold(0);
+    f.progress({ ...progress('i1', 1, 0), sent: { cmcc: 500, cucc: 40, ctcc: 0 } });
+    const readAt = Date.parse('2026-12-09T00:30:00Z');
+    f.catchUp(
+      { cmcc: { sent: 200, delivered: 150, failed: 0, lastMinute: 60 }, cucc: { sent: 40, delivered: 40, failed: 0, lastMinute: 0 } },
+      readAt,
+    );
+    const q = f.view().queue!;
+    // 300 waiting at 60 a minute: the last goes 5 minutes after the log was read.
+    expect(q.cmcc).toEqual({ published: 500, submitted: 200, queued: 300, perMinute: 60, etaAt: readAt + 5 * 60_000 });
+    // Everything went out: nothing queued, no ETA.
+    expect(q.cucc).toEqual({ published: 40, submitted: 40, queued: 0, perMinute: 0, etaAt: null });
+    expect(q.ctcc).toEqual({ published: 0, submitted: 0, queued: 0, perMinute: 0, etaAt: null });
+  });
+
+  it('gives no ETA while jobs wait and none went out in the last minute (a stalled carrier)', () => {
+    const f = new ProgressFold(0);
+    f.progress({ ...progress('i1', 1, 0), sent: { cmcc: 10, cucc: 0, ctcc: 0 } });
+    f.catchUp({ cmcc: { sent: 4, delivered: 4, failed: 0, lastMinute: 0 } }, 1000);
+    expect(f.view().queue!.cmcc).toEqual({ published: 10, submitted: 4, queued: 6, perMinute: 0, etaAt: null });
+  });
+});

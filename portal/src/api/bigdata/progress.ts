@@ -9,6 +9,20 @@ export interface CarrierProgress {
   failed: number;
 }
 
+/**
+ * Per carrier, the send queue of a task: jobs alerting published, jobs messaging submitted to the
+ * carrier (the send log), the difference still queued (held back by the carrier's rate limit or
+ * segments), the submission rate over the last minute, and when the last queued one should go at
+ * that rate (null when nothing is queued or nothing went out in the last minute).
+ */
+export interface CarrierQueue {
+  published: number;
+  submitted: number;
+  queued: number;
+  perMinute: number;
+  etaAt: number | null;
+}
+
 /** What the task page shows: per carrier sent/delivered/failed, matched, and skips by reason. */
 export interface ProgressView {
   state: TaskState | null;
@@ -18,6 +32,13 @@ export interface ProgressView {
   skipped: Record<string, number>;
   /** Delivery receipts are counted from this time (when the portal started listening). */
   receiptsSince: number;
+  /** The send queue per carrier, once the send log has been read ({@link ProgressFold.catchUp}); else null. */
+  queue: Record<Carrier, CarrierQueue> | null;
+}
+
+/** The send log's figures of one carrier, with how many it submitted in the last minute. */
+export interface RecordedCarrier extends CarrierProgress {
+  lastMinute?: number;
 }
 
 const FINAL_FAILED = new Set<DeliveryStatus['state']>(['failed', 'expired', 'rejected']);
@@ -37,6 +58,9 @@ export class ProgressFold {
     cucc: { sent: 0, delivered: 0, failed: 0 },
     ctcc: { sent: 0, delivered: 0, failed: 0 },
   };
+  /** Submissions in the minute before the send log was last read, and when it was read. */
+  private readonly lastMinute = { cmcc: 0, cucc: 0, ctcc: 0 };
+  private recordedAt: number | null = null;
   /** Bumped on every change: watchers compare it to know when to redraw. */
   version = 0;
 
@@ -64,13 +88,21 @@ export class ProgressFold {
    * both counting the same jobs, so nothing counts twice; the live part is ahead until the log
    * catches up.
    */
-  catchUp(r: Partial<Record<Carrier, CarrierProgress>>): void {
+  catchUp(r: Partial<Record<Carrier, RecordedCarrier>>, at = Date.now()): void {
+    const first = this.recordedAt === null;
+    this.recordedAt = at;
+    if (first) this.version++;
     for (const c of ['cmcc', 'cucc', 'ctcc'] as const) {
       const from = r[c];
+      const rate = from?.lastMinute ?? 0;
+      if (rate !== this.lastMinute[c]) {
+        this.lastMinute[c] = rate;
+        this.version++;
+      }
       if (!from) continue;
       const to = this.recorded[c];
       if (from.sent !== to.sent || from.delivered !== to.delivered || from.failed !== to.failed) {
-        this.recorded[c] = { ...from };
+        this.recorded[c] = { sent: from.sent, delivered: from.delivered, failed: from.failed };
         this.version++;
       }
     }
@@ -94,12 +126,27 @@ export class ProgressFold {
     // The cap counters are authoritative across instances when an instance reports them.
     if (latest?.usedTotal)
       for (const c of ['cmcc', 'cucc', 'ctcc'] as const) carriers[c].sent = Math.max(carriers[c].sent, latest.usedTotal[c]);
+    const published = { cmcc: carriers.cmcc.sent, cucc: carriers.cucc.sent, ctcc: carriers.ctcc.sent };
     for (const c of ['cmcc', 'cucc', 'ctcc'] as const) {
       carriers[c].sent = Math.max(carriers[c].sent, this.recorded[c].sent);
       carriers[c].delivered = Math.max(this.receipts[c].delivered, this.recorded[c].delivered);
       carriers[c].failed = Math.max(this.receipts[c].failed, this.recorded[c].failed);
     }
-    return { state: latest?.state ?? null, at: latest?.at ?? null, matched, carriers, skipped, receiptsSince: this.since };
+    const at = this.recordedAt;
+    const queueOf = (c: Carrier): CarrierQueue => {
+      const submitted = this.recorded[c].sent;
+      const queued = Math.max(0, published[c] - submitted);
+      const perMinute = this.lastMinute[c];
+      return {
+        published: Math.max(published[c], submitted),
+        submitted,
+        queued,
+        perMinute,
+        etaAt: at === null || queued === 0 || perMinute === 0 ? null : Math.round(at + (queued / perMinute) * 60_000),
+      };
+    };
+    const queue = at === null ? null : { cmcc: queueOf('cmcc'), cucc: queueOf('cucc'), ctcc: queueOf('ctcc') };
+    return { state: latest?.state ?? null, at: latest?.at ?? null, matched, carriers, skipped, receiptsSince: this.since, queue };
   }
 }
 
@@ -112,16 +159,30 @@ export async function recordedProgress(
   ch: ClickHouseClient,
   table: string,
   taskId: string,
-): Promise<Partial<Record<Carrier, CarrierProgress>>> {
-  const q = sql`SELECT carrier, count() AS sent, countIf(status = 'delivered') AS delivered, countIf(status IN ('failed', 'expired', 'rejected')) AS failed
-    FROM (SELECT job_id, argMax(carrier, version) AS carrier, argMax(status, version) AS status FROM ${ident(table)} WHERE send_id = ${taskId} GROUP BY job_id)
+): Promise<Partial<Record<Carrier, RecordedCarrier>>> {
+  // lastMinute: jobs submitted to the carrier in the last 60 s (the rate the queue drains at).
+  const q = sql`SELECT carrier, count() AS sent, countIf(status = 'delivered') AS delivered, countIf(status IN ('failed', 'expired', 'rejected')) AS failed,
+      countIf(submitted >= now() - 60) AS last_minute
+    FROM (SELECT job_id, argMax(carrier, version) AS carrier, argMax(status, version) AS status, min(submit_time) AS submitted
+          FROM ${ident(table)} WHERE send_id = ${taskId} GROUP BY job_id)
     GROUP BY carrier`;
   const rs = await ch.query({ query: q.text, format: 'JSONEachRow' });
-  const rows = (await rs.json()) as { carrier: string; sent: string | number; delivered: string | number; failed: string | number }[];
-  const out: Partial<Record<Carrier, CarrierProgress>> = {};
+  const rows = (await rs.json()) as {
+    carrier: string;
+    sent: string | number;
+    delivered: string | number;
+    failed: string | number;
+    last_minute: string | number;
+  }[];
+  const out: Partial<Record<Carrier, RecordedCarrier>> = {};
   for (const r of rows) {
     if (r.carrier === 'cmcc' || r.carrier === 'cucc' || r.carrier === 'ctcc')
-      out[r.carrier] = { sent: Number(r.sent), delivered: Number(r.delivered), failed: Number(r.failed) };
+      out[r.carrier] = {
+        sent: Number(r.sent),
+        delivered: Number(r.delivered),
+        failed: Number(r.failed),
+        lastMinute: Number(r.last_minute),
+      };
   }
   return out;
 }

@@ -16,6 +16,7 @@ import { loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
 import { AlertBus, setAlertBus } from './alert-bus.ts';
 import { addAccount, consoleApp, loginAs, onApp, PNG_BYTES } from './console-harness.ts';
 import { BIGDATA_ROUTES } from './index.ts';
+import { recordedProgress } from './progress.ts';
 
 /**
  * The task detail of a running task, against a real alerting engine (its own nats-server): the
@@ -319,5 +320,40 @@ describe('task recipients, sent count, date filter and export', () => {
     const submitted = Date.parse((await api('GET', `/api/bigdata/tasks/${id}`)).body.submittedAt);
     expect(at).toBe(new Date(submitted + 8 * 3600_000).toISOString().slice(0, 19).replace('T', ' '));
     expect(row.getCell(header.indexOf('已发送')).value).toBe(3);
+  });
+
+  it('reads the rate the send queue drains at: jobs submitted to the carrier in the last minute', async () => {
+    const ch = connectClickHouse(inject('clickhouseUrl'));
+    const now = Math.floor(Date.now() / 1000);
+    const job = (i: number, carrier: string, at: number) => ({
+      job_id: `bd-rate:${i}`,
+      source: 'bigdata',
+      enterprise_id: 'demo-enterprise',
+      account_id: 'demo-admin',
+      send_id: 'bd-rate',
+      task: 0,
+      msisdn: `1380013900${i}`,
+      carrier,
+      smsc: '',
+      segments: 1,
+      created_at: at,
+      submit_time: at,
+      message_id: '',
+      message_ids: [],
+      status: 'submitted',
+      code: '',
+      status_time: at,
+      version: 1,
+    });
+    await ch.insert({
+      table: TABLE,
+      format: 'JSONEachRow',
+      values: [job(1, 'cmcc', now - 5), job(2, 'cmcc', now - 20), job(3, 'cmcc', now - 3600), job(4, 'ctcc', now - 7200)],
+    });
+    expect(await recordedProgress(ch, TABLE, 'bd-rate')).toEqual({
+      cmcc: { sent: 3, delivered: 0, failed: 0, lastMinute: 2 },
+      ctcc: { sent: 1, delivered: 0, failed: 0, lastMinute: 0 },
+    });
+    await ch.close();
   });
 });

@@ -279,4 +279,52 @@ describe('messaging service with China Mobile over CMPP and China Telecom over S
     expect(smscs.cmcc.stats()).toMatchObject({ throttled: 0 });
     expect(smscs.cmcc.stats().peakPerSecond).toBeLessThanOrEqual(150);
   }, 180_000);
+  it('UNCERTAIN_POLICY=fail over CMPP: jobs cut off unanswered by a SIGKILL end failed UNCERTAIN and are never sent again; the rest are delivered once', async () => {
+    // Slow SUBMIT_RESPs: dozens of claimed jobs are on the wire unanswered when the process dies; the
+    // gateway drops what it had not answered when the link went, so none of them reached the handset.
+    smscs.cmcc.configure({ latencyMs: 300, receiptDelayMs: 10, fates: {}, throttlePerSecond: 0 });
+    const jobs = Array.from({ length: 200 }, (_, i) =>
+      job({ msisdn: `138${String(70_000_000 + i).padStart(8, '0')}`, content: `不确定 ${i}` }),
+    );
+    const ids = jobs.map((j) => j.jobId);
+    const numbers = new Map(jobs.map((j) => [j.msisdn, j.jobId]));
+    const received = () => smscs.cmcc.parts.filter((p) => numbers.has(p.destination)).length;
+    const main = fileURLToPath(new URL('../main.ts', import.meta.url));
+    const start = (): ChildProcess =>
+      spawn(process.execPath, ['--import', 'tsx', main], {
+        env: {
+          ...process.env,
+          ...env({ SMSC_RATE_CMCC: '150', UNCERTAIN_RESOLVE_MS: '3000', UNCERTAIN_POLICY: 'fail', MESSAGING_NS: ns }),
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+    let child = start();
+    await publish(jobs);
+    await until(() => received() >= 40, 'the first sends', 60_000);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    child = start();
+    try {
+      await until(async () => (await finalRows(ids)).length === ids.length, 'every job final', 90_000);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    const sent = new Map<string, number>();
+    for (const p of smscs.cmcc.parts) {
+      const id = numbers.get(p.destination);
+      if (id) sent.set(id, (sent.get(id) ?? 0) + 1);
+    }
+    const final = await finalRows(ids);
+    const uncertain = final.filter((r) => r.code === 'UNCERTAIN');
+    expect(uncertain.length).toBeGreaterThan(0);
+    for (const r of final) {
+      if (r.code === 'UNCERTAIN') expect(sent.get(r.job_id) ?? 0, r.job_id).toBe(0);
+      else {
+        expect(r.status, `${r.job_id} ${r.code}`).toBe('delivered');
+        expect(sent.get(r.job_id), r.job_id).toBe(1);
+      }
+    }
+    smscs.cmcc.configure({ latencyMs: 0 });
+  }, 180_000);
 });

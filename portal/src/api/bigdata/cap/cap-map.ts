@@ -176,7 +176,6 @@ export function capToForm(a: CapAlert, today: string): Imported {
     minDwellMin: 0,
     rules: [],
     quota: {},
-    ...(zh.senderName ? { signature: zh.senderName } : {}),
     ...pick(extra, ['signature', 'windows', 'frequency', 'minDwellMin', 'rules', 'quota', 'authorizationLetter']),
     ...(texts.length ? { texts } : {}),
     cap: origin,

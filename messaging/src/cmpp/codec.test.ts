@@ -234,3 +234,28 @@ describe('CMPP framing and refusals', () => {
     expect(Number(id & 0xffffn)).toBe(32768);
   });
 });
+
+describe('CMPP decoding of arbitrary bytes', () => {
+  it('refuses every malformed frame with CmppDecodeError, never another error (a gateway cannot crash the link reader)', () => {
+    // Deterministic pseudo-random frames: valid headers of each command with bodies of random length and content.
+    let seed = 42;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const commands = [0x1, 0x80000001, 0x2, 0x80000002, 0x4, 0x80000004, 0x5, 0x80000005, 0x8, 0x80000008, 0x7];
+    let refused = 0;
+    for (let i = 0; i < 3000; i++) {
+      const body = Buffer.from(Array.from({ length: Math.floor(rnd() * 260) }, () => Math.floor(rnd() * 256)));
+      const frame = Buffer.concat([Buffer.alloc(12), body]);
+      frame.writeUInt32BE(frame.length, 0);
+      frame.writeUInt32BE(commands[i % commands.length]!, 4);
+      for (const v of [CMPP_VERSION_30, CMPP_VERSION_20]) {
+        try {
+          decodeCmpp(frame, v);
+        } catch (err) {
+          expect(err).toBeInstanceOf(CmppDecodeError);
+          refused++;
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+  });
+});

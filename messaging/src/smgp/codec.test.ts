@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CmppDecodeError } from '../cmpp/codec.ts';
 import {
   authenticatorClient,
   authenticatorServer,
@@ -148,5 +149,27 @@ describe('SMGP 3.0 against published bytes', () => {
 
   it('makes BCD MsgIDs of gateway code, time and sequence', () => {
     expect(makeSmgpMsgId(123456, new Date('2026-12-06T12:34:00Z'), 7)).toBe('123456120620340000' + '07');
+  });
+});
+
+describe('SMGP decoding of arbitrary bytes', () => {
+  it('refuses every malformed frame with CmppDecodeError, never another error', () => {
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const commands = [0x1, 0x80000001, 0x2, 0x80000002, 0x3, 0x80000003, 0x4, 0x80000004, 0x6, 0x80000006];
+    let refused = 0;
+    for (let i = 0; i < 3000; i++) {
+      const body = Buffer.from(Array.from({ length: Math.floor(rnd() * 260) }, () => Math.floor(rnd() * 256)));
+      const frame = Buffer.concat([Buffer.alloc(12), body]);
+      frame.writeUInt32BE(frame.length, 0);
+      frame.writeUInt32BE(commands[i % commands.length]!, 4);
+      try {
+        decodeSmgp(frame);
+      } catch (err) {
+        expect(err).toBeInstanceOf(CmppDecodeError);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
   });
 });

@@ -67,6 +67,16 @@ interface ProgressView {
   matched: number;
   carriers: Record<string, { sent: number; delivered: number; failed: number }>;
   skipped: Record<string, number>;
+  /** Per carrier: queued behind the carrier's rate, the rate over the last minute, when the last goes. */
+  queue?: Record<string, { published: number; submitted: number; queued: number; perMinute: number; etaAt: number | null }> | null;
+}
+
+/** When the last queued message should go, China time (hh:mm:ss, with the date when not today). */
+function etaText(at: number | null | undefined): string {
+  if (!at) return '—';
+  const china = (ms: number) => new Date(ms + 8 * 3600_000).toISOString();
+  const [day, time] = [china(at).slice(0, 10), china(at).slice(11, 19)];
+  return day === china(Date.now()).slice(0, 10) ? time : `${day} ${time}`;
 }
 
 const STATE_KIND: Record<string, 'ok' | 'warn' | 'err' | 'muted'> = {
@@ -345,6 +355,11 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
                   <th>{bt.tasks.sent}</th>
                   <th>{bt.tasks.delivered}</th>
                   <th>{bt.tasks.failed}</th>
+                  <Show when={p().queue}>
+                    <th>{bt.tasks.queued}</th>
+                    <th>{bt.tasks.perMinute}</th>
+                    <th>{bt.tasks.eta}</th>
+                  </Show>
                 </tr>
               </thead>
               <tbody>
@@ -355,6 +370,15 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
                       <td>{p().carriers[c]?.sent ?? 0}</td>
                       <td>{p().carriers[c]?.delivered ?? 0}</td>
                       <td>{p().carriers[c]?.failed ?? 0}</td>
+                      <Show when={p().queue}>
+                        {(q) => (
+                          <>
+                            <td data-col="queued">{q()[c]?.queued ?? 0}</td>
+                            <td data-col="rate">{q()[c]?.perMinute ?? 0}</td>
+                            <td data-col="eta">{etaText(q()[c]?.etaAt)}</td>
+                          </>
+                        )}
+                      </Show>
                     </tr>
                   )}
                 </For>

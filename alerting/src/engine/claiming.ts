@@ -49,7 +49,14 @@ export class Claiming {
    * others stored first are folded into what this instance knows was sent (their recent jobs are
    * published again: JetStream drops the copy when the first made it).
    */
-  async claim(rt: TaskRuntime, subject: string, people: Claimant[], now: number, errors: unknown[]): Promise<ClaimChunk[]> {
+  async claim(
+    rt: TaskRuntime,
+    subject: string,
+    people: Claimant[],
+    now: number,
+    errors: unknown[],
+    onWon?: (chunk: ClaimChunk) => void,
+  ): Promise<ClaimChunk[]> {
     const won: ClaimChunk[] = [];
     let todo = people;
     const owns = this.ports.owns;
@@ -97,6 +104,7 @@ export class Claiming {
       const taken = r.others.length ? await this.fold(rt, r.others, now, new Set(todo.map((c) => c.msisdn))) : undefined;
       if (r.ok) {
         won.push(stored);
+        onWon?.(stored);
         for (const c of chunk) {
           unhold(rt, c.i);
         }

@@ -3,7 +3,6 @@ import type { Presence } from '../presence/presence.ts';
 import { sendDay, type Grant } from '../rules/evaluate.ts';
 import { shanghaiDay } from '../rules/shanghai-time.ts';
 import { CLAIM_PARTS, claimPart, claimSubject, type ClaimChunk } from './claims.ts';
-import type { JobBatch } from './job-batches.ts';
 import { PublishWindow, batchesOf } from './publish-window.ts';
 import { Claiming, type BudgetGroup, type Claimant } from './claiming.ts';
 import type { EnginePorts } from './ports.ts';
@@ -233,32 +232,30 @@ export class Delivery {
         }
       }),
     );
-    const won: ClaimChunk[][] = await Promise.all(
-      [...parts.values()].map((p) =>
-        this.claiming.claim(p.rt, p.subject, p.people, now, errors).catch((err) => {
-          errors.push(err);
-          return [];
+    let published = 0;
+    const publishing: Promise<void>[] = [];
+    // Each chunk's jobs go out as soon as its claim is stored, while the other chunks are still being
+    // claimed: node builds and encodes while nats-server stores (the two cores work at once).
+    const publishChunk = (rt: TaskRuntime, ch: ClaimChunk) => {
+      if (rt.removed || rt.task.state !== 'running') return; // stopped meanwhile: the claims stay, nothing is sent
+      publishing.push(
+        this.jobs.publishAll(rt, batchesOf(rt, ch, now)).then((r) => {
+          published += r.ok;
+          if (r.error) errors.push(r.error);
         }),
+      );
+    };
+    await Promise.all(
+      [...parts.values()].map((p) =>
+        this.claiming
+          .claim(p.rt, p.subject, p.people, now, errors, (ch) => publishChunk(p.rt, ch))
+          .catch((err) => {
+            errors.push(err);
+            return [];
+          }),
       ),
     );
-    // Jobs of every part at once, one message per claim chunk, carrier and batch: their publishes are pipelined together.
-    const jobsOf = new Map<TaskRuntime, JobBatch[]>();
-    const partList = [...parts.values()];
-    for (let k = 0; k < won.length; k++) {
-      if (won[k].length === 0) continue;
-      const rt = partList[k].rt;
-      if (rt.removed || rt.task.state !== 'running') continue; // stopped meanwhile: the claims stay, nothing is sent
-      const batches = jobsOf.get(rt) ?? jobsOf.set(rt, []).get(rt)!;
-      for (const ch of won[k]) for (const b of batchesOf(rt, ch, now)) batches.push(b);
-    }
-    let published = 0;
-    await Promise.all(
-      [...jobsOf].map(async ([rt, batches]) => {
-        const r = await this.jobs.publishAll(rt, batches);
-        published += r.ok;
-        if (r.error) errors.push(r.error);
-      }),
-    );
+    await Promise.all(publishing);
     await Promise.all(
       [...groups.values()].map((g) =>
         this.ports.budget.release(g.scope, g.unused).catch((err) => {

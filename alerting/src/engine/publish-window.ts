@@ -32,44 +32,51 @@ export class PublishWindow {
     return this.retry.some((r) => r.rt === rt && r.batch.jobs.some((j) => j.msisdn === msisdn));
   }
 
+  private inflight = 0;
+  private readonly queued: (() => void)[] = [];
+
+  /** A place in the window, shared by every publishAll under way (several chunks publish at once). */
+  private async enter(): Promise<void> {
+    if (this.inflight < PUBLISH_WINDOW) {
+      this.inflight++;
+      return;
+    }
+    await new Promise<void>((r) => this.queued.push(r));
+  }
+
+  /** Hands the place to the next one waiting, or frees it. */
+  private leave(): void {
+    const next = this.queued.shift();
+    if (next) next();
+    else this.inflight--;
+  }
+
   /**
-   * Publishes job messages, up to {@link PUBLISH_WINDOW} in flight (a sliding window); failed ones
-   * go to the retry list. `count`: these are this instance's own sends (progress and `published`);
-   * republished copies of sends already counted (restored claims, a rival's chunks) are not counted,
-   * also when they are retried.
+   * Publishes job messages, up to {@link PUBLISH_WINDOW} in flight over all callers (a sliding
+   * window); failed ones go to the retry list. `count`: these are this instance's own sends
+   * (progress and `published`); republished copies of sends already counted (restored claims, a
+   * rival's chunks) are not counted, also when they are retried.
    */
   async publishAll(rt: TaskRuntime, batches: JobBatch[], count = true): Promise<{ ok: number; error?: unknown }> {
     let ok = 0;
     let error: unknown;
-    if (batches.length) {
-      await new Promise<void>((resolve) => {
-        let next = 0,
-          inflight = 0;
-        const pump = () => {
-          while (inflight < PUBLISH_WINDOW && next < batches.length) {
-            const batch = batches[next++];
-            inflight++;
-            this.publish(batch).then(
-              () => {
-                if (count) {
-                  rt.sentBy[batch.carrier] += batch.jobs.length;
-                  ok += batch.jobs.length;
-                }
-                if (--inflight === 0 && next >= batches.length) resolve();
-                else pump();
-              },
-              (err: unknown) => {
-                error ??= err;
-                this.retry.push({ rt, batch, count });
-                if (--inflight === 0 && next >= batches.length) resolve();
-                else pump();
-              },
-            );
+    await Promise.all(
+      batches.map(async (batch) => {
+        await this.enter();
+        try {
+          await this.publish(batch);
+          if (count) {
+            rt.sentBy[batch.carrier] += batch.jobs.length;
+            ok += batch.jobs.length;
           }
-        };
-        pump();
-      });
-    }
+        } catch (err) {
+          error ??= err;
+          this.retry.push({ rt, batch, count });
+        } finally {
+          this.leave();
+        }
+      }),
+    );
     if (count && ok) {
       rt.dirty = true;
       this.published += ok;

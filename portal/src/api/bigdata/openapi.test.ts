@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { router } from '../../http/openapi.ts';
 import { INSIGHT_ROUTES } from '../insight/index.ts';
+import { CAP_ROUTES } from './cap/cap-routes.ts';
 import { BIGDATA_ROUTES } from './index.ts';
 
 type Op = {
@@ -13,7 +14,7 @@ type Op = {
 /** The document as `/api/openapi.json` builds it (app.ts mounts these groups and calls doc31). */
 async function document() {
   const app = router();
-  for (const r of [...BIGDATA_ROUTES, ...INSIGHT_ROUTES]) app.route('/', r);
+  for (const r of [...BIGDATA_ROUTES, ...CAP_ROUTES, ...INSIGHT_ROUTES]) app.route('/', r);
   app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'test', version: '1' } });
   const res = await app.request('/api/openapi.json');
   expect(res.status).toBe(200);
@@ -26,7 +27,7 @@ async function document() {
 describe('big-data console and insight in the OpenAPI document', () => {
   it('documents every route the console serves, with a summary and a response', async () => {
     const { doc } = await document();
-    const served = [...BIGDATA_ROUTES, ...INSIGHT_ROUTES].flatMap((r) =>
+    const served = [...BIGDATA_ROUTES, ...CAP_ROUTES, ...INSIGHT_ROUTES].flatMap((r) =>
       r.routes.map((x) => [x.method.toLowerCase(), x.path.replace(/:(\w+)/g, '{$1}')] as const),
     );
     expect(served.length).toBeGreaterThanOrEqual(24);
@@ -113,5 +114,15 @@ describe('big-data console and insight in the OpenAPI document', () => {
       expect(part, k).toContain(k);
     expect(JSON.stringify(doc.paths['/api/bigdata/tasks']!.post!.requestBody)).toContain('BigdataSubmit');
     expect(JSON.stringify(doc.components.schemas.BigdataSubmit)).toContain('BigdataTaskForm');
+  });
+
+  it('documents the CAP 1.2 import (XML, JSON or upload) and export', async () => {
+    const { doc } = await document();
+    for (const path of ['/api/bigdata/cap', '/api/bigdata/cap/draft', '/api/bigdata/cap/preview'])
+      expect(Object.keys(doc.paths[path]!.post!.requestBody!.content), path).toEqual(
+        expect.arrayContaining(['application/cap+xml', 'application/xml', 'application/json', 'multipart/form-data']),
+      );
+    expect(JSON.stringify(doc.paths['/api/bigdata/cap']!.post!.responses['200']!.content)).toContain('BigdataCapImported');
+    expect(doc.paths['/api/bigdata/tasks/{id}/cap']!.get!.responses['200']!.content).toHaveProperty(['application/cap+xml']);
   });
 });

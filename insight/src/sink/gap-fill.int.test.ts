@@ -11,7 +11,6 @@ import {
   ms,
   selectRows,
   startTcpProxy,
-  type ClickHouseClient,
   type NatsConnection,
   type TcpProxy,
 } from '@geo/infra';

@@ -1,15 +1,8 @@
-import { AckPolicy, DeliverPolicy, jetstream, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
-import {
-  deadLetterMsg,
-  deadLetterWriter,
-  ensureConsumer,
-  ms,
-  GapFiller,
-  streamGapSource,
-  type Logger,
-  type NatsConnection,
-} from '@geo/infra';
+import { AckPolicy, DeliverPolicy, jetstream, JetStreamApiError, type ConsumerMessages, type JetStreamManager } from '@nats-io/jetstream';
+import { deadLetterWriter, ensureConsumer, ms, GapFiller, streamGapSource, type Logger, type NatsConnection } from '@geo/infra';
 import type { Registry } from 'prom-client';
+// Not yet exported by @geo/infra's index (not this module's file to change).
+import { ConsumeLoop } from '../../../infra/src/nats/consume-loop.ts';
 import type { LocationPolicy } from './policy.ts';
 import type { SinkStorage } from './storage.ts';
 
@@ -35,19 +28,23 @@ export interface SinkIntakeOptions {
 }
 
 /**
- * The sink's intake: the stream's messages, in order, to the policy. The holder consumes the
- * durable (gap fill, dead-lettering, pausing while flushes are far behind); a standby follows the
- * stream with an ordered consumer. Both give the event loop a turn every YIELD_MS of work.
+ * The sink's intake: the stream's messages, in order, to the policy, through infra's ConsumeLoop.
+ * The holder consumes the durable (gap fill, dead-lettering, pausing while flushes are far
+ * behind); a standby follows the stream with an ordered consumer. Both give the event loop a turn
+ * every YIELD_MS of work.
  */
 export class SinkIntake {
   /** Fills lost deliveries from the stream (set once consuming starts). */
   gapFiller?: GapFiller;
   /** Time spent parsing and applying messages (ms). */
-  handleMs = 0;
+  get handleMs(): number {
+    return this.consumeLoop?.handleMs ?? 0;
+  }
   /** When consuming began (performance.now()). */
   consumingSince = 0;
   /** Follow mode: the stream sequence the ordered consumer started at. */
   followFrom = 0;
+  private consumeLoop?: ConsumeLoop;
   private loop?: Promise<void>;
   private closeMessages?: () => Promise<void>;
 
@@ -98,42 +95,25 @@ export class SinkIntake {
       },
       { stream: delivered.stream_seq, delivery: delivered.consumer_seq },
     );
-    const gaps = this.gapFiller;
-    const messages = await consumer.consume({ max_messages: 1000 });
-    this.closeMessages = async () => void (await messages.close());
-    this.consumingSince = performance.now();
     const writeDead = deadLetterWriter(o.nc, 'insight');
     const flushEvents = o.flushEvents ?? 100_000;
-    this.loop = (async () => {
-      // The consume iterator hands over buffered messages in microtasks: without a macrotask turn
-      // now and then, a full-rate backlog keeps timers and sockets (/healthz, the query API) waiting
-      // for as long as it lasts (over 30 s was seen). Yield every YIELD_MS of work.
-      let since = performance.now();
-      for await (const msg of messages) {
-        const info = msg.info;
-        const gap = gaps.tracker.next(info.deliveryCount, info.streamSequence, info.deliverySequence);
-        if (gap !== undefined && !(await gaps.fill(gap))) break;
-        const t0 = performance.now();
-        const bad = policy.handle(msg.data, info.streamSequence, msg);
-        const t1 = performance.now();
-        this.handleMs += t1 - t0;
-        if (t1 - since >= YIELD_MS) {
-          await new Promise<void>((r) => setImmediate(r));
-          since = performance.now();
-        }
-        if (bad) {
-          await deadLetterMsg(writeDead, msg, bad).catch((err: unknown) => o.log.error({ err }, 'could not dead-letter'));
-          continue;
-        }
-        if (storage.pendingEvents >= flushEvents) {
-          // One flush in flight while the next batch fills; wait only when far behind (ClickHouse
-          // slow or down), which stops pulling from JetStream.
-          const flushed = storage.flushQueued(false);
-          if (storage.pendingEvents >= 3 * flushEvents) await flushed;
-        }
-        if (o.stopping()) break;
-      }
-    })();
+    const loop = new ConsumeLoop({
+      log: o.log,
+      gaps: this.gapFiller,
+      deadLetter: writeDead,
+      yieldMs: YIELD_MS,
+      stopping: o.stopping,
+      handle: (msg) => {
+        const bad = policy.handle(msg.data, msg.info.streamSequence, msg);
+        if (bad !== undefined || storage.pendingEvents < flushEvents) return bad;
+        // One flush in flight while the next batch fills; wait only when far behind (ClickHouse
+        // slow or down): the flush is then the message's work in flight, and pulling stops until
+        // it is done.
+        const flushed = storage.flushQueued(false);
+        return storage.pendingEvents >= 3 * flushEvents ? flushed : undefined;
+      },
+    });
+    await this.start(loop, consumer.consume({ max_messages: 1000 }));
   }
 
   /**
@@ -156,25 +136,24 @@ export class SinkIntake {
       filter_subjects: o.filterSubject,
       ...(floor > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : { deliver_policy: DeliverPolicy.All }),
     });
-    const messages = await consumer.consume({ max_messages: 1000 });
+    const policy = o.policy;
+    const loop = new ConsumeLoop({
+      log: o.log,
+      yieldMs: YIELD_MS,
+      stopping: o.stopping,
+      handle: (msg) => policy.handle(msg.data, msg.info.streamSequence),
+      onMalformed: (msg, bad) =>
+        o.log.debug({ seq: msg.info.streamSequence, bad }, 'standby skipped a malformed message (the holder dead-letters it)'),
+    });
+    await this.start(loop, consumer.consume({ max_messages: 1000 }));
+  }
+
+  private async start(loop: ConsumeLoop, consuming: Promise<ConsumerMessages>): Promise<void> {
+    const messages = await consuming;
+    this.consumeLoop = loop;
     this.closeMessages = async () => void (await messages.close());
     this.consumingSince = performance.now();
-    const policy = o.policy;
-    this.loop = (async () => {
-      let since = performance.now();
-      for await (const msg of messages) {
-        const t0 = performance.now();
-        const bad = policy.handle(msg.data, msg.info.streamSequence);
-        const t1 = performance.now();
-        this.handleMs += t1 - t0;
-        if (bad) o.log.debug({ seq: msg.info.streamSequence, bad }, 'standby skipped a malformed message (the holder dead-letters it)');
-        if (t1 - since >= YIELD_MS) {
-          await new Promise<void>((r) => setImmediate(r));
-          since = performance.now();
-        }
-        if (o.stopping()) break;
-      }
-    })();
+    this.loop = loop.run(messages);
   }
 
   /** Stops pulling and waits for the loop to end. */

@@ -217,6 +217,13 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
         ),
       );
     await page.screenshot({ path: join(ARTIFACTS, 'send-page-fitted-1920x1080.png') });
+    // 钱塘区 has no outline: the picker says so and does not add it (it would reach nobody, silently).
+    await page.selectOption('select[aria-label="区/县"]', '330114');
+    await expect.poll(() => page.locator('[data-testid="no-boundary"]').textContent()).toContain('钱塘区暂无边界数据');
+    expect(await page.locator('.area-picker button:has-text("添加区域")').isDisabled()).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'send-page-no-boundary-1920x1080.png') });
+    await page.selectOption('select[aria-label="区/县"]', '330102');
+    expect(await page.locator('.area-picker .chip').evaluateAll((cs) => cs.map((c) => c.getAttribute('data-code')))).toEqual(['330102']);
     const present = page.locator('[data-testid="reach"] [data-row="present"] b');
     await expect.poll(() => present.textContent(), { timeout: 20_000 }).toBe(String(insiders.length));
     expect(await page.locator('[data-testid="reach-privacy"]').textContent()).toContain('少于 10 人');
@@ -288,6 +295,11 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
       ]);
     expect(await page.locator('[data-testid="task-settings"] [data-field="minDwellMin"]').textContent()).toBe(String(d.form.minDwellMin));
     expect(await page.locator('[data-testid="task-settings"] [data-field="rules"]').textContent()).toBe('不筛选');
+    // The send queue per carrier from the send log: all went out, so nothing queued and no ETA.
+    await expect
+      .poll(() => page.locator('[data-testid="progress"] td[data-col="queued"]').allTextContents(), { timeout: 30_000 })
+      .toEqual(['0', '0', '0']);
+    expect(await page.locator('[data-testid="progress"] td[data-col="eta"]').allTextContents()).toEqual(['—', '—', '—']);
 
     // 查看明细: every person messaged, in the send log messaging wrote, a page of 10 at a time.
     const recipients = page.locator('[data-testid="recipients"]');

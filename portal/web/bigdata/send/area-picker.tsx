@@ -30,10 +30,15 @@ export function AreaPicker(props: {
   const provinces = createMemo(() => by('province'));
   const cities = createMemo(() => (prov() ? by('city', prov()) : []));
   const districts = createMemo(() => (city() ? by('district', city()) : []));
+  const picked = () => areas()?.find((x) => x.code === (dist() || city() || prov()));
+  // An area without an outline cannot tell who is inside: it would send to nobody, silently.
+  const noOutline = () => {
+    const a = picked();
+    return !!a && !a.hasBoundary;
+  };
   const add = () => {
-    const code = dist() || city() || prov();
-    const a = areas()?.find((x) => x.code === code);
-    if (!a || props.value.some((v) => v.code === code)) return;
+    const a = picked();
+    if (!a || noOutline() || props.value.some((v) => v.code === a.code)) return;
     props.onChange([...props.value, { code: a.code, name: a.name }]);
   };
   return (
@@ -58,10 +63,15 @@ export function AreaPicker(props: {
             )}
           </For>
         </select>
-        <button type="button" onClick={add} disabled={!prov()}>
+        <button type="button" onClick={add} disabled={!prov() || noOutline()}>
           {bt.send.addArea}
         </button>
       </div>
+      <Show when={noOutline()}>
+        <p class="field-error" data-testid="no-boundary">
+          {bt.send.noBoundaryHint(picked()!.name)}
+        </p>
+      </Show>
       <div class="chips">
         <For each={props.value}>
           {(a) => (
@@ -70,7 +80,7 @@ export function AreaPicker(props: {
               <button
                 type="button"
                 class="link"
-                aria-label={`移除${a.name}`}
+                aria-label={bt.send.removeArea(a.name)}
                 onClick={() => props.onChange(props.value.filter((v) => v.code !== a.code))}
               >
                 ×

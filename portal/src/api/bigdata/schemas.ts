@@ -144,7 +144,11 @@ export const TaskFormDoc = TaskForm.extend({
 
 export const SubmitBody = z
   .object({
-    form: TaskFormDoc,
+    // Checked by the handler (each message beside its field, paths as in the form), documented as BigdataTaskForm.
+    form: z.record(z.string(), z.unknown()).openapi({
+      allOf: [{ $ref: '#/components/schemas/BigdataTaskForm' }],
+      description: '任务表单，见 BigdataTaskForm',
+    }),
     draftId: z.string().max(64).optional().openapi({ description: '从草稿提交' }),
     copiedFrom: z.string().max(64).optional().openapi({ description: '再次发送的原任务' }),
   })
@@ -186,7 +190,8 @@ export const TaskPage = z
   .object({ total: z.number().int(), page: z.number().int(), pageSize: z.number().int(), items: z.array(TaskSummary) })
   .openapi('BigdataTaskPage');
 export const TaskDetail = TaskSummary.extend({
-  form: z.record(z.string(), z.unknown()).openapi({ description: '当前生效的表单（执行中修改后为修改后的内容）' }),
+  /** The form in force (after an update while running, the updated one). */
+  form: TaskFormDoc,
   spec: z.record(z.string(), z.unknown()).nullable(),
   version: z.number().int().nullable().openapi({ description: '任务版本（每次修改加 1；不在执行中时为 null）' }),
   copiedFrom: z.string().nullable(),

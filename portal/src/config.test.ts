@@ -10,4 +10,10 @@ describe('portal environment', () => {
   it('PRIVACY_K refuses what would weaken or break the threshold', () => {
     for (const bad of ['0', '1', '-5', '2.5', 'ten', '100001']) expect(PortalEnv.safeParse({ PRIVACY_K: bad }).success, bad).toBe(false);
   });
+
+  it('SECRETS_KEY reaches the secrets box (unset: the generated key file)', () => {
+    const key = 'a'.repeat(64);
+    expect(envToConfig(PortalEnv.parse({ SECRETS_KEY: key })).secretsKey).toBe(key);
+    expect(envToConfig(PortalEnv.parse({})).secretsKey).toBeUndefined();
+  });
 });

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { clickhouseUrl, commonEnv, databaseUrl, port } from '@geo/infra';
+import type { SecretsConfig } from './auth/secrets.ts';
 
 const jsonRecord = (what: string) =>
   z
@@ -41,6 +42,8 @@ export const PortalEnv = z.object({
     )
     .refine((list) => list.every((x) => isIP(x.split('/')[0]!) !== 0), '须为逗号分隔的 IP 地址或 CIDR，例如 127.0.0.1,10.0.0.0/8'),
   OPERATOR_TOTP: z.enum(['required', 'optional']).optional(),
+  /** The key that seals TOTP secrets at rest: 32 bytes, hex or base64 (see README "Secrets at rest"). */
+  SECRETS_KEY: z.string().min(1).optional(),
   /** Reach and heat-map figures about fewer people than this are withheld (invariant 7). */
   PRIVACY_K: z.coerce
     .number({ error: 'PRIVACY_K 须为整数' })
@@ -56,7 +59,7 @@ export const PortalEnv = z.object({
 export type PortalEnv = z.infer<typeof PortalEnv>;
 
 /** What `createPortal` needs; tests build it directly. */
-export interface PortalConfig {
+export interface PortalConfig extends SecretsConfig {
   /** 0 picks a free port. */
   port: number;
   host?: string;
@@ -128,5 +131,6 @@ export function envToConfig(env: PortalEnv): PortalConfig {
     operatorTotp: env.OPERATOR_TOTP,
     logLevel: env.LOG_LEVEL,
     privacyK: env.PRIVACY_K,
+    secretsKey: env.SECRETS_KEY,
   };
 }

@@ -8,7 +8,7 @@ import { departmentRoutes } from './api/departments/routes.ts';
 import { enterpriseRoutes } from './api/enterprises/routes.ts';
 import { BIGDATA_ROUTES } from './api/bigdata/index.ts';
 import { industryRoutes } from './api/industry/index.ts';
-import { importJobsAcrossInstances } from './api/industry/import-jobs.ts';
+import { importJobsAcrossInstances } from './api/industry/index.ts';
 import { INSIGHT_ROUTES } from './api/insight/index.ts';
 import { feedbackRoutes } from './api/feedback/routes.ts';
 import { homeRoutes } from './api/home/routes.ts';

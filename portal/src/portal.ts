@@ -12,7 +12,7 @@ import {
 import { startIndustry, type RunningIndustry } from './api/industry/index.ts';
 import { AlertBus, setAlertBus } from './api/bigdata/index.ts';
 import { startLedger } from './api/ledger/runtime.ts';
-import { startImportJobs } from './api/industry/import-jobs.ts';
+import { startImportJobs } from './api/industry/index.ts';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from './app.ts';

@@ -1,7 +1,6 @@
 import type { Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { hashPassword } from '../../auth/password.ts';
-import { AppError, errorBody } from '../../errors.ts';
+import { toErrorResponse } from '../../http/error-response.ts';
 import type { AppEnv } from '../../http/context.ts';
 import { requestContext } from '../../http/middleware.ts';
 import { router } from '../../http/openapi.ts';
@@ -17,16 +16,7 @@ import { login, type Client } from '../../test/harness.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function consoleApp(portal: Portal, groups: Hono<AppEnv, any, any>[]) {
   const app = router();
-  app.onError((err, c) => {
-    const e =
-      err instanceof AppError
-        ? err
-        : err instanceof HTTPException && err.status === 400
-          ? new AppError('BAD_JSON')
-          : new AppError('INTERNAL');
-    if (e.code === 'INTERNAL') console.error(err);
-    return c.json(errorBody(e), e.status);
-  });
+  app.onError((err, c) => toErrorResponse(c, err));
   app.use('*', requestContext(portal.deps));
   for (const g of groups) app.route('/', g);
   return app;

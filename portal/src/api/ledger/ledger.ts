@@ -1,6 +1,5 @@
 import type { Db, Queryable } from '@geo/infra';
 import { AppError } from '../../errors.ts';
-import { IndustryError } from '../industry/errors.ts';
 
 /**
  * The quota ledger (invariant 9): one balance per enterprise, and per account where the account has
@@ -48,9 +47,9 @@ export async function take(tx: Queryable, who: Who, n: number, kind: TakeKind, r
   const r = rows[0];
   if (!r) throw new AppError('FORBIDDEN');
   if (r.a != null && Number(r.a) < n)
-    throw new IndustryError('INSUFFICIENT_BALANCE', `账户余额不足：需要 ${n} 条，剩余 ${r.a} 条`, { need: n, left: Number(r.a) });
+    throw new AppError('INSUFFICIENT_BALANCE', `账户余额不足：需要 ${n} 条，剩余 ${r.a} 条`, { need: n, left: Number(r.a) });
   if (Number(r.e) < n)
-    throw new IndustryError('INSUFFICIENT_BALANCE', `集团余额不足：需要 ${n} 条，剩余 ${r.e} 条`, { need: n, left: Number(r.e) });
+    throw new AppError('INSUFFICIENT_BALANCE', `集团余额不足：需要 ${n} 条，剩余 ${r.e} 条`, { need: n, left: Number(r.e) });
   await label(tx, kind, ref, who.accountId);
   const a = await tx.query('UPDATE accounts SET quota = quota - $2 WHERE id = $1 AND quota IS NOT NULL AND quota >= $2', [
     who.accountId,
@@ -58,7 +57,7 @@ export async function take(tx: Queryable, who: Who, n: number, kind: TakeKind, r
   ]);
   const e = await tx.query('UPDATE enterprises SET quota = quota - $2 WHERE id = $1 AND quota >= $2', [who.enterpriseId, n]);
   await label(tx, '', undefined, '');
-  if ((r.a != null && a.rowCount !== 1) || e.rowCount !== 1) throw new IndustryError('INSUFFICIENT_BALANCE');
+  if ((r.a != null && a.rowCount !== 1) || e.rowCount !== 1) throw new AppError('INSUFFICIENT_BALANCE');
 }
 
 /** What `ref` still holds of each balance it took from (taken minus given back). */
@@ -129,7 +128,7 @@ export async function topUp(db: Db, target: { enterpriseId: string; accountId?: 
           n,
         ]);
     await label(tx, '', undefined, '');
-    if (!rows[0]) throw new IndustryError('INSUFFICIENT_BALANCE', n < 0 ? `余额不足以扣减 ${-n} 条` : '该账户没有单独的可发送量上限');
+    if (!rows[0]) throw new AppError('INSUFFICIENT_BALANCE', n < 0 ? `余额不足以扣减 ${-n} 条` : '该账户没有单独的可发送量上限');
     return Number(rows[0].quota);
   });
 }

@@ -1,5 +1,5 @@
 import type { Deps } from '../../http/context.ts';
-import { failedUnits } from '../industry/send-log.ts';
+import { failedUnits } from '../industry/index.ts';
 import { give, type LedgerRef } from './ledger.ts';
 
 /** How long after sending a failure receipt is still refunded (receipts can take days). @default 3 */

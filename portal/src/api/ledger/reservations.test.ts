@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sendStatus } from '../industry/sent-routes.ts';
+import { sendStatus } from '../industry/index.ts';
 import { taskCost } from './reservations.ts';
 
 describe('what a big-data task reserves from the ledger', () => {

@@ -1,5 +1,5 @@
 import type { Queryable } from '@geo/infra';
-import { IndustryError } from '../industry/errors.ts';
+import { AppError } from '../../errors.ts';
 
 /** What a send is, for the rules of {@link RATE_LIMITED}. */
 export type SendKind = 'industry' | 'alert';
@@ -70,7 +70,7 @@ export async function checkSendRate(tx: Queryable, kind: SendKind, accountId: st
   );
   const used = { sends: Number(rows[0]?.m_sends ?? 0), minute: Number(rows[0]?.m_numbers ?? 0), day: Number(rows[0]?.d_numbers ?? 0) };
   const refuse = (message: string, limit: number, usedNow: number, window: 'minute' | 'day', unit: 'sends' | 'numbers') => {
-    throw new IndustryError('RATE_LIMITED', message, { limit, used: usedNow, window, unit, requested: numbers, heldBack: numbers });
+    throw new AppError('RATE_LIMITED', message, { limit, used: usedNow, window, unit, requested: numbers, heldBack: numbers });
   };
   if (l.sendsPerMinute != null && used.sends + 1 > l.sendsPerMinute)
     refuse(

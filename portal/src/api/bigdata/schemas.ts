@@ -9,7 +9,6 @@ import { TASK_ROW_STATES } from './task-store.ts';
  * and what they answer.
  */
 
-const PerCarrier = z.object({ cmcc: z.number(), cucc: z.number(), ctcc: z.number() });
 const Carrier = z.enum(['cmcc', 'cucc', 'ctcc']);
 
 export const AreaNode = z

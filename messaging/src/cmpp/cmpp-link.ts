@@ -23,6 +23,8 @@ export class CmppLink<P extends { seq: number; command: string } = CmppPdu> {
   private readonly frames = new FrameReader();
   private readonly waiting = new Map<number, (resp: P) => void>();
   private nextSeq = 1;
+  /** Numbers requests instead of the link's own counter (SGIP: one counter for all of a connector's links, so Sequence Numbers, its message ids, never repeat). */
+  seqSource?: () => number;
   private out: Buffer[] = [];
   private flushing = false;
 
@@ -84,8 +86,8 @@ export class CmppLink<P extends { seq: number; command: string } = CmppPdu> {
 
   /** Sends a request (numbered here) and calls `onResponse` with its response; the sequence number, or false when the socket cannot be written. */
   request(pdu: Outgoing<P>, onResponse?: (resp: P) => void): number | false {
-    const seq = this.nextSeq;
-    this.nextSeq = this.nextSeq >= 0x7fffffff ? 1 : this.nextSeq + 1;
+    const seq = this.seqSource ? this.seqSource() : this.nextSeq;
+    if (!this.seqSource) this.nextSeq = this.nextSeq >= 0x7fffffff ? 1 : this.nextSeq + 1;
     if (!this.write({ ...pdu, seq } as unknown as P)) return false;
     if (onResponse) this.waiting.set(seq, onResponse);
     return seq;

@@ -28,3 +28,4 @@ export * from './servers/nats-release.ts';
 export * from './servers/clickhouse.ts';
 export * from './servers/pick-port.ts';
 export * from './basics/index.ts';
+export * from './nats/consume-loop.ts';

@@ -1,8 +1,15 @@
 import { AckPolicy, DeliverPolicy, jetstream, JetStreamApiError, type ConsumerMessages, type JetStreamManager } from '@nats-io/jetstream';
-import { deadLetterWriter, ensureConsumer, ms, GapFiller, streamGapSource, type Logger, type NatsConnection } from '@geo/infra';
+import {
+  ConsumeLoop,
+  deadLetterWriter,
+  ensureConsumer,
+  ms,
+  GapFiller,
+  streamGapSource,
+  type Logger,
+  type NatsConnection,
+} from '@geo/infra';
 import type { Registry } from 'prom-client';
-// Not yet exported by @geo/infra's index (not this module's file to change).
-import { ConsumeLoop } from '../../../infra/src/nats/consume-loop.ts';
 import type { LocationPolicy } from './policy.ts';
 import type { SinkStorage } from './storage.ts';
 

@@ -78,6 +78,27 @@ describe('CAP 1.2 reading and structural validation', () => {
     ['an Update without references', '<msgType>Alert</msgType>', '<msgType>Update</msgType>', 'alert.references', 'references'],
     ['text inside a container', '<area>\n      <areaDesc>西湖区', '<area>文字<areaDesc>西湖区', 'alert.info[0].area[0]', '子元素'],
     ['an attribute', '<info>', '<info lang="zh">', 'alert.info[0]', '没有属性 lang'],
+    [
+      'elements out of order',
+      '<status>Actual</status>\n  <msgType>Alert</msgType>',
+      '<msgType>Alert</msgType><status>Actual</status>',
+      'alert.status',
+      '应在 <msgType> 之前',
+    ],
+    [
+      'an area before senderName',
+      '<senderName>',
+      '<area><areaDesc>x</areaDesc><circle>30,120 1</circle></area><senderName>',
+      'alert.info[0].senderName',
+      '应在 <area> 之前',
+    ],
+    [
+      'a nested order',
+      '<areaDesc>钱塘江沿岸</areaDesc>',
+      '<polygon>30.2,120.1 30.2,120.3 30.3,120.3 30.2,120.1</polygon><areaDesc>钱塘江沿岸</areaDesc>',
+      'alert.info[0].area[1].areaDesc',
+      '应在 <polygon> 之前',
+    ],
   ])('gives one clear error for %s, with its element path', (_what, from, to, path, message) => {
     const r = broken(from, to);
     expect(r.ok).toBe(false);

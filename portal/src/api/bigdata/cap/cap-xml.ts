@@ -228,8 +228,50 @@ export function readCap(xml: string): CapRead {
   const issues: CapIssue[] = [];
   const alert = walk(root, ALERT, 'alert', prefix!, issues) as unknown as CapAlert;
   if (issues.length) return { ok: false, issues };
+  orderIssues(xml, rootName, prefix!, issues);
+  if (issues.length) return { ok: false, issues };
   crossChecks(alert, issues);
   return issues.length ? { ok: false, issues } : { ok: true, alert };
+}
+
+type Ordered = Record<string, unknown>[];
+
+/** The XSD's sequences: each element's children in the order CAP 1.2 lists them (read again, in document order). */
+function orderIssues(xml: string, rootName: string, prefix: string, issues: CapIssue[]): void {
+  const doc = new XMLParser({
+    ignoreAttributes: true,
+    preserveOrder: true,
+    parseTagValue: false,
+    processEntities: false,
+    ignoreDeclaration: true,
+    ignorePiTags: true,
+  }).parse(xml) as Ordered;
+  const root = doc.find((n) => rootName in n);
+  if (root) check(root[rootName] as Ordered, ALERT, 'alert');
+
+  function check(children: Ordered, spec: Spec, path: string): void {
+    const order = Object.keys(spec);
+    const seen: Record<string, number> = {};
+    let last = -1;
+    let lastName = '';
+    for (const child of children) {
+      const key = Object.keys(child).find((k) => k !== ':@' && k !== '#text');
+      if (!key) continue;
+      const local = prefix && key.startsWith(`${prefix}:`) ? key.slice(prefix.length + 1) : key;
+      const at = order.indexOf(local);
+      if (at < 0) continue;
+      const c = spec[local]!;
+      const i = (seen[local] = (seen[local] ?? -1) + 1);
+      const here = c.many ? `${path}.${local}[${i}]` : `${path}.${local}`;
+      if (at < last) {
+        issues.push({ path: here, message: `<${local}> 应在 <${lastName}> 之前（CAP 1.2 规定的顺序：${order.join('、')}）` });
+        return;
+      }
+      last = at;
+      lastName = local;
+      if (c.kind.t === 'el') check(child[key] as Ordered, c.kind.spec, here);
+    }
+  }
 }
 
 function walk(node: Raw, spec: Spec, path: string, prefix: string, issues: CapIssue[]): Record<string, unknown> {

@@ -1,13 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kvm } from '@nats-io/kv';
-import { connectNats, type NatsConnection } from '@geo/infra';
-import { startNatsServer, type RunningNats } from '../../../infra/src/servers/nats.ts';
+import type { NatsConnection } from '@geo/infra';
 import { TaskStore } from '../tasks/task-store.ts';
-import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, silent, sleep, until } from '../testing/engine-kit.ts';
-import { runEngine, type RunningEngine } from './run-engine.ts';
+import {
+  circleTask,
+  event,
+  jobsOf,
+  numbers,
+  offset,
+  ownNats,
+  publishEvents,
+  sleep,
+  startEngine,
+  until,
+  type OwnNats,
+} from '../testing/engine-kit.ts';
+import type { RunningEngine } from './run-engine.ts';
 
 /**
  * Events that arrive while no alerting instance runs (between a stop or a crash and the restart)
@@ -17,22 +25,17 @@ import { runEngine, type RunningEngine } from './run-engine.ts';
  * Its own nats-server: with the shared one, another test file's engine (same durable consumers,
  * same task bucket) could evaluate these events live and hide the gap.
  */
-let dir: string;
-let server: RunningNats;
+let own: OwnNats;
 let nc: NatsConnection;
 let engine: RunningEngine | undefined;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'alerting-gap-'));
-  server = await startNatsServer({ dataDir: dir });
-  nc = await connectNats(server.url, 'alerting-restart-gap');
-  await declareAll(nc);
+  own = await ownNats('gap');
+  nc = own.nc;
 }, 60_000);
 afterAll(async () => {
   await engine?.stop();
-  await nc?.drain();
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await own?.close();
 });
 
 describe('events that arrived while alerting was down', () => {
@@ -46,8 +49,7 @@ describe('events that arrived while alerting was down', () => {
     );
     const store = new TaskStore(await new Kvm(nc).open('alert_tasks'));
     await store.submit('t-gap', circleTask(centre, 5_000));
-    engine = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'first', tickMs: 200 });
-    await engine.ready;
+    engine = await startEngine(nc, 'first');
     await until('the people present at the start are sent', async () => (await jobsOf(nc, 't-gap')).length >= before.length);
     await engine.stop();
     engine = undefined;
@@ -65,8 +67,7 @@ describe('events that arrived while alerting was down', () => {
       walkers.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], far, { ts: t - 10_000, cell: 'far-away' })),
     );
 
-    engine = await runEngine({ nc, log: silent, shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'second', tickMs: 200 });
-    await engine.ready;
+    engine = await startEngine(nc, 'second');
     const want = [...before, ...walkers, ...stayers].sort();
     await until('everyone who was inside is sent', async () => (await jobsOf(nc, 't-gap')).length >= want.length, 30_000).catch(
       () => undefined,

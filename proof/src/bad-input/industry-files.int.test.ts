@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Portal } from '@geo/portal';
-import { deflatedSpaces, zip } from '@geo/portal/testing/zip-bomb';
+import { deflatedSpaces, zip } from '@geo/portal/testing';
 import { CaseTally } from './report.ts';
 import {
   expectReadableError,

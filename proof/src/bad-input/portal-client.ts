@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createLogger } from '@geo/infra';
-import { createPortal, DEMO_CREDENTIALS, type Portal, type PortalConfig } from '@geo/portal';
+import { createPortal, type Portal, type PortalConfig } from '@geo/portal';
+import { DEMO_CREDENTIALS } from '@geo/portal/testing';
 
 /** PGlite's first open can take minutes on a loaded 2-core box: a safety limit, not a measure. */
 export const PORTAL_START_TIMEOUT = 300_000;

@@ -3,7 +3,7 @@ import ExcelJS from 'exceljs';
 import type { Portal } from '@geo/portal';
 import { CaseTally } from './report.ts';
 import { expectReadableError, loginDemoAdmin, PORTAL_START_TIMEOUT, startTestPortal, type Client } from './portal-client.ts';
-import { tinyPng } from '@geo/portal/testing/documents';
+import { tinyPng } from '@geo/portal/testing';
 
 /**
  * Bad uploads and bad regions at the portal, through its whole HTTP stack (sessions, CSRF, the one

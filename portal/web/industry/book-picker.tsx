@@ -103,7 +103,10 @@ export function BookPicker(props: {
           checked={props.groupIds().includes('unassigned')}
           onChange={() => toggle(props.groupIds, props.setGroupIds, 'unassigned')}
         />
-        {ti.books.unassigned}（{groups()?.unassigned ?? 0}）
+        {ti.books.unassigned}
+        {ti.send.lp}
+        {groups()?.unassigned ?? 0}
+        {ti.send.rp}
       </label>
       <For each={flattenTree(groupTree(groups()?.items ?? []))}>
         {(g) => (
@@ -113,7 +116,10 @@ export function BookPicker(props: {
               checked={props.groupIds().includes(g.id)}
               onChange={() => toggle(props.groupIds, props.setGroupIds, g.id)}
             />
-            {g.name}（<span data-count>{g.total}</span>）
+            {g.name}
+            {ti.send.lp}
+            <span data-count>{g.total}</span>
+            {ti.send.rp}
           </label>
         )}
       </For>
@@ -126,7 +132,10 @@ export function BookPicker(props: {
               checked={props.departmentIds().includes(d.id)}
               onChange={() => toggle(props.departmentIds, props.setDepartmentIds, d.id)}
             />
-            {d.name}（<span data-count>{d.total}</span>）
+            {d.name}
+            {ti.send.lp}
+            <span data-count>{d.total}</span>
+            {ti.send.rp}
           </label>
         )}
       </For>

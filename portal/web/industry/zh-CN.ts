@@ -21,6 +21,8 @@ export const ti = {
     pickBook: '从通讯录选择',
     picked: (n: number) => `已选 ${n} 项`,
     pickContacts: '选择联系人',
+    lp: '（',
+    rp: '）',
     unpick: '取消选择',
     subject: '主题',
     subjectHint: '不填写时以短信内容的前 20 个字作为主题',

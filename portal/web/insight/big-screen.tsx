@@ -28,7 +28,7 @@ function regionFromUrl(): { parts: RegionPart[] } {
   } catch {
     // fall through to the default
   }
-  return { parts: [{ kind: 'admin', code: '330100', name: '杭州市' }] };
+  return { parts: [{ kind: 'admin', code: '330100', name: bt.insight.defaultRegionName }] };
 }
 
 /**
@@ -44,7 +44,9 @@ export function BigScreen() {
   const [now, setNow] = createSignal(new Date());
   const [names] = createResource(async () => new Map((await loadAreas()).map((a) => [a.code, a.name])));
   const title = () =>
-    region.parts.map((p) => (p.kind === 'admin' ? (p.name ?? names()?.get(p.code) ?? p.code) : bt.insight.customRegion)).join('、');
+    region.parts
+      .map((p) => (p.kind === 'admin' ? (p.name ?? names()?.get(p.code) ?? p.code) : bt.insight.customRegion))
+      .join(bt.insight.listSep);
   let mapEl!: HTMLDivElement;
   let map: GeoMap | undefined;
   let view: Viewport | undefined;
@@ -132,9 +134,7 @@ export function BigScreen() {
           </div>
           <Kpis m={m()} without="population" />
           <Show when={failure()}>
-            <p class="small">
-              {bt.insight.unavailable}：{failure()}
-            </p>
+            <p class="small">{bt.insight.unavailableBecause(failure())}</p>
           </Show>
         </div>
         <div class="panel grow" data-testid="screen-origin">

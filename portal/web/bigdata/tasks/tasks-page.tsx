@@ -24,9 +24,21 @@ export interface TaskSummary {
   /** People sent to so far (null: nothing known yet). */
   sent?: number | null;
 }
+/** The form fields the detail shows (the API's form holds more). */
+interface DetailForm {
+  content?: string;
+  signature?: string;
+  endDate?: string;
+  windows?: { start: string; end: string }[];
+  frequency?: string;
+  minDwellMin?: number;
+  rules?: Rule[];
+  quota?: Record<string, { total: number; dailyCap: number } | undefined>;
+  region?: { parts?: { kind: string; code?: string }[] };
+}
 interface Detail extends TaskSummary {
-  form: Record<string, any>;
-  spec: Record<string, any> | null;
+  form: DetailForm;
+  spec: { region?: { parts?: { kind: string; code?: string }[] } } | null;
   version: number | null;
 }
 interface Recipient {
@@ -50,16 +62,16 @@ function ruleText(r: Rule): string {
   const a = r.action === 'keep' ? bt.send.keep : bt.send.exclude;
   const what =
     r.attribute === 'gender'
-      ? r.values.map((v) => (v === 'f' ? bt.send.female : bt.send.male)).join('、')
+      ? bt.tasks.joinValues(r.values.map((v) => (v === 'f' ? bt.send.female : bt.send.male)))
       : r.attribute === 'age'
         ? bt.tasks.ageRange(r.min, r.max)
         : r.attribute === 'home'
-          ? r.codes.join('、')
+          ? bt.tasks.joinValues(r.codes)
           : r.attribute === 'locality'
             ? r.value === 'local'
               ? bt.send.local
               : bt.send.roaming
-            : r.values.map((c) => bt.carriers[c] ?? c).join('、');
+            : bt.tasks.joinValues(r.values.map((c) => bt.carriers[c] ?? c));
   return `${a} ${bt.send.attrs[r.attribute] ?? r.attribute} ${what}`;
 }
 interface ProgressView {
@@ -123,24 +135,20 @@ export function TasksPage() {
         <span>—</span>
         <input type="date" aria-label={bt.tasks.to} value={filter().to} onChange={(e) => set('to', e.currentTarget.value)} />
         <select aria-label={bt.tasks.type} value={filter().alertType} onChange={(e) => set('alertType', e.currentTarget.value)}>
-          <option value="">
-            {bt.tasks.type}：{bt.tasks.all}
-          </option>
+          <option value="">{bt.tasks.filterAll(bt.tasks.type)}</option>
           <For each={types()?.alertTypes}>{(t) => <option value={t.value}>{t.label}</option>}</For>
         </select>
         <select aria-label={bt.tasks.state} value={filter().state} onChange={(e) => set('state', e.currentTarget.value)}>
-          <option value="">
-            {bt.tasks.state}：{bt.tasks.all}
-          </option>
+          <option value="">{bt.tasks.filterAll(bt.tasks.state)}</option>
           <For each={['submitted', 'scheduled', 'running', 'paused', 'stopped', 'completed', 'rejected']}>
             {(s) => <option value={s}>{STATE_TEXT[s]}</option>}
           </For>
         </select>
         <input placeholder={bt.tasks.name} value={filter().name} onChange={(e) => set('name', e.currentTarget.value)} />
         <button type="button" onClick={() => void refetch()}>
-          搜索
+          {bt.tasks.search}
         </button>
-        <a class="button" href={exportUrl()} download="大数据短信任务.xlsx">
+        <a class="button" href={exportUrl()} download={bt.tasks.exportFile}>
           {bt.tasks.export}
         </a>
       </div>
@@ -154,7 +162,7 @@ export function TasksPage() {
             <th>{bt.tasks.sent}</th>
             <th>{bt.tasks.createdBy}</th>
             <th>{bt.tasks.submittedAt}</th>
-            <th>操作</th>
+            <th>{bt.tasks.actions}</th>
           </tr>
         </thead>
         <tbody>
@@ -214,15 +222,7 @@ export function TasksPage() {
   );
 }
 
-const STATE_TEXT: Record<string, string> = {
-  submitted: '已提交',
-  scheduled: '待执行',
-  running: '执行中',
-  paused: '已暂停',
-  stopped: '已停止',
-  completed: '已完成',
-  rejected: '已驳回',
-};
+const STATE_TEXT = bt.tasks.states;
 
 /** Details: the task, its live progress per carrier (Server-Sent Events) and the reached people on the map. */
 function TaskDetail(props: { id: string; onClose: () => void }) {
@@ -290,12 +290,9 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
               <b>{t().subject}</b> · {t().alertTypeLabel} · <Badge kind={STATE_KIND[t().state] ?? 'muted'}>{t().stateLabel}</Badge>
             </p>
             <p class="muted small">
-              {t().startDate} ~ {t().endDate} ·{' '}
-              {(t().form.windows ?? []).map((w: { start: string; end: string }) => `${w.start}-${w.end}`).join('，') || '全天'}
+              {t().startDate} ~ {t().endDate} · {bt.tasks.windowsText(t().form.windows ?? [])}
             </p>
-            <p data-testid="task-content">
-              【{t().form.signature}】{t().form.content}
-            </p>
+            <p data-testid="task-content">{bt.tasks.signed(t().form.signature ?? '', t().form.content ?? '')}</p>
             <Show when={canStop(t().state) && can('bigdata.send')}>
               <button type="button" data-action="update" onClick={() => void update(t())}>
                 {bt.tasks.update}
@@ -313,7 +310,7 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
                 <tr>
                   <th>{bt.send.rules}</th>
                   <td colSpan={3} data-field="rules">
-                    {((t().form.rules ?? []) as Rule[]).map(ruleText).join('；') || bt.tasks.noRules}
+                    {bt.tasks.joinRules((t().form.rules ?? []).map(ruleText))}
                   </td>
                 </tr>
               </tbody>
@@ -346,7 +343,8 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
         {(p) => (
           <div data-testid="progress">
             <p>
-              {bt.tasks.matched}：<b>{p().matched}</b>
+              {bt.tasks.labelled(bt.tasks.matched)}
+              <b>{p().matched}</b>
             </p>
             <table class="grid">
               <thead>
@@ -385,11 +383,12 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
               </tbody>
             </table>
             <p class="small">
-              {bt.tasks.skipped}：
-              {Object.entries(p().skipped)
-                .filter(([, n]) => n > 0)
-                .map(([r, n]) => `${bt.tasks.reasons[r] ?? r} ${n}`)
-                .join('，') || '—'}
+              {bt.tasks.labelled(bt.tasks.skipped)}
+              {bt.tasks.joinList(
+                Object.entries(p().skipped)
+                  .filter(([, n]) => n > 0)
+                  .map(([r, n]) => `${bt.tasks.reasons[r] ?? r} ${n}`),
+              )}
             </p>
           </div>
         )}
@@ -437,7 +436,7 @@ function Recipients(props: { id: string }) {
                   <td>{r.carrierLabel}</td>
                   <td>
                     {r.stateLabel}
-                    {r.code ? `（${r.code}）` : ''}
+                    {r.code ? bt.tasks.inParens(r.code) : ''}
                   </td>
                   <td>{r.submittedAt}</td>
                   <td>{r.statusAt}</td>
@@ -474,8 +473,8 @@ function WhyLookup(props: { id: string }) {
       <Show when={answer()}>
         {(a) => (
           <p class="small" data-testid="why-answer">
-            {a().msisdn}：{a().reasonLabel}
-            {a().sentAt ? `（${fmtTime(a().sentAt!)}）` : ''}
+            {bt.tasks.whyAnswer(a().msisdn, a().reasonLabel)}
+            {a().sentAt ? bt.tasks.inParens(fmtTime(a().sentAt!)) : ''}
           </p>
         )}
       </Show>

@@ -11,7 +11,7 @@ const digits = (def: string) =>
     .regex(/^\d{3,12}$/, 'expected the access number digits')
     .default(def);
 
-export const CARRIER_PROTOCOLS = ['smpp', 'cmpp', 'smgp'] as const;
+export const CARRIER_PROTOCOLS = ['smpp', 'cmpp', 'smgp', 'sgip'] as const;
 export type CarrierProtocol = (typeof CARRIER_PROTOCOLS)[number];
 const carrierProtocol = z.enum(CARRIER_PROTOCOLS).default('smpp');
 
@@ -39,6 +39,23 @@ export const cmppEnv = {
   SMGP_CLIENT_ID: z.string().min(1).max(8).default(DEFAULT_SMGP_CLIENT_ID),
   SMGP_SHARED_SECRET: z.string().min(1).max(64).default(DEFAULT_SMGP_SECRET),
   SMGP_SERVICE_ID: z.string().max(10).default('GEOALERT'),
+  /**
+   * SGIP account (a carrier whose SMSC_PROTOCOL_* is `sgip`, China Unicom's): Login Name / Password
+   * (the SMG binds back with the same), the SP node number, CorpId and ServiceType, and where messaging
+   * listens for the SMG's reverse connection (Report, Deliver); the simulator connects back to
+   * SGIP_SP_HOST:SGIP_LISTEN_PORT. One carrier at most on SGIP (one listener).
+   */
+  SGIP_LOGIN_NAME: z.string().min(1).max(16).default('geoalert'),
+  SGIP_LOGIN_PASSWORD: z.string().min(1).max(16).default('sim-pass'),
+  SGIP_NODE_ID: z.coerce.number().int().min(0).max(4_294_967_295).default(3_020_099_999),
+  SGIP_CORP_ID: z
+    .string()
+    .regex(/^\d{1,5}$/)
+    .default('00000'),
+  SGIP_SERVICE_TYPE: z.string().max(10).default('GEOALERT'),
+  SGIP_LISTEN_PORT: port(8801),
+  SGIP_LISTEN_HOST: z.string().default('127.0.0.1'),
+  SGIP_SP_HOST: z.string().default('127.0.0.1'),
 };
 
 export const MessagingEnv = z.object({
@@ -56,7 +73,7 @@ export const MessagingEnv = z.object({
   SMSC_PORT_CTCC: port(2777),
   /**
    * The protocol of each carrier's gateway: `smpp` (SMPP 3.4), `cmpp` (CMPP 3.0 / 2.0, China
-   * Mobile's) or `smgp` (SMGP 3.0, China Telecom's). The simulator (`smsc-sim`) reads the same variables, so `npm start` runs any mix.
+   * Mobile's), `smgp` (SMGP 3.0, China Telecom's) or `sgip` (SGIP 1.2, China Unicom's). The simulator (`smsc-sim`) reads the same variables, so `npm start` runs any mix.
    */
   SMSC_PROTOCOL_CMCC: carrierProtocol,
   SMSC_PROTOCOL_CUCC: carrierProtocol,

@@ -21,6 +21,7 @@ import { SmppConnector } from './smpp/smpp-connector.ts';
 import { CmppConnector } from './cmpp/cmpp-connector.ts';
 import { CMPP_VERSION_20, CMPP_VERSION_30 } from './cmpp/codec.ts';
 import { SmgpConnector } from './smgp/smgp-connector.ts';
+import { SgipConnector } from './sgip/sgip-connector.ts';
 import type { LinkCarrierConfig, LinkConnector } from './smpp/link-connector.ts';
 import { BIND_LEASE_GROUP, bindSlots, slotOf } from './smpp/bind-slots.ts';
 import type { CarrierConnector } from './smpp/connector.ts';
@@ -95,24 +96,40 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
     };
     // Each carrier's gateway speaks its own protocol (SMSC_PROTOCOL_*); the rest is the same.
     const c: LinkConnector<unknown> =
-      protocols[carrier] === 'smgp'
-        ? new SmgpConnector({ ...link, clientId: cfg.SMGP_CLIENT_ID, sharedSecret: cfg.SMGP_SHARED_SECRET, serviceId: cfg.SMGP_SERVICE_ID })
-        : protocols[carrier] === 'cmpp'
-          ? new CmppConnector({
+      protocols[carrier] === 'sgip'
+        ? new SgipConnector({
+            ...link,
+            loginName: cfg.SGIP_LOGIN_NAME,
+            loginPassword: cfg.SGIP_LOGIN_PASSWORD,
+            nodeId: cfg.SGIP_NODE_ID,
+            corpId: cfg.SGIP_CORP_ID,
+            serviceType: cfg.SGIP_SERVICE_TYPE,
+            listenPort: cfg.SGIP_LISTEN_PORT,
+            listenHost: cfg.SGIP_LISTEN_HOST,
+          })
+        : protocols[carrier] === 'smgp'
+          ? new SmgpConnector({
               ...link,
-              spId: cfg.CMPP_SP_ID,
-              sharedSecret: cfg.CMPP_SHARED_SECRET,
-              version: cfg.CMPP_VERSION === '2.0' ? CMPP_VERSION_20 : CMPP_VERSION_30,
-              serviceId: cfg.CMPP_SERVICE_ID,
-              feeType: cfg.CMPP_FEE_TYPE,
-              feeCode: cfg.CMPP_FEE_CODE,
+              clientId: cfg.SMGP_CLIENT_ID,
+              sharedSecret: cfg.SMGP_SHARED_SECRET,
+              serviceId: cfg.SMGP_SERVICE_ID,
             })
-          : new SmppConnector({
-              ...link,
-              systemId: cfg.SMSC_SYSTEM_ID,
-              password: cfg.SMSC_PASSWORD,
-              clientRefTlv: cfg.SMSC_CLIENT_REF_TLV.includes(carrier),
-            });
+          : protocols[carrier] === 'cmpp'
+            ? new CmppConnector({
+                ...link,
+                spId: cfg.CMPP_SP_ID,
+                sharedSecret: cfg.CMPP_SHARED_SECRET,
+                version: cfg.CMPP_VERSION === '2.0' ? CMPP_VERSION_20 : CMPP_VERSION_30,
+                serviceId: cfg.CMPP_SERVICE_ID,
+                feeType: cfg.CMPP_FEE_TYPE,
+                feeCode: cfg.CMPP_FEE_CODE,
+              })
+            : new SmppConnector({
+                ...link,
+                systemId: cfg.SMSC_SYSTEM_ID,
+                password: cfg.SMSC_PASSWORD,
+                clientRefTlv: cfg.SMSC_CLIENT_REF_TLV.includes(carrier),
+              });
     connectors.set(carrier, c);
     // The check keeps its name `smpp-<carrier>` whatever the protocol (dashboards and tests read it).
     http.addCheck(`smpp-${carrier}`, () => {

@@ -3,13 +3,25 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pino } from 'pino';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, selectRows, sql, ident, list, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import {
+  connectClickHouse,
+  connectNats,
+  freePort,
+  selectRows,
+  sql,
+  ident,
+  list,
+  type ClickHouseClient,
+  type NatsConnection,
+} from '@geo/infra';
 import { MessagingEnv } from '../config.ts';
 import { createMessaging, type MessagingService } from '../service.ts';
 import { messagingNames } from '../names.ts';
-import { startSimulatedSmsc, type SimulatedSmsc } from '../smsc-sim/smsc.ts';
+import type { SimulatedSmsc } from '../smsc-sim/smsc.ts';
 import { startCmppGateway } from '../smsc-sim/cmpp-gateway.ts';
 import { startSmgpGateway } from '../smsc-sim/smgp-gateway.ts';
+import { startSgipGateway } from '../smsc-sim/sgip-gateway.ts';
+import { SgipConnector } from '../sgip/sgip-connector.ts';
 import { SmgpConnector } from '../smgp/smgp-connector.ts';
 import { ExtensionRegistry } from '../replies/extension-numbers.ts';
 import { DeliveryStatus, SmsReply, type SmsCarrier, type SmsJob } from '../contract.ts';
@@ -31,6 +43,8 @@ let nc: NatsConnection;
 let ch: ClickHouseClient;
 let smscs: Record<SmsCarrier, SimulatedSmsc>;
 let svc: MessagingService | undefined;
+/** Where messaging listens for the simulated SMG's reverse connection (SGIP reports). */
+let sgipListen = 0;
 const statuses: DeliveryStatus[] = [];
 const replies: SmsReply[] = [];
 
@@ -42,6 +56,8 @@ const env = (extra: Record<string, string> = {}) => ({
   LOG_LEVEL: 'silent',
   SMSC_PROTOCOL_CMCC: 'cmpp',
   SMSC_PROTOCOL_CTCC: 'smgp',
+  SMSC_PROTOCOL_CUCC: 'sgip',
+  SGIP_LISTEN_PORT: String(sgipListen),
   SMSC_PORT_CMCC: String(smscs.cmcc.port),
   SMSC_PORT_CUCC: String(smscs.cucc.port),
   SMSC_PORT_CTCC: String(smscs.ctcc.port),
@@ -104,9 +120,11 @@ beforeAll(async () => {
     behaviour: { successRate: 1, receiptDelayMs: 10 },
     retryMs: 300,
   });
-  const cucc = await startSimulatedSmsc({
+  // China Unicom over SGIP: the simulated SMG delivers reports over its own connection to messaging.
+  sgipListen = await freePort();
+  const cucc = await startSgipGateway({
     carrier: 'cucc',
-    messageIds: 'sequential',
+    sp: { host: '127.0.0.1', port: sgipListen },
     behaviour: { successRate: 1, receiptDelayMs: 10 },
     retryMs: 300,
   });
@@ -136,15 +154,14 @@ afterAll(async () => {
   await ch?.close();
 });
 
-describe('messaging service with China Mobile over CMPP and China Telecom over SMGP (real NATS, ClickHouse, CMPP, SMGP and SMPP over TCP)', () => {
-  it('uses a CMPP connector for cmcc, SMGP for ctcc and SMPP for cucc', () => {
+describe('messaging service with China Mobile over CMPP, China Unicom over SGIP and China Telecom over SMGP (real NATS and ClickHouse, gateways over TCP)', () => {
+  it('uses a CMPP connector for cmcc, SMGP for ctcc and SGIP for cucc', () => {
     expect(svc!.connectors.get('cmcc')).toBeInstanceOf(CmppConnector);
     expect(svc!.connectors.get('ctcc')).toBeInstanceOf(SmgpConnector);
-    expect(svc!.connectors.get('cucc')).not.toBeInstanceOf(CmppConnector);
-    expect(svc!.connectors.get('cucc')).not.toBeInstanceOf(SmgpConnector);
+    expect(svc!.connectors.get('cucc')).toBeInstanceOf(SgipConnector);
   });
 
-  it('sends industry SMS and an alert batch over CMPP whole, logs each delivered with the gateway Msg_Id, beside SMPP carriers', async () => {
+  it('sends industry SMS and an alert batch over CMPP whole, logs each delivered with the gateway id, beside China Unicom over SGIP and China Telecom over SMGP', async () => {
     const industry = [
       job({ msisdn: '13900000001', content: 'Storm warning: stay indoors.' }),
       job({ msisdn: '13900000002', content: '中'.repeat(150) }), // 3 parts, TP_udhi

@@ -4,6 +4,7 @@ import { startSmscHttp } from './http.ts';
 import { startSimulatedSmsc, type SmscBehaviour } from './smsc.ts';
 import { startCmppGateway } from './cmpp-gateway.ts';
 import { startSmgpGateway } from './smgp-gateway.ts';
+import { startSgipGateway } from './sgip-gateway.ts';
 import { CMPP_VERSION_20, CMPP_VERSION_30 } from '../cmpp/codec.ts';
 
 /**
@@ -26,39 +27,50 @@ await serviceMain('smsc-sim', SmscSimEnv, async (cfg, log) => {
   };
   const smscs = await Promise.all(
     (Object.keys(ports) as (keyof typeof ports)[]).map((carrier) =>
-      protocols[carrier] === 'smgp'
-        ? startSmgpGateway({
+      protocols[carrier] === 'sgip'
+        ? startSgipGateway({
             carrier,
             port: ports[carrier],
             host: cfg.SMSC_HOST,
-            clientId: cfg.SMGP_CLIENT_ID,
-            sharedSecret: cfg.SMGP_SHARED_SECRET,
+            loginName: cfg.SGIP_LOGIN_NAME,
+            loginPassword: cfg.SGIP_LOGIN_PASSWORD,
+            sp: { host: cfg.SGIP_SP_HOST, port: cfg.SGIP_LISTEN_PORT },
             keep: cfg.SMSC_KEEP,
-            messageIds: cfg.SMSC_MESSAGE_IDS,
             behaviour,
           })
-        : protocols[carrier] === 'cmpp'
-          ? startCmppGateway({
+        : protocols[carrier] === 'smgp'
+          ? startSmgpGateway({
               carrier,
               port: ports[carrier],
               host: cfg.SMSC_HOST,
-              spId: cfg.CMPP_SP_ID,
-              sharedSecret: cfg.CMPP_SHARED_SECRET,
-              version: cfg.CMPP_VERSION === '2.0' ? CMPP_VERSION_20 : CMPP_VERSION_30,
+              clientId: cfg.SMGP_CLIENT_ID,
+              sharedSecret: cfg.SMGP_SHARED_SECRET,
               keep: cfg.SMSC_KEEP,
               messageIds: cfg.SMSC_MESSAGE_IDS,
               behaviour,
             })
-          : startSimulatedSmsc({
-              carrier,
-              port: ports[carrier],
-              host: cfg.SMSC_HOST,
-              systemId: cfg.SMSC_SYSTEM_ID,
-              password: cfg.SMSC_PASSWORD,
-              keep: cfg.SMSC_KEEP,
-              messageIds: cfg.SMSC_MESSAGE_IDS,
-              behaviour,
-            }),
+          : protocols[carrier] === 'cmpp'
+            ? startCmppGateway({
+                carrier,
+                port: ports[carrier],
+                host: cfg.SMSC_HOST,
+                spId: cfg.CMPP_SP_ID,
+                sharedSecret: cfg.CMPP_SHARED_SECRET,
+                version: cfg.CMPP_VERSION === '2.0' ? CMPP_VERSION_20 : CMPP_VERSION_30,
+                keep: cfg.SMSC_KEEP,
+                messageIds: cfg.SMSC_MESSAGE_IDS,
+                behaviour,
+              })
+            : startSimulatedSmsc({
+                carrier,
+                port: ports[carrier],
+                host: cfg.SMSC_HOST,
+                systemId: cfg.SMSC_SYSTEM_ID,
+                password: cfg.SMSC_PASSWORD,
+                keep: cfg.SMSC_KEEP,
+                messageIds: cfg.SMSC_MESSAGE_IDS,
+                behaviour,
+              }),
     ),
   );
   const http = await startSmscHttp(smscs, cfg.HEALTH_PORT);

@@ -439,8 +439,9 @@ describe('bad uploads and bad regions at the portal (PGlite, one portal)', () =>
         says: /region/,
       },
       {
-        name: 'a bare GeoJSON Polygon as a part',
-        region: () => ({ parts: [{ type: 'Polygon', coordinates: [square(120.1, 30.2)] }] }),
+        // A GeoJSON Polygon or MultiPolygon part is accepted since issue 21; other geometry kinds are not.
+        name: 'a GeoJSON LineString as a part',
+        region: () => ({ parts: [{ type: 'LineString', coordinates: square(120.1, 30.2) }] }),
         says: /region/,
       },
       { name: 'WKT text instead of a region', region: () => 'POLYGON((120.1 30.2, 120.2 30.2, 120.2 30.3, 120.1 30.2))', says: /region/ },

@@ -5,8 +5,8 @@
  *   sms_per_s                 sustained jobs/s with per-carrier limits off: a backlog of BENCH_JOBS jobs
  *                             (default 30,000) drained from the first job taken to the last final
  *                             status (receipt processed) written to the send log; all carriers on SMPP.
- *   sms_per_s_cmpp, _smgp     the same with every carrier on CMPP 3.0 / SMGP 3.0 (simulated gateways of
- *                             that protocol; BENCH_PROTOCOLS=smpp,cmpp,smgp chooses which run).
+ *   sms_per_s_cmpp, _smgp,    the same with every carrier on CMPP 3.0 / SMGP 3.0 / SGIP 1.2 (simulated
+ *   _sgip                     gateways of that protocol; BENCH_PROTOCOLS=smpp,cmpp,smgp,sgip chooses).
  *   alert_100k_vs_limits_pct  a real 100,000-recipient alert split 50/30/20 over cmcc/cucc/ctcc at
  *                             realistic per-carrier limits of 750/450/300 segments/s (1,500/s in all;
  *                             BENCH_ALERT_RATE sets the total): (time until every recipient's receipt
@@ -45,10 +45,12 @@ if (!natsUrl || !chUrl) {
   chUrl = stack.clickhouseUrl;
 }
 
-const PROTOCOLS = (process.env.BENCH_PROTOCOLS ?? 'smpp,cmpp,smgp').split(',').map((p) => p.trim()) as CarrierProtocol[];
+const PROTOCOLS = (process.env.BENCH_PROTOCOLS ?? 'smpp,cmpp,smgp,sgip').split(',').map((p) => p.trim()) as CarrierProtocol[];
 
 // The simulated SMSCs (gateways) run in their own process, as under `npm start`, all three carriers on `protocol`.
 const ports = { cmcc: await freePort(), cucc: await freePort(), ctcc: await freePort() };
+/** SGIP: where messaging listens for the simulated SMG's reverse connection. */
+const sgipListen = { cmcc: await freePort(), cucc: await freePort(), ctcc: await freePort() };
 let sim: ChildProcess | undefined;
 let simProtocol: CarrierProtocol | undefined;
 async function startSim(protocol: CarrierProtocol): Promise<void> {
@@ -78,6 +80,9 @@ async function startSim(protocol: CarrierProtocol): Promise<void> {
         SMSC_PROTOCOL_CMCC: protocol,
         SMSC_PROTOCOL_CUCC: protocol,
         SMSC_PROTOCOL_CTCC: protocol,
+        SGIP_LISTEN_PORT_CMCC: String(sgipListen.cmcc),
+        SGIP_LISTEN_PORT_CUCC: String(sgipListen.cucc),
+        SGIP_LISTEN_PORT_CTCC: String(sgipListen.ctcc),
         SMSC_LATENCY_MS: '0',
         SMSC_RECEIPT_DELAY_MS: '0',
         SMSC_SUCCESS_RATE: '1',
@@ -187,6 +192,9 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>, pro
     SMSC_PROTOCOL_CMCC: protocol,
     SMSC_PROTOCOL_CUCC: protocol,
     SMSC_PROTOCOL_CTCC: protocol,
+    SGIP_LISTEN_PORT_CMCC: String(sgipListen.cmcc),
+    SGIP_LISTEN_PORT_CUCC: String(sgipListen.cucc),
+    SGIP_LISTEN_PORT_CTCC: String(sgipListen.ctcc),
     SMSC_RATE_CMCC: String(rates.cmcc),
     SMSC_RATE_CUCC: String(rates.cucc),
     SMSC_RATE_CTCC: String(rates.ctcc),

@@ -43,7 +43,7 @@ export const cmppEnv = {
    * SGIP account (a carrier whose SMSC_PROTOCOL_* is `sgip`, China Unicom's): Login Name / Password
    * (the SMG binds back with the same), the SP node number, CorpId and ServiceType, and where messaging
    * listens for the SMG's reverse connection (Report, Deliver); the simulator connects back to
-   * SGIP_SP_HOST:SGIP_LISTEN_PORT. One carrier at most on SGIP (one listener).
+   * SGIP_SP_HOST:SGIP_LISTEN_PORT_<carrier> (one listener per carrier on SGIP).
    */
   SGIP_LOGIN_NAME: z.string().min(1).max(16).default('geoalert'),
   SGIP_LOGIN_PASSWORD: z.string().min(1).max(16).default('sim-pass'),
@@ -53,7 +53,9 @@ export const cmppEnv = {
     .regex(/^\d{1,5}$/)
     .default('00000'),
   SGIP_SERVICE_TYPE: z.string().max(10).default('GEOALERT'),
-  SGIP_LISTEN_PORT: port(8801),
+  SGIP_LISTEN_PORT_CMCC: port(8801),
+  SGIP_LISTEN_PORT_CUCC: port(8802),
+  SGIP_LISTEN_PORT_CTCC: port(8803),
   SGIP_LISTEN_HOST: z.string().default('127.0.0.1'),
   SGIP_SP_HOST: z.string().default('127.0.0.1'),
 };

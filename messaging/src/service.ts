@@ -104,7 +104,7 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
             nodeId: cfg.SGIP_NODE_ID,
             corpId: cfg.SGIP_CORP_ID,
             serviceType: cfg.SGIP_SERVICE_TYPE,
-            listenPort: cfg.SGIP_LISTEN_PORT,
+            listenPort: { cmcc: cfg.SGIP_LISTEN_PORT_CMCC, cucc: cfg.SGIP_LISTEN_PORT_CUCC, ctcc: cfg.SGIP_LISTEN_PORT_CTCC }[carrier],
             listenHost: cfg.SGIP_LISTEN_HOST,
           })
         : protocols[carrier] === 'smgp'

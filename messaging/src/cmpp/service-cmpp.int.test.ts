@@ -57,7 +57,7 @@ const env = (extra: Record<string, string> = {}) => ({
   SMSC_PROTOCOL_CMCC: 'cmpp',
   SMSC_PROTOCOL_CTCC: 'smgp',
   SMSC_PROTOCOL_CUCC: 'sgip',
-  SGIP_LISTEN_PORT: String(sgipListen),
+  SGIP_LISTEN_PORT_CUCC: String(sgipListen),
   SMSC_PORT_CMCC: String(smscs.cmcc.port),
   SMSC_PORT_CUCC: String(smscs.cucc.port),
   SMSC_PORT_CTCC: String(smscs.ctcc.port),

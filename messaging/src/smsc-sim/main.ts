@@ -34,7 +34,10 @@ await serviceMain('smsc-sim', SmscSimEnv, async (cfg, log) => {
             host: cfg.SMSC_HOST,
             loginName: cfg.SGIP_LOGIN_NAME,
             loginPassword: cfg.SGIP_LOGIN_PASSWORD,
-            sp: { host: cfg.SGIP_SP_HOST, port: cfg.SGIP_LISTEN_PORT },
+            sp: {
+              host: cfg.SGIP_SP_HOST,
+              port: { cmcc: cfg.SGIP_LISTEN_PORT_CMCC, cucc: cfg.SGIP_LISTEN_PORT_CUCC, ctcc: cfg.SGIP_LISTEN_PORT_CTCC }[carrier],
+            },
             keep: cfg.SMSC_KEEP,
             behaviour,
           })

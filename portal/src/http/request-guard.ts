@@ -11,6 +11,10 @@ export const MAX_AUTH_JSON_BYTES = 8 * 1024;
 /** A multipart upload, whatever the route: the largest file (10 MiB of xlsx) and its form around it. */
 export const MAX_MULTIPART_BYTES = 11 * 1024 * 1024;
 
+/** CAP 1.2 alerts come as XML, only to the CAP routes (their parser refuses DTDs and entities). */
+const XML_TYPES = new Set(['application/cap+xml', 'application/xml', 'text/xml']);
+const XML_PATH = '/api/bigdata/cap';
+
 const limitFor = (path: string, multipart: boolean) =>
   multipart
     ? MAX_MULTIPART_BYTES
@@ -23,7 +27,8 @@ const tooLarge = (limit: number) =>
 
 /**
  * Every API request with a body, before any route sees it (ASVS 13.1, 5.1):
- * - only `application/json` or `multipart/form-data` (uploads) is accepted: anything else is 415;
+ * - only `application/json` or `multipart/form-data` (uploads) is accepted, and XML on the CAP routes
+ *   (`application/cap+xml`, `application/xml`, `text/xml`): anything else is 415;
  * - one size limit for every route, refused with 413 before reading past it (a declared
  *   Content-Length over the limit is refused unread; an undeclared one is counted as it arrives),
  *   and the refused rest is drained so that the client reads the 413 instead of a reset;
@@ -42,7 +47,8 @@ export function requestGuard(): MiddlewareHandler<AppEnv> {
     if (declared === 0) return next();
     const multipart = type === 'multipart/form-data';
     const json = type === 'application/json' || /^application\/[\w.+-]+\+json$/.test(type);
-    if (!multipart && !json) {
+    const xml = XML_TYPES.has(type) && c.req.path.startsWith(XML_PATH);
+    if (!multipart && !json && !xml) {
       await drainRefused(body.getReader(), 0);
       throw new AppError('UNSUPPORTED_MEDIA_TYPE');
     }

@@ -151,6 +151,9 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
       R('GET', '/api/bigdata/tasks/{id}/reached', 'bigdataDraft'),
       R('GET', '/api/bigdata/tasks/{id}/progress', 'bigdataDraft'),
       R('GET', '/api/bigdata/tasks/{id}/why?msisdn=13800138000', 'bigdataDraft'),
+      R('PUT', '/api/bigdata/tasks/{id}', 'bigdataDraft', { content: '被B改了' }),
+      R('GET', '/api/bigdata/tasks/{id}/recipients', 'bigdataDraft'),
+      R('GET', '/api/bigdata/tasks/{id}/cap', 'bigdataDraft'),
       R('POST', '/api/operator/enterprises/{id}/top-up', 'enterprise', { amount: 1000 }),
       R('GET', '/api/operator/enterprises/{id}/ledger', 'enterprise'),
     ];

@@ -201,7 +201,50 @@ export const INSIGHT_MIGRATIONS: ClickHouseMigration[] = [
       insight_presence_v3: BY_SUB,
     },
   },
+  {
+    version: 4,
+    name: 'pair atoms per settled bucket: distinct people per (bucket, from cell → to cell) with at least k, by destination and by origin',
+    statements: [
+      // Big regions (#24): a region's flow series is a sum over crossing pairs of the pair's
+      // distinct people in the bucket, each on the grid of k, and a pair under k is 0 in every
+      // answer. So once an hour settles, its hour and its twelve 5-minute buckets are written here
+      // per pair, only pairs with n >= k (\`fillPairHours\`, src/schema/pairs.ts): a region's week of
+      // series reads the busy edges around its cells instead of a week of moves. The same rows twice,
+      // sorted for inflow (by destination) and outflow (by origin). kind: 1 an hour, 2 a 5-minute
+      // bucket (history-query's K_HOUR / K_FIVE). A refill (late moves, a smaller k) rewrites a
+      // pair's row with the same key: read with max(n) per pair.
+      `CREATE TABLE IF NOT EXISTS insight_pairs_to (
+        bucket DateTime, kind UInt8, from_cell UInt64, to_cell UInt64, from_h3 UInt64, to_h3 UInt64, n UInt32
+      ) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMMDD(bucket) ORDER BY (to_h3, to_cell, bucket, kind, from_cell)
+        SETTINGS index_granularity = 1024`,
+      `CREATE TABLE IF NOT EXISTS insight_pairs_from (
+        bucket DateTime, kind UInt8, from_cell UInt64, to_cell UInt64, from_h3 UInt64, to_h3 UInt64, n UInt32
+      ) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMMDD(bucket) ORDER BY (from_h3, from_cell, bucket, kind, to_cell)
+        SETTINGS index_granularity = 1024`,
+      // Which hours are filled, and with which k (the latest fill wins): readers use the pair rows
+      // of an hour only when it was filled with a k no larger than theirs (rows under their k are
+      // then 0 anyway); a changed k refills.
+      `CREATE TABLE IF NOT EXISTS insight_pairs_hours (
+        hour DateTime, k UInt32, filled UInt64
+      ) ENGINE = ReplacingMergeTree(filled) PARTITION BY toYYYYMMDD(hour) ORDER BY hour`,
+    ],
+    // Pair rows by the cell their sort key starts with (a refill replaces a row on its own shard);
+    // they are filled from the Distributed moves table, so each pair's distinct people are counted
+    // over every shard's subscribers exactly.
+    shardBy: {
+      insight_pairs_to: 'cityHash64(to_cell)',
+      insight_pairs_from: 'cityHash64(from_cell)',
+      insight_pairs_hours: 'cityHash64(hour)',
+    },
+  },
 ];
 
 /** Day-partitioned history tables, for retention. */
-export const INSIGHT_HISTORY_TABLES = ['insight_moves_to', 'insight_moves_from', 'insight_population'] as const;
+export const INSIGHT_HISTORY_TABLES = [
+  'insight_moves_to',
+  'insight_moves_from',
+  'insight_population',
+  'insight_pairs_to',
+  'insight_pairs_from',
+  'insight_pairs_hours',
+] as const;

@@ -1,0 +1,123 @@
+import { raw, selectRows, sql, type ClickHouseClient, type Logger } from '@geo/infra';
+
+/**
+ * Pair atoms per settled bucket (schema version 4, #24 part 1): for an hour, its hour bucket and
+ * its twelve 5-minute buckets, the distinct people per (bucket, from cell → to cell), only pairs
+ * with at least k — a pair under k is 0 in every answer (the grid of k, README "Privacy model").
+ * First sightings (from 0) are kept like any pair: readers filter them exactly as the moves query does.
+ */
+const HOUR = 3_600_000;
+/** Late moves are waited for this long before an hour is filled (history-cache's GRACE_MS). */
+const GRACE_MS = 10 * 60_000;
+const secs = (ms: number) => Math.floor(ms / 1000);
+
+/** One `INSERT … SELECT` into `table` from the moves of the hour starting at `hourMs`. */
+function fillSql(table: string, hourMs: number, k: number) {
+  const from = secs(hourMs);
+  const kk = Math.max(1, Math.floor(k));
+  return sql`INSERT INTO ${raw(table)} (bucket, kind, from_cell, to_cell, from_h3, to_h3, n)
+    SELECT bucket, kind, from_cell, to_cell, from_h3, to_h3, toUInt32(uniqExact(sub)) AS n FROM (
+      SELECT sub, from_cell, to_cell, from_h3, to_h3, tupleElement(bk, 1) AS bucket, tupleElement(bk, 2) AS kind FROM (
+        SELECT sub, from_cell, to_cell, from_h3, to_h3,
+          arrayJoin([(toStartOfHour(ts), toUInt8(1)), (toStartOfFiveMinute(ts), toUInt8(2))]) AS bk
+        FROM insight_moves_to
+        WHERE ts >= toDateTime(${raw(String(from))}) AND ts < toDateTime(${raw(String(from + 3600))})))
+    GROUP BY bucket, kind, from_cell, to_cell, from_h3, to_h3
+    HAVING n >= ${raw(String(kk))}`;
+}
+
+/**
+ * Fills (or refills) the pair atoms of each hour in `hoursMs` (hour starts, ms) at `k`, then records
+ * the hour as filled with that k. A refill rewrites each pair's row with the same key (its n can
+ * only have grown: moves are only added), and adds the pairs that reached k.
+ */
+export async function fillPairHours(ch: ClickHouseClient, hoursMs: number[], k: number): Promise<void> {
+  for (const h of hoursMs) {
+    await ch.command({ query: fillSql('insight_pairs_to', h, k).text });
+    await ch.command({ query: fillSql('insight_pairs_from', h, k).text });
+    await ch.command({
+      query: `INSERT INTO insight_pairs_hours (hour, k, filled) VALUES (toDateTime(${secs(h)}), ${Math.max(1, Math.floor(k))}, ${Date.now() * 1000 + Math.floor(Math.random() * 1000)})`,
+    });
+  }
+}
+
+/** The hours filled with a k no larger than `k` (hour start ms), from `fromMs` on. */
+export async function filledPairHours(ch: ClickHouseClient, k: number, fromMs: number): Promise<Set<number>> {
+  const rows = await selectRows<{ h: string }>(
+    ch,
+    `SELECT toUInt64(hour) AS h FROM (SELECT hour, argMax(k, filled) AS k FROM insight_pairs_hours
+       WHERE hour >= toDateTime(${secs(fromMs)}) GROUP BY hour) WHERE k <= ${Math.max(1, Math.floor(k))}`,
+  );
+  return new Set(rows.map((r) => Number(r.h) * 1000));
+}
+
+/**
+ * Hours with moves in [fromMs, edgeMs) that are not filled with exactly `k` (never filled, or with
+ * another k): what a new lease holder fills first. Reads the moves' `ts` column over the range, once.
+ */
+export async function unfilledPairHours(ch: ClickHouseClient, k: number, fromMs: number, edgeMs: number): Promise<number[]> {
+  const kk = Math.max(1, Math.floor(k));
+  const rows = await selectRows<{ h: string }>(
+    ch,
+    `SELECT DISTINCT toUInt64(toStartOfHour(ts)) AS h FROM insight_moves_to
+     WHERE ts >= toDateTime(${secs(fromMs)}) AND ts < toDateTime(${secs(edgeMs)})
+       AND toStartOfHour(ts) NOT IN (SELECT hour FROM (SELECT hour, argMax(k, filled) AS k FROM insight_pairs_hours
+         WHERE hour >= toDateTime(${secs(fromMs)}) GROUP BY hour) WHERE k = ${kk})
+     ORDER BY h`,
+  );
+  return rows.map((r) => Number(r.h) * 1000);
+}
+
+/**
+ * The sink lease holder's fill step. The storage reports the hours its written moves fell in
+ * (`touched`); `run` fills every such hour once it has settled (ended `GRACE_MS` before the newest
+ * event applied), so an hour touched by late moves is filled again. Its first run also fills the
+ * hours in the window that were never filled with this k (a new holder, a changed k).
+ */
+export class PairFiller {
+  private readonly pending = new Set<number>();
+  private scanned = false;
+  private running?: Promise<number[]>;
+  /** Hours filled so far. */
+  filled = 0;
+
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly k: number,
+    private readonly log?: Logger,
+  ) {}
+
+  /** Hours (start ms) that written moves fell in. */
+  touched(hoursMs: Iterable<number>): void {
+    for (const h of hoursMs) this.pending.add(h);
+  }
+
+  /** Fills the settled hours pending (one run at a time); `settledAt` = the newest event applied, `fromMs` = the window's start. */
+  run(settledAt: number, fromMs: number): Promise<number[]> {
+    if (!this.running) this.running = this.runNow(settledAt, fromMs).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async runNow(settledAt: number, fromMs: number): Promise<number[]> {
+    const edge = settledAt - GRACE_MS;
+    if (!this.scanned) {
+      this.touched(await unfilledPairHours(this.ch, this.k, fromMs, Math.floor(edge / HOUR) * HOUR));
+      this.scanned = true;
+    }
+    const due = [...this.pending].filter((h) => h + HOUR <= edge && h >= fromMs).sort((a, b) => a - b);
+    for (const h of this.pending) if (h < fromMs) this.pending.delete(h);
+    for (const h of due) {
+      // One hour at a time, taken off the list before it is read: a move written meanwhile puts it back.
+      this.pending.delete(h);
+      try {
+        await fillPairHours(this.ch, [h], this.k);
+        this.filled++;
+      } catch (err) {
+        this.pending.add(h);
+        throw err;
+      }
+    }
+    if (due.length) this.log?.debug({ hours: due.length }, 'filled pair atoms of settled hours');
+    return due;
+  }
+}

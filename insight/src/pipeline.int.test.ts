@@ -11,6 +11,7 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
+import { until } from '@geo/infra/testing';
 import type { LocationEvent } from '@geo/ingest';
 import { InsightEnv } from './config.ts';
 import { createInsight, type RunningInsight } from './service.ts';
@@ -144,21 +145,13 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
   }
 
   async function waitApplied(n: number): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (insight!.sink.applied < n) {
-      if (Date.now() > deadline) throw new Error(`sink applied ${insight!.sink.applied} of ${n} events`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(`the sink to apply ${n} events`, () => insight!.sink.applied >= n, 60_000);
     await insight!.sink.flush();
   }
 
   /** The population ring is restored in the background; the exact checks below read it. */
   async function waitRing(): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (!insight!.population.ready) {
-      if (Date.now() > deadline) throw new Error('the population ring was not restored');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until('the population ring to be restored', () => insight!.population.ready, 60_000);
   }
 
   async function query(region: Region): Promise<RegionMetrics> {

@@ -10,6 +10,7 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
+import { until } from '@geo/infra/testing';
 import type { LocationEvent } from '@geo/ingest';
 import { InsightEnv } from './config.ts';
 import { createInsight, type RunningInsight } from './service.ts';
@@ -82,12 +83,16 @@ describe('insight standby: the sink by lease, queries from any instance', () => 
 
   /** Waits until every running instance has applied events up to `ts` (their newest event). */
   async function caughtUp(ts: number): Promise<void> {
-    const deadline = Date.now() + 90_000;
-    while (running.some((r) => r.state.watermark < ts || r.role === 'switching')) {
-      if (Date.now() > deadline)
-        throw new Error(`not caught up: ${running.map((r) => `${r.role} ${r.state.watermark}`).join(', ')} < ${ts}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // Throwing (rather than returning false) puts each instance's state into the timeout message.
+    await until(
+      `every instance caught up to ${ts}`,
+      () => {
+        if (running.some((r) => r.state.watermark < ts || r.role === 'switching'))
+          throw new Error(`not caught up: ${running.map((r) => `${r.role} ${r.state.watermark}`).join(', ')} < ${ts}`);
+        return true;
+      },
+      90_000,
+    );
     for (const r of running) if (r.role === 'holder') await r.sink.flush();
     // The presence index is shared for 2 s.
     await new Promise((r) => setTimeout(r, 2100));
@@ -96,11 +101,7 @@ describe('insight standby: the sink by lease, queries from any instance', () => 
   const holders = () => running.filter((r) => r.role === 'holder');
 
   async function oneHolder(): Promise<RunningInsight> {
-    const deadline = Date.now() + 30_000;
-    while (holders().length !== 1 || running.some((r) => r.role === 'switching')) {
-      if (Date.now() > deadline) throw new Error(`holders: ${holders().length}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until('exactly one holder, none switching', () => holders().length === 1 && !running.some((r) => r.role === 'switching'));
     return holders()[0]!;
   }
 

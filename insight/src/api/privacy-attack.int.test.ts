@@ -10,6 +10,7 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
+import { until } from '@geo/infra/testing';
 import type { LocationEvent } from '@geo/ingest';
 import { InsightEnv } from '../config.ts';
 import { createInsight, type RunningInsight } from '../service.ts';
@@ -221,11 +222,7 @@ describe('privacy: differencing attacks through the HTTP API (k = 10)', () => {
     const before = insight!.sink.applied;
     for (let i = 0; i < events.length; i += 100)
       await js.publish(`${PREFIX}.all.0`, JSON.stringify({ v: 1, events: events.slice(i, i + 100) }));
-    const deadline = Date.now() + 60_000;
-    while (insight!.sink.applied < before + events.length) {
-      if (Date.now() > deadline) throw new Error(`the sink applied ${insight!.sink.applied - before} of ${events.length} events`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(`the sink to apply ${events.length} more events`, () => insight!.sink.applied >= before + events.length, 60_000);
     await insight!.sink.flush();
     // The presence index is shared for 2 s: let the next query see the new events.
     await new Promise((r) => setTimeout(r, 2100));

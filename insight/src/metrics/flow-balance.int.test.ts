@@ -9,6 +9,7 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
+import { until } from '@geo/infra/testing';
 import { encodeLocationBatch, type LocationEvent } from '@geo/ingest';
 import { InsightEnv } from '../config.ts';
 import { createInsight, type RunningInsight } from '../service.ts';
@@ -105,11 +106,7 @@ describe('insight flows balance the population (live, binary batches, restart)',
       if (mine.length) await js.publish(`${PREFIX}.${carrier}.${mine.length % 2}`, encodeLocationBatch(mine));
     }
     applied += events.length;
-    const deadline = Date.now() + 60_000;
-    while (insight!.sink.applied < applied) {
-      if (Date.now() > deadline) throw new Error(`the sink applied ${insight!.sink.applied} of ${applied}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(`the sink to apply ${applied} events`, () => insight!.sink.applied >= applied, 60_000);
     await insight!.sink.flush();
     await new Promise((r) => setTimeout(r, 2100));
   }

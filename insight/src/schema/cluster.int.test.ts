@@ -16,6 +16,7 @@ import {
   type NatsConnection,
   type RunningClickHouseCluster,
 } from '@geo/infra';
+import { until } from '@geo/infra/testing';
 import { InsightEnv } from '../config.ts';
 import { createInsight, type RunningInsight } from '../service.ts';
 import { adminAreasFrom, type Region } from '../regions/region.ts';
@@ -69,11 +70,7 @@ describe('insight on two ClickHouse shards answers as on one node', () => {
     insights[which] = await createInsight(cfg, createLogger('insight', 'silent'), { admin: adminAreasFrom(SIM_AREAS as never) });
   };
   const applied = async (which: 'one' | 'two', n: number) => {
-    const deadline = Date.now() + 120_000;
-    while (insights[which]!.sink.applied < n) {
-      if (Date.now() > deadline) throw new Error(`${which}: the sink applied ${insights[which]!.sink.applied} of ${n}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until(`${which}: the sink to apply ${n} events`, () => insights[which]!.sink.applied >= n, 120_000);
     await insights[which]!.sink.flush();
   };
   const metrics = async (which: 'one' | 'two', region: Region, at: number): Promise<unknown> => {

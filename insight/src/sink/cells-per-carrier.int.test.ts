@@ -11,6 +11,7 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
+import { until } from '@geo/infra/testing';
 import type { LocationEvent } from '@geo/ingest';
 import { InsightEnv } from '../config.ts';
 import { createInsight, type RunningInsight } from '../service.ts';
@@ -119,11 +120,7 @@ describe('cells are keyed by (carrier, cell id)', () => {
     const all = events();
     const js = jetstream(nc);
     for (let i = 0; i < all.length; i += 20) await js.publish(`${PREFIX}.all.0`, JSON.stringify({ v: 1, events: all.slice(i, i + 20) }));
-    const deadline = Date.now() + 60_000;
-    while (insight.sink.applied < all.length) {
-      if (Date.now() > deadline) throw new Error(`the sink applied ${insight.sink.applied} of ${all.length} events`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(`the sink to apply ${all.length} events`, () => insight!.sink.applied >= all.length, 60_000);
     await insight.sink.flush();
     await new Promise((r) => setTimeout(r, 2100));
   }, 120_000);

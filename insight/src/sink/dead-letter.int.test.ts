@@ -13,6 +13,7 @@ import {
   migrateClickHouse,
   type NatsConnection,
 } from '@geo/infra';
+import { until } from '@geo/infra/testing';
 import type { LocationEvent } from '@geo/ingest';
 import { INSIGHT_MIGRATIONS } from '../schema/migrations.ts';
 import { CellDictionary } from './cells.ts';
@@ -74,11 +75,7 @@ describe('insight sink: malformed LOCATION messages (real nats-server and clickh
       checkpointMs: 200,
     });
     await sink.start();
-    const deadline = Date.now() + 30_000;
-    while (sink.applied < 4) {
-      if (Date.now() > deadline) throw new Error(`the sink applied ${sink.applied} of 4`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until('the sink to apply 4 events', () => sink!.applied >= 4);
     await sink.flush();
 
     const letters = await jetstream(nc).consumers.get(DEAD_LETTER_STREAM, { filter_subjects: deadLetterSubject('insight', stream) });

@@ -11,6 +11,7 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
+import { until } from '@geo/infra/testing';
 import type { LocationEvent } from '@geo/ingest';
 import { INSIGHT_MIGRATIONS } from '../schema/migrations.ts';
 import { CellDictionary } from './cells.ts';
@@ -64,13 +65,6 @@ describe('a sink without its lease', () => {
     for (let i = 0; i < events.length; i += 50)
       await js.publish(`${PREFIX}.x.0`, JSON.stringify({ v: 1, events: events.slice(i, i + 50) }));
   };
-  const until = async (f: () => boolean) => {
-    const deadline = Date.now() + 30_000;
-    while (!f()) {
-      if (Date.now() > deadline) throw new Error('timed out');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
   const moves = async () =>
     Number((await selectRows<{ n: string }>(ch, 'SELECT count() AS n FROM (SELECT DISTINCT sub, ts FROM insight_moves_to)'))[0]!.n);
   const ackPending = async () => (await (await jetstreamManager(nc)).consumers.info(STREAM, 'insight-fence')).num_ack_pending;
@@ -96,7 +90,7 @@ describe('a sink without its lease', () => {
     const old = sink(() => leased);
     await old.start();
     await publish(round(0));
-    await until(() => old.applied === 200);
+    await until('200 applied by the old sink', () => old.applied === 200);
     await old.flush();
     expect(await moves()).toBe(200);
     expect(await ackPending()).toBe(0);
@@ -104,7 +98,7 @@ describe('a sink without its lease', () => {
     // The lease lapses (the holder was paused); it wakes up and goes on applying and flushing.
     leased = false;
     await publish([...round(1), ...round(2)]);
-    await until(() => old.applied === 600);
+    await until('600 applied by the old sink', () => old.applied === 600);
     await old.flush();
     expect(old.fencedFlushes).toBeGreaterThan(0);
     expect(await moves()).toBe(200);
@@ -113,7 +107,7 @@ describe('a sink without its lease', () => {
 
     const next = sink(() => true, true);
     await next.start();
-    await until(() => next.applied === 400);
+    await until('400 applied by the next sink', () => next.applied === 400);
     await next.flush();
     expect(await moves()).toBe(600);
     expect(await ackPending()).toBe(0);

@@ -10,10 +10,9 @@ import {
   migrateClickHouse,
   ms,
   selectRows,
-  startTcpProxy,
   type NatsConnection,
-  type TcpProxy,
 } from '@geo/infra';
+import { startTcpProxy, until, type TcpProxy } from '@geo/infra/testing';
 import type { LocationEvent } from '@geo/ingest';
 import { INSIGHT_MIGRATIONS } from '../schema/migrations.ts';
 import { CellDictionary } from './cells.ts';
@@ -40,15 +39,6 @@ const events = (r: number, from: number, to: number): LocationEvent[] =>
       kind: 'periodic' as const,
     };
   });
-
-/** Polls `cond` every 50 ms until it holds, failing after a deadline. */
-const until = async (cond: () => Promise<boolean> | boolean, what: string, deadlineMs = 30_000) => {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 /**
  * A sink of its own (stream, durable, database) whose NATS connection goes through a proxy that
@@ -116,8 +106,8 @@ async function lossySink(name: string) {
       proxy.hold();
       const last = await publishLost();
       await until(
-        async () => (await consumerInfo()).delivered.stream_seq === last && proxy.held() > 0,
         'the lost messages delivered into the held connection',
+        async () => (await consumerInfo()).delivered.stream_seq === last && proxy.held() > 0,
       );
       let reconnected = false;
       const statuses = sinkNc.status();
@@ -125,7 +115,7 @@ async function lossySink(name: string) {
         for await (const s of statuses) if (s.type === 'reconnect') reconnected = true;
       })();
       proxy.cut();
-      await until(() => reconnected, 'the sink reconnected');
+      await until('the sink reconnected', () => reconnected);
     },
     /** Every move written, as "sub from→to" with cell names ("-" for a first sighting), sorted. */
     async moves() {
@@ -179,7 +169,7 @@ describe('the sink when deliveries are lost in transit (connection cut mid-run)'
     running.push(s);
     // A: everyone's first sighting, received and acked.
     await s.publish(0);
-    await until(() => s.sink.applied === PEOPLE, 'round A applied');
+    await until('round A applied', () => s.sink.applied === PEOPLE);
     await s.sink.flush();
 
     // B (two messages, another subject between them): delivered by the server into a connection
@@ -193,7 +183,7 @@ describe('the sink when deliveries are lost in transit (connection cut mid-run)'
 
     // C: delivered at once after the reconnect, while B waits for its ack_wait (60 s).
     await s.publish(2);
-    await until(() => s.reached(2), 'round C applied');
+    await until('round C applied', () => s.reached(2));
     await s.sink.flush();
     const got = await s.moves();
     expect(got.filter((m) => m.includes('GAP-A') && m.includes('GAP-C'))).toEqual([]);
@@ -202,7 +192,7 @@ describe('the sink when deliveries are lost in transit (connection cut mid-run)'
     expect(await s.gapMetric()).toEqual({ applied: 2, other_subject: 1 });
     // A and C are acked (their effects are in the checkpoint; acks reach the server asynchronously);
     // B's two messages wait for their redelivery.
-    await until(async () => (await s.consumerInfo()).num_ack_pending === 2, 'A and C acked, B pending');
+    await until('A and C acked, B pending', async () => (await s.consumerInfo()).num_ack_pending === 2);
 
     // Their redelivery (made due now) is skipped by stream position and acked after a checkpoint.
     const duplicates = async () =>
@@ -210,7 +200,7 @@ describe('the sink when deliveries are lost in transit (connection cut mid-run)'
       0;
     const before = await duplicates();
     await s.jsm.consumers.update(s.stream, s.durable, { ack_wait: ms(1000) });
-    await until(async () => (await s.consumerInfo()).num_ack_pending === 0, 'round B redelivered and acked');
+    await until('round B redelivered and acked', async () => (await s.consumerInfo()).num_ack_pending === 0);
     expect(await duplicates()).toBe(before + PEOPLE);
     expect(s.sink.applied).toBe(3 * PEOPLE);
     expect(await s.moves()).toEqual(movesThrough(2));
@@ -222,7 +212,7 @@ describe('the sink when deliveries are lost in transit (connection cut mid-run)'
     // A is lost before anything reached this process; B comes after the reconnect.
     await s.loseUpTo(() => s.publish(0));
     await s.publish(1);
-    await until(() => s.reached(1), 'round B applied');
+    await until('round B applied', () => s.reached(1));
     await s.sink.flush();
     expect(await s.moves()).toEqual(movesThrough(1));
     expect([s.sink.gapFiller?.gaps, s.sink.applied]).toEqual([1, 2 * PEOPLE]);

@@ -14,6 +14,7 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
+import { until } from '@geo/infra/testing';
 import type { LocationEvent } from '@geo/ingest';
 import { InsightEnv } from '../config.ts';
 import { createInsight, type RunningInsight } from '../service.ts';
@@ -113,29 +114,22 @@ describe('the sink across a ClickHouse outage', () => {
     for (let i = 0; i < ev.length; i += 100) await js.publish(`${PREFIX}.ctcc.0`, JSON.stringify({ v: 1, events: ev.slice(i, i + 100) }));
   };
   const pendingAcks = async () => (await (await jetstreamManager(nc)).consumers.info(STREAM, 'insight-sink-it')).num_ack_pending;
-  const until = async (cond: () => Promise<boolean> | boolean, what: string) => {
-    const deadline = Date.now() + 45_000;
-    while (!(await cond())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
 
   it('holds acks while ClickHouse is unreachable, then writes everything exactly once', async () => {
     await publish(0);
-    await until(() => insight.sink.applied === 300, 'round 0 applied');
+    await until('round 0 applied', () => insight.sink.applied === 300, 45_000);
     await insight.sink.flush();
     expect(await pendingAcks()).toBe(0);
 
     await proxy.down();
     await publish(1);
-    await until(() => insight.sink.applied === 600, 'round 1 applied in memory');
+    await until('round 1 applied in memory', () => insight.sink.applied === 600, 45_000);
     // Flushes are failing and retrying: nothing of round 1 is acked.
     await new Promise((r) => setTimeout(r, 1500));
     expect(await pendingAcks()).toBe(3);
 
     await proxy.up();
-    await until(async () => (await pendingAcks()) === 0, 'acks after ClickHouse came back');
+    await until('acks after ClickHouse came back', async () => (await pendingAcks()) === 0, 45_000);
     const [m] = await selectRows<{ n: string; d: string }>(
       ch,
       'SELECT count() AS n, uniqExact(sub, ts, to_cell) AS d FROM insight_moves_to',
@@ -211,11 +205,7 @@ describe('the sink after a crash that left messages delivered but unacked', () =
     insight = await createInsight(cfg, createLogger('insight', 'silent'), { admin: NO_ADMIN_AREAS });
     // Without the rewind, round 2 came first (its events then looked like first sightings in C) and
     // rounds 0 and 1 only after ack_wait, skipped as older: moves 0 → C instead of 0 → A → B → C.
-    const deadline = Date.now() + 45_000;
-    while (insight.sink.applied < 900) {
-      if (Date.now() > deadline) throw new Error(`applied only ${insight.sink.applied} of 900`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until('the sink to apply 900 events', () => insight!.sink.applied >= 900, 45_000);
     await insight.sink.flush();
     const want = new Set<string>();
     for (let i = 0; i < 300; i++) {
@@ -297,11 +287,11 @@ describe('the sink killed with SIGKILL after writing moves, before its checkpoin
     });
     const movesWritten = async () =>
       Number((await selectRows<{ n: string }>(ch, 'SELECT uniqExact(sub, ts, to_cell) AS n FROM insight_moves_to'))[0]!.n);
-    const deadline = Date.now() + 60_000;
-    while (!(last.startsWith('applied 600 ') && (await movesWritten()) === 600)) {
-      if (Date.now() > deadline) throw new Error(`the sink process did not write its moves: ${last}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until(
+      'the sink process to write its 600 moves',
+      async () => last.startsWith('applied 600 ') && (await movesWritten()) === 600,
+      60_000,
+    );
     expect(last).toMatch(/checkpoints 0$/);
     expect((await (await jetstreamManager(nc)).consumers.info(STREAM3, DURABLE)).num_ack_pending).toBe(6);
     child.kill('SIGKILL');
@@ -320,10 +310,7 @@ describe('the sink killed with SIGKILL after writing moves, before its checkpoin
     });
     insight = await createInsight(cfg, createLogger('insight', 'silent'), { admin: NO_ADMIN_AREAS });
     // No checkpoint was written: all three rounds apply, rounds 0 and 1 a second time.
-    while (insight.sink.applied < 900) {
-      if (Date.now() > deadline + 30_000) throw new Error(`applied only ${insight.sink.applied} of 900`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until('the sink to apply all three rounds (900 events)', () => insight!.sink.applied >= 900, 90_000);
     await insight.sink.flush();
     expect((await (await jetstreamManager(nc)).consumers.info(STREAM3, DURABLE)).num_ack_pending).toBe(0);
     const names = new Map(

@@ -52,6 +52,18 @@ describe('request hardening', () => {
     }
   });
 
+  it('takes a CAP alert as XML on the CAP routes only, with a Chinese answer either way', async () => {
+    const xml = '<?xml version="1.0"?><alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier></alert>';
+    // Past the guard: the CAP parser answers (an incomplete alert is a 400 naming what is missing, not a 415).
+    const r = await raw('POST', '/api/bigdata/cap/preview', xml, { 'content-type': 'application/cap+xml' });
+    expect(r.status).toBe(400);
+    expect((await r.json()).error.message).toMatch(/[\u4e00-\u9fff]/);
+    const big = `<alert>${'x'.repeat(3 * 1024 * 1024)}</alert>`;
+    expect((await raw('POST', '/api/bigdata/cap/preview', big, { 'content-type': 'application/cap+xml' })).status).toBe(413);
+    const elsewhere = await raw('POST', '/api/bigdata/drafts', xml, { 'content-type': 'application/cap+xml' });
+    expect(elsewhere.status).toBe(415);
+  });
+
   it('answers JSON nested 200,000 deep with 400', async () => {
     const deep = '['.repeat(200_000) + ']'.repeat(200_000);
     for (const path of ['/api/bigdata/drafts', '/api/feedback', '/api/industry/templates']) {

@@ -294,7 +294,7 @@ describe('industry sends', () => {
       [since, 'demo-admin'],
     );
     const actions = rows.map((r) => r.action).filter((a) => a !== '登录');
-    expect(actions).toEqual(['新增短信模版', '冻结账户', '解冻账户']);
+    expect(actions).toEqual(['新增短信模板', '冻结账户', '解冻账户']);
     expect(rows.find((r) => r.action === '冻结账户')!.target).toMatch(/demo-sub|演示子账户/);
   });
 

@@ -5,21 +5,21 @@ import { opLog } from '../../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../../http/openapi.ts';
 import { newId } from '../scope.ts';
 
-const TAG = ['行业短信-短信模版'];
+const TAG = ['行业短信-短信模板'];
 const Template = z.object({ id: z.string(), title: z.string(), content: z.string(), updatedAt: z.string() }).openapi('SmsTemplate');
 const TemplateBody = z.object({
-  title: z.string({ error: '请输入模版名称' }).trim().min(1, '请输入模版名称').max(50, '模版名称最多 50 字'),
-  content: z.string({ error: '请输入模版内容' }).trim().min(1, '请输入模版内容').max(2000, '模版内容最多 2000 字'),
+  title: z.string({ error: '请输入模板名称' }).trim().min(1, '请输入模板名称').max(50, '模板名称最多 50 字'),
+  content: z.string({ error: '请输入模板内容' }).trim().min(1, '请输入模板内容').max(2000, '模板内容最多 2000 字'),
 });
 
-/** 短信模版: managed with 短信模板 permission, readable (to insert) with 发短信 too. */
+/** 短信模板: managed with 短信模板 permission, readable (to insert) with 发短信 too. */
 export const templatesRoutes = router()
   .openapi(
     createRoute({
       method: 'get',
       path: '/api/industry/templates',
       tags: TAG,
-      summary: '模版列表（发短信时插入）',
+      summary: '模板列表（发短信时插入）',
       request: { query: z.object({ keyword: z.string().max(50).optional() }) },
       responses: jsonOk(z.object({ items: z.array(Template) })),
     }),
@@ -41,7 +41,7 @@ export const templatesRoutes = router()
       method: 'post',
       path: '/api/industry/templates',
       tags: TAG,
-      summary: '新增模版',
+      summary: '新增模板',
       request: jsonBody(TemplateBody),
       responses: jsonOk(Template),
     }),
@@ -58,7 +58,7 @@ export const templatesRoutes = router()
           b.title,
           b.content,
         ]);
-      await opLog(c, '新增短信模版', b.title);
+      await opLog(c, '新增短信模板', b.title);
       return c.json({ id, ...b, updatedAt: new Date().toISOString() }, 200);
     },
   )
@@ -67,7 +67,7 @@ export const templatesRoutes = router()
       method: 'put',
       path: '/api/industry/templates/{id}',
       tags: TAG,
-      summary: '编辑模版',
+      summary: '编辑模板',
       request: { params: z.object({ id: z.string().max(64) }), ...jsonBody(TemplateBody) },
       responses: jsonOk(Ok),
     }),
@@ -82,8 +82,8 @@ export const templatesRoutes = router()
           b.title,
           b.content,
         ]);
-      if (r.rowCount !== 1) throw new AppError('NOT_FOUND', '模版不存在');
-      await opLog(c, '编辑短信模版', b.title);
+      if (r.rowCount !== 1) throw new AppError('NOT_FOUND', '模板不存在');
+      await opLog(c, '编辑短信模板', b.title);
       return c.json({ ok: true as const }, 200);
     },
   )
@@ -92,7 +92,7 @@ export const templatesRoutes = router()
       method: 'delete',
       path: '/api/industry/templates/{id}',
       tags: TAG,
-      summary: '删除模版',
+      summary: '删除模板',
       request: { params: z.object({ id: z.string().max(64) }) },
       responses: jsonOk(Ok),
     }),
@@ -101,8 +101,8 @@ export const templatesRoutes = router()
       const r = await c
         .get('deps')
         .db.query('DELETE FROM sms_templates WHERE id = $1 AND account_id = $2', [c.req.valid('param').id, p.accountId]);
-      if (r.rowCount !== 1) throw new AppError('NOT_FOUND', '模版不存在');
-      await opLog(c, '删除短信模版');
+      if (r.rowCount !== 1) throw new AppError('NOT_FOUND', '模板不存在');
+      await opLog(c, '删除短信模板');
       return c.json({ ok: true as const }, 200);
     },
   );

@@ -156,6 +156,16 @@ export const Submitted = z.object({ id: z.string(), state: z.enum(TASK_ROW_STATE
 export const IdOnly = z.object({ id: z.string() });
 
 const CarrierProgress = z.object({ sent: z.number(), delivered: z.number(), failed: z.number() });
+const CarrierQueue = z.object({
+  published: z.number().openapi({ description: '告警服务已生成的短信数' }),
+  submitted: z.number().openapi({ description: '已提交运营商的短信数（发送记录）' }),
+  queued: z.number().openapi({ description: '排队中（受运营商限速或分条影响）' }),
+  perMinute: z.number().openapi({ description: '最近一分钟提交数' }),
+  etaAt: z
+    .number()
+    .nullable()
+    .openapi({ description: '按最近一分钟速率，最后一条预计提交时间（毫秒时间戳）；无排队或最近一分钟无提交时为 null' }),
+});
 export const ProgressView = z
   .object({
     state: z.enum(TASK_ROW_STATES).nullable(),
@@ -164,6 +174,11 @@ export const ProgressView = z
     carriers: z.object({ cmcc: CarrierProgress, cucc: CarrierProgress, ctcc: CarrierProgress }),
     skipped: z.record(z.string(), z.number()),
     receiptsSince: z.number(),
+    queue: z
+      .object({ cmcc: CarrierQueue, cucc: CarrierQueue, ctcc: CarrierQueue })
+      .nullable()
+      .optional()
+      .openapi({ description: '各运营商的发送队列与预计完成时间（读取发送记录之前为 null）' }),
   })
   .openapi('BigdataProgress');
 
@@ -183,6 +198,7 @@ export const TaskSummary = z
     submittedAt: z.string().nullable(),
     updatedAt: z.string().nullable(),
     progress: ProgressView.nullable(),
+    sent: z.number().nullable().optional().openapi({ description: '已发送人数（同一号码只计一次；尚无数据时为 null）' }),
   })
   .openapi('BigdataTask');
 export const TaskPage = z
@@ -202,8 +218,8 @@ export const Transitioned = z
 
 /** The list query, as documented (the handler parses the same fields). */
 export const TaskQuery = z.object({
-  from: z.string().optional().openapi({ description: '创建时间起（日期或 ISO 时间）' }),
-  to: z.string().optional().openapi({ description: '创建时间止（日期表示当天结束）' }),
+  from: z.string().optional().openapi({ description: '发送期起（日期或 ISO 时间）：与任务发送期有交集者；草稿按创建时间' }),
+  to: z.string().optional().openapi({ description: '发送期止（日期表示当天结束）：与任务发送期有交集者；草稿按创建时间' }),
   alertType: z.string().max(20).optional(),
   state: z.enum(TASK_ROW_STATES).optional(),
   name: z.string().max(100).optional().openapi({ description: '按发送主题模糊查询' }),

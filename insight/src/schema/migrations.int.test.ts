@@ -38,7 +38,7 @@ describe('insight schema version 3: cells keyed by (carrier, cell id)', () => {
     await ch.command({
       query: `INSERT INTO insight_population VALUES (toDateTime('2026-12-01 00:05:00'), 11, ${c1}, 9, 4, 0, 5), (toDateTime('2026-12-01 00:05:00'), 12, ${c2}, 2, 0, 2, 0)`,
     });
-    expect(await migrateClickHouse(ch, 'insight', INSIGHT_MIGRATIONS)).toEqual([3]);
+    expect(await migrateClickHouse(ch, 'insight', INSIGHT_MIGRATIONS)).toEqual([3, 4]);
   }, 60_000);
 
   afterAll(async () => {

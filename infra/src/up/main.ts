@@ -147,6 +147,7 @@ async function main(): Promise<void> {
     insightApi: await pickPort(9204, taken),
     ingestHttp: await pickPort(9201, taken),
     smsc: { cmcc: await pickPort(2775, taken), cucc: await pickPort(2776, taken), ctcc: await pickPort(2777, taken) },
+    sgip: { cmcc: await pickPort(8801, taken), cucc: await pickPort(8802, taken), ctcc: await pickPort(8803, taken) },
   };
   // Per-carrier keys for ingest's HTTP feed, made once and kept in .data/ (unless given).
   const keysFile = join(cfg.DATA_DIR, 'ingest-keys');

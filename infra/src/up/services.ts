@@ -17,6 +17,8 @@ export interface Ports {
   insightApi: number;
   ingestHttp: number;
   smsc: Record<'cmcc' | 'cucc' | 'ctcc', number>;
+  /** Where messaging listens for an SGIP gateway's reverse connection (reports, replies), per carrier. */
+  sgip?: Record<'cmcc' | 'cucc' | 'ctcc', number>;
 }
 
 export interface Urls {
@@ -34,6 +36,13 @@ export function planServices(ports: Ports, urls: Urls, logLevel: string, ingestK
     SMSC_PORT_CMCC: String(ports.smsc.cmcc),
     SMSC_PORT_CUCC: String(ports.smsc.cucc),
     SMSC_PORT_CTCC: String(ports.smsc.ctcc),
+    ...(ports.sgip
+      ? {
+          SGIP_LISTEN_PORT_CMCC: String(ports.sgip.cmcc),
+          SGIP_LISTEN_PORT_CUCC: String(ports.sgip.cucc),
+          SGIP_LISTEN_PORT_CTCC: String(ports.sgip.ctcc),
+        }
+      : {}),
   };
   const h = ports.health;
   const serviceUrls = Object.fromEntries(Object.entries(h).map(([k, p]) => [k, `http://127.0.0.1:${p}`]));

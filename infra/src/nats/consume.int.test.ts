@@ -6,6 +6,7 @@ import { connectNats, type NatsConnection } from './connect.ts';
 import { consumeValidated } from './consume.ts';
 import { DEAD_LETTER_STREAM, DeadLetter, ensureDeadLetterStream } from './dead-letter.ts';
 import { ensureConsumer, ensureStream, jetstreamManager } from './streams.ts';
+import { until } from '../testing/until.ts';
 
 const Ping = z.object({ id: z.number().int(), text: z.string().min(1) });
 
@@ -49,8 +50,7 @@ describe('JetStream consumer with a contract (real nats-server)', () => {
       maxDeliver: 3,
       handle: async (p) => void seen.push(p.id),
     });
-    const deadline = Date.now() + 10_000;
-    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until('two good messages handled', () => seen.length >= 2, 10_000);
     expect(seen).toEqual([1, 3]);
 
     const dead = await jsm.streams.info(DEAD_LETTER_STREAM);

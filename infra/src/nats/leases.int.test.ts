@@ -3,6 +3,7 @@ import type { KV } from '@nats-io/kv';
 import { connectNats, type NatsConnection } from './connect.ts';
 import { currentLeaseEpoch, LeaseManager, preferredOwner } from './leases.ts';
 import { ensureKv } from './streams.ts';
+import { until, untilValue } from '../testing/until.ts';
 
 /**
  * Shard leases against a real nats-server (issue 19): every shard has exactly one owner, owners
@@ -62,18 +63,21 @@ async function group() {
     for (const [id, m] of managers) for (const s of m.owned().keys()) out.set(s, [...(out.get(s) ?? []), id]);
     return out;
   };
-  const settled = async (live: string[], timeoutMs: number) => {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const o = owners();
-      const ok =
-        SHARDS.every((s) => o.get(s)?.length === 1 && live.includes(o.get(s)![0]!)) &&
-        live.every((id) => [...o.values()].some((v) => v[0] === id));
-      if (ok) return Date.now();
-      if (Date.now() > until) throw new Error(`not settled on ${live.join(', ')}: ${JSON.stringify([...o])}`);
-      await sleep(50);
-    }
-  };
+  /** Resolves with the time every shard had one owner among `live` and each of them owned some. */
+  const settled = (live: string[], timeoutMs: number) =>
+    untilValue(
+      `shards settled on ${live.join(', ')}`,
+      () => {
+        const o = owners();
+        const ok =
+          SHARDS.every((s) => o.get(s)?.length === 1 && live.includes(o.get(s)![0]!)) &&
+          live.every((id) => [...o.values()].some((v) => v[0] === id));
+        // Thrown rather than undefined so that the timeout message shows who owned what.
+        if (!ok) throw new Error(`owners ${JSON.stringify([...o])}`);
+        return Date.now();
+      },
+      timeoutMs,
+    );
   /** No two instances held one shard at once (a crashed owner's span ends when its lease lapsed). */
   const overlaps = () => {
     const bad: string[] = [];
@@ -186,13 +190,13 @@ describe('shard leases in a KV bucket', () => {
     const b = mk('b', 0);
     try {
       a.start();
-      for (let t = Date.now(); a.owned().size < SHARDS.length && Date.now() - t < 5_000;) await sleep(50);
+      await until('a owns every shard', () => a.owned().size === SHARDS.length, 5_000);
       expect(a.owned().size).toBe(SHARDS.length);
       b.start();
       // While a's hand-overs wait 4.5 s in onLost, the shards it keeps must stay held (renewed in time).
       const keeps = new Set(SHARDS.filter((s) => preferredOwner(s, ['a', 'b']) === 'a'));
-      const until = Date.now() + 4 * TTL;
-      while (Date.now() < until) {
+      const end = Date.now() + 4 * TTL;
+      while (Date.now() < end) {
         await sleep(100);
         for (const s of keeps) expect([s, a.fence(s) !== undefined]).toEqual([s, true]);
       }
@@ -210,7 +214,7 @@ describe('shard leases in a KV bucket', () => {
     );
     try {
       for (const m of ms) m.start();
-      for (let t = Date.now(); ms.some((m) => m.owned().size !== 2) && Date.now() - t < 8_000;) await sleep(50);
+      await until('two shards each', () => ms.every((m) => m.owned().size === 2), 8_000);
       expect(ms.map((m) => m.owned().size)).toEqual([2, 2]);
     } finally {
       await Promise.all(ms.map((m) => m.stop()));

@@ -1,5 +1,6 @@
 import { CAPS_BUCKET, KvBudget, runEngine, type RunningEngine } from '@geo/alerting';
-import { connectNats, createLogger, ensureKv, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import { connectNats, createLogger, ensureKv, type NatsConnection } from '@geo/infra';
+import { startNatsServer, until, type RunningNats } from '@geo/infra/testing';
 import { DEFAULT_SHARDS, encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { jetstream } from '@nats-io/jetstream';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,14 +17,6 @@ import { settleEnded } from './runtime.ts';
 
 const shanghaiToday = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
 const CENTRE: [number, number] = [120.16, 30.27];
-
-async function until(what: string, f: () => Promise<boolean>, ms = 45_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /**
  * The ledger against the real alerting engine (its own nats-server, so that this engine takes no
@@ -110,7 +103,7 @@ describe('one ledger with the real alerting engine', () => {
     const js = jetstream(nc);
     for (const e of events) await js.publish(locationSubject(e.carrier, shardOf(e.msisdn)), encodeLocationBatch([e]));
     const caps = new KvBudget(await ensureKv(nc, CAPS_BUCKET, {}));
-    await until('30 sent', async () => (await caps.usedTotals(t.body.id, ['cmcc'])).cmcc === 30);
+    await until('30 sent', async () => (await caps.usedTotals(t.body.id, ['cmcc'])).cmcc === 30, 45_000, 200);
 
     expect((await admin.req('POST', `/api/bigdata/tasks/${t.body.id}/stop`)).status).toBe(200);
     await settleEnded(portal.deps, { graceMs: 0 });

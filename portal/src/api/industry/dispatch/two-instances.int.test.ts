@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { jetstream } from '@nats-io/jetstream';
 import { connectNats, type NatsConnection } from '@geo/infra';
+import { untilValue } from '@geo/infra/testing';
 import { SMS_JOBS_STREAM, SmsJob } from '@geo/messaging';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { instanceId } from '../../../jobs/instance.ts';
@@ -31,6 +32,19 @@ function slowRecorder(jobs: SmsJob[]) {
     },
   };
 }
+
+/** Polls an import's progress (answered 200 each time) until its phase is one of `phases`. */
+const untilImport = (who: Client, id: string, phases: string[], timeoutMs: number) =>
+  untilValue(
+    `import ${id} ${phases.join(' or ')}`,
+    async () => {
+      const r = await who.req('GET', `/api/industry/imports/${id}`);
+      expect(r.status).toBe(200);
+      return phases.includes(r.body.phase) ? r : undefined;
+    },
+    timeoutMs,
+    250,
+  );
 
 const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 
@@ -204,12 +218,7 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
     it('is answered by the other instance while it runs and once it is done', async () => {
       const start = await over(killed!.url, who, 'POST', '/api/industry/upload-jobs', mergeFile(300));
       expect(start.status).toBe(202);
-      let r: { status: number; body: any };
-      do {
-        r = await who.req('GET', `/api/industry/imports/${start.body.jobId}`);
-        expect(r.status).toBe(200);
-        await sleep(200);
-      } while (r.body.phase !== 'done' && r.body.phase !== 'failed');
+      const r = await untilImport(who, start.body.jobId, ['done', 'failed'], 50_000);
       expect(r.body).toMatchObject({ phase: 'done', kind: 'merge', rows: 300, percent: 100, upload: { accepted: 300, rows: 300 } });
     }, 60_000);
 
@@ -223,13 +232,7 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
       killed!.child.kill('SIGKILL');
       await new Promise((r) => killed!.child.once('exit', r));
 
-      let r: { status: number; body: any };
-      const until = Date.now() + 30_000;
-      do {
-        await sleep(250);
-        r = await who.req('GET', `/api/industry/imports/${id}`);
-        expect(r.status).toBe(200);
-      } while (r.body.phase !== 'failed' && Date.now() < until);
+      const r = await untilImport(who, id, ['failed'], 30_000);
       expect(r.body.phase).toBe('failed');
       expect(r.body.error).toEqual({ code: 'JOB_INTERRUPTED', message: '处理此文件的服务实例已停止，文件检查未完成，请重新上传文件。' });
       // The instance that noticed wrote it down: it stays failed for every instance.
@@ -270,13 +273,7 @@ describe.skipIf(!pgUrl)('two portal instances on one PostgreSQL server (needs TE
       [id],
     );
     expect(taken.rowCount).toBe(1);
-    let r: { status: number; body: any };
-    const until = Date.now() + 30_000;
-    do {
-      await sleep(250);
-      r = await who.req('GET', `/api/industry/imports/${id}`);
-      expect(r.status).toBe(200);
-    } while (r.body.phase !== 'failed' && Date.now() < until);
+    const r = await untilImport(who, id, ['failed'], 30_000);
     expect(r.body).toMatchObject({ phase: 'failed', error: { code: 'JOB_INTERRUPTED' } });
     // Its own progress writes stopped too: the row is still the other instance's failure.
     await sleep(1500);

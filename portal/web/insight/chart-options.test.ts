@@ -26,7 +26,7 @@ describe('insight charts (issue 18: suppressed categories look like empty ones)'
   it('draws only the genders of at least k people and says that others are hidden, not which', () => {
     const o = genderOption(m);
     expect(o.series[0]!.data.map((d) => d.value)).toEqual([40]);
-    expect(JSON.stringify(o.title)).toContain('少于 10 人的类别不显示');
+    expect(JSON.stringify(o.title)).toContain('各基站小区每类人数按 10 人取整（少于 10 人计 0），保护个人位置隐私');
     expect(JSON.stringify(o.title)).not.toMatch(/男|未知/);
   });
 

@@ -11,60 +11,15 @@ export const fmtCount = (c: Count | undefined, k = 10) => (!c ? '—' : c.suppre
 /** For charts: a suppressed count draws as nothing (null), and its label says so. */
 const val = (c: Count) => (c.suppressed ? null : c.value);
 
-const PROVINCES: Record<string, string> = {
-  '11': '北京',
-  '12': '天津',
-  '13': '河北',
-  '14': '山西',
-  '15': '内蒙古',
-  '21': '辽宁',
-  '22': '吉林',
-  '23': '黑龙江',
-  '31': '上海',
-  '32': '江苏',
-  '33': '浙江',
-  '34': '安徽',
-  '35': '福建',
-  '36': '江西',
-  '37': '山东',
-  '41': '河南',
-  '42': '湖北',
-  '43': '湖南',
-  '44': '广东',
-  '45': '广西',
-  '46': '海南',
-  '50': '重庆',
-  '51': '四川',
-  '52': '贵州',
-  '53': '云南',
-  '54': '西藏',
-  '61': '陕西',
-  '62': '甘肃',
-  '63': '青海',
-  '64': '宁夏',
-  '65': '新疆',
-  '71': '台湾',
-  '81': '香港',
-  '82': '澳门',
-};
-
 /** Names of GB/T codes: Zhejiang's areas by name, other places by province. */
 export function codeName(code: string, names: Map<string, string>): string {
-  return (
-    names.get(code) ?? (PROVINCES[code.slice(0, 2)] ? `${PROVINCES[code.slice(0, 2)]}${code.endsWith('0000') ? '' : `（${code}）`}` : code)
-  );
+  const province = insightText.provinces[code.slice(0, 2)];
+  return names.get(code) ?? (province ? insightText.placeName(province, code.endsWith('0000') ? undefined : code) : code);
 }
 
 const AGE_LABEL: Record<string, string> = { unknown: bt.insight.unknown };
 const GENDER_LABEL: Record<string, string> = { m: bt.insight.male, f: bt.insight.female, unknown: bt.insight.unknown };
-const DWELL_LABEL: Record<string, string> = {
-  '<30m': '30分钟内',
-  '30-60m': '30-60分钟',
-  '1-2h': '1-2小时',
-  '2-4h': '2-4小时',
-  '4-8h': '4-8小时',
-  '>8h': '8小时以上',
-};
+const DWELL_LABEL: Record<string, string> = insightText.dwell;
 
 const text = (dark?: boolean) => ({ color: dark ? '#cfe0ff' : '#333', fontSize: dark ? 16 : 12 });
 const bg = { backgroundColor: 'transparent' };
@@ -109,7 +64,7 @@ export const ageOption = (m: RegionMetrics, dark?: boolean) => ({
 export const originOption = (m: RegionMetrics, names: Map<string, string>, dark?: boolean) => {
   const rows = [
     ...m.origin.cities.map((c) => ({ name: codeName(c.code, names), count: c.count })),
-    { name: '其他', count: m.origin.otherCities },
+    { name: insightText.other, count: m.origin.otherCities },
   ].reverse();
   return {
     ...bg,
@@ -157,7 +112,21 @@ export const seriesOption = (m: RegionMetrics, dark?: boolean) => ({
       connectNulls: false,
       data: m.series.day.map((p) => val(p.population)),
     },
-    { name: '漫入', type: 'line', smooth: true, showSymbol: false, connectNulls: false, data: m.series.day.map((p) => val(p.inflow)) },
-    { name: '漫出', type: 'line', smooth: true, showSymbol: false, connectNulls: false, data: m.series.day.map((p) => val(p.outflow)) },
+    {
+      name: insightText.inflow,
+      type: 'line',
+      smooth: true,
+      showSymbol: false,
+      connectNulls: false,
+      data: m.series.day.map((p) => val(p.inflow)),
+    },
+    {
+      name: insightText.outflow,
+      type: 'line',
+      smooth: true,
+      showSymbol: false,
+      connectNulls: false,
+      data: m.series.day.map((p) => val(p.outflow)),
+    },
   ],
 });

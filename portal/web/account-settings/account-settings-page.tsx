@@ -194,7 +194,7 @@ function ApiKeys() {
       </Show>
       <Grid
         rows={keys()}
-        head={[S.keyName, '前缀', t.common.createdAt, S.lastUsed, t.common.actions]}
+        head={[S.keyName, S.prefix, t.common.createdAt, S.lastUsed, t.common.actions]}
         row={(k) => (
           <tr>
             <td>{k.name}</td>
@@ -223,7 +223,11 @@ export function AccountSettingsPage() {
     <Page title={S.title}>
       <div class="card">
         <p>
-          {t.accounts.name}：{me()?.name}　{t.accounts.role}：{me()?.roleLabel}　{me()?.enterpriseName ?? ''}
+          {t.fmt.labelled(t.accounts.name, me()?.name ?? '')}
+          {t.fmt.gap}
+          {t.fmt.labelled(t.accounts.role, me()?.roleLabel ?? '')}
+          {t.fmt.gap}
+          {me()?.enterpriseName ?? ''}
         </p>
       </div>
       <ChangePassword />

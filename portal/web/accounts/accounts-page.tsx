@@ -69,7 +69,7 @@ function AccountForm(props: { account?: Account; features: Feature[]; onDone: ()
     );
   };
   return (
-    <Modal title={props.account ? `${t.common.edit}：${props.account.name}` : A.add} onClose={props.onClose} wide>
+    <Modal title={props.account ? t.fmt.labelled(t.common.edit, props.account.name) : A.add} onClose={props.onClose} wide>
       <form ref={form} onSubmit={submit}>
         <div class="form-grid">
           <Show when={!props.account}>
@@ -89,7 +89,7 @@ function AccountForm(props: { account?: Account; features: Feature[]; onDone: ()
               <For each={flatten(buildTree(depts() ?? []))}>
                 {(d) => (
                   <option value={d.id} selected={d.id === props.account?.departmentId}>
-                    {'　'.repeat(d.depth) + d.name}
+                    {t.fmt.indent(d.depth) + d.name}
                   </option>
                 )}
               </For>
@@ -131,7 +131,7 @@ function PermissionsDialog(props: { account: Account; features: Feature[]; onDon
   const [perms, setPerms] = createSignal<string[]>(props.account.permissions);
   const save = () => runAction(() => put(`/api/accounts/${props.account.id}/permissions`, { permissions: perms() }), props.onDone);
   return (
-    <Modal title={`${A.permissions}：${props.account.name}`} onClose={props.onClose} wide>
+    <Modal title={t.fmt.labelled(A.permissions, props.account.name)} onClose={props.onClose} wide>
       <PermissionBoxes features={props.features} value={perms()} onChange={setPerms} />
       <div class="form-actions">
         <button type="button" onClick={props.onClose}>
@@ -181,7 +181,7 @@ function DetailDialog(props: { account: Account; features: Feature[]; onDone: ()
           </tr>
           <tr>
             <th>{A.permissions}</th>
-            <td colspan={3}>{a.role === 'admin' ? '全部' : a.permissions.map(label).join('、') || '—'}</td>
+            <td colspan={3}>{a.role === 'admin' ? A.all : t.fmt.list(a.permissions.map(label)) || '—'}</td>
           </tr>
         </tbody>
       </table>
@@ -192,7 +192,7 @@ function DetailDialog(props: { account: Account; features: Feature[]; onDone: ()
             <For each={sigs() ?? []}>
               {(s) => (
                 <option value={s.id} selected={s.id === a.defaultSignatureId}>
-                  【{s.text}】
+                  {t.fmt.signature(s.text)}
                 </option>
               )}
             </For>
@@ -221,7 +221,7 @@ export function AccountsPage() {
   const resetPassword = async (a: Account) => {
     // Typed masked, never in clear.
     const pw = await askText({
-      title: `${A.resetPassword}：${a.name}`,
+      title: t.fmt.labelled(A.resetPassword, a.name),
       label: A.newPassword,
       type: 'password',
       placeholder: A.passwordHint,
@@ -257,8 +257,8 @@ export function AccountsPage() {
             <td>{a.name}</td>
             <td>{a.displayName}</td>
             <td>{a.departmentName ?? '—'}</td>
-            <td>{a.role === 'admin' ? '企业管理员' : '子账户'}</td>
-            <td>{a.defaultSignature ? `【${a.defaultSignature}】` : '—'}</td>
+            <td>{a.role === 'admin' ? A.roleAdmin : A.roleSub}</td>
+            <td>{a.defaultSignature ? t.fmt.signature(a.defaultSignature) : '—'}</td>
             <td>
               <Show when={a.role === 'sub'} fallback={<Badge kind="ok">{A.active}</Badge>}>
                 <button

@@ -76,8 +76,9 @@ export function ApiDocsPage() {
                       <For each={op.parameters}>
                         {(p) => (
                           <li>
-                            <code>{p.name}</code>（{p.in}
-                            {p.required ? t.apiDocs.requiredMark : ''}）<code class="muted small">{JSON.stringify(p.schema)}</code>
+                            <code>{p.name}</code>
+                            {t.fmt.inParens(p.in + (p.required ? t.apiDocs.requiredMark : ''))}
+                            <code class="muted small">{JSON.stringify(p.schema)}</code>
                           </li>
                         )}
                       </For>

@@ -17,7 +17,7 @@ function Tree(props: { nodes: DeptNode[]; selected: string | null; onSelect: (id
             <button type="button" classList={{ selected: props.selected === n.id }} onClick={() => props.onSelect(n.id)} data-dept={n.name}>
               {n.children.length ? '▾ ' : '• '}
               {n.name}
-              <span class="muted small">（{n.memberCount}）</span>
+              <span class="muted small">{t.fmt.inParens(n.memberCount)}</span>
             </button>
             <Show when={n.children.length}>
               <Tree nodes={n.children} selected={props.selected} onSelect={props.onSelect} />
@@ -99,7 +99,9 @@ export function DepartmentsPage() {
         </div>
         <div class="card">
           <Show when={mode() !== 'edit' || current()} fallback={<p class="muted">{D.pick}</p>}>
-            <h2>{mode() === 'edit' ? current()?.name : mode() === 'child' ? `${D.addChild}（${current()?.name}）` : D.addRoot}</h2>
+            <h2>
+              {mode() === 'edit' ? current()?.name : mode() === 'child' ? t.fmt.withParens(D.addChild, current()?.name ?? '') : D.addRoot}
+            </h2>
             {/* Keyed on the mode and selection so that the form's defaults refresh. */}
             <For each={[`${mode()}:${selected()}`]}>
               {() => (
@@ -114,7 +116,7 @@ export function DepartmentsPage() {
                         <For each={flatten(tree())}>
                           {(d) => (
                             <option value={d.id} selected={d.id === parentFor()}>
-                              {'　'.repeat(d.depth) + d.name}
+                              {t.fmt.indent(d.depth) + d.name}
                             </option>
                           )}
                         </For>
@@ -150,7 +152,7 @@ export function DepartmentsPage() {
             </For>
             <Show when={mode() === 'edit' && can('accounts')}>
               <h2>{D.members}</h2>
-              <p>{(members() ?? []).map((m) => m.displayName || m.name).join('、') || t.app.none}</p>
+              <p>{t.fmt.list((members() ?? []).map((m) => m.displayName || m.name)) || t.app.none}</p>
             </Show>
           </Show>
         </div>

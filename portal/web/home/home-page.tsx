@@ -55,7 +55,7 @@ export function HomePage() {
       </div>
       <Show when={trends()?.source === 'unavailable'}>
         <p class="muted small" data-testid="trend-note">
-          {t.home.noLog}：{trends()?.note}
+          {t.fmt.labelled(t.home.noLog, trends()?.note ?? '')}
         </p>
       </Show>
       <div class="card">

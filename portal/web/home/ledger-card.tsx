@@ -42,7 +42,7 @@ export function LedgerCard() {
                 <td>{fmtTime(e.at)}</td>
                 <td>{e.kindLabel}</td>
                 <td>
-                  {e.balanceOf === 'enterprise' ? `${th.enterprise}${e.accountName ? `（${e.accountName}）` : ''}` : (e.accountName ?? '')}
+                  {e.balanceOf === 'enterprise' ? (e.accountName ? th.enterpriseVia(e.accountName) : th.enterprise) : (e.accountName ?? '')}
                 </td>
                 <td>{e.amount > 0 ? `+${e.amount.toLocaleString('zh-CN')}` : e.amount.toLocaleString('zh-CN')}</td>
                 <td>{e.balanceAfter === null ? th.noLimit : e.balanceAfter.toLocaleString('zh-CN')}</td>

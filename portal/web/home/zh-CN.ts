@@ -8,6 +8,8 @@ export const th = {
   kind: '类型',
   balanceOf: '账户',
   enterprise: '集团',
+  /** The enterprise balance, with the account that moved it. */
+  enterpriseVia: (account: string) => `集团（${account}）`,
   amount: '变动（条）',
   after: '结余',
   ref: '关联',

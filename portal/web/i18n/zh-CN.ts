@@ -19,6 +19,7 @@ export const zhCN = {
     review: '审核中心',
     status: '系统状态',
     logout: '退出',
+    mainMenu: '主菜单',
   },
   manual: { contents: '目录' },
   dialog: {
@@ -66,6 +67,10 @@ export const zhCN = {
     someDown: '部分异常',
     at: '检查时间',
     names: { nats: 'NATS JetStream', clickhouse: 'ClickHouse', postgresql: 'PostgreSQL' } as Record<string, string>,
+    name: '名称',
+    seconds: (n: number) => `${n} 秒`,
+    minutes: (n: number) => `${n} 分钟`,
+    hours: (h: string) => `${h} 小时`,
   },
   login: {
     title: '登录翼讯通',
@@ -125,6 +130,9 @@ export const zhCN = {
     confirmFreeze: '冻结后该账户立即下线，其接口密钥失效。确定冻结吗？',
     detail: '账户详情',
     passwordHint: '至少 12 位，不能是常见密码',
+    all: '全部',
+    roleAdmin: '企业管理员',
+    roleSub: '子账户',
   },
   departments: {
     title: '部门管理',
@@ -176,6 +184,16 @@ export const zhCN = {
     qualFile: '文件（PDF/PNG/JPEG，≤ 5 MB）',
     upload: '上传',
     download: '下载',
+    /** Login-log outcomes by reason code. */
+    loginReasons: {
+      ok: '登录成功',
+      bad_password: '密码错误',
+      unknown_account: '账户不存在',
+      captcha: '验证码错误',
+      locked: '账户锁定中',
+      ip_throttled: '地址受限',
+      frozen: '账户已冻结',
+    } as Record<string, string>,
   },
   accountSettings: {
     title: '账户设置',
@@ -205,8 +223,16 @@ export const zhCN = {
     totpDisabled: '动态口令已关闭',
     recoveryOnce: '请保存以下恢复码（每个只能用一次，只显示这一次）：',
     passwordRule: '至少 12 位，可以是几个词组成的短语；不能是常见密码。',
+    prefix: '前缀',
   },
-  messages: { title: '消息', markRead: '标为已读', unread: '未读', read: '已读' },
+  messages: {
+    title: '消息',
+    markRead: '标为已读',
+    unread: '未读',
+    read: '已读',
+    readAll: '全部已读',
+    titleUnread: (n: number) => `消息（未读 ${n}）`,
+  },
   feedback: {
     title: '意见反馈',
     intro: '如对本平台有好的建议，均可在意见反馈里面进行提交，一旦采纳将可获得话费奖励。',
@@ -250,6 +276,7 @@ export const zhCN = {
     reasonPrompt: '请输入驳回原因',
     reason: '驳回原因',
     enterprise: '集团',
+    submitter: '提交人',
   },
   enterprises: {
     title: '集团管理',
@@ -267,6 +294,23 @@ export const zhCN = {
     body: '该模块由其它功能组实现，敬请期待。',
     forbidden: '没有权限',
     forbiddenBody: '您的账户没有此功能的权限，请联系管理员分配。',
+  },
+  /** Chinese punctuation around values: it is UI text too, so it lives here. */
+  fmt: {
+    labelled: (label: string, value: string | number) => `${label}：${value}`,
+    inParens: (s: string | number) => `（${s}）`,
+    withParens: (s: string, inner: string | number) => `${s}（${inner}）`,
+    signature: (s: string) => `【${s}】`,
+    list: (xs: string[]) => xs.join('、'),
+    /** A tree row's indent: one full-width space per level. */
+    indent: (depth: number) => '　'.repeat(depth),
+    file: '文件',
+    /** A label followed by its value in markup: `标签：`. */
+    label: (s: string) => `${s}：`,
+    lp: '（',
+    rp: '）',
+    /** A full-width space between items on one line. */
+    gap: '　',
   },
 } as const;
 

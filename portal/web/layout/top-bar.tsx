@@ -46,7 +46,7 @@ export function TopBar(props: { logoUrl?: string | null; platformName: string })
           <img src={props.logoUrl!} alt={props.platformName} class="logo-img" />
         </Show>
       </Link>
-      <nav class="menu" aria-label="主菜单">
+      <nav class="menu" aria-label={t.menu.mainMenu}>
         <For each={MAIN.filter((i) => i.show())}>{(i) => <Link href={i.href}>{i.label}</Link>}</For>
       </nav>
       <div class="right">
@@ -61,7 +61,7 @@ export function TopBar(props: { logoUrl?: string | null; platformName: string })
           </Show>
         </div>
         <span class="who" title={me()?.enterpriseName ?? ''}>
-          {me()?.displayName || me()?.name}（{me()?.roleLabel}）
+          {t.fmt.withParens(me()?.displayName || me()?.name || '', me()?.roleLabel ?? '')}
         </span>
         <button type="button" class="link" onClick={() => void logout()}>
           {t.menu.logout}

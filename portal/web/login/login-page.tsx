@@ -76,7 +76,8 @@ function SecondStep(props: { step: LoginStep; onRestart: () => void }) {
             <div class="totp-enrol">
               <img src={e().qrDataUrl} alt={e().otpauthUrl} width="180" height="180" />
               <p class="small">
-                {t.login.enrolSecret}：<code class="secret">{e().secret}</code>
+                {t.fmt.label(t.login.enrolSecret)}
+                <code class="secret">{e().secret}</code>
               </p>
             </div>
           )}

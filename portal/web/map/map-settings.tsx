@@ -1,5 +1,6 @@
 import { createSignal, Show } from 'solid-js';
 import { loadMapSettings, saveMapSettings } from './offline-style.ts';
+import { mt } from './zh-CN.ts';
 
 /**
  * The map's settings: dark or light base map, and a deployment's own style URL (its map server).
@@ -17,20 +18,20 @@ export function MapSettingsButton(props: { onTheme?: (t: 'dark' | 'light') => vo
   };
   return (
     <div class="map-settings">
-      <button type="button" onClick={() => setOpen(!open())} title="地图设置">
-        地图设置
+      <button type="button" onClick={() => setOpen(!open())} title={mt.settings}>
+        {mt.settings}
       </button>
       <Show when={open()}>
         <div class="map-settings-panel">
           <label>
-            <span>底图风格</span>
+            <span>{mt.theme}</span>
             <select value={s().theme} onChange={(e) => setS({ ...s(), theme: e.currentTarget.value === 'light' ? 'light' : 'dark' })}>
-              <option value="dark">深色</option>
-              <option value="light">浅色</option>
+              <option value="dark">{mt.dark}</option>
+              <option value="light">{mt.light}</option>
             </select>
           </label>
           <label>
-            <span>瓦片/样式地址（留空使用离线底图）</span>
+            <span>{mt.styleUrl}</span>
             <input
               type="url"
               placeholder="https://map.example.gov.cn/style.json"
@@ -40,10 +41,10 @@ export function MapSettingsButton(props: { onTheme?: (t: 'dark' | 'light') => vo
           </label>
           <div class="form-actions">
             <button type="button" onClick={() => setOpen(false)}>
-              取消
+              {mt.cancel}
             </button>
             <button type="button" class="primary" onClick={save}>
-              保存
+              {mt.save}
             </button>
           </div>
         </div>

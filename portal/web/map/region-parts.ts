@@ -1,4 +1,5 @@
 import type { RegionPart } from '@geo/alerting';
+import { mt } from './zh-CN.ts';
 
 /** Drawn shapes as terra-draw stores them: a GeoJSON feature with `properties.mode`. */
 export interface DrawnFeature {
@@ -110,6 +111,17 @@ export function partToFeature(p: RegionPart): DrawnFeature | undefined {
   }
 }
 
+/** The GeoJSON objects an import reads (others, such as points, are skipped). */
+type GeoNode =
+  | { type: 'FeatureCollection'; features?: GeoNode[] }
+  | { type: 'Feature'; geometry?: GeoNode }
+  | { type: 'GeometryCollection'; geometries?: GeoNode[] }
+  | { type: 'Polygon'; coordinates: number[][][] }
+  | { type: 'MultiPolygon'; coordinates: number[][][][] }
+  | { type: 'LineString'; coordinates: number[][] }
+  | { type: 'MultiLineString'; coordinates: number[][][] }
+  | { type: 'Point' | 'MultiPoint' };
+
 /** Why an imported file gave no region. */
 export class ImportError extends Error {
   override name = 'ImportError';
@@ -122,7 +134,7 @@ export class ImportError extends Error {
  */
 export function geojsonToParts(input: unknown, bufferM = DEFAULT_BUFFER_M): RegionPart[] {
   const parts: RegionPart[] = [];
-  const visit = (g: any): void => {
+  const visit = (g: GeoNode | null | undefined): void => {
     if (!g || typeof g !== 'object') return;
     switch (g.type) {
       case 'FeatureCollection':
@@ -145,10 +157,9 @@ export function geojsonToParts(input: unknown, bufferM = DEFAULT_BUFFER_M): Regi
         return;
     }
   };
-  if (!input || typeof input !== 'object' || typeof (input as { type?: unknown }).type !== 'string')
-    throw new ImportError('文件不是 GeoJSON');
-  visit(input);
-  if (!parts.length) throw new ImportError('文件中没有多边形或折线，无法作为区域');
+  if (!input || typeof input !== 'object' || typeof (input as { type?: unknown }).type !== 'string') throw new ImportError(mt.notGeoJSON);
+  visit(input as GeoNode);
+  if (!parts.length) throw new ImportError(mt.noParts);
   return parts;
 }
 

@@ -20,10 +20,10 @@ export function MessagesPage() {
   const read = (id: string) => void post(`/api/messages/${id}/read`).then(() => refetch(), notifyError);
   return (
     <Page
-      title={`${t.messages.title}（${t.messages.unread} ${data()?.unread ?? 0}）`}
+      title={t.messages.titleUnread(data()?.unread ?? 0)}
       actions={
         <button type="button" onClick={() => void post('/api/messages/read-all').then(() => refetch(), notifyError)}>
-          全部已读
+          {t.messages.readAll}
         </button>
       }
     >

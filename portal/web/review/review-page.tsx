@@ -50,11 +50,11 @@ function SignatureQueue() {
     <Grid
       testId="review-signatures"
       rows={list()}
-      head={[R.enterprise, t.signatures.text, '提交人', t.common.createdAt, t.common.actions]}
+      head={[R.enterprise, t.signatures.text, R.submitter, t.common.createdAt, t.common.actions]}
       row={(s) => (
         <tr data-signature={s.text}>
           <td>{s.enterpriseName}</td>
-          <td>【{s.text}】</td>
+          <td>{t.fmt.signature(s.text)}</td>
           <td>{s.submittedBy ?? '—'}</td>
           <td>{fmtTime(s.createdAt)}</td>
           <td>
@@ -71,7 +71,7 @@ function QualificationQueue() {
   return (
     <Grid
       rows={list()}
-      head={[R.enterprise, t.settings.qualTitle, '文件', t.common.createdAt, t.common.actions]}
+      head={[R.enterprise, t.settings.qualTitle, t.fmt.file, t.common.createdAt, t.common.actions]}
       row={(q) => (
         <tr>
           <td>{q.enterpriseName}</td>

@@ -33,15 +33,7 @@ interface Qualification {
   createdAt: string;
 }
 
-const REASONS: Record<string, string> = {
-  ok: '登录成功',
-  bad_password: '密码错误',
-  unknown_account: '账户不存在',
-  captcha: '验证码错误',
-  locked: '账户锁定中',
-  ip_throttled: '地址受限',
-  frozen: '账户已冻结',
-};
+const REASONS: Record<string, string> = S.loginReasons;
 
 function LogoSettings() {
   const [branding, { refetch }] = createResource(() => get<{ logoUrl: string | null }>('/api/branding'));
@@ -96,7 +88,7 @@ function Qualifications() {
       </form>
       <Grid
         rows={list()}
-        head={[S.qualTitle, '文件', t.common.status, t.signatures.reason, t.common.createdAt, t.common.actions]}
+        head={[S.qualTitle, t.fmt.file, t.common.status, t.signatures.reason, t.common.createdAt, t.common.actions]}
         row={(q) => (
           <tr>
             <td>{q.title}</td>
@@ -105,11 +97,11 @@ function Qualifications() {
             </td>
             <td>
               {q.status === 'approved' ? (
-                <Badge kind="ok">已通过</Badge>
+                <Badge kind="ok">{t.signatures.approved}</Badge>
               ) : q.status === 'pending' ? (
-                <Badge kind="warn">待审核</Badge>
+                <Badge kind="warn">{t.signatures.pending}</Badge>
               ) : (
-                <Badge kind="err">已驳回</Badge>
+                <Badge kind="err">{t.signatures.rejected}</Badge>
               )}
             </td>
             <td>{q.reason || '—'}</td>

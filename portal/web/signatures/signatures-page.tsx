@@ -51,7 +51,7 @@ export function SignaturesPage() {
         row={(s) => (
           <tr data-signature={s.text} data-status={s.status}>
             <td>
-              【{s.text}】
+              {t.fmt.signature(s.text)}
               <Show when={s.isDefault}>
                 <Badge kind="muted">{S.isDefault}</Badge>
               </Show>

@@ -12,7 +12,13 @@ interface SystemStatus {
 }
 
 const uptime = (s?: number) =>
-  s === undefined ? '—' : s < 120 ? `${s} 秒` : s < 7200 ? `${Math.round(s / 60)} 分钟` : `${(s / 3600).toFixed(1)} 小时`;
+  s === undefined
+    ? '—'
+    : s < 120
+      ? t.status.seconds(s)
+      : s < 7200
+        ? t.status.minutes(Math.round(s / 60))
+        : t.status.hours((s / 3600).toFixed(1));
 
 function ProbeTable(props: { title: string; rows: Probe[] }) {
   return (
@@ -21,7 +27,7 @@ function ProbeTable(props: { title: string; rows: Probe[] }) {
       <table class="grid status-table">
         <thead>
           <tr>
-            <th>名称</th>
+            <th>{t.status.name}</th>
             <th>{t.common.status}</th>
             <th>{t.status.version}</th>
             <th>{t.status.latency}</th>
@@ -94,10 +100,7 @@ export function StatusPage() {
           <>
             <p class="status-summary">
               {s().ok ? <Badge kind="ok">{t.status.allOk}</Badge> : <Badge kind="err">{t.status.someDown}</Badge>}
-              <span class="muted">
-                {' '}
-                {t.status.at}：{fmtTime(s().at)}
-              </span>
+              <span class="muted"> {t.fmt.labelled(t.status.at, fmtTime(s().at))}</span>
             </p>
             <ProbeTable title={t.status.servers} rows={s().servers} />
             <ProbeTable title={t.status.services} rows={s().services} />

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@geo/infra';
+import { freePort } from '@geo/infra/testing';
 
 export interface RunningKannel {
   /** smsbox's sendsms URL (user `bench`, password `bench`). */

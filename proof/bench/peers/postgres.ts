@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@geo/infra';
+import { freePort } from '@geo/infra/testing';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Kvm, type KV } from '@nats-io/kv';
-import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { startNatsServer, type RunningNats } from '@geo/infra/testing';
 import {
   AlertTaskSpec,
   REACHED_SUBJECT,

@@ -5,11 +5,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectNats, ensureDeadLetterStream, type NatsConnection } from '@geo/infra';
+import { untilValue } from '@geo/infra/testing';
 import { LOCATION_STREAM, decodeLocationMessage, type LocationEvent } from '@geo/ingest';
 import { CaseTally } from './report.ts';
 import { locationCases, type LocationCase } from './location-cases.ts';
 import { REPO_ROOT } from './service-process.ts';
-import { tapDeadLetters, tapStream, waitFor } from './stream-tap.ts';
+import { tapDeadLetters, tapStream } from './stream-tap.ts';
 
 /**
  * Bad input at ingest's third entry point, file replay (`npm run sim -- replay <file>`), run as the
@@ -72,7 +73,7 @@ describe('bad input at file replay (the real replay command, real nats-server)',
     return p;
   };
   const landedOnce = (msisdn: string) =>
-    waitFor(`${msisdn} in LOCATION`, () => (landed.get(msisdn)?.length ? landed.get(msisdn) : undefined));
+    untilValue(`${msisdn} in LOCATION`, () => (landed.get(msisdn)?.length ? landed.get(msisdn) : undefined));
 
   beforeAll(async () => {
     const since = new Date(Date.now() - 1000);

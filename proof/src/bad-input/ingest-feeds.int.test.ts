@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { connectNats, ensureDeadLetterStream, freePort, type NatsConnection } from '@geo/infra';
+import { connectNats, ensureDeadLetterStream, type NatsConnection } from '@geo/infra';
+import { freePort, untilValue } from '@geo/infra/testing';
 import { HTTP_FEED_PATH, LOCATION_STREAM, decodeLocationMessage, feedSubject, type LocationEvent } from '@geo/ingest';
 import { CaseTally } from './report.ts';
 import { locationCases, type LocationCase } from './location-cases.ts';
 import { startService, type ServiceProcess } from './service-process.ts';
-import { tapDeadLetters, tapStream, waitFor } from './stream-tap.ts';
+import { tapDeadLetters, tapStream } from './stream-tap.ts';
 
 /**
  * Bad input at ingest's external feeds, against the real ingest process (`ingest/src/main.ts`):
@@ -151,7 +152,7 @@ describe('bad input at ingest feeds (real ingest process, real nats-server)', ()
     const text = await res.text();
     return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
   };
-  const landedEvent = (msisdn: string) => waitFor(`event ${msisdn} in LOCATION`, () => landed.get(msisdn));
+  const landedEvent = (msisdn: string) => untilValue(`event ${msisdn} in LOCATION`, () => landed.get(msisdn));
 
   /** The service is still up: healthy, and a good event sent now lands. */
   async function stillUp() {

@@ -7,7 +7,6 @@ import {
   connectNats,
   ensureDeadLetterStream,
   ensureStream,
-  freePort,
   jetstreamManager,
   list,
   selectRows,
@@ -15,11 +14,12 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
+import { until, untilValue, freePort } from '@geo/infra/testing';
 import type { LocationEvent } from '@geo/ingest';
 import { atom } from '@geo/insight';
 import { CaseTally } from './report.ts';
 import { startService, type ServiceProcess } from './service-process.ts';
-import { tapDeadLetters, waitFor } from './stream-tap.ts';
+import { tapDeadLetters } from './stream-tap.ts';
 
 /**
  * Bad input at insight, against the real process (`insight/src/main.ts`) reading a stream of this
@@ -95,7 +95,7 @@ describe('bad input at insight (real insight process, own stream and database)',
     await ensureDeadLetterStream(nc);
     dead = await tapDeadLetters(nc, 'insight', since, MARK);
     await publish(JSON.stringify({ v: 1, events: [1, 2, 3].map((k) => event(baseline.msisdn(k), baseline.at)) }));
-    await waitFor('the baseline people counted', async () => ((await population(baseline.at)) === atom(3, K) ? true : undefined), 60_000);
+    await until('the baseline people counted', async () => (await population(baseline.at)) === atom(3, K), 60_000);
   }, 180_000);
 
   afterAll(async () => {
@@ -139,7 +139,7 @@ describe('bad input at insight (real insight process, own stream and database)',
       await publish(sc.payload(c.mark));
       await publish(JSON.stringify({ v: 1, events: [1, 2, 3].map((k) => event(c.msisdn(k), c.at)) }));
       expect((await dead.get(c.mark, 60_000)).reason).toMatch(sc.says);
-      await waitFor(`case ${c.n}'s people counted`, async () => ((await population(c.at)) === atom(3, K) ? true : undefined), 60_000);
+      await until(`case ${c.n}'s people counted`, async () => (await population(c.at)) === atom(3, K), 60_000);
     });
 
     const MIXED = tally.add('insight sink (events in a batch)', [
@@ -153,7 +153,7 @@ describe('bad input at insight (real insight process, own stream and database)',
       const c = fresh();
       const good = [1, 2, 3].map((k) => event(c.msisdn(k), c.at));
       await publish(JSON.stringify({ v: 1, events: [good[0], mc.bad(event(c.msisdn(5), c.at)), good[1], good[2]] }));
-      await waitFor(
+      await untilValue(
         `case ${c.n}'s good people counted`,
         async () => {
           const p = await population(c.at);

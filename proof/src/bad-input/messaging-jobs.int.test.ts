@@ -5,7 +5,6 @@ import {
   connectClickHouse,
   connectNats,
   ensureDeadLetterStream,
-  freePort,
   ident,
   list,
   selectRows,
@@ -13,10 +12,11 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
+import { untilValue, freePort } from '@geo/infra/testing';
 import { messagingNames, type SmsJob } from '@geo/messaging';
 import { CaseTally } from './report.ts';
 import { startService, type ServiceProcess } from './service-process.ts';
-import { tapDeadLetters, waitFor } from './stream-tap.ts';
+import { tapDeadLetters } from './stream-tap.ts';
 
 /**
  * Bad SMS jobs at messaging's job consumer, against the real processes (`messaging/src/main.ts`
@@ -120,7 +120,7 @@ describe('bad SMS jobs at messaging (real messaging and SMSC processes)', () => 
     );
   /** Waits until every job has a final (not merely submitted) row, and returns the rows. */
   const finalRows = (ids: string[]) =>
-    waitFor(
+    untilValue(
       `send-log rows for ${ids.join(', ')}`,
       async () => {
         const rows = (await rowsOf(ids).catch(() => [])).filter((r) => r.status !== 'submitted');

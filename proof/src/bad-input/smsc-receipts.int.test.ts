@@ -5,7 +5,6 @@ import {
   connectClickHouse,
   connectNats,
   ensureDeadLetterStream,
-  freePort,
   ident,
   list,
   selectRows,
@@ -13,10 +12,11 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
+import { until, untilValue, freePort } from '@geo/infra/testing';
 import { messagingNames, type SmsJob } from '@geo/messaging';
 import { CaseTally } from './report.ts';
 import { startService, type ServiceProcess } from './service-process.ts';
-import { tapDeadLetters, waitFor } from './stream-tap.ts';
+import { tapDeadLetters } from './stream-tap.ts';
 
 /**
  * Bad deliver_sm from a carrier SMSC at messaging's SMPP binds, against the real processes
@@ -225,7 +225,7 @@ describe('bad deliver_sm from the SMSC at messaging (real messaging and SMSC pro
   };
   /** The SMSC got a deliver_sm_resp OK for it: it will not send it again. */
   const taken = (id: string) =>
-    waitFor(
+    untilValue(
       `deliver_sm ${id} to be answered OK`,
       async () => {
         const r = (await (await fetch(`${smscUrl}/deliver/${id}`)).json()) as { done: boolean; attempts: number; lastStatus?: number };
@@ -249,7 +249,7 @@ describe('bad deliver_sm from the SMSC at messaging (real messaging and SMSC pro
       createdAt: Date.now(),
     };
     await jetstream(nc, { timeout: 15_000 }).publish(names.jobSubject('cmcc'), JSON.stringify(job), { msgID: job.jobId });
-    return waitFor(
+    return untilValue(
       `a delivered send-log row for ${job.jobId}`,
       async () => {
         const rows = await selectRows<{ status: string }>(
@@ -299,7 +299,7 @@ describe('bad deliver_sm from the SMSC at messaging (real messaging and SMSC pro
       };
       const before = await metric();
       await deliver({ rawHex: 'ffffffff00000005000000000000002a' });
-      await waitFor('the undecodable PDU to be counted', async () => ((await metric()) > before ? true : undefined), 30_000);
+      await until('the undecodable PDU to be counted', async () => (await metric()) > before, 30_000);
       expect(await goodJob(fresh().mark)).toMatchObject({ status: 'delivered' });
     },
     90_000,

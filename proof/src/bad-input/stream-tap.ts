@@ -1,18 +1,8 @@
 import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
 import { DEAD_LETTER_STREAM, DeadLetter, type NatsConnection } from '@geo/infra';
+import { untilValue } from '@geo/infra/testing';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `f` until it returns something other than undefined, or throws naming `what`. */
-export async function waitFor<T>(what: string, f: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /**
  * Reads a stream from a point in time on with an ordered consumer, in the background, handing
@@ -56,6 +46,6 @@ export async function tapDeadLetters(nc: NatsConnection, service: string, since:
   return {
     byMarker,
     stop: tap.stop,
-    get: (mark: string, timeoutMs = 30_000) => waitFor(`a dead letter for ${mark}`, () => byMarker.get(mark), timeoutMs),
+    get: (mark: string, timeoutMs = 30_000) => untilValue(`a dead letter for ${mark}`, () => byMarker.get(mark), timeoutMs),
   };
 }

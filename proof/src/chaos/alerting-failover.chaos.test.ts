@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kvm } from '@nats-io/kv';
 import { connectNats, type LeaseValue } from '@geo/infra';
+import { until } from '@geo/infra/testing';
 import { LEASES_BUCKET, shanghaiDay } from '@geo/alerting';
 import { GroundTruth, type SeenEvent } from '../system/ground-truth.ts';
 import { startSystem, type RunningSystem } from '../system/system.ts';
@@ -79,13 +80,6 @@ describe('alerting failover in the whole system (two alerting processes, kill -9
         if (e?.operation === 'PUT') out.set(k, e.json<LeaseValue>());
       }
       return [...out.values()].filter((v) => v.owner && v.expiresAt > Date.now());
-    };
-    const until = async (what: string, f: () => Promise<boolean>, ms: number) => {
-      const end = Date.now() + ms;
-      while (!(await f())) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await sleep(100);
-      }
     };
     await until(
       'both alerting instances hold shards',

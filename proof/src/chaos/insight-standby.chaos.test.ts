@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClickHouse, freePort, selectRows } from '@geo/infra';
+import { connectClickHouse, selectRows } from '@geo/infra';
+import { freePort } from '@geo/infra/testing';
 import { GroundTruth } from '../system/ground-truth.ts';
 import { startSystem, type RunningSystem } from '../system/system.ts';
 import { waitQuiet } from '../system/quiesce.ts';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, freePort, preferredOwner, selectRows } from '@geo/infra';
+import { connectClickHouse, connectNats, preferredOwner, selectRows } from '@geo/infra';
+import { freePort } from '@geo/infra/testing';
 import { smsJobSubject, type SmsJobBatch } from '@geo/messaging';
 import { startSystem, type RunningSystem } from '../system/system.ts';
 import { ServiceProcess, tail } from '../system/service-process.ts';

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectNats } from '@geo/infra';
 import {
-  connectNats,
   freePort,
   startClickHouseServer,
   startNatsCluster,
@@ -10,7 +10,7 @@ import {
   type RunningClickHouse,
   type RunningNats,
   type RunningNatsCluster,
-} from '@geo/infra';
+} from '@geo/infra/testing';
 import { declareSystemTopology } from '@geo/infra/topology';
 import { ServiceProcess, tail, type ServiceSpec, type UnexpectedExit } from './service-process.ts';
 import { SmscControl } from './smsc-control.ts';

@@ -1,9 +1,11 @@
 /**
  * `@geo/infra/testing`: what tests, chaos drills and benchmarks use and production code must not —
  * real servers started on free ports (nats-server alone or as a cluster, clickhouse-server alone or
- * as shards), a TCP proxy that injects faults, and the one wait helper.
+ * as shards), a TCP proxy that injects faults, the one wait helper, and the launcher of a
+ * TypeScript entry point as its own process (startTsxProcess / untilReady).
  */
 export * from './until.ts';
+export * from './tsx-process.ts';
 export * from '../test/tcp-proxy.ts';
 export * from '../servers/free-port.ts';
 export * from '../servers/pick-port.ts';

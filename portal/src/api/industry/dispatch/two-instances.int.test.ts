@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { jetstream } from '@nats-io/jetstream';
 import { connectNats, type NatsConnection } from '@geo/infra';
-import { untilValue } from '@geo/infra/testing';
+import { startTsxProcess, untilReady, untilValue } from '@geo/infra/testing';
 import { SMS_JOBS_STREAM, SmsJob } from '@geo/messaging';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { instanceId } from '../../../jobs/instance.ts';
@@ -55,16 +54,16 @@ async function portalProcess(
   extra: Record<string, unknown> = {},
 ): Promise<{ url: string; child: ChildProcess }> {
   const cfg = { port: 0, databaseUrl, demo: true, captchaTestMode: true, scryptLogN: 10, trustProxy: true, ...extra };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'portal/src/jobs/portal-process.ts'], {
+  let url: string | undefined;
+  const p = startTsxProcess('portal process', 'portal/src/jobs/portal-process.ts', {
     cwd: ROOT,
-    env: { ...process.env, PORTAL_CONFIG: JSON.stringify(cfg), JOB_LEASE_MS: String(leaseMs) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { PORTAL_CONFIG: JSON.stringify(cfg), JOB_LEASE_MS: String(leaseMs) },
+    onLine: (l) => {
+      if (l.startsWith('READY ')) url = l.slice(6);
+    },
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`portal process exited (${code}) before it served`)));
-    createInterface({ input: child.stdout! }).on('line', (l) => l.startsWith('READY ') && resolve(l.slice(6)));
-  });
-  return { url, child };
+  await untilReady(p, 'READY <url> printed', () => url !== undefined, 120_000, 50);
+  return { url: url!, child: p.child };
 }
 
 /** A request to the instance at `url` with a session taken on the other one (sessions live in the database). */

@@ -26,7 +26,17 @@ export default tseslint.config(
   },
   {
     // Tests, their support code and declaration files for untyped modules may cast freely.
-    files: ['**/*.test.ts', '**/*.test.tsx', '**/*.d.ts', '**/e2e/**', '**/testing/**', '**/test/**', 'proof/src/bad-input/**'],
+    files: [
+      '**/*.test.ts',
+      '**/*.test.tsx',
+      '**/*.d.ts',
+      '**/e2e/**',
+      '**/testing/**',
+      '**/test/**',
+      'proof/src/bad-input/**',
+      '**/*-harness.ts',
+      '**/test-app.ts',
+    ],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {

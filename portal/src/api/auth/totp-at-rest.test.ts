@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newTotpSecret, totpNow } from '../../auth/totp.ts';
 import type { Portal } from '../../portal.ts';
-import { call, login, loginAdmin, nextIp, solveCaptcha, START_TIMEOUT, testPortal } from '../../test/harness.ts';
+import { call, login, loginAdmin, nextIp, solveCaptcha, testPortal } from '../../test/harness.ts';
 
 const later = (secret: string, steps: number) => totpNow(secret, Date.now() + steps * 30_000);
 

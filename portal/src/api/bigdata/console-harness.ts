@@ -13,7 +13,6 @@ import { login, type Client } from '../../test/harness.ts';
  * error bodies) on a test portal's database, until the lead adds them to `API_ROUTES`. Logins go
  * through the portal itself; the cookie is valid here because the database is the same.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function consoleApp(portal: Portal, groups: Hono<AppEnv, any, any>[]) {
   const app = router();
   app.onError((err, c) => toErrorResponse(c, err));

@@ -72,7 +72,7 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) events.push(ev(m(n++), 'cmcc', 'busy-1', busy, { gender: 'm', age: 35 }));
   for (let i = 0; i < 12; i++) events.push(ev(m(n++), 'cucc', 'busy-2', busy, { gender: 'f', age: 35 }));
   for (let i = 0; i < 4; i++) events.push(ev(m(n++), 'ctcc', 'busy-3', busy, { gender: 'f', age: 35 }));
-  events.push(ev(m(n++), 'cmcc', 'sparse-1', sparse, { gender: 'f', age: 35 }));
+  events.push(ev(m(n), 'cmcc', 'sparse-1', sparse, { gender: 'f', age: 35 }));
   const js = jetstream(nc);
   const bySubject = new Map<string, LocationEvent[]>();
   for (const e of events) {

@@ -100,7 +100,7 @@ export async function prepareSend(db: Queryable, p: Principal, enterpriseId: str
     throw new AppError('SIGNATURE_NOT_APPROVED');
   }
   let recipients: Recipient[];
-  let rejected: Rejected[] = [];
+  let rejected: Rejected[];
   let duplicates = 0;
   let content = input.content ?? '';
   if (input.mode === 'normal') {

@@ -3,7 +3,7 @@ import { AppError } from '../../../errors.ts';
 import { iso, need } from '../../../http/context.ts';
 import { opLog } from '../../../http/op-log.ts';
 import { jsonBody, jsonOk, router, z } from '../../../http/openapi.ts';
-import { IdParam, Ids, summary } from './queries.ts';
+import { IdParam, Ids } from './queries.ts';
 
 /** Drafts (草稿箱). */
 export const draftsRoutes = router()

@@ -4,7 +4,7 @@ import { need } from '../../../http/context.ts';
 import { opLog } from '../../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../../http/openapi.ts';
 import { refund } from '../send/service.ts';
-import { IdParam, Ids, ListQuery, ListResult, listSends, summary } from './queries.ts';
+import { IdParam, Ids, ListQuery, ListResult, listSends } from './queries.ts';
 
 /** Scheduled sends (定时短信): list, change the time, delete with a refund. */
 export const schedulesRoutes = router()

@@ -1,4 +1,5 @@
 import type { CrowdRule, RegionPart } from '@geo/alerting';
+import { bt } from './zh-CN.ts';
 
 export type Carrier = 'cmcc' | 'cucc' | 'ctcc';
 export const CARRIERS: Carrier[] = ['cmcc', 'cucc', 'ctcc'];
@@ -108,7 +109,7 @@ export function fromPayload(p: Record<string, any>, today: string): SendForm {
         p.quota?.[c] ? { on: true, total: p.quota[c].total, dailyCap: p.quota[c].dailyCap } : { on: !p.quota, total: 0, dailyCap: 0 },
       ]),
     ) as SendForm['quota'],
-    letter: p.authorizationLetter ? { id: p.authorizationLetter, name: p.ui?.letterName ?? '授权函' } : null,
+    letter: p.authorizationLetter ? { id: p.authorizationLetter, name: p.ui?.letterName ?? bt.send.letter } : null,
   };
 }
 

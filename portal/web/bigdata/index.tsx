@@ -12,13 +12,13 @@ export function BigdataPage() {
   const sub = () => path().replace(/^\/bigdata\/?/, '') || (can('bigdata.send') ? 'send' : 'tasks');
   return (
     <div class="bd-shell">
-      <nav class="bd-menu" aria-label="大数据功能菜单栏">
+      <nav class="bd-menu" aria-label={bt.menu.label}>
         {can('bigdata.send') && <Link href="/bigdata/send">{bt.menu.send}</Link>}
         {can('bigdata.tasks') && <Link href="/bigdata/tasks">{bt.menu.tasks}</Link>}
         {can('bigdata.send') && <Link href="/bigdata/drafts">{bt.menu.drafts}</Link>}
       </nav>
       <div class="bd-page">
-        <Switch fallback={<p class="muted">没有权限</p>}>
+        <Switch fallback={<p class="muted">{bt.menu.forbidden}</p>}>
           <Match when={sub().startsWith('send') && can('bigdata.send')}>
             <SendPage />
           </Match>
@@ -36,7 +36,7 @@ export function BigdataPage() {
 
 /** Routes for the SPA (`ROUTES` in web/routes.tsx): one prefix, the shell picks the sub page. */
 export const BIGDATA_PAGES: { path: string; component: Component; label: string; features: string[] }[] = [
-  { path: '/bigdata', component: BigdataPage, label: '大数据短信', features: ['bigdata.send', 'bigdata.tasks'] },
+  { path: '/bigdata', component: BigdataPage, label: bt.menu.bigdata, features: ['bigdata.send', 'bigdata.tasks'] },
 ];
 
 export { SendPage, TasksPage, DraftsPage };

@@ -1,6 +1,17 @@
 /** The console's strings (大数据短信 and 大数据洞察), zh-CN; an English catalogue would mirror this object. */
 export const bt = {
-  menu: { send: '发短信', tasks: '任务', drafts: '草稿箱', heatmap: '热力图', bigScreen: '可视化大屏' },
+  menu: {
+    send: '发短信',
+    tasks: '任务',
+    drafts: '草稿箱',
+    heatmap: '热力图',
+    bigScreen: '可视化大屏',
+    /** The left menu's accessible name, and the pages' entries in the main menu. */
+    label: '大数据功能菜单栏',
+    bigdata: '大数据短信',
+    insight: '大数据洞察',
+    forbidden: '没有权限',
+  },
   carriers: { cmcc: '中国移动', cucc: '中国联通', ctcc: '中国电信' } as Record<string, string>,
   send: {
     title: '发大数据短信',
@@ -79,6 +90,10 @@ export const bt = {
     draftSaved: '草稿已保存',
     fixErrors: '请按提示修改标红的项目',
     confirmReset: '确定清空表单和圈选的图形吗？',
+    joinErrors: (xs: string[]) => xs.join('；'),
+    importFailed: (why: string) => `导入 GeoJSON：${why}`,
+    signatureOption: (s: string) => `【${s}】`,
+    sum: '合计',
   },
   tasks: {
     title: '大数据短信任务',
@@ -164,6 +179,9 @@ export const bt = {
     carrier: '运营商',
     sentAt: '提交时间',
     statusAt: '状态时间',
+    savedAt: '保存时间',
+    untitled: '（未填写主题）',
+    delete: '删除',
   },
   insight: {
     heatTitle: '热力图',

@@ -43,7 +43,7 @@ export function Kpis(props: { m: RegionMetrics | undefined; without?: 'populatio
 
 /** 大数据洞察-热力图: pick a region, see population per H3 cell and the region's live figures. */
 export function HeatmapPage() {
-  const [areas, setAreas] = createSignal<{ code: string; name: string }[]>([{ code: '330100', name: '杭州市' }]);
+  const [areas, setAreas] = createSignal<{ code: string; name: string }[]>([{ code: '330100', name: bt.insight.defaultRegionName }]);
   const [drawn, setDrawn] = createSignal<RegionPart[]>([]);
   const [tool, setTool] = createSignal<DrawTool | null>(null);
   const [metrics, setMetrics] = createSignal<RegionMetrics>();

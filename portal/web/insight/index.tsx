@@ -14,7 +14,7 @@ export function InsightPage() {
       </Match>
       <Match when={true}>
         <div class="bd-shell">
-          <nav class="bd-menu" aria-label="大数据洞察">
+          <nav class="bd-menu" aria-label={bt.menu.insight}>
             <Link href="/insight">{bt.menu.heatmap}</Link>
             <Link href="/insight/screen">{bt.menu.bigScreen}</Link>
           </nav>
@@ -29,7 +29,7 @@ export function InsightPage() {
 
 /** Routes for the SPA (`ROUTES` in web/routes.tsx). */
 export const INSIGHT_PAGES: { path: string; component: Component; label: string; features: string[] }[] = [
-  { path: '/insight', component: InsightPage, label: '大数据洞察', features: ['insight'] },
+  { path: '/insight', component: InsightPage, label: bt.menu.insight, features: ['insight'] },
 ];
 
 export { HeatmapPage, BigScreen };

@@ -34,10 +34,11 @@ type Count = { ok: true; chars: number; segments: number; tasks: number } | { ok
 
 /** Messages of the fields at `prefix` (and below it). */
 const errorsAt = (errs: Record<string, string>, prefix: string) =>
-  Object.entries(errs)
-    .filter(([p]) => p === prefix || p.startsWith(`${prefix}.`))
-    .map(([, m]) => m)
-    .join('；');
+  bt.send.joinErrors(
+    Object.entries(errs)
+      .filter(([p]) => p === prefix || p.startsWith(`${prefix}.`))
+      .map(([, m]) => m),
+  );
 
 function FieldError(props: { errs: Record<string, string>; at: string }) {
   return (
@@ -153,7 +154,7 @@ export function SendPage() {
       const parts = geojsonToParts(JSON.parse(await file.text()), bufferM());
       setForm('imported', [...form.imported, ...parts]);
     } catch (e) {
-      notify('err', `${bt.send.importGeoJSON}：${(e as Error).message}`);
+      notify('err', bt.send.importFailed((e as Error).message));
     }
   };
   const uploadLetter = async (file: File) => {
@@ -322,7 +323,7 @@ export function SendPage() {
           </span>
           <select name="signature" value={form.signature} onChange={(e) => setForm('signature', e.currentTarget.value)}>
             <option value="">{bt.send.pickSignature}</option>
-            <For each={opts()?.signatures}>{(s) => <option value={s.text}>【{s.text}】</option>}</For>
+            <For each={opts()?.signatures}>{(s) => <option value={s.text}>{bt.send.signatureOption(s.text)}</option>}</For>
           </select>
           <Show when={opts() && !opts()!.signatures.length}>
             <small class="error">{bt.send.noSignature}</small>
@@ -676,7 +677,7 @@ function ReachPanel(props: { reach: Reach | { error: string } | null }) {
                       <tr>
                         <th />
                         <For each={CARRIERS}>{(c) => <th>{bt.carriers[c]}</th>}</For>
-                        <th>合计</th>
+                        <th>{bt.send.sum}</th>
                       </tr>
                     </thead>
                     <tbody>

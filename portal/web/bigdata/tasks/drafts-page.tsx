@@ -30,15 +30,15 @@ export function DraftsPage() {
             <th>{bt.tasks.subject}</th>
             <th>{bt.tasks.type}</th>
             <th>{bt.tasks.createdBy}</th>
-            <th>保存时间</th>
-            <th>操作</th>
+            <th>{bt.tasks.savedAt}</th>
+            <th>{bt.tasks.actions}</th>
           </tr>
         </thead>
         <tbody>
           <For each={list()?.items}>
             {(d) => (
               <tr data-draft={d.id}>
-                <td>{d.subject || '（未填写主题）'}</td>
+                <td>{d.subject || bt.tasks.untitled}</td>
                 <td>{d.alertTypeLabel}</td>
                 <td>{d.accountName}</td>
                 <td>{fmtTime(d.createdAt)}</td>
@@ -47,7 +47,7 @@ export function DraftsPage() {
                     {bt.tasks.edit} / {bt.tasks.send}
                   </button>
                   <button type="button" class="link danger" onClick={() => void remove(d.id)}>
-                    删除
+                    {bt.tasks.delete}
                   </button>
                 </td>
               </tr>

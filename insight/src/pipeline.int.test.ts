@@ -488,6 +488,27 @@ describe('insight pipeline: simulated population → NATS → sink → ClickHous
     }
   });
 
+  it('gives the same answers with the flow series of settled hours read from the pair atoms (#24)', async () => {
+    // A restarted service has no cached history: every series is read again, settled hours from the
+    // pair tables once the holder has filled them.
+    await insight!.stop();
+    insight = await start();
+    await insight.holding();
+    await waitRing();
+    const filled = await insight.fillPairs();
+    // 26 h of events: every hour that ended 10 minutes before the newest event.
+    expect(filled.length).toBeGreaterThanOrEqual(24);
+    const [pairs] = await selectRows<{ rows: string }>(ch, `SELECT count() AS rows FROM insight_pairs_to WHERE n >= ${K}`);
+    expect(Number(pairs!.rows)).toBeGreaterThan(0);
+    const reads = insight.pairReads;
+    for (const r of REGIONS) expect(await query(r.region)).toEqual(metrics.get(r.name));
+    // Every first query read its settled hours there (polls then read their cached history).
+    expect(insight.pairReads - reads).toBe(REGIONS.length);
+    insight!.population.ready = false;
+    for (const r of REGIONS) expect(await query(r.region)).toEqual(metrics.get(r.name));
+    insight!.population.ready = true;
+  });
+
   it('gives the same answers after ClickHouse holds every row twice (a crash between insert and ack)', async () => {
     for (const t of ['insight_moves_to', 'insight_population']) await ch.command({ query: `INSERT INTO ${t} SELECT * FROM ${t}` });
     // A restarted service has no cache: every figure is read again from the doubled tables, and the

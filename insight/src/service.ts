@@ -20,6 +20,8 @@ import {
 } from '@geo/infra';
 import { INSIGHT_MIGRATIONS } from './schema/migrations.ts';
 import { compactClosedDays, dropOldPartitions } from './schema/retention.ts';
+import { PairFiller } from './schema/pairs.ts';
+import { PairHours } from './metrics/pair-query.ts';
 import { CellDictionary } from './sink/cells.ts';
 import { PresenceState } from './sink/presence-state.ts';
 import { LocationSink } from './sink/sink.ts';
@@ -73,6 +75,13 @@ export interface RunningInsight extends Stoppable {
   readonly instance: string;
   /** Resolves when this instance runs the sink (holds the lease, its sink consumes): now, or once it takes over. */
   holding(): Promise<void>;
+  /**
+   * Runs the holder's fill step of pair atoms now (it runs every minute anyway) and has this
+   * replica's queries read the fill records again; resolves to the hours filled (none on a standby).
+   */
+  fillPairs(): Promise<number[]>;
+  /** Region queries that read part of their flow series from the pair atoms. */
+  readonly pairReads: number;
 }
 
 /** Metrics a holder's sink registers (LocationSink and its GapFiller). */
@@ -91,6 +100,9 @@ interface Replica {
   state: PresenceState;
   population: PopulationRing;
   recent: RecentMoves;
+  /** The holder's fill step of pair atoms (none on a standby). */
+  pairs?: PairFiller;
+  pairHours: PairHours;
   app: Hono;
   stopped: boolean;
 }
@@ -126,6 +138,9 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     const state = new PresenceState(cells, cfg.INSIGHT_STALENESS_MIN * 60_000, 1 << 16);
     const ring = new PopulationRing();
     const recent = new RecentMoves();
+    // Pair atoms of settled hours (#24): the holder fills them; every replica's queries read them.
+    const pairs = role === 'holder' ? new PairFiller(ch, cfg.INSIGHT_K, log) : undefined;
+    const pairHours = new PairHours(ch, cfg.INSIGHT_K);
     // The sink's metrics are the holder's; a new holder (a takeover) registers them afresh, counting
     // from 0 as after a restart.
     if (role === 'holder') for (const name of SINK_METRICS) http.registry.removeSingleMetric(name);
@@ -141,6 +156,8 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
       registry: role === 'holder' ? http.registry : undefined,
       population: ring,
       recent,
+      pairs,
+      pairHours,
       mode: role === 'holder' ? 'write' : 'follow',
       mayWrite: leases ? () => leases!.fence('sink') !== undefined : undefined,
       alwaysRewind: leases !== undefined,
@@ -149,7 +166,17 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     // Moves after the restored state's newest event were all applied since the start, so they are
     // all in memory (read after the start: a later watermark only covers less).
     recent.start(state.watermark);
-    const replica: Replica = { role, sink, state, population: ring, recent, app: undefined as unknown as Hono, stopped: false };
+    const replica: Replica = {
+      role,
+      sink,
+      state,
+      population: ring,
+      recent,
+      pairs,
+      pairHours,
+      app: undefined as unknown as Hono,
+      stopped: false,
+    };
     // The population ring's history comes from ClickHouse in the background; region queries read
     // ClickHouse until it is there.
     void (async () => {
@@ -176,6 +203,7 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
       presence,
       population: ring,
       recent,
+      pairs: pairHours,
       now,
       log,
     });
@@ -278,6 +306,19 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   };
   const runUpkeep = () => void upkeep().catch((err: unknown) => log.error({ err }, 'history upkeep failed'));
   const retention = setInterval(runUpkeep, 3600_000);
+  // The holder fills the pair atoms of each hour once it has settled, and again when late moves
+  // touched it (PairFiller), checking every minute; the window is the retention's.
+  const fillPairs = async (): Promise<number[]> => {
+    const holder = current;
+    if (holder?.role !== 'holder' || holder.stopped || !holder.pairs || holder.state.watermark === 0) return [];
+    const settledAt = holder.state.watermark;
+    const from = settledAt - cfg.INSIGHT_RETENTION_DAYS * 86_400_000;
+    const filled = await holder.pairs.run(settledAt, from);
+    if (filled.length) await holder.pairHours.refresh(from);
+    return filled;
+  };
+  const pairFill = setInterval(() => void fillPairs().catch((err: unknown) => log.error({ err }, 'filling pair atoms failed')), 60_000);
+  pairFill.unref();
   const firstUpkeep = setTimeout(runUpkeep, 60_000);
   firstUpkeep.unref();
   retention.unref();
@@ -313,10 +354,15 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     get role() {
       return current!.stopped ? ('switching' as const) : current!.role;
     },
+    fillPairs,
+    get pairReads() {
+      return current!.pairHours.reads;
+    },
     holding: () => (current?.role === 'holder' && !current.stopped ? Promise.resolve() : new Promise<void>((r) => holdWaiters.push(r))),
     async stop() {
       stopped = true;
       clearInterval(retention);
+      clearInterval(pairFill);
       clearTimeout(firstUpkeep);
       await new Promise<void>((r) => api.close(() => r()));
       await roles;

@@ -53,3 +53,84 @@ export async function pairFlowRows(ch: ClickHouseClient, region: RegionFilter, r
   if (!text) return [];
   return text.split('\n').map((l) => l.split('\t').map(Number) as HistoryRow);
 }
+
+const HOUR = 3_600_000;
+
+/**
+ * Which hours' pair atoms a region query may read (`insight_pairs_hours`, refreshed at most every
+ * `refreshMs`): filled with a k no larger than the reader's, and not touched by a move applied since
+ * (a late move: the hour is read from the moves again until a fill recorded after it).
+ */
+export class PairHours {
+  private filled = new Map<number, number>();
+  private readonly dirty = new Map<number, number>();
+  private fetched = 0;
+  private refreshing?: Promise<void>;
+  /** Region queries that read part of their flow series here. */
+  reads = 0;
+
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly k: number,
+    private readonly refreshMs = 15_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** A move in the hour starting at `hourMs` was applied: its pair rows may be stale. */
+  touched(hourMs: number): void {
+    this.filled.delete(hourMs);
+    this.dirty.set(hourMs, this.clock());
+  }
+
+  /** Reads the fill records again now. */
+  refresh(fromMs: number): Promise<void> {
+    this.refreshing ??= filledPairHoursAt(this.ch, this.k, fromMs)
+      .then((rows) => {
+        const next = new Map<number, number>();
+        for (const [h, filledAt] of rows) {
+          const dirtyAt = this.dirty.get(h);
+          if (dirtyAt !== undefined && filledAt <= dirtyAt) continue;
+          this.dirty.delete(h);
+          next.set(h, filledAt);
+        }
+        for (const h of this.dirty.keys()) if (h < fromMs) this.dirty.delete(h);
+        this.filled = next;
+        this.fetched = this.clock();
+      })
+      .finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  /**
+   * The end of the run of filled hours that starts at the hour holding `fromMs` (an hour start;
+   * `fromMs` rounded down when nothing is filled there).
+   */
+  async upTo(fromMs: number): Promise<number> {
+    if (this.clock() - this.fetched >= this.refreshMs) {
+      try {
+        await this.refresh(fromMs - 8 * 24 * HOUR);
+      } catch {
+        // The records could not be read (ClickHouse busy or down): read the moves, as before pairs.
+        return Math.floor(fromMs / HOUR) * HOUR;
+      }
+    }
+    let h = Math.floor(fromMs / HOUR) * HOUR;
+    while (this.filled.has(h)) h += HOUR;
+    return h;
+  }
+}
+
+/** Filled hours (start ms) with a k no larger than `k`, and when their latest fill was recorded (ms). */
+async function filledPairHoursAt(ch: ClickHouseClient, k: number, fromMs: number): Promise<[number, number][]> {
+  const rs = await ch.query({
+    query: `SELECT toUInt64(hour) AS h, intDiv(last, 1000) AS f FROM (SELECT hour, argMax(k, filled) AS fill_k, max(filled) AS last
+       FROM insight_pairs_hours WHERE hour >= toDateTime(${secs(fromMs)}) GROUP BY hour) WHERE fill_k <= ${Math.max(1, Math.floor(k))}`,
+    format: 'TabSeparated',
+  });
+  const text = (await rs.text()).trim();
+  if (!text) return [];
+  return text.split('\n').map((l) => {
+    const [h, f] = l.split('\t');
+    return [Number(h) * 1000, Number(f)];
+  });
+}

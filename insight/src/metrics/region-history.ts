@@ -15,6 +15,7 @@ import type { PopulationRing } from './population-ring.ts';
 import type { PresenceIndex } from './presence-index.ts';
 import type { RecentMoves } from './recent-moves.ts';
 import { recentRows } from './recent-rows.ts';
+import { pairFlowRows, type PairHours } from './pair-query.ts';
 import { DAY, FIVE, HOUR, secs, shanghaiMidnight } from './time.ts';
 
 export interface MetricsContext {
@@ -35,6 +36,8 @@ export interface MetricsContext {
   population?: PopulationRing;
   /** The last minutes of moves (in memory): polls read their fresh history here when it covers it. */
   recent?: RecentMoves;
+  /** Hours whose pair atoms are filled (`insight_pairs_*`): their flow series are read there instead of from the moves. */
+  pairs?: PairHours;
 }
 
 /** What a request needs of the history (bucket start ms → sum of atoms; times in seconds). */
@@ -125,7 +128,7 @@ export async function regionHistory(
     held.served++;
     return recentRows(held, mask, cells.key, at, range);
   };
-  const rowsOf = empty ? [] : inMemory ? fromMemory(recent!) : await historyRows(ctx.ch, resolved, at, range);
+  const rowsOf = empty ? [] : inMemory ? fromMemory(recent!) : await readHistory(ctx, resolved, at, range);
   const fresh = {
     pop: new Map<number, number>(),
     in5: new Map<number, number>(),
@@ -167,4 +170,28 @@ export async function regionHistory(
     dwell: dwellFigures(state, present, times.entryOf, at, k),
     flow,
   };
+}
+
+/**
+ * The history query, with the flow series of filled hours read from the pair atoms (a region's busy
+ * edges per bucket) instead of the moves: whole hours before `at`, from the earliest series start
+ * while every hour is filled. Both queries run at once; their buckets do not overlap.
+ */
+async function readHistory(ctx: MetricsContext, resolved: ResolvedRegion, at: number, range: HistoryRange): Promise<HistoryRow[]> {
+  const lo = Math.min(range.in5From, range.out5From, range.in1hFrom, range.out1hFrom);
+  const upTo = ctx.pairs ? Math.min(await ctx.pairs.upTo(lo), Math.floor(at / HOUR) * HOUR) : 0;
+  if (upTo <= lo) return historyRows(ctx.ch, resolved, at, range);
+  ctx.pairs!.reads++;
+  const rest: HistoryRange = {
+    ...range,
+    in5From: Math.max(range.in5From, upTo),
+    out5From: Math.max(range.out5From, upTo),
+    in1hFrom: Math.max(range.in1hFrom, upTo),
+    out1hFrom: Math.max(range.out1hFrom, upTo),
+  };
+  const [settled, fresh] = await Promise.all([
+    pairFlowRows(ctx.ch, resolved, { ...range, upTo, k: ctx.k }),
+    historyRows(ctx.ch, resolved, at, rest),
+  ]);
+  return settled.concat(fresh);
 }

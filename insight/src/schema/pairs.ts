@@ -45,27 +45,62 @@ export async function fillPairHours(ch: ClickHouseClient, hoursMs: number[], k: 
 export async function filledPairHours(ch: ClickHouseClient, k: number, fromMs: number): Promise<Set<number>> {
   const rows = await selectRows<{ h: string }>(
     ch,
-    `SELECT toUInt64(hour) AS h FROM (SELECT hour, argMax(k, filled) AS k FROM insight_pairs_hours
-       WHERE hour >= toDateTime(${secs(fromMs)}) GROUP BY hour) WHERE k <= ${Math.max(1, Math.floor(k))}`,
+    `SELECT toUInt64(hour) AS h FROM (SELECT hour, argMax(k, filled) AS fill_k FROM insight_pairs_hours
+       WHERE hour >= toDateTime(${secs(fromMs)}) GROUP BY hour) WHERE fill_k <= ${Math.max(1, Math.floor(k))}`,
   );
   return new Set(rows.map((r) => Number(r.h) * 1000));
 }
 
 /**
  * Hours with moves in [fromMs, edgeMs) that are not filled with exactly `k` (never filled, or with
- * another k): what a new lease holder fills first. Reads the moves' `ts` column over the range, once.
+ * another k): what a new lease holder fills first. Reads the moves' `ts` column over the range.
  */
 export async function unfilledPairHours(ch: ClickHouseClient, k: number, fromMs: number, edgeMs: number): Promise<number[]> {
+  return (await scanPairHours(ch, k, fromMs, edgeMs)).unfilled;
+}
+
+/**
+ * The hours in [fromMs, edgeMs) (hour-aligned) not filled with exactly `k`: those with moves
+ * (`unfilled`) and those without any (`empty`: nothing to fill, only to record).
+ */
+async function scanPairHours(
+  ch: ClickHouseClient,
+  k: number,
+  fromMs: number,
+  edgeMs: number,
+): Promise<{ unfilled: number[]; empty: number[] }> {
   const kk = Math.max(1, Math.floor(k));
-  const rows = await selectRows<{ h: string }>(
-    ch,
-    `SELECT DISTINCT toUInt64(toStartOfHour(ts)) AS h FROM insight_moves_to
-     WHERE ts >= toDateTime(${secs(fromMs)}) AND ts < toDateTime(${secs(edgeMs)})
-       AND toStartOfHour(ts) NOT IN (SELECT hour FROM (SELECT hour, argMax(k, filled) AS k FROM insight_pairs_hours
-         WHERE hour >= toDateTime(${secs(fromMs)}) GROUP BY hour) WHERE k = ${kk})
-     ORDER BY h`,
-  );
-  return rows.map((r) => Number(r.h) * 1000);
+  const [moved, recorded] = await Promise.all([
+    selectRows<{ h: string }>(
+      ch,
+      `SELECT DISTINCT toUInt64(toStartOfHour(ts)) AS h FROM insight_moves_to
+       WHERE ts >= toDateTime(${secs(fromMs)}) AND ts < toDateTime(${secs(edgeMs)})`,
+    ),
+    selectRows<{ h: string }>(
+      ch,
+      `SELECT toUInt64(hour) AS h FROM (SELECT hour, argMax(k, filled) AS fill_k FROM insight_pairs_hours
+       WHERE hour >= toDateTime(${secs(fromMs)}) AND hour < toDateTime(${secs(edgeMs)}) GROUP BY hour) WHERE fill_k = ${kk}`,
+    ),
+  ]);
+  const withMoves = new Set(moved.map((r) => Number(r.h) * 1000));
+  const done = new Set(recorded.map((r) => Number(r.h) * 1000));
+  const unfilled: number[] = [];
+  const empty: number[] = [];
+  for (let h = Math.ceil(fromMs / HOUR) * HOUR; h < edgeMs; h += HOUR) {
+    if (done.has(h)) continue;
+    (withMoves.has(h) ? unfilled : empty).push(h);
+  }
+  return { unfilled, empty };
+}
+
+/** Records hours without moves as filled (nothing to write: every pair is 0). */
+async function recordEmptyHours(ch: ClickHouseClient, hoursMs: number[], k: number): Promise<void> {
+  if (hoursMs.length === 0) return;
+  const filled = Date.now() * 1000;
+  const kk = Math.max(1, Math.floor(k));
+  await ch.command({
+    query: `INSERT INTO insight_pairs_hours (hour, k, filled) VALUES ${hoursMs.map((h) => `(toDateTime(${secs(h)}), ${kk}, ${filled})`).join(',')}`,
+  });
 }
 
 /**
@@ -76,7 +111,8 @@ export async function unfilledPairHours(ch: ClickHouseClient, k: number, fromMs:
  */
 export class PairFiller {
   private readonly pending = new Set<number>();
-  private scanned = false;
+  /** Hours before this (ms) have been scanned: filled, recorded empty, or pending. */
+  private scannedUpTo = 0;
   private running?: Promise<number[]>;
   /** Hours filled so far. */
   filled = 0;
@@ -100,9 +136,17 @@ export class PairFiller {
 
   private async runNow(settledAt: number, fromMs: number): Promise<number[]> {
     const edge = settledAt - GRACE_MS;
-    if (!this.scanned) {
-      this.touched(await unfilledPairHours(this.ch, this.k, fromMs, Math.floor(edge / HOUR) * HOUR));
-      this.scanned = true;
+    // Hours that settled since the last run (at the first, the whole window): those with moves not
+    // filled with this k are filled below, those without any are recorded as filled (readers need
+    // an unbroken run of filled hours).
+    const edgeHour = Math.floor(edge / HOUR) * HOUR;
+    const scanFrom = Math.max(this.scannedUpTo, fromMs);
+    if (edgeHour > scanFrom) {
+      const { unfilled, empty } = await scanPairHours(this.ch, this.k, scanFrom, edgeHour);
+      // A move of an hour said empty that is written after the scan touches it: it is filled then.
+      await recordEmptyHours(this.ch, empty, this.k);
+      this.touched(unfilled);
+      this.scannedUpTo = edgeHour;
     }
     const due = [...this.pending].filter((h) => h + HOUR <= edge && h >= fromMs).sort((a, b) => a - b);
     for (const h of this.pending) if (h < fromMs) this.pending.delete(h);

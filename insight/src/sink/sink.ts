@@ -39,6 +39,10 @@ export interface SinkOptions {
   population?: { record(bucketMs: number, counts: Uint32Array): void };
   /** Also receives every move (`from` -1 for a first sighting), for polls of live regions. */
   recent?: { record(tsMs: number, sub: number, from: number, to: number): void };
+  /** Told the hours each flush's written moves fell in (the holder's `PairFiller`). */
+  pairs?: { touched(hoursMs: Iterable<number>): void };
+  /** Told each hour a move is applied in (holder and standby): the region queries' `PairHours`. */
+  pairHours?: { touched(hourMs: number): void };
   /**
    * `write` (the lease holder): consume the durable consumer, write ClickHouse, ack. `follow` (a
    * standby): keep the same live state for queries from an ordered consumer of the stream that
@@ -104,6 +108,8 @@ export class LocationSink {
       mayWrite: opts.mayWrite,
       population: opts.population,
       recent: opts.recent,
+      pairs: opts.pairs,
+      pairHours: opts.pairHours,
       stopping,
     });
     const counter =

@@ -47,6 +47,10 @@ export interface SinkStorageOptions {
   mayWrite?: () => boolean;
   population?: { record(bucketMs: number, counts: Uint32Array): void };
   recent?: { record(tsMs: number, sub: number, from: number, to: number): void };
+  /** Told the hours (start ms) that each flush's written moves fell in: their pair atoms are (re)filled once settled (`PairFiller`). */
+  pairs?: { touched(hoursMs: Iterable<number>): void };
+  /** Told at once (holder and standby) each hour a move is applied in, switching from the hour of the move before: readers stop using that hour's pair atoms until it is filled again. */
+  pairHours?: { touched(hourMs: number): void };
   /** The sink is stopping: a failing insert gives up after a few attempts instead of waiting ClickHouse out. */
   stopping(): boolean;
 }
@@ -62,6 +66,9 @@ export class SinkStorage implements StateSink {
   private checkpoint = new NativeColumns(CHECKPOINT_COLUMNS, 1 << 16);
   private snapshots = new RowBinaryWriter(1 << 16);
   private unacked: JsMsg[] = [];
+  /** Hours (start ms) the moves gathered since the last flush fell in, and the last one (most moves fall in the same hour). */
+  private movedHours = new Set<number>();
+  private lastHour = -1;
   /** Events taken in since the last flush (a flush is due at `flushEvents`). */
   pendingEvents = 0;
   private flushing: Promise<void> = Promise.resolve();
@@ -85,6 +92,13 @@ export class SinkStorage implements StateSink {
   /** `insight_moves_to`: ts, sub, from_cell, to_cell, carrier, from_h3, to_h3. */
   move(ts: number, sub: number, from: number, to: number, carrier: number): void {
     this.opts.recent?.record(ts, sub, from, to);
+    const hour = ts - (ts % 3_600_000);
+    if (hour !== this.lastHour) {
+      // Most moves fall in the hour of the one before; a late one switches (and is told).
+      this.lastHour = hour;
+      this.opts.pairHours?.touched(hour);
+      if (!this.opts.follow) this.movedHours.add(hour);
+    }
     if (this.opts.follow) return;
     const cells = this.opts.state.cells;
     const m = this.moves;
@@ -198,6 +212,10 @@ export class SinkStorage implements StateSink {
     const dirty = checkpointDue ? state.takeDirty() : [];
     const snapshots = this.snapshots.take();
     const moves = this.moves.take();
+    const movedHours = this.movedHours;
+    this.movedHours = new Set();
+    // The next move is told again, so the hours it adds go to the next flush.
+    this.lastHour = -1;
     if (checkpointDue) {
       this.unacked = [];
       this.lastCheckpoint = performance.now();
@@ -227,6 +245,7 @@ export class SinkStorage implements StateSink {
         this.insert('insight_cells', cw.take()),
         this.insert('insight_moves_to', moves, 'Native'),
       ]);
+      if (movedHours.size) this.opts.pairs?.touched(movedHours);
       if (checkpoint) {
         if (mayWrite && !mayWrite()) {
           this.fencedFlushes++;
@@ -242,6 +261,7 @@ export class SinkStorage implements StateSink {
       // Only when stopping for good: leave the messages unacked so JetStream redelivers them.
       cells.returnFresh(fresh);
       state.returnDirty(dirty);
+      for (const h of movedHours) this.movedHours.add(h);
       throw err;
     }
     for (const m of msgs) m.ack();

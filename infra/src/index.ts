@@ -17,7 +17,7 @@ export * from './nats/consume.ts';
 export * from './nats/gap-fill.ts';
 // Shard ownership with fencing tokens (invariant 10).
 export * from './nats/leases.ts';
-export * from './test/tcp-proxy.ts';
+export * from './testing/tcp-proxy.ts';
 export * from './servers/free-port.ts';
 export * from './runtime/main.ts';
 export * from './runtime/nats-health.ts';

@@ -6,7 +6,7 @@
  */
 export * from './until.ts';
 export * from './tsx-process.ts';
-export * from '../test/tcp-proxy.ts';
+export * from './tcp-proxy.ts';
 export * from '../servers/free-port.ts';
 export * from '../servers/pick-port.ts';
 export * from '../servers/stack.ts';

@@ -2,7 +2,7 @@ import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { MAX_CELL_CHARS, MAX_COLUMNS, readUploadedTable } from './upload-table.ts';
 import { declaredExpansion, measureExpansion } from './xlsx-expansion.ts';
-import { deflatedSpaces, zip } from './zip-bomb-fixtures.ts';
+import { deflatedSpaces, zip } from './zip-bomb.fixture.ts';
 
 const xlsx = async (fill: (ws: ExcelJS.Worksheet) => void) => {
   const wb = new ExcelJS.Workbook();

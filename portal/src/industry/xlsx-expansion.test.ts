@@ -2,7 +2,7 @@ import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { readUploadedTable } from './upload-table.ts';
 import { declaredExpansion, measureExpansion, zipEntries } from './xlsx-expansion.ts';
-import { deflatedSpaces, zip } from './zip-bomb-fixtures.ts';
+import { deflatedSpaces, zip } from './zip-bomb.fixture.ts';
 
 describe('zip bombs in .xlsx uploads', () => {
   it('reads the entries of a real workbook and measures it as declared', async () => {

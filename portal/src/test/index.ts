@@ -19,7 +19,7 @@ export {
 } from './harness.ts';
 export { DEMO_CREDENTIALS } from '../demo/credentials.ts';
 /** Zip bombs and lying zip headers, for the upload limits. */
-export { deflatedSpaces, zip } from '../industry/zip-bomb-fixtures.ts';
+export { deflatedSpaces, zip } from '../industry/zip-bomb.fixture.ts';
 /** A PNG and a one-page PDF that open, for document uploads (authorization letters). */
 export { onePagePdf, tinyPng } from '../http/document-fixtures.ts';
 /** A fresh database on a test PostgreSQL server, for several portal instances on one database. */

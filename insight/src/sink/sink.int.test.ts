@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -14,7 +13,7 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
-import { until } from '@geo/infra/testing';
+import { startTsxProcess, until, untilReady, type TsxProcess } from '@geo/infra/testing';
 import type { LocationEvent } from '@geo/ingest';
 import { InsightEnv } from '../config.ts';
 import { createInsight, type RunningInsight } from '../service.ts';
@@ -240,7 +239,7 @@ describe('the sink killed with SIGKILL after writing moves, before its checkpoin
   let nc: NatsConnection;
   let ch: ClickHouseClient;
   let insight: RunningInsight | undefined;
-  let child: ReturnType<typeof spawn> | undefined;
+  let child: TsxProcess | undefined;
 
   beforeAll(async () => {
     nc = await connectNats(inject('natsUrl'), 'insight-sink-kill-it');
@@ -253,7 +252,7 @@ describe('the sink killed with SIGKILL after writing moves, before its checkpoin
   });
 
   afterAll(async () => {
-    child?.kill('SIGKILL');
+    child?.child.kill('SIGKILL');
     await insight?.stop();
     await nc?.drain();
     await ch?.command({ query: `DROP DATABASE IF EXISTS ${DB3}` }).catch(() => undefined);
@@ -270,32 +269,33 @@ describe('the sink killed with SIGKILL after writing moves, before its checkpoin
     await publish(0);
     await publish(1);
     // A sink that writes moves on every message and would write its checkpoint only after an hour.
-    child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./sink-process.fixture.ts', import.meta.url))], {
+    let last = '';
+    child = startTsxProcess('sink process', 'sink-process.fixture.ts', {
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
       env: {
-        ...process.env,
         NATS_URL: inject('natsUrl'),
         CLICKHOUSE_URL: `${inject('clickhouseUrl')}/${DB3}`,
         STREAM: STREAM3,
         CONSUMER: DURABLE,
         FILTER: `${PREFIX3}.>`,
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let last = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      last = b.toString().trim().split('\n').pop() ?? last;
+      onLine: (l) => {
+        last = l;
+      },
     });
     const movesWritten = async () =>
       Number((await selectRows<{ n: string }>(ch, 'SELECT uniqExact(sub, ts, to_cell) AS n FROM insight_moves_to'))[0]!.n);
-    await until(
-      'the sink process to write its 600 moves',
+    await untilReady(
+      child,
+      'its 600 moves written',
       async () => last.startsWith('applied 600 ') && (await movesWritten()) === 600,
       60_000,
+      100,
     );
     expect(last).toMatch(/checkpoints 0$/);
     expect((await (await jetstreamManager(nc)).consumers.info(STREAM3, DURABLE)).num_ack_pending).toBe(6);
-    child.kill('SIGKILL');
-    await new Promise((r) => child!.once('exit', r));
+    child.child.kill('SIGKILL');
+    await child.exited;
 
     await publish(2);
     const cfg = InsightEnv.parse({

@@ -1,5 +1,5 @@
 import { createResource, createSignal, Show } from 'solid-js';
-import { get, post } from '../lib/api.ts';
+import { ApiError, get, post } from '../lib/api.ts';
 import { navigate } from '../lib/router.tsx';
 import { setMe, type Me } from '../lib/session.ts';
 import { t } from '../i18n/zh-CN.ts';
@@ -21,13 +21,16 @@ interface Enrolment {
   qrDataUrl: string;
 }
 
+/** 401s of the second step after which no code can finish it: show the message and start the login again. */
+const RESTARTS_LOGIN = new Set(['LOGIN_STEP_EXPIRED', 'LOGIN_STEP_CLIENT']);
+
 const enter = (me: Me) => {
   setMe(me);
   navigate(me.role === 'operator' ? '/review' : '/', true);
 };
 
 /** 动态口令: a code from the app or a recovery code; for an operator without one, binding it first. */
-function SecondStep(props: { step: LoginStep; onRestart: () => void }) {
+function SecondStep(props: { step: LoginStep; onRestart: (why?: string) => void }) {
   const [error, setError] = createSignal('');
   const [busy, setBusy] = createSignal(false);
   const [enrol] = createResource(
@@ -48,6 +51,9 @@ function SecondStep(props: { step: LoginStep; onRestart: () => void }) {
         setCodes({ me: r, recoveryCodes: r.recoveryCodes });
       }
     } catch (err) {
+      // The challenge is gone (expired, too many wrong codes) or was answered from another client:
+      // no code can finish it, so the login starts again with the reason shown.
+      if (err instanceof ApiError && RESTARTS_LOGIN.has(err.code)) return props.onRestart(err.message);
       setError((err as Error).message);
       (form.elements.namedItem('code') as HTMLInputElement).value = '';
     } finally {
@@ -142,8 +148,9 @@ export function LoginPage(props: { logoUrl?: string | null }) {
           <div class="login card">
             <SecondStep
               step={st()}
-              onRestart={() => {
+              onRestart={(why) => {
                 setStep(undefined);
+                setError(why ?? '');
                 void refetch();
               }}
             />

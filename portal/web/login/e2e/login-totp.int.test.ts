@@ -99,4 +99,21 @@ describe('login with a TOTP second factor, in a browser', () => {
     await page.goto(`${portal.url}/account-settings`);
     await page.waitForSelector('[data-testid=totp-settings] >> text=未启用');
   }, 120_000);
+
+  // A second step answered from another client (LOGIN_STEP_CLIENT, like LOGIN_STEP_EXPIRED) cannot
+  // go on: the page says why and starts the login again (a new captcha, the password asked again).
+  it('starts the login again, saying why, when the second step comes from another client', async () => {
+    await page.click('header.topbar button.link:has-text("退出")');
+    await page.waitForSelector('form.login');
+    await passwordStep(D.operator.name, D.operator.password);
+    await page.waitForSelector('text=动态口令验证');
+    await page.route('**/api/auth/login/totp', (route) =>
+      route.continue({ headers: { ...route.request().headers(), 'user-agent': 'another browser' } }),
+    );
+    await page.fill('input[name=code]', '000000');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('form.login p.error:has-text("同一浏览器")');
+    await expect(page.locator('input[name=password]').inputValue()).resolves.toBe('');
+    await page.unroute('**/api/auth/login/totp');
+  }, 120_000);
 });

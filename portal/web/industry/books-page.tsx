@@ -114,7 +114,7 @@ export function BookPage(props: { book: Book }) {
     setPage(1);
     setQ({ groupId: id, keyword: keyword(), page: 1 });
   };
-  const run = async (fn: () => Promise<unknown>, ok = '已保存') => {
+  const run = async (fn: () => Promise<unknown>, ok = ti.common.saved) => {
     try {
       await fn();
       notify('ok', ok);
@@ -152,7 +152,7 @@ export function BookPage(props: { book: Book }) {
         [ti.books.remark, c.remark],
       ]
         .filter(([, v]) => v)
-        .map(([k, v]) => `${k}：${v}`)
+        .map(([k, v]) => ti.common.labelled(k, v))
         .join('\n'),
     );
   const save = async () => {
@@ -165,7 +165,7 @@ export function BookPage(props: { book: Book }) {
   /** Starts the import (a background job on the server) and polls it for the progress bar. */
   const doImport = async () => {
     const st = importing()!;
-    if (!st.file) return notify('err', '请选择文件');
+    if (!st.file) return notify('err', ti.books.pickFile);
     const f = new FormData();
     f.set('file', st.file);
     f.set('groupIds', st.groupIds.join(','));
@@ -178,7 +178,7 @@ export function BookPage(props: { book: Book }) {
         job = await get<ImportJob>(`/api/industry/imports/${job.jobId}`);
         setImporting({ ...importing()!, job });
       }
-      if (job.phase === 'failed') notify('err', job.error?.message ?? '导入失败');
+      if (job.phase === 'failed') notify('err', job.error?.message ?? ti.books.importFailed);
       reload();
     } catch (e) {
       notifyError(e);
@@ -209,7 +209,7 @@ export function BookPage(props: { book: Book }) {
                   <Show when={props.book === 'personal' && groupId() === g.id}>
                     {' '}
                     <button type="button" class="link" title={ti.books.addSub} onClick={(e) => (e.stopPropagation(), addGroup(g.id))}>
-                      ＋
+                      {ti.books.addSubMark}
                     </button>
                     <button type="button" class="link" title={ti.books.rename} onClick={(e) => (e.stopPropagation(), renameGroup(g))}>
                       ✎
@@ -241,7 +241,7 @@ export function BookPage(props: { book: Book }) {
           <div class="toolbar">
             <input placeholder={ti.books.keyword} value={keyword()} onInput={(e) => setKeyword(e.currentTarget.value)} />
             <button type="button" onClick={() => pick(groupId())}>
-              搜索
+              {ti.common.search}
             </button>
             <Show when={canEdit()}>
               <button
@@ -320,7 +320,7 @@ export function BookPage(props: { book: Book }) {
                     <td>{c.name}</td>
                     <td>{c.phone}</td>
                     <td>{c.company}</td>
-                    <td>{c.groupNames.join('、') || ti.books.unassigned}</td>
+                    <td>{ti.common.list(c.groupNames) || ti.books.unassigned}</td>
                     <td>{c.sort}</td>
                     <td>
                       <button type="button" class="link" data-action="contact-detail" onClick={() => void showContact(c)}>
@@ -360,7 +360,7 @@ export function BookPage(props: { book: Book }) {
         </div>
       </div>
       <Show when={edit()}>
-        <Modal title={edit()!.id ? '编辑联系人' : ti.books.add} onClose={() => setEdit(null)} wide>
+        <Modal title={edit()!.id ? ti.books.editContact : ti.books.add} onClose={() => setEdit(null)} wide>
           <div class="form-grid">
             <For each={['name', 'phone', 'birthday', 'email', 'company', 'title', 'address', 'remark'] as const}>
               {(k) => (
@@ -376,7 +376,7 @@ export function BookPage(props: { book: Book }) {
                 <option value="female">{ti.books.female}</option>
               </select>
             </Field>
-            <Field label="排序">
+            <Field label={ti.books.sortColumn}>
               <input
                 type="number"
                 value={edit()!.sort}
@@ -389,7 +389,7 @@ export function BookPage(props: { book: Book }) {
           </Field>
           <div class="form-actions">
             <button type="button" class="primary" onClick={() => void save()}>
-              保存
+              {ti.common.save}
             </button>
           </div>
         </Modal>
@@ -407,7 +407,7 @@ export function BookPage(props: { book: Book }) {
                 )
               }
             >
-              确定
+              {ti.books.confirm}
             </button>
           </div>
         </Modal>
@@ -415,8 +415,8 @@ export function BookPage(props: { book: Book }) {
       <Show when={importing()}>
         <Modal title={ti.books.import} onClose={() => setImporting(null)} wide>
           <p class="muted small">
-            TXT 每行：姓名,手机号码[,性别,生日,邮箱,单位,职务,地址,备注]；Excel 请按模板填写。
-            <a href="/api/industry/upload-templates/contacts">下载 Excel 模板</a>
+            {ti.books.importHint}
+            <a href="/api/industry/upload-templates/contacts">{ti.books.templateDownload}</a>
           </p>
           <input
             type="file"
@@ -465,7 +465,7 @@ export function BookPage(props: { book: Book }) {
               disabled={importing()!.job?.phase === 'reading' || importing()!.job?.phase === 'importing'}
               onClick={() => void doImport()}
             >
-              导入
+              {ti.books.importButton}
             </button>
           </div>
         </Modal>

@@ -44,7 +44,7 @@ export function IndustryShell() {
         <For each={allowed()}>{(p) => <Link href={p.path}>{p.label}</Link>}</For>
       </nav>
       <div class="industry-main">
-        <Show when={current()} fallback={<p class="muted">没有可用的行业短信功能，请联系管理员分配权限。</p>}>
+        <Show when={current()} fallback={<p class="muted">{ti.noFeature}</p>}>
           {/* Keyed by path so that each page starts fresh (its URL parameters are read on mount). */}
           <Show when={current()!.path} keyed>
             {(_p: string) => <Dynamic component={current()!.component} />}

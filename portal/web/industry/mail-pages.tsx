@@ -42,11 +42,11 @@ export function InboxPage() {
         <input type="date" value={f().to} onInput={(e) => setF({ ...f(), to: e.currentTarget.value })} />
         <input placeholder={ti.inbox.keyword} value={f().keyword} onInput={(e) => setF({ ...f(), keyword: e.currentTarget.value })} />
         <button type="button" class="primary" onClick={() => setQ({ ...f(), page: 1 })}>
-          搜索
+          {ti.common.search}
         </button>
         <Show when={q().sendId}>
           <button type="button" onClick={() => setQ({ ...f(), sendId: '', page: 1 })}>
-            全部主题
+            {ti.common.allSubjects}
           </button>
         </Show>
       </div>
@@ -83,8 +83,8 @@ export function InboxPage() {
           <thead>
             <tr>
               <th>{ti.inbox.subject}</th>
-              <th>回复数</th>
-              <th>最近回复</th>
+              <th>{ti.common.replies}</th>
+              <th>{ti.common.lastReply}</th>
             </tr>
           </thead>
           <tbody>
@@ -136,7 +136,7 @@ export function DraftsPage() {
     try {
       await post('/api/industry/drafts/delete', { ids: sel() });
       setSel([]);
-      notify('ok', '已删除');
+      notify('ok', ti.common.deleted);
       void refetch();
     } catch (e) {
       notifyError(e);
@@ -147,7 +147,7 @@ export function DraftsPage() {
       title={ti.nav.drafts}
       actions={
         <button type="button" class="danger" onClick={() => void remove()}>
-          删除
+          {ti.common.delete}
         </button>
       }
     >
@@ -158,7 +158,7 @@ export function DraftsPage() {
             <th>{ti.drafts.subject}</th>
             <th>{ti.drafts.content}</th>
             <th>{ti.drafts.updated}</th>
-            <th>操作</th>
+            <th>{ti.common.actions}</th>
           </tr>
         </thead>
         <tbody>
@@ -212,7 +212,7 @@ export function SchedulesPage() {
     try {
       await put(`/api/industry/schedules/${e.id}`, { scheduledAt: fromChinaLocal(e.at) });
       setEdit(null);
-      notify('ok', '已保存');
+      notify('ok', ti.common.saved);
       void refetch();
     } catch (err) {
       notifyError(err);
@@ -223,7 +223,7 @@ export function SchedulesPage() {
       title={ti.nav.schedules}
       actions={
         <button type="button" class="danger" onClick={() => void remove()}>
-          删除
+          {ti.common.delete}
         </button>
       }
     >
@@ -231,11 +231,11 @@ export function SchedulesPage() {
         <thead>
           <tr>
             <th />
-            <th>主题</th>
+            <th>{ti.common.subject}</th>
             <th>{ti.schedules.at}</th>
-            <th>号码数</th>
-            <th>计费条数</th>
-            <th>操作</th>
+            <th>{ti.common.recipients}</th>
+            <th>{ti.common.billing}</th>
+            <th>{ti.common.actions}</th>
           </tr>
         </thead>
         <tbody>
@@ -251,7 +251,7 @@ export function SchedulesPage() {
                 <td>{s.billing}</td>
                 <td>
                   <button type="button" class="link" onClick={() => setView(s.id)}>
-                    查看
+                    {ti.common.view}
                   </button>
                   <button
                     type="button"
@@ -259,7 +259,7 @@ export function SchedulesPage() {
                     data-action="edit-time"
                     onClick={() => setEdit({ id: s.id, at: toChinaLocal(s.scheduledAt) })}
                   >
-                    编辑
+                    {ti.common.edit}
                   </button>
                 </td>
               </tr>
@@ -277,7 +277,7 @@ export function SchedulesPage() {
           </Field>
           <div class="form-actions">
             <button type="button" class="primary" onClick={() => void save()}>
-              保存
+              {ti.common.save}
             </button>
           </div>
         </Modal>
@@ -317,8 +317,8 @@ export function TemplatesPage() {
           <tr>
             <th>{ti.templates.title}</th>
             <th>{ti.templates.content}</th>
-            <th>更新时间</th>
-            <th>操作</th>
+            <th>{ti.common.updated}</th>
+            <th>{ti.common.actions}</th>
           </tr>
         </thead>
         <tbody>
@@ -330,7 +330,7 @@ export function TemplatesPage() {
                 <td>{fmtTime(x.updatedAt)}</td>
                 <td>
                   <button type="button" class="link" onClick={() => setEdit({ ...x })}>
-                    编辑
+                    {ti.common.edit}
                   </button>
                   <button
                     type="button"
@@ -359,7 +359,7 @@ export function TemplatesPage() {
           </Field>
           <div class="form-actions">
             <button type="button" class="primary" onClick={() => void save()}>
-              保存
+              {ti.common.save}
             </button>
           </div>
         </Modal>
@@ -424,7 +424,7 @@ export function StatsPage() {
         <input type="date" value={f().to} onInput={(e) => setF({ ...f(), to: e.currentTarget.value })} />
         <input placeholder={ti.stats.keyword} value={f().keyword} onInput={(e) => setF({ ...f(), keyword: e.currentTarget.value })} />
         <button type="button" class="primary" onClick={() => setQ({ ...f(), page: 1 })}>
-          搜索
+          {ti.common.search}
         </button>
       </div>
       <table class="grid">
@@ -432,13 +432,13 @@ export function StatsPage() {
           <tr>
             <th />
             <th>{ti.stats.account}</th>
-            <th>主题</th>
+            <th>{ti.common.subject}</th>
             <th>{ti.sent.created}</th>
             <th>{ti.sent.time}</th>
-            <th>号码数</th>
-            <th>计费条数</th>
-            <th>成功</th>
-            <th>失败</th>
+            <th>{ti.common.recipients}</th>
+            <th>{ti.common.billing}</th>
+            <th>{ti.common.success}</th>
+            <th>{ti.common.failed}</th>
           </tr>
         </thead>
         <tbody>
@@ -462,9 +462,7 @@ export function StatsPage() {
           <Empty when={data()?.items.length === 0} cols={9} />
           <Show when={data()}>
             <tr class="total">
-              <td colspan={5}>
-                {ti.sent.total}：{data()!.totals.sends} 次发送
-              </td>
+              <td colspan={5}>{ti.common.sends(ti.sent.total, data()!.totals.sends)}</td>
               <td>{data()!.totals.recipients}</td>
               <td>{data()!.totals.billing}</td>
               <td>{data()!.totals.delivered ?? '—'}</td>

@@ -144,14 +144,14 @@ export function SendPage() {
       );
       setRejected(r.rejected);
       setPreview(r.preview ?? null);
-      notify('ok', `有效号码 ${r.recipients} 个，计费 ${r.billing} 条`);
+      notify('ok', ti.send.checked(r.recipients, r.billing));
     } catch (e) {
       notifyError(e);
     }
   };
 
   const submit = async (action: 'now' | 'schedule' | 'draft', acceptRejected = false): Promise<void> => {
-    if (action === 'schedule' && !scheduledAt()) return notify('err', '请选择定时发送的时间');
+    if (action === 'schedule' && !scheduledAt()) return notify('err', ti.send.pickTime);
     setBusy(true);
     try {
       const r = await post<{ state: string; recipients: number; billing: number; draftId: string | null }>(
@@ -199,7 +199,7 @@ export function SendPage() {
       if (seq !== fileSeq) return;
       if (job.phase === 'failed') {
         setUploadJob(null);
-        notify('err', job.error?.message ?? '文件检查失败');
+        notify('err', job.error?.message ?? ti.send.checkFailed);
         return;
       }
       setUploadJob(null);
@@ -314,7 +314,7 @@ export function SendPage() {
               {ti.send.signature}{' '}
               <select value={signatureId()} onChange={(e) => setSignatureId(e.currentTarget.value)}>
                 <Show when={opts()?.signatures.length} fallback={<option value="">{ti.send.noSignature}</option>}>
-                  <For each={opts()?.signatures}>{(s) => <option value={s.id}>【{s.text}】</option>}</For>
+                  <For each={opts()?.signatures}>{(s) => <option value={s.id}>{ti.common.signature(s.text)}</option>}</For>
                 </Show>
               </select>
             </label>
@@ -359,13 +359,7 @@ export function SendPage() {
           <Show when={mode() === 'normal' && preview()}>
             <h3 class="small">{ti.send.preview}</h3>
             <ul class="small">
-              <For each={preview()!}>
-                {(p) => (
-                  <li>
-                    {p.msisdn}：{p.content}
-                  </li>
-                )}
-              </For>
+              <For each={preview()!}>{(p) => <li>{ti.common.labelled(p.msisdn, p.content)}</li>}</For>
             </ul>
           </Show>
           <p class="muted small">{opts() ? ti.send.balance(opts()!.balances.account, opts()!.balances.enterprise) : ''}</p>

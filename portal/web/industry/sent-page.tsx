@@ -53,14 +53,10 @@ export function SendDetail(props: { id: string; onClose: () => void }) {
             <p>
               <strong>{x().subject}</strong> · {fmtTime(x().createdAt)} · {x().accountName}
             </p>
-            <p class="muted">
-              【{x().signature}】{x().content}
-            </p>
+            <p class="muted">{ti.common.signed(x().signature, x().content)}</p>
             <p class="small">
-              {Object.entries(x().counts)
-                .map(([k, v]) => `${ti.sent.rstates[k]} ${v}`)
-                .join('，')}
-              {x().extension ? `，扩展码 ${x().extension}` : ''}
+              {ti.common.commaList(Object.entries(x().counts).map(([k, v]) => `${ti.sent.rstates[k]} ${v}`))}
+              {ti.sent.extension(x().extension)}
             </p>
             <Show when={x().statusSource === 'portal'}>
               <p class="muted small">{ti.sent.fromPortal}</p>
@@ -98,7 +94,7 @@ export function SendDetail(props: { id: string; onClose: () => void }) {
               <For each={replies()?.items} fallback={<li class="muted">—</li>}>
                 {(r) => (
                   <li>
-                    {fmtTime(r.receivedAt)} {r.from}：{r.text}
+                    {fmtTime(r.receivedAt)} {ti.common.labelled(r.from, r.text)}
                   </li>
                 )}
               </For>
@@ -144,7 +140,7 @@ export function SentPage() {
         <input placeholder={ti.sent.phone} value={f().phone} onInput={set('phone')} />
         <input placeholder={ti.sent.recipient} value={f().recipient} onInput={set('recipient')} />
         <button type="button" class="primary" onClick={() => search()}>
-          搜索
+          {ti.common.search}
         </button>
       </div>
       <table class="grid" data-testid="sent-list">
@@ -159,7 +155,7 @@ export function SentPage() {
             <th>{ti.sent.success}</th>
             <th>{ti.sent.failed}</th>
             <th>{ti.sent.state}</th>
-            <th>操作</th>
+            <th>{ti.common.actions}</th>
           </tr>
         </thead>
         <tbody>
@@ -188,14 +184,14 @@ export function SentPage() {
                 </td>
                 <td>
                   <button type="button" class="link" onClick={() => setOpen(s.id)}>
-                    查看
+                    {ti.common.view}
                   </button>
                   <button type="button" class="link" onClick={() => navigate(`/industry/send?resend=${s.id}`)}>
                     {ti.sent.resend}
                   </button>
                   <Show when={s.replies > 0}>
                     <button type="button" class="link" onClick={() => navigate(`/industry/inbox?sendId=${s.id}`)}>
-                      {ti.sent.viewReplies}（{s.replies}）
+                      {ti.common.withCount(ti.sent.viewReplies, s.replies)}
                     </button>
                   </Show>
                 </td>
@@ -205,9 +201,7 @@ export function SentPage() {
           <Empty when={data()?.items.length === 0} cols={10} />
           <Show when={data()}>
             <tr class="total">
-              <td colspan={4}>
-                {ti.sent.total}：{data()!.totals.sends} 次发送
-              </td>
+              <td colspan={4}>{ti.common.sends(ti.sent.total, data()!.totals.sends)}</td>
               <td>{data()!.totals.recipients}</td>
               <td>{data()!.totals.billing}</td>
               <td>{data()!.totals.delivered ?? '—'}</td>

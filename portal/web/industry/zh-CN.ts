@@ -1,6 +1,7 @@
 /** Strings of the industry-SMS pages (zh-CN), in one place so that English can follow. */
 export const ti = {
   title: '行业短信',
+  noFeature: '没有可用的行业短信功能，请联系管理员分配权限。',
   nav: {
     send: '发短信',
     sent: '已发送',
@@ -55,6 +56,9 @@ export const ti = {
     scheduled: '已加入定时发件箱',
     drafted: '已保存到草稿箱',
     balance: (a: number | null, e: number) => `我的余量：${a === null ? '不限' : a}，集团余量：${e}`,
+    checked: (recipients: number, billing: number) => `有效号码 ${recipients} 个，计费 ${billing} 条`,
+    pickTime: '请选择定时发送的时间',
+    checkFailed: '文件检查失败',
   },
   sent: {
     user: '用户',
@@ -91,6 +95,7 @@ export const ti = {
     } as Record<string, string>,
     rstates: { pending: '待提交', submitted: '已提交', delivered: '成功', failed: '失败' } as Record<string, string>,
     fromPortal: '发送日志暂不可用，状态为平台侧记录',
+    extension: (e?: string | null) => (e ? `，扩展码 ${e}` : ''),
   },
   books: {
     groups: '分组',
@@ -140,6 +145,15 @@ export const ti = {
     sortColumn: '排序',
     actions: '操作',
     deleted: '已删除',
+    editContact: '编辑联系人',
+    pickFile: '请选择文件',
+    importFailed: '导入失败',
+    /** The button beside a group that adds a sub-group. */
+    addSubMark: '＋',
+    importHint: 'TXT 每行：姓名,手机号码[,性别,生日,邮箱,单位,职务,地址,备注]；Excel 请按模板填写。',
+    templateDownload: '下载 Excel 模板',
+    confirm: '确定',
+    importButton: '导入',
   },
   inbox: {
     all: '全部收件',
@@ -170,5 +184,35 @@ export const ti = {
     export: '导出',
     exportSel: '导出所选',
     account: '账户',
+  },
+  /** Words the industry pages share (buttons, column heads, notices). */
+  common: {
+    search: '搜索',
+    allSubjects: '全部主题',
+    replies: '回复数',
+    lastReply: '最近回复',
+    deleted: '已删除',
+    saved: '已保存',
+    delete: '删除',
+    actions: '操作',
+    subject: '主题',
+    recipients: '号码数',
+    billing: '计费条数',
+    view: '查看',
+    edit: '编辑',
+    save: '保存',
+    updated: '更新时间',
+    success: '成功',
+    failed: '失败',
+    /** The totals row: `合计：3 次发送`. */
+    sends: (label: string, n: number) => `${label}：${n} 次发送`,
+    /** 【签名】内容 */
+    signed: (signature: string, content: string) => `【${signature}】${content}`,
+    signature: (s: string) => `【${s}】`,
+    labelled: (label: string, value: string | number) => `${label}：${value}`,
+    withCount: (label: string, n: number) => `${label}（${n}）`,
+    list: (xs: string[]) => xs.join('、'),
+    /** Items of one line, such as a send's counts by state. */
+    commaList: (xs: string[]) => xs.join('，'),
   },
 };

@@ -10,7 +10,7 @@ import { cellKeySql } from '../sink/cells.ts';
  * ReplacingMergeTree whose sort key is the row's identity, read with `any()`, `max()`, `FINAL` or
  * `uniqExact(sub)`, none of which a duplicate changes. Queries never `count()` raw rows.
  *
- * Why no per-cell-pair flow rollup: a region's inflow must exclude moves inside the region, so a
+ * Why no per-cell-pair flow rollup of moves (summed or uniq states): a region's inflow must exclude moves inside the region, so a
  * rollup would need (to_cell, from_cell, bucket) keys. Summed move counts per key (SummingMergeTree)
  * would be small but count moves, not people: someone who enters twice in an hour (in, out, in again
  * across a border) counts twice, and the series are distinct people, checked exactly against the
@@ -19,7 +19,9 @@ import { cellKeySql } from '../sink/cells.ts';
  * insert itself) because almost every row is its own group (an hour × a cell pair holds ~4 moves at
  * 1M subscribers). Moves sorted by (to_h3, to_cell, ts) and (from_h3, from_cell, ts) answer the
  * same questions exactly, reading only the region's cells. The per-cell 5-minute rollup is the
- * presence snapshot.
+ * presence snapshot. What version 4 adds is not such a view: the grid of k makes a pair under k 0
+ * in every answer, so once an hour settles its pairs with at least k are written, one `INSERT …
+ * SELECT` per hour (`src/schema/pairs.ts`), few rows (only busy edges).
  *
  * What a first region query costs (measured at 1M subscribers, `system.query_log` ProfileEvents):
  * decompression. A region's cells form a few dozen runs in H3 order; each run costs one ≥ 64 KiB

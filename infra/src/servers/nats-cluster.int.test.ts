@@ -10,6 +10,7 @@ import { ensureKv, ensureStream, jetstreamManager, ms } from '../nats/streams.ts
 import { awaitTopology, topologyNames } from '../nats/topology.ts';
 import { declareSystemTopology, systemTopology } from '../up/topology.ts';
 import { startNatsCluster, type RunningNatsCluster } from './nats-cluster.ts';
+import { until } from '../testing/until.ts';
 
 /**
  * Three real nats-server processes on loopback as one JetStream cluster (issue 19): an R3 stream
@@ -62,7 +63,7 @@ describe('a three-node NATS JetStream cluster', () => {
         acked++;
       }
     })();
-    while (acked < N / 3) await new Promise((r) => setTimeout(r, 20));
+    await until('a third of the messages acked', () => acked >= N / 3, 60_000, 20);
     await cluster.kill(cluster.names.indexOf(leader!), { hard: true });
     await publishing;
     const after = await jsm.streams.info('DRILL');

@@ -1,5 +1,6 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { untilValue } from '@geo/infra/testing';
 import { sha256 } from '../../../auth/session.ts';
 import { loginAdmin, loginSub, START_TIMEOUT } from '../../../test/harness.ts';
 import { MAX_EXTENSIONS_PER_ENTERPRISE } from '@geo/messaging';
@@ -168,11 +169,14 @@ describe('industry sends', () => {
     lines.push('13500000000'); // a duplicate of the first
     const start = await admin('POST', '/api/industry/upload-jobs', upload('batch', new Blob([lines.join('\n')]), 'many.txt'));
     expect(start.status).toBe(202);
-    let job = start.body;
-    while (job.phase === 'reading' || job.phase === 'importing') {
-      await new Promise((r) => setTimeout(r, 50));
-      job = (await admin('GET', `/api/industry/imports/${start.body.jobId}`)).body;
-    }
+    const job = await untilValue(
+      'the upload job finished',
+      async () => {
+        const j = (await admin('GET', `/api/industry/imports/${start.body.jobId}`)).body;
+        return j.phase === 'reading' || j.phase === 'importing' ? undefined : j;
+      },
+      25_000,
+    );
     expect(job).toMatchObject({
       phase: 'done',
       percent: 100,

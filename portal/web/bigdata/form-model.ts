@@ -80,8 +80,15 @@ export function toPayload(f: SendForm) {
   };
 }
 
+/** A saved form as the API gives it back (a draft, or the form of a task sent again): any field may be missing. */
+export type SavedForm = Partial<Omit<ReturnType<typeof toPayload>, 'region' | 'quota' | 'ui'>> & {
+  region?: { parts?: RegionPart[] };
+  quota?: Partial<Record<Carrier, { total: number; dailyCap: number }>>;
+  ui?: { drawnCount?: number; areasCount?: number; letterName?: string };
+};
+
 /** Back from a saved form (a draft, or a task sent again). */
-export function fromPayload(p: Record<string, any>, today: string): SendForm {
+export function fromPayload(p: SavedForm, today: string): SendForm {
   const f = emptyForm(today);
   const parts: RegionPart[] = p.region?.parts ?? [];
   const areas = parts.filter((x): x is Extract<RegionPart, { kind: 'admin' }> => x.kind === 'admin');

@@ -6,7 +6,17 @@ import { navigate } from '../../lib/router.tsx';
 import { askConfirm } from '../../ui/dialog.tsx';
 import { notify, notifyError } from '../../ui/ui.tsx';
 import { DEFAULT_BUFFER_M, GeoMap, geojsonToParts, MapSettingsButton, type DrawTool } from '../../map/index.ts';
-import { CARRIERS, emptyForm, errorsStillStanding, fromPayload, quotaOf, regionParts, toPayload, type SendForm } from '../form-model.ts';
+import {
+  CARRIERS,
+  emptyForm,
+  errorsStillStanding,
+  fromPayload,
+  quotaOf,
+  regionParts,
+  toPayload,
+  type SavedForm,
+  type SendForm,
+} from '../form-model.ts';
 import { bt } from '../zh-CN.ts';
 import { AreaPicker } from './area-picker.tsx';
 
@@ -73,10 +83,9 @@ export function SendPage() {
       const def = o.signatures.find((s) => s.isDefault)?.text ?? o.signatures[0]?.text ?? '';
       setForm(reconcile(emptyForm(o.today, def)));
       try {
-        if (draftId)
-          setForm(reconcile(fromPayload((await get<{ form: Record<string, unknown> }>(`/api/bigdata/drafts/${draftId}`)).form, o.today)));
+        if (draftId) setForm(reconcile(fromPayload((await get<{ form: SavedForm }>(`/api/bigdata/drafts/${draftId}`)).form, o.today)));
         else if (fromTask)
-          setForm(reconcile(fromPayload((await get<{ form: Record<string, unknown> }>(`/api/bigdata/tasks/${fromTask}`)).form, o.today)));
+          setForm(reconcile(fromPayload((await get<{ form: SavedForm }>(`/api/bigdata/tasks/${fromTask}`)).form, o.today)));
       } catch (e) {
         notifyError(e);
       }

@@ -363,7 +363,10 @@ async function main(): Promise<void> {
       const claimed = new Set<string>();
       let claims = 0;
       for await (const { chunk } of new SendClaims(jsm, pub).list(`${run}-start`))
-        for (const m of chunk.msisdns) (claims++, claimed.add(m));
+        for (const m of chunk.msisdns) {
+          claims++;
+          claimed.add(m);
+        }
       pub.close();
       const budget = new KvBudget(await new Kvm(nc).open('alert_caps'));
       const task = eng.engine.task(`${run}-start`)!;

@@ -85,6 +85,7 @@ console.log(
     unit: 's',
     present: N,
     sent,
+    jobs,
     claim_appends: appends,
     wire_mb: Number((bytes / 1e6).toFixed(1)),
     wall_s: Number(wall.toFixed(2)),

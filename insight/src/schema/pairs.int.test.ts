@@ -3,7 +3,7 @@ import { connectClickHouse, migrateClickHouse, type ClickHouseClient } from '@ge
 import { INSIGHT_MIGRATIONS } from './migrations.ts';
 import { fillPairHours, filledPairHours, PairFiller, unfilledPairHours } from './pairs.ts';
 import { historyRows, IN, OUT, type HistoryRow, type RegionFilter } from '../metrics/history-query.ts';
-import { pairFlowRows } from '../metrics/pair-query.ts';
+import { pairFlowRows, PairHours } from '../metrics/pair-query.ts';
 
 /**
  * Pair atoms per settled bucket (#24 part 1) on a real ClickHouse (Debian's 18.16 here): for several
@@ -143,5 +143,34 @@ describe('pair atoms per settled bucket (schema version 4)', () => {
     expect(await compare(2, T0 + 4 * HOUR, 'k = 2 after the refill')).toBeGreaterThan(50);
     // An hour not yet settled is not filled: hour 4 has no moves, and nothing is due before the edge.
     expect(await again.run(T0 + 4 * HOUR + 12 * 60_000, T0 - 24 * HOUR)).toEqual([]);
+  });
+
+  it('has readers use an hour only while no move was applied in it since its last fill, and only at a k no smaller than the fill', async () => {
+    const day = T0 + 2 * 86_400_000;
+    await insertMoves(ch, simulate(50, 3, 5000, day));
+    const filler = new PairFiller(ch, 3);
+    // At its first run the filler scans its whole window: hours before `day` without moves are recorded as filled too.
+    await filler.run(day + 3 * HOUR + 11 * 60_000, day - 6 * HOUR);
+    const clock = { now: Date.now() };
+    const hours = new PairHours(ch, 3, 0, () => clock.now);
+    expect(await hours.upTo(day - 5 * HOUR)).toBe(day + 3 * HOUR);
+    // A move applied in hour 1 (a late one), a minute from now: the hour is read from the moves…
+    clock.now = Date.now() + 60_000;
+    hours.touched(day + HOUR);
+    expect(await hours.upTo(day)).toBe(day + HOUR);
+    // …also after a fill recorded before that move…
+    filler.touched([day + HOUR]);
+    expect(await filler.run(day + 3 * HOUR + 11 * 60_000, day - 6 * HOUR)).toEqual([day + HOUR]);
+    expect(await hours.upTo(day)).toBe(day + HOUR);
+    // …and used again once a fill is recorded after it (here the move is a second old).
+    clock.now = Date.now() - 1000;
+    hours.touched(day + HOUR);
+    filler.touched([day + HOUR]);
+    await filler.run(day + 3 * HOUR + 11 * 60_000, day - 6 * HOUR);
+    // (This reader's clock went back a minute: read the records now rather than when due.)
+    await hours.refresh(day - 6 * HOUR);
+    expect(await hours.upTo(day)).toBe(day + 3 * HOUR);
+    // A reader at a smaller k than the fill's uses none of it.
+    expect(await new PairHours(ch, 2, 0).upTo(day)).toBe(day);
   });
 });

@@ -45,12 +45,12 @@ export const ReachBody = z
   .openapi('BigdataReachRequest');
 const Released = z
   .object({ value: z.number().int().nullable(), suppressed: z.boolean() })
-  .openapi('BigdataReleasedCount', { description: '人数：不少于 k 时为数值；少于 k（含 0）时不显示（value 为 null，界面显示“< k”）' });
+  .openapi('BigdataReleasedCount', { description: '人数：k 的整数倍；合计少于 k（含 0）时不显示（value 为 null，界面显示“< k”）' });
 const ReleasedPerCarrier = z.object({ cmcc: Released, cucc: Released, ctcc: Released });
 export const Reach = z
   .object({
     instances: z.number().int().openapi({ description: '作答的预警服务实例数（0 表示没有实例在运行）' }),
-    k: z.number().int().openapi({ description: '隐私阈值：每个（基站小区，运营商）人数少于 k 时按 0 计入，合计少于 k 时不显示' }),
+    k: z.number().int().openapi({ description: '隐私阈值：每个（基站小区，运营商）人数按 k 人取整（少于 k 计 0），合计少于 k 时不显示' }),
     present: ReleasedPerCarrier.openapi({ description: '区域内当前人数' }),
     passing: ReleasedPerCarrier.openapi({ description: '符合筛选规则' }),
     allowedToday: ReleasedPerCarrier.openapi({ description: '今日可发送（扣除上限与已发送）' }),

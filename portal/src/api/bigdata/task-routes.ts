@@ -425,7 +425,7 @@ export const taskRoutes = router()
       method: 'get',
       path: '/api/bigdata/tasks/{id}/reached',
       tags,
-      summary: '触达人群分布：已发送的人在发送时所在位置（H3 格；每个基站小区同一运营商少于 k 人的不计入）',
+      summary: '触达人群分布：已发送的人在发送时所在位置（H3 格；每个基站小区同一运营商人数按 k 人取整，少于 k 人计 0）',
       request: { params: IdParam, query: z.object({ zoom: z.string().optional() }) },
       responses: jsonOk(Heatmap),
     }),

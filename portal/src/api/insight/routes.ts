@@ -92,7 +92,8 @@ export const insightRoutes = router()
       method: 'post',
       path: '/api/insight/metrics',
       tags,
-      summary: '区域人群指标：实时人口、本周最大、流入流出、来源地、驻留、性别年龄（少于 k 人不显示）',
+      summary:
+        '区域人群指标：实时人口、本周最大、流入流出、来源地、驻留、性别年龄（各基站小区每类人数按 k 人取整，少于 k 人计 0；合计少于 k 时不显示）',
       middleware: [jsonBodyLimit],
       request: jsonRequest(MetricsBody.openapi('InsightMetricsRequest')),
       responses: jsonOk(MetricsDoc),

@@ -15,7 +15,8 @@
  *   cell —
  *   through presence, moves, snapshots and checkpoint inserts and acks, end to end.
  * - region_metrics_p95_ms: POST /regions/metrics over HTTP (every metric of the issue in one
- *   response) for 25 circles, rectangles and polygons of 1–8 km, the first query per region;
+ *   response) for 25 circles, rectangles and polygons of 1–8 km, the first query per region, after
+ *   the pair atoms of the week's settled hours were filled (`pair_fill_s`, #24);
  *   `polling_p95_ms`: the same regions asked again (settled history cached, as the portal polls).
  * - heatmap_p95_ms: GET /heatmap for 100 random viewports at zoom 9–15.
  * - clickhouse_bytes_per_day: bytes on disk of the day-partitioned history tables / 7.
@@ -231,6 +232,14 @@ try {
   }
   const ringReadyS = (performance.now() - sink.consumingSince) / 1000;
   log(`population ring restored ${ringReadyS.toFixed(1)} s after consuming began (in the background)`);
+  // The holder fills the pair atoms of every settled hour of the week at its first fill run (a
+  // minute after start; done here at once), and the hourly upkeep merges the closed days of the
+  // pair tables into one part each (done here at once too).
+  const fillStart = performance.now();
+  const filledHours = await insight.fillPairs();
+  const pairFillS = (performance.now() - fillStart) / 1000;
+  const pairsMerged = await compactClosedDays(ch, now, 0);
+  log(`pair atoms: ${filledHours.length} hours filled in ${pairFillS.toFixed(1)} s; ${pairsMerged.length} day partitions merged`);
   const centre = (x: number, y: number) => cells[y * CELLS_X + x]!;
   const regions = Array.from({ length: 25 }, (_, i) => {
     // Away from the grid's edge, so that every region is full of cells.
@@ -318,6 +327,8 @@ try {
     first_query: true,
     polling_p95_ms: ms(p95(warmMs)),
     ring_restored_after_s: Math.round(ringReadyS),
+    pair_hours_filled: filledHours.length,
+    pair_fill_s: Math.round(pairFillS * 10) / 10,
     region_cells: [Math.min(...sizes), Math.max(...sizes)],
   });
   out('heatmap_p95_ms', p95(heatMs), 'ms', scale);

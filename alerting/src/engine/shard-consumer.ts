@@ -1,6 +1,7 @@
 import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
-import { GapFiller, deadLetterMsg, deadLetterWriter, streamGapSource, type Logger, type NatsConnection } from '@geo/infra';
+import { GapFiller, deadLetterWriter, streamGapSource, type Logger, type NatsConnection } from '@geo/infra';
+import { ConsumeLoop } from '../../../infra/src/nats/consume-loop.ts';
 import { LOCATION_STREAM, locationFilter } from '@geo/ingest';
 import { presenceConsumer } from '../streams.ts';
 import type { Engine } from './engine.ts';
@@ -56,13 +57,11 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
   const watchingStatus = (async () => {
     for await (const s of statuses) if (s.type === 'disconnect' || s.type === 'reconnect') cuts++;
   })();
-  const track = (p: Promise<void>, inflight: Set<Promise<void>>) => {
-    inflight.add(p);
+  /** Counts `p` as under way for stop() (each shard's loop also counts it against its in-flight limit). */
+  const trackAll = (p: Promise<void>): Promise<void> => {
     inflightAll.add(p);
-    void p.finally(() => {
-      inflight.delete(p);
-      inflightAll.delete(p);
-    });
+    void p.finally(() => inflightAll.delete(p));
+    return p;
   };
 
   /**
@@ -86,7 +85,6 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
    */
   const consumeShard = async (shard: number) => {
     const c = await js.consumers.get(LOCATION_STREAM, presenceConsumer(shard));
-    const inflight = new Set<Promise<void>>();
     const delivered = (await c.info(true)).delivered;
     const gaps = new GapFiller(
       {
@@ -101,48 +99,50 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
           if (typeof r === 'string') return r;
           if (r.work === undefined) o.onBatch?.(r.events, 0);
           else
-            track(
-              r.work.then(
-                () => o.onBatch?.(r.events, r.jobs),
-                (err) => log.error({ err, seq, shard }, 'sending for a message read back from the stream failed'),
+            loop.track(
+              trackAll(
+                r.work.then(
+                  () => o.onBatch?.(r.events, r.jobs),
+                  (err) => log.error({ err, seq, shard }, 'sending for a message read back from the stream failed'),
+                ),
               ),
-              inflight,
             );
           return undefined;
         },
       },
       { stream: delivered.stream_seq, delivery: delivered.consumer_seq },
     );
-    const msgs = await c.consume({ max_messages: o.pullMessages ?? 16 });
-    const closer = { close: async () => void (await msgs.close()) };
-    consumers.push(closer);
-    shardConsumers.set(shard, closer);
-    const limit = o.inflight ?? 16;
     // Connection losses before the last gap. Not moved on by gapless deliveries: messages received
     // before a cut may still be handed over from the consumer's buffer after it was seen.
     let cutsSeen = cuts;
     let shared = false;
-    for await (const m of msgs) {
-      const info = m.info;
-      const gap = gaps.tracker.next(info.deliveryCount, info.streamSequence, info.deliverySequence);
-      if (gap !== undefined) {
+    const loop: ConsumeLoop = new ConsumeLoop({
+      log,
+      gaps,
+      fillGap: (gap) => {
         if (cutsSeen !== cuts) {
           cutsSeen = cuts;
-          if (!(await gaps.fill(gap)) || o.stopping()) break;
-        } else if (!shared) {
+          return true;
+        }
+        if (!shared) {
           shared = true;
           log.warn(
             { shard, consumer: presenceConsumer(shard), gap },
             "another instance consumes this shard too (its deliveries skip without a connection loss): each instance sees part of its people's events",
           );
         }
-      }
-      const p = handle(m, shard);
-      if (p) {
-        track(p, inflight);
-        if (inflight.size >= limit) await Promise.race(inflight);
-      }
-    }
+        return false;
+      },
+      deadLetter: writeDead,
+      inflight: o.inflight ?? 16,
+      stopping: o.stopping,
+      handle: (m) => handle(m, shard),
+    });
+    const msgs = await c.consume({ max_messages: o.pullMessages ?? 16 });
+    const closer = { close: async () => void (await msgs.close()) };
+    consumers.push(closer);
+    shardConsumers.set(shard, closer);
+    await loop.run(msgs);
   };
 
   /**
@@ -182,23 +182,26 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
     };
   };
 
-  const handle = (m: JsMsg, shard: number): Promise<void> | undefined => {
+  /** Handles one delivered message: why it is malformed (the loop dead-letters it), or its sends under way. */
+  const handle = (m: JsMsg, shard: number): string | Promise<void> | undefined => {
     const r = apply(m.data, shard, m.seq, () => m.working());
-    if (typeof r === 'string') return deadLetterMsg(writeDead, m, r).catch((err) => log.error({ err }, 'could not dead-letter'));
+    if (typeof r === 'string') return r;
     if (r.work === undefined) {
       m.ack();
       o.onBatch?.(r.events, 0);
       return undefined;
     }
-    return r.work.then(
-      () => {
-        m.ack();
-        o.onBatch?.(r.events, r.jobs);
-      },
-      (err) => {
-        log.error({ err, seq: m.seq }, 'sending failed; the batch will be redelivered');
-        m.nak(Math.min(30_000, 500 * 2 ** m.info.deliveryCount));
-      },
+    return trackAll(
+      r.work.then(
+        () => {
+          m.ack();
+          o.onBatch?.(r.events, r.jobs);
+        },
+        (err) => {
+          log.error({ err, seq: m.seq }, 'sending failed; the batch will be redelivered');
+          m.nak(Math.min(30_000, 500 * 2 ** m.info.deliveryCount));
+        },
+      ),
     );
   };
 

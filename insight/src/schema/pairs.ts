@@ -11,8 +11,16 @@ const HOUR = 3_600_000;
 const GRACE_MS = 10 * 60_000;
 const secs = (ms: number) => Math.floor(ms / 1000);
 
-/** One `INSERT … SELECT` into `table` from the moves of the hour starting at `hourMs`. */
-function fillSql(table: string, hourMs: number, k: number) {
+/**
+ * At most this many consecutive hours per `INSERT … SELECT`: moves are sorted by place, not time,
+ * so any hour's fill reads its whole day's columns (the day is the partition); a few hours at once
+ * read it fewer times, while the GROUP BY (one uniqExact set per bucket and pair, most of them one
+ * person) stays a few hundred MB at 1M subscribers.
+ */
+const HOURS_PER_FILL = 3;
+
+/** One `INSERT … SELECT` into `table` from the moves of `hours` hours starting at `hourMs`. */
+function fillSql(table: string, hourMs: number, k: number, hours = 1) {
   const from = secs(hourMs);
   const kk = Math.max(1, Math.floor(k));
   return sql`INSERT INTO ${raw(table)} (bucket, kind, from_cell, to_cell, from_h3, to_h3, n)
@@ -21,7 +29,7 @@ function fillSql(table: string, hourMs: number, k: number) {
         SELECT sub, from_cell, to_cell, from_h3, to_h3,
           arrayJoin([(toStartOfHour(ts), toUInt8(1)), (toStartOfFiveMinute(ts), toUInt8(2))]) AS bk
         FROM insight_moves_to
-        WHERE ts >= toDateTime(${raw(String(from))}) AND ts < toDateTime(${raw(String(from + 3600))})))
+        WHERE ts >= toDateTime(${raw(String(from))}) AND ts < toDateTime(${raw(String(from + 3600 * hours))})))
     GROUP BY bucket, kind, from_cell, to_cell, from_h3, to_h3
     HAVING n >= ${raw(String(kk))}`;
 }
@@ -32,13 +40,27 @@ function fillSql(table: string, hourMs: number, k: number) {
  * only have grown: moves are only added), and adds the pairs that reached k.
  */
 export async function fillPairHours(ch: ClickHouseClient, hoursMs: number[], k: number): Promise<void> {
-  for (const h of hoursMs) {
-    await ch.command({ query: fillSql('insight_pairs_to', h, k).text });
-    await ch.command({ query: fillSql('insight_pairs_from', h, k).text });
+  for (const run of hourRuns(hoursMs)) {
+    const first = run[0]!;
+    await ch.command({ query: fillSql('insight_pairs_to', first, k, run.length).text });
+    await ch.command({ query: fillSql('insight_pairs_from', first, k, run.length).text });
+    const filled = Date.now() * 1000 + Math.floor(Math.random() * 1000);
+    const kk = Math.max(1, Math.floor(k));
     await ch.command({
-      query: `INSERT INTO insight_pairs_hours (hour, k, filled) VALUES (toDateTime(${secs(h)}), ${Math.max(1, Math.floor(k))}, ${Date.now() * 1000 + Math.floor(Math.random() * 1000)})`,
+      query: `INSERT INTO insight_pairs_hours (hour, k, filled) VALUES ${run.map((h) => `(toDateTime(${secs(h)}), ${kk}, ${filled})`).join(',')}`,
     });
   }
+}
+
+/** Hours (start ms) in order, cut into runs of consecutive hours, at most `HOURS_PER_FILL` each. */
+function hourRuns(hoursMs: number[]): number[][] {
+  const runs: number[][] = [];
+  for (const h of [...new Set(hoursMs)].sort((a, b) => a - b)) {
+    const last = runs[runs.length - 1];
+    if (last && last.length < HOURS_PER_FILL && last[last.length - 1]! + HOUR === h) last.push(h);
+    else runs.push([h]);
+  }
+  return runs;
 }
 
 /** The hours filled with a k no larger than `k` (hour start ms), from `fromMs` on. */
@@ -150,14 +172,14 @@ export class PairFiller {
     }
     const due = [...this.pending].filter((h) => h + HOUR <= edge && h >= fromMs).sort((a, b) => a - b);
     for (const h of this.pending) if (h < fromMs) this.pending.delete(h);
-    for (const h of due) {
-      // One hour at a time, taken off the list before it is read: a move written meanwhile puts it back.
-      this.pending.delete(h);
+    for (const run of hourRuns(due)) {
+      // A few hours at a time, taken off the list before they are read: a move written meanwhile puts its hour back.
+      for (const h of run) this.pending.delete(h);
       try {
-        await fillPairHours(this.ch, [h], this.k);
-        this.filled++;
+        await fillPairHours(this.ch, run, this.k);
+        this.filled += run.length;
       } catch (err) {
-        this.pending.add(h);
+        this.touched(run);
         throw err;
       }
     }

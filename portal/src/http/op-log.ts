@@ -26,6 +26,7 @@ export const OPERATIONS: Readonly<Record<string, string | null>> = {
 
   'POST /api/auth/logout': '退出登录',
   'POST /api/auth/password': '修改密码',
+  'PUT /api/account/profile': '修改本人资料',
   'POST /api/auth/totp/setup': '绑定动态口令',
   'POST /api/auth/totp/enable': '启用动态口令',
   'POST /api/auth/totp/disable': '关闭动态口令',

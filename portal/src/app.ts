@@ -1,6 +1,7 @@
 import { secureHeaders } from 'hono/secure-headers';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { accountRoutes } from './api/accounts/routes.ts';
+import { profileRoutes } from './api/accounts/profile-routes.ts';
 import { apiKeyRoutes } from './api/api-keys/routes.ts';
 import { authRoutes } from './api/auth/routes.ts';
 import { totpRoutes } from './api/auth/totp-routes.ts';
@@ -33,6 +34,7 @@ export const API_ROUTES = [
   totpRoutes,
   homeRoutes,
   accountRoutes,
+  profileRoutes,
   departmentRoutes,
   signatureRoutes,
   reviewRoutes,

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { pino } from 'pino';
-import { connectNats, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { startNatsServer, type RunningNats } from '@geo/infra/testing';
 import { encodeLocationBatch, locationSubject, shardOf, type Carrier, type LocationEvent } from '@geo/ingest';
 import { SMS_JOBS_STREAM, smsJobsIn, type SmsJob } from '@geo/messaging';
 import type { AlertTaskSpecInput } from '../contract.ts';
@@ -17,13 +18,8 @@ export const ALL_SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
 export const silent = pino({ level: 'silent' });
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function until(what: string, f: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** The tests' one wait helper (what, cond, timeoutMs). */
+export { until } from '@geo/infra/testing';
 
 export const today = () => shanghaiDate(Date.now());
 export const tomorrow = () => shanghaiDate(Date.now() + 86_400_000);

@@ -7,7 +7,8 @@ import { pino } from 'pino';
 import { cellToLatLng, latLngToCell } from 'h3-js';
 import { encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { runEngine, TaskStore, TASKS_BUCKET, type AlertTaskSpecInput, type RunningEngine } from '@geo/alerting';
-import { connectClickHouse, connectNats, migrateClickHouse, startNatsServer, type NatsConnection, type RunningNats } from '@geo/infra';
+import { connectClickHouse, connectNats, migrateClickHouse, type NatsConnection } from '@geo/infra';
+import { startNatsServer, until, type RunningNats } from '@geo/infra/testing';
 import { sendLogMigrations } from '@geo/messaging';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -49,13 +50,6 @@ async function publish(events: LocationEvent[]) {
   const js = jetstream(nc);
   for (const e of events) await js.publish(locationSubject(e.carrier, shardOf(e.msisdn)), encodeLocationBatch([e]));
 }
-async function until(what: string, f: () => Promise<boolean> | boolean, ms = 30_000) {
-  for (const end = Date.now() + ms; !(await f());) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'task-detail-'));
   server = await startNatsServer({ dataDir: dir });

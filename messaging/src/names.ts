@@ -20,7 +20,7 @@ export interface MessagingNames {
   limitsBucket: string;
   /** Leases of the carriers' bind slots shared by the instances (service.ts). */
   bindLeasesBucket: string;
-  /** Receipts one instance offers the others (core NATS request, sender/sms-sender.ts). */
+  /** Receipts one instance offers the others (core NATS request, sender/receipts.ts). */
   receiptsSubject: string;
   consumer: string;
 }

@@ -18,7 +18,7 @@ import { ensureStream, jetstreamManager, ms, type Logger, type NatsConnection } 
  * The claim is written just before the wire (a window slot and a throughput token are taken), so
  * a kill leaves as "claimed but maybe not sent" only what the windows held plus parts waiting for a
  * retry (throttled, or cut off with their link), exactly as the per-job KV create did. The sender
- * resolves those after a restart (sms-sender.ts, `alreadyClaimed`): a receipt proves the carrier
+ * resolves those after a restart (job-policy.ts, `alreadyClaimed`): a receipt proves the carrier
  * took it — one echoing the job id (vendor TLV 0x1501, only where a connector is set to send it,
  * SMSC_CLIENT_REF_TLV), or, by default, a receipt from the job's carrier and SMSC whose message id no
  * logged job has and whose number is the job's (the oldest uncertain job to that number takes it);

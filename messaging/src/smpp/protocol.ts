@@ -10,7 +10,7 @@ import smpp from 'smpp';
  * set to (`clientRefTlv`, env SMSC_CLIENT_REF_TLV): a strict SMSC refuses optional parameters it does
  * not know (ESME_RTLVNOTALLWD). An SMSC that echoes it in receipts lets a job whose submit_sm_resp
  * was lost in a crash be matched to its receipt by id; without it the receipt is matched by carrier,
- * SMSC and number (sender/sms-sender.ts, `uncertainFor`).
+ * SMSC and number (sender/uncertain-jobs.ts, `UncertainJobs.for`).
  */
 export const CLIENT_REF_TLV = 0x1501;
 smpp.addTLV('client_ref', { id: CLIENT_REF_TLV, type: smpp.types.tlv.cstring });

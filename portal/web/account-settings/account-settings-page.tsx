@@ -3,6 +3,7 @@ import { del, get, post } from '../lib/api.ts';
 import { can, me } from '../lib/session.ts';
 import { t } from '../i18n/zh-CN.ts';
 import { Badge, Field, Grid, notify, notifyError, Page, runAction, fmtTime } from '../ui/ui.tsx';
+import { ProfileForm } from './profile-form.tsx';
 
 const S = t.accountSettings;
 
@@ -217,7 +218,7 @@ function ApiKeys() {
   );
 }
 
-/** 账户设置: my details, change password, the TOTP second factor, my API keys. */
+/** 账户设置: my details (name, phone, e-mail: editable), change password, the TOTP second factor, my API keys. */
 export function AccountSettingsPage() {
   return (
     <Page title={S.title}>
@@ -230,6 +231,7 @@ export function AccountSettingsPage() {
           {me()?.enterpriseName ?? ''}
         </p>
       </div>
+      <ProfileForm />
       <ChangePassword />
       <SecondFactor />
       <Show when={can('apikeys')}>

@@ -93,6 +93,9 @@ export const OPERATIONS: Readonly<Record<string, string | null>> = {
   'POST /api/bigdata/tasks/:id/pause': '暂停大数据短信任务',
   'POST /api/bigdata/tasks/:id/resume': '恢复大数据短信任务',
   'POST /api/bigdata/tasks/:id/stop': '紧急停止大数据短信任务',
+  'POST /api/bigdata/tasks/:id/approve': '审批大数据短信任务',
+  'POST /api/bigdata/tasks/:id/reject': '驳回大数据短信任务',
+  'PUT /api/bigdata/approval/settings': '修改大数据任务审批设置',
 
   'PUT /api/operator/send-limits': '设置默认发送频率上限',
   'PUT /api/operator/send-limits/:accountId': '设置账户发送频率上限',

@@ -19,6 +19,7 @@ export const FEATURES = {
   'settings.logs': '操作日志与登录日志',
   'settings.platform': 'LOGO 与资质证明',
   apikeys: '接口密钥',
+  'bigdata.approve': '审批大数据任务',
 } as const;
 
 export type Feature = keyof typeof FEATURES;

@@ -1,7 +1,7 @@
 import { CrowdRule, ReachRequest, Region, RegionPart } from '@geo/alerting';
 import { z } from '../../http/openapi.ts';
 import { ACCEPTED_PARTS_MESSAGE, GeoJsonFeature, GeoJsonMultiPolygon, GeoJsonPolygon, TaskForm } from './task-form.ts';
-import { TASK_ROW_STATES } from './task-store.ts';
+import { APPROVAL_STATES, TASK_ROW_STATES } from './task-store.ts';
 
 /**
  * The console's request and response shapes, for the OpenAPI document (`/api/openapi.json`).
@@ -150,9 +150,19 @@ export const SubmitBody = z
     }),
     draftId: z.string().max(64).optional().openapi({ description: '从草稿提交' }),
     copiedFrom: z.string().max(64).optional().openapi({ description: '再次发送的原任务' }),
+    fastPath: z
+      .boolean()
+      .optional()
+      .openapi({ description: '紧急先发后审：企业开启审批且该预警类型允许先发后审时，立即发送、事后补审（任务标记为先发后审）' }),
   })
   .openapi('BigdataSubmit', { example: { form: exampleForm } });
-export const Submitted = z.object({ id: z.string(), state: z.enum(TASK_ROW_STATES) }).openapi('BigdataSubmitted');
+export const Submitted = z
+  .object({
+    id: z.string(),
+    state: z.enum(TASK_ROW_STATES).openapi({ description: 'pending_approval：待审批（企业开启审批时）' }),
+    approval: z.enum(APPROVAL_STATES),
+  })
+  .openapi('BigdataSubmitted');
 export const IdOnly = z.object({ id: z.string() });
 
 const CarrierProgress = z.object({ sent: z.number(), delivered: z.number(), failed: z.number() });
@@ -199,6 +209,15 @@ export const TaskSummary = z
     updatedAt: z.string().nullable(),
     progress: ProgressView.nullable(),
     sent: z.number().nullable().optional().openapi({ description: '已发送人数（同一号码只计一次；尚无数据时为 null）' }),
+    approval: z.enum(APPROVAL_STATES).openapi({
+      description: '审批：none 无需审批；pending 待审批；fast_path 紧急先发后审、待补审；approved 已审批；rejected 已驳回',
+    }),
+    approvalLabel: z.string(),
+    fastPath: z.boolean().openapi({ description: '紧急先发后审（立即发送、事后审批）' }),
+    approvedBy: z.string().nullable().openapi({ description: '审批人（审批或驳回后）' }),
+    approvedAt: z.string().nullable(),
+    approvalReason: z.string().openapi({ description: '驳回原因' }),
+    canApprove: z.boolean().optional().openapi({ description: '当前账户可审批（有审批权限且不是提交人）' }),
   })
   .openapi('BigdataTask');
 export const TaskPage = z
@@ -227,6 +246,15 @@ export const TaskQuery = z.object({
   pageSize: z.string().optional(),
 });
 export const IdParam = z.object({ id: z.string().max(64) });
+export const RejectBody = z
+  .object({ reason: z.string().openapi({ description: '驳回原因（必填，最多 200 字）' }) })
+  .openapi('BigdataReject');
+export const ApprovalSettingsDoc = z
+  .object({
+    required: z.boolean().openapi({ description: '开启后，任务须由同企业另一位有审批权限的账户审批后才发送' }),
+    fastPathTypes: z.array(z.string()).optional().openapi({ description: '允许紧急先发后审的预警类型（须开启审批；省略为无）' }),
+  })
+  .openapi('BigdataApprovalSettings');
 export const LevelParam = z.object({ level: z.enum(['province', 'city', 'district']) });
 
 /** A response that is not JSON, described by its content type. */

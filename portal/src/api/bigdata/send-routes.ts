@@ -10,6 +10,7 @@ import { jsonBody as jsonRequest, jsonOk, Ok, router, validationError } from '..
 import { opLog } from '../../http/op-log.ts';
 import { inspectDocument } from '../../http/uploaded-document.ts';
 import { alertBus, TASK_ID_PREFIX } from './alert-bus.ts';
+import { approvalSettings, submission } from './approval/approval.ts';
 import { ALERT_TYPE_INFO } from './alert-types.ts';
 import { areaTree, boundariesJson } from './geography.ts';
 import { fieldErrors, guarded, handle, jsonBody, jsonBodyLimit, parse } from './route-kit.ts';
@@ -61,7 +62,12 @@ function needAny(c: Ctx) {
 const LEVEL = z.enum(['province', 'city', 'district']);
 export const LETTER_MAX_BYTES = 5 * 1024 * 1024;
 
-const Submit = z.object({ form: z.unknown(), draftId: z.string().max(64).optional(), copiedFrom: z.string().max(64).optional() });
+const Submit = z.object({
+  form: z.unknown(),
+  draftId: z.string().max(64).optional(),
+  copiedFrom: z.string().max(64).optional(),
+  fastPath: z.boolean().optional(),
+});
 const Draft = z.object({ form: z.record(z.string(), z.unknown()).refine((f) => JSON.stringify(f).length < 2_000_000, '草稿过大') });
 
 /** Subject and type of a draft, whatever state its form is in. */
@@ -306,7 +312,10 @@ export const sendRoutes = router()
       const bus = await alertBus(deps);
       if (body.copiedFrom && !(await getTask(deps.db, enterpriseId, body.copiedFrom))) throw new AppError('NOT_FOUND', '原任务不存在');
       const id = body.draftId ?? `${TASK_ID_PREFIX}${randomUUID()}`;
-      const task: AlertTask = { id, version: 1, spec: spec.data, state: 'submitted', updatedAt: Date.now() };
+      // Maker-checker (#21): with the enterprise's approval on, the task waits (paused in the bucket)
+      // unless it is an emergency type taking the fast path.
+      const entry = submission(await approvalSettings(deps.db, enterpriseId), form.alertType, body.fastPath === true);
+      const task: AlertTask = { id, version: 1, spec: spec.data, state: entry.busState, updatedAt: Date.now() };
       // The row and the bucket entry succeed together: a failed KV write rolls the row back.
       await deps.db.transaction(async (tx) => {
         const row = {
@@ -316,6 +325,9 @@ export const sendRoutes = router()
           spec: spec.data,
           startDate: form.startDate,
           endDate: form.endDate,
+          state: entry.rowState,
+          approval: entry.approval,
+          fastPath: entry.fastPath,
         };
         if (body.draftId) {
           if (!(await submitDraft(tx, enterpriseId, body.draftId, row))) throw new AppError('NOT_FOUND', '草稿不存在');
@@ -325,13 +337,12 @@ export const sendRoutes = router()
             enterpriseId,
             accountId: p.accountId,
             accountName: p.name,
-            state: 'submitted',
             copiedFrom: body.copiedFrom ?? null,
             ...row,
           });
         await bus.create(task);
       });
-      await opLog(c, '提交大数据短信任务', id, { subject: form.subject, alertType: form.alertType });
-      return c.json({ id, state: task.state });
+      await opLog(c, '提交大数据短信任务', id, { subject: form.subject, alertType: form.alertType, approval: entry.approval });
+      return c.json({ id, state: entry.rowState, approval: entry.approval });
     }),
   );

@@ -1,4 +1,5 @@
 import {
+  ALERT_TYPES,
   Region,
   shanghaiDate,
   TASKS_BUCKET,
@@ -14,7 +15,7 @@ import ExcelJS from 'exceljs';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
-import { need, type Ctx, type Deps } from '../../http/context.ts';
+import { need, type Ctx, type Deps, type Principal } from '../../http/context.ts';
 import { createRoute } from '@hono/zod-openapi';
 import { jsonBody as jsonRequest, jsonOk, router, validationError } from '../../http/openapi.ts';
 import { opLog } from '../../http/op-log.ts';
@@ -27,7 +28,19 @@ import { adjustReservation } from '../ledger/reservations.ts';
 import { chinaTime, maskMsisdn, RecipientPage, RecipientQuery, sentCounts, taskRecipients } from './recipients.ts';
 import { fieldErrors, guarded, handle, jsonBody, jsonBodyLimit, parse, STATE_LABELS } from './route-kit.ts';
 import { formIssues, TaskForm, toSpec } from './task-form.ts';
-import { DraftDetail, fileOk, IdParam, sse, TaskDetail, TaskPage, TaskQuery, Transitioned } from './schemas.ts';
+import {
+  ApprovalSettingsDoc,
+  DraftDetail,
+  fileOk,
+  IdParam,
+  RejectBody,
+  sse,
+  TaskDetail,
+  TaskPage,
+  TaskQuery,
+  Transitioned,
+} from './schemas.ts';
+import { APPROVAL_LABELS, approvalSettings, approvalView, approveTask, rejectTask, saveApprovalSettings } from './approval/approval.ts';
 import { Heatmap, resolutionForZoom } from '@geo/insight';
 import { getTask, LIVE_STATES, listTasks, setProgress, setState, TASK_ROW_STATES, updateSpec, type TaskRow } from './task-store.ts';
 
@@ -106,13 +119,19 @@ async function sentOf(deps: Deps, enterpriseId: string, rows: TaskRow[]): Promis
   return out;
 }
 
+const stateLabel = (state: string) => (state === 'pending_approval' ? APPROVAL_LABELS.pending : (STATE_LABELS[state] ?? state));
+
+/** An account may decide a task waiting for (or sent ahead of) approval, unless it submitted it. */
+const canApprove = (p: Principal, r: TaskRow) =>
+  p.permissions.has('bigdata.approve') && (r.approval === 'pending' || r.approval === 'fast_path') && r.accountId !== p.accountId;
+
 const summary = (r: TaskRow, sent: number | null = progressSent(r)) => ({
   id: r.id,
   subject: r.subject,
   alertType: r.alertType,
   alertTypeLabel: ALERT_TYPE_INFO[r.alertType as keyof typeof ALERT_TYPE_INFO]?.label ?? r.alertType,
   state: r.state,
-  stateLabel: STATE_LABELS[r.state] ?? r.state,
+  stateLabel: stateLabel(r.state),
   startDate: r.startDate,
   endDate: r.endDate,
   accountName: r.accountName,
@@ -123,6 +142,7 @@ const summary = (r: TaskRow, sent: number | null = progressSent(r)) => ({
   progress: r.progress,
   /** People sent to so far (null: nothing known yet). */
   sent,
+  ...approvalView(r),
 });
 
 async function taskOr404(c: Ctx, enterpriseId: string): Promise<TaskRow> {
@@ -218,6 +238,17 @@ const TaskUpdate = z
   .openapi('BigdataTaskUpdate');
 const Updated = z.object({ id: z.string(), version: z.number().int() }).openapi('BigdataTaskUpdated');
 
+const Reject = z.object({
+  reason: z.string({ error: '请填写驳回原因' }).trim().min(1, '请填写驳回原因').max(200, '驳回原因最多 200 字'),
+});
+const SettingsBody = z.object({
+  required: z.boolean({ error: '请选择是否须审批' }),
+  fastPathTypes: z
+    .array(z.enum(ALERT_TYPES, { error: '未知的预警类型' }))
+    .max(ALERT_TYPES.length)
+    .default([]),
+});
+
 const tags = ['大数据短信'];
 const transition = (action: string, summary: string) =>
   createRoute({
@@ -233,6 +264,8 @@ function transitionRoute(to: TaskState, action: string, allowRunning: boolean) {
   return guarded(async (c) => {
     const { p, enterpriseId } = need(c, 'bigdata.tasks');
     const row = await taskOr404(c, enterpriseId);
+    // A task waiting for approval is held paused in the bucket: resuming it here would skip the approver.
+    if (row.state === 'pending_approval') throw new AppError('TASK_STATE', '任务待审批，请先审批或驳回');
     const bus = await alertBus(c.get('deps'));
     // Pausing is only allowed before execution (the original product's rule): never once started.
     const t = await bus.transition(row.id, to, `${action}：${p.name}`, (cur) => allowRunning || cur.startedAt === undefined);
@@ -253,13 +286,18 @@ export const taskRoutes = router()
       responses: jsonOk(TaskPage),
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const { p, enterpriseId } = need(c, 'bigdata.tasks');
       const q = parse(Query, c.req.query());
       const deps = c.get('deps');
       const r = await listTasks(deps.db, enterpriseId, { box: 'tasks', ...q });
       await syncStates(deps, r.items);
       const sent = await sentOf(deps, enterpriseId, r.items);
-      return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map((t) => summary(t, sent.get(t.id))) });
+      return c.json({
+        total: r.total,
+        page: q.page,
+        pageSize: q.pageSize,
+        items: r.items.map((t) => ({ ...summary(t, sent.get(t.id)), canApprove: canApprove(p, t) })),
+      });
     }),
   )
   .openapi(
@@ -325,7 +363,7 @@ export const taskRoutes = router()
     }),
     handle(async (c) => {
       // Detail and "send again" (再次发送) both read the form; sending needs bigdata.send, reading bigdata.tasks.
-      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const { p, enterpriseId } = need(c, 'bigdata.tasks');
       const t = await taskOr404(c, enterpriseId);
       await syncStates(c.get('deps'), [t]);
       // A running task may have been updated (new text or region) in the bucket alerting reads: show
@@ -337,7 +375,77 @@ export const taskRoutes = router()
         : undefined;
       const spec = live?.spec ?? t.spec;
       const form = live ? { ...t.form, ...formFieldsOf(live.spec) } : t.form;
-      return c.json({ ...summary(t), form, spec, version: live?.version ?? null, copiedFrom: t.copiedFrom });
+      return c.json({ ...summary(t), canApprove: canApprove(p, t), form, spec, version: live?.version ?? null, copiedFrom: t.copiedFrom });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/approval/settings',
+      tags,
+      summary: '审批设置：是否须审批、允许紧急先发后审的预警类型',
+      responses: jsonOk(ApprovalSettingsDoc),
+    }),
+    handle(async (c) => {
+      const { enterpriseId } = need(c, 'bigdata.tasks');
+      return c.json(await approvalSettings(c.get('deps').db, enterpriseId));
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'put',
+      path: '/api/bigdata/approval/settings',
+      tags,
+      summary: '修改审批设置（仅企业管理员）',
+      middleware: [jsonBodyLimit],
+      request: jsonRequest(ApprovalSettingsDoc),
+      responses: jsonOk(ApprovalSettingsDoc),
+    }),
+    handle(async (c) => {
+      const { p, enterpriseId } = need(c, 'bigdata.tasks');
+      if (p.role !== 'admin') throw new AppError('FORBIDDEN', '仅企业管理员可以修改审批设置');
+      const body = parse(SettingsBody, await jsonBody(c));
+      await saveApprovalSettings(c.get('deps').db, enterpriseId, body);
+      await opLog(c, '修改大数据任务审批设置', enterpriseId, body);
+      return c.json(await approvalSettings(c.get('deps').db, enterpriseId));
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/bigdata/tasks/{id}/approve',
+      tags,
+      summary: '审批通过（待审批的任务开始执行；先发后审的任务补记审批）；不能审批自己提交的任务',
+      request: { params: IdParam },
+      responses: jsonOk(Transitioned),
+    }),
+    guarded(async (c) => {
+      const { p, enterpriseId } = need(c, 'bigdata.approve');
+      const row = await taskOr404(c, enterpriseId);
+      const deps = c.get('deps');
+      const state = await approveTask(deps.db, await alertBus(deps), p, row);
+      await opLog(c, '审批大数据短信任务', row.id, { subject: row.subject, fastPath: row.fastPath });
+      return c.json({ id: row.id, state, stateLabel: stateLabel(state) });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/bigdata/tasks/{id}/reject',
+      tags,
+      summary: '驳回（须填原因）：待审批的任务不再发送、预留的短信余量退回；先发后审的任务紧急停止',
+      middleware: [jsonBodyLimit],
+      request: { params: IdParam, ...jsonRequest(RejectBody) },
+      responses: jsonOk(Transitioned),
+    }),
+    guarded(async (c) => {
+      const { p, enterpriseId } = need(c, 'bigdata.approve');
+      const row = await taskOr404(c, enterpriseId);
+      const { reason } = parse(Reject, await jsonBody(c));
+      const deps = c.get('deps');
+      const state = await rejectTask(deps.db, await alertBus(deps), p, row, reason);
+      await opLog(c, '驳回大数据短信任务', row.id, { subject: row.subject, reason });
+      return c.json({ id: row.id, state, stateLabel: stateLabel(state) });
     }),
   )
   .openapi(transition('pause', '暂停（仅执行前）'), transitionRoute('paused', '暂停', false))

@@ -2,7 +2,17 @@ import type { Queryable as Db } from '@geo/infra';
 import { iso } from '../../http/context.ts';
 import { reserveTask, type CostedSpec } from '../ledger/reservations.ts';
 
-export const TASK_ROW_STATES = ['draft', 'submitted', 'scheduled', 'running', 'paused', 'stopped', 'completed', 'rejected'] as const;
+export const TASK_ROW_STATES = [
+  'draft',
+  'pending_approval',
+  'submitted',
+  'scheduled',
+  'running',
+  'paused',
+  'stopped',
+  'completed',
+  'rejected',
+] as const;
 export type RowState = (typeof TASK_ROW_STATES)[number];
 /** States alerting may still advance: the list asks the bucket for these. */
 export const LIVE_STATES: readonly RowState[] = ['submitted', 'scheduled', 'running', 'paused'];
@@ -25,7 +35,18 @@ export interface TaskRow {
   createdAt: string | null;
   updatedAt: string | null;
   submittedAt: string | null;
+  /** The maker-checker record (#21): none when the enterprise asks no approval. */
+  approval: ApprovalState;
+  /** Sent at once as an emergency, approved afterwards (先发后审). */
+  fastPath: boolean;
+  approvedBy: string | null;
+  approvedByName: string;
+  approvedAt: string | null;
+  approvalReason: string;
 }
+
+export const APPROVAL_STATES = ['none', 'pending', 'fast_path', 'approved', 'rejected'] as const;
+export type ApprovalState = (typeof APPROVAL_STATES)[number];
 
 type Raw = Record<string, unknown>;
 const json = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
@@ -49,6 +70,12 @@ function toRow(r: Raw): TaskRow {
     createdAt: iso(r.created_at as string),
     updatedAt: iso(r.updated_at as string),
     submittedAt: iso(r.submitted_at as string | null),
+    approval: (r.approval as ApprovalState | undefined) ?? 'none',
+    fastPath: r.fast_path === true,
+    approvedBy: (r.approved_by as string) ?? null,
+    approvedByName: (r.approved_by_name as string) ?? '',
+    approvedAt: iso(r.approved_at as string | null),
+    approvalReason: (r.approval_reason as string) ?? '',
   };
 }
 
@@ -65,6 +92,8 @@ export interface NewRow {
   startDate?: string | null;
   endDate?: string | null;
   copiedFrom?: string | null;
+  approval?: ApprovalState;
+  fastPath?: boolean;
 }
 
 /**
@@ -75,8 +104,8 @@ export async function insertTask(db: Db, t: NewRow): Promise<void> {
   if (t.state !== 'draft' && t.spec)
     await reserveTask(db, { id: t.id, enterpriseId: t.enterpriseId, accountId: t.accountId, spec: t.spec as CostedSpec });
   await db.query(
-    `INSERT INTO bigdata_tasks (id, enterprise_id, account_id, account_name, state, alert_type, subject, form, spec, start_date, end_date, copied_from, submitted_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $5 = 'draft' THEN NULL ELSE now() END)`,
+    `INSERT INTO bigdata_tasks (id, enterprise_id, account_id, account_name, state, alert_type, subject, form, spec, start_date, end_date, copied_from, approval, fast_path, submitted_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $5 = 'draft' THEN NULL ELSE now() END)`,
     [
       t.id,
       t.enterpriseId,
@@ -90,6 +119,8 @@ export async function insertTask(db: Db, t: NewRow): Promise<void> {
       t.startDate ?? null,
       t.endDate ?? null,
       t.copiedFrom ?? null,
+      t.approval ?? 'none',
+      t.fastPath ?? false,
     ],
   );
 }
@@ -121,12 +152,35 @@ export async function submitDraft(
   db: Db,
   enterpriseId: string,
   id: string,
-  t: { alertType: string; subject: string; form: unknown; spec: unknown; startDate: string; endDate: string },
+  t: {
+    alertType: string;
+    subject: string;
+    form: unknown;
+    spec: unknown;
+    startDate: string;
+    endDate: string;
+    state?: 'submitted' | 'pending_approval';
+    approval?: ApprovalState;
+    fastPath?: boolean;
+  },
 ): Promise<boolean> {
   const { rows } = await db.query(
-    `UPDATE bigdata_tasks SET state = 'submitted', alert_type = $3, subject = $4, form = $5, spec = $6, start_date = $7, end_date = $8, submitted_at = now(), updated_at = now()
+    `UPDATE bigdata_tasks SET state = $9, alert_type = $3, subject = $4, form = $5, spec = $6, start_date = $7, end_date = $8, approval = $10, fast_path = $11,
+       submitted_at = now(), updated_at = now()
      WHERE id = $1 AND enterprise_id = $2 AND state = 'draft' RETURNING id`,
-    [id, enterpriseId, t.alertType, t.subject, JSON.stringify(t.form), JSON.stringify(t.spec), t.startDate, t.endDate],
+    [
+      id,
+      enterpriseId,
+      t.alertType,
+      t.subject,
+      JSON.stringify(t.form),
+      JSON.stringify(t.spec),
+      t.startDate,
+      t.endDate,
+      t.state ?? 'submitted',
+      t.approval ?? 'none',
+      t.fastPath ?? false,
+    ],
   );
   if (rows.length === 0) return false;
   const spec = t.spec as CostedSpec & { accountId: string };

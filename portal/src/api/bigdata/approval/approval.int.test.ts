@@ -1,0 +1,194 @@
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Portal } from '../../../portal.ts';
+import { loginAdmin, START_TIMEOUT, testPortal } from '../../../test/harness.ts';
+import { AlertBus, setAlertBus } from '../alert-bus.ts';
+import { addAccount, consoleApp, loginAs, onApp, PNG_BYTES } from '../console-harness.ts';
+import { BIGDATA_ROUTES } from '../index.ts';
+
+/**
+ * Maker-checker approval of big-data tasks (#21), over HTTP against a real nats-server: the task
+ * waits as 待审批 (paused in the bucket alerting reads, its cost reserved) until another account of
+ * the enterprise with bigdata.approve approves it (then alerting gets it) or rejects it (the
+ * reservation goes back); the emergency fast path sends at once and is marked.
+ */
+const BUCKET = 'alert_tasks_approval_int';
+const today = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+
+describe('big-data task approval (PGlite + real NATS)', () => {
+  let portal: Portal;
+  let nc: NatsConnection;
+  let bus: AlertBus;
+  let admin: ReturnType<typeof onApp>;
+  let maker: ReturnType<typeof onApp>;
+  let makerName: string;
+  let viewer: ReturnType<typeof onApp>;
+  let approver: ReturnType<typeof onApp>;
+  let approverName: string;
+  let outsider: ReturnType<typeof onApp>;
+  let letter: string;
+
+  const form = (extra: Record<string, unknown> = {}) => ({
+    alertType: 'typhoon',
+    region: { parts: [{ kind: 'circle', center: [120.16, 30.25], radiusM: 1000 }] },
+    subject: '审批测试',
+    content: '台风即将登陆，请注意安全。',
+    signature: '翼讯通',
+    startDate: today(),
+    endDate: today(),
+    windows: [],
+    frequency: 'once',
+    minDwellMin: 0,
+    rules: [],
+    quota: { cmcc: { total: 300, dailyCap: 300 } },
+    authorizationLetter: letter,
+    ...extra,
+  });
+  const balance = async () => (await admin('GET', '/api/bigdata/options')).body.balance as number;
+
+  beforeAll(async () => {
+    portal = await testPortal();
+    nc = await connectNats(inject('natsUrl'), 'portal-approval-test');
+    bus = await AlertBus.open(nc, { bucket: BUCKET, reachSubject: 'alert.reach.approval-int' });
+    setAlertBus(portal.deps, bus);
+    const app = consoleApp(portal, BIGDATA_ROUTES);
+    admin = onApp(app, await loginAdmin(portal));
+    const m = await addAccount(portal, 'sub', ['bigdata.send', 'bigdata.tasks']);
+    makerName = m.name;
+    maker = onApp(app, await loginAs(portal, m));
+    viewer = onApp(app, await loginAs(portal, await addAccount(portal, 'sub', ['bigdata.tasks'])));
+    const a = await addAccount(portal, 'sub', ['bigdata.tasks', 'bigdata.approve']);
+    approverName = a.name;
+    approver = onApp(app, await loginAs(portal, a));
+    outsider = onApp(app, await loginAs(portal, await addAccount(portal, 'other-enterprise')));
+    const fd = new FormData();
+    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
+    letter = (await admin('POST', '/api/bigdata/letters', fd)).body.id;
+  }, START_TIMEOUT);
+  afterAll(async () => {
+    await nc?.drain();
+    await portal?.stop();
+  });
+
+  it('asks no approval while the enterprise setting is off (the default): the task goes to alerting at once', async () => {
+    expect((await admin('GET', '/api/bigdata/approval/settings')).body).toEqual({ required: false, fastPathTypes: [] });
+    const r = await maker('POST', '/api/bigdata/tasks', { form: form() });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ state: 'submitted', approval: 'none' });
+    expect((await bus.get(r.body.id))?.state).toBe('submitted');
+  });
+
+  it('lets only the enterprise admin change the setting, and checks it', async () => {
+    expect((await approver('PUT', '/api/bigdata/approval/settings', { required: true })).status).toBe(403);
+    const bad = await admin('PUT', '/api/bigdata/approval/settings', { required: true, fastPathTypes: ['meteor'] });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/未知的预警类型/);
+    const ok = await admin('PUT', '/api/bigdata/approval/settings', { required: true, fastPathTypes: ['earthquake'] });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(ok.body).toEqual({ required: true, fastPathTypes: ['earthquake'] });
+  });
+
+  it('holds a submitted task as 待审批 until another approver approves it; who and when are recorded', async () => {
+    const before = await balance();
+    const r = await maker('POST', '/api/bigdata/tasks', { form: form({ subject: '待审批任务' }) });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ state: 'pending_approval', approval: 'pending' });
+    const id = r.body.id as string;
+    // Reserved at submit as today; alerting holds it without sending.
+    expect(await balance()).toBe(before - 300);
+    expect((await bus.get(id))?.state).toBe('paused');
+
+    // The list filtered by state shows it as 待审批, approvable by the admin, not by its maker.
+    const list = await admin('GET', '/api/bigdata/tasks?state=pending_approval');
+    expect(list.status).toBe(200);
+    expect(list.body.items.map((t: any) => t.id)).toEqual([id]);
+    expect(list.body.items[0]).toMatchObject({ stateLabel: '待审批', approval: 'pending', canApprove: true, fastPath: false });
+    expect((await maker('GET', '/api/bigdata/tasks?state=pending_approval')).body.items[0].canApprove).toBe(false);
+
+    // Nobody resumes it past the approver.
+    expect((await maker('POST', `/api/bigdata/tasks/${id}/resume`)).status).toBe(409);
+    expect((await bus.get(id))?.state).toBe('paused');
+
+    // Its maker cannot approve it, even given the permission; a weaker account gets 403; another enterprise 404.
+    const self = await maker('POST', `/api/bigdata/tasks/${id}/approve`);
+    expect(self.status).toBe(403);
+    const selfAdmin = await admin('POST', '/api/bigdata/tasks', { form: form({ subject: '管理员自己的任务' }) });
+    const own = await admin('POST', `/api/bigdata/tasks/${selfAdmin.body.id}/approve`);
+    expect(own.status).toBe(403);
+    expect(own.body.error.message).toMatch(/不能审批自己提交的任务/);
+    expect((await viewer('POST', `/api/bigdata/tasks/${id}/approve`)).status).toBe(403);
+    expect((await viewer('POST', `/api/bigdata/tasks/${id}/reject`, { reason: 'x' })).status).toBe(403);
+    expect((await outsider('POST', `/api/bigdata/tasks/${id}/approve`)).status).toBe(404);
+    expect((await outsider('POST', `/api/bigdata/tasks/${id}/reject`, { reason: 'x' })).status).toBe(404);
+    expect((await bus.get(id))?.state).toBe('paused');
+
+    const ok = await approver('POST', `/api/bigdata/tasks/${id}/approve`);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(ok.body).toMatchObject({ id, state: 'submitted', stateLabel: '已提交' });
+    expect((await bus.get(id))?.state).toBe('submitted');
+    expect(await balance()).toBe(before - 300 * 2);
+
+    const detail = await admin('GET', `/api/bigdata/tasks/${id}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ approval: 'approved', approvalLabel: '已审批', approvedBy: approverName, accountName: makerName });
+    expect(Date.now() - Date.parse(detail.body.approvedAt)).toBeLessThan(60_000);
+    expect(detail.body.canApprove).toBe(false);
+
+    // Decided once: a second approval is refused.
+    expect((await admin('POST', `/api/bigdata/tasks/${id}/approve`)).status).toBe(409);
+  });
+
+  it('rejects with a reason: the task never sends and its reservation goes back', async () => {
+    const before = await balance();
+    const r = await maker('POST', '/api/bigdata/tasks', { form: form({ subject: '将被驳回' }) });
+    const id = r.body.id as string;
+    expect(await balance()).toBe(before - 300);
+
+    const noReason = await approver('POST', `/api/bigdata/tasks/${id}/reject`, { reason: '  ' });
+    expect(noReason.status).toBe(400);
+    expect(JSON.stringify(noReason.body)).toMatch(/请填写驳回原因/);
+
+    const rej = await approver('POST', `/api/bigdata/tasks/${id}/reject`, { reason: '区域过大' });
+    expect(rej.status, JSON.stringify(rej.body)).toBe(200);
+    expect(rej.body).toMatchObject({ state: 'rejected', stateLabel: '已驳回' });
+    expect(await balance()).toBe(before);
+    expect((await bus.get(id))?.state).toBe('stopped');
+    const detail = await admin('GET', `/api/bigdata/tasks/${id}`);
+    expect(detail.body).toMatchObject({ state: 'rejected', approval: 'rejected', approvedBy: approverName, approvalReason: '区域过大' });
+    expect((await approver('POST', `/api/bigdata/tasks/${id}/approve`)).status).toBe(409);
+  });
+
+  it('sends an allowed emergency type at once on the fast path, marked, and records the approval afterwards', async () => {
+    const refused = await maker('POST', '/api/bigdata/tasks', { form: form(), fastPath: true });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toMatch(/不允许先发后审/);
+
+    const r = await maker('POST', '/api/bigdata/tasks', { form: form({ alertType: 'earthquake', subject: '地震速报' }), fastPath: true });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ state: 'submitted', approval: 'fast_path' });
+    const id = r.body.id as string;
+    expect((await bus.get(id))?.state).toBe('submitted');
+    const listed = (await admin('GET', '/api/bigdata/tasks?name=地震速报')).body.items[0];
+    expect(listed).toMatchObject({ id, fastPath: true, approval: 'fast_path', approvalLabel: '先发后审（待补审）', canApprove: true });
+
+    expect((await maker('POST', `/api/bigdata/tasks/${id}/approve`)).status).toBe(403);
+    const ok = await approver('POST', `/api/bigdata/tasks/${id}/approve`);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    const detail = await admin('GET', `/api/bigdata/tasks/${id}`);
+    expect(detail.body).toMatchObject({ fastPath: true, approval: 'approved', approvedBy: approverName });
+  });
+
+  it('an emergency sent ahead and rejected afterwards is stopped', async () => {
+    const r = await maker('POST', '/api/bigdata/tasks', { form: form({ alertType: 'earthquake', subject: '误发地震' }), fastPath: true });
+    const id = r.body.id as string;
+    const rej = await admin('POST', `/api/bigdata/tasks/${id}/reject`, { reason: '误报' });
+    expect(rej.status, JSON.stringify(rej.body)).toBe(200);
+    expect(rej.body.state).toBe('stopped');
+    expect((await bus.get(id))?.state).toBe('stopped');
+    expect((await admin('GET', `/api/bigdata/tasks/${id}`)).body).toMatchObject({
+      fastPath: true,
+      approval: 'rejected',
+      approvalReason: '误报',
+    });
+  });
+});

@@ -156,6 +156,8 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
       R('GET', '/api/bigdata/tasks/{id}/cap', 'bigdataDraft'),
       R('POST', '/api/operator/enterprises/{id}/top-up', 'enterprise', { amount: 1000 }),
       R('GET', '/api/operator/enterprises/{id}/ledger', 'enterprise'),
+      R('POST', '/api/bigdata/tasks/{id}/approve', 'bigdataDraft'),
+      R('POST', '/api/bigdata/tasks/{id}/reject', 'bigdataDraft', { reason: '被B驳回' }),
     ];
     it.each(tally.add('portal IDOR (:id routes)', IDOR))(
       "$method $path with A's $kind id → 403/404 with a readable error, nothing of A's leaks or changes",

@@ -19,6 +19,7 @@ import { startSimulatedSmsc, type SimulatedSmsc } from './smsc-sim/smsc.ts';
 import type { SmsCarrier, SmsJob } from './contract.ts';
 import { declareMessagingStreams } from './streams.ts';
 import { bindSlots } from './smpp/bind-slots.ts';
+import { until } from '@geo/infra/testing';
 
 /**
  * Issue 19: several messaging instances share each carrier's binds and rate. The simulated SMSCs
@@ -37,15 +38,6 @@ let nc: NatsConnection;
 let ch: ClickHouseClient;
 let smscs: Record<SmsCarrier, SimulatedSmsc>;
 const instances: MessagingService[] = [];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 60_000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-};
 
 /** Two instance ids between which rendezvous hashing splits cmcc's two slots (so both send cmcc). */
 function splitIds(): [string, string] {
@@ -142,7 +134,7 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
     const half = Math.floor(jobs.length / 2);
     await Promise.all(jobs.slice(0, half).map((j) => js.publish(names.jobSubject(j.carrier), JSON.stringify(j), { msgID: j.jobId })));
     // The second instance joins while the first is sending: slots are handed over under load.
-    await until(() => smscs.cmcc.stats().accepted > 50, 'the first instance to be sending');
+    await until('the first instance to be sending', () => smscs.cmcc.stats().accepted > 50, 60_000);
     instances.push(await createMessaging(env(b), log, { names }));
     await Promise.all(jobs.slice(half).map((j) => js.publish(names.jobSubject(j.carrier), JSON.stringify(j), { msgID: j.jobId })));
 
@@ -154,7 +146,7 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
           sql`SELECT count() AS n FROM ${ident(table)} FINAL WHERE job_id IN ${list(ids)} AND status = 'delivered'`.text,
         )
       )[0]!.n;
-    await until(async () => Number(await finals()) === ids.length, 'every job delivered', 90_000).catch((err: Error) => {
+    await until('every job delivered', async () => Number(await finals()) === ids.length, 90_000).catch((err: Error) => {
       throw new Error(
         `${err.message}: ${JSON.stringify(CARRIERS.map((c) => smscs[c].stats()))} ${JSON.stringify(instances.map((s) => [s.sender.counts, [...s.connectors.values()].map((c) => c.status())]))}`,
       );
@@ -215,7 +207,7 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
     const js = jetstream(nc);
     await js.publish(names.claimsSubject, JSON.stringify({ at: now, ids: jobs.map((j) => j.jobId) }));
     for (const j of jobs) await js.publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: j.jobId });
-    await until(() => b.sender.counts.duplicates >= seen + 10, 'b to hold the ten jobs as uncertain');
+    await until('b to hold the ten jobs as uncertain', () => b.sender.counts.duplicates >= seen + 10, 60_000);
     // The carrier took them after all: its receipts (ids no logged job has) come now, to either bind.
     const injected = jobs.map((j, i) =>
       smscs.cmcc.inject({
@@ -230,7 +222,7 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
         },
       }),
     );
-    await until(() => injected.every((x) => smscs.cmcc.injected(x.id)!.done), 'the receipts to be taken', 30_000);
+    await until('the receipts to be taken', () => injected.every((x) => smscs.cmcc.injected(x.id)!.done), 30_000);
     // Taken at the first delivery, also those that came to a's bind (a offered them to b); before,
     // a refused them and the SMSC had to try again until one reached b's bind.
     expect(injected.map((x) => smscs.cmcc.injected(x.id)!.attempts)).toEqual(jobs.map(() => 1));
@@ -258,8 +250,8 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
     const [c, d] = [await createMessaging(env(ids[0]), log, { names }), await createMessaging(env(ids[1]), log, { names })];
     instances.push(c, d);
     await until(
-      () => c.connectors.get('cucc')!.status().held === 0 && d.connectors.get('cmcc')!.status().held === 0,
       'the slots to settle',
+      () => c.connectors.get('cucc')!.status().held === 0 && d.connectors.get('cmcc')!.status().held === 0,
       30_000,
     );
     // Queued as China Mobile jobs, but the numbers are China Unicom's (186…).
@@ -283,7 +275,7 @@ describe('two messaging instances share the carriers’ binds and rates', () => 
         ch,
         sql`SELECT job_id, status, carrier FROM ${ident(table)} FINAL WHERE job_id IN ${list(jobs.map((j) => j.jobId))}`.text,
       );
-    await until(async () => (await rows()).filter((r) => r.status === 'delivered').length === jobs.length, 'the jobs delivered', 30_000);
+    await until('the jobs delivered', async () => (await rows()).filter((r) => r.status === 'delivered').length === jobs.length, 30_000);
     expect((await rows()).map((r) => r.carrier)).toEqual(jobs.map(() => 'cucc'));
     expect(jobs.map((j) => smscs.cucc.messagesTo(j.msisdn).length)).toEqual(jobs.map(() => 1));
     expect(c.sender.counts.forwarded).toBe(jobs.length);

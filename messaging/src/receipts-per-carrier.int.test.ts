@@ -8,6 +8,7 @@ import { messagingNames } from './names.ts';
 import { startSimulatedSmsc, type SimulatedSmsc } from './smsc-sim/smsc.ts';
 import type { SmsCarrier, SmsJob } from './contract.ts';
 import { declareMessagingStreams } from './streams.ts';
+import { until } from '@geo/infra/testing';
 
 /**
  * Invariant 8: a carrier message id is scoped by its carrier's SMSC. Here the three simulated
@@ -24,14 +25,6 @@ let nc: NatsConnection;
 let ch: ClickHouseClient;
 let smscs: Record<SmsCarrier, SimulatedSmsc>;
 let svc: MessagingService | undefined;
-
-const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 40_000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 beforeAll(async () => {
   nc = await connectNats(inject('natsUrl'), 'messaging-receipts-test');
@@ -107,7 +100,11 @@ describe('receipts are matched per carrier (SMSCs issuing the same message ids)'
         ch,
         sql`SELECT job_id, status, carrier, message_id FROM ${ident(table)} FINAL WHERE job_id IN ${list(ids)}`.text,
       );
-    await until(async () => (await rows()).filter((r) => r.status !== 'submitted').length === ids.length, 'a final state for every job');
+    await until(
+      'a final state for every job',
+      async () => (await rows()).filter((r) => r.status !== 'submitted').length === ids.length,
+      40_000,
+    );
     // The SMSCs did hand out the same ids.
     const idsOf = (c: SmsCarrier) => new Set(smscs[c].parts.map((p) => p.messageId));
     expect([...idsOf('cmcc')].filter((id) => idsOf('cucc').has(id) && idsOf('ctcc').has(id)).length).toBeGreaterThanOrEqual(15);
@@ -143,8 +140,8 @@ describe('receipts are matched per carrier (SMSCs issuing the same message ids)'
         short_message: Buffer.from(`id:${unknown} sub:001 dlvrd:001 stat:DELIVRD err:000 text:`, 'latin1'),
       },
     });
-    await until(() => smscs.ctcc.injected(inj.id)!.done, 'the unknown receipt to be taken', 30_000);
-    await until(() => dead.some((d) => d.data.messageId === unknown), 'the dead letter');
+    await until('the unknown receipt to be taken', () => smscs.ctcc.injected(inj.id)!.done, 30_000);
+    await until('the dead letter', () => dead.some((d) => d.data.messageId === unknown), 40_000);
     sub.unsubscribe();
     expect(dead.find((d) => d.data.messageId === unknown)!.reason).toMatch(/unknown message id/);
     expect(await metric('sms_receipts_unmatched_total', ['carrier="ctcc"', 'reason="unknown_message_id"'])).toBe(1);

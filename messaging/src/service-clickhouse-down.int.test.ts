@@ -2,12 +2,13 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { pino } from 'pino';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, freePort, ident, list, selectRows, sql } from '@geo/infra';
+import { connectClickHouse, connectNats, ident, list, selectRows, sql } from '@geo/infra';
 import { MessagingEnv } from './config.ts';
 import { createMessaging, type MessagingService } from './service.ts';
 import { messagingNames } from './names.ts';
 import { startSimulatedSmsc } from './smsc-sim/smsc.ts';
 import type { SmsJob } from './contract.ts';
+import { freePort, untilValue } from '@geo/infra/testing';
 
 /**
  * Messaging started while ClickHouse is down: it starts, sends, says "degraded" on /healthz, keeps
@@ -25,16 +26,6 @@ afterAll(async () => {
   await svc?.stop();
   for (const o of open.reverse()) await o.close();
 });
-
-const until = async <T>(f: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-};
 
 /** A TCP proxy from `port` to the real ClickHouse, listening from when it is called. */
 function proxy(port: number, target: URL): Promise<Server> {
@@ -96,14 +87,19 @@ describe('messaging with ClickHouse down at start', () => {
     const js = jetstream(nc);
     await Promise.all(jobs.map((j) => js.publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: j.jobId })));
     // Sent although no send-log row can be written yet.
-    await until(
-      async () => (smsc.messages.filter((m) => numbers.has(m.destination)).length === jobs.length ? true : undefined),
+    await untilValue(
       'the SMSC to get every job',
+      async () => (smsc.messages.filter((m) => numbers.has(m.destination)).length === jobs.length ? true : undefined),
+      60_000,
     );
-    await until(async () => {
-      const c = (await health()).checks.clickhouse!;
-      return !c.ok && Number(/(\d+) rows queued/.exec(c.detail ?? '')?.[1]) >= jobs.length ? true : undefined;
-    }, 'queued rows on /healthz');
+    await untilValue(
+      'queued rows on /healthz',
+      async () => {
+        const c = (await health()).checks.clickhouse!;
+        return !c.ok && Number(/(\d+) rows queued/.exec(c.detail ?? '')?.[1]) >= jobs.length ? true : undefined;
+      },
+      60_000,
+    );
 
     open.push(await proxy(chPort, new URL(inject('clickhouseUrl'))));
     const ch = connectClickHouse(inject('clickhouseUrl'));
@@ -113,13 +109,17 @@ describe('messaging with ClickHouse down at start', () => {
         await ch.close();
       },
     });
-    const rows = await until(async () => {
-      const r = await selectRows<{ job_id: string; status: string }>(
-        ch,
-        sql`SELECT job_id, status FROM ${ident(table)} FINAL WHERE job_id IN ${list(jobs.map((j) => j.jobId))}`.text,
-      );
-      return r.length === jobs.length && r.every((x) => x.status === 'delivered') ? r : undefined;
-    }, 'every job delivered in the send log');
+    const rows = await untilValue(
+      'every job delivered in the send log',
+      async () => {
+        const r = await selectRows<{ job_id: string; status: string }>(
+          ch,
+          sql`SELECT job_id, status FROM ${ident(table)} FINAL WHERE job_id IN ${list(jobs.map((j) => j.jobId))}`.text,
+        );
+        return r.length === jobs.length && r.every((x) => x.status === 'delivered') ? r : undefined;
+      },
+      60_000,
+    );
     expect(rows).toHaveLength(jobs.length);
     expect((await health()).checks.clickhouse).toMatchObject({ ok: true });
     // Each went to the SMSC once.

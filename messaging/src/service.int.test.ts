@@ -12,6 +12,7 @@ import { ExtensionRegistry } from './replies/extension-numbers.ts';
 import { DeliveryStatus, SmsReply, type SmsCarrier, type SmsJob } from './contract.ts';
 import { composeText } from './text/compose.ts';
 import { declareMessagingStreams } from './streams.ts';
+import { until } from '@geo/infra/testing';
 
 const ns = `t${Date.now().toString(36)}`;
 const names = messagingNames(ns);
@@ -37,14 +38,6 @@ const env = (extra: Record<string, string> = {}) => ({
   SMSC_BINDS: '1',
   ...extra,
 });
-
-const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 40_000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 let seq = 0;
 const job = (over: Partial<SmsJob> = {}): SmsJob => ({
@@ -123,7 +116,7 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     ];
     await publish(jobs);
     const ids = jobs.map((j) => j.jobId);
-    await until(async () => (await finalRows(ids)).length === jobs.length, 'final statuses in ClickHouse');
+    await until('final statuses in ClickHouse', async () => (await finalRows(ids)).length === jobs.length, 40_000);
     const byId = new Map((await rows(ids)).map((r) => [r.job_id, r]));
     for (const j of jobs) {
       const text = composeText(j.signature, j.content);
@@ -136,7 +129,7 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     }
     expect(byId.get(jobs[3]!.jobId)).toMatchObject({ carrier: 'ctcc', task: 1 });
     expect(byId.get(jobs[1]!.jobId)!.segments).toBe(2); // 【气象台】 + 100 Chinese characters = 105 → 2 × 67
-    await until(() => ids.every((id) => statuses.some((s) => s.jobId === id && s.state === 'delivered')), 'live statuses');
+    await until('live statuses', () => ids.every((id) => statuses.some((s) => s.jobId === id && s.state === 'delivered')), 40_000);
     expect(
       statuses
         .filter((s) => ids.includes(s.jobId))
@@ -156,14 +149,14 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     ];
     await publish(jobs);
     const ids = jobs.map((j) => j.jobId);
-    await until(async () => (await finalRows(ids)).length === jobs.length, 'final statuses');
+    await until('final statuses', async () => (await finalRows(ids)).length === jobs.length, 40_000);
     const byId = new Map((await rows(ids)).map((r) => [r.job_id, r]));
     expect(byId.get(ids[0]!)).toMatchObject({ status: 'rejected', code: 'UNKNOWN_PREFIX' });
     expect(byId.get(ids[1]!)).toMatchObject({ status: 'rejected', code: 'EMPTY' });
     expect(byId.get(ids[2]!)).toMatchObject({ status: 'failed', code: 'ESME_RINVDSTADR' });
     expect(byId.get(ids[3]!)).toMatchObject({ status: 'failed', code: 'UNDELIV:001' });
     expect(byId.get(ids[4]!)).toMatchObject({ status: 'expired' });
-    await until(() => statuses.some((s) => s.jobId === ids[0] && s.state === 'rejected'), 'the rejection event');
+    await until('the rejection event', () => statuses.some((s) => s.jobId === ids[0] && s.state === 'rejected'), 40_000);
     expect(statuses.find((s) => s.jobId === ids[0])!.reason).toMatch(/号段/);
   });
 
@@ -189,7 +182,7 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
       forwardTo: '13700000009',
     });
     await publish([j]);
-    await until(() => replies.some((r) => r.sendId === 'send-mo'), 'the reply event');
+    await until('the reply event', () => replies.some((r) => r.sendId === 'send-mo'), 40_000);
     smscs.cmcc.configure({ moRate: 0 });
     const reply = replies.find((r) => r.sendId === 'send-mo')!;
     expect(reply).toMatchObject({
@@ -200,7 +193,7 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
       text: '好的，收到',
       extension: entry.extension,
     });
-    await until(() => smscs.cmcc.messages.some((m) => m.destination === '13700000009'), 'the forwarded SMS');
+    await until('the forwarded SMS', () => smscs.cmcc.messages.some((m) => m.destination === '13700000009'), 40_000);
     expect(smscs.cmcc.messages.find((m) => m.destination === '13700000009')!.text).toBe('【物业】13800000008回复：好的，收到');
     expect(reply.forwardedJobId).toBeDefined();
   });
@@ -208,10 +201,10 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
   it('never sends a job twice when NATS redelivers it or a producer publishes it again', async () => {
     const j = job({ msisdn: '13800000010' });
     await publish([j]);
-    await until(async () => (await finalRows([j.jobId])).length === 1, 'first send');
+    await until('first send', async () => (await finalRows([j.jobId])).length === 1, 40_000);
     // Outside the duplicate window: a fresh Msg-Id, same job id.
     await jetstream(nc).publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: `${j.jobId}-again` });
-    await until(() => svc!.sender.counts.duplicates > 0, 'the duplicate to be seen');
+    await until('the duplicate to be seen', () => svc!.sender.counts.duplicates > 0, 40_000);
     expect(smscs.cmcc.parts.filter((p) => p.destination === j.msisdn)).toHaveLength(1);
   });
 
@@ -229,13 +222,13 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
       jobs: batch.map(({ jobId, msisdn, carrier }) => ({ jobId, msisdn, carrier })),
     };
     await js.publish(names.jobSubject('cmcc'), JSON.stringify(compact), { msgID: `${ns}-batch1` });
-    await until(async () => (await finalRows(ids)).length === ids.length, 'every job of the batch final');
+    await until('every job of the batch final', async () => (await finalRows(ids)).length === ids.length, 40_000);
     for (const r of await finalRows(ids)) expect(r.status, r.job_id).toBe('delivered');
     // The same batch again (a producer outside the duplicate window) and one of its jobs alone: nothing is sent twice.
     const dup0 = svc!.sender.counts.duplicates;
     await js.publish(names.jobSubject('cmcc'), JSON.stringify({ v: 1, jobs: batch }), { msgID: `${ns}-batch1-again` });
     await publish([batch[0]!]);
-    await until(() => svc!.sender.counts.duplicates - dup0 >= ids.length + 1, 'the duplicates to be seen');
+    await until('the duplicates to be seen', () => svc!.sender.counts.duplicates - dup0 >= ids.length + 1, 40_000);
     for (const j of batch)
       expect(
         smscs.cmcc.parts.filter((p) => p.destination === j.msisdn),
@@ -246,7 +239,7 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     const sub = nc.subscribe('dlq.messaging.>', { callback: (_e, m) => void dead.push(new TextDecoder().decode(m.data)) });
     const bad = [job({ msisdn: '13900009998' }), { ...job({ msisdn: '13900009999' }), msisdn: 'not-a-number' }];
     await js.publish(names.jobSubject('cmcc'), JSON.stringify({ v: 1, jobs: bad }), { msgID: `${ns}-bad-batch` });
-    await until(() => dead.some((d) => d.includes('SMS job batch contract')), 'the bad batch dead-lettered');
+    await until('the bad batch dead-lettered', () => dead.some((d) => d.includes('SMS job batch contract')), 40_000);
     sub.unsubscribe();
     expect(dead.find((d) => d.includes('SMS job batch contract'))).toMatch(/jobs\.1(\.|: )msisdn/);
     expect(smscs.cmcc.messagesTo('13900009998')).toHaveLength(0);
@@ -278,13 +271,13 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
       });
     let child = start();
     await publish(jobs);
-    await until(() => received() - before >= 120, 'the first sends', 60_000);
+    await until('the first sends', () => received() - before >= 120, 60_000);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const atKill = received() - before;
     child = start();
     try {
-      await until(async () => (await finalRows(ids)).length === ids.length, 'every job final', 90_000);
+      await until('every job final', async () => (await finalRows(ids)).length === ids.length, 90_000);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

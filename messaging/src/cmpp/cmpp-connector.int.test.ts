@@ -18,6 +18,7 @@ import {
   encodeReport,
   type CmppPdu,
 } from './codec.ts';
+import { until } from '@geo/infra/testing';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -46,14 +47,6 @@ async function link(
   await conn.ready();
   return { smsc, conn };
 }
-
-const until = async (cond: () => boolean, what: string, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 const send = (conn: CmppConnector, msisdn: string, text: string, ref: string, source = '106571') =>
   conn.submit({ ref, msisdn, source, encoded: segmentText(text, Number(ref.replace(/\D/g, '') || 0) & 0xff) });
@@ -118,7 +111,7 @@ describe('CMPP connector against the simulated gateway over TCP', () => {
       const outcomes = await Promise.all(texts.map((t, i) => send(conn, `1380000000${i}`, t, `job-${i}`, `10657100${i}`)));
       for (const [i, o] of outcomes.entries()) expect(o, texts[i]).toMatchObject({ ok: true });
       const ids = outcomes.flatMap((o) => o.messageIds);
-      await until(() => smsc.messages.length === texts.length && receipts.length === ids.length, 'messages and reports');
+      await until('messages and reports', () => smsc.messages.length === texts.length && receipts.length === ids.length, 20_000);
       for (const [i, t] of texts.entries()) {
         const [m] = to(smsc, `1380000000${i}`);
         expect(m!.text).toBe(t);
@@ -255,7 +248,7 @@ describe('CMPP connector against the simulated gateway over TCP', () => {
       return true;
     });
     const o = await send(conn, '13800000001', 'again', 'a-1');
-    await until(() => got.length === 1, 'the resent report');
+    await until('the resent report', () => got.length === 1, 20_000);
     expect(got[0]).toMatchObject({ msisdn: '13800000001', messageId: o.messageIds[0] });
   });
 
@@ -267,7 +260,7 @@ describe('CMPP connector against the simulated gateway over TCP', () => {
       return replies.length > 1; // the first is refused: the gateway sends it again
     });
     await send(conn, '13800000002', 'Reply please', 'mo-1', '1065710042');
-    await until(() => replies.length === 2, 'the reply, twice');
+    await until('the reply, twice', () => replies.length === 2, 20_000);
     expect(replies[0]).toMatchObject({ from: '13800000002', to: '1065710042' });
     expect(replies[0]!.text.length).toBeGreaterThan(0);
     expect(replies[1]!.ref).toBe(replies[0]!.ref);
@@ -279,7 +272,7 @@ describe('CMPP connector against the simulated gateway over TCP', () => {
     conn.onBadDeliver(async (b) => void bad.push(b));
     const a = smsc.inject({ fields: { registeredDelivery: 1, srcTerminalId: '13800000005', content: Buffer.alloc(30) } });
     const b = smsc.inject({ fields: { msgFmt: 8, srcTerminalId: '13800000005', destId: '106571', content: Buffer.from([0x4e]) } });
-    await until(() => bad.length === 2 && !!smsc.injected(a.id)?.done && !!smsc.injected(b.id)?.done, 'both recorded and answered');
+    await until('both recorded and answered', () => bad.length === 2 && !!smsc.injected(a.id)?.done && !!smsc.injected(b.id)?.done, 20_000);
     expect(bad.map((x) => x.reason)).toEqual(
       expect.arrayContaining([expect.stringMatching(/odd length/), expect.stringMatching(/status report: 30 bytes/)]),
     );
@@ -303,7 +296,7 @@ describe('CMPP connector against the simulated gateway over TCP', () => {
         }),
       },
     });
-    await until(() => got.length === 1, 'the good report');
+    await until('the good report', () => got.length === 1, 20_000);
     expect(got[0]).toMatchObject({ messageId: '77', state: 'failed', stat: 'UNDELIV' });
     expect(conn.status().reconnects).toBe(0);
   });
@@ -330,7 +323,7 @@ describe('CMPP connector against the simulated gateway over TCP', () => {
     );
     sock.write(encodeCmpp({ command: 'active_test', seq: 2 }));
     sock.write(encodeCmpp({ command: 'terminate', seq: 3 }));
-    await until(() => got.length === 3, 'three responses');
+    await until('three responses', () => got.length === 3, 20_000);
     sock.destroy();
     expect(got.map((p) => [p.command, p.seq])).toEqual([
       ['connect_resp', 1],

@@ -3,17 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pino } from 'pino';
 import { jetstream } from '@nats-io/jetstream';
-import {
-  connectClickHouse,
-  connectNats,
-  freePort,
-  selectRows,
-  sql,
-  ident,
-  list,
-  type ClickHouseClient,
-  type NatsConnection,
-} from '@geo/infra';
+import { connectClickHouse, connectNats, selectRows, sql, ident, list, type ClickHouseClient, type NatsConnection } from '@geo/infra';
 import { MessagingEnv } from '../config.ts';
 import { createMessaging, type MessagingService } from '../service.ts';
 import { messagingNames } from '../names.ts';
@@ -28,6 +18,7 @@ import { DeliveryStatus, SmsReply, type SmsCarrier, type SmsJob } from '../contr
 import { composeText } from '../text/compose.ts';
 import { declareMessagingStreams } from '../streams.ts';
 import { CmppConnector } from './cmpp-connector.ts';
+import { freePort, until } from '@geo/infra/testing';
 
 /**
  * The messaging service with China Mobile over CMPP (SMSC_PROTOCOL_CMCC=cmpp) and the other two
@@ -65,14 +56,6 @@ const env = (extra: Record<string, string> = {}) => ({
   SMSC_BINDS: '1',
   ...extra,
 });
-
-const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 40_000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 let seq = 0;
 const job = (over: Partial<SmsJob> = {}): SmsJob => ({
@@ -185,7 +168,7 @@ describe('messaging service with China Mobile over CMPP, China Unicom over SGIP 
     );
     const all = [...industry, ...alert];
     const ids = all.map((j) => j.jobId);
-    await until(async () => (await finalRows(ids)).length === all.length, 'final statuses in ClickHouse');
+    await until('final statuses in ClickHouse', async () => (await finalRows(ids)).length === all.length, 40_000);
     const byId = new Map((await rows(ids)).map((r) => [r.job_id, r]));
     for (const j of all) {
       const gw = smscs[j.carrier];
@@ -197,7 +180,7 @@ describe('messaging service with China Mobile over CMPP, China Unicom over SGIP 
     }
     expect(byId.get(industry[1]!.jobId)!.segments).toBe(3);
     expect(smscs.cmcc.messagesTo('13900000001')[0]!.source).toBe('106571');
-    await until(() => ids.every((id) => statuses.some((s) => s.jobId === id && s.state === 'delivered')), 'live statuses');
+    await until('live statuses', () => ids.every((id) => statuses.some((s) => s.jobId === id && s.state === 'delivered')), 40_000);
   });
 
   it('records CMPP refusals and failed reports with their codes', async () => {
@@ -205,7 +188,7 @@ describe('messaging service with China Mobile over CMPP, China Unicom over SGIP 
     const jobs = [job({ msisdn: '13500000005' }), job({ msisdn: '13500000006' }), job({ msisdn: '13500000007' })];
     await publish(jobs);
     const ids = jobs.map((j) => j.jobId);
-    await until(async () => (await finalRows(ids)).length === jobs.length, 'final statuses');
+    await until('final statuses', async () => (await finalRows(ids)).length === jobs.length, 40_000);
     const byId = new Map((await rows(ids)).map((r) => [r.job_id, r]));
     expect(byId.get(ids[0]!)).toMatchObject({ status: 'failed', code: 'CMPP_RESULT_13' });
     expect(byId.get(ids[1]!)).toMatchObject({ status: 'failed', code: 'UNDELIV' });
@@ -233,7 +216,7 @@ describe('messaging service with China Mobile over CMPP, China Unicom over SGIP 
         forwardTo: '13700000009',
       }),
     ]);
-    await until(() => replies.some((r) => r.sendId === 'send-mo'), 'the reply event');
+    await until('the reply event', () => replies.some((r) => r.sendId === 'send-mo'), 40_000);
     smscs.cmcc.configure({ moRate: 0 });
     expect(smscs.cmcc.messagesTo('13800000008')[0]!.source).toBe(`106571${entry.extension}`); // Src_Id: SP number + extension
     expect(replies.find((r) => r.sendId === 'send-mo')).toMatchObject({
@@ -243,7 +226,7 @@ describe('messaging service with China Mobile over CMPP, China Unicom over SGIP 
       text: '好的，收到',
       carrier: 'cmcc',
     });
-    await until(() => smscs.cmcc.messagesTo('13700000009').length > 0, 'the forwarded SMS');
+    await until('the forwarded SMS', () => smscs.cmcc.messagesTo('13700000009').length > 0, 40_000);
     expect(smscs.cmcc.messagesTo('13700000009')[0]!.text).toBe('【物业】13800000008回复：好的，收到');
   });
 
@@ -270,13 +253,13 @@ describe('messaging service with China Mobile over CMPP, China Unicom over SGIP 
       });
     let child = start();
     await publish(jobs);
-    await until(() => received() >= 90, 'the first sends', 60_000);
+    await until('the first sends', () => received() >= 90, 60_000);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const atKill = received();
     child = start();
     try {
-      await until(async () => (await finalRows(ids)).length === ids.length, 'every job final', 90_000);
+      await until('every job final', async () => (await finalRows(ids)).length === ids.length, 90_000);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
@@ -317,12 +300,12 @@ describe('messaging service with China Mobile over CMPP, China Unicom over SGIP 
       });
     let child = start();
     await publish(jobs);
-    await until(() => received() >= 40, 'the first sends', 60_000);
+    await until('the first sends', () => received() >= 40, 60_000);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     child = start();
     try {
-      await until(async () => (await finalRows(ids)).length === ids.length, 'every job final', 90_000);
+      await until('every job final', async () => (await finalRows(ids)).length === ids.length, 90_000);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

@@ -9,6 +9,7 @@ import { startSimulatedSmsc, type SimulatedSmsc } from '../smsc-sim/smsc.ts';
 import { DeliveryStatus, type SmsJob } from '../contract.ts';
 import { declareMessagingStreams } from '../streams.ts';
 import { RecipientLimiter } from './recipient-limits.ts';
+import { until } from '@geo/infra/testing';
 
 /**
  * Anti-bombing (issue 17) through the real service: several sends to one number within a second
@@ -25,14 +26,6 @@ let ch: ClickHouseClient;
 let smscs: SimulatedSmsc[];
 let svc: MessagingService | undefined;
 const statuses: DeliveryStatus[] = [];
-
-const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 30_000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 beforeAll(async () => {
   nc = await connectNats(inject('natsUrl'), 'messaging-limits-test');
@@ -96,8 +89,8 @@ const rows = (ids: string[]) =>
   );
 const settled = async (ids: string[]) => {
   await until(
-    async () => (await rows(ids)).filter((r) => r.status === 'delivered' || r.status === 'rejected').length === ids.length,
     'every job settled',
+    async () => (await rows(ids)).filter((r) => r.status === 'delivered' || r.status === 'rejected').length === ids.length,
   );
   return new Map((await rows(ids)).map((r) => [r.job_id, r]));
 };
@@ -119,7 +112,7 @@ describe('per-number limits (anti-bombing)', () => {
     for (const a of alerts) expect(by.get(a.jobId)!.status).toBe('delivered');
     // 1 of the burst, 1 of the other enterprise, 3 alerts reached the SMSC.
     expect(smscs[0]!.messagesTo('13800000077')).toHaveLength(5);
-    await until(() => statuses.filter((s) => s.code === 'RATE_LIMITED').length >= 7, 'the status events of the held jobs');
+    await until('the status events of the held jobs', () => statuses.filter((s) => s.code === 'RATE_LIMITED').length >= 7);
     expect(statuses.find((s) => s.code === 'RATE_LIMITED')!.reason).toMatch(/^频率限制：同一号码每分钟最多接收本企业 1 条短信/);
     const metrics = await (await fetch(`${svc!.healthUrl}/metrics`)).text();
     expect(metrics).toMatch(/sms_recipient_limited_total\{[^}]*window="minute"[^}]*\} 7/);
@@ -133,10 +126,10 @@ describe('per-number limits (anti-bombing)', () => {
     await js.publish(names.jobSubject('cmcc'), JSON.stringify(first), { msgID: first.jobId });
     await settled([first.jobId]);
     await js.publish(names.jobSubject('cmcc'), JSON.stringify(held), { msgID: held.jobId });
-    await until(async () => (await settled([held.jobId])).get(held.jobId)!.status === 'rejected', 'the second job held');
+    await until('the second job held', async () => (await settled([held.jobId])).get(held.jobId)!.status === 'rejected');
     const { limited, limitedAgain } = svc!.sender.counts;
     await js.publish(names.jobSubject('cmcc'), JSON.stringify(held), { msgID: `${held.jobId}-again` });
-    await until(() => svc!.sender.counts.limitedAgain > limitedAgain, 'the copy to be held again');
+    await until('the copy to be held again', () => svc!.sender.counts.limitedAgain > limitedAgain);
     expect(smscs[0]!.messagesTo('13800000078')).toHaveLength(1);
     // Counted once: the counter counts jobs held back, not their attempts.
     expect(svc!.sender.counts.limited).toBe(limited);

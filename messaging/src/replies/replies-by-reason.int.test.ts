@@ -9,6 +9,7 @@ import { startSimulatedSmsc, type SimulatedSmsc } from '../smsc-sim/smsc.ts';
 import { ExtensionRegistry } from './extension-numbers.ts';
 import type { SmsJob } from '../contract.ts';
 import { declareMessagingStreams } from '../streams.ts';
+import { until } from '@geo/infra/testing';
 
 /**
  * Replies (MO) counted by reason, against real NATS, ClickHouse and SMPP: a handset answering an
@@ -25,14 +26,6 @@ let cmcc: SimulatedSmsc;
 let others: SimulatedSmsc[];
 let svc: MessagingService | undefined;
 let registry: ExtensionRegistry;
-
-const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 30_000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 beforeAll(async () => {
   nc = await connectNats(inject('natsUrl'), 'messaging-replies-test');
@@ -113,7 +106,7 @@ describe('replies counted by reason', () => {
     ];
     const js = jetstream(nc);
     for (const j of jobs) await js.publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: j.jobId });
-    await until(async () => Object.values(await replies()).reduce((a, b) => a + b, 0) >= 3, 'three replies counted');
+    await until('three replies counted', async () => Object.values(await replies()).reduce((a, b) => a + b, 0) >= 3);
     expect(await replies()).toEqual({ alert: 1, matched: 1, no_extension: 1 });
   });
 
@@ -129,8 +122,8 @@ describe('replies counted by reason', () => {
     const before = await replies();
     for (const to of ['10657199887766', '10657155667788', '106599']) cmcc.inject(mo(to));
     await until(
-      async () => Object.values(await replies()).reduce((a, b) => a + b, 0) >= Object.values(before).reduce((a, b) => a + b, 0) + 3,
       'three more replies',
+      async () => Object.values(await replies()).reduce((a, b) => a + b, 0) >= Object.values(before).reduce((a, b) => a + b, 0) + 3,
     );
     const now = await replies();
     expect({ unknown: now.unknown_extension, expired: now.expired, other: now.other_number }).toEqual({ unknown: 1, expired: 1, other: 1 });

@@ -5,6 +5,7 @@ import type { CarrierReceipt, CarrierReply } from '../smpp/connector.ts';
 import { segmentText } from '../text/segment-text.ts';
 import { composeText } from '../text/compose.ts';
 import { MSG_FMT } from '../cmpp/codec.ts';
+import { until } from '@geo/infra/testing';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -34,14 +35,6 @@ async function link(behaviour: Parameters<typeof startSgipGateway>[0]['behaviour
   return { smsc, conn };
 }
 
-const until = async (cond: () => boolean, what: string, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
-
 const send = (conn: SgipConnector, msisdn: string, text: string, ref: string, source = '106551') =>
   conn.submit({ ref, msisdn, source, encoded: segmentText(text, Number(ref.replace(/\D/g, '') || 0) & 0xff) });
 
@@ -63,7 +56,7 @@ describe('SGIP connector against the simulated SMG over TCP, reports over its re
     for (const [i, o] of outcomes.entries()) expect(o, texts[i]).toMatchObject({ ok: true });
     const ids = outcomes.flatMap((o) => o.messageIds);
     expect(new Set(ids).size).toBe(ids.length); // Sequence Numbers never repeat
-    await until(() => smsc.messages.length === texts.length && receipts.length === ids.length, 'messages and reports');
+    await until('messages and reports', () => smsc.messages.length === texts.length && receipts.length === ids.length, 20_000);
     for (const [i, t] of texts.entries()) {
       const [m] = smsc.messagesTo(`1860000000${i}`);
       expect(m!.text).toBe(t);
@@ -102,7 +95,7 @@ describe('SGIP connector against the simulated SMG over TCP, reports over its re
       return true;
     });
     const o = await send(conn, '18600000002', 'Reply please', 'mo-1', '1065510042');
-    await until(() => replies.length === 1 && got.length === 1, 'the reply and the resent report');
+    await until('the reply and the resent report', () => replies.length === 1 && got.length === 1, 20_000);
     expect(replies[0]).toMatchObject({ from: '18600000002', to: '1065510042' });
     expect(got[0]).toMatchObject({ messageId: o.messageIds[0], msisdn: '18600000002' });
   });

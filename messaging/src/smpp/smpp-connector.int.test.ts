@@ -5,6 +5,7 @@ import type { CarrierReceipt, CarrierReply } from './connector.ts';
 import { segmentText } from '../text/segment-text.ts';
 import { composeText } from '../text/compose.ts';
 import { DEFAULT_PASSWORD, DEFAULT_SYSTEM_ID } from './protocol.ts';
+import { until } from '@geo/infra/testing';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -35,14 +36,6 @@ async function link(
   return { smsc, conn };
 }
 
-const until = async (cond: () => boolean, what: string, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
-
 const send = (conn: SmppConnector, msisdn: string, text: string, ref: string, source = '106571') =>
   conn.submit({ ref, msisdn, source, encoded: segmentText(text, Number(ref.replace(/\D/g, '') || 0) & 0xff) });
 
@@ -64,7 +57,7 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
     const outcomes = await Promise.all(texts.map((t, i) => send(conn, `1380000000${i}`, t, `job-${i}`)));
     for (const [i, o] of outcomes.entries()) expect(o, texts[i]).toMatchObject({ ok: true });
     const parts = outcomes.reduce((n, o) => n + o.messageIds.length, 0);
-    await until(() => smsc.messages.length === texts.length && receipts.length === parts, 'messages and receipts');
+    await until('messages and receipts', () => smsc.messages.length === texts.length && receipts.length === parts, 20_000);
     for (const [i, t] of texts.entries()) {
       const m = smsc.messages.find((x) => x.clientRef === `job-${i}`)!;
       expect(m.text).toBe(t);
@@ -122,7 +115,7 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
       return true;
     });
     await send(conn, '13800000001', 'again', 'a-1');
-    await until(() => got.length === 1, 'the resent receipt');
+    await until('the resent receipt', () => got.length === 1, 20_000);
     expect(got[0]).toMatchObject({ ref: 'a-1', msisdn: '13800000001' });
   });
 
@@ -134,7 +127,7 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
       return true;
     });
     await send(conn, '13800000002', 'Reply please', 'mo-1', '1065710042');
-    await until(() => replies.length === 1, 'the reply');
+    await until('the reply', () => replies.length === 1, 20_000);
     expect(replies[0]).toMatchObject({ from: '13800000002', to: '1065710042', text: expect.any(String) });
     expect(replies[0]!.text.length).toBeGreaterThan(0);
   });
@@ -151,7 +144,7 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
     expect(outcomes).toMatchObject([{ ok: true }, { ok: true }]);
     expect(smsc.stats()).toMatchObject({ accepted: 4, rejected: 0 });
     expect(smsc.parts.every((p) => p.clientRef === undefined)).toBe(true);
-    await until(() => receipts.length === 4, 'the receipts');
+    await until('the receipts', () => receipts.length === 4, 20_000);
     expect(receipts.every((r) => r.ref === undefined && r.smscId === 'cmcc')).toBe(true);
 
     const tlv = new SmppConnector({

@@ -4,7 +4,7 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 // the bundle as text and starts from a blob: no extra file for the static server to type.
 import workerSource from 'maplibre-gl/dist/maplibre-gl-worker.mjs?raw';
 import { MapboxOverlay } from '@deck.gl/mapbox';
-import { ColumnLayer, GeoJsonLayer, H3HexagonLayer, PathLayer, TextLayer } from 'deck.gl';
+import { ColumnLayer, GeoJsonLayer, H3HexagonLayer, PathLayer, SolidPolygonLayer, TextLayer } from 'deck.gl';
 import {
   TerraDraw,
   TerraDrawCircleMode,
@@ -19,6 +19,7 @@ import type { RegionPart } from '@geo/alerting';
 import turfBbox from '@turf/bbox';
 import { LABEL_COLOR, loadMapSettings, offlineStyle, type MapTheme } from './offline-style.ts';
 import { heat, HexColumnBuilder, SUPPRESSED, type HexCell, type HexColumns } from './hex-cells.ts';
+import { HexPolygonBuilder, POLYGON_CELL_LIMIT } from './hex-polygons.ts';
 import { DEFAULT_BUFFER_M, featureToPart, partToFeature, partsToGeoJSON, type DrawnFeature } from './region-parts.ts';
 
 export type { HexCell } from './hex-cells.ts';
@@ -79,6 +80,9 @@ export class GeoMap {
   private cells: HexCell[] = [];
   private cellMax = 1;
   private readonly columns = new HexColumnBuilder();
+  private readonly polygons = new HexPolygonBuilder();
+  /** The cells as binary polygons, each its own outline (no seams), when they are few enough. */
+  private cellPolygons: object | null = null;
   /** The cells as binary attributes (one shared hexagon), or null when they need per-cell polygons. */
   private cellColumns: { cols: HexColumns; data: object } | null = null;
   /** Layer data kept between renders: a new object would make deck.gl rebuild the layer. */
@@ -262,6 +266,19 @@ export class GeoMap {
 
   /** Population or reached people per H3 cell. */
   setHexagons(cells: HexCell[]): void {
+    this.cellPolygons = null;
+    if (cells.length <= POLYGON_CELL_LIMIT) {
+      // Each cell's exact outline: neighbours share their edges, so no seam shows between them.
+      const p = this.polygons.build(cells);
+      this.cells = [];
+      this.cellColumns = null;
+      this.cellPolygons = {
+        length: p.length,
+        startIndices: p.startIndices,
+        attributes: { getPolygon: { value: p.positions, size: 2 }, getFillColor: { value: p.colors, size: 4 } },
+      };
+      return this.render();
+    }
     const cols = this.columns.build(cells);
     if (cols.vertices) {
       this.cells = [];
@@ -328,6 +345,15 @@ export class GeoMap {
   }
 
   private cellLayer() {
+    if (this.cellPolygons)
+      return new SolidPolygonLayer({
+        id: 'cell-polygons',
+        data: this.cellPolygons as never,
+        _normalize: false,
+        filled: true,
+        extruded: false,
+        pickable: true,
+      });
     const c = this.cellColumns;
     if (c)
       return new ColumnLayer({

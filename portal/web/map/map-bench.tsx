@@ -22,6 +22,8 @@ declare global {
       draw(json: string): Promise<DrawTiming>;
       /** A repaint of the unchanged map, to idle: what one frame costs. */
       repaint(): Promise<number>;
+      /** Moves the view to `center` at `zoom`, resolving when the map is idle there. */
+      view(center: [number, number], zoom: number): Promise<void>;
     };
     /** Where the benchmark puts an answer before timing its drawing. */
     mapBenchAnswer?: string;
@@ -55,6 +57,11 @@ export function MapBench() {
             map.setHexagons(heatmapCells(JSON.parse(json)));
             const setup = performance.now() - t0;
             map.map.triggerRepaint();
+          }),
+        view: (center, zoom) =>
+          new Promise((resolve) => {
+            map.map.once('idle', () => resolve());
+            map.map.jumpTo({ center, zoom });
           }),
         repaint: () =>
           new Promise((resolve) => {

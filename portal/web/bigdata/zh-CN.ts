@@ -145,6 +145,7 @@ export const bt = {
     exportFile: '大数据短信任务.xlsx',
     filterAll: (label: string) => `${label}：全部`,
     states: {
+      pending_approval: '待审批',
       submitted: '已提交',
       scheduled: '待执行',
       running: '执行中',
@@ -153,6 +154,20 @@ export const bt = {
       completed: '已完成',
       rejected: '已驳回',
     } as Record<string, string>,
+    /** Maker-checker approval (#21). */
+    approval: {
+      approve: '审批',
+      reject: '驳回',
+      approved: '已审批通过',
+      rejected: '已驳回',
+      confirmApprove: '审批通过后任务将开始执行。确定审批通过吗？',
+      rejectTitle: '驳回任务',
+      rejectHint: '驳回后任务不再发送，预留的短信余量退回；先发后审的任务将紧急停止。',
+      reason: '驳回原因',
+      fastPath: '先发后审',
+      record: '审批记录',
+      by: (who: string, at: string) => `${who}（${at}）`,
+    },
     windowsText: (ws: { start: string; end: string }[]) => ws.map((w) => `${w.start}-${w.end}`).join('，') || '全天',
     signed: (signature: string, content: string) => `【${signature}】${content}`,
     joinValues: (xs: string[]) => xs.join('、'),

@@ -23,6 +23,15 @@ export interface TaskSummary {
   submittedAt: string | null;
   /** People sent to so far (null: nothing known yet). */
   sent?: number | null;
+  /** Maker-checker (#21): none, pending, fast_path, approved or rejected. */
+  approval?: string;
+  approvalLabel?: string;
+  fastPath?: boolean;
+  approvedBy?: string | null;
+  approvedAt?: string | null;
+  approvalReason?: string;
+  /** This account may approve or reject it (the permission, and not its own task). */
+  canApprove?: boolean;
 }
 /** The form fields the detail shows (the API's form holds more). */
 interface DetailForm {
@@ -92,6 +101,7 @@ function etaText(at: number | null | undefined): string {
 }
 
 const STATE_KIND: Record<string, 'ok' | 'warn' | 'err' | 'muted'> = {
+  pending_approval: 'warn',
   submitted: 'muted',
   scheduled: 'warn',
   running: 'ok',
@@ -123,6 +133,27 @@ export function TasksPage() {
       notifyError(e);
     }
   };
+  const decide = async (id: string, decision: 'approve' | 'reject') => {
+    let body: { reason: string } | undefined;
+    if (decision === 'approve') {
+      if (!(await askConfirm(bt.tasks.approval.confirmApprove, { okLabel: bt.tasks.approval.approve }))) return;
+    } else {
+      const v = await askFields(
+        bt.tasks.approval.rejectTitle,
+        [{ name: 'reason', label: bt.tasks.approval.reason, type: 'textarea', value: '', required: true }],
+        bt.tasks.approval.rejectHint,
+      );
+      if (!v) return;
+      body = { reason: v.reason ?? '' };
+    }
+    try {
+      await post(`/api/bigdata/tasks/${id}/${decision}`, body);
+      notify('ok', decision === 'approve' ? bt.tasks.approval.approved : bt.tasks.approval.rejected);
+      void refetch();
+    } catch (e) {
+      notifyError(e);
+    }
+  };
   const set = (k: string, v: string) => setFilter({ ...filter(), [k]: v, page: 1 });
   const exportUrl = () => {
     const { page: _p, ...f } = filter();
@@ -140,7 +171,7 @@ export function TasksPage() {
         </select>
         <select aria-label={bt.tasks.state} value={filter().state} onChange={(e) => set('state', e.currentTarget.value)}>
           <option value="">{bt.tasks.filterAll(bt.tasks.state)}</option>
-          <For each={['submitted', 'scheduled', 'running', 'paused', 'stopped', 'completed', 'rejected']}>
+          <For each={['pending_approval', 'submitted', 'scheduled', 'running', 'paused', 'stopped', 'completed', 'rejected']}>
             {(s) => <option value={s}>{STATE_TEXT[s]}</option>}
           </For>
         </select>
@@ -173,6 +204,10 @@ export function TasksPage() {
                 <td>{t.alertTypeLabel}</td>
                 <td>
                   <Badge kind={STATE_KIND[t.state] ?? 'muted'}>{t.stateLabel}</Badge>
+                  <Show when={t.fastPath}>
+                    {' '}
+                    <Badge kind="err">{bt.tasks.approval.fastPath}</Badge>
+                  </Show>
                 </td>
                 <td>
                   {t.startDate} ~ {t.endDate}
@@ -184,6 +219,14 @@ export function TasksPage() {
                   <button type="button" class="link" onClick={() => setOpen(t.id)}>
                     {bt.tasks.detail}
                   </button>
+                  <Show when={t.canApprove}>
+                    <button type="button" class="link" data-action="approve" onClick={() => void decide(t.id, 'approve')}>
+                      {bt.tasks.approval.approve}
+                    </button>
+                    <button type="button" class="link danger" data-action="reject" onClick={() => void decide(t.id, 'reject')}>
+                      {bt.tasks.approval.reject}
+                    </button>
+                  </Show>
                   <Show when={canPause(t.state)}>
                     <button type="button" class="link" data-action="pause" onClick={() => void act(t.id, 'pause')}>
                       {bt.tasks.pause}
@@ -292,6 +335,15 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
             <p class="muted small">
               {t().startDate} ~ {t().endDate} · {bt.tasks.windowsText(t().form.windows ?? [])}
             </p>
+            <Show when={t().approval && t().approval !== 'none'}>
+              <p class="small" data-testid="task-approval">
+                {bt.tasks.labelled(bt.tasks.approval.record)}
+                {t().approvalLabel}
+                {t().fastPath && t().approval !== 'fast_path' ? bt.tasks.inParens(bt.tasks.approval.fastPath) : ''}
+                {t().approvedBy ? ` · ${bt.tasks.approval.by(t().approvedBy!, fmtTime(t().approvedAt ?? null))}` : ''}
+                {t().approvalReason ? ` · ${bt.tasks.labelled(bt.tasks.approval.reason)}${t().approvalReason}` : ''}
+              </p>
+            </Show>
             <p data-testid="task-content">{bt.tasks.signed(t().form.signature ?? '', t().form.content ?? '')}</p>
             <Show when={canStop(t().state) && can('bigdata.send')}>
               <button type="button" data-action="update" onClick={() => void update(t())}>

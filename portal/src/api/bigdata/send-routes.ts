@@ -30,7 +30,7 @@ import {
   SubmitBody,
   Submitted,
 } from './schemas.ts';
-import { formIssues, regionAndRuleIssues, TaskForm, toSpec, type FieldIssue } from './task-form.ts';
+import { FormRegion, formIssues, regionAndRuleIssues, TaskForm, toSpec, type FieldIssue } from './task-form.ts';
 import { deleteDraft, getTask, insertTask, submitDraft, updateDraft } from './task-store.ts';
 
 /** What the enterprise (and this account, when it has its own cap) may still send. */
@@ -76,25 +76,43 @@ const draftMeta = (form: Record<string, unknown>) => ({
   subject: typeof form.subject === 'string' ? form.subject.slice(0, 100) : '',
 });
 
-/** Checks a submitted form completely; returns it parsed with the balance it was checked against. */
+/**
+ * Checks a submitted form completely, in one round: what the schema refuses, the region and its
+ * rules (when those parts parse), the signature and the letter are gathered together, so the user
+ * sees every error at once; returns the form parsed with the balance it was checked against.
+ */
 async function checkForm(c: Ctx, raw: unknown, enterpriseId: string, accountId: string): Promise<{ form: TaskForm; balance: number }> {
-  const form = parse(TaskForm, raw);
+  const parsed = TaskForm.safeParse(raw);
+  // Not a form at all (null, a list): nothing else to check.
+  if (!parsed.success && parsed.error.issues.some((i) => i.path.length === 0)) throw validationError(parsed.error as never);
+  const fields = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
   const db = c.get('deps').db;
-  const issues: FieldIssue[] = [];
-  if (!(await approvedSignatures(db, enterpriseId)).some((s) => s.text === form.signature))
+  const issues: FieldIssue[] = parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const refused = new Set(issues.map((i) => i.path.split('.')[0]));
+  const signature = typeof fields.signature === 'string' ? fields.signature : undefined;
+  if (signature && !refused.has('signature') && !(await approvedSignatures(db, enterpriseId)).some((s) => s.text === signature))
     issues.push({ path: 'signature', message: '签名不存在或未通过审核' });
-  if (!form.authorizationLetter) issues.push({ path: 'authorizationLetter', message: '请上传授权函' });
-  else {
-    const { rows } = await db.query(`SELECT 1 FROM uploads WHERE id = $1 AND enterprise_id = $2 AND kind = 'bigdata_letter'`, [
-      form.authorizationLetter,
-      enterpriseId,
-    ]);
-    if (!rows.length) issues.push({ path: 'authorizationLetter', message: '授权函不存在，请重新上传' });
+  if (!refused.has('authorizationLetter')) {
+    const letter = fields.authorizationLetter;
+    if (typeof letter !== 'string' || !letter) issues.push({ path: 'authorizationLetter', message: '请上传授权函' });
+    else {
+      const { rows } = await db.query(`SELECT 1 FROM uploads WHERE id = $1 AND enterprise_id = $2 AND kind = 'bigdata_letter'`, [
+        letter,
+        enterpriseId,
+      ]);
+      if (!rows.length) issues.push({ path: 'authorizationLetter', message: '授权函不存在，请重新上传' });
+    }
   }
   const balance = await availableBalance(db, enterpriseId, accountId);
-  issues.push(...formIssues(form, balance, shanghaiDate(Date.now())));
-  if (issues.length) throw fieldErrors(issues);
-  return { form, balance };
+  if (parsed.success) issues.push(...formIssues(parsed.data, balance, shanghaiDate(Date.now())));
+  else {
+    // The schema refused something else: the region and its rules are still checked when they parse.
+    const region = FormRegion.safeParse(fields.region);
+    const rules = TaskForm.shape.rules.safeParse(fields.rules);
+    if (region.success && rules.success) issues.push(...regionAndRuleIssues(region.data, rules.data));
+  }
+  if (issues.length || !parsed.success) throw fieldErrors(issues);
+  return { form: parsed.data, balance };
 }
 
 const tags = ['大数据短信'];

@@ -178,6 +178,16 @@ describe('big-data task approval (PGlite + real NATS)', () => {
     expect(detail.body).toMatchObject({ fastPath: true, approval: 'approved', approvedBy: approverName });
   });
 
+  it('holds a task sent from a draft the same way', async () => {
+    const d = await maker('POST', '/api/bigdata/drafts', { form: form({ subject: '草稿待审批' }) });
+    expect(d.status).toBe(200);
+    const r = await maker('POST', '/api/bigdata/tasks', { form: form({ subject: '草稿待审批' }), draftId: d.body.id });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ id: d.body.id, state: 'pending_approval', approval: 'pending' });
+    expect((await bus.get(d.body.id))?.state).toBe('paused');
+    expect((await admin('GET', `/api/bigdata/tasks/${d.body.id}`)).body).toMatchObject({ stateLabel: '待审批', canApprove: true });
+  });
+
   it('an emergency sent ahead and rejected afterwards is stopped', async () => {
     const r = await maker('POST', '/api/bigdata/tasks', { form: form({ alertType: 'earthquake', subject: '误发地震' }), fastPath: true });
     const id = r.body.id as string;

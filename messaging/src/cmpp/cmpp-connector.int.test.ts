@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { startCmppGateway, DEFAULT_CMPP_SECRET, DEFAULT_CMPP_SP_ID } from '../smsc-sim/cmpp-gateway.ts';
-import type { SimulatedSmsc } from '../smsc-sim/smsc.ts';
+import type { SimulatedSmsc } from '../smsc-sim/simulated-smsc.ts';
 import { CmppConnector, type CmppCarrierConfig } from './cmpp-connector.ts';
 import type { BadDeliver, CarrierReceipt, CarrierReply } from '../smpp/connector.ts';
 import { segmentText } from '../text/segment-text.ts';
@@ -9,7 +9,6 @@ import { composeText } from '../text/compose.ts';
 import {
   CMPP_VERSION_20,
   CMPP_VERSION_30,
-  FrameReader,
   MSG_FMT,
   authenticatorIsmg,
   authenticatorSource,
@@ -18,6 +17,7 @@ import {
   encodeReport,
   type CmppPdu,
 } from './codec.ts';
+import { FrameReader } from './framing.ts';
 import { until } from '@geo/infra/testing';
 
 const open: { close(): Promise<void> }[] = [];

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import { CmppDecodeError, FrameReader, decodeCmpp, encodeCmpp, readHeader, type CmppPdu } from './codec.ts';
+import { decodeCmpp, encodeCmpp, readHeader, type CmppPdu } from './codec.ts';
+import { CmppDecodeError, FrameReader } from './framing.ts';
 
 /** A PDU to send without its sequence number (the link numbers it). */
 export type Outgoing<P> = P extends unknown ? Omit<P, 'seq'> : never;

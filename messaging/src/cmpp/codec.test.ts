@@ -3,7 +3,6 @@ import {
   CMPP_VERSION_20,
   CMPP_VERSION_30,
   CmppDecodeError,
-  FrameReader,
   authenticatorIsmg,
   authenticatorSource,
   cmppTimestamp,
@@ -14,6 +13,7 @@ import {
   makeMsgId,
   type CmppPdu,
 } from './codec.ts';
+import { FrameReader } from './framing.ts';
 
 /**
  * Test vectors: PDUs as published with an independent CMPP implementation's tests

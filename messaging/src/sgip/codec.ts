@@ -1,4 +1,4 @@
-import { CmppDecodeError, Reader, Writer } from '../cmpp/codec.ts';
+import { CmppDecodeError, Reader, Writer } from '../cmpp/framing.ts';
 
 /**
  * SGIP 1.2 (中国联通短消息网关系统接口协议) PDUs: the 20-byte header (Message Length, Command ID and a

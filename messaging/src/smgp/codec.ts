@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { CmppDecodeError, HEADER_LENGTH, Reader, Writer, readHeader } from '../cmpp/codec.ts';
+import { readHeader } from '../cmpp/codec.ts';
+import { CmppDecodeError, HEADER_LENGTH, Reader, Writer } from '../cmpp/framing.ts';
 
 /**
  * SMGP 3.0 (中国电信短消息网关协议) PDUs: the 12-byte header (Packet_Length, Request_ID, Sequence_ID,

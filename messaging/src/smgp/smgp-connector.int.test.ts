@@ -5,8 +5,10 @@ import { SmgpConnector, type SmgpCarrierConfig } from './smgp-connector.ts';
 import type { BadDeliver, CarrierReceipt, CarrierReply } from '../smpp/connector.ts';
 import { segmentText } from '../text/segment-text.ts';
 import { composeText } from '../text/compose.ts';
-import { FrameReader, MSG_FMT } from '../cmpp/codec.ts';
+import { MSG_FMT } from '../cmpp/codec.ts';
+import { FrameReader } from '../cmpp/framing.ts';
 import { authenticatorServer, decodeSmgp, encodeSmgp, encodeSmgpReport, type SmgpPdu } from './codec.ts';
+import { until } from '@geo/infra/testing';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -31,14 +33,6 @@ async function link(behaviour: Parameters<typeof startSmgpGateway>[0]['behaviour
   await conn.ready();
   return { smsc, conn };
 }
-
-const until = async (cond: () => boolean, what: string, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 const send = (conn: SmgpConnector, msisdn: string, text: string, ref: string, source = '106591') =>
   conn.submit({ ref, msisdn, source, encoded: segmentText(text, Number(ref.replace(/\D/g, '') || 0) & 0xff) });
@@ -94,7 +88,7 @@ describe('SMGP connector against the simulated gateway over TCP', () => {
     const outcomes = await Promise.all(texts.map((t, i) => send(conn, `1890000000${i}`, t, `job-${i}`, `10659100${i}`)));
     for (const [i, o] of outcomes.entries()) expect(o, texts[i]).toMatchObject({ ok: true });
     const ids = outcomes.flatMap((o) => o.messageIds);
-    await until(() => smsc.messages.length === texts.length && receipts.length === ids.length, 'messages and reports');
+    await until('messages and reports', () => smsc.messages.length === texts.length && receipts.length === ids.length, 20_000);
     for (const [i, t] of texts.entries()) {
       const [m] = smsc.messagesTo(`1890000000${i}`);
       expect(m!.text).toBe(t);
@@ -206,11 +200,11 @@ describe('SMGP connector against the simulated gateway over TCP', () => {
     const bad: BadDeliver[] = [];
     conn.onBadDeliver(async (b) => void bad.push(b));
     await send(conn, '18900000002', 'Reply please', 'mo-1', '1065910042');
-    await until(() => replies.length === 2, 'the reply, twice');
+    await until('the reply, twice', () => replies.length === 2, 20_000);
     expect(replies[0]).toMatchObject({ from: '18900000002', to: '1065910042' });
     expect(replies[1]!.ref).toBe(replies[0]!.ref);
     const inj = smsc.inject({ fields: { isReport: 1, srcTermId: '18900000005', content: Buffer.from('no id here') } });
-    await until(() => bad.length === 1 && !!smsc.injected(inj.id)?.done, 'the bad report recorded and answered');
+    await until('the bad report recorded and answered', () => bad.length === 1 && !!smsc.injected(inj.id)?.done, 20_000);
     const got: CarrierReceipt[] = [];
     conn.onReceipt(async (r) => {
       got.push(r);
@@ -229,7 +223,7 @@ describe('SMGP connector against the simulated gateway over TCP', () => {
         }),
       },
     });
-    await until(() => got.length === 1, 'the good report');
+    await until('the good report', () => got.length === 1, 20_000);
     expect(got[0]).toMatchObject({
       messageId: '00000000000000000077',
       stat: 'UNDELIV',

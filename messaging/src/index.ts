@@ -24,5 +24,5 @@ export {
   type AllocateRequest,
 } from './replies/extension-numbers.ts';
 export { sendLogMigrations, type SendLogRow } from './send-log/schema.ts';
-export type { SmscBehaviour, SmscStats, ReceivedMessage as SmscReceivedMessage } from './smsc-sim/smsc.ts';
+export type { SmscBehaviour, SmscStats, ReceivedMessage as SmscReceivedMessage } from './smsc-sim/simulated-smsc.ts';
 export { encodeJobBatch } from './jobs/job-batch-codec.ts';

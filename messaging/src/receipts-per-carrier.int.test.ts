@@ -5,7 +5,8 @@ import { connectClickHouse, connectNats, ident, list, selectRows, sql, type Clic
 import { MessagingEnv } from './config.ts';
 import { createMessaging, type MessagingService } from './service.ts';
 import { messagingNames } from './names.ts';
-import { startSimulatedSmsc, type SimulatedSmsc } from './smsc-sim/smsc.ts';
+import { startSimulatedSmsc } from './smsc-sim/smsc.ts';
+import type { SimulatedSmsc } from './smsc-sim/simulated-smsc.ts';
 import type { SmsCarrier, SmsJob } from './contract.ts';
 import { declareMessagingStreams } from './streams.ts';
 import { until } from '@geo/infra/testing';

@@ -7,7 +7,8 @@ import { connectClickHouse, connectNats, selectRows, sql, ident, list, type Clic
 import { MessagingEnv } from './config.ts';
 import { createMessaging, type MessagingService } from './service.ts';
 import { messagingNames } from './names.ts';
-import { startSimulatedSmsc, type SimulatedSmsc } from './smsc-sim/smsc.ts';
+import { startSimulatedSmsc } from './smsc-sim/smsc.ts';
+import type { SimulatedSmsc } from './smsc-sim/simulated-smsc.ts';
 import { ExtensionRegistry } from './replies/extension-numbers.ts';
 import { DeliveryStatus, SmsReply, type SmsCarrier, type SmsJob } from './contract.ts';
 import { composeText } from './text/compose.ts';

@@ -7,7 +7,7 @@ import { connectClickHouse, connectNats, selectRows, sql, ident, list, type Clic
 import { MessagingEnv } from '../config.ts';
 import { createMessaging, type MessagingService } from '../service.ts';
 import { messagingNames } from '../names.ts';
-import type { SimulatedSmsc } from '../smsc-sim/smsc.ts';
+import type { SimulatedSmsc } from '../smsc-sim/simulated-smsc.ts';
 import { startCmppGateway } from '../smsc-sim/cmpp-gateway.ts';
 import { startSmgpGateway } from '../smsc-sim/smgp-gateway.ts';
 import { startSgipGateway } from '../smsc-sim/sgip-gateway.ts';

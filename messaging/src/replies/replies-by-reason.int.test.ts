@@ -5,7 +5,8 @@ import { connectClickHouse, connectNats, type ClickHouseClient, type NatsConnect
 import { MessagingEnv } from '../config.ts';
 import { createMessaging, type MessagingService } from '../service.ts';
 import { messagingNames } from '../names.ts';
-import { startSimulatedSmsc, type SimulatedSmsc } from '../smsc-sim/smsc.ts';
+import { startSimulatedSmsc } from '../smsc-sim/smsc.ts';
+import type { SimulatedSmsc } from '../smsc-sim/simulated-smsc.ts';
 import { ExtensionRegistry } from './extension-numbers.ts';
 import type { SmsJob } from '../contract.ts';
 import { declareMessagingStreams } from '../streams.ts';

@@ -1,3 +1,5 @@
+// One file over 400 lines on purpose: LinkConnector is one state machine (queue, retries, windows,
+// slots, pump, hand-back) whose parts read and write the same fields; split, each would need the others' internals.
 import type { Logger } from '@geo/infra';
 import type { SmsCarrier } from '../contract.ts';
 import type {

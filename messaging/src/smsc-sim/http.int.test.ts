@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmppConnector } from '../smpp/smpp-connector.ts';
 import { DEFAULT_PASSWORD, DEFAULT_SYSTEM_ID } from '../smpp/protocol.ts';
 import { segmentText } from '../text/segment-text.ts';
-import { startSimulatedSmsc, type SimulatedSmsc } from './smsc.ts';
+import { startSimulatedSmsc } from './smsc.ts';
+import type { SimulatedSmsc } from './simulated-smsc.ts';
 import { startSmscHttp } from './http.ts';
 
 /** The simulator's HTTP side over a run larger than one page: paging, counts, lookups by number, metrics. */

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ReceivedMessage, SimulatedSmsc, SmscBehaviour, SmscStats } from './smsc.ts';
+import type { ReceivedMessage, SimulatedSmsc, SmscBehaviour, SmscStats } from './simulated-smsc.ts';
 
 /** Messages per `/messages` page at most. */
 export const MESSAGES_PAGE_MAX = 10_000;

@@ -1,7 +1,8 @@
 import { serviceMain } from '@geo/infra';
 import { SmscSimEnv } from './config.ts';
 import { startSmscHttp } from './http.ts';
-import { startSimulatedSmsc, type SmscBehaviour } from './smsc.ts';
+import { startSimulatedSmsc } from './smsc.ts';
+import type { SmscBehaviour } from './simulated-smsc.ts';
 import { startCmppGateway } from './cmpp-gateway.ts';
 import { startSmgpGateway } from './smgp-gateway.ts';
 import { startSgipGateway } from './sgip-gateway.ts';

@@ -1,17 +1,13 @@
-import { createResource, createSignal, For, onCleanup, Show } from 'solid-js';
-import { api, del, get, post, put, qs } from '../lib/api.ts';
+import { createResource, createSignal, For, Show } from 'solid-js';
+import { del, get, post, put, qs } from '../lib/api.ts';
 import { can, me } from '../lib/session.ts';
 import { askConfirm, askText, showMessage } from '../ui/dialog.tsx';
 import { Empty, Field, Modal, notify, notifyError, Page, Pager } from '../ui/ui.tsx';
+import { GroupChecks, ordered, type Group } from './book-groups.tsx';
+import { ImportDialog } from './book-import.tsx';
 import { ti } from './zh-CN.ts';
 
 type Book = 'personal' | 'enterprise';
-interface Group {
-  id: string;
-  parentId: string | null;
-  name: string;
-  count: number;
-}
 interface Contact {
   id: string;
   name: string;
@@ -28,19 +24,6 @@ interface Contact {
   groupNames: string[];
 }
 
-/** An address-book import running on the server (GET /api/industry/imports/:id). */
-interface ImportJob {
-  jobId: string;
-  phase: 'reading' | 'importing' | 'done' | 'failed';
-  rows: number;
-  processed: number;
-  percent: number;
-  imported: number;
-  rejectedTotal: number;
-  rejected: { line: number; message: string }[];
-  error: { code: string; message: string } | null;
-}
-
 const EMPTY: Omit<Contact, 'id' | 'groupNames'> = {
   name: '',
   phone: '',
@@ -54,38 +37,6 @@ const EMPTY: Omit<Contact, 'id' | 'groupNames'> = {
   sort: 0,
   groupIds: [],
 };
-
-/** Groups in tree order with their depth. */
-function ordered(groups: readonly Group[]): (Group & { depth: number })[] {
-  const out: (Group & { depth: number })[] = [];
-  const walk = (parent: string | null, depth: number) => {
-    for (const g of groups.filter((x) => x.parentId === parent)) {
-      out.push({ ...g, depth });
-      walk(g.id, depth + 1);
-    }
-  };
-  walk(null, 0);
-  return out;
-}
-
-function GroupChecks(props: { groups: (Group & { depth: number })[]; value: string[]; onChange: (v: string[]) => void }) {
-  return (
-    <div class="picker">
-      <For each={props.groups}>
-        {(g) => (
-          <label style={{ 'padding-left': `${g.depth * 14}px` }}>
-            <input
-              type="checkbox"
-              checked={props.value.includes(g.id)}
-              onChange={() => props.onChange(props.value.includes(g.id) ? props.value.filter((x) => x !== g.id) : [...props.value, g.id])}
-            />
-            {g.name}
-          </label>
-        )}
-      </For>
-    </div>
-  );
-}
 
 /** 个人通讯录 / 企业通讯录: the group (or department) tree on the left, contacts on the right. */
 export function BookPage(props: { book: Book }) {
@@ -102,7 +53,7 @@ export function BookPage(props: { book: Book }) {
   const [sel, setSel] = createSignal<string[]>([]);
   const [edit, setEdit] = createSignal<(typeof EMPTY & { id?: string }) | null>(null);
   const [target, setTarget] = createSignal<{ op: 'copy' | 'move'; groupIds: string[] } | null>(null);
-  const [importing, setImporting] = createSignal<{ groupIds: string[]; file?: File; job?: ImportJob } | null>(null);
+  const [importing, setImporting] = createSignal(false);
   const tree = () => ordered(groups()?.items ?? []);
   const reload = () => {
     setSel([]);
@@ -159,30 +110,6 @@ export function BookPage(props: { book: Book }) {
     const e = edit()!;
     const { id, ...body } = e;
     if (await run(() => (id ? put(`${base}/contacts/${id}`, body) : post(`${base}/contacts`, body)))) setEdit(null);
-  };
-  let polling: ReturnType<typeof setTimeout> | undefined;
-  onCleanup(() => clearTimeout(polling));
-  /** Starts the import (a background job on the server) and polls it for the progress bar. */
-  const doImport = async () => {
-    const st = importing()!;
-    if (!st.file) return notify('err', ti.books.pickFile);
-    const f = new FormData();
-    f.set('file', st.file);
-    f.set('groupIds', st.groupIds.join(','));
-    try {
-      let job = await api<ImportJob>('POST', `${base}/import`, f);
-      setImporting({ ...st, job });
-      while (job.phase === 'reading' || job.phase === 'importing') {
-        await new Promise((r) => (polling = setTimeout(r, 400)));
-        if (!importing()) return; // closed: the import goes on on the server
-        job = await get<ImportJob>(`/api/industry/imports/${job.jobId}`);
-        setImporting({ ...importing()!, job });
-      }
-      if (job.phase === 'failed') notify('err', job.error?.message ?? ti.books.importFailed);
-      reload();
-    } catch (e) {
-      notifyError(e);
-    }
   };
   const exportHref = () =>
     `${base}/export${qs({ groupId: groupId() || undefined, keyword: keyword() || undefined, ids: sel().length ? sel().join(',') : undefined })}`;
@@ -251,7 +178,7 @@ export function BookPage(props: { book: Book }) {
               >
                 {ti.books.add}
               </button>
-              <button type="button" onClick={() => setImporting({ groupIds: [] })}>
+              <button type="button" onClick={() => setImporting(true)}>
                 {ti.books.import}
               </button>
             </Show>
@@ -413,62 +340,7 @@ export function BookPage(props: { book: Book }) {
         </Modal>
       </Show>
       <Show when={importing()}>
-        <Modal title={ti.books.import} onClose={() => setImporting(null)} wide>
-          <p class="muted small">
-            {ti.books.importHint}
-            <a href="/api/industry/upload-templates/contacts">{ti.books.templateDownload}</a>
-          </p>
-          <input
-            type="file"
-            accept=".txt,.csv,.xlsx"
-            onChange={(e) => setImporting({ ...importing()!, file: e.currentTarget.files?.[0] })}
-          />
-          <Field label={ti.books.pickGroups}>
-            <GroupChecks groups={tree()} value={importing()!.groupIds} onChange={(v) => setImporting({ ...importing()!, groupIds: v })} />
-          </Field>
-          <Show when={importing()!.job}>
-            {(j) => (
-              <div class="import-job" data-testid="import-job" data-phase={j().phase}>
-                <Show when={j().phase === 'reading' || j().phase === 'importing'}>
-                  {/* No value while reading: an indeterminate bar (progress.value = undefined throws). */}
-                  <Show
-                    when={j().phase === 'importing'}
-                    fallback={<progress data-testid="import-progress" data-phase="reading" max="100" />}
-                  >
-                    <progress data-testid="import-progress" data-phase="importing" max="100" value={j().percent} />
-                  </Show>
-                  <p class="muted small">
-                    {j().phase === 'reading'
-                      ? ti.books.importReading(j().processed)
-                      : ti.books.importProgress(j().processed, j().rows, j().percent)}
-                  </p>
-                </Show>
-                <Show when={j().phase === 'failed'}>
-                  <p class="error" data-testid="import-error">
-                    {j().error?.message}
-                  </p>
-                </Show>
-                <Show when={j().phase === 'done'}>
-                  <progress max="100" value={100} />
-                  <p data-testid="import-done">{ti.books.importDone(j().imported, j().rejectedTotal)}</p>
-                  <ul class="rejected">
-                    <For each={j().rejected.slice(0, 200)}>{(x) => <li>{x.message}</li>}</For>
-                  </ul>
-                </Show>
-              </div>
-            )}
-          </Show>
-          <div class="form-actions">
-            <button
-              type="button"
-              class="primary"
-              disabled={importing()!.job?.phase === 'reading' || importing()!.job?.phase === 'importing'}
-              onClick={() => void doImport()}
-            >
-              {ti.books.importButton}
-            </button>
-          </div>
-        </Modal>
+        <ImportDialog base={base} groups={tree()} onClose={() => setImporting(false)} onDone={reload} />
       </Show>
     </Page>
   );

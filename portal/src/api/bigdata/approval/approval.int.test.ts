@@ -4,6 +4,7 @@ import type { Portal } from '../../../portal.ts';
 import { loginAdmin, START_TIMEOUT, testPortal } from '../../../test/harness.ts';
 import { AlertBus, setAlertBus } from '../alert-bus.ts';
 import { addAccount, consoleApp, loginAs, onApp, PNG_BYTES } from '../console-harness.ts';
+import { capFixture } from '../cap/fixtures.ts';
 import { BIGDATA_ROUTES } from '../index.ts';
 
 /**
@@ -200,5 +201,18 @@ describe('big-data task approval (PGlite + real NATS)', () => {
       approval: 'rejected',
       approvalReason: '误报',
     });
+  });
+
+  it('holds an alert imported from CAP for approval too, like any submitted task', async () => {
+    await admin('PUT', '/api/bigdata/approval/settings', { required: true, fastPathTypes: ['earthquake'] });
+    const run = Date.now().toString(36);
+    const xml = capFixture('rainstorm-polygons').replaceAll('NMC-RAIN-', `approval${run}-`);
+    const r = await maker('POST', '/api/bigdata/cap', {
+      xml,
+      form: { quota: { cmcc: { total: 300, dailyCap: 300 } }, authorizationLetter: letter },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ state: 'pending_approval', action: 'submitted' });
+    expect((await bus.get(r.body.id))?.state).toBe('paused');
   });
 });

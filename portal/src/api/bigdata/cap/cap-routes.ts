@@ -10,6 +10,7 @@ import { jsonOk, router, validationError, z } from '../../../http/openapi.ts';
 import { opLog } from '../../../http/op-log.ts';
 import { adjustReservation } from '../../ledger/reservations.ts';
 import { alertBus, TASK_ID_PREFIX } from '../alert-bus.ts';
+import { approvalSettings, submission } from '../approval/approval.ts';
 import { fieldErrors, guarded, handle, parse, STATE_LABELS } from '../route-kit.ts';
 import { IdParam, Submitted, TaskFormDoc } from '../schemas.ts';
 import { availableBalance } from '../send-routes.ts';
@@ -202,14 +203,19 @@ async function submitAlert(c: Ctx, a: CapAlert, extra: Record<string, unknown>):
   if (!spec.success) throw validationError(spec.error as never);
   const bus = await alertBus(deps);
   const id = `${TASK_ID_PREFIX}${randomUUID()}`;
-  const task: AlertTask = { id, version: 1, spec: spec.data, state: 'submitted', updatedAt: Date.now() };
+  // An imported alert waits for approval like any submitted task when the enterprise requires it
+  // (CAP has no way to ask for the fast path).
+  const entry = submission(await approvalSettings(deps.db, enterpriseId), form.alertType, false);
+  const task: AlertTask = { id, version: 1, spec: spec.data, state: entry.busState, updatedAt: Date.now() };
   await deps.db.transaction(async (tx) => {
     await insertTask(tx, {
       id,
       enterpriseId,
       accountId: p.accountId,
       accountName: p.name,
-      state: 'submitted',
+      state: entry.rowState,
+      approval: entry.approval,
+      fastPath: entry.fastPath,
       alertType: form.alertType,
       subject: form.subject,
       form,
@@ -220,7 +226,7 @@ async function submitAlert(c: Ctx, a: CapAlert, extra: Record<string, unknown>):
     await bus.create(task);
   });
   await opLog(c, '导入 CAP 预警并提交大数据短信任务', id, { identifier: a.identifier, sender: a.sender });
-  return c.json({ id, state: task.state, action: 'submitted' as const });
+  return c.json({ id, state: entry.rowState, action: 'submitted' as const });
 }
 
 async function referencedTask(c: Ctx, a: CapAlert, enterpriseId: string): Promise<TaskRow> {

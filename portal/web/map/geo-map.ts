@@ -4,7 +4,7 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 // the bundle as text and starts from a blob: no extra file for the static server to type.
 import workerSource from 'maplibre-gl/dist/maplibre-gl-worker.mjs?raw';
 import { MapboxOverlay } from '@deck.gl/mapbox';
-import { ColumnLayer, GeoJsonLayer, H3HexagonLayer, PathLayer, SolidPolygonLayer, TextLayer } from 'deck.gl';
+import { GeoJsonLayer, PathLayer, TextLayer } from 'deck.gl';
 import {
   TerraDraw,
   TerraDrawCircleMode,
@@ -18,8 +18,8 @@ import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
 import type { RegionPart } from '@geo/alerting';
 import turfBbox from '@turf/bbox';
 import { LABEL_COLOR, loadMapSettings, offlineStyle, type MapTheme } from './offline-style.ts';
-import { heat, HexColumnBuilder, SUPPRESSED, type HexCell, type HexColumns } from './hex-cells.ts';
-import { HexPolygonBuilder, POLYGON_CELL_LIMIT } from './hex-polygons.ts';
+import type { HexCell } from './hex-cells.ts';
+import { HeatCells } from './hex-layer.ts';
 import { DEFAULT_BUFFER_M, featureToPart, partToFeature, partsToGeoJSON, type DrawnFeature } from './region-parts.ts';
 
 export type { HexCell } from './hex-cells.ts';
@@ -77,14 +77,8 @@ export class GeoMap {
   private readonly listeners: { [K in keyof Events]: Events[K][] } = { shapes: [], viewport: [], ready: [], frame: [] };
   private theme: MapTheme;
   private labels: AreaLabel[] = [];
-  private cells: HexCell[] = [];
-  private cellMax = 1;
-  private readonly columns = new HexColumnBuilder();
-  private readonly polygons = new HexPolygonBuilder();
-  /** The cells as binary polygons, each its own outline (no seams), when they are few enough. */
-  private cellPolygons: object | null = null;
-  /** The cells as binary attributes (one shared hexagon), or null when they need per-cell polygons. */
-  private cellColumns: { cols: HexColumns; data: object } | null = null;
+  /** The heat map cells and the deck.gl layer that draws them. */
+  private readonly heatCells = new HeatCells();
   /** Layer data kept between renders: a new object would make deck.gl rebuild the layer. */
   private memo = new Map<string, { key: unknown[]; value: unknown }>();
   private overlayParts: RegionPart[] = [];
@@ -266,35 +260,7 @@ export class GeoMap {
 
   /** Population or reached people per H3 cell. */
   setHexagons(cells: HexCell[]): void {
-    this.cellPolygons = null;
-    if (cells.length <= POLYGON_CELL_LIMIT) {
-      // Each cell's exact outline: neighbours share their edges, so no seam shows between them.
-      const p = this.polygons.build(cells);
-      this.cells = [];
-      this.cellColumns = null;
-      this.cellPolygons = {
-        length: p.length,
-        startIndices: p.startIndices,
-        attributes: { getPolygon: { value: p.positions, size: 2 }, getFillColor: { value: p.colors, size: 4 } },
-      };
-      return this.render();
-    }
-    const cols = this.columns.build(cells);
-    if (cols.vertices) {
-      this.cells = [];
-      this.cellColumns = {
-        cols,
-        data: {
-          length: cols.length,
-          attributes: { getPosition: { value: cols.positions, size: 2 }, getFillColor: { value: cols.colors, size: 4 } },
-        },
-      };
-    } else {
-      // Mixed resolutions or a pentagon: per-cell polygons (deck.gl's H3 layer).
-      this.cellColumns = null;
-      this.cells = cells;
-      this.cellMax = cells.reduce((m, c) => Math.max(m, c.count ?? 0), 1);
-    }
+    this.heatCells.set(cells);
     this.render();
   }
 
@@ -344,41 +310,6 @@ export class GeoMap {
     return true;
   }
 
-  private cellLayer() {
-    if (this.cellPolygons)
-      return new SolidPolygonLayer({
-        id: 'cell-polygons',
-        data: this.cellPolygons as never,
-        _normalize: false,
-        filled: true,
-        extruded: false,
-        pickable: true,
-      });
-    const c = this.cellColumns;
-    if (c)
-      return new ColumnLayer({
-        id: 'cells',
-        data: c.data as never,
-        diskResolution: 6,
-        radius: 1,
-        vertices: c.cols.vertices!,
-        extruded: false,
-        stroked: false,
-        flatShading: true,
-        pickable: true,
-      });
-    return new H3HexagonLayer<HexCell>({
-      id: 'cells-h3',
-      data: this.cells,
-      getHexagon: (d) => d.h3,
-      getFillColor: (d) => (d.count === null ? SUPPRESSED : heat(d.count / this.cellMax)),
-      extruded: false,
-      stroked: false,
-      pickable: true,
-      updateTriggers: { getFillColor: [this.cellMax] },
-    });
-  }
-
   private render(): void {
     const zoom = this.map.getZoom();
     const band = zoom < 6 ? 0 : zoom < 8.5 ? 1 : 2;
@@ -398,7 +329,7 @@ export class GeoMap {
     );
     this.overlay.setProps({
       layers: [
-        this.cellLayer(),
+        this.heatCells.layer(),
         new GeoJsonLayer({
           id: 'areas',
           data: areas as never,

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClickHouse, selectRows, startClickHouseCluster, type ClickHouseClient, type RunningClickHouseCluster } from '@geo/infra';
+import { connectClickHouse, selectRows, type ClickHouseClient } from '@geo/infra';
+import { startClickHouseCluster, type RunningClickHouseCluster } from '@geo/infra/testing';
 import { migrateSendLog, rowVersion, type SendLogRow } from './schema.ts';
 import { SendLogWriter } from './send-log-writer.ts';
 

@@ -57,6 +57,7 @@ export const STATE_LABELS: Record<string, string> = {
   stopped: '已停止',
   completed: '已完成',
   rejected: '已驳回',
+  pending_approval: '待审批',
 };
 
 /** Fails the request with one of the portal's codes; the portal's error handler answers and counts it. */

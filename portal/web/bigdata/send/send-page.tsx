@@ -19,26 +19,14 @@ import {
 } from '../form-model.ts';
 import { bt } from '../zh-CN.ts';
 import { AreaPicker } from './area-picker.tsx';
+import { ReachPanel, type Reach } from './reach-panel.tsx';
+import { RuleValue } from './rule-value.tsx';
 
 interface Options {
   alertTypes: { value: string; label: string; template: string }[];
   signatures: { id: string; text: string; isDefault: boolean }[];
   balance: number;
   today: string;
-}
-/** A released count: a number ≥ k, or withheld under k (zero included). */
-interface Released {
-  value: number | null;
-  suppressed: boolean;
-}
-interface Reach {
-  instances: number;
-  k: number;
-  present: Record<string, Released>;
-  passing: Record<string, Released>;
-  allowedToday: Record<string, Released>;
-  total: { present: Released; passing: Released; allowedToday: Released };
-  errors: string[];
 }
 type Count = { ok: true; chars: number; segments: number; tasks: number } | { ok: false; reason: string };
 
@@ -60,7 +48,14 @@ function FieldError(props: { errs: Record<string, string>; at: string }) {
   );
 }
 
-/** 大数据短信-发短信: task settings on the left, the map with drawing tools on the right. */
+/**
+ * 大数据短信-发短信: task settings on the left, the map with drawing tools on the right.
+ *
+ * Still ~520 lines in one component (#23 asked for pages under ~400): the form's fields, its
+ * errors, the live reach and count and the map all read and write one store (`form`) and one error
+ * map, so a split needs those passed as a context first; the self-contained parts (the area
+ * picker, a crowd rule's value, the reach panel) are already their own files.
+ */
 export function SendPage() {
   const params = new URLSearchParams(location.search);
   const draftId = params.get('draft');
@@ -581,148 +576,6 @@ export function SendPage() {
         <div class="bd-map" ref={mapEl} data-testid="send-map" />
         <ReachPanel reach={reach()} />
       </div>
-    </div>
-  );
-}
-
-function RuleValue(props: { rule: CrowdRule; onChange: (r: CrowdRule) => void }) {
-  const r = () => props.rule;
-  return (
-    <>
-      <Show when={r().attribute === 'gender'}>
-        <select
-          value={(r() as Extract<CrowdRule, { attribute: 'gender' }>).values[0]}
-          onChange={(e) =>
-            props.onChange({ ...(r() as Extract<CrowdRule, { attribute: 'gender' }>), values: [e.currentTarget.value === 'm' ? 'm' : 'f'] })
-          }
-        >
-          <option value="f">{bt.send.female}</option>
-          <option value="m">{bt.send.male}</option>
-        </select>
-      </Show>
-      <Show when={r().attribute === 'age'}>
-        {(() => {
-          const a = () => r() as Extract<CrowdRule, { attribute: 'age' }>;
-          return (
-            <>
-              <input
-                type="number"
-                class="short"
-                min={0}
-                max={120}
-                value={a().min}
-                onInput={(e) => props.onChange({ ...a(), min: Number(e.currentTarget.value) || 0 })}
-              />
-              <span>—</span>
-              <input
-                type="number"
-                class="short"
-                min={0}
-                max={120}
-                value={a().max}
-                onInput={(e) => props.onChange({ ...a(), max: Number(e.currentTarget.value) || 0 })}
-              />
-            </>
-          );
-        })()}
-      </Show>
-      <Show when={r().attribute === 'home'}>
-        <input
-          placeholder={bt.send.homeCodes}
-          value={(r() as Extract<CrowdRule, { attribute: 'home' }>).codes.join(',')}
-          onChange={(e) =>
-            props.onChange({
-              ...(r() as Extract<CrowdRule, { attribute: 'home' }>),
-              codes: e.currentTarget.value.split(/[,，\s]+/).filter(Boolean),
-            })
-          }
-        />
-      </Show>
-      <Show when={r().attribute === 'locality'}>
-        <select
-          value={(r() as Extract<CrowdRule, { attribute: 'locality' }>).value}
-          onChange={(e) =>
-            props.onChange({
-              ...(r() as Extract<CrowdRule, { attribute: 'locality' }>),
-              value: e.currentTarget.value === 'local' ? 'local' : 'roaming',
-            })
-          }
-        >
-          <option value="roaming">{bt.send.roaming}</option>
-          <option value="local">{bt.send.local}</option>
-        </select>
-        <span class="muted small" data-testid="locality-rule">
-          {bt.send.localityRule}
-        </span>
-      </Show>
-      <Show when={r().attribute === 'carrier'}>
-        <select
-          value={(r() as Extract<CrowdRule, { attribute: 'carrier' }>).values[0]}
-          onChange={(e) =>
-            props.onChange({ ...(r() as Extract<CrowdRule, { attribute: 'carrier' }>), values: [e.currentTarget.value as 'cmcc'] })
-          }
-        >
-          <For each={CARRIERS}>{(c) => <option value={c}>{bt.carriers[c]}</option>}</For>
-        </select>
-      </Show>
-    </>
-  );
-}
-
-function ReachPanel(props: { reach: Reach | { error: string } | null }) {
-  const shown = (n: Released | undefined, k: number) => (!n || n.suppressed || n.value === null ? bt.send.reachUnderK(k) : String(n.value));
-  return (
-    <div class="bd-reach card" data-testid="reach">
-      <h3>{bt.send.reach}</h3>
-      <Show when={props.reach} fallback={<p class="muted small">{bt.send.reachWaiting}</p>}>
-        {(r) => (
-          <Show when={!('error' in r())} fallback={<p class="error small">{(r() as { error: string }).error}</p>}>
-            {(() => {
-              const x = r() as Reach;
-              return (
-                <>
-                  <table class="reach-table">
-                    <thead>
-                      <tr>
-                        <th />
-                        <For each={CARRIERS}>{(c) => <th>{bt.carriers[c]}</th>}</For>
-                        <th>{bt.send.sum}</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      <For
-                        each={
-                          [
-                            ['present', bt.send.reachNow],
-                            ['passing', bt.send.reachPassing],
-                            ['allowedToday', bt.send.reachAllowed],
-                          ] as const
-                        }
-                      >
-                        {([k, label]) => (
-                          <tr data-row={k}>
-                            <td>{label}</td>
-                            <For each={CARRIERS}>{(c) => <td>{shown(x[k][c], x.k)}</td>}</For>
-                            <td>
-                              <b>{shown(x.total[k], x.k)}</b>
-                            </td>
-                          </tr>
-                        )}
-                      </For>
-                    </tbody>
-                  </table>
-                  <p class="muted small" data-testid="reach-privacy">
-                    {bt.send.reachPrivacy(x.k)}
-                  </p>
-                  <Show when={x.instances === 0}>
-                    <p class="muted small">{bt.send.reachNone}</p>
-                  </Show>
-                </>
-              );
-            })()}
-          </Show>
-        )}
-      </Show>
     </div>
   );
 }

@@ -13,19 +13,12 @@ export * from './nats/streams.ts';
 export * from './nats/dead-letter.ts';
 export * from './nats/topology.ts';
 export * from './nats/consume.ts';
-// Deliveries lost in transit by a durable consumer, read back from the stream; a proxy that loses them in tests.
+// Deliveries lost in transit by a durable consumer, read back from the stream.
 export * from './nats/gap-fill.ts';
 // Shard ownership with fencing tokens (invariant 10).
 export * from './nats/leases.ts';
-export * from './testing/tcp-proxy.ts';
-export * from './servers/free-port.ts';
 export * from './runtime/main.ts';
 export * from './runtime/nats-health.ts';
-export * from './servers/stack.ts';
-export * from './servers/nats.ts';
-export * from './servers/nats-cluster.ts';
-export * from './servers/nats-release.ts';
-export * from './servers/clickhouse.ts';
-export * from './servers/pick-port.ts';
 export * from './basics/index.ts';
 export * from './nats/consume-loop.ts';
+// Test tools (servers on free ports, the fault proxy, until()) are in `@geo/infra/testing`.

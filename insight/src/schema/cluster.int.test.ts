@@ -11,12 +11,10 @@ import {
   jetstreamManager,
   migrateClickHouse,
   selectRows,
-  startClickHouseCluster,
   type ClickHouseClient,
   type NatsConnection,
-  type RunningClickHouseCluster,
 } from '@geo/infra';
-import { until } from '@geo/infra/testing';
+import { startClickHouseCluster, until, type RunningClickHouseCluster } from '@geo/infra/testing';
 import { InsightEnv } from '../config.ts';
 import { createInsight, type RunningInsight } from '../service.ts';
 import { adminAreasFrom, type Region } from '../regions/region.ts';

@@ -1,14 +1,6 @@
 import { installIngestAdminAreas, runEngine, type RunningEngine } from '@geo/alerting';
-import {
-  connectClickHouse,
-  connectNats,
-  createLogger,
-  ensureDeadLetterStream,
-  freePort,
-  startNatsServer,
-  type NatsConnection,
-  type RunningNats,
-} from '@geo/infra';
+import { connectClickHouse, connectNats, createLogger, ensureDeadLetterStream, type NatsConnection } from '@geo/infra';
+import { freePort, startNatsServer, type RunningNats } from '@geo/infra/testing';
 import { declareLocationStream, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { jetstream } from '@nats-io/jetstream';
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,4 +1,5 @@
-import { connectClickHouse, connectNats, freePort, jetstreamManager, selectRows } from '@geo/infra';
+import { connectClickHouse, connectNats, jetstreamManager, selectRows } from '@geo/infra';
+import { freePort } from '@geo/infra/testing';
 import { messagingNames } from '@geo/messaging';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';

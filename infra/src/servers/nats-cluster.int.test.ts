@@ -25,7 +25,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nats-cluster-'));
   cluster = await startNatsCluster({ dataDir: dir, nodes: 3 });
   nc = await connectNats(cluster.url, 'cluster-int');
-});
+  // startNatsCluster itself waits up to 120 s for the meta group on a loaded machine.
+}, 180_000);
 
 afterAll(async () => {
   await nc?.close();

@@ -11,6 +11,12 @@ describe('freePort', () => {
     }
   });
 
+  it('never hands out the same port twice in one process (a server may not have bound the first yet)', async () => {
+    const ports: number[] = [];
+    for (let i = 0; i < 300; i++) ports.push(await freePort());
+    expect(new Set(ports).size).toBe(ports.length);
+  });
+
   it('reads the ephemeral range, and falls back to the usual one', () => {
     expect(ephemeralRange(() => '32768\t60999\n')).toEqual([32768, 60999]);
     expect(ephemeralRange(() => '40000 50000')).toEqual([40000, 50000]);

@@ -19,6 +19,8 @@ export function ephemeralRange(
 
 /** Ports handed out here: below the ephemeral range, above the well-known and registered hot spots. */
 const LOW = 20_000;
+/** Ports already handed out by this process: a random pick must not repeat one whose server has not bound it yet. */
+const handedOut = new Set<number>();
 
 function tryListen(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
@@ -46,8 +48,12 @@ export async function freePort(): Promise<number> {
   if (high > LOW + 100)
     for (let attempt = 0; attempt < 50; attempt++) {
       const port = LOW + Math.floor(Math.random() * (high - LOW));
+      if (handedOut.has(port)) continue;
       const got = await tryListen(port);
-      if (got) return got;
+      if (got) {
+        handedOut.add(got);
+        return got;
+      }
     }
   const any = await tryListen(0);
   if (!any) throw new Error('no free TCP port on 127.0.0.1');

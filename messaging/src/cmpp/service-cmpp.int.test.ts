@@ -298,11 +298,21 @@ describe('messaging service with China Mobile over CMPP, China Unicom over SGIP 
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
+    // Submits the gateway has neither answered nor dropped (its counters are cumulative over the file).
+    const unanswered = () => {
+      const c = smscs.cmcc.stats();
+      return c.submits - c.accepted - c.rejected - c.throttled - c.dropped;
+    };
     let child = start();
     await publish(jobs);
     await until('the first sends', () => received() >= 40, 60_000);
+    // Hold every later answer, and kill only once submits are provably on the wire unanswered: racing
+    // the kill against 300 ms answers left none in flight when a loaded machine polled late (CI).
+    smscs.cmcc.configure({ latencyMs: 600_000 });
+    await until('submits left unanswered', () => unanswered() >= 10, 60_000);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
+    smscs.cmcc.configure({ latencyMs: 0 });
     child = start();
     try {
       await until('every job final', async () => (await finalRows(ids)).length === ids.length, 90_000);

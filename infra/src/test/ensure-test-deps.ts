@@ -10,6 +10,8 @@ export const TEST_NEEDS: SystemNeed[] = [
   { apt: 'clickhouse-server', bin: 'clickhouse-server', why: 'history and the send log' },
   { apt: 'chromium', path: '/usr/bin/chromium', why: 'the browser suites' },
   { apt: 'fonts-wqy-microhei', path: '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc', why: 'Chinese text in the browser screenshots' },
+  { apt: 'tilemaker', bin: 'tilemaker', why: "the offline map's import of an OpenStreetMap extract into vector tiles" },
+  { apt: 'osmium-tool', bin: 'osmium', why: 'the map import test writes its own small extract as .osm.pbf' },
 ];
 
 try {

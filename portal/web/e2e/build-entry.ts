@@ -3,9 +3,10 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The web sources: a test entry is rebuilt when any of them is newer than its build. */
-const WEB = fileURLToPath(new URL('..', import.meta.url));
+/** The web sources (`portal/web`, whose `index.html` is the whole SPA): a test entry is rebuilt when any of them is newer than its build. */
+export const WEB = fileURLToPath(new URL('..', import.meta.url));
 
+/** The newest modification time under `dir`, builds, dot files and tests aside. */
 function newest(dir: string): number {
   let t = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -26,13 +27,21 @@ export function e2eOutDir(base: string): string {
 }
 
 /**
+ * Whether `outDir` holds a build newer than every source under `sources`: a build older than one
+ * of them would serve the old UI to a test of the new one.
+ */
+export function isFreshBuild(outDir: string, sources: string = WEB): boolean {
+  const index = join(outDir, 'index.html');
+  return existsSync(index) && statSync(index).mtimeMs > newest(sources);
+}
+
+/**
  * Builds a browser test's own entry (the `index.html` in `root`) into `outDir` (see `e2eOutDir`)
  * with Vite, unless a build newer than every web source is already there (builds are heavy on a
  * 2-core machine: build once, reuse).
  */
 export async function buildE2eEntry(root: string, outDir: string): Promise<string> {
-  const index = join(outDir, 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs > newest(WEB)) return outDir;
+  if (isFreshBuild(outDir)) return outDir;
   const { build } = await import('vite');
   const solid = (await import('vite-plugin-solid')).default;
   await build({
@@ -44,3 +53,10 @@ export async function buildE2eEntry(root: string, outDir: string): Promise<strin
   });
   return outDir;
 }
+
+/**
+ * Builds the whole SPA (`portal/web/index.html`, as `npm start` serves it) into `outDir`, a folder
+ * of the test's own (see `e2eOutDir`), never `portal/web/dist`: that one may be older than the
+ * sources and belongs to `npm start`.
+ */
+export const buildApp = (outDir: string): Promise<string> => buildE2eEntry(WEB, outDir);

@@ -1,12 +1,13 @@
 import { connectClickHouse, migrateClickHouse, type ClickHouseClient } from '@geo/infra';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '@geo/infra';
-import { createPortal, DEFAULT_WEB_DIST, type Portal } from '../../src/portal.ts';
+import { createPortal, type Portal } from '../../src/portal.ts';
 import { DEMO_CREDENTIALS as D } from '../../src/demo/credentials.ts';
+import { buildApp, e2eOutDir } from './build-entry.ts';
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -18,12 +19,6 @@ const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 const TABLE = `sms_log_portal_e2e_${process.pid}`;
-
-async function ensureBuilt(): Promise<void> {
-  if (existsSync(join(DEFAULT_WEB_DIST, 'index.html'))) return;
-  const { build } = await import('vite');
-  await build({ configFile: new URL('../vite.config.ts', import.meta.url).pathname, logLevel: 'warn' });
-}
 
 /** Seeds a few send-log rows in messaging's sms_log shape, so that the home trends have something to draw. */
 async function seedSendLog(ch: ClickHouseClient): Promise<void> {
@@ -70,7 +65,9 @@ describe('portal in a real browser', () => {
   let profile: string;
 
   beforeAll(async () => {
-    await ensureBuilt();
+    // The whole SPA built into this test's own folder, again whenever a web source is newer than it
+    // (portal/web/dist belongs to `npm start` and may be older than the sources: the old UI would pass).
+    const webDist = await buildApp(e2eOutDir(join(tmpdir(), 'geo-portal-core-e2e')));
     ch = connectClickHouse(inject('clickhouseUrl'));
     await seedSendLog(ch);
     portal = await createPortal(
@@ -82,6 +79,7 @@ describe('portal in a real browser', () => {
         scryptLogN: 12,
         clickhouseUrl: inject('clickhouseUrl'),
         smsLogTable: TABLE,
+        webDist,
       },
       createLogger('portal-e2e', 'silent'),
     );

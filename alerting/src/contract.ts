@@ -141,7 +141,36 @@ export const AlertTaskSpecShape = z.object({
   enterpriseId: z.string().min(1).max(64),
   /** Reference to the uploaded authorization letter (授权函), e.g. a file id. */
   authorizationLetter: z.string().max(500).optional(),
+  /**
+   * An exercise (演练): the whole pipeline runs as for a real alert (reach, rules, caps, progress,
+   * receipts), every SMS begins with {@link EXERCISE_PREFIX}, and the portal never charges it.
+   * @default false
+   */
+  exercise: z.boolean().optional(),
+  /**
+   * The body in other languages than Chinese (`content` is the Chinese one): a person whose profile
+   * speaks one of them gets it instead (see `languageFor`).
+   * @example { en: 'Typhoon warning: stay indoors tonight.' }
+   */
+  contents: z.object({ en: z.string().min(1).max(2000).optional() }).optional(),
 });
+
+/** The mandatory start of every SMS of an exercise; it counts in the billing count like any text. */
+export const EXERCISE_PREFIX = '【演练】';
+
+/** Languages a task's body may be written in: `zh` is `content`, the others are `contents`. */
+export const TEXT_LANGUAGES = ['zh', 'en'] as const;
+export type TextLanguage = (typeof TEXT_LANGUAGES)[number];
+
+/**
+ * The text of one SMS of a task (without the signature messaging adds): the body in `lang` when the
+ * task has it (else the Chinese one), after the exercise prefix when it is an exercise.
+ * @example smsContent({ content: '台风演练', exercise: true }) // '【演练】台风演练'
+ */
+export function smsContent(spec: { content: string; exercise?: boolean; contents?: { en?: string } }, lang: TextLanguage = 'zh'): string {
+  const body = (lang === 'en' ? spec.contents?.en : undefined) ?? spec.content;
+  return spec.exercise ? EXERCISE_PREFIX + body : body;
+}
 
 /** The task as the operator submits it, with every check done at submit time (region, dates, budget). */
 export const AlertTaskSpec = AlertTaskSpecShape.superRefine((t, ctx) => {

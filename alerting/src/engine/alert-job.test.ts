@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SmsJobBatch, jobsOfBatch } from '@geo/messaging';
 import { alertJob } from './alert-job.ts';
-import { encodeJobBatch } from '@geo/messaging';
-import { AlertTask, AlertTaskSpec } from '../contract.ts';
+import { countMessage, encodeJobBatch } from '@geo/messaging';
+import { AlertTask, AlertTaskSpec, smsContent } from '../contract.ts';
 import { circleTask } from '../testing/engine-kit.ts';
 
 const decode = (bytes: Uint8Array) => jobsOfBatch(SmsJobBatch.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))));
@@ -25,5 +25,28 @@ describe('the SMS job of an alert', () => {
     const jobs = ['13800000000', '13800000001'].map((m) => alertJob(task, m, 'cucc', `alert:t-1:${m}`, 1_795_636_405_277));
     const r = decode(encodeJobBatch(jobs));
     expect(r.ok && r.jobs.map((j) => j.alertType)).toEqual(['typhoon', 'typhoon']);
+  });
+});
+
+describe('an exercise (演练)', () => {
+  const base = AlertTaskSpec.parse(circleTask([116.4, 39.9], 1000, { alertType: 'typhoon', content: '台风演练：请按预案撤离。' }));
+  const drill: AlertTask = { id: 't-2', version: 1, state: 'running', updatedAt: 1, spec: { ...base, exercise: true } };
+
+  it('begins every SMS with the mandatory 【演练】, before the text and after the signature messaging adds', () => {
+    const j = alertJob(drill, '13800000000', 'cmcc', 'alert:t-2:13800000000', 1_795_636_405_277);
+    expect(j.content).toBe('【演练】台风演练：请按预案撤离。');
+  });
+
+  it('leaves a real alert’s text as it is', () => {
+    const j = alertJob({ ...drill, spec: base }, '13800000000', 'cmcc', 'alert:t-2:13800000000', 1_795_636_405_277);
+    expect(j.content).toBe('台风演练：请按预案撤离。');
+  });
+
+  it('counts the prefix in the billing count (【应急】 and 64 characters fit one SMS; with 【演练】 they need two)', () => {
+    const content = '台'.repeat(64);
+    const real = countMessage('应急', content);
+    const exercise = countMessage('应急', smsContent({ content, exercise: true }));
+    expect(real.ok && real.segments).toBe(1);
+    expect(exercise.ok && exercise.segments).toBe(2);
   });
 });

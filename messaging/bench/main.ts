@@ -14,6 +14,8 @@
  *                             allow × 100. The limits allow 50,000 / 750 = 66.7 s.
  *
  * NATS_URL / CLICKHOUSE_URL from the environment, or servers started here. Figures last, as JSON lines.
+ * A run not drained within BENCH_DEADLINE_S (120) fails the bench: everything it started is closed
+ * and it exits 1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -26,12 +28,14 @@ import { connectClickHouse, connectNats, selectRows, type NatsConnection } from 
 import { freePort } from '@geo/infra/testing';
 import { startStack, type RunningStack } from '../../infra/src/servers/stack.ts';
 import { MessagingEnv, type CarrierProtocol } from '../src/config.ts';
-import { createMessaging } from '../src/service.ts';
+import { createMessaging, type MessagingService } from '../src/service.ts';
 import { messagingNames } from '../src/names.ts';
 import type { SmsCarrier, SmsJob } from '../src/contract.ts';
 
 const SUSTAINED_JOBS = Number(process.env.BENCH_JOBS ?? 30_000);
 const ALERT_JOBS = Number(process.env.BENCH_ALERT_JOBS ?? 100_000);
+/** A run not drained within this fails the bench. */
+const RUN_DEADLINE_S = Number(process.env.BENCH_DEADLINE_S ?? 120);
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const say = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -54,13 +58,24 @@ const ports = { cmcc: await freePort(), cucc: await freePort(), ctcc: await free
 const sgipListen = { cmcc: await freePort(), cucc: await freePort(), ctcc: await freePort() };
 let sim: ChildProcess | undefined;
 let simProtocol: CarrierProtocol | undefined;
+/** The messaging service of the run under way, stopped by the cleanup when a run fails. */
+let running: MessagingService | undefined;
+
+async function stopSim(): Promise<void> {
+  const old = sim;
+  sim = undefined;
+  simProtocol = undefined;
+  if (!old || old.exitCode !== null || old.signalCode !== null) return;
+  const exited = new Promise((r) => old.once('exit', r));
+  old.kill('SIGTERM');
+  const t = setTimeout(() => old.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
 async function startSim(protocol: CarrierProtocol): Promise<void> {
   if (simProtocol === protocol) return;
-  if (sim) {
-    const old = sim;
-    old.kill('SIGTERM');
-    await new Promise((r) => old.once('exit', r));
-  }
+  await stopSim();
   const simHttp = await freePort();
   sim = spawn(
     process.execPath,
@@ -204,37 +219,46 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>, pro
     MAX_IN_FLIGHT: '20000',
   });
   const svc = await createMessaging(cfg, log);
-  const cpu = cpuMeter();
-  const t0 = performance.now();
-  let submittedAt = 0;
-  let lastReport = t0;
-  const s = svc.sender.counts;
-  while (s.final + s.failed + s.rejected < n) {
-    await new Promise((r) => setTimeout(r, 20));
-    if (!submittedAt && s.submitted + s.failed + s.rejected >= n) submittedAt = performance.now();
-    if (performance.now() - lastReport > 10_000) {
-      lastReport = performance.now();
-      say(`  ${ns}: ${s.submitted} submitted, ${s.final} final after ${((lastReport - t0) / 1000).toFixed(1)} s`);
+  running = svc;
+  try {
+    const cpu = cpuMeter();
+    const t0 = performance.now();
+    let submittedAt = 0;
+    let lastReport = t0;
+    const s = svc.sender.counts;
+    while (s.final + s.failed + s.rejected < n) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (!submittedAt && s.submitted + s.failed + s.rejected >= n) submittedAt = performance.now();
+      if (performance.now() - lastReport > 10_000) {
+        lastReport = performance.now();
+        say(`  ${ns}: ${s.submitted} submitted, ${s.final} final after ${((lastReport - t0) / 1000).toFixed(1)} s`);
+      }
+      if (performance.now() - t0 > RUN_DEADLINE_S * 1000) throw new Error(`${ns}: only ${s.final} of ${n} final after ${RUN_DEADLINE_S} s`);
     }
-    if (performance.now() - t0 > 120_000) throw new Error(`${ns}: only ${s.final} of ${n} final after 120 s`);
+    const t1 = performance.now();
+    const stats = svc.sender.stats();
+    const links = [...svc.connectors.values()].map((c) => {
+      const st = c.status();
+      return `${st.carrier} ${st.submitted} parts, ${st.throttled} throttled, ${st.retried} retried, ${st.reconnects} reconnects`;
+    });
+    say(`  ${ns}: claims ${JSON.stringify(stats.claims)}; ${links.join('; ')}`);
+    say(
+      `  ${ns}: CPU per SMS: ${cpu(n)}; load average ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
+    );
+    return { seconds: (t1 - t0) / 1000, submitSeconds: ((submittedAt || t1) - t0) / 1000, table };
+  } finally {
+    running = undefined;
+    await svc.stop();
   }
-  const t1 = performance.now();
-  const claims = (svc.sender as unknown as { claims: { counts: object } }).claims.counts;
-  const writers = [...svc.connectors.values()].map((c) =>
-    (c as unknown as { binds: { link?: { writer?: { counts: { writes: number; pdus: number } } } }[] }).binds.map(
-      (b) => b.link?.writer?.counts,
-    ),
-  );
-  say(`  ${ns}: claims ${JSON.stringify(claims)}, socket writes/PDUs per bind ${JSON.stringify(writers)}`);
-  say(
-    `  ${ns}: CPU per SMS: ${cpu(n)}; load average ${loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')}`,
-  );
-  await svc.stop();
+}
+
+/** The delivered rows of a run's send log (then dropped). */
+async function deliveredRows(table: string): Promise<number> {
   const rows = await selectRows<{ n: string }>(ch, `SELECT count() AS n FROM ${table} FINAL WHERE status = 'delivered'`);
   await ch.command({ query: `DROP TABLE IF EXISTS ${table}` });
-  return { seconds: (t1 - t0) / 1000, submitSeconds: ((submittedAt || t1) - t0) / 1000, delivered: Number(rows[0]!.n) };
+  return Number(rows[0]!.n);
 }
 
 const figures: { bench: string; metric: string; value: number; unit: string }[] = [];
@@ -245,10 +269,11 @@ try {
     await publishJobs(ns1, SUSTAINED_JOBS, { cmcc: 0.5, cucc: 0.3, ctcc: 0.2 });
     const r1 = await run(ns1, SUSTAINED_JOBS, { cmcc: 0, cucc: 0, ctcc: 0 }, protocol);
     const perS = SUSTAINED_JOBS / r1.seconds;
+    const delivered = await deliveredRows(r1.table);
     say(
-      `${protocol} sustained: ${SUSTAINED_JOBS} jobs final in ${r1.seconds.toFixed(1)} s (${Math.round(perS)}/s), ${r1.delivered} delivered rows in ClickHouse`,
+      `${protocol} sustained: ${SUSTAINED_JOBS} jobs final in ${r1.seconds.toFixed(1)} s (${Math.round(perS)}/s), ${delivered} delivered rows in ClickHouse`,
     );
-    if (r1.delivered !== SUSTAINED_JOBS) throw new Error(`send log has ${r1.delivered} delivered rows, expected ${SUSTAINED_JOBS}`);
+    if (delivered !== SUSTAINED_JOBS) throw new Error(`send log has ${delivered} delivered rows, expected ${SUSTAINED_JOBS}`);
     figures.push({
       bench: 'messaging',
       metric: protocol === 'smpp' ? 'sms_per_s' : `sms_per_s_${protocol}`,
@@ -262,13 +287,40 @@ try {
   say(`messaging bench failed: ${(err as Error).message}`);
   process.exitCode = 1;
 } finally {
-  sim?.kill('SIGTERM');
-  await nc.drain();
-  await ch.close();
-  await stack?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  // A failed run still holds its service (SMPP links that reconnect for ever): everything is
+  // closed here, and a close that hangs does not keep the process alive past the deadline.
+  const deadline = setTimeout(() => {
+    say('messaging bench: cleanup did not finish within 30 s; exiting');
+    process.exit(process.exitCode || 1);
+  }, 30_000);
+  deadline.unref();
+  await cleanup();
+  clearTimeout(deadline);
 }
 for (const f of figures) console.log(JSON.stringify(f));
+// Nothing the bench started may keep the process up (a stray timer or socket): it is done.
+process.exit(process.exitCode ?? 0);
+
+async function cleanup(): Promise<void> {
+  const steps: [string, () => Promise<unknown> | unknown][] = [
+    ['messaging service', () => running?.stop()],
+    ['simulated SMSC', () => stopSim()],
+    ['NATS connection', () => nc.drain()],
+    ['ClickHouse client', () => ch.close()],
+    ['servers', () => stack?.stop()],
+    ['data dir', () => dir && rmSync(dir, { recursive: true, force: true })],
+  ];
+  for (const [what, step] of steps) {
+    const t = performance.now();
+    try {
+      await step();
+      if (process.env.BENCH_DEBUG) say(`  closed the ${what} in ${Math.round(performance.now() - t)} ms`);
+    } catch (err) {
+      say(`messaging bench: closing the ${what} failed: ${(err as Error).message}`);
+      process.exitCode = 1;
+    }
+  }
+}
 
 async function alertRun(): Promise<void> {
   // Realistic limits for an SMPP account per carrier (hundreds of segments/s), well inside what
@@ -281,9 +333,10 @@ async function alertRun(): Promise<void> {
   const expected = Math.max(...carriers.map((c) => counts[c] / rates[c]));
   const r2 = await run(ns2, ALERT_JOBS, rates);
   const pct = ((r2.seconds - expected) / expected) * 100;
+  const delivered = await deliveredRows(r2.table);
   say(
-    `alert: ${ALERT_JOBS} submitted in ${r2.submitSeconds.toFixed(1)} s, all final (receipts in the send log) in ${r2.seconds.toFixed(1)} s vs ${expected.toFixed(1)} s allowed by the limits (${pct.toFixed(1)} %); ${r2.delivered} delivered rows`,
+    `alert: ${ALERT_JOBS} submitted in ${r2.submitSeconds.toFixed(1)} s, all final (receipts in the send log) in ${r2.seconds.toFixed(1)} s vs ${expected.toFixed(1)} s allowed by the limits (${pct.toFixed(1)} %); ${delivered} delivered rows`,
   );
-  if (r2.delivered !== ALERT_JOBS) throw new Error(`send log has ${r2.delivered} delivered rows, expected ${ALERT_JOBS}`);
+  if (delivered !== ALERT_JOBS) throw new Error(`send log has ${delivered} delivered rows, expected ${ALERT_JOBS}`);
   figures.push({ bench: 'messaging', metric: 'alert_100k_vs_limits_pct', value: Number(pct.toFixed(2)), unit: '%' });
 }

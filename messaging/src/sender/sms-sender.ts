@@ -6,7 +6,7 @@ import { ClaimLog, jobsRedeliverableSince } from './claim-log.ts';
 import type { SenderContext } from './context.ts';
 import { JobIntake } from './job-intake.ts';
 import { JobPolicy } from './job-policy.ts';
-import { newSenderCounts, senderMetrics } from './metrics.ts';
+import { newSenderCounts, senderMetrics, type SenderCounts } from './metrics.ts';
 import type { SenderOptions } from './options.ts';
 import { Receipts } from './receipts.ts';
 import { Replies } from './replies.ts';
@@ -161,4 +161,20 @@ export class SmsSender {
   get awaitingReceipts(): number {
     return this.c.byMessageId.size;
   }
+
+  /**
+   * What the sender did since it started and how its claims were batched (the bench reads these;
+   * before `start` the claims are all 0).
+   */
+  stats(): SenderStats {
+    const claims = (this.c.claims as ClaimLog | undefined)?.counts ?? { batches: 0, claims: 0, rebuilt: 0 };
+    return { ...this.counts, claims: { ...claims }, awaitingReceipts: this.c.byMessageId.size };
+  }
 }
+
+/** A snapshot of {@link SmsSender.stats}. */
+export type SenderStats = SenderCounts & {
+  /** Claims stored (`claims`) in how many publishes (`batches`), and claims read back at start (`rebuilt`). */
+  claims: ClaimLog['counts'];
+  awaitingReceipts: number;
+};

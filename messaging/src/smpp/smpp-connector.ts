@@ -78,7 +78,9 @@ export class SmppConnector extends LinkConnector<SmppLink> {
     b.link = link;
     s.on('connect', () => {
       s.bind_transceiver(
-        { system_id: this.cfg.systemId, password: this.cfg.password, system_type: this.cfg.systemType ?? '' },
+        // interface_version 0x34: we speak SMPP 3.4; node-smpp's default is 0x50 (SMPP 5.0), which a
+        // strict 3.4 SMSC may refuse or answer with 5.0 behaviour (found by the Net::SMPP peer test).
+        { system_id: this.cfg.systemId, password: this.cfg.password, system_type: this.cfg.systemType ?? '', interface_version: 0x34 },
         (pdu: Pdu) => {
           if (pdu.command_status !== STATUS.ESME_ROK) {
             this.log?.error({ carrier: this.carrier, status: statusName(pdu.command_status) }, 'SMPP bind refused');

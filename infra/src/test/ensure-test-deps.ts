@@ -11,6 +11,18 @@ export const TEST_NEEDS: SystemNeed[] = [
   { apt: 'chromium', path: '/usr/bin/chromium', why: 'the browser suites' },
   { apt: 'fonts-wqy-microhei', path: '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc', why: 'Chinese text in the browser screenshots' },
   { apt: 'tilemaker', bin: 'tilemaker', why: "the offline map's import of an OpenStreetMap extract into vector tiles" },
+  { apt: 'kannel', path: '/usr/sbin/bearerbox', why: 'the independent SMPP client (Kannel) bound to our simulated SMSC' },
+  {
+    apt: 'libnet-smpp-perl',
+    path: '/usr/share/perl5/Net/SMPP.pm',
+    why: "the independent SMSC (Perl's Net::SMPP) our SMPP client is tested against",
+  },
+  { apt: 'postgresql', bin: 'pg_ctlcluster', why: 'a PostgreSQL server for the PostGIS geometry peer' },
+  {
+    apt: 'postgresql-postgis',
+    path: '/usr/share/doc/postgresql-postgis',
+    why: "PostGIS (GEOS), the independent judge of the geofence's point-in-region decisions",
+  },
   { apt: 'osmium-tool', bin: 'osmium', why: 'the map import test writes its own small extract as .osm.pbf' },
 ];
 

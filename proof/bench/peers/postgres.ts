@@ -1,10 +1,16 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@geo/infra/testing';
 
-const BIN = '/usr/lib/postgresql/15/bin';
+/** The newest PostgreSQL server Debian installed (15 on bookworm, 17 on trixie). */
+function serverBin(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))) : [];
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
+  return join(root, newest ?? '15', 'bin');
+}
 
 export interface ThrowawayPostgres {
   url: string;
@@ -17,12 +23,13 @@ function asPostgres(cmd: string, args: string[]): string[] {
 }
 
 /**
- * A PostgreSQL 15 cluster of its own in a temp folder (trust auth on 127.0.0.1, a free port), for the
- * PostGIS peer. Needs Debian's `postgresql-15` (and `postgresql-15-postgis-3` for the extension).
+ * A PostgreSQL cluster of its own in a temp folder (trust auth on 127.0.0.1, a free port), for the
+ * PostGIS peer. Needs Debian's `postgresql` (and `postgresql-postgis` for the extension).
  */
 export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
+  const BIN = serverBin();
   if (!existsSync(join(BIN, 'initdb')))
-    throw new Error(`PostgreSQL 15 is not installed (${BIN}/initdb missing): apt-get install postgresql-15 postgresql-15-postgis-3`);
+    throw new Error(`PostgreSQL is not installed (${BIN}/initdb missing): apt-get install postgresql postgresql-postgis`);
   const dir = mkdtempSync(join(tmpdir(), 'geo-proof-pg-'));
   chmodSync(dir, 0o755);
   const data = join(dir, 'data');

@@ -137,7 +137,10 @@ export const TaskFormDoc = TaskForm.extend({
     'startDate / endDate 上海时区日期（YYYY-MM-DD，最长任务天数见 MAX_TASK_DAYS）；windows 每日发送时段（空为全天）；' +
     'frequency once（每人一次）或 daily（每天一次）；minDwellMin 区域内最短驻留分钟数；rules 人群筛选规则；' +
     'quota 各运营商发送总条数与日上限（至少一个）；authorizationLetter 授权函编号（POST /api/bigdata/letters 的 id）；' +
-    'texts 其他语言的文本；cap 从 CAP 1.2 导入时的来源（只读）',
+    'texts 其他语言的文本；cap 从 CAP 1.2 导入时的来源（只读）；' +
+    'exercise 演练：照常触达、筛选、限额、进度与回执，每条短信前加“【演练】”（计入字数与计费条数），' +
+    '但不计费——提交时不预留、结束时不扣减，企业与账户的短信余量及余量流水在演练前后不变；' +
+    '其总条数仍不得超过可用余量（按含“【演练】”的计费条数计）。CAP 导入时 status 为 Exercise 或 Test 即为演练，导出为 Exercise',
   example: exampleForm,
 });
 
@@ -214,6 +217,7 @@ export const TaskSummary = z
     }),
     approvalLabel: z.string(),
     fastPath: z.boolean().openapi({ description: '紧急先发后审（立即发送、事后审批）' }),
+    exercise: z.boolean().openapi({ description: '演练任务：每条短信以“【演练】”开头，不计费（不预留、不扣减短信余量）' }),
     approvedBy: z.string().nullable().openapi({ description: '审批人（审批或驳回后）' }),
     approvedAt: z.string().nullable(),
     approvalReason: z.string().openapi({ description: '驳回原因' }),

@@ -8,6 +8,7 @@ import {
   RegionPart,
   Ring,
   installIngestAdminAreas,
+  smsContent,
   type RegionIssueReason,
 } from '@geo/alerting';
 import { z } from '../../http/openapi.ts';
@@ -164,6 +165,11 @@ export const TaskForm = z.object({
   texts: z.array(TaskText).max(10).optional(),
   /** Set when the task came from a CAP 1.2 alert. */
   cap: CapOrigin.optional(),
+  /**
+   * An exercise (演练): sent like a real alert, every SMS beginning with 【演练】, never charged (nothing
+   * is reserved or taken from the balance). From CAP: status Exercise or Test.
+   */
+  exercise: z.boolean({ error: '演练须为 true 或 false' }).optional(),
 });
 export type TaskForm = z.infer<typeof TaskForm>;
 
@@ -203,8 +209,11 @@ export function formIssues(f: TaskForm, balance: number, today: string): FieldIs
     if (q.dailyCap > q.total) out.push({ path: `quota.${c}.dailyCap`, message: '日下发上限不能大于发送总条数' });
   }
   if (!any) out.push({ path: 'quota', message: '请至少为一个运营商设置发送条数' });
-  // The ledger charges billing units: a message of two segments takes two from the balance.
-  const { perMessage, units } = taskCost(f);
+  // 【演练】 is part of every SMS of an exercise: the form's limit and the segments count it.
+  if (f.exercise && smsContent(f).length > 2000) out.push({ path: 'content', message: '演练的发送内容连同“【演练】”最多 2000 字' });
+  // The ledger charges billing units: a message of two segments takes two from the balance. An
+  // exercise is never charged, but may be no larger than the balance would allow a real alert.
+  const { perMessage, units } = taskCost({ ...f, content: smsContent(f) });
   if (units > balance)
     out.push({
       path: 'quota',

@@ -42,7 +42,17 @@ import {
 } from './schemas.ts';
 import { APPROVAL_LABELS, approvalSettings, approvalView, approveTask, rejectTask, saveApprovalSettings } from './approval/approval.ts';
 import { Heatmap, resolutionForZoom } from '@geo/insight';
-import { getTask, LIVE_STATES, listTasks, setProgress, setState, TASK_ROW_STATES, updateSpec, type TaskRow } from './task-store.ts';
+import {
+  getTask,
+  isExercise,
+  LIVE_STATES,
+  listTasks,
+  setProgress,
+  setState,
+  TASK_ROW_STATES,
+  updateSpec,
+  type TaskRow,
+} from './task-store.ts';
 
 const Query = z.object({
   from: z
@@ -142,6 +152,7 @@ const summary = (r: TaskRow, sent: number | null = progressSent(r)) => ({
   progress: r.progress,
   /** People sent to so far (null: nothing known yet). */
   sent,
+  exercise: isExercise(r.form),
   ...approvalView(r),
 });
 
@@ -165,6 +176,7 @@ async function exportXlsx(rows: TaskRow[], sent: Map<string, number | null>): Pr
     { header: '签名', key: 'signature', width: 12 },
     ...(['cmcc', 'cucc', 'ctcc'] as const).map((c) => ({ header: `${CARRIER_LABELS[c]}条数`, key: c, width: 12 })),
     { header: '已发送', key: 'sent', width: 10 },
+    { header: '演练', key: 'exercise', width: 8 },
     { header: '创建人', key: 'who', width: 14 },
     { header: '提交时间（北京时间）', key: 'at', width: 22 },
   ];
@@ -184,6 +196,7 @@ async function exportXlsx(rows: TaskRow[], sent: Map<string, number | null>): Pr
       cucc: spec.quota?.cucc?.total ?? 0,
       ctcc: spec.quota?.ctcc?.total ?? 0,
       sent: sent.get(r.id) ?? 0,
+      exercise: isExercise(r.form) ? '是' : '否',
       who: safeCell(r.accountName),
       // China time, as every other time the portal shows (not UTC ISO).
       at: safeCell(chinaTime(r.submittedAt ? Date.parse(r.submittedAt) : null)),

@@ -79,6 +79,12 @@ function toRow(r: Raw): TaskRow {
   };
 }
 
+/**
+ * An exercise (演练, #21) is never charged: it reserves nothing, so the ledger has no entry for it
+ * and the balance is the same before and after it (settlement and refunds find no reservation).
+ */
+export const isExercise = (specOrForm: unknown): boolean => (specOrForm as { exercise?: unknown } | null)?.exercise === true;
+
 export interface NewRow {
   id: string;
   enterpriseId: string;
@@ -101,7 +107,7 @@ export interface NewRow {
  * same statement sequence, so call it inside the transaction that also writes the KV entry.
  */
 export async function insertTask(db: Db, t: NewRow): Promise<void> {
-  if (t.state !== 'draft' && t.spec)
+  if (t.state !== 'draft' && t.spec && !isExercise(t.spec))
     await reserveTask(db, { id: t.id, enterpriseId: t.enterpriseId, accountId: t.accountId, spec: t.spec as CostedSpec });
   await db.query(
     `INSERT INTO bigdata_tasks (id, enterprise_id, account_id, account_name, state, alert_type, subject, form, spec, start_date, end_date, copied_from, approval, fast_path, submitted_at)
@@ -184,7 +190,7 @@ export async function submitDraft(
   );
   if (rows.length === 0) return false;
   const spec = t.spec as CostedSpec & { accountId: string };
-  await reserveTask(db, { id, enterpriseId, accountId: spec.accountId, spec });
+  if (!isExercise(spec)) await reserveTask(db, { id, enterpriseId, accountId: spec.accountId, spec });
   return true;
 }
 

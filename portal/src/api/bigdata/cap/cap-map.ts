@@ -178,6 +178,8 @@ export function capToForm(a: CapAlert, today: string): Imported {
     quota: {},
     ...pick(extra, ['signature', 'windows', 'frequency', 'minDwellMin', 'rules', 'quota', 'authorizationLetter']),
     ...(texts.length ? { texts } : {}),
+    // An exercise or a test of the warning chain is sent as an exercise (演练), never as a real alert.
+    ...(a.status === 'Exercise' || a.status === 'Test' ? { exercise: true } : {}),
     cap: origin,
   };
   return { form, issues };
@@ -301,7 +303,7 @@ export function taskToCap(t: ExportedTask): string {
     `<identifier>${esc(o?.identifier ?? t.id)}</identifier>`,
     `<sender>${esc(o?.sender ?? `${t.enterpriseId}.geo-alert`)}</sender>`,
     `<sent>${esc(sent)}</sent>`,
-    `<status>${esc(o?.status ?? 'Actual')}</status>`,
+    `<status>${f.exercise ? (o?.status === 'Test' ? 'Test' : 'Exercise') : 'Actual'}</status>`,
     '<msgType>Alert</msgType>',
     // Restricted and Private need recipients CAP names elsewhere; an exported task is for the public.
     '<scope>Public</scope>',

@@ -187,9 +187,15 @@ async function importedForm(c: Ctx, a: CapAlert, extra: Record<string, unknown>,
   return form;
 }
 
+/** Actual alerts are sent; Exercise and Test ones too, as exercises (演练); System and Draft ones are not. */
 function refusedStatus(a: CapAlert): void {
-  if (a.status !== 'Actual')
-    throw capErrors([{ path: 'alert.status', message: `status 为 ${a.status} 的预警不发送：只导入 Actual（Draft 可存为草稿）` }]);
+  if (!['Actual', 'Exercise', 'Test'].includes(a.status))
+    throw capErrors([
+      {
+        path: 'alert.status',
+        message: `status 为 ${a.status} 的预警不发送：只导入 Actual，以及作为演练的 Exercise、Test（Draft 可存为草稿）`,
+      },
+    ]);
 }
 
 async function submitAlert(c: Ctx, a: CapAlert, extra: Record<string, unknown>): Promise<Response> {

@@ -137,7 +137,7 @@ describe('CAP 1.2 import and export over HTTP (PGlite + real NATS)', () => {
       ['malformed', { xml: '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>' }, undefined, 400, 'XML'],
       ['10 MB', { xml: `<alert>${'x'.repeat(10 * 1024 * 1024)}</alert>` }, undefined, 413, '过大'],
       ['no xml field', { alert: 1 }, undefined, 400, 'xml'],
-      ['a Test status', { xml: fixture('typhoon-alert').replace('<status>Actual', '<status>Test') }, undefined, 400, 'Actual'],
+      ['a System status', { xml: fixture('typhoon-alert').replace('<status>Actual', '<status>System') }, undefined, 400, 'Actual'],
       ['an Ack', { xml: fixture('typhoon-cancel').replace('<msgType>Cancel', '<msgType>Ack') }, undefined, 400, 'Ack'],
       ['plain text', 'hello', 'text/plain', 415, 'application/cap+xml'],
       ['not UTF-8', new Uint8Array([0x3c, 0xff, 0xfe]), 'application/cap+xml', 400, 'UTF-8'],

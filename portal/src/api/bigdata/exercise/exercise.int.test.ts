@@ -1,0 +1,164 @@
+import { CAPS_BUCKET, KvBudget, runEngine, type RunningEngine } from '@geo/alerting';
+import { connectNats, createLogger, ensureKv, type NatsConnection } from '@geo/infra';
+import { startNatsServer, until, untilValue, type RunningNats } from '@geo/infra/testing';
+import { DEFAULT_SHARDS, encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
+import { SMS_JOBS_STREAM, smsJobsIn, type SmsJob } from '@geo/messaging';
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import ExcelJS from 'exceljs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../../auth/password.ts';
+import type { Portal } from '../../../portal.ts';
+import { login, START_TIMEOUT, testPortal, type Client } from '../../../test/harness.ts';
+import { unbalanced } from '../../ledger/ledger.ts';
+import { settleEnded } from '../../ledger/runtime.ts';
+import { AlertBus, setAlertBus } from '../alert-bus.ts';
+import { PNG_BYTES } from '../console-harness.ts';
+
+const shanghaiToday = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+const CENTRE: [number, number] = [120.16, 30.27];
+const IP = '10.77.0.1';
+
+/** Every job of a task in SMS_JOBS (this test's own nats-server: the engine here is its only writer). */
+async function jobsOf(nc: NatsConnection, taskId: string): Promise<SmsJob[]> {
+  const js = jetstream(nc, { timeout: 15_000 });
+  const info = await (await js.jetstreamManager()).streams.info(SMS_JOBS_STREAM);
+  if (info.state.messages === 0) return [];
+  const c = await js.consumers.get(SMS_JOBS_STREAM, { deliver_policy: DeliverPolicy.All });
+  const out: SmsJob[] = [];
+  const msgs = await c.consume({ max_messages: 1000 });
+  for await (const m of msgs) {
+    for (const j of smsJobsIn(JSON.parse(new TextDecoder().decode(m.data))) ?? []) if (j.sendId === taskId) out.push(j);
+    if (m.seq >= info.state.last_seq || m.info.pending === 0) break;
+  }
+  await msgs.close();
+  return out;
+}
+
+/**
+ * Exercise mode (#21) through the portal's HTTP API and the real alerting engine: an exercise is
+ * reached, capped and sent like a real alert, every SMS begins with 【演练】, it is shown as an
+ * exercise in the list, the detail, the Excel export and the CAP export, and the enterprise's
+ * balance and ledger are as they were before it.
+ */
+describe('an exercise task (演练)', () => {
+  let dir: string;
+  let nats: RunningNats;
+  let nc: NatsConnection;
+  let engine: RunningEngine;
+  let portal: Portal;
+  let admin: Client;
+  let letter: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'exercise-'));
+    nats = await startNatsServer({ dataDir: join(dir, 'nats') });
+    nc = await connectNats(nats.url, 'portal-exercise');
+    engine = await runEngine({
+      nc,
+      log: createLogger('alerting-test', 'silent'),
+      shards: Array.from({ length: DEFAULT_SHARDS }, (_, i) => i),
+      tickMs: 200,
+    });
+    await engine.ready;
+    portal = await testPortal();
+    setAlertBus(portal.deps, await AlertBus.open(nc));
+    const db = portal.deps.db;
+    await db.query(`INSERT INTO enterprises (id, name, quota, access_number) VALUES ('drill-ent', '演练集团', 100, '1069000555')`);
+    await db.query(
+      `INSERT INTO accounts (id, enterprise_id, name, display_name, role, password_hash) VALUES ('drill-admin', 'drill-ent', 'drill-admin', '演练管理员', 'admin', $1)`,
+      [await hashPassword('Drill-Admin-2024', 10)],
+    );
+    await db.query(
+      `INSERT INTO signatures (id, enterprise_id, text, status, is_default) VALUES ('drill-sig', 'drill-ent', '应急管理局', 'approved', true)`,
+    );
+    admin = await login(portal, 'drill-admin', 'Drill-Admin-2024', IP);
+    const fd = new FormData();
+    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
+    letter = (await admin.reqRaw('POST', '/api/bigdata/letters', fd)).body.id;
+  }, START_TIMEOUT);
+  afterAll(async () => {
+    await portal?.stop();
+    await engine?.stop();
+    await nc?.drain();
+    await nats?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs like an alert with 【演练】 before every SMS, is shown as an exercise everywhere, and leaves the balance and ledger as they were', async () => {
+    const form = {
+      alertType: 'typhoon',
+      region: { parts: [{ kind: 'circle', center: CENTRE, radiusM: 2000 }] },
+      subject: '台风 演练',
+      content: '台风演练：请按预案到最近的避难场所。',
+      signature: '应急管理局',
+      startDate: shanghaiToday(),
+      endDate: shanghaiToday(),
+      windows: [],
+      frequency: 'once',
+      minDwellMin: 0,
+      rules: [{ attribute: 'gender', action: 'exclude', values: ['f'] }],
+      quota: { cmcc: { total: 25, dailyCap: 25 } },
+      authorizationLetter: letter,
+      exercise: true,
+    };
+    const t = await admin.req('POST', '/api/bigdata/tasks', { form });
+    expect(t.status).toBe(200);
+    // Nothing is reserved: an exercise is never charged.
+    expect((await admin.req('GET', '/api/home/quota')).body).toMatchObject({ enterpriseQuota: 100, reserved: 0 });
+
+    // 30 men and 5 women of China Mobile inside the circle, 10 men outside: the rule and the cap apply.
+    const people = (n: number, from: number, at: [number, number], gender: 'm' | 'f'): LocationEvent[] =>
+      Array.from({ length: n }, (_, i) => ({
+        msisdn: `1390001${String(from + i).padStart(4, '0')}`,
+        carrier: 'cmcc',
+        ts: Date.now(),
+        cell: `c-${from + i}`,
+        lng: at[0] + i * 1e-4,
+        lat: at[1],
+        kind: 'periodic',
+        gender,
+      }));
+    const events = [...people(30, 0, CENTRE, 'm'), ...people(5, 50, CENTRE, 'f'), ...people(10, 100, [CENTRE[0] + 0.5, CENTRE[1]], 'm')];
+    const js = jetstream(nc);
+    for (const e of events) await js.publish(locationSubject(e.carrier, shardOf(e.msisdn)), encodeLocationBatch([e]));
+    const caps = new KvBudget(await ensureKv(nc, CAPS_BUCKET, {}));
+    await until('25 sent (the total caps the 30 men)', async () => (await caps.usedTotals(t.body.id, ['cmcc'])).cmcc === 25, 45_000, 200);
+
+    const jobs = await untilValue('25 jobs in SMS_JOBS', async () => {
+      const j = await jobsOf(nc, t.body.id);
+      return j.length >= 25 ? j : undefined;
+    });
+    expect(jobs).toHaveLength(25);
+    expect(new Set(jobs.map((j) => j.content))).toEqual(new Set(['【演练】台风演练：请按预案到最近的避难场所。']));
+    expect(jobs.every((j) => Number(j.msisdn.slice(-4)) < 30)).toBe(true);
+
+    // Shown as an exercise: list, detail, Excel export, CAP export.
+    const list = await admin.req('GET', '/api/bigdata/tasks');
+    expect(list.body.items.find((x: { id: string }) => x.id === t.body.id)).toMatchObject({ exercise: true });
+    const detail = await admin.req('GET', `/api/bigdata/tasks/${t.body.id}`);
+    expect(detail.body).toMatchObject({ exercise: true, form: { exercise: true } });
+    const xlsx = await portal.request('/api/bigdata/tasks/export', { headers: { cookie: admin.cookie, 'x-forwarded-for': IP } });
+    expect(xlsx.status).toBe(200);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(await xlsx.arrayBuffer());
+    const ws = wb.worksheets[0]!;
+    const header = (ws.getRow(1).values as unknown[]).indexOf('演练');
+    expect(header).toBeGreaterThan(0);
+    expect(ws.getRow(2).getCell(header).value).toBe('是');
+    const cap = await admin.req('GET', `/api/bigdata/tasks/${t.body.id}/cap`);
+    expect(cap.status).toBe(200);
+    expect(String(cap.body)).toContain('<status>Exercise</status>');
+
+    expect((await admin.req('POST', `/api/bigdata/tasks/${t.body.id}/stop`)).status).toBe(200);
+    await settleEnded(portal.deps, { graceMs: 0 });
+    expect((await admin.req('GET', '/api/home/quota')).body).toMatchObject({ enterpriseQuota: 100, reserved: 0 });
+    expect(await unbalanced(portal.deps.db, 'drill-ent')).toEqual([]);
+    const kinds = (await admin.req('GET', '/api/home/ledger')).body.items.map(
+      (x: { kind: string; amount: number }) => `${x.kind} ${x.amount}`,
+    );
+    expect(kinds).toEqual(['opening 100']);
+  });
+});

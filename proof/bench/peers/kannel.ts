@@ -19,6 +19,8 @@ export async function startKannel(
   smsc: { host: string; port: number; systemId: string; password: string },
   binds = 2,
   window = 64,
+  /** Where smsbox sends each mobile-originated message (an HTTP GET with from, to and the text as UTF-8); none by default. */
+  moUrl?: string,
 ): Promise<RunningKannel> {
   if (!existsSync('/usr/sbin/bearerbox')) throw new Error('Kannel is not installed (/usr/sbin/bearerbox): apt-get install kannel');
   const dir = mkdtempSync(join(tmpdir(), 'geo-proof-kannel-'));
@@ -66,9 +68,8 @@ max-messages = 3
 
 group = sms-service
 keyword = default
-text = ""
-omit-empty = true
 catch-all = true
+${moUrl ? `get-url = "${moUrl}?from=%p&to=%P&text=%a"\nmax-messages = 0` : 'text = ""\nomit-empty = true'}
 `;
   const file = join(dir, 'kannel.conf');
   writeFileSync(file, conf);

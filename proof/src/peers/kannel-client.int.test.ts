@@ -20,6 +20,8 @@ const ID = { systemId: 'kannel01', password: 'kpass01' };
 let smsc: SimulatedSmsc;
 let kannel: RunningKannel;
 let http: Server;
+/** The test's own HTTP server, where Kannel reports receipts and MOs. */
+let base: string;
 const dlrs: URLSearchParams[] = [];
 const mos: URLSearchParams[] = [];
 
@@ -32,17 +34,17 @@ beforeAll(async () => {
     res.end('ok');
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   smsc = await startSimulatedSmsc({
     carrier: 'cmcc',
     systemId: ID.systemId,
-    password: ID.password, // Receipts a second after the answer, as real SMSCs are slower still: Kannel stores its DLR entry when
+    password: ID.password,
+    // Receipts a second after the answer, as real SMSCs are slower still: Kannel stores its DLR entry when
     // it handles submit_sm_resp, and a receipt that overtakes that on a busy machine is dropped by Kannel.
     behaviour: { receiptDelayMs: 1000 },
   });
   kannel = await startKannel({ host: '127.0.0.1', port: smsc.port, ...ID }, 1, 16, `${base}/mo`);
   await until('Kannel bound to our SMSC', () => smsc.stats().binds >= 1, 30_000);
-  (globalThis as { dlrBase?: string }).dlrBase = base;
 }, 90_000);
 
 afterAll(async () => {
@@ -52,7 +54,6 @@ afterAll(async () => {
 });
 
 const send = async (to: string, text: string, ref: string) => {
-  const base = (globalThis as { dlrBase?: string }).dlrBase!;
   const q = new URLSearchParams({
     username: 'bench',
     password: 'bench',

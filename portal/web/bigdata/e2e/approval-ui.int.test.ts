@@ -1,0 +1,217 @@
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AlertBus, setAlertBus } from '../../../src/api/bigdata/alert-bus.ts';
+import { addAccount, PNG_BYTES } from '../../../src/api/bigdata/console-harness.ts';
+import type { Portal } from '../../../src/portal.ts';
+import { login, loginAdmin, START_TIMEOUT, testPortal, type Client } from '../../../src/test/harness.ts';
+import { e2eOutDir } from '../../e2e/build-entry.ts';
+import { buildE2e } from './build-e2e.ts';
+import { ARTIFACTS, CHROMIUM_ARGS } from './console-stack.ts';
+
+/**
+ * Maker-checker in the browser (#21, #23): with approval on, a task one account submits from the
+ * send page waits as 待审批 — its maker sees no way to approve it — until another account approves
+ * it in the task list through the app's own dialog (then it goes to the bucket alerting reads) or
+ * rejects it with a reason (then it is stopped); the detail shows who decided, when and why. The
+ * portal talks to a real nats-server; no alerting engine is needed to hold or release a task.
+ */
+const BUCKET = `alert_tasks_approval_ui_${process.pid}`;
+
+describe('big-data task approval in a real browser', () => {
+  let portal: Portal;
+  let nc: NatsConnection;
+  let bus: AlertBus;
+  let browser: Browser;
+  let admin: Client;
+  let makerName: string;
+  let approverName: string;
+  let maker: Page;
+  let approver: Page;
+  let approvedId = '';
+  const problems: string[] = [];
+
+  /** A browser page logged in as `client` (its session cookie), at 1440×900. */
+  async function pageAs(client: Client): Promise<Page> {
+    const [name, value] = client.cookie.split('=') as [string, string];
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    await context.addCookies([{ name, value, url: portal.url }]);
+    const page = await context.newPage();
+    page.on('pageerror', (e) => problems.push(String(e.stack).slice(0, 600)));
+    return page;
+  }
+  const row = (page: Page, id: string) => page.locator(`tr[data-task="${id}"]`);
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+
+  beforeAll(async () => {
+    const distP = buildE2e(e2eOutDir(join(tmpdir(), 'geo-alert-bigdata-e2e')));
+    const browserP = chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    browserP.catch(() => undefined);
+    portal = await testPortal({ webDist: await distP });
+    nc = await connectNats(inject('natsUrl'), 'portal-approval-ui-test');
+    bus = await AlertBus.open(nc, { bucket: BUCKET, reachSubject: `alert.reach.approval-ui-${process.pid}` });
+    setAlertBus(portal.deps, bus);
+    browser = await browserP;
+    mkdirSync(ARTIFACTS, { recursive: true });
+
+    admin = await loginAdmin(portal);
+    const on = await admin.req('PUT', '/api/bigdata/approval/settings', { required: true, fastPathTypes: ['earthquake'] });
+    expect(on.status, JSON.stringify(on.body)).toBe(200);
+    const m = await addAccount(portal, 'sub', ['bigdata.send', 'bigdata.tasks']);
+    const a = await addAccount(portal, 'sub', ['bigdata.tasks', 'bigdata.approve']);
+    makerName = m.name;
+    approverName = a.name;
+    maker = await pageAs(await login(portal, m.name, m.password));
+    approver = await pageAs(await login(portal, a.name, a.password));
+  }, START_TIMEOUT);
+
+  afterAll(async () => {
+    await browser?.close();
+    await nc?.drain();
+    await portal?.stop();
+  });
+
+  it("the maker's task from the send page waits as 待审批, with no approve button for its maker", async () => {
+    await maker.goto(`${portal.url}/bigdata/send`);
+    await maker.selectOption('select[aria-label="省"]', '330000');
+    await maker.selectOption('select[aria-label="市"]', '330100');
+    await maker.selectOption('select[aria-label="区/县"]', '330102');
+    await maker.click('.area-picker button:has-text("添加区域")');
+    await maker.waitForSelector('.area-picker .chip[data-code="330102"]');
+    await maker.selectOption('select[name="alertType"]', 'typhoon');
+    await maker.fill('input[name="subject"]', '台风 待审批');
+    await maker.locator('.row:has(input[type="time"]) button.link').first().click();
+    // China Mobile only: the other carriers' rows are switched off.
+    for (const c of ['cucc', 'ctcc']) await maker.locator(`tr:has(input[name="quota.${c}.total"]) input[type="checkbox"]`).uncheck();
+    await maker.fill('input[name="quota.cmcc.total"]', '100');
+    await maker.fill('input[name="quota.cmcc.dailyCap"]', '100');
+    await maker.setInputFiles('input[name="letter"]', { name: '授权函.png', mimeType: 'image/png', buffer: Buffer.from(PNG_BYTES) });
+    await maker.waitForSelector('.bd-form small:has-text("授权函.png")');
+    await maker.click('.bd-form button[type="submit"]');
+    await maker.waitForURL(/\/bigdata\/tasks\?open=/, { timeout: 30_000 }).catch(async (e) => {
+      await shot(maker, 'approval-submit-failed');
+      throw new Error(`${(e as Error).message}\n${problems.join('\n')}`);
+    });
+    approvedId = new URL(maker.url()).searchParams.get('open')!;
+    // Held paused in the bucket alerting reads, not sent.
+    expect((await bus.get(approvedId))?.state).toBe('paused');
+    await maker.click('.modal header button');
+    await expect.poll(() => row(maker, approvedId).locator('.badge').first().textContent(), { timeout: 15_000 }).toBe('待审批');
+    expect(await row(maker, approvedId).locator('[data-action="approve"], [data-action="reject"]').count()).toBe(0);
+    // Nor can it be resumed past the approver from the list.
+    expect(await row(maker, approvedId).locator('[data-action="resume"]').count()).toBe(0);
+    await shot(maker, 'approval-maker-pending-1440x900');
+  }, 120_000);
+
+  it('another account finds it by 待审批 and approves it in the app dialog; the task goes to alerting, the detail names the approver', async () => {
+    await approver.goto(`${portal.url}/bigdata/tasks`);
+    await approver.selectOption('select[aria-label="任务状态"]', 'pending_approval');
+    await expect
+      .poll(
+        () =>
+          approver.locator('[data-testid="tasks"] tbody tr[data-task]').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-task'))),
+        { timeout: 15_000 },
+      )
+      .toEqual([approvedId]);
+    expect(await row(approver, approvedId).textContent()).toContain(makerName);
+    await shot(approver, 'approval-pending-list-1440x900');
+    await row(approver, approvedId).locator('[data-action="approve"]').click();
+    const dialog = approver.locator('[data-testid="app-dialog"]');
+    await expect.poll(() => dialog.textContent()).toContain('审批通过后任务将开始执行');
+    await dialog.locator('[data-action="ok"]').click();
+    await expect.poll(async () => (await bus.get(approvedId))?.state, { timeout: 15_000 }).toBe('submitted');
+
+    await approver.selectOption('select[aria-label="任务状态"]', '');
+    await expect.poll(() => row(approver, approvedId).locator('.badge').first().textContent(), { timeout: 15_000 }).toBe('已提交');
+    expect(await row(approver, approvedId).locator('[data-action="approve"]').count()).toBe(0);
+    await row(approver, approvedId).locator('button:has-text("详情")').click();
+    const record = approver.locator('[data-testid="task-approval"]');
+    await expect.poll(() => record.textContent(), { timeout: 15_000 }).toContain('已审批');
+    expect(await record.textContent()).toContain(approverName);
+    await shot(approver, 'approval-detail-approved-1440x900');
+    await approver.click('.modal header button');
+  }, 120_000);
+
+  it('rejects another with a reason typed in the app dialog: stopped, its reason in the detail', async () => {
+    const fd = new FormData();
+    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
+    const letter = await admin.reqRaw('POST', '/api/bigdata/letters', fd);
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    const r = await admin.req('POST', '/api/bigdata/tasks', {
+      form: {
+        alertType: 'rainstorm',
+        region: { parts: [{ kind: 'circle', center: [120.16, 30.25], radiusM: 1000 }] },
+        subject: '暴雨 将被驳回',
+        content: '今日有暴雨，请注意安全。',
+        signature: '翼讯通',
+        startDate: today,
+        endDate: today,
+        windows: [],
+        frequency: 'once',
+        minDwellMin: 0,
+        rules: [],
+        quota: { cmcc: { total: 10, dailyCap: 10 } },
+        authorizationLetter: letter.body.id,
+      },
+    });
+    expect(r.body, JSON.stringify(r.body)).toMatchObject({ state: 'pending_approval' });
+    const id = r.body.id as string;
+
+    await approver.selectOption('select[aria-label="任务状态"]', 'pending_approval');
+    await row(approver, id).locator('[data-action="reject"]').click();
+    const dialog = approver.locator('[data-testid="app-dialog"]');
+    // The reason is required: an empty one does not close the dialog or reject anything.
+    await dialog.locator('[data-action="ok"]').click();
+    expect(await dialog.isVisible()).toBe(true);
+    expect((await bus.get(id))?.state).toBe('paused');
+    await dialog.locator('textarea[name="reason"]').fill('区域过大，请缩小范围');
+    await shot(approver, 'approval-reject-dialog-1440x900');
+    await dialog.locator('[data-action="ok"]').click();
+    await expect.poll(async () => (await bus.get(id))?.state, { timeout: 15_000 }).toBe('stopped');
+    // Decided: it leaves the 待审批 list, and shows as 已驳回 among all.
+    await expect.poll(() => row(approver, id).count(), { timeout: 15_000 }).toBe(0);
+    await approver.selectOption('select[aria-label="任务状态"]', '');
+    await expect.poll(() => row(approver, id).locator('.badge').first().textContent(), { timeout: 15_000 }).toBe('已驳回');
+    await row(approver, id).locator('button:has-text("详情")').click();
+    const record = approver.locator('[data-testid="task-approval"]');
+    await expect.poll(() => record.textContent(), { timeout: 15_000 }).toContain('区域过大，请缩小范围');
+    expect(await record.textContent()).toContain(approverName);
+    await approver.click('.modal header button');
+  }, 120_000);
+
+  it('marks an emergency sent ahead as 先发后审 in the list, for approval afterwards', async () => {
+    const fd = new FormData();
+    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
+    const letter = await admin.reqRaw('POST', '/api/bigdata/letters', fd);
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    const r = await admin.req('POST', '/api/bigdata/tasks', {
+      fastPath: true,
+      form: {
+        alertType: 'earthquake',
+        region: { parts: [{ kind: 'circle', center: [120.16, 30.25], radiusM: 1000 }] },
+        subject: '地震速报 先发',
+        content: '发生地震，请注意避险。',
+        signature: '翼讯通',
+        startDate: today,
+        endDate: today,
+        windows: [],
+        frequency: 'once',
+        minDwellMin: 0,
+        rules: [],
+        quota: { cmcc: { total: 10, dailyCap: 10 } },
+        authorizationLetter: letter.body.id,
+      },
+    });
+    expect(r.body, JSON.stringify(r.body)).toMatchObject({ approval: 'fast_path' });
+    const id = r.body.id as string;
+    expect((await bus.get(id))?.state).toBe('submitted');
+    await approver.click('.toolbar button:has-text("搜索")');
+    await expect.poll(() => row(approver, id).locator('.badge').allTextContents(), { timeout: 15_000 }).toContain('先发后审');
+    expect(await row(approver, id).locator('[data-action="approve"]').count()).toBe(1);
+    await shot(approver, 'approval-fast-path-1440x900');
+    expect(problems).toEqual([]);
+  }, 60_000);
+});

@@ -31,6 +31,11 @@ export interface ReplayOptions {
   tickMs?: number;
   /** The city of a cell, for local/roaming rules. @default none (such rules match nobody) */
   cityOf?: CityLocator;
+  /**
+   * Gives the event loop a turn every this many moves and ticks, so that a replay inside a live
+   * service does not hold up its other work (timers, lease renewals). @default never
+   */
+  yieldEvery?: number;
 }
 
 export interface ReplayResult {
@@ -89,10 +94,16 @@ export async function replayTask(
 
   const ticks = tickTimes(task.spec, from, to, tickMs);
   let t = 0;
+  let steps = 0;
+  const every = opts.yieldEvery ?? Infinity;
+  const step = async () => {
+    if (++steps % every === 0) await new Promise((r) => setImmediate(r));
+  };
   const tickUntil = async (until: number) => {
     while (t < ticks.length && ticks[t]! <= until) {
       clock = ticks[t++]!;
       await engine.tick();
+      await step();
     }
   };
   let n = 0;
@@ -107,6 +118,7 @@ export async function replayTask(
     n++;
     const cands = engine.applyEvents([e], true);
     if (cands.length) await engine.sendSoon(cands);
+    await step();
   }
   await tickUntil(to - 1);
   const progress = engine.progress().find((p) => p.taskId === WHAT_IF_TASK_ID);

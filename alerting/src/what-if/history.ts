@@ -1,0 +1,146 @@
+import { CARRIERS } from '@geo/ingest';
+import { list, selectRows, sql, type ClickHouseClient, type Sql } from '@geo/infra';
+import type { Region } from '../contract.ts';
+import { compileRegion } from '../geofence/point-in-region.ts';
+import type { PresenceEvent } from '../presence/presence.ts';
+import type { ReplayWindow } from './replay-task.ts';
+
+/**
+ * The movements a what-if replay reads (#21), from insight's history in ClickHouse: one row per
+ * move (a subscriber's serving cell changed) in `insight_moves_to` (sorted by destination) and
+ * `insight_moves_from` (by origin), the cells in `insight_cells`, and each subscriber's profile in
+ * the presence checkpoint `insight_presence`. Read, never written: the tables are insight's (see
+ * its schema, `insight/src/schema/migrations.ts`). Only the region's cells are read: both move
+ * tables start their sort key with the cell's H3 index, so a district reads a few ranges.
+ *
+ * What the history does not hold, and so the replay does not know: detaches and silence (the
+ * moves have no periodic updates; a person counts as present from their last move until their
+ * next one), and how a profile changed over time (the checkpoint's latest is used).
+ */
+
+export interface RegionHistory {
+  /** Each person inside the region at `from`: their cell, since when (their last move), profile. */
+  before: PresenceEvent[];
+  /** Moves into, inside and out of the region in `[from, to)`, in time order; leaving is a `detach`. */
+  moves: PresenceEvent[];
+  /** The region's serving cells known to insight. */
+  cells: number;
+  /** Query time, ms. */
+  readMs: number;
+}
+
+/** How far back a person's last move into the region is looked for (insight keeps 7 days). @default 7 days */
+export const HISTORY_LOOKBACK_MS = 7 * 86_400_000;
+
+const GENDERS = [undefined, 'm', 'f'] as const;
+
+interface CellRow {
+  cell: string;
+  h3: string;
+  name: string;
+  lat: number;
+  lng: number;
+  carrier: number;
+}
+/** A move as read: time (s), subscriber, destination cell, carrier code (distinct aliases: ClickHouse's are global). */
+interface MoveRow {
+  t: number;
+  s: string;
+  c: string;
+  k: number;
+}
+interface ProfileRow {
+  s: string;
+  gender: number;
+  age: number;
+  home: number;
+}
+
+/** The region's cells (exact test on each cell's position, as alerting decides). */
+async function regionCells(ch: ClickHouseClient, region: Region): Promise<Map<string, CellRow>> {
+  const r = compileRegion(region);
+  const [w, s, e, n] = r.bbox;
+  const rows = await selectRows<CellRow>(
+    ch,
+    sql`SELECT toString(cell) AS cell, toString(any(h3)) AS h3, any(name) AS name, any(lat) AS lat, any(lng) AS lng, any(carrier) AS carrier
+          FROM insight_cells WHERE lng >= ${w} AND lng <= ${e} AND lat >= ${s} AND lat <= ${n} GROUP BY cell`.text,
+  );
+  const out = new Map<string, CellRow>();
+  for (const c of rows) if (c.carrier >= 1 && c.carrier <= 3 && r.contains(Number(c.lng), Number(c.lat))) out.set(c.cell, c);
+  return out;
+}
+
+/**
+ * Reads what a replay of `region` over `window` needs: who was inside at its start, and the moves
+ * that touch the region during it.
+ */
+export async function readRegionHistory(
+  ch: ClickHouseClient,
+  region: Region,
+  window: ReplayWindow,
+  lookbackMs = HISTORY_LOOKBACK_MS,
+): Promise<RegionHistory> {
+  const t0 = performance.now();
+  const cells = await regionCells(ch, region);
+  if (cells.size === 0) return { before: [], moves: [], cells: 0, readMs: performance.now() - t0 };
+  const keys = list([...cells.keys()].map((k) => BigInt(k)));
+  const h3s = list([...new Set([...cells.values()].map((c) => BigInt(c.h3)))]);
+  const fromS = Math.floor(window.from / 1000),
+    toS = Math.ceil(window.to / 1000),
+    sinceS = Math.floor((window.from - lookbackMs) / 1000);
+  // Every move touching the region between two times: into or inside it (by destination), and out
+  // of it (by origin, destination outside).
+  const touching = (a: number, b: number): Sql => sql`
+    SELECT ts, sub, to_cell, carrier FROM insight_moves_to
+     WHERE to_h3 IN ${h3s} AND to_cell IN ${keys} AND ts >= toDateTime(${a}) AND ts < toDateTime(${b})
+    UNION ALL
+    SELECT ts, sub, to_cell, carrier FROM insight_moves_from
+     WHERE from_h3 IN ${h3s} AND from_cell IN ${keys} AND NOT (to_cell IN ${keys}) AND ts >= toDateTime(${a}) AND ts < toDateTime(${b})`;
+  // Inside at `from`: the last move touching the region before it went into the region (any move
+  // out of it has its origin there). ReplacingMergeTree may hold a row twice: argMax/max ignore that.
+  const beforeQ = sql`
+    SELECT toString(sub) AS s, toUInt32(max(ts)) AS t, toString(argMax(to_cell, ts)) AS c, any(carrier) AS k
+      FROM (${touching(sinceS, fromS)}) GROUP BY sub HAVING argMax(to_cell, ts) IN ${keys}`;
+  const movesQ = sql`
+    SELECT DISTINCT toUInt32(ts) AS t, toString(sub) AS s, toString(to_cell) AS c, carrier AS k
+      FROM (${touching(fromS, toS)}) ORDER BY t, s`;
+  const profilesQ = sql`
+    SELECT toString(sub) AS s, gender, age, home FROM insight_presence FINAL
+     WHERE sub IN (SELECT sub FROM (${touching(sinceS, toS)}))`;
+  const [beforeRows, moveRows, profileRows] = await Promise.all([
+    selectRows<MoveRow>(ch, beforeQ.text),
+    selectRows<MoveRow>(ch, movesQ.text),
+    selectRows<ProfileRow>(ch, profilesQ.text),
+  ]);
+  const profiles = new Map(profileRows.map((p) => [p.s, p]));
+  const toEvent = (m: MoveRow): PresenceEvent => {
+    const p = profiles.get(m.s);
+    const c = cells.get(m.c);
+    const profile = {
+      gender: p ? GENDERS[Number(p.gender)] : undefined,
+      // Insight stores 0 for an age the carrier did not give.
+      age: p && Number(p.age) > 0 ? Number(p.age) : undefined,
+      home: p && Number(p.home) > 0 ? String(p.home).padStart(6, '0') : undefined,
+    };
+    const ts = Number(m.t) * 1000;
+    const carrier = CARRIERS[Number(m.k) - 1] ?? 'cmcc';
+    // Out of the region: where to does not matter to the task, only that they left it.
+    if (!c) return { msisdn: m.s, carrier, ts, cell: '', lat: 0, lng: 0, kind: 'detach', ...profile };
+    return {
+      msisdn: m.s,
+      carrier,
+      ts,
+      cell: c.name,
+      lat: Number(c.lat),
+      lng: Number(c.lng),
+      kind: 'handover',
+      ...profile,
+    };
+  };
+  return {
+    before: beforeRows.map(toEvent),
+    moves: moveRows.map(toEvent),
+    cells: cells.size,
+    readMs: performance.now() - t0,
+  };
+}

@@ -24,6 +24,8 @@ export interface SendForm {
   rules: CrowdRule[];
   quota: Record<Carrier, { on: boolean; total: number; dailyCap: number }>;
   letter: { id: string; name: string } | null;
+  /** An exercise (演练): every SMS begins with 【演练】, never charged. */
+  exercise: boolean;
 }
 
 export function emptyForm(today: string, signature = ''): SendForm {
@@ -47,6 +49,7 @@ export function emptyForm(today: string, signature = ''): SendForm {
       ctcc: { on: true, total: 0, dailyCap: 0 },
     },
     letter: null,
+    exercise: false,
   };
 }
 
@@ -75,6 +78,7 @@ export function toPayload(f: SendForm) {
     rules: f.rules,
     quota: quotaOf(f),
     authorizationLetter: f.letter?.id,
+    exercise: f.exercise,
     // Kept for drafts: which parts were imported and the letter's name.
     ui: { drawnCount: f.drawn.length, areasCount: f.areas.length, letterName: f.letter?.name },
   };
@@ -117,6 +121,7 @@ export function fromPayload(p: SavedForm, today: string): SendForm {
       ]),
     ) as SendForm['quota'],
     letter: p.authorizationLetter ? { id: p.authorizationLetter, name: p.ui?.letterName ?? bt.send.letter } : null,
+    exercise: p.exercise === true,
   };
 }
 

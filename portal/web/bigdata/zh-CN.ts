@@ -94,6 +94,10 @@ export const bt = {
     importFailed: (why: string) => `导入 GeoJSON：${why}`,
     signatureOption: (s: string) => `【${s}】`,
     sum: '合计',
+    /** Exercise mode (#21). */
+    exercise: '演练任务',
+    exerciseHint: '照常圈选、筛选、限额和发送，每条短信前自动加“【演练】”（计入字数和计费条数），不扣减短信余量',
+    exercisePrefix: '【演练】',
   },
   tasks: {
     title: '大数据短信任务',
@@ -168,6 +172,9 @@ export const bt = {
       record: '审批记录',
       by: (who: string, at: string) => `${who}（${at}）`,
     },
+    /** The badge of an exercise (#21). */
+    exercise: '演练',
+    exerciseNote: '演练任务：每条短信以“【演练】”开头，不计费',
     windowsText: (ws: { start: string; end: string }[]) => ws.map((w) => `${w.start}-${w.end}`).join('，') || '全天',
     signed: (signature: string, content: string) => `【${signature}】${content}`,
     joinValues: (xs: string[]) => xs.join('、'),

@@ -142,7 +142,8 @@ export function SendPage() {
 
   let countTimer: ReturnType<typeof setTimeout> | undefined;
   createEffect(() => {
-    const body = { signature: form.signature, content: form.content };
+    // An exercise's 【演练】 is part of every SMS: counted in its characters and segments.
+    const body = { signature: form.signature, content: (form.exercise ? bt.send.exercisePrefix : '') + form.content };
     clearTimeout(countTimer);
     countTimer = setTimeout(() => void post<Count>('/api/bigdata/count', body).then(setCount, () => setCount(null)), 250);
   });
@@ -319,6 +320,14 @@ export function SendPage() {
             })()}
           </small>
           <FieldError errs={errs()} at="content" />
+        </label>
+        <label class="field check" data-testid="exercise">
+          <span>
+            <input type="checkbox" name="exercise" checked={form.exercise} onChange={(e) => setForm('exercise', e.currentTarget.checked)} />{' '}
+            {bt.send.exercise}
+          </span>
+          <small class="muted">{bt.send.exerciseHint}</small>
+          <FieldError errs={errs()} at="exercise" />
         </label>
         <label class="field">
           <span>

@@ -27,6 +27,8 @@ export interface TaskSummary {
   approval?: string;
   approvalLabel?: string;
   fastPath?: boolean;
+  /** An exercise (演练, #21). */
+  exercise?: boolean;
   approvedBy?: string | null;
   approvedAt?: string | null;
   approvalReason?: string;
@@ -208,6 +210,12 @@ export function TasksPage() {
                     {' '}
                     <Badge kind="err">{bt.tasks.approval.fastPath}</Badge>
                   </Show>
+                  <Show when={t.exercise}>
+                    {' '}
+                    <span data-testid="exercise-badge">
+                      <Badge kind="warn">{bt.tasks.exercise}</Badge>
+                    </span>
+                  </Show>
                 </td>
                 <td>
                   {t.startDate} ~ {t.endDate}
@@ -331,6 +339,12 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
             {showRegion(t())}
             <p>
               <b>{t().subject}</b> · {t().alertTypeLabel} · <Badge kind={STATE_KIND[t().state] ?? 'muted'}>{t().stateLabel}</Badge>
+              <Show when={t().exercise}>
+                {' '}
+                <span data-testid="detail-exercise-badge" title={bt.tasks.exerciseNote}>
+                  <Badge kind="warn">{bt.tasks.exercise}</Badge>
+                </span>
+              </Show>
             </p>
             <p class="muted small">
               {t().startDate} ~ {t().endDate} · {bt.tasks.windowsText(t().form.windows ?? [])}
@@ -344,7 +358,9 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
                 {t().approvalReason ? ` · ${bt.tasks.labelled(bt.tasks.approval.reason)}${t().approvalReason}` : ''}
               </p>
             </Show>
-            <p data-testid="task-content">{bt.tasks.signed(t().form.signature ?? '', t().form.content ?? '')}</p>
+            <p data-testid="task-content">
+              {bt.tasks.signed(t().form.signature ?? '', (t().exercise ? bt.send.exercisePrefix : '') + (t().form.content ?? ''))}
+            </p>
             <Show when={canStop(t().state) && can('bigdata.send')}>
               <button type="button" data-action="update" onClick={() => void update(t())}>
                 {bt.tasks.update}

@@ -20,6 +20,7 @@ import { signatureRoutes } from './api/signatures/routes.ts';
 import { v1Routes } from './api/v1/routes.ts';
 import { statusRoutes } from './api/status/routes.ts';
 import { limitRoutes } from './api/ledger/limit-routes.ts';
+import { mapRoutes } from './api/map/routes.ts';
 import { AppError, errorBody } from './errors.ts';
 import type { Deps } from './http/context.ts';
 import { toErrorResponse } from './http/error-response.ts';
@@ -48,6 +49,7 @@ export const API_ROUTES = [
   ...BIGDATA_ROUTES,
   ...INSIGHT_ROUTES,
   limitRoutes,
+  mapRoutes,
 ];
 
 /** The portal's HTTP application: API under /api, health and metrics, and the SPA for everything else. */

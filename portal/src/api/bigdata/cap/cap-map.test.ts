@@ -152,4 +152,20 @@ describe('CAP 1.2 ⇄ task form', () => {
     const { cap: _cap, ...again } = TaskForm.parse(capToForm(back.alert, today).form);
     expect(again).toEqual(form);
   });
+
+  it('imports an Exercise or Test alert as an exercise (演练), and exports an exercise as status Exercise that imports as the same task', () => {
+    for (const status of ['Exercise', 'Test']) {
+      const f = imported(capFixture('typhoon-alert').replace('<status>Actual</status>', `<status>${status}</status>`));
+      expect(f.exercise, status).toBe(true);
+      const xml = exported(f);
+      expect(xml).toContain(`<status>${status}</status>`);
+      expect(imported(xml, {})).toEqual(f);
+    }
+    const real = imported(capFixture('typhoon-alert'));
+    expect(real.exercise).toBeUndefined();
+    // A console exercise (no CAP origin) goes out as an Exercise, never as an Actual alert.
+    const { cap: _c, ...console } = real;
+    expect(exported({ ...console, exercise: true })).toContain('<status>Exercise</status>');
+    expect(exported(console)).toContain('<status>Actual</status>');
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SmsJobBatch, jobsOfBatch } from '@geo/messaging';
-import { alertJob } from './alert-job.ts';
+import { alertJob, languageFor } from './alert-job.ts';
 import { countMessage, encodeJobBatch } from '@geo/messaging';
 import { AlertTask, AlertTaskSpec, smsContent } from '../contract.ts';
 import { circleTask } from '../testing/engine-kit.ts';
@@ -48,5 +48,33 @@ describe('an exercise (演练)', () => {
     const exercise = countMessage('应急', smsContent({ content, exercise: true }));
     expect(real.ok && real.segments).toBe(1);
     expect(exercise.ok && exercise.segments).toBe(2);
+  });
+});
+
+describe('the language of a person’s SMS', () => {
+  const bilingual = { content: '台风预警：今夜请勿外出。', contents: { en: 'Typhoon warning: stay indoors tonight.' } };
+  it.each([
+    ['a local with no language in the profile', { home: '330100' }, 'zh'],
+    ['a person the carrier knows nothing of', {}, 'zh'],
+    ['a Chinese-speaking profile', { lang: 'zh' }, 'zh'],
+    ['a Chinese profile with a region subtag', { lang: 'zh-HK' }, 'zh'],
+    ['a roaming-in English speaker', { lang: 'en' }, 'en'],
+    ['a roaming-in foreigner of another language (English is the lingua franca)', { lang: 'ja' }, 'en'],
+    ['a roaming-in foreigner, language in capitals', { lang: 'FR' }, 'en'],
+  ] as const)('%s gets %s', (_what, person, lang) => {
+    expect(languageFor(bilingual, person)).toBe(lang);
+  });
+
+  it('gives everyone Chinese when the task has no English text', () => {
+    expect(languageFor({ content: '台风预警' }, { lang: 'en' })).toBe('zh');
+  });
+
+  it('builds the job in the chosen language, behind the exercise prefix', () => {
+    const spec = AlertTaskSpec.parse(circleTask([116.4, 39.9], 1000, { ...bilingual, exercise: true }));
+    const t: AlertTask = { id: 't-3', version: 1, state: 'running', updatedAt: 1, spec };
+    const en = alertJob(t, '13800000000', 'cmcc', 'j', 1, languageFor(t.spec, { lang: 'en' }));
+    const zh = alertJob(t, '13800000001', 'cmcc', 'j', 1, languageFor(t.spec, { home: '330100' }));
+    expect(en.content).toBe('【演练】Typhoon warning: stay indoors tonight.');
+    expect(zh.content).toBe('【演练】台风预警：今夜请勿外出。');
   });
 });

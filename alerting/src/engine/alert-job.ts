@@ -24,3 +24,23 @@ export function alertJob(task: AlertTask, msisdn: string, carrier: Carrier, jobI
     createdAt: now,
   };
 }
+
+/**
+ * What the language choice reads of a person: the language of their number's profile, when the
+ * carrier's enriched signalling gives one (ISO 639-1, e.g. `en`; for an inbound roamer the language
+ * of the country of their IMSI). A mainland profile gives none: its people read Chinese.
+ */
+export interface PersonLanguage {
+  lang?: string;
+}
+
+/**
+ * The language a person gets a task in: Chinese, unless the task has an English text and the
+ * person's profile names a language other than Chinese. Roaming-in foreigners get English whatever
+ * their own language is, as the one foreign text a task carries.
+ * @example languageFor({ content: '台风预警', contents: { en: 'Typhoon warning' } }, { lang: 'ja' }) // 'en'
+ */
+export function languageFor(spec: { contents?: { en?: string } }, person: PersonLanguage): TextLanguage {
+  if (!spec.contents?.en || !person.lang) return 'zh';
+  return /^zh\b/i.test(person.lang) ? 'zh' : 'en';
+}

@@ -78,9 +78,8 @@ export class Engine {
     this.reachedLog?.forget(id);
   }
 
-  private enter(rt: TaskRuntime, i: number, sinceSec: number): void {
-    if (rt.inside.has(i)) return;
-    rt.inside.set(i, sinceSec);
+  private enter(rt: TaskRuntime, i: number): void {
+    rt.inside.add(i, this.presence.size);
   }
 
   private exit(rt: TaskRuntime, i: number): void {
@@ -140,10 +139,9 @@ export class Engine {
       return sentAt === undefined ? { ...seen, reason: 'queued' } : { ...seen, reason: 'sent', sentAt };
     }
     if (!p.isPresent(i, now)) return { ...seen, reason: 'absent' };
-    const entered = rt.inside.get(i);
-    if (entered === undefined) return { ...seen, reason: 'outside' };
+    if (!rt.inside.has(i)) return { ...seen, reason: 'outside' };
     if (rt.task.state !== 'running') return { ...seen, reason: 'not_running' };
-    const v = judge(rt.task.spec, this.views.of(i), entered * 1000, now);
+    const v = judge(rt.task.spec, this.views.of(i), rt.inside.enteredSec(i, p.sinceSec[i]) * 1000, now);
     if (!v.send) return { ...seen, reason: v.reason };
     const held = rt.pending.get(i);
     if (held) return { ...seen, reason: held };
@@ -162,8 +160,8 @@ export class Engine {
       rt.matched++;
       rt.dirty = true;
     }
-    const entered = rt.inside.get(i);
-    if (entered === undefined) return;
+    if (!rt.inside.has(i)) return;
+    const entered = rt.inside.enteredSec(i, this.presence.sinceSec[i]);
     const v = judge(rt.task.spec, this.views.of(i, rt.task.spec.rules.length > 0), entered * 1000, now);
     if (!v.send) return hold(rt, i, v.reason, this.today.at(now), this.presence.size);
     const ci = this.presence.carrier[i];
@@ -237,14 +235,16 @@ export class Engine {
       for (let s = 0; s < before.length; s++) if (!after.includes(before[s])) this.exit(this.tasks.bySlot(before[s]), i);
       for (let s = 0; s < after.length; s++) {
         const rt = this.tasks.bySlot(after[s]);
-        this.enter(rt, i, p.sinceSec[i]);
+        // A member who changed cell inside the region keeps the time they entered it.
+        if (rt.inside.has(i)) rt.inside.moved(i, p.lastPrevSinceSec);
+        else this.enter(rt, i);
         if (live) this.consider(rt, i, now, out);
       }
     } else if (cur !== NO_CELL) {
       const here = this.tasks.slotsOf(cur);
       for (let s = 0; s < here.length; s++) {
         const rt = this.tasks.bySlot(here[s]);
-        this.enter(rt, i, p.sinceSec[i]);
+        this.enter(rt, i);
         if (live) this.consider(rt, i, now, out);
       }
     }
@@ -281,13 +281,13 @@ export class Engine {
     const p = this.presence;
     const inRegion = new Uint8Array(p.cells.size);
     for (let c = 0; c < p.cells.size; c++) inRegion[c] = rt.region.contains(p.cells.lng[c], p.cells.lat[c]) ? 1 : 0;
-    for (const i of rt.inside.keys()) if (p.cell[i] === NO_CELL || !inRegion[p.cell[i]]) this.exit(rt, i);
+    for (const i of rt.inside.members()) if (p.cell[i] === NO_CELL || !inRegion[p.cell[i]]) this.exit(rt, i);
     for (let i = 0; i < p.size; i++) {
       const c = p.cell[i];
-      if (c !== NO_CELL && inRegion[c] && p.isPresent(i, now)) this.enter(rt, i, p.sinceSec[i]);
+      if (c !== NO_CELL && inRegion[c] && p.isPresent(i, now)) this.enter(rt, i);
     }
     rt.pending.clear();
-    return this.reconsider(rt, [...rt.inside.keys()], now);
+    return this.reconsider(rt, rt.inside.members(), now);
   }
 
   private async reconsider(rt: TaskRuntime, who: Iterable<number>, now: number): Promise<number> {
@@ -329,7 +329,7 @@ export class Engine {
       rt.windowOpen = open;
       if (!open) continue;
       const newDay = rt.task.spec.frequency === 'daily' && rt.sentDay !== shanghaiDay(now);
-      if (full || opened || newDay) sent += await this.reconsider(rt, [...rt.inside.keys()], now);
+      if (full || opened || newDay) sent += await this.reconsider(rt, rt.inside.members(), now);
       else
         sent += await this.reconsider(
           rt,

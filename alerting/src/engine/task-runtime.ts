@@ -1,6 +1,7 @@
 import { SKIP_REASONS, type AlertTask, type PerCarrier, type SkipReason } from '../contract.ts';
 import type { CompiledRegion } from '../geofence/point-in-region.ts';
 import { shanghaiDay, shanghaiMidnight } from '../rules/shanghai-time.ts';
+import { Membership } from './membership.ts';
 
 /**
  * What alerting holds per tracked task, and the small per-person bit sets and counters that
@@ -11,8 +12,8 @@ export interface TaskRuntime {
   slot: number;
   task: AlertTask;
   region: CompiledRegion;
-  /** Subscriber index → when they entered the region (epoch seconds). */
-  inside: Map<number, number>;
+  /** Who is inside the region, and since when. */
+  inside: Membership;
   /** Subscriber index → why they are held back now. */
   pending: Map<number, SkipReason>;
   /** Sent (or being sent) by this instance, or known claimed; for `daily`, of `sentDay` only. */
@@ -46,7 +47,7 @@ export function newRuntime(slot: number, task: AlertTask, region: CompiledRegion
     slot,
     task,
     region,
-    inside: new Map(),
+    inside: new Membership(),
     pending: new Map(),
     sent: new Uint8Array(0),
     sentDay: '',

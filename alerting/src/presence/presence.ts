@@ -309,6 +309,8 @@ export class Presence {
 
   /** The previous cell of the subscriber touched by the last {@link apply} (NO_CELL if absent). */
   lastPrevCell = NO_CELL;
+  /** When that subscriber had reached {@link lastPrevCell} (epoch seconds). */
+  lastPrevSinceSec = 0;
 
   /**
    * Applies one event; returns the subscriber's index. An event older than the one already applied
@@ -320,6 +322,7 @@ export class Presence {
     const i = this.ensureNumber(Number(e.msisdn), ci);
     const prev = this.cell[i];
     this.lastPrevCell = prev;
+    this.lastPrevSinceSec = this.sinceSec[i];
     const sec = Math.floor(e.ts / 1000);
     if (sec < this.lastSec[i]) return i;
     this.lastSec[i] = sec;
@@ -339,6 +342,7 @@ export class Presence {
     const i = this.ensureNumber(msisdn, carrier);
     const prev = this.cell[i];
     this.lastPrevCell = prev;
+    this.lastPrevSinceSec = this.sinceSec[i];
     const sec = Math.floor(ts / 1000);
     if (sec < this.lastSec[i]) return i;
     this.lastSec[i] = sec;

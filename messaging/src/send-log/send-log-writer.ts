@@ -33,6 +33,8 @@ export interface SendLogWriterOptions {
  */
 export class SendLogWriter {
   private rows: SendLogRow[] = [];
+  /** Where each job's row waits in `rows` (by its ReplacingMergeTree key), to fold a newer version in. */
+  private at = new Map<string, number>();
   private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
@@ -61,8 +63,21 @@ export class SendLogWriter {
     if (rows.length === 0) return Promise.resolve();
     const max = this.opts.maxQueued ?? 200_000;
     if (this.queued + rows.length > max) return Promise.reject(new SendLogFullError(this.queued));
-    for (const r of rows) this.rows.push(r);
-    this.queued += rows.length;
+    // A job's versions waiting for the same insert are folded into its newest: with receipts that
+    // come within the batching delay, a job's `submitted` row and its final row left in one insert,
+    // twice the rows for ClickHouse to parse and merge away. The table keeps the highest version
+    // of a key (the last one written among equals), so the result is the same; the earlier
+    // version's writer is told when the newer row is stored. Not across inserts: one under way is
+    // not changed.
+    for (const r of rows) {
+      const key = `${r.enterprise_id}|${r.send_id}|${r.job_id}`;
+      const i = this.at.get(key);
+      if (i === undefined) {
+        this.at.set(key, this.rows.length);
+        this.rows.push(r);
+        this.queued++;
+      } else if (r.version >= this.rows[i]!.version) this.rows[i] = r;
+    }
     const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     // ClickHouse 18.16 wants 10k–100k rows per insert (each insert is a part: files to write and
     // merge); 200 ms still keeps a job's ack well inside its AckWait.
@@ -78,6 +93,7 @@ export class SendLogWriter {
     const rows = this.rows;
     const waiters = this.waiters;
     this.rows = [];
+    this.at = new Map();
     this.waiters = [];
     if (rows.length === 0) return this.flushing;
     this.flushing = this.flushing.then(async () => {

@@ -31,6 +31,7 @@ import { HistoryCache } from './metrics/history-cache.ts';
 import { PresenceIndex } from './metrics/presence-index.ts';
 import { PopulationRing } from './metrics/population-ring.ts';
 import { RecentMoves } from './metrics/recent-moves.ts';
+import { restoreRecentMoves } from './metrics/recent-moves-restore.ts';
 import { PersonTimesCache } from './metrics/region-metrics.ts';
 import { insightApi } from './api/routes.ts';
 import type { InsightConfig } from './config.ts';
@@ -62,7 +63,7 @@ export interface RunningInsight extends Stoppable {
   readonly sink: LocationSink;
   /** Population per cell over the last 7 days in memory (`ready` once restored). */
   readonly population: PopulationRing;
-  /** The last 90 minutes of moves in memory, for polls. */
+  /** The last 25 hours of moves in memory, for first queries and polls (#24). */
   readonly recent: RecentMoves;
   /** Live presence (and the cell dictionary), as the sink keeps it. */
   readonly state: PresenceState;
@@ -177,20 +178,24 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
       app: undefined as unknown as Hono,
       stopped: false,
     };
-    // The population ring's history comes from ClickHouse in the background; region queries read
-    // ClickHouse until it is there.
-    void (async () => {
-      for (let attempt = 0; !stopped && !replica.stopped; attempt++) {
-        try {
-          await ring.restore(ch, sink.restoredBoundary, (key) => cells.indexOfKey(key), log);
-          return;
-        } catch (err) {
-          if (stopped || replica.stopped) return;
-          log.error({ err, attempt }, 'could not restore the population ring; retrying');
-          await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** attempt)).unref());
+    // The population ring's history and the last day of moves come from ClickHouse in the
+    // background; region queries read ClickHouse until they are there.
+    const inBackground = (what: string, restore: () => Promise<unknown>) =>
+      void (async () => {
+        for (let attempt = 0; !stopped && !replica.stopped; attempt++) {
+          try {
+            await restore();
+            return;
+          } catch (err) {
+            if (stopped || replica.stopped) return;
+            log.error({ err, attempt }, `could not restore ${what}; retrying`);
+            await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** attempt)).unref());
+          }
         }
-      }
-    })();
+      })();
+    inBackground('the population ring', () => ring.restore(ch, sink.restoredBoundary, (key) => cells.indexOfKey(key), log));
+    const watermark = state.watermark;
+    inBackground('the moves of the last day', () => restoreRecentMoves(ch, recent, watermark, (key) => cells.indexOfKey(key), log));
     const presence = new PresenceIndex(state);
     replica.app = insightApi({
       state,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecentMoves } from './recent-moves.ts';
+import { newChunk, push, RecentMoves } from './recent-moves.ts';
 
 const S = 1000;
 const all = (r: RecentMoves, from = 0, to = 2 ** 32) => {
@@ -62,5 +62,60 @@ describe('RecentMoves', () => {
     expect(r.late).toBe(0);
     r.record(300 * S, 3, -1, 0); // 700 s late
     expect(r.late).toBe(1);
+  });
+
+  it('takes older moves read back after a restart: held before the recorded ones, covered from their start', () => {
+    const r = new RecentMoves(3600 * S, 2);
+    r.record(1000 * S, 7, 0, 1); // applied after the restart
+    r.start(900 * S);
+    expect(r.covers(500 * S)).toBe(false);
+    const older = [newChunk(2), newChunk(2)];
+    push(older[0]!, 400, 1, -1, 0);
+    push(older[0]!, 401, 2, 0, 1);
+    push(older[1]!, 899, 3, 1, 0);
+    push(older[1]!, 900, 4, 1, 2);
+    expect(r.adopt(400, 900, older)).toBe(true);
+    expect(r.size).toBe(5);
+    expect(r.covers(399 * S)).toBe(false);
+    expect(r.covers(400 * S)).toBe(true);
+    expect(all(r).map((m) => m[1])).toEqual([1, 2, 3, 4, 7]);
+    // They are evicted like any move once older than keepMs before the newest.
+    r.record(4500 * S, 8, 0, 1);
+    expect(all(r).map((m) => m[1])).toEqual([4, 7, 8]);
+    expect(r.covers(899 * S)).toBe(false);
+    expect(r.covers(900 * S)).toBe(true);
+  });
+
+  it('refuses older moves that would leave a gap (memory evicted past their end meanwhile)', () => {
+    const r = new RecentMoves(100 * S, 4);
+    r.start(900 * S);
+    r.record(950 * S, 1, 0, 1);
+    r.record(1200 * S, 2, 0, 1); // evicts 950 s: now complete only after it
+    const older = [newChunk(4)];
+    push(older[0]!, 880, 3, 0, 1);
+    expect(r.adopt(800, 900, older)).toBe(false);
+    expect(r.size).toBe(1);
+    expect(r.covers(900 * S)).toBe(false);
+  });
+
+  it('scans only the moves that cross a region’s edge, in or out, first sightings inside included', () => {
+    const r = new RecentMoves(3600 * S, 3);
+    r.start(0);
+    const inside = Uint8Array.from([0, 1, 1, 0]);
+    r.record(10 * S, 1, 0, 1); // in
+    r.record(11 * S, 2, 1, 2); // inside
+    r.record(12 * S, 3, 2, 3); // out
+    r.record(13 * S, 4, -1, 2); // first sighting inside
+    r.record(14 * S, 5, -1, 0); // first sighting outside
+    r.record(15 * S, 6, 3, 0); // outside
+    r.record(30 * S, 7, 3, 1); // in, after the window
+    const seen: number[] = [];
+    r.crossings(inside, 10, 20, (_t, sub) => seen.push(sub));
+    expect(seen).toEqual([1, 3, 4]);
+    const viaScan: number[] = [];
+    r.scan(10, 20, (_t, sub, f, c) => {
+      if (inside[c] !== (f < 0 ? 0 : inside[f])) viaScan.push(sub);
+    });
+    expect(viaScan).toEqual(seen);
   });
 });

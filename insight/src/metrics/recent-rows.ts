@@ -36,10 +36,8 @@ export function recentRows(recent: RecentMoves, inRegion: Uint8Array, keyOf: Arr
     if (o === undefined || t > o) m.set(id, t);
   };
   const from = Math.min(in5, in1h, out5, out1h, subsS);
-  recent.scan(from, atS, (t, sub, f, c) => {
+  recent.crossings(inRegion, from, atS, (t, sub, f, c) => {
     const toIn = inRegion[c] === 1;
-    const fromIn = f >= 0 && inRegion[f] === 1;
-    if (toIn === fromIn) return;
     const pair = `${f >= 0 ? keyOf[f]! : 0}\t${keyOf[c]!}`;
     if (toIn) {
       if (f >= 0) {

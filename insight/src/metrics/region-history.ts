@@ -1,8 +1,9 @@
 /**
  * A region's history for one request, and where it comes from: the population series from the
- * ring in memory (or ClickHouse's snapshots until it is restored), the flow series and per-person
- * entry / exit times from the moves held in memory when they cover a live poll's fresh part, else
- * from ClickHouse in one query; settled buckets and times of polled regions are cached.
+ * ring in memory (or ClickHouse's snapshots until it is restored), the flow series of filled hours
+ * from the pair atoms, the later series and the per-person entry / exit times from the moves held in
+ * memory (the last 25 h) when they cover a live query's window, else from ClickHouse in one query;
+ * settled buckets and times of polled regions are cached.
  */
 import type { ClickHouseClient } from '@geo/infra';
 import type { PresenceState } from '../sink/presence-state.ts';
@@ -71,7 +72,6 @@ export async function regionHistory(
 ): Promise<RegionHistory> {
   const { state, k } = ctx;
   const { indexes } = resolved;
-  const cells = state.cells;
   const empty = resolved.keys.length === 0;
   // What the sink has not applied yet is not settled: a feed that lags (or a backlog after a
   // restart) delivers moves older than the grace period, which cached history would never see.
@@ -115,20 +115,10 @@ export async function regionHistory(
     subsEdge,
     k,
   };
-  // A live poll whose fresh history is all in memory asks ClickHouse nothing.
-  const recent = ctx.recent;
-  const inMemory =
-    live &&
-    popInMemory &&
-    !!recent &&
-    recent.covers(Math.min(range.in5From, range.out5From, range.in1hFrom, range.out1hFrom, range.subsFrom));
-  const fromMemory = (held: RecentMoves) => {
-    const mask = new Uint8Array(cells.size);
-    for (const c of indexes) mask[c] = 1;
-    held.served++;
-    return recentRows(held, mask, cells.key, at, range);
-  };
-  const rowsOf = empty ? [] : inMemory ? fromMemory(recent!) : await readHistory(ctx, resolved, at, range);
+  // Live queries read the moves held in memory where they cover (first queries too, #24); the
+  // rest from the pair atoms and ClickHouse.
+  const recent = live && popInMemory ? ctx.recent : undefined;
+  const rowsOf = empty ? [] : await readHistory(ctx, resolved, at, range, recent);
   const fresh = {
     pop: new Map<number, number>(),
     in5: new Map<number, number>(),
@@ -173,14 +163,32 @@ export async function regionHistory(
 }
 
 /**
- * The history query, with the flow series of filled hours read from the pair atoms (a region's busy
- * edges per bucket) instead of the moves: whole hours before `at`, from the earliest series start
- * while every hour is filled. Both queries run at once; their buckets do not overlap.
+ * The region's history rows for `range` at `at`. The flow series of filled hours come from the pair
+ * atoms (a region's busy edges per bucket) instead of the moves: whole hours before `at`, from the
+ * earliest series start while every hour is filled. The rest — the series after those hours and the
+ * per-person times — from the moves held in memory (`recent`) when they cover it, else from
+ * ClickHouse (`historyRows`); both sources give identical rows (the pipeline test compares them).
+ * So a live region's first query asks ClickHouse only for the pair atoms, and a poll nothing.
  */
-async function readHistory(ctx: MetricsContext, resolved: ResolvedRegion, at: number, range: HistoryRange): Promise<HistoryRow[]> {
+async function readHistory(
+  ctx: MetricsContext,
+  resolved: ResolvedRegion,
+  at: number,
+  range: HistoryRange,
+  recent: RecentMoves | undefined,
+): Promise<HistoryRow[]> {
   const lo = Math.min(range.in5From, range.out5From, range.in1hFrom, range.out1hFrom);
+  const moves = (r: HistoryRange) => {
+    if (!recent?.covers(Math.min(r.in5From, r.out5From, r.in1hFrom, r.out1hFrom, r.subsFrom))) return historyRows(ctx.ch, resolved, at, r);
+    const mask = new Uint8Array(ctx.state.cells.size);
+    for (const c of resolved.indexes) mask[c] = 1;
+    recent.served++;
+    return recentRows(recent, mask, ctx.state.cells.key, at, r);
+  };
+  // A poll (or any query) whose moves are all held asks ClickHouse nothing, not even the fill records.
+  if (recent?.covers(Math.min(lo, range.subsFrom))) return moves(range);
   const upTo = ctx.pairs ? Math.min(await ctx.pairs.upTo(lo), Math.floor(at / HOUR) * HOUR) : 0;
-  if (upTo <= lo) return historyRows(ctx.ch, resolved, at, range);
+  if (upTo <= lo) return moves(range);
   ctx.pairs!.reads++;
   const rest: HistoryRange = {
     ...range,
@@ -189,9 +197,6 @@ async function readHistory(ctx: MetricsContext, resolved: ResolvedRegion, at: nu
     in1hFrom: Math.max(range.in1hFrom, upTo),
     out1hFrom: Math.max(range.out1hFrom, upTo),
   };
-  const [settled, fresh] = await Promise.all([
-    pairFlowRows(ctx.ch, resolved, { ...range, upTo, k: ctx.k }),
-    historyRows(ctx.ch, resolved, at, rest),
-  ]);
+  const [settled, fresh] = await Promise.all([pairFlowRows(ctx.ch, resolved, { ...range, upTo, k: ctx.k }), moves(rest)]);
   return settled.concat(fresh);
 }

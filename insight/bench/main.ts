@@ -18,6 +18,9 @@
  *   response) for 25 circles, rectangles and polygons of 1–8 km, the first query per region, after
  *   the pair atoms of the week's settled hours were filled (`pair_fill_s`, #24);
  *   `polling_p95_ms`: the same regions asked again (settled history cached, as the portal polls).
+ * - big_region_first_p95_ms (#24): rectangles of 110 / 441 / 930 / 2,601 cells (2,601 ≈ a whole
+ *   city), four of each at random places: the first query's p95 per size, and `polling_p95_ms`
+ *   of two polls each.
  * - heatmap_p95_ms: GET /heatmap for 100 random viewports at zoom 9–15.
  * - clickhouse_bytes_per_day: bytes on disk of the day-partitioned history tables / 7.
  * - Closed days are merged into one part each before the service starts (`compactClosedDays`, as
@@ -49,6 +52,14 @@ const CELLS = cells.length;
 const DAYS = 7;
 const MOVES_PER_SUB_DAY = 8;
 const LIVE_EVENTS_PER_SUB = 2;
+/** Big-region rectangles in grid cells (columns × rows): 110, 441, 930 and 2,601 cells (#24). */
+const BIG_REGION_SIZES = [
+  [11, 10],
+  [21, 21],
+  [31, 30],
+  [51, 51],
+] as const;
+const REGIONS_PER_SIZE = 4;
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
@@ -109,6 +120,10 @@ try {
   // client's 60 s request timeout on a loaded machine and the parts stay few.
   const perDay = movesTotal / DAYS;
   const perInsert = Math.min(perDay, 1_000_000);
+  // The last day's moves end 20 minutes before now, before the checkpoint's newest event (below):
+  // a sink writes a move before the checkpoint that covers it, and a restarted service reads the
+  // moves up to that event back into memory (#24); later ones come from the live stream.
+  const lastDaySpan = nowS - 20 * 60 - (histStart + (DAYS - 1) * 86400);
   for (let d = 0; d < DAYS; d++) {
     for (let done = 0; done < perDay; done += perInsert) {
       const off = d * perDay + done;
@@ -116,7 +131,7 @@ try {
         query: `INSERT INTO insight_moves_to (ts, sub, from_cell, to_cell, carrier, from_h3, to_h3)
           SELECT ts, sub, from_cell, to_cell, carrier, from_h3, to_h3 FROM (
             SELECT ts, sub, carrier, to_cell, to_h3, from_idx FROM (
-              SELECT toDateTime(${histStart + d * 86400} + intHash32(number) % 86400) AS ts,
+              SELECT toDateTime(${histStart + d * 86400} + intHash32(number) % ${d === DAYS - 1 ? lastDaySpan : 86400}) AS ts,
                 toUInt32(intHash32(number * 3 + 2) % ${CELLS}) AS to_idx,
                 toUInt8(1 + intDiv(to_idx, ${CELLS_X}) % 3) AS carrier,
                 toUInt64(13900000000 + 3 * (intHash32(number * 3 + 1) % ${Math.floor(SUBS / 3)}) + carrier - 1) AS sub,
@@ -232,6 +247,18 @@ try {
   }
   const ringReadyS = (performance.now() - sink.consumingSince) / 1000;
   log(`population ring restored ${ringReadyS.toFixed(1)} s after consuming began (in the background)`);
+  // The last day of moves, read back into memory in the background (#24): first queries read
+  // their per-person windows and recent series there.
+  while (!insight.recent.covers(now - DAY)) {
+    if (Date.now() > ringDeadline) throw new Error('the last day of moves was not back in memory within 10 minutes');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const movesReadyS = (performance.now() - sink.consumingSince) / 1000;
+  const movesHeld = insight.recent.size;
+  const movesBytes = insight.recent.bytes;
+  log(
+    `moves in memory: ${movesHeld.toLocaleString()} (${(movesBytes / 1e6).toFixed(0)} MB, ${(movesBytes / SUBS).toFixed(0)} B per subscriber), back ${movesReadyS.toFixed(1)} s after consuming began`,
+  );
   // The holder fills the pair atoms of every settled hour of the week at its first fill run (a
   // minute after start; done here at once), and the hourly upkeep merges the closed days of the
   // pair tables into one part each (done here at once too).
@@ -290,6 +317,37 @@ try {
     `region metrics: ${regions.length} regions of ${Math.min(...sizes)}–${Math.max(...sizes)} cells, e.g. ${sample}; first p95 ${ms(p95(regionMs))} ms, polled p95 ${ms(p95(warmMs))} ms`,
   );
 
+  // --- big regions (#24): rectangles of w × h grid cells (110 / 441 / 930 / 2,601; a whole city is
+  // ~2,600), REGIONS_PER_SIZE of each at random places, first query then two polls ---
+  const bySize: { cells: number; first: number[]; polled: number[] }[] = [];
+  for (const [w, h] of BIG_REGION_SIZES) {
+    const cw = Math.min(w, CELLS_X);
+    const chh = Math.min(h, CELLS_Y);
+    const row = { cells: 0, first: [] as number[], polled: [] as number[] };
+    for (let i = 0; i < REGIONS_PER_SIZE; i++) {
+      const sw = centre(Math.floor(rnd() * (CELLS_X - cw + 1)), Math.floor(rnd() * (CELLS_Y - chh + 1)));
+      // Half a cell's spacing (0.01°) around the outer cells' centres.
+      const region = {
+        shapes: [
+          {
+            type: 'rectangle',
+            bbox: [sw.lng - 0.005, sw.lat - 0.005, sw.lng + (cw - 1) * 0.01 + 0.005, sw.lat + (chh - 1) * 0.01 + 0.005],
+          },
+        ],
+      };
+      let s = performance.now();
+      row.cells = (await post(region)).cells;
+      row.first.push(performance.now() - s);
+      for (let j = 0; j < 2; j++) {
+        s = performance.now();
+        await post(region);
+        row.polled.push(performance.now() - s);
+      }
+    }
+    bySize.push(row);
+    log(`big region ${row.cells} cells: first ${row.first.map(ms).join(' / ')} ms, polled ${row.polled.map(ms).join(' / ')} ms`);
+  }
+
   // --- heat map ---
   const heatMs: number[] = [];
   for (let i = 0; i < 100; i++) {
@@ -330,6 +388,21 @@ try {
     pair_hours_filled: filledHours.length,
     pair_fill_s: Math.round(pairFillS * 10) / 10,
     region_cells: [Math.min(...sizes), Math.max(...sizes)],
+  });
+  for (const row of bySize)
+    out('big_region_first_p95_ms', p95(row.first), 'ms', {
+      ...scale,
+      region_cells: row.cells,
+      regions: row.first.length,
+      first_ms: row.first.map(ms),
+      polling_p95_ms: ms(p95(row.polled)),
+      polled_ms: row.polled.map(ms),
+    });
+  out('moves_in_memory_bytes', movesBytes, 'B', {
+    ...scale,
+    moves: movesHeld,
+    bytes_per_subscriber: Math.round(movesBytes / SUBS),
+    restored_after_s: Math.round(movesReadyS),
   });
   out('heatmap_p95_ms', p95(heatMs), 'ms', scale);
   out('sink_events_per_s', sinkRate, '1/s', { events: published, subscribers: SUBS, restore_ms: ms(sink.restoreMs) });

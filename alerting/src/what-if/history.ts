@@ -34,13 +34,14 @@ export const HISTORY_LOOKBACK_MS = 7 * 86_400_000;
 
 const GENDERS = [undefined, 'm', 'f'] as const;
 
+/** A cell as read (aliases apart from the columns': ClickHouse's aliases are global to the query). */
 interface CellRow {
-  cell: string;
-  h3: string;
-  name: string;
-  lat: number;
-  lng: number;
-  carrier: number;
+  key: string;
+  hex: string;
+  nm: string;
+  la: number;
+  lo: number;
+  k: number;
 }
 /** A move as read: time (s), subscriber, destination cell, carrier code (distinct aliases: ClickHouse's are global). */
 interface MoveRow {
@@ -62,11 +63,11 @@ async function regionCells(ch: ClickHouseClient, region: Region): Promise<Map<st
   const [w, s, e, n] = r.bbox;
   const rows = await selectRows<CellRow>(
     ch,
-    sql`SELECT toString(cell) AS cell, toString(any(h3)) AS h3, any(name) AS name, any(lat) AS lat, any(lng) AS lng, any(carrier) AS carrier
+    sql`SELECT toString(cell) AS key, toString(any(h3)) AS hex, any(name) AS nm, any(lat) AS la, any(lng) AS lo, any(carrier) AS k
           FROM insight_cells WHERE lng >= ${w} AND lng <= ${e} AND lat >= ${s} AND lat <= ${n} GROUP BY cell`.text,
   );
   const out = new Map<string, CellRow>();
-  for (const c of rows) if (c.carrier >= 1 && c.carrier <= 3 && r.contains(Number(c.lng), Number(c.lat))) out.set(c.cell, c);
+  for (const c of rows) if (c.k >= 1 && c.k <= 3 && r.contains(Number(c.lo), Number(c.la))) out.set(c.key, c);
   return out;
 }
 
@@ -84,7 +85,7 @@ export async function readRegionHistory(
   const cells = await regionCells(ch, region);
   if (cells.size === 0) return { before: [], moves: [], cells: 0, readMs: performance.now() - t0 };
   const keys = list([...cells.keys()].map((k) => BigInt(k)));
-  const h3s = list([...new Set([...cells.values()].map((c) => BigInt(c.h3)))]);
+  const h3s = list([...new Set([...cells.values()].map((c) => BigInt(c.hex)))]);
   const fromS = Math.floor(window.from / 1000),
     toS = Math.ceil(window.to / 1000),
     sinceS = Math.floor((window.from - lookbackMs) / 1000);
@@ -130,9 +131,9 @@ export async function readRegionHistory(
       msisdn: m.s,
       carrier,
       ts,
-      cell: c.name,
-      lat: Number(c.lat),
-      lng: Number(c.lng),
+      cell: c.nm,
+      lat: Number(c.la),
+      lng: Number(c.lo),
       kind: 'handover',
       ...profile,
     };

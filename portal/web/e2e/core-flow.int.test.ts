@@ -1,4 +1,4 @@
-import { connectClickHouse, migrateClickHouse, type ClickHouseClient } from '@geo/infra';
+import { connectClickHouse, type ClickHouseClient } from '@geo/infra';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { createLogger } from '@geo/infra';
 import { createPortal, type Portal } from '../../src/portal.ts';
 import { DEMO_CREDENTIALS as D } from '../../src/demo/credentials.ts';
 import { buildApp, e2eOutDir } from './build-entry.ts';
+import { seedSendLog } from './send-log-fixture.ts';
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -19,43 +20,6 @@ const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 const TABLE = `sms_log_portal_e2e_${process.pid}`;
-
-/** Seeds a few send-log rows in messaging's sms_log shape, so that the home trends have something to draw. */
-async function seedSendLog(ch: ClickHouseClient): Promise<void> {
-  await migrateClickHouse(ch, `portal-e2e-${process.pid}`, [
-    {
-      version: 1,
-      name: 'send log',
-      statements: [
-        `CREATE TABLE IF NOT EXISTS ${TABLE} (job_id String, source String, enterprise_id String, account_id String, send_id String, task UInt16,
-          msisdn String, carrier String, segments UInt16, created_at DateTime, submit_time DateTime, message_id String, message_ids Array(String),
-          status String, code String, status_time DateTime, version UInt64) ENGINE = ReplacingMergeTree(version)
-          PARTITION BY toYYYYMM(created_at) ORDER BY (enterprise_id, send_id, job_id)`,
-      ],
-    },
-  ]);
-  const now = Math.floor(Date.now() / 1000);
-  const values = ['delivered', 'delivered', 'failed'].map((status, i) => ({
-    job_id: `e2e-${i}`,
-    source: 'industry',
-    enterprise_id: 'demo-enterprise',
-    account_id: 'demo-admin',
-    send_id: 'e2e',
-    task: 0,
-    msisdn: '13800138000',
-    carrier: 'cmcc',
-    segments: 1,
-    created_at: now - i * 86400,
-    submit_time: now,
-    message_id: '',
-    message_ids: [],
-    status,
-    code: '',
-    status_time: now,
-    version: 2,
-  }));
-  await ch.insert({ table: TABLE, format: 'JSONEachRow', values });
-}
 
 describe('portal in a real browser', () => {
   let portal: Portal;
@@ -69,7 +33,7 @@ describe('portal in a real browser', () => {
     // (portal/web/dist belongs to `npm start` and may be older than the sources: the old UI would pass).
     const webDist = await buildApp(e2eOutDir(join(tmpdir(), 'geo-portal-core-e2e')));
     ch = connectClickHouse(inject('clickhouseUrl'));
-    await seedSendLog(ch);
+    await seedSendLog(ch, TABLE);
     portal = await createPortal(
       {
         port: 0,

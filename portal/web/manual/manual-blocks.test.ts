@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseManual } from './manual-blocks.ts';
 
@@ -11,6 +11,30 @@ describe('the manual as a help page', () => {
       { kind: 'ul', items: ['甲', '乙'] },
       { kind: 'ol', items: ['一', '二'] },
     ]);
+  });
+
+  it('reads a screenshot on a line of its own as a figure with its caption', () => {
+    expect(parseManual('## 首页\n\n![首页的发送趋势](img/home.png)\n\n文字 ![不是图](img/x.png)')).toEqual([
+      { kind: 'h2', text: '首页', id: 's1' },
+      { kind: 'img', file: 'home.png', caption: '首页的发送趋势' },
+      { kind: 'p', text: '文字 ![不是图](img/x.png)' },
+    ]);
+  });
+
+  it('shows the product with screenshots from the browser test: each one committed as a small PNG, none unused', () => {
+    const md = readFileSync(new URL('./manual-zh.md', import.meta.url), 'utf8');
+    const figures = parseManual(md).filter((b) => b.kind === 'img');
+    expect(figures.length).toBeGreaterThanOrEqual(6);
+    const dir = new URL('./img/', import.meta.url);
+    for (const f of figures) {
+      const file = new URL(f.file, dir);
+      expect(existsSync(file), f.file).toBe(true);
+      expect(f.caption, f.file).not.toBe('');
+      // PNG signature; small enough to ship inside the app (refresh: see e2e/manual-shots.int.test.ts).
+      expect(readFileSync(file).subarray(0, 8).toString('hex'), f.file).toBe('89504e470d0a1a0a');
+      expect(statSync(file).size, f.file).toBeLessThan(250_000);
+    }
+    expect(readdirSync(dir).sort()).toEqual([...new Set(figures.map((f) => f.file))].sort());
   });
 
   it('has the product sections in order, with no leftovers of the extracted PDF', () => {

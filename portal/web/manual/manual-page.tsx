@@ -1,8 +1,16 @@
 import { For, Match, Switch } from 'solid-js';
 import { t } from '../i18n/zh-CN.ts';
 import { Page } from '../ui/ui.tsx';
-import { parseManual, type Heading, type List, type ManualBlock } from './manual-blocks.ts';
+import { parseManual, type Figure, type Heading, type List, type ManualBlock } from './manual-blocks.ts';
 import manual from './manual-zh.md?raw';
+
+/** The screenshots (taken by `e2e/manual-shots.int.test.ts`), bundled with the app: file name → address. */
+const IMAGES = Object.fromEntries(
+  Object.entries(import.meta.glob('./img/*.png', { eager: true, query: '?url', import: 'default' })).map(([path, url]) => [
+    path.slice('./img/'.length),
+    url,
+  ]),
+);
 
 /** The product manual, bundled with the app (offline): contents, then the sections. */
 export function ManualView() {
@@ -43,6 +51,14 @@ export function ManualView() {
                 <ol>
                   <For each={l().items}>{(i) => <li>{i}</li>}</For>
                 </ol>
+              )}
+            </Match>
+            <Match when={b.kind === 'img' && (b as Figure)}>
+              {(f) => (
+                <figure class="manual-figure" data-file={f().file}>
+                  <img src={IMAGES[f().file]} alt={f().caption} loading="lazy" />
+                  <figcaption>{f().caption}</figcaption>
+                </figure>
               )}
             </Match>
             <Match when={b.kind === 'p' && (b as Extract<ManualBlock, { kind: 'p' }>)}>{(p) => <p>{p().text}</p>}</Match>

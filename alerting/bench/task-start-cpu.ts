@@ -10,7 +10,6 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { CARRIERS, type LocationEvent } from '@geo/ingest';
-import { encodeJobBatch } from '@geo/messaging';
 import { AlertTask, AlertTaskSpec } from '../src/contract.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { Presence } from '../src/presence/presence.ts';
@@ -38,8 +37,8 @@ const engine = new Engine(
       list: async function* () {},
     },
     publish: async (b) => {
-      jobs += b.jobs.length;
-      bytes += encodeJobBatch(b.jobs).length;
+      jobs += b.msisdns.length;
+      bytes += b.data.length;
     },
     now: Date.now,
     instance: 'cpu',

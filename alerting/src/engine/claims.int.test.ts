@@ -113,8 +113,7 @@ async function engineOn(
       claims: appendsWaitFor
         ? { append: async (s, c) => (await appendsWaitFor, claims.append(s, c)), list: (id, day) => claims.list(id, day) }
         : claims,
-      publish: (b) =>
-        publish ? publish(b, pub) : pub.publish(smsJobSubject(b.carrier), JSON.stringify({ v: 1, jobs: b.jobs }), { msgID: b.msgId }),
+      publish: (b) => (publish ? publish(b, pub) : pub.publish(smsJobSubject(b.carrier), b.data, { msgID: b.msgId })),
       jobBatch: 50,
       now: Date.now,
       instance,
@@ -215,9 +214,9 @@ describe('engines claiming the same people', () => {
       jobsOut = 0,
       jobsHeld = 0;
     const dying = await engineOn('dying', (b, pub) => {
-      if (n++ % 2 === 1) return ((jobsHeld += b.jobs.length), new Promise(() => undefined));
-      jobsOut += b.jobs.length;
-      return pub.publish(smsJobSubject(b.carrier), JSON.stringify({ v: 1, jobs: b.jobs }), { msgID: b.msgId });
+      if (n++ % 2 === 1) return ((jobsHeld += b.msisdns.length), new Promise(() => undefined));
+      jobsOut += b.msisdns.length;
+      return pub.publish(smsJobSubject(b.carrier), b.data, { msgID: b.msgId });
     });
     dying.applyEvents(evs, false);
     dying.upsertTask(task);
@@ -272,7 +271,7 @@ describe('fencing a paused shard owner (lease mode)', () => {
           peek: (s) => budget.peek(s),
         },
         claims: new SendClaims(await js.jetstreamManager(), pub),
-        publish: (b) => pub.publish(smsJobSubject(b.carrier), JSON.stringify({ v: 1, jobs: b.jobs }), { msgID: b.msgId }),
+        publish: (b) => pub.publish(smsJobSubject(b.carrier), b.data, { msgID: b.msgId }),
         now: Date.now,
         instance: 'paused-owner',
         owns: () => held,

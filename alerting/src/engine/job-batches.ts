@@ -1,6 +1,6 @@
 import { CARRIERS, type Carrier } from '@geo/ingest';
-import type { SmsJob } from '@geo/messaging';
 import type { ClaimChunk } from './claims.ts';
+import { JobWriter, type JobTemplate } from './job-wire.ts';
 
 /**
  * Jobs per SMS_JOBS message. JetStream's cost is per message (one write, one Msg-Id lookup, one
@@ -13,7 +13,10 @@ export const JOB_BATCH = 100;
 export interface JobBatch {
   carrier: Carrier;
   msgId: string;
-  jobs: SmsJob[];
+  /** The numbers its jobs go to, in order. */
+  msisdns: string[];
+  /** The message as published (messaging's `SmsJobBatch` wire form). */
+  data: Uint8Array;
 }
 
 /**
@@ -24,28 +27,35 @@ export interface JobBatch {
  * with another JOB_BATCH_SIZE — builds the same messages with the same Msg-Ids, and SMS_JOBS drops
  * the copies inside its duplicate window. Messaging still sends each job at most once by its job id
  * beyond that window. A chunk without a batch size (written before batching) gives one message per
- * job with Msg-Id = job id, as its writer published them.
+ * job with Msg-Id = job id, as its writer published them. `template` gives what a carrier's jobs
+ * share (see {@link JobWriter}): no job object is made per person.
  *
  * @example
- * chunkBatches('t-1', chunk, (msisdn, carrier) => job(msisdn, carrier)) // → [{ carrier: 'cmcc', msgId: 'alert:t-1:a1:17…:3:cmcc:0', jobs }, …]
+ * chunkBatches('t-1', chunk, (carrier) => template(carrier)) // → [{ carrier: 'cmcc', msgId: 'alert:t-1:a1:17…:3:cmcc:0', msisdns, data }, …]
  */
-export function chunkBatches(taskId: string, chunk: ClaimChunk, job: (msisdn: string, carrier: Carrier) => SmsJob): JobBatch[] {
+export function chunkBatches(taskId: string, chunk: ClaimChunk, template: (carrier: Carrier) => JobTemplate): JobBatch[] {
   const out: JobBatch[] = [];
-  const size = chunk.batch;
+  const size = chunk.batch ?? 1;
+  const { msisdns, carriers } = chunk;
+  const at: number[] = [];
   for (let ci = 0; ci < CARRIERS.length; ci++) {
-    const digit = String(ci);
+    const digit = 48 + ci; // '0' + ci
     const carrier = CARRIERS[ci];
-    let cur: JobBatch | undefined;
+    let writer: JobWriter | undefined;
+    let t: JobTemplate | undefined;
     let k = 0;
-    for (let n = 0; n < chunk.msisdns.length; n++) {
-      if (chunk.carriers[n] !== digit) continue;
-      const j = job(chunk.msisdns[n], carrier);
-      if (size === undefined) out.push({ carrier, msgId: j.jobId, jobs: [j] });
-      else {
-        if (!cur || cur.jobs.length >= size)
-          out.push((cur = { carrier, msgId: `alert:${taskId}:${chunk.id}:${carrier}:${k++}`, jobs: [] }));
-        cur.jobs.push(j);
-      }
+    for (let n = 0; n <= msisdns.length; n++) {
+      if (n < msisdns.length) {
+        if (carriers.charCodeAt(n) !== digit) continue;
+        at.push(n);
+        if (at.length < size) continue;
+      } else if (at.length === 0) break;
+      t ??= template(carrier);
+      writer ??= new JobWriter(t);
+      const people = at.map((p) => msisdns[p]);
+      const msgId = chunk.batch === undefined ? `${t.idPrefix}${people[0]}${t.idSuffix}` : `alert:${taskId}:${chunk.id}:${carrier}:${k++}`;
+      out.push({ carrier, msgId, msisdns: people, data: writer.encode(msisdns, at) });
+      at.length = 0;
     }
   }
   return out;

@@ -1,4 +1,4 @@
-import { encodeJobBatch, smsJobsIn, type SmsJob } from '@geo/messaging';
+import { smsJobsIn, type SmsJob } from '@geo/messaging';
 import { grant, type Grant } from '../rules/evaluate.ts';
 import type { BudgetScope } from './budget.ts';
 import type { ClaimChunk } from './claims.ts';
@@ -49,10 +49,9 @@ export class MemoryPorts {
       list: (taskId: string) => this.list(taskId),
     },
     publish: async (b: JobBatch) => {
-      const data = encodeJobBatch(b.jobs);
-      this.jobCount += b.jobs.length;
-      this.wireBytes += data.length;
-      if (this.keepJobs) this.messages.push({ subject: `sms.jobs.${b.carrier}`, msgId: b.msgId, data });
+      this.jobCount += b.msisdns.length;
+      this.wireBytes += b.data.length;
+      if (this.keepJobs) this.messages.push({ subject: `sms.jobs.${b.carrier}`, msgId: b.msgId, data: b.data });
     },
     now: () => this.time,
     instance: 'memory',

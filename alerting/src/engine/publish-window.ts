@@ -3,15 +3,19 @@ import { sendDay } from '../rules/evaluate.ts';
 import { alertJob } from './alert-job.ts';
 import type { ClaimChunk } from './claims.ts';
 import { chunkBatches, type JobBatch } from './job-batches.ts';
+import { jobTemplate } from './job-wire.ts';
 import type { TaskRuntime } from './task-runtime.ts';
 
 /** Job messages in flight at once. */
 const PUBLISH_WINDOW = 1_024;
 
-/** The job messages of a stored claim chunk (see {@link chunkBatches}). */
+/** The job messages of a stored claim chunk (see {@link chunkBatches}): each carrier's jobs as {@link alertJob} builds them. */
 export function batchesOf(rt: TaskRuntime, ch: ClaimChunk, now: number): JobBatch[] {
   const sd = sendDay(rt.task.spec.frequency, now);
-  return chunkBatches(rt.task.id, ch, (msisdn, carrier) => alertJob(rt.task, msisdn, carrier, alertJobId(rt.task.id, msisdn, sd), now));
+  const { task } = rt;
+  return chunkBatches(task.id, ch, (carrier) =>
+    jobTemplate((msisdn) => alertJob(task, msisdn, carrier, alertJobId(task.id, msisdn, sd), now)),
+  );
 }
 
 /**
@@ -29,7 +33,7 @@ export class PublishWindow {
 
   /** Whether a job of this task to this number waits for its publish to be retried. */
   retrying(rt: TaskRuntime, msisdn: string): boolean {
-    return this.retry.some((r) => r.rt === rt && r.batch.jobs.some((j) => j.msisdn === msisdn));
+    return this.retry.some((r) => r.rt === rt && r.batch.msisdns.includes(msisdn));
   }
 
   private inflight = 0;
@@ -66,8 +70,8 @@ export class PublishWindow {
         try {
           await this.publish(batch);
           if (count) {
-            rt.sentBy[batch.carrier] += batch.jobs.length;
-            ok += batch.jobs.length;
+            rt.sentBy[batch.carrier] += batch.msisdns.length;
+            ok += batch.msisdns.length;
           }
         } catch (err) {
           error ??= err;

@@ -4,7 +4,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { LeaseManager, ensureDeadLetterStream, ensureKv, type Logger, type NatsConnection } from '@geo/infra';
 import { declareLocationStream, shardOf } from '@geo/ingest';
 import type { Registry } from 'prom-client';
-import { declareMessagingStreams, encodeJobBatch, smsJobSubject } from '@geo/messaging';
+import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
 import { progressSubject } from '../contract.ts';
 import { Presence } from '../presence/presence.ts';
 import type { CityLocator } from '../geofence/city-locator.ts';
@@ -116,7 +116,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     {
       budget,
       claims,
-      publish: (b) => pub.publish(smsJobSubject(b.carrier), encodeJobBatch(b.jobs), { msgID: b.msgId }),
+      publish: (b) => pub.publish(smsJobSubject(b.carrier), b.data, { msgID: b.msgId }),
       jobBatch: opts.jobBatch,
       now,
       instance,

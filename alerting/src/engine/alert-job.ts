@@ -32,6 +32,8 @@ export function alertJob(task: AlertTask, msisdn: string, carrier: Carrier, jobI
  */
 export interface PersonLanguage {
   lang?: string;
+  /** The home city (归属地): a mainland code says nothing of the language, so it is not read. */
+  home?: string;
 }
 
 /**
@@ -40,7 +42,7 @@ export interface PersonLanguage {
  * their own language is, as the one foreign text a task carries.
  * @example languageFor({ content: '台风预警', contents: { en: 'Typhoon warning' } }, { lang: 'ja' }) // 'en'
  */
-export function languageFor(spec: { contents?: { en?: string } }, person: PersonLanguage): TextLanguage {
+export function languageFor(spec: { content?: string; contents?: { en?: string } }, person: PersonLanguage): TextLanguage {
   if (!spec.contents?.en || !person.lang) return 'zh';
   return /^zh\b/i.test(person.lang) ? 'zh' : 'en';
 }

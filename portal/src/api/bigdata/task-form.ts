@@ -14,6 +14,7 @@ import {
 import { z } from '../../http/openapi.ts';
 import { taskCost } from '../ledger/reservations.ts';
 import { areaByCode } from './geography.ts';
+import { costliestContent, specContents } from './languages/task-texts.ts';
 
 /** Chinese messages for the region validator's stable reasons (its own messages are English). */
 export const REGION_REASONS: Record<RegionIssueReason, string> = {
@@ -100,7 +101,11 @@ export const FormRegion = z.object(
   { error: '请选择区域：{ parts: [...] }，' + ACCEPTED_PARTS_MESSAGE },
 );
 
-/** A text of the task in another language (a CAP alert's other `info` blocks), kept for multilingual sending. */
+/**
+ * A text of the task in another language (a CAP alert's other `info` blocks, or typed in the
+ * console): an English one (en, en-US …) is sent to people whose profile names another language
+ * than Chinese (roaming-in foreigners); others are kept for the CAP export.
+ */
 export const TaskText = z.object({
   language: z.string().min(1).max(35).openapi({ example: 'en-US' }),
   subject: z.string().max(200).optional(),
@@ -211,9 +216,14 @@ export function formIssues(f: TaskForm, balance: number, today: string): FieldIs
   if (!any) out.push({ path: 'quota', message: '请至少为一个运营商设置发送条数' });
   // 【演练】 is part of every SMS of an exercise: the form's limit and the segments count it.
   if (f.exercise && smsContent(f).length > 2000) out.push({ path: 'content', message: '演练的发送内容连同“【演练】”最多 2000 字' });
-  // The ledger charges billing units: a message of two segments takes two from the balance. An
+  f.texts?.forEach((t, i) => {
+    if (/^en\b/i.test(t.language) && f.exercise && smsContent({ content: t.content, exercise: true }).length > 2000)
+      out.push({ path: `texts.${i}.content`, message: '演练的英文内容连同“【演练】”最多 2000 字' });
+  });
+  // The ledger charges billing units: a message of two segments takes two from the balance. Who
+  // reads which language is known only when sent, so the costliest language's SMS is reserved. An
   // exercise is never charged, but may be no larger than the balance would allow a real alert.
-  const { perMessage, units } = taskCost({ ...f, content: smsContent(f) });
+  const { perMessage, units } = taskCost({ ...f, content: costliestContent({ ...f, contents: specContents(f) }) });
   if (units > balance)
     out.push({
       path: 'quota',
@@ -269,7 +279,9 @@ export function toSpec(
   who: { accountId: string; enterpriseId: string; balance: number },
 ): { success: true; data: AlertTaskSpec } | { success: false; error: z.ZodError } {
   useIngestGeography();
-  const spec = { ...f, balance: who.balance, accountId: who.accountId, enterpriseId: who.enterpriseId };
+  // The English text (a form's texts) goes to alerting as contents.en, sent to roaming-in foreigners.
+  const contents = specContents(f);
+  const spec = { ...f, ...(contents ? { contents } : {}), balance: who.balance, accountId: who.accountId, enterpriseId: who.enterpriseId };
   const r = AlertTaskSpec.safeParse(spec);
   if (r.success) return r;
   const rest = r.error.issues.filter((i) => !isAdminGeometryIssue(f, i.path as (string | number)[]));

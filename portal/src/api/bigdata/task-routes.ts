@@ -43,6 +43,7 @@ import {
 import { APPROVAL_LABELS, approvalSettings, approvalView, approveTask, rejectTask, saveApprovalSettings } from './approval/approval.ts';
 import { Heatmap, resolutionForZoom } from '@geo/insight';
 import {
+  costedSpec,
   getTask,
   isExercise,
   LIVE_STATES,
@@ -619,7 +620,7 @@ export const taskRoutes = router()
       // Ledger, row and bucket together: a longer text costs more units (refused when the balance is
       // short); a failed KV write rolls the ledger back.
       await deps.db.transaction(async (tx) => {
-        await adjustReservation(tx, row.id, spec.data);
+        await adjustReservation(tx, row.id, costedSpec(spec.data));
         await updateSpec(tx, row.id, { subject: form.subject, form, spec: spec.data, endDate: form.endDate });
         try {
           version = (await store.update(row.id, spec.data)).version;

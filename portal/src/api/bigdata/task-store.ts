@@ -1,6 +1,7 @@
 import type { Queryable as Db } from '@geo/infra';
 import { iso } from '../../http/context.ts';
 import { reserveTask, type CostedSpec } from '../ledger/reservations.ts';
+import { costliestContent } from './languages/task-texts.ts';
 
 export const TASK_ROW_STATES = [
   'draft',
@@ -85,6 +86,15 @@ function toRow(r: Raw): TaskRow {
  */
 export const isExercise = (specOrForm: unknown): boolean => (specOrForm as { exercise?: unknown } | null)?.exercise === true;
 
+/**
+ * What the ledger reserves a task by: its per-carrier totals times the SMS of its costliest language
+ * (a bilingual task's English text may take more segments than its Chinese one, or fewer).
+ */
+export function costedSpec(spec: unknown): CostedSpec {
+  const s = spec as CostedSpec & { contents?: { en?: string }; exercise?: boolean };
+  return { ...s, content: costliestContent(s) };
+}
+
 export interface NewRow {
   id: string;
   enterpriseId: string;
@@ -108,7 +118,7 @@ export interface NewRow {
  */
 export async function insertTask(db: Db, t: NewRow): Promise<void> {
   if (t.state !== 'draft' && t.spec && !isExercise(t.spec))
-    await reserveTask(db, { id: t.id, enterpriseId: t.enterpriseId, accountId: t.accountId, spec: t.spec as CostedSpec });
+    await reserveTask(db, { id: t.id, enterpriseId: t.enterpriseId, accountId: t.accountId, spec: costedSpec(t.spec) });
   await db.query(
     `INSERT INTO bigdata_tasks (id, enterprise_id, account_id, account_name, state, alert_type, subject, form, spec, start_date, end_date, copied_from, approval, fast_path, submitted_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $5 = 'draft' THEN NULL ELSE now() END)`,
@@ -190,7 +200,7 @@ export async function submitDraft(
   );
   if (rows.length === 0) return false;
   const spec = t.spec as CostedSpec & { accountId: string };
-  if (!isExercise(spec)) await reserveTask(db, { id, enterpriseId, accountId: spec.accountId, spec });
+  if (!isExercise(spec)) await reserveTask(db, { id, enterpriseId, accountId: spec.accountId, spec: costedSpec(spec) });
   return true;
 }
 

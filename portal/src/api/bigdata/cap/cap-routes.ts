@@ -15,7 +15,7 @@ import { fieldErrors, guarded, handle, parse, STATE_LABELS } from '../route-kit.
 import { IdParam, Submitted, TaskFormDoc } from '../schemas.ts';
 import { availableBalance } from '../send-routes.ts';
 import { formIssues, TaskForm, toSpec, type CapOrigin, type FieldIssue } from '../task-form.ts';
-import { getTask, insertTask, LIVE_STATES, setState, updateSpec, type TaskRow } from '../task-store.ts';
+import { costedSpec, getTask, insertTask, LIVE_STATES, setState, updateSpec, type TaskRow } from '../task-store.ts';
 import { capToForm, taskToCap } from './cap-map.ts';
 import { capRef, MAX_CAP_BYTES, parseRefs, readCap, type CapAlert, type CapIssue } from './cap-xml.ts';
 
@@ -273,7 +273,7 @@ async function updateTask(c: Ctx, a: CapAlert, extra: Record<string, unknown>): 
   if (!spec.success) throw validationError(spec.error as never);
   let version = cur.task.version;
   await deps.db.transaction(async (tx) => {
-    await adjustReservation(tx, row.id, spec.data);
+    await adjustReservation(tx, row.id, costedSpec(spec.data));
     await updateSpec(tx, row.id, { subject: form.subject, form, spec: spec.data, endDate: form.endDate });
     try {
       version = (await store.update(row.id, spec.data)).version;

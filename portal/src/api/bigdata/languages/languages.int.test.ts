@@ -1,0 +1,97 @@
+import { AlertTask, TASKS_BUCKET } from '@geo/alerting';
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { Kvm } from '@nats-io/kv';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Portal } from '../../../portal.ts';
+import { loginAdmin, START_TIMEOUT, testPortal } from '../../../test/harness.ts';
+import { AlertBus, setAlertBus } from '../alert-bus.ts';
+import { CAP_ROUTES } from '../cap/cap-routes.ts';
+import { readCap } from '../cap/cap-xml.ts';
+import { capFixture, chinaDayIn } from '../cap/fixtures.ts';
+import { consoleApp, onApp, PNG_BYTES } from '../console-harness.ts';
+import { BIGDATA_ROUTES } from '../index.ts';
+import { TaskForm } from '../task-form.ts';
+
+/**
+ * Multilingual tasks over HTTP (#21): a task's English text (form `texts`, or a CAP alert's en-US
+ * `info`) reaches alerting as the spec's `contents.en`, the ledger reserves the costlier language's
+ * SMS, and the CAP export writes one `info` per language that imports as the same task.
+ */
+describe('a task in Chinese and English (PGlite + real NATS)', () => {
+  let portal: Portal;
+  let nc: NatsConnection;
+  let admin: ReturnType<typeof onApp>;
+  let letter: string;
+  let kv: Awaited<ReturnType<Kvm['open']>>;
+  const kvTask = async (id: string) => AlertTask.parse((await kv.get(id))!.json());
+  const RUN = Date.now().toString(36);
+  const reservation = async (id: string) =>
+    (
+      await portal.deps.db.query<{ units: number; per_message: number }>(
+        'SELECT units, per_message FROM bigdata_reservations WHERE task_id = $1',
+        [id],
+      )
+    ).rows[0];
+
+  beforeAll(async () => {
+    portal = await testPortal();
+    nc = await connectNats(inject('natsUrl'), 'portal-languages-test');
+    setAlertBus(portal.deps, await AlertBus.open(nc));
+    kv = await new Kvm(nc).open(TASKS_BUCKET);
+    admin = onApp(consoleApp(portal, [...CAP_ROUTES, ...BIGDATA_ROUTES]), await loginAdmin(portal));
+    const fd = new FormData();
+    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
+    letter = (await admin('POST', '/api/bigdata/letters', fd)).body.id;
+  }, START_TIMEOUT);
+  afterAll(async () => {
+    await nc?.drain();
+    await portal?.stop();
+  });
+
+  it('sends the English text to alerting and reserves the costlier language: 150 English characters are 3 SMS, the Chinese 1', async () => {
+    const english = `Typhoon warning: ${'stay indoors, '.repeat(10)}`.slice(0, 150);
+    const form = {
+      alertType: 'typhoon',
+      region: { parts: [{ kind: 'circle', center: [120.16, 30.27], radiusM: 2000 }] },
+      subject: '台风 双语',
+      content: '台风预警：今夜请勿外出。',
+      texts: [{ language: 'en-US', content: english }],
+      signature: '翼讯通',
+      startDate: chinaDayIn(0),
+      endDate: chinaDayIn(0),
+      frequency: 'once',
+      quota: { cmcc: { total: 10, dailyCap: 10 } },
+      authorizationLetter: letter,
+    };
+    const t = await admin('POST', '/api/bigdata/tasks', { form });
+    expect(t.status, JSON.stringify(t.body)).toBe(200);
+    expect((await kvTask(t.body.id)).spec).toMatchObject({ content: form.content, contents: { en: english } });
+    expect(await reservation(t.body.id)).toMatchObject({ units: 30, per_message: 3 });
+    const detail = await admin('GET', `/api/bigdata/tasks/${t.body.id}`);
+    expect(detail.body.form.texts).toEqual(form.texts);
+  });
+
+  it('imports a CAP alert’s zh-CN and en-US info blocks as the two texts, and exports one info per language that imports as the same task', async () => {
+    const xml = capFixture('typhoon-alert').replaceAll('33000041600000_', `lang${RUN}_`);
+    const sub = await admin('POST', '/api/bigdata/cap', {
+      xml,
+      form: { quota: { cmcc: { total: 10, dailyCap: 10 } }, authorizationLetter: letter },
+    });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(200);
+    const spec = (await kvTask(sub.body.id)).spec;
+    expect(spec.content).toContain('台风“海葵”预计今夜在我市沿海登陆');
+    expect(spec.contents?.en).toContain('Typhoon Haikui is expected to make landfall');
+
+    const exp = await admin('GET', `/api/bigdata/tasks/${sub.body.id}/cap`);
+    expect(exp.status).toBe(200);
+    const back = readCap(exp.body as string);
+    expect(back.ok).toBe(true);
+    if (!back.ok) return;
+    expect(back.alert.info.map((i) => i.language)).toEqual(['zh-CN', 'en-US', 'ja-JP']);
+    expect(back.alert.info[1]!.description).toContain('Typhoon Haikui');
+    const again = await admin('POST', '/api/bigdata/cap/preview', { xml: exp.body });
+    expect(again.status).toBe(200);
+    const stored = (await admin('GET', `/api/bigdata/tasks/${sub.body.id}`)).body.form;
+    expect(TaskForm.parse(again.body.form)).toEqual(TaskForm.parse(stored));
+  });
+});

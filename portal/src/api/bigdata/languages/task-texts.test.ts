@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { costliestContent, costPerLanguage, englishText, specContents } from './task-texts.ts';
+
+describe('a task’s texts per language', () => {
+  it('takes the English text from texts, whatever the region subtag, and leaves other languages to the form', () => {
+    const f = {
+      content: '台风预警',
+      texts: [
+        { language: 'ja-JP', content: '台風警報' },
+        { language: 'en-GB', content: 'Typhoon warning' },
+      ],
+    };
+    expect(englishText(f)).toBe('Typhoon warning');
+    expect(specContents(f)).toEqual({ en: 'Typhoon warning' });
+    expect(specContents({ content: '台风预警', texts: [{ language: 'ja-JP', content: '台風警報' }] })).toBeUndefined();
+  });
+
+  it.each([
+    // Messaging puts the signature in 【】, which GSM-7 cannot encode: every SMS, English too, is UCS-2
+    // (155 characters: three parts of 67), never one GSM-7 SMS of 160.
+    ['a 150-character English body, even with a Latin signature', 'EMA', 'x'.repeat(150), { zh: 1, en: 3 }],
+    ['a 60-character Chinese body and a short English one', '应急', '台'.repeat(60), { zh: 1, en: 1 }],
+    ['a 70-character Chinese body', '应急', '台'.repeat(70), { zh: 2, en: 1 }],
+  ])('counts each language as messaging does: %s', (_what, signature, body, want) => {
+    const spec = { signature, content: '台风预警：请注意安全。', contents: { en: body } };
+    const zhFirst = body.startsWith('台') ? { ...spec, content: body, contents: { en: 'Typhoon warning' } } : spec;
+    const costs = costPerLanguage(zhFirst);
+    expect(Object.fromEntries(costs.map((c) => [c.language, c.segments]))).toEqual(want);
+  });
+
+  it('reserves by the costliest language, with the exercise prefix', () => {
+    const spec = { signature: '应急', content: '台风预警', contents: { en: 'Typhoon warning: '.repeat(5) }, exercise: true };
+    expect(costliestContent(spec)).toBe(`【演练】${'Typhoon warning: '.repeat(5)}`);
+    expect(costliestContent({ signature: '应急', content: '台风预警' })).toBe('台风预警');
+  });
+});

@@ -112,6 +112,7 @@ const exampleForm = {
   },
   subject: '台风“海葵”防御提醒',
   content: '台风“海葵”预计今夜登陆，请减少外出，远离广告牌和危房。',
+  texts: [{ language: 'en-US', content: 'Typhoon Haikui lands tonight: stay indoors, keep away from billboards and old buildings.' }],
   signature: '杭州应急',
   startDate: '2026-12-07',
   endDate: '2026-12-08',
@@ -121,6 +122,7 @@ const exampleForm = {
   rules: [{ attribute: 'age', action: 'keep', min: 18, max: 80 }],
   quota: { cmcc: { total: 100000, dailyCap: 50000 }, cucc: { total: 30000, dailyCap: 30000 } },
   authorizationLetter: '0b9f3f0e-2f4a-4c55-9b7e-7f6d2b1f0c11',
+  exercise: false,
 };
 
 /** The task form, fully typed for integrators (the same fields the handler checks, with the region's accepted shapes). */
@@ -137,7 +139,9 @@ export const TaskFormDoc = TaskForm.extend({
     'startDate / endDate 上海时区日期（YYYY-MM-DD，最长任务天数见 MAX_TASK_DAYS）；windows 每日发送时段（空为全天）；' +
     'frequency once（每人一次）或 daily（每天一次）；minDwellMin 区域内最短驻留分钟数；rules 人群筛选规则；' +
     'quota 各运营商发送总条数与日上限（至少一个）；authorizationLetter 授权函编号（POST /api/bigdata/letters 的 id）；' +
-    'texts 其他语言的文本；cap 从 CAP 1.2 导入时的来源（只读）；' +
+    'texts 其他语言的文本（language 如 en-US、content）：英文文本发给号码画像语言不是中文的人（外籍漫入人员），其余人收中文 content；' +
+    '预留余量按计费条数较多的语言计（每种语言的条数按短信编码分别计算；签名的【】使英文短信同样按 UCS-2 计，70/67 字一条）；' +
+    '其他语言（如 CAP 的 ja-JP）仅随 CAP 导出；cap 从 CAP 1.2 导入时的来源（只读）；' +
     'exercise 演练：照常触达、筛选、限额、进度与回执，每条短信前加“【演练】”（计入字数与计费条数），' +
     '但不计费——提交时不预留、结束时不扣减，企业与账户的短信余量及余量流水在演练前后不变；' +
     '其总条数仍不得超过可用余量（按含“【演练】”的计费条数计）。CAP 导入时 status 为 Exercise 或 Test 即为演练，导出为 Exercise',

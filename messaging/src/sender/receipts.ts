@@ -5,7 +5,7 @@ import type { CarrierReceipt } from '../smpp/connector.ts';
 import { rowVersion, type SendLogRow } from '../send-log/schema.ts';
 import { receiptKey, type RowState, type SenderContext } from './context.ts';
 import { jobOfRow } from './send-records.ts';
-import type { Uncertain } from './uncertain-jobs.ts';
+import { receiptCode } from './uncertain-jobs.ts';
 
 /** Why a receipt matched no job, as the `reason` label of `sms_receipts_unmatched_total`. */
 export type UnmatchedReceiptReason = 'unknown_message_id';
@@ -44,7 +44,7 @@ export class Receipts {
       if ((WORSE[r.state] ?? 4) > (WORSE[t.worst] ?? 0)) t.worst = r.state;
       if (t.receipts >= t.messageIds.length) {
         this.c.counts.final++;
-        await this.c.records.record(t, t.worst, t.worst === 'delivered' ? '' : `${r.stat}${r.err ? `:${r.err}` : ''}`, r.at);
+        await this.c.records.record(t, t.worst, t.worst === 'delivered' ? '' : receiptCode(r), r.at);
       }
       return true;
     }
@@ -97,36 +97,36 @@ export class Receipts {
           u.resolve(true); // already final
           continue;
         }
-        const unc = row ? undefined : this.c.uncertain.for(r);
-        if (!row && !unc && this.c.uncertain.laterPartOfResolved(r)) {
-          u.resolve(true);
+        if (!row) {
+          // No logged job has it: perhaps one held here as uncertain (the one home of that).
+          const taken = this.c.uncertain.take(r);
+          if (!taken) orphans.push(u);
+          else {
+            this.unknownSince.delete(receiptKey(r.carrier, r.smscId, r.messageId));
+            writes.push(
+              taken.then(
+                () => u.resolve(true),
+                () => u.resolve(false),
+              ),
+            );
+          }
           continue;
         }
-        const job = row ? jobOfRow(row) : unc?.job;
-        if (!job) {
-          orphans.push(u);
-          continue;
-        }
+        const job = jobOfRow(row);
         this.unknownSince.delete(receiptKey(r.carrier, r.smscId, r.messageId));
-        const state: RowState = row
-          ? {
-              job,
-              carrier: row.carrier as SmsCarrier,
-              smscId: row.smsc || r.smscId,
-              segments: row.segments,
-              submitMs: row.submit_time * 1000,
-              messageIds: row.message_ids,
-            }
-          : { job, carrier: unc!.carrier, smscId: r.smscId, segments: unc!.segments, submitMs: r.at, messageIds: [r.messageId] };
-        if (unc) {
-          this.c.uncertain.resolvedBy(r, unc, this.c.o.unknownReceiptMs ?? 600_000);
-          this.c.metrics.uncertain.inc({ outcome: 'receipt' });
-        }
+        const state: RowState = {
+          job,
+          carrier: row.carrier as SmsCarrier,
+          smscId: row.smsc || r.smscId,
+          segments: row.segments,
+          submitMs: row.submit_time * 1000,
+          messageIds: row.message_ids,
+        };
+        // Logged (maybe by another instance): no receipt to that number resolves it as uncertain any more.
         this.c.uncertain.forget(job.jobId);
         this.c.counts.final++;
-        const code = r.state === 'delivered' ? '' : `${r.stat}${r.err ? `:${r.err}` : ''}`;
         writes.push(
-          this.c.records.record(state, r.state, code, r.at).then(
+          this.c.records.record(state, r.state, receiptCode(r), r.at).then(
             () => u.resolve(true),
             () => u.resolve(false),
           ),
@@ -181,23 +181,6 @@ export class Receipts {
     return taken;
   }
 
-  /** An uncertain job the carrier took after all (its receipt came by number or echoed ref): final now. */
-  private async resolveUncertain(r: CarrierReceipt, unc: Uncertain): Promise<void> {
-    const job = unc.job;
-    this.unknownSince.delete(receiptKey(r.carrier, r.smscId, r.messageId));
-    this.c.uncertain.resolvedBy(r, unc, this.c.o.unknownReceiptMs ?? 600_000);
-    this.c.metrics.uncertain.inc({ outcome: 'receipt' });
-    this.c.uncertain.forget(job.jobId);
-    this.c.counts.final++;
-    const code = r.state === 'delivered' ? '' : `${r.stat}${r.err ? `:${r.err}` : ''}`;
-    await this.c.records.record(
-      { job, carrier: unc.carrier, smscId: r.smscId, segments: unc.segments, submitMs: r.at, messageIds: [r.messageId] },
-      r.state,
-      code,
-      r.at,
-    );
-  }
-
   /**
    * Receipts offered by another instance: `memory`, those we wait for (sent from here, in memory);
    * `uncertain`, those (no logged job has their id) that resolve a job we hold as uncertain.
@@ -215,16 +198,17 @@ export class Receipts {
       body.receipts.map(async (r, i) => {
         if (body.mode === 'uncertain') {
           // Offered only once the send log had no job with its message id (see matchLater).
-          const unc = this.c.uncertain.for(r);
-          if (unc) {
-            if (
-              await this.resolveUncertain(r, unc).then(
-                () => true,
-                () => false,
-              )
-            )
-              taken.push(i);
-          } else if (this.c.uncertain.laterPartOfResolved(r)) taken.push(i);
+          const resolving = this.c.uncertain.take(r);
+          if (
+            resolving &&
+            (await resolving.then(
+              () => true,
+              () => false,
+            ))
+          ) {
+            this.unknownSince.delete(receiptKey(r.carrier, r.smscId, r.messageId));
+            taken.push(i);
+          }
           return;
         }
         if (!this.c.byMessageId.has(receiptKey(r.carrier, r.smscId, r.messageId))) return;

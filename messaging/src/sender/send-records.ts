@@ -28,6 +28,11 @@ export class SendRecords {
     this.writer = new SendLogWriter(o.ch, o.table, { log: o.log });
   }
 
+  /** Send-log rows stored so far (a job's versions that met in one insert count once). */
+  get rowsWritten(): number {
+    return this.writer.rowsWritten;
+  }
+
   /** Whether send-log rows reach ClickHouse now, for /healthz. */
   health(): { ok: boolean; detail: string; queued: number } {
     return this.writer.health();

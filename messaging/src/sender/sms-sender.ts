@@ -35,14 +35,21 @@ export class SmsSender {
 
   constructor(o: SenderOptions) {
     const names = o.names ?? messagingNames();
+    const metrics = senderMetrics(o.registry);
+    const records = new SendRecords({ nc: o.nc, ch: o.ch, log: o.log, names, table: o.table ?? 'sms_log' });
     this.c = {
       o,
       names,
       js: jetstream(o.nc),
-      metrics: senderMetrics(o.registry),
+      metrics,
       counts: this.counts,
-      records: new SendRecords({ nc: o.nc, ch: o.ch, log: o.log, names, table: o.table ?? 'sms_log' }),
-      uncertain: new UncertainJobs(),
+      records,
+      uncertain: new UncertainJobs({
+        record: (s, status, code, at) => records.record(s, status, code, at),
+        metrics,
+        counts: this.counts,
+        unknownReceiptMs: o.unknownReceiptMs,
+      }),
       byMessageId: new Map(),
       claims: undefined as unknown as ClaimLog, // set by start(), before the first job
       stopping: false,
@@ -168,7 +175,7 @@ export class SmsSender {
    */
   stats(): SenderStats {
     const claims = (this.c.claims as ClaimLog | undefined)?.counts ?? { batches: 0, claims: 0, rebuilt: 0 };
-    return { ...this.counts, claims: { ...claims }, awaitingReceipts: this.c.byMessageId.size };
+    return { ...this.counts, claims: { ...claims }, awaitingReceipts: this.c.byMessageId.size, sendLogRows: this.c.records.rowsWritten };
   }
 }
 
@@ -177,4 +184,6 @@ export type SenderStats = SenderCounts & {
   /** Claims stored (`claims`) in how many publishes (`batches`), and claims read back at start (`rebuilt`). */
   claims: ClaimLog['counts'];
   awaitingReceipts: number;
+  /** Send-log rows stored (a job's versions that met in one insert count once). */
+  sendLogRows: number;
 };

@@ -1,5 +1,7 @@
-import type { SmsCarrier, SmsJob } from '../contract.ts';
+import type { DeliveryState, SmsCarrier, SmsJob } from '../contract.ts';
 import type { CarrierReceipt } from '../smpp/connector.ts';
+import type { RowState } from './context.ts';
+import type { SenderCounts, SenderMetrics } from './metrics.ts';
 
 /** A job cut off by a crash between its claim and its recorded outcome (see `JobPolicy.alreadyClaimed`). */
 export interface Uncertain {
@@ -11,9 +13,22 @@ export interface Uncertain {
   since: number;
 }
 
+/** What resolving an uncertain job by its receipt needs of the sender. */
+export interface UncertainDeps {
+  /** Writes the job's final send-log row and status event. */
+  record(s: RowState, status: DeliveryState, code: string, atMs: number): Promise<void>;
+  metrics: Pick<SenderMetrics, 'uncertain'>;
+  counts: Pick<SenderCounts, 'final'>;
+  /** How long the later parts' receipts of a job resolved by number are taken. @default 600000 */
+  unknownReceiptMs?: number;
+}
+
 /**
- * The uncertain jobs of this instance and how receipts find them: by the ref they echo, or
- * without one by carrier and number, oldest first.
+ * The uncertain jobs of this instance, and the one place a receipt resolves them ({@link take}):
+ * found by the ref the receipt echoes, or without one by carrier and number, oldest first. The
+ * sender holds a job here while it waits (`JobPolicy.alreadyClaimed`, which also gives up on it
+ * after `uncertainResolveMs`); receipts that matched no logged job come here, from this
+ * instance's binds or offered by another instance.
  */
 export class UncertainJobs {
   private readonly byId = new Map<string, Uncertain>();
@@ -24,6 +39,29 @@ export class UncertainJobs {
    * receipts may still come (their message ids were lost with the crash), for a while.
    */
   private readonly resolvedByNumber = new Map<string, { jobId: string; left: number; until: number }>();
+
+  constructor(private readonly deps: UncertainDeps) {}
+
+  /**
+   * A receipt that matched no logged job: when it is one of an uncertain job here (the carrier took
+   * the job after all, so it must not be sent again), the job's final state is recorded and the
+   * promise resolves once it is stored; a later part's receipt of a job already resolved by number
+   * is taken as it is. Undefined when the receipt is none of ours.
+   */
+  take(r: CarrierReceipt): Promise<void> | undefined {
+    const u = this.for(r);
+    if (!u) return this.laterPartOfResolved(r) ? Promise.resolve() : undefined;
+    this.resolvedBy(r, u, this.deps.unknownReceiptMs ?? 600_000);
+    this.deps.metrics.uncertain.inc({ outcome: 'receipt' });
+    this.forget(u.job.jobId);
+    this.deps.counts.final++;
+    return this.deps.record(
+      { job: u.job, carrier: u.carrier, smscId: r.smscId, segments: u.segments, submitMs: r.at, messageIds: [r.messageId] },
+      r.state,
+      receiptCode(r),
+      r.at,
+    );
+  }
 
   get(jobId: string): Uncertain | undefined {
     return this.byId.get(jobId);
@@ -53,7 +91,7 @@ export class UncertainJobs {
    * ref names (same carrier), else without a ref the oldest uncertain job of the same carrier to
    * the number the receipt names — the carrier took it after all, so it must not be sent again.
    */
-  for(r: CarrierReceipt): Uncertain | undefined {
+  private for(r: CarrierReceipt): Uncertain | undefined {
     if (r.ref) {
       const u = this.byId.get(r.ref);
       return u && u.carrier === r.carrier ? u : undefined;
@@ -63,7 +101,7 @@ export class UncertainJobs {
   }
 
   /** A receipt found the job by number: its other parts' receipts are taken for `forMs`. */
-  resolvedBy(r: CarrierReceipt, u: Uncertain, forMs: number): void {
+  private resolvedBy(r: CarrierReceipt, u: Uncertain, forMs: number): void {
     if (r.ref || u.segments <= 1) return;
     this.resolvedByNumber.set(`${r.carrier}|${r.msisdn}`, { jobId: u.job.jobId, left: u.segments - 1, until: Date.now() + forMs });
   }
@@ -72,7 +110,7 @@ export class UncertainJobs {
    * A receipt for a later part of a multi-part job that an earlier part's receipt resolved by
    * number (the parts' message ids were lost with the crash): taken, the job is final already.
    */
-  laterPartOfResolved(r: CarrierReceipt): boolean {
+  private laterPartOfResolved(r: CarrierReceipt): boolean {
     const k = `${r.carrier}|${r.msisdn}`;
     const done = this.resolvedByNumber.get(k);
     if (!done) return false;
@@ -83,4 +121,9 @@ export class UncertainJobs {
     if (--done.left <= 0) this.resolvedByNumber.delete(k);
     return true;
   }
+}
+
+/** The code a receipt's final state is recorded with: '' when delivered, else the carrier's stat[:err]. */
+export function receiptCode(r: Pick<CarrierReceipt, 'state' | 'stat' | 'err'>): string {
+  return r.state === 'delivered' ? '' : `${r.stat}${r.err ? `:${r.err}` : ''}`;
 }

@@ -13,12 +13,15 @@
  *                             is in the send log − the time the limits allow) / the time the limits
  *                             allow × 100. The limits allow 50,000 / 750 = 66.7 s.
  *
+ * BENCH_JOB_BATCH=N publishes the jobs as SmsJobBatch messages of N (as alerting sends an alert's
+ * people) instead of one SmsJob per message.
+ *
  * NATS_URL / CLICKHOUSE_URL from the environment, or servers started here. Figures last, as JSON lines.
  * A run not drained within BENCH_DEADLINE_S (120) fails the bench: everything it started is closed
  * and it exits 1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,10 +33,12 @@ import { startStack, type RunningStack } from '../../infra/src/servers/stack.ts'
 import { MessagingEnv, type CarrierProtocol } from '../src/config.ts';
 import { createMessaging, type MessagingService } from '../src/service.ts';
 import { messagingNames } from '../src/names.ts';
-import type { SmsCarrier, SmsJob } from '../src/contract.ts';
+import type { SmsCarrier, SmsJob, SmsJobBatch } from '../src/contract.ts';
 
 const SUSTAINED_JOBS = Number(process.env.BENCH_JOBS ?? 30_000);
 const ALERT_JOBS = Number(process.env.BENCH_ALERT_JOBS ?? 100_000);
+/** Jobs per SMS_JOBS message (SmsJobBatch when > 1). */
+const JOB_BATCH = Math.min(1000, Number(process.env.BENCH_JOB_BATCH ?? 1));
 /** A run not drained within this fails the bench. */
 const RUN_DEADLINE_S = Number(process.env.BENCH_DEADLINE_S ?? 120);
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
@@ -132,6 +137,20 @@ async function publishJobs(ns: string, n: number, share: Record<SmsCarrier, numb
   const counts: Record<SmsCarrier, number> = { cmcc: 0, cucc: 0, ctcc: 0 };
   const now = Date.now();
   const content = '【市应急管理局】台风红色预警：请立即停止户外活动，远离危险区域。'.slice(9);
+  const pending: Record<SmsCarrier, SmsJob[]> = { cmcc: [], cucc: [], ctcc: [] };
+  let batches = 0;
+  // BENCH_JOB_BATCH > 1: jobs go as SmsJobBatch messages of that many (as alerting sends an alert's
+  // people), with the shared fields in `common`; 1 (default): one SmsJob per message.
+  const flushBatch = (carrier: SmsCarrier) => {
+    const jobs = pending[carrier].splice(0);
+    const { content: c, signature, source, enterpriseId, accountId, sendId, createdAt } = jobs[0]!;
+    const batch: SmsJobBatch = {
+      v: 1,
+      common: { content: c, signature, source, enterpriseId, accountId, sendId, createdAt, carrier },
+      jobs: jobs.map((j) => ({ jobId: j.jobId, msisdn: j.msisdn })),
+    };
+    return js.publish(names.jobSubject(carrier), JSON.stringify(batch), { msgID: `${ns}:${carrier}:${batches++}` });
+  };
   for (let i = 0; i < n; i += 1000) {
     const batch: Promise<unknown>[] = [];
     for (let k = i; k < Math.min(n, i + 1000); k++) {
@@ -150,10 +169,12 @@ async function publishJobs(ns: string, n: number, share: Record<SmsCarrier, numb
         signature: '市应急管理局',
         createdAt: now,
       };
-      batch.push(js.publish(names.jobSubject(carrier), JSON.stringify(job), { msgID: job.jobId }));
+      if (JOB_BATCH <= 1) batch.push(js.publish(names.jobSubject(carrier), JSON.stringify(job), { msgID: job.jobId }));
+      else if (pending[carrier].push(job) >= JOB_BATCH) batch.push(flushBatch(carrier));
     }
     await Promise.all(batch);
   }
+  await Promise.all(carriers.filter((c) => pending[c].length > 0).map((c) => flushBatch(c)));
   return counts;
 }
 
@@ -221,6 +242,7 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>, pro
   const svc = await createMessaging(cfg, log);
   running = svc;
   try {
+    const profile = await startProfile();
     const cpu = cpuMeter();
     const t0 = performance.now();
     let submittedAt = 0;
@@ -233,15 +255,20 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>, pro
         lastReport = performance.now();
         say(`  ${ns}: ${s.submitted} submitted, ${s.final} final after ${((lastReport - t0) / 1000).toFixed(1)} s`);
       }
-      if (performance.now() - t0 > RUN_DEADLINE_S * 1000) throw new Error(`${ns}: only ${s.final} of ${n} final after ${RUN_DEADLINE_S} s`);
+      if (performance.now() - t0 > RUN_DEADLINE_S * 1000) {
+        say(`  ${ns}: sender ${JSON.stringify(svc.sender.stats())}`);
+        for (const c of svc.connectors.values()) say(`  ${ns}: ${JSON.stringify(c.status())}`);
+        throw new Error(`${ns}: only ${s.final} of ${n} final after ${RUN_DEADLINE_S} s`);
+      }
     }
     const t1 = performance.now();
+    await profile?.(ns);
     const stats = svc.sender.stats();
     const links = [...svc.connectors.values()].map((c) => {
       const st = c.status();
       return `${st.carrier} ${st.submitted} parts, ${st.throttled} throttled, ${st.retried} retried, ${st.reconnects} reconnects`;
     });
-    say(`  ${ns}: claims ${JSON.stringify(stats.claims)}; ${links.join('; ')}`);
+    say(`  ${ns}: claims ${JSON.stringify(stats.claims)}, ${stats.sendLogRows} send-log rows; ${links.join('; ')}`);
     say(
       `  ${ns}: CPU per SMS: ${cpu(n)}; load average ${loadavg()
         .map((x) => x.toFixed(1))
@@ -252,6 +279,28 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>, pro
     running = undefined;
     await svc.stop();
   }
+}
+
+/**
+ * BENCH_PROF=<dir>: profiles this process (messaging) from a run's start to its last final status
+ * only (not the publishing nor the start), written as <dir>/<run>.cpuprofile; the returned
+ * function stops it. BENCH_SIM_PROF=<dir> profiles the simulated SMSC's whole life.
+ */
+async function startProfile(): Promise<((ns: string) => Promise<void>) | undefined> {
+  const out = process.env.BENCH_PROF;
+  if (!out) return undefined;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return async (ns) => {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, `${ns}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 /** The delivered rows of a run's send log (then dropped). */

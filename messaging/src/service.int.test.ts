@@ -1,84 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, selectRows, sql, ident, list, type ClickHouseClient, type NatsConnection } from '@geo/infra';
-import { MessagingEnv } from './config.ts';
-import { createMessaging, type MessagingService } from './service.ts';
-import { messagingNames } from './names.ts';
+import type { MessagingService } from './service.ts';
 import { startSimulatedSmsc } from './smsc-sim/smsc.ts';
-import type { SimulatedSmsc } from './smsc-sim/simulated-smsc.ts';
 import { ExtensionRegistry } from './replies/extension-numbers.ts';
-import { DeliveryStatus, SmsReply, type SmsCarrier, type SmsJob } from './contract.ts';
 import { composeText } from './text/compose.ts';
-import { declareMessagingStreams } from './streams.ts';
+import { ServiceKit } from './testing/service-kit.ts';
 import { until } from '@geo/infra/testing';
 
-const ns = `t${Date.now().toString(36)}`;
-const names = messagingNames(ns);
-const table = `sms_log_${ns}`;
-const log = pino({ level: 'silent' });
-let nc: NatsConnection;
-let ch: ClickHouseClient;
-let smscs: Record<SmsCarrier, SimulatedSmsc>;
+const kit = new ServiceKit('t', 'messaging-test');
+const { names, ns, statuses, replies } = kit;
+const job = kit.job.bind(kit);
+const publish = kit.publish.bind(kit);
+const rows = kit.rows.bind(kit);
+const finalRows = kit.finalRows.bind(kit);
 let svc: MessagingService | undefined;
-const statuses: DeliveryStatus[] = [];
-const replies: SmsReply[] = [];
-
-const env = (extra: Record<string, string> = {}) => ({
-  NATS_URL: inject('natsUrl'),
-  CLICKHOUSE_URL: inject('clickhouseUrl'),
-  HEALTH_PORT: '0',
-  SEND_LOG_TABLE: table,
-  LOG_LEVEL: 'silent',
-  SMSC_PORT_CMCC: String(smscs.cmcc.port),
-  SMSC_PORT_CUCC: String(smscs.cucc.port),
-  SMSC_PORT_CTCC: String(smscs.ctcc.port),
-  ACK_WAIT_MS: '4000',
-  SMSC_BINDS: '1',
-  ...extra,
-});
-
-let seq = 0;
-const job = (over: Partial<SmsJob> = {}): SmsJob => ({
-  jobId: `${ns}-j${++seq}`,
-  source: 'industry',
-  enterpriseId: 'ent1',
-  accountId: 'acc1',
-  sendId: 'send1',
-  msisdn: '13800000000',
-  carrier: 'cmcc',
-  content: '明天有雨，记得带伞。',
-  signature: '气象台',
-  createdAt: Date.now(),
-  ...over,
-});
-
-const publish = async (jobs: SmsJob[]) => {
-  const js = jetstream(nc);
-  await Promise.all(jobs.map((j) => js.publish(names.jobSubject(j.carrier), JSON.stringify(j), { msgID: j.jobId })));
-};
-
-interface Row {
-  job_id: string;
-  status: string;
-  code: string;
-  segments: number;
-  carrier: string;
-  message_id: string;
-  task: number;
-}
-const rows = (ids: string[]) =>
-  selectRows<Row>(
-    ch,
-    sql`SELECT job_id, status, code, segments, carrier, message_id, task FROM ${ident(table)} FINAL WHERE job_id IN ${list(ids)}`.text,
-  );
-const finalRows = async (ids: string[]) => (await rows(ids)).filter((r) => r.status !== 'submitted');
 
 beforeAll(async () => {
-  nc = await connectNats(inject('natsUrl'), 'messaging-test');
-  ch = connectClickHouse(inject('clickhouseUrl'));
   // Plain sequential message ids, the same on the three SMSCs (invariant 8: receipts are matched per
   // carrier and SMSC), and no vendor TLV (messaging's default): jobs are told apart by number here.
   const sims = await Promise.all(
@@ -86,24 +23,14 @@ beforeAll(async () => {
       startSimulatedSmsc({ carrier, messageIds: 'sequential', behaviour: { successRate: 1, receiptDelayMs: 10 }, retryMs: 300 }),
     ),
   );
-  smscs = { cmcc: sims[0]!, cucc: sims[1]!, ctcc: sims[2]! };
-  await declareMessagingStreams(nc, 1, names);
-  const c = await jetstream(nc).consumers.get(names.eventsStream);
-  void (async () => {
-    for await (const m of await c.consume()) {
-      if (m.subject.includes('.status.')) statuses.push(DeliveryStatus.parse(m.json()));
-      else replies.push(SmsReply.parse(m.json()));
-    }
-  })();
-  svc = await createMessaging(MessagingEnv.parse(env()), log, { names });
-  await Promise.all([...svc.connectors.values()].map((c) => c.ready()));
+  kit.smscs = { cmcc: sims[0]!, cucc: sims[1]!, ctcc: sims[2]! };
+  await kit.open();
+  svc = await kit.startService();
 });
 
 afterAll(async () => {
   await svc?.stop();
-  await Promise.all(Object.values(smscs ?? {}).map((s) => s.close()));
-  await nc?.drain();
-  await ch?.close();
+  await kit.close();
 });
 
 describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
@@ -121,7 +48,7 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     const byId = new Map((await rows(ids)).map((r) => [r.job_id, r]));
     for (const j of jobs) {
       const text = composeText(j.signature, j.content);
-      const smsc = Object.values(smscs).find((s) => s.messagesTo(j.msisdn).length > 0)!;
+      const smsc = Object.values(kit.smscs).find((s) => s.messagesTo(j.msisdn).length > 0)!;
       const m = smsc.messagesTo(j.msisdn)[0]!;
       expect(m.clientRef).toBeUndefined(); // no vendor TLV unless a connector is set to send it
       expect(m.text).toBe(text);
@@ -140,7 +67,7 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
   });
 
   it('refuses an unroutable number or an empty text with a reason, and records carrier failures with their code', async () => {
-    smscs.cmcc.configure({ fates: { '13500000005': 0x0b, '13500000006': 'UNDELIV', '13500000007': 'EXPIRED' } });
+    kit.smscs.cmcc.configure({ fates: { '13500000005': 0x0b, '13500000006': 'UNDELIV', '13500000007': 'EXPIRED' } });
     const jobs = [
       job({ msisdn: '14000000000' }),
       job({ content: '   ' }),
@@ -162,7 +89,7 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
   });
 
   it('matches a reply to its send by extension, publishes it, and forwards it by SMS', async () => {
-    const registry = await ExtensionRegistry.open(nc, names.extensionsBucket);
+    const registry = await ExtensionRegistry.open(kit.nc, names.extensionsBucket);
     const entry = await registry.allocate({
       enterpriseId: 'ent2',
       accountId: 'acc2',
@@ -173,7 +100,7 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     expect(await registry.allocate({ enterpriseId: 'ent2', accountId: 'acc2', sendId: 'send-mo' })).toMatchObject({
       extension: entry.extension,
     });
-    smscs.cmcc.configure({ moRate: 1, moDelayMs: 0, moTexts: ['好的，收到'] });
+    kit.smscs.cmcc.configure({ moRate: 1, moDelayMs: 0, moTexts: ['好的，收到'] });
     const j = job({
       enterpriseId: 'ent2',
       accountId: 'acc2',
@@ -184,7 +111,7 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     });
     await publish([j]);
     await until('the reply event', () => replies.some((r) => r.sendId === 'send-mo'), 40_000);
-    smscs.cmcc.configure({ moRate: 0 });
+    kit.smscs.cmcc.configure({ moRate: 0 });
     const reply = replies.find((r) => r.sendId === 'send-mo')!;
     expect(reply).toMatchObject({
       enterpriseId: 'ent2',
@@ -194,8 +121,8 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
       text: '好的，收到',
       extension: entry.extension,
     });
-    await until('the forwarded SMS', () => smscs.cmcc.messages.some((m) => m.destination === '13700000009'), 40_000);
-    expect(smscs.cmcc.messages.find((m) => m.destination === '13700000009')!.text).toBe('【物业】13800000008回复：好的，收到');
+    await until('the forwarded SMS', () => kit.smscs.cmcc.messages.some((m) => m.destination === '13700000009'), 40_000);
+    expect(kit.smscs.cmcc.messages.find((m) => m.destination === '13700000009')!.text).toBe('【物业】13800000008回复：好的，收到');
     expect(reply.forwardedJobId).toBeDefined();
   });
 
@@ -204,9 +131,9 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     await publish([j]);
     await until('first send', async () => (await finalRows([j.jobId])).length === 1, 40_000);
     // Outside the duplicate window: a fresh Msg-Id, same job id.
-    await jetstream(nc).publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: `${j.jobId}-again` });
+    await jetstream(kit.nc).publish(names.jobSubject('cmcc'), JSON.stringify(j), { msgID: `${j.jobId}-again` });
     await until('the duplicate to be seen', () => svc!.sender.counts.duplicates > 0, 40_000);
-    expect(smscs.cmcc.parts.filter((p) => p.destination === j.msisdn)).toHaveLength(1);
+    expect(kit.smscs.cmcc.parts.filter((p) => p.destination === j.msisdn)).toHaveLength(1);
   });
 
   it('takes a batch of jobs in one message and sends each once, also when the batch comes again; dead-letters a malformed batch whole', async () => {
@@ -214,7 +141,7 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
       job({ msisdn: `1391000${String(i).padStart(4, '0')}`, sendId: 'batch1', source: 'alert' }),
     );
     const ids = batch.map((j) => j.jobId);
-    const js = jetstream(nc);
+    const js = jetstream(kit.nc);
     // The fields the jobs share once in `common` (as alerting writes them), each job's own fields beside.
     const { content, signature, enterpriseId, accountId, sendId, source, createdAt } = batch[0]!;
     const compact = {
@@ -232,24 +159,24 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
     await until('the duplicates to be seen', () => svc!.sender.counts.duplicates - dup0 >= ids.length + 1, 40_000);
     for (const j of batch)
       expect(
-        smscs.cmcc.parts.filter((p) => p.destination === j.msisdn),
+        kit.smscs.cmcc.parts.filter((p) => p.destination === j.msisdn),
         j.msisdn,
       ).toHaveLength(1);
     // One bad job in a batch: the batch is dead-lettered with the reason, and none of it is sent.
     const dead: string[] = [];
-    const sub = nc.subscribe('dlq.messaging.>', { callback: (_e, m) => void dead.push(new TextDecoder().decode(m.data)) });
+    const sub = kit.nc.subscribe('dlq.messaging.>', { callback: (_e, m) => void dead.push(new TextDecoder().decode(m.data)) });
     const bad = [job({ msisdn: '13900009998' }), { ...job({ msisdn: '13900009999' }), msisdn: 'not-a-number' }];
     await js.publish(names.jobSubject('cmcc'), JSON.stringify({ v: 1, jobs: bad }), { msgID: `${ns}-bad-batch` });
     await until('the bad batch dead-lettered', () => dead.some((d) => d.includes('SMS job batch contract')), 40_000);
     sub.unsubscribe();
     expect(dead.find((d) => d.includes('SMS job batch contract'))).toMatch(/jobs\.1(\.|: )msisdn/);
-    expect(smscs.cmcc.messagesTo('13900009998')).toHaveLength(0);
+    expect(kit.smscs.cmcc.messagesTo('13900009998')).toHaveLength(0);
   });
 
   it('loses and duplicates nothing when messaging is killed with SIGKILL mid-run and restarted', async () => {
     await svc!.stop();
     svc = undefined;
-    for (const s of Object.values(smscs)) s.configure({ latencyMs: 2, receiptDelayMs: 300, fates: {} });
+    for (const s of Object.values(kit.smscs)) s.configure({ latencyMs: 2, receiptDelayMs: 300, fates: {} });
     const jobs = Array.from({ length: 400 }, (_, i) =>
       job({
         msisdn: `1${['38', '86', '89'][i % 3]}${String(50_000_000 + i).padStart(8, '0')}`,
@@ -257,40 +184,13 @@ describe('messaging service (real NATS, ClickHouse and SMPP over TCP)', () => {
         content: i % 5 === 0 ? '长'.repeat(100) : `通知 ${i}`,
       }),
     );
+    const { sent, final, atKill } = await kit.killDrill({
+      gateways: Object.values(kit.smscs),
+      jobs,
+      env: { SMSC_RATE_CMCC: '150', SMSC_RATE_CUCC: '150', SMSC_RATE_CTCC: '150', UNCERTAIN_RESOLVE_MS: '20000' },
+      killAfter: 120,
+    });
     const ids = jobs.map((j) => j.jobId);
-    const numbers = new Map(jobs.map((j) => [j.msisdn, j.jobId]));
-    const received = () => Object.values(smscs).reduce((n, s) => n + s.parts.filter((p) => numbers.has(p.destination)).length, 0);
-    const before = received();
-    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-    const start = (): ChildProcess =>
-      spawn(process.execPath, ['--import', 'tsx', main], {
-        env: {
-          ...process.env,
-          ...env({ SMSC_RATE_CMCC: '150', SMSC_RATE_CUCC: '150', SMSC_RATE_CTCC: '150', UNCERTAIN_RESOLVE_MS: '20000', MESSAGING_NS: ns }),
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-    let child = start();
-    await publish(jobs);
-    await until('the first sends', () => received() - before >= 120, 60_000);
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
-    const atKill = received() - before;
-    child = start();
-    try {
-      await until('every job final', async () => (await finalRows(ids)).length === ids.length, 90_000);
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
-    const sent = new Map<string, number>();
-    for (const s of Object.values(smscs)) {
-      for (const p of s.parts) {
-        const id = numbers.get(p.destination);
-        if (id) sent.set(id, (sent.get(id) ?? 0) + 1);
-      }
-    }
-    const final = await finalRows(ids);
     const partsOf = new Map(final.map((r) => [r.job_id, r.segments]));
     // No duplicate: no part of any job reached the SMSC twice. (A multi-part message cut by the kill
     // between its parts keeps only the parts that went: they cannot be told apart from sent ones.)

@@ -1,73 +1,40 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { NUMBER_PREFIXES } from './number-prefixes.ts';
+import { NUMBER_PREFIXES, UNSERVED_PREFIXES } from './number-prefixes.ts';
 import { MAINLAND_MOBILE, normalizeMsisdn, routeNumber } from './number-routing.ts';
-
-const ranges = {
-  cmcc: [
-    '1340',
-    '1348',
-    '135',
-    '136',
-    '137',
-    '138',
-    '139',
-    '147',
-    '148',
-    '150',
-    '151',
-    '152',
-    '157',
-    '158',
-    '159',
-    '165',
-    '172',
-    '178',
-    '182',
-    '183',
-    '184',
-    '187',
-    '188',
-    '195',
-    '197',
-    '198',
-    '1703',
-    '1705',
-    '1706',
-  ],
-  cucc: [
-    '130',
-    '131',
-    '132',
-    '145',
-    '146',
-    '155',
-    '156',
-    '166',
-    '167',
-    '171',
-    '175',
-    '176',
-    '185',
-    '186',
-    '196',
-    '1704',
-    '1707',
-    '1708',
-    '1709',
-  ],
-  ctcc: ['133', '1349', '149', '153', '162', '173', '174', '177', '180', '181', '189', '190', '191', '193', '199', '1700', '1701', '1702'],
-} as const;
 
 const complete = (prefix: string, fill = '0') => prefix + fill.repeat(11 - prefix.length);
 
 describe('routeNumber by 号段', () => {
-  for (const [carrier, prefixes] of Object.entries(ranges)) {
+  // Every segment of the table (its one source, number-prefixes.ts), at both ends of its range.
+  for (const [carrier, prefixes] of Object.entries(NUMBER_PREFIXES)) {
     it.each(prefixes.map((p) => [p]))(`routes %s… to ${carrier}`, (p) => {
       expect(routeNumber(complete(p))).toEqual({ ok: true, msisdn: complete(p), carrier });
       expect(routeNumber(complete(p, '9'))).toMatchObject({ ok: true, carrier });
     });
   }
+
+  it('routes well-known segments of each carrier as the carriers publish them', () => {
+    expect(routeNumber('13800138000')).toMatchObject({ carrier: 'cmcc' });
+    expect(routeNumber('19800000000')).toMatchObject({ carrier: 'cmcc' });
+    expect(routeNumber('18600000000')).toMatchObject({ carrier: 'cucc' });
+    expect(routeNumber('13000000000')).toMatchObject({ carrier: 'cucc' });
+    expect(routeNumber('18900000000')).toMatchObject({ carrier: 'ctcc' });
+    expect(routeNumber('13300000000')).toMatchObject({ carrier: 'ctcc' });
+  });
+
+  it('gives every segment 130–199 exactly one answer: a carrier that lists it, unserved, or unknown', () => {
+    const listed = new Map(Object.entries(NUMBER_PREFIXES).flatMap(([c, ps]) => ps.map((p) => [p, c] as const)));
+    for (let s = 130; s <= 199; s++) {
+      for (let d = 0; d <= 9; d++) {
+        const four = `${s}${d}`;
+        const want = listed.get(four) ?? listed.get(String(s));
+        const r = routeNumber(complete(four));
+        if (want) expect(r, four).toMatchObject({ ok: true, carrier: want });
+        else expect(r, four).toMatchObject({ ok: false, code: String(s) in UNSERVED_PREFIXES ? 'UNSERVED_CARRIER' : 'UNKNOWN_PREFIX' });
+      }
+    }
+  });
 
   it('tells 1349 (Telecom satellite) apart from the rest of 134 (Mobile)', () => {
     expect(routeNumber('13490000000')).toMatchObject({ carrier: 'ctcc' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyForm, errorsStillStanding, toPayload, valueAt } from './form-model.ts';
+import { emptyForm, errorsStillStanding, fromPayload, toPayload, valueAt } from './form-model.ts';
 
 describe('errors of the big-data send form', () => {
   const submitted = toPayload({
@@ -36,5 +36,27 @@ describe('errors of the big-data send form', () => {
 
   it('keeps every error while nothing changed', () => {
     expect(errorsStillStanding(errs, submitted, structuredClone(submitted))).toEqual(errs);
+  });
+});
+
+describe('the send form’s exercise box and English text', () => {
+  it('sends the English text first among the texts and keeps a CAP alert’s other languages through a draft', () => {
+    const saved = {
+      exercise: true,
+      texts: [
+        { language: 'ja-JP', content: '台風警報' },
+        { language: 'en-US', content: 'Typhoon warning' },
+      ],
+    };
+    const f = fromPayload(saved, '2026-12-09');
+    expect(f).toMatchObject({ exercise: true, english: 'Typhoon warning', otherTexts: [{ language: 'ja-JP', content: '台風警報' }] });
+    const p = toPayload({ ...f, english: 'Typhoon warning: stay indoors' });
+    expect(p.exercise).toBe(true);
+    expect(p.texts).toEqual([
+      { language: 'en-US', content: 'Typhoon warning: stay indoors' },
+      { language: 'ja-JP', content: '台風警報' },
+    ]);
+    expect(toPayload({ ...f, english: '  ' }).texts).toEqual([{ language: 'ja-JP', content: '台風警報' }]);
+    expect(fromPayload({}, '2026-12-09')).toMatchObject({ exercise: false, english: '', otherTexts: [] });
   });
 });

@@ -26,7 +26,13 @@ export interface SendForm {
   letter: { id: string; name: string } | null;
   /** An exercise (演练): every SMS begins with 【演练】, never charged. */
   exercise: boolean;
+  /** The English text, sent to people whose profile names another language (roaming-in foreigners). */
+  english: string;
+  /** Texts in other languages kept as they came (a CAP alert's ja-JP …), not edited here. */
+  otherTexts: { language: string; subject?: string; content: string }[];
 }
+
+const isEnglish = (language: string) => /^en\b/i.test(language);
 
 export function emptyForm(today: string, signature = ''): SendForm {
   return {
@@ -50,6 +56,8 @@ export function emptyForm(today: string, signature = ''): SendForm {
     },
     letter: null,
     exercise: false,
+    english: '',
+    otherTexts: [],
   };
 }
 
@@ -79,6 +87,7 @@ export function toPayload(f: SendForm) {
     quota: quotaOf(f),
     authorizationLetter: f.letter?.id,
     exercise: f.exercise,
+    texts: [...(f.english.trim() ? [{ language: 'en-US', content: f.english }] : []), ...f.otherTexts],
     // Kept for drafts: which parts were imported and the letter's name.
     ui: { drawnCount: f.drawn.length, areasCount: f.areas.length, letterName: f.letter?.name },
   };
@@ -122,6 +131,8 @@ export function fromPayload(p: SavedForm, today: string): SendForm {
     ) as SendForm['quota'],
     letter: p.authorizationLetter ? { id: p.authorizationLetter, name: p.ui?.letterName ?? bt.send.letter } : null,
     exercise: p.exercise === true,
+    english: p.texts?.find((t) => isEnglish(t.language))?.content ?? '',
+    otherTexts: (p.texts ?? []).filter((t) => !isEnglish(t.language)),
   };
 }
 

@@ -98,6 +98,10 @@ export const bt = {
     exercise: '演练任务',
     exerciseHint: '照常圈选、筛选、限额和发送，每条短信前自动加“【演练】”（计入字数和计费条数），不扣减短信余量',
     exercisePrefix: '【演练】',
+    /** The English text (#21). */
+    english: '英文内容（可选）',
+    englishHint: '号码画像语言不是中文的人（外籍漫入人员）收到英文内容，其他人收到中文内容；预留余量按计费条数较多的语言计',
+    englishCounts: (chars: number, segments: number) => `英文：已输入 ${chars} 字（含签名），计费 ${segments} 条/人`,
   },
   tasks: {
     title: '大数据短信任务',
@@ -175,6 +179,7 @@ export const bt = {
     /** The badge of an exercise (#21). */
     exercise: '演练',
     exerciseNote: '演练任务：每条短信以“【演练】”开头，不计费',
+    englishContent: '英文内容（发给外籍漫入人员）',
     windowsText: (ws: { start: string; end: string }[]) => ws.map((w) => `${w.start}-${w.end}`).join('，') || '全天',
     signed: (signature: string, content: string) => `【${signature}】${content}`,
     joinValues: (xs: string[]) => xs.join('、'),

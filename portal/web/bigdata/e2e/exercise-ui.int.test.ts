@@ -14,9 +14,9 @@ import { ARTIFACTS, CHROMIUM_ARGS } from './console-stack.ts';
 
 /**
  * Exercise mode in the browser (#21): the send page's 演练任务 box counts 【演练】 in the characters
- * and segments under the text, the task it submits is an exercise in the bucket alerting reads and
- * reserves nothing, and the task list and the detail show it with the 演练 badge and the prefixed
- * text. The portal talks to a real nats-server; no alerting engine is needed to see the task.
+ * and segments under the text (and under the English text), the task it submits is an exercise in
+ * the bucket alerting reads, with its English text, and reserves nothing, and the task list and the
+ * detail show it with the 演练 badge and the prefixed texts. The portal talks to a real nats-server; no alerting engine is needed to see the task.
  */
 const BUCKET = `alert_tasks_exercise_ui_${process.pid}`;
 
@@ -72,6 +72,9 @@ describe('an exercise task in a real browser', () => {
     await page.locator('[data-testid="exercise"] input[type="checkbox"]').check();
     await expect.poll(() => counts.textContent(), { timeout: 10_000 }).not.toBe(plain);
     expect(await counts.textContent()).toMatch(/73\D.*2\s*条/);
+    // The English text, counted on its own (with the prefix too).
+    await page.fill('textarea[name="english"]', 'Typhoon drill: go to the nearest shelter.');
+    await expect.poll(() => page.locator('[data-testid="english-counts"]').textContent(), { timeout: 10_000 }).toMatch(/50\D.*1\s*条/);
     await page.locator('.row:has(input[type="time"]) button.link').first().click();
     for (const c of ['cucc', 'ctcc']) await page.locator(`tr:has(input[name="quota.${c}.total"]) input[type="checkbox"]`).uncheck();
     await page.fill('input[name="quota.cmcc.total"]', '100');
@@ -85,12 +88,15 @@ describe('an exercise task in a real browser', () => {
       throw new Error(`${(e as Error).message}\n${problems.join('\n')}`);
     });
     const id = new URL(page.url()).searchParams.get('open')!;
-    expect((await bus.get(id))?.spec.exercise).toBe(true);
+    expect((await bus.get(id))?.spec).toMatchObject({ exercise: true, contents: { en: 'Typhoon drill: go to the nearest shelter.' } });
     expect((await admin.req('GET', '/api/home/quota')).body).toEqual(before);
 
     // The detail opens by itself: the badge and the text as it is sent.
     await page.waitForSelector('[data-testid="detail-exercise-badge"]', { timeout: 15_000 });
     expect(await page.locator('[data-testid="task-content"]').textContent()).toContain(`【演练】${'演'.repeat(64)}`);
+    expect(await page.locator('[data-testid="task-content-en"]').textContent()).toContain(
+      '【翼讯通】【演练】Typhoon drill: go to the nearest shelter.',
+    );
     await shot('exercise-detail-1440x900');
     await page.click('.modal header button');
     const row = page.locator(`tr[data-task="${id}"]`);

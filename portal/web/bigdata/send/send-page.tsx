@@ -65,6 +65,7 @@ export function SendPage() {
   const [errs, setErrs] = createSignal<Record<string, string>>({});
   const [reach, setReach] = createSignal<Reach | { error: string } | null>(null);
   const [count, setCount] = createSignal<Count | null>(null);
+  const [englishCount, setEnglishCount] = createSignal<Count | null>(null);
   const [tool, setTool] = createSignal<DrawTool | null>(null);
   const [bufferM, setBufferM] = createSignal(DEFAULT_BUFFER_M);
   const [busy, setBusy] = createSignal(false);
@@ -146,6 +147,13 @@ export function SendPage() {
     const body = { signature: form.signature, content: (form.exercise ? bt.send.exercisePrefix : '') + form.content };
     clearTimeout(countTimer);
     countTimer = setTimeout(() => void post<Count>('/api/bigdata/count', body).then(setCount, () => setCount(null)), 250);
+  });
+  let englishTimer: ReturnType<typeof setTimeout> | undefined;
+  createEffect(() => {
+    const body = { signature: form.signature, content: (form.exercise ? bt.send.exercisePrefix : '') + form.english };
+    clearTimeout(englishTimer);
+    if (!form.english.trim()) return setEnglishCount(null);
+    englishTimer = setTimeout(() => void post<Count>('/api/bigdata/count', body).then(setEnglishCount, () => setEnglishCount(null)), 250);
   });
 
   const pickTool = (t: DrawTool | null) => {
@@ -320,6 +328,24 @@ export function SendPage() {
             })()}
           </small>
           <FieldError errs={errs()} at="content" />
+        </label>
+        <label class="field">
+          <span>{bt.send.english}</span>
+          <textarea
+            name="english"
+            rows={3}
+            maxLength={2000}
+            lang="en"
+            value={form.english}
+            onInput={(e) => setForm('english', e.currentTarget.value)}
+          />
+          <small class="muted" data-testid="english-counts">
+            {(() => {
+              const c = englishCount();
+              return c ? (c.ok ? bt.send.englishCounts(c.chars, c.segments) : c.reason) : bt.send.englishHint;
+            })()}
+          </small>
+          <FieldError errs={errs()} at="texts.0.content" />
         </label>
         <label class="field check" data-testid="exercise">
           <span>

@@ -38,6 +38,7 @@ export interface TaskSummary {
 /** The form fields the detail shows (the API's form holds more). */
 interface DetailForm {
   content?: string;
+  texts?: { language: string; content: string }[];
   signature?: string;
   endDate?: string;
   windows?: { start: string; end: string }[];
@@ -361,6 +362,14 @@ function TaskDetail(props: { id: string; onClose: () => void }) {
             <p data-testid="task-content">
               {bt.tasks.signed(t().form.signature ?? '', (t().exercise ? bt.send.exercisePrefix : '') + (t().form.content ?? ''))}
             </p>
+            <For each={(t().form.texts ?? []).filter((x) => /^en\b/i.test(x.language))}>
+              {(x) => (
+                <p data-testid="task-content-en" lang="en">
+                  {bt.tasks.labelled(bt.tasks.englishContent)}
+                  {bt.tasks.signed(t().form.signature ?? '', (t().exercise ? bt.send.exercisePrefix : '') + x.content)}
+                </p>
+              )}
+            </For>
             <Show when={canStop(t().state) && can('bigdata.send')}>
               <button type="button" data-action="update" onClick={() => void update(t())}>
                 {bt.tasks.update}

@@ -22,6 +22,13 @@ export const InsightEnv = z.object({
    * to cell) count under k is taken as 0, and a released sum under k is shown suppressed.
    */
   INSIGHT_K: z.coerce.number().int().min(2).max(1000).default(DEFAULT_K),
+  /**
+   * Hours of moves held in memory (20 B a move; ~166 MB at 1M subscribers moving 8 times a day).
+   * From 25 (the default), a region's first query reads its per-person windows (since midnight,
+   * dwell's 8 h) there; fewer save memory and send first queries to ClickHouse (polls still read
+   * their minutes here, from 2).
+   */
+  INSIGHT_MOVES_HOURS: z.coerce.number().min(2).max(48).default(25),
   /** Days of history kept (whole day partitions are dropped after). */
   INSIGHT_RETENTION_DAYS: z.coerce.number().int().min(8).max(400).default(8),
   INSIGHT_STREAM: z.string().default(LOCATION_STREAM),

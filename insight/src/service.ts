@@ -138,7 +138,7 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     const cells = new CellDictionary((lng, lat) => admin.cityAt(lng, lat));
     const state = new PresenceState(cells, cfg.INSIGHT_STALENESS_MIN * 60_000, 1 << 16);
     const ring = new PopulationRing();
-    const recent = new RecentMoves();
+    const recent = new RecentMoves(cfg.INSIGHT_MOVES_HOURS * 3_600_000);
     // Pair atoms of settled hours (#24): the holder fills them; every replica's queries read them.
     const pairs = role === 'holder' ? new PairFiller(ch, cfg.INSIGHT_K, log) : undefined;
     const pairHours = new PairHours(ch, cfg.INSIGHT_K);

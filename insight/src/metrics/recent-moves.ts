@@ -138,7 +138,10 @@ export class RecentMoves {
   }
 }
 
-/** 25 h: "since midnight" reaches back 24 h at most, plus a carrier's clock ahead (≤ 60 s) and margin. */
+/**
+ * 25 h: "since midnight" reaches back 24 h at most, plus a carrier's clock ahead (≤ 60 s) and margin.
+ * The service's `INSIGHT_MOVES_HOURS`.
+ */
 export const MOVES_KEEP_MS = 25 * 3_600_000;
 const BYTES_PER_MOVE = 4 + 8 + 4 + 4;
 

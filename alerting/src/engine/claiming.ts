@@ -2,11 +2,17 @@ import type { Carrier } from '@geo/ingest';
 import { NO_CELL, type Presence } from '../presence/presence.ts';
 import { sendDay } from '../rules/evaluate.ts';
 import type { BudgetScope } from './budget.ts';
-import { CLAIM_CHUNK, chunkPeople, claimChunk, type AppendResult, type ChunkPlaces, type ClaimChunk } from './claims.ts';
+import { CLAIM_CHUNK, carrierDigits, chunkPeople, claimChunkOf, type AppendResult, type ChunkPlaces, type ClaimChunk } from './claims.ts';
 import { JOB_BATCH, type JobBatch } from './job-batches.ts';
 import type { EnginePorts } from './ports.ts';
 import { batchesOf, type PublishWindow } from './publish-window.ts';
 import { clearBit, markSent, sentBits, unhold, type ShanghaiToday, type TaskRuntime } from './task-runtime.ts';
+
+function keep(to: Claimants, i: number, msisdn: string, carrier: number): void {
+  to.i.push(i);
+  to.msisdn.push(msisdn);
+  to.carrier.push(carrier);
+}
 
 /** People of one task and carrier in one send, with their budget reservation. */
 export interface BudgetGroup {
@@ -18,12 +24,33 @@ export interface BudgetGroup {
   unused: number;
 }
 
-export interface Claimant {
-  i: number;
-  msisdn: string;
-  carrier: Carrier;
-  group: BudgetGroup;
+/** A budget group with nobody in it yet. */
+export function budgetGroup(rt: TaskRuntime, carrier: Carrier, day: string): BudgetGroup {
+  const spec = rt.task.spec;
+  return {
+    rt,
+    carrier,
+    idx: [],
+    unused: 0,
+    scope: { taskId: rt.task.id, accountId: spec.accountId, carrier, day, quota: spec.quota[carrier]!, initialBalance: spec.balance },
+  };
 }
+
+/**
+ * People to claim on one claim subject, by columns (no object per person: a task's start claims a
+ * million): subscriber index, number, carrier (index into CARRIERS); `groups` gives each carrier's
+ * budget group, whose reservation a person not claimed after all gives back.
+ */
+export interface Claimants {
+  rt: TaskRuntime;
+  subject: string;
+  groups: (BudgetGroup | undefined)[];
+  i: number[];
+  msisdn: string[];
+  carrier: number[];
+}
+
+export const claimants = (rt: TaskRuntime, subject: string): Claimants => ({ rt, subject, groups: [], i: [], msisdn: [], carrier: [] });
 
 /**
  * Claiming people in the claim log (`ALERT_CLAIMS`): one append per chunk of a claim subject, the
@@ -45,76 +72,78 @@ export class Claiming {
   }
 
   /**
-   * Claims people on one claim subject, chunk by chunk; returns those this instance won. Chunks
-   * others stored first are folded into what this instance knows was sent (their recent jobs are
-   * published again: JetStream drops the copy when the first made it).
+   * Claims people on one claim subject, chunk by chunk; returns the chunks this instance stored.
+   * Chunks others stored first are folded into what this instance knows was sent (their recent
+   * jobs are published again: JetStream drops the copy when the first made it).
    */
-  async claim(
-    rt: TaskRuntime,
-    subject: string,
-    people: Claimant[],
-    now: number,
-    errors: unknown[],
-    onWon?: (chunk: ClaimChunk) => void,
-  ): Promise<ClaimChunk[]> {
+  async claim(cl: Claimants, now: number, errors: unknown[], onWon?: (chunk: ClaimChunk) => void): Promise<ClaimChunk[]> {
+    const { rt, subject, groups } = cl;
     const won: ClaimChunk[] = [];
-    let todo = people;
     const owns = this.ports.owns;
-    while (todo.length) {
+    const size = this.ports.claimChunk ?? CLAIM_CHUNK;
+    let { i, msisdn, carrier } = cl;
+    let from = 0;
+    while (from < i.length) {
+      // The next chunk: people from `from` on, up to `size`.
+      const to = Math.min(i.length, from + size);
       if (owns) {
         // Fencing (lease mode): the lease is checked again right before each append, not only when
         // the send began. An owner that stalled after choosing its people (GC pause, SIGSTOP, slow
         // KV) and lost the lease meanwhile claims nobody of that shard on its stale presence; the
         // new owner decides about them. Their reservations are given back.
-        const still: Claimant[] = [];
-        for (const c of todo) {
-          if (owns(c.i)) still.push(c);
-          else {
-            clearBit(rt.sent, c.i);
-            c.group.unused++;
+        let all = true;
+        for (let k = from; k < to && all; k++) all = owns(i[k]);
+        if (!all) {
+          const kept = claimants(rt, subject);
+          for (let k = from; k < i.length; k++) {
+            if (k < to && !owns(i[k])) {
+              clearBit(rt.sent, i[k]);
+              groups[carrier[k]]!.unused++;
+            } else keep(kept, i[k], msisdn[k], carrier[k]);
           }
+          ({ i, msisdn, carrier } = kept);
+          from = 0;
+          continue; // the next chunk's people, checked again
         }
-        todo = still;
-        if (!todo.length) break;
       }
-      const size = this.ports.claimChunk ?? CLAIM_CHUNK;
-      const chunk = todo.length > size ? todo.slice(0, size) : todo;
-      const rest = todo.length > size ? todo.slice(size) : [];
       let r: AppendResult;
-      const stored = claimChunk(
+      const stored = claimChunkOf(
         `${this.ports.instance}:${now}:${++this.chunkSeq}`,
         this.ports.instance,
         now,
-        chunk,
+        msisdn.slice(from, to),
+        carrierDigits(carrier, from, to),
         this.ports.jobBatch ?? JOB_BATCH,
         this.ports.fence?.(),
-        this.placesOf(chunk),
+        this.placesOf(i, from, to),
       );
       try {
         r = await this.ports.claims.append(subject, stored);
       } catch (err) {
         // Unknown outcome: they may be reconsidered, and their reservations stay taken.
         // The chunks won before this one are still published by the caller.
-        for (const c of todo) clearBit(rt.sent, c.i);
-        for (const c of rest) c.group.unused++;
+        for (let k = from; k < i.length; k++) clearBit(rt.sent, i[k]);
+        for (let k = to; k < i.length; k++) groups[carrier[k]]!.unused++;
         errors.push(err);
         break;
       }
       // Others' chunks may hold people of this chunk (when it lost) or of the chunks still to come.
-      const taken = r.others.length ? await this.fold(rt, r.others, now, new Set(todo.map((c) => c.msisdn))) : undefined;
+      const taken = r.others.length ? await this.fold(rt, r.others, now, new Set(msisdn.slice(from))) : undefined;
       if (r.ok) {
         won.push(stored);
         onWon?.(stored);
-        for (const c of chunk) {
-          unhold(rt, c.i);
+        for (let k = from; k < to; k++) unhold(rt, i[k]);
+      }
+      const next = r.ok ? to : from;
+      if (taken) {
+        const left = claimants(rt, subject);
+        for (let k = next; k < i.length; k++) {
+          if (taken.has(msisdn[k])) groups[carrier[k]]!.unused++;
+          else keep(left, i[k], msisdn[k], carrier[k]);
         }
-      }
-      const left: Claimant[] = [];
-      for (const c of r.ok ? rest : todo) {
-        if (taken?.has(c.msisdn)) c.group.unused++;
-        else left.push(c);
-      }
-      todo = left;
+        ({ i, msisdn, carrier } = left);
+        from = 0;
+      } else from = next;
     }
     return won;
   }
@@ -143,25 +172,36 @@ export class Claiming {
     return taken;
   }
 
-  /** Where each claimant is now (their serving cell), as a chunk's place table. */
-  private placesOf(people: readonly Claimant[]): ChunkPlaces & { of: number[] } {
+  /** Per cell: the chunk (its {@link placeStamp}) that last listed it, and where in its table. */
+  private placeSeen = new Int32Array(0);
+  private placeAt = new Int32Array(0);
+  private placeStamp = 0;
+
+  /** Where people `i[from … to)` are now (their serving cell), as a chunk's place table. */
+  private placesOf(i: readonly number[], from: number, to: number): ChunkPlaces & { of: number[] } {
     const cells = this.presence.cells;
-    const at = new Map<number, number>();
-    const out: ChunkPlaces & { of: number[] } = { ids: [], lng: [], lat: [], of: [] };
-    for (const { i } of people) {
-      const c = this.presence.cell[i];
+    if (this.placeSeen.length < cells.size) {
+      this.placeSeen = new Int32Array(Math.max(cells.size, this.placeSeen.length * 2));
+      this.placeAt = new Int32Array(this.placeSeen.length);
+      this.placeStamp = 0;
+    }
+    const stamp = ++this.placeStamp;
+    const { placeSeen, placeAt } = this;
+    const out: ChunkPlaces & { of: number[] } = { ids: [], lng: [], lat: [], of: new Array<number>(to - from) };
+    for (let k = from; k < to; k++) {
+      const c = this.presence.cell[i[k]];
       if (c === NO_CELL) {
-        out.of.push(-1);
+        out.of[k - from] = -1;
         continue;
       }
-      let k = at.get(c);
-      if (k === undefined) {
-        at.set(c, (k = out.ids.length));
+      if (placeSeen[c] !== stamp) {
+        placeSeen[c] = stamp;
+        placeAt[c] = out.ids.length;
         out.ids.push(cells.ids[c]!);
         out.lng.push(cells.lng[c]!);
         out.lat.push(cells.lat[c]!);
       }
-      out.of.push(k);
+      out.of[k - from] = placeAt[c];
     }
     return out;
   }

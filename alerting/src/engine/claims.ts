@@ -67,14 +67,43 @@ export function claimChunk(
   fence?: Record<string, number>,
   places?: ChunkPlaces & { of: number[] },
 ): ClaimChunk {
-  let carriers = '';
-  for (const p of people) carriers += CARRIERS.indexOf(p.carrier);
+  const codes = people.map((p) => CARRIERS.indexOf(p.carrier));
+  return claimChunkOf(
+    id,
+    instance,
+    at,
+    people.map((p) => p.msisdn),
+    carrierDigits(codes, 0, codes.length),
+    batch,
+    fence,
+    places,
+  );
+}
+
+/** A chunk's `carriers`: one digit per person of `codes[from … to)` (indexes into CARRIERS). */
+export function carrierDigits(codes: readonly number[], from: number, to: number): string {
+  const b = Buffer.allocUnsafe(to - from);
+  for (let k = from; k < to; k++) b[k - from] = 48 + codes[k];
+  return b.toString('latin1');
+}
+
+/** {@link claimChunk} by columns: numbers, and carriers already as digits. */
+export function claimChunkOf(
+  id: string,
+  instance: string,
+  at: number,
+  msisdns: string[],
+  carriers: string,
+  batch?: number,
+  fence?: Record<string, number>,
+  places?: ChunkPlaces & { of: number[] },
+): ClaimChunk {
   return {
     v: 1,
     id,
     instance,
     at,
-    msisdns: people.map((p) => p.msisdn),
+    msisdns,
     carriers,
     ...(batch === undefined ? {} : { batch }),
     ...(fence === undefined ? {} : { fence }),

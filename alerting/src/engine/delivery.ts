@@ -2,13 +2,19 @@ import { CARRIERS } from '@geo/ingest';
 import type { Presence } from '../presence/presence.ts';
 import { sendDay, type Grant } from '../rules/evaluate.ts';
 import { shanghaiDay } from '../rules/shanghai-time.ts';
-import { CLAIM_PARTS, claimPart, claimSubject, type ClaimChunk } from './claims.ts';
+import { claimPart, claimSubject, type ClaimChunk } from './claims.ts';
 import { PublishWindow, batchesOf } from './publish-window.ts';
-import { Claiming, type BudgetGroup, type Claimant } from './claiming.ts';
+import { Claiming, budgetGroup, claimants, type BudgetGroup, type Claimants } from './claiming.ts';
 import type { EnginePorts } from './ports.ts';
 import { bit, clearBit, hold, markSent, sentBits, type Candidate, type ShanghaiToday, type TaskRuntime } from './task-runtime.ts';
 
 const CAP_BACKOFF_MS = 5_000;
+
+/** People of one task queued for sending (subscriber indexes). */
+interface Run {
+  rt: TaskRuntime;
+  idx: number[];
+}
 
 /**
  * Delivery: what happens to a person once detection chose them (tile38's `hooks.go` to the
@@ -44,7 +50,8 @@ export class Delivery {
     return false;
   }
 
-  private queued: Candidate[] = [];
+  /** People queued for the next send, per task (a run each). */
+  private queued: Run[] = [];
   private waiting: { resolve(n: number): void; reject(err: unknown): void }[] = [];
   private flushing = false;
   private readonly jobs: PublishWindow;
@@ -58,7 +65,22 @@ export class Delivery {
    */
   sendSoon(cands: Candidate[]): Promise<number> {
     if (cands.length === 0) return Promise.resolve(0);
-    for (const c of cands) this.queued.push(c);
+    let run: Run | undefined;
+    for (const { rt, i } of cands) {
+      if (run?.rt !== rt) this.queued.push((run = { rt, idx: [] }));
+      run.idx.push(i);
+    }
+    return this.queue();
+  }
+
+  /** {@link sendSoon} for people of one task (subscriber indexes), with no object per person: a task's start. */
+  sendSoonFor(rt: TaskRuntime, idx: number[]): Promise<number> {
+    if (idx.length === 0) return Promise.resolve(0);
+    this.queued.push({ rt, idx });
+    return this.queue();
+  }
+
+  private queue(): Promise<number> {
     const p = new Promise<number>((resolve, reject) => this.waiting.push({ resolve, reject }));
     if (!this.flushing) void this.flush();
     return p;
@@ -152,53 +174,36 @@ export class Delivery {
    * flight, with Nats-Msg-Id = job id. A claim whose outcome is unknown (timeout) keeps its
    * reservation: a lost ack can cost a send, never exceed a cap.
    */
-  private async send(cands: Candidate[]): Promise<number> {
+  private async send(runs: Run[]): Promise<number> {
     const owns = this.ports.owns;
-    if (owns) {
-      // Fencing, locally: people whose shard lease this instance no longer holds are the new owner's.
-      const mine: Candidate[] = [];
-      for (const c of cands) {
-        if (owns(c.i)) mine.push(c);
-        else clearBit(c.rt.sent, c.i);
-      }
-      cands = mine;
-    }
-    if (cands.length === 0) return 0;
     const now = this.ports.now();
     const day = shanghaiDay(now);
-    // Number keys, not strings: this loop and the next run once per person (100,000 at a task's start).
-    const groups = new Map<number, BudgetGroup>();
-    for (const { rt, i } of cands) {
-      const ci = this.presence.carrier[i];
-      const key = rt.slot * CARRIERS.length + ci;
-      let g = groups.get(key);
-      if (!g) {
-        const carrier = CARRIERS[ci];
-        const spec = rt.task.spec;
-        groups.set(
-          key,
-          (g = {
-            rt,
-            carrier,
-            idx: [],
-            unused: 0,
-            scope: {
-              taskId: rt.task.id,
-              accountId: spec.accountId,
-              carrier,
-              day,
-              quota: spec.quota[carrier]!,
-              initialBalance: spec.balance,
-            },
-          }),
-        );
+    const carrierOf = this.presence.carrier;
+    // Per task its carriers' groups, found once per run: this loop runs once per person (1,000,000 at a city's start).
+    const groups: BudgetGroup[] = [];
+    const byTask = new Map<TaskRuntime, (BudgetGroup | undefined)[]>();
+    for (const { rt, idx } of runs) {
+      let gs = byTask.get(rt);
+      if (!gs) byTask.set(rt, (gs = CARRIERS.map(() => undefined)));
+      for (let k = 0; k < idx.length; k++) {
+        const i = idx[k];
+        // Fencing, locally: people whose shard lease this instance no longer holds are the new owner's.
+        if (owns && !owns(i)) {
+          clearBit(rt.sent, i);
+          continue;
+        }
+        const ci = carrierOf[i];
+        let g = gs[ci];
+        if (!g) groups.push((g = gs[ci] = budgetGroup(rt, CARRIERS[ci], day)));
+        g.idx.push(i);
       }
-      g.idx.push(i);
     }
+    if (groups.length === 0) return 0;
     const errors: unknown[] = [];
-    const parts = new Map<number, { rt: TaskRuntime; subject: string; people: Claimant[] }>();
+    const parts: Claimants[] = [];
+    const partsOf = new Map<TaskRuntime, Claimants[]>();
     await Promise.all(
-      [...groups.values()].map(async (g) => {
+      groups.map(async (g) => {
         const { rt, carrier, idx } = g;
         let grant: Grant;
         try {
@@ -221,14 +226,19 @@ export class Delivery {
           }
         }
         const sd = sendDay(rt.task.spec.frequency, now);
+        let mine = partsOf.get(rt);
+        if (!mine) partsOf.set(rt, (mine = []));
+        const ci = CARRIERS.indexOf(carrier);
         for (let n = 0; n < grant.granted; n++) {
           const i = idx[n];
           const msisdn = this.presence.msisdnOf(i);
           const part = claimPart(msisdn);
-          const key = rt.slot * CLAIM_PARTS + part;
-          let p = parts.get(key);
-          if (!p) parts.set(key, (p = { rt, subject: claimSubject(rt.task.id, sd, part), people: [] }));
-          p.people.push({ i, msisdn, carrier, group: g });
+          let p = mine[part];
+          if (!p) parts.push((p = mine[part] = claimants(rt, claimSubject(rt.task.id, sd, part))));
+          p.groups[ci] = g;
+          p.i.push(i);
+          p.msisdn.push(msisdn);
+          p.carrier.push(ci);
         }
       }),
     );
@@ -246,9 +256,9 @@ export class Delivery {
       );
     };
     await Promise.all(
-      [...parts.values()].map((p) =>
+      parts.map((p) =>
         this.claiming
-          .claim(p.rt, p.subject, p.people, now, errors, (ch) => publishChunk(p.rt, ch))
+          .claim(p, now, errors, (ch) => publishChunk(p.rt, ch))
           .catch((err) => {
             errors.push(err);
             return [];
@@ -257,7 +267,7 @@ export class Delivery {
     );
     await Promise.all(publishing);
     await Promise.all(
-      [...groups.values()].map((g) =>
+      groups.map((g) =>
         this.ports.budget.release(g.scope, g.unused).catch((err) => {
           errors.push(err);
         }),

@@ -150,25 +150,31 @@ export class Engine {
     return { ...seen, reason: 'queued' };
   }
 
-  /** Decides one person for one task; pushes a candidate when they should be sent now. */
-  private consider(rt: TaskRuntime, i: number, now: number, out: Candidate[]): void {
-    if (rt.task.state !== 'running' || rt.removed) return;
-    if (bit(sentBits(rt, this.today.at(now)), i)) return;
-    if (!this.presence.isPresent(i, now)) return;
+  /** Decides one person for one task; true (and marked as being sent) when they should be sent now. */
+  private consider(rt: TaskRuntime, i: number, now: number): boolean {
+    if (rt.task.state !== 'running' || rt.removed) return false;
+    if (bit(sentBits(rt, this.today.at(now)), i)) return false;
+    if (!this.presence.isPresent(i, now)) return false;
     if (!bit(rt.seen, i)) {
       rt.seen = setBit(rt.seen, i, this.presence.size);
       rt.matched++;
       rt.dirty = true;
     }
-    if (!rt.inside.has(i)) return;
+    if (!rt.inside.has(i)) return false;
     const entered = rt.inside.enteredSec(i, this.presence.sinceSec[i]);
     const v = judge(rt.task.spec, this.views.of(i, rt.task.spec.rules.length > 0), entered * 1000, now);
-    if (!v.send) return hold(rt, i, v.reason, this.today.at(now), this.presence.size);
+    if (!v.send) {
+      hold(rt, i, v.reason, this.today.at(now), this.presence.size);
+      return false;
+    }
     const ci = this.presence.carrier[i];
-    if (rt.blockedUntil[ci] > now) return hold(rt, i, rt.blockedReason[ci], this.today.at(now), this.presence.size);
-    rt.pending.delete(i);
+    if (rt.blockedUntil[ci] > now) {
+      hold(rt, i, rt.blockedReason[ci], this.today.at(now), this.presence.size);
+      return false;
+    }
+    if (rt.pending.size) rt.pending.delete(i);
     markSent(rt, i, this.presence.size);
-    out.push({ rt, i });
+    return true;
   }
 
   /**
@@ -238,14 +244,14 @@ export class Engine {
         // A member who changed cell inside the region keeps the time they entered it.
         if (rt.inside.has(i)) rt.inside.moved(i, p.lastPrevSinceSec);
         else this.enter(rt, i);
-        if (live) this.consider(rt, i, now, out);
+        if (live && this.consider(rt, i, now)) out.push({ rt, i });
       }
     } else if (cur !== NO_CELL) {
       const here = this.tasks.slotsOf(cur);
       for (let s = 0; s < here.length; s++) {
         const rt = this.tasks.bySlot(here[s]);
         this.enter(rt, i);
-        if (live) this.consider(rt, i, now, out);
+        if (live && this.consider(rt, i, now)) out.push({ rt, i });
       }
     }
   }
@@ -290,17 +296,19 @@ export class Engine {
     return this.reconsider(rt, rt.inside.members(), now);
   }
 
-  private async reconsider(rt: TaskRuntime, who: Iterable<number>, now: number): Promise<number> {
-    let cands: Candidate[] = [];
+  private async reconsider(rt: TaskRuntime, who: ArrayLike<number>, now: number): Promise<number> {
+    let idx: number[] = [];
     let sent = 0;
-    for (const i of who) {
-      this.consider(rt, i, now, cands);
-      if (cands.length >= SEND_CHUNK) {
-        sent += await this.sendSoon(cands);
-        cands = [];
+    for (let k = 0; k < who.length; k++) {
+      const i = who[k];
+      if (!this.consider(rt, i, now)) continue;
+      idx.push(i);
+      if (idx.length >= SEND_CHUNK) {
+        sent += await this.delivery.sendSoonFor(rt, idx);
+        idx = [];
       }
     }
-    return sent + (await this.sendSoon(cands));
+    return sent + (await this.delivery.sendSoonFor(rt, idx));
   }
 
   private lastFull = 0;

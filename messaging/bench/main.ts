@@ -210,7 +210,23 @@ function serverPids(): { name: string; pid: number }[] {
 function cpuMeter() {
   const procs = [{ name: 'messaging', pid: process.pid }, { name: 'smsc-sim', pid: sim!.pid! }, ...serverPids()];
   const t0 = procs.map((p) => cpuSeconds(p.pid));
-  return (n: number) => procs.map((p, i) => `${p.name} ${Math.round(((cpuSeconds(p.pid) - t0[i]!) * 1e6) / n)} µs`).join(', ');
+  const w0 = procs.map((p) => writeCalls(p.pid));
+  return (n: number) =>
+    procs
+      .map(
+        (p, i) =>
+          `${p.name} ${Math.round(((cpuSeconds(p.pid) - t0[i]!) * 1e6) / n)} µs (${((writeCalls(p.pid) - w0[i]!) / n).toFixed(2)} writes)`,
+      )
+      .join(', ');
+}
+
+/** Write system calls a process made (a socket write each, mostly), from /proc (Linux). */
+function writeCalls(pid: number): number {
+  try {
+    return Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 async function run(ns: string, n: number, rates: Record<SmsCarrier, number>, protocol: CarrierProtocol = 'smpp') {

@@ -18,6 +18,7 @@ import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
 import type { RegionPart } from '@geo/alerting';
 import turfBbox from '@turf/bbox';
 import { LABEL_COLOR, loadMapSettings, offlineStyle, type MapTheme } from './offline-style.ts';
+import { detailLayers, detailSources, labelLayers, type MapDetail } from './detail-style.ts';
 import type { HexCell } from './hex-cells.ts';
 import { HeatCells } from './hex-layer.ts';
 import { DEFAULT_BUFFER_M, featureToPart, partToFeature, partsToGeoJSON, type DrawnFeature } from './region-parts.ts';
@@ -62,6 +63,8 @@ export interface GeoMapOptions {
   zoom?: number;
   /** Where the boundaries and area list come from. @default '/api/bigdata' */
   api?: string;
+  /** Where the imported base map (meta, tiles) and the platform's places come from. @default '/api/map' */
+  mapApi?: string;
 }
 
 /**
@@ -87,12 +90,16 @@ export class GeoMap {
   private bufferM = DEFAULT_BUFFER_M;
   private emitTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly api: string;
+  private readonly mapApi: string;
+  /** The imported OpenStreetMap tiles, once `/api/map/meta` said there are some. */
+  private detail: MapDetail | undefined;
   ready = false;
 
   constructor(container: HTMLElement, opts: GeoMapOptions = {}) {
     const settings = loadMapSettings();
     this.theme = opts.theme ?? settings.theme;
     this.api = opts.api ?? '/api/bigdata';
+    this.mapApi = opts.mapApi ?? '/api/map';
     this.map = new maplibregl.Map({
       container,
       style: settings.styleUrl || offlineStyle(this.theme, `${this.api}/boundaries`),
@@ -121,6 +128,7 @@ export class GeoMap {
       this.render();
     });
     this.map.once('load', () => {
+      if (!settings.styleUrl) void this.loadDetail(container);
       if (opts.draw) this.startDraw();
       this.ready = true;
       container.dataset.mapReady = '1';
@@ -145,6 +153,24 @@ export class GeoMap {
     } catch {
       // Without names the outlines still show.
     }
+  }
+
+  /**
+   * Adds the imported OpenStreetMap detail (water, roads, railways, buildings under the outlines;
+   * lake, place and station names above) when an import was made, and the platform's own places
+   * always. `data-map-detail` on the container says which: 'osm' or 'outlines'.
+   */
+  private async loadDetail(container: HTMLElement): Promise<void> {
+    try {
+      const r = await fetch(`${this.mapApi}/meta`, { credentials: 'same-origin' });
+      if (r.ok) this.detail = ((await r.json()) as { detail: MapDetail | null }).detail ?? undefined;
+    } catch {
+      // No detail: the outlines stay the base map.
+    }
+    for (const [id, source] of Object.entries(detailSources(this.detail, `${this.mapApi}/places`))) this.map.addSource(id, source);
+    for (const layer of detailLayers(this.theme, this.detail)) this.map.addLayer(layer, 'district-line');
+    for (const layer of labelLayers(this.theme, this.detail)) this.map.addLayer(layer);
+    container.dataset.mapDetail = this.detail ? 'osm' : 'outlines';
   }
 
   private async outline(level: string): Promise<unknown> {
@@ -277,7 +303,7 @@ export class GeoMap {
     this.theme = theme;
     if (loadMapSettings().styleUrl) return;
     const style = offlineStyle(theme, `${this.api}/boundaries`);
-    for (const l of style.layers) {
+    for (const l of [...style.layers, ...detailLayers(theme, this.detail), ...labelLayers(theme, this.detail)]) {
       const paint = (l as { paint?: Record<string, unknown> }).paint ?? {};
       for (const [k, v] of Object.entries(paint)) if (this.map.getLayer(l.id)) this.map.setPaintProperty(l.id, k as never, v as never);
     }

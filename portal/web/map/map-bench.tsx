@@ -24,6 +24,8 @@ declare global {
       repaint(): Promise<number>;
       /** Moves the view to `center` at `zoom`, resolving when the map is idle there. */
       view(center: [number, number], zoom: number): Promise<void>;
+      /** Names of the features of `layer` drawn in the view now (`queryRenderedFeatures`), for tests. */
+      rendered(layer: string): string[];
     };
     /** Where the benchmark puts an answer before timing its drawing. */
     mapBenchAnswer?: string;
@@ -63,6 +65,10 @@ export function MapBench() {
             map.map.once('idle', () => resolve());
             map.map.jumpTo({ center, zoom });
           }),
+        rendered: (layer) =>
+          map.map.getLayer(layer)
+            ? map.map.queryRenderedFeatures({ layers: [layer] }).map((f) => String(f.properties.name ?? f.properties.class ?? ''))
+            : [],
         repaint: () =>
           new Promise((resolve) => {
             const t0 = performance.now();

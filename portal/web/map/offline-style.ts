@@ -9,8 +9,8 @@ const PALETTE: Record<MapTheme, { bg: string; land: string; district: string; ci
 
 /**
  * A base map with no external tiles: the project's own province, city and district outlines
- * (GeoJSON from the portal's API). Names are drawn by the map module's deck.gl text layer, since
- * an offline style has no glyph server.
+ * (GeoJSON from the portal's API). Area names are drawn by the map module's deck.gl text layer;
+ * an imported OpenStreetMap extract adds its detail and names on top (`detail-style.ts`).
  *
  * @example new maplibregl.Map({ container, style: offlineStyle('dark') })
  */

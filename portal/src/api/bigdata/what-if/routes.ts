@@ -1,0 +1,140 @@
+import { createRoute } from '@hono/zod-openapi';
+import { z } from 'zod';
+import { AppError } from '../../../errors.ts';
+import { need } from '../../../http/context.ts';
+import { jsonBody as jsonRequest, jsonOk, router, validationError } from '../../../http/openapi.ts';
+import { alertBus, DEFAULT_REACH_K } from '../alert-bus.ts';
+import { consoleError, fieldErrors, guarded, jsonBody, jsonBodyLimit, parse } from '../route-kit.ts';
+import { regionAndRuleIssues, TaskForm, toSpec } from '../task-form.ts';
+import { WHAT_IF_SUBJECT, WhatIfWireReply } from './alerting-wire.ts';
+import { releaseWhatIf } from './release.ts';
+
+/**
+ * 回放预演 (what-if, #21): a draft task run over a past window of movements from insight's history,
+ * nothing sent. Alerting replays it (`alert.whatif`, one instance); the portal releases the raw
+ * per-cell counts by the reach rule ({@link releaseWhatIf}). The same permission as the reach
+ * estimate; the draft comes in the body, so nothing of another tenant is read.
+ */
+
+const DAY = 86_400_000;
+/** Insight keeps a week of moves: a window must lie within it. */
+const HISTORY_DAYS = 7;
+/** A replay of a district-day takes seconds; a city-week may take a minute. */
+const REPLAY_TIMEOUT_MS = 120_000;
+
+const When = z.union([z.number().int().positive(), z.string().min(1).max(40)]).openapi({
+  description: '时间：毫秒时间戳或 ISO 8601（如 2026-12-05T08:00:00+08:00）',
+  example: '2026-12-05T08:00:00+08:00',
+});
+export const WhatIfBody = z
+  .object({
+    form: z.record(z.string(), z.unknown()).openapi({
+      allOf: [{ $ref: '#/components/schemas/BigdataTaskForm' }],
+      description: '任务表单（同提交），发送主题、内容、签名可暂缺；起止日期不影响回放，按回放时段运行',
+    }),
+    from: When,
+    to: When,
+    bucketMin: z.number().int().min(5).max(360).default(15).openapi({ description: '时间序列间隔（分钟）' }),
+    h3Res: z.number().int().min(5).max(9).default(7).openapi({ description: '分布区域的 H3 分辨率（同热力图）' }),
+  })
+  .openapi('BigdataWhatIfRequest');
+
+const Released = z.object({ value: z.number().int().nullable(), suppressed: z.boolean() });
+const PerCarrier = z.object({ cmcc: Released, cucc: Released, ctcc: Released, total: Released });
+export const WhatIfAnswer = z
+  .object({
+    k: z.number().int().openapi({ description: '隐私阈值：每个（基站小区，运营商）人数按 k 人取整（少于 k 计 0），合计少于 k 时不显示' }),
+    from: z.string(),
+    to: z.string(),
+    bucketMin: z.number().int(),
+    h3Res: z.number().int(),
+    reached: PerCarrier.openapi({ description: '回放时段内将触达的人数（已按上限、去重、规则、时段、驻留计算）' }),
+    series: z.array(z.object({ at: z.string(), reached: PerCarrier })).openapi({ description: '截至每个时间点累计触达' }),
+    areas: z.array(z.object({ h3: z.string(), count: Released })).openapi({ description: '触达时所在区域（H3 六边形）' }),
+    regionCells: z.number().int().openapi({ description: '区域内有历史记录的基站小区数' }),
+    tookMs: z.number().openapi({ description: '读取历史与回放用时（毫秒）' }),
+  })
+  .openapi('BigdataWhatIf');
+
+function toMs(v: number | string, path: string): number {
+  const ms = typeof v === 'number' ? v : Date.parse(v);
+  if (!Number.isFinite(ms)) throw new AppError('VALIDATION', '时间格式无效', [{ path, message: '时间格式无效' }]);
+  return ms;
+}
+
+/** What the replay does not read (text, signature) may be missing from a draft. */
+const PLACEHOLDER = 'what-if';
+
+export const whatIfRoutes = router().openapi(
+  createRoute({
+    method: 'post',
+    path: '/api/bigdata/what-if',
+    tags: ['大数据短信'],
+    summary: '回放预演：草稿任务在过去某时段的移动记录上运行（不发送），将触达多少人、何时、各运营商与区域',
+    middleware: [jsonBodyLimit],
+    request: jsonRequest(WhatIfBody),
+    responses: jsonOk(WhatIfAnswer),
+  }),
+  guarded(async (c) => {
+    const { p, enterpriseId } = need(c, 'bigdata.send');
+    const b = parse(WhatIfBody, await jsonBody(c));
+    const from = toMs(b.from, 'from'),
+      to = toMs(b.to, 'to');
+    const now = Date.now();
+    const bad = (path: string, message: string) => new AppError('VALIDATION', message, [{ path, message }]);
+    if (to <= from) throw bad('to', '结束时间须晚于开始时间');
+    if (to - from > HISTORY_DAYS * DAY) throw bad('to', `回放时段最长 ${HISTORY_DAYS} 天`);
+    if (to > now + 60_000) throw bad('to', '只能回放已经过去的时段');
+    if (from < now - (HISTORY_DAYS + 1) * DAY) throw bad('from', `移动记录只保留 ${HISTORY_DAYS} 天`);
+    const raw = b.form;
+    const filled = { ...raw };
+    for (const key of ['subject', 'content', 'signature'] as const)
+      if (typeof raw[key] !== 'string' || !(raw[key] as string).trim()) filled[key] = PLACEHOLDER;
+    const form = parse(TaskForm, filled);
+    const issues = regionAndRuleIssues(form.region, form.rules);
+    if (issues.length) throw fieldErrors(issues);
+    // The replay enforces the draft's own totals and caps; the balance is checked when it is submitted.
+    const totals = Object.values(form.quota).reduce((s, q) => s + (q?.total ?? 0), 0);
+    const spec = toSpec(form, { accountId: p.accountId, enterpriseId, balance: totals });
+    if (!spec.success) throw validationError(spec.error as never);
+
+    const deps = c.get('deps');
+    const bus = await alertBus(deps);
+    const req = { v: 1, spec: spec.data, from, to, bucketMs: b.bucketMin * 60_000 };
+    const parts: WhatIfWireReply[] = [];
+    try {
+      const replies = await bus.nc.requestMany(WHAT_IF_SUBJECT, JSON.stringify(req), {
+        strategy: 'stall',
+        stall: 2_000,
+        maxWait: REPLAY_TIMEOUT_MS,
+      });
+      for await (const m of replies) {
+        const r = WhatIfWireReply.safeParse(m.json());
+        if (!r.success) continue;
+        parts.push(r.data);
+        if (r.data.error || parts.length >= r.data.parts) break;
+      }
+    } catch (err) {
+      deps.log.warn({ err: (err as Error).message }, 'what-if replay: no answer');
+    }
+    const failed = parts.find((x) => x.error);
+    if (failed) {
+      deps.log.warn({ err: failed.error }, 'what-if replay failed');
+      return consoleError(c, 'BUS_UNAVAILABLE', '回放失败：预警服务无法读取历史移动记录，请稍后再试');
+    }
+    if (parts.length === 0) return consoleError(c, 'BUS_UNAVAILABLE', '没有预警服务实例应答回放请求，请稍后再试');
+    const k = deps.cfg.privacyK ?? DEFAULT_REACH_K;
+    const released = releaseWhatIf(parts, from, k, b.h3Res);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return c.json({
+      ...released,
+      from: iso(from),
+      to: iso(to),
+      bucketMin: b.bucketMin,
+      h3Res: b.h3Res,
+      series: released.series.map((s) => ({ at: iso(s.at), reached: s.reached })),
+      regionCells: parts[0]!.stats.regionCells,
+      tookMs: Math.round(parts[0]!.stats.readMs + parts[0]!.stats.replayMs),
+    });
+  }),
+);

@@ -147,4 +147,22 @@ describe('portal in a real browser', () => {
     await page.click('nav.menu a:has-text("签名管理")');
     await page.waitForSelector('tr[data-signature="端到端"][data-status=approved]');
   });
+
+  it('admin: the operation and login logs list, search on Enter, and say when nothing matches', async () => {
+    await logOut();
+    await logIn(D.admin.name, D.admin.password);
+    await page.goto(`${portal.url}/settings`);
+    const ops = page.locator('[data-testid=op-log] tbody tr');
+    // The department and sub-account made above are in the operation log.
+    await expect.poll(() => ops.count(), { timeout: 10_000 }).toBeGreaterThan(1);
+    await page.fill('input[name=keyword]', '没有这样的操作');
+    await page.press('input[name=keyword]', 'Enter');
+    await expect.poll(() => page.locator('[data-testid=op-log] tbody td.empty').count(), { timeout: 10_000 }).toBe(1);
+    await page.fill('input[name=keyword]', '');
+    await page.click('.toolbar button[type=submit]');
+    await expect.poll(() => ops.count(), { timeout: 10_000 }).toBeGreaterThan(1);
+    await page.click('nav.tabs button:has-text("登录日志")');
+    await expect.poll(() => page.locator('[data-testid=login-log] tbody').textContent(), { timeout: 10_000 }).toContain(D.admin.name);
+    expect(await page.locator('.pager span').first().textContent()).toMatch(/^共 \d+ 条$/);
+  });
 });

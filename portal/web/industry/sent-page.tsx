@@ -1,7 +1,8 @@
 import { createResource, createSignal, For, Show } from 'solid-js';
 import { get, qs } from '../lib/api.ts';
 import { navigate } from '../lib/router.tsx';
-import { Badge, Empty, fmtTime, Modal, Page, Pager } from '../ui/ui.tsx';
+import { createListQuery, ListFilters, ListTable } from '../ui/list-page.tsx';
+import { Badge, fmtTime, Modal, Page, Pager } from '../ui/ui.tsx';
 import { ti } from './zh-CN.ts';
 
 export interface SendSummary {
@@ -106,112 +107,98 @@ export function SendDetail(props: { id: string; onClose: () => void }) {
   );
 }
 
+interface SentList {
+  items: SendSummary[];
+  total: number;
+  totals: { recipients: number; billing: number; sends: number; delivered: number | null; failed: number | null };
+}
+
 /** 已发送: search by user, time, subject, phone or recipient; a total row; details; edit-and-resend; replies. */
 export function SentPage() {
-  const [f, setF] = createSignal({ accountId: '', from: '', to: '', subject: '', phone: '', recipient: '' });
-  const [page, setPage] = createSignal(1);
-  const [q, setQ] = createSignal({ ...f(), page: 1 });
+  const q = createListQuery<SendSummary, Record<'accountId' | 'from' | 'to' | 'subject' | 'phone' | 'recipient', string>, SentList>(
+    '/api/industry/sends',
+    { accountId: '', from: '', to: '', subject: '', phone: '', recipient: '' },
+  );
   const [users] = createResource(() =>
     get<{ items: { id: string; name: string }[] }>('/api/industry/senders').catch(() => ({ items: [] })),
   );
-  const [data] = createResource(q, (x) =>
-    get<{
-      items: SendSummary[];
-      total: number;
-      totals: { recipients: number; billing: number; sends: number; delivered: number | null; failed: number | null };
-    }>(`/api/industry/sends${qs(x)}`),
-  );
   const [open, setOpen] = createSignal<string | null>(null);
-  const set = (k: keyof ReturnType<typeof f>) => (e: { currentTarget: { value: string } }) => setF({ ...f(), [k]: e.currentTarget.value });
-  const search = (p = 1) => {
-    setPage(p);
-    setQ({ ...f(), page: p });
-  };
   return (
     <Page title={ti.nav.sent}>
-      <div class="toolbar">
-        <select value={f().accountId} onChange={set('accountId')} aria-label={ti.sent.user}>
+      <ListFilters query={q}>
+        <select value={q.draft().accountId} onChange={q.field('accountId')} aria-label={ti.sent.user}>
           <option value="">{ti.sent.allUsers}</option>
           <For each={users()?.items}>{(u) => <option value={u.id}>{u.name}</option>}</For>
         </select>
-        <input type="date" value={f().from} onInput={set('from')} aria-label={ti.sent.from} />
-        <input type="date" value={f().to} onInput={set('to')} aria-label={ti.sent.to} />
-        <input placeholder={ti.sent.subject} value={f().subject} onInput={set('subject')} />
-        <input placeholder={ti.sent.phone} value={f().phone} onInput={set('phone')} />
-        <input placeholder={ti.sent.recipient} value={f().recipient} onInput={set('recipient')} />
-        <button type="button" class="primary" onClick={() => search()}>
-          {ti.common.search}
-        </button>
-      </div>
-      <table class="grid" data-testid="sent-list">
-        <thead>
-          <tr>
-            <th>{ti.sent.subject}</th>
-            <th>{ti.sent.user}</th>
-            <th>{ti.sent.created}</th>
-            <th>{ti.sent.time}</th>
-            <th>{ti.sent.count}</th>
-            <th>{ti.sent.billing}</th>
-            <th>{ti.sent.success}</th>
-            <th>{ti.sent.failed}</th>
-            <th>{ti.sent.state}</th>
-            <th>{ti.common.actions}</th>
+        <input type="date" value={q.draft().from} onInput={q.field('from')} aria-label={ti.sent.from} />
+        <input type="date" value={q.draft().to} onInput={q.field('to')} aria-label={ti.sent.to} />
+        <input placeholder={ti.sent.subject} value={q.draft().subject} onInput={q.field('subject')} />
+        <input placeholder={ti.sent.phone} value={q.draft().phone} onInput={q.field('phone')} />
+        <input placeholder={ti.sent.recipient} value={q.draft().recipient} onInput={q.field('recipient')} />
+      </ListFilters>
+      <ListTable
+        query={q}
+        testId="sent-list"
+        head={[
+          ti.sent.subject,
+          ti.sent.user,
+          ti.sent.created,
+          ti.sent.time,
+          ti.sent.count,
+          ti.sent.billing,
+          ti.sent.success,
+          ti.sent.failed,
+          ti.sent.state,
+          ti.common.actions,
+        ]}
+        row={(s: SendSummary) => (
+          <tr
+            data-send={s.id}
+            data-subject={s.subject}
+            data-recipients={s.recipients}
+            data-delivered={s.delivered ?? ''}
+            data-state={s.state}
+            data-status={s.status}
+          >
+            <td title={s.content}>{s.subject}</td>
+            <td>{s.accountName}</td>
+            <td>{fmtTime(s.createdAt)}</td>
+            <td title={s.scheduledAt ? `${ti.sent.scheduledFor}${fmtTime(s.scheduledAt)}` : undefined}>
+              {s.sentAt ? fmtTime(s.sentAt) : s.scheduledAt ? `${ti.sent.scheduledFor}${fmtTime(s.scheduledAt)}` : '—'}
+            </td>
+            <td>{s.recipients}</td>
+            <td>{s.billing}</td>
+            <td>{s.delivered ?? '—'}</td>
+            <td>{s.failed ?? '—'}</td>
+            <td>
+              <Badge kind={statusKind(s.status)}>{ti.sent.statuses[s.status] ?? ti.sent.states[s.state] ?? s.state}</Badge>
+            </td>
+            <td>
+              <button type="button" class="link" onClick={() => setOpen(s.id)}>
+                {ti.common.view}
+              </button>
+              <button type="button" class="link" onClick={() => navigate(`/industry/send?resend=${s.id}`)}>
+                {ti.sent.resend}
+              </button>
+              <Show when={s.replies > 0}>
+                <button type="button" class="link" onClick={() => navigate(`/industry/inbox?sendId=${s.id}`)}>
+                  {ti.common.withCount(ti.sent.viewReplies, s.replies)}
+                </button>
+              </Show>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          <For each={data()?.items}>
-            {(s) => (
-              <tr
-                data-send={s.id}
-                data-subject={s.subject}
-                data-recipients={s.recipients}
-                data-delivered={s.delivered ?? ''}
-                data-state={s.state}
-                data-status={s.status}
-              >
-                <td title={s.content}>{s.subject}</td>
-                <td>{s.accountName}</td>
-                <td>{fmtTime(s.createdAt)}</td>
-                <td title={s.scheduledAt ? `${ti.sent.scheduledFor}${fmtTime(s.scheduledAt)}` : undefined}>
-                  {s.sentAt ? fmtTime(s.sentAt) : s.scheduledAt ? `${ti.sent.scheduledFor}${fmtTime(s.scheduledAt)}` : '—'}
-                </td>
-                <td>{s.recipients}</td>
-                <td>{s.billing}</td>
-                <td>{s.delivered ?? '—'}</td>
-                <td>{s.failed ?? '—'}</td>
-                <td>
-                  <Badge kind={statusKind(s.status)}>{ti.sent.statuses[s.status] ?? ti.sent.states[s.state] ?? s.state}</Badge>
-                </td>
-                <td>
-                  <button type="button" class="link" onClick={() => setOpen(s.id)}>
-                    {ti.common.view}
-                  </button>
-                  <button type="button" class="link" onClick={() => navigate(`/industry/send?resend=${s.id}`)}>
-                    {ti.sent.resend}
-                  </button>
-                  <Show when={s.replies > 0}>
-                    <button type="button" class="link" onClick={() => navigate(`/industry/inbox?sendId=${s.id}`)}>
-                      {ti.common.withCount(ti.sent.viewReplies, s.replies)}
-                    </button>
-                  </Show>
-                </td>
-              </tr>
-            )}
-          </For>
-          <Empty when={data()?.items.length === 0} cols={10} />
-          <Show when={data()}>
-            <tr class="total">
-              <td colspan={4}>{ti.common.sends(ti.sent.total, data()!.totals.sends)}</td>
-              <td>{data()!.totals.recipients}</td>
-              <td>{data()!.totals.billing}</td>
-              <td>{data()!.totals.delivered ?? '—'}</td>
-              <td>{data()!.totals.failed ?? '—'}</td>
-              <td colspan={2} />
-            </tr>
-          </Show>
-        </tbody>
-      </table>
-      <Pager page={page()} pageSize={20} total={data()?.total ?? 0} onPage={search} />
+        )}
+        foot={(d) => (
+          <tr class="total">
+            <td colspan={4}>{ti.common.sends(ti.sent.total, d.totals.sends)}</td>
+            <td>{d.totals.recipients}</td>
+            <td>{d.totals.billing}</td>
+            <td>{d.totals.delivered ?? '—'}</td>
+            <td>{d.totals.failed ?? '—'}</td>
+            <td colspan={2} />
+          </tr>
+        )}
+      />
       <p class="muted small">{ti.sent.note}</p>
       <Show when={open()}>{(id) => <SendDetail id={id()} onClose={() => setOpen(null)} />}</Show>
     </Page>

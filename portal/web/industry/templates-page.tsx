@@ -1,7 +1,7 @@
-import { createResource, createSignal, For, Show } from 'solid-js';
+import { createResource, createSignal, Show } from 'solid-js';
 import { del, get, post, put } from '../lib/api.ts';
 import { askConfirm } from '../ui/dialog.tsx';
-import { Empty, Field, fmtTime, Modal, notifyError, Page } from '../ui/ui.tsx';
+import { Field, fmtTime, Grid, Modal, notifyError, Page } from '../ui/ui.tsx';
 import { ti } from './zh-CN.ts';
 
 /** 短信模板: add, edit, delete (inserted from the send page). */
@@ -30,43 +30,32 @@ export function TemplatesPage() {
         </button>
       }
     >
-      <table class="grid">
-        <thead>
+      <Grid
+        rows={data()?.items}
+        head={[ti.templates.title, ti.templates.content, ti.common.updated, ti.common.actions]}
+        row={(x) => (
           <tr>
-            <th>{ti.templates.title}</th>
-            <th>{ti.templates.content}</th>
-            <th>{ti.common.updated}</th>
-            <th>{ti.common.actions}</th>
+            <td>{x.title}</td>
+            <td>{x.content}</td>
+            <td>{fmtTime(x.updatedAt)}</td>
+            <td>
+              <button type="button" class="link" onClick={() => setEdit({ ...x })}>
+                {ti.common.edit}
+              </button>
+              <button
+                type="button"
+                class="link danger"
+                onClick={async () => {
+                  if (await askConfirm(ti.templates.confirmDelete, { danger: true }))
+                    void del(`/api/industry/templates/${x.id}`).then(() => refetch(), notifyError);
+                }}
+              >
+                {ti.templates.delete}
+              </button>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          <For each={data()?.items}>
-            {(x) => (
-              <tr>
-                <td>{x.title}</td>
-                <td>{x.content}</td>
-                <td>{fmtTime(x.updatedAt)}</td>
-                <td>
-                  <button type="button" class="link" onClick={() => setEdit({ ...x })}>
-                    {ti.common.edit}
-                  </button>
-                  <button
-                    type="button"
-                    class="link danger"
-                    onClick={async () => {
-                      if (await askConfirm(ti.templates.confirmDelete, { danger: true }))
-                        void del(`/api/industry/templates/${x.id}`).then(() => refetch(), notifyError);
-                    }}
-                  >
-                    {ti.templates.delete}
-                  </button>
-                </td>
-              </tr>
-            )}
-          </For>
-          <Empty when={data()?.items.length === 0} cols={4} />
-        </tbody>
-      </table>
+        )}
+      />
       <Show when={edit()}>
         <Modal title={edit()!.id ? ti.templates.edit : ti.templates.add} onClose={() => setEdit(null)}>
           <Field label={ti.templates.title} required>

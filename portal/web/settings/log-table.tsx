@@ -1,33 +1,27 @@
-import { createResource, createSignal, type JSX } from 'solid-js';
-import { get, qs } from '../lib/api.ts';
+import type { JSX } from 'solid-js';
 import { t } from '../i18n/zh-CN.ts';
-import { Grid, Pager } from '../ui/ui.tsx';
+import { createListQuery, ListView } from '../ui/list-page.tsx';
 
 /** A searchable, paginated log (operation log, login log). */
 export function LogTable<T>(props: { path: string; head: string[]; row: (r: T) => JSX.Element; testId: string }) {
-  const [filter, setFilter] = createSignal({ keyword: '', from: '', to: '', page: 1 });
-  const [data] = createResource(filter, (f) => get<{ items: T[]; total: number }>(`${props.path}${qs({ ...f, pageSize: 20 })}`));
+  const q = createListQuery<T>(props.path, { keyword: '', from: '', to: '' }, { pageSize: 20 });
   return (
-    <>
-      <form
-        class="toolbar"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const f = new FormData(e.currentTarget);
-          setFilter({ keyword: String(f.get('keyword') ?? ''), from: String(f.get('from') ?? ''), to: String(f.get('to') ?? ''), page: 1 });
-        }}
-      >
-        <input name="keyword" placeholder={t.settings.keyword} />
-        <label>
-          {t.settings.from} <input type="date" name="from" />
-        </label>
-        <label>
-          {t.settings.to} <input type="date" name="to" />
-        </label>
-        <button type="submit">{t.common.search}</button>
-      </form>
-      <Grid testId={props.testId} rows={data()?.items} head={props.head} row={props.row} />
-      <Pager page={filter().page} pageSize={20} total={data()?.total ?? 0} onPage={(page) => setFilter({ ...filter(), page })} />
-    </>
+    <ListView
+      query={q}
+      testId={props.testId}
+      head={props.head}
+      row={props.row}
+      filters={
+        <>
+          <input name="keyword" placeholder={t.settings.keyword} value={q.draft().keyword} onInput={q.field('keyword')} />
+          <label>
+            {t.settings.from} <input type="date" name="from" value={q.draft().from} onInput={q.field('from')} />
+          </label>
+          <label>
+            {t.settings.to} <input type="date" name="to" value={q.draft().to} onInput={q.field('to')} />
+          </label>
+        </>
+      }
+    />
   );
 }

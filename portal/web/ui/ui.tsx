@@ -96,12 +96,13 @@ export function Empty(props: { when: boolean; cols: number }) {
 
 /**
  * A data table: one header row, one row per item from `row`, and 「暂无数据」 across all columns when
- * the list is known to be empty (not while it is still loading).
+ * the list is known to be empty (not while it is still loading); `foot` rows (a totals row) last.
  */
 export function Grid<T>(props: {
   rows: readonly T[] | undefined;
   head: readonly JSX.Element[];
   row: (item: T) => JSX.Element;
+  foot?: JSX.Element;
   testId?: string;
 }) {
   return (
@@ -114,6 +115,7 @@ export function Grid<T>(props: {
       <tbody>
         <For each={props.rows ?? []}>{(r) => props.row(r)}</For>
         <Empty when={props.rows?.length === 0} cols={props.head.length} />
+        {props.foot}
       </tbody>
     </table>
   );

@@ -1,8 +1,8 @@
-import { createResource, createSignal, For } from 'solid-js';
+import { createResource, createSignal, For, Show } from 'solid-js';
 import { del, get } from '../../lib/api.ts';
 import { navigate } from '../../lib/router.tsx';
 import { askConfirm } from '../../ui/dialog.tsx';
-import { Empty, fmtTime, notify, notifyError, Page, Pager } from '../../ui/ui.tsx';
+import { Badge, Empty, fmtTime, notify, notifyError, Page, Pager } from '../../ui/ui.tsx';
 import { bt } from '../zh-CN.ts';
 import type { TaskSummary } from './tasks-page.tsx';
 
@@ -38,7 +38,13 @@ export function DraftsPage() {
           <For each={list()?.items}>
             {(d) => (
               <tr data-draft={d.id}>
-                <td>{d.subject || bt.tasks.untitled}</td>
+                <td>
+                  {d.subject || bt.tasks.untitled}
+                  <Show when={d.exercise}>
+                    {' '}
+                    <Badge kind="warn">{bt.tasks.exercise}</Badge>
+                  </Show>
+                </td>
                 <td>{d.alertTypeLabel}</td>
                 <td>{d.accountName}</td>
                 <td>{fmtTime(d.createdAt)}</td>

@@ -135,7 +135,7 @@ describe('an exercise task (演练)', () => {
     expect(new Set(jobs.map((j) => j.content))).toEqual(new Set(['【演练】台风演练：请按预案到最近的避难场所。']));
     expect(jobs.every((j) => Number(j.msisdn.slice(-4)) < 30)).toBe(true);
 
-    // Shown as an exercise: list, detail, Excel export, CAP export.
+    // Shown as an exercise: list, detail, drafts box, Excel export, CAP export.
     const list = await admin.req('GET', '/api/bigdata/tasks');
     expect(list.body.items.find((x: { id: string }) => x.id === t.body.id)).toMatchObject({ exercise: true });
     const detail = await admin.req('GET', `/api/bigdata/tasks/${t.body.id}`);
@@ -148,6 +148,10 @@ describe('an exercise task (演练)', () => {
     const header = (ws.getRow(1).values as unknown[]).indexOf('演练');
     expect(header).toBeGreaterThan(0);
     expect(ws.getRow(2).getCell(header).value).toBe('是');
+    const draft = await admin.req('POST', '/api/bigdata/drafts', { form: { ...form, subject: '台风 演练草稿' } });
+    expect(draft.status).toBe(200);
+    const drafts = await admin.req('GET', '/api/bigdata/drafts');
+    expect(drafts.body.items.find((x: { id: string }) => x.id === draft.body.id)).toMatchObject({ exercise: true });
     const cap = await admin.req('GET', `/api/bigdata/tasks/${t.body.id}/cap`);
     expect(cap.status).toBe(200);
     expect(String(cap.body)).toContain('<status>Exercise</status>');

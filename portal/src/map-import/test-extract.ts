@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 export const TEST_STATION = { name: '杭州站', lng: 120.1822, lat: 30.2437 } as const;
 /** A point inside the test extract's lake (West Lake). */
 export const TEST_LAKE_POINT = { lng: 120.145, lat: 30.245 } as const;
+/** A point on the lake's island (小瀛洲): land, not water. */
+export const TEST_ISLAND_POINT = { lng: 120.148, lat: 30.238 } as const;
 
 type Tags = Record<string, string>;
 const tagXml = (tags: Tags) =>
@@ -15,8 +17,8 @@ const tagXml = (tags: Tags) =>
     .join('');
 
 /**
- * A small OpenStreetMap extract around West Lake, for tests: the lake (a closed way, natural=water,
- * name 西湖), a primary road and a residential street, a railway line and the station 杭州站, a
+ * A small OpenStreetMap extract around West Lake, for tests: the lake (a multipolygon with an
+ * island, natural=water, name 西湖), a primary road and a residential street, a railway line and the station 杭州站, a
  * building, and the place node 杭州. Written as OSM XML and turned into .osm.pbf by `osmium cat`.
  *
  * @returns the .osm.pbf path
@@ -35,9 +37,11 @@ export async function writeTestExtract(dir: string): Promise<string> {
     const refs = points.map(([lng, lat]) => node(lng, lat));
     if (closed) refs.push(refs[0]!);
     ways.push(`<way id="${++wayId}" version="1">${refs.map((r) => `<nd ref="${r}"/>`).join('')}${tagXml(tags)}</way>`);
+    return wayId;
   };
-  // West Lake, roughly: a ring around its water.
-  way(
+  // West Lake, roughly, as in OpenStreetMap: a multipolygon relation, its shore the outer ring and
+  // an island (小瀛洲) an inner one.
+  const shore = way(
     [
       [120.132, 30.232],
       [120.158, 30.232],
@@ -46,9 +50,30 @@ export async function writeTestExtract(dir: string): Promise<string> {
       [120.138, 30.262],
       [120.13, 30.248],
     ],
-    { natural: 'water', water: 'lake', name: '西湖', 'name:en': 'West Lake' },
+    {},
     true,
   );
+  const island = way(
+    [
+      [TEST_ISLAND_POINT.lng - 0.004, TEST_ISLAND_POINT.lat - 0.003],
+      [TEST_ISLAND_POINT.lng + 0.004, TEST_ISLAND_POINT.lat - 0.003],
+      [TEST_ISLAND_POINT.lng + 0.004, TEST_ISLAND_POINT.lat + 0.003],
+      [TEST_ISLAND_POINT.lng - 0.004, TEST_ISLAND_POINT.lat + 0.003],
+    ],
+    {},
+    true,
+  );
+  const relations = [
+    `<relation id="1" version="1"><member type="way" ref="${shore}" role="outer"/><member type="way" ref="${island}" role="inner"/>${tagXml(
+      {
+        type: 'multipolygon',
+        natural: 'water',
+        water: 'lake',
+        name: '西湖',
+        'name:en': 'West Lake',
+      },
+    )}</relation>`,
+  ];
   way(
     [
       [120.163, 30.225],
@@ -94,6 +119,7 @@ export async function writeTestExtract(dir: string): Promise<string> {
 <bounds minlat="30.19" minlon="120.12" maxlat="30.31" maxlon="120.21"/>
 ${nodes.join('\n')}
 ${ways.join('\n')}
+${relations.join('\n')}
 </osm>
 `;
   const osm = join(dir, 'west-lake.osm');

@@ -26,6 +26,8 @@ declare global {
       view(center: [number, number], zoom: number): Promise<void>;
       /** Names of the features of `layer` drawn in the view now (`queryRenderedFeatures`), for tests. */
       rendered(layer: string): string[];
+      /** Names of the features of `layer` drawn at one place (lng, lat) of the view. */
+      renderedAt(layer: string, at: [number, number]): string[];
     };
     /** Where the benchmark puts an answer before timing its drawing. */
     mapBenchAnswer?: string;
@@ -68,6 +70,12 @@ export function MapBench() {
         rendered: (layer) =>
           map.map.getLayer(layer)
             ? map.map.queryRenderedFeatures({ layers: [layer] }).map((f) => String(f.properties.name ?? f.properties.class ?? ''))
+            : [],
+        renderedAt: (layer, at) =>
+          map.map.getLayer(layer)
+            ? map.map
+                .queryRenderedFeatures(map.map.project(at), { layers: [layer] })
+                .map((f) => String(f.properties.name ?? f.properties.class ?? ''))
             : [],
         repaint: () =>
           new Promise((resolve) => {

@@ -1,11 +1,6 @@
-import type { OutboundSms, SubmitOutcome } from '../smpp/connector.ts';
-import { Bind, LinkConnector, type LinkCarrierConfig, type Part, type SubmitResult } from '../smpp/link-connector.ts';
-import { stateOfStat } from '../smpp/protocol.ts';
-import { MAX_DELIVER_TEXT } from '../smpp/smpp-connector.ts';
+import type { Bind, LinkCarrierConfig, Part, SubmitResult } from '../smpp/link-connector.ts';
 import {
   CMPP_VERSION_30,
-  CONNECT_STATUS,
-  MSG_FMT,
   SUBMIT_RESULT,
   authenticatorIsmg,
   authenticatorSource,
@@ -16,7 +11,8 @@ import {
   type CmppPdu,
   type CmppVersion,
 } from './codec.ts';
-import { CmppLink } from './cmpp-link.ts';
+import { CmppLink, type CmppOutgoing } from './cmpp-link.ts';
+import { FramedConnector, partContent, readReplyText } from './framed-connector.ts';
 
 /** One carrier's CMPP account (China Mobile's ISMG). */
 export interface CmppCarrierConfig extends LinkCarrierConfig {
@@ -38,7 +34,6 @@ export interface CmppCarrierConfig extends LinkCarrierConfig {
 
 /** DELIVER_RESP Result asking the gateway to send the DELIVER again later (we could not record it now). */
 const RESULT_LATER = SUBMIT_RESULT.FLOW_CONTROL;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Results after which the same SUBMIT may succeed later. */
 const TEMPORARY_RESULTS = new Set<number>([SUBMIT_RESULT.FLOW_CONTROL]);
@@ -54,7 +49,7 @@ export const nationalNumber = (n: string): string => /^\+?86(1\d{10})$/.exec(n)?
  * where CMPP puts them; DELIVER with Registered_Delivery 1 is a status report (receipt), 0 an MO
  * (reply); ACTIVE_TEST keeps the link alive; TERMINATE closes it.
  */
-export class CmppConnector extends LinkConnector<CmppLink> {
+export class CmppConnector extends FramedConnector<CmppPdu> {
   protected readonly protocol = 'CMPP';
   private readonly cfg: CmppCarrierConfig;
   private readonly version: CmppVersion;
@@ -66,32 +61,8 @@ export class CmppConnector extends LinkConnector<CmppLink> {
     this.start();
   }
 
-  /** Refuses at once what CMPP cannot carry in our encodings (GSM-7 text that is not ASCII). */
-  override submit(sms: OutboundSms): Promise<SubmitOutcome> {
-    if (sms.encoded.encoding === 'gsm7' && sms.encoded.texts.some((t) => !/^[\x20-\x7e\r\n]*$/.test(t)))
-      return Promise.resolve({ ok: false, code: 'CMPP_UNENCODABLE', messageIds: [] });
-    return super.submit(sms);
-  }
-
-  protected isGone(link: CmppLink): boolean {
-    return link.gone;
-  }
-
-  protected destroyLink(link: CmppLink): void {
-    link.socket.destroy();
-  }
-
-  protected closeLink(b: Bind<CmppLink>): Promise<void> {
-    const link = b.link!;
-    return new Promise<void>((resolve) => {
-      const t = setTimeout(() => link.socket.destroy(), 1000);
-      link.socket.once('close', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      if (!b.bound || link.request({ command: 'terminate' }, () => link.socket.end()) === false) link.socket.destroy();
-      else link.flush();
-    });
+  protected logout(): CmppOutgoing {
+    return { command: 'terminate' };
   }
 
   protected connect(b: Bind<CmppLink>): void {
@@ -110,43 +81,23 @@ export class CmppConnector extends LinkConnector<CmppLink> {
       const auth = authenticatorSource(this.cfg.spId, this.cfg.sharedSecret, timestamp);
       link.request({ command: 'connect', sourceAddr: this.cfg.spId, authenticator: auth, version: this.version, timestamp }, (resp) => {
         if (resp.command !== 'connect_resp') return;
-        if (resp.status !== CONNECT_STATUS.OK) {
-          this.log?.error({ carrier: this.carrier, status: resp.status }, 'CMPP connect refused');
-          s.destroy();
-          return;
-        }
-        // The gateway proves it knows the secret too.
-        if (!authenticatorIsmg(resp.status, auth, this.cfg.sharedSecret, this.version).equals(resp.authenticator)) {
-          this.log?.error({ carrier: this.carrier }, 'CMPP gateway answered with a wrong AuthenticatorISMG; not using the link');
-          s.destroy();
-          return;
-        }
-        this.linkUp(b, () => void link.request({ command: 'active_test' }, () => void (b.lastHeard = Date.now())));
+        this.loggedIn(
+          b,
+          resp.status,
+          () => authenticatorIsmg(resp.status, auth, this.cfg.sharedSecret, this.version).equals(resp.authenticator),
+          { command: 'active_test' },
+        );
       });
     });
-    s.on('data', () => void (b.lastHeard = Date.now()));
-    s.on('error', (err: Error) => {
-      this.log?.warn({ carrier: this.carrier, bind: b.n, err: err.message }, 'CMPP link error');
-      this.linkDown(b, link);
-    });
-    s.on('close', () => this.linkDown(b, link));
+    this.watchLink(b, link);
   }
 
   protected writePart(b: Bind<CmppLink>, part: Part, answer: (r: SubmitResult) => void): number | false {
     const sms = part.msg.sms;
     const enc = sms.encoded;
     const multi = enc.parts.length > 1;
-    let content: Buffer;
-    let msgFmt: number;
-    if (enc.encoding === 'ucs2') {
-      content = enc.parts[part.index]!;
-      msgFmt = MSG_FMT.UCS2;
-    } else {
-      // GSM-7 text that is ASCII: CMPP carries it as ASCII (Msg_Fmt 0), one byte a character, behind the same UDH.
-      const text = Buffer.from(enc.texts[part.index]!, 'latin1');
-      content = multi ? Buffer.concat([enc.parts[part.index]!.subarray(0, 6), text]) : text;
-      msgFmt = MSG_FMT.ASCII;
-    }
+    // GSM-7 text that is ASCII: CMPP carries it as ASCII (Msg_Fmt 0), one byte a character, behind the same UDH.
+    const { content, format: msgFmt } = partContent(enc, part.index);
     return b.link!.request(
       {
         command: 'submit',
@@ -228,40 +179,13 @@ export class CmppConnector extends LinkConnector<CmppLink> {
   }
 
   private async onDeliver(link: CmppLink, d: Extract<CmppPdu, { command: 'deliver' }>): Promise<void> {
-    let result: number = RESULT_LATER;
-    try {
-      const read = readCmppDeliver(d, link.version);
-      if (read.problem) {
-        this.counts.badDelivers++;
-        await this.badHandler({ carrier: this.carrier, reason: read.problem, fields: deliverFields(d, read.text), at: Date.now() });
-        result = 0;
-      } else if (read.receipt) {
-        const ok = await this.receiptHandler({
-          carrier: this.carrier,
-          smscId: this.smscId,
-          messageId: read.receipt.messageId,
-          stat: read.receipt.stat,
-          state: stateOfStat(read.receipt.stat),
-          msisdn: read.receipt.msisdn,
-          at: Date.now(),
-        });
-        result = ok ? 0 : RESULT_LATER;
-      } else {
-        const ok = await this.replyHandler({
-          carrier: this.carrier,
-          from: nationalNumber(d.srcTerminalId),
-          to: d.destId,
-          text: read.text,
-          // The gateway sends the same MO again with the same Msg_Id.
-          ref: `cmpp-mo-${d.msgId.toString()}`,
-          at: Date.now(),
-        });
-        result = ok ? 0 : RESULT_LATER;
-      }
-    } catch (err) {
-      this.log?.error({ err, carrier: this.carrier }, 'CMPP deliver handler failed; the gateway will send it again');
-    }
-    if (!link.gone) link.write({ command: 'deliver_resp', seq: d.seq, msgId: d.msgId, result });
+    const taken = await this.takeDelivery(
+      () => readCmppDeliver(d, link.version),
+      (text) => deliverFields(d, text),
+      // The gateway sends the same MO again with the same Msg_Id.
+      { from: nationalNumber(d.srcTerminalId), to: d.destId, ref: `cmpp-mo-${d.msgId.toString()}` },
+    );
+    if (!link.gone) link.write({ command: 'deliver_resp', seq: d.seq, msgId: d.msgId, result: taken ? 0 : RESULT_LATER });
   }
 }
 
@@ -287,22 +211,7 @@ export function readCmppDeliver(d: CmppDeliver, version: number): ReadCmppDelive
       receipt: { messageId: r.msgId.toString(), stat: r.stat.toUpperCase(), msisdn: nationalNumber(r.destTerminalId || d.srcTerminalId) },
     };
   }
-  let raw = d.content;
-  // A part of a long MO: its UDH is dropped and the part taken as it is.
-  if (d.tpUdhi === 1 && raw.length > 0 && raw[0]! + 1 <= raw.length) raw = raw.subarray(raw[0]! + 1);
-  let text: string;
-  if (d.msgFmt === MSG_FMT.UCS2) {
-    if (raw.length % 2 === 1) return { text: raw.toString('hex'), problem: `UCS-2 text of an odd length (${raw.length} bytes)` };
-    text = Buffer.from(raw).swap16().toString('utf16le');
-  } else if (d.msgFmt === MSG_FMT.GB) text = new TextDecoder('gbk').decode(raw);
-  else if (d.msgFmt === MSG_FMT.ASCII) text = raw.toString('latin1');
-  else return { text: raw.toString('hex'), problem: `unsupported Msg_Fmt ${d.msgFmt}` };
-  if (LONE_SURROGATE.test(text))
-    return { text: Buffer.from(text, 'utf16le').toString('hex'), problem: 'text is not valid UTF-16 (a lone surrogate)' };
-  if (text.length > MAX_DELIVER_TEXT) return { text: text.slice(0, 200), problem: `oversized text (${text.length} characters)` };
-  if (text.includes('\uFFFD')) return { text, problem: `reply text not decodable as Msg_Fmt ${d.msgFmt}` };
-  if (!/^\+?\d{3,21}$/.test(d.srcTerminalId)) return { text, problem: 'reply without a valid sender number' };
-  return { text };
+  return readReplyText(d.msgFmt, d.content, d.tpUdhi === 1, d.srcTerminalId, 'Msg_Fmt');
 }
 
 function deliverFields(d: CmppDeliver, text: string): Record<string, unknown> {

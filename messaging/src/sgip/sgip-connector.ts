@@ -1,10 +1,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomInt } from 'node:crypto';
-import type { OutboundSms, SubmitOutcome } from '../smpp/connector.ts';
-import { Bind, LinkConnector, type LinkCarrierConfig, type Part, type SubmitResult } from '../smpp/link-connector.ts';
-import { MAX_DELIVER_TEXT } from '../smpp/smpp-connector.ts';
-import { cmppTimestamp, MSG_FMT, type CmppDecodeError } from '../cmpp/codec.ts';
-import { CmppLink, type FramedCodec } from '../cmpp/cmpp-link.ts';
+import type { Bind, LinkCarrierConfig, Part, SubmitResult } from '../smpp/link-connector.ts';
+import { cmppTimestamp, type CmppDecodeError } from '../cmpp/codec.ts';
+import { CmppLink, type FramedCodec, type Outgoing } from '../cmpp/cmpp-link.ts';
+import { FramedConnector, partContent, readReplyText } from '../cmpp/framed-connector.ts';
 import { nationalNumber } from '../cmpp/cmpp-connector.ts';
 import { SGIP_LOGIN, SGIP_STATE, decodeSgip, encodeSgip, sgipMessageId, type SgipPdu } from './codec.ts';
 
@@ -41,7 +40,7 @@ export interface SgipCarrierConfig extends LinkCarrierConfig {
  * sends Report (State 0 delivered, 2 failed) and Deliver there. SGIP has no keep-alive: an idle
  * link is closed after `enquireLinkMs` + `responseTimeoutMs` and opened again when needed.
  */
-export class SgipConnector extends LinkConnector<CmppLink<SgipPdu>> {
+export class SgipConnector extends FramedConnector<SgipPdu> {
   protected readonly protocol = 'SGIP';
   private readonly cfg: SgipCarrierConfig;
   private readonly server: Server;
@@ -68,37 +67,14 @@ export class SgipConnector extends LinkConnector<CmppLink<SgipPdu>> {
     return typeof a === 'object' && a ? a.port : this.cfg.listenPort;
   }
 
-  override submit(sms: OutboundSms): Promise<SubmitOutcome> {
-    if (sms.encoded.encoding === 'gsm7' && sms.encoded.texts.some((t) => !/^[\x20-\x7e\r\n]*$/.test(t)))
-      return Promise.resolve({ ok: false, code: 'SGIP_UNENCODABLE', messageIds: [] });
-    return super.submit(sms);
-  }
-
   override async close(): Promise<void> {
     await super.close();
     for (const s of this.inbound) s.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
-  protected isGone(link: CmppLink<SgipPdu>): boolean {
-    return link.gone;
-  }
-
-  protected destroyLink(link: CmppLink<SgipPdu>): void {
-    link.socket.destroy();
-  }
-
-  protected closeLink(b: Bind<CmppLink<SgipPdu>>): Promise<void> {
-    const link = b.link!;
-    return new Promise<void>((resolve) => {
-      const t = setTimeout(() => link.socket.destroy(), 1000);
-      link.socket.once('close', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      if (!b.bound || link.request(this.header({ command: 'unbind' }), () => link.socket.end()) === false) link.socket.destroy();
-      else link.flush();
-    });
+  protected logout(): Outgoing<SgipPdu> {
+    return this.header({ command: 'unbind' });
   }
 
   private nextSeq = () => {
@@ -137,35 +113,19 @@ export class SgipConnector extends LinkConnector<CmppLink<SgipPdu>> {
         }),
         (resp) => {
           if (resp.command !== 'bind_resp') return;
-          if (resp.result !== SGIP_RESULT.OK) {
-            this.log?.error({ carrier: this.carrier, result: resp.result }, 'SGIP bind refused');
-            s.destroy();
-            return;
-          }
-          // No keep-alive in SGIP: an idle link lapses and is bound again when needed.
-          this.linkUp(b, () => undefined);
+          // No authenticator, and no keep-alive in SGIP: an idle link lapses and is bound again when needed.
+          this.loggedIn(b, resp.result, () => true);
         },
       );
     });
-    s.on('data', () => void (b.lastHeard = Date.now()));
-    s.on('error', () => this.linkDown(b, link));
-    s.on('close', () => this.linkDown(b, link));
+    this.watchLink(b, link);
   }
 
   protected writePart(b: Bind<CmppLink<SgipPdu>>, part: Part, answer: (r: SubmitResult) => void): number | false {
     const sms = part.msg.sms;
     const enc = sms.encoded;
     const multi = enc.parts.length > 1;
-    let content: Buffer;
-    let messageCoding: number;
-    if (enc.encoding === 'ucs2') {
-      content = enc.parts[part.index]!;
-      messageCoding = MSG_FMT.UCS2;
-    } else {
-      const text = Buffer.from(enc.texts[part.index]!, 'latin1');
-      content = multi ? Buffer.concat([enc.parts[part.index]!.subarray(0, 6), text]) : text;
-      messageCoding = MSG_FMT.ASCII;
-    }
+    const { content, format: messageCoding } = partContent(enc, part.index);
     const pdu = this.header({
       command: 'submit' as const,
       spNumber: sms.source,
@@ -263,56 +223,27 @@ export class SgipConnector extends LinkConnector<CmppLink<SgipPdu>> {
 
   /** Records a Report or Deliver; the Result to answer (BUSY: not recorded now, the SMG sends it again). */
   private async onInbound(pdu: Extract<SgipPdu, { command: 'report' | 'deliver' }>): Promise<number> {
-    try {
-      if (pdu.command === 'report') {
-        if (pdu.state === SGIP_STATE.WAITING) return SGIP_RESULT.OK; // not final yet
-        const stat = pdu.state === SGIP_STATE.DELIVERED ? 'DELIVRD' : 'UNDELIV';
-        const ok = await this.receiptHandler({
-          carrier: this.carrier,
-          smscId: this.smscId,
-          messageId: sgipMessageId(pdu.submitSequence),
-          stat,
-          state: stat === 'DELIVRD' ? 'delivered' : 'failed',
-          err: stat === 'DELIVRD' ? undefined : String(pdu.errorCode),
-          msisdn: nationalNumber(pdu.userNumber),
-          at: Date.now(),
-        });
-        return ok ? SGIP_RESULT.OK : SGIP_RESULT.BUSY;
-      }
-      let raw = pdu.content;
-      if (pdu.tpUdhi === 1 && raw.length > 0 && raw[0]! + 1 <= raw.length) raw = raw.subarray(raw[0]! + 1);
-      let text: string | undefined;
-      let problem: string | undefined;
-      if (pdu.messageCoding === MSG_FMT.UCS2) {
-        if (raw.length % 2 === 1) problem = `UCS-2 text of an odd length (${raw.length} bytes)`;
-        else text = Buffer.from(raw).swap16().toString('utf16le');
-      } else if (pdu.messageCoding === MSG_FMT.GB) text = new TextDecoder('gbk').decode(raw);
-      else if (pdu.messageCoding === MSG_FMT.ASCII) text = raw.toString('latin1');
-      else problem = `unsupported MessageCoding ${pdu.messageCoding}`;
-      if (text !== undefined && text.length > MAX_DELIVER_TEXT) problem = `oversized text (${text.length} characters)`;
-      if (!problem && !/^\+?\d{3,21}$/.test(pdu.userNumber)) problem = 'reply without a valid sender number';
-      if (problem || text === undefined) {
-        this.counts.badDelivers++;
-        await this.badHandler({
-          carrier: this.carrier,
-          reason: problem ?? 'unreadable reply',
-          fields: { user_number: pdu.userNumber, sp_number: pdu.spNumber, content: pdu.content.toString('hex') },
-          at: Date.now(),
-        });
-        return SGIP_RESULT.OK;
-      }
-      const ok = await this.replyHandler({
-        carrier: this.carrier,
-        from: nationalNumber(pdu.userNumber),
-        to: pdu.spNumber,
-        text,
-        ref: `sgip-mo-${sgipMessageId(pdu)}`,
-        at: Date.now(),
-      });
-      return ok ? SGIP_RESULT.OK : SGIP_RESULT.BUSY;
-    } catch (err) {
-      this.log?.error({ err, carrier: this.carrier }, 'SGIP report/deliver handler failed; the SMG will send it again');
-      return SGIP_RESULT.BUSY;
+    if (pdu.command === 'report') {
+      if (pdu.state === SGIP_STATE.WAITING) return SGIP_RESULT.OK; // not final yet
+      const stat = pdu.state === SGIP_STATE.DELIVERED ? 'DELIVRD' : 'UNDELIV';
+      const receipt = {
+        messageId: sgipMessageId(pdu.submitSequence),
+        stat,
+        err: stat === 'DELIVRD' ? undefined : String(pdu.errorCode),
+        msisdn: nationalNumber(pdu.userNumber),
+      };
+      const taken = await this.takeDelivery(
+        () => ({ text: '', receipt }),
+        () => ({}),
+        { from: '', to: '', ref: '' },
+      );
+      return taken ? SGIP_RESULT.OK : SGIP_RESULT.BUSY;
     }
+    const taken = await this.takeDelivery(
+      () => readReplyText(pdu.messageCoding, pdu.content, pdu.tpUdhi === 1, pdu.userNumber, 'MessageCoding'),
+      () => ({ user_number: pdu.userNumber, sp_number: pdu.spNumber, content: pdu.content.toString('hex') }),
+      { from: nationalNumber(pdu.userNumber), to: pdu.spNumber, ref: `sgip-mo-${sgipMessageId(pdu)}` },
+    );
+    return taken ? SGIP_RESULT.OK : SGIP_RESULT.BUSY;
   }
 }

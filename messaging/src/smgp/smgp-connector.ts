@@ -1,9 +1,7 @@
-import type { OutboundSms, SubmitOutcome } from '../smpp/connector.ts';
-import { Bind, LinkConnector, type LinkCarrierConfig, type Part, type SubmitResult } from '../smpp/link-connector.ts';
-import { stateOfStat } from '../smpp/protocol.ts';
-import { MAX_DELIVER_TEXT } from '../smpp/smpp-connector.ts';
-import { cmppTimestamp, MSG_FMT, type CmppDecodeError } from '../cmpp/codec.ts';
-import { CmppLink, type FramedCodec } from '../cmpp/cmpp-link.ts';
+import type { Bind, LinkCarrierConfig, Part, SubmitResult } from '../smpp/link-connector.ts';
+import { cmppTimestamp, type CmppDecodeError } from '../cmpp/codec.ts';
+import { CmppLink, type FramedCodec, type Outgoing } from '../cmpp/cmpp-link.ts';
+import { FramedConnector, partContent, readReplyText } from '../cmpp/framed-connector.ts';
 import { nationalNumber } from '../cmpp/cmpp-connector.ts';
 import {
   LOGIN_MODE,
@@ -37,7 +35,6 @@ export interface SmgpCarrierConfig extends LinkCarrierConfig {
 
 /** Deliver_Resp Status asking the gateway to send the Deliver again later. */
 const STATUS_LATER = SMGP_STATUS.BUSY;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * SMGP 3.0 links to China Telecom's gateway, on {@link LinkConnector} like SMPP and CMPP: Login
@@ -46,7 +43,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * parameters and SrcTermID = access number + extension; Deliver with IsReport 1 is a status report
  * (matched by the MsgID of Submit_Resp), 0 an MO; Active_Test; Exit.
  */
-export class SmgpConnector extends LinkConnector<CmppLink<SmgpPdu>> {
+export class SmgpConnector extends FramedConnector<SmgpPdu> {
   protected readonly protocol = 'SMGP';
   private readonly cfg: SmgpCarrierConfig;
 
@@ -56,31 +53,8 @@ export class SmgpConnector extends LinkConnector<CmppLink<SmgpPdu>> {
     this.start();
   }
 
-  override submit(sms: OutboundSms): Promise<SubmitOutcome> {
-    if (sms.encoded.encoding === 'gsm7' && sms.encoded.texts.some((t) => !/^[\x20-\x7e\r\n]*$/.test(t)))
-      return Promise.resolve({ ok: false, code: 'SMGP_UNENCODABLE', messageIds: [] });
-    return super.submit(sms);
-  }
-
-  protected isGone(link: CmppLink<SmgpPdu>): boolean {
-    return link.gone;
-  }
-
-  protected destroyLink(link: CmppLink<SmgpPdu>): void {
-    link.socket.destroy();
-  }
-
-  protected closeLink(b: Bind<CmppLink<SmgpPdu>>): Promise<void> {
-    const link = b.link!;
-    return new Promise<void>((resolve) => {
-      const t = setTimeout(() => link.socket.destroy(), 1000);
-      link.socket.once('close', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      if (!b.bound || link.request({ command: 'exit' }, () => link.socket.end()) === false) link.socket.destroy();
-      else link.flush();
-    });
+  protected logout(): Outgoing<SmgpPdu> {
+    return { command: 'exit' };
   }
 
   protected connect(b: Bind<CmppLink<SmgpPdu>>): void {
@@ -109,42 +83,20 @@ export class SmgpConnector extends LinkConnector<CmppLink<SmgpPdu>> {
         },
         (resp) => {
           if (resp.command !== 'login_resp') return;
-          if (resp.status !== SMGP_STATUS.OK) {
-            this.log?.error({ carrier: this.carrier, status: resp.status }, 'SMGP login refused');
-            s.destroy();
-            return;
-          }
-          if (!authenticatorServer(resp.status, auth, this.cfg.sharedSecret).equals(resp.authenticator)) {
-            this.log?.error({ carrier: this.carrier }, 'SMGP gateway answered with a wrong AuthenticatorServer; not using the link');
-            s.destroy();
-            return;
-          }
-          this.linkUp(b, () => void link.request({ command: 'active_test' }, () => void (b.lastHeard = Date.now())));
+          this.loggedIn(b, resp.status, () => authenticatorServer(resp.status, auth, this.cfg.sharedSecret).equals(resp.authenticator), {
+            command: 'active_test',
+          });
         },
       );
     });
-    s.on('data', () => void (b.lastHeard = Date.now()));
-    s.on('error', (err: Error) => {
-      this.log?.warn({ carrier: this.carrier, bind: b.n, err: err.message }, 'SMGP link error');
-      this.linkDown(b, link);
-    });
-    s.on('close', () => this.linkDown(b, link));
+    this.watchLink(b, link);
   }
 
   protected writePart(b: Bind<CmppLink<SmgpPdu>>, part: Part, answer: (r: SubmitResult) => void): number | false {
     const sms = part.msg.sms;
     const enc = sms.encoded;
     const multi = enc.parts.length > 1;
-    let content: Buffer;
-    let msgFormat: number;
-    if (enc.encoding === 'ucs2') {
-      content = enc.parts[part.index]!;
-      msgFormat = MSG_FMT.UCS2;
-    } else {
-      const text = Buffer.from(enc.texts[part.index]!, 'latin1');
-      content = multi ? Buffer.concat([enc.parts[part.index]!.subarray(0, 6), text]) : text;
-      msgFormat = MSG_FMT.ASCII;
-    }
+    const { content, format: msgFormat } = partContent(enc, part.index);
     const tlvs = new Map<number, Buffer>();
     if (multi) {
       tlvs.set(SMGP_TLV.TP_UDHI, Buffer.from([1]));
@@ -222,79 +174,32 @@ export class SmgpConnector extends LinkConnector<CmppLink<SmgpPdu>> {
   }
 
   private async onDeliver(link: CmppLink<SmgpPdu>, d: Extract<SmgpPdu, { command: 'deliver' }>): Promise<void> {
-    let status: number = STATUS_LATER;
-    try {
-      const read = readSmgpDeliver(d);
-      if (read.problem) {
-        this.counts.badDelivers++;
-        await this.badHandler({
-          carrier: this.carrier,
-          reason: read.problem,
-          fields: {
-            text: read.text,
-            msg_id: d.msgId,
-            src: d.srcTermId,
-            dest: d.destTermId,
-            is_report: d.isReport,
-            content: d.content.toString('hex'),
-          },
-          at: Date.now(),
-        });
-        status = 0;
-      } else if (read.receipt) {
-        const ok = await this.receiptHandler({
-          carrier: this.carrier,
-          smscId: this.smscId,
-          messageId: read.receipt.messageId,
-          stat: read.receipt.stat,
-          state: stateOfStat(read.receipt.stat),
-          err: read.receipt.err,
-          msisdn: nationalNumber(d.srcTermId),
-          at: Date.now(),
-        });
-        status = ok ? 0 : STATUS_LATER;
-      } else {
-        const ok = await this.replyHandler({
-          carrier: this.carrier,
-          from: nationalNumber(d.srcTermId),
-          to: d.destTermId,
-          text: read.text,
-          ref: `smgp-mo-${d.msgId}`,
-          at: Date.now(),
-        });
-        status = ok ? 0 : STATUS_LATER;
-      }
-    } catch (err) {
-      this.log?.error({ err, carrier: this.carrier }, 'SMGP deliver handler failed; the gateway will send it again');
-    }
-    if (!link.gone) link.write({ command: 'deliver_resp', seq: d.seq, msgId: d.msgId, status });
+    const taken = await this.takeDelivery(
+      () => readSmgpDeliver(d),
+      (text) => ({
+        text,
+        msg_id: d.msgId,
+        src: d.srcTermId,
+        dest: d.destTermId,
+        is_report: d.isReport,
+        content: d.content.toString('hex'),
+      }),
+      { from: nationalNumber(d.srcTermId), to: d.destTermId, ref: `smgp-mo-${d.msgId}` },
+    );
+    if (!link.gone) link.write({ command: 'deliver_resp', seq: d.seq, msgId: d.msgId, status: taken ? 0 : STATUS_LATER });
   }
 }
 
 /** A Deliver as a receipt (IsReport 1: MsgContent holds the report; SrcTermID is the handset) or a reply's text. */
 export function readSmgpDeliver(d: SmgpDeliver): {
   text: string;
-  receipt?: { messageId: string; stat: string; err?: string };
+  receipt?: { messageId: string; stat: string; err?: string; msisdn: string };
   problem?: string;
 } {
   if (d.isReport === 1) {
     const r = decodeSmgpReport(d.content);
     if (!r) return { text: d.content.toString('hex'), problem: 'status report without id: or stat:' };
-    return { text: '', receipt: { messageId: r.msgId, stat: r.stat, err: r.err } };
+    return { text: '', receipt: { messageId: r.msgId, stat: r.stat, err: r.err, msisdn: nationalNumber(d.srcTermId) } };
   }
-  let raw = d.content;
-  if (d.tlvs.get(SMGP_TLV.TP_UDHI)?.[0] === 1 && raw.length > 0 && raw[0]! + 1 <= raw.length) raw = raw.subarray(raw[0]! + 1);
-  let text: string;
-  if (d.msgFormat === MSG_FMT.UCS2) {
-    if (raw.length % 2 === 1) return { text: raw.toString('hex'), problem: `UCS-2 text of an odd length (${raw.length} bytes)` };
-    text = Buffer.from(raw).swap16().toString('utf16le');
-  } else if (d.msgFormat === MSG_FMT.GB) text = new TextDecoder('gbk').decode(raw);
-  else if (d.msgFormat === MSG_FMT.ASCII) text = raw.toString('latin1');
-  else return { text: raw.toString('hex'), problem: `unsupported MsgFormat ${d.msgFormat}` };
-  if (LONE_SURROGATE.test(text))
-    return { text: Buffer.from(text, 'utf16le').toString('hex'), problem: 'text is not valid UTF-16 (a lone surrogate)' };
-  if (text.length > MAX_DELIVER_TEXT) return { text: text.slice(0, 200), problem: `oversized text (${text.length} characters)` };
-  if (text.includes('\uFFFD')) return { text, problem: `reply text not decodable as MsgFormat ${d.msgFormat}` };
-  if (!/^\+?\d{3,21}$/.test(d.srcTermId)) return { text, problem: 'reply without a valid sender number' };
-  return { text };
+  return readReplyText(d.msgFormat, d.content, d.tlvs.get(SMGP_TLV.TP_UDHI)?.[0] === 1, d.srcTermId, 'MsgFormat');
 }

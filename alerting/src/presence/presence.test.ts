@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NO_CELL, Presence, type PresenceEvent } from './presence.ts';
+import { NO_CELL, Presence, numberString, type PresenceEvent } from './presence.ts';
 import { SubscriberIndex } from './subscriber-index.ts';
 
 const ev = (msisdn: string, cell: string, ts: number, over: Partial<PresenceEvent> = {}): PresenceEvent => ({
@@ -11,6 +12,26 @@ const ev = (msisdn: string, cell: string, ts: number, over: Partial<PresenceEven
   lng: 120,
   kind: 'periodic',
   ...over,
+});
+
+describe('numberString', () => {
+  it('writes any number as String does', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.maxSafeNat(),
+          fc.nat(1e6).map((k) => 99_999_000 + k),
+          fc.double({ min: 1e8, max: 1e12 }).map(Math.floor),
+          fc.double(),
+        ),
+        (n) => {
+          expect(numberString(n)).toBe(String(n));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    for (const n of [1e8, 1e8 - 1, 1e12 - 1, 1e12, 13_800_000_000, 10_000_000_001, 19_999_999_999]) expect(numberString(n)).toBe(String(n));
+  });
 });
 
 describe('SubscriberIndex', () => {

@@ -3,7 +3,7 @@
 -- transportation, building, poi, place, park, water_name); attributes are few: `class`, `name`
 -- (the Chinese name first) and, for places, `rank` (smaller is more important).
 
-node_keys = { "place", "railway", "public_transport" }
+node_keys = { "place", "railway" }
 
 -- A feature's name as people here read it: name:zh, else name.
 local function Name(obj)
@@ -30,13 +30,14 @@ function node_function(node)
     node:MinZoom(place[2])
     return
   end
+  -- Railway and metro stations (a bus station is public_transport=station too, but not railway=*).
   local railway = node:Find("railway")
-  if railway == "station" or railway == "halt" or node:Find("public_transport") == "station" then
+  if railway == "station" or railway == "halt" then
+    local subway = node:Find("station") == "subway" or node:Find("subway") == "yes"
     node:Layer("poi", false)
-    -- A metro station is station=subway; a train station has none or station=train.
-    node:Attribute("class", node:Find("station") == "subway" and "subway" or "railway")
+    node:Attribute("class", subway and "subway" or "railway")
     node:Attribute("name", name)
-    node:MinZoom(node:Find("station") == "subway" and 13 or 10)
+    node:MinZoom(subway and 13 or 10)
   end
 end
 

@@ -180,6 +180,8 @@ export const bt = {
     exercise: '演练',
     exerciseNote: '演练任务：每条短信以“【演练】”开头，不计费',
     englishContent: '英文内容（发给外籍漫入人员）',
+    exerciseOnly: '仅演练',
+    realOnly: '仅真实预警',
     windowsText: (ws: { start: string; end: string }[]) => ws.map((w) => `${w.start}-${w.end}`).join('，') || '全天',
     signed: (signature: string, content: string) => `【${signature}】${content}`,
     joinValues: (xs: string[]) => xs.join('、'),

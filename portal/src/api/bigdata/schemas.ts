@@ -250,6 +250,7 @@ export const TaskQuery = z.object({
   alertType: z.string().max(20).optional(),
   state: z.enum(TASK_ROW_STATES).optional(),
   name: z.string().max(100).optional().openapi({ description: '按发送主题模糊查询' }),
+  exercise: z.enum(['true', 'false']).optional().openapi({ description: 'true 只列演练任务，false 只列真实预警；省略为全部' }),
   page: z.string().optional(),
   pageSize: z.string().optional(),
 });

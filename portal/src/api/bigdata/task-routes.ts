@@ -54,6 +54,7 @@ import {
   updateSpec,
   type TaskRow,
 } from './task-store.ts';
+import { requires } from '../../http/route-access.ts';
 
 const Query = z.object({
   from: z
@@ -69,6 +70,10 @@ const Query = z.object({
   alertType: z.string().max(20).optional(),
   state: z.enum(TASK_ROW_STATES).optional(),
   name: z.string().max(100).optional(),
+  exercise: z
+    .enum(['true', 'false'], { error: '演练筛选须为 true 或 false' })
+    .transform((v) => v === 'true')
+    .optional(),
   page: z.coerce.number().int().min(1).default(1),
   pageSize: z.coerce.number().int().min(1).max(200).default(20),
 });
@@ -268,6 +273,7 @@ const transition = (action: string, summary: string) =>
   createRoute({
     method: 'post',
     path: `/api/bigdata/tasks/{id}/${action}`,
+    middleware: [requires('bigdata.tasks')],
     tags,
     summary,
     request: { params: IdParam },
@@ -294,6 +300,7 @@ export const taskRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/bigdata/tasks',
+      middleware: [requires('bigdata.tasks')],
       tags,
       summary: '任务列表：按时间、预警类型、状态、名称查询',
       request: { query: TaskQuery },
@@ -318,6 +325,7 @@ export const taskRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/bigdata/tasks/export',
+      middleware: [requires('bigdata.tasks')],
       tags,
       summary: '导出任务列表（Excel，条件同任务列表）',
       request: { query: TaskQuery },
@@ -338,6 +346,7 @@ export const taskRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/bigdata/drafts',
+      middleware: [requires('bigdata.send')],
       tags,
       summary: '草稿箱',
       request: { query: TaskQuery.omit({ state: true }) },
@@ -354,6 +363,7 @@ export const taskRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/bigdata/drafts/{id}',
+      middleware: [requires('bigdata.send')],
       tags,
       summary: '草稿内容（编辑后发送）',
       request: { params: IdParam },
@@ -370,6 +380,7 @@ export const taskRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/bigdata/tasks/{id}',
+      middleware: [requires('bigdata.tasks')],
       tags,
       summary: '任务详情（也用于“再次发送”）',
       request: { params: IdParam },
@@ -396,6 +407,7 @@ export const taskRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/bigdata/approval/settings',
+      middleware: [requires('bigdata.tasks')],
       tags,
       summary: '审批设置：是否须审批、允许紧急先发后审的预警类型',
       responses: jsonOk(ApprovalSettingsDoc),
@@ -411,7 +423,7 @@ export const taskRoutes = router()
       path: '/api/bigdata/approval/settings',
       tags,
       summary: '修改审批设置（仅企业管理员）',
-      middleware: [jsonBodyLimit],
+      middleware: [requires('bigdata.tasks'), jsonBodyLimit],
       request: jsonRequest(ApprovalSettingsDoc),
       responses: jsonOk(ApprovalSettingsDoc),
     }),
@@ -428,6 +440,7 @@ export const taskRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/bigdata/tasks/{id}/approve',
+      middleware: [requires('bigdata.approve')],
       tags,
       summary: '审批通过（待审批的任务开始执行；先发后审的任务补记审批）；不能审批自己提交的任务',
       request: { params: IdParam },
@@ -448,7 +461,7 @@ export const taskRoutes = router()
       path: '/api/bigdata/tasks/{id}/reject',
       tags,
       summary: '驳回（须填原因）：待审批的任务不再发送、预留的短信余量退回；先发后审的任务紧急停止',
-      middleware: [jsonBodyLimit],
+      middleware: [requires('bigdata.approve'), jsonBodyLimit],
       request: { params: IdParam, ...jsonRequest(RejectBody) },
       responses: jsonOk(Transitioned),
     }),
@@ -469,6 +482,7 @@ export const taskRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/bigdata/tasks/{id}/progress',
+      middleware: [requires('bigdata.tasks')],
       tags,
       summary: '实时进度（Server-Sent Events：state，然后每次变化一个 progress 事件，见 BigdataProgress）',
       request: { params: IdParam },
@@ -523,6 +537,7 @@ export const taskRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/bigdata/tasks/{id}/why',
+      middleware: [requires('bigdata.tasks')],
       tags,
       summary: '查询某号码为何未收到本任务短信（区域外、未见、规则、驻留、时段、已发送、上限、余量、发送失败）',
       request: { params: IdParam, query: z.object({ msisdn: z.string() }) },
@@ -546,6 +561,7 @@ export const taskRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/bigdata/tasks/{id}/reached',
+      middleware: [requires('bigdata.tasks')],
       tags,
       summary: '触达人群分布：已发送的人在发送时所在位置（H3 格；每个基站小区同一运营商人数按 k 人取整，少于 k 人计 0）',
       request: { params: IdParam, query: z.object({ zoom: z.string().optional() }) },
@@ -567,6 +583,7 @@ export const taskRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/bigdata/tasks/{id}/recipients',
+      middleware: [requires('bigdata.tasks')],
       tags,
       summary: '查看明细：任务的逐号码发送记录（号码中间四位隐藏、运营商、状态、时间；分页）',
       request: { params: IdParam, query: z.object({ page: z.string().optional(), pageSize: z.string().optional() }) },
@@ -593,7 +610,7 @@ export const taskRoutes = router()
       path: '/api/bigdata/tasks/{id}',
       tags,
       summary: '修改执行中（或尚未执行）的任务：发送内容、区域、结束日期；已收到的人不会重复收到',
-      middleware: [jsonBodyLimit],
+      middleware: [requires('bigdata.send'), jsonBodyLimit],
       request: { params: IdParam, ...jsonRequest(TaskUpdate) },
       responses: jsonOk(Updated),
     }),

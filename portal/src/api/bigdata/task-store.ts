@@ -249,6 +249,8 @@ export interface TaskQuery {
   alertType?: string;
   state?: string;
   name?: string;
+  /** Only exercises (true) or only real alerts (false). */
+  exercise?: boolean;
   page: number;
   pageSize: number;
 }
@@ -274,6 +276,7 @@ export async function listTasks(db: Db, enterpriseId: string, q: TaskQuery): Pro
   }
   if (q.alertType) add('alert_type = ?', q.alertType);
   if (q.state) add('state = ?', q.state);
+  if (q.exercise !== undefined) add(`COALESCE(form->>'exercise', 'false') = ?`, String(q.exercise));
   if (q.name) add(`subject ILIKE ?`, `%${q.name.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
   const w = where.join(' AND ');
   const total = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM bigdata_tasks WHERE ${w}`, args);

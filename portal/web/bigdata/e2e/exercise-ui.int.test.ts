@@ -102,6 +102,11 @@ describe('an exercise task in a real browser', () => {
     const row = page.locator(`tr[data-task="${id}"]`);
     await expect.poll(() => row.locator('[data-testid="exercise-badge"]').textContent(), { timeout: 15_000 }).toBe('演练');
     await shot('exercise-list-1440x900');
+    // The list's 演练 filter: real alerts only hides it, exercises only shows it.
+    await page.selectOption('select[aria-label="演练"]', 'false');
+    await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(0);
+    await page.selectOption('select[aria-label="演练"]', 'true');
+    await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
     expect(problems).toEqual([]);
   }, 120_000);
 });

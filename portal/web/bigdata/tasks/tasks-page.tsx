@@ -118,7 +118,7 @@ const canStop = (s: string) => ['submitted', 'scheduled', 'running', 'paused'].i
 
 /** 大数据短信-任务: search, export, pause/resume before execution, emergency stop, details with live progress. */
 export function TasksPage() {
-  const [filter, setFilter] = createSignal({ from: '', to: '', alertType: '', state: '', name: '', page: 1 });
+  const [filter, setFilter] = createSignal({ from: '', to: '', alertType: '', state: '', exercise: '', name: '', page: 1 });
   const [types] = createResource(() =>
     get<{ alertTypes: { value: string; label: string }[] }>('/api/bigdata/options').catch(() => ({ alertTypes: [] })),
   );
@@ -177,6 +177,11 @@ export function TasksPage() {
           <For each={['pending_approval', 'submitted', 'scheduled', 'running', 'paused', 'stopped', 'completed', 'rejected']}>
             {(s) => <option value={s}>{STATE_TEXT[s]}</option>}
           </For>
+        </select>
+        <select aria-label={bt.tasks.exercise} value={filter().exercise} onChange={(e) => set('exercise', e.currentTarget.value)}>
+          <option value="">{bt.tasks.filterAll(bt.tasks.exercise)}</option>
+          <option value="true">{bt.tasks.exerciseOnly}</option>
+          <option value="false">{bt.tasks.realOnly}</option>
         </select>
         <input placeholder={bt.tasks.name} value={filter().name} onChange={(e) => set('name', e.currentTarget.value)} />
         <button type="button" onClick={() => void refetch()}>

@@ -138,6 +138,10 @@ describe('an exercise task (演练)', () => {
     // Shown as an exercise: list, detail, drafts box, Excel export, CAP export.
     const list = await admin.req('GET', '/api/bigdata/tasks');
     expect(list.body.items.find((x: { id: string }) => x.id === t.body.id)).toMatchObject({ exercise: true });
+    const ids = async (q: string) => (await admin.req('GET', `/api/bigdata/tasks?${q}`)).body.items.map((x: { id: string }) => x.id);
+    expect(await ids('exercise=true')).toEqual([t.body.id]);
+    expect(await ids('exercise=false')).toEqual([]);
+    expect((await admin.req('GET', '/api/bigdata/tasks?exercise=maybe')).status).toBe(400);
     const detail = await admin.req('GET', `/api/bigdata/tasks/${t.body.id}`);
     expect(detail.body).toMatchObject({ exercise: true, form: { exercise: true } });
     const xlsx = await portal.request('/api/bigdata/tasks/export', { headers: { cookie: admin.cookie, 'x-forwarded-for': IP } });

@@ -9,6 +9,9 @@ import { createPortal, type Portal } from '../../src/portal.ts';
 import { DEMO_CREDENTIALS as D } from '../../src/demo/credentials.ts';
 import { buildApp, e2eOutDir } from './build-entry.ts';
 import { seedSendLog } from './send-log-fixture.ts';
+import { login as apiLogin } from '../../src/test/harness.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -164,5 +167,46 @@ describe('portal in a real browser', () => {
     await page.click('nav.tabs button:has-text("登录日志")');
     await expect.poll(() => page.locator('[data-testid=login-log] tbody').textContent(), { timeout: 10_000 }).toContain(D.admin.name);
     expect(await page.locator('.pager span').first().textContent()).toMatch(/^共 \d+ 条$/);
+  });
+
+  it('the API document: its JSON downloads, and its curl examples (key, then a first SMS) work as shown', async () => {
+    await page.goto(`${portal.url}/api-docs`);
+    await page.waitForSelector('[data-testid=api-tag]');
+    const href = await page.locator('[data-testid=openapi-download]').getAttribute('href');
+    const doc = (await (await fetch(new URL(href!, portal.url))).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths).length).toBeGreaterThan(20);
+    // The quick start's commands, run as a reader would: with their own API key in place of the placeholder.
+    const key = (await (await apiLogin(portal, D.admin.name, D.admin.password)).req('POST', '/api/api-keys', { name: '接口文档示例' })).body
+      .key as string;
+    const [auth, send] = await page.locator('[data-testid=api-quickstart] pre').allTextContents();
+    const run = async (cmd: string) =>
+      (await promisify(execFile)('sh', ['-c', `${cmd.replaceAll('gk_您的密钥', key)} -s -w '\\n%{http_code}'`])).stdout;
+    const who = (await run(auth!)).split('\n');
+    expect(who.at(-1), who.join('\n')).toBe('200');
+    expect(who.slice(0, -1).join('\n')).toContain(D.admin.name);
+    const sent = (await run(send!)).split('\n');
+    expect(sent.at(-1), sent.join('\n')).toBe('200');
+    await page.screenshot({ path: join(tmpdir(), 'geo-alert-artifacts', 'api-docs.png') }).catch(() => undefined);
+  });
+
+  // Still open (#23: "most fields lack descriptions and examples"): the field descriptions live in
+  // the API's zod schemas under portal/src. Marked as failing until they are written; when this
+  // starts to pass, vitest reports it and `.fails` goes.
+  it.fails('the API document describes most of the fields it shows', async () => {
+    await page.goto(`${portal.url}/api-docs`);
+    await page.waitForSelector('[data-testid=api-tag]');
+    await page.locator('details.api-op').evaluateAll((ds) => ds.forEach((d) => ((d as HTMLDetailsElement).open = true)));
+    const fields = await page
+      .locator('table.api-fields tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => ({ name: tr.children[0]?.textContent ?? '', described: (tr.children[3]?.textContent ?? '').trim() !== '' })),
+      );
+    expect(fields.length).toBeGreaterThan(50);
+    const bare = fields.filter((f) => !f.described);
+    expect(
+      1 - bare.length / fields.length,
+      `${fields.length} fields; undescribed: ${[...new Set(bare.map((f) => f.name))].join(', ')}`,
+    ).toBeGreaterThan(0.8);
   });
 });

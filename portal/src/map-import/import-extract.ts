@@ -30,6 +30,11 @@ export interface ImportOptions {
   mapDir: string;
   /** Progress lines for a person. */
   say?: (line: string) => void;
+  /**
+   * A folder for tilemaker's node and way store (its `--store`): on disk instead of in memory, for
+   * an extract larger than the machine's memory allows. @default in memory
+   */
+  store?: string;
 }
 
 interface ToolResult {
@@ -80,7 +85,7 @@ async function inspect(
   if (!head.includes('OSMHeader')) {
     const hint = /^\s*<\?xml|^\s*<osm/.test(head.toString('utf8'))
       ? `这是 OSM XML 文件，请先转换：osmium cat ${basename(input)} -o extract.osm.pbf`
-      : '请提供 OpenStreetMap 的 .osm.pbf 文件（例如 Geofabrik 的省级下载）';
+      : '请提供 OpenStreetMap 的 .osm.pbf 文件（例如 Geofabrik 的下载）';
     throw new MapImportError('NOT_PBF', `不是 OpenStreetMap PBF 文件：${input}。${hint}`);
   }
   let info: FileInfo;
@@ -110,7 +115,7 @@ async function countTiles(dir: string): Promise<number> {
  * railways), building (z14), poi (stations), place. The new tiles replace the old ones in one
  * rename, so a running portal serves either the old set or the new one, never half of each.
  *
- * @example await importExtract({ input: 'zhejiang-latest.osm.pbf', mapDir: '.data/map' })
+ * @example await importExtract({ input: 'zhejiang.osm.pbf', mapDir: '.data/map' })
  */
 export async function importExtract(opts: ImportOptions): Promise<MapImport> {
   const say = opts.say ?? (() => undefined);
@@ -126,7 +131,10 @@ export async function importExtract(opts: ImportOptions): Promise<MapImport> {
   try {
     await run(
       'tilemaker',
-      ['--input', opts.input, '--output', building, '--config', TILEMAKER_CONFIG, '--process', TILEMAKER_PROCESS, '--bbox', bbox.join(',')],
+      [
+        ...['--input', opts.input, '--output', building, '--config', TILEMAKER_CONFIG, '--process', TILEMAKER_PROCESS],
+        ...['--bbox', bbox.join(','), ...(opts.store ? ['--store', opts.store] : [])],
+      ],
       'tilemaker',
     );
   } catch (err) {

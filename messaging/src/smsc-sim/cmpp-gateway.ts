@@ -1,4 +1,3 @@
-import { createServer, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import type { SmsCarrier } from '../contract.ts';
 import {
@@ -17,7 +16,6 @@ import {
   type CmppDeliver,
   type CmppPdu,
 } from '../cmpp/codec.ts';
-import { CmppLink } from '../cmpp/cmpp-link.ts';
 import type { ReceiptStat } from '../smpp/protocol.ts';
 import {
   DEFAULT_BEHAVIOUR,
@@ -27,7 +25,8 @@ import {
   type SimulatedSmsc,
   type SmscBehaviour,
 } from './simulated-smsc.ts';
-import { StoreAndForward, decodeBody, listen, splitUdh, type Owed, type Receiver } from './store-and-forward.ts';
+import { decodeBody, splitUdh, type Owed } from './store-and-forward.ts';
+import { FramedGateway, type GatewaySession } from './framed-gateway.ts';
 
 export { DEFAULT_CMPP_SECRET, DEFAULT_CMPP_SP_ID } from '../cmpp/codec.ts';
 
@@ -51,12 +50,7 @@ interface Owing extends Owed {
   deliver: Omit<CmppDeliver, 'msgId'> & { msgId: bigint };
 }
 
-interface GwSession extends Receiver<Owing> {
-  /** Set right after the session is made (its handlers need the session). */
-  link: CmppLink;
-  bound: boolean;
-  submits: number;
-}
+type GwSession = GatewaySession<CmppPdu, Owing>;
 
 /**
  * A simulated China Mobile gateway (ISMG) speaking CMPP 3.0 (or 2.0): checks the CONNECT
@@ -71,17 +65,16 @@ export async function startCmppGateway(opts: CmppGatewayOptions): Promise<Simula
   const spId = opts.spId ?? DEFAULT_CMPP_SP_ID;
   const secret = opts.sharedSecret ?? DEFAULT_CMPP_SECRET;
   const maxVersion = opts.version ?? CMPP_VERSION_30;
-  const sessions = new Set<GwSession>();
-  const saf = new StoreAndForward<Owing, GwSession>({
+  const gw = new FramedGateway<CmppPdu, Owing>({
     carrier,
     behaviour: { ...DEFAULT_BEHAVIOUR, rejectStatus: SUBMIT_RESULT.BAD_DEST_TERMINAL, ...opts.behaviour },
     keep: opts.keep,
     retryMs: opts.retryMs,
-    receivers: () => [...sessions].filter((s) => s.bound && !s.link.gone),
-    send: (s, item, answered) =>
+    deliver: (s, item, answered) =>
       s.link.request({ command: 'deliver', ...item.deliver }, (resp) => answered(resp.command === 'deliver_resp' ? resp.result : -1)),
   });
-  const { counters, rules } = saf;
+  const { saf, boundCount } = gw;
+  const { rules } = saf;
   let nextId = 1;
   let smscSeq = 1;
   // A gateway code per carrier and start, so ids of different runs and carriers differ.
@@ -181,23 +174,6 @@ export async function startCmppGateway(opts: CmppGatewayOptions): Promise<Simula
     },
   });
 
-  const onConnection = (socket: Socket) => {
-    const s: GwSession = { bound: false, submits: 0, pending: new Set() } as Omit<GwSession, 'link'> as GwSession;
-    s.link = new CmppLink(
-      socket,
-      maxVersion,
-      (pdu) => onPdu(s, pdu),
-      () => undefined,
-    );
-    sessions.add(s);
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      sessions.delete(s);
-      saf.requeue(s);
-      saf.pump();
-    });
-  };
-
   const onPdu = (s: GwSession, pdu: CmppPdu) => {
     const link = s.link;
     switch (pdu.command) {
@@ -245,55 +221,26 @@ export async function startCmppGateway(opts: CmppGatewayOptions): Promise<Simula
     }
   };
 
-  const boundCount = () => [...sessions].filter((s) => s.bound).length;
-  const server = createServer(onConnection);
-  const port = await listen(server, opts.port, opts.host);
-
-  return {
-    ...saf.surface(port, boundCount),
-    inject(input) {
-      const inj = saf.newInjection();
-      if ('raw' in input) {
-        const s = [...sessions].find((x) => x.bound);
-        if (s) {
-          s.link.flush();
-          s.link.socket.write(input.raw);
-          inj.attempts++;
-        }
-      } else {
-        const f = input.fields as Partial<CmppDeliver>;
-        saf.owe({
-          kind: 'injected',
-          attempts: 0,
-          id: inj.id,
-          deliver: {
-            msgId: f.msgId ?? newMsgId(),
-            destId: f.destId ?? '',
-            serviceId: f.serviceId ?? '',
-            tpPid: f.tpPid ?? 0,
-            tpUdhi: f.tpUdhi ?? 0,
-            msgFmt: f.msgFmt ?? MSG_FMT.UCS2,
-            srcTerminalId: f.srcTerminalId ?? '',
-            srcTerminalType: f.srcTerminalType ?? 0,
-            registeredDelivery: f.registeredDelivery ?? 0,
-            content: f.content ?? Buffer.alloc(0),
-            linkId: f.linkId ?? '',
-          },
-        });
-      }
-      return inj;
-    },
-    dropAll() {
-      for (const s of [...sessions]) {
-        counters.disconnects++;
-        s.link.flush();
-        s.link.socket.destroy();
-      }
-    },
-    async close() {
-      saf.close();
-      for (const s of [...sessions]) s.link.socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const port = await gw.listen({ port: opts.port, host: opts.host, version: maxVersion, onPdu });
+  return gw.simulated(port, (fields, id) => {
+    const f = fields as Partial<CmppDeliver>;
+    return {
+      kind: 'injected',
+      attempts: 0,
+      id,
+      deliver: {
+        msgId: f.msgId ?? newMsgId(),
+        destId: f.destId ?? '',
+        serviceId: f.serviceId ?? '',
+        tpPid: f.tpPid ?? 0,
+        tpUdhi: f.tpUdhi ?? 0,
+        msgFmt: f.msgFmt ?? MSG_FMT.UCS2,
+        srcTerminalId: f.srcTerminalId ?? '',
+        srcTerminalType: f.srcTerminalType ?? 0,
+        registeredDelivery: f.registeredDelivery ?? 0,
+        content: f.content ?? Buffer.alloc(0),
+        linkId: f.linkId ?? '',
+      },
+    };
+  });
 }

@@ -1,8 +1,6 @@
-import { createServer, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import type { SmsCarrier } from '../contract.ts';
 import { MSG_FMT, cmppReportTime } from '../cmpp/codec.ts';
-import { CmppLink } from '../cmpp/cmpp-link.ts';
 import {
   DEFAULT_SMGP_CLIENT_ID,
   DEFAULT_SMGP_SECRET,
@@ -25,7 +23,8 @@ import {
   type SimulatedSmsc,
   type SmscBehaviour,
 } from './simulated-smsc.ts';
-import { StoreAndForward, decodeBody, listen, splitUdh, type Owed, type Receiver } from './store-and-forward.ts';
+import { decodeBody, splitUdh, type Owed } from './store-and-forward.ts';
+import { FramedGateway, type GatewaySession } from './framed-gateway.ts';
 
 export { DEFAULT_SMGP_CLIENT_ID, DEFAULT_SMGP_SECRET } from '../smgp/codec.ts';
 
@@ -47,12 +46,7 @@ interface Owing extends Owed {
   deliver: SmgpDeliver;
 }
 
-interface GwSession extends Receiver<Owing> {
-  /** Set right after the session is made (its handlers need the session). */
-  link: CmppLink<SmgpPdu>;
-  bound: boolean;
-  submits: number;
-}
+type GwSession = GatewaySession<SmgpPdu, Owing>;
 
 /**
  * A simulated China Telecom gateway speaking SMGP 3.0: checks the Login authenticator and answers
@@ -66,17 +60,16 @@ export async function startSmgpGateway(opts: SmgpGatewayOptions): Promise<Simula
   const carrier = opts.carrier;
   const clientId = opts.clientId ?? DEFAULT_SMGP_CLIENT_ID;
   const secret = opts.sharedSecret ?? DEFAULT_SMGP_SECRET;
-  const sessions = new Set<GwSession>();
-  const saf = new StoreAndForward<Owing, GwSession>({
+  const gw = new FramedGateway<SmgpPdu, Owing>({
     carrier,
     behaviour: { ...DEFAULT_BEHAVIOUR, rejectStatus: SMGP_STATUS.BAD_DEST_TERM_ID, ...opts.behaviour },
     keep: opts.keep,
     retryMs: opts.retryMs,
-    receivers: () => [...sessions].filter((s) => s.bound && !s.link.gone),
-    send: (s, item, answered) =>
+    deliver: (s, item, answered) =>
       s.link.request({ command: 'deliver', ...item.deliver }, (resp) => answered(resp.command === 'deliver_resp' ? resp.status : -1)),
   });
-  const { counters, rules } = saf;
+  const { saf, boundCount } = gw;
+  const { rules } = saf;
   let nextId = 1;
   // A gateway code per carrier and start, so ids of different runs and carriers differ.
   const gatewayCode = createHash('md5').update(`${carrier}${Date.now()}`).digest().readUInt32BE(0) % 1_000_000;
@@ -164,24 +157,6 @@ export async function startSmgpGateway(opts: SmgpGatewayOptions): Promise<Simula
     },
   });
 
-  const onConnection = (socket: Socket) => {
-    const s: GwSession = { bound: false, submits: 0, pending: new Set() } as Omit<GwSession, 'link'> as GwSession;
-    s.link = new CmppLink<SmgpPdu>(
-      socket,
-      0x30,
-      (pdu) => onPdu(s, pdu),
-      () => undefined,
-      SMGP_CODEC,
-    );
-    sessions.add(s);
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      sessions.delete(s);
-      saf.requeue(s);
-      saf.pump();
-    });
-  };
-
   const onPdu = (s: GwSession, pdu: SmgpPdu) => {
     const link = s.link;
     switch (pdu.command) {
@@ -227,53 +202,24 @@ export async function startSmgpGateway(opts: SmgpGatewayOptions): Promise<Simula
     }
   };
 
-  const boundCount = () => [...sessions].filter((s) => s.bound).length;
-  const server = createServer(onConnection);
-  const port = await listen(server, opts.port, opts.host);
-
-  return {
-    ...saf.surface(port, boundCount),
-    inject(input) {
-      const inj = saf.newInjection();
-      if ('raw' in input) {
-        const s = [...sessions].find((x) => x.bound);
-        if (s) {
-          s.link.flush();
-          s.link.socket.write(input.raw);
-          inj.attempts++;
-        }
-      } else {
-        const f = input.fields as Partial<SmgpDeliver>;
-        saf.owe({
-          kind: 'injected',
-          attempts: 0,
-          id: inj.id,
-          deliver: {
-            msgId: f.msgId ?? newMsgId(),
-            isReport: f.isReport ?? 0,
-            msgFormat: f.msgFormat ?? MSG_FMT.UCS2,
-            recvTime: f.recvTime ?? '',
-            srcTermId: f.srcTermId ?? '',
-            destTermId: f.destTermId ?? '',
-            content: f.content ?? Buffer.alloc(0),
-            reserve: f.reserve ?? '',
-            tlvs: f.tlvs ?? new Map(),
-          },
-        });
-      }
-      return inj;
-    },
-    dropAll() {
-      for (const s of [...sessions]) {
-        counters.disconnects++;
-        s.link.flush();
-        s.link.socket.destroy();
-      }
-    },
-    async close() {
-      saf.close();
-      for (const s of [...sessions]) s.link.socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const port = await gw.listen({ port: opts.port, host: opts.host, version: 0x30, codec: SMGP_CODEC, onPdu });
+  return gw.simulated(port, (fields, id) => {
+    const f = fields as Partial<SmgpDeliver>;
+    return {
+      kind: 'injected',
+      attempts: 0,
+      id,
+      deliver: {
+        msgId: f.msgId ?? newMsgId(),
+        isReport: f.isReport ?? 0,
+        msgFormat: f.msgFormat ?? MSG_FMT.UCS2,
+        recvTime: f.recvTime ?? '',
+        srcTermId: f.srcTermId ?? '',
+        destTermId: f.destTermId ?? '',
+        content: f.content ?? Buffer.alloc(0),
+        reserve: f.reserve ?? '',
+        tlvs: f.tlvs ?? new Map(),
+      },
+    };
+  });
 }

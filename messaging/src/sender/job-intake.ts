@@ -13,6 +13,10 @@ export class JobIntake {
   readonly inHand = new Set<JsMsg>();
   /** Jobs of batches waiting to be tried again in this process. */
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Jobs being handled now (each job of a batch counts). */
+  private jobsInHand = 0;
+  /** Messages decoded and waiting for room among the jobs in hand, first come first served. */
+  private readonly waiting: { n: number; go: () => void }[] = [];
 
   constructor(
     private readonly c: SenderContext,
@@ -25,6 +29,38 @@ export class JobIntake {
   stop(): void {
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();
+    // Messages waiting for room are handed back (handle() sees `stopping`).
+    for (const w of this.waiting.splice(0)) w.go();
+  }
+
+  /**
+   * Waits until `n` more jobs may be in hand: `maxInFlight` counts jobs, not messages, so that a
+   * consumer's share of messages (max_ack_pending) that are batches of up to 1,000 jobs cannot put
+   * hundreds of thousands of jobs in hand at once (in memory, queued at the connectors, and all
+   * started in one turn of the event loop, long enough for a bind's lease to lapse on a loaded
+   * machine). A message larger than the whole allowance goes in alone.
+   */
+  private room(n: number): Promise<void> {
+    const max = this.c.o.maxInFlight ?? 5000;
+    if (this.waiting.length === 0 && (this.jobsInHand === 0 || this.jobsInHand + n <= max)) {
+      this.jobsInHand += n;
+      return Promise.resolve();
+    }
+    return new Promise((go) =>
+      this.waiting.push({
+        n,
+        go: () => {
+          this.jobsInHand += n;
+          go();
+        },
+      }),
+    );
+  }
+
+  private done(n: number): void {
+    this.jobsInHand -= n;
+    const max = this.c.o.maxInFlight ?? 5000;
+    while (this.waiting.length > 0 && (this.jobsInHand === 0 || this.jobsInHand + this.waiting[0]!.n <= max)) this.waiting.shift()!.go();
   }
 
   async handle(m: JsMsg): Promise<void> {
@@ -35,9 +71,17 @@ export class JobIntake {
       return;
     }
     this.inHand.add(m);
+    let held = 0;
     try {
       const jobs = await this.decode(m);
       if (!jobs) return;
+      await this.room(jobs.jobs.length);
+      held = jobs.jobs.length;
+      // Waited for room meanwhile: stopping, or no longer taking the carrier's jobs.
+      if (this.c.stopping || (this.c.o.leasedCarriers && !this.taking(carrier))) {
+        m.nak(200);
+        return;
+      }
       if (jobs.batch) await this.handleBatch(m, jobs.jobs);
       else await this.policy.handleJob(m, jobs.jobs[0]);
     } catch (err) {
@@ -45,6 +89,7 @@ export class JobIntake {
       m.nak(2000);
     } finally {
       this.inHand.delete(m);
+      if (held > 0) this.done(held);
     }
   }
 

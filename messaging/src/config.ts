@@ -140,7 +140,7 @@ export const MessagingEnv = z.object({
         .map((x) => x.trim())
         .filter(Boolean),
     ),
-  /** Jobs in hand at once (JetStream max_ack_pending). */
+  /** Jobs in hand at once, each job of a batch counted (also the consumers' max_ack_pending, in messages). */
   MAX_IN_FLIGHT: count(5000),
   /** How long a job cut off by a crash waits for a receipt before it is recorded as UNCERTAIN. */
   UNCERTAIN_RESOLVE_MS: count(600_000),

@@ -18,7 +18,7 @@ export interface SenderOptions {
   names?: MessagingNames;
   table?: string;
   registry?: Registry;
-  /** Unacked jobs in hand at once. @default 5000 */
+  /** Unacked jobs in hand at once, each job of an SmsJobBatch counted (JobIntake waits for room). @default 5000 */
   maxInFlight?: number;
   /** @default 60000 */
   ackWaitMs?: number;

@@ -1,8 +1,9 @@
-import { createResource, createSignal, For, Show } from 'solid-js';
-import { get, post, put, qs } from '../lib/api.ts';
+import { createSignal, Show } from 'solid-js';
+import { post, put } from '../lib/api.ts';
 import { navigate } from '../lib/router.tsx';
 import { askConfirm } from '../ui/dialog.tsx';
-import { Empty, Field, fmtTime, Modal, notify, notifyError, Page, Pager } from '../ui/ui.tsx';
+import { createListQuery, ListTable } from '../ui/list-page.tsx';
+import { Field, fmtTime, Modal, notify, notifyError, Page } from '../ui/ui.tsx';
 import { SendDetail, type SendSummary } from './sent-page.tsx';
 import { ti } from './zh-CN.ts';
 
@@ -19,14 +20,16 @@ export function useSelection() {
   return { sel, setSel, toggle };
 }
 
+interface Draft {
+  id: string;
+  subject: string;
+  content: string;
+  updatedAt: string;
+}
+
 /** 草稿箱: open a draft on the send page, or delete selected drafts. */
 export function DraftsPage() {
-  const [page, setPage] = createSignal(1);
-  const [data, { refetch }] = createResource(page, (p) =>
-    get<{ items: { id: string; subject: string; content: string; updatedAt: string }[]; total: number }>(
-      `/api/industry/drafts${qs({ page: p })}`,
-    ),
-  );
+  const q = createListQuery<Draft>('/api/industry/drafts', {});
   const { sel, setSel, toggle } = useSelection();
   const remove = async () => {
     if (!sel().length || !(await askConfirm(ti.drafts.confirmDelete, { danger: true }))) return;
@@ -34,7 +37,7 @@ export function DraftsPage() {
       await post('/api/industry/drafts/delete', { ids: sel() });
       setSel([]);
       notify('ok', ti.common.deleted);
-      void refetch();
+      q.refetch();
     } catch (e) {
       notifyError(e);
     }
@@ -48,48 +51,32 @@ export function DraftsPage() {
         </button>
       }
     >
-      <table class="grid">
-        <thead>
+      <ListTable
+        query={q}
+        head={['', ti.drafts.subject, ti.drafts.content, ti.drafts.updated, ti.common.actions]}
+        row={(d: Draft) => (
           <tr>
-            <th />
-            <th>{ti.drafts.subject}</th>
-            <th>{ti.drafts.content}</th>
-            <th>{ti.drafts.updated}</th>
-            <th>{ti.common.actions}</th>
+            <td>
+              <input type="checkbox" checked={sel().includes(d.id)} onChange={() => toggle(d.id)} />
+            </td>
+            <td>{d.subject || '—'}</td>
+            <td>{d.content.slice(0, 60)}</td>
+            <td>{fmtTime(d.updatedAt)}</td>
+            <td>
+              <button type="button" class="link" onClick={() => navigate(`/industry/send?draft=${d.id}`)}>
+                {ti.drafts.open}
+              </button>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          <For each={data()?.items}>
-            {(d) => (
-              <tr>
-                <td>
-                  <input type="checkbox" checked={sel().includes(d.id)} onChange={() => toggle(d.id)} />
-                </td>
-                <td>{d.subject || '—'}</td>
-                <td>{d.content.slice(0, 60)}</td>
-                <td>{fmtTime(d.updatedAt)}</td>
-                <td>
-                  <button type="button" class="link" onClick={() => navigate(`/industry/send?draft=${d.id}`)}>
-                    {ti.drafts.open}
-                  </button>
-                </td>
-              </tr>
-            )}
-          </For>
-          <Empty when={data()?.items.length === 0} cols={5} />
-        </tbody>
-      </table>
-      <Pager page={page()} pageSize={20} total={data()?.total ?? 0} onPage={setPage} />
+        )}
+      />
     </Page>
   );
 }
 
 /** 定时发件箱: view, edit the time, delete (the reserved count is given back). */
 export function SchedulesPage() {
-  const [page, setPage] = createSignal(1);
-  const [data, { refetch }] = createResource(page, (p) =>
-    get<{ items: SendSummary[]; total: number }>(`/api/industry/schedules${qs({ page: p })}`),
-  );
+  const q = createListQuery<SendSummary>('/api/industry/schedules', {});
   const { sel, setSel, toggle } = useSelection();
   const [view, setView] = createSignal<string | null>(null);
   const [edit, setEdit] = createSignal<{ id: string; at: string } | null>(null);
@@ -98,7 +85,7 @@ export function SchedulesPage() {
     try {
       await post('/api/industry/schedules/delete', { ids: sel() });
       setSel([]);
-      void refetch();
+      q.refetch();
     } catch (e) {
       notifyError(e);
     }
@@ -110,7 +97,7 @@ export function SchedulesPage() {
       await put(`/api/industry/schedules/${e.id}`, { scheduledAt: fromChinaLocal(e.at) });
       setEdit(null);
       notify('ok', ti.common.saved);
-      void refetch();
+      q.refetch();
     } catch (err) {
       notifyError(err);
     }
@@ -124,48 +111,35 @@ export function SchedulesPage() {
         </button>
       }
     >
-      <table class="grid" data-testid="schedules">
-        <thead>
-          <tr>
-            <th />
-            <th>{ti.common.subject}</th>
-            <th>{ti.schedules.at}</th>
-            <th>{ti.common.recipients}</th>
-            <th>{ti.common.billing}</th>
-            <th>{ti.common.actions}</th>
+      <ListTable
+        query={q}
+        testId="schedules"
+        head={['', ti.common.subject, ti.schedules.at, ti.common.recipients, ti.common.billing, ti.common.actions]}
+        row={(s: SendSummary) => (
+          <tr data-subject={s.subject}>
+            <td>
+              <input type="checkbox" checked={sel().includes(s.id)} onChange={() => toggle(s.id)} />
+            </td>
+            <td>{s.subject}</td>
+            <td>{fmtTime(s.scheduledAt)}</td>
+            <td>{s.recipients}</td>
+            <td>{s.billing}</td>
+            <td>
+              <button type="button" class="link" onClick={() => setView(s.id)}>
+                {ti.common.view}
+              </button>
+              <button
+                type="button"
+                class="link"
+                data-action="edit-time"
+                onClick={() => setEdit({ id: s.id, at: toChinaLocal(s.scheduledAt) })}
+              >
+                {ti.common.edit}
+              </button>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          <For each={data()?.items}>
-            {(s) => (
-              <tr data-subject={s.subject}>
-                <td>
-                  <input type="checkbox" checked={sel().includes(s.id)} onChange={() => toggle(s.id)} />
-                </td>
-                <td>{s.subject}</td>
-                <td>{fmtTime(s.scheduledAt)}</td>
-                <td>{s.recipients}</td>
-                <td>{s.billing}</td>
-                <td>
-                  <button type="button" class="link" onClick={() => setView(s.id)}>
-                    {ti.common.view}
-                  </button>
-                  <button
-                    type="button"
-                    class="link"
-                    data-action="edit-time"
-                    onClick={() => setEdit({ id: s.id, at: toChinaLocal(s.scheduledAt) })}
-                  >
-                    {ti.common.edit}
-                  </button>
-                </td>
-              </tr>
-            )}
-          </For>
-          <Empty when={data()?.items.length === 0} cols={6} />
-        </tbody>
-      </table>
-      <Pager page={page()} pageSize={20} total={data()?.total ?? 0} onPage={setPage} />
+        )}
+      />
       <Show when={view()}>{(id) => <SendDetail id={id()} onClose={() => setView(null)} />}</Show>
       <Show when={edit()}>
         <Modal title={ti.schedules.editTime} onClose={() => setEdit(null)}>

@@ -32,10 +32,11 @@ describe('the map with an imported OpenStreetMap extract, in a browser', () => {
   /** What the page logged as errors (a style maplibre refused shows here). */
   const pageErrors: string[] = [];
 
-  async function openMap(p: Portal, center: [number, number], zoom: number): Promise<Page> {
+  async function openMap(p: Portal, center: [number, number], zoom: number, theme: 'dark' | 'light' = 'dark'): Promise<Page> {
     const [name, value] = (await loginAdmin(p)).cookie.split('=') as [string, string];
     const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
     await context.addCookies([{ name, value, url: p.url }]);
+    await context.addInitScript((t) => localStorage.setItem('geo.map.settings', JSON.stringify({ theme: t, styleUrl: '' })), theme);
     const page = await context.newPage();
     page.on('console', (m) => {
       if (m.type() === 'error') pageErrors.push(m.text());
@@ -89,6 +90,15 @@ describe('the map with an imported OpenStreetMap extract, in a browser', () => {
     // Every tile the map asked for was served (or was empty), none failed.
     expect(tileAnswers.filter((s) => s === 200).length).toBeGreaterThan(0);
     expect(tileAnswers.filter((s) => ![200, 204, 304].includes(s))).toEqual([]);
+  });
+
+  it('draws the same detail in the light theme', async () => {
+    const page = await openMap(portal, [(TEST_LAKE_POINT.lng + TEST_STATION.lng) / 2, TEST_LAKE_POINT.lat], 14, 'light');
+    await page.screenshot({ path: join(ARTIFACTS, 'offline-map-west-lake-light.png') });
+    expect(
+      await page.evaluate((p) => window.mapBench!.renderedAt('water', p), [TEST_LAKE_POINT.lng, TEST_LAKE_POINT.lat] as [number, number]),
+    ).toEqual(['lake']);
+    expect(await page.evaluate(() => window.mapBench!.rendered('station-name'))).toContain(TEST_STATION.name);
   });
 
   it('keeps the outline map, with the platform places, when no extract was imported', async () => {

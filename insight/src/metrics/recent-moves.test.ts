@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newChunk, push, RecentMoves } from './recent-moves.ts';
+import { newChunk, push, RecentMoves, trimmed } from './recent-moves.ts';
 
 const S = 1000;
 const all = (r: RecentMoves, from = 0, to = 2 ** 32) => {
@@ -74,8 +74,13 @@ describe('RecentMoves', () => {
     push(older[0]!, 401, 2, 0, 1);
     push(older[1]!, 899, 3, 1, 0);
     push(older[1]!, 900, 4, 1, 2);
+    older[1] = trimmed(older[1]!); // full: the same chunk
+    const part = newChunk(4);
+    push(part, 900, 9, 2, 1);
+    expect(trimmed(part).ts.length).toBe(1);
     expect(r.adopt(400, 900, older)).toBe(true);
     expect(r.size).toBe(5);
+    expect(r.bytes).toBe((2 + 2 + r.chunkSize) * 20);
     expect(r.covers(399 * S)).toBe(false);
     expect(r.covers(400 * S)).toBe(true);
     expect(all(r).map((m) => m[1])).toEqual([1, 2, 3, 4, 7]);
@@ -84,6 +89,21 @@ describe('RecentMoves', () => {
     expect(all(r).map((m) => m[1])).toEqual([4, 7, 8]);
     expect(r.covers(899 * S)).toBe(false);
     expect(r.covers(900 * S)).toBe(true);
+  });
+
+  it('records after older moves adopted into an empty memory (the last chunk then is a trimmed one)', () => {
+    const r = new RecentMoves(3600 * S, 4);
+    r.start(900 * S);
+    const older = newChunk(4);
+    push(older, 850, 1, 0, 1);
+    expect(r.adopt(800, 900, [trimmed(older)])).toBe(true);
+    r.record(950 * S, 2, 1, 0);
+    r.record(951 * S, 3, 1, 0);
+    expect(all(r)).toEqual([
+      [850, 1, 0, 1],
+      [950, 2, 1, 0],
+      [951, 3, 1, 0],
+    ]);
   });
 
   it('refuses older moves that would leave a gap (memory evicted past their end meanwhile)', () => {

@@ -54,7 +54,9 @@ export class RecentMoves {
 
   /** Bytes held by the chunks' arrays (20 a move, whole chunks). */
   get bytes(): number {
-    return this.chunks.length * this.chunkSize * BYTES_PER_MOVE;
+    let n = 0;
+    for (const c of this.chunks) n += c.ts.length;
+    return n * BYTES_PER_MOVE;
   }
 
   /** A move at `tsMs` of subscriber `sub` (MSISDN) from cell index `from` (-1: first sighting) to `to`. */
@@ -64,8 +66,9 @@ export class RecentMoves {
       this.newestS = s;
       this.evict(s - Math.floor(this.keepMs / 1000));
     } else if (s < this.newestS - this.lateMs / 1000) this.late++;
+    // The last chunk may be one adopted from ClickHouse (when nothing was recorded before), trimmed to its moves.
     let c = this.chunks[this.chunks.length - 1];
-    if (!c || c.n === this.chunkSize) this.chunks.push((c = newChunk(this.chunkSize)));
+    if (!c || c.n === c.ts.length) this.chunks.push((c = newChunk(this.chunkSize)));
     push(c, s, sub, from, to);
     this.size++;
   }
@@ -169,6 +172,12 @@ export function newChunk(size: number): MoveChunk {
     minS: Number.POSITIVE_INFINITY,
     maxS: -1,
   };
+}
+
+/** `c` in arrays of just its moves (a chunk no more moves go into: its unused tail freed). */
+export function trimmed(c: MoveChunk): MoveChunk {
+  if (c.n === c.ts.length) return c;
+  return { ...c, ts: c.ts.slice(0, c.n), sub: c.sub.slice(0, c.n), from: c.from.slice(0, c.n), to: c.to.slice(0, c.n) };
 }
 
 /** Appends a move to `c` (which has room). */

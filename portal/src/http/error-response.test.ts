@@ -53,4 +53,22 @@ describe('toErrorResponse: one table, one handler', () => {
     expect(JSON.stringify(await res.json())).not.toContain('secret detail');
     expect(logged).toHaveLength(1);
   });
+
+  it('a body of a media type the route does not take (hono’s 415, e.g. JSON sent to an upload) is a 415 with a Chinese message, not INTERNAL', async () => {
+    const res = await throwing(new HTTPException(415, { message: 'Unsupported Media Type' })).request('/');
+    expect(res.status).toBe(415);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(body.error.message).toMatch(/格式|multipart|JSON/);
+  });
+
+  it('a too-large body hono raises is a 413 with a readable message; other hono 4xx a 400 with one; a 5xx it raises stays INTERNAL', async () => {
+    const r413 = await throwing(new HTTPException(413)).request('/');
+    expect(r413.status).toBe(413);
+    expect(((await r413.json()) as { error: { message: string } }).error.message.trim()).not.toBe('');
+    const r405 = await throwing(new HTTPException(405)).request('/');
+    expect(r405.status).toBe(400);
+    expect(((await r405.json()) as { error: { message: string } }).error.message.trim()).not.toBe('');
+    expect((await throwing(new HTTPException(503)).request('/')).status).toBe(500);
+  });
 });

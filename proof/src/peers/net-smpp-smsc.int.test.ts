@@ -108,7 +108,7 @@ describe('our SMPP client against an independent SMSC (Net::SMPP)', () => {
         expect(s.data_coding).toBe(/^[\x20-\x7e€{}[\]]*$/.test(text) ? 0 : 8);
         expect((s.registered_delivery as number) & 1).toBe(1);
         // The UDH flag is set exactly on parts of a concatenated message.
-        expect(((s.esm_class as number) & 0x40) !== 0).toBe(whole.parts > 1);
+        expect(((s.esm_class as number) & 0x40) !== 0).toBe((whole.parts as number) > 1);
       }
       // The message ids the peer gave are the ids our submit reported, each for its part (the peer's
       // own reading of the UDH's sequence number).

@@ -10,6 +10,7 @@ import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, Ok, Paging, router, z } from '../../http/openapi.ts';
 import { EmailOrEmpty, MobileOrEmpty, Name64, pagedOf, Text } from '../../http/schemas.ts';
 import { accountInTenant, assertGrantable, assertMayManage, departmentInTenant, SELECT_ACCOUNT, toAccount } from './queries.ts';
+import { requires } from '../../http/route-access.ts';
 
 const Account = z
   .object({
@@ -68,6 +69,7 @@ export const accountRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/accounts',
+      middleware: [requires('accounts')],
       tags,
       summary: '账户列表（本集团）',
       request: { query: ListQuery },
@@ -104,6 +106,7 @@ export const accountRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/accounts/{id}',
+      middleware: [requires('accounts')],
       tags,
       summary: '查看账户',
       request: { params: IdParam },
@@ -118,6 +121,7 @@ export const accountRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/accounts',
+      middleware: [requires('accounts')],
       tags,
       summary: '添加子账户',
       request: jsonBody(CreateAccount),
@@ -159,6 +163,7 @@ export const accountRoutes = router()
     createRoute({
       method: 'put',
       path: '/api/accounts/{id}',
+      middleware: [requires('accounts')],
       tags,
       summary: '编辑账户',
       request: { params: IdParam, ...jsonBody(UpdateAccount) },
@@ -184,6 +189,7 @@ export const accountRoutes = router()
     createRoute({
       method: 'put',
       path: '/api/accounts/{id}/permissions',
+      middleware: [requires('accounts')],
       tags,
       summary: '分配权限',
       request: { params: IdParam, ...jsonBody(z.object({ permissions: Permissions })) },
@@ -208,6 +214,7 @@ export const accountRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/accounts/{id}/freeze',
+      middleware: [requires('accounts')],
       tags,
       summary: '冻结账户（立即下线，接口密钥失效）',
       request: { params: IdParam },
@@ -230,6 +237,7 @@ export const accountRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/accounts/{id}/unfreeze',
+      middleware: [requires('accounts')],
       tags,
       summary: '解冻账户',
       request: { params: IdParam },
@@ -249,6 +257,7 @@ export const accountRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/accounts/{id}/reset-password',
+      middleware: [requires('accounts')],
       tags,
       summary: '重置密码（该账户的会话与接口密钥随之失效）',
       request: {
@@ -278,6 +287,7 @@ export const accountRoutes = router()
     createRoute({
       method: 'put',
       path: '/api/accounts/{id}/default-signature',
+      middleware: [requires('accounts')],
       tags,
       summary: '设置子账户的默认签名（须已审核通过）',
       request: { params: IdParam, ...jsonBody(z.object({ signatureId: z.string().max(64).nullable() })) },
@@ -306,6 +316,7 @@ export const accountRoutes = router()
     createRoute({
       method: 'delete',
       path: '/api/accounts/{id}',
+      middleware: [requires('accounts')],
       tags,
       summary: '删除子账户',
       request: { params: IdParam },

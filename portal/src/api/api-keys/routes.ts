@@ -7,6 +7,7 @@ import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { Name64 } from '../../http/schemas.ts';
 import type { SqlRow } from '@geo/infra';
+import { requires } from '../../http/route-access.ts';
 
 const ApiKey = z
   .object({
@@ -26,6 +27,7 @@ export const apiKeyRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/api-keys',
+      middleware: [requires('apikeys')],
       tags,
       summary: '我的接口密钥',
       responses: jsonOk(z.object({ items: z.array(ApiKey) })),
@@ -53,6 +55,7 @@ export const apiKeyRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/api-keys',
+      middleware: [requires('apikeys')],
       tags,
       summary: '创建接口密钥（密钥只在此次响应中出现）',
       request: jsonBody(z.object({ name: Name64('密钥名称') })),

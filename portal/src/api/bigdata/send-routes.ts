@@ -32,6 +32,7 @@ import {
 } from './schemas.ts';
 import { FormRegion, formIssues, regionAndRuleIssues, TaskForm, toSpec, type FieldIssue } from './task-form.ts';
 import { deleteDraft, getTask, insertTask, submitDraft, updateDraft } from './task-store.ts';
+import { requires } from '../../http/route-access.ts';
 
 /** What the enterprise (and this account, when it has its own cap) may still send. */
 export async function availableBalance(db: Queryable, enterpriseId: string, accountId: string): Promise<number> {
@@ -157,6 +158,7 @@ export const sendRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/bigdata/options',
+      middleware: [requires('bigdata.send')],
       tags,
       summary: '发短信页的选项：预警类型及模板、已审核签名、可用余量',
       responses: jsonOk(Options),
@@ -179,7 +181,7 @@ export const sendRoutes = router()
       path: '/api/bigdata/count',
       tags,
       summary: '内容实时计数：字数、计费条数、任务数',
-      middleware: [jsonBodyLimit],
+      middleware: [requires('bigdata.send'), jsonBodyLimit],
       request: jsonRequest(CountBody),
       responses: jsonOk(CountResult),
     }),
@@ -196,7 +198,7 @@ export const sendRoutes = router()
       path: '/api/bigdata/reach',
       tags,
       summary: '预计触达：区域内当前人数、符合规则人数、今日可发送（按运营商）',
-      middleware: [jsonBodyLimit],
+      middleware: [requires('bigdata.send'), jsonBodyLimit],
       request: jsonRequest(ReachBody),
       responses: jsonOk(Reach),
     }),
@@ -217,6 +219,7 @@ export const sendRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/bigdata/letters',
+      middleware: [requires('bigdata.send')],
       tags,
       summary: '上传授权函（PDF、PNG 或 JPEG，≤ 5 MB）',
       request: LetterForm,
@@ -255,7 +258,7 @@ export const sendRoutes = router()
       path: '/api/bigdata/drafts',
       tags,
       summary: '保存草稿',
-      middleware: [jsonBodyLimit],
+      middleware: [requires('bigdata.send'), jsonBodyLimit],
       request: jsonRequest(DraftBody),
       responses: jsonOk(IdOnly),
     }),
@@ -282,7 +285,7 @@ export const sendRoutes = router()
       path: '/api/bigdata/drafts/{id}',
       tags,
       summary: '修改草稿',
-      middleware: [jsonBodyLimit],
+      middleware: [requires('bigdata.send'), jsonBodyLimit],
       request: { params: IdParam, ...jsonRequest(DraftBody) },
       responses: jsonOk(Ok),
     }),
@@ -298,6 +301,7 @@ export const sendRoutes = router()
     createRoute({
       method: 'delete',
       path: '/api/bigdata/drafts/{id}',
+      middleware: [requires('bigdata.send')],
       tags,
       summary: '删除草稿',
       request: { params: IdParam },
@@ -315,7 +319,7 @@ export const sendRoutes = router()
       path: '/api/bigdata/tasks',
       tags,
       summary: '提交大数据短信任务（逐字段校验，错误附在字段旁）',
-      middleware: [jsonBodyLimit],
+      middleware: [requires('bigdata.send'), jsonBodyLimit],
       request: jsonRequest(SubmitBody),
       responses: jsonOk(Submitted),
     }),

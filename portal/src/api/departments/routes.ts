@@ -7,6 +7,7 @@ import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { Name64, Text } from '../../http/schemas.ts';
 import type { SqlRow } from '@geo/infra';
+import { requires } from '../../http/route-access.ts';
 
 const Department = z
   .object({
@@ -90,6 +91,7 @@ export const departmentRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/departments',
+      middleware: [requires('departments')],
       tags,
       summary: '添加部门（parentId 为空即顶级部门）',
       request: jsonBody(DeptBody),
@@ -117,6 +119,7 @@ export const departmentRoutes = router()
     createRoute({
       method: 'put',
       path: '/api/departments/{id}',
+      middleware: [requires('departments')],
       tags,
       summary: '编辑部门',
       request: { params: IdParam, ...jsonBody(DeptBody) },
@@ -144,6 +147,7 @@ export const departmentRoutes = router()
     createRoute({
       method: 'delete',
       path: '/api/departments/{id}',
+      middleware: [requires('departments')],
       tags,
       summary: '删除部门（有下级部门或成员时拒绝并说明原因）',
       request: { params: IdParam },

@@ -9,6 +9,7 @@ import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, router, z } from '../../http/openapi.ts';
 import { Name64, Text } from '../../http/schemas.ts';
 import type { SqlRow } from '@geo/infra';
+import { operatorOnly } from '../../http/route-access.ts';
 
 const Enterprise = z
   .object({
@@ -77,6 +78,7 @@ export const enterpriseRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/operator/enterprises',
+      middleware: [operatorOnly],
       tags,
       summary: '全部集团',
       responses: jsonOk(z.object({ items: z.array(Enterprise) })),
@@ -90,6 +92,7 @@ export const enterpriseRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/operator/enterprises',
+      middleware: [operatorOnly],
       tags,
       summary: '开通集团及其管理员账户',
       request: jsonBody(CreateEnterprise),
@@ -126,6 +129,7 @@ export const enterpriseRoutes = router()
     createRoute({
       method: 'put',
       path: '/api/operator/enterprises/{id}',
+      middleware: [operatorOnly],
       tags,
       summary: '修改集团名称、可发送量上限、接入号',
       request: { params: IdParam, ...jsonBody(UpdateEnterprise) },
@@ -150,6 +154,7 @@ export const enterpriseRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/operator/enterprises/{id}/freeze',
+      middleware: [operatorOnly],
       tags,
       summary: '冻结集团（全部账户下线、接口密钥失效）',
       request: { params: IdParam },
@@ -177,6 +182,7 @@ export const enterpriseRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/operator/enterprises/{id}/unfreeze',
+      middleware: [operatorOnly],
       tags,
       summary: '解冻集团',
       request: { params: IdParam },

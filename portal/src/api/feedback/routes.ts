@@ -5,6 +5,7 @@ import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, router, z } from '../../http/openapi.ts';
 import { Text } from '../../http/schemas.ts';
 import type { SqlRow } from '@geo/infra';
+import { inEnterprise } from '../../http/route-access.ts';
 
 const Feedback = z
   .object({
@@ -30,6 +31,7 @@ export const feedbackRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/feedback',
+      middleware: [inEnterprise],
       tags,
       summary: '本集团提交的意见反馈及回复',
       responses: jsonOk(z.object({ items: z.array(Feedback) })),
@@ -57,6 +59,7 @@ export const feedbackRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/feedback',
+      middleware: [inEnterprise],
       tags,
       summary: '提交意见反馈',
       request: jsonBody(NewFeedback),

@@ -3,6 +3,7 @@ import { need } from '../../http/context.ts';
 import { jsonOk, router, z } from '../../http/openapi.ts';
 import { balances, entries } from '../ledger/ledger.ts';
 import { readTrends } from './trends.ts';
+import { requires } from '../../http/route-access.ts';
 
 const KIND_LABELS: Record<string, string> = {
   opening: '开户',
@@ -84,6 +85,7 @@ export const homeRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/home/ledger',
+      middleware: [requires('home')],
       tags,
       summary: '额度账本：充值、扣费、预留、退回，每条后的余额（管理员看全集团，子账户看自己的）',
       request: { query: LedgerQuery },
@@ -112,6 +114,7 @@ export const homeRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/home/trends',
+      middleware: [requires('home')],
       tags,
       summary: '近 30 天与近 12 个月的发送总数、成功、失败（管理员看全集团，子账户看自己）',
       responses: jsonOk(

@@ -10,6 +10,7 @@ import { consoleError, handle, jsonBody, jsonBodyLimit, parse, STATE_LABELS } fr
 import { sse } from '../bigdata/schemas.ts';
 import { ALERT_TYPE_INFO } from '../bigdata/alert-types.ts';
 import { InsightClient, InsightError } from './insight-client.ts';
+import { requires } from '../../http/route-access.ts';
 
 function client(c: Ctx): InsightClient | undefined {
   const url = c.get('deps').cfg.insightUrl;
@@ -94,7 +95,7 @@ export const insightRoutes = router()
       tags,
       summary:
         '区域人群指标：实时人口、本周最大、流入流出、来源地、驻留、性别年龄（各基站小区每类人数按 k 人取整，少于 k 人计 0；合计少于 k 时不显示）',
-      middleware: [jsonBodyLimit],
+      middleware: [requires('insight'), jsonBodyLimit],
       request: jsonRequest(MetricsBody.openapi('InsightMetricsRequest')),
       responses: jsonOk(MetricsDoc),
     }),
@@ -114,6 +115,7 @@ export const insightRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/insight/heatmap',
+      middleware: [requires('insight')],
       tags,
       summary: '热力图：视野内每个 H3 格的人数',
       request: {
@@ -140,6 +142,7 @@ export const insightRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/insight/active-tasks',
+      middleware: [requires('insight')],
       tags,
       summary: '执行中的预警任务（大屏用）',
       responses: jsonOk(ActiveTasks),
@@ -153,6 +156,7 @@ export const insightRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/insight/live',
+      middleware: [requires('insight')],
       tags,
       summary: '大屏实时数据（Server-Sent Events：每 intervalS 秒一个 metrics 事件 { metrics, tasks }，失败时 failure 事件）',
       request: {

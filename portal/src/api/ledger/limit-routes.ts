@@ -5,6 +5,7 @@ import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { operatorLedgerRoutes } from './operator-routes.ts';
 import { clearLimits, heldBack, limitsOf, PLATFORM, setLimits } from './send-limits.ts';
+import { operatorOnly } from '../../http/route-access.ts';
 
 const tags = ['发送频率上限'];
 const Limit = (what: string) =>
@@ -50,6 +51,7 @@ export const limitRoutes = router()
     createRoute({
       method: 'put',
       path: '/api/operator/send-limits',
+      middleware: [operatorOnly],
       tags,
       summary: '设置平台默认的发送频率上限（每个账户）',
       request: jsonBody(Limits),
@@ -67,6 +69,7 @@ export const limitRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/operator/send-limits/{accountId}',
+      middleware: [operatorOnly],
       tags,
       summary: '某账户的发送频率上限（own：是否单独设置）与被拦下的发送（今日、近 30 天）',
       request: { params: AccountParam },
@@ -83,6 +86,7 @@ export const limitRoutes = router()
     createRoute({
       method: 'put',
       path: '/api/operator/send-limits/{accountId}',
+      middleware: [operatorOnly],
       tags,
       summary: '单独设置某账户的发送频率上限',
       request: { params: AccountParam, ...jsonBody(Limits) },
@@ -101,6 +105,7 @@ export const limitRoutes = router()
     createRoute({
       method: 'delete',
       path: '/api/operator/send-limits/{accountId}',
+      middleware: [operatorOnly],
       tags,
       summary: '某账户恢复平台默认的发送频率上限',
       request: { params: AccountParam },

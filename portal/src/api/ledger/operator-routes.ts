@@ -4,6 +4,7 @@ import { needOperator } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, router, z } from '../../http/openapi.ts';
 import { entries, topUp } from './ledger.ts';
+import { operatorOnly } from '../../http/route-access.ts';
 
 const tags = ['额度账本（平台运营）'];
 const EnterpriseParam = z.object({ id: z.string().min(1).max(64) });
@@ -34,6 +35,7 @@ export const operatorLedgerRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/operator/enterprises/{id}/top-up',
+      middleware: [operatorOnly],
       tags,
       summary: '给集团（或其有单独额度的账户）充值或扣减，记入账本',
       request: { params: EnterpriseParam, ...jsonBody(TopUp) },
@@ -55,6 +57,7 @@ export const operatorLedgerRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/operator/enterprises/{id}/ledger',
+      middleware: [operatorOnly],
       tags,
       summary: '集团的额度账本',
       request: { params: EnterpriseParam, query: Page },

@@ -7,6 +7,7 @@ import { IdParam, jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts'
 import { fileResponse } from '../settings/uploads.ts';
 import { SELECT_SIGNATURE, Signature, toSignature } from '../signatures/routes.ts';
 import type { SqlRow } from '@geo/infra';
+import { operatorOnly } from '../../http/route-access.ts';
 
 const StatusQuery = z.object({ status: z.enum(['pending', 'approved', 'rejected']).optional() });
 const RejectBody = z.object({
@@ -85,6 +86,7 @@ export const reviewRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/review/signatures',
+      middleware: [operatorOnly],
       tags,
       summary: '待审核（或按状态）的签名',
       request: { query: StatusQuery },
@@ -101,6 +103,7 @@ export const reviewRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/review/signatures/{id}/approve',
+      middleware: [operatorOnly],
       tags,
       summary: '签名审核通过',
       request: { params: IdParam },
@@ -115,6 +118,7 @@ export const reviewRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/review/signatures/{id}/reject',
+      middleware: [operatorOnly],
       tags,
       summary: '驳回签名（须填写原因）',
       request: { params: IdParam, ...jsonBody(RejectBody) },
@@ -129,6 +133,7 @@ export const reviewRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/review/qualifications',
+      middleware: [operatorOnly],
       tags,
       summary: '资质证明审核列表',
       request: { query: StatusQuery },
@@ -164,6 +169,7 @@ export const reviewRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/review/qualifications/{id}/file',
+      middleware: [operatorOnly],
       tags,
       summary: '下载待审核的资质文件',
       request: { params: IdParam },
@@ -185,6 +191,7 @@ export const reviewRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/review/qualifications/{id}/approve',
+      middleware: [operatorOnly],
       tags,
       summary: '资质证明审核通过',
       request: { params: IdParam },
@@ -199,6 +206,7 @@ export const reviewRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/review/qualifications/{id}/reject',
+      middleware: [operatorOnly],
       tags,
       summary: '驳回资质证明',
       request: { params: IdParam, ...jsonBody(RejectBody) },
@@ -213,6 +221,7 @@ export const reviewRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/review/feedback',
+      middleware: [operatorOnly],
       tags,
       summary: '全部意见反馈',
       responses: jsonOk(z.object({ items: z.array(Feedback) })),
@@ -244,6 +253,7 @@ export const reviewRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/review/feedback/{id}/reply',
+      middleware: [operatorOnly],
       tags,
       summary: '回复意见反馈',
       request: { params: IdParam, ...jsonBody(ReplyBody) },

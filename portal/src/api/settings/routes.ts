@@ -7,6 +7,7 @@ import { DateRange, IdParam, jsonOk, Ok, Paging, router, z } from '../../http/op
 import { pagedOf } from '../../http/schemas.ts';
 import { fileResponse, LOGO_RULE, QUALIFICATION_RULE, storeUpload } from './uploads.ts';
 import type { SqlRow } from '@geo/infra';
+import { requires } from '../../http/route-access.ts';
 
 const LogQuery = Paging.extend(DateRange.shape).extend({ keyword: z.string().trim().max(64).optional() });
 
@@ -197,6 +198,7 @@ export const settingsRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/settings/logo',
+      middleware: [requires('settings.platform')],
       tags,
       summary: '上传 LOGO（PNG/JPEG，≤ 512 KB，显示在页头）',
       request: FileForm,
@@ -232,6 +234,7 @@ export const settingsRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/settings/qualifications',
+      middleware: [requires('settings.platform')],
       tags,
       summary: '资质证明列表与审核状态',
       responses: jsonOk(z.object({ items: z.array(Qualification) })),
@@ -260,6 +263,7 @@ export const settingsRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/settings/qualifications',
+      middleware: [requires('settings.platform')],
       tags,
       summary: '上传资质证明（PDF/PNG/JPEG，≤ 5 MB，提交审核）',
       request: FileForm,
@@ -290,6 +294,7 @@ export const settingsRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/settings/qualifications/{id}/file',
+      middleware: [requires('settings.platform')],
       tags,
       summary: '下载资质文件（仅本集团）',
       request: { params: IdParam },
@@ -311,6 +316,7 @@ export const settingsRoutes = router()
     createRoute({
       method: 'delete',
       path: '/api/settings/qualifications/{id}',
+      middleware: [requires('settings.platform')],
       tags,
       summary: '删除资质证明',
       request: { params: IdParam },

@@ -6,6 +6,7 @@ import { iso, need, tenant } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import type { SqlRow } from '@geo/infra';
+import { inEnterprise, requires } from '../../http/route-access.ts';
 
 export const Signature = z
   .object({
@@ -57,6 +58,7 @@ export const signatureRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/signatures',
+      middleware: [requires('signatures')],
       tags,
       summary: '本集团的签名（全部状态）',
       request: { query: z.object({ status: z.enum(['pending', 'approved', 'rejected']).optional() }) },
@@ -78,6 +80,7 @@ export const signatureRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/signatures/usable',
+      middleware: [inEnterprise],
       tags,
       summary: '可用于发送的签名（仅已审核通过），含当前账户的默认签名',
       responses: jsonOk(z.object({ items: z.array(Signature), defaultId: z.string().nullable() })),
@@ -104,6 +107,7 @@ export const signatureRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/signatures',
+      middleware: [requires('signatures')],
       tags,
       summary: '新增签名（提交审核）',
       request: jsonBody(z.object({ text: SignatureText }).openapi('NewSignature')),
@@ -130,6 +134,7 @@ export const signatureRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/signatures/{id}/default',
+      middleware: [requires('signatures')],
       tags,
       summary: '设为集团默认签名（须已审核通过）',
       request: { params: IdParam },
@@ -152,6 +157,7 @@ export const signatureRoutes = router()
     createRoute({
       method: 'delete',
       path: '/api/signatures/{id}',
+      middleware: [requires('signatures')],
       tags,
       summary: '删除签名',
       request: { params: IdParam },

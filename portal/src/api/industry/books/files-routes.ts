@@ -6,6 +6,7 @@ import { fileResponse, receiveUpload, uploadBodyLimit, xlsxBytes } from '../uplo
 import { runImport } from './import.ts';
 import { bookOf, checkGroups, filter, GENDER_OUT, loadContacts } from './queries.ts';
 import { BOOK_TAG as TAG, BookParam } from './schemas.ts';
+import { requires } from '../../../http/route-access.ts';
 
 const base = router();
 // Big bodies are cut off while they arrive, also without a Content-Length.
@@ -17,6 +18,7 @@ export const bookFilesRoutes = base
     createRoute({
       method: 'post',
       path: '/api/industry/books/{book}/import',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: '导入联系人（TXT 或 Excel，可下载模板）：后台任务，返回任务号，轮询进度与逐行错误报告',
       description:
@@ -49,6 +51,7 @@ export const bookFilesRoutes = base
     createRoute({
       method: 'get',
       path: '/api/industry/books/{book}/export',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: '导出联系人到 Excel（单元格已转义，防公式注入）',
       request: {

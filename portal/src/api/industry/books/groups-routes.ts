@@ -6,6 +6,7 @@ import { newId } from '../scope.ts';
 import { BOOK_TAG as TAG } from './schemas.ts';
 import { bookOf, checkGroups, inBook, M } from './queries.ts';
 import { BookParam, GroupNode } from './schemas.ts';
+import { requires } from '../../../http/route-access.ts';
 
 /** Personal groups and, for the enterprise book, its departments as groups. */
 export const bookGroupsRoutes = router()
@@ -13,6 +14,7 @@ export const bookGroupsRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/books/{book}/groups',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: '分组树（个人通讯录）或部门树（企业通讯录），含各组人数与未分配组',
       request: { params: BookParam },
@@ -53,6 +55,7 @@ export const bookGroupsRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/industry/books/personal/groups',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: '新增分组（可作为子分组）',
       request: jsonBody(
@@ -90,6 +93,7 @@ export const bookGroupsRoutes = router()
     createRoute({
       method: 'put',
       path: '/api/industry/books/personal/groups/{id}',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: '重命名分组',
       request: {
@@ -121,6 +125,7 @@ export const bookGroupsRoutes = router()
     createRoute({
       method: 'delete',
       path: '/api/industry/books/personal/groups/{id}',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: '删除分组：有子分组或联系人时拒绝并说明原因',
       request: { params: z.object({ id: z.string().max(64) }) },

@@ -6,6 +6,7 @@ import { newId } from '../scope.ts';
 import { BOOK_TAG as TAG } from './schemas.ts';
 import { bookOf, checkContacts, checkGroups, filter, inBook, loadContacts, phoneOrThrow, phoneTaken, setGroups } from './queries.ts';
 import { BookIdParam, BookParam, Contact, ContactFields, GroupIds, Ids, ListQuery } from './schemas.ts';
+import { requires } from '../../../http/route-access.ts';
 
 /** The contacts of a book: list, add, edit, delete, sort, copy and move between groups. */
 export const contactsRoutes = router()
@@ -13,6 +14,7 @@ export const contactsRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/books/{book}/contacts',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: '联系人列表（按分组 / 未分配组，关键字搜索姓名或号码）',
       request: { params: BookParam, query: ListQuery },
@@ -38,6 +40,7 @@ export const contactsRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/industry/books/{book}/contacts',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: '添加联系人（姓名、手机号码必填；未选分组则在未分配组）',
       request: { params: BookParam, ...jsonBody(ContactFields) },
@@ -87,6 +90,7 @@ export const contactsRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/books/{book}/contacts/{id}',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: '联系人详情',
       request: { params: BookIdParam },
@@ -104,6 +108,7 @@ export const contactsRoutes = router()
     createRoute({
       method: 'put',
       path: '/api/industry/books/{book}/contacts/{id}',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: '编辑联系人',
       request: { params: BookIdParam, ...jsonBody(ContactFields) },
@@ -137,6 +142,7 @@ export const contactsRoutes = router()
     createRoute({
       method: 'delete',
       path: '/api/industry/books/{book}/contacts/{id}',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: '删除联系人',
       request: { params: BookIdParam },
@@ -156,6 +162,7 @@ export const contactsRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/industry/books/{book}/contacts/delete',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: '批量删除联系人',
       request: { params: BookParam, ...jsonBody(z.object({ ids: Ids })) },
@@ -175,6 +182,7 @@ export const contactsRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/industry/books/{book}/contacts/sort',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: '设置排序（数值小的靠前）',
       request: {
@@ -197,6 +205,7 @@ export const contactsRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/industry/books/{book}/contacts/{op}',
+      middleware: [requires('contacts')],
       tags: TAG,
       summary: 'copy 复制到其他分组（保留原分组）；move 迁移到其他分组（替换原分组）',
       request: {

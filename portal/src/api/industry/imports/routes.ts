@@ -4,12 +4,14 @@ import { need, tenant } from '../../../http/context.ts';
 import { jsonOk, router, z } from '../../../http/openapi.ts';
 import { BOOK_TAG as TAG } from '../books/schemas.ts';
 import { importJob, ImportView, jobView } from './jobs.ts';
+import { inEnterprise } from '../../../http/route-access.ts';
 
 /** The progress and result of a job of any kind, from any instance (see importJobsAcrossInstances). */
 export const importsRoutes = router().openapi(
   createRoute({
     method: 'get',
     path: '/api/industry/imports/{id}',
+    middleware: [inEnterprise],
     tags: TAG,
     summary: '通讯录导入、批量 / 定制发送文件检查的进度与结果（进度条）',
     request: { params: z.object({ id: z.string().max(64) }) },

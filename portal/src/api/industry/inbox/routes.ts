@@ -3,6 +3,7 @@ import { iso, need } from '../../../http/context.ts';
 import { jsonOk, router, z } from '../../../http/openapi.ts';
 import { DateParam } from '../schemas.ts';
 import { likePattern, timeBounds, visibleAccounts } from '../scope.ts';
+import { requires } from '../../../http/route-access.ts';
 
 const TAG = ['行业短信-收件箱'];
 const Query = z.object({
@@ -37,6 +38,7 @@ export const inboxRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/inbox',
+      middleware: [requires('inbox')],
       tags: TAG,
       summary: '全部收件：按时间、关键字查找回复（可按所回复的发送过滤）',
       request: { query: Query },
@@ -102,6 +104,7 @@ export const inboxRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/inbox/subjects',
+      middleware: [requires('inbox')],
       tags: TAG,
       summary: '主题收件：按所回复的发送（主题）汇总，可按时间、关键字查询',
       request: { query: Query },

@@ -10,6 +10,7 @@ import { runtimeOf } from '../dispatch/runtime.ts';
 import { CheckResult, SendBody, SendResult } from '../schemas.ts';
 import { adminPhone, balances, prepareSend, recordSend, signaturesFor } from './service.ts';
 import { newId } from '../scope.ts';
+import { requires } from '../../../http/route-access.ts';
 
 const TAG = ['行业短信-发短信'];
 /** Sends this small are published before the response; larger ones right after it. */
@@ -64,6 +65,7 @@ export const sendRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/send-options',
+      middleware: [requires('sms.send')],
       tags: TAG,
       summary: '发短信页面所需：已审核签名（默认预选）、转发手机默认值、余额',
       responses: jsonOk(Options),
@@ -89,6 +91,7 @@ export const sendRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/industry/count',
+      middleware: [requires('sms.send')],
       tags: TAG,
       summary: '字数、任务数（按 500 字）、计费条数，含签名',
       request: jsonBody(CountBody),
@@ -111,6 +114,7 @@ export const sendRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/industry/sends/check',
+      middleware: [requires('sms.send')],
       tags: TAG,
       summary: '发送前检查：有效号码数、无效与重复号码、计费条数、定制发送预览',
       request: jsonBody(SendBody),
@@ -144,6 +148,7 @@ export const sendRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/industry/sends',
+      middleware: [requires('sms.send')],
       tags: TAG,
       summary: '发送（立即 / 定时）或存草稿；普通、批量（uploadId 或 numbers）与定制发送（uploadId 或 messages）',
       description:

@@ -4,6 +4,7 @@ import { iso, need } from '../../../http/context.ts';
 import { opLog } from '../../../http/op-log.ts';
 import { jsonBody, jsonOk, router, z } from '../../../http/openapi.ts';
 import { IdParam, Ids } from './queries.ts';
+import { requires } from '../../../http/route-access.ts';
 
 /** Drafts (草稿箱). */
 export const draftsRoutes = router()
@@ -11,6 +12,7 @@ export const draftsRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/drafts',
+      middleware: [requires('sms.send')],
       tags: ['行业短信-草稿箱'],
       summary: '草稿箱',
       request: {
@@ -45,6 +47,7 @@ export const draftsRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/drafts/{id}',
+      middleware: [requires('sms.send')],
       tags: ['行业短信-草稿箱'],
       summary: '草稿内容（在发短信页面打开并发送）',
       request: { params: IdParam },
@@ -67,6 +70,7 @@ export const draftsRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/industry/drafts/delete',
+      middleware: [requires('sms.send')],
       tags: ['行业短信-草稿箱'],
       summary: '删除草稿',
       request: jsonBody(Ids),

@@ -4,6 +4,7 @@ import { jsonOk, router, z } from '../../../http/openapi.ts';
 import { visibleAccounts } from '../scope.ts';
 import { recipientStates } from '../send-log.ts';
 import { IdParam, ListQuery, ListResult, listSends, SendSummary, summary, visibleSend, SENT_TAG as TAG } from './queries.ts';
+import { requires } from '../../../http/route-access.ts';
 
 /** The sent list (已发送), its senders, one send's numbers and replies. */
 export const sentRoutes = router()
@@ -22,6 +23,7 @@ export const sentRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/senders',
+      middleware: [requires('sms.sent')],
       tags: TAG,
       summary: '可按用户搜索的账户（自己与下级）',
       responses: jsonOk(z.object({ items: z.array(z.object({ id: z.string(), name: z.string(), displayName: z.string() })) })),

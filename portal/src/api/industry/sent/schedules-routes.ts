@@ -5,6 +5,7 @@ import { opLog } from '../../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../../http/openapi.ts';
 import { refund } from '../send/service.ts';
 import { IdParam, Ids, ListQuery, ListResult, listSends } from './queries.ts';
+import { requires } from '../../../http/route-access.ts';
 
 /** Scheduled sends (定时短信): list, change the time, delete with a refund. */
 export const schedulesRoutes = router()
@@ -23,6 +24,7 @@ export const schedulesRoutes = router()
     createRoute({
       method: 'put',
       path: '/api/industry/schedules/{id}',
+      middleware: [requires('sms.send')],
       tags: ['行业短信-定时发件箱'],
       summary: '修改定时发送的时间',
       request: {
@@ -61,6 +63,7 @@ export const schedulesRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/industry/schedules/delete',
+      middleware: [requires('sms.send')],
       tags: ['行业短信-定时发件箱'],
       summary: '删除定时短信（退回预扣的条数）',
       request: jsonBody(Ids),

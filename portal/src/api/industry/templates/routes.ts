@@ -4,6 +4,7 @@ import { iso, need } from '../../../http/context.ts';
 import { opLog } from '../../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../../http/openapi.ts';
 import { newId } from '../scope.ts';
+import { requires } from '../../../http/route-access.ts';
 
 const TAG = ['行业短信-短信模板'];
 const Template = z.object({ id: z.string(), title: z.string(), content: z.string(), updatedAt: z.string() }).openapi('SmsTemplate');
@@ -40,6 +41,7 @@ export const templatesRoutes = router()
     createRoute({
       method: 'post',
       path: '/api/industry/templates',
+      middleware: [requires('templates')],
       tags: TAG,
       summary: '新增模板',
       request: jsonBody(TemplateBody),
@@ -66,6 +68,7 @@ export const templatesRoutes = router()
     createRoute({
       method: 'put',
       path: '/api/industry/templates/{id}',
+      middleware: [requires('templates')],
       tags: TAG,
       summary: '编辑模板',
       request: { params: z.object({ id: z.string().max(64) }), ...jsonBody(TemplateBody) },
@@ -91,6 +94,7 @@ export const templatesRoutes = router()
     createRoute({
       method: 'delete',
       path: '/api/industry/templates/{id}',
+      middleware: [requires('templates')],
       tags: TAG,
       summary: '删除模板',
       request: { params: z.object({ id: z.string().max(64) }) },

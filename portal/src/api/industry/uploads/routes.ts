@@ -7,6 +7,7 @@ import { checkUpload, runUploadJob } from './check.ts';
 import { readUploadList } from './lists.ts';
 import { createImportJob, jobView, UploadJobView } from '../imports/jobs.ts';
 import { fileResponse, parseUpload, receiveUpload, uploadBodyLimit, xlsxBytes } from './xlsx.ts';
+import { requires } from '../../../http/route-access.ts';
 
 const TAG = ['行业短信-发短信'];
 
@@ -26,6 +27,7 @@ export const uploadsRoutes = base
     createRoute({
       method: 'post',
       path: '/api/industry/uploads',
+      middleware: [requires('sms.send')],
       tags: TAG,
       summary: '上传批量发送或定制发送的文件（TXT / Excel），返回逐行报告与预览',
       description: 'multipart/form-data：file（.txt/.csv/.xlsx，UTF-8 或 GBK），kind = batch | merge。',
@@ -43,6 +45,7 @@ export const uploadsRoutes = base
     createRoute({
       method: 'post',
       path: '/api/industry/upload-jobs',
+      middleware: [requires('sms.send')],
       tags: TAG,
       summary: '上传批量发送或定制发送的文件（后台任务，带进度）：返回任务号，轮询 GET /api/industry/imports/{id}',
       description:
@@ -64,6 +67,7 @@ export const uploadsRoutes = base
     createRoute({
       method: 'get',
       path: '/api/industry/uploads/{id}/report',
+      middleware: [requires('sms.send')],
       tags: TAG,
       summary: '下载上传文件的逐行错误报告（Excel）',
       request: { params: z.object({ id: z.string().max(64) }) },

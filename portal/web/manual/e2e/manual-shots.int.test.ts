@@ -174,7 +174,7 @@ describe('the manual: screenshots from the product, shown on the help page', () 
       const img = f.locator('img');
       await expect
         .poll(() => img.evaluate((e: HTMLImageElement) => e.complete && e.naturalWidth), { timeout: 10_000 })
-        .toBeGreaterThan(600);
+        .toBeGreaterThan(300);
       expect((await f.locator('figcaption').textContent())?.trim()).not.toBe('');
     }
     // The contents list takes the reader to a section.

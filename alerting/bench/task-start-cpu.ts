@@ -5,7 +5,8 @@
  * JSON built as SendClaims would), jobs encoded as run-engine publishes them, nothing on a wire. It
  * isolates the engine's own work from nats-server's, so it can be measured and profiled on a busy
  * machine: CPU seconds hardly depend on the load, wall seconds do. BENCH_PROFILE=<file> writes a
- * .cpuprofile of the activation. Prints one JSON line.
+ * .cpuprofile of the activation; BENCH_REPEAT=<n> starts n tasks one after the other and reports the
+ * lowest CPU (the least disturbed by other processes). Prints one JSON line.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -59,7 +60,8 @@ for (let i = 0; i < N; i++)
 engine.applyEvents(events, false);
 const q = { total: N, dailyCap: N };
 const spec = AlertTaskSpec.parse(circleTask(centre, 1_000, { quota: { cmcc: q, cucc: q, ctcc: q }, balance: 3 * N }));
-engine.upsertTask(AlertTask.parse({ id: 't-cpu', version: 1, spec, state: 'running', updatedAt: Date.now() }));
+/** BENCH_REPEAT activations of fresh tasks over the same people: the figure is the lowest (a busy machine only adds). */
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
 
 const session = process.env.BENCH_PROFILE ? new Session() : undefined;
 if (session) {
@@ -67,26 +69,34 @@ if (session) {
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
 }
-const t0 = performance.now();
-const cpu0 = process.cpuUsage();
-const sent = await engine.activate('t-cpu');
-const cpu = process.cpuUsage(cpu0);
-const wall = (performance.now() - t0) / 1000;
+const runs: { cpu: number; wall: number; sent: number }[] = [];
+for (let r = 0; r < REPEAT; r++) {
+  const id = `t-cpu-${r}`;
+  engine.upsertTask(AlertTask.parse({ id, version: 1, spec, state: 'running', updatedAt: Date.now() }));
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const sent = await engine.activate(id);
+  const cpu = process.cpuUsage(cpu0);
+  runs.push({ cpu: (cpu.user + cpu.system) / 1e6, wall: (performance.now() - t0) / 1000, sent });
+  engine.removeTask(id);
+}
 if (session) {
   const { profile } = await session.post('Profiler.stop');
   writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify(profile));
 }
+const best = runs.reduce((a, b) => (b.cpu < a.cpu ? b : a));
 console.log(
   JSON.stringify({
     bench: 'alerting',
     metric: 'task_start_cpu_s',
-    value: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+    value: Number(best.cpu.toFixed(2)),
     unit: 's',
     present: N,
-    sent,
-    jobs,
-    claim_appends: appends,
-    wire_mb: Number((bytes / 1e6).toFixed(1)),
-    wall_s: Number(wall.toFixed(2)),
+    sent: best.sent,
+    jobs: jobs / REPEAT,
+    claim_appends: appends / REPEAT,
+    wire_mb: Number((bytes / REPEAT / 1e6).toFixed(1)),
+    wall_s: Number(best.wall.toFixed(2)),
+    ...(REPEAT > 1 ? { cpu_s_each: runs.map((x) => Number(x.cpu.toFixed(2))) } : {}),
   }),
 );

@@ -76,7 +76,12 @@ export class Claiming {
    * Chunks others stored first are folded into what this instance knows was sent (their recent
    * jobs are published again: JetStream drops the copy when the first made it).
    */
-  async claim(cl: Claimants, now: number, errors: unknown[], onWon?: (chunk: ClaimChunk) => void): Promise<ClaimChunk[]> {
+  async claim(
+    cl: Claimants,
+    now: number,
+    errors: unknown[],
+    onWon?: (chunk: ClaimChunk, numbers: Float64Array) => void,
+  ): Promise<ClaimChunk[]> {
     const { rt, subject, groups } = cl;
     const won: ClaimChunk[] = [];
     const owns = this.ports.owns;
@@ -131,7 +136,11 @@ export class Claiming {
       const taken = r.others.length ? await this.fold(rt, r.others, now, new Set(msisdn.slice(from))) : undefined;
       if (r.ok) {
         won.push(stored);
-        onWon?.(stored);
+        if (onWon) {
+          const numbers = new Float64Array(to - from);
+          for (let k = from; k < to; k++) numbers[k - from] = this.presence.msisdn[i[k]];
+          onWon(stored, numbers);
+        }
         for (let k = from; k < to; k++) unhold(rt, i[k]);
       }
       const next = r.ok ? to : from;

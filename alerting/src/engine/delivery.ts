@@ -246,10 +246,10 @@ export class Delivery {
     const publishing: Promise<void>[] = [];
     // Each chunk's jobs go out as soon as its claim is stored, while the other chunks are still being
     // claimed: node builds and encodes while nats-server stores (the two cores work at once).
-    const publishChunk = (rt: TaskRuntime, ch: ClaimChunk) => {
+    const publishChunk = (rt: TaskRuntime, ch: ClaimChunk, numbers: Float64Array) => {
       if (rt.removed || rt.task.state !== 'running') return; // stopped meanwhile: the claims stay, nothing is sent
       publishing.push(
-        this.jobs.publishAll(rt, batchesOf(rt, ch, now)).then((r) => {
+        this.jobs.publishAll(rt, batchesOf(rt, ch, now, numbers)).then((r) => {
           published += r.ok;
           if (r.error) errors.push(r.error);
         }),
@@ -258,7 +258,7 @@ export class Delivery {
     await Promise.all(
       parts.map((p) =>
         this.claiming
-          .claim(p, now, errors, (ch) => publishChunk(p.rt, ch))
+          .claim(p, now, errors, (ch, numbers) => publishChunk(p.rt, ch, numbers))
           .catch((err) => {
             errors.push(err);
             return [];

@@ -101,6 +101,37 @@ describe('jobs written straight to the wire', () => {
     );
   });
 
+  it('write numbers kept as doubles as their strings would be written, message after message in one slab', () => {
+    const w = new JobWriter(template('cucc'));
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.integer({ min: 0, max: 99_999_999 }).map((k) => 13_000_000_000 + k),
+            fc.maxSafeNat(),
+          ),
+          {
+            minLength: 1,
+            maxLength: 120,
+          },
+        ),
+        fc.nat(5),
+        (list, cut) => {
+          const numbers = Float64Array.from(list);
+          const at = list.map((_, k) => k).slice(cut);
+          const strings = list.map(String);
+          const before = w.encode(strings, at);
+          const copy = Buffer.from(before);
+          const mine = w.encodeNumbers(numbers, at);
+          // Earlier messages cut from the slab stay as they were.
+          expect(Buffer.from(before).equals(copy)).toBe(true);
+          expect(raw(mine)).toEqual(raw(before));
+          if (at.length) expect(Buffer.from(mine).toString()).toBe(Buffer.from(before).toString());
+        },
+      ),
+    );
+  });
+
   it('refuse a template whose shared fields depend on the number', () => {
     expect(() => jobTemplate((m) => ({ ...job(m, 'cmcc'), content: `hello ${m}` }))).toThrow(/differ only by number/);
     expect(() => jobTemplate((m) => ({ ...job(m, 'cmcc'), jobId: 'fixed' }))).toThrow(/differ only by number/);

@@ -28,12 +28,18 @@ export interface JobBatch {
  * the copies inside its duplicate window. Messaging still sends each job at most once by its job id
  * beyond that window. A chunk without a batch size (written before batching) gives one message per
  * job with Msg-Id = job id, as its writer published them. `template` gives what a carrier's jobs
- * share (see {@link JobWriter}): no job object is made per person.
+ * share (see {@link JobWriter}): no job object is made per person. `numbers`: the chunk's numbers
+ * as doubles, when its writer has them (this instance's own chunk): written without strings.
  *
  * @example
  * chunkBatches('t-1', chunk, (carrier) => template(carrier)) // → [{ carrier: 'cmcc', msgId: 'alert:t-1:a1:17…:3:cmcc:0', msisdns, data }, …]
  */
-export function chunkBatches(taskId: string, chunk: ClaimChunk, template: (carrier: Carrier) => JobTemplate): JobBatch[] {
+export function chunkBatches(
+  taskId: string,
+  chunk: ClaimChunk,
+  template: (carrier: Carrier) => JobTemplate,
+  numbers?: Float64Array,
+): JobBatch[] {
   const out: JobBatch[] = [];
   const size = chunk.batch ?? 1;
   const { msisdns, carriers } = chunk;
@@ -54,7 +60,7 @@ export function chunkBatches(taskId: string, chunk: ClaimChunk, template: (carri
       writer ??= new JobWriter(t);
       const people = at.map((p) => msisdns[p]);
       const msgId = chunk.batch === undefined ? `${t.idPrefix}${people[0]}${t.idSuffix}` : `alert:${taskId}:${chunk.id}:${carrier}:${k++}`;
-      out.push({ carrier, msgId, msisdns: people, data: writer.encode(msisdns, at) });
+      out.push({ carrier, msgId, msisdns: people, data: numbers ? writer.encodeNumbers(numbers, at) : writer.encode(msisdns, at) });
       at.length = 0;
     }
   }

@@ -1,4 +1,5 @@
 import type { SmsJob } from '@geo/messaging';
+import { numberString } from '../presence/presence.ts';
 
 /**
  * What every job of one send shares (task, carrier, text, time: messaging's `SmsJobBatch.common`)
@@ -31,6 +32,9 @@ export function jobTemplate(job: (msisdn: string) => SmsJob): JobTemplate {
 
 /** Bytes per slab of messages: about 64 messages of 100 jobs. */
 const SLAB = 512 * 1024;
+
+/** The four digits of 0…9999, zero-padded: `DIGITS[4n … 4n + 4)`. */
+const DIGITS = Buffer.from(Array.from({ length: 10_000 }, (_, n) => String(n).padStart(4, '0')).join(''), 'latin1');
 
 /** JSON of a string's inside, without its quotes. */
 const inner = (s: string) => JSON.stringify(s).slice(1, -1);
@@ -73,6 +77,92 @@ export class JobWriter {
   private slab = Buffer.allocUnsafe(0);
   private used = 0;
 
+  /**
+   * {@link encode} for numbers kept as doubles (`numbers[k]` for each k in `at`): when all are
+   * 11-digit mainland numbers, a copy of a pre-rendered message of that many jobs with each job's
+   * digits written in (no string per person at all); else by their strings.
+   */
+  encodeNumbers(numbers: Float64Array, at: ArrayLike<number>): Uint8Array {
+    let mainland = true;
+    for (let k = 0; k < at.length && mainland; k++) {
+      const n = numbers[at[k]];
+      mainland = n >= 1e10 && n < 1e11 && Number.isInteger(n);
+    }
+    if (!mainland) {
+      const strings: string[] = [];
+      for (let k = 0; k < at.length; k++) strings.push(numberString(numbers[at[k]]));
+      return this.encode(
+        strings,
+        strings.map((_, k) => k),
+      );
+    }
+    const { bytes, idAt, msisdnAt } = this.stencil(at.length);
+    const start = this.reserve(bytes.length);
+    const buf = this.slab;
+    buf.set(bytes, start);
+    for (let k = 0; k < at.length; k++) {
+      const n = numbers[at[k]];
+      const a = Math.floor(n / 1e8); // 3 digits: 100…999
+      const r = n - a * 1e8;
+      const b = Math.floor(r / 1e4);
+      const c = r - b * 1e4;
+      const x = start + idAt[k],
+        y = start + msisdnAt[k];
+      let d = a * 4 + 1;
+      buf[x] = buf[y] = DIGITS[d];
+      buf[x + 1] = buf[y + 1] = DIGITS[d + 1];
+      buf[x + 2] = buf[y + 2] = DIGITS[d + 2];
+      d = b * 4;
+      buf[x + 3] = buf[y + 3] = DIGITS[d];
+      buf[x + 4] = buf[y + 4] = DIGITS[d + 1];
+      buf[x + 5] = buf[y + 5] = DIGITS[d + 2];
+      buf[x + 6] = buf[y + 6] = DIGITS[d + 3];
+      d = c * 4;
+      buf[x + 7] = buf[y + 7] = DIGITS[d];
+      buf[x + 8] = buf[y + 8] = DIGITS[d + 1];
+      buf[x + 9] = buf[y + 9] = DIGITS[d + 2];
+      buf[x + 10] = buf[y + 10] = DIGITS[d + 3];
+    }
+    this.used = start + bytes.length;
+    return buf.subarray(start, start + bytes.length);
+  }
+
+  /** Messages of `count` jobs to 11-digit numbers, with where each job's id and number digits go. */
+  private readonly stencils = new Map<number, { bytes: Uint8Array; idAt: Int32Array; msisdnAt: Int32Array }>();
+
+  private stencil(count: number): { bytes: Uint8Array; idAt: Int32Array; msisdnAt: Int32Array } {
+    let st = this.stencils.get(count);
+    if (st) return st;
+    const placeholder = '0'.repeat(11);
+    const used = this.used;
+    const bytes = Buffer.from(
+      this.encode(
+        Array<string>(count).fill(placeholder),
+        Array.from({ length: count }, (_, k) => k),
+      ),
+    );
+    this.used = Math.min(used, this.used); // written into the slab only to be copied out
+    const idAt = new Int32Array(count),
+      msisdnAt = new Int32Array(count);
+    const open = Buffer.byteLength(this.open),
+      job = this.fixedBytes + 2 * placeholder.length;
+    for (let k = 0; k < count; k++) {
+      idAt[k] = this.head.length + k * job + open;
+      msisdnAt[k] = idAt[k] + placeholder.length + Buffer.byteLength(this.mid);
+    }
+    this.stencils.set(count, (st = { bytes, idAt, msisdnAt }));
+    return st;
+  }
+
+  /** Where in the slab a message of `size` bytes goes (a new slab when it does not fit). */
+  private reserve(size: number): number {
+    if (this.used + size > this.slab.length) {
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB, size));
+      this.used = 0;
+    }
+    return this.used;
+  }
+
   /** One message holding the jobs of `msisdns[k]` for each k in `at` (positions into `msisdns`). */
   encode(msisdns: readonly string[], at: ArrayLike<number>): Uint8Array {
     const { open, mid } = this;
@@ -88,11 +178,7 @@ export class JobWriter {
       jobs += (k > 0 ? ',' : '') + open + m + mid + m + '"}';
       size += this.fixedBytes + 2 * m.length;
     }
-    if (this.used + size > this.slab.length) {
-      this.slab = Buffer.allocUnsafe(Math.max(SLAB, size));
-      this.used = 0;
-    }
-    const start = this.used;
+    const start = this.reserve(size);
     const buf = this.slab;
     buf.set(this.head, start);
     let o = start + this.head.length;

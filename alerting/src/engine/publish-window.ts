@@ -10,11 +10,14 @@ import type { TaskRuntime } from './task-runtime.ts';
 const PUBLISH_WINDOW = 1_024;
 
 /** The job messages of a stored claim chunk (see {@link chunkBatches}): each carrier's jobs as {@link alertJob} builds them. */
-export function batchesOf(rt: TaskRuntime, ch: ClaimChunk, now: number): JobBatch[] {
+export function batchesOf(rt: TaskRuntime, ch: ClaimChunk, now: number, numbers?: Float64Array): JobBatch[] {
   const sd = sendDay(rt.task.spec.frequency, now);
   const { task } = rt;
-  return chunkBatches(task.id, ch, (carrier) =>
-    jobTemplate((msisdn) => alertJob(task, msisdn, carrier, alertJobId(task.id, msisdn, sd), now)),
+  return chunkBatches(
+    task.id,
+    ch,
+    (carrier) => jobTemplate((msisdn) => alertJob(task, msisdn, carrier, alertJobId(task.id, msisdn, sd), now)),
+    numbers,
   );
 }
 

@@ -21,6 +21,9 @@ import { RateWindow } from './rate-window.ts';
  * A protocol's connector extends {@link LinkConnector} with how it opens a link and logs in
  * (`connect`), writes one part (`writePart`), keeps the link alive and closes it (`closeLink`).
  */
+
+/** How soon a held slot whose fencing check failed (a late lease renewal) is looked at again. */
+const FENCE_RECHECK_MS = 50;
 export interface LinkCarrierConfig {
   carrier: SmsCarrier;
   /**
@@ -426,7 +429,13 @@ export abstract class LinkConnector<S> implements CarrierConnector {
     let waitMs = Infinity;
     const now = Date.now();
     for (const s of this.binds) {
-      if (!s.held || s.noShare || !(this.base.canSend?.(s.n) ?? true)) continue;
+      if (!s.held || s.noShare) continue;
+      if (!(this.base.canSend?.(s.n) ?? true)) {
+        // Held but fenced for now (its lease renewal is late): look again soon. Nothing else need
+        // come to wake the queue — with nothing in flight the carrier stalled until the next submit.
+        waitMs = Math.min(waitMs, FENCE_RECHECK_MS);
+        continue;
+      }
       const w = Math.max(s.quietUntil - now, s.rate.waitMs(claims ? s.claiming : 0));
       if (w === 0) {
         slot = s;
@@ -435,13 +444,19 @@ export abstract class LinkConnector<S> implements CarrierConnector {
       waitMs = Math.min(waitMs, w);
     }
     if (!slot) return waitMs < Infinity ? { waitMs } : undefined;
+    let fenced = false;
     for (let i = 0; i < this.binds.length; i++) {
       const b = this.binds[(this.rr + i) % this.binds.length]!;
-      if (!b.bound || !b.held || b.inFlight >= b.limit || !(this.base.canSend?.(b.n) ?? true)) continue;
+      if (!b.bound || !b.held || b.inFlight >= b.limit) continue;
+      if (!(this.base.canSend?.(b.n) ?? true)) {
+        fenced = true;
+        continue;
+      }
       this.rr = (this.rr + i + 1) % this.binds.length;
       return { bind: b, slot };
     }
-    return undefined;
+    // A free bind held but fenced wakes nobody when it passes again: look again soon.
+    return fenced ? { waitMs: FENCE_RECHECK_MS } : undefined;
   }
 
   /**

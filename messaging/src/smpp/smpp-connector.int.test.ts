@@ -188,4 +188,17 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
     expect(st.peakPerSecond).toBeGreaterThan(30);
     expect(st.peakPerSecond).toBeLessThanOrEqual(40);
   });
+
+  it('sends once the fencing check passes again, with nothing else happening: a late lease renewal does not stall the carrier', async () => {
+    // canSend is the lease fence: false for a moment while a renewal is late. Nothing else (no
+    // response, no new submit, no bind event) comes to wake the queue after it turns true again.
+    let fenced = true;
+    const { smsc, conn } = await link({}, { canSend: () => !fenced });
+    const outcome = send(conn, '13800000120', 'after the fence', 'fence-1');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(smsc.stats().submits).toBe(0);
+    fenced = false;
+    await until('the message sent after the fence lifted', () => smsc.stats().accepted === 1, 5_000);
+    expect(await outcome).toMatchObject({ ok: true });
+  });
 });

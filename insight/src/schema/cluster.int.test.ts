@@ -213,12 +213,15 @@ describe('insight on two ClickHouse shards answers as on one node', () => {
     const later = END + 3 * 86_400_000;
     const merged = await compactClosedDays(sharded, later);
     const days = [...new Set(events.map((e) => dayKey(e.ts)))];
-    // Each shard's moves took a second part (population snapshots are written at 5-minute boundaries only).
-    for (const t of ['insight_moves_to', 'insight_moves_from'])
-      expect(
-        merged.filter((m) => m.startsWith(`${t}_local:`)),
-        t,
-      ).toHaveLength(2);
+    // Each shard's moves of today took a second part (population snapshots are written at 5-minute
+    // boundaries only). Run between 00:00 and 06:00 UTC, the 6 h of events began yesterday, whose
+    // partition the sink's flushes may also have left in several parts (4 merged, not 2): every
+    // partition in one part afterwards is checked below.
+    for (const t of ['insight_moves_to', 'insight_moves_from']) {
+      const n = merged.filter((m) => m.startsWith(`${t}_local:`)).length;
+      expect(n, t).toBeGreaterThanOrEqual(2);
+      expect(n, t).toBeLessThanOrEqual(2 * days.length);
+    }
     for (const node of cluster.nodes) {
       const ch = connectClickHouse(`${node.url}/${DB}`);
       const parts = await selectRows<{ table: string; partition: string; n: string }>(

@@ -26,6 +26,8 @@ export const PortalEnv = z.object({
   CLICKHOUSE_URL: clickhouseUrl.default('http://127.0.0.1:8123'),
   DATABASE_URL: databaseUrl.optional(),
   PGLITE_DIR: z.string().min(1).default('.data/pglite'),
+  /** The offline map's folder (tiles from `npm run map:import`); default `map/` beside the PGlite folder. */
+  MAP_DIR: z.string().min(1).optional(),
   /** service name → base URL whose `/healthz` answers `{service, ok, uptimeS, checks}`. */
   SERVICE_URLS: jsonRecord('service name'),
   /** `{"nats": "<monitor url>", "clickhouse": "<http url>"}`. */
@@ -69,6 +71,8 @@ export interface PortalConfig extends SecretsConfig {
   /** PostgreSQL server; when absent, PGlite in `pgliteDir` (`memory://` for tests). */
   databaseUrl?: string;
   pgliteDir?: string;
+  /** Where the offline map's tiles are. @default `<PGlite dir>/../map`, else `<repo>/.data/map` (api/map/map-dir.ts) */
+  mapDir?: string;
   serviceUrls?: Record<string, string>;
   serverUrls?: { nats?: string; clickhouse?: string } & Record<string, string>;
   insightUrl?: string;
@@ -123,6 +127,7 @@ export function envToConfig(env: PortalEnv): PortalConfig {
     natsUrl: env.NATS_URL,
     databaseUrl: env.DATABASE_URL,
     pgliteDir: env.PGLITE_DIR,
+    mapDir: env.MAP_DIR,
     serviceUrls: env.SERVICE_URLS,
     serverUrls: env.SERVER_URLS,
     insightUrl: env.INSIGHT_URL,

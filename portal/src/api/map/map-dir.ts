@@ -24,20 +24,14 @@ export interface MapImport {
   gzip: boolean;
 }
 
-/**
- * The portal's map settings. `mapDir` is not in `PortalConfig` yet (config.ts belongs to another
- * part of the portal): tests pass it through `createPortal`'s config object.
- */
-export interface MapConfig {
-  /** Where the offline map's tiles are. @default `<PGlite dir>/../map`, else `<repo>/.data/map` */
-  mapDir?: string;
-}
+/** The portal's map settings (`PortalConfig.mapDir`, env `MAP_DIR`). */
+export type MapConfig = Pick<PortalConfig, 'mapDir'>;
 
 /**
  * Where this portal reads its map: the configured folder, else `map/` beside the PGlite folder
  * (so `npm start`, whose PGlite is `.data/pglite`, reads `.data/map`), else `<repo>/.data/map`.
  */
-export function mapDirOf(cfg: PortalConfig & MapConfig): string {
+export function mapDirOf(cfg: PortalConfig): string {
   if (cfg.mapDir) return resolve(cfg.mapDir);
   if (cfg.pgliteDir && !cfg.pgliteDir.includes('://') && !cfg.databaseUrl) return join(dirname(resolve(cfg.pgliteDir)), 'map');
   return DEFAULT_MAP_DIR;

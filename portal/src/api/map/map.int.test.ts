@@ -6,11 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PortalConfig } from '../../config.ts';
 import type { Portal } from '../../portal.ts';
 import { START_TIMEOUT, loginAdmin, loginOperator, loginSub, testPortal } from '../../test/harness.ts';
 import { TEST_LAKE_POINT, TEST_STATION, writeTestExtract } from '../../map-import/test-extract.ts';
-import type { MapConfig } from './map-dir.ts';
 
 const CLI = fileURLToPath(new URL('../../map-import/main.ts', import.meta.url));
 const TSX = fileURLToPath(new URL('../../../../node_modules/.bin/tsx', import.meta.url));
@@ -99,7 +97,7 @@ describe('offline map: import an OpenStreetMap extract, serve its tiles', () => 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'geo-map-'));
     mapDir = join(dir, 'map');
-    portal = await testPortal({ mapDir } as MapConfig & Partial<PortalConfig>);
+    portal = await testPortal({ mapDir });
     cookie = (await loginAdmin(portal)).cookie;
   }, START_TIMEOUT);
 

@@ -1,10 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
 import { gunzipSync } from 'node:zlib';
-import type { PortalConfig } from '../../config.ts';
 import { AppError } from '../../errors.ts';
 import { principal, type Ctx } from '../../http/context.ts';
 import { jsonOk, router, z } from '../../http/openapi.ts';
-import { mapDirOf, type MapConfig } from './map-dir.ts';
+import { mapDirOf } from './map-dir.ts';
 import { platformPlaces } from './places.ts';
 import { MAX_TILE_ZOOM, TileStore } from './tile-store.ts';
 
@@ -14,7 +13,7 @@ const TILE_CACHE = 'private, max-age=3600';
 
 const stores = new Map<string, TileStore>();
 function store(c: Ctx): TileStore {
-  const dir = mapDirOf(c.get('deps').cfg as PortalConfig & MapConfig);
+  const dir = mapDirOf(c.get('deps').cfg);
   let s = stores.get(dir);
   if (!s) stores.set(dir, (s = new TileStore(dir)));
   return s;

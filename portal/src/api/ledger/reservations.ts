@@ -80,11 +80,14 @@ export async function openReservations(db: Queryable, limit = 200): Promise<Open
 }
 
 /**
- * Settles an ended task: it is charged what it sent (`sentMessages` × billing units of one message)
- * and the rest of its reservation is released, once (a second call finds it settled).
+ * Settles an ended task: it is charged what it sent (`sentMessages` × billing units of one message,
+ * or `usedUnits` when the send log told what its messages really cost — a task with texts in two
+ * languages is reserved at the costlier one's, and each person is charged their own) and the rest of
+ * its reservation is released, once (a second call finds it settled). Never more than reserved,
+ * never more than `sentMessages` at the reserved rate.
  * @returns the units released, or undefined when it was settled already.
  */
-export async function settleTask(db: Db, taskId: string, sentMessages: number): Promise<number | undefined> {
+export async function settleTask(db: Db, taskId: string, sentMessages: number, usedUnits?: number): Promise<number | undefined> {
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ enterprise_id: string; per_message: number; units: string | number }>(
       'SELECT enterprise_id, per_message, units FROM bigdata_reservations WHERE task_id = $1 AND settled_at IS NULL FOR UPDATE',
@@ -92,7 +95,8 @@ export async function settleTask(db: Db, taskId: string, sentMessages: number): 
     );
     const r = rows[0];
     if (!r) return undefined;
-    const used = Math.min(Number(r.units), sentMessages * Number(r.per_message));
+    const atReserved = sentMessages * Number(r.per_message);
+    const used = Math.min(Number(r.units), usedUnits === undefined ? atReserved : Math.max(0, Math.min(atReserved, usedUnits)));
     const released = await give(tx, r.enterprise_id, Number(r.units) - used, 'release', { kind: 'bigdata', id: taskId });
     await tx.query('UPDATE bigdata_reservations SET used = $2, settled_at = now() WHERE task_id = $1', [taskId, used]);
     return released;

@@ -4,6 +4,7 @@ import type { Deps } from '../../http/context.ts';
 import { alertBus, type AlertBus } from '../bigdata/alert-bus.ts';
 import { unbalanced } from './ledger.ts';
 import { refundFailed } from './refunds.ts';
+import { chargeByLanguage, loggedUnits } from '../bigdata/languages/sent-units.ts';
 import { openReservations, settleTask, TASK_CARRIERS } from './reservations.ts';
 
 export interface LedgerOptions {
@@ -38,6 +39,7 @@ export async function settleEnded(deps: Deps, opts: LedgerOptions = {}): Promise
   const caps = new KvBudget(await new Kvm(bus.nc).open(opts.capsBucket ?? CAPS_BUCKET));
   const grace = opts.graceMs ?? 30_000;
   let released = 0;
+  const ending: { taskId: string; perMessage: number; sent: number }[] = [];
   for (const r of open) {
     let t: AlertTask | undefined;
     try {
@@ -50,9 +52,18 @@ export async function settleEnded(deps: Deps, opts: LedgerOptions = {}): Promise
     // A task missing from the bucket was removed: it sends nothing more, so it is settled too.
     if (t && (!isTerminal(t.state) || Date.now() - t.updatedAt < grace)) continue;
     const used = await caps.usedTotals(r.taskId, TASK_CARRIERS);
-    const sent = TASK_CARRIERS.reduce((n, c) => n + (used[c] ?? 0), 0);
-    released += (await settleTask(deps.db, r.taskId, sent)) ?? 0;
+    ending.push({ taskId: r.taskId, perMessage: r.perMessage, sent: TASK_CARRIERS.reduce((n, c) => n + (used[c] ?? 0), 0) });
   }
+  // What each task's messages cost by the send log (a person who got the Chinese text of a bilingual
+  // task pays its segments, not the English one's); without the log, the reserved rate, as before.
+  const logged = await loggedUnits(
+    deps.ch,
+    deps.log,
+    ending.map((e) => e.taskId),
+    deps.cfg.smsLogTable,
+  );
+  for (const e of ending)
+    released += (await settleTask(deps.db, e.taskId, e.sent, chargeByLanguage(e.sent, e.perMessage, logged?.get(e.taskId)))) ?? 0;
   return released;
 }
 

@@ -8,8 +8,7 @@ import { SEND_LOG_TABLE } from '../../industry/index.ts';
  * charge is their sum, plus the reserved rate for sends alerting counted that the log has not yet
  * (or never) recorded.
  *
- * Not yet called by the ledger (`ledger/runtime.ts` settleEnded, `reservations.ts` settleTask are
- * not this folder's): see helper X's report for the two lines.
+ * Called by the ledger's settlement (`ledger/runtime.ts` settleEnded → `reservations.ts` settleTask).
  */
 
 /** Forwarded replies are logged under the send too; they are not its messages. */

@@ -25,6 +25,10 @@ import { CELLS, cells, mixedRegion, msisdn, rnd } from './population.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const SHARDS = 8;
+/** BENCH_WARMUP=<n>: the first n messages of each subject evaluated once before the clock starts. @default 0 */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 0);
+/** BENCH_PROFILE_DIR=<dir>: each alerting process writes a .cpuprofile there when it exits. */
+const PROFILE = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR] : [];
 const note = (...a: unknown[]) => console.error('[bench:alerting-instances]', ...a);
 
 /** utime + stime of a process so far, in seconds (clock ticks of 10 ms). */
@@ -57,7 +61,7 @@ async function runWith(instances: number, events: LocationEvent[], subjects: Map
     for (let k = 0; k < instances; k++) {
       const log = openSync(join(dir, `alerting-${k}.log`), 'a');
       children.push(
-        spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'alerting/src/main.ts')], {
+        spawn(process.execPath, [...PROFILE, '--import', 'tsx', join(ROOT, 'alerting/src/main.ts')], {
           cwd: ROOT,
           env: {
             ...process.env,
@@ -65,7 +69,7 @@ async function runWith(instances: number, events: LocationEvent[], subjects: Map
             ALERTING_LEASES: 'true',
             INSTANCE_ID: `x-${k}`,
             HEALTH_PORT: '0',
-            LOG_LEVEL: 'warn',
+            LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
           },
           stdio: ['ignore', log, log],
         }),
@@ -88,8 +92,31 @@ async function runWith(instances: number, events: LocationEvent[], subjects: Map
       90_000,
     );
     await sleep(3_000); // consumers started after each shard's (empty) replay
-    const cpu0 = children.map((c) => cpuS(c.pid));
     const js = jetstream(nc, { timeout: 30_000 });
+    const jsm = await jetstreamManager(nc);
+    const evaluated = () =>
+      until(
+        'backlog evaluated',
+        async () => {
+          for (let s = 0; s < SHARDS; s++) {
+            const i = await jsm.consumers.info(LOCATION_STREAM, presenceConsumer(s));
+            if (i.num_pending > 0 || i.num_ack_pending > 0) return false;
+          }
+          return true;
+        },
+        300_000,
+      );
+    if (WARMUP > 0) {
+      // The first messages once before the clock: each process compiles its hot paths and learns the
+      // cells (their regions) before what is measured, so fixed costs per process can be told apart.
+      const cpuW = children.map((c) => cpuS(c.pid));
+      const warm: Promise<unknown>[] = [];
+      for (const [subject, msgs] of subjects) for (const data of msgs.slice(0, WARMUP)) warm.push(js.publish(subject, data));
+      await Promise.all(warm);
+      await evaluated();
+      note(`warm-up (${WARMUP} messages a subject): CPU ${children.map((c, k) => (cpuS(c.pid) - cpuW[k]!).toFixed(2)).join(' + ')} s`);
+    }
+    const cpu0 = children.map((c) => cpuS(c.pid));
     const t0 = performance.now();
     let acks: Promise<unknown>[] = [];
     for (const [subject, msgs] of subjects)
@@ -102,18 +129,7 @@ async function runWith(instances: number, events: LocationEvent[], subjects: Map
       }
     await Promise.all(acks);
     const published = (performance.now() - t0) / 1000;
-    const jsm = await jetstreamManager(nc);
-    await until(
-      'backlog evaluated',
-      async () => {
-        for (let s = 0; s < SHARDS; s++) {
-          const i = await jsm.consumers.info(LOCATION_STREAM, presenceConsumer(s));
-          if (i.num_pending > 0 || i.num_ack_pending > 0) return false;
-        }
-        return true;
-      },
-      300_000,
-    );
+    await evaluated();
     const secs = (performance.now() - t0) / 1000;
     const cpu = children.map((c, k) => Number((cpuS(c.pid) - cpu0[k]!).toFixed(2)));
     note(
@@ -126,12 +142,16 @@ async function runWith(instances: number, events: LocationEvent[], subjects: Map
       seconds: Number(secs.toFixed(2)),
       events_per_s: Math.round(events.length / secs),
       cpu_s: cpu,
+      ...(WARMUP ? { warmup_messages_per_subject: WARMUP } : {}),
     };
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(0) : c.once('exit', r)))));
     await nc.drain();
     await server.stop();
+    if (process.env.BENCH_KEEP_LOGS) {
+      for (let k = 0; k < instances; k++) note(`log of alerting-${k}:\n${readFileSync(join(dir, `alerting-${k}.log`), 'utf8')}`);
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }

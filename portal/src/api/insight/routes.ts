@@ -9,6 +9,7 @@ import { jsonBody as jsonRequest, jsonOk, router } from '../../http/openapi.ts';
 import { consoleError, handle, jsonBody, jsonBodyLimit, parse, STATE_LABELS } from '../bigdata/route-kit.ts';
 import { sse } from '../bigdata/schemas.ts';
 import { ALERT_TYPE_INFO } from '../bigdata/alert-types.ts';
+import { isExercise } from '../bigdata/task-store.ts';
 import { InsightClient, InsightError } from './insight-client.ts';
 import { requires } from '../../http/route-access.ts';
 
@@ -50,8 +51,8 @@ const LiveQuery = z.object({
 async function activeTasks(c: Ctx, enterpriseId: string) {
   const { rows } = await c
     .get('deps')
-    .db.query<{ id: string; subject: string; alert_type: string; state: string; progress: unknown }>(
-      `SELECT id, subject, alert_type, state, progress FROM bigdata_tasks WHERE enterprise_id = $1 AND state IN ('submitted', 'scheduled', 'running') ORDER BY created_at DESC LIMIT 20`,
+    .db.query<{ id: string; subject: string; alert_type: string; state: string; progress: unknown; form: unknown }>(
+      `SELECT id, subject, alert_type, state, progress, form FROM bigdata_tasks WHERE enterprise_id = $1 AND state IN ('submitted', 'scheduled', 'running') ORDER BY created_at DESC LIMIT 20`,
       [enterpriseId],
     );
   return rows.map((r) => ({
@@ -61,6 +62,8 @@ async function activeTasks(c: Ctx, enterpriseId: string) {
     state: r.state,
     stateLabel: STATE_LABELS[r.state] ?? r.state,
     progress: typeof r.progress === 'string' ? (JSON.parse(r.progress) as unknown) : r.progress,
+    // An exercise (演练) as the task list says it: read from the task's form.
+    exercise: isExercise(typeof r.form === 'string' ? (JSON.parse(r.form) as unknown) : r.form),
   }));
 }
 
@@ -82,6 +85,7 @@ const ActiveTasks = z
         state: z.string(),
         stateLabel: z.string(),
         progress: z.unknown(),
+        exercise: z.boolean().openapi({ description: '演练任务（大屏标“演练”）' }),
       }),
     ),
   })

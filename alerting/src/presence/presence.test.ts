@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NO_CELL, Presence, numberString, type PresenceEvent } from './presence.ts';
-import { SubscriberIndex } from './subscriber-index.ts';
 
 const ev = (msisdn: string, cell: string, ts: number, over: Partial<PresenceEvent> = {}): PresenceEvent => ({
   msisdn,
@@ -31,16 +30,6 @@ describe('numberString', () => {
       { numRuns: 2000 },
     );
     for (const n of [1e8, 1e8 - 1, 1e12 - 1, 1e12, 13_800_000_000, 10_000_000_001, 19_999_999_999]) expect(numberString(n)).toBe(String(n));
-  });
-});
-
-describe('SubscriberIndex', () => {
-  it('maps a million numbers to their indexes through growth', () => {
-    const idx = new SubscriberIndex(16);
-    for (let i = 0; i < 1_000_000; i++) idx.set(13_000_000_000 + i * 7, i);
-    for (let i = 0; i < 1_000_000; i += 997) expect(idx.get(13_000_000_000 + i * 7)).toBe(i);
-    expect(idx.get(13_000_000_001)).toBe(-1);
-    expect(idx.size).toBe(1_000_000);
   });
 });
 

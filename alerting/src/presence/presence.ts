@@ -1,6 +1,6 @@
 import type { Carrier } from '@geo/ingest';
 import { CARRIERS } from '@geo/ingest';
-import { SubscriberIndex } from './subscriber-index.ts';
+import { SubscriberIndex } from '@geo/infra/basics';
 
 /** The slice of a location event presence needs. */
 export interface PresenceEvent {

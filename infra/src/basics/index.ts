@@ -7,3 +7,4 @@ export * from './carriers.ts';
 export * from './msisdn.ts';
 export * from './shanghai-time.ts';
 export * from './seeded-random.ts';
+export * from './subscriber-index.ts';

@@ -1,6 +1,6 @@
 import { cellIdOf, EVENT_KINDS, type LocationColumns } from '@geo/ingest';
 import type { CellDictionary } from './cells.ts';
-import { SubscriberIndex } from './subscriber-index.ts';
+import { SubscriberIndex } from '@geo/infra/basics';
 
 /** Carrier codes stored in ClickHouse (UInt8). 0 = unknown. */
 export const CARRIER_CODE: Record<string, number> = { cmcc: 1, cucc: 2, ctcc: 3 };

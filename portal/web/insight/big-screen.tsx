@@ -5,6 +5,8 @@ import { navigate } from '../lib/router.tsx';
 import { GeoMap, type Viewport } from '../map/index.ts';
 import { loadAreas } from '../bigdata/send/area-picker.tsx';
 import { bt } from '../bigdata/zh-CN.ts';
+import { Badge } from '../ui/ui.tsx';
+import { insightText } from './zh-CN.ts';
 import { ageOption, codeName, dwellOption, EChart, fmtCount, genderOption, seriesOption } from './charts.tsx';
 import { heatCells, Kpis } from './heatmap-page.tsx';
 
@@ -17,6 +19,8 @@ interface ActiveTask {
   alertTypeLabel: string;
   state: string;
   stateLabel: string;
+  /** An exercise (演练): marked so nobody in the room takes it for a real alert. */
+  exercise?: boolean;
   progress: { matched?: number; carriers?: Record<string, { sent: number }> } | null;
 }
 
@@ -171,7 +175,12 @@ export function BigScreen() {
               {(t) => (
                 <li data-task={t.id}>
                   <div class="line">
-                    <span class="type">{t.alertTypeLabel}</span>
+                    <span class="type">
+                      {t.alertTypeLabel}
+                      <Show when={t.exercise}>
+                        <Badge kind="warn">{insightText.exercise}</Badge>
+                      </Show>
+                    </span>
                     <span class="subject">{t.subject}</span>
                     <span class="state">{t.stateLabel}</span>
                   </div>

@@ -54,6 +54,8 @@ export const insightText = {
   } as Record<string, string>,
   /** The origin chart's last bar: the cities folded together. */
   other: '其他',
+  /** The big screen's mark on an exercise task (演练), beside its alert type. */
+  exercise: '演练',
   inflow: '漫入',
   outflow: '漫出',
 };

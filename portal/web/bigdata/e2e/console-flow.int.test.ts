@@ -442,34 +442,39 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
     const letter = await admin.reqRaw('POST', '/api/bigdata/letters', fd);
     const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
-    const live = await admin.req('POST', '/api/bigdata/tasks', {
-      form: {
-        alertType: 'fire',
-        region: { parts: [{ kind: 'circle', center: inDistrictOf(districtPeople), radiusM: 3000 }] },
-        subject: '山火预警 大屏',
-        content: '附近发生山火，请远离林区。',
-        signature: '翼讯通',
-        startDate: today,
-        endDate: today,
-        windows: [],
-        frequency: 'once',
-        minDwellMin: 0,
-        rules: [],
-        quota: { cmcc: { total: 10, dailyCap: 10 } },
-        authorizationLetter: letter.body.id,
-      },
+    const liveForm = () => ({
+      alertType: 'fire',
+      region: { parts: [{ kind: 'circle', center: inDistrictOf(districtPeople), radiusM: 3000 }] },
+      subject: '山火预警 大屏',
+      content: '附近发生山火，请远离林区。',
+      signature: '翼讯通',
+      startDate: today,
+      endDate: today,
+      windows: [],
+      frequency: 'once',
+      minDwellMin: 0,
+      rules: [],
+      quota: { cmcc: { total: 10, dailyCap: 10 } },
+      authorizationLetter: letter.body.id as string,
     });
+    const live = await admin.req('POST', '/api/bigdata/tasks', { form: liveForm() });
     expect(live.status, JSON.stringify(live.body)).toBe(200);
     const liveTask = live.body.id as string;
-    // The task list brings the row up to the state alerting wrote (执行中).
-    await expect
-      .poll(
-        async () =>
-          ((await admin.req('GET', '/api/bigdata/tasks')).body.items as { id: string; state: string }[]).find((t) => t.id === liveTask)
-            ?.state,
-        { timeout: 30_000 },
-      )
-      .toBe('running');
+    // And a running exercise (演练), which the screen marks as one (#23).
+    const drill = await admin.req('POST', '/api/bigdata/tasks', {
+      form: { ...liveForm(), subject: '山火演练 大屏', exercise: true },
+    });
+    expect(drill.status, JSON.stringify(drill.body)).toBe(200);
+    const drillTask = drill.body.id as string;
+    // The task list brings the rows up to the state alerting wrote (执行中).
+    for (const id of [liveTask, drillTask])
+      await expect
+        .poll(
+          async () =>
+            ((await admin.req('GET', '/api/bigdata/tasks')).body.items as { id: string; state: string }[]).find((t) => t.id === id)?.state,
+          { timeout: 30_000 },
+        )
+        .toBe('running');
 
     await page.click('button:has-text("进入大屏")');
     await page.waitForSelector('[data-testid="big-screen"]');
@@ -504,10 +509,13 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
           timeout: 30_000,
         },
       )
-      .toEqual([liveTask]);
+      .toEqual([drillTask, liveTask]);
     expect(await page.locator(`[data-testid="screen-tasks"] li[data-task="${liveTask}"] .progress .n`).textContent()).toMatch(
       /^已发送 \d+ \/ 匹配 \d+$/,
     );
+    // The exercise carries the 演练 badge; the real alert does not.
+    expect(await page.locator(`[data-testid="screen-tasks"] li[data-task="${drillTask}"] .badge`).allTextContents()).toEqual(['演练']);
+    expect(await page.locator(`[data-testid="screen-tasks"] li[data-task="${liveTask}"] .badge`).count()).toBe(0);
     // Population once (the big figure, not again among the small ones).
     expect(await page.locator('.screen [data-kpi="population"]').count()).toBe(0);
     expect(await page.locator('.screen h2', { hasText: '实时人口' }).count()).toBe(1);

@@ -97,6 +97,9 @@ export const bt = {
     /** Exercise mode (#21). */
     exercise: '演练任务',
     exerciseHint: '照常圈选、筛选、限额和发送，每条短信前自动加“【演练】”（计入字数和计费条数），不扣减短信余量',
+    /** The emergency fast path (#21), offered only for an alert type the enterprise allows it for. */
+    fastPath: '紧急先发后审',
+    fastPathHint: '立即发送，事后由审批人补审；驳回将紧急停止任务',
     exercisePrefix: '【演练】',
     /** The English text (#21). */
     english: '英文内容（可选）',
@@ -175,6 +178,15 @@ export const bt = {
       fastPath: '先发后审',
       record: '审批记录',
       by: (who: string, at: string) => `${who}（${at}）`,
+      /** The enterprise's approval settings (an admin's, from the task list's toolbar). */
+      settings: '审批设置',
+      required: '大数据短信任务须审批后发送',
+      requiredHint: '开启后，提交的任务须由其他有审批权限的账号审批通过才开始执行',
+      fastPathTypes: '允许紧急先发后审的预警类型',
+      fastPathTypesHint: '仅在开启审批时有效：这些类型的任务可立即发送、事后补审',
+      save: '保存',
+      saved: '审批设置已保存',
+      cancel: '取消',
     },
     /** The badge of an exercise (#21). */
     exercise: '演练',

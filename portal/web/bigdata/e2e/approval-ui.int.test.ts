@@ -214,4 +214,60 @@ describe('big-data task approval in a real browser', () => {
     await shot(approver, 'approval-fast-path-1440x900');
     expect(problems).toEqual([]);
   }, 60_000);
+
+  it("the enterprise admin sets approval from the task list's 审批设置: required, and which types may go ahead (先发后审)", async () => {
+    const page = await pageAs(admin);
+    await page.goto(`${portal.url}/bigdata/tasks`);
+    await page.click('.toolbar [data-action="approval-settings"]');
+    const form = page.locator('[data-testid="approval-settings"]');
+    // The current settings: required, 地震 allowed to go ahead.
+    await expect.poll(() => form.locator('input[name="required"]').isChecked(), { timeout: 15_000 }).toBe(true);
+    expect(await form.locator('input[name="fastPathTypes"][value="earthquake"]').isChecked()).toBe(true);
+    expect(await form.locator('input[name="fastPathTypes"][value="fire"]').isChecked()).toBe(false);
+    await form.locator('input[name="fastPathTypes"][value="fire"]').check();
+    await shot(page, 'approval-settings-1440x900');
+    await form.locator('button[type="submit"]').click();
+    await expect.poll(() => form.count(), { timeout: 15_000 }).toBe(0);
+    const r = await admin.req('GET', '/api/bigdata/approval/settings');
+    expect(r.body).toEqual({ required: true, fastPathTypes: ['earthquake', 'fire'] });
+    // A sub-account is not offered the settings.
+    await approver.goto(`${portal.url}/bigdata/tasks`);
+    await approver.waitForSelector('[data-testid="tasks"]');
+    expect(await approver.locator('.toolbar [data-action="approval-settings"]').count()).toBe(0);
+    await page.context().close();
+  }, 60_000);
+
+  it('offers 紧急先发后审 on the send page only for an allowed type; ticked, the task goes to alerting at once, marked for approval afterwards', async () => {
+    await maker.goto(`${portal.url}/bigdata/send`);
+    await maker.selectOption('select[aria-label="省"]', '330000');
+    await maker.selectOption('select[aria-label="市"]', '330100');
+    await maker.selectOption('select[aria-label="区/县"]', '330102');
+    await maker.click('.area-picker button:has-text("添加区域")');
+    await maker.waitForSelector('.area-picker .chip[data-code="330102"]');
+    await maker.selectOption('select[name="alertType"]', 'typhoon');
+    expect(await maker.locator('[data-testid="fast-path"]').count()).toBe(0);
+    await maker.selectOption('select[name="alertType"]', 'earthquake');
+    await maker.waitForSelector('[data-testid="fast-path"] input[name="fastPath"]', { timeout: 15_000 });
+    await maker.fill('input[name="subject"]', '地震速报 页面先发');
+    await maker.locator('.row:has(input[type="time"]) button.link').first().click();
+    for (const c of ['cucc', 'ctcc']) await maker.locator(`tr:has(input[name="quota.${c}.total"]) input[type="checkbox"]`).uncheck();
+    await maker.fill('input[name="quota.cmcc.total"]', '100');
+    await maker.fill('input[name="quota.cmcc.dailyCap"]', '100');
+    await maker.setInputFiles('input[name="letter"]', { name: '授权函.png', mimeType: 'image/png', buffer: Buffer.from(PNG_BYTES) });
+    await maker.waitForSelector('.bd-form small:has-text("授权函.png")');
+    await maker.check('[data-testid="fast-path"] input[name="fastPath"]');
+    await shot(maker, 'approval-send-fast-path-1440x900');
+    await maker.click('.bd-form button[type="submit"]');
+    await maker.waitForURL(/\/bigdata\/tasks\?open=/, { timeout: 30_000 }).catch(async (e) => {
+      await shot(maker, 'approval-send-fast-path-failed');
+      throw new Error(`${(e as Error).message}\n${problems.join('\n')}`);
+    });
+    const id = new URL(maker.url()).searchParams.get('open')!;
+    // Sent ahead: in the bucket alerting reads as submitted, not held paused.
+    expect((await bus.get(id))?.state).toBe('submitted');
+    expect((await admin.req('GET', `/api/bigdata/tasks/${id}`)).body).toMatchObject({ approval: 'fast_path', fastPath: true });
+    await maker.click('.modal header button');
+    await expect.poll(() => row(maker, id).locator('.badge').allTextContents(), { timeout: 15_000 }).toContain('先发后审');
+    expect(problems).toEqual([]);
+  }, 120_000);
 });

@@ -5,6 +5,8 @@ import { api, ApiError, get, post, put } from '../../lib/api.ts';
 import { navigate } from '../../lib/router.tsx';
 import { askConfirm } from '../../ui/dialog.tsx';
 import { notify, notifyError } from '../../ui/ui.tsx';
+import { can } from '../../lib/session.ts';
+import type { ApprovalSettings } from '../tasks/approval-settings.tsx';
 import { DEFAULT_BUFFER_M, GeoMap, geojsonToParts, MapSettingsButton, type DrawTool } from '../../map/index.ts';
 import {
   CARRIERS,
@@ -61,6 +63,12 @@ export function SendPage() {
   const draftId = params.get('draft');
   const fromTask = params.get('from');
   const [opts] = createResource(() => get<Options>('/api/bigdata/options'));
+  // The emergency fast path (先发后审) is offered only for an alert type the enterprise allows it for.
+  const [approval] = createResource(() =>
+    can('bigdata.tasks') ? get<ApprovalSettings>('/api/bigdata/approval/settings').catch(() => null) : Promise.resolve(null),
+  );
+  const [fastPath, setFastPath] = createSignal(false);
+  const fastPathAllowed = () => !!approval()?.required && !!approval()?.fastPathTypes.includes(form.alertType);
   const [form, setForm] = createStore<SendForm>(emptyForm(''));
   const [errs, setErrs] = createSignal<Record<string, string>>({});
   const [reach, setReach] = createSignal<Reach | { error: string } | null>(null);
@@ -210,6 +218,7 @@ export function SendPage() {
     try {
       const r = await post<{ id: string }>('/api/bigdata/tasks', {
         form: toPayload(unwrap(form)),
+        fastPath: fastPathAllowed() && fastPath() ? true : undefined,
         draftId: draftId ?? undefined,
         copiedFrom: fromTask ?? undefined,
       });
@@ -355,6 +364,16 @@ export function SendPage() {
           <small class="muted">{bt.send.exerciseHint}</small>
           <FieldError errs={errs()} at="exercise" />
         </label>
+        <Show when={fastPathAllowed()}>
+          <label class="field check" data-testid="fast-path">
+            <span>
+              <input type="checkbox" name="fastPath" checked={fastPath()} onChange={(e) => setFastPath(e.currentTarget.checked)} />{' '}
+              {bt.send.fastPath}
+            </span>
+            <small class="muted">{bt.send.fastPathHint}</small>
+            <FieldError errs={errs()} at="fastPath" />
+          </label>
+        </Show>
         <label class="field">
           <span>
             {bt.send.signature}

@@ -1,12 +1,13 @@
 import { createResource, createSignal, For, onCleanup, onMount, Show } from 'solid-js';
 import { get, post, put, qs } from '../../lib/api.ts';
 import { navigate } from '../../lib/router.tsx';
-import { can } from '../../lib/session.ts';
+import { can, me } from '../../lib/session.ts';
 import { Badge, Empty, fmtTime, Modal, notify, notifyError, Page, Pager } from '../../ui/ui.tsx';
 import { askConfirm, askFields } from '../../ui/dialog.tsx';
 import { GeoMap } from '../../map/index.ts';
 import { CARRIERS } from '../form-model.ts';
 import { bt } from '../zh-CN.ts';
+import { ApprovalSettingsDialog } from './approval-settings.tsx';
 
 export interface TaskSummary {
   id: string;
@@ -126,6 +127,7 @@ export function TasksPage() {
     get<{ total: number; page: number; pageSize: number; items: TaskSummary[] }>(`/api/bigdata/tasks${qs({ ...f })}`),
   );
   const [open, setOpen] = createSignal<string | null>(new URLSearchParams(location.search).get('open'));
+  const [settingsOpen, setSettingsOpen] = createSignal(false);
   const act = async (id: string, action: 'pause' | 'resume' | 'stop') => {
     if (action === 'stop' && !(await askConfirm(bt.tasks.confirmStop, { danger: true, okLabel: bt.tasks.stop }))) return;
     try {
@@ -190,7 +192,15 @@ export function TasksPage() {
         <a class="button" href={exportUrl()} download={bt.tasks.exportFile}>
           {bt.tasks.export}
         </a>
+        <Show when={me()?.role === 'admin'}>
+          <button type="button" data-action="approval-settings" onClick={() => setSettingsOpen(true)}>
+            {bt.tasks.approval.settings}
+          </button>
+        </Show>
       </div>
+      <Show when={settingsOpen()}>
+        <ApprovalSettingsDialog alertTypes={types()?.alertTypes ?? []} onClose={() => setSettingsOpen(false)} />
+      </Show>
       <table class="grid" data-testid="tasks">
         <thead>
           <tr>

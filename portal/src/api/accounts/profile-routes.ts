@@ -9,19 +9,19 @@ const tags = ['账户设置'];
 
 const Profile = z
   .object({
-    name: z.string(),
-    displayName: z.string(),
-    phone: z.string().openapi({ description: '本人手机号码；集团管理员的号码是“回复转发到手机”的默认号码' }),
-    email: z.string(),
+    name: z.string().openapi({ description: '账户名（登录用，不能自行修改）', example: 'zhangsan' }),
+    displayName: z.string().openapi({ description: '姓名', example: '张三' }),
+    phone: z.string().openapi({ description: '本人手机号码；集团管理员的号码是“回复转发到手机”的默认号码', example: '138****0000' }),
+    email: z.string().openapi({ description: '邮箱，未填为空串', example: 'zhangsan@example.com' }),
   })
   .openapi('Profile');
 
 /** What one may change about oneself: contact details only (no permissions, quota, department or role). */
 const UpdateProfile = z
   .object({
-    displayName: Text('姓名', 32),
-    phone: MobileOrEmpty,
-    email: EmailOrEmpty,
+    displayName: Text('姓名', 32).openapi({ description: '姓名，最多 32 个字', example: '张三' }),
+    phone: MobileOrEmpty.openapi({ description: '11 位大陆手机号，空串为清除', example: '13800000000' }),
+    email: EmailOrEmpty.openapi({ description: '邮箱，空串为清除', example: 'zhangsan@example.com' }),
   })
   .partial()
   .openapi('UpdateProfile');

@@ -14,40 +14,62 @@ import { requires } from '../../http/route-access.ts';
 
 const Account = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    displayName: z.string(),
-    phone: z.string(),
-    email: z.string(),
-    role: z.enum(['admin', 'sub', 'operator']),
-    departmentId: z.string().nullable(),
-    departmentName: z.string().nullable(),
-    permissions: z.array(z.string()),
-    status: z.enum(['active', 'frozen']),
-    quota: z.number().nullable(),
-    defaultSignatureId: z.string().nullable(),
-    defaultSignature: z.string().nullable(),
-    remark: z.string(),
-    createdAt: z.string(),
+    id: z.string().openapi({ description: '账户编号', example: '3f6c1e2a-8b4d-4c7e-9a51-2d0f6b7e8c90' }),
+    name: z.string().openapi({ description: '账户名（登录用）', example: 'zhangsan' }),
+    displayName: z.string().openapi({ description: '姓名', example: '张三' }),
+    phone: z.string().openapi({ description: '手机号码，未填为空串', example: '138****0000' }),
+    email: z.string().openapi({ description: '邮箱，未填为空串', example: 'zhangsan@example.com' }),
+    role: z
+      .enum(['admin', 'sub', 'operator'])
+      .openapi({ description: '角色：admin 集团管理员，sub 子账户，operator 平台运营', example: 'sub' }),
+    departmentId: z
+      .string()
+      .nullable()
+      .openapi({ description: '所属部门编号，未分配为 null', example: '7a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d' }),
+    departmentName: z.string().nullable().openapi({ description: '所属部门名称，未分配为 null', example: '应急管理科' }),
+    permissions: z.array(z.string()).openapi({ description: '已授予的功能权限', example: ['bigdata', 'industry'] }),
+    status: z.enum(['active', 'frozen']).openapi({ description: '状态：active 正常，frozen 已冻结', example: 'active' }),
+    quota: z.number().nullable().openapi({ description: '可发送量上限（条），null 为不限', example: 10000 }),
+    defaultSignatureId: z
+      .string()
+      .nullable()
+      .openapi({ description: '默认短信签名编号，未设置为 null', example: '5b9e0d1c-2a3f-4b6e-8d7c-1f0e2d3c4b5a' }),
+    defaultSignature: z.string().nullable().openapi({ description: '默认短信签名文字，未设置为 null', example: '【杭州应急】' }),
+    remark: z.string().openapi({ description: '备注', example: '值班账户' }),
+    createdAt: z.string().openapi({ description: '创建时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
   })
   .openapi('Account');
 
-const Permissions = z.array(z.enum(FEATURE_KEYS, { error: '未知的权限' })).max(FEATURE_KEYS.length);
+const Permissions = z
+  .array(z.enum(FEATURE_KEYS, { error: '未知的权限' }))
+  .max(FEATURE_KEYS.length)
+  .openapi({ description: '授予的功能权限（不能超出授权人自己的权限）', example: ['bigdata', 'industry'] });
 const Quota = z.number({ error: '可发送量上限须为数字' }).int('可发送量上限须为整数').min(0, '可发送量上限不能为负').max(1e12).nullable();
 
 const AccountFields = {
-  displayName: Text('姓名', 32).default(''),
-  phone: MobileOrEmpty.default(''),
-  email: EmailOrEmpty.default(''),
-  departmentId: z.string().max(64).nullable().default(null),
-  quota: Quota.default(null),
-  remark: Text('备注', 200).default(''),
+  displayName: Text('姓名', 32).default('').openapi({ description: '姓名，最多 32 个字', example: '张三' }),
+  phone: MobileOrEmpty.default('').openapi({ description: '11 位大陆手机号，可为空', example: '13800000000' }),
+  email: EmailOrEmpty.default('').openapi({ description: '邮箱，可为空', example: 'zhangsan@example.com' }),
+  departmentId: z
+    .string()
+    .max(64)
+    .nullable()
+    .default(null)
+    .openapi({ description: '所属部门编号，null 为不分配', example: '7a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d' }),
+  quota: Quota.default(null).openapi({ description: '可发送量上限（条，非负整数），null 为不限', example: 10000 }),
+  remark: Text('备注', 200).default('').openapi({ description: '备注，最多 200 个字', example: '值班账户' }),
 };
 
 const CreateAccount = z
   .object({
-    name: Name64('账户名').regex(/^[A-Za-z0-9_.@-]+$/, '账户名只能包含字母、数字和 _ . @ -'),
-    password: z.string({ error: '请输入初始密码' }).min(12, '初始密码至少 12 位').max(128),
+    name: Name64('账户名')
+      .regex(/^[A-Za-z0-9_.@-]+$/, '账户名只能包含字母、数字和 _ . @ -')
+      .openapi({ description: '账户名（登录用），字母、数字和 _ . @ -，最多 64 位', example: 'zhangsan' }),
+    password: z
+      .string({ error: '请输入初始密码' })
+      .min(12, '初始密码至少 12 位')
+      .max(128)
+      .openapi({ description: '初始密码，12–128 位，首次登录后须修改', example: 'Hz-Alert-2026!x' }),
     permissions: Permissions.default([]),
     ...AccountFields,
   })
@@ -262,7 +284,15 @@ export const accountRoutes = router()
       summary: '重置密码（该账户的会话与接口密钥随之失效）',
       request: {
         params: IdParam,
-        ...jsonBody(z.object({ password: z.string({ error: '请输入新密码' }).min(12, '新密码至少 12 位').max(128) })),
+        ...jsonBody(
+          z.object({
+            password: z
+              .string({ error: '请输入新密码' })
+              .min(12, '新密码至少 12 位')
+              .max(128)
+              .openapi({ description: '新密码，12–128 位', example: 'Hz-Alert-2026!y' }),
+          }),
+        ),
       },
       responses: jsonOk(Ok),
     }),
@@ -290,7 +320,17 @@ export const accountRoutes = router()
       middleware: [requires('accounts')],
       tags,
       summary: '设置子账户的默认签名（须已审核通过）',
-      request: { params: IdParam, ...jsonBody(z.object({ signatureId: z.string().max(64).nullable() })) },
+      request: {
+        params: IdParam,
+        ...jsonBody(
+          z.object({
+            signatureId: z.string().max(64).nullable().openapi({
+              description: '默认短信签名编号（须为本集团已通过的签名），null 为清除',
+              example: '5b9e0d1c-2a3f-4b6e-8d7c-1f0e2d3c4b5a',
+            }),
+          }),
+        ),
+      },
       responses: jsonOk(Account),
     }),
     async (c) => {

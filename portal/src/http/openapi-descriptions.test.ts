@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { schemaFields } from '../../web/api-docs/schema-fields.ts';
 import { accountRoutes } from '../api/accounts/routes.ts';
 import { profileRoutes } from '../api/accounts/profile-routes.ts';
+import { authRoutes } from '../api/auth/routes.ts';
+import { totpRoutes } from '../api/auth/totp-routes.ts';
 import { router } from './openapi.ts';
 
 type Op = {
@@ -39,7 +41,10 @@ async function fields(groups: readonly { routes: unknown }[]) {
 }
 
 describe('the API document describes every field of the documented areas (#23)', () => {
-  for (const [area, groups] of [['accounts', [accountRoutes, profileRoutes]]] as const)
+  for (const [area, groups] of [
+    ['accounts', [accountRoutes, profileRoutes]],
+    ['auth', [authRoutes, totpRoutes]],
+  ] as const)
     it(area, async () => {
       const all = await fields(groups);
       expect(all.length).toBeGreaterThan(10);

@@ -10,24 +10,36 @@ import { endSession } from '../../auth/session.ts';
 
 export const Me = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    displayName: z.string(),
-    role: z.enum(['admin', 'sub', 'operator']),
-    roleLabel: z.string(),
-    enterpriseId: z.string().nullable(),
-    enterpriseName: z.string().nullable(),
-    departmentId: z.string().nullable(),
-    permissions: z.array(z.string()),
-    csrfToken: z.string(),
+    id: z.string().openapi({ description: '账户编号', example: '3f6c1e2a-8b4d-4c7e-9a51-2d0f6b7e8c90' }),
+    name: z.string().openapi({ description: '账户名（登录用）', example: 'zhangsan' }),
+    displayName: z.string().openapi({ description: '姓名', example: '张三' }),
+    role: z
+      .enum(['admin', 'sub', 'operator'])
+      .openapi({ description: '角色：admin 集团管理员，sub 子账户，operator 平台运营', example: 'admin' }),
+    roleLabel: z.string().openapi({ description: '角色的中文名称', example: '集团管理员' }),
+    enterpriseId: z
+      .string()
+      .nullable()
+      .openapi({ description: '所属集团编号，平台运营账户为 null', example: 'c2b7a9e4-1d3f-4e8a-b6c5-0f9d8e7a6b5c' }),
+    enterpriseName: z.string().nullable().openapi({ description: '所属集团名称，平台运营账户为 null', example: '杭州市应急管理局' }),
+    departmentId: z
+      .string()
+      .nullable()
+      .openapi({ description: '所属部门编号，未分配为 null', example: '7a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d' }),
+    permissions: z.array(z.string()).openapi({ description: '可用的功能权限', example: ['bigdata', 'industry', 'accounts'] }),
+    csrfToken: z
+      .string()
+      .openapi({ description: 'CSRF 令牌：会话内的写请求须放在 X-CSRF-Token 请求头', example: 'k3Jx9Q2vR7mT0bYwLp5eZs' }),
   })
   .openapi('Me');
 
 /** A login that passed the password and needs its second step first. */
 export const LoginStep = z
   .object({
-    next: z.enum(['totp', 'enrol']).openapi({ description: 'totp：输入动态口令或恢复码；enrol：平台运营账户须先绑定动态口令' }),
-    challenge: z.string(),
+    next: z
+      .enum(['totp', 'enrol'])
+      .openapi({ description: 'totp：输入动态口令或恢复码；enrol：平台运营账户须先绑定动态口令', example: 'totp' }),
+    challenge: z.string().openapi({ description: '第二步验证凭据，5 分钟内有效，随动态口令一同提交', example: 'Yq8v2LmN4pR6sT0uW1xZ3a' }),
   })
   .openapi('LoginStep');
 

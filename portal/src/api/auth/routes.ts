@@ -13,21 +13,58 @@ import { LoginStep, logAttempt, Me, me, openSession, secondStep } from './login-
 export { Me };
 import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 
-const Captcha = z.object({ captchaId: z.string(), svg: z.string(), testAnswer: z.string().optional() }).openapi('Captcha');
+const Captcha = z
+  .object({
+    captchaId: z.string().openapi({ description: '验证码编号，登录时随验证码一同提交', example: '9d2e4f6a-1b3c-4d5e-8f7a-0b1c2d3e4f5a' }),
+    svg: z
+      .string()
+      .openapi({
+        description: '验证码图片（SVG 文本）',
+        example: '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40">…</svg>',
+      }),
+    testAnswer: z.string().optional().openapi({ description: '仅测试环境返回的验证码答案，生产环境没有此字段', example: 'a7K2' }),
+  })
+  .openapi('Captcha');
 
 const LoginBody = z
   .object({
-    name: z.string({ error: '请输入账户名' }).trim().min(1, '请输入账户名').max(64, '账户名过长'),
-    password: z.string({ error: '请输入密码' }).min(1, '请输入密码').max(128, '密码过长'),
-    captchaId: z.string({ error: '请先获取验证码' }).min(1, '请先获取验证码').max(64),
-    captcha: z.string({ error: '请输入验证码' }).trim().min(1, '请输入验证码').max(8, '验证码过长'),
+    name: z
+      .string({ error: '请输入账户名' })
+      .trim()
+      .min(1, '请输入账户名')
+      .max(64, '账户名过长')
+      .openapi({ description: '账户名', example: 'zhangsan' }),
+    password: z
+      .string({ error: '请输入密码' })
+      .min(1, '请输入密码')
+      .max(128, '密码过长')
+      .openapi({ description: '密码', example: 'Hz-Alert-2026!x' }),
+    captchaId: z
+      .string({ error: '请先获取验证码' })
+      .min(1, '请先获取验证码')
+      .max(64)
+      .openapi({ description: '获取验证码时返回的验证码编号', example: '9d2e4f6a-1b3c-4d5e-8f7a-0b1c2d3e4f5a' }),
+    captcha: z
+      .string({ error: '请输入验证码' })
+      .trim()
+      .min(1, '请输入验证码')
+      .max(8, '验证码过长')
+      .openapi({ description: '图片验证码上的字符', example: 'a7K2' }),
   })
   .openapi('LoginRequest');
 
 const ChangePassword = z
   .object({
-    oldPassword: z.string({ error: '请输入原密码' }).min(1, '请输入原密码').max(128),
-    newPassword: z.string({ error: '请输入新密码' }).min(12, '新密码至少 12 位').max(128, '新密码最多 128 位'),
+    oldPassword: z
+      .string({ error: '请输入原密码' })
+      .min(1, '请输入原密码')
+      .max(128)
+      .openapi({ description: '原密码', example: 'Hz-Alert-2026!x' }),
+    newPassword: z
+      .string({ error: '请输入新密码' })
+      .min(12, '新密码至少 12 位')
+      .max(128, '新密码最多 128 位')
+      .openapi({ description: '新密码，12–128 位，不能过于简单', example: 'Hz-Alert-2026!y' }),
   })
   .openapi('ChangePassword');
 
@@ -121,7 +158,18 @@ export const authRoutes = router()
       path: '/api/auth/features',
       tags: ['登录'],
       summary: '可分配的功能权限',
-      responses: jsonOk(z.object({ items: z.array(z.object({ key: z.string(), label: z.string() })) })),
+      responses: jsonOk(
+        z.object({
+          items: z
+            .array(
+              z.object({
+                key: z.string().openapi({ description: '权限键', example: 'bigdata' }),
+                label: z.string().openapi({ description: '权限的中文名称', example: '大数据预警' }),
+              }),
+            )
+            .openapi({ description: '权限列表' }),
+        }),
+      ),
     }),
     (c) => c.json({ items: Object.entries(FEATURES).map(([key, label]) => ({ key, label })) }, 200),
   )

@@ -10,11 +10,41 @@ import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { challengeAccount, challengeFailed, logAttempt, Me, openSession, operatorTotpRequired } from './login-steps.ts';
 
 const tags = ['登录'];
-const Challenge = z.string({ error: '登录验证已过期，请重新登录' }).min(1).max(100);
-const Code = z.string({ error: '请输入动态口令或恢复码' }).trim().min(1, '请输入动态口令或恢复码').max(32, '动态口令或恢复码过长');
-const Enrolment = z.object({ secret: z.string(), otpauthUrl: z.string(), qrDataUrl: z.string() }).openapi('TotpEnrolment');
-const RecoveryCodes = z.object({ recoveryCodes: z.array(z.string()) }).openapi('RecoveryCodes');
-const TotpStatus = z.object({ enabled: z.boolean(), required: z.boolean(), recoveryCodesLeft: z.number() }).openapi('TotpStatus');
+const Challenge = z
+  .string({ error: '登录验证已过期，请重新登录' })
+  .min(1)
+  .max(100)
+  .openapi({ description: '登录第一步返回的验证凭据', example: 'Yq8v2LmN4pR6sT0uW1xZ3a' });
+const Code = z
+  .string({ error: '请输入动态口令或恢复码' })
+  .trim()
+  .min(1, '请输入动态口令或恢复码')
+  .max(32, '动态口令或恢复码过长')
+  .openapi({ description: '验证器上的 6 位动态口令，或一个恢复码', example: '492817' });
+const Enrolment = z
+  .object({
+    secret: z.string().openapi({ description: '动态口令密钥（Base32），无法扫码时手工输入验证器', example: 'JBSWY3DPEHPK3PXP' }),
+    otpauthUrl: z.string().openapi({
+      description: 'otpauth:// 链接，验证器可直接导入',
+      example: 'otpauth://totp/%E9%A2%84%E8%AD%A6%E5%B9%B3%E5%8F%B0:zhangsan?secret=JBSWY3DPEHPK3PXP&period=30&digits=6',
+    }),
+    qrDataUrl: z.string().openapi({ description: '上述链接的二维码图片（data: URL）', example: 'data:image/png;base64,iVBORw0KGgo…' }),
+  })
+  .openapi('TotpEnrolment');
+const RecoveryCodes = z
+  .object({
+    recoveryCodes: z
+      .array(z.string())
+      .openapi({ description: '一次性恢复码，每个只能使用一次，只显示这一次', example: ['7k2m-9q4x', 'p3v8-w1z6'] }),
+  })
+  .openapi('RecoveryCodes');
+const TotpStatus = z
+  .object({
+    enabled: z.boolean().openapi({ description: '是否已启用动态口令', example: true }),
+    required: z.boolean().openapi({ description: '本账户是否必须启用（平台运营账户必须）', example: false }),
+    recoveryCodesLeft: z.number().openapi({ description: '剩余可用的恢复码个数', example: 8 }),
+  })
+  .openapi('TotpStatus');
 
 /** Second-factor settings change only in a logged-in browser session, never through an API key. */
 function sessionOnly(c: Ctx): Principal {
@@ -177,7 +207,16 @@ export const totpRoutes = router()
       path: '/api/auth/totp/disable',
       tags,
       summary: '关闭动态口令（须密码与动态口令或恢复码）',
-      request: jsonBody(z.object({ password: z.string({ error: '请输入密码' }).min(1, '请输入密码').max(128), code: Code })),
+      request: jsonBody(
+        z.object({
+          password: z
+            .string({ error: '请输入密码' })
+            .min(1, '请输入密码')
+            .max(128)
+            .openapi({ description: '当前密码', example: 'Hz-Alert-2026!x' }),
+          code: Code,
+        }),
+      ),
       responses: jsonOk(Ok),
     }),
     async (c) => {

@@ -16,12 +16,10 @@ import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 const Captcha = z
   .object({
     captchaId: z.string().openapi({ description: '验证码编号，登录时随验证码一同提交', example: '9d2e4f6a-1b3c-4d5e-8f7a-0b1c2d3e4f5a' }),
-    svg: z
-      .string()
-      .openapi({
-        description: '验证码图片（SVG 文本）',
-        example: '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40">…</svg>',
-      }),
+    svg: z.string().openapi({
+      description: '验证码图片（SVG 文本）',
+      example: '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40">…</svg>',
+    }),
     testAnswer: z.string().optional().openapi({ description: '仅测试环境返回的验证码答案，生产环境没有此字段', example: 'a7K2' }),
   })
   .openapi('Captcha');

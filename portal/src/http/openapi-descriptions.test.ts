@@ -4,6 +4,8 @@ import { accountRoutes } from '../api/accounts/routes.ts';
 import { profileRoutes } from '../api/accounts/profile-routes.ts';
 import { authRoutes } from '../api/auth/routes.ts';
 import { totpRoutes } from '../api/auth/totp-routes.ts';
+import { settingsRoutes } from '../api/settings/routes.ts';
+import { signatureRoutes } from '../api/signatures/routes.ts';
 import { router } from './openapi.ts';
 
 type Op = {
@@ -44,6 +46,8 @@ describe('the API document describes every field of the documented areas (#23)',
   for (const [area, groups] of [
     ['accounts', [accountRoutes, profileRoutes]],
     ['auth', [authRoutes, totpRoutes]],
+    ['signatures', [signatureRoutes]],
+    ['settings', [settingsRoutes]],
   ] as const)
     it(area, async () => {
       const all = await fields(groups);

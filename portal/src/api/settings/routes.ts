@@ -13,45 +13,58 @@ const LogQuery = Paging.extend(DateRange.shape).extend({ keyword: z.string().tri
 
 const OpLogEntry = z
   .object({
-    id: z.number(),
-    accountName: z.string(),
-    action: z.string(),
-    target: z.string(),
-    detail: z.unknown(),
-    ip: z.string(),
-    at: z.string(),
+    id: z.number().openapi({ description: '日志序号', example: 10231 }),
+    accountName: z.string().openapi({ description: '操作人的账户名', example: 'zhangsan' }),
+    action: z.string().openapi({ description: '操作', example: '添加子账户' }),
+    target: z.string().openapi({ description: '操作对象', example: 'lisi' }),
+    detail: z.unknown().openapi({ description: '操作详情（随操作而不同的 JSON）', example: { permissions: ['bigdata'] } }),
+    ip: z.string().openapi({ description: '操作人的 IP 地址', example: '10.20.1.15' }),
+    at: z.string().openapi({ description: '操作时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
   })
   .openapi('OpLogEntry');
 const LoginLogEntry = z
   .object({
-    id: z.number(),
-    accountName: z.string(),
-    ip: z.string(),
-    userAgent: z.string(),
-    success: z.boolean(),
-    reason: z.string(),
-    at: z.string(),
+    id: z.number().openapi({ description: '日志序号', example: 5120 }),
+    accountName: z.string().openapi({ description: '登录时填写的账户名', example: 'zhangsan' }),
+    ip: z.string().openapi({ description: '登录来源 IP 地址', example: '10.20.1.15' }),
+    userAgent: z
+      .string()
+      .openapi({ description: '浏览器标识（User-Agent）', example: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0' }),
+    success: z.boolean().openapi({ description: '是否登录成功', example: false }),
+    reason: z.string().openapi({ description: '失败原因，成功为空串', example: '密码错误' }),
+    at: z.string().openapi({ description: '登录时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
   })
   .openapi('LoginLogEntry');
 const Qualification = z
   .object({
-    id: z.string(),
-    title: z.string(),
-    fileName: z.string(),
-    size: z.number(),
-    status: z.string(),
-    reason: z.string(),
-    createdAt: z.string(),
-    reviewedAt: z.string().nullable(),
+    id: z.string().openapi({ description: '资质文件编号', example: '8e3f1a2b-4c5d-4e6f-9a0b-1c2d3e4f5a6b' }),
+    title: z.string().openapi({ description: '资质名称', example: '营业执照' }),
+    fileName: z.string().openapi({ description: '上传的文件名', example: '营业执照.pdf' }),
+    size: z.number().openapi({ description: '文件大小（字节）', example: 245760 }),
+    status: z.string().openapi({ description: '审核状态：pending 待审核，approved 已通过，rejected 已驳回', example: 'pending' }),
+    reason: z.string().openapi({ description: '驳回原因，未驳回为空串', example: '' }),
+    createdAt: z.string().openapi({ description: '上传时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
+    reviewedAt: z.string().nullable().openapi({ description: '审核时间（ISO 8601），未审核为 null', example: null }),
   })
   .openapi('Qualification');
-const Branding = z.object({ platformName: z.string(), logoUrl: z.string().nullable() }).openapi('Branding');
+const Branding = z
+  .object({
+    platformName: z.string().openapi({ description: '平台名称（显示在登录页和页头）', example: '翼讯通短信平台' }),
+    logoUrl: z.string().nullable().openapi({
+      description: 'LOGO 图片地址，未上传为 null（使用默认 LOGO）',
+      example: '/api/branding/logo?v=8e3f1a2b-4c5d-4e6f-9a0b-1c2d3e4f5a6b',
+    }),
+  })
+  .openapi('Branding');
 const FileForm = {
   body: {
     required: true,
     content: {
       'multipart/form-data': {
-        schema: z.object({ file: z.any().optional().openapi({ type: 'string', format: 'binary' }), title: z.string().optional() }),
+        schema: z.object({
+          file: z.any().optional().openapi({ type: 'string', format: 'binary', description: '上传的文件' }),
+          title: z.string().optional().openapi({ description: '资质名称（仅上传资质时）', example: '营业执照' }),
+        }),
       },
     },
   },
@@ -237,7 +250,7 @@ export const settingsRoutes = router()
       middleware: [requires('settings.platform')],
       tags,
       summary: '资质证明列表与审核状态',
-      responses: jsonOk(z.object({ items: z.array(Qualification) })),
+      responses: jsonOk(z.object({ items: z.array(Qualification).openapi({ description: '资质文件列表' }) })),
     }),
     async (c) => {
       const { enterpriseId } = need(c, 'settings.platform');
@@ -267,7 +280,9 @@ export const settingsRoutes = router()
       tags,
       summary: '上传资质证明（PDF/PNG/JPEG，≤ 5 MB，提交审核）',
       request: FileForm,
-      responses: jsonOk(z.object({ id: z.string() })),
+      responses: jsonOk(
+        z.object({ id: z.string().openapi({ description: '新资质文件的编号', example: '8e3f1a2b-4c5d-4e6f-9a0b-1c2d3e4f5a6b' }) }),
+      ),
     }),
     async (c) => {
       const { p, enterpriseId } = need(c, 'settings.platform');

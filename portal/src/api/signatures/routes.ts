@@ -10,15 +10,17 @@ import { inEnterprise, requires } from '../../http/route-access.ts';
 
 export const Signature = z
   .object({
-    id: z.string(),
-    text: z.string(),
-    status: z.enum(['pending', 'approved', 'rejected']),
-    reason: z.string(),
-    isDefault: z.boolean(),
-    submittedBy: z.string().nullable(),
-    enterpriseName: z.string().optional(),
-    reviewedAt: z.string().nullable(),
-    createdAt: z.string(),
+    id: z.string().openapi({ description: '签名编号', example: '5b9e0d1c-2a3f-4b6e-8d7c-1f0e2d3c4b5a' }),
+    text: z.string().openapi({ description: '签名文字（不含【】，发送时自动加上）', example: '杭州应急' }),
+    status: z
+      .enum(['pending', 'approved', 'rejected'])
+      .openapi({ description: '审核状态：pending 待审核，approved 已通过，rejected 已驳回', example: 'approved' }),
+    reason: z.string().openapi({ description: '驳回原因，未驳回为空串', example: '' }),
+    isDefault: z.boolean().openapi({ description: '是否为本集团的默认签名', example: true }),
+    submittedBy: z.string().nullable().openapi({ description: '提交人的账户名，账户已删除为 null', example: 'zhangsan' }),
+    enterpriseName: z.string().optional().openapi({ description: '所属集团名称（仅平台运营审核列表返回）', example: '杭州市应急管理局' }),
+    reviewedAt: z.string().nullable().openapi({ description: '审核时间（ISO 8601），未审核为 null', example: '2026-03-02T09:30:00.000Z' }),
+    createdAt: z.string().openapi({ description: '提交时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
   })
   .openapi('Signature');
 
@@ -28,7 +30,8 @@ const SignatureText = z
   .trim()
   .min(2, '签名至少 2 个字')
   .max(20, '签名最多 20 个字')
-  .refine((s) => !/[【】[\]]/.test(s), '签名内容不要包含【】，发送时会自动加上');
+  .refine((s) => !/[【】[\]]/.test(s), '签名内容不要包含【】，发送时会自动加上')
+  .openapi({ description: '签名文字，2–20 个字，不含【】（发送时自动加上）', example: '杭州应急' });
 
 export const SELECT_SIGNATURE = `SELECT s.id, s.text, s.status, s.reason, s.is_default, a.name AS submitted_by, e.name AS enterprise_name, s.reviewed_at, s.created_at
   FROM signatures s LEFT JOIN accounts a ON a.id = s.account_id JOIN enterprises e ON e.id = s.enterprise_id`;
@@ -62,7 +65,7 @@ export const signatureRoutes = router()
       tags,
       summary: '本集团的签名（全部状态）',
       request: { query: z.object({ status: z.enum(['pending', 'approved', 'rejected']).optional() }) },
-      responses: jsonOk(z.object({ items: z.array(Signature) })),
+      responses: jsonOk(z.object({ items: z.array(Signature).openapi({ description: '签名列表' }) })),
     }),
     async (c) => {
       const { enterpriseId } = need(c, 'signatures');
@@ -83,7 +86,15 @@ export const signatureRoutes = router()
       middleware: [inEnterprise],
       tags,
       summary: '可用于发送的签名（仅已审核通过），含当前账户的默认签名',
-      responses: jsonOk(z.object({ items: z.array(Signature), defaultId: z.string().nullable() })),
+      responses: jsonOk(
+        z.object({
+          items: z.array(Signature).openapi({ description: '本集团已通过的签名' }),
+          defaultId: z
+            .string()
+            .nullable()
+            .openapi({ description: '默认签名编号，未设置为 null', example: '5b9e0d1c-2a3f-4b6e-8d7c-1f0e2d3c4b5a' }),
+        }),
+      ),
     }),
     async (c) => {
       const { p, enterpriseId } = tenant(c);

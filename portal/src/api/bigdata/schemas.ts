@@ -29,6 +29,9 @@ export const Options = z
     balance: z.number().int(),
     carriers: z.array(Carrier),
     today: z.string().openapi({ description: '上海时区的今天（YYYY-MM-DD）' }),
+    fastPathTypes: z
+      .array(z.string())
+      .openapi({ description: '可“先发后审”的预警类型（集团开启审批时；未开启时为空）', example: ['earthquake'] }),
   })
   .openapi('BigdataOptions');
 

@@ -172,6 +172,8 @@ export const sendRoutes = router()
         balance: await availableBalance(db, enterpriseId, p.accountId),
         carriers: CARRIERS,
         today: shanghaiDate(Date.now()),
+        // The sender needs these to offer 先发后审; the settings themselves are the task managers' (bigdata.tasks).
+        fastPathTypes: await approvalSettings(db, enterpriseId).then((s) => (s.required ? s.fastPathTypes : [])),
       });
     }),
   )

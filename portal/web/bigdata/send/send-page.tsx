@@ -5,8 +5,6 @@ import { api, ApiError, get, post, put } from '../../lib/api.ts';
 import { navigate } from '../../lib/router.tsx';
 import { askConfirm } from '../../ui/dialog.tsx';
 import { notify, notifyError } from '../../ui/ui.tsx';
-import { can } from '../../lib/session.ts';
-import type { ApprovalSettings } from '../tasks/approval-settings.tsx';
 import { DEFAULT_BUFFER_M, GeoMap, geojsonToParts, MapSettingsButton, type DrawTool } from '../../map/index.ts';
 import {
   CARRIERS,
@@ -29,6 +27,8 @@ interface Options {
   signatures: { id: string; text: string; isDefault: boolean }[];
   balance: number;
   today: string;
+  /** Alert types that may be sent first and approved afterwards (empty unless the enterprise requires approval). */
+  fastPathTypes: string[];
 }
 type Count = { ok: true; chars: number; segments: number; tasks: number } | { ok: false; reason: string };
 
@@ -63,12 +63,10 @@ export function SendPage() {
   const draftId = params.get('draft');
   const fromTask = params.get('from');
   const [opts] = createResource(() => get<Options>('/api/bigdata/options'));
-  // The emergency fast path (先发后审) is offered only for an alert type the enterprise allows it for.
-  const [approval] = createResource(() =>
-    can('bigdata.tasks') ? get<ApprovalSettings>('/api/bigdata/approval/settings').catch(() => null) : Promise.resolve(null),
-  );
+  // The emergency fast path (先发后审) is offered only for an alert type the enterprise allows it for
+  // (the options say which, to any sender: reading the settings themselves needs bigdata.tasks).
   const [fastPath, setFastPath] = createSignal(false);
-  const fastPathAllowed = () => !!approval()?.required && !!approval()?.fastPathTypes.includes(form.alertType);
+  const fastPathAllowed = () => !!opts()?.fastPathTypes?.includes(form.alertType);
   const [form, setForm] = createStore<SendForm>(emptyForm(''));
   const [errs, setErrs] = createSignal<Record<string, string>>({});
   const [reach, setReach] = createSignal<Reach | { error: string } | null>(null);

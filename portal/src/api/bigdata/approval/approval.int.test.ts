@@ -89,6 +89,15 @@ describe('big-data task approval (PGlite + real NATS)', () => {
     expect(ok.body).toEqual({ required: true, fastPathTypes: ['earthquake'] });
   });
 
+  it('tells any sender which types may go first (the send page offers 先发后审 from the options), not only task managers', async () => {
+    const sender = onApp(consoleApp(portal, BIGDATA_ROUTES), await loginAs(portal, await addAccount(portal, 'sub', ['bigdata.send'])));
+    expect((await sender('GET', '/api/bigdata/approval/settings')).status).toBe(403);
+    expect((await sender('GET', '/api/bigdata/options')).body.fastPathTypes).toEqual(['earthquake']);
+    await admin('PUT', '/api/bigdata/approval/settings', { required: false, fastPathTypes: ['earthquake'] });
+    expect((await sender('GET', '/api/bigdata/options')).body.fastPathTypes).toEqual([]);
+    await admin('PUT', '/api/bigdata/approval/settings', { required: true, fastPathTypes: ['earthquake'] });
+  });
+
   it('holds a submitted task as 待审批 until another approver approves it; who and when are recorded', async () => {
     const before = await balance();
     const r = await maker('POST', '/api/bigdata/tasks', { form: form({ subject: '待审批任务' }) });

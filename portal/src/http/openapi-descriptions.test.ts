@@ -4,6 +4,7 @@ import { accountRoutes } from '../api/accounts/routes.ts';
 import { profileRoutes } from '../api/accounts/profile-routes.ts';
 import { authRoutes } from '../api/auth/routes.ts';
 import { totpRoutes } from '../api/auth/totp-routes.ts';
+import { INSIGHT_ROUTES } from '../api/insight/index.ts';
 import { settingsRoutes } from '../api/settings/routes.ts';
 import { signatureRoutes } from '../api/signatures/routes.ts';
 import { router } from './openapi.ts';
@@ -48,6 +49,7 @@ describe('the API document describes every field of the documented areas (#23)',
     ['auth', [authRoutes, totpRoutes]],
     ['signatures', [signatureRoutes]],
     ['settings', [settingsRoutes]],
+    ['insight', INSIGHT_ROUTES],
   ] as const)
     it(area, async () => {
       const all = await fields(groups);

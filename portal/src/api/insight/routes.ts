@@ -31,6 +31,18 @@ function insightFailure(c: Ctx, err: unknown) {
 }
 
 const MetricsBody = z.object({ region: Region, top: z.number().int().min(1).max(50).default(10) });
+const MetricsBodyDoc = z.object({
+  region: z
+    .object({
+      parts: Region.shape.parts.meta({
+        description: '区域的组成部分：行政区（admin）、多边形、矩形、圆、折线缓冲区',
+        example: [{ kind: 'circle', center: [120.15, 30.25], radiusM: 800 }],
+      }),
+      edgeBufferM: Region.shape.edgeBufferM.meta({ description: '边缘缓冲（米），默认 0', example: 0 }),
+    })
+    .meta({ description: '统计区域' }),
+  top: MetricsBody.shape.top.meta({ description: '列出的归属省份 / 城市个数，1–50，默认 10', example: 10 }),
+});
 /** The big screen's region travels in the query (EventSource cannot post). */
 const LiveQuery = z.object({
   region: z
@@ -73,21 +85,126 @@ async function activeTasks(c: Ctx, enterpriseId: string) {
  */
 const tags = ['大数据洞察'];
 // Named copies: insight's schemas may be built before zod gains `.openapi()` (import order).
-const MetricsDoc = z.object(RegionMetrics.shape).openapi('InsightRegionMetrics');
-const HeatmapDoc = z.object(Heatmap.shape).openapi('InsightHeatmap');
+// Each field gets its Chinese description and example here, for the document only (#23): the
+// schemas themselves are insight's and alerting's.
+type Doc = string | [string, unknown];
+const doc = (schema: z.ZodType, d: Doc) => schema.meta(typeof d === 'string' ? { description: d } : { description: d[0], example: d[1] });
+function described<T extends z.ZodRawShape>(o: z.ZodObject<T>, d: { [K in keyof T]: Doc | z.ZodType }): z.ZodObject<T> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const k of Object.keys(o.shape)) {
+    const v = d[k as keyof T];
+    shape[k] = v instanceof z.ZodType ? v : doc(o.shape[k] as z.ZodType, v);
+  }
+  return z.object(shape) as unknown as z.ZodObject<T>;
+}
+const M = RegionMetrics.shape;
+const CountDoc = described(M.population.shape.total, {
+  value: ['人数；少于 k 人时为 null（隐私保护）', 1280],
+  suppressed: ['是否因少于 k 人而隐藏', false],
+});
+const count = (d: string) => CountDoc.meta({ description: d });
+const groupOf = (d: string) =>
+  z
+    .array(described(M.origin.shape.provinces.element, { code: ['行政区划代码（GB/T 2260）', '330000'], count: count('人数') }))
+    .meta({ description: d });
+const seriesOf = (d: string) =>
+  z
+    .array(
+      described(M.series.shape.day.element, {
+        t: ['时间点（ISO 8601）', '2026-03-01T08:05:00.000Z'],
+        population: count('该时刻区域内人数'),
+        inflow: count('该时段流入人数'),
+        outflow: count('该时段流出人数'),
+      }),
+    )
+    .meta({ description: d });
+const MetricsDoc = described(RegionMetrics, {
+  at: ['统计时刻（ISO 8601）', '2026-03-01T08:05:00.000Z'],
+  k: ['隐私阈值 k：少于 k 人的数字不显示', 10],
+  stalenessMinutes: ['数据滞后分钟数', 2],
+  cells: ['区域内已知的基站小区数', 86],
+  population: described(M.population, {
+    total: count('区域内当前人数'),
+    byCarrier: described(M.population.shape.byCarrier, {
+      cmcc: count('中国移动用户数'),
+      cucc: count('中国联通用户数'),
+      ctcc: count('中国电信用户数'),
+    }).meta({ description: '按运营商的人数' }),
+  }).meta({ description: '当前人数' }),
+  weeklyMax: described(M.weeklyMax, {
+    count: count('近 7 天（5 分钟粒度）最高人数'),
+    at: ['最高人数出现的时刻（ISO 8601），无数据为 null', '2026-02-27T19:00:00.000Z'],
+  }).meta({ description: '近 7 天最高人数' }),
+  flow: described(M.flow, {
+    lastHour: described(M.flow.shape.lastHour, { inflow: count('近 1 小时流入人数'), outflow: count('近 1 小时流出人数') }).meta({
+      description: '近 1 小时流动',
+    }),
+    sinceMidnight: described(M.flow.shape.sinceMidnight, {
+      since: ['起算时刻（当日零点，ISO 8601）', '2026-02-28T16:00:00.000Z'],
+      inflow: count('零点以来流入人数'),
+      outflow: count('零点以来流出人数'),
+    }).meta({ description: '当日零点以来的流动' }),
+  }).meta({ description: '人员流动' }),
+  origin: described(M.origin, {
+    provinces: groupOf('人数最多的归属省份'),
+    otherProvinces: count('其他省份人数合计'),
+    cities: groupOf('人数最多的归属城市'),
+    otherCities: count('其他城市人数合计'),
+    unknownHome: count('归属地未知的人数'),
+    local: count('本地用户数'),
+    roaming: count('漫游（外地）用户数'),
+    unknownLocality: count('本地 / 外地未知的人数'),
+  }).meta({ description: '来源地' }),
+  dwell: z
+    .array(described(M.dwell.element, { bucket: ['停留时长区间', '1-2h'], count: count('人数') }))
+    .meta({ description: '停留时长分布' }),
+  portrait: described(M.portrait, {
+    gender: z
+      .array(described(M.portrait.shape.gender.element, { gender: ['性别：m 男，f 女，unknown 未知', 'f'], count: count('人数') }))
+      .meta({ description: '性别分布' }),
+    age: z
+      .array(described(M.portrait.shape.age.element, { band: ['年龄段', '25-34'], count: count('人数') }))
+      .meta({ description: '年龄段分布' }),
+    genderByAge: z
+      .array(
+        described(M.portrait.shape.genderByAge.element, {
+          gender: ['性别：m 男，f 女，unknown 未知', 'm'],
+          band: ['年龄段', '35-44'],
+          count: count('人数'),
+        }),
+      )
+      .meta({ description: '性别 × 年龄段分布' }),
+  }).meta({ description: '人群画像' }),
+  series: described(M.series, {
+    day: seriesOf('近 24 小时，每 5 分钟一点'),
+    week: seriesOf('近 7 天，每小时一点（该小时内 5 分钟粒度的最高人数）'),
+  }).meta({ description: '趋势' }),
+}).openapi('InsightRegionMetrics');
+const HeatmapDoc = described(Heatmap, {
+  at: ['统计时刻（ISO 8601）', '2026-03-01T08:05:00.000Z'],
+  k: ['隐私阈值 k：少于 k 人的格子不显示人数', 10],
+  resolution: ['按缩放级别选用的 H3 分辨率', 8],
+  cells: z
+    .array(described(Heatmap.shape.cells.element, { h3: ['H3 格子编号', '8830e1d8b7fffff'], count: count('格子内人数') }))
+    .meta({ description: '热力格子' }),
+}).openapi('InsightHeatmap');
 const ActiveTasks = z
   .object({
-    items: z.array(
-      z.object({
-        id: z.string(),
-        subject: z.string(),
-        alertTypeLabel: z.string(),
-        state: z.string(),
-        stateLabel: z.string(),
-        progress: z.unknown(),
-        exercise: z.boolean().openapi({ description: '演练任务（大屏标“演练”）' }),
-      }),
-    ),
+    items: z
+      .array(
+        z.object({
+          id: z.string().meta({ description: '任务编号', example: '2c4e6a8b-0d1f-4a3c-9e5b-7d9f1b3d5f7a' }),
+          subject: z.string().meta({ description: '任务主题', example: '西湖景区大客流预警' }),
+          alertTypeLabel: z.string().meta({ description: '预警类型', example: '大客流预警' }),
+          state: z.string().meta({ description: '任务状态键', example: 'running' }),
+          stateLabel: z.string().meta({ description: '任务状态', example: '发送中' }),
+          progress: z
+            .unknown()
+            .meta({ description: '发送进度（已发送、成功、失败等计数）', example: { sent: 1200, delivered: 1150, failed: 12 } }),
+          exercise: z.boolean().meta({ description: '演练任务（大屏标“演练”）', example: false }),
+        }),
+      )
+      .meta({ description: '进行中的任务（最多 20 个）' }),
   })
   .openapi('InsightActiveTasks');
 
@@ -100,7 +217,7 @@ export const insightRoutes = router()
       summary:
         '区域人群指标：实时人口、本周最大、流入流出、来源地、驻留、性别年龄（各基站小区每类人数按 k 人取整，少于 k 人计 0；合计少于 k 时不显示）',
       middleware: [requires('insight'), jsonBodyLimit],
-      request: jsonRequest(MetricsBody.openapi('InsightMetricsRequest')),
+      request: jsonRequest(MetricsBodyDoc.openapi('InsightMetricsRequest')),
       responses: jsonOk(MetricsDoc),
     }),
     handle(async (c) => {

@@ -16,6 +16,7 @@ export const OPERATIONS: Readonly<Record<string, string | null>> = {
   'POST /api/industry/upload-jobs': null,
   'POST /api/bigdata/count': null,
   'POST /api/bigdata/reach': null,
+  'POST /api/bigdata/what-if': null, // a replay over history: reads, sends nothing
   'POST /api/insight/metrics': null,
   'POST /api/auth/login': null, // the login log has it
   'POST /api/auth/login/totp': null,

@@ -8,6 +8,7 @@ import { consoleError, fieldErrors, guarded, jsonBody, jsonBodyLimit, parse } fr
 import { regionAndRuleIssues, TaskForm, toSpec } from '../task-form.ts';
 import { WHAT_IF_SUBJECT, WhatIfWireReply } from './alerting-wire.ts';
 import { releaseWhatIf } from './release.ts';
+import { requires } from '../../../http/route-access.ts';
 
 /**
  * 回放预演 (what-if, #21): a draft task run over a past window of movements from insight's history,
@@ -71,7 +72,7 @@ export const whatIfRoutes = router().openapi(
     path: '/api/bigdata/what-if',
     tags: ['大数据短信'],
     summary: '回放预演：草稿任务在过去某时段的移动记录上运行（不发送），将触达多少人、何时、各运营商与区域',
-    middleware: [jsonBodyLimit],
+    middleware: [requires('bigdata.send'), jsonBodyLimit],
     request: jsonRequest(WhatIfBody),
     responses: jsonOk(WhatIfAnswer),
   }),

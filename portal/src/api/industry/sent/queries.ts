@@ -9,33 +9,41 @@ import { sendOutcomes } from '../send-log.ts';
 
 export const SENT_TAG = ['行业短信-已发送'];
 export const IdParam = z.object({ id: z.string().min(1).max(64) });
-export const Ids = z.object({ ids: z.array(z.string().min(1).max(64)).min(1, '请先选择记录').max(1000) });
+export const Ids = z.object({
+  ids: z
+    .array(z.string().min(1).max(64))
+    .min(1, '请先选择记录')
+    .max(1000)
+    .openapi({ description: '选中的记录编号，1–1000 个', example: ['9a7b5c3d-1e2f-4a6b-8c0d-2e4f6a8b0c1d'] }),
+});
 
 export const SendSummary = z
   .object({
-    id: z.string(),
-    accountId: z.string(),
-    accountName: z.string(),
-    mode: z.string(),
-    via: z.string(),
-    subject: z.string(),
-    content: z.string(),
-    signature: z.string(),
-    recipients: z.number(),
-    billing: z.number(),
-    extension: z.string().nullable(),
-    forwardTo: z.string().nullable(),
-    state: z.string(),
+    id: z.string().openapi({ description: '发送任务编号', example: '9a7b5c3d-1e2f-4a6b-8c0d-2e4f6a8b0c1d' }),
+    accountId: z.string().openapi({ description: '发送账户编号', example: '3f6c1e2a-8b4d-4c7e-9a51-2d0f6b7e8c90' }),
+    accountName: z.string().openapi({ description: '发送账户名', example: 'zhangsan' }),
+    mode: z.string().openapi({ description: '发送方式：normal 普通，batch 批量，merge 个性化', example: 'normal' }),
+    via: z.string().openapi({ description: '发送途径：web 页面，api 接口', example: 'web' }),
+    subject: z.string().openapi({ description: '任务主题', example: '燃气检修通知' }),
+    content: z
+      .string()
+      .openapi({ description: '短信内容（不含签名）', example: '明日 9:00–12:00 西湖区部分路段燃气检修，请提前做好准备。' }),
+    signature: z.string().openapi({ description: '短信签名', example: '杭州燃气' }),
+    recipients: z.number().openapi({ description: '号码数', example: 1200 }),
+    billing: z.number().openapi({ description: '计费条数', example: 1200 }),
+    extension: z.string().nullable().openapi({ description: '回复扩展码，不需要回复为 null', example: '0321' }),
+    forwardTo: z.string().nullable().openapi({ description: '回复转发到的手机号，不转发为 null', example: '138****0000' }),
+    state: z.string().openapi({ description: '任务状态：scheduled 待定时发送，sent 已发出，cancelled 已取消', example: 'sent' }),
     status: z.enum(['scheduled', 'cancelled', 'queued', 'submitted', 'pending', 'delivered', 'partly_failed', 'failed']).openapi({
       description:
         '按号码的结果：delivered 全部成功，partly_failed 部分失败，failed 全部失败，pending 等待回执；submitted 已提交（发送日志不可用时）',
     }),
-    scheduledAt: z.string().nullable(),
-    createdAt: z.string(),
-    sentAt: z.string().nullable(),
-    replies: z.number(),
-    delivered: z.number().nullable(),
-    failed: z.number().nullable(),
+    scheduledAt: z.string().nullable().openapi({ description: '定时发送时间（ISO 8601），非定时为 null', example: null }),
+    createdAt: z.string().openapi({ description: '提交时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
+    sentAt: z.string().nullable().openapi({ description: '发出时间（ISO 8601），未发出为 null', example: '2026-03-01T08:00:05.000Z' }),
+    replies: z.number().openapi({ description: '收到的回复数', example: 4 }),
+    delivered: z.number().nullable().openapi({ description: '成功送达的号码数，发送日志不可用时为 null', example: 1188 }),
+    failed: z.number().nullable().openapi({ description: '失败的号码数，发送日志不可用时为 null', example: 12 }),
   })
   .openapi('IndustrySendSummary');
 
@@ -220,10 +228,14 @@ export async function outcomeTotals(
 }
 
 export const Totals = z.object({
-  sends: z.number(),
-  recipients: z.number(),
-  billing: z.number(),
-  delivered: z.number().nullable(),
-  failed: z.number().nullable(),
+  sends: z.number().openapi({ description: '符合条件的发送任务数', example: 36 }),
+  recipients: z.number().openapi({ description: '号码数合计', example: 43200 }),
+  billing: z.number().openapi({ description: '计费条数合计', example: 43200 }),
+  delivered: z.number().nullable().openapi({ description: '成功送达合计，发送日志不可用时为 null', example: 42950 }),
+  failed: z.number().nullable().openapi({ description: '失败合计，发送日志不可用时为 null', example: 250 }),
 });
-export const ListResult = z.object({ items: z.array(SendSummary), total: z.number(), totals: Totals });
+export const ListResult = z.object({
+  items: z.array(SendSummary).openapi({ description: '本页的发送任务' }),
+  total: z.number().openapi({ description: '符合条件的任务总数', example: 36 }),
+  totals: Totals.openapi({ description: '符合条件的全部任务的合计' }),
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, port } from '@geo/infra';
+import { clickhouseUrl, commonEnv, port } from '@geo/infra';
 import { DEFAULT_SHARDS } from '@geo/ingest';
 
 /** `0-7`, `0,2,4` or `3`: the LOCATION shards this instance owns. */
@@ -25,6 +25,8 @@ const shardList = z
 export const AlertingEnv = z.object({
   ...commonEnv,
   HEALTH_PORT: port(9102),
+  /** Where what-if replays read insight's history of moves (#21). @default http://127.0.0.1:8123 (as insight's) */
+  CLICKHOUSE_URL: clickhouseUrl.default('http://127.0.0.1:8123'),
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   ALERTING_SHARDS: shardList,
   /** A subscriber is present while their last event is younger than this. @default 120 */

@@ -14,3 +14,4 @@ export * from './engine/claims.ts';
 export * from './engine/run-engine.ts';
 export { installIngestAdminAreas } from './geofence/ingest-admin-areas.ts';
 export * from './geofence/city-locator.ts';
+export * from './what-if/contract.ts';

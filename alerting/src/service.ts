@@ -4,9 +4,8 @@ import { Counter, Gauge } from 'prom-client';
 import { Presence } from './presence/presence.ts';
 import { runEngine } from './engine/run-engine.ts';
 import type { AlertingConfig } from './config.ts';
-import { connectClickHouse, readConfig } from '@geo/infra';
+import { connectClickHouse } from '@geo/infra';
 import { ingestCityLocator } from './geofence/ingest-admin-areas.ts';
-import { WhatIfEnv } from './what-if/config.ts';
 import { answerWhatIf } from './what-if/responder.ts';
 
 /** The alerting service: presence and task evaluation over its LOCATION shards. */
@@ -53,8 +52,8 @@ export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<
     },
   });
   await running.ready;
-  // What-if replays of draft tasks over insight's history (#21); CLICKHOUSE_URL is to move into AlertingEnv.
-  const whatIfCh = connectClickHouse(readConfig(WhatIfEnv).CLICKHOUSE_URL);
+  // What-if replays of draft tasks over insight's history (#21).
+  const whatIfCh = connectClickHouse(cfg.CLICKHOUSE_URL);
   const stopWhatIf = answerWhatIf(nc, { instance: running.instance, ch: whatIfCh, cityOf: ingestCityLocator(), log });
   log.info({ health: http.url, instance: running.instance }, 'alerting ready');
   return {

@@ -65,7 +65,12 @@ export function planServices(ports: Ports, urls: Urls, logLevel: string, ingestK
         ...(ingestKeys ? { INGEST_KEYS: ingestKeys } : {}),
       },
     },
-    { name: 'alerting', entry: 'alerting/src/main.ts', healthPort: h.alerting, env: { ...base, HEALTH_PORT: String(h.alerting) } },
+    {
+      name: 'alerting',
+      entry: 'alerting/src/main.ts',
+      healthPort: h.alerting,
+      env: { ...base, CLICKHOUSE_URL: urls.clickhouseUrl, HEALTH_PORT: String(h.alerting) },
+    },
     {
       name: 'messaging',
       entry: 'messaging/src/main.ts',

@@ -160,13 +160,25 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       name: 'alerting',
       entry: 'alerting/src/main.ts',
       healthPort: health.alerting,
-      env: { ...base, HEALTH_PORT: String(health.alerting), INSTANCE_ID: 'alerting-1', ...opts.env?.alerting },
+      env: {
+        ...base,
+        CLICKHOUSE_URL: clickhouseUrl,
+        HEALTH_PORT: String(health.alerting),
+        INSTANCE_ID: 'alerting-1',
+        ...opts.env?.alerting,
+      },
     },
     {
       name: 'alerting-2',
       entry: 'alerting/src/main.ts',
       healthPort: health['alerting-2'],
-      env: { ...base, HEALTH_PORT: String(health['alerting-2']), INSTANCE_ID: 'alerting-2', ...opts.env?.alerting },
+      env: {
+        ...base,
+        CLICKHOUSE_URL: clickhouseUrl,
+        HEALTH_PORT: String(health['alerting-2']),
+        INSTANCE_ID: 'alerting-2',
+        ...opts.env?.alerting,
+      },
     },
     {
       name: 'messaging',

@@ -1,6 +1,6 @@
 import { atom } from '@geo/insight';
 import { latLngToCell } from 'h3-js';
-import type { WhatIfWireReply } from './alerting-wire.ts';
+import type { WhatIfReply as WhatIfWireReply } from '@geo/alerting';
 
 const CARRIERS = ['cmcc', 'cucc', 'ctcc'] as const;
 type CarrierKey = (typeof CARRIERS)[number];

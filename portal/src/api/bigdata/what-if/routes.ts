@@ -6,7 +6,7 @@ import { jsonBody as jsonRequest, jsonOk, router, validationError } from '../../
 import { alertBus, DEFAULT_REACH_K } from '../alert-bus.ts';
 import { consoleError, fieldErrors, guarded, jsonBody, jsonBodyLimit, parse } from '../route-kit.ts';
 import { regionAndRuleIssues, TaskForm, toSpec } from '../task-form.ts';
-import { WHAT_IF_SUBJECT, WhatIfWireReply } from './alerting-wire.ts';
+import { WHAT_IF_SUBJECT, WhatIfReply as WhatIfWireReply } from '@geo/alerting';
 import { releaseWhatIf } from './release.ts';
 import { requires } from '../../../http/route-access.ts';
 

@@ -20,6 +20,7 @@ import {
 import { bt } from '../zh-CN.ts';
 import { AreaPicker } from './area-picker.tsx';
 import { ReachPanel, type Reach } from './reach-panel.tsx';
+import { WhatIfPanel } from '../what-if-panel.tsx';
 import { RuleValue } from './rule-value.tsx';
 
 interface Options {
@@ -627,6 +628,7 @@ export function SendPage() {
         </div>
         <div class="bd-map" ref={mapEl} data-testid="send-map" />
         <ReachPanel reach={reach()} />
+        <WhatIfPanel form={() => toPayload(unwrap(form))} hasRegion={() => regionParts(form).length > 0} />
       </div>
     </div>
   );

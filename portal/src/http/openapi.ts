@@ -30,7 +30,7 @@ export const jsonOk = <T extends ZodType>(schema: T, description = '成功') => 
   200: { description, content: { 'application/json': { schema } } },
 });
 
-export const Ok = z.object({ ok: z.literal(true) }).openapi('Ok');
+export const Ok = z.object({ ok: z.literal(true).openapi({ description: '操作成功时为 true' }) }).openapi('Ok');
 export const IdParam = z.object({ id: z.string().min(1).max(64) });
 export const Paging = z.object({
   page: z.coerce.number().int().min(1).default(1),

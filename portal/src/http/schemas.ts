@@ -23,4 +23,9 @@ export const EmailOrEmpty = z
   .refine((s) => s === '' || /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(s), '邮箱格式不正确');
 
 export const pagedOf = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), total: z.number(), page: z.number(), pageSize: z.number() });
+  z.object({
+    items: z.array(item).openapi({ description: '本页的记录' }),
+    total: z.number().openapi({ description: '符合条件的总数', example: 42 }),
+    page: z.number().openapi({ description: '页码，从 1 开始', example: 1 }),
+    pageSize: z.number().openapi({ description: '每页条数', example: 20 }),
+  });

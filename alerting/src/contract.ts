@@ -148,6 +148,14 @@ export const AlertTaskSpecShape = z.object({
    */
   exercise: z.boolean().optional(),
   /**
+   * The reply extension (扩展码) of an alert asking for check-in answers (#21, "回复1表示安全"): its
+   * SMS go out from the access number + this, so that answers find the task. The portal gives it.
+   */
+  replyExtension: z
+    .string()
+    .regex(/^\d{1,8}$/)
+    .optional(),
+  /**
    * The body in other languages than Chinese (`content` is the Chinese one): a person whose profile
    * speaks one of them gets it instead (see `languageFor`).
    * @example { en: 'Typhoon warning: stay indoors tonight.' }

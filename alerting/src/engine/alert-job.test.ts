@@ -26,6 +26,14 @@ describe('the SMS job of an alert', () => {
     const r = decode(encodeJobBatch(jobs));
     expect(r.ok && r.jobs.map((j) => j.alertType)).toEqual(['typhoon', 'typhoon']);
   });
+
+  it('sends a task asking for check-in answers from its reply extension, through the batch encoding too (#21)', () => {
+    const checkIn: AlertTask = { ...task, spec: { ...task.spec, replyExtension: '90001' } };
+    const jobs = ['13800000000', '13800000001'].map((m) => alertJob(checkIn, m, 'cmcc', `alert:t-1:${m}`, 1_795_636_405_277));
+    const r = decode(encodeJobBatch(jobs));
+    expect(r.ok && r.jobs.map((j) => j.extension)).toEqual(['90001', '90001']);
+    expect(alertJob(task, '13800000000', 'cmcc', 'alert:t-1:13800000000', 1).extension).toBeUndefined();
+  });
 });
 
 describe('an exercise (演练)', () => {

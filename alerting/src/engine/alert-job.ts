@@ -6,7 +6,7 @@ import { smsContent, type AlertTask, type TextLanguage } from '../contract.ts';
  * The SMS job that sends `task` to one person. It names the task's alert type: messaging exempts
  * alert jobs from the anti-bombing limits unless their type is listed as limited (e.g. a drill).
  * Its text is the body in `lang` (the person's language; Chinese by default), behind 【演练】 when
- * the task is an exercise.
+ * the task is an exercise. A task asking for check-in answers sends from its reply extension.
  */
 export function alertJob(task: AlertTask, msisdn: string, carrier: Carrier, jobId: string, now: number, lang?: TextLanguage): SmsJob {
   const s = task.spec;
@@ -21,6 +21,7 @@ export function alertJob(task: AlertTask, msisdn: string, carrier: Carrier, jobI
     content: smsContent(s, lang),
     signature: s.signature,
     alertType: s.alertType,
+    ...(s.replyExtension ? { extension: s.replyExtension } : {}),
     createdAt: now,
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Carrier, CARRIERS } from '@geo/ingest';
+import { MAX_HYSTERESIS_BUFFER_M, MAX_HYSTERESIS_OUTSIDE_S } from '@geo/infra/basics';
 import { regionIssues } from './geofence/validate-region.ts';
 
 /** Carriers, re-exported for users of this contract (ingest owns them). */
@@ -102,6 +103,12 @@ export type CrowdRule = z.infer<typeof CrowdRule>;
 export const CarrierQuota = z.object({ total: z.number().int().positive(), dailyCap: z.number().int().positive() });
 export type CarrierQuota = z.infer<typeof CarrierQuota>;
 
+/** See {@link AlertTaskSpecShape}'s `hysteresis`. */
+export const EdgeHysteresisSpec = z.object({
+  bufferMeters: z.number().min(0).max(MAX_HYSTERESIS_BUFFER_M).optional(),
+  minOutsideSeconds: z.number().int().min(0).max(MAX_HYSTERESIS_OUTSIDE_S).optional(),
+});
+
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
 /** A daily send window in Asia/Shanghai time, `start` inclusive, `end` exclusive, e.g. 08:00–20:00. */
 export const SendWindow = z.object({ start: z.string().regex(HHMM, 'expected HH:MM'), end: z.string().regex(HHMM, 'expected HH:MM') });
@@ -133,6 +140,13 @@ export const AlertTaskSpecShape = z.object({
     .max(7 * 24 * 60)
     .default(0),
   rules: z.array(CrowdRule).max(50).default([]),
+  /**
+   * Edge hysteresis (`@geo/infra/basics` edge-hysteresis): someone jittering across the region's edge
+   * has left only after being more than `bufferMeters` outside it for `minOutsideSeconds` on end; until
+   * then a return is no new entry (dwell goes on from the first entry). Absent: every step out is a leave.
+   * @example { bufferMeters: 500, minOutsideSeconds: 600 }
+   */
+  hysteresis: EdgeHysteresisSpec.optional(),
   /** Carriers to send on, with their budgets; carriers not listed are not sent (skip reason `no_quota`). */
   quota: z.partialRecord(Carrier, CarrierQuota),
   /** The account's available SMS count when submitted; the sum of totals may not exceed it. */

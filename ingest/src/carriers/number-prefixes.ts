@@ -1,66 +1,21 @@
-import type { Carrier } from '../contract.ts';
-import { MSISDN } from '@geo/infra/basics';
+import { carrierOfMsisdn, MVNO_PREFIXES, NUMBER_PREFIXES as ALL_PREFIXES, type Carrier } from '@geo/infra/basics';
+
+/** 174 is China Telecom's satellite and maritime segment: routed, but no handset of a crowd has one. */
+const NOT_A_CROWD = new Set(['174']);
+const drawn = (p: string) => !MVNO_PREFIXES.has(p) && !NOT_A_CROWD.has(p);
 
 /**
- * Mainland mobile number blocks (号段) per carrier, as allocated by MIIT (basic carriers only; the
- * MVNO blocks 162/165/167x/170/171 and China Broadnet's 192 are left out on purpose).
- * `134` is China Mobile except `1349` (a satellite block), hence the four-digit entries.
+ * The number blocks the simulated population draws from: each basic carrier's own segments of the
+ * one MIIT table in `@geo/infra/basics` (the MVNO segments, routed like any other, are left out so
+ * that the carriers' shares below describe the simulated population).
  */
 export const NUMBER_PREFIXES: Readonly<Record<Carrier, readonly string[]>> = {
-  cmcc: [
-    '1340',
-    '1341',
-    '1342',
-    '1343',
-    '1344',
-    '1345',
-    '1346',
-    '1347',
-    '1348',
-    '135',
-    '136',
-    '137',
-    '138',
-    '139',
-    '147',
-    '148',
-    '150',
-    '151',
-    '152',
-    '157',
-    '158',
-    '159',
-    '172',
-    '178',
-    '182',
-    '183',
-    '184',
-    '187',
-    '188',
-    '195',
-    '197',
-    '198',
-  ],
-  cucc: ['130', '131', '132', '145', '146', '155', '156', '166', '175', '176', '185', '186', '196'],
-  ctcc: ['133', '1349', '149', '153', '173', '177', '180', '181', '189', '190', '191', '193', '199'],
+  cmcc: ALL_PREFIXES.cmcc.filter(drawn),
+  cucc: ALL_PREFIXES.cucc.filter(drawn),
+  ctcc: ALL_PREFIXES.ctcc.filter(drawn),
 };
 
 /** Carrier shares of the simulated population, close to the national figures. */
 export const CARRIER_SHARE: Readonly<Record<Carrier, number>> = { cmcc: 0.6, cucc: 0.2, ctcc: 0.2 };
 
-const byPrefix = new Map<string, Carrier>();
-for (const [carrier, list] of Object.entries(NUMBER_PREFIXES) as [Carrier, readonly string[]][]) {
-  for (const p of list) byPrefix.set(p, carrier);
-}
-
-/**
- * The carrier a mainland number was issued by (longest matching block), or undefined for an
- * unknown block. Accepts `+86`/`0086` and spaces or dashes.
- *
- * @example carrierOfMsisdn('13912345678') // 'cmcc'
- */
-export function carrierOfMsisdn(msisdn: string): Carrier | undefined {
-  const n = msisdn.replace(/[\s-]/g, '').replace(/^(\+86|0086)/, '');
-  if (!MSISDN.test(n)) return undefined;
-  return byPrefix.get(n.slice(0, 4)) ?? byPrefix.get(n.slice(0, 3));
-}
+export { carrierOfMsisdn };

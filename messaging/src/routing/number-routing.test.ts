@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { NUMBER_PREFIXES, UNSERVED_PREFIXES } from './number-prefixes.ts';
+import { NUMBER_PREFIXES, UNSERVED_PREFIXES } from '@geo/infra/basics';
 import { MAINLAND_MOBILE, normalizeMsisdn, routeNumber } from './number-routing.ts';
 
 const complete = (prefix: string, fill = '0') => prefix + fill.repeat(11 - prefix.length);
 
 describe('routeNumber by 号段', () => {
-  // Every segment of the table (its one source, number-prefixes.ts), at both ends of its range.
+  // Every segment of the table (its one source, @geo/infra/basics number-prefixes.ts), at both ends of its range.
   for (const [carrier, prefixes] of Object.entries(NUMBER_PREFIXES)) {
     it.each(prefixes.map((p) => [p]))(`routes %s… to ${carrier}`, (p) => {
       expect(routeNumber(complete(p))).toEqual({ ok: true, msisdn: complete(p), carrier });

@@ -1,5 +1,5 @@
+import { carrierOfMsisdn, UNSERVED_PREFIXES } from '@geo/infra/basics';
 import type { SmsCarrier } from '../contract.ts';
-import { NUMBER_PREFIXES, UNSERVED_PREFIXES } from './number-prefixes.ts';
 
 /** A mainland mobile number, after removing spaces and dashes (DESIGN.md). */
 export const MAINLAND_MOBILE = /^(\+86|0086)?1[3-9]\d{9}$/;
@@ -8,14 +8,6 @@ export type RouteRefusalCode = 'INVALID_NUMBER' | 'UNKNOWN_PREFIX' | 'UNSERVED_C
 
 export type Route =
   { ok: true; msisdn: string; carrier: SmsCarrier } | { ok: false; input: string; code: RouteRefusalCode; reason: string };
-
-const byPrefix = new Map<string, SmsCarrier>();
-for (const [carrier, prefixes] of Object.entries(NUMBER_PREFIXES) as [SmsCarrier, readonly string[]][]) {
-  for (const p of prefixes) {
-    if (byPrefix.has(p)) throw new Error(`number prefix ${p} listed twice`);
-    byPrefix.set(p, carrier);
-  }
-}
 
 /** Strips spaces and dashes and the +86 / 0086 country code; returns the 11 digits or undefined. */
 export function normalizeMsisdn(input: string): string | undefined {
@@ -33,7 +25,7 @@ export function normalizeMsisdn(input: string): string | undefined {
 export function routeNumber(input: string): Route {
   const msisdn = normalizeMsisdn(input);
   if (!msisdn) return { ok: false, input, code: 'INVALID_NUMBER', reason: `不是有效的大陆手机号码：${input}` };
-  const carrier = byPrefix.get(msisdn.slice(0, 4)) ?? byPrefix.get(msisdn.slice(0, 3));
+  const carrier = carrierOfMsisdn(msisdn);
   if (carrier) return { ok: true, msisdn, carrier };
   const unserved = UNSERVED_PREFIXES[msisdn.slice(0, 3)];
   if (unserved) return { ok: false, input, code: 'UNSERVED_CARRIER', reason: unserved };

@@ -18,6 +18,22 @@ export type EventKind = z.infer<typeof EventKind>;
 export const MAX_EVENT_AGE_MS = 7 * 24 * 3600_000;
 export const MAX_EVENT_FUTURE_MS = 5 * 60_000;
 
+/**
+ * The ISO 639-1 language codes (the 183 current ones), in a fixed order: the binary LOCATION codec
+ * and alerting's presence keep a language as one byte, its index here plus one (0: none). Append
+ * only: an index once published must keep its meaning.
+ */
+export const LANGUAGES = (
+  'aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee el en eo es et eu fa ' +
+  'ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko ' +
+  'kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa ' +
+  'pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ' +
+  'ug uk ur uz ve vi vo wa wo xh yi yo za zh zu'
+).split(' ') as [string, ...string[]];
+/** A language's one-byte code: its index in {@link LANGUAGES} plus one; 0 for none or an unknown code. */
+export const languageCode = (lang: string | undefined): number => (lang === undefined ? 0 : (LANGUAGE_INDEX.get(lang) ?? -1) + 1);
+const LANGUAGE_INDEX = new Map(LANGUAGES.map((l, k) => [l, k]));
+
 export const LocationEvent = z.object({
   /** Mainland mobile number without +86. */
   msisdn: z.string().regex(MSISDN, 'expected an 11-digit mainland mobile number'),
@@ -38,6 +54,12 @@ export const LocationEvent = z.object({
     .string()
     .regex(/^\d{6}$/, 'expected a six-digit GB/T 2260 code')
     .optional(),
+  /**
+   * The language of the number's profile (ISO 639-1, lower case), when the carrier knows it: for an
+   * inbound roamer the language of their home network's country, for a local who asked for it their
+   * own. Alerting sends a task's text in it when the task has one (#21).
+   */
+  lang: z.enum(LANGUAGES, { error: 'expected an ISO 639-1 language code, e.g. en' }).optional(),
 });
 export type LocationEvent = z.infer<typeof LocationEvent>;
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CARRIERS, EVENT_KINDS, LocationEvent } from '../contract.ts';
+import { CARRIERS, EVENT_KINDS, LANGUAGES, LocationEvent } from '../contract.ts';
 import {
   LocationBatchBuilder,
   LocationDecodeError,
@@ -29,6 +29,7 @@ const event = fc.record(
     gender: fc.constantFrom('m' as const, 'f' as const),
     age: fc.integer({ min: 0, max: 120 }),
     home: fc.integer({ min: 0, max: 999_999 }).map((n) => String(n).padStart(6, '0')),
+    lang: fc.constantFrom(...LANGUAGES),
   },
   { requiredKeys: ['msisdn', 'carrier', 'ts', 'cell', 'lat', 'lng', 'kind'] },
 );
@@ -143,9 +144,9 @@ describe('binary LOCATION batch', () => {
     expect(reason(good.subarray(0, 10))).toMatch(/shorter than the header/);
     expect(reason(good.subarray(0, good.length - 1))).toMatch(/cell id|too short/);
     expect(reason(Buffer.concat([good, Buffer.from([1])]))).toMatch(/after the last cell id/);
-    const v2 = Buffer.from(good);
-    v2[4] = 2;
-    expect(reason(v2)).toMatch(/version 2/);
+    const v3 = Buffer.from(good);
+    v3[4] = 3;
+    expect(reason(v3)).toMatch(/version 3, expected 1 or 2/);
     const huge = Buffer.from(good);
     huge.writeUInt32LE(4_000_000_000, 8);
     expect(reason(huge)).toMatch(/events, expected/);
@@ -167,5 +168,58 @@ describe('binary LOCATION batch', () => {
     expect(() => b.addFields(13800000000, 0, 1, 'c', 91, 0, 0, 0, 255, -1)).toThrow(RangeError);
     expect(() => b.addFields(13800000000, 0, 1, 'c', 0, 0, 0, 0, 121, -1)).toThrow(RangeError);
     expect(() => b.encode()).toThrow(/empty/);
+  });
+});
+
+describe('the language of a number’s profile in a binary batch (#21)', () => {
+  const base: LocationEvent = { msisdn: '13800000001', carrier: 'cmcc', ts: 5, cell: 'c1', lat: 30, lng: 120, kind: 'attach' };
+
+  it('writes a batch without languages as version 1, byte for byte as before, and one with a language as version 2', () => {
+    const plain = encodeLocationBatch([base, { ...base, msisdn: '13800000002' }]);
+    const withLang = encodeLocationBatch([base, { ...base, msisdn: '13800000002', lang: 'en' }]);
+    expect(plain[4]).toBe(1);
+    expect(withLang[4]).toBe(2);
+    // One byte per event more (before the 8-byte alignment of the buffer's end).
+    expect(withLang.length - plain.length).toBe(2);
+    expect(decodeLocationMessage(withLang).map((e) => e.lang)).toEqual([undefined, 'en']);
+    expect(Array.from(decodeLocationColumns(withLang).lang)).toEqual([0, LANGUAGES.indexOf('en') + 1]);
+  });
+
+  it('still decodes a version 1 batch written before languages existed (bytes kept from the old encoder)', () => {
+    // The encoder's bytes before #21's lang column (version 1): two events, the second without a profile.
+    const old = Buffer.from(
+      'R0xPQwEAAAACAAAAAQAAAAAAAAAAAAAAAAAIUFq0CUIAABBYCeQJQgAAwAZFDHpCABDABkUMekIAAAAAAEA+QAAAAAAAIF5AAAAAAAAAAAB6CQUA/////wAAAAICACH/CjQ2MC0wMC0xLTE=',
+      'base64',
+    );
+    expect(decodeLocationMessage(old)).toEqual([
+      {
+        msisdn: '13800000001',
+        carrier: 'cmcc',
+        ts: 1_790_000_000_000,
+        cell: '460-00-1-1',
+        lat: 30.25,
+        lng: 120.5,
+        kind: 'attach',
+        gender: 'f',
+        age: 33,
+        home: '330106',
+      },
+      { msisdn: '13900000002', carrier: 'cmcc', ts: 1_790_000_000_001, cell: '460-00-1-1', lat: 30.25, lng: 120.5, kind: 'periodic' },
+    ]);
+    expect(Array.from(decodeLocationColumns(old).lang)).toEqual([0, 0]);
+    // What the encoder writes today for the same events is those very bytes.
+    expect(encodeLocationBatch(decodeLocationMessage(old)).equals(old)).toBe(true);
+  });
+
+  it('refuses a language byte outside the table, and a JSON event or an event to encode with an unknown code', () => {
+    const bytes = Buffer.from(encodeLocationBatch([{ ...base, lang: 'zh' }]));
+    // The lang column sits right after the age column: header, 28 bytes per event, 16 per place.
+    bytes[24 + 28 + 16] = LANGUAGES.length + 1;
+    expect(() => decodeLocationColumns(bytes)).toThrow(/event 0: lang/);
+    const json = Buffer.from(JSON.stringify({ v: 1, events: [{ ...base, lang: 'xx' }] }));
+    expect(() => decodeLocationColumns(json)).toThrow(/event 0: lang/);
+    expect(() => encodeLocationBatch([{ ...base, lang: 'xx' }])).toThrow(RangeError);
+    expect(LocationEvent.safeParse({ ...base, lang: 'xx' }).success).toBe(false);
+    expect(LocationEvent.safeParse({ ...base, lang: 'en' }).success).toBe(true);
   });
 });

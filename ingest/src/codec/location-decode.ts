@@ -8,6 +8,7 @@ import {
   HEADER,
   HOME_ABSENT,
   KIND_INDEX,
+  LANG_ABSENT,
   LOCATION_BINARY_VERSION,
   LocationDecodeError,
   MAX_BATCH_EVENTS,
@@ -16,7 +17,7 @@ import {
   utf8,
   type LocationColumns,
 } from './location-format.ts';
-import { CARRIERS, EVENT_KINDS } from '../contract.ts';
+import { CARRIERS, EVENT_KINDS, LANGUAGES, languageCode } from '../contract.ts';
 // JSON messages become columns through the batch builder (encode and decode call each other only inside functions).
 import { LocationBatchBuilder } from './location-encode.ts';
 
@@ -24,13 +25,15 @@ import { LocationBatchBuilder } from './location-encode.ts';
 export function decodeBinaryColumns(data: Uint8Array): LocationColumns {
   if (!isBinaryLocationMessage(data)) bad('no GLOC magic');
   if (data.length < HEADER) bad(`${data.length} bytes, shorter than the header`);
-  if (data[4] !== LOCATION_BINARY_VERSION) bad(`version ${data[4]}, expected ${LOCATION_BINARY_VERSION}`);
+  const version = data[4];
+  if (version !== 1 && version !== LOCATION_BINARY_VERSION) bad(`version ${version}, expected 1 or ${LOCATION_BINARY_VERSION}`);
+  const langs = version === 1 ? 0 : 1;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const n = view.getUint32(8, true);
   const places = view.getUint32(12, true);
   if (n < 1 || n > MAX_BATCH_EVENTS) bad(`${n} events, expected 1 to ${MAX_BATCH_EVENTS}`);
   if (places < 1 || places > n) bad(`${places} places for ${n} events`);
-  const fixed = HEADER + 28 * n + 16 * places;
+  const fixed = HEADER + (28 + langs) * n + 16 * places;
   if (data.length < fixed + places * 2) bad(`${data.length} bytes, too short for ${n} events and ${places} places`);
   // Typed-array views need aligned offsets; the transport's buffers may not be: copy once then.
   let bytes = data;
@@ -52,6 +55,9 @@ export function decodeBinaryColumns(data: Uint8Array): LocationColumns {
   const gender = new Uint8Array(buf, (off += n), n);
   const age = new Uint8Array(buf, (off += n), n);
   off += n;
+  // A version 1 batch has no language column: nobody's language is known.
+  const lang = langs ? new Uint8Array(buf, off, n) : new Uint8Array(n);
+  off += langs * n;
   const idAt = new Uint32Array(places);
   const idLen = new Uint8Array(places);
   let p = off - base;
@@ -90,6 +96,7 @@ export function decodeBinaryColumns(data: Uint8Array): LocationColumns {
     if (age[i] > 120 && age[i] !== AGE_ABSENT) bad(`event ${i}: age ${age[i]}`);
     const h = home[i];
     if (h !== HOME_ABSENT && !(h >= 0 && h <= 999_999)) bad(`event ${i}: home ${h}`);
+    if (lang[i] > LANGUAGES.length) bad(`event ${i}: lang ${lang[i]}`);
   }
   let cellIds: string[] | undefined;
   return {
@@ -102,6 +109,7 @@ export function decodeBinaryColumns(data: Uint8Array): LocationColumns {
     kind,
     gender,
     age,
+    lang,
     lat,
     lng,
     idBytes: bytes,
@@ -192,6 +200,7 @@ function jsonEventProblem(e: LocationEvent): string | undefined {
   if (e.gender !== undefined && e.gender !== 'm' && e.gender !== 'f') return 'gender';
   if (e.age !== undefined && !(Number.isInteger(e.age) && e.age >= 0 && e.age <= 120)) return 'age';
   if (e.home !== undefined && (typeof e.home !== 'string' || !HOME.test(e.home))) return 'home';
+  if (e.lang !== undefined && languageCode(e.lang) === LANG_ABSENT) return 'lang';
   return undefined;
 }
 
@@ -212,6 +221,7 @@ export function columnsToEvents(c: LocationColumns): LocationEvent[] {
     if (c.gender[i] !== GENDER_ABSENT) e.gender = GENDER_CODES[c.gender[i]];
     if (c.age[i] !== AGE_ABSENT) e.age = c.age[i];
     if (c.home[i] !== HOME_ABSENT) e.home = String(c.home[i]).padStart(6, '0');
+    if (c.lang[i] !== LANG_ABSENT) e.lang = LANGUAGES[c.lang[i] - 1];
     out[i] = e;
   }
   return out;

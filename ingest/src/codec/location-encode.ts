@@ -1,4 +1,4 @@
-import { CARRIERS, EVENT_KINDS, type LocationEvent } from '../contract.ts';
+import { CARRIERS, EVENT_KINDS, LANGUAGES, languageCode, type LocationEvent } from '../contract.ts';
 import { columnsToEvents } from './location-decode.ts';
 import {
   AGE_ABSENT,
@@ -7,6 +7,7 @@ import {
   HEADER,
   HOME_ABSENT,
   KIND_INDEX,
+  LANG_ABSENT,
   LOCATION_BINARY_VERSION,
   type LocationColumns,
   MAGIC,
@@ -14,7 +15,7 @@ import {
   align,
 } from './location-format.ts';
 
-/** Encoding LOCATION batches as GLOC v1 (see location-format.ts). */
+/** Encoding LOCATION batches as GLOC v1, or v2 when some event has a language (see location-format.ts). */
 export class LocationBatchBuilder {
   count = 0;
   private msisdn: Float64Array;
@@ -25,6 +26,9 @@ export class LocationBatchBuilder {
   private kind: Uint8Array;
   private gender: Uint8Array;
   private age: Uint8Array;
+  private lang: Uint8Array;
+  /** Events with a language in this batch: none → written as version 1. */
+  private langs = 0;
   private readonly placeOf = new Map<string, number>();
   private cellIds: string[] = [];
   private lat: number[] = [];
@@ -42,6 +46,7 @@ export class LocationBatchBuilder {
     this.kind = new Uint8Array(capacity);
     this.gender = new Uint8Array(capacity);
     this.age = new Uint8Array(capacity);
+    this.lang = new Uint8Array(capacity);
   }
 
   get full(): boolean {
@@ -61,12 +66,14 @@ export class LocationBatchBuilder {
       e.gender === 'm' ? 1 : e.gender === 'f' ? 2 : GENDER_ABSENT,
       e.age ?? AGE_ABSENT,
       e.home === undefined ? HOME_ABSENT : Number(e.home),
+      e.lang === undefined ? LANG_ABSENT : languageCode(e.lang) || -1,
     );
   }
 
   /**
    * Adds an event by its coded fields (the simulator's fast path: no strings but the cell id).
-   * `carrier`/`kind` index CARRIERS/EVENT_KINDS; gender 0/1/2; age 255 and home −1 when absent.
+   * `carrier`/`kind` index CARRIERS/EVENT_KINDS; gender 0/1/2; age 255 and home −1 when absent;
+   * lang the index in LANGUAGES + 1, 0 when absent.
    */
   addFields(
     msisdn: number,
@@ -79,6 +86,7 @@ export class LocationBatchBuilder {
     gender: number,
     age: number,
     home: number,
+    lang = LANG_ABSENT,
   ): void {
     const i = this.count;
     if (i >= this.capacity) throw new RangeError('the batch is full: encode it first');
@@ -92,10 +100,11 @@ export class LocationBatchBuilder {
       !(lat >= -90 && lat <= 90 && lng >= -180 && lng <= 180) ||
       !(gender >= 0 && gender <= 2) ||
       !((age >= 0 && age <= 120) || age === AGE_ABSENT) ||
-      !(home >= HOME_ABSENT && home <= 999_999)
+      !(home >= HOME_ABSENT && home <= 999_999) ||
+      !(lang >= LANG_ABSENT && lang <= LANGUAGES.length && Number.isInteger(lang))
     )
       throw new RangeError(
-        `not a LocationEvent: msisdn ${msisdn}, carrier ${carrier}, kind ${kind}, ts ${ts}, position ${lat},${lng}, gender ${gender}, age ${age}, home ${home}`,
+        `not a LocationEvent: msisdn ${msisdn}, carrier ${carrier}, kind ${kind}, ts ${ts}, position ${lat},${lng}, gender ${gender}, age ${age}, home ${home}, lang ${lang}`,
       );
     let p = this.placeOf.get(cell);
     if (p === undefined || this.lat[p] !== lat || this.lng[p] !== lng) {
@@ -120,6 +129,8 @@ export class LocationBatchBuilder {
     this.kind[i] = kind;
     this.gender[i] = gender;
     this.age[i] = age;
+    this.lang[i] = lang;
+    if (lang !== LANG_ABSENT) this.langs++;
     this.count = i + 1;
   }
 
@@ -136,6 +147,7 @@ export class LocationBatchBuilder {
       kind: this.kind.slice(0, n),
       gender: this.gender.slice(0, n),
       age: this.age.slice(0, n),
+      lang: this.lang.slice(0, n),
       cellIds: this.cellIds.slice(),
       lat: Float64Array.from(this.lat),
       lng: Float64Array.from(this.lng),
@@ -147,14 +159,15 @@ export class LocationBatchBuilder {
     const n = this.count,
       places = this.cellIds.length;
     if (n === 0) throw new RangeError('an empty batch');
-    const fixed = HEADER + 28 * n + 16 * places;
+    const langs = this.langs > 0 ? 1 : 0;
+    const fixed = HEADER + (28 + langs) * n + 16 * places;
     // allocUnsafe slices Node's pool at 8-aligned offsets; a fresh ArrayBuffer for big ones.
     const out = Buffer.allocUnsafe(align(fixed + this.idBytes, 8));
     out[0] = MAGIC[0];
     out[1] = MAGIC[1];
     out[2] = MAGIC[2];
     out[3] = MAGIC[3];
-    out[4] = LOCATION_BINARY_VERSION;
+    out[4] = langs ? LOCATION_BINARY_VERSION : 1;
     out.fill(0, 5, 8);
     out.writeUInt32LE(n, 8);
     out.writeUInt32LE(places, 12);
@@ -177,6 +190,7 @@ export class LocationBatchBuilder {
     put(this.kind, n);
     put(this.gender, n);
     put(this.age, n);
+    if (langs) put(this.lang, n);
     for (let k = 0; k < places; k++) {
       const id = this.cellIds[k];
       const len = out.write(id, off + 1, 'utf8');
@@ -200,6 +214,7 @@ export class LocationBatchBuilder {
     this.lat = [];
     this.lng = [];
     this.idBytes = 0;
+    this.langs = 0;
   }
 }
 

@@ -12,7 +12,7 @@ import { CARRIERS, EVENT_KINDS } from '../contract.ts';
  * ```
  * off  size         field
  * 0    4            magic "GLOC"
- * 4    1            version (1)
+ * 4    1            version (1, or 2 with the lang column)
  * 5    3            zero
  * 8    4   u32      count: events (1 … 10,000)
  * 12   4   u32      places: dictionary entries (cell id + position), 1 … count
@@ -27,20 +27,27 @@ import { CARRIERS, EVENT_KINDS } from '../contract.ts';
  *      count   u8   kind (index in EVENT_KINDS)
  *      count   u8   gender: 0 absent, 1 m, 2 f
  *      count   u8   age, 255 when absent
+ *      count   u8   lang (version 2 only): index in LANGUAGES + 1, 0 when absent
  *      per place: u8 byte length, UTF-8 cell id; the message ends right after the last one
  * ```
- * About 28 bytes per event plus ~33 per distinct (cell, position) in the message, against ~190
+ * Version 2 (#21) only adds the lang column; a batch without any language is still written as
+ * version 1, byte for byte as before, so consumers that know only version 1 keep reading the
+ * batches they can, and refuse the others by their version with a reason.
+ *
+ * About 28 bytes per event (29 with languages) plus ~33 per distinct (cell, position) in the message, against ~190
  * bytes of JSON per event.
  */
 
 export const LOCATION_BINARY_MAGIC = 'GLOC';
-export const LOCATION_BINARY_VERSION = 1;
+/** The version written when a batch carries languages; one without any is written as version 1, which older consumers read. */
+export const LOCATION_BINARY_VERSION = 2;
 export const MAGIC = [0x47, 0x4c, 0x4f, 0x43] as const;
 export const HEADER = 24;
 export const MAX_BATCH_EVENTS = 10_000;
 export const GENDER_ABSENT = 0;
 export const AGE_ABSENT = 255;
 export const HOME_ABSENT = -1;
+export const LANG_ABSENT = 0;
 export const GENDER_CODES = [undefined, 'm', 'f'] as const;
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('the LOCATION binary codec assumes a little-endian host');
@@ -57,6 +64,8 @@ export interface LocationColumns {
   kind: Uint8Array;
   gender: Uint8Array;
   age: Uint8Array;
+  /** Index in LANGUAGES + 1, 0 when absent (all 0 in a version 1 batch). */
+  lang: Uint8Array;
   /** Per place: the cell id and the cell's position. */
   readonly cellIds: string[];
   lat: Float64Array;

@@ -31,6 +31,13 @@ export interface ExtensionEntry {
   signature?: string;
   /** Unix ms after which the extension may be given to another send. */
   expiresAt: number;
+  /** `checkin`: an alert task's check-in (#21): its replies are answers, recorded by the portal. */
+  kind?: 'checkin';
+  /**
+   * Unix ms from which the send takes no more replies though it still holds the extension (a
+   * closed check-in): a reply then is counted `checkin_closed`, not published.
+   */
+  closedAt?: number;
 }
 
 /** Why an extension was not given, with a zh-CN message for the portal. */
@@ -190,13 +197,52 @@ export class ExtensionRegistry {
     return this.claim(entry.extension, entry);
   }
 
-  /** Whether an extension is held by a live send, was held by one that expired, or by none. */
-  async state(extension: string): Promise<{ state: 'live'; entry: ExtensionEntry } | { state: 'expired' | 'none' }> {
+  /**
+   * Whether an extension is held by a live send, by one that takes no more replies (a closed
+   * check-in), was held by one that expired, or by none.
+   */
+  async state(
+    extension: string,
+  ): Promise<{ state: 'live'; entry: ExtensionEntry } | { state: 'closed'; entry: ExtensionEntry } | { state: 'expired' | 'none' }> {
     if (!/^\d{1,8}$/.test(extension)) return { state: 'none' };
     const e = await this.kv.get(`ext.${extension}`);
     if (!e || e.operation !== 'PUT') return { state: 'none' };
     const entry = e.json<ExtensionEntry>();
-    return entry.expiresAt > this.now() ? { state: 'live', entry } : { state: 'expired' };
+    const now = this.now();
+    if (entry.expiresAt <= now) return { state: 'expired' };
+    return entry.closedAt !== undefined && entry.closedAt <= now ? { state: 'closed', entry } : { state: 'live', entry };
+  }
+
+  /**
+   * Stops a send taking replies from `at` while it keeps its extension until `expiresAt` (a closed
+   * check-in: late answers are counted `checkin_closed`, not given to another send). Writes the
+   * entry when messaging has not yet registered it; `at` undefined opens it again.
+   * @returns false when the extension belongs to another live send.
+   */
+  async close(entry: Omit<ExtensionEntry, 'closedAt'>, at: number | undefined): Promise<boolean> {
+    const key = `ext.${entry.extension}`;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const cur = await this.kv.get(key);
+      const held = cur && cur.operation === 'PUT' ? cur.json<ExtensionEntry>() : undefined;
+      const live = held && held.expiresAt > this.now() ? held : undefined;
+      if (live && (live.enterpriseId !== entry.enterpriseId || live.sendId !== entry.sendId)) return false;
+      const { closedAt: _drop, ...base } = live ?? entry;
+      const next: ExtensionEntry = {
+        ...base,
+        kind: entry.kind ?? base.kind,
+        expiresAt: Math.max(base.expiresAt, entry.expiresAt),
+        ...(at === undefined ? {} : { closedAt: at }),
+      };
+      try {
+        if (cur) await this.kv.update(key, JSON.stringify(next), cur.revision);
+        else await this.kv.create(key, JSON.stringify(next));
+        if (!live) await this.updateHeld(entry.enterpriseId, entry.extension, next.expiresAt);
+        return true;
+      } catch {
+        // Another writer (messaging registering it) came first: read again.
+      }
+    }
+    throw new Error(`extension ${entry.extension}: too many concurrent updates`);
   }
 
   /** The live send behind an extension, if any. */

@@ -129,4 +129,29 @@ describe('replies counted by reason', () => {
     const now = await replies();
     expect({ unknown: now.unknown_extension, expired: now.expired, other: now.other_number }).toEqual({ unknown: 1, expired: 1, other: 1 });
   });
+
+  it('counts an answer to an open check-in as matched and one to a closed check-in as checkin_closed (#21), not as a fault', async () => {
+    cmcc.configure({ moRate: 0 });
+    const entry = {
+      extension: '90077',
+      enterpriseId: 'ent-r',
+      accountId: 'acc-r',
+      sendId: 'bd-checkin',
+      kind: 'checkin' as const,
+      expiresAt: Date.now() + 3600_000,
+    };
+    expect(await registry.close(entry, undefined)).toBe(true);
+    const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+    const before = await replies();
+    cmcc.inject(mo('10657190077', '13800000007'));
+    await until('the open check-in’s answer', async () => sum(await replies()) >= sum(before) + 1);
+    expect((await replies()).matched).toBe((before.matched ?? 0) + 1);
+    expect(await registry.close(entry, Date.now() - 1)).toBe(true);
+    expect(await registry.state('90077')).toMatchObject({ state: 'closed' });
+    cmcc.inject(mo('10657190077', '13800000008'));
+    await until('the late answer', async () => sum(await replies()) >= sum(before) + 2);
+    expect(await replies()).toMatchObject({ matched: (before.matched ?? 0) + 1, checkin_closed: 1 });
+    // Another enterprise's send cannot close it.
+    expect(await registry.close({ ...entry, enterpriseId: 'ent-other' }, Date.now())).toBe(false);
+  });
 });

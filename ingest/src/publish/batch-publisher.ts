@@ -88,10 +88,11 @@ export class BatchPublisher {
     gender: number,
     age: number,
     home: number,
+    lang = 0,
   ): void {
     const k = carrier * this.shards + shard;
     const b = this.builders[k];
-    b.addFields(msisdn, carrier, ts, cell, lat, lng, kind, gender, age, home);
+    b.addFields(msisdn, carrier, ts, cell, lat, lng, kind, gender, age, home, lang);
     if (b.full) this.send(k);
   }
 

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { CARRIERS, DEFAULT_SHARDS, shardOf, type Carrier } from '../contract.ts';
+import { CARRIERS, DEFAULT_SHARDS, languageCode, shardOf, type Carrier } from '../contract.ts';
 import { CARRIER_SHARE, NUMBER_PREFIXES } from '../carriers/number-prefixes.ts';
 import { CELL_KIND, type CellTable } from './cells.ts';
 import { CITY_POPULATION } from './places.ts';
@@ -31,6 +31,17 @@ const ORIGIN_PROVINCES: Record<string, number> = {
   '61': 2,
 };
 
+/**
+ * Languages of the numbers' profiles (#21). Most profiles name none: a mainland number's people read
+ * Chinese. Of the visitors from outside the province, {@link FOREIGN_VISITOR_SHARE} are foreigners on
+ * an inbound roaming or tourist SIM whose carrier knows their language: mostly a foreign one
+ * ({@link FOREIGN_LANGUAGES}, weights after the inbound tourist markets), some Chinese (overseas
+ * Chinese). Of everyone else {@link ENGLISH_LOCAL_SHARE} asked for English (expatriates, students).
+ */
+export const FOREIGN_VISITOR_SHARE = 0.15;
+export const ENGLISH_LOCAL_SHARE = 0.01;
+export const FOREIGN_LANGUAGES: Record<string, number> = { en: 30, ko: 15, ja: 14, ru: 6, fr: 5, de: 5, es: 4, th: 5, vi: 4, ms: 4, zh: 8 };
+
 export interface PopulationOptions {
   /** @default 200000 */
   size: number;
@@ -54,6 +65,8 @@ export interface Population {
   /** 1 = female. */
   readonly female: Uint8Array;
   readonly profile: Uint8Array;
+  /** The profile's language: index in LANGUAGES + 1, 0 when the profile names none. */
+  readonly lang: Uint8Array;
   /** Index into `homeCodes`: the number's registration city (归属地). */
   readonly home: Uint16Array;
   /** Where the subscriber sleeps (a hotel for a visitor) and works, as cell indexes. */
@@ -124,6 +137,9 @@ export function buildPopulation(cells: CellTable, opts: PopulationOptions): Popu
   const visitorCityCum = cumulative(localCodes.map((code, k) => (code === '330100' ? 6 : 1) * (cityCells[k].length ? 1 : 0)));
 
   const carrierCum = cumulative(CARRIERS.map((c) => CARRIER_SHARE[c]));
+  const foreign = Object.keys(FOREIGN_LANGUAGES).map(languageCode);
+  const foreignCum = cumulative(Object.values(FOREIGN_LANGUAGES));
+  const english = languageCode('en');
   const prefixesOf = CARRIERS.map((_, ci) => PREFIXES.map((p, k) => (p.carrier === ci ? k : -1)).filter((k) => k >= 0));
 
   const pop = {
@@ -134,6 +150,7 @@ export function buildPopulation(cells: CellTable, opts: PopulationOptions): Popu
     age: new Uint8Array(n),
     female: new Uint8Array(n),
     profile: new Uint8Array(n),
+    lang: new Uint8Array(n),
     home: new Uint16Array(n),
     homeCell: new Uint32Array(n),
     workCell: new Uint32Array(n),
@@ -177,6 +194,10 @@ export function buildPopulation(cells: CellTable, opts: PopulationOptions): Popu
     } else {
       pop.home[i] = localCodes.length + pickCumulative(outsideWeights, r(10));
     }
+    // Draws 30 and 31: after every earlier draw, so the rest of a seed's population is as before.
+    if (profile === PROFILE.visitor && pop.home[i] >= localCodes.length && r(30) < FOREIGN_VISITOR_SHARE)
+      pop.lang[i] = foreign[pickCumulative(foreignCum, r(31))];
+    else if (r(30) < ENGLISH_LOCAL_SHARE) pop.lang[i] = english;
 
     const homeCell = profile === PROFILE.visitor ? list[pickCumulative(hotelCum[city], r(11))] : list[pickCumulative(homeCum[city], r(11))];
     pop.homeCell[i] = homeCell;

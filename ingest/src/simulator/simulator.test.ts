@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { carrierOfMsisdn } from '../carriers/number-prefixes.ts';
-import { CARRIERS, EVENT_KINDS, LocationEvent, shardOf } from '../contract.ts';
+import { CARRIERS, EVENT_KINDS, LANGUAGES, LocationEvent, shardOf } from '../contract.ts';
 import { loadAdminAreas } from '../geography/admin-areas.ts';
 import { buildCells } from './cells.ts';
-import { isRoamingResident } from './population.ts';
+import { PROFILE, isRoamingResident } from './population.ts';
 import { distanceKm } from './random.ts';
 import { LANDFALL_POINTS } from './places.ts';
 import { Simulator, type EventSink } from './simulator.ts';
@@ -67,6 +67,38 @@ describe('province simulator', { timeout: 180_000 }, () => {
     expect(homes.filter((h) => !h.startsWith('33')).length / homes.length).toBeGreaterThan(0.05);
   });
 
+  it('gives roaming-in foreigners a language, mostly foreign, some locals English, and most profiles none (#21)', () => {
+    const s = sim(4, 20_000);
+    const of = (i: number) => (s.pop.lang[i] ? LANGUAGES[s.pop.lang[i] - 1] : undefined);
+    let visitors = 0,
+      foreigners = 0,
+      foreign = 0,
+      others = 0,
+      english = 0;
+    for (let i = 0; i < s.pop.size; i++) {
+      const lang = of(i);
+      if (s.pop.profile[i] === PROFILE.visitor && !s.pop.homeCodes[s.pop.home[i]].startsWith('33')) {
+        visitors++;
+        if (lang) foreigners++;
+        if (lang && lang !== 'zh') foreign++;
+      } else {
+        others++;
+        if (lang === 'en') english++;
+        expect(lang === undefined || lang === 'en').toBe(true);
+      }
+    }
+    expect(foreigners / visitors).toBeGreaterThan(0.08);
+    expect(foreigners / visitors).toBeLessThan(0.25);
+    expect(foreign / foreigners).toBeGreaterThan(0.8);
+    expect(english / others).toBeGreaterThan(0.005);
+    expect(english / others).toBeLessThan(0.02);
+    // And the events carry it, as the contract allows.
+    const sink = collect();
+    s.advanceTo(START / 1000 + 120, sink);
+    const langs = sink.lines.map((l) => LocationEvent.parse(JSON.parse(l)).lang).filter(Boolean);
+    expect(new Set(langs).size).toBeGreaterThan(3);
+  });
+
   it('produces exactly the same events from the same seed, and different ones from another seed', () => {
     const a = digest(sim(42), 3);
     const b = digest(sim(42), 3);
@@ -82,7 +114,7 @@ describe('province simulator', { timeout: 180_000 }, () => {
     const coded: LocationEvent[] = [];
     const fields: EventSink = {
       push: () => expect.unreachable('the fast path should be used'),
-      event: (carrier, shard, msisdn, ts, cell, lat, lng, kind, gender, age, home) => {
+      event: (carrier, shard, msisdn, ts, cell, lat, lng, kind, gender, age, home, lang) => {
         const e = {
           msisdn: String(msisdn),
           carrier: CARRIERS[carrier],
@@ -94,6 +126,7 @@ describe('province simulator', { timeout: 180_000 }, () => {
           gender: gender === 2 ? 'f' : 'm',
           age,
           home: String(home).padStart(6, '0'),
+          ...(lang ? { lang: LANGUAGES[lang - 1] } : {}),
         } as LocationEvent;
         expect(shardOf(e.msisdn)).toBe(shard);
         coded.push(e);

@@ -1,4 +1,4 @@
-import { CARRIERS, EVENT_KINDS, type EventKind, type ScenarioInfo, type ScenarioRequest } from '../contract.ts';
+import { CARRIERS, EVENT_KINDS, LANGUAGES, type EventKind, type ScenarioInfo, type ScenarioRequest } from '../contract.ts';
 import type { AdminArea } from '../geography/admin-areas.ts';
 import { buildCells, type CellTable } from './cells.ts';
 import { DayPlanner, TZ_OFFSET_S } from './day-plan.ts';
@@ -11,7 +11,8 @@ export interface EventSink {
   push(carrier: number, shard: number, json: string): void;
   /**
    * Optional fast path: the event by its coded fields, no JSON and no string but the (shared) cell
-   * id. `carrier`/`kind` index CARRIERS/EVENT_KINDS; gender 1 m, 2 f; `home` the code as a number.
+   * id. `carrier`/`kind` index CARRIERS/EVENT_KINDS; gender 1 m, 2 f; `home` the code as a number;
+   * `lang` the profile's language as index in LANGUAGES + 1, 0 when it names none.
    * The values are exactly those the JSON text would carry (positions rounded to 5 decimals).
    */
   event?(
@@ -26,6 +27,7 @@ export interface EventSink {
     gender: number,
     age: number,
     home: number,
+    lang: number,
   ): void;
 }
 
@@ -81,6 +83,8 @@ export class Simulator {
   private readonly fill = new Uint32Array(WHEEL);
   private scenarios: ActiveScenario[] = [];
   private readonly homeJson: string[];
+  /** The end of an event's JSON: its language (none for most) and the closing brace. */
+  private readonly langJson: string[];
   /** The same values as numbers, for sinks with the fast path. */
   private readonly coded: { prefix: Float64Array; lat: Float64Array; lng: Float64Array; home: Int32Array };
   private readonly carrierJson: string[];
@@ -108,7 +112,8 @@ export class Simulator {
     this.wake = new Uint32Array(n);
     this.reason = new Uint8Array(n);
     this.rng = new Uint32Array(n);
-    this.homeJson = this.pop.homeCodes.map((c) => `,"home":"${c}"}`);
+    this.homeJson = this.pop.homeCodes.map((c) => `,"home":"${c}"`);
+    this.langJson = ['}', ...LANGUAGES.map((l) => `,"lang":"${l}"}`)];
     this.carrierJson = CARRIERS.map((c) => `","carrier":"${c}","ts":`);
     this.ageJson = Array.from({ length: 121 }, (_, a) => `,"age":${a}`);
     for (let w = 0; w < WHEEL; w++) this.buckets.push(new Uint32Array(4));
@@ -229,13 +234,14 @@ export class Simulator {
         pop.female[i] ? 2 : 1,
         pop.age[i],
         d.home[pop.home[i]],
+        pop.lang[i],
       );
       return;
     }
     sink.push(
       p.carrier,
       pop.shard[i],
-      `{"msisdn":"${pop.msisdn(i)}${this.carrierJson[p.carrier]}${ts},${this.cells.json[p.carrier][this.cell[i]]}${KIND_JSON[kind]},"gender":"${pop.female[i] ? 'f' : 'm'}"${this.ageJson[pop.age[i]]}${this.homeJson[pop.home[i]]}`,
+      `{"msisdn":"${pop.msisdn(i)}${this.carrierJson[p.carrier]}${ts},${this.cells.json[p.carrier][this.cell[i]]}${KIND_JSON[kind]},"gender":"${pop.female[i] ? 'f' : 'm'}"${this.ageJson[pop.age[i]]}${this.homeJson[pop.home[i]]}${this.langJson[pop.lang[i]]}`,
     );
   }
 

@@ -13,6 +13,8 @@
  *                             is in the send log − the time the limits allow) / the time the limits
  *                             allow × 100. The limits allow 50,000 / 750 = 66.7 s.
  *
+ * BENCH_STATUS_BATCH_MS=N sends status events batched per N ms (STATUS_EVENT_BATCH_MS; the service's default when unset).
+ *
  * BENCH_JOB_BATCH=N publishes the jobs as SmsJobBatch messages of N (as alerting sends an alert's
  * people) instead of one SmsJob per message.
  *
@@ -254,6 +256,8 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>, pro
     SMSC_BINDS: process.env.BENCH_BINDS ?? '1',
     SMSC_WINDOW: process.env.BENCH_WINDOW ?? '64',
     MAX_IN_FLIGHT: '20000',
+    // BENCH_STATUS_BATCH_MS: status events batched per window (the service's STATUS_EVENT_BATCH_MS; its default when unset).
+    ...(process.env.BENCH_STATUS_BATCH_MS ? { STATUS_EVENT_BATCH_MS: process.env.BENCH_STATUS_BATCH_MS } : {}),
   });
   const svc = await createMessaging(cfg, log);
   running = svc;

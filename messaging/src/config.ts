@@ -152,6 +152,12 @@ export const MessagingEnv = z.object({
   /** A receipt matching no job is refused (the carrier resends it) this long, then dead-lettered. */
   UNKNOWN_RECEIPT_MS: count(600_000),
   ACK_WAIT_MS: count(60_000),
+  /**
+   * Status events (`sms.status.<carrier>`) of this many ms go out as one DeliveryStatusBatch message
+   * per carrier; 0 = one DeliveryStatus message each (the form readers took before
+   * `deliveryStatusesOf`). 0 until every reader (the portal's alert bus) takes both forms.
+   */
+  STATUS_EVENT_BATCH_MS: count(0),
   /** Prefix for stream, subject and bucket names, for tests sharing a nats-server. Empty in production. */
   MESSAGING_NS: z
     .string()

@@ -127,6 +127,41 @@ export const DeliveryStatus = z.object({
 });
 export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
 
+/** Most statuses in one {@link DeliveryStatusBatch} message. */
+export const MAX_STATUSES_PER_BATCH = 1000;
+
+/**
+ * Several delivery statuses in one `sms.status.<carrier>` message: messaging publishes a window of
+ * statuses (`STATUS_EVENT_BATCH_MS`) as one message instead of one message per status, which cost
+ * nats-server two writes per SMS. Readers take both forms with {@link deliveryStatusesOf}. A batch has
+ * no per-status Nats-Msg-Id: a status published again (a job redelivered after a crash) comes again;
+ * a reader that must count each once keys them by (jobId, state).
+ */
+export const DeliveryStatusBatch = z.object({
+  v: z.literal(1),
+  statuses: z.array(DeliveryStatus).min(1).max(MAX_STATUSES_PER_BATCH),
+});
+export type DeliveryStatusBatch = z.infer<typeof DeliveryStatusBatch>;
+
+/**
+ * The statuses of a parsed `sms.status.*` message, one {@link DeliveryStatus} or a
+ * {@link DeliveryStatusBatch}: the valid statuses of a batch (an invalid one is left out, not the
+ * batch), or undefined when the message is neither.
+ */
+export function deliveryStatusesOf(x: unknown): DeliveryStatus[] | undefined {
+  if (typeof x === 'object' && x !== null && Array.isArray((x as { statuses?: unknown }).statuses)) {
+    if ((x as { v?: unknown }).v !== 1) return undefined;
+    const out: DeliveryStatus[] = [];
+    for (const s of (x as { statuses: unknown[] }).statuses) {
+      const r = DeliveryStatus.safeParse(s);
+      if (r.success) out.push(r.data);
+    }
+    return out;
+  }
+  const r = DeliveryStatus.safeParse(x);
+  return r.success ? [r.data] : undefined;
+}
+
 export const SMS_EVENTS_STREAM = 'SMS_EVENTS';
 export const SMS_EVENTS_SUBJECTS = ['sms.status.>', 'sms.replies.>'];
 export const smsStatusSubject = (carrier: SmsCarrier): string => `sms.status.${carrier}`;

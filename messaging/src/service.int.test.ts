@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import type { MessagingService } from './service.ts';
-import { startSimulatedSmsc } from './smsc-sim/smsc.ts';
 import { ExtensionRegistry } from './replies/extension-numbers.ts';
 import { composeText } from './text/compose.ts';
 import { ServiceKit } from './testing/service-kit.ts';
@@ -16,14 +15,9 @@ const finalRows = kit.finalRows.bind(kit);
 let svc: MessagingService | undefined;
 
 beforeAll(async () => {
-  // Plain sequential message ids, the same on the three SMSCs (invariant 8: receipts are matched per
-  // carrier and SMSC), and no vendor TLV (messaging's default): jobs are told apart by number here.
-  const sims = await Promise.all(
-    (['cmcc', 'cucc', 'ctcc'] as const).map((carrier) =>
-      startSimulatedSmsc({ carrier, messageIds: 'sequential', behaviour: { successRate: 1, receiptDelayMs: 10 }, retryMs: 300 }),
-    ),
-  );
-  kit.smscs = { cmcc: sims[0]!, cucc: sims[1]!, ctcc: sims[2]! };
+  // Plain sequential message ids, the same on the three SMSCs (invariant 8), and no vendor TLV
+  // (messaging's default): jobs are told apart by number here.
+  await kit.startSmscs();
   await kit.open();
   svc = await kit.startService();
 });

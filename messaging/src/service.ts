@@ -169,6 +169,7 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
     uncertainPolicy: cfg.UNCERTAIN_POLICY,
     unknownReceiptMs: cfg.UNKNOWN_RECEIPT_MS,
     ackWaitMs: cfg.ACK_WAIT_MS,
+    statusBatchMs: cfg.STATUS_EVENT_BATCH_MS,
     replicas: cfg.STREAM_REPLICAS,
     leasedCarriers: true,
     instance,

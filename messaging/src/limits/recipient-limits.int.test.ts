@@ -7,7 +7,7 @@ import { createMessaging, type MessagingService } from '../service.ts';
 import { messagingNames } from '../names.ts';
 import { startSimulatedSmsc } from '../smsc-sim/smsc.ts';
 import type { SimulatedSmsc } from '../smsc-sim/simulated-smsc.ts';
-import { DeliveryStatus, type SmsJob } from '../contract.ts';
+import { deliveryStatusesOf, type DeliveryStatus, type SmsJob } from '../contract.ts';
 import { declareMessagingStreams } from '../streams.ts';
 import { RecipientLimiter } from './recipient-limits.ts';
 import { until } from '@geo/infra/testing';
@@ -39,7 +39,7 @@ beforeAll(async () => {
   await declareMessagingStreams(nc, 1, names);
   const c = await jetstream(nc).consumers.get(names.eventsStream);
   void (async () => {
-    for await (const m of await c.consume()) if (m.subject.includes('.status.')) statuses.push(DeliveryStatus.parse(m.json()));
+    for await (const m of await c.consume()) if (m.subject.includes('.status.')) statuses.push(...deliveryStatusesOf(m.json())!);
   })();
   svc = await createMessaging(
     MessagingEnv.parse({

@@ -3,7 +3,6 @@ import { jetstream } from '@nats-io/jetstream';
 import { until } from '@geo/infra/testing';
 import type { SmsJobBatch } from '../contract.ts';
 import type { MessagingService } from '../service.ts';
-import { startSimulatedSmsc } from '../smsc-sim/smsc.ts';
 import { ServiceKit } from '../testing/service-kit.ts';
 
 // 200 segments/s for China Mobile and at most 100 jobs in hand: 20 batches of 50 queue up behind the rate.
@@ -11,12 +10,7 @@ const kit = new ServiceKit('ti', 'messaging-intake-test', () => ({ MAX_IN_FLIGHT
 let svc: MessagingService | undefined;
 
 beforeAll(async () => {
-  const sims = await Promise.all(
-    (['cmcc', 'cucc', 'ctcc'] as const).map((carrier) =>
-      startSimulatedSmsc({ carrier, messageIds: 'sequential', behaviour: { successRate: 1, receiptDelayMs: 10 }, retryMs: 300 }),
-    ),
-  );
-  kit.smscs = { cmcc: sims[0]!, cucc: sims[1]!, ctcc: sims[2]! };
+  await kit.startSmscs();
   await kit.open();
   svc = await kit.startService();
 });

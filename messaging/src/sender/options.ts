@@ -22,6 +22,8 @@ export interface SenderOptions {
   maxInFlight?: number;
   /** @default 60000 */
   ackWaitMs?: number;
+  /** Status events of this window go out as one DeliveryStatusBatch per carrier; 0: one message each. @default 0 */
+  statusBatchMs?: number;
   /**
    * A job claimed before a crash with no recorded outcome is matched to a receipt that echoes
    * its id (client_ref TLV, when the connector sends it) or else to a receipt from the same carrier's

@@ -1,6 +1,13 @@
 import { headers } from '@nats-io/transport-node';
 import { list, selectRows, sql, ident, raw, type ClickHouseClient, type Logger, type NatsConnection } from '@geo/infra';
-import type { DeliveryState, DeliveryStatus, SmsCarrier, SmsJob } from '../contract.ts';
+import {
+  MAX_STATUSES_PER_BATCH,
+  type DeliveryState,
+  type DeliveryStatus,
+  type DeliveryStatusBatch,
+  type SmsCarrier,
+  type SmsJob,
+} from '../contract.ts';
 import type { MessagingNames } from '../names.ts';
 import { rowVersion, type SendLogRow } from '../send-log/schema.ts';
 import { SendLogWriter } from '../send-log/send-log-writer.ts';
@@ -19,12 +26,25 @@ export interface Ackable {
 export class SendRecords {
   private readonly writer: SendLogWriter;
   private natsOut: (() => void)[] = [];
+  /** Statuses waiting for their window's message, by subject (`statusBatchMs` > 0). */
+  private statusOut = new Map<string, DeliveryStatus[]>();
+  private statusTimer?: NodeJS.Timeout;
   private loggedQueue: { jobId: string; resolve: (found: boolean) => void; reject: (e: unknown) => void }[] = [];
   private loggedTimer?: NodeJS.Timeout;
   private sourceQueue: { key: string; resolve: (s: 'alert' | 'industry' | undefined) => void }[] = [];
   private sourceTimer?: NodeJS.Timeout;
 
-  constructor(private readonly o: { nc: NatsConnection; ch: ClickHouseClient; log: Logger; names: MessagingNames; table: string }) {
+  constructor(
+    private readonly o: {
+      nc: NatsConnection;
+      ch: ClickHouseClient;
+      log: Logger;
+      names: MessagingNames;
+      table: string;
+      /** Statuses of this window go out as one DeliveryStatusBatch per subject; 0: one message per status. @default 0 */
+      statusBatchMs?: number;
+    },
+  ) {
     this.writer = new SendLogWriter(o.ch, o.table, { log: o.log });
   }
 
@@ -41,6 +61,7 @@ export class SendRecords {
   /** Writes what is queued for NATS and closes the send-log writer. */
   async close(): Promise<void> {
     await this.writer.close();
+    this.flushStatuses();
     for (const f of this.natsOut.splice(0)) f();
   }
 
@@ -84,6 +105,7 @@ export class SendRecords {
     };
     // A live notice (the send log is the record): a plain publish into SMS_EVENTS, not one
     // JetStream request and ack per event, which cost more than the whole SMPP exchange.
+    if (this.o.statusBatchMs) return this.queueStatus(this.o.names.statusSubject(s.carrier), ev);
     const h = headers();
     h.set('Nats-Msg-Id', `${s.job.jobId}:${status}`);
     const subject = this.o.names.statusSubject(s.carrier);
@@ -95,6 +117,38 @@ export class SendRecords {
         this.o.log.warn({ err, jobId: s.job.jobId }, 'status event not published (the send log has it)');
       }
     });
+  }
+
+  /**
+   * Batched status events: one NATS message per subject and window (`statusBatchMs`, or
+   * MAX_STATUSES_PER_BATCH statuses) instead of one per status. Per status, the message, its
+   * Msg-Id header and the stream's store and write in nats-server cost more than the status.
+   */
+  private queueStatus(subject: string, ev: DeliveryStatus): void {
+    let q = this.statusOut.get(subject);
+    if (!q) this.statusOut.set(subject, (q = []));
+    q.push(ev);
+    if (q.length >= MAX_STATUSES_PER_BATCH) {
+      this.statusOut.delete(subject);
+      this.publishStatuses(subject, q);
+    } else if (!this.statusTimer) this.statusTimer = setTimeout(() => this.flushStatuses(), this.o.statusBatchMs);
+  }
+
+  private flushStatuses(): void {
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
+    const out = this.statusOut;
+    this.statusOut = new Map();
+    for (const [subject, statuses] of out) this.publishStatuses(subject, statuses);
+  }
+
+  private publishStatuses(subject: string, statuses: DeliveryStatus[]): void {
+    const batch: DeliveryStatusBatch = { v: 1, statuses };
+    try {
+      this.o.nc.publish(subject, JSON.stringify(batch));
+    } catch (err) {
+      this.o.log.warn({ err, statuses: statuses.length }, 'status events not published (the send log has them)');
+    }
   }
 
   ack(m: Ackable): void {

@@ -36,7 +36,7 @@ export class SmsSender {
   constructor(o: SenderOptions) {
     const names = o.names ?? messagingNames();
     const metrics = senderMetrics(o.registry);
-    const records = new SendRecords({ nc: o.nc, ch: o.ch, log: o.log, names, table: o.table ?? 'sms_log' });
+    const records = new SendRecords({ nc: o.nc, ch: o.ch, log: o.log, names, table: o.table ?? 'sms_log', statusBatchMs: o.statusBatchMs });
     this.c = {
       o,
       names,

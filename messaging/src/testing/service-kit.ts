@@ -8,9 +8,10 @@ import { until } from '@geo/infra/testing';
 import { MessagingEnv } from '../config.ts';
 import { createMessaging, type MessagingService } from '../service.ts';
 import { messagingNames, type MessagingNames } from '../names.ts';
-import { DeliveryStatus, SmsReply, type SmsCarrier, type SmsJob } from '../contract.ts';
+import { deliveryStatusesOf, SmsReply, type DeliveryStatus, type SmsCarrier, type SmsJob } from '../contract.ts';
 import { declareMessagingStreams } from '../streams.ts';
 import type { SimulatedSmsc } from '../smsc-sim/simulated-smsc.ts';
+import { startSimulatedSmsc, type SmscOptions } from '../smsc-sim/smsc.ts';
 
 /** A send-log row as the service tests read it. */
 export interface LogRow {
@@ -34,6 +35,8 @@ export class ServiceKit {
   readonly names: MessagingNames;
   readonly table: string;
   readonly statuses: DeliveryStatus[] = [];
+  /** NATS messages the statuses came in (one per status, or a batch of them). */
+  statusMessages = 0;
   readonly replies: SmsReply[] = [];
   nc!: NatsConnection;
   ch!: ClickHouseClient;
@@ -60,10 +63,35 @@ export class ServiceKit {
     const c = await jetstream(this.nc).consumers.get(this.names.eventsStream);
     void (async () => {
       for await (const m of await c.consume()) {
-        if (m.subject.includes('.status.')) this.statuses.push(DeliveryStatus.parse(m.json()));
-        else this.replies.push(SmsReply.parse(m.json()));
+        if (m.subject.includes('.status.')) {
+          const got = deliveryStatusesOf(m.json());
+          if (!got) throw new Error(`not a delivery status: ${m.string()}`);
+          this.statusMessages++;
+          this.statuses.push(...got);
+        } else this.replies.push(SmsReply.parse(m.json()));
       }
     })();
+  }
+
+  /**
+   * One simulated SMPP SMSC per carrier (set as `smscs`): plain sequential message ids, the same on
+   * the three (invariant 8: receipts are matched per carrier and SMSC), every message delivered
+   * with its receipt 10 ms later, refused receipts sent again after 300 ms; `over` changes any of it.
+   */
+  async startSmscs(over: Partial<Omit<SmscOptions, 'carrier'>> = {}): Promise<Record<SmsCarrier, SimulatedSmsc>> {
+    const sims = await Promise.all(
+      (['cmcc', 'cucc', 'ctcc'] as const).map((carrier) =>
+        startSimulatedSmsc({
+          carrier,
+          messageIds: 'sequential',
+          retryMs: 300,
+          ...over,
+          behaviour: { successRate: 1, receiptDelayMs: 10, ...over.behaviour },
+        }),
+      ),
+    );
+    this.smscs = { cmcc: sims[0]!, cucc: sims[1]!, ctcc: sims[2]! };
+    return this.smscs;
   }
 
   async close(): Promise<void> {

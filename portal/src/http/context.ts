@@ -40,8 +40,17 @@ export interface AppEnv {
     principal: Principal | undefined;
     /** Set once a handler wrote its own operation-log entry. */
     opLogged: boolean;
+    /** What the route's access middleware (`route-access.ts`) let through; handlers read it with `caller()` / `operator()`. */
+    access: Access | undefined;
   };
 }
+
+/**
+ * The access a route declared and its caller passed: an enterprise's account holding one of `features`
+ * (none for routes open to every account of an enterprise), or the platform operator.
+ */
+export type Access =
+  { kind: 'enterprise'; p: Principal; enterpriseId: string; features: readonly Feature[] } | { kind: 'operator'; p: Principal };
 
 export type Ctx = Context<AppEnv>;
 
@@ -52,21 +61,60 @@ export function principal(c: Ctx): Principal {
   return p;
 }
 
-/** The caller's enterprise; operators (no enterprise) get 403. */
-export function tenant(c: Ctx): { p: Principal; enterpriseId: string } {
+/** A handler reading access its route never declared is a bug in the route, not the caller's fault. */
+class UndeclaredAccess extends Error {
+  override name = 'UndeclaredAccess';
+}
+
+/**
+ * The caller and its enterprise, as the route's `requires(…)` or `inEnterprise` middleware let them
+ * through. It names no feature: the permission a route checks is the one it declares.
+ * @example
+ * createRoute({ method: 'get', path: '/api/x', middleware: [requires('contacts')], … }),
+ * async (c) => { const { p, enterpriseId } = caller(c); … }
+ */
+export function caller(c: Ctx): { p: Principal; enterpriseId: string } {
+  const a = c.get('access');
+  if (a?.kind !== 'enterprise') throw new UndeclaredAccess(`${c.req.method} ${c.req.path}: no requires() / inEnterprise middleware`);
+  return { p: a.p, enterpriseId: a.enterpriseId };
+}
+
+/**
+ * For a route that declares several features (`requires('contacts', 'sms.send')`) and learns from the
+ * request which one applies (an import job's kind): the caller, when it holds `feature`; 403 otherwise.
+ * `feature` must be one the route declared.
+ */
+export function callerHolding(c: Ctx, feature: Feature): { p: Principal; enterpriseId: string } {
+  const a = c.get('access');
+  if (a?.kind !== 'enterprise' || !a.features.includes(feature))
+    throw new UndeclaredAccess(`${c.req.method} ${c.req.path}: ${feature} is not among the route's requires()`);
+  if (!a.p.permissions.has(feature)) throw new AppError('FORBIDDEN');
+  return { p: a.p, enterpriseId: a.enterpriseId };
+}
+
+/** The platform operator, as the route's `operatorOnly` middleware let them through. */
+export function operator(c: Ctx): Principal {
+  const a = c.get('access');
+  if (a?.kind !== 'operator') throw new UndeclaredAccess(`${c.req.method} ${c.req.path}: no operatorOnly middleware`);
+  return a.p;
+}
+
+/**
+ * @deprecated Declare the permission on the route (`middleware: [requires('x')]`) and read `caller(c)`.
+ * Kept while routes written before that change move over; on a route that declares its access it
+ * refuses to check any feature the route did not declare.
+ */
+export function need(c: Ctx, feature: Feature): { p: Principal; enterpriseId: string } {
+  if (c.get('access')) return callerHolding(c, feature);
   const p = principal(c);
   if (!p.enterpriseId) throw new AppError('FORBIDDEN', '平台运营账户不属于任何集团，不能使用此功能');
+  if (!p.permissions.has(feature)) throw new AppError('FORBIDDEN');
   return { p, enterpriseId: p.enterpriseId };
 }
 
-/** The caller's enterprise, when the caller holds `feature`. */
-export function need(c: Ctx, feature: Feature): { p: Principal; enterpriseId: string } {
-  const t = tenant(c);
-  if (!t.p.permissions.has(feature)) throw new AppError('FORBIDDEN');
-  return t;
-}
-
+/** @deprecated Declare `middleware: [operatorOnly]` on the route and read `operator(c)`. Kept while routes move over. */
 export function needOperator(c: Ctx): Principal {
+  if (c.get('access')) return operator(c);
   const p = principal(c);
   if (p.role !== 'operator') throw new AppError('FORBIDDEN', '仅平台运营人员可以执行此操作');
   return p;

@@ -5,7 +5,7 @@ import { revokeStreams } from '../../auth/revocation.ts';
 import { FEATURE_KEYS } from '../../auth/permissions.ts';
 import { endAccountAccess } from '../../auth/session.ts';
 import { AppError } from '../../errors.ts';
-import { need } from '../../http/context.ts';
+import { caller } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, Ok, Paging, router, z } from '../../http/openapi.ts';
 import { EmailOrEmpty, MobileOrEmpty, Name64, pagedOf, Text } from '../../http/schemas.ts';
@@ -98,7 +98,7 @@ export const accountRoutes = router()
       responses: jsonOk(pagedOf(Account)),
     }),
     async (c) => {
-      const { enterpriseId } = need(c, 'accounts');
+      const { enterpriseId } = caller(c);
       const q = c.req.valid('query');
       const { db } = c.get('deps');
       const where = ['a.enterprise_id = $1', 'a.deleted_at IS NULL'];
@@ -135,7 +135,7 @@ export const accountRoutes = router()
       responses: jsonOk(Account),
     }),
     async (c) => {
-      const { enterpriseId } = need(c, 'accounts');
+      const { enterpriseId } = caller(c);
       return c.json(await accountInTenant(c.get('deps').db, enterpriseId, c.req.valid('param').id), 200);
     },
   )
@@ -150,7 +150,7 @@ export const accountRoutes = router()
       responses: jsonOk(Account),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'accounts');
+      const { p, enterpriseId } = caller(c);
       const b = c.req.valid('json');
       const { db, cfg } = c.get('deps');
       assertPasswordPolicy(b.password, b.name);
@@ -192,7 +192,7 @@ export const accountRoutes = router()
       responses: jsonOk(Account),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'accounts');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
       assertMayManage(p, target);
@@ -218,7 +218,7 @@ export const accountRoutes = router()
       responses: jsonOk(Account),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'accounts');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
       assertMayManage(p, target);
@@ -243,7 +243,7 @@ export const accountRoutes = router()
       responses: jsonOk(Account),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'accounts');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
       assertMayManage(p, target);
@@ -266,7 +266,7 @@ export const accountRoutes = router()
       responses: jsonOk(Account),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'accounts');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
       assertMayManage(p, target);
@@ -297,7 +297,7 @@ export const accountRoutes = router()
       responses: jsonOk(Ok),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'accounts');
+      const { p, enterpriseId } = caller(c);
       const { db, cfg } = c.get('deps');
       const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
       assertMayManage(p, target);
@@ -334,7 +334,7 @@ export const accountRoutes = router()
       responses: jsonOk(Account),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'accounts');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
       assertMayManage(p, target);
@@ -363,7 +363,7 @@ export const accountRoutes = router()
       responses: jsonOk(Ok),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'accounts');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const target = await accountInTenant(db, enterpriseId, c.req.valid('param').id);
       assertMayManage(p, target);

@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import { API_KEY_PREFIX, sha256, token } from '../../auth/session.ts';
 import { AppError } from '../../errors.ts';
-import { iso, need, principal } from '../../http/context.ts';
+import { iso, principal, caller } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { Name64 } from '../../http/schemas.ts';
@@ -33,7 +33,7 @@ export const apiKeyRoutes = router()
       responses: jsonOk(z.object({ items: z.array(ApiKey) })),
     }),
     async (c) => {
-      const { p } = need(c, 'apikeys');
+      const { p } = caller(c);
       const { rows } = await c
         .get('deps')
         .db.query<SqlRow>(
@@ -62,7 +62,7 @@ export const apiKeyRoutes = router()
       responses: jsonOk(ApiKey.extend({ key: z.string() })),
     }),
     async (c) => {
-      const { p } = need(c, 'apikeys');
+      const { p } = caller(c);
       if (p.via !== 'session') throw new AppError('FORBIDDEN', '接口密钥只能在登录后的页面中创建');
       const { db } = c.get('deps');
       const live = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys WHERE account_id = $1 AND revoked_at IS NULL', [

@@ -4,7 +4,7 @@ import { countMessage } from '@geo/messaging';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
-import { need, tenant, type Ctx } from '../../http/context.ts';
+import { type Ctx, caller } from '../../http/context.ts';
 import { createRoute } from '@hono/zod-openapi';
 import { jsonBody as jsonRequest, jsonOk, Ok, router, validationError } from '../../http/openapi.ts';
 import { opLog } from '../../http/op-log.ts';
@@ -54,11 +54,7 @@ async function approvedSignatures(db: Queryable, enterpriseId: string) {
 }
 
 /** Any of the console's features opens the map data (the insight pages use it too). */
-function needAny(c: Ctx) {
-  const t = tenant(c);
-  if (!['bigdata.send', 'bigdata.tasks', 'insight'].some((f) => t.p.permissions.has(f as never))) throw new AppError('FORBIDDEN');
-  return t;
-}
+const mapReader = requires('bigdata.send', 'bigdata.tasks', 'insight');
 
 const LEVEL = z.enum(['province', 'city', 'district']);
 export const LETTER_MAX_BYTES = 5 * 1024 * 1024;
@@ -123,19 +119,18 @@ export const sendRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/bigdata/areas',
+      middleware: [mapReader],
       tags,
       summary: '行政区域（省 → 市 → 区/县），地图与区域选择用',
       responses: jsonOk(z.object({ areas: z.array(AreaNode) })),
     }),
-    handle((c) => {
-      needAny(c);
-      return c.json({ areas: areaTree() });
-    }),
+    handle((c) => c.json({ areas: areaTree() })),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/api/bigdata/boundaries/{level}',
+      middleware: [mapReader],
       tags,
       summary: '一级行政区的边界（GeoJSON，已简化，离线底图用）',
       request: { params: LevelParam },
@@ -149,7 +144,6 @@ export const sendRoutes = router()
       },
     }),
     handle((c) => {
-      needAny(c);
       const level = parse(LEVEL, c.req.param('level'));
       return c.body(boundariesJson(level), 200, { 'content-type': 'application/geo+json', 'cache-control': 'private, max-age=3600' });
     }),
@@ -164,7 +158,7 @@ export const sendRoutes = router()
       responses: jsonOk(Options),
     }),
     handle(async (c) => {
-      const { p, enterpriseId } = need(c, 'bigdata.send');
+      const { p, enterpriseId } = caller(c);
       const db = c.get('deps').db;
       return c.json({
         alertTypes: ALERT_TYPES.map((v) => ({ value: v, ...ALERT_TYPE_INFO[v] })),
@@ -188,7 +182,6 @@ export const sendRoutes = router()
       responses: jsonOk(CountResult),
     }),
     handle(async (c) => {
-      need(c, 'bigdata.send');
       const b = parse(z.object({ signature: z.string().max(20).default(''), content: z.string().max(2000) }), await jsonBody(c));
       // An empty signature still counts its brackets, as the handset shows them.
       return c.json(countMessage(b.signature || ' ', b.content));
@@ -205,7 +198,6 @@ export const sendRoutes = router()
       responses: jsonOk(Reach),
     }),
     guarded(async (c) => {
-      need(c, 'bigdata.send');
       const b = parse(
         z.object({ region: Region, rules: z.array(CrowdRule).default([]), quota: ReachRequest.shape.quota }),
         await jsonBody(c),
@@ -228,7 +220,7 @@ export const sendRoutes = router()
       responses: jsonOk(Letter),
     }),
     handle(async (c) => {
-      const { p, enterpriseId } = need(c, 'bigdata.send');
+      const { p, enterpriseId } = caller(c);
       const body = await c.req.parseBody().catch(() => {
         throw new AppError('VALIDATION', '请以 multipart/form-data 上传文件（字段 file）');
       });
@@ -265,7 +257,7 @@ export const sendRoutes = router()
       responses: jsonOk(IdOnly),
     }),
     handle(async (c) => {
-      const { p, enterpriseId } = need(c, 'bigdata.send');
+      const { p, enterpriseId } = caller(c);
       const { form } = parse(Draft, await jsonBody(c));
       const id = `${TASK_ID_PREFIX}${randomUUID()}`;
       await insertTask(c.get('deps').db, {
@@ -292,7 +284,7 @@ export const sendRoutes = router()
       responses: jsonOk(Ok),
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.send');
+      const { enterpriseId } = caller(c);
       const { form } = parse(Draft, await jsonBody(c));
       if (!(await updateDraft(c.get('deps').db, enterpriseId, c.req.param('id') ?? '', { ...draftMeta(form), form })))
         throw new AppError('NOT_FOUND', '草稿不存在');
@@ -310,7 +302,7 @@ export const sendRoutes = router()
       responses: jsonOk(Ok),
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.send');
+      const { enterpriseId } = caller(c);
       if (!(await deleteDraft(c.get('deps').db, enterpriseId, c.req.param('id') ?? ''))) throw new AppError('NOT_FOUND', '草稿不存在');
       return c.json({ ok: true });
     }),
@@ -326,7 +318,7 @@ export const sendRoutes = router()
       responses: jsonOk(Submitted),
     }),
     guarded(async (c) => {
-      const { p, enterpriseId } = need(c, 'bigdata.send');
+      const { p, enterpriseId } = caller(c);
       const body = parse(Submit, await jsonBody(c));
       const { form, balance } = await checkForm(c, body.form, enterpriseId, p.accountId);
       const spec = toSpec(form, { accountId: p.accountId, enterpriseId, balance });

@@ -15,7 +15,7 @@ import ExcelJS from 'exceljs';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
-import { need, type Ctx, type Deps, type Principal } from '../../http/context.ts';
+import { type Ctx, type Deps, type Principal, caller } from '../../http/context.ts';
 import { createRoute } from '@hono/zod-openapi';
 import { jsonBody as jsonRequest, jsonOk, router, validationError } from '../../http/openapi.ts';
 import { opLog } from '../../http/op-log.ts';
@@ -282,7 +282,7 @@ const transition = (action: string, summary: string) =>
 
 function transitionRoute(to: TaskState, action: string, allowRunning: boolean) {
   return guarded(async (c) => {
-    const { p, enterpriseId } = need(c, 'bigdata.tasks');
+    const { p, enterpriseId } = caller(c);
     const row = await taskOr404(c, enterpriseId);
     // A task waiting for approval is held paused in the bucket: resuming it here would skip the approver.
     if (row.state === 'pending_approval') throw new AppError('TASK_STATE', '任务待审批，请先审批或驳回');
@@ -307,7 +307,7 @@ export const taskRoutes = router()
       responses: jsonOk(TaskPage),
     }),
     handle(async (c) => {
-      const { p, enterpriseId } = need(c, 'bigdata.tasks');
+      const { p, enterpriseId } = caller(c);
       const q = parse(Query, c.req.query());
       const deps = c.get('deps');
       const r = await listTasks(deps.db, enterpriseId, { box: 'tasks', ...q });
@@ -332,7 +332,7 @@ export const taskRoutes = router()
       responses: fileOk('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'Excel 文件'),
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const { enterpriseId } = caller(c);
       const q = parse(Query, c.req.query());
       const r = await listTasks(c.get('deps').db, enterpriseId, { box: 'tasks', ...q, page: 1, pageSize: 10_000 });
       await opLog(c, '导出大数据短信任务', '', { count: r.items.length });
@@ -353,7 +353,7 @@ export const taskRoutes = router()
       responses: jsonOk(TaskPage),
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.send');
+      const { enterpriseId } = caller(c);
       const q = parse(Query, c.req.query());
       const r = await listTasks(c.get('deps').db, enterpriseId, { box: 'drafts', ...q, state: undefined });
       return c.json({ total: r.total, page: q.page, pageSize: q.pageSize, items: r.items.map((t) => summary(t)) });
@@ -370,7 +370,7 @@ export const taskRoutes = router()
       responses: jsonOk(DraftDetail),
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.send');
+      const { enterpriseId } = caller(c);
       const t = await getTask(c.get('deps').db, enterpriseId, c.req.param('id') ?? '');
       if (!t || t.state !== 'draft') throw new AppError('NOT_FOUND', '草稿不存在');
       return c.json({ ...summary(t), form: t.form });
@@ -388,7 +388,7 @@ export const taskRoutes = router()
     }),
     handle(async (c) => {
       // Detail and "send again" (再次发送) both read the form; sending needs bigdata.send, reading bigdata.tasks.
-      const { p, enterpriseId } = need(c, 'bigdata.tasks');
+      const { p, enterpriseId } = caller(c);
       const t = await taskOr404(c, enterpriseId);
       await syncStates(c.get('deps'), [t]);
       // A running task may have been updated (new text or region) in the bucket alerting reads: show
@@ -413,7 +413,7 @@ export const taskRoutes = router()
       responses: jsonOk(ApprovalSettingsDoc),
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const { enterpriseId } = caller(c);
       return c.json(await approvalSettings(c.get('deps').db, enterpriseId));
     }),
   )
@@ -428,7 +428,7 @@ export const taskRoutes = router()
       responses: jsonOk(ApprovalSettingsDoc),
     }),
     handle(async (c) => {
-      const { p, enterpriseId } = need(c, 'bigdata.tasks');
+      const { p, enterpriseId } = caller(c);
       if (p.role !== 'admin') throw new AppError('FORBIDDEN', '仅企业管理员可以修改审批设置');
       const body = parse(SettingsBody, await jsonBody(c));
       await saveApprovalSettings(c.get('deps').db, enterpriseId, body);
@@ -447,7 +447,7 @@ export const taskRoutes = router()
       responses: jsonOk(Transitioned),
     }),
     guarded(async (c) => {
-      const { p, enterpriseId } = need(c, 'bigdata.approve');
+      const { p, enterpriseId } = caller(c);
       const row = await taskOr404(c, enterpriseId);
       const deps = c.get('deps');
       const state = await approveTask(deps.db, await alertBus(deps), p, row);
@@ -466,7 +466,7 @@ export const taskRoutes = router()
       responses: jsonOk(Transitioned),
     }),
     guarded(async (c) => {
-      const { p, enterpriseId } = need(c, 'bigdata.approve');
+      const { p, enterpriseId } = caller(c);
       const row = await taskOr404(c, enterpriseId);
       const { reason } = parse(Reject, await jsonBody(c));
       const deps = c.get('deps');
@@ -489,7 +489,7 @@ export const taskRoutes = router()
       responses: sse('事件流'),
     }),
     guarded(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const { enterpriseId } = caller(c);
       const row = await taskOr404(c, enterpriseId);
       const deps = c.get('deps');
       const bus = await alertBus(deps);
@@ -545,7 +545,7 @@ export const taskRoutes = router()
     }),
     guarded(async (c) => {
       // Scoped like the task itself: only the task's enterprise, with the task-list permission.
-      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const { enterpriseId } = caller(c);
       const row = await taskOr404(c, enterpriseId);
       const msisdn = parse(Msisdn, c.req.query('msisdn'));
       const a = await (await alertBus(c.get('deps'))).why(row.id, msisdn);
@@ -570,7 +570,7 @@ export const taskRoutes = router()
     guarded(async (c) => {
       // The people messaged, where they were when messaged (alerting knows; insight's live heat map
       // would show whoever is inside the region now, messaged or not).
-      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const { enterpriseId } = caller(c);
       const row = await taskOr404(c, enterpriseId);
       const zoom = parse(z.coerce.number().min(0).max(22).default(11), c.req.query('zoom'));
       const resolution = resolutionForZoom(zoom);
@@ -590,7 +590,7 @@ export const taskRoutes = router()
       responses: jsonOk(RecipientPage),
     }),
     guarded(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const { enterpriseId } = caller(c);
       const row = await taskOr404(c, enterpriseId);
       const q = parse(RecipientQuery, c.req.query());
       const deps = c.get('deps');
@@ -615,7 +615,7 @@ export const taskRoutes = router()
       responses: jsonOk(Updated),
     }),
     guarded(async (c) => {
-      const { p, enterpriseId } = need(c, 'bigdata.send');
+      const { p, enterpriseId } = caller(c);
       const row = await taskOr404(c, enterpriseId);
       const body = parse(TaskUpdate, await jsonBody(c));
       const deps = c.get('deps');

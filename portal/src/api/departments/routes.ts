@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '@geo/infra';
 import { AppError } from '../../errors.ts';
-import { iso, need, tenant, type Ctx } from '../../http/context.ts';
+import { caller, iso } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { Name64, Text } from '../../http/schemas.ts';
@@ -59,13 +59,6 @@ async function one(db: Queryable, enterpriseId: string, id: string) {
   return d;
 }
 
-/** Reading the tree is needed by account management and the enterprise address book too. */
-function readTree(c: Ctx) {
-  const t = tenant(c);
-  if (!['departments', 'accounts', 'contacts'].some((f) => t.p.permissions.has(f as never))) throw new AppError('FORBIDDEN');
-  return t;
-}
-
 async function assertParent(db: Queryable, enterpriseId: string, parentId: string | null, selfId?: string) {
   if (!parentId) return;
   const all = await list(db, enterpriseId);
@@ -81,11 +74,13 @@ export const departmentRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/departments',
+      // Reading the tree is needed by account management and the enterprise address book too.
+      middleware: [requires('departments', 'accounts', 'contacts')],
       tags,
       summary: '部门列表（扁平，含 parentId，客户端组树）',
       responses: jsonOk(z.object({ items: z.array(Department) })),
     }),
-    async (c) => c.json({ items: await list(c.get('deps').db, readTree(c).enterpriseId) }, 200),
+    async (c) => c.json({ items: await list(c.get('deps').db, caller(c).enterpriseId) }, 200),
   )
   .openapi(
     createRoute({
@@ -98,7 +93,7 @@ export const departmentRoutes = router()
       responses: jsonOk(Department),
     }),
     async (c) => {
-      const { enterpriseId } = need(c, 'departments');
+      const { enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const b = c.req.valid('json');
       await assertParent(db, enterpriseId, b.parentId);
@@ -126,7 +121,7 @@ export const departmentRoutes = router()
       responses: jsonOk(Department),
     }),
     async (c) => {
-      const { enterpriseId } = need(c, 'departments');
+      const { enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const { id } = c.req.valid('param');
       const before = await one(db, enterpriseId, id);
@@ -154,7 +149,7 @@ export const departmentRoutes = router()
       responses: jsonOk(Ok),
     }),
     async (c) => {
-      const { enterpriseId } = need(c, 'departments');
+      const { enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const d = await one(db, enterpriseId, c.req.valid('param').id);
       if (d.childCount > 0) throw new AppError('DEPT_HAS_CHILDREN', `部门「${d.name}」下还有 ${d.childCount} 个下级部门，请先删除下级部门`);

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
-import { iso, tenant } from '../../http/context.ts';
+import { iso, caller } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, router, z } from '../../http/openapi.ts';
 import { Text } from '../../http/schemas.ts';
@@ -37,7 +37,7 @@ export const feedbackRoutes = router()
       responses: jsonOk(z.object({ items: z.array(Feedback) })),
     }),
     async (c) => {
-      const { enterpriseId } = tenant(c);
+      const { enterpriseId } = caller(c);
       const { rows } = await c.get('deps').db.query<SqlRow>(
         `SELECT f.id, a.name AS submitted_by, f.content, f.contact, f.reply, f.replied_at, f.created_at
            FROM feedback f LEFT JOIN accounts a ON a.id = f.account_id WHERE f.enterprise_id = $1 ORDER BY f.created_at DESC LIMIT 200`,
@@ -66,7 +66,7 @@ export const feedbackRoutes = router()
       responses: jsonOk(z.object({ id: z.string() })),
     }),
     async (c) => {
-      const { p, enterpriseId } = tenant(c);
+      const { p, enterpriseId } = caller(c);
       const b = c.req.valid('json');
       const id = randomUUID();
       await c

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { need } from '../../http/context.ts';
+import { caller } from '../../http/context.ts';
 import { jsonOk, router, z } from '../../http/openapi.ts';
 import { balances, entries } from '../ledger/ledger.ts';
 import { readTrends } from './trends.ts';
@@ -58,9 +58,16 @@ const tags = ['首页'];
 
 export const homeRoutes = router()
   .openapi(
-    createRoute({ method: 'get', path: '/api/home/quota', tags, summary: '我的可发送量上限与集团可发送量上限', responses: jsonOk(Quota) }),
+    createRoute({
+      method: 'get',
+      path: '/api/home/quota',
+      middleware: [requires('home')],
+      tags,
+      summary: '我的可发送量上限与集团可发送量上限',
+      responses: jsonOk(Quota),
+    }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'home');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const { rows } = await db.query<{ ent_name: string; access_number: string }>(
         'SELECT name AS ent_name, access_number FROM enterprises WHERE id = $1',
@@ -92,7 +99,7 @@ export const homeRoutes = router()
       responses: jsonOk(z.object({ total: z.number(), page: z.number(), pageSize: z.number(), items: z.array(Entry) })),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'home');
+      const { p, enterpriseId } = caller(c);
       const q = c.req.valid('query');
       const r = await entries(c.get('deps').db, enterpriseId, {
         accountId: p.role === 'admin' ? undefined : p.accountId,
@@ -127,7 +134,7 @@ export const homeRoutes = router()
       ),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'home');
+      const { p, enterpriseId } = caller(c);
       const { ch, cfg } = c.get('deps');
       const scope = p.role === 'admin' ? { enterpriseId } : { enterpriseId, accountId: p.accountId };
       return c.json(await readTrends(ch, cfg.smsLogTable ?? 'sms_log', scope), 200);

@@ -4,7 +4,7 @@ import { Heatmap, HeatmapQuery, RegionMetrics } from '@geo/insight';
 import { createRoute } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { need, type Ctx } from '../../http/context.ts';
+import { type Ctx, caller } from '../../http/context.ts';
 import { jsonBody as jsonRequest, jsonOk, router } from '../../http/openapi.ts';
 import { consoleError, handle, jsonBody, jsonBodyLimit, parse, STATE_LABELS } from '../bigdata/route-kit.ts';
 import { sse } from '../bigdata/schemas.ts';
@@ -221,7 +221,6 @@ export const insightRoutes = router()
       responses: jsonOk(MetricsDoc),
     }),
     handle(async (c) => {
-      need(c, 'insight');
       const b = parse(MetricsBody, await jsonBody(c));
       const ic = client(c);
       if (!ic) return consoleError(c, 'INSIGHT_UNAVAILABLE', '未配置洞察服务（INSIGHT_URL）');
@@ -248,7 +247,6 @@ export const insightRoutes = router()
       responses: jsonOk(HeatmapDoc),
     }),
     handle(async (c) => {
-      need(c, 'insight');
       const q = parse(HeatmapQuery, c.req.query());
       const ic = client(c);
       if (!ic) return consoleError(c, 'INSIGHT_UNAVAILABLE', '未配置洞察服务（INSIGHT_URL）');
@@ -269,7 +267,7 @@ export const insightRoutes = router()
       responses: jsonOk(ActiveTasks),
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'insight');
+      const { enterpriseId } = caller(c);
       return c.json({ items: await activeTasks(c, enterpriseId) });
     }),
   )
@@ -289,7 +287,7 @@ export const insightRoutes = router()
       responses: sse('事件流'),
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'insight');
+      const { enterpriseId } = caller(c);
       const q = parse(LiveQuery, c.req.query());
       const ic = client(c);
       if (!ic) return consoleError(c, 'INSIGHT_UNAVAILABLE', '未配置洞察服务（INSIGHT_URL）');

@@ -1,11 +1,11 @@
 import { createRoute } from '@hono/zod-openapi';
 import { AppError } from '../../errors.ts';
-import { need, needOperator } from '../../http/context.ts';
+import { caller, operator } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import { operatorLedgerRoutes } from './operator-routes.ts';
 import { clearLimits, heldBack, limitsOf, PLATFORM, setLimits } from './send-limits.ts';
-import { operatorOnly } from '../../http/route-access.ts';
+import { operatorOnly, requires } from '../../http/route-access.ts';
 
 const tags = ['发送频率上限'];
 const Limit = (what: string) =>
@@ -25,7 +25,7 @@ const Limits = z
 const Held = z.object({ sends: z.number(), numbers: z.number() }).openapi('SendsHeldBack');
 const AccountParam = z.object({ accountId: z.string().min(1).max(64) });
 
-async function enterpriseAccount(c: Parameters<typeof needOperator>[0], accountId: string): Promise<{ id: string; name: string }> {
+async function enterpriseAccount(c: Parameters<typeof operator>[0], accountId: string): Promise<{ id: string; name: string }> {
   const { rows } = await c
     .get('deps')
     .db.query<{ id: string; name: string }>(`SELECT id, name FROM accounts WHERE id = $1 AND role <> 'operator'`, [accountId]);
@@ -40,9 +40,15 @@ async function enterpriseAccount(c: Parameters<typeof needOperator>[0], accountI
  */
 export const limitRoutes = router()
   .openapi(
-    createRoute({ method: 'get', path: '/api/operator/send-limits', tags, summary: '平台默认的发送频率上限', responses: jsonOk(Limits) }),
+    createRoute({
+      method: 'get',
+      path: '/api/operator/send-limits',
+      middleware: [operatorOnly],
+      tags,
+      summary: '平台默认的发送频率上限',
+      responses: jsonOk(Limits),
+    }),
     async (c) => {
-      needOperator(c);
       const { own: _own, ...l } = await limitsOf(c.get('deps').db, PLATFORM);
       return c.json(l, 200);
     },
@@ -58,7 +64,7 @@ export const limitRoutes = router()
       responses: jsonOk(Ok),
     }),
     async (c) => {
-      const p = needOperator(c);
+      const p = operator(c);
       const l = c.req.valid('json');
       await setLimits(c.get('deps').db, PLATFORM, l, p.name);
       await opLog(c, '设置默认发送频率上限', '', l);
@@ -76,7 +82,6 @@ export const limitRoutes = router()
       responses: jsonOk(Limits.extend({ own: z.boolean(), heldBack: z.object({ today: Held, last30Days: Held }) })),
     }),
     async (c) => {
-      needOperator(c);
       const a = await enterpriseAccount(c, c.req.valid('param').accountId);
       const { db } = c.get('deps');
       return c.json({ ...(await limitsOf(db, a.id)), heldBack: await heldBack(db, a.id) }, 200);
@@ -93,7 +98,7 @@ export const limitRoutes = router()
       responses: jsonOk(Ok),
     }),
     async (c) => {
-      const p = needOperator(c);
+      const p = operator(c);
       const a = await enterpriseAccount(c, c.req.valid('param').accountId);
       const l = c.req.valid('json');
       await setLimits(c.get('deps').db, a.id, l, p.name);
@@ -112,7 +117,6 @@ export const limitRoutes = router()
       responses: jsonOk(Ok),
     }),
     async (c) => {
-      needOperator(c);
       const a = await enterpriseAccount(c, c.req.valid('param').accountId);
       await clearLimits(c.get('deps').db, a.id);
       await opLog(c, '恢复账户默认发送频率上限', a.name);
@@ -120,9 +124,16 @@ export const limitRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/api/home/send-limits', tags, summary: '我的发送频率上限', responses: jsonOk(Limits) }),
+    createRoute({
+      method: 'get',
+      path: '/api/home/send-limits',
+      middleware: [requires('home')],
+      tags,
+      summary: '我的发送频率上限',
+      responses: jsonOk(Limits),
+    }),
     async (c) => {
-      const { p } = need(c, 'home');
+      const { p } = caller(c);
       const { own: _own, ...l } = await limitsOf(c.get('deps').db, p.accountId);
       return c.json(l, 200);
     },

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { AppError } from '../../errors.ts';
-import { iso, needOperator } from '../../http/context.ts';
+import { iso, operator } from '../../http/context.ts';
 import { notifyEnterprise } from '../../http/messages.ts';
 import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
@@ -46,13 +46,13 @@ const tags = ['审核中心（平台运营）'];
 
 /** Approving or rejecting: only while pending, and the enterprise hears the outcome as an in-app message. */
 async function review(
-  c: Parameters<typeof needOperator>[0],
+  c: Parameters<typeof operator>[0],
   table: 'signatures' | 'qualifications',
   id: string,
   approve: boolean,
   reason: string,
 ) {
-  const op = needOperator(c);
+  const op = operator(c);
   const { db } = c.get('deps');
   const label = table === 'signatures' ? '签名' : '资质证明';
   const nameCol = table === 'signatures' ? 'text' : 'title';
@@ -93,7 +93,6 @@ export const reviewRoutes = router()
       responses: jsonOk(z.object({ items: z.array(Signature) })),
     }),
     async (c) => {
-      needOperator(c);
       const { status } = c.req.valid('query');
       const { rows } = await c.get('deps').db.query(`${SELECT_SIGNATURE} WHERE s.status = $1 ORDER BY s.created_at`, [status ?? 'pending']);
       return c.json({ items: rows.map((r) => toSignature(r, true)) }, 200);
@@ -140,7 +139,6 @@ export const reviewRoutes = router()
       responses: jsonOk(z.object({ items: z.array(Qualification) })),
     }),
     async (c) => {
-      needOperator(c);
       const { status } = c.req.valid('query');
       const { rows } = await c.get('deps').db.query<SqlRow>(
         `SELECT q.id, e.name AS enterprise_name, q.title, u.file_name, q.status, q.reason, q.created_at, q.reviewed_at
@@ -176,7 +174,6 @@ export const reviewRoutes = router()
       responses: { 200: { description: '文件' } },
     }),
     async (c) => {
-      needOperator(c);
       const { rows } = await c
         .get('deps')
         .db.query<{ data: Uint8Array; content_type: string; file_name: string }>(
@@ -227,7 +224,6 @@ export const reviewRoutes = router()
       responses: jsonOk(z.object({ items: z.array(Feedback) })),
     }),
     async (c) => {
-      needOperator(c);
       const { rows } = await c.get('deps').db.query<SqlRow>(
         `SELECT f.id, e.name AS enterprise_name, a.name AS submitted_by, f.content, f.contact, f.reply, f.replied_at, f.created_at
            FROM feedback f JOIN enterprises e ON e.id = f.enterprise_id LEFT JOIN accounts a ON a.id = f.account_id ORDER BY f.created_at DESC LIMIT 500`,
@@ -260,7 +256,7 @@ export const reviewRoutes = router()
       responses: jsonOk(Ok),
     }),
     async (c) => {
-      const op = needOperator(c);
+      const op = operator(c);
       const { db } = c.get('deps');
       const { reply } = c.req.valid('json');
       const { rows } = await db.query<{ enterprise_id: string; account_id: string | null }>(

@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../errors.ts';
-import { iso, need, principal, type Ctx } from '../../http/context.ts';
+import { iso, principal, type Ctx, caller } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { DateRange, IdParam, jsonOk, Ok, Paging, router, z } from '../../http/openapi.ts';
 import { pagedOf } from '../../http/schemas.ts';
@@ -76,7 +76,7 @@ const tags = ['平台设置'];
 function logScope(c: Ctx): string | null {
   const p = principal(c);
   if (p.role === 'operator') return null;
-  return need(c, 'settings.logs').enterpriseId;
+  return caller(c).enterpriseId;
 }
 
 /** WHERE clause for a log table: tenant, keyword over the given columns, date range (a bare date `to` includes that day). */
@@ -116,6 +116,7 @@ export const settingsRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/settings/op-log',
+      middleware: [requires('settings.logs')],
       tags,
       summary: '操作日志（搜索、分页）',
       request: { query: LogQuery },
@@ -146,6 +147,7 @@ export const settingsRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/settings/login-log',
+      middleware: [requires('settings.logs')],
       tags,
       summary: '登录日志（搜索、分页）',
       request: { query: LogQuery },
@@ -218,7 +220,7 @@ export const settingsRoutes = router()
       responses: jsonOk(Branding),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'settings.platform');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const form = await c.req.parseBody();
       const up = await storeUpload(db, LOGO_RULE, form.file, { enterpriseId, accountId: p.accountId });
@@ -232,9 +234,16 @@ export const settingsRoutes = router()
     },
   )
   .openapi(
-    createRoute({ method: 'delete', path: '/api/settings/logo', tags, summary: '恢复默认 LOGO', responses: jsonOk(Ok) }),
+    createRoute({
+      method: 'delete',
+      path: '/api/settings/logo',
+      middleware: [requires('settings.platform')],
+      tags,
+      summary: '恢复默认 LOGO',
+      responses: jsonOk(Ok),
+    }),
     async (c) => {
-      const { enterpriseId } = need(c, 'settings.platform');
+      const { enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const old = await db.query<{ logo_upload_id: string | null }>('SELECT logo_upload_id FROM enterprises WHERE id = $1', [enterpriseId]);
       await db.query('UPDATE enterprises SET logo_upload_id = NULL WHERE id = $1', [enterpriseId]);
@@ -253,7 +262,7 @@ export const settingsRoutes = router()
       responses: jsonOk(z.object({ items: z.array(Qualification).openapi({ description: '资质文件列表' }) })),
     }),
     async (c) => {
-      const { enterpriseId } = need(c, 'settings.platform');
+      const { enterpriseId } = caller(c);
       const { rows } = await c.get('deps').db.query<SqlRow>(
         `SELECT q.id, q.title, u.file_name, u.size, q.status, q.reason, q.created_at, q.reviewed_at
            FROM qualifications q JOIN uploads u ON u.id = q.upload_id WHERE q.enterprise_id = $1 ORDER BY q.created_at DESC`,
@@ -285,7 +294,7 @@ export const settingsRoutes = router()
       ),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'settings.platform');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const form = await c.req.parseBody();
       const title = typeof form.title === 'string' ? form.title.trim() : '';
@@ -316,7 +325,7 @@ export const settingsRoutes = router()
       responses: { 200: { description: '文件' } },
     }),
     async (c) => {
-      const { enterpriseId } = need(c, 'settings.platform');
+      const { enterpriseId } = caller(c);
       const { rows } = await c
         .get('deps')
         .db.query<{ data: Uint8Array; content_type: string; file_name: string }>(
@@ -338,7 +347,7 @@ export const settingsRoutes = router()
       responses: jsonOk(Ok),
     }),
     async (c) => {
-      const { enterpriseId } = need(c, 'settings.platform');
+      const { enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const { rows } = await db.query<{ upload_id: string; title: string }>(
         'DELETE FROM qualifications WHERE id = $1 AND enterprise_id = $2 RETURNING upload_id, title',

@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '@geo/infra';
 import { AppError } from '../../errors.ts';
-import { iso, need, tenant } from '../../http/context.ts';
+import { iso, caller } from '../../http/context.ts';
 import { opLog } from '../../http/op-log.ts';
 import { IdParam, jsonBody, jsonOk, Ok, router, z } from '../../http/openapi.ts';
 import type { SqlRow } from '@geo/infra';
@@ -68,7 +68,7 @@ export const signatureRoutes = router()
       responses: jsonOk(z.object({ items: z.array(Signature).openapi({ description: '签名列表' }) })),
     }),
     async (c) => {
-      const { enterpriseId } = need(c, 'signatures');
+      const { enterpriseId } = caller(c);
       const { status } = c.req.valid('query');
       const { rows } = await c
         .get('deps')
@@ -97,7 +97,7 @@ export const signatureRoutes = router()
       ),
     }),
     async (c) => {
-      const { p, enterpriseId } = tenant(c);
+      const { p, enterpriseId } = caller(c);
       if (!['sms.send', 'bigdata.send', 'signatures', 'accounts'].some((f) => p.permissions.has(f as never)))
         throw new AppError('FORBIDDEN');
       const { db } = c.get('deps');
@@ -125,7 +125,7 @@ export const signatureRoutes = router()
       responses: jsonOk(Signature),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'signatures');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const { text } = c.req.valid('json');
       const dup = await db.query('SELECT 1 FROM signatures WHERE enterprise_id = $1 AND text = $2', [enterpriseId, text]);
@@ -152,7 +152,7 @@ export const signatureRoutes = router()
       responses: jsonOk(Signature),
     }),
     async (c) => {
-      const { enterpriseId } = need(c, 'signatures');
+      const { enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const s = await one(db, enterpriseId, c.req.valid('param').id);
       if (s.status !== 'approved') throw new AppError('SIGNATURE_NOT_APPROVED');
@@ -175,7 +175,7 @@ export const signatureRoutes = router()
       responses: jsonOk(Ok),
     }),
     async (c) => {
-      const { enterpriseId } = need(c, 'signatures');
+      const { enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const s = await one(db, enterpriseId, c.req.valid('param').id);
       await db.transaction(async (tx) => {

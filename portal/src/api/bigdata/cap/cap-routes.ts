@@ -5,7 +5,8 @@ import { Kvm } from '@nats-io/kv';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../errors.ts';
 import { drainingBodyLimit } from '../../../http/body-limit.ts';
-import { need, type Ctx } from '../../../http/context.ts';
+import { type Ctx, caller } from '../../../http/context.ts';
+import { requires } from '../../../http/route-access.ts';
 import { jsonOk, router, validationError, z } from '../../../http/openapi.ts';
 import { opLog } from '../../../http/op-log.ts';
 import { adjustReservation } from '../../ledger/reservations.ts';
@@ -199,7 +200,7 @@ function refusedStatus(a: CapAlert): void {
 }
 
 async function submitAlert(c: Ctx, a: CapAlert, extra: Record<string, unknown>): Promise<Response> {
-  const { p, enterpriseId } = need(c, 'bigdata.send');
+  const { p, enterpriseId } = caller(c);
   const deps = c.get('deps');
   if (await taskByRef(deps.db, enterpriseId, [capRef(a)]))
     throw new AppError('NAME_TAKEN', '该 CAP 预警已导入（sender、identifier、sent 相同）；更新请发 msgType 为 Update 的预警');
@@ -242,7 +243,7 @@ async function referencedTask(c: Ctx, a: CapAlert, enterpriseId: string): Promis
 }
 
 async function updateTask(c: Ctx, a: CapAlert, extra: Record<string, unknown>): Promise<Response> {
-  const { p, enterpriseId } = need(c, 'bigdata.send');
+  const { p, enterpriseId } = caller(c);
   const deps = c.get('deps');
   const row = await referencedTask(c, a, enterpriseId);
   const origin = (row.form.cap ?? undefined) as CapOrigin | undefined;
@@ -287,7 +288,7 @@ async function updateTask(c: Ctx, a: CapAlert, extra: Record<string, unknown>): 
 }
 
 async function cancelTask(c: Ctx, a: CapAlert): Promise<Response> {
-  const { enterpriseId } = need(c, 'bigdata.send');
+  const { enterpriseId } = caller(c);
   const row = await referencedTask(c, a, enterpriseId);
   const bus = await alertBus(c.get('deps'));
   const t = await bus.transition(row.id, 'stopped', `CAP 取消：${a.sender} ${a.identifier}`);
@@ -313,12 +314,11 @@ export const capRoutes = router()
       path: '/api/bigdata/cap',
       tags,
       summary: '导入 CAP 1.2 预警：Alert 提交任务，Update 修改 references 所指任务，Cancel 紧急停止该任务',
-      middleware: [capBodyLimit],
+      middleware: [requires('bigdata.send'), capBodyLimit],
       request: capBody,
       responses: jsonOk(Imported),
     }),
     guarded(async (c) => {
-      need(c, 'bigdata.send');
       const { xml, extra } = await readRequest(c);
       const a = readOrFail(xml);
       refusedStatus(a);
@@ -334,12 +334,12 @@ export const capRoutes = router()
       path: '/api/bigdata/cap/draft',
       tags,
       summary: '导入 CAP 1.2 预警（Alert）为草稿，在发短信页补全后提交',
-      middleware: [capBodyLimit],
+      middleware: [requires('bigdata.send'), capBodyLimit],
       request: capBody,
       responses: jsonOk(z.object({ id: z.string() })),
     }),
     handle(async (c) => {
-      const { p, enterpriseId } = need(c, 'bigdata.send');
+      const { p, enterpriseId } = caller(c);
       const { xml, extra } = await readRequest(c);
       const a = readOrFail(xml);
       if (a.msgType !== 'Alert') throw capErrors([{ path: 'alert.msgType', message: '只有 msgType 为 Alert 的预警可存为草稿' }]);
@@ -365,7 +365,7 @@ export const capRoutes = router()
       path: '/api/bigdata/cap/preview',
       tags,
       summary: '预览 CAP 1.2 预警将生成的任务表单（不写入任何数据）',
-      middleware: [capBodyLimit],
+      middleware: [requires('bigdata.send'), capBodyLimit],
       request: capBody,
       responses: jsonOk(
         z
@@ -378,7 +378,7 @@ export const capRoutes = router()
       ),
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.send');
+      const { enterpriseId } = caller(c);
       const { xml, extra } = await readRequest(c);
       const a = readOrFail(xml);
       const form = a.msgType === 'Cancel' ? {} : await importedForm(c, a, extra, enterpriseId);
@@ -389,13 +389,14 @@ export const capRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/bigdata/tasks/{id}/cap',
+      middleware: [requires('bigdata.tasks')],
       tags,
       summary: '导出任务为 CAP 1.2 预警（XML）',
       request: { params: IdParam },
       responses: { 200: { description: 'CAP 1.2 文档', content: { 'application/cap+xml': { schema: z.string() } } } },
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const { enterpriseId } = caller(c);
       const row = await getTask(c.get('deps').db, enterpriseId, c.req.param('id') ?? '');
       if (!row || row.state === 'draft') throw new AppError('NOT_FOUND', '任务不存在');
       const form = TaskForm.safeParse(row.form);

@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { AppError } from '../../../errors.ts';
-import { need } from '../../../http/context.ts';
+import { caller } from '../../../http/context.ts';
 import { jsonBody as jsonRequest, jsonOk, router, validationError } from '../../../http/openapi.ts';
 import { alertBus, DEFAULT_REACH_K } from '../alert-bus.ts';
 import { consoleError, fieldErrors, guarded, jsonBody, jsonBodyLimit, parse } from '../route-kit.ts';
@@ -77,7 +77,7 @@ export const whatIfRoutes = router().openapi(
     responses: jsonOk(WhatIfAnswer),
   }),
   guarded(async (c) => {
-    const { p, enterpriseId } = need(c, 'bigdata.send');
+    const { p, enterpriseId } = caller(c);
     const b = parse(WhatIfBody, await jsonBody(c));
     const from = toMs(b.from, 'from'),
       to = toMs(b.to, 'to');

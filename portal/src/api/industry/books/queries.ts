@@ -1,6 +1,6 @@
 import type { Queryable } from '@geo/infra';
 import { AppError } from '../../../errors.ts';
-import { need, type Ctx } from '../../../http/context.ts';
+import { type Ctx, caller } from '../../../http/context.ts';
 import type { z } from '../../../http/openapi.ts';
 import { normalizeMobile } from '../../../industry/recipients.ts';
 import { UNASSIGNED } from '../send/recipients.ts';
@@ -20,7 +20,7 @@ export interface Who {
 
 /** The caller and book, checking permission: reading needs 通讯录; changing the enterprise book also 部门管理 (or admin). */
 export function bookOf(c: Ctx, book: Book, write: boolean): Who {
-  const { p, enterpriseId } = need(c, 'contacts');
+  const { p, enterpriseId } = caller(c);
   if (write && book === 'enterprise' && p.role !== 'admin' && !p.permissions.has('departments')) {
     throw new AppError('FORBIDDEN', '只有管理员或有部门管理权限的账户可以修改企业通讯录');
   }

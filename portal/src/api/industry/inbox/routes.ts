@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { iso, need } from '../../../http/context.ts';
+import { iso, caller } from '../../../http/context.ts';
 import { jsonOk, router, z } from '../../../http/openapi.ts';
 import { DateParam } from '../schemas.ts';
 import { likePattern, timeBounds, visibleAccounts } from '../scope.ts';
@@ -61,7 +61,7 @@ export const inboxRoutes = router()
       ),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'inbox');
+      const { p, enterpriseId } = caller(c);
       const q = c.req.valid('query');
       const { db } = c.get('deps');
       const params: unknown[] = [enterpriseId, await visibleAccounts(db, p, enterpriseId)];
@@ -117,7 +117,7 @@ export const inboxRoutes = router()
       ),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'inbox');
+      const { p, enterpriseId } = caller(c);
       const q = c.req.valid('query');
       const { db } = c.get('deps');
       const params: unknown[] = [enterpriseId, await visibleAccounts(db, p, enterpriseId)];

@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { composeText, countMessage } from '@geo/messaging';
 import { AppError } from '../../../errors.ts';
-import { need, type Ctx } from '../../../http/context.ts';
+import { type Ctx, caller } from '../../../http/context.ts';
 import { opLog } from '../../../http/op-log.ts';
 import { jsonBody, jsonOk, router, z } from '../../../http/openapi.ts';
 import { normalizeMobile } from '../../../industry/recipients.ts';
@@ -41,7 +41,7 @@ const CountResult = z.object({
 });
 
 async function saveDraft(c: Ctx, body: SendBody): Promise<string> {
-  const { p, enterpriseId } = need(c, 'sms.send');
+  const { p, enterpriseId } = caller(c);
   const { db } = c.get('deps');
   const { action: _a, draftId, acceptRejected: _r, ...payload } = body;
   if (draftId) {
@@ -71,7 +71,7 @@ export const sendRoutes = router()
       responses: jsonOk(Options),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'sms.send');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const sigs = await signaturesFor(db, enterpriseId, p.accountId);
       const { rows } = await db.query<{ access_number: string }>('SELECT access_number FROM enterprises WHERE id = $1', [enterpriseId]);
@@ -98,7 +98,7 @@ export const sendRoutes = router()
       responses: jsonOk(CountResult),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'sms.send');
+      const { p, enterpriseId } = caller(c);
       const body = c.req.valid('json');
       let sig = body.signature ?? '';
       if (!body.signature) {
@@ -121,7 +121,7 @@ export const sendRoutes = router()
       responses: jsonOk(CheckResult),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'sms.send');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const prep = await prepareSend(db, p, enterpriseId, c.req.valid('json'));
       const count = countMessage(prep.signature.text, prep.content);
@@ -157,7 +157,7 @@ export const sendRoutes = router()
       responses: jsonOk(SendResult),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'sms.send');
+      const { p, enterpriseId } = caller(c);
       const deps = c.get('deps');
       const body = c.req.valid('json');
       if (body.action === 'draft') {

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { AppError } from '../../../errors.ts';
-import { iso, need } from '../../../http/context.ts';
+import { iso, caller } from '../../../http/context.ts';
 import { opLog } from '../../../http/op-log.ts';
 import { jsonBody, jsonOk, router, z } from '../../../http/openapi.ts';
 import { IdParam, Ids } from './queries.ts';
@@ -26,7 +26,7 @@ export const draftsRoutes = router()
       ),
     }),
     async (c) => {
-      const { p } = need(c, 'sms.send');
+      const { p } = caller(c);
       const q = c.req.valid('query');
       const { db } = c.get('deps');
       const { rows: n } = await db.query<{ n: string }>('SELECT count(*) AS n FROM sms_drafts WHERE account_id = $1', [p.accountId]);
@@ -54,7 +54,7 @@ export const draftsRoutes = router()
       responses: jsonOk(z.object({ id: z.string(), payload: z.record(z.string(), z.unknown()), updatedAt: z.string() })),
     }),
     async (c) => {
-      const { p } = need(c, 'sms.send');
+      const { p } = caller(c);
       const { rows } = await c
         .get('deps')
         .db.query<{ id: string; payload: unknown; updated_at: Date }>(
@@ -77,7 +77,7 @@ export const draftsRoutes = router()
       responses: jsonOk(z.object({ deleted: z.number() })),
     }),
     async (c) => {
-      const { p } = need(c, 'sms.send');
+      const { p } = caller(c);
       const r = await c
         .get('deps')
         .db.query('DELETE FROM sms_drafts WHERE id = ANY($1::text[]) AND account_id = $2', [c.req.valid('json').ids, p.accountId]);

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { iso, need } from '../../../http/context.ts';
+import { iso, caller } from '../../../http/context.ts';
 import { jsonOk, router, z } from '../../../http/openapi.ts';
 import { visibleAccounts } from '../scope.ts';
 import { recipientStates } from '../send-log.ts';
@@ -12,6 +12,7 @@ export const sentRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/sends',
+      middleware: [requires('sms.sent')],
       tags: TAG,
       summary: '已发送列表：按用户、时间、主题、手机号码或收件人搜索，末行合计',
       request: { query: ListQuery },
@@ -29,7 +30,7 @@ export const sentRoutes = router()
       responses: jsonOk(z.object({ items: z.array(z.object({ id: z.string(), name: z.string(), displayName: z.string() })) })),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'sms.sent');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const ids = await visibleAccounts(db, p, enterpriseId);
       const { rows } = await db.query<{ id: string; name: string; display_name: string }>(
@@ -43,6 +44,7 @@ export const sentRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/sends/{id}',
+      middleware: [requires('sms.sent')],
       tags: TAG,
       summary: '发送详情：内容与每个号码的状态（提交、成功、失败及原因），可作为编辑重发的原始数据',
       request: {
@@ -77,7 +79,7 @@ export const sentRoutes = router()
     async (c) => {
       const { id } = c.req.valid('param');
       const q = c.req.valid('query');
-      const { row, enterpriseId } = await visibleSend(c, 'sms.sent', id);
+      const { row, enterpriseId } = await visibleSend(c, id);
       const { db, ch, log } = c.get('deps');
       const { rows: extra } = await db.query<{ rejected: unknown; source: unknown; published: number }>(
         'SELECT rejected, source, published FROM sms_sends WHERE id = $1',
@@ -115,6 +117,7 @@ export const sentRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/sends/{id}/replies',
+      middleware: [requires('sms.sent')],
       tags: TAG,
       summary: '查看回复（上行）',
       request: { params: IdParam },
@@ -128,7 +131,7 @@ export const sentRoutes = router()
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      await visibleSend(c, 'sms.sent', id);
+      await visibleSend(c, id);
       const { rows } = await c
         .get('deps')
         .db.query<{ id: string; from_msisdn: string; text: string; received_at: Date; forwarded_to: string | null }>(

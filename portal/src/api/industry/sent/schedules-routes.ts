@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { AppError } from '../../../errors.ts';
-import { need } from '../../../http/context.ts';
+import { caller } from '../../../http/context.ts';
 import { opLog } from '../../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../../http/openapi.ts';
 import { refund } from '../send/service.ts';
@@ -13,6 +13,7 @@ export const schedulesRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/schedules',
+      middleware: [requires('sms.send')],
       tags: ['行业短信-定时发件箱'],
       summary: '定时发件箱',
       request: { query: ListQuery },
@@ -36,7 +37,7 @@ export const schedulesRoutes = router()
       responses: jsonOk(Ok),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'sms.send');
+      const { p, enterpriseId } = caller(c);
       const at = new Date(c.req.valid('json').scheduledAt);
       if (at.getTime() <= Date.now()) throw new AppError('VALIDATION', '定时发送的时间必须晚于现在');
       if (at.getTime() > Date.now() + 366 * 86_400_000) throw new AppError('VALIDATION', '定时发送的时间不能超过一年');
@@ -70,7 +71,7 @@ export const schedulesRoutes = router()
       responses: jsonOk(z.object({ deleted: z.number() })),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'sms.send');
+      const { p, enterpriseId } = caller(c);
       const { db } = c.get('deps');
       const ids = c.req.valid('json').ids;
       const n = await db.transaction(async (tx) => {

@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
-import { iso, need, type Ctx } from '../../../http/context.ts';
+import { iso, type Ctx, caller } from '../../../http/context.ts';
+import { requires } from '../../../http/route-access.ts';
 import { opLog } from '../../../http/op-log.ts';
 import { jsonOk, router, z } from '../../../http/openapi.ts';
 import { DateParam } from '../schemas.ts';
@@ -32,7 +33,7 @@ const Row = z.object({
 });
 
 async function query(c: Ctx, q: z.infer<typeof Query>, all: boolean) {
-  const { p, enterpriseId } = need(c, 'stats');
+  const { p, enterpriseId } = caller(c);
   const { db, ch, log, cfg } = c.get('deps');
   const accounts = await scopeAccounts(db, p, enterpriseId, q.scope as StatsScope);
   const params: unknown[] = [enterpriseId, accounts];
@@ -89,6 +90,7 @@ export const statsRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/stats',
+      middleware: [requires('stats')],
       tags: TAG,
       summary: '发送统计：按时间、关键字，我的发送 / 直属下级 / 全部下级（按部门树）',
       request: { query: Query },
@@ -112,6 +114,7 @@ export const statsRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/stats/export',
+      middleware: [requires('stats')],
       tags: TAG,
       summary: '导出发送统计（所选或全部）到 Excel',
       request: { query: Query },

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { AppError } from '../../../errors.ts';
-import { iso, need } from '../../../http/context.ts';
+import { caller, iso } from '../../../http/context.ts';
 import { opLog } from '../../../http/op-log.ts';
 import { jsonBody, jsonOk, Ok, router, z } from '../../../http/openapi.ts';
 import { newId } from '../scope.ts';
@@ -19,14 +19,14 @@ export const templatesRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/industry/templates',
+      middleware: [requires('templates', 'sms.send')],
       tags: TAG,
       summary: '模板列表（发短信时插入）',
       request: { query: z.object({ keyword: z.string().max(50).optional() }) },
       responses: jsonOk(z.object({ items: z.array(Template) })),
     }),
     async (c) => {
-      const p = c.get('principal');
-      const { enterpriseId, p: who } = need(c, p?.permissions.has('templates') ? 'templates' : 'sms.send');
+      const { enterpriseId, p: who } = caller(c);
       const k = c.req.valid('query').keyword?.trim();
       const { rows } = await c
         .get('deps')
@@ -48,7 +48,7 @@ export const templatesRoutes = router()
       responses: jsonOk(Template),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'templates');
+      const { p, enterpriseId } = caller(c);
       const b = c.req.valid('json');
       const id = newId();
       await c
@@ -75,7 +75,7 @@ export const templatesRoutes = router()
       responses: jsonOk(Ok),
     }),
     async (c) => {
-      const { p } = need(c, 'templates');
+      const { p } = caller(c);
       const b = c.req.valid('json');
       const r = await c
         .get('deps')
@@ -101,7 +101,7 @@ export const templatesRoutes = router()
       responses: jsonOk(Ok),
     }),
     async (c) => {
-      const { p } = need(c, 'templates');
+      const { p } = caller(c);
       const r = await c
         .get('deps')
         .db.query('DELETE FROM sms_templates WHERE id = $1 AND account_id = $2', [c.req.valid('param').id, p.accountId]);

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { AppError } from '../../../errors.ts';
-import { need } from '../../../http/context.ts';
+import { caller, callerHolding } from '../../../http/context.ts';
 import { jsonOk, router, z } from '../../../http/openapi.ts';
 import { UploadResult } from '../schemas.ts';
 import { checkUpload, runUploadJob } from './check.ts';
@@ -34,7 +34,7 @@ export const uploadsRoutes = base
       responses: jsonOk(UploadResult),
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'sms.send');
+      const { p, enterpriseId } = caller(c);
       const { name, bytes, fields } = await receiveUpload(c);
       // The file is read before the kind is checked: a bad file gets its own error first.
       const table = await parseUpload(bytes);
@@ -54,7 +54,7 @@ export const uploadsRoutes = base
       responses: { 202: { description: '检查已开始', content: { 'application/json': { schema: UploadJobView } } } },
     }),
     async (c) => {
-      const { p, enterpriseId } = need(c, 'sms.send');
+      const { p, enterpriseId } = caller(c);
       const { name, bytes, fields } = await receiveUpload(c);
       const kind = uploadKind(fields.kind);
       const deps = c.get('deps');
@@ -74,7 +74,7 @@ export const uploadsRoutes = base
       responses: { 200: { description: 'Excel 文件' } },
     }),
     async (c) => {
-      const { p } = need(c, 'sms.send');
+      const { p } = caller(c);
       const list = await readUploadList(c.get('deps').db, c.req.valid('param').id, p.accountId, { items: false });
       if (!list) throw new AppError('NOT_FOUND', '上传的文件已过期，请重新上传');
       const bytes = await xlsxBytes(
@@ -89,13 +89,14 @@ export const uploadsRoutes = base
     createRoute({
       method: 'get',
       path: '/api/industry/upload-templates/{kind}',
+      middleware: [requires('contacts', 'sms.send')],
       tags: TAG,
       summary: '下载 Excel 模板：batch 批量发送、merge 定制发送、contacts 通讯录导入',
       request: { params: z.object({ kind: z.enum(['batch', 'merge', 'contacts']) }) },
       responses: { 200: { description: 'Excel 文件' } },
     }),
     async (c) => {
-      need(c, c.req.valid('param').kind === 'contacts' ? 'contacts' : 'sms.send');
+      callerHolding(c, c.req.valid('param').kind === 'contacts' ? 'contacts' : 'sms.send');
       const kind = c.req.valid('param').kind;
       const [name, header, rows] =
         kind === 'batch'

@@ -1,11 +1,23 @@
+import { isGsm7 } from './gsm7.ts';
 import { countSms, TextRefusal, type SmsEncoding } from './segment-text.ts';
 
 /** The original product splits a send's text into tasks of at most this many characters. */
 export const TASK_CHARS = 500;
 
-/** The text on the handset: the signature in 【】 brackets, then the content. The signature counts. */
+/**
+ * The text on the handset: the signature in brackets, then the content. The signature counts.
+ * The brackets are 【】, as Chinese carriers want them, unless the signature and the content are
+ * both in the GSM 7-bit alphabet (an English text signed in Latin letters): then `[]`, because 【】
+ * are not in it and would make the whole SMS UCS-2 — 70 characters an SMS instead of 160, an
+ * English alert of 150 characters three SMS instead of one (#21). `[` and `]` cost two septets
+ * each; the portal refuses both bracket kinds in a signature, so the form is never ambiguous.
+ *
+ * @example
+ * composeText('气象台', '大风') // '【气象台】大风'
+ * composeText('Hangzhou EMA', 'Typhoon warning') // '[Hangzhou EMA]Typhoon warning'
+ */
 export function composeText(signature: string, content: string): string {
-  return `【${signature}】${content}`;
+  return isGsm7(content) && isGsm7(signature) ? `[${signature}]${content}` : `【${signature}】${content}`;
 }
 
 function takeCodePoints(s: string, from: number, n: number): number {

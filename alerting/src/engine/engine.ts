@@ -6,6 +6,7 @@ import { NO_CELL, Presence, type PresenceEvent } from '../presence/presence.ts';
 import { inDates, inWindows, judge, sendDay } from '../rules/evaluate.ts';
 import { shanghaiDay } from '../rules/shanghai-time.ts';
 import { Delivery } from './delivery.ts';
+import { EdgeZones } from './edge-zones.ts';
 import { PersonViews } from './person-view.ts';
 import type { EnginePorts } from './ports.ts';
 import { reachReplies } from './reach.ts';
@@ -37,6 +38,9 @@ export class Engine {
   private readonly views: PersonViews;
   private readonly today = new ShanghaiToday();
   private readonly reachedLog?: ReachedLog;
+  private readonly zones: EdgeZones;
+  /** Tasks with edge hysteresis: their people away are followed outside the region. */
+  private edgeTasks: TaskRuntime[] = [];
 
   constructor(
     private readonly ports: EnginePorts,
@@ -44,6 +48,7 @@ export class Engine {
   ) {
     this.presence = presence ?? new Presence();
     this.tasks = new TaskRegistry(this.presence.cells);
+    this.zones = new EdgeZones(this.presence.cells);
     this.views = new PersonViews(this.presence, ports.cityOf ?? NO_CITIES);
     this.delivery = new Delivery(ports, this.presence, this.today);
     const since = ports.claims.since?.bind(ports.claims);
@@ -69,17 +74,29 @@ export class Engine {
    * needs an activation scan (it became running, or its spec changed while running).
    */
   upsertTask(task: AlertTask): boolean {
-    return this.tasks.upsert(task);
+    const scan = this.tasks.upsert(task);
+    this.edgeTasks = [...this.tasks.values()].filter((rt) => EdgeZones.of(rt));
+    return scan;
   }
 
   /** Forgets a task (stopped, completed, paused, rejected): nothing more is sent for it. */
   removeTask(id: string): void {
     this.tasks.remove(id);
+    this.edgeTasks = this.edgeTasks.filter((rt) => rt.task.id !== id);
     this.reachedLog?.forget(id);
   }
 
   private enter(rt: TaskRuntime, i: number): void {
-    rt.inside.add(i, this.presence.size);
+    rt.inside.add(i, this.presence.size, this.presence.lastSec[i], rt.task.spec.hysteresis);
+  }
+
+  /** Member `i` moved out of the task's region to cell `c`: left, or (edge hysteresis) away for now. */
+  private stepOut(rt: TaskRuntime, i: number, c: number): void {
+    const h = EdgeZones.of(rt);
+    if (!h) return this.exit(rt, i);
+    const p = this.presence;
+    rt.inside.stepOut(i, p.lastSec[i], this.zones.zone(rt, h, c), p.lastPrevSinceSec, h);
+    rt.pending.delete(i);
   }
 
   private exit(rt: TaskRuntime, i: number): void {
@@ -238,13 +255,20 @@ export class Engine {
     if (prev !== cur) {
       const before = this.tasks.slotsOf(prev);
       const after = this.tasks.slotsOf(cur);
-      for (let s = 0; s < before.length; s++) if (!after.includes(before[s])) this.exit(this.tasks.bySlot(before[s]), i);
+      for (let s = 0; s < before.length; s++) if (!after.includes(before[s])) this.stepOut(this.tasks.bySlot(before[s]), i, cur);
       for (let s = 0; s < after.length; s++) {
         const rt = this.tasks.bySlot(after[s]);
         // A member who changed cell inside the region keeps the time they entered it.
         if (rt.inside.has(i)) rt.inside.moved(i, p.lastPrevSinceSec);
         else this.enter(rt, i);
         if (live && this.consider(rt, i, now)) out.push({ rt, i });
+      }
+      // Someone away from a task's region (edge hysteresis) moving about outside it: left yet?
+      for (let k = 0; k < this.edgeTasks.length; k++) {
+        const rt = this.edgeTasks[k];
+        if (!rt.inside.isAway(i) || before.includes(rt.slot) || after.includes(rt.slot)) continue;
+        const h = EdgeZones.of(rt);
+        if (h) rt.inside.seenAway(i, p.lastSec[i], this.zones.zone(rt, h, cur), h);
       }
     } else if (cur !== NO_CELL) {
       const here = this.tasks.slotsOf(cur);

@@ -225,7 +225,7 @@ export class Engine {
     const pc = this.placeCells;
     pc.fill(UNINTERNED, 0, slots);
     const { idBytes, idAt, idLen } = c;
-    const { msisdn, carrier, ts, place, kind, gender, age, home } = c;
+    const { msisdn, carrier, ts, place, kind, gender, age, home, lang } = c;
     for (let k = 0; k < c.count; k++) {
       let cell = NO_CELL;
       if (kind[k] !== DETACH) {
@@ -239,7 +239,7 @@ export class Engine {
               ? p.cells.internBytes(ci, idBytes, idAt[pl], idLen[pl], c.lng[pl], c.lat[pl], cellIdOf)
               : p.cells.intern(ci, c.cellIds[pl], c.lng[pl], c.lat[pl]);
       }
-      const i = p.applyCoded(msisdn[k], carrier[k], ts[k], cell, gender[k], age[k], home[k]);
+      const i = p.applyCoded(msisdn[k], carrier[k], ts[k], cell, gender[k], age[k], home[k], lang[k]);
       this.track(i, live, now, out);
     }
     return out;

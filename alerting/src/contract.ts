@@ -175,6 +175,13 @@ export const AlertTaskSpecShape = z.object({
    * @example { en: 'Typhoon warning: stay indoors tonight.' }
    */
   contents: z.object({ en: z.string().min(1).max(2000).optional() }).optional(),
+  /**
+   * The signature of the text in another language, when the enterprise has an approved one in
+   * Latin letters: an English body signed `[Hangzhou EMA]` stays GSM-7 (160 characters an SMS),
+   * signed 【杭州应急】 it is UCS-2 (70). Absent: `signature` (#21).
+   * @example { en: 'Hangzhou EMA' }
+   */
+  signatures: z.object({ en: z.string().min(1).max(20).optional() }).optional(),
 });
 
 /** The mandatory start of every SMS of an exercise; it counts in the billing count like any text. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SmsJobBatch, jobsOfBatch } from '@geo/messaging';
-import { alertJob, languageFor } from './alert-job.ts';
+import { languageCode } from '@geo/ingest';
+import { alertJob, languageFor, textLanguageOf } from './alert-job.ts';
 import { countMessage, encodeJobBatch } from '@geo/messaging';
 import { AlertTask, AlertTaskSpec, smsContent } from '../contract.ts';
 import { circleTask } from '../testing/engine-kit.ts';
@@ -84,5 +85,36 @@ describe('the language of a person’s SMS', () => {
     const zh = alertJob(t, '13800000001', 'cmcc', 'j', 1, languageFor(t.spec, { home: '330100' }));
     expect(en.content).toBe('【演练】Typhoon warning: stay indoors tonight.');
     expect(zh.content).toBe('【演练】台风预警：今夜请勿外出。');
+  });
+});
+
+describe('the language by a profile’s one-byte code, as presence keeps it (#21)', () => {
+  const bilingual = { content: '台风预警：今夜请勿外出。', contents: { en: 'Typhoon warning: stay indoors tonight.' } };
+  it.each([
+    ['unknown', undefined, 'zh'],
+    ['Chinese', 'zh', 'zh'],
+    ['English', 'en', 'en'],
+    ['Japanese (no Japanese text: English)', 'ja', 'en'],
+  ] as const)('a profile in %s gets %s, as languageFor says', (_what, lang, text) => {
+    expect(textLanguageOf(bilingual, languageCode(lang))).toBe(text);
+    expect(languageFor(bilingual, { lang })).toBe(text);
+    expect(textLanguageOf({ content: '台风预警' }, languageCode(lang))).toBe('zh');
+  });
+
+  it('signs the English job with the task’s Latin signature, so messaging sends it as GSM-7: 160 septets one SMS', () => {
+    // [Hangzhou EMA] is 16 septets (a bracket costs two): 144 letters more make 160.
+    const en = 'a'.repeat(144);
+    const spec = AlertTaskSpec.parse(
+      circleTask([116.4, 39.9], 1000, { content: '台风', contents: { en }, signatures: { en: 'Hangzhou EMA' } }),
+    );
+    const t: AlertTask = { id: 't-4', version: 1, state: 'running', updatedAt: 1, spec };
+    const j = alertJob(t, '13800000000', 'cmcc', 'j', 1, 'en');
+    expect(j.signature).toBe('Hangzhou EMA');
+    expect(countMessage(j.signature, j.content)).toMatchObject({ ok: true, chars: 158, segments: 1, encoding: 'gsm7' });
+    expect(countMessage(j.signature, j.content + 'a')).toMatchObject({ ok: true, segments: 2, encoding: 'gsm7' });
+    expect(alertJob(t, '13800000000', 'cmcc', 'j', 1, 'zh').signature).toBe(spec.signature);
+    // Without a Latin signature the English text is UCS-2: three SMS.
+    const plain = alertJob({ ...t, spec: { ...spec, signatures: undefined } }, '13800000000', 'cmcc', 'j', 1, 'en');
+    expect(countMessage(plain.signature, plain.content)).toMatchObject({ ok: true, segments: 3, encoding: 'ucs2' });
   });
 });

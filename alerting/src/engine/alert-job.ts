@@ -1,4 +1,4 @@
-import type { Carrier } from '@geo/ingest';
+import { languageCode, type Carrier } from '@geo/ingest';
 import type { SmsJob } from '@geo/messaging';
 import { smsContent, type AlertTask, type TextLanguage } from '../contract.ts';
 
@@ -6,7 +6,8 @@ import { smsContent, type AlertTask, type TextLanguage } from '../contract.ts';
  * The SMS job that sends `task` to one person. It names the task's alert type: messaging exempts
  * alert jobs from the anti-bombing limits unless their type is listed as limited (e.g. a drill).
  * Its text is the body in `lang` (the person's language; Chinese by default), behind 【演练】 when
- * the task is an exercise. A task asking for check-in answers sends from its reply extension.
+ * the task is an exercise, signed with the task's signature in that language when it has one. A task
+ * asking for check-in answers sends from its reply extension.
  */
 export function alertJob(task: AlertTask, msisdn: string, carrier: Carrier, jobId: string, now: number, lang?: TextLanguage): SmsJob {
   const s = task.spec;
@@ -19,7 +20,7 @@ export function alertJob(task: AlertTask, msisdn: string, carrier: Carrier, jobI
     msisdn,
     carrier,
     content: smsContent(s, lang),
-    signature: s.signature,
+    signature: (lang === 'en' ? s.signatures?.en : undefined) ?? s.signature,
     alertType: s.alertType,
     ...(s.replyExtension ? { extension: s.replyExtension } : {}),
     createdAt: now,
@@ -46,4 +47,15 @@ export interface PersonLanguage {
 export function languageFor(spec: { content?: string; contents?: { en?: string } }, person: PersonLanguage): TextLanguage {
   if (!spec.contents?.en || !person.lang) return 'zh';
   return /^zh\b/i.test(person.lang) ? 'zh' : 'en';
+}
+
+const ZH = languageCode('zh');
+
+/**
+ * {@link languageFor} by a profile's one-byte language code (index in the ingest contract's
+ * LANGUAGES + 1, 0 unknown), as presence and claim chunks keep it: no string per person.
+ * @example textLanguageOf({ content: '台风预警', contents: { en: 'Typhoon warning' } }, languageCode('ja')) // 'en'
+ */
+export function textLanguageOf(spec: { contents?: { en?: string } }, code: number): TextLanguage {
+  return !spec.contents?.en || code === 0 || code === ZH ? 'zh' : 'en';
 }

@@ -2,7 +2,17 @@ import type { Carrier } from '@geo/ingest';
 import { NO_CELL, type Presence } from '../presence/presence.ts';
 import { sendDay } from '../rules/evaluate.ts';
 import type { BudgetScope } from './budget.ts';
-import { CLAIM_CHUNK, carrierDigits, chunkPeople, claimChunkOf, type AppendResult, type ChunkPlaces, type ClaimChunk } from './claims.ts';
+import {
+  CLAIM_CHUNK,
+  carrierDigits,
+  chunkLangCode,
+  chunkPeople,
+  claimChunkOf,
+  langLetters,
+  type AppendResult,
+  type ChunkPlaces,
+  type ClaimChunk,
+} from './claims.ts';
 import { JOB_BATCH, type JobBatch } from './job-batches.ts';
 import type { EnginePorts } from './ports.ts';
 import { batchesOf, type PublishWindow } from './publish-window.ts';
@@ -121,6 +131,7 @@ export class Claiming {
         this.ports.jobBatch ?? JOB_BATCH,
         this.ports.fence?.(),
         this.placesOf(i, from, to),
+        langLetters(this.presence.lang, i, from, to),
       );
       try {
         r = await this.ports.claims.append(subject, stored);
@@ -164,8 +175,10 @@ export class Claiming {
     for (const ch of chunks) {
       const recent = now - ch.at < this.republishWithinMs && !rt.removed;
       let wanted = false;
+      let k = 0;
       for (const { msisdn, carrier } of chunkPeople(ch)) {
         const i = this.presence.ensure(msisdn, carrier);
+        this.learnLang(ch, k++, i);
         sentBits(rt, this.today.at(now));
         markSent(rt, i, this.presence.size);
         unhold(rt, i);
@@ -179,6 +192,15 @@ export class Claiming {
     }
     if (again.length) await this.jobs.publishAll(rt, again, false);
     return taken;
+  }
+
+  /**
+   * A person's language from a claim chunk, when presence does not know it (a restart before the
+   * LOCATION replay reached them, people of a shard another instance owned): their next task's
+   * text is then chosen as the chunk's was.
+   */
+  private learnLang(ch: ClaimChunk, k: number, i: number): void {
+    if (ch.langs !== undefined && this.presence.lang[i] === 0) this.presence.lang[i] = chunkLangCode(ch, k);
   }
 
   /** Per cell: the chunk (its {@link placeStamp}) that last listed it, and where in its table. */
@@ -227,8 +249,10 @@ export class Claiming {
       republished = 0;
     const again: JobBatch[] = [];
     for await (const { chunk } of this.ports.claims.list(id, sd)) {
+      let k = 0;
       for (const { msisdn, carrier } of chunkPeople(chunk)) {
         const i = this.presence.ensure(msisdn, carrier);
+        this.learnLang(chunk, k++, i);
         sentBits(rt, this.today.at(now));
         markSent(rt, i, this.presence.size);
         unhold(rt, i);

@@ -1,5 +1,5 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { CARRIERS, shardOf, type Carrier } from '@geo/ingest';
+import { CARRIERS, LANGUAGES, languageCode, shardOf, type Carrier } from '@geo/ingest';
 import { JsPublishError, WRONG_LAST_SEQUENCE, type JsPublisher } from './js-publisher.ts';
 
 /** The stream of send claims: the durable record of who was sent what, once per person per task (or day). */
@@ -49,7 +49,38 @@ export interface ClaimChunk {
    */
   places?: ChunkPlaces;
   place?: number[];
+  /**
+   * The language of each person's profile when claimed (#21): two letters per person (ISO 639-1,
+   * `--` when unknown), parallel to `msisdns`. Whoever publishes the chunk's jobs again (after a
+   * crash, a takeover, a rival's chunk) gives each the same text from it, also when its own
+   * presence does not know them; a restore gives presence back a language it lacks. Absent when
+   * nobody's language was known (and in older chunks): everyone Chinese.
+   */
+  langs?: string;
 }
+
+/** Two letters for a person whose language is unknown. */
+const NO_LANG = '--';
+
+/**
+ * A chunk's `langs` for people `i[from … to)` of a presence whose languages are `codes` (index in
+ * LANGUAGES + 1, 0 unknown); undefined when nobody's language is known.
+ */
+export function langLetters(codes: Uint8Array, i: readonly number[], from: number, to: number): string | undefined {
+  let any = false;
+  for (let k = from; k < to && !any; k++) any = codes[i[k]] !== 0;
+  if (!any) return undefined;
+  let s = '';
+  for (let k = from; k < to; k++) {
+    const c = codes[i[k]];
+    s += c === 0 ? NO_LANG : LANGUAGES[c - 1];
+  }
+  return s;
+}
+
+/** The language code (index in LANGUAGES + 1, 0 unknown) of a chunk's person `k`. */
+export const chunkLangCode = (c: ClaimChunk, k: number): number =>
+  c.langs === undefined ? 0 : languageCode(c.langs.slice(2 * k, 2 * k + 2));
 
 /** A claim chunk's table of cells: ids and positions, one entry per distinct cell. */
 export interface ChunkPlaces {
@@ -97,6 +128,7 @@ export function claimChunkOf(
   batch?: number,
   fence?: Record<string, number>,
   places?: ChunkPlaces & { of: number[] },
+  langs?: string,
 ): ClaimChunk {
   return {
     v: 1,
@@ -108,6 +140,7 @@ export function claimChunkOf(
     ...(batch === undefined ? {} : { batch }),
     ...(fence === undefined ? {} : { fence }),
     ...(places === undefined ? {} : { places: { ids: places.ids, lng: places.lng, lat: places.lat }, place: places.of }),
+    ...(langs === undefined ? {} : { langs }),
   };
 }
 
@@ -127,6 +160,7 @@ function isChunk(x: unknown): x is ClaimChunk {
     c.carriers.length === c.msisdns.length &&
     typeof c.at === 'number' &&
     (c.batch === undefined || (Number.isInteger(c.batch) && c.batch >= 1)) &&
+    (c.langs === undefined || (typeof c.langs === 'string' && c.langs.length === 2 * c.msisdns.length)) &&
     (c.place === undefined ||
       (Array.isArray(c.place) &&
         c.place.length === c.msisdns.length &&

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CARRIERS, type Carrier } from '@geo/ingest';
+import { CARRIERS, languageCode, type Carrier } from '@geo/ingest';
 import { SmsJobBatch, jobsOfBatch, type SmsJob } from '@geo/messaging';
 import { AlertTask, AlertTaskSpec, alertJobId } from '../contract.ts';
 import { circleTask } from '../testing/engine-kit.ts';
 import { alertJob } from './alert-job.ts';
-import { claimChunk } from './claims.ts';
+import { claimChunk, langLetters } from './claims.ts';
+import { batchesOf } from './publish-window.ts';
+import type { TaskRuntime } from './task-runtime.ts';
 import { chunkBatches } from './job-batches.ts';
 import { JobWriter, jobTemplate } from './job-wire.ts';
 
@@ -135,5 +137,67 @@ describe('jobs written straight to the wire', () => {
   it('refuse a template whose shared fields depend on the number', () => {
     expect(() => jobTemplate((m) => ({ ...job(m, 'cmcc'), content: `hello ${m}` }))).toThrow(/differ only by number/);
     expect(() => jobTemplate((m) => ({ ...job(m, 'cmcc'), jobId: 'fixed' }))).toThrow(/differ only by number/);
+  });
+});
+
+describe('job batches of people of several languages (#21)', () => {
+  const bilingual = AlertTask.parse({
+    ...task,
+    spec: AlertTaskSpec.parse(
+      circleTask([116.4, 39.9], 1000, {
+        content: '台风预警：今夜请勿外出。',
+        contents: { en: 'Typhoon warning: stay indoors tonight.' },
+        signatures: { en: 'Hangzhou EMA' },
+      }),
+    ),
+  });
+  const rt = { task: bilingual } as TaskRuntime;
+  const langs = ['en', 'zh', undefined, 'ja', 'en', undefined, 'ko', 'en'];
+  const people = langs.map((_, i) => ({ msisdn: `1390000000${i}`, carrier: CARRIERS[i % 2] }));
+  const presence = Uint8Array.from(langs, languageCode);
+  const idx = people.map((_, k) => k);
+  const chunk = { ...claimChunk('b1:1:1', 'b1', NOW, people, 2), langs: langLetters(presence, idx, 0, idx.length) };
+
+  it('records each person’s profile language in the chunk, two letters each, and none when nobody has one', () => {
+    expect(chunk.langs).toBe('enzh--jaen--koen');
+    expect(langLetters(new Uint8Array(8), idx, 0, 8)).toBeUndefined();
+  });
+
+  it('gives each person their language’s text and signature, one template per carrier and language', () => {
+    const jobs = batchesOf(rt, chunk, NOW).flatMap((b) => decode(b.data).map((j) => ({ ...j, msgId: b.msgId })));
+    const byNumber = new Map(jobs.map((j) => [j.msisdn, j]));
+    expect(byNumber.size).toBe(people.length);
+    people.forEach((p, k) => {
+      const foreign = langs[k] !== undefined && langs[k] !== 'zh';
+      expect(byNumber.get(p.msisdn)).toMatchObject(
+        foreign
+          ? { content: 'Typhoon warning: stay indoors tonight.', signature: 'Hangzhou EMA', carrier: p.carrier }
+          : { content: '台风预警：今夜请勿外出。', signature: bilingual.spec.signature, carrier: p.carrier },
+      );
+    });
+    // Chinese keeps the Msg-Ids chunks had before languages; English ones are their own.
+    expect(new Set(jobs.map((j) => j.msgId))).toEqual(
+      new Set([
+        'alert:t-1:b1:1:1:cmcc:0',
+        'alert:t-1:b1:1:1:cmcc.en:0',
+        'alert:t-1:b1:1:1:cmcc.en:1',
+        'alert:t-1:b1:1:1:cucc:0',
+        'alert:t-1:b1:1:1:cucc.en:0',
+      ]),
+    );
+  });
+
+  it('builds the same messages again from the stored chunk alone (a successor republishing it)', () => {
+    const stored = JSON.parse(JSON.stringify(chunk)) as typeof chunk;
+    const a = batchesOf(rt, chunk, NOW).map((b) => [b.msgId, Buffer.from(b.data).toString()]);
+    const b = batchesOf(rt, stored, NOW).map((x) => [x.msgId, Buffer.from(x.data).toString()]);
+    expect(b).toEqual(a);
+  });
+
+  it('gives everyone Chinese when the task has no English text, in the messages a chunk without languages had', () => {
+    const plain = { task } as TaskRuntime;
+    const withLangs = batchesOf(plain, chunk, NOW).map((b) => b.msgId);
+    const without = batchesOf(plain, { ...chunk, langs: undefined }, NOW).map((b) => b.msgId);
+    expect(withLangs).toEqual(without);
   });
 });

@@ -1,7 +1,7 @@
-import { alertJobId } from '../contract.ts';
+import { TEXT_LANGUAGES, alertJobId, type AlertTask } from '../contract.ts';
 import { sendDay } from '../rules/evaluate.ts';
-import { alertJob } from './alert-job.ts';
-import type { ClaimChunk } from './claims.ts';
+import { alertJob, textLanguageOf } from './alert-job.ts';
+import { chunkLangCode, type ClaimChunk } from './claims.ts';
 import { chunkBatches, type JobBatch } from './job-batches.ts';
 import { jobTemplate } from './job-wire.ts';
 import type { TaskRuntime } from './task-runtime.ts';
@@ -9,16 +9,32 @@ import type { TaskRuntime } from './task-runtime.ts';
 /** Job messages in flight at once. */
 const PUBLISH_WINDOW = 1_024;
 
-/** The job messages of a stored claim chunk (see {@link chunkBatches}): each carrier's jobs as {@link alertJob} builds them. */
+/**
+ * The job messages of a stored claim chunk (see {@link chunkBatches}): each carrier's jobs as
+ * {@link alertJob} builds them, each person's in the language their profile had when claimed.
+ */
 export function batchesOf(rt: TaskRuntime, ch: ClaimChunk, now: number, numbers?: Float64Array): JobBatch[] {
   const sd = sendDay(rt.task.spec.frequency, now);
   const { task } = rt;
   return chunkBatches(
     task.id,
     ch,
-    (carrier) => jobTemplate((msisdn) => alertJob(task, msisdn, carrier, alertJobId(task.id, msisdn, sd), now)),
+    (carrier, lang) => jobTemplate((msisdn) => alertJob(task, msisdn, carrier, alertJobId(task.id, msisdn, sd), now, lang)),
     numbers,
+    chunkTextLanguages(task.spec, ch),
   );
+}
+
+/** Each person's text language (index into TEXT_LANGUAGES) by the chunk's languages; undefined when all get Chinese. */
+function chunkTextLanguages(spec: AlertTask['spec'], ch: ClaimChunk): Uint8Array | undefined {
+  if (ch.langs === undefined || !spec.contents?.en) return undefined;
+  const out = new Uint8Array(ch.msisdns.length);
+  let any = false;
+  for (let k = 0; k < out.length; k++) {
+    out[k] = TEXT_LANGUAGES.indexOf(textLanguageOf(spec, chunkLangCode(ch, k)));
+    any ||= out[k] !== 0;
+  }
+  return any ? out : undefined;
 }
 
 /**

@@ -133,3 +133,23 @@ describe('Presence', () => {
     expect(p.cells.ids[c]).toBe('x');
   });
 });
+
+describe('the language of a person’s profile (#21)', () => {
+  it('keeps the language an event names, through events that name none, by object or by coded fields', () => {
+    const p = new Presence({ capacity: 4 });
+    const a = p.apply(ev('13800000001', 'c1', 1_000_000, { lang: 'ja' }));
+    p.apply(ev('13800000001', 'c2', 1_060_000));
+    expect(p.profile(a).lang).toBe('ja');
+    const b = p.applyCoded(13800000002, 0, 1_000_000, NO_CELL, 0, 255, -1, p.lang[a]);
+    p.applyCoded(13800000002, 0, 1_060_000, NO_CELL, 0, 255, -1);
+    expect(p.profile(b).lang).toBe('ja');
+    expect(p.profile(p.apply(ev('13800000003', 'c1', 1_000_000))).lang).toBeUndefined();
+  });
+
+  it('costs one byte a subscriber', () => {
+    const p = new Presence({ capacity: 1024 });
+    for (let k = 0; k < 1000; k++) p.apply(ev(String(13800000000 + k), 'c1', 1_000_000, { lang: 'en' }));
+    expect(p.lang.BYTES_PER_ELEMENT).toBe(1);
+    expect(p.lang.length).toBe(p.msisdn.length);
+  });
+});

@@ -1,5 +1,5 @@
 import type { Carrier } from '@geo/ingest';
-import { CARRIERS } from '@geo/ingest';
+import { CARRIERS, LANGUAGES, languageCode } from '@geo/ingest';
 import { SubscriberIndex } from '@geo/infra/basics';
 import { CellTable, NO_CELL, growTo } from './cell-table.ts';
 import { numberString } from './number-string.ts';
@@ -21,6 +21,8 @@ export interface PresenceEvent {
   gender?: 'm' | 'f';
   age?: number;
   home?: string;
+  /** The profile's language, ISO 639-1 (see the ingest contract). */
+  lang?: string;
 }
 
 const GENDERS = [undefined, 'm', 'f'] as const;
@@ -55,6 +57,11 @@ export class Presence {
   gender: Uint8Array;
   age: Uint8Array;
   home: Int32Array;
+  /**
+   * The profile's language: index in the ingest contract's LANGUAGES + 1, 0 when unknown (#21).
+   * One byte a subscriber: a million present at a task's start cost 1 MB more.
+   */
+  lang: Uint8Array;
 
   constructor(opts: PresenceOptions = {}) {
     this.stalenessMs = opts.stalenessMs ?? 2 * 3600_000;
@@ -69,6 +76,7 @@ export class Presence {
     this.gender = new Uint8Array(cap);
     this.age = new Uint8Array(cap).fill(AGE_UNKNOWN);
     this.home = new Int32Array(cap);
+    this.lang = new Uint8Array(cap);
   }
 
   /** Subscribers ever seen (present or not). */
@@ -78,7 +86,7 @@ export class Presence {
 
   /** Bytes held per tracked subscriber (arrays at their current capacity, plus the hash table). */
   get bytesPerSubscriber(): number {
-    const perSlot = 8 + 4 + 4 + 4 + 1 + 1 + 1 + 4;
+    const perSlot = 8 + 4 + 4 + 4 + 1 + 1 + 1 + 4 + 1;
     return (this.msisdn.length * perSlot + this.index.bytes) / Math.max(1, this.n);
   }
 
@@ -117,6 +125,7 @@ export class Presence {
     age.fill(AGE_UNKNOWN, this.age.length);
     this.age = age;
     this.home = growTo(this.home, cap);
+    this.lang = growTo(this.lang, cap);
   }
 
   /** The previous cell of the subscriber touched by the last {@link apply} (NO_CELL if absent). */
@@ -141,6 +150,7 @@ export class Presence {
     if (e.gender) this.gender[i] = e.gender === 'm' ? 1 : 2;
     if (e.age !== undefined) this.age[i] = e.age;
     if (e.home) this.home[i] = Number(e.home);
+    if (e.lang) this.lang[i] = languageCode(e.lang);
     this.moveTo(i, prev, e.kind === 'detach' ? NO_CELL : this.cells.intern(ci, e.cell, e.lng, e.lat), sec);
     return i;
   }
@@ -148,9 +158,10 @@ export class Presence {
   /**
    * {@link apply} for an event given by coded fields (a binary LOCATION batch's columns, no
    * objects): `cell` already interned (NO_CELL for a detach), gender 0 absent / 1 m / 2 f, age 255
-   * and home −1 when absent.
+   * and home −1 when absent, lang the language's index in LANGUAGES + 1 (0 absent). A profile
+   * attribute an event leaves out keeps what an earlier event said.
    */
-  applyCoded(msisdn: number, carrier: number, ts: number, cell: number, gender: number, age: number, home: number): number {
+  applyCoded(msisdn: number, carrier: number, ts: number, cell: number, gender: number, age: number, home: number, lang = 0): number {
     const i = this.ensureNumber(msisdn, carrier);
     const prev = this.cell[i];
     this.lastPrevCell = prev;
@@ -161,6 +172,7 @@ export class Presence {
     if (gender !== 0) this.gender[i] = gender;
     if (age !== AGE_UNKNOWN) this.age[i] = age;
     if (home > 0) this.home[i] = home;
+    if (lang !== 0) this.lang[i] = lang;
     this.moveTo(i, prev, cell, sec);
     return i;
   }
@@ -221,15 +233,17 @@ export class Presence {
   }
 
   /** The profile of a subscriber, as evaluation sees it. */
-  profile(i: number): { carrier: Carrier; gender?: 'm' | 'f'; age?: number; home?: string } {
+  profile(i: number): { carrier: Carrier; gender?: 'm' | 'f'; age?: number; home?: string; lang?: string } {
     const g = GENDERS[this.gender[i]];
     const a = this.age[i];
     const h = this.home[i];
+    const l = this.lang[i];
     return {
       carrier: CARRIERS[this.carrier[i]],
       gender: g,
       age: a === AGE_UNKNOWN ? undefined : a,
       home: h ? String(h).padStart(6, '0') : undefined,
+      lang: l ? LANGUAGES[l - 1] : undefined,
     };
   }
 

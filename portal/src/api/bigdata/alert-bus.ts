@@ -16,7 +16,7 @@ import {
   type TaskState,
 } from '@geo/alerting';
 import { connectNats, ensureKv, type NatsConnection } from '@geo/infra';
-import { DeliveryStatus, SMS_EVENTS_SUBJECTS } from '@geo/messaging';
+import { deliveryStatusesOf, SMS_EVENTS_SUBJECTS } from '@geo/messaging';
 import type { KV } from '@nats-io/kv';
 import { atom } from '@geo/insight';
 import { latLngToCell } from 'h3-js';
@@ -101,9 +101,16 @@ export class AlertBus {
       nc.subscribe(SMS_EVENTS_SUBJECTS[0]!, {
         callback: (err, m) => {
           if (err) return;
-          const r = DeliveryStatus.safeParse(m.json());
+          // One status, or a window's batch of them (messaging's STATUS_EVENT_BATCH_MS); a body that is
+          // not JSON is nobody's status.
+          let body: unknown;
+          try {
+            body = m.json();
+          } catch {
+            return;
+          }
           // Only the console's own tasks (industry sends have their own statistics).
-          if (r.success && r.data.sendId.startsWith(TASK_ID_PREFIX)) this.fold(r.data.sendId).status(r.data);
+          for (const s of deliveryStatusesOf(body) ?? []) if (s.sendId.startsWith(TASK_ID_PREFIX)) this.fold(s.sendId).status(s);
         },
       }),
     );

@@ -35,7 +35,29 @@ export class PduWriter {
       }
       if (onResponse) s._callbacks[pdu.sequence_number] = onResponse;
     }
-    const buf: Buffer = pdu.toBuffer();
+    this.push(pdu.toBuffer());
+    return true;
+  }
+
+  /**
+   * Like {@link send} for a PDU already encoded (the hot path's submit_sm and deliver_sm_resp,
+   * written by hand in `submit-codec.ts`): its sequence number (octets 12–15) is written here. A
+   * request (`onResponse` given) takes the session's next one; a response keeps its request's.
+   * Answers the sequence number, or false when the socket cannot be written.
+   */
+  sendEncoded(pdu: Buffer, onResponse?: (resp: Pdu) => void): number | false {
+    const s = this.session;
+    if (!s.socket.writable) return false;
+    if (onResponse) {
+      if (s.sequence === 0x7fffffff) s.sequence = 0;
+      pdu.writeUInt32BE(++s.sequence, 12);
+      s._callbacks[s.sequence] = onResponse;
+    }
+    this.push(pdu);
+    return pdu.readUInt32BE(12);
+  }
+
+  private push(buf: Buffer): void {
     this.bufs.push(buf);
     this.bytes += buf.length;
     this.counts.pdus++;
@@ -44,7 +66,6 @@ export class PduWriter {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
-    return true;
   }
 
   /** Writes what is waiting now. */

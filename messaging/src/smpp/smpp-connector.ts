@@ -11,6 +11,7 @@ import {
 } from './protocol.ts';
 import { Bind, LinkConnector, type LinkCarrierConfig, type Part, type SubmitResult } from './link-connector.ts';
 import { PduWriter } from './pdu-writer.ts';
+import { encodeDeliverSmResp, encodeSubmitSm } from './submit-codec.ts';
 import { decodeGsm7 } from '../text/gsm7.ts';
 
 export { slotRate } from './link-connector.ts';
@@ -41,6 +42,8 @@ interface SmppLink {
 export class SmppConnector extends LinkConnector<SmppLink> {
   protected readonly protocol = 'SMPP';
   private readonly cfg: SmppCarrierConfig;
+  /** Keys of parts refused before the wire (never a sequence number: those are positive). */
+  private refusedKey = 0;
 
   constructor(cfg: SmppCarrierConfig) {
     super(cfg);
@@ -117,22 +120,26 @@ export class SmppConnector extends LinkConnector<SmppLink> {
 
   protected writePart(b: Bind<SmppLink>, part: Part, answer: (r: SubmitResult) => void): number | false {
     const sms = part.msg.sms;
-    const multi = sms.encoded.parts.length > 1;
-    const pdu = new smpp.PDU('submit_sm', {
-      source_addr_ton: 0,
-      source_addr_npi: 0,
-      source_addr: sms.source,
-      dest_addr_ton: 2,
-      dest_addr_npi: 1,
-      destination_addr: sms.msisdn,
-      esm_class: multi ? ESM_UDHI : 0,
-      registered_delivery: 1,
-      data_coding: sms.encoded.dataCoding,
-      short_message: sms.encoded.parts[part.index],
-      ...(this.cfg.clientRefTlv ? { client_ref: sms.ref } : {}),
-    });
-    const ok = b.link!.writer.send(pdu, (resp: Pdu) => answer(resultOf(resp)));
-    return ok ? pdu.sequence_number : false;
+    // submit_sm encoded by hand (submit-codec.ts): node-smpp's PDU object cost more per SMS than the exchange.
+    let pdu: Buffer;
+    try {
+      pdu = encodeSubmitSm({
+        sequence: 0,
+        source: sms.source,
+        destination: sms.msisdn,
+        esmClass: sms.encoded.parts.length > 1 ? ESM_UDHI : 0,
+        dataCoding: sms.encoded.dataCoding,
+        shortMessage: sms.encoded.parts[part.index]!,
+        clientRef: this.cfg.clientRefTlv ? sms.ref : undefined,
+      });
+    } catch (err) {
+      // An address or part SMPP cannot carry: refused for good, nothing written.
+      const key = --this.refusedKey;
+      queueMicrotask(() => answer({ ok: false, temporary: false, code: 'SMPP_UNENCODABLE' }));
+      this.log?.warn({ carrier: this.carrier, err: (err as Error).message }, 'submit_sm not encodable');
+      return key;
+    }
+    return b.link!.writer.sendEncoded(pdu, (resp: Pdu) => answer(resultOf(resp)));
   }
 
   // ---- receipts and replies --------------------------------------------------------------------
@@ -170,7 +177,7 @@ export class SmppConnector extends LinkConnector<SmppLink> {
     } catch (err) {
       this.log?.error({ err, carrier: this.carrier }, 'deliver_sm handler failed; the SMSC will send it again');
     }
-    if (!s.socket.destroyed) w.send(pdu.response(accepted ? {} : { command_status: STATUS.ESME_RX_T_APPN }));
+    if (!s.socket.destroyed) w.sendEncoded(encodeDeliverSmResp(pdu.sequence_number, accepted ? STATUS.ESME_ROK : STATUS.ESME_RX_T_APPN));
   }
 }
 

@@ -34,7 +34,8 @@ export const MAX_HYSTERESIS_BUFFER_M = 5_000;
 export const MAX_HYSTERESIS_OUTSIDE_S = 86_400;
 
 /** True when `h` changes nothing (absent, or zero buffer and zero time). */
-export const noHysteresis = (h: EdgeHysteresis | undefined): boolean => !h || (!(h.bufferMeters! > 0) && !(h.minOutsideSeconds! > 0));
+export const noHysteresis = (h: EdgeHysteresis | undefined): boolean =>
+  !h || (!((h.bufferMeters ?? 0) > 0) && !((h.minOutsideSeconds ?? 0) > 0));
 
 /** A person's state for one region: `out` (never entered, or left), `in`, or `away` since a time. */
 export interface EdgeState {
@@ -81,6 +82,8 @@ export function leftBy(s: EdgeState, t: number, h: EdgeHysteresis | undefined): 
  * edgeStep(s, 'inside', 60, { minOutsideSeconds: 300 }).entered // false: back within 5 minutes
  */
 export function edgeStep(s: EdgeState, zone: EdgeZone, t: number, h: EdgeHysteresis | undefined): EdgeStep {
+  // Without a buffer nothing outside is near, whatever the caller's zones say.
+  if (zone === 'near' && !((h?.bufferMeters ?? 0) > 0)) zone = 'far';
   const leftAt = leftBy(s, t, h);
   const phase = leftAt === undefined ? s.phase : 'out';
   if (zone === 'inside') return { state: IN, entered: phase === 'out', leftAt };

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ENTRY, LEFT } from './history-query.ts';
-import { PersonTimesCache, personTimes, type TimesAnswer } from './person-times.ts';
+import { PersonTimesCache, edgeRows, personTimes, type Move as StoredMove, type TimesAnswer } from './person-times.ts';
+import type { EdgeZone } from '@geo/infra/basics';
 import { GRACE_MS } from './history-cache.ts';
 import { HOUR, secs, shanghaiMidnight } from './time.ts';
 
@@ -132,5 +133,89 @@ describe('per-person times of polled regions', () => {
     expect(a.entryOf(5)).toBe(s + 7000);
     expect(a.entryOf(1)).toBe(s + 6500);
     expect(a.left(secs(T0), 1)).toBe(0);
+  });
+});
+
+describe('edge hysteresis in inflow / outflow', () => {
+  // Cells: 1 inside the region, 2–4 just outside (within the buffer), 9 far away.
+  const zoneOf = (c: number): EdgeZone => (c === 1 ? 'inside' : c >= 2 && c <= 4 ? 'near' : 'far');
+  const T0 = 1_800_000_000;
+  /** Ten people: from far away in, then handovers to the three cells outside the edge and back, every 30 s. */
+  const jitter = (): StoredMove[] => {
+    const path = [9, 1, 2, 1, 3, 1, 4, 1, 2, 1];
+    const out: StoredMove[] = [];
+    for (let sub = 1; sub <= 10; sub++) for (let k = 1; k < path.length; k++) out.push([sub, T0 + k * 30, path[k - 1]!, path[k]!]);
+    return out;
+  };
+  const answer = (rows: ReturnType<typeof edgeRows>) =>
+    personTimes(undefined, 'r', undefined, (T0 - 3600) * 1000, (T0 + 3600) * 1000, rows);
+
+  it('counts the jitter across the edge as one inflow per person with hysteresis, one per crossing pair without', () => {
+    const plain = answer(edgeRows(jitter(), zoneOf, undefined, T0 + 600));
+    // Pairs 9→1, 2→1, 3→1, 4→1 in; 1→2, 1→3, 1→4 out: ten people each.
+    expect(plain.entered(T0 - 60, 10)).toBe(40);
+    expect(plain.left(T0 - 60, 10)).toBe(30);
+    const hyst = answer(edgeRows(jitter(), zoneOf, { bufferMeters: 500, minOutsideSeconds: 300 }, T0 + 600));
+    expect(hyst.entered(T0 - 60, 10)).toBe(10);
+    expect(hyst.left(T0 - 60, 10)).toBe(0);
+    expect(hyst.entryOf(1)).toBe(T0 + 30);
+  });
+
+  it('counts a real leave once the time away has passed, at its end, under the move that took them out', () => {
+    const moves: StoredMove[] = [];
+    for (let sub = 1; sub <= 10; sub++) moves.push([sub, T0, 9, 1], [sub, T0 + 60, 1, 2], [sub, T0 + 90, 2, 9], [sub, T0 + 1_000, 9, 1]);
+    const h = { bufferMeters: 500, minOutsideSeconds: 300 };
+    const rows = edgeRows(moves, zoneOf, h, T0 + 2_000);
+    expect(rows.filter((r) => r[1] === 1)).toEqual([
+      [ENTRY, 1, T0, 9, 1],
+      [LEFT, 1, T0 + 390, 1, 2],
+      [ENTRY, 1, T0 + 1_000, 9, 1],
+    ]);
+    // Not yet long enough when the answer is asked at T0 + 300.
+    expect(
+      edgeRows(
+        moves.filter((m) => m[1] <= T0 + 90),
+        zoneOf,
+        h,
+        T0 + 300,
+      ).some((r) => r[0] === LEFT),
+    ).toBe(false);
+  });
+
+  it('with zero buffer and zero time gives the rows of the stored moves: an entry per move in, a leave per move out', () => {
+    const cell = fc.constantFrom(0, 1, 5, 6, 7, 9);
+    const person = fc.array(fc.tuple(fc.integer({ min: 1, max: 600 }), cell), { minLength: 1, maxLength: 30 });
+    const zone =
+      (inside: Set<number>) =>
+      (c: number): EdgeZone =>
+        inside.has(c) ? 'inside' : 'far';
+    fc.assert(
+      fc.property(
+        fc.array(person, { minLength: 1, maxLength: 6 }),
+        fc.subarray([1, 5, 6, 7, 9]),
+        fc.constantFrom(undefined, {}, { bufferMeters: 0, minOutsideSeconds: 0 }),
+        (people, ins, h) => {
+          const inside = new Set(ins);
+          const moves: StoredMove[] = [];
+          people.forEach((steps, sub) => {
+            let t = T0,
+              at = 0;
+            for (const [dt, c] of steps) {
+              if (c === 0 || c === at) continue;
+              moves.push([sub, (t += dt), at, c]);
+              at = c;
+            }
+          });
+          const today: number[][] = [];
+          for (const [sub, t, from, to] of moves) {
+            const fromIn = from !== 0 && inside.has(from);
+            if (inside.has(to) && !fromIn) today.push([ENTRY, sub, t, from, to]);
+            if (fromIn && !inside.has(to)) today.push([LEFT, sub, t, from, to]);
+          }
+          const byKey = (a: number[], b: number[]) => a[1]! - b[1]! || a[2]! - b[2]! || a[0]! - b[0]!;
+          expect(edgeRows(moves, zone(inside), h, T0 + 100_000).sort(byKey)).toEqual(today.sort(byKey));
+        },
+      ),
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { EDGE_OUT, edgeStep, leftBy, type EdgeHysteresis, type EdgeState, type EdgeZone } from '@geo/infra/basics';
 import { atom } from './privacy.ts';
 import { ENTRY, LEFT } from './history-query.ts';
 import { MIN } from './time.ts';
@@ -172,4 +173,50 @@ export function personTimes(
     entered: (fromS, k) => pairSum(settled.entered, fresh.entered, Math.max(fromS, windowS), k),
     left: (fromS, k) => pairSum(settled.left, fresh.left, Math.max(fromS, windowS), k),
   };
+}
+
+/** One stored move: subscriber, time (s), from cell key (0: a first sighting), to cell key. */
+export type Move = readonly [sub: number, t: number, from: number, to: number];
+
+/**
+ * The per-person rows ({@link addPersonRow}'s `ENTRY` / `LEFT` codes, settled) of `moves` under
+ * edge hysteresis (the shared rule, `@geo/infra/basics` edge-hysteresis, as alerting applies it):
+ * an entry is a move in (`zoneOf` its cell is `inside`) that the rule counts as new, a leave is
+ * written at the time the person left, with the move that took them out as its crossing pair.
+ * `moves` in time order per subscriber (subscribers may interleave). Each person starts from the
+ * zone their first move came from (inside: in; else not in: what came before is not read); a far
+ * stretch long enough by `untilS` is a leave too.
+ *
+ * With no buffer and no minimum the rows are those of the stored moves themselves: an entry per
+ * move from outside (or a first sighting) to inside, a leave per move from inside to outside.
+ */
+export function edgeRows(
+  moves: Iterable<Move>,
+  zoneOf: (cell: number) => EdgeZone,
+  h: EdgeHysteresis | undefined,
+  untilS: number,
+): [d: number, sub: number, t: number, from: number, to: number][] {
+  const rows: [number, number, number, number, number][] = [];
+  const people = new Map<number, { state: EdgeState; exitFrom: number; exitTo: number }>();
+  for (const [sub, t, from, to] of moves) {
+    let p = people.get(sub);
+    if (!p) {
+      const start: EdgeState = from !== 0 && zoneOf(from) === 'inside' ? { phase: 'in', farSince: -1 } : EDGE_OUT;
+      people.set(sub, (p = { state: start, exitFrom: 0, exitTo: 0 }));
+    }
+    const zone = to === 0 ? 'far' : zoneOf(to);
+    if (p.state.phase === 'in' && zone !== 'inside') {
+      p.exitFrom = from;
+      p.exitTo = to;
+    }
+    const r = edgeStep(p.state, zone, t, h);
+    if (r.leftAt !== undefined) rows.push([LEFT, sub, r.leftAt, p.exitFrom, p.exitTo]);
+    if (r.entered) rows.push([ENTRY, sub, t, from, to]);
+    p.state = r.state;
+  }
+  for (const [sub, p] of people) {
+    const left = leftBy(p.state, untilS, h);
+    if (left !== undefined) rows.push([LEFT, sub, left, p.exitFrom, p.exitTo]);
+  }
+  return rows;
 }

@@ -146,6 +146,17 @@ describe('edge hysteresis', () => {
       [390],
     ],
     [
+      'no buffer: a near sighting is far',
+      [
+        [0, I],
+        [30, N],
+        [60, I],
+      ],
+      { minOutsideSeconds: 0 },
+      [0, 60],
+      [30],
+    ],
+    [
       'buffer only (no time): leaving means going far',
       [
         [0, I],

@@ -37,7 +37,11 @@ export interface Portal {
  * the API and the SPA on `cfg.port` (0 = a free port).
  */
 export async function createPortal(cfg: PortalConfig, log: Logger = createLogger('portal', cfg.logLevel ?? 'info')): Promise<Portal> {
-  const db = await openDb({ databaseUrl: cfg.databaseUrl, dataDir: cfg.pgliteDir ?? 'memory://' });
+  const db = await openDb({
+    databaseUrl: cfg.databaseUrl,
+    dataDir: cfg.pgliteDir ?? 'memory://',
+    onIdleError: (err) => log.warn({ err }, 'PostgreSQL ended an idle pooled connection; the next query opens a new one'),
+  });
   let server: ServerType | undefined;
   try {
     const applied = await migratePostgres(db);

@@ -25,13 +25,15 @@ export interface Db extends Queryable {
 export interface DbOptions {
   /** A PostgreSQL server URL; when absent, PGlite embedded with its files in `dataDir`. */
   databaseUrl?: string;
+  /** Told when the server ends an idle pooled connection (the pool replaces it); @default ignored */
+  onIdleError?: (err: Error) => void;
   /** PGlite data folder; `memory://` for a throw-away database. */
   dataDir?: string;
 }
 
 /** Opens PostgreSQL: a server when `databaseUrl` is set, else PGlite embedded. */
 export async function openDb(opts: DbOptions): Promise<Db> {
-  if (opts.databaseUrl) return openPostgres(opts.databaseUrl);
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.onIdleError);
   return openPglite(opts.dataDir ?? 'memory://');
 }
 
@@ -56,9 +58,16 @@ export async function openPglite(dataDir: string): Promise<Db> {
   };
 }
 
-export async function openPostgres(url: string): Promise<Db> {
+/**
+ * A pool on a PostgreSQL server. When the server ends one of its idle connections (a failover, a
+ * restart, an administrator, a pooler's idle timeout, a dropped database) pg emits 'error' on the
+ * pool, which without a listener is an uncaught exception that kills the process: the error is
+ * handed to `onIdleError` instead, the pool drops that client and the next query opens a new one.
+ */
+export async function openPostgres(url: string, onIdleError: (err: Error) => void = () => undefined): Promise<Db> {
   const { default: pg } = await import('pg');
   const pool: Pool = new pg.Pool({ connectionString: url, max: 10 });
+  pool.on('error', onIdleError);
   // Fail fast with a clear message when the server is unreachable or the credentials are wrong.
   await pool.query('SELECT 1');
   const wrap = (c: Pool | PoolClient): Queryable => ({

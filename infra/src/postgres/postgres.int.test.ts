@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { openPglite, openPostgres, type Db } from './db.ts';
 import { migratePostgres, readMigrations } from './migrate.ts';
@@ -38,4 +41,17 @@ describe.each(backends)('PostgreSQL migrations on %s', (_name, open) => {
     const edited = readMigrations().map((m, i) => (i === 0 ? { ...m, sql: m.sql + '\n-- edited' } : m));
     await expect(migratePostgres(db, edited)).rejects.toThrow(/changed after it was applied/);
   });
+});
+
+describe.skipIf(!pgUrl)('a pool on a PostgreSQL server (needs TEST_DATABASE_URL)', () => {
+  it('lives on when the server ends one of its idle connections, and the next query gets a new one', async () => {
+    // In a process of its own: the defect was an uncaught 'error' that killed the process (CI saw it as
+    // "terminating connection due to administrator command" when a test dropped its database).
+    const probe = fileURLToPath(new URL('./idle-terminated-probe.ts', import.meta.url));
+    const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', probe], {
+      env: { ...process.env, DATABASE_URL: pgUrl },
+      timeout: 60_000,
+    });
+    expect(r.stdout.trim()).toBe('OK 42');
+  }, 90_000);
 });

@@ -28,8 +28,9 @@
  *
  * Servers: NATS_URL / CLICKHOUSE_URL from the environment, or started here (and stopped).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connectClickHouse, connectNats, createLogger, ensureStream, jetstreamManager, migrateClickHouse, selectRows } from '@geo/infra';
@@ -69,6 +70,37 @@ const began = Date.now();
 const log = (msg: string) => process.stderr.write(`[bench:insight +${((Date.now() - began) / 1000).toFixed(0)}s] ${msg}\n`);
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))]!;
 const rnd = seededRandom(42);
+/** CPU time (user + system, ms) this process has used: the service runs here. */
+const ownCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+/**
+ * CPU time (ms, 10 ms ticks) of the clickhouse-server this bench started (found by its data
+ * directory in /proc); undefined when the servers came from the environment or /proc is missing.
+ */
+const clickhouseCpuMs = (): number | undefined => {
+  if (!dataDir) return undefined;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let cmd: string;
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue;
+      }
+      if (!cmd.includes('clickhouse') || !cmd.includes(dataDir)) continue;
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[11]) + Number(f[12])) * 10;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+};
 
 const tag = Date.now().toString(36);
 const DB = `insight_bench_${tag}`;
@@ -323,11 +355,33 @@ try {
 
   // --- big regions (#24): rectangles of w × h grid cells (110 / 441 / 930 / 2,601; a whole city is
   // ~2,600), REGIONS_PER_SIZE of each at random places, first query then two polls ---
-  const bySize: { cells: number; first: number[]; polled: number[] }[] = [];
+  // Besides the wall time (which a loaded machine inflates), the CPU each query cost this process
+  // (the service runs here) and the ClickHouse server (when this bench started it).
+  // INSIGHT_BENCH_PROFILE=<dir>: a CPU profile of this phase alone is written there.
+  const profileDir = process.env.INSIGHT_BENCH_PROFILE;
+  const session = profileDir ? new Session() : undefined;
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    await session.post('Profiler.start');
+  }
+  type Cost = { wall: number; cpu: number; ch?: number };
+  const timed = async (fn: () => Promise<unknown>): Promise<Cost> => {
+    const ch0 = clickhouseCpuMs();
+    const c0 = ownCpuMs();
+    const s = performance.now();
+    await fn();
+    const wall = performance.now() - s;
+    const cpu = ownCpuMs() - c0;
+    const ch1 = clickhouseCpuMs();
+    return { wall, cpu, ch: ch0 === undefined || ch1 === undefined ? undefined : ch1 - ch0 };
+  };
+  const bySize: { cells: number; first: number[]; polled: number[]; firstCost: Cost[]; polledCost: Cost[] }[] = [];
   for (const [w, h] of BIG_REGION_SIZES) {
     const cw = Math.min(w, CELLS_X);
     const chh = Math.min(h, CELLS_Y);
-    const row = { cells: 0, first: [] as number[], polled: [] as number[] };
+    const row = { cells: 0, first: [] as number[], polled: [] as number[], firstCost: [] as Cost[], polledCost: [] as Cost[] };
     for (let i = 0; i < REGIONS_PER_SIZE; i++) {
       const sw = centre(Math.floor(rnd() * (CELLS_X - cw + 1)), Math.floor(rnd() * (CELLS_Y - chh + 1)));
       // Half a cell's spacing (0.01°) around the outer cells' centres.
@@ -339,17 +393,28 @@ try {
           },
         ],
       };
-      let s = performance.now();
-      row.cells = (await post(region)).cells;
-      row.first.push(performance.now() - s);
+      const first = await timed(async () => (row.cells = (await post(region)).cells));
+      row.first.push(first.wall);
+      row.firstCost.push(first);
       for (let j = 0; j < 2; j++) {
-        s = performance.now();
-        await post(region);
-        row.polled.push(performance.now() - s);
+        const poll = await timed(() => post(region));
+        row.polled.push(poll.wall);
+        row.polledCost.push(poll);
       }
     }
     bySize.push(row);
-    log(`big region ${row.cells} cells: first ${row.first.map(ms).join(' / ')} ms, polled ${row.polled.map(ms).join(' / ')} ms`);
+    const cpus = (cs: Cost[]) => cs.map((c) => `${ms(c.cpu)}${c.ch === undefined ? '' : `+${ms(c.ch)}`}`).join(' / ');
+    log(
+      `big region ${row.cells} cells: first ${row.first.map(ms).join(' / ')} ms, polled ${row.polled.map(ms).join(' / ')} ms; ` +
+        `CPU ms (service + ClickHouse) first ${cpus(row.firstCost)}, polled ${cpus(row.polledCost)}`,
+    );
+  }
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    const file = join(profileDir!, `big-regions-${tag}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    log(`CPU profile of the big regions: ${file}`);
   }
 
   // --- heat map ---
@@ -401,6 +466,13 @@ try {
       first_ms: row.first.map(ms),
       polling_p95_ms: ms(p95(row.polled)),
       polled_ms: row.polled.map(ms),
+      // CPU per query: this process (the service) and the ClickHouse server, less sensitive to load than wall time.
+      first_cpu_ms: row.firstCost.map((c) => ms(c.cpu)),
+      polled_cpu_ms: row.polledCost.map((c) => ms(c.cpu)),
+      ...(row.firstCost[0]?.ch === undefined
+        ? {}
+        : { first_clickhouse_cpu_ms: row.firstCost.map((c) => ms(c.ch!)), polled_clickhouse_cpu_ms: row.polledCost.map((c) => ms(c.ch!)) }),
+      load_avg: loadavg().map((x) => Math.round(x * 100) / 100),
     });
   out('moves_in_memory_bytes', movesBytes, 'B', {
     ...scale,

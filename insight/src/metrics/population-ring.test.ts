@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { PopulationRing, RING_SLOTS } from './population-ring.ts';
+import { atom } from './privacy.ts';
 
 const FIVE = 300_000;
 const T = 1_800_000_000_000 - (1_800_000_000_000 % FIVE);
@@ -52,5 +54,54 @@ describe('PopulationRing', () => {
     r.ready = true;
     expect(r.covers(T - 7 * 86_400_000)).toBe(true);
     expect(r.covers(T - RING_SLOTS * FIVE)).toBe(false);
+  });
+});
+
+/** The sums as first written: an atom per listed cell and held boundary, the exact figure when saturated. */
+function referenceSums(r: PopulationRing, perCell: Map<number, Map<number, number>>, cells: number[], from: number, to: number, k: number) {
+  const out = new Map<number, number>();
+  for (let b = Math.ceil(from / FIVE) * FIVE; b <= to; b += FIVE) {
+    let sum = 0;
+    let held = false;
+    for (const c of cells) {
+      const n = perCell.get(b)?.get(c);
+      if (n !== undefined) held = true;
+      sum += atom(n ?? 0, k);
+    }
+    if (held && sum > 0) out.set(b, sum);
+  }
+  return out;
+}
+
+describe('PopulationRing.sums (table of atoms)', () => {
+  it('equals the sum of each listed cell’s atom per held boundary, saturated counts and repeated cells included', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 25 }),
+        fc.array(
+          fc.array(fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 65_530, max: 140_000 })), { minLength: 6, maxLength: 6 }),
+          {
+            minLength: 1,
+            maxLength: 12,
+          },
+        ),
+        fc.array(fc.integer({ min: 0, max: 7 }), { maxLength: 8 }),
+        fc.integer({ min: 0, max: 11 }),
+        (k, boundaries, cells, skip) => {
+          const r = new PopulationRing();
+          const perCell = new Map<number, Map<number, number>>();
+          boundaries.forEach((row, j) => {
+            // Boundary `skip` is never recorded: not held, left out of the answer.
+            if (j === skip) return;
+            const b = T + j * FIVE;
+            r.record(b, counts(...row));
+            perCell.set(b, new Map(row.map((n, c) => [c, n])));
+          });
+          const to = T + (boundaries.length - 1) * FIVE;
+          expect([...r.sums(cells, T - 1, to, k)]).toEqual([...referenceSums(r, perCell, cells, T - 1, to, k)]);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { setAdminAreaOverlay, type AreaGeometry, type RegionPart } from '@geo/alerting';
 import { loadAdminAreas, type AdminArea, type AdminLevel } from '@geo/ingest';
 import { simplify } from '@turf/turf';
 import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson';
@@ -19,11 +20,53 @@ export interface AreaNode {
  */
 const TOLERANCE: Record<AdminLevel, number> = { province: 0.01, city: 0.003, district: 0.001 };
 
-let areas: AdminArea[] | undefined;
-const all = () => (areas ??= loadAdminAreas());
+/** The boundaries an operator loaded (`boundaries/`), in force over the shipped data; null: none. */
+export interface ActiveBoundaries {
+  version: number;
+  areas: AdminArea[];
+}
+
+let shipped: AdminArea[] | undefined;
+let active: ActiveBoundaries | null = null;
+let merged: { list: AdminArea[]; byCode: Map<string, AdminArea> } | undefined;
+const outlines = new Map<AdminLevel, string>();
+
+/** The areas ingest ships (`ingest/data/admin-<province>.geo.json`), loaded once. */
+export const shippedAreas = (): AdminArea[] => (shipped ??= loadAdminAreas());
+
+function all() {
+  if (!merged) {
+    const byCode = new Map(shippedAreas().map((a) => [a.code, a]));
+    for (const a of active?.areas ?? []) byCode.set(a.code, a);
+    // Shipped order (province, cities, districts, by code), then the areas only a file has, by code.
+    const extra = (active?.areas ?? []).filter((a) => !shippedAreas().some((s) => s.code === a.code));
+    extra.sort((a, b) => a.code.localeCompare(b.code));
+    merged = { list: [...shippedAreas().map((a) => byCode.get(a.code)!), ...extra], byCode };
+  }
+  return merged;
+}
+
+/**
+ * Puts a version of loaded boundaries in force in this process (null: the shipped data alone): the
+ * pickers, the outlines, the form's validator (alerting's resolver, through its overlay) and
+ * {@link withActiveBoundaries} all read it. Called at start and whenever the active version changes
+ * (`boundaries/store.ts` keeps every portal instance in step).
+ */
+export function setActiveBoundaries(v: ActiveBoundaries | null): void {
+  active = v;
+  merged = undefined;
+  outlines.clear();
+  setAdminAreaOverlay(v ? new Map(v.areas.filter((a) => a.geometry).map((a) => [a.code, a.geometry as AreaGeometry])) : undefined);
+}
+
+/** The version of loaded boundaries in force; null when only the shipped data is. */
+export const activeBoundaryVersion = (): number | null => active?.version ?? null;
+
+/** Every area in force by code (shipped, with the active version's over them). */
+export const areasByCode = (): ReadonlyMap<string, AdminArea> => all().byCode;
 
 export function areaTree(): AreaNode[] {
-  return all().map((a) => ({
+  return all().list.map((a) => ({
     code: a.code,
     name: a.name,
     level: a.level,
@@ -34,20 +77,39 @@ export function areaTree(): AreaNode[] {
 }
 
 export function areaByCode(code: string): AdminArea | undefined {
-  return all().find((a) => a.code === code);
+  return all().byCode.get(code);
 }
 
-const outlines = new Map<AdminLevel, string>();
+/**
+ * The region with the loaded boundaries written into its admin parts: each part whose code the active
+ * version sets carries that geometry, so that alerting (and a later replay) tests exactly the outline
+ * the operator saw, whatever its own geography says. Other admin parts stay codes (alerting and the
+ * portal read the same shipped file for them).
+ *
+ * @returns the region and the version its boundaries come from (null when it uses none)
+ */
+export function withActiveBoundaries<R extends { parts: RegionPart[] }>(region: R): { region: R; boundaryVersion: number | null } {
+  if (!active) return { region, boundaryVersion: null };
+  const set = new Map(active.areas.map((a) => [a.code, a]));
+  let used = false;
+  const parts = region.parts.map((p) => {
+    const a = p.kind === 'admin' ? set.get(p.code) : undefined;
+    if (!a?.geometry) return p;
+    used = true;
+    return { ...p, geometry: a.geometry as AreaGeometry };
+  });
+  return used ? { region: { ...region, parts }, boundaryVersion: active.version } : { region, boundaryVersion: null };
+}
 
 /**
- * The outlines of one level as GeoJSON text (built once, simplified for display), each feature with
- * `code`, `name` and `level`: the offline base map draws these instead of external tiles.
+ * The outlines of one level as GeoJSON text (built once per version, simplified for display), each
+ * feature with `code`, `name` and `level`: the offline base map draws these instead of external tiles.
  */
 export function boundariesJson(level: AdminLevel): string {
   let s = outlines.get(level);
   if (!s) {
     const features: Feature<Polygon | MultiPolygon>[] = [];
-    for (const a of all()) {
+    for (const a of all().list) {
       if (a.level !== level || !a.geometry) continue;
       const f: Feature<Polygon | MultiPolygon> = {
         type: 'Feature',

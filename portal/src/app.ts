@@ -21,6 +21,8 @@ import { v1Routes } from './api/v1/routes.ts';
 import { statusRoutes } from './api/status/routes.ts';
 import { limitRoutes } from './api/ledger/limit-routes.ts';
 import { mapRoutes } from './api/map/routes.ts';
+import { checkInRoutes } from './api/bigdata/checkins/index.ts';
+import { boundaryRoutes } from './api/bigdata/boundaries/routes.ts';
 import { AppError, errorBody } from './errors.ts';
 import type { Deps } from './http/context.ts';
 import { toErrorResponse } from './http/error-response.ts';
@@ -50,6 +52,8 @@ export const API_ROUTES = [
   ...INSIGHT_ROUTES,
   limitRoutes,
   mapRoutes,
+  boundaryRoutes,
+  checkInRoutes,
 ];
 
 /** The portal's HTTP application: API under /api, health and metrics, and the SPA for everything else. */

@@ -20,6 +20,8 @@ import type { PortalConfig } from './config.ts';
 import { seedDemo } from './demo/seed.ts';
 import type { Deps } from './http/context.ts';
 import { openSecrets } from './auth/secrets.ts';
+import { startCheckIns, type CheckInRuntime } from './api/bigdata/checkins/index.ts';
+import { startBoundarySync } from './api/bigdata/boundaries/store.ts';
 
 export const DEFAULT_WEB_DIST = resolve(fileURLToPath(new URL('.', import.meta.url)), '../web/dist');
 
@@ -65,6 +67,7 @@ export async function createPortal(cfg: PortalConfig, log: Logger = createLogger
     const nats = cfg.natsUrl ? attachNats(deps, cfg.natsUrl, log) : undefined;
     const ledger = startLedger(deps);
     const importJobs = startImportJobs(deps);
+    const boundaries = await startBoundarySync(db, log);
     return {
       url,
       port,
@@ -73,6 +76,7 @@ export async function createPortal(cfg: PortalConfig, log: Logger = createLogger
       async stop() {
         await ledger.stop();
         await importJobs.stop();
+        boundaries.stop();
         await nats?.stop();
         await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
         await ch?.close();
@@ -97,6 +101,7 @@ function attachNats(deps: Deps, url: string, log: Logger): { stop(): Promise<voi
   let stopped = false;
   let nc: NatsConnection | undefined;
   let industry: RunningIndustry | undefined;
+  let checkIns: CheckInRuntime | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   deps.natsState = () => ({ ok: false, detail: 'connecting' });
   const attempt = async () => {
@@ -106,9 +111,12 @@ function attachNats(deps: Deps, url: string, log: Logger): { stop(): Promise<voi
       industry = await startIndustry(deps, { nc });
       // The big-data console shares this connection (closed at stop) instead of opening its own.
       setAlertBus(deps, await AlertBus.open(nc));
+      // Check-in answers of alert tasks (#21): recorded from messaging's replies, areas from alerting's claim log.
+      checkIns = await startCheckIns(deps, { nc });
       log.info({ url }, 'nats connected: industry dispatcher and reply consumer running');
     } catch (err) {
       log.warn({ err, url }, `nats not available; retrying in ${NATS_RETRY_MS / 1000} s`);
+      await checkIns?.stop().catch(() => undefined);
       await industry?.stop().catch(() => undefined);
       await nc?.close().catch(() => undefined);
       nc = industry = undefined;
@@ -121,6 +129,7 @@ function attachNats(deps: Deps, url: string, log: Logger): { stop(): Promise<voi
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      await checkIns?.stop().catch(() => undefined);
       await industry?.stop().catch(() => undefined);
       await nc?.drain().catch(() => undefined);
     },

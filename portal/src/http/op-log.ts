@@ -63,6 +63,8 @@ export const OPERATIONS: Readonly<Record<string, string | null>> = {
   'PUT /api/operator/enterprises/:id': '修改集团',
   'POST /api/operator/enterprises/:id/freeze': '冻结集团',
   'POST /api/operator/enterprises/:id/unfreeze': '解冻集团',
+  'POST /api/operator/boundaries': '加载行政区划边界',
+  'POST /api/operator/boundaries/:id/activate': '启用行政区划边界版本',
 
   'POST /api/industry/sends': '发送短信',
   'POST /api/industry/drafts/delete': '删除草稿',
@@ -97,6 +99,7 @@ export const OPERATIONS: Readonly<Record<string, string | null>> = {
   'POST /api/bigdata/tasks/:id/approve': '审批大数据短信任务',
   'POST /api/bigdata/tasks/:id/reject': '驳回大数据短信任务',
   'PUT /api/bigdata/approval/settings': '修改大数据任务审批设置',
+  'POST /api/bigdata/tasks/:id/checkin/close': '停止接收回复报平安',
 
   'PUT /api/operator/send-limits': '设置默认发送频率上限',
   'PUT /api/operator/send-limits/:accountId': '设置账户发送频率上限',

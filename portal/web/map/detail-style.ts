@@ -24,6 +24,7 @@ const PALETTE: Record<
     text: string;
     halo: string;
     waterText: string;
+    tower: string;
   }
 > = {
   dark: {
@@ -37,6 +38,7 @@ const PALETTE: Record<
     text: '#d8e4f5',
     halo: '#0b1526',
     waterText: '#8fb8e8',
+    tower: '#c58be8',
   },
   light: {
     water: '#a8cbe9',
@@ -49,6 +51,7 @@ const PALETTE: Record<
     text: '#2b3a4f',
     halo: '#ffffff',
     waterText: '#2f6aa8',
+    tower: '#8a3fb8',
   },
 };
 
@@ -59,10 +62,21 @@ const PALETTE: Record<
  */
 export const LABEL_FONTS = ['Noto Sans CJK SC', 'WenQuanYi Micro Hei', 'Microsoft YaHei', 'PingFang SC'];
 
-/** The imported tiles, and the platform's own places. */
-export function detailSources(detail: MapDetail | undefined, placesUrl: string): Record<string, SourceSpecification> {
+/** Towers are drawn from this zoom on (the API's tiles start at 12, `TOWERS_MIN_ZOOM`); their labels from 15. */
+export const TOWER_ZOOM = 13;
+
+/**
+ * The imported tiles, the platform's own places, and the towers (base-station sites) the platform
+ * knows, as vector tiles of the map API (`<map api>/towers/{z}/{x}/{y}.pbf`, beside `places`).
+ */
+export function detailSources(
+  detail: MapDetail | undefined,
+  placesUrl: string,
+  towersUrl = placesUrl.replace(/places$/, 'towers/{z}/{x}/{y}.pbf'),
+): Record<string, SourceSpecification> {
   const abs = (u: string) => new URL(u, location.href).href.replace(/%7B/g, '{').replace(/%7D/g, '}');
   return {
+    towers: { type: 'vector', tiles: [abs(towersUrl)], minzoom: 12, maxzoom: 14 } satisfies SourceSpecification,
     ...(detail
       ? {
           osm: {
@@ -134,9 +148,11 @@ const text = (c: (typeof PALETTE)[MapTheme], size: number, opts: { color?: strin
 });
 
 /**
- * Names, drawn above everything: the lake and place names and stations of the import, and the
- * platform's own places (scenic spots, venues). Cities and districts are named by the map
- * module's area labels, so the import's `city` places are left out here.
+ * Names, drawn above everything: the lake and place names and stations of the import, the towers
+ * the platform knows (dots from zoom 13, their carriers from 15), and the platform's own places
+ * (scenic spots, venues) — except those the import names nearby (`namedBy`, set by the places API),
+ * so that West Lake is labelled once. Cities and districts are named by the map module's area
+ * labels, so the import's `city` places are left out here.
  */
 export function labelLayers(theme: MapTheme, detail: MapDetail | undefined): LayerSpecification[] {
   const c = PALETTE[theme];
@@ -167,12 +183,36 @@ export function labelLayers(theme: MapTheme, detail: MapDetail | undefined): Lay
         },
       ]
     : [];
+  // A place the import names too (West Lake: the lake's own name) keeps the import's label only.
+  const ownLabel = ['!', ['has', 'namedBy']] as never;
   return [
     ...fromImport,
+    {
+      id: 'tower-dot',
+      type: 'circle',
+      source: 'towers',
+      'source-layer': 'towers',
+      minzoom: TOWER_ZOOM,
+      paint: {
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], TOWER_ZOOM, 2, 16, 4.5],
+        'circle-color': c.tower,
+        'circle-stroke-color': c.halo,
+        'circle-stroke-width': 1,
+      },
+    },
+    {
+      id: 'tower-name',
+      type: 'symbol',
+      source: 'towers',
+      'source-layer': 'towers',
+      minzoom: 15,
+      ...text(c, 10, { color: c.tower, below: 0.8 }),
+    },
     {
       id: 'platform-place-dot',
       type: 'circle',
       source: 'platform-places',
+      filter: ownLabel,
       minzoom: 8,
       paint: { 'circle-radius': 3.5, 'circle-color': '#e0863a', 'circle-stroke-color': c.halo, 'circle-stroke-width': 1.2 },
     },
@@ -180,6 +220,7 @@ export function labelLayers(theme: MapTheme, detail: MapDetail | undefined): Lay
       id: 'platform-place-name',
       type: 'symbol',
       source: 'platform-places',
+      filter: ownLabel,
       minzoom: 8,
       ...text(c, 13, { below: 0.9 }),
     },

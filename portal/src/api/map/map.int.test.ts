@@ -112,6 +112,10 @@ describe('offline map: import an OpenStreetMap extract, serve its tiles', () => 
     const r = await tile(...tileAt(TEST_LAKE_POINT.lng, TEST_LAKE_POINT.lat, 14));
     expect(r.status).toBe(404);
     expect(JSON.parse(r.body.toString()).error.message).toContain('尚未导入离线地图');
+    const places = (await (await fetch(`${portal.url}/api/map/places`, { headers: { cookie } })).json()) as {
+      features: { properties: Record<string, string> }[];
+    };
+    expect(places.features.filter((f) => f.properties.namedBy)).toEqual([]);
   });
 
   it('refuses a file that is not an OSM PBF with a clear message, not a stack trace', async () => {
@@ -218,5 +222,14 @@ describe('offline map: import an OpenStreetMap extract, serve its tiles', () => 
       const fc = (await places.json()) as { features: { properties: { name: string; kind: string } }[] };
       expect(fc.features.map((f) => f.properties.name)).toEqual(expect.arrayContaining(['西湖', '灵隐寺', '杭州奥体中心体育场']));
     }
+  });
+
+  it('marks the platform places the import names nearby, so the map labels West Lake once', async () => {
+    const fc = (await (await fetch(`${portal.url}/api/map/places`, { headers: { cookie } })).json()) as {
+      features: { properties: { name: string; namedBy?: string } }[];
+    };
+    const named = (n: string) => fc.features.find((f) => f.properties.name === n)!.properties.namedBy;
+    expect(named('西湖')).toBe('water_name');
+    expect(named('灵隐寺')).toBeUndefined();
   });
 });

@@ -4,8 +4,9 @@ import { AppError } from '../../errors.ts';
 import { principal, type Ctx } from '../../http/context.ts';
 import { jsonOk, router, z } from '../../http/openapi.ts';
 import { mapDirOf } from './map-dir.ts';
-import { platformPlaces } from './places.ts';
+import { importedNamesNearPlaces, platformPlaces } from './places.ts';
 import { MAX_TILE_ZOOM, TileStore } from './tile-store.ts';
+import { TOWERS_LAYER, TOWERS_MIN_ZOOM, towersTile } from './towers.ts';
 
 const tags = ['离线地图'];
 /** Tiles change only with an import; the ETag (the import's time) tells a browser when. */
@@ -17,6 +18,21 @@ function store(c: Ctx): TileStore {
   let s = stores.get(dir);
   if (!s) stores.set(dir, (s = new TileStore(dir)));
   return s;
+}
+
+/** The places' GeoJSON for one import (the names it holds decide which labels are the import's). */
+const placesByImport = new Map<string, { importedAt: string; json: Promise<string> }>();
+async function placesJson(c: Ctx): Promise<string> {
+  const s = store(c);
+  const m = await s.current();
+  if (!m) return JSON.stringify(platformPlaces());
+  let cached = placesByImport.get(s.dir);
+  if (cached?.importedAt !== m.importedAt) {
+    const json = importedNamesNearPlaces(s, m.maxzoom).then((names) => JSON.stringify(platformPlaces(names)));
+    placesByImport.set(s.dir, (cached = { importedAt: m.importedAt, json }));
+    json.catch(() => placesByImport.delete(s.dir));
+  }
+  return cached.json;
 }
 
 const Meta = z
@@ -121,20 +137,47 @@ export const mapRoutes = router()
       path: '/api/map/places',
       tags,
       summary: '平台自己的地名（景区、场馆），地图的地名图层用',
+      description:
+        '已导入的离线地图在 2 km 内有同名地名（如西湖的湖名）时，该点带 namedBy（导入数据中的图层名，如 water_name），地图只显示导入数据的那个名字，不重复标注。',
       responses: {
         200: {
-          description: 'GeoJSON 点，每个带 id、name、kind（scenic / venue）',
+          description: 'GeoJSON 点，每个带 id、name、kind（scenic 景区 / venue 场馆），及可能的 namedBy',
           content: {
             'application/geo+json': { schema: z.object({ type: z.literal('FeatureCollection'), features: z.array(z.unknown()) }) },
           },
         },
       },
     }),
-    ((c: Ctx) => {
+    (async (c: Ctx) => {
       principal(c);
-      return c.body(JSON.stringify(platformPlaces()), 200, {
+      return c.body(await placesJson(c), 200, {
         'content-type': 'application/geo+json',
-        'cache-control': 'private, max-age=3600',
+        // The import decides which labels are whose: asked again after an import.
+        'cache-control': 'private, no-cache',
       });
     }) as never,
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/map/towers/{z}/{x}/{tile}',
+      tags,
+      summary: `平台已知的基站（各运营商的服务小区，按站址合并）的矢量瓦片，图层 ${TOWERS_LAYER}；缩放级别 ${TOWERS_MIN_ZOOM} 起才有`,
+      description:
+        '每个点：name（运营商，如「移动·联通」）、carriers（cmcc,cucc,ctcc）、cells（该站址的小区数）、cell（其中一个小区编号）。来自位置事件中见过的服务小区；无 ClickHouse 或该处无基站时 204。',
+      request: { params: TileParams.openapi({ example: { z: '14', x: '13661', tile: '6747.pbf' } } as never) },
+      responses: {
+        200: { description: '矢量瓦片（未压缩）', content: { 'application/x-protobuf': { schema: z.any() } } },
+        204: { description: '该瓦片无基站' },
+      },
+    }),
+    async (c) => {
+      principal(c);
+      const { z: zoom, x, tile: y } = c.req.valid('param');
+      const ch = c.get('deps').ch;
+      const headers = { 'cache-control': 'private, max-age=300' };
+      const t = ch ? await towersTile(ch, zoom, x, y) : undefined;
+      if (!t) return c.body(null, 204, headers);
+      return c.body(t as Uint8Array<ArrayBuffer>, 200, { ...headers, 'content-type': 'application/x-protobuf' });
+    },
   );

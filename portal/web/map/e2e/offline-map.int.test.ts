@@ -3,13 +3,14 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PortalConfig } from '../../../src/config.ts';
 import type { Portal } from '../../../src/portal.ts';
 import type { MapConfig } from '../../../src/api/map/map-dir.ts';
 import { importExtract } from '../../../src/map-import/import-extract.ts';
 import { TEST_ISLAND_POINT, TEST_LAKE_POINT, TEST_STATION, writeTestExtract } from '../../../src/map-import/test-extract.ts';
 import { loginAdmin, testPortal } from '../../../src/test/harness.ts';
+import { TEST_TOWERS, writeTestTowers } from '../../../src/api/map/test-towers.ts';
 import { buildE2e } from '../../bigdata/e2e/build-e2e.ts';
 import { CHROMIUM_ARGS } from '../../bigdata/e2e/console-stack.ts';
 import { e2eOutDir } from '../../e2e/build-entry.ts';
@@ -21,7 +22,9 @@ const ARTIFACTS = process.env.ARTIFACTS_DIR ?? join(tmpdir(), 'geo-alert-artifac
  * Issue 23, "the base map is only outlines: no West Lake, roads, railway stations or place names":
  * with an OpenStreetMap extract imported (a small one the test writes: West Lake, two streets, a
  * railway and 杭州站), the map shows the lake, the roads and the station's name, from tiles the
- * portal serves. Without an import the map keeps its outlines.
+ * portal serves. Without an import the map keeps its outlines. West Lake is named once (the lake's
+ * own name, not the platform's place beside it too), and the towers the platform knows (insight's
+ * serving cells) show as dots from zoom 13.
  */
 describe('the map with an imported OpenStreetMap extract, in a browser', () => {
   let portal: Portal;
@@ -56,8 +59,9 @@ describe('the map with an imported OpenStreetMap extract, in a browser', () => {
     const mapDir = join(dir, 'map');
     await importExtract({ input: await writeTestExtract(dir), mapDir });
     dist = await buildE2e(e2eOutDir(join(tmpdir(), 'geo-alert-bigdata-e2e')));
+    const clickhouseUrl = await writeTestTowers(inject('clickhouseUrl'));
     [portal, bare, browser] = await Promise.all([
-      testPortal({ webDist: dist, mapDir } as MapConfig & Partial<PortalConfig>),
+      testPortal({ webDist: dist, mapDir, clickhouseUrl } as MapConfig & Partial<PortalConfig>),
       testPortal({ webDist: dist, mapDir: join(dir, 'none') } as MapConfig & Partial<PortalConfig>),
       chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS }),
     ]);
@@ -85,11 +89,29 @@ describe('the map with an imported OpenStreetMap extract, in a browser', () => {
     expect(await page.evaluate(() => window.mapBench!.rendered('railway')).then((r) => r.length)).toBeGreaterThan(0);
     // The labels need glyphs: drawn in the browser from local fonts (the style has no glyph server).
     expect(await page.evaluate(() => window.mapBench!.rendered('station-name'))).toContain(TEST_STATION.name);
+    // West Lake is labelled once: the lake's name; the platform's 西湖 beside it gives way.
+    const labels = await page.evaluate(() =>
+      ['water-name', 'place-name', 'station-name', 'platform-place-name'].flatMap((l) => window.mapBench!.rendered(l)),
+    );
+    expect(labels.filter((n) => n === '西湖')).toEqual(['西湖']);
     expect(await page.evaluate(() => window.mapBench!.rendered('water-name'))).toContain('西湖');
-    expect(await page.evaluate(() => window.mapBench!.rendered('platform-place-name'))).toContain('西湖');
     // Every tile the map asked for was served (or was empty), none failed.
     expect(tileAnswers.filter((s) => s === 200).length).toBeGreaterThan(0);
     expect(tileAnswers.filter((s) => ![200, 204, 304].includes(s))).toEqual([]);
+  });
+
+  it('shows the towers the platform knows at high zoom, with their carriers, and none when zoomed out', async () => {
+    const page = await openMap(portal, [TEST_TOWERS[0].lng, TEST_TOWERS[0].lat], 16);
+    await page.screenshot({ path: join(ARTIFACTS, 'offline-map-towers.png') });
+    const [mast, single] = TEST_TOWERS;
+    const dotAt = (t: { lng: number; lat: number }) =>
+      page.evaluate((p) => window.mapBench!.renderedAt('tower-dot', p), [t.lng, t.lat] as [number, number]);
+    expect(await dotAt(mast)).toEqual(['移动·联通·电信']);
+    expect(await dotAt(single)).toEqual(['移动']);
+    expect(await page.evaluate(() => window.mapBench!.rendered('tower-name'))).toEqual(expect.arrayContaining(['移动·联通·电信', '移动']));
+    await page.evaluate(([c, z]) => window.mapBench!.view(c, z), [[mast.lng, mast.lat] as [number, number], 11] as const);
+    expect(await page.evaluate(() => window.mapBench!.rendered('tower-dot'))).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 
   it('draws the same detail in the light theme', async () => {

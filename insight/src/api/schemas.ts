@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_HYSTERESIS_BUFFER_M, MAX_HYSTERESIS_OUTSIDE_S } from '@geo/infra/basics';
 import { Region } from '../regions/region.ts';
 import { Count } from '../metrics/privacy.ts';
 
@@ -16,6 +17,19 @@ export const RegionMetricsRequest = z.object({
   at: z.union([z.iso.datetime({ offset: true }), z.number().int().positive()]).optional(),
   /** How many home provinces / cities to list. @default 10 */
   top: z.number().int().min(1).max(50).default(10),
+  /**
+   * Edge hysteresis for inflow / outflow (`flow`), as alerting applies it to a task's entries: someone
+   * jittering across the edge has left only after being more than `bufferMeters` outside the region
+   * for `minOutsideSeconds` on end, and only then does a return count as inflow again. Absent: every
+   * move across the edge counts. The series and dwell are not affected.
+   * @example { "bufferMeters": 500, "minOutsideSeconds": 600 }
+   */
+  hysteresis: z
+    .object({
+      bufferMeters: z.number().min(0).max(MAX_HYSTERESIS_BUFFER_M).optional(),
+      minOutsideSeconds: z.number().int().min(0).max(MAX_HYSTERESIS_OUTSIDE_S).optional(),
+    })
+    .optional(),
 });
 export type RegionMetricsRequest = z.input<typeof RegionMetricsRequest>;
 

@@ -249,7 +249,7 @@ export class RegionResolver {
   private readonly cache = new Map<string, ResolvedRegion & { version: number }>();
   constructor(
     private readonly cells: CellDictionary,
-    private readonly admin: AdminAreas,
+    readonly admin: AdminAreas,
     private readonly max = 64,
   ) {}
 

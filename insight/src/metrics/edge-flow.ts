@@ -1,0 +1,146 @@
+import { raw, sql, list, type ClickHouseClient } from '@geo/infra';
+import type { EdgeHysteresis, EdgeZone } from '@geo/infra/basics';
+import type { RegionMetrics } from '../api/schemas.ts';
+import type { AdminAreas, Region, ResolvedRegion } from '../regions/region.ts';
+import type { CellDictionary } from '../sink/cells.ts';
+import { edgeRows, personTimes, type Move } from './person-times.ts';
+import { kCount } from './privacy.ts';
+import { HOUR, iso, secs, shanghaiMidnight } from './time.ts';
+
+const RAD = Math.PI / 180;
+const EARTH_RADIUS_M = 6_371_008.8;
+
+function haversineM(lng1: number, lat1: number, lng2: number, lat2: number): number {
+  const dLat = (lat2 - lat1) * RAD;
+  const dLng = (lng2 - lng1) * RAD;
+  const a = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * RAD) * Math.cos(lat2 * RAD) * Math.sin(dLng / 2) ** 2;
+  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(a)));
+}
+
+/** Metres from a point to a segment, in an equirectangular projection centred on the point (as alerting's buffers). */
+function pointSegmentM(lng: number, lat: number, ax: number, ay: number, bx: number, by: number): number {
+  const kx = Math.cos(lat * RAD) * RAD * EARTH_RADIUS_M;
+  const ky = RAD * EARTH_RADIUS_M;
+  const x1 = (ax - lng) * kx,
+    y1 = (ay - lat) * ky,
+    dx = (bx - ax) * kx,
+    dy = (by - ay) * ky;
+  const len2 = dx * dx + dy * dy;
+  let t = len2 === 0 ? 0 : -(x1 * dx + y1 * dy) / len2;
+  t = t < 0 ? 0 : t > 1 ? 1 : t;
+  return Math.hypot(x1 + t * dx, y1 + t * dy);
+}
+
+const ringsDistanceM = (rings: number[][][], x: number, y: number): number => {
+  let best = Infinity;
+  for (const r of rings)
+    for (let i = 0; i + 1 < r.length; i++) best = Math.min(best, pointSegmentM(x, y, r[i]![0]!, r[i]![1]!, r[i + 1]![0]!, r[i + 1]![1]!));
+  return best;
+};
+
+/**
+ * "No more than `metres` outside the region" as a test of positions outside it: within `metres` of
+ * an area's or polygon's edge (the rectangle's too), of a circle (radius + metres) or of a corridor's
+ * line (half its width + metres). The same growth alerting gives a task's region (`haloRegion`).
+ */
+export function haloTest(region: Region, admin: AdminAreas, metres: number): (lng: number, lat: number) => boolean {
+  const polygons: number[][][][] = [];
+  for (const code of region.areas) {
+    const g = admin.geometry(code);
+    if (g) polygons.push(...(g.type === 'Polygon' ? [g.coordinates] : g.coordinates));
+  }
+  const tests: ((x: number, y: number) => boolean)[] = [];
+  for (const s of region.shapes)
+    if (s.type === 'polygon') polygons.push(s.coordinates);
+    else if (s.type === 'multipolygon') polygons.push(...s.coordinates);
+    else if (s.type === 'rectangle') {
+      const [w, so, e, n] = s.bbox;
+      polygons.push([
+        [
+          [w, so],
+          [e, so],
+          [e, n],
+          [w, n],
+          [w, so],
+        ],
+      ]);
+    } else if (s.type === 'circle') tests.push((x, y) => haversineM(s.center[0], s.center[1], x, y) <= s.radiusM + metres);
+    else {
+      const half = s.widthM / 2 + metres;
+      tests.push((x, y) => ringsDistanceM([s.coordinates], x, y) <= half);
+    }
+  const closed = polygons.map((rings) =>
+    rings.map((r) => (r[0]![0] === r[r.length - 1]![0] && r[0]![1] === r[r.length - 1]![1] ? r : [...r, r[0]!])),
+  );
+  for (const rings of closed) tests.push((x, y) => ringsDistanceM(rings, x, y) <= metres);
+  return (x, y) => tests.some((t) => t(x, y));
+}
+
+/** The moves of `keys` (cells) in [fromS, toS], into or out of them, once each, in time order per person. */
+async function movesAround(ch: ClickHouseClient, keys: number[], h3s: string[], fromS: number, toS: number): Promise<Move[]> {
+  const K = list(keys);
+  // Decimal H3 indexes from the cell dictionary (digits only), not user input.
+  const H = raw(`(${h3s.map((h) => (/^\d+$/.test(h) ? h : '0')).join(',')})`);
+  const span = sql`ts >= toDateTime(${fromS}) AND ts <= toDateTime(${toS})`;
+  const q = sql`
+    SELECT sub, toUInt32(ts) AS t, from_cell, to_cell FROM insight_moves_to WHERE to_h3 IN ${H} AND to_cell IN ${K} AND ${span}
+    UNION ALL
+    SELECT sub, toUInt32(ts) AS t, from_cell, to_cell FROM insight_moves_from WHERE from_h3 IN ${H} AND from_cell IN ${K} AND ${span}`;
+  const rs = await ch.query({ query: q.text, format: 'TabSeparated', clickhouse_settings: { max_query_size: '67108864' } });
+  const seen = new Set<string>();
+  const out: Move[] = [];
+  for (const line of (await rs.text()).split('\n')) {
+    if (!line || seen.has(line)) continue;
+    seen.add(line);
+    const [sub, t, from, to] = line.split('\t').map(Number) as [number, number, number, number];
+    out.push([sub, t, from, to]);
+  }
+  return out.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+}
+
+/** What {@link edgeFlow} reads. */
+export interface EdgeFlowContext {
+  ch: ClickHouseClient;
+  cells: CellDictionary;
+  admin: AdminAreas;
+  /** k-anonymity threshold. */
+  k: number;
+}
+
+/**
+ * The region's inflow and outflow (last hour, since midnight) under edge hysteresis: each person's
+ * moves into, out of and around the region (its cells and those within the buffer) from ClickHouse,
+ * judged by the shared rule (`edgeRows`), then counted as every flow is: per crossing pair, distinct
+ * people, each pair on the grid of k. A person's state before the moves read (from an hour plus the
+ * minimum time away before the window) is taken from where their first move started.
+ */
+export async function edgeFlow(
+  ctx: EdgeFlowContext,
+  region: Region,
+  resolved: ResolvedRegion,
+  at: number,
+  h: EdgeHysteresis,
+): Promise<RegionMetrics['flow']> {
+  const { cells, k } = ctx;
+  const midnight = shanghaiMidnight(at);
+  const near = haloTest(region, ctx.admin, h.bufferMeters ?? 0);
+  const zone = new Map<number, EdgeZone>();
+  const keys: number[] = [];
+  const h3s = new Set<string>();
+  for (let c = 0; c < cells.size; c++) {
+    const z: EdgeZone = resolved.mask[c] ? 'inside' : (h.bufferMeters ?? 0) > 0 && near(cells.lng[c]!, cells.lat[c]!) ? 'near' : 'far';
+    if (z === 'far') continue;
+    zone.set(cells.key[c]!, z);
+    keys.push(cells.key[c]!);
+    h3s.add(cells.h3Dec[c]!);
+  }
+  const fromS = secs(Math.min(midnight, at - HOUR)) - Math.max(3600, h.minOutsideSeconds ?? 0);
+  const moves = keys.length ? await movesAround(ctx.ch, keys, [...h3s], fromS, secs(at)) : [];
+  const rows = edgeRows(moves, (c) => zone.get(c) ?? 'far', h, secs(at));
+  const times = personTimes(undefined, '', undefined, fromS * 1000, at + 1000, rows);
+  const n = (x: number) => kCount(x, k);
+  return {
+    lastHour: { inflow: n(times.entered(secs(at - HOUR), k)), outflow: n(times.left(secs(at - HOUR), k)) },
+    sinceMidnight: { since: iso(midnight), inflow: n(times.entered(secs(midnight), k)), outflow: n(times.left(secs(midnight), k)) },
+  };
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ENTRY, LEFT } from './history-query.ts';
 import { PersonTimesCache, edgeRows, personTimes, type Move as StoredMove, type TimesAnswer } from './person-times.ts';
-import type { EdgeZone } from '@geo/infra/basics';
+import { edgeCrossings, type EdgeHysteresis, type EdgeZone } from '@geo/infra/basics';
 import { GRACE_MS } from './history-cache.ts';
 import { HOUR, secs, shanghaiMidnight } from './time.ts';
 
@@ -216,6 +216,39 @@ describe('edge hysteresis in inflow / outflow', () => {
           expect(edgeRows(moves, zone(inside), h, T0 + 100_000).sort(byKey)).toEqual(today.sort(byKey));
         },
       ),
+    );
+  });
+
+  it('agrees with the rule alerting applies, on any movement sequence: entries and leaves at the same times', () => {
+    // Two cells per zone (a move needs a new cell): 1, 2 inside; 3, 4 near; 8, 9 far.
+    const cellOf: Record<EdgeZone, [number, number]> = { inside: [1, 2], near: [3, 4], far: [8, 9] };
+    const zoneOfCell = (c: number): EdgeZone => (c <= 2 ? 'inside' : c <= 4 ? 'near' : 'far');
+    const seq = fc.array(fc.tuple(fc.integer({ min: 1, max: 400 }), fc.constantFrom<EdgeZone>('inside', 'near', 'far')), {
+      minLength: 1,
+      maxLength: 40,
+    });
+    const hyst = fc.oneof(
+      fc.constant<EdgeHysteresis | undefined>(undefined),
+      fc.record({ bufferMeters: fc.constantFrom(0, 500), minOutsideSeconds: fc.constantFrom(0, 60, 300, 600) }),
+    );
+    fc.assert(
+      fc.property(seq, hyst, (steps, h) => {
+        const moves: StoredMove[] = [];
+        const sightings: [number, EdgeZone][] = [];
+        let t = T0,
+          at = 0;
+        for (const [dt, zone] of steps) {
+          const c = cellOf[zone][0] === at ? cellOf[zone][1] : cellOf[zone][0];
+          moves.push([7, (t += dt), at, c]);
+          sightings.push([t, zone]);
+          at = c;
+        }
+        const until = t + 1_000;
+        const rule = edgeCrossings(sightings, h, until);
+        const rows = edgeRows(moves, zoneOfCell, h, until);
+        expect(rows.filter((r) => r[0] === ENTRY).map((r) => r[2])).toEqual(rule.entries);
+        expect(rows.filter((r) => r[0] === LEFT).map((r) => r[2])).toEqual(rule.leaves);
+      }),
     );
   });
 });

@@ -3,6 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { AppError } from '../../errors.ts';
 import { principal, type Ctx } from '../../http/context.ts';
 import { jsonOk, router, z } from '../../http/openapi.ts';
+import { requires } from '../../http/route-access.ts';
 import { mapDirOf } from './map-dir.ts';
 import { importedNamesNearPlaces, platformPlaces } from './places.ts';
 import { MAX_TILE_ZOOM, TileStore } from './tile-store.ts';
@@ -162,6 +163,9 @@ export const mapRoutes = router()
       method: 'get',
       path: '/api/map/towers/{z}/{x}/{tile}',
       tags,
+      // Where the carriers' masts are is theirs, not base-map data: for the accounts whose work is
+      // on the map (the big-data console and insight), not every industry-SMS account.
+      middleware: [requires('bigdata.send', 'bigdata.tasks', 'bigdata.approve', 'insight')],
       summary: `平台已知的基站（各运营商的服务小区，按站址合并）的矢量瓦片，图层 ${TOWERS_LAYER}；缩放级别 ${TOWERS_MIN_ZOOM} 起才有`,
       description:
         '每个点：name（运营商，如「移动·联通」）、carriers（cmcc,cucc,ctcc）、cells（该站址的小区数）、cell（其中一个小区编号）。来自位置事件中见过的服务小区；无 ClickHouse 或该处无基站时 204。',
@@ -169,6 +173,7 @@ export const mapRoutes = router()
       responses: {
         200: { description: '矢量瓦片（未压缩）', content: { 'application/x-protobuf': { schema: z.any() } } },
         204: { description: '该瓦片无基站' },
+        403: { description: '无大数据短信或大数据洞察权限' },
       },
     }),
     async (c) => {

@@ -83,49 +83,39 @@ export async function startCmppGateway(opts: CmppGatewayOptions): Promise<Simula
   const newMsgId = () => (opts.messageIds === 'sequential' ? BigInt(nextId++) : makeMsgId(new Date(), gatewayCode, nextId++));
 
   const onSubmit = (s: GwSession, pdu: Extract<CmppPdu, { command: 'submit' }>) => {
-    const respond = (result: number, msgId: bigint, record?: () => void) =>
-      rules.respond(
-        () => s.link.gone,
-        () => {
-          record?.();
-          s.link.write({ command: 'submit_resp', seq: pdu.seq, msgId, result });
-        },
-      );
     const destination = pdu.destTerminalIds[0] ?? '';
-    const screened = rules.screen(
-      s,
-      () => {
-        s.link.flush();
-        s.link.socket.destroy();
-      },
-      {
-        destination,
-        throttled: SUBMIT_RESULT.FLOW_CONTROL,
-        invalid: () =>
-          pdu.msgSrc !== spId
-            ? SUBMIT_RESULT.BAD_MSG_SRC
-            : pdu.pkNumber < 1 || pdu.pkNumber > pdu.pkTotal
-              ? SUBMIT_RESULT.BAD_STRUCTURE
-              : undefined,
-      },
-    );
-    if ('drop' in screened) return;
-    if ('refuse' in screened) return respond(screened.refuse, 0n);
-    const { body, concat } = splitUdh(pdu.tpUdhi === 1, pdu.content);
-    const msgId = newMsgId();
-    const part: ReceivedPart = {
-      at: Date.now(),
-      systemId: pdu.msgSrc,
-      messageId: msgId.toString(),
-      source: pdu.srcId,
+    const answer = (result: number, msgId: bigint) => s.link.write({ command: 'submit_resp', seq: pdu.seq, msgId, result });
+    gw.submit(s, {
       destination,
-      dataCoding: pdu.msgFmt,
-      text: decodeBody(pdu.msgFmt, body),
-      concat,
-    };
-    respond(SUBMIT_RESULT.OK, msgId, () =>
-      saf.accept(part, { receipt: (stat) => reportFor(part, msgId, stat, pdu.serviceId), mo: (whole) => moFor(whole, pdu.serviceId) }),
-    );
+      throttled: SUBMIT_RESULT.FLOW_CONTROL,
+      invalid: () =>
+        pdu.msgSrc !== spId
+          ? SUBMIT_RESULT.BAD_MSG_SRC
+          : pdu.pkNumber < 1 || pdu.pkNumber > pdu.pkTotal
+            ? SUBMIT_RESULT.BAD_STRUCTURE
+            : undefined,
+      refuse: (code) => answer(code, 0n),
+      accept: () => {
+        const { body, concat } = splitUdh(pdu.tpUdhi === 1, pdu.content);
+        const msgId = newMsgId();
+        const part: ReceivedPart = {
+          at: Date.now(),
+          systemId: pdu.msgSrc,
+          messageId: msgId.toString(),
+          source: pdu.srcId,
+          destination,
+          dataCoding: pdu.msgFmt,
+          text: decodeBody(pdu.msgFmt, body),
+          concat,
+        };
+        return {
+          part,
+          answer: () => answer(SUBMIT_RESULT.OK, msgId),
+          receipt: (stat) => reportFor(part, msgId, stat, pdu.serviceId),
+          mo: (whole) => moFor(whole, pdu.serviceId),
+        };
+      },
+    });
   };
 
   const reportFor = (part: ReceivedPart, msgId: bigint, stat: ReceiptStat, serviceId: string): Owing => ({

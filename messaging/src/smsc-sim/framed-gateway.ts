@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { CmppLink, type FramedCodec } from '../cmpp/cmpp-link.ts';
-import type { SimulatedSmsc, SmscBehaviour } from './simulated-smsc.ts';
+import type { ReceiptStat } from '../smpp/protocol.ts';
+import type { ReceivedMessage, ReceivedPart, SimulatedSmsc, SmscBehaviour } from './simulated-smsc.ts';
 import { StoreAndForward, listen, type Owed, type Receiver } from './store-and-forward.ts';
 
 /** One SP link to a framed gateway: submits come on it and reports and replies go back on it. */
@@ -68,6 +69,44 @@ export class FramedGateway<P extends { seq: number; command: string }, T extends
       });
     });
     return listen(this.server, o.port, o.host);
+  }
+
+  /**
+   * One submit as CMPP and SMGP gateways take it: screened by the behaviour rules (the link cut, or
+   * refused with `refuse`'s code after the latency), else `accept` reads it (its part, the answer,
+   * what is owed for it), and after the latency the part is stored, its report and reply owed, and
+   * the answer written. A gateway gives only its codes and fields.
+   */
+  submit(
+    s: GatewaySession<P, T>,
+    o: {
+      destination: string;
+      /** The code beyond the rate. */
+      throttled: number;
+      /** The protocol's own check of the PDU: a code to refuse it with, or undefined. */
+      invalid: () => number | undefined;
+      /** Writes the refusal with `code`. */
+      refuse: (code: number) => void;
+      accept: () => { part: ReceivedPart; answer: () => void; receipt: (stat: ReceiptStat) => T; mo: (whole: ReceivedMessage) => T };
+    },
+  ): void {
+    const rules = this.saf.rules;
+    const gone = () => s.link.gone;
+    const screened = rules.screen(
+      s,
+      () => {
+        s.link.flush();
+        s.link.socket.destroy();
+      },
+      { destination: o.destination, throttled: o.throttled, invalid: o.invalid },
+    );
+    if ('drop' in screened) return;
+    if ('refuse' in screened) return rules.respond(gone, () => o.refuse(screened.refuse));
+    const a = o.accept();
+    rules.respond(gone, () => {
+      this.saf.accept(a.part, { receipt: a.receipt, mo: a.mo });
+      a.answer();
+    });
   }
 
   /** The gateway to tests; `injected` makes a delivery of a test's fields, owed like a report. */

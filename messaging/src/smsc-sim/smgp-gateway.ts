@@ -78,44 +78,31 @@ export async function startSmgpGateway(opts: SmgpGatewayOptions): Promise<Simula
     opts.messageIds === 'sequential' ? String(nextId++).padStart(20, '0') : makeSmgpMsgId(gatewayCode, new Date(), nextId++);
 
   const onSubmit = (s: GwSession, pdu: Extract<SmgpPdu, { command: 'submit' }>) => {
-    const respond = (status: number, msgId: string, record?: () => void) =>
-      rules.respond(
-        () => s.link.gone,
-        () => {
-          record?.();
-          s.link.write({ command: 'submit_resp', seq: pdu.seq, msgId, status });
-        },
-      );
     const destination = pdu.destTermIds[0] ?? '';
     const pkTotal = pdu.tlvs.get(SMGP_TLV.PK_TOTAL)?.[0] ?? 1;
     const pkNumber = pdu.tlvs.get(SMGP_TLV.PK_NUMBER)?.[0] ?? 1;
-    const screened = rules.screen(
-      s,
-      () => {
-        s.link.flush();
-        s.link.socket.destroy();
-      },
-      {
-        destination,
-        throttled: SMGP_STATUS.BUSY,
-        invalid: () => (pkNumber < 1 || pkNumber > pkTotal || pdu.msgType !== 6 ? SMGP_STATUS.BAD_STRUCTURE : undefined),
-      },
-    );
-    if ('drop' in screened) return;
-    if ('refuse' in screened) return respond(screened.refuse, '0'.repeat(20));
-    const { body, concat } = splitUdh(pdu.tlvs.get(SMGP_TLV.TP_UDHI)?.[0] === 1, pdu.content);
-    const msgId = newMsgId();
-    const part: ReceivedPart = {
-      at: Date.now(),
-      systemId: clientId,
-      messageId: msgId,
-      source: pdu.srcTermId,
+    const answer = (status: number, msgId: string) => s.link.write({ command: 'submit_resp', seq: pdu.seq, msgId, status });
+    gw.submit(s, {
       destination,
-      dataCoding: pdu.msgFormat,
-      text: decodeBody(pdu.msgFormat, body),
-      concat,
-    };
-    respond(SMGP_STATUS.OK, msgId, () => saf.accept(part, { receipt: (stat) => reportFor(part, msgId, stat), mo: moFor }));
+      throttled: SMGP_STATUS.BUSY,
+      invalid: () => (pkNumber < 1 || pkNumber > pkTotal || pdu.msgType !== 6 ? SMGP_STATUS.BAD_STRUCTURE : undefined),
+      refuse: (code) => answer(code, '0'.repeat(20)),
+      accept: () => {
+        const { body, concat } = splitUdh(pdu.tlvs.get(SMGP_TLV.TP_UDHI)?.[0] === 1, pdu.content);
+        const msgId = newMsgId();
+        const part: ReceivedPart = {
+          at: Date.now(),
+          systemId: clientId,
+          messageId: msgId,
+          source: pdu.srcTermId,
+          destination,
+          dataCoding: pdu.msgFormat,
+          text: decodeBody(pdu.msgFormat, body),
+          concat,
+        };
+        return { part, answer: () => answer(SMGP_STATUS.OK, msgId), receipt: (stat) => reportFor(part, msgId, stat), mo: moFor };
+      },
+    });
   };
 
   const reportFor = (part: ReceivedPart, msgId: string, stat: ReceiptStat): Owing => ({

@@ -68,12 +68,12 @@ export class InsightClient {
     return body;
   }
 
-  async metrics(region: Pick<AlertRegion, 'parts'>, top = 10) {
+  async metrics(region: Pick<AlertRegion, 'parts'>, top = 10, hysteresis?: RegionMetricsRequest['hysteresis']) {
     return RegionMetrics.parse(
       await this.call('/regions/metrics', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ region: toInsightRegion(region), top }),
+        body: JSON.stringify({ region: toInsightRegion(region), top, ...(hysteresis ? { hysteresis } : {}) }),
       }),
     );
   }

@@ -88,6 +88,19 @@ describe('insight routes (PGlite; insight answered by an HTTP server speaking it
     expect(seen.at(-1)).toMatchObject({ region: { areas: ['330106'], shapes: [{ type: 'polyline', widthM: 200 }] } });
   });
 
+  it('passes edge hysteresis on to insight, and refuses a bad one in Chinese before calling insight (#21)', async () => {
+    const admin = onApp(consoleApp(portal, INSIGHT_ROUTES), await loginAdmin(portal));
+    const region = { parts: [{ kind: 'circle', center: [120.15, 30.25], radiusM: 800 }] };
+    const r = await admin('POST', '/api/insight/metrics', { region, hysteresis: { bufferMeters: 500, minOutsideSeconds: 600 } });
+    expect(r.status).toBe(200);
+    expect(seen.at(-1)).toMatchObject({ hysteresis: { bufferMeters: 500, minOutsideSeconds: 600 } });
+    const n = seen.length;
+    const bad = await admin('POST', '/api/insight/metrics', { region, hysteresis: { minOutsideSeconds: -5 } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('离开时长不能为负');
+    expect(seen.length).toBe(n);
+  });
+
   it('refuses a malformed region before calling insight, and callers without the insight feature', async () => {
     const admin = onApp(consoleApp(portal, INSIGHT_ROUTES), await loginAdmin(portal));
     const n = seen.length;

@@ -10,6 +10,7 @@ import { consoleError, handle, jsonBody, jsonBodyLimit, parse, STATE_LABELS } fr
 import { sse } from '../bigdata/schemas.ts';
 import { ALERT_TYPE_INFO } from '../bigdata/alert-types.ts';
 import { isExercise } from '../bigdata/task-store.ts';
+import { HysteresisForm } from '../bigdata/hysteresis-form.ts';
 import { InsightClient, InsightError } from './insight-client.ts';
 import { requires } from '../../http/route-access.ts';
 
@@ -30,7 +31,7 @@ function insightFailure(c: Ctx, err: unknown) {
   return consoleError(c, 'INSIGHT_UNAVAILABLE', `洞察服务暂不可用：${err.message}`);
 }
 
-const MetricsBody = z.object({ region: Region, top: z.number().int().min(1).max(50).default(10) });
+const MetricsBody = z.object({ region: Region, top: z.number().int().min(1).max(50).default(10), hysteresis: HysteresisForm.optional() });
 const MetricsBodyDoc = z.object({
   region: z
     .object({
@@ -42,6 +43,7 @@ const MetricsBodyDoc = z.object({
     })
     .meta({ description: '统计区域' }),
   top: MetricsBody.shape.top.meta({ description: '列出的归属省份 / 城市个数，1–50，默认 10', example: 10 }),
+  hysteresis: MetricsBody.shape.hysteresis.meta({ description: '流入流出的边缘防抖（同预警任务）：省略则每次跨越边缘都计' }),
 });
 /** The big screen's region travels in the query (EventSource cannot post). */
 const LiveQuery = z.object({
@@ -225,7 +227,7 @@ export const insightRoutes = router()
       const ic = client(c);
       if (!ic) return consoleError(c, 'INSIGHT_UNAVAILABLE', '未配置洞察服务（INSIGHT_URL）');
       try {
-        return c.json(await ic.metrics(b.region, b.top));
+        return c.json(await ic.metrics(b.region, b.top, b.hysteresis));
       } catch (err) {
         return insightFailure(c, err);
       }

@@ -11,6 +11,7 @@ import {
   smsContent,
   type RegionIssueReason,
 } from '@geo/alerting';
+import { normalizeAnswer } from '@geo/messaging';
 import { z } from '../../http/openapi.ts';
 import { taskCost } from '../ledger/reservations.ts';
 import { areaByCode } from './geography.ts';
@@ -143,6 +144,54 @@ export const CapOrigin = z.object({
 });
 export type CapOrigin = z.infer<typeof CapOrigin>;
 
+/** One answer a check-in offers (回复 1 表示安全). */
+export const CheckInOptionForm = z.object({
+  code: z
+    .string({ error: '请填写回复代码' })
+    .trim()
+    .regex(/^[0-9A-Za-z]{1,4}$/, '回复代码为 1–4 位数字或字母')
+    .openapi({ description: '回复代码：收信人回复的内容（全角数字、“1.”、“回复1”等写法同样识别）', example: '1' }),
+  label: z
+    .string({ error: '请填写含义' })
+    .trim()
+    .min(1, '请填写含义')
+    .max(20, '含义最多 20 字')
+    .openapi({ description: '含义，如“安全”；回复含义本身也识别', example: '安全' }),
+  help: z.boolean().optional().openapi({ description: '求助选项：选此项的人列入求助名单（有任务权限的账户可见）', example: false }),
+});
+
+/**
+ * Reply check-in (#21): the alert asks for answers (回复1表示安全，回复2表示需要帮助). The task gets its
+ * own reply extension, so its SMS go out from access number + extension; each answer is matched to the
+ * task and the replying number and counted per answer and area.
+ */
+export const CheckInForm = z
+  .object({
+    options: z
+      .array(CheckInOptionForm, { error: '请填写回复选项' })
+      .min(2, '至少两个回复选项')
+      .max(9, '最多 9 个回复选项')
+      .openapi({ description: '回复选项（2–9 个），代码互不相同' }),
+  })
+  .superRefine((v, ctx) => {
+    const seen = new Set<string>();
+    v.options.forEach((o, i) => {
+      const code = normalizeAnswer(o.code);
+      if (seen.has(code)) ctx.addIssue({ code: 'custom', path: ['options', i, 'code'], message: `回复代码 ${o.code} 重复` });
+      seen.add(code);
+    });
+  })
+  .openapi('BigdataCheckIn', {
+    description: '回复报平安：短信请收信人回复代码（如“回复1表示安全，回复2表示需要帮助”），按回复统计人数与区域，列出求助的人',
+    example: {
+      options: [
+        { code: '1', label: '安全' },
+        { code: '2', label: '需要帮助', help: true },
+      ],
+    },
+  });
+export type CheckInForm = z.infer<typeof CheckInForm>;
+
 /** The send form (发短信) as the page submits it; every message is one a person reads beside the field. */
 export const TaskForm = z.object({
   alertType: z.enum(ALERT_TYPES, { error: '请选择预警类型' }),
@@ -175,6 +224,8 @@ export const TaskForm = z.object({
    * is reserved or taken from the balance). From CAP: status Exercise or Test.
    */
   exercise: z.boolean({ error: '演练须为 true 或 false' }).optional(),
+  /** Reply check-in (回复报平安): the answers the alert asks for. */
+  checkIn: CheckInForm.optional(),
 });
 export type TaskForm = z.infer<typeof TaskForm>;
 
@@ -276,12 +327,21 @@ function isAdminGeometryIssue(f: { region: { parts: { kind: string }[] } }, path
  */
 export function toSpec(
   f: TaskForm,
-  who: { accountId: string; enterpriseId: string; balance: number },
+  /** `replyExtension`: a check-in task's extension, given by the portal (never from the form); keep it on updates. */
+  who: { accountId: string; enterpriseId: string; balance: number; replyExtension?: string },
 ): { success: true; data: AlertTaskSpec } | { success: false; error: z.ZodError } {
   useIngestGeography();
   // The English text (a form's texts) goes to alerting as contents.en, sent to roaming-in foreigners.
   const contents = specContents(f);
-  const spec = { ...f, ...(contents ? { contents } : {}), balance: who.balance, accountId: who.accountId, enterpriseId: who.enterpriseId };
+  const { checkIn: _checkIn, ...form } = f;
+  const spec = {
+    ...form,
+    ...(contents ? { contents } : {}),
+    ...(who.replyExtension ? { replyExtension: who.replyExtension } : {}),
+    balance: who.balance,
+    accountId: who.accountId,
+    enterpriseId: who.enterpriseId,
+  };
   const r = AlertTaskSpec.safeParse(spec);
   if (r.success) return r;
   const rest = r.error.issues.filter((i) => !isAdminGeometryIssue(f, i.path as (string | number)[]));

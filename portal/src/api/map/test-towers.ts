@@ -16,11 +16,7 @@ export const TEST_TOWERS = [
  * @returns the database's URL (give it to the portal as `clickhouseUrl`)
  */
 export async function writeTestTowers(clickhouseUrl: string): Promise<string> {
-  const db = `map_towers_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
-  const admin = connectClickHouse(clickhouseUrl);
-  await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
-  await admin.close();
-  const url = `${clickhouseUrl.replace(/\/$/, '')}/${db}`;
+  const url = await emptyDatabase(clickhouseUrl);
   const ch = connectClickHouse(url);
   await migrateClickHouse(ch, 'insight', INSIGHT_MIGRATIONS);
   let key = 7_000_000;
@@ -34,4 +30,13 @@ export async function writeTestTowers(clickhouseUrl: string): Promise<string> {
   await ch.command({ query: `INSERT INTO insight_cells (cell, name, lat, lng, h3, city, first_seen, carrier) VALUES ${rows.join(', ')}` });
   await ch.close();
   return url;
+}
+
+/** A new, empty ClickHouse database (insight has not run there); its URL. */
+export async function emptyDatabase(clickhouseUrl: string): Promise<string> {
+  const db = `map_towers_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
+  const admin = connectClickHouse(clickhouseUrl);
+  await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
+  await admin.close();
+  return `${clickhouseUrl.replace(/\/$/, '')}/${db}`;
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Portal } from '../../portal.ts';
 import { START_TIMEOUT, loginAdmin, loginSub, testPortal } from '../../test/harness.ts';
 import { readPoints, toTilePixel, EXTENT } from './mvt.ts';
-import { TEST_TOWERS, writeTestTowers } from './test-towers.ts';
+import { emptyDatabase, TEST_TOWERS, writeTestTowers } from './test-towers.ts';
 
 function tileAt(lng: number, lat: number, z: number): [number, number, number] {
   const [px, py] = toTilePixel(lng, lat, z, 0, 0);
@@ -22,7 +22,10 @@ describe('the towers layer over HTTP', () => {
   const towersTile = (p: Portal, [z, x, y]: [number, number, number], c = cookie) => get(p, `/api/map/towers/${z}/${x}/${y}.pbf`, c);
 
   beforeAll(async () => {
-    [portal, bare] = await Promise.all([testPortal({ clickhouseUrl: await writeTestTowers(inject('clickhouseUrl')) }), testPortal()]);
+    [portal, bare] = await Promise.all([
+      testPortal({ clickhouseUrl: await writeTestTowers(inject('clickhouseUrl')) }),
+      testPortal({ clickhouseUrl: await emptyDatabase(inject('clickhouseUrl')) }),
+    ]);
     cookie = (await loginAdmin(portal)).cookie;
   }, START_TIMEOUT);
 
@@ -46,7 +49,7 @@ describe('the towers layer over HTTP', () => {
     expect(mast.lat).toBeCloseTo(TEST_TOWERS[0].lat, 4);
   });
 
-  it('has nothing below zoom 12, nothing where there is no tower, nothing without ClickHouse', async () => {
+  it('has nothing below zoom 12, nothing where there is no tower, nothing before insight made its tables', async () => {
     expect((await towersTile(portal, tileAt(TEST_TOWERS[0].lng, TEST_TOWERS[0].lat, 11))).status).toBe(204);
     expect((await towersTile(portal, tileAt(121.5, 29.9, 14))).status).toBe(204);
     const bareCookie = (await loginAdmin(bare)).cookie;

@@ -42,7 +42,11 @@ export async function towersTile(ch: ClickHouseClient, z: number, x: number, y: 
            WHERE lng >= ${w - padX} AND lng <= ${e + padX} AND lat >= ${s - padY} AND lat <= ${n + padY}
            GROUP BY cell)
         GROUP BY la, lo ORDER BY la, lo LIMIT ${TOWERS_PER_TILE}`.text,
-  );
+  ).catch((err: unknown) => {
+    // Insight has not started on this database yet: no cell is known.
+    if (unknownTable(err)) return [];
+    throw err;
+  });
   if (rows.length === 0) return undefined;
   const points: TilePoint[] = rows.map((r) => {
     const carriers = [...r.ks]
@@ -62,4 +66,10 @@ export async function towersTile(ch: ClickHouseClient, z: number, x: number, y: 
     };
   });
   return encodePointTile(TOWERS_LAYER, points, z, x, y);
+}
+
+/** ClickHouse's UNKNOWN_TABLE (code 60; 18.16 says so only in the message). */
+function unknownTable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return String(e?.code) === '60' || /UNKNOWN_TABLE|^Code: 60\b/.test(String(e?.message));
 }

@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Carrier } from '@geo/ingest';
 import { AlertTaskSpec, type AlertTaskSpecInput } from '../contract.ts';
 import type { PresenceEvent } from '../presence/presence.ts';
 import { shanghaiMidnight } from '../rules/shanghai-time.ts';
+import { Engine } from '../engine/engine.ts';
+import { seededRandom } from '@geo/infra/basics';
 import { replayTask, tickTimes } from './replay-task.ts';
 
 const CENTRE: [number, number] = [120.15, 30.28];
@@ -162,5 +164,62 @@ describe('replayTask: a draft task over a past window of moves, nothing sent', (
     expect(times).toContain(DAY + 8 * H);
     expect(times).toContain(DAY + 24 * H);
     expect(times.every((t, i) => i === 0 || t > times[i - 1]!)).toBe(true);
+  });
+});
+
+describe('replayTask runs housekeeping only when something can change', () => {
+  /** 300 people wandering in and out of the region over a day, on a minute grid. */
+  function wandering(seed: number) {
+    const rnd = seededRandom(seed);
+    const people = Array.from({ length: 300 }, number);
+    const spot = (): [number, number] => {
+      const x = rnd();
+      return x < 0.4 ? INSIDE : x < 0.6 ? INSIDE_2 : [OUTSIDE[0] + rnd() * 0.01, OUTSIDE[1]];
+    };
+    const before = people.map((p) =>
+      at(p, DAY - (1 + Math.floor(rnd() * 60)) * M, spot(), { age: 20 + Math.floor(rnd() * 50), gender: rnd() < 0.5 ? 'm' : 'f' }),
+    );
+    const moves: PresenceEvent[] = [];
+    for (const p of people) for (let k = 0; k < 12; k++) moves.push(at(p, DAY + Math.floor(rnd() * 24 * 60) * M, spot()));
+    moves.sort((a, b) => a.ts - b.ts);
+    return { before, moves };
+  }
+
+  it('sends the same people at the same times as ticking every 5 s, with a dwell, windows and a rule', async () => {
+    for (const seed of [1, 2, 3]) {
+      const { before, moves } = wandering(seed);
+      const draft = spec({
+        frequency: 'daily',
+        windows: [
+          { start: '08:00', end: '12:00' },
+          { start: '14:00', end: '20:00' },
+        ],
+        minDwellMin: 10,
+        rules: [{ attribute: 'age', action: 'keep', min: 25, max: 60 }],
+      });
+      const w = { from: DAY, to: DAY + 24 * H };
+      const ticking = await replayTask(draft, w, before, moves, { tickMs: 5_000 });
+      const r = await replayTask(draft, w, before, moves);
+      expect(r.sends.length).toBeGreaterThan(50);
+      const key = (s: { msisdn: string; at: number }) => `${s.at}|${s.msisdn}`;
+      expect(r.sends.map(key).sort()).toEqual(ticking.sends.map(key).sort());
+      expect(r.matched).toBe(ticking.matched);
+    }
+  });
+
+  it('ticks a day only at midnight and the windows’ openings (it ticked 17,280 times)', async () => {
+    const tick = vi.spyOn(Engine.prototype, 'tick');
+    try {
+      const { before, moves } = wandering(4);
+      await replayTask(
+        spec({ windows: [{ start: '08:00', end: '20:00' }], minDwellMin: 10 }),
+        { from: DAY - H, to: DAY + 23 * H },
+        before,
+        moves,
+      );
+      expect(tick.mock.calls.length).toBe(2);
+    } finally {
+      tick.mockRestore();
+    }
   });
 });

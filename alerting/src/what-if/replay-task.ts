@@ -11,13 +11,17 @@ export type { ReplaySend } from './memory-ports.ts';
 export const WHAT_IF_TASK_ID = 'what-if';
 
 /**
- * Housekeeping period in replayed time: live alerting ticks every second; people whose dwell is
- * reached between two moves are sent at the next tick, so a coarser period only makes those sends
- * up to this much later (who is sent is the same unless someone reaches the dwell and leaves within
- * it). Each tick also revisits the people held back, which is most of a replay's cost.
- * @default 5000
+ * Periodic housekeeping in replayed time: none by default. Live alerting ticks every second (and
+ * revisits every member every 30 s) because it cannot know when something changes; a replay can.
+ * Nothing decides anew between two moves except the clock reaching a Shanghai midnight (a new day's
+ * dedup and caps), a daily window's opening, or someone's minimum dwell: the replay runs
+ * housekeeping at the first two ({@link tickTimes}) and looks at each person again at the moment
+ * their dwell is reached (see {@link replayTask}). Ticking every 5 s of a day revisited the people
+ * held back 17,280 times and every member 2,880 times: 38 s for a district-day, 362 s when caps
+ * bound (BENCHMARKS.md, session 18). A period (ms) may still be given, e.g. to compare.
+ * @default Infinity
  */
-export const REPLAY_TICK_MS = 5_000;
+export const REPLAY_TICK_MS = Infinity;
 
 export interface ReplayWindow {
   /** Epoch ms, inclusive. */
@@ -58,7 +62,9 @@ const NEVER_STALE = Number.MAX_SAFE_INTEGER;
  * with in-memory ports and a clock that follows the moves. The task runs for exactly the window
  * (its start and end dates are taken as the window's days; its daily send windows apply): at `from`
  * everyone in the region is activated as live alerting does when a task starts, then each move is
- * applied at its time and housekeeping ticks run between them.
+ * applied at its time, housekeeping runs at each midnight and window opening, and a person whose
+ * minimum dwell may be reached is seen again at that moment (their latest placement re-sighted:
+ * the engine judges them as a periodic event does live, exactly on time instead of at a tick).
  *
  * @param before each person's last placement before `from` (their cell and since when), any order
  * @param moves the placements (cell changes) in `[from, to)`, in time order
@@ -93,6 +99,16 @@ export async function replayTask(
   await engine.activate(WHAT_IF_TASK_ID);
 
   const ticks = tickTimes(task.spec, from, to, tickMs);
+  // Re-sightings when someone's dwell may be reached: a move at t (into, inside or out of the region)
+  // asks for one at t + dwell, so they come in time order (a queue); the person's latest placement
+  // then is re-sighted (a move since asked for its own; one out of the region changes nothing).
+  const dwellMs = task.spec.minDwellMin * 60_000;
+  const latest = new Map<string, PresenceEvent>();
+  const looks: { at: number; msisdn: string }[] = [];
+  let look = 0;
+  if (dwellMs > 0) for (const e of before) if (e.ts < from && e.ts + dwellMs > from) looks.push({ at: e.ts + dwellMs, msisdn: e.msisdn });
+  looks.sort((a, b) => a.at - b.at);
+  for (const e of before) if (e.ts < from) latest.set(e.msisdn, e);
   let t = 0;
   let steps = 0;
   const every = opts.yieldEvery ?? Infinity;
@@ -100,9 +116,21 @@ export async function replayTask(
     if (++steps % every === 0) await new Promise((r) => setImmediate(r));
   };
   const tickUntil = async (until: number) => {
-    while (t < ticks.length && ticks[t]! <= until) {
-      clock = ticks[t++]!;
-      await engine.tick();
+    for (;;) {
+      const tick = t < ticks.length ? ticks[t]! : Infinity;
+      const seen = look < looks.length ? looks[look]!.at : Infinity;
+      const next = Math.min(tick, seen);
+      if (next > until) return;
+      clock = next;
+      if (seen <= tick) {
+        const e = latest.get(looks[look++]!.msisdn);
+        if (!e || e.kind === 'detach') continue;
+        const cands = engine.applyEvents([{ ...e, ts: seen }], true);
+        if (cands.length) await engine.sendSoon(cands);
+      } else {
+        t++;
+        await engine.tick();
+      }
       await step();
     }
   };
@@ -116,6 +144,8 @@ export async function replayTask(
     await tickUntil(e.ts);
     clock = e.ts;
     n++;
+    latest.set(e.msisdn, e);
+    if (dwellMs > 0 && e.kind !== 'detach') looks.push({ at: e.ts + dwellMs, msisdn: e.msisdn });
     const cands = engine.applyEvents([e], true);
     if (cands.length) await engine.sendSoon(cands);
     await step();
@@ -126,12 +156,12 @@ export async function replayTask(
 }
 
 /**
- * When housekeeping runs: every `tickMs` from `from`, and at each Asia/Shanghai midnight and each
- * daily window's opening inside the window (so those happen on time whatever the period).
+ * When housekeeping runs: at each Asia/Shanghai midnight and each daily window's opening inside the
+ * window, and every `tickMs` from `from` when a period is given.
  */
 export function tickTimes(spec: Pick<AlertTaskSpec, 'windows'>, from: number, to: number, tickMs: number): number[] {
   const out: number[] = [];
-  for (let x = from + tickMs; x < to; x += tickMs) out.push(x);
+  if (Number.isFinite(tickMs) && tickMs > 0) for (let x = from + tickMs; x < to; x += tickMs) out.push(x);
   const hhmm = (s: string) => (Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5))) * 60_000;
   for (let day = shanghaiMidnight(shanghaiDate(from)); day < to; day += 86_400_000) {
     for (const at of [day, ...spec.windows.map((w) => day + hhmm(w.start))]) if (at > from && at < to) out.push(at);

@@ -226,7 +226,8 @@ export class ExtensionRegistry {
       const held = cur && cur.operation === 'PUT' ? cur.json<ExtensionEntry>() : undefined;
       const live = held && held.expiresAt > this.now() ? held : undefined;
       if (live && (live.enterpriseId !== entry.enterpriseId || live.sendId !== entry.sendId)) return false;
-      const { closedAt: _drop, ...base } = live ?? entry;
+      const prior: ExtensionEntry = live ?? entry;
+      const { closedAt: _closed, ...base } = prior;
       const next: ExtensionEntry = {
         ...base,
         kind: entry.kind ?? base.kind,

@@ -32,6 +32,7 @@ import {
 } from './schemas.ts';
 import { FormRegion, formIssues, regionAndRuleIssues, TaskForm, toSpec, type FieldIssue } from './task-form.ts';
 import { deleteDraft, getTask, insertTask, submitDraft, updateDraft } from './task-store.ts';
+import { attachCheckIn } from './checkins/index.ts';
 import { requires } from '../../http/route-access.ts';
 
 /** What the enterprise (and this account, when it has its own cap) may still send. */
@@ -356,6 +357,8 @@ export const sendRoutes = router()
             copiedFrom: body.copiedFrom ?? null,
             ...row,
           });
+        // 回复报平安 (#21): a check-in gets its extension, and the spec carries it to alerting.
+        task.spec = await attachCheckIn(tx, deps, { taskId: id, enterpriseId, accountId: p.accountId, form }, task.spec);
         await bus.create(task);
       });
       await opLog(c, '提交大数据短信任务', id, { subject: form.subject, alertType: form.alertType, approval: entry.approval });

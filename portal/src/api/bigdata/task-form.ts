@@ -13,6 +13,7 @@ import {
 } from '@geo/alerting';
 import { normalizeAnswer } from '@geo/messaging';
 import { z } from '../../http/openapi.ts';
+import { HysteresisForm } from './hysteresis-form.ts';
 import { taskCost } from '../ledger/reservations.ts';
 import { areaByCode } from './geography.ts';
 import { costliestContent, specContents } from './languages/task-texts.ts';
@@ -226,6 +227,8 @@ export const TaskForm = z.object({
   exercise: z.boolean({ error: '演练须为 true 或 false' }).optional(),
   /** Reply check-in (回复报平安): the answers the alert asks for. */
   checkIn: CheckInForm.optional(),
+  /** Edge hysteresis (边缘防抖): a person jittering across the region's edge is not a new entry each time. */
+  hysteresis: HysteresisForm.optional(),
 });
 export type TaskForm = z.infer<typeof TaskForm>;
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import { connectNats, jetstreamManager, type NatsConnection } from '@geo/infra';
+import { until } from '@geo/infra/testing';
 import { ClaimLog, jobsRedeliverableSince } from './claim-log.ts';
 import { messagingNames } from '../names.ts';
 import { declareMessagingStreams } from '../streams.ts';
@@ -58,6 +59,32 @@ describe('write-ahead claims, one JetStream message per batch', () => {
     const end = Date.now() + 10_000;
     while (!two.has('shared-1') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     expect(await two.claim('shared-1')).toBe(false);
+  });
+
+  it('withdraws a claim whose publish timed out but was stored, so the job is not taken as claimed when it comes again', async () => {
+    const stream = `${ns.toUpperCase()}_L${++n}`;
+    const subject = `${stream.toLowerCase()}.claims`;
+    // Acks are awaited 1 ms: the claims are stored, the claimer is told they were not (as at load 26,
+    // when a claim's publish outlived the client's 5 s and the job waited UNCERTAIN_RESOLVE_MS).
+    const slow = await ClaimLog.open(nc, { stream, subject, since: async () => undefined, claimTimeoutMs: 1 });
+    open.push(slow);
+    let late: string | undefined;
+    for (let i = 0; i < 20 && !late; i++) {
+      const id = `late-${i}`;
+      if (!(await slow.claim(id).catch(() => false))) late = id;
+    }
+    expect(late).toBeDefined();
+    expect(slow.has(late!)).toBe(false);
+    // Another instance, or this one restarted: the claim stored late does not stand.
+    const fresh = await claimLog(undefined, stream);
+    const marker = `marker-${Date.now()}`;
+    expect(await fresh.claim(marker)).toBe(true);
+    await until('the slow log read past the marker', () => slow.has(marker), 10_000);
+    expect(slow.has(late!)).toBe(false);
+    expect(fresh.has(late!)).toBe(false);
+    const again = await claimLog(undefined, stream);
+    expect(again.has(late!)).toBe(false);
+    expect(await again.claim(late!)).toBe(true);
   });
 
   it('reads only claims from the redeliverable window (with a margin) when told where it starts', async () => {

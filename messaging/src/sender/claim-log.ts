@@ -36,6 +36,11 @@ import { ensureStream, jetstreamManager, ms, type Logger, type NatsConnection } 
  */
 export class ClaimLog {
   private readonly claimed = new Map<string, number>();
+  /**
+   * Ids whose claims publish failed here, with when their withdrawal was written: a claim stored
+   * after all (the publish timed out at the client) that the tail reads is not taken as a claim.
+   */
+  private readonly withdrawnHere = new Map<string, number>();
   private batch: string[] = [];
   private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private scheduled = false;
@@ -138,7 +143,7 @@ export class ClaimLog {
     this.counts.batches++;
     this.counts.claims += ids.length;
     const body = JSON.stringify({ at: Date.now(), ids } satisfies ClaimBatch);
-    jetstream(this.nc)
+    jetstream(this.nc, this.o.claimTimeoutMs ? { timeout: this.o.claimTimeoutMs } : undefined)
       .publish(this.subject, body)
       .then(
         () => {
@@ -146,9 +151,21 @@ export class ClaimLog {
         },
         (err: unknown) => {
           // Not known to be stored: nothing of this batch goes out (the claimers are told), so the
-          // ids are forgotten and may be claimed again — a claim stored after all only says "maybe
-          // on the wire", and a job sent once under its second claim is still sent once.
-          for (const id of ids) this.claimed.delete(id);
+          // ids are forgotten and may be claimed again. A claim stored after all (the publish timed
+          // out at the client, as under heavy load) would make each job "claimed, maybe on the
+          // wire" when it comes again (here, after a restart, or at another instance): uncertain,
+          // and held for UNCERTAIN_RESOLVE_MS. So it is withdrawn (written before any new claim of
+          // the same ids: one connection keeps the order), and the tail here skips it meanwhile.
+          const at = Date.now();
+          for (const id of ids) {
+            this.claimed.delete(id);
+            this.withdrawnHere.set(id, at);
+          }
+          jetstream(this.nc)
+            .publish(this.subject, JSON.stringify({ at, ids: [], withdrawn: ids } satisfies ClaimBatch))
+            .catch((e: unknown) =>
+              this.o.log?.warn({ err: e, ids: ids.length }, 'failed claims not withdrawn; a late-stored one makes its job uncertain'),
+            );
           for (const w of waiters) w.reject(err);
         },
       );
@@ -193,13 +210,17 @@ export class ClaimLog {
         try {
           const b = JSON.parse(new TextDecoder().decode(m.data)) as ClaimBatch;
           for (const id of b.ids) {
-            if (!this.claimed.has(id)) {
+            if (!this.claimed.has(id) && !((this.withdrawnHere.get(id) ?? -Infinity) >= b.at)) {
               this.remember(id, b.at);
               if (m.seq <= lastSeq) this.counts.rebuilt++;
             }
           }
           // Withdrawn after the claim (in stream order): unless claimed again since by us.
-          for (const id of b.withdrawn ?? []) if ((this.claimed.get(id) ?? Infinity) <= b.at) this.claimed.delete(id);
+          for (const id of b.withdrawn ?? []) {
+            if ((this.claimed.get(id) ?? Infinity) <= b.at) this.claimed.delete(id);
+            // Our own withdrawal read back: the claim it withdraws came before it (stream order).
+            if ((this.withdrawnHere.get(id) ?? Infinity) <= b.at) this.withdrawnHere.delete(id);
+          }
         } catch (err) {
           this.o.log?.error({ err, seq: m.seq }, 'unreadable claims message skipped');
         }
@@ -226,6 +247,8 @@ export interface ClaimLogOptions {
   remember?: number;
   /** Claims per publish at most. @default 4000 */
   maxBatch?: number;
+  /** How long a claims publish waits for JetStream's ack before the claimers are told it failed. @default the client's (5 s) */
+  claimTimeoutMs?: number;
   log?: Logger;
 }
 

@@ -1,0 +1,186 @@
+import { WHY_REASONS, type WhyReason } from '@geo/alerting';
+import { createRoute } from '@hono/zod-openapi';
+import { Heatmap, resolutionForZoom } from '@geo/insight';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import { caller } from '../../http/context.ts';
+import { jsonOk, router } from '../../http/openapi.ts';
+import { requires } from '../../http/route-access.ts';
+import { SEND_LOG_TABLE } from '../industry/send-log.ts';
+import { alertBus } from './alert-bus.ts';
+import { recordedProgress } from './progress.ts';
+import { maskMsisdn, RecipientPage, RecipientQuery, taskRecipients } from './recipients.ts';
+import { guarded, parse } from './route-kit.ts';
+import { IdParam, sse } from './schemas.ts';
+import { setProgress, setState } from './task-store.ts';
+import { taskOr404 } from './task-views.ts';
+
+/*
+ * What a submitted task shows while it runs and after: live progress (Server-Sent Events), why a
+ * number did not get it, where the people reached were, and the per-recipient record (查看明细).
+ */
+
+/** Why a number did (not) get a task, as the task page says it. */
+export const WHY_LABELS: Record<WhyReason, string> = {
+  not_tracked: '任务未在执行（未开始、已停止或已结束），预警服务不再评估该任务',
+  not_seen: '尚未收到该号码的位置信令',
+  absent: '该号码已关机或长时间无信令，不在任何区域内',
+  outside: '该号码当前不在任务区域内',
+  not_running: '任务尚未开始执行',
+  sent: '已发送（同一号码不重复发送）',
+  send_failed: '已决定发送，短信提交失败，正在重试',
+  queued: '符合条件，正在发送',
+  window: '不在任务日期或每日发送时段内',
+  dwell: '在区域内的驻留时间未达到要求',
+  rule: '被人群筛选规则排除',
+  no_quota: '任务未给该号码所属运营商分配发送条数',
+  daily_cap: '已达该运营商的日下发上限',
+  total_cap: '已达该运营商的发送总条数',
+  balance: '短信余量不足',
+};
+
+
+/** A mainland mobile number after removing spaces and dashes and a +86 / 0086 prefix (DESIGN.md). */
+const Msisdn = z
+  .string({ error: '请输入手机号码' })
+  .transform((s) => s.replace(/[\s-]/g, '').replace(/^(\+86|0086)/, ''))
+  .pipe(z.string().regex(/^1[3-9]\d{9}$/, '请输入 11 位手机号码'));
+
+const WhyAnswer = z
+  .object({
+    msisdn: z.string().openapi({ description: '号码（中间四位隐藏）', example: '138****8000' }),
+    reason: z.enum(WHY_REASONS),
+    reasonLabel: z.string(),
+    sentAt: z.string().nullable().openapi({ description: '发送时间（reason 为 sent 时）' }),
+  })
+  .openapi('BigdataWhy');
+
+const tags = ['大数据短信'];
+
+export const taskLiveRoutes = router()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/tasks/{id}/progress',
+      middleware: [requires('bigdata.tasks')],
+      tags,
+      summary: '实时进度（Server-Sent Events：state，然后每次变化一个 progress 事件，见 BigdataProgress）',
+      request: { params: IdParam },
+      responses: sse('事件流'),
+    }),
+    guarded(async (c) => {
+      const { enterpriseId } = caller(c);
+      const row = await taskOr404(c, enterpriseId);
+      const deps = c.get('deps');
+      const bus = await alertBus(deps);
+      return streamSSE(c, async (stream) => {
+        const fold = bus.progress(row.id);
+        let shown = -1;
+        let closed = false;
+        stream.onAbort(() => {
+          closed = true;
+        });
+        await stream.writeSSE({ event: 'state', data: JSON.stringify({ state: row.state, progress: row.progress }) });
+        // What the send log already holds: an instance started after the task began has heard only
+        // the statuses since, and another instance may have been the one hearing them. Read at
+        // once and every 10 s; each figure shows the larger of what was heard and what is recorded.
+        const catchUp = async () => {
+          if (!deps.ch) return;
+          try {
+            fold.catchUp(await recordedProgress(deps.ch, deps.cfg.smsLogTable ?? SEND_LOG_TABLE, row.id));
+          } catch (err) {
+            deps.log.warn({ err, task: row.id }, 'progress: the send log could not be read; showing what this instance heard');
+          }
+        };
+        await catchUp();
+        let ticks = 0;
+        let loops = 0;
+        while (!closed) {
+          if (++loops % 10 === 0) await catchUp();
+          if (fold.version !== shown) {
+            shown = fold.version;
+            const v = fold.view();
+            await stream.writeSSE({ event: 'progress', data: JSON.stringify(v) });
+            if (v.state && v.state !== row.state) {
+              row.state = v.state;
+              await setState(deps.db, row.id, v.state);
+            }
+            // Keep the last figures for the list and for people who open the page later.
+            if (v.at) await setProgress(deps.db, row.id, v);
+          } else if (++ticks % 15 === 0) await stream.writeSSE({ event: 'ping', data: '{}' });
+          await stream.sleep(1000);
+        }
+      });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/tasks/{id}/why',
+      middleware: [requires('bigdata.tasks')],
+      tags,
+      summary: '查询某号码为何未收到本任务短信（区域外、未见、规则、驻留、时段、已发送、上限、余量、发送失败）',
+      request: { params: IdParam, query: z.object({ msisdn: z.string() }) },
+      responses: jsonOk(WhyAnswer),
+    }),
+    guarded(async (c) => {
+      // Scoped like the task itself: only the task's enterprise, with the task-list permission.
+      const { enterpriseId } = caller(c);
+      const row = await taskOr404(c, enterpriseId);
+      const msisdn = parse(Msisdn, c.req.query('msisdn'));
+      const a = await (await alertBus(c.get('deps'))).why(row.id, msisdn);
+      return c.json({
+        msisdn: maskMsisdn(msisdn),
+        reason: a.reason,
+        reasonLabel: WHY_LABELS[a.reason],
+        sentAt: a.sentAt === undefined ? null : new Date(a.sentAt).toISOString(),
+      });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/tasks/{id}/reached',
+      middleware: [requires('bigdata.tasks')],
+      tags,
+      summary: '触达人群分布：已发送的人在发送时所在位置（H3 格；每个基站小区同一运营商人数按 k 人取整，少于 k 人计 0）',
+      request: { params: IdParam, query: z.object({ zoom: z.string().optional() }) },
+      responses: jsonOk(Heatmap),
+    }),
+    guarded(async (c) => {
+      // The people messaged, where they were when messaged (alerting knows; insight's live heat map
+      // would show whoever is inside the region now, messaged or not).
+      const { enterpriseId } = caller(c);
+      const row = await taskOr404(c, enterpriseId);
+      const zoom = parse(z.coerce.number().min(0).max(22).default(11), c.req.query('zoom'));
+      const resolution = resolutionForZoom(zoom);
+      const bus = await alertBus(c.get('deps'));
+      const r = await bus.reached(row.id, resolution);
+      return c.json({ at: new Date().toISOString(), k: r.k, resolution, cells: r.cells });
+    }),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/bigdata/tasks/{id}/recipients',
+      middleware: [requires('bigdata.tasks')],
+      tags,
+      summary: '查看明细：任务的逐号码发送记录（号码中间四位隐藏、运营商、状态、时间；分页）',
+      request: { params: IdParam, query: z.object({ page: z.string().optional(), pageSize: z.string().optional() }) },
+      responses: jsonOk(RecipientPage),
+    }),
+    guarded(async (c) => {
+      const { enterpriseId } = caller(c);
+      const row = await taskOr404(c, enterpriseId);
+      const q = parse(RecipientQuery, c.req.query());
+      const deps = c.get('deps');
+      if (!deps.ch) return c.json({ total: 0, page: q.page, pageSize: q.pageSize, logAvailable: false, items: [] });
+      try {
+        const r = await taskRecipients(deps.ch, deps.cfg.smsLogTable ?? SEND_LOG_TABLE, enterpriseId, row.id, q.page, q.pageSize);
+        return c.json({ ...r, page: q.page, pageSize: q.pageSize, logAvailable: true });
+      } catch (err) {
+        deps.log.warn({ err, task: row.id }, 'recipients: the send log could not be read');
+        return c.json({ total: 0, page: q.page, pageSize: q.pageSize, logAvailable: false, items: [] });
+      }
+    }),
+  );

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@geo/infra';
+import type { AreaGeometry } from '../contract.ts';
 import type { RunningEngine } from '../engine/run-engine.ts';
 import {
   circleTask,
@@ -26,8 +27,8 @@ import { installIngestAdminAreas } from './ingest-admin-areas.ts';
  * loaded geometry (the portal's submit) or names the code alone with the file installed (the CLI).
  * Without the file, a task naming the code alone is refused, never run to reach nobody.
  */
-const QIANTANG = {
-  type: 'Polygon' as const,
+const QIANTANG: AreaGeometry = {
+  type: 'Polygon',
   coordinates: [
     [
       [120.34, 30.28],

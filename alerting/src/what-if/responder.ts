@@ -3,6 +3,7 @@ import type { ClickHouseClient, Logger, NatsConnection } from '@geo/infra';
 import { regionIssues } from '../geofence/validate-region.ts';
 import type { CityLocator } from '../geofence/city-locator.ts';
 import { WHAT_IF_QUEUE, WHAT_IF_SUBJECT, WhatIfRequest, type WhatIfCells, type WhatIfReply } from './contract.ts';
+import { haloRegion } from '../engine/edge-zones.ts';
 import { readRegionHistory } from './history.ts';
 import { replayTask, type ReplaySend, type ReplayResult } from './replay-task.ts';
 
@@ -94,7 +95,8 @@ export function answerWhatIf(nc: NatsConnection, opts: WhatIfResponderOptions): 
           if (issues.length) return msg.respond(JSON.stringify(fail(`invalid region: ${issues[0]!.message}`)));
           if (!opts.ch) return msg.respond(JSON.stringify(fail('no history: ClickHouse is not configured for alerting')));
           const window = { from: req.from, to: req.to };
-          const h = await readRegionHistory(opts.ch, req.spec.region, window);
+          // With edge hysteresis the moves within its buffer matter too (near is not far).
+          const h = await readRegionHistory(opts.ch, haloRegion(req.spec.region, req.spec.hysteresis?.bufferMeters ?? 0), window);
           const t0 = performance.now();
           const r: ReplayResult = await replayTask(req.spec, window, h.before, h.moves, { cityOf: opts.cityOf, yieldEvery: 5_000 });
           const stats = {

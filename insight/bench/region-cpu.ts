@@ -10,7 +10,7 @@
  * sends there is not counted (the full bench, `main.ts`, measures it).
  *
  * `INSIGHT_BENCH_SCALE` (default 1: 1,000,000 subscribers, 20,022 cells), `REGION_CPU_REPEAT`
- * regions per size (default 4), `REGION_CPU_PROFILE=<file>`: a CPU profile of the queries.
+ * regions per size (default 4), `REGION_CPU_SIZES`, `REGION_CPU_PROFILE=<file>`: a CPU profile of the queries.
  * Prints one JSON line per size.
  */
 import { writeFileSync } from 'node:fs';
@@ -35,12 +35,10 @@ const SUBS = Math.round(1_000_000 * SCALE);
 const K = 10;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const SIZES = [
-  [11, 10],
-  [21, 21],
-  [31, 30],
-  [51, 51],
-] as const;
+/** Rectangles in grid cells, `REGION_CPU_SIZES=51x51,…` (default: 110 / 441 / 930 / 2,601 cells). */
+const SIZES = (process.env.REGION_CPU_SIZES ?? '11x10,21x21,31x30,51x51')
+  .split(',')
+  .map((s) => s.split('x').map(Number) as [number, number]);
 
 const began = performance.now();
 const log = (msg: string) => process.stderr.write(`[region-cpu +${((performance.now() - began) / 1000).toFixed(1)}s] ${msg}\n`);

@@ -74,7 +74,7 @@ function referenceSums(r: PopulationRing, perCell: Map<number, Map<number, numbe
 }
 
 describe('PopulationRing.sums (table of atoms)', () => {
-  it('equals the sum of each listed cell’s atom per held boundary, saturated counts and repeated cells included', () => {
+  it('equals the sum of each listed cell’s atom per held boundary, saturated counts and repeated cells included, also polled after writes', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 25 }),
@@ -99,6 +99,21 @@ describe('PopulationRing.sums (table of atoms)', () => {
           });
           const to = T + (boundaries.length - 1) * FIVE;
           expect([...r.sums(cells, T - 1, to, k)]).toEqual([...referenceSums(r, perCell, cells, T - 1, to, k)]);
+          // The same region polled again after writes (a new boundary, a rewritten and a saturated
+          // count in held ones): only the slots written are summed again, and the answer is exact.
+          const next = T + boundaries.length * FIVE;
+          r.record(next, counts(...boundaries[0]!));
+          perCell.set(next, new Map(boundaries[0]!.map((n, c) => [c, n])));
+          for (const [j, c, n] of [
+            [0, 1, 3],
+            [boundaries.length - 1, 2, 70_000],
+            [skip, 3, 12],
+          ] as const) {
+            const b = T + j * FIVE;
+            r.set(b, c, n);
+            perCell.set(b, new Map(perCell.get(b) ?? new Map(Array.from({ length: 6 }, (_, x) => [x, 0]))).set(c, n));
+          }
+          expect([...r.sums(cells, T - 1, next, k)]).toEqual([...referenceSums(r, perCell, cells, T - 1, next, k)]);
         },
       ),
       { numRuns: 300 },

@@ -27,6 +27,10 @@ export class PopulationRing {
   private cells: Uint16Array[] = [];
   private readonly overflow = new Map<number, number>();
   private readonly slotBucket = new Float64Array(RING_SLOTS);
+  /** Writes into each slot so far: a region's cached sums of a slot hold while its count is unchanged. */
+  private readonly slotWrites = new Float64Array(RING_SLOTS);
+  /** Per region (its cell list, as the resolver keeps it) and k: the sum of atoms per slot, and the writes it saw. */
+  private readonly regionSums = new WeakMap<ArrayLike<number>, Map<number, { acc: Float64Array; writes: Float64Array }>>();
   /** The newest boundary held (ms). */
   newest = 0;
   /** Restored from ClickHouse (or nothing to restore). */
@@ -45,6 +49,7 @@ export class PopulationRing {
     for (const a of this.cells) a[s] = 0;
     if (this.overflow.size) for (const k of [...this.overflow.keys()]) if (k % RING_SLOTS === s) this.overflow.delete(k);
     this.slotBucket[s] = bucketMs;
+    this.slotWrites[s]!++;
     if (bucketMs > this.newest) this.newest = bucketMs;
     return s;
   }
@@ -52,6 +57,7 @@ export class PopulationRing {
   private put(cell: number, s: number, n: number): void {
     while (this.cells.length <= cell) this.cells.push(new Uint16Array(RING_SLOTS));
     const key = cell * RING_SLOTS + s;
+    this.slotWrites[s]!++;
     if (n >= SATURATED) this.overflow.set(key, n);
     else if (this.overflow.size) this.overflow.delete(key);
     this.cells[cell]![s] = Math.min(n, SATURATED);
@@ -85,8 +91,9 @@ export class PopulationRing {
    * A whole city (2,600 cells × 2,016 boundaries, 5.2M atoms) is summed in a few milliseconds: each
    * cell's slots are added whole, in ring order, through a table of atoms per Uint16 count (`k`'s,
    * 256 KiB, made once), with no per-slot branch or division; the few counts above the Uint16 range
-   * are corrected afterwards from the overflow map. (Was: an atom computed per cell and boundary,
-   * ~100 ms of CPU for a whole city, on every poll.)
+   * are corrected afterwards from the overflow map; a polled region's sums are kept and only the
+   * slots written since are summed again. (Was: an atom computed per cell and boundary, ~100 ms of
+   * CPU for a whole city, on every poll.)
    */
   sums(cells: ArrayLike<number>, from: number, to: number, k = 1): Map<number, number> {
     const out = new Map<number, number>();
@@ -101,24 +108,57 @@ export class PopulationRing {
       }
     }
     if (slots.length === 0) return out;
+    const acc = this.slotSums(cells, k);
+    for (let j = 0; j < slots.length; j++) if (acc[slots[j]!]! > 0) out.set(times[j]!, acc[slots[j]!]!);
+    return out;
+  }
+
+  /**
+   * The sum of atoms over `cells` for every slot. Kept per cell list (the resolver hands a polled
+   * region the same list while no cell is added): a poll recomputes only the slots written since
+   * (the newest boundary or two), not the week.
+   */
+  private slotSums(cells: ArrayLike<number>, k: number): Float64Array {
     const table = this.atomTable(k);
+    let byK = this.regionSums.get(cells);
+    if (!byK) this.regionSums.set(cells, (byK = new Map()));
+    const hit = byK.get(k);
+    if (hit) {
+      for (let s = 0; s < RING_SLOTS; s++) {
+        if (hit.writes[s] === this.slotWrites[s]) continue;
+        let sum = 0;
+        for (let x = 0; x < cells.length; x++) {
+          const a = this.cells[cells[x]!];
+          if (a) sum += table[a[s]!]!;
+        }
+        hit.acc[s] = sum;
+        this.correctOverflow(hit.acc, cells, k, table, s);
+        hit.writes[s] = this.slotWrites[s]!;
+      }
+      return hit.acc;
+    }
     const acc = new Float64Array(RING_SLOTS);
     for (let x = 0; x < cells.length; x++) {
       const a = this.cells[cells[x]!];
       if (!a) continue;
       for (let s = 0; s < RING_SLOTS; s++) acc[s]! += table[a[s]!]!;
     }
-    if (this.overflow.size) {
-      // A saturated slot was counted as atom(65,535); its exact count is in the overflow map.
-      const listed = new Map<number, number>();
-      for (let x = 0; x < cells.length; x++) listed.set(cells[x]!, (listed.get(cells[x]!) ?? 0) + 1);
-      for (const [key, n] of this.overflow) {
-        const m = listed.get(Math.floor(key / RING_SLOTS));
-        if (m) acc[key % RING_SLOTS]! += m * (atom(n, k) - table[SATURATED]!);
-      }
+    this.correctOverflow(acc, cells, k, table);
+    byK.set(k, { acc, writes: this.slotWrites.slice() });
+    return acc;
+  }
+
+  /** A saturated slot was counted as atom(65,535); its exact count is in the overflow map (`only`: one slot). */
+  private correctOverflow(acc: Float64Array, cells: ArrayLike<number>, k: number, table: Uint32Array, only?: number): void {
+    if (!this.overflow.size) return;
+    const listed = new Map<number, number>();
+    for (let x = 0; x < cells.length; x++) listed.set(cells[x]!, (listed.get(cells[x]!) ?? 0) + 1);
+    for (const [key, n] of this.overflow) {
+      const s = key % RING_SLOTS;
+      if (only !== undefined && s !== only) continue;
+      const m = listed.get(Math.floor(key / RING_SLOTS));
+      if (m) acc[s]! += m * (atom(n, k) - table[SATURATED]!);
     }
-    for (let j = 0; j < slots.length; j++) if (acc[slots[j]!]! > 0) out.set(times[j]!, acc[slots[j]!]!);
-    return out;
   }
 
   /** atom(v, k) for every Uint16 count v. */

@@ -9,15 +9,15 @@ import type { ClickHouseClient } from '@geo/infra';
 import type { PresenceState } from '../sink/presence-state.ts';
 import type { RegionResolver, ResolvedRegion } from '../regions/region.ts';
 import { GRACE_MS, type HistoryCache, type Plan } from './history-cache.ts';
-import { historyRows, IN, K_FIVE, K_HOUR, OUT, POP, type HistoryRange, type HistoryRow } from './history-query.ts';
-import { personTimes, type PersonTimesCache } from './person-times.ts';
+import { ENTRY, historyRows, IN, K_FIVE, K_HOUR, OUT, POP, type HistoryRange, type HistoryRow } from './history-query.ts';
+import { personTimes, type CachedTimes, type PersonTimesCache } from './person-times.ts';
 import { dwellFigures, type LiveFigures } from './live-figures.ts';
 import type { PopulationRing } from './population-ring.ts';
 import type { PresenceIndex } from './presence-index.ts';
 import type { RecentMoves } from './recent-moves.ts';
 import { recentRows } from './recent-rows.ts';
 import { pairFlowRows, type PairHours } from './pair-query.ts';
-import { DAY, FIVE, HOUR, secs, shanghaiMidnight } from './time.ts';
+import { DAY, FIVE, HOUR, MIN, secs, shanghaiMidnight } from './time.ts';
 
 export interface MetricsContext {
   state: PresenceState;
@@ -40,6 +40,12 @@ export interface MetricsContext {
   /** Hours whose pair atoms are filled (`insight_pairs_*`): their flow series are read there instead of from the moves. */
   pairs?: PairHours;
 }
+
+/**
+ * Per polled region's cached per-person times (`PersonTimesCache`, by identity): every MSISDN with
+ * an entry row merged into them, a superset of who has an entry time there (`dwellFigures`).
+ */
+const ENTRANTS = new WeakMap<CachedTimes, { last: Map<number, number>; prunedFrom: number }>();
 
 /** What a request needs of the history (bucket start ms → sum of atoms; times in seconds). */
 export interface RegionHistory {
@@ -140,6 +146,21 @@ export async function regionHistory(
   }
   // Settled per-person times: the cached ones still in the window, plus the rows read now.
   const times = personTimes(live ? ctx.times : undefined, timesKey, cachedTimes, subsFrom, subsEdge, personRows);
+  // Who may have an entry time: the people of the region's entry rows since its times were first
+  // cached (kept beside them), so that dwell looks up those instead of every present person.
+  // Each with their latest entry row, pruned as the window moves (an older entry is never read).
+  const entrants = cachedTimes ? ENTRANTS.get(cachedTimes) : { last: new Map<number, number>(), prunedFrom: subsFrom };
+  if (entrants) {
+    for (const [d, sub, t] of personRows) if ((d & ~1) === ENTRY && !((entrants.last.get(sub) ?? -1) >= t)) entrants.last.set(sub, t);
+    if (subsFrom - entrants.prunedFrom >= 5 * MIN) {
+      const fromS = secs(subsFrom);
+      for (const [sub, t] of entrants.last) if (t < fromS) entrants.last.delete(sub);
+      entrants.prunedFrom = subsFrom;
+    }
+  }
+  const holder = live && ctx.times ? ctx.times.get(timesKey, subsFrom, at) : undefined;
+  if (holder && entrants && holder !== cachedTimes) ENTRANTS.set(holder, entrants);
+  if (holder && !entrants) ENTRANTS.delete(holder);
   const flow = {
     in: { hour: times.entered(secs(hourAgo), k), day: times.entered(secs(midnight), k) },
     out: { hour: times.left(secs(hourAgo), k), day: times.left(secs(midnight), k) },
@@ -157,7 +178,7 @@ export async function regionHistory(
     inW: merged('in1h', weekStart, HOUR),
     outW: merged('out1h', weekStart, HOUR),
     // Read now, before any await: the cached times are merged in place by the region's next poll.
-    dwell: dwellFigures(state, present, times.entryOf, at, k),
+    dwell: dwellFigures(state, present, times.entryOf, at, k, entrants?.last.keys()),
     flow,
   };
 }

@@ -30,7 +30,7 @@ const figures: { metric: string; value: number; unit: string; [k: string]: unkno
 const note = (...a: unknown[]) => console.error('[bench:alerting]', ...a);
 /** BENCH_FORMAT=json publishes JSON batches (as before the binary format); default binary, as ingest does. */
 const JSON_FORMAT = process.env.BENCH_FORMAT === 'json';
-/** BENCH_PHASES=latency,start (any of them; default all). The throughput phase always runs: it loads presence and starts the engine. */
+/** BENCH_PHASES=latency,start (any of them; default all). The throughput phase always runs: it loads presence and starts the engine. `memory` alone: the presence memory figure only. */
 const phases = new Set((process.env.BENCH_PHASES ?? 'latency,start').split(',').map((x) => x.trim()));
 
 async function publishBatches(js: ReturnType<typeof jetstream>, events: LocationEvent[], perMessage: number): Promise<void> {
@@ -71,8 +71,12 @@ function natsCpuS(dir: string | undefined): number {
   return NaN;
 }
 
+/**
+ * BENCH_MEMORY_SUBSCRIBERS: subscribers in the presence memory figure (default 1,000,000; #24 asks
+ * for 10,000,000). BENCH_PHASES=memory measures only that and stops (no servers).
+ */
 function memoryFigure(): void {
-  const n = 1_000_000;
+  const n = Number(process.env.BENCH_MEMORY_SUBSCRIBERS ?? 1_000_000);
   (globalThis as { gc?: () => void }).gc?.();
   const before = process.memoryUsage();
   const p = new Presence({ capacity: n });
@@ -95,15 +99,29 @@ function memoryFigure(): void {
   }
   const after = process.memoryUsage();
   const measured = (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / n;
+  const mib = (b: number) => Math.round(b / 2 ** 20);
   note(
-    `presence of ${n} subscribers: ${p.bytesPerSubscriber.toFixed(1)} B/subscriber by arrays, ${measured.toFixed(1)} B measured (heap + array buffers)`,
+    `presence of ${n} subscribers: ${p.bytesPerSubscriber.toFixed(1)} B/subscriber by arrays, ${measured.toFixed(1)} B measured (heap + array buffers); ` +
+      `process rss ${mib(after.rss)} MiB, heap used ${mib(after.heapUsed)} MiB, array buffers ${mib(after.arrayBuffers)} MiB`,
   );
-  figures.push({ metric: 'bytes_per_subscriber', value: Math.round(Math.max(p.bytesPerSubscriber, measured)), unit: 'B' });
+  figures.push({
+    metric: 'bytes_per_subscriber',
+    value: Math.round(Math.max(p.bytesPerSubscriber, measured)),
+    unit: 'B',
+    subscribers: n,
+    rss_mib: mib(after.rss),
+    heap_used_mib: mib(after.heapUsed),
+    array_buffers_mib: mib(after.arrayBuffers),
+  });
 }
 
 async function main(): Promise<void> {
   const t0 = Date.now();
   memoryFigure();
+  if (process.env.BENCH_PHASES === 'memory') {
+    for (const f of figures) console.log(JSON.stringify({ bench: 'alerting', ...f }));
+    return;
+  }
   let dir: string | undefined;
   let stack: Awaited<ReturnType<typeof startStack>> | undefined;
   let url = process.env.NATS_URL;

@@ -18,7 +18,13 @@ export const bookGroupsRoutes = router()
       tags: TAG,
       summary: '分组树（个人通讯录）或部门树（企业通讯录），含各组人数与未分配组',
       request: { params: BookParam },
-      responses: jsonOk(z.object({ items: z.array(GroupNode), unassigned: z.number(), total: z.number() })),
+      responses: jsonOk(
+        z.object({
+          items: z.array(GroupNode).openapi({ description: '全部分组（部门），按排序值和名称；用 parentId 组成树' }),
+          unassigned: z.number().openapi({ description: '不在任何分组（部门）中的联系人数', example: 3 }),
+          total: z.number().openapi({ description: '通讯录中的联系人总数', example: 120 }),
+        }),
+      ),
     }),
     async (c) => {
       const { book } = c.req.valid('param');
@@ -60,8 +66,18 @@ export const bookGroupsRoutes = router()
       summary: '新增分组（可作为子分组）',
       request: jsonBody(
         z.object({
-          name: z.string({ error: '请输入分组名称' }).trim().min(1, '请输入分组名称').max(30, '分组名称最多 30 字'),
-          parentId: z.string().max(64).nullable().optional(),
+          name: z
+            .string({ error: '请输入分组名称' })
+            .trim()
+            .min(1, '请输入分组名称')
+            .max(30, '分组名称最多 30 字')
+            .openapi({ description: '分组名称，1–30 个字', example: '值班组' }),
+          parentId: z
+            .string()
+            .max(64)
+            .nullable()
+            .optional()
+            .openapi({ description: '上级分组编号；不填或 null 为顶级分组', example: 'g1a2b3c4-0000-4000-8000-000000000001' }),
         }),
       ),
       responses: jsonOk(GroupNode),
@@ -99,7 +115,14 @@ export const bookGroupsRoutes = router()
       request: {
         params: z.object({ id: z.string().max(64) }),
         ...jsonBody(
-          z.object({ name: z.string({ error: '请输入分组名称' }).trim().min(1, '请输入分组名称').max(30, '分组名称最多 30 字') }),
+          z.object({
+            name: z
+              .string({ error: '请输入分组名称' })
+              .trim()
+              .min(1, '请输入分组名称')
+              .max(30, '分组名称最多 30 字')
+              .openapi({ description: '新的分组名称，1–30 个字', example: '夜班组' }),
+          }),
         ),
       },
       responses: jsonOk(Ok),

@@ -18,7 +18,12 @@ export const contactsRoutes = router()
       tags: TAG,
       summary: '联系人列表（按分组 / 未分配组，关键字搜索姓名或号码）',
       request: { params: BookParam, query: ListQuery },
-      responses: jsonOk(z.object({ items: z.array(Contact), total: z.number() })),
+      responses: jsonOk(
+        z.object({
+          items: z.array(Contact).openapi({ description: '本页的联系人' }),
+          total: z.number().openapi({ description: '符合条件的联系人总数', example: 42 }),
+        }),
+      ),
     }),
     async (c) => {
       const { book } = c.req.valid('param');
@@ -166,7 +171,7 @@ export const contactsRoutes = router()
       tags: TAG,
       summary: '批量删除联系人',
       request: { params: BookParam, ...jsonBody(z.object({ ids: Ids })) },
-      responses: jsonOk(z.object({ deleted: z.number() })),
+      responses: jsonOk(z.object({ deleted: z.number().openapi({ description: '删除的联系人数', example: 2 }) })),
     }),
     async (c) => {
       const { book } = c.req.valid('param');
@@ -187,9 +192,19 @@ export const contactsRoutes = router()
       summary: '设置排序（数值小的靠前）',
       request: {
         params: BookParam,
-        ...jsonBody(z.object({ ids: Ids, sort: z.number({ error: '请输入排序数值' }).int('排序须为整数').min(-1_000_000).max(1_000_000) })),
+        ...jsonBody(
+          z.object({
+            ids: Ids,
+            sort: z
+              .number({ error: '请输入排序数值' })
+              .int('排序须为整数')
+              .min(-1_000_000)
+              .max(1_000_000)
+              .openapi({ description: '新的排序值（整数，小的在前）', example: 10 }),
+          }),
+        ),
       },
-      responses: jsonOk(z.object({ updated: z.number() })),
+      responses: jsonOk(z.object({ updated: z.number().openapi({ description: '改动的联系人数', example: 2 }) })),
     }),
     async (c) => {
       const { book } = c.req.valid('param');
@@ -210,9 +225,17 @@ export const contactsRoutes = router()
       summary: 'copy 复制到其他分组（保留原分组）；move 迁移到其他分组（替换原分组）',
       request: {
         params: BookParam.extend({ op: z.enum(['copy', 'move']) }),
-        ...jsonBody(z.object({ ids: Ids, groupIds: GroupIds.min(1, '请选择目标分组') })),
+        ...jsonBody(
+          z.object({
+            ids: Ids,
+            groupIds: GroupIds.min(1, '请选择目标分组').openapi({
+              description: '目标分组编号（至少一个）：copy 加入这些分组，move 移出原分组后加入',
+              example: ['g1a2b3c4-0000-4000-8000-000000000001'],
+            }),
+          }),
+        ),
       },
-      responses: jsonOk(z.object({ updated: z.number() })),
+      responses: jsonOk(z.object({ updated: z.number().openapi({ description: '改动的联系人数', example: 2 }) })),
     }),
     async (c) => {
       const { book, op } = c.req.valid('param');

@@ -10,6 +10,7 @@ import {
   statusName,
 } from './protocol.ts';
 import { Bind, LinkConnector, type LinkCarrierConfig, type Part, type SubmitResult } from './link-connector.ts';
+import { PduReader } from './pdu-reader.ts';
 import { PduWriter } from './pdu-writer.ts';
 import { encodeDeliverSmResp, encodeSubmitSm } from './submit-codec.ts';
 import { decodeGsm7 } from '../text/gsm7.ts';
@@ -76,6 +77,8 @@ export class SmppConnector extends LinkConnector<SmppLink> {
   protected connect(b: Bind<SmppLink>): void {
     if (this.closing || !b.held) return;
     const s = smpp.connect({ host: this.cfg.host, port: this.cfg.port });
+    // Receipts and submit_sm_resp decoded by hand (pdu-reader.ts), the rest by node-smpp.
+    new PduReader(s);
     const w = new PduWriter(s);
     const link: SmppLink = { session: s, writer: w };
     b.link = link;

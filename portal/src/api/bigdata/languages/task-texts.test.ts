@@ -16,9 +16,11 @@ describe('a task’s texts per language', () => {
   });
 
   it.each([
-    // Messaging puts the signature in 【】, which GSM-7 cannot encode: every SMS, English too, is UCS-2
-    // (155 characters: three parts of 67), never one GSM-7 SMS of 160.
-    ['a 150-character English body, even with a Latin signature', 'EMA', 'x'.repeat(150), { zh: 1, en: 3 }],
+    // A Latin signature on a GSM-7 text is written [EMA] (composeText): 7 + 150 septets, one SMS of 160.
+    ['a 150-character English body with a Latin signature', 'EMA', 'x'.repeat(150), { zh: 1, en: 1 }],
+    // A Chinese signature stays 【应急】, which GSM-7 cannot encode: the English SMS is UCS-2 (154
+    // characters: three parts of 67).
+    ['a 150-character English body under a Chinese signature', '应急', 'x'.repeat(150), { zh: 1, en: 3 }],
     ['a 60-character Chinese body and a short English one', '应急', '台'.repeat(60), { zh: 1, en: 1 }],
     ['a 70-character Chinese body', '应急', '台'.repeat(70), { zh: 2, en: 1 }],
   ])('counts each language as messaging does: %s', (_what, signature, body, want) => {
@@ -26,6 +28,11 @@ describe('a task’s texts per language', () => {
     const zhFirst = body.startsWith('台') ? { ...spec, content: body, contents: { en: 'Typhoon warning' } } : spec;
     const costs = costPerLanguage(zhFirst);
     expect(Object.fromEntries(costs.map((c) => [c.language, c.segments]))).toEqual(want);
+  });
+
+  it('counts English with the task’s Latin signature when it has one (signatures.en), as alerting signs it', () => {
+    const spec = { signature: '应急', signatures: { en: 'EMA' }, content: '台风预警', contents: { en: 'x'.repeat(150) } };
+    expect(Object.fromEntries(costPerLanguage(spec).map((c) => [c.language, c.segments]))).toEqual({ zh: 1, en: 1 });
   });
 
   it('reserves by the costliest language, with the exercise prefix', () => {

@@ -37,12 +37,15 @@ export interface LanguageCost {
  */
 export function costPerLanguage(spec: {
   signature: string;
+  /** The English SMS's own signature (alerting signs English with it when set; a Latin one keeps it GSM-7). */
+  signatures?: { en?: string | undefined } | undefined;
   content: string;
   contents?: { en?: string } | undefined;
   exercise?: boolean | undefined;
 }): LanguageCost[] {
   return TEXT_LANGUAGES.filter((l) => l === 'zh' || spec.contents?.[l]).map((language) => {
-    const m = countMessage(spec.signature || ' ', smsContent(spec, language));
+    const signature = (language === 'en' && spec.signatures?.en) || spec.signature;
+    const m = countMessage(signature || ' ', smsContent(spec, language));
     return { language, chars: m.ok ? m.chars : 0, segments: m.ok ? Math.max(1, m.segments) : 1 };
   });
 }

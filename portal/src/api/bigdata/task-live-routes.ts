@@ -39,7 +39,6 @@ export const WHY_LABELS: Record<WhyReason, string> = {
   balance: '短信余量不足',
 };
 
-
 /** A mainland mobile number after removing spaces and dashes and a +86 / 0086 prefix (DESIGN.md). */
 const Msisdn = z
   .string({ error: '请输入手机号码' })

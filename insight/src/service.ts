@@ -1,9 +1,14 @@
+/**
+ * The insight service's lifecycle: connections, the sink lease and the role it gives this instance
+ * (holder or standby), swapping replicas on a role change, the API server, and stopping in order.
+ * What a replica is (presence, ring, moves, sink, API) is built in `replica.ts`; the holder's
+ * timers (retention, merging closed days, filling pair atoms) are `upkeep.ts`.
+ */
 import { serve } from '@hono/node-server';
 import { INSIGHT_LEASES_BUCKET } from './streams.ts';
 import { loadAdminAreas } from '@geo/ingest';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Hono } from 'hono';
 import {
   connectClickHouse,
   connectNats,
@@ -19,21 +24,13 @@ import {
   type Stoppable,
 } from '@geo/infra';
 import { INSIGHT_MIGRATIONS } from './schema/migrations.ts';
-import { compactClosedDays, dropOldPartitions } from './schema/retention.ts';
-import { PairFiller } from './schema/pairs.ts';
-import { PairHours } from './metrics/pair-query.ts';
-import { CellDictionary } from './sink/cells.ts';
-import { PresenceState } from './sink/presence-state.ts';
-import { LocationSink } from './sink/sink.ts';
-import { adminAreasFrom, NO_ADMIN_AREAS, RegionResolver, type AdminAreas } from './regions/region.ts';
-import { HeatmapIndex } from './metrics/heatmap.ts';
-import { HistoryCache } from './metrics/history-cache.ts';
-import { PresenceIndex } from './metrics/presence-index.ts';
-import { PopulationRing } from './metrics/population-ring.ts';
-import { RecentMoves } from './metrics/recent-moves.ts';
-import { restoreRecentMoves } from './metrics/recent-moves-restore.ts';
-import { PersonTimesCache } from './metrics/region-metrics.ts';
-import { insightApi } from './api/routes.ts';
+import type { LocationSink } from './sink/sink.ts';
+import type { PresenceState } from './sink/presence-state.ts';
+import { adminAreasFrom, NO_ADMIN_AREAS, type AdminAreas } from './regions/region.ts';
+import type { PopulationRing } from './metrics/population-ring.ts';
+import type { RecentMoves } from './metrics/recent-moves.ts';
+import { buildReplica, type Replica, type Role } from './replica.ts';
+import { startUpkeep } from './upkeep.ts';
 import type { InsightConfig } from './config.ts';
 
 /**
@@ -71,7 +68,7 @@ export interface RunningInsight extends Stoppable {
    * `holder`: runs the sink (holds the lease); `standby`: follows the stream for queries only;
    * `switching`: the lease was lost and the standby replica is being built (the old state answers).
    */
-  readonly role: 'holder' | 'standby' | 'switching';
+  readonly role: Role | 'switching';
   /** This instance's id in the lease group. */
   readonly instance: string;
   /** Resolves when this instance runs the sink (holds the lease, its sink consumes): now, or once it takes over. */
@@ -83,29 +80,6 @@ export interface RunningInsight extends Stoppable {
   fillPairs(): Promise<number[]>;
   /** Region queries that read part of their flow series from the pair atoms. */
   readonly pairReads: number;
-}
-
-/** Metrics a holder's sink registers (LocationSink and its GapFiller). */
-const SINK_METRICS = ['insight_sink_events_total', 'insight_sink_gap_messages_total'];
-
-/** The KV bucket of insight's sink lease (one lease per durable consumer, `insight.<consumer>`). */
-export { INSIGHT_LEASES_BUCKET } from './streams.ts';
-
-/**
- * Everything that answers queries, built around one PresenceState: the holder's (writing) or a
- * standby's (following). A role change builds a new replica and swaps it in once it consumes.
- */
-interface Replica {
-  role: 'holder' | 'standby';
-  sink: LocationSink;
-  state: PresenceState;
-  population: PopulationRing;
-  recent: RecentMoves;
-  /** The holder's fill step of pair atoms (none on a standby). */
-  pairs?: PairFiller;
-  pairHours: PairHours;
-  app: Hono;
-  stopped: boolean;
 }
 
 /**
@@ -134,93 +108,29 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
   let current: Replica | undefined;
   const now = opts.now ?? Date.now;
 
-  const build = async (role: 'holder' | 'standby'): Promise<Replica> => {
-    const cells = new CellDictionary((lng, lat) => admin.cityAt(lng, lat));
-    const state = new PresenceState(cells, cfg.INSIGHT_STALENESS_MIN * 60_000, 1 << 16);
-    const ring = new PopulationRing();
-    const recent = new RecentMoves(cfg.INSIGHT_MOVES_HOURS * 3_600_000);
-    // Pair atoms of settled hours (#24): the holder fills them; every replica's queries read them.
-    const pairs = role === 'holder' ? new PairFiller(ch, cfg.INSIGHT_K, log) : undefined;
-    const pairHours = new PairHours(ch, cfg.INSIGHT_K);
-    // The sink's metrics are the holder's; a new holder (a takeover) registers them afresh, counting
-    // from 0 as after a restart.
-    if (role === 'holder') for (const name of SINK_METRICS) http.registry.removeSingleMetric(name);
-    const sink = new LocationSink({
-      nc,
-      ch,
-      state,
-      log,
-      stream: cfg.INSIGHT_STREAM,
-      consumer: cfg.INSIGHT_CONSUMER,
-      filterSubject: cfg.INSIGHT_FILTER_SUBJECT,
-      // One set of sink metrics per process: the holder's.
-      registry: role === 'holder' ? http.registry : undefined,
-      population: ring,
-      recent,
-      pairs,
-      pairHours,
-      mode: role === 'holder' ? 'write' : 'follow',
-      mayWrite: leases ? () => leases!.fence('sink') !== undefined : undefined,
-      alwaysRewind: leases !== undefined,
-    });
-    await sink.start();
-    // Moves after the restored state's newest event were all applied since the start, so they are
-    // all in memory (read after the start: a later watermark only covers less).
-    recent.start(state.watermark);
-    const replica: Replica = {
+  let leases: LeaseManager | undefined;
+  const build = (role: Role): Promise<Replica> =>
+    buildReplica(
+      {
+        cfg,
+        ch,
+        nc,
+        http,
+        log,
+        admin,
+        now,
+        mayWrite: leases ? () => leases!.fence('sink') !== undefined : undefined,
+        stopped: () => stopped,
+      },
       role,
-      sink,
-      state,
-      population: ring,
-      recent,
-      pairs,
-      pairHours,
-      app: undefined as unknown as Hono,
-      stopped: false,
-    };
-    // The population ring's history and the last day of moves come from ClickHouse in the
-    // background; region queries read ClickHouse until they are there.
-    const inBackground = (what: string, restore: () => Promise<unknown>) =>
-      void (async () => {
-        for (let attempt = 0; !stopped && !replica.stopped; attempt++) {
-          try {
-            await restore();
-            return;
-          } catch (err) {
-            if (stopped || replica.stopped) return;
-            log.error({ err, attempt }, `could not restore ${what}; retrying`);
-            await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** attempt)).unref());
-          }
-        }
-      })();
-    inBackground('the population ring', () => ring.restore(ch, sink.restoredBoundary, (key) => cells.indexOfKey(key), log));
-    const watermark = state.watermark;
-    inBackground('the moves of the last day', () => restoreRecentMoves(ch, recent, watermark, (key) => cells.indexOfKey(key), log));
-    const presence = new PresenceIndex(state);
-    replica.app = insightApi({
-      state,
-      ch,
-      regions: new RegionResolver(cells, admin),
-      k: cfg.INSIGHT_K,
-      heat: new HeatmapIndex(state, cfg.INSIGHT_K, presence),
-      cache: new HistoryCache(),
-      times: new PersonTimesCache(),
-      presence,
-      population: ring,
-      recent,
-      pairs: pairHours,
-      now,
-      log,
-    });
-    return replica;
-  };
+    );
 
   // Role changes run one after another; the replica serving queries is swapped only once its
   // successor consumes, so queries keep being answered during a takeover.
   let roles: Promise<void> = Promise.resolve();
   /** Callers of `holding()` waiting for this instance to run the sink. */
   let holdWaiters: (() => void)[] = [];
-  const switchTo = async (role: 'holder' | 'standby') => {
+  const switchTo = async (role: Role) => {
     if (role === 'holder') await migrateClickHouse(ch, 'insight', INSIGHT_MIGRATIONS);
     else await waitForSchema(ch, () => stopped);
     const t0 = performance.now();
@@ -241,9 +151,9 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     }
   };
   /** Whether `role` is still this instance's (the lease says so). */
-  const wanted = (role: 'holder' | 'standby') =>
+  const wanted = (role: Role) =>
     role === 'holder' ? !leases || leases.fence('sink') !== undefined : leases !== undefined && leases.fence('sink') === undefined;
-  const become = (role: 'holder' | 'standby') => {
+  const become = (role: Role) => {
     roles = roles.then(async () => {
       for (let attempt = 0; !stopped && wanted(role) && !(current?.role === role && !current.stopped); attempt++) {
         try {
@@ -258,7 +168,6 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     return roles;
   };
 
-  let leases: LeaseManager | undefined;
   if (cfg.INSIGHT_LEASES) {
     leases = new LeaseManager({
       kv: await ensureKv(nc, INSIGHT_LEASES_BUCKET),
@@ -296,37 +205,8 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     await roles;
   }
 
-  // Hourly history upkeep (the holder's): drop days past retention, then merge each closed day
-  // into one part (a region's first query costs per part read). Also once shortly after start. Its
-  // own client: a day's merge (`OPTIMIZE … FINAL`, ~1.5 s per table at 1M subscribers) grows with
-  // the day and must not end at the queries' 60 s request timeout (the merge would go on, the rest
-  // of the days would wait an hour).
-  const upkeepCh = connectClickHouse(cfg.CLICKHOUSE_URL, 'default', { requestTimeoutMs: 30 * 60_000 });
-  const upkeep = async () => {
-    if (current?.role !== 'holder') return;
-    const dropped = await dropOldPartitions(upkeepCh, cfg.INSIGHT_RETENTION_DAYS);
-    if (dropped.length) log.info({ dropped }, 'dropped old partitions');
-    const merged = await compactClosedDays(upkeepCh);
-    if (merged.length) log.info({ merged }, 'merged closed days into one part each');
-  };
-  const runUpkeep = () => void upkeep().catch((err: unknown) => log.error({ err }, 'history upkeep failed'));
-  const retention = setInterval(runUpkeep, 3600_000);
-  // The holder fills the pair atoms of each hour once it has settled, and again when late moves
-  // touched it (PairFiller), checking every minute; the window is the retention's.
-  const fillPairs = async (): Promise<number[]> => {
-    const holder = current;
-    if (holder?.role !== 'holder' || holder.stopped || !holder.pairs || holder.state.watermark === 0) return [];
-    const settledAt = holder.state.watermark;
-    const from = settledAt - cfg.INSIGHT_RETENTION_DAYS * 86_400_000;
-    const filled = await holder.pairs.run(settledAt, from);
-    if (filled.length) await holder.pairHours.refresh(from);
-    return filled;
-  };
-  const pairFill = setInterval(() => void fillPairs().catch((err: unknown) => log.error({ err }, 'filling pair atoms failed')), 60_000);
-  pairFill.unref();
-  const firstUpkeep = setTimeout(runUpkeep, 60_000);
-  firstUpkeep.unref();
-  retention.unref();
+  // Retention, merging closed days and filling pair atoms: the holder's (upkeep.ts).
+  const upkeep = startUpkeep(cfg, log, () => current);
 
   http.addCheck('role', () => ({
     ok: current !== undefined,
@@ -359,16 +239,14 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
     get role() {
       return current!.stopped ? ('switching' as const) : current!.role;
     },
-    fillPairs,
+    fillPairs: upkeep.fillPairs,
     get pairReads() {
       return current!.pairHours.reads;
     },
     holding: () => (current?.role === 'holder' && !current.stopped ? Promise.resolve() : new Promise<void>((r) => holdWaiters.push(r))),
     async stop() {
       stopped = true;
-      clearInterval(retention);
-      clearInterval(pairFill);
-      clearTimeout(firstUpkeep);
+      upkeep.stop();
       await new Promise<void>((r) => api.close(() => r()));
       await roles;
       // The holder flushes and acks while the lease is still its own, then hands the lease back.
@@ -379,7 +257,7 @@ export async function createInsight(cfg: InsightConfig, log: Logger, opts: Insig
       await leases?.stop();
       await nc.drain();
       await ch.close();
-      await upkeepCh.close();
+      await upkeep.close();
       await http.close();
     },
   };

@@ -86,7 +86,13 @@ export const taskControlRoutes = router()
       const issues = formIssues(form, Number.MAX_SAFE_INTEGER, form.startDate);
       if (form.endDate < shanghaiDate(Date.now())) issues.push({ path: 'endDate', message: '结束日期不能早于今天' });
       if (issues.length) throw fieldErrors(issues);
-      const spec = toSpec(form, { accountId: cur.task.spec.accountId, enterpriseId, balance: cur.task.spec.balance });
+      // A check-in task keeps its reply extension (#21): answers must still find it after the change.
+      const spec = toSpec(form, {
+        accountId: cur.task.spec.accountId,
+        enterpriseId,
+        balance: cur.task.spec.balance,
+        replyExtension: cur.task.spec.replyExtension,
+      });
       if (!spec.success) throw validationError(spec.error as never);
       let version = cur.task.version;
       // Ledger, row and bucket together: a longer text costs more units (refused when the balance is

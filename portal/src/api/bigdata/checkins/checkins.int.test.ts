@@ -90,6 +90,12 @@ describe('reply check-ins of an alert task', () => {
       open: true,
       people: 0,
     });
+    // A change of text keeps the extension: the answers still find the task.
+    const upd = await admin.req('PUT', `/api/bigdata/tasks/${taskId}`, {
+      content: '洪水预警（更新）：请回复1表示安全，回复2表示需要帮助。',
+    });
+    expect(upd.status).toBe(200);
+    expect((await bus.get(taskId))?.spec.replyExtension).toBe('90001');
 
     // 24 people of China Mobile inside the circle, one cell each, all in one H3 hexagon of res 7.
     const people = Array.from({ length: 24 }, (_, i) => `1390002${String(i).padStart(4, '0')}`);

@@ -1,24 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import { until } from '@geo/infra/testing';
 import type { SmsJobBatch } from '../contract.ts';
-import type { MessagingService } from '../service.ts';
 import { ServiceKit } from '../testing/service-kit.ts';
 
 // 200 segments/s for China Mobile and at most 100 jobs in hand: 20 batches of 50 queue up behind the rate.
 const kit = new ServiceKit('ti', 'messaging-intake-test', () => ({ MAX_IN_FLIGHT: '100', SMSC_RATE_CMCC: '200' }));
-let svc: MessagingService | undefined;
-
-beforeAll(async () => {
-  await kit.startSmscs();
-  await kit.open();
-  svc = await kit.startService();
-});
-
-afterAll(async () => {
-  await svc?.stop();
-  await kit.close();
-});
+const svc = kit.serveInProcess();
 
 describe('job intake (real NATS, ClickHouse and SMPP over TCP)', () => {
   it('holds at most MAX_IN_FLIGHT jobs in hand when they come in batches, and sends each once', async () => {
@@ -36,7 +24,7 @@ describe('job intake (real NATS, ClickHouse and SMPP over TCP)', () => {
     }
     // Jobs handed to the connector and not answered yet: queued behind the rate, or on the wire.
     let most = 0;
-    const c = svc!.connectors.get('cmcc')!;
+    const c = svc().connectors.get('cmcc')!;
     const watch = setInterval(() => {
       const s = c.status();
       most = Math.max(most, s.queued + s.inFlight);

@@ -1,22 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { until } from '@geo/infra/testing';
-import type { MessagingService } from '../service.ts';
 import { ServiceKit } from '../testing/service-kit.ts';
 
 // Statuses of a 200 ms window go out as one NATS message per carrier.
 const kit = new ServiceKit('tse', 'messaging-status-events-test', () => ({ STATUS_EVENT_BATCH_MS: '200' }));
-let svc: MessagingService | undefined;
-
-beforeAll(async () => {
-  await kit.startSmscs();
-  await kit.open();
-  svc = await kit.startService();
-});
-
-afterAll(async () => {
-  await svc?.stop();
-  await kit.close();
-});
+kit.serveInProcess();
 
 describe('status events (real NATS, ClickHouse and SMPP over TCP)', () => {
   it('publishes a window of statuses as one message, each status once', async () => {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { pino } from 'pino';
 import { jetstream } from '@nats-io/jetstream';
 import { connectClickHouse, connectNats, selectRows, sql, ident, list, type ClickHouseClient, type NatsConnection } from '@geo/infra';
@@ -114,6 +114,28 @@ export class ServiceKit {
       SMSC_BINDS: '1',
       ...this.extraEnv(),
       ...extra,
+    };
+  }
+
+  /**
+   * The usual set-up of a test file, as its beforeAll and afterAll: the simulated SMSCs
+   * (`startSmscs`), the kit opened and the service in this process; stopped and closed after all.
+   * Answers the running service.
+   */
+  serveInProcess(): () => MessagingService {
+    let svc: MessagingService | undefined;
+    beforeAll(async () => {
+      await this.startSmscs();
+      await this.open();
+      svc = await this.startService();
+    });
+    afterAll(async () => {
+      await svc?.stop();
+      await this.close();
+    });
+    return () => {
+      if (!svc) throw new Error('the service is not running (serveInProcess: beforeAll failed?)');
+      return svc;
     };
   }
 

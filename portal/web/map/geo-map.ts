@@ -5,26 +5,17 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import workerSource from 'maplibre-gl/dist/maplibre-gl-worker.mjs?raw';
 import { MapboxOverlay } from '@deck.gl/mapbox';
 import { GeoJsonLayer, PathLayer, TextLayer } from 'deck.gl';
-import {
-  TerraDraw,
-  TerraDrawCircleMode,
-  TerraDrawLineStringMode,
-  TerraDrawPolygonMode,
-  TerraDrawRectangleMode,
-  TerraDrawSelectMode,
-  type GeoJSONStoreFeatures,
-} from 'terra-draw';
-import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
 import type { RegionPart } from '@geo/alerting';
 import turfBbox from '@turf/bbox';
 import { LABEL_COLOR, loadMapSettings, offlineStyle, type MapTheme } from './offline-style.ts';
 import { detailLayers, detailSources, labelLayers, type MapDetail } from './detail-style.ts';
 import type { HexCell } from './hex-cells.ts';
 import { HeatCells } from './hex-layer.ts';
-import { DEFAULT_BUFFER_M, featureToPart, partToFeature, partsToGeoJSON, type DrawnFeature } from './region-parts.ts';
+import { partsToGeoJSON } from './region-parts.ts';
+import { RegionDrawing, type DrawTool } from './draw-tools.ts';
 
 export type { HexCell } from './hex-cells.ts';
-export type DrawTool = 'polygon' | 'rectangle' | 'circle' | 'linestring' | 'select';
+export type { DrawTool } from './draw-tools.ts';
 
 export interface Viewport {
   bbox: [number, number, number, number];
@@ -52,7 +43,6 @@ interface AreaLabel {
 maplibregl.setWorkerUrl(URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' })));
 
 const ZHEJIANG: [number, number] = [120.15, 29.2];
-const BLUE = '#2f7de1' as const;
 const FONT = "'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', sans-serif";
 
 export interface GeoMapOptions {
@@ -76,7 +66,7 @@ export interface GeoMapOptions {
 export class GeoMap {
   readonly map: maplibregl.Map;
   private readonly overlay: MapboxOverlay;
-  private draw?: TerraDraw;
+  private drawing?: RegionDrawing;
   private readonly listeners: { [K in keyof Events]: Events[K][] } = { shapes: [], viewport: [], ready: [], frame: [] };
   private theme: MapTheme;
   private labels: AreaLabel[] = [];
@@ -87,8 +77,6 @@ export class GeoMap {
   private overlayParts: RegionPart[] = [];
   private highlight = new Set<string>();
   private outlines: Record<string, unknown> = {};
-  private bufferM = DEFAULT_BUFFER_M;
-  private emitTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly api: string;
   private readonly mapApi: string;
   /** The imported OpenStreetMap tiles, once `/api/map/meta` said there are some. */
@@ -129,7 +117,11 @@ export class GeoMap {
     });
     this.map.once('load', () => {
       if (!settings.styleUrl) void this.loadDetail(container);
-      if (opts.draw) this.startDraw();
+      if (opts.draw)
+        this.drawing = new RegionDrawing(this.map, (parts) => {
+          this.listeners.shapes.forEach((f) => f(parts));
+          this.render();
+        });
       this.ready = true;
       container.dataset.mapReady = '1';
       this.listeners.ready.forEach((f) => f());
@@ -181,94 +173,37 @@ export class GeoMap {
     return this.outlines[level];
   }
 
-  private startDraw(): void {
-    const fill = { fillColor: BLUE, outlineColor: BLUE, fillOpacity: 0.2, outlineWidth: 2 } as const;
-    this.draw = new TerraDraw({
-      adapter: new TerraDrawMapLibreGLAdapter({ map: this.map, coordinatePrecision: 7 }),
-      modes: [
-        new TerraDrawPolygonMode({ styles: fill }),
-        new TerraDrawRectangleMode({ styles: fill }),
-        new TerraDrawCircleMode({ styles: fill }),
-        new TerraDrawLineStringMode({ styles: { lineStringColor: BLUE, lineStringWidth: 3 } }),
-        new TerraDrawSelectMode({
-          flags: {
-            polygon: { feature: { draggable: true, coordinates: { midpoints: true, draggable: true, deletable: true } } },
-            rectangle: { feature: { draggable: true, coordinates: { draggable: true, resizable: 'opposite' } } },
-            circle: { feature: { draggable: true } },
-            linestring: { feature: { draggable: true, coordinates: { midpoints: true, draggable: true, deletable: true } } },
-          },
-        }),
-      ],
-    });
-    this.draw.start();
-    this.draw.on('finish', (id) => {
-      const f = this.draw!.getSnapshotFeature(id);
-      if (f?.properties.mode === 'linestring' && f.properties.bufferM === undefined)
-        this.draw!.updateFeatureProperties(id, { bufferM: this.bufferM });
-      this.emitShapes();
-    });
-    this.draw.on('change', (_ids, type) => {
-      if (type === 'delete' || this.draw!.getMode() === 'select') this.emitShapes();
-    });
-  }
-
-  private emitShapes(): void {
-    clearTimeout(this.emitTimer);
-    this.emitTimer = setTimeout(() => {
-      const parts = this.getShapes();
-      this.listeners.shapes.forEach((f) => f(parts));
-      this.render();
-    }, 150);
-  }
-
   /** Picks a drawing tool; null returns to panning. */
   setTool(tool: DrawTool | null): void {
-    this.draw?.setMode(tool ?? 'static');
+    this.drawing?.setTool(tool);
+  }
+
+  /** 挖空: the next polygon drawn is cut out of the drawn areas under it. */
+  cutOut(on = true): void {
+    this.drawing?.armCut(on);
   }
 
   /** Buffer width (each side, metres) for new polylines, and for the selected one. */
   setBufferM(m: number): void {
-    this.bufferM = m;
-    const sel = this.draw?.getSnapshot().find((f) => f.properties.selected && f.properties.mode === 'linestring');
-    if (sel) {
-      this.draw!.updateFeatureProperties(sel.id!, { bufferM: m });
-      this.emitShapes();
-    }
+    this.drawing?.setBufferM(m);
   }
 
   deleteSelected(): void {
-    const ids =
-      this.draw
-        ?.getSnapshot()
-        .filter((f) => f.properties.selected)
-        .map((f) => f.id!) ?? [];
-    if (ids.length) {
-      this.draw!.removeFeatures(ids);
-      this.emitShapes();
-    }
+    this.drawing?.deleteSelected();
   }
 
   clearShapes(): void {
-    this.draw?.clear();
-    this.emitShapes();
+    this.drawing?.clearShapes();
   }
 
-  /** The drawn shapes as region parts of the alert-task contract. */
+  /** The drawn shapes as region parts of the alert-task contract (areas with holes included). */
   getShapes(): RegionPart[] {
-    const features = (this.draw?.getSnapshot() ?? []) as unknown as DrawnFeature[];
-    return features.map(featureToPart).filter((p): p is RegionPart => !!p);
+    return this.drawing?.getShapes() ?? [];
   }
 
-  /** Replaces the drawn shapes (a draft, or "send again"). Admin and multipolygon parts are not drawn shapes. */
+  /** Replaces the drawn shapes (a draft, or "send again"). Admin parts are not drawn shapes. */
   setShapes(parts: RegionPart[]): void {
-    if (!this.draw) return;
-    this.draw.clear();
-    const features = parts
-      .map(partToFeature)
-      .filter((f): f is DrawnFeature => !!f)
-      .map((f) => ({ ...f, id: this.draw!.getFeatureId() }));
-    this.draw.addFeatures(features as unknown as GeoJSONStoreFeatures[]);
-    this.emitShapes();
+    this.drawing?.setShapes(parts);
   }
 
   /** Regions drawn but not editable: imported files, a task's region. */
@@ -349,6 +284,8 @@ export class GeoMap {
       ),
     }));
     const overlay = this.memoized('overlay', [this.overlayParts], () => partsToGeoJSON(this.overlayParts));
+    const fixed = this.drawing?.fixedParts() ?? [];
+    const holed = this.memoized('holed', [fixed], () => partsToGeoJSON(fixed));
     const allParts = [...this.getShapes(), ...this.overlayParts];
     const polylines = this.memoized('polylines', [JSON.stringify(allParts.filter((p) => p.kind === 'polyline'))], () =>
       allParts.filter((p): p is Extract<RegionPart, { kind: 'polyline' }> => p.kind === 'polyline'),
@@ -371,6 +308,16 @@ export class GeoMap {
           filled: true,
           getFillColor: [240, 140, 30, 50],
           getLineColor: [240, 140, 30, 255],
+          getLineWidth: 2,
+          lineWidthUnits: 'pixels',
+        }),
+        // Drawn areas with holes (挖空) or in pieces: terra-draw cannot hold them, so they are drawn here.
+        new GeoJsonLayer({
+          id: 'drawn-holed',
+          data: holed as never,
+          filled: true,
+          getFillColor: [47, 125, 225, 50],
+          getLineColor: [47, 125, 225, 255],
           getLineWidth: 2,
           lineWidthUnits: 'pixels',
         }),
@@ -401,8 +348,7 @@ export class GeoMap {
   }
 
   destroy(): void {
-    clearTimeout(this.emitTimer);
-    this.draw?.stop();
+    this.drawing?.stop();
     this.map.remove();
   }
 }

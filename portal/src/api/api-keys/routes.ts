@@ -11,12 +11,12 @@ import { requires } from '../../http/route-access.ts';
 
 const ApiKey = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    prefix: z.string(),
-    createdAt: z.string(),
-    lastUsedAt: z.string().nullable(),
-    revokedAt: z.string().nullable(),
+    id: z.string().openapi({ description: '密钥编号', example: 'k1a2b3c4-0000-4000-8000-000000000001' }),
+    name: z.string().openapi({ description: '密钥名称（用途）', example: '值班系统对接' }),
+    prefix: z.string().openapi({ description: '密钥的前 10 个字符，用于辨认（完整密钥只在创建时显示一次）', example: 'gk_3f9a8c2' }),
+    createdAt: z.string().openapi({ description: '创建时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
+    lastUsedAt: z.string().nullable().openapi({ description: '最后使用时间（ISO 8601），未用过为 null', example: null }),
+    revokedAt: z.string().nullable().openapi({ description: '吊销时间（ISO 8601），有效为 null', example: null }),
   })
   .openapi('ApiKey');
 const tags = ['接口密钥'];
@@ -30,7 +30,7 @@ export const apiKeyRoutes = router()
       middleware: [requires('apikeys')],
       tags,
       summary: '我的接口密钥',
-      responses: jsonOk(z.object({ items: z.array(ApiKey) })),
+      responses: jsonOk(z.object({ items: z.array(ApiKey).openapi({ description: '本账户的接口密钥（含已吊销的）' }) })),
     }),
     async (c) => {
       const { p } = caller(c);
@@ -58,8 +58,17 @@ export const apiKeyRoutes = router()
       middleware: [requires('apikeys')],
       tags,
       summary: '创建接口密钥（密钥只在此次响应中出现）',
-      request: jsonBody(z.object({ name: Name64('密钥名称') })),
-      responses: jsonOk(ApiKey.extend({ key: z.string() })),
+      request: jsonBody(
+        z.object({ name: Name64('密钥名称').openapi({ description: '密钥名称（用途），最多 64 个字', example: '值班系统对接' }) }),
+      ),
+      responses: jsonOk(
+        ApiKey.extend({
+          key: z.string().openapi({
+            description: '完整密钥，只在此时显示一次；调用接口时放在 Authorization: Bearer <key> 中',
+            example: 'gk_3f9a8c2e1d7b4a6f0e9d8c7b6a5f4e3d',
+          }),
+        }),
+      ),
     }),
     async (c) => {
       const { p } = caller(c);

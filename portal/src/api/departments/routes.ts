@@ -11,23 +11,34 @@ import { requires } from '../../http/route-access.ts';
 
 const Department = z
   .object({
-    id: z.string(),
-    parentId: z.string().nullable(),
-    name: z.string(),
-    sort: z.number(),
-    remark: z.string(),
-    memberCount: z.number(),
-    childCount: z.number(),
-    createdAt: z.string(),
+    id: z.string().openapi({ description: '部门编号', example: 'd1a2b3c4-0000-4000-8000-000000000001' }),
+    parentId: z.string().nullable().openapi({ description: '上级部门编号，顶级部门为 null', example: null }),
+    name: z.string().openapi({ description: '部门名称', example: '应急管理科' }),
+    sort: z.number().openapi({ description: '排序值（小的在前）', example: 0 }),
+    remark: z.string().openapi({ description: '备注', example: '' }),
+    memberCount: z.number().openapi({ description: '直属的账户数（不含下级部门）', example: 5 }),
+    childCount: z.number().openapi({ description: '下级部门数', example: 2 }),
+    createdAt: z.string().openapi({ description: '创建时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
   })
   .openapi('Department');
 
 const DeptBody = z
   .object({
-    name: Name64('部门名称'),
-    parentId: z.string().max(64).nullable().default(null),
-    sort: z.number({ error: '排序须为数字' }).int().min(0).max(100000).default(0),
-    remark: Text('备注', 200).default(''),
+    name: Name64('部门名称').openapi({ description: '部门名称，最多 64 个字', example: '应急管理科' }),
+    parentId: z
+      .string()
+      .max(64)
+      .nullable()
+      .default(null)
+      .openapi({ description: '上级部门编号，null 为顶级部门', example: 'd1a2b3c4-0000-4000-8000-000000000001' }),
+    sort: z
+      .number({ error: '排序须为数字' })
+      .int()
+      .min(0)
+      .max(100000)
+      .default(0)
+      .openapi({ description: '排序值，0–100,000，小的在前，默认 0', example: 10 }),
+    remark: Text('备注', 200).default('').openapi({ description: '备注，最多 200 个字', example: '' }),
   })
   .openapi('DepartmentInput');
 
@@ -78,7 +89,7 @@ export const departmentRoutes = router()
       middleware: [requires('departments', 'accounts', 'contacts')],
       tags,
       summary: '部门列表（扁平，含 parentId，客户端组树）',
-      responses: jsonOk(z.object({ items: z.array(Department) })),
+      responses: jsonOk(z.object({ items: z.array(Department).openapi({ description: '集团的全部部门，按排序值；用 parentId 组成树' }) })),
     }),
     async (c) => c.json({ items: await list(c.get('deps').db, caller(c).enterpriseId) }, 200),
   )

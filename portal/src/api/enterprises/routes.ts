@@ -13,14 +13,16 @@ import { operatorOnly } from '../../http/route-access.ts';
 
 const Enterprise = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    quota: z.number(),
-    accessNumber: z.string(),
-    status: z.enum(['active', 'frozen']),
-    adminName: z.string().nullable(),
-    accountCount: z.number(),
-    createdAt: z.string(),
+    id: z.string().openapi({ description: '集团编号', example: 'e1a2b3c4-0000-4000-8000-000000000001' }),
+    name: z.string().openapi({ description: '集团名称', example: '杭州市应急管理局' }),
+    quota: z.number().openapi({ description: '集团的可发送量（条）', example: 100000 }),
+    accessNumber: z.string().openapi({ description: '短信接入号（扩展码加在其后），未分配为空串', example: '1069012345' }),
+    status: z
+      .enum(['active', 'frozen'])
+      .openapi({ description: '状态：active 正常，frozen 已冻结（全部账户不能登录）', example: 'active' }),
+    adminName: z.string().nullable().openapi({ description: '集团管理员的账户名', example: 'hz-admin' }),
+    accountCount: z.number().openapi({ description: '集团的账户数（含管理员）', example: 8 }),
+    createdAt: z.string().openapi({ description: '创建时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
   })
   .openapi('Enterprise');
 
@@ -31,16 +33,26 @@ const AccessNumber = z
   .regex(/^\d{0,20}$/, '接入号只能是数字（最多 20 位）');
 const CreateEnterprise = z
   .object({
-    name: Name64('集团名称'),
-    quota: Quota.default(0),
-    accessNumber: AccessNumber.default(''),
-    adminName: Name64('管理员账户名').regex(/^[A-Za-z0-9_.@-]+$/, '账户名只能包含字母、数字和 _ . @ -'),
-    adminPassword: z.string({ error: '请输入管理员初始密码' }).min(12, '管理员初始密码至少 12 位').max(128),
-    remark: Text('备注', 200).default(''),
+    name: Name64('集团名称').openapi({ description: '集团名称，最多 64 个字', example: '杭州市应急管理局' }),
+    quota: Quota.default(0).openapi({ description: '初始可发送量（条，非负整数），默认 0', example: 100000 }),
+    accessNumber: AccessNumber.default('').openapi({ description: '短信接入号，最多 20 位数字，可为空', example: '1069012345' }),
+    adminName: Name64('管理员账户名')
+      .regex(/^[A-Za-z0-9_.@-]+$/, '账户名只能包含字母、数字和 _ . @ -')
+      .openapi({ description: '集团管理员的账户名（字母、数字和 _ . @ -）', example: 'hz-admin' }),
+    adminPassword: z
+      .string({ error: '请输入管理员初始密码' })
+      .min(12, '管理员初始密码至少 12 位')
+      .max(128)
+      .openapi({ description: '管理员初始密码，12–128 位，不能是常见密码', example: 'Hz-Admin-2026!' }),
+    remark: Text('备注', 200).default('').openapi({ description: '备注，最多 200 个字', example: '市级应急平台' }),
   })
   .openapi('CreateEnterprise');
 const UpdateEnterprise = z
-  .object({ name: Name64('集团名称'), quota: Quota, accessNumber: AccessNumber })
+  .object({
+    name: Name64('集团名称').openapi({ description: '新的集团名称', example: '杭州市应急管理局' }),
+    quota: Quota.openapi({ description: '新的可发送量（条，非负整数）', example: 200000 }),
+    accessNumber: AccessNumber.openapi({ description: '新的短信接入号，最多 20 位数字', example: '1069012345' }),
+  })
   .partial()
   .openapi('UpdateEnterprise');
 
@@ -81,7 +93,7 @@ export const enterpriseRoutes = router()
       middleware: [operatorOnly],
       tags,
       summary: '全部集团',
-      responses: jsonOk(z.object({ items: z.array(Enterprise) })),
+      responses: jsonOk(z.object({ items: z.array(Enterprise).openapi({ description: '全部集团' }) })),
     }),
     async (c) => {
       return c.json({ items: await one(c.get('deps').db, '') }, 200);

@@ -9,19 +9,24 @@ import { inEnterprise } from '../../http/route-access.ts';
 
 const Feedback = z
   .object({
-    id: z.string(),
-    submittedBy: z.string().nullable(),
-    content: z.string(),
-    contact: z.string(),
-    reply: z.string(),
-    repliedAt: z.string().nullable(),
-    createdAt: z.string(),
+    id: z.string().openapi({ description: '反馈编号', example: 'f1a2b3c4-0000-4000-8000-000000000001' }),
+    submittedBy: z.string().nullable().openapi({ description: '提交人（账户名）；账户已删除时为 null', example: 'zhangsan' }),
+    content: z.string().openapi({ description: '反馈内容', example: '批量发送页希望支持 CSV 文件。' }),
+    contact: z.string().openapi({ description: '联系方式，未填为空串', example: '13800000000' }),
+    reply: z.string().openapi({ description: '平台的回复，未回复为空串', example: '已支持，见批量发送页的说明。' }),
+    repliedAt: z.string().nullable().openapi({ description: '回复时间（ISO 8601），未回复为 null', example: '2026-03-02T09:00:00.000Z' }),
+    createdAt: z.string().openapi({ description: '提交时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
   })
   .openapi('Feedback');
 const NewFeedback = z
   .object({
-    content: z.string({ error: '请输入反馈内容' }).trim().min(5, '反馈内容至少 5 个字').max(2000, '反馈内容最多 2000 个字'),
-    contact: Text('联系方式', 64).default(''),
+    content: z
+      .string({ error: '请输入反馈内容' })
+      .trim()
+      .min(5, '反馈内容至少 5 个字')
+      .max(2000, '反馈内容最多 2000 个字')
+      .openapi({ description: '反馈内容，5–2,000 个字', example: '批量发送页希望支持 CSV 文件。' }),
+    contact: Text('联系方式', 64).default('').openapi({ description: '联系方式（电话或邮箱），可为空', example: '13800000000' }),
   })
   .openapi('NewFeedback');
 const tags = ['意见反馈'];
@@ -34,7 +39,7 @@ export const feedbackRoutes = router()
       middleware: [inEnterprise],
       tags,
       summary: '本集团提交的意见反馈及回复',
-      responses: jsonOk(z.object({ items: z.array(Feedback) })),
+      responses: jsonOk(z.object({ items: z.array(Feedback).openapi({ description: '本集团的意见反馈，新的在前' }) })),
     }),
     async (c) => {
       const { enterpriseId } = caller(c);
@@ -63,7 +68,9 @@ export const feedbackRoutes = router()
       tags,
       summary: '提交意见反馈',
       request: jsonBody(NewFeedback),
-      responses: jsonOk(z.object({ id: z.string() })),
+      responses: jsonOk(
+        z.object({ id: z.string().openapi({ description: '新反馈的编号', example: 'f1a2b3c4-0000-4000-8000-000000000001' }) }),
+      ),
     }),
     async (c) => {
       const { p, enterpriseId } = caller(c);

@@ -38,7 +38,7 @@ export const operatorLedgerRoutes = router()
       tags,
       summary: '给集团（或其有单独额度的账户）充值或扣减，记入账本',
       request: { params: EnterpriseParam, ...jsonBody(TopUp) },
-      responses: jsonOk(z.object({ balance: z.number() })),
+      responses: jsonOk(z.object({ balance: z.number().openapi({ description: '充值后的余额（条）', example: 150000 }) })),
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -59,7 +59,15 @@ export const operatorLedgerRoutes = router()
       tags,
       summary: '集团的额度账本',
       request: { params: EnterpriseParam, query: Page },
-      responses: jsonOk(z.object({ total: z.number(), items: z.array(z.record(z.string(), z.unknown())) })),
+      responses: jsonOk(
+        z.object({
+          total: z.number().openapi({ description: '账本条目总数', example: 42 }),
+          items: z.array(z.record(z.string(), z.unknown())).openapi({
+            description:
+              '本页的账本条目（新的在前）：id、balanceOf（记在集团还是账户）、accountId、accountName、kind（充值、发送扣减、退还等）、amount（变动条数，负为减少）、balanceAfter（变动后余额）、refKind / refId（关联的发送或任务）、at（时间）',
+          }),
+        }),
+      ),
     }),
     async (c) => {
       const q = c.req.valid('query');

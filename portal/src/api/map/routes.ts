@@ -41,14 +41,16 @@ const Meta = z
     detail: z
       .object({
         source: z.string().openapi({ description: '导入的文件名', example: 'zhejiang-latest.osm.pbf' }),
-        importedAt: z.string().openapi({ description: '导入时间（ISO 8601）' }),
+        importedAt: z.string().openapi({ description: '导入时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
         bounds: z
           .array(z.number())
           .length(4)
           .openapi({ description: '范围：西、南、东、北（经纬度）', example: [118, 27, 123, 31.2] }),
-        minzoom: z.number().int(),
-        maxzoom: z.number().int(),
-        layers: z.array(z.string()).openapi({ example: ['water', 'transportation', 'building', 'poi', 'place'] }),
+        minzoom: z.number().int().openapi({ description: '瓦片的最小缩放级别', example: 6 }),
+        maxzoom: z.number().int().openapi({ description: '瓦片的最大缩放级别（更大的级别由此放大显示）', example: 14 }),
+        layers: z
+          .array(z.string())
+          .openapi({ description: '瓦片中的图层', example: ['water', 'transportation', 'building', 'poi', 'place'] }),
         tiles: z.string().openapi({ description: '瓦片地址模板', example: '/api/map/tiles/{z}/{x}/{y}.pbf' }),
       })
       .nullable()

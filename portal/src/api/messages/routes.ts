@@ -6,7 +6,14 @@ import { IdParam, jsonOk, Ok, Paging, router, z } from '../../http/openapi.ts';
 import type { SqlRow } from '@geo/infra';
 
 const Message = z
-  .object({ id: z.string(), kind: z.string(), title: z.string(), body: z.string(), read: z.boolean(), createdAt: z.string() })
+  .object({
+    id: z.string().openapi({ description: '消息编号', example: 'm1a2b3c4-0000-4000-8000-000000000001' }),
+    kind: z.string().openapi({ description: '类别，如 signature 签名审核、template 模板审核、feedback 反馈回复', example: 'feedback' }),
+    title: z.string().openapi({ description: '标题', example: '您的意见反馈已有回复' }),
+    body: z.string().openapi({ description: '正文，可为空串', example: '已修复，请刷新页面后重试。' }),
+    read: z.boolean().openapi({ description: '是否已读', example: false }),
+    createdAt: z.string().openapi({ description: '时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
+  })
   .openapi('Message');
 const tags = ['消息'];
 
@@ -19,7 +26,13 @@ export const messageRoutes = router()
       summary: '我的站内消息（审核结果、任务事件）',
       request: { query: Paging.extend({ unread: z.enum(['1', '0']).optional() }) },
       responses: jsonOk(
-        z.object({ items: z.array(Message), total: z.number(), unread: z.number(), page: z.number(), pageSize: z.number() }),
+        z.object({
+          items: z.array(Message).openapi({ description: '本页的消息，新的在前' }),
+          total: z.number().openapi({ description: '符合条件的消息总数', example: 12 }),
+          unread: z.number().openapi({ description: '未读消息数', example: 3 }),
+          page: z.number().openapi({ description: '页码', example: 1 }),
+          pageSize: z.number().openapi({ description: '每页条数', example: 20 }),
+        }),
       ),
     }),
     async (c) => {

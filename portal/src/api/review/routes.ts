@@ -11,34 +11,44 @@ import { operatorOnly } from '../../http/route-access.ts';
 
 const StatusQuery = z.object({ status: z.enum(['pending', 'approved', 'rejected']).optional() });
 const RejectBody = z.object({
-  reason: z.string({ error: '请输入驳回原因' }).trim().min(1, '请输入驳回原因').max(200, '驳回原因最多 200 个字'),
+  reason: z
+    .string({ error: '请输入驳回原因' })
+    .trim()
+    .min(1, '请输入驳回原因')
+    .max(200, '驳回原因最多 200 个字')
+    .openapi({ description: '驳回原因，1–200 个字，申请人会在消息中看到', example: '签名与营业执照上的名称不符' }),
 });
 const ReplyBody = z.object({
-  reply: z.string({ error: '请输入回复内容' }).trim().min(1, '请输入回复内容').max(1000, '回复最多 1000 个字'),
+  reply: z
+    .string({ error: '请输入回复内容' })
+    .trim()
+    .min(1, '请输入回复内容')
+    .max(1000, '回复最多 1000 个字')
+    .openapi({ description: '回复内容，1–1,000 个字，提交人会在消息中看到', example: '已支持，见批量发送页的说明。' }),
 });
 
 const Qualification = z
   .object({
-    id: z.string(),
-    enterpriseName: z.string(),
-    title: z.string(),
-    fileName: z.string(),
-    status: z.string(),
-    reason: z.string(),
-    createdAt: z.string(),
-    reviewedAt: z.string().nullable(),
+    id: z.string().openapi({ description: '资质证明编号', example: 'q1a2b3c4-0000-4000-8000-000000000001' }),
+    enterpriseName: z.string().openapi({ description: '提交的集团', example: '杭州市应急管理局' }),
+    title: z.string().openapi({ description: '资质名称', example: '营业执照' }),
+    fileName: z.string().openapi({ description: '上传的文件名', example: '营业执照.pdf' }),
+    status: z.string().openapi({ description: '状态：pending 待审核，approved 已通过，rejected 已驳回', example: 'pending' }),
+    reason: z.string().openapi({ description: '驳回原因，未驳回为空串', example: '' }),
+    createdAt: z.string().openapi({ description: '提交时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
+    reviewedAt: z.string().nullable().openapi({ description: '审核时间（ISO 8601），未审核为 null', example: null }),
   })
   .openapi('QualificationForReview');
 const Feedback = z
   .object({
-    id: z.string(),
-    enterpriseName: z.string(),
-    submittedBy: z.string().nullable(),
-    content: z.string(),
-    contact: z.string(),
-    reply: z.string(),
-    repliedAt: z.string().nullable(),
-    createdAt: z.string(),
+    id: z.string().openapi({ description: '反馈编号', example: 'f1a2b3c4-0000-4000-8000-000000000001' }),
+    enterpriseName: z.string().openapi({ description: '提交的集团', example: '杭州市应急管理局' }),
+    submittedBy: z.string().nullable().openapi({ description: '提交人（账户名）；账户已删除时为 null', example: 'zhangsan' }),
+    content: z.string().openapi({ description: '反馈内容', example: '批量发送页希望支持 CSV 文件。' }),
+    contact: z.string().openapi({ description: '联系方式，未填为空串', example: '13800000000' }),
+    reply: z.string().openapi({ description: '平台的回复，未回复为空串', example: '' }),
+    repliedAt: z.string().nullable().openapi({ description: '回复时间（ISO 8601），未回复为 null', example: null }),
+    createdAt: z.string().openapi({ description: '提交时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
   })
   .openapi('FeedbackForReview');
 
@@ -90,7 +100,7 @@ export const reviewRoutes = router()
       tags,
       summary: '待审核（或按状态）的签名',
       request: { query: StatusQuery },
-      responses: jsonOk(z.object({ items: z.array(Signature) })),
+      responses: jsonOk(z.object({ items: z.array(Signature).openapi({ description: '各集团提交的签名（可按状态筛选）' }) })),
     }),
     async (c) => {
       const { status } = c.req.valid('query');
@@ -136,7 +146,7 @@ export const reviewRoutes = router()
       tags,
       summary: '资质证明审核列表',
       request: { query: StatusQuery },
-      responses: jsonOk(z.object({ items: z.array(Qualification) })),
+      responses: jsonOk(z.object({ items: z.array(Qualification).openapi({ description: '各集团提交的资质证明（可按状态筛选）' }) })),
     }),
     async (c) => {
       const { status } = c.req.valid('query');
@@ -221,7 +231,7 @@ export const reviewRoutes = router()
       middleware: [operatorOnly],
       tags,
       summary: '全部意见反馈',
-      responses: jsonOk(z.object({ items: z.array(Feedback) })),
+      responses: jsonOk(z.object({ items: z.array(Feedback).openapi({ description: '各集团的意见反馈，新的在前' }) })),
     }),
     async (c) => {
       const { rows } = await c.get('deps').db.query<SqlRow>(

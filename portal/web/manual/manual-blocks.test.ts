@@ -14,9 +14,10 @@ describe('the manual as a help page', () => {
   });
 
   it('reads a screenshot on a line of its own as a figure with its caption', () => {
-    expect(parseManual('## 首页\n\n![首页的发送趋势](img/home.png)\n\n文字 ![不是图](img/x.png)')).toEqual([
+    expect(parseManual('## 首页\n\n![首页的发送趋势](img/home.png)\n\n![大屏](img/screen.jpg)\n\n文字 ![不是图](img/x.png)')).toEqual([
       { kind: 'h2', text: '首页', id: 's1' },
       { kind: 'img', file: 'home.png', caption: '首页的发送趋势' },
+      { kind: 'img', file: 'screen.jpg', caption: '大屏' },
       { kind: 'p', text: '文字 ![不是图](img/x.png)' },
     ]);
   });
@@ -30,8 +31,10 @@ describe('the manual as a help page', () => {
       const file = new URL(f.file, dir);
       expect(existsSync(file), f.file).toBe(true);
       expect(f.caption, f.file).not.toBe('');
-      // PNG signature; small enough to ship inside the app (refresh: see e2e/manual-shots.int.test.ts).
-      expect(readFileSync(file).subarray(0, 8).toString('hex'), f.file).toBe('89504e470d0a1a0a');
+      // PNG or JPEG as named; small enough to ship inside the app (refresh: see e2e/manual-shots.int.test.ts).
+      const head = readFileSync(file).subarray(0, 8).toString('hex');
+      if (f.file.endsWith('.jpg')) expect(head.slice(0, 6), f.file).toBe('ffd8ff');
+      else expect(head, f.file).toBe('89504e470d0a1a0a');
       expect(statSync(file).size, f.file).toBeLessThan(250_000);
     }
     expect(readdirSync(dir).sort()).toEqual([...new Set(figures.map((f) => f.file))].sort());

@@ -9,12 +9,15 @@ export type Heading = Extract<ManualBlock, { kind: 'h1' | 'h2' | 'h3' }>;
 export type List = Extract<ManualBlock, { kind: 'ul' | 'ol' }>;
 export type Figure = Extract<ManualBlock, { kind: 'img' }>;
 
-/** A screenshot on a line of its own: `![caption](img/file.png)`, files in `manual/img/`. */
-const IMAGE = /^!\[([^\]]*)\]\(img\/([\w.-]+\.png)\)$/;
+/**
+ * A screenshot on a line of its own: `![caption](img/file.png)`, files in `manual/img/` (PNG, or
+ * JPEG for a dark, full-colour screen such as the big screen, where a PNG would be too large).
+ */
+const IMAGE = /^!\[([^\]]*)\]\(img\/([\w.-]+\.(?:png|jpg))\)$/;
 
 /**
  * The manual's Markdown, the little of it the manual uses: `#`–`###` headings, paragraphs, `-` and
- * `1.` lists, and screenshots (`![caption](img/file.png)`, a block of their own). Headings get ids
+ * `1.` lists, and screenshots (`![caption](img/file.png)` or `.jpg`, a block of their own). Headings get ids
  * (`s1`, `s2`, …) for the contents list.
  */
 export function parseManual(md: string): ManualBlock[] {

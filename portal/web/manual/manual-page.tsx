@@ -6,7 +6,7 @@ import manual from './manual-zh.md?raw';
 
 /** The screenshots (taken by `e2e/manual-shots.int.test.ts`), bundled with the app: file name → address. */
 const IMAGES = Object.fromEntries(
-  Object.entries(import.meta.glob('./img/*.png', { eager: true, query: '?url', import: 'default' })).map(([path, url]) => [
+  Object.entries(import.meta.glob('./img/*.{png,jpg}', { eager: true, query: '?url', import: 'default' })).map(([path, url]) => [
     path.slice('./img/'.length),
     url,
   ]),

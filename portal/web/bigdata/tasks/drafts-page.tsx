@@ -4,7 +4,7 @@ import { navigate } from '../../lib/router.tsx';
 import { askConfirm } from '../../ui/dialog.tsx';
 import { Badge, Empty, fmtTime, notify, notifyError, Page, Pager } from '../../ui/ui.tsx';
 import { bt } from '../zh-CN.ts';
-import type { TaskSummary } from './tasks-page.tsx';
+import type { TaskSummary } from './task-model.ts';
 
 /** 大数据短信-草稿箱: edit and send, or delete. */
 export function DraftsPage() {

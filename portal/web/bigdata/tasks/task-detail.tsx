@@ -1,0 +1,161 @@
+import { createResource, createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+import { get, put } from '../../lib/api.ts';
+import { can } from '../../lib/session.ts';
+import { Badge, fmtTime, Modal, notify, notifyError } from '../../ui/ui.tsx';
+import { askFields } from '../../ui/dialog.tsx';
+import { GeoMap } from '../../map/index.ts';
+import { CARRIERS } from '../form-model.ts';
+import { bt } from '../zh-CN.ts';
+import { canStop, ruleText, STATE_KIND, type Detail, type ProgressView } from './task-model.ts';
+import { ProgressTable } from './task-progress.tsx';
+import { Recipients } from './task-recipients.tsx';
+import { WhyLookup } from './why-lookup.tsx';
+
+/** Details: the task, its live progress per carrier (Server-Sent Events) and the reached people on the map. */
+export function TaskDetail(props: { id: string; onClose: () => void }) {
+  const [task, { refetch: reload }] = createResource(() => get<Detail>(`/api/bigdata/tasks/${props.id}`));
+  const update = async (t: Detail) => {
+    const v = await askFields(
+      bt.tasks.update,
+      [
+        { name: 'content', label: bt.tasks.content, type: 'textarea', value: t.form.content ?? '', required: true },
+        { name: 'endDate', label: bt.tasks.endDate, type: 'date', value: t.form.endDate ?? '', required: true },
+      ],
+      bt.tasks.updateHint,
+    );
+    if (!v) return;
+    try {
+      const r = await put<{ version: number }>(`/api/bigdata/tasks/${props.id}`, { content: v.content, endDate: v.endDate });
+      notify('ok', bt.tasks.updated(r.version));
+      void reload();
+    } catch (e) {
+      notifyError(e);
+    }
+  };
+  const [progress, setProgress] = createSignal<ProgressView | null>(null);
+  let mapEl!: HTMLDivElement;
+  let map: GeoMap | undefined;
+  onMount(() => {
+    const es = new EventSource(`/api/bigdata/tasks/${props.id}/progress`);
+    es.addEventListener('state', (e) => {
+      const d = JSON.parse((e as MessageEvent).data) as { progress: ProgressView | null };
+      if (d.progress) setProgress(d.progress);
+    });
+    es.addEventListener('progress', (e) => {
+      const p = JSON.parse((e as MessageEvent).data) as ProgressView & { at: number | null };
+      if (p.at) setProgress(p);
+    });
+    map = new GeoMap(mapEl, { zoom: 9 });
+    const refreshCells = () =>
+      get<{ cells: { h3: string; count: { value: number | null } }[] }>(
+        `/api/bigdata/tasks/${props.id}/reached?zoom=${Math.round(map!.map.getZoom())}`,
+      )
+        .then((h) => map!.setHexagons(h.cells.map((c) => ({ h3: c.h3, count: c.count.value }))))
+        .catch(() => undefined);
+    map.on('ready', () => void refreshCells());
+    map.on('viewport', () => void refreshCells());
+    const timer = setInterval(() => void refreshCells(), 10_000);
+    onCleanup(() => (es.close(), clearInterval(timer), map?.destroy()));
+  });
+  const showRegion = (t: Detail) => {
+    const parts = (t.spec?.region?.parts ?? t.form.region?.parts ?? []) as { kind: string; code?: string }[];
+    void map?.setHighlightAreas(parts.filter((p) => p.kind === 'admin').map((p) => p.code!));
+    map?.setOverlayParts(parts.filter((p) => p.kind !== 'admin') as never);
+    // The task's whole region in view, once the map can move.
+    const fit = () => void map?.fitRegion(parts as never);
+    if (map?.ready) fit();
+    else map?.on('ready', fit);
+    return '';
+  };
+  return (
+    <Modal title={bt.tasks.detail} onClose={props.onClose} wide>
+      <Show when={task()}>
+        {(t) => (
+          <div class="bd-detail" data-testid="task-detail">
+            {showRegion(t())}
+            <p>
+              <b>{t().subject}</b> · {t().alertTypeLabel} · <Badge kind={STATE_KIND[t().state] ?? 'muted'}>{t().stateLabel}</Badge>
+              <Show when={t().exercise}>
+                {' '}
+                <span data-testid="detail-exercise-badge" title={bt.tasks.exerciseNote}>
+                  <Badge kind="warn">{bt.tasks.exercise}</Badge>
+                </span>
+              </Show>
+            </p>
+            <p class="muted small">
+              {t().startDate} ~ {t().endDate} · {bt.tasks.windowsText(t().form.windows ?? [])}
+            </p>
+            <Show when={t().approval && t().approval !== 'none'}>
+              <p class="small" data-testid="task-approval">
+                {bt.tasks.labelled(bt.tasks.approval.record)}
+                {t().approvalLabel}
+                {t().fastPath && t().approval !== 'fast_path' ? bt.tasks.inParens(bt.tasks.approval.fastPath) : ''}
+                {t().approvedBy ? ` · ${bt.tasks.approval.by(t().approvedBy!, fmtTime(t().approvedAt ?? null))}` : ''}
+                {t().approvalReason ? ` · ${bt.tasks.labelled(bt.tasks.approval.reason)}${t().approvalReason}` : ''}
+              </p>
+            </Show>
+            <p data-testid="task-content">
+              {bt.tasks.signed(t().form.signature ?? '', (t().exercise ? bt.send.exercisePrefix : '') + (t().form.content ?? ''))}
+            </p>
+            <For each={(t().form.texts ?? []).filter((x) => /^en\b/i.test(x.language))}>
+              {(x) => (
+                <p data-testid="task-content-en" lang="en">
+                  {bt.tasks.labelled(bt.tasks.englishContent)}
+                  {bt.tasks.signed(t().form.signature ?? '', (t().exercise ? bt.send.exercisePrefix : '') + x.content)}
+                </p>
+              )}
+            </For>
+            <Show when={canStop(t().state) && can('bigdata.send')}>
+              <button type="button" data-action="update" onClick={() => void update(t())}>
+                {bt.tasks.update}
+              </button>
+            </Show>
+            <h3>{bt.tasks.settings}</h3>
+            <table class="grid bd-settings" data-testid="task-settings">
+              <tbody>
+                <tr>
+                  <th>{bt.send.frequency}</th>
+                  <td>{t().form.frequency === 'daily' ? bt.send.daily : bt.send.once}</td>
+                  <th>{bt.send.minDwell}</th>
+                  <td data-field="minDwellMin">{t().form.minDwellMin ?? 0}</td>
+                </tr>
+                <tr>
+                  <th>{bt.send.rules}</th>
+                  <td colSpan={3} data-field="rules">
+                    {bt.tasks.joinRules((t().form.rules ?? []).map(ruleText))}
+                  </td>
+                </tr>
+              </tbody>
+            </table>
+            <table class="grid bd-settings" data-testid="task-quota">
+              <thead>
+                <tr>
+                  <th />
+                  <th>{bt.send.total}</th>
+                  <th>{bt.send.dailyCap}</th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={CARRIERS}>
+                  {(c) => (
+                    <tr data-carrier={c}>
+                      <td>{bt.carriers[c]}</td>
+                      <td>{t().form.quota?.[c]?.total ?? '—'}</td>
+                      <td>{t().form.quota?.[c]?.dailyCap ?? '—'}</td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Show>
+      <h3>{bt.tasks.progress}</h3>
+      <ProgressTable progress={progress()} />
+      <h3>{bt.tasks.reached}</h3>
+      <div class="bd-detail-map" ref={mapEl} />
+      <Recipients id={props.id} />
+      <WhyLookup id={props.id} />
+    </Modal>
+  );
+}

@@ -1,0 +1,111 @@
+import { bt } from '../zh-CN.ts';
+
+/* The task list's and detail's data as the API sends it, and the small readings of it both show. */
+
+export interface TaskSummary {
+  id: string;
+  subject: string;
+  alertType: string;
+  alertTypeLabel: string;
+  state: string;
+  stateLabel: string;
+  startDate: string | null;
+  endDate: string | null;
+  accountName: string;
+  reason: string;
+  createdAt: string | null;
+  submittedAt: string | null;
+  /** People sent to so far (null: nothing known yet). */
+  sent?: number | null;
+  /** Maker-checker (#21): none, pending, fast_path, approved or rejected. */
+  approval?: string;
+  approvalLabel?: string;
+  fastPath?: boolean;
+  /** An exercise (演练, #21). */
+  exercise?: boolean;
+  approvedBy?: string | null;
+  approvedAt?: string | null;
+  approvalReason?: string;
+  /** This account may approve or reject it (the permission, and not its own task). */
+  canApprove?: boolean;
+}
+/** The form fields the detail shows (the API's form holds more). */
+export interface DetailForm {
+  content?: string;
+  texts?: { language: string; content: string }[];
+  signature?: string;
+  endDate?: string;
+  windows?: { start: string; end: string }[];
+  frequency?: string;
+  minDwellMin?: number;
+  rules?: Rule[];
+  quota?: Record<string, { total: number; dailyCap: number } | undefined>;
+  region?: { parts?: { kind: string; code?: string }[] };
+}
+export interface Detail extends TaskSummary {
+  form: DetailForm;
+  spec: { region?: { parts?: { kind: string; code?: string }[] } } | null;
+  version: number | null;
+}
+export interface Recipient {
+  msisdn: string;
+  carrierLabel: string;
+  state: string;
+  stateLabel: string;
+  code: string;
+  submittedAt: string;
+  statusAt: string;
+}
+export type Rule =
+  | { attribute: 'gender'; action: string; values: string[] }
+  | { attribute: 'age'; action: string; min: number; max: number }
+  | { attribute: 'home'; action: string; codes: string[] }
+  | { attribute: 'locality'; action: string; value: string }
+  | { attribute: 'carrier'; action: string; values: string[] };
+
+/** One crowd rule as a sentence: 保留 性别 女. */
+export function ruleText(r: Rule): string {
+  const a = r.action === 'keep' ? bt.send.keep : bt.send.exclude;
+  const what =
+    r.attribute === 'gender'
+      ? bt.tasks.joinValues(r.values.map((v) => (v === 'f' ? bt.send.female : bt.send.male)))
+      : r.attribute === 'age'
+        ? bt.tasks.ageRange(r.min, r.max)
+        : r.attribute === 'home'
+          ? bt.tasks.joinValues(r.codes)
+          : r.attribute === 'locality'
+            ? r.value === 'local'
+              ? bt.send.local
+              : bt.send.roaming
+            : bt.tasks.joinValues(r.values.map((c) => bt.carriers[c] ?? c));
+  return `${a} ${bt.send.attrs[r.attribute] ?? r.attribute} ${what}`;
+}
+export interface ProgressView {
+  state: string | null;
+  matched: number;
+  carriers: Record<string, { sent: number; delivered: number; failed: number }>;
+  skipped: Record<string, number>;
+  /** Per carrier: queued behind the carrier's rate, the rate over the last minute, when the last goes. */
+  queue?: Record<string, { published: number; submitted: number; queued: number; perMinute: number; etaAt: number | null }> | null;
+}
+
+/** When the last queued message should go, China time (hh:mm:ss, with the date when not today). */
+export function etaText(at: number | null | undefined): string {
+  if (!at) return '—';
+  const china = (ms: number) => new Date(ms + 8 * 3600_000).toISOString();
+  const [day, time] = [china(at).slice(0, 10), china(at).slice(11, 19)];
+  return day === china(Date.now()).slice(0, 10) ? time : `${day} ${time}`;
+}
+
+export const STATE_KIND: Record<string, 'ok' | 'warn' | 'err' | 'muted'> = {
+  pending_approval: 'warn',
+  submitted: 'muted',
+  scheduled: 'warn',
+  running: 'ok',
+  paused: 'warn',
+  stopped: 'err',
+  completed: 'ok',
+  rejected: 'err',
+};
+export const canPause = (s: string) => s === 'submitted' || s === 'scheduled';
+export const canStop = (s: string) => ['submitted', 'scheduled', 'running', 'paused'].includes(s);

@@ -1,27 +1,21 @@
-import { createEffect, createResource, createSignal, For, Index, on, onCleanup, onMount, Show, untrack } from 'solid-js';
+import { createEffect, createResource, createSignal, For, on, onCleanup, onMount, Show, untrack } from 'solid-js';
 import { createStore, reconcile, unwrap } from 'solid-js/store';
-import type { CrowdRule } from '@geo/alerting';
 import { api, ApiError, get, post, put } from '../../lib/api.ts';
 import { navigate } from '../../lib/router.tsx';
 import { askConfirm } from '../../ui/dialog.tsx';
 import { notify, notifyError } from '../../ui/ui.tsx';
-import { DEFAULT_BUFFER_M, GeoMap, geojsonToParts, MapSettingsButton, type DrawTool } from '../../map/index.ts';
-import {
-  CARRIERS,
-  emptyForm,
-  errorsStillStanding,
-  fromPayload,
-  quotaOf,
-  regionParts,
-  toPayload,
-  type SavedForm,
-  type SendForm,
-} from '../form-model.ts';
+import { GeoMap } from '../../map/index.ts';
+import { emptyForm, errorsStillStanding, fromPayload, regionParts, toPayload, type SavedForm, type SendForm } from '../form-model.ts';
 import { bt } from '../zh-CN.ts';
 import { AreaPicker } from './area-picker.tsx';
-import { ReachPanel, type Reach } from './reach-panel.tsx';
+import { CrowdRules } from './crowd-rules.tsx';
+import { FieldError } from './form-section.tsx';
+import { liveCount, liveReach } from './live-estimates.ts';
+import { MapToolbar } from './map-toolbar.tsx';
+import { QuotaFields } from './quota-fields.tsx';
+import { ReachPanel } from './reach-panel.tsx';
+import { ScheduleFields } from './schedule-fields.tsx';
 import { WhatIfPanel } from '../what-if-panel.tsx';
-import { RuleValue } from './rule-value.tsx';
 
 interface Options {
   alertTypes: { value: string; label: string; template: string }[];
@@ -31,33 +25,12 @@ interface Options {
   /** Alert types that may be sent first and approved afterwards (empty unless the enterprise requires approval). */
   fastPathTypes: string[];
 }
-type Count = { ok: true; chars: number; segments: number; tasks: number } | { ok: false; reason: string };
-
-/** Messages of the fields at `prefix` (and below it). */
-const errorsAt = (errs: Record<string, string>, prefix: string) =>
-  bt.send.joinErrors(
-    Object.entries(errs)
-      .filter(([p]) => p === prefix || p.startsWith(`${prefix}.`))
-      .map(([, m]) => m),
-  );
-
-function FieldError(props: { errs: Record<string, string>; at: string }) {
-  return (
-    <Show when={errorsAt(props.errs, props.at)}>
-      <p class="field-error" data-field={props.at}>
-        {errorsAt(props.errs, props.at)}
-      </p>
-    </Show>
-  );
-}
 
 /**
- * 大数据短信-发短信: task settings on the left, the map with drawing tools on the right.
- *
- * Still ~520 lines in one component (#23 asked for pages under ~400): the form's fields, its
- * errors, the live reach and count and the map all read and write one store (`form`) and one error
- * map, so a split needs those passed as a context first; the self-contained parts (the area
- * picker, a crowd rule's value, the reach panel) are already their own files.
+ * 大数据短信-发短信: task settings on the left, the map with drawing tools on the right. The page
+ * holds the one form store, its errors and the map; the parts of the form (schedule, crowd rules,
+ * quota) get the store and the errors as props (`FormSectionProps`), the live counts and reach are
+ * `live-estimates.ts`, the map's tools `map-toolbar.tsx`.
  */
 export function SendPage() {
   const params = new URLSearchParams(location.search);
@@ -70,11 +43,6 @@ export function SendPage() {
   const fastPathAllowed = () => !!opts()?.fastPathTypes?.includes(form.alertType);
   const [form, setForm] = createStore<SendForm>(emptyForm(''));
   const [errs, setErrs] = createSignal<Record<string, string>>({});
-  const [reach, setReach] = createSignal<Reach | { error: string } | null>(null);
-  const [count, setCount] = createSignal<Count | null>(null);
-  const [englishCount, setEnglishCount] = createSignal<Count | null>(null);
-  const [tool, setTool] = createSignal<DrawTool | null>(null);
-  const [bufferM, setBufferM] = createSignal(DEFAULT_BUFFER_M);
   const [busy, setBusy] = createSignal(false);
   let mapEl!: HTMLDivElement;
   let map: GeoMap | undefined;
@@ -127,56 +95,18 @@ export function SendPage() {
   );
   createEffect(() => map?.setOverlayParts([...form.imported]));
 
-  // Live reach estimate while drawing: debounced, the latest answer wins.
-  let reachTimer: ReturnType<typeof setTimeout> | undefined;
-  let reachSeq = 0;
-  createEffect(() => {
-    const region = { parts: regionParts(form) };
-    // Budgets still being typed (0) are left out of the estimate rather than refused.
-    const quota = Object.fromEntries(Object.entries(quotaOf(form)).filter(([, q]) => q.total > 0 && q.dailyCap > 0));
-    const body = { region, rules: JSON.parse(JSON.stringify(form.rules)) as CrowdRule[], quota };
-    clearTimeout(reachTimer);
-    if (!region.parts.length) return setReach(null);
-    const seq = ++reachSeq;
-    reachTimer = setTimeout(async () => {
-      try {
-        const r = await post<Reach>('/api/bigdata/reach', body);
-        if (seq === reachSeq) setReach(r);
-      } catch (e) {
-        if (seq === reachSeq) setReach({ error: e instanceof ApiError ? e.message : String(e) });
-      }
-    }, 500);
-  });
+  const reach = liveReach(form);
+  // An exercise's 【演练】 is part of every SMS: counted in its characters and segments.
+  const count = liveCount(
+    () => form.signature,
+    () => (form.exercise ? bt.send.exercisePrefix : '') + form.content,
+  );
+  const englishCount = liveCount(
+    () => form.signature,
+    () => (form.exercise ? bt.send.exercisePrefix : '') + form.english,
+    () => !!form.english.trim(),
+  );
 
-  let countTimer: ReturnType<typeof setTimeout> | undefined;
-  createEffect(() => {
-    // An exercise's 【演练】 is part of every SMS: counted in its characters and segments.
-    const body = { signature: form.signature, content: (form.exercise ? bt.send.exercisePrefix : '') + form.content };
-    clearTimeout(countTimer);
-    countTimer = setTimeout(() => void post<Count>('/api/bigdata/count', body).then(setCount, () => setCount(null)), 250);
-  });
-  let englishTimer: ReturnType<typeof setTimeout> | undefined;
-  createEffect(() => {
-    const body = { signature: form.signature, content: (form.exercise ? bt.send.exercisePrefix : '') + form.english };
-    clearTimeout(englishTimer);
-    if (!form.english.trim()) return setEnglishCount(null);
-    englishTimer = setTimeout(() => void post<Count>('/api/bigdata/count', body).then(setEnglishCount, () => setEnglishCount(null)), 250);
-  });
-
-  const pickTool = (t: DrawTool | null) => {
-    setTool(t);
-    map?.setTool(t);
-  };
-  const quotaSum = () => CARRIERS.reduce((s, c) => s + (form.quota[c].on ? form.quota[c].total || 0 : 0), 0);
-
-  const importFile = async (file: File) => {
-    try {
-      const parts = geojsonToParts(JSON.parse(await file.text()), bufferM());
-      setForm('imported', [...form.imported, ...parts]);
-    } catch (e) {
-      notify('err', bt.send.importFailed((e as Error).message));
-    }
-  };
   const uploadLetter = async (file: File) => {
     const fd = new FormData();
     fd.set('file', file);
@@ -251,22 +181,6 @@ export function SendPage() {
     setForm(reconcile(emptyForm(o?.today ?? '', o?.signatures.find((s) => s.isDefault)?.text ?? '')));
     map?.clearShapes();
     setErrs({});
-  };
-
-  const setRule = (i: number, r: CrowdRule) => setForm('rules', i, reconcile(r));
-  const newRule = (attr: string): CrowdRule => {
-    switch (attr) {
-      case 'gender':
-        return { attribute: 'gender', action: 'keep', values: ['f'] };
-      case 'age':
-        return { attribute: 'age', action: 'keep', min: 18, max: 60 };
-      case 'home':
-        return { attribute: 'home', action: 'keep', codes: ['330100'] };
-      case 'carrier':
-        return { attribute: 'carrier', action: 'keep', values: ['cmcc'] };
-      default:
-        return { attribute: 'locality', action: 'keep', value: 'roaming' };
-    }
   };
 
   return (
@@ -388,177 +302,11 @@ export function SendPage() {
           <FieldError errs={errs()} at="signature" />
         </label>
 
-        <div class="form-grid">
-          <label class="field">
-            <span>{bt.send.startDate}</span>
-            <input type="date" name="startDate" value={form.startDate} onInput={(e) => setForm('startDate', e.currentTarget.value)} />
-            <FieldError errs={errs()} at="startDate" />
-          </label>
-          <label class="field">
-            <span>{bt.send.endDate}</span>
-            <input type="date" name="endDate" value={form.endDate} onInput={(e) => setForm('endDate', e.currentTarget.value)} />
-            <FieldError errs={errs()} at="endDate" />
-          </label>
-        </div>
+        <ScheduleFields form={form} setForm={setForm} errs={errs()} />
 
-        <fieldset class="field">
-          <legend>{bt.send.windows}</legend>
-          <Index each={form.windows}>
-            {(w, i) => (
-              <div class="row">
-                <input type="time" value={w().start} onInput={(e) => setForm('windows', i, 'start', e.currentTarget.value)} />
-                <span>—</span>
-                <input type="time" value={w().end} onInput={(e) => setForm('windows', i, 'end', e.currentTarget.value)} />
-                <button
-                  type="button"
-                  class="link"
-                  onClick={() =>
-                    setForm(
-                      'windows',
-                      form.windows.filter((_, j) => j !== i),
-                    )
-                  }
-                >
-                  ×
-                </button>
-                <FieldError errs={errs()} at={`windows.${i}`} />
-              </div>
-            )}
-          </Index>
-          <button type="button" class="link" onClick={() => setForm('windows', [...form.windows, { start: '08:00', end: '20:00' }])}>
-            + {bt.send.addWindow}
-          </button>
-          <small class="muted">{bt.send.allDay}</small>
-        </fieldset>
+        <CrowdRules form={form} setForm={setForm} errs={errs()} />
 
-        <div class="form-grid">
-          <label class="field">
-            <span>{bt.send.frequency}</span>
-            <select
-              name="frequency"
-              value={form.frequency}
-              onChange={(e) => setForm('frequency', e.currentTarget.value === 'once' ? 'once' : 'daily')}
-            >
-              <option value="daily">{bt.send.daily}</option>
-              <option value="once">{bt.send.once}</option>
-            </select>
-          </label>
-          <label class="field">
-            <span>{bt.send.minDwell}</span>
-            <input
-              type="number"
-              min={0}
-              name="minDwellMin"
-              value={form.minDwellMin}
-              onInput={(e) => setForm('minDwellMin', Number(e.currentTarget.value) || 0)}
-            />
-            <FieldError errs={errs()} at="minDwellMin" />
-          </label>
-        </div>
-
-        <fieldset class="field">
-          <legend>{bt.send.rules}</legend>
-          <Index each={form.rules}>
-            {(r, i) => (
-              <div class="row rule">
-                <select
-                  value={r().action}
-                  onChange={(e) => setRule(i, { ...r(), action: e.currentTarget.value === 'exclude' ? 'exclude' : 'keep' } as CrowdRule)}
-                >
-                  <option value="keep">{bt.send.keep}</option>
-                  <option value="exclude">{bt.send.exclude}</option>
-                </select>
-                <select
-                  value={r().attribute}
-                  onChange={(e) => setRule(i, { ...newRule(e.currentTarget.value), action: r().action } as CrowdRule)}
-                >
-                  <For each={Object.entries(bt.send.attrs)}>{([k, v]) => <option value={k}>{v}</option>}</For>
-                </select>
-                <RuleValue rule={r()} onChange={(x) => setRule(i, x)} />
-                <button
-                  type="button"
-                  class="link"
-                  onClick={() =>
-                    setForm(
-                      'rules',
-                      form.rules.filter((_, j) => j !== i),
-                    )
-                  }
-                >
-                  ×
-                </button>
-                <FieldError errs={errs()} at={`rules.${i}`} />
-              </div>
-            )}
-          </Index>
-          <button type="button" class="link" onClick={() => setForm('rules', [...form.rules, newRule('gender')])}>
-            + {bt.send.addRule}
-          </button>
-        </fieldset>
-
-        <fieldset class="field">
-          <legend>
-            {bt.send.quota}
-            <em>*</em>
-          </legend>
-          <table class="quota">
-            <thead>
-              <tr>
-                <th />
-                <th>{bt.send.total}</th>
-                <th>{bt.send.dailyCap}</th>
-              </tr>
-            </thead>
-            <tbody>
-              <For each={CARRIERS}>
-                {(c) => (
-                  <tr>
-                    <td>
-                      <label>
-                        <input
-                          type="checkbox"
-                          checked={form.quota[c].on}
-                          onChange={(e) => setForm('quota', c, 'on', e.currentTarget.checked)}
-                        />{' '}
-                        {bt.carriers[c]}
-                      </label>
-                    </td>
-                    <td>
-                      <input
-                        type="number"
-                        min={0}
-                        name={`quota.${c}.total`}
-                        disabled={!form.quota[c].on}
-                        value={form.quota[c].total || ''}
-                        onInput={(e) => setForm('quota', c, 'total', Number(e.currentTarget.value) || 0)}
-                      />
-                      <FieldError errs={errs()} at={`quota.${c}.total`} />
-                    </td>
-                    <td>
-                      <input
-                        type="number"
-                        min={0}
-                        name={`quota.${c}.dailyCap`}
-                        disabled={!form.quota[c].on}
-                        value={form.quota[c].dailyCap || ''}
-                        onInput={(e) => setForm('quota', c, 'dailyCap', Number(e.currentTarget.value) || 0)}
-                      />
-                      <FieldError errs={errs()} at={`quota.${c}.dailyCap`} />
-                    </td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
-          <small classList={{ muted: quotaSum() <= (opts()?.balance ?? 0), error: quotaSum() > (opts()?.balance ?? 0) }}>
-            {bt.send.balance(quotaSum(), opts()?.balance ?? 0)}
-          </small>
-          <Show when={errs().quota}>
-            <p class="field-error" data-field="quota">
-              {errs().quota}
-            </p>
-          </Show>
-        </fieldset>
+        <QuotaFields form={form} setForm={setForm} errs={errs()} balance={opts()?.balance ?? 0} />
 
         <label class="field">
           <span>
@@ -589,43 +337,11 @@ export function SendPage() {
       </form>
 
       <div class="bd-map-wrap">
-        <div class="bd-toolbar">
-          <button type="button" classList={{ active: tool() === null }} onClick={() => pickTool(null)}>
-            {bt.send.pan}
-          </button>
-          <For each={['linestring', 'rectangle', 'polygon', 'circle', 'select'] as DrawTool[]}>
-            {(t) => (
-              <button type="button" data-tool={t} classList={{ active: tool() === t }} onClick={() => pickTool(t)}>
-                {bt.send.tools[t]}
-              </button>
-            )}
-          </For>
-          <label class="buffer" title={bt.send.bufferM}>
-            {bt.send.bufferM}
-            <input
-              type="number"
-              min={1}
-              max={50000}
-              value={bufferM()}
-              onInput={(e) => (setBufferM(Number(e.currentTarget.value) || DEFAULT_BUFFER_M), map?.setBufferM(bufferM()))}
-            />
-          </label>
-          <button type="button" onClick={() => map?.deleteSelected()}>
-            {bt.send.deleteShape}
-          </button>
-          <button type="button" onClick={() => (map?.clearShapes(), setForm('imported', []))}>
-            {bt.send.clearShapes}
-          </button>
-          <label class="file-btn">
-            {bt.send.importGeoJSON}
-            <input
-              type="file"
-              accept=".geojson,.json,application/geo+json,application/json"
-              onChange={(e) => e.currentTarget.files?.[0] && void importFile(e.currentTarget.files[0])}
-            />
-          </label>
-          <MapSettingsButton onTheme={(t) => map?.setTheme(t)} />
-        </div>
+        <MapToolbar
+          map={() => map}
+          onImport={(parts) => setForm('imported', [...form.imported, ...parts])}
+          onClear={() => setForm('imported', [])}
+        />
         <div class="bd-map" ref={mapEl} data-testid="send-map" />
         <ReachPanel reach={reach()} />
         <WhatIfPanel form={() => toPayload(unwrap(form))} hasRegion={() => regionParts(form).length > 0} />

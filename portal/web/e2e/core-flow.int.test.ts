@@ -30,6 +30,8 @@ describe('portal in a real browser', () => {
   let page: Page;
   let ch: ClickHouseClient;
   let profile: string;
+  /** Native confirm() / prompt() / alert() the page opened: each one a defect, the app has its own dialogs (#23). */
+  const natives: string[] = [];
 
   beforeAll(async () => {
     // The whole SPA built into this test's own folder, again whenever a web source is newer than it
@@ -59,7 +61,7 @@ describe('portal in a real browser', () => {
       locale: 'zh-CN',
     });
     page = browser.pages()[0] ?? (await browser.newPage());
-    page.on('dialog', (d) => void d.accept());
+    page.on('dialog', (d) => (natives.push(`${d.type()}(): ${d.message()}`), void d.dismiss()));
   }, 300_000);
 
   afterAll(async () => {
@@ -124,11 +126,20 @@ describe('portal in a real browser', () => {
     await dialog.locator('button[type=submit]').click();
     await page.waitForSelector('tr[data-account="e2e-sub"]');
     expect(await page.locator('tr[data-account="e2e-sub"]').textContent()).toContain('测试部');
+    // A new password for it, typed masked in the app's dialog (it was a prompt() in clear, #23).
+    await page.locator('tr[data-account="e2e-sub"] button:has-text("重置密码")').click();
+    const reset = page.locator('[data-testid=app-dialog]');
+    expect(await reset.locator('input[name=value]').getAttribute('type')).toBe('password');
+    await reset.locator('input[name=value]').fill('E2e-sub-pass2');
+    await page.screenshot({ path: join(tmpdir(), 'geo-alert-artifacts', 'reset-password-dialog.png') }).catch(() => undefined);
+    await reset.locator('[data-action=ok]').click();
+    await page.waitForSelector('.toast-ok');
+    expect(natives).toEqual([]);
     await logOut();
   });
 
   it('the sub-account sees only what it may, and submits a signature', async () => {
-    await logIn('e2e-sub', 'E2e-sub-pass1');
+    await logIn('e2e-sub', 'E2e-sub-pass2');
     expect(await menu()).toEqual(['首页', '签名管理']);
     await page.goto(`${portal.url}/accounts`);
     await page.waitForSelector('[data-testid=forbidden]');
@@ -136,6 +147,9 @@ describe('portal in a real browser', () => {
     await page.fill('input[name=text]', '端到端');
     await page.click('button:has-text("新增签名")');
     await page.waitForSelector('tr[data-signature="端到端"][data-status=pending]');
+    await page.fill('input[name=text]', '端到端乙');
+    await page.click('button:has-text("新增签名")');
+    await page.waitForSelector('tr[data-signature="端到端乙"][data-status=pending]');
     await logOut();
   });
 
@@ -145,10 +159,24 @@ describe('portal in a real browser', () => {
     const row = page.locator('[data-testid=review-signatures] tr[data-signature="端到端"]');
     await row.locator('button:has-text("通过")').click();
     await row.waitFor({ state: 'detached' });
+    // The other is rejected with a reason typed in the app's dialog (it was a prompt(), #23); none given, nothing happens.
+    const other = page.locator('[data-testid=review-signatures] tr[data-signature="端到端乙"]');
+    await other.locator('button:has-text("驳回")').click();
+    const dialog = page.locator('[data-testid=app-dialog]');
+    await dialog.locator('[data-action=ok]').click();
+    expect(await dialog.isVisible()).toBe(true);
+    await dialog.locator('textarea[name=value]').fill('签名须为企业名称或其简称');
+    await page.screenshot({ path: join(tmpdir(), 'geo-alert-artifacts', 'review-reject-dialog.png') }).catch(() => undefined);
+    await dialog.locator('[data-action=ok]').click();
+    await other.waitFor({ state: 'detached' });
     await logOut();
-    await logIn('e2e-sub', 'E2e-sub-pass1');
+    await logIn('e2e-sub', 'E2e-sub-pass2');
     await page.click('nav.menu a:has-text("签名管理")');
     await page.waitForSelector('tr[data-signature="端到端"][data-status=approved]');
+    const rejected = page.locator('tr[data-signature="端到端乙"][data-status=rejected]');
+    await rejected.waitFor();
+    expect(await rejected.textContent()).toContain('签名须为企业名称或其简称');
+    expect(natives).toEqual([]);
   });
 
   it('admin: the operation and login logs list, search on Enter, and say when nothing matches', async () => {

@@ -88,8 +88,12 @@ async function checkForm(c: Ctx, raw: unknown, enterpriseId: string, accountId: 
   const issues: FieldIssue[] = parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
   const refused = new Set(issues.map((i) => i.path.split('.')[0]));
   const signature = typeof fields.signature === 'string' ? fields.signature : undefined;
-  if (signature && !refused.has('signature') && !(await approvedSignatures(db, enterpriseId)).some((s) => s.text === signature))
+  const signatureEn = typeof fields.signatureEn === 'string' ? fields.signatureEn : undefined;
+  const approved = signature || signatureEn ? await approvedSignatures(db, enterpriseId) : [];
+  if (signature && !refused.has('signature') && !approved.some((s) => s.text === signature))
     issues.push({ path: 'signature', message: '签名不存在或未通过审核' });
+  if (signatureEn && !refused.has('signatureEn') && !approved.some((s) => s.text === signatureEn))
+    issues.push({ path: 'signatureEn', message: '英文签名不存在或未通过审核' });
   if (!refused.has('authorizationLetter')) {
     const letter = fields.authorizationLetter;
     if (typeof letter !== 'string' || !letter) issues.push({ path: 'authorizationLetter', message: '请上传授权函' });

@@ -200,6 +200,17 @@ export const TaskForm = z.object({
   subject: z.string().trim().min(1, '请填写发送主题').max(100, '发送主题最多 100 字'),
   content: z.string().trim().min(1, '请填写发送内容').max(2000, '发送内容最多 2000 字'),
   signature: z.string().min(1, '请选择签名').max(20),
+  /**
+   * The English SMS's signature (an approved one in Latin letters, e.g. "Hangzhou EMA"): English
+   * texts are sent to visitors signed [Hangzhou EMA], one GSM-7 SMS of 160 letters; without it they
+   * carry the Chinese signature in 【】 and are UCS-2 (67 characters a part).
+   */
+  signatureEn: z
+    .string()
+    .max(20)
+    .regex(/^[A-Za-z0-9 .,'&()/-]+$/, '英文签名只能包含英文字母、数字和空格')
+    .optional()
+    .describe('英文短信的签名（已审核通过、仅英文字母）：英文内容以 [签名] 发出，为 GSM-7 编码；不填则用中文签名，按 UCS-2 计费'),
   startDate: z.string().regex(DATE, '请选择开始日期'),
   endDate: z.string().regex(DATE, '请选择结束日期'),
   windows: z
@@ -277,7 +288,11 @@ export function formIssues(f: TaskForm, balance: number, today: string): FieldIs
   // The ledger charges billing units: a message of two segments takes two from the balance. Who
   // reads which language is known only when sent, so the costliest language's SMS is reserved. An
   // exercise is never charged, but may be no larger than the balance would allow a real alert.
-  const { perMessage, units } = taskCost({ ...f, content: costliestContent({ ...f, contents: specContents(f) }) });
+  const { perMessage, units } = taskCost({
+    ...f,
+    content: costliestContent({ ...f, contents: specContents(f), signatures: f.signatureEn ? { en: f.signatureEn } : undefined }),
+  });
+  if (f.signatureEn && !specContents(f)) out.push({ path: 'signatureEn', message: '没有英文内容时无需英文签名' });
   if (units > balance)
     out.push({
       path: 'quota',
@@ -336,10 +351,11 @@ export function toSpec(
   useIngestGeography();
   // The English text (a form's texts) goes to alerting as contents.en, sent to roaming-in foreigners.
   const contents = specContents(f);
-  const { checkIn: _checkIn, ...form } = f;
+  const { checkIn: _checkIn, signatureEn, ...form } = f;
   const spec = {
     ...form,
     ...(contents ? { contents } : {}),
+    ...(contents && signatureEn ? { signatures: { en: signatureEn } } : {}),
     ...(who.replyExtension ? { replyExtension: who.replyExtension } : {}),
     balance: who.balance,
     accountId: who.accountId,

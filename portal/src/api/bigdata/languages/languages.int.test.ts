@@ -71,6 +71,40 @@ describe('a task in Chinese and English (PGlite + real NATS)', () => {
     expect(detail.body.form.texts).toEqual(form.texts);
   });
 
+  it('signs the English text with the form’s English signature (signatureEn): one GSM-7 SMS instead of three UCS-2, and refuses one that is not approved', async () => {
+    await portal.deps.db.query(
+      `INSERT INTO signatures (id, enterprise_id, text, status) VALUES ('en-sig', 'demo-enterprise', 'Hangzhou EMA', 'approved'), ('en-pending', 'demo-enterprise', 'Pending EMA', 'pending') ON CONFLICT DO NOTHING`,
+    );
+    const english = 'x'.repeat(140);
+    const form = {
+      alertType: 'typhoon',
+      region: { parts: [{ kind: 'circle', center: [120.16, 30.27], radiusM: 2000 }] },
+      subject: '台风 英文签名',
+      content: '台风预警：今夜请勿外出。',
+      texts: [{ language: 'en-US', content: english }],
+      signature: '翼讯通',
+      startDate: chinaDayIn(0),
+      endDate: chinaDayIn(0),
+      frequency: 'once',
+      quota: { cmcc: { total: 10, dailyCap: 10 } },
+      authorizationLetter: letter,
+    };
+    // [Hangzhou EMA] + 140 letters = 154 septets: one SMS; under 【翼讯通】 the English SMS is UCS-2, 145 characters: three.
+    const signed = await admin('POST', '/api/bigdata/tasks', { form: { ...form, signatureEn: 'Hangzhou EMA' } });
+    expect(signed.status, JSON.stringify(signed.body)).toBe(200);
+    expect((await kvTask(signed.body.id)).spec).toMatchObject({ signature: '翼讯通', signatures: { en: 'Hangzhou EMA' } });
+    expect(await reservation(signed.body.id)).toMatchObject({ units: 10, per_message: 1 });
+    const plain = await admin('POST', '/api/bigdata/tasks', { form: { ...form, subject: '台风 中文签名' } });
+    expect(await reservation(plain.body.id)).toMatchObject({ units: 30, per_message: 3 });
+
+    const pending = await admin('POST', '/api/bigdata/tasks', { form: { ...form, signatureEn: 'Pending EMA' } });
+    expect(pending.status).toBe(400);
+    expect(JSON.stringify(pending.body)).toContain('英文签名不存在或未通过审核');
+    const chinese = await admin('POST', '/api/bigdata/tasks', { form: { ...form, signatureEn: '杭州应急' } });
+    expect(chinese.status).toBe(400);
+    expect(JSON.stringify(chinese.body)).toContain('英文签名只能包含英文字母');
+  });
+
   it('imports a CAP alert’s zh-CN and en-US info blocks as the two texts, and exports one info per language that imports as the same task', async () => {
     const xml = capFixture('typhoon-alert').replaceAll('33000041600000_', `lang${RUN}_`);
     const sub = await admin('POST', '/api/bigdata/cap', {

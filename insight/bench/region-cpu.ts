@@ -9,7 +9,8 @@
  * every hour's pair atoms are filled and returns none of them: the one small query a first query
  * sends there is not counted (the full bench, `main.ts`, measures it).
  *
- * `INSIGHT_BENCH_SCALE` (default 1: 1,000,000 subscribers, 20,022 cells), `REGION_CPU_REPEAT`
+ * `INSIGHT_BENCH_SCALE` (default 1: 1,000,000 subscribers, 20,022 cells; `INSIGHT_BENCH_CELL_SCALE` scales
+ * the cells apart, e.g. 10M subscribers on the same cells), `REGION_CPU_REPEAT`
  * regions per size (default 4), `REGION_CPU_SIZES`, `REGION_CPU_PROFILE=<file>`: a CPU profile of the queries.
  * Prints one JSON line per size.
  */
@@ -32,6 +33,8 @@ import { BENCH_HOMES, benchGrid, benchMsisdn, cellOfCarrier, stepInCarrier } fro
 const SCALE = Number(process.env.INSIGHT_BENCH_SCALE ?? 1);
 const REPEAT = Number(process.env.REGION_CPU_REPEAT ?? 4);
 const SUBS = Math.round(1_000_000 * SCALE);
+/** Cells scale apart (`INSIGHT_BENCH_CELL_SCALE`, default the same): a province has the cells it has, whatever its people. */
+const CELL_SCALE = Number(process.env.INSIGHT_BENCH_CELL_SCALE ?? SCALE);
 const K = 10;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -42,12 +45,17 @@ const SIZES = (process.env.REGION_CPU_SIZES ?? '11x10,21x21,31x30,51x51')
 
 const began = performance.now();
 const log = (msg: string) => process.stderr.write(`[region-cpu +${((performance.now() - began) / 1000).toFixed(1)}s] ${msg}\n`);
+const mib = (b: number) => Math.round(b / 2 ** 20);
+const memory = () => {
+  const m = process.memoryUsage();
+  return { rss_mib: mib(m.rss), heap_used_mib: mib(m.heapUsed), array_buffers_mib: mib(m.arrayBuffers) };
+};
 const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
 const rnd = seededRandom(7);
-const grid = benchGrid(SCALE);
+const grid = benchGrid(CELL_SCALE);
 const CELLS = grid.cells.length;
 const now = Math.floor(Date.now() / BUCKET_MS) * BUCKET_MS + 123_000;
 
@@ -97,6 +105,11 @@ for (let j = 0; j < moves; j++) {
 }
 recent.start(from);
 log(`moves: ${recent.size.toLocaleString()} in memory (${(recent.bytes / 1e6).toFixed(0)} MB)`);
+// What the service holds, by part (typed arrays) and for the process.
+const presenceBytes = state.msisdn.byteLength * 3 + state.cell.byteLength + state.home.byteLength + state.carrier.byteLength * 5;
+const ringBytes = CELLS * 2048 * 2;
+const held = { presence_mib: mib(presenceBytes), ring_mib: mib(ringBytes), moves_mib: mib(recent.bytes), moves: recent.size, ...memory() };
+log(`memory: ${JSON.stringify(held)}`);
 
 // --- ClickHouse stub: every hour filled, no pair atoms ---
 const hours = Array.from({ length: 9 * 24 }, (_, i) => `${Math.floor(now / HOUR) * 3600 - i * 3600}\t${Math.floor(now / 1000)}`).join('\n');
@@ -179,5 +192,8 @@ if (session) {
   writeFileSync(process.env.REGION_CPU_PROFILE!, JSON.stringify(profile));
   session.disconnect();
 }
+console.log(
+  JSON.stringify({ bench: 'insight-region-cpu', metric: 'memory', subscribers: SUBS, cells: CELLS, ...held, after_queries: memory() }),
+);
 for (const row of rows)
   console.log(JSON.stringify({ ...row, load_avg: [Math.round(load0 * 10) / 10, Math.round(loadavg()[0]! * 10) / 10] }));

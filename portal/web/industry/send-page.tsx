@@ -1,9 +1,11 @@
 import { createEffect, createResource, createSignal, For, onCleanup, onMount, Show } from 'solid-js';
-import { ApiError, api, get, post } from '../lib/api.ts';
+import { ApiError, get, post } from '../lib/api.ts';
 import { navigate } from '../lib/router.tsx';
 import { askConfirm } from '../ui/dialog.tsx';
 import { Field, notify, notifyError, Page, Tabs } from '../ui/ui.tsx';
 import { BookPicker } from './book-picker.tsx';
+import { uploadJobs } from './upload-jobs.ts';
+import { UploadProgress } from './upload-progress.tsx';
 import { ti } from './zh-CN.ts';
 
 interface Options {
@@ -18,28 +20,7 @@ interface Rejected {
   reason: string;
   message: string;
 }
-interface UploadReport {
-  uploadId: string;
-  rows: number;
-  accepted: number;
-  duplicates: number;
-  rejectedTotal: number;
-  rejected: { line: number; message: string }[];
-  preview: { line: number; msisdn: string; content?: string }[];
-}
-
 type Mode = 'normal' | 'batch' | 'merge';
-
-/** A batch / mail-merge file being read and checked on the server (GET /api/industry/imports/:id). */
-interface UploadJob {
-  jobId: string;
-  phase: 'reading' | 'importing' | 'done' | 'failed';
-  rows: number;
-  processed: number;
-  percent: number;
-  error: { code: string; message: string } | null;
-  upload: UploadReport | null;
-}
 
 /** 发短信: 普通发送, 批量发送 and 定制发送, with live counts, address-book picking, templates, and the pre-send report. */
 export function SendPage() {
@@ -61,12 +42,13 @@ export function SendPage() {
   const [forwardTo, setForwardTo] = createSignal('');
   const [scheduledAt, setScheduledAt] = createSignal('');
   const [draftId, setDraftId] = createSignal<string | undefined>(params.get('draft') ?? undefined);
-  const [upload, setUpload] = createSignal<UploadReport | null>(null);
-  const [uploadJob, setUploadJob] = createSignal<UploadJob | null>(null);
   const [rejected, setRejected] = createSignal<Rejected[] | null>(null);
   const [counts, setCounts] = createSignal<{ ok: boolean; chars: number; tasks: number; segments: number; reason?: string } | null>(null);
   const [busy, setBusy] = createSignal(false);
   const [preview, setPreview] = createSignal<{ msisdn: string; content: string }[] | null>(null);
+  const file = uploadJobs();
+  const upload = file.upload;
+  const uploadJob = file.job;
 
   createEffect(() => {
     const o = opts();
@@ -176,42 +158,6 @@ export function SendPage() {
     }
   };
 
-  // A file is read and checked as a background job on the server; the page polls it for the bar.
-  let polling: ReturnType<typeof setTimeout> | undefined;
-  let fileSeq = 0;
-  onCleanup(() => clearTimeout(polling));
-  const onFile = async (file: File | undefined) => {
-    if (!file) return;
-    const seq = ++fileSeq;
-    const f = new FormData();
-    f.set('kind', mode());
-    f.set('file', file);
-    setUpload(null);
-    try {
-      let job = await api<UploadJob>('POST', '/api/industry/upload-jobs', f);
-      setUploadJob(job);
-      while (job.phase === 'reading' || job.phase === 'importing') {
-        await new Promise((r) => (polling = setTimeout(r, 400)));
-        if (seq !== fileSeq) return; // another file was chosen (or the tab changed)
-        job = await get<UploadJob>(`/api/industry/imports/${job.jobId}`);
-        setUploadJob(job);
-      }
-      if (seq !== fileSeq) return;
-      if (job.phase === 'failed') {
-        setUploadJob(null);
-        notify('err', job.error?.message ?? ti.send.checkFailed);
-        return;
-      }
-      setUploadJob(null);
-      setUpload(job.upload);
-    } catch (e) {
-      if (seq !== fileSeq) return;
-      setUploadJob(null);
-      setUpload(null);
-      notifyError(e);
-    }
-  };
-
   return (
     <Page title={ti.nav.send}>
       <Tabs
@@ -223,9 +169,7 @@ export function SendPage() {
         active={mode()}
         onChange={(k) => {
           setMode(k as Mode);
-          fileSeq++;
-          setUploadJob(null);
-          setUpload(null);
+          file.cancel();
           setPreview(null);
         }}
       />
@@ -244,58 +188,18 @@ export function SendPage() {
           </Show>
           <Show when={mode() !== 'normal'}>
             <Field label={ti.send.upload} required>
-              <input type="file" accept=".txt,.csv,.xlsx" onChange={(e) => void onFile(e.currentTarget.files?.[0])} data-testid="upload" />
+              <input
+                type="file"
+                accept=".txt,.csv,.xlsx"
+                onChange={(e) => void file.choose(mode(), e.currentTarget.files?.[0])}
+                data-testid="upload"
+              />
             </Field>
             <p class="muted small">
               {mode() === 'batch' ? ti.send.uploadHint : ti.send.mergeHint}{' '}
               <a href={`/api/industry/upload-templates/${mode()}`}>{ti.send.template_download}</a>
             </p>
-            <Show when={uploadJob()}>
-              {(j) => (
-                <div class="import-job" data-testid="upload-job" data-phase={j().phase}>
-                  {/* No value while reading: an indeterminate bar. */}
-                  <Show
-                    when={j().phase === 'importing'}
-                    fallback={<progress data-testid="upload-progress" data-phase="reading" max="100" />}
-                  >
-                    <progress data-testid="upload-progress" data-phase="importing" max="100" value={j().percent} />
-                  </Show>
-                  <p class="muted small">
-                    {j().phase === 'reading' ? ti.send.uploadReading(j().processed) : ti.send.uploadChecking(j().rows)}
-                  </p>
-                </div>
-              )}
-            </Show>
-            <Show when={upload()}>
-              {(u) => (
-                <div data-testid="upload-report">
-                  <p>
-                    {ti.send.report(u().rows, u().accepted, u().rejectedTotal - (mode() === 'batch' ? u().duplicates : 0), u().duplicates)}
-                  </p>
-                  <Show when={u().rejected.length}>
-                    <ul class="rejected">
-                      <For each={u().rejected.slice(0, 50)}>{(r) => <li>{r.message}</li>}</For>
-                    </ul>
-                    <a href={`/api/industry/uploads/${u().uploadId}/report`}>{ti.send.reportDownload}</a>
-                  </Show>
-                  <Show when={mode() === 'merge' && u().preview.length}>
-                    <h3 class="small">{ti.send.preview}</h3>
-                    <table class="grid">
-                      <tbody>
-                        <For each={u().preview}>
-                          {(p) => (
-                            <tr>
-                              <td>{p.msisdn}</td>
-                              <td>{p.content}</td>
-                            </tr>
-                          )}
-                        </For>
-                      </tbody>
-                    </table>
-                  </Show>
-                </div>
-              )}
-            </Show>
+            <UploadProgress job={uploadJob()} report={upload()} mode={mode()} />
           </Show>
           <Field label={ti.send.subject}>
             <input value={subject()} onInput={(e) => setSubject(e.currentTarget.value)} placeholder={ti.send.subjectHint} maxLength={100} />

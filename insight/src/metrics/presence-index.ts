@@ -58,11 +58,17 @@ export class PresenceIndex {
 export function buildGroups(state: PresenceState, at: number): CellGroups {
   const n = state.cells.size;
   const start = new Uint32Array(n + 1);
-  const where = new Int32Array(state.count);
+  const count = state.count;
+  const where = new Int32Array(count);
+  // `isPresent` inlined over local arrays: this pass runs over every subscriber (10M at province
+  // scale) every 2 s, and reading the arrays through `state` on each step cost about half of it.
+  const { cell, ts, detached } = state;
+  const after = at - state.stalenessMs;
   let present = 0;
-  for (let i = 0; i < state.count; i++) {
-    if (state.isPresent(i, at)) {
-      const c = state.cell[i]!;
+  for (let i = 0; i < count; i++) {
+    const c = cell[i]!;
+    const t = ts[i]!;
+    if (c >= 0 && detached[i] === 0 && t <= at && t > after) {
       where[i] = c;
       start[c + 1]!++;
       present++;
@@ -71,7 +77,7 @@ export function buildGroups(state: PresenceState, at: number): CellGroups {
   for (let c = 0; c < n; c++) start[c + 1]! += start[c]!;
   const fill = start.slice(0, n);
   const members = new Uint32Array(present);
-  for (let i = 0; i < state.count; i++) {
+  for (let i = 0; i < count; i++) {
     const c = where[i]!;
     if (c >= 0) members[fill[c]!++] = i;
   }

@@ -207,6 +207,35 @@ describe('行业短信 in a real browser, through messaging and the simulated SM
       company: '翼讯通',
       groupNames: ['运营部'],
     });
+
+    // Renaming a group, sorting contacts and a contact's details: the app's own dialogs too (#23; a
+    // native prompt() or alert() is recorded in `problems`, which the last test checks).
+    await open('/industry/contacts');
+    const node = page.locator('[data-testid=group-tree] .node', { hasText: '端到端组' });
+    await node.click();
+    await node.locator('button[title="重命名"]').click();
+    expect(await dialog.locator('input[name="value"]').inputValue()).toBe('端到端组');
+    await dialog.locator('input[name="value"]').fill('端到端组甲');
+    await shot('rename-group-dialog');
+    await dialog.locator('[data-action="ok"]').click();
+    await page.waitForSelector('[data-testid=group-tree] .node:has-text("端到端组甲")');
+    await page.fill('.list .toolbar input[placeholder="姓名或号码"]', '13800000001');
+    await page.click('.list .toolbar button:has-text("搜索")');
+    const zhaoRow = page.locator('[data-testid=contacts] tbody tr', { hasText: '13800000001' });
+    await expect.poll(() => page.locator('[data-testid=contacts] tbody tr').count()).toBe(1);
+    await zhaoRow.locator('input[type=checkbox]').check();
+    await page.click('.list .toolbar button:has-text("设置排序")');
+    expect(await dialog.locator('input[name="value"]').getAttribute('type')).toBe('number');
+    await dialog.locator('input[name="value"]').fill('5');
+    await dialog.locator('[data-action="ok"]').click();
+    await expect.poll(() => zhaoRow.locator('td').nth(5).textContent()).toBe('5');
+    await zhaoRow.locator('[data-action="contact-detail"]').click();
+    await expect.poll(() => dialog.textContent()).toContain('zhao@example.com');
+    expect(await dialog.textContent()).toContain('翼讯通');
+    await shot('contact-detail-dialog');
+    await dialog.locator('[data-action="ok"]').click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(problems).toEqual([]);
   }, 180_000);
 
   it('a scheduled send waits in the outbox', async () => {

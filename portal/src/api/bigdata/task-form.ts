@@ -15,7 +15,7 @@ import { normalizeAnswer } from '@geo/messaging';
 import { z } from '../../http/openapi.ts';
 import { HysteresisForm } from './hysteresis-form.ts';
 import { taskCost } from '../ledger/reservations.ts';
-import { areaByCode } from './geography.ts';
+import { areaByCode, withActiveBoundaries } from './geography.ts';
 import { costliestContent, specContents } from './languages/task-texts.ts';
 
 /** Chinese messages for the region validator's stable reasons (its own messages are English). */
@@ -354,6 +354,8 @@ export function toSpec(
   const { checkIn: _checkIn, signatureEn, ...form } = f;
   const spec = {
     ...form,
+    // Areas an operator loaded boundaries for go with their outline: alerting and a replay test exactly it (boundaries/README.md).
+    region: withActiveBoundaries(form.region).region,
     ...(contents ? { contents } : {}),
     ...(contents && signatureEn ? { signatures: { en: signatureEn } } : {}),
     ...(who.replyExtension ? { replyExtension: who.replyExtension } : {}),

@@ -1,0 +1,85 @@
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Portal } from '../../../portal.ts';
+import { START_TIMEOUT, loginAdmin, loginOperator, testPortal, type Client } from '../../../test/harness.ts';
+import { AlertBus, setAlertBus } from '../alert-bus.ts';
+import { PNG_BYTES } from '../console-harness.ts';
+
+const BUCKET = 'alert_tasks_boundaries_int';
+const QIANTANG = {
+  type: 'Polygon',
+  coordinates: [
+    [
+      [120.34, 30.28],
+      [120.4, 30.28],
+      [120.4, 30.33],
+      [120.34, 30.33],
+      [120.34, 30.28],
+    ],
+  ],
+};
+const today = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+
+/**
+ * A task over a district an operator loaded a boundary for (#21): submitted through the portal, it
+ * goes to alerting carrying that outline, so every alerting instance and a later replay test exactly
+ * what the operator loaded. Before the load, the same task is refused at submit (#23).
+ */
+describe('submitting a task over a loaded boundary (PGlite + real NATS)', () => {
+  let portal: Portal;
+  let nc: NatsConnection;
+  let bus: AlertBus;
+  let admin: Client;
+  let op: Client;
+  let letter: string;
+  const form = () => ({
+    alertType: 'typhoon',
+    region: { parts: [{ kind: 'admin', code: '330114', name: '钱塘区' }] },
+    subject: '钱塘区 台风',
+    content: '台风即将登陆，请注意安全。',
+    signature: '翼讯通',
+    startDate: today(),
+    endDate: today(),
+    windows: [],
+    frequency: 'once',
+    minDwellMin: 0,
+    rules: [],
+    quota: { cmcc: { total: 100, dailyCap: 100 } },
+    authorizationLetter: letter,
+  });
+
+  beforeAll(async () => {
+    portal = await testPortal();
+    nc = await connectNats(inject('natsUrl'), 'portal-boundaries-test');
+    bus = await AlertBus.open(nc, { bucket: BUCKET, reachSubject: 'alert.reach.boundaries-int' });
+    setAlertBus(portal.deps, bus);
+    [admin, op] = await Promise.all([loginAdmin(portal), loginOperator(portal)]);
+    const fd = new FormData();
+    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
+    const up = await admin.reqRaw('POST', '/api/bigdata/letters', fd);
+    expect(up.status).toBe(200);
+    letter = up.body.id;
+  }, START_TIMEOUT);
+  afterAll(async () => {
+    await op?.req('POST', '/api/operator/boundaries/0/activate');
+    await nc?.drain();
+    await portal?.stop();
+  });
+
+  it('refuses 钱塘区 alone before a boundary is loaded, and sends alerting the loaded outline after', async () => {
+    const before = await admin.req('POST', '/api/bigdata/tasks', { form: form() });
+    expect(before.status).toBe(400);
+    expect(JSON.stringify(before.body.error)).toContain('钱塘区该行政区域暂无边界数据');
+
+    const load = await op.req('POST', '/api/operator/boundaries', {
+      type: 'FeatureCollection',
+      features: [{ type: 'Feature', properties: { adcode: 330114 }, geometry: QIANTANG }],
+    });
+    expect(load.status).toBe(200);
+
+    const r = await admin.req('POST', '/api/bigdata/tasks', { form: form() });
+    expect(r.status).toBe(200);
+    const task = await bus.get(r.body.id);
+    expect(task!.spec.region.parts).toEqual([{ kind: 'admin', code: '330114', name: '钱塘区', geometry: QIANTANG }]);
+  });
+});

@@ -79,20 +79,39 @@ export class PduReader {
   }
 }
 
-/** A PDU decoded here: node-smpp's field names, and its own PDU for a response to it. */
-function decoded(frame: Buffer, command: string, fields: Record<string, unknown>): Pdu {
-  const response = (options?: Record<string, unknown>) => new (smpp.PDU as unknown as new (b: Buffer) => Pdu)(frame).response(options);
-  return {
-    command,
-    command_length: frame.length,
-    command_id: frame.readUInt32BE(4),
-    command_status: frame.readUInt32BE(8),
-    sequence_number: frame.readUInt32BE(12),
-    ...fields,
-    isResponse: () => command.endsWith('_resp'),
-    response,
-  };
+/**
+ * A PDU decoded here, with node-smpp's field names; a response to it is built by node-smpp. A class
+ * (methods on its prototype), not an object of closures: one per SMS part.
+ */
+class DecodedPdu {
+  readonly command_length: number;
+  readonly command_id: number;
+  readonly command_status: number;
+  readonly sequence_number: number;
+
+  constructor(
+    private readonly frame: Buffer,
+    readonly command: string,
+    fields: Record<string, unknown>,
+  ) {
+    this.command_length = frame.length;
+    this.command_id = frame.readUInt32BE(4);
+    this.command_status = frame.readUInt32BE(8);
+    this.sequence_number = frame.readUInt32BE(12);
+    Object.assign(this, fields);
+  }
+
+  isResponse(): boolean {
+    return (this.command_id & 0x80000000) !== 0;
+  }
+
+  response(options?: Record<string, unknown>): Pdu {
+    return new (smpp.PDU as unknown as new (b: Buffer) => Pdu)(this.frame).response(options);
+  }
 }
+
+const decoded = (frame: Buffer, command: string, fields: Record<string, unknown>): Pdu =>
+  new DecodedPdu(frame, command, fields) as unknown as Pdu;
 
 /** A C-Octet String at `o` within `end`: its text (ASCII, as node-smpp reads it) and the offset after its NULL; undefined when unterminated. */
 function cstring(b: Buffer, o: number, end: number): { value: string; next: number } | undefined {

@@ -60,3 +60,18 @@ describe('the send form’s exercise box and English text', () => {
     expect(fromPayload({}, '2026-12-09')).toMatchObject({ exercise: false, english: '', otherTexts: [] });
   });
 });
+
+describe('the send form’s check-in (回复报平安)', () => {
+  it('sends the answers only when asked for, and keeps them through a draft', () => {
+    const checkIn = {
+      options: [
+        { code: '1', label: '安全' },
+        { code: '2', label: '需要帮助', help: true },
+      ],
+    };
+    expect('checkIn' in toPayload(emptyForm('2026-12-09'))).toBe(false);
+    const p = toPayload({ ...emptyForm('2026-12-09'), checkIn });
+    expect(p.checkIn).toEqual(checkIn);
+    expect(fromPayload(p, '2026-12-09').checkIn).toEqual(checkIn);
+  });
+});

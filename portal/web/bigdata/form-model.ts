@@ -1,4 +1,5 @@
 import type { CrowdRule, RegionPart } from '@geo/alerting';
+import type { CheckInValue } from './checkins/checkin-field.tsx';
 import { bt } from './zh-CN.ts';
 
 export type Carrier = 'cmcc' | 'cucc' | 'ctcc';
@@ -30,6 +31,8 @@ export interface SendForm {
   english: string;
   /** Texts in other languages kept as they came (a CAP alert's ja-JP …), not edited here. */
   otherTexts: { language: string; subject?: string; content: string }[];
+  /** 回复报平安: the answers the alert asks for, or undefined. */
+  checkIn: CheckInValue;
 }
 
 const isEnglish = (language: string) => /^en\b/i.test(language);
@@ -58,6 +61,7 @@ export function emptyForm(today: string, signature = ''): SendForm {
     exercise: false,
     english: '',
     otherTexts: [],
+    checkIn: undefined,
   };
 }
 
@@ -88,6 +92,7 @@ export function toPayload(f: SendForm) {
     authorizationLetter: f.letter?.id,
     exercise: f.exercise,
     texts: [...(f.english.trim() ? [{ language: 'en-US', content: f.english }] : []), ...f.otherTexts],
+    ...(f.checkIn ? { checkIn: f.checkIn } : {}),
     // Kept for drafts: which parts were imported and the letter's name.
     ui: { drawnCount: f.drawn.length, areasCount: f.areas.length, letterName: f.letter?.name },
   };
@@ -133,6 +138,7 @@ export function fromPayload(p: SavedForm, today: string): SendForm {
     exercise: p.exercise === true,
     english: p.texts?.find((t) => isEnglish(t.language))?.content ?? '',
     otherTexts: (p.texts ?? []).filter((t) => !isEnglish(t.language)),
+    checkIn: p.checkIn,
   };
 }
 

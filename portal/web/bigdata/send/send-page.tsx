@@ -16,6 +16,7 @@ import { QuotaFields } from './quota-fields.tsx';
 import { ReachPanel } from './reach-panel.tsx';
 import { ScheduleFields } from './schedule-fields.tsx';
 import { WhatIfPanel } from '../what-if-panel.tsx';
+import { CheckInField } from '../checkins/checkin-field.tsx';
 
 interface Options {
   alertTypes: { value: string; label: string; template: string }[];
@@ -277,6 +278,8 @@ export function SendPage() {
           <small class="muted">{bt.send.exerciseHint}</small>
           <FieldError errs={errs()} at="exercise" />
         </label>
+        <CheckInField value={form.checkIn} onChange={(v) => setForm('checkIn', v)} onPrompt={(p) => setForm('content', form.content + p)} />
+        <FieldError errs={errs()} at="checkIn" />
         <Show when={fastPathAllowed()}>
           <label class="field check" data-testid="fast-path">
             <span>

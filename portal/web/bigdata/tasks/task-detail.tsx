@@ -10,6 +10,7 @@ import { canStop, ruleText, STATE_KIND, type Detail, type ProgressView } from '.
 import { ProgressTable } from './task-progress.tsx';
 import { Recipients } from './task-recipients.tsx';
 import { WhyLookup } from './why-lookup.tsx';
+import { CheckInPanel } from '../checkins/checkin-panel.tsx';
 
 /** Details: the task, its live progress per carrier (Server-Sent Events) and the reached people on the map. */
 export function TaskDetail(props: { id: string; onClose: () => void }) {
@@ -156,6 +157,7 @@ export function TaskDetail(props: { id: string; onClose: () => void }) {
       <div class="bd-detail-map" ref={mapEl} />
       <Recipients id={props.id} />
       <WhyLookup id={props.id} />
+      <CheckInPanel taskId={props.id} />
     </Modal>
   );
 }

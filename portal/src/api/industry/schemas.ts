@@ -42,7 +42,15 @@ export const SendBody = z
       .optional()
       .openapi({ description: '批量 / 个性化发送时上传文件的编号', example: '9a7b5c3d-1e2f-4a6b-8c0d-2e4f6a8b0c1d' }),
     messages: z
-      .array(z.object({ msisdn: z.string().max(32), content: z.string().max(2000, '每条短信内容最多 2000 字') }))
+      .array(
+        z.object({
+          msisdn: z.string().max(32).openapi({ description: '手机号码', example: '13800000000' }),
+          content: z
+            .string()
+            .max(2000, '每条短信内容最多 2000 字')
+            .openapi({ description: '发给该号码的内容（不含签名），最多 2,000 字', example: '张先生，您的燃气表将于明日 9:00 检修。' }),
+        }),
+      )
       .max(100_000, '一次最多 100000 条')
       .optional()
       .openapi({

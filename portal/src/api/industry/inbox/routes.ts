@@ -44,19 +44,24 @@ export const inboxRoutes = router()
       request: { query: Query },
       responses: jsonOk(
         z.object({
-          items: z.array(
-            z.object({
-              id: z.string(),
-              from: z.string(),
-              to: z.string(),
-              text: z.string(),
-              receivedAt: z.string(),
-              sendId: z.string().nullable(),
-              subject: z.string().nullable(),
-              forwardedTo: z.string().nullable(),
-            }),
-          ),
-          total: z.number(),
+          items: z
+            .array(
+              z.object({
+                id: z.string().openapi({ description: '回复编号', example: 'r1a2b3c4-0000-4000-8000-000000000001' }),
+                from: z.string().openapi({ description: '回复人的手机号码', example: '13800000001' }),
+                to: z.string().openapi({ description: '回复到的号码（接入号加扩展码）', example: '106901234500012' }),
+                text: z.string().openapi({ description: '回复内容', example: '收到，准时到岗' }),
+                receivedAt: z.string().openapi({ description: '收到时间（ISO 8601）', example: '2026-03-01T08:05:00.000Z' }),
+                sendId: z
+                  .string()
+                  .nullable()
+                  .openapi({ description: '所回复的发送的编号；无法对应时为 null', example: 's1a2b3c4-0000-4000-8000-000000000001' }),
+                subject: z.string().nullable().openapi({ description: '所回复的发送的主题；无法对应时为 null', example: '消防演练通知' }),
+                forwardedTo: z.string().nullable().openapi({ description: '已转发到的手机号码；未转发为 null' }),
+              }),
+            )
+            .openapi({ description: '本页的回复，新的在前' }),
+          total: z.number().openapi({ description: '符合条件的回复总数', example: 42 }),
         }),
       ),
     }),
@@ -110,9 +115,17 @@ export const inboxRoutes = router()
       request: { query: Query },
       responses: jsonOk(
         z.object({
-          items: z.array(
-            z.object({ sendId: z.string(), subject: z.string(), replies: z.number(), lastAt: z.string(), sentAt: z.string() }),
-          ),
+          items: z
+            .array(
+              z.object({
+                sendId: z.string().openapi({ description: '所回复的发送的编号', example: 's1a2b3c4-0000-4000-8000-000000000001' }),
+                subject: z.string().openapi({ description: '该发送的主题', example: '消防演练通知' }),
+                replies: z.number().openapi({ description: '回复条数', example: 8 }),
+                lastAt: z.string().openapi({ description: '最近一条回复的时间（ISO 8601）', example: '2026-03-01T09:30:00.000Z' }),
+                sentAt: z.string().openapi({ description: '发送时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
+              }),
+            )
+            .openapi({ description: '有回复的发送（主题），最近回复的在前' }),
         }),
       ),
     }),

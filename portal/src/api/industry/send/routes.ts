@@ -18,26 +18,45 @@ const PUBLISH_INLINE = 2000;
 
 const Options = z
   .object({
-    signatures: z.array(z.object({ id: z.string(), text: z.string() })),
-    defaultSignatureId: z.string().nullable(),
-    forwardTo: z.string(),
-    accessNumber: z.string(),
-    balances: z.object({ account: z.number().nullable(), enterprise: z.number() }),
+    signatures: z
+      .array(
+        z.object({
+          id: z.string().openapi({ description: '签名编号', example: '5b9e0d1c-2a3f-4b6e-8d7c-1f0e2d3c4b5a' }),
+          text: z.string().openapi({ description: '签名文字（含【】）', example: '【杭州应急】' }),
+        }),
+      )
+      .openapi({ description: '可用的（已审核通过的）短信签名' }),
+    defaultSignatureId: z.string().nullable().openapi({ description: '默认签名的编号，未设置为 null', example: null }),
+    forwardTo: z.string().openapi({ description: '回复默认转发到的手机号码（本人的手机号），未填为空串', example: '13800000000' }),
+    accessNumber: z.string().openapi({ description: '集团的短信接入号，未分配为空串', example: '1069012345' }),
+    balances: z
+      .object({
+        account: z.number().nullable().openapi({ description: '本账户的可发送量（条），null 为不单独限制', example: null }),
+        enterprise: z.number().openapi({ description: '集团的可发送量（条）', example: 100000 }),
+      })
+      .openapi({ description: '可发送量' }),
   })
   .openapi('IndustrySendOptions');
 
 const CountBody = z.object({
-  content: z.string().max(10_000),
-  signatureId: z.string().max(64).optional(),
-  signature: z.string().max(20).optional(),
+  content: z
+    .string()
+    .max(10_000)
+    .openapi({ description: '短信内容（不含签名），最多 10,000 字', example: '今晚 20:00 起进行消防演练，请值班人员提前到岗。' }),
+  signatureId: z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({ description: '签名编号；与 signature 二选一，都不填按无签名计', example: '5b9e0d1c-2a3f-4b6e-8d7c-1f0e2d3c4b5a' }),
+  signature: z.string().max(20).optional().openapi({ description: '签名文字（含【】）', example: '【杭州应急】' }),
 });
 const CountResult = z.object({
-  ok: z.boolean(),
-  chars: z.number(),
-  tasks: z.number(),
-  segments: z.number(),
-  encoding: z.string().optional(),
-  reason: z.string().optional(),
+  ok: z.boolean().openapi({ description: '内容能否发送（false 时见 reason）', example: true }),
+  chars: z.number().openapi({ description: '字数（含签名）', example: 30 }),
+  tasks: z.number().openapi({ description: '拆分的任务数（按 500 字一个）', example: 1 }),
+  segments: z.number().openapi({ description: '每个号码的计费条数（UCS-2 70 字一条，长短信 67 字一条；GSM-7 160 / 153）', example: 1 }),
+  encoding: z.string().optional().openapi({ description: '编码：ucs2 或 gsm7', example: 'ucs2' }),
+  reason: z.string().optional().openapi({ description: '不能发送的原因', example: '内容不能为空' }),
 });
 
 async function saveDraft(c: Ctx, body: SendBody): Promise<string> {

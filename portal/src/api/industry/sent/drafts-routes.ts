@@ -20,8 +20,18 @@ export const draftsRoutes = router()
       },
       responses: jsonOk(
         z.object({
-          items: z.array(z.object({ id: z.string(), mode: z.string(), subject: z.string(), content: z.string(), updatedAt: z.string() })),
-          total: z.number(),
+          items: z
+            .array(
+              z.object({
+                id: z.string().openapi({ description: '草稿编号', example: 'd1a2b3c4-0000-4000-8000-000000000001' }),
+                mode: z.string().openapi({ description: '发送方式：normal 普通发送，batch 批量发送，merge 定制发送', example: 'normal' }),
+                subject: z.string().openapi({ description: '发送主题', example: '消防演练通知' }),
+                content: z.string().openapi({ description: '短信内容', example: '今晚 20:00 起进行消防演练，请值班人员提前到岗。' }),
+                updatedAt: z.string().openapi({ description: '保存时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
+              }),
+            )
+            .openapi({ description: '本页的草稿，新的在前' }),
+          total: z.number().openapi({ description: '草稿总数', example: 3 }),
         }),
       ),
     }),
@@ -51,7 +61,15 @@ export const draftsRoutes = router()
       tags: ['行业短信-草稿箱'],
       summary: '草稿内容（在发短信页面打开并发送）',
       request: { params: IdParam },
-      responses: jsonOk(z.object({ id: z.string(), payload: z.record(z.string(), z.unknown()), updatedAt: z.string() })),
+      responses: jsonOk(
+        z.object({
+          id: z.string().openapi({ description: '草稿编号', example: 'd1a2b3c4-0000-4000-8000-000000000001' }),
+          payload: z
+            .record(z.string(), z.unknown())
+            .openapi({ description: '保存时的发送表单（与 POST /api/industry/sends 的请求相同），用于继续编辑' }),
+          updatedAt: z.string().openapi({ description: '保存时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
+        }),
+      ),
     }),
     async (c) => {
       const { p } = caller(c);
@@ -74,7 +92,7 @@ export const draftsRoutes = router()
       tags: ['行业短信-草稿箱'],
       summary: '删除草稿',
       request: jsonBody(Ids),
-      responses: jsonOk(z.object({ deleted: z.number() })),
+      responses: jsonOk(z.object({ deleted: z.number().openapi({ description: '删除的草稿数', example: 2 }) })),
     }),
     async (c) => {
       const { p } = caller(c);

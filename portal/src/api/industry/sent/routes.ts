@@ -27,7 +27,19 @@ export const sentRoutes = router()
       middleware: [requires('sms.sent')],
       tags: TAG,
       summary: '可按用户搜索的账户（自己与下级）',
-      responses: jsonOk(z.object({ items: z.array(z.object({ id: z.string(), name: z.string(), displayName: z.string() })) })),
+      responses: jsonOk(
+        z.object({
+          items: z
+            .array(
+              z.object({
+                id: z.string().openapi({ description: '账户编号', example: '3f6c1e2a-8b4d-4c7e-9a51-2d0f6b7e8c90' }),
+                name: z.string().openapi({ description: '账户名', example: 'zhangsan' }),
+                displayName: z.string().openapi({ description: '姓名', example: '张三' }),
+              }),
+            )
+            .openapi({ description: '本人和下级账户，按账户名' }),
+        }),
+      ),
     }),
     async (c) => {
       const { p, enterpriseId } = caller(c);
@@ -123,9 +135,17 @@ export const sentRoutes = router()
       request: { params: IdParam },
       responses: jsonOk(
         z.object({
-          items: z.array(
-            z.object({ id: z.string(), from: z.string(), text: z.string(), receivedAt: z.string(), forwardedTo: z.string().nullable() }),
-          ),
+          items: z
+            .array(
+              z.object({
+                id: z.string().openapi({ description: '回复编号', example: 'r1a2b3c4-0000-4000-8000-000000000001' }),
+                from: z.string().openapi({ description: '回复人的手机号码', example: '13800000001' }),
+                text: z.string().openapi({ description: '回复内容', example: '收到，准时到岗' }),
+                receivedAt: z.string().openapi({ description: '收到时间（ISO 8601）', example: '2026-03-01T08:05:00.000Z' }),
+                forwardedTo: z.string().nullable().openapi({ description: '已转发到的手机号码；未转发为 null', example: null }),
+              }),
+            )
+            .openapi({ description: '这次发送收到的回复' }),
         }),
       ),
     }),

@@ -31,7 +31,12 @@ export const schedulesRoutes = router()
       request: {
         params: IdParam,
         ...jsonBody(
-          z.object({ scheduledAt: z.string({ error: '请选择发送时间' }).datetime({ offset: true, message: '发送时间格式有误' }) }),
+          z.object({
+            scheduledAt: z
+              .string({ error: '请选择发送时间' })
+              .datetime({ offset: true, message: '发送时间格式有误' })
+              .openapi({ description: '新的发送时间（ISO 8601，带时区）', example: '2026-03-02T08:00:00+08:00' }),
+          }),
         ),
       },
       responses: jsonOk(Ok),
@@ -68,7 +73,7 @@ export const schedulesRoutes = router()
       tags: ['行业短信-定时发件箱'],
       summary: '删除定时短信（退回预扣的条数）',
       request: jsonBody(Ids),
-      responses: jsonOk(z.object({ deleted: z.number() })),
+      responses: jsonOk(z.object({ deleted: z.number().openapi({ description: '取消的定时发送数', example: 1 }) })),
     }),
     async (c) => {
       const { p, enterpriseId } = caller(c);

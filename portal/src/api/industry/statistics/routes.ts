@@ -21,15 +21,18 @@ const Query = z.object({
 });
 
 const Row = z.object({
-  id: z.string(),
-  accountName: z.string(),
-  subject: z.string(),
-  createdAt: z.string(),
-  sentAt: z.string().nullable(),
-  recipients: z.number(),
-  billing: z.number(),
-  delivered: z.number().nullable(),
-  failed: z.number().nullable(),
+  id: z.string().openapi({ description: '发送编号', example: 's1a2b3c4-0000-4000-8000-000000000001' }),
+  accountName: z.string().openapi({ description: '发送账户（姓名或账户名）', example: '张三' }),
+  subject: z.string().openapi({ description: '发送主题（未填为内容开头）', example: '消防演练通知' }),
+  createdAt: z.string().openapi({ description: '提交时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
+  sentAt: z
+    .string()
+    .nullable()
+    .openapi({ description: '发出时间（ISO 8601）；定时发送未到时为 null', example: '2026-03-01T08:00:05.000Z' }),
+  recipients: z.number().openapi({ description: '号码数', example: 120 }),
+  billing: z.number().openapi({ description: '计费条数（每个号码的条数之和）', example: 240 }),
+  delivered: z.number().nullable().openapi({ description: '已送达条数；发送记录不可用时为 null', example: 236 }),
+  failed: z.number().nullable().openapi({ description: '失败条数；发送记录不可用时为 null', example: 4 }),
 });
 
 async function query(c: Ctx, q: z.infer<typeof Query>, all: boolean) {
@@ -96,15 +99,17 @@ export const statsRoutes = router()
       request: { query: Query },
       responses: jsonOk(
         z.object({
-          items: z.array(Row),
-          total: z.number(),
-          totals: z.object({
-            sends: z.number(),
-            recipients: z.number(),
-            billing: z.number(),
-            delivered: z.number().nullable(),
-            failed: z.number().nullable(),
-          }),
+          items: z.array(Row).openapi({ description: '本页的发送，新的在前' }),
+          total: z.number().openapi({ description: '符合条件的发送次数', example: 15 }),
+          totals: z
+            .object({
+              sends: z.number().openapi({ description: '符合条件的发送次数', example: 15 }),
+              recipients: z.number().openapi({ description: '号码数合计', example: 1800 }),
+              billing: z.number().openapi({ description: '计费条数合计', example: 3600 }),
+              delivered: z.number().nullable().openapi({ description: '已送达条数合计；发送记录不可用时为 null', example: 3550 }),
+              failed: z.number().nullable().openapi({ description: '失败条数合计；发送记录不可用时为 null', example: 50 }),
+            })
+            .openapi({ description: '符合条件的全部发送的合计（不只本页）' }),
         }),
       ),
     }),

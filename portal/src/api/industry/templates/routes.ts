@@ -7,10 +7,27 @@ import { newId } from '../scope.ts';
 import { requires } from '../../../http/route-access.ts';
 
 const TAG = ['行业短信-短信模板'];
-const Template = z.object({ id: z.string(), title: z.string(), content: z.string(), updatedAt: z.string() }).openapi('SmsTemplate');
+const Template = z
+  .object({
+    id: z.string().openapi({ description: '模板编号', example: 't1a2b3c4-0000-4000-8000-000000000001' }),
+    title: z.string().openapi({ description: '模板名称', example: '暴雨提醒' }),
+    content: z.string().openapi({ description: '模板内容', example: '今日有暴雨，请减少外出，注意防范城市内涝。' }),
+    updatedAt: z.string().openapi({ description: '最后修改时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
+  })
+  .openapi('SmsTemplate');
 const TemplateBody = z.object({
-  title: z.string({ error: '请输入模板名称' }).trim().min(1, '请输入模板名称').max(50, '模板名称最多 50 字'),
-  content: z.string({ error: '请输入模板内容' }).trim().min(1, '请输入模板内容').max(2000, '模板内容最多 2000 字'),
+  title: z
+    .string({ error: '请输入模板名称' })
+    .trim()
+    .min(1, '请输入模板名称')
+    .max(50, '模板名称最多 50 字')
+    .openapi({ description: '模板名称，1–50 个字', example: '暴雨提醒' }),
+  content: z
+    .string({ error: '请输入模板内容' })
+    .trim()
+    .min(1, '请输入模板内容')
+    .max(2000, '模板内容最多 2000 字')
+    .openapi({ description: '模板内容，1–2,000 个字', example: '今日有暴雨，请减少外出，注意防范城市内涝。' }),
 });
 
 /** 短信模板: managed with 短信模板 permission, readable (to insert) with 发短信 too. */
@@ -23,7 +40,7 @@ export const templatesRoutes = router()
       tags: TAG,
       summary: '模板列表（发短信时插入）',
       request: { query: z.object({ keyword: z.string().max(50).optional() }) },
-      responses: jsonOk(z.object({ items: z.array(Template) })),
+      responses: jsonOk(z.object({ items: z.array(Template).openapi({ description: '本账户的短信模板' }) })),
     }),
     async (c) => {
       const { enterpriseId, p: who } = caller(c);

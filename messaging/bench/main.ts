@@ -32,6 +32,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connectClickHouse, connectNats, selectRows, type NatsConnection } from '@geo/infra';
 import { freePort } from '@geo/infra/testing';
 import { startStack, type RunningStack } from '../../infra/src/servers/stack.ts';
+import { cpuSeconds } from './proc-cpu.ts';
 import { MessagingEnv, type CarrierProtocol } from '../src/config.ts';
 import { createMessaging, type MessagingService } from '../src/service.ts';
 import { messagingNames } from '../src/names.ts';
@@ -178,16 +179,6 @@ async function publishJobs(ns: string, n: number, share: Record<SmsCarrier, numb
   }
   await Promise.all(carriers.filter((c) => pending[c].length > 0).map((c) => flushBatch(c)));
   return counts;
-}
-
-/** CPU seconds (user + system) of a process, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
 }
 
 /** The servers this bench started (their command lines name its data dir). */

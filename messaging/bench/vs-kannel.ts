@@ -26,6 +26,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connectNats } from '@geo/infra';
 import { freePort } from '@geo/infra/testing';
 import { startStack } from '../../infra/src/servers/stack.ts';
+import { cpuSeconds } from './proc-cpu.ts';
 import { MessagingEnv } from '../src/config.ts';
 import { createMessaging } from '../src/service.ts';
 import { messagingNames } from '../src/names.ts';
@@ -46,15 +47,6 @@ const number = (k: number, side: number) => `${prefixes[carrierOf(k)]}${side}${S
 const figures: { bench: string; metric: string; value: number | null; unit: string; detail?: unknown }[] = [];
 
 // ---- processes and their CPU ------------------------------------------------------------------
-
-function cpuSeconds(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 /** Processes whose command line contains `needle` (the servers of this run's data dir, Kannel's config). */
 function pidsWith(needle: string): { name: string; pid: number }[] {

@@ -89,16 +89,22 @@ export function areaByCode(code: string): AdminArea | undefined {
  * @returns the region and the version its boundaries come from (null when it uses none)
  */
 export function withActiveBoundaries<R extends { parts: RegionPart[] }>(region: R): { region: R; boundaryVersion: number | null } {
-  if (!active) return { region, boundaryVersion: null };
-  const set = new Map(active.areas.map((a) => [a.code, a]));
+  const set = new Map((active?.areas ?? []).map((a) => [a.code, a]));
   let used = false;
   const parts = region.parts.map((p) => {
-    const a = p.kind === 'admin' ? set.get(p.code) : undefined;
-    if (!a?.geometry) return p;
-    used = true;
-    return { ...p, geometry: a.geometry as AreaGeometry };
+    if (p.kind !== 'admin') return p;
+    const a = set.get(p.code);
+    if (a?.geometry) {
+      used = true;
+      return { ...p, geometry: a.geometry as AreaGeometry };
+    }
+    // A geometry the request brought for a named area is never the area's: alerting resolves the
+    // code itself (the shipped boundary), so a task cannot name 西湖区 and target somewhere else.
+    if (!('geometry' in p)) return p;
+    const { geometry: _ignored, ...named } = p as typeof p & { geometry?: unknown };
+    return named as RegionPart;
   });
-  return used ? { region: { ...region, parts }, boundaryVersion: active.version } : { region, boundaryVersion: null };
+  return { region: { ...region, parts }, boundaryVersion: used && active ? active.version : null };
 }
 
 /**

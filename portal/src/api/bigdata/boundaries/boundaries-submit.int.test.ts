@@ -82,4 +82,31 @@ describe('submitting a task over a loaded boundary (PGlite + real NATS)', () => 
     const task = await bus.get(r.body.id);
     expect(task!.spec.region.parts).toEqual([{ kind: 'admin', code: '330114', name: '钱塘区', geometry: QIANTANG }]);
   });
+
+  it('never lets a client’s own geometry stand for a named area: the task is tested against the area’s real boundary', async () => {
+    // 西湖区 by name, with a square 30 km away as its "geometry": an integrator (or a tampered page)
+    // would target people the record does not name.
+    const elsewhere = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [120.6, 30.5],
+          [120.61, 30.5],
+          [120.61, 30.51],
+          [120.6, 30.51],
+          [120.6, 30.5],
+        ],
+      ],
+    };
+    const f = {
+      ...form(),
+      subject: '西湖区 伪造边界',
+      region: { parts: [{ kind: 'admin', code: '330106', name: '西湖区', geometry: elsewhere }] },
+    };
+    const r = await admin.req('POST', '/api/bigdata/tasks', { form: f });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const part = (await bus.get(r.body.id))!.spec.region.parts[0] as { kind: string; code: string; geometry?: unknown };
+    expect(part).toMatchObject({ kind: 'admin', code: '330106' });
+    expect(part.geometry).not.toEqual(elsewhere);
+  });
 });

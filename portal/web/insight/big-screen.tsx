@@ -1,4 +1,4 @@
-import { createResource, createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+import { createEffect, createResource, createSignal, For, on, onCleanup, onMount, Show } from 'solid-js';
 import type { RegionPart } from '@geo/alerting';
 import type { RegionMetrics } from '@geo/insight';
 import { navigate } from '../lib/router.tsx';
@@ -52,6 +52,7 @@ export function BigScreen() {
       .map((p) => (p.kind === 'admin' ? (p.name ?? names()?.get(p.code) ?? p.code) : bt.insight.customRegion))
       .join(bt.insight.listSep);
   let mapEl!: HTMLDivElement;
+  let alertsEl!: HTMLUListElement;
   let map: GeoMap | undefined;
   let view: Viewport | undefined;
 
@@ -88,7 +89,10 @@ export function BigScreen() {
       });
     });
     const clock = setInterval(() => setNow(new Date()), 1000);
-    onCleanup(() => (es.close(), clearInterval(clock), map?.destroy()));
+    // The panel's room changes with the window (1920×1080, 3840×2160, a window of another shape).
+    const resized = new ResizeObserver(() => requestAnimationFrame(fitAlerts));
+    resized.observe(alertsEl.parentElement!);
+    onCleanup(() => (es.close(), clearInterval(clock), resized.disconnect(), map?.destroy()));
   });
 
   const fullScreen = () => {
@@ -102,6 +106,32 @@ export function BigScreen() {
   };
   // Only alerts actually sending: a task not started yet is not the duty officer's concern here.
   const running = () => tasks().filter((t) => t.state === 'running');
+  // As many alerts as the panel holds, each one whole, and how many more below them: not a list cut
+  // off by the panel's edge with nothing to say so (#23: 19 tasks listed, 3 visible).
+  const [fits, setFits] = createSignal(Infinity);
+  const fitAlerts = () => {
+    const first = alertsEl.querySelector<HTMLElement>(':scope > li[data-task]');
+    if (!first) return;
+    const panel = alertsEl.parentElement!;
+    const ul = getComputedStyle(alertsEl);
+    const gap = parseFloat(ul.rowGap) || 0;
+    const room =
+      panel.getBoundingClientRect().bottom - parseFloat(getComputedStyle(panel).paddingBottom) - alertsEl.getBoundingClientRect().top;
+    // The rows are alike (one line each for the alert and its progress): the first one's height is every one's.
+    const row = first.getBoundingClientRect().height;
+    const n = running().length;
+    if (n * row + (n - 1) * gap <= room) return setFits(n);
+    // The 另有 N 项 line below them: one line of the list's type (its line-height is 1.4, bigdata.css).
+    const moreLine = parseFloat(ul.fontSize) * 1.4 + gap;
+    setFits(Math.max(1, Math.floor((room - moreLine + gap) / (row + gap))));
+  };
+  createEffect(
+    on(
+      () => running().length,
+      () => requestAnimationFrame(fitAlerts),
+    ),
+  );
+  const shown = () => running().slice(0, fits());
   const sentOf = (t: ActiveTask) => Object.values(t.progress?.carriers ?? {}).reduce((n, c) => n + c.sent, 0);
   const originRows = () => {
     const x = m();
@@ -170,8 +200,8 @@ export function BigScreen() {
       <div class="col">
         <div class="panel grow" data-testid="screen-tasks">
           <h2>{bt.insight.activeTasks}</h2>
-          <ul class="alerts">
-            <For each={running()} fallback={<li class="none">{bt.insight.noActiveTasks}</li>}>
+          <ul class="alerts" ref={alertsEl}>
+            <For each={shown()} fallback={<li class="none">{bt.insight.noActiveTasks}</li>}>
               {(t) => (
                 <li data-task={t.id}>
                   <div class="line">
@@ -195,11 +225,19 @@ export function BigScreen() {
                 </li>
               )}
             </For>
+            <Show when={running().length > shown().length}>
+              <li class="more" data-testid="screen-tasks-more">
+                {insightText.moreAlerts(running().length - shown().length)}
+              </li>
+            </Show>
           </ul>
         </div>
         <div class="panel">
           <h2>{bt.insight.series}</h2>
           <EChart dark option={() => m() && seriesOption(m()!, true)} />
+          <p class="note" data-testid="screen-privacy">
+            {insightText.hiddenCategories(m()?.k ?? 10)}
+          </p>
         </div>
         <div class="panel">
           <h2>

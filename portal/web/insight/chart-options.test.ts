@@ -39,4 +39,10 @@ describe('insight charts (issue 18: suppressed categories look like empty ones)'
     ]);
     expect(o.series.every((s) => s.connectNulls === false)).toBe(true);
   });
+
+  it('on the big screen (dark) draws no note in the canvas: the screen says the rule once in its text', () => {
+    expect(genderOption(m, true).title).toBeUndefined();
+    expect(seriesOption(m, true).title).toBeUndefined();
+    expect(JSON.stringify(seriesOption(m).title)).toContain('保护个人位置隐私');
+  });
 });

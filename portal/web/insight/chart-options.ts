@@ -21,6 +21,11 @@ const AGE_LABEL: Record<string, string> = { unknown: bt.insight.unknown };
 const GENDER_LABEL: Record<string, string> = { m: bt.insight.male, f: bt.insight.female, unknown: bt.insight.unknown };
 const DWELL_LABEL: Record<string, string> = insightText.dwell;
 
+/**
+ * `dark` is the big screen's look. There the privacy notes are not drawn in the canvases: a canvas
+ * text is not laid out with the page, and on the wall the 24-hour note sat on the axis labels and
+ * the donut's was cut at both ends (#23). The screen says the rule once, in its own text.
+ */
 const text = (dark?: boolean) => ({ color: dark ? '#cfe0ff' : '#333', fontSize: dark ? 16 : 12 });
 const bg = { backgroundColor: 'transparent' };
 
@@ -38,9 +43,10 @@ export const dwellOption = (m: RegionMetrics, dark?: boolean) => ({
 export const genderOption = (m: RegionMetrics, dark?: boolean) => ({
   ...bg,
   tooltip: {},
-  title: m.portrait.gender.some((g) => g.count.suppressed)
-    ? { subtext: insightText.hiddenCategories(m.k), left: 'center', top: 0, subtextStyle: text(dark) }
-    : undefined,
+  title:
+    !dark && m.portrait.gender.some((g) => g.count.suppressed)
+      ? { subtext: insightText.hiddenCategories(m.k), left: 'center', top: 0, subtextStyle: text(dark) }
+      : undefined,
   legend: { bottom: 0, textStyle: text(dark) },
   series: [
     {
@@ -92,9 +98,10 @@ export const seriesOption = (m: RegionMetrics, dark?: boolean) => ({
   ...bg,
   tooltip: { trigger: 'axis' },
   legend: { top: 0, textStyle: text(dark) },
-  title: m.series.day.some((p) => p.population.suppressed || p.inflow.suppressed || p.outflow.suppressed)
-    ? { subtext: insightText.seriesGaps(m.k), right: 10, bottom: 0, subtextStyle: { ...text(dark), fontSize: 11 } }
-    : undefined,
+  title:
+    !dark && m.series.day.some((p) => p.population.suppressed || p.inflow.suppressed || p.outflow.suppressed)
+      ? { subtext: insightText.seriesGaps(m.k), right: 10, bottom: 0, subtextStyle: { ...text(dark), fontSize: 11 } }
+      : undefined,
   grid: { left: 50, right: 20, top: 30, bottom: 30 },
   xAxis: {
     type: 'category',

@@ -56,6 +56,8 @@ export const insightText = {
   other: '其他',
   /** The big screen's mark on an exercise task (演练), beside its alert type. */
   exercise: '演练',
+  /** Under the big screen's alert panel when more alerts run than it holds. */
+  moreAlerts: (n: number) => `另有 ${n} 项预警执行中`,
   inflow: '漫入',
   outflow: '漫出',
 };

@@ -91,6 +91,11 @@ export interface ConsoleStack {
   stop(): Promise<void>;
 }
 
+export interface ConsoleStackOptions {
+  /** Messaging's throughput limit per carrier in SMS a second (its SMSC_RATE_*), e.g. `{ ctcc: 1 }`; none by default. */
+  carrierRates?: Partial<Record<'cmcc' | 'cucc' | 'ctcc', number>>;
+}
+
 /**
  * The whole pipeline behind the console, for browser tests: a nats-server of its own (alerting's
  * and messaging's stream, consumer and bucket names are fixed, so a shared server would let this
@@ -98,7 +103,7 @@ export interface ConsoleStack {
  * database of its own), the simulated carrier SMSCs, messaging and insight as their entry points
  * run them, an alerting engine in this process, and the portal serving the console's pages.
  */
-export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleStack> {
+export async function startConsoleStack(clickhouseUrl: string, opts: ConsoleStackOptions = {}): Promise<ConsoleStack> {
   const tag = `${Date.now().toString(36)}${process.pid}`;
   const dir = mkdtempSync(join(tmpdir(), 'portal-console-e2e-'));
   const services: Service[] = [];
@@ -169,6 +174,7 @@ export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleS
         HEALTH_PORT: String(messagingHealth),
         SMSC_BINDS: '1',
         ACK_WAIT_MS: '10000',
+        ...Object.fromEntries(Object.entries(opts.carrierRates ?? {}).map(([c, n]) => [`SMSC_RATE_${c.toUpperCase()}`, String(n)])),
       });
       services.push(messaging);
       await waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`);
@@ -224,4 +230,21 @@ export async function startConsoleStack(clickhouseUrl: string): Promise<ConsoleS
     await stop();
     throw err;
   }
+}
+
+/**
+ * Whether a map's `data-bbox` ("west,south,east,north", set on each move) shows all of `region`
+ * (same order) and is fitted to it, not just near it: the region fills most of the view's width or height.
+ */
+export async function fittedTo(bbox: Promise<string | null>, region: number[]): Promise<boolean> {
+  const [w, s, e, n] = ((await bbox) ?? '').split(',').map(Number);
+  const contains = w! <= region[0]! && s! <= region[1]! && e! >= region[2]! && n! >= region[3]!;
+  const fills = (region[2]! - region[0]!) / (e! - w!) > 0.6 || (region[3]! - region[1]!) / (n! - s!) > 0.6;
+  return contains && fills;
+}
+
+/** Whether a map's `data-bbox` contains `at`. */
+export async function inView(bbox: Promise<string | null>, at: [number, number]): Promise<boolean> {
+  const [w, s, e, n] = ((await bbox) ?? '').split(',').map(Number);
+  return at[0] > w! && at[0] < e! && at[1] > s! && at[1] < n!;
 }

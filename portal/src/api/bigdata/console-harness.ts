@@ -1,4 +1,12 @@
+import { runEngine, type RunningEngine } from '@geo/alerting';
+import { connectNats, createLogger, type NatsConnection } from '@geo/infra';
+import { shanghaiDate } from '@geo/infra/basics';
+import { startNatsServer, type RunningNats } from '@geo/infra/testing';
+import { DEFAULT_SHARDS } from '@geo/ingest';
 import type { Hono } from 'hono';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { hashPassword } from '../../auth/password.ts';
 import { toErrorResponse } from '../../http/error-response.ts';
 import type { AppEnv } from '../../http/context.ts';
@@ -6,7 +14,8 @@ import { requestContext } from '../../http/middleware.ts';
 import { router } from '../../http/openapi.ts';
 import type { Portal } from '../../portal.ts';
 import { tinyPng } from '../../http/document-fixtures.ts';
-import { login, type Client } from '../../test/harness.ts';
+import { login, testPortal, type Client } from '../../test/harness.ts';
+import { AlertBus, setAlertBus } from './alert-bus.ts';
 
 /**
  * Test-only: the console's route groups behind the portal's own request context (sessions, CSRF,
@@ -90,4 +99,90 @@ export function tenThousandVertexRing(): [number, number][] {
   });
   ring[9_999] = ring[0]!;
   return ring;
+}
+
+/** Today in China, `YYYY-MM-DD`: a task form's start and end date. */
+export const shanghaiToday = (): string => shanghaiDate(Date.now());
+
+/** Uploads an authorization letter (授权函) as `client`; its id goes in a task form's `authorizationLetter`. */
+export async function uploadLetter(client: Client): Promise<string> {
+  const fd = new FormData();
+  fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
+  return (await client.reqRaw('POST', '/api/bigdata/letters', fd)).body.id as string;
+}
+
+/** The portal behind a real alerting engine on its own nats-server, with one enterprise whose admin is logged in. */
+export interface EngineConsole {
+  nats: RunningNats;
+  nc: NatsConnection;
+  engine: RunningEngine;
+  portal: Portal;
+  /** The enterprise's admin, logged in. */
+  admin: Client;
+  /** An uploaded authorization letter of the enterprise. */
+  letter: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts an {@link EngineConsole}: its own nats-server (so that this engine takes no deliveries from
+ * alerting's own tests on the shared one), the engine on every shard, a test portal whose alert bus
+ * is that server, and the enterprise `id` (quota `quota`, an approved default signature 应急管理局)
+ * with the admin `${id}-admin`.
+ */
+export async function startEngineConsole(opts: {
+  id: string;
+  name: string;
+  quota: number;
+  accessNumber: string;
+  password: string;
+  /** The admin's client address (for tests that count logins per address). */
+  ip?: string;
+}): Promise<EngineConsole> {
+  const dir = mkdtempSync(join(tmpdir(), `${opts.id}-`));
+  const nats = await startNatsServer({ dataDir: join(dir, 'nats') });
+  const nc = await connectNats(nats.url, `portal-${opts.id}`);
+  const engine = await runEngine({
+    nc,
+    log: createLogger('alerting-test', 'silent'),
+    shards: Array.from({ length: DEFAULT_SHARDS }, (_, i) => i),
+    tickMs: 200,
+  });
+  await engine.ready;
+  const portal = await testPortal();
+  setAlertBus(portal.deps, await AlertBus.open(nc));
+  const db = portal.deps.db;
+  const admin = `${opts.id}-admin`;
+  await db.query(`INSERT INTO enterprises (id, name, quota, access_number) VALUES ($1, $2, $3, $4)`, [
+    opts.id,
+    opts.name,
+    opts.quota,
+    opts.accessNumber,
+  ]);
+  await db.query(`INSERT INTO accounts (id, enterprise_id, name, display_name, role, password_hash) VALUES ($1, $2, $1, $3, 'admin', $4)`, [
+    admin,
+    opts.id,
+    `${opts.name}管理员`,
+    await hashPassword(opts.password, 10),
+  ]);
+  await db.query(`INSERT INTO signatures (id, enterprise_id, text, status, is_default) VALUES ($1, $2, '应急管理局', 'approved', true)`, [
+    `${opts.id}-sig`,
+    opts.id,
+  ]);
+  const client = await login(portal, admin, opts.password, opts.ip);
+  return {
+    nats,
+    nc,
+    engine,
+    portal,
+    admin: client,
+    letter: await uploadLetter(client),
+    async stop() {
+      await portal.stop();
+      await engine.stop();
+      await nc.drain();
+      await nats.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,21 +1,15 @@
-import { CAPS_BUCKET, KvBudget, runEngine, type RunningEngine } from '@geo/alerting';
-import { connectNats, createLogger, ensureKv, type NatsConnection } from '@geo/infra';
-import { startNatsServer, until, type RunningNats } from '@geo/infra/testing';
-import { DEFAULT_SHARDS, encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
+import { CAPS_BUCKET, KvBudget } from '@geo/alerting';
+import { ensureKv, type NatsConnection } from '@geo/infra';
+import { until } from '@geo/infra/testing';
+import { encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { jetstream } from '@nats-io/jetstream';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../auth/password.ts';
 import type { Portal } from '../../portal.ts';
-import { login, START_TIMEOUT, testPortal, type Client } from '../../test/harness.ts';
-import { AlertBus, setAlertBus } from '../bigdata/alert-bus.ts';
-import { PNG_BYTES } from '../bigdata/console-harness.ts';
+import { START_TIMEOUT, type Client } from '../../test/harness.ts';
+import { shanghaiToday, startEngineConsole, type EngineConsole } from '../bigdata/console-harness.ts';
 import { unbalanced } from './ledger.ts';
 import { settleEnded } from './runtime.ts';
 
-const shanghaiToday = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
 const CENTRE: [number, number] = [120.16, 30.27];
 
 /**
@@ -25,47 +19,24 @@ const CENTRE: [number, number] = [120.16, 30.27];
  * the portal's balance is the opening balance minus what was sent.
  */
 describe('one ledger with the real alerting engine', () => {
-  let dir: string;
-  let nats: RunningNats;
+  let stack: EngineConsole;
   let nc: NatsConnection;
-  let engine: RunningEngine;
   let portal: Portal;
   let admin: Client;
   let letter: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ledger-alert-'));
-    nats = await startNatsServer({ dataDir: join(dir, 'nats') });
-    nc = await connectNats(nats.url, 'portal-ledger-alert');
-    engine = await runEngine({
-      nc,
-      log: createLogger('alerting-test', 'silent'),
-      shards: Array.from({ length: DEFAULT_SHARDS }, (_, i) => i),
-      tickMs: 200,
+    stack = await startEngineConsole({
+      id: 'alert-ent',
+      name: '预警集团',
+      quota: 100,
+      accessNumber: '1069000444',
+      password: 'Alert-Admin-2024',
     });
-    await engine.ready;
-    portal = await testPortal();
-    setAlertBus(portal.deps, await AlertBus.open(nc));
-    const db = portal.deps.db;
-    await db.query(`INSERT INTO enterprises (id, name, quota, access_number) VALUES ('alert-ent', '预警集团', 100, '1069000444')`);
-    await db.query(
-      `INSERT INTO accounts (id, enterprise_id, name, display_name, role, password_hash) VALUES ('alert-admin', 'alert-ent', 'alert-admin', '预警管理员', 'admin', $1)`,
-      [await hashPassword('Alert-Admin-2024', 10)],
-    );
-    await db.query(
-      `INSERT INTO signatures (id, enterprise_id, text, status, is_default) VALUES ('alert-sig', 'alert-ent', '应急管理局', 'approved', true)`,
-    );
-    admin = await login(portal, 'alert-admin', 'Alert-Admin-2024');
-    const fd = new FormData();
-    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-    letter = (await admin.reqRaw('POST', '/api/bigdata/letters', fd)).body.id;
+    ({ nc, portal, admin, letter } = stack);
   }, START_TIMEOUT);
   afterAll(async () => {
-    await portal?.stop();
-    await engine?.stop();
-    await nc?.drain();
-    await nats?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('charges an alert what the engine sent: reserved at submit, the rest released when it is stopped', async () => {

@@ -1,23 +1,17 @@
-import { CAPS_BUCKET, KvBudget, runEngine, type RunningEngine } from '@geo/alerting';
-import { connectNats, createLogger, ensureKv, type NatsConnection } from '@geo/infra';
-import { startNatsServer, until, untilValue, type RunningNats } from '@geo/infra/testing';
-import { DEFAULT_SHARDS, encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
+import { CAPS_BUCKET, KvBudget } from '@geo/alerting';
+import { ensureKv, type NatsConnection } from '@geo/infra';
+import { until, untilValue } from '@geo/infra/testing';
+import { encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { SMS_JOBS_STREAM, smsJobsIn, type SmsJob } from '@geo/messaging';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import ExcelJS from 'exceljs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../../auth/password.ts';
 import type { Portal } from '../../../portal.ts';
-import { login, START_TIMEOUT, testPortal, type Client } from '../../../test/harness.ts';
+import { START_TIMEOUT, type Client } from '../../../test/harness.ts';
 import { unbalanced } from '../../ledger/ledger.ts';
 import { settleEnded } from '../../ledger/runtime.ts';
-import { AlertBus, setAlertBus } from '../alert-bus.ts';
-import { PNG_BYTES } from '../console-harness.ts';
+import { shanghaiToday, startEngineConsole, type EngineConsole } from '../console-harness.ts';
 
-const shanghaiToday = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
 const CENTRE: [number, number] = [120.16, 30.27];
 const IP = '10.77.0.1';
 
@@ -44,47 +38,25 @@ async function jobsOf(nc: NatsConnection, taskId: string): Promise<SmsJob[]> {
  * balance and ledger are as they were before it.
  */
 describe('an exercise task (演练)', () => {
-  let dir: string;
-  let nats: RunningNats;
+  let stack: EngineConsole;
   let nc: NatsConnection;
-  let engine: RunningEngine;
   let portal: Portal;
   let admin: Client;
   let letter: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'exercise-'));
-    nats = await startNatsServer({ dataDir: join(dir, 'nats') });
-    nc = await connectNats(nats.url, 'portal-exercise');
-    engine = await runEngine({
-      nc,
-      log: createLogger('alerting-test', 'silent'),
-      shards: Array.from({ length: DEFAULT_SHARDS }, (_, i) => i),
-      tickMs: 200,
+    stack = await startEngineConsole({
+      id: 'drill-ent',
+      name: '演练集团',
+      quota: 100,
+      accessNumber: '1069000555',
+      password: 'Drill-Admin-2024',
+      ip: IP,
     });
-    await engine.ready;
-    portal = await testPortal();
-    setAlertBus(portal.deps, await AlertBus.open(nc));
-    const db = portal.deps.db;
-    await db.query(`INSERT INTO enterprises (id, name, quota, access_number) VALUES ('drill-ent', '演练集团', 100, '1069000555')`);
-    await db.query(
-      `INSERT INTO accounts (id, enterprise_id, name, display_name, role, password_hash) VALUES ('drill-admin', 'drill-ent', 'drill-admin', '演练管理员', 'admin', $1)`,
-      [await hashPassword('Drill-Admin-2024', 10)],
-    );
-    await db.query(
-      `INSERT INTO signatures (id, enterprise_id, text, status, is_default) VALUES ('drill-sig', 'drill-ent', '应急管理局', 'approved', true)`,
-    );
-    admin = await login(portal, 'drill-admin', 'Drill-Admin-2024', IP);
-    const fd = new FormData();
-    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-    letter = (await admin.reqRaw('POST', '/api/bigdata/letters', fd)).body.id;
+    ({ nc, portal, admin, letter } = stack);
   }, START_TIMEOUT);
   afterAll(async () => {
-    await portal?.stop();
-    await engine?.stop();
-    await nc?.drain();
-    await nats?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('runs like an alert with 【演练】 before every SMS, is shown as an exercise everywhere, and leaves the balance and ledger as they were', async () => {

@@ -1,4 +1,4 @@
-import { list, raw, sql, type ClickHouseClient, type Sql } from '@geo/infra';
+import { raw, sql, type ClickHouseClient, type Sql } from '@geo/infra';
 import { atomSql } from './privacy.ts';
 import { IN, K_FIVE, K_HOUR, OUT, type HistoryRow, type RegionFilter } from './history-query.ts';
 import { secs } from './time.ts';
@@ -26,9 +26,13 @@ export interface PairRange {
 export async function pairFlowRows(ch: ClickHouseClient, region: RegionFilter, r: PairRange): Promise<HistoryRow[]> {
   const { keys, h3s } = region;
   if (keys.length === 0) return [];
-  const R = list(keys);
+  // The region's cells as one array literal in a subquery, not a tuple: 18.16 spent ~150–300 ms
+  // analysing four 2,601-element tuples (a whole city) even on an empty table, 15–40 ms this way
+  // (measured on a scratch server at load ~25). The pair tables are small (busy edges only).
+  // Typed: 18.16 wants the subquery's type to match the column's (small literals would be UInt8).
+  const R = raw(`(SELECT arrayJoin(CAST([${keys.map((x) => String(Math.trunc(Number(x)))).join(',')}] AS Array(UInt64))))`);
   const k = Math.max(1, Math.floor(r.k));
-  const H = raw(`(${h3s.map((h) => (/^\d+$/.test(h) ? h : '0')).join(',')})`);
+  const H = raw(`(SELECT arrayJoin(CAST([${h3s.map((h) => (/^\d+$/.test(h) ? h : '0')).join(',')}] AS Array(UInt64))))`);
   const toIn = region.h3Exact ? sql`to_h3 IN ${H}` : sql`to_h3 IN ${H} AND to_cell IN ${R}`;
   const fromIn = region.h3Exact ? sql`from_h3 IN ${H}` : sql`from_h3 IN ${H} AND from_cell IN ${R}`;
   const fromOut = region.h3Exact ? sql`from_h3 NOT IN ${H}` : sql`from_cell NOT IN ${R}`;

@@ -1,5 +1,6 @@
 import type { Region as AlertRegion } from '@geo/alerting';
 import { Heatmap, RegionMetrics, type RegionMetricsRequest } from '@geo/insight';
+import { withActiveBoundaries } from '../bigdata/geography.ts';
 
 type InsightRegion = RegionMetricsRequest['region'];
 
@@ -12,9 +13,15 @@ export function toInsightRegion(r: Pick<AlertRegion, 'parts'>): InsightRegion {
   const shapes: NonNullable<InsightRegion['shapes']> = [];
   for (const p of r.parts) {
     switch (p.kind) {
-      case 'admin':
-        areas.push(p.code);
+      case 'admin': {
+        // An area whose boundary the portal wrote in (an operator's file, withActiveBoundaries) goes
+        // as that shape: insight's own geography knows only the shipped boundaries.
+        const g = (p as { geometry?: { type: string; coordinates: unknown } }).geometry;
+        if (g?.type === 'Polygon') shapes.push({ type: 'polygon', coordinates: g.coordinates as [number, number][][] });
+        else if (g?.type === 'MultiPolygon') shapes.push({ type: 'multipolygon', coordinates: g.coordinates as [number, number][][][] });
+        else areas.push(p.code);
         break;
+      }
       case 'polygon':
         shapes.push({ type: 'polygon', coordinates: p.rings });
         break;
@@ -73,7 +80,12 @@ export class InsightClient {
       await this.call('/regions/metrics', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ region: toInsightRegion(region), top, ...(hysteresis ? { hysteresis } : {}) }),
+        body: JSON.stringify({
+          // The operator's loaded boundaries in, any geometry the request brought for a named area out.
+          region: toInsightRegion(withActiveBoundaries({ parts: region.parts }).region),
+          top,
+          ...(hysteresis ? { hysteresis } : {}),
+        }),
       }),
     );
   }

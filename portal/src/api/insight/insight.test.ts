@@ -5,6 +5,7 @@ import type { Portal } from '../../portal.ts';
 import { loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
 import { addAccount, consoleApp, loginAs, onApp, tenThousandVertexRing } from '../bigdata/console-harness.ts';
 import { MAX_JSON_BODY_BYTES } from '../bigdata/route-kit.ts';
+import { setActiveBoundaries } from '../bigdata/geography.ts';
 import { INSIGHT_ROUTES } from './index.ts';
 
 const c = (v: number | null) => ({ value: v, suppressed: v === null });
@@ -86,6 +87,46 @@ describe('insight routes (PGlite; insight answered by an HTTP server speaking it
     expect(r.body.population.total).toEqual({ value: 1500, suppressed: false });
     expect(r.body.flow.lastHour.outflow).toEqual({ value: null, suppressed: true });
     expect(seen.at(-1)).toMatchObject({ region: { areas: ['330106'], shapes: [{ type: 'polyline', widthM: 200 }] } });
+  });
+
+  it('sends insight a loaded boundary as its shape, and never a geometry the request brought for a named area (#21)', async () => {
+    const admin = onApp(consoleApp(portal, INSIGHT_ROUTES), await loginAdmin(portal));
+    const square = (x: number, y: number) => [
+      [
+        [x, y],
+        [x + 0.05, y],
+        [x + 0.05, y + 0.05],
+        [x, y + 0.05],
+        [x, y],
+      ],
+    ];
+    // 西湖区 by name with a square 30 km away as its geometry: insight is asked about 西湖区.
+    const forged = await admin('POST', '/api/insight/metrics', {
+      region: { parts: [{ kind: 'admin', code: '330106', geometry: { type: 'Polygon', coordinates: square(120.6, 30.5) } }] },
+    });
+    expect(forged.status).toBe(200);
+    expect(seen.at(-1)).toMatchObject({ region: { areas: ['330106'], shapes: [] } });
+    // 钱塘区 has no shipped boundary; with an operator's file in force insight gets its outline.
+    setActiveBoundaries({
+      version: 7,
+      areas: [
+        {
+          code: '330114',
+          name: '钱塘区',
+          level: 'district',
+          parent: '330100',
+          center: [120.37, 30.3],
+          geometry: { type: 'Polygon', coordinates: square(120.34, 30.28) },
+        },
+      ],
+    });
+    try {
+      const loaded = await admin('POST', '/api/insight/metrics', { region: { parts: [{ kind: 'admin', code: '330114' }] } });
+      expect(loaded.status).toBe(200);
+      expect(seen.at(-1)).toMatchObject({ region: { areas: [], shapes: [{ type: 'polygon', coordinates: square(120.34, 30.28) }] } });
+    } finally {
+      setActiveBoundaries(null);
+    }
   });
 
   it('passes edge hysteresis on to insight, and refuses a bad one in Chinese before calling insight (#21)', async () => {

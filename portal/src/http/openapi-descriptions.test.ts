@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { schemaFields } from '../../web/api-docs/schema-fields.ts';
 import { accountRoutes } from '../api/accounts/routes.ts';
+import { apiKeyRoutes } from '../api/api-keys/routes.ts';
+import { departmentRoutes } from '../api/departments/routes.ts';
+import { enterpriseRoutes } from '../api/enterprises/routes.ts';
+import { feedbackRoutes } from '../api/feedback/routes.ts';
+import { homeRoutes } from '../api/home/routes.ts';
+import { operatorLedgerRoutes } from '../api/ledger/operator-routes.ts';
+import { messageRoutes } from '../api/messages/routes.ts';
+import { reviewRoutes } from '../api/review/routes.ts';
+import { v1Routes } from '../api/v1/routes.ts';
 import { profileRoutes } from '../api/accounts/profile-routes.ts';
 import { authRoutes } from '../api/auth/routes.ts';
 import { totpRoutes } from '../api/auth/totp-routes.ts';
@@ -44,6 +53,14 @@ describe('the API document describes every field of the documented areas (#23)',
     ['signatures', [signatureRoutes]],
     ['settings', [settingsRoutes]],
     ['insight', INSIGHT_ROUTES],
+    ['departments', [departmentRoutes]],
+    ['review', [reviewRoutes]],
+    ['operator', [enterpriseRoutes, operatorLedgerRoutes]],
+    ['home', [homeRoutes]],
+    ['messages', [messageRoutes]],
+    ['feedback', [feedbackRoutes]],
+    // Few fields each: one area, so that the guard against an empty document still holds.
+    ['api-keys and v1', [apiKeyRoutes, v1Routes]],
   ] as const)
     it(area, async () => {
       const all = await fields(groups);

@@ -13,21 +13,44 @@ const Carrier = z.enum(['cmcc', 'cucc', 'ctcc']);
 
 export const AreaNode = z
   .object({
-    code: z.string().openapi({ example: '330106' }),
-    name: z.string().openapi({ example: '西湖区' }),
-    level: z.enum(['province', 'city', 'district']),
-    parent: z.string().nullable(),
-    center: z.tuple([z.number(), z.number()]).nullable(),
-    hasBoundary: z.boolean(),
+    code: z.string().openapi({ description: '行政区划代码（GB/T 2260）', example: '330106' }),
+    name: z.string().openapi({ description: '名称', example: '西湖区' }),
+    level: z
+      .enum(['province', 'city', 'district'])
+      .openapi({ description: '级别：province 省，city 市，district 区/县', example: 'district' }),
+    parent: z.string().nullable().openapi({ description: '上级区划代码，省为 null', example: '330100' }),
+    center: z
+      .tuple([z.number(), z.number()])
+      .nullable()
+      .openapi({ description: '中心点 [经度, 纬度]（WGS-84），用于标注；无边界时为 null', example: [120.13, 30.26] }),
+    hasBoundary: z
+      .boolean()
+      .openapi({ description: '是否有边界数据；没有的区县（如临平区、钱塘区）不能作为发送区域，请在地图上圈选', example: true }),
   })
   .openapi('BigdataArea');
 
 export const Options = z
   .object({
-    alertTypes: z.array(z.object({ value: z.string(), label: z.string(), template: z.string() })),
-    signatures: z.array(z.object({ id: z.string(), text: z.string(), isDefault: z.boolean() })),
-    balance: z.number().int(),
-    carriers: z.array(Carrier),
+    alertTypes: z
+      .array(
+        z.object({
+          value: z.string().openapi({ description: '预警类型代码', example: 'rainstorm' }),
+          label: z.string().openapi({ description: '名称', example: '暴雨' }),
+          template: z.string().openapi({ description: '参考内容', example: '今日有暴雨，请减少外出，注意防范城市内涝。' }),
+        }),
+      )
+      .openapi({ description: '可选的预警类型' }),
+    signatures: z
+      .array(
+        z.object({
+          id: z.string().openapi({ description: '签名编号', example: '5b9e0d1c-2a3f-4b6e-8d7c-1f0e2d3c4b5a' }),
+          text: z.string().openapi({ description: '签名文字（含【】）', example: '【杭州应急】' }),
+          isDefault: z.boolean().openapi({ description: '是否为默认签名', example: true }),
+        }),
+      )
+      .openapi({ description: '可用的（已审核通过的）签名' }),
+    balance: z.number().int().openapi({ description: '可用余量（计费条数）：各运营商发送总条数之和不得超过它', example: 100000 }),
+    carriers: z.array(Carrier).openapi({ description: '运营商：cmcc 移动，cucc 联通，ctcc 电信', example: ['cmcc', 'cucc', 'ctcc'] }),
     today: z.string().openapi({ description: '上海时区的今天（YYYY-MM-DD）' }),
     fastPathTypes: z
       .array(z.string())
@@ -35,7 +58,10 @@ export const Options = z
   })
   .openapi('BigdataOptions');
 
-export const CountBody = z.object({ signature: z.string().max(20).default(''), content: z.string().max(2000) });
+export const CountBody = z.object({
+  signature: z.string().max(20).default('').openapi({ description: '签名文字（含【】），可为空', example: '【杭州应急】' }),
+  content: z.string().max(2000).openapi({ description: '短信内容（不含签名），最多 2,000 字', example: '今日有暴雨，请减少外出。' }),
+});
 export const CountResult = z
   .union([
     z.object({ ok: z.literal(true), chars: z.number().int(), segments: z.number().int(), tasks: z.number().int() }).passthrough(),
@@ -47,7 +73,10 @@ export const ReachBody = z
   .object({ region: Region, rules: z.array(CrowdRule).default([]), quota: ReachRequest.shape.quota })
   .openapi('BigdataReachRequest');
 const Released = z
-  .object({ value: z.number().int().nullable(), suppressed: z.boolean() })
+  .object({
+    value: z.number().int().nullable().openapi({ description: '人数（k 的整数倍）；不显示时为 null', example: 120 }),
+    suppressed: z.boolean().openapi({ description: '是否因少于 k 而不显示', example: false }),
+  })
   .openapi('BigdataReleasedCount', { description: '人数：k 的整数倍；合计少于 k（含 0）时不显示（value 为 null，界面显示“< k”）' });
 const ReleasedPerCarrier = z.object({ cmcc: Released, cucc: Released, ctcc: Released });
 export const Reach = z
@@ -58,13 +87,20 @@ export const Reach = z
     passing: ReleasedPerCarrier.openapi({ description: '符合筛选规则' }),
     allowedToday: ReleasedPerCarrier.openapi({ description: '今日可发送（扣除上限与已发送）' }),
     total: z.object({ present: Released, passing: Released, allowedToday: Released }).openapi({ description: '三网合计' }),
-    errors: z.array(z.string()),
-    at: z.string(),
+    errors: z.array(z.string()).openapi({ description: '未能作答的实例的错误说明；空为全部作答', example: [] }),
+    at: z.string().openapi({ description: '估算时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
   })
   .openapi('BigdataReach');
 
 export const Letter = z
-  .object({ id: z.string(), name: z.string(), size: z.number().int(), contentType: z.string() })
+  .object({
+    id: z
+      .string()
+      .openapi({ description: '授权函编号，提交任务时填入 authorizationLetter', example: 'l1a2b3c4-0000-4000-8000-000000000001' }),
+    name: z.string().openapi({ description: '文件名', example: '授权函.pdf' }),
+    size: z.number().int().openapi({ description: '文件大小（字节）', example: 204800 }),
+    contentType: z.string().openapi({ description: '文件类型', example: 'application/pdf' }),
+  })
   .openapi('BigdataLetter');
 export const LetterForm = {
   body: {
@@ -168,14 +204,20 @@ export const SubmitBody = z
   .openapi('BigdataSubmit', { example: { form: exampleForm } });
 export const Submitted = z
   .object({
-    id: z.string(),
+    id: z.string().openapi({ description: '新任务的编号', example: 't1a2b3c4-0000-4000-8000-000000000001' }),
     state: z.enum(TASK_ROW_STATES).openapi({ description: 'pending_approval：待审批（企业开启审批时）' }),
-    approval: z.enum(APPROVAL_STATES),
+    approval: z
+      .enum(APPROVAL_STATES)
+      .openapi({ description: '审批状态：none 无需审批，pending 待审批，fast_path 先发后审', example: 'none' }),
   })
   .openapi('BigdataSubmitted');
-export const IdOnly = z.object({ id: z.string() });
+export const IdOnly = z.object({ id: z.string().openapi({ description: '编号', example: 't1a2b3c4-0000-4000-8000-000000000001' }) });
 
-const CarrierProgress = z.object({ sent: z.number(), delivered: z.number(), failed: z.number() });
+const CarrierProgress = z.object({
+  sent: z.number().openapi({ description: '已发送条数', example: 1200 }),
+  delivered: z.number().openapi({ description: '已送达条数（回执）', example: 1150 }),
+  failed: z.number().openapi({ description: '失败条数（回执）', example: 12 }),
+});
 const CarrierQueue = z.object({
   published: z.number().openapi({ description: '告警服务已生成的短信数' }),
   submitted: z.number().openapi({ description: '已提交运营商的短信数（发送记录）' }),
@@ -188,12 +230,16 @@ const CarrierQueue = z.object({
 });
 export const ProgressView = z
   .object({
-    state: z.enum(TASK_ROW_STATES).nullable(),
-    at: z.number().nullable(),
-    matched: z.number(),
-    carriers: z.object({ cmcc: CarrierProgress, cucc: CarrierProgress, ctcc: CarrierProgress }),
-    skipped: z.record(z.string(), z.number()),
-    receiptsSince: z.number(),
+    state: z.enum(TASK_ROW_STATES).nullable().openapi({ description: '告警服务报告的任务状态', example: 'running' }),
+    at: z.number().nullable().openapi({ description: '进度的时间（毫秒时间戳）', example: 1772352000000 }),
+    matched: z.number().openapi({ description: '匹配人数（在区域内且符合规则的人）', example: 2363 }),
+    carriers: z
+      .object({ cmcc: CarrierProgress, cucc: CarrierProgress, ctcc: CarrierProgress })
+      .openapi({ description: '各运营商的发送、送达、失败条数' }),
+    skipped: z
+      .record(z.string(), z.number())
+      .openapi({ description: '未发送的人数，按原因（cap 日上限、balance 余量、window 时段、rule 规则等）', example: { cap: 12 } }),
+    receiptsSince: z.number().openapi({ description: '回执从此时起计（门户开始接收的时间，毫秒时间戳）', example: 1772352000000 }),
     queue: z
       .object({ cmcc: CarrierQueue, cucc: CarrierQueue, ctcc: CarrierQueue })
       .nullable()
@@ -204,46 +250,61 @@ export const ProgressView = z
 
 export const TaskSummary = z
   .object({
-    id: z.string(),
-    subject: z.string(),
-    alertType: z.string(),
-    alertTypeLabel: z.string(),
-    state: z.enum(TASK_ROW_STATES),
-    stateLabel: z.string(),
-    startDate: z.string().nullable(),
-    endDate: z.string().nullable(),
-    accountName: z.string(),
-    reason: z.string(),
-    createdAt: z.string().nullable(),
-    submittedAt: z.string().nullable(),
-    updatedAt: z.string().nullable(),
-    progress: ProgressView.nullable(),
+    id: z.string().openapi({ description: '任务编号', example: 't1a2b3c4-0000-4000-8000-000000000001' }),
+    subject: z.string().openapi({ description: '发送主题（仅用于查询，不发送）', example: '台风“海葵”防御提醒' }),
+    alertType: z.string().openapi({ description: '预警类型代码', example: 'typhoon' }),
+    alertTypeLabel: z.string().openapi({ description: '预警类型名称', example: '台风' }),
+    state: z.enum(TASK_ROW_STATES).openapi({
+      description:
+        '状态：draft 草稿，pending_approval 待审批，submitted 已提交，scheduled 待执行，running 执行中，paused 已暂停，completed 已完成，stopped 已停止，rejected 已驳回',
+      example: 'running',
+    }),
+    stateLabel: z.string().openapi({ description: '状态的中文名', example: '执行中' }),
+    startDate: z.string().nullable().openapi({ description: '开始日期（YYYY-MM-DD，北京时间）；草稿未填为 null', example: '2026-12-07' }),
+    endDate: z.string().nullable().openapi({ description: '结束日期（YYYY-MM-DD，北京时间）；草稿未填为 null', example: '2026-12-08' }),
+    accountName: z.string().openapi({ description: '提交人（姓名或账户名）', example: '张三' }),
+    reason: z.string().openapi({ description: '停止或失败的原因，无为空串', example: '' }),
+    createdAt: z.string().nullable().openapi({ description: '创建时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
+    submittedAt: z.string().nullable().openapi({ description: '提交时间（ISO 8601）；草稿为 null', example: '2026-03-01T08:00:00.000Z' }),
+    updatedAt: z.string().nullable().openapi({ description: '最后修改时间（ISO 8601）', example: '2026-03-01T08:00:00.000Z' }),
+    progress: ProgressView.nullable().openapi({ description: '实时进度；未开始或告警服务未作答时为 null' }),
     sent: z.number().nullable().optional().openapi({ description: '已发送人数（同一号码只计一次；尚无数据时为 null）' }),
     approval: z.enum(APPROVAL_STATES).openapi({
       description: '审批：none 无需审批；pending 待审批；fast_path 紧急先发后审、待补审；approved 已审批；rejected 已驳回',
     }),
-    approvalLabel: z.string(),
+    approvalLabel: z.string().openapi({ description: '审批状态的中文名', example: '无需审批' }),
     fastPath: z.boolean().openapi({ description: '紧急先发后审（立即发送、事后审批）' }),
     exercise: z.boolean().openapi({ description: '演练任务：每条短信以“【演练】”开头，不计费（不预留、不扣减短信余量）' }),
     approvedBy: z.string().nullable().openapi({ description: '审批人（审批或驳回后）' }),
-    approvedAt: z.string().nullable(),
+    approvedAt: z.string().nullable().openapi({ description: '审批或驳回时间（ISO 8601），未审批为 null' }),
     approvalReason: z.string().openapi({ description: '驳回原因' }),
     canApprove: z.boolean().optional().openapi({ description: '当前账户可审批（有审批权限且不是提交人）' }),
   })
   .openapi('BigdataTask');
 export const TaskPage = z
-  .object({ total: z.number().int(), page: z.number().int(), pageSize: z.number().int(), items: z.array(TaskSummary) })
+  .object({
+    total: z.number().int().openapi({ description: '符合条件的任务总数', example: 19 }),
+    page: z.number().int().openapi({ description: '页码', example: 1 }),
+    pageSize: z.number().int().openapi({ description: '每页条数', example: 10 }),
+    items: z.array(TaskSummary).openapi({ description: '本页的任务，新的在前' }),
+  })
   .openapi('BigdataTaskPage');
 export const TaskDetail = TaskSummary.extend({
   /** The form in force (after an update while running, the updated one). */
   form: TaskFormDoc,
-  spec: z.record(z.string(), z.unknown()).nullable(),
+  spec: z.record(z.string(), z.unknown()).nullable().openapi({ description: '交给告警服务的任务规格（区域已展开）；未提交为 null' }),
   version: z.number().int().nullable().openapi({ description: '任务版本（每次修改加 1；不在执行中时为 null）' }),
-  copiedFrom: z.string().nullable(),
+  copiedFrom: z.string().nullable().openapi({ description: '再次发送时的原任务编号，否则为 null', example: null }),
 }).openapi('BigdataTaskDetail');
-export const DraftDetail = TaskSummary.extend({ form: z.record(z.string(), z.unknown()) }).openapi('BigdataDraftDetail');
+export const DraftDetail = TaskSummary.extend({
+  form: z.record(z.string(), z.unknown()).openapi({ description: '保存时的发送页表单（任意填写程度）' }),
+}).openapi('BigdataDraftDetail');
 export const Transitioned = z
-  .object({ id: z.string(), state: z.enum(TASK_ROW_STATES), stateLabel: z.string() })
+  .object({
+    id: z.string().openapi({ description: '任务编号', example: 't1a2b3c4-0000-4000-8000-000000000001' }),
+    state: z.enum(TASK_ROW_STATES).openapi({ description: '新的状态', example: 'paused' }),
+    stateLabel: z.string().openapi({ description: '新状态的中文名', example: '已暂停' }),
+  })
   .openapi('BigdataTransition');
 
 /** The list query, as documented (the handler parses the same fields). */

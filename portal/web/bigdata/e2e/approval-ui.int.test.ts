@@ -1,4 +1,6 @@
 import { connectNats, type NatsConnection } from '@geo/infra';
+import { loadAdminAreas } from '@geo/ingest';
+import { bbox as turfBbox } from '@turf/turf';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +12,7 @@ import type { Portal } from '../../../src/portal.ts';
 import { login, loginAdmin, START_TIMEOUT, testPortal, type Client } from '../../../src/test/harness.ts';
 import { e2eOutDir } from '../../e2e/build-entry.ts';
 import { buildE2e } from './build-e2e.ts';
-import { ARTIFACTS, CHROMIUM_ARGS } from './console-stack.ts';
+import { ARTIFACTS, CHROMIUM_ARGS, fittedTo } from './console-stack.ts';
 
 /**
  * Maker-checker in the browser (#21, #23): with approval on, a task one account submits from the
@@ -131,6 +133,21 @@ describe('big-data task approval in a real browser', () => {
     const record = approver.locator('[data-testid="task-approval"]');
     await expect.poll(() => record.textContent(), { timeout: 15_000 }).toContain('已审批');
     expect(await record.textContent()).toContain(approverName);
+    // Nobody was sent yet (no reached cells): the detail's map still shows the task's region, 上城区, fitted (#23).
+    const district = loadAdminAreas().find((a) => a.code === '330102')!;
+    const box = turfBbox({ type: 'Feature', properties: {}, geometry: district.geometry! });
+    await approver.waitForSelector('.bd-detail-map[data-map-ready="1"]', { timeout: 60_000 });
+    await expect
+      .poll(() => fittedTo(approver.getAttribute('.bd-detail-map', 'data-bbox'), box), { timeout: 15_000 })
+      .toBe(true)
+      .catch(async (e) => {
+        await shot(approver, 'approval-detail-map-failed');
+        throw new Error(
+          `${(e as Error).message}: view ${await approver.getAttribute('.bd-detail-map', 'data-bbox')}, 上城区 ${box.join(',')}`,
+        );
+      });
+    // When it was approved, China time, written as every time in the detail (查看明细's 2026-12-07 09:30:00), #23.
+    expect(await record.textContent()).toMatch(/（\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}）$/);
     await shot(approver, 'approval-detail-approved-1440x900');
     await approver.click('.modal header button');
   }, 120_000);

@@ -625,6 +625,7 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
         wrappedStates: 0,
         emptyColumns: [],
         cutAlerts: [],
+        smallFigure: false,
       });
       await page.screenshot({ path: join(ARTIFACTS, `big-screen-${width}x${height}.png`) });
     }
@@ -678,6 +679,7 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
         wrappedStates: 0,
         emptyColumns: [],
         cutAlerts: [],
+        smallFigure: false,
       });
       await page.screenshot({ path: join(ARTIFACTS, `big-screen-many-alerts-${width}x${height}.png`) });
     }
@@ -749,5 +751,8 @@ function screenLayout() {
   const cutAlerts = [...alertPanel.querySelectorAll('ul.alerts > li')]
     .filter((li) => li.getBoundingClientRect().bottom > inner + 0.5)
     .map((li) => label(li));
-  return { overlaps, clipped, outside, unlabelledBars, wrappedStates, emptyColumns, cutAlerts, originRows: rows.length };
+  // The live figure is read across a room: at least a twentieth of the wall's height (61 px at 1080).
+  const big = screen.querySelector('[data-testid="screen-population"]')!;
+  const smallFigure = parseFloat(getComputedStyle(big).fontSize) < window.innerHeight / 20;
+  return { overlaps, clipped, outside, unlabelledBars, wrappedStates, emptyColumns, cutAlerts, smallFigure, originRows: rows.length };
 }

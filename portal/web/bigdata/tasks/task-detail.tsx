@@ -1,12 +1,12 @@
 import { createResource, createSignal, For, onCleanup, onMount, Show } from 'solid-js';
 import { get, put } from '../../lib/api.ts';
 import { can } from '../../lib/session.ts';
-import { Badge, fmtTime, Modal, notify, notifyError } from '../../ui/ui.tsx';
+import { Badge, Modal, notify, notifyError } from '../../ui/ui.tsx';
 import { askFields } from '../../ui/dialog.tsx';
 import { GeoMap } from '../../map/index.ts';
 import { CARRIERS } from '../form-model.ts';
 import { bt } from '../zh-CN.ts';
-import { canStop, ruleText, STATE_KIND, type Detail, type ProgressView } from './task-model.ts';
+import { canStop, chinaTime, ruleText, STATE_KIND, type Detail, type ProgressView } from './task-model.ts';
 import { ProgressTable } from './task-progress.tsx';
 import { Recipients } from './task-recipients.tsx';
 import { WhyLookup } from './why-lookup.tsx';
@@ -91,7 +91,7 @@ export function TaskDetail(props: { id: string; onClose: () => void }) {
                 {bt.tasks.labelled(bt.tasks.approval.record)}
                 {t().approvalLabel}
                 {t().fastPath && t().approval !== 'fast_path' ? bt.tasks.inParens(bt.tasks.approval.fastPath) : ''}
-                {t().approvedBy ? ` · ${bt.tasks.approval.by(t().approvedBy!, fmtTime(t().approvedAt ?? null))}` : ''}
+                {t().approvedBy ? ` · ${bt.tasks.approval.by(t().approvedBy!, chinaTime(t().approvedAt))}` : ''}
                 {t().approvalReason ? ` · ${bt.tasks.labelled(bt.tasks.approval.reason)}${t().approvalReason}` : ''}
               </p>
             </Show>

@@ -1,3 +1,4 @@
+import { shanghaiDate, shanghaiDateTime } from '@geo/infra/basics';
 import { bt } from '../zh-CN.ts';
 
 /* The task list's and detail's data as the API sends it, and the small readings of it both show. */
@@ -92,9 +93,17 @@ export interface ProgressView {
 /** When the last queued message should go, China time (hh:mm:ss, with the date when not today). */
 export function etaText(at: number | null | undefined): string {
   if (!at) return '—';
-  const china = (ms: number) => new Date(ms + 8 * 3600_000).toISOString();
-  const [day, time] = [china(at).slice(0, 10), china(at).slice(11, 19)];
-  return day === china(Date.now()).slice(0, 10) ? time : `${day} ${time}`;
+  const text = shanghaiDateTime(at);
+  return shanghaiDate(at) === shanghaiDate(Date.now()) ? text.slice(11) : text;
+}
+
+/**
+ * A time as the whole detail writes it, China time `YYYY-MM-DD HH:mm:ss` (the format 查看明细's
+ * times come in from the server), '—' when there is none.
+ */
+export function chinaTime(at: string | null | undefined): string {
+  const ms = at ? Date.parse(at) : NaN;
+  return Number.isFinite(ms) ? shanghaiDateTime(ms) : '—';
 }
 
 export const STATE_KIND: Record<string, 'ok' | 'warn' | 'err' | 'muted'> = {

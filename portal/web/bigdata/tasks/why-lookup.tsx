@@ -1,7 +1,8 @@
 import { createSignal, Show } from 'solid-js';
 import { get, qs } from '../../lib/api.ts';
-import { fmtTime, notifyError } from '../../ui/ui.tsx';
+import { notifyError } from '../../ui/ui.tsx';
 import { bt } from '../zh-CN.ts';
+import { chinaTime } from './task-model.ts';
 
 /** "Why did this number not get the task": alerting's answer, the number masked. */
 export function WhyLookup(props: { id: string }) {
@@ -25,7 +26,7 @@ export function WhyLookup(props: { id: string }) {
         {(a) => (
           <p class="small" data-testid="why-answer">
             {bt.tasks.whyAnswer(a().msisdn, a().reasonLabel)}
-            {a().sentAt ? bt.tasks.inParens(fmtTime(a().sentAt!)) : ''}
+            {a().sentAt ? bt.tasks.inParens(chinaTime(a().sentAt)) : ''}
           </p>
         )}
       </Show>

@@ -99,26 +99,5 @@ export function operator(c: Ctx): Principal {
   return a.p;
 }
 
-/**
- * @deprecated Declare the permission on the route (`middleware: [requires('x')]`) and read `caller(c)`.
- * Kept while routes written before that change move over; on a route that declares its access it
- * refuses to check any feature the route did not declare.
- */
-export function need(c: Ctx, feature: Feature): { p: Principal; enterpriseId: string } {
-  if (c.get('access')) return callerHolding(c, feature);
-  const p = principal(c);
-  if (!p.enterpriseId) throw new AppError('FORBIDDEN', '平台运营账户不属于任何集团，不能使用此功能');
-  if (!p.permissions.has(feature)) throw new AppError('FORBIDDEN');
-  return { p, enterpriseId: p.enterpriseId };
-}
-
-/** @deprecated Declare `middleware: [operatorOnly]` on the route and read `operator(c)`. Kept while routes move over. */
-export function needOperator(c: Ctx): Principal {
-  if (c.get('access')) return operator(c);
-  const p = principal(c);
-  if (p.role !== 'operator') throw new AppError('FORBIDDEN', '仅平台运营人员可以执行此操作');
-  return p;
-}
-
 export const iso = (d: Date | string | null | undefined): string | null =>
   d == null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString();

@@ -3,7 +3,7 @@ import { atom, kCount } from '@geo/insight';
 import ExcelJS from 'exceljs';
 import { latLngToCell } from 'h3-js';
 import { AppError } from '../../../errors.ts';
-import { need, type Ctx } from '../../../http/context.ts';
+import { caller, type Ctx } from '../../../http/context.ts';
 import { jsonOk, router, z } from '../../../http/openapi.ts';
 import { opLog } from '../../../http/op-log.ts';
 import { requires } from '../../../http/route-access.ts';
@@ -164,7 +164,7 @@ export const checkInRoutes = router()
       responses: jsonOk(Summary),
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const { enterpriseId } = caller(c);
       const ci = await checkInOr404(c, enterpriseId);
       const q = parse(SummaryQuery, c.req.query());
       const deps = c.get('deps');
@@ -184,7 +184,7 @@ export const checkInRoutes = router()
       responses: jsonOk(HelpPage),
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const { enterpriseId } = caller(c);
       const ci = await checkInOr404(c, enterpriseId);
       const q = parse(HelpQuery, c.req.query());
       const all = helpList(ci, await peopleAnswers(c.get('deps').db, ci.taskId));
@@ -203,7 +203,7 @@ export const checkInRoutes = router()
       responses: fileOk('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'Excel 文件'),
     }),
     handle(async (c) => {
-      const { enterpriseId } = need(c, 'bigdata.tasks');
+      const { enterpriseId } = caller(c);
       const ci = await checkInOr404(c, enterpriseId);
       const list = helpList(ci, await peopleAnswers(c.get('deps').db, ci.taskId));
       const wb = new ExcelJS.Workbook();
@@ -248,7 +248,7 @@ export const checkInRoutes = router()
       responses: jsonOk(z.object({ ok: z.literal(true), closesAt: z.string() })),
     }),
     handle(async (c) => {
-      const { p, enterpriseId } = need(c, 'bigdata.tasks');
+      const { p, enterpriseId } = caller(c);
       const ci = await checkInOr404(c, enterpriseId);
       const deps = c.get('deps');
       const closed = await closeCheckIn(deps.db, ci, Date.now());

@@ -180,6 +180,40 @@ describe('portal in a real browser', () => {
     await dialog.locator('textarea[name=value]').fill('已支持，见批量发送页');
     await dialog.locator('[data-action=ok]').click();
     await expect.poll(() => fb.textContent()).toContain('已支持，见批量发送页');
+    // 行政区划边界 (#21): a file that draws 钱塘区 becomes a version in force, and the shipped data comes back.
+    await page.click('nav.tabs button:has-text("行政区划边界")');
+    const panel = page.locator('[data-testid=boundaries-panel]');
+    await expect.poll(() => panel.textContent()).toContain('钱塘区（330114）');
+    const qiantang = {
+      type: 'FeatureCollection',
+      features: [
+        {
+          type: 'Feature',
+          properties: { adcode: 330114, name: '钱塘区' },
+          geometry: {
+            type: 'Polygon',
+            coordinates: [
+              [
+                [120.34, 30.28],
+                [120.4, 30.28],
+                [120.4, 30.33],
+                [120.34, 30.33],
+                [120.34, 30.28],
+              ],
+            ],
+          },
+        },
+      ],
+    };
+    await panel
+      .locator('input[type=file]')
+      .setInputFiles({ name: '钱塘区.geojson', mimeType: 'application/geo+json', buffer: Buffer.from(JSON.stringify(qiantang)) });
+    await panel.locator('tr', { hasText: '钱塘区.geojson' }).waitFor();
+    await expect.poll(() => panel.textContent()).not.toContain('钱塘区（330114）');
+    await page.screenshot({ path: join(tmpdir(), 'geo-alert-artifacts', 'review-boundaries.png') }).catch(() => undefined);
+    await panel.locator('button:has-text("恢复内置数据")').click();
+    await dialog.locator('[data-action=ok]').click();
+    await expect.poll(() => panel.textContent()).toContain('钱塘区（330114）');
     await logOut();
     await logIn('e2e-sub', 'E2e-sub-pass2');
     await page.click('nav.menu a:has-text("签名管理")');

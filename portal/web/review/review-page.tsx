@@ -5,6 +5,8 @@ import { askText } from '../ui/dialog.tsx';
 import { Grid, Page, runAction, Tabs, fmtTime } from '../ui/ui.tsx';
 import type { Signature } from '../signatures/signatures-page.tsx';
 import { EnterprisesPanel } from '../enterprises/enterprises-panel.tsx';
+import { BoundariesPanel } from '../bigdata/boundaries/boundaries-panel.tsx';
+import { bnd } from '../bigdata/boundaries/zh-CN.ts';
 
 const R = t.review;
 
@@ -125,7 +127,7 @@ function FeedbackQueue() {
   );
 }
 
-/** 审核中心 (platform operator): signatures, qualification documents, feedback. */
+/** 审核中心 (platform operator): signatures, qualification documents, feedback, enterprises, administrative boundaries. */
 export function ReviewPage() {
   const [tab, setTab] = createSignal('signatures');
   return (
@@ -136,6 +138,7 @@ export function ReviewPage() {
           { key: 'qualifications', label: R.qualifications },
           { key: 'feedback', label: R.feedback },
           { key: 'enterprises', label: t.enterprises.title },
+          { key: 'boundaries', label: bnd.title },
         ]}
         active={tab()}
         onChange={setTab}
@@ -152,6 +155,9 @@ export function ReviewPage() {
         </Match>
         <Match when={tab() === 'enterprises'}>
           <EnterprisesPanel />
+        </Match>
+        <Match when={tab() === 'boundaries'}>
+          <BoundariesPanel />
         </Match>
       </Switch>
     </Page>

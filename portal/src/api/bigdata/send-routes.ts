@@ -12,7 +12,7 @@ import { inspectDocument } from '../../http/uploaded-document.ts';
 import { alertBus, TASK_ID_PREFIX } from './alert-bus.ts';
 import { approvalSettings, submission } from './approval/approval.ts';
 import { ALERT_TYPE_INFO } from './alert-types.ts';
-import { areaTree, boundariesJson } from './geography.ts';
+import { activeBoundaryVersion, areaTree, boundariesJson } from './geography.ts';
 import { fieldErrors, guarded, handle, jsonBody, jsonBodyLimit, parse } from './route-kit.ts';
 import {
   AreaNode,
@@ -150,7 +150,12 @@ export const sendRoutes = router()
     }),
     handle((c) => {
       const level = parse(LEVEL, c.req.param('level'));
-      return c.body(boundariesJson(level), 200, { 'content-type': 'application/geo+json', 'cache-control': 'private, max-age=3600' });
+      // Revalidated by the boundary version in force (an operator's file may change it at any time):
+      // a browser keeps its copy and gets 304 until then, never an hour of stale outlines.
+      const etag = `"${level}-v${activeBoundaryVersion() ?? 0}"`;
+      const headers = { etag, 'cache-control': 'private, no-cache' };
+      if (c.req.header('if-none-match') === etag) return c.body(null, 304, headers);
+      return c.body(boundariesJson(level), 200, { 'content-type': 'application/geo+json', ...headers });
     }),
   )
   .openapi(

@@ -116,6 +116,17 @@ describe('administrative boundaries loaded from a file (#21), districts without 
 
   let v1: number;
   it('loads a file that gives 钱塘区 a polygon as version 1 (who, when, added, hash): pickable, outlined, and a region of it passes', async () => {
+    // The map's outlines are revalidated by the version in force, so a browser never keeps drawing old ones.
+    const outlinesTag = async (tag?: string) => {
+      const r = await fetch(`${portal.url}/api/bigdata/boundaries/district`, {
+        headers: { cookie: admin.cookie, ...(tag ? { 'if-none-match': tag } : {}) },
+      });
+      await r.arrayBuffer();
+      return { status: r.status, etag: r.headers.get('etag'), cache: r.headers.get('cache-control') };
+    };
+    const shipped = await outlinesTag();
+    expect(shipped).toMatchObject({ status: 200, cache: 'private, no-cache' });
+    expect((await outlinesTag(shipped.etag!)).status).toBe(304);
     const body = JSON.stringify(file(feature({ adcode: 330114, name: '钱塘区', level: 'district', parent: { adcode: 330100 } }, QIANTANG)));
     const r = await upload(body, '?fileName=qiantang.geojson');
     expect(r.status).toBe(200);
@@ -132,6 +143,9 @@ describe('administrative boundaries loaded from a file (#21), districts without 
     expect(await area('330114')).toMatchObject({ hasBoundary: true });
     const outlines = await admin.req('GET', '/api/bigdata/boundaries/district');
     expect(JSON.stringify(outlines.body)).toContain('"330114"');
+    const loaded = await outlinesTag(shipped.etag!);
+    expect(loaded.status).toBe(200);
+    expect(loaded.etag).not.toBe(shipped.etag);
     expect((await reachOnly('330114')).status).toBe(503); // past the region check: no alert bus in this test
     const list = await op.req('GET', '/api/operator/boundaries');
     expect(list.body.active).toBe(v1);

@@ -27,4 +27,3 @@ export { sendLogMigrations, type SendLogRow } from './send-log/schema.ts';
 export type { SmscBehaviour, SmscStats, ReceivedMessage as SmscReceivedMessage } from './smsc-sim/simulated-smsc.ts';
 export { encodeJobBatch } from './jobs/job-batch-codec.ts';
 export { parseCheckInAnswer, normalizeAnswer, type CheckInOption } from './replies/checkin-answer.ts';
-export { parseCheckInAnswer, normalizeAnswer, type CheckInOption } from './replies/checkin-answer.ts';

@@ -26,4 +26,20 @@ describe('GET /api/insight/active-tasks (PGlite)', () => {
     expect(byId.get('at-drill')).toBe(true);
     expect(byId.get('at-real')).toBe(false);
   });
+
+  it('lists the running alerts first: twenty newer tasks that have not started do not hide them (#23)', async () => {
+    const client = await loginAdmin(portal);
+    const enterpriseId = client.me.enterpriseId!;
+    const base = { enterpriseId, accountId: client.me.id, accountName: 'admin', alertType: 'typhoon' };
+    await insertTask(portal.deps.db, { ...base, id: 'at-running-old', state: 'running' as const, subject: '早先的台风预警', form: {} });
+    // created_at is now(): the scheduled ones are newer than the running one.
+    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 20; i++)
+      await insertTask(portal.deps.db, { ...base, id: `at-later-${i}`, state: 'scheduled' as const, subject: `明日预警 ${i}`, form: {} });
+    const r = await onApp(consoleApp(portal, INSIGHT_ROUTES), client)('GET', '/api/insight/active-tasks');
+    expect(r.status).toBe(200);
+    const items = r.body.items as { id: string; state: string }[];
+    expect(items.map((t) => t.id)).toContain('at-running-old');
+    expect(items.findIndex((t) => t.state !== 'running')).toBeGreaterThan(items.findLastIndex((t) => t.state === 'running'));
+  });
 });

@@ -66,7 +66,7 @@ async function activeTasks(c: Ctx, enterpriseId: string) {
   const { rows } = await c
     .get('deps')
     .db.query<{ id: string; subject: string; alert_type: string; state: string; progress: unknown; form: unknown }>(
-      `SELECT id, subject, alert_type, state, progress, form FROM bigdata_tasks WHERE enterprise_id = $1 AND state IN ('submitted', 'scheduled', 'running') ORDER BY created_at DESC LIMIT 20`,
+      `SELECT id, subject, alert_type, state, progress, form FROM bigdata_tasks WHERE enterprise_id = $1 AND state IN ('submitted', 'scheduled', 'running') ORDER BY (state = 'running') DESC, created_at DESC LIMIT 20`,
       [enterpriseId],
     );
   return rows.map((r) => ({

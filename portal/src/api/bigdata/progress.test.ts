@@ -97,6 +97,16 @@ describe('the send queue per carrier', () => {
     expect(q.ctcc).toEqual({ published: 0, submitted: 0, queued: 0, perMinute: 0, etaAt: null });
   });
 
+  it('counts a job with a live receipt as submitted, though the send log read 10 s ago does not have it yet', () => {
+    const f = new ProgressFold(0);
+    f.progress({ ...progress('i1', 1, 0), sent: { cmcc: 0, cucc: 0, ctcc: 50 } });
+    f.catchUp({ ctcc: { sent: 10, delivered: 10, failed: 0, lastMinute: 10 } }, 1000);
+    for (let i = 0; i < 28; i++) f.status({ ...status(i < 26 ? 'delivered' : 'failed'), jobId: `bd-1:${i}`, carrier: 'ctcc' });
+    // The log said 10 went out; 28 have answered live since: 排队中 must not still say 40.
+    expect(f.view().carriers.ctcc).toMatchObject({ delivered: 26, failed: 2 });
+    expect(f.view().queue!.ctcc).toMatchObject({ published: 50, submitted: 28, queued: 22 });
+  });
+
   it('gives no ETA while jobs wait and none went out in the last minute (a stalled carrier)', () => {
     const f = new ProgressFold(0);
     f.progress({ ...progress('i1', 1, 0), sent: { cmcc: 10, cucc: 0, ctcc: 0 } });

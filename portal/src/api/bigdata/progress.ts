@@ -134,7 +134,8 @@ export class ProgressFold {
     }
     const at = this.recordedAt;
     const queueOf = (c: Carrier): CarrierQueue => {
-      const submitted = this.recorded[c].sent;
+      // A job with a final receipt was submitted, though the send log (read every 10 s) may not say so yet.
+      const submitted = Math.max(this.recorded[c].sent, carriers[c].delivered + carriers[c].failed);
       const queued = Math.max(0, published[c] - submitted);
       const perMinute = this.lastMinute[c];
       return {

@@ -1,6 +1,7 @@
 /**
  * Alerting benchmark (bounded, < 3 min): `npm run bench:alerting` (NATS_URL to use a running server,
- * else one is started). Prints figures last, one JSON object per line:
+ * else one is started). One script of ~440 lines on purpose, read top to bottom as the run it is.
+ * Prints figures last, one JSON object per line:
  * - events_per_s: LOCATION events consumed from JetStream and evaluated against 100 active tasks
  *   with mixed regions (circles, polygons, rectangles, buffered polylines), jobs published;
  * - event_to_job_p99_ms: from an event's publish to its SMS job's arrival, under a paced load near the

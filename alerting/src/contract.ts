@@ -10,6 +10,10 @@ export { CARRIERS, Carrier };
  * Alerting's contracts: the big-data SMS task (a command alerting carries out, so alerting owns it),
  * its progress events and the reach-estimate request/reply.
  *
+ * Why one file of ~450 lines: it is the task's schema as integrators and the portal read it (the
+ * OpenAPI document is generated from it), one zod object whose parts refer to each other (region,
+ * rules, windows, quotas, hysteresis, texts); split, a reader would chase one schema across files.
+ *
  * Tasks travel through the KV bucket `alert_tasks` (key = task id, value = {@link AlertTask} JSON):
  * the portal (or `alerting/src/cli.ts`) writes them, every alerting instance watches the bucket, so
  * a restarted instance sees every active task at once. State changes go through

@@ -2,6 +2,8 @@
  * Insight benchmark: `npm run bench:insight` — the issue's scale by default: 7 days of history for
  * 1,000,000 subscribers on 20,000 cells. `INSIGHT_BENCH_SCALE=0.1` scales subscribers and cells
  * for a quicker run. Progress goes to stderr; figures are printed last, one JSON object per line.
+ * One script of ~500 lines on purpose: a benchmark is read top to bottom as the one run it is
+ * (generate, consume, query, print); its reusable parts live in bench-world.ts.
  *
  * - History is generated in ClickHouse, not pushed through the sink (56M moves would take far
  *   longer): `INSERT … SELECT` from `numbers()` joined to the cell table, one day at a time, into

@@ -1,6 +1,7 @@
 /**
  * Messaging benchmark: jobs from SMS_JOBS through the SMPP connectors to the simulated SMSCs
- * (a separate process, over TCP), receipts back, send log in ClickHouse.
+ * (a separate process, over TCP), receipts back, send log in ClickHouse. One script of ~400 lines
+ * on purpose, read top to bottom as the run it is (shared parts: proc-cpu.ts, one-smsc.ts).
  *
  *   sms_per_s                 sustained jobs/s with per-carrier limits off: a backlog of BENCH_JOBS jobs
  *                             (default 30,000) drained from the first job taken to the last final

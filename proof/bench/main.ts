@@ -3,7 +3,8 @@
  * → SMS jobs → messaging → simulated SMSCs → receipts → ClickHouse, insight beside it — and the
  * peers side by side: PostGIS and a plain turf loop deciding the same events against the same
  * regions, Kannel sending the same messages through the same simulated SMSC. Bounded (~10 min);
- * figures last as JSON lines.
+ * figures last as JSON lines. One script of ~440 lines on purpose: it is read top to bottom as the
+ * one run it is; the systems it starts come from proof/src/system.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';

@@ -1,5 +1,6 @@
 import type { CrowdRule, RegionPart } from '@geo/alerting';
 import type { CheckInValue } from './checkins/checkin-field.tsx';
+import type { Hysteresis } from './hysteresis/hysteresis-field.tsx';
 import { bt } from './zh-CN.ts';
 
 export type Carrier = 'cmcc' | 'cucc' | 'ctcc';
@@ -33,6 +34,8 @@ export interface SendForm {
   otherTexts: { language: string; subject?: string; content: string }[];
   /** 回复报平安: the answers the alert asks for, or undefined. */
   checkIn: CheckInValue;
+  /** 边缘防抖: when someone jittering across the edge counts as having left, or undefined (every entry counts). */
+  hysteresis: Hysteresis | undefined;
 }
 
 const isEnglish = (language: string) => /^en\b/i.test(language);
@@ -62,6 +65,7 @@ export function emptyForm(today: string, signature = ''): SendForm {
     english: '',
     otherTexts: [],
     checkIn: undefined,
+    hysteresis: undefined,
   };
 }
 
@@ -93,6 +97,7 @@ export function toPayload(f: SendForm) {
     exercise: f.exercise,
     texts: [...(f.english.trim() ? [{ language: 'en-US', content: f.english }] : []), ...f.otherTexts],
     ...(f.checkIn ? { checkIn: f.checkIn } : {}),
+    ...(f.hysteresis ? { hysteresis: f.hysteresis } : {}),
     // Kept for drafts: which parts were imported and the letter's name.
     ui: { drawnCount: f.drawn.length, areasCount: f.areas.length, letterName: f.letter?.name },
   };
@@ -139,6 +144,7 @@ export function fromPayload(p: SavedForm, today: string): SendForm {
     english: p.texts?.find((t) => isEnglish(t.language))?.content ?? '',
     otherTexts: (p.texts ?? []).filter((t) => !isEnglish(t.language)),
     checkIn: p.checkIn,
+    hysteresis: p.hysteresis,
   };
 }
 

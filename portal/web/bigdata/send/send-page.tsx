@@ -17,6 +17,7 @@ import { ReachPanel } from './reach-panel.tsx';
 import { ScheduleFields } from './schedule-fields.tsx';
 import { WhatIfPanel } from '../what-if-panel.tsx';
 import { CheckInField } from '../checkins/checkin-field.tsx';
+import { HysteresisField } from '../hysteresis/hysteresis-field.tsx';
 
 interface Options {
   alertTypes: { value: string; label: string; template: string }[];
@@ -280,6 +281,8 @@ export function SendPage() {
         </label>
         <CheckInField value={form.checkIn} onChange={(v) => setForm('checkIn', v)} onPrompt={(p) => setForm('content', form.content + p)} />
         <FieldError errs={errs()} at="checkIn" />
+        <HysteresisField value={form.hysteresis} onChange={(v) => setForm('hysteresis', v)} />
+        <FieldError errs={errs()} at="hysteresis" />
         <Show when={fastPathAllowed()}>
           <label class="field check" data-testid="fast-path">
             <span>

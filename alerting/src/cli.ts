@@ -18,11 +18,11 @@ import { TaskError, TaskStore } from './tasks/task-store.ts';
  * npx tsx alerting/src/cli.ts why typhoon-1 13800138000   # why that number did (not) get it
  */
 const USAGE = `usage: cli.ts submit <id> <spec.json> | update <id> <spec.json> | stop <id> [reason] | pause <id> | resume <id> | list | show <id> | why <id> <msisdn>
-NATS_URL selects the server (default nats://127.0.0.1:4222).`;
+NATS_URL selects the server (default nats://127.0.0.1:4222); ADMIN_BOUNDARIES_FILE an operator's boundaries file (GeoJSON by GB/T 2260 code) for areas named by code.`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, id, arg] = argv;
-  installIngestAdminAreas();
+  installIngestAdminAreas(undefined, { boundariesFile: process.env.ADMIN_BOUNDARIES_FILE || undefined });
   if (!cmd || cmd === 'help' || cmd === '--help') {
     console.log(USAGE);
     return cmd ? 0 : 2;

@@ -44,6 +44,12 @@ export const AlertingEnv = z.object({
   ALERTING_LEASES: z.stringbool().default(true),
   /** A shard lease not renewed for this long is taken over (lease mode). @default 6000 */
   LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(60_000).default(6_000),
+  /**
+   * An operator's boundaries file (GeoJSON keyed by GB/T 2260 code, as the portal's
+   * `GET /api/operator/boundaries/{id}/geojson` downloads it): tasks that name an area by code alone
+   * are tested against its outlines. Tasks from the portal carry their outlines themselves.
+   */
+  ADMIN_BOUNDARIES_FILE: z.string().min(1).optional(),
   /** Names this instance in progress events; random when unset. */
   INSTANCE_ID: z
     .string()

@@ -11,8 +11,9 @@ import { answerWhatIf } from './what-if/responder.ts';
 /** The alerting service: presence and task evaluation over its LOCATION shards. */
 export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<Stoppable> {
   const http = await startServiceHttp('alerting', cfg.HEALTH_PORT);
-  // Administrative areas in tasks are resolved by GB/T 2260 code from ingest's geography.
-  installIngestAdminAreas();
+  // Administrative areas in tasks are resolved by GB/T 2260 code from ingest's geography, with an
+  // operator's boundaries file over it when one is given.
+  installIngestAdminAreas(undefined, { boundariesFile: cfg.ADMIN_BOUNDARIES_FILE });
   const nc = await connectNats(cfg.NATS_URL, 'alerting');
   http.addCheck('nats', natsHealth(nc));
   const events = new Counter({ name: 'alerting_events_total', help: 'location events evaluated', registers: [http.registry] });

@@ -30,6 +30,19 @@ export const requires =
     await next();
   };
 
+/**
+ * `requires(...)` for an enterprise's accounts, or the platform operator, who reads across
+ * enterprises (the operation and login logs). The handler tells them apart by `principal(c).role`.
+ */
+export const requiresOrOperator =
+  (...anyOf: [Feature, ...Feature[]]): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    const p = principal(c);
+    if (p.role !== 'operator') return requires(...anyOf)(c, next);
+    c.set('access', { kind: 'operator', p });
+    await next();
+  };
+
 /** The same for the platform operator's routes. */
 export const operatorOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
   const p = principal(c);

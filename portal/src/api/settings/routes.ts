@@ -7,7 +7,7 @@ import { DateRange, IdParam, jsonOk, Ok, Paging, router, z } from '../../http/op
 import { pagedOf } from '../../http/schemas.ts';
 import { fileResponse, LOGO_RULE, QUALIFICATION_RULE, storeUpload } from './uploads.ts';
 import type { SqlRow } from '@geo/infra';
-import { requires } from '../../http/route-access.ts';
+import { requires, requiresOrOperator } from '../../http/route-access.ts';
 
 const LogQuery = Paging.extend(DateRange.shape).extend({ keyword: z.string().trim().max(64).optional() });
 
@@ -116,7 +116,7 @@ export const settingsRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/settings/op-log',
-      middleware: [requires('settings.logs')],
+      middleware: [requiresOrOperator('settings.logs')],
       tags,
       summary: '操作日志（搜索、分页）',
       request: { query: LogQuery },
@@ -147,7 +147,7 @@ export const settingsRoutes = router()
     createRoute({
       method: 'get',
       path: '/api/settings/login-log',
-      middleware: [requires('settings.logs')],
+      middleware: [requiresOrOperator('settings.logs')],
       tags,
       summary: '登录日志（搜索、分页）',
       request: { query: LogQuery },

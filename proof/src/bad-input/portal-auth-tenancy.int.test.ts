@@ -158,6 +158,14 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
       R('GET', '/api/operator/enterprises/{id}/ledger', 'enterprise'),
       R('POST', '/api/bigdata/tasks/{id}/approve', 'bigdataDraft'),
       R('POST', '/api/bigdata/tasks/{id}/reject', 'bigdataDraft', { reason: '被B驳回' }),
+      // 回复报平安 (#21): another enterprise's task's answers, help list and close.
+      R('GET', '/api/bigdata/tasks/{id}/checkin', 'bigdataDraft'),
+      R('GET', '/api/bigdata/tasks/{id}/checkin/help', 'bigdataDraft'),
+      R('GET', '/api/bigdata/tasks/{id}/checkin/help/export', 'bigdataDraft'),
+      R('POST', '/api/bigdata/tasks/{id}/checkin/close', 'bigdataDraft'),
+      // The operator's boundary versions (#21): an enterprise account is refused whatever the id.
+      R('POST', '/api/operator/boundaries/{id}/activate', 'enterprise'),
+      R('GET', '/api/operator/boundaries/{id}/geojson', 'enterprise'),
     ];
     it.each(tally.add('portal IDOR (:id routes)', IDOR))(
       "$method $path with A's $kind id → 403/404 with a readable error, nothing of A's leaks or changes",

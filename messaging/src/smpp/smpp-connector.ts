@@ -219,14 +219,16 @@ export function readDeliver(pdu: Pdu): ReadDeliver {
   else if (raw && raw.length) {
     const enc = dc & 0x0f;
     if (enc === 8) {
-      if (raw.length % 2 === 1) return { text: raw.toString('hex'), problem: `UCS-2 text of an odd length (${raw.length} bytes)` };
-      text = Buffer.from(raw).swap16().toString('utf16le');
+      // A stray odd byte (a gateway's bug) is dropped, as node-smpp did before this reader: the rest
+      // is read, so a receipt's id and state are not lost with it.
+      const even = raw.length % 2 === 1 ? raw.subarray(0, raw.length - 1) : raw;
+      text = Buffer.from(even).swap16().toString('utf16le');
     } else if (enc === 0 || enc === 1) text = decodeGsm7(raw);
     else if (enc === 3) text = raw.toString('latin1');
     else return { text: raw.toString('hex'), problem: `unsupported data_coding 0x${dc.toString(16).padStart(2, '0')}` };
   }
-  // node-smpp decodes UCS-2 itself (a stray odd byte is dropped there); what it cannot hide is a
-  // half of a surrogate pair, which no handset sends and no database should store.
+  // What decoding cannot hide is half of a surrogate pair, which no handset sends and no database
+  // should store.
   if (LONE_SURROGATE.test(text))
     return { text: Buffer.from(text, 'utf16le').toString('hex'), problem: 'text is not valid UTF-16 (a lone surrogate)' };
   if (text.length > MAX_DELIVER_TEXT)

@@ -133,6 +133,17 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     const firstRound = await page.locator('.field-error').evaluateAll((es) => es.map((e) => e.getAttribute('data-field')));
     expect(firstRound).toEqual(expect.arrayContaining(['region', 'subject', 'authorizationLetter']));
     await page.screenshot({ path: join(ARTIFACTS, 'send-page-first-submit-1920x1080.png') });
+    // Nothing spills or hides at 1920×1080 (#23): the dwell input stays inside the form, the what-if
+    // panel lies below the map, not over it.
+    const boxOf = async (sel: string) => (await page.locator(sel).first().boundingBox())!;
+    const [formBox, dwellBox, mapBox, whatIfBox] = await Promise.all([
+      boxOf('.bd-form'),
+      boxOf('input[name=minDwellMin]'),
+      boxOf('[data-testid="send-map"]'),
+      boxOf('[data-testid="what-if"]'),
+    ]);
+    expect(dwellBox.x + dwellBox.width).toBeLessThanOrEqual(formBox.x + formBox.width);
+    expect(whatIfBox.y).toBeGreaterThanOrEqual(mapBox.y + mapBox.height);
     const box = (await page.locator('[data-testid="send-map"]').boundingBox())!;
     const cx = box.x + box.width / 2,
       cy = box.y + box.height / 2;

@@ -349,8 +349,11 @@ export function SendPage() {
           onClear={() => setForm('imported', [])}
         />
         <div class="bd-map" ref={mapEl} data-testid="send-map" />
-        <ReachPanel reach={reach()} />
-        <WhatIfPanel form={() => toPayload(unwrap(form))} hasRegion={() => regionParts(form).length > 0} />
+        {/* Below the map, side by side: over it they hid its lower right and each other (#23). */}
+        <div class="bd-panels">
+          <ReachPanel reach={reach()} />
+          <WhatIfPanel form={() => toPayload(unwrap(form))} hasRegion={() => regionParts(form).length > 0} />
+        </div>
       </div>
     </div>
   );

@@ -85,7 +85,10 @@ const TEXTS: [string, string][] = [
 ];
 
 describe('our SMPP client against an independent SMSC (Net::SMPP)', () => {
-  it('binds as a transceiver with its system id and password', () => {
+  it('binds as a transceiver with its system id and password', async () => {
+    // The peer answers the bind before it prints the bind's line, so our bind can be up a moment
+    // before the line is read (CI at load saw the list still empty).
+    await until('the peer logged the bind', () => pdus('bind_transceiver').length > 0, 10_000);
     const bind = pdus('bind_transceiver')[0];
     expect(bind).toMatchObject({ system_id: 'geoalert', password: 'secret12', interface_version: 0x34 });
   });

@@ -1,13 +1,11 @@
 import { runEngine, type RunningEngine } from '@geo/alerting';
 import { connectClickHouse, connectNats, createLogger, type NatsConnection } from '@geo/infra';
-import { freePort, startNatsServer, type RunningNats } from '@geo/infra/testing';
+import { checksOk, freePort, startNatsServer, startService, type RunningNats, type ServiceProcess } from '@geo/infra/testing';
 import { encodeLocationBatch, DEFAULT_SHARDS, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { jetstream } from '@nats-io/jetstream';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Portal } from '../../../portal.ts';
 import { testPortal } from '../../../test/harness.ts';
 import { AlertBus, setAlertBus } from '../alert-bus.ts';
@@ -21,57 +19,8 @@ import { startCheckIns, type CheckInRuntime } from './runtime.ts';
  * Handsets answer through the simulator's inspection API (`POST /deliver`).
  */
 
-const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 /** The China Mobile access number of the stack's messaging. */
 export const ACCESS = '106571';
-
-interface Service {
-  name: string;
-  proc: ChildProcess;
-  output: string[];
-}
-
-function startService(name: string, entry: string, env: Record<string, string>): Service {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const keep = (d: Buffer) => {
-    output.push(d.toString());
-    if (output.length > 200) output.shift();
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  return { name, proc, output };
-}
-
-/** Until /healthz answers 200 with every check in `checks` ok (messaging adds its smpp-* checks once ready). */
-async function waitHealthy(s: Service, url: string, checks: string[] = [], ms = 180_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (s.proc.exitCode !== null) throw new Error(`${s.name} exited (${s.proc.exitCode}):\n${s.output.join('')}`);
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
-      const body = (await r.json()) as { checks?: Record<string, { ok: boolean }> };
-      if (r.ok && checks.every((c) => body.checks?.[c]?.ok)) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > end) throw new Error(`${s.name} not ready at ${url}:\n${s.output.join('')}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
-async function stopService(s: Service): Promise<void> {
-  if (s.proc.exitCode !== null || s.proc.signalCode) return;
-  const exited = new Promise<void>((r) => s.proc.once('exit', () => r()));
-  s.proc.kill('SIGTERM');
-  const t = setTimeout(() => s.proc.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(t);
-}
 
 export interface CheckInStack {
   nats: RunningNats;
@@ -94,7 +43,7 @@ export async function startCheckInStack(clickhouseUrl: string, portalExtra: Para
   const tag = `${Date.now().toString(36)}${process.pid}`;
   const dir = mkdtempSync(join(tmpdir(), 'checkins-'));
   const cleanups: (() => Promise<unknown>)[] = [];
-  const services: Service[] = [];
+  const services: ServiceProcess[] = [];
   const stop = async () => {
     for (const f of cleanups.splice(0).reverse()) await f().catch((err) => console.error('cleanup failed:', err));
     rmSync(dir, { recursive: true, force: true });
@@ -122,33 +71,32 @@ export async function startCheckInStack(clickhouseUrl: string, portalExtra: Para
     });
     const [cmcc, cucc, ctcc, smscHealth, messagingHealth] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
     const smscPorts = { SMSC_PORT_CMCC: String(cmcc), SMSC_PORT_CUCC: String(cucc), SMSC_PORT_CTCC: String(ctcc) };
+    const smscUrl = `http://127.0.0.1:${smscHealth}`;
     const smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', {
-      ...smscPorts,
-      HEALTH_PORT: String(smscHealth),
-      SMSC_SUCCESS_RATE: '1',
-      SMSC_MO_RATE: '0',
-      SMSC_RECEIPT_DELAY_MS: '100',
+      healthUrl: `${smscUrl}/healthz`,
+      env: { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '100' },
     });
     services.push(smsc);
-    cleanups.push(() => stopService(smsc));
-    const smscUrl = `http://127.0.0.1:${smscHealth}`;
+    cleanups.push(() => smsc.stop(10_000));
     const messaging = startService('messaging', 'messaging/src/main.ts', {
-      ...smscPorts,
-      NATS_URL: nats.url,
-      CLICKHOUSE_URL: `${clickhouseUrl.replace(/\/$/, '')}/${db}`,
-      HEALTH_PORT: String(messagingHealth),
-      ACCESS_NUMBER_CMCC: ACCESS,
-      SMSC_BINDS: '1',
-      ACK_WAIT_MS: '10000',
+      healthUrl: `http://127.0.0.1:${messagingHealth}/healthz`,
+      // messaging adds its smpp-* checks once it has bound: ready means able to send.
+      ready: checksOk('nats', 'smpp-cmcc', 'smpp-cucc', 'smpp-ctcc'),
+      env: {
+        ...smscPorts,
+        NATS_URL: nats.url,
+        CLICKHOUSE_URL: `${clickhouseUrl.replace(/\/$/, '')}/${db}`,
+        HEALTH_PORT: String(messagingHealth),
+        ACCESS_NUMBER_CMCC: ACCESS,
+        SMSC_BINDS: '1',
+        ACK_WAIT_MS: '10000',
+      },
     });
     services.push(messaging);
-    cleanups.push(() => stopService(messaging));
+    cleanups.push(() => messaging.stop(10_000));
     const portalP = testPortal(portalExtra);
     portalP.then((p) => cleanups.push(() => p.stop())).catch(() => undefined);
-    await Promise.all([
-      waitHealthy(smsc, `${smscUrl}/healthz`),
-      waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`, ['nats', 'smpp-cmcc', 'smpp-cucc', 'smpp-ctcc']),
-    ]);
+    await Promise.all([smsc.ready, messaging.ready]);
     const portal = await portalP;
     const bus = await AlertBus.open(nc);
     setAlertBus(portal.deps, bus);
@@ -198,7 +146,7 @@ export async function startCheckInStack(clickhouseUrl: string, portalExtra: Para
         }
         return out;
       },
-      logs: () => services.map((s) => `--- ${s.name}\n${s.output.join('')}`).join('\n'),
+      logs: () => services.map((s) => `--- ${s.name}\n${s.output()}`).join('\n'),
       stop,
     };
   } catch (err) {

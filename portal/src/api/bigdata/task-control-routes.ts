@@ -1,19 +1,17 @@
-import { Region, shanghaiDate, TASKS_BUCKET, TaskError, TaskStore, type TaskState } from '@geo/alerting';
+import { Region, type TaskState } from '@geo/alerting';
 import { createRoute } from '@hono/zod-openapi';
-import { Kvm } from '@nats-io/kv';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { caller } from '../../http/context.ts';
-import { jsonBody as jsonRequest, jsonOk, router, validationError } from '../../http/openapi.ts';
+import { jsonBody as jsonRequest, jsonOk, router } from '../../http/openapi.ts';
 import { opLog } from '../../http/op-log.ts';
 import { requires } from '../../http/route-access.ts';
-import { adjustReservation } from '../ledger/reservations.ts';
 import { alertBus } from './alert-bus.ts';
-import { fieldErrors, guarded, jsonBody, jsonBodyLimit, parse, STATE_LABELS } from './route-kit.ts';
+import { guarded, jsonBody, jsonBodyLimit, parse, STATE_LABELS } from './route-kit.ts';
+import { updateLiveTask } from './live-task-update.ts';
 import { IdParam, Transitioned } from './schemas.ts';
-import { formIssues, TaskForm, toSpec } from './task-form.ts';
-import { costedSpec, LIVE_STATES, setState, updateSpec } from './task-store.ts';
-import { formFieldsOf, taskOr404 } from './task-views.ts';
+import { setState } from './task-store.ts';
+import { taskOr404 } from './task-views.ts';
 
 /* Controlling a submitted task: pause and resume (before it runs), emergency stop, and changing a running task. */
 
@@ -73,40 +71,8 @@ export const taskControlRoutes = router()
       const { p, enterpriseId } = caller(c);
       const row = await taskOr404(c, enterpriseId);
       const body = parse(TaskUpdate, await jsonBody(c));
-      const deps = c.get('deps');
-      if (!LIVE_STATES.includes(row.state)) throw new AppError('TASK_STATE', `任务${STATE_LABELS[row.state] ?? row.state}，不能再修改`);
-      const bus = await alertBus(deps);
-      // The bucket alerting reads, as the CLI's `update` writes it (TaskStore.update: a new version,
-      // who already got the task does not get it again).
-      const store = new TaskStore(await new Kvm(bus.nc).open(TASKS_BUCKET));
-      const cur = await store.get(row.id);
-      if (!cur) throw new AppError('NOT_FOUND', '任务不存在');
-      const form = parse(TaskForm, { ...row.form, ...formFieldsOf(cur.task.spec), ...body });
-      // The start date may be past for a running task; the end date may not.
-      const issues = formIssues(form, Number.MAX_SAFE_INTEGER, form.startDate);
-      if (form.endDate < shanghaiDate(Date.now())) issues.push({ path: 'endDate', message: '结束日期不能早于今天' });
-      if (issues.length) throw fieldErrors(issues);
-      // A check-in task keeps its reply extension (#21): answers must still find it after the change.
-      const spec = toSpec(form, {
-        accountId: cur.task.spec.accountId,
-        enterpriseId,
-        balance: cur.task.spec.balance,
-        replyExtension: cur.task.spec.replyExtension,
-      });
-      if (!spec.success) throw validationError(spec.error as never);
-      let version = cur.task.version;
-      // Ledger, row and bucket together: a longer text costs more units (refused when the balance is
-      // short); a failed KV write rolls the ledger back.
-      await deps.db.transaction(async (tx) => {
-        await adjustReservation(tx, row.id, costedSpec(spec.data));
-        await updateSpec(tx, row.id, { subject: form.subject, form, spec: spec.data, endDate: form.endDate });
-        try {
-          version = (await store.update(row.id, spec.data)).version;
-        } catch (err) {
-          if (err instanceof TaskError && err.code === 'bad_transition') throw new AppError('TASK_STATE', '任务已结束，不能再修改');
-          throw err;
-        }
-      });
+      // The one update of a live task (a CAP Update takes the same path): the rest of the task stays.
+      const { version } = await updateLiveTask(c.get('deps'), { row, enterpriseId, changes: body });
       await opLog(c, '修改大数据短信任务', row.id, { by: p.name, fields: Object.keys(body) });
       return c.json({ id: row.id, version });
     }),

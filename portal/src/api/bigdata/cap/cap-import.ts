@@ -1,18 +1,18 @@
-import { shanghaiDate, TASKS_BUCKET, TaskError, TaskStore, type AlertTask } from '@geo/alerting';
+import { shanghaiDate, type AlertTask } from '@geo/alerting';
 import type { Queryable } from '@geo/infra';
-import { Kvm } from '@nats-io/kv';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../errors.ts';
 import { caller, type Ctx } from '../../../http/context.ts';
 import { validationError } from '../../../http/openapi.ts';
 import { opLog } from '../../../http/op-log.ts';
-import { adjustReservation } from '../../ledger/reservations.ts';
 import { alertBus, TASK_ID_PREFIX } from '../alert-bus.ts';
 import { approvalSettings, submission } from '../approval/approval.ts';
+import { attachCheckIn } from '../checkins/index.ts';
+import { updateLiveTask } from '../live-task-update.ts';
 import { fieldErrors, parse, STATE_LABELS } from '../route-kit.ts';
 import { availableBalance } from '../send-routes.ts';
 import { formIssues, TaskForm, toSpec, type CapOrigin, type FieldIssue } from '../task-form.ts';
-import { costedSpec, getTask, insertTask, LIVE_STATES, setState, updateSpec, type TaskRow } from '../task-store.ts';
+import { getTask, insertTask, LIVE_STATES, setState, type TaskRow } from '../task-store.ts';
 import { capToForm } from './cap-map.ts';
 import { capErrors } from './cap-request.ts';
 import { capRef, parseRefs, type CapAlert } from './cap-xml.ts';
@@ -39,7 +39,7 @@ async function defaultSignature(db: Queryable, enterpriseId: string): Promise<st
   return rows[0]?.text;
 }
 
-/** The submit route's checks (send-routes' checkForm, which is not exported): signature, letter, balance, the form. */
+/** The submit route's checks (send-routes' checkForm, which is not exported): signatures, letter, balance, the form. */
 async function checkForm(c: Ctx, raw: unknown, enterpriseId: string, accountId: string): Promise<{ form: TaskForm; balance: number }> {
   const form = parse(TaskForm, raw);
   const db = c.get('deps').db;
@@ -49,6 +49,13 @@ async function checkForm(c: Ctx, raw: unknown, enterpriseId: string, accountId: 
     form.signature,
   ]);
   if (!sig.length) issues.push({ path: 'signature', message: '签名不存在或未通过审核' });
+  if (form.signatureEn) {
+    const { rows: en } = await db.query(`SELECT 1 FROM signatures WHERE enterprise_id = $1 AND status = 'approved' AND text = $2`, [
+      enterpriseId,
+      form.signatureEn,
+    ]);
+    if (!en.length) issues.push({ path: 'signatureEn', message: '英文签名不存在或未通过审核' });
+  }
   if (!form.authorizationLetter) issues.push({ path: 'authorizationLetter', message: '请上传授权函（form.authorizationLetter）' });
   else {
     const { rows } = await db.query(`SELECT 1 FROM uploads WHERE id = $1 AND enterprise_id = $2 AND kind = 'bigdata_letter'`, [
@@ -106,6 +113,8 @@ export async function submitAlert(c: Ctx, a: CapAlert, extra: Record<string, unk
       startDate: form.startDate,
       endDate: form.endDate,
     });
+    // 回复报平安 (#21): a check-in asked for in the request's form gets its extension, as a console submit does.
+    task.spec = await attachCheckIn(tx, deps, { taskId: id, enterpriseId, accountId: p.accountId, form }, task.spec);
     await bus.create(task);
   });
   await opLog(c, '导入 CAP 预警并提交大数据短信任务', id, { identifier: a.identifier, sender: a.sender });
@@ -120,7 +129,6 @@ async function referencedTask(c: Ctx, a: CapAlert, enterpriseId: string): Promis
 
 export async function updateTask(c: Ctx, a: CapAlert, extra: Record<string, unknown>): Promise<Response> {
   const { p, enterpriseId } = caller(c);
-  const deps = c.get('deps');
   const row = await referencedTask(c, a, enterpriseId);
   const origin = (row.form.cap ?? undefined) as CapOrigin | undefined;
   if (origin?.refs.includes(capRef(a))) throw new AppError('NAME_TAKEN', '该 CAP 更新已导入（sender、identifier、sent 相同）');
@@ -128,36 +136,22 @@ export async function updateTask(c: Ctx, a: CapAlert, extra: Record<string, unkn
   const m = capToForm(a, row.startDate ?? shanghaiDate(Date.now()));
   if (m.issues.length) throw capErrors(m.issues);
   const next = m.form as Record<string, unknown> & { cap: CapOrigin };
-  // What an update may change (as the console's update): the text, the region, the end date; and the other languages.
-  const form = parse(TaskForm, {
-    ...row.form,
-    ...extra,
-    subject: next.subject,
-    content: next.content,
-    region: next.region,
-    endDate: next.endDate,
-    texts: next.texts,
-    cap: { ...(origin ?? next.cap), refs: [...(origin?.refs ?? []), capRef(a)], infos: next.cap.infos },
-  });
-  const issues = formIssues(form, Number.MAX_SAFE_INTEGER, form.startDate);
-  if (form.endDate < shanghaiDate(Date.now())) issues.push({ path: 'endDate', message: '结束日期不能早于今天' });
-  if (issues.length) throw fieldErrors(issues);
-  const bus = await alertBus(deps);
-  const store = new TaskStore(await new Kvm(bus.nc).open(TASKS_BUCKET));
-  const cur = await store.get(row.id);
-  if (!cur) throw new AppError('NOT_FOUND', '预警服务中找不到该任务');
-  const spec = toSpec(form, { accountId: cur.task.spec.accountId, enterpriseId, balance: cur.task.spec.balance });
-  if (!spec.success) throw validationError(spec.error as never);
-  let version = cur.task.version;
-  await deps.db.transaction(async (tx) => {
-    await adjustReservation(tx, row.id, costedSpec(spec.data));
-    await updateSpec(tx, row.id, { subject: form.subject, form, spec: spec.data, endDate: form.endDate });
-    try {
-      version = (await store.update(row.id, spec.data)).version;
-    } catch (err) {
-      if (err instanceof TaskError && err.code === 'bad_transition') throw new AppError('TASK_STATE', '任务已结束，不能再更新');
-      throw err;
-    }
+  // What an Update changes (as the console's update): the text, the region, the end date, the other
+  // languages, and what the request's form says; the rest of the task (check-in, exercise, rules,
+  // quotas, hysteresis …) stays as it is (updateLiveTask, the console's PUT's own path).
+  const { version } = await updateLiveTask(c.get('deps'), {
+    row,
+    enterpriseId,
+    verb: '更新',
+    changes: {
+      ...extra,
+      subject: next.subject,
+      content: next.content,
+      region: next.region,
+      endDate: next.endDate,
+      texts: next.texts,
+      cap: { ...(origin ?? next.cap), refs: [...(origin?.refs ?? []), capRef(a)], infos: next.cap.infos },
+    },
   });
   await opLog(c, '按 CAP 更新修改大数据短信任务', row.id, { by: p.name, identifier: a.identifier });
   return c.json({ id: row.id, state: row.state, action: 'updated' as const, version });

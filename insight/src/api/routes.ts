@@ -6,8 +6,6 @@ import { regionMetrics, type MetricsContext } from '../metrics/region-metrics.ts
 import type { HeatmapIndex } from '../metrics/heatmap.ts';
 import { drainingBodyLimit } from './body-limit.ts';
 import { HeatmapQuery, RegionMetricsRequest, type ApiError } from './schemas.ts';
-import { noHysteresis } from '@geo/infra/basics';
-import { edgeFlow } from '../metrics/edge-flow.ts';
 
 export interface ApiContext extends MetricsContext {
   heat: HeatmapIndex;
@@ -63,17 +61,7 @@ export function insightApi(ctx: ApiContext): Hono {
     const r = RegionMetricsRequest.safeParse(body);
     if (!r.success) throw new BadRequest('INVALID_REQUEST', 'the request does not match RegionMetricsRequest', issuesOf(r.error));
     const at = r.data.at === undefined ? now() : typeof r.data.at === 'number' ? r.data.at : Date.parse(r.data.at);
-    const m = await regionMetrics(ctx, r.data.region, at, r.data.top);
-    const h = r.data.hysteresis;
-    if (h && !noHysteresis(h))
-      m.flow = await edgeFlow(
-        { ...ctx, cells: ctx.state.cells, admin: ctx.regions.admin },
-        r.data.region,
-        ctx.regions.resolve(r.data.region),
-        at,
-        h,
-      );
-    return c.json(m);
+    return c.json(await regionMetrics(ctx, r.data.region, at, r.data.top, r.data.hysteresis));
   });
 
   app.get('/heatmap', (c) => {

@@ -18,10 +18,12 @@ export const RegionMetricsRequest = z.object({
   /** How many home provinces / cities to list. @default 10 */
   top: z.number().int().min(1).max(50).default(10),
   /**
-   * Edge hysteresis for inflow / outflow (`flow`), as alerting applies it to a task's entries: someone
+   * Edge hysteresis for inflow / outflow, as alerting applies it to a task's entries: someone
    * jittering across the edge has left only after being more than `bufferMeters` outside the region
-   * for `minOutsideSeconds` on end, and only then does a return count as inflow again. Absent: every
-   * move across the edge counts. The series and dwell are not affected.
+   * for `minOutsideSeconds` on end, and only then does a return count as inflow again. Applies to
+   * `flow`, the day series' inflow / outflow (so they add up to `flow` as without it) and `dwell`
+   * (a step out near the edge, or a short one, keeps the first entry time). Absent, or both 0: every
+   * move across the edge counts. The week series still counts every move across the edge.
    * @example { "bufferMeters": 500, "minOutsideSeconds": 600 }
    */
   hysteresis: z

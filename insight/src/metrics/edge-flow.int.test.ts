@@ -42,10 +42,15 @@ const X2: Cell = { name: 'EDGE-X2', lng: 120.0165, lat: 30.001 };
 const X3: Cell = { name: 'EDGE-X3', lng: 120.0165, lat: 29.999 };
 const F: Cell = { name: 'EDGE-F', lng: 120.05, lat: 30.05 };
 const R: Region = { areas: [], shapes: [{ type: 'rectangle', bbox: [119.995, 29.995, 120.015, 30.005] }] };
+// A second region 11 km north, with a cell inside, one 145 m past its east edge and one far away.
+const Y2: Cell = { name: 'EDGE-Y2', lng: 120.005, lat: 30.1 };
+const X4: Cell = { name: 'EDGE-X4', lng: 120.0165, lat: 30.1 };
+const F2: Cell = { name: 'EDGE-F2', lng: 120.05, lat: 30.15 };
+const R2: Region = { areas: [], shapes: [{ type: 'rectangle', bbox: [119.995, 30.095, 120.015, 30.105] }] };
 
 const people = Array.from({ length: 10 }, (_, i) => `137${String(40_000_000 + i).padStart(8, '0')}`);
-const at = (c: Cell, ts: number): LocationEvent[] =>
-  people.map(
+const at = (c: Cell, ts: number, who = people): LocationEvent[] =>
+  who.map(
     (m) =>
       ({
         msisdn: m,
@@ -91,11 +96,11 @@ describe('insight inflow / outflow with edge hysteresis', () => {
     await admin?.close();
   });
 
-  async function metrics(body: object): Promise<RegionMetrics> {
+  async function metrics(body: object, region = R): Promise<RegionMetrics> {
     const res = await fetch(`${insight!.apiUrl}/regions/metrics`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ region: R, ...body }),
+      body: JSON.stringify({ region, ...body }),
     });
     expect(res.status).toBe(200);
     return RegionMetrics.parse(await res.json());
@@ -128,6 +133,49 @@ describe('insight inflow / outflow with edge hysteresis', () => {
     expect(bufferOnly.flow.lastHour).toEqual(hyst.flow.lastHour);
     // A 100 m buffer leaves the cells outside (145 m) far, with no minimum time: as without.
     expect((await metrics({ hysteresis: { bufferMeters: 100 } })).flow.lastHour).toEqual(plain.flow.lastHour);
+
+    // The 5-minute series count by the same rule: one entry each, nobody left, so they add up to the totals.
+    const sum = (m: RegionMetrics, dir: 'inflow' | 'outflow') => m.series.day.reduce((n, p) => n + (p[dir].value ?? 0), 0);
+    expect(sum(plain, 'inflow')).toBeGreaterThanOrEqual(40);
+    expect(sum(plain, 'outflow')).toBeGreaterThanOrEqual(30);
+    for (const m of [hyst, timeOnly, bufferOnly]) {
+      expect(sum(m, 'inflow')).toBe(m.flow.sinceMidnight.inflow.value);
+      expect(sum(m, 'inflow')).toBe(10);
+      expect(sum(m, 'outflow')).toBe(0);
+    }
+    expect(zero.series).toEqual(plain.series);
+  });
+
+  it('keeps the first entry time for dwell when someone stepped out near the edge and came back soon', async () => {
+    // Ten others, in a second region north of the first: in from far away 45 minutes ago, a step
+    // out over the edge 3 minutes ago, back a minute later.
+    const now = Date.now();
+    const ten = Array.from({ length: 10 }, (_, i) => `137${String(41_000_000 + i).padStart(8, '0')}`);
+    const path: [Cell, number][] = [
+      [F2, now - 50 * MIN],
+      [Y2, now - 45 * MIN],
+      [X4, now - 3 * MIN],
+      [Y2, now - 2 * MIN],
+    ];
+    const events = path.flatMap(([c, ts]) => at(c, ts, ten));
+    const before = insight!.sink.applied;
+    await jetstream(nc).publish(`${PREFIX}.cmcc.0`, encodeLocationBatch(events));
+    await until('the sink to apply the step out', () => insight!.sink.applied >= before + events.length, 60_000);
+    await insight!.sink.flush();
+    await new Promise((r) => setTimeout(r, 2100));
+
+    const band = (m: RegionMetrics, b: string) => m.dwell.find((d) => d.bucket === b)!.count.value;
+    const plain = await metrics({}, R2);
+    expect(band(plain, '<30m')).toBe(10);
+    expect(band(plain, '30-60m')).toBe(null);
+    expect((await metrics({ hysteresis: { bufferMeters: 0, minOutsideSeconds: 0 } }, R2)).dwell).toEqual(plain.dwell);
+    // Near the edge (buffer), or back within the time away: still in since 45 minutes ago.
+    for (const hysteresis of [{ bufferMeters: 500, minOutsideSeconds: 300 }, { bufferMeters: 500 }, { minOutsideSeconds: 300 }]) {
+      const m = await metrics({ hysteresis }, R2);
+      expect(band(m, '30-60m'), JSON.stringify(hysteresis)).toBe(10);
+      expect(band(m, '<30m'), JSON.stringify(hysteresis)).toBe(null);
+      expect(m.population.total).toEqual(plain.population.total);
+    }
   });
 
   it('refuses a hysteresis out of range with a clear 400', async () => {

@@ -1,11 +1,11 @@
 import { raw, sql, list, type ClickHouseClient } from '@geo/infra';
 import type { EdgeHysteresis, EdgeZone } from '@geo/infra/basics';
-import type { RegionMetrics } from '../api/schemas.ts';
 import type { AdminAreas, Region, ResolvedRegion } from '../regions/region.ts';
-import type { CellDictionary } from '../sink/cells.ts';
+import { ENTRY, LEFT } from './history-query.ts';
 import { edgeRows, personTimes, type Move } from './person-times.ts';
-import { kCount } from './privacy.ts';
-import { HOUR, iso, secs, shanghaiMidnight } from './time.ts';
+import { atom } from './privacy.ts';
+import type { MetricsContext } from './region-history.ts';
+import { DAY, FIVE, HOUR, secs, shanghaiMidnight } from './time.ts';
 
 const RAD = Math.PI / 180;
 const EARTH_RADIUS_M = 6_371_008.8;
@@ -98,32 +98,72 @@ async function movesAround(ch: ClickHouseClient, keys: number[], h3s: string[], 
   return out.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 
-/** What {@link edgeFlow} reads. */
-export interface EdgeFlowContext {
-  ch: ClickHouseClient;
-  cells: CellDictionary;
-  admin: AdminAreas;
-  /** k-anonymity threshold. */
-  k: number;
+/** What the region's history is under edge hysteresis: {@link edgeHistory}'s answer. */
+export interface EdgeHistory {
+  /** Inflow / outflow in the last hour and since midnight (sums of pair atoms, like `RegionHistory.flow`). */
+  flow: { in: { hour: number; day: number }; out: { hour: number; day: number } };
+  /** The day series' inflow / outflow: 5-minute bucket start (ms) → sum of pair atoms. */
+  inD: Map<number, number>;
+  outD: Map<number, number>;
+  /** A person's (MSISDN) last entry by the rule (s), for dwell. */
+  entryOf: (sub: number) => number | undefined;
+  /** Everyone with an entry by the rule in the window (a superset of who has an entry time). */
+  entrants: Iterable<number>;
+}
+
+/** Bucket (ms) → crossing pair → distinct people, summed as atoms: a flow series. */
+function bucketSums(
+  rows: Iterable<readonly [d: number, sub: number, t: number, from: number, to: number]>,
+  d: number,
+  fromS: number,
+  k: number,
+) {
+  const buckets = new Map<number, Map<string, Set<number>>>();
+  for (const [code, sub, t, from, to] of rows) {
+    // An entry from nowhere (a first sighting) counts for dwell, not as inflow.
+    if (code !== d || t < fromS || (d === ENTRY && from === 0)) continue;
+    const b = Math.floor(t / 300) * 300_000;
+    let pairs = buckets.get(b);
+    if (!pairs) buckets.set(b, (pairs = new Map()));
+    const pair = `${from}\t${to}`;
+    let subs = pairs.get(pair);
+    if (!subs) pairs.set(pair, (subs = new Set()));
+    subs.add(sub);
+  }
+  const out = new Map<number, number>();
+  for (const [b, pairs] of buckets) {
+    let v = 0;
+    for (const subs of pairs.values()) v += atom(subs.size, k);
+    out.set(b, v);
+  }
+  return out;
 }
 
 /**
- * The region's inflow and outflow (last hour, since midnight) under edge hysteresis: each person's
- * moves into, out of and around the region (its cells and those within the buffer) from ClickHouse,
- * judged by the shared rule (`edgeRows`), then counted as every flow is: per crossing pair, distinct
- * people, each pair on the grid of k. A person's state before the moves read (from an hour plus the
- * minimum time away before the window) is taken from where their first move started.
+ * The region's inflow and outflow (last hour, since midnight, the day's 5-minute series) and its
+ * people's last entry times (dwell) under edge hysteresis: each person's moves into, out of and
+ * around the region (its cells and those within the buffer) from ClickHouse, judged by the shared
+ * rule (`edgeRows`), then counted as every flow is: per crossing pair, distinct people, each pair on
+ * the grid of k. So the series add up to the totals as they do without hysteresis, and someone who
+ * stepped out near the edge (or not for long) keeps their first entry time. A person's state
+ * before the moves read (from an hour plus the minimum time away before the series' first bucket)
+ * is taken from where their first move started.
+ *
+ * The week's hourly series is not read here (a week of moves around the region per query): it
+ * counts every move across the edge.
  */
-export async function edgeFlow(
-  ctx: EdgeFlowContext,
+export async function edgeHistory(
+  ctx: MetricsContext,
   region: Region,
   resolved: ResolvedRegion,
   at: number,
   h: EdgeHysteresis,
-): Promise<RegionMetrics['flow']> {
-  const { cells, k } = ctx;
+): Promise<EdgeHistory> {
+  const { k } = ctx;
+  const cells = ctx.state.cells;
   const midnight = shanghaiMidnight(at);
-  const near = haloTest(region, ctx.admin, h.bufferMeters ?? 0);
+  const dayFrom = Math.floor((at - DAY) / FIVE) * FIVE + FIVE;
+  const near = haloTest(region, ctx.regions.admin, h.bufferMeters ?? 0);
   const zone = new Map<number, EdgeZone>();
   const keys: number[] = [];
   const h3s = new Set<string>();
@@ -134,13 +174,22 @@ export async function edgeFlow(
     keys.push(cells.key[c]!);
     h3s.add(cells.h3Dec[c]!);
   }
-  const fromS = secs(Math.min(midnight, at - HOUR)) - Math.max(3600, h.minOutsideSeconds ?? 0);
+  // Since the first bucket of the day series (before midnight, and before dwell's 8 h).
+  const windowS = secs(Math.min(dayFrom, midnight, at - 8 * HOUR));
+  const fromS = windowS - Math.max(3600, h.minOutsideSeconds ?? 0);
   const moves = keys.length ? await movesAround(ctx.ch, keys, [...h3s], fromS, secs(at)) : [];
   const rows = edgeRows(moves, (c) => zone.get(c) ?? 'far', h, secs(at));
   const times = personTimes(undefined, '', undefined, fromS * 1000, at + 1000, rows);
-  const n = (x: number) => kCount(x, k);
+  const entrants = new Set<number>();
+  for (const [d, sub] of rows) if (d === ENTRY) entrants.add(sub);
   return {
-    lastHour: { inflow: n(times.entered(secs(at - HOUR), k)), outflow: n(times.left(secs(at - HOUR), k)) },
-    sinceMidnight: { since: iso(midnight), inflow: n(times.entered(secs(midnight), k)), outflow: n(times.left(secs(midnight), k)) },
+    flow: {
+      in: { hour: times.entered(secs(at - HOUR), k), day: times.entered(secs(midnight), k) },
+      out: { hour: times.left(secs(at - HOUR), k), day: times.left(secs(midnight), k) },
+    },
+    inD: bucketSums(rows, ENTRY, secs(dayFrom), k),
+    outD: bucketSums(rows, LEFT, secs(dayFrom), k),
+    entryOf: times.entryOf,
+    entrants,
   };
 }

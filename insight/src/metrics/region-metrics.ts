@@ -1,8 +1,10 @@
+import { noHysteresis, type EdgeHysteresis } from '@geo/infra/basics';
 import type { Region } from '../regions/region.ts';
 import { AGE_BANDS, DWELL_BUCKETS, GENDERS, type RegionMetrics } from '../api/schemas.ts';
 import { kCount, topGroups } from './privacy.ts';
 import { buildGroups, liveInstant } from './presence-index.ts';
-import { liveFigures } from './live-figures.ts';
+import { dwellFigures, liveFigures } from './live-figures.ts';
+import { edgeHistory } from './edge-flow.ts';
 import { regionHistory, type MetricsContext } from './region-history.ts';
 import { series, weeklyMax } from './series.ts';
 import { iso, MIN } from './time.ts';
@@ -30,8 +32,17 @@ const codes = (m: Map<number, number>) => new Map([...m].map(([c, n]) => [String
  * k, else the nearest multiple of k); flows are sums over crossing (from cell → to cell) pairs of
  * the pair's distinct people, quantised the same way. Every released figure is a multiple of k; a
  * sum of 0 is shown suppressed.
+ *
+ * `hysteresis` (edge hysteresis, as alerting applies it): inflow / outflow, their day series and the
+ * entry times behind dwell count by that rule instead of every move across the edge (`edgeHistory`).
  */
-export async function regionMetrics(ctx: MetricsContext, region: Region, at: number, top = 10): Promise<RegionMetrics> {
+export async function regionMetrics(
+  ctx: MetricsContext,
+  region: Region,
+  at: number,
+  top = 10,
+  hysteresis?: EdgeHysteresis,
+): Promise<RegionMetrics> {
   const { state, k } = ctx;
   const resolved = ctx.regions.resolve(region);
   const { indexes, keys } = resolved;
@@ -44,7 +55,14 @@ export async function regionMetrics(ctx: MetricsContext, region: Region, at: num
   // History: memory or one ClickHouse query.
   const h = await regionHistory(ctx, resolved, JSON.stringify(region), at, live, fig);
   const max = weeklyMax(h.popAt, fig.total, at);
-  const dwell = h.dwell;
+  let dwell = h.dwell;
+  if (hysteresis && !noHysteresis(hysteresis)) {
+    const e = await edgeHistory(ctx, region, resolved, at, hysteresis);
+    h.flow = e.flow;
+    h.inD = e.inD;
+    h.outD = e.outD;
+    dwell = dwellFigures(state, fig, e.entryOf, at, k, e.entrants);
+  }
 
   const NB = AGE_BANDS.length;
   const prov = topGroups(codes(fig.provinces), top, k);

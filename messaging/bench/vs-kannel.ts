@@ -17,14 +17,14 @@
  *   npx tsx messaging/bench/vs-kannel.ts     (BENCH_MESSAGES, BENCH_BINDS, BENCH_KANNEL_TO, BENCH_STATUS_BATCH_MS)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { jetstream } from '@nats-io/jetstream';
 import { connectNats } from '@geo/infra';
-import { freePort } from '@geo/infra/testing';
+import { KANNEL_USER, freePort, startKannel } from '@geo/infra/testing';
 import { startStack } from '../../infra/src/servers/stack.ts';
 import { cpuSeconds } from './proc-cpu.ts';
 import { MessagingEnv } from '../src/config.ts';
@@ -222,83 +222,24 @@ async function kannel(): Promise<number | undefined> {
     figures.push({ bench: 'vs_kannel', metric: 'kannel_sms_per_s', value: null, unit: '1/s', detail: { error: 'not installed' } });
     return undefined;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'vs-kannel-'));
-  const [admin, box, send] = [await freePort(), await freePort(), await freePort()];
-  const smscs = carriers
-    .flatMap((c) =>
-      Array.from(
-        { length: BINDS },
-        () => `
-group = smsc
-smsc = smpp
-smsc-id = ${c}
-host = 127.0.0.1
-port = ${sims.get(c)!.port}
-transceiver-mode = true
-smsc-username = ${DEFAULT_SYSTEM_ID}
-smsc-password = ${DEFAULT_PASSWORD}
-system-type = ""
-max-pending-submits = 64
-enquire-link-interval = 30
-allowed-prefix = ${prefixes[c]}
-`,
-      ),
-    )
-    .join('');
-  const conf = `
-group = core
-admin-port = ${admin}
-admin-password = bench
-smsbox-port = ${box}
-box-allow-ip = 127.0.0.1
-admin-allow-ip = 127.0.0.1
-log-file = ${dir}/bearerbox.log
-log-level = 3
-sms-resend-retry = -1
-${smscs}
-group = smsbox
-bearerbox-host = 127.0.0.1
-bearerbox-port = ${box}
-sendsms-port = ${send}
-log-file = ${dir}/smsbox.log
-log-level = 3
-
-group = sendsms-user
-username = bench
-password = bench
-concatenation = true
-max-messages = 3
-
-group = sms-service
-keyword = default
-catch-all = true
-text = ""
-omit-empty = true
-`;
-  const file = join(dir, 'kannel.conf');
-  writeFileSync(file, conf);
-  const procs: ChildProcess[] = [];
-  const start = (bin: string) => {
-    const p = spawn(bin, [file], { stdio: 'ignore', cwd: dir });
-    procs.push(p);
-  };
+  const running = await startKannel({
+    smscs: carriers.map((c) => ({
+      id: c,
+      host: '127.0.0.1',
+      port: sims.get(c)!.port,
+      systemId: DEFAULT_SYSTEM_ID,
+      password: DEFAULT_PASSWORD,
+      binds: BINDS,
+      window: 64,
+      allowedPrefix: prefixes[c],
+    })),
+    logLevel: 3,
+  });
   try {
-    start('/usr/sbin/bearerbox');
-    await new Promise((r) => setTimeout(r, 1500));
-    start('/usr/sbin/smsbox');
-    const sendUrl = `http://127.0.0.1:${send}/cgi-bin/sendsms`;
-    for (let i = 0; ; i++) {
-      try {
-        await fetch(`${sendUrl}?username=x&password=y&to=1&text=x`, { signal: AbortSignal.timeout(2000) });
-        break;
-      } catch {
-        if (i > 100) throw new Error(`Kannel smsbox did not answer (logs in ${dir})`);
-        await new Promise((r) => setTimeout(r, 300));
-      }
-    }
+    const sendUrl = running.sendUrl;
     await new Promise((r) => setTimeout(r, 3000)); // its binds
     const base = await accepted();
-    const cpu = cpuMeter([{ name: 'http-driver', pid: process.pid }, ...simProcs(), ...pidsWith(file)]);
+    const cpu = cpuMeter([{ name: 'http-driver', pid: process.pid }, ...simProcs(), ...pidsWith(running.confFile)]);
     const t0 = performance.now();
     let next = 0;
     let refused = 0;
@@ -312,8 +253,7 @@ omit-empty = true
           for (let k = first; to.length < KANNEL_TO && k < N; k += 10) if (carrierOf(k) === c) to.push(number(k, 1));
           next += to.length;
           const q = new URLSearchParams({
-            username: 'bench',
-            password: 'bench',
+            ...KANNEL_USER,
             from: '106571',
             to: to.join(' '),
             text: '【市应急管理局】台风红色预警：请立即停止户外活动，远离危险区域。',
@@ -350,13 +290,7 @@ omit-empty = true
     });
     return perS;
   } finally {
-    for (const p of procs.reverse()) {
-      p.kill('SIGTERM');
-      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-      await new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
-      clearTimeout(t);
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await running.stop();
   }
 }
 

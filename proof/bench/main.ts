@@ -11,13 +11,13 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connectClickHouse, connectNats, selectRows } from '@geo/infra';
+import { KANNEL_USER, startKannel, type RunningKannel } from '@geo/infra/testing';
 import { LOCATION_STREAM, decodeLocationMessage, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { smsJobSubject, smsJobsIn, type SmsJob } from '@geo/messaging';
 import { startSystem, type RunningSystem, type ServiceName } from '../src/system/system.ts';
 import { submitAndRun, taskDates } from '../src/system/alert-task.ts';
 import { backlogs } from '../src/system/quiesce.ts';
 import { benchRegions, oursIndex, oursPerCell, postgis, turfLoop, type GeoEvent, type GeofenceResult } from './peers/geofence.ts';
-import { startKannel } from './peers/kannel.ts';
 
 const say = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -295,10 +295,10 @@ async function gateways(sys: RunningSystem): Promise<void> {
   const ours = (got * 1000) / oursMs;
   say(`ours: ${got}/${N} SMS accepted by the SMSC in ${oursMs} ms (${Math.round(ours)}/s)`);
   figure('sms_gateway', 'ours_sms_per_s', ours, '1/s', { messages: got });
-  let kannel: Awaited<ReturnType<typeof startKannel>> | undefined;
+  let kannel: RunningKannel | undefined;
   try {
     const port = Number(sys.services.messaging.spec.env.SMSC_PORT_CMCC);
-    kannel = await startKannel({ host: '127.0.0.1', port, ...SMSC_ID });
+    kannel = await startKannel({ smscs: [{ id: 'sim', host: '127.0.0.1', port, ...SMSC_ID, binds: 2 }] });
     await sleep(2000);
     base = await acceptedCmcc();
     t = Date.now();
@@ -309,8 +309,7 @@ async function gateways(sys: RunningSystem): Promise<void> {
         while (next < N) {
           const i = next++;
           const q = new URLSearchParams({
-            username: 'bench',
-            password: 'bench',
+            ...KANNEL_USER,
             from: '106571',
             to: `1351${String(i).padStart(7, '0')}`,
             text: '【测试】网关对比测试短信',

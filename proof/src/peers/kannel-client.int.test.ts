@@ -10,10 +10,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '@geo/infra/testing';
+import { KANNEL_USER, startKannel, until, type RunningKannel } from '@geo/infra/testing';
 import { startSimulatedSmsc } from '../../../messaging/src/smsc-sim/smsc.ts';
 import type { SimulatedSmsc } from '../../../messaging/src/smsc-sim/simulated-smsc.ts';
-import { startKannel, type RunningKannel } from '../../bench/peers/kannel.ts';
 
 const ID = { systemId: 'kannel01', password: 'kpass01' };
 /** The one number whose message the SMSC reports undelivered. */
@@ -47,7 +46,10 @@ beforeAll(async () => {
     // failures made the receipts test fail now and then (seen in CI: one UNDELIV among four).
     behaviour: { receiptDelayMs: 1000, successRate: 1, fates: { [UNDELIVERABLE]: 'UNDELIV' } },
   });
-  kannel = await startKannel({ host: '127.0.0.1', port: smsc.port, ...ID }, 1, 16, `${base}/mo`);
+  kannel = await startKannel({
+    smscs: [{ id: 'sim', host: '127.0.0.1', port: smsc.port, ...ID, binds: 1, window: 16 }],
+    moUrl: `${base}/mo`,
+  });
   await until('Kannel bound to our SMSC', () => smsc.stats().binds >= 1, 30_000);
 }, 90_000);
 
@@ -59,8 +61,7 @@ afterAll(async () => {
 
 const send = async (to: string, text: string, ref: string) => {
   const q = new URLSearchParams({
-    username: 'bench',
-    password: 'bench',
+    ...KANNEL_USER,
     from: '106571',
     to,
     text,

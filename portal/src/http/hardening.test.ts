@@ -1,5 +1,7 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Portal } from '../portal.ts';
+import { onePagePdf } from './document-fixtures.ts';
 import { call, login, loginAdmin, loginOperator, START_TIMEOUT, testPortal, type Client } from '../test/harness.ts';
 
 /** Issue 17, Hardening: bad input of any kind is a clear 4xx in Chinese, never a 500; safe headers on every answer. */
@@ -23,6 +25,50 @@ describe('request hardening', () => {
     const body = await r.json();
     expect(body.error.code).toBe('UPLOAD_TOO_LARGE');
     expect(body.error.message).toMatch(/请求内容过大/);
+  });
+
+  // Issue 17: the guard read (drained) a refused body to its end before answering, so a login
+  // declaring 30 MB got its 413 only once the client had sent all 30 MB. A request without a login
+  // (or to the login routes) is answered at once; the client stops sending when it reads the 413.
+  it('answers a login body declaring 30 MB with 413 before the client has sent it, over a real socket', { timeout: 120_000 }, async () => {
+    const total = 30 * 1024 * 1024;
+    const url = new URL(portal.url);
+    const r = await new Promise<{ status: number; body: any; sentBeforeAnswer: number }>((resolve, reject) => {
+      let sent = 0;
+      let sentBeforeAnswer = -1;
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/api/auth/login',
+          method: 'POST',
+          agent: false,
+          headers: { 'content-type': 'application/json', 'content-length': total },
+        },
+        (res) => {
+          sentBeforeAnswer = sent;
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), sentBeforeAnswer }));
+        },
+      );
+      // Writing on after the answer may fail (the server closes): that is the point, not a failure.
+      req.on('error', (err) => (sentBeforeAnswer < 0 ? reject(err) : undefined));
+      const piece = Buffer.alloc(64 * 1024, 0x20);
+      const next = () => {
+        if (sentBeforeAnswer >= 0 || sent >= total) return;
+        sent += piece.length;
+        req.write(piece, (err) => (err ? undefined : setImmediate(next)));
+      };
+      next();
+    });
+    expect(r.status).toBe(413);
+    expect(r.body.error.code).toBe('UPLOAD_TOO_LARGE');
+    expect(r.body.error.message).toMatch(/8 KB/);
+    // Without the fix every byte was read first (31,457,280 of 31,457,280). What is in flight in the
+    // kernel's socket buffers when the answer comes is a few MB at most.
+    expect(r.sentBeforeAnswer).toBeLessThan(total / 2);
   });
 
   it('refuses any JSON body over the common limit with 413, on every route, with or without a length', async () => {
@@ -84,6 +130,49 @@ describe('request hardening', () => {
       const r = await admin.req(m, path, body);
       expect(r.status, path).toBe(400);
       expect(r.body.error.message, path).toMatch(/空字符|控制字符/);
+    }
+  });
+
+  // Issue 17 asked for no 500 on a NUL byte; the JSON scan missed multipart forms, whose text fields
+  // and file names went to PostgreSQL as they came (it cannot store \0 in text: 500).
+  it('answers a NUL byte in a form field or a file name of an upload with 400, not 500', async () => {
+    const form = (fields: Record<string, string>, file: File) => {
+      const f = new FormData();
+      for (const [k, v] of Object.entries(fields)) f.set(k, v);
+      f.set('file', file);
+      return f;
+    };
+    const pdf = () => new File([onePagePdf() as Uint8Array<ArrayBuffer>], '授权书.pdf', { type: 'application/pdf' });
+    const cases: [string, FormData][] = [
+      ['/api/settings/qualifications', form({ title: '营业\u0000执照' }, pdf())],
+      ['/api/settings/qualifications', form({ title: '营业执照' }, new File([onePagePdf() as Uint8Array<ArrayBuffer>], 'a\u0000.pdf'))],
+      ['/api/industry/uploads', form({ kind: 'batch' }, new File(['13911112222\n'], 'list\u0000.txt'))],
+      ['/api/industry/books/personal/import', form({ groupIds: 'g\u00001' }, new File(['张三,13911112222\n'], 'book.txt'))],
+      ['/api/industry/books/personal/import', form({}, new File(['张三,13911112222\n'], 'book\u0000.txt'))],
+    ];
+    for (const [path, body] of cases) {
+      const r = await admin.reqRaw('POST', path, body);
+      expect(r.status, path).toBe(400);
+      expect(r.body.error.code, path).toBe('VALIDATION');
+      expect(r.body.error.message, path).toMatch(/空字符/);
+    }
+    // The same upload done right still works.
+    expect((await admin.reqRaw('POST', '/api/settings/qualifications', form({ title: '营业执照' }, pdf()))).status).toBe(200);
+  });
+
+  it('answers a multipart body it cannot read as a broken upload, not as bad JSON', async () => {
+    const broken = '--xx\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\nabc';
+    for (const path of ['/api/settings/qualifications', '/api/settings/logo', '/api/bigdata/letters', '/api/industry/uploads']) {
+      for (const [type, body] of [
+        ['multipart/form-data', 'abc'],
+        ['multipart/form-data; boundary=xx', broken],
+      ]) {
+        const r = await raw('POST', path, body!, { 'content-type': type! });
+        expect(r.status, `${path} ${type}`).toBe(400);
+        const e = (await r.json()).error;
+        expect(e.code, `${path} ${type}`).toBe('UPLOAD_BROKEN');
+        expect(e.message).toMatch(/上传内容无法解析/);
+      }
     }
   });
 

@@ -30,10 +30,15 @@ const tooLarge = (limit: number) =>
  * - only `application/json` or `multipart/form-data` (uploads) is accepted, and XML on the CAP routes
  *   (`application/cap+xml`, `application/xml`, `text/xml`): anything else is 415;
  * - one size limit for every route, refused with 413 before reading past it (a declared
- *   Content-Length over the limit is refused unread; an undeclared one is counted as it arrives),
- *   and the refused rest is drained so that the client reads the 413 instead of a reset;
+ *   Content-Length over the limit is refused unread; an undeclared one is counted as it arrives).
+ *   Without a login, or on the login and password routes, the 413 goes out at once and the
+ *   connection closes: nobody legitimate sends a login of 30 MB, and reading it for them would let
+ *   anyone make the portal take in 64 MB per request. With a login, the refused rest is drained
+ *   (bounded) before answering, so that someone uploading too big a file reads the 413 and its
+ *   message instead of a connection reset;
  * - a JSON body nested deeper than {@link MAX_JSON_DEPTH} or holding a NUL character is 400,
- *   before it is parsed;
+ *   before it is parsed; a multipart body that cannot be read is 400 `UPLOAD_BROKEN`, and one
+ *   with a NUL in a field, a field name or a file name is 400 (PostgreSQL cannot store it);
  * - a NUL (`%00`) in the path or query is 400.
  * Routes may still set a smaller limit of their own.
  */
@@ -54,8 +59,10 @@ export function requestGuard(): MiddlewareHandler<AppEnv> {
     }
     const limit = limitFor(c.req.path, multipart);
     const reader = body.getReader();
+    const answerAtOnce = !c.get('principal') || limit === MAX_AUTH_JSON_BYTES;
     const refuse = async (seen: number): Promise<never> => {
-      await drainRefused(reader, seen);
+      if (answerAtOnce) reader.cancel().catch(() => undefined);
+      else await drainRefused(reader, seen);
       c.header('connection', 'close');
       throw tooLarge(limit);
     };
@@ -73,7 +80,31 @@ export function requestGuard(): MiddlewareHandler<AppEnv> {
       if (problem === 'depth') throw new AppError('BAD_JSON', `请求内容嵌套过深（最多 ${MAX_JSON_DEPTH} 层）`);
       if (problem === 'nul') throw new AppError('VALIDATION', '请求内容中含有空字符（\\0）等控制字符，请删除后重试');
     }
+    if (multipart) await checkForm(read.bytes, c.req.header('content-type')!);
     c.req.raw = new Request(c.req.raw, { body: read.bytes });
     return next();
   };
+}
+
+/**
+ * A multipart body as the routes will read it (undici's parser, as hono's `parseBody`): 400
+ * `UPLOAD_BROKEN` when it cannot be read (hono's own 400 was answered as "不是有效的 JSON"), 400
+ * when a field, a field name or a file name holds a NUL (it reached PostgreSQL: 500). File
+ * contents are the upload readers' to judge.
+ */
+async function checkForm(bytes: Uint8Array<ArrayBuffer>, type: string): Promise<void> {
+  let form: FormData;
+  try {
+    form = await new Response(bytes, { headers: { 'content-type': type } }).formData();
+  } catch {
+    throw new AppError('UPLOAD_BROKEN', '上传内容无法解析（multipart/form-data 不完整或缺少分隔符），请重新选择文件');
+  }
+  for (const [name, value] of form) {
+    const text = typeof value === 'string' ? value : value.name;
+    if (name.includes('\0') || text.includes('\0'))
+      throw new AppError(
+        'VALIDATION',
+        `上传的表单字段“${name.replaceAll('\0', '')}”${typeof value === 'string' ? '' : '的文件名'}中含有空字符（\\0），请删除后重试`,
+      );
+  }
 }

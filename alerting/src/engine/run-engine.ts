@@ -3,7 +3,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { LeaseManager, ensureDeadLetterStream, ensureKv, type Logger, type NatsConnection } from '@geo/infra';
 import { declareLocationStream, shardOf } from '@geo/ingest';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
 import { progressSubject } from '../contract.ts';
 import { Presence } from '../presence/presence.ts';
@@ -17,11 +17,14 @@ import { JsPublisher } from './js-publisher.ts';
 import { Engine } from './engine.ts';
 import { ackFloors, replayPresence } from './replay.ts';
 import { answerRequests } from './responders.ts';
-import { shardConsumers } from './shard-consumer.ts';
+import { shardConsumers, type ShardConsumerState } from './shard-consumer.ts';
 import { TaskWatch } from './task-watch.ts';
 import type { Candidate } from './task-runtime.ts';
 
 export { ackFloors, replayPresence } from './replay.ts';
+
+/** Back-off between attempts to take a held shard over (ms). */
+const TAKEOVER_RETRY_MS = [500, 1000, 2000, 5000, 10_000];
 export { nextState } from './task-watch.ts';
 
 export interface RunEngineOptions {
@@ -67,8 +70,14 @@ export interface RunEngineOptions {
    * the README of this option's state in BENCHMARKS/issue 19).
    */
   leases?: { ttlMs?: number; renewMs?: number; bucket?: string };
-  /** Where `alerting_gap_messages_total` (LOCATION messages lost in transit and read back) is registered. */
+  /**
+   * Where `alerting_gap_messages_total` (LOCATION messages lost in transit and read back),
+   * `alerting_shard_consumer_restarts_total`, `alerting_shard_consumers` and
+   * `alerting_shard_takeover_failures_total` are registered.
+   */
   registry?: Registry;
+  /** See ShardConsumerOptions.stallMs. @default 20000 */
+  stallMs?: number;
 }
 
 export interface RunningEngine {
@@ -79,6 +88,11 @@ export interface RunningEngine {
   ready: Promise<void>;
   /** Waits for queued task work (activations) to finish. */
   idle(): Promise<void>;
+  /**
+   * The shards this instance answers for now, each with its consumer's state: `consuming` false
+   * for a shard held but not consumed (its take-over or a restart of its consumer under way).
+   */
+  shards(): ShardConsumerState[];
   stop(): Promise<void>;
 }
 
@@ -143,7 +157,15 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     pullMessages: opts.pullMessages,
     onBatch: opts.onBatch,
     registry: opts.registry,
+    stallMs: opts.stallMs,
   });
+  const takeoverFailures = opts.registry
+    ? new Counter({
+        name: 'alerting_shard_takeover_failures_total',
+        help: 'Take-overs of a shard (presence replay, gap evaluation, activation, consumer start) that failed and were tried again while its lease was held',
+        registers: [opts.registry],
+      })
+    : undefined;
   /** Presence is restored from LOCATION back to the staleness limit plus the longest minimum dwell. */
   const replayFrom = () =>
     now() - engine.presence.stalenessMs - Math.max(0, ...engine.taskIds.map((id) => engine.task(id)!.spec.minDwellMin)) * 60_000;
@@ -221,23 +243,42 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
    */
   const acquire = (shard: number, epoch: number): void => {
     owned.set(shard, epoch);
+    takeOver(shard, epoch, 0);
+  };
+
+  /**
+   * The take-over's work, tried again with back-off while the lease is held at `epoch`: it reads
+   * the stream and the consumer, which fail while a cluster elects leaders (the moment leases are
+   * lost and won again), and a shard whose lease is renewed but whose take-over was given up is
+   * evaluated by nobody. A failed attempt forgets what it restored of the shard's people, so the
+   * next one replays them from scratch (claims keep sends once-only).
+   */
+  const takeOver = (shard: number, epoch: number, attempt: number): void => {
+    const current = () => owned.get(shard) === epoch && !stopping;
     tasks.enqueue(async () => {
-      if (owned.get(shard) !== epoch || stopping) return;
+      if (!current()) return;
       const t0 = Date.now();
-      const floors = await ackFloors(nc, [shard]);
-      const inGap: Candidate[] = [];
-      const events = await replayPresence(nc, engine, [shard], replayFrom(), log, floors, inGap);
-      if (owned.get(shard) !== epoch || stopping) return;
-      const gapSent = inGap.length
-        ? await engine.sendPersistently(inGap, { stopping: () => stopping || owned.get(shard) !== epoch }).catch(() => 0)
-        : 0;
-      let sent = 0;
-      for (const id of tasks.running()) sent += await engine.activate(id);
-      if (owned.get(shard) !== epoch || stopping) return;
-      void shards.consume(shard).catch((err) => {
-        if (!stopping && owned.get(shard) === epoch) log.error({ err, shard }, 'shard consumer ended');
-      });
-      log.info({ instance, shard, epoch, events, gapSent, sent, ms: Date.now() - t0 }, 'shard taken over');
+      try {
+        const floors = await ackFloors(nc, [shard]);
+        const inGap: Candidate[] = [];
+        const events = await replayPresence(nc, engine, [shard], replayFrom(), log, floors, inGap);
+        if (!current()) return;
+        const gapSent = inGap.length ? await engine.sendPersistently(inGap, { stopping: () => !current() }).catch(() => 0) : 0;
+        let sent = 0;
+        for (const id of tasks.running()) sent += await engine.activate(id);
+        if (!current()) return;
+        void shards.consume(shard).catch((err: unknown) => {
+          if (current()) log.error({ err, shard }, 'shard consumer ended');
+        });
+        log.info({ instance, shard, epoch, events, gapSent, sent, attempt, ms: Date.now() - t0 }, 'shard taken over');
+      } catch (err) {
+        if (!current()) return;
+        engine.forget((i) => shardOfIndex(i) === shard);
+        const waitMs = TAKEOVER_RETRY_MS[Math.min(attempt, TAKEOVER_RETRY_MS.length - 1)]!;
+        takeoverFailures?.inc();
+        log.error({ err, instance, shard, epoch, attempt, waitMs }, 'taking the shard over failed; trying again');
+        setTimeout(() => takeOver(shard, epoch, attempt + 1), waitMs).unref();
+      }
     });
   };
 
@@ -255,6 +296,10 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     instance,
     ready,
     idle: () => tasks.idle(),
+    shards() {
+      const states = new Map(shards.states().map((st) => [st.shard, st]));
+      return myShards().map((shard) => states.get(shard) ?? { shard, consuming: false, restarts: 0 });
+    },
     async stop() {
       // Lease mode: hand the shards back first, so that the others take them at their next renewal.
       if (opts.leases) {

@@ -1,7 +1,6 @@
-import { jetstream, type JsMsg } from '@nats-io/jetstream';
-import type { Registry } from 'prom-client';
-import { GapFiller, deadLetterWriter, streamGapSource, type Logger, type NatsConnection } from '@geo/infra';
-import { ConsumeLoop } from '../../../infra/src/nats/consume-loop.ts';
+import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ConsumeLoop, GapFiller, deadLetterWriter, streamGapSource, type Logger, type NatsConnection } from '@geo/infra';
 import { LOCATION_STREAM, locationFilter } from '@geo/ingest';
 import { presenceConsumer } from '../streams.ts';
 import type { Engine } from './engine.ts';
@@ -21,15 +20,58 @@ export interface ShardConsumerOptions {
   pullMessages?: number;
   onBatch?: (events: number, jobs: number) => void;
   registry?: Registry;
+  /**
+   * A shard consumer waiting this long for a message while its durable has messages pending (and
+   * room for more unacked) is stalled: its pull requests were lost (the consumer's leader node
+   * died with them) and it is restarted. nats.js notices that itself only after two missed idle
+   * heartbeats and a consumer info that may back off 30 s more. @default 20000
+   */
+  stallMs?: number;
+}
+
+/** What a shard's consumer is doing (health, tests). */
+export interface ShardConsumerState {
+  shard: number;
+  /** A consume iterator is open and its loop running. */
+  consuming: boolean;
+  /** Times it was restarted because it ended, failed to start or stalled while the shard was held. */
+  restarts: number;
+  /** Since when the loop has been waiting for a message (ms ago), when it is. */
+  waitingMs?: number;
 }
 
 export interface ShardConsumers {
-  /** Consumes one shard until its consumer is closed. */
+  /**
+   * Consumes one shard until it is closed (`close`, `stop`): an iterator that ends, fails or stalls
+   * meanwhile is replaced (with back-off, logged, counted in `alerting_shard_consumer_restarts_total`),
+   * so the promise never settles while the shard is still wanted. A second `consume` of a shard
+   * replaces the first.
+   */
   consume(shard: number): Promise<void>;
   /** Stops consuming one shard (its lease was lost). */
   close(shard: number): Promise<void>;
   /** Stops every shard and waits for the sends under way. */
   stop(): Promise<void>;
+  /** Each shard being consumed (or restarting), in shard order. */
+  states(): ShardConsumerState[];
+}
+
+/** Back-off before restarting a shard's consumer, by attempt (ms). */
+const RESTART_MS = [250, 1000, 2000, 5000, 10_000];
+
+/** One `consume(shard)`: the iterators it opened one after another, until it is closed. */
+interface ShardRun {
+  shard: number;
+  closed: boolean;
+  /** The iterator open now. */
+  messages?: ConsumerMessages;
+  loop?: ConsumeLoop;
+  restarts: number;
+  /** Why the current iterator is being replaced (set by the watchdog before closing it). */
+  stalled: boolean;
+  /** Wakes a restart's back-off early (close). */
+  wake?: () => void;
+  done: Promise<void>;
 }
 
 /**
@@ -43,14 +85,36 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
   const js = jetstream(nc, { timeout: 15_000 });
   const writeDead = deadLetterWriter(nc, 'alerting');
 
-  const consumers: { close(): Promise<void> }[] = [];
-  const shardConsumers = new Map<number, { close(): Promise<void> }>();
+  const runs = new Map<number, ShardRun>();
   const inflightAll = new Set<Promise<void>>();
+  const stallMs = o.stallMs ?? 20_000;
+  const restartsTotal = o.registry
+    ? new Counter({
+        name: 'alerting_shard_consumer_restarts_total',
+        help: 'LOCATION shard consumers restarted while their shard was held, by why: ended (the iterator ended), failed (it threw or could not start), stalled (waited while messages were pending)',
+        labelNames: ['reason'],
+        registers: [o.registry],
+      })
+    : undefined;
+  if (o.registry)
+    new Gauge({
+      name: 'alerting_shard_consumers',
+      help: 'LOCATION shards held here, by whether a consume iterator is open for them now (consuming) or being restarted (restarting)',
+      labelNames: ['state'],
+      registers: [o.registry],
+      collect() {
+        let consuming = 0;
+        for (const r of runs.values()) if (r.messages) consuming++;
+        this.set({ state: 'consuming' }, consuming);
+        this.set({ state: 'restarting' }, runs.size - consuming);
+      },
+    });
 
   const jsm = await js.jetstreamManager();
   const gapSource = streamGapSource(jsm, LOCATION_STREAM);
-  // Connection losses seen. Deliveries are lost in transit only across one: a gap in the delivery
-  // sequence without one means another instance consumes the same durable (see consumeShard).
+  // Connection losses seen. Deliveries are lost in transit only across one (or a restart of the
+  // shard's iterator): a gap in the delivery sequence without one means another instance consumes
+  // the same durable (see consumeShard).
   let cuts = 0;
   // A QueuedIterator (typed as AsyncIterable): stop() ends it and removes its listener.
   const statuses = nc.status() as ReturnType<NatsConnection['status']> & { stop?(): void };
@@ -64,85 +128,193 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
     return p;
   };
 
+  /** Closes a shard's run and waits until its loop has ended. */
+  const closeRun = async (run: ShardRun): Promise<void> => {
+    run.closed = true;
+    run.wake?.();
+    await run.messages?.close().catch(() => undefined);
+    await run.done;
+  };
+
   /**
-   * Consumes one shard's durable consumer. Deliveries lost in transit (a connection cut: the server
-   * sent them, this process never got them; JetStream then hands out newer messages at once and the
-   * lost ones only after ack_wait) are read back from the stream and applied in order before the
-   * newer message that revealed them (see GapFiller). Without that, presence applies the newer
-   * events first and skips the lost ones as older when they come back: someone who walked
-   * A → B (inside) → C whose B was lost is evaluated A → C and never sent nor counted.
+   * Every `stallMs / 4`, asks the durable about a shard whose loop has waited `stallMs` for a
+   * message: with messages pending and room for more unacked, nothing is coming and the iterator is
+   * closed, for the run to open a new one (which pulls again).
+   */
+  const watchdog = (run: ShardRun): NodeJS.Timeout => {
+    let asking = false;
+    const t = setInterval(
+      () => {
+        const since = run.loop?.waitingSince;
+        if (asking || run.closed || run.stalled || !run.messages || since === undefined || performance.now() - since < stallMs) return;
+        asking = true;
+        void jsm.consumers
+          .info(LOCATION_STREAM, presenceConsumer(run.shard))
+          .then((ci) => {
+            const waited = run.loop?.waitingSince;
+            if (run.closed || waited === undefined || performance.now() - waited < stallMs) return;
+            const room = !ci.config.max_ack_pending || ci.config.max_ack_pending < 0 || ci.num_ack_pending < ci.config.max_ack_pending;
+            if (ci.num_pending === 0 || !room) return;
+            run.stalled = true;
+            log.error(
+              {
+                shard: run.shard,
+                pending: ci.num_pending,
+                ackPending: ci.num_ack_pending,
+                waitingMs: Math.round(performance.now() - waited),
+              },
+              'shard consumer stalled: messages pending and none delivered; restarting it',
+            );
+            void run.messages?.close().catch(() => undefined);
+          })
+          // NATS unreachable: the iterator's own reconnect handling applies; asked again next time.
+          .catch(() => undefined)
+          .finally(() => (asking = false));
+      },
+      Math.max(250, Math.floor(stallMs / 4)),
+    );
+    t.unref?.();
+    return t;
+  };
+
+  /**
+   * Consumes one shard's durable consumer until the run is closed. Deliveries lost in transit (a
+   * connection cut: the server sent them, this process never got them; JetStream then hands out
+   * newer messages at once and the lost ones only after ack_wait) are read back from the stream
+   * and applied in order before the newer message that revealed them (see GapFiller). Without
+   * that, presence applies the newer events first and skips the lost ones as older when they come
+   * back: someone who walked A → B (inside) → C whose B was lost is evaluated A → C and never sent
+   * nor counted.
    *
    * Filled messages are not acked (they have no delivery here): their own redelivery later is
    * skipped by presence as already applied, and acked. Evaluation is synchronous and a fill
    * completes before the revealing message is handled, so events are applied in stream order
    * whatever sends are still in flight.
    *
-   * Only the first gap after a connection loss is filled. Nothing stops two instances from
-   * consuming one durable (each instance's shards come from its own config, all of them by
-   * default): then each one's deliveries skip the other's all the time, and reading those back
-   * would evaluate every message twice and stall each one on stream reads. Such a shard is logged
-   * once (and costs one fill per connection loss).
+   * Only the first gap after a connection loss (or a restart of the iterator) is filled. Nothing
+   * stops two instances from consuming one durable (static shards: each instance's come from its
+   * own config, all of them by default): then each one's deliveries skip the other's all the time,
+   * and reading those back would evaluate every message twice and stall each one on stream reads.
+   * Such a shard is logged once (and costs one fill per connection loss).
+   *
+   * The iterator is replaced whenever it ends while the shard is wanted: nats.js ends it on a 400
+   * to a pull, a subscription error or a closed connection, and a take-over's `consumers.get` can
+   * fail while the cluster elects leaders; the watchdog closes one that stalled. The loop and the
+   * gap tracker carry on across iterators (the delivery sequence carries on too), a restart
+   * counting as a cut: messages the old iterator had buffered but not handed over are not acked,
+   * and the first gap after it reads them back.
    */
-  const consumeShard = async (shard: number) => {
-    const c = await js.consumers.get(LOCATION_STREAM, presenceConsumer(shard));
-    const delivered = (await c.info(true)).delivered;
-    const gaps = new GapFiller(
-      {
-        source: gapSource,
-        filterSubject: locationFilter('*', shard),
-        log,
-        registry: o.registry,
-        metricName: 'alerting_gap_messages_total',
-        stopping: o.stopping,
-        apply: (seq, data) => {
-          const r = apply(data, shard, seq);
-          if (typeof r === 'string') return r;
-          if (r.work === undefined) o.onBatch?.(r.events, 0);
-          else
-            loop.track(
-              trackAll(
-                r.work.then(
-                  () => o.onBatch?.(r.events, r.jobs),
-                  (err) => log.error({ err, seq, shard }, 'sending for a message read back from the stream failed'),
-                ),
-              ),
+  const consumeShard = (shard: number): Promise<void> => {
+    const previous = runs.get(shard);
+    const run: ShardRun = { shard, closed: false, restarts: 0, stalled: false, done: Promise.resolve() };
+    runs.set(shard, run);
+    const wanted = () => !run.closed && !o.stopping();
+    const ending = () => !wanted();
+    run.done = (async () => {
+      if (previous) await closeRun(previous);
+      let cutsSeen = cuts;
+      let shared = false;
+      let attempt = 0;
+      while (wanted()) {
+        let reason: 'ended' | 'failed' | 'stalled' = 'ended';
+        let error: unknown;
+        const handledBefore = run.loop?.handled ?? 0;
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          const c = await js.consumers.get(LOCATION_STREAM, presenceConsumer(shard));
+          if (!wanted()) break;
+          if (!run.loop) {
+            const delivered = (await c.info(true)).delivered;
+            const gaps = new GapFiller(
+              {
+                source: gapSource,
+                filterSubject: locationFilter('*', shard),
+                log,
+                registry: o.registry,
+                metricName: 'alerting_gap_messages_total',
+                stopping: ending,
+                apply: (seq, data) => {
+                  const r = apply(data, shard, seq);
+                  if (typeof r === 'string') return r;
+                  if (r.work === undefined) o.onBatch?.(r.events, 0);
+                  else
+                    loop.track(
+                      trackAll(
+                        r.work.then(
+                          () => o.onBatch?.(r.events, r.jobs),
+                          (err) => log.error({ err, seq, shard }, 'sending for a message read back from the stream failed'),
+                        ),
+                      ),
+                    );
+                  return undefined;
+                },
+              },
+              { stream: delivered.stream_seq, delivery: delivered.consumer_seq },
             );
-          return undefined;
-        },
-      },
-      { stream: delivered.stream_seq, delivery: delivered.consumer_seq },
-    );
-    // Connection losses before the last gap. Not moved on by gapless deliveries: messages received
-    // before a cut may still be handed over from the consumer's buffer after it was seen.
-    let cutsSeen = cuts;
-    let shared = false;
-    const loop: ConsumeLoop = new ConsumeLoop({
-      log,
-      gaps,
-      fillGap: (gap) => {
-        if (cutsSeen !== cuts) {
-          cutsSeen = cuts;
-          return true;
+            const loop: ConsumeLoop = new ConsumeLoop({
+              log,
+              gaps,
+              // Connection losses and restarts before the last gap. Not moved on by gapless
+              // deliveries: messages received before a cut may still be handed over from the
+              // consumer's buffer after it was seen.
+              fillGap: (gap) => {
+                if (cutsSeen !== cuts + run.restarts) {
+                  cutsSeen = cuts + run.restarts;
+                  return true;
+                }
+                if (!shared) {
+                  shared = true;
+                  log.warn(
+                    { shard, consumer: presenceConsumer(shard), gap },
+                    "another instance consumes this shard too (its deliveries skip without a connection loss): each instance sees part of its people's events",
+                  );
+                }
+                return false;
+              },
+              deadLetter: writeDead,
+              inflight: o.inflight ?? 16,
+              stopping: ending,
+              handle: (m) => handle(m, shard),
+            });
+            run.loop = loop;
+          }
+          const msgs = await c.consume({ max_messages: o.pullMessages ?? 16 });
+          run.messages = msgs;
+          if (!wanted()) break;
+          timer = watchdog(run);
+          await run.loop.run(msgs);
+          if (run.stalled) reason = 'stalled';
+        } catch (err) {
+          reason = run.stalled ? 'stalled' : 'failed';
+          error = err;
+        } finally {
+          clearInterval(timer);
+          await run.messages?.close().catch(() => undefined);
+          run.messages = undefined;
+          run.stalled = false;
         }
-        if (!shared) {
-          shared = true;
-          log.warn(
-            { shard, consumer: presenceConsumer(shard), gap },
-            "another instance consumes this shard too (its deliveries skip without a connection loss): each instance sees part of its people's events",
-          );
-        }
-        return false;
-      },
-      deadLetter: writeDead,
-      inflight: o.inflight ?? 16,
-      stopping: o.stopping,
-      handle: (m) => handle(m, shard),
-    });
-    const msgs = await c.consume({ max_messages: o.pullMessages ?? 16 });
-    const closer = { close: async () => void (await msgs.close()) };
-    consumers.push(closer);
-    shardConsumers.set(shard, closer);
-    await loop.run(msgs);
+        if (!wanted()) break;
+        if ((run.loop?.handled ?? 0) > handledBefore) attempt = 0;
+        const waitMs = RESTART_MS[Math.min(attempt++, RESTART_MS.length - 1)]!;
+        run.restarts++;
+        restartsTotal?.inc({ reason });
+        log.error(
+          { err: error, shard, reason, restarts: run.restarts, waitMs },
+          'shard consumer ended while the shard is held; starting it again',
+        );
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, waitMs);
+          run.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        run.wake = undefined;
+      }
+      // Sends of this run still under way count for stop(); the loop's own limit no longer matters.
+      if (runs.get(shard) === run) runs.delete(shard);
+    })();
+    return run.done;
   };
 
   /**
@@ -208,15 +380,25 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
   return {
     consume: consumeShard,
     async close(shard) {
-      const c = shardConsumers.get(shard);
-      shardConsumers.delete(shard);
-      await c?.close().catch(() => undefined);
+      const run = runs.get(shard);
+      if (run) await closeRun(run);
     },
     async stop() {
-      await Promise.all(consumers.map((c) => c.close()));
+      await Promise.all([...runs.values()].map(closeRun));
       await Promise.allSettled([...inflightAll]);
       statuses.stop?.();
       await watchingStatus.catch(() => undefined);
+    },
+    states() {
+      const now = performance.now();
+      return [...runs.values()]
+        .sort((a, b) => a.shard - b.shard)
+        .map((r) => ({
+          shard: r.shard,
+          consuming: r.messages !== undefined,
+          restarts: r.restarts,
+          ...(r.loop?.waitingSince !== undefined && r.messages ? { waitingMs: Math.round(now - r.loop.waitingSince) } : {}),
+        }));
     },
   };
 }

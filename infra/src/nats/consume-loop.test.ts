@@ -177,4 +177,40 @@ describe('ConsumeLoop', () => {
     await loop.run(source([msg(1), msg(2), msg(3)]).iterable);
     expect(handled).toEqual([1, 2]);
   });
+  it('tells since when it waits for the next message, and nothing while a message or its work holds it', async () => {
+    let give: (() => void) | undefined;
+    let settle: (() => void) | undefined;
+    const waitingInHandle: (number | undefined)[] = [];
+    const iterable = (async function* () {
+      await new Promise<void>((r) => (give = r));
+      yield msg(1) as unknown as JsMsg;
+      await new Promise<void>((r) => (give = r));
+      yield msg(2) as unknown as JsMsg;
+    })();
+    const loop = new ConsumeLoop({
+      log,
+      inflight: 1,
+      stopping: () => false,
+      handle: (m) => {
+        waitingInHandle.push(loop.waitingSince);
+        return m.seq === 1 ? new Promise<void>((r) => (settle = r)) : undefined;
+      },
+    });
+    expect(loop.waitingSince).toBeUndefined();
+    const done = loop.run(iterable);
+    await turns(2);
+    const first = loop.waitingSince;
+    expect(first).toBeTypeOf('number');
+    give!();
+    await turns(2);
+    // Message 1's work fills the one slot: the loop waits for it, not for the iterator.
+    expect(loop.waitingSince).toBeUndefined();
+    settle!();
+    await turns(2);
+    expect(loop.waitingSince).toBeGreaterThanOrEqual(first!);
+    give!();
+    await done;
+    expect(waitingInHandle).toEqual([undefined, undefined]);
+    expect(loop.waitingSince).toBeUndefined();
+  });
 });

@@ -50,6 +50,13 @@ export class ConsumeLoop {
   malformed = 0;
   /** Work under way (see `track`). */
   readonly inflight = new Set<Promise<unknown>>();
+  /**
+   * Since when (`performance.now()`) the loop has been waiting for the iterator's next message, or
+   * undefined while it is busy (handling, filling a gap, waiting for work in flight) or not running.
+   * A watchdog reads it: a loop waiting long while the consumer has messages pending is stalled (its
+   * pull requests were lost, e.g. with the consumer's leader node), not slow.
+   */
+  waitingSince: number | undefined;
   private readonly limit: number;
   private readonly yieldMs: number;
 
@@ -86,35 +93,42 @@ export class ConsumeLoop {
     const gaps = o.gaps;
     const yieldMs = this.yieldMs;
     let since = performance.now();
-    for await (const msg of messages) {
-      if (gaps !== undefined) {
-        const info = msg.info;
-        const gap = gaps.tracker.next(info.deliveryCount, info.streamSequence, info.deliverySequence);
-        if (gap !== undefined && (o.fillGap === undefined || o.fillGap(gap))) {
-          if (!(await gaps.fill(gap)) || o.stopping()) break;
+    this.waitingSince = since;
+    try {
+      for await (const msg of messages) {
+        this.waitingSince = undefined;
+        if (gaps !== undefined) {
+          const info = msg.info;
+          const gap = gaps.tracker.next(info.deliveryCount, info.streamSequence, info.deliverySequence);
+          if (gap !== undefined && (o.fillGap === undefined || o.fillGap(gap))) {
+            if (!(await gaps.fill(gap)) || o.stopping()) break;
+          }
         }
+        const t0 = performance.now();
+        const r = o.handle(msg);
+        const t1 = performance.now();
+        this.handleMs += t1 - t0;
+        this.handled++;
+        if (t1 - since >= yieldMs) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          since = performance.now();
+        }
+        if (typeof r === 'string') {
+          this.malformed++;
+          o.onMalformed?.(msg, r);
+          if (o.deadLetter)
+            await deadLetterMsg(o.deadLetter, msg, r).catch((err: unknown) =>
+              o.log.error({ err, subject: msg.subject, seq: msg.seq }, 'could not dead-letter; the message will be redelivered'),
+            );
+        } else if (r !== undefined) {
+          this.track(r);
+          while (this.inflight.size >= this.limit) await Promise.race(this.inflight);
+        }
+        if (o.stopping()) break;
+        this.waitingSince = performance.now();
       }
-      const t0 = performance.now();
-      const r = o.handle(msg);
-      const t1 = performance.now();
-      this.handleMs += t1 - t0;
-      this.handled++;
-      if (t1 - since >= yieldMs) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        since = performance.now();
-      }
-      if (typeof r === 'string') {
-        this.malformed++;
-        o.onMalformed?.(msg, r);
-        if (o.deadLetter)
-          await deadLetterMsg(o.deadLetter, msg, r).catch((err: unknown) =>
-            o.log.error({ err, subject: msg.subject, seq: msg.seq }, 'could not dead-letter; the message will be redelivered'),
-          );
-      } else if (r !== undefined) {
-        this.track(r);
-        while (this.inflight.size >= this.limit) await Promise.race(this.inflight);
-      }
-      if (o.stopping()) break;
+    } finally {
+      this.waitingSince = undefined;
     }
   }
 }

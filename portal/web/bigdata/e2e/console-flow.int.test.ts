@@ -144,6 +144,8 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     ]);
     expect(dwellBox.x + dwellBox.width).toBeLessThanOrEqual(formBox.x + formBox.width);
     expect(whatIfBox.y).toBeGreaterThanOrEqual(mapBox.y + mapBox.height);
+    // Every select shows its whole choice (频率 read 按日去重（每天发送一次, cut).
+    expect(await page.evaluate(clippedSelects)).toEqual([]);
     const box = (await page.locator('[data-testid="send-map"]').boundingBox())!;
     const cx = box.x + box.width / 2,
       cy = box.y + box.height / 2;
@@ -206,6 +208,41 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     insiders.push(...districtPeople);
     await publish([...insiders, ...outsiders]);
 
+    // 挖空 (#21): a square cut out of the polygon around the 30 people in its middle (the view has not
+    // moved since drawing). The live reach asks again with the hole and counts only the circle's 30:
+    // it did not, and showed the figure of the region without the hole.
+    const present = page.locator('[data-testid="reach"] [data-row="present"] b');
+    await page.click('[data-tool="cut"]');
+    for (const [x, y] of [
+      [-170, -40],
+      [-90, -40],
+      [-90, 40],
+      [-170, 40],
+      [-170, -40],
+    ] as const)
+      await click(cx + x, cy + y);
+    await expect.poll(() => page.locator('[data-tool="cut"]').getAttribute('data-cut'), { timeout: 15_000 }).toBe('1');
+    const holed = () =>
+      reachBodies
+        .at(-1)
+        ?.region.parts.filter((p): p is Extract<RegionPart, { kind: 'polygon' }> => p.kind === 'polygon')
+        .map((p) => p.rings.length);
+    await expect
+      .poll(holed, { timeout: 15_000 })
+      .toEqual([2])
+      .catch((e) => fail('cut-reach', e));
+    await expect
+      .poll(() => present.textContent(), { timeout: 20_000 })
+      .toBe('30')
+      .catch((e) => fail('cut-reach', e));
+    const cutRegion = compileRegion({ parts: reachBodies.at(-1)!.region.parts });
+    expect(cutRegion.contains(polyCentre[0], polyCentre[1])).toBe(false);
+    expect(cutRegion.contains(circle.center[0], circle.center[1])).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'send-page-cut-hole-reach-1920x1080.png') });
+    // The polygon's people are in the hole now: outside the task's region, sent nothing.
+    const inHole = insiders.splice(0, 30);
+    outsiders.push(...inHole);
+
     await page.selectOption('select[aria-label="省"]', '330000');
     await page.selectOption('select[aria-label="市"]', '330100');
     await page.selectOption('select[aria-label="区/县"]', '330102');
@@ -243,18 +280,30 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     await page.screenshot({ path: join(ARTIFACTS, 'send-page-no-boundary-1920x1080.png') });
     await page.selectOption('select[aria-label="区/县"]', '330102');
     expect(await page.locator('.area-picker .chip').evaluateAll((cs) => cs.map((c) => c.getAttribute('data-code')))).toEqual(['330102']);
-    const present = page.locator('[data-testid="reach"] [data-row="present"] b');
     await expect.poll(() => present.textContent(), { timeout: 20_000 }).toBe(String(insiders.length));
     expect(await page.locator('[data-testid="reach-privacy"]').textContent()).toContain('少于 10 人');
-    expect(reachBodies.at(-1)!.region.parts.map((p) => p.kind)).toEqual(['admin', 'polygon', 'circle']);
+    // The area first, then the shapes (the holed polygon after the circle: terra-draw cannot hold it).
+    expect(reachBodies.at(-1)!.region.parts.map((p) => p.kind)).toEqual(['admin', 'circle', 'polygon']);
     const perCarrier = await page.locator('[data-testid="reach"] [data-row="present"] td').allTextContents();
     expect(perCarrier.slice(1, 4).map(Number)).toEqual(CARRIER_ORDER.map((c) => insiders.filter((p) => p.carrier === c).length));
   }, 180_000);
 
   it('submits the task and shows its progress per carrier as messages reach the simulated SMSC', async () => {
+    // 边缘防抖 (#21): a buffer past the limit is said beside the field as soon as it is typed, in Chinese.
+    const hyst = page.locator('[data-testid="hysteresis"]');
+    const hystErrors = () => hyst.locator('.field-error').allTextContents();
+    await hyst.locator('input[name="hysteresisBufferMeters"]').fill('6000');
+    await expect
+      .poll(hystErrors, { timeout: 10_000 })
+      .toEqual(['缓冲距离最多 5000 米'])
+      .catch((e) => fail('hysteresis-error', e));
     // An error stays beside its field only until that field changes; the others stay (#23).
     await page.click('.bd-form button[type="submit"]');
     await page.waitForSelector('.field-error[data-field="subject"]').catch((e) => fail('field-errors', e));
+    // The submit went to the server (the browser's own range check did not stop it) and its word on the
+    // buffer is the field's one message, not a second.
+    expect(await hystErrors()).toEqual(['缓冲距离最多 5000 米']);
+    await page.screenshot({ path: join(ARTIFACTS, 'send-page-hysteresis-error-1920x1080.png') });
     // The letter's error comes with the first submit, beside the schema's (#23).
     expect(await page.locator('.field-error[data-field="authorizationLetter"]').count()).toBe(1);
     const before = await page.locator('.field-error').count();
@@ -273,10 +322,61 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     }
     await page.setInputFiles('input[name="letter"]', { name: '授权函.png', mimeType: 'image/png', buffer: Buffer.from(PNG_BYTES) });
     await page.waitForSelector('.bd-form small:has-text("授权函.png")');
+    // The buffer fixed (300 m) and a time away (10 min): the message goes.
+    await hyst.locator('input[name="hysteresisBufferMeters"]').fill('300');
+    await hyst.locator('input[name="hysteresisMinOutsideMinutes"]').fill('10');
+    await expect.poll(hystErrors).toEqual([]);
+    // 回复报平安 (#21): the default answers (1 安全, 2 需要帮助), their prompt written into the message.
+    await page.check('[data-testid="checkin-field"] input[data-field="checkIn"]');
+    await page.click('[data-action="checkin-prompt"]');
+    await expect.poll(() => page.inputValue('textarea[name="content"]')).toContain('回复1表示安全，回复2表示需要帮助');
     await page.screenshot({ path: join(ARTIFACTS, 'send-page-1920x1080.png') });
+    await hyst.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'send-page-hysteresis-checkin-1920x1080.png') });
+
+    // A draft keeps both: saved, opened again, the fields show them; then sent from the draft.
+    await page.click('.form-actions button:has-text("保存草稿")');
+    await expect.poll(() => new URL(page.url()).searchParams.get('draft'), { timeout: 15_000 }).toBeTruthy();
+    const draftId = new URL(page.url()).searchParams.get('draft')!;
+    const draft = (await admin.req('GET', `/api/bigdata/drafts/${draftId}`)).body.form;
+    expect(draft.hysteresis).toEqual({ bufferMeters: 300, minOutsideSeconds: 600 });
+    expect(draft.checkIn.options.map((o: { code: string }) => o.code)).toEqual(['1', '2']);
+    await page.goto(`${s.portal.url}/bigdata/send?draft=${draftId}`);
+    await page.waitForSelector('[data-testid="send-map"][data-map-ready="1"]', { timeout: 60_000 }).catch((e) => fail('draft', e));
+    await expect
+      .poll(() => page.inputValue('input[name="hysteresisBufferMeters"]'), { timeout: 15_000 })
+      .toBe('300')
+      .catch((e) => fail('draft', e));
+    expect(await page.inputValue('input[name="hysteresisMinOutsideMinutes"]')).toBe('10');
+    expect(await page.isChecked('[data-testid="checkin-field"] input[data-field="checkIn"]')).toBe(true);
+    await page.waitForSelector('.bd-form small:has-text("授权函.png")');
+    // At 1440×900 too: nothing cut or past the form.
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await expect.poll(() => page.evaluate(() => window.innerWidth)).toBe(1440);
+    expect(await page.evaluate(clippedSelects)).toEqual([]);
+    const [form1440, dwell1440] = [
+      (await page.locator('.bd-form').boundingBox())!,
+      (await page.locator('input[name=minDwellMin]').boundingBox())!,
+    ];
+    expect(dwell1440.x + dwell1440.width).toBeLessThanOrEqual(form1440.x + form1440.width);
+    await page.locator('[data-testid="hysteresis"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'send-page-draft-1440x900.png') });
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    // The region with its hole came back too: the live reach counts the circle's and the district's people.
+    await expect
+      .poll(() => page.locator('[data-testid="reach"] [data-row="present"] b').textContent(), { timeout: 20_000 })
+      .toBe(String(insiders.length));
     await page.click('.bd-form button[type="submit"]');
     await page.waitForURL(/\/bigdata\/tasks\?open=/, { timeout: 30_000 }).catch((e) => fail('submit', e));
     taskId = new URL(page.url()).searchParams.get('open')!;
+    // What the server stored and what alerting received carry the hysteresis and the check-in.
+    const stored = (await admin.req('GET', `/api/bigdata/tasks/${taskId}`)).body;
+    expect(stored.form.hysteresis).toEqual({ bufferMeters: 300, minOutsideSeconds: 600 });
+    expect(stored.form.checkIn.options.map((o: { code: string }) => o.code)).toEqual(['1', '2']);
+    await expect
+      .poll(async () => (await s.alerting.store.get(taskId))?.task.spec.hysteresis, { timeout: 15_000 })
+      .toEqual({ bufferMeters: 300, minOutsideSeconds: 600 });
+    expect((await s.alerting.store.get(taskId))?.task.spec.replyExtension).toMatch(/^9\d{4}$/);
 
     // Throttling shown (#23): under 中国电信's limit of 1 a second, the detail shows per carrier what is
     // still queued, the rate over the last minute and when the last should go, in China time.
@@ -336,6 +436,7 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     expect(got.map((m) => m.destination).sort()).toEqual(insiders.map((p) => p.msisdn).sort());
     expect(got[0]!.text).toMatch(/^【翼讯通】/);
     expect(got[0]!.text).toContain('台风');
+    expect(got[0]!.text).toContain('回复1表示安全，回复2表示需要帮助');
     await page.screenshot({ path: join(ARTIFACTS, 'task-progress-1920x1080.png') });
   }, 180_000);
 
@@ -351,6 +452,10 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
       ]);
     expect(await page.locator('[data-testid="task-settings"] [data-field="minDwellMin"]').textContent()).toBe(String(d.form.minDwellMin));
     expect(await page.locator('[data-testid="task-settings"] [data-field="rules"]').textContent()).toBe('不筛选');
+    // The task's 边缘防抖 is among its settings (the detail did not show it).
+    expect(await page.locator('[data-testid="task-settings"] [data-field="hysteresis"]').textContent()).toBe(
+      '缓冲 300 米，离开 10 分钟后再进入才算新进入',
+    );
     // The send queue per carrier from the send log: all went out, so nothing queued and no ETA.
     await expect
       .poll(() => page.locator('[data-testid="progress"] td[data-col="queued"]').allTextContents(), { timeout: 30_000 })
@@ -383,6 +488,66 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     await page.screenshot({ path: join(ARTIFACTS, 'task-detail-1920x1080.png') });
     await recipients.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'task-detail-recipients-1920x1080.png') });
+
+    // 回复报平安 (#21): handsets answer the task's extension (the source its SMS came from); the
+    // panel counts people per answer and lists who asked for help, masked, live (it polls: no reload).
+    const panel = page.locator('[data-testid="checkin-panel"]');
+    await panel.waitFor({ timeout: 15_000 }).catch((e) => fail('checkin-panel', e));
+    const answerers = districtPeople.slice(0, 23);
+    const sources = (await (
+      await fetch(`${s.smscUrl}/messages/by-destination`, { method: 'POST', body: JSON.stringify(answerers.map((p) => p.msisdn)) })
+    ).json()) as Record<string, { carrier: string; source: string }[]>;
+    const answer = async (p: Person, text: string) => {
+      const m = sources[p.msisdn]![0]!;
+      const r = await fetch(`${s.smscUrl}/deliver?carrier=${m.carrier}`, {
+        method: 'POST',
+        body: JSON.stringify({
+          fields: { source_addr: p.msisdn, destination_addr: m.source, esm_class: 0, data_coding: 8 },
+          shortMessageHex: Buffer.from(text, 'utf16le').swap16().toString('hex'),
+        }),
+      });
+      expect(r.ok, await r.text()).toBe(true);
+    };
+    const counts = () =>
+      panel
+        .locator('[data-testid="checkin-counts"] tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => `${tr.getAttribute('data-answer')}:${tr.querySelector('td:last-child')?.textContent}`));
+    for (const p of answerers.slice(0, 3)) await answer(p, '1');
+    await answer(answerers[3]!, '2 被困在二楼');
+    await expect
+      .poll(counts, { timeout: 60_000 })
+      .toEqual(['1:3', '2:1', 'unrecognised:0'])
+      .catch((e) => fail('checkin-panel', e));
+    // More answers: the open panel follows.
+    for (const p of answerers.slice(4, 13)) await answer(p, '1');
+    for (const p of answerers.slice(13)) await answer(p, '2');
+    await expect
+      .poll(counts, { timeout: 60_000 })
+      .toEqual(['1:12', '2:11', 'unrecognised:0'])
+      .catch((e) => fail('checkin-panel', e));
+    // Per area: all answered from one cell, one hexagon, each figure on the grid of k = 10.
+    await expect
+      .poll(() => panel.locator('[data-testid="checkin-areas"] tbody tr td').allTextContents(), { timeout: 30_000 })
+      .toEqual([expect.any(String), '10', '10', '< 10']);
+    // The help list: the eleven who answered 2, numbers masked, never in full.
+    const askedHelp = new Set([answerers[3]!, ...answerers.slice(13)].map((p) => mask(p.msisdn)));
+    await expect
+      .poll(() => panel.locator('[data-testid="checkin-help"] tbody tr td:first-child').allTextContents(), { timeout: 30_000 })
+      .toEqual(expect.arrayContaining([...askedHelp]));
+    expect(await panel.locator('[data-testid="checkin-help"] tbody tr').count()).toBe(askedHelp.size);
+    const panelText = (await panel.textContent()) ?? '';
+    expect(panelText).toContain('共 11 人');
+    expect(panelText).toContain('被困在二楼');
+    for (const p of answerers) expect(panelText).not.toContain(p.msisdn);
+    await panel.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'task-checkin-panel-1920x1080.png') });
+    // At 1440×900 the detail's tables stay inside the dialog (no sideways scrolling).
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await expect.poll(() => page.evaluate(() => window.innerWidth)).toBe(1440);
+    expect(await page.evaluate(() => [...document.querySelectorAll('.modal')].map((m) => m.scrollWidth - m.clientWidth))).toEqual([0]);
+    await panel.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'task-checkin-panel-1440x900.png') });
+    await page.setViewportSize({ width: 1920, height: 1080 });
 
     // Update the running task from the portal: the app's dialog (not the browser's prompt), the new text in the bucket alerting reads.
     await page.click('[data-testid="task-detail"] [data-action="update"]');
@@ -702,6 +867,24 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     expect(outside).toEqual([]);
   }, 300_000);
 });
+
+/**
+ * The send form's selects whose chosen option is cut: its text (measured in the select's font) wider
+ * than the box less its padding and the arrow.
+ */
+function clippedSelects() {
+  const ctx = document.createElement('canvas').getContext('2d')!;
+  const ARROW = 20;
+  return [...document.querySelectorAll<HTMLSelectElement>('.bd-form select')]
+    .filter((sel) => {
+      if (sel.offsetParent === null) return false;
+      const cs = getComputedStyle(sel);
+      ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      const room = sel.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - ARROW;
+      return ctx.measureText(sel.options[sel.selectedIndex]?.text ?? '').width > room;
+    })
+    .map((sel) => `${sel.name || sel.getAttribute('aria-label')}: ${sel.options[sel.selectedIndex]?.text} in ${sel.clientWidth} px`);
+}
 
 /** The centre of a group of people (for more people at the same place). */
 function inDistrictOf(group: Person[]): [number, number] {

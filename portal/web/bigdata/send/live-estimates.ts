@@ -13,7 +13,10 @@ export function liveReach(form: SendForm): Accessor<Reach | { error: string } | 
   let reachTimer: ReturnType<typeof setTimeout> | undefined;
   let reachSeq = 0;
   createEffect(() => {
-    const region = { parts: regionParts(form) };
+    // A deep copy, read inside the effect: every coordinate is tracked. A cut (挖空) or an edited
+    // vertex changes a part in place (the store reconciles by position), which reading the parts
+    // alone does not see: the estimate stayed that of the region without the hole.
+    const region = { parts: JSON.parse(JSON.stringify(regionParts(form))) as ReturnType<typeof regionParts> };
     // Budgets still being typed (0) are left out of the estimate rather than refused.
     const quota = Object.fromEntries(Object.entries(quotaOf(form)).filter(([, q]) => q.total > 0 && q.dailyCap > 0));
     const body = { region, rules: JSON.parse(JSON.stringify(form.rules)) as CrowdRule[], quota };

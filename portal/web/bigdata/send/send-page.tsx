@@ -9,7 +9,7 @@ import { emptyForm, errorsStillStanding, fromPayload, regionParts, toPayload, ty
 import { bt } from '../zh-CN.ts';
 import { AreaPicker } from './area-picker.tsx';
 import { CrowdRules } from './crowd-rules.tsx';
-import { FieldError } from './form-section.tsx';
+import { errorsAt, FieldError } from './form-section.tsx';
 import { liveCount, liveReach } from './live-estimates.ts';
 import { MapToolbar } from './map-toolbar.tsx';
 import { QuotaFields } from './quota-fields.tsx';
@@ -187,7 +187,8 @@ export function SendPage() {
 
   return (
     <div class="bd-send">
-      <form class="bd-form card" onSubmit={(e) => (e.preventDefault(), void submit())}>
+      {/* noValidate: the server's message beside each field, all at once, not the browser's bubble on the first bad one. */}
+      <form class="bd-form card" noValidate onSubmit={(e) => (e.preventDefault(), void submit())}>
         <h2>{bt.send.title}</h2>
         <label class="field">
           <span>
@@ -281,8 +282,7 @@ export function SendPage() {
         </label>
         <CheckInField value={form.checkIn} onChange={(v) => setForm('checkIn', v)} onPrompt={(p) => setForm('content', form.content + p)} />
         <FieldError errs={errs()} at="checkIn" />
-        <HysteresisField value={form.hysteresis} onChange={(v) => setForm('hysteresis', v)} />
-        <FieldError errs={errs()} at="hysteresis" />
+        <HysteresisField value={form.hysteresis} onChange={(v) => setForm('hysteresis', v)} error={errorsAt(errs(), 'hysteresis')} />
         <Show when={fastPathAllowed()}>
           <label class="field check" data-testid="fast-path">
             <span>

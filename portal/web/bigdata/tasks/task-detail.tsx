@@ -6,7 +6,8 @@ import { askFields } from '../../ui/dialog.tsx';
 import { GeoMap } from '../../map/index.ts';
 import { CARRIERS } from '../form-model.ts';
 import { bt } from '../zh-CN.ts';
-import { canStop, chinaTime, ruleText, STATE_KIND, type Detail, type ProgressView } from './task-model.ts';
+import { canStop, chinaTime, hysteresisText, ruleText, STATE_KIND, type Detail, type ProgressView } from './task-model.ts';
+import { ht } from '../hysteresis/zh-CN.ts';
 import { ProgressTable } from './task-progress.tsx';
 import { Recipients } from './task-recipients.tsx';
 import { WhyLookup } from './why-lookup.tsx';
@@ -119,6 +120,12 @@ export function TaskDetail(props: { id: string; onClose: () => void }) {
                   <td>{t().form.frequency === 'daily' ? bt.send.daily : bt.send.once}</td>
                   <th>{bt.send.minDwell}</th>
                   <td data-field="minDwellMin">{t().form.minDwellMin ?? 0}</td>
+                </tr>
+                <tr>
+                  <th>{ht.legend}</th>
+                  <td colSpan={3} data-field="hysteresis">
+                    {hysteresisText(t().form.hysteresis)}
+                  </td>
                 </tr>
                 <tr>
                   <th>{bt.send.rules}</th>

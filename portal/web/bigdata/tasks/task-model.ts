@@ -1,4 +1,5 @@
 import { shanghaiDate, shanghaiDateTime } from '@geo/infra/basics';
+import { ht } from '../hysteresis/zh-CN.ts';
 import { bt } from '../zh-CN.ts';
 
 /* The task list's and detail's data as the API sends it, and the small readings of it both show. */
@@ -42,6 +43,7 @@ export interface DetailForm {
   rules?: Rule[];
   quota?: Record<string, { total: number; dailyCap: number } | undefined>;
   region?: { parts?: { kind: string; code?: string }[] };
+  hysteresis?: { bufferMeters?: number; minOutsideSeconds?: number };
 }
 export interface Detail extends TaskSummary {
   form: DetailForm;
@@ -118,3 +120,10 @@ export const STATE_KIND: Record<string, 'ok' | 'warn' | 'err' | 'muted'> = {
 };
 export const canPause = (s: string) => s === 'submitted' || s === 'scheduled';
 export const canStop = (s: string) => ['submitted', 'scheduled', 'running', 'paused'].includes(s);
+
+/** A task's 边缘防抖 as a sentence, or that it is off. */
+export function hysteresisText(h: DetailForm['hysteresis']): string {
+  const b = h?.bufferMeters ?? 0,
+    s = h?.minOutsideSeconds ?? 0;
+  return b > 0 || s > 0 ? ht.summary(b, Math.round(s / 60)) : ht.off;
+}

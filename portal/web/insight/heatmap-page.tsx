@@ -6,6 +6,8 @@ import { navigate } from '../lib/router.tsx';
 import { GeoMap, heatmapCells, type DrawTool, type Viewport } from '../map/index.ts';
 import { AreaPicker, loadAreas } from '../bigdata/send/area-picker.tsx';
 import { bt } from '../bigdata/zh-CN.ts';
+import { HysteresisField, type Hysteresis } from '../bigdata/hysteresis/hysteresis-field.tsx';
+import { insightText } from './zh-CN.ts';
 import { ageOption, dwellOption, EChart, fmtCount, genderOption, originOption, seriesOption } from './charts.tsx';
 
 const REFRESH_MS = 10_000;
@@ -48,6 +50,12 @@ export function HeatmapPage() {
   const [tool, setTool] = createSignal<DrawTool | null>(null);
   const [metrics, setMetrics] = createSignal<RegionMetrics>();
   const [error, setError] = createSignal('');
+  // 边缘防抖 (#21): inflow / outflow, their series and dwell count by alerting's rule when set.
+  const [hysteresis, setHysteresis] = createSignal<Hysteresis | undefined>();
+  // The hysteresis the shown figures were counted with (the caption says it), and the latest request:
+  // an older answer arriving after a newer one (typing in the fields) is dropped.
+  const [counted, setCounted] = createSignal<Hysteresis | undefined>();
+  let asked = 0;
   const [names] = createResource(async () => new Map((await loadAreas()).map((a) => [a.code, a.name])));
   const parts = (): RegionPart[] => [...areas().map((a) => ({ kind: 'admin' as const, code: a.code, name: a.name })), ...drawn()];
   let mapEl!: HTMLDivElement;
@@ -65,11 +73,16 @@ export function HeatmapPage() {
   const refreshMetrics = async () => {
     const p = parts();
     if (!p.length) return setMetrics(undefined);
+    const h = hysteresis();
+    const mine = ++asked;
     try {
-      setMetrics(await post<RegionMetrics>('/api/insight/metrics', { region: { parts: p } }));
+      const m = await post<RegionMetrics>('/api/insight/metrics', { region: { parts: p }, ...(h ? { hysteresis: h } : {}) });
+      if (mine !== asked) return;
+      setMetrics(m);
+      setCounted(h);
       setError('');
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
+      if (mine === asked) setError(e instanceof ApiError ? e.message : String(e));
     }
   };
 
@@ -89,7 +102,7 @@ export function HeatmapPage() {
     const t = setInterval(() => (void refreshCells(), void refreshMetrics()), REFRESH_MS);
     onCleanup(() => (clearInterval(t), map?.destroy()));
   });
-  createEffect(on([areas, drawn], () => (void map?.setHighlightAreas(areas().map((a) => a.code)), void refreshMetrics())));
+  createEffect(on([areas, drawn, hysteresis], () => (void map?.setHighlightAreas(areas().map((a) => a.code)), void refreshMetrics())));
   // A newly picked set of areas is brought into view (drawing a shape leaves the map where it is).
   createEffect(
     on(areas, () => map?.ready && void map.fitRegion(areas().map((a) => ({ kind: 'admin' as const, code: a.code, name: a.name }))), {
@@ -136,6 +149,7 @@ export function HeatmapPage() {
         <div class="card">
           <h2>{bt.insight.pickRegion}</h2>
           <AreaPicker value={areas()} onChange={setAreas} />
+          <HysteresisField value={hysteresis()} onChange={setHysteresis} />
         </div>
         <Show when={error()}>
           <p class="error">{error()}</p>
@@ -147,6 +161,14 @@ export function HeatmapPage() {
               <p class="muted small">
                 {bt.insight.suppressedHint(m().k)} · {bt.insight.updated} {new Date(m().at).toLocaleTimeString('zh-CN', { hour12: false })}{' '}
                 · {bt.insight.local} {fmtCount(m().origin.local, m().k)} / {bt.insight.roaming} {fmtCount(m().origin.roaming, m().k)}
+                <Show when={counted()}>
+                  {(h) => (
+                    <span data-testid="hysteresis-caption">
+                      {' '}
+                      · {insightText.hysteresisCaption(h().bufferMeters ?? 0, h().minOutsideSeconds ?? 0)}
+                    </span>
+                  )}
+                </Show>
               </p>
               <div class="card">
                 <h2>{bt.insight.origin}</h2>

@@ -58,6 +58,9 @@ export const insightText = {
   exercise: '演练',
   /** Under the big screen's alert panel when more alerts run than it holds. */
   moreAlerts: (n: number) => `另有 ${n} 项预警执行中`,
+  /** Beside the figures when the page's 边缘防抖 is set: flows, their series and dwell count by it. */
+  hysteresisCaption: (metres: number, seconds: number) =>
+    `流入流出与驻留按边缘防抖计：${[metres > 0 ? `缓冲 ${metres} 米` : '', seconds > 0 ? `离开满 ${Math.round(seconds / 60)} 分钟` : ''].filter(Boolean).join('、')}`,
   inflow: '漫入',
   outflow: '漫出',
 };

@@ -43,7 +43,10 @@ const MetricsBodyDoc = z.object({
     })
     .meta({ description: '统计区域' }),
   top: MetricsBody.shape.top.meta({ description: '列出的归属省份 / 城市个数，1–50，默认 10', example: 10 }),
-  hysteresis: MetricsBody.shape.hysteresis.meta({ description: '流入流出的边缘防抖（同预警任务）：省略则每次跨越边缘都计' }),
+  hysteresis: MetricsBody.shape.hysteresis.meta({
+    description:
+      '边缘防抖（同预警任务）：流入流出、24 小时流入流出序列和驻留时间按此计（在边缘来回切换基站不重复计为进入）；省略或全为 0 则每次跨越边缘都计；7 天序列不受影响',
+  }),
 });
 /** The big screen's region travels in the query (EventSource cannot post). */
 const LiveQuery = z.object({

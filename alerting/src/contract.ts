@@ -161,7 +161,8 @@ export const AlertTaskSpecShape = z.object({
   authorizationLetter: z.string().max(500).optional(),
   /**
    * An exercise (演练): the whole pipeline runs as for a real alert (reach, rules, caps, progress,
-   * receipts), every SMS begins with {@link EXERCISE_PREFIX}, and the portal never charges it.
+   * receipts), every SMS begins with {@link exercisePrefix} of its language (【演练】, or [EXERCISE] in
+   * English), and the portal never charges it.
    * @default false
    */
   exercise: z.boolean().optional(),
@@ -188,21 +189,36 @@ export const AlertTaskSpecShape = z.object({
   signatures: z.object({ en: z.string().min(1).max(20).optional() }).optional(),
 });
 
-/** The mandatory start of every SMS of an exercise; it counts in the billing count like any text. */
+/** The mandatory start of every Chinese SMS of an exercise; it counts in the billing count like any text. */
 export const EXERCISE_PREFIX = '【演练】';
+
+/**
+ * The English SMS's: a foreign visitor reads it, and it is GSM-7 (`[` and `]` are two septets each,
+ * 13 in all), so an English exercise stays 160 letters an SMS where 【演练】 made it UCS-2 (70).
+ */
+export const EXERCISE_PREFIX_EN = '[EXERCISE] ';
 
 /** Languages a task's body may be written in: `zh` is `content`, the others are `contents`. */
 export const TEXT_LANGUAGES = ['zh', 'en'] as const;
 export type TextLanguage = (typeof TEXT_LANGUAGES)[number];
 
 /**
+ * The exercise prefix of a text in `lang`.
+ * @example exercisePrefix('en') // '[EXERCISE] '
+ */
+export const exercisePrefix = (lang: TextLanguage): string => (lang === 'en' ? EXERCISE_PREFIX_EN : EXERCISE_PREFIX);
+
+/**
  * The text of one SMS of a task (without the signature messaging adds): the body in `lang` when the
- * task has it (else the Chinese one), after the exercise prefix when it is an exercise.
+ * task has it (else the Chinese one), after the exercise prefix of the body's language when it is an
+ * exercise (an English reader of a task with no English text gets the Chinese body behind 【演练】).
  * @example smsContent({ content: '台风演练', exercise: true }) // '【演练】台风演练'
+ * @example smsContent({ content: '台风演练', contents: { en: 'Typhoon drill' }, exercise: true }, 'en') // '[EXERCISE] Typhoon drill'
  */
 export function smsContent(spec: { content: string; exercise?: boolean; contents?: { en?: string } }, lang: TextLanguage = 'zh'): string {
-  const body = (lang === 'en' ? spec.contents?.en : undefined) ?? spec.content;
-  return spec.exercise ? EXERCISE_PREFIX + body : body;
+  const en = lang === 'en' ? spec.contents?.en : undefined;
+  const body = en ?? spec.content;
+  return spec.exercise ? exercisePrefix(en === undefined ? 'zh' : 'en') + body : body;
 }
 
 /** The task as the operator submits it, with every check done at submit time (region, dates, budget). */

@@ -3,7 +3,7 @@ import { SmsJobBatch, jobsOfBatch } from '@geo/messaging';
 import { languageCode } from '@geo/ingest';
 import { alertJob, languageFor, textLanguageOf } from './alert-job.ts';
 import { countMessage, encodeJobBatch } from '@geo/messaging';
-import { AlertTask, AlertTaskSpec, smsContent } from '../contract.ts';
+import { AlertTask, AlertTaskSpec, exercisePrefix, smsContent } from '../contract.ts';
 import { circleTask } from '../testing/engine-kit.ts';
 
 const decode = (bytes: Uint8Array) => jobsOfBatch(SmsJobBatch.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))));
@@ -83,8 +83,27 @@ describe('the language of a person’s SMS', () => {
     const t: AlertTask = { id: 't-3', version: 1, state: 'running', updatedAt: 1, spec };
     const en = alertJob(t, '13800000000', 'cmcc', 'j', 1, languageFor(t.spec, { lang: 'en' }));
     const zh = alertJob(t, '13800000001', 'cmcc', 'j', 1, languageFor(t.spec, { home: '330100' }));
-    expect(en.content).toBe('【演练】Typhoon warning: stay indoors tonight.');
+    expect(en.content).toBe('[EXERCISE] Typhoon warning: stay indoors tonight.');
     expect(zh.content).toBe('【演练】台风预警：今夜请勿外出。');
+  });
+
+  it('marks an English exercise [EXERCISE], which keeps it GSM-7: 160 septets in one SMS, where 【演练】 made it UCS-2 in three', () => {
+    // 133 letters: [EXERCISE] (11 characters, 13 septets: [ and ] are escapes) + 133 + [EMA] (7) = 153.
+    const en = 'Typhoon drill: go to the nearest shelter now. '.repeat(3).slice(0, 133);
+    const spec = AlertTaskSpec.parse(
+      circleTask([116.4, 39.9], 1000, { content: '台风演练', contents: { en }, signatures: { en: 'EMA' }, exercise: true }),
+    );
+    const t: AlertTask = { id: 't-4', version: 1, state: 'running', updatedAt: 1, spec };
+    const j = alertJob(t, '13800000000', 'cmcc', 'j', 1, 'en');
+    expect(j.content).toBe(`[EXERCISE] ${en}`);
+    expect(countMessage(j.signature, j.content)).toMatchObject({ ok: true, encoding: 'gsm7', segments: 1 });
+    expect(countMessage(j.signature, `【演练】${en}`)).toMatchObject({ ok: true, encoding: 'ucs2', segments: 3 });
+  });
+
+  it('puts 【演练】 before the Chinese text an English reader gets when the task has no English one', () => {
+    expect(smsContent({ content: '台风演练', exercise: true }, 'en')).toBe('【演练】台风演练');
+    expect(exercisePrefix('en')).toBe('[EXERCISE] ');
+    expect(exercisePrefix('zh')).toBe('【演练】');
   });
 });
 

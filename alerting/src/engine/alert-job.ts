@@ -5,8 +5,8 @@ import { smsContent, type AlertTask, type TextLanguage } from '../contract.ts';
 /**
  * The SMS job that sends `task` to one person. It names the task's alert type: messaging exempts
  * alert jobs from the anti-bombing limits unless their type is listed as limited (e.g. a drill).
- * Its text is the body in `lang` (the person's language; Chinese by default), behind 【演练】 when
- * the task is an exercise, signed with the task's signature in that language when it has one. A task
+ * Its text is the body in `lang` (the person's language; Chinese by default), behind the exercise
+ * prefix of its language when the task is an exercise (【演练】, [EXERCISE] in English), signed with the task's signature in that language when it has one. A task
  * asking for check-in answers sends from its reply extension.
  */
 export function alertJob(task: AlertTask, msisdn: string, carrier: Carrier, jobId: string, now: number, lang?: TextLanguage): SmsJob {

@@ -9,6 +9,7 @@ import {
   Ring,
   installIngestAdminAreas,
   smsContent,
+  exercisePrefix,
   type RegionIssueReason,
 } from '@geo/alerting';
 import { normalizeAnswer } from '@geo/messaging';
@@ -232,8 +233,9 @@ export const TaskForm = z.object({
   /** Set when the task came from a CAP 1.2 alert. */
   cap: CapOrigin.optional(),
   /**
-   * An exercise (演练): sent like a real alert, every SMS beginning with 【演练】, never charged (nothing
-   * is reserved or taken from the balance). From CAP: status Exercise or Test.
+   * An exercise (演练): sent like a real alert, every SMS beginning with 【演练】 ([EXERCISE] in
+   * English), never charged (nothing is reserved or taken from the balance). From CAP: status
+   * Exercise or Test.
    */
   exercise: z.boolean({ error: '演练须为 true 或 false' }).optional(),
   /** Reply check-in (回复报平安): the answers the alert asks for. */
@@ -279,11 +281,17 @@ export function formIssues(f: TaskForm, balance: number, today: string): FieldIs
     if (q.dailyCap > q.total) out.push({ path: `quota.${c}.dailyCap`, message: '日下发上限不能大于发送总条数' });
   }
   if (!any) out.push({ path: 'quota', message: '请至少为一个运营商设置发送条数' });
-  // 【演练】 is part of every SMS of an exercise: the form's limit and the segments count it.
-  if (f.exercise && smsContent(f).length > 2000) out.push({ path: 'content', message: '演练的发送内容连同“【演练】”最多 2000 字' });
+  // The exercise prefix of each language (【演练】, [EXERCISE] in English) is part of every SMS of an
+  // exercise: the form's limit and the segments count it.
+  if (f.exercise && smsContent(f).length > 2000)
+    out.push({ path: 'content', message: `演练的发送内容连同“${exercisePrefix('zh')}”最多 2000 字` });
   f.texts?.forEach((t, i) => {
-    if (/^en\b/i.test(t.language) && f.exercise && smsContent({ content: t.content, exercise: true }).length > 2000)
-      out.push({ path: `texts.${i}.content`, message: '演练的英文内容连同“【演练】”最多 2000 字' });
+    if (
+      /^en\b/i.test(t.language) &&
+      f.exercise &&
+      smsContent({ content: t.content, contents: { en: t.content }, exercise: true }, 'en').length > 2000
+    )
+      out.push({ path: `texts.${i}.content`, message: `演练的英文内容连同“${exercisePrefix('en').trim()}”最多 2000 字` });
   });
   // The ledger charges billing units: a message of two segments takes two from the balance. Who
   // reads which language is known only when sent, so the costliest language's SMS is reserved. An

@@ -35,9 +35,25 @@ describe('a task’s texts per language', () => {
     expect(Object.fromEntries(costPerLanguage(spec).map((c) => [c.language, c.segments]))).toEqual({ zh: 1, en: 1 });
   });
 
-  it('reserves by the costliest language, with the exercise prefix', () => {
+  it('reserves by the costliest language, with the exercise prefix of that language', () => {
     const spec = { signature: '应急', content: '台风预警', contents: { en: 'Typhoon warning: '.repeat(5) }, exercise: true };
-    expect(costliestContent(spec)).toBe(`【演练】${'Typhoon warning: '.repeat(5)}`);
+    expect(costliestContent(spec)).toBe(`[EXERCISE] ${'Typhoon warning: '.repeat(5)}`);
     expect(costliestContent({ signature: '应急', content: '台风预警' })).toBe('台风预警');
+  });
+
+  it('counts an English exercise with [EXERCISE] (GSM-7), a Chinese one with 【演练】', () => {
+    // [EXERCISE] is 13 septets, [EMA] 7: 140 letters make 160, one SMS; under 【演练】 it would be UCS-2, three.
+    const spec = {
+      signature: '应急',
+      signatures: { en: 'EMA' },
+      content: '台'.repeat(60),
+      contents: { en: 'x'.repeat(140) },
+      exercise: true,
+    };
+    expect(costPerLanguage(spec)).toEqual([
+      { language: 'zh', chars: 4 + 4 + 60, segments: 1 },
+      { language: 'en', chars: 5 + 11 + 140, segments: 1 },
+    ]);
+    expect(costPerLanguage({ ...spec, contents: { en: 'x'.repeat(141) } })[1]).toMatchObject({ segments: 2 });
   });
 });

@@ -71,6 +71,46 @@ describe('request hardening', () => {
     expect(r.sentBeforeAnswer).toBeLessThan(total / 2);
   });
 
+  // The other side of the answer above: with a login, a body over the limit is still read to its end
+  // first, so someone uploading too big a file reads the 413 and its message, not a connection reset.
+  it('with a login, answers an upload over the limit with 413 once it is sent, not with a reset', { timeout: 120_000 }, async () => {
+    const total = 3 * 1024 * 1024;
+    const url = new URL(portal.url);
+    const r = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+      let answer: { status: number; body: any } | undefined;
+      let written = false;
+      const settle = () => answer && written && resolve(answer);
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/api/feedback',
+          method: 'POST',
+          agent: false,
+          headers: { 'content-type': 'application/json', 'content-length': total, cookie: admin.cookie, 'x-csrf-token': admin.csrf },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', () => ((answer = { status: res.statusCode ?? 0, body: JSON.parse(text) }), settle()));
+        },
+      );
+      req.on('error', reject);
+      const piece = Buffer.alloc(64 * 1024, 0x20);
+      let sent = 0;
+      const next = () => {
+        if (sent >= total) return void req.end(() => ((written = true), settle()));
+        const n = Math.min(piece.length, total - sent);
+        sent += n;
+        req.write(piece.subarray(0, n), (err) => (err ? reject(err) : setImmediate(next)));
+      };
+      next();
+    });
+    expect(r.status).toBe(413);
+    expect(r.body.error.message).toMatch(/请求内容过大（上限 2 MB）/);
+  });
+
   it('refuses any JSON body over the common limit with 413, on every route, with or without a length', async () => {
     const big = JSON.stringify({ content: 'x'.repeat(3 * 1024 * 1024) });
     const r = await raw('POST', '/api/feedback', big, { 'content-type': 'application/json' });

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import type { Portal } from '@geo/portal';
+import { onePagePdf } from '@geo/portal/testing';
 import { CaseTally } from './report.ts';
 import {
   call,
@@ -275,6 +277,13 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
     /** A request with this login's cookie and CSRF token, the body exactly as given. */
     const rawPost = (c: Client, path: string, body: string, type = 'application/json') =>
       call(portal, 'POST', path, body, { cookie: c.cookie, 'x-forwarded-for': c.ip, 'x-csrf-token': c.csrf, 'content-type': type });
+    const form = (fields: Record<string, string>, file: File) => {
+      const f = new FormData();
+      for (const [k, v] of Object.entries(fields)) f.set(k, v);
+      f.set('file', file);
+      return f;
+    };
+    const pdfFile = () => new File([onePagePdf() as Uint8Array<ArrayBuffer>], '营业执照.pdf', { type: 'application/pdf' });
     const BODY_CASES: { name: string; run: (c: Client) => Promise<Reply>; status: number; code: string; says: RegExp }[] = [
       {
         name: 'a text/plain body',
@@ -373,6 +382,54 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
         code: 'VALIDATION',
         says: /空字符/,
       },
+      // Multipart forms (helper K's walk of #17): a NUL in a field or a file name reached PostgreSQL (500),
+      // and a form that could not be read was answered as "不是有效的 JSON".
+      {
+        name: 'a NUL byte in a qualification title (multipart field)',
+        run: (c) => c.req('POST', '/api/settings/qualifications', form({ title: '营业\u0000执照' }, pdfFile())),
+        status: 400,
+        code: 'VALIDATION',
+        says: /空字符/,
+      },
+      {
+        name: "a NUL byte in an upload's file name",
+        run: (c) => c.req('POST', '/api/industry/uploads', form({ kind: 'batch' }, new File(['13911112222\n'], 'list\u0000.txt'))),
+        status: 400,
+        code: 'VALIDATION',
+        says: /空字符/,
+      },
+      {
+        name: "a NUL byte in the contacts import's groupIds",
+        run: (c) =>
+          c.req(
+            'POST',
+            '/api/industry/books/personal/import',
+            form({ groupIds: 'g\u00001' }, new File(['张三,13911112222\n'], 'book.txt')),
+          ),
+        status: 400,
+        code: 'VALIDATION',
+        says: /空字符/,
+      },
+      {
+        name: 'a multipart body without a boundary',
+        run: (c) => rawPost(c, '/api/settings/qualifications', 'abc', 'multipart/form-data'),
+        status: 400,
+        code: 'UPLOAD_BROKEN',
+        says: /上传内容无法解析/,
+      },
+      {
+        name: 'a multipart body cut off in its first part',
+        run: (c) =>
+          rawPost(
+            c,
+            '/api/bigdata/letters',
+            '--xx\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.4',
+            'multipart/form-data; boundary=xx',
+          ),
+        status: 400,
+        code: 'UPLOAD_BROKEN',
+        says: /上传内容无法解析/,
+      },
       {
         name: '?from=notadate on the sent list',
         run: (c) => c.req('GET', '/api/industry/sends?from=notadate'),
@@ -402,6 +459,54 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
       },
     );
   });
+
+  // Over a real socket: the guard used to read a refused body to its end before answering, so a
+  // login declaring 30 MB was answered only once all 30 MB had come in.
+  it(
+    tally.one('portal bad bodies and queries', 'a login declaring 30 MB over a socket → 413 before the client has sent half of it'),
+    { timeout: 120_000 },
+    async () => {
+      const total = 30 * 1024 * 1024;
+      const url = new URL(portal.url);
+      const r = await new Promise<{ status: number; text: string; sentBeforeAnswer: number }>((resolve, reject) => {
+        let sent = 0;
+        let sentBeforeAnswer = -1;
+        const req = request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: '/api/auth/login',
+            method: 'POST',
+            agent: false,
+            headers: { 'content-type': 'application/json', 'content-length': total },
+          },
+          (res) => {
+            sentBeforeAnswer = sent;
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => (text += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text, sentBeforeAnswer }));
+          },
+        );
+        // Writes after the answer may fail (the server closes): expected.
+        req.on('error', (err) => (sentBeforeAnswer < 0 ? reject(err) : undefined));
+        const piece = Buffer.alloc(64 * 1024, 0x20);
+        const next = () => {
+          if (sentBeforeAnswer >= 0 || sent >= total) return;
+          sent += piece.length;
+          req.write(piece, (err) => (err ? undefined : setImmediate(next)));
+        };
+        next();
+      });
+      expect(r.status).toBe(413);
+      expect(expectReadableError({ status: r.status, body: JSON.parse(r.text), headers: new Headers(), text: r.text }).code).toBe(
+        'UPLOAD_TOO_LARGE',
+      );
+      expect(r.sentBeforeAnswer).toBeLessThan(total / 2);
+      // The portal still answers a login done right.
+      await loginDemoAdmin(portal);
+    },
+  );
 
   describe('sessions, CSRF tokens and Origin', () => {
     /** A state-changing request that must work when done right: create a template. */

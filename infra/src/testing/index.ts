@@ -4,12 +4,14 @@
  * as shards), a TCP proxy that injects faults, the one wait helper, and the launcher of a
  * TypeScript entry point as its own process (startTsxProcess / untilReady), and a service started
  * from its entry point that is ready when its healthz answer says so (startService); Debian's Kannel
- * as the independent SMPP client and the benchmarks' peer gateway (startKannel).
+ * as the independent SMPP client and the benchmarks' peer gateway (startKannel); a service's
+ * /metrics read by name and labels (readMetrics).
  */
 export * from './until.ts';
 export * from './tsx-process.ts';
 export * from './service.ts';
 export * from './kannel.ts';
+export * from './metrics.ts';
 export * from './tcp-proxy.ts';
 export * from '../servers/free-port.ts';
 export * from '../servers/pick-port.ts';

@@ -1,6 +1,6 @@
 import { runEngine, type RunningEngine } from '@geo/alerting';
 import { connectClickHouse, connectNats, createLogger, type NatsConnection } from '@geo/infra';
-import { checksOk, freePort, startNatsServer, startService, type RunningNats, type ServiceProcess } from '@geo/infra/testing';
+import { checksOk, freePort, readMetrics, startNatsServer, startService, type RunningNats, type ServiceProcess } from '@geo/infra/testing';
 import { encodeLocationBatch, DEFAULT_SHARDS, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { jetstream } from '@nats-io/jetstream';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -137,14 +137,7 @@ export async function startCheckInStack(clickhouseUrl: string, portalExtra: Para
         if (!r.ok) throw new Error(`deliver: ${r.status} ${await r.text()}`);
       },
       async replies() {
-        const text = await (await fetch(`http://127.0.0.1:${messagingHealth}/metrics`)).text();
-        const out: Record<string, number> = {};
-        for (const l of text.split('\n')) {
-          if (!l.startsWith('sms_replies_total{') || !l.includes('carrier="cmcc"')) continue;
-          const reason = /reason="(\w+)"/.exec(l)?.[1];
-          if (reason) out[reason] = Number(l.split(' ').pop());
-        }
-        return out;
+        return (await readMetrics(`http://127.0.0.1:${messagingHealth}/metrics`)).by('sms_replies_total', 'reason', { carrier: 'cmcc' });
       },
       logs: () => services.map((s) => `--- ${s.name}\n${s.output()}`).join('\n'),
       stop,

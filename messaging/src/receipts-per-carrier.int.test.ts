@@ -1,15 +1,7 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { pino } from 'pino';
-import { jetstream } from '@nats-io/jetstream';
-import { connectClickHouse, connectNats, ident, list, selectRows, sql, type ClickHouseClient, type NatsConnection } from '@geo/infra';
-import { MessagingEnv } from './config.ts';
-import { createMessaging, type MessagingService } from './service.ts';
-import { messagingNames } from './names.ts';
-import { startSimulatedSmsc } from './smsc-sim/smsc.ts';
-import type { SimulatedSmsc } from './smsc-sim/simulated-smsc.ts';
+import { describe, expect, it } from 'vitest';
+import { readMetrics, until } from '@geo/infra/testing';
+import { ServiceKit } from './testing/service-kit.ts';
 import type { SmsCarrier, SmsJob } from './contract.ts';
-import { declareMessagingStreams } from './streams.ts';
-import { until } from '@geo/infra/testing';
 
 /**
  * Invariant 8: a carrier message id is scoped by its carrier's SMSC. Here the three simulated
@@ -19,60 +11,16 @@ import { until } from '@geo/infra/testing';
  * reason and dead-lettered with it.
  */
 
-const ns = `rpc${Date.now().toString(36)}`;
-const names = messagingNames(ns);
-const table = `sms_log_${ns}`;
-let nc: NatsConnection;
-let ch: ClickHouseClient;
-let smscs: Record<SmsCarrier, SimulatedSmsc>;
-let svc: MessagingService | undefined;
+const kit = new ServiceKit('rpc', 'messaging-receipts-test', () => ({ SMSC_BINDS: '2', UNKNOWN_RECEIPT_MS: '1000' }));
+const fate = { cmcc: 1, cucc: 0, ctcc: 0 } as const;
+// Sequential message ids on the three (the kit's default): the same ids from every SMSC.
+const svc = kit.serveInProcess((carrier) => ({
+  retryMs: 200,
+  behaviour: { successRate: fate[carrier], expiredShare: carrier === 'ctcc' ? 1 : 0, receiptDelayMs: 30 },
+}));
 
-beforeAll(async () => {
-  nc = await connectNats(inject('natsUrl'), 'messaging-receipts-test');
-  ch = connectClickHouse(inject('clickhouseUrl'));
-  const fate = { cmcc: 1, cucc: 0, ctcc: 0 } as const;
-  const sims = await Promise.all(
-    (['cmcc', 'cucc', 'ctcc'] as const).map((carrier) =>
-      startSimulatedSmsc({
-        carrier,
-        messageIds: 'sequential',
-        behaviour: { successRate: fate[carrier], expiredShare: carrier === 'ctcc' ? 1 : 0, receiptDelayMs: 30 },
-        retryMs: 200,
-      }),
-    ),
-  );
-  smscs = { cmcc: sims[0]!, cucc: sims[1]!, ctcc: sims[2]! };
-  await declareMessagingStreams(nc, 1, names);
-  const env = {
-    NATS_URL: inject('natsUrl'),
-    CLICKHOUSE_URL: inject('clickhouseUrl'),
-    HEALTH_PORT: '0',
-    SEND_LOG_TABLE: table,
-    LOG_LEVEL: 'silent',
-    SMSC_PORT_CMCC: String(smscs.cmcc.port),
-    SMSC_PORT_CUCC: String(smscs.cucc.port),
-    SMSC_PORT_CTCC: String(smscs.ctcc.port),
-    ACK_WAIT_MS: '4000',
-    SMSC_BINDS: '2',
-    UNKNOWN_RECEIPT_MS: '1000',
-  };
-  svc = await createMessaging(MessagingEnv.parse(env), pino({ level: 'silent' }), { names });
-  await Promise.all([...svc.connectors.values()].map((c) => c.ready()));
-});
-
-afterAll(async () => {
-  await svc?.stop();
-  await Promise.all(Object.values(smscs ?? {}).map((s) => s.close()));
-  await nc?.drain();
-  await ch?.command({ query: `DROP TABLE IF EXISTS ${table}` }).catch(() => undefined);
-  await ch?.close();
-});
-
-const metric = async (name: string, labels: string[]) => {
-  const text = await (await fetch(`${svc!.healthUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.every((x) => l.includes(x)));
-  return line ? Number(line.split(' ').pop()) : 0;
-};
+const metric = async (name: string, labels: Record<string, string>) =>
+  (await readMetrics(`${svc().healthUrl}/metrics`)).value(name, labels);
 
 describe('receipts are matched per carrier (SMSCs issuing the same message ids)', () => {
   it('credits each of 20 jobs per carrier with its own carrier’s outcome, though all three SMSCs number ids 1, 2, 3 …', async () => {
@@ -80,7 +28,7 @@ describe('receipts are matched per carrier (SMSCs issuing the same message ids)'
     const prefix = { cmcc: '138', cucc: '186', ctcc: '189' } as const;
     const jobs: SmsJob[] = (['cmcc', 'cucc', 'ctcc'] as const).flatMap((carrier) =>
       Array.from({ length: 20 }, (_, i) => ({
-        jobId: `${ns}-${carrier}-${i}`,
+        jobId: `${kit.ns}-${carrier}-${i}`,
         source: 'industry' as const,
         enterpriseId: 'ent1',
         accountId: 'acc1',
@@ -92,22 +40,17 @@ describe('receipts are matched per carrier (SMSCs issuing the same message ids)'
         createdAt: now,
       })),
     );
-    const js = jetstream(nc);
     // One after the other per index, so that the three SMSCs hand out the same id to the i-th job of each.
-    for (const j of jobs) await js.publish(names.jobSubject(j.carrier), JSON.stringify(j), { msgID: j.jobId });
+    for (const j of jobs) await kit.publish([j]);
     const ids = jobs.map((j) => j.jobId);
-    const rows = async () =>
-      selectRows<{ job_id: string; status: string; carrier: string; message_id: string }>(
-        ch,
-        sql`SELECT job_id, status, carrier, message_id FROM ${ident(table)} FINAL WHERE job_id IN ${list(ids)}`.text,
-      );
+    const rows = () => kit.rows(ids);
     await until(
       'a final state for every job',
       async () => (await rows()).filter((r) => r.status !== 'submitted').length === ids.length,
       40_000,
     );
     // The SMSCs did hand out the same ids.
-    const idsOf = (c: SmsCarrier) => new Set(smscs[c].parts.map((p) => p.messageId));
+    const idsOf = (c: SmsCarrier) => new Set(kit.smscs[c].parts.map((p) => p.messageId));
     expect([...idsOf('cmcc')].filter((id) => idsOf('cucc').has(id) && idsOf('ctcc').has(id)).length).toBeGreaterThanOrEqual(15);
     const byCarrier: Record<string, Record<string, number>> = {};
     for (const r of await rows()) {
@@ -116,21 +59,21 @@ describe('receipts are matched per carrier (SMSCs issuing the same message ids)'
     }
     expect(byCarrier).toEqual({ cmcc: { delivered: 20 }, cucc: { failed: 20 }, ctcc: { expired: 20 } });
     // Nothing left waiting for a receipt, nothing unmatched.
-    expect(svc!.sender.awaitingReceipts).toBe(0);
-    expect(await metric('sms_receipts_unmatched_total', [])).toBe(0);
+    expect(svc().sender.awaitingReceipts).toBe(0);
+    expect(await metric('sms_receipts_unmatched_total', {})).toBe(0);
   });
 
   it('counts a receipt that matches no job by reason and dead-letters it with the reason', async () => {
     const dead: { reason: string; data: { messageId?: string } }[] = [];
-    const sub = nc.subscribe('dlq.messaging.>', {
+    const sub = kit.nc.subscribe('dlq.messaging.>', {
       callback: (_e, m) => {
         const d = JSON.parse(new TextDecoder().decode(m.data)) as { reason: string; data: string };
         dead.push({ reason: d.reason, data: JSON.parse(Buffer.from(d.data, 'base64').toString()) as { messageId?: string } });
       },
     });
     // A well-formed receipt on China Telecom's bind for an id its SMSC has not given yet.
-    const unknown = String(Number(smscs.ctcc.parts.at(-1)!.messageId) + 1);
-    const inj = smscs.ctcc.inject({
+    const unknown = String(Number(kit.smscs.ctcc.parts.at(-1)!.messageId) + 1);
+    const inj = kit.smscs.ctcc.inject({
       fields: {
         source_addr: '18900000001',
         destination_addr: '106591',
@@ -141,10 +84,10 @@ describe('receipts are matched per carrier (SMSCs issuing the same message ids)'
         short_message: Buffer.from(`id:${unknown} sub:001 dlvrd:001 stat:DELIVRD err:000 text:`, 'latin1'),
       },
     });
-    await until('the unknown receipt to be taken', () => smscs.ctcc.injected(inj.id)!.done, 30_000);
+    await until('the unknown receipt to be taken', () => kit.smscs.ctcc.injected(inj.id)!.done, 30_000);
     await until('the dead letter', () => dead.some((d) => d.data.messageId === unknown), 40_000);
     sub.unsubscribe();
     expect(dead.find((d) => d.data.messageId === unknown)!.reason).toMatch(/unknown message id/);
-    expect(await metric('sms_receipts_unmatched_total', ['carrier="ctcc"', 'reason="unknown_message_id"'])).toBe(1);
+    expect(await metric('sms_receipts_unmatched_total', { carrier: 'ctcc', reason: 'unknown_message_id' })).toBe(1);
   });
 });

@@ -13,6 +13,9 @@ import { declareMessagingStreams } from '../streams.ts';
 import type { SimulatedSmsc } from '../smsc-sim/simulated-smsc.ts';
 import { startSimulatedSmsc, type SmscOptions } from '../smsc-sim/smsc.ts';
 
+/** How a test's simulated SMSCs differ from the kit's (see `startSmscs`). */
+export type SmscOver = Partial<Omit<SmscOptions, 'carrier'>>;
+
 /** A send-log row as the service tests read it. */
 export interface LogRow {
   job_id: string;
@@ -76,27 +79,31 @@ export class ServiceKit {
   /**
    * One simulated SMPP SMSC per carrier (set as `smscs`): plain sequential message ids, the same on
    * the three (invariant 8: receipts are matched per carrier and SMSC), every message delivered
-   * with its receipt 10 ms later, refused receipts sent again after 300 ms; `over` changes any of it.
+   * with its receipt 10 ms later, refused receipts sent again after 300 ms; `over` (or, per carrier,
+   * what it answers for the carrier) changes any of it.
    */
-  async startSmscs(over: Partial<Omit<SmscOptions, 'carrier'>> = {}): Promise<Record<SmsCarrier, SimulatedSmsc>> {
+  async startSmscs(over: SmscOver | ((carrier: SmsCarrier) => SmscOver) = {}): Promise<Record<SmsCarrier, SimulatedSmsc>> {
     const sims = await Promise.all(
-      (['cmcc', 'cucc', 'ctcc'] as const).map((carrier) =>
-        startSimulatedSmsc({
+      (['cmcc', 'cucc', 'ctcc'] as const).map((carrier) => {
+        const o = typeof over === 'function' ? over(carrier) : over;
+        return startSimulatedSmsc({
           carrier,
           messageIds: 'sequential',
           retryMs: 300,
-          ...over,
-          behaviour: { successRate: 1, receiptDelayMs: 10, ...over.behaviour },
-        }),
-      ),
+          ...o,
+          behaviour: { successRate: 1, receiptDelayMs: 10, ...o.behaviour },
+        });
+      }),
     );
     this.smscs = { cmcc: sims[0]!, cucc: sims[1]!, ctcc: sims[2]! };
     return this.smscs;
   }
 
+  /** Closes the gateways and connections and drops the send-log table. */
   async close(): Promise<void> {
     await Promise.all(Object.values(this.smscs ?? {}).map((s) => s.close()));
     await this.nc?.drain();
+    await this.ch?.command({ query: `DROP TABLE IF EXISTS ${this.table}` }).catch(() => undefined);
     await this.ch?.close();
   }
 
@@ -119,13 +126,13 @@ export class ServiceKit {
 
   /**
    * The usual set-up of a test file, as its beforeAll and afterAll: the simulated SMSCs
-   * (`startSmscs`), the kit opened and the service in this process; stopped and closed after all.
-   * Answers the running service.
+   * (`startSmscs`, given `smscs`), the kit opened and the service in this process; stopped and
+   * closed after all. Answers the running service.
    */
-  serveInProcess(): () => MessagingService {
+  serveInProcess(smscs?: Parameters<ServiceKit['startSmscs']>[0]): () => MessagingService {
     let svc: MessagingService | undefined;
     beforeAll(async () => {
-      await this.startSmscs();
+      await this.startSmscs(smscs);
       await this.open();
       svc = await this.startService();
     });

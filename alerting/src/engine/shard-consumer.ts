@@ -137,25 +137,38 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
   };
 
   /**
-   * Every `stallMs / 4`, asks the durable about a shard whose loop has waited `stallMs` for a
-   * message: with messages pending and room for more unacked, nothing is coming and the iterator is
-   * closed, for the run to open a new one (which pulls again).
+   * Watches a run's loop: once it has waited `stallMs` for a message, asks the durable (then every
+   * `stallMs / 4` while it goes on waiting, at most once per `stallMs` when the durable had nothing
+   * pending). Messages pending, room for more unacked, and nothing delivered between two answers:
+   * nothing is coming, and the iterator is closed for the run to open a new one (which pulls again).
    */
   const watchdog = (run: ShardRun): NodeJS.Timeout => {
     let asking = false;
+    let askedAt = 0;
+    // The durable's delivered sequence at the last answer that had messages pending.
+    let pendingAt: number | undefined;
     const t = setInterval(
       () => {
         const since = run.loop?.waitingSince;
-        if (asking || run.closed || run.stalled || !run.messages || since === undefined || performance.now() - since < stallMs) return;
+        const now = performance.now();
+        if (asking || run.closed || run.stalled || !run.messages || since === undefined || now - since < stallMs) {
+          if (since === undefined) pendingAt = undefined;
+          return;
+        }
+        if (pendingAt === undefined && now - askedAt < stallMs) return;
         asking = true;
+        askedAt = now;
         void jsm.consumers
           .info(LOCATION_STREAM, presenceConsumer(run.shard))
           .then((ci) => {
             const waited = run.loop?.waitingSince;
-            if (run.closed || waited === undefined || performance.now() - waited < stallMs) return;
             const room = !ci.config.max_ack_pending || ci.config.max_ack_pending < 0 || ci.num_ack_pending < ci.config.max_ack_pending;
-            if (ci.num_pending === 0 || !room) return;
+            if (run.closed || waited === undefined || ci.num_pending === 0 || !room) return void (pendingAt = undefined);
+            const before = pendingAt;
+            pendingAt = ci.delivered.consumer_seq;
+            if (before !== ci.delivered.consumer_seq) return;
             run.stalled = true;
+            pendingAt = undefined;
             log.error(
               {
                 shard: run.shard,

@@ -72,7 +72,15 @@ export function haloTest(region: Region, admin: AdminAreas, metres: number): (ln
   const closed = polygons.map((rings) =>
     rings.map((r) => (r[0]![0] === r[r.length - 1]![0] && r[0]![1] === r[r.length - 1]![1] ? r : [...r, r[0]!])),
   );
-  for (const rings of closed) tests.push((x, y) => ringsDistanceM(rings, x, y) <= metres);
+  // Each polygon's box grown by the buffer first: a district's outline has thousands of edges, and
+  // every known cell of the network is asked (most of them far from the region).
+  const dLat = metres / 111_000;
+  for (const rings of closed) {
+    let [w, so, e, n] = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const [x, y] of rings[0]!) [w, so, e, n] = [Math.min(w, x!), Math.min(so, y!), Math.max(e, x!), Math.max(n, y!)];
+    const dLng = metres / (111_000 * Math.max(0.01, Math.cos(Math.max(Math.abs(so), Math.abs(n)) * RAD)));
+    tests.push((x, y) => x >= w - dLng && x <= e + dLng && y >= so - dLat && y <= n + dLat && ringsDistanceM(rings, x, y) <= metres);
+  }
   return (x, y) => tests.some((t) => t(x, y));
 }
 

@@ -7,7 +7,8 @@ import { MapboxOverlay } from '@deck.gl/mapbox';
 import { GeoJsonLayer, PathLayer, TextLayer } from 'deck.gl';
 import type { RegionPart } from '@geo/alerting';
 import turfBbox from '@turf/bbox';
-import { LABEL_COLOR, loadMapSettings, offlineStyle, type MapTheme } from './offline-style.ts';
+import { LABEL_COLOR, loadMapSettings, offlineStyle, outlineLayers, outlineSources, type MapTheme } from './offline-style.ts';
+import { showMapNotice, styleFailureText } from './own-style.ts';
 import { detailLayers, detailSources, labelLayers, type MapDetail } from './detail-style.ts';
 import type { HexCell } from './hex-cells.ts';
 import { HeatCells } from './hex-layer.ts';
@@ -81,6 +82,8 @@ export class GeoMap {
   private readonly mapApi: string;
   /** The imported OpenStreetMap tiles, once `/api/map/meta` said there are some. */
   private detail: MapDetail | undefined;
+  /** A deployment's own style URL is the base map (not the offline one); false again if it failed to load. */
+  private ownStyle: boolean;
   ready = false;
 
   constructor(container: HTMLElement, opts: GeoMapOptions = {}) {
@@ -88,6 +91,7 @@ export class GeoMap {
     this.theme = opts.theme ?? settings.theme;
     this.api = opts.api ?? '/api/bigdata';
     this.mapApi = opts.mapApi ?? '/api/map';
+    this.ownStyle = !!settings.styleUrl;
     this.map = new maplibregl.Map({
       container,
       style: settings.styleUrl || offlineStyle(this.theme, `${this.api}/boundaries`),
@@ -115,8 +119,10 @@ export class GeoMap {
       this.listeners.viewport.forEach((f) => f(v));
       this.render();
     });
+    if (this.ownStyle) this.fallBackIfOwnStyleFails(container, settings.styleUrl);
     this.map.once('load', () => {
-      if (!settings.styleUrl) void this.loadDetail(container);
+      if (!this.ownStyle) void this.loadDetail(container);
+      else this.addOutlinesOverOwnStyle();
       if (opts.draw)
         this.drawing = new RegionDrawing(this.map, (parts) => {
           this.listeners.shapes.forEach((f) => f(parts));
@@ -163,6 +169,30 @@ export class GeoMap {
     for (const layer of detailLayers(this.theme, this.detail)) this.map.addLayer(layer, 'district-line');
     for (const layer of labelLayers(this.theme, this.detail)) this.map.addLayer(layer);
     container.dataset.mapDetail = this.detail ? 'osm' : 'outlines';
+  }
+
+  /**
+   * A style URL that does not load (404, not a style, a server that does not answer, an origin the
+   * portal's security policy refuses) would leave the map blank, with nothing to draw on: the map
+   * takes the offline base map instead and says why over it, in Chinese, naming the settings.
+   */
+  private fallBackIfOwnStyleFails(container: HTMLElement, url: string): void {
+    const onError = (e: maplibregl.ErrorEvent) => {
+      // Errors of tiles and sources come after the style loaded: the outlines still show over them.
+      if (this.ready || 'sourceId' in e) return;
+      this.map.off('error', onError);
+      this.ownStyle = false;
+      this.map.setStyle(offlineStyle(this.theme, `${this.api}/boundaries`));
+      // The browser reports a security policy refusal as its own event, just after the failed fetch.
+      setTimeout(() => showMapNotice(container, styleFailureText(url, e.error)), 100);
+    };
+    this.map.on('error', onError);
+  }
+
+  /** The administrative outlines over a deployment's own style, under the drawing and deck.gl layers. */
+  private addOutlinesOverOwnStyle(): void {
+    for (const [level, source] of Object.entries(outlineSources(`${this.api}/boundaries`))) this.map.addSource(`geo-${level}`, source);
+    for (const layer of outlineLayers(this.theme, 'geo-')) this.map.addLayer(layer);
   }
 
   private async outline(level: string): Promise<unknown> {
@@ -236,9 +266,10 @@ export class GeoMap {
 
   setTheme(theme: MapTheme): void {
     this.theme = theme;
-    if (loadMapSettings().styleUrl) return;
-    const style = offlineStyle(theme, `${this.api}/boundaries`);
-    for (const l of [...style.layers, ...detailLayers(theme, this.detail), ...labelLayers(theme, this.detail)]) {
+    const layers = this.ownStyle
+      ? outlineLayers(theme, 'geo-')
+      : [...offlineStyle(theme, `${this.api}/boundaries`).layers, ...detailLayers(theme, this.detail), ...labelLayers(theme, this.detail)];
+    for (const l of layers) {
       const paint = (l as { paint?: Record<string, unknown> }).paint ?? {};
       for (const [k, v] of Object.entries(paint)) if (this.map.getLayer(l.id)) this.map.setPaintProperty(l.id, k as never, v as never);
     }

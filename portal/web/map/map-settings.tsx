@@ -1,5 +1,6 @@
 import { createSignal, Show } from 'solid-js';
 import { loadMapSettings, saveMapSettings } from './offline-style.ts';
+import { isStyleUrl } from './own-style.ts';
 import { mt } from './zh-CN.ts';
 
 /**
@@ -9,7 +10,9 @@ import { mt } from './zh-CN.ts';
 export function MapSettingsButton(props: { onTheme?: (t: 'dark' | 'light') => void }) {
   const [open, setOpen] = createSignal(false);
   const [s, setS] = createSignal(loadMapSettings());
+  const [urlError, setUrlError] = createSignal('');
   const save = () => {
+    if (!isStyleUrl(s().styleUrl)) return setUrlError(mt.badStyleUrl);
     const before = loadMapSettings();
     saveMapSettings(s());
     setOpen(false);
@@ -36,9 +39,14 @@ export function MapSettingsButton(props: { onTheme?: (t: 'dark' | 'light') => vo
               type="url"
               placeholder="https://map.example.gov.cn/style.json"
               value={s().styleUrl}
-              onInput={(e) => setS({ ...s(), styleUrl: e.currentTarget.value.trim() })}
+              onInput={(e) => (setS({ ...s(), styleUrl: e.currentTarget.value.trim() }), setUrlError(''))}
             />
           </label>
+          <Show when={urlError()}>
+            <div class="field-error" role="alert" data-testid="map-style-url-error">
+              {urlError()}
+            </div>
+          </Show>
           <div class="form-actions">
             <button type="button" onClick={() => setOpen(false)}>
               {mt.cancel}

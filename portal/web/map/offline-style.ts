@@ -1,4 +1,4 @@
-import type { StyleSpecification } from 'maplibre-gl';
+import type { GeoJSONSourceSpecification, LayerSpecification, StyleSpecification } from 'maplibre-gl';
 
 export type MapTheme = 'dark' | 'light';
 
@@ -16,28 +16,50 @@ const PALETTE: Record<MapTheme, { bg: string; land: string; district: string; ci
  */
 export function offlineStyle(theme: MapTheme, api = '/api/bigdata/boundaries'): StyleSpecification {
   const c = PALETTE[theme];
-  const url = (level: string) => new URL(`${api}/${level}`, location.href).href;
   return {
     version: 8,
     name: `offline-${theme}`,
-    sources: {
-      province: { type: 'geojson', data: url('province') },
-      city: { type: 'geojson', data: url('city') },
-      district: { type: 'geojson', data: url('district') },
-    },
+    sources: outlineSources(api),
     layers: [
       { id: 'background', type: 'background', paint: { 'background-color': c.bg } },
       { id: 'land', type: 'fill', source: 'province', paint: { 'fill-color': c.land } },
-      { id: 'district-line', type: 'line', source: 'district', minzoom: 7, paint: { 'line-color': c.district, 'line-width': 0.8 } },
-      {
-        id: 'city-line',
-        type: 'line',
-        source: 'city',
-        paint: { 'line-color': c.city, 'line-width': ['interpolate', ['linear'], ['zoom'], 5, 0.8, 10, 1.6] },
-      },
-      { id: 'province-line', type: 'line', source: 'province', paint: { 'line-color': c.province, 'line-width': 2 } },
+      ...outlineLayers(theme),
     ],
   };
+}
+
+/** The province, city and district outlines as GeoJSON sources named by their level. */
+export function outlineSources(api = '/api/bigdata/boundaries'): Record<'province' | 'city' | 'district', GeoJSONSourceSpecification> {
+  const url = (level: string) => new URL(`${api}/${level}`, location.href).href;
+  return {
+    province: { type: 'geojson', data: url('province') },
+    city: { type: 'geojson', data: url('city') },
+    district: { type: 'geojson', data: url('district') },
+  };
+}
+
+/**
+ * The outlines' line layers, districts from zoom 7. Over a deployment's own style they are added with
+ * a prefix on source and layer ids (`geo-`), so that they cannot collide with that style's own.
+ */
+export function outlineLayers(theme: MapTheme, prefix = ''): LayerSpecification[] {
+  const c = PALETTE[theme];
+  return [
+    {
+      id: `${prefix}district-line`,
+      type: 'line',
+      source: `${prefix}district`,
+      minzoom: 7,
+      paint: { 'line-color': c.district, 'line-width': 0.8 },
+    },
+    {
+      id: `${prefix}city-line`,
+      type: 'line',
+      source: `${prefix}city`,
+      paint: { 'line-color': c.city, 'line-width': ['interpolate', ['linear'], ['zoom'], 5, 0.8, 10, 1.6] },
+    },
+    { id: `${prefix}province-line`, type: 'line', source: `${prefix}province`, paint: { 'line-color': c.province, 'line-width': 2 } },
+  ];
 }
 
 /** Label colours of a theme, for the text layer. */

@@ -108,7 +108,14 @@ log(`moves: ${recent.size.toLocaleString()} in memory (${(recent.bytes / 1e6).to
 // What the service holds, by part (typed arrays) and for the process.
 const presenceBytes = state.msisdn.byteLength * 3 + state.cell.byteLength + state.home.byteLength + state.carrier.byteLength * 5;
 const ringBytes = CELLS * 2048 * 2;
-const held = { presence_mib: mib(presenceBytes), ring_mib: mib(ringBytes), moves_mib: mib(recent.bytes), moves: recent.size, ...memory() };
+const held = {
+  presence_mib: mib(presenceBytes),
+  ring_mib: mib(ringBytes),
+  moves_mib: mib(recent.bytes),
+  moves_index_mib: mib(recent.indexBytes),
+  moves: recent.size,
+  ...memory(),
+};
 log(`memory: ${JSON.stringify(held)}`);
 
 // --- ClickHouse stub: every hour filled, no pair atoms ---

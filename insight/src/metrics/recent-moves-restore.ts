@@ -77,6 +77,9 @@ export async function restoreRecentMoves(
     log?.warn({ rows, ms }, 'moves read back from ClickHouse came too late (memory moved past them)');
     return undefined;
   }
+  // Sorted by cell into segments here, in the background, a segment at a time (≤ ~1.3M moves each),
+  // rather than by the sink's next sealed chunks one at a time while first queries scan them whole.
+  while (recent.mergeSegment()) await new Promise<void>((r) => setImmediate(r));
   log?.info({ rows, ms, mb: Math.round(recent.bytes / 1e6) }, 'moves of the last day back in memory');
   return rows;
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { newChunk, push, RecentMoves, trimmed } from './recent-moves.ts';
 
@@ -137,5 +138,112 @@ describe('RecentMoves', () => {
       if (inside[c] !== (f < 0 ? 0 : inside[f])) viaScan.push(sub);
     });
     expect(viaScan).toEqual(seen);
+  });
+
+  it('crossings read by cell from the segments are those of a pass over every move held, and of every move recorded in what it covers (#24)', () => {
+    const CELLS = 12;
+    const sortedRows = (rows: number[][]) => rows.map((m) => m.join(',')).sort();
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 400 }),
+            fc.integer({ min: 0, max: 6 }),
+            fc.integer({ min: -1, max: CELLS - 1 }),
+            fc.integer({ min: 0, max: CELLS - 1 }),
+          ),
+          { minLength: 20, maxLength: 200, size: 'max' },
+        ),
+        // Small regions mostly (read by their cells' runs), big ones too (read whole).
+        fc.array(
+          fc.integer({ min: 0, max: 3 }).map((x) => x === 0),
+          { minLength: CELLS, maxLength: CELLS },
+        ),
+        fc.integer({ min: 2, max: 24 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 30, max: 1500 }),
+        fc.integer({ min: 300, max: 2000 }),
+        fc.integer({ min: 0, max: 2500 }),
+        fc.integer({ min: 0, max: 2500 }),
+        fc.boolean(),
+        (raw, inside, chunkSize, perCell, spanS, keepS, a, b, adopted) => {
+          const r = new RecentMoves(keepS * S, chunkSize, 600 * S, perCell, spanS * S);
+          r.start(0);
+          const recorded: (readonly [number, number, number, number])[] = [];
+          if (adopted) {
+            // Older moves read back after a restart: sealed chunks, merged into segments later.
+            const older = [newChunk(chunkSize), newChunk(chunkSize)];
+            push(older[0]!, 0, 13_900_000_999, -1, 0);
+            push(older[0]!, 1, 13_900_000_999, 0, CELLS - 1);
+            push(older[1]!, 2, 13_900_000_998, CELLS - 1, 0);
+            r.adopt(0, 2, older.map(trimmed));
+            recorded.push([0, 13_900_000_999, -1, 0], [1, 13_900_000_999, 0, CELLS - 1], [2, 13_900_000_998, CELLS - 1, 0]);
+            while (r.mergeSegment());
+          }
+          // Ten seconds apart, up to 400 s late: eviction leaves chunks part-read (head > 0) too.
+          const moves = raw.map(([late, sub, f, c], i) => [Math.max(3, i * 10 - late), 13_900_000_000 + sub, f, c] as const);
+          for (const [t, sub, f, c] of moves) r.record(t * S, sub, f, c);
+          recorded.push(...moves);
+          const inRegion = Uint8Array.from(inside, (x) => (x ? 1 : 0));
+          const crosses = (f: number, c: number) => (f >= 0 && inRegion[f] === 1) !== (inRegion[c] === 1);
+          const lo = Math.min(a, b);
+          const hi = Math.max(a, b);
+          const held: number[][] = [];
+          r.scan(lo, hi, (t, sub, f, c) => {
+            if (crosses(f, c)) held.push([t, sub, f, c]);
+          });
+          const seen: number[][] = [];
+          r.crossings(inRegion, lo, hi, (t, sub, f, c) => seen.push([t, sub, f, c]));
+          expect(sortedRows(seen)).toEqual(sortedRows(held));
+          if (r.covers(lo * S)) {
+            const all = recorded.filter(([t, , f, c]) => t >= lo && t <= hi && crosses(f, c)).map((m) => [...m]);
+            expect(sortedRows(seen)).toEqual(sortedRows(all));
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('merges sealed chunks into a segment sorted by to cell, with positions by from cell (first sightings only by to)', () => {
+    const r = new RecentMoves(3600 * S, 3, 600 * S, 2, 3600 * S);
+    r.start(0);
+    const moves = [
+      [1, 1, -1, 2],
+      [2, 2, 2, 0],
+      [3, 3, 0, 2],
+      [4, 4, 2, 1],
+      [5, 5, -1, 0],
+      [6, 6, 1, 2],
+      [7, 7, 0, 1],
+    ] as const;
+    // 3 cells × 2 moves a cell = 6: the two sealed chunks are merged as the seventh move starts a third.
+    for (const [t, sub, f, c] of moves) r.record(t * S, sub, f, c);
+    expect(r.segmented).toBe(6);
+    const seg = (r as any).segments[0];
+    expect([...seg.to]).toEqual([0, 0, 1, 2, 2, 2]);
+    expect([...seg.sub]).toEqual([2, 5, 4, 1, 3, 6]);
+    expect([...seg.toStart]).toEqual([0, 2, 3, 6]);
+    expect([...seg.byFrom].map((p: number) => seg.from[p])).toEqual([0, 1, 2, 2]);
+    expect([...seg.fromStart]).toEqual([0, 1, 2, 4]);
+    expect(r.indexBytes).toBe(4 * 4 + 4 * 4 * 2);
+    expect(r.bytes).toBe((6 + 3) * 20);
+    const seen: number[] = [];
+    r.crossings(Uint8Array.from([0, 0, 1]), 0, 100, (_t, sub) => seen.push(sub));
+    expect(seen.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 6]);
+  });
+
+  it('evicts a segment whole once all its moves are older than keepMs, and covers only after them', () => {
+    const r = new RecentMoves(100 * S, 4, 600 * S, 1, 3600 * S);
+    r.start(0);
+    for (let i = 0; i < 6; i++) r.record((10 + i) * S, i, 0, 1); // a segment of 10–13 s, then 14–15 s in chunks
+    expect(r.segmented).toBe(4);
+    r.record(112 * S, 6, 0, 1); // keeps ≥ 12 s: the segment's 12 and 13 s hold it whole
+    expect(r.size).toBe(7);
+    expect(r.covers(10 * S)).toBe(true);
+    r.record(114 * S, 7, 0, 1); // keeps ≥ 14 s: the segment goes
+    expect(r.size).toBe(4);
+    expect(r.covers(13 * S)).toBe(false);
+    expect(r.covers(14 * S)).toBe(true);
   });
 });

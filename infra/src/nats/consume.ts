@@ -1,4 +1,4 @@
-import { jetstream, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
@@ -23,9 +23,14 @@ export interface ConsumeOptions<T> {
 
 export interface RunningConsumer {
   stop(): Promise<void>;
-  /** Resolves when the loop ends. */
+  /** Resolves when the loop ends (after `stop`: an iterator that ends before is replaced). */
   readonly done: Promise<void>;
+  /** Times the consume iterator ended or failed before `stop` and was opened again. */
+  readonly restarts: number;
 }
+
+/** Back-off before opening a consumer's iterator again, by attempt (ms). */
+const RESTART_MS = [250, 1000, 2000, 5000, 10_000];
 
 /** A person-readable summary of zod issues: `path: message; path: message`. */
 export function describeIssues(error: z.ZodError): string {
@@ -36,6 +41,21 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 const counters = new WeakMap<Registry, Counter<'stream' | 'consumer' | 'outcome'>>();
+const restartCounters = new WeakMap<Registry, Counter<'stream' | 'consumer' | 'reason'>>();
+function restartCounterFor(registry?: Registry) {
+  if (!registry) return undefined;
+  let c = restartCounters.get(registry);
+  if (!c) {
+    c = new Counter({
+      name: 'consumer_restarts_total',
+      help: 'JetStream consume iterators that ended (ended) or threw (failed) before being stopped, and were opened again',
+      labelNames: ['stream', 'consumer', 'reason'],
+      registers: [registry],
+    });
+    restartCounters.set(registry, c);
+  }
+  return c;
+}
 function counterFor(registry?: Registry) {
   if (!registry) return undefined;
   let c = counters.get(registry);
@@ -55,6 +75,10 @@ function counterFor(registry?: Registry) {
  * Consumes a durable pull consumer: parses JSON, validates with the schema, calls `handle`, acks.
  * Invalid messages are dead-lettered with a reason and never crash the loop; a failing handler
  * gets the message back with a growing delay until `maxDeliver`, then it is dead-lettered.
+ *
+ * Until `stop`, an iterator that ends is opened again (with back-off, logged, counted in
+ * `consumer_restarts_total`): nats.js ends one for good on a 400 to a pull or a subscription error,
+ * and a consumer that silently stopped consuming is the worst failure a queue can have (#19).
  */
 export async function consumeValidated<T>(opts: ConsumeOptions<T>): Promise<RunningConsumer> {
   const js = jetstream(opts.nc);
@@ -63,7 +87,12 @@ export async function consumeValidated<T>(opts: ConsumeOptions<T>): Promise<Runn
   const maxDeliver = opts.maxDeliver ?? 10;
   const count = counterFor(opts.registry);
   const labels = (outcome: string) => ({ stream: opts.stream, consumer: opts.consumer, outcome });
-  const messages = await consumer.consume({ max_messages: opts.batch ?? 256 });
+  const restartCount = restartCounterFor(opts.registry);
+  const open = async () => (await js.consumers.get(opts.stream, opts.consumer)).consume({ max_messages: opts.batch ?? 256 });
+  let messages: ConsumerMessages | undefined = await consumer.consume({ max_messages: opts.batch ?? 256 });
+  let stopped = false;
+  let restarts = 0;
+  let wake: (() => void) | undefined;
 
   const handleOne = async (msg: JsMsg) => {
     let parsed: unknown;
@@ -99,19 +128,57 @@ export async function consumeValidated<T>(opts: ConsumeOptions<T>): Promise<Runn
   };
 
   const done = (async () => {
-    for await (const msg of messages) {
+    for (let attempt = 0; ; attempt++) {
+      let reason = 'ended';
+      let error: unknown;
       try {
-        await handleOne(msg);
+        if (messages === undefined) throw new Error('the consumer could not be opened');
+        for await (const msg of messages) {
+          attempt = 0;
+          try {
+            await handleOne(msg);
+          } catch (err) {
+            // Dead-lettering itself failed (NATS down): leave the message unacked so it comes back.
+            opts.log.error({ err, subject: msg.subject }, 'could not dead-letter; message will be redelivered');
+          }
+        }
       } catch (err) {
-        // Dead-lettering itself failed (NATS down): leave the message unacked so it comes back.
-        opts.log.error({ err, subject: msg.subject }, 'could not dead-letter; message will be redelivered');
+        reason = 'failed';
+        error = err;
       }
+      if (stopped) return;
+      const waitMs = RESTART_MS[Math.min(attempt, RESTART_MS.length - 1)]!;
+      restarts++;
+      restartCount?.inc({ stream: opts.stream, consumer: opts.consumer, reason });
+      opts.log.error(
+        { err: error, stream: opts.stream, consumer: opts.consumer, reason, waitMs },
+        'consumer ended before being stopped; opening it again',
+      );
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, waitMs);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      wake = undefined;
+      if (stopped) return;
+      messages = await open().catch((err: unknown) => {
+        opts.log.error({ err, stream: opts.stream, consumer: opts.consumer }, 'could not open the consumer again; retrying');
+        return undefined;
+      });
+      if (stopped) await messages?.close();
     }
   })();
   return {
     done,
+    get restarts() {
+      return restarts;
+    },
     async stop() {
-      await messages.close();
+      stopped = true;
+      wake?.();
+      await messages?.close();
       await done;
     },
   };

@@ -51,7 +51,7 @@ export interface ServiceOptions {
   ready?: (answer: HealthzAnswer) => boolean;
   /** URLs that must answer too (any status): `/healthz` can be up before the service's own port. */
   alsoListening?: string[];
-  /** @default 180_000 (two busy cores start a tsx process slowly) */
+  /** @default 120_000 (two busy cores start a tsx process slowly; under a test hook's own limit) */
   timeoutMs?: number;
   /** @default REPO_ROOT */
   cwd?: string;
@@ -103,7 +103,7 @@ export function startService(name: string, entry: string, opts: ServiceOptions):
     p,
     `ready at ${opts.healthUrl}`,
     async () => (await healthy()) && (await listening()),
-    opts.timeoutMs ?? 180_000,
+    opts.timeoutMs ?? 120_000,
     300,
   ).catch((err: Error) => {
     throw new Error(`${err.message}${last ? `\nits last healthz answer: ${JSON.stringify(last)}` : ''}`, { cause: err });

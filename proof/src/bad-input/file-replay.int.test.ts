@@ -5,11 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectNats, ensureDeadLetterStream, type NatsConnection } from '@geo/infra';
-import { untilValue } from '@geo/infra/testing';
+import { REPO_ROOT, untilValue } from '@geo/infra/testing';
 import { LOCATION_STREAM, decodeLocationMessage, type LocationEvent } from '@geo/ingest';
 import { CaseTally } from './report.ts';
 import { locationCases, type LocationCase } from './location-cases.ts';
-import { REPO_ROOT } from './service-process.ts';
 import { tapDeadLetters, tapStream } from './stream-tap.ts';
 
 /**

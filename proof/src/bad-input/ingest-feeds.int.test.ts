@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { connectNats, ensureDeadLetterStream, type NatsConnection } from '@geo/infra';
-import { freePort, untilValue } from '@geo/infra/testing';
+import { freePort, untilValue, startService, type ServiceProcess } from '@geo/infra/testing';
 import { HTTP_FEED_PATH, LOCATION_STREAM, decodeLocationMessage, feedSubject, type LocationEvent } from '@geo/ingest';
 import { CaseTally } from './report.ts';
 import { locationCases, type LocationCase } from './location-cases.ts';
-import { startService, type ServiceProcess } from './service-process.ts';
 import { tapDeadLetters, tapStream } from './stream-tap.ts';
 
 /**
@@ -115,19 +114,18 @@ describe('bad input at ingest feeds (real ingest process, real nats-server)', ()
   beforeAll(async () => {
     const since = new Date(Date.now() - 1000);
     const [health, http] = [await freePort(), await freePort()];
-    ingest = await startService(
-      'ingest',
-      'ingest/src/main.ts',
-      {
+    ingest = startService('ingest', 'ingest/src/main.ts', {
+      healthUrl: `http://127.0.0.1:${health}/healthz`,
+      alsoListening: [`http://127.0.0.1:${http}${HTTP_FEED_PATH}`],
+      env: {
         NATS_URL: inject('natsUrl'),
         HEALTH_PORT: String(health),
         INGEST_HTTP_PORT: String(http),
         INGEST_KEYS: `cmcc=${CMCC_KEY},cucc=${CUCC_KEY}`,
         SIM_ENABLED: '0',
       },
-      `http://127.0.0.1:${health}/healthz`,
-      { alsoListening: [`http://127.0.0.1:${http}${HTTP_FEED_PATH}`] },
-    );
+    });
+    await ingest.ready;
     feedUrl = `http://127.0.0.1:${http}${HTTP_FEED_PATH}`;
     statusUrl = `http://127.0.0.1:${health}/healthz`;
     nc = await connectNats(inject('natsUrl'), 'proof-bad-input-ingest');

@@ -14,11 +14,10 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
-import { until, untilValue, freePort } from '@geo/infra/testing';
+import { until, untilValue, freePort, startService, type ServiceProcess } from '@geo/infra/testing';
 import type { LocationEvent } from '@geo/ingest';
 import { atom } from '@geo/insight';
 import { CaseTally } from './report.ts';
-import { startService, type ServiceProcess } from './service-process.ts';
 import { tapDeadLetters } from './stream-tap.ts';
 
 /**
@@ -75,10 +74,10 @@ describe('bad input at insight (real insight process, own stream and database)',
     nc = await connectNats(inject('natsUrl'), 'proof-bad-input-insight');
     await ensureStream(await jetstreamManager(nc), { name: STREAM, subjects: [`${PREFIX}.>`] });
     const [health, apiPort] = [await freePort(), await freePort()];
-    insight = await startService(
-      'insight',
-      'insight/src/main.ts',
-      {
+    insight = startService('insight', 'insight/src/main.ts', {
+      healthUrl: `http://127.0.0.1:${health}/healthz`,
+      alsoListening: [`http://127.0.0.1:${apiPort}/heatmap`],
+      env: {
         NATS_URL: inject('natsUrl'),
         CLICKHOUSE_URL: `${inject('clickhouseUrl').replace(/\/$/, '')}/${DB}`,
         HEALTH_PORT: String(health),
@@ -88,9 +87,8 @@ describe('bad input at insight (real insight process, own stream and database)',
         INSIGHT_CONSUMER: `badin-${RUN}`,
         INSIGHT_K: String(K),
       },
-      `http://127.0.0.1:${health}/healthz`,
-      { alsoListening: [`http://127.0.0.1:${apiPort}/heatmap`] },
-    );
+    });
+    await insight.ready;
     api = `http://127.0.0.1:${apiPort}`;
     await ensureDeadLetterStream(nc);
     dead = await tapDeadLetters(nc, 'insight', since, MARK);
@@ -416,6 +414,28 @@ describe('bad input at insight (real insight process, own stream and database)',
       expect(`${r.body.error.message} ${(r.body.error.issues ?? []).join(' ')}`).toMatch(qc.says);
       await stillUp();
     });
+
+    // Issue 17: "insight logs nothing for it". The 3-position ring is a 400 now, but insight logs only
+    // its 500s (api/routes.ts onError), so a refused query still leaves no trace in its log. Not this
+    // suite's file to fix: counted as a known bug until insight logs refusals (at warn, with the reason).
+    it.fails(
+      tally.bug(
+        'insight region queries',
+        'a refused region (a 3-position ring) is in the insight log with its reason',
+        'insight/src/api/routes.ts logs only 500s; a 400 is not logged',
+      ),
+      async () => {
+        const ring = [
+          [120.5, 30.5],
+          [121.5, 30.5],
+          [120.5, 30.5],
+        ];
+        const r = await post(JSON.stringify({ region: { shapes: [{ type: 'polygon', coordinates: [ring] }] } }));
+        // Refused as it should be: only the missing log line may fail this case.
+        if (r.status !== 400) throw new Error(`expected a 400, got ${r.status}`);
+        await until('the refusal in the insight log', async () => /distinct vertices/.test(insight.output()), 5_000);
+      },
+    );
 
     const ACCEPTED = tally.add('insight region queries', [
       Q('a self-intersecting (bow-tie) polygon', () =>

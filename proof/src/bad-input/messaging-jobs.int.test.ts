@@ -12,10 +12,9 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
-import { untilValue, freePort } from '@geo/infra/testing';
+import { untilValue, freePort, startService, type ServiceProcess } from '@geo/infra/testing';
 import { messagingNames, type SmsJob } from '@geo/messaging';
 import { CaseTally } from './report.ts';
-import { startService, type ServiceProcess } from './service-process.ts';
 import { tapDeadLetters } from './stream-tap.ts';
 
 /**
@@ -63,16 +62,14 @@ describe('bad SMS jobs at messaging (real messaging and SMSC processes)', () => 
     const since = new Date(Date.now() - 1000);
     const [smscHealth, msgHealth, cmcc, cucc, ctcc] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     const smscPorts = { SMSC_PORT_CMCC: String(cmcc), SMSC_PORT_CUCC: String(cucc), SMSC_PORT_CTCC: String(ctcc) };
-    smsc = await startService(
-      'smsc-sim',
-      'messaging/src/smsc-sim/main.ts',
-      { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '10' },
-      `http://127.0.0.1:${smscHealth}/healthz`,
-    );
-    messaging = await startService(
-      'messaging',
-      'messaging/src/main.ts',
-      {
+    smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', {
+      healthUrl: `http://127.0.0.1:${smscHealth}/healthz`,
+      env: { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '10' },
+    });
+    await smsc.ready;
+    messaging = startService('messaging', 'messaging/src/main.ts', {
+      healthUrl: `http://127.0.0.1:${msgHealth}/healthz`,
+      env: {
         ...smscPorts,
         NATS_URL: inject('natsUrl'),
         CLICKHOUSE_URL: inject('clickhouseUrl'),
@@ -86,8 +83,8 @@ describe('bad SMS jobs at messaging (real messaging and SMSC processes)', () => 
         RECIPIENT_LIMIT_PER_HOUR: '0',
         RECIPIENT_LIMIT_PER_DAY: '0',
       },
-      `http://127.0.0.1:${msgHealth}/healthz`,
-    );
+    });
+    await messaging.ready;
     nc = await connectNats(inject('natsUrl'), 'proof-bad-input-messaging');
     await ensureDeadLetterStream(nc);
     ch = connectClickHouse(inject('clickhouseUrl'));

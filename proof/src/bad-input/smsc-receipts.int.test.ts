@@ -12,10 +12,9 @@ import {
   type ClickHouseClient,
   type NatsConnection,
 } from '@geo/infra';
-import { until, untilValue, freePort } from '@geo/infra/testing';
+import { until, untilValue, freePort, readMetrics, startService, type ServiceProcess } from '@geo/infra/testing';
 import { messagingNames, type SmsJob } from '@geo/messaging';
 import { CaseTally } from './report.ts';
-import { startService, type ServiceProcess } from './service-process.ts';
 import { tapDeadLetters } from './stream-tap.ts';
 
 /**
@@ -172,16 +171,14 @@ describe('bad deliver_sm from the SMSC at messaging (real messaging and SMSC pro
     const smscPorts = { SMSC_PORT_CMCC: String(cmcc), SMSC_PORT_CUCC: String(cucc), SMSC_PORT_CTCC: String(ctcc) };
     smscUrl = `http://127.0.0.1:${smscHealth}`;
     msgUrl = `http://127.0.0.1:${msgHealth}`;
-    smsc = await startService(
-      'smsc-sim',
-      'messaging/src/smsc-sim/main.ts',
-      { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '10' },
-      `${smscUrl}/healthz`,
-    );
-    messaging = await startService(
-      'messaging',
-      'messaging/src/main.ts',
-      {
+    smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', {
+      healthUrl: `${smscUrl}/healthz`,
+      env: { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '10' },
+    });
+    await smsc.ready;
+    messaging = startService('messaging', 'messaging/src/main.ts', {
+      healthUrl: `${msgUrl}/healthz`,
+      env: {
         ...smscPorts,
         NATS_URL: inject('natsUrl'),
         CLICKHOUSE_URL: inject('clickhouseUrl'),
@@ -196,8 +193,8 @@ describe('bad deliver_sm from the SMSC at messaging (real messaging and SMSC pro
         RECIPIENT_LIMIT_PER_HOUR: '0',
         RECIPIENT_LIMIT_PER_DAY: '0',
       },
-      `${msgUrl}/healthz`,
-    );
+    });
+    await messaging.ready;
     nc = await connectNats(inject('natsUrl'), 'proof-bad-input-smsc-receipts');
     await ensureDeadLetterStream(nc);
     ch = connectClickHouse(inject('clickhouseUrl'));
@@ -290,13 +287,8 @@ describe('bad deliver_sm from the SMSC at messaging (real messaging and SMSC pro
       'bytes that are no PDU (a command_length of 4 GB) → the bind is dropped, counted and bound again; a good job after it is delivered',
     ),
     async () => {
-      const metric = async () => {
-        const text = await (await fetch(`${msgUrl}/metrics`)).text();
-        const line = text
-          .split('\n')
-          .find((l) => l.startsWith('sms_bad_deliver_total') && l.includes('undecodable PDU') && l.includes('carrier="cmcc"'));
-        return line ? Number(line.split(' ').pop()) : 0;
-      };
+      const metric = async () =>
+        (await readMetrics(`${msgUrl}/metrics`)).by('sms_bad_deliver_total', 'reason', { carrier: 'cmcc' })['undecodable PDU'] ?? 0;
       const before = await metric();
       await deliver({ rawHex: 'ffffffff00000005000000000000002a' });
       await until('the undecodable PDU to be counted', async () => (await metric()) > before, 30_000);

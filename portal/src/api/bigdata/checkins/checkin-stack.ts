@@ -74,6 +74,7 @@ export async function startCheckInStack(clickhouseUrl: string, portalExtra: Para
     const smscUrl = `http://127.0.0.1:${smscHealth}`;
     const smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', {
       healthUrl: `${smscUrl}/healthz`,
+      timeoutMs: 180_000,
       env: { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '100' },
     });
     services.push(smsc);
@@ -82,6 +83,7 @@ export async function startCheckInStack(clickhouseUrl: string, portalExtra: Para
       healthUrl: `http://127.0.0.1:${messagingHealth}/healthz`,
       // messaging adds its smpp-* checks once it has bound: ready means able to send.
       ready: checksOk('nats', 'smpp-cmcc', 'smpp-cucc', 'smpp-ctcc'),
+      timeoutMs: 180_000,
       env: {
         ...smscPorts,
         NATS_URL: nats.url,

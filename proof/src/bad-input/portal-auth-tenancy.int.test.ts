@@ -10,6 +10,7 @@ import {
   INJECTION_STRINGS,
   login,
   loginDemoAdmin,
+  loginOperator,
   openOtherEnterprise,
   PORTAL_START_TIMEOUT,
   sessionHash,
@@ -456,6 +457,85 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
         expect(e.message).toMatch(bc.says);
         expect((await c.req('POST', '/api/industry/templates', template())).status).toBe(200);
         await aIntact();
+      },
+    );
+  });
+
+  // Issue 17: a 3-position ring to the metrics route answered 500. Insight refuses it now (400, in
+  // English) and the portal passes that on as "区域有误：<insight's English>"; task submission and the
+  // reach estimate check the region themselves first (regionAndRuleIssues) and say why in Chinese.
+  // The insight route does not: with insight unset it answers 503 for a region it should refuse.
+  it.fails(
+    tally.bug(
+      'portal bad bodies and queries',
+      'a 3-position ring to /api/insight/metrics → 400 in Chinese before insight is asked',
+      'portal/src/api/insight/routes.ts does not run regionAndRuleIssues before calling insight',
+    ),
+    async () => {
+      const ring = [
+        [120, 30],
+        [121, 30],
+        [120, 30],
+      ];
+      const r = await a.req('POST', '/api/insight/metrics', { region: { parts: [{ kind: 'polygon', rings: [ring] }] } });
+      expect(r.status).toBe(400);
+      const e = expectReadableError(r);
+      expect(e.code).toBe('VALIDATION');
+      expect(JSON.stringify(r.body.error)).toMatch(/顶点/);
+      expect(JSON.stringify(r.body.error)).not.toMatch(/distinct|vertices/);
+    },
+  );
+
+  describe('answers with personal data are kept by no browser or proxy (Cache-Control: no-store, issue 17)', () => {
+    const PERSONAL = tally.add('portal personal data not cached', [
+      '/api/auth/me',
+      '/api/accounts',
+      '/api/accounts/{account}',
+      '/api/industry/books/personal/contacts',
+      '/api/industry/books/personal/contacts/{contact}',
+      '/api/industry/books/enterprise/contacts',
+      '/api/industry/books/personal/export',
+      '/api/industry/sends',
+      '/api/industry/inbox',
+      '/api/industry/uploads/{upload}/report',
+      '/api/settings/op-log',
+      '/api/settings/login-log',
+      '/api/api-keys',
+      '/api/bigdata/drafts',
+      '/api/bigdata/drafts/{bigdataDraft}',
+    ]);
+    it.each(PERSONAL)('GET %s → 200, no-store', async (path) => {
+      const r = await a.req(
+        'GET',
+        path.replace(/\{(\w+)\}/, (_, k: string) => ids[k]!),
+      );
+      expect(r.status).toBe(200);
+      expect(r.headers.get('cache-control')).toMatch(/no-store/);
+    });
+
+    // A qualification (营业执照, 授权书: names, ID numbers) is served `private, max-age=300` by
+    // settings/uploads.ts fileResponse, so the browser keeps it on disk after logout. Not this
+    // suite's file to fix: counted as a known bug until the route says no-store.
+    it.fails(
+      tally.bug(
+        'portal personal data not cached',
+        'GET a stored qualification file (enterprise and operator) → no-store',
+        'settings/uploads.ts fileResponse sends cache-control: private, max-age=300',
+      ),
+      async () => {
+        const fd = new FormData();
+        fd.set('title', `营业执照${TAG}`);
+        fd.set('file', new File([onePagePdf() as Uint8Array<ArrayBuffer>], '营业执照.pdf', { type: 'application/pdf' }));
+        const q = await a.req('POST', '/api/settings/qualifications', fd);
+        expect(q.status).toBe(200);
+        const own = await a.req('GET', `/api/settings/qualifications/${q.body.id}/file`);
+        const review = await (await loginOperator(portal)).req('GET', `/api/review/qualifications/${q.body.id}/file`);
+        // Both served: only the caching may fail this case.
+        if (own.status !== 200 || review.status !== 200) throw new Error(`files not served: ${own.status} ${review.status}`);
+        expect([own.headers.get('cache-control'), review.headers.get('cache-control')]).toEqual([
+          expect.stringMatching(/no-store/),
+          expect.stringMatching(/no-store/),
+        ]);
       },
     );
   });

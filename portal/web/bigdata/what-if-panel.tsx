@@ -63,10 +63,11 @@ export function WhatIfPanel(props: { form: () => unknown; hasRegion: () => boole
       <h3>{wt.title}</h3>
       <p class="muted small">{wt.hint}</p>
       <div class="row small">
-        <label>
+        {/* Each label with its input on one line: 结束时间 stood at one line's end, its input on the next. */}
+        <label style={{ 'white-space': 'nowrap' }}>
           {wt.from} <input type="datetime-local" value={from!()} onInput={(e) => setWindow[0]!(e.currentTarget.value)} />
         </label>
-        <label>
+        <label style={{ 'white-space': 'nowrap' }}>
           {wt.to} <input type="datetime-local" value={to!()} onInput={(e) => setWindow[1]!(e.currentTarget.value)} />
         </label>
         <button

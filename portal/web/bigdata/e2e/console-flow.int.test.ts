@@ -146,6 +146,7 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     expect(whatIfBox.y).toBeGreaterThanOrEqual(mapBox.y + mapBox.height);
     // Every select shows its whole choice (频率 read 按日去重（每天发送一次, cut).
     expect(await page.evaluate(clippedSelects)).toEqual([]);
+    expect(await page.evaluate(splitLabels)).toEqual([]);
     const box = (await page.locator('[data-testid="send-map"]').boundingBox())!;
     const cx = box.x + box.width / 2,
       cy = box.y + box.height / 2;
@@ -354,6 +355,7 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     await page.setViewportSize({ width: 1440, height: 900 });
     await expect.poll(() => page.evaluate(() => window.innerWidth)).toBe(1440);
     expect(await page.evaluate(clippedSelects)).toEqual([]);
+    expect(await page.evaluate(splitLabels)).toEqual([]);
     const [form1440, dwell1440] = [
       (await page.locator('.bd-form').boundingBox())!,
       (await page.locator('input[name=minDwellMin]').boundingBox())!,
@@ -884,6 +886,23 @@ function clippedSelects() {
       return ctx.measureText(sel.options[sel.selectedIndex]?.text ?? '').width > room;
     })
     .map((sel) => `${sel.name || sel.getAttribute('aria-label')}: ${sel.options[sel.selectedIndex]?.text} in ${sel.clientWidth} px`);
+}
+
+/** The what-if panel's labels whose text stands on another line than their input (结束时间 did at 1440 px). */
+function splitLabels() {
+  return [...document.querySelectorAll('[data-testid="what-if"] label')]
+    .filter((l) => {
+      const input = l.querySelector('input');
+      const text = [...l.childNodes].find((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim());
+      if (!input || !text) return false;
+      const range = document.createRange();
+      range.selectNodeContents(text);
+      const t = range.getBoundingClientRect(),
+        i = input.getBoundingClientRect();
+      const mid = (t.top + t.bottom) / 2;
+      return mid < i.top || mid > i.bottom;
+    })
+    .map((l) => l.textContent!.trim());
 }
 
 /** The centre of a group of people (for more people at the same place). */

@@ -15,6 +15,9 @@ let cache: Promise<AreaNode[]> | undefined;
 /** The areas of the pickers (fetched once per page load). */
 export const loadAreas = () => (cache ??= get<{ areas: AreaNode[] }>('/api/bigdata/areas').then((r) => r.areas));
 
+/** The pickers' own padding, small: a third of the form is little room for 区/县（全部） or a long district name. */
+const NARROW = { 'padding-left': '4px', 'padding-right': '2px' };
+
 /** Province → city → district pickers; "添加区域" adds the most specific level chosen. Several areas at once. */
 export function AreaPicker(props: {
   value: { code: string; name: string }[];
@@ -43,16 +46,34 @@ export function AreaPicker(props: {
   };
   return (
     <div class="area-picker">
-      <div class="row">
-        <select aria-label={bt.send.province} value={prov()} onChange={(e) => (setProv(e.currentTarget.value), setCity(''), setDist(''))}>
+      {/* Three selects across the form, 添加区域 under them: beside them each was ~97 px and cut 区/县（全部）. */}
+      <div class="row" style={{ 'flex-wrap': 'nowrap' }}>
+        <select
+          style={NARROW}
+          aria-label={bt.send.province}
+          value={prov()}
+          onChange={(e) => (setProv(e.currentTarget.value), setCity(''), setDist(''))}
+        >
           <option value="">{bt.send.province}</option>
           <For each={provinces()}>{(a) => <option value={a.code}>{a.name}</option>}</For>
         </select>
-        <select aria-label={bt.send.city} value={city()} onChange={(e) => (setCity(e.currentTarget.value), setDist(''))} disabled={!prov()}>
+        <select
+          style={NARROW}
+          aria-label={bt.send.city}
+          value={city()}
+          onChange={(e) => (setCity(e.currentTarget.value), setDist(''))}
+          disabled={!prov()}
+        >
           <option value="">{bt.send.city + bt.send.wholeLevel}</option>
           <For each={cities()}>{(a) => <option value={a.code}>{a.name}</option>}</For>
         </select>
-        <select aria-label={bt.send.district} value={dist()} onChange={(e) => setDist(e.currentTarget.value)} disabled={!city()}>
+        <select
+          style={NARROW}
+          aria-label={bt.send.district}
+          value={dist()}
+          onChange={(e) => setDist(e.currentTarget.value)}
+          disabled={!city()}
+        >
           <option value="">{bt.send.district + bt.send.wholeLevel}</option>
           <For each={districts()}>
             {(a) => (
@@ -63,6 +84,8 @@ export function AreaPicker(props: {
             )}
           </For>
         </select>
+      </div>
+      <div class="row">
         <button type="button" onClick={add} disabled={!prov() || noOutline()}>
           {bt.send.addArea}
         </button>

@@ -58,7 +58,8 @@ export function ScheduleFields(props: FormSectionProps) {
         <small class="muted">{bt.send.allDay}</small>
       </fieldset>
 
-      <div class="form-grid">
+      {/* The frequency's longer label gets the wider column: at half it read 按日去重（每天发送一次 (cut). */}
+      <div class="form-grid" style={{ 'grid-template-columns': 'minmax(0, 3fr) minmax(0, 2fr)' }}>
         <label class="field">
           <span>{bt.send.frequency}</span>
           <select

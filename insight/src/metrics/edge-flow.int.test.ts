@@ -98,6 +98,38 @@ describe('insight inflow / outflow with edge hysteresis', () => {
       expect(sum(m, 'outflow')).toBe(0);
     }
     expect(zero.series).toEqual(plain.series);
+
+    // A live query reads the moves around the region from memory; from ClickHouse alone (memory
+    // said to hold nothing) the answer is the same.
+    const recent = t.insight.recent;
+    let served = recent.served;
+    await metrics({});
+    const plainReads = recent.served - served;
+    served = recent.served;
+    const fromMemory = await metrics({ hysteresis: { bufferMeters: 500, minOutsideSeconds: 300 } });
+    expect(recent.served - served).toBe(plainReads + 1);
+    // Memory said to hold nothing, or only the moves after the middle of the jitter (the rest from ClickHouse).
+    const withHeld = async (afterS: number) => {
+      const held = recent.completeAfterS;
+      recent.completeAfterS = afterS;
+      try {
+        return await metrics({ hysteresis: { bufferMeters: 500, minOutsideSeconds: 300 } });
+      } finally {
+        recent.completeAfterS = held;
+      }
+    };
+    const fromClickHouse = await withHeld(Number.POSITIVE_INFINITY);
+    const split = await withHeld(Math.floor((t0 + 4 * 30_000) / 1000));
+    const figures = (m: RegionMetrics) => ({
+      flow: m.flow,
+      day: m.series.day
+        .filter((p) => !p.inflow.suppressed || !p.outflow.suppressed)
+        .map(({ t, inflow, outflow }) => ({ t, inflow, outflow })),
+      dwell: m.dwell,
+    });
+    expect(figures(fromClickHouse)).toEqual(figures(fromMemory));
+    expect(figures(split)).toEqual(figures(fromMemory));
+    expect(figures(fromMemory)).toEqual(figures(hyst));
   });
 
   it('keeps the first entry time for dwell when someone stepped out near the edge and came back soon', async () => {

@@ -106,6 +106,34 @@ async function movesAround(ch: ClickHouseClient, keys: number[], h3s: string[], 
   return out.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 
+/**
+ * {@link movesAround}, the part the moves in memory hold (`RecentMoves`: every move after its
+ * `completeAfterS`) read there, only the older rest from ClickHouse: a city's day of moves around
+ * it from ClickHouse takes seconds, a scan of the day in memory tens of milliseconds.
+ */
+async function movesAroundFrom(
+  ctx: MetricsContext,
+  around: Uint8Array,
+  keys: number[],
+  h3s: string[],
+  fromS: number,
+  toS: number,
+): Promise<Move[]> {
+  const recent = ctx.recent;
+  const heldAfter = recent ? recent.completeAfterS : Infinity;
+  if (!recent || heldAfter >= toS) return movesAround(ctx.ch, keys, h3s, fromS, toS);
+  // Memory first, before the await: meanwhile the oldest moves held may be evicted.
+  const key = ctx.state.cells.key;
+  const held: Move[] = [];
+  recent.scan(Math.max(fromS, heldAfter + 1), toS, (t, sub, from, to) => {
+    if (around[to] === 1 || (from >= 0 && around[from] === 1)) held.push([sub, t, from >= 0 ? key[from]! : 0, key[to]!]);
+  });
+  const older = heldAfter >= fromS ? await movesAround(ctx.ch, keys, h3s, fromS, heldAfter) : [];
+  recent.served++;
+  // In time order per person; the sort is stable, so moves of one second keep the order they were applied in.
+  return older.concat(held).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+}
+
 /** What the region's history is under edge hysteresis: {@link edgeHistory}'s answer. */
 export interface EdgeHistory {
   /** Inflow / outflow in the last hour and since midnight (sums of pair atoms, like `RegionHistory.flow`). */
@@ -150,7 +178,8 @@ function bucketSums(
 /**
  * The region's inflow and outflow (last hour, since midnight, the day's 5-minute series) and its
  * people's last entry times (dwell) under edge hysteresis: each person's moves into, out of and
- * around the region (its cells and those within the buffer) from ClickHouse, judged by the shared
+ * around the region (its cells and those within the buffer), from the moves held in memory where
+ * they reach and from ClickHouse before that (`movesAroundFrom`), judged by the shared
  * rule (`edgeRows`), then counted as every flow is: per crossing pair, distinct people, each pair on
  * the grid of k. So the series add up to the totals as they do without hysteresis, and someone who
  * stepped out near the edge (or not for long) keeps their first entry time. A person's state
@@ -173,19 +202,22 @@ export async function edgeHistory(
   const dayFrom = Math.floor((at - DAY) / FIVE) * FIVE + FIVE;
   const near = haloTest(region, ctx.regions.admin, h.bufferMeters ?? 0);
   const zone = new Map<number, EdgeZone>();
+  // The same by cell index: the cells inside or within the buffer (for the moves in memory).
+  const around = new Uint8Array(cells.size);
   const keys: number[] = [];
   const h3s = new Set<string>();
   for (let c = 0; c < cells.size; c++) {
     const z: EdgeZone = resolved.mask[c] ? 'inside' : (h.bufferMeters ?? 0) > 0 && near(cells.lng[c]!, cells.lat[c]!) ? 'near' : 'far';
     if (z === 'far') continue;
     zone.set(cells.key[c]!, z);
+    around[c] = 1;
     keys.push(cells.key[c]!);
     h3s.add(cells.h3Dec[c]!);
   }
   // Since the first bucket of the day series (before midnight, and before dwell's 8 h).
   const windowS = secs(Math.min(dayFrom, midnight, at - 8 * HOUR));
   const fromS = windowS - Math.max(3600, h.minOutsideSeconds ?? 0);
-  const moves = keys.length ? await movesAround(ctx.ch, keys, [...h3s], fromS, secs(at)) : [];
+  const moves = keys.length ? await movesAroundFrom(ctx, around, keys, [...h3s], fromS, secs(at)) : [];
   const rows = edgeRows(moves, (c) => zone.get(c) ?? 'far', h, secs(at));
   const times = personTimes(undefined, '', undefined, fromS * 1000, at + 1000, rows);
   const entrants = new Set<number>();

@@ -1,6 +1,6 @@
 import { progressSubject, type TaskProgress } from '@geo/alerting';
 import { connectClickHouse, connectNats, migrateClickHouse, type ClickHouseClient, type NatsConnection } from '@geo/infra';
-import { smsStatusSubject, type DeliveryStatus } from '@geo/messaging';
+import { smsStatusSubject, type DeliveryStatus, sendLogMigrations } from '@geo/messaging';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshDatabase } from '../../jobs/test-database.ts';
 import type { Portal } from '../../portal.ts';
@@ -17,13 +17,6 @@ import { recordedProgress } from './progress.ts';
 const pgUrl = inject('postgresUrl');
 const today = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// The send log's shape as messaging creates it (messaging/src/send-log/schema.ts), under our own table name.
-const CREATE = (table: string) => `CREATE TABLE IF NOT EXISTS ${table} (
-  job_id String, source String, enterprise_id String, account_id String, send_id String, task UInt16, msisdn String,
-  carrier String, segments UInt16, created_at DateTime, submit_time DateTime, message_id String, message_ids Array(String),
-  status String, code String, status_time DateTime, version UInt64
-) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(created_at) ORDER BY (enterprise_id, send_id, job_id)`;
 
 describe.skipIf(!pgUrl)('task progress from either portal instance (needs TEST_DATABASE_URL)', () => {
   const BUCKET = `alert_tasks_two_${process.pid}`;
@@ -127,7 +120,7 @@ describe.skipIf(!pgUrl)('task progress from either portal instance (needs TEST_D
     db = await freshDatabase(pgUrl, `portal_progress_two_${process.pid}`);
     nc = await connectNats(inject('natsUrl'), 'portal-progress-two');
     ch = connectClickHouse(inject('clickhouseUrl'));
-    await migrateClickHouse(ch, `portal-progress-two-${process.pid}`, [{ version: 1, name: 'send log', statements: [CREATE(TABLE)] }]);
+    await migrateClickHouse(ch, `portal-progress-two-${process.pid}`, sendLogMigrations(TABLE));
     const cfg = { databaseUrl: db.url, clickhouseUrl: inject('clickhouseUrl'), smsLogTable: TABLE };
     a = await testPortal(cfg);
     b = await testPortal(cfg);

@@ -1,4 +1,5 @@
 import { connectClickHouse, migrateClickHouse, type ClickHouseClient } from '@geo/infra';
+import { sendLogMigrations } from '@geo/messaging';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Portal } from '../../portal.ts';
 import { login, loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
@@ -7,11 +8,6 @@ import { readTrends } from './trends.ts';
 
 // The send log's shape as messaging creates it (messaging/src/send-log/schema.ts), under our own table name.
 const TABLE = `sms_log_portal_home_${process.pid}`;
-const CREATE = `CREATE TABLE IF NOT EXISTS ${TABLE} (
-  job_id String, source String, enterprise_id String, account_id String, send_id String, task UInt16, msisdn String,
-  carrier String, segments UInt16, created_at DateTime, submit_time DateTime, message_id String, message_ids Array(String),
-  status String, code String, status_time DateTime, version UInt64
-) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(created_at) ORDER BY (enterprise_id, send_id, job_id)`;
 
 describe('home: quota and send trends from the ClickHouse send log', () => {
   let portal: Portal;
@@ -37,7 +33,7 @@ describe('home: quota and send trends from the ClickHouse send log', () => {
   });
 
   it('counts total, delivered and failed per day and month, latest state per job, per tenant and account', async () => {
-    await migrateClickHouse(ch, `portal-home-test-${process.pid}`, [{ version: 1, name: 'send log', statements: [CREATE] }]);
+    await migrateClickHouse(ch, `portal-home-test-${process.pid}`, sendLogMigrations(TABLE));
     const now = Math.floor(Date.now() / 1000);
     const row = (job: string, ent: string, acct: string, status: string, createdAt: number, version: number) => ({
       job_id: job,

@@ -1,5 +1,6 @@
 import { CAPS_BUCKET, KvBudget } from '@geo/alerting';
 import { connectClickHouse, connectNats, ensureKv, migrateClickHouse, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import { sendLogMigrations } from '@geo/messaging';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../../auth/password.ts';
 import type { Portal } from '../../portal.ts';
@@ -10,13 +11,6 @@ import { unbalanced } from './ledger.ts';
 import { adjustReservation } from './reservations.ts';
 import { refundFailed } from './refunds.ts';
 import { settleEnded } from './runtime.ts';
-
-// The send log's shape as messaging creates it (messaging/src/send-log/schema.ts), under our own table name.
-const CREATE = (table: string) => `CREATE TABLE IF NOT EXISTS ${table} (
-  job_id String, source String, enterprise_id String, account_id String, send_id String, task UInt16, msisdn String,
-  carrier String, segments UInt16, created_at DateTime, submit_time DateTime, message_id String, message_ids Array(String),
-  status String, code String, status_time DateTime, version UInt64
-) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(created_at) ORDER BY (enterprise_id, send_id, job_id)`;
 
 const shanghaiToday = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
 const numbers = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `1380013${String(from + i).padStart(4, '0')}`);
@@ -82,7 +76,7 @@ describe.each(backends)(
 
     beforeAll(async () => {
       ch = connectClickHouse(inject('clickhouseUrl'));
-      await migrateClickHouse(ch, `portal-ledger-test-${tag}`, [{ version: 1, name: 'send log', statements: [CREATE(TABLE)] }]);
+      await migrateClickHouse(ch, `portal-ledger-test-${tag}`, sendLogMigrations(TABLE));
       portal = await testPortal({ clickhouseUrl: inject('clickhouseUrl'), smsLogTable: TABLE, ...(databaseUrl ? { databaseUrl } : {}) });
       nc = await connectNats(inject('natsUrl'), 'portal-ledger-test');
       bus = await AlertBus.open(nc, { bucket: BUCKET, reachSubject: `alert.reach.ledger-${tag}` });

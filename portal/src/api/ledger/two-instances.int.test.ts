@@ -1,4 +1,5 @@
 import { connectClickHouse, migrateClickHouse, type ClickHouseClient } from '@geo/infra';
+import { sendLogMigrations } from '@geo/messaging';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshDatabase } from '../../jobs/test-database.ts';
 import type { Portal } from '../../portal.ts';
@@ -14,13 +15,6 @@ import { reserveTask, settleTask } from './reservations.ts';
  */
 const pgUrl = inject('postgresUrl');
 const ENT = 'demo-enterprise';
-
-// The send log's shape as messaging creates it (messaging/src/send-log/schema.ts), under our own table name.
-const CREATE = (table: string) => `CREATE TABLE IF NOT EXISTS ${table} (
-  job_id String, source String, enterprise_id String, account_id String, send_id String, task UInt16, msisdn String,
-  carrier String, segments UInt16, created_at DateTime, submit_time DateTime, message_id String, message_ids Array(String),
-  status String, code String, status_time DateTime, version UInt64
-) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(created_at) ORDER BY (enterprise_id, send_id, job_id)`;
 
 describe.skipIf(!pgUrl)('the ledger with two portal instances on one PostgreSQL server (needs TEST_DATABASE_URL)', () => {
   const TABLE = `sms_log_portal_two_${process.pid}`;
@@ -43,7 +37,7 @@ describe.skipIf(!pgUrl)('the ledger with two portal instances on one PostgreSQL 
   beforeAll(async () => {
     db = await freshDatabase(pgUrl, `portal_ledger_two_${process.pid}`);
     ch = connectClickHouse(inject('clickhouseUrl'));
-    await migrateClickHouse(ch, `portal-ledger-two-${process.pid}`, [{ version: 1, name: 'send log', statements: [CREATE(TABLE)] }]);
+    await migrateClickHouse(ch, `portal-ledger-two-${process.pid}`, sendLogMigrations(TABLE));
     const cfg = { databaseUrl: db.url, clickhouseUrl: inject('clickhouseUrl'), smsLogTable: TABLE };
     a = await testPortal(cfg);
     b = await testPortal(cfg);

@@ -1,6 +1,6 @@
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connectClickHouse, connectNats, migrateClickHouse, type ClickHouseClient, type NatsConnection } from '@geo/infra';
-import { SMS_JOBS_STREAM, SmsJob, smsJobSubject, smsReplySubject } from '@geo/messaging';
+import { SMS_JOBS_STREAM, SmsJob, smsJobSubject, smsReplySubject, sendLogMigrations } from '@geo/messaging';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loginAdmin, START_TIMEOUT } from '../../../test/harness.ts';
 import { industryTestApp, type IndustryTestApp, type Requester } from '../test-app.ts';
@@ -109,11 +109,6 @@ describe('industry send over real NATS', () => {
 
 // The send log's shape as messaging creates it (messaging/src/send-log/schema.ts), under our own table name.
 const LOG_TABLE = `sms_log_portal_sent_${process.pid}`;
-const CREATE_LOG = `CREATE TABLE IF NOT EXISTS ${LOG_TABLE} (
-  job_id String, source String, enterprise_id String, account_id String, send_id String, task UInt16, msisdn String,
-  carrier String, segments UInt16, created_at DateTime, submit_time DateTime, message_id String, message_ids Array(String),
-  status String, code String, status_time DateTime, version UInt64
-) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(created_at) ORDER BY (enterprise_id, send_id, job_id)`;
 
 describe('the sent list follows the numbers in the send log (real ClickHouse)', () => {
   let t: IndustryTestApp;
@@ -121,7 +116,7 @@ describe('the sent list follows the numbers in the send log (real ClickHouse)', 
   let admin: Requester;
   beforeAll(async () => {
     ch = connectClickHouse(inject('clickhouseUrl'));
-    await migrateClickHouse(ch, `portal-sent-test-${process.pid}`, [{ version: 1, name: 'send log', statements: [CREATE_LOG] }]);
+    await migrateClickHouse(ch, `portal-sent-test-${process.pid}`, sendLogMigrations(LOG_TABLE));
     t = await industryTestApp({ portal: { clickhouseUrl: inject('clickhouseUrl'), smsLogTable: LOG_TABLE } });
     admin = t.as(await loginAdmin(t.portal));
   }, START_TIMEOUT);

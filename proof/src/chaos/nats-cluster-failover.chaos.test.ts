@@ -46,6 +46,22 @@ async function leaderOf(s: RunningSystem, stream: string): Promise<number> {
   }
 }
 
+/** Alerting's shard-consumer restarts and failed take-overs (#19), as its /metrics says them. */
+async function alertingRecoveries(s: RunningSystem): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${s.services.alerting.spec.healthPort}/metrics`)).text();
+  const lines = text.split('\n').filter((l) => /^alerting_shard_(consumer_restarts_total|takeover_failures_total)/.test(l));
+  return (
+    lines
+      .map((l) =>
+        l
+          .replace(/,?service="alerting"/, '')
+          .replace('{,', '{')
+          .replace('{}', ''),
+      )
+      .join(', ') || 'none'
+  );
+}
+
 /** ingest_events_published_total: location events JetStream acknowledged to ingest. */
 async function ingestAcked(s: RunningSystem): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${s.services.ingest.spec.healthPort}/metrics`)).text();
@@ -123,12 +139,13 @@ describe('an alert while the NATS cluster loses nodes and stream leaders (R3)', 
     if (Date.now() < catchUp) await sleep(catchUp - Date.now());
     acked = await ingestAcked(s);
     await s.stopService('ingest');
-    await waitQuiet(s.natsUrl, ['LOCATION', 'SMS_JOBS'], {
+    const quiet = waitQuiet(s.natsUrl, ['LOCATION', 'SMS_JOBS'], {
       stableMs: 8000,
       timeoutMs: 180_000,
       say,
       extra: async () => JSON.stringify((await s.smsc.stats()).map((x) => [x.accepted, x.receiptsPending])),
     });
+    await quiet.finally(async () => say(`alerting recoveries: ${await alertingRecoveries(s).catch((e: Error) => e.message)}`));
     truth = await GroundTruth.read(s.natsUrl);
     split = truth.split(inside, () => true);
     received = await s.smsc.countsFor([...new Set([...split.qualifying.keys(), ...split.boundary])]);

@@ -7,6 +7,8 @@ export interface Backlog {
   pending: number;
   ackPending: number;
   redelivered: number;
+  /** Pull requests waiting on the server: 0 with messages pending and none unacked means nobody is pulling (#19's stall). */
+  waiting: number;
 }
 
 /** Every durable consumer's backlog on the given streams. */
@@ -24,7 +26,14 @@ export async function backlogs(natsUrl: string, streams: readonly string[]): Pro
       }
       for (const c of list) {
         if (!c.config.durable_name) continue;
-        out.push({ stream, consumer: c.name, pending: c.num_pending, ackPending: c.num_ack_pending, redelivered: c.num_redelivered });
+        out.push({
+          stream,
+          consumer: c.name,
+          pending: c.num_pending,
+          ackPending: c.num_ack_pending,
+          redelivered: c.num_redelivered,
+          waiting: c.num_waiting,
+        });
       }
     }
     return out;
@@ -64,7 +73,7 @@ export async function waitQuiet(
           `  waiting for quiet: ${
             last
               .filter((b) => b.pending || b.ackPending)
-              .map((b) => `${b.stream}/${b.consumer} ${b.pending}+${b.ackPending}`)
+              .map((b) => `${b.stream}/${b.consumer} ${b.pending}+${b.ackPending}${b.waiting ? '' : ' (no pull waiting)'}`)
               .join(', ') || 'consumers idle'
           } ${extra}`,
         );

@@ -10,7 +10,10 @@
  * - task_start_all_queued_s: from a task's submit to the last of the jobs for the people already present
  *   (BENCH_PRESENT, default 100,000; 1,000,000 for a city-wide alert, #24) stored in SMS_JOBS, with
  *   one carrier's daily cap below its people: task_start_checks says whether the claims hold each
- *   person once, and the caps and the task total (≤ balance) held;
+ *   person once, and the caps and the task total (≤ balance) held; BENCH_SUBSCRIBERS (default 0: only
+ *   those of the earlier phases) fills presence up to that many subscribers before the task starts,
+ *   the others outside its region (10,000,000 with BENCH_PRESENT=1000000: a city-wide alert at
+ *   province scale, #24), and task_start_memory reports the process memory after the fill and the start;
  * - bytes_per_subscriber: presence memory per tracked subscriber (1,000,000 subscribers).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -174,7 +177,8 @@ async function main(): Promise<void> {
     note(`published ${EVENTS} events in ${((performance.now() - tp) / 1000).toFixed(1)} s`);
     let consumed = 0,
       jobs = 0;
-    const presence = new Presence({ capacity: 1 << 20 });
+    const ALL_SUBS = Number(process.env.BENCH_SUBSCRIBERS ?? 0);
+    const presence = new Presence({ capacity: Math.max(1 << 20, ALL_SUBS + (1 << 16)) });
     // The 100 tasks are written as running before the engine starts, so it consumes with all of them.
     const { Kvm } = await import('@nats-io/kv');
     const { AlertTask, AlertTaskSpec } = await import('../src/contract.ts');
@@ -335,6 +339,43 @@ async function main(): Promise<void> {
           kind: 'periodic',
         });
       }
+      // Everyone else the province tracks, in the bench's cells (outside the start region), applied
+      // straight to the engine's presence: 10M events through NATS would take minutes and measure the
+      // throughput phase again.
+      const mib = (b: number) => Math.round(b / 2 ** 20);
+      if (ALL_SUBS > 0) {
+        const tf = performance.now();
+        const others = ALL_SUBS - START_N;
+        const now = Date.now();
+        for (let i = 0; i < others; i++) {
+          const c = cells[i % CELLS];
+          presence.apply({
+            msisdn: msisdn(i),
+            carrier: CARRIERS[i % 3],
+            ts: now - 60_000,
+            cell: c.id,
+            lat: c.lat,
+            lng: c.lng,
+            kind: 'periodic',
+            gender: i % 2 ? 'm' : 'f',
+            age: 18 + (i % 60),
+            home: '330106',
+          });
+        }
+        const m = process.memoryUsage();
+        note(
+          `presence filled to ${presence.size} subscribers in ${((performance.now() - tf) / 1000).toFixed(1)} s: rss ${mib(m.rss)} MiB, heap used ${mib(m.heapUsed)} MiB, array buffers ${mib(m.arrayBuffers)} MiB`,
+        );
+        figures.push({
+          metric: 'task_start_memory',
+          value: mib(m.rss),
+          unit: 'MiB',
+          when: 'before task start',
+          subscribers: presence.size,
+          heap_used_mib: mib(m.heapUsed),
+          array_buffers_mib: mib(m.arrayBuffers),
+        });
+      }
       const before = consumed + START_N;
       await publishBatches(js, startEvents, 1000);
       await until('start population consumed', () => consumed >= before, 40_000).catch(() =>
@@ -371,7 +412,28 @@ async function main(): Promise<void> {
       note(
         `task start: ${got} jobs for ${START_N} present in ${startS.toFixed(2)} s, stored in ${msgs} SMS_JOBS messages; CPU over the phase: node ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, nats-server ${(natsCpuS(dir) - nats0).toFixed(2)} s`,
       );
-      figures.push({ metric: 'task_start_all_queued_s', value: Number(startS.toFixed(2)), unit: 's', present: START_N, jobs: got });
+      figures.push({
+        metric: 'task_start_all_queued_s',
+        value: Number(startS.toFixed(2)),
+        unit: 's',
+        present: START_N,
+        jobs: got,
+        subscribers: presence.size,
+        node_cpu_s: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+        nats_cpu_s: Number((natsCpuS(dir) - nats0).toFixed(2)),
+      });
+      if (ALL_SUBS > 0) {
+        const m = process.memoryUsage();
+        figures.push({
+          metric: 'task_start_memory',
+          value: mib(m.rss),
+          unit: 'MiB',
+          when: 'after task start',
+          subscribers: presence.size,
+          heap_used_mib: mib(m.heapUsed),
+          array_buffers_mib: mib(m.arrayBuffers),
+        });
+      }
       // Held: each person claimed once, each carrier's use = its jobs within its cap, total ≤ balance.
       await sleep(1_500);
       const { SendClaims } = await import('../src/engine/claims.ts');

@@ -48,3 +48,25 @@ export function overTls(url: string, peerTrusted: boolean, forwardedProto: strin
   if (new URL(url).protocol === 'https:') return true;
   return peerTrusted && forwardedProto?.split(',')[0]?.trim().toLowerCase() === 'https';
 }
+
+const INTERNAL = trustedProxies([
+  '127.0.0.0/8',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '169.254.0.0/16',
+  '::1',
+  'fc00::/7',
+  'fe80::/10',
+]);
+
+/**
+ * Whether a client address is this machine or a private network (RFC 1918, link-local, IPv6 ULA):
+ * where a load balancer's health check and Prometheus call from, and never a browser on the
+ * internet once {@link clientAddress} has read it behind our proxies. `local` is an in-process
+ * request (tests).
+ * @example isInternalAddress('10.1.2.3') // true
+ */
+export function isInternalAddress(ip: string): boolean {
+  return ip === 'local' || INTERNAL(ip);
+}

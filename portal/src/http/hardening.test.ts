@@ -231,6 +231,36 @@ describe('request hardening', () => {
     expect(csp).toMatch(/form-action 'self'/);
   });
 
+  // /api/status hid them, but /healthz and /metrics on the same public port told anyone the NATS
+  // server's internal address (checks.nats.detail), the database kind and Node's version
+  // (nodejs_version_info). They answer in full only to this machine and private networks now.
+  it('tells a caller from the internet neither internal addresses on /healthz nor anything on /metrics', async () => {
+    const cfg = portal.deps.cfg;
+    const before = { natsUrl: cfg.natsUrl, natsState: portal.deps.natsState };
+    cfg.natsUrl = 'nats://10.1.2.3:4222';
+    portal.deps.natsState = () => ({ ok: true, detail: '10.1.2.3:4222' });
+    try {
+      const outside = { 'x-forwarded-for': '203.0.113.7' };
+      const h = await call(portal, 'GET', '/healthz', undefined, outside);
+      expect(h.status).toBe(200);
+      expect(h.body).toEqual({ service: 'portal', ok: true });
+      const m = await call(portal, 'GET', '/metrics', undefined, outside);
+      expect(m.status).toBe(404);
+      expect(JSON.stringify(m.body)).not.toMatch(/nodejs_version_info|portal_http/);
+      // From inside (a private network, this machine): the details, for the load balancer and Prometheus.
+      for (const inside of ['10.9.8.7', '127.0.0.1', '192.168.1.20', 'fd00::5']) {
+        const hi = await call(portal, 'GET', '/healthz', undefined, { 'x-forwarded-for': inside });
+        expect(hi.body.checks.nats.detail, inside).toBe('10.1.2.3:4222');
+        const mi = await call(portal, 'GET', '/metrics', undefined, { 'x-forwarded-for': inside });
+        expect(mi.status, inside).toBe(200);
+        expect(String(mi.body)).toContain('portal_http_requests_total');
+      }
+    } finally {
+      cfg.natsUrl = before.natsUrl;
+      portal.deps.natsState = before.natsState;
+    }
+  });
+
   it('shows versions and internal addresses on /api/status to operators only', async () => {
     portal.deps.cfg.serverUrls = { nats: 'http://127.0.0.1:9/', clickhouse: 'http://127.0.0.1:9/' };
     const anon = await call(portal, 'GET', '/api/status');

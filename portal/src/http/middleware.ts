@@ -4,7 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { loadApiKey, loadSession } from '../auth/session.ts';
 import { AppError } from '../errors.ts';
 import type { AppEnv, Deps } from './context.ts';
-import { clientAddress, overTls, trustedProxies } from './client-address.ts';
+import { clientAddress, isInternalAddress, overTls, trustedProxies } from './client-address.ts';
 import { guardEventStream } from './event-streams.ts';
 import { readSessionCookie } from './session-cookie.ts';
 import { opLog } from './op-log.ts';
@@ -39,6 +39,20 @@ function trustedOf(deps: Deps): (ip: string) => boolean {
   return trustCache.fn;
 }
 
+/**
+ * `/metrics` and the details of `/healthz` (the NATS server's address, the database kind, failure
+ * messages; Node's version in the metrics) are for this machine and private networks, where the
+ * load balancer and Prometheus are; from anywhere else `/metrics` is 404 and `/healthz` says only
+ * whether the portal is up, as `/api/status` does (ASVS 14.3.2).
+ */
+async function internalOnly(c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0], next: () => Promise<void>) {
+  if (isInternalAddress(c.get('ip'))) return next();
+  if (c.req.path === '/metrics') throw new AppError('NOT_FOUND', `没有这个地址：${c.req.path}`);
+  await next();
+  const { service, ok } = (await c.res.clone().json()) as { service: string; ok: boolean };
+  c.res = c.json({ service, ok }, c.res.status as 200 | 503);
+}
+
 const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /**
@@ -57,6 +71,7 @@ export function requestContext(deps: Deps) {
     c.set('opLogged', false);
     c.set('principal', undefined);
     const path = c.req.path;
+    if (path === '/metrics' || path === '/healthz') return internalOnly(c, next);
     if (!path.startsWith('/api/')) return next();
 
     const unsafe = !SAFE.has(c.req.method);

@@ -486,6 +486,19 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
     },
   );
 
+  // What the public port tells someone on the internet (203.0.113.7, read behind the trusted proxy):
+  // no versions, no internal addresses, no metrics (issue 17; /healthz and /metrics told them until b4d70a1).
+  const EXPOSURE = tally.add('portal status and health exposure', [
+    { path: '/api/status', status: 200 },
+    { path: '/healthz', status: 200 },
+    { path: '/metrics', status: 404 },
+  ]);
+  it.each(EXPOSURE)('GET $path from the internet → $status, no versions or internal addresses', async ({ path, status }) => {
+    const r = await call(portal, 'GET', path, undefined, { 'x-forwarded-for': '203.0.113.7' });
+    expect(r.status).toBe(status);
+    expect(r.text).not.toMatch(/version|pglite|memory:|127\.0\.0\.1|nodejs_|process_/i);
+  });
+
   describe('answers with personal data are kept by no browser or proxy (Cache-Control: no-store, issue 17)', () => {
     const PERSONAL = tally.add('portal personal data not cached', [
       '/api/auth/me',

@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
-import {
-  connectClickHouse,
-  connectNats,
-  ensureDeadLetterStream,
-  ident,
-  list,
-  selectRows,
-  sql,
-  type ClickHouseClient,
-  type NatsConnection,
-} from '@geo/infra';
-import { until, untilValue, freePort, readMetrics, startService, type ServiceProcess } from '@geo/infra/testing';
+import { ident, list, selectRows, sql, type ClickHouseClient, type NatsConnection } from '@geo/infra';
+import { until, untilValue, readMetrics, type ServiceProcess } from '@geo/infra/testing';
 import { messagingNames, type SmsJob } from '@geo/messaging';
 import { CaseTally } from './report.ts';
+import { startMessagingProcesses, type MessagingProcesses } from './messaging-processes.ts';
 import { tapDeadLetters } from './stream-tap.ts';
 
 /**
@@ -157,6 +148,7 @@ const REPLIES: DeliverCase[] = [
 ];
 
 describe('bad deliver_sm from the SMSC at messaging (real messaging and SMSC processes)', () => {
+  let procs: MessagingProcesses;
   let smsc: ServiceProcess;
   let messaging: ServiceProcess;
   let nc: NatsConnection;
@@ -167,47 +159,15 @@ describe('bad deliver_sm from the SMSC at messaging (real messaging and SMSC pro
 
   beforeAll(async () => {
     const since = new Date(Date.now() - 1000);
-    const [smscHealth, msgHealth, cmcc, cucc, ctcc] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-    const smscPorts = { SMSC_PORT_CMCC: String(cmcc), SMSC_PORT_CUCC: String(cucc), SMSC_PORT_CTCC: String(ctcc) };
-    smscUrl = `http://127.0.0.1:${smscHealth}`;
-    msgUrl = `http://127.0.0.1:${msgHealth}`;
-    smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', {
-      healthUrl: `${smscUrl}/healthz`,
-      env: { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '10' },
-    });
-    await smsc.ready;
-    messaging = startService('messaging', 'messaging/src/main.ts', {
-      healthUrl: `${msgUrl}/healthz`,
-      env: {
-        ...smscPorts,
-        NATS_URL: inject('natsUrl'),
-        CLICKHOUSE_URL: inject('clickhouseUrl'),
-        HEALTH_PORT: String(msgHealth),
-        SEND_LOG_TABLE: TABLE,
-        MESSAGING_NS: NS,
-        SMSC_BINDS: '1',
-        ACK_WAIT_MS: '10000',
-        UNKNOWN_RECEIPT_MS: '2500',
-        // Every good job here goes to one number: the anti-bombing limits (1 a minute) are not under test.
-        RECIPIENT_LIMIT_PER_MINUTE: '0',
-        RECIPIENT_LIMIT_PER_HOUR: '0',
-        RECIPIENT_LIMIT_PER_DAY: '0',
-      },
-    });
-    await messaging.ready;
-    nc = await connectNats(inject('natsUrl'), 'proof-bad-input-smsc-receipts');
-    await ensureDeadLetterStream(nc);
-    ch = connectClickHouse(inject('clickhouseUrl'));
+    procs = await startMessagingProcesses(NS, 'proof-bad-input-smsc-receipts', { UNKNOWN_RECEIPT_MS: '2500' });
+    ({ smsc, messaging, nc, ch } = procs);
+    ({ smscUrl, messagingUrl: msgUrl } = procs);
     dead = await tapDeadLetters(nc, 'messaging', since, MARK);
   }, 180_000);
 
   afterAll(async () => {
     dead?.stop();
-    await nc?.drain();
-    await messaging?.stop();
-    await smsc?.stop();
-    await ch?.command({ query: `DROP TABLE IF EXISTS ${TABLE}` }).catch(() => undefined);
-    await ch?.close();
+    await procs?.stop();
     tally.write();
   });
 

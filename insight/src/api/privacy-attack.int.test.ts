@@ -244,11 +244,11 @@ describe('privacy: differencing attacks through the HTTP API (k = 10)', () => {
     }
   };
 
-  async function metrics(region: Region): Promise<RegionMetrics> {
+  async function metrics(region: Region, hysteresis?: { bufferMeters?: number; minOutsideSeconds?: number }): Promise<RegionMetrics> {
     const res = await fetch(`${insight!.apiUrl}/regions/metrics`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ region }),
+      body: JSON.stringify({ region, ...(hysteresis ? { hysteresis } : {}) }),
     });
     expect(res.status).toBe(200);
     const m = RegionMetrics.parse(await res.json());
@@ -343,6 +343,31 @@ describe('privacy: differencing attacks through the HTTP API (k = 10)', () => {
       }
       // Here 30 and 34 are both 30 on the grid: the whole answer is R's.
       expect(figures(m)).toEqual(figures(r));
+    }
+  });
+
+  it('(1c) with edge hysteresis (#21), flows, their series and dwell are still sums of atoms: R and R ∪ {a hidden cell} differ by multiples of k', async () => {
+    for (const h of [{ bufferMeters: 500, minOutsideSeconds: 600 }, { minOutsideSeconds: 300 }, { bufferMeters: 2000 }]) {
+      const r = await metrics(R, h);
+      // Something to subtract from: the busy crowd came in from X, far outside any of these buffers.
+      expect(r.flow.sinceMidnight.inflow.value, JSON.stringify(h)).toBeGreaterThan(0);
+      for (const c of [H_OUT, H_IN, HIDDEN[1]!.cell]) {
+        const m = await metrics(plus(c), h);
+        const pairs: [string, { value: number | null }, { value: number | null }][] = [
+          ['flow.lastHour.inflow', r.flow.lastHour.inflow, m.flow.lastHour.inflow],
+          ['flow.lastHour.outflow', r.flow.lastHour.outflow, m.flow.lastHour.outflow],
+          ['flow.sinceMidnight.inflow', r.flow.sinceMidnight.inflow, m.flow.sinceMidnight.inflow],
+          ['flow.sinceMidnight.outflow', r.flow.sinceMidnight.outflow, m.flow.sinceMidnight.outflow],
+          ...r.dwell.map(
+            (d, i) => [`dwell ${d.bucket}`, d.count, m.dwell[i]!.count] as [string, { value: number | null }, { value: number | null }],
+          ),
+          ...r.series.day.flatMap((p, i) => [
+            [`in ${p.t}`, p.inflow, m.series.day[i]!.inflow] as [string, { value: number | null }, { value: number | null }],
+            [`out ${p.t}`, p.outflow, m.series.day[i]!.outflow] as [string, { value: number | null }, { value: number | null }],
+          ]),
+        ];
+        for (const [what, a, b] of pairs) expect(Math.abs((a.value ?? 0) - (b.value ?? 0)) % K, `${JSON.stringify(h)} ${what}`).toBe(0);
+      }
     }
   });
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import type { Portal } from '@geo/portal';
 import { API_ROUTES } from '../../../portal/src/app.ts';
+import { CaseTally } from './report.ts';
 import {
   call,
   expectReadableError,
@@ -99,6 +100,8 @@ let operator: Client;
 let weak: Client;
 /** Routes whose OpenAPI operation declares a request body (`METHOD /api/x/:id`). */
 const takesBody = new Set<string>();
+/** The query parameters each route's OpenAPI operation declares (`GET /api/x` → names). */
+const queryParams = new Map<string, string[]>();
 
 beforeAll(async () => {
   portal = await startTestPortal();
@@ -110,13 +113,21 @@ beforeAll(async () => {
   if (made.status !== 200) throw new Error(`could not add the weak account: ${made.status} ${made.text}`);
   weak = await login(portal, name, password);
   const doc = await admin.req('GET', '/api/openapi.json');
-  for (const [path, ops] of Object.entries(doc.body.paths as Record<string, Record<string, { requestBody?: unknown }>>))
-    for (const [method, op] of Object.entries(ops))
-      if (op.requestBody) takesBody.add(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`);
+  type Op = { requestBody?: unknown; parameters?: { in: string; name: string }[] };
+  for (const [path, ops] of Object.entries(doc.body.paths as Record<string, Record<string, Op>>))
+    for (const [method, op] of Object.entries(ops)) {
+      const k = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`;
+      if (op.requestBody) takesBody.add(k);
+      const names = (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+      if (names.length) queryParams.set(k, names);
+    }
 }, PORTAL_START_TIMEOUT);
+
+const tally = new CaseTally('route-matrix');
 
 afterAll(async () => {
   await portal?.stop();
+  tally.write();
 });
 
 describe(`every API route (${routes.length}), as nobody, as a weaker account and with broken bodies`, () => {
@@ -176,6 +187,28 @@ describe(`every API route (${routes.length}), as nobody, as a weaker account and
     expect(wrong).toEqual([]);
   });
 
+  // Issue 17 found `?from=notadate` answering 500 on one list; this asks every declared query
+  // parameter of every route the same kind of question (the route list comes from the document).
+  it('answers every declared query parameter given nonsense with a 2xx or a readable 4xx, never a 5xx', async () => {
+    expect(queryParams.size).toBeGreaterThan(20);
+    const values = ['notadate', '2026-02-31', '-1', '1e309', 'NaN', '[object Object]', `x' OR '1'='1`, '\u202e\u200b', 'x'.repeat(3000)];
+    const wrong: string[] = [];
+    for (const r of routes) {
+      const names = queryParams.get(key(r));
+      if (!names || isStream(r) || r.method !== 'GET') continue;
+      const who = isOperatorRoute(r) ? operator : admin;
+      for (const name of names)
+        for (const v of values) {
+          tally.one('portal query parameters (every route)', `${key(r)} ?${name}`);
+          const res = await who.req('GET', `${fill(r.path)}?${name}=${encodeURIComponent(v)}`);
+          if (res.status >= 500) wrong.push(`${key(r)} ?${name}=${v.slice(0, 20)} → ${res.status} ${res.text.slice(0, 120)}`);
+          else if (res.status >= 400 && !res.body?.error?.message?.trim())
+            wrong.push(`${key(r)} ?${name}=${v.slice(0, 20)} → ${res.status} unreadable`);
+        }
+    }
+    expect(wrong).toEqual([]);
+  }, 300_000);
+
   it('answers a readable 4xx to malformed, mistyped and deeply nested JSON on every route that takes a body', async () => {
     // Routes without a declared body ignore one (logout, mark all read): only the others are asked.
     expect(takesBody.size).toBeGreaterThan(40);
@@ -194,6 +227,7 @@ describe(`every API route (${routes.length}), as nobody, as a weaker account and
       if (key(r).startsWith('POST /api/auth/login')) continue; // public, checked with its own cases in portal-auth-tenancy
       const who = isOperatorRoute(r) ? operator : admin;
       for (const [what, body] of bodies) {
+        tally.one('portal broken bodies (every route)', `${key(r)} ${what}`);
         const res = await who.req(r.method, fill(r.path), body, { 'content-type': 'application/json' });
         if (res.status < 400 || res.status >= 500) wrong.push(`${key(r)} with ${what} → ${res.status} ${res.text.slice(0, 120)}`);
         else {

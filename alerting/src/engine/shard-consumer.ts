@@ -287,7 +287,7 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
               deadLetter: writeDead,
               inflight: o.inflight ?? 16,
               stopping: ending,
-              handle: (m) => handle(m, shard),
+              handle: (m) => handle(m, run),
             });
             run.loop = loop;
           }
@@ -367,8 +367,19 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
     };
   };
 
-  /** Handles one delivered message: why it is malformed (the loop dead-letters it), or its sends under way. */
-  const handle = (m: JsMsg, shard: number): string | Promise<void> | undefined => {
+  /**
+   * Handles one delivered message of a run: why it is malformed (the loop dead-letters it), or its
+   * sends under way. Once the run is closed (the shard's lease lost, or the service stopping) its
+   * messages are left unacked: sending drops the people of a shard no longer held ("the new
+   * owner's"), and an ack would move the ack floor past them, so the next holder's take-over
+   * (which evaluates only what lies past the floor) would skip them too — someone who walked in and
+   * out meanwhile was then sent by nobody. Unacked, they are evaluated by the take-over's replay and
+   * their redelivery is skipped as already applied.
+   */
+  const handle = (m: JsMsg, run: ShardRun): string | Promise<void> | undefined => {
+    const shard = run.shard;
+    const dropped = () => run.closed || o.givesUp(shard);
+    if (dropped()) return undefined;
     const r = apply(m.data, shard, m.seq, () => m.working());
     if (typeof r === 'string') return r;
     if (r.work === undefined) {
@@ -379,10 +390,12 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
     return trackAll(
       r.work.then(
         () => {
+          if (dropped()) return;
           m.ack();
           o.onBatch?.(r.events, r.jobs);
         },
         (err) => {
+          if (dropped()) return;
           log.error({ err, seq: m.seq }, 'sending failed; the batch will be redelivered');
           m.nak(Math.min(30_000, 500 * 2 ** m.info.deliveryCount));
         },

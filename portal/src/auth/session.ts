@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from '@geo/infra';
-import { effectivePermissions, type Role } from './permissions.ts';
+import { effectivePermissions, type Feature, type Role } from './permissions.ts';
 import type { Principal } from '../http/context.ts';
 import { revokeStreams } from './revocation.ts';
 
@@ -95,21 +95,29 @@ export async function endAccountAccess(
   revokeStreams(accountId, opts.exceptSession ? { exceptSession: opts.exceptSession } : {});
 }
 
-/** Whether the session or API key behind `p` is still live and its account and enterprise active. */
-export async function accessStillValid(db: Queryable, p: Principal): Promise<boolean> {
+/**
+ * Whether the session or API key behind `p` is still live and its account and enterprise active,
+ * and, given `anyOf`, whether the account still holds one of those permissions (an event stream's
+ * route declared them: taking the permission away ends the stream too).
+ */
+export async function accessStillValid(db: Queryable, p: Principal, anyOf: readonly Feature[] = []): Promise<boolean> {
   const alive = `a.status = 'active' AND (e.status IS NULL OR e.status <> 'frozen')`;
   const { rows } = p.sessionHash
-    ? await db.query(
-        `SELECT 1 FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN enterprises e ON e.id = a.enterprise_id
+    ? await db.query<Pick<AccountRow, 'role' | 'permissions'>>(
+        `SELECT a.role, a.permissions FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN enterprises e ON e.id = a.enterprise_id
           WHERE s.id_hash = $1 AND s.expires_at > now() AND ${alive}`,
         [p.sessionHash],
       )
-    : await db.query(
-        `SELECT 1 FROM api_keys k JOIN accounts a ON a.id = k.account_id LEFT JOIN enterprises e ON e.id = a.enterprise_id
+    : await db.query<Pick<AccountRow, 'role' | 'permissions'>>(
+        `SELECT a.role, a.permissions FROM api_keys k JOIN accounts a ON a.id = k.account_id LEFT JOIN enterprises e ON e.id = a.enterprise_id
           WHERE k.id = $1 AND k.revoked_at IS NULL AND ${alive}`,
         [p.apiKeyId ?? ''],
       );
-  return rows.length > 0;
+  const a = rows[0];
+  if (!a) return false;
+  if (!anyOf.length) return true;
+  const now = new Set(effectivePermissions(a.role, a.permissions));
+  return anyOf.some((f) => now.has(f));
 }
 
 export const API_KEY_PREFIX = 'gk_';

@@ -9,13 +9,17 @@ export const STREAM_RECHECK_MS = 5_000;
 /**
  * Wraps a Server-Sent Events answer so that it ends as soon as the caller's access ends: at once
  * when this process ends it (`revokeStreams`), and within `recheckMs` when the session or key
- * disappears otherwise (another instance, an enterprise frozen, expiry). Closing cancels the
+ * disappears otherwise (another instance, an enterprise frozen, expiry) or the account no longer
+ * holds the permission the route declared. Closing cancels the
  * route's own stream, which fires its `onAbort` and stops its loop. Every SSE route gets this
  * from the request middleware; none has to remember it.
  */
 export function guardEventStream(c: Ctx, db: Queryable, p: Principal, recheckMs = STREAM_RECHECK_MS): void {
   const res = c.res;
   if (!res.body || !(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) return;
+  // The permissions the route declared (`requires(…)`): losing them ends the stream like losing the session.
+  const access = c.get('access');
+  const needs = access?.kind === 'enterprise' ? access.features : [];
   const src = res.body.getReader();
   let ended = false;
   let unregister = () => {};
@@ -39,7 +43,7 @@ export function guardEventStream(c: Ctx, db: Queryable, p: Principal, recheckMs 
       };
       unregister = registerStream({ accountId: p.accountId, sessionHash: p.sessionHash, close });
       timer = setInterval(() => {
-        accessStillValid(db, p).then(
+        accessStillValid(db, p, needs).then(
           (ok) => ok || close(),
           () => undefined,
         );

@@ -36,4 +36,16 @@ describe('an OpenAPI schema as a field list', () => {
       'child.child.child',
     ]);
   });
+
+  it('reads a referred schema written with allOf (nullable, described beside the reference) as one', () => {
+    const components = { Upload: { type: 'object', required: ['rows'], properties: { rows: { type: 'integer', description: '行数' } } } };
+    const schema = {
+      type: 'object',
+      properties: { upload: { allOf: [{ $ref: '#/components/schemas/Upload' }, { type: ['object', 'null'], description: '文件报告' }] } },
+    };
+    expect(schemaFields(schema, components)).toEqual([
+      { name: 'upload', type: 'object | null', required: false, description: '文件报告', example: '' },
+      { name: 'upload.rows', type: 'integer', required: true, description: '行数', example: '' },
+    ]);
+  });
 });

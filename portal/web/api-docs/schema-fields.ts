@@ -16,6 +16,7 @@ type Schema = {
   items?: Schema;
   enum?: unknown[];
   anyOf?: Schema[];
+  allOf?: Schema[];
   oneOf?: Schema[];
   description?: string;
   example?: unknown;
@@ -39,13 +40,29 @@ const typeOf = (s: Schema, refName?: string): string => {
  */
 export function schemaFields(schema: unknown, components: Record<string, unknown> = {}, maxDepth = 3): SchemaField[] {
   const out: SchemaField[] = [];
-  const deref = (s: Schema): [Schema, string | undefined] => {
+  const deref = (s: Schema, depth = 0): [Schema, string | undefined] => {
     let name: string | undefined;
     for (let i = 0; s?.$ref && i < 10; i++) {
       name = s.$ref.split('/').pop();
       s = (components[name!] ?? {}) as Schema;
     }
-    return [s ?? {}, name];
+    s ??= {};
+    // `allOf` is how OpenAPI 3.1 writes a referred schema with something beside it (nullable, a
+    // description): its members read as one schema, the first description and name found kept.
+    if (!s.allOf || depth > 5) return [s, name];
+    const merged: Schema = { ...s, allOf: undefined };
+    for (const m of s.allOf) {
+      const [d, n] = deref(m, depth + 1);
+      name ??= n;
+      merged.description ??= d.description;
+      merged.example ??= d.example;
+      if (d.type) merged.type = d.type;
+      if (d.properties) merged.properties = { ...d.properties, ...merged.properties };
+      if (d.required) merged.required = [...(merged.required ?? []), ...d.required];
+      merged.items ??= d.items;
+      merged.enum ??= d.enum;
+    }
+    return [merged, name];
   };
   const walk = (raw: Schema, prefix: string, depth: number) => {
     const [s] = deref(raw);

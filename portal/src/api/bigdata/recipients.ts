@@ -24,10 +24,13 @@ export function chinaTime(ms: number | null | undefined): string {
 export const Recipient = z
   .object({
     msisdn: z.string().openapi({ description: '号码（中间四位隐藏）', example: '138****8000' }),
-    carrier: z.string().openapi({ example: 'cmcc' }),
-    carrierLabel: z.string().openapi({ example: '中国移动' }),
-    state: z.enum(['pending', 'submitted', 'delivered', 'failed']),
-    stateLabel: z.string().openapi({ example: '发送成功' }),
+    carrier: z.string().openapi({ description: '运营商：cmcc 移动，cucc 联通，ctcc 电信', example: 'cmcc' }),
+    carrierLabel: z.string().openapi({ description: '运营商名称', example: '中国移动' }),
+    state: z.enum(['pending', 'submitted', 'delivered', 'failed']).openapi({
+      description: 'pending 排队中，submitted 已提交运营商（待回执），delivered 发送成功，failed 发送失败',
+      example: 'delivered',
+    }),
+    stateLabel: z.string().openapi({ description: '状态的中文说明', example: '发送成功' }),
     code: z.string().openapi({ description: '运营商状态码（失败时）', example: 'DELIVRD' }),
     segments: z.number().int().openapi({ description: '计费条数' }),
     submittedAt: z.string().openapi({ description: '提交时间（北京时间）', example: '2026-12-09 08:30:05' }),
@@ -38,11 +41,11 @@ export type Recipient = z.infer<typeof Recipient>;
 
 export const RecipientPage = z
   .object({
-    total: z.number().int(),
-    page: z.number().int(),
-    pageSize: z.number().int(),
+    total: z.number().int().openapi({ description: '该任务的收信记录总数（每条短信一条）', example: 1200 }),
+    page: z.number().int().openapi({ description: '页码（从 1 开始）', example: 1 }),
+    pageSize: z.number().int().openapi({ description: '每页条数（1–200，默认 20）', example: 20 }),
     logAvailable: z.boolean().openapi({ description: '发送记录（ClickHouse）不可用时为 false，列表为空' }),
-    items: z.array(Recipient),
+    items: z.array(Recipient).openapi({ description: '本页的收信记录，最近提交的在前' }),
   })
   .openapi('BigdataRecipientPage');
 

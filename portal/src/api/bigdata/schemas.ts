@@ -1,6 +1,6 @@
-import { CrowdRule, ReachRequest, Region, RegionPart } from '@geo/alerting';
+import { CarrierQuota, CrowdRule, MAX_TASK_DAYS, Region, RegionPart } from '@geo/alerting';
 import { z } from '../../http/openapi.ts';
-import { ACCEPTED_PARTS_MESSAGE, GeoJsonFeature, GeoJsonMultiPolygon, GeoJsonPolygon, TaskForm } from './task-form.ts';
+import { ACCEPTED_PARTS_MESSAGE, CapOrigin, GeoJsonFeature, GeoJsonMultiPolygon, GeoJsonPolygon, TaskForm, TaskText } from './task-form.ts';
 import { APPROVAL_STATES, TASK_ROW_STATES } from './task-store.ts';
 
 /**
@@ -69,16 +69,72 @@ export const CountResult = z
   ])
   .openapi('BigdataCount');
 
+const CARRIER_NAME = { cmcc: '移动', cucc: '联通', ctcc: '电信' } as const;
+type QuotaShape = typeof CarrierQuota.shape;
+/** One carrier's budget as the form (`base`: its Chinese messages) or the reach estimate (alerting's) checks it. */
+const quotaDoc = (c: keyof typeof CARRIER_NAME, base: { shape: QuotaShape } = CarrierQuota) =>
+  z
+    .object({
+      total: base.shape.total.meta({
+        description: `${CARRIER_NAME[c]}号码本任务发送总条数（人次，正整数）；各运营商之和不得超过可用余量`,
+        example: 100000,
+      }),
+      dailyCap: base.shape.dailyCap.meta({
+        description: `${CARRIER_NAME[c]}号码每日（上海时区）最多发送条数，不大于总条数；达到后当天不再发送`,
+        example: 50000,
+      }),
+    })
+    .optional()
+    .openapi({ description: `${CARRIER_NAME[c]}的发送条数；不填则不向${CARRIER_NAME[c]}号码发送` });
+const quotasDoc = (base?: { shape: QuotaShape }) =>
+  z.object({ cmcc: quotaDoc('cmcc', base), cucc: quotaDoc('cucc', base), ctcc: quotaDoc('ctcc', base) });
+const RULES_DOC =
+  '人群筛选规则（最多 50 条）：attribute 为 gender（values m/f）、age（min–max 岁，0–120）、home（归属地区划代码 codes，按层级匹配）、' +
+  'locality（local 本地 / roaming 外地）或 carrier（values）；action keep 保留或 exclude 排除。符合全部 keep 且不符合任何 exclude 的人才发送；空为不筛选';
+const EDGE_BUFFER_DOC = '多边形、矩形和行政区域向外扩展的米数（0–5,000），落在扩展带内的基站小区也算区域内；默认 0，按基站位置精确判断';
+
 export const ReachBody = z
-  .object({ region: Region, rules: z.array(CrowdRule).default([]), quota: ReachRequest.shape.quota })
+  .object({
+    region: z
+      .object({
+        parts: z.array(RegionPart).openapi({ description: `区域为各部分的并集。${ACCEPTED_PARTS_MESSAGE}` }),
+        edgeBufferM: Region.shape.edgeBufferM.meta({ description: EDGE_BUFFER_DOC, example: 0 }),
+      })
+      .openapi({ description: '要估算的区域（同任务表单的 region）' }),
+    rules: z
+      .array(CrowdRule)
+      .default([])
+      .openapi({ description: RULES_DOC, example: [{ attribute: 'age', action: 'keep', min: 18, max: 80 }] }),
+    quota: quotasDoc()
+      .default({})
+      .openapi({
+        description: '各运营商的发送条数（可省略）：给出时“今日可发送”按日上限与已发送扣减，未给的运营商今日可发送为 0',
+        example: { cmcc: { total: 100000, dailyCap: 50000 } },
+      }),
+  })
   .openapi('BigdataReachRequest');
-const Released = z
+export const Released = z
   .object({
     value: z.number().int().nullable().openapi({ description: '人数（k 的整数倍）；不显示时为 null', example: 120 }),
     suppressed: z.boolean().openapi({ description: '是否因少于 k 而不显示', example: false }),
   })
   .openapi('BigdataReleasedCount', { description: '人数：k 的整数倍；合计少于 k（含 0）时不显示（value 为 null，界面显示“< k”）' });
 const ReleasedPerCarrier = z.object({ cmcc: Released, cucc: Released, ctcc: Released });
+
+/** Where a task's recipients were when messaged (`GET /api/bigdata/tasks/{id}/reached`), as H3 cells. */
+export const ReachedMap = z
+  .object({
+    at: z.string().openapi({ description: '统计时刻（ISO 8601，UTC）', example: '2026-12-07T03:00:00.000Z' }),
+    k: z
+      .number()
+      .int()
+      .openapi({ description: '隐私阈值 k：每个（基站小区，运营商）人数按 k 人取整，格内合计少于 k 时不显示', example: 10 }),
+    resolution: z.number().int().openapi({ description: '按 zoom 参数选用的 H3 分辨率（5–9，放大越多越细）', example: 8 }),
+    cells: z
+      .array(z.object({ h3: z.string().openapi({ description: 'H3 格子编号', example: '8830e1d8b7fffff' }), count: Released }))
+      .openapi({ description: '有已触达人员的格子：发送时他们所在基站小区的位置落在格内' }),
+  })
+  .openapi('BigdataReachedMap');
 export const Reach = z
   .object({
     instances: z.number().int().openapi({ description: '作答的预警服务实例数（0 表示没有实例在运行）' }),
@@ -164,14 +220,108 @@ const exampleForm = {
   exercise: false,
 };
 
+/**
+ * The task form's fields, described for the API document: the same schemas the handler checks
+ * (`task-form.ts`), each with what it means, its unit and range, and what the server does with it.
+ */
+function formFieldDocs() {
+  const f = TaskForm.shape;
+  return {
+    alertType: f.alertType.openapi({
+      description: '预警类型代码（GET /api/bigdata/options 的 alertTypes），决定参考内容与先发后审资格',
+      example: 'typhoon',
+    }),
+    subject: f.subject.openapi({ description: '发送主题（1–100 字），便于查询，不发给收信人', example: '台风“海葵”防御提醒' }),
+    content: f.content.openapi({
+      description: '短信内容（1–2,000 字，不含签名）；超过一条的长度按运营商拆分计费（70/67 字一条）',
+      example: '台风“海葵”预计今夜登陆，请减少外出。',
+    }),
+    signature: f.signature.openapi({
+      description: '已审核通过的签名，与 GET /api/bigdata/options 的 signatures[].text 一致；发出时加在内容前',
+      example: '【杭州应急】',
+    }),
+    startDate: f.startDate.openapi({ description: '开始日期（上海时区，YYYY-MM-DD），不早于今天', example: '2026-12-07' }),
+    endDate: f.endDate.openapi({
+      description: `结束日期（上海时区，YYYY-MM-DD），不早于开始日期，任务最长 ${MAX_TASK_DAYS} 天；当天结束后任务停止`,
+      example: '2026-12-08',
+    }),
+    windows: z
+      .array(
+        z.object({
+          start: f.windows.unwrap().element.shape.start.openapi({ description: '时段开始（HH:MM，上海时区）', example: '07:00' }),
+          end: f.windows.unwrap().element.shape.end.openapi({ description: '时段结束（HH:MM，可为 24:00），须晚于开始', example: '22:00' }),
+        }),
+      )
+      .max(24)
+      .default([])
+      .openapi({ description: '每日发送时段（最多 24 个）；时段外进入区域的人不发送，空为全天' }),
+    frequency: f.frequency.openapi({ description: 'once 每人只发一次；daily 每人每天最多一次', example: 'once' }),
+    minDwellMin: f.minDwellMin.openapi({
+      description: '区域内最短驻留分钟数（0–10,080）：连续在区域内满这么久才发送；0 为进入即发',
+      example: 10,
+    }),
+    rules: f.rules.openapi({ description: RULES_DOC, example: [{ attribute: 'age', action: 'keep', min: 18, max: 80 }] }),
+    quota: quotasDoc(f.quota.shape.cmcc.unwrap()).openapi({
+      description: '各运营商的发送总条数与日上限，至少一个运营商；提交时按计费条数从余量中预留，结束时按实发扣减',
+      example: { cmcc: { total: 100000, dailyCap: 50000 } },
+    }),
+    authorizationLetter: f.authorizationLetter.openapi({
+      description: '授权函编号（POST /api/bigdata/letters 返回的 id），提交时必填；本企业上传的才有效',
+      example: '0b9f3f0e-2f4a-4c55-9b7e-7f6d2b1f0c11',
+    }),
+    texts: z
+      .array(
+        z.object({
+          language: TaskText.shape.language.openapi({
+            description: '语言标签（BCP 47，如 en-US）；en 开头的文本发给号码画像语言不是中文的人',
+            example: 'en-US',
+          }),
+          subject: TaskText.shape.subject.openapi({ description: '该语言的主题（≤ 200 字，可省略）', example: 'Typhoon warning' }),
+          content: TaskText.shape.content.openapi({
+            description: '该语言的短信内容（≤ 2,000 字）',
+            example: 'Typhoon Haikui lands tonight: stay indoors.',
+          }),
+        }),
+      )
+      .max(10)
+      .optional()
+      .openapi({ description: '其他语言的文本（最多 10 种）；英文发给外籍漫入人员，其他语言仅随 CAP 导出' }),
+    cap: capOriginDoc(),
+    exercise: f.exercise.openapi({
+      description: '演练：照常触达与回执，每条短信前加“【演练】”并计入字数，不预留、不扣减余量；默认 false',
+      example: false,
+    }),
+  };
+}
+
+/** Where a task imported from CAP 1.2 came from (read only: set by POST /api/bigdata/cap). */
+function capOriginDoc() {
+  const c = CapOrigin.shape;
+  return z
+    .object({
+      sender: c.sender.openapi({ description: 'CAP 的 sender：发布机构标识', example: 'hz-ema@zj.gov.cn' }),
+      identifier: c.identifier.openapi({ description: 'CAP 的 identifier：该机构内预警编号', example: 'ZJ-2026-0731-001' }),
+      sent: c.sent.openapi({ description: 'CAP 的 sent：发布时间（带时区的 ISO 8601）', example: '2026-07-31T08:00:00+08:00' }),
+      refs: c.refs.openapi({ description: '本预警及其后每次更新（Update）的引用“sender,identifier,sent”，最多 200 条' }),
+      status: c.status.openapi({ description: 'CAP 的 status：Actual 实际；Exercise / Test 为演练', example: 'Actual' }),
+      scope: c.scope.openapi({ description: 'CAP 的 scope：Public 公开等', example: 'Public' }),
+      infos: c.infos.openapi({
+        description: 'CAP 的各 info 块（每种语言一块，最多 20 个）：事件、紧急程度、严重程度、标题、描述、指引等，导出时原样写回',
+      }),
+    })
+    .optional()
+    .openapi({ description: '从 CAP 1.2 导入时的来源（由 POST /api/bigdata/cap 填写，用于 CAP 更新与导出；自行提交表单时不填）' });
+}
+
 /** The task form, fully typed for integrators (the same fields the handler checks, with the region's accepted shapes). */
 export const TaskFormDoc = TaskForm.extend({
   region: z
     .object({
       parts: z.array(RegionPartDoc).max(100).openapi({ description: '区域为各部分的并集（最多 100 个）' }),
-      edgeBufferM: z.number().min(0).max(5000).default(0).openapi({ description: '多边形、矩形和行政区域向外扩展的米数' }),
+      edgeBufferM: z.number().min(0).max(5000).default(0).openapi({ description: EDGE_BUFFER_DOC }),
     })
     .openapi({ description: '发送区域' }),
+  ...formFieldDocs(),
 }).openapi('BigdataTaskForm', {
   description:
     '任务表单。alertType 预警类型；region 区域；subject 发送主题；content 短信内容；signature 已审核的签名；' +
@@ -234,14 +384,22 @@ export const ProgressView = z
     at: z.number().nullable().openapi({ description: '进度的时间（毫秒时间戳）', example: 1772352000000 }),
     matched: z.number().openapi({ description: '匹配人数（在区域内且符合规则的人）', example: 2363 }),
     carriers: z
-      .object({ cmcc: CarrierProgress, cucc: CarrierProgress, ctcc: CarrierProgress })
+      .object({
+        cmcc: CarrierProgress.openapi({ description: '移动' }),
+        cucc: CarrierProgress.openapi({ description: '联通' }),
+        ctcc: CarrierProgress.openapi({ description: '电信' }),
+      })
       .openapi({ description: '各运营商的发送、送达、失败条数' }),
     skipped: z
       .record(z.string(), z.number())
       .openapi({ description: '未发送的人数，按原因（cap 日上限、balance 余量、window 时段、rule 规则等）', example: { cap: 12 } }),
     receiptsSince: z.number().openapi({ description: '回执从此时起计（门户开始接收的时间，毫秒时间戳）', example: 1772352000000 }),
     queue: z
-      .object({ cmcc: CarrierQueue, cucc: CarrierQueue, ctcc: CarrierQueue })
+      .object({
+        cmcc: CarrierQueue.openapi({ description: '移动的发送队列' }),
+        cucc: CarrierQueue.openapi({ description: '联通的发送队列' }),
+        ctcc: CarrierQueue.openapi({ description: '电信的发送队列' }),
+      })
       .nullable()
       .optional()
       .openapi({ description: '各运营商的发送队列与预计完成时间（读取发送记录之前为 null）' }),

@@ -127,7 +127,7 @@ export const sendRoutes = router()
       middleware: [mapReader],
       tags,
       summary: '行政区域（省 → 市 → 区/县），地图与区域选择用',
-      responses: jsonOk(z.object({ areas: z.array(AreaNode) })),
+      responses: jsonOk(z.object({ areas: z.array(AreaNode).openapi({ description: '平台所知的省、市、区县（各以 parent 指向上级）' }) })),
     }),
     handle((c) => c.json({ areas: areaTree() })),
   )

@@ -1,6 +1,6 @@
 import { WHY_REASONS, type WhyReason } from '@geo/alerting';
 import { createRoute } from '@hono/zod-openapi';
-import { Heatmap, resolutionForZoom } from '@geo/insight';
+import { resolutionForZoom } from '@geo/insight';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { caller } from '../../http/context.ts';
@@ -11,7 +11,7 @@ import { alertBus } from './alert-bus.ts';
 import { recordedProgress } from './progress.ts';
 import { maskMsisdn, RecipientPage, RecipientQuery, taskRecipients } from './recipients.ts';
 import { guarded, parse } from './route-kit.ts';
-import { IdParam, sse } from './schemas.ts';
+import { IdParam, ReachedMap, sse } from './schemas.ts';
 import { setProgress, setState } from './task-store.ts';
 import { taskOr404 } from './task-views.ts';
 
@@ -48,8 +48,10 @@ const Msisdn = z
 const WhyAnswer = z
   .object({
     msisdn: z.string().openapi({ description: '号码（中间四位隐藏）', example: '138****8000' }),
-    reason: z.enum(WHY_REASONS),
-    reasonLabel: z.string(),
+    reason: z
+      .enum(WHY_REASONS)
+      .openapi({ description: '原因代码：sent 已发送，其余为未发送或尚未发送的原因（见 reasonLabel）', example: 'dwell' }),
+    reasonLabel: z.string().openapi({ description: '原因的中文说明', example: '在区域内的驻留时间未达到要求' }),
     sentAt: z.string().nullable().openapi({ description: '发送时间（reason 为 sent 时）' }),
   })
   .openapi('BigdataWhy');
@@ -144,7 +146,7 @@ export const taskLiveRoutes = router()
       tags,
       summary: '触达人群分布：已发送的人在发送时所在位置（H3 格；每个基站小区同一运营商人数按 k 人取整，少于 k 人计 0）',
       request: { params: IdParam, query: z.object({ zoom: z.string().optional() }) },
-      responses: jsonOk(Heatmap),
+      responses: jsonOk(ReachedMap),
     }),
     guarded(async (c) => {
       // The people messaged, where they were when messaged (alerting knows; insight's live heat map

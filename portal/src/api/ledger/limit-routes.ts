@@ -22,7 +22,12 @@ const Limits = z
     numbersPerDay: Limit('每日号码数').openapi({ description: '24 小时内最多发送几个号码（null 不限）' }),
   })
   .openapi('SendLimits');
-const Held = z.object({ sends: z.number(), numbers: z.number() }).openapi('SendsHeldBack');
+const Held = z
+  .object({
+    sends: z.number().openapi({ description: '被上限拦下的发送次数', example: 2 }),
+    numbers: z.number().openapi({ description: '这些发送的号码数', example: 350 }),
+  })
+  .openapi('SendsHeldBack');
 const AccountParam = z.object({ accountId: z.string().min(1).max(64) });
 
 async function enterpriseAccount(c: Parameters<typeof operator>[0], accountId: string): Promise<{ id: string; name: string }> {
@@ -79,7 +84,17 @@ export const limitRoutes = router()
       tags,
       summary: '某账户的发送频率上限（own：是否单独设置）与被拦下的发送（今日、近 30 天）',
       request: { params: AccountParam },
-      responses: jsonOk(Limits.extend({ own: z.boolean(), heldBack: z.object({ today: Held, last30Days: Held }) })),
+      responses: jsonOk(
+        Limits.extend({
+          own: z.boolean().openapi({ description: 'true 为该账户单独设置的上限；false 为沿用平台默认', example: false }),
+          heldBack: z
+            .object({
+              today: Held.openapi({ description: '今天（上海时区）' }),
+              last30Days: Held.openapi({ description: '近 30 天（含今天）' }),
+            })
+            .openapi({ description: '该账户被发送频率上限拦下的发送（仅行业短信；预警任务不受限）' }),
+        }),
+      ),
     }),
     async (c) => {
       const a = await enterpriseAccount(c, c.req.valid('param').accountId);

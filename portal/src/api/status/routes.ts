@@ -5,25 +5,35 @@ import { probeClickHouse, probeNats, probePostgres, probeService } from './probe
 
 const ProbeSchema = z
   .object({
-    name: z.string(),
-    kind: z.enum(['server', 'service']),
-    ok: z.boolean(),
-    url: z.string().optional(),
-    version: z.string().optional(),
-    latencyMs: z.number().optional(),
-    detail: z.string().optional(),
-    uptimeS: z.number().optional(),
-    checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })).optional(),
+    name: z.string().openapi({ description: '名称：服务器为 nats、clickhouse、postgresql，服务为部署配置中的服务名', example: 'nats' }),
+    kind: z
+      .enum(['server', 'service'])
+      .openapi({ description: 'server 基础服务器；service 平台自己的服务（ingest、alerting 等）', example: 'server' }),
+    ok: z.boolean().openapi({ description: '是否正常（能连上且自身检查全部通过）', example: true }),
+    url: z.string().optional().openapi({ description: '探测的地址（口令已隐去）；仅平台运营可见', example: 'http://127.0.0.1:8222' }),
+    version: z.string().optional().openapi({ description: '服务器或服务报告的版本；仅平台运营可见', example: '2.10.18' }),
+    latencyMs: z.number().optional().openapi({ description: '探测往返用时（毫秒）', example: 3 }),
+    detail: z.string().optional().openapi({ description: '补充说明或故障原因；仅平台运营可见', example: 'PGlite (embedded)' }),
+    uptimeS: z.number().optional().openapi({ description: '已运行时间（秒），对方报告时给出', example: 86400 }),
+    checks: z
+      .record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() }))
+      .optional()
+      .openapi({
+        description: '服务自己的分项检查（如 nats、clickhouse）：各项是否正常与说明（说明仅平台运营可见）',
+        example: { nats: { ok: true } },
+      }),
   })
   .openapi('Probe');
 
 export const StatusSchema = z
   .object({
-    ok: z.boolean(),
-    at: z.string(),
-    portal: z.object({ uptimeS: z.number() }),
-    servers: z.array(ProbeSchema),
-    services: z.array(ProbeSchema),
+    ok: z.boolean().openapi({ description: '全部服务器与服务都正常时为 true', example: true }),
+    at: z.string().openapi({ description: '检查时间（ISO 8601，UTC）', example: '2026-12-07T03:00:00.000Z' }),
+    portal: z
+      .object({ uptimeS: z.number().openapi({ description: '本门户实例已运行时间（秒）', example: 3600 }) })
+      .openapi({ description: '作答的门户实例' }),
+    servers: z.array(ProbeSchema).openapi({ description: '基础服务器：NATS、ClickHouse、PostgreSQL' }),
+    services: z.array(ProbeSchema).openapi({ description: '平台的服务（按部署配置的服务地址逐个探测其 /healthz）' }),
   })
   .openapi('SystemStatus');
 

@@ -36,17 +36,27 @@ const Version = z
 const Listing = z
   .object({
     active: z.number().int().nullable().openapi({ description: '当前使用的版本号；null 为内置数据' }),
-    versions: z.array(Version),
+    versions: z.array(Version).openapi({ description: '加载过的边界版本，最新的在前' }),
     withoutBoundary: z
-      .array(z.object({ code: z.string(), name: z.string() }))
+      .array(
+        z.object({
+          code: z.string().openapi({ description: '行政区划代码（GB/T 2260）', example: '330114' }),
+          name: z.string().openapi({ description: '名称', example: '钱塘区' }),
+        }),
+      )
       .openapi({ description: '当前仍无边界的区域（选择器中标注“暂无边界”，不能单独作为发送区域）' }),
   })
   .openapi('BoundaryVersions');
 
 const BoundaryFile = z
   .object({
-    type: z.literal('FeatureCollection', { error: '文件须为 GeoJSON FeatureCollection' }),
-    features: z.array(z.unknown(), { error: 'features 须为数组' }),
+    type: z
+      .literal('FeatureCollection', { error: '文件须为 GeoJSON FeatureCollection' })
+      .openapi({ description: '固定为 FeatureCollection（RFC 7946 GeoJSON）' }),
+    features: z.array(z.unknown(), { error: 'features 须为数组' }).openapi({
+      description:
+        '各区域的边界：Polygon 或 MultiPolygon（WGS-84 经纬度），properties 含区划代码（adcode 或 code）与名称；逐个检查，有误时整份不加载并逐条说明',
+    }),
   })
   .passthrough()
   .openapi('BoundaryFile', {

@@ -39,20 +39,30 @@ const Option = z.object({
 });
 const Summary = z
   .object({
-    taskId: z.string(),
+    taskId: z.string().openapi({ description: '任务编号', example: 'bd-5f0c…' }),
     extension: z.string().openapi({ description: '本任务的回复扩展码（短信从接入号 + 扩展码发出）', example: '90001' }),
     open: z.boolean().openapi({ description: '是否仍在接收回复' }),
     closesAt: z.string().openapi({ description: '停止接收回复的时间（北京时间）', example: '2026-12-11 00:00:00' }),
     k: z.number().int().openapi({ description: '隐私阈值：各区域每种回复的人数按 k 取整，少于 k 不显示' }),
     replies: z.number().int().openapi({ description: '收到的回复条数（同一人可回复多次）' }),
     people: z.number().int().openapi({ description: '回复的人数' }),
-    options: z.array(Option),
+    options: z.array(Option).openapi({ description: '任务提供的回复选项及各自的人数（每人按最新一次回复计）' }),
     unrecognised: z.number().int().openapi({ description: '回复内容无法识别的人数（原文保留）' }),
     areaPending: z.number().int().openapi({ description: '所在区域尚未查明的人数' }),
     areaUnknown: z.number().int().openapi({ description: '所在区域未知的人数（号码不在本任务的发送记录中）' }),
-    h3Res: z.number().int(),
+    h3Res: z.number().int().openapi({ description: '区域的 H3 分辨率，同请求', example: 7 }),
     areas: z
-      .array(z.object({ h3: z.string().openapi({ example: '87309a6d8ffffff' }), answers: z.record(z.string(), Released) }))
+      .array(
+        z.object({
+          h3: z.string().openapi({ description: 'H3 格子编号', example: '87309a6d8ffffff' }),
+          answers: z
+            .record(z.string(), Released)
+            .openapi({
+              description: '以回复代码为键的人数（unrecognised 为无法识别），少于 k 人的不显示',
+              example: { '1': { value: 20, suppressed: false } },
+            }),
+        }),
+      )
       .openapi({ description: '各区域（发送时所在基站的 H3 六边形）每种回复的人数；answers 以回复代码为键，unrecognised 为无法识别' }),
     updatedAt: z.string().openapi({ description: '统计时间（北京时间）' }),
   })
@@ -64,9 +74,9 @@ const HelpQuery = z.object({
 });
 const HelpPerson = z.object({
   msisdn: z.string().openapi({ description: '号码（中间四位隐藏）', example: '139****0012' }),
-  carrierLabel: z.string().openapi({ example: '中国移动' }),
-  answer: z.string().openapi({ example: '2' }),
-  label: z.string().openapi({ example: '需要帮助' }),
+  carrierLabel: z.string().openapi({ description: '运营商', example: '中国移动' }),
+  answer: z.string().openapi({ description: '识别出的回复代码（最新一次）', example: '2' }),
+  label: z.string().openapi({ description: '该回复代码的含义', example: '需要帮助' }),
   text: z.string().openapi({ description: '回复原文', example: '2 被困在二楼' }),
   at: z.string().openapi({ description: '回复时间（北京时间）', example: '2026-12-09 08:31:05' }),
   h3: z.string().nullable().openapi({ description: '发送时所在区域（H3 六边形），未知为 null' }),
@@ -74,7 +84,12 @@ const HelpPerson = z.object({
   lng: z.number().nullable().openapi({ description: '发送时所在基站的经度' }),
 });
 const HelpPage = z
-  .object({ total: z.number().int(), page: z.number().int(), pageSize: z.number().int(), items: z.array(HelpPerson) })
+  .object({
+    total: z.number().int().openapi({ description: '选择求助选项的人数', example: 37 }),
+    page: z.number().int().openapi({ description: '页码（从 1 开始）', example: 1 }),
+    pageSize: z.number().int().openapi({ description: '每页人数（1–500，默认 50）', example: 50 }),
+    items: z.array(HelpPerson).openapi({ description: '本页求助的人，最近回复的在前' }),
+  })
   .openapi('BigdataCheckInHelpList');
 const SummaryQuery = z.object({
   h3Res: z.coerce.number().int().min(5).max(9).default(7).openapi({ description: '区域的 H3 分辨率（同热力图）' }),
@@ -245,7 +260,12 @@ export const checkInRoutes = router()
       tags,
       summary: '停止接收回复报平安（之后的回复不再记录，按 checkin_closed 计数）',
       request: { params: IdParam },
-      responses: jsonOk(z.object({ ok: z.literal(true), closesAt: z.string() })),
+      responses: jsonOk(
+        z.object({
+          ok: z.literal(true).openapi({ description: '已停止接收回复' }),
+          closesAt: z.string().openapi({ description: '停止接收回复的时间（北京时间）', example: '2026-12-09 10:00:00' }),
+        }),
+      ),
     }),
     handle(async (c) => {
       const { p, enterpriseId } = caller(c);

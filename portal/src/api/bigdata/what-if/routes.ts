@@ -8,6 +8,7 @@ import { consoleError, fieldErrors, guarded, jsonBody, jsonBodyLimit, parse } fr
 import { regionAndRuleIssues, TaskForm, toSpec } from '../task-form.ts';
 import { WHAT_IF_SUBJECT, WhatIfReply as WhatIfWireReply } from '@geo/alerting';
 import { releaseWhatIf } from './release.ts';
+import { Released } from '../schemas.ts';
 import { requires } from '../../../http/route-access.ts';
 
 /**
@@ -40,18 +41,36 @@ export const WhatIfBody = z
   })
   .openapi('BigdataWhatIfRequest');
 
-const Released = z.object({ value: z.number().int().nullable(), suppressed: z.boolean() });
-const PerCarrier = z.object({ cmcc: Released, cucc: Released, ctcc: Released, total: Released });
+const PerCarrier = z.object({
+  cmcc: Released.openapi({ description: '移动' }),
+  cucc: Released.openapi({ description: '联通' }),
+  ctcc: Released.openapi({ description: '电信' }),
+  total: Released.openapi({ description: '三网合计（各网按 k 取整后相加，合计少于 k 不显示）' }),
+});
 export const WhatIfAnswer = z
   .object({
     k: z.number().int().openapi({ description: '隐私阈值：每个（基站小区，运营商）人数按 k 人取整（少于 k 计 0），合计少于 k 时不显示' }),
-    from: z.string(),
-    to: z.string(),
-    bucketMin: z.number().int(),
-    h3Res: z.number().int(),
+    from: z.string().openapi({ description: '回放开始（ISO 8601，UTC）', example: '2026-12-05T00:00:00.000Z' }),
+    to: z.string().openapi({ description: '回放结束（ISO 8601，UTC）', example: '2026-12-05T12:00:00.000Z' }),
+    bucketMin: z.number().int().openapi({ description: '时间序列间隔（分钟），同请求', example: 15 }),
+    h3Res: z.number().int().openapi({ description: '分布区域的 H3 分辨率，同请求', example: 7 }),
     reached: PerCarrier.openapi({ description: '回放时段内将触达的人数（已按上限、去重、规则、时段、驻留计算）' }),
-    series: z.array(z.object({ at: z.string(), reached: PerCarrier })).openapi({ description: '截至每个时间点累计触达' }),
-    areas: z.array(z.object({ h3: z.string(), count: Released })).openapi({ description: '触达时所在区域（H3 六边形）' }),
+    series: z
+      .array(
+        z.object({
+          at: z.string().openapi({ description: '时间点（ISO 8601，UTC），每 bucketMin 分钟一个', example: '2026-12-05T00:15:00.000Z' }),
+          reached: PerCarrier.openapi({ description: '回放开始至该时间点累计将触达的人数' }),
+        }),
+      )
+      .openapi({ description: '截至每个时间点累计触达' }),
+    areas: z
+      .array(
+        z.object({
+          h3: z.string().openapi({ description: 'H3 格子编号（分辨率 h3Res）', example: '8730e1d8bffffff' }),
+          count: Released.openapi({ description: '在该格内被触达的人数' }),
+        }),
+      )
+      .openapi({ description: '触达时所在区域（H3 六边形）' }),
     regionCells: z.number().int().openapi({ description: '区域内有历史记录的基站小区数' }),
     tookMs: z.number().openapi({ description: '读取历史与回放用时（毫秒）' }),
   })

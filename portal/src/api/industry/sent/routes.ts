@@ -2,6 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { iso, caller } from '../../../http/context.ts';
 import { jsonOk, router, z } from '../../../http/openapi.ts';
 import { visibleAccounts } from '../scope.ts';
+import { RejectedItem } from '../schemas.ts';
 import { recipientStates } from '../send-log.ts';
 import { IdParam, ListQuery, ListResult, listSends, SendSummary, summary, visibleSend, SENT_TAG as TAG } from './queries.ts';
 import { requires } from '../../../http/route-access.ts';
@@ -69,22 +70,48 @@ export const sentRoutes = router()
       },
       responses: jsonOk(
         SendSummary.extend({
-          recipientsPage: z.array(
-            z.object({
-              seq: z.number(),
-              msisdn: z.string(),
-              name: z.string(),
-              carrier: z.string(),
-              content: z.string().nullable(),
-              state: z.string(),
-              code: z.string(),
-              at: z.string().nullable(),
+          recipientsPage: z
+            .array(
+              z.object({
+                seq: z.number().openapi({ description: '号码在本次发送中的序号（从 1 开始）', example: 1 }),
+                msisdn: z.string().openapi({ description: '手机号码', example: '13800138000' }),
+                name: z.string().openapi({ description: '联系人姓名（来自通讯录或定制发送文件，无为空串）', example: '张三' }),
+                carrier: z.string().openapi({ description: '运营商：cmcc 移动，cucc 联通，ctcc 电信', example: 'cmcc' }),
+                content: z
+                  .string()
+                  .nullable()
+                  .openapi({ description: '定制发送时该号码的内容；其他方式为 null（发送统一内容）', example: null }),
+                state: z
+                  .string()
+                  .openapi({
+                    description: 'pending 排队中，submitted 已提交运营商，delivered 发送成功，failed 发送失败',
+                    example: 'delivered',
+                  }),
+                code: z.string().openapi({ description: '运营商状态码（回执给出时，如 DELIVRD、UNDELIV）', example: 'DELIVRD' }),
+                at: z
+                  .string()
+                  .nullable()
+                  .openapi({ description: '状态时间（ISO 8601，UTC）；尚无记录为 null', example: '2026-12-07T02:30:07.000Z' }),
+              }),
+            )
+            .openapi({ description: '本页的号码及其状态（按序号，可按 state 筛选）' }),
+          statusSource: z.enum(['send_log', 'portal']).openapi({
+            description: '状态来源：send_log 发送记录（ClickHouse，含回执）；portal 发送记录不可用时按门户已提交的条数推断（无回执）',
+            example: 'send_log',
+          }),
+          rejected: z.array(RejectedItem).openapi({ description: '发送时被跳过的号码（无效、重复或无法路由）及原因' }),
+          source: z
+            .record(z.string(), z.any())
+            .openapi({
+              description: '发送时的原始请求（号码、分组、内容等，不含 action），编辑重发时据此回填',
+              example: { recipients: '13800138000', content: '您好' },
             }),
-          ),
-          statusSource: z.enum(['send_log', 'portal']),
-          rejected: z.array(z.object({ source: z.string(), input: z.string(), reason: z.string(), message: z.string() })),
-          source: z.record(z.string(), z.any()),
-          counts: z.record(z.string(), z.number()),
+          counts: z
+            .record(z.string(), z.number())
+            .openapi({
+              description: '各状态的号码数：pending、submitted、delivered、failed',
+              example: { pending: 0, submitted: 2, delivered: 97, failed: 1 },
+            }),
         }),
       ),
     }),

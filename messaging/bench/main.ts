@@ -65,6 +65,18 @@ const PROTOCOLS = (process.env.BENCH_PROTOCOLS ?? 'smpp,cmpp,smgp,sgip').split('
 const ports = { cmcc: await freePort(), cucc: await freePort(), ctcc: await freePort() };
 /** SGIP: where messaging listens for the simulated SMG's reverse connection. */
 const sgipListen = { cmcc: await freePort(), cucc: await freePort(), ctcc: await freePort() };
+/** Where the gateways listen and which protocol they speak: the same for the simulator and messaging. */
+const gatewayEnv = (protocol: CarrierProtocol): Record<string, string> =>
+  Object.fromEntries(
+    (['cmcc', 'cucc', 'ctcc'] as const).flatMap((c) => {
+      const C = c.toUpperCase();
+      return [
+        [`SMSC_PORT_${C}`, String(ports[c])],
+        [`SMSC_PROTOCOL_${C}`, protocol],
+        [`SGIP_LISTEN_PORT_${C}`, String(sgipListen[c])],
+      ];
+    }),
+  );
 let sim: ChildProcess | undefined;
 let simProtocol: CarrierProtocol | undefined;
 /** The messaging service of the run under way, stopped by the cleanup when a run fails. */
@@ -99,15 +111,7 @@ async function startSim(protocol: CarrierProtocol): Promise<void> {
         ...process.env,
         LOG_LEVEL: 'warn',
         HEALTH_PORT: String(simHttp),
-        SMSC_PORT_CMCC: String(ports.cmcc),
-        SMSC_PORT_CUCC: String(ports.cucc),
-        SMSC_PORT_CTCC: String(ports.ctcc),
-        SMSC_PROTOCOL_CMCC: protocol,
-        SMSC_PROTOCOL_CUCC: protocol,
-        SMSC_PROTOCOL_CTCC: protocol,
-        SGIP_LISTEN_PORT_CMCC: String(sgipListen.cmcc),
-        SGIP_LISTEN_PORT_CUCC: String(sgipListen.cucc),
-        SGIP_LISTEN_PORT_CTCC: String(sgipListen.ctcc),
+        ...gatewayEnv(protocol),
         SMSC_LATENCY_MS: '0',
         SMSC_RECEIPT_DELAY_MS: '0',
         SMSC_SUCCESS_RATE: '1',
@@ -233,15 +237,7 @@ async function run(ns: string, n: number, rates: Record<SmsCarrier, number>, pro
     SEND_LOG_TABLE: table,
     MESSAGING_NS: ns,
     LOG_LEVEL: 'warn',
-    SMSC_PORT_CMCC: String(ports.cmcc),
-    SMSC_PORT_CUCC: String(ports.cucc),
-    SMSC_PORT_CTCC: String(ports.ctcc),
-    SMSC_PROTOCOL_CMCC: protocol,
-    SMSC_PROTOCOL_CUCC: protocol,
-    SMSC_PROTOCOL_CTCC: protocol,
-    SGIP_LISTEN_PORT_CMCC: String(sgipListen.cmcc),
-    SGIP_LISTEN_PORT_CUCC: String(sgipListen.cucc),
-    SGIP_LISTEN_PORT_CTCC: String(sgipListen.ctcc),
+    ...gatewayEnv(protocol),
     SMSC_RATE_CMCC: String(rates.cmcc),
     SMSC_RATE_CUCC: String(rates.cucc),
     SMSC_RATE_CTCC: String(rates.ctcc),

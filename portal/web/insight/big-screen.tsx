@@ -9,6 +9,7 @@ import { Badge } from '../ui/ui.tsx';
 import { insightText } from './zh-CN.ts';
 import { ageOption, codeName, dwellOption, EChart, fmtCount, genderOption, seriesOption } from './charts.tsx';
 import { heatCells, Kpis } from './heatmap-page.tsx';
+import type { Hysteresis } from '../bigdata/hysteresis/hysteresis-field.tsx';
 
 /** Origins listed by name (the rest under 其他): as many as fit the column, each with its label. */
 const ORIGIN_ROWS = 8;
@@ -35,6 +36,17 @@ function regionFromUrl(): { parts: RegionPart[] } {
   return { parts: [{ kind: 'admin', code: '330100', name: bt.insight.defaultRegionName }] };
 }
 
+/** The insight page's 边缘防抖 in the address (`&hysteresis={…}`, #21), when set. */
+function hysteresisFromUrl(): Hysteresis | undefined {
+  try {
+    const h = JSON.parse(new URLSearchParams(location.search).get('hysteresis') ?? '') as Hysteresis | null;
+    if (h && typeof h === 'object' && ((h.bufferMeters ?? 0) > 0 || (h.minOutsideSeconds ?? 0) > 0)) return h;
+  } catch {
+    // none: every crossing counts
+  }
+  return undefined;
+}
+
 /**
  * 可视化大屏: a 1920×1080 dashboard of one region, refreshing itself over Server-Sent Events
  * (`/api/insight/live`): headline figures, charts, the heat map and active alert tasks, in type
@@ -42,6 +54,7 @@ function regionFromUrl(): { parts: RegionPart[] } {
  */
 export function BigScreen() {
   const region = regionFromUrl();
+  const hysteresis = hysteresisFromUrl();
   const [m, setM] = createSignal<RegionMetrics>();
   const [tasks, setTasks] = createSignal<ActiveTask[]>([]);
   const [failure, setFailure] = createSignal('');
@@ -57,7 +70,8 @@ export function BigScreen() {
   let view: Viewport | undefined;
 
   onMount(() => {
-    const es = new EventSource(`/api/insight/live?region=${encodeURIComponent(JSON.stringify(region))}&intervalS=5`);
+    const h = hysteresis ? `&hysteresis=${encodeURIComponent(JSON.stringify(hysteresis))}` : '';
+    const es = new EventSource(`/api/insight/live?region=${encodeURIComponent(JSON.stringify(region))}&intervalS=5${h}`);
     es.addEventListener('metrics', (e) => {
       const d = JSON.parse((e as MessageEvent).data) as { metrics: RegionMetrics; tasks: ActiveTask[] };
       setM(d.metrics);
@@ -167,6 +181,13 @@ export function BigScreen() {
             {fmtCount(m()?.population.total, m()?.k)}
           </div>
           <Kpis m={m()} without="population" />
+          <Show when={hysteresis}>
+            {(h) => (
+              <p class="small" data-testid="hysteresis-caption">
+                {insightText.hysteresisCaption(h().bufferMeters ?? 0, h().minOutsideSeconds ?? 0)}
+              </p>
+            )}
+          </Show>
           <Show when={failure()}>
             <p class="small">{bt.insight.unavailableBecause(failure())}</p>
           </Show>

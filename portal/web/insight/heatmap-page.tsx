@@ -20,8 +20,10 @@ export async function heatCells(v: Viewport) {
   return heatmapCells(h);
 }
 
-/** A region as the big screen's address carries it. */
-export const screenHref = (parts: RegionPart[]) => `/insight/screen?region=${encodeURIComponent(JSON.stringify({ parts }))}`;
+/** A region as the big screen's address carries it, and the page's 边缘防抖 when set. */
+export const screenHref = (parts: RegionPart[], hysteresis?: Hysteresis) =>
+  `/insight/screen?region=${encodeURIComponent(JSON.stringify({ parts }))}` +
+  (hysteresis ? `&hysteresis=${encodeURIComponent(JSON.stringify(hysteresis))}` : '');
 
 export function Kpis(props: { m: RegionMetrics | undefined; without?: 'population' }) {
   const k = () => props.m?.k ?? 10;
@@ -136,7 +138,7 @@ export function HeatmapPage() {
             onClick={() => {
               // The duty officer's wall: the browser's full screen too (needs this click), then the page.
               void document.documentElement.requestFullscreen?.().catch(() => undefined);
-              navigate(screenHref(parts()));
+              navigate(screenHref(parts(), hysteresis()));
             }}
             disabled={!parts().length}
           >

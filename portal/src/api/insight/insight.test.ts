@@ -142,6 +142,27 @@ describe('insight routes (PGlite; insight answered by an HTTP server speaking it
     expect(seen.length).toBe(n);
   });
 
+  it('passes edge hysteresis on from the big screen’s live stream too, and refuses a bad one in Chinese (#21)', async () => {
+    const a = await loginAdmin(portal);
+    const region = encodeURIComponent(JSON.stringify({ parts: [{ kind: 'circle', center: [120.15, 30.25], radiusM: 800 }] }));
+    const live = (h: unknown) =>
+      portal.request(`/api/insight/live?region=${region}&hysteresis=${encodeURIComponent(JSON.stringify(h))}&intervalS=60`, {
+        headers: { cookie: a.cookie },
+      });
+    const res = await live({ bufferMeters: 500, minOutsideSeconds: 600 });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/event: metrics/);
+    await reader.cancel();
+    expect(seen.at(-1)).toMatchObject({ hysteresis: { bufferMeters: 500, minOutsideSeconds: 600 } });
+    const n = seen.length;
+    const bad = await live({ minOutsideSeconds: -5 });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('离开时长不能为负');
+    expect((await live('not json')).status).toBe(400);
+    expect(seen.length).toBe(n);
+  });
+
   it('refuses a malformed region before calling insight, and callers without the insight feature', async () => {
     const admin = onApp(consoleApp(portal, INSIGHT_ROUTES), await loginAdmin(portal));
     const n = seen.length;

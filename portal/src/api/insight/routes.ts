@@ -63,6 +63,20 @@ const LiveQuery = z.object({
     })
     .pipe(Region),
   intervalS: z.coerce.number().int().min(2).max(60).default(5),
+  /** The insight page's 边缘防抖, carried to the big screen (#21). */
+  hysteresis: z
+    .string()
+    .max(200)
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'hysteresis 须为 JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(HysteresisForm)
+    .optional(),
 });
 
 async function activeTasks(c: Ctx, enterpriseId: string) {
@@ -287,6 +301,10 @@ export const insightRoutes = router()
         query: z.object({
           region: z.string().openapi({ description: '区域 JSON：{"parts":[…]}' }),
           intervalS: z.string().optional().openapi({ description: '2–60 秒，默认 5' }),
+          hysteresis: z.string().optional().openapi({
+            description: '边缘防抖 JSON（同 /api/insight/metrics 的 hysteresis）：流入流出、24 小时序列和驻留时间按此计',
+            example: '{"bufferMeters":500,"minOutsideSeconds":600}',
+          }),
         }),
       },
       responses: sse('事件流'),
@@ -303,7 +321,7 @@ export const insightRoutes = router()
         });
         while (!closed) {
           try {
-            const [metrics, tasks] = await Promise.all([ic.metrics(q.region), activeTasks(c, enterpriseId)]);
+            const [metrics, tasks] = await Promise.all([ic.metrics(q.region, 10, q.hysteresis), activeTasks(c, enterpriseId)]);
             await stream.writeSSE({ event: 'metrics', data: JSON.stringify({ metrics, tasks }) });
           } catch (err) {
             await stream.writeSSE({

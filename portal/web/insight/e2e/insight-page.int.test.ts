@@ -17,7 +17,8 @@ import { startInsightStack, type InsightStack } from '../../manual/e2e/insight-s
  * region (杭州市): in from far away, then handovers between a cell inside and one 150 m outside
  * every 30 s. Without hysteresis every crossing counts (inflow 2 per person, outflow 1); with a
  * 500 m buffer and 5 minutes away set on the page, the request carries them, the caption says so
- * and the figures are one entry per person and no outflow.
+ * and the figures are one entry per person and no outflow; the big screen opened from the page
+ * carries the setting too.
  */
 
 const N = 20;
@@ -150,6 +151,20 @@ describe('the insight page’s 边缘防抖 (#21, real servers, a browser)', () 
     await field.locator('input[name=hysteresisMinOutsideMinutes]').fill('0');
     await expect.poll(() => kpi('inflow').textContent(), { timeout: 30_000 }).toBe(String(2 * N));
     expect(await caption.count()).toBe(0);
+
+    // Set again, then the big screen: its address and live stream carry the setting, its figures and caption follow it.
+    await field.locator('input[name=hysteresisBufferMeters]').fill('500');
+    await field.locator('input[name=hysteresisMinOutsideMinutes]').fill('5');
+    await expect.poll(() => kpi('inflow').textContent(), { timeout: 30_000 }).toBe(String(N));
+    await page.click('button:has-text("进入大屏模式")');
+    await page.waitForSelector('[data-testid=big-screen]');
+    expect(JSON.parse(new URL(page.url()).searchParams.get('hysteresis')!)).toEqual({ bufferMeters: 500, minOutsideSeconds: 300 });
+    const screen = page.locator('[data-testid=big-screen]');
+    await expect.poll(() => screen.locator('[data-kpi=inflow] .v').textContent(), { timeout: 30_000 }).toBe(String(N));
+    expect(await screen.locator('[data-kpi=outflow] .v').textContent()).toBe('<10');
+    expect(await screen.locator('[data-testid=hysteresis-caption]').textContent()).toContain('缓冲 500 米');
+    await new Promise((r) => setTimeout(r, 800));
+    await page.screenshot({ path: join(ARTIFACTS, 'insight-screen-hysteresis-1440x900.png') });
     expect(problems).toEqual([]);
   }, 240_000);
 });

@@ -265,20 +265,33 @@ describe('portal in a real browser', () => {
 
   // #23, "most fields lack descriptions and examples": the descriptions live in the API's zod
   // schemas under portal/src (openapi-descriptions.test holds the finished areas to every field).
-  it('the API document describes most of the fields it shows', async () => {
+  it('the API document describes every field it shows, but for the few listed as left', async () => {
     await page.goto(`${portal.url}/api-docs`);
     await page.waitForSelector('[data-testid=api-tag]');
     await page.locator('details.api-op').evaluateAll((ds) => ds.forEach((d) => ((d as HTMLDetailsElement).open = true)));
-    const fields = await page
-      .locator('table.api-fields tbody tr')
-      .evaluateAll((trs) =>
-        trs.map((tr) => ({ name: tr.children[0]?.textContent ?? '', described: (tr.children[3]?.textContent ?? '').trim() !== '' })),
-      );
-    expect(fields.length).toBeGreaterThan(50);
-    const bare = fields.filter((f) => !f.described);
+    const fields = await page.locator('table.api-fields tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => {
+        const [method, path] = [...(tr.closest('details.api-op')?.querySelectorAll('summary code') ?? [])].map((c) => c.textContent ?? '');
+        return {
+          name: `${method?.toLowerCase()} ${path} ${tr.children[0]?.textContent ?? ''}`,
+          described: (tr.children[3]?.textContent ?? '').trim() !== '',
+        };
+      }),
+    );
+    expect(fields.length).toBeGreaterThan(1000);
+    const bare = [...new Set(fields.filter((f) => !f.described).map((f) => f.name))];
+    // Left (#23): the task update and the CAP routes, whose schema files were being changed by
+    // another helper when the rest was described. Describing one of them only shortens this list.
+    const left = new Set([
+      ...['content', 'region.parts', 'region.edgeBufferM', 'endDate', 'id', 'version'].map((f) => `put /api/bigdata/tasks/{id} ${f}`),
+      ...['file', 'id', 'version'].map((f) => `post /api/bigdata/cap ${f}`),
+      ...['file', 'id'].map((f) => `post /api/bigdata/cap/draft ${f}`),
+      ...['file', 'msgType', 'references', 'form'].map((f) => `post /api/bigdata/cap/preview ${f}`),
+    ]);
     expect(
-      1 - bare.length / fields.length,
-      `${fields.length} fields; undescribed: ${[...new Set(bare.map((f) => f.name))].join(', ')}`,
-    ).toBeGreaterThan(0.8);
+      bare.filter((f) => !left.has(f)),
+      `${fields.length} fields, ${bare.length} undescribed: ${bare.join(', ')}`,
+    ).toEqual([]);
+    expect(1 - bare.length / fields.length).toBeGreaterThan(0.99);
   });
 });

@@ -132,6 +132,18 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     await page.waitForSelector('.field-error[data-field="region"]').catch((e) => fail('first-submit', e));
     const firstRound = await page.locator('.field-error').evaluateAll((es) => es.map((e) => e.getAttribute('data-field')));
     expect(firstRound).toEqual(expect.arrayContaining(['region', 'subject', 'authorizationLetter']));
+    // The first problem is brought into sight: submit is at the form's foot, the first error at its top.
+    await expect
+      .poll(
+        () =>
+          page.evaluate(() => {
+            const form = document.querySelector('.bd-form')!.getBoundingClientRect();
+            const first = document.querySelector('.bd-form .field-error')!.getBoundingClientRect();
+            return first.top >= form.top && first.bottom <= form.bottom;
+          }),
+        { timeout: 5_000 },
+      )
+      .toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'send-page-first-submit-1920x1080.png') });
     // Nothing spills or hides at 1920×1080 (#23): the dwell input stays inside the form, the what-if
     // panel lies below the map, not over it.
@@ -628,6 +640,8 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     expect(atMs).toBeLessThanOrEqual(Date.now());
     expect(atMs).toBeGreaterThan(Date.now() - 30 * 60_000);
     expect(Number(exported[headers.indexOf('已发送')])).toBe(insiders.length);
+    // The list writes the submission time as the export and the detail do (it read 2026/12/7 13:16:44).
+    expect(await row(taskId).locator('[data-col="submittedAt"]').textContent()).toBe(at);
     await row(later.body.id).locator('[data-action="pause"]').click();
     await expect.poll(() => row(later.body.id).textContent(), { timeout: 15_000 }).toContain('已暂停');
     await expect.poll(async () => (await s.alerting.store.get(later.body.id))?.task.state, { timeout: 15_000 }).toBe('paused');

@@ -47,6 +47,7 @@ export function SendPage() {
   const [errs, setErrs] = createSignal<Record<string, string>>({});
   const [busy, setBusy] = createSignal(false);
   let mapEl!: HTMLDivElement;
+  let formEl!: HTMLFormElement;
   let map: GeoMap | undefined;
 
   // Defaults once the options arrive; then a draft or a task to send again, when asked.
@@ -141,6 +142,8 @@ export function SendPage() {
       // Paths as the form names its fields: the request's own validation prefixes them with `form.`.
       setErrs(Object.fromEntries(e.details.map((d) => [d.path.replace(/^form\./, '') || 'form', d.message])));
       notify('err', bt.send.fixErrors);
+      // The submit button is at the form's foot; the first problem may be far above it, out of sight.
+      requestAnimationFrame(() => formEl.querySelector('.field-error')?.scrollIntoView({ block: 'center' }));
     } else notifyError(e);
   };
   const submit = async () => {
@@ -188,7 +191,7 @@ export function SendPage() {
   return (
     <div class="bd-send">
       {/* noValidate: the server's message beside each field, all at once, not the browser's bubble on the first bad one. */}
-      <form class="bd-form card" noValidate onSubmit={(e) => (e.preventDefault(), void submit())}>
+      <form ref={formEl} class="bd-form card" noValidate onSubmit={(e) => (e.preventDefault(), void submit())}>
         <h2>{bt.send.title}</h2>
         <label class="field">
           <span>

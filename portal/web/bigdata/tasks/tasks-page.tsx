@@ -2,12 +2,12 @@ import { createResource, createSignal, For, Show } from 'solid-js';
 import { get, post, qs } from '../../lib/api.ts';
 import { navigate } from '../../lib/router.tsx';
 import { can, me } from '../../lib/session.ts';
-import { Badge, Empty, fmtTime, notify, notifyError, Page, Pager } from '../../ui/ui.tsx';
+import { Badge, Empty, notify, notifyError, Page, Pager } from '../../ui/ui.tsx';
 import { askConfirm, askFields } from '../../ui/dialog.tsx';
 import { bt } from '../zh-CN.ts';
 import { ApprovalSettingsDialog } from './approval-settings.tsx';
 import { TaskDetail } from './task-detail.tsx';
-import { canPause, canStop, STATE_KIND, type TaskSummary } from './task-model.ts';
+import { canPause, canStop, chinaTime, STATE_KIND, type TaskSummary } from './task-model.ts';
 
 const STATE_TEXT = bt.tasks.states;
 
@@ -132,7 +132,7 @@ export function TasksPage() {
                 </td>
                 <td data-col="sent">{t.sent ?? '—'}</td>
                 <td>{t.accountName}</td>
-                <td>{fmtTime(t.submittedAt)}</td>
+                <td data-col="submittedAt">{chinaTime(t.submittedAt)}</td>
                 <td class="actions">
                   <button type="button" class="link" onClick={() => setOpen(t.id)}>
                     {bt.tasks.detail}

@@ -2,6 +2,15 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { Queryable } from '@geo/infra';
 import { captchaSvg } from './captcha-image.ts';
 
+/*
+ * What the image captcha is for, and what it is not (issue 17; SECURITY.md, "The image captcha is not
+ * a security control"): each login attempt costs a second request and a fresh server-side token, one
+ * try per image, so casual form-fillers and naive scripts stay out of the login log. It does not stop
+ * a determined bot (OCR reads many of these images), and a wrong captcha counts against nobody. The
+ * protection against guessing is the per-account slow-down and the per-address limit
+ * (`throttle.ts`), the password policy (`password.ts`) and the second factor (`totp.ts`).
+ */
+
 const CAPTCHA_TTL_S = 300;
 /** Letters and digits that stay distinct when distorted and compared case-insensitively. */
 const CAPTCHA_CHARS = 'abdefghjmnqrtyABDEFGHJMNQRTY2345679';

@@ -130,7 +130,8 @@ async function movesAroundFrom(
   });
   const older = heldAfter >= fromS ? await movesAround(ctx.ch, keys, h3s, fromS, heldAfter) : [];
   recent.served++;
-  // In time order per person; the sort is stable, so moves of one second keep the order they were applied in.
+  // In time order per person. Two moves of one person within one second keep no defined order, as
+  // from ClickHouse (whole seconds; memory's older moves are kept by cell).
   return older.concat(held).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 

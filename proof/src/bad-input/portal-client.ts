@@ -1,27 +1,12 @@
 import { createHash } from 'node:crypto';
-import { createLogger } from '@geo/infra';
-import { createPortal, type Portal, type PortalConfig } from '@geo/portal';
+import type { Portal } from '@geo/portal';
 import { DEMO_CREDENTIALS } from '@geo/portal/testing';
 
-/** PGlite's first open can take minutes on a loaded 2-core box: a safety limit, not a measure. */
-export const PORTAL_START_TIMEOUT = 300_000;
-
-/** A portal on PGlite in memory with the demo enterprise, the captcha test switch and a cheap scrypt cost. */
-export function startTestPortal(extra: Partial<PortalConfig> = {}): Promise<Portal> {
-  return createPortal(
-    {
-      port: 0,
-      pgliteDir: 'memory://',
-      demo: true,
-      captchaTestMode: true,
-      scryptLogN: 10,
-      trustProxy: true,
-      clickhouseUrl: undefined,
-      ...extra,
-    },
-    createLogger('portal-bad-input', 'silent'),
-  );
-}
+/**
+ * A portal on PGlite in memory with the demo enterprise, the captcha test switch and a cheap scrypt
+ * cost, and the time its first open may take: the portal's own test portal.
+ */
+export { testPortal as startTestPortal, START_TIMEOUT as PORTAL_START_TIMEOUT } from '@geo/portal/testing';
 
 export interface Reply {
   status: number;

@@ -77,7 +77,9 @@ export function buildApp(deps: Deps, webDist: string) {
     secureHeaders({
       contentSecurityPolicy: {
         defaultSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
+        // A deployment's own map server (MAP_ORIGINS) serves the style, tiles and glyphs the map fetches.
+        connectSrc: ["'self'", ...(deps.cfg.mapOrigins ?? [])],
+        imgSrc: ["'self'", 'data:', 'blob:', ...(deps.cfg.mapOrigins ?? [])],
         styleSrc: ["'self'", "'unsafe-inline'"],
         workerSrc: ["'self'", 'blob:'],
         // No framing (clickjacking), no <base> pointing elsewhere, forms post only to us (ASVS 14.4).

@@ -43,6 +43,23 @@ export const PortalEnv = z.object({
         .filter(Boolean),
     )
     .refine((list) => list.every((x) => isIP(x.split('/')[0]!) !== 0), '须为逗号分隔的 IP 地址或 CIDR，例如 127.0.0.1,10.0.0.0/8'),
+  /**
+   * Origins of a deployment's own map server (style, tiles, glyphs, sprites), comma-separated: the
+   * browser may fetch from them (the security policy's connect-src and img-src); none by default.
+   */
+  MAP_ORIGINS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => list.every((x) => /^https?:\/\/[^/\s;,'"]+$/.test(x)),
+      '须为逗号分隔的 http(s) 源地址（协议、主机与端口，不带路径），例如 https://tiles.example.cn,http://10.0.0.5:8081',
+    ),
   OPERATOR_TOTP: z.enum(['required', 'optional']).optional(),
   /** The key that seals TOTP secrets at rest: 32 bytes, hex or base64 (see README "Secrets at rest"). */
   SECRETS_KEY: z.string().min(1).optional(),
@@ -118,6 +135,12 @@ export interface PortalConfig extends SecretsConfig {
    * @default 10
    */
   privacyK?: number;
+  /**
+   * Origins of the deployment's own map server (env `MAP_ORIGINS`), allowed by the security policy
+   * for fetches and images; a style URL elsewhere is refused by the browser.
+   * @default []
+   */
+  mapOrigins?: string[];
 }
 
 export function envToConfig(env: PortalEnv): PortalConfig {
@@ -136,6 +159,7 @@ export function envToConfig(env: PortalEnv): PortalConfig {
     operatorTotp: env.OPERATOR_TOTP,
     logLevel: env.LOG_LEVEL,
     privacyK: env.PRIVACY_K,
+    mapOrigins: env.MAP_ORIGINS,
     secretsKey: env.SECRETS_KEY,
   };
 }

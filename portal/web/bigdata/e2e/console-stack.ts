@@ -1,13 +1,11 @@
 import { installIngestAdminAreas, runEngine, type RunningEngine } from '@geo/alerting';
 import { connectClickHouse, connectNats, createLogger, ensureDeadLetterStream, type NatsConnection } from '@geo/infra';
-import { freePort, startNatsServer, type RunningNats } from '@geo/infra/testing';
+import { checksOk, freePort, startNatsServer, startService, type RunningNats, type ServiceProcess } from '@geo/infra/testing';
 import { declareLocationStream, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { jetstream } from '@nats-io/jetstream';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { boundariesJson } from '../../../src/api/bigdata/geography.ts';
 import type { Portal } from '../../../src/portal.ts';
@@ -15,7 +13,6 @@ import { testPortal } from '../../../src/test/harness.ts';
 import { e2eOutDir } from '../../e2e/build-entry.ts';
 import { buildE2e } from './build-e2e.ts';
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -28,52 +25,6 @@ export const CHROMIUM_ARGS = [
 ];
 /** Screenshots for a person to look at (not committed). */
 export const ARTIFACTS = process.env.ARTIFACTS_DIR ?? join(tmpdir(), 'geo-alert-artifacts');
-
-/** One service started from its workspace entry point, as `npm start` runs it. */
-interface Service {
-  name: string;
-  proc: ChildProcess;
-  output: string[];
-}
-
-function startService(name: string, entry: string, env: Record<string, string>): Service {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const keep = (d: Buffer) => {
-    output.push(d.toString());
-    if (output.length > 200) output.shift();
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  return { name, proc, output };
-}
-
-async function waitHealthy(s: Service, url: string, ms = 120_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (s.proc.exitCode !== null) throw new Error(`${s.name} exited (${s.proc.exitCode}):\n${s.output.join('')}`);
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(2000) })).ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > end) throw new Error(`${s.name} not healthy at ${url} after ${ms / 1000} s:\n${s.output.join('')}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
-async function stopService(s: Service): Promise<void> {
-  if (s.proc.exitCode !== null || s.proc.signalCode) return;
-  const exited = new Promise<void>((r) => s.proc.once('exit', () => r()));
-  s.proc.kill('SIGTERM');
-  const t = setTimeout(() => s.proc.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(t);
-}
 
 export interface ConsoleStack {
   /** The portal (real app, test entry of the console's pages as its SPA). */
@@ -106,7 +57,7 @@ export interface ConsoleStackOptions {
 export async function startConsoleStack(clickhouseUrl: string, opts: ConsoleStackOptions = {}): Promise<ConsoleStack> {
   const tag = `${Date.now().toString(36)}${process.pid}`;
   const dir = mkdtempSync(join(tmpdir(), 'portal-console-e2e-'));
-  const services: Service[] = [];
+  const services: ServiceProcess[] = [];
   let browserP: Promise<Browser> | undefined;
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
@@ -144,40 +95,41 @@ export async function startConsoleStack(clickhouseUrl: string, opts: ConsoleStac
     // tens of seconds on a loaded 2-core box): insight, the SMSC (then messaging, which binds to
     // it), the alerting engine, the portal and chromium.
     const insight = startService('insight', 'insight/src/main.ts', {
-      NATS_URL: nats.url,
-      CLICKHOUSE_URL: chDb,
-      HEALTH_PORT: String(insightHealth),
-      API_PORT: String(insightApi),
+      healthUrl: `http://127.0.0.1:${insightHealth}/healthz`,
+      timeoutMs: 180_000,
+      env: { NATS_URL: nats.url, CLICKHOUSE_URL: chDb, HEALTH_PORT: String(insightHealth), API_PORT: String(insightApi) },
     });
-    cleanups.push(() => stopService(insight));
+    cleanups.push(() => insight.stop(10_000));
     services.push(insight);
     const insightUrl = `http://127.0.0.1:${insightApi}`;
-    const smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', {
-      ...smscPorts,
-      HEALTH_PORT: String(smscHealth),
-      SMSC_SUCCESS_RATE: '1',
-      SMSC_MO_RATE: '0',
-      SMSC_RECEIPT_DELAY_MS: '300',
-    });
-    cleanups.push(() => stopService(smsc));
-    services.push(smsc);
     const smscUrl = `http://127.0.0.1:${smscHealth}`;
+    const smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', {
+      healthUrl: `${smscUrl}/healthz`,
+      env: { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '300' },
+    });
+    cleanups.push(() => smsc.stop(10_000));
+    services.push(smsc);
     // Cleanups run in reverse: browser, portal, alerting, messaging, SMSC, insight, as before.
-    let messaging: Service | undefined;
-    cleanups.push(() => (messaging ? stopService(messaging) : Promise.resolve()));
+    let messaging: ServiceProcess | undefined;
+    cleanups.push(() => messaging?.stop(10_000) ?? Promise.resolve());
     const messagingUp = (async () => {
-      await waitHealthy(smsc, `${smscUrl}/healthz`);
+      await smsc.ready;
       messaging = startService('messaging', 'messaging/src/main.ts', {
-        ...smscPorts,
-        NATS_URL: nats.url,
-        CLICKHOUSE_URL: chDb,
-        HEALTH_PORT: String(messagingHealth),
-        SMSC_BINDS: '1',
-        ACK_WAIT_MS: '10000',
-        ...Object.fromEntries(Object.entries(opts.carrierRates ?? {}).map(([c, n]) => [`SMSC_RATE_${c.toUpperCase()}`, String(n)])),
+        healthUrl: `http://127.0.0.1:${messagingHealth}/healthz`,
+        // Bound to all three SMSCs, not just its health server up.
+        ready: checksOk('nats', 'smpp-cmcc', 'smpp-cucc', 'smpp-ctcc'),
+        env: {
+          ...smscPorts,
+          NATS_URL: nats.url,
+          CLICKHOUSE_URL: chDb,
+          HEALTH_PORT: String(messagingHealth),
+          SMSC_BINDS: '1',
+          ACK_WAIT_MS: '10000',
+          ...Object.fromEntries(Object.entries(opts.carrierRates ?? {}).map(([c, n]) => [`SMSC_RATE_${c.toUpperCase()}`, String(n)])),
+        },
       });
       services.push(messaging);
-      await waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`);
+      await messaging.ready;
     })();
     // Awaited below; until then a failure must not count as an unhandled rejection.
     messagingUp.catch(() => undefined);
@@ -207,7 +159,7 @@ export async function startConsoleStack(clickhouseUrl: string, opts: ConsoleStac
       if (Date.now() > end) throw new Error('the portal did not connect to NATS');
       await new Promise((r) => setTimeout(r, 200));
     }
-    await Promise.all([alerting.ready, messagingUp, waitHealthy(insight, `http://127.0.0.1:${insightHealth}/healthz`)]);
+    await Promise.all([alerting.ready, messagingUp, insight.ready]);
     const browser = await browserP;
     // Closed first on stop: its open pages (the big screen's event stream) would hold the portal's close.
     cleanups.push(() => browser.close());
@@ -223,7 +175,7 @@ export async function startConsoleStack(clickhouseUrl: string, opts: ConsoleStac
       }
       await Promise.all([...by].map(([s, evs]) => js.publish(s, JSON.stringify({ v: 1, events: evs }))));
     };
-    const serviceLogs = () => services.map((x) => `--- ${x.name}\n${x.output.join('').slice(-4000)}`).join('\n');
+    const serviceLogs = () => services.map((x) => `--- ${x.name}\n${x.output().slice(-4000)}`).join('\n');
     return { portal, nc, alerting, smscUrl, insightUrl, browser, publish, serviceLogs, stop };
   } catch (err) {
     await browserP?.then((b) => b.close()).catch(() => undefined);

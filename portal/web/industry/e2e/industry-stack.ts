@@ -1,11 +1,9 @@
 import { connectClickHouse, connectNats, jetstreamManager, selectRows } from '@geo/infra';
-import { freePort } from '@geo/infra/testing';
+import { checksOk, freePort, startService, type ServiceProcess } from '@geo/infra/testing';
 import { messagingNames } from '@geo/messaging';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { startIndustry } from '../../../src/api/industry/index.ts';
 import type { Portal } from '../../../src/portal.ts';
@@ -13,7 +11,6 @@ import { testPortal } from '../../../src/test/harness.ts';
 import { e2eOutDir } from '../../e2e/build-entry.ts';
 import { buildIndustryE2e } from './build-e2e.ts';
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -25,63 +22,6 @@ export const CHROMIUM_ARGS = [
 ];
 /** Screenshots for a person to look at (not committed). */
 export const ARTIFACTS = process.env.ARTIFACTS_DIR ?? join(tmpdir(), 'geo-alert-artifacts');
-
-/** One service started from its workspace entry point, as `npm start` runs it. */
-interface Service {
-  name: string;
-  proc: ChildProcess;
-  output: string[];
-}
-
-function startService(name: string, entry: string, env: Record<string, string>): Service {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const keep = (d: Buffer) => {
-    output.push(d.toString());
-    if (output.length > 200) output.shift();
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  return { name, proc, output };
-}
-
-/**
- * Waits until the service answers /healthz with 200 AND every check in `checks` is present and ok.
- * A service's health server starts before its work is ready (with no checks yet, /healthz says ok):
- * messaging adds its `smpp-*` checks only after it has connected NATS, declared its streams and
- * migrated its send log, so waiting for those is waiting for a ready service.
- */
-async function waitHealthy(s: Service, url: string, checks: string[] = [], ms = 180_000): Promise<void> {
-  const end = Date.now() + ms;
-  let last = '';
-  for (;;) {
-    if (s.proc.exitCode !== null) throw new Error(`${s.name} exited (${s.proc.exitCode}):\n${s.output.join('')}`);
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
-      last = await r.text();
-      const body = JSON.parse(last) as { checks?: Record<string, { ok: boolean }> };
-      if (r.ok && checks.every((c) => body.checks?.[c]?.ok)) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > end)
-      throw new Error(`${s.name} not ready at ${url} after ${ms / 1000} s (last answer: ${last.slice(0, 300)}):\n${s.output.join('')}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
-async function stopService(s: Service): Promise<void> {
-  if (s.proc.exitCode !== null || s.proc.signalCode) return;
-  const exited = new Promise<void>((r) => s.proc.once('exit', () => r()));
-  s.proc.kill('SIGTERM');
-  const t = setTimeout(() => s.proc.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(t);
-}
 
 export interface SmscMessage {
   carrier: string;
@@ -124,7 +64,7 @@ export async function startIndustryStack(natsUrl: string, clickhouseUrl: string)
   const names = messagingNames(ns);
   const dir = mkdtempSync(join(tmpdir(), 'portal-industry-e2e-'));
   const cleanups: (() => Promise<unknown>)[] = [];
-  const services: Service[] = [];
+  const services: ServiceProcess[] = [];
   const stop = async () => {
     for (const f of cleanups.splice(0).reverse()) await f().catch((err) => console.error('cleanup failed:', err));
     rmSync(dir, { recursive: true, force: true });
@@ -154,32 +94,36 @@ export async function startIndustryStack(natsUrl: string, clickhouseUrl: string)
 
     const [cmcc, cucc, ctcc, smscHealth, messagingHealth] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
     const smscPorts = { SMSC_PORT_CMCC: String(cmcc), SMSC_PORT_CUCC: String(cucc), SMSC_PORT_CTCC: String(ctcc) };
+    const smscUrl = `http://127.0.0.1:${smscHealth}`;
     const smsc = startService('smsc-sim', 'messaging/src/smsc-sim/main.ts', {
-      ...smscPorts,
-      HEALTH_PORT: String(smscHealth),
-      SMSC_SUCCESS_RATE: '1',
-      SMSC_MO_RATE: '0',
-      SMSC_RECEIPT_DELAY_MS: '200',
+      healthUrl: `${smscUrl}/healthz`,
+      timeoutMs: 180_000,
+      env: { ...smscPorts, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_MO_RATE: '0', SMSC_RECEIPT_DELAY_MS: '200' },
     });
     services.push(smsc);
-    cleanups.push(() => stopService(smsc));
-    const smscUrl = `http://127.0.0.1:${smscHealth}`;
+    cleanups.push(() => smsc.stop(10_000));
     const messaging = startService('messaging', 'messaging/src/main.ts', {
-      ...smscPorts,
-      NATS_URL: natsUrl,
-      MESSAGING_NS: ns,
-      CLICKHOUSE_URL: chDb,
-      HEALTH_PORT: String(messagingHealth),
-      SMSC_BINDS: '1',
-      ACK_WAIT_MS: '10000',
-      // The flows send one number several texts within a minute (mail merge, batch); the per-number
-      // anti-bombing limits are proven in messaging's own tests.
-      RECIPIENT_LIMIT_PER_MINUTE: '0',
-      RECIPIENT_LIMIT_PER_HOUR: '0',
-      RECIPIENT_LIMIT_PER_DAY: '0',
+      healthUrl: `http://127.0.0.1:${messagingHealth}/healthz`,
+      // messaging adds its smpp-* checks after connecting NATS, declaring its streams and migrating its send log.
+      ready: checksOk('nats', 'smpp-cmcc', 'smpp-cucc', 'smpp-ctcc'),
+      timeoutMs: 180_000,
+      env: {
+        ...smscPorts,
+        NATS_URL: natsUrl,
+        MESSAGING_NS: ns,
+        CLICKHOUSE_URL: chDb,
+        HEALTH_PORT: String(messagingHealth),
+        SMSC_BINDS: '1',
+        ACK_WAIT_MS: '10000',
+        // The flows send one number several texts within a minute (mail merge, batch); the per-number
+        // anti-bombing limits are proven in messaging's own tests.
+        RECIPIENT_LIMIT_PER_MINUTE: '0',
+        RECIPIENT_LIMIT_PER_HOUR: '0',
+        RECIPIENT_LIMIT_PER_DAY: '0',
+      },
     });
     services.push(messaging);
-    cleanups.push(() => stopService(messaging));
+    cleanups.push(() => messaging.stop(10_000));
     // While messaging and the SMSCs boot: the test build, the portal (PGlite, no NATS yet) and
     // chromium, each cleaned up even when another part fails.
     const t0 = Date.now();
@@ -189,20 +133,14 @@ export async function startIndustryStack(natsUrl: string, clickhouseUrl: string)
     const browserP = timed('chromium', chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS }));
     portalP.then((p) => cleanups.push(() => p.stop())).catch(() => undefined);
     browserP.then((b) => cleanups.push(() => b.close())).catch(() => undefined);
-    const ready = Promise.all([
-      timed('smsc', waitHealthy(smsc, `${smscUrl}/healthz`)),
-      timed(
-        'messaging',
-        waitHealthy(messaging, `http://127.0.0.1:${messagingHealth}/healthz`, ['nats', 'smpp-cmcc', 'smpp-cucc', 'smpp-ctcc']),
-      ),
-    ]);
+    const ready = Promise.all([timed('smsc', smsc.ready), timed('messaging', messaging.ready)]);
     const settled = await Promise.allSettled([ready, portalP, browserP, timed('build', distP)]);
     for (const r of settled) if (r.status === 'rejected') throw r.reason;
     const [exists] = await selectRows<{ n: number | string }>(
       ch,
       `SELECT count() AS n FROM system.tables WHERE database = '${db}' AND name = 'sms_log'`,
     );
-    if (Number(exists?.n) !== 1) throw new Error(`messaging is ready but ${db}.sms_log is missing:\n${messaging.output.join('')}`);
+    if (Number(exists?.n) !== 1) throw new Error(`messaging is ready but ${db}.sms_log is missing:\n${messaging.output()}`);
 
     const portal = await portalP;
     // The portal's own NATS attachment uses the production names: start the industry runtime on
@@ -230,7 +168,7 @@ export async function startIndustryStack(natsUrl: string, clickhouseUrl: string)
       },
       logs: () =>
         services
-          .map((s) => `--- ${s.name}${s.proc.exitCode !== null ? ` (exited ${s.proc.exitCode})` : ''}\n${s.output.join('').slice(-4000)}`)
+          .map((s) => `--- ${s.name}${s.child.exitCode !== null ? ` (exited ${s.child.exitCode})` : ''}\n${s.output().slice(-4000)}`)
           .join('\n'),
       stop,
     };

@@ -78,6 +78,10 @@ export function insightApi(ctx: ApiContext): Hono {
   );
 
   app.onError((err, c) => {
+    // A refused query is logged with its reason (at warn: the caller's mistake, not ours), so a
+    // probe of the API leaves a trace (issue 17).
+    if (err instanceof BadRequest || err instanceof RegionError)
+      ctx.log?.warn({ method: c.req.method, path: c.req.path, code: err.code, reason: err.message }, 'query refused');
     if (err instanceof BadRequest) return c.json<ApiError>({ error: { code: err.code, message: err.message, issues: err.issues } }, 400);
     if (err instanceof RegionError) return c.json<ApiError>({ error: { code: err.code, message: err.message } }, 400);
     ctx.log?.error({ err, method: c.req.method, path: c.req.path }, 'query failed');

@@ -11,6 +11,8 @@ export interface OpenStream {
   accountId: string;
   /** The session that opened it; undefined for an API key. */
   sessionHash: string | undefined;
+  /** The permissions its route declared, any one of which lets it through (none: every account). */
+  needs?: readonly string[];
   close(): void;
 }
 
@@ -37,6 +39,23 @@ export function revokeStreams(accountId: string, opts: { session?: string; excep
   for (const s of [...set]) {
     if (opts.session !== undefined && s.sessionHash !== opts.session) continue;
     if (opts.exceptSession !== undefined && s.sessionHash === opts.exceptSession) continue;
+    s.close();
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Closes the account's open streams whose route needs a permission the account no longer holds
+ * (`held`: its permissions now), when they were taken away here; other instances' streams end at
+ * their next re-check.
+ */
+export function revokeStreamsLacking(accountId: string, held: readonly string[]): number {
+  const set = open.get(accountId);
+  if (!set) return 0;
+  let n = 0;
+  for (const s of [...set]) {
+    if (!s.needs?.length || s.needs.some((f) => held.includes(f))) continue;
     s.close();
     n++;
   }

@@ -41,7 +41,7 @@ export function guardEventStream(c: Ctx, db: Queryable, p: Principal, recheckMs 
           // already closed by the reader's side
         }
       };
-      unregister = registerStream({ accountId: p.accountId, sessionHash: p.sessionHash, close });
+      unregister = registerStream({ accountId: p.accountId, sessionHash: p.sessionHash, needs, close });
       timer = setInterval(() => {
         accessStillValid(db, p, needs).then(
           (ok) => ok || close(),

@@ -415,27 +415,18 @@ describe('bad input at insight (real insight process, own stream and database)',
       await stillUp();
     });
 
-    // Issue 17: "insight logs nothing for it". The 3-position ring is a 400 now, but insight logs only
-    // its 500s (api/routes.ts onError), so a refused query still leaves no trace in its log. Not this
-    // suite's file to fix: counted as a known bug until insight logs refusals (at warn, with the reason).
-    it.fails(
-      tally.bug(
-        'insight region queries',
-        'a refused region (a 3-position ring) is in the insight log with its reason',
-        'insight/src/api/routes.ts logs only 500s; a 400 is not logged',
-      ),
-      async () => {
-        const ring = [
-          [120.5, 30.5],
-          [121.5, 30.5],
-          [120.5, 30.5],
-        ];
-        const r = await post(JSON.stringify({ region: { shapes: [{ type: 'polygon', coordinates: [ring] }] } }));
-        // Refused as it should be: only the missing log line may fail this case.
-        if (r.status !== 400) throw new Error(`expected a 400, got ${r.status}`);
-        await until('the refusal in the insight log', async () => /distinct vertices/.test(insight.output()), 5_000);
-      },
-    );
+    // Issue 17: "insight logs nothing for it". A refused query is logged at warn with its reason.
+    it(tally.one('insight region queries', 'a refused region (a 3-position ring) is in the insight log with its reason'), async () => {
+      const ring = [
+        [120.5, 30.5],
+        [121.5, 30.5],
+        [120.5, 30.5],
+      ];
+      const r = await post(JSON.stringify({ region: { shapes: [{ type: 'polygon', coordinates: [ring] }] } }));
+      // Refused as it should be: only the missing log line may fail this case.
+      if (r.status !== 400) throw new Error(`expected a 400, got ${r.status}`);
+      await until('the refusal in the insight log', async () => /distinct vertices/.test(insight.output()), 5_000);
+    });
 
     const ACCEPTED = tally.add('insight region queries', [
       Q('a self-intersecting (bow-tie) polygon', () =>

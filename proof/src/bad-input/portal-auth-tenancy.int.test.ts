@@ -461,16 +461,11 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
     );
   });
 
-  // Issue 17: a 3-position ring to the metrics route answered 500. Insight refuses it now (400, in
-  // English) and the portal passes that on as "区域有误：<insight's English>"; task submission and the
-  // reach estimate check the region themselves first (regionAndRuleIssues) and say why in Chinese.
-  // The insight route does not: with insight unset it answers 503 for a region it should refuse.
-  it.fails(
-    tally.bug(
-      'portal bad bodies and queries',
-      'a 3-position ring to /api/insight/metrics → 400 in Chinese before insight is asked',
-      'portal/src/api/insight/routes.ts does not run regionAndRuleIssues before calling insight',
-    ),
+  // Issue 17: a 3-position ring to the metrics route answered 500. The portal checks the region as
+  // task submission and the reach estimate do (regionAndRuleIssues) and says why in Chinese before
+  // insight is asked (with insight unset it answered 503 for a region it should refuse).
+  it(
+    tally.one('portal bad bodies and queries', 'a 3-position ring to /api/insight/metrics → 400 in Chinese before insight is asked'),
     async () => {
       const ring = [
         [120, 30],
@@ -526,31 +521,23 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
       expect(r.headers.get('cache-control')).toMatch(/no-store/);
     });
 
-    // A qualification (营业执照, 授权书: names, ID numbers) is served `private, max-age=300` by
-    // settings/uploads.ts fileResponse, so the browser keeps it on disk after logout. Not this
-    // suite's file to fix: counted as a known bug until the route says no-store.
-    it.fails(
-      tally.bug(
-        'portal personal data not cached',
-        'GET a stored qualification file (enterprise and operator) → no-store',
-        'settings/uploads.ts fileResponse sends cache-control: private, max-age=300',
-      ),
-      async () => {
-        const fd = new FormData();
-        fd.set('title', `营业执照${TAG}`);
-        fd.set('file', new File([onePagePdf() as Uint8Array<ArrayBuffer>], '营业执照.pdf', { type: 'application/pdf' }));
-        const q = await a.req('POST', '/api/settings/qualifications', fd);
-        expect(q.status).toBe(200);
-        const own = await a.req('GET', `/api/settings/qualifications/${q.body.id}/file`);
-        const review = await (await loginOperator(portal)).req('GET', `/api/review/qualifications/${q.body.id}/file`);
-        // Both served: only the caching may fail this case.
-        if (own.status !== 200 || review.status !== 200) throw new Error(`files not served: ${own.status} ${review.status}`);
-        expect([own.headers.get('cache-control'), review.headers.get('cache-control')]).toEqual([
-          expect.stringMatching(/no-store/),
-          expect.stringMatching(/no-store/),
-        ]);
-      },
-    );
+    // A qualification (营业执照, 授权书: names, ID numbers) is personal data: no browser keeps it
+    // after logout (it was served `private, max-age=300`).
+    it(tally.one('portal personal data not cached', 'GET a stored qualification file (enterprise and operator) → no-store'), async () => {
+      const fd = new FormData();
+      fd.set('title', `营业执照${TAG}`);
+      fd.set('file', new File([onePagePdf() as Uint8Array<ArrayBuffer>], '营业执照.pdf', { type: 'application/pdf' }));
+      const q = await a.req('POST', '/api/settings/qualifications', fd);
+      expect(q.status).toBe(200);
+      const own = await a.req('GET', `/api/settings/qualifications/${q.body.id}/file`);
+      const review = await (await loginOperator(portal)).req('GET', `/api/review/qualifications/${q.body.id}/file`);
+      // Both served: only the caching may fail this case.
+      if (own.status !== 200 || review.status !== 200) throw new Error(`files not served: ${own.status} ${review.status}`);
+      expect([own.headers.get('cache-control'), review.headers.get('cache-control')]).toEqual([
+        expect.stringMatching(/no-store/),
+        expect.stringMatching(/no-store/),
+      ]);
+    });
   });
 
   // Over a real socket: the guard used to read a refused body to its end before answering, so a

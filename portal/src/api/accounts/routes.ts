@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import { assertPasswordPolicy, hashPassword } from '../../auth/password.ts';
-import { revokeStreams } from '../../auth/revocation.ts';
+import { revokeStreams, revokeStreamsLacking } from '../../auth/revocation.ts';
 import { FEATURE_KEYS } from '../../auth/permissions.ts';
 import { endAccountAccess } from '../../auth/session.ts';
 import { AppError } from '../../errors.ts';
@@ -229,6 +229,9 @@ export const accountRoutes = router()
         JSON.stringify([...new Set(permissions)]),
       ]);
       await opLog(c, '分配权限', target.name, { from: target.permissions, to: permissions });
+      // A permission taken away ends the account's open streams that need it here at once (a live
+      // heat map under 大数据洞察); other instances' streams end at their next re-check.
+      revokeStreamsLacking(target.id, permissions);
       return c.json(await accountInTenant(db, enterpriseId, target.id), 200);
     },
   )

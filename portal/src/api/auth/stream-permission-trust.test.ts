@@ -57,3 +57,41 @@ describe('an open event stream ends with the permission it needs', () => {
     expect(closed).toBe(true);
   });
 });
+
+describe('taking a permission away on this instance', () => {
+  let portal: Portal;
+  let admin: Client;
+  beforeAll(async () => {
+    // A minute between re-checks: only the permission route itself can end the stream in time.
+    portal = await testPortal({ insightUrl: 'http://127.0.0.1:9', streamRecheckMs: 60_000 });
+    admin = await loginAdmin(portal);
+  }, START_TIMEOUT);
+  afterAll(async () => portal?.stop());
+
+  it('ends the streams that need it at once, not at the next re-check, and keeps the others', async () => {
+    const region = encodeURIComponent(JSON.stringify({ parts: [{ kind: 'admin', code: '330106' }] }));
+    const r = await admin.req('POST', '/api/accounts', {
+      name: 'live-perm-3',
+      password: 'Start-pass-1234',
+      departmentId: 'demo-dept-ops',
+      permissions: ['insight', 'sms.send'],
+    });
+    expect(r.status).toBe(200);
+    const s = await login(portal, 'live-perm-3', 'Start-pass-1234');
+    const res = await portal.request(`/api/insight/live?region=${region}&intervalS=60`, { headers: { cookie: s.cookie } });
+    const reader = res.body!.getReader();
+    await reader.read();
+    let closed = false;
+    void reader.closed.then(() => (closed = true));
+    // Taking another permission away leaves it open.
+    expect((await admin.req('PUT', `/api/accounts/${r.body.id}/permissions`, { permissions: ['insight'] })).status).toBe(200);
+    await new Promise((done) => setTimeout(done, 300));
+    expect(closed).toBe(false);
+    // Taking 大数据洞察 away ends it well before the minute's re-check.
+    const t0 = Date.now();
+    expect((await admin.req('PUT', `/api/accounts/${r.body.id}/permissions`, { permissions: [] })).status).toBe(200);
+    let done = false;
+    while (!done) done = (await reader.read()).done;
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  }, 60_000);
+});

@@ -6,7 +6,8 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { type Ctx, caller } from '../../http/context.ts';
 import { jsonBody as jsonRequest, jsonOk, router } from '../../http/openapi.ts';
-import { consoleError, handle, jsonBody, jsonBodyLimit, parse, STATE_LABELS } from '../bigdata/route-kit.ts';
+import { consoleError, fieldErrors, handle, jsonBody, jsonBodyLimit, parse, STATE_LABELS } from '../bigdata/route-kit.ts';
+import { regionAndRuleIssues } from '../bigdata/task-form.ts';
 import { sse } from '../bigdata/schemas.ts';
 import { ALERT_TYPE_INFO } from '../bigdata/alert-types.ts';
 import { isExercise } from '../bigdata/task-store.ts';
@@ -29,6 +30,16 @@ function insightFailure(c: Ctx, err: unknown) {
       (err.issues ?? []).map((m) => ({ path: 'region', message: m })),
     );
   return consoleError(c, 'INSIGHT_UNAVAILABLE', `洞察服务暂不可用：${err.message}`);
+}
+
+/**
+ * The region checked as task submission and the reach estimate check it, with the same Chinese
+ * reasons (a ring of fewer than 4 positions, a bow-tie, an area without a boundary), before insight
+ * is asked: insight refuses such a region too, but in English, and not at all when it is not set.
+ */
+function checkRegion(region: z.infer<typeof Region>): void {
+  const issues = regionAndRuleIssues(region, []);
+  if (issues.length) throw fieldErrors(issues);
 }
 
 const MetricsBody = z.object({ region: Region, top: z.number().int().min(1).max(50).default(10), hysteresis: HysteresisForm.optional() });
@@ -241,6 +252,7 @@ export const insightRoutes = router()
     }),
     handle(async (c) => {
       const b = parse(MetricsBody, await jsonBody(c));
+      checkRegion(b.region);
       const ic = client(c);
       if (!ic) return consoleError(c, 'INSIGHT_UNAVAILABLE', '未配置洞察服务（INSIGHT_URL）');
       try {
@@ -312,6 +324,7 @@ export const insightRoutes = router()
     handle(async (c) => {
       const { enterpriseId } = caller(c);
       const q = parse(LiveQuery, c.req.query());
+      checkRegion(q.region);
       const ic = client(c);
       if (!ic) return consoleError(c, 'INSIGHT_UNAVAILABLE', '未配置洞察服务（INSIGHT_URL）');
       return streamSSE(c, async (stream) => {

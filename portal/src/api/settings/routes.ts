@@ -206,7 +206,7 @@ export const settingsRoutes = router()
           [logo],
         );
       if (!rows[0]) throw new AppError('NOT_FOUND', '未设置 LOGO');
-      return fileResponse(c, rows[0], false);
+      return fileResponse(c, rows[0], false, 'private, max-age=300');
     },
   )
   .openapi(

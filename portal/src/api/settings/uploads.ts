@@ -63,13 +63,22 @@ export async function storeUpload(
   return { id, contentType: sniffed.type, fileName };
 }
 
-/** Sends a stored file with headers that stop a browser from running or re-typing it. */
-export function fileResponse(c: Context, f: { data: Uint8Array; content_type: string; file_name: string }, download: boolean): Response {
+/**
+ * Sends a stored file with headers that stop a browser from running or re-typing it. A stored
+ * document (营业执照, 授权书: names, ID numbers) is personal data: no browser keeps it (`no-store`,
+ * ASVS 8.2.1); only the enterprise's logo may be cached.
+ */
+export function fileResponse(
+  c: Context,
+  f: { data: Uint8Array; content_type: string; file_name: string },
+  download: boolean,
+  cache: 'no-store' | 'private, max-age=300' = 'no-store',
+): Response {
   return c.body(new Uint8Array(f.data), 200, {
     'content-type': f.content_type,
     'x-content-type-options': 'nosniff',
     'content-security-policy': "default-src 'none'; sandbox",
-    'cache-control': 'private, max-age=300',
+    'cache-control': cache,
     'content-disposition': `${download ? 'attachment' : 'inline'}; filename*=UTF-8''${encodeURIComponent(f.file_name)}`,
   });
 }

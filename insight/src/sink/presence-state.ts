@@ -46,45 +46,6 @@ export interface StateSink {
 }
 
 /**
- * Subscribers whose place (cell, time, detached) changed since the reader last took them, each once
- * (a flag a subscriber). Past `count / 4` entries it stops listing and says so (`overflow`): the
- * reader then rebuilds from everything, which costs less than visiting so many one by one.
- */
-export class ChangeLog {
-  private flag = new Uint8Array(0);
-  private list: number[] = [];
-  overflow = false;
-
-  /** Subscriber `i` changed place (`count`: subscribers known). */
-  note(i: number, count: number): void {
-    if (this.overflow) return;
-    if (i >= this.flag.length) {
-      const f = new Uint8Array(Math.max(1024, count, this.flag.length * 2, i + 1));
-      f.set(this.flag);
-      this.flag = f;
-    }
-    if (this.flag[i] === 1) return;
-    this.flag[i] = 1;
-    this.list.push(i);
-    if (this.list.length > 1024 + (count >> 2)) {
-      this.overflow = true;
-      this.list = [];
-      this.flag.fill(0);
-    }
-  }
-
-  /** The subscribers changed since the last call, or `undefined` after an overflow; starts a new log. */
-  take(): number[] | undefined {
-    const list = this.list;
-    const overflow = this.overflow;
-    this.list = [];
-    this.overflow = false;
-    for (const i of list) this.flag[i] = 0;
-    return overflow ? undefined : list;
-  }
-}
-
-/**
  * Live presence: each subscriber's last cell, time and profile, in typed arrays keyed by a dense
  * index (a Map of a million objects costs GC time; this does not). A subscriber is **present** at
  * time t while its last event is no older than the staleness limit and was not a `detach`.
@@ -108,8 +69,6 @@ export class PresenceState {
   /** Highest event time seen (ms). */
   watermark = 0;
   private readonly index: SubscriberIndex;
-  /** Readers of place changes ({@link track}): the presence index, to rebuild by what changed. */
-  private logs: ChangeLog[] = [];
   private dirtyFlag = new Uint8Array(0);
   private dirtyList: number[] = [];
   /** Per place of the message being applied: its cell's index, -1 until first needed. */
@@ -131,17 +90,6 @@ export class PresenceState {
   indexOf(msisdn: number): number | undefined {
     const i = this.index.get(msisdn);
     return i < 0 ? undefined : i;
-  }
-
-  /** A log of the subscribers whose place changes from now on (cell, time, detached). */
-  track(): ChangeLog {
-    const log = new ChangeLog();
-    this.logs.push(log);
-    return log;
-  }
-
-  private noteChange(i: number): void {
-    for (let l = 0; l < this.logs.length; l++) this.logs[l]!.note(i, this.count);
   }
 
   /** Whether subscriber `i` is present at `at` (ms). */
@@ -185,7 +133,6 @@ export class PresenceState {
     }
     this.ts[i] = ts;
     this.detached[i] = e.kind === 'detach' ? 1 : 0;
-    if (this.logs.length > 0) this.noteChange(i);
     return true;
   }
 
@@ -262,7 +209,6 @@ export class PresenceState {
       }
       this.ts[i] = ts;
       this.detached[i] = kind[e] === COL_DETACH ? 1 : 0;
-      if (this.logs.length > 0) this.noteChange(i);
     }
     return applied;
   }
@@ -325,7 +271,6 @@ export class PresenceState {
     this.detached[i] = row.detached;
     this.pos[i] = row.pos;
     if (row.ts > this.watermark) this.watermark = row.ts;
-    if (this.logs.length > 0) this.noteChange(i);
   }
 
   private crossBoundaries(b: number, out: StateSink): void {

@@ -18,6 +18,19 @@ import type { EnginePorts } from './ports.ts';
 import { batchesOf, type PublishWindow } from './publish-window.ts';
 import { clearBit, markSent, sentBits, unhold, type ShanghaiToday, type TaskRuntime } from './task-runtime.ts';
 
+/**
+ * Some people were not sent because this instance no longer certainly holds their shard's lease
+ * (its fence lapsed). They are not sent and not done with: the caller must either try them again
+ * (the lapse may be momentary) or leave their message unacked for the next owner (#19). Resolving
+ * as if sent let the message be acked, and the take-over's replay skipped them.
+ */
+export class NotOwnedError extends Error {
+  constructor(readonly people: number) {
+    super(`${people} people of shards whose lease is not certainly held here were not sent`);
+    this.name = 'NotOwnedError';
+  }
+}
+
 function keep(to: Claimants, i: number, msisdn: string, carrier: number): void {
   to.i.push(i);
   to.msisdn.push(msisdn);
@@ -106,16 +119,20 @@ export class Claiming {
         // the send began. An owner that stalled after choosing its people (GC pause, SIGSTOP, slow
         // KV) and lost the lease meanwhile claims nobody of that shard on its stale presence; the
         // new owner decides about them. Their reservations are given back.
+        // Those left out make the send fail (NotOwnedError): retried, or their message left unacked.
         let all = true;
         for (let k = from; k < to && all; k++) all = owns(i[k]);
         if (!all) {
           const kept = claimants(rt, subject);
+          let dropped = 0;
           for (let k = from; k < i.length; k++) {
             if (k < to && !owns(i[k])) {
               clearBit(rt.sent, i[k]);
               groups[carrier[k]]!.unused++;
+              dropped++;
             } else keep(kept, i[k], msisdn[k], carrier[k]);
           }
+          errors.push(new NotOwnedError(dropped));
           ({ i, msisdn, carrier } = kept);
           from = 0;
           continue; // the next chunk's people, checked again

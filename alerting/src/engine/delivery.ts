@@ -4,7 +4,9 @@ import { sendDay, type Grant } from '../rules/evaluate.ts';
 import { shanghaiDay } from '../rules/shanghai-time.ts';
 import { claimPart, claimSubject, type ClaimChunk } from './claims.ts';
 import { PublishWindow, batchesOf } from './publish-window.ts';
-import { Claiming, budgetGroup, claimants, type BudgetGroup, type Claimants } from './claiming.ts';
+import { Claiming, NotOwnedError, budgetGroup, claimants, type BudgetGroup, type Claimants } from './claiming.ts';
+
+export { NotOwnedError } from './claiming.ts';
 import type { EnginePorts } from './ports.ts';
 import { bit, clearBit, hold, markSent, sentBits, type Candidate, type ShanghaiToday, type TaskRuntime } from './task-runtime.ts';
 
@@ -122,9 +124,12 @@ export class Delivery {
   /** Candidates whose sending is failing and being retried (see {@link sendPersistently}). */
   private readonly failing = new Set<Candidate>();
 
-  private async retryPause(attempt: number, opts: { heartbeat?: () => void }): Promise<void> {
-    // At most 10 s between tries, so that the heartbeat comes well within LOCATION's 30 s ack wait.
-    await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
+  private async retryPause(attempt: number, opts: { heartbeat?: () => void; stopping?: () => boolean }): Promise<void> {
+    // At most 10 s between tries, so that the heartbeat comes well within LOCATION's 30 s ack wait;
+    // cut short once `stopping()` says so (a take-over waits for the sends of the run it replaces).
+    const until = performance.now() + Math.min(10_000, 500 * 2 ** attempt);
+    for (let left = until - performance.now(); left > 0 && !opts.stopping?.(); left = until - performance.now())
+      await new Promise((r) => setTimeout(r, Math.min(left, 200)));
     opts.heartbeat?.();
   }
 
@@ -182,14 +187,18 @@ export class Delivery {
     // Per task its carriers' groups, found once per run: this loop runs once per person (1,000,000 at a city's start).
     const groups: BudgetGroup[] = [];
     const byTask = new Map<TaskRuntime, (BudgetGroup | undefined)[]>();
+    let notOwned = 0;
     for (const { rt, idx } of runs) {
       let gs = byTask.get(rt);
       if (!gs) byTask.set(rt, (gs = CARRIERS.map(() => undefined)));
       for (let k = 0; k < idx.length; k++) {
         const i = idx[k];
-        // Fencing, locally: people whose shard lease this instance no longer holds are the new owner's.
+        // Fencing, locally: people whose shard lease this instance does not certainly hold are not
+        // sent here; the send fails for them (NotOwnedError), so that they are retried or left to the
+        // next owner, never dropped as if sent.
         if (owns && !owns(i)) {
           clearBit(rt.sent, i);
+          notOwned++;
           continue;
         }
         const ci = carrierOf[i];
@@ -198,8 +207,11 @@ export class Delivery {
         g.idx.push(i);
       }
     }
-    if (groups.length === 0) return 0;
-    const errors: unknown[] = [];
+    const errors: unknown[] = notOwned ? [new NotOwnedError(notOwned)] : [];
+    if (groups.length === 0) {
+      if (errors.length) throw errors[0];
+      return 0;
+    }
     const parts: Claimants[] = [];
     const partsOf = new Map<TaskRuntime, Claimants[]>();
     await Promise.all(

@@ -259,6 +259,10 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       if (!current()) return;
       const t0 = Date.now();
       try {
+        // The sends of the shard's previous run (this instance's, before the lease lapsed) end first:
+        // the people they held as being sent are given back, for the replay to evaluate (#19).
+        await shards.settled(shard);
+        if (!current()) return;
         const floors = await ackFloors(nc, [shard]);
         const inGap: Candidate[] = [];
         const events = await replayPresence(nc, engine, [shard], replayFrom(), log, floors, inGap);

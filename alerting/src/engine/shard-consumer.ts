@@ -52,6 +52,12 @@ export interface ShardConsumers {
   close(shard: number): Promise<void>;
   /** Stops every shard and waits for the sends under way. */
   stop(): Promise<void>;
+  /**
+   * Waits until the sends of a shard's closed runs have ended (a take-over waits for them before it
+   * replays the shard: a send still under way holds its people as "being sent", and the replay
+   * would pass them by; once it gives up it has given them back, and the replay evaluates them).
+   */
+  settled(shard: number): Promise<void>;
   /** Each shard being consumed (or restarting), in shard order. */
   states(): ShardConsumerState[];
 }
@@ -87,6 +93,8 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
 
   const runs = new Map<number, ShardRun>();
   const inflightAll = new Set<Promise<void>>();
+  /** Sends under way per shard, whichever run started them. */
+  const inflightOf = new Map<number, Set<Promise<void>>>();
   const stallMs = o.stallMs ?? 20_000;
   const restartsTotal = o.registry
     ? new Counter({
@@ -122,9 +130,15 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
     for await (const s of statuses) if (s.type === 'disconnect' || s.type === 'reconnect') cuts++;
   })();
   /** Counts `p` as under way for stop() (each shard's loop also counts it against its in-flight limit). */
-  const trackAll = (p: Promise<void>): Promise<void> => {
+  const trackAll = (p: Promise<void>, shard: number): Promise<void> => {
     inflightAll.add(p);
-    void p.finally(() => inflightAll.delete(p));
+    let mine = inflightOf.get(shard);
+    if (!mine) inflightOf.set(shard, (mine = new Set()));
+    mine.add(p);
+    void p.finally(() => {
+      inflightAll.delete(p);
+      mine.delete(p);
+    });
     return p;
   };
 
@@ -247,7 +261,7 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
                 metricName: 'alerting_gap_messages_total',
                 stopping: ending,
                 apply: (seq, data) => {
-                  const r = apply(data, shard, seq);
+                  const r = apply(data, shard, seq, () => ending() || o.givesUp(shard));
                   if (typeof r === 'string') return r;
                   if (r.work === undefined) o.onBatch?.(r.events, 0);
                   else
@@ -257,6 +271,7 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
                           () => o.onBatch?.(r.events, r.jobs),
                           (err) => log.error({ err, seq, shard }, 'sending for a message read back from the stream failed'),
                         ),
+                        shard,
                       ),
                     );
                   return undefined;
@@ -339,6 +354,7 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
     data: Uint8Array,
     shard: number,
     seq: number,
+    stopping: () => boolean,
     heartbeat?: () => void,
   ): { events: number; jobs: number; work?: Promise<unknown> } | string => {
     const events = columnsOf(data);
@@ -351,7 +367,7 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
       work.push(
         engine.sendPersistently(cands, {
           heartbeat,
-          stopping: () => o.givesUp(shard),
+          stopping,
           onError: (err, attempt) =>
             (attempt === 0 ? log.error : log.warn).call(
               log,
@@ -380,7 +396,7 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
     const shard = run.shard;
     const dropped = () => run.closed || o.givesUp(shard);
     if (dropped()) return undefined;
-    const r = apply(m.data, shard, m.seq, () => m.working());
+    const r = apply(m.data, shard, m.seq, dropped, () => m.working());
     if (typeof r === 'string') return r;
     if (r.work === undefined) {
       m.ack();
@@ -400,6 +416,7 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
           m.nak(Math.min(30_000, 500 * 2 ** m.info.deliveryCount));
         },
       ),
+      shard,
     );
   };
 
@@ -408,6 +425,10 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
     async close(shard) {
       const run = runs.get(shard);
       if (run) await closeRun(run);
+    },
+    async settled(shard) {
+      const mine = inflightOf.get(shard);
+      while (mine?.size) await Promise.allSettled([...mine]);
     },
     async stop() {
       await Promise.all([...runs.values()].map(closeRun));

@@ -3,6 +3,7 @@ import { installIngestAdminAreas } from './geofence/ingest-admin-areas.ts';
 import { Counter, Gauge } from 'prom-client';
 import { Presence } from './presence/presence.ts';
 import { runEngine } from './engine/run-engine.ts';
+import { shardsHealth } from './engine/shard-health.ts';
 import type { AlertingConfig } from './config.ts';
 import { connectClickHouse } from '@geo/infra';
 import { ingestCityLocator } from './geofence/ingest-admin-areas.ts';
@@ -53,6 +54,8 @@ export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<
     },
   });
   await running.ready;
+  // A shard held here and consumed by nobody (its consumer or take-over failing on) is unhealthy (#19).
+  http.addCheck('shards', () => shardsHealth(running.shards()));
   // What-if replays of draft tasks over insight's history (#21).
   const whatIfCh = connectClickHouse(cfg.CLICKHOUSE_URL);
   const stopWhatIf = answerWhatIf(nc, { instance: running.instance, ch: whatIfCh, cityOf: ingestCityLocator(), log });

@@ -143,6 +143,8 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     },
     presence,
   );
+  /** Lease mode: shards won whose take-over (replay, gap, activation) is under way, since when, and its retry back-off. */
+  const takingOver = new Map<number, { since: number; backoffMs: number }>();
   /** The shards this instance answers for now. */
   const myShards = () => (opts.leases ? [...owned.keys()].sort((a, b) => a - b) : opts.shards);
   let stopping = false;
@@ -243,6 +245,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
    */
   const acquire = (shard: number, epoch: number): void => {
     owned.set(shard, epoch);
+    takingOver.set(shard, { since: performance.now(), backoffMs: 0 });
     takeOver(shard, epoch, 0);
   };
 
@@ -271,6 +274,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
         let sent = 0;
         for (const id of tasks.running()) sent += await engine.activate(id);
         if (!current()) return;
+        takingOver.delete(shard);
         void shards.consume(shard).catch((err: unknown) => {
           if (current()) log.error({ err, shard }, 'shard consumer ended');
         });
@@ -280,6 +284,8 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
         engine.forget((i) => shardOfIndex(i) === shard);
         const waitMs = TAKEOVER_RETRY_MS[Math.min(attempt, TAKEOVER_RETRY_MS.length - 1)]!;
         takeoverFailures?.inc();
+        const t = takingOver.get(shard);
+        if (t) t.backoffMs = waitMs;
         log.error({ err, instance, shard, epoch, attempt, waitMs }, 'taking the shard over failed; trying again');
         setTimeout(() => takeOver(shard, epoch, attempt + 1), waitMs).unref();
       }
@@ -289,6 +295,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   /** A shard's lease is no longer certainly ours: stop consuming it and forget its people here. */
   const lose = async (shard: number, epoch: number, reason: string): Promise<void> => {
     owned.delete(shard);
+    takingOver.delete(shard);
     await shards.close(shard);
     const present = engine.forget((i) => shardOfIndex(i) === shard);
     log.info({ instance, shard, epoch, reason, present }, 'shard handed over');
@@ -302,7 +309,19 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     idle: () => tasks.idle(),
     shards() {
       const states = new Map(shards.states().map((st) => [st.shard, st]));
-      return myShards().map((shard) => states.get(shard) ?? { shard, consuming: false, restarts: 0 });
+      const at = performance.now();
+      return myShards().map((shard) => {
+        const st = states.get(shard);
+        if (st) return st;
+        const t = takingOver.get(shard);
+        return {
+          shard,
+          consuming: false,
+          restarts: 0,
+          backoffMs: t?.backoffMs ?? 0,
+          ...(t ? { idleMs: Math.round(at - t.since), takingOver: true } : {}),
+        };
+      });
     },
     async stop() {
       // Lease mode: hand the shards back first, so that the others take them at their next renewal.

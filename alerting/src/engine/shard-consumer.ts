@@ -38,6 +38,12 @@ export interface ShardConsumerState {
   restarts: number;
   /** Since when the loop has been waiting for a message (ms ago), when it is. */
   waitingMs?: number;
+  /** How long no iterator has been open (ms), when none is: starting, or restarting after a failure. */
+  idleMs?: number;
+  /** The restart back-off in effect now (ms): 0 unless waiting to start the consumer again. */
+  backoffMs: number;
+  /** Lease mode: the shard was won and its take-over (replay, gap, activation) is under way. */
+  takingOver?: boolean;
 }
 
 export interface ShardConsumers {
@@ -77,6 +83,10 @@ interface ShardRun {
   stalled: boolean;
   /** Wakes a restart's back-off early (close). */
   wake?: () => void;
+  /** Since when (performance.now) no iterator is open; undefined while one is. */
+  idleSince?: number;
+  /** The restart back-off being waited now (ms), 0 when none. */
+  backoffMs: number;
   done: Promise<void>;
 }
 
@@ -233,7 +243,15 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
    */
   const consumeShard = (shard: number): Promise<void> => {
     const previous = runs.get(shard);
-    const run: ShardRun = { shard, closed: false, restarts: 0, stalled: false, done: Promise.resolve() };
+    const run: ShardRun = {
+      shard,
+      closed: false,
+      restarts: 0,
+      stalled: false,
+      done: Promise.resolve(),
+      idleSince: performance.now(),
+      backoffMs: 0,
+    };
     runs.set(shard, run);
     const wanted = () => !run.closed && !o.stopping();
     const ending = () => !wanted();
@@ -308,6 +326,7 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
           }
           const msgs = await c.consume({ max_messages: o.pullMessages ?? 16 });
           run.messages = msgs;
+          run.idleSince = undefined;
           if (!wanted()) break;
           timer = watchdog(run);
           await run.loop.run(msgs);
@@ -318,6 +337,7 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
         } finally {
           clearInterval(timer);
           await run.messages?.close().catch(() => undefined);
+          if (run.messages) run.idleSince = performance.now();
           run.messages = undefined;
           run.stalled = false;
         }
@@ -330,6 +350,7 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
           { err: error, shard, reason, restarts: run.restarts, waitMs },
           'shard consumer ended while the shard is held; starting it again',
         );
+        run.backoffMs = waitMs;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, waitMs);
           run.wake = () => {
@@ -338,6 +359,7 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
           };
         });
         run.wake = undefined;
+        run.backoffMs = 0;
       }
       // Sends of this run still under way count for stop(); the loop's own limit no longer matters.
       if (runs.get(shard) === run) runs.delete(shard);
@@ -444,7 +466,9 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
           shard: r.shard,
           consuming: r.messages !== undefined,
           restarts: r.restarts,
+          backoffMs: r.backoffMs,
           ...(r.loop?.waitingSince !== undefined && r.messages ? { waitingMs: Math.round(now - r.loop.waitingSince) } : {}),
+          ...(r.idleSince !== undefined && !r.messages ? { idleMs: Math.round(now - r.idleSince) } : {}),
         }));
     },
   };

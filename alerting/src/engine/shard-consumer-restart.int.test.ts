@@ -137,6 +137,15 @@ describe("a LOCATION shard's consumer that goes away while the shard is held", (
     const stolen = (await lease())!;
     await leases.put('lease.alerting.s0', JSON.stringify({ owner: 'thief', epoch: stolen.epoch + 1, expiresAt: Date.now() + 1_500 }));
     await until('shard 0 won back', async () => (await lease())?.owner === 'restart-takeover', 20_000);
+    // Held and consumed by nobody meanwhile: said so (the shards health check reads it).
+    await until(
+      'shard 0 reported held, its take-over failing',
+      () => {
+        const st = engine!.shards().find((s) => s.shard === 0);
+        return st?.consuming === false && st.takingOver === true && st.idleMs !== undefined && st.backoffMs > 0;
+      },
+      10_000,
+    );
     await sleep(1_500);
     await declareAlertingStreams(nc, { shards: [0] });
     await walkersSent(id, 30_000);

@@ -240,7 +240,9 @@ describe('RecentMoves', () => {
     expect(r.segmented).toBe(4);
     r.record(112 * S, 6, 0, 1); // keeps ≥ 12 s: the segment's 12 and 13 s hold it whole
     expect(r.size).toBe(7);
-    expect(r.covers(10 * S)).toBe(true);
+    // Its 10 and 11 s are held but count as gone: covered are the last 100 s, as with chunks.
+    expect(r.covers(11 * S)).toBe(false);
+    expect(r.covers(12 * S)).toBe(true);
     r.record(114 * S, 7, 0, 1); // keeps ≥ 14 s: the segment goes
     expect(r.size).toBe(4);
     expect(r.covers(13 * S)).toBe(false);

@@ -14,7 +14,8 @@
  * since), and once {@link adopt} took the older moves read back from ClickHouse, everything since
  * their start; eviction raises it to the newest time evicted. Moves older than `keepMs` before the
  * newest event are evicted: from the chunks, the oldest applied first; a segment, whole once all
- * of its moves are that old (so up to one segment's span more is held).
+ * of its moves are that old (so up to one segment's span more is held, though not covered: a
+ * segment's moves past keepMs count as evicted).
  *
  * **Storage.** Moves are recorded into chunks of `chunkSize` (typed arrays: time s, MSISDN, from
  * and to cell index; 20 bytes a move), in the order applied (late events included). Sealed chunks
@@ -203,6 +204,9 @@ export class RecentMoves {
         }
       this.segments = this.segments.filter((s) => s.maxS >= beforeS);
     }
+    // A segment's moves older than keepMs stay until all are, but count as gone: what is covered
+    // stays the last keepMs, as with chunks (queries filter them out by time).
+    if (beforeS - 1 > this.evictedS && this.segments.some((s) => s.minS < beforeS)) this.evictedS = beforeS - 1;
     while (this.chunks.length > 0) {
       const c = this.chunks[0]!;
       while (c.head < c.n && c.ts[c.head]! < beforeS) {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
+import { headers } from '@nats-io/nats-core';
 import { connectNats, jetstreamManager, type NatsConnection } from '@geo/infra';
 import { until } from '@geo/infra/testing';
 import { ClaimLog, jobsRedeliverableSince } from './claim-log.ts';
@@ -59,6 +60,33 @@ describe('write-ahead claims, one JetStream message per batch', () => {
     const end = Date.now() + 10_000;
     while (!two.has('shared-1') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     expect(await two.claim('shared-1')).toBe(false);
+  });
+
+  it("keeps learning others' claims after its tail's iterator ended (a 400 to its pull)", async () => {
+    const stream = `${ns.toUpperCase()}_E${++n}`;
+    let inbox: string | undefined;
+    const pulls = nc.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${stream}.*`, {
+      callback: (_err, m) => {
+        if (m.reply && inbox === undefined) inbox = m.reply;
+      },
+    });
+    const restarts: string[] = [];
+    const one = await ClaimLog.open(nc, {
+      stream,
+      subject: `${stream.toLowerCase()}.claims`,
+      since: async () => undefined,
+      onRestart: (r) => restarts.push(r),
+    });
+    open.push(one);
+    await until("the tail's pull seen", () => inbox !== undefined, 10_000);
+    pulls.unsubscribe();
+    const two = await claimLog(undefined, stream);
+    // The answer nats-server gives a pull it cannot take: nats.js ends the iterator with it.
+    nc.publish(inbox!, new Uint8Array(), { headers: headers(400, 'Bad Request') });
+    await until('the tail opened again', () => restarts.length > 0, 10_000);
+    expect(await two.claim('after-400')).toBe(true);
+    await until('the claim made by the other instance learnt', () => one.has('after-400'), 10_000);
+    expect(one.tailState()).toMatchObject({ consuming: true });
   });
 
   it('withdraws a claim whose publish timed out but was stored, so the job is not taken as claimed when it comes again', async () => {

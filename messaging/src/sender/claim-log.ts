@@ -1,5 +1,6 @@
-import { jetstream, DeliverPolicy, JetStreamApiError, type ConsumerMessages } from '@nats-io/jetstream';
+import { jetstream, DeliverPolicy, JetStreamApiError } from '@nats-io/jetstream';
 import { ensureStream, jetstreamManager, ms, type Logger, type NatsConnection } from '@geo/infra';
+import { superviseConsume, type RestartReason, type Supervised } from './supervised-consume.ts';
 
 /**
  * Write-ahead claims, one JetStream message per batch of jobs about to go on the wire.
@@ -44,8 +45,7 @@ export class ClaimLog {
   private batch: string[] = [];
   private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private scheduled = false;
-  private tail?: ConsumerMessages;
-  private tailDone?: Promise<void>;
+  private tail?: Supervised;
   readonly counts = { batches: 0, claims: 0, rebuilt: 0 };
 
   private constructor(
@@ -129,8 +129,12 @@ export class ClaimLog {
 
   async close(): Promise<void> {
     this.flush();
-    await this.tail?.close();
-    await this.tailDone;
+    await this.tail?.stop();
+  }
+
+  /** Whether the tail of other instances' claims is open now, and how often it was opened again. */
+  tailState(): { consuming: boolean; restarts: number } {
+    return { consuming: this.tail?.consuming ?? false, restarts: this.tail?.restarts ?? 0 };
   }
 
   private flush(): void {
@@ -192,21 +196,40 @@ export class ClaimLog {
     const lastTs = info.state.messages > 0 ? Date.parse(info.state.last_ts) : 0;
     const start = since === undefined ? undefined : since - (this.o.marginMs ?? 60_000);
     const nothingToRead = info.state.messages === 0 || (start !== undefined && lastTs < start);
-    const consumer = await jetstream(this.nc).consumers.get(
-      this.stream,
-      nothingToRead
-        ? { deliver_policy: DeliverPolicy.New }
-        : start === undefined
-          ? { deliver_policy: DeliverPolicy.All }
-          : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(start).toISOString() },
-    );
-    this.tail = await consumer.consume();
+    // Nothing to read: from the next message on (by sequence, so that a tail opened late or again
+    // still reads every claim written after this point).
+    const deliverFrom = nothingToRead
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSeq + 1 }
+      : start === undefined
+        ? { deliver_policy: DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(start).toISOString() };
     let ready!: () => void;
     const rebuilt = new Promise<void>((r) => (ready = r));
     if (nothingToRead) ready();
-    const tail = this.tail;
-    this.tailDone = (async () => {
-      for await (const m of tail) {
+    // The last claims message read: a tail opened again (its iterator ended, failed or stalled, #19)
+    // goes on after it, so that no other instance's claim is missed.
+    let seen = nothingToRead ? lastSeq : 0;
+    this.tail = superviseConsume({
+      what: { consumer: 'claims-tail', stream: this.stream },
+      log: this.o.log ?? { error: () => undefined },
+      open: async () =>
+        (
+          await jetstream(this.nc).consumers.get(
+            this.stream,
+            seen > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: seen + 1 } : deliverFrom,
+          )
+        ).consume(),
+      onRestart: (reason) => this.o.onRestart?.(reason),
+      stall: {
+        ms: this.o.stallMs ?? 20_000,
+        progress: async () => {
+          const last = (await jsm.streams.info(this.stream)).state.last_seq;
+          return { pending: Math.max(0, last - seen), delivered: seen, room: true };
+        },
+      },
+      handle: (m) => {
+        if (m.seq <= seen) return; // read again after a restart
+        seen = m.seq;
         try {
           const b = JSON.parse(new TextDecoder().decode(m.data)) as ClaimBatch;
           for (const id of b.ids) {
@@ -225,8 +248,10 @@ export class ClaimLog {
           this.o.log?.error({ err, seq: m.seq }, 'unreadable claims message skipped');
         }
         if (m.seq >= lastSeq) ready();
-      }
-    })();
+      },
+    });
+    // Open before anything is claimed here (as before: claims of others written from now on are read).
+    await this.tail.opened;
     await rebuilt;
     this.o.log?.info({ rebuilt: this.counts.rebuilt, since: start && new Date(start).toISOString() }, 'claims rebuilt');
   }
@@ -247,6 +272,10 @@ export interface ClaimLogOptions {
   remember?: number;
   /** Claims per publish at most. @default 4000 */
   maxBatch?: number;
+  /** The tail delivered nothing this long while claims are pending for it: it is opened again. @default 20000 */
+  stallMs?: number;
+  /** Told each time the tail is opened again. */
+  onRestart?(reason: RestartReason): void;
   /** How long a claims publish waits for JetStream's ack before the claimers are told it failed. @default the client's (5 s) */
   claimTimeoutMs?: number;
   log?: Logger;

@@ -49,6 +49,13 @@ export function senderMetrics(registry?: Registry) {
       labelNames: ['carrier', 'reason'],
       registers: reg,
     }),
+    // A consumer that silently stopped taking jobs is the worst failure a queue can have (#19).
+    restarts: new Counter({
+      name: 'sms_consumer_restarts_total',
+      help: "Consumers of the sender (a carrier's jobs, the claims tail) opened again because their iterator ended, failed or stalled before being stopped",
+      labelNames: ['consumer', 'reason'],
+      registers: reg,
+    }),
   };
 }
 

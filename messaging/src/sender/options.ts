@@ -22,6 +22,11 @@ export interface SenderOptions {
   maxInFlight?: number;
   /** @default 60000 */
   ackWaitMs?: number;
+  /**
+   * A carrier's consumer (or the claims tail) that delivered nothing this long while messages are
+   * pending for it is stalled (its pulls were lost with a node) and is opened again. @default 20000
+   */
+  stallMs?: number;
   /** Status events of this window go out as one DeliveryStatusBatch per carrier; 0: one message each. @default 0 */
   statusBatchMs?: number;
   /**

@@ -12,6 +12,7 @@ import { Receipts } from './receipts.ts';
 import { Replies } from './replies.ts';
 import { SendRecords } from './send-records.ts';
 import { UncertainJobs } from './uncertain-jobs.ts';
+import { superviseConsume } from './supervised-consume.ts';
 
 export type { SenderOptions, UncertainPolicy } from './options.ts';
 export type { UnmatchedReceiptReason } from './receipts.ts';
@@ -98,6 +99,8 @@ export class SmsSender {
       subject: this.c.names.claimsSubject,
       replicas: this.c.o.replicas ?? 1,
       log: this.c.o.log,
+      stallMs: this.c.o.stallMs,
+      onRestart: (reason) => this.c.metrics.restarts.inc({ consumer: 'claims-tail', reason }),
       since: () => jobsRedeliverableSince(this.c.o.nc, this.c.names.jobsStream, consumers),
     });
     this.receiptSub = this.c.o.nc.subscribe(this.c.names.receiptsSubject, {
@@ -114,21 +117,35 @@ export class SmsSender {
     this.heartbeat.unref();
   }
 
-  /** Takes the carrier's jobs (this instance holds a bind slot of it). Idempotent. */
+  /**
+   * Takes the carrier's jobs (this instance holds a bind slot of it). Idempotent. Never fails: the
+   * carrier's consumer is opened, and opened again whenever its iterator ends, fails or stalls, with
+   * back-off, until `pause` (a rebind during a cluster's leader election found `consumers.get`
+   * failing, and the carrier stayed marked as taken with nothing consuming it, #19).
+   */
   async resume(c: SmsCarrier): Promise<void> {
     if (this.loops.has(c) || this.c.stopping) return;
-    let stop: () => Promise<void> = async () => undefined;
-    this.loops.set(c, () => stop());
-    const consumer = await this.c.js.consumers.get(this.c.names.jobsStream, this.consumerOf(c));
-    const messages = await consumer.consume({ max_messages: Math.min(1000, this.c.o.maxInFlight ?? 5000) });
-    const done = (async () => {
-      for await (const m of messages) void this.intake.handle(m);
-    })();
-    stop = async () => {
-      await messages.close();
-      await done;
-    };
+    const consumer = this.consumerOf(c);
+    const stream = this.c.names.jobsStream;
+    const max = Math.min(1000, this.c.o.maxInFlight ?? 5000);
+    const loop = superviseConsume({
+      what: { carrier: c, consumer },
+      log: this.c.o.log,
+      open: async () => (await this.c.js.consumers.get(stream, consumer)).consume({ max_messages: max }),
+      handle: (m) => void this.intake.handle(m),
+      onRestart: (reason) => this.c.metrics.restarts.inc({ consumer, reason }),
+      stall: {
+        ms: this.c.o.stallMs ?? 20_000,
+        progress: async () => {
+          const ci = await (await jetstreamManager(this.c.o.nc)).consumers.info(stream, consumer);
+          const cap = ci.config.max_ack_pending;
+          return { pending: ci.num_pending, delivered: ci.delivered.consumer_seq, room: !cap || cap < 0 || ci.num_ack_pending < cap };
+        },
+      },
+    });
+    this.loops.set(c, () => loop.stop());
     this.c.o.log.info({ carrier: c }, "taking the carrier's jobs");
+    await loop.opened;
   }
 
   /**

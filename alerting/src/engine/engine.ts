@@ -12,7 +12,18 @@ import type { EnginePorts } from './ports.ts';
 import { reachReplies } from './reach.ts';
 import { ReachedLog, type CountsFor, type ReachedByCarrier } from './reached.ts';
 import { TaskRegistry } from './task-registry.ts';
-import { ShanghaiToday, bit, heldToday, hold, markSent, sentBits, setBit, type Candidate, type TaskRuntime } from './task-runtime.ts';
+import {
+  ShanghaiToday,
+  bit,
+  clearBit,
+  heldToday,
+  hold,
+  markSent,
+  sentBits,
+  setBit,
+  type Candidate,
+  type TaskRuntime,
+} from './task-runtime.ts';
 
 export type { EnginePorts } from './ports.ts';
 export type { Candidate } from './task-runtime.ts';
@@ -278,6 +289,15 @@ export class Engine {
         if (live && this.consider(rt, i, now)) out.push({ rt, i });
       }
     }
+  }
+
+  /**
+   * Gives back candidates chosen (marked as being sent) that will not be sent after all: a
+   * take-over given up between its replay and its sending. Marked, they would be passed over by
+   * the next replay of the same events on this instance, and sent by nobody (#19).
+   */
+  unmark(cands: readonly Candidate[]): void {
+    for (const { rt, i } of cands) clearBit(rt.sent, i);
   }
 
   /** See {@link Delivery.sendSoon}. */

@@ -268,8 +268,13 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
         if (!current()) return;
         const floors = await ackFloors(nc, [shard]);
         const inGap: Candidate[] = [];
-        const events = await replayPresence(nc, engine, [shard], replayFrom(), log, floors, inGap);
-        if (!current()) return;
+        // Chosen by the replay and not sent (it failed, or the lease went meanwhile): given back, so
+        // that the next take-over's replay chooses them again (#19).
+        const events = await replayPresence(nc, engine, [shard], replayFrom(), log, floors, inGap).catch((err: unknown) => {
+          engine.unmark(inGap);
+          throw err;
+        });
+        if (!current()) return engine.unmark(inGap);
         const gapSent = inGap.length ? await engine.sendPersistently(inGap, { stopping: () => !current() }).catch(() => 0) : 0;
         let sent = 0;
         for (const id of tasks.running()) sent += await engine.activate(id);

@@ -101,6 +101,8 @@ export const bt = {
     fastPath: '紧急先发后审',
     fastPathHint: '立即发送，事后由审批人补审；驳回将紧急停止任务',
     exercisePrefix: '【演练】',
+    /** An English text's exercise prefix (GSM-7, as alerting sends it: `exercisePrefix('en')`). */
+    exercisePrefixEn: '[EXERCISE] ',
     /** The English text (#21). */
     english: '英文内容（可选）',
     englishHint: '号码画像语言不是中文的人（外籍漫入人员）收到英文内容，其他人收到中文内容；预留余量按计费条数较多的语言计',

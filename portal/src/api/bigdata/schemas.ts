@@ -288,7 +288,7 @@ function formFieldDocs() {
       .openapi({ description: '其他语言的文本（最多 10 种）；英文发给外籍漫入人员，其他语言仅随 CAP 导出' }),
     cap: capOriginDoc(),
     exercise: f.exercise.openapi({
-      description: '演练：照常触达与回执，每条短信前加“【演练】”并计入字数，不预留、不扣减余量；默认 false',
+      description: '演练：照常触达与回执，每条短信前加“【演练】”（英文文本前加“[EXERCISE] ”）并计入字数，不预留、不扣减余量；默认 false',
       example: false,
     }),
   };
@@ -331,7 +331,7 @@ export const TaskFormDoc = TaskForm.extend({
     'texts 其他语言的文本（language 如 en-US、content）：英文文本发给号码画像语言不是中文的人（外籍漫入人员），其余人收中文 content；' +
     '预留余量按计费条数较多的语言计（每种语言的条数按短信编码分别计算；签名的【】使英文短信同样按 UCS-2 计，70/67 字一条）；' +
     '其他语言（如 CAP 的 ja-JP）仅随 CAP 导出；cap 从 CAP 1.2 导入时的来源（只读）；' +
-    'exercise 演练：照常触达、筛选、限额、进度与回执，每条短信前加“【演练】”（计入字数与计费条数），' +
+    'exercise 演练：照常触达、筛选、限额、进度与回执，每条短信前加“【演练】”（英文文本前加“[EXERCISE] ”；计入字数与计费条数），' +
     '但不计费——提交时不预留、结束时不扣减，企业与账户的短信余量及余量流水在演练前后不变；' +
     '其总条数仍不得超过可用余量（按含“【演练】”的计费条数计）。CAP 导入时 status 为 Exercise 或 Test 即为演练，导出为 Exercise',
   example: exampleForm,
@@ -432,7 +432,9 @@ export const TaskSummary = z
     }),
     approvalLabel: z.string().openapi({ description: '审批状态的中文名', example: '无需审批' }),
     fastPath: z.boolean().openapi({ description: '紧急先发后审（立即发送、事后审批）' }),
-    exercise: z.boolean().openapi({ description: '演练任务：每条短信以“【演练】”开头，不计费（不预留、不扣减短信余量）' }),
+    exercise: z
+      .boolean()
+      .openapi({ description: '演练任务：每条短信以“【演练】”开头（英文文本以“[EXERCISE] ”开头），不计费（不预留、不扣减短信余量）' }),
     approvedBy: z.string().nullable().openapi({ description: '审批人（审批或驳回后）' }),
     approvedAt: z.string().nullable().openapi({ description: '审批或驳回时间（ISO 8601），未审批为 null' }),
     approvalReason: z.string().openapi({ description: '驳回原因' }),

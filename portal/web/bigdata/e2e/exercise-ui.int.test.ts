@@ -72,9 +72,10 @@ describe('an exercise task in a real browser', () => {
     await page.locator('[data-testid="exercise"] input[type="checkbox"]').check();
     await expect.poll(() => counts.textContent(), { timeout: 10_000 }).not.toBe(plain);
     expect(await counts.textContent()).toMatch(/73\D.*2\s*条/);
-    // The English text, counted on its own (with the prefix too).
+    // The English text, counted on its own with its own prefix: 【翼讯通】 5 + "[EXERCISE] " 11 + 41 = 57
+    // (it was 50 behind 【演练】, which alerting no longer puts before an English text).
     await page.fill('textarea[name="english"]', 'Typhoon drill: go to the nearest shelter.');
-    await expect.poll(() => page.locator('[data-testid="english-counts"]').textContent(), { timeout: 10_000 }).toMatch(/50\D.*1\s*条/);
+    await expect.poll(() => page.locator('[data-testid="english-counts"]').textContent(), { timeout: 10_000 }).toMatch(/57\D.*1\s*条/);
     await page.locator('.row:has(input[type="time"]) button.link').first().click();
     for (const c of ['cucc', 'ctcc']) await page.locator(`tr:has(input[name="quota.${c}.total"]) input[type="checkbox"]`).uncheck();
     await page.fill('input[name="quota.cmcc.total"]', '100');
@@ -95,7 +96,7 @@ describe('an exercise task in a real browser', () => {
     await page.waitForSelector('[data-testid="detail-exercise-badge"]', { timeout: 15_000 });
     expect(await page.locator('[data-testid="task-content"]').textContent()).toContain(`【演练】${'演'.repeat(64)}`);
     expect(await page.locator('[data-testid="task-content-en"]').textContent()).toContain(
-      '【翼讯通】【演练】Typhoon drill: go to the nearest shelter.',
+      '【翼讯通】[EXERCISE] Typhoon drill: go to the nearest shelter.',
     );
     await shot('exercise-detail-1440x900');
     await page.click('.modal header button');

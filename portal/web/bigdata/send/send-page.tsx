@@ -99,14 +99,14 @@ export function SendPage() {
   createEffect(() => map?.setOverlayParts([...form.imported]));
 
   const reach = liveReach(form);
-  // An exercise's 【演练】 is part of every SMS: counted in its characters and segments.
+  // An exercise's prefix (【演练】, [EXERCISE] before an English text) is part of every SMS: counted in its characters and segments.
   const count = liveCount(
     () => form.signature,
     () => (form.exercise ? bt.send.exercisePrefix : '') + form.content,
   );
   const englishCount = liveCount(
     () => form.signature,
-    () => (form.exercise ? bt.send.exercisePrefix : '') + form.english,
+    () => (form.exercise ? bt.send.exercisePrefixEn : '') + form.english,
     () => !!form.english.trim(),
   );
 

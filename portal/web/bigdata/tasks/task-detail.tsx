@@ -103,7 +103,7 @@ export function TaskDetail(props: { id: string; onClose: () => void }) {
               {(x) => (
                 <p data-testid="task-content-en" lang="en">
                   {bt.tasks.labelled(bt.tasks.englishContent)}
-                  {bt.tasks.signed(t().form.signature ?? '', (t().exercise ? bt.send.exercisePrefix : '') + x.content)}
+                  {bt.tasks.signed(t().form.signature ?? '', (t().exercise ? bt.send.exercisePrefixEn : '') + x.content)}
                 </p>
               )}
             </For>

@@ -1,5 +1,5 @@
 import { jetstream, DeliverPolicy, JetStreamApiError } from '@nats-io/jetstream';
-import { ensureStream, jetstreamManager, ms, type Logger, type NatsConnection } from '@geo/infra';
+import { declareRetrying, ensureStream, jetstreamManager, ms, type Logger, type NatsConnection } from '@geo/infra';
 import { superviseConsume, type RestartReason, type Supervised } from './supervised-consume.ts';
 
 /**
@@ -61,13 +61,19 @@ export class ClaimLog {
    */
   static async open(nc: NatsConnection, o: ClaimLogOptions): Promise<ClaimLog> {
     const jsm = await jetstreamManager(nc);
-    await ensureStream(jsm, {
-      name: o.stream,
-      subjects: [o.subject],
-      num_replicas: o.replicas ?? 1,
-      // At least as long as a job can wait in SMS_JOBS (7 days) to be redelivered.
-      max_age: ms(8 * 24 * 3600_000),
-    });
+    // Tried again while a cluster cannot place it yet (a node restarting, no meta leader).
+    await declareRetrying(
+      `stream ${o.stream}`,
+      () =>
+        ensureStream(jsm, {
+          name: o.stream,
+          subjects: [o.subject],
+          num_replicas: o.replicas ?? 1,
+          // At least as long as a job can wait in SMS_JOBS (7 days) to be redelivered.
+          max_age: ms(8 * 24 * 3600_000),
+        }),
+      o.log ? { log: o.log } : {},
+    );
     const log = new ClaimLog(nc, o.stream, o.subject, o);
     await log.rebuild();
     return log;

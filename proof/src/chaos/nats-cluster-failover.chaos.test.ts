@@ -62,6 +62,14 @@ async function alertingRecoveries(s: RunningSystem): Promise<string> {
   );
 }
 
+/** Alerting's `shards` health check (#19): every shard it holds being consumed. */
+async function alertingShards(s: RunningSystem): Promise<{ ok: boolean; detail?: string } | undefined> {
+  const health = (await (await fetch(`http://127.0.0.1:${s.services.alerting.spec.healthPort}/healthz`)).json()) as {
+    checks?: Record<string, { ok: boolean; detail?: string }>;
+  };
+  return health.checks?.shards;
+}
+
 /** ingest_events_published_total: location events JetStream acknowledged to ingest. */
 async function ingestAcked(s: RunningSystem): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${s.services.ingest.spec.healthPort}/metrics`)).text();
@@ -77,6 +85,7 @@ describe('an alert while the NATS cluster loses nodes and stream leaders (R3)', 
   let split: ReturnType<GroundTruth['split']>;
   let stats: SmscStats[];
   let acked = 0;
+  let shards: { ok: boolean; detail?: string } | undefined;
 
   beforeAll(async () => {
     const t0 = Date.now();
@@ -146,6 +155,8 @@ describe('an alert while the NATS cluster loses nodes and stream leaders (R3)', 
       extra: async () => JSON.stringify((await s.smsc.stats()).map((x) => [x.accepted, x.receiptsPending])),
     });
     await quiet.finally(async () => say(`alerting recoveries: ${await alertingRecoveries(s).catch((e: Error) => e.message)}`));
+    shards = await alertingShards(s);
+    say(`alerting shards: ${JSON.stringify(shards)}`);
     truth = await GroundTruth.read(s.natsUrl);
     split = truth.split(inside, () => true);
     received = await s.smsc.countsFor([...new Set([...split.qualifying.keys(), ...split.boundary])]);
@@ -201,6 +212,10 @@ describe('an alert while the NATS cluster loses nodes and stream leaders (R3)', 
   it('sends nobody outside the region', () => {
     const toCandidates = [...received.values()].reduce((n, msgs) => n + msgs.reduce((k, m) => k + m.parts, 0), 0);
     expect(stats.reduce((n, x) => n + x.accepted, 0)).toBe(toCandidates);
+  });
+
+  it('ends with every shard alerting holds being consumed (its shards health check)', () => {
+    expect(shards).toMatchObject({ ok: true });
   });
 
   it('keeps every service running through the node losses', () => {

@@ -120,7 +120,7 @@ export class SmsSender {
   /**
    * Takes the carrier's jobs (this instance holds a bind slot of it). Idempotent. Never fails: the
    * carrier's consumer is opened, and opened again whenever its iterator ends, fails or stalls, with
-   * back-off, until `pause` (a rebind during a cluster's leader election found `consumers.get`
+   * back-off, until `pause`; it returns at once (a rebind during a cluster's leader election found `consumers.get`
    * failing, and the carrier stayed marked as taken with nothing consuming it, #19).
    */
   async resume(c: SmsCarrier): Promise<void> {
@@ -145,7 +145,9 @@ export class SmsSender {
     });
     this.loops.set(c, () => loop.stop());
     this.c.o.log.info({ carrier: c }, "taking the carrier's jobs");
-    await loop.opened;
+    // Not awaited: the lease tick that called this renews the other leases after it, and a cluster
+    // electing its leaders can take seconds to answer consumers.get.
+    void loop.opened.then((ok) => ok || this.c.o.log.warn({ carrier: c }, "the carrier's consumer could not be opened yet; trying again"));
   }
 
   /**

@@ -140,7 +140,7 @@ describe('RecentMoves', () => {
     expect(viaScan).toEqual(seen);
   });
 
-  it('crossings read by cell from the segments are those of a pass over every move held, and of every move recorded in what it covers (#24)', () => {
+  it('crossings and moves touching cells, read by cell from the segments, are those of a pass over every move held, and crossings those of every move recorded in what it covers (#24)', () => {
     const CELLS = 12;
     const sortedRows = (rows: number[][]) => rows.map((m) => m.join(',')).sort();
     fc.assert(
@@ -195,6 +195,14 @@ describe('RecentMoves', () => {
           const seen: number[][] = [];
           r.crossings(inRegion, lo, hi, (t, sub, f, c) => seen.push([t, sub, f, c]));
           expect(sortedRows(seen)).toEqual(sortedRows(held));
+          // And every move touching the cells (edge hysteresis reads those).
+          const touches: number[][] = [];
+          r.scan(lo, hi, (t, sub, f, c) => {
+            if (inRegion[c] === 1 || (f >= 0 && inRegion[f] === 1)) touches.push([t, sub, f, c]);
+          });
+          const touched: number[][] = [];
+          r.touching(inRegion, lo, hi, (t, sub, f, c) => touched.push([t, sub, f, c]));
+          expect(sortedRows(touched)).toEqual(sortedRows(touches));
           if (r.covers(lo * S)) {
             const all = recorded.filter(([t, , f, c]) => t >= lo && t <= hi && crosses(f, c)).map((m) => [...m]);
             expect(sortedRows(seen)).toEqual(sortedRows(all));

@@ -195,6 +195,51 @@ export class RecentMoves {
     for (const c of this.chunks) if (!(c.maxS < fromS || c.minS > toS)) passCrossings(c, c.head, inRegion, fromS, toS, fn);
   }
 
+  /**
+   * Calls `fn` for every move held with a time (s) in [fromS, toS] into or out of a cell of
+   * `cells` (a mask over cell indexes), each once, in no particular order: {@link scan} filtered to
+   * the moves touching those cells, a segment read by their runs (as {@link crossings}).
+   */
+  touching(cells: Uint8Array, fromS: number, toS: number, fn: MoveFn): void {
+    let list: Int32Array | undefined;
+    const pass = (c: Columns, head: number) => {
+      const { ts, sub, from, to } = c;
+      for (let k = head; k < c.n; k++) {
+        const f = from[k]!;
+        if (cells[to[k]!] !== 1 && (f < 0 || cells[f] !== 1)) continue;
+        const t = ts[k]!;
+        if (t >= fromS && t <= toS) fn(t, sub[k]!, f, to[k]!);
+      }
+    };
+    for (const s of this.segments) {
+      if (s.maxS < fromS || s.minS > toS) continue;
+      list ??= regionCells(cells);
+      if (RUN_COST * list.length >= s.n) {
+        pass(s, 0);
+        continue;
+      }
+      const { ts, sub, from, to, toStart, byFrom, fromStart } = s;
+      const top = toStart.length - 1;
+      for (let y = 0; y < list.length; y++) {
+        const x = list[y]!;
+        if (x >= top) break;
+        for (let p = toStart[x]!, end = toStart[x + 1]!; p < end; p++) {
+          const t = ts[p]!;
+          if (t >= fromS && t <= toS) fn(t, sub[p]!, from[p]!, x);
+        }
+        // Out of x: those into a cell of the set were met above.
+        for (let q = fromStart[x]!, end = fromStart[x + 1]!; q < end; q++) {
+          const p = byFrom[q]!;
+          const d = to[p]!;
+          if (cells[d] === 1) continue;
+          const t = ts[p]!;
+          if (t >= fromS && t <= toS) fn(t, sub[p]!, x, d);
+        }
+      }
+    }
+    for (const c of this.chunks) if (!(c.maxS < fromS || c.minS > toS)) pass(c, c.head);
+  }
+
   private evict(beforeS: number): void {
     if (this.segments.some((s) => s.maxS < beforeS)) {
       for (const s of this.segments)

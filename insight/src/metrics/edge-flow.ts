@@ -125,8 +125,10 @@ async function movesAroundFrom(
   // Memory first, before the await: meanwhile the oldest moves held may be evicted.
   const key = ctx.state.cells.key;
   const held: Move[] = [];
-  recent.scan(Math.max(fromS, heldAfter + 1), toS, (t, sub, from, to) => {
-    if (around[to] === 1 || (from >= 0 && around[from] === 1)) held.push([sub, t, from >= 0 ? key[from]! : 0, key[to]!]);
+  // Only the moves into or out of the cells around the region, read by cell runs (a pass over
+  // every move held was 83M moves at 10M subscribers).
+  recent.touching(around, Math.max(fromS, heldAfter + 1), toS, (t, sub, from, to) => {
+    held.push([sub, t, from >= 0 ? key[from]! : 0, key[to]!]);
   });
   const older = heldAfter >= fromS ? await movesAround(ctx.ch, keys, h3s, fromS, heldAfter) : [];
   recent.served++;

@@ -89,7 +89,8 @@ const defaultLog = () => (topologyLog ??= createLogger('nats-topology'));
  * again for a while when the cluster cannot place it yet ({@link declareRetrying}).
  */
 export async function declareTopology(nc: NatsConnection, parts: TopologyPart[], replicas = 1, o: DeclareOptions = {}): Promise<void> {
-  const jsm = await jetstreamManager(nc);
+  // Getting the manager asks JetStream for the account's info: no meta leader, no answer either.
+  const jsm = await declareRetrying('JetStream account', () => jetstreamManager(nc), o);
   for (const part of parts) {
     for (const s of part.streams)
       await declareRetrying(`stream ${s.name}`, () => ensureStream(jsm, { ...s, num_replicas: replicas } as StreamSpec), o);

@@ -373,6 +373,9 @@ export class Engine {
     }
     await this.delivery.retryPublishes();
     let sent = 0;
+    // A task whose send fails (e.g. people of a shard whose lease lapsed: NotOwnedError) does not
+    // keep the others from their turn; the first failure is thrown once every task had it (#19).
+    let failed: { err: unknown } | undefined;
     for (const rt of [...this.tasks.values()]) {
       if (rt.task.state !== 'running') continue;
       heldToday(rt, this.today.at(now));
@@ -381,14 +384,19 @@ export class Engine {
       rt.windowOpen = open;
       if (!open) continue;
       const newDay = rt.task.spec.frequency === 'daily' && rt.sentDay !== shanghaiDay(now);
-      if (full || opened || newDay) sent += await this.reconsider(rt, rt.inside.members(), now);
-      else
-        sent += await this.reconsider(
-          rt,
-          [...rt.pending].filter(([, r]) => HELD_FOR_RETRY.has(r)).map(([i]) => i),
-          now,
-        );
+      try {
+        if (full || opened || newDay) sent += await this.reconsider(rt, rt.inside.members(), now);
+        else
+          sent += await this.reconsider(
+            rt,
+            [...rt.pending].filter(([, r]) => HELD_FOR_RETRY.has(r)).map(([i]) => i),
+            now,
+          );
+      } catch (err) {
+        failed ??= { err };
+      }
     }
+    if (failed) throw failed.err;
     return sent;
   }
 

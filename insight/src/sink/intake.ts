@@ -9,7 +9,7 @@ import {
   type Logger,
   type NatsConnection,
 } from '@geo/infra';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { LocationPolicy } from './policy.ts';
 import type { SinkStorage } from './storage.ts';
 
@@ -51,11 +51,25 @@ export class SinkIntake {
   consumingSince = 0;
   /** Follow mode: the stream sequence the ordered consumer started at. */
   followFrom = 0;
+  /** Times the durable's consume iterator ended on its own and was opened again. */
+  restarts = 0;
   private consumeLoop?: ConsumeLoop;
   private loop?: Promise<void>;
   private closeMessages?: () => Promise<void>;
+  private closing = false;
+  private readonly restartCounter?: Counter<'mode'>;
 
-  constructor(private readonly o: SinkIntakeOptions) {}
+  constructor(private readonly o: SinkIntakeOptions) {
+    if (o.registry)
+      this.restartCounter =
+        (o.registry.getSingleMetric('insight_sink_consumer_restarts_total') as Counter<'mode'> | undefined) ??
+        new Counter({
+          name: 'insight_sink_consumer_restarts_total',
+          help: "Times the sink's consume iterator ended while the sink ran and was opened again",
+          labelNames: ['mode'],
+          registers: [o.registry],
+        });
+  }
 
   /** Ingest owns and declares the stream; when insight starts first, wait for it (declaring it here with other options would change ingest's stream). */
   async waitForStream(jsm: JetStreamManager): Promise<void> {
@@ -120,7 +134,7 @@ export class SinkIntake {
         return storage.pendingEvents >= 3 * flushEvents ? flushed : undefined;
       },
     });
-    await this.start(loop, consumer.consume({ max_messages: 1000 }));
+    await this.start(loop, () => consumer.consume({ max_messages: 1000 }), true);
   }
 
   /**
@@ -152,19 +166,58 @@ export class SinkIntake {
       onMalformed: (msg, bad) =>
         o.log.debug({ seq: msg.info.streamSequence, bad }, 'standby skipped a malformed message (the holder dead-letters it)'),
     });
-    await this.start(loop, consumer.consume({ max_messages: 1000 }));
+    await this.start(loop, () => consumer.consume({ max_messages: 1000 }), false);
   }
 
-  private async start(loop: ConsumeLoop, consuming: Promise<ConsumerMessages>): Promise<void> {
-    const messages = await consuming;
+  /**
+   * Consumes what `open` gives until closed. The holder's durable is opened again, with back-off,
+   * whenever its iterator ends while the sink runs (#19): nats.js ends a consume iterator for good
+   * on a 400 answer to a pull or a subscription error, and a sink that stops consuming while it
+   * holds the lease writes nothing and lets nobody else write. Messages the old iterator had
+   * received but not handed over are read back from the stream by the gap filler (a delivery gap)
+   * and acked when they are redelivered. A standby's ordered consumer is not reopened (the client
+   * re-creates it itself after gaps); if it ends, that is logged: the standby then follows no more
+   * and restores from the checkpoint when it takes over.
+   */
+  private async start(loop: ConsumeLoop, open: () => Promise<ConsumerMessages>, reopen: boolean): Promise<void> {
+    const o = this.o;
+    let messages = await open();
     this.consumeLoop = loop;
     this.closeMessages = async () => void (await messages.close());
     this.consumingSince = performance.now();
-    this.loop = loop.run(messages);
+    const ended = () => this.closing || o.stopping();
+    this.loop = (async () => {
+      for (let attempt = 0; ;) {
+        const began = performance.now();
+        await loop.run(messages).catch((err: unknown) => o.log.error({ err }, 'the consume loop failed'));
+        if (ended()) return;
+        if (!reopen) {
+          o.log.error({ stream: o.stream }, "the standby's ordered consumer ended: it follows the stream no more");
+          return;
+        }
+        attempt = performance.now() - began > 60_000 ? 1 : attempt + 1;
+        const delayMs = Math.min(10_000, 250 * 2 ** (attempt - 1));
+        this.restarts++;
+        this.restartCounter?.inc({ mode: 'durable' });
+        o.log.warn(
+          { stream: o.stream, consumer: o.consumer, attempt, delayMs },
+          'the consume iterator ended while the sink runs: opening it again',
+        );
+        await new Promise((r) => setTimeout(r, delayMs));
+        if (ended()) return;
+        try {
+          messages = await open();
+          if (ended()) await messages.close();
+        } catch (err) {
+          o.log.warn({ err, stream: o.stream, consumer: o.consumer }, 'could not open the consumer again; trying later');
+        }
+      }
+    })();
   }
 
   /** Stops pulling and waits for the loop to end. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.closeMessages?.();
     await this.loop?.catch(() => undefined);
   }

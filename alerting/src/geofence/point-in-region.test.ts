@@ -18,9 +18,15 @@ function starRing(cx: number, cy: number, radii: number[]): Ring {
 const radiiArb = (min: number, max: number) => fc.array(fc.double({ min, max, noNaN: true }), { minLength: 5, maxLength: 40 });
 const centreArb = fc.tuple(fc.double({ min: 100, max: 125, noNaN: true }), fc.double({ min: 18, max: 45, noNaN: true }));
 
-/** A polygon: a concave star, optionally with a star hole inside its inner radius. */
+/**
+ * A polygon: a concave star, optionally with a star hole inside its inner radius. The outer ring's
+ * edges come as close to its centre as 0.02 · cos(π / 5) ≈ 0.0162 (two neighbours of 5 at the
+ * smallest radius); the hole, 0.0014 off centre, stays within 0.0134 of it, so it never touches the
+ * outer ring (holes up to 0.015 did: CI found a hole crossing an outer edge, rightly refused by
+ * regionIssues).
+ */
 const polygonArb = fc
-  .tuple(centreArb, radiiArb(0.02, 0.1), fc.option(radiiArb(0.003, 0.015), { nil: undefined }))
+  .tuple(centreArb, radiiArb(0.02, 0.1), fc.option(radiiArb(0.003, 0.012), { nil: undefined }))
   .map(([[cx, cy], outer, hole]) => {
     const rings = [starRing(cx, cy, outer)];
     if (hole) rings.push(starRing(cx + 0.001, cy - 0.001, hole).reverse());

@@ -133,8 +133,9 @@ describe('shard leases in a KV bucket', () => {
       const crashedAt = Date.now();
       b.abandon(); // as kill -9: no release, no leaving
       g.managers.delete('b');
-      // The crashed owner's own claim ends when its lease lapses (it would have stopped by itself).
-      for (const s of g.spans) if (s.instance === 'b' && s.to === undefined) s.to = crashedAt + TTL;
+      // The crashed owner's own claim ends when its lease lapses by its own clock (its last renewal
+      // + ttl − margin, not the crash + ttl: it would have stopped by itself then).
+      for (const s of g.spans) if (s.instance === 'b' && s.to === undefined) s.to = b.validUntil(s.shard) ?? crashedAt;
       const done = await g.settled(['a'], 10_000);
       expect(done - crashedAt).toBeLessThan(TTL + 6 * RENEW);
       for (const [shard, epoch] of bShards) expect(await currentLeaseEpoch(kv, 'alerting', shard)).toBe(epoch + 1);
@@ -152,8 +153,10 @@ describe('shard leases in a KV bucket', () => {
       const before = new Map(a.owned());
       const pausedAt = Date.now();
       a.abandon(); // paused: no ticks, nothing released
-      // While paused, a's own view lapses with the ttl: its work would have stopped (fence undefined).
-      for (const s of g.spans) if (s.instance === 'a' && s.to === undefined) s.to = pausedAt + TTL;
+      // While paused, a's own view lapses at its last renewal + ttl − margin: its work would have
+      // stopped then (fence undefined). (Taking the pause + ttl instead was wrong by up to a renewal,
+      // and at load a takeover fell inside that: CI saw b's spans begin 9 ms before it.)
+      for (const s of g.spans) if (s.instance === 'a' && s.to === undefined) s.to = a.validUntil(s.shard) ?? pausedAt;
       g.add('b');
       await g.settled(['b'], 10_000);
       for (const shard of before.keys()) expect(a.fence(shard)).toBeUndefined();

@@ -187,6 +187,14 @@ export class LeaseManager {
     return h && this.now() < h.validUntil ? h.epoch : undefined;
   }
 
+  /**
+   * Until when (this manager's clock, ms) `shard` counts as held here: its last renewal's send
+   * time + ttl − margin; after it `fence` answers undefined. Undefined when it is not held.
+   */
+  validUntil(shard: string): number | undefined {
+    return this.held.get(shard)?.validUntil;
+  }
+
   /** Live members of the group at the last tick (sorted). */
   liveMembers(): string[] {
     return [...this.members];

@@ -55,12 +55,10 @@ const Summary = z
       .array(
         z.object({
           h3: z.string().openapi({ description: 'H3 格子编号', example: '87309a6d8ffffff' }),
-          answers: z
-            .record(z.string(), Released)
-            .openapi({
-              description: '以回复代码为键的人数（unrecognised 为无法识别），少于 k 人的不显示',
-              example: { '1': { value: 20, suppressed: false } },
-            }),
+          answers: z.record(z.string(), Released).openapi({
+            description: '以回复代码为键的人数（unrecognised 为无法识别），少于 k 人的不显示',
+            example: { '1': { value: 20, suppressed: false } },
+          }),
         }),
       )
       .openapi({ description: '各区域（发送时所在基站的 H3 六边形）每种回复的人数；answers 以回复代码为键，unrecognised 为无法识别' }),

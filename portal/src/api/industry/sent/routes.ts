@@ -81,12 +81,10 @@ export const sentRoutes = router()
                   .string()
                   .nullable()
                   .openapi({ description: '定制发送时该号码的内容；其他方式为 null（发送统一内容）', example: null }),
-                state: z
-                  .string()
-                  .openapi({
-                    description: 'pending 排队中，submitted 已提交运营商，delivered 发送成功，failed 发送失败',
-                    example: 'delivered',
-                  }),
+                state: z.string().openapi({
+                  description: 'pending 排队中，submitted 已提交运营商，delivered 发送成功，failed 发送失败',
+                  example: 'delivered',
+                }),
                 code: z.string().openapi({ description: '运营商状态码（回执给出时，如 DELIVRD、UNDELIV）', example: 'DELIVRD' }),
                 at: z
                   .string()
@@ -100,18 +98,14 @@ export const sentRoutes = router()
             example: 'send_log',
           }),
           rejected: z.array(RejectedItem).openapi({ description: '发送时被跳过的号码（无效、重复或无法路由）及原因' }),
-          source: z
-            .record(z.string(), z.any())
-            .openapi({
-              description: '发送时的原始请求（号码、分组、内容等，不含 action），编辑重发时据此回填',
-              example: { recipients: '13800138000', content: '您好' },
-            }),
-          counts: z
-            .record(z.string(), z.number())
-            .openapi({
-              description: '各状态的号码数：pending、submitted、delivered、failed',
-              example: { pending: 0, submitted: 2, delivered: 97, failed: 1 },
-            }),
+          source: z.record(z.string(), z.any()).openapi({
+            description: '发送时的原始请求（号码、分组、内容等，不含 action），编辑重发时据此回填',
+            example: { recipients: '13800138000', content: '您好' },
+          }),
+          counts: z.record(z.string(), z.number()).openapi({
+            description: '各状态的号码数：pending、submitted、delivered、failed',
+            example: { pending: 0, submitted: 2, delivered: 97, failed: 1 },
+          }),
         }),
       ),
     }),

@@ -18,12 +18,24 @@ import { taskOr404 } from './task-views.ts';
 /** What an operator may change while a task runs (the CLI's `update`): the text, the region, the end date. */
 const TaskUpdate = z
   .object({
-    content: z.string().trim().min(1, '请填写发送内容').max(2000, '发送内容最多 2000 字').optional(),
+    content: z.string().trim().min(1, '请填写发送内容').max(2000, '发送内容最多 2000 字').optional().openapi({
+      description: '新的中文发送内容（1–2000 字，不含签名）；此后发出的短信用新内容，已发送的不再补发',
+      example: '台风红色预警：请立即转移到安全地带。',
+    }),
     region: Region.optional().openapi({ description: '新的区域（同提交时的 region）' }),
-    endDate: z.string().date('请选择结束日期').optional().openapi({ example: '2026-12-09' }),
+    endDate: z
+      .string()
+      .date('请选择结束日期')
+      .optional()
+      .openapi({ description: '新的结束日期（YYYY-MM-DD，中国时间，当日结束为止），不早于今天', example: '2026-12-09' }),
   })
   .openapi('BigdataTaskUpdate');
-const Updated = z.object({ id: z.string(), version: z.number().int() }).openapi('BigdataTaskUpdated');
+const Updated = z
+  .object({
+    id: z.string().openapi({ description: '任务编号' }),
+    version: z.number().int().openapi({ description: '修改后的任务版本号（每次修改加 1，预警引擎按版本生效）', example: 2 }),
+  })
+  .openapi('BigdataTaskUpdated');
 
 const tags = ['大数据短信'];
 

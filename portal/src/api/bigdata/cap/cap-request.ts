@@ -52,7 +52,7 @@ export const capBody = {
             type: 'object' as const,
             required: ['file'],
             properties: {
-              file: { type: 'string' as const, format: 'binary' },
+              file: { type: 'string' as const, format: 'binary', description: 'CAP 1.2 XML 文档（上限 2 MB）' },
               form: { type: 'string' as const, description: 'form 的 JSON 文本' },
             },
           },

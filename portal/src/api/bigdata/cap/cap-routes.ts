@@ -31,10 +31,10 @@ import { parseRefs } from './cap-xml.ts';
 const tags = ['大数据短信', 'CAP 1.2'];
 const Imported = z
   .object({
-    id: z.string(),
+    id: z.string().openapi({ description: '任务编号（Alert 新建的任务，Update / Cancel 所指的任务）' }),
     state: Submitted.shape.state,
     action: z.enum(['submitted', 'updated', 'stopped']).openapi({ description: 'Alert：提交；Update：修改；Cancel：紧急停止' }),
-    version: z.number().int().optional(),
+    version: z.number().int().optional().openapi({ description: 'Update 后的任务版本号（仅 Update 时给出）', example: 2 }),
   })
   .openapi('BigdataCapImported');
 
@@ -67,7 +67,7 @@ export const capRoutes = router()
       summary: '导入 CAP 1.2 预警（Alert）为草稿，在发短信页补全后提交',
       middleware: [requires('bigdata.send'), capBodyLimit],
       request: capBody,
-      responses: jsonOk(z.object({ id: z.string() })),
+      responses: jsonOk(z.object({ id: z.string().openapi({ description: '草稿编号（在发送页以 ?draft= 打开）' }) })),
     }),
     handle(async (c) => {
       const { p, enterpriseId } = caller(c);
@@ -101,9 +101,11 @@ export const capRoutes = router()
       responses: jsonOk(
         z
           .object({
-            msgType: z.string(),
-            references: z.array(z.string()),
-            form: TaskFormDoc.partial(),
+            msgType: z.string().openapi({ description: 'CAP 的 msgType：Alert、Update 或 Cancel', example: 'Alert' }),
+            references: z
+              .array(z.string())
+              .openapi({ description: 'CAP references 所指的预警（sender,identifier,sent 各一项）；Alert 为空' }),
+            form: TaskFormDoc.partial().openapi({ description: '该预警将生成的任务表单（Cancel 为空对象）；不写入任何数据' }),
           })
           .openapi('BigdataCapPreview'),
       ),

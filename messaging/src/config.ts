@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clickhouseUrl, commonEnv, port } from '@geo/infra';
+import { clickhouseUrl, commaList, commonEnv, port } from '@geo/infra';
 import { DEFAULT_ACCESS_NUMBER, DEFAULT_PASSWORD, DEFAULT_SYSTEM_ID } from './smpp/protocol.ts';
 import { DEFAULT_CMPP_SECRET, DEFAULT_CMPP_SP_ID } from './cmpp/codec.ts';
 import { DEFAULT_SMGP_CLIENT_ID, DEFAULT_SMGP_SECRET } from './smgp/codec.ts';
@@ -109,16 +109,7 @@ export const MessagingEnv = z.object({
    * (e.g. `cmcc,ctcc`), for SMSCs known to accept it and echo it in receipts. None by default: a
    * strict SMSC refuses optional parameters it does not know. Exactly-once holds without it.
    */
-  SMSC_CLIENT_REF_TLV: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(['cmcc', 'cucc', 'ctcc']))),
+  SMSC_CLIENT_REF_TLV: commaList().pipe(z.array(z.enum(['cmcc', 'cucc', 'ctcc']))),
   ACCESS_NUMBER_CMCC: digits(DEFAULT_ACCESS_NUMBER.cmcc),
   ACCESS_NUMBER_CUCC: digits(DEFAULT_ACCESS_NUMBER.cucc),
   ACCESS_NUMBER_CTCC: digits(DEFAULT_ACCESS_NUMBER.ctcc),
@@ -131,15 +122,7 @@ export const MessagingEnv = z.object({
   RECIPIENT_LIMIT_PER_HOUR: count(5),
   RECIPIENT_LIMIT_PER_DAY: count(10),
   /** Alert types (comma-separated) whose jobs are limited like industry SMS, e.g. `drill`. None by default. */
-  RECIPIENT_LIMIT_ALERT_TYPES: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    ),
+  RECIPIENT_LIMIT_ALERT_TYPES: commaList(),
   /** Jobs in hand at once, each job of a batch counted (also the consumers' max_ack_pending, in messages). */
   MAX_IN_FLIGHT: count(5000),
   /** How long a job cut off by a crash waits for a receipt before it is recorded as UNCERTAIN. */

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { clickhouseUrl, commonEnv, databaseUrl, port } from '@geo/infra';
+import { clickhouseUrl, commaList, commonEnv, databaseUrl, port } from '@geo/infra';
 import type { SecretsConfig } from './auth/secrets.ts';
 
 const jsonRecord = (what: string) =>
@@ -33,33 +33,18 @@ export const PortalEnv = z.object({
   /** `{"nats": "<monitor url>", "clickhouse": "<http url>"}`. */
   SERVER_URLS: jsonRecord('server name'),
   INSIGHT_URL: z.url().optional(),
-  TRUSTED_PROXIES: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .refine((list) => list.every((x) => isIP(x.split('/')[0]!) !== 0), '须为逗号分隔的 IP 地址或 CIDR，例如 127.0.0.1,10.0.0.0/8'),
+  TRUSTED_PROXIES: commaList().refine(
+    (list) => list.every((x) => isIP(x.split('/')[0]!) !== 0),
+    '须为逗号分隔的 IP 地址或 CIDR，例如 127.0.0.1,10.0.0.0/8',
+  ),
   /**
    * Origins of a deployment's own map server (style, tiles, glyphs, sprites), comma-separated: the
    * browser may fetch from them (the security policy's connect-src and img-src); none by default.
    */
-  MAP_ORIGINS: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .refine(
-      (list) => list.every((x) => /^https?:\/\/[^/\s;,'"]+$/.test(x)),
-      '须为逗号分隔的 http(s) 源地址（协议、主机与端口，不带路径），例如 https://tiles.example.cn,http://10.0.0.5:8081',
-    ),
+  MAP_ORIGINS: commaList().refine(
+    (list) => list.every((x) => /^https?:\/\/[^/\s;,'"]+$/.test(x)),
+    '须为逗号分隔的 http(s) 源地址（协议、主机与端口，不带路径），例如 https://tiles.example.cn,http://10.0.0.5:8081',
+  ),
   OPERATOR_TOTP: z.enum(['required', 'optional']).optional(),
   /** The key that seals TOTP secrets at rest: 32 bytes, hex or base64 (see README "Secrets at rest"). */
   SECRETS_KEY: z.string().min(1).optional(),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, commonEnv, port, readConfig } from './env.ts';
+import { ConfigError, commaList, commonEnv, port, readConfig } from './env.ts';
 
 const Env = z.object({ ...commonEnv, HEALTH_PORT: port(9101) });
 
@@ -25,5 +25,11 @@ describe('readConfig', () => {
 
   it('refuses a port outside 0–65535', () => {
     expect(() => readConfig(Env, { HEALTH_PORT: '70000' })).toThrow(/HEALTH_PORT/);
+  });
+
+  it('reads a comma-separated list: items trimmed, empty ones dropped, unset the empty list', () => {
+    const L = z.object({ LIST: commaList() });
+    expect(readConfig(L, {}).LIST).toEqual([]);
+    expect(readConfig(L, { LIST: ' a, b ,,c ' }).LIST).toEqual(['a', 'b', 'c']);
   });
 });

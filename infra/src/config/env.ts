@@ -30,6 +30,17 @@ export const commonEnv = {
     .default('nats://127.0.0.1:4222'),
 };
 
+/** A comma-separated list, each item trimmed, empty items dropped; unset is the empty list. */
+export const commaList = () =>
+  z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    );
 export const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
 export const clickhouseUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s)://host:port URL' });
 export const databaseUrl = z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres://user:pass@host:port/db URL');

@@ -100,6 +100,8 @@ LOOP: while (1) {
           delete $pending{$key};
         }
       }
+      # The part's own line first: a reader that sees the whole message has seen every part's line.
+      print $json->encode(\%out), "\n";
       if ($whole) {
         print $json->encode({ event => 'message', source_addr => $pdu->{source_addr},
           destination_addr => $pdu->{destination_addr}, data_coding => $pdu->{data_coding}, %$whole }), "\n";
@@ -119,6 +121,6 @@ LOOP: while (1) {
       print $json->encode(\%out), "\n";
       last LOOP;
     }
-    print $json->encode(\%out), "\n";
+    print $json->encode(\%out), "\n" unless $cmd == 0x00000004;
   }
 }

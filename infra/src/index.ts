@@ -21,4 +21,6 @@ export * from './runtime/main.ts';
 export * from './runtime/nats-health.ts';
 export * from './basics/index.ts';
 export * from './nats/consume-loop.ts';
+// One supervisor keeps every consume iterator open: reopen with back-off, stall watchdog (#19, #20).
+export * from './nats/supervised-consume.ts';
 // Test tools (servers on free ports, the fault proxy, until()) are in `@geo/infra/testing`.

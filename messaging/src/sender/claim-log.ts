@@ -1,6 +1,15 @@
 import { jetstream, DeliverPolicy, JetStreamApiError } from '@nats-io/jetstream';
-import { declareRetrying, ensureStream, jetstreamManager, ms, type Logger, type NatsConnection } from '@geo/infra';
-import { superviseConsume, type RestartReason, type Supervised } from './supervised-consume.ts';
+import {
+  declareRetrying,
+  ensureStream,
+  jetstreamManager,
+  ms,
+  superviseConsume,
+  type Logger,
+  type NatsConnection,
+  type RestartReason,
+  type Supervised,
+} from '@geo/infra';
 
 /**
  * Write-ahead claims, one JetStream message per batch of jobs about to go on the wire.

@@ -1,5 +1,5 @@
 import { DeliverPolicy, JetStreamApiError, jetstream } from '@nats-io/jetstream';
-import { ensureConsumer, jetstreamManager, ms } from '@geo/infra';
+import { ensureConsumer, jetstreamManager, ms, superviseConsume } from '@geo/infra';
 import type { SmsCarrier } from '../contract.ts';
 import { messagingNames } from '../names.ts';
 import { ClaimLog, jobsRedeliverableSince } from './claim-log.ts';
@@ -12,7 +12,6 @@ import { Receipts } from './receipts.ts';
 import { Replies } from './replies.ts';
 import { SendRecords } from './send-records.ts';
 import { UncertainJobs } from './uncertain-jobs.ts';
-import { superviseConsume } from './supervised-consume.ts';
 
 export type { SenderOptions, UncertainPolicy } from './options.ts';
 export type { UnmatchedReceiptReason } from './receipts.ts';

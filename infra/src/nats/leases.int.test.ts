@@ -224,3 +224,97 @@ describe('shard leases in a KV bucket', () => {
     }
   });
 });
+
+describe('a lease whose onAcquired fails', () => {
+  /**
+   * Managers that record which shards they work (onAcquired returned), failing the first
+   * onAcquired of `failing` on instance `failsOn`.
+   */
+  function working(group: string, failsOn: string, failing: string) {
+    const worked = new Map<string, Map<string, number>>();
+    const failures: { instance: string; shard: string; epoch: number; at: number }[] = [];
+    const taken: { instance: string; shard: string; epoch: number; at: number }[] = [];
+    const mk = (instance: string) => {
+      worked.set(instance, new Map());
+      return new LeaseManager({
+        kv,
+        group,
+        shards: SHARDS,
+        instance,
+        ttlMs: TTL,
+        renewMs: RENEW,
+        onAcquired: async (shard, epoch) => {
+          await sleep(5);
+          if (instance === failsOn && shard === failing && !failures.length) {
+            failures.push({ instance, shard, epoch, at: Date.now() });
+            throw new Error('restoring the shard failed');
+          }
+          taken.push({ instance, shard, epoch, at: Date.now() });
+          worked.get(instance)!.set(shard, epoch);
+        },
+        onLost: (shard) => void worked.get(instance)!.delete(shard),
+      });
+    };
+    /** Throws (for until's message) unless every shard is held by exactly one of `ms` and worked by it at the held epoch. */
+    const allWorked = (ms: Map<string, LeaseManager>) => {
+      for (const s of SHARDS) {
+        const holders = [...ms].filter(([, m]) => m.fence(s) !== undefined);
+        if (holders.length !== 1) throw new Error(`${s} held by ${holders.map(([id]) => id).join(', ') || 'nobody'}`);
+        const [id, m] = holders[0]!;
+        if (worked.get(id)!.get(s) !== m.fence(s)) throw new Error(`${s} held by ${id} at epoch ${m.fence(s)} but not worked`);
+      }
+      return true;
+    };
+    return { mk, worked, failures, taken, allWorked };
+  }
+
+  it('gives the lease back and takes it again later, so that the shard is worked (one instance)', async () => {
+    kv = await ensureKv(nc, `leases_int_${process.pid}_${bucketN++}`);
+    const w = working('fail1', 'a', 'cucc-3');
+    const a = w.mk('a');
+    try {
+      a.start();
+      await until('a failed to start cucc-3', () => w.failures.length === 1, 5_000);
+      // Handed back at once: the lease is free for anyone while a waits before trying again.
+      await until('cucc-3 released', async () => (await kv.get('lease.fail1.cucc-3'))?.json<{ owner: string }>().owner === '', 5_000);
+      expect(a.fence('cucc-3')).toBeUndefined();
+      await until('every shard worked by its holder', () => w.allWorked(new Map([['a', a]])), 10_000);
+      // Taken again at a new epoch (the failed one is never used for work).
+      const again = w.taken.find((t) => t.shard === 'cucc-3')!;
+      expect(again.epoch).toBe(w.failures[0]!.epoch + 1);
+    } finally {
+      await a.stop();
+    }
+  });
+
+  it('lets another instance work the shard while the failing one waits to try again, then takes it back', async () => {
+    kv = await ensureKv(nc, `leases_int_${process.pid}_${bucketN++}`);
+    const failing = SHARDS.find((s) => preferredOwner(s, ['a', 'b']) === 'a')!;
+    const w = working('fail2', 'a', failing);
+    const b = w.mk('b');
+    const a = w.mk('a');
+    const ms = new Map([
+      ['a', a],
+      ['b', b],
+    ]);
+    try {
+      b.start();
+      await until('b works every shard', () => w.allWorked(new Map([['b', b]])), 5_000);
+      a.start();
+      await until(`a failed to start ${failing}`, () => w.failures.length === 1, 8_000);
+      const failedAt = w.failures[0]!.at;
+      // b works it meanwhile (a said it declines it for now), at a higher epoch than a's failed one.
+      const byB = await untilValue(
+        `b works ${failing} again`,
+        () => w.taken.find((t) => t.shard === failing && t.instance === 'b' && t.at > failedAt),
+        8_000,
+      );
+      expect(byB.epoch).toBeGreaterThan(w.failures[0]!.epoch);
+      // Then a takes its shard back and works it; every shard is worked by its one holder.
+      await until(`a works ${failing}`, () => w.worked.get('a')!.has(failing), 10_000);
+      await until('every shard worked by its holder', () => w.allWorked(ms), 10_000);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});

@@ -69,3 +69,38 @@ describe('even balancing of shards (bounded-load rendezvous)', () => {
     expect(assignShards(shards, []).size).toBe(0);
   });
 });
+
+describe('shards declined by a member (its onAcquired failed)', () => {
+  const declining = (who: string, which: Set<string>) => (m: string, s: string) => m === who && which.has(s);
+
+  it('gives a declined shard to another member and leaves every other shard where it was', () => {
+    for (const balance of ['hash', 'even'] as const) {
+      const before = assignShards(shards, ['a', 'b', 'c'], balance);
+      const aHas = shards.filter((s) => before.get(s) === 'a');
+      const out = new Set(aHas.slice(0, 2));
+      const after = assignShards(shards, ['a', 'b', 'c'], balance, declining('a', out));
+      for (const s of shards) {
+        if (out.has(s)) expect([s, after.get(s)]).not.toEqual([s, 'a']);
+        else if (balance === 'hash') expect(after.get(s)).toBe(before.get(s));
+      }
+      expect([...after.keys()].sort()).toEqual([...shards].sort());
+    }
+  });
+
+  it('still gives a shard every member declines to someone, the same one whatever the order', () => {
+    const all = (_m: string, s: string) => s === 'cmcc-0';
+    for (const balance of ['hash', 'even'] as const) {
+      const got = assignShards(shards, ['a', 'b'], balance, all);
+      expect(got.get('cmcc-0')).toBe(assignShards(shards, ['b', 'a'], balance, all).get('cmcc-0'));
+      expect(['a', 'b']).toContain(got.get('cmcc-0'));
+    }
+  });
+
+  it('in even mode gives every shard an owner even when declines leave its only takers full', () => {
+    const slots = ['cmcc-0', 'cmcc-1', 'cmcc-2', 'cmcc-3'];
+    // b declines three slots: a may hold at most 2 by the cap, yet all four must be owned.
+    const got = assignShards(slots, ['a', 'b'], 'even', declining('b', new Set(slots.slice(0, 3))));
+    expect([...got.keys()].sort()).toEqual(slots);
+    for (const s of slots.slice(0, 3)) expect(got.get(s)).toBe('a');
+  });
+});

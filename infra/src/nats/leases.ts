@@ -21,6 +21,13 @@ import type { KV } from '@nats-io/kv';
  *   longer true, before any renewal is attempted.
  * - A shard that should move to a newly preferred instance is handed over: the holder calls `onLost`
  *   (stop and flush the shard's work), then releases; the new owner acquires it at its next tick.
+ * - A shard whose `onAcquired` fails (throws or rejects) is not kept: a lease held with nobody working
+ *   the shard would stop every other instance from taking it for as long as this process lives. The
+ *   failure is logged, `onLost(…, 'failed')` undoes what was started, the lease is released at once,
+ *   and the shard is declined for a back-off (the ttl, doubling up to `acquireRetryMaxMs`): the
+ *   member key says so, every member leaves this instance out of that shard's assignment meanwhile,
+ *   and another member takes it at its next tick. After the back-off the shard returns to its
+ *   rendezvous owner, which tries again (alone, it simply tries again then).
  *
  * Clocks: expiry is judged by the taker's clock against the time the owner wrote. Instances on
  * different machines must keep their clocks within a margin well under `ttlMs` (NTP gives
@@ -34,6 +41,16 @@ export interface LeaseValue {
   epoch: number;
   /** Unix ms after which anyone may take the lease. */
   expiresAt: number;
+}
+
+export type LostReason = 'rebalance' | 'expired' | 'taken' | 'stopped' | 'failed';
+
+/** A member key's value. */
+export interface MemberValue {
+  /** Unix ms after which the member counts as gone. */
+  expiresAt: number;
+  /** Shards this member will not take for now (its `onAcquired` of them failed): others take them. */
+  declines?: string[];
 }
 
 export interface LeaseOptions {
@@ -57,8 +74,14 @@ export interface LeaseOptions {
   balance?: 'hash' | 'even';
   /** The shard is ours from now on, at this epoch: start its work. */
   onAcquired?: (shard: string, epoch: number) => void | Promise<void>;
-  /** The shard is no longer certainly ours: stop its work now (`rebalance`: handed to another instance; `expired`: not renewed in time; `taken`: someone else holds it; `stopped`). */
-  onLost?: (shard: string, epoch: number, reason: 'rebalance' | 'expired' | 'taken' | 'stopped') => void | Promise<void>;
+  /**
+   * The shard is no longer certainly ours: stop its work now (`rebalance`: handed to another instance;
+   * `expired`: not renewed in time; `taken`: someone else holds it; `stopped`; `failed`: its
+   * `onAcquired` failed, undo what it started).
+   */
+  onLost?: (shard: string, epoch: number, reason: LostReason) => void | Promise<void>;
+  /** The longest wait before a shard whose `onAcquired` failed is tried again here. @default 30000 */
+  acquireRetryMaxMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** The clock (tests may replace it). */
   now?: () => number;
@@ -101,22 +124,28 @@ export function preferredOwner(shard: string, members: readonly string[]): strin
  * Who owns each shard among `members`. `hash`: each shard's rendezvous winner. `even`: bounded-load
  * rendezvous — (shard, member) pairs taken from the highest score down, a member taking a shard while
  * it holds fewer than ceil(shards / members); every member computes the same answer from the same
- * members, in any order.
+ * members, in any order. A member that `declines` a shard is left out of that shard's choice, unless
+ * every member declines it (then it goes as if none did: someone must keep trying).
  */
 export function assignShards(
   shards: readonly string[],
   members: readonly string[],
   balance: 'hash' | 'even' = 'hash',
+  declines: (member: string, shard: string) => boolean = () => false,
 ): Map<string, string> {
   const out = new Map<string, string>();
   if (members.length === 0) return out;
+  const eligible = (s: string) => {
+    const ms = members.filter((m) => !declines(m, s));
+    return ms.length ? ms : members;
+  };
   if (balance === 'hash') {
-    for (const s of shards) out.set(s, preferredOwner(s, members)!);
+    for (const s of shards) out.set(s, preferredOwner(s, eligible(s))!);
     return out;
   }
   const cap = Math.ceil(shards.length / members.length);
   const pairs: { s: string; m: string; score: number }[] = [];
-  for (const s of shards) for (const m of members) pairs.push({ s, m, score: hrwScore(s, m) });
+  for (const s of shards) for (const m of eligible(s)) pairs.push({ s, m, score: hrwScore(s, m) });
   pairs.sort((a, b) => b.score - a.score || (a.m < b.m ? -1 : a.m > b.m ? 1 : a.s < b.s ? -1 : a.s > b.s ? 1 : 0));
   const load = new Map<string, number>();
   for (const { s, m } of pairs) {
@@ -124,6 +153,8 @@ export function assignShards(
     out.set(s, m);
     load.set(m, (load.get(m) ?? 0) + 1);
   }
+  // Declines can leave a shard whose only takers are full: its rendezvous winner takes it over the cap.
+  for (const s of shards) if (!out.has(s)) out.set(s, preferredOwner(s, eligible(s))!);
   return out;
 }
 
@@ -148,6 +179,9 @@ export class LeaseManager {
   private ticking: Promise<void> | undefined;
   private stopped = false;
   private members: string[] = [];
+  /** Shards whose onAcquired failed here: how often in a row, and when they may be tried again. */
+  private readonly failed = new Map<string, { count: number; retryAt: number }>();
+  private readonly retryMaxMs: number;
 
   constructor(private readonly o: LeaseOptions) {
     for (const p of [o.group, o.instance, ...o.shards])
@@ -155,6 +189,7 @@ export class LeaseManager {
     this.ttl = o.ttlMs ?? 6000;
     this.renewMs = o.renewMs ?? Math.max(50, Math.floor(this.ttl / 3));
     this.now = o.now ?? Date.now;
+    this.retryMaxMs = o.acquireRetryMaxMs ?? 30_000;
   }
 
   leaseKey = (shard: string) => `lease.${this.o.group}.${shard}`;
@@ -206,18 +241,25 @@ export class LeaseManager {
     // First, before anything that could take time: leases we can no longer be sure of.
     for (const [shard, h] of [...this.held]) if (this.now() >= h.validUntil) await this.lose(shard, 'expired');
     const margin = Math.floor(this.ttl / 5);
-    await kv.put(this.memberKey(this.o.instance), enc({ expiresAt: this.now() + this.ttl }));
+    await this.putMember();
     const members: string[] = [];
+    const declined = new Map<string, Set<string>>();
     for await (const k of await kv.keys(`member.${this.o.group}.*`)) {
       const e = await kv.get(k);
       if (!e || e.operation !== 'PUT') continue;
-      const v = e.json<{ expiresAt: number }>();
-      if (v.expiresAt > this.now()) members.push(k.slice(`member.${this.o.group}.`.length));
+      const v = e.json<MemberValue>();
+      if (v.expiresAt <= this.now()) continue;
+      const id = k.slice(`member.${this.o.group}.`.length);
+      members.push(id);
+      if (v.declines?.length && id !== this.o.instance) declined.set(id, new Set(v.declines));
     }
     if (!members.includes(this.o.instance)) members.push(this.o.instance);
     members.sort();
     this.members = members;
-    const assigned = assignShards(this.o.shards, members, this.o.balance);
+    const mine = new Set(this.declining());
+    const assigned = assignShards(this.o.shards, members, this.o.balance, (m, s) =>
+      m === this.o.instance ? mine.has(s) : (declined.get(m)?.has(s) ?? false),
+    );
     const handOver: [string, Held][] = [];
     // Renew every lease we keep first, so that handing others over (whose onLost may take a while,
     // e.g. draining a bind) never delays a renewal past its ttl.
@@ -256,24 +298,73 @@ export class LeaseManager {
     for (const shard of this.o.shards) {
       if (this.stopped) return;
       if (this.held.has(shard) || this.handing.has(shard) || assigned.get(shard) !== this.o.instance) continue;
+      if ((this.failed.get(shard)?.retryAt ?? 0) > this.now()) continue;
       const e = await kv.get(this.leaseKey(shard));
       const cur: LeaseValue | undefined = e && e.operation === 'PUT' ? e.json<LeaseValue>() : undefined;
       if (cur && cur.owner !== '' && cur.owner !== this.o.instance && cur.expiresAt > this.now()) continue; // its holder hands it over
       const epoch = (cur?.epoch ?? 0) + 1;
       const sent = this.now();
       const value = enc({ owner: this.o.instance, epoch, expiresAt: sent + this.ttl } satisfies LeaseValue);
+      let revision: number;
       try {
-        const revision = e ? await kv.update(this.leaseKey(shard), value, e.revision) : await kv.create(this.leaseKey(shard), value);
-        this.held.set(shard, { epoch, revision, validUntil: sent + this.ttl - margin });
-        this.o.log?.('lease acquired', { group: this.o.group, shard, epoch, from: cur?.owner || undefined });
-        await this.o.onAcquired?.(shard, epoch);
+        revision = e ? await kv.update(this.leaseKey(shard), value, e.revision) : await kv.create(this.leaseKey(shard), value);
       } catch (err) {
-        if (!isConflict(err)) throw err; // another instance won this round
+        if (!isConflict(err)) throw err;
+        continue; // another instance won this round
+      }
+      const h: Held = { epoch, revision, validUntil: sent + this.ttl - margin };
+      this.held.set(shard, h);
+      this.o.log?.('lease acquired', { group: this.o.group, shard, epoch, from: cur?.owner || undefined });
+      try {
+        await this.o.onAcquired?.(shard, epoch);
+        this.failed.delete(shard);
+      } catch (err) {
+        await this.giveBack(shard, err);
       }
     }
   }
 
-  private async lose(shard: string, reason: 'rebalance' | 'expired' | 'taken' | 'stopped'): Promise<void> {
+  /** Shards declined now (their onAcquired failed here and their back-off has not passed). */
+  private declining(): string[] {
+    const t = this.now();
+    return [...this.failed].filter(([, f]) => f.retryAt > t).map(([s]) => s);
+  }
+
+  /** Keeps this instance's member key alive, saying which shards it declines for now. */
+  private async putMember(): Promise<void> {
+    const declines = this.declining();
+    const v: MemberValue = { expiresAt: this.now() + this.ttl, ...(declines.length ? { declines } : {}) };
+    await this.o.kv.put(this.memberKey(this.o.instance), enc(v));
+  }
+
+  /**
+   * `onAcquired` of a shard failed: undo (onLost `failed`), release the lease at once and decline the
+   * shard for a back-off, so that another member works it meanwhile instead of nobody.
+   */
+  private async giveBack(shard: string, err: unknown): Promise<void> {
+    const h = this.held.get(shard);
+    const count = (this.failed.get(shard)?.count ?? 0) + 1;
+    const waitMs = Math.min(this.retryMaxMs, this.ttl * 2 ** (count - 1));
+    this.failed.set(shard, { count, retryAt: this.now() + waitMs });
+    this.o.log?.('lease onAcquired failed: released, trying again later', {
+      group: this.o.group,
+      shard,
+      epoch: h?.epoch,
+      attempt: count,
+      waitMs,
+      err: (err as Error)?.message ?? String(err),
+    });
+    try {
+      await this.lose(shard, 'failed');
+    } catch (e) {
+      this.o.log?.('lease onLost failed', { group: this.o.group, shard, err: (e as Error)?.message ?? String(e) });
+    }
+    if (h) await this.release(shard, h);
+    // Said now rather than at the next tick, so that the others take the shard at theirs.
+    await this.putMember();
+  }
+
+  private async lose(shard: string, reason: LostReason): Promise<void> {
     const h = this.held.get(shard);
     if (!h) return;
     this.held.delete(shard);

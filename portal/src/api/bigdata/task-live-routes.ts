@@ -1,4 +1,4 @@
-import { WHY_REASONS, type WhyReason } from '@geo/alerting';
+import type { WhyReason } from '@geo/alerting';
 import { createRoute } from '@hono/zod-openapi';
 import { resolutionForZoom } from '@geo/insight';
 import { streamSSE } from 'hono/streaming';
@@ -20,24 +20,27 @@ import { taskOr404 } from './task-views.ts';
  * number did not get it, where the people reached were, and the per-recipient record (查看明细).
  */
 
-/** Why a number did (not) get a task, as the task page says it. */
-export const WHY_LABELS: Record<WhyReason, string> = {
+/**
+ * Why a number did (not) get a task, as the task page says it. Only what the enterprise did itself
+ * is told apart (#17, invariant 7): it messaged the number (sent, with the time), is messaging it
+ * (queued, send_failed), or no alerting instance runs the task. Every other reason alerting knows —
+ * outside the region, inside but excluded by a rule, not there long enough, outside the window,
+ * a cap, phone off, never seen — says where someone it did not message is, or what their profile
+ * is: a task of its own, even one that can never send, would be a free location oracle over any
+ * number. Those all answer `not_sent`, one answer for everybody.
+ */
+export const WHY_RELEASED = ['sent', 'queued', 'send_failed', 'not_tracked', 'not_sent'] as const;
+export type WhyReleased = (typeof WHY_RELEASED)[number];
+export const WHY_LABELS: Record<WhyReleased, string> = {
   not_tracked: '任务未在执行（未开始、已停止或已结束），预警服务不再评估该任务',
-  not_seen: '尚未收到该号码的位置信令',
-  absent: '该号码已关机或长时间无信令，不在任何区域内',
-  outside: '该号码当前不在任务区域内',
-  not_running: '任务尚未开始执行',
   sent: '已发送（同一号码不重复发送）',
   send_failed: '已决定发送，短信提交失败，正在重试',
   queued: '符合条件，正在发送',
-  window: '不在任务日期或每日发送时段内',
-  dwell: '在区域内的驻留时间未达到要求',
-  rule: '被人群筛选规则排除',
-  no_quota: '任务未给该号码所属运营商分配发送条数',
-  daily_cap: '已达该运营商的日下发上限',
-  total_cap: '已达该运营商的发送总条数',
-  balance: '短信余量不足',
+  not_sent: '未向该号码发送。为保护个人位置隐私，不提供未发送号码的具体原因',
 };
+/** The reason as released: alerting's reasons about a person not messaged all become `not_sent`. */
+export const releasedWhy = (reason: WhyReason): WhyReleased =>
+  (WHY_RELEASED as readonly string[]).includes(reason) ? (reason as WhyReleased) : 'not_sent';
 
 /** A mainland mobile number after removing spaces and dashes and a +86 / 0086 prefix (DESIGN.md). */
 const Msisdn = z
@@ -48,10 +51,12 @@ const Msisdn = z
 const WhyAnswer = z
   .object({
     msisdn: z.string().openapi({ description: '号码（中间四位隐藏）', example: '138****8000' }),
-    reason: z
-      .enum(WHY_REASONS)
-      .openapi({ description: '原因代码：sent 已发送，其余为未发送或尚未发送的原因（见 reasonLabel）', example: 'dwell' }),
-    reasonLabel: z.string().openapi({ description: '原因的中文说明', example: '在区域内的驻留时间未达到要求' }),
+    reason: z.enum(WHY_RELEASED).openapi({
+      description:
+        '原因代码：sent 已发送，queued 正在发送，send_failed 提交失败重试中，not_tracked 任务未在执行，not_sent 未发送（不说明是否在区域内、属性或信令，保护个人位置隐私）',
+      example: 'sent',
+    }),
+    reasonLabel: z.string().openapi({ description: '原因的中文说明', example: '已发送（同一号码不重复发送）' }),
     sentAt: z.string().nullable().openapi({ description: '发送时间（reason 为 sent 时）' }),
   })
   .openapi('BigdataWhy');
@@ -120,7 +125,7 @@ export const taskLiveRoutes = router()
       path: '/api/bigdata/tasks/{id}/why',
       middleware: [requires('bigdata.tasks')],
       tags,
-      summary: '查询某号码为何未收到本任务短信（区域外、未见、规则、驻留、时段、已发送、上限、余量、发送失败）',
+      summary: '查询某号码是否收到本任务短信：已发送（及时间）、正在发送、未发送（未发送的具体原因不提供：保护个人位置隐私）',
       request: { params: IdParam, query: z.object({ msisdn: z.string() }) },
       responses: jsonOk(WhyAnswer),
     }),
@@ -130,10 +135,11 @@ export const taskLiveRoutes = router()
       const row = await taskOr404(c, enterpriseId);
       const msisdn = parse(Msisdn, c.req.query('msisdn'));
       const a = await (await alertBus(c.get('deps'))).why(row.id, msisdn);
+      const reason = releasedWhy(a.reason);
       return c.json({
         msisdn: maskMsisdn(msisdn),
-        reason: a.reason,
-        reasonLabel: WHY_LABELS[a.reason],
+        reason,
+        reasonLabel: WHY_LABELS[reason],
         sentAt: a.sentAt === undefined ? null : new Date(a.sentAt).toISOString(),
       });
     }),

@@ -1,13 +1,12 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import { connectClickHouse, ident, list, selectRows, sql, type ClickHouseClient } from '@geo/infra';
-import { answers200, freePort, startTsxProcess, untilReady, type TsxProcess } from '@geo/infra/testing';
 import type { Carrier } from '@geo/ingest';
 import { countMessage, type SmsJob } from '@geo/messaging';
 import { alertJobId } from '../contract.ts';
 import { Presence } from '../presence/presence.ts';
-import { circleTask, event, jobsOf, offset, ownNats, publishEvents, startEngine, until, type OwnNats } from '../testing/engine-kit.ts';
+import { carrierNumber as number, engineFixture, gatewaysFixture } from '../testing/engine-fixture.ts';
+import { circleTask, event, jobsOf, offset, publishEvents, until } from '../testing/engine-kit.ts';
 import { claimChunk, claimPart, claimSubject, type ClaimChunk } from './claims.ts';
 import type { RunningEngine } from './run-engine.ts';
 
@@ -17,12 +16,8 @@ import type { RunningEngine } from './run-engine.ts';
  * messaging (its own process) → the simulated SMSCs (their own process) → the send log, whose
  * segments are what the ledger settles a task by (portal `settleEnded` → `loggedUnits`).
  */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TABLE = `sms_log_lang_${Date.now().toString(36)}`;
 const CENTRE: [number, number] = [121.5, 29.9];
-/** A fresh number of each carrier's block (messaging routes by the block, 号段). */
-const PREFIX: Record<Carrier, string> = { cmcc: '138', cucc: '186', ctcc: '189' };
-const number = (c: Carrier) => PREFIX[c] + String(Math.floor(Math.random() * 1e8)).padStart(8, '0');
 
 /** 34 Chinese characters: with 【应急管理局】 41, one UCS-2 SMS (70). */
 const ZH = '台风红色预警：今夜至明晨有特大暴雨，请勿外出，远离危房和低洼地带。';
@@ -39,61 +34,26 @@ interface LogRow {
   status: string;
   segments: number;
 }
-interface SmscMessage {
-  destination: string;
-  text: string;
-  parts: number;
-  dataCoding: number;
-}
 
 describe('each person gets their profile’s language, counted and charged per language (#21)', () => {
-  let nats: OwnNats;
+  const t = engineFixture('languages', { engine: false });
+  const { received } = gatewaysFixture({ natsUrl: () => t.nats.url, clickhouseUrl: inject('clickhouseUrl'), sendLogTable: TABLE });
   let ch: ClickHouseClient;
-  let smsc: TsxProcess;
-  let messaging: TsxProcess;
-  let smscHttp: string;
   let engine: RunningEngine | undefined;
 
-  beforeAll(async () => {
-    nats = await ownNats('languages');
+  beforeAll(() => {
     ch = connectClickHouse(inject('clickhouseUrl'));
-    const ports = { cmcc: await freePort(), cucc: await freePort(), ctcc: await freePort() };
-    const gateways = { SMSC_PORT_CMCC: String(ports.cmcc), SMSC_PORT_CUCC: String(ports.cucc), SMSC_PORT_CTCC: String(ports.ctcc) };
-    const smscHealth = await freePort();
-    smscHttp = `http://127.0.0.1:${smscHealth}`;
-    smsc = startTsxProcess('smsc-sim', 'messaging/src/smsc-sim/main.ts', {
-      cwd: ROOT,
-      env: { NATS_URL: nats.url, HEALTH_PORT: String(smscHealth), SMSC_SUCCESS_RATE: '1', SMSC_RECEIPT_DELAY_MS: '10', ...gateways },
-    });
-    await untilReady(smsc, 'healthy', answers200(`${smscHttp}/healthz`), 120_000);
-    const health = await freePort();
-    messaging = startTsxProcess('messaging', 'messaging/src/main.ts', {
-      cwd: ROOT,
-      env: { NATS_URL: nats.url, CLICKHOUSE_URL: inject('clickhouseUrl'), HEALTH_PORT: String(health), SEND_LOG_TABLE: TABLE, ...gateways },
-    });
-    await untilReady(messaging, 'healthy', answers200(`http://127.0.0.1:${health}/healthz`), 120_000);
-  }, 240_000);
-
+  });
   afterAll(async () => {
-    await engine?.stop();
-    await messaging?.stop(5_000);
-    await smsc?.stop(5_000);
     await ch?.command({ query: `DROP TABLE IF EXISTS ${TABLE}` }).catch(() => undefined);
     await ch?.close();
-    await nats?.close();
-  }, 60_000);
-
-  /** What the gateways received for these numbers. */
-  async function received(msisdns: string[]): Promise<Record<string, SmscMessage[]>> {
-    const r = await fetch(`${smscHttp}/messages/by-destination`, { method: 'POST', body: JSON.stringify(msisdns) });
-    return (await r.json()) as Record<string, SmscMessage[]>;
-  }
+  });
 
   const logRows = (ids: string[]) =>
     selectRows<LogRow>(ch, sql`SELECT job_id, send_id, status, segments FROM ${ident(TABLE)} FINAL WHERE job_id IN ${list(ids)}`.text);
 
   it('sends English to an en profile and a roaming-in foreigner, Chinese to zh, none and mainland roamers; [Latin signature] keeps English GSM-7', async () => {
-    engine = await startEngine(nats.nc, 'lang-1');
+    engine = await t.startEngine('lang-1');
     const [en, zh, foreigner, roamer, local] = (['cmcc', 'cucc', 'ctcc', 'cmcc', 'cucc'] as const).map(number);
     const people: { msisdn: string; carrier: Carrier; over: { lang?: string; home?: string } }[] = [
       { msisdn: en!, carrier: 'cmcc', over: { lang: 'en', home: '330100' } },
@@ -105,7 +65,7 @@ describe('each person gets their profile’s language, counted and charged per l
       { msisdn: local!, carrier: 'cucc', over: { home: '330200' } },
     ];
     await publishEvents(
-      nats.nc,
+      t.nc,
       people.map((p, k) => event(p.msisdn, p.carrier, offset(CENTRE, k * 50, 0), p.over)),
     );
     // Signed in Latin letters for English (the enterprise's approved "Hangzhou EMA"), and the same task without.
@@ -114,7 +74,7 @@ describe('each person gets their profile’s language, counted and charged per l
     await engine.store.submit('t-lang-plain', circleTask(CENTRE, 2_000, base));
 
     const all = people.map((p) => p.msisdn);
-    const jobs = async (task: string) => new Map((await jobsOf(nats.nc, task)).map((j) => [j.msisdn, j]));
+    const jobs = async (task: string) => new Map((await jobsOf(t.nc, task)).map((j) => [j.msisdn, j]));
     await until(
       'both tasks sent to everyone',
       async () => (await jobs('t-lang-latin')).size === 5 && (await jobs('t-lang-plain')).size === 5,
@@ -170,13 +130,13 @@ describe('each person gets their profile’s language, counted and charged per l
     const centre = offset(CENTRE, 20_000, 0);
     // Their LOCATION events name no language: only the claim log knows it.
     await publishEvents(
-      nats.nc,
+      t.nc,
       [en!, zh!, fresh!].map((m, k) => event(m, 'cmcc', offset(centre, k * 50, 0))),
     );
     // What an instance killed after claiming and before publishing leaves: chunks on the claim log,
     // with each person's profile language, and no job.
     const task = 't-lang-restart';
-    const js = jetstream(nats.nc);
+    const js = jetstream(t.nc);
     const byPart = new Map<number, { msisdn: string; lang: string }[]>();
     for (const p of [
       { msisdn: en!, lang: 'en' },
@@ -198,16 +158,16 @@ describe('each person gets their profile’s language, counted and charged per l
     }
 
     const presence = new Presence();
-    engine = await startEngine(nats.nc, 'lang-2', { presence });
+    engine = await t.startEngine('lang-2', { presence });
     await engine.store.submit(task, circleTask(centre, 2_000, { content: ZH, contents: { en: EN }, signatures: { en: 'Hangzhou EMA' } }));
-    const jobs = async (t: string) => new Map((await jobsOf(nats.nc, t)).map((j) => [j.msisdn, j]));
+    const jobs = async (id: string) => new Map((await jobsOf(t.nc, id)).map((j) => [j.msisdn, j]));
     await until('the claimed two republished and the third sent', async () => (await jobs(task)).size === 3, 60_000);
     const sent = await jobs(task);
     expect(sent.get(en!)!.content).toBe(EN);
     expect(sent.get(en!)!.signature).toBe('Hangzhou EMA');
     expect(sent.get(zh!)!.content).toBe(ZH);
     expect(sent.get(fresh!)!.content).toBe(ZH);
-    expect((await jobsOf(nats.nc, task)).length).toBe(3); // nobody twice
+    expect((await jobsOf(t.nc, task)).length).toBe(3); // nobody twice
     // Presence learnt the language from the claim, so the next task speaks it too.
     expect(presence.profile(presence.indexOf(en!)).lang).toBe('en');
     await engine.store.submit('t-lang-next', circleTask(centre, 2_000, { content: ZH, contents: { en: EN } }));

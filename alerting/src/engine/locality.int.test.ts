@@ -1,42 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NatsConnection } from '@geo/infra';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CrowdRule, RegionInput } from '../contract.ts';
 import { installIngestAdminAreas } from '../geofence/ingest-admin-areas.ts';
-import {
-  circleTask,
-  event,
-  jobsOf,
-  numbers,
-  offset,
-  publishEvents,
-  sleep,
-  until,
-  ownNats,
-  startEngine,
-  type OwnNats,
-} from '../testing/engine-kit.ts';
-import type { RunningEngine } from './run-engine.ts';
+import { engineFixture } from '../testing/engine-fixture.ts';
+import { circleTask, event, jobsOf, numbers, offset, publishEvents, sleep, until } from '../testing/engine-kit.ts';
 
 /**
  * Local (本地) vs roaming (外地): the person's home city against the city their current cell lies
  * in, the same for a drawn shape (which has no administrative codes) and a picked district.
  */
-let own: OwnNats;
-let nc: NatsConnection;
-let eng: RunningEngine;
-
-beforeAll(async () => {
-  installIngestAdminAreas();
-  // Its own nats-server: another test file's engine on the shared one (same durable consumers)
-  // would receive some of these events, and this file asks its own engine.
-  own = await ownNats('locality');
-  nc = own.nc;
-  eng = await startEngine(nc, 'locality');
-}, 60_000);
-afterAll(async () => {
-  await eng?.stop();
-  await own?.close();
-});
+beforeAll(() => installIngestAdminAreas());
+// Its own nats-server: another test file's engine on the shared one (same durable consumers)
+// would receive some of these events, and this file asks its own engine.
+const t = engineFixture('locality');
 
 describe('local and roaming', () => {
   it('decides local from the home city against the city of the current cell, for drawn and picked regions alike', async () => {
@@ -52,10 +27,10 @@ describe('local and roaming', () => {
     };
     const cell = `xihu-${Math.random().toString(36).slice(2, 8)}`;
     await publishEvents(
-      nc,
+      t.nc,
       Object.entries(homes).map(([m, home], k) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[k % 3], offset(spot, 0, 0), { cell, home })),
     );
-    await until('people seen', () => Object.keys(homes).every((m) => eng.engine.presence.indexOf(m) >= 0));
+    await until('people seen', () => t.seen(...Object.keys(homes)));
     const [w, s] = offset(spot, -300, -300),
       [e, n] = offset(spot, 300, 300);
     const rectangle: RegionInput = { parts: [{ kind: 'rectangle', west: w, south: s, east: e, north: n }] };
@@ -68,9 +43,9 @@ describe('local and roaming', () => {
       'loc-district-roaming': [district, 'roaming'],
     } as const;
     for (const [id, [region, value]] of Object.entries(tasks))
-      await eng.store.submit(id, { ...circleTask(spot, 100), region, rules: keep(value) });
+      await t.engine.store.submit(id, { ...circleTask(spot, 100), region, rules: keep(value) });
     const mine = async (id: string) =>
-      (await jobsOf(nc, id))
+      (await jobsOf(t.nc, id))
         .map((j) => j.msisdn)
         .filter((m) => m in homes)
         .sort();

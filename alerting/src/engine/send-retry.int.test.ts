@@ -1,22 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@geo/infra';
 import { WHY_SUBJECT, WhyReply, whyAnswer } from '../contract.ts';
 import { CAPS_BUCKET, declareAlertingStreams } from '../streams.ts';
-import {
-  circleTask,
-  event,
-  jobsOf,
-  numbers,
-  offset,
-  publishEvents,
-  sleep,
-  until,
-  ownNats,
-  startEngine,
-  type OwnNats,
-} from '../testing/engine-kit.ts';
-import type { RunningEngine } from './run-engine.ts';
+import { engineFixture, requestAll } from '../testing/engine-fixture.ts';
+import { circleTask, event, jobsOf, numbers, offset, publishEvents, sleep, until } from '../testing/engine-kit.ts';
 
 /**
  * #19: a batch whose sending keeps failing, while newer events of the same people are applied,
@@ -24,57 +11,39 @@ import type { RunningEngine } from './run-engine.ts';
  * and out during the failure was never sent nor counted. The candidates themselves are retried.
  * Its own nats-server: the caps bucket is taken away to make sending fail.
  */
-let own: OwnNats;
-let nc: NatsConnection;
-let engine: RunningEngine;
-
-beforeAll(async () => {
-  own = await ownNats('send-retry');
-  nc = own.nc;
-  engine = await startEngine(nc, 'send-retry');
-}, 60_000);
-afterAll(async () => {
-  await engine?.stop();
-  await own?.close();
-});
+const t = engineFixture('send-retry');
 
 describe('sending that fails for a while', () => {
   it('sends the people who walked in and out again while sending failed, once each', async () => {
     const centre: [number, number] = [97, 42];
     const walkers = numbers(5),
       stayers = numbers(5);
-    await engine.store.submit('retry-1', circleTask(centre, 500));
-    await until('running', async () => (await engine.store.get('retry-1'))?.task.state === 'running');
+    await t.engine.store.submit('retry-1', circleTask(centre, 500));
+    await until('running', async () => (await t.engine.store.get('retry-1'))?.task.state === 'running');
     // Sending fails: the budget counters' bucket is gone.
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(t.nc);
     await jsm.streams.delete(`KV_${CAPS_BUCKET}`);
     const t0 = Date.now();
     await publishEvents(
-      nc,
+      t.nc,
       [...walkers, ...stayers].map((m) => event(m, 'cmcc', centre, { ts: t0 })),
     );
     await sleep(1_500);
     // The walkers leave again (newer events) while sending still fails.
     await publishEvents(
-      nc,
+      t.nc,
       walkers.map((m) => event(m, 'cmcc', offset(centre, 5_000, 0), { ts: t0 + 1_000 })),
     );
     await sleep(3_000);
-    expect(await jobsOf(nc, 'retry-1')).toEqual([]);
+    expect(await jobsOf(t.nc, 'retry-1')).toEqual([]);
     // Asked meanwhile why a walker got nothing: the send is failing and being retried.
-    const why: WhyReply[] = [];
-    for await (const m of await nc.requestMany(WHY_SUBJECT, JSON.stringify({ v: 1, taskId: 'retry-1', msisdn: walkers[0] }), {
-      strategy: 'stall',
-      stall: 300,
-      maxWait: 2_000,
-    }))
-      why.push(WhyReply.parse(m.json()));
+    const why = await requestAll(t.nc, WHY_SUBJECT, { v: 1, taskId: 'retry-1', msisdn: walkers[0] }, (m) => WhyReply.parse(m));
     expect(whyAnswer(why).reason).toBe('send_failed');
     // The bucket comes back.
-    await declareAlertingStreams(nc);
-    await until('all ten sent', async () => (await jobsOf(nc, 'retry-1')).length >= 10, 45_000);
+    await declareAlertingStreams(t.nc);
+    await until('all ten sent', async () => (await jobsOf(t.nc, 'retry-1')).length >= 10, 45_000);
     await sleep(1_500);
-    const jobs = await jobsOf(nc, 'retry-1');
+    const jobs = await jobsOf(t.nc, 'retry-1');
     expect(jobs.map((j) => j.msisdn).sort()).toEqual([...walkers, ...stayers].sort());
   }, 90_000);
 });

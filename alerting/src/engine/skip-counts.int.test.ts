@@ -1,38 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NatsConnection } from '@geo/infra';
+import { describe, expect, it } from 'vitest';
 import { TaskProgress, progressSubject } from '../contract.ts';
-import {
-  circleTask,
-  event,
-  jobsOf,
-  numbers,
-  offset,
-  publishEvents,
-  sleep,
-  until,
-  ownNats,
-  startEngine,
-  type OwnNats,
-} from '../testing/engine-kit.ts';
-import type { RunningEngine } from './run-engine.ts';
+import { engineFixture } from '../testing/engine-fixture.ts';
+import { circleTask, event, jobsOf, numbers, offset, publishEvents, sleep, until } from '../testing/engine-kit.ts';
 
-let own: OwnNats;
-let nc: NatsConnection;
-let eng: RunningEngine;
 let site = 0;
 const nextSite = (): [number, number] => [75 + site++ * 0.5, 33];
 
-beforeAll(async () => {
-  // Its own nats-server: another test file's engine on the shared one (same durable consumers)
-  // would receive some of these events, and this file asks its own engine.
-  own = await ownNats('skips');
-  nc = own.nc;
-  eng = await startEngine(nc, 'skips');
-}, 60_000);
-afterAll(async () => {
-  await eng?.stop();
-  await own?.close();
-});
+// Its own nats-server: another test file's engine on the shared one (same durable consumers)
+// would receive some of these events, and this file asks its own engine.
+const t = engineFixture('skips');
 
 /** The latest progress of each instance, summed (another file's engine may hold some people). */
 function summed(progress: TaskProgress[]) {
@@ -52,27 +28,27 @@ describe('skip counters', () => {
     const centre = nextSite();
     const people = numbers(30);
     await publishEvents(
-      nc,
+      t.nc,
       people.map((m, i) => event(m, 'cmcc', offset(centre, i * 10, 0))),
     );
-    await until('people seen', () => people.every((m) => eng.engine.presence.indexOf(m) >= 0));
+    await until('people seen', () => t.seen(...people));
     const progress: TaskProgress[] = [];
-    const sub = nc.subscribe(progressSubject('t-skips'), { callback: (_e, m) => void progress.push(TaskProgress.parse(m.json())) });
-    await eng.store.submit('t-skips', circleTask(centre, 1_000, { quota: { cmcc: { total: 100, dailyCap: 10 } } }));
-    await until('ten sent', async () => (await jobsOf(nc, 't-skips')).length >= 10);
+    const sub = t.nc.subscribe(progressSubject('t-skips'), { callback: (_e, m) => void progress.push(TaskProgress.parse(m.json())) });
+    await t.engine.store.submit('t-skips', circleTask(centre, 1_000, { quota: { cmcc: { total: 100, dailyCap: 10 } } }));
+    await until('ten sent', async () => (await jobsOf(t.nc, 't-skips')).length >= 10);
     await until('the rest counted', () => summed(progress).skipped.daily_cap === 20);
     // The cap is tried again every few seconds (CAP_BACKOFF_MS = 5 s) and on every full pass;
     // people also keep producing events inside the region meanwhile.
     for (let r = 1; r <= 3; r++) {
       await sleep(2_500);
       await publishEvents(
-        nc,
+        t.nc,
         people.map((m, i) => event(m, 'cmcc', offset(centre, i * 10, r * 10))),
       );
     }
     await sleep(5_000);
     sub.unsubscribe();
-    expect((await jobsOf(nc, 't-skips')).length).toBe(10);
+    expect((await jobsOf(t.nc, 't-skips')).length).toBe(10);
     expect(summed(progress)).toEqual({ sent: 10, skipped: { daily_cap: 20 } });
   });
 });

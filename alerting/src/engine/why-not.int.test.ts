@@ -1,70 +1,42 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NatsConnection } from '@geo/infra';
+import { describe, expect, it } from 'vitest';
 import { WHY_SUBJECT, WhyReply, type WhyRequest } from '../contract.ts';
-import {
-  circleTask,
-  event,
-  jobsOf,
-  numbers,
-  offset,
-  publishEvents,
-  sleep,
-  until,
-  ownNats,
-  startEngine,
-  type OwnNats,
-} from '../testing/engine-kit.ts';
-import type { RunningEngine } from './run-engine.ts';
+import { engineFixture, requestAll } from '../testing/engine-fixture.ts';
+import { circleTask, event, jobsOf, numbers, offset, publishEvents, sleep, until } from '../testing/engine-kit.ts';
 
 /**
  * "Why did number N not get task T" over NATS (request/reply like reach): each instance answers
  * from what it knows of the number and the task. Its own nats-server, so that this file's engine
  * sees every event it publishes.
  */
-let own: OwnNats;
-let nc: NatsConnection;
-let engine: RunningEngine;
+const t = engineFixture('why');
 
-beforeAll(async () => {
-  own = await ownNats('why');
-  nc = own.nc;
-  engine = await startEngine(nc, 'why');
-}, 60_000);
-afterAll(async () => {
-  await engine?.stop();
-  await own?.close();
-});
-
-async function why(taskId: string, msisdn: string): Promise<WhyReply[]> {
+function why(taskId: string, msisdn: string): Promise<WhyReply[]> {
   const req: WhyRequest = { v: 1, taskId, msisdn };
-  const out: WhyReply[] = [];
-  for await (const m of await nc.requestMany(WHY_SUBJECT, JSON.stringify(req), { strategy: 'stall', stall: 300, maxWait: 2_000 }))
-    out.push(WhyReply.parse(m.json()));
-  return out;
+  return requestAll(t.nc, WHY_SUBJECT, req, (m) => WhyReply.parse(m));
 }
 
 describe('why a number did not get a task', () => {
   it('names the reason: sent (when), rule, outside, not yet seen, dwell, window, daily cap, no quota', async () => {
     const centre: [number, number] = [95, 41];
     const [woman, man, outsider, unseen, capped1, capped2, capped3] = numbers(7);
-    await publishEvents(nc, [
+    await publishEvents(t.nc, [
       event(woman, 'cmcc', centre, { gender: 'f' }),
       event(man, 'cmcc', offset(centre, 10, 0), { gender: 'm' }),
       event(outsider, 'cmcc', offset(centre, 5_000, 0), { gender: 'f' }),
       ...[capped1, capped2, capped3].map((m, k) => event(m, 'cucc', offset(centre, 0, 10 * k), { gender: 'f' })),
     ]);
-    await until('seen', () => [woman, man, outsider, capped3].every((m) => engine.engine.presence.indexOf(m) >= 0));
+    await until('seen', () => t.seen(woman, man, outsider, capped3));
     const h = (new Date(Date.now() + 8 * 3600_000).getUTCHours() + 2) % 24;
     const hh = String(h).padStart(2, '0');
     const quotas = { cmcc: { total: 100, dailyCap: 100 }, cucc: { total: 100, dailyCap: 1 } };
-    await engine.store.submit(
+    await t.engine.store.submit(
       'why-rules',
       circleTask(centre, 1_000, { quota: quotas, rules: [{ attribute: 'gender', action: 'keep', values: ['f'] }] }),
     );
-    await engine.store.submit('why-dwell', circleTask(centre, 1_000, { minDwellMin: 60 }));
-    await engine.store.submit('why-window', circleTask(centre, 1_000, { windows: [{ start: `${hh}:00`, end: `${hh}:01` }] }));
-    await engine.store.submit('why-quota', circleTask(centre, 1_000, { quota: { cucc: { total: 10, dailyCap: 10 } } }));
-    await until('sent', async () => (await jobsOf(nc, 'why-rules')).length >= 2);
+    await t.engine.store.submit('why-dwell', circleTask(centre, 1_000, { minDwellMin: 60 }));
+    await t.engine.store.submit('why-window', circleTask(centre, 1_000, { windows: [{ start: `${hh}:00`, end: `${hh}:01` }] }));
+    await t.engine.store.submit('why-quota', circleTask(centre, 1_000, { quota: { cucc: { total: 10, dailyCap: 10 } } }));
+    await until('sent', async () => (await jobsOf(t.nc, 'why-rules')).length >= 2);
     await sleep(500);
     const reason = async (task: string, m: string) => {
       const replies = await why(task, m);

@@ -1,7 +1,8 @@
+import { smsContent, TEXT_LANGUAGES, type TextLanguage } from '@geo/alerting';
 import type { Queryable as Db } from '@geo/infra';
+import { composeText, countSms, TextRefusal } from '@geo/messaging';
 import { iso } from '../../http/context.ts';
 import { reserveTask, type CostedSpec } from '../ledger/reservations.ts';
-import { costliestContent } from './languages/task-texts.ts';
 
 export const TASK_ROW_STATES = [
   'draft',
@@ -86,13 +87,51 @@ function toRow(r: Raw): TaskRow {
  */
 export const isExercise = (specOrForm: unknown): boolean => (specOrForm as { exercise?: unknown } | null)?.exercise === true;
 
+/** What decides a task's SMS per language: its texts, signatures and whether it is an exercise. */
+export interface TaskTexts {
+  signature: string;
+  signatures?: { en?: string | undefined } | undefined;
+  content: string;
+  contents?: { en?: string | undefined } | undefined;
+  exercise?: boolean | undefined;
+}
+
 /**
- * What the ledger reserves a task by: its per-carrier totals times the SMS of its costliest language
- * (a bilingual task's English text may take more segments than its Chinese one, or fewer).
+ * The SMS of a task in one language as alerting sends it (its `alertJob`): the text in that language
+ * behind the language's exercise prefix (【演练】, `[EXERCISE] `), signed with that language's
+ * signature (the English one when the task has it, else the Chinese one).
+ * @example smsOf({ signature: '应急', signatures: { en: 'EMA' }, content: '台风', contents: { en: 'Typhoon' } }, 'en') // { signature: 'EMA', content: 'Typhoon' }
+ */
+export function smsOf(spec: TaskTexts, lang: TextLanguage): { signature: string; content: string } {
+  const en = lang === 'en' && spec.contents?.en ? spec.signatures?.en : undefined;
+  return { signature: en ?? spec.signature, content: smsContent(spec, lang) };
+}
+
+/**
+ * Billing units of one SMS as messaging sends it: the signed text (`composeText`) cut into parts by
+ * the rule `segmentText` submits with (`countSms`: 160 / 153 GSM-7, 70 / 67 UCS-2). A text messaging
+ * would refuse costs one (it is never sent, so never charged more).
+ */
+export function smsUnits(sms: { signature: string; content: string }): number {
+  try {
+    return Math.max(1, countSms(composeText(sms.signature || ' ', sms.content)).segments);
+  } catch (err) {
+    if (err instanceof TextRefusal) return 1;
+    throw err;
+  }
+}
+
+/**
+ * What the ledger reserves a task by: its per-carrier totals times the units of its costliest
+ * language's SMS, each language costed as it is sent (its own signature and exercise prefix): who
+ * reads which language is known only when they are sent, so a task never sends more than it
+ * reserved. An English text signed [EMA] is GSM-7 and costed so, not as under 【翼讯通】.
  */
 export function costedSpec(spec: unknown): CostedSpec {
-  const s = spec as CostedSpec & { contents?: { en?: string }; exercise?: boolean };
-  return { ...s, content: costliestContent(s) };
+  const s = spec as CostedSpec & TaskTexts;
+  const sms = TEXT_LANGUAGES.filter((l) => l === 'zh' || s.contents?.[l]).map((l) => smsOf(s, l));
+  const top = sms.reduce((a, b) => (smsUnits(b) > smsUnits(a) ? b : a));
+  return { ...s, signature: top.signature, content: top.content };
 }
 
 export interface NewRow {

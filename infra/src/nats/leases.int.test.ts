@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AckPolicy } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { connectNats, type NatsConnection } from './connect.ts';
 import { currentLeaseEpoch, LeaseManager, preferredOwner } from './leases.ts';
-import { ensureKv } from './streams.ts';
+import { ensureKv, jetstreamManager } from './streams.ts';
 import { until, untilValue } from '../testing/until.ts';
 
 /**
@@ -315,6 +316,32 @@ describe('a lease whose onAcquired fails', () => {
       await until('every shard worked by its holder', () => w.allWorked(ms), 10_000);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
+
+describe('what a lease tick costs the server', () => {
+  it('creates no consumer per tick (kv.keys() opened one each time: 30 a minute per manager at the default ttl)', async () => {
+    const bucket = `leases_int_${process.pid}_${bucketN++}`;
+    kv = await ensureKv(nc, bucket);
+    const stream = `KV_${bucket}`;
+    const created: string[] = [];
+    const sub = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.CREATED.${stream}.>`, { callback: (_e, m) => void created.push(m.subject) });
+    const ms = ['a', 'b'].map((instance) => new LeaseManager({ kv, group: 'cost', shards: SHARDS, instance, ttlMs: 60_000 }));
+    try {
+      await nc.flush();
+      for (let i = 0; i < 10; i++) for (const m of ms) await m.tick();
+      expect(ms.map((m) => m.owned().size).reduce((x, y) => x + y)).toBe(SHARDS.length);
+      expect(ms.every((m) => m.liveMembers().length === 2)).toBe(true);
+      // A consumer of our own marks the end: advisories come in order, so once its own is here,
+      // every consumer the ticks created has been announced.
+      const jsm = await jetstreamManager(nc);
+      await jsm.consumers.add(stream, { name: 'marker', ack_policy: AckPolicy.None });
+      await until('the marker consumer announced', () => created.some((s) => s.endsWith('.marker')), 10_000);
+      expect(created.filter((s) => !s.endsWith('.marker'))).toEqual([]);
+    } finally {
+      sub.unsubscribe();
+      await Promise.all(ms.map((m) => m.stop()));
     }
   });
 });

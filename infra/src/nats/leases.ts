@@ -1,5 +1,5 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
+import { Bucket, type KV } from '@nats-io/kv';
 
 /**
  * Shard ownership by leases in a KV bucket (DESIGN.md invariant 10: every shard of work has exactly
@@ -244,7 +244,7 @@ export class LeaseManager {
     await this.putMember();
     const members: string[] = [];
     const declined = new Map<string, Set<string>>();
-    for await (const k of await kv.keys(`member.${this.o.group}.*`)) {
+    for (const k of await this.memberKeys()) {
       const e = await kv.get(k);
       if (!e || e.operation !== 'PUT') continue;
       const v = e.json<MemberValue>();
@@ -322,6 +322,25 @@ export class LeaseManager {
         await this.giveBack(shard, err);
       }
     }
+  }
+
+  /**
+   * The group's member keys (some lapsed or deleted: the caller reads each). Read from the bucket's
+   * stream info with a subject filter, which creates nothing on the server: `kv.keys()` opened an
+   * ordered consumer on every tick (30 a minute per manager at the default ttl), each one a proposal
+   * to a cluster's meta group that a restarting node had to catch up on. A KV that is not a stream
+   * bucket (a test's) is asked for its keys.
+   */
+  private async memberKeys(): Promise<string[]> {
+    const { kv } = this.o;
+    const pattern = `member.${this.o.group}.*`;
+    if (!(kv instanceof Bucket)) {
+      const out: string[] = [];
+      for await (const k of await kv.keys(pattern)) out.push(k);
+      return out;
+    }
+    const info = await kv.jsm.streams.info(kv.stream, { subjects_filter: kv.subjectForKey(pattern) });
+    return Object.keys(info.state.subjects ?? {}).map((s) => kv.decodeKey(s.slice(kv.prefixLen)));
   }
 
   /** Shards declined now (their onAcquired failed here and their back-off has not passed). */

@@ -1,26 +1,9 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { jetstream } from '@nats-io/jetstream';
-import {
-  connectClickHouse,
-  connectNats,
-  createLogger,
-  DEAD_LETTER_STREAM,
-  DeadLetter,
-  deadLetterSubject,
-  ensureDeadLetterStream,
-  ensureStream,
-  jetstreamManager,
-  migrateClickHouse,
-  type NatsConnection,
-} from '@geo/infra';
+import { DEAD_LETTER_STREAM, DeadLetter, deadLetterSubject, ensureDeadLetterStream } from '@geo/infra';
 import { until } from '@geo/infra/testing';
 import type { LocationEvent } from '@geo/ingest';
-import { INSIGHT_MIGRATIONS } from '../schema/migrations.ts';
-import { CellDictionary } from './cells.ts';
-import { PresenceState } from './presence-state.ts';
-import { LocationSink } from './sink.ts';
+import { sinkWorld, type SinkWorld } from '../test/sink-fixture.ts';
 
-const tag = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 const T0 = Math.floor(Date.now() / 1000) * 1000 - 3600_000;
 const event = (i: number, cell = `DL-${i}`): LocationEvent => ({
   msisdn: `137${String(40_000_000 + i).padStart(8, '0')}`,
@@ -33,28 +16,16 @@ const event = (i: number, cell = `DL-${i}`): LocationEvent => ({
 });
 
 describe('insight sink: malformed LOCATION messages (real nats-server and clickhouse-server)', () => {
-  let nc: NatsConnection | undefined;
-  let sink: LocationSink | undefined;
+  let w: SinkWorld | undefined;
   afterAll(async () => {
-    await sink?.stop();
-    await nc?.drain();
+    await w?.close();
   });
 
   it('dead-letters a malformed message with its reason and terminates it; good events around it are applied and acked', async () => {
-    const stream = `INSIGHT_DL_${tag}`;
-    const prefix = `insightdl${tag}`;
-    const db = `insight_dl_${tag}`;
-    nc = await connectNats(inject('natsUrl'), 'insight-dl-test');
-    const jsm = await jetstreamManager(nc);
-    await ensureDeadLetterStream(nc);
-    await ensureStream(jsm, { name: stream, subjects: [`${prefix}.>`] });
-    const root = connectClickHouse(inject('clickhouseUrl'));
-    await root.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
-    await root.close();
-    const ch = connectClickHouse(inject('clickhouseUrl'), db);
-    await migrateClickHouse(ch, 'insight', INSIGHT_MIGRATIONS);
-    const js = jetstream(nc);
-    const subject = `${prefix}.loc.cmcc.0`;
+    w = await sinkWorld('dl', { natsUrl: inject('natsUrl'), clickhouseUrl: inject('clickhouseUrl') });
+    const { stream, js, jsm } = w;
+    await ensureDeadLetterStream(w.nc);
+    const subject = `${w.prefix}.loc.cmcc.0`;
     await js.publish(subject, JSON.stringify({ v: 1, events: [event(0), event(1)] }));
     const broken = await js.publish(subject, '{not json');
     // A binary batch (GLOC magic) cut short after its header: malformed whole.
@@ -62,23 +33,12 @@ describe('insight sink: malformed LOCATION messages (real nats-server and clickh
     // One bad event in a JSON batch: the others are kept, nothing is dead-lettered.
     await js.publish(subject, JSON.stringify({ v: 1, events: [event(2), { ...event(3), msisdn: '12' }, event(4)] }));
 
-    const state = new PresenceState(new CellDictionary());
-    sink = new LocationSink({
-      nc,
-      ch,
-      state,
-      log: createLogger('insight-dl-it', 'silent'),
-      stream,
-      consumer: 'insight-dl',
-      filterSubject: `${prefix}.loc.>`,
-      flushMs: 100,
-      checkpointMs: 200,
-    });
+    const { sink, state } = w.sink({ consumer: 'insight-dl' });
     await sink.start();
-    await until('the sink to apply 4 events', () => sink!.applied >= 4);
+    await until('the sink to apply 4 events', () => sink.applied >= 4);
     await sink.flush();
 
-    const letters = await jetstream(nc).consumers.get(DEAD_LETTER_STREAM, { filter_subjects: deadLetterSubject('insight', stream) });
+    const letters = await js.consumers.get(DEAD_LETTER_STREAM, { filter_subjects: deadLetterSubject('insight', stream) });
     const entries: DeadLetter[] = [];
     for (let i = 0; i < 2; i++) {
       const m = await letters.next({ expires: 10_000 });

@@ -1,25 +1,10 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { jetstream } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
-import {
-  connectClickHouse,
-  connectNats,
-  createLogger,
-  ensureStream,
-  jetstreamManager,
-  migrateClickHouse,
-  ms,
-  selectRows,
-  type NatsConnection,
-} from '@geo/infra';
+import { connectNats, ms, selectRows, type NatsConnection } from '@geo/infra';
 import { startTcpProxy, until, type TcpProxy } from '@geo/infra/testing';
 import type { LocationEvent } from '@geo/ingest';
-import { INSIGHT_MIGRATIONS } from '../schema/migrations.ts';
-import { CellDictionary } from './cells.ts';
-import { PresenceState } from './presence-state.ts';
-import { LocationSink } from './sink.ts';
+import { sinkWorld } from '../test/sink-fixture.ts';
 
-const tag = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 const T0 = Math.floor(Date.now() / 1000) * 1000 - 3600_000;
 const PEOPLE = 50;
 const ROUNDS = ['A', 'B', 'C'];
@@ -45,39 +30,21 @@ const events = (r: number, from: number, to: number): LocationEvent[] =>
  * can lose what the server sent; the stream also holds another subject than the sink's filter.
  */
 async function lossySink(name: string) {
-  const stream = `INSIGHT_GAP_${name.toUpperCase()}_${tag}`;
-  const prefix = `insightgap${name}${tag}`;
-  const db = `insight_gap_${name}_${tag}`;
+  const w = await sinkWorld(`gap_${name}`, { natsUrl: inject('natsUrl'), clickhouseUrl: inject('clickhouseUrl') });
+  const { ch, jsm, js, stream, prefix } = w;
   const durable = `insight-gap-${name}`;
-  const nc = await connectNats(inject('natsUrl'), `insight-gap-${name}`);
-  const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, { name: stream, subjects: [`${prefix}.>`] });
-  const root = connectClickHouse(inject('clickhouseUrl'));
-  await root.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
-  await root.close();
-  const ch = connectClickHouse(inject('clickhouseUrl'), db);
-  await migrateClickHouse(ch, 'insight', INSIGHT_MIGRATIONS);
   const nats = new URL(inject('natsUrl'));
   const proxy: TcpProxy = await startTcpProxy({ host: nats.hostname, port: Number(nats.port) });
   const sinkNc: NatsConnection = await connectNats(`nats://127.0.0.1:${proxy.port}`, `insight-gap-${name}-sink`);
   const registry = new Registry();
-  const state = new PresenceState(new CellDictionary());
-  const sink = new LocationSink({
+  const { sink, state } = w.sink({
     nc: sinkNc,
-    ch,
-    state,
-    log: createLogger('insight-gap-it', 'silent'),
     registry,
-    stream,
     consumer: durable,
-    filterSubject: `${prefix}.loc.>`,
-    flushMs: 100,
-    checkpointMs: 200,
     // The default: far longer than the test, so a redelivery cannot put things in order by itself.
     ackWaitMs: 60_000,
   });
   await sink.start();
-  const js = jetstream(nc);
   const consumerInfo = () => jsm.consumers.info(stream, durable);
   return {
     sink,
@@ -138,12 +105,9 @@ async function lossySink(name: string) {
         (await registry.getSingleMetric('insight_sink_gap_messages_total')!.get()).values.map((v) => [v.labels.outcome, v.value]),
       ),
     async close() {
-      await sink.stop();
+      await w.close();
       await sinkNc.close();
       await proxy.close();
-      await nc.drain();
-      await ch.command({ query: `DROP DATABASE IF EXISTS ${db}` }).catch(() => undefined);
-      await ch.close();
     },
   };
 }

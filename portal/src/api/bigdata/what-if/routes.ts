@@ -7,7 +7,7 @@ import { alertBus, DEFAULT_REACH_K } from '../alert-bus.ts';
 import { consoleError, fieldErrors, guarded, jsonBody, jsonBodyLimit, parse } from '../route-kit.ts';
 import { regionAndRuleIssues, TaskForm, toSpec } from '../task-form.ts';
 import { WHAT_IF_SUBJECT, WhatIfReply as WhatIfWireReply } from '@geo/alerting';
-import { releaseWhatIf } from './release.ts';
+import { releaseWhatIf, type WhatIfCaps } from './release.ts';
 import { Released } from '../schemas.ts';
 import { requires } from '../../../http/route-access.ts';
 
@@ -54,7 +54,10 @@ export const WhatIfAnswer = z
     to: z.string().openapi({ description: '回放结束（ISO 8601，UTC）', example: '2026-12-05T12:00:00.000Z' }),
     bucketMin: z.number().int().openapi({ description: '时间序列间隔（分钟），同请求', example: 15 }),
     h3Res: z.number().int().openapi({ description: '分布区域的 H3 分辨率，同请求', example: 7 }),
-    reached: PerCarrier.openapi({ description: '回放时段内将触达的人数（已按上限、去重、规则、时段、驻留计算）' }),
+    reached: PerCarrier.openapi({
+      description:
+        '回放时段内将触达的人数（按去重、规则、时段、驻留计算；发送总条数与日上限作用于公布的人数：每天增加不超过日上限，累计不超过总条数，受上限限制时可不是 k 的倍数）',
+    }),
     series: z
       .array(
         z.object({
@@ -70,7 +73,7 @@ export const WhatIfAnswer = z
           count: Released.openapi({ description: '在该格内被触达的人数' }),
         }),
       )
-      .openapi({ description: '触达时所在区域（H3 六边形）' }),
+      .openapi({ description: '触达时所在区域（H3 六边形；符合条件的人所在，未计发送总条数与日上限）' }),
     regionCells: z.number().int().openapi({ description: '区域内有历史记录的基站小区数' }),
     tookMs: z.number().openapi({ description: '读取历史与回放用时（毫秒）' }),
   })
@@ -81,6 +84,9 @@ function toMs(v: number | string, path: string): number {
   if (!Number.isFinite(ms)) throw new AppError('VALIDATION', '时间格式无效', [{ path, message: '时间格式无效' }]);
   return ms;
 }
+
+/** The replay's budget per carrier: more than any region holds, so no cap binds inside it. */
+const UNCAPPED = 1_000_000_000;
 
 /** What the replay does not read (text, signature) may be missing from a draft. */
 const PLACEHOLDER = 'what-if';
@@ -113,9 +119,19 @@ export const whatIfRoutes = router().openapi(
     const form = parse(TaskForm, filled);
     const issues = regionAndRuleIssues(form.region, form.rules);
     if (issues.length) throw fieldErrors(issues);
-    // The replay enforces the draft's own totals and caps; the balance is checked when it is submitted.
-    const totals = Object.values(form.quota).reduce((s, q) => s + (q?.total ?? 0), 0);
-    const spec = toSpec(form, { accountId: p.accountId, enterpriseId, balance: totals });
+    // The replay runs without the draft's totals and daily caps; they are applied to the released
+    // figures (releaseWhatIf): a cap inside the replay made a cell's count depend on a number the
+    // requester sets one by one (#17). Carriers without a quota stay without. The balance is
+    // checked when the draft is submitted.
+    const caps: WhatIfCaps = {};
+    const quota: typeof form.quota = {};
+    for (const c of ['cmcc', 'cucc', 'ctcc'] as const) {
+      const q = form.quota[c];
+      if (!q) continue;
+      caps[c] = { total: q.total, dailyCap: Math.min(q.dailyCap, q.total) };
+      quota[c] = { total: UNCAPPED, dailyCap: UNCAPPED };
+    }
+    const spec = toSpec({ ...form, quota }, { accountId: p.accountId, enterpriseId, balance: UNCAPPED * 3 });
     if (!spec.success) throw validationError(spec.error as never);
 
     const deps = c.get('deps');
@@ -144,7 +160,7 @@ export const whatIfRoutes = router().openapi(
     }
     if (parts.length === 0) return consoleError(c, 'BUS_UNAVAILABLE', '没有预警服务实例应答回放请求，请稍后再试');
     const k = deps.cfg.privacyK ?? DEFAULT_REACH_K;
-    const released = releaseWhatIf(parts, from, k, b.h3Res);
+    const released = releaseWhatIf(parts, from, k, b.h3Res, caps);
     const iso = (ms: number) => new Date(ms).toISOString();
     return c.json({
       ...released,

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { superviseConsume, type RestartReason } from './supervised-consume.ts';
 
@@ -98,6 +98,156 @@ describe('a supervised consumer', () => {
     pending = 3;
     await until('the stalled iterator replaced', () => iters.length === 2);
     expect(reasons[0]).toBe('stalled');
+    await s.stop();
+  });
+});
+
+describe('the stall watchdog, by the clock (fake timers)', () => {
+  const clock = () =>
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'performance', 'Date'],
+    });
+
+  it('replaces a consumer that stalled right after a delivery within stallMs and a tick of it (#19: the claims tail took ~27 s at 20 s)', async () => {
+    clock();
+    try {
+      const iters: ReturnType<typeof fakeIterator>[] = [];
+      const s = superviseConsume({
+        what: {},
+        log,
+        open: async () => {
+          const it = fakeIterator();
+          iters.push(it);
+          return it as unknown as ConsumerMessages;
+        },
+        handle: () => undefined,
+        // Its pulls were lost with the last delivery: messages pending, the delivered sequence stays.
+        stall: { ms: 20_000, progress: async () => ({ pending: 5, delivered: 9, room: true }) },
+      });
+      await s.opened;
+      iters[0]!.push(msg(9));
+      await vi.advanceTimersByTimeAsync(19_000);
+      expect(iters).toHaveLength(1);
+      // Before: asked first once it had waited 20 s, stalled at the next answer 5 s later, so 25-30 s.
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(iters).toHaveLength(2);
+      expect(s.restarts).toBe(1);
+      await s.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('does not wait for a progress answer that never comes (a cluster electing leaders): it asks again', async () => {
+    clock();
+    try {
+      const iters: ReturnType<typeof fakeIterator>[] = [];
+      let asked = 0;
+      const s = superviseConsume({
+        what: {},
+        log,
+        open: async () => {
+          const it = fakeIterator();
+          iters.push(it);
+          return it as unknown as ConsumerMessages;
+        },
+        handle: () => undefined,
+        stall: {
+          ms: 4_000,
+          progress: () => (++asked === 1 ? new Promise<never>(() => undefined) : Promise.resolve({ pending: 2, delivered: 1, room: true })),
+        },
+      });
+      await s.opened;
+      await vi.advanceTimersByTimeAsync(12_000);
+      expect(asked).toBeGreaterThan(2);
+      expect(iters.length).toBeGreaterThanOrEqual(2);
+      await s.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('a supervised loop (one that consumes the iterator itself, as ConsumeLoop does)', () => {
+  /** A loop over the iterator, waiting between messages as ConsumeLoop says it does. */
+  function fakeLoop(got: number[]) {
+    const loop = {
+      waitingSince: undefined as number | undefined,
+      handled: 0,
+      async run(messages: ConsumerMessages) {
+        loop.waitingSince = performance.now();
+        try {
+          for await (const m of messages) {
+            loop.handled++;
+            got.push(m.seq);
+            loop.waitingSince = performance.now();
+          }
+        } finally {
+          loop.waitingSince = undefined;
+        }
+      },
+    };
+    return loop;
+  }
+
+  it('runs the loop on each iterator it opens, replaces a stalled one, and ends once the service is stopping', async () => {
+    const iters: ReturnType<typeof fakeIterator>[] = [];
+    const got: number[] = [];
+    let stopping = false;
+    let pending = 0;
+    const reasons: RestartReason[] = [];
+    const s = superviseConsume({
+      what: {},
+      log,
+      open: async () => {
+        const it = fakeIterator();
+        iters.push(it);
+        return it as unknown as ConsumerMessages;
+      },
+      loop: fakeLoop(got),
+      onRestart: (r) => void reasons.push(r),
+      stopping: () => stopping,
+      stall: { ms: 40, progress: async () => ({ pending, delivered: 3, room: true }) },
+    });
+    await s.opened;
+    iters[0]!.push(msg(1));
+    iters[0]!.finish();
+    await until('a second iterator', () => iters.length === 2);
+    iters[1]!.push(msg(2));
+    pending = 1;
+    await until('the stalled second iterator replaced', () => iters.length === 3);
+    expect(got).toEqual([1, 2]);
+    expect(reasons).toEqual(['ended', 'stalled']);
+    stopping = true;
+    iters[2]!.finish();
+    await s.done;
+    expect(iters).toHaveLength(3);
+    expect(s.consuming).toBe(false);
+  });
+
+  it('awaits a handler that returns a promise before taking the next message', async () => {
+    const it = fakeIterator();
+    const order: string[] = [];
+    let release!: () => void;
+    const s = superviseConsume({
+      what: {},
+      log,
+      open: async () => it as unknown as ConsumerMessages,
+      handle: async (m) => {
+        order.push(`start ${m.seq}`);
+        if (m.seq === 1) await new Promise<void>((r) => (release = r));
+        order.push(`end ${m.seq}`);
+      },
+    });
+    await s.opened;
+    it.push(msg(1));
+    it.push(msg(2));
+    await until('the first handler started', () => order.length === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual(['start 1']);
+    release();
+    await until('both handled', () => order.length === 4);
+    expect(order).toEqual(['start 1', 'end 1', 'start 2', 'end 2']);
     await s.stop();
   });
 });

@@ -6,6 +6,7 @@ import type { Deps } from '../../http/context.ts';
 import { validationError } from '../../http/openapi.ts';
 import { adjustReservation } from '../ledger/reservations.ts';
 import { alertBus } from './alert-bus.ts';
+import { followEndDate } from './checkins/index.ts';
 import { fieldErrors, parse, STATE_LABELS } from './route-kit.ts';
 import { formIssues, TaskForm, toSpec, type FieldIssue } from './task-form.ts';
 import { costedSpec, LIVE_STATES, updateSpec, type TaskRow } from './task-store.ts';
@@ -85,6 +86,8 @@ export async function updateLiveTask(deps: Deps, u: LiveTaskUpdate): Promise<{ f
       if (err instanceof TaskError && err.code === 'bad_transition') throw new AppError('TASK_STATE', `任务已结束，不能再${verb}`);
       throw err;
     }
+    // A check-in closes 3 days after the task's last day: a moved end date moves it (messaging's registry too).
+    await followEndDate(tx, deps, { taskId: row.id, enterpriseId, accountId: cur.task.spec.accountId, endDate: form.endDate });
   });
   return { form, version };
 }

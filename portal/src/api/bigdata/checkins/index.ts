@@ -3,4 +3,4 @@
  * answers matched to the task and the person, counts per answer and area, the help list.
  */
 export { checkInRoutes } from './routes.ts';
-export { startCheckIns, attachCheckIn, checkInRuntime, type CheckInRuntime, type CheckInOptions } from './runtime.ts';
+export { startCheckIns, attachCheckIn, followEndDate, checkInRuntime, type CheckInRuntime, type CheckInOptions } from './runtime.ts';

@@ -3,7 +3,7 @@ import { consumeValidated, ensureConsumer, jetstreamManager, type NatsConnection
 import { ExtensionRegistry, messagingNames, SmsReply, type MessagingNames } from '@geo/messaging';
 import type { Deps } from '../../../http/context.ts';
 import type { TaskForm } from '../task-form.ts';
-import { createCheckIn, pendingAreas, recordCheckInReply, setArea, type CheckIn } from './store.ts';
+import { createCheckIn, getCheckIn, moveCheckInEnd, pendingAreas, recordCheckInReply, setArea, type CheckIn } from './store.ts';
 
 /**
  * What check-ins do in the background (#21): a durable consumer of messaging's replies records the
@@ -141,4 +141,25 @@ export function registerCheckIn(registry: ExtensionRegistry, c: CheckIn, account
     { extension: c.extension, enterpriseId: c.enterpriseId, accountId, sendId: c.taskId, kind: 'checkin', expiresAt: c.heldUntil },
     c.closesAt,
   );
+}
+
+/**
+ * The update hook (`updateLiveTask`, for the console's PUT and a CAP Update): a check-in task whose
+ * last day moved closes 3 days after the new one, in the portal's record and in messaging's registry
+ * (which counts later answers `checkin_closed`). A check-in closed already stays closed; tasks
+ * without a check-in pass. Call it in the update's transaction.
+ */
+export async function followEndDate(
+  tx: Queryable,
+  deps: Deps,
+  t: { taskId: string; enterpriseId: string; accountId: string; endDate: string },
+): Promise<CheckIn | undefined> {
+  const c = await getCheckIn(tx, t.enterpriseId, t.taskId);
+  if (!c) return undefined;
+  const moved = await moveCheckInEnd(tx, c, t.endDate, Date.now());
+  if (!moved) return undefined;
+  const registry = checkInRuntime(deps)?.registry;
+  if (registry && !(await registerCheckIn(registry, moved, t.accountId)))
+    throw new Error(`check-in extension ${moved.extension} is held by another send`);
+  return moved;
 }

@@ -104,6 +104,27 @@ export async function closeCheckIn(db: Queryable, c: CheckIn, at: number): Promi
   return { ...c, closesAt, heldUntil };
 }
 
+/**
+ * The task's last day moved (an update of a running task): the check-in now closes
+ * {@link CHECKIN_OPEN_AFTER_END_MS} after the new last day, later or earlier. A check-in already
+ * closed (by hand, or its time passed) stays closed, and answers recorded stay recorded whatever
+ * the new time (shortening closes from then on; it never takes back what was counted). The hold
+ * never shrinks: messaging's registry keeps the longer of the two as well.
+ * @returns the check-in as it is now, or undefined when it is closed or its time is the same.
+ */
+export async function moveCheckInEnd(db: Queryable, c: CheckIn, endDate: string, now: number): Promise<CheckIn | undefined> {
+  const closesAt = endOfDay(endDate) + CHECKIN_OPEN_AFTER_END_MS;
+  if (c.closesAt <= now || closesAt === c.closesAt) return undefined;
+  const heldUntil = Math.max(c.heldUntil, closesAt + CHECKIN_HELD_AFTER_CLOSE_MS);
+  // Conditional: a close by hand that came first wins.
+  const { rows } = await db.query<CheckInRow>(
+    `UPDATE bigdata_checkins SET closes_at = to_timestamp($2 / 1000.0), held_until = to_timestamp($3 / 1000.0)
+      WHERE task_id = $1 AND closes_at > to_timestamp($4 / 1000.0) RETURNING *`,
+    [c.taskId, closesAt, heldUntil, now],
+  );
+  return rows[0] ? toCheckIn(rows[0]) : undefined;
+}
+
 export type RecordOutcome = 'recorded' | 'duplicate' | 'not_checkin' | 'closed';
 
 /**

@@ -153,6 +153,30 @@ describe('CAP 1.2 ⇄ task form', () => {
     expect(again).toEqual(form);
   });
 
+  it('exports a console task with an English text (no subject, as the send page writes it) as a valid CAP alert that imports as the same task', () => {
+    // (The English text comes back with its info's event as its subject, as any info without a headline.)
+    const form = TaskForm.parse({
+      alertType: 'rainstorm',
+      region: { parts: [{ kind: 'admin', code: '330102', name: '上城区' }] },
+      subject: '上城区暴雨',
+      content: '今夜特大暴雨，请勿外出。',
+      texts: [{ language: 'en-US', content: 'Heavy rainstorm tonight, stay indoors.' }],
+      startDate: today,
+      endDate: today,
+      frequency: 'once',
+      ...operational,
+    });
+    const xml = exported(form);
+    // An empty <headline/> was written for the English info, which CAP 1.2 (and our import) refuses.
+    expect(xml).not.toContain('<headline></headline>');
+    const back = readCap(xml);
+    expect(back.ok ? [] : back.issues).toEqual([]);
+    if (!back.ok) return;
+    expect(back.alert.info[1]).toMatchObject({ language: 'en-US', description: 'Heavy rainstorm tonight, stay indoors.' });
+    const { cap: _cap, ...again } = TaskForm.parse({ ...capToForm(back.alert, today).form, ...operational });
+    expect(again).toEqual({ ...form, texts: [{ ...form.texts![0], subject: back.alert.info[1]!.event }] });
+  });
+
   it('imports an Exercise or Test alert as an exercise (演练), and exports an exercise as status Exercise that imports as the same task', () => {
     for (const status of ['Exercise', 'Test']) {
       const f = imported(capFixture('typhoon-alert').replace('<status>Actual</status>', `<status>${status}</status>`));

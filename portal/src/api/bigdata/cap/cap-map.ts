@@ -262,7 +262,7 @@ export function taskToCap(t: ExportedTask): string {
     ]),
   );
   const areas = areasXml(f.region).map((a) => `<area>${a}</area>`);
-  const info = (lang: string, headline: string, content: string, withParams: boolean) => {
+  const info = (lang: string, headline: string | undefined, content: string, withParams: boolean) => {
     const m = meta(lang);
     const el = (name: string, v: string | undefined) => (v === undefined ? '' : `<${name}>${esc(v)}</${name}>`);
     // Unchanged texts go out as they came in (description and instruction apart); changed ones as the description.
@@ -271,7 +271,7 @@ export function taskToCap(t: ExportedTask): string {
       '<info>',
       el('language', lang),
       ...(m?.category.length ? m.category : [CATEGORY_OF[type]]).map((c) => el('category', c)),
-      el('event', m?.event ?? (ALERT_TYPE_INFO[type].label || headline)),
+      el('event', m?.event ?? (ALERT_TYPE_INFO[type].label || headline || type)),
       ...(m?.responseType ?? []).map((r) => el('responseType', r)),
       el('urgency', m?.urgency ?? 'Unknown'),
       el('severity', m?.severity ?? 'Unknown'),
@@ -308,7 +308,8 @@ export function taskToCap(t: ExportedTask): string {
     // Restricted and Private need recipients CAP names elsewhere; an exported task is for the public.
     '<scope>Public</scope>',
     info(zhLang, f.subject, f.content, true),
-    ...(f.texts ?? []).map((x) => info(x.language, x.subject ?? '', x.content, false)),
+    // A text without a subject has no <headline>: an empty one is refused by CAP 1.2 (and by our import).
+    ...(f.texts ?? []).map((x) => info(x.language, x.subject || undefined, x.content, false)),
     '</alert>',
     '',
   ].join('\n');

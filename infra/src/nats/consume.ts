@@ -1,9 +1,11 @@
-import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { deadLetterMsg, deadLetterWriter } from './dead-letter.ts';
+import { jetstreamManager } from './streams.ts';
+import { durableProgress, superviseConsume } from './supervised-consume.ts';
 
 export interface ConsumeOptions<T> {
   nc: NatsConnection;
@@ -19,6 +21,11 @@ export interface ConsumeOptions<T> {
   batch?: number;
   log: Logger;
   registry?: Registry;
+  /**
+   * A stall watchdog (see `superviseConsume`): the consumer is opened again when it delivered nothing
+   * this long while messages were pending for it. Off by default.
+   */
+  stallMs?: number;
 }
 
 export interface RunningConsumer {
@@ -28,9 +35,6 @@ export interface RunningConsumer {
   /** Times the consume iterator ended or failed before `stop` and was opened again. */
   readonly restarts: number;
 }
-
-/** Back-off before opening a consumer's iterator again, by attempt (ms). */
-const RESTART_MS = [250, 1000, 2000, 5000, 10_000];
 
 /** A person-readable summary of zod issues: `path: message; path: message`. */
 export function describeIssues(error: z.ZodError): string {
@@ -48,7 +52,7 @@ function restartCounterFor(registry?: Registry) {
   if (!c) {
     c = new Counter({
       name: 'consumer_restarts_total',
-      help: 'JetStream consume iterators that ended (ended) or threw (failed) before being stopped, and were opened again',
+      help: 'JetStream consume iterators that ended (ended), threw (failed) or stalled (stalled) before being stopped, and were opened again',
       labelNames: ['stream', 'consumer', 'reason'],
       registers: [registry],
     });
@@ -76,23 +80,23 @@ function counterFor(registry?: Registry) {
  * Invalid messages are dead-lettered with a reason and never crash the loop; a failing handler
  * gets the message back with a growing delay until `maxDeliver`, then it is dead-lettered.
  *
- * Until `stop`, an iterator that ends is opened again (with back-off, logged, counted in
- * `consumer_restarts_total`): nats.js ends one for good on a 400 to a pull or a subscription error,
- * and a consumer that silently stopped consuming is the worst failure a queue can have (#19).
+ * Until `stop`, an iterator that ends is opened again by infra's consume supervisor (with back-off,
+ * logged, counted in `consumer_restarts_total`): nats.js ends one for good on a 400 to a pull or a
+ * subscription error, and a consumer that silently stopped consuming is the worst failure a queue
+ * can have (#19). Messages are handled one at a time, in order.
  */
 export async function consumeValidated<T>(opts: ConsumeOptions<T>): Promise<RunningConsumer> {
   const js = jetstream(opts.nc);
-  const consumer = await js.consumers.get(opts.stream, opts.consumer);
   const writeDead = deadLetterWriter(opts.nc, opts.service);
   const maxDeliver = opts.maxDeliver ?? 10;
   const count = counterFor(opts.registry);
   const labels = (outcome: string) => ({ stream: opts.stream, consumer: opts.consumer, outcome });
   const restartCount = restartCounterFor(opts.registry);
   const open = async () => (await js.consumers.get(opts.stream, opts.consumer)).consume({ max_messages: opts.batch ?? 256 });
-  let messages: ConsumerMessages | undefined = await consumer.consume({ max_messages: opts.batch ?? 256 });
-  let stopped = false;
-  let restarts = 0;
-  let wake: (() => void) | undefined;
+  // The first open fails the call (a consumer missing at start is a configuration error); later
+  // ones are the supervisor's to retry.
+  let first: ConsumerMessages | undefined = await open();
+  let jsm: Promise<JetStreamManager> | undefined;
 
   const handleOne = async (msg: JsMsg) => {
     let parsed: unknown;
@@ -127,59 +131,37 @@ export async function consumeValidated<T>(opts: ConsumeOptions<T>): Promise<Runn
     }
   };
 
-  const done = (async () => {
-    for (let attempt = 0; ; attempt++) {
-      let reason = 'ended';
-      let error: unknown;
+  const loop = superviseConsume({
+    what: { stream: opts.stream, consumer: opts.consumer },
+    log: opts.log,
+    open: async () => {
+      const m = first;
+      first = undefined;
+      return m ?? open();
+    },
+    handle: async (msg) => {
       try {
-        if (messages === undefined) throw new Error('the consumer could not be opened');
-        for await (const msg of messages) {
-          attempt = 0;
-          try {
-            await handleOne(msg);
-          } catch (err) {
-            // Dead-lettering itself failed (NATS down): leave the message unacked so it comes back.
-            opts.log.error({ err, subject: msg.subject }, 'could not dead-letter; message will be redelivered');
-          }
-        }
+        await handleOne(msg);
       } catch (err) {
-        reason = 'failed';
-        error = err;
+        // Dead-lettering itself failed (NATS down): leave the message unacked so it comes back.
+        opts.log.error({ err, subject: msg.subject }, 'could not dead-letter; message will be redelivered');
       }
-      if (stopped) return;
-      const waitMs = RESTART_MS[Math.min(attempt, RESTART_MS.length - 1)]!;
-      restarts++;
-      restartCount?.inc({ stream: opts.stream, consumer: opts.consumer, reason });
-      opts.log.error(
-        { err: error, stream: opts.stream, consumer: opts.consumer, reason, waitMs },
-        'consumer ended before being stopped; opening it again',
-      );
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, waitMs);
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      wake = undefined;
-      if (stopped) return;
-      messages = await open().catch((err: unknown) => {
-        opts.log.error({ err, stream: opts.stream, consumer: opts.consumer }, 'could not open the consumer again; retrying');
-        return undefined;
-      });
-      if (stopped) await messages?.close();
-    }
-  })();
+    },
+    onRestart: (reason) => restartCount?.inc({ stream: opts.stream, consumer: opts.consumer, reason }),
+    ...(opts.stallMs
+      ? {
+          stall: {
+            ms: opts.stallMs,
+            progress: async () => durableProgress(await (jsm ??= jetstreamManager(opts.nc)), opts.stream, opts.consumer),
+          },
+        }
+      : {}),
+  });
   return {
-    done,
+    done: loop.done,
     get restarts() {
-      return restarts;
+      return loop.restarts;
     },
-    async stop() {
-      stopped = true;
-      wake?.();
-      await messages?.close();
-      await done;
-    },
+    stop: () => loop.stop(),
   };
 }

@@ -1,6 +1,17 @@
-import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ConsumeLoop, GapFiller, deadLetterWriter, streamGapSource, type Logger, type NatsConnection } from '@geo/infra';
+import {
+  ConsumeLoop,
+  DEFAULT_STALL_MS,
+  GapFiller,
+  deadLetterWriter,
+  durableProgress,
+  streamGapSource,
+  superviseConsume,
+  type Logger,
+  type NatsConnection,
+  type Supervised,
+} from '@geo/infra';
 import { LOCATION_STREAM, locationFilter } from '@geo/ingest';
 import { presenceConsumer } from '../streams.ts';
 import type { Engine } from './engine.ts';
@@ -68,25 +79,16 @@ export interface ShardConsumers {
   states(): ShardConsumerState[];
 }
 
-/** Back-off before restarting a shard's consumer, by attempt (ms). */
-const RESTART_MS = [250, 1000, 2000, 5000, 10_000];
-
-/** One `consume(shard)`: the iterators it opened one after another, until it is closed. */
+/** One `consume(shard)`: the iterators its supervisor opened one after another, until it is closed. */
 interface ShardRun {
   shard: number;
   closed: boolean;
-  /** The iterator open now. */
-  messages?: ConsumerMessages;
+  /** Opens, reopens and watches the shard's consume iterators (set once the previous run has ended). */
+  supervisor?: Supervised;
+  /** The shard's in-order loop, carried across iterators (set at the first open). */
   loop?: ConsumeLoop;
-  restarts: number;
-  /** Why the current iterator is being replaced (set by the watchdog before closing it). */
-  stalled: boolean;
-  /** Wakes a restart's back-off early (close). */
-  wake?: () => void;
-  /** Since when (performance.now) no iterator is open; undefined while one is. */
-  idleSince?: number;
-  /** The restart back-off being waited now (ms), 0 when none. */
-  backoffMs: number;
+  /** When the run began (performance.now), for its idle time before its supervisor exists. */
+  since: number;
   done: Promise<void>;
 }
 
@@ -105,7 +107,7 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
   const inflightAll = new Set<Promise<void>>();
   /** Sends under way per shard, whichever run started them. */
   const inflightOf = new Map<number, Set<Promise<void>>>();
-  const stallMs = o.stallMs ?? 20_000;
+  const stallMs = o.stallMs ?? DEFAULT_STALL_MS;
   const restartsTotal = o.registry
     ? new Counter({
         name: 'alerting_shard_consumer_restarts_total',
@@ -122,7 +124,7 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
       registers: [o.registry],
       collect() {
         let consuming = 0;
-        for (const r of runs.values()) if (r.messages) consuming++;
+        for (const r of runs.values()) if (r.supervisor?.consuming) consuming++;
         this.set({ state: 'consuming' }, consuming);
         this.set({ state: 'restarting' }, runs.size - consuming);
       },
@@ -155,63 +157,8 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
   /** Closes a shard's run and waits until its loop has ended. */
   const closeRun = async (run: ShardRun): Promise<void> => {
     run.closed = true;
-    run.wake?.();
-    await run.messages?.close().catch(() => undefined);
+    await run.supervisor?.stop();
     await run.done;
-  };
-
-  /**
-   * Watches a run's loop: once it has waited `stallMs` for a message, asks the durable (then every
-   * `stallMs / 4` while it goes on waiting, at most once per `stallMs` when the durable had nothing
-   * pending). Messages pending, room for more unacked, and nothing delivered between two answers:
-   * nothing is coming, and the iterator is closed for the run to open a new one (which pulls again).
-   */
-  const watchdog = (run: ShardRun): NodeJS.Timeout => {
-    let asking = false;
-    let askedAt = 0;
-    // The durable's delivered sequence at the last answer that had messages pending.
-    let pendingAt: number | undefined;
-    const t = setInterval(
-      () => {
-        const since = run.loop?.waitingSince;
-        const now = performance.now();
-        if (asking || run.closed || run.stalled || !run.messages || since === undefined || now - since < stallMs) {
-          if (since === undefined) pendingAt = undefined;
-          return;
-        }
-        if (pendingAt === undefined && now - askedAt < stallMs) return;
-        asking = true;
-        askedAt = now;
-        void jsm.consumers
-          .info(LOCATION_STREAM, presenceConsumer(run.shard))
-          .then((ci) => {
-            const waited = run.loop?.waitingSince;
-            const room = !ci.config.max_ack_pending || ci.config.max_ack_pending < 0 || ci.num_ack_pending < ci.config.max_ack_pending;
-            if (run.closed || waited === undefined || ci.num_pending === 0 || !room) return void (pendingAt = undefined);
-            const before = pendingAt;
-            pendingAt = ci.delivered.consumer_seq;
-            if (before !== ci.delivered.consumer_seq) return;
-            run.stalled = true;
-            pendingAt = undefined;
-            log.error(
-              {
-                shard: run.shard,
-                pending: ci.num_pending,
-                ackPending: ci.num_ack_pending,
-                waitingMs: Math.round(performance.now() - waited),
-              },
-              'shard consumer stalled: messages pending and none delivered; restarting it',
-            );
-            void run.messages?.close().catch(() => undefined);
-          })
-          // NATS unreachable: the iterator's own reconnect handling applies; asked again next time.
-          .catch(() => undefined)
-          .finally(() => (asking = false));
-      },
-      Math.max(250, Math.floor(stallMs / 4)),
-    );
-    t.unref?.();
-    return t;
   };
 
   /**
@@ -243,128 +190,108 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
    */
   const consumeShard = (shard: number): Promise<void> => {
     const previous = runs.get(shard);
-    const run: ShardRun = {
-      shard,
-      closed: false,
-      restarts: 0,
-      stalled: false,
-      done: Promise.resolve(),
-      idleSince: performance.now(),
-      backoffMs: 0,
-    };
+    const run: ShardRun = { shard, closed: false, since: performance.now(), done: Promise.resolve() };
     runs.set(shard, run);
-    const wanted = () => !run.closed && !o.stopping();
-    const ending = () => !wanted();
+    const ending = () => run.closed || o.stopping();
     run.done = (async () => {
       if (previous) await closeRun(previous);
-      let cutsSeen = cuts;
-      let shared = false;
-      let attempt = 0;
-      while (wanted()) {
-        let reason: 'ended' | 'failed' | 'stalled' = 'ended';
-        let error: unknown;
-        const handledBefore = run.loop?.handled ?? 0;
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          const c = await js.consumers.get(LOCATION_STREAM, presenceConsumer(shard));
-          if (!wanted()) break;
-          if (!run.loop) {
-            const delivered = (await c.info(true)).delivered;
-            const gaps = new GapFiller(
-              {
-                source: gapSource,
-                filterSubject: locationFilter('*', shard),
-                log,
-                registry: o.registry,
-                metricName: 'alerting_gap_messages_total',
-                stopping: ending,
-                apply: (seq, data) => {
-                  const r = apply(data, shard, seq, () => ending() || o.givesUp(shard));
-                  if (typeof r === 'string') return r;
-                  if (r.work === undefined) o.onBatch?.(r.events, 0);
-                  else
-                    loop.track(
-                      trackAll(
-                        r.work.then(
-                          () => o.onBatch?.(r.events, r.jobs),
-                          (err) => log.error({ err, seq, shard }, 'sending for a message read back from the stream failed'),
-                        ),
-                        shard,
-                      ),
-                    );
-                  return undefined;
-                },
-              },
-              { stream: delivered.stream_seq, delivery: delivered.consumer_seq },
-            );
-            const loop: ConsumeLoop = new ConsumeLoop({
-              log,
-              gaps,
-              // Connection losses and restarts before the last gap. Not moved on by gapless
-              // deliveries: messages received before a cut may still be handed over from the
-              // consumer's buffer after it was seen.
-              fillGap: (gap) => {
-                if (cutsSeen !== cuts + run.restarts) {
-                  cutsSeen = cuts + run.restarts;
-                  return true;
-                }
-                if (!shared) {
-                  shared = true;
-                  log.warn(
-                    { shard, consumer: presenceConsumer(shard), gap },
-                    "another instance consumes this shard too (its deliveries skip without a connection loss): each instance sees part of its people's events",
-                  );
-                }
-                return false;
-              },
-              deadLetter: writeDead,
-              inflight: o.inflight ?? 16,
-              stopping: ending,
-              handle: (m) => handle(m, run),
-            });
-            run.loop = loop;
-          }
-          const msgs = await c.consume({ max_messages: o.pullMessages ?? 16 });
-          run.messages = msgs;
-          run.idleSince = undefined;
-          if (!wanted()) break;
-          timer = watchdog(run);
-          await run.loop.run(msgs);
-          if (run.stalled) reason = 'stalled';
-        } catch (err) {
-          reason = run.stalled ? 'stalled' : 'failed';
-          error = err;
-        } finally {
-          clearInterval(timer);
-          await run.messages?.close().catch(() => undefined);
-          if (run.messages) run.idleSince = performance.now();
-          run.messages = undefined;
-          run.stalled = false;
-        }
-        if (!wanted()) break;
-        if ((run.loop?.handled ?? 0) > handledBefore) attempt = 0;
-        const waitMs = RESTART_MS[Math.min(attempt++, RESTART_MS.length - 1)]!;
-        run.restarts++;
-        restartsTotal?.inc({ reason });
-        log.error(
-          { err: error, shard, reason, restarts: run.restarts, waitMs },
-          'shard consumer ended while the shard is held; starting it again',
-        );
-        run.backoffMs = waitMs;
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, waitMs);
-          run.wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        run.wake = undefined;
-        run.backoffMs = 0;
-      }
+      if (!ending()) await supervise(run);
       // Sends of this run still under way count for stop(); the loop's own limit no longer matters.
       if (runs.get(shard) === run) runs.delete(shard);
     })();
     return run.done;
+  };
+
+  /** Consumes the run's shard through infra's consume supervisor until the run is closed or the service stops. */
+  const supervise = async (run: ShardRun): Promise<void> => {
+    const shard = run.shard;
+    const ending = () => run.closed || o.stopping();
+    let cutsSeen = cuts;
+    let shared = false;
+    // The supervisor owns open, reopen with back-off, stall detection and stop; what carries over
+    // from one iterator to the next (the in-order loop and its gap tracker, so that the first gap
+    // after a restart reads back what the old iterator held) stays here. Taking the shard over
+    // again when the take-over fails is the engine's (run-engine), which holds the lease.
+    const supervisor = superviseConsume({
+      what: { shard, consumer: presenceConsumer(shard) },
+      log,
+      stopping: ending,
+      open: async () => {
+        const c = await js.consumers.get(LOCATION_STREAM, presenceConsumer(shard));
+        if (!run.loop) {
+          const delivered = (await c.info(true)).delivered;
+          const gaps = new GapFiller(
+            {
+              source: gapSource,
+              filterSubject: locationFilter('*', shard),
+              log,
+              registry: o.registry,
+              metricName: 'alerting_gap_messages_total',
+              stopping: ending,
+              apply: (seq, data) => {
+                const r = apply(data, shard, seq, () => ending() || o.givesUp(shard));
+                if (typeof r === 'string') return r;
+                if (r.work === undefined) o.onBatch?.(r.events, 0);
+                else
+                  loop.track(
+                    trackAll(
+                      r.work.then(
+                        () => o.onBatch?.(r.events, r.jobs),
+                        (err) => log.error({ err, seq, shard }, 'sending for a message read back from the stream failed'),
+                      ),
+                      shard,
+                    ),
+                  );
+                return undefined;
+              },
+            },
+            { stream: delivered.stream_seq, delivery: delivered.consumer_seq },
+          );
+          const loop: ConsumeLoop = new ConsumeLoop({
+            log,
+            gaps,
+            // Connection losses and restarts before the last gap. Not moved on by gapless
+            // deliveries: messages received before a cut may still be handed over from the
+            // consumer's buffer after it was seen.
+            fillGap: (gap) => {
+              const restarts = run.supervisor?.restarts ?? 0;
+              if (cutsSeen !== cuts + restarts) {
+                cutsSeen = cuts + restarts;
+                return true;
+              }
+              if (!shared) {
+                shared = true;
+                log.warn(
+                  { shard, consumer: presenceConsumer(shard), gap },
+                  "another instance consumes this shard too (its deliveries skip without a connection loss): each instance sees part of its people's events",
+                );
+              }
+              return false;
+            },
+            deadLetter: writeDead,
+            inflight: o.inflight ?? 16,
+            stopping: ending,
+            handle: (m) => handle(m, run),
+          });
+          run.loop = loop;
+        }
+        return c.consume({ max_messages: o.pullMessages ?? 16 });
+      },
+      // Read through the run: the loop is made at the first open, and carried on across iterators.
+      loop: {
+        run: (messages) => run.loop!.run(messages),
+        get waitingSince() {
+          return run.loop?.waitingSince;
+        },
+        get handled() {
+          return run.loop?.handled ?? 0;
+        },
+      },
+      onRestart: (reason) => restartsTotal?.inc({ reason }),
+      stall: { ms: stallMs, progress: () => durableProgress(jsm, LOCATION_STREAM, presenceConsumer(shard)) },
+    });
+    run.supervisor = supervisor;
+    await supervisor.done;
   };
 
   /**
@@ -462,14 +389,19 @@ export async function shardConsumers(o: ShardConsumerOptions): Promise<ShardCons
       const now = performance.now();
       return [...runs.values()]
         .sort((a, b) => a.shard - b.shard)
-        .map((r) => ({
-          shard: r.shard,
-          consuming: r.messages !== undefined,
-          restarts: r.restarts,
-          backoffMs: r.backoffMs,
-          ...(r.loop?.waitingSince !== undefined && r.messages ? { waitingMs: Math.round(now - r.loop.waitingSince) } : {}),
-          ...(r.idleSince !== undefined && !r.messages ? { idleMs: Math.round(now - r.idleSince) } : {}),
-        }));
+        .map((r) => {
+          const sup = r.supervisor;
+          const consuming = sup?.consuming ?? false;
+          const idleSince = sup ? sup.idleSince : r.since;
+          return {
+            shard: r.shard,
+            consuming,
+            restarts: sup?.restarts ?? 0,
+            backoffMs: sup?.backoffMs ?? 0,
+            ...(r.loop?.waitingSince !== undefined && consuming ? { waitingMs: Math.round(now - r.loop.waitingSince) } : {}),
+            ...(idleSince !== undefined && !consuming ? { idleMs: Math.round(now - idleSince) } : {}),
+          };
+        });
     },
   };
 }

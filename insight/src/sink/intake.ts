@@ -1,8 +1,11 @@
 import { AckPolicy, DeliverPolicy, jetstream, JetStreamApiError, type ConsumerMessages, type JetStreamManager } from '@nats-io/jetstream';
 import {
   ConsumeLoop,
+  DEFAULT_STALL_MS,
   deadLetterWriter,
+  durableProgress,
   ensureConsumer,
+  superviseConsume,
   ms,
   GapFiller,
   streamGapSource,
@@ -29,6 +32,11 @@ export interface SinkIntakeOptions {
   alwaysRewind?: boolean;
   /** See SinkOptions.flushEvents. @default 100_000 */
   flushEvents?: number;
+  /**
+   * The holder's consumer delivered nothing this long while messages were pending for it: it is
+   * opened again (CONSUMER_STALL_MS). @default 20000
+   */
+  stallMs?: number;
   policy: LocationPolicy;
   storage: SinkStorage;
   stopping(): boolean;
@@ -55,6 +63,7 @@ export class SinkIntake {
   restarts = 0;
   private consumeLoop?: ConsumeLoop;
   private loop?: Promise<void>;
+  /** Stops consuming (the standby's iterator, or the holder's supervisor). */
   private closeMessages?: () => Promise<void>;
   private closing = false;
   private readonly restartCounter?: Counter<'mode'>;
@@ -65,7 +74,7 @@ export class SinkIntake {
         (o.registry.getSingleMetric('insight_sink_consumer_restarts_total') as Counter<'mode'> | undefined) ??
         new Counter({
           name: 'insight_sink_consumer_restarts_total',
-          help: "Times the sink's consume iterator ended while the sink ran and was opened again",
+          help: "Times the sink's consume iterator ended, failed or stalled while the sink ran and was opened again",
           labelNames: ['mode'],
           registers: [o.registry],
         });
@@ -134,7 +143,7 @@ export class SinkIntake {
         return storage.pendingEvents >= 3 * flushEvents ? flushed : undefined;
       },
     });
-    await this.start(loop, () => consumer.consume({ max_messages: 1000 }), true);
+    await this.start(loop, () => consumer.consume({ max_messages: 1000 }), jsm);
   }
 
   /**
@@ -166,53 +175,58 @@ export class SinkIntake {
       onMalformed: (msg, bad) =>
         o.log.debug({ seq: msg.info.streamSequence, bad }, 'standby skipped a malformed message (the holder dead-letters it)'),
     });
-    await this.start(loop, () => consumer.consume({ max_messages: 1000 }), false);
+    await this.start(loop, () => consumer.consume({ max_messages: 1000 }));
   }
 
   /**
-   * Consumes what `open` gives until closed. The holder's durable is opened again, with back-off,
-   * whenever its iterator ends while the sink runs (#19): nats.js ends a consume iterator for good
-   * on a 400 answer to a pull or a subscription error, and a sink that stops consuming while it
-   * holds the lease writes nothing and lets nobody else write. Messages the old iterator had
-   * received but not handed over are read back from the stream by the gap filler (a delivery gap)
-   * and acked when they are redelivered. A standby's ordered consumer is not reopened (the client
-   * re-creates it itself after gaps); if it ends, that is logged: the standby then follows no more
-   * and restores from the checkpoint when it takes over.
+   * Consumes what `open` gives until closed. The holder's durable (`durable`: its manager) goes through infra's consume
+   * supervisor (#19): opened again, with back-off, whenever its iterator ends while the sink runs
+   * (nats.js ends a consume iterator for good on a 400 answer to a pull or a subscription error, and
+   * a sink that stops consuming while it holds the lease writes nothing and lets nobody else write),
+   * and replaced when it stalls. Messages the old iterator had received but not handed over are read
+   * back from the stream by the gap filler (a delivery gap) and acked when they are redelivered. A
+   * standby's ordered consumer is not reopened (the client re-creates it itself after gaps); if it
+   * ends, that is logged: the standby then follows no more and restores from the checkpoint when it
+   * takes over.
    */
-  private async start(loop: ConsumeLoop, open: () => Promise<ConsumerMessages>, reopen: boolean): Promise<void> {
+  private async start(loop: ConsumeLoop, open: () => Promise<ConsumerMessages>, durable?: JetStreamManager): Promise<void> {
     const o = this.o;
-    let messages = await open();
     this.consumeLoop = loop;
-    this.closeMessages = async () => void (await messages.close());
-    this.consumingSince = performance.now();
     const ended = () => this.closing || o.stopping();
-    this.loop = (async () => {
-      for (let attempt = 0; ;) {
-        const began = performance.now();
+    if (!durable) {
+      const messages = await open();
+      this.closeMessages = async () => void (await messages.close());
+      this.consumingSince = performance.now();
+      this.loop = (async () => {
         await loop.run(messages).catch((err: unknown) => o.log.error({ err }, 'the consume loop failed'));
-        if (ended()) return;
-        if (!reopen) {
-          o.log.error({ stream: o.stream }, "the standby's ordered consumer ended: it follows the stream no more");
-          return;
-        }
-        attempt = performance.now() - began > 60_000 ? 1 : attempt + 1;
-        const delayMs = Math.min(10_000, 250 * 2 ** (attempt - 1));
+        if (!ended()) o.log.error({ stream: o.stream }, "the standby's ordered consumer ended: it follows the stream no more");
+      })();
+      return;
+    }
+    // A first open that fails fails the start, as before; later ones are the supervisor's to retry.
+    let first: ConsumerMessages | undefined = await open();
+    const supervisor = superviseConsume({
+      what: { stream: o.stream, consumer: o.consumer },
+      log: o.log,
+      stopping: ended,
+      open: async () => {
+        const m = first;
+        first = undefined;
+        return m ?? open();
+      },
+      loop,
+      onRestart: () => {
         this.restarts++;
         this.restartCounter?.inc({ mode: 'durable' });
-        o.log.warn(
-          { stream: o.stream, consumer: o.consumer, attempt, delayMs },
-          'the consume iterator ended while the sink runs: opening it again',
-        );
-        await new Promise((r) => setTimeout(r, delayMs));
-        if (ended()) return;
-        try {
-          messages = await open();
-          if (ended()) await messages.close();
-        } catch (err) {
-          o.log.warn({ err, stream: o.stream, consumer: o.consumer }, 'could not open the consumer again; trying later');
-        }
-      }
-    })();
+      },
+      stall: {
+        ms: o.stallMs ?? DEFAULT_STALL_MS,
+        progress: () => durableProgress(durable, o.stream, o.consumer),
+      },
+    });
+    this.closeMessages = () => supervisor.stop();
+    this.consumingSince = performance.now();
+    this.loop = supervisor.done;
   }
 
   /** Stops pulling and waits for the loop to end. */

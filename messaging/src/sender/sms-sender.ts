@@ -1,5 +1,5 @@
-import { DeliverPolicy, JetStreamApiError, jetstream } from '@nats-io/jetstream';
-import { ensureConsumer, jetstreamManager, ms, superviseConsume } from '@geo/infra';
+import { DeliverPolicy, JetStreamApiError, jetstream, type JetStreamManager } from '@nats-io/jetstream';
+import { DEFAULT_STALL_MS, durableProgress, ensureConsumer, jetstreamManager, ms, superviseConsume } from '@geo/infra';
 import type { SmsCarrier } from '../contract.ts';
 import { messagingNames } from '../names.ts';
 import { ClaimLog, jobsRedeliverableSince } from './claim-log.ts';
@@ -30,6 +30,8 @@ export class SmsSender {
   private readonly loops = new Map<SmsCarrier, () => Promise<void>>();
   private receiptSub?: { unsubscribe(): void };
   private heartbeat?: NodeJS.Timeout;
+  /** For the stall watchdogs' consumer infos (one manager, not one per question). */
+  private jsm?: Promise<JetStreamManager>;
   /** What the sender did since it started (tests and the bench read these). */
   readonly counts = newSenderCounts();
 
@@ -134,12 +136,8 @@ export class SmsSender {
       handle: (m) => void this.intake.handle(m),
       onRestart: (reason) => this.c.metrics.restarts.inc({ consumer, reason }),
       stall: {
-        ms: this.c.o.stallMs ?? 20_000,
-        progress: async () => {
-          const ci = await (await jetstreamManager(this.c.o.nc)).consumers.info(stream, consumer);
-          const cap = ci.config.max_ack_pending;
-          return { pending: ci.num_pending, delivered: ci.delivered.consumer_seq, room: !cap || cap < 0 || ci.num_ack_pending < cap };
-        },
+        ms: this.c.o.stallMs ?? DEFAULT_STALL_MS,
+        progress: async () => durableProgress(await (this.jsm ??= jetstreamManager(this.c.o.nc)), stream, consumer),
       },
     });
     this.loops.set(c, () => loop.stop());

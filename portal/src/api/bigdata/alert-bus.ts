@@ -118,7 +118,7 @@ export class AlertBus {
 
   private fold(taskId: string): ProgressFold {
     let f = this.folds.get(taskId);
-    if (!f) this.folds.set(taskId, (f = new ProgressFold(this.since)));
+    if (!f) this.folds.set(taskId, (f = new ProgressFold(this.since, this.privacyK)));
     return f;
   }
 

@@ -1,6 +1,7 @@
 import type { TaskProgress, TaskState } from '@geo/alerting';
 import { ident, sql, type ClickHouseClient } from '@geo/infra';
 import type { DeliveryStatus } from '@geo/messaging';
+import { atom } from '@geo/insight';
 
 type Carrier = 'cmcc' | 'cucc' | 'ctcc';
 export interface CarrierProgress {
@@ -23,7 +24,14 @@ export interface CarrierQueue {
   etaAt: number | null;
 }
 
-/** What the task page shows: per carrier sent/delivered/failed, matched, and skips by reason. */
+/**
+ * What the task page shows: per carrier sent/delivered/failed, matched, and skips by reason.
+ * `carriers` and `queue` are the enterprise's own sends (its business record, charged per message):
+ * exact. `matched` and `skipped` count people it did not (yet) message — inside the region, held by
+ * a rule, a dwell, a window, a cap — so they are released on the grid of k (insight's `atom`: 0
+ * under k, else the nearest multiple of k; a reason at 0 is left out): exact, a task that can never
+ * send (7 days' dwell) counted the people inside a one-cell region live (#17, task-privacy.int).
+ */
 export interface ProgressView {
   state: TaskState | null;
   at: number | null;
@@ -64,7 +72,14 @@ export class ProgressFold {
   /** Bumped on every change: watchers compare it to know when to redraw. */
   version = 0;
 
-  constructor(private readonly since = Date.now()) {}
+  /**
+   * @param since when receipts are counted from
+   * @param k the privacy threshold for the counts of people not messaged; @default 10 (DESIGN.md invariant 7)
+   */
+  constructor(
+    private readonly since = Date.now(),
+    private readonly k = 10,
+  ) {}
 
   progress(p: TaskProgress): void {
     const prev = this.instances.get(p.instance);
@@ -147,7 +162,21 @@ export class ProgressFold {
       };
     };
     const queue = at === null ? null : { cmcc: queueOf('cmcc'), cucc: queueOf('cucc'), ctcc: queueOf('ctcc') };
-    return { state: latest?.state ?? null, at: latest?.at ?? null, matched, carriers, skipped, receiptsSince: this.since, queue };
+    // People not messaged: on the grid of k, summed over every instance first (each holds a share).
+    const released: Record<string, number> = {};
+    for (const [r, n] of Object.entries(skipped)) {
+      const a = atom(n, this.k);
+      if (a > 0) released[r] = a;
+    }
+    return {
+      state: latest?.state ?? null,
+      at: latest?.at ?? null,
+      matched: atom(matched, this.k),
+      carriers,
+      skipped: released,
+      receiptsSince: this.since,
+      queue,
+    };
   }
 }
 

@@ -15,6 +15,10 @@ import { consoleApp, onApp, PNG_BYTES } from './console-harness.ts';
 import { BIGDATA_ROUTES } from './index.ts';
 
 /**
+ * A running task's figures as a hostile enterprise reads them, against a real alerting engine (its
+ * own nats-server). The enterprise's own sends (who it messaged, when, how many: its business record,
+ * charged and on the recipients' phones) are exact; nothing about people it did not message is.
+ *
  * 查询未收到原因 (`GET /api/bigdata/tasks/{id}/why?msisdn=`) as a hostile enterprise uses it
  * (#17, invariant 7): a task of its own is an oracle over any number it knows. The answer for
  * someone not messaged told apart "not in the region" (outside), "in the region but excluded by a
@@ -31,9 +35,12 @@ let nc: NatsConnection;
 let engine: RunningEngine;
 let portal: Portal;
 let admin: ReturnType<typeof onApp>;
+let app: ReturnType<typeof consoleApp>;
+let cookie: string;
 let letter: string;
 
 const spot: [number, number] = [120.41, 29.41];
+const spot2: [number, number] = [120.45, 29.45];
 const far: [number, number] = [120.6, 29.6];
 let n = 0;
 const m = () => `139${String(72_000_000 + n++).padStart(8, '0')}`;
@@ -60,7 +67,10 @@ beforeAll(async () => {
   await engine.ready;
   portal = await testPortal();
   setAlertBus(portal.deps, await AlertBus.open(nc));
-  admin = onApp(consoleApp(portal, BIGDATA_ROUTES), await loginAdmin(portal));
+  app = consoleApp(portal, BIGDATA_ROUTES);
+  const client = await loginAdmin(portal);
+  cookie = client.cookie;
+  admin = onApp(app, client);
   const fd = new FormData();
   fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
   letter = (await admin('POST', '/api/bigdata/letters', fd)).body.id;
@@ -135,5 +145,69 @@ describe('why a number did not get a task: no location oracle (#17)', () => {
       // Nothing about a place, a profile or a signal in the words either.
       expect(told[0]!.reasonLabel).not.toMatch(/区域内|规则|驻留|关机|信令/);
     }
+  });
+});
+
+/** The progress events of a task's live stream (SSE) until `done` holds for one, or 30 s. */
+async function progressUntil(id: string, done: (p: any) => boolean): Promise<any> {
+  const res = await app.request(`/api/bigdata/tasks/${id}/progress`, { headers: { cookie } });
+  expect(res.headers.get('content-type')).toMatch(/event-stream/);
+  const reader = res.body!.getReader();
+  let text = '';
+  let last: any;
+  const deadline = Date.now() + 30_000;
+  try {
+    while (Date.now() < deadline) {
+      const { value, done: end } = await reader.read();
+      if (end) break;
+      text += new TextDecoder().decode(value);
+      const events = text.split('\n').filter((l) => l.startsWith('data: ') && l.includes('"carriers"'));
+      last = events.length ? JSON.parse(events.at(-1)!.slice(6)) : undefined;
+      if (last && done(last)) break;
+    }
+  } finally {
+    await reader.cancel();
+  }
+  return last;
+}
+
+/**
+ * The progress of a task (SSE, stored for the list, the detail and the big screen's active tasks)
+ * carried alerting's exact counts of people it did not message: `matched`, and `skipped` by reason.
+ * A task that can never send (7 days' dwell) over a region of one cell counted, live and exactly,
+ * the people inside: 3 (a count under k), then 4 when one more walked in.
+ */
+describe('a task’s progress: no count under k of people not messaged (#17)', () => {
+  it('releases matched and skipped on the grid of k, while the sent figures stay exact', async () => {
+    const three = [m(), m(), m()];
+    const twelve = Array.from({ length: 12 }, m);
+    await publish([...three.map((x) => ev(x, 'prog-3', spot2)), ...twelve.map((x) => ev(x, 'prog-12', [spot2[0] + 0.05, spot2[1]]))]);
+    await until('people seen', () => [...three, ...twelve].every((x) => engine.engine.presence.indexOf(x) >= 0));
+    const region = (at: [number, number]) => ({ parts: [{ kind: 'circle', center: at, radiusM: 300 }] });
+    const few = await admin('POST', '/api/bigdata/tasks', { form: task({ region: region(spot2), minDwellMin: 7 * 24 * 60 }) });
+    expect(few.status, JSON.stringify(few.body)).toBe(200);
+    const many = await admin('POST', '/api/bigdata/tasks', {
+      form: task({ region: region([spot2[0] + 0.05, spot2[1]]), minDwellMin: 7 * 24 * 60 }),
+    });
+    expect(many.status, JSON.stringify(many.body)).toBe(200);
+    // Wait until alerting has judged everyone (its own count, not released), then read the stream.
+    const judged = (id: string, n: number) => () => (engine.engine as any).tasks?.get(id)?.skipped?.dwell === n;
+    await until('three held', judged(few.body.id, 3));
+    await until('twelve held', judged(many.body.id, 12));
+    const a = await progressUntil(few.body.id, (p) => p.at !== null);
+    const b = await progressUntil(many.body.id, (p) => p.at !== null);
+    expect(a, 'a progress event').toBeDefined();
+    // The attacker's reading: how many are inside the one-cell region now.
+    const told = [a.matched, ...Object.values(a.skipped ?? {})] as number[];
+    expect(told, JSON.stringify(a)).not.toContain(3);
+    for (const v of [...told, b.matched, ...(Object.values(b.skipped ?? {}) as number[])])
+      expect(v === 0 || v % 10 === 0, JSON.stringify({ a, b })).toBe(true);
+    // Twelve inside: on the grid, 10.
+    expect(b.skipped.dwell).toBe(10);
+    // Nobody was messaged by either task: the exact sent figures are 0.
+    expect(a.carriers.cmcc.sent).toBe(0);
+    // The stored progress (task detail, list) is the released one.
+    const detail = await admin('GET', `/api/bigdata/tasks/${few.body.id}`);
+    expect(JSON.stringify(detail.body.progress ?? {})).not.toMatch(/"(matched|dwell)":3\b/);
   });
 });

@@ -1,13 +1,8 @@
 import { AlertTask, TASKS_BUCKET } from '@geo/alerting';
-import { connectNats, type NatsConnection } from '@geo/infra';
 import { Kvm } from '@nats-io/kv';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Portal } from '../../portal.ts';
-import { loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
-import { AlertBus, setAlertBus } from './alert-bus.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { consoleFixture, type ConsoleCaller } from '../../test/console-fixture.ts';
 import { capFixture } from './cap/fixtures.ts';
-import { addAccount, consoleApp, loginAs, onApp, PNG_BYTES } from './console-harness.ts';
-import { BIGDATA_ROUTES } from './index.ts';
 import { getTask } from './task-store.ts';
 
 /**
@@ -18,12 +13,9 @@ import { getTask } from './task-store.ts';
  * the console lists it (its row), on a PGlite portal and a real NATS.
  */
 describe('updating a live task, by CAP Update and by the console, keeps the rest of the task', () => {
-  let portal: Portal;
-  let nc: NatsConnection;
-  let bus: AlertBus;
-  let admin: ReturnType<typeof onApp>;
-  let approver: ReturnType<typeof onApp>;
-  let letter: string;
+  // The default bucket: both update paths write the bucket alerting reads.
+  const c = consoleFixture('portal-live-update-test');
+  let approver: ConsoleCaller;
   let kv: Awaited<ReturnType<Kvm['open']>>;
   const kvTask = async (id: string) => AlertTask.parse((await kv.get(id))!.json());
   const RUN = Date.now().toString(36);
@@ -37,7 +29,7 @@ describe('updating a live task, by CAP Update and by the console, keeps the rest
   /** What CAP has no place for, given in the request's form. */
   const extra = () => ({
     quota: { cmcc: { total: 300, dailyCap: 200 }, ctcc: { total: 100, dailyCap: 50 } },
-    authorizationLetter: letter,
+    authorizationLetter: c.letter,
     checkIn,
     exercise: true,
     signatureEn: 'Hangzhou EMA',
@@ -47,16 +39,11 @@ describe('updating a live task, by CAP Update and by the console, keeps the rest
     minDwellMin: 5,
   });
   /** Approved by another account, then started as alerting starts it. */
-  const approveAndRun = async (id: string) => {
-    const ok = await approver('POST', `/api/bigdata/tasks/${id}/approve`);
-    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
-    await bus.transition(id, 'scheduled', 'test');
-    await bus.transition(id, 'running', 'test');
-  };
+  const approveAndRun = (id: string) => c.approveAndRun(id, approver);
   /** What must survive any update, as alerting and the console have it. */
   const kept = async (id: string) => {
     const t = await kvTask(id);
-    const row = (await getTask(portal.deps.db, 'demo-enterprise', id))!;
+    const row = (await getTask(c.portal.deps.db, 'demo-enterprise', id))!;
     return {
       state: t.state,
       replyExtension: t.spec.replyExtension,
@@ -75,30 +62,16 @@ describe('updating a live task, by CAP Update and by the console, keeps the rest
   };
 
   beforeAll(async () => {
-    portal = await testPortal();
-    nc = await connectNats(inject('natsUrl'), 'portal-live-update-test');
-    // The default bucket: both update paths write the bucket alerting reads.
-    bus = await AlertBus.open(nc);
-    setAlertBus(portal.deps, bus);
-    kv = await new Kvm(nc).open(TASKS_BUCKET);
-    const app = consoleApp(portal, BIGDATA_ROUTES);
-    admin = onApp(app, await loginAdmin(portal));
-    approver = onApp(app, await loginAs(portal, await addAccount(portal, 'sub', ['bigdata.tasks', 'bigdata.approve'])));
-    await portal.deps.db.query(
+    kv = await new Kvm(c.nc).open(TASKS_BUCKET);
+    approver = (await c.account('sub', ['bigdata.tasks', 'bigdata.approve'])).call;
+    await c.portal.deps.db.query(
       `INSERT INTO signatures (id, enterprise_id, text, status) VALUES ('live-en', 'demo-enterprise', 'Hangzhou EMA', 'approved') ON CONFLICT DO NOTHING`,
     );
-    expect((await admin('PUT', '/api/bigdata/approval/settings', { required: true, fastPathTypes: [] })).status).toBe(200);
-    const fd = new FormData();
-    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-    letter = (await admin('POST', '/api/bigdata/letters', fd)).body.id;
-  }, START_TIMEOUT);
-  afterAll(async () => {
-    await nc?.drain();
-    await portal?.stop();
+    expect((await c.admin('PUT', '/api/bigdata/approval/settings', { required: true, fastPathTypes: [] })).status).toBe(200);
   });
 
   it('a CAP Update of a running check-in exercise changes its text, region and end date, and keeps its extension and the rest', async () => {
-    const sub = await admin('POST', '/api/bigdata/cap', { xml: fixture('typhoon-alert'), form: extra() });
+    const sub = await c.admin('POST', '/api/bigdata/cap', { xml: fixture('typhoon-alert'), form: extra() });
     expect(sub.status, JSON.stringify(sub.body)).toBe(200);
     const id = sub.body.id as string;
     // The imported alert asks for answers: it has its own reply extension, as a console submit gives one.
@@ -114,7 +87,7 @@ describe('updating a live task, by CAP Update and by the console, keeps the rest
       checkIn,
     });
 
-    const upd = await admin('POST', '/api/bigdata/cap', { xml: fixture('typhoon-update') });
+    const upd = await c.admin('POST', '/api/bigdata/cap', { xml: fixture('typhoon-update') });
     expect(upd.status, JSON.stringify(upd.body)).toBe(200);
     expect(upd.body).toMatchObject({ id, action: 'updated', version: 2 });
     const t = await kvTask(id);
@@ -124,7 +97,7 @@ describe('updating a live task, by CAP Update and by the console, keeps the rest
   });
 
   it('the console’s PUT of the same kind of task keeps the same things', async () => {
-    const sub = await admin('POST', '/api/bigdata/cap', {
+    const sub = await c.admin('POST', '/api/bigdata/cap', {
       xml: fixture('typhoon-alert').replaceAll(`live${RUN}_`, `put${RUN}_`),
       form: extra(),
     });
@@ -133,14 +106,16 @@ describe('updating a live task, by CAP Update and by the console, keeps the rest
     await approveAndRun(id);
     const before = await kept(id);
     expect(before.replyExtension).toMatch(/^9\d{4}$/);
-    const upd = await admin('PUT', `/api/bigdata/tasks/${id}`, { content: '台风“海葵”演练（更新）：请回复1表示安全，回复2表示需要帮助。' });
+    const upd = await c.admin('PUT', `/api/bigdata/tasks/${id}`, {
+      content: '台风“海葵”演练（更新）：请回复1表示安全，回复2表示需要帮助。',
+    });
     expect(upd.status, JSON.stringify(upd.body)).toBe(200);
     expect((await kvTask(id)).spec.content).toBe('台风“海葵”演练（更新）：请回复1表示安全，回复2表示需要帮助。');
     expect(await kept(id)).toEqual(before);
   });
 
   it('refuses an Update that would turn an exercise into a real alert or change the check-in, naming the field', async () => {
-    const sub = await admin('POST', '/api/bigdata/cap', {
+    const sub = await c.admin('POST', '/api/bigdata/cap', {
       xml: fixture('typhoon-alert').replaceAll(`live${RUN}_`, `fix${RUN}_`),
       form: extra(),
     });
@@ -148,10 +123,10 @@ describe('updating a live task, by CAP Update and by the console, keeps the rest
     const id = sub.body.id as string;
     await approveAndRun(id);
     const update = fixture('typhoon-update').replaceAll(`live${RUN}_`, `fix${RUN}_`);
-    const real = await admin('POST', '/api/bigdata/cap', { xml: update, form: { exercise: false } });
+    const real = await c.admin('POST', '/api/bigdata/cap', { xml: update, form: { exercise: false } });
     expect(real.status).toBe(400);
     expect(JSON.stringify(real.body)).toContain('不能在演练与正式预警之间切换');
-    const answers = await admin('POST', '/api/bigdata/cap', {
+    const answers = await c.admin('POST', '/api/bigdata/cap', {
       xml: update,
       form: { checkIn: { options: [...checkIn.options, { code: '3', label: '已撤离' }] } },
     });

@@ -1,0 +1,120 @@
+import { connectNats, type NatsConnection } from '@geo/infra';
+import type { Hono } from 'hono';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
+import type { Portal } from '../portal.ts';
+import { AlertBus, setAlertBus } from '../api/bigdata/alert-bus.ts';
+import { addAccount, consoleApp, loginAs, onApp, PNG_BYTES } from '../api/bigdata/console-harness.ts';
+import { BIGDATA_ROUTES } from '../api/bigdata/index.ts';
+import type { AppEnv } from '../http/context.ts';
+import { loginAdmin, START_TIMEOUT, testPortal, type Client } from './harness.ts';
+
+/** A logged-in account's requests to the console app: `(method, path, body?, headers?)`. */
+export type ConsoleCaller = ReturnType<typeof onApp>;
+
+/**
+ * The one preamble of the big-data console's integration tests (#20): a test portal (PGlite) whose
+ * alert bus is the run's real nats-server, the console's route groups on it, the demo admin logged
+ * in and an authorization letter uploaded. Started in the file's `beforeAll`, stopped in its `afterAll`.
+ */
+export interface ConsoleFixture {
+  readonly portal: Portal;
+  readonly nc: NatsConnection;
+  readonly bus: AlertBus;
+  readonly app: ReturnType<typeof consoleApp>;
+  /** The demo enterprise's admin: its login, and its requests to the console. */
+  readonly adminClient: Client;
+  readonly admin: ConsoleCaller;
+  /** An authorization letter (授权函) of the demo enterprise, for a task form's `authorizationLetter`. */
+  readonly letter: string;
+  /**
+   * A new account logged in, and its requests to the console: a sub-account of the demo enterprise
+   * with `permissions`, or the admin of another enterprise.
+   */
+  account(kind: 'sub', permissions: string[]): Promise<{ name: string; call: ConsoleCaller }>;
+  account(kind: 'other-enterprise'): Promise<{ name: string; call: ConsoleCaller }>;
+  /**
+   * Approves task `id` as `approver` (expecting 200) and moves it to running, as alerting does
+   * once it starts it.
+   */
+  approveAndRun(id: string, approver: ConsoleCaller): Promise<void>;
+}
+
+/**
+ * Registers a {@link ConsoleFixture}: `name` names the NATS connection; `bus` the tasks bucket and
+ * reach subject (the default bucket, which alerting reads, when not given); `routes` the console's
+ * route groups (big-data's by default).
+ * @example
+ * const c = consoleFixture('portal-cap-test', { routes: [...CAP_ROUTES, ...BIGDATA_ROUTES] });
+ * it('…', async () => expect((await c.admin('GET', '/api/bigdata/options')).status).toBe(200));
+ */
+export function consoleFixture(
+  name: string,
+  opts: { bus?: Parameters<typeof AlertBus.open>[1]; routes?: Hono<AppEnv, any, any>[] } = {},
+): ConsoleFixture {
+  let s:
+    | {
+        portal: Portal;
+        nc: NatsConnection;
+        bus: AlertBus;
+        app: ReturnType<typeof consoleApp>;
+        client: Client;
+        admin: ConsoleCaller;
+        letter: string;
+      }
+    | undefined;
+  const started = () => {
+    if (!s) throw new Error(`consoleFixture(${name}): used before its beforeAll ran`);
+    return s;
+  };
+  beforeAll(async () => {
+    const portal = await testPortal();
+    const nc = await connectNats(inject('natsUrl'), name);
+    const bus = await AlertBus.open(nc, opts.bus);
+    setAlertBus(portal.deps, bus);
+    const app = consoleApp(portal, opts.routes ?? BIGDATA_ROUTES);
+    const client = await loginAdmin(portal);
+    const admin = onApp(app, client);
+    const fd = new FormData();
+    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
+    const letter = (await admin('POST', '/api/bigdata/letters', fd)).body.id as string;
+    s = { portal, nc, bus, app, client, admin, letter };
+  }, START_TIMEOUT);
+  afterAll(async () => {
+    await s?.nc.drain();
+    await s?.portal.stop();
+  });
+  return {
+    get portal() {
+      return started().portal;
+    },
+    get nc() {
+      return started().nc;
+    },
+    get bus() {
+      return started().bus;
+    },
+    get app() {
+      return started().app;
+    },
+    get adminClient() {
+      return started().client;
+    },
+    get admin() {
+      return started().admin;
+    },
+    get letter() {
+      return started().letter;
+    },
+    async account(kind: 'sub' | 'other-enterprise', permissions: string[] = []) {
+      const { portal, app } = started();
+      const a = await addAccount(portal, kind, permissions);
+      return { name: a.name, call: onApp(app, await loginAs(portal, a)) };
+    },
+    async approveAndRun(id, approver) {
+      const ok = await approver('POST', `/api/bigdata/tasks/${id}/approve`);
+      expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+      await started().bus.transition(id, 'scheduled', 'test');
+      await started().bus.transition(id, 'running', 'test');
+    },
+  };
+}

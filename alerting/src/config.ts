@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clickhouseUrl, commonEnv, port } from '@geo/infra';
+import { clickhouseUrl, commonEnv, consumerStallMs, port } from '@geo/infra';
 import { DEFAULT_SHARDS } from '@geo/ingest';
 
 /** `0-7`, `0,2,4` or `3`: the LOCATION shards this instance owns. */
@@ -50,6 +50,11 @@ export const AlertingEnv = z.object({
    * are tested against its outlines. Tasks from the portal carry their outlines themselves.
    */
   ADMIN_BOUNDARIES_FILE: z.string().min(1).optional(),
+  /**
+   * A consumer that delivered nothing this long while messages were pending for it (its pulls lost
+   * with a NATS node) is opened again (#19). @default 20000
+   */
+  CONSUMER_STALL_MS: consumerStallMs(),
   /** Names this instance in progress events; random when unset. */
   INSTANCE_ID: z
     .string()

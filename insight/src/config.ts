@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clickhouseUrl, commonEnv, port } from '@geo/infra';
+import { clickhouseUrl, commonEnv, consumerStallMs, port } from '@geo/infra';
 import { LOCATION_STREAM, LOCATION_SUBJECTS } from '@geo/ingest';
 import { DEFAULT_K } from './metrics/privacy.ts';
 
@@ -44,6 +44,11 @@ export const InsightEnv = z.object({
   INSIGHT_LEASES: z.stringbool().default(true),
   /** A sink lease not renewed for this long is taken over by a standby. */
   INSIGHT_LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(60_000).default(6_000),
+  /**
+   * A consumer that delivered nothing this long while messages were pending for it (its pulls lost
+   * with a NATS node) is opened again (#19). @default 20000
+   */
+  CONSUMER_STALL_MS: consumerStallMs(),
   /** This instance's id in the lease group. @default host, pid and a random suffix */
   INSTANCE_ID: z
     .string()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clickhouseUrl, commaList, commonEnv, port } from '@geo/infra';
+import { clickhouseUrl, commaList, commonEnv, consumerStallMs, port } from '@geo/infra';
 import { DEFAULT_ACCESS_NUMBER, DEFAULT_PASSWORD, DEFAULT_SYSTEM_ID } from './smpp/protocol.ts';
 import { DEFAULT_CMPP_SECRET, DEFAULT_CMPP_SP_ID } from './cmpp/codec.ts';
 import { DEFAULT_SMGP_CLIENT_ID, DEFAULT_SMGP_SECRET } from './smgp/codec.ts';
@@ -135,6 +135,11 @@ export const MessagingEnv = z.object({
   /** A receipt matching no job is refused (the carrier resends it) this long, then dead-lettered. */
   UNKNOWN_RECEIPT_MS: count(600_000),
   ACK_WAIT_MS: count(60_000),
+  /**
+   * A consumer that delivered nothing this long while messages were pending for it (its pulls lost
+   * with a NATS node) is opened again (#19); the claims tail after 5 s at most. @default 20000
+   */
+  CONSUMER_STALL_MS: consumerStallMs(),
   /**
    * Status events (`sms.status.<carrier>`) of this many ms go out as one DeliveryStatusBatch message
    * per carrier; 0 = one DeliveryStatus message each (the form readers took before

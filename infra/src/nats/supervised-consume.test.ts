@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import { superviseConsume, type RestartReason } from './supervised-consume.ts';
+import { z } from 'zod';
+import { DEFAULT_STALL_MS, consumerStallMs, superviseConsume, type RestartReason } from './supervised-consume.ts';
 
 /** A fake consume iterator: yields what is pushed, ends (or throws) when told, or when closed. */
 function fakeIterator() {
@@ -249,5 +250,16 @@ describe('a supervised loop (one that consumes the iterator itself, as ConsumeLo
     await until('both handled', () => order.length === 4);
     expect(order).toEqual(['start 1', 'end 1', 'start 2', 'end 2']);
     await s.stop();
+  });
+});
+
+describe('the CONSUMER_STALL_MS setting', () => {
+  const Env = z.object({ CONSUMER_STALL_MS: consumerStallMs() });
+  it('is 20 s unless set, takes milliseconds, and refuses under a second or a non-number', () => {
+    expect(Env.parse({}).CONSUMER_STALL_MS).toBe(DEFAULT_STALL_MS);
+    expect(DEFAULT_STALL_MS).toBe(20_000);
+    expect(Env.parse({ CONSUMER_STALL_MS: '5000' }).CONSUMER_STALL_MS).toBe(5000);
+    expect(Env.safeParse({ CONSUMER_STALL_MS: '500' }).success).toBe(false);
+    expect(Env.safeParse({ CONSUMER_STALL_MS: 'soon' }).success).toBe(false);
   });
 });

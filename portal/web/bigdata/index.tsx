@@ -4,10 +4,12 @@ import { can } from '../lib/session.ts';
 import { SendPage } from './send/send-page.tsx';
 import { DraftsPage } from './tasks/drafts-page.tsx';
 import { TasksPage } from './tasks/tasks-page.tsx';
+import { CapPage } from './cap/cap-page.tsx';
+import { capText } from './cap/zh-CN.ts';
 import { bt } from './zh-CN.ts';
 import './bigdata.css';
 
-/** 大数据短信: the function menu on the left (发短信 / 任务 / 草稿箱), the page beside it. */
+/** 大数据短信: the function menu on the left (发短信 / 任务 / 草稿箱 / 导入 CAP 预警), the page beside it. */
 export function BigdataPage() {
   const sub = () => path().replace(/^\/bigdata\/?/, '') || (can('bigdata.send') ? 'send' : 'tasks');
   return (
@@ -16,6 +18,7 @@ export function BigdataPage() {
         {can('bigdata.send') && <Link href="/bigdata/send">{bt.menu.send}</Link>}
         {can('bigdata.tasks') && <Link href="/bigdata/tasks">{bt.menu.tasks}</Link>}
         {can('bigdata.send') && <Link href="/bigdata/drafts">{bt.menu.drafts}</Link>}
+        {can('bigdata.send') && <Link href="/bigdata/cap">{capText.menu}</Link>}
       </nav>
       <div class="bd-page">
         <Switch fallback={<p class="muted">{bt.menu.forbidden}</p>}>
@@ -28,6 +31,9 @@ export function BigdataPage() {
           <Match when={sub().startsWith('drafts') && can('bigdata.send')}>
             <DraftsPage />
           </Match>
+          <Match when={sub().startsWith('cap') && can('bigdata.send')}>
+            <CapPage />
+          </Match>
         </Switch>
       </div>
     </div>
@@ -39,4 +45,4 @@ export const BIGDATA_PAGES: { path: string; component: Component; label: string;
   { path: '/bigdata', component: BigdataPage, label: bt.menu.bigdata, features: ['bigdata.send', 'bigdata.tasks'] },
 ];
 
-export { SendPage, TasksPage, DraftsPage };
+export { SendPage, TasksPage, DraftsPage, CapPage };

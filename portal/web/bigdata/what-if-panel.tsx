@@ -20,6 +20,8 @@ export interface WhatIf {
 }
 
 const HOUR = 3600_000;
+/** The replay window's fields (this panel's own inputs); every other path is a field of the draft. */
+const WINDOW_PATHS = new Set(['from', 'to', 'bucketMin', 'h3Res']);
 /** `YYYY-MM-DDTHH:MM` in China time, for a datetime-local input. */
 const local = (ms: number) => new Date(ms + 8 * HOUR).toISOString().slice(0, 16);
 const fromLocal = (s: string) => Date.parse(`${s}:00+08:00`);
@@ -35,7 +37,12 @@ function yesterday(): [string, string] {
  * @param props.form the draft as `POST /api/bigdata/tasks` takes it (toPayload of the send form)
  * @param props.hasRegion whether the draft has a region yet
  */
-export function WhatIfPanel(props: { form: () => unknown; hasRegion: () => boolean }) {
+export function WhatIfPanel(props: {
+  form: () => unknown;
+  hasRegion: () => boolean;
+  /** The draft's own problems (a quota not filled …): the page marks them at their fields, as a submit's. */
+  onFormErrors?: (e: ApiError) => void;
+}) {
   const [[from, to], setWindow] = [createSignal(yesterday()[0]), createSignal(yesterday()[1])].reduce(
     (acc, [get, set]) => [
       [...acc[0], get],
@@ -44,7 +51,7 @@ export function WhatIfPanel(props: { form: () => unknown; hasRegion: () => boole
     [[], []] as [(() => string)[], ((v: string) => void)[]],
   );
   const [busy, setBusy] = createSignal(false);
-  const [result, setResult] = createSignal<WhatIf | { error: string } | null>(null);
+  const [result, setResult] = createSignal<WhatIf | { error: string; form?: boolean } | null>(null);
   const shown = (n: Released | undefined, k: number) => (!n || n.suppressed || n.value === null ? wt.underK(k) : String(n.value));
   const run = async () => {
     setBusy(true);
@@ -53,7 +60,14 @@ export function WhatIfPanel(props: { form: () => unknown; hasRegion: () => boole
         await post<WhatIf>('/api/bigdata/what-if', { form: props.form(), from: fromLocal(from!()), to: fromLocal(to!()), bucketMin: 60 }),
       );
     } catch (e) {
-      setResult({ error: e instanceof ApiError ? e.message : String(e) });
+      // The window's own problems stay here; the draft's go to their fields in the form, named in
+      // words (the panel showed "quota.cmcc.total: 须大于 0" with nothing marked, #23 walk).
+      const inForm = e instanceof ApiError ? (e.details ?? []).filter((d) => !WINDOW_PATHS.has(d.path)) : [];
+      if (e instanceof ApiError && inForm.length && props.onFormErrors) {
+        props.onFormErrors(new ApiError(e.status, e.code, e.message, inForm));
+        const own = (e.details ?? []).filter((d) => WINDOW_PATHS.has(d.path)).map((d) => d.message);
+        setResult({ error: bt.send.joinErrors([wt.fixForm(inForm.length), ...own]), form: true });
+      } else setResult({ error: e instanceof ApiError ? e.message : String(e) });
     } finally {
       setBusy(false);
     }
@@ -89,7 +103,14 @@ export function WhatIfPanel(props: { form: () => unknown; hasRegion: () => boole
       </Show>
       <Show when={result()}>
         {(r) => (
-          <Show when={!('error' in r())} fallback={<p class="error small">{(r() as { error: string }).error}</p>}>
+          <Show
+            when={!('error' in r())}
+            fallback={
+              <p class="error small" data-testid="what-if-error">
+                {(r() as { error: string }).error}
+              </p>
+            }
+          >
             {(() => {
               const x = r() as WhatIf;
               return (

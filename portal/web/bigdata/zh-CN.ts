@@ -107,6 +107,19 @@ export const bt = {
     english: '英文内容（可选）',
     englishHint: '号码画像语言不是中文的人（外籍漫入人员）收到英文内容，其他人收到中文内容；预留余量按计费条数较多的语言计',
     englishCounts: (chars: number, segments: number) => `英文：已输入 ${chars} 字（含签名），计费 ${segments} 条/人`,
+    /**
+     * A check-in's reply prompt in the English text (#21, #23 walk): the Chinese prompt went only into
+     * the Chinese text, so a foreigner was asked nothing. The default answers have English words;
+     * an answer the operator named keeps its own words.
+     */
+    checkInEnglish: {
+      known: { 安全: 'you are safe', 需要帮助: 'you need help' } as Record<string, string>,
+      prompt(options: { code: string; label: string }[]): string {
+        return `Reply ${options.map((o) => `${o.code} if ${this.known[o.label.trim()] ?? o.label}`).join(', ')}.`;
+      },
+      missing: '英文内容中没有回复提示：收到英文短信的外籍人员不知道该回复什么。',
+      add: '在英文内容末尾加入回复提示',
+    },
   },
   tasks: {
     title: '大数据短信任务',
@@ -152,6 +165,25 @@ export const bt = {
     content: '发送内容',
     region: '区域',
     noProgress: '暂无进度（任务尚未执行或预警服务未连接）',
+    /** What a task that has not started waits for, instead of the "not connected?" guess. */
+    noProgressYet: {
+      pending_approval: '待审批：审批通过后开始执行',
+      submitted: '已提交，等待预警服务开始执行',
+      scheduled: '待执行：到开始日期和发送时段后开始发送',
+      paused: '已暂停（执行前），恢复后开始执行',
+      rejected: '已驳回，不再发送',
+    } as Record<string, string>,
+    /** The region in words beside its map (under 区域): the areas by name, the drawn shapes by kind. */
+    shapes: {
+      polygon: '多边形',
+      multipolygon: '多个多边形',
+      rectangle: '矩形',
+      circle: '圆形',
+      polyline: '折线（含缓冲）',
+    } as Record<string, string>,
+    shapeCount: (what: string, n: number) => `${what} ${n} 个`,
+    circleOf: (km: string) => `圆形（半径 ${km} 公里）`,
+    regionJoin: (xs: string[]) => xs.join('、') || '—',
     endDate: '结束日期',
     search: '搜索',
     actions: '操作',
@@ -174,6 +206,10 @@ export const bt = {
       approved: '已审批通过',
       rejected: '已驳回',
       confirmApprove: '审批通过后任务将开始执行。确定审批通过吗？',
+      /** The checker sees the task before deciding (#23 walk: the list's 审批 asked "确定吗？" about a task it did not show). */
+      reviewHint: '请核对发送内容、区域、时段和条数后审批：审批通过后任务即开始执行。',
+      confirmApproveOf: (subject: string) => `审批通过“${subject}”后任务将开始执行。确定审批通过吗？`,
+      approveNow: '审批通过',
       rejectTitle: '驳回任务',
       rejectHint: '驳回后任务不再发送，预留的短信余量退回；先发后审的任务将紧急停止。',
       reason: '驳回原因',

@@ -108,7 +108,7 @@ describe('big-data task approval in a real browser', () => {
     await shot(maker, 'approval-maker-pending-1440x900');
   }, 120_000);
 
-  it('another account finds it by 待审批 and approves it in the app dialog; the task goes to alerting, the detail names the approver', async () => {
+  it('another account finds it by 待审批, reads it in the detail and approves it there; the task goes to alerting, the detail names the approver', async () => {
     await approver.goto(`${portal.url}/bigdata/tasks`);
     await approver.selectOption('select[aria-label="任务状态"]', 'pending_approval');
     await expect
@@ -120,11 +120,24 @@ describe('big-data task approval in a real browser', () => {
       .toEqual([approvedId]);
     expect(await row(approver, approvedId).textContent()).toContain(makerName);
     await shot(approver, 'approval-pending-list-1440x900');
+    // 审批 opens the task itself, not a bare "确定吗？" (#23 walk): the checker sees what they approve.
     await row(approver, approvedId).locator('[data-action="approve"]').click();
+    const review = approver.locator('[data-testid="approval-review"]');
+    await review.waitFor({ timeout: 15_000 });
+    expect(await approver.locator('[data-testid="task-detail"] b').first().textContent()).toBe('台风 待审批');
+    expect(await approver.locator('[data-testid="task-settings"] [data-field="region"]').textContent()).toBe('上城区');
+    expect(await approver.locator('[data-testid="task-quota"] tr[data-carrier="cmcc"]').textContent()).toContain('100');
+    // Not started: the progress says it waits for this approval, not "or the alert service is not connected".
+    expect(await approver.locator('[data-testid="no-progress"]').textContent()).toBe('待审批：审批通过后开始执行');
+    await shot(approver, 'approval-review-detail-1440x900');
+    await review.locator('[data-action="review-approve"]').click();
     const dialog = approver.locator('[data-testid="app-dialog"]');
-    await expect.poll(() => dialog.textContent()).toContain('审批通过后任务将开始执行');
+    await expect.poll(() => dialog.textContent()).toContain('审批通过“台风 待审批”后任务将开始执行');
     await dialog.locator('[data-action="ok"]').click();
     await expect.poll(async () => (await bus.get(approvedId))?.state, { timeout: 15_000 }).toBe('submitted');
+    // Decided: the decision leaves the detail.
+    await expect.poll(() => review.count(), { timeout: 15_000 }).toBe(0);
+    await approver.click('.modal header button');
 
     await approver.selectOption('select[aria-label="任务状态"]', '');
     await expect.poll(() => row(approver, approvedId).locator('.badge').first().textContent(), { timeout: 15_000 }).toBe('已提交');

@@ -110,6 +110,14 @@ export function SendPage() {
     () => !!form.english.trim(),
   );
 
+  // A check-in asks people to answer: an English text must say how too (foreigners get only that one).
+  const englishPrompt = () => (form.checkIn ? bt.send.checkInEnglish.prompt(form.checkIn.options) : '');
+  const englishPromptMissing = () => !!form.checkIn && !!form.english.trim() && !form.english.includes(englishPrompt());
+  const addEnglishPrompt = () => {
+    if (!englishPromptMissing()) return;
+    setForm('english', `${form.english.trimEnd()} ${englishPrompt()}`);
+  };
+
   const uploadLetter = async (file: File) => {
     const fd = new FormData();
     fd.set('file', file);
@@ -274,6 +282,14 @@ export function SendPage() {
             })()}
           </small>
           <FieldError errs={errs()} at="texts.0.content" />
+          <Show when={englishPromptMissing()}>
+            <p class="field-warning small" data-testid="english-checkin-missing">
+              {bt.send.checkInEnglish.missing}{' '}
+              <button type="button" class="link" data-action="english-checkin-prompt" onClick={addEnglishPrompt}>
+                {bt.send.checkInEnglish.add}
+              </button>
+            </p>
+          </Show>
         </label>
         <label class="field check" data-testid="exercise">
           <span>
@@ -283,7 +299,14 @@ export function SendPage() {
           <small class="muted">{bt.send.exerciseHint}</small>
           <FieldError errs={errs()} at="exercise" />
         </label>
-        <CheckInField value={form.checkIn} onChange={(v) => setForm('checkIn', v)} onPrompt={(p) => setForm('content', form.content + p)} />
+        <CheckInField
+          value={form.checkIn}
+          onChange={(v) => setForm('checkIn', v)}
+          onPrompt={(p) => {
+            setForm('content', form.content + p);
+            addEnglishPrompt();
+          }}
+        />
         <FieldError errs={errs()} at="checkIn" />
         <HysteresisField value={form.hysteresis} onChange={(v) => setForm('hysteresis', v)} error={errorsAt(errs(), 'hysteresis')} />
         <Show when={fastPathAllowed()}>
@@ -355,7 +378,7 @@ export function SendPage() {
         {/* Below the map, side by side: over it they hid its lower right and each other (#23). */}
         <div class="bd-panels">
           <ReachPanel reach={reach()} />
-          <WhatIfPanel form={() => toPayload(unwrap(form))} hasRegion={() => regionParts(form).length > 0} />
+          <WhatIfPanel form={() => toPayload(unwrap(form))} hasRegion={() => regionParts(form).length > 0} onFormErrors={failed} />
         </div>
       </div>
     </div>

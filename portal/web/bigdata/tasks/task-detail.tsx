@@ -6,7 +6,9 @@ import { askFields } from '../../ui/dialog.tsx';
 import { GeoMap } from '../../map/index.ts';
 import { CARRIERS } from '../form-model.ts';
 import { bt } from '../zh-CN.ts';
-import { canStop, chinaTime, hysteresisText, ruleText, STATE_KIND, type Detail, type ProgressView } from './task-model.ts';
+import { canStop, chinaTime, hysteresisText, regionText, ruleText, STATE_KIND, type Detail, type ProgressView } from './task-model.ts';
+import { loadAreas } from '../send/area-picker.tsx';
+import { capText } from '../cap/zh-CN.ts';
 import { ht } from '../hysteresis/zh-CN.ts';
 import { ProgressTable } from './task-progress.tsx';
 import { Recipients } from './task-recipients.tsx';
@@ -14,8 +16,17 @@ import { WhyLookup } from './why-lookup.tsx';
 import { CheckInPanel } from '../checkins/checkin-panel.tsx';
 
 /** Details: the task, its live progress per carrier (Server-Sent Events) and the reached people on the map. */
-export function TaskDetail(props: { id: string; onClose: () => void }) {
+export function TaskDetail(props: {
+  id: string;
+  onClose: () => void;
+  /** Opened to decide on it (the list's 审批): the checker reads the task here, then approves or rejects. */
+  review?: { onApprove: () => Promise<boolean>; onReject: () => Promise<boolean> };
+}) {
   const [task, { refetch: reload }] = createResource(() => get<Detail>(`/api/bigdata/tasks/${props.id}`));
+  const [areaNames] = createResource(async () => new Map((await loadAreas()).map((a) => [a.code, a.name])));
+  const decided = async (decide: () => Promise<boolean>) => {
+    if (await decide()) void reload();
+  };
   const update = async (t: Detail) => {
     const v = await askFields(
       bt.tasks.update,
@@ -96,6 +107,17 @@ export function TaskDetail(props: { id: string; onClose: () => void }) {
                 {t().approvalReason ? ` · ${bt.tasks.labelled(bt.tasks.approval.reason)}${t().approvalReason}` : ''}
               </p>
             </Show>
+            <Show when={props.review && t().canApprove}>
+              <div class="bd-review" data-testid="approval-review">
+                <p class="small">{bt.tasks.approval.reviewHint}</p>
+                <button type="button" class="danger" data-action="review-reject" onClick={() => void decided(props.review!.onReject)}>
+                  {bt.tasks.approval.reject}
+                </button>{' '}
+                <button type="button" class="primary" data-action="review-approve" onClick={() => void decided(props.review!.onApprove)}>
+                  {bt.tasks.approval.approveNow}
+                </button>
+              </div>
+            </Show>
             <p data-testid="task-content">
               {bt.tasks.signed(t().form.signature ?? '', (t().exercise ? bt.send.exercisePrefix : '') + (t().form.content ?? ''))}
             </p>
@@ -107,14 +129,31 @@ export function TaskDetail(props: { id: string; onClose: () => void }) {
                 </p>
               )}
             </For>
-            <Show when={canStop(t().state) && can('bigdata.send')}>
-              <button type="button" data-action="update" onClick={() => void update(t())}>
-                {bt.tasks.update}
-              </button>
-            </Show>
+            <div class="bd-detail-actions">
+              <Show when={canStop(t().state) && can('bigdata.send')}>
+                <button type="button" data-action="update" onClick={() => void update(t())}>
+                  {bt.tasks.update}
+                </button>
+              </Show>
+              <a
+                class="button"
+                data-action="export-cap"
+                href={`/api/bigdata/tasks/${encodeURIComponent(props.id)}/cap`}
+                download={`${props.id}.cap.xml`}
+                title={capText.exportHint}
+              >
+                {capText.export}
+              </a>
+            </div>
             <h3>{bt.tasks.settings}</h3>
             <table class="grid bd-settings" data-testid="task-settings">
               <tbody>
+                <tr>
+                  <th>{bt.tasks.region}</th>
+                  <td colSpan={3} data-field="region">
+                    {regionText(t().spec?.region?.parts ?? t().form.region?.parts ?? [], (code) => areaNames()?.get(code))}
+                  </td>
+                </tr>
                 <tr>
                   <th>{bt.send.frequency}</th>
                   <td>{t().form.frequency === 'daily' ? bt.send.daily : bt.send.once}</td>
@@ -159,7 +198,7 @@ export function TaskDetail(props: { id: string; onClose: () => void }) {
         )}
       </Show>
       <h3>{bt.tasks.progress}</h3>
-      <ProgressTable progress={progress()} />
+      <ProgressTable progress={progress()} state={task()?.state} />
       <h3>{bt.tasks.reached}</h3>
       <div class="bd-detail-map" ref={mapEl} />
       <Recipients id={props.id} />

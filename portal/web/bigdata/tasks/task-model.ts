@@ -42,12 +42,12 @@ export interface DetailForm {
   minDwellMin?: number;
   rules?: Rule[];
   quota?: Record<string, { total: number; dailyCap: number } | undefined>;
-  region?: { parts?: { kind: string; code?: string }[] };
+  region?: { parts?: RegionPartView[] };
   hysteresis?: { bufferMeters?: number; minOutsideSeconds?: number };
 }
 export interface Detail extends TaskSummary {
   form: DetailForm;
-  spec: { region?: { parts?: { kind: string; code?: string }[] } } | null;
+  spec: { region?: { parts?: RegionPartView[] } } | null;
   version: number | null;
 }
 export interface Recipient {
@@ -65,6 +65,33 @@ export type Rule =
   | { attribute: 'home'; action: string; codes: string[] }
   | { attribute: 'locality'; action: string; value: string }
   | { attribute: 'carrier'; action: string; values: string[] };
+
+/** A region part as the detail reads it (alerting's RegionPart, the fields it names). */
+export interface RegionPartView {
+  kind: string;
+  code?: string;
+  name?: string;
+  radiusM?: number;
+}
+
+/**
+ * A region in words: 上城区、西湖区、圆形（半径 5 公里）、多边形 2 个. Areas by name (their code
+ * when the part has none), circles with their radius, other shapes counted by kind.
+ */
+export function regionText(parts: RegionPartView[], names: (code: string) => string | undefined = () => undefined): string {
+  const out: string[] = [];
+  const counts = new Map<string, number>();
+  for (const p of parts) {
+    if (p.kind === 'admin') out.push(p.name ?? names(p.code ?? '') ?? p.code ?? '');
+    else if (p.kind === 'circle' && p.radiusM) out.push(bt.tasks.circleOf(String(Math.round(p.radiusM / 100) / 10)));
+    else counts.set(p.kind, (counts.get(p.kind) ?? 0) + 1);
+  }
+  for (const [kind, n] of counts) {
+    const what = bt.tasks.shapes[kind] ?? kind;
+    out.push(n === 1 ? what : bt.tasks.shapeCount(what, n));
+  }
+  return bt.tasks.regionJoin(out);
+}
 
 /** One crowd rule as a sentence: 保留 性别 女. */
 export function ruleText(r: Rule): string {

@@ -4,10 +4,17 @@ import { bt } from '../zh-CN.ts';
 import { etaText, type ProgressView } from './task-model.ts';
 
 /** A task's live progress: matched, per carrier sent / delivered / failed (and queued, rate, ETA under carrier limits), skipped by reason. */
-export function ProgressTable(props: { progress: ProgressView | null }) {
+export function ProgressTable(props: { progress: ProgressView | null; state?: string }) {
   const progress = () => props.progress;
   return (
-    <Show when={progress()} fallback={<p class="muted small">{bt.tasks.noProgress}</p>}>
+    <Show
+      when={progress()}
+      fallback={
+        <p class="muted small" data-testid="no-progress">
+          {bt.tasks.noProgressYet[props.state ?? ''] ?? bt.tasks.noProgress}
+        </p>
+      }
+    >
       {(p) => (
         <div data-testid="progress">
           <p>

@@ -32,25 +32,34 @@ export function TasksPage() {
       notifyError(e);
     }
   };
-  const decide = async (id: string, decision: 'approve' | 'reject') => {
+  /** Opened by 审批: the detail with the decision beside it, so the checker sees what they approve. */
+  const [reviewing, setReviewing] = createSignal(false);
+  const review = (id: string) => {
+    setReviewing(true);
+    setOpen(id);
+  };
+  const decide = async (id: string, decision: 'approve' | 'reject', subject?: string): Promise<boolean> => {
     let body: { reason: string } | undefined;
     if (decision === 'approve') {
-      if (!(await askConfirm(bt.tasks.approval.confirmApprove, { okLabel: bt.tasks.approval.approve }))) return;
+      const ask = subject ? bt.tasks.approval.confirmApproveOf(subject) : bt.tasks.approval.confirmApprove;
+      if (!(await askConfirm(ask, { okLabel: bt.tasks.approval.approve }))) return false;
     } else {
       const v = await askFields(
         bt.tasks.approval.rejectTitle,
         [{ name: 'reason', label: bt.tasks.approval.reason, type: 'textarea', value: '', required: true }],
         bt.tasks.approval.rejectHint,
       );
-      if (!v) return;
+      if (!v) return false;
       body = { reason: v.reason ?? '' };
     }
     try {
       await post(`/api/bigdata/tasks/${id}/${decision}`, body);
       notify('ok', decision === 'approve' ? bt.tasks.approval.approved : bt.tasks.approval.rejected);
       void refetch();
+      return true;
     } catch (e) {
       notifyError(e);
+      return false;
     }
   };
   const set = (k: string, v: string) => setFilter({ ...filter(), [k]: v, page: 1 });
@@ -138,7 +147,7 @@ export function TasksPage() {
                     {bt.tasks.detail}
                   </button>
                   <Show when={t.canApprove}>
-                    <button type="button" class="link" data-action="approve" onClick={() => void decide(t.id, 'approve')}>
+                    <button type="button" class="link" data-action="approve" onClick={() => review(t.id)}>
                       {bt.tasks.approval.approve}
                     </button>
                     <button type="button" class="link danger" data-action="reject" onClick={() => void decide(t.id, 'reject')}>
@@ -178,7 +187,22 @@ export function TasksPage() {
         total={list()?.total ?? 0}
         onPage={(p) => setFilter({ ...filter(), page: p })}
       />
-      <Show when={open()}>{(id) => <TaskDetail id={id()} onClose={() => (setOpen(null), void refetch())} />}</Show>
+      <Show when={open()}>
+        {(id) => (
+          <TaskDetail
+            id={id()}
+            onClose={() => (setOpen(null), setReviewing(false), void refetch())}
+            review={
+              reviewing()
+                ? {
+                    onApprove: () => decide(id(), 'approve', list()?.items.find((x) => x.id === id())?.subject),
+                    onReject: () => decide(id(), 'reject'),
+                  }
+                : undefined
+            }
+          />
+        )}
+      </Show>
     </Page>
   );
 }

@@ -8,6 +8,7 @@ export const wt = {
   run: '开始回放',
   running: '回放中…',
   needRegion: '请先选择或绘制发送区域',
+  fixForm: (n: number) => `回放按草稿计算：请先补全左侧表单中标出的 ${n} 项（如各运营商发送条数与日下发上限）`,
   reached: '将触达',
   sum: '合计',
   when: '累计触达（按时间）',

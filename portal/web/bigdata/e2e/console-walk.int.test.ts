@@ -1,0 +1,185 @@
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AlertBus, setAlertBus } from '../../../src/api/bigdata/alert-bus.ts';
+import { capFixture } from '../../../src/api/bigdata/cap/fixtures.ts';
+import { shanghaiToday, uploadLetter } from '../../../src/api/bigdata/console-harness.ts';
+import type { Portal } from '../../../src/portal.ts';
+import { loginAdmin, START_TIMEOUT, testPortal, type Client } from '../../../src/test/harness.ts';
+import { e2eOutDir } from '../../e2e/build-entry.ts';
+import { buildE2e } from './build-e2e.ts';
+import { ARTIFACTS, CHROMIUM_ARGS } from './console-stack.ts';
+
+/**
+ * What a campaign operator met walking the console with a check-in alert in two languages and a
+ * CAP file (#23 walk of #21's features), each place a person was left guessing:
+ * - 回放预演 beside the reach estimate answered a draft without quotas with
+ *   "请求参数有误：quota.cmcc.total: 须大于 0；…" and marked nothing in the form;
+ * - the check-in's reply prompt went into the Chinese text only: foreigners, who get the English
+ *   text, were asked nothing;
+ * - CAP 1.2 import and export existed only in the API: no page to upload a file, see what is wrong
+ *   with it, or take a task out as CAP.
+ * The portal talks to a real nats-server (the tasks' bucket); no alerting engine is needed for any
+ * of these (the what-if's draft is refused before it is replayed).
+ */
+const BUCKET = `alert_tasks_console_walk_${process.pid}`;
+const PROMPT_EN = 'Reply 1 if you are safe, 2 if you need help.';
+
+describe('the console as an operator walks it: what-if, a bilingual check-in, CAP in and out', () => {
+  let portal: Portal;
+  let nc: NatsConnection;
+  let browser: Browser;
+  let admin: Client;
+  let page: Page;
+  const problems: string[] = [];
+  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+
+  beforeAll(async () => {
+    const distP = buildE2e(e2eOutDir(join(tmpdir(), 'geo-alert-bigdata-e2e')));
+    const browserP = chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    browserP.catch(() => undefined);
+    portal = await testPortal({ webDist: await distP });
+    nc = await connectNats(inject('natsUrl'), 'portal-console-walk-test');
+    setAlertBus(portal.deps, await AlertBus.open(nc, { bucket: BUCKET, reachSubject: `alert.reach.console-walk-${process.pid}` }));
+    browser = await browserP;
+    mkdirSync(ARTIFACTS, { recursive: true });
+    admin = await loginAdmin(portal);
+    const [name, value] = admin.cookie.split('=') as [string, string];
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', acceptDownloads: true });
+    await context.addCookies([{ name, value, url: portal.url }]);
+    page = await context.newPage();
+    page.on('pageerror', (e) => problems.push(String(e.stack).slice(0, 600)));
+  }, START_TIMEOUT);
+
+  afterAll(async () => {
+    await browser?.close();
+    await nc?.drain();
+    await portal?.stop();
+  });
+
+  it('回放预演 of a draft without quotas marks the quota fields in the form and says so in words, not as field paths', async () => {
+    await page.goto(`${portal.url}/bigdata/send`);
+    await page.selectOption('select[aria-label="省"]', '330000');
+    await page.selectOption('select[aria-label="市"]', '330100');
+    await page.selectOption('select[aria-label="区/县"]', '330102');
+    await page.click('.area-picker button:has-text("添加区域")');
+    await page.waitForSelector('.area-picker .chip[data-code="330102"]');
+    await page.click('[data-testid="what-if"] button.primary');
+    const error = page.locator('[data-testid="what-if-error"]');
+    await expect.poll(() => error.textContent(), { timeout: 30_000 }).toContain('请先补全左侧表单中标出的');
+    expect(await error.textContent()).not.toMatch(/quota\.|请求参数有误/);
+    // Marked where the operator fills them in, as a submit's errors are.
+    for (const c of ['cmcc', 'cucc', 'ctcc'])
+      expect(await page.locator(`.field-error[data-field="quota.${c}.total"]`).isVisible(), c).toBe(true);
+    await shot('walk-what-if-needs-quota-1440x900');
+    // Filled in, the mark goes.
+    await page.fill('input[name="quota.cmcc.total"]', '100');
+    await expect.poll(() => page.locator('.field-error[data-field="quota.cmcc.total"]').count()).toBe(0);
+    expect(problems).toEqual([]);
+  }, 90_000);
+
+  it('a check-in alert with an English text asks foreigners how to answer too', async () => {
+    await page.fill('textarea[name="content"]', '今夜特大暴雨，请勿外出。');
+    await page.fill('textarea[name="english"]', 'Heavy rainstorm tonight, stay indoors.');
+    await page.check('[data-field="checkIn"]');
+    // The text has no prompt yet: the page says so under the English text.
+    await page.waitForSelector('[data-testid="english-checkin-missing"]');
+    await page.click('[data-action="checkin-prompt"]');
+    expect(await page.inputValue('textarea[name="content"]')).toBe('今夜特大暴雨，请勿外出。回复1表示安全，回复2表示需要帮助');
+    expect(await page.inputValue('textarea[name="english"]')).toBe(`Heavy rainstorm tonight, stay indoors. ${PROMPT_EN}`);
+    await expect.poll(() => page.locator('[data-testid="english-checkin-missing"]').count()).toBe(0);
+    // An English text written afterwards: the warning again, and its button adds the prompt once.
+    await page.fill('textarea[name="english"]', "Flooding on Yan'an Road.");
+    await page.waitForSelector('[data-testid="english-checkin-missing"]');
+    await page.locator('[data-testid="english-checkin-missing"]').scrollIntoViewIfNeeded();
+    await shot('walk-checkin-english-missing-1440x900');
+    await page.click('[data-action="english-checkin-prompt"]');
+    expect(await page.inputValue('textarea[name="english"]')).toBe(`Flooding on Yan'an Road. ${PROMPT_EN}`);
+    // Its segments are counted with the prompt (GSM-7, one SMS).
+    await expect.poll(() => page.locator('[data-testid="english-counts"]').textContent(), { timeout: 15_000 }).toContain('计费 1 条/人');
+  }, 60_000);
+
+  it('imports a CAP file: each bad element named where it is in the file, nothing saved; a good one previewed and saved as a draft', async () => {
+    await page.click('.bd-menu a:has-text("导入 CAP 预警")');
+    await page.waitForSelector('input[name="cap"]');
+    const good = capFixture('typhoon-alert');
+    const bad = good
+      .replace('30.30,120.10 30.20,120.10</polygon>', '30.30,120.10 30.21,120.10</polygon>')
+      .replace('<urgency>Immediate</urgency>', '<urgency>Now</urgency>');
+    expect(bad).not.toBe(good);
+    await page.setInputFiles('input[name="cap"]', { name: 'typhoon-bad.xml', mimeType: 'application/xml', buffer: Buffer.from(bad) });
+    const errors = page.locator('[data-testid="cap-errors"]');
+    await expect.poll(() => errors.textContent(), { timeout: 15_000 }).toContain('首尾闭合');
+    expect(await errors.locator('tr[data-path="alert.info[0].area[1].polygon[0]"]').textContent()).toContain(
+      '<info> 第 1 个 › <area> 第 2 个 › <polygon> 第 1 个',
+    );
+    expect(await errors.locator('tr[data-path="alert.info[0].urgency"]').textContent()).toContain('<info> 第 1 个 › <urgency>');
+    await shot('walk-cap-import-errors-1440x900');
+    expect((await admin.req('GET', '/api/bigdata/drafts')).body.total).toBe(0);
+
+    await page.setInputFiles('input[name="cap"]', { name: 'typhoon.xml', mimeType: 'application/xml', buffer: Buffer.from(good) });
+    const preview = page.locator('[data-testid="cap-preview"]');
+    await expect.poll(() => preview.locator('[data-field="subject"]').textContent(), { timeout: 15_000 }).toBe('台风“海葵”红色预警');
+    expect(await errors.count()).toBe(0);
+    expect(await preview.locator('[data-field="msgType"]').textContent()).toContain('Alert');
+    expect(await preview.locator('[data-field="alertType"]').textContent()).toBe('台风');
+    expect(await preview.locator('[data-field="region"]').textContent()).toBe('西湖区、圆形（半径 5 公里）、多边形');
+    expect(await preview.locator('[data-field="text-en-US"]').textContent()).toContain('Typhoon Haikui');
+    await shot('walk-cap-import-preview-1440x900');
+    await page.click('[data-action="cap-draft"]');
+    await page.waitForURL(/\/bigdata\/send\?draft=/, { timeout: 15_000 });
+    await expect.poll(() => page.inputValue('input[name="subject"]'), { timeout: 15_000 }).toBe('台风“海葵”红色预警');
+    expect(await page.inputValue('textarea[name="english"]')).toContain('Typhoon Haikui');
+    await page.waitForSelector('.area-picker .chip[data-code="330106"]');
+    await shot('walk-cap-draft-on-send-page-1440x900');
+    expect((await admin.req('GET', '/api/bigdata/drafts')).body.total).toBe(1);
+    expect(problems).toEqual([]);
+  }, 90_000);
+
+  it('exports a task as CAP from its detail, and the file imports again as the same alert', async () => {
+    const r = await admin.req('POST', '/api/bigdata/tasks', {
+      form: {
+        alertType: 'rainstorm',
+        region: { parts: [{ kind: 'admin', code: '330102', name: '上城区' }] },
+        subject: '上城区暴雨 导出',
+        content: '今夜特大暴雨，请勿外出。',
+        texts: [{ language: 'en-US', content: 'Heavy rainstorm tonight, stay indoors.' }],
+        signature: '翼讯通',
+        startDate: shanghaiToday(),
+        endDate: shanghaiToday(),
+        windows: [],
+        frequency: 'once',
+        minDwellMin: 0,
+        rules: [],
+        quota: { cmcc: { total: 10, dailyCap: 10 } },
+        authorizationLetter: await uploadLetter(admin),
+      },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    await page.goto(`${portal.url}/bigdata/tasks?open=${r.body.id}`);
+    const link = page.locator('[data-testid="task-detail"] [data-action="export-cap"]');
+    await link.waitFor({ timeout: 15_000 });
+    await shot('walk-task-detail-export-cap-1440x900');
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const xml = readFileSync((await download.path())!, 'utf8');
+    expect(xml).toContain('urn:oasis:names:tc:emergency:cap:1.2');
+    expect(xml).toContain('上城区暴雨 导出');
+    expect(download.suggestedFilename()).toMatch(/\.cap\.xml$/);
+
+    await page.click('.modal header button');
+    await page.click('.bd-menu a:has-text("导入 CAP 预警")');
+    await page.setInputFiles('input[name="cap"]', {
+      name: download.suggestedFilename(),
+      mimeType: 'application/xml',
+      buffer: Buffer.from(xml),
+    });
+    const preview = page.locator('[data-testid="cap-preview"]');
+    await expect.poll(() => preview.locator('[data-field="subject"]').textContent(), { timeout: 15_000 }).toBe('上城区暴雨 导出');
+    expect(await preview.locator('[data-field="region"]').textContent()).toBe('上城区');
+    expect(await preview.locator('[data-field="text-en-US"]').textContent()).toContain('Heavy rainstorm tonight');
+    expect(problems).toEqual([]);
+  }, 90_000);
+});

@@ -13,6 +13,7 @@ import { loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
 import { AlertBus, setAlertBus } from './alert-bus.ts';
 import { consoleApp, onApp, PNG_BYTES } from './console-harness.ts';
 import { BIGDATA_ROUTES } from './index.ts';
+import { INSIGHT_ROUTES } from '../insight/index.ts';
 
 /**
  * A running task's figures as a hostile enterprise reads them, against a real alerting engine (its
@@ -37,6 +38,7 @@ let portal: Portal;
 let admin: ReturnType<typeof onApp>;
 let app: ReturnType<typeof consoleApp>;
 let cookie: string;
+let client: Awaited<ReturnType<typeof loginAdmin>>;
 let letter: string;
 
 const spot: [number, number] = [120.41, 29.41];
@@ -68,7 +70,7 @@ beforeAll(async () => {
   portal = await testPortal();
   setAlertBus(portal.deps, await AlertBus.open(nc));
   app = consoleApp(portal, BIGDATA_ROUTES);
-  const client = await loginAdmin(portal);
+  client = await loginAdmin(portal);
   cookie = client.cookie;
   admin = onApp(app, client);
   const fd = new FormData();
@@ -206,8 +208,14 @@ describe('a task’s progress: no count under k of people not messaged (#17)', (
     expect(b.skipped.dwell).toBe(10);
     // Nobody was messaged by either task: the exact sent figures are 0.
     expect(a.carriers.cmcc.sent).toBe(0);
-    // The stored progress (task detail, list) is the released one.
+    // The stored progress (task detail, list, the big screen's active tasks) is the released one.
+    await until('progress stored', async () => (await admin('GET', `/api/bigdata/tasks/${few.body.id}`)).body.progress?.at != null);
     const detail = await admin('GET', `/api/bigdata/tasks/${few.body.id}`);
-    expect(JSON.stringify(detail.body.progress ?? {})).not.toMatch(/"(matched|dwell)":3\b/);
+    expect(detail.body.progress.matched).toBe(0);
+    expect(detail.body.progress.skipped).toEqual({});
+    const screen = await onApp(consoleApp(portal, INSIGHT_ROUTES), client)('GET', '/api/insight/active-tasks');
+    expect(screen.status, JSON.stringify(screen.body)).toBe(200);
+    const shown = screen.body.items.find((t: any) => t.id === few.body.id);
+    expect(shown.progress).toMatchObject({ matched: 0, skipped: {} });
   });
 });

@@ -1,8 +1,7 @@
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Portal } from '../portal.ts';
 import { onePagePdf } from './document-fixtures.ts';
-import { call, login, loginAdmin, loginOperator, START_TIMEOUT, testPortal, type Client } from '../test/harness.ts';
+import { call, login, loginAdmin, loginOperator, postSpaces, START_TIMEOUT, testPortal, type Client } from '../test/harness.ts';
 
 /** Issue 17, Hardening: bad input of any kind is a clear 4xx in Chinese, never a 500; safe headers on every answer. */
 describe('request hardening', () => {
@@ -32,37 +31,8 @@ describe('request hardening', () => {
   // (or to the login routes) is answered at once; the client stops sending when it reads the 413.
   it('answers a login body declaring 30 MB with 413 before the client has sent it, over a real socket', { timeout: 120_000 }, async () => {
     const total = 30 * 1024 * 1024;
-    const url = new URL(portal.url);
-    const r = await new Promise<{ status: number; body: any; sentBeforeAnswer: number }>((resolve, reject) => {
-      let sent = 0;
-      let sentBeforeAnswer = -1;
-      const req = request(
-        {
-          host: url.hostname,
-          port: url.port,
-          path: '/api/auth/login',
-          method: 'POST',
-          agent: false,
-          headers: { 'content-type': 'application/json', 'content-length': total },
-        },
-        (res) => {
-          sentBeforeAnswer = sent;
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (text += d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), sentBeforeAnswer }));
-        },
-      );
-      // Writing on after the answer may fail (the server closes): that is the point, not a failure.
-      req.on('error', (err) => (sentBeforeAnswer < 0 ? reject(err) : undefined));
-      const piece = Buffer.alloc(64 * 1024, 0x20);
-      const next = () => {
-        if (sentBeforeAnswer >= 0 || sent >= total) return;
-        sent += piece.length;
-        req.write(piece, (err) => (err ? undefined : setImmediate(next)));
-      };
-      next();
-    });
+    const answer = await postSpaces(`${portal.url}/api/auth/login`, total, { stopAtAnswer: true });
+    const r = { ...answer, body: JSON.parse(answer.text) };
     expect(r.status).toBe(413);
     expect(r.body.error.code).toBe('UPLOAD_TOO_LARGE');
     expect(r.body.error.message).toMatch(/8 KB/);
@@ -75,38 +45,8 @@ describe('request hardening', () => {
   // first, so someone uploading too big a file reads the 413 and its message, not a connection reset.
   it('with a login, answers an upload over the limit with 413 once it is sent, not with a reset', { timeout: 120_000 }, async () => {
     const total = 3 * 1024 * 1024;
-    const url = new URL(portal.url);
-    const r = await new Promise<{ status: number; body: any }>((resolve, reject) => {
-      let answer: { status: number; body: any } | undefined;
-      let written = false;
-      const settle = () => answer && written && resolve(answer);
-      const req = request(
-        {
-          host: url.hostname,
-          port: url.port,
-          path: '/api/feedback',
-          method: 'POST',
-          agent: false,
-          headers: { 'content-type': 'application/json', 'content-length': total, cookie: admin.cookie, 'x-csrf-token': admin.csrf },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (text += d));
-          res.on('end', () => ((answer = { status: res.statusCode ?? 0, body: JSON.parse(text) }), settle()));
-        },
-      );
-      req.on('error', reject);
-      const piece = Buffer.alloc(64 * 1024, 0x20);
-      let sent = 0;
-      const next = () => {
-        if (sent >= total) return void req.end(() => ((written = true), settle()));
-        const n = Math.min(piece.length, total - sent);
-        sent += n;
-        req.write(piece.subarray(0, n), (err) => (err ? reject(err) : setImmediate(next)));
-      };
-      next();
-    });
+    const answer = await postSpaces(`${portal.url}/api/feedback`, total, { headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf } });
+    const r = { status: answer.status, body: JSON.parse(answer.text) };
     expect(r.status).toBe(413);
     expect(r.body.error.message).toMatch(/请求内容过大（上限 2 MB）/);
   });

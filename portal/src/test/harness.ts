@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { createLogger } from '@geo/infra';
 import { createPortal, type Portal } from '../portal.ts';
 import type { PortalConfig } from '../config.ts';
@@ -103,4 +104,71 @@ export async function otherEnterprise(p: Portal, tag: string): Promise<{ enterpr
     [`admin-${tag}`, enterpriseId, `dept-${tag}`, `admin-${tag}`, await hashPassword('Other-pass-1', 10)],
   );
   return { enterpriseId, admin: await login(p, `admin-${tag}`, 'Other-pass-1'), deptId: `dept-${tag}` };
+}
+
+/** What {@link postSpaces} got back. */
+export interface SpacesAnswer {
+  status: number;
+  text: string;
+  /** How many bytes of the body were written when the answer's head arrived. */
+  sentBeforeAnswer: number;
+}
+
+/**
+ * POSTs a JSON-typed body of `total` spaces to `url` over a socket of its own (node:http, no agent),
+ * in 64 KiB pieces, as a client uploading a large file does; `headers` add to or replace
+ * `content-type` and `content-length`. With `stopAtAnswer` the client stops sending once the
+ * answer's head arrives (a write failing after it is expected: the server closes) and settles when
+ * the answer is read; without, it writes the whole body, and settles once it is written and the
+ * answer read, any failing write failing the call.
+ * @example const r = await postSpaces(`${portal.url}/api/auth/login`, 30 * 1024 * 1024, { stopAtAnswer: true });
+ */
+export function postSpaces(
+  url: string,
+  total: number,
+  opts: { headers?: Record<string, string>; stopAtAnswer?: boolean } = {},
+): Promise<SpacesAnswer> {
+  const u = new URL(url);
+  const stopAtAnswer = opts.stopAtAnswer ?? false;
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let sentBeforeAnswer = -1;
+    let answer: SpacesAnswer | undefined;
+    let written = false;
+    const settle = () => answer && (written || stopAtAnswer) && resolve(answer);
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': total, ...opts.headers },
+      },
+      (res) => {
+        sentBeforeAnswer = sent;
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          answer = { status: res.statusCode ?? 0, text, sentBeforeAnswer };
+          settle();
+        });
+      },
+    );
+    const answered = () => stopAtAnswer && sentBeforeAnswer >= 0;
+    req.on('error', (err) => (answered() ? undefined : reject(err)));
+    const piece = Buffer.alloc(64 * 1024, 0x20);
+    const next = () => {
+      if (answered()) return;
+      if (sent >= total) {
+        if (!stopAtAnswer) req.end(() => ((written = true), settle()));
+        return;
+      }
+      const n = Math.min(piece.length, total - sent);
+      sent += n;
+      req.write(piece.subarray(0, n), (err) => (!err ? setImmediate(next) : stopAtAnswer ? undefined : reject(err)));
+    };
+    next();
+  });
 }

@@ -208,6 +208,22 @@ describe('a task’s progress: no count under k of people not messaged (#17)', (
     expect(b.skipped.dwell).toBe(10);
     // Nobody was messaged by either task: the exact sent figures are 0.
     expect(a.carriers.cmcc.sent).toBe(0);
+    // Region ± one cell: the twelve's region, and it with the three's cell. Alerting reports one
+    // total per task (not per cell), so the total is put on the grid as a whole: 12 → 10 and 15 → 20.
+    // The difference is k, not the three; it does tell that the added cell is not empty (per-cell
+    // progress from alerting would make the two answers equal, as reach's are).
+    const both = await admin('POST', '/api/bigdata/tasks', {
+      form: task({
+        region: { parts: [...region(spot2).parts, ...region([spot2[0] + 0.05, spot2[1]]).parts] },
+        minDwellMin: 7 * 24 * 60,
+      }),
+    });
+    expect(both.status, JSON.stringify(both.body)).toBe(200);
+    await until('fifteen held', judged(both.body.id, 15));
+    const c = await progressUntil(both.body.id, (p) => p.at !== null && p.skipped?.dwell !== undefined);
+    const d = Math.abs(c.skipped.dwell - b.skipped.dwell);
+    expect(d % 10, JSON.stringify({ b, c })).toBe(0);
+    expect(d).not.toBe(3);
     // The stored progress (task detail, list, the big screen's active tasks) is the released one.
     await until('progress stored', async () => (await admin('GET', `/api/bigdata/tasks/${few.body.id}`)).body.progress?.at != null);
     const detail = await admin('GET', `/api/bigdata/tasks/${few.body.id}`);

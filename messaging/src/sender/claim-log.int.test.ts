@@ -89,6 +89,30 @@ describe('write-ahead claims, one JetStream message per batch', () => {
     expect(one.tailState()).toMatchObject({ consuming: true });
   });
 
+  it("learns others' claims again within seconds when its tail's consumer is lost on the server (#19: ~27 s after a node kill)", async () => {
+    const stream = `${ns.toUpperCase()}_D${++n}`;
+    const restarts: string[] = [];
+    const one = await ClaimLog.open(nc, {
+      stream,
+      subject: `${stream.toLowerCase()}.claims`,
+      since: async () => undefined,
+      onRestart: (r) => restarts.push(r),
+    });
+    open.push(one);
+    const two = await claimLog(undefined, stream);
+    expect(await two.claim('before-loss')).toBe(true);
+    await until('the first claim learnt', () => one.has('before-loss'), 10_000);
+    // The tails are ephemeral consumers, as a node kill takes them: one's pulls then get a 409
+    // "Consumer Deleted", and nats.js waits for two missed idle heartbeats (30 s) before it makes a
+    // new one. Both are deleted; two's is opened again as well.
+    const jsm = await jetstreamManager(nc);
+    for await (const ci of jsm.consumers.list(stream)) await jsm.consumers.delete(stream, ci.name);
+    expect(await two.claim('after-loss')).toBe(true);
+    // Before: the watchdog looked first after 20 s without a delivery and stalled it 5 s later.
+    await until('the claim made after the loss learnt', () => one.has('after-loss'), 15_000);
+    expect(restarts).toContain('stalled');
+  }, 30_000);
+
   it('withdraws a claim whose publish timed out but was stored, so the job is not taken as claimed when it comes again', async () => {
     const stream = `${ns.toUpperCase()}_L${++n}`;
     const subject = `${stream.toLowerCase()}.claims`;

@@ -110,3 +110,20 @@ describe('a three-node NATS JetStream cluster', () => {
     await expect(awaitTopology(nc, [part], { timeoutMs: 600, pollMs: 100 })).rejects.toThrow(/NEVER_DECLARED, KV_never_kv missing/);
   });
 });
+
+describe('waiting for a node to be healthy', () => {
+  it('says what was missing when a node does not become healthy in time (a timeout alone named nothing)', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'nats-cluster-wait-'));
+    const c = await startNatsCluster({ dataDir: own, nodes: 3 });
+    try {
+      for (const i of [0, 1, 2]) await c.kill(i);
+      // Alone, n0 can elect no meta leader: the wait must fail, naming what the node said.
+      const lone = await c.start(0, { healthyTimeoutMs: 3_000 }).catch((err: Error) => err);
+      expect(lone).toBeInstanceOf(Error);
+      expect((lone as Error).message).toMatch(/within 3000 ms; last: (healthz: .*meta leader|no meta leader)/);
+    } finally {
+      await c.stop();
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

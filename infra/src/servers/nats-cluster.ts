@@ -13,6 +13,8 @@ export interface NatsClusterOptions {
   /** The nats-server binary. @default as {@link startNatsServer} chooses */
   bin?: string;
   log?: (msg: string) => void;
+  /** How long a node may take to report JetStream healthy with a complete meta group. @default 120000 */
+  healthyTimeoutMs?: number;
 }
 
 export interface RunningNatsCluster {
@@ -26,8 +28,8 @@ export interface RunningNatsCluster {
   restart(i: number, opts?: { hard?: boolean; downMs?: number }): Promise<void>;
   /** Stops node `i` and leaves it down. */
   kill(i: number, opts?: { hard?: boolean }): Promise<void>;
-  /** Starts a node that was stopped with `kill`. */
-  start(i: number): Promise<void>;
+  /** Starts a node that was stopped with `kill`, and waits for it as the cluster's start did (`healthyTimeoutMs`). */
+  start(i: number, opts?: { healthyTimeoutMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -57,7 +59,8 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<Runnin
   const meta = async (i: number) =>
     fetch(`http://127.0.0.1:${ports[i]!.monitor}/jsz`).then(
       async (r) =>
-        ((await r.json()) as { meta_cluster?: { leader?: string; replicas?: { current?: boolean; offline?: boolean }[] } }).meta_cluster,
+        ((await r.json()) as { meta_cluster?: { leader?: string; replicas?: { name?: string; current?: boolean; offline?: boolean }[] } })
+          .meta_cluster,
       () => undefined,
     );
   /**
@@ -67,20 +70,28 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<Runnin
    * on nats-server 2.10 before the meta group knows all peers, and an R3 stream declared then fails
    * with "no suitable peers for placement".
    */
-  const healthy = async (i: number, timeoutMs = 120_000) => {
+  const healthy = async (i: number, timeoutMs = opts.healthyTimeoutMs ?? 120_000) => {
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const m = (await fetch(`http://127.0.0.1:${ports[i]!.monitor}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      ))
-        ? await meta(i)
-        : undefined;
+      const h = await fetch(`http://127.0.0.1:${ports[i]!.monitor}/healthz`).then(
+        async (r) => ({ ok: r.ok, body: r.ok ? '' : (await r.text()).slice(0, 500) }),
+        (err: Error) => ({ ok: false, body: `unreachable (${err.message})` }),
+      );
+      const m = h.ok ? await meta(i) : undefined;
       const leader = m?.leader ? names.indexOf(m.leader) : -1;
       const lm = leader >= 0 ? await meta(leader) : undefined;
-      if (lm && leader >= 0 && lm.leader === names[leader] && (lm.replicas ?? []).filter((p) => !p.offline).length === n - 1) return;
+      const peers = lm?.replicas ?? [];
+      if (lm && leader >= 0 && lm.leader === names[leader] && peers.filter((p) => !p.offline).length === n - 1) return;
+      // What is missing, for the error: a timeout alone did not say which stream or peer held it up (#19).
+      const why = !h.ok
+        ? `healthz: ${h.body}`
+        : leader < 0
+          ? `no meta leader known to ${names[i]}`
+          : `meta leader ${names[leader]} sees peers ${JSON.stringify(peers.map((p) => `${p.name ?? '?'}${p.offline ? ' offline' : ''}`))}`;
       if (Date.now() > until)
-        throw new Error(`NATS node ${names[i]} did not report JetStream healthy with a complete meta group within ${timeoutMs} ms`);
+        throw new Error(
+          `NATS node ${names[i]} did not report JetStream healthy with a complete meta group within ${timeoutMs} ms; last: ${why}`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
   };
@@ -92,9 +103,9 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<Runnin
     await node.stop();
     nodes[i] = undefined;
   };
-  const start = async (i: number) => {
+  const start = async (i: number, o: { healthyTimeoutMs?: number } = {}) => {
     nodes[i] = await startNatsServer(nodeOpts(i));
-    await healthy(i);
+    await healthy(i, o.healthyTimeoutMs);
   };
   return {
     url: ports.map((p) => `nats://127.0.0.1:${p.client}`).join(','),

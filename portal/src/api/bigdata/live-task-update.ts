@@ -7,6 +7,7 @@ import { validationError } from '../../http/openapi.ts';
 import { adjustReservation } from '../ledger/reservations.ts';
 import { alertBus } from './alert-bus.ts';
 import { followEndDate } from './checkins/index.ts';
+import { withCheckInPrompts } from './checkins/prompt.ts';
 import { fieldErrors, parse, STATE_LABELS } from './route-kit.ts';
 import { formIssues, TaskForm, toSpec, type FieldIssue } from './task-form.ts';
 import { costedSpec, LIVE_STATES, updateSpec, type TaskRow } from './task-store.ts';
@@ -74,6 +75,8 @@ export async function updateLiveTask(deps: Deps, u: LiveTaskUpdate): Promise<{ f
     replyExtension: cur.task.spec.replyExtension,
   });
   if (!spec.success) throw validationError(spec.error as never);
+  // A check-in's reply prompt stays at the end of each language's text (a new text gets it too).
+  spec.data = withCheckInPrompts(spec.data, form.checkIn?.options);
   let version = cur.task.version;
   // Ledger, row and bucket together: a longer text costs more units (refused when the balance is
   // short); a failed KV write rolls the ledger back.

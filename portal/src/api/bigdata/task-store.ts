@@ -3,6 +3,7 @@ import type { Queryable as Db } from '@geo/infra';
 import { composeText, countSms, TextRefusal } from '@geo/messaging';
 import { iso } from '../../http/context.ts';
 import { reserveTask, type CostedSpec } from '../ledger/reservations.ts';
+import { checkInOptionsOf, withCheckInPrompts } from './checkins/prompt.ts';
 
 export const TASK_ROW_STATES = [
   'draft',
@@ -134,6 +135,16 @@ export function costedSpec(spec: unknown): CostedSpec {
   return { ...s, signature: top.signature, content: top.content };
 }
 
+/**
+ * A submitted task's spec with the reply prompt of its check-in (if its form asks for answers) at the
+ * end of each language's text: what is stored, reserved and sent (`attachCheckIn` writes the same to
+ * the bucket). Other specs as they are.
+ */
+export function promptedSpec<S>(spec: S, form: unknown): S {
+  if (!spec) return spec;
+  return withCheckInPrompts(spec as S & { content: string }, checkInOptionsOf(form));
+}
+
 export interface NewRow {
   id: string;
   enterpriseId: string;
@@ -156,8 +167,9 @@ export interface NewRow {
  * same statement sequence, so call it inside the transaction that also writes the KV entry.
  */
 export async function insertTask(db: Db, t: NewRow): Promise<void> {
-  if (t.state !== 'draft' && t.spec && !isExercise(t.spec))
-    await reserveTask(db, { id: t.id, enterpriseId: t.enterpriseId, accountId: t.accountId, spec: costedSpec(t.spec) });
+  const spec = promptedSpec(t.spec, t.form);
+  if (t.state !== 'draft' && spec && !isExercise(spec))
+    await reserveTask(db, { id: t.id, enterpriseId: t.enterpriseId, accountId: t.accountId, spec: costedSpec(spec) });
   await db.query(
     `INSERT INTO bigdata_tasks (id, enterprise_id, account_id, account_name, state, alert_type, subject, form, spec, start_date, end_date, copied_from, approval, fast_path, submitted_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $5 = 'draft' THEN NULL ELSE now() END)`,
@@ -170,7 +182,7 @@ export async function insertTask(db: Db, t: NewRow): Promise<void> {
       t.alertType,
       t.subject,
       JSON.stringify(t.form),
-      t.spec === undefined ? null : JSON.stringify(t.spec),
+      spec === undefined ? null : JSON.stringify(spec),
       t.startDate ?? null,
       t.endDate ?? null,
       t.copiedFrom ?? null,
@@ -219,6 +231,7 @@ export async function submitDraft(
     fastPath?: boolean;
   },
 ): Promise<boolean> {
+  const spec = promptedSpec(t.spec, t.form) as CostedSpec & { accountId: string };
   const { rows } = await db.query(
     `UPDATE bigdata_tasks SET state = $9, alert_type = $3, subject = $4, form = $5, spec = $6, start_date = $7, end_date = $8, approval = $10, fast_path = $11,
        submitted_at = now(), updated_at = now()
@@ -229,7 +242,7 @@ export async function submitDraft(
       t.alertType,
       t.subject,
       JSON.stringify(t.form),
-      JSON.stringify(t.spec),
+      JSON.stringify(spec),
       t.startDate,
       t.endDate,
       t.state ?? 'submitted',
@@ -238,7 +251,6 @@ export async function submitDraft(
     ],
   );
   if (rows.length === 0) return false;
-  const spec = t.spec as CostedSpec & { accountId: string };
   if (!isExercise(spec)) await reserveTask(db, { id, enterpriseId, accountId: spec.accountId, spec: costedSpec(spec) });
   return true;
 }

@@ -27,10 +27,12 @@ export interface CheckInStack {
   nc: NatsConnection;
   portal: Portal;
   checkIns: CheckInRuntime;
-  /** People of China Mobile appear at these positions (one cell each). */
-  place(people: { msisdn: string; lng: number; lat: number }[]): Promise<void>;
+  /** People of China Mobile appear at these positions (one cell each), with their profile's language when given. */
+  place(people: { msisdn: string; lng: number; lat: number; lang?: LocationEvent['lang'] }[]): Promise<void>;
   /** The sources of the SMS each number received. */
   sources(numbers: string[]): Promise<Record<string, string[]>>;
+  /** The SMS each number received, as the handset shows them (whole text, parts reassembled). */
+  received(numbers: string[]): Promise<Record<string, { source: string; text: string; parts: number }[]>>;
   /** A handset answers: an MO from `from` to `to` (access number + extension). */
   answer(from: string, to: string, text: string): Promise<void>;
   /** messaging's sms_replies_total for China Mobile, by reason. */
@@ -120,6 +122,7 @@ export async function startCheckInStack(clickhouseUrl: string, portalExtra: Para
           lng: p.lng,
           lat: p.lat,
           kind: 'periodic',
+          ...(p.lang ? { lang: p.lang } : {}),
         }));
         for (const e of events) await js.publish(locationSubject(e.carrier, shardOf(e.msisdn)), encodeLocationBatch([e]));
       },
@@ -127,6 +130,10 @@ export async function startCheckInStack(clickhouseUrl: string, portalExtra: Para
         const r = await fetch(`${smscUrl}/messages/by-destination?carrier=cmcc`, { method: 'POST', body: JSON.stringify(numbers) });
         const body = (await r.json()) as Record<string, { source: string }[]>;
         return Object.fromEntries(Object.entries(body).map(([n, l]) => [n, l.map((m) => m.source)]));
+      },
+      async received(numbers) {
+        const r = await fetch(`${smscUrl}/messages/by-destination?carrier=cmcc`, { method: 'POST', body: JSON.stringify(numbers) });
+        return (await r.json()) as Record<string, { source: string; text: string; parts: number }[]>;
       },
       async answer(from, to, text) {
         const r = await fetch(`${smscUrl}/deliver?carrier=cmcc`, {

@@ -3,6 +3,7 @@ import { consumeValidated, ensureConsumer, jetstreamManager, type NatsConnection
 import { ExtensionRegistry, messagingNames, SmsReply, type MessagingNames } from '@geo/messaging';
 import type { Deps } from '../../../http/context.ts';
 import type { TaskForm } from '../task-form.ts';
+import { withCheckInPrompts } from './prompt.ts';
 import { createCheckIn, getCheckIn, moveCheckInEnd, pendingAreas, recordCheckInReply, setArea, type CheckIn } from './store.ts';
 
 /**
@@ -123,12 +124,14 @@ export async function attachCheckIn(
 ): Promise<AlertTaskSpec> {
   const options = t.form.checkIn?.options;
   if (!options) return spec;
+  // Each language's text ends with the prompt in its language, as the row (insertTask) has it.
+  const prompted = withCheckInPrompts(spec, options);
   const registry = checkInRuntime(deps)?.registry;
   const taken: string[] = [];
   for (let attempt = 0; attempt < 5; attempt++) {
     const c: CheckIn = await createCheckIn(tx, { taskId: t.taskId, enterpriseId: t.enterpriseId, endDate: t.form.endDate, options }, taken);
     // Without NATS now, messaging registers the extension with the first SMS; closing then writes it.
-    if (!registry || (await registerCheckIn(registry, c, t.accountId))) return { ...spec, replyExtension: c.extension };
+    if (!registry || (await registerCheckIn(registry, c, t.accountId))) return { ...prompted, replyExtension: c.extension };
     await tx.query('DELETE FROM bigdata_checkins WHERE task_id = $1', [t.taskId]);
     taken.push(c.extension);
   }

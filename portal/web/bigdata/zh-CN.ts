@@ -113,11 +113,28 @@ export const bt = {
      * an answer the operator named keeps its own words.
      */
     checkInEnglish: {
-      known: { 安全: 'you are safe', 需要帮助: 'you need help' } as Record<string, string>,
-      prompt(options: { code: string; label: string }[]): string {
-        return `Reply ${options.map((o) => `${o.code} if ${this.known[o.label.trim()] ?? o.label}`).join(', ')}.`;
+      /** What an English reader is told an answer means: the same words as the server's prompt (api/bigdata/checkins/prompt.ts). */
+      known: {
+        安全: 'if safe',
+        平安: 'if safe',
+        需要帮助: 'if you need help',
+        求助: 'if you need help',
+        需要救援: 'if you need rescue',
+        已撤离: 'if evacuated',
+        受伤: 'if injured',
+        被困: 'if trapped',
+      } as Record<string, string>,
+      meaning(o: { code: string; label: string; help?: boolean }): string {
+        const label = o.label.trim();
+        if (this.known[label]) return this.known[label];
+        if (/^[A-Za-z0-9 ,.'/-]+$/.test(label)) return `for ${label}`;
+        return o.help ? 'if you need help' : `for option ${o.code}`;
       },
-      missing: '英文内容中没有回复提示：收到英文短信的外籍人员不知道该回复什么。',
+      /** The prompt without its full stop: `Reply 1 if safe, 2 if you need help`. */
+      prompt(options: { code: string; label: string; help?: boolean }[]): string {
+        return `Reply ${options.map((o) => `${o.code} ${this.meaning(o)}`).join(', ')}`;
+      },
+      missing: '英文内容末尾还没有回复提示：收到英文短信的外籍人员要知道回复什么。',
       add: '在英文内容末尾加入回复提示',
     },
   },
@@ -246,7 +263,7 @@ export const bt = {
     confirmDeleteDraft: '确定删除该草稿吗？',
     deleted: '已删除',
     update: '修改任务',
-    updateHint: '执行中的任务可修改发送内容和结束日期；已收到短信的人不会重复收到。',
+    updateHint: '执行中的任务可修改发送内容（中文和英文）和结束日期；已收到短信的人不会重复收到。',
     updated: (v: number) => `任务已修改（第 ${v} 版）`,
     settings: '任务设置',
     noRules: '不筛选',

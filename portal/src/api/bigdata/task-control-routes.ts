@@ -9,13 +9,14 @@ import { requires } from '../../http/route-access.ts';
 import { alertBus } from './alert-bus.ts';
 import { guarded, jsonBody, jsonBodyLimit, parse, STATE_LABELS } from './route-kit.ts';
 import { updateLiveTask } from './live-task-update.ts';
+import { TaskText } from './task-form.ts';
 import { IdParam, Transitioned } from './schemas.ts';
 import { setState } from './task-store.ts';
 import { taskOr404 } from './task-views.ts';
 
 /* Controlling a submitted task: pause and resume (before it runs), emergency stop, and changing a running task. */
 
-/** What an operator may change while a task runs (the CLI's `update`): the text, the region, the end date. */
+/** What an operator may change while a task runs (the CLI's `update`): the texts, the region, the end date. */
 const TaskUpdate = z
   .object({
     content: z.string().trim().min(1, '请填写发送内容').max(2000, '发送内容最多 2000 字').optional().openapi({
@@ -23,6 +24,16 @@ const TaskUpdate = z
       example: '台风红色预警：请立即转移到安全地带。',
     }),
     region: Region.optional().openapi({ description: '新的区域（同提交时的 region）' }),
+    // The other languages change with the Chinese text (#23 walk: the console changed the Chinese
+    // text of a running bilingual task and foreigners went on getting the old English one).
+    texts: z
+      .array(TaskText)
+      .max(10)
+      .optional()
+      .openapi({
+        description: '新的其他语言内容（整组替换提交时的 texts；空数组表示不再发其他语言）；此后发出的短信用新内容',
+        example: [{ language: 'en-US', content: 'Typhoon red warning: move to a safe place now.' }],
+      }),
     endDate: z
       .string()
       .date('请选择结束日期')
@@ -74,7 +85,7 @@ export const taskControlRoutes = router()
       method: 'put',
       path: '/api/bigdata/tasks/{id}',
       tags,
-      summary: '修改执行中（或尚未执行）的任务：发送内容、区域、结束日期；已收到的人不会重复收到',
+      summary: '修改执行中（或尚未执行）的任务：发送内容（含其他语言）、区域、结束日期；已收到的人不会重复收到',
       middleware: [requires('bigdata.send'), jsonBodyLimit],
       request: { params: IdParam, ...jsonRequest(TaskUpdate) },
       responses: jsonOk(Updated),

@@ -26,7 +26,7 @@ import { ARTIFACTS, CHROMIUM_ARGS } from './console-stack.ts';
  * of these (the what-if's draft is refused before it is replayed).
  */
 const BUCKET = `alert_tasks_console_walk_${process.pid}`;
-const PROMPT_EN = 'Reply 1 if you are safe, 2 if you need help.';
+const PROMPT_EN = 'Reply 1 if safe, 2 if you need help.';
 
 describe('the console as an operator walks it: what-if, a bilingual check-in, CAP in and out', () => {
   let portal: Portal;
@@ -181,5 +181,54 @@ describe('the console as an operator walks it: what-if, a bilingual check-in, CA
     expect(await preview.locator('[data-field="region"]').textContent()).toBe('上城区');
     expect(await preview.locator('[data-field="text-en-US"]').textContent()).toContain('Heavy rainstorm tonight');
     expect(problems).toEqual([]);
+  }, 90_000);
+
+  it("修改任务 changes a live bilingual task's English text with its Chinese one, in the portal and in the bucket alerting reads", async () => {
+    // A task's change is written to the bucket alerting reads (the default one, as the CLI's `update`):
+    // this test's task starts tomorrow, so no engine on the shared server sends it today; stopped at the end.
+    const live = await AlertBus.open(nc, { reachSubject: `alert.reach.console-walk-live-${process.pid}` });
+    setAlertBus(portal.deps, live);
+    const tomorrow = new Date(Date.now() + 8 * 3600_000 + 86_400_000).toISOString().slice(0, 10);
+    const r = await admin.req('POST', '/api/bigdata/tasks', {
+      form: {
+        alertType: 'rainstorm',
+        region: { parts: [{ kind: 'admin', code: '330102', name: '上城区' }] },
+        subject: '上城区暴雨 修改英文',
+        content: '明日特大暴雨，请勿外出。',
+        texts: [{ language: 'en-US', content: 'Heavy rainstorm tomorrow, stay indoors.' }],
+        signature: '翼讯通',
+        startDate: tomorrow,
+        endDate: tomorrow,
+        windows: [],
+        frequency: 'once',
+        minDwellMin: 0,
+        rules: [],
+        quota: { cmcc: { total: 10, dailyCap: 10 } },
+        authorizationLetter: await uploadLetter(admin),
+      },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const id = r.body.id as string;
+    try {
+      await page.goto(`${portal.url}/bigdata/tasks?open=${id}`);
+      await page.locator('[data-testid="task-detail"] [data-action="update"]').click();
+      const dialog = page.locator('[data-testid="app-dialog"]');
+      expect(await dialog.locator('textarea[name="english"]').inputValue()).toBe('Heavy rainstorm tomorrow, stay indoors.');
+      await dialog.locator('textarea[name="content"]').fill('明日特大暴雨，地铁停运，请勿外出。');
+      await dialog.locator('textarea[name="english"]').fill('Heavy rainstorm tomorrow, the metro is closed: stay indoors.');
+      await page.screenshot({ path: join(ARTIFACTS, 'walk-update-english-1440x900.png') });
+      await dialog.locator('[data-action="ok"]').click();
+      const en = page.locator('[data-testid="task-content-en"]');
+      await expect.poll(() => en.textContent(), { timeout: 15_000 }).toContain('the metro is closed');
+      expect(await page.locator('[data-testid="task-content"]').textContent()).toContain('地铁停运');
+      // As alerting will send it to a foreigner from now on.
+      expect((await live.get(id))?.spec.contents?.en).toContain('the metro is closed');
+      expect((await admin.req('GET', `/api/bigdata/tasks/${id}`)).body.form.texts).toEqual([
+        { language: 'en-US', content: 'Heavy rainstorm tomorrow, the metro is closed: stay indoors.' },
+      ]);
+      expect(problems).toEqual([]);
+    } finally {
+      await admin.req('POST', `/api/bigdata/tasks/${id}/stop`);
+    }
   }, 90_000);
 });

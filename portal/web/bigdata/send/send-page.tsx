@@ -115,7 +115,9 @@ export function SendPage() {
   const englishPromptMissing = () => !!form.checkIn && !!form.english.trim() && !form.english.includes(englishPrompt());
   const addEnglishPrompt = () => {
     if (!englishPromptMissing()) return;
-    setForm('english', `${form.english.trimEnd()} ${englishPrompt()}`);
+    // A sentence of its own, as the server writes it when it adds one (so it is not added twice).
+    const t = form.english.trimEnd();
+    setForm('english', `${t}${/[.!?]$/.test(t) ? ' ' : '. '}${englishPrompt()}.`);
   };
 
   const uploadLetter = async (file: File) => {

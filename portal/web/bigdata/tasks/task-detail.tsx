@@ -28,17 +28,29 @@ export function TaskDetail(props: {
     if (await decide()) void reload();
   };
   const update = async (t: Detail) => {
+    // The English text changes with the Chinese one: a foreigner must not go on getting the old news.
+    const texts = t.form.texts ?? [];
+    const en = texts.find((x) => /^en\b/i.test(x.language));
     const v = await askFields(
       bt.tasks.update,
       [
         { name: 'content', label: bt.tasks.content, type: 'textarea', value: t.form.content ?? '', required: true },
+        { name: 'english', label: bt.send.english, type: 'textarea', value: en?.content ?? '' },
         { name: 'endDate', label: bt.tasks.endDate, type: 'date', value: t.form.endDate ?? '', required: true },
       ],
       bt.tasks.updateHint,
     );
     if (!v) return;
+    const english = (v.english ?? '').trim();
+    const others = texts.filter((x) => x !== en);
+    const changed = english !== (en?.content ?? '').trim();
+    const newTexts = english ? [{ ...(en ?? { language: 'en-US' }), content: english }, ...others] : others;
     try {
-      const r = await put<{ version: number }>(`/api/bigdata/tasks/${props.id}`, { content: v.content, endDate: v.endDate });
+      const r = await put<{ version: number }>(`/api/bigdata/tasks/${props.id}`, {
+        content: v.content,
+        endDate: v.endDate,
+        ...(changed ? { texts: newTexts } : {}),
+      });
       notify('ok', bt.tasks.updated(r.version));
       void reload();
     } catch (e) {

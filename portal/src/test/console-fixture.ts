@@ -1,6 +1,7 @@
 import { connectNats, type NatsConnection } from '@geo/infra';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
+import { shanghaiDate } from '@geo/infra/basics';
 import type { Portal } from '../portal.ts';
 import { AlertBus, setAlertBus } from '../api/bigdata/alert-bus.ts';
 import { addAccount, consoleApp, loginAs, onApp, PNG_BYTES } from '../api/bigdata/console-harness.ts';
@@ -116,5 +117,30 @@ export function consoleFixture(
       await started().bus.transition(id, 'scheduled', 'test');
       await started().bus.transition(id, 'running', 'test');
     },
+  };
+}
+
+/**
+ * A big-data task form the console accepts: a typhoon warning over a 1 km circle in Hangzhou, once,
+ * today only (China's date), 300 China Mobile messages; `over` replaces any field (a letter is needed:
+ * `authorizationLetter`).
+ * @example await maker('POST', '/api/bigdata/tasks', { form: taskForm({ authorizationLetter: c.letter, subject: '待审批任务' }) })
+ */
+export function taskForm(over: Record<string, unknown> = {}): Record<string, unknown> {
+  const today = shanghaiDate(Date.now());
+  return {
+    alertType: 'typhoon',
+    region: { parts: [{ kind: 'circle', center: [120.16, 30.25], radiusM: 1000 }] },
+    subject: '测试任务',
+    content: '台风即将登陆，请注意安全。',
+    signature: '翼讯通',
+    startDate: today,
+    endDate: today,
+    windows: [],
+    frequency: 'once',
+    minDwellMin: 0,
+    rules: [],
+    quota: { cmcc: { total: 300, dailyCap: 300 } },
+    ...over,
   };
 }

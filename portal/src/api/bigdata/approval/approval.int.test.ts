@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { consoleFixture, type ConsoleCaller } from '../../../test/console-fixture.ts';
+import { consoleFixture, taskForm, type ConsoleCaller } from '../../../test/console-fixture.ts';
 import { capFixture } from '../cap/fixtures.ts';
 
 /**
@@ -9,7 +9,6 @@ import { capFixture } from '../cap/fixtures.ts';
  * reservation goes back); the emergency fast path sends at once and is marked.
  */
 const BUCKET = 'alert_tasks_approval_int';
-const today = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
 
 describe('big-data task approval (PGlite + real NATS)', () => {
   const c = consoleFixture('portal-approval-test', { bus: { bucket: BUCKET, reachSubject: 'alert.reach.approval-int' } });
@@ -20,22 +19,7 @@ describe('big-data task approval (PGlite + real NATS)', () => {
   let approverName: string;
   let outsider: ConsoleCaller;
 
-  const form = (extra: Record<string, unknown> = {}) => ({
-    alertType: 'typhoon',
-    region: { parts: [{ kind: 'circle', center: [120.16, 30.25], radiusM: 1000 }] },
-    subject: '审批测试',
-    content: '台风即将登陆，请注意安全。',
-    signature: '翼讯通',
-    startDate: today(),
-    endDate: today(),
-    windows: [],
-    frequency: 'once',
-    minDwellMin: 0,
-    rules: [],
-    quota: { cmcc: { total: 300, dailyCap: 300 } },
-    authorizationLetter: c.letter,
-    ...extra,
-  });
+  const form = (extra: Record<string, unknown> = {}) => taskForm({ subject: '审批测试', authorizationLetter: c.letter, ...extra });
   const balance = async () => (await c.admin('GET', '/api/bigdata/options')).body.balance as number;
 
   beforeAll(async () => {

@@ -2,7 +2,9 @@ import { untilValue } from '@geo/infra/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../../../auth/password.ts';
 import { login, START_TIMEOUT, type Client } from '../../../test/harness.ts';
+import { settleEnded } from '../../ledger/runtime.ts';
 import { PNG_BYTES } from '../console-harness.ts';
+import { loggedUnits } from '../languages/sent-units.ts';
 import { ACCESS, startCheckInStack, type CheckInStack } from './checkin-stack.ts';
 
 /**
@@ -11,7 +13,7 @@ import { ACCESS, startCheckInStack, type CheckInStack } from './checkin-stack.ts
  * the real alerting engine picks each person's language from their number's profile, messaging
  * sends over SMPP, and the simulated SMSC shows what each handset got. The Chinese reader gets the
  * Chinese prompt, the English reader the English one, and the ledger costs each language's SMS with
- * its prompt and its own signature.
+ * its prompt and its own signature: reserved at the costlier, settled at what each was sent.
  */
 
 const shanghaiToday = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
@@ -114,6 +116,24 @@ describe('a check-in’s reply prompt in each recipient’s language', () => {
       [taskId],
     );
     expect(rows[0]).toEqual({ per_message: 2, units: 20 });
+
+    // Settled at the end by what was sent: the Chinese SMS 1 unit, the English one 2 (not 2 × 2).
+    const deps = stack.portal.deps;
+    expect((await admin.req('POST', `/api/bigdata/tasks/${taskId}/stop`)).status).toBe(200);
+    await untilValue(
+      'both sends in messaging’s send log',
+      async () => {
+        const l = (await loggedUnits(deps.ch, deps.log, [taskId]))?.get(taskId);
+        return l?.jobs === 2 && l.units === 3 ? l : undefined;
+      },
+      60_000,
+    );
+    await settleEnded(deps, { graceMs: 0 });
+    const settled = await deps.db.query<{ used: number; settled: boolean }>(
+      'SELECT used, settled_at IS NOT NULL AS settled FROM bigdata_reservations WHERE task_id = $1',
+      [taskId],
+    );
+    expect(settled.rows[0]).toEqual({ used: 3, settled: true });
 
     // The English reader answers as told.
     await stack.answer(enReader!, `${ACCESS}${extension}`, '1');

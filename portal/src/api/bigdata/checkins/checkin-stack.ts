@@ -15,7 +15,8 @@ import { startCheckIns, type CheckInRuntime } from './runtime.ts';
  * Test-only: everything behind a check-in (#21), for the API and browser tests. A nats-server of its
  * own (alerting's and messaging's default names, nobody else's jobs), the alerting engine, the
  * simulated SMSCs and messaging as their entry points run them (SMPP over TCP, messaging's send log
- * in a ClickHouse database of its own), and a portal with the console's bus and the check-in runtime.
+ * in a ClickHouse database of its own, which the portal reads too), and a portal with the console's
+ * bus and the check-in runtime.
  * Handsets answer through the simulator's inspection API (`POST /deliver`).
  */
 
@@ -98,7 +99,8 @@ export async function startCheckInStack(clickhouseUrl: string, portalExtra: Para
     });
     services.push(messaging);
     cleanups.push(() => messaging.stop(10_000));
-    const portalP = testPortal(portalExtra);
+    // The portal reads messaging's send log (the ledger settles a task by its segments).
+    const portalP = testPortal({ clickhouseUrl: `${clickhouseUrl.replace(/\/$/, '')}/${db}`, ...portalExtra });
     portalP.then((p) => cleanups.push(() => p.stop())).catch(() => undefined);
     await Promise.all([smsc.ready, messaging.ready]);
     const portal = await portalP;

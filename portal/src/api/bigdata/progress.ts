@@ -42,6 +42,8 @@ export interface ProgressView {
   receiptsSince: number;
   /** The send queue per carrier, once the send log has been read ({@link ProgressFold.catchUp}); else null. */
   queue: Record<Carrier, CarrierQueue> | null;
+  /** The grid `matched` and `skipped` are on: 0 there means "fewer than k", not "nobody". */
+  k: number;
 }
 
 /** The send log's figures of one carrier, with how many it submitted in the last minute. */
@@ -176,6 +178,7 @@ export class ProgressFold {
       skipped: released,
       receiptsSince: this.since,
       queue,
+      k: this.k,
     };
   }
 }

@@ -382,7 +382,10 @@ export const ProgressView = z
   .object({
     state: z.enum(TASK_ROW_STATES).nullable().openapi({ description: '告警服务报告的任务状态', example: 'running' }),
     at: z.number().nullable().openapi({ description: '进度的时间（毫秒时间戳）', example: 1772352000000 }),
-    matched: z.number().openapi({ description: '匹配人数（在区域内且符合规则的人）', example: 2363 }),
+    matched: z.number().openapi({
+      description: '匹配人数（在区域内且符合规则的人），按 k 人取整（少于 k 人为 0，表示“少于 k 人”）：未发送的人不公布精确人数',
+      example: 2360,
+    }),
     carriers: z
       .object({
         cmcc: CarrierProgress.openapi({ description: '移动' }),
@@ -390,10 +393,12 @@ export const ProgressView = z
         ctcc: CarrierProgress.openapi({ description: '电信' }),
       })
       .openapi({ description: '各运营商的发送、送达、失败条数' }),
-    skipped: z
-      .record(z.string(), z.number())
-      .openapi({ description: '未发送的人数，按原因（cap 日上限、balance 余量、window 时段、rule 规则等）', example: { cap: 12 } }),
+    skipped: z.record(z.string(), z.number()).openapi({
+      description: '未发送的人数，按原因（daily_cap 日上限、balance 余量、window 时段、rule 规则等），按 k 人取整；少于 k 人的原因不列出',
+      example: { daily_cap: 10 },
+    }),
     receiptsSince: z.number().openapi({ description: '回执从此时起计（门户开始接收的时间，毫秒时间戳）', example: 1772352000000 }),
+    k: z.number().int().optional().openapi({ description: '隐私阈值 k：matched 与 skipped 按 k 人取整', example: 10 }),
     queue: z
       .object({
         cmcc: CarrierQueue.openapi({ description: '移动的发送队列' }),

@@ -106,7 +106,29 @@ export function BigScreen() {
     // The panel's room changes with the window (1920×1080, 3840×2160, a window of another shape).
     const resized = new ResizeObserver(() => requestAnimationFrame(fitAlerts));
     resized.observe(alertsEl.parentElement!);
-    onCleanup(() => (es.close(), clearInterval(clock), resized.disconnect(), map?.destroy()));
+    // So does the map's: the region fitted again, not left a small patch in the middle of a 4K wall
+    // at the zoom that suited the window it opened in (#23 walk). Once the size has settled.
+    let lastSize = '';
+    let refit: ReturnType<typeof setTimeout> | undefined;
+    const mapResized = new ResizeObserver(([e]) => {
+      const size = `${Math.round(e!.contentRect.width)}x${Math.round(e!.contentRect.height)}`;
+      if (size === lastSize) return;
+      const first = lastSize === '';
+      lastSize = size;
+      if (first || !map?.ready) return;
+      clearTimeout(refit);
+      refit = setTimeout(
+        () =>
+          void map
+            ?.fitRegion(region.parts)
+            .then(() => view && heatCells(view))
+            .then((c) => c && map?.setHexagons(c))
+            .catch(() => undefined),
+        200,
+      );
+    });
+    mapResized.observe(mapEl);
+    onCleanup(() => (es.close(), clearInterval(clock), clearTimeout(refit), resized.disconnect(), mapResized.disconnect(), map?.destroy()));
   });
 
   const fullScreen = () => {
@@ -212,7 +234,7 @@ export function BigScreen() {
         </div>
         <div class="panel">
           <h2>{bt.insight.age}</h2>
-          <EChart dark option={() => m() && ageOption(m()!, true)} />
+          <EChart dark option={(px) => m() && ageOption(m()!, true, px)} />
         </div>
       </div>
       <div class="col">
@@ -255,7 +277,7 @@ export function BigScreen() {
         </div>
         <div class="panel">
           <h2>{bt.insight.series}</h2>
-          <EChart dark option={() => m() && seriesOption(m()!, true)} />
+          <EChart dark option={(px) => m() && seriesOption(m()!, true, px)} />
           <p class="note" data-testid="screen-privacy">
             {insightText.hiddenCategories(m()?.k ?? 10)}
           </p>
@@ -265,8 +287,8 @@ export function BigScreen() {
             {bt.insight.dwell} / {bt.insight.gender}
           </h2>
           <div class="pair">
-            <EChart dark option={() => m() && dwellOption(m()!, true)} class="echart half" />
-            <EChart dark option={() => m() && genderOption(m()!, true)} class="echart half" />
+            <EChart dark option={(px) => m() && dwellOption(m()!, true, px)} class="echart half" />
+            <EChart dark option={(px) => m() && genderOption(m()!, true, px)} class="echart half" />
           </div>
         </div>
       </div>

@@ -40,6 +40,35 @@ describe('insight charts (issue 18: suppressed categories look like empty ones)'
     expect(o.series.every((s) => s.connectNulls === false)).toBe(true);
   });
 
+  it('on the wall the donut draws no label outside its ring (only their lines showed at 1920×1080, #23 walk); the legend gives each share', () => {
+    const both = {
+      ...m,
+      portrait: {
+        gender: [
+          { gender: 'm', count: shown(60) },
+          { gender: 'f', count: shown(40) },
+          { gender: 'unknown', count: hidden },
+        ],
+      },
+    } as unknown as RegionMetrics;
+    const o = genderOption(both, true, 18);
+    expect(o.series[0]!.label).toEqual({ show: false });
+    expect(o.series[0]!.labelLine).toEqual({ show: false });
+    const legend = o.legend as { formatter: (name: string) => string };
+    expect([legend.formatter('男'), legend.formatter('女')]).toEqual(['男 60%', '女 40%']);
+    // The portal's own page keeps its labels beside the ring.
+    expect(genderOption(both).series[0]!.labelLine).toEqual({ show: true });
+  });
+
+  it("on the wall the canvas text is the screen's type size (18 px at 1920 wide, 36 at 3840), and the axes make room for it", () => {
+    for (const px of [18, 36]) {
+      const o = seriesOption(m, true, px);
+      expect([o.xAxis.axisLabel.fontSize, o.yAxis.axisLabel.fontSize, o.legend.textStyle.fontSize]).toEqual([px, px, px]);
+      expect(o.grid).toMatchObject({ containLabel: true });
+    }
+    expect(seriesOption(m).xAxis.axisLabel.fontSize).toBe(12);
+  });
+
   it('on the big screen (dark) draws no note in the canvas: the screen says the rule once in its text', () => {
     expect(genderOption(m, true).title).toBeUndefined();
     expect(seriesOption(m, true).title).toBeUndefined();

@@ -26,44 +26,63 @@ const DWELL_LABEL: Record<string, string> = insightText.dwell;
  * text is not laid out with the page, and on the wall the 24-hour note sat on the axis labels and
  * the donut's was cut at both ends (#23). The screen says the rule once, in its own text.
  */
-const text = (dark?: boolean) => ({ color: dark ? '#cfe0ff' : '#333', fontSize: dark ? 16 : 12 });
+/**
+ * On the wall the canvas text is the screen's own type size (`px`, its CSS font size: 18 px at
+ * 1920×1080, 36 at 3840×2160), not a fixed 16 px that was a quarter of the page's headings on a 4K
+ * wall (#23 walk); the axes make room for their labels at any size.
+ */
+const text = (dark?: boolean, px = 16) => ({ color: dark ? '#cfe0ff' : '#333', fontSize: dark ? px : 12 });
 const bg = { backgroundColor: 'transparent' };
+const grid = (dark: boolean | undefined, light: Record<string, number>, px = 16) =>
+  dark ? { left: px / 2, right: px, top: px * 1.2, bottom: px / 2, containLabel: true } : light;
 
-export const dwellOption = (m: RegionMetrics, dark?: boolean) => ({
+export const dwellOption = (m: RegionMetrics, dark?: boolean, px?: number) => ({
   ...bg,
   tooltip: {},
-  grid: { left: 50, right: 10, top: 20, bottom: 30 },
-  xAxis: { type: 'category', data: m.dwell.map((d) => DWELL_LABEL[d.bucket] ?? d.bucket), axisLabel: text(dark) },
-  yAxis: { type: 'value', axisLabel: text(dark) },
+  grid: grid(dark, { left: 50, right: 10, top: 20, bottom: 30 }, px),
+  xAxis: { type: 'category', data: m.dwell.map((d) => DWELL_LABEL[d.bucket] ?? d.bucket), axisLabel: text(dark, px) },
+  yAxis: { type: 'value', axisLabel: text(dark, px), ...(dark ? { splitNumber: 3 } : {}) },
   series: [{ type: 'bar', data: m.dwell.map((d) => val(d.count)), itemStyle: { color: '#2f7de1' } }],
 });
 
 // Suppressed and empty categories look the same (the API shows both as suppressed): the donut draws
 // only the categories of at least k people and says that others are hidden, not which.
-export const genderOption = (m: RegionMetrics, dark?: boolean) => ({
-  ...bg,
-  tooltip: {},
-  title:
-    !dark && m.portrait.gender.some((g) => g.count.suppressed)
-      ? { subtext: insightText.hiddenCategories(m.k), left: 'center', top: 0, subtextStyle: text(dark) }
-      : undefined,
-  legend: { bottom: 0, textStyle: text(dark) },
-  series: [
-    {
-      type: 'pie',
-      radius: ['40%', '68%'],
-      label: text(dark),
-      data: m.portrait.gender.filter((g) => !g.count.suppressed).map((g) => ({ name: GENDER_LABEL[g.gender], value: g.count.value })),
-    },
-  ],
-});
+// On the wall the labels beside the ring did not fit its half panel: only their lines showed, the
+// words were cut off (#23 walk). There the ring draws no outside label; the legend gives each share.
+export const genderOption = (m: RegionMetrics, dark?: boolean, px?: number) => {
+  const data = m.portrait.gender.filter((g) => !g.count.suppressed).map((g) => ({ name: GENDER_LABEL[g.gender]!, value: g.count.value! }));
+  const sum = data.reduce((n, d) => n + d.value, 0);
+  const share = (name: string) => {
+    const d = data.find((x) => x.name === name);
+    return d && sum ? insightText.share(name, Math.round((d.value / sum) * 100)) : name;
+  };
+  return {
+    ...bg,
+    tooltip: {},
+    title:
+      !dark && m.portrait.gender.some((g) => g.count.suppressed)
+        ? { subtext: insightText.hiddenCategories(m.k), left: 'center', top: 0, subtextStyle: text(dark) }
+        : undefined,
+    legend: { bottom: 0, textStyle: text(dark, px), ...(dark ? { formatter: share, itemWidth: px, itemHeight: px ? px * 0.7 : 14 } : {}) },
+    series: [
+      {
+        type: 'pie',
+        radius: dark ? ['35%', '62%'] : ['40%', '68%'],
+        center: dark ? ['50%', '42%'] : ['50%', '50%'],
+        label: dark ? { show: false } : text(dark),
+        labelLine: { show: !dark },
+        data,
+      },
+    ],
+  };
+};
 
-export const ageOption = (m: RegionMetrics, dark?: boolean) => ({
+export const ageOption = (m: RegionMetrics, dark?: boolean, px?: number) => ({
   ...bg,
   tooltip: {},
-  grid: { left: 50, right: 10, top: 20, bottom: 30 },
-  xAxis: { type: 'category', data: m.portrait.age.map((a) => AGE_LABEL[a.band] ?? a.band), axisLabel: text(dark) },
-  yAxis: { type: 'value', axisLabel: text(dark) },
+  grid: grid(dark, { left: 50, right: 10, top: 20, bottom: 30 }, px),
+  xAxis: { type: 'category', data: m.portrait.age.map((a) => AGE_LABEL[a.band] ?? a.band), axisLabel: text(dark, px) },
+  yAxis: { type: 'value', axisLabel: text(dark, px), ...(dark ? { splitNumber: 3 } : {}) },
   series: [{ type: 'bar', data: m.portrait.age.map((a) => val(a.count)), itemStyle: { color: '#26b5a0' } }],
 });
 
@@ -94,21 +113,21 @@ export const originOption = (m: RegionMetrics, names: Map<string, string>, dark?
   };
 };
 
-export const seriesOption = (m: RegionMetrics, dark?: boolean) => ({
+export const seriesOption = (m: RegionMetrics, dark?: boolean, px?: number) => ({
   ...bg,
   tooltip: { trigger: 'axis' },
-  legend: { top: 0, textStyle: text(dark) },
+  legend: { top: 0, textStyle: text(dark, px), ...(dark && px ? { itemWidth: px * 1.4, itemHeight: px * 0.7 } : {}) },
   title:
     !dark && m.series.day.some((p) => p.population.suppressed || p.inflow.suppressed || p.outflow.suppressed)
       ? { subtext: insightText.seriesGaps(m.k), right: 10, bottom: 0, subtextStyle: { ...text(dark), fontSize: 11 } }
       : undefined,
-  grid: { left: 50, right: 20, top: 30, bottom: 30 },
+  grid: dark ? { ...grid(dark, {}, px), top: (px ?? 16) * 2 } : { left: 50, right: 20, top: 30, bottom: 30 },
   xAxis: {
     type: 'category',
     data: m.series.day.map((p) => new Date(p.t).toLocaleTimeString('zh-CN', { hour: '2-digit', minute: '2-digit', hour12: false })),
-    axisLabel: text(dark),
+    axisLabel: text(dark, px),
   },
-  yAxis: { type: 'value', axisLabel: text(dark) },
+  yAxis: { type: 'value', axisLabel: text(dark, px), ...(dark ? { splitNumber: 3 } : {}) },
   series: [
     // connectNulls: false — a suppressed point is a gap, never a line drawn down to 0.
     {

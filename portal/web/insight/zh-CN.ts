@@ -54,6 +54,8 @@ export const insightText = {
   } as Record<string, string>,
   /** The origin chart's last bar: the cities folded together. */
   other: '其他',
+  /** A category's share in a legend: 男 52%. */
+  share: (name: string, percent: number) => `${name} ${percent}%`,
   /** The big screen's mark on an exercise task (演练), beside its alert type. */
   exercise: '演练',
   /** Under the big screen's alert panel when more alerts run than it holds. */

@@ -1,4 +1,4 @@
-import { booleanPointInPolygon, destination, point } from '@turf/turf';
+import { bbox as turfBbox, booleanPointInPolygon, destination, point } from '@turf/turf';
 import { loadAdminAreas, type LocationEvent } from '@geo/ingest';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Portal } from '../../../src/portal.ts';
 import { loginAdmin, START_TIMEOUT, testPortal, type Client } from '../../../src/test/harness.ts';
-import { ARTIFACTS, CHROMIUM_ARGS } from '../../bigdata/e2e/console-stack.ts';
+import { ARTIFACTS, CHROMIUM_ARGS, fittedTo } from '../../bigdata/e2e/console-stack.ts';
 import { buildApp, e2eOutDir } from '../../e2e/build-entry.ts';
 import { startInsightStack, type InsightStack } from '../../manual/e2e/insight-stack.ts';
 
@@ -167,4 +167,38 @@ describe('the insight page’s 边缘防抖 (#21, real servers, a browser)', () 
     await page.screenshot({ path: join(ARTIFACTS, 'insight-screen-hysteresis-1440x900.png') });
     expect(problems).toEqual([]);
   }, 240_000);
+
+  it("the big screen follows the wall it is on: at 1920×1080 and 3840×2160 the charts' text is the screen's type size and the map is fitted to the city again", async () => {
+    // (Opened by the test above.) At 3840 wide the charts drew 16 px text under 36 px headings, and
+    // the map kept the zoom of the window it opened in: the city a small patch in the middle (#23 walk).
+    await page.waitForSelector('[data-testid=big-screen]');
+    const area = loadAdminAreas().find((a) => a.code === CITY)!;
+    const cityBox = turfBbox({ type: 'Feature', properties: {}, geometry: area.geometry! });
+    for (const [width, height] of [
+      [1920, 1080],
+      [3840, 2160],
+    ] as const) {
+      await page.setViewportSize({ width, height });
+      await expect.poll(() => page.evaluate(() => window.innerWidth)).toBe(width);
+      const typeSize = await page.evaluate(() => Math.round(parseFloat(getComputedStyle(document.querySelector('.screen')!).fontSize)));
+      expect(typeSize).toBe(Math.round(width * 0.009375));
+      await expect
+        .poll(() => page.locator('.screen .echart').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-font-px')))), {
+          timeout: 10_000,
+        })
+        .toEqual([typeSize, typeSize, typeSize, typeSize]);
+      await expect
+        .poll(() => fittedTo(page.getAttribute('.screen .bd-map', 'data-bbox'), cityBox), { timeout: 15_000 })
+        .toBe(true)
+        .catch(async (e) => {
+          throw new Error(
+            `${(e as Error).message} at ${width}x${height}: view ${await page.getAttribute('.screen .bd-map', 'data-bbox')}, city ${cityBox.join(',')}`,
+          );
+        });
+      await new Promise((r) => setTimeout(r, 800)); // the charts' redraw
+      await page.screenshot({ path: join(ARTIFACTS, `insight-screen-${width}x${height}.png`) });
+    }
+    await page.setViewportSize(VIEWPORT);
+    expect(problems).toEqual([]);
+  }, 120_000);
 });

@@ -1,5 +1,3 @@
-import { AlertTask, TASKS_BUCKET } from '@geo/alerting';
-import { Kvm } from '@nats-io/kv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { consoleFixture, type ConsoleCaller } from '../../test/console-fixture.ts';
 import { capFixture } from './cap/fixtures.ts';
@@ -16,8 +14,8 @@ describe('updating a live task, by CAP Update and by the console, keeps the rest
   // The default bucket: both update paths write the bucket alerting reads.
   const c = consoleFixture('portal-live-update-test');
   let approver: ConsoleCaller;
-  let kv: Awaited<ReturnType<Kvm['open']>>;
-  const kvTask = async (id: string) => AlertTask.parse((await kv.get(id))!.json());
+  /** The task as alerting reads it, from the tasks bucket. */
+  const kvTask = async (id: string) => (await c.bus.get(id))!;
   const RUN = Date.now().toString(36);
   const fixture = (name: 'typhoon-alert' | 'typhoon-update') => capFixture(name).replaceAll('33000041600000_', `live${RUN}_`);
   const checkIn = {
@@ -62,7 +60,6 @@ describe('updating a live task, by CAP Update and by the console, keeps the rest
   };
 
   beforeAll(async () => {
-    kv = await new Kvm(c.nc).open(TASKS_BUCKET);
     approver = (await c.account('sub', ['bigdata.tasks', 'bigdata.approve'])).call;
     await c.portal.deps.db.query(
       `INSERT INTO signatures (id, enterprise_id, text, status) VALUES ('live-en', 'demo-enterprise', 'Hangzhou EMA', 'approved') ON CONFLICT DO NOTHING`,

@@ -1,6 +1,4 @@
-import { AlertTask, TASKS_BUCKET } from '@geo/alerting';
-import { Kvm } from '@nats-io/kv';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { consoleFixture } from '../../../test/console-fixture.ts';
 import { loginOperator } from '../../../test/harness.ts';
 import { onApp } from '../console-harness.ts';
@@ -14,17 +12,14 @@ import { capFixture, chinaDayIn } from './fixtures.ts';
 /** The CAP routes on a test portal (PGlite) and a real NATS (the default tasks bucket, as the routes open it for updates). */
 describe('CAP 1.2 import and export over HTTP (PGlite + real NATS)', () => {
   const c = consoleFixture('portal-cap-test', { routes: [...CAP_ROUTES, ...BIGDATA_ROUTES] });
-  let kv: Awaited<ReturnType<Kvm['open']>>;
   const extra = () => ({ quota: { cmcc: { total: 300, dailyCap: 300 } }, authorizationLetter: c.letter });
-  const kvTask = async (id: string) => AlertTask.parse((await kv.get(id))!.json());
+  /** The task as alerting reads it, from the tasks bucket. */
+  const kvTask = async (id: string) => (await c.bus.get(id))!;
   /** Each run imports its own alerts: identifiers made unique, dates moved to today. */
   const RUN = Date.now().toString(36);
   const fixture = (name: Parameters<typeof capFixture>[0]) =>
     capFixture(name).replaceAll('33000041600000_', `run${RUN}_`).replaceAll('NMC-RAIN-', `run${RUN}-`);
 
-  beforeAll(async () => {
-    kv = await new Kvm(c.nc).open(TASKS_BUCKET);
-  });
   /** A body sent as it is (onApp sends JSON). */
   const raw = async (path: string, body: string | Uint8Array<ArrayBuffer>, type: string) => {
     const res = await c.app.request(path, {

@@ -128,9 +128,13 @@ export const whatIfRoutes = router().openapi(
     for (const c of ['cmcc', 'cucc', 'ctcc'] as const) {
       const q = form.quota[c];
       if (!q) continue;
-      caps[c] = { total: q.total, dailyCap: Math.min(q.dailyCap, q.total) };
+      caps[c] = { total: q.total, dailyCap: q.dailyCap };
       quota[c] = { total: UNCAPPED, dailyCap: UNCAPPED };
     }
+    // The draft as written is checked as submission checks it (a daily cap above its total is refused).
+    const totals = Object.values(form.quota).reduce((s, q) => s + (q?.total ?? 0), 0);
+    const asWritten = toSpec(form, { accountId: p.accountId, enterpriseId, balance: totals });
+    if (!asWritten.success) throw validationError(asWritten.error as never);
     const spec = toSpec({ ...form, quota }, { accountId: p.accountId, enterpriseId, balance: UNCAPPED * 3 });
     if (!spec.success) throw validationError(spec.error as never);
 

@@ -174,6 +174,13 @@ describe('what-if against a differencing attacker (#17)', () => {
       const d = Math.abs((cmcc(a) ?? 0) - (cmcc(b) ?? 0));
       expect(d === 0 || d >= 10, `difference ${d}`).toBe(true);
     }
+    // A draft whose daily cap exceeds its total is refused, as at submission, though the replay runs uncapped.
+    const bad = await asAdmin('POST', '/api/bigdata/what-if', {
+      form: form(R, { quota: { cmcc: { total: 10, dailyCap: 20 } } }),
+      from: FROM,
+      to: TO,
+    });
+    expect(bad.status, JSON.stringify(bad.body)).toBe(400);
     // With or without H, every figure the same.
     expect(await ask(R_PLUS_H)).toEqual(all);
   }, 600_000);

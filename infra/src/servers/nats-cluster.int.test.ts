@@ -121,6 +121,8 @@ describe('waiting for a node to be healthy', () => {
       const lone = await c.start(0, { healthyTimeoutMs: 3_000 }).catch((err: Error) => err);
       expect(lone).toBeInstanceOf(Error);
       expect((lone as Error).message).toMatch(/within 3000 ms; last: (healthz: .*meta leader|no meta leader)/);
+      // With the end of the node's own log, which goes with the test's temp dir.
+      expect((lone as Error).message).toMatch(/n0's log ends:\n.*\[INF\]/);
     } finally {
       await c.stop();
       rmSync(own, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './free-port.ts';
 import { startNatsServer, type NatsServerOptions, type RunningNats } from './nats.ts';
@@ -63,20 +64,38 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<Runnin
           .meta_cluster,
       () => undefined,
     );
+  /** The end of node `i`'s log, for an error: the test's temp dir (and the log) is gone by the time anyone looks. */
+  const logTail = (i: number, lines = 20) => {
+    try {
+      const all = readFileSync(join(nodeOpts(i).dataDir, 'nats.log'), 'utf8')
+        .trimEnd()
+        .split('\n');
+      return `${names[i]}'s log ends:\n${all.slice(-lines).join('\n')}`;
+    } catch (err) {
+      return `${names[i]}'s log: ${(err as Error).message}`;
+    }
+  };
+  const healthz = (i: number) =>
+    fetch(`http://127.0.0.1:${ports[i]!.monitor}/healthz`).then(
+      async (r) => ({ ok: r.ok, body: r.ok ? '' : (await r.text()).slice(0, 500) }),
+      (err: Error) => ({ ok: false, body: `unreachable (${err.message})` }),
+    );
   /**
    * JetStream healthy on node `i`, and the meta group complete: a leader known to node `i`, and on the
    * leader (only the leader lists them) every other node a known, online peer — not necessarily
    * `current`, which a peer catching up on a loaded machine may not be for a while. `/healthz` alone answers 200
    * on nats-server 2.10 before the meta group knows all peers, and an R3 stream declared then fails
    * with "no suitable peers for placement".
+   *
+   * The full `/healthz` (every stream and consumer replica on the node current), not
+   * `?js-server-only=true`: a drill run that failed on this wait (#19) had its restarted n0 report
+   * 12 of its groups not current in turn (healthz names the first it finds) for the whole 120 s
+   * while n1 and n2 led and served; going on would have made the drill's next fault a second one.
    */
   const healthy = async (i: number, timeoutMs = opts.healthyTimeoutMs ?? 120_000) => {
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const h = await fetch(`http://127.0.0.1:${ports[i]!.monitor}/healthz`).then(
-        async (r) => ({ ok: r.ok, body: r.ok ? '' : (await r.text()).slice(0, 500) }),
-        (err: Error) => ({ ok: false, body: `unreachable (${err.message})` }),
-      );
+      const h = await healthz(i);
       const m = h.ok ? await meta(i) : undefined;
       const leader = m?.leader ? names.indexOf(m.leader) : -1;
       const lm = leader >= 0 ? await meta(leader) : undefined;
@@ -90,7 +109,7 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<Runnin
           : `meta leader ${names[leader]} sees peers ${JSON.stringify(peers.map((p) => `${p.name ?? '?'}${p.offline ? ' offline' : ''}`))}`;
       if (Date.now() > until)
         throw new Error(
-          `NATS node ${names[i]} did not report JetStream healthy with a complete meta group within ${timeoutMs} ms; last: ${why}`,
+          `NATS node ${names[i]} did not report JetStream healthy with a complete meta group within ${timeoutMs} ms; last: ${why}\n${logTail(i)}`,
         );
       await new Promise((r) => setTimeout(r, 200));
     }

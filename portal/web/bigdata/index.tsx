@@ -1,4 +1,4 @@
-import { Match, Switch, type Component } from 'solid-js';
+import { Match, onCleanup, onMount, Show, Switch, type Component } from 'solid-js';
 import { Link, path } from '../lib/router.tsx';
 import { can } from '../lib/session.ts';
 import { SendPage } from './send/send-page.tsx';
@@ -6,17 +6,34 @@ import { DraftsPage } from './tasks/drafts-page.tsx';
 import { TasksPage } from './tasks/tasks-page.tsx';
 import { CapPage } from './cap/cap-page.tsx';
 import { capText } from './cap/zh-CN.ts';
+import { pendingApprovals, refreshPendingApprovals } from './tasks/pending-approvals.ts';
 import { bt } from './zh-CN.ts';
 import './bigdata.css';
 
 /** 大数据短信: the function menu on the left (发短信 / 任务 / 草稿箱 / 导入 CAP 预警), the page beside it. */
 export function BigdataPage() {
   const sub = () => path().replace(/^\/bigdata\/?/, '') || (can('bigdata.send') ? 'send' : 'tasks');
+  // A checker sees that something waits for them, on whichever console page they are.
+  onMount(() => {
+    if (!can('bigdata.approve')) return;
+    void refreshPendingApprovals();
+    const timer = setInterval(() => void refreshPendingApprovals(), 30_000);
+    onCleanup(() => clearInterval(timer));
+  });
   return (
     <div class="bd-shell">
       <nav class="bd-menu" aria-label={bt.menu.label}>
         {can('bigdata.send') && <Link href="/bigdata/send">{bt.menu.send}</Link>}
-        {can('bigdata.tasks') && <Link href="/bigdata/tasks">{bt.menu.tasks}</Link>}
+        {can('bigdata.tasks') && (
+          <Link href="/bigdata/tasks">
+            {bt.menu.tasks}
+            <Show when={pendingApprovals() > 0}>
+              <span class="bd-menu-count" data-testid="pending-approvals" title={bt.menu.pendingApprovals(pendingApprovals())}>
+                {pendingApprovals()}
+              </span>
+            </Show>
+          </Link>
+        )}
         {can('bigdata.send') && <Link href="/bigdata/drafts">{bt.menu.drafts}</Link>}
         {can('bigdata.send') && <Link href="/bigdata/cap">{capText.menu}</Link>}
       </nav>

@@ -11,6 +11,7 @@ export const bt = {
     bigdata: '大数据短信',
     insight: '大数据洞察',
     forbidden: '没有权限',
+    pendingApprovals: (n: number) => `${n} 个任务待您审批`,
   },
   carriers: { cmcc: '中国移动', cucc: '中国联通', ctcc: '中国电信' } as Record<string, string>,
   send: {

@@ -119,6 +119,10 @@ describe('big-data task approval in a real browser', () => {
       )
       .toEqual([approvedId]);
     expect(await row(approver, approvedId).textContent()).toContain(makerName);
+    // The console's menu tells the checker that a task waits for them (#23 walk: nothing did).
+    const waiting = approver.locator('.bd-menu [data-testid="pending-approvals"]');
+    await expect.poll(() => waiting.textContent(), { timeout: 15_000 }).toBe('1');
+    expect(await waiting.getAttribute('title')).toBe('1 个任务待您审批');
     await shot(approver, 'approval-pending-list-1440x900');
     // 审批 opens the task itself, not a bare "确定吗？" (#23 walk): the checker sees what they approve.
     await row(approver, approvedId).locator('[data-action="approve"]').click();
@@ -135,8 +139,9 @@ describe('big-data task approval in a real browser', () => {
     await expect.poll(() => dialog.textContent()).toContain('审批通过“台风 待审批”后任务将开始执行');
     await dialog.locator('[data-action="ok"]').click();
     await expect.poll(async () => (await bus.get(approvedId))?.state, { timeout: 15_000 }).toBe('submitted');
-    // Decided: the decision leaves the detail.
+    // Decided: the decision leaves the detail, and the menu's count goes.
     await expect.poll(() => review.count(), { timeout: 15_000 }).toBe(0);
+    await expect.poll(() => waiting.count(), { timeout: 15_000 }).toBe(0);
     await approver.click('.modal header button');
 
     await approver.selectOption('select[aria-label="任务状态"]', '');

@@ -6,6 +6,7 @@ import { Badge, Empty, notify, notifyError, Page, Pager } from '../../ui/ui.tsx'
 import { askConfirm, askFields } from '../../ui/dialog.tsx';
 import { bt } from '../zh-CN.ts';
 import { ApprovalSettingsDialog } from './approval-settings.tsx';
+import { refreshPendingApprovals } from './pending-approvals.ts';
 import { TaskDetail } from './task-detail.tsx';
 import { canPause, canStop, chinaTime, STATE_KIND, type TaskSummary } from './task-model.ts';
 
@@ -56,6 +57,7 @@ export function TasksPage() {
       await post(`/api/bigdata/tasks/${id}/${decision}`, body);
       notify('ok', decision === 'approve' ? bt.tasks.approval.approved : bt.tasks.approval.rejected);
       void refetch();
+      void refreshPendingApprovals();
       return true;
     } catch (e) {
       notifyError(e);

@@ -101,3 +101,66 @@ describe('the sink when its consume iterator ends (real nats-server and ClickHou
     expect(await registry.metrics()).toMatch(/^insight_sink_consumer_restarts_total\{mode="durable"\} [1-9]/m);
   }, 60_000);
 });
+
+/**
+ * A standby keeps the live state that region queries read on every instance (#19): its ordered
+ * consumer's iterator ending for good (a 400 to a pull) left it following the stream no more, its
+ * answers frozen at that moment until it took the lease over.
+ */
+describe("a standby sink when its ordered consumer's iterator ends (real nats-server and ClickHouse)", () => {
+  const stream = `INSIGHT_FOLLOW_${tag}`;
+  const prefix = `insightfollow${tag}`;
+  const db = `insight_follow_${tag}`;
+  let nc: NatsConnection;
+  let standby: LocationSink;
+  const state = new PresenceState(new CellDictionary());
+  let ch: ReturnType<typeof connectClickHouse>;
+  let pull: string | undefined;
+  let sniff: { unsubscribe(): void };
+
+  beforeAll(async () => {
+    nc = await connectNats(inject('natsUrl'), 'insight-follow-restart');
+    const jsm = await jetstreamManager(nc);
+    await ensureStream(jsm, { name: stream, subjects: [`${prefix}.>`] });
+    const root = connectClickHouse(inject('clickhouseUrl'));
+    await root.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
+    await root.close();
+    ch = connectClickHouse(inject('clickhouseUrl'), db);
+    await migrateClickHouse(ch, 'insight', INSIGHT_MIGRATIONS);
+    // The ordered consumer's pulls (its name is the client's): where to answer one with a 400.
+    sniff = nc.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${stream}.*`, { callback: (_e, m) => void (pull = m.reply ?? pull) });
+    standby = new LocationSink({
+      nc,
+      ch,
+      state,
+      log: createLogger('insight-follow-it', 'silent'),
+      stream,
+      consumer: 'insight-follow',
+      filterSubject: `${prefix}.loc.>`,
+      mode: 'follow',
+    });
+    await standby.start();
+  }, 60_000);
+  afterAll(async () => {
+    await standby?.stop({ flush: false });
+    await nc?.drain();
+    await ch?.command({ query: `DROP DATABASE IF EXISTS ${db}` }).catch(() => undefined);
+    await ch?.close();
+  });
+
+  const reached = (r: number) =>
+    Array.from({ length: PEOPLE }, (_, i) => state.ts[state.indexOf(Number(msisdn(i)))!]).every((ts, i) => ts === T0 + r * 60_000 + i);
+
+  it('follows the stream again and applies what is published afterwards, each event once', async () => {
+    const js = jetstream(nc);
+    await js.publish(`${prefix}.loc.cmcc.0`, JSON.stringify({ v: 1, events: events(0) }));
+    await until('the first round followed', () => reached(0), 15_000);
+    await until('a pull seen', () => pull !== undefined, 15_000);
+    sniff.unsubscribe();
+    nc.publish(pull!, new Uint8Array(), { headers: headers(400, 'Bad Request') });
+    await new Promise((r) => setTimeout(r, 500));
+    await js.publish(`${prefix}.loc.cmcc.0`, JSON.stringify({ v: 1, events: events(1) }));
+    await until('the round published after the iterator ended followed', () => reached(1), 20_000);
+    expect(standby.applied).toBe(2 * PEOPLE);
+  }, 60_000);
+});

@@ -59,7 +59,7 @@ export class SinkIntake {
   consumingSince = 0;
   /** Follow mode: the stream sequence the ordered consumer started at. */
   followFrom = 0;
-  /** Times the durable's consume iterator ended on its own and was opened again. */
+  /** Times the consume iterator ended, failed or stalled on its own and was opened again. */
   restarts = 0;
   private consumeLoop?: ConsumeLoop;
   private loop?: Promise<void>;
@@ -161,54 +161,53 @@ export class SinkIntake {
       if (!(err instanceof JetStreamApiError && err.code === 10014)) throw err; // not found: nothing consumed yet
     }
     this.followFrom = floor + 1;
-    const consumer = await jetstream(o.nc).consumers.get(o.stream, {
-      // A string (not an array): nats.js sends it as `filter_subject`, which nats-server 2.9 takes.
-      filter_subjects: o.filterSubject,
-      ...(floor > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : { deliver_policy: DeliverPolicy.All }),
-    });
+    // The last stream sequence handed over: an iterator opened again (the first one ended for good,
+    // #19) reads on after it.
+    let last = floor;
+    const open = async () =>
+      (
+        await jetstream(o.nc).consumers.get(o.stream, {
+          // A string (not an array): nats.js sends it as `filter_subject`, which nats-server 2.9 takes.
+          filter_subjects: o.filterSubject,
+          ...(last > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: last + 1 } : { deliver_policy: DeliverPolicy.All }),
+        })
+      ).consume({ max_messages: 1000 });
     const policy = o.policy;
     const loop = new ConsumeLoop({
       log: o.log,
       yieldMs: YIELD_MS,
       stopping: o.stopping,
-      handle: (msg) => policy.handle(msg.data, msg.info.streamSequence),
+      handle: (msg) => {
+        last = msg.info.streamSequence;
+        return policy.handle(msg.data, last);
+      },
       onMalformed: (msg, bad) =>
         o.log.debug({ seq: msg.info.streamSequence, bad }, 'standby skipped a malformed message (the holder dead-letters it)'),
     });
-    await this.start(loop, () => consumer.consume({ max_messages: 1000 }));
+    await this.start(loop, open);
   }
 
   /**
-   * Consumes what `open` gives until closed. The holder's durable (`durable`: its manager) goes through infra's consume
-   * supervisor (#19): opened again, with back-off, whenever its iterator ends while the sink runs
-   * (nats.js ends a consume iterator for good on a 400 answer to a pull or a subscription error, and
-   * a sink that stops consuming while it holds the lease writes nothing and lets nobody else write),
-   * and replaced when it stalls. Messages the old iterator had received but not handed over are read
-   * back from the stream by the gap filler (a delivery gap) and acked when they are redelivered. A
-   * standby's ordered consumer is not reopened (the client re-creates it itself after gaps); if it
-   * ends, that is logged: the standby then follows no more and restores from the checkpoint when it
-   * takes over.
+   * Consumes what `open` gives until closed, through infra's consume supervisor (#19): the iterator is
+   * opened again, with back-off, whenever it ends while the sink runs (nats.js ends a consume
+   * iterator for good on a 400 answer to a pull or a subscription error). A holder that stops
+   * consuming while it holds the lease writes nothing and lets nobody else write; a standby that
+   * stops following answers region queries from a state frozen at that moment. The holder's durable
+   * (`durable`: its manager) is also replaced when it stalls; messages its old iterator had received
+   * but not handed over are read back from the stream by the gap filler (a delivery gap) and acked
+   * when they are redelivered. A standby's ordered consumer is opened after the last message it
+   * handed over (the client itself re-creates it after gaps and missed heartbeats).
    */
   private async start(loop: ConsumeLoop, open: () => Promise<ConsumerMessages>, durable?: JetStreamManager): Promise<void> {
     const o = this.o;
+    const mode = durable ? 'durable' : 'follow';
     this.consumeLoop = loop;
-    const ended = () => this.closing || o.stopping();
-    if (!durable) {
-      const messages = await open();
-      this.closeMessages = async () => void (await messages.close());
-      this.consumingSince = performance.now();
-      this.loop = (async () => {
-        await loop.run(messages).catch((err: unknown) => o.log.error({ err }, 'the consume loop failed'));
-        if (!ended()) o.log.error({ stream: o.stream }, "the standby's ordered consumer ended: it follows the stream no more");
-      })();
-      return;
-    }
     // A first open that fails fails the start, as before; later ones are the supervisor's to retry.
     let first: ConsumerMessages | undefined = await open();
     const supervisor = superviseConsume({
-      what: { stream: o.stream, consumer: o.consumer },
+      what: { stream: o.stream, consumer: durable ? o.consumer : undefined, mode },
       log: o.log,
-      stopping: ended,
+      stopping: () => this.closing || o.stopping(),
       open: async () => {
         const m = first;
         first = undefined;
@@ -217,12 +216,9 @@ export class SinkIntake {
       loop,
       onRestart: () => {
         this.restarts++;
-        this.restartCounter?.inc({ mode: 'durable' });
+        this.restartCounter?.inc({ mode });
       },
-      stall: {
-        ms: o.stallMs ?? DEFAULT_STALL_MS,
-        progress: () => durableProgress(durable, o.stream, o.consumer),
-      },
+      ...(durable ? { stall: { ms: o.stallMs ?? DEFAULT_STALL_MS, progress: () => durableProgress(durable, o.stream, o.consumer) } } : {}),
     });
     this.closeMessages = () => supervisor.stop();
     this.consumingSince = performance.now();

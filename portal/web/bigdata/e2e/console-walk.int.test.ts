@@ -231,4 +231,58 @@ describe('the console as an operator walks it: what-if, a bilingual check-in, CA
       await admin.req('POST', `/api/bigdata/tasks/${id}/stop`);
     }
   }, 90_000);
+
+  it('applies a CAP Update and then a Cancel from the import page to the task their references name', async () => {
+    // The fixtures moved a day on (the alert starts tomorrow: no engine sends it today), into the
+    // bucket alerting reads, as the test above.
+    const day = (n: number) => new Date(Date.now() + 8 * 3600_000 + n * 86_400_000).toISOString().slice(0, 10);
+    const fixture = (name: string) =>
+      readFileSync(new URL(`../../../src/api/bigdata/cap/fixtures/${name}.xml`, import.meta.url), 'utf8')
+        .replaceAll('2026-12-09', day(3))
+        .replaceAll('2026-12-08', day(2))
+        .replaceAll('2026-12-07', day(1));
+    const alert = await admin.req('POST', '/api/bigdata/cap', {
+      xml: fixture('typhoon-alert'),
+      form: { quota: { cmcc: { total: 10, dailyCap: 10 } }, authorizationLetter: await uploadLetter(admin) },
+    });
+    expect(alert.status, JSON.stringify(alert.body)).toBe(200);
+    const id = alert.body.id as string;
+    try {
+      await page.goto(`${portal.url}/bigdata/cap`);
+      await page.setInputFiles('input[name="cap"]', {
+        name: 'typhoon-update.xml',
+        mimeType: 'application/xml',
+        buffer: Buffer.from(fixture('typhoon-update')),
+      });
+      const preview = page.locator('[data-testid="cap-preview"]');
+      await expect.poll(() => preview.locator('[data-field="msgType"]').textContent(), { timeout: 15_000 }).toContain('Update');
+      expect(await preview.locator('[data-field="references"]').textContent()).toContain('33000041600000_20261207080000');
+      await shot('walk-cap-update-preview-1440x900');
+      await preview.locator('[data-action="cap-apply"]').click();
+      await page.waitForURL(new RegExp(`/bigdata/tasks\\?open=${id}`), { timeout: 15_000 });
+      await expect
+        .poll(() => page.locator('[data-testid="task-content"]').textContent(), { timeout: 15_000 })
+        .toContain('影响范围扩大到上城区');
+      expect(await page.locator('[data-testid="task-content-en"]').textContent()).toContain('Shangcheng District is now affected');
+      await page.click('.modal header button');
+
+      await page.click('.bd-menu a:has-text("导入 CAP 预警")');
+      await page.setInputFiles('input[name="cap"]', {
+        name: 'typhoon-cancel.xml',
+        mimeType: 'application/xml',
+        buffer: Buffer.from(fixture('typhoon-cancel')),
+      });
+      await expect.poll(() => preview.locator('[data-field="msgType"]').textContent(), { timeout: 15_000 }).toContain('Cancel');
+      await preview.locator('[data-action="cap-apply"]').click();
+      // An emergency stop asks first, in the app's own dialog.
+      const dialog = page.locator('[data-testid="app-dialog"]');
+      await expect.poll(() => dialog.textContent()).toContain('紧急停止');
+      await dialog.locator('[data-action="ok"]').click();
+      await page.waitForURL(new RegExp(`/bigdata/tasks\\?open=${id}`), { timeout: 15_000 });
+      await expect.poll(() => page.locator('[data-testid="task-detail"] .badge').first().textContent(), { timeout: 15_000 }).toBe('已停止');
+      expect(problems).toEqual([]);
+    } finally {
+      await admin.req('POST', `/api/bigdata/tasks/${id}/stop`);
+    }
+  }, 90_000);
 });

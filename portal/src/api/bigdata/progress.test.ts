@@ -27,7 +27,7 @@ const status = (state: DeliveryStatus['state']): DeliveryStatus => ({
 
 describe('ProgressFold', () => {
   it('sums the latest progress of each alerting instance and counts final receipts', () => {
-    const f = new ProgressFold(0);
+    const f = new ProgressFold(0, 1);
     f.progress(progress('i1', 2, 5));
     f.progress(progress('i1', 1, 3)); // older: ignored
     f.progress(progress('i2', 1, 4));

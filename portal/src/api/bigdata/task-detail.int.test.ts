@@ -152,10 +152,10 @@ describe('task detail of a running task', () => {
     expect(Date.parse(sent.sentAt)).toBeGreaterThan(Date.now() - 120_000);
     expect(JSON.stringify(sent)).not.toContain(women[0]);
     expect(await why(`+86 ${men[0]!.slice(0, 3)}-${men[0]!.slice(3)}`)).toMatchObject({
-      reason: 'rule',
-      reasonLabel: '被人群筛选规则排除',
+      reason: 'not_sent',
+      reasonLabel: expect.stringContaining('未向该号码发送'),
     });
-    expect((await why('13900000000')).reason).toBe('not_seen');
+    expect((await why('13900000000')).reason).toBe('not_sent');
     const bad = await admin('GET', `/api/bigdata/tasks/${id}/why?msisdn=12345`);
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('11 位手机号码');

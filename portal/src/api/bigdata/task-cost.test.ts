@@ -1,7 +1,7 @@
 import { composeText, segmentText } from '@geo/messaging';
 import { describe, expect, it } from 'vitest';
 import { taskCost } from '../ledger/reservations.ts';
-import { costedSpec, smsOf } from './task-store.ts';
+import { costedSpec, smsOf, smsUnits } from './task-store.ts';
 
 /**
  * One message's units as the ledger reserves them (#21), each language costed with the signature and
@@ -42,5 +42,23 @@ describe('costedSpec', () => {
           .map((m) => segmentText(composeText(m.signature, m.content), 0).parts.length);
         expect(perMessage(s), JSON.stringify(s)).toBe(Math.max(...sent));
       }
+  });
+
+  it.each([
+    // A Latin signature on a GSM-7 text is written [EMA] (composeText): 7 + 150 septets, one SMS of 160.
+    ['a 150-character English body with a Latin signature', { en: 'EMA' }, 'x'.repeat(150), 1],
+    // Without one the English SMS is signed 【应急】, which GSM-7 cannot encode: UCS-2, 154 characters three parts of 67.
+    ['a 150-character English body under the Chinese signature', undefined, 'x'.repeat(150), 3],
+  ])('costs each language with the signature it is sent with: %s', (_what, signatures, en, units) => {
+    const spec = { signature: '应急', signatures, content: '台风预警', contents: { en } };
+    expect(smsUnits(smsOf(spec, 'zh'))).toBe(1);
+    expect(smsUnits(smsOf(spec, 'en'))).toBe(units);
+  });
+
+  it('reserves by the costliest language, with the exercise prefix and the signature of that language', () => {
+    const spec = { signature: '应急', content: '台风预警', contents: { en: 'Typhoon warning: '.repeat(5) }, exercise: true, quota };
+    expect(costedSpec(spec)).toMatchObject({ signature: '应急', content: `[EXERCISE] ${'Typhoon warning: '.repeat(5)}` });
+    expect(costedSpec({ ...spec, signatures: { en: 'EMA' } })).toMatchObject({ signature: '应急', content: '【演练】台风预警' });
+    expect(costedSpec({ signature: '应急', content: '台风预警', quota })).toMatchObject({ signature: '应急', content: '台风预警' });
   });
 });

@@ -17,7 +17,9 @@ import { z } from '../../http/openapi.ts';
 import { HysteresisForm } from './hysteresis-form.ts';
 import { taskCost } from '../ledger/reservations.ts';
 import { areaByCode, withActiveBoundaries } from './geography.ts';
-import { costliestContent, specContents } from './languages/task-texts.ts';
+import { promptedTexts } from './checkins/prompt.ts';
+import { specContents } from './languages/task-texts.ts';
+import { costedSpec } from './task-store.ts';
 
 /** Chinese messages for the region validator's stable reasons (its own messages are English). */
 export const REGION_REASONS: Record<RegionIssueReason, string> = {
@@ -293,13 +295,24 @@ export function formIssues(f: TaskForm, balance: number, today: string): FieldIs
     )
       out.push({ path: `texts.${i}.content`, message: `演练的英文内容连同“${exercisePrefix('en').trim()}”最多 2000 字` });
   });
-  // The ledger charges billing units: a message of two segments takes two from the balance. Who
-  // reads which language is known only when sent, so the costliest language's SMS is reserved. An
-  // exercise is never charged, but may be no larger than the balance would allow a real alert.
-  const { perMessage, units } = taskCost({
-    ...f,
-    content: costliestContent({ ...f, contents: specContents(f), signatures: f.signatureEn ? { en: f.signatureEn } : undefined }),
-  });
+  // The ledger charges billing units: a message of two segments takes two from the balance. The form
+  // is costed as the reservation will be (insertTask: costedSpec of the prompted spec): each
+  // language's SMS with its own signature, exercise prefix and check-in prompt, the costliest
+  // reserved. An exercise is never charged, but may be no larger than the balance would allow a
+  // real alert.
+  const prompted = promptedTexts(
+    {
+      signature: f.signature,
+      content: f.content,
+      contents: specContents(f),
+      signatures: f.signatureEn ? { en: f.signatureEn } : undefined,
+      exercise: f.exercise,
+      quota: f.quota,
+    },
+    f.checkIn?.options,
+  );
+  out.push(...prompted.issues);
+  const { perMessage, units } = taskCost(costedSpec(prompted.spec));
   if (f.signatureEn && !specContents(f)) out.push({ path: 'signatureEn', message: '没有英文内容时无需英文签名' });
   if (units > balance)
     out.push({

@@ -70,11 +70,14 @@ interface Texts {
 
 /**
  * A task spec whose texts each end with the check-in prompt in their language (Chinese `content`,
- * English `contents.en`); the spec as it is when the task asks for no answers.
- * @throws a field error (400) when a text with its prompt is longer than {@link MAX_TEXT_CHARS}.
+ * English `contents.en`), and the problems of texts the prompt takes past {@link MAX_TEXT_CHARS}
+ * (field issues as the form reports them); the spec as it is when the task asks for no answers.
  */
-export function withCheckInPrompts<S extends Texts>(spec: S, options: readonly CheckInOption[] | undefined): S {
-  if (!options?.length) return spec;
+export function promptedTexts<S extends Texts>(
+  spec: S,
+  options: readonly CheckInOption[] | undefined,
+): { spec: S; issues: { path: string; message: string }[] } {
+  if (!options?.length) return { spec, issues: [] };
   const content = withPrompt(spec.content, checkInPrompt(options, 'zh'), 'zh');
   const en = spec.contents?.en === undefined ? undefined : withPrompt(spec.contents.en, checkInPrompt(options, 'en'), 'en');
   const issues = [
@@ -83,8 +86,17 @@ export function withCheckInPrompts<S extends Texts>(spec: S, options: readonly C
       ? [{ path: 'texts', message: `英文内容连同回复提示最多 ${MAX_TEXT_CHARS} 字` }]
       : []),
   ];
-  if (issues.length) throw fieldErrors(issues);
-  return { ...spec, content, ...(en === undefined ? {} : { contents: { ...spec.contents, en } }) };
+  return { spec: { ...spec, content, ...(en === undefined ? {} : { contents: { ...spec.contents, en } }) }, issues };
+}
+
+/**
+ * {@link promptedTexts}, refusing a text the prompt takes too long.
+ * @throws a field error (400) when a text with its prompt is longer than {@link MAX_TEXT_CHARS}.
+ */
+export function withCheckInPrompts<S extends Texts>(spec: S, options: readonly CheckInOption[] | undefined): S {
+  const r = promptedTexts(spec, options);
+  if (r.issues.length) throw fieldErrors(r.issues);
+  return r.spec;
 }
 
 /** The check-in answers a task form asks for, if any (a row's form is stored as JSON). */

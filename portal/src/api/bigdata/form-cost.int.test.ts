@@ -1,0 +1,137 @@
+import { connectNats, type NatsConnection } from '@geo/infra';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { hashPassword } from '../../auth/password.ts';
+import type { Portal } from '../../portal.ts';
+import { login, START_TIMEOUT, testPortal } from '../../test/harness.ts';
+import { AlertBus, setAlertBus } from './alert-bus.ts';
+import { chinaDayIn } from './cap/fixtures.ts';
+import { consoleApp, onApp, PNG_BYTES } from './console-harness.ts';
+import { BIGDATA_ROUTES } from './index.ts';
+
+/**
+ * The send form's balance check costs a task as the ledger reserves it (#21), over HTTP: each
+ * language's SMS with its own signature ([EMA] for English when the form has signatureEn), its
+ * exercise prefix and its check-in prompt, and an alert as the one message messaging sends (no
+ * 500-character tasks). A balance exactly enough is accepted by the form and reserved whole; one
+ * unit short is refused by the form with "超过可用短信余量", never by the reservation after it.
+ *
+ * 【翼讯通】 is 5 characters (UCS-2); [EMA] is 7 septets ([ and ] take two each).
+ */
+describe('the form’s balance check costs a task as its reservation does (PGlite + real NATS)', () => {
+  let portal: Portal;
+  let nc: NatsConnection;
+  let client: ReturnType<typeof onApp>;
+  let letter: string;
+  let n = 0;
+  const ENT = 'form-cost-ent';
+  const zh = (chars: number) => '台'.repeat(chars);
+  const en = (letters: number) => 'x'.repeat(letters);
+  const english = (letters: number) => ({ texts: [{ language: 'en-US', content: en(letters) }] });
+  const checkIn = {
+    checkIn: {
+      options: [
+        { code: '1', label: '安全' },
+        { code: '2', label: '需要帮助', help: true },
+      ],
+    },
+  };
+  const form = (over: Record<string, unknown>) => ({
+    alertType: 'typhoon',
+    region: { parts: [{ kind: 'circle', center: [120.16, 30.27], radiusM: 2000 }] },
+    subject: `台风 余量 ${++n}`,
+    content: '台风预警',
+    signature: '翼讯通',
+    startDate: chinaDayIn(0),
+    endDate: chinaDayIn(1),
+    frequency: 'once',
+    quota: { cmcc: { total: 10, dailyCap: 10 } },
+    authorizationLetter: letter,
+    ...over,
+  });
+  const setBalance = (units: number) => portal.deps.db.query('UPDATE enterprises SET quota = $2 WHERE id = $1', [ENT, units]);
+  const balance = async () =>
+    Number((await portal.deps.db.query<{ quota: number }>('SELECT quota FROM enterprises WHERE id = $1', [ENT])).rows[0]!.quota);
+  const reservation = async (id: string) =>
+    (
+      await portal.deps.db.query<{ units: number; per_message: number }>(
+        'SELECT units, per_message FROM bigdata_reservations WHERE task_id = $1',
+        [id],
+      )
+    ).rows[0];
+  /** Submits with exactly `units` on the balance: the task's reservation, or the refusal. */
+  const submitWith = async (units: number, over: Record<string, unknown>) => {
+    await setBalance(units);
+    return client('POST', '/api/bigdata/tasks', { form: form(over) });
+  };
+  /** Exactly enough is accepted and reserved whole (the balance is then 0); one less is the form's refusal. */
+  const costsExactly = async (units: number, perMessage: number, over: Record<string, unknown>) => {
+    const short = await submitWith(units - 1, over);
+    expect(short.status, JSON.stringify(short.body)).toBe(400);
+    const issue = (short.body.error.details as { path: string; message: string }[]).find((i) => i.path === 'quota');
+    expect(issue?.message, JSON.stringify(short.body)).toBe(
+      perMessage > 1
+        ? `三网发送总条数 10（每条计费 ${perMessage} 条，共 ${units} 条）超过可用短信余量 ${units - 1}`
+        : `三网发送总条数 10 超过可用短信余量 ${units - 1}`,
+    );
+    expect(await balance()).toBe(units - 1);
+    const ok = await submitWith(units, over);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(await reservation(ok.body.id as string)).toEqual({ per_message: perMessage, units });
+    expect(await balance()).toBe(0);
+  };
+
+  beforeAll(async () => {
+    portal = await testPortal();
+    nc = await connectNats(inject('natsUrl'), 'portal-form-cost-test');
+    setAlertBus(portal.deps, await AlertBus.open(nc));
+    const db = portal.deps.db;
+    await db.query(`INSERT INTO enterprises (id, name, quota, access_number) VALUES ($1, '余量核对集团', 0, '1069000444')`, [ENT]);
+    await db.query(
+      `INSERT INTO accounts (id, enterprise_id, name, display_name, role, password_hash) VALUES ('form-cost-admin', $1, 'form-cost-admin', '值班员', 'admin', $2)`,
+      [ENT, await hashPassword('Form-Cost-2024', 10)],
+    );
+    await db.query(
+      `INSERT INTO signatures (id, enterprise_id, text, status, is_default) VALUES ('fc-sig', $1, '翼讯通', 'approved', true), ('fc-sig-en', $1, 'EMA', 'approved', false)`,
+      [ENT],
+    );
+    client = onApp(consoleApp(portal, BIGDATA_ROUTES), await login(portal, 'form-cost-admin', 'Form-Cost-2024'));
+    const fd = new FormData();
+    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
+    letter = (await client('POST', '/api/bigdata/letters', fd)).body.id;
+  }, START_TIMEOUT);
+  afterAll(async () => {
+    await nc?.drain();
+    await portal?.stop();
+  });
+
+  it('an English text signed [EMA] is checked as GSM-7, not under 【翼讯通】: 154 letters 2 units a message, not 3', async () => {
+    await costsExactly(20, 2, { ...english(154), signatureEn: 'EMA' });
+  });
+
+  it('an English exercise counts its [EXERCISE] prefix under [EMA]: 140 letters one SMS, 141 two', async () => {
+    // An exercise reserves nothing, but the form lets it be no larger than a real alert the balance allows.
+    await setBalance(10);
+    const one = await client('POST', '/api/bigdata/tasks', { form: form({ exercise: true, ...english(140), signatureEn: 'EMA' }) });
+    expect(one.status, JSON.stringify(one.body)).toBe(200);
+    const two = await client('POST', '/api/bigdata/tasks', { form: form({ exercise: true, ...english(141), signatureEn: 'EMA' }) });
+    expect(two.status, JSON.stringify(two.body)).toBe(400);
+    expect(JSON.stringify(two.body)).toContain('每条计费 2 条，共 20 条）超过可用短信余量 10');
+  });
+
+  it('a check-in’s Chinese prompt counts: 52 characters one SMS alone, two with 回复1表示安全，回复2表示需要帮助。', async () => {
+    // 【翼讯通】 + 52 + 。 + the prompt (16) + 。 = 75 > 70.
+    await costsExactly(20, 2, { content: zh(52), ...checkIn });
+  });
+
+  it('a check-in’s English prompt counts under [EMA]: 120 letters one SMS alone, two with ". Reply 1 if safe, 2 if you need help."', async () => {
+    // [EMA] + 120 = 127 septets; + ". " + the prompt (35) + "." = 165 > 160.
+    await costsExactly(20, 2, { ...english(120), signatureEn: 'EMA', ...checkIn });
+  });
+
+  it('a text the prompt takes past 2,000 characters is the form’s 400, nothing reserved', async () => {
+    const r = await submitWith(100_000, { content: zh(1995), ...checkIn });
+    expect(r.status, JSON.stringify(r.body)).toBe(400);
+    expect(JSON.stringify(r.body)).toContain('发送内容连同回复提示最多 2000 字');
+    expect(await balance()).toBe(100_000);
+  });
+});

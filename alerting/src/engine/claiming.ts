@@ -90,6 +90,8 @@ export class Claiming {
     private readonly presence: Presence,
     private readonly today: ShanghaiToday,
     private readonly jobs: PublishWindow,
+    /** Someone chosen for sending was dropped because their shard lease is not certainly held here. */
+    private readonly notOwned?: (rt: TaskRuntime, i: number) => void,
   ) {
     this.republishWithinMs = ports.republishWithinMs ?? 8 * 60_000;
   }
@@ -128,6 +130,7 @@ export class Claiming {
           for (let k = from; k < i.length; k++) {
             if (k < to && !owns(i[k])) {
               clearBit(rt.sent, i[k]);
+              this.notOwned?.(rt, i[k]);
               groups[carrier[k]]!.unused++;
               dropped++;
             } else keep(kept, i[k], msisdn[k], carrier[k]);

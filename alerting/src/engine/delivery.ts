@@ -32,8 +32,15 @@ export class Delivery {
     private readonly today: ShanghaiToday,
   ) {
     this.jobs = new PublishWindow(ports.publish);
-    this.claiming = new Claiming(ports, presence, today, this.jobs);
+    this.claiming = new Claiming(ports, presence, today, this.jobs, (rt, i) => this.notOwned.push({ rt, i }));
   }
+
+  /**
+   * People chosen for sending and dropped because their shard lease was not certainly held here (a
+   * fence lapse), in order; the engine takes them when the shard's lease is lost (see
+   * {@link Engine.takeNotOwned}).
+   */
+  notOwned: Candidate[] = [];
 
   /** Jobs published since start (for metrics). */
   get published(): number {
@@ -198,6 +205,7 @@ export class Delivery {
         // next owner, never dropped as if sent.
         if (owns && !owns(i)) {
           clearBit(rt.sent, i);
+          this.notOwned.push({ rt, i });
           notOwned++;
           continue;
         }

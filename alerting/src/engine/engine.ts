@@ -300,6 +300,47 @@ export class Engine {
     for (const { rt, i } of cands) clearBit(rt.sent, i);
   }
 
+  /**
+   * Takes the people `belongs` picks out of those dropped for a fence lapse (chosen for sending,
+   * then found not certainly ours): their shard's lease is being lost. Kept by the caller, they are
+   * sent by {@link sendOwed} if this instance takes the shard again (#19): a tick's people (dwell
+   * reached, a window opening) have no unacked event that a replay would evaluate again.
+   */
+  takeNotOwned(belongs: (i: number) => boolean): Candidate[] {
+    const all = this.delivery.notOwned;
+    if (all.length === 0) return [];
+    const taken: Candidate[] = [];
+    const left: Candidate[] = [];
+    const seen = new Set<string>();
+    for (const c of all) {
+      if (!belongs(c.i)) left.push(c);
+      else if (!seen.has(`${c.rt.slot}:${c.i}`)) {
+        seen.add(`${c.rt.slot}:${c.i}`);
+        taken.push(c);
+      }
+    }
+    this.delivery.notOwned = left;
+    return taken;
+  }
+
+  /**
+   * Sends people chosen earlier and dropped for a fence lapse ({@link takeNotOwned}), now that their
+   * shard is ours again: those of a task still running and not sent meanwhile (claims keep it
+   * once-only across instances), whether or not they are still in the region — they qualified there.
+   */
+  sendOwed(cands: readonly Candidate[], opts?: Parameters<Delivery['sendPersistently']>[1]): Promise<number> {
+    const now = this.ports.now();
+    const todo: Candidate[] = [];
+    for (const c of cands) {
+      const { rt, i } = c;
+      if (rt.task.state !== 'running' || rt.removed || this.tasks.get(rt.task.id) !== rt) continue;
+      if (bit(sentBits(rt, this.today.at(now)), i)) continue;
+      markSent(rt, i, this.presence.size);
+      todo.push(c);
+    }
+    return todo.length ? this.delivery.sendPersistently(todo, opts) : Promise.resolve(0);
+  }
+
   /** See {@link Delivery.sendSoon}. */
   sendSoon(cands: Candidate[]): Promise<number> {
     return this.delivery.sendSoon(cands);

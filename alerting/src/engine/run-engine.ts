@@ -25,6 +25,8 @@ export { ackFloors, replayPresence } from './replay.ts';
 
 /** Back-off between attempts to take a held shard over (ms). */
 const TAKEOVER_RETRY_MS = [500, 1000, 2000, 5000, 10_000];
+/** How long after a lapse the people it held back are still sent when the shard is taken again here. */
+const OWED_FOR_MS = 60_000;
 export { nextState } from './task-watch.ts';
 
 export interface RunEngineOptions {
@@ -143,6 +145,11 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     },
     presence,
   );
+  /**
+   * Lease mode: per shard whose lease lapsed here, the people chosen for sending and dropped during
+   * the lapse, and when it was lost: sent if this instance takes the shard again soon (#19).
+   */
+  const owedByShard = new Map<number, { cands: Candidate[]; at: number }>();
   /** Lease mode: shards won whose take-over (replay, gap, activation) is under way, since when, and its retry back-off. */
   const takingOver = new Map<number, { since: number; backoffMs: number }>();
   /** The shards this instance answers for now. */
@@ -244,6 +251,10 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
    * being renewed meanwhile by its own timer.
    */
   const acquire = (shard: number, epoch: number): void => {
+    // Dropped after the lease was lost (a send that ended late): the replay and activation decide them.
+    engine.takeNotOwned((i) => shardOfIndex(i) === shard);
+    const owed = owedByShard.get(shard);
+    if (owed && now() - owed.at > OWED_FOR_MS) owedByShard.delete(shard);
     owned.set(shard, epoch);
     takingOver.set(shard, { since: performance.now(), backoffMs: 0 });
     takeOver(shard, epoch, 0);
@@ -279,11 +290,15 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
         let sent = 0;
         for (const id of tasks.running()) sent += await engine.activate(id);
         if (!current()) return;
+        const owed = owedByShard.get(shard);
+        const owedSent = owed ? await engine.sendOwed(owed.cands, { stopping: () => !current() }) : 0;
+        if (!current()) return;
+        owedByShard.delete(shard);
         takingOver.delete(shard);
         void shards.consume(shard).catch((err: unknown) => {
           if (current()) log.error({ err, shard }, 'shard consumer ended');
         });
-        log.info({ instance, shard, epoch, events, gapSent, sent, attempt, ms: Date.now() - t0 }, 'shard taken over');
+        log.info({ instance, shard, epoch, events, gapSent, sent, owedSent, attempt, ms: Date.now() - t0 }, 'shard taken over');
       } catch (err) {
         if (!current()) return;
         engine.forget((i) => shardOfIndex(i) === shard);
@@ -300,6 +315,11 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   /** A shard's lease is no longer certainly ours: stop consuming it and forget its people here. */
   const lose = async (shard: number, epoch: number, reason: string): Promise<void> => {
     owned.delete(shard);
+    // A lapse (`expired`): this instance usually takes the shard again at once, and the people its
+    // ticks chose meanwhile are sent then. Handed over or taken: the new owner decides about them.
+    const dropped = engine.takeNotOwned((i) => shardOfIndex(i) === shard);
+    if (reason === 'expired' && dropped.length) owedByShard.set(shard, { cands: dropped, at: now() });
+    else owedByShard.delete(shard);
     takingOver.delete(shard);
     await shards.close(shard);
     const present = engine.forget((i) => shardOfIndex(i) === shard);

@@ -1,15 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Kvm, type KV } from '@nats-io/kv';
-import { connectNats, type LeaseValue, type NatsConnection } from '@geo/infra';
-import { startNatsServer, type RunningNats } from '@geo/infra/testing';
-import { LEASES_BUCKET, TASKS_BUCKET } from '../streams.ts';
-import { TaskStore } from '../tasks/task-store.ts';
-import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, sleep, until } from '../testing/engine-kit.ts';
+import type { LeaseValue } from '@geo/infra';
+import { LEASES_BUCKET } from '../streams.ts';
+import { engineFixture } from '../testing/engine-fixture.ts';
+import { circleTask, event, jobsOf, numbers, offset, publishEvents, sleep, until } from '../testing/engine-kit.ts';
 
 /**
  * Failover drill (#19, invariant 10): two real alerting processes share the shards by leases; one
@@ -18,14 +16,15 @@ import { circleTask, declareAll, event, jobsOf, numbers, offset, publishEvents, 
  * walked in, and in and out again, while the dead instance's shards had no owner.
  */
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
-let dir: string;
-let server: RunningNats;
-let nc: NatsConnection;
+const t = engineFixture('failover', { engine: false });
 const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
 
 function startAlerting(id: string): ChildProcess {
-  const log = openSync(join(dir, `${id}.log`), 'a');
-  const env = { ...process.env, NATS_URL: server.url, ALERTING_LEASES: 'true', INSTANCE_ID: id, HEALTH_PORT: '0', LOG_LEVEL: 'info' };
+  const log = openSync(join(t.nats.dir, `${id}.log`), 'a');
+  const env = { ...process.env, NATS_URL: t.nats.url, ALERTING_LEASES: 'true', INSTANCE_ID: id, HEALTH_PORT: '0', LOG_LEVEL: 'info' };
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'alerting/src/main.ts')], {
     cwd: ROOT,
     env,
@@ -44,24 +43,11 @@ async function owners(kv: KV): Promise<Map<string, LeaseValue>> {
   return out;
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'alerting-failover-'));
-  server = await startNatsServer({ dataDir: dir });
-  nc = await connectNats(server.url, 'alerting-failover');
-  await declareAll(nc);
-}, 60_000);
-afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  await nc?.drain();
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe('alerting failover by shard leases (two processes)', () => {
   it("takes a killed instance's shards over in < 10 s with 0 lost and 0 duplicate people", async () => {
     const a = startAlerting('fo-a');
     startAlerting('fo-b');
-    const kv = await new Kvm(nc).create(LEASES_BUCKET);
+    const kv = await new Kvm(t.nc).create(LEASES_BUCKET);
     const live = (o: Map<string, LeaseValue>) => [...o.values()].filter((v) => v.owner && v.expiresAt > Date.now());
     await until(
       'both instances hold shards',
@@ -71,17 +57,17 @@ describe('alerting failover by shard leases (two processes)', () => {
       },
       90_000,
     ).catch((e) => {
-      throw new Error(`${(e as Error).message}\n${readFileSync(join(dir, 'fo-a.log'), 'utf8').slice(-3000)}`);
+      throw new Error(`${(e as Error).message}\n${readFileSync(join(t.nats.dir, 'fo-a.log'), 'utf8').slice(-3000)}`);
     });
 
     const centre: [number, number] = [99, 43];
     const present = numbers(200);
     await publishEvents(
-      nc,
+      t.nc,
       present.map((m, i) => event(m, (['cmcc', 'cucc', 'ctcc'] as const)[i % 3], offset(centre, (i % 20) * 10, Math.floor(i / 20) * 10))),
     );
     await sleep(1_000);
-    const store = new TaskStore(await new Kvm(nc).open(TASKS_BUCKET));
+    const store = await t.taskStore();
     await store.submit('failover-1', circleTask(centre, 1_000));
     const walkers: string[] = [],
       inAndOut: string[] = [];
@@ -90,7 +76,7 @@ describe('alerting failover by shard leases (two processes)', () => {
       const w = numbers(20);
       walkers.push(...w);
       await publishEvents(
-        nc,
+        t.nc,
         w.map((m) => event(m, 'cmcc', offset(centre, 0, 300))),
       );
       if (round === 3) {
@@ -101,14 +87,14 @@ describe('alerting failover by shard leases (two processes)', () => {
         // In and out again while fo-a's shards have no owner.
         const io = numbers(10);
         inAndOut.push(...io);
-        const t = Date.now();
+        const at = Date.now();
         await publishEvents(
-          nc,
-          io.map((m) => event(m, 'cucc', offset(centre, 100, 0), { ts: t })),
+          t.nc,
+          io.map((m) => event(m, 'cucc', offset(centre, 100, 0), { ts: at })),
         );
         await publishEvents(
-          nc,
-          io.map((m) => event(m, 'cucc', offset(centre, 5_000, 0), { ts: t + 1_000 })),
+          t.nc,
+          io.map((m) => event(m, 'cucc', offset(centre, 5_000, 0), { ts: at + 1_000 })),
         );
       }
       await sleep(500);
@@ -127,16 +113,16 @@ describe('alerting failover by shard leases (two processes)', () => {
     const everyone = [...present, ...walkers, ...inAndOut];
     await until(
       'everyone sent',
-      async () => new Set((await jobsOf(nc, 'failover-1')).map((j) => j.msisdn)).size >= everyone.length,
+      async () => new Set((await jobsOf(t.nc, 'failover-1')).map((j) => j.msisdn)).size >= everyone.length,
       60_000,
     ).catch(async (e) => {
-      const got = new Set((await jobsOf(nc, 'failover-1')).map((j) => j.msisdn));
+      const got = new Set((await jobsOf(t.nc, 'failover-1')).map((j) => j.msisdn));
       throw new Error(
-        `${(e as Error).message}: ${got.size} of ${everyone.length}; missing ${everyone.filter((m) => !got.has(m)).slice(0, 10)}\n${readFileSync(join(dir, 'fo-b.log'), 'utf8').slice(-4000)}`,
+        `${(e as Error).message}: ${got.size} of ${everyone.length}; missing ${everyone.filter((m) => !got.has(m)).slice(0, 10)}\n${readFileSync(join(t.nats.dir, 'fo-b.log'), 'utf8').slice(-4000)}`,
       );
     });
     await sleep(2_000);
-    const jobs = await jobsOf(nc, 'failover-1');
+    const jobs = await jobsOf(t.nc, 'failover-1');
     const byNumber = new Map<string, number>();
     for (const j of jobs) byNumber.set(j.msisdn, (byNumber.get(j.msisdn) ?? 0) + 1);
     expect([...byNumber.keys()].sort()).toEqual(everyone.sort());

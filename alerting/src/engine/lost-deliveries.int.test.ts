@@ -1,19 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { connectNats, jetstreamManager, type NatsConnection } from '@geo/infra';
 import { startTcpProxy, type TcpProxy } from '@geo/infra/testing';
 import { LOCATION_STREAM, encodeLocationBatch, locationSubject, shardOf, type Carrier, type LocationEvent } from '@geo/ingest';
-import { startNatsServer, type RunningNats } from '../../../infra/src/servers/nats.ts';
 import { presenceConsumer } from '../streams.ts';
-import { TaskStore } from '../tasks/task-store.ts';
-import { circleTask, declareAll, event, jobsOf, numbers, offset, silent, sleep, until } from '../testing/engine-kit.ts';
-import { runEngine, type RunningEngine } from './run-engine.ts';
+import { engineFixture } from '../testing/engine-fixture.ts';
+import { circleTask, event, jobsOf, numbers, offset, sleep, until } from '../testing/engine-kit.ts';
+import type { RunningEngine } from './run-engine.ts';
 
 /**
  * Deliveries lost in transit mid-run. A durable pull consumer whose connection is cut loses the
@@ -26,35 +21,25 @@ import { runEngine, type RunningEngine } from './run-engine.ts';
  * Its own nats-server: with the shared one, another test file's engine (same durable consumers,
  * same task bucket) could receive B instead of this engine.
  */
-let dir: string;
-let server: RunningNats;
-let nc: NatsConnection;
+const t = engineFixture('lost', { engine: false });
 let proxy: TcpProxy;
 let engineNc: NatsConnection;
 let engine: RunningEngine | undefined;
-const SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'alerting-lost-'));
-  server = await startNatsServer({ dataDir: dir });
-  nc = await connectNats(server.url, 'alerting-lost-deliveries');
-  await declareAll(nc);
-  const url = new URL(server.url);
+  const url = new URL(t.nats.url);
   proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) });
   engineNc = await connectNats(`nats://127.0.0.1:${proxy.port}`, 'alerting-lost-deliveries-engine');
-}, 60_000);
+});
 afterAll(async () => {
   await engine?.stop();
   await engineNc?.close();
   await proxy?.close();
-  await nc?.drain();
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Publishes one LOCATION message per subject (binary); returns the last stream sequence per shard and how many messages. */
 async function publishRound(events: LocationEvent[]): Promise<{ last: Map<number, number>; messages: number }> {
-  const js = jetstream(nc, { timeout: 15_000 });
+  const js = jetstream(t.nc, { timeout: 15_000 });
   const bySubject = new Map<string, { shard: number; events: LocationEvent[] }>();
   for (const e of events) {
     const shard = shardOf(e.msisdn);
@@ -73,33 +58,24 @@ describe("LOCATION deliveries lost in transit (the engine's NATS connection cut 
   it('sends the people whose inside event was lost: read back from the stream before the newer event that revealed the loss', async () => {
     const centre: [number, number] = [97, 37];
     const far = offset(centre, 50_000, 0);
-    const store = new TaskStore(await new Kvm(nc).open('alert_tasks'));
+    const store = await t.taskStore();
     await store.submit('t-lost', circleTask(centre, 5_000));
     let handled = 0;
     const registry = new Registry();
-    engine = await runEngine({
-      nc: engineNc,
-      log: silent,
-      shards: SHARDS,
-      instance: 'lossy',
-      tickMs: 200,
-      registry,
-      onBatch: (events) => void (handled += events),
-    });
-    await engine.ready;
+    engine = await t.startEngine('lossy', { nc: engineNc, registry, onBatch: (events) => void (handled += events) });
     await until('the task running', () => engine!.engine.task('t-lost')?.state === 'running');
 
     const carriers: Carrier[] = ['cmcc', 'cucc', 'ctcc'];
     const walkers = numbers(60);
-    const t = Date.now();
+    const at = Date.now();
     // A: everyone outside, received and evaluated (nobody qualifies).
-    await publishRound(walkers.map((m, i) => event(m, carriers[i % 3]!, far, { ts: t - 30_000, cell: 'far-a' })));
+    await publishRound(walkers.map((m, i) => event(m, carriers[i % 3]!, far, { ts: at - 30_000, cell: 'far-a' })));
     await until('round A handled', () => handled >= walkers.length);
 
     // B: everyone inside, delivered by the server into a connection that never passes it on, then cut.
     proxy.hold();
-    const b = await publishRound(walkers.map((m, i) => event(m, carriers[i % 3]!, offset(centre, i * 10, 0), { ts: t - 20_000 })));
-    const jsm = await jetstreamManager(nc);
+    const b = await publishRound(walkers.map((m, i) => event(m, carriers[i % 3]!, offset(centre, i * 10, 0), { ts: at - 20_000 })));
+    const jsm = await jetstreamManager(t.nc);
     await until('round B delivered into the held connection', async () => {
       for (const [shard, seq] of b.last)
         if ((await jsm.consumers.info(LOCATION_STREAM, presenceConsumer(shard))).delivered.stream_seq < seq) return false;
@@ -111,14 +87,14 @@ describe("LOCATION deliveries lost in transit (the engine's NATS connection cut 
     })();
     proxy.cut();
     await until('the engine reconnected', () => reconnected);
-    expect(await jobsOf(nc, 't-lost')).toEqual([]);
+    expect(await jobsOf(t.nc, 't-lost')).toEqual([]);
 
     // C: everyone outside again, delivered at once after the reconnect (B waits for ack_wait, 30 s).
-    await publishRound(walkers.map((m, i) => event(m, carriers[i % 3]!, far, { ts: t - 10_000, cell: 'far-c' })));
+    await publishRound(walkers.map((m, i) => event(m, carriers[i % 3]!, far, { ts: at - 10_000, cell: 'far-c' })));
     await until('round C handled', () => handled >= 2 * walkers.length);
-    await until('every walker sent', async () => (await jobsOf(nc, 't-lost')).length >= walkers.length, 15_000).catch(() => undefined);
+    await until('every walker sent', async () => (await jobsOf(t.nc, 't-lost')).length >= walkers.length, 15_000).catch(() => undefined);
     await sleep(500);
-    const jobs = await jobsOf(nc, 't-lost');
+    const jobs = await jobsOf(t.nc, 't-lost');
     expect(walkers.filter((m) => !jobs.some((j) => j.msisdn === m))).toEqual([]);
     expect(jobs.map((j) => j.msisdn).sort()).toEqual([...walkers].sort());
     const metric = Object.fromEntries(
@@ -134,18 +110,17 @@ describe("LOCATION deliveries lost in transit (the engine's NATS connection cut 
         if ((await jsm.consumers.info(LOCATION_STREAM, presenceConsumer(shard))).num_ack_pending !== 0) return false;
       return true;
     });
-    expect((await jobsOf(nc, 't-lost')).map((j) => j.msisdn).sort()).toEqual([...walkers].sort());
+    expect((await jobsOf(t.nc, 't-lost')).map((j) => j.msisdn).sort()).toEqual([...walkers].sort());
   });
   it('reads nothing back when deliveries skip without a connection loss (another instance consumes the same shards), and says so', async () => {
     const centre: [number, number] = [99, 36];
-    const store = new TaskStore(await new Kvm(nc).open('alert_tasks'));
+    const store = await t.taskStore();
     await store.submit('t-shared', circleTask(centre, 5_000));
     const warnings: string[] = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
     const registry = new Registry();
-    const other = await runEngine({ nc, log, shards: SHARDS, instance: 'other', tickMs: 200, registry });
+    const other = await t.startEngine('other', { log, registry });
     try {
-      await other.ready;
       await until(
         'the task running',
         () => other.engine.task('t-shared')?.state === 'running' && engine!.engine.task('t-shared')?.state === 'running',
@@ -155,8 +130,8 @@ describe("LOCATION deliveries lost in transit (the engine's NATS connection cut 
       // Rounds of one message per subject: the two instances' pulls share them out.
       for (let r = 0; r < 5; r++)
         await publishRound(people.slice(r * 24, (r + 1) * 24).map((m, i) => event(m, carriers[i % 3]!, offset(centre, i * 10, r * 10))));
-      await until('everyone sent', async () => (await jobsOf(nc, 't-shared')).length >= people.length);
-      const jobs = await jobsOf(nc, 't-shared');
+      await until('everyone sent', async () => (await jobsOf(t.nc, 't-shared')).length >= people.length);
+      const jobs = await jobsOf(t.nc, 't-shared');
       expect(jobs.map((j) => j.msisdn).sort()).toEqual([...people].sort());
       expect(warnings.some((w) => w.includes('another instance consumes this shard too'))).toBe(true);
       expect((await registry.getSingleMetric('alerting_gap_messages_total')!.get()).values).toEqual([]);

@@ -128,6 +128,22 @@ describe('the form’s balance check costs a task as its reservation does (PGlit
     await costsExactly(20, 2, { ...english(120), signatureEn: 'EMA', ...checkIn });
   });
 
+  // Alerting sends an alert as one message (alertJob: one job, cut into parts by segmentText), not in
+  // the 500-character tasks of an industry send: 【翼讯通】 + 495 = 500 characters are 8 parts of 67
+  // either way, but + 496 = 501 are 8 parts sent, where 500 + 1 tasks would be 9; 1000 characters
+  // 1005 / 67 = 15 parts sent, where 495 + 495 + 10 would be 8 + 8 + 1 = 17.
+  it.each([
+    ['zh 495', { content: zh(495) }, 8],
+    ['zh 496', { content: zh(496) }, 8],
+    ['zh 1000', { content: zh(1000) }, 15],
+    // [EMA] + 496 letters are 503 septets, 4 parts of 153 sent; tasks of 500 characters would be
+    // [EMA] + 495 (4 parts) and [EMA] + 1 (one more).
+    ['en 495 [EMA]', { ...english(495), signatureEn: 'EMA' }, 4],
+    ['en 496 [EMA]', { ...english(496), signatureEn: 'EMA' }, 4],
+  ] as const)('an alert is costed as the one message it is sent as: %s', async (_name, over, perMessage) => {
+    await costsExactly(10 * perMessage, perMessage, over);
+  });
+
   it('a text the prompt takes past 2,000 characters is the form’s 400, nothing reserved', async () => {
     const r = await submitWith(100_000, { content: zh(1995), ...checkIn });
     expect(r.status, JSON.stringify(r.body)).toBe(400);

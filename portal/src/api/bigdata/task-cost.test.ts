@@ -1,7 +1,7 @@
 import { composeText, segmentText } from '@geo/messaging';
 import { describe, expect, it } from 'vitest';
-import { taskCost } from '../ledger/reservations.ts';
-import { costedSpec, smsOf, smsUnits } from './task-store.ts';
+import { smsUnits, taskCost } from '../ledger/reservations.ts';
+import { costedSpec, smsOf } from './task-store.ts';
 
 /**
  * One message's units as the ledger reserves them (#21), each language costed with the signature and

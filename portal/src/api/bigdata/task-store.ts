@@ -1,8 +1,7 @@
 import { smsContent, TEXT_LANGUAGES, type TextLanguage } from '@geo/alerting';
 import type { Queryable as Db } from '@geo/infra';
-import { composeText, countSms, TextRefusal } from '@geo/messaging';
 import { iso } from '../../http/context.ts';
-import { reserveTask, type CostedSpec } from '../ledger/reservations.ts';
+import { reserveTask, smsUnits, type CostedSpec } from '../ledger/reservations.ts';
 import { checkInOptionsOf, withCheckInPrompts } from './checkins/prompt.ts';
 
 export const TASK_ROW_STATES = [
@@ -106,20 +105,6 @@ export interface TaskTexts {
 export function smsOf(spec: TaskTexts, lang: TextLanguage): { signature: string; content: string } {
   const en = lang === 'en' && spec.contents?.en ? spec.signatures?.en : undefined;
   return { signature: en ?? spec.signature, content: smsContent(spec, lang) };
-}
-
-/**
- * Billing units of one SMS as messaging sends it: the signed text (`composeText`) cut into parts by
- * the rule `segmentText` submits with (`countSms`: 160 / 153 GSM-7, 70 / 67 UCS-2). A text messaging
- * would refuse costs one (it is never sent, so never charged more).
- */
-export function smsUnits(sms: { signature: string; content: string }): number {
-  try {
-    return Math.max(1, countSms(composeText(sms.signature || ' ', sms.content)).segments);
-  } catch (err) {
-    if (err instanceof TextRefusal) return 1;
-    throw err;
-  }
 }
 
 /**

@@ -17,6 +17,11 @@ describe('what a big-data task reserves from the ledger', () => {
       { perMessage: 2, messages: 10, units: 20 },
     ],
     ['no carrier, nothing', '预警', {}, { perMessage: 1, messages: 0, units: 0 }],
+    // An alert is one message (【应急管理局】 is 7 characters): 500 characters are 8 parts of 67, and so
+    // are 501 (not 8 + 1 as tasks of 500); 1007 are 16 (not 8 + 8 + 1).
+    ['500 characters with the signature', '台'.repeat(493), { cmcc: { total: 1 } }, { perMessage: 8, messages: 1, units: 8 }],
+    ['501 characters, one message', '台'.repeat(494), { cmcc: { total: 1 } }, { perMessage: 8, messages: 1, units: 8 }],
+    ['1007 characters, one message', '台'.repeat(1000), { cmcc: { total: 2 } }, { perMessage: 16, messages: 2, units: 32 }],
   ])('%s', (_, content, quota, want) => {
     expect(taskCost({ signature: '应急管理局', content, quota })).toEqual(want);
   });

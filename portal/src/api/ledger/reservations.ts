@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '@geo/infra';
-import { countMessage } from '@geo/messaging';
+import { composeText, countSms, TextRefusal } from '@geo/messaging';
 import { give, take } from './ledger.ts';
 
 type Carrier = 'cmcc' | 'cucc' | 'ctcc';
@@ -13,13 +13,30 @@ export interface CostedSpec {
 }
 
 /**
+ * Billing units of one alert SMS as messaging sends it: the signed text (`composeText`) cut into
+ * parts by the rule `segmentText` submits with (`countSms`: 160 / 153 GSM-7, 70 / 67 UCS-2). An
+ * alert is one message however long (alerting's `alertJob` makes one job of the whole text), not
+ * the 500-character tasks an industry send is split into (`countMessage`, charged by messaging's
+ * `chargeFor`). A text messaging would refuse costs one (it is never sent, so never charged more).
+ * @example smsUnits({ signature: '应急', content: '台'.repeat(1000) }) // 15 (1004 characters, 67 a part), not 17 as three tasks
+ */
+export function smsUnits(sms: { signature: string; content: string }): number {
+  try {
+    return Math.max(1, countSms(composeText(sms.signature || ' ', sms.content)).segments);
+  } catch (err) {
+    if (err instanceof TextRefusal) return 1;
+    throw err;
+  }
+}
+
+/**
  * What a big-data task costs at most: its per-carrier totals (messages) times the billing units of
- * one message (segments, signature included), the unit every send is charged in.
+ * one message as it is sent ({@link smsUnits}: segments, signature included), the unit every send is
+ * charged in.
  * @example taskCost({ signature: '应急', content: '台风预警', quota: { cmcc: { total: 100 } } }) // { perMessage: 1, messages: 100, units: 100 }
  */
 export function taskCost(spec: CostedSpec): { perMessage: number; messages: number; units: number } {
-  const m = countMessage(spec.signature || ' ', spec.content);
-  const perMessage = m.ok ? Math.max(1, m.segments) : 1;
+  const perMessage = smsUnits(spec);
   const messages = TASK_CARRIERS.reduce((n, c) => n + (spec.quota[c]?.total ?? 0), 0);
   return { perMessage, messages, units: messages * perMessage };
 }

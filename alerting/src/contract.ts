@@ -221,6 +221,26 @@ export function smsContent(spec: { content: string; exercise?: boolean; contents
   return spec.exercise ? exercisePrefix(en === undefined ? 'zh' : 'en') + body : body;
 }
 
+/**
+ * The signature of one SMS of a task in `lang` (messaging puts it in brackets before the text): the
+ * task's English signature when the SMS carries its English text and the task has one (a Latin
+ * `[Hangzhou EMA]` keeps an English text GSM-7), else the Chinese `signature`, which also signs the
+ * Chinese body an English reader gets when the task has no English text. Alerting signs its jobs
+ * with it; the portal costs each language's SMS with it.
+ * @example smsSignature({ signature: '杭州应急', signatures: { en: 'Hangzhou EMA' }, contents: { en: 'Typhoon' } }, 'en') // 'Hangzhou EMA'
+ * @example smsSignature({ signature: '杭州应急', signatures: { en: 'Hangzhou EMA' } }, 'en') // '杭州应急'
+ */
+export function smsSignature(
+  spec: {
+    signature: string;
+    signatures?: { en?: string | undefined } | undefined;
+    contents?: { en?: string | undefined } | undefined;
+  },
+  lang: TextLanguage = 'zh',
+): string {
+  return (lang === 'en' && spec.contents?.en ? spec.signatures?.en : undefined) ?? spec.signature;
+}
+
 /** The task as the operator submits it, with every check done at submit time (region, dates, budget). */
 export const AlertTaskSpec = AlertTaskSpecShape.superRefine((t, ctx) => {
   for (const issue of regionIssues(t.region))

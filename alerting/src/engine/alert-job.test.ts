@@ -3,7 +3,7 @@ import { SmsJobBatch, jobsOfBatch } from '@geo/messaging';
 import { languageCode } from '@geo/ingest';
 import { alertJob, languageFor, textLanguageOf } from './alert-job.ts';
 import { countMessage, encodeJobBatch } from '@geo/messaging';
-import { AlertTask, AlertTaskSpec, exercisePrefix, smsContent } from '../contract.ts';
+import { AlertTask, AlertTaskSpec, exercisePrefix, smsContent, smsSignature } from '../contract.ts';
 import { circleTask } from '../testing/engine-kit.ts';
 
 const decode = (bytes: Uint8Array) => jobsOfBatch(SmsJobBatch.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))));
@@ -135,5 +135,17 @@ describe('the language by a profile’s one-byte code, as presence keeps it (#21
     // Without a Latin signature the English text is UCS-2: three SMS.
     const plain = alertJob({ ...t, spec: { ...spec, signatures: undefined } }, '13800000000', 'cmcc', 'j', 1, 'en');
     expect(countMessage(plain.signature, plain.content)).toMatchObject({ ok: true, segments: 3, encoding: 'ucs2' });
+  });
+
+  it('signs with the English signature only the English text: a Chinese body sent to an English reader keeps the Chinese one', () => {
+    // A task whose English text was taken away (or never given) but which still names signatures.en:
+    // the reader gets the Chinese body, signed as the Chinese SMS is, not 【Chinese body】 under [EMA].
+    const spec = AlertTaskSpec.parse(circleTask([116.4, 39.9], 1000, { content: '台风预警', signatures: { en: 'EMA' } }));
+    const t: AlertTask = { id: 't-5', version: 1, state: 'running', updatedAt: 1, spec };
+    const j = alertJob(t, '13800000000', 'cmcc', 'j', 1, 'en');
+    expect(j).toMatchObject({ content: '台风预警', signature: spec.signature });
+    expect(smsSignature(spec, 'en')).toBe(spec.signature);
+    expect(smsSignature({ ...spec, contents: { en: 'Typhoon' } }, 'en')).toBe('EMA');
+    expect(smsSignature({ ...spec, contents: { en: 'Typhoon' } }, 'zh')).toBe(spec.signature);
   });
 });

@@ -1,12 +1,13 @@
 import { languageCode, type Carrier } from '@geo/ingest';
 import type { SmsJob } from '@geo/messaging';
-import { smsContent, type AlertTask, type TextLanguage } from '../contract.ts';
+import { smsContent, smsSignature, type AlertTask, type TextLanguage } from '../contract.ts';
 
 /**
  * The SMS job that sends `task` to one person. It names the task's alert type: messaging exempts
  * alert jobs from the anti-bombing limits unless their type is listed as limited (e.g. a drill).
  * Its text is the body in `lang` (the person's language; Chinese by default), behind the exercise
- * prefix of its language when the task is an exercise (【演练】, [EXERCISE] in English), signed with the task's signature in that language when it has one. A task
+ * prefix of its language when the task is an exercise (【演练】, [EXERCISE] in English), signed with
+ * the signature of that text (`smsSignature`: the English one only on the English text). A task
  * asking for check-in answers sends from its reply extension.
  */
 export function alertJob(task: AlertTask, msisdn: string, carrier: Carrier, jobId: string, now: number, lang?: TextLanguage): SmsJob {
@@ -20,7 +21,7 @@ export function alertJob(task: AlertTask, msisdn: string, carrier: Carrier, jobI
     msisdn,
     carrier,
     content: smsContent(s, lang),
-    signature: (lang === 'en' ? s.signatures?.en : undefined) ?? s.signature,
+    signature: smsSignature(s, lang),
     alertType: s.alertType,
     ...(s.replyExtension ? { extension: s.replyExtension } : {}),
     createdAt: now,

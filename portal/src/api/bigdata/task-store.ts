@@ -1,4 +1,4 @@
-import { smsContent, TEXT_LANGUAGES, type TextLanguage } from '@geo/alerting';
+import { smsContent, smsSignature, TEXT_LANGUAGES, type TextLanguage } from '@geo/alerting';
 import type { Queryable as Db } from '@geo/infra';
 import { iso } from '../../http/context.ts';
 import { reserveTask, smsUnits, type CostedSpec } from '../ledger/reservations.ts';
@@ -98,13 +98,12 @@ export interface TaskTexts {
 
 /**
  * The SMS of a task in one language as alerting sends it (its `alertJob`): the text in that language
- * behind the language's exercise prefix (【演练】, `[EXERCISE] `), signed with that language's
- * signature (the English one when the task has it, else the Chinese one).
+ * behind the language's exercise prefix (`smsContent`: 【演练】, `[EXERCISE] `), signed as alerting
+ * signs it (`smsSignature`: the English signature on the English text when the task has one).
  * @example smsOf({ signature: '应急', signatures: { en: 'EMA' }, content: '台风', contents: { en: 'Typhoon' } }, 'en') // { signature: 'EMA', content: 'Typhoon' }
  */
 export function smsOf(spec: TaskTexts, lang: TextLanguage): { signature: string; content: string } {
-  const en = lang === 'en' && spec.contents?.en ? spec.signatures?.en : undefined;
-  return { signature: en ?? spec.signature, content: smsContent(spec, lang) };
+  return { signature: smsSignature(spec, lang), content: smsContent(spec, lang) };
 }
 
 /**

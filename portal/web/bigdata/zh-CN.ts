@@ -276,6 +276,8 @@ export const bt = {
     carrier: '运营商',
     sentAt: '提交时间',
     statusAt: '状态时间',
+    /** A recipient's SMS status (查看明细's column; it said 任务状态, the task's word). */
+    sendState: '发送状态',
     savedAt: '保存时间',
     untitled: '（未填写主题）',
     delete: '删除',

@@ -26,7 +26,7 @@ export function Recipients(props: { id: string }) {
             <tr>
               <th>{bt.tasks.msisdn}</th>
               <th>{bt.tasks.carrier}</th>
-              <th>{bt.tasks.state}</th>
+              <th>{bt.tasks.sendState}</th>
               <th>{bt.tasks.sentAt}</th>
               <th>{bt.tasks.statusAt}</th>
             </tr>

@@ -135,7 +135,8 @@ export const bt = {
       prompt(options: { code: string; label: string; help?: boolean }[]): string {
         return `Reply ${options.map((o) => `${o.code} ${this.meaning(o)}`).join(', ')}`;
       },
-      missing: '英文内容末尾还没有回复提示：收到英文短信的外籍人员要知道回复什么。',
+      /** The server ends the English text with the prompt at submit (checkins/prompt.ts): said here, with its words, before it is counted. */
+      missing: (prompt: string) => `提交时将在英文内容末尾加上英文回复提示“${prompt}.”，计入字数和计费条数。`,
       add: '在英文内容末尾加入回复提示',
     },
   },

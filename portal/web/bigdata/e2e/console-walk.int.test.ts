@@ -85,8 +85,9 @@ describe('the console as an operator walks it: what-if, a bilingual check-in, CA
     await page.fill('textarea[name="content"]', '今夜特大暴雨，请勿外出。');
     await page.fill('textarea[name="english"]', 'Heavy rainstorm tonight, stay indoors.');
     await page.check('[data-field="checkIn"]');
-    // The text has no prompt yet: the page says so under the English text.
+    // The text has no prompt yet: the page says under the English text which one will be added.
     await page.waitForSelector('[data-testid="english-checkin-missing"]');
+    expect(await page.locator('[data-testid="english-checkin-missing"]').textContent()).toContain(`“${PROMPT_EN}”`);
     await page.click('[data-action="checkin-prompt"]');
     expect(await page.inputValue('textarea[name="content"]')).toBe('今夜特大暴雨，请勿外出。回复1表示安全，回复2表示需要帮助');
     expect(await page.inputValue('textarea[name="english"]')).toBe(`Heavy rainstorm tonight, stay indoors. ${PROMPT_EN}`);

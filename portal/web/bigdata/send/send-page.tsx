@@ -286,7 +286,7 @@ export function SendPage() {
           <FieldError errs={errs()} at="texts.0.content" />
           <Show when={englishPromptMissing()}>
             <p class="field-warning small" data-testid="english-checkin-missing">
-              {bt.send.checkInEnglish.missing}{' '}
+              {bt.send.checkInEnglish.missing(englishPrompt())}{' '}
               <button type="button" class="link" data-action="english-checkin-prompt" onClick={addEnglishPrompt}>
                 {bt.send.checkInEnglish.add}
               </button>

@@ -1,64 +1,31 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Kvm } from '@nats-io/kv';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
-import { connectNats, DEAD_LETTER_STREAM, DeadLetter, ensureDeadLetterStream, type NatsConnection } from '@geo/infra';
+import { DEAD_LETTER_STREAM, DeadLetter, ensureDeadLetterStream } from '@geo/infra';
 import { CARRIERS, encodeLocationBatch, locationSubject, shardOf } from '@geo/ingest';
 import { REACH_SUBJECT, TaskProgress, progressSubject, type ReachReply } from '../contract.ts';
 import { CAPS_BUCKET, TASKS_BUCKET } from '../streams.ts';
 import { TaskError } from '../tasks/task-store.ts';
 import { KvBudget } from './budget.ts';
-import {
-  circleTask,
-  declareAll,
-  event,
-  jobsOf,
-  numbers,
-  offset,
-  publishEvents,
-  silent,
-  sleep,
-  today,
-  tomorrow,
-  until,
-} from '../testing/engine-kit.ts';
-import { runEngine, type RunningEngine } from './run-engine.ts';
+import { engineFixture } from '../testing/engine-fixture.ts';
+import { circleTask, event, jobsOf, numbers, offset, publishEvents, sleep, today, tomorrow, until } from '../testing/engine-kit.ts';
 
-const ALL_SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
-let nc: NatsConnection;
-const running: RunningEngine[] = [];
-const start = async (instance: string) => {
-  const r = await runEngine({ nc, log: silent, shards: ALL_SHARDS, instance, tickMs: 200 });
-  running.push(r);
-  await r.ready;
-  return r;
-};
-const stopAll = async () => {
-  for (const r of running.splice(0)) await r.stop();
-};
+const t = engineFixture('int', { server: 'shared', engine: false });
 
 // Regions far from anything the other workspaces' tests publish (they simulate Zhejiang).
 let site = 0;
 const nextSite = (): [number, number] => [80 + site++ * 0.5, 40];
 
-beforeAll(async () => {
-  nc = await connectNats(inject('natsUrl'), 'alerting-int');
-  await declareAll(nc);
-});
-afterAll(async () => {
-  await stopAll();
-  await nc?.drain();
-});
-
 describe('alerting engine on real NATS', () => {
   it('sends once to everyone present at start and to people entering later; nobody outside the region or rules, nobody twice', async () => {
     const centre = nextSite();
-    const eng = await start('a1');
+    const eng = await t.startEngine('a1');
     const insiders = numbers(40),
       outsiders = numbers(20),
       elderly = numbers(10),
       later = numbers(15);
     const carrierOf = (i: number) => CARRIERS[i % 3];
-    await publishEvents(nc, [
+    await publishEvents(t.nc, [
       ...insiders.map((m, i) => event(m, carrierOf(i), offset(centre, (i % 7) * 100, (i % 5) * 100), { age: 30 })),
       ...outsiders.map((m, i) => event(m, carrierOf(i), offset(centre, 1_200 + i * 10, 0), { age: 30 })),
       ...elderly.map((m, i) => event(m, carrierOf(i), offset(centre, 10, 10), { age: 70 })),
@@ -66,20 +33,20 @@ describe('alerting engine on real NATS', () => {
     ]);
     await sleep(500);
     const progress: TaskProgress[] = [];
-    const sub = nc.subscribe(progressSubject('t-basic'), { callback: (_e, m) => void progress.push(TaskProgress.parse(m.json())) });
+    const sub = t.nc.subscribe(progressSubject('t-basic'), { callback: (_e, m) => void progress.push(TaskProgress.parse(m.json())) });
     await eng.store.submit('t-basic', circleTask(centre, 1_000, { rules: [{ attribute: 'age', action: 'exclude', min: 65, max: 120 }] }));
-    await until('present insiders sent', async () => (await jobsOf(nc, 't-basic')).length >= insiders.length);
+    await until('present insiders sent', async () => (await jobsOf(t.nc, 't-basic')).length >= insiders.length);
     // Everyone moves: insiders stay inside (new cells), `later` walk in, outsiders stay out; events repeat.
     for (let round = 0; round < 2; round++)
-      await publishEvents(nc, [
+      await publishEvents(t.nc, [
         ...insiders.map((m, i) => event(m, carrierOf(i), offset(centre, -(i % 9) * 50, 20), { age: 30 })),
         ...later.map((m, i) => event(m, carrierOf(i), offset(centre, 0, -i * 30), { age: 30 })),
         ...outsiders.map((m, i) => event(m, carrierOf(i), offset(centre, 0, 1_100 + i * 10), { age: 30 })),
         ...elderly.map((m, i) => event(m, carrierOf(i), offset(centre, -10, 0), { age: 70 })),
       ]);
-    await until('people entering later sent', async () => (await jobsOf(nc, 't-basic')).length >= insiders.length + later.length);
+    await until('people entering later sent', async () => (await jobsOf(t.nc, 't-basic')).length >= insiders.length + later.length);
     await sleep(1_000);
-    const jobs = await jobsOf(nc, 't-basic');
+    const jobs = await jobsOf(t.nc, 't-basic');
     const sentTo = jobs.map((j) => j.msisdn).sort();
     expect(sentTo).toEqual([...insiders, ...later].sort());
     expect(new Set(jobs.map((j) => j.jobId)).size).toBe(jobs.length);
@@ -109,15 +76,15 @@ describe('alerting engine on real NATS', () => {
     expect(summed().rule).toBeGreaterThanOrEqual(elderly.length);
     sub.unsubscribe();
     expect((await eng.store.get('t-basic'))!.task.state).toBe('running');
-    await stopAll();
+    await t.stopEngines();
   });
 
   it('sends nobody while the send window is closed or before the start date, and counts them under "window"', async () => {
     const centre = nextSite();
-    const eng = await start('a2');
+    const eng = await t.startEngine('a2');
     const people = numbers(12);
     await publishEvents(
-      nc,
+      t.nc,
       people.map((m) => event(m, 'cmcc', centre)),
     );
     await sleep(300);
@@ -127,23 +94,23 @@ describe('alerting engine on real NATS', () => {
     await eng.store.submit('t-window', circleTask(centre, 300, { windows: [{ start: `${hh}:00`, end: `${hh}:01` }] }));
     await eng.store.submit('t-future', circleTask(centre, 300, { startDate: tomorrow(), endDate: tomorrow() }));
     const progress: TaskProgress[] = [];
-    const sub = nc.subscribe(progressSubject('t-window'), { callback: (_e, m) => void progress.push(TaskProgress.parse(m.json())) });
+    const sub = t.nc.subscribe(progressSubject('t-window'), { callback: (_e, m) => void progress.push(TaskProgress.parse(m.json())) });
     await until('window skips counted', () => progress.some((p) => p.skipped.window === people.length));
     await publishEvents(
-      nc,
+      t.nc,
       people.map((m) => event(m, 'cmcc', offset(centre, 5, 5))),
     );
     await sleep(1_500);
-    expect(await jobsOf(nc, 't-window')).toEqual([]);
-    expect(await jobsOf(nc, 't-future')).toEqual([]);
+    expect(await jobsOf(t.nc, 't-window')).toEqual([]);
+    expect(await jobsOf(t.nc, 't-future')).toEqual([]);
     expect((await eng.store.get('t-future'))!.task.state).toBe('scheduled');
     sub.unsubscribe();
-    await stopAll();
+    await t.stopEngines();
   });
 
   it("never exceeds daily caps or totals with two instances at once (the account balance is the portal ledger's, taken at submit)", async () => {
     const centre = nextSite();
-    const [a, b] = [await start('cap-a'), await start('cap-b')];
+    const [a, b] = [await t.startEngine('cap-a'), await t.startEngine('cap-b')];
     const people = numbers(600);
     await eventsInSmallBatches(people.map((m, i) => event(m, CARRIERS[i % 2], offset(centre, (i % 20) * 10, Math.floor(i / 20) * 10))));
     await sleep(500);
@@ -158,19 +125,19 @@ describe('alerting engine on real NATS', () => {
         people.map((m, i) => event(m, CARRIERS[i % 2], offset(centre, (i % 20) * 10 + r, Math.floor(i / 20) * 10))),
       );
     await until('budgets exhausted', async () => {
-      const [j1, j2] = [await jobsOf(nc, 't-cap1'), await jobsOf(nc, 't-cap2')];
+      const [j1, j2] = [await jobsOf(t.nc, 't-cap1'), await jobsOf(t.nc, 't-cap2')];
       return j1.length + j2.length >= 390;
     });
     await sleep(2_000);
-    const j1 = await jobsOf(nc, 't-cap1'),
-      j2 = await jobsOf(nc, 't-cap2');
+    const j1 = await jobsOf(t.nc, 't-cap1'),
+      j2 = await jobsOf(t.nc, 't-cap2');
     expect(j1.filter((j) => j.carrier === 'cmcc').length).toBeLessThanOrEqual(40);
     expect(j1.filter((j) => j.carrier === 'cucc').length).toBeLessThanOrEqual(150);
     expect(j2.filter((j) => j.carrier === 'cucc').length).toBe(0);
     expect(j1.length + j2.length).toBe(40 + 150 + 200);
     expect(new Set(j1.map((j) => j.msisdn)).size).toBe(j1.length);
     expect(new Set(j2.map((j) => j.msisdn)).size).toBe(j2.length);
-    const caps = await new Kvm(nc).open(CAPS_BUCKET);
+    const caps = await new Kvm(t.nc).open(CAPS_BUCKET);
     expect(await caps.get('balance.acc-shared')).toBeNull();
     const budget = new KvBudget(caps);
     const day = today().replace(/-/g, '');
@@ -183,14 +150,14 @@ describe('alerting engine on real NATS', () => {
       initialBalance: 0,
     });
     expect(used.dailyUsed).toBe(j1.filter((j) => j.carrier === 'cmcc').length);
-    await stopAll();
+    await t.stopEngines();
   });
 
   it('refuses an invalid region at submit with a clear reason, and rejects a bad record written around the check', async () => {
-    const eng = await start('a4');
+    const eng = await t.startEngine('a4');
     await expect(eng.store.submit('t-bad', circleTask([80, 40], 0))).rejects.toThrow(/radius must be greater than 0 m/);
     await expect(eng.store.submit('t-bad', circleTask([80, 40], 0))).rejects.toBeInstanceOf(TaskError);
-    const kv = await new Kvm(nc).open(TASKS_BUCKET);
+    const kv = await new Kvm(t.nc).open(TASKS_BUCKET);
     const good = await eng.store.submit('t-raw', circleTask([80, 40], 100, { startDate: tomorrow(), endDate: tomorrow() }));
     await kv.put(
       't-raw',
@@ -225,23 +192,23 @@ describe('alerting engine on real NATS', () => {
         JSON.parse((await kv.get('t-raw'))!.string()).state === 'rejected',
     );
     expect(JSON.parse((await kv.get('t-raw'))!.string()).reason).toMatch(/edges cross/);
-    await stopAll();
+    await t.stopEngines();
   });
 
   it('stops sending at an emergency stop, refuses pausing a running task, and answers reach estimates', async () => {
     const centre = nextSite();
-    const eng = await start('a5');
+    const eng = await t.startEngine('a5');
     const first = numbers(10),
       after = numbers(10);
     await publishEvents(
-      nc,
+      t.nc,
       first.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, i * 5, 0), { gender: i % 2 ? 'm' : 'f' })),
     );
     await sleep(300);
     // Every instance answers for its own subscribers (another test file's engine may hold some of
     // these people through the shared durable consumers): the reader sums the answers.
     const replies: ReachReply[] = [];
-    for await (const m of await nc.requestMany(
+    for await (const m of await t.nc.requestMany(
       REACH_SUBJECT,
       JSON.stringify({
         v: 1,
@@ -264,26 +231,26 @@ describe('alerting engine on real NATS', () => {
       expect(r.allowedToday.ctcc).toBe(0);
     }
     await eng.store.submit('t-stop', circleTask(centre, 500));
-    await until('first sent', async () => (await jobsOf(nc, 't-stop')).length === first.length);
+    await until('first sent', async () => (await jobsOf(t.nc, 't-stop')).length === first.length);
     await expect(eng.store.transition('t-stop', 'paused')).rejects.toThrow(/cannot be paused; stop it instead/);
     await eng.store.transition('t-stop', 'stopped', 'operator emergency stop');
     await sleep(800);
     await publishEvents(
-      nc,
+      t.nc,
       after.map((m) => event(m, 'cmcc', centre)),
     );
     await sleep(1_500);
-    expect((await jobsOf(nc, 't-stop')).length).toBe(first.length);
-    await stopAll();
+    expect((await jobsOf(t.nc, 't-stop')).length).toBe(first.length);
+    await t.stopEngines();
   });
 
   it('dead-letters a corrupt binary batch and a JSON batch with a bad event, each with its reason, and goes on consuming', async () => {
     const since = new Date(Date.now() - 1000);
-    await ensureDeadLetterStream(nc);
-    const eng = await start('bad-input');
+    await ensureDeadLetterStream(t.nc);
+    const eng = await t.startEngine('bad-input');
     const mark = `bad-${Math.random().toString(36).slice(2, 10)}`;
     const [m1, m2] = numbers(2);
-    const js = jetstream(nc, { timeout: 15_000 });
+    const js = jetstream(t.nc, { timeout: 15_000 });
     // A binary batch whose carrier column says 9 (the byte after the home column).
     const corrupt = encodeLocationBatch([event(m1, 'cmcc', [81, 41], { cell: `${mark}-bin` })]);
     corrupt[24 + 8 + 8 + 8 + 8 + 4 + 4] = 9;
@@ -310,13 +277,13 @@ describe('alerting engine on real NATS', () => {
       return fresh.some((m) => eng.engine.presence.indexOf(m) >= 0);
     };
     await until('a good batch applied after the bad ones', seen, 60_000);
-    await stopAll();
+    await t.stopEngines();
   });
 });
 
 /** Dead letters of alerting whose original payload contains `mark`. */
 async function deadLettersWith(mark: string, since: Date): Promise<DeadLetter[]> {
-  const js = jetstream(nc, { timeout: 15_000 });
+  const js = jetstream(t.nc, { timeout: 15_000 });
   const info = await (await js.jetstreamManager()).streams.info(DEAD_LETTER_STREAM);
   if (info.state.messages === 0) return [];
   const c = await js.consumers.get(DEAD_LETTER_STREAM, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() });
@@ -334,5 +301,5 @@ async function deadLettersWith(mark: string, since: Date): Promise<DeadLetter[]>
 }
 
 async function eventsInSmallBatches(events: ReturnType<typeof event>[]) {
-  await publishEvents(nc, events, 10);
+  await publishEvents(t.nc, events, 10);
 }

@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { Kvm } from '@nats-io/kv';
-import { afterAll, beforeAll } from 'vitest';
-import type { NatsConnection } from '@geo/infra';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { connectNats, type NatsConnection } from '@geo/infra';
 import { answers200, freePort, startTsxProcess, untilReady, type TsxProcess } from '@geo/infra/testing';
 import type { Carrier } from '@geo/ingest';
 import type { RunEngineOptions, RunningEngine } from '../engine/run-engine.ts';
 import { TASKS_BUCKET } from '../streams.ts';
 import { TaskStore } from '../tasks/task-store.ts';
-import { ownNats, startEngine, type OwnNats } from './engine-kit.ts';
+import { declareAll, ownNats, startEngine, type OwnNats } from './engine-kit.ts';
 
 /**
  * The one setup of alerting's integration tests (#20): a test file's own nats-server with every
@@ -18,7 +18,7 @@ import { ownNats, startEngine, type OwnNats } from './engine-kit.ts';
 
 /** A test file's own nats-server and the engines running on it. */
 export interface EngineFixture {
-  /** The file's own nats-server (url, data directory). */
+  /** The file's own nats-server (url, data directory); none with `server: 'shared'`. */
   readonly nats: OwnNats;
   /** A connection to it (the tests' side; each engine is given the same one). */
   readonly nc: NatsConnection;
@@ -29,6 +29,8 @@ export interface EngineFixture {
    * called by the test; the fixture stops it otherwise.
    */
   startEngine(instance: string, over?: Partial<RunEngineOptions>): Promise<RunningEngine>;
+  /** Stops every engine started so far (a test that leaves none running for the next). */
+  stopEngines(): Promise<void>;
   /** Whether the engine started before the tests has every one of these numbers in its presence. */
   seen(...msisdns: string[]): boolean;
   /** The task bucket as the portal writes it, for tasks submitted while no engine runs. */
@@ -36,6 +38,13 @@ export interface EngineFixture {
 }
 
 export interface EngineFixtureOptions {
+  /**
+   * `own`: a nats-server of the file's own (see {@link ownNats}); `shared`: the run's server (the
+   * `natsUrl` the global setup provides), every stream declared, for files whose engines need not
+   * see every event alone (distinct sites and task ids).
+   * @default 'own'
+   */
+  server?: 'own' | 'shared';
   /**
    * The options of the engine started before the tests (instance `name`), or `false` for none: the
    * file's tests start their own with {@link EngineFixture.startEngine}.
@@ -46,8 +55,8 @@ export interface EngineFixtureOptions {
 
 /**
  * A nats-server of this test file's own (see {@link ownNats}: an engine that must see every event
- * it is sent needs one) and, unless `engine: false`, an engine on every shard, started before the
- * file's tests and stopped after them.
+ * it is sent needs one), or the run's shared one, and, unless `engine: false`, an engine on every
+ * shard, started before the file's tests and stopped after them.
  * @example
  * const t = engineFixture('why');
  * it('…', async () => {
@@ -57,6 +66,7 @@ export interface EngineFixtureOptions {
  */
 export function engineFixture(name: string, opts: EngineFixtureOptions = {}): EngineFixture {
   let nats: OwnNats | undefined;
+  let nc: NatsConnection | undefined;
   let first: RunningEngine | undefined;
   const running: RunningEngine[] = [];
   const started = <T>(what: string, v: T | undefined): T => {
@@ -68,7 +78,7 @@ export function engineFixture(name: string, opts: EngineFixtureOptions = {}): En
       return started('nats-server', nats);
     },
     get nc() {
-      return started('nats-server', nats).nc;
+      return started('NATS connection', nc);
     },
     get engine() {
       return started('engine', first);
@@ -81,6 +91,9 @@ export function engineFixture(name: string, opts: EngineFixtureOptions = {}): En
       running.push(engine);
       return engine;
     },
+    async stopEngines() {
+      for (const e of running.splice(0)) await e.stop();
+    },
     seen(...msisdns) {
       const presence = fixture.engine.engine.presence;
       return msisdns.every((m) => presence.indexOf(m) >= 0);
@@ -90,12 +103,19 @@ export function engineFixture(name: string, opts: EngineFixtureOptions = {}): En
     },
   };
   beforeAll(async () => {
-    nats = await ownNats(name);
+    if (opts.server === 'shared') {
+      nc = await connectNats(inject('natsUrl'), `alerting-${name}`);
+      await declareAll(nc);
+    } else {
+      nats = await ownNats(name);
+      nc = nats.nc;
+    }
     if (opts.engine !== false) first = await fixture.startEngine(name, opts.engine);
   });
   afterAll(async () => {
-    for (const e of running) await e.stop();
-    await nats?.close();
+    await fixture.stopEngines();
+    if (nats) await nats.close();
+    else await nc?.drain();
   });
   return fixture;
 }

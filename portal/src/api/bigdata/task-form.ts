@@ -162,6 +162,18 @@ export const CheckInOptionForm = z.object({
     .max(20, '含义最多 20 字')
     .openapi({ description: '含义，如“安全”；回复含义本身也识别', example: '安全' }),
   help: z.boolean().optional().openapi({ description: '求助选项：选此项的人列入求助名单（有任务权限的账户可见）', example: false }),
+  labelEn: z
+    .string()
+    .trim()
+    .min(1, '请填写英文含义，或不填此项')
+    .max(40, '英文含义最多 40 个字符')
+    .regex(/^[A-Za-z0-9 ,.'/-]+$/, "英文含义只能包含英文字母、数字、空格和 , . ' / -")
+    .optional()
+    .openapi({
+      description:
+        '英文含义：英文短信的回复提示里这样说明此选项（以 if / for / when 开头的照写，如 “if trapped” → “Reply 3 if trapped”；其他写作 “for …”）。不填时常用含义（安全、需要帮助、已撤离等）自动翻译，其他写作 “for option 3”',
+      example: 'if trapped',
+    }),
 });
 
 /**

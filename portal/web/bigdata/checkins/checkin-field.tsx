@@ -5,6 +5,8 @@ export interface CheckInOptionValue {
   code: string;
   label: string;
   help?: boolean;
+  /** The answer's meaning in the English SMS's prompt ("if trapped"); absent: a known label's, else "for option N". */
+  labelEn?: string;
 }
 /** The form's `checkIn` (BigdataCheckIn), or undefined when the task asks for no answers. */
 export type CheckInValue = { options: CheckInOptionValue[] } | undefined;
@@ -37,6 +39,7 @@ export function CheckInField(props: { value: CheckInValue; onChange: (v: CheckIn
             <tr>
               <th>{ct.code}</th>
               <th>{ct.label}</th>
+              <th title={ct.labelEnHint}>{ct.labelEn}</th>
               <th>{ct.help}</th>
               <th />
             </tr>
@@ -60,6 +63,16 @@ export function CheckInField(props: { value: CheckInValue; onChange: (v: CheckIn
                       value={o.label}
                       aria-label={ct.label}
                       onInput={(e) => set(i(), { label: e.currentTarget.value })}
+                    />
+                  </td>
+                  <td>
+                    <input
+                      maxLength={40}
+                      value={o.labelEn ?? ''}
+                      aria-label={ct.labelEn}
+                      title={ct.labelEnHint}
+                      data-field={`checkIn.options.${i()}.labelEn`}
+                      onInput={(e) => set(i(), { labelEn: e.currentTarget.value.trim() ? e.currentTarget.value : undefined })}
                     />
                   </td>
                   <td>

@@ -23,6 +23,17 @@ describe('check-in reply prompts', () => {
     expect(checkInPrompt(options, 'en')).toBe('Reply 1 if evacuated, A for OK, 3 if you need help, 4 for option 4');
   });
 
+  it('tells an English reader the meaning the operator wrote (labelEn) before any guess', () => {
+    const options = [
+      { code: '1', label: '安全', labelEn: 'if all are safe' },
+      { code: '3', label: '家中有老人', help: true, labelEn: 'if an elderly person needs care' },
+      { code: '4', label: '其他', labelEn: 'Other' },
+      { code: '5', label: '已撤离', labelEn: 'when evacuated' },
+    ];
+    expect(checkInPrompt(options, 'en')).toBe('Reply 1 if all are safe, 3 if an elderly person needs care, 4 for Other, 5 when evacuated');
+    expect(checkInPrompt(options, 'zh')).toBe('回复1表示安全，回复3表示家中有老人，回复4表示其他，回复5表示已撤离');
+  });
+
   it('appends the prompt as a sentence of its own, once', () => {
     expect(withPrompt('台风预警', '回复1表示安全', 'zh')).toBe('台风预警。回复1表示安全。');
     expect(withPrompt('台风预警！', '回复1表示安全', 'zh')).toBe('台风预警！回复1表示安全。');

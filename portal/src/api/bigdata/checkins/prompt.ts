@@ -30,12 +30,17 @@ const ENGLISH_MEANINGS: Record<string, string> = {
 };
 const LATIN = /^[A-Za-z0-9 ,.'/-]+$/;
 
+/** One answer as the form gives it: its English meaning (`labelEn`) when the operator wrote one. */
+export type PromptOption = CheckInOption & { labelEn?: string | undefined };
+
 /**
- * An answer's meaning in English: the known Chinese label's, the label itself when written in Latin
- * letters, "if you need help" for another help option, else the bare code ("for option 3"): the
- * form has no English label yet.
+ * An answer's meaning in English: the operator's `labelEn` (as written when it begins "if", "for"
+ * or "when", else "for …"), the known Chinese label's, the label itself when written in Latin
+ * letters, "if you need help" for another help option, else the bare code ("for option 3").
  */
-function englishMeaning(o: CheckInOption): string {
+function englishMeaning(o: PromptOption): string {
+  const own = o.labelEn?.trim();
+  if (own) return /^(?:if|for|when)\b/.test(own) ? own : `for ${own}`;
   const known = ENGLISH_MEANINGS[o.label.trim()];
   if (known) return known;
   if (LATIN.test(o.label.trim())) return `for ${o.label.trim()}`;
@@ -47,7 +52,7 @@ function englishMeaning(o: CheckInOption): string {
  * @example checkInPrompt([{ code: '1', label: '安全' }, { code: '2', label: '需要帮助', help: true }], 'zh') // '回复1表示安全，回复2表示需要帮助'
  * @example checkInPrompt([{ code: '1', label: '安全' }, { code: '2', label: '需要帮助', help: true }], 'en') // 'Reply 1 if safe, 2 if you need help'
  */
-export function checkInPrompt(options: readonly CheckInOption[], lang: TextLanguage): string {
+export function checkInPrompt(options: readonly PromptOption[], lang: TextLanguage): string {
   if (lang === 'en') return `Reply ${options.map((o) => `${o.code} ${englishMeaning(o)}`).join(', ')}`;
   return options.map((o) => `回复${o.code}表示${o.label}`).join('，');
 }
@@ -75,7 +80,7 @@ interface Texts {
  */
 export function promptedTexts<S extends Texts>(
   spec: S,
-  options: readonly CheckInOption[] | undefined,
+  options: readonly PromptOption[] | undefined,
 ): { spec: S; issues: { path: string; message: string }[] } {
   if (!options?.length) return { spec, issues: [] };
   const content = withPrompt(spec.content, checkInPrompt(options, 'zh'), 'zh');
@@ -93,12 +98,12 @@ export function promptedTexts<S extends Texts>(
  * {@link promptedTexts}, refusing a text the prompt takes too long.
  * @throws a field error (400) when a text with its prompt is longer than {@link MAX_TEXT_CHARS}.
  */
-export function withCheckInPrompts<S extends Texts>(spec: S, options: readonly CheckInOption[] | undefined): S {
+export function withCheckInPrompts<S extends Texts>(spec: S, options: readonly PromptOption[] | undefined): S {
   const r = promptedTexts(spec, options);
   if (r.issues.length) throw fieldErrors(r.issues);
   return r.spec;
 }
 
 /** The check-in answers a task form asks for, if any (a row's form is stored as JSON). */
-export const checkInOptionsOf = (form: unknown): CheckInOption[] | undefined =>
-  (form as { checkIn?: { options?: CheckInOption[] } } | null | undefined)?.checkIn?.options;
+export const checkInOptionsOf = (form: unknown): PromptOption[] | undefined =>
+  (form as { checkIn?: { options?: PromptOption[] } } | null | undefined)?.checkIn?.options;

@@ -118,7 +118,15 @@ describe('the check-in panel in a real browser', () => {
     expect(JSON.parse((await page.getByTestId('field-value').textContent()) ?? 'null')).toEqual({ options: ct.defaults });
     await page.click('[data-action="checkin-prompt"]');
     expect(await page.getByTestId('field-content').textContent()).toBe(ct.prompt(ct.defaults));
+    // An answer's English meaning for the English SMS's prompt; cleared, it is left out (not sent empty).
+    await page.fill('[data-field="checkIn.options.1.labelEn"]', 'if trapped');
+    expect(JSON.parse((await page.getByTestId('field-value').textContent()) ?? 'null').options[1]).toEqual({
+      ...ct.defaults[1],
+      labelEn: 'if trapped',
+    });
     await shot('checkin-field');
+    await page.fill('[data-field="checkIn.options.1.labelEn"]', '');
+    expect(JSON.parse((await page.getByTestId('field-value').textContent()) ?? 'null')).toEqual({ options: ct.defaults });
     expect(problems).toEqual([]);
   });
 });

@@ -1,7 +1,6 @@
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectNats, type NatsConnection } from '@geo/infra';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CARRIERS, type Carrier } from '@geo/ingest';
 import { smsJobSubject } from '@geo/messaging';
 import { AlertTask, AlertTaskSpec } from '../contract.ts';
@@ -11,29 +10,25 @@ import { KvBudget } from './budget.ts';
 import { SendClaims, claimChunk, claimSubject, type ClaimChunk } from './claims.ts';
 import { Engine } from './engine.ts';
 import type { JobBatch } from './job-batches.ts';
-import { circleTask, declareAll, event, jobsOf, numbers, offset } from '../testing/engine-kit.ts';
+import { engineFixture } from '../testing/engine-fixture.ts';
+import { circleTask, event, jobsOf, numbers, offset } from '../testing/engine-kit.ts';
 import { JsPublishError, JsPublisher, WRONG_LAST_SEQUENCE } from './js-publisher.ts';
 
-let nc: NatsConnection;
+const t = engineFixture('claims', { server: 'shared', engine: false });
 const publishers: JsPublisher[] = [];
 const publisher = () => {
-  const p = new JsPublisher(nc, 15_000);
+  const p = new JsPublisher(t.nc, 15_000);
   publishers.push(p);
   return p;
 };
-const log = async () => new SendClaims(await jetstream(nc, { timeout: 15_000 }).jetstreamManager(), publisher());
+const log = async () => new SendClaims(await jetstream(t.nc, { timeout: 15_000 }).jetstreamManager(), publisher());
 const run = `c${Date.now().toString(36)}`;
 let taskN = 0;
 const taskId = () => `${run}-${taskN++}`;
 const people = (ms: string[], carrier: Carrier = 'cmcc') => ms.map((msisdn) => ({ msisdn, carrier }));
 
-beforeAll(async () => {
-  nc = await connectNats(inject('natsUrl'), 'alerting-claims');
-  await declareAll(nc);
-});
-afterAll(async () => {
+afterAll(() => {
   for (const p of publishers) p.close();
-  await nc?.drain();
 });
 
 describe('pipelined JetStream publishes', () => {
@@ -102,7 +97,7 @@ async function engineOn(
   claimChunk?: number,
   appendsWaitFor?: Promise<unknown>,
 ) {
-  const js = jetstream(nc, { timeout: 15_000 });
+  const js = jetstream(t.nc, { timeout: 15_000 });
   const pub = publisher();
   const caps = await new Kvm(js).open(CAPS_BUCKET);
   const claims = new SendClaims(await js.jetstreamManager(), pub);
@@ -151,11 +146,11 @@ describe('engines claiming the same people', () => {
       e.upsertTask(task);
     }
     await Promise.all([a.activate(id), b.activate(id)]);
-    const jobs = await jobsOf(nc, id);
+    const jobs = await jobsOf(t.nc, id);
     expect(jobs.map((j) => j.msisdn).sort()).toEqual([...everyone].sort());
     // Whatever either sent, the other now knows: activating again sends nobody.
     await Promise.all([a.activate(id), b.activate(id)]);
-    expect((await jobsOf(nc, id)).length).toBe(everyone.length);
+    expect((await jobsOf(t.nc, id)).length).toBe(everyone.length);
     // A third that never read the log and also sees newcomers, claiming in chunks of 7: its first
     // append per part loses and teaches it who was claimed, in this chunk and in those still to
     // come; it sends exactly the newcomers (and publishes the recent jobs of the others again,
@@ -166,7 +161,7 @@ describe('engines claiming the same people', () => {
     c.upsertTask(task);
     await c.activate(id);
     expect(c.published).toBe(newcomers.length);
-    const again = await jobsOf(nc, id);
+    const again = await jobsOf(t.nc, id);
     expect(again.map((j) => j.msisdn).sort()).toEqual([...everyone, ...newcomers].sort());
   });
 
@@ -199,7 +194,7 @@ describe('engines claiming the same people', () => {
     expect(b.published).toBe(0);
     const sent = (e: Engine) => e.progress().reduce((n, p) => n + p.sent.cmcc + p.sent.cucc + p.sent.ctcc, 0);
     expect(sent(a) + sent(b)).toBe(everyone.length);
-    const jobs = await jobsOf(nc, id);
+    const jobs = await jobsOf(t.nc, id);
     expect(jobs.map((j) => j.msisdn).sort()).toEqual([...everyone].sort());
   });
 
@@ -224,7 +219,7 @@ describe('engines claiming the same people', () => {
     while (jobsOut + jobsHeld < everyone.length) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 500));
     expect(jobsHeld).toBeGreaterThan(0);
-    expect((await jobsOf(nc, id)).length).toBe(jobsOut);
+    expect((await jobsOf(t.nc, id)).length).toBe(jobsOut);
     // Its successor restores the claims, publishes them again (the stream drops the half already
     // there by Msg-Id), and its own activation finds nobody left to claim.
     const successor = await engineOn('successor');
@@ -233,7 +228,7 @@ describe('engines claiming the same people', () => {
     const r = await successor.restoreClaims(id);
     expect(r).toEqual({ claims: everyone.length, republished: everyone.length });
     await successor.activate(id);
-    const jobs = await jobsOf(nc, id);
+    const jobs = await jobsOf(t.nc, id);
     expect(jobs.map((j) => j.msisdn).sort()).toEqual([...everyone].sort());
   });
 });
@@ -249,7 +244,7 @@ describe('fencing a paused shard owner (lease mode)', () => {
     const evs = everyone.map((m, i) => event(m, CARRIERS[i % 3], offset(centre, (i % 20) * 10, Math.floor(i / 20) * 10)));
     const id = taskId();
     const task = runningTask(id, centre);
-    const js = jetstream(nc, { timeout: 15_000 });
+    const js = jetstream(t.nc, { timeout: 15_000 });
     const caps = await new Kvm(js).open(CAPS_BUCKET);
     const budget = new KvBudget(caps);
     const pub = publisher();
@@ -300,7 +295,7 @@ describe('fencing a paused shard owner (lease mode)', () => {
     const writers = new Set<string>();
     for await (const { chunk } of (await log()).list(id)) writers.add(chunk.instance);
     expect([...writers]).toEqual(['new-owner']);
-    const jobs = await jobsOf(nc, id);
+    const jobs = await jobsOf(t.nc, id);
     expect(jobs.map((j) => j.msisdn).sort()).toEqual([...stayers].sort());
     // The old owner's reservations were given back: the counters hold who was sent, once.
     const used = await budget.usedTotals(id, CARRIERS);

@@ -10,17 +10,17 @@ import { TaskStore } from '../tasks/task-store.ts';
 import { declareAll, ownNats, startEngine, type OwnNats } from './engine-kit.ts';
 
 /**
- * The one setup of alerting's integration tests (#20): a test file's own nats-server with every
- * stream declared, the engines it runs there, and, for the end-to-end files, messaging and the
+ * The one setup of alerting's integration tests (#20): a test file's own nats-server (or the run's
+ * shared one) with every stream declared, the engines it runs there, and, for the end-to-end files, messaging and the
  * simulated SMSCs as their own processes. Each fixture registers its file's `beforeAll` and
  * `afterAll`; what it started is stopped after the file's tests, whatever they stopped themselves.
  */
 
-/** A test file's own nats-server and the engines running on it. */
+/** A test file's nats-server (its own or the shared one) and the engines running on it. */
 export interface EngineFixture {
   /** The file's own nats-server (url, data directory); none with `server: 'shared'`. */
   readonly nats: OwnNats;
-  /** A connection to it (the tests' side; each engine is given the same one). */
+  /** A connection to it (the tests' side; each engine is given the same one unless its `nc` says otherwise). */
   readonly nc: NatsConnection;
   /** The engine started before the tests (instance named after the file); none with `engine: false`. */
   readonly engine: RunningEngine;
@@ -70,7 +70,8 @@ export function engineFixture(name: string, opts: EngineFixtureOptions = {}): En
   let first: RunningEngine | undefined;
   const running: RunningEngine[] = [];
   const started = <T>(what: string, v: T | undefined): T => {
-    if (v === undefined) throw new Error(`engineFixture(${name}): no ${what} (used outside a test, or started with engine: false)`);
+    if (v === undefined)
+      throw new Error(`engineFixture(${name}): no ${what} (used outside a test, or not asked for: engine: false, server: 'shared')`);
     return v;
   };
   const fixture: EngineFixture = {

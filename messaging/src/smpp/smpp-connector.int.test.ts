@@ -183,10 +183,15 @@ describe('SMPP connector against the simulated SMSC over TCP', () => {
     );
     expect(outcomes.every((o) => o.ok)).toBe(true);
     const st = smsc.stats();
-    expect({ binds: st.binds, throttled: st.throttled }).toEqual({ binds: 1, throttled: 0 });
-    // 40 in some second (a share of 20 would never pass 20), never more.
+    expect(st.binds).toBe(1);
+    expect(st.accepted).toBe(120);
+    // More than 30 in some second: a share of 20 tied to the one live link would never pass 20.
     expect(st.peakPerSecond).toBeGreaterThan(30);
-    expect(st.peakPerSecond).toBeLessThanOrEqual(40);
+    // Not asserted here: no throttling at the SMSC. The client sends at most 40 in any 1.05 s by its
+    // own clock (rate-window.test), but the SMSC counts arrivals: on a loaded machine (CI at load 25)
+    // an event-loop stall longer than the 50 ms guard delivers one second's submits with the next
+    // one's, the SMSC refuses the excess with ESME_RTHROTTLED, and the client sends them again —
+    // every outcome ok and 120 accepted above is that path working.
   });
 
   it('sends once the fencing check passes again, with nothing else happening: a late lease renewal does not stall the carrier', async () => {

@@ -235,6 +235,19 @@ export function BigScreen() {
         <div class="panel">
           <h2>{bt.insight.age}</h2>
           <EChart dark option={(px) => m() && ageOption(m()!, true, px)} />
+          <Show when={m()}>
+            {(x) => (
+              <p class="note" data-testid="screen-age-note">
+                {insightText.ageCounted(
+                  x()
+                    .portrait.age.reduce((n, a) => n + (a.count.suppressed ? 0 : (a.count.value ?? 0)), 0)
+                    .toLocaleString('zh-CN'),
+                  fmtCount(x().population.total, x().k),
+                  x().k,
+                )}
+              </p>
+            )}
+          </Show>
         </div>
       </div>
       <div class="col">

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RegionMetrics } from '@geo/insight';
-import { genderOption, seriesOption } from './chart-options.ts';
+import { codeName, genderOption, seriesOption } from './chart-options.ts';
 
 const hidden = { value: null, suppressed: true };
 const shown = (value: number) => ({ value, suppressed: false });
@@ -67,6 +67,13 @@ describe('insight charts (issue 18: suppressed categories look like empty ones)'
       expect(o.grid).toMatchObject({ containLabel: true });
     }
     expect(seriesOption(m).xAxis.axisLabel.fontSize).toBe(12);
+  });
+
+  it('names a municipality as itself (上海市, not 上海（310100）); a Zhejiang area by its name', () => {
+    expect(codeName('310100', new Map())).toBe('上海市');
+    expect(codeName('500100', new Map())).toBe('重庆市');
+    expect(codeName('330100', new Map([['330100', '杭州市']]))).toBe('杭州市');
+    expect(codeName('310000', new Map())).toBe('上海');
   });
 
   it('on the big screen (dark) draws no note in the canvas: the screen says the rule once in its text', () => {

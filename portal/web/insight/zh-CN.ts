@@ -2,6 +2,12 @@
 export const insightText = {
   /** Under the gender donut when some categories are hidden (their sum on the grid of k is 0): which ones is not said. */
   hiddenCategories: (k: number) => `各基站小区每类人数按 ${k} 人取整（少于 ${k} 人计 0），保护个人位置隐私`,
+  /**
+   * Under the wall's age bars: how many people they hold of all present. Rounded per cell and age
+   * band, they held 30 of 18,250 on the #23 walk, with nothing to say why the bars were so short.
+   */
+  ageCounted: (counted: string, total: string, k: number) =>
+    `年龄段计入 ${counted} 人，共 ${total} 人（各基站小区每个年龄段不足 ${k} 人的不计）`,
   /** Under the 24-hour chart: a gap is a bucket whose sum on the grid of k is 0, never drawn as 0. */
   seriesGaps: (k: number) => `各基站小区每类人数按 ${k} 人取整（少于 ${k} 人计 0），保护个人位置隐私；为 0 处留空`,
   /** Province names by the first two digits of a GB/T 2260 code. */
@@ -42,7 +48,13 @@ export const insightText = {
     '82': '澳门',
   } as Record<string, string>,
   /** A place outside Zhejiang: its province, and the code when it is not the province itself. */
-  placeName: (province: string, code?: string) => (code ? `${province}（${code}）` : province),
+  /**
+   * A place outside Zhejiang (whose city names the portal does not hold): the province, and the
+   * city's code. A municipality's city is the municipality itself: 上海市, not 上海（310100）
+   * (#23 walk: the big screen's origins showed the bare code).
+   */
+  placeName: (province: string, code?: string) =>
+    !code ? province : ['11', '12', '31', '50'].includes(code.slice(0, 2)) ? `${province}市` : `${province}（${code}）`,
   /** Dwell buckets of the API (`RegionMetrics.dwell[].bucket`). */
   dwell: {
     '<30m': '30分钟内',

@@ -798,6 +798,10 @@ describe('big-data console in a real browser, real pipeline to the simulated SMS
     expect(await page.locator(`[data-testid="screen-tasks"] li[data-task="${liveTask}"] .badge`).count()).toBe(0);
     // The privacy rule said once, in text (it was drawn in two canvases, on the axis labels and cut off).
     expect(await page.locator('[data-testid="screen-privacy"]').textContent()).toContain('保护个人位置隐私');
+    // Origins by name: the people from 上海 (home 310100) as 上海市, not 上海（310100） (#23 walk).
+    await expect.poll(() => page.locator('[data-testid="screen-origin"] .name').allTextContents(), { timeout: 30_000 }).toContain('上海市');
+    // The age bars say how many of those present they hold (#23 walk: 30 of 18,250 with no word why).
+    expect(await page.locator('[data-testid="screen-age-note"]').textContent()).toMatch(/^年龄段计入 [\d,]+ 人，共 [\d,<]+ 人/);
     // Population once (the big figure, not again among the small ones).
     expect(await page.locator('.screen [data-kpi="population"]').count()).toBe(0);
     expect(await page.locator('.screen h2', { hasText: '实时人口' }).count()).toBe(1);

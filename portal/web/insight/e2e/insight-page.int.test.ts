@@ -172,6 +172,10 @@ describe('the insight page’s 边缘防抖 (#21, real servers, a browser)', () 
     // (Opened by the test above.) At 3840 wide the charts drew 16 px text under 36 px headings, and
     // the map kept the zoom of the window it opened in: the city a small patch in the middle (#23 walk).
     await page.waitForSelector('[data-testid=big-screen]');
+    // The age bars say how many of those present they hold (all 20 here: one cell, one age).
+    await expect
+      .poll(() => page.locator('[data-testid=screen-age-note]').textContent(), { timeout: 15_000 })
+      .toBe('年龄段计入 20 人，共 20 人（各基站小区每个年龄段不足 10 人的不计）');
     const area = loadAdminAreas().find((a) => a.code === CITY)!;
     const cityBox = turfBbox({ type: 'Feature', properties: {}, geometry: area.geometry! });
     for (const [width, height] of [

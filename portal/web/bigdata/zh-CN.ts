@@ -118,21 +118,31 @@ export const bt = {
       known: {
         安全: 'if safe',
         平安: 'if safe',
+        我安全: 'if safe',
+        已安全: 'if safe',
+        我平安: 'if safe',
         需要帮助: 'if you need help',
+        需帮助: 'if you need help',
         求助: 'if you need help',
         需要救援: 'if you need rescue',
+        需救援: 'if you need rescue',
         已撤离: 'if evacuated',
+        已转移: 'if evacuated',
         受伤: 'if injured',
+        有人受伤: 'if someone is injured',
         被困: 'if trapped',
       } as Record<string, string>,
-      meaning(o: { code: string; label: string; help?: boolean }): string {
+      /** An answer's meaning: the operator's English (labelEn) first, as the server's englishMeaning. */
+      meaning(o: { code: string; label: string; labelEn?: string; help?: boolean }): string {
+        const own = o.labelEn?.trim();
+        if (own) return /^(?:if|for|when)\b/.test(own) ? own : `for ${own}`;
         const label = o.label.trim();
         if (this.known[label]) return this.known[label];
         if (/^[A-Za-z0-9 ,.'/-]+$/.test(label)) return `for ${label}`;
         return o.help ? 'if you need help' : `for option ${o.code}`;
       },
       /** The prompt without its full stop: `Reply 1 if safe, 2 if you need help`. */
-      prompt(options: { code: string; label: string; help?: boolean }[]): string {
+      prompt(options: { code: string; label: string; labelEn?: string; help?: boolean }[]): string {
         return `Reply ${options.map((o) => `${o.code} ${this.meaning(o)}`).join(', ')}`;
       },
       /** The server ends the English text with the prompt at submit (checkins/prompt.ts): said here, with its words, before it is counted. */

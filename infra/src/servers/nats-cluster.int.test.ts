@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
@@ -10,6 +10,7 @@ import { ensureKv, ensureStream, jetstreamManager, ms } from '../nats/streams.ts
 import { awaitTopology, topologyNames } from '../nats/topology.ts';
 import { declareSystemTopology, systemTopology } from '../up/topology.ts';
 import { startNatsCluster, type RunningNatsCluster } from './nats-cluster.ts';
+import { natsServerBinary } from './nats.ts';
 import { until } from '../testing/until.ts';
 
 /**
@@ -112,6 +113,41 @@ describe('a three-node NATS JetStream cluster', () => {
 });
 
 describe('waiting for a node to be healthy', () => {
+  it('starts a fresh cluster once more on new ports when the first start does not form in time', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'nats-cluster-form-'));
+    const said: string[] = [];
+    // A real nats-server whose n0, on its first start only, is told another cluster's name: n1 and
+    // n2 refuse its routes, so the first start cannot form; the second (new ports, new store) can.
+    const bin = join(own, 'nats-first-n0-elsewhere.sh');
+    writeFileSync(
+      bin,
+      [
+        '#!/bin/sh',
+        `case "$2" in */n0/nats.conf) [ -e "${own}/broken-once" ] || { touch "${own}/broken-once"; sed -i 's/name: geo,/name: elsewhere,/' "$2"; } ;; esac`,
+        `exec "${natsServerBinary()}" "$@"`,
+        '',
+      ].join('\n'),
+    );
+    chmodSync(bin, 0o755);
+    const c = await startNatsCluster({ dataDir: own, nodes: 3, bin, formTimeoutMs: 8_000, log: (m) => said.push(m) });
+    try {
+      expect(said.filter((m) => m.startsWith('NATS cluster did not form'))).toEqual([expect.stringMatching(/NATS node n0 did not report/)]);
+      expect(existsSync(join(own, 'n0.first'))).toBe(true);
+      // Formed: an R3 stream is placed on all three nodes.
+      const nc2 = await connectNats(c.url, 'cluster-form-int');
+      try {
+        const m = await jetstreamManager(nc2);
+        await m.streams.add({ name: 'FORMED', subjects: ['formed.>'], num_replicas: 3 });
+        expect((await m.streams.info('FORMED')).cluster?.replicas).toHaveLength(2);
+      } finally {
+        await nc2.close();
+      }
+    } finally {
+      await c.stop();
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 300_000);
+
   it('says what was missing when a node does not become healthy in time (a timeout alone named nothing)', async () => {
     const own = mkdtempSync(join(tmpdir(), 'nats-cluster-wait-'));
     const c = await startNatsCluster({ dataDir: own, nodes: 3 });
@@ -122,7 +158,8 @@ describe('waiting for a node to be healthy', () => {
       expect(lone).toBeInstanceOf(Error);
       expect((lone as Error).message).toMatch(/within 3000 ms; last: (healthz: .*meta leader|no meta leader)/);
       // With the end of the node's own log, which goes with the test's temp dir.
-      expect((lone as Error).message).toMatch(/n0's log ends:\n.*\[INF\]/);
+      // (its last lines may be any level: a lone node logs its failed route dials as [ERR])
+      expect((lone as Error).message).toMatch(/n0's log ends:\n\[\d+\] \d{4}\/\d\d\/\d\d [\d:.]+ \[(INF|WRN|ERR)\]/);
     } finally {
       await c.stop();
       rmSync(own, { recursive: true, force: true });

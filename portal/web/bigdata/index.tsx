@@ -6,7 +6,7 @@ import { DraftsPage } from './tasks/drafts-page.tsx';
 import { TasksPage } from './tasks/tasks-page.tsx';
 import { CapPage } from './cap/cap-page.tsx';
 import { capText } from './cap/zh-CN.ts';
-import { pendingApprovals, refreshPendingApprovals } from './tasks/pending-approvals.ts';
+import { pendingApprovals, watchPendingApprovals } from './tasks/pending-approvals.ts';
 import { bt } from './zh-CN.ts';
 import './bigdata.css';
 
@@ -14,12 +14,7 @@ import './bigdata.css';
 export function BigdataPage() {
   const sub = () => path().replace(/^\/bigdata\/?/, '') || (can('bigdata.send') ? 'send' : 'tasks');
   // A checker sees that something waits for them, on whichever console page they are.
-  onMount(() => {
-    if (!can('bigdata.approve')) return;
-    void refreshPendingApprovals();
-    const timer = setInterval(() => void refreshPendingApprovals(), 30_000);
-    onCleanup(() => clearInterval(timer));
-  });
+  onMount(() => can('bigdata.approve') && onCleanup(watchPendingApprovals()));
   return (
     <div class="bd-shell">
       <nav class="bd-menu" aria-label={bt.menu.label}>

@@ -1,8 +1,10 @@
-import { createSignal, For, Show } from 'solid-js';
+import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
 import { post } from '../lib/api.ts';
 import { Link, navigate } from '../lib/router.tsx';
 import { can, isOperator, me, setMe } from '../lib/session.ts';
 import { t } from '../i18n/zh-CN.ts';
+import { pendingApprovals, watchPendingApprovals } from '../bigdata/tasks/pending-approvals.ts';
+import { bt } from '../bigdata/zh-CN.ts';
 
 interface Item {
   href: string;
@@ -34,6 +36,8 @@ const MORE: Item[] = [
 /** The top menu bar of the original product: modules on the left, 更多设置 and the user on the right. */
 export function TopBar(props: { logoUrl?: string | null; platformName: string }) {
   const [open, setOpen] = createSignal(false);
+  // A checker sees from any page that a big-data task waits for their approval (#21, #23 walk).
+  onMount(() => can('bigdata.approve') && onCleanup(watchPendingApprovals()));
   const logout = async () => {
     await post('/api/auth/logout').catch(() => undefined);
     setMe(null);
@@ -47,7 +51,18 @@ export function TopBar(props: { logoUrl?: string | null; platformName: string })
         </Show>
       </Link>
       <nav class="menu" aria-label={t.menu.mainMenu}>
-        <For each={MAIN.filter((i) => i.show())}>{(i) => <Link href={i.href}>{i.label}</Link>}</For>
+        <For each={MAIN.filter((i) => i.show())}>
+          {(i) => (
+            <Link href={i.href}>
+              {i.label}
+              <Show when={i.href === '/bigdata' && pendingApprovals() > 0}>
+                <span class="menu-count" data-testid="top-pending-approvals" title={bt.menu.pendingApprovals(pendingApprovals())}>
+                  {pendingApprovals()}
+                </span>
+              </Show>
+            </Link>
+          )}
+        </For>
       </nav>
       <div class="right">
         <div class="more" onMouseLeave={() => setOpen(false)}>

@@ -48,6 +48,7 @@ export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<
     jobBatch: cfg.JOB_BATCH_SIZE,
     registry: http.registry,
     leases: cfg.ALERTING_LEASES ? { ttlMs: cfg.LEASE_TTL_MS } : undefined,
+    stallMs: cfg.CONSUMER_STALL_MS,
     onBatch: (e, j) => {
       events.inc(e);
       if (j) jobs.inc(j);

@@ -166,6 +166,7 @@ export async function createMessaging(cfg: MessagingConfig, log: Logger, opts: {
     registry: http.registry,
     maxInFlight: cfg.MAX_IN_FLIGHT,
     uncertainResolveMs: cfg.UNCERTAIN_RESOLVE_MS,
+    stallMs: cfg.CONSUMER_STALL_MS,
     uncertainPolicy: cfg.UNCERTAIN_POLICY,
     unknownReceiptMs: cfg.UNKNOWN_RECEIPT_MS,
     ackWaitMs: cfg.ACK_WAIT_MS,

@@ -16,6 +16,19 @@ import { taskOr404 } from './task-views.ts';
 
 /* Controlling a submitted task: pause and resume (before it runs), emergency stop, and changing a running task. */
 
+/** A text in another language, as the submit's (TaskText), described for the API document. */
+const UpdateText = TaskText.extend({
+  language: TaskText.shape.language.openapi({
+    description: '语言（BCP 47 语言标记，如 en-US；英文内容发给外籍漫入人员）',
+    example: 'en-US',
+  }),
+  subject: TaskText.shape.subject.openapi({ description: '该语言的主题（仅记录，不发送）', example: 'Typhoon red warning' }),
+  content: TaskText.shape.content.openapi({
+    description: '该语言的发送内容（不含签名，最多 2000 字）',
+    example: 'Typhoon red warning: move to a safe place now.',
+  }),
+});
+
 /** What an operator may change while a task runs (the CLI's `update`): the texts, the region, the end date. */
 const TaskUpdate = z
   .object({
@@ -27,7 +40,7 @@ const TaskUpdate = z
     // The other languages change with the Chinese text (#23 walk: the console changed the Chinese
     // text of a running bilingual task and foreigners went on getting the old English one).
     texts: z
-      .array(TaskText)
+      .array(UpdateText)
       .max(10)
       .optional()
       .openapi({

@@ -12,10 +12,12 @@ export {
   loginSub,
   nextIp,
   otherEnterprise,
+  postSpaces,
   solveCaptcha,
   START_TIMEOUT,
   testPortal,
   type Client,
+  type SpacesAnswer,
 } from './harness.ts';
 export { DEMO_CREDENTIALS } from '../demo/credentials.ts';
 /** Zip bombs and lying zip headers, for the upload limits. */

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import type { Portal } from '@geo/portal';
-import { onePagePdf } from '@geo/portal/testing';
+import { onePagePdf, postSpaces } from '@geo/portal/testing';
 import { CaseTally } from './report.ts';
 import {
   call,
@@ -547,37 +546,7 @@ describe('sessions, CSRF, tenancy and injection at the portal (PGlite, one porta
     { timeout: 120_000 },
     async () => {
       const total = 30 * 1024 * 1024;
-      const url = new URL(portal.url);
-      const r = await new Promise<{ status: number; text: string; sentBeforeAnswer: number }>((resolve, reject) => {
-        let sent = 0;
-        let sentBeforeAnswer = -1;
-        const req = request(
-          {
-            host: url.hostname,
-            port: url.port,
-            path: '/api/auth/login',
-            method: 'POST',
-            agent: false,
-            headers: { 'content-type': 'application/json', 'content-length': total },
-          },
-          (res) => {
-            sentBeforeAnswer = sent;
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (d: string) => (text += d));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, text, sentBeforeAnswer }));
-          },
-        );
-        // Writes after the answer may fail (the server closes): expected.
-        req.on('error', (err) => (sentBeforeAnswer < 0 ? reject(err) : undefined));
-        const piece = Buffer.alloc(64 * 1024, 0x20);
-        const next = () => {
-          if (sentBeforeAnswer >= 0 || sent >= total) return;
-          sent += piece.length;
-          req.write(piece, (err) => (err ? undefined : setImmediate(next)));
-        };
-        next();
-      });
+      const r = await postSpaces(`${portal.url}/api/auth/login`, total, { stopAtAnswer: true });
       expect(r.status).toBe(413);
       expect(expectReadableError({ status: r.status, body: JSON.parse(r.text), headers: new Headers(), text: r.text }).code).toBe(
         'UPLOAD_TOO_LARGE',

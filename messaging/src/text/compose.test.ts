@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { composeText, countMessage, splitTasks } from './compose.ts';
-import { countSms } from './segment-text.ts';
+import { composeText, countAlert, countMessage, splitTasks } from './compose.ts';
+import { countSms, segmentText } from './segment-text.ts';
 
 describe('composeText and splitTasks', () => {
   it('puts the signature in 【】 before the content', () => {
@@ -77,6 +77,21 @@ describe('countMessage (the portal’s live count)', () => {
         if (!r.ok) return;
         const sum = splitTasks('签名', content).reduce((s, t) => s + countSms(t).segments, 0);
         expect(r.segments).toBe(sum);
+      }),
+    );
+  });
+
+  it('counts an alert as the one message it is sent as: 1000 characters are 15 segments in one task, not 17 in 3', () => {
+    expect(countAlert('翼讯通', '字'.repeat(1000))).toEqual({ ok: true, chars: 1005, tasks: 1, segments: 15, encoding: 'ucs2' });
+    expect(countMessage('翼讯通', '字'.repeat(1000))).toMatchObject({ tasks: 3, segments: 17 });
+    expect(countAlert('EMA', 'a'.repeat(154))).toMatchObject({ ok: true, tasks: 1, segments: 2, encoding: 'gsm7' });
+    expect(countAlert('气象台', '  ')).toMatchObject({ ok: false, code: 'EMPTY' });
+    // The segments are those segmentText submits for the whole text.
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1200 }), (content) => {
+        const r = countAlert('签名', content);
+        if (!r.ok) return;
+        expect(r.segments).toBe(segmentText(composeText('签名', content), 0).parts.length);
       }),
     );
   });

@@ -87,3 +87,18 @@ export function countMessage(signature: string, content: string): MessageCheck {
     throw err;
   }
 }
+
+/**
+ * {@link countMessage} for a big-data alert, which goes out as one message however long (its
+ * segments concatenated on the handset), not in tasks of 500 characters: what the ledger reserves
+ * and settles per recipient (#21). Refuses what {@link countMessage} refuses.
+ *
+ * @example
+ * countAlert('翼讯通', '字'.repeat(1000)) // { ok: true, chars: 1005, tasks: 1, segments: 15, encoding: 'ucs2' }
+ */
+export function countAlert(signature: string, content: string): MessageCheck {
+  const check = countMessage(signature, content);
+  if (!check.ok) return check;
+  const c = countSms(composeText(signature, content));
+  return { ok: true, chars: check.chars, tasks: 1, segments: c.segments, encoding: c.encoding };
+}

@@ -271,6 +271,13 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
     expect((await admin('GET', `/api/bigdata/drafts/${d.body.id}`)).body.form.region.parts).toHaveLength(1);
   });
 
+  it('counts a text as the one alert it is sent and charged as, not as an industry send’s 500-character tasks (#21)', async () => {
+    const r = await admin('POST', '/api/bigdata/count', { signature: '翼讯通', content: '字'.repeat(1000) });
+    expect(r.status).toBe(200);
+    // 1005 UCS-2 characters are 15 parts of 67: what the ledger reserves per recipient (not 3 tasks, 17).
+    expect(r.body).toEqual({ ok: true, chars: 1005, tasks: 1, segments: 15, encoding: 'ucs2' });
+  });
+
   it('exports the task list to Excel with formula-like cells escaped', async () => {
     await admin('POST', '/api/bigdata/tasks', { form: validForm(letter, { subject: '=HYPERLINK("http://x")' }) });
     const r = await admin('GET', '/api/bigdata/tasks/export');

@@ -1,6 +1,6 @@
 import { ALERT_TYPES, CARRIERS, CrowdRule, Region, ReachRequest, shanghaiDate, type AlertTask } from '@geo/alerting';
 import type { Queryable } from '@geo/infra';
-import { countMessage } from '@geo/messaging';
+import { countAlert } from '@geo/messaging';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
@@ -193,8 +193,9 @@ export const sendRoutes = router()
     }),
     handle(async (c) => {
       const b = parse(z.object({ signature: z.string().max(20).default(''), content: z.string().max(2000) }), await jsonBody(c));
-      // An empty signature still counts its brackets, as the handset shows them.
-      return c.json(countMessage(b.signature || ' ', b.content));
+      // An empty signature still counts its brackets, as the handset shows them. An alert is one
+      // message however long (what the ledger reserves), not an industry send's 500-character tasks.
+      return c.json(countAlert(b.signature || ' ', b.content));
     }),
   )
   .openapi(

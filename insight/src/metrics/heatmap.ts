@@ -1,24 +1,35 @@
-import { cellToParent } from 'h3-js';
+import { cellToParent, getHexagonEdgeLengthAvg, UNITS } from 'h3-js';
 import type { PresenceState } from '../sink/presence-state.ts';
 import { CELL_H3_RES } from '../sink/cells.ts';
 import type { Heatmap } from '../api/schemas.ts';
 import { atom, kCount } from './privacy.ts';
 import { PresenceIndex } from './presence-index.ts';
 
+/** The smallest a heat-map hexagon is drawn, corner to corner, in CSS pixels (so 20–53 px: each finer H3 resolution is √7 ≈ 2.65 times smaller). */
+export const MIN_HEXAGON_PX = 20;
+
+/** The latitude assumed when none is given: the platform's own (Zhejiang, 27–31° N). */
+export const DEFAULT_LATITUDE = 30;
+
+/** maplibre's ground resolution at the equator at zoom 0: its tiles are 512 px (a 256-px map's zoom z is maplibre's z − 1). */
+const METRES_PER_PX_Z0 = 40075016.686 / 512;
+
+/** Each resolution's average hexagon, corner to corner (twice the edge), in metres, 0 to the stored resolution. */
+const HEXAGON_M = Array.from({ length: CELL_H3_RES + 1 }, (_, r) => 2 * getHexagonEdgeLengthAvg(r, UNITS.m));
+
 /**
- * H3 resolution for a web-map zoom: hexagons a few dozen pixels wide. Zoom 12 (a district) gives
- * res 8 (~0.7 km²); the finest is the stored res 9.
+ * H3 resolution for a maplibre zoom at a latitude: the finest whose average hexagon is still at least
+ * {@link MIN_HEXAGON_PX} across on the map, capped at the stored {@link CELL_H3_RES}. Over Hangzhou,
+ * zoom 8 (a whole city) gives res 6 (~7 km, 28 px), zoom 10 res 7 (~2.8 km, 43 px), zoom 12 res 9.
+ * (It once assumed 256-px tiles, one resolution coarser: a city fitted on the big screen got 50 km hexagons.)
+ *
+ * @default lat {@link DEFAULT_LATITUDE}
  */
-export function resolutionForZoom(zoom: number): number {
-  const z = Math.floor(zoom);
-  if (z <= 3) return 2;
-  if (z <= 5) return 3;
-  if (z <= 7) return 4;
-  if (z <= 8) return 5;
-  if (z <= 10) return 6;
-  if (z <= 11) return 7;
-  if (z <= 13) return 8;
-  return CELL_H3_RES;
+export function resolutionForZoom(zoom: number, lat = DEFAULT_LATITUDE): number {
+  const metresPerPx = (METRES_PER_PX_Z0 * Math.cos((Math.max(-85, Math.min(85, lat)) * Math.PI) / 180)) / 2 ** zoom;
+  let res = 0;
+  while (res < CELL_H3_RES && HEXAGON_M[res + 1]! / metresPerPx >= MIN_HEXAGON_PX) res++;
+  return res;
 }
 
 /**
@@ -53,7 +64,7 @@ export class HeatmapIndex {
   }
 
   heatmap(bbox: [number, number, number, number], zoom: number, at: number, live = true): Heatmap {
-    const res = resolutionForZoom(zoom);
+    const res = resolutionForZoom(zoom, (bbox[1] + bbox[3]) / 2);
     const { start } = this.presence.groups(at, live);
     const { lat, lng } = this.state.cells;
     const [w, s, e, n] = bbox;

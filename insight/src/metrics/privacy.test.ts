@@ -161,6 +161,6 @@ describe('buckets', () => {
   it('picks finer H3 cells as the map zooms in', () => {
     const res = [2, 5, 8, 10, 12, 16].map(resolutionForZoom);
     expect(res).toEqual([...res].sort((a, b) => a - b));
-    expect(resolutionForZoom(12)).toBe(8);
+    expect(resolutionForZoom(12)).toBe(9);
   });
 });

@@ -66,6 +66,12 @@ export const WhatIfReply = z.object({
     skipped: z.partialRecord(z.enum(SKIP_REASONS), z.number().int()),
     readMs: z.number(),
     replayMs: z.number(),
+    /**
+     * Whether the history holds any move at all, anywhere, in the window: false for a window before
+     * the history began (a system started today asked about yesterday), whose replay finds nobody
+     * for want of records, not of people. A fact about the records, released as it is.
+     */
+    windowHasHistory: z.boolean().optional(),
   }),
   part: z.number().int().min(0).default(0),
   parts: z.number().int().min(1).default(1),

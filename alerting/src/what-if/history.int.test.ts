@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectClickHouse, type ClickHouseClient } from '@geo/infra';
-import { readRegionHistory } from './history.ts';
+import { historyInWindow, readRegionHistory } from './history.ts';
 
 /**
  * What a replay reads from insight's tables (created here with the columns it reads, as insight's
@@ -92,5 +92,14 @@ describe('readRegionHistory for a city-sized region (#21)', () => {
       ['13900000002', 180_000, 'handover', `C${cellAt(12_345).cell}`],
     ]);
     expect(h.moves[2]).toMatchObject({ gender: 'f', age: 33, home: '330106' });
+  });
+
+  it('tells a window with no move recorded anywhere (before the history began) from one that has moves', async () => {
+    const DAY = 86_400_000;
+    expect(await historyInWindow(ch, { from: FROM, to: FROM + 3600_000 })).toBe(true);
+    // The earliest move is at FROM - 1 h: the day before it holds none, the hour around it one.
+    expect(await historyInWindow(ch, { from: FROM - 2 * DAY, to: FROM - DAY })).toBe(false);
+    expect(await historyInWindow(ch, { from: FROM - 3600_000 - 1000, to: FROM - 3600_000 + 1000 })).toBe(true);
+    expect(await historyInWindow(ch, { from: FROM + 3600_000, to: FROM + 2 * 3600_000 })).toBe(false);
   });
 });

@@ -86,6 +86,19 @@ async function regionCells(ch: ClickHouseClient, region: Region): Promise<Map<st
 }
 
 /**
+ * Whether the history holds any move at all in `window`, anywhere (see WhatIfReply's
+ * `windowHasHistory`): one granule of the window's day partitions at most (the tables are
+ * partitioned by day; LIMIT 1).
+ */
+export async function historyInWindow(ch: ClickHouseClient, window: ReplayWindow): Promise<boolean> {
+  const rows = await select<{ one: number }>(
+    ch,
+    sql`SELECT 1 AS one FROM insight_moves_to WHERE ts >= toDateTime(${Math.floor(window.from / 1000)}) AND ts < toDateTime(${Math.ceil(window.to / 1000)}) LIMIT 1`,
+  );
+  return rows.length > 0;
+}
+
+/**
  * Reads what a replay of `region` over `window` needs: who was inside at its start, and the moves
  * that touch the region during it.
  */

@@ -4,7 +4,7 @@ import { regionIssues } from '../geofence/validate-region.ts';
 import type { CityLocator } from '../geofence/city-locator.ts';
 import { WHAT_IF_QUEUE, WHAT_IF_SUBJECT, WhatIfRequest, type WhatIfCells, type WhatIfReply } from './contract.ts';
 import { haloRegion } from '../engine/edge-zones.ts';
-import { readRegionHistory } from './history.ts';
+import { historyInWindow, readRegionHistory } from './history.ts';
 import { replayTask, type ReplaySend, type ReplayResult } from './replay-task.ts';
 
 /** Cells per reply message (~60 B a cell and bucket in JSON), far below NATS's 1 MB payload limit. */
@@ -96,7 +96,10 @@ export function answerWhatIf(nc: NatsConnection, opts: WhatIfResponderOptions): 
           if (!opts.ch) return msg.respond(JSON.stringify(fail('no history: ClickHouse is not configured for alerting')));
           const window = { from: req.from, to: req.to };
           // With edge hysteresis the moves within its buffer matter too (near is not far).
-          const h = await readRegionHistory(opts.ch, haloRegion(req.spec.region, req.spec.hysteresis?.bufferMeters ?? 0), window);
+          const [h, windowHasHistory] = await Promise.all([
+            readRegionHistory(opts.ch, haloRegion(req.spec.region, req.spec.hysteresis?.bufferMeters ?? 0), window),
+            historyInWindow(opts.ch, window),
+          ]);
           const t0 = performance.now();
           const r: ReplayResult = await replayTask(req.spec, window, h.before, h.moves, { cityOf: opts.cityOf, yieldEvery: 5_000 });
           const stats = {
@@ -106,6 +109,7 @@ export function answerWhatIf(nc: NatsConnection, opts: WhatIfResponderOptions): 
             skipped: r.skipped,
             readMs: h.readMs,
             replayMs: performance.now() - t0,
+            windowHasHistory,
           };
           for (const part of whatIfReplies(instance, r.sends, { ...window, bucketMs: req.bucketMs }, stats))
             msg.respond(JSON.stringify(part));

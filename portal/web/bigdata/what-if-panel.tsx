@@ -17,6 +17,8 @@ export interface WhatIf {
   series: { at: string; reached: PerCarrier }[];
   areas: { h3: string; count: Released }[];
   tookMs: number;
+  /** false: no move at all was recorded in the window (before the history began), so nobody could be found. */
+  windowHasHistory: boolean;
 }
 
 const HOUR = 3600_000;
@@ -115,6 +117,11 @@ export function WhatIfPanel(props: {
               const x = r() as WhatIf;
               return (
                 <>
+                  <Show when={!x.windowHasHistory}>
+                    <p class="error small" data-testid="what-if-no-history">
+                      {wt.noHistory}
+                    </p>
+                  </Show>
                   <table class="reach-table" data-testid="what-if-reached">
                     <thead>
                       <tr>

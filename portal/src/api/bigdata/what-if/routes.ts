@@ -75,6 +75,9 @@ export const WhatIfAnswer = z
       )
       .openapi({ description: '触达时所在区域（H3 六边形；符合条件的人所在，未计发送总条数与日上限）' }),
     regionCells: z.number().int().openapi({ description: '区域内有历史记录的基站小区数' }),
+    windowHasHistory: z.boolean().openapi({
+      description: '该时段内（全网）是否有任何历史移动记录；false 表示该时段早于历史记录起点或未被记录，结果为空并非因为区域内人少',
+    }),
     tookMs: z.number().openapi({ description: '读取历史与回放用时（毫秒）' }),
   })
   .openapi('BigdataWhatIf');
@@ -174,6 +177,8 @@ export const whatIfRoutes = router().openapi(
       h3Res: b.h3Res,
       series: released.series.map((s) => ({ at: iso(s.at), reached: s.reached })),
       regionCells: parts[0]!.stats.regionCells,
+      // An instance that does not say (an older one) is taken as having history, as before.
+      windowHasHistory: parts.every((x) => x.stats.windowHasHistory !== false),
       tookMs: Math.round(parts[0]!.stats.readMs + parts[0]!.stats.replayMs),
     });
   }),

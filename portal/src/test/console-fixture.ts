@@ -33,6 +33,8 @@ export interface ConsoleFixture {
    */
   account(kind: 'sub', permissions: string[]): Promise<{ name: string; call: ConsoleCaller }>;
   account(kind: 'other-enterprise'): Promise<{ name: string; call: ConsoleCaller }>;
+  /** Uploads an authorization letter (授权函) as `uploader` (expecting 200): its id, for a task form. */
+  letterFor(uploader: ConsoleCaller): Promise<string>;
   /**
    * Approves task `id` as `approver` (expecting 200) and moves it to running, as alerting does
    * once it starts it.
@@ -75,9 +77,7 @@ export function consoleFixture(
     const app = consoleApp(portal, opts.routes ?? BIGDATA_ROUTES);
     const client = await loginAdmin(portal);
     const admin = onApp(app, client);
-    const fd = new FormData();
-    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-    const letter = (await admin('POST', '/api/bigdata/letters', fd)).body.id as string;
+    const letter = await uploadLetter(admin);
     s = { portal, nc, bus, app, client, admin, letter };
   }, START_TIMEOUT);
   afterAll(async () => {
@@ -111,6 +111,7 @@ export function consoleFixture(
       const a = await addAccount(portal, kind, permissions);
       return { name: a.name, call: onApp(app, await loginAs(portal, a)) };
     },
+    letterFor: uploadLetter,
     async approveAndRun(id, approver) {
       const ok = await approver('POST', `/api/bigdata/tasks/${id}/approve`);
       expect(ok.status, JSON.stringify(ok.body)).toBe(200);
@@ -118,6 +119,14 @@ export function consoleFixture(
       await started().bus.transition(id, 'running', 'test');
     },
   };
+}
+
+async function uploadLetter(uploader: ConsoleCaller): Promise<string> {
+  const fd = new FormData();
+  fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
+  const r = await uploader('POST', '/api/bigdata/letters', fd);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body.id as string;
 }
 
 /**

@@ -1,12 +1,9 @@
-import { connectNats, type NatsConnection } from '@geo/infra';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../auth/password.ts';
-import type { Portal } from '../../portal.ts';
-import { login, START_TIMEOUT, testPortal } from '../../test/harness.ts';
-import { AlertBus, setAlertBus } from './alert-bus.ts';
+import { consoleFixture, type ConsoleCaller } from '../../test/console-fixture.ts';
+import { login } from '../../test/harness.ts';
 import { chinaDayIn } from './cap/fixtures.ts';
-import { consoleApp, onApp, PNG_BYTES } from './console-harness.ts';
-import { BIGDATA_ROUTES } from './index.ts';
+import { onApp } from './console-harness.ts';
 
 /**
  * The send form's balance check costs a task as the ledger reserves it (#21), over HTTP: each
@@ -18,9 +15,8 @@ import { BIGDATA_ROUTES } from './index.ts';
  * 【翼讯通】 is 5 characters (UCS-2); [EMA] is 7 septets ([ and ] take two each).
  */
 describe('the form’s balance check costs a task as its reservation does (PGlite + real NATS)', () => {
-  let portal: Portal;
-  let nc: NatsConnection;
-  let client: ReturnType<typeof onApp>;
+  const c = consoleFixture('portal-form-cost-test');
+  let client: ConsoleCaller;
   let letter: string;
   let n = 0;
   const ENT = 'form-cost-ent';
@@ -48,12 +44,12 @@ describe('the form’s balance check costs a task as its reservation does (PGlit
     authorizationLetter: letter,
     ...over,
   });
-  const setBalance = (units: number) => portal.deps.db.query('UPDATE enterprises SET quota = $2 WHERE id = $1', [ENT, units]);
+  const setBalance = (units: number) => c.portal.deps.db.query('UPDATE enterprises SET quota = $2 WHERE id = $1', [ENT, units]);
   const balance = async () =>
-    Number((await portal.deps.db.query<{ quota: number }>('SELECT quota FROM enterprises WHERE id = $1', [ENT])).rows[0]!.quota);
+    Number((await c.portal.deps.db.query<{ quota: number }>('SELECT quota FROM enterprises WHERE id = $1', [ENT])).rows[0]!.quota);
   const reservation = async (id: string) =>
     (
-      await portal.deps.db.query<{ units: number; per_message: number }>(
+      await c.portal.deps.db.query<{ units: number; per_message: number }>(
         'SELECT units, per_message FROM bigdata_reservations WHERE task_id = $1',
         [id],
       )
@@ -81,10 +77,7 @@ describe('the form’s balance check costs a task as its reservation does (PGlit
   };
 
   beforeAll(async () => {
-    portal = await testPortal();
-    nc = await connectNats(inject('natsUrl'), 'portal-form-cost-test');
-    setAlertBus(portal.deps, await AlertBus.open(nc));
-    const db = portal.deps.db;
+    const db = c.portal.deps.db;
     await db.query(`INSERT INTO enterprises (id, name, quota, access_number) VALUES ($1, '余量核对集团', 0, '1069000444')`, [ENT]);
     await db.query(
       `INSERT INTO accounts (id, enterprise_id, name, display_name, role, password_hash) VALUES ('form-cost-admin', $1, 'form-cost-admin', '值班员', 'admin', $2)`,
@@ -94,14 +87,8 @@ describe('the form’s balance check costs a task as its reservation does (PGlit
       `INSERT INTO signatures (id, enterprise_id, text, status, is_default) VALUES ('fc-sig', $1, '翼讯通', 'approved', true), ('fc-sig-en', $1, 'EMA', 'approved', false)`,
       [ENT],
     );
-    client = onApp(consoleApp(portal, BIGDATA_ROUTES), await login(portal, 'form-cost-admin', 'Form-Cost-2024'));
-    const fd = new FormData();
-    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-    letter = (await client('POST', '/api/bigdata/letters', fd)).body.id;
-  }, START_TIMEOUT);
-  afterAll(async () => {
-    await nc?.drain();
-    await portal?.stop();
+    client = onApp(c.app, await login(c.portal, 'form-cost-admin', 'Form-Cost-2024'));
+    letter = await c.letterFor(client);
   });
 
   it('an English text signed [EMA] is checked as GSM-7, not under 【翼讯通】: 154 letters 2 units a message, not 3', async () => {

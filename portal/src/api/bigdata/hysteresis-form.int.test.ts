@@ -1,34 +1,13 @@
 import { AlertTask } from '@geo/alerting';
-import { connectNats, ensureKv, type NatsConnection } from '@geo/infra';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Portal } from '../../portal.ts';
-import { loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
-import { AlertBus, setAlertBus } from './alert-bus.ts';
-import { consoleApp, onApp, PNG_BYTES } from './console-harness.ts';
-import { BIGDATA_ROUTES } from './index.ts';
+import { ensureKv } from '@geo/infra';
+import { describe, expect, it } from 'vitest';
+import { consoleFixture } from '../../test/console-fixture.ts';
 
 const BUCKET = 'alert_tasks_portal_edge_int';
 const day = (n: number) => new Date(Date.now() + 8 * 3600_000 + n * 86_400_000).toISOString().slice(0, 10);
 
 describe('the task form’s edge hysteresis (边缘防抖, #21; PGlite + real NATS)', () => {
-  let portal: Portal;
-  let nc: NatsConnection;
-  let admin: ReturnType<typeof onApp>;
-  let letter: string;
-
-  beforeAll(async () => {
-    portal = await testPortal();
-    nc = await connectNats(inject('natsUrl'), 'portal-edge-test');
-    setAlertBus(portal.deps, await AlertBus.open(nc, { bucket: BUCKET, reachSubject: 'alert.reach.portal-edge-int' }));
-    admin = onApp(consoleApp(portal, BIGDATA_ROUTES), await loginAdmin(portal));
-    const fd = new FormData();
-    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-    letter = (await admin('POST', '/api/bigdata/letters', fd)).body.id;
-  }, START_TIMEOUT);
-  afterAll(async () => {
-    await nc?.drain();
-    await portal?.stop();
-  });
+  const c = consoleFixture('portal-edge-test', { bus: { bucket: BUCKET, reachSubject: 'alert.reach.portal-edge-int' } });
 
   const form = (extra: Record<string, unknown>) => ({
     alertType: 'typhoon',
@@ -41,18 +20,20 @@ describe('the task form’s edge hysteresis (边缘防抖, #21; PGlite + real NA
     frequency: 'daily',
     minDwellMin: 10,
     quota: { cmcc: { total: 100, dailyCap: 100 } },
-    authorizationLetter: letter,
+    authorizationLetter: c.letter,
     ...extra,
   });
 
   it('sends the hysteresis to alerting with the task, and refuses a bad one beside its field in Chinese', async () => {
-    const r = await admin('POST', '/api/bigdata/tasks', { form: form({ hysteresis: { bufferMeters: 500, minOutsideSeconds: 600 } }) });
+    const r = await c.admin('POST', '/api/bigdata/tasks', { form: form({ hysteresis: { bufferMeters: 500, minOutsideSeconds: 600 } }) });
     expect(r.body.error).toBeUndefined();
     expect(r.status).toBe(200);
-    const task = AlertTask.parse((await (await ensureKv(nc, BUCKET)).get(r.body.id))!.json());
+    const task = AlertTask.parse((await (await ensureKv(c.nc, BUCKET)).get(r.body.id))!.json());
     expect(task.spec.hysteresis).toEqual({ bufferMeters: 500, minOutsideSeconds: 600 });
 
-    const bad = await admin('POST', '/api/bigdata/tasks', { form: form({ hysteresis: { bufferMeters: 6_000, minOutsideSeconds: 1.5 } }) });
+    const bad = await c.admin('POST', '/api/bigdata/tasks', {
+      form: form({ hysteresis: { bufferMeters: 6_000, minOutsideSeconds: 1.5 } }),
+    });
     expect(bad.status).toBe(400);
     const text = JSON.stringify(bad.body);
     expect(text).toContain('缓冲距离最多 5000 米');

@@ -1,11 +1,6 @@
-import { connectNats, type NatsConnection } from '@geo/infra';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Portal } from '../../portal.ts';
-import { loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
-import { AlertBus, setAlertBus } from './alert-bus.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { consoleFixture } from '../../test/console-fixture.ts';
 import { chinaDayIn } from './cap/fixtures.ts';
-import { consoleApp, onApp, PNG_BYTES } from './console-harness.ts';
-import { BIGDATA_ROUTES } from './index.ts';
 
 /**
  * What the ledger reserves for a task, language by language (#21), over HTTP: each language's SMS is
@@ -16,16 +11,13 @@ import { BIGDATA_ROUTES } from './index.ts';
  * 【翼讯通】 is 5 characters (UCS-2); [EMA] is 7 septets ([ and ] take two each).
  */
 describe('a task’s reservation per message, each language costed with its own signature (PGlite + real NATS)', () => {
-  let portal: Portal;
-  let nc: NatsConnection;
-  let admin: ReturnType<typeof onApp>;
-  let letter: string;
+  const c = consoleFixture('portal-language-cost-test');
   let n = 0;
   const zh = (chars: number) => '台'.repeat(chars);
   const en = (letters: number) => 'x'.repeat(letters);
   const reservation = async (id: string) =>
     (
-      await portal.deps.db.query<{ units: number; per_message: number }>(
+      await c.portal.deps.db.query<{ units: number; per_message: number }>(
         'SELECT units, per_message FROM bigdata_reservations WHERE task_id = $1',
         [id],
       )
@@ -40,31 +32,20 @@ describe('a task’s reservation per message, each language costed with its own 
     endDate: chinaDayIn(1),
     frequency: 'once',
     quota: { cmcc: { total: 10, dailyCap: 10 } },
-    authorizationLetter: letter,
+    authorizationLetter: c.letter,
     ...over,
   });
   const submit = async (over: Record<string, unknown>) => {
-    const r = await admin('POST', '/api/bigdata/tasks', { form: form(over) });
+    const r = await c.admin('POST', '/api/bigdata/tasks', { form: form(over) });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     return r.body.id as string;
   };
   const english = (letters: number) => ({ texts: [{ language: 'en-US', content: en(letters) }] });
 
   beforeAll(async () => {
-    portal = await testPortal();
-    nc = await connectNats(inject('natsUrl'), 'portal-language-cost-test');
-    setAlertBus(portal.deps, await AlertBus.open(nc));
-    admin = onApp(consoleApp(portal, BIGDATA_ROUTES), await loginAdmin(portal));
-    await portal.deps.db.query(
+    await c.portal.deps.db.query(
       `INSERT INTO signatures (id, enterprise_id, text, status) VALUES ('cost-en-sig', 'demo-enterprise', 'EMA', 'approved') ON CONFLICT DO NOTHING`,
     );
-    const fd = new FormData();
-    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-    letter = (await admin('POST', '/api/bigdata/letters', fd)).body.id;
-  }, START_TIMEOUT);
-  afterAll(async () => {
-    await nc?.drain();
-    await portal?.stop();
   });
 
   it.each([
@@ -106,7 +87,7 @@ describe('a task’s reservation per message, each language costed with its own 
     const id = await submit({ content: zh(130), ...english(299), signatureEn: 'EMA' });
     expect(await reservation(id)).toEqual({ per_message: 3, units: 30 });
     // A short Chinese text leaves English the costlier: 2 units, not the 5 its letters would take under 【翼讯通】.
-    const put = await admin('PUT', `/api/bigdata/tasks/${id}`, { content: '台风预警' });
+    const put = await c.admin('PUT', `/api/bigdata/tasks/${id}`, { content: '台风预警' });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     expect(await reservation(id)).toEqual({ per_message: 2, units: 20 });
   });

@@ -1,9 +1,6 @@
-import { connectNats, type NatsConnection } from '@geo/infra';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Portal } from '../../../portal.ts';
-import { START_TIMEOUT, loginAdmin, loginOperator, testPortal, type Client } from '../../../test/harness.ts';
-import { AlertBus, setAlertBus } from '../alert-bus.ts';
-import { PNG_BYTES } from '../console-harness.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleFixture } from '../../../test/console-fixture.ts';
+import { loginOperator, type Client } from '../../../test/harness.ts';
 
 const BUCKET = 'alert_tasks_boundaries_int';
 const QIANTANG = {
@@ -26,12 +23,8 @@ const today = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 1
  * what the operator loaded. Before the load, the same task is refused at submit (#23).
  */
 describe('submitting a task over a loaded boundary (PGlite + real NATS)', () => {
-  let portal: Portal;
-  let nc: NatsConnection;
-  let bus: AlertBus;
-  let admin: Client;
+  const c = consoleFixture('portal-boundaries-test', { bus: { bucket: BUCKET, reachSubject: 'alert.reach.boundaries-int' } });
   let op: Client;
-  let letter: string;
   const form = () => ({
     alertType: 'typhoon',
     region: { parts: [{ kind: 'admin', code: '330114', name: '钱塘区' }] },
@@ -45,29 +38,18 @@ describe('submitting a task over a loaded boundary (PGlite + real NATS)', () => 
     minDwellMin: 0,
     rules: [],
     quota: { cmcc: { total: 100, dailyCap: 100 } },
-    authorizationLetter: letter,
+    authorizationLetter: c.letter,
   });
 
   beforeAll(async () => {
-    portal = await testPortal();
-    nc = await connectNats(inject('natsUrl'), 'portal-boundaries-test');
-    bus = await AlertBus.open(nc, { bucket: BUCKET, reachSubject: 'alert.reach.boundaries-int' });
-    setAlertBus(portal.deps, bus);
-    [admin, op] = await Promise.all([loginAdmin(portal), loginOperator(portal)]);
-    const fd = new FormData();
-    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-    const up = await admin.reqRaw('POST', '/api/bigdata/letters', fd);
-    expect(up.status).toBe(200);
-    letter = up.body.id;
-  }, START_TIMEOUT);
+    op = await loginOperator(c.portal);
+  });
   afterAll(async () => {
     await op?.req('POST', '/api/operator/boundaries/0/activate');
-    await nc?.drain();
-    await portal?.stop();
   });
 
   it('refuses 钱塘区 alone before a boundary is loaded, and sends alerting the loaded outline after', async () => {
-    const before = await admin.req('POST', '/api/bigdata/tasks', { form: form() });
+    const before = await c.adminClient.req('POST', '/api/bigdata/tasks', { form: form() });
     expect(before.status).toBe(400);
     expect(JSON.stringify(before.body.error)).toContain('钱塘区该行政区域暂无边界数据');
 
@@ -77,9 +59,9 @@ describe('submitting a task over a loaded boundary (PGlite + real NATS)', () => 
     });
     expect(load.status).toBe(200);
 
-    const r = await admin.req('POST', '/api/bigdata/tasks', { form: form() });
+    const r = await c.adminClient.req('POST', '/api/bigdata/tasks', { form: form() });
     expect(r.status).toBe(200);
-    const task = await bus.get(r.body.id);
+    const task = await c.bus.get(r.body.id);
     expect(task!.spec.region.parts).toEqual([{ kind: 'admin', code: '330114', name: '钱塘区', geometry: QIANTANG }]);
   });
 
@@ -103,9 +85,9 @@ describe('submitting a task over a loaded boundary (PGlite + real NATS)', () => 
       subject: '西湖区 伪造边界',
       region: { parts: [{ kind: 'admin', code: '330106', name: '西湖区', geometry: elsewhere }] },
     };
-    const r = await admin.req('POST', '/api/bigdata/tasks', { form: f });
+    const r = await c.adminClient.req('POST', '/api/bigdata/tasks', { form: f });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    const part = (await bus.get(r.body.id))!.spec.region.parts[0] as { kind: string; code: string; geometry?: unknown };
+    const part = (await c.bus.get(r.body.id))!.spec.region.parts[0] as { kind: string; code: string; geometry?: unknown };
     expect(part).toMatchObject({ kind: 'admin', code: '330106' });
     expect(part.geometry).not.toEqual(elsewhere);
   });

@@ -1,12 +1,7 @@
 import { AlertTask, TASKS_BUCKET } from '@geo/alerting';
-import { connectNats, type NatsConnection } from '@geo/infra';
 import { Kvm } from '@nats-io/kv';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Portal } from '../../../portal.ts';
-import { loginAdmin, START_TIMEOUT, testPortal } from '../../../test/harness.ts';
-import { AlertBus, setAlertBus } from '../alert-bus.ts';
-import { consoleApp, onApp, PNG_BYTES } from '../console-harness.ts';
-import { BIGDATA_ROUTES } from '../index.ts';
+import { describe, expect, it } from 'vitest';
+import { consoleFixture } from '../../../test/console-fixture.ts';
 import { ACCEPTED_PARTS_MESSAGE } from '../task-form.ts';
 import { chinaDayIn } from './fixtures.ts';
 
@@ -20,10 +15,7 @@ const square = (x: number, y: number, d: number): [number, number][] => [
 
 /** An integrator's task over HTTP with GeoJSON regions, as alerting receives it (PGlite + real NATS). */
 describe('task API with GeoJSON regions', () => {
-  let portal: Portal;
-  let nc: NatsConnection;
-  let admin: ReturnType<typeof onApp>;
-  let letter: string;
+  const c = consoleFixture('portal-geojson-test');
   const form = (parts: unknown[]) => ({
     alertType: 'flood',
     region: { parts },
@@ -34,27 +26,13 @@ describe('task API with GeoJSON regions', () => {
     endDate: chinaDayIn(1),
     frequency: 'once',
     quota: { cmcc: { total: 100, dailyCap: 100 } },
-    authorizationLetter: letter,
-  });
-
-  beforeAll(async () => {
-    portal = await testPortal();
-    nc = await connectNats(inject('natsUrl'), 'portal-geojson-test');
-    setAlertBus(portal.deps, await AlertBus.open(nc));
-    admin = onApp(consoleApp(portal, BIGDATA_ROUTES), await loginAdmin(portal));
-    const fd = new FormData();
-    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-    letter = (await admin('POST', '/api/bigdata/letters', fd)).body.id;
-  }, START_TIMEOUT);
-  afterAll(async () => {
-    await nc?.drain();
-    await portal?.stop();
+    authorizationLetter: c.letter,
   });
 
   it('submits a Polygon with a hole, a MultiPolygon and a Feature; alerting gets polygon and multipolygon parts', async () => {
     const outer = square(120.1, 30.2, 0.1);
     const hole = square(120.13, 30.23, 0.02);
-    const r = await admin('POST', '/api/bigdata/tasks', {
+    const r = await c.admin('POST', '/api/bigdata/tasks', {
       form: form([
         { type: 'Polygon', coordinates: [outer, hole] },
         { type: 'MultiPolygon', coordinates: [[square(120.3, 30.2, 0.05)], [square(120.4, 30.2, 0.05)]] },
@@ -62,7 +40,7 @@ describe('task API with GeoJSON regions', () => {
       ]),
     });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    const kv = await new Kvm(nc).open(TASKS_BUCKET);
+    const kv = await new Kvm(c.nc).open(TASKS_BUCKET);
     const task = AlertTask.parse((await kv.get(r.body.id))!.json());
     expect(task.spec.region.parts).toEqual([
       { kind: 'polygon', rings: [outer, hole] },
@@ -72,11 +50,11 @@ describe('task API with GeoJSON regions', () => {
   });
 
   it('answers a part of no known kind with the accepted kinds, and a hole outside its polygon in Chinese', async () => {
-    const odd = await admin('POST', '/api/bigdata/tasks', { form: form([{ type: 'Point', coordinates: [120.1, 30.2] }]) });
+    const odd = await c.admin('POST', '/api/bigdata/tasks', { form: form([{ type: 'Point', coordinates: [120.1, 30.2] }]) });
     expect(odd.status).toBe(400);
     expect(odd.body.error.details).toContainEqual({ path: 'region.parts.0', message: ACCEPTED_PARTS_MESSAGE });
     expect(odd.body.error.message).not.toContain('无效输入');
-    const out = await admin('POST', '/api/bigdata/tasks', {
+    const out = await c.admin('POST', '/api/bigdata/tasks', {
       form: form([{ type: 'Polygon', coordinates: [square(120.1, 30.2, 0.1), square(121, 31, 0.01)] }]),
     });
     expect(out.status).toBe(400);

@@ -1,14 +1,10 @@
 import { AlertTask, TASKS_BUCKET } from '@geo/alerting';
-import { connectNats, type NatsConnection } from '@geo/infra';
 import { Kvm } from '@nats-io/kv';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Portal } from '../../../portal.ts';
-import { loginAdmin, START_TIMEOUT, testPortal } from '../../../test/harness.ts';
-import { AlertBus, setAlertBus } from '../alert-bus.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { consoleFixture } from '../../../test/console-fixture.ts';
 import { CAP_ROUTES } from '../cap/cap-routes.ts';
 import { readCap } from '../cap/cap-xml.ts';
 import { capFixture, chinaDayIn } from '../cap/fixtures.ts';
-import { consoleApp, onApp, PNG_BYTES } from '../console-harness.ts';
 import { BIGDATA_ROUTES } from '../index.ts';
 import { TaskForm } from '../task-form.ts';
 
@@ -18,34 +14,20 @@ import { TaskForm } from '../task-form.ts';
  * SMS, and the CAP export writes one `info` per language that imports as the same task.
  */
 describe('a task in Chinese and English (PGlite + real NATS)', () => {
-  let portal: Portal;
-  let nc: NatsConnection;
-  let admin: ReturnType<typeof onApp>;
-  let letter: string;
+  const c = consoleFixture('portal-languages-test', { routes: [...CAP_ROUTES, ...BIGDATA_ROUTES] });
   let kv: Awaited<ReturnType<Kvm['open']>>;
   const kvTask = async (id: string) => AlertTask.parse((await kv.get(id))!.json());
   const RUN = Date.now().toString(36);
   const reservation = async (id: string) =>
     (
-      await portal.deps.db.query<{ units: number; per_message: number }>(
+      await c.portal.deps.db.query<{ units: number; per_message: number }>(
         'SELECT units, per_message FROM bigdata_reservations WHERE task_id = $1',
         [id],
       )
     ).rows[0];
 
   beforeAll(async () => {
-    portal = await testPortal();
-    nc = await connectNats(inject('natsUrl'), 'portal-languages-test');
-    setAlertBus(portal.deps, await AlertBus.open(nc));
-    kv = await new Kvm(nc).open(TASKS_BUCKET);
-    admin = onApp(consoleApp(portal, [...CAP_ROUTES, ...BIGDATA_ROUTES]), await loginAdmin(portal));
-    const fd = new FormData();
-    fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-    letter = (await admin('POST', '/api/bigdata/letters', fd)).body.id;
-  }, START_TIMEOUT);
-  afterAll(async () => {
-    await nc?.drain();
-    await portal?.stop();
+    kv = await new Kvm(c.nc).open(TASKS_BUCKET);
   });
 
   it('sends the English text to alerting and reserves the costlier language: 150 English characters are 3 SMS, the Chinese 1', async () => {
@@ -61,18 +43,18 @@ describe('a task in Chinese and English (PGlite + real NATS)', () => {
       endDate: chinaDayIn(0),
       frequency: 'once',
       quota: { cmcc: { total: 10, dailyCap: 10 } },
-      authorizationLetter: letter,
+      authorizationLetter: c.letter,
     };
-    const t = await admin('POST', '/api/bigdata/tasks', { form });
+    const t = await c.admin('POST', '/api/bigdata/tasks', { form });
     expect(t.status, JSON.stringify(t.body)).toBe(200);
     expect((await kvTask(t.body.id)).spec).toMatchObject({ content: form.content, contents: { en: english } });
     expect(await reservation(t.body.id)).toMatchObject({ units: 30, per_message: 3 });
-    const detail = await admin('GET', `/api/bigdata/tasks/${t.body.id}`);
+    const detail = await c.admin('GET', `/api/bigdata/tasks/${t.body.id}`);
     expect(detail.body.form.texts).toEqual(form.texts);
   });
 
   it('signs the English text with the form’s English signature (signatureEn): one GSM-7 SMS instead of three UCS-2, and refuses one that is not approved', async () => {
-    await portal.deps.db.query(
+    await c.portal.deps.db.query(
       `INSERT INTO signatures (id, enterprise_id, text, status) VALUES ('en-sig', 'demo-enterprise', 'Hangzhou EMA', 'approved'), ('en-pending', 'demo-enterprise', 'Pending EMA', 'pending') ON CONFLICT DO NOTHING`,
     );
     const english = 'x'.repeat(140);
@@ -87,45 +69,45 @@ describe('a task in Chinese and English (PGlite + real NATS)', () => {
       endDate: chinaDayIn(0),
       frequency: 'once',
       quota: { cmcc: { total: 10, dailyCap: 10 } },
-      authorizationLetter: letter,
+      authorizationLetter: c.letter,
     };
     // [Hangzhou EMA] + 140 letters = 154 septets: one SMS; under 【翼讯通】 the English SMS is UCS-2, 145 characters: three.
-    const signed = await admin('POST', '/api/bigdata/tasks', { form: { ...form, signatureEn: 'Hangzhou EMA' } });
+    const signed = await c.admin('POST', '/api/bigdata/tasks', { form: { ...form, signatureEn: 'Hangzhou EMA' } });
     expect(signed.status, JSON.stringify(signed.body)).toBe(200);
     expect((await kvTask(signed.body.id)).spec).toMatchObject({ signature: '翼讯通', signatures: { en: 'Hangzhou EMA' } });
     expect(await reservation(signed.body.id)).toMatchObject({ units: 10, per_message: 1 });
-    const plain = await admin('POST', '/api/bigdata/tasks', { form: { ...form, subject: '台风 中文签名' } });
+    const plain = await c.admin('POST', '/api/bigdata/tasks', { form: { ...form, subject: '台风 中文签名' } });
     expect(await reservation(plain.body.id)).toMatchObject({ units: 30, per_message: 3 });
 
-    const pending = await admin('POST', '/api/bigdata/tasks', { form: { ...form, signatureEn: 'Pending EMA' } });
+    const pending = await c.admin('POST', '/api/bigdata/tasks', { form: { ...form, signatureEn: 'Pending EMA' } });
     expect(pending.status).toBe(400);
     expect(JSON.stringify(pending.body)).toContain('英文签名不存在或未通过审核');
-    const chinese = await admin('POST', '/api/bigdata/tasks', { form: { ...form, signatureEn: '杭州应急' } });
+    const chinese = await c.admin('POST', '/api/bigdata/tasks', { form: { ...form, signatureEn: '杭州应急' } });
     expect(chinese.status).toBe(400);
     expect(JSON.stringify(chinese.body)).toContain('英文签名只能包含英文字母');
   });
 
   it('imports a CAP alert’s zh-CN and en-US info blocks as the two texts, and exports one info per language that imports as the same task', async () => {
     const xml = capFixture('typhoon-alert').replaceAll('33000041600000_', `lang${RUN}_`);
-    const sub = await admin('POST', '/api/bigdata/cap', {
+    const sub = await c.admin('POST', '/api/bigdata/cap', {
       xml,
-      form: { quota: { cmcc: { total: 10, dailyCap: 10 } }, authorizationLetter: letter },
+      form: { quota: { cmcc: { total: 10, dailyCap: 10 } }, authorizationLetter: c.letter },
     });
     expect(sub.status, JSON.stringify(sub.body)).toBe(200);
     const spec = (await kvTask(sub.body.id)).spec;
     expect(spec.content).toContain('台风“海葵”预计今夜在我市沿海登陆');
     expect(spec.contents?.en).toContain('Typhoon Haikui is expected to make landfall');
 
-    const exp = await admin('GET', `/api/bigdata/tasks/${sub.body.id}/cap`);
+    const exp = await c.admin('GET', `/api/bigdata/tasks/${sub.body.id}/cap`);
     expect(exp.status).toBe(200);
     const back = readCap(exp.body as string);
     expect(back.ok).toBe(true);
     if (!back.ok) return;
     expect(back.alert.info.map((i) => i.language)).toEqual(['zh-CN', 'en-US', 'ja-JP']);
     expect(back.alert.info[1]!.description).toContain('Typhoon Haikui');
-    const again = await admin('POST', '/api/bigdata/cap/preview', { xml: exp.body });
+    const again = await c.admin('POST', '/api/bigdata/cap/preview', { xml: exp.body });
     expect(again.status).toBe(200);
-    const stored = (await admin('GET', `/api/bigdata/tasks/${sub.body.id}`)).body.form;
+    const stored = (await c.admin('GET', `/api/bigdata/tasks/${sub.body.id}`)).body.form;
     expect(TaskForm.parse(again.body.form)).toEqual(TaskForm.parse(stored));
   });
 });

@@ -47,6 +47,11 @@ export class Delivery {
     return this.jobs.published;
   }
 
+  /** People whose jobs wait for their publish to be retried (see {@link PublishWindow.awaiting}). */
+  get awaitingPublish(): number {
+    return this.jobs.awaiting;
+  }
+
   /** Publishes again the job messages whose publish failed (their claims are stored). */
   retryPublishes(): Promise<void> {
     return this.jobs.retryPublishes();

@@ -81,6 +81,19 @@ export class Engine {
   }
 
   /**
+   * People claimed whose jobs wait for their publish to be retried (SMS_JOBS gave no ack): the
+   * engine is not idle while above 0 (#19).
+   */
+  get awaitingPublish(): number {
+    return this.delivery.awaitingPublish;
+  }
+
+  /** Publishes again the jobs whose publish failed (their claims are stored); one retry at a time. */
+  retryPublishes(): Promise<void> {
+    return this.delivery.retryPublishes();
+  }
+
+  /**
    * Registers a task record (scheduled or running) or its new version. Returns true when the task
    * needs an activation scan (it became running, or its spec changed while running).
    */

@@ -50,6 +50,16 @@ export class PublishWindow {
 
   constructor(private readonly publish: (batch: JobBatch) => Promise<unknown>) {}
 
+  /**
+   * People whose jobs wait in the retry list for their publish (claims stored, not yet on
+   * SMS_JOBS): not quiet while above 0 (#19).
+   */
+  get awaiting(): number {
+    let n = 0;
+    for (const r of this.retry) n += r.batch.msisdns.length;
+    return n;
+  }
+
   /** Whether a job of this task to this number waits for its publish to be retried. */
   retrying(rt: TaskRuntime, msisdn: string): boolean {
     return this.retry.some((r) => r.rt === rt && r.batch.msisdns.includes(msisdn));
@@ -107,9 +117,20 @@ export class PublishWindow {
     return { ok, error };
   }
 
-  /** Publishes again the job messages whose publish failed (their claims are stored). */
-  async retryPublishes(): Promise<void> {
-    if (this.retry.length === 0) return;
+  /** The retry under way, if any: one at a time, whoever asks (the tick, the engine's own retry timer). */
+  private republishing?: Promise<void>;
+
+  /**
+   * Publishes again the job messages whose publish failed (their claims are stored). One retry at
+   * a time: a caller arriving while one is under way waits for that one.
+   */
+  retryPublishes(): Promise<void> {
+    if (this.retry.length === 0) return this.republishing ?? Promise.resolve();
+    this.republishing ??= this.republish().finally(() => (this.republishing = undefined));
+    return this.republishing;
+  }
+
+  private async republish(): Promise<void> {
     const todo = this.retry;
     this.retry = [];
     const groups = new Map<string, { rt: TaskRuntime; count: boolean; batches: JobBatch[] }>();

@@ -3,7 +3,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { LeaseManager, ensureDeadLetterStream, ensureKv, type Logger, type NatsConnection } from '@geo/infra';
 import { declareLocationStream, shardOf } from '@geo/ingest';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { declareMessagingStreams, smsJobSubject } from '@geo/messaging';
 import { progressSubject } from '../contract.ts';
 import { Presence } from '../presence/presence.ts';
@@ -25,6 +25,10 @@ export { ackFloors, replayPresence } from './replay.ts';
 
 /** Back-off between attempts to take a held shard over (ms). */
 const TAKEOVER_RETRY_MS = [500, 1000, 2000, 5000, 10_000];
+/** A tick still running after this long is said to be overdue (log line, `alerting_ticks_overdue_total`). */
+const TICK_OVERDUE_MS = 10_000;
+/** How often jobs whose publish failed are published again (one retry at a time), whatever the tick does. */
+const REPUBLISH_MS = 1_000;
 /** How long after a lapse the people it held back are still sent when the shard is taken again here. */
 const OWED_FOR_MS = 60_000;
 export { nextState } from './task-watch.ts';
@@ -80,6 +84,10 @@ export interface RunEngineOptions {
   registry?: Registry;
   /** See ShardConsumerOptions.stallMs. @default 20000 */
   stallMs?: number;
+  /** A tick running for longer than this makes each skipped tick count and be logged (#19). @default 10000 */
+  tickOverdueMs?: number;
+  /** How long a JetStream publish (claims, jobs) waits for its ack before it counts as failed. @default 15000 */
+  publishTimeoutMs?: number;
 }
 
 export interface RunningEngine {
@@ -95,6 +103,8 @@ export interface RunningEngine {
    * for a shard held but not consumed (its take-over or a restart of its consumer under way).
    */
   shards(): ShardConsumerState[];
+  /** People claimed whose jobs wait for their publish to be retried (see {@link Engine.awaitingPublish}). */
+  awaitingPublish(): number;
   stop(): Promise<void>;
 }
 
@@ -117,7 +127,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   const [tasksKv, capsKv]: KV[] = await Promise.all([kvm.open(TASKS_BUCKET), kvm.open(CAPS_BUCKET)]);
   const store = new TaskStore(tasksKv, now);
   const budget = new KvBudget(capsKv);
-  const pub = new JsPublisher(nc, 15_000);
+  const pub = new JsPublisher(nc, opts.publishTimeoutMs ?? 15_000);
   const claims = new SendClaims(await js.jetstreamManager(), pub);
   // Lease mode: shard → epoch (the fencing token) of the leases held now.
   const owned = new Map<number, number>();
@@ -168,6 +178,15 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     registry: opts.registry,
     stallMs: opts.stallMs,
   });
+  if (opts.registry)
+    new Gauge({
+      name: 'alerting_jobs_awaiting_publish',
+      help: 'People claimed whose SMS_JOBS publish failed (no ack) and waits to be retried: not quiet while above 0',
+      registers: [opts.registry],
+      collect() {
+        this.set(engine.awaitingPublish);
+      },
+    });
   const takeoverFailures = opts.registry
     ? new Counter({
         name: 'alerting_shard_takeover_failures_total',
@@ -182,17 +201,50 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
   const progressTimer = setInterval(() => {
     for (const p of engine.progress()) nc.publish(progressSubject(p.taskId), JSON.stringify(p));
   }, opts.tickMs ?? 1000);
-  let ticking = false;
+  /** When the tick under way started (performance.now()), undefined when none runs. */
+  let tickingSince: number | undefined;
+  let overdueSaid = 0;
+  const overdueMs = opts.tickOverdueMs ?? TICK_OVERDUE_MS;
+  const ticksOverdue = opts.registry
+    ? new Counter({
+        name: 'alerting_ticks_overdue_total',
+        help: 'Ticks skipped because the previous tick had been running for longer than the overdue limit (a tick stuck awaiting NATS)',
+        registers: [opts.registry],
+      })
+    : undefined;
   const tickTimer = setInterval(() => {
-    if (ticking || !tasks.isBooted || stopping) return;
-    ticking = true;
+    if (!tasks.isBooted || stopping) return;
+    if (tickingSince !== undefined) {
+      // A tick still running: skipped. Said when it has run for longer than the limit (#19: a tick
+      // awaiting NATS while the cluster elects leaders stops every later one, and nothing said so).
+      const runningMs = performance.now() - tickingSince;
+      if (runningMs > overdueMs) {
+        ticksOverdue?.inc();
+        if (performance.now() - overdueSaid > overdueMs) {
+          overdueSaid = performance.now();
+          log.warn(
+            { instance, runningMs: Math.round(runningMs), awaitingPublish: engine.awaitingPublish },
+            'tick still running; later ticks skipped',
+          );
+        }
+      }
+      return;
+    }
+    tickingSince = performance.now();
     void (async () => {
       await tasks.advance();
       await engine.tick();
     })()
       .catch((err) => log.error({ err }, 'tick failed'))
-      .finally(() => (ticking = false));
+      .finally(() => (tickingSince = undefined));
   }, opts.tickMs ?? 1000);
+  // Jobs whose publish failed (claims stored) are published again on their own timer, not only by
+  // the tick: a tick stuck on a slow send or KV call held back the drill's 936 people (#19).
+  const retryTimer = setInterval(() => {
+    if (stopping || engine.awaitingPublish === 0) return;
+    void engine.retryPublishes().catch((err: unknown) => log.error({ err }, 'publishing jobs again failed'));
+  }, REPUBLISH_MS);
+  retryTimer.unref?.();
 
   // Reached: lease mode counts the people of the shards held now, whoever claimed them (a shard taken
   // over keeps its counts); static shards count what this instance claimed (two static instances may
@@ -332,6 +384,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
     instance,
     ready,
     idle: () => tasks.idle(),
+    awaitingPublish: () => engine.awaitingPublish,
     shards() {
       const states = new Map(shards.states().map((st) => [st.shard, st]));
       const at = performance.now();
@@ -357,6 +410,7 @@ export async function runEngine(opts: RunEngineOptions): Promise<RunningEngine> 
       stopping = true;
       clearInterval(progressTimer);
       clearInterval(tickTimer);
+      clearInterval(retryTimer);
       await ready.catch(() => undefined);
       await shards.stop();
       await tasks.idle();

@@ -26,6 +26,8 @@ export interface JsPublishOptions {
 }
 
 export const WRONG_LAST_SEQUENCE = 10071;
+/** Not a server code: a "duplicate" answer with sequence 0 (see {@link JsPublisher}). */
+export const STAGED_DUPLICATE = -1;
 
 interface Pending {
   resolve(a: PubAck): void;
@@ -104,6 +106,12 @@ export class JsPublisher {
       return p.reject(new JsPublishError(0, `unreadable publish ack: ${(err as Error).message}`));
     }
     if (a.error) return p.reject(new JsPublishError(a.error.err_code ?? a.error.code, a.error.description ?? 'publish refused'));
+    // A clustered leader notes a Msg-Id with sequence 0 when it proposes the message and sets the
+    // sequence once it is stored; nats-server 2.10 answers a copy published meanwhile (or after the
+    // proposal was lost in a leader change) "duplicate" with seq 0. Nothing says it was stored: the
+    // caller keeps it for a retry, which is answered with the sequence once it is (#19).
+    if (a.duplicate === true && !a.seq)
+      return p.reject(new JsPublishError(STAGED_DUPLICATE, 'duplicate of a message the stream has not stored (yet): sequence 0'));
     p.resolve({ stream: a.stream ?? '', seq: a.seq ?? 0, duplicate: a.duplicate === true });
   }
 

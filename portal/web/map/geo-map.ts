@@ -34,6 +34,12 @@ interface Events {
   frame: () => void;
 }
 
+/** A short label the page puts on the map at a point (a numbered area: "1", "2", …). */
+export interface MapMark {
+  position: [lng: number, lat: number];
+  text: string;
+}
+
 interface AreaLabel {
   code: string;
   name: string;
@@ -76,6 +82,7 @@ export class GeoMap {
   /** Layer data kept between renders: a new object would make deck.gl rebuild the layer. */
   private memo = new Map<string, { key: unknown[]; value: unknown }>();
   private overlayParts: RegionPart[] = [];
+  private marks: MapMark[] = [];
   private highlight = new Set<string>();
   private outlines: Record<string, unknown> = {};
   private readonly api: string;
@@ -255,6 +262,12 @@ export class GeoMap {
     this.render();
   }
 
+  /** Labels over everything else, e.g. the numbers of the areas a page's table lists. */
+  setMarks(marks: MapMark[]): void {
+    this.marks = marks;
+    this.render();
+  }
+
   /** `make()` again only when `key` changed (element-wise), else the value of last time. */
   private memoized<T>(id: string, key: unknown[], make: () => T): T {
     const m = this.memo.get(id);
@@ -373,6 +386,21 @@ export class GeoMap {
           fontFamily: FONT,
           fontSettings: { sdf: false },
           updateTriggers: { getColor: [this.theme] },
+        }),
+        new TextLayer<MapMark>({
+          id: 'marks',
+          data: this.marks,
+          getPosition: (d) => d.position,
+          getText: (d) => d.text,
+          getSize: 14,
+          getColor: [20, 20, 20, 255],
+          background: true,
+          getBackgroundColor: [255, 255, 255, 220],
+          backgroundPadding: [4, 1],
+          characterSet: 'auto',
+          fontFamily: FONT,
+          fontWeight: 'bold',
+          fontSettings: { sdf: false },
         }),
       ],
     });

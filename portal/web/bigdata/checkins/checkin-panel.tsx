@@ -15,6 +15,8 @@ export interface CheckInSummary {
   taskId: string;
   extension: string;
   open: boolean;
+  /** False while the task has sent nothing (waiting for approval, scheduled, paused, rejected). */
+  started: boolean;
   closesAt: string;
   k: number;
   replies: number;
@@ -24,7 +26,8 @@ export interface CheckInSummary {
   areaPending: number;
   areaUnknown: number;
   h3Res: number;
-  areas: { h3: string; answers: Record<string, Released> }[];
+  /** Each hexagon with the district (else city) its centre lies in. */
+  areas: { h3: string; areaName: string | null; answers: Record<string, Released> }[];
   updatedAt: string;
 }
 interface HelpPerson {
@@ -35,6 +38,7 @@ interface HelpPerson {
   text: string;
   at: string;
   h3: string | null;
+  areaName: string | null;
   lat: number | null;
   lng: number | null;
 }
@@ -70,10 +74,15 @@ export function CheckInPanel(props: { taskId: string }) {
         return { h3: a.h3, count: known.length ? known.reduce((n, v) => n + v.value!, 0) : null };
       }),
     );
-    if (!centred && s.areas[0]) {
+    // The areas' numbers, as the table lists them.
+    const centres = s.areas.map((a) => cellToLatLng(a.h3));
+    map.setMarks(centres.map(([lat, lng], i) => ({ position: [lng, lat], text: String(i + 1) })));
+    if (!centred && centres.length) {
       centred = true;
-      const [lat, lng] = cellToLatLng(s.areas[0].h3);
-      map.map.jumpTo({ center: [lng, lat], zoom: 11 });
+      const lats = centres.map((c) => c[0]),
+        lngs = centres.map((c) => c[1]);
+      if (centres.length === 1) map.map.jumpTo({ center: [lngs[0]!, lats[0]!], zoom: 11 });
+      else map.fitBounds([Math.min(...lngs), Math.min(...lats), Math.max(...lngs), Math.max(...lats)]);
     }
   };
 
@@ -124,6 +133,8 @@ export function CheckInPanel(props: { taskId: string }) {
       notifyError(e);
     }
   };
+  const where = (p: HelpPerson) =>
+    [p.areaName, p.lat !== null && p.lng !== null ? `${p.lat.toFixed(4)}, ${p.lng.toFixed(4)}` : null].filter(Boolean).join(' ') || '—';
   const released = (r: Released | undefined, k: number) => (!r || r.suppressed || r.value === null ? ct.underK(k) : String(r.value));
 
   return (
@@ -131,7 +142,8 @@ export function CheckInPanel(props: { taskId: string }) {
       {(s) => (
         <section class="bd-checkin" data-testid="checkin-panel">
           <h3>
-            {ct.title} <Badge kind={s().open ? 'ok' : 'muted'}>{s().open ? ct.open : ct.closed}</Badge>
+            {ct.title}{' '}
+            <Badge kind={s().started && s().open ? 'ok' : 'muted'}>{!s().started ? ct.notStarted : s().open ? ct.open : ct.closed}</Badge>
           </h3>
           <p class="muted small">
             {ct.extension(s().extension)} · {ct.closesAt(s().closesAt)} · {ct.replies(s().replies, s().people)} ·{' '}
@@ -179,16 +191,16 @@ export function CheckInPanel(props: { taskId: string }) {
           <table class="grid small" data-testid="checkin-areas">
             <thead>
               <tr>
-                <th>H3</th>
+                <th>{ct.areaColumn}</th>
                 <For each={s().options}>{(o) => <th>{o.label}</th>}</For>
                 <th>{ct.unrecognised}</th>
               </tr>
             </thead>
             <tbody>
               <For each={s().areas}>
-                {(a) => (
-                  <tr>
-                    <td>{a.h3}</td>
+                {(a, i) => (
+                  <tr data-h3={a.h3}>
+                    <td>{ct.area(i() + 1, a.areaName)}</td>
                     <For each={s().options}>{(o) => <td>{released(a.answers[o.code], s().k)}</td>}</For>
                     <td>{released(a.answers.unrecognised, s().k)}</td>
                   </tr>
@@ -237,14 +249,14 @@ export function CheckInPanel(props: { taskId: string }) {
                     <td>{p.label}</td>
                     <td>{p.text}</td>
                     <td>{p.at}</td>
-                    <td>{p.lat !== null && p.lng !== null ? `${p.lat.toFixed(4)}, ${p.lng.toFixed(4)}` : '—'}</td>
+                    <td>{where(p)}</td>
                   </tr>
                 )}
               </For>
             </tbody>
           </table>
           <Pager page={page()} pageSize={PAGE_SIZE} total={help()?.total ?? 0} onPage={(n) => (setPage(n), void load())} />
-          <Show when={s().open && can('bigdata.tasks')}>
+          <Show when={s().started && s().open && can('bigdata.tasks')}>
             <button type="button" class="danger" data-action="close-checkin" onClick={() => void close()}>
               {ct.close}
             </button>

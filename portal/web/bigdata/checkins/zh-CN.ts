@@ -19,6 +19,7 @@ export const ct = {
   ],
   extension: (x: string) => `回复扩展码 ${x}`,
   open: '接收回复中',
+  notStarted: '任务开始发送后接收回复',
   closed: '已停止接收回复',
   closesAt: (t: string) => `截止 ${t}`,
   close: '停止接收回复',
@@ -30,7 +31,9 @@ export const ct = {
   unrecognised: '无法识别',
   areaNote: (pending: number, unknown: number) =>
     [pending ? `${pending} 人的区域查询中` : '', unknown ? `${unknown} 人不在发送记录中，区域未知` : ''].filter(Boolean).join('，'),
-  areas: '各区域回复（发送时所在基站，H3 六边形）',
+  areas: '各区域回复（按发送时所在基站划分的六边形区域，编号与地图一致）',
+  areaColumn: '区域',
+  area: (n: number, name: string | null) => (name ? `区域 ${n}（${name}）` : `区域 ${n}`),
   showAnswer: '地图显示',
   allAnswers: '全部回复',
   privacy: (k: number) => `为保护隐私，各区域每种回复的人数按 ${k} 人取整，少于 ${k} 人不显示`,

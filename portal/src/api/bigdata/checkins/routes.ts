@@ -13,7 +13,8 @@ import { CARRIER_LABELS } from '../alert-types.ts';
 import { chinaTime, maskMsisdn } from '../recipients.ts';
 import { handle, parse } from '../route-kit.ts';
 import { fileOk } from '../schemas.ts';
-import { getTask } from '../task-store.ts';
+import { getTask, type RowState } from '../task-store.ts';
+import { areaAt, hexagonArea } from './area-names.ts';
 import { checkInRuntime, registerCheckIn } from './runtime.ts';
 import { closeCheckIn, getCheckIn, peopleAnswers, replyCount, type CheckIn, type PersonAnswer } from './store.ts';
 
@@ -42,6 +43,10 @@ const Summary = z
     taskId: z.string().openapi({ description: '任务编号', example: 'bd-5f0c…' }),
     extension: z.string().openapi({ description: '本任务的回复扩展码（短信从接入号 + 扩展码发出）', example: '90001' }),
     open: z.boolean().openapi({ description: '是否仍在接收回复' }),
+    started: z.boolean().openapi({
+      description: '任务是否已开始发送（待审批、已提交、已排期、已暂停、已驳回的任务尚未发出短信，不会收到回复）',
+      example: true,
+    }),
     closesAt: z.string().openapi({ description: '停止接收回复的时间（北京时间）', example: '2026-12-11 00:00:00' }),
     k: z.number().int().openapi({ description: '隐私阈值：各区域每种回复的人数按 k 取整，少于 k 不显示' }),
     replies: z.number().int().openapi({ description: '收到的回复条数（同一人可回复多次）' }),
@@ -55,6 +60,10 @@ const Summary = z
       .array(
         z.object({
           h3: z.string().openapi({ description: 'H3 格子编号', example: '87309a6d8ffffff' }),
+          areaName: z
+            .string()
+            .nullable()
+            .openapi({ description: '六边形中心所在的区县（无区县边界时为所在城市），不在已知行政区内为 null', example: '拱墅区' }),
           answers: z.record(z.string(), Released).openapi({
             description: '以回复代码为键的人数（unrecognised 为无法识别），少于 k 人的不显示',
             example: { '1': { value: 20, suppressed: false } },
@@ -78,6 +87,7 @@ const HelpPerson = z.object({
   text: z.string().openapi({ description: '回复原文', example: '2 被困在二楼' }),
   at: z.string().openapi({ description: '回复时间（北京时间）', example: '2026-12-09 08:31:05' }),
   h3: z.string().nullable().openapi({ description: '发送时所在区域（H3 六边形），未知为 null' }),
+  areaName: z.string().nullable().openapi({ description: '发送时所在的区县（无区县边界时为所在城市），未知为 null', example: '拱墅区' }),
   lat: z.number().nullable().openapi({ description: '发送时所在基站的纬度' }),
   lng: z.number().nullable().openapi({ description: '发送时所在基站的经度' }),
 });
@@ -93,19 +103,23 @@ const SummaryQuery = z.object({
   h3Res: z.coerce.number().int().min(5).max(9).default(7).openapi({ description: '区域的 H3 分辨率（同热力图）' }),
 });
 
-async function checkInOr404(c: Ctx, enterpriseId: string): Promise<CheckIn> {
+/** The task's check-in and the task's state, or 404 (a draft's check-in is not shown). */
+async function checkInOr404(c: Ctx, enterpriseId: string): Promise<{ ci: CheckIn; state: RowState }> {
   const id = c.req.param('id') ?? '';
   const task = await getTask(c.get('deps').db, enterpriseId, id);
   const ci = task && task.state !== 'draft' ? await getCheckIn(c.get('deps').db, enterpriseId, id) : undefined;
-  if (!ci) throw new AppError('NOT_FOUND', '该任务没有回复报平安');
-  return ci;
+  if (!task || !ci) throw new AppError('NOT_FOUND', '该任务没有回复报平安');
+  return { ci, state: task.state };
 }
+
+/** A task in these states has sent nothing yet (or never will): no answer can come. */
+const NOT_STARTED: ReadonlySet<RowState> = new Set<RowState>(['draft', 'pending_approval', 'submitted', 'scheduled', 'paused', 'rejected']);
 
 const helpCodes = (ci: CheckIn) => new Set(ci.options.filter((o) => o.help).map((o) => o.code));
 const h3Of = (p: PersonAnswer, res: number) => (p.lat !== null && p.lng !== null ? latLngToCell(p.lat, p.lng, res) : null);
 
 /** Counts per answer and per (hexagon, answer), released by the reach rule. */
-export function summarise(ci: CheckIn, people: PersonAnswer[], k: number, res: number, now: number) {
+export function summarise(ci: CheckIn, people: PersonAnswer[], k: number, res: number, now: number, state: RowState = 'running') {
   const per = new Map<string, number>();
   let unrecognised = 0,
     pending = 0,
@@ -126,13 +140,18 @@ export function summarise(ci: CheckIn, people: PersonAnswer[], k: number, res: n
   const keys = [...ci.options.map((o) => o.code), 'unrecognised'];
   const areas = [...hex]
     .sort((a, b) => (a[0] < b[0] ? -1 : 1))
-    .map(([h3, m]) => ({ h3, answers: Object.fromEntries(keys.map((key) => [key, kCount(atom(m.get(key) ?? 0, k), k)])) }))
+    .map(([h3, m]) => ({
+      h3,
+      areaName: hexagonArea(h3)?.name ?? null,
+      answers: Object.fromEntries(keys.map((key) => [key, kCount(atom(m.get(key) ?? 0, k), k)])),
+    }))
     // A hexagon with nothing released says only that someone is there: left out, as the reached layer does.
     .filter((a) => Object.values(a.answers).some((r) => !r.suppressed));
   return {
     taskId: ci.taskId,
     extension: ci.extension,
     open: now < ci.closesAt,
+    started: !NOT_STARTED.has(state),
     closesAt: chinaTime(ci.closesAt),
     k,
     people: people.length,
@@ -160,6 +179,7 @@ function helpList(ci: CheckIn, people: PersonAnswer[]) {
       text: p.text,
       at: chinaTime(p.at),
       h3: h3Of(p, 9),
+      areaName: p.lat !== null && p.lng !== null ? (areaAt(p.lng, p.lat)?.name ?? null) : null,
       lat: p.lat,
       lng: p.lng,
     }));
@@ -178,12 +198,12 @@ export const checkInRoutes = router()
     }),
     handle(async (c) => {
       const { enterpriseId } = caller(c);
-      const ci = await checkInOr404(c, enterpriseId);
+      const { ci, state } = await checkInOr404(c, enterpriseId);
       const q = parse(SummaryQuery, c.req.query());
       const deps = c.get('deps');
       const people = await peopleAnswers(deps.db, ci.taskId);
       const k = deps.cfg.privacyK ?? DEFAULT_REACH_K;
-      return c.json({ ...summarise(ci, people, k, q.h3Res, Date.now()), replies: await replyCount(deps.db, ci.taskId) });
+      return c.json({ ...summarise(ci, people, k, q.h3Res, Date.now(), state), replies: await replyCount(deps.db, ci.taskId) });
     }),
   )
   .openapi(
@@ -198,7 +218,7 @@ export const checkInRoutes = router()
     }),
     handle(async (c) => {
       const { enterpriseId } = caller(c);
-      const ci = await checkInOr404(c, enterpriseId);
+      const { ci } = await checkInOr404(c, enterpriseId);
       const q = parse(HelpQuery, c.req.query());
       const all = helpList(ci, await peopleAnswers(c.get('deps').db, ci.taskId));
       const from = (q.page - 1) * q.pageSize;
@@ -217,7 +237,7 @@ export const checkInRoutes = router()
     }),
     handle(async (c) => {
       const { enterpriseId } = caller(c);
-      const ci = await checkInOr404(c, enterpriseId);
+      const { ci } = await checkInOr404(c, enterpriseId);
       const list = helpList(ci, await peopleAnswers(c.get('deps').db, ci.taskId));
       const wb = new ExcelJS.Workbook();
       const ws = wb.addWorksheet('求助名单');
@@ -267,7 +287,7 @@ export const checkInRoutes = router()
     }),
     handle(async (c) => {
       const { p, enterpriseId } = caller(c);
-      const ci = await checkInOr404(c, enterpriseId);
+      const { ci } = await checkInOr404(c, enterpriseId);
       const deps = c.get('deps');
       const closed = await closeCheckIn(deps.db, ci, Date.now());
       const registry = checkInRuntime(deps)?.registry;

@@ -19,6 +19,8 @@ import { ct } from '../zh-CN.ts';
  * store the reply consumer uses (the API and consumer are proven end to end by checkins.int).
  */
 const TASK = `bd-checkin-ui-${process.pid}`;
+/** A task with a check-in still waiting for its approval: nothing is sent, so no answer can come yet. */
+const WAITING = `bd-checkin-wait-${process.pid}`;
 const CENTRE = { lat: 30.27, lng: 120.16 };
 
 describe('the check-in panel in a real browser', () => {
@@ -38,15 +40,20 @@ describe('the check-in panel in a real browser', () => {
       `INSERT INTO bigdata_tasks (id, enterprise_id, state, alert_type, subject) VALUES ($1, 'demo-enterprise', 'running', 'flood', $2)`,
       [TASK, 'flood check-in'],
     );
-    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
-    await db.transaction((tx) =>
-      createCheckIn(tx, {
-        taskId: TASK,
-        enterpriseId: 'demo-enterprise',
-        endDate: today,
-        options: ct.defaults,
-      }),
+    await db.query(
+      `INSERT INTO bigdata_tasks (id, enterprise_id, state, alert_type, subject) VALUES ($1, 'demo-enterprise', 'pending_approval', 'flood', $2)`,
+      [WAITING, 'flood check-in waiting'],
     );
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    for (const taskId of [TASK, WAITING])
+      await db.transaction((tx) =>
+        createCheckIn(tx, {
+          taskId,
+          enterpriseId: 'demo-enterprise',
+          endDate: today,
+          options: ct.defaults,
+        }),
+      );
     // 12 safe, 11 asking for help, 1 unrecognised, all sent in one hexagon.
     const texts = [...Array(12).fill('1'), ...Array(11).fill('2'), 'ok'];
     for (const [i, text] of texts.entries()) {
@@ -89,15 +96,13 @@ describe('the check-in panel in a real browser', () => {
     expect(await page.locator('[data-testid="checkin-counts"] tr[data-answer="unrecognised"] td').nth(1).textContent()).toBe('1');
     const area = page.locator('[data-testid="checkin-areas"] tbody tr');
     await expect.poll(() => area.count()).toBe(1);
-    expect(await area.first().locator('td').allTextContents()).toEqual([
-      expect.stringMatching(/^[0-9a-f]{15}$/),
-      '10',
-      '10',
-      ct.underK(10),
-    ]);
+    // Named for a person: a number (drawn on the map too) and the district its centre lies in, not an H3 id.
+    expect(await area.first().locator('td').allTextContents()).toEqual([ct.area(1, '拱墅区'), '10', '10', ct.underK(10)]);
     const help = page.locator('[data-testid="checkin-help"] tbody tr');
     await expect.poll(() => help.count()).toBe(11);
     for (const m of await help.locator('td:first-child').allTextContents()) expect(m).toMatch(/^139\*{4}\d{4}$/);
+    // Where each was sent: the district, then the coordinates to go to.
+    for (const w of await help.locator('td:last-child').allTextContents()) expect(w).toMatch(/^拱墅区 30\.27\d\d, 120\.16\d\d$/);
     expect(await page.getByTestId('checkin-export').getAttribute('href')).toBe(`/api/bigdata/tasks/${TASK}/checkin/help/export`);
     // The map draws the hexagon once it has loaded.
     await page.waitForFunction(() => !!document.querySelector('[data-testid="checkin-map"] canvas'), undefined, { timeout: 30_000 });
@@ -108,6 +113,17 @@ describe('the check-in panel in a real browser', () => {
     await page.locator('[data-testid="app-dialog"] button', { hasText: ct.close }).click();
     await expect.poll(() => panel.textContent(), { timeout: 15_000 }).toContain(ct.closed);
     expect(await page.locator('[data-action="close-checkin"]').count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
+  it('a task still waiting for approval does not say it takes answers, nor offers to stop them', async () => {
+    await page.goto(`${portal.url}/checkin/${WAITING}`);
+    const panel = page.getByTestId('checkin-panel');
+    await panel.waitFor({ timeout: 30_000 });
+    await expect.poll(() => panel.locator('h3').textContent()).toContain(ct.notStarted);
+    expect(await panel.locator('h3').textContent()).not.toContain(ct.open);
+    expect(await page.locator('[data-action="close-checkin"]').count()).toBe(0);
+    await shot('checkin-panel-waiting');
     expect(problems).toEqual([]);
   });
 

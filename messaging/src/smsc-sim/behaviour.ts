@@ -1,4 +1,5 @@
 import type { ReceiptStat } from '../smpp/protocol.ts';
+import { handsetReply } from './handset-reply.ts';
 import { SlidingCount, type SmscBehaviour, type SmscStats } from './simulated-smsc.ts';
 
 /** What every simulated gateway counts (its `/stats` less the binds and receipts it holds now). */
@@ -118,8 +119,8 @@ export class SubmitRules {
     return this.behaviour.moRate > 0 && Math.random() < this.behaviour.moRate;
   }
 
-  moText(): string {
-    const texts = this.behaviour.moTexts;
-    return texts[Math.floor(Math.random() * texts.length)] ?? '收到';
+  /** The handset's reply to a delivered message: a code of its check-in prompt mostly, else one of `moTexts` (`handsetReply`). */
+  moText(msg: { text: string }): string {
+    return handsetReply(msg.text, this.behaviour.moTexts);
   }
 }

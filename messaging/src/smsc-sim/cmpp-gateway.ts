@@ -159,7 +159,7 @@ export async function startCmppGateway(opts: CmppGatewayOptions): Promise<Simula
       srcTerminalId: msg.destination,
       srcTerminalType: 0,
       registeredDelivery: 0,
-      content: Buffer.from(rules.moText(), 'utf16le').swap16(),
+      content: Buffer.from(rules.moText(msg), 'utf16le').swap16(),
       linkId: '',
     },
   });

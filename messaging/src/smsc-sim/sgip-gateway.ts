@@ -166,7 +166,7 @@ export async function startSgipGateway(opts: SgipGatewayOptions): Promise<Simula
             tpPid: 0,
             tpUdhi: 0,
             messageCoding: MSG_FMT.UCS2,
-            content: Buffer.from(rules.moText(), 'utf16le').swap16(),
+            content: Buffer.from(rules.moText(whole), 'utf16le').swap16(),
             reserve: '',
           },
         }),

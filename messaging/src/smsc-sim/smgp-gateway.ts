@@ -138,7 +138,7 @@ export async function startSmgpGateway(opts: SmgpGatewayOptions): Promise<Simula
       recvTime: '',
       srcTermId: msg.destination,
       destTermId: msg.source,
-      content: Buffer.from(rules.moText(), 'utf16le').swap16(),
+      content: Buffer.from(rules.moText(msg), 'utf16le').swap16(),
       reserve: '',
       tlvs: new Map(),
     },

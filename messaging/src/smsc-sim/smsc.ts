@@ -211,7 +211,7 @@ export async function startSimulatedSmsc(opts: SmscOptions): Promise<SimulatedSm
   };
 
   const moFor = (msg: ReceivedMessage, sid: string): Owing => {
-    const text = rules.moText();
+    const text = rules.moText(msg);
     return {
       systemId: sid,
       kind: 'mo',

@@ -62,6 +62,14 @@ async function alertingRecoveries(s: RunningSystem): Promise<string> {
   );
 }
 
+/** People whose jobs alerting holds for a publish retry (`alerting_jobs_awaiting_publish`, #19). */
+async function alertingAwaitingPublish(s: RunningSystem): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${s.services.alerting.spec.healthPort}/metrics`)).text();
+  const m = /^alerting_jobs_awaiting_publish(?:\{[^}]*\})? (\d+)$/m.exec(text);
+  if (!m) throw new Error('alerting exposes no alerting_jobs_awaiting_publish');
+  return Number(m[1]);
+}
+
 /** Alerting's `shards` health check (#19): every shard it holds being consumed. */
 async function alertingShards(s: RunningSystem): Promise<{ ok: boolean; detail?: string } | undefined> {
   const health = (await (await fetch(`http://127.0.0.1:${s.services.alerting.spec.healthPort}/healthz`)).json()) as {
@@ -148,12 +156,26 @@ describe('an alert while the NATS cluster loses nodes and stream leaders (R3)', 
     if (Date.now() < catchUp) await sleep(catchUp - Date.now());
     acked = await ingestAcked(s);
     await s.stopService('ingest');
-    const quiet = waitQuiet(s.natsUrl, ['LOCATION', 'SMS_JOBS'], {
-      stableMs: 8000,
-      timeoutMs: 180_000,
-      say,
-      extra: async () => JSON.stringify((await s.smsc.stats()).map((x) => [x.accepted, x.receiptsPending])),
-    });
+    // Quiet: the streams' consumers idle, the SMSCs' counters still, and alerting holding no jobs
+    // whose publish waits for a retry (#19: 936 people sat in that in-memory list, unseen by the
+    // consumers' backlogs, when the drill said quiet).
+    const quiet = (async () => {
+      const deadline = Date.now() + 180_000;
+      for (;;) {
+        await waitQuiet(s.natsUrl, ['LOCATION', 'SMS_JOBS'], {
+          stableMs: 8000,
+          timeoutMs: Math.max(10_000, deadline - Date.now()),
+          say,
+          extra: async () => JSON.stringify((await s.smsc.stats()).map((x) => [x.accepted, x.receiptsPending])),
+        });
+        const waiting = await alertingAwaitingPublish(s);
+        if (waiting === 0) return;
+        say(`  not quiet: alerting holds ${waiting} people's jobs waiting for their publish`);
+        if (Date.now() > deadline)
+          throw new Error(`not quiet after 180000 ms: alerting holds ${waiting} people's jobs waiting for their publish`);
+        await sleep(2000);
+      }
+    })();
     await quiet.finally(async () => say(`alerting recoveries: ${await alertingRecoveries(s).catch((e: Error) => e.message)}`));
     shards = await alertingShards(s);
     say(`alerting shards: ${JSON.stringify(shards)}`);

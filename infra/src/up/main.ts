@@ -15,6 +15,7 @@ import type { NatsSync } from '../servers/nats.ts';
 import { startStack, type RunningStack } from '../servers/stack.ts';
 import { connectNats } from '../nats/connect.ts';
 import { planServices } from './services.ts';
+import { serverLines } from './server-lines.ts';
 import { declareSystemTopology } from './topology.ts';
 import { Supervisor } from './supervisor.ts';
 
@@ -115,13 +116,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  say(`  ✓ NATS JetStream   ${stack.natsUrl}${stack.started.includes('nats-server') ? ' (started, data in .data/nats)' : ' (existing)'}`);
-  say(
-    `  ✓ ClickHouse       ${stack.clickhouseUrl}${stack.clickhouseVersion ? ` ${stack.clickhouseVersion} (started, data in .data/clickhouse)` : ' (existing)'}`,
-  );
-  say(
-    `  ✓ PostgreSQL       ${cfg.DATABASE_URL ? cfg.DATABASE_URL.replace(/:[^:@/]*@/, ':***@') : 'PGlite embedded in the portal (data in .data/pglite)'}`,
-  );
+  for (const line of serverLines(stack, { dataDir: resolve(cfg.DATA_DIR), root: ROOT, databaseUrl: cfg.DATABASE_URL })) say(line);
 
   // The whole NATS topology, declared once with one replica count before any service starts.
   try {

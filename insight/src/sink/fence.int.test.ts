@@ -16,7 +16,7 @@ import type { LocationEvent } from '@geo/ingest';
 import { INSIGHT_MIGRATIONS } from '../schema/migrations.ts';
 import { CellDictionary } from './cells.ts';
 import { PresenceState } from './presence-state.ts';
-import { LocationSink } from './sink.ts';
+import { currentDurable, LocationSink } from './sink.ts';
 
 /**
  * Fencing (#19): a sink whose lease is gone (`mayWrite` says no: a pause outlived the lease, or it
@@ -67,7 +67,10 @@ describe('a sink without its lease', () => {
   };
   const moves = async () =>
     Number((await selectRows<{ n: string }>(ch, 'SELECT count() AS n FROM (SELECT DISTINCT sub, ts FROM insight_moves_to)'))[0]!.n);
-  const ackPending = async () => (await (await jetstreamManager(nc)).consumers.info(STREAM, 'insight-fence')).num_ack_pending;
+  const ackPending = async () => {
+    const jsm = await jetstreamManager(nc);
+    return (await jsm.consumers.info(STREAM, (await currentDurable(jsm, STREAM, 'insight-fence'))!)).num_ack_pending;
+  };
 
   beforeAll(async () => {
     nc = await connectNats(inject('natsUrl'), 'insight-fence');

@@ -1,4 +1,12 @@
-import { AckPolicy, DeliverPolicy, jetstream, JetStreamApiError, type ConsumerMessages, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  JetStreamApiError,
+  type ConsumerInfo,
+  type ConsumerMessages,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import {
   ConsumeLoop,
   DEFAULT_STALL_MS,
@@ -61,6 +69,11 @@ export class SinkIntake {
   followFrom = 0;
   /** Times the consume iterator ended, failed or stalled on its own and was opened again. */
   restarts = 0;
+  /**
+   * The holder's durable: the configured name, or `<name>-<n>` after the n-th rewind (see
+   * `rewindToAckFloor`). Undefined until the holder consumes.
+   */
+  durable?: string;
   private consumeLoop?: ConsumeLoop;
   private loop?: Promise<void>;
   /** Stops consuming (the standby's iterator, or the holder's supervisor). */
@@ -97,9 +110,10 @@ export class SinkIntake {
   /** The holder: declares the durable (from its ack floor) and consumes it. */
   async consumeDurable(jsm: JetStreamManager): Promise<void> {
     const o = this.o;
-    await rewindToAckFloor(jsm, o.stream, o.consumer, o.log, o.alwaysRewind);
+    const durable = await rewindToAckFloor(jsm, o.stream, o.consumer, o.log, o.alwaysRewind);
+    this.durable = durable;
     await ensureConsumer(jsm, o.stream, {
-      durable_name: o.consumer,
+      durable_name: durable,
       filter_subject: o.filterSubject,
       ack_wait: ms(o.ackWaitMs ?? 60_000),
       // The sink never gives up on a message: bad ones are dead-lettered, and ClickHouse outages
@@ -107,7 +121,7 @@ export class SinkIntake {
       max_deliver: -1,
       max_ack_pending: 50_000,
     });
-    const consumer = await jetstream(o.nc).consumers.get(o.stream, o.consumer);
+    const consumer = await jetstream(o.nc).consumers.get(o.stream, durable);
     // Deliveries lost in transit (a connection cut) are read back from the stream in order before
     // the newer message that revealed them is applied (see GapFiller).
     const delivered = (await consumer.info(true)).delivered;
@@ -156,7 +170,9 @@ export class SinkIntake {
     const o = this.o;
     let floor = 0;
     try {
-      floor = (await jsm.consumers.info(o.stream, o.consumer)).ack_floor.stream_seq;
+      // The durable in use: the newest generation (a rewind creates `<name>-<n>`).
+      const name = await currentDurable(jsm, o.stream, o.consumer);
+      if (name) floor = (await jsm.consumers.info(o.stream, name)).ack_floor.stream_seq;
     } catch (err) {
       if (!(err instanceof JetStreamApiError && err.code === 10014)) throw err; // not found: nothing consumed yet
     }
@@ -205,7 +221,7 @@ export class SinkIntake {
     // A first open that fails fails the start, as before; later ones are the supervisor's to retry.
     let first: ConsumerMessages | undefined = await open();
     const supervisor = superviseConsume({
-      what: { stream: o.stream, consumer: durable ? o.consumer : undefined, mode },
+      what: { stream: o.stream, consumer: durable ? this.durable : undefined, mode },
       log: o.log,
       stopping: () => this.closing || o.stopping(),
       open: async () => {
@@ -218,7 +234,9 @@ export class SinkIntake {
         this.restarts++;
         this.restartCounter?.inc({ mode });
       },
-      ...(durable ? { stall: { ms: o.stallMs ?? DEFAULT_STALL_MS, progress: () => durableProgress(durable, o.stream, o.consumer) } } : {}),
+      ...(durable
+        ? { stall: { ms: o.stallMs ?? DEFAULT_STALL_MS, progress: () => durableProgress(durable, o.stream, this.durable ?? o.consumer) } }
+        : {}),
     });
     this.closeMessages = () => supervisor.stop();
     this.consumingSince = performance.now();
@@ -233,42 +251,77 @@ export class SinkIntake {
   }
 }
 
+/** The generation in a sink durable's name: `<base>` is 0, `<base>-<n>` is n; another name undefined. */
+export function durableGeneration(base: string, name: string): number | undefined {
+  if (name === base) return 0;
+  if (!name.startsWith(`${base}-`)) return undefined;
+  const tail = name.slice(base.length + 1);
+  return /^[1-9]\d{0,14}$/.test(tail) ? Number(tail) : undefined;
+}
+
+/**
+ * The sink's durables on `stream` for the configured name `base`, oldest generation first: `base`
+ * itself (the first one, and every durable before #19's drill 8), then `base-1`, `base-2`, … one per
+ * rewind. The last one is the durable in use; older ones are left only by a holder that died
+ * between creating a rewind's durable and deleting its predecessor.
+ */
+export async function sinkDurables(jsm: JetStreamManager, stream: string, base: string): Promise<ConsumerInfo[]> {
+  const found: { gen: number; info: ConsumerInfo }[] = [];
+  for await (const info of jsm.consumers.list(stream)) {
+    const gen = durableGeneration(base, info.name);
+    if (gen !== undefined) found.push({ gen, info });
+  }
+  return found.sort((a, b) => a.gen - b.gen).map((x) => x.info);
+}
+
+/** The name of the sink durable in use for `base` (the newest generation), or undefined when there is none yet. */
+export async function currentDurable(jsm: JetStreamManager, stream: string, base: string): Promise<string | undefined> {
+  return (await sinkDurables(jsm, stream, base)).at(-1)?.name;
+}
+
 /**
  * Makes the durable consumer deliver again, in stream order, everything after its ack floor, when a
  * previous process left messages delivered but unacked (kill -9, or stopped with messages still
  * buffered). Otherwise JetStream hands out newer messages at once and redelivers the pending ones
  * only after `ack_wait`: a subscriber's newer event is then applied to the older checkpointed state
  * and writes a move that never happened (A→C where the stream says A→B→C; the B-event is later
- * skipped as older), beside the A→B and B→C the killed process may already have written. The
- * consumer cannot be moved back, so it is re-created starting at the floor (insight is its only
- * user); events already applied (in the checkpoint) are skipped by stream position as usual.
+ * skipped as older), beside the A→B and B→C the killed process may already have written. A
+ * consumer cannot be moved back, so a new one is created starting at the floor (insight is its
+ * only user); events already applied (in the checkpoint) are skipped by stream position as usual.
+ *
+ * The new durable has a **new name**, the next generation (`<base>-<n>`), and only then is the old
+ * one deleted (#19, failover drill 8). Deleting and re-adding one name with another deliver policy
+ * (or start sequence: neither can be updated) left a NATS node that restarted afterwards unhealthy
+ * for good: it recovered the old consumer from its own store, replayed the delete and the add of
+ * the same name from its meta log as an *update* of that consumer, which nats-server 2.10 refuses
+ * ("Consumer create failed during update … deliver policy can not be updated"), and then reported
+ * "monitor goroutine not running" for the consumer (`rewind-cluster.int.test.ts`). Created before
+ * the old one is deleted, a holder killed in between leaves two; the next holder takes the newest
+ * (its start is the same floor or a later one) and deletes the rest.
+ *
+ * Returns the name of the durable to consume (`base` when none exists yet).
  */
-export async function rewindToAckFloor(
-  jsm: JetStreamManager,
-  stream: string,
-  durable: string,
-  log: Logger,
-  always = false,
-): Promise<boolean> {
-  let info;
-  try {
-    info = await jsm.consumers.info(stream, durable);
-  } catch (err) {
-    if (err instanceof JetStreamApiError && err.code === 10014) return false; // consumer not found
-    throw err;
+export async function rewindToAckFloor(jsm: JetStreamManager, stream: string, base: string, log: Logger, always = false): Promise<string> {
+  const all = await sinkDurables(jsm, stream, base);
+  const info = all.at(-1);
+  if (!info) return base;
+  const stale = all.slice(0, -1);
+  if (info.num_ack_pending === 0 && !always) {
+    await deleteDurables(jsm, stream, stale, log);
+    return info.name;
   }
-  if (info.num_ack_pending === 0 && !always) return false;
   const c = info.config;
   const from = info.ack_floor.stream_seq + 1;
-  if (info.num_ack_pending === 0) log.info({ durable, from }, 'taking the durable over: re-created from its ack floor');
+  const name = `${base}-${durableGeneration(base, info.name)! + 1}`;
+  if (info.num_ack_pending === 0)
+    log.info({ durable: name, was: info.name, from }, 'taking the durable over: a new one from its ack floor');
   else
     log.warn(
-      { durable, from, pending: info.num_ack_pending },
-      'unacked messages from a previous run: re-delivering them in order from the ack floor',
+      { durable: name, was: info.name, from, pending: info.num_ack_pending },
+      'unacked messages from a previous run: re-delivering them in order from the ack floor (a new durable)',
     );
-  await jsm.consumers.delete(stream, durable);
   await jsm.consumers.add(stream, {
-    durable_name: durable,
+    durable_name: name,
     filter_subject: c.filter_subject,
     ack_policy: AckPolicy.Explicit,
     ack_wait: c.ack_wait,
@@ -277,5 +330,17 @@ export async function rewindToAckFloor(
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: from,
   });
-  return true;
+  await deleteDurables(jsm, stream, all, log);
+  return name;
+}
+
+/** Deletes superseded sink durables; one that cannot be deleted now is logged and deleted by the next rewind. */
+async function deleteDurables(jsm: JetStreamManager, stream: string, old: ConsumerInfo[], log: Logger): Promise<void> {
+  for (const o of old)
+    try {
+      await jsm.consumers.delete(stream, o.name);
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === 10014) continue; // already gone
+      log.warn({ err, durable: o.name }, 'could not delete a superseded sink durable; the next rewind deletes it');
+    }
 }

@@ -19,6 +19,7 @@ import { InsightEnv } from '../config.ts';
 import { createInsight, type RunningInsight } from '../service.ts';
 import { NO_ADMIN_AREAS } from '../regions/region.ts';
 import { INSIGHT_MIGRATIONS } from '../schema/migrations.ts';
+import { currentDurable } from './sink.ts';
 
 /** A TCP proxy in front of ClickHouse that the test can cut and restore, like a server restart. */
 async function chaosProxy(target: URL): Promise<{ url: string; down(): Promise<void>; up(): Promise<void>; close(): Promise<void> }> {
@@ -112,7 +113,10 @@ describe('the sink across a ClickHouse outage', () => {
     const ev = events(round);
     for (let i = 0; i < ev.length; i += 100) await js.publish(`${PREFIX}.ctcc.0`, JSON.stringify({ v: 1, events: ev.slice(i, i + 100) }));
   };
-  const pendingAcks = async () => (await (await jetstreamManager(nc)).consumers.info(STREAM, 'insight-sink-it')).num_ack_pending;
+  const pendingAcks = async () => {
+    const jsm = await jetstreamManager(nc);
+    return (await jsm.consumers.info(STREAM, (await currentDurable(jsm, STREAM, 'insight-sink-it'))!)).num_ack_pending;
+  };
 
   it('holds acks while ClickHouse is unreachable, then writes everything exactly once', async () => {
     await publish(0);
@@ -312,7 +316,10 @@ describe('the sink killed with SIGKILL after writing moves, before its checkpoin
     // No checkpoint was written: all three rounds apply, rounds 0 and 1 a second time.
     await until('the sink to apply all three rounds (900 events)', () => insight!.sink.applied >= 900, 90_000);
     await insight.sink.flush();
-    expect((await (await jetstreamManager(nc)).consumers.info(STREAM3, DURABLE)).num_ack_pending).toBe(0);
+    // The restart rewound the durable: a new one (the next generation) from the ack floor (#19).
+    const jsm3 = await jetstreamManager(nc);
+    expect(insight.sink.durable).toBe(`${DURABLE}-1`);
+    expect((await jsm3.consumers.info(STREAM3, (await currentDurable(jsm3, STREAM3, DURABLE))!)).num_ack_pending).toBe(0);
     const names = new Map(
       (
         await selectRows<{ cell: string; name: string }>(

@@ -8,7 +8,7 @@ import { SinkStorage } from './storage.ts';
 
 // The sink's jobs live beside it: intake.ts (consuming), policy.ts (what a message does to
 // presence), storage.ts (batched writes, checkpoint, fencing), restore.ts (start-up state).
-export { rewindToAckFloor } from './intake.ts';
+export { currentDurable, rewindToAckFloor } from './intake.ts';
 export { insertBody, insertRowBinary } from './storage.ts';
 export { restoreState } from './restore.ts';
 
@@ -168,6 +168,10 @@ export class LocationSink {
   /** When consuming began (performance.now()). */
   get consumingSince(): number {
     return this.intake.consumingSince;
+  }
+  /** The holder's durable: the configured name, or `<name>-<n>` after the n-th rewind (#19). */
+  get durable(): string | undefined {
+    return this.intake.durable;
   }
   /** Follow mode: the stream sequence the ordered consumer started at. */
   get followFrom(): number {

@@ -1,18 +1,11 @@
-import { connectNats, type NatsConnection } from '@geo/infra';
 import { loadAdminAreas } from '@geo/ingest';
 import { bbox as turfBbox } from '@turf/turf';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AlertBus, setAlertBus } from '../../../src/api/bigdata/alert-bus.ts';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addDistrict, browserPortal } from './browser-portal.ts';
 import { addAccount, PNG_BYTES } from '../../../src/api/bigdata/console-harness.ts';
-import type { Portal } from '../../../src/portal.ts';
-import { login, loginAdmin, START_TIMEOUT, testPortal, type Client } from '../../../src/test/harness.ts';
-import { e2eOutDir } from '../../e2e/build-entry.ts';
-import { buildE2e } from './build-e2e.ts';
-import { ARTIFACTS, CHROMIUM_ARGS, fittedTo } from './console-stack.ts';
+import { login } from '../../../src/test/harness.ts';
+import { fittedTo } from './console-stack.ts';
 
 /**
  * Maker-checker in the browser (#21, #23): with approval on, a task one account submits from the
@@ -21,68 +14,32 @@ import { ARTIFACTS, CHROMIUM_ARGS, fittedTo } from './console-stack.ts';
  * rejects it with a reason (then it is stopped); the detail shows who decided, when and why. The
  * portal talks to a real nats-server; no alerting engine is needed to hold or release a task.
  */
-const BUCKET = `alert_tasks_approval_ui_${process.pid}`;
-
 describe('big-data task approval in a real browser', () => {
-  let portal: Portal;
-  let nc: NatsConnection;
-  let bus: AlertBus;
-  let browser: Browser;
-  let admin: Client;
+  const b = browserPortal('approval-ui');
+  const { problems } = b;
   let makerName: string;
   let approverName: string;
   let maker: Page;
   let approver: Page;
   let approvedId = '';
-  const problems: string[] = [];
 
-  /** A browser page logged in as `client` (its session cookie), at 1440×900. */
-  async function pageAs(client: Client): Promise<Page> {
-    const [name, value] = client.cookie.split('=') as [string, string];
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
-    await context.addCookies([{ name, value, url: portal.url }]);
-    const page = await context.newPage();
-    page.on('pageerror', (e) => problems.push(String(e.stack).slice(0, 600)));
-    return page;
-  }
   const row = (page: Page, id: string) => page.locator(`tr[data-task="${id}"]`);
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  const shot = (page: Page, name: string) => b.shot(page, name);
 
   beforeAll(async () => {
-    const distP = buildE2e(e2eOutDir(join(tmpdir(), 'geo-alert-bigdata-e2e')));
-    const browserP = chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-    browserP.catch(() => undefined);
-    portal = await testPortal({ webDist: await distP });
-    nc = await connectNats(inject('natsUrl'), 'portal-approval-ui-test');
-    bus = await AlertBus.open(nc, { bucket: BUCKET, reachSubject: `alert.reach.approval-ui-${process.pid}` });
-    setAlertBus(portal.deps, bus);
-    browser = await browserP;
-    mkdirSync(ARTIFACTS, { recursive: true });
-
-    admin = await loginAdmin(portal);
-    const on = await admin.req('PUT', '/api/bigdata/approval/settings', { required: true, fastPathTypes: ['earthquake'] });
+    const on = await b.admin.req('PUT', '/api/bigdata/approval/settings', { required: true, fastPathTypes: ['earthquake'] });
     expect(on.status, JSON.stringify(on.body)).toBe(200);
-    const m = await addAccount(portal, 'sub', ['bigdata.send', 'bigdata.tasks']);
-    const a = await addAccount(portal, 'sub', ['bigdata.tasks', 'bigdata.approve']);
+    const m = await addAccount(b.portal, 'sub', ['bigdata.send', 'bigdata.tasks']);
+    const a = await addAccount(b.portal, 'sub', ['bigdata.tasks', 'bigdata.approve']);
     makerName = m.name;
     approverName = a.name;
-    maker = await pageAs(await login(portal, m.name, m.password));
-    approver = await pageAs(await login(portal, a.name, a.password));
-  }, START_TIMEOUT);
-
-  afterAll(async () => {
-    await browser?.close();
-    await nc?.drain();
-    await portal?.stop();
+    maker = await b.pageAs(await login(b.portal, m.name, m.password));
+    approver = await b.pageAs(await login(b.portal, a.name, a.password));
   });
 
   it("the maker's task from the send page waits as 待审批, with no approve button for its maker", async () => {
-    await maker.goto(`${portal.url}/bigdata/send`);
-    await maker.selectOption('select[aria-label="省"]', '330000');
-    await maker.selectOption('select[aria-label="市"]', '330100');
-    await maker.selectOption('select[aria-label="区/县"]', '330102');
-    await maker.click('.area-picker button:has-text("添加区域")');
-    await maker.waitForSelector('.area-picker .chip[data-code="330102"]');
+    await maker.goto(`${b.portal.url}/bigdata/send`);
+    await addDistrict(maker);
     await maker.selectOption('select[name="alertType"]', 'typhoon');
     await maker.fill('input[name="subject"]', '台风 待审批');
     await maker.locator('.row:has(input[type="time"]) button.link').first().click();
@@ -93,13 +50,10 @@ describe('big-data task approval in a real browser', () => {
     await maker.setInputFiles('input[name="letter"]', { name: '授权函.png', mimeType: 'image/png', buffer: Buffer.from(PNG_BYTES) });
     await maker.waitForSelector('.bd-form small:has-text("授权函.png")');
     await maker.click('.bd-form button[type="submit"]');
-    await maker.waitForURL(/\/bigdata\/tasks\?open=/, { timeout: 30_000 }).catch(async (e) => {
-      await shot(maker, 'approval-submit-failed');
-      throw new Error(`${(e as Error).message}\n${problems.join('\n')}`);
-    });
+    await maker.waitForURL(/\/bigdata\/tasks\?open=/, { timeout: 30_000 }).catch(b.failWithShot(maker, 'approval-submit-failed'));
     approvedId = new URL(maker.url()).searchParams.get('open')!;
     // Held paused in the bucket alerting reads, not sent.
-    expect((await bus.get(approvedId))?.state).toBe('paused');
+    expect((await b.bus.get(approvedId))?.state).toBe('paused');
     await maker.click('.modal header button');
     await expect.poll(() => row(maker, approvedId).locator('.badge').first().textContent(), { timeout: 15_000 }).toBe('待审批');
     expect(await row(maker, approvedId).locator('[data-action="approve"], [data-action="reject"]').count()).toBe(0);
@@ -109,7 +63,7 @@ describe('big-data task approval in a real browser', () => {
   }, 120_000);
 
   it('another account finds it by 待审批, reads it in the detail and approves it there; the task goes to alerting, the detail names the approver', async () => {
-    await approver.goto(`${portal.url}/bigdata/tasks`);
+    await approver.goto(`${b.portal.url}/bigdata/tasks`);
     await approver.selectOption('select[aria-label="任务状态"]', 'pending_approval');
     await expect
       .poll(
@@ -138,7 +92,7 @@ describe('big-data task approval in a real browser', () => {
     const dialog = approver.locator('[data-testid="app-dialog"]');
     await expect.poll(() => dialog.textContent()).toContain('审批通过“台风 待审批”后任务将开始执行');
     await dialog.locator('[data-action="ok"]').click();
-    await expect.poll(async () => (await bus.get(approvedId))?.state, { timeout: 15_000 }).toBe('submitted');
+    await expect.poll(async () => (await b.bus.get(approvedId))?.state, { timeout: 15_000 }).toBe('submitted');
     // Decided: the decision leaves the detail, and the menu's count goes.
     await expect.poll(() => review.count(), { timeout: 15_000 }).toBe(0);
     await expect.poll(() => waiting.count(), { timeout: 15_000 }).toBe(0);
@@ -173,9 +127,9 @@ describe('big-data task approval in a real browser', () => {
   it('rejects another with a reason typed in the app dialog: stopped, its reason in the detail', async () => {
     const fd = new FormData();
     fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-    const letter = await admin.reqRaw('POST', '/api/bigdata/letters', fd);
+    const letter = await b.admin.reqRaw('POST', '/api/bigdata/letters', fd);
     const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
-    const r = await admin.req('POST', '/api/bigdata/tasks', {
+    const r = await b.admin.req('POST', '/api/bigdata/tasks', {
       form: {
         alertType: 'rainstorm',
         region: { parts: [{ kind: 'circle', center: [120.16, 30.25], radiusM: 1000 }] },
@@ -201,11 +155,11 @@ describe('big-data task approval in a real browser', () => {
     // The reason is required: an empty one does not close the dialog or reject anything.
     await dialog.locator('[data-action="ok"]').click();
     expect(await dialog.isVisible()).toBe(true);
-    expect((await bus.get(id))?.state).toBe('paused');
+    expect((await b.bus.get(id))?.state).toBe('paused');
     await dialog.locator('textarea[name="reason"]').fill('区域过大，请缩小范围');
     await shot(approver, 'approval-reject-dialog-1440x900');
     await dialog.locator('[data-action="ok"]').click();
-    await expect.poll(async () => (await bus.get(id))?.state, { timeout: 15_000 }).toBe('stopped');
+    await expect.poll(async () => (await b.bus.get(id))?.state, { timeout: 15_000 }).toBe('stopped');
     // Decided: it leaves the 待审批 list, and shows as 已驳回 among all.
     await expect.poll(() => row(approver, id).count(), { timeout: 15_000 }).toBe(0);
     await approver.selectOption('select[aria-label="任务状态"]', '');
@@ -220,9 +174,9 @@ describe('big-data task approval in a real browser', () => {
   it('marks an emergency sent ahead as 先发后审 in the list, for approval afterwards', async () => {
     const fd = new FormData();
     fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-    const letter = await admin.reqRaw('POST', '/api/bigdata/letters', fd);
+    const letter = await b.admin.reqRaw('POST', '/api/bigdata/letters', fd);
     const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
-    const r = await admin.req('POST', '/api/bigdata/tasks', {
+    const r = await b.admin.req('POST', '/api/bigdata/tasks', {
       fastPath: true,
       form: {
         alertType: 'earthquake',
@@ -242,7 +196,7 @@ describe('big-data task approval in a real browser', () => {
     });
     expect(r.body, JSON.stringify(r.body)).toMatchObject({ approval: 'fast_path' });
     const id = r.body.id as string;
-    expect((await bus.get(id))?.state).toBe('submitted');
+    expect((await b.bus.get(id))?.state).toBe('submitted');
     await approver.click('.toolbar button:has-text("搜索")');
     await expect.poll(() => row(approver, id).locator('.badge').allTextContents(), { timeout: 15_000 }).toContain('先发后审');
     expect(await row(approver, id).locator('[data-action="approve"]').count()).toBe(1);
@@ -251,8 +205,8 @@ describe('big-data task approval in a real browser', () => {
   }, 60_000);
 
   it("the enterprise admin sets approval from the task list's 审批设置: required, and which types may go ahead (先发后审)", async () => {
-    const page = await pageAs(admin);
-    await page.goto(`${portal.url}/bigdata/tasks`);
+    const page = await b.pageAs(b.admin);
+    await page.goto(`${b.portal.url}/bigdata/tasks`);
     await page.click('.toolbar [data-action="approval-settings"]');
     const form = page.locator('[data-testid="approval-settings"]');
     // The current settings: required, 地震 allowed to go ahead.
@@ -263,22 +217,18 @@ describe('big-data task approval in a real browser', () => {
     await shot(page, 'approval-settings-1440x900');
     await form.locator('button[type="submit"]').click();
     await expect.poll(() => form.count(), { timeout: 15_000 }).toBe(0);
-    const r = await admin.req('GET', '/api/bigdata/approval/settings');
+    const r = await b.admin.req('GET', '/api/bigdata/approval/settings');
     expect(r.body).toEqual({ required: true, fastPathTypes: ['earthquake', 'fire'] });
     // A sub-account is not offered the settings.
-    await approver.goto(`${portal.url}/bigdata/tasks`);
+    await approver.goto(`${b.portal.url}/bigdata/tasks`);
     await approver.waitForSelector('[data-testid="tasks"]');
     expect(await approver.locator('.toolbar [data-action="approval-settings"]').count()).toBe(0);
     await page.context().close();
   }, 60_000);
 
   it('offers 紧急先发后审 on the send page only for an allowed type; ticked, the task goes to alerting at once, marked for approval afterwards', async () => {
-    await maker.goto(`${portal.url}/bigdata/send`);
-    await maker.selectOption('select[aria-label="省"]', '330000');
-    await maker.selectOption('select[aria-label="市"]', '330100');
-    await maker.selectOption('select[aria-label="区/县"]', '330102');
-    await maker.click('.area-picker button:has-text("添加区域")');
-    await maker.waitForSelector('.area-picker .chip[data-code="330102"]');
+    await maker.goto(`${b.portal.url}/bigdata/send`);
+    await addDistrict(maker);
     await maker.selectOption('select[name="alertType"]', 'typhoon');
     expect(await maker.locator('[data-testid="fast-path"]').count()).toBe(0);
     await maker.selectOption('select[name="alertType"]', 'earthquake');
@@ -293,14 +243,11 @@ describe('big-data task approval in a real browser', () => {
     await maker.check('[data-testid="fast-path"] input[name="fastPath"]');
     await shot(maker, 'approval-send-fast-path-1440x900');
     await maker.click('.bd-form button[type="submit"]');
-    await maker.waitForURL(/\/bigdata\/tasks\?open=/, { timeout: 30_000 }).catch(async (e) => {
-      await shot(maker, 'approval-send-fast-path-failed');
-      throw new Error(`${(e as Error).message}\n${problems.join('\n')}`);
-    });
+    await maker.waitForURL(/\/bigdata\/tasks\?open=/, { timeout: 30_000 }).catch(b.failWithShot(maker, 'approval-send-fast-path-failed'));
     const id = new URL(maker.url()).searchParams.get('open')!;
     // Sent ahead: in the bucket alerting reads as submitted, not held paused.
-    expect((await bus.get(id))?.state).toBe('submitted');
-    expect((await admin.req('GET', `/api/bigdata/tasks/${id}`)).body).toMatchObject({ approval: 'fast_path', fastPath: true });
+    expect((await b.bus.get(id))?.state).toBe('submitted');
+    expect((await b.admin.req('GET', `/api/bigdata/tasks/${id}`)).body).toMatchObject({ approval: 'fast_path', fastPath: true });
     await maker.click('.modal header button');
     await expect.poll(() => row(maker, id).locator('.badge').allTextContents(), { timeout: 15_000 }).toContain('先发后审');
     expect(problems).toEqual([]);

@@ -1,17 +1,10 @@
-import { connectNats, type NatsConnection } from '@geo/infra';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addDistrict, browserPortal } from './browser-portal.ts';
 import { AlertBus, setAlertBus } from '../../../src/api/bigdata/alert-bus.ts';
 import { capFixture } from '../../../src/api/bigdata/cap/fixtures.ts';
 import { shanghaiToday, uploadLetter } from '../../../src/api/bigdata/console-harness.ts';
-import type { Portal } from '../../../src/portal.ts';
-import { loginAdmin, START_TIMEOUT, testPortal, type Client } from '../../../src/test/harness.ts';
-import { e2eOutDir } from '../../e2e/build-entry.ts';
-import { buildE2e } from './build-e2e.ts';
-import { ARTIFACTS, CHROMIUM_ARGS } from './console-stack.ts';
 
 /**
  * What a campaign operator met walking the console with a check-in alert in two languages and a
@@ -25,48 +18,21 @@ import { ARTIFACTS, CHROMIUM_ARGS } from './console-stack.ts';
  * The portal talks to a real nats-server (the tasks' bucket); no alerting engine is needed for any
  * of these (the what-if's draft is refused before it is replayed).
  */
-const BUCKET = `alert_tasks_console_walk_${process.pid}`;
 const PROMPT_EN = 'Reply 1 if safe, 2 if you need help.';
 
 describe('the console as an operator walks it: what-if, a bilingual check-in, CAP in and out', () => {
-  let portal: Portal;
-  let nc: NatsConnection;
-  let browser: Browser;
-  let admin: Client;
+  const b = browserPortal('console-walk');
+  const { problems } = b;
   let page: Page;
-  const problems: string[] = [];
-  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  const shot = (name: string) => b.shot(page, name);
 
   beforeAll(async () => {
-    const distP = buildE2e(e2eOutDir(join(tmpdir(), 'geo-alert-bigdata-e2e')));
-    const browserP = chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-    browserP.catch(() => undefined);
-    portal = await testPortal({ webDist: await distP });
-    nc = await connectNats(inject('natsUrl'), 'portal-console-walk-test');
-    setAlertBus(portal.deps, await AlertBus.open(nc, { bucket: BUCKET, reachSubject: `alert.reach.console-walk-${process.pid}` }));
-    browser = await browserP;
-    mkdirSync(ARTIFACTS, { recursive: true });
-    admin = await loginAdmin(portal);
-    const [name, value] = admin.cookie.split('=') as [string, string];
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', acceptDownloads: true });
-    await context.addCookies([{ name, value, url: portal.url }]);
-    page = await context.newPage();
-    page.on('pageerror', (e) => problems.push(String(e.stack).slice(0, 600)));
-  }, START_TIMEOUT);
-
-  afterAll(async () => {
-    await browser?.close();
-    await nc?.drain();
-    await portal?.stop();
+    page = await b.pageAs(b.admin);
   });
 
   it('回放预演 of a draft without quotas marks the quota fields in the form and says so in words, not as field paths', async () => {
-    await page.goto(`${portal.url}/bigdata/send`);
-    await page.selectOption('select[aria-label="省"]', '330000');
-    await page.selectOption('select[aria-label="市"]', '330100');
-    await page.selectOption('select[aria-label="区/县"]', '330102');
-    await page.click('.area-picker button:has-text("添加区域")');
-    await page.waitForSelector('.area-picker .chip[data-code="330102"]');
+    await page.goto(`${b.portal.url}/bigdata/send`);
+    await addDistrict(page);
     await page.click('[data-testid="what-if"] button.primary');
     const error = page.locator('[data-testid="what-if-error"]');
     await expect.poll(() => error.textContent(), { timeout: 30_000 }).toContain('请先补全左侧表单中标出的');
@@ -119,7 +85,7 @@ describe('the console as an operator walks it: what-if, a bilingual check-in, CA
     );
     expect(await errors.locator('tr[data-path="alert.info[0].urgency"]').textContent()).toContain('<info> 第 1 个 › <urgency>');
     await shot('walk-cap-import-errors-1440x900');
-    expect((await admin.req('GET', '/api/bigdata/drafts')).body.total).toBe(0);
+    expect((await b.admin.req('GET', '/api/bigdata/drafts')).body.total).toBe(0);
 
     await page.setInputFiles('input[name="cap"]', { name: 'typhoon.xml', mimeType: 'application/xml', buffer: Buffer.from(good) });
     const preview = page.locator('[data-testid="cap-preview"]');
@@ -136,12 +102,12 @@ describe('the console as an operator walks it: what-if, a bilingual check-in, CA
     expect(await page.inputValue('textarea[name="english"]')).toContain('Typhoon Haikui');
     await page.waitForSelector('.area-picker .chip[data-code="330106"]');
     await shot('walk-cap-draft-on-send-page-1440x900');
-    expect((await admin.req('GET', '/api/bigdata/drafts')).body.total).toBe(1);
+    expect((await b.admin.req('GET', '/api/bigdata/drafts')).body.total).toBe(1);
     expect(problems).toEqual([]);
   }, 90_000);
 
   it('exports a task as CAP from its detail, and the file imports again as the same alert', async () => {
-    const r = await admin.req('POST', '/api/bigdata/tasks', {
+    const r = await b.admin.req('POST', '/api/bigdata/tasks', {
       form: {
         alertType: 'rainstorm',
         region: { parts: [{ kind: 'admin', code: '330102', name: '上城区' }] },
@@ -156,11 +122,11 @@ describe('the console as an operator walks it: what-if, a bilingual check-in, CA
         minDwellMin: 0,
         rules: [],
         quota: { cmcc: { total: 10, dailyCap: 10 } },
-        authorizationLetter: await uploadLetter(admin),
+        authorizationLetter: await uploadLetter(b.admin),
       },
     });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    await page.goto(`${portal.url}/bigdata/tasks?open=${r.body.id}`);
+    await page.goto(`${b.portal.url}/bigdata/tasks?open=${r.body.id}`);
     const link = page.locator('[data-testid="task-detail"] [data-action="export-cap"]');
     await link.waitFor({ timeout: 15_000 });
     await shot('walk-task-detail-export-cap-1440x900');
@@ -187,10 +153,10 @@ describe('the console as an operator walks it: what-if, a bilingual check-in, CA
   it("修改任务 changes a live bilingual task's English text with its Chinese one, in the portal and in the bucket alerting reads", async () => {
     // A task's change is written to the bucket alerting reads (the default one, as the CLI's `update`):
     // this test's task starts tomorrow, so no engine on the shared server sends it today; stopped at the end.
-    const live = await AlertBus.open(nc, { reachSubject: `alert.reach.console-walk-live-${process.pid}` });
-    setAlertBus(portal.deps, live);
+    const live = await AlertBus.open(b.nc, { reachSubject: `alert.reach.console-walk-live-${process.pid}` });
+    setAlertBus(b.portal.deps, live);
     const tomorrow = new Date(Date.now() + 8 * 3600_000 + 86_400_000).toISOString().slice(0, 10);
-    const r = await admin.req('POST', '/api/bigdata/tasks', {
+    const r = await b.admin.req('POST', '/api/bigdata/tasks', {
       form: {
         alertType: 'rainstorm',
         region: { parts: [{ kind: 'admin', code: '330102', name: '上城区' }] },
@@ -205,31 +171,31 @@ describe('the console as an operator walks it: what-if, a bilingual check-in, CA
         minDwellMin: 0,
         rules: [],
         quota: { cmcc: { total: 10, dailyCap: 10 } },
-        authorizationLetter: await uploadLetter(admin),
+        authorizationLetter: await uploadLetter(b.admin),
       },
     });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     const id = r.body.id as string;
     try {
-      await page.goto(`${portal.url}/bigdata/tasks?open=${id}`);
+      await page.goto(`${b.portal.url}/bigdata/tasks?open=${id}`);
       await page.locator('[data-testid="task-detail"] [data-action="update"]').click();
       const dialog = page.locator('[data-testid="app-dialog"]');
       expect(await dialog.locator('textarea[name="english"]').inputValue()).toBe('Heavy rainstorm tomorrow, stay indoors.');
       await dialog.locator('textarea[name="content"]').fill('明日特大暴雨，地铁停运，请勿外出。');
       await dialog.locator('textarea[name="english"]').fill('Heavy rainstorm tomorrow, the metro is closed: stay indoors.');
-      await page.screenshot({ path: join(ARTIFACTS, 'walk-update-english-1440x900.png') });
+      await shot('walk-update-english-1440x900');
       await dialog.locator('[data-action="ok"]').click();
       const en = page.locator('[data-testid="task-content-en"]');
       await expect.poll(() => en.textContent(), { timeout: 15_000 }).toContain('the metro is closed');
       expect(await page.locator('[data-testid="task-content"]').textContent()).toContain('地铁停运');
       // As alerting will send it to a foreigner from now on.
       expect((await live.get(id))?.spec.contents?.en).toContain('the metro is closed');
-      expect((await admin.req('GET', `/api/bigdata/tasks/${id}`)).body.form.texts).toEqual([
+      expect((await b.admin.req('GET', `/api/bigdata/tasks/${id}`)).body.form.texts).toEqual([
         { language: 'en-US', content: 'Heavy rainstorm tomorrow, the metro is closed: stay indoors.' },
       ]);
       expect(problems).toEqual([]);
     } finally {
-      await admin.req('POST', `/api/bigdata/tasks/${id}/stop`);
+      await b.admin.req('POST', `/api/bigdata/tasks/${id}/stop`);
     }
   }, 90_000);
 
@@ -242,14 +208,14 @@ describe('the console as an operator walks it: what-if, a bilingual check-in, CA
         .replaceAll('2026-12-09', day(3))
         .replaceAll('2026-12-08', day(2))
         .replaceAll('2026-12-07', day(1));
-    const alert = await admin.req('POST', '/api/bigdata/cap', {
+    const alert = await b.admin.req('POST', '/api/bigdata/cap', {
       xml: fixture('typhoon-alert'),
-      form: { quota: { cmcc: { total: 10, dailyCap: 10 } }, authorizationLetter: await uploadLetter(admin) },
+      form: { quota: { cmcc: { total: 10, dailyCap: 10 } }, authorizationLetter: await uploadLetter(b.admin) },
     });
     expect(alert.status, JSON.stringify(alert.body)).toBe(200);
     const id = alert.body.id as string;
     try {
-      await page.goto(`${portal.url}/bigdata/cap`);
+      await page.goto(`${b.portal.url}/bigdata/cap`);
       await page.setInputFiles('input[name="cap"]', {
         name: 'typhoon-update.xml',
         mimeType: 'application/xml',
@@ -283,7 +249,7 @@ describe('the console as an operator walks it: what-if, a bilingual check-in, CA
       await expect.poll(() => page.locator('[data-testid="task-detail"] .badge').first().textContent(), { timeout: 15_000 }).toBe('已停止');
       expect(problems).toEqual([]);
     } finally {
-      await admin.req('POST', `/api/bigdata/tasks/${id}/stop`);
+      await b.admin.req('POST', `/api/bigdata/tasks/${id}/stop`);
     }
   }, 90_000);
 });

@@ -1,4 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connectNats, type NatsConnection } from '@geo/infra';
+import { startNatsServer, type RunningNats } from '@geo/infra/testing';
+import { encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
+import { jetstream } from '@nats-io/jetstream';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { shanghaiDate } from '@geo/infra/basics';
@@ -20,6 +26,8 @@ export type ConsoleCaller = ReturnType<typeof onApp>;
 export interface ConsoleFixture {
   readonly portal: Portal;
   readonly nc: NatsConnection;
+  /** The nats-server's URL: the run's shared one, or the file's own (`nats: 'own'`), e.g. for an alerting process. */
+  readonly natsUrl: string;
   readonly bus: AlertBus;
   readonly app: ReturnType<typeof consoleApp>;
   /** The demo enterprise's admin: its login, and its requests to the console. */
@@ -45,19 +53,24 @@ export interface ConsoleFixture {
 /**
  * Registers a {@link ConsoleFixture}: `name` names the NATS connection; `bus` the tasks bucket and
  * reach subject (the default bucket, which alerting reads, when not given); `routes` the console's
- * route groups (big-data's by default).
+ * route groups (big-data's by default); `nats` the run's shared nats-server (default) or one of the
+ * file's own in a temporary directory, for a file that runs an alerting engine (its stream, consumer
+ * and bucket names are fixed: on the shared server it would take other files' events and tasks).
+ * The file's own `afterAll` (stopping its engine) runs before the fixture's (vitest runs them as a stack).
  * @example
  * const c = consoleFixture('portal-cap-test', { routes: [...CAP_ROUTES, ...BIGDATA_ROUTES] });
  * it('…', async () => expect((await c.admin('GET', '/api/bigdata/options')).status).toBe(200));
  */
 export function consoleFixture(
   name: string,
-  opts: { bus?: Parameters<typeof AlertBus.open>[1]; routes?: Hono<AppEnv, any, any>[] } = {},
+  opts: { bus?: Parameters<typeof AlertBus.open>[1]; routes?: Hono<AppEnv, any, any>[]; nats?: 'shared' | 'own' } = {},
 ): ConsoleFixture {
+  let own: { server: RunningNats; dir: string } | undefined;
   let s:
     | {
         portal: Portal;
         nc: NatsConnection;
+        natsUrl: string;
         bus: AlertBus;
         app: ReturnType<typeof consoleApp>;
         client: Client;
@@ -70,19 +83,29 @@ export function consoleFixture(
     return s;
   };
   beforeAll(async () => {
+    let natsUrl = inject('natsUrl');
+    if (opts.nats === 'own') {
+      const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+      own = { server: await startNatsServer({ dataDir: dir }), dir };
+      natsUrl = own.server.url;
+    }
     const portal = await testPortal();
-    const nc = await connectNats(inject('natsUrl'), name);
+    const nc = await connectNats(natsUrl, name);
     const bus = await AlertBus.open(nc, opts.bus);
     setAlertBus(portal.deps, bus);
     const app = consoleApp(portal, opts.routes ?? BIGDATA_ROUTES);
     const client = await loginAdmin(portal);
     const admin = onApp(app, client);
     const letter = await uploadLetter(admin);
-    s = { portal, nc, bus, app, client, admin, letter };
+    s = { portal, nc, natsUrl, bus, app, client, admin, letter };
   }, START_TIMEOUT);
   afterAll(async () => {
     await s?.nc.drain();
     await s?.portal.stop();
+    if (own) {
+      await own.server.stop();
+      rmSync(own.dir, { recursive: true, force: true });
+    }
   });
   return {
     get portal() {
@@ -90,6 +113,9 @@ export function consoleFixture(
     },
     get nc() {
       return started().nc;
+    },
+    get natsUrl() {
+      return started().natsUrl;
     },
     get bus() {
       return started().bus;
@@ -152,4 +178,20 @@ export function taskForm(over: Record<string, unknown> = {}): Record<string, unk
     quota: { cmcc: { total: 300, dailyCap: 300 } },
     ...over,
   };
+}
+
+/** A periodic location of `msisdn` at `cell` (`at`: lng, lat), now, China Mobile; `over` replaces any field. */
+export function locationEvent(msisdn: string, cell: string, at: [number, number], over: Partial<LocationEvent> = {}): LocationEvent {
+  return { msisdn, carrier: 'cmcc', ts: Date.now(), cell, lng: at[0], lat: at[1], kind: 'periodic', ...over };
+}
+
+/** Publishes location events to LOCATION as ingest does: one batch per carrier and shard, in order within each. */
+export async function publishLocations(nc: NatsConnection, events: LocationEvent[]): Promise<void> {
+  const js = jetstream(nc);
+  const bySubject = new Map<string, LocationEvent[]>();
+  for (const e of events) {
+    const subject = locationSubject(e.carrier, shardOf(e.msisdn));
+    (bySubject.get(subject) ?? bySubject.set(subject, []).get(subject)!).push(e);
+  }
+  for (const [subject, batch] of bySubject) await js.publish(subject, encodeLocationBatch(batch));
 }

@@ -1,19 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
+import { type LocationEvent } from '@geo/ingest';
 import { runEngine, type RunningEngine } from '@geo/alerting';
 import { atom } from '@geo/insight';
-import { connectNats, type NatsConnection } from '@geo/infra';
-import { startNatsServer, type RunningNats } from '@geo/infra/testing';
-import { jetstream } from '@nats-io/jetstream';
-import type { Portal } from '../../portal.ts';
-import { loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
-import { AlertBus, setAlertBus } from './alert-bus.ts';
-import { consoleApp, onApp } from './console-harness.ts';
-import { BIGDATA_ROUTES } from './index.ts';
+import { START_TIMEOUT } from '../../test/harness.ts';
+import { consoleFixture, locationEvent, publishLocations } from '../../test/console-fixture.ts';
 
 /**
  * Reach privacy (#17, invariant 7), black-box over HTTP against a real alerting engine: no figure
@@ -23,48 +14,23 @@ import { BIGDATA_ROUTES } from './index.ts';
  * atom quantised: 0 under k, else the nearest multiple of k). Its own nats-server, so that no other
  * test file's engine holds some of these people.
  */
-let dir: string;
-let server: RunningNats;
-let nc: NatsConnection;
+const fx = consoleFixture('reach-privacy', { nats: 'own' });
 let engine: RunningEngine;
-let portal: Portal;
-let admin: ReturnType<typeof onApp>;
-
 const busy: [number, number] = [120.3, 29.3];
 const sparse: [number, number] = [120.33, 29.3];
 const m = (n: number) => `139${String(70_000_000 + n).padStart(8, '0')}`;
-const ev = (
-  msisdn: string,
-  carrier: LocationEvent['carrier'],
-  cell: string,
-  at: [number, number],
-  over: Partial<LocationEvent> = {},
-): LocationEvent => ({
-  msisdn,
-  carrier,
-  ts: Date.now(),
-  cell,
-  lng: at[0],
-  lat: at[1],
-  kind: 'periodic',
-  ...over,
-});
+const ev = (msisdn: string, carrier: LocationEvent['carrier'], cell: string, at: [number, number], over: Partial<LocationEvent> = {}) =>
+  locationEvent(msisdn, cell, at, { carrier, ...over });
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'reach-privacy-'));
-  server = await startNatsServer({ dataDir: dir });
-  nc = await connectNats(server.url, 'reach-privacy');
   engine = await runEngine({
-    nc,
+    nc: fx.nc,
     log: pino({ level: 'silent' }),
     shards: [0, 1, 2, 3, 4, 5, 6, 7],
     instance: 'reach-privacy',
     tickMs: 200,
   });
   await engine.ready;
-  portal = await testPortal();
-  setAlertBus(portal.deps, await AlertBus.open(nc));
-  admin = onApp(consoleApp(portal, BIGDATA_ROUTES), await loginAdmin(portal));
   // The busy cell: 25 cmcc women aged 35 and 3 cmcc men; 12 cucc people in a second busy cell;
   // 4 ctcc people there too. The sparse cell, 3 km away: one cmcc woman aged 35.
   const events: LocationEvent[] = [];
@@ -74,13 +40,7 @@ beforeAll(async () => {
   for (let i = 0; i < 12; i++) events.push(ev(m(n++), 'cucc', 'busy-2', busy, { gender: 'f', age: 35 }));
   for (let i = 0; i < 4; i++) events.push(ev(m(n++), 'ctcc', 'busy-3', busy, { gender: 'f', age: 35 }));
   events.push(ev(m(n), 'cmcc', 'sparse-1', sparse, { gender: 'f', age: 35 }));
-  const js = jetstream(nc);
-  const bySubject = new Map<string, LocationEvent[]>();
-  for (const e of events) {
-    const s = locationSubject(e.carrier, shardOf(e.msisdn));
-    bySubject.set(s, [...(bySubject.get(s) ?? []), e]);
-  }
-  for (const [s, list] of bySubject) await js.publish(s, encodeLocationBatch(list));
+  await publishLocations(fx.nc, events);
   const end = Date.now() + 30_000;
   while (events.some((e) => engine.engine.presence.indexOf(e.msisdn) < 0)) {
     if (Date.now() > end) throw new Error('events not applied');
@@ -88,11 +48,7 @@ beforeAll(async () => {
   }
 }, START_TIMEOUT);
 afterAll(async () => {
-  await portal?.stop();
   await engine?.stop();
-  await nc?.drain();
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const circle = (center: [number, number], radiusM: number) => ({ kind: 'circle', center, radiusM });
@@ -108,7 +64,7 @@ const men = [{ attribute: 'gender', action: 'keep', values: ['m'] }];
 const released: number[] = [];
 
 async function reach(region: unknown, rules: unknown[] = [], quota: Record<string, unknown> = {}) {
-  const r = await admin('POST', '/api/bigdata/reach', { region, rules, quota });
+  const r = await fx.admin('POST', '/api/bigdata/reach', { region, rules, quota });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   const { at: _at, ...rest } = r.body;
   const capped = Object.keys(quota).length > 0;
@@ -158,9 +114,7 @@ describe('reach estimate privacy', () => {
   it('answers the same region the same after one person left a busy cell of 12 (time differencing)', async () => {
     const before = await Promise.all([reach(R), reach(R, women30s)]);
     // One of cucc's 12 in busy-2 (all women aged 35) moves 70 km away.
-    const js = jetstream(nc);
-    const e = ev(m(28), 'cucc', 'far-1', [121.0, 29.3], { gender: 'f', age: 35, kind: 'handover' });
-    await js.publish(locationSubject('cucc', shardOf(e.msisdn)), encodeLocationBatch([e]));
+    await publishLocations(fx.nc, [ev(m(28), 'cucc', 'far-1', [121.0, 29.3], { gender: 'f', age: 35, kind: 'handover' })]);
     const end = Date.now() + 30_000;
     while (engine.engine.presence.countsPerCell().get('cucc:busy-2') !== 11) {
       if (Date.now() > end) throw new Error('the move was not applied');
@@ -192,10 +146,10 @@ describe('reach estimate privacy', () => {
         },
       ],
     };
-    const r = await admin('POST', '/api/bigdata/reach', { region: bowTie });
+    const r = await fx.admin('POST', '/api/bigdata/reach', { region: bowTie });
     expect(r.status).toBe(400);
     expect(JSON.stringify(r.body.error)).toMatch(/交叉/);
-    const empty = await admin('POST', '/api/bigdata/reach', { region: { parts: [] } });
+    const empty = await fx.admin('POST', '/api/bigdata/reach', { region: { parts: [] } });
     expect(empty.status).toBe(400);
     expect(JSON.stringify(empty.body.error)).toMatch(/区域为空/);
   });

@@ -1,19 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pino } from 'pino';
 import { cellToLatLng, latLngToCell } from 'h3-js';
-import { encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
+import { type LocationEvent } from '@geo/ingest';
 import { runEngine, TaskStore, TASKS_BUCKET, type AlertTaskSpecInput, type RunningEngine } from '@geo/alerting';
-import { connectClickHouse, connectNats, migrateClickHouse, type NatsConnection } from '@geo/infra';
-import { startNatsServer, until, type RunningNats } from '@geo/infra/testing';
+import { connectClickHouse, connectNats, migrateClickHouse } from '@geo/infra';
+import { until } from '@geo/infra/testing';
 import { sendLogMigrations } from '@geo/messaging';
-import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { Portal } from '../../portal.ts';
 import { loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
+import { consoleFixture, locationEvent, publishLocations } from '../../test/console-fixture.ts';
 import { AlertBus, setAlertBus } from './alert-bus.ts';
 import { addAccount, consoleApp, loginAs, onApp, PNG_BYTES } from './console-harness.ts';
 import { BIGDATA_ROUTES } from './index.ts';
@@ -24,51 +21,26 @@ import { recordedProgress } from './progress.ts';
  * text shown is the text being sent after an update, and the "reached" layer shows the people
  * messaged (where they were when messaged, by the privacy rule), not whoever is inside now.
  */
-let dir: string;
-let server: RunningNats;
-let nc: NatsConnection;
+const fx = consoleFixture('task-detail', { nats: 'own' });
 let engine: RunningEngine;
-let portal: Portal;
-let admin: ReturnType<typeof onApp>;
-let letter: string;
-
 const spot: [number, number] = [120.31, 29.31];
 const elsewhere: [number, number] = [120.3, 29.3];
 let n = 0;
 const m = () => `139${String(71_000_000 + n++).padStart(8, '0')}`;
-const ev = (msisdn: string, cell: string, at: [number, number], over: Partial<LocationEvent> = {}): LocationEvent => ({
-  msisdn,
-  carrier: 'cmcc',
-  ts: Date.now(),
-  cell,
-  lng: at[0],
-  lat: at[1],
-  kind: 'periodic',
-  ...over,
-});
-async function publish(events: LocationEvent[]) {
-  const js = jetstream(nc);
-  for (const e of events) await js.publish(locationSubject(e.carrier, shardOf(e.msisdn)), encodeLocationBatch([e]));
-}
+const ev = locationEvent;
+const publish = (events: LocationEvent[]) => publishLocations(fx.nc, events);
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'task-detail-'));
-  server = await startNatsServer({ dataDir: dir });
-  nc = await connectNats(server.url, 'task-detail');
-  engine = await runEngine({ nc, log: pino({ level: 'silent' }), shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'task-detail', tickMs: 200 });
+  engine = await runEngine({
+    nc: fx.nc,
+    log: pino({ level: 'silent' }),
+    shards: [0, 1, 2, 3, 4, 5, 6, 7],
+    instance: 'task-detail',
+    tickMs: 200,
+  });
   await engine.ready;
-  portal = await testPortal();
-  setAlertBus(portal.deps, await AlertBus.open(nc));
-  admin = onApp(consoleApp(portal, BIGDATA_ROUTES), await loginAdmin(portal));
-  const fd = new FormData();
-  fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-  letter = (await admin('POST', '/api/bigdata/letters', fd)).body.id;
 }, START_TIMEOUT);
 afterAll(async () => {
-  await portal?.stop();
   await engine?.stop();
-  await nc?.drain();
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('task detail of a running task', () => {
@@ -87,7 +59,7 @@ describe('task detail of a running task', () => {
       minDwellMin: 0,
       rules: [{ attribute: 'gender', action: 'keep', values: ['f'] }],
       quota: { cmcc: { total: 1000, dailyCap: 1000 } },
-      authorizationLetter: letter,
+      authorizationLetter: fx.letter,
     };
     // 12 women in one cell are messaged; 12 men beside them are not (rule).
     const women = Array.from({ length: 12 }, m),
@@ -97,7 +69,7 @@ describe('task detail of a running task', () => {
       ...men.map((x) => ev(x, 'm-cell', [spot[0] + 0.004, spot[1]], { gender: 'm' })),
     ]);
     await until('people seen', () => [...women, ...men].every((x) => engine.engine.presence.indexOf(x) >= 0));
-    const r = await admin('POST', '/api/bigdata/tasks', { form });
+    const r = await fx.admin('POST', '/api/bigdata/tasks', { form });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     const id = r.body.id as string;
     await until('women sent', () => engine.engine.sentCount(id) === women.length);
@@ -108,7 +80,7 @@ describe('task detail of a running task', () => {
     await publish(more.map((x) => ev(x, 'w-cell', spot, { gender: 'm' })));
     await until('moves applied', () => more.every((x) => engine.engine.presence.indexOf(x) >= 0));
 
-    const reached = await admin('GET', `/api/bigdata/tasks/${id}/reached?zoom=12`);
+    const reached = await fx.admin('GET', `/api/bigdata/tasks/${id}/reached?zoom=12`);
     expect(reached.status, JSON.stringify(reached.body)).toBe(200);
     const h3 = latLngToCell(spot[1], spot[0], reached.body.resolution);
     // 12 people, released on the grid of k = 10 (the reach rule: the nearest multiple of k).
@@ -117,32 +89,32 @@ describe('task detail of a running task', () => {
     expect(Math.abs(lat - spot[1]) + Math.abs(lng - spot[0])).toBeLessThan(0.1);
 
     // An update while running (the alerting CLI, or any writer of the bucket): new text.
-    const store = new TaskStore(await new Kvm(nc).open(TASKS_BUCKET));
+    const store = new TaskStore(await new Kvm(fx.nc).open(TASKS_BUCKET));
     const cur = (await store.get(id))!.task;
     await store.update(id, { ...(cur.spec as AlertTaskSpecInput), content: '第二版内容' });
-    const detail = await admin('GET', `/api/bigdata/tasks/${id}`);
+    const detail = await fx.admin('GET', `/api/bigdata/tasks/${id}`);
     expect(detail.status).toBe(200);
     expect(detail.body.form.content).toBe('第二版内容');
     expect(detail.body.spec.content).toBe('第二版内容');
     expect(detail.body.version).toBe(2);
 
     // The same from the portal (PUT): the new text reaches the bucket alerting reads, as a new version.
-    const upd = await admin('PUT', `/api/bigdata/tasks/${id}`, { content: '第三版内容' });
+    const upd = await fx.admin('PUT', `/api/bigdata/tasks/${id}`, { content: '第三版内容' });
     expect(upd.status, JSON.stringify(upd.body)).toBe(200);
     expect(upd.body.version).toBe(3);
     expect((await store.get(id))!.task.spec.content).toBe('第三版内容');
-    expect((await admin('GET', `/api/bigdata/tasks/${id}`)).body.form.content).toBe('第三版内容');
+    expect((await fx.admin('GET', `/api/bigdata/tasks/${id}`)).body.form.content).toBe('第三版内容');
     // Bad input: a field-level Chinese message, nothing written.
-    const empty = await admin('PUT', `/api/bigdata/tasks/${id}`, { content: '  ' });
+    const empty = await fx.admin('PUT', `/api/bigdata/tasks/${id}`, { content: '  ' });
     expect(empty.status).toBe(400);
     expect(JSON.stringify(empty.body)).toContain('请填写发送内容');
-    const past = await admin('PUT', `/api/bigdata/tasks/${id}`, { endDate: '2020-01-01' });
+    const past = await fx.admin('PUT', `/api/bigdata/tasks/${id}`, { endDate: '2020-01-01' });
     expect(past.status).toBe(400);
     expect(JSON.stringify(past.body)).toContain('结束日期');
     expect((await store.get(id))!.task.version).toBe(3);
 
     // Why did a number not get it: the enterprise's own task only, the number masked.
-    const why = async (msisdn: string) => (await admin('GET', `/api/bigdata/tasks/${id}/why?msisdn=${encodeURIComponent(msisdn)}`)).body;
+    const why = async (msisdn: string) => (await fx.admin('GET', `/api/bigdata/tasks/${id}/why?msisdn=${encodeURIComponent(msisdn)}`)).body;
     const sent = await why(women[0]!);
     expect(sent).toMatchObject({
       msisdn: `${women[0]!.slice(0, 3)}****${women[0]!.slice(7)}`,
@@ -156,16 +128,16 @@ describe('task detail of a running task', () => {
       reasonLabel: expect.stringContaining('未向该号码发送'),
     });
     expect((await why('13900000000')).reason).toBe('not_sent');
-    const bad = await admin('GET', `/api/bigdata/tasks/${id}/why?msisdn=12345`);
+    const bad = await fx.admin('GET', `/api/bigdata/tasks/${id}/why?msisdn=12345`);
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('11 位手机号码');
-    const other = onApp(consoleApp(portal, BIGDATA_ROUTES), await loginAs(portal, await addAccount(portal, 'other-enterprise')));
+    const other = onApp(consoleApp(fx.portal, BIGDATA_ROUTES), await loginAs(fx.portal, await addAccount(fx.portal, 'other-enterprise')));
     expect((await other('GET', `/api/bigdata/tasks/${id}/why?msisdn=${women[0]}`)).status).toBe(404);
     expect((await other('PUT', `/api/bigdata/tasks/${id}`, { content: '别人的' })).status).toBe(404);
 
     // A stopped task can no longer change.
-    expect((await admin('POST', `/api/bigdata/tasks/${id}/stop`)).status).toBe(200);
-    const late = await admin('PUT', `/api/bigdata/tasks/${id}`, { content: '第四版内容' });
+    expect((await fx.admin('POST', `/api/bigdata/tasks/${id}/stop`)).status).toBe(200);
+    const late = await fx.admin('PUT', `/api/bigdata/tasks/${id}`, { content: '第四版内容' });
     expect(late.status).toBe(409);
     expect((await store.get(id))!.task.spec.content).toBe('第三版内容');
   });
@@ -187,7 +159,7 @@ describe('task recipients, sent count, date filter and export', () => {
     await migrateClickHouse(ch, `task-detail-${process.pid}`, sendLogMigrations(TABLE));
     await ch.close();
     withLog = await testPortal({ clickhouseUrl: inject('clickhouseUrl'), smsLogTable: TABLE });
-    setAlertBus(withLog.deps, await AlertBus.open(await connectNats(server.url, 'task-detail-log')));
+    setAlertBus(withLog.deps, await AlertBus.open(await connectNats(fx.natsUrl, 'task-detail-log')));
     api = onApp(consoleApp(withLog, BIGDATA_ROUTES), await loginAdmin(withLog));
   }, START_TIMEOUT);
   afterAll(async () => {

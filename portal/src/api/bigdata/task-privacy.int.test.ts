@@ -1,18 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
+import { type LocationEvent } from '@geo/ingest';
 import { runEngine, type RunningEngine } from '@geo/alerting';
-import { connectNats, type NatsConnection } from '@geo/infra';
-import { startNatsServer, until, type RunningNats } from '@geo/infra/testing';
-import { jetstream } from '@nats-io/jetstream';
-import type { Portal } from '../../portal.ts';
-import { loginAdmin, START_TIMEOUT, testPortal } from '../../test/harness.ts';
-import { AlertBus, setAlertBus } from './alert-bus.ts';
-import { consoleApp, onApp, PNG_BYTES } from './console-harness.ts';
-import { BIGDATA_ROUTES } from './index.ts';
+import { until } from '@geo/infra/testing';
+import { START_TIMEOUT } from '../../test/harness.ts';
+import { consoleFixture, locationEvent, publishLocations } from '../../test/console-fixture.ts';
+import { consoleApp, onApp } from './console-harness.ts';
 import { INSIGHT_ROUTES } from '../insight/index.ts';
 
 /**
@@ -30,59 +23,28 @@ import { INSIGHT_ROUTES } from '../insight/index.ts';
  * not be able to tell them apart. What the enterprise did itself stays: the people it messaged
  * answer `sent` with the time (its own send record, charged and on the recipient's phone).
  */
-let dir: string;
-let server: RunningNats;
-let nc: NatsConnection;
+const fx = consoleFixture('why-privacy', { nats: 'own' });
 let engine: RunningEngine;
-let portal: Portal;
-let admin: ReturnType<typeof onApp>;
-let app: ReturnType<typeof consoleApp>;
-let cookie: string;
-let client: Awaited<ReturnType<typeof loginAdmin>>;
-let letter: string;
-
 const spot: [number, number] = [120.41, 29.41];
 const spot2: [number, number] = [120.45, 29.45];
 const far: [number, number] = [120.6, 29.6];
 let n = 0;
 const m = () => `139${String(72_000_000 + n++).padStart(8, '0')}`;
-const ev = (msisdn: string, cell: string, at: [number, number], over: Partial<LocationEvent> = {}): LocationEvent => ({
-  msisdn,
-  carrier: 'cmcc',
-  ts: Date.now(),
-  cell,
-  lng: at[0],
-  lat: at[1],
-  kind: 'periodic',
-  ...over,
-});
-async function publish(events: LocationEvent[]) {
-  const js = jetstream(nc);
-  for (const e of events) await js.publish(locationSubject(e.carrier, shardOf(e.msisdn)), encodeLocationBatch([e]));
-}
+const ev = locationEvent;
+const publish = (events: LocationEvent[]) => publishLocations(fx.nc, events);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'why-privacy-'));
-  server = await startNatsServer({ dataDir: dir });
-  nc = await connectNats(server.url, 'why-privacy');
-  engine = await runEngine({ nc, log: pino({ level: 'silent' }), shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: 'why-privacy', tickMs: 200 });
+  engine = await runEngine({
+    nc: fx.nc,
+    log: pino({ level: 'silent' }),
+    shards: [0, 1, 2, 3, 4, 5, 6, 7],
+    instance: 'why-privacy',
+    tickMs: 200,
+  });
   await engine.ready;
-  portal = await testPortal();
-  setAlertBus(portal.deps, await AlertBus.open(nc));
-  app = consoleApp(portal, BIGDATA_ROUTES);
-  client = await loginAdmin(portal);
-  cookie = client.cookie;
-  admin = onApp(app, client);
-  const fd = new FormData();
-  fd.set('file', new File([PNG_BYTES], '授权函.png', { type: 'image/png' }));
-  letter = (await admin('POST', '/api/bigdata/letters', fd)).body.id;
 }, START_TIMEOUT);
 afterAll(async () => {
-  await portal?.stop();
   await engine?.stop();
-  await nc?.drain();
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const today = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
@@ -99,7 +61,7 @@ const task = (over: Record<string, unknown>) => ({
   minDwellMin: 0,
   rules: [],
   quota: { cmcc: { total: 1000, dailyCap: 1000 } },
-  authorizationLetter: letter,
+  authorizationLetter: fx.letter,
   ...over,
 });
 
@@ -119,16 +81,16 @@ describe('why a number did not get a task: no location oracle (#17)', () => {
     await until('people seen', () => [woman, inside, outside, off].every((x) => engine.engine.presence.indexOf(x) >= 0));
 
     // A task that messages women only, and one that can never send (7 days' dwell): free to run.
-    const byRule = await admin('POST', '/api/bigdata/tasks', {
+    const byRule = await fx.admin('POST', '/api/bigdata/tasks', {
       form: task({ rules: [{ attribute: 'gender', action: 'keep', values: ['f'] }] }),
     });
     expect(byRule.status, JSON.stringify(byRule.body)).toBe(200);
-    const byDwell = await admin('POST', '/api/bigdata/tasks', { form: task({ minDwellMin: 7 * 24 * 60 }) });
+    const byDwell = await fx.admin('POST', '/api/bigdata/tasks', { form: task({ minDwellMin: 7 * 24 * 60 }) });
     expect(byDwell.status, JSON.stringify(byDwell.body)).toBe(200);
     await until('woman sent', () => engine.engine.sentCount(byRule.body.id) === 1);
 
     const why = async (id: string, msisdn: string) => {
-      const r = await admin('GET', `/api/bigdata/tasks/${id}/why?msisdn=${msisdn}`);
+      const r = await fx.admin('GET', `/api/bigdata/tasks/${id}/why?msisdn=${msisdn}`);
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       return r.body as { msisdn: string; reason: string; reasonLabel: string; sentAt: string | null };
     };
@@ -152,7 +114,7 @@ describe('why a number did not get a task: no location oracle (#17)', () => {
 
 /** The progress events of a task's live stream (SSE) until `done` holds for one, or 30 s. */
 async function progressUntil(id: string, done: (p: any) => boolean): Promise<any> {
-  const res = await app.request(`/api/bigdata/tasks/${id}/progress`, { headers: { cookie } });
+  const res = await fx.app.request(`/api/bigdata/tasks/${id}/progress`, { headers: { cookie: fx.adminClient.cookie } });
   expect(res.headers.get('content-type')).toMatch(/event-stream/);
   const reader = res.body!.getReader();
   let text = '';
@@ -186,9 +148,9 @@ describe('a task’s progress: no count under k of people not messaged (#17)', (
     await publish([...three.map((x) => ev(x, 'prog-3', spot2)), ...twelve.map((x) => ev(x, 'prog-12', [spot2[0] + 0.05, spot2[1]]))]);
     await until('people seen', () => [...three, ...twelve].every((x) => engine.engine.presence.indexOf(x) >= 0));
     const region = (at: [number, number]) => ({ parts: [{ kind: 'circle', center: at, radiusM: 300 }] });
-    const few = await admin('POST', '/api/bigdata/tasks', { form: task({ region: region(spot2), minDwellMin: 7 * 24 * 60 }) });
+    const few = await fx.admin('POST', '/api/bigdata/tasks', { form: task({ region: region(spot2), minDwellMin: 7 * 24 * 60 }) });
     expect(few.status, JSON.stringify(few.body)).toBe(200);
-    const many = await admin('POST', '/api/bigdata/tasks', {
+    const many = await fx.admin('POST', '/api/bigdata/tasks', {
       form: task({ region: region([spot2[0] + 0.05, spot2[1]]), minDwellMin: 7 * 24 * 60 }),
     });
     expect(many.status, JSON.stringify(many.body)).toBe(200);
@@ -212,7 +174,7 @@ describe('a task’s progress: no count under k of people not messaged (#17)', (
     // total per task (not per cell), so the total is put on the grid as a whole: 12 → 10 and 15 → 20.
     // The difference is k, not the three; it does tell that the added cell is not empty (per-cell
     // progress from alerting would make the two answers equal, as reach's are).
-    const both = await admin('POST', '/api/bigdata/tasks', {
+    const both = await fx.admin('POST', '/api/bigdata/tasks', {
       form: task({
         region: { parts: [...region(spot2).parts, ...region([spot2[0] + 0.05, spot2[1]]).parts] },
         minDwellMin: 7 * 24 * 60,
@@ -225,11 +187,11 @@ describe('a task’s progress: no count under k of people not messaged (#17)', (
     expect(d % 10, JSON.stringify({ b, c })).toBe(0);
     expect(d).not.toBe(3);
     // The stored progress (task detail, list, the big screen's active tasks) is the released one.
-    await until('progress stored', async () => (await admin('GET', `/api/bigdata/tasks/${few.body.id}`)).body.progress?.at != null);
-    const detail = await admin('GET', `/api/bigdata/tasks/${few.body.id}`);
+    await until('progress stored', async () => (await fx.admin('GET', `/api/bigdata/tasks/${few.body.id}`)).body.progress?.at != null);
+    const detail = await fx.admin('GET', `/api/bigdata/tasks/${few.body.id}`);
     expect(detail.body.progress.matched).toBe(0);
     expect(detail.body.progress.skipped).toEqual({});
-    const screen = await onApp(consoleApp(portal, INSIGHT_ROUTES), client)('GET', '/api/insight/active-tasks');
+    const screen = await onApp(consoleApp(fx.portal, INSIGHT_ROUTES), fx.adminClient)('GET', '/api/insight/active-tasks');
     expect(screen.status, JSON.stringify(screen.body)).toBe(200);
     const shown = screen.body.items.find((t: any) => t.id === few.body.id);
     expect(shown.progress).toMatchObject({ matched: 0, skipped: {} });

@@ -1,17 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { latLngToCell } from 'h3-js';
 import { INSIGHT_MIGRATIONS } from '@geo/insight';
-import { connectClickHouse, connectNats, migrateClickHouse, sql, type ClickHouseClient, type NatsConnection } from '@geo/infra';
-import { answers200, freePort, startNatsServer, startTsxProcess, untilReady, type RunningNats, type TsxProcess } from '@geo/infra/testing';
-import type { Portal } from '../../../portal.ts';
-import { loginAdmin, START_TIMEOUT, testPortal } from '../../../test/harness.ts';
-import { AlertBus, setAlertBus } from '../alert-bus.ts';
-import { consoleApp, onApp } from '../console-harness.ts';
-import { BIGDATA_ROUTES } from '../index.ts';
+import { connectClickHouse, migrateClickHouse, sql, type ClickHouseClient } from '@geo/infra';
+import { type TsxProcess } from '@geo/infra/testing';
+import { START_TIMEOUT } from '../../../test/harness.ts';
+import { consoleFixture } from '../../../test/console-fixture.ts';
+import { startWhatIfAlerting } from './alerting-process.ts';
 
 /**
  * 回放预演 (what-if) attacked as a hostile enterprise would (#17, invariant 7), over HTTP against a
@@ -23,7 +17,6 @@ import { BIGDATA_ROUTES } from '../index.ts';
  * Every pair of answers must differ by nothing (H is under k) or by a multiple of k, and the sweep
  * of the cap must not give H's count back.
  */
-const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 const DB = `whatif_privacy_${Date.now().toString(36)}`;
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -68,19 +61,12 @@ const form = (region: unknown, over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-let dir: string;
-let server: RunningNats;
-let nc: NatsConnection;
+const fx = consoleFixture('what-if-privacy', { nats: 'own' });
 let admin: ClickHouseClient;
 let ch: ClickHouseClient;
 let alerting: TsxProcess;
-let portal: Portal;
-let asAdmin: ReturnType<typeof onApp>;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'what-if-privacy-'));
-  server = await startNatsServer({ dataDir: dir });
-  nc = await connectNats(server.url, 'what-if-privacy');
   admin = connectClickHouse(inject('clickhouseUrl'));
   await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${DB}` });
   const url = `${inject('clickhouseUrl').replace(/\/$/, '')}/${DB}`;
@@ -103,30 +89,18 @@ beforeAll(async () => {
       .map((p) => sql`(${p.sub}, 0, 0, 1, ${p.gender}, ${p.age}, 330100, 0, 1)`.text)
       .join(', ')}`,
   });
-  const health = await freePort();
-  alerting = startTsxProcess('alerting', 'alerting/src/main.ts', {
-    cwd: ROOT,
-    env: { NATS_URL: server.url, CLICKHOUSE_URL: url, HEALTH_PORT: String(health), INSTANCE_ID: 'what-if-privacy' },
-  });
-  await untilReady(alerting, 'healthy', answers200(`http://127.0.0.1:${health}/healthz`), 180_000);
-  portal = await testPortal();
-  setAlertBus(portal.deps, await AlertBus.open(nc));
-  asAdmin = onApp(consoleApp(portal, BIGDATA_ROUTES), await loginAdmin(portal));
+  alerting = await startWhatIfAlerting('what-if-privacy', { natsUrl: fx.natsUrl, clickhouseUrl: url, asker: fx.admin });
 }, START_TIMEOUT);
 
 afterAll(async () => {
   await alerting?.stop(5_000);
-  await portal?.stop();
-  await nc?.drain();
-  await server?.stop();
   await ch?.close();
   await admin?.command({ query: `DROP DATABASE IF EXISTS ${DB}` });
   await admin?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
 async function ask(region: unknown, over: Record<string, unknown> = {}, window: Record<string, unknown> = {}) {
-  const r = await asAdmin('POST', '/api/bigdata/what-if', { form: form(region, over), from: FROM, to: TO, bucketMin: 60, ...window });
+  const r = await fx.admin('POST', '/api/bigdata/what-if', { form: form(region, over), from: FROM, to: TO, bucketMin: 60, ...window });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return { reached: r.body.reached, series: r.body.series, areas: r.body.areas };
 }
@@ -175,7 +149,7 @@ describe('what-if against a differencing attacker (#17)', () => {
       expect(d === 0 || d >= 10, `difference ${d}`).toBe(true);
     }
     // A draft whose daily cap exceeds its total is refused, as at submission, though the replay runs uncapped.
-    const bad = await asAdmin('POST', '/api/bigdata/what-if', {
+    const bad = await fx.admin('POST', '/api/bigdata/what-if', {
       form: form(R, { quota: { cmcc: { total: 10, dailyCap: 20 } } }),
       from: FROM,
       to: TO,

@@ -1,15 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { latLngToCell } from 'h3-js';
 import { INSIGHT_MIGRATIONS } from '@geo/insight';
-import { connectClickHouse, connectNats, migrateClickHouse, sql, type ClickHouseClient, type NatsConnection } from '@geo/infra';
-import { answers200, freePort, startNatsServer, startTsxProcess, untilReady, type RunningNats, type TsxProcess } from '@geo/infra/testing';
-import type { Portal } from '../../../portal.ts';
-import { loginAdmin, START_TIMEOUT, testPortal } from '../../../test/harness.ts';
-import { AlertBus, setAlertBus } from '../alert-bus.ts';
+import { connectClickHouse, migrateClickHouse, sql, type ClickHouseClient } from '@geo/infra';
+import { type TsxProcess } from '@geo/infra/testing';
+import { START_TIMEOUT } from '../../../test/harness.ts';
+import { consoleFixture } from '../../../test/console-fixture.ts';
+import { startWhatIfAlerting } from './alerting-process.ts';
 import { addAccount, consoleApp, loginAs, onApp } from '../console-harness.ts';
 import { BIGDATA_ROUTES } from '../index.ts';
 
@@ -20,7 +16,6 @@ import { BIGDATA_ROUTES } from '../index.ts';
  * count under k = 10, every figure on the grid of k, and a region with one sparse cell more
  * answers exactly the same.
  */
-const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 const DB = `whatif_portal_${Date.now().toString(36)}`;
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -41,14 +36,10 @@ const CELLS = [
 ];
 const h3 = (at: [number, number]) => BigInt(`0x${latLngToCell(at[1], at[0], 9)}`);
 
-let dir: string;
-let server: RunningNats;
-let nc: NatsConnection;
+const fx = consoleFixture('what-if-portal', { nats: 'own' });
 let admin: ClickHouseClient;
 let ch: ClickHouseClient;
 let alerting: TsxProcess;
-let portal: Portal;
-let asAdmin: ReturnType<typeof onApp>;
 
 /** People and their moves: `n` people of a carrier walk into `cell` at `at` (some earlier, so inside at the start). */
 const moves: { ts: number; sub: number; from: number; to: number; carrier: number }[] = [];
@@ -82,9 +73,6 @@ const R = { parts: [{ kind: 'circle', center: busy, radiusM: 1_000 }] };
 const R_PLUS_SPARSE = { parts: [...R.parts, { kind: 'circle', center: sparse, radiusM: 300 }] };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'what-if-portal-'));
-  server = await startNatsServer({ dataDir: dir });
-  nc = await connectNats(server.url, 'what-if-portal');
   admin = connectClickHouse(inject('clickhouseUrl'));
   await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${DB}` });
   const url = `${inject('clickhouseUrl').replace(/\/$/, '')}/${DB}`;
@@ -115,30 +103,18 @@ beforeAll(async () => {
       people.map((p) => sql`(${p.sub}, 0, 0, ${p.carrier}, ${p.gender}, ${p.age}, 330100, 0, 1)`.text),
     )}`,
   });
-  const health = await freePort();
-  alerting = startTsxProcess('alerting', 'alerting/src/main.ts', {
-    cwd: ROOT,
-    env: { NATS_URL: server.url, CLICKHOUSE_URL: url, HEALTH_PORT: String(health), INSTANCE_ID: 'what-if-portal' },
-  });
-  await untilReady(alerting, 'healthy', answers200(`http://127.0.0.1:${health}/healthz`), 180_000);
-  portal = await testPortal();
-  setAlertBus(portal.deps, await AlertBus.open(nc));
-  asAdmin = onApp(consoleApp(portal, BIGDATA_ROUTES), await loginAdmin(portal));
+  alerting = await startWhatIfAlerting('what-if-portal', { natsUrl: fx.natsUrl, clickhouseUrl: url, asker: fx.admin });
 }, START_TIMEOUT);
 
 afterAll(async () => {
   await alerting?.stop(5_000);
-  await portal?.stop();
-  await nc?.drain();
-  await server?.stop();
   await ch?.close();
   await admin?.command({ query: `DROP DATABASE IF EXISTS ${DB}` });
   await admin?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
 const ask = (region: unknown, over: Record<string, unknown> = {}) =>
-  asAdmin('POST', '/api/bigdata/what-if', { form: form(region), from: FROM, to: TO, bucketMin: 60, ...over });
+  fx.admin('POST', '/api/bigdata/what-if', { form: form(region), from: FROM, to: TO, bucketMin: 60, ...over });
 
 describe('POST /api/bigdata/what-if (回放预演)', () => {
   it('answers how many would have been reached, per carrier, when and where, each figure on the grid of k', async () => {
@@ -186,8 +162,8 @@ describe('POST /api/bigdata/what-if (回放预演)', () => {
     expect(back.body.error.message).toMatch(/结束时间须晚于开始时间/);
     const badRegion = await ask({ parts: [{ kind: 'circle', center: busy, radiusM: 0 }] });
     expect(badRegion.status).toBe(400);
-    const viewer = await loginAs(portal, await addAccount(portal, 'sub', ['bigdata.tasks']));
-    const denied = await onApp(consoleApp(portal, BIGDATA_ROUTES), viewer)('POST', '/api/bigdata/what-if', {
+    const viewer = await loginAs(fx.portal, await addAccount(fx.portal, 'sub', ['bigdata.tasks']));
+    const denied = await onApp(consoleApp(fx.portal, BIGDATA_ROUTES), viewer)('POST', '/api/bigdata/what-if', {
       form: form(R),
       from: FROM,
       to: TO,

@@ -278,6 +278,19 @@ describe('big-data SMS console API (PGlite + real NATS)', () => {
     expect(r.body).toEqual({ ok: true, chars: 1005, tasks: 1, segments: 15, encoding: 'ucs2' });
   });
 
+  it('shows progress stored before it went on the grid of k on the grid, in the list and the detail (#17)', async () => {
+    const r = await admin('POST', '/api/bigdata/tasks', { form: validForm(letter) });
+    expect(r.status).toBe(200);
+    // As an older portal stored it: alerting's exact counts of the people inside, not messaged.
+    const raw = { state: 'running', matched: 3, carriers: { cmcc: { sent: 0, delivered: 0, failed: 0 } }, skipped: { dwell: 3, rule: 12 } };
+    await portal.deps.db.query('UPDATE bigdata_tasks SET progress = $2 WHERE id = $1', [r.body.id, JSON.stringify(raw)]);
+    const detail = await admin('GET', `/api/bigdata/tasks/${r.body.id}`);
+    expect(detail.body.progress).toMatchObject({ matched: 0, skipped: { rule: 10 }, k: 10 });
+    expect(detail.body.progress.skipped.dwell).toBeUndefined();
+    const list = await admin('GET', '/api/bigdata/tasks?page=1&pageSize=50');
+    expect(list.body.items.find((t: any) => t.id === r.body.id).progress).toMatchObject({ matched: 0, skipped: { rule: 10 } });
+  });
+
   it('exports the task list to Excel with formula-like cells escaped', async () => {
     await admin('POST', '/api/bigdata/tasks', { form: validForm(letter, { subject: '=HYPERLINK("http://x")' }) });
     const r = await admin('GET', '/api/bigdata/tasks/export');

@@ -1,7 +1,7 @@
 import type { TaskProgress } from '@geo/alerting';
 import type { DeliveryStatus } from '@geo/messaging';
 import { describe, expect, it } from 'vitest';
-import { ProgressFold } from './progress.ts';
+import { ProgressFold, releasedStoredProgress } from './progress.ts';
 
 const progress = (instance: string, at: number, cmcc: number): TaskProgress => ({
   v: 1,
@@ -112,5 +112,20 @@ describe('the send queue per carrier', () => {
     f.progress({ ...progress('i1', 1, 0), sent: { cmcc: 10, cucc: 0, ctcc: 0 } });
     f.catchUp({ cmcc: { sent: 4, delivered: 4, failed: 0, lastMinute: 0 } }, 1000);
     expect(f.view().queue!.cmcc).toEqual({ published: 10, submitted: 4, queued: 6, perMinute: 0, etaAt: null });
+  });
+});
+
+describe('progress stored before it went on the grid of k (#17)', () => {
+  it('is put on the grid when read: matched and each skip reason, a reason under k left out; sent figures exact', () => {
+    const old = { state: 'running', matched: 3, carriers: { cmcc: { sent: 0, delivered: 0, failed: 0 } }, skipped: { dwell: 3, rule: 12 } };
+    expect(releasedStoredProgress(old)).toEqual({ ...old, matched: 0, skipped: { rule: 10 }, k: 10 });
+    expect(releasedStoredProgress(old, 5)).toMatchObject({ matched: 0, skipped: { rule: 10 }, k: 5 });
+  });
+
+  it('leaves a view that carries its k, and what is not a view, as they are', () => {
+    const view = new ProgressFold(0, 10).view();
+    expect(releasedStoredProgress(view)).toBe(view);
+    expect(releasedStoredProgress(null)).toBeNull();
+    expect(releasedStoredProgress('x')).toBe('x');
   });
 });

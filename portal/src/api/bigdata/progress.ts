@@ -54,6 +54,25 @@ export interface RecordedCarrier extends CarrierProgress {
 const FINAL_FAILED = new Set<DeliveryStatus['state']>(['failed', 'expired', 'rejected']);
 
 /**
+ * A task's progress as stored in `bigdata_tasks.progress`, as it may be released: a view written
+ * since the progress went on the grid of k carries its `k` and is returned as it is; one written
+ * before (exact `matched` and skip counts: a task that could never send counted the people inside its
+ * region, #17) is put on the grid now, with `k` (the portal's default unless given), a reason under k
+ * left out. Anything else (null, not an object) is returned unchanged.
+ */
+export function releasedStoredProgress(p: unknown, k = 10): unknown {
+  if (!p || typeof p !== 'object' || Array.isArray(p) || 'k' in p) return p;
+  const v = p as { matched?: unknown; skipped?: unknown };
+  const skipped: Record<string, number> = {};
+  if (v.skipped && typeof v.skipped === 'object')
+    for (const [r, n] of Object.entries(v.skipped as Record<string, unknown>)) {
+      const a = typeof n === 'number' ? atom(n, k) : 0;
+      if (a > 0) skipped[r] = a;
+    }
+  return { ...v, matched: typeof v.matched === 'number' ? atom(v.matched, k) : 0, skipped, k };
+}
+
+/**
  * Folds progress events (one stream per alerting instance, cumulative: the latest of each counts)
  * and delivery statuses (final states counted per carrier) into one view. Counters, not a set of
  * job ids: a task of a million people must not cost the portal a million entries. A status

@@ -3,6 +3,7 @@ import type { Queryable as Db } from '@geo/infra';
 import { iso } from '../../http/context.ts';
 import { reserveTask, smsUnits, type CostedSpec } from '../ledger/reservations.ts';
 import { checkInOptionsOf, withCheckInPrompts } from './checkins/prompt.ts';
+import { releasedStoredProgress } from './progress.ts';
 
 export const TASK_ROW_STATES = [
   'draft',
@@ -68,7 +69,8 @@ function toRow(r: Raw): TaskRow {
     endDate: (r.end_date as string) ?? null,
     reason: r.reason as string,
     copiedFrom: (r.copied_from as string) ?? null,
-    progress: json(r.progress) ?? null,
+    // Progress stored before it went on the grid of k is put on it here (#17).
+    progress: releasedStoredProgress(json(r.progress) ?? null),
     createdAt: iso(r.created_at as string),
     updatedAt: iso(r.updated_at as string),
     submittedAt: iso(r.submitted_at as string | null),

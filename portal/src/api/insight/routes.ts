@@ -11,6 +11,7 @@ import { regionAndRuleIssues } from '../bigdata/task-form.ts';
 import { sse } from '../bigdata/schemas.ts';
 import { ALERT_TYPE_INFO } from '../bigdata/alert-types.ts';
 import { isExercise } from '../bigdata/task-store.ts';
+import { releasedStoredProgress } from '../bigdata/progress.ts';
 import { HysteresisForm } from '../bigdata/hysteresis-form.ts';
 import { InsightClient, InsightError } from './insight-client.ts';
 import { requires } from '../../http/route-access.ts';
@@ -103,7 +104,11 @@ async function activeTasks(c: Ctx, enterpriseId: string) {
     alertTypeLabel: ALERT_TYPE_INFO[r.alert_type as keyof typeof ALERT_TYPE_INFO]?.label ?? r.alert_type,
     state: r.state,
     stateLabel: STATE_LABELS[r.state] ?? r.state,
-    progress: typeof r.progress === 'string' ? (JSON.parse(r.progress) as unknown) : r.progress,
+    // Progress stored before it went on the grid of k is put on it here (#17).
+    progress: releasedStoredProgress(
+      typeof r.progress === 'string' ? (JSON.parse(r.progress) as unknown) : r.progress,
+      c.get('deps').cfg.privacyK,
+    ),
     // An exercise (演练) as the task list says it: read from the task's form.
     exercise: isExercise(typeof r.form === 'string' ? (JSON.parse(r.form) as unknown) : r.form),
   }));

@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runEngine, type RunningEngine } from '@geo/alerting';
 import { connectNats, type NatsConnection } from '@geo/infra';
 import { startNatsServer, type RunningNats } from '@geo/infra/testing';
 import { encodeLocationBatch, locationSubject, shardOf, type LocationEvent } from '@geo/ingest';
 import { jetstream } from '@nats-io/jetstream';
+import { pino } from 'pino';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { shanghaiDate } from '@geo/infra/basics';
@@ -29,6 +31,8 @@ export interface ConsoleFixture {
   /** The nats-server's URL: the run's shared one, or the file's own (`nats: 'own'`), e.g. for an alerting process. */
   readonly natsUrl: string;
   readonly bus: AlertBus;
+  /** An alerting engine in this process on every shard (instance `name`, 200 ms tick), with `engine: true`. */
+  readonly engine: RunningEngine;
   readonly app: ReturnType<typeof consoleApp>;
   /** The demo enterprise's admin: its login, and its requests to the console. */
   readonly adminClient: Client;
@@ -56,16 +60,18 @@ export interface ConsoleFixture {
  * route groups (big-data's by default); `nats` the run's shared nats-server (default) or one of the
  * file's own in a temporary directory, for a file that runs an alerting engine (its stream, consumer
  * and bucket names are fixed: on the shared server it would take other files' events and tasks).
- * The file's own `afterAll` (stopping its engine) runs before the fixture's (vitest runs them as a stack).
+ * `engine: true` (with `nats: 'own'`) runs an alerting engine on it, ready before the alert bus opens
+ * and stopped after the file's tests, before the server.
  * @example
  * const c = consoleFixture('portal-cap-test', { routes: [...CAP_ROUTES, ...BIGDATA_ROUTES] });
  * it('…', async () => expect((await c.admin('GET', '/api/bigdata/options')).status).toBe(200));
  */
 export function consoleFixture(
   name: string,
-  opts: { bus?: Parameters<typeof AlertBus.open>[1]; routes?: Hono<AppEnv, any, any>[]; nats?: 'shared' | 'own' } = {},
+  opts: { bus?: Parameters<typeof AlertBus.open>[1]; routes?: Hono<AppEnv, any, any>[]; nats?: 'shared' | 'own'; engine?: boolean } = {},
 ): ConsoleFixture {
   let own: { server: RunningNats; dir: string } | undefined;
+  let engine: RunningEngine | undefined;
   let s:
     | {
         portal: Portal;
@@ -91,6 +97,10 @@ export function consoleFixture(
     }
     const portal = await testPortal();
     const nc = await connectNats(natsUrl, name);
+    if (opts.engine) {
+      engine = await runEngine({ nc, log: pino({ level: 'silent' }), shards: [0, 1, 2, 3, 4, 5, 6, 7], instance: name, tickMs: 200 });
+      await engine.ready;
+    }
     const bus = await AlertBus.open(nc, opts.bus);
     setAlertBus(portal.deps, bus);
     const app = consoleApp(portal, opts.routes ?? BIGDATA_ROUTES);
@@ -100,6 +110,7 @@ export function consoleFixture(
     s = { portal, nc, natsUrl, bus, app, client, admin, letter };
   }, START_TIMEOUT);
   afterAll(async () => {
+    await engine?.stop();
     await s?.nc.drain();
     await s?.portal.stop();
     if (own) {
@@ -119,6 +130,11 @@ export function consoleFixture(
     },
     get bus() {
       return started().bus;
+    },
+    get engine() {
+      started();
+      if (!engine) throw new Error(`consoleFixture(${name}): no engine (engine: true not given)`);
+      return engine;
     },
     get app() {
       return started().app;

@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type LocationEvent } from '@geo/ingest';
-import { runEngine, type RunningEngine } from '@geo/alerting';
 import { atom } from '@geo/insight';
 import { START_TIMEOUT } from '../../test/harness.ts';
 import { consoleFixture, locationEvent, publishLocations } from '../../test/console-fixture.ts';
@@ -14,8 +12,7 @@ import { consoleFixture, locationEvent, publishLocations } from '../../test/cons
  * atom quantised: 0 under k, else the nearest multiple of k). Its own nats-server, so that no other
  * test file's engine holds some of these people.
  */
-const fx = consoleFixture('reach-privacy', { nats: 'own' });
-let engine: RunningEngine;
+const fx = consoleFixture('reach-privacy', { nats: 'own', engine: true });
 const busy: [number, number] = [120.3, 29.3];
 const sparse: [number, number] = [120.33, 29.3];
 const m = (n: number) => `139${String(70_000_000 + n).padStart(8, '0')}`;
@@ -23,14 +20,6 @@ const ev = (msisdn: string, carrier: LocationEvent['carrier'], cell: string, at:
   locationEvent(msisdn, cell, at, { carrier, ...over });
 
 beforeAll(async () => {
-  engine = await runEngine({
-    nc: fx.nc,
-    log: pino({ level: 'silent' }),
-    shards: [0, 1, 2, 3, 4, 5, 6, 7],
-    instance: 'reach-privacy',
-    tickMs: 200,
-  });
-  await engine.ready;
   // The busy cell: 25 cmcc women aged 35 and 3 cmcc men; 12 cucc people in a second busy cell;
   // 4 ctcc people there too. The sparse cell, 3 km away: one cmcc woman aged 35.
   const events: LocationEvent[] = [];
@@ -42,14 +31,11 @@ beforeAll(async () => {
   events.push(ev(m(n), 'cmcc', 'sparse-1', sparse, { gender: 'f', age: 35 }));
   await publishLocations(fx.nc, events);
   const end = Date.now() + 30_000;
-  while (events.some((e) => engine.engine.presence.indexOf(e.msisdn) < 0)) {
+  while (events.some((e) => fx.engine.engine.presence.indexOf(e.msisdn) < 0)) {
     if (Date.now() > end) throw new Error('events not applied');
     await new Promise((r) => setTimeout(r, 100));
   }
 }, START_TIMEOUT);
-afterAll(async () => {
-  await engine?.stop();
-});
 
 const circle = (center: [number, number], radiusM: number) => ({ kind: 'circle', center, radiusM });
 const R = { parts: [circle(busy, 500)] };
@@ -116,7 +102,7 @@ describe('reach estimate privacy', () => {
     // One of cucc's 12 in busy-2 (all women aged 35) moves 70 km away.
     await publishLocations(fx.nc, [ev(m(28), 'cucc', 'far-1', [121.0, 29.3], { gender: 'f', age: 35, kind: 'handover' })]);
     const end = Date.now() + 30_000;
-    while (engine.engine.presence.countsPerCell().get('cucc:busy-2') !== 11) {
+    while (fx.engine.engine.presence.countsPerCell().get('cucc:busy-2') !== 11) {
       if (Date.now() > end) throw new Error('the move was not applied');
       await new Promise((r) => setTimeout(r, 100));
     }

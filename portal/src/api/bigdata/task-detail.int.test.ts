@@ -1,9 +1,8 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { pino } from 'pino';
 import { cellToLatLng, latLngToCell } from 'h3-js';
 import { type LocationEvent } from '@geo/ingest';
-import { runEngine, TaskStore, TASKS_BUCKET, type AlertTaskSpecInput, type RunningEngine } from '@geo/alerting';
+import { TaskStore, TASKS_BUCKET, type AlertTaskSpecInput } from '@geo/alerting';
 import { connectClickHouse, connectNats, migrateClickHouse } from '@geo/infra';
 import { until } from '@geo/infra/testing';
 import { sendLogMigrations } from '@geo/messaging';
@@ -21,28 +20,13 @@ import { recordedProgress } from './progress.ts';
  * text shown is the text being sent after an update, and the "reached" layer shows the people
  * messaged (where they were when messaged, by the privacy rule), not whoever is inside now.
  */
-const fx = consoleFixture('task-detail', { nats: 'own' });
-let engine: RunningEngine;
+const fx = consoleFixture('task-detail', { nats: 'own', engine: true });
 const spot: [number, number] = [120.31, 29.31];
 const elsewhere: [number, number] = [120.3, 29.3];
 let n = 0;
 const m = () => `139${String(71_000_000 + n++).padStart(8, '0')}`;
 const ev = locationEvent;
 const publish = (events: LocationEvent[]) => publishLocations(fx.nc, events);
-beforeAll(async () => {
-  engine = await runEngine({
-    nc: fx.nc,
-    log: pino({ level: 'silent' }),
-    shards: [0, 1, 2, 3, 4, 5, 6, 7],
-    instance: 'task-detail',
-    tickMs: 200,
-  });
-  await engine.ready;
-}, START_TIMEOUT);
-afterAll(async () => {
-  await engine?.stop();
-});
-
 describe('task detail of a running task', () => {
   it('shows the updated text being sent, the people messaged on the reached layer, and why a number was not sent', async () => {
     const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
@@ -68,17 +52,17 @@ describe('task detail of a running task', () => {
       ...women.map((x) => ev(x, 'w-cell', spot, { gender: 'f' })),
       ...men.map((x) => ev(x, 'm-cell', [spot[0] + 0.004, spot[1]], { gender: 'm' })),
     ]);
-    await until('people seen', () => [...women, ...men].every((x) => engine.engine.presence.indexOf(x) >= 0));
+    await until('people seen', () => [...women, ...men].every((x) => fx.engine.engine.presence.indexOf(x) >= 0));
     const r = await fx.admin('POST', '/api/bigdata/tasks', { form });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     const id = r.body.id as string;
-    await until('women sent', () => engine.engine.sentCount(id) === women.length);
+    await until('women sent', () => fx.engine.engine.sentCount(id) === women.length);
 
     // The women walk out of the region; more men walk into the women's old cell.
     await publish(women.map((x) => ev(x, 'away', elsewhere, { gender: 'f' })));
     const more = Array.from({ length: 12 }, m);
     await publish(more.map((x) => ev(x, 'w-cell', spot, { gender: 'm' })));
-    await until('moves applied', () => more.every((x) => engine.engine.presence.indexOf(x) >= 0));
+    await until('moves applied', () => more.every((x) => fx.engine.engine.presence.indexOf(x) >= 0));
 
     const reached = await fx.admin('GET', `/api/bigdata/tasks/${id}/reached?zoom=12`);
     expect(reached.status, JSON.stringify(reached.body)).toBe(200);

@@ -1,9 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
 import { type LocationEvent } from '@geo/ingest';
-import { runEngine, type RunningEngine } from '@geo/alerting';
 import { until } from '@geo/infra/testing';
-import { START_TIMEOUT } from '../../test/harness.ts';
 import { consoleFixture, locationEvent, publishLocations } from '../../test/console-fixture.ts';
 import { consoleApp, onApp } from './console-harness.ts';
 import { INSIGHT_ROUTES } from '../insight/index.ts';
@@ -23,8 +20,7 @@ import { INSIGHT_ROUTES } from '../insight/index.ts';
  * not be able to tell them apart. What the enterprise did itself stays: the people it messaged
  * answer `sent` with the time (its own send record, charged and on the recipient's phone).
  */
-const fx = consoleFixture('why-privacy', { nats: 'own' });
-let engine: RunningEngine;
+const fx = consoleFixture('why-privacy', { nats: 'own', engine: true });
 const spot: [number, number] = [120.41, 29.41];
 const spot2: [number, number] = [120.45, 29.45];
 const far: [number, number] = [120.6, 29.6];
@@ -32,20 +28,6 @@ let n = 0;
 const m = () => `139${String(72_000_000 + n++).padStart(8, '0')}`;
 const ev = locationEvent;
 const publish = (events: LocationEvent[]) => publishLocations(fx.nc, events);
-
-beforeAll(async () => {
-  engine = await runEngine({
-    nc: fx.nc,
-    log: pino({ level: 'silent' }),
-    shards: [0, 1, 2, 3, 4, 5, 6, 7],
-    instance: 'why-privacy',
-    tickMs: 200,
-  });
-  await engine.ready;
-}, START_TIMEOUT);
-afterAll(async () => {
-  await engine?.stop();
-});
 
 const today = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
 const task = (over: Record<string, unknown>) => ({
@@ -78,7 +60,7 @@ describe('why a number did not get a task: no location oracle (#17)', () => {
       ev(outside, 'why-far', far, { gender: 'm', age: 41 }),
       ev(off, 'why-target', spot, { gender: 'm', kind: 'detach' }),
     ]);
-    await until('people seen', () => [woman, inside, outside, off].every((x) => engine.engine.presence.indexOf(x) >= 0));
+    await until('people seen', () => [woman, inside, outside, off].every((x) => fx.engine.engine.presence.indexOf(x) >= 0));
 
     // A task that messages women only, and one that can never send (7 days' dwell): free to run.
     const byRule = await fx.admin('POST', '/api/bigdata/tasks', {
@@ -87,7 +69,7 @@ describe('why a number did not get a task: no location oracle (#17)', () => {
     expect(byRule.status, JSON.stringify(byRule.body)).toBe(200);
     const byDwell = await fx.admin('POST', '/api/bigdata/tasks', { form: task({ minDwellMin: 7 * 24 * 60 }) });
     expect(byDwell.status, JSON.stringify(byDwell.body)).toBe(200);
-    await until('woman sent', () => engine.engine.sentCount(byRule.body.id) === 1);
+    await until('woman sent', () => fx.engine.engine.sentCount(byRule.body.id) === 1);
 
     const why = async (id: string, msisdn: string) => {
       const r = await fx.admin('GET', `/api/bigdata/tasks/${id}/why?msisdn=${msisdn}`);
@@ -146,7 +128,7 @@ describe('a task’s progress: no count under k of people not messaged (#17)', (
     const three = [m(), m(), m()];
     const twelve = Array.from({ length: 12 }, m);
     await publish([...three.map((x) => ev(x, 'prog-3', spot2)), ...twelve.map((x) => ev(x, 'prog-12', [spot2[0] + 0.05, spot2[1]]))]);
-    await until('people seen', () => [...three, ...twelve].every((x) => engine.engine.presence.indexOf(x) >= 0));
+    await until('people seen', () => [...three, ...twelve].every((x) => fx.engine.engine.presence.indexOf(x) >= 0));
     const region = (at: [number, number]) => ({ parts: [{ kind: 'circle', center: at, radiusM: 300 }] });
     const few = await fx.admin('POST', '/api/bigdata/tasks', { form: task({ region: region(spot2), minDwellMin: 7 * 24 * 60 }) });
     expect(few.status, JSON.stringify(few.body)).toBe(200);
@@ -155,7 +137,7 @@ describe('a task’s progress: no count under k of people not messaged (#17)', (
     });
     expect(many.status, JSON.stringify(many.body)).toBe(200);
     // Wait until alerting has judged everyone (its own count, not released), then read the stream.
-    const judged = (id: string, n: number) => () => (engine.engine as any).tasks?.get(id)?.skipped?.dwell === n;
+    const judged = (id: string, n: number) => () => (fx.engine.engine as any).tasks?.get(id)?.skipped?.dwell === n;
     await until('three held', judged(few.body.id, 3));
     await until('twelve held', judged(many.body.id, 12));
     const a = await progressUntil(few.body.id, (p) => p.at !== null);

@@ -174,6 +174,8 @@ export const bt = {
     confirmStop: '紧急停止后任务不再发送，且不能恢复。确定停止吗？',
     progress: '实时进度',
     matched: '区域内匹配人数',
+    underK: (k: number) => `少于 ${k} 人`,
+    peopleOnGrid: (k: number) => `为保护隐私，匹配人数与未发送人数按 ${k} 人取整，少于 ${k} 人的原因不显示；发送、送达、失败为实际条数`,
     sent: '已发送',
     delivered: '已送达',
     failed: '失败',
@@ -313,7 +315,8 @@ export const bt = {
     suppressedHint: (k: number) => `各基站小区每类人数按 ${k} 人取整（少于 ${k} 人计 0），为 0 的数值不予显示（隐私保护）`,
     activeTasks: '执行中的预警任务',
     noActiveTasks: '当前没有执行中的预警任务',
-    sentOfMatched: (sent: number, matched: number) => `已发送 ${sent.toLocaleString('zh-CN')} / 匹配 ${matched.toLocaleString('zh-CN')}`,
+    sentOfMatched: (sent: number, matched: number, k?: number) =>
+      `已发送 ${sent.toLocaleString('zh-CN')} / 匹配 ${matched === 0 && k ? `< ${k}` : matched.toLocaleString('zh-CN')}`,
     screenHeading: '实时人口态势',
     fullScreen: '全屏',
     otherOrigin: '其他',

@@ -22,7 +22,7 @@ interface ActiveTask {
   stateLabel: string;
   /** An exercise (演练): marked so nobody in the room takes it for a real alert. */
   exercise?: boolean;
-  progress: { matched?: number; carriers?: Record<string, { sent: number }> } | null;
+  progress: { matched?: number; k?: number; carriers?: Record<string, { sent: number }> } | null;
 }
 
 /** The region in the address (`?region={"parts":[…]}`), else Hangzhou. */
@@ -276,7 +276,7 @@ export function BigScreen() {
                         style={{ width: `${t.progress?.matched ? Math.min(100, Math.round((sentOf(t) / t.progress.matched) * 100)) : 0}%` }}
                       />
                     </span>
-                    <span class="n">{bt.insight.sentOfMatched(sentOf(t), t.progress?.matched ?? 0)}</span>
+                    <span class="n">{bt.insight.sentOfMatched(sentOf(t), t.progress?.matched ?? 0, t.progress?.k)}</span>
                   </div>
                 </li>
               )}

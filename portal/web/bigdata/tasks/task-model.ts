@@ -112,7 +112,10 @@ export function ruleText(r: Rule): string {
 }
 export interface ProgressView {
   state: string | null;
+  /** People inside the region, on the grid of k (0: fewer than k, or none). */
   matched: number;
+  /** The privacy threshold the people counts are rounded to (#17). */
+  k?: number;
   carriers: Record<string, { sent: number; delivered: number; failed: number }>;
   skipped: Record<string, number>;
   /** Per carrier: queued behind the carrier's rate, the rate over the last minute, when the last goes. */

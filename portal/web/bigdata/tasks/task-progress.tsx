@@ -19,7 +19,7 @@ export function ProgressTable(props: { progress: ProgressView | null; state?: st
         <div data-testid="progress">
           <p>
             {bt.tasks.labelled(bt.tasks.matched)}
-            <b>{p().matched}</b>
+            <b data-testid="progress-matched">{p().matched === 0 && p().k ? bt.tasks.underK(p().k!) : p().matched}</b>
           </p>
           <table class="grid">
             <thead>
@@ -65,6 +65,7 @@ export function ProgressTable(props: { progress: ProgressView | null; state?: st
                 .map(([r, n]) => `${bt.tasks.reasons[r] ?? r} ${n}`),
             )}
           </p>
+          <Show when={p().k}>{(k) => <p class="muted small">{bt.tasks.peopleOnGrid(k())}</p>}</Show>
         </div>
       )}
     </Show>

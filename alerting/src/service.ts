@@ -16,6 +16,10 @@ export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<
   // operator's boundaries file over it when one is given.
   installIngestAdminAreas(undefined, { boundariesFile: cfg.ADMIN_BOUNDARIES_FILE });
   const nc = await connectNats(cfg.NATS_URL, 'alerting');
+  // Not healthy until every request responder is listening at the server: a portal that asked for a
+  // what-if replay right after /healthz said ok got 503 (no responder yet).
+  let started = false;
+  http.addCheck('started', () => ({ ok: started, detail: started ? 'started' : 'starting' }));
   http.addCheck('nats', natsHealth(nc));
   const events = new Counter({ name: 'alerting_events_total', help: 'location events evaluated', registers: [http.registry] });
   const jobs = new Counter({ name: 'alerting_jobs_total', help: 'SMS jobs published', registers: [http.registry] });
@@ -60,6 +64,9 @@ export async function createAlerting(cfg: AlertingConfig, log: Logger): Promise<
   // What-if replays of draft tasks over insight's history (#21).
   const whatIfCh = connectClickHouse(cfg.CLICKHOUSE_URL);
   const stopWhatIf = answerWhatIf(nc, { instance: running.instance, ch: whatIfCh, cityOf: ingestCityLocator(), log });
+  // The subscriptions reach the server with the next flush; only then can a request find them.
+  await nc.flush();
+  started = true;
   log.info({ health: http.url, instance: running.instance }, 'alerting ready');
   return {
     async stop() {

@@ -81,6 +81,7 @@ export async function buildReplica(deps: ReplicaDeps, role: Role): Promise<Repli
     stream: cfg.INSIGHT_STREAM,
     consumer: cfg.INSIGHT_CONSUMER,
     filterSubject: cfg.INSIGHT_FILTER_SUBJECT,
+    stallMs: cfg.CONSUMER_STALL_MS,
     // One set of sink metrics per process: the holder's.
     registry: role === 'holder' ? http.registry : undefined,
     population: ring,

@@ -35,6 +35,8 @@ export interface SinkOptions {
   registry?: Registry;
   /** The consumer's `ack_wait` (ms): how long a delivered message may stay unacked before it is redelivered. @default 60_000 */
   ackWaitMs?: number;
+  /** How long the durable may deliver nothing while messages are pending before it is opened again (CONSUMER_STALL_MS). @default 20000 */
+  stallMs?: number;
   /** Also receives every snapshot (population per cell at a boundary), for region queries. */
   population?: { record(bucketMs: number, counts: Uint32Array): void };
   /** Also receives every move (`from` -1 for a first sighting), for polls of live regions. */
@@ -130,6 +132,7 @@ export class LocationSink {
       filterSubject: opts.filterSubject,
       registry: opts.registry,
       ackWaitMs: opts.ackWaitMs,
+      stallMs: opts.stallMs,
       alwaysRewind: opts.alwaysRewind,
       flushEvents: opts.flushEvents,
       policy: this.policy,
